@@ -1,0 +1,151 @@
+# pgdrill — the one Makefile.
+#
+#   make            build build/pgdrill and the sandbox Neon server
+#   make check      install what is missing, build, start test services, run every test
+#   make demo       install what is missing, build, open the TUI on a runbook
+#   make check-asan the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make install PREFIX=/usr/local
+#   V=1             show the full commands
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+BUILD     ?= build
+CC        ?= cc
+
+# Libraries are looked up lazily (=, not :=) so `make deps` can install them
+# before a sub-make first needs the flags.
+PKGS       = libcmark libpq libcurl libcjson zlib expat openssl ncursesw
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror
+WARN += -Wformat=2                # printf formats, incl. non-literal ones
+WARN += -Wformat-signedness       # %d vs unsigned
+WARN += -Wformat-overflow=2       # sprintf into too-small buffers
+WARN += -Wshadow                  # a local hiding another name
+WARN += -Wcast-qual               # casting const away
+WARN += -Wconversion              # implicit narrowing and sign changes
+WARN += -Wstrict-prototypes       # f() must be f(void)
+WARN += -Wmissing-prototypes      # extern function without a header declaration
+WARN += -Wredundant-decls         # the same declaration twice
+WARN += -Wwrite-strings           # string literals are const char[]
+WARN += -Wundef                   # #if on an undefined macro
+WARN += -Wvla                     # no variable-length arrays
+WARN += -Wpointer-arith           # arithmetic on void *
+WARN += -Wduplicated-cond         # if (a) ... else if (a)
+WARN += -Wduplicated-branches     # both branches identical
+WARN += -Wnull-dereference        # provable NULL dereference
+WARN += -Wimplicit-fallthrough=3  # switch fallthrough must be annotated
+
+OPT       ?= -O2 -g -D_FORTIFY_SOURCE=2
+CPPFLAGS  += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DPD_VERSION='"$(VERSION)"' -Icore
+CFLAGS    += -std=c11 $(WARN) $(OPT) -MMD -MP
+LDLIBS    += -lpthread -lm
+
+ifeq ($(V),1)
+Q :=
+msg = @:
+else
+Q := @
+msg = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+CORE_SRC := $(shell find core -name '*.c' | sort)
+TUI_SRC  := $(sort $(wildcard tui/*.c))
+CLI_SRC  := $(sort $(wildcard cli/*.c))
+NEONSB_SRC := $(sort $(wildcard sandbox/neon-sandbox/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
+TESTLIB_SRC := $(sort $(wildcard tests/unit/support/*.c))
+
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+TUI_OBJ  := $(TUI_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+NEONSB_OBJ := $(NEONSB_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
+
+LIB      := $(BUILD)/libpgdrill.a
+BIN      := $(BUILD)/pgdrill
+NEONSB   := $(if $(NEONSB_SRC),$(BUILD)/neon-sandbox)
+
+.PHONY: all deps check check-asan demo install clean layering test-bins run-tests format-check analyze
+
+all: $(BIN) $(NEONSB)
+
+$(BUILD)/%.o: %.c
+	$(call msg,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(CORE_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(TUI_OBJ) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(TUI_OBJ) $(LIB) $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/neon-sandbox: $(NEONSB_OBJ) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(NEONSB_OBJ) $(LIB) $(PKG_LIBS) \
+		$$(pkg-config --libs libmicrohttpd) $(LDLIBS)
+
+# Unit tests: one binary per tests/unit/*_test.c, linked with core and cmocka.
+# Tests that need the TUI link the TUI objects too (the TUI has no main()).
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJ) $(TUI_OBJ) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TESTLIB_OBJ) $(TUI_OBJ) $(LIB) $(PKG_LIBS) \
+		$$(pkg-config --libs cmocka) $(LDLIBS)
+
+test-bins: all $(UNIT_BIN)
+
+# core/ never draws; tui/ never talks to a service library directly.
+layering:
+	@bad=$$(grep -rlE '#include *[<"](n?curses|panel|menu|form)\.h' core || true); \
+	 if [ -n "$$bad" ]; then echo "layering: curses included in core/: $$bad"; exit 1; fi
+	@bad=$$(grep -rlE '#include *[<"](curl/curl|libpq-fe|cjson/cJSON|cJSON|zlib|expat)\.h' tui || true); \
+	 if [ -n "$$bad" ]; then echo "layering: service library included in tui/: $$bad"; exit 1; fi
+	@echo "layering: ok"
+
+deps:
+	@scripts/deps.sh
+
+# The two commands the README shows.
+check: deps
+	@$(MAKE) --no-print-directory layering
+	@$(MAKE) --no-print-directory test-bins
+	@$(MAKE) --no-print-directory run-tests
+
+run-tests:
+	@BUILD=$(BUILD) tests/run.sh
+
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+		OPT='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1' \
+		LDFLAGS='-fsanitize=address,undefined' test-bins
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(MAKE) --no-print-directory BUILD=build-asan run-tests
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh $(BUILD)/pgdrill
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/pgdrill/runbooks \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pgdrill
+	$(if $(NEONSB),install -m 0755 $(NEONSB) $(DESTDIR)$(PREFIX)/bin/pgdrill-neon-sandbox)
+	install -m 0644 runbooks/*.md $(DESTDIR)$(PREFIX)/share/pgdrill/runbooks/
+	install -m 0644 man/pgdrill.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/pgdrill-runbook.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+
+format-check:
+	clang-format --dry-run --Werror $(CORE_SRC) $(TUI_SRC) $(CLI_SRC) $(shell find core tui cli -name '*.h')
+
+analyze:
+	cppcheck --enable=warning,portability --error-exitcode=1 --quiet -Icore $(CORE_SRC) $(TUI_SRC) $(CLI_SRC)
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

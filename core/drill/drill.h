@@ -1,0 +1,184 @@
+/*
+ * drill: the state of one drill and its journal, the source of truth.
+ *
+ * A drill lives in $PGDRILL_HOME/drills/<id>/ (id YYYYMMDD-HHMMSS-<runbook>).
+ * Every state change is one struct drill_event: drill_record applies it to
+ * the in-memory state with the same reducer used when replaying, appends it
+ * to journal.jsonl as one JSON line and fsyncs before returning, so the
+ * next action starts only once the change is durable. drill_open replays a
+ * journal (a truncated last line is ignored and reported) and takes the
+ * drill's lock, so two processes never resume the same drill.
+ *
+ * The state is a plain read-only model (struct drill) for the engine, the
+ * report and the TUI. Secrets never reach the journal: drill_record refuses
+ * nothing, but callers pass redacted text, and variables marked secret are
+ * kept in memory only.
+ */
+#ifndef PD_DRILL_H
+#define PD_DRILL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct pd_err;
+struct runbook;
+
+enum step_status {
+    STEP_PENDING,
+    STEP_RUNNING,
+    STEP_PASSED,
+    STEP_FAILED,
+    STEP_SKIPPED,
+};
+
+enum drill_event_type {
+    DRILL_EV_BEGIN,         /* written by drill_begin */
+    DRILL_EV_STAGE_START,   /* stage */
+    DRILL_EV_STAGE_END,     /* stage, status */
+    DRILL_EV_STEP_START,    /* stage, step, attempt */
+    DRILL_EV_STEP_END,      /* stage, step, status, duration_s, human_s, exit_code, text=summary */
+    DRILL_EV_STEP_SKIP,     /* stage, step, text=reason */
+    DRILL_EV_OUTPUT,        /* stage, step, text=one output line (redacted) */
+    DRILL_EV_CHECK,         /* stage, step, name, sql, expected, observed, passed */
+    DRILL_EV_VAR,           /* name, value (never for a secret: value stays in memory) */
+    DRILL_EV_NOTE,          /* stage, text */
+    DRILL_EV_ISSUE,         /* stage, text */
+    DRILL_EV_HUMAN,         /* stage, human_s: time spent waiting for the operator */
+    DRILL_EV_MEASURE,       /* name ("rto_s"/"rpo_s"), value_s */
+    DRILL_EV_INTERRUPT,     /* text=reason: quit or signal; the drill can be resumed */
+    DRILL_EV_RESUME,        /* a later process continued the drill */
+    DRILL_EV_END,           /* text=outcome: "passed", "failed", "aborted" */
+};
+
+struct drill_event {
+    enum drill_event_type type;
+    int stage;              /* index into runbook stages, -1 when not about a stage */
+    int step;               /* index into the stage's steps, -1 when not about a step */
+    enum step_status status;
+    int attempt;
+    int exit_code;
+    double duration_s;      /* monotonic, machine + human */
+    double human_s;
+    double value_s;
+    bool passed;
+    bool secret;            /* DRILL_EV_VAR: keep in memory only */
+    const char *name;
+    const char *value;
+    const char *sql;
+    const char *expected;
+    const char *observed;
+    const char *text;
+};
+
+struct drill_check {
+    int stage, step;
+    char *name;
+    char *sql;
+    char *expected;
+    char *observed;
+    bool passed;
+    char *at;
+};
+
+struct drill_step_state {
+    enum step_status status;
+    int attempts;
+    char *started_at;  /* RFC 3339 UTC with milliseconds; NULL until started */
+    char *finished_at;
+    double duration_s;
+    double human_s;
+    int exit_code;
+    char *summary;     /* short result text, e.g. "exit 0" or "observed 3, expected = 0" */
+    char *skip_reason;
+};
+
+struct drill_stage_state {
+    enum step_status status;
+    char *started_at;
+    char *finished_at;
+    double duration_s; /* sum of its steps' durations */
+    double human_s;    /* of which waiting for the operator */
+    struct drill_step_state *steps;
+    size_t n_steps;
+};
+
+struct drill_text {
+    int stage;
+    char *at;
+    char *text;
+};
+
+struct drill_var {
+    char *name;
+    char *value;
+    bool secret;
+};
+
+struct drill {
+    char *id;
+    char *dir;          /* $PGDRILL_HOME/drills/<id> */
+    char *runbook_path;
+    char *runbook_id;
+    char *runbook_title;
+    char runbook_sha256[65];
+    char stages_sha256[65];
+    char *operator_name;
+    char *host;
+    char *started_at;
+    char *finished_at;  /* NULL while running */
+    char *outcome;      /* NULL while running */
+    double rto_s;       /* < 0 when not measured */
+    double rpo_s;
+    struct drill_stage_state *stages;
+    size_t n_stages;
+    struct drill_check *checks;
+    size_t n_checks;
+    struct drill_text *notes;
+    size_t n_notes;
+    struct drill_text *issues;
+    size_t n_issues;
+    struct drill_var *vars;
+    size_t n_vars;
+    int n_resumes;
+    bool truncated_tail; /* replay found and ignored a partial last line */
+};
+
+/*
+ * Start a new drill of rb under home: create the folder (0700) and the
+ * journal (0600), take the lock and record DRILL_EV_BEGIN. operator_name is
+ * recorded as given. The caller owns *out (drill_free).
+ */
+int drill_begin(struct drill **out, const char *home, const struct runbook *rb,
+                const char *operator_name, struct pd_err *err);
+
+/*
+ * Open an existing drill by id and replay its journal. With lock, take the
+ * drill's lock first (PD_ELOCKED when another process holds it) and open
+ * the journal for appending. The caller owns *out.
+ */
+int drill_open(struct drill **out, const char *home, const char *id, bool lock,
+               struct pd_err *err);
+
+/* Apply ev to d and append it to the journal, fsync'd. */
+int drill_record(struct drill *d, const struct drill_event *ev, struct pd_err *err);
+
+/* Id of the newest drill under home that has no DRILL_EV_END; caller owns it. */
+int drill_find_unfinished(char **out, const char *home, struct pd_err *err);
+
+/* Ids of all drills under home, newest first; caller owns the array and strings. */
+int drill_list(char ***out, size_t *n_out, const char *home, struct pd_err *err);
+
+/* Value of a variable or NULL. Borrowed until the next drill_record. */
+const char *drill_var(const struct drill *d, const char *name);
+
+/* sha256 of the journal file as it is on disk now (64 hex digits + NUL). */
+int drill_journal_sha256(const struct drill *d, char out[65], struct pd_err *err);
+
+void drill_free(struct drill *d);
+
+const char *step_status_name(enum step_status st);
+
+/* Current wall time as RFC 3339 UTC with milliseconds; caller owns it. */
+char *drill_now_rfc3339(void);
+
+#endif

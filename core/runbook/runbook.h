@@ -1,0 +1,165 @@
+/*
+ * runbook: the parsed form of a Markdown runbook (see pgdrill-runbook(5)).
+ *
+ * runbook_load parses a CommonMark file with libcmark into a read-only tree:
+ * header metadata, declared inputs, stages (level-2 headings) and their
+ * steps (fenced blocks whose info string names an action). The tree owns
+ * every string in it; runbook_free releases the whole tree. It is a plain
+ * data model rather than an opaque object because the engine, the linter,
+ * the report and the TUI all walk it; nobody but the parser writes it.
+ *
+ * Problems are collected as diagnostics (file:line:col: message), all of
+ * them, so `pgdrill lint` can print every one in a single pass.
+ */
+#ifndef PD_RUNBOOK_H
+#define PD_RUNBOOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct pd_err;
+
+/*
+ * Actions a fenced block can name: _(ENUM, "name", required attributes,
+ * allowed attributes). Attribute lists are space-separated. Every action
+ * also accepts the common attributes in RUNBOOK_COMMON_ATTRS.
+ */
+#define RUNBOOK_ACTIONS(_)                                                                         \
+    _(STEP_SH, "sh", "", "timeout save env")                                                       \
+    _(STEP_SQL, "sql", "", "url timeout save readonly")                                            \
+    _(STEP_CHECK, "check", "name expect", "url timeout baseline")                                  \
+    _(STEP_CONFIRM, "confirm", "target", "destructive")                                            \
+    _(STEP_INPUT, "input", "name", "type choices default pattern")                                 \
+    _(STEP_NOTE, "note", "", "name")                                                               \
+    _(STEP_NEON, "neon", "op", "branch parent timestamp lsn name save source preserve endpoint")   \
+    _(STEP_S3, "s3", "op", "uri key save")
+
+/* Attributes every step accepts: id, on-fail=stop|retry[:N]|skip, manual. */
+#define RUNBOOK_COMMON_ATTRS "id on-fail manual"
+
+enum step_action {
+#define RUNBOOK_ACTION_ENUM(e, name, req, opt) e,
+    RUNBOOK_ACTIONS(RUNBOOK_ACTION_ENUM)
+#undef RUNBOOK_ACTION_ENUM
+        STEP_ACTION_COUNT,
+};
+
+enum input_type {
+    INPUT_TEXT,
+    INPUT_TIMESTAMP, /* RFC 3339, UTC */
+    INPUT_CHOICE,
+    INPUT_INTEGER,
+};
+
+enum fail_policy {
+    FAIL_STOP,  /* the drill stops; the operator may resume later */
+    FAIL_RETRY, /* retry up to retries times, then stop */
+    FAIL_SKIP,  /* record a skip with a reason and go on */
+};
+
+struct runbook_pos {
+    int line; /* 1-based */
+    int col;  /* 1-based */
+};
+
+struct runbook_attr {
+    char *key;
+    char *value;
+    struct runbook_pos pos;
+};
+
+struct runbook_input {
+    char *name;
+    enum input_type type;
+    char **choices; /* for INPUT_CHOICE */
+    size_t n_choices;
+    char *prompt;        /* what the operator is asked */
+    char *default_value; /* NULL when none */
+    bool required;
+    struct runbook_pos pos;
+};
+
+struct runbook_step {
+    enum step_action action;
+    char *id;    /* "stage-id/N" unless id= given */
+    char *body;  /* the fenced block's content, variables not yet expanded */
+    char *prose; /* Markdown source of the prose just before this block, may be "" */
+    struct runbook_attr *attrs;
+    size_t n_attrs;
+    enum fail_policy on_fail;
+    int retries;   /* for FAIL_RETRY */
+    bool manual;   /* a manual step the operator confirms as done */
+    struct runbook_pos pos; /* of the opening fence */
+};
+
+struct runbook_stage {
+    char *id;    /* stable: from <!-- pgdrill id=... --> or the slug of the title */
+    char *title; /* heading text */
+    char *prose; /* Markdown source of all prose in the stage */
+    int expected_s; /* expected duration, 0 when not given */
+    struct runbook_step *steps;
+    size_t n_steps;
+    struct runbook_pos pos;
+};
+
+struct runbook {
+    char *path;
+    char *id;
+    char *title;
+    char *use_case;
+    char *environment; /* e.g. "sandbox"; may be NULL (then from config) */
+    int expected_s;    /* overall */
+    int rto_s;         /* 0 when not given */
+    int rpo_s;
+    bool drill;        /* destructive steps against the default branch are refused */
+    struct runbook_input *inputs;
+    size_t n_inputs;
+    struct runbook_stage *stages;
+    size_t n_stages;
+    char sha256[65];        /* of the whole file */
+    char stages_sha256[65]; /* of stage ids, titles and step actions/bodies: resume guard */
+};
+
+struct runbook_diag {
+    char *file;
+    struct runbook_pos pos;
+    char *msg;
+};
+
+struct runbook_diags {
+    struct runbook_diag *items;
+    size_t n;
+};
+
+/*
+ * Parse path. On success *out is a tree the caller owns (runbook_free).
+ * Every problem found is appended to diags (may be NULL); if any problem
+ * is an error the call fails with PD_EINPUT and err holds the first one as
+ * "file:line:col: message". A missing or unreadable file is PD_EINPUT too.
+ */
+int runbook_load(struct runbook **out, const char *path, struct runbook_diags *diags,
+                 struct pd_err *err);
+
+/* Same, from a string already in memory; path is used for messages. */
+int runbook_parse(struct runbook **out, const char *path, const char *text, size_t len,
+                  struct runbook_diags *diags, struct pd_err *err);
+
+void runbook_free(struct runbook *rb);
+void runbook_diags_free(struct runbook_diags *diags);
+
+/* Value of attribute key on step, or NULL. Borrowed from the tree. */
+const char *runbook_step_attr(const struct runbook_step *step, const char *key);
+
+/* "sh", "sql", ... Borrowed, static. */
+const char *runbook_action_name(enum step_action action);
+
+/* Find a declared input by name, or NULL. */
+const struct runbook_input *runbook_find_input(const struct runbook *rb, const char *name);
+
+/*
+ * Parse a duration: "90s", "5m", "1h30m", "2h", "45" (seconds). Returns 0
+ * and stores seconds in *out, or -1 when malformed.
+ */
+int runbook_parse_duration(int *out, const char *s);
+
+#endif

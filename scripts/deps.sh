@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install the Debian packages pgdrill needs, only those missing.
+# Run as root on Debian 12 (CI does); otherwise prints what to install.
+set -eu
+PKGS="build-essential pkg-config libncurses-dev libpq-dev libcurl4-openssl-dev libcjson-dev
+zlib1g-dev libcmark-dev libexpat1-dev libssl-dev libcmocka-dev libmicrohttpd-dev
+postgresql postgresql-client tmux awscli python3-botocore pigz util-linux procps"
+# npm comes with the machine's Node.js; install Debian's only when there is none.
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "deps: missing packages:$missing" >&2
+    echo "deps: run 'sudo make deps' (or apt-get install them) and try again" >&2
+    exit 2
+fi
+echo "deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,89 @@
+#!/bin/bash
+# The test runner behind `make check`: starts what the tests need (a real
+# PostgreSQL 15 on loopback, run as an unprivileged user), runs every unit,
+# integration and TUI test, stops what it started, and ends with
+# "N passed, N failed".
+#
+# Unit tests are cmocka binaries in $BUILD/tests/unit; each of their cases
+# counts. Integration and TUI tests are scripts in tests/integration and
+# tests/tui printing TAP-style "ok - name" / "not ok - name" lines; a script
+# that exits non-zero without a "not ok" line counts as one failure.
+set -u
+cd "$(dirname "$0")/.."
+TOP=$PWD
+BUILD=${BUILD:-build}
+export PGDRILL_BIN="$TOP/$BUILD/pgdrill"
+export PGDRILL_BUILD="$TOP/$BUILD"
+export PGDRILL_TOP="$TOP"
+passed=0
+failed=0
+failures=()
+
+WORK=$(mktemp -d /tmp/pgdrill-test.XXXXXX)
+chmod 0755 "$WORK"
+export PGDRILL_TEST_WORK="$WORK"
+cleanup() {
+    [ -x tests/services.sh ] && tests/services.sh stop "$WORK" >/dev/null 2>&1
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ -x tests/services.sh ]; then
+    echo "== starting test services"
+    # services.sh prints export lines (PGDRILL_TEST_PGURL, ...) on stdout
+    if ! svc=$(tests/services.sh start "$WORK"); then
+        echo "FATAL: test services did not start" >&2
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+    eval "$svc"
+fi
+
+echo "== unit tests"
+for t in "$BUILD"/tests/unit/*_test; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    out=$(cd "$WORK" && "$TOP/$t" 2>&1)
+    rc=$?
+    p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
+    f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$f" -ne 0 ]; then
+        failures+=("$name")
+        printf '%s\n' "$out" | tail -40
+    fi
+    printf '  %-32s %3d passed, %d failed\n' "$name" "$p" "$f"
+done
+
+run_scripts() {
+    local dir=$1 s out rc p f
+    for s in "$dir"/*.sh; do
+        [ -x "$s" ] || continue
+        out=$("$s" 2>&1)
+        rc=$?
+        p=$(printf '%s\n' "$out" | grep -c '^ok ')
+        f=$(printf '%s\n' "$out" | grep -c '^not ok ')
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+        passed=$((passed + p))
+        failed=$((failed + f))
+        if [ "$f" -ne 0 ]; then
+            failures+=("$(basename "$s")")
+            printf '%s\n' "$out" | tail -60
+        fi
+        printf '  %-32s %3d passed, %d failed\n' "$(basename "$s")" "$p" "$f"
+    done
+}
+
+echo "== integration tests"
+run_scripts tests/integration
+echo "== tui tests"
+run_scripts tests/tui
+
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "failed: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
