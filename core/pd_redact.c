@@ -1,0 +1,153 @@
+#include "pd_redact.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pd_buf.h"
+#include "pd_mem.h"
+
+static char **secrets;
+static size_t n_secrets;
+
+void
+pd_redact_register(const char *secret)
+{
+    if (secret == NULL || strlen(secret) < 4)
+        return;
+    for (size_t i = 0; i < n_secrets; i++)
+        if (strcmp(secrets[i], secret) == 0)
+            return;
+    secrets = pd_xrealloc(secrets, (n_secrets + 1) * sizeof(*secrets));
+    secrets[n_secrets++] = pd_xstrdup(secret);
+}
+
+void
+pd_redact_reset(void)
+{
+    for (size_t i = 0; i < n_secrets; i++)
+        free(secrets[i]);
+    PD_FREE(secrets);
+    n_secrets = 0;
+}
+
+/* Find the password span of "scheme://user:pass@" starting at p; 0 if none. */
+static int
+uri_password(const char *p, const char **start, size_t *len)
+{
+    const char *s = strstr(p, "://");
+    const char *at, *colon, *end;
+
+    if (s == NULL)
+        return 0;
+    s += 3;
+    end = s + strcspn(s, "/?# \t\r\n\"'");
+    at = memchr(s, '@', (size_t)(end - s));
+    if (at == NULL)
+        return 0;
+    // the last '@' before the host ends the userinfo
+    for (const char *q = at + 1; q < end; q++)
+        if (*q == '@')
+            at = q;
+    colon = memchr(s, ':', (size_t)(at - s));
+    if (colon == NULL || colon + 1 == at)
+        return 0;
+    *start = colon + 1;
+    *len = (size_t)(at - colon - 1);
+    return 1;
+}
+
+void
+pd_redact_register_uri(const char *uri)
+{
+    const char *start;
+    size_t len;
+    char *pw;
+
+    if (uri == NULL || !uri_password(uri, &start, &len))
+        return;
+    pw = pd_xstrndup(start, len);
+    pd_redact_register(pw);
+    free(pw);
+}
+
+void
+pd_redact_register_env(void)
+{
+    static const char *const names[] = {
+        "NEON_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "SLACK_WEBHOOK_URL",
+        "PGPASSWORD",
+    };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        pd_redact_register(getenv(names[i]));
+    pd_redact_register_uri(getenv("DATABASE_URL"));
+    pd_redact_register_uri(getenv("PRODUCTION_DATABASE_URL"));
+}
+
+static const char *const secret_params[] = {
+    "password=", "X-Amz-Signature=", "X-Amz-Credential=", "X-Amz-Security-Token=",
+};
+
+/* Length of a secret query parameter name at p (case-insensitive), or 0. */
+static size_t
+secret_param_at(const char *text, const char *p)
+{
+    if (p != text && p[-1] != '?' && p[-1] != '&' && p[-1] != ' ')
+        return 0;
+    for (size_t i = 0; i < sizeof(secret_params) / sizeof(secret_params[0]); i++) {
+        size_t n = strlen(secret_params[i]);
+
+        if (strncasecmp(p, secret_params[i], n) == 0)
+            return n;
+    }
+    return 0;
+}
+
+char *
+pd_redact(const char *text)
+{
+    struct pd_buf b;
+    const char *p;
+
+    if (text == NULL)
+        return NULL;
+    pd_buf_init(&b, 0);
+    p = text;
+    while (*p != '\0') {
+        const char *start;
+        size_t len, n;
+        int matched = 0;
+
+        // registered secrets first: longest match wins over shorter prefixes
+        size_t best = 0;
+        for (size_t i = 0; i < n_secrets; i++) {
+            size_t sl = strlen(secrets[i]);
+            if (sl > best && strncmp(p, secrets[i], sl) == 0)
+                best = sl;
+        }
+        if (best > 0) {
+            pd_buf_append(&b, PD_REDACT_MASK, strlen(PD_REDACT_MASK), NULL);
+            p += best;
+            continue;
+        }
+        if (p[0] == ':' && p[1] == '/' && p[2] == '/' && uri_password(p, &start, &len)) {
+            // copy "://user:" then the mask, continue after the password
+            pd_buf_append(&b, p, (size_t)(start - p), NULL);
+            pd_buf_append(&b, PD_REDACT_MASK, strlen(PD_REDACT_MASK), NULL);
+            p = start + len;
+            matched = 1;
+        } else if ((n = secret_param_at(text, p)) > 0) {
+            pd_buf_append(&b, p, n, NULL);
+            pd_buf_append(&b, PD_REDACT_MASK, strlen(PD_REDACT_MASK), NULL);
+            p += n;
+            p += strcspn(p, "& \t\r\n\"'");
+            matched = 1;
+        }
+        if (!matched) {
+            pd_buf_append(&b, p, 1, NULL);
+            p++;
+        }
+    }
+    return pd_buf_steal(&b);
+}
