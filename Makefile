@@ -64,6 +64,9 @@ NEONSB_OBJ := $(NEONSB_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
 
+# cli/ sees the TUI's entry header; nothing else does.
+$(CLI_OBJ): CPPFLAGS += -Itui
+
 LIB      := $(BUILD)/libpgdrill.a
 BIN      := $(BUILD)/pgdrill
 NEONSB   := $(if $(NEONSB_SRC),$(BUILD)/neon-sandbox)

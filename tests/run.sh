@@ -46,8 +46,9 @@ for t in "$BUILD"/tests/unit/*_test; do
     name=$(basename "$t")
     out=$(cd "$WORK" && "$TOP/$t" 2>&1)
     rc=$?
-    p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
-    f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
+    # cmocka's summary lines may share a line with stdout text: match anywhere
+    p=$(printf '%s\n' "$out" | grep -o '\[  PASSED  \] [0-9]*' | awk '{s+=$4} END {print s+0}')
+    f=$(printf '%s\n' "$out" | grep -o '\[  FAILED  \] [0-9]*' | awk '{s+=$4} END {print s+0}')
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     passed=$((passed + p))
     failed=$((failed + f))

@@ -1,0 +1,36 @@
+/*
+ * pd_config: settings from the environment and the optional config file.
+ *
+ * Precedence: environment, then $XDG_CONFIG_HOME/pgdrill/config (default
+ * ~/.config/pgdrill/config), then built-in defaults. The file holds
+ * `key = value` lines; `#` starts a comment. Keys: home, environment,
+ * operator, runbooks. Secrets do not belong in it and are not read from it.
+ *
+ * The struct owns its strings; pd_config_free releases them.
+ */
+#ifndef PD_CONFIG_H
+#define PD_CONFIG_H
+
+struct pd_err;
+
+struct pd_config {
+    char *home;          /* PGDRILL_HOME: journals, reports, audit log */
+    char *environment;   /* banner: "SANDBOX", "PRODUCTION", ... (PGDRILL_ENVIRONMENT) */
+    char *operator_name; /* PGDRILL_OPERATOR, else the login name */
+    char *runbooks;      /* PGDRILL_RUNBOOKS: directory of shipped runbooks */
+    char *config_path;   /* the file read, or NULL */
+};
+
+/*
+ * Load the settings. self_path is argv[0]'s resolved directory, used to find
+ * the shipped runbooks next to the binary (../share/pgdrill/runbooks or the
+ * source tree's runbooks/). A malformed config file is PD_EINPUT with
+ * "file:line: message".
+ */
+int pd_config_load(struct pd_config *out, const char *self_dir, struct pd_err *err);
+void pd_config_free(struct pd_config *cfg);
+
+/* mkdir -p with mode for every created component. */
+int pd_mkdir_p(const char *path, unsigned int mode, struct pd_err *err);
+
+#endif
