@@ -13,6 +13,37 @@
  * report and the TUI. Secrets never reach the journal: drill_record refuses
  * nothing, but callers pass redacted text, and variables marked secret are
  * kept in memory only.
+ *
+ * Journal records (one JSON object per line, see drill.c's ev_infos):
+ *   {"v":1,"at":"2026-11-26T04:05:06.123Z","ev":"step_end","stage":0,"step":1,
+ *    "status":"passed","duration_s":1.5,"human_s":0,"exit_code":0,"summary":"exit 0"}
+ * "at" is the wall time of drill_record (RFC 3339 UTC, ms). "ev" is one of
+ * begin, stage_start, stage_end, step_start, step_end, step_skip, output,
+ * check, var, note, issue, human, measure, interrupt, resume, end; each
+ * carries the struct drill_event fields listed next to its type below, with
+ * text under "summary" (step_end), "reason" (step_skip, interrupt),
+ * "outcome" (end) or "text". The begin record holds the id, the runbook
+ * (path, id, title, sha256, stages_sha256, expected_s, rto_s, rpo_s), the
+ * operator, the host and every stage's id, title, expected_s and steps (id,
+ * action), so a journal can be replayed and reported without the runbook.
+ *
+ * Secrets: a DRILL_EV_VAR with secret=true is written as
+ * {"ev":"var","name":"x","secret":true} with no value; after a replay the
+ * variable exists with value NULL and the caller asks for it again. Every
+ * string of an event is also passed through pd_redact before it is
+ * journaled (and kept that way in memory); a variable whose value changes
+ * under pd_redact (a URI with a password) is treated as secret.
+ *
+ * Durations: a step's duration_s and human_s add up over its attempts
+ * (each DRILL_EV_STEP_END gives one attempt's). DRILL_EV_HUMAN adds operator
+ * time not already inside a step_end: to the step when step >= 0, else to
+ * the stage (operator_s). A stage's duration_s and human_s are the sums of
+ * its steps' plus operator_s; machine time is duration_s - human_s.
+ *
+ * Stage status is derived from the steps: any failed -> failed, any running
+ * -> running, all done -> passed (skipped when all were skipped); a stage
+ * without steps, or ended with steps still pending, takes the status given
+ * by DRILL_EV_STAGE_END; a started stage otherwise is running.
  */
 #ifndef PD_DRILL_H
 #define PD_DRILL_H
@@ -90,6 +121,9 @@ struct drill_step_state {
     int exit_code;
     char *summary;     /* short result text, e.g. "exit 0" or "observed 3, expected = 0" */
     char *skip_reason;
+    /* Added: copied from the runbook into DRILL_EV_BEGIN, so a journal is self-contained. */
+    char *id;          /* runbook step id */
+    char *action;      /* "sh", "sql", ... */
 };
 
 struct drill_stage_state {
@@ -100,6 +134,12 @@ struct drill_stage_state {
     double human_s;    /* of which waiting for the operator */
     struct drill_step_state *steps;
     size_t n_steps;
+    /* Added fields. */
+    char *id;          /* runbook stage id (from DRILL_EV_BEGIN) */
+    char *title;
+    int expected_s;    /* 0 when the runbook gives none */
+    double operator_s; /* DRILL_EV_HUMAN time not tied to a step (in duration_s and human_s) */
+    enum step_status end_status; /* as given by DRILL_EV_STAGE_END; STEP_PENDING before */
 };
 
 struct drill_text {
@@ -141,6 +181,12 @@ struct drill {
     size_t n_vars;
     int n_resumes;
     bool truncated_tail; /* replay found and ignored a partial last line */
+    /* Added fields. */
+    int expected_s;      /* runbook targets, 0 when not given (from DRILL_EV_BEGIN) */
+    int rto_target_s;
+    int rpo_target_s;
+    bool interrupted;    /* last lifecycle event was DRILL_EV_INTERRUPT (no resume since) */
+    struct drill_priv *priv; /* internal: lock and journal writer */
 };
 
 /*
@@ -153,16 +199,30 @@ int drill_begin(struct drill **out, const char *home, const struct runbook *rb,
 
 /*
  * Open an existing drill by id and replay its journal. With lock, take the
- * drill's lock first (PD_ELOCKED when another process holds it) and open
- * the journal for appending. The caller owns *out.
+ * drill's lock first (PD_ELOCKED "drill ID is in use by another pgdrill
+ * (pid N)" when another process holds it) and open the journal for
+ * appending; a partial last line (truncated_tail) is then cut off so new
+ * records start on a clean line. Without lock the drill is read-only
+ * (drill_record fails). drill_open does not record DRILL_EV_RESUME: the
+ * caller does when it continues the drill. A corrupt record before the last
+ * line is PD_EIO "journal PATH:LINE: ...". The caller owns *out.
  */
 int drill_open(struct drill **out, const char *home, const char *id, bool lock,
                struct pd_err *err);
 
-/* Apply ev to d and append it to the journal, fsync'd. */
+/*
+ * Apply ev to d and append it to the journal, fsync'd, stamped with the
+ * current time. An event that does not fit the drill (index out of range,
+ * missing name) is PD_EBUG and changes nothing; a failed write is PD_EIO
+ * naming the journal, leaves d unchanged and makes later records fail too.
+ */
 int drill_record(struct drill *d, const struct drill_event *ev, struct pd_err *err);
 
-/* Id of the newest drill under home that has no DRILL_EV_END; caller owns it. */
+/*
+ * Id of the newest drill under home that has no DRILL_EV_END; caller owns
+ * it. PD_ENOENT "no unfinished drill in HOME/drills" when there is none;
+ * drills whose journal cannot be read are skipped with a warning.
+ */
 int drill_find_unfinished(char **out, const char *home, struct pd_err *err);
 
 /* Ids of all drills under home, newest first; caller owns the array and strings. */
