@@ -169,10 +169,11 @@ journal_reader_open(struct journal_reader **out, const char *path, struct pd_err
     return 0;
 }
 
+/* s is NUL-terminated at len; cJSON's "require NUL" check wants the NUL inside the length. */
 static bool
 is_json_object(const char *s, size_t len)
 {
-    cJSON *j = cJSON_ParseWithLengthOpts(s, len, NULL, 1);
+    cJSON *j = cJSON_ParseWithLengthOpts(s, len + 1, NULL, 1);
     bool ok = cJSON_IsObject(j);
 
     cJSON_Delete(j);
