@@ -72,8 +72,8 @@ static const struct ev_info ev_infos[] = {
     [DRILL_EV_BEGIN] = {"begin", 0, NULL},
     [DRILL_EV_STAGE_START] = {"stage_start", F_STAGE | F_NEED_STAGE, NULL},
     [DRILL_EV_STAGE_END] = {"stage_end", F_STAGE | F_NEED_STAGE | F_STATUS, NULL},
-    [DRILL_EV_STEP_START] = {"step_start", F_STAGE | F_NEED_STAGE | F_STEP | F_NEED_STEP | F_ATTEMPT,
-                             NULL},
+    [DRILL_EV_STEP_START] = {"step_start",
+                             F_STAGE | F_NEED_STAGE | F_STEP | F_NEED_STEP | F_ATTEMPT, NULL},
     [DRILL_EV_STEP_END] = {"step_end",
                            F_STAGE | F_NEED_STAGE | F_STEP | F_NEED_STEP | F_STATUS | F_DURATION |
                                F_HUMAN | F_EXIT | F_TEXT,
@@ -389,7 +389,8 @@ event_check(const struct drill *d, const struct drill_event *ev, int kind, struc
         return PD_ERR_SET(err, kind, "drill %s: bad event type %d", d->id, (int)ev->type);
     info = &ev_infos[ev->type];
     if (info->fields & F_STAGE) {
-        if (ev->stage < -1 || ev->stage >= (int)d->n_stages || (ev->stage < 0 && (info->fields & F_NEED_STAGE)))
+        if (ev->stage < -1 || ev->stage >= (int)d->n_stages ||
+            (ev->stage < 0 && (info->fields & F_NEED_STAGE)))
             return PD_ERR_SET(err, kind, "drill %s: %s: stage %d out of range (%zu stages)", d->id,
                               info->name, ev->stage, d->n_stages);
     }
@@ -403,8 +404,7 @@ event_check(const struct drill *d, const struct drill_event *ev, int kind, struc
     if ((info->fields & F_NEED_NAME) && (ev->name == NULL || ev->name[0] == '\0'))
         return PD_ERR_SET(err, kind, "drill %s: %s: missing name", d->id, info->name);
     if ((info->fields & F_NEED_TEXT) && ev->text == NULL)
-        return PD_ERR_SET(err, kind, "drill %s: %s: missing %s", d->id, info->name,
-                          info->text_key);
+        return PD_ERR_SET(err, kind, "drill %s: %s: missing %s", d->id, info->name, info->text_key);
     if ((info->fields & F_STATUS) && (unsigned)ev->status > STEP_SKIPPED)
         return PD_ERR_SET(err, kind, "drill %s: %s: bad status %d", d->id, info->name,
                           (int)ev->status);
@@ -518,8 +518,7 @@ json_num(double *out, const cJSON *obj, const char *key, const char *where, stru
 
 /* A string field, borrowed from obj; NULL when absent. */
 static int
-json_str(const char **out, const cJSON *obj, const char *key, const char *where,
-         struct pd_err *err)
+json_str(const char **out, const cJSON *obj, const char *key, const char *where, struct pd_err *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -575,7 +574,8 @@ event_from_json(struct drill_event *ev, const cJSON *rec, const char *where, str
         ((f & F_STEP) && (rc = json_int(&ev->step, rec, "step", -1, where, err)) != 0) ||
         ((f & F_ATTEMPT) && (rc = json_int(&ev->attempt, rec, "attempt", 0, where, err)) != 0) ||
         ((f & F_EXIT) && (rc = json_int(&ev->exit_code, rec, "exit_code", 0, where, err)) != 0) ||
-        ((f & F_DURATION) && (rc = json_num(&ev->duration_s, rec, "duration_s", where, err)) != 0) ||
+        ((f & F_DURATION) &&
+         (rc = json_num(&ev->duration_s, rec, "duration_s", where, err)) != 0) ||
         ((f & F_HUMAN) && (rc = json_num(&ev->human_s, rec, "human_s", where, err)) != 0) ||
         ((f & F_VALUE_S) && (rc = json_num(&ev->value_s, rec, "value_s", where, err)) != 0) ||
         ((f & F_PASSED) && (rc = json_bool(&ev->passed, rec, "passed", where, err)) != 0) ||
@@ -802,8 +802,8 @@ lock_take(int *out, const char *dir, const char *id, struct pd_err *err)
             buf[n > 0 ? n : 0] = '\0';
             pid = strtol(buf, NULL, 10);
             if (pid > 0)
-                rc = PD_ERR_SET(err, PD_ELOCKED,
-                                "drill %s is in use by another pgdrill (pid %ld)", id, pid);
+                rc = PD_ERR_SET(err, PD_ELOCKED, "drill %s is in use by another pgdrill (pid %ld)",
+                                id, pid);
             else
                 rc = PD_ERR_SET(err, PD_ELOCKED, "drill %s is in use by another pgdrill", id);
         } else {

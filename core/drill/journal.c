@@ -86,8 +86,7 @@ static void
 cut_back(struct journal *j, off_t size)
 {
     if (size >= 0 && ftruncate(j->fd, size) != 0)
-        pd_log(PD_LOG_WARN, "journal %s: cannot cut a failed append: %s", j->path,
-               strerror(errno));
+        pd_log(PD_LOG_WARN, "journal %s: cannot cut a failed append: %s", j->path, strerror(errno));
 }
 
 int

@@ -55,6 +55,7 @@ static struct runbook *
 rb_new(const char *id)
 {
     struct runbook *rb = pd_xcalloc(1, sizeof(*rb));
+
     static const struct {
         const char *id, *title;
         int expected_s;
@@ -535,7 +536,8 @@ test_truncated_tail_ignored_and_resume(void **state)
 {
     static const char *const tails[] = {
         "{\"v\":1,\"at\":\"2026-11-26T04:00:00.000Z\",\"ev\":\"zzpartial",
-        "{\"v\":1,\"at\":\"2026-11-26T04:00:00.000Z\",\"ev\":\"note\",\"stage\":0,\"text\":\"zzpartial\"}",
+        "{\"v\":1,\"at\":\"2026-11-26T04:00:00.000Z\",\"ev\":\"note\",\"stage\":0,\"text\":"
+        "\"zzpartial\"}",
         "zzpartial garbage\n",
         "{\"v\":1,\"at\"\n",
     };
@@ -640,9 +642,8 @@ test_fixture_good_replays(void **state)
     struct drill *d = NULL;
     char *jpath = install_fixture(fx, "20261126-030000-post-restore-validation", "good.jsonl");
 
-    assert_int_equal(drill_open(&d, fx->home, "20261126-030000-post-restore-validation", true,
-                                &err),
-                     0);
+    assert_int_equal(
+        drill_open(&d, fx->home, "20261126-030000-post-restore-validation", true, &err), 0);
     assert_string_equal(d->runbook_id, "post-restore-validation");
     assert_string_equal(d->outcome, "failed");
     assert_string_equal(d->started_at, "2026-11-26T03:00:00.000Z");
@@ -675,14 +676,14 @@ test_corrupt_journal_errors(void **state)
         {NULL, "@BEGIN\n{\"v\":2,\"at\":\"x\",\"ev\":\"resume\"}\n", 2,
          "unsupported record version 2"},
         {NULL, "@BEGIN\n{\"v\":1,\"ev\":\"resume\"}\n", 2, "record without 'at'"},
-        {NULL, "@BEGIN\n{\"v\":1,\"at\":\"x\",\"ev\":\"explode\"}\n", 2,
-         "unknown event 'explode'"},
+        {NULL, "@BEGIN\n{\"v\":1,\"at\":\"x\",\"ev\":\"explode\"}\n", 2, "unknown event 'explode'"},
         {NULL, "@BEGIN\n{\"v\":1,\"at\":\"x\",\"ev\":\"stage_start\",\"stage\":7}\n", 2,
          "drill ID: stage_start: stage 7 out of range (1 stages)"},
-        {NULL, "@BEGIN\n{\"v\":1,\"at\":\"x\",\"ev\":\"step_start\",\"stage\":0,\"step\":1}\n",
-         2, "drill ID: step_start: step 1 out of range (1 steps)"},
-        {NULL, "@BEGIN\n{\"v\":1,\"at\":\"x\",\"ev\":\"stage_end\",\"stage\":0,\"status\":\"ok\"}\n",
-         2, "bad status 'ok'"},
+        {NULL, "@BEGIN\n{\"v\":1,\"at\":\"x\",\"ev\":\"step_start\",\"stage\":0,\"step\":1}\n", 2,
+         "drill ID: step_start: step 1 out of range (1 steps)"},
+        {NULL,
+         "@BEGIN\n{\"v\":1,\"at\":\"x\",\"ev\":\"stage_end\",\"stage\":0,\"status\":\"ok\"}\n", 2,
+         "bad status 'ok'"},
         {NULL, "@BEGIN\n{\"v\":1,\"at\":\"x\",\"ev\":\"note\",\"stage\":\"0\"}\n", 2,
          "'stage' is not an integer"},
         {NULL, "@BEGIN\n{\"v\":1,\"at\":\"x\",\"ev\":\"end\"}\n", 2,
@@ -730,7 +731,7 @@ test_corrupt_journal_errors(void **state)
             drill_free(d);
         } else {
             msg = strstr(c->msg, "drill ID") == c->msg ? pd_xasprintf("drill %s%s", id, c->msg + 8)
-                                                          : pd_xstrdup(c->msg);
+                                                       : pd_xstrdup(c->msg);
             want = c->line > 0 ? pd_xasprintf("journal %s:%d: %s", jpath, c->line, msg)
                                : pd_xasprintf("journal %s: %s", jpath, msg);
             assert_int_equal(rc, PD_EIO);
@@ -968,11 +969,13 @@ test_bad_events_refused(void **state)
     struct fx *fx = *state;
     struct drill *d = begin(fx);
     char *jpath = journal_of(d);
+
     struct {
         struct drill_event ev;
         const char *msg; /* after "drill ID: " */
     } cases[] = {
-        {EV(.type = DRILL_EV_STAGE_START, .stage = 3), "stage_start: stage 3 out of range (3 stages)"},
+        {EV(.type = DRILL_EV_STAGE_START, .stage = 3),
+         "stage_start: stage 3 out of range (3 stages)"},
         {EV(.type = DRILL_EV_STAGE_START), "stage_start: stage -1 out of range (3 stages)"},
         {EV(.type = DRILL_EV_STEP_START, .stage = 2, .step = 0),
          "step_start: step 0 out of range (0 steps)"},
@@ -987,6 +990,7 @@ test_bad_events_refused(void **state)
         {EV(.type = DRILL_EV_BEGIN), "bad event type 0"},
         {EV(.type = (enum drill_event_type)99), "bad event type 99"},
     };
+
     size_t before, after;
 
     free(read_file(jpath, &before));
@@ -1124,6 +1128,7 @@ test_names_and_time(void **state)
         {STEP_PENDING, "pending"}, {STEP_RUNNING, "running"}, {STEP_PASSED, "passed"},
         {STEP_FAILED, "failed"},   {STEP_SKIPPED, "skipped"}, {(enum step_status)42, "unknown"},
     };
+
     char *now = drill_now_rfc3339();
     double t, wall = pd_time_wall();
 
@@ -1184,8 +1189,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_replay_equals_live, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stage_status_derivation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_tail_ignored_and_resume, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_tail_read_only_leaves_file, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_tail_read_only_leaves_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fixture_good_replays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_journal_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_held_by_other_process, setup, teardown),

@@ -1,0 +1,805 @@
+#include "report/report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "drill/drill.h"
+#include "pd_buf.h"
+#include "pd_err.h"
+#include "pd_mem.h"
+#include "pd_time.h"
+#include "runbook/runbook.h"
+
+/* ---- derived values shared by both formats ----------------------------------------------- */
+
+static double
+round3(double x)
+{
+    return round(x * 1000.0) / 1000.0;
+}
+
+static const char *
+stage_ref(const struct drill *d, int stage)
+{
+    if (stage < 0 || (size_t)stage >= d->n_stages)
+        return NULL;
+    return d->stages[stage].id;
+}
+
+static const char *
+stage_title(const struct drill *d, int stage)
+{
+    const struct drill_stage_state *st;
+
+    if (stage < 0 || (size_t)stage >= d->n_stages)
+        return "Drill";
+    st = &d->stages[stage];
+    return st->title != NULL ? st->title : st->id != NULL ? st->id : "stage";
+}
+
+static const char *
+outcome_of(const struct drill *d)
+{
+    if (d->outcome != NULL)
+        return d->outcome;
+    return d->interrupted ? "interrupted" : "running";
+}
+
+/* Seconds between two RFC 3339 stamps, or -1 when either is missing or bad. */
+static double
+span(const char *from, const char *to)
+{
+    double a, b;
+
+    if (from == NULL || to == NULL || pd_time_parse_rfc3339(&a, from, 0) != 0 ||
+        pd_time_parse_rfc3339(&b, to, 0) != 0 || b < a)
+        return -1;
+    return b - a;
+}
+
+/* The latest finished_at of any stage, borrowed; NULL when none finished. */
+static const char *
+last_stage_end(const struct drill *d)
+{
+    const char *last = NULL;
+
+    // Same format everywhere (UTC, ms), so string order is time order.
+    for (size_t i = 0; i < d->n_stages; i++) {
+        const char *f = d->stages[i].finished_at;
+
+        if (f != NULL && (last == NULL || strcmp(f, last) > 0))
+            last = f;
+    }
+    return last;
+}
+
+static double
+rto_achieved(const struct drill *d)
+{
+    if (d->rto_s >= 0)
+        return d->rto_s;
+    return span(d->started_at, last_stage_end(d));
+}
+
+static int
+target_of(int drill_target, const struct runbook *rb, bool rto)
+{
+    if (drill_target > 0 || rb == NULL)
+        return drill_target;
+    return rto ? rb->rto_s : rb->rpo_s;
+}
+
+static const char *
+verdict(double achieved, int target)
+{
+    if (target <= 0)
+        return "no-target";
+    if (achieved < 0)
+        return "unknown";
+    return achieved <= (double)target ? "met" : "missed";
+}
+
+/* An issue: recorded by the operator or engine, or derived from a step. */
+struct issue {
+    int stage;
+    const char *at;   /* borrowed, may be NULL */
+    char *text;       /* owned */
+    const char *kind; /* "recorded", "failed-step", "skipped-step" */
+};
+
+static int
+issue_cmp(const void *pa, const void *pb)
+{
+    const struct issue *a = pa, *b = pb;
+
+    if (a->at == NULL || b->at == NULL)
+        return (a->at == NULL) - (b->at == NULL);
+    return strcmp(a->at, b->at);
+}
+
+/* All issues, in time order (issues without a time last). Free with issues_free. */
+static struct issue *
+issues_collect(const struct drill *d, size_t *n_out)
+{
+    size_t n = 0, cap = d->n_issues;
+    struct issue *v;
+
+    for (size_t i = 0; i < d->n_stages; i++)
+        cap += d->stages[i].n_steps;
+    v = pd_xcalloc(cap ? cap : 1, sizeof(*v));
+    for (size_t i = 0; i < d->n_stages; i++) {
+        for (size_t k = 0; k < d->stages[i].n_steps; k++) {
+            const struct drill_step_state *sp = &d->stages[i].steps[k];
+            const char *sid = sp->id != NULL ? sp->id : "?";
+
+            if (sp->status == STEP_FAILED)
+                v[n++] = (struct issue){(int)i, sp->finished_at,
+                                        sp->summary != NULL && sp->summary[0] != '\0'
+                                            ? pd_xasprintf("step %s failed: %s", sid, sp->summary)
+                                            : pd_xasprintf("step %s failed", sid),
+                                        "failed-step"};
+            else if (sp->status == STEP_SKIPPED)
+                v[n++] =
+                    (struct issue){(int)i, sp->finished_at,
+                                   sp->skip_reason != NULL && sp->skip_reason[0] != '\0'
+                                       ? pd_xasprintf("step %s skipped: %s", sid, sp->skip_reason)
+                                       : pd_xasprintf("step %s skipped", sid),
+                                   "skipped-step"};
+        }
+    }
+    // Recorded issues go after the step-derived ones of the same millisecond: they
+    // usually describe a failure that just happened. The insertion sort is stable.
+    for (size_t i = 0; i < d->n_issues; i++)
+        v[n++] = (struct issue){d->issues[i].stage, d->issues[i].at, pd_xstrdup(d->issues[i].text),
+                                "recorded"};
+    for (size_t i = 1; i < n; i++) {
+        struct issue x = v[i];
+        size_t j = i;
+
+        while (j > 0 && issue_cmp(&v[j - 1], &x) > 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+    *n_out = n;
+    return v;
+}
+
+static void
+issues_free(struct issue *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i].text);
+    free(v);
+}
+
+/* ---- report.json --------------------------------------------------------------------------- */
+
+static void
+add_str(cJSON *o, const char *key, const char *s)
+{
+    if (s != NULL)
+        cJSON_AddStringToObject(o, key, s);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static void
+add_secs(cJSON *o, const char *key, double s)
+{
+    if (s >= 0 && isfinite(s))
+        cJSON_AddNumberToObject(o, key, round3(s));
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static void
+add_target(cJSON *o, const char *key, int s)
+{
+    if (s > 0)
+        cJSON_AddNumberToObject(o, key, s);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static cJSON *
+texts_json(const struct drill *d, const struct drill_text *t, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+
+        add_str(o, "stage", stage_ref(d, t[i].stage));
+        add_str(o, "at", t[i].at);
+        add_str(o, "text", t[i].text);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+static cJSON *
+stage_json(const struct drill_stage_state *st)
+{
+    cJSON *o = cJSON_CreateObject(), *steps;
+
+    add_str(o, "id", st->id);
+    add_str(o, "title", st->title);
+    add_str(o, "status", step_status_name(st->status));
+    add_str(o, "started_at", st->started_at);
+    add_str(o, "finished_at", st->finished_at);
+    add_secs(o, "duration_s", st->duration_s);
+    add_target(o, "expected_s", st->expected_s);
+    add_secs(o, "machine_s", st->duration_s - st->human_s >= 0 ? st->duration_s - st->human_s : 0);
+    add_secs(o, "human_s", st->human_s);
+    steps = cJSON_AddArrayToObject(o, "steps");
+    for (size_t k = 0; k < st->n_steps; k++) {
+        const struct drill_step_state *sp = &st->steps[k];
+        cJSON *s = cJSON_CreateObject();
+
+        add_str(s, "id", sp->id);
+        add_str(s, "action", sp->action);
+        add_str(s, "status", step_status_name(sp->status));
+        cJSON_AddNumberToObject(s, "attempts", sp->attempts);
+        add_str(s, "started_at", sp->started_at);
+        add_str(s, "finished_at", sp->finished_at);
+        add_secs(s, "duration_s", sp->duration_s);
+        add_secs(s, "human_s", sp->human_s);
+        cJSON_AddNumberToObject(s, "exit_code", sp->exit_code);
+        add_str(s, "summary", sp->summary);
+        add_str(s, "skip_reason", sp->skip_reason);
+        cJSON_AddItemToArray(steps, s);
+    }
+    return o;
+}
+
+static cJSON *
+report_json(const struct drill *d, const struct runbook *rb, const char *journal_sha)
+{
+    cJSON *root = cJSON_CreateObject(), *r, *a;
+    int rto_target = target_of(d->rto_target_s, rb, true);
+    int rpo_target = target_of(d->rpo_target_s, rb, false);
+    double rto = rto_achieved(d);
+    struct issue *issues;
+    size_t n_issues;
+
+    add_str(root, "drill_id", d->id);
+    r = cJSON_AddObjectToObject(root, "runbook");
+    add_str(r, "id", d->runbook_id);
+    add_str(r, "title", d->runbook_title);
+    add_str(r, "path", d->runbook_path);
+    add_str(r, "sha256", d->runbook_sha256);
+    add_str(r, "stages_sha256", d->stages_sha256);
+    if (rb != NULL) {
+        add_str(r, "use_case", rb->use_case);
+        add_str(r, "environment", rb->environment);
+    }
+    add_str(root, "journal_sha256", journal_sha);
+    add_str(root, "operator", d->operator_name);
+    add_str(root, "host", d->host);
+    add_str(root, "started_at", d->started_at);
+    add_str(root, "finished_at", d->finished_at);
+    add_str(root, "outcome", outcome_of(d));
+    add_secs(root, "duration_s", span(d->started_at, d->finished_at));
+    add_target(root, "expected_s", d->expected_s);
+
+    a = cJSON_AddArrayToObject(root, "stages");
+    for (size_t i = 0; i < d->n_stages; i++)
+        cJSON_AddItemToArray(a, stage_json(&d->stages[i]));
+
+    a = cJSON_AddArrayToObject(root, "checks");
+    for (size_t i = 0; i < d->n_checks; i++) {
+        const struct drill_check *c = &d->checks[i];
+        cJSON *o = cJSON_CreateObject();
+        const char *step = NULL;
+
+        if (c->stage >= 0 && (size_t)c->stage < d->n_stages && c->step >= 0 &&
+            (size_t)c->step < d->stages[c->stage].n_steps)
+            step = d->stages[c->stage].steps[c->step].id;
+        add_str(o, "name", c->name);
+        add_str(o, "stage", stage_ref(d, c->stage));
+        add_str(o, "step", step);
+        add_str(o, "sql", c->sql);
+        add_str(o, "result", c->passed ? "passed" : "failed");
+        add_str(o, "expected", c->expected);
+        add_str(o, "observed", c->observed);
+        cJSON_AddBoolToObject(o, "passed", c->passed);
+        add_str(o, "at", c->at);
+        cJSON_AddItemToArray(a, o);
+    }
+
+    add_secs(root, "rto_s", rto);
+    add_target(root, "rto_target_s", rto_target);
+    add_str(root, "rto_verdict", verdict(rto, rto_target));
+    add_secs(root, "rpo_s", d->rpo_s);
+    add_target(root, "rpo_target_s", rpo_target);
+    add_str(root, "rpo_verdict", verdict(d->rpo_s, rpo_target));
+
+    cJSON_AddItemToObject(root, "notes", texts_json(d, d->notes, d->n_notes));
+    issues = issues_collect(d, &n_issues);
+    a = cJSON_AddArrayToObject(root, "issues");
+    for (size_t i = 0; i < n_issues; i++) {
+        cJSON *o = cJSON_CreateObject();
+
+        add_str(o, "stage", stage_ref(d, issues[i].stage));
+        add_str(o, "at", issues[i].at);
+        add_str(o, "text", issues[i].text);
+        add_str(o, "kind", issues[i].kind);
+        cJSON_AddItemToArray(a, o);
+    }
+    issues_free(issues, n_issues);
+    cJSON_AddNumberToObject(root, "resumes", d->n_resumes);
+    cJSON_AddBoolToObject(root, "truncated_tail", d->truncated_tail);
+    return root;
+}
+
+int
+report_json_string(char **out, const struct drill *d, const struct runbook *rb, struct pd_err *err)
+{
+    char sha[65];
+    cJSON *root;
+    char *text;
+    int rc;
+
+    *out = NULL;
+    if ((rc = drill_journal_sha256(d, sha, err)) != 0)
+        return rc;
+    root = report_json(d, rb, sha);
+    text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (text == NULL)
+        return PD_ERR_SET(err, PD_EBUG, "report %s: cannot serialise report.json", d->id);
+    *out = pd_xasprintf("%s\n", text);
+    cJSON_free(text);
+    return 0;
+}
+
+/* ---- report.md ----------------------------------------------------------------------------- */
+
+struct md {
+    struct pd_buf b;
+    int rc;
+    struct pd_err *err;
+};
+
+static void md_printf(struct md *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Errors are sticky: the first one is reported once the text is complete. */
+static void
+md_printf(struct md *m, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    int n;
+
+    if (m->rc != 0)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        m->rc = PD_ERR_SET(m->err, PD_EBUG, "report: bad format");
+        return;
+    }
+    s = pd_xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    m->rc = pd_buf_append(&m->b, s, (size_t)n, m->err);
+    free(s);
+}
+
+static void
+md_put(struct md *m, const char *s)
+{
+    if (m->rc == 0)
+        m->rc = pd_buf_append(&m->b, s, strlen(s), m->err);
+}
+
+/* Text inside a table cell: pipes escaped, line breaks flattened. */
+static void
+md_cell(struct md *m, const char *s)
+{
+    if (s == NULL || s[0] == '\0') {
+        md_put(m, "—");
+        return;
+    }
+    for (; *s != '\0'; s++) {
+        if (*s == '|')
+            md_put(m, "\\|");
+        else if (*s == '\n' || *s == '\r')
+            md_put(m, " ");
+        else if (m->rc == 0)
+            m->rc = pd_buf_append(&m->b, s, 1, m->err);
+    }
+}
+
+static size_t
+longest_backtick_run(const char *s)
+{
+    size_t best = 0, run = 0;
+
+    for (; s != NULL && *s != '\0'; s++) {
+        run = *s == '`' ? run + 1 : 0;
+        if (run > best)
+            best = run;
+    }
+    return best;
+}
+
+/* A code span in a table cell, with enough backticks to hold any in s. */
+static void
+md_code_cell(struct md *m, const char *s)
+{
+    size_t ticks;
+
+    if (s == NULL || s[0] == '\0') {
+        md_put(m, "—");
+        return;
+    }
+    ticks = longest_backtick_run(s) + 1;
+    for (size_t i = 0; i < ticks; i++)
+        md_put(m, "`");
+    md_put(m, ticks > 1 || s[0] == '`' ? " " : "");
+    md_cell(m, s);
+    md_put(m, ticks > 1 || s[0] == '`' ? " " : "");
+    for (size_t i = 0; i < ticks; i++)
+        md_put(m, "`");
+}
+
+/* Free text as a list item: continuation lines indented to stay in the item. */
+static void
+md_item_text(struct md *m, const char *s)
+{
+    for (; s != NULL && *s != '\0'; s++) {
+        if (*s == '\n')
+            md_put(m, "\n  ");
+        else if (*s != '\r' && m->rc == 0)
+            m->rc = pd_buf_append(&m->b, s, 1, m->err);
+    }
+}
+
+static void
+md_secs(struct md *m, double s)
+{
+    if (s >= 0 && isfinite(s))
+        md_printf(m, "%.3f", round3(s));
+    else
+        md_put(m, "—");
+}
+
+static void
+md_target(struct md *m, int s)
+{
+    if (s > 0)
+        md_printf(m, "%d.000", s);
+    else
+        md_put(m, "—");
+}
+
+static void
+md_header(struct md *m, const struct drill *d, const struct runbook *rb)
+{
+    int rto_target = target_of(d->rto_target_s, rb, true);
+    int rpo_target = target_of(d->rpo_target_s, rb, false);
+    double rto = rto_achieved(d);
+
+    md_put(m, "# Drill report: ");
+    md_item_text(m, d->runbook_title != NULL ? d->runbook_title : d->runbook_id);
+    md_put(m, "\n\n| | |\n|---|---|\n| Drill | ");
+    md_code_cell(m, d->id);
+    md_put(m, " |\n| Runbook | ");
+    md_cell(m, d->runbook_title);
+    md_put(m, " (");
+    md_code_cell(m, d->runbook_id);
+    md_put(m, ", ");
+    md_code_cell(m, d->runbook_path);
+    md_put(m, ") |\n");
+    if (rb != NULL && rb->environment != NULL) {
+        md_put(m, "| Environment | ");
+        md_cell(m, rb->environment);
+        md_put(m, " |\n");
+    }
+    md_put(m, "| Operator | ");
+    md_cell(m, d->operator_name);
+    md_put(m, " |\n| Host | ");
+    md_cell(m, d->host);
+    md_put(m, " |\n| Started | ");
+    md_cell(m, d->started_at);
+    md_put(m, " |\n| Finished | ");
+    md_cell(m, d->finished_at);
+    md_printf(m, " |\n| Outcome | **%s** |\n| Duration (s) | ", outcome_of(d));
+    md_secs(m, span(d->started_at, d->finished_at));
+    md_put(m, " |\n| RTO achieved (s) | ");
+    md_secs(m, rto);
+    md_put(m, " |\n| RTO target (s) | ");
+    md_target(m, rto_target);
+    md_printf(m, " (%s) |\n| RPO achieved (s) | ", verdict(rto, rto_target));
+    md_secs(m, d->rpo_s);
+    md_put(m, " |\n| RPO target (s) | ");
+    md_target(m, rpo_target);
+    md_printf(m, " (%s) |\n| Resumes | %d |\n\n", verdict(d->rpo_s, rpo_target), d->n_resumes);
+}
+
+static void
+md_stages(struct md *m, const struct drill *d)
+{
+    md_put(m, "## Stages\n\n"
+              "| # | Stage | Status | Actual (s) | Expected (s) | Machine (s) | Human (s) |\n"
+              "|---:|---|---|---:|---:|---:|---:|\n");
+    for (size_t i = 0; i < d->n_stages; i++) {
+        const struct drill_stage_state *st = &d->stages[i];
+        double machine = st->duration_s - st->human_s;
+
+        md_printf(m, "| %zu | ", i + 1);
+        md_cell(m, stage_title(d, (int)i));
+        md_printf(m, " | %s | ", step_status_name(st->status));
+        md_secs(m, st->duration_s);
+        md_put(m, " | ");
+        md_target(m, st->expected_s);
+        md_put(m, " | ");
+        md_secs(m, machine > 0 ? machine : 0);
+        md_put(m, " | ");
+        md_secs(m, st->human_s);
+        md_put(m, " |\n");
+    }
+    md_put(m, "\n### Steps\n\n"
+              "| Stage | Step | Action | Status | Attempts | Duration (s) | Result |\n"
+              "|---|---|---|---|---:|---:|---|\n");
+    for (size_t i = 0; i < d->n_stages; i++) {
+        for (size_t k = 0; k < d->stages[i].n_steps; k++) {
+            const struct drill_step_state *sp = &d->stages[i].steps[k];
+
+            md_put(m, "| ");
+            md_cell(m, stage_title(d, (int)i));
+            md_put(m, " | ");
+            md_code_cell(m, sp->id);
+            md_put(m, " | ");
+            md_cell(m, sp->action);
+            md_printf(m, " | %s | %d | ", step_status_name(sp->status), sp->attempts);
+            md_secs(m, sp->duration_s);
+            md_put(m, " | ");
+            md_cell(m, sp->status == STEP_SKIPPED ? sp->skip_reason : sp->summary);
+            md_put(m, " |\n");
+        }
+    }
+    md_put(m, "\n");
+}
+
+static void
+md_checks(struct md *m, const struct drill *d)
+{
+    size_t failed = 0;
+
+    md_put(m, "## Checks\n\n");
+    if (d->n_checks == 0) {
+        md_put(m, "No checks ran.\n\n");
+        return;
+    }
+    md_put(m, "| Check | Stage | Result | Expected | Observed |\n|---|---|---|---|---|\n");
+    for (size_t i = 0; i < d->n_checks; i++) {
+        const struct drill_check *c = &d->checks[i];
+
+        failed += !c->passed;
+        md_put(m, "| ");
+        md_code_cell(m, c->name);
+        md_put(m, " | ");
+        md_cell(m, stage_title(d, c->stage));
+        md_printf(m, " | %s | ", c->passed ? "passed" : "**failed**");
+        md_code_cell(m, c->expected);
+        md_put(m, " | ");
+        md_code_cell(m, c->observed);
+        md_put(m, " |\n");
+    }
+    md_printf(m, "\n%zu of %zu checks passed.\n\n", d->n_checks - failed, d->n_checks);
+    for (size_t i = 0; i < d->n_checks; i++) {
+        const struct drill_check *c = &d->checks[i];
+        size_t ticks = longest_backtick_run(c->sql) + 1;
+        size_t len = c->sql != NULL ? strlen(c->sql) : 0;
+
+        if (ticks < 3)
+            ticks = 3;
+        md_put(m, "### ");
+        md_item_text(m, c->name);
+        md_printf(m, " (%s)\n\nExpected ", c->passed ? "passed" : "failed");
+        md_code_cell(m, c->expected);
+        md_put(m, ", observed ");
+        md_code_cell(m, c->observed);
+        md_put(m, ".\n\n");
+        for (size_t k = 0; k < ticks; k++)
+            md_put(m, "`");
+        md_put(m, "sql\n");
+        md_put(m, c->sql != NULL ? c->sql : "");
+        if (len == 0 || c->sql[len - 1] != '\n')
+            md_put(m, "\n");
+        for (size_t k = 0; k < ticks; k++)
+            md_put(m, "`");
+        md_put(m, "\n\n");
+    }
+}
+
+static void
+md_texts(struct md *m, const struct drill *d, const char *title, const struct drill_text *t,
+         size_t n)
+{
+    md_printf(m, "## %s\n\n", title);
+    if (n == 0)
+        md_put(m, "None.\n");
+    for (size_t i = 0; i < n; i++) {
+        md_put(m, "- **");
+        md_cell(m, stage_title(d, t[i].stage));
+        md_put(m, "** (");
+        md_cell(m, t[i].at);
+        md_put(m, "): ");
+        md_item_text(m, t[i].text);
+        md_put(m, "\n");
+    }
+    md_put(m, "\n");
+}
+
+static void
+md_issues(struct md *m, const struct drill *d)
+{
+    size_t n;
+    struct issue *v = issues_collect(d, &n);
+    struct drill_text *t = pd_xcalloc(n ? n : 1, sizeof(*t));
+
+    for (size_t i = 0; i < n; i++)
+        t[i] = (struct drill_text){v[i].stage, pd_xstrdup(v[i].at), v[i].text};
+    md_texts(m, d, "Issues", t, n);
+    for (size_t i = 0; i < n; i++)
+        free(t[i].at);
+    free(t);
+    issues_free(v, n);
+}
+
+static void
+md_outcome(struct md *m, const struct drill *d, const char *sha)
+{
+    size_t failed_checks = 0, failed_steps = 0, skipped_steps = 0, steps = 0;
+
+    for (size_t i = 0; i < d->n_checks; i++)
+        failed_checks += !d->checks[i].passed;
+    for (size_t i = 0; i < d->n_stages; i++) {
+        for (size_t k = 0; k < d->stages[i].n_steps; k++) {
+            steps++;
+            failed_steps += d->stages[i].steps[k].status == STEP_FAILED;
+            skipped_steps += d->stages[i].steps[k].status == STEP_SKIPPED;
+        }
+    }
+    md_printf(m,
+              "## Outcome\n\n**%s**: %zu of %zu checks failed; %zu of %zu steps failed, %zu "
+              "skipped; resumed %d time%s.\n\n",
+              outcome_of(d), failed_checks, d->n_checks, failed_steps, steps, skipped_steps,
+              d->n_resumes, d->n_resumes == 1 ? "" : "s");
+    if (d->truncated_tail)
+        md_put(m, "The journal ended with a partial record (a crash during a write); it was "
+                  "ignored.\n\n");
+    md_put(m, "## Integrity\n\n| | sha256 |\n|---|---|\n| Runbook | ");
+    md_code_cell(m, d->runbook_sha256);
+    md_put(m, " |\n| Runbook stages | ");
+    md_code_cell(m, d->stages_sha256);
+    md_put(m, " |\n| Journal | ");
+    md_code_cell(m, sha);
+    md_put(m, " |\n");
+}
+
+int
+report_md_string(char **out, const struct drill *d, const struct runbook *rb, struct pd_err *err)
+{
+    struct md m = {.rc = 0, .err = err};
+    char sha[65];
+    int rc;
+
+    *out = NULL;
+    if ((rc = drill_journal_sha256(d, sha, err)) != 0)
+        return rc;
+    pd_buf_init(&m.b, 0);
+    md_header(&m, d, rb);
+    md_stages(&m, d);
+    md_checks(&m, d);
+    md_texts(&m, d, "Notes", d->notes, d->n_notes);
+    md_issues(&m, d);
+    md_outcome(&m, d, sha);
+    if (m.rc != 0) {
+        pd_buf_free(&m.b);
+        return m.rc;
+    }
+    *out = pd_buf_steal(&m.b);
+    return 0;
+}
+
+/* ---- files --------------------------------------------------------------------------------- */
+
+/*
+ * Write text to dir/name through a 0600 temporary file in the same folder:
+ * fsync, then rename, so the report on disk is always complete.
+ */
+static int
+write_atomic(const char *dir, const char *name, const char *text, struct pd_err *err)
+{
+    char *tmp = pd_xasprintf("%s/.%s.XXXXXX", dir, name);
+    char *path = pd_xasprintf("%s/%s", dir, name);
+    size_t len = strlen(text), done = 0;
+    int fd, rc = 0, dfd;
+
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "report %s: create temporary file: %s", path, strerror(errno));
+        goto out;
+    }
+    if (fchmod(fd, 0600) != 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "report %s: chmod: %s", path, strerror(errno));
+        goto fail;
+    }
+    while (done < len) {
+        ssize_t n = write(fd, text + done, len - done);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = PD_ERR_SET(err, PD_EIO, "report %s: write: %s", path,
+                            n < 0 ? strerror(errno) : "no progress");
+            goto fail;
+        }
+        done += (size_t)n;
+    }
+    if (fsync(fd) != 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "report %s: fsync: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        rc = PD_ERR_SET(err, PD_EIO, "report %s: close: %s", path, strerror(errno));
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "report %s: rename: %s", path, strerror(errno));
+        goto fail;
+    }
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    goto out;
+fail:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+out:
+    free(path);
+    free(tmp);
+    return rc;
+}
+
+int
+report_write(const struct drill *d, const struct runbook *rb, const char *dir, struct pd_err *err)
+{
+    char *json = NULL, *md = NULL;
+    int rc;
+
+    if (dir == NULL)
+        dir = d->dir;
+    if ((rc = report_json_string(&json, d, rb, err)) != 0 ||
+        (rc = report_md_string(&md, d, rb, err)) != 0 ||
+        (rc = write_atomic(dir, "report.json", json, err)) != 0 ||
+        (rc = write_atomic(dir, "report.md", md, err)) != 0)
+        goto out;
+out:
+    free(json);
+    free(md);
+    return rc;
+}

@@ -1,0 +1,51 @@
+/*
+ * report: the drill report, report.json for tools and report.md for people.
+ *
+ * Both are built from a drill's state (struct drill, replayed from its
+ * journal) alone; the journal's begin record carries the stage and step
+ * layout, so a report can be rebuilt later even if the runbook changed.
+ * The runbook, when given, only adds its use case and environment.
+ *
+ * report.json holds: drill_id, runbook {id, title, path, sha256,
+ * stages_sha256[, use_case, environment]}, journal_sha256, operator, host,
+ * started_at, finished_at, outcome ("passed", "failed", "aborted" as
+ * recorded, or "interrupted" / "running" for an unfinished drill),
+ * duration_s, stages[] {id, title, status, started_at, finished_at,
+ * duration_s, expected_s, machine_s, human_s, steps[] {id, action, status,
+ * attempts, started_at, finished_at, duration_s, human_s, exit_code,
+ * summary, skip_reason}}, checks[] {name, stage, step, sql, result
+ * ("passed"/"failed"), expected, observed, passed, at}, rto_s (achieved:
+ * a DRILL_EV_MEASURE "rto_s" if recorded, else from started_at to the end
+ * of the last finished stage; null when no stage finished), rto_target_s,
+ * rto_verdict ("met", "missed", "unknown" without an achieved value,
+ * "no-target"), rpo_s (null unless measured), rpo_target_s, rpo_verdict,
+ * notes[] {stage, at, text}, issues[] {stage, at, text, kind: "recorded",
+ * "failed-step" or "skipped-step"; failed and skipped steps are added with
+ * their summary or reason}, resumes, truncated_tail. Durations are seconds
+ * rounded to 3 decimals; stage references are stage ids (null: the drill).
+ */
+#ifndef PD_REPORT_H
+#define PD_REPORT_H
+
+struct drill;
+struct runbook;
+struct pd_err;
+
+/*
+ * Write dir/report.json and dir/report.md (dir NULL: the drill's folder).
+ * Each is written to a 0600 temporary file in dir, fsync'd and renamed over
+ * the old report, so a reader sees the old or the new report, never half.
+ * rb may be NULL.
+ */
+int report_write(const struct drill *d, const struct runbook *rb, const char *dir,
+                 struct pd_err *err);
+
+/* report.json's text (with a final newline); the caller owns *out. */
+int report_json_string(char **out, const struct drill *d, const struct runbook *rb,
+                       struct pd_err *err);
+
+/* report.md's text; the caller owns *out. */
+int report_md_string(char **out, const struct drill *d, const struct runbook *rb,
+                     struct pd_err *err);
+
+#endif

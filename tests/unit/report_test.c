@@ -1,0 +1,588 @@
+/* Tests for core/report/report.c. */
+#include <dirent.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "drill/drill.h"
+#include "pd_err.h"
+#include "pd_log.h"
+#include "pd_mem.h"
+#include "pd_time.h"
+#include "report/report.h"
+#include "runbook/runbook.h"
+
+struct fx {
+    char home[64];
+    struct runbook *rb;
+};
+
+static void
+quiet(enum pd_log_level level, const char *msg, void *payload)
+{
+    (void)level;
+    (void)msg;
+    (void)payload;
+}
+
+static void
+set_str(char **dst, const char *s)
+{
+    *dst = pd_xstrdup(s);
+}
+
+/* Stage 0: sh + check; stage 1: check + note; stage 2: no steps. */
+static struct runbook *
+rb_new(void)
+{
+    struct runbook *rb = pd_xcalloc(1, sizeof(*rb));
+
+    static const struct {
+        const char *id, *title;
+        int expected_s;
+        size_t n;
+        enum step_action actions[2];
+    } stages[] = {
+        {"prepare", "Prepare the branch", 60, 2, {STEP_SH, STEP_CHECK}},
+        {"verify", "Verify | counts", 120, 2, {STEP_CHECK, STEP_NOTE}},
+        {"wrap-up", "Wrap up", 0, 0, {STEP_SH, STEP_SH}},
+    };
+
+    set_str(&rb->path, "runbooks/report-test.md");
+    set_str(&rb->id, "report-test");
+    set_str(&rb->title, "Report test");
+    set_str(&rb->environment, "sandbox");
+    set_str(&rb->use_case, "prove the report");
+    rb->rto_s = 3600;
+    rb->rpo_s = 300;
+    memset(rb->sha256, 'c', 64);
+    memset(rb->stages_sha256, 'd', 64);
+    rb->n_stages = 3;
+    rb->stages = pd_xcalloc(3, sizeof(*rb->stages));
+    for (size_t i = 0; i < 3; i++) {
+        struct runbook_stage *s = &rb->stages[i];
+
+        set_str(&s->id, stages[i].id);
+        set_str(&s->title, stages[i].title);
+        s->expected_s = stages[i].expected_s;
+        s->n_steps = stages[i].n;
+        s->steps = pd_xcalloc(2, sizeof(*s->steps));
+        for (size_t k = 0; k < s->n_steps; k++) {
+            s->steps[k].action = stages[i].actions[k];
+            s->steps[k].id = pd_xasprintf("%s/%zu", stages[i].id, k + 1);
+        }
+    }
+    return rb;
+}
+
+static void
+rb_free(struct runbook *rb)
+{
+    for (size_t i = 0; i < rb->n_stages; i++) {
+        for (size_t k = 0; k < rb->stages[i].n_steps; k++)
+            free(rb->stages[i].steps[k].id);
+        free(rb->stages[i].steps);
+        free(rb->stages[i].id);
+        free(rb->stages[i].title);
+    }
+    free(rb->stages);
+    free(rb->path);
+    free(rb->id);
+    free(rb->title);
+    free(rb->environment);
+    free(rb->use_case);
+    free(rb);
+}
+
+static int
+setup(void **state)
+{
+    struct fx *fx = pd_xcalloc(1, sizeof(*fx));
+
+    snprintf(fx->home, sizeof(fx->home), "/tmp/report-test.XXXXXX");
+    if (mkdtemp(fx->home) == NULL)
+        return -1;
+    fx->rb = rb_new();
+    *state = fx;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *fx = *state;
+    char *cmd = pd_xasprintf("rm -rf '%s'", fx->home);
+    int rc = system(cmd);
+
+    free(cmd);
+    rb_free(fx->rb);
+    free(fx);
+    return rc == 0 ? 0 : -1;
+}
+
+static char *
+read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = pd_xmalloc((size_t)n + 1);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void
+rec(struct drill *d, struct drill_event ev)
+{
+    struct pd_err err = {0};
+
+    if (drill_record(d, &ev, &err) != 0)
+        fail_msg("drill_record: %s", err.msg);
+}
+
+// EV() defaults stage and step to -1 ("none"); a case may override them.
+#pragma GCC diagnostic ignored "-Woverride-init"
+#define EV(...) ((struct drill_event){.stage = -1, .step = -1, __VA_ARGS__})
+
+static const char email_sql[] = "SELECT COUNT(*) FROM users WHERE email IS NULL";
+static const char orphan_sql[] = "SELECT COUNT(*)\nFROM visits v\nWHERE v.note = '```'";
+
+/* A finished drill with a passed and a failed check, a skip, a note and an issue. */
+static struct drill *
+run_drill(struct fx *fx)
+{
+    struct pd_err err = {0};
+    struct drill *d = NULL;
+
+    if (drill_begin(&d, fx->home, fx->rb, "alice", &err) != 0)
+        fail_msg("drill_begin: %s", err.msg);
+    rec(d, EV(.type = DRILL_EV_STAGE_START, .stage = 0));
+    rec(d, EV(.type = DRILL_EV_STEP_START, .stage = 0, .step = 0, .attempt = 1));
+    rec(d, EV(.type = DRILL_EV_STEP_END, .stage = 0, .step = 0, .status = STEP_PASSED,
+              .duration_s = 1.23456, .human_s = 0.5, .text = "exit 0"));
+    rec(d, EV(.type = DRILL_EV_STEP_START, .stage = 0, .step = 1, .attempt = 1));
+    rec(d, EV(.type = DRILL_EV_CHECK, .stage = 0, .step = 1, .name = "users.email-null",
+              .sql = email_sql, .expected = "= 0", .observed = "0", .passed = true));
+    rec(d, EV(.type = DRILL_EV_STEP_END, .stage = 0, .step = 1, .status = STEP_PASSED,
+              .duration_s = 0.25, .text = "observed 0"));
+    rec(d, EV(.type = DRILL_EV_STAGE_END, .stage = 0, .status = STEP_PASSED));
+    rec(d, EV(.type = DRILL_EV_STAGE_START, .stage = 1));
+    rec(d, EV(.type = DRILL_EV_STEP_START, .stage = 1, .step = 0, .attempt = 1));
+    rec(d, EV(.type = DRILL_EV_CHECK, .stage = 1, .step = 0, .name = "visits|orphans",
+              .sql = orphan_sql, .expected = "= 0", .observed = "3", .passed = false));
+    rec(d, EV(.type = DRILL_EV_STEP_END, .stage = 1, .step = 0, .status = STEP_FAILED,
+              .duration_s = 2, .text = "observed 3, expected = 0"));
+    rec(d, EV(.type = DRILL_EV_STEP_SKIP, .stage = 1, .step = 1, .text = "operator away"));
+    rec(d, EV(.type = DRILL_EV_HUMAN, .stage = 1, .human_s = 10));
+    rec(d, EV(.type = DRILL_EV_NOTE, .stage = 1, .text = "line one\nline two"));
+    rec(d, EV(.type = DRILL_EV_ISSUE, .stage = -1, .text = "bucket listing was slow"));
+    rec(d, EV(.type = DRILL_EV_STAGE_END, .stage = 1, .status = STEP_FAILED));
+    rec(d, EV(.type = DRILL_EV_END, .text = "failed"));
+    return d;
+}
+
+static const cJSON *
+get(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    if (v == NULL)
+        fail_msg("report.json: missing key '%s'", key);
+    return v;
+}
+
+static const char *
+gets(const cJSON *o, const char *key)
+{
+    const cJSON *v = get(o, key);
+
+    if (!cJSON_IsString(v))
+        fail_msg("report.json: '%s' is not a string", key);
+    return v->valuestring;
+}
+
+static double
+getn(const cJSON *o, const char *key)
+{
+    const cJSON *v = get(o, key);
+
+    if (!cJSON_IsNumber(v))
+        fail_msg("report.json: '%s' is not a number", key);
+    return v->valuedouble;
+}
+
+static mode_t
+mode_of(const char *path)
+{
+    struct stat st;
+
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+static double
+secs_between(const char *a, const char *b)
+{
+    double x, y;
+
+    assert_int_equal(pd_time_parse_rfc3339(&x, a, 1), 0);
+    assert_int_equal(pd_time_parse_rfc3339(&y, b, 1), 0);
+    return round((y - x) * 1000) / 1000;
+}
+
+static void
+test_report_json(void **state)
+{
+    struct fx *fx = *state;
+    struct drill *d = run_drill(fx);
+    struct pd_err err = {0};
+    char *jpath = pd_xasprintf("%s/report.json", d->dir);
+    char *mpath = pd_xasprintf("%s/report.md", d->dir);
+    char sha[65], *text;
+    const cJSON *r, *st, *steps, *c, *a;
+    cJSON *root;
+    struct dirent *de;
+    DIR *dh;
+
+    umask(0);
+    assert_int_equal(report_write(d, fx->rb, NULL, &err), 0);
+    umask(022);
+    assert_int_equal(mode_of(jpath), 0600);
+    assert_int_equal(mode_of(mpath), 0600);
+    // No temporary file is left behind.
+    dh = opendir(d->dir);
+    assert_non_null(dh);
+    while ((de = readdir(dh)) != NULL)
+        assert_false(strncmp(de->d_name, ".report", 7) == 0);
+    closedir(dh);
+
+    text = read_file(jpath);
+    assert_int_equal(text[strlen(text) - 1], '\n');
+    root = cJSON_Parse(text);
+    assert_non_null(root);
+    assert_string_equal(gets(root, "drill_id"), d->id);
+    r = get(root, "runbook");
+    assert_string_equal(gets(r, "id"), "report-test");
+    assert_string_equal(gets(r, "title"), "Report test");
+    assert_string_equal(gets(r, "path"), "runbooks/report-test.md");
+    assert_int_equal(strspn(gets(r, "sha256"), "c"), 64);
+    assert_int_equal(strspn(gets(r, "stages_sha256"), "d"), 64);
+    assert_string_equal(gets(r, "environment"), "sandbox");
+    assert_int_equal(drill_journal_sha256(d, sha, &err), 0);
+    assert_string_equal(gets(root, "journal_sha256"), sha);
+    assert_string_equal(gets(root, "operator"), "alice");
+    assert_non_null(gets(root, "host"));
+    assert_string_equal(gets(root, "started_at"), d->started_at);
+    assert_string_equal(gets(root, "finished_at"), d->finished_at);
+    assert_string_equal(gets(root, "outcome"), "failed");
+    assert_int_equal(getn(root, "resumes"), 0);
+
+    a = get(root, "stages");
+    assert_int_equal(cJSON_GetArraySize(a), 3);
+    st = cJSON_GetArrayItem(a, 0);
+    assert_string_equal(gets(st, "id"), "prepare");
+    assert_string_equal(gets(st, "title"), "Prepare the branch");
+    assert_string_equal(gets(st, "status"), "passed");
+    assert_string_equal(gets(st, "started_at"), d->stages[0].started_at);
+    assert_string_equal(gets(st, "finished_at"), d->stages[0].finished_at);
+    assert_true(getn(st, "duration_s") == 1.485); // 1.23456 + 0.25, 3 decimals
+    assert_true(getn(st, "expected_s") == 60);
+    assert_true(getn(st, "machine_s") == 0.985);
+    assert_true(getn(st, "human_s") == 0.5);
+    steps = get(st, "steps");
+    assert_int_equal(cJSON_GetArraySize(steps), 2);
+    assert_string_equal(gets(cJSON_GetArrayItem(steps, 0), "id"), "prepare/1");
+    assert_string_equal(gets(cJSON_GetArrayItem(steps, 0), "action"), "sh");
+    assert_string_equal(gets(cJSON_GetArrayItem(steps, 0), "status"), "passed");
+    assert_int_equal(getn(cJSON_GetArrayItem(steps, 0), "attempts"), 1);
+    assert_true(getn(cJSON_GetArrayItem(steps, 0), "duration_s") == 1.235);
+    assert_string_equal(gets(cJSON_GetArrayItem(steps, 0), "summary"), "exit 0");
+    assert_true(cJSON_IsNull(get(cJSON_GetArrayItem(steps, 0), "skip_reason")));
+    st = cJSON_GetArrayItem(a, 1);
+    assert_string_equal(gets(st, "status"), "failed");
+    assert_true(getn(st, "duration_s") == 12);
+    assert_true(getn(st, "human_s") == 10);
+    assert_true(getn(st, "machine_s") == 2);
+    steps = get(st, "steps");
+    assert_string_equal(gets(cJSON_GetArrayItem(steps, 1), "status"), "skipped");
+    assert_string_equal(gets(cJSON_GetArrayItem(steps, 1), "skip_reason"), "operator away");
+    assert_int_equal(getn(cJSON_GetArrayItem(steps, 1), "attempts"), 0);
+    st = cJSON_GetArrayItem(a, 2);
+    assert_string_equal(gets(st, "status"), "pending");
+    assert_true(cJSON_IsNull(get(st, "expected_s")));
+    assert_true(cJSON_IsNull(get(st, "started_at")));
+
+    a = get(root, "checks");
+    assert_int_equal(cJSON_GetArraySize(a), 2);
+    c = cJSON_GetArrayItem(a, 0);
+    assert_string_equal(gets(c, "name"), "users.email-null");
+    assert_string_equal(gets(c, "sql"), email_sql);
+    assert_string_equal(gets(c, "result"), "passed");
+    assert_string_equal(gets(c, "expected"), "= 0");
+    assert_string_equal(gets(c, "observed"), "0");
+    assert_true(cJSON_IsTrue(get(c, "passed")));
+    assert_string_equal(gets(c, "stage"), "prepare");
+    assert_string_equal(gets(c, "step"), "prepare/2");
+    c = cJSON_GetArrayItem(a, 1);
+    assert_string_equal(gets(c, "name"), "visits|orphans");
+    assert_string_equal(gets(c, "result"), "failed");
+    assert_string_equal(gets(c, "observed"), "3");
+    assert_true(cJSON_IsFalse(get(c, "passed")));
+
+    // RTO: from the start to the end of the last finished stage.
+    assert_true(getn(root, "rto_s") == secs_between(d->started_at, d->stages[1].finished_at));
+    assert_true(getn(root, "rto_target_s") == 3600);
+    assert_string_equal(gets(root, "rto_verdict"), "met");
+    assert_true(cJSON_IsNull(get(root, "rpo_s")));
+    assert_true(getn(root, "rpo_target_s") == 300);
+    assert_string_equal(gets(root, "rpo_verdict"), "unknown");
+
+    a = get(root, "notes");
+    assert_int_equal(cJSON_GetArraySize(a), 1);
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "stage"), "verify");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "text"), "line one\nline two");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "at"), d->notes[0].at);
+
+    // Issues in time order: the failed step, the skip, then the recorded one.
+    a = get(root, "issues");
+    assert_int_equal(cJSON_GetArraySize(a), 3);
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "text"),
+                        "step verify/1 failed: observed 3, expected = 0");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "kind"), "failed-step");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "stage"), "verify");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 1), "text"),
+                        "step verify/2 skipped: operator away");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 1), "kind"), "skipped-step");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 2), "text"), "bucket listing was slow");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 2), "kind"), "recorded");
+    assert_true(cJSON_IsNull(get(cJSON_GetArrayItem(a, 2), "stage")));
+
+    cJSON_Delete(root);
+    free(text);
+    free(jpath);
+    free(mpath);
+    drill_free(d);
+}
+
+static void
+test_report_md(void **state)
+{
+    struct fx *fx = *state;
+    struct drill *d = run_drill(fx);
+    struct pd_err err = {0};
+    char *mpath = pd_xasprintf("%s/report.md", d->dir), *text, *want, sha[65];
+    static const char *const lines[] = {
+        "# Drill report: Report test\n",
+        "| Operator | alice |\n",
+        "| Outcome | **failed** |\n",
+        "| RTO target (s) | 3600.000 (met) |\n",
+        "| RPO achieved (s) | — |\n",
+        "| Environment | sandbox |\n",
+        "| # | Stage | Status | Actual (s) | Expected (s) | Machine (s) | Human (s) |\n",
+        "| 1 | Prepare the branch | passed | 1.485 | 60.000 | 0.985 | 0.500 |\n",
+        "| 2 | Verify \\| counts | failed | 12.000 | 120.000 | 2.000 | 10.000 |\n",
+        "| 3 | Wrap up | pending | 0.000 | — | 0.000 | 0.000 |\n",
+        "| Verify \\| counts | `verify/2` | note | skipped | 0 | 0.000 | operator away |\n",
+        "| `users.email-null` | Prepare the branch | passed | `= 0` | `0` |\n",
+        "| `visits\\|orphans` | Verify \\| counts | **failed** | `= 0` | `3` |\n",
+        "1 of 2 checks passed.\n",
+        "```sql\nSELECT COUNT(*) FROM users WHERE email IS NULL\n```\n",
+        "````sql\nSELECT COUNT(*)\nFROM visits v\nWHERE v.note = '```'\n````\n",
+        "): line one\n  line two\n",
+        "- **Drill** (",
+        "): bucket listing was slow\n",
+        "): step verify/1 failed: observed 3, expected = 0\n",
+        "**failed**: 1 of 2 checks failed; 1 of 4 steps failed, 1 skipped; resumed 0 times.\n",
+    };
+
+    assert_int_equal(report_write(d, NULL, NULL, &err), 0);
+    text = read_file(mpath);
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        // The environment comes from the runbook, which this call did not pass.
+        if (strstr(lines[i], "Environment") != NULL) {
+            assert_null(strstr(text, lines[i]));
+            continue;
+        }
+        if (strstr(text, lines[i]) == NULL)
+            fail_msg("report.md lacks %s\n--- report.md ---\n%s", lines[i], text);
+    }
+    assert_int_equal(drill_journal_sha256(d, sha, &err), 0);
+    want = pd_xasprintf("| Journal | `%s` |\n", sha);
+    assert_non_null(strstr(text, want));
+    free(want);
+    want = pd_xasprintf("| Runbook | `%.64s` |\n", d->runbook_sha256);
+    assert_non_null(strstr(text, want));
+    free(want);
+    free(text);
+
+    // With the runbook the environment shows.
+    assert_int_equal(report_md_string(&text, d, fx->rb, &err), 0);
+    assert_non_null(strstr(text, "| Environment | sandbox |\n"));
+    free(text);
+    free(mpath);
+    drill_free(d);
+}
+
+/* A fixed journal gives exact numbers. */
+static void
+test_report_from_fixture(void **state)
+{
+    struct fx *fx = *state;
+    const char *top = getenv("PGDRILL_TOP");
+    char *src = pd_xasprintf("%s/tests/fixtures/journals/good.jsonl", top ? top : ".");
+    char *drills = pd_xasprintf("%s/drills", fx->home);
+    char *dir = pd_xasprintf("%s/20261126-030000-post-restore-validation", drills);
+    char *dst = pd_xasprintf("%s/journal.jsonl", dir), *text, *json = NULL, *md = NULL;
+    struct pd_err err = {0};
+    struct drill *d = NULL;
+    const cJSON *st, *iss;
+    cJSON *root;
+
+    if (access(src, R_OK) != 0)
+        fail_msg("fixture %s missing (set PGDRILL_TOP to the repository root)", src);
+    assert_int_equal(mkdir(drills, 0700), 0);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    text = read_file(src);
+    write_file(dst, text);
+    free(text);
+    assert_int_equal(
+        drill_open(&d, fx->home, "20261126-030000-post-restore-validation", false, &err), 0);
+    assert_int_equal(report_json_string(&json, d, NULL, &err), 0);
+    root = cJSON_Parse(json);
+    assert_non_null(root);
+    assert_string_equal(gets(root, "outcome"), "failed");
+    assert_true(getn(root, "duration_s") == 130.5);
+    assert_true(getn(root, "rto_s") == 130.1);
+    assert_string_equal(gets(root, "rto_verdict"), "met");
+    assert_true(cJSON_IsNull(get(root, "rpo_target_s")));
+    assert_string_equal(gets(root, "rpo_verdict"), "no-target");
+    st = cJSON_GetArrayItem(get(root, "stages"), 1);
+    assert_string_equal(gets(st, "title"), "Verify table counts");
+    assert_true(getn(st, "duration_s") == 2.5);
+    assert_true(getn(st, "expected_s") == 120);
+    iss = get(root, "issues");
+    assert_int_equal(cJSON_GetArraySize(iss), 1);
+    assert_string_equal(gets(cJSON_GetArrayItem(iss, 0), "text"),
+                        "step orphans failed: observed 3, expected = 0");
+    assert_string_equal(gets(cJSON_GetArrayItem(iss, 0), "at"), "2026-11-26T03:02:02.500Z");
+    assert_false(cJSON_IsTrue(get(root, "truncated_tail")));
+    cJSON_Delete(root);
+
+    assert_int_equal(report_md_string(&md, d, NULL, &err), 0);
+    assert_non_null(strstr(md, "| 1 | Connect | passed | 0.490 | 30.000 | 0.490 | 0.000 |\n"));
+    assert_non_null(strstr(md, "| RTO achieved (s) | 130.100 |\n"));
+    assert_non_null(strstr(md, "| Duration (s) | 130.500 |\n"));
+    assert_non_null(
+        strstr(md, "- **Verify table counts** (2026-11-26T03:02:10.000Z): orphans come from "
+                   "the test import\n"));
+
+    // Written to another folder on request.
+    assert_int_equal(report_write(d, NULL, fx->home, &err), 0);
+    text = pd_xasprintf("%s/report.json", fx->home);
+    assert_int_equal(mode_of(text), 0600);
+    free(text);
+    free(json);
+    free(md);
+    drill_free(d);
+    free(src);
+    free(drills);
+    free(dir);
+    free(dst);
+}
+
+static void
+test_report_measured_and_unfinished(void **state)
+{
+    struct fx *fx = *state;
+    struct pd_err err = {0};
+    struct drill *d = NULL;
+    char *json = NULL, *md = NULL;
+    cJSON *root;
+
+    assert_int_equal(drill_begin(&d, fx->home, fx->rb, NULL, &err), 0);
+    // Nothing finished yet: RTO unknown, the drill is running.
+    assert_int_equal(report_json_string(&json, d, fx->rb, &err), 0);
+    root = cJSON_Parse(json);
+    assert_string_equal(gets(root, "outcome"), "running");
+    assert_true(cJSON_IsNull(get(root, "finished_at")));
+    assert_true(cJSON_IsNull(get(root, "rto_s")));
+    assert_true(cJSON_IsNull(get(root, "operator")));
+    assert_string_equal(gets(root, "rto_verdict"), "unknown");
+    cJSON_Delete(root);
+    free(json);
+
+    rec(d, EV(.type = DRILL_EV_MEASURE, .name = "rto_s", .value_s = 4000.12345));
+    rec(d, EV(.type = DRILL_EV_MEASURE, .name = "rpo_s", .value_s = 299.9996));
+    rec(d, EV(.type = DRILL_EV_INTERRUPT, .text = "signal"));
+    assert_int_equal(report_json_string(&json, d, fx->rb, &err), 0);
+    root = cJSON_Parse(json);
+    assert_string_equal(gets(root, "outcome"), "interrupted");
+    assert_true(getn(root, "rto_s") == 4000.123);
+    assert_string_equal(gets(root, "rto_verdict"), "missed");
+    assert_true(getn(root, "rpo_s") == 300);
+    assert_string_equal(gets(root, "rpo_verdict"), "met");
+    cJSON_Delete(root);
+    free(json);
+    assert_int_equal(report_md_string(&md, d, fx->rb, &err), 0);
+    assert_non_null(strstr(md, "| RTO achieved (s) | 4000.123 |\n| RTO target (s) | 3600.000 "
+                               "(missed) |\n"));
+    assert_non_null(strstr(md, "| Operator | — |\n"));
+    assert_non_null(strstr(md, "| Outcome | **interrupted** |\n"));
+    assert_non_null(strstr(md, "No checks ran.\n"));
+    free(md);
+    drill_free(d);
+}
+
+static void
+test_report_write_errors(void **state)
+{
+    struct fx *fx = *state;
+    struct drill *d = run_drill(fx);
+    struct pd_err err = {0};
+
+    assert_int_equal(report_write(d, NULL, "/nonexistent-dir", &err), PD_EIO);
+    assert_string_equal(err.msg, "report /nonexistent-dir/report.json: create temporary file: "
+                                 "No such file or directory");
+    drill_free(d);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_report_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_md, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_from_fixture, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_measured_and_unfinished, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_write_errors, setup, teardown),
+    };
+
+    pd_log_set_sink(quiet, NULL);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
