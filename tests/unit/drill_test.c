@@ -806,6 +806,69 @@ test_lock_held_by_other_process(void **state)
     free(id);
 }
 
+/* kill -9 in the middle of a step: the next process finds the drill and resumes it. */
+static void
+test_kill9_then_find_and_resume(void **state)
+{
+    struct fx *fx = *state;
+    char id[256] = {0}, *found = NULL;
+    struct pd_err err = {0};
+    struct drill *d = NULL;
+    int ids[2], status = 0;
+    ssize_t n;
+    pid_t pid;
+
+    assert_int_equal(pipe(ids), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct drill *c = NULL;
+
+        close(ids[0]);
+        if (drill_begin(&c, fx->home, fx->rb, "bob", &err) != 0)
+            _exit(2);
+        rec(c, EV(.type = DRILL_EV_VAR, .name = "table", .value = "visits"));
+        rec(c, EV(.type = DRILL_EV_STAGE_START, .stage = 0));
+        rec(c, EV(.type = DRILL_EV_STEP_START, .stage = 0, .step = 0, .attempt = 1));
+        rec(c, EV(.type = DRILL_EV_STEP_END, .stage = 0, .step = 0, .status = STEP_PASSED,
+                  .duration_s = 0.5));
+        rec(c, EV(.type = DRILL_EV_STEP_START, .stage = 0, .step = 1, .attempt = 1));
+        if (write(ids[1], c->id, strlen(c->id)) < 0)
+            _exit(3);
+        close(ids[1]);
+        for (;;)
+            pause();
+    }
+    close(ids[1]);
+    n = read(ids[0], id, sizeof(id) - 1);
+    close(ids[0]);
+    assert_true(n > 0);
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+
+    assert_int_equal(drill_find_unfinished(&found, fx->home, &err), 0);
+    assert_string_equal(found, id);
+    free(found);
+    assert_int_equal(drill_open(&d, fx->home, id, true, &err), 0);
+    assert_false(d->truncated_tail);
+    assert_string_equal(d->operator_name, "bob");
+    assert_string_equal(drill_var(d, "table"), "visits");
+    assert_int_equal(d->stages[0].steps[0].status, STEP_PASSED);
+    assert_true(d->stages[0].steps[0].duration_s == 0.5);
+    assert_int_equal(d->stages[0].steps[1].status, STEP_RUNNING);
+    assert_int_equal(d->stages[0].status, STEP_RUNNING);
+    rec(d, EV(.type = DRILL_EV_RESUME));
+    rec(d, EV(.type = DRILL_EV_STEP_START, .stage = 0, .step = 1, .attempt = 2));
+    rec(d, EV(.type = DRILL_EV_STEP_END, .stage = 0, .step = 1, .status = STEP_PASSED,
+              .duration_s = 1));
+    assert_int_equal(d->stages[0].steps[1].attempts, 2);
+    assert_int_equal(d->stages[0].status, STEP_PASSED);
+    assert_int_equal(d->n_resumes, 1);
+    rec(d, EV(.type = DRILL_EV_END, .text = "passed"));
+    drill_free(d);
+    assert_int_equal(drill_find_unfinished(&found, fx->home, &err), PD_ENOENT);
+}
+
 static void
 test_secrets_never_journaled(void **state)
 {
@@ -1193,6 +1256,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_fixture_good_replays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_journal_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_held_by_other_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill9_then_find_and_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secrets_never_journaled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enospc_dev_full, setup, teardown),
