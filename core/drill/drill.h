@@ -63,36 +63,36 @@ enum step_status {
 };
 
 enum drill_event_type {
-    DRILL_EV_BEGIN,         /* written by drill_begin */
-    DRILL_EV_STAGE_START,   /* stage */
-    DRILL_EV_STAGE_END,     /* stage, status */
-    DRILL_EV_STEP_START,    /* stage, step, attempt */
-    DRILL_EV_STEP_END,      /* stage, step, status, duration_s, human_s, exit_code, text=summary */
-    DRILL_EV_STEP_SKIP,     /* stage, step, text=reason */
-    DRILL_EV_OUTPUT,        /* stage, step, text=one output line (redacted) */
-    DRILL_EV_CHECK,         /* stage, step, name, sql, expected, observed, passed */
-    DRILL_EV_VAR,           /* name, value (never for a secret: value stays in memory) */
-    DRILL_EV_NOTE,          /* stage, text */
-    DRILL_EV_ISSUE,         /* stage, text */
-    DRILL_EV_HUMAN,         /* stage, human_s: time spent waiting for the operator */
-    DRILL_EV_MEASURE,       /* name ("rto_s"/"rpo_s"), value_s */
-    DRILL_EV_INTERRUPT,     /* text=reason: quit or signal; the drill can be resumed */
-    DRILL_EV_RESUME,        /* a later process continued the drill */
-    DRILL_EV_END,           /* text=outcome: "passed", "failed", "aborted" */
+    DRILL_EV_BEGIN,       /* written by drill_begin */
+    DRILL_EV_STAGE_START, /* stage */
+    DRILL_EV_STAGE_END,   /* stage, status */
+    DRILL_EV_STEP_START,  /* stage, step, attempt */
+    DRILL_EV_STEP_END,    /* stage, step, status, duration_s, human_s, exit_code, text=summary */
+    DRILL_EV_STEP_SKIP,   /* stage, step, text=reason */
+    DRILL_EV_OUTPUT,      /* stage, step, text=one output line (redacted) */
+    DRILL_EV_CHECK,       /* stage, step, name, sql, expected, observed, passed */
+    DRILL_EV_VAR,         /* name, value (never for a secret: value stays in memory) */
+    DRILL_EV_NOTE,        /* stage, text */
+    DRILL_EV_ISSUE,       /* stage, text */
+    DRILL_EV_HUMAN,       /* stage, human_s: time spent waiting for the operator */
+    DRILL_EV_MEASURE,     /* name ("rto_s"/"rpo_s"), value_s */
+    DRILL_EV_INTERRUPT,   /* text=reason: quit or signal; the drill can be resumed */
+    DRILL_EV_RESUME,      /* a later process continued the drill */
+    DRILL_EV_END,         /* text=outcome: "passed", "failed", "aborted" */
 };
 
 struct drill_event {
     enum drill_event_type type;
-    int stage;              /* index into runbook stages, -1 when not about a stage */
-    int step;               /* index into the stage's steps, -1 when not about a step */
+    int stage; /* index into runbook stages, -1 when not about a stage */
+    int step;  /* index into the stage's steps, -1 when not about a step */
     enum step_status status;
     int attempt;
     int exit_code;
-    double duration_s;      /* monotonic, machine + human */
+    double duration_s; /* monotonic, machine + human */
     double human_s;
     double value_s;
     bool passed;
-    bool secret;            /* DRILL_EV_VAR: keep in memory only */
+    bool secret; /* DRILL_EV_VAR: keep in memory only */
     const char *name;
     const char *value;
     const char *sql;
@@ -114,16 +114,16 @@ struct drill_check {
 struct drill_step_state {
     enum step_status status;
     int attempts;
-    char *started_at;  /* RFC 3339 UTC with milliseconds; NULL until started */
+    char *started_at; /* RFC 3339 UTC with milliseconds; NULL until started */
     char *finished_at;
     double duration_s;
     double human_s;
     int exit_code;
-    char *summary;     /* short result text, e.g. "exit 0" or "observed 3, expected = 0" */
+    char *summary; /* short result text, e.g. "exit 0" or "observed 3, expected = 0" */
     char *skip_reason;
     /* Added: copied from the runbook into DRILL_EV_BEGIN, so a journal is self-contained. */
-    char *id;          /* runbook step id */
-    char *action;      /* "sh", "sql", ... */
+    char *id;     /* runbook step id */
+    char *action; /* "sh", "sql", ... */
 };
 
 struct drill_stage_state {
@@ -135,7 +135,7 @@ struct drill_stage_state {
     struct drill_step_state *steps;
     size_t n_steps;
     /* Added fields. */
-    char *id;          /* runbook stage id (from DRILL_EV_BEGIN) */
+    char *id; /* runbook stage id (from DRILL_EV_BEGIN) */
     char *title;
     int expected_s;    /* 0 when the runbook gives none */
     double operator_s; /* DRILL_EV_HUMAN time not tied to a step (in duration_s and human_s) */
@@ -156,7 +156,7 @@ struct drill_var {
 
 struct drill {
     char *id;
-    char *dir;          /* $PGDRILL_HOME/drills/<id> */
+    char *dir; /* $PGDRILL_HOME/drills/<id> */
     char *runbook_path;
     char *runbook_id;
     char *runbook_title;
@@ -165,9 +165,9 @@ struct drill {
     char *operator_name;
     char *host;
     char *started_at;
-    char *finished_at;  /* NULL while running */
-    char *outcome;      /* NULL while running */
-    double rto_s;       /* < 0 when not measured */
+    char *finished_at; /* NULL while running */
+    char *outcome;     /* NULL while running */
+    double rto_s;      /* < 0 when not measured */
     double rpo_s;
     struct drill_stage_state *stages;
     size_t n_stages;
@@ -182,10 +182,10 @@ struct drill {
     int n_resumes;
     bool truncated_tail; /* replay found and ignored a partial last line */
     /* Added fields. */
-    int expected_s;      /* runbook targets, 0 when not given (from DRILL_EV_BEGIN) */
+    int expected_s; /* runbook targets, 0 when not given (from DRILL_EV_BEGIN) */
     int rto_target_s;
     int rpo_target_s;
-    bool interrupted;    /* last lifecycle event was DRILL_EV_INTERRUPT (no resume since) */
+    bool interrupted;        /* last lifecycle event was DRILL_EV_INTERRUPT (no resume since) */
     struct drill_priv *priv; /* internal: lock and journal writer */
 };
 
@@ -207,8 +207,7 @@ int drill_begin(struct drill **out, const char *home, const struct runbook *rb,
  * caller does when it continues the drill. A corrupt record before the last
  * line is PD_EIO "journal PATH:LINE: ...". The caller owns *out.
  */
-int drill_open(struct drill **out, const char *home, const char *id, bool lock,
-               struct pd_err *err);
+int drill_open(struct drill **out, const char *home, const char *id, bool lock, struct pd_err *err);
 
 /*
  * Apply ev to d and append it to the journal, fsync'd, stamped with the
