@@ -445,6 +445,18 @@ test_report_md(void **state)
     assert_int_equal(report_md_string(&text, d, fx->rb, &err), 0);
     assert_non_null(strstr(text, "| Environment | sandbox |\n"));
     free(text);
+
+    // Written again on demand: the new report replaces the old one whole.
+    rec(d, EV(.type = DRILL_EV_NOTE, .stage = 0, .text = "written after the first report"));
+    assert_int_equal(report_write(d, NULL, NULL, &err), 0);
+    text = read_file(mpath);
+    assert_non_null(strstr(text, "): written after the first report\n"));
+    assert_int_equal(drill_journal_sha256(d, sha, &err), 0);
+    want = pd_xasprintf("| Journal | `%s` |\n", sha);
+    assert_non_null(strstr(text, want));
+    free(want);
+    free(text);
+    assert_int_equal(mode_of(mpath), 0600);
     free(mpath);
     drill_free(d);
 }
