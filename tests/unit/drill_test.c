@@ -689,6 +689,15 @@ test_corrupt_journal_errors(void **state)
         {NULL, "@BEGIN\n{\"v\":1,\"at\":\"x\",\"ev\":\"end\"}\n", 2,
          "drill ID: end: missing outcome"},
         {NULL, "@BEGIN\n@BEGIN\n", 2, "a second 'begin' record"},
+        {NULL, "{\"v\":1,\"at\":\"x\",\"ev\":\"begin\",\"stages\":[]}\n", 1,
+         "begin record without runbook or stages"},
+        {NULL, "@BEGIN\n{\"v\":1,\"at\":\"x\",\"ev\":\"var\",\"name\":\"a\",\"value\":1}\n", 2,
+         "'value' is not a string"},
+        {NULL, "@BEGIN\n{\"v\":1,\"at\":\"x\",\"ev\":\"human\",\"stage\":0,\"human_s\":\"1\"}\n", 2,
+         "'human_s' is not a number"},
+        {NULL, "@BEGIN\n{\"v\":1,\"at\":\"x\",\"ev\":\"check\",\"stage\":0,\"step\":0,\"name\":\"c\",\"passed\":1}\n", 2,
+         "'passed' is not a boolean"},
+        {NULL, "@BEGIN\n{\"v\":1,\"at\":\"x\"}\n", 2, "record without 'ev'"},
         {NULL, "", 0, "no records"},
     };
     static const char begin_line[] =
@@ -867,6 +876,49 @@ test_kill9_then_find_and_resume(void **state)
     rec(d, EV(.type = DRILL_EV_END, .text = "passed"));
     drill_free(d);
     assert_int_equal(drill_find_unfinished(&found, fx->home, &err), PD_ENOENT);
+}
+
+/* A later value or check result replaces the earlier one; both survive replay. */
+static void
+test_var_and_check_replace(void **state)
+{
+    struct fx *fx = *state;
+    struct drill *d = begin(fx), *ro;
+
+    rec(d, EV(.type = DRILL_EV_VAR, .name = "count", .value = "1"));
+    rec(d, EV(.type = DRILL_EV_VAR, .name = "other", .value = "x"));
+    rec(d, EV(.type = DRILL_EV_VAR, .name = "count", .value = "2"));
+    rec(d, EV(.type = DRILL_EV_CHECK, .stage = 0, .step = 1, .name = "c", .sql = "SELECT 1",
+              .expected = "= 0", .observed = "1", .passed = false));
+    rec(d, EV(.type = DRILL_EV_CHECK, .stage = 0, .step = 1, .name = "c", .sql = "SELECT 1",
+              .expected = "= 0", .observed = "0", .passed = true));
+    assert_int_equal(d->n_vars, 2);
+    assert_string_equal(drill_var(d, "count"), "2");
+    assert_int_equal(d->n_checks, 1);
+    assert_true(d->checks[0].passed);
+    assert_string_equal(d->checks[0].observed, "0");
+    ro = open_drill(fx, d->id, false);
+    assert_drills_equal(d, ro);
+    drill_free(ro);
+    drill_free(d);
+}
+
+static void
+test_begin_errors(void **state)
+{
+    struct fx *fx = *state;
+    struct pd_err err = {0};
+    struct drill *d = NULL;
+
+    free(fx->rb->id);
+    fx->rb->id = pd_xstrdup("../x");
+    assert_int_equal(drill_begin(&d, fx->home, fx->rb, "alice", &err), PD_EINPUT);
+    assert_string_equal(err.msg, "drill: runbook runbooks/test.md has no usable id");
+    free(fx->rb->id);
+    fx->rb->id = pd_xstrdup("ok");
+    assert_int_equal(drill_begin(&d, "/dev/null/home", fx->rb, "alice", &err), PD_EIO);
+    assert_string_equal(err.msg, "drill: mkdir /dev/null/home: Not a directory");
+    assert_null(d);
 }
 
 static void
@@ -1156,6 +1208,14 @@ test_list_and_find_unfinished(void **state)
     assert_int_equal(drill_find_unfinished(&found, fx->home, &err), 0);
     assert_string_equal(found, "20261102-000000-b-9");
     free(found);
+
+    // A newer drill with a damaged journal is skipped with a warning.
+    free(install_fixture(fx, "20261103-000000-c", "corrupt-middle.jsonl"));
+    last_log[0] = '\0';
+    assert_int_equal(drill_find_unfinished(&found, fx->home, &err), 0);
+    assert_string_equal(found, "20261102-000000-b-9");
+    assert_non_null(strstr(last_log, "20261103-000000-c/journal.jsonl:3: corrupt record"));
+    free(found);
 }
 
 static void
@@ -1257,6 +1317,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_journal_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_held_by_other_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_then_find_and_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_var_and_check_replace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_begin_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secrets_never_journaled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enospc_dev_full, setup, teardown),
