@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -182,6 +183,9 @@ run_drill(struct fx *fx)
 
     if (drill_begin(&d, fx->home, fx->rb, "alice", &err) != 0)
         fail_msg("drill_begin: %s", err.msg);
+    rec(d, EV(.type = DRILL_EV_ISSUE, .stage = 0, .text = "early issue"));
+    // Timestamps have ms resolution: make "early" strictly earlier than the failure.
+    nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
     rec(d, EV(.type = DRILL_EV_STAGE_START, .stage = 0));
     rec(d, EV(.type = DRILL_EV_STEP_START, .stage = 0, .step = 0, .attempt = 1));
     rec(d, EV(.type = DRILL_EV_STEP_END, .stage = 0, .step = 0, .status = STEP_PASSED,
@@ -369,19 +373,21 @@ test_report_json(void **state)
     assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "text"), "line one\nline two");
     assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "at"), d->notes[0].at);
 
-    // Issues in time order: the failed step, the skip, then the recorded one.
+    // Issues in time order: the early one, the failed step, the skip, then the last one.
     a = get(root, "issues");
-    assert_int_equal(cJSON_GetArraySize(a), 3);
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "text"),
-                        "step verify/1 failed: observed 3, expected = 0");
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "kind"), "failed-step");
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "stage"), "verify");
+    assert_int_equal(cJSON_GetArraySize(a), 4);
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "text"), "early issue");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "stage"), "prepare");
     assert_string_equal(gets(cJSON_GetArrayItem(a, 1), "text"),
+                        "step verify/1 failed: observed 3, expected = 0");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 1), "kind"), "failed-step");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 1), "stage"), "verify");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 2), "text"),
                         "step verify/2 skipped: operator away");
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 1), "kind"), "skipped-step");
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 2), "text"), "bucket listing was slow");
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 2), "kind"), "recorded");
-    assert_true(cJSON_IsNull(get(cJSON_GetArrayItem(a, 2), "stage")));
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 2), "kind"), "skipped-step");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 3), "text"), "bucket listing was slow");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 3), "kind"), "recorded");
+    assert_true(cJSON_IsNull(get(cJSON_GetArrayItem(a, 3), "stage")));
 
     cJSON_Delete(root);
     free(text);
