@@ -37,6 +37,16 @@ struct pd_err;
 /* Attributes every step accepts: id, on-fail=stop|retry[:N]|skip, manual. */
 #define RUNBOOK_COMMON_ATTRS "id on-fail manual"
 
+/*
+ * Variables a `neon` step with save=PREFIX defines, as PREFIX_<suffix>
+ * (e.g. save=branch defines branch_id, branch_name, branch_host and
+ * branch_uri). The linter uses this list for its undefined-variable check.
+ */
+#define RUNBOOK_NEON_SAVE_SUFFIXES "id name host uri"
+
+/* Operations an `s3` step accepts in op=. */
+#define RUNBOOK_S3_OPS "list get put head delete verify"
+
 enum step_action {
 #define RUNBOOK_ACTION_ENUM(e, name, req, opt) e,
     RUNBOOK_ACTIONS(RUNBOOK_ACTION_ENUM)
@@ -77,12 +87,13 @@ struct runbook_input {
     char *default_value; /* NULL when none */
     bool required;
     struct runbook_pos pos;
+    char *pattern; /* step inputs: POSIX extended regex the answer must match, or NULL */
 };
 
 struct runbook_step {
     enum step_action action;
     char *id;    /* "stage-id/N" unless id= given */
-    char *body;  /* the fenced block's content, variables not yet expanded */
+    char *body;  /* the fenced block's content without its final newline, variables not expanded */
     char *prose; /* Markdown source of the prose just before this block, may be "" */
     struct runbook_attr *attrs;
     size_t n_attrs;
@@ -90,6 +101,9 @@ struct runbook_step {
     int retries;   /* for FAIL_RETRY */
     bool manual;   /* a manual step the operator confirms as done */
     struct runbook_pos pos; /* of the opening fence */
+    /* STEP_INPUT: the declaration from name=, type=, choices=, default=, pattern=
+     * and the body as prompt; NULL for other actions. */
+    struct runbook_input *input;
 };
 
 struct runbook_stage {
@@ -118,6 +132,7 @@ struct runbook {
     size_t n_stages;
     char sha256[65];        /* of the whole file */
     char stages_sha256[65]; /* of stage ids, titles and step actions/bodies: resume guard */
+    char *prose;            /* Markdown source of the intro before the first stage, may be "" */
 };
 
 struct runbook_diag {
@@ -145,7 +160,11 @@ int runbook_parse(struct runbook **out, const char *path, const char *text, size
                   struct runbook_diags *diags, struct pd_err *err);
 
 void runbook_free(struct runbook *rb);
+/* Free the diagnostics' contents; the struct itself is the caller's and is left empty. */
 void runbook_diags_free(struct runbook_diags *diags);
+
+/* "file:line:col: message" for a diagnostic; the caller owns the string. */
+char *runbook_diag_format(const struct runbook_diag *diag);
 
 /* Value of attribute key on step, or NULL. Borrowed from the tree. */
 const char *runbook_step_attr(const struct runbook_step *step, const char *key);

@@ -1,0 +1,83 @@
+/*
+ * runbook parse context: shared by parse.c (document walk, header, stages)
+ * and step.c (steps, attributes, variables). Not for other modules.
+ */
+#ifndef PD_RUNBOOK_PARSE_INTERN_H
+#define PD_RUNBOOK_PARSE_INTERN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pd_buf.h"
+#include "runbook/runbook.h"
+
+struct cmark_node;
+
+/* A name seen once already, for "duplicate ... (first at line N)". */
+struct rb_seen {
+    char *name;
+    int line;
+};
+
+struct rb_seen_set {
+    struct rb_seen *items;
+    size_t n;
+};
+
+struct rb_ctx {
+    const char *path;
+    const char *text;
+    size_t len;
+    size_t *lines; /* byte offset where each line starts; lines[0] is line 1 */
+    size_t n_lines;
+    struct runbook_diags *diags;
+    size_t first_diag; /* diags of this parse start here */
+    struct runbook *rb;
+    size_t cur_stage; /* index into rb->stages, or SIZE_MAX before the first stage */
+    struct pd_buf step_prose;  /* prose since the previous step of the stage */
+    struct pd_buf stage_prose; /* all prose of the current stage */
+    struct pd_buf intro_prose; /* prose before the first stage */
+    struct rb_seen_set vars;   /* variables defined so far, in document order */
+    struct rb_seen_set stage_ids, step_ids, checks, inputs;
+    bool meta_has_id; /* the metadata block has an id: line (maybe a bad one) */
+    struct rb_undef {
+        char *name;
+        struct runbook_pos pos;
+    } *undef; /* references to variables not defined at that point */
+    size_t n_undef;
+};
+
+/* Append a diagnostic at line:col. */
+void rb_diag(struct rb_ctx *c, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Source line n (1-based) without its line ending; *len its length. "" past the end. */
+const char *rb_line(const struct rb_ctx *c, int n, size_t *len);
+
+/*
+ * Position of byte off of a block's literal whose first line is source
+ * line base. Lines of a literal are suffixes of their source lines (cmark
+ * strips indentation and container markers), which gives the column.
+ */
+struct runbook_pos rb_lit_pos(const struct rb_ctx *c, int base, const char *lit, size_t off);
+
+/* Remember name at line; returns the earlier line when it was seen already, else 0. */
+int rb_seen_add(struct rb_seen_set *set, const char *name, int line);
+bool rb_seen_has(const struct rb_seen_set *set, const char *name);
+void rb_seen_free(struct rb_seen_set *set);
+
+/* Validate an input's default against its type and choices; diag at pos when wrong. */
+void rb_check_input_default(struct rb_ctx *c, const struct runbook_input *in, struct runbook_pos pos);
+
+/*
+ * Build a step from a fenced block whose info string starts with an action
+ * (info_off: byte offset of the attributes in the fence line), validate it,
+ * lint its variables and append it to the current stage.
+ */
+void rb_step_add(struct rb_ctx *c, struct cmark_node *node, enum step_action action, int info_off);
+
+/* Free the contents of a step / an input (not the struct itself). */
+void rb_step_clear(struct runbook_step *step);
+void rb_input_clear(struct runbook_input *in);
+
+#endif

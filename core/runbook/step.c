@@ -1,0 +1,453 @@
+/*
+ * runbook: steps. Builds a step from a fenced block, validates its
+ * attributes against the action table in runbook.h and lints the
+ * variables it uses against those defined earlier in the document.
+ */
+#include <cmark.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pd_err.h"
+#include "pd_mem.h"
+#include "runbook/expect.h"
+#include "runbook/parse.intern.h"
+#include "runbook/runbook.intern.h"
+
+/* on-fail=retry without a count. */
+#define RUNBOOK_DEFAULT_RETRIES 3
+#define RUNBOOK_MAX_RETRIES 100
+
+static const char *const action_required[] = {
+#define RUNBOOK_ACTION_REQ(e, name, req, opt) req,
+    RUNBOOK_ACTIONS(RUNBOOK_ACTION_REQ)
+#undef RUNBOOK_ACTION_REQ
+};
+
+static const char *const action_optional[] = {
+#define RUNBOOK_ACTION_OPT(e, name, req, opt) opt,
+    RUNBOOK_ACTIONS(RUNBOOK_ACTION_OPT)
+#undef RUNBOOK_ACTION_OPT
+};
+
+void
+rb_step_clear(struct runbook_step *step)
+{
+    free(step->id);
+    free(step->body);
+    free(step->prose);
+    for (size_t i = 0; i < step->n_attrs; i++) {
+        free(step->attrs[i].key);
+        free(step->attrs[i].value);
+    }
+    free(step->attrs);
+    if (step->input != NULL) {
+        rb_input_clear(step->input);
+        free(step->input);
+    }
+}
+
+/* Where a variable reference was found: a body (lit) or an attribute value (col). */
+struct var_site {
+    struct rb_ctx *c;
+    const char *lit; /* body literal, or NULL for an attribute */
+    int line;        /* body: first body line; attribute: the fence line */
+    int col;         /* attribute: 1-based column of the value's first byte */
+};
+
+static void
+var_ref(const char *name, size_t len, size_t offset, bool bad, void *payload)
+{
+    struct var_site *site = payload;
+    struct rb_ctx *c = site->c;
+    struct runbook_pos pos;
+    char *n;
+
+    if (site->lit != NULL) {
+        pos = rb_lit_pos(c, site->line, site->lit, offset);
+    } else {
+        pos.line = site->line;
+        pos.col = site->col + (int)offset;
+    }
+    if (bad) {
+        rb_diag(c, pos.line, pos.col, "bad variable reference '%.*s' (use $${ for a literal ${)",
+                (int)len, name);
+        return;
+    }
+    n = pd_xstrndup(name, len);
+    if (runbook_env_var(n)) {
+        /* from the environment: not known until run time */
+    } else if (!runbook_valid_var(n)) {
+        rb_diag(c, pos.line, pos.col, "bad variable reference '${%s}' (use $${ for a literal ${)",
+                n);
+    } else if (!rb_seen_has(&c->vars, n)) {
+        /* Reported at the end of the walk: it may be defined further down. */
+        c->undef = pd_xrealloc(c->undef, (c->n_undef + 1) * sizeof *c->undef);
+        c->undef[c->n_undef].name = pd_xstrdup(n);
+        c->undef[c->n_undef].pos = pos;
+        c->n_undef++;
+    }
+    free(n);
+}
+
+static void
+define(struct rb_ctx *c, const char *name, int line)
+{
+    rb_seen_add(&c->vars, name, line);
+}
+
+static bool
+yes_no(struct rb_ctx *c, const struct runbook_attr *a, bool *out)
+{
+    if (strcmp(a->value, "yes") == 0 || strcmp(a->value, "no") == 0) {
+        *out = strcmp(a->value, "yes") == 0;
+        return true;
+    }
+    rb_diag(c, a->pos.line, a->pos.col, "bad value '%s' for %s (expected yes or no)", a->value,
+            a->key);
+    return false;
+}
+
+static bool
+valid_check_name(const char *s)
+{
+    const char *ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+    if (*s == '\0' || !strchr(ok, *s))
+        return false;
+    for (; *s; s++)
+        if (!strchr(ok, *s) && !strchr("_.:-", *s))
+            return false;
+    return true;
+}
+
+static void
+check_on_fail(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr *a)
+{
+    const char *v = a->value;
+
+    if (strcmp(v, "stop") == 0) {
+        sp->on_fail = FAIL_STOP;
+    } else if (strcmp(v, "skip") == 0) {
+        sp->on_fail = FAIL_SKIP;
+    } else if (strcmp(v, "retry") == 0) {
+        sp->on_fail = FAIL_RETRY;
+        sp->retries = RUNBOOK_DEFAULT_RETRIES;
+    } else if (strncmp(v, "retry:", 6) == 0 && runbook_valid_integer(v + 6) && v[6] != '-' &&
+               v[6] != '+' && strlen(v + 6) <= 3 && atoi(v + 6) >= 1 &&
+               atoi(v + 6) <= RUNBOOK_MAX_RETRIES) {
+        sp->on_fail = FAIL_RETRY;
+        sp->retries = atoi(v + 6);
+    } else {
+        rb_diag(c, a->pos.line, a->pos.col,
+                "bad on-fail '%s' (expected stop, skip, retry or retry:N with N from 1 to %d)", v,
+                RUNBOOK_MAX_RETRIES);
+    }
+}
+
+/* The declaration an `input` step makes: name=, type=, choices=, default=, pattern=, body. */
+static void
+build_input(struct rb_ctx *c, struct runbook_step *sp)
+{
+    struct runbook_input *in = pd_xcalloc(1, sizeof *in);
+    const char *name = runbook_step_attr(sp, "name");
+    const char *type = runbook_step_attr(sp, "type");
+    const char *choices = runbook_step_attr(sp, "choices");
+    const char *pattern = runbook_step_attr(sp, "pattern");
+    struct runbook_pos at = sp->pos;
+    int first;
+
+    in->name = pd_xstrdup(name ? name : "");
+    in->prompt = pd_xstrdup(sp->body);
+    in->default_value = pd_xstrdup(runbook_step_attr(sp, "default"));
+    in->required = in->default_value == NULL;
+    in->pos = sp->pos;
+    in->type = choices ? INPUT_CHOICE : INPUT_TEXT;
+    sp->input = in;
+    for (size_t i = 0; i < sp->n_attrs; i++) {
+        const struct runbook_attr *a = &sp->attrs[i];
+
+        if (strcmp(a->key, "name") == 0 && !runbook_valid_var(a->value))
+            rb_diag(c, a->pos.line, a->pos.col, "bad variable name '%s' for name", a->value);
+        if (strcmp(a->key, "default") == 0)
+            at = a->pos;
+    }
+    if (type != NULL) {
+        if (strcmp(type, "text") == 0)
+            in->type = INPUT_TEXT;
+        else if (strcmp(type, "timestamp") == 0)
+            in->type = INPUT_TIMESTAMP;
+        else if (strcmp(type, "integer") == 0)
+            in->type = INPUT_INTEGER;
+        else if (strcmp(type, "choice") == 0)
+            in->type = INPUT_CHOICE;
+        else
+            rb_diag(c, sp->pos.line, sp->pos.col, "unknown input type '%s'", type);
+    }
+    if (choices != NULL) {
+        const char *p = choices;
+
+        if (in->type != INPUT_CHOICE)
+            rb_diag(c, sp->pos.line, sp->pos.col, "choices given for input '%s' of type %s",
+                    in->name, type);
+        while (*p) {
+            size_t n = strcspn(p, "|");
+
+            if (n == 0) {
+                rb_diag(c, sp->pos.line, sp->pos.col, "empty choice in input '%s'", in->name);
+                break;
+            }
+            in->choices = pd_xrealloc(in->choices, (in->n_choices + 1) * sizeof *in->choices);
+            in->choices[in->n_choices++] = pd_xstrndup(p, n);
+            p += n;
+            if (*p == '|' && *++p == '\0')
+                rb_diag(c, sp->pos.line, sp->pos.col, "empty choice in input '%s'", in->name);
+        }
+    }
+    if (in->type == INPUT_CHOICE && in->n_choices == 0)
+        rb_diag(c, sp->pos.line, sp->pos.col, "choice input '%s' has no choices", in->name);
+    rb_check_input_default(c, in, at);
+    if (pattern != NULL) {
+        regex_t re;
+        char *anchored = pd_xasprintf("^(%s)$", pattern);
+
+        in->pattern = pd_xstrdup(pattern);
+        if (regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB) != 0) {
+            rb_diag(c, sp->pos.line, sp->pos.col, "bad pattern '%s'", pattern);
+        } else {
+            if (in->default_value && regexec(&re, in->default_value, 0, NULL, 0) != 0)
+                rb_diag(c, at.line, at.col, "default '%s' does not match the pattern of input '%s'",
+                        in->default_value, in->name);
+            regfree(&re);
+        }
+        free(anchored);
+    }
+    if (name != NULL && runbook_valid_var(name)) {
+        first = rb_seen_add(&c->inputs, name, sp->pos.line);
+        if (first)
+            rb_diag(c, sp->pos.line, sp->pos.col, "duplicate input '%s' (first at line %d)", name,
+                    first);
+    }
+}
+
+/* Checks of one attribute's value that depend on the action. */
+static void
+check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr *a)
+{
+    const char *k = a->key;
+    const char *v = a->value;
+    bool b;
+    int d;
+
+    if (strcmp(k, "on-fail") == 0) {
+        check_on_fail(c, sp, a);
+    } else if (strcmp(k, "manual") == 0) {
+        if (yes_no(c, a, &b))
+            sp->manual = b;
+    } else if (strcmp(k, "readonly") == 0 || strcmp(k, "destructive") == 0) {
+        yes_no(c, a, &b);
+    } else if (strcmp(k, "id") == 0) {
+        if (!runbook_valid_step_id(v))
+            rb_diag(c, a->pos.line, a->pos.col, "bad step id '%s'", v);
+    } else if (strcmp(k, "timeout") == 0) {
+        if (runbook_parse_duration(&d, v) != 0 || d == 0)
+            rb_diag(c, a->pos.line, a->pos.col, "bad duration '%s'", v);
+    } else if (strcmp(k, "save") == 0 || strcmp(k, "baseline") == 0) {
+        if (!runbook_valid_var(v))
+            rb_diag(c, a->pos.line, a->pos.col, "bad variable name '%s' for %s", v, k);
+    } else if (strcmp(k, "expect") == 0) {
+        struct expect *e = NULL;
+        struct pd_err err = {0};
+
+        if (expect_parse(&e, v, &err) != 0)
+            rb_diag(c, a->pos.line, a->pos.col, "%s", err.msg);
+        expect_free(e);
+    } else if (strcmp(k, "name") == 0 && sp->action == STEP_CHECK) {
+        int first;
+
+        if (!valid_check_name(v)) {
+            rb_diag(c, a->pos.line, a->pos.col, "bad check name '%s'", v);
+        } else if ((first = rb_seen_add(&c->checks, v, a->pos.line)) != 0) {
+            rb_diag(c, a->pos.line, a->pos.col, "duplicate check name '%s' (first at line %d)", v,
+                    first);
+        }
+    } else if (strcmp(k, "op") == 0 && sp->action == STEP_S3) {
+        if (!runbook_word_in(RUNBOOK_S3_OPS, v, strlen(v)) || *v == '\0')
+            rb_diag(c, a->pos.line, a->pos.col,
+                    "bad s3 op '%s' (expected one of: " RUNBOOK_S3_OPS ")", v);
+    } else if (strcmp(k, "env") == 0) {
+        char *list = pd_xstrdup(v);
+        char *save = NULL;
+
+        for (char *n = strtok_r(list, ", ", &save); n; n = strtok_r(NULL, ", ", &save))
+            if (!runbook_valid_var(n) && !runbook_env_var(n))
+                rb_diag(c, a->pos.line, a->pos.col, "bad variable name '%s' in env", n);
+        free(list);
+    }
+}
+
+/* Variables a step defines for the steps after it. */
+static void
+step_defines(struct rb_ctx *c, const struct runbook_step *sp)
+{
+    const char *save = runbook_step_attr(sp, "save");
+    const char *baseline = runbook_step_attr(sp, "baseline");
+    int line = sp->pos.line;
+
+    if (sp->action == STEP_NEON && save && runbook_valid_var(save)) {
+        const char *p = RUNBOOK_NEON_SAVE_SUFFIXES;
+
+        while (*p) {
+            size_t n = strcspn(p, " ");
+            char *v = pd_xasprintf("%s_%.*s", save, (int)n, p);
+
+            define(c, v, line);
+            free(v);
+            p += n;
+            p += strspn(p, " ");
+        }
+    } else if (save && runbook_valid_var(save)) {
+        define(c, save, line);
+    }
+    if (baseline && runbook_valid_var(baseline))
+        define(c, baseline, line);
+    if (sp->action == STEP_INPUT && sp->input && runbook_valid_var(sp->input->name))
+        define(c, sp->input->name, line);
+}
+
+static bool
+blank(const char *s)
+{
+    return s[strspn(s, " \t\r\n")] == '\0';
+}
+
+void
+rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int info_off)
+{
+    struct runbook_stage *st = &c->rb->stages[c->cur_stage];
+    struct runbook_step sp;
+    int line = cmark_node_get_start_line(node);
+    int col = cmark_node_get_start_column(node);
+    const char *lit = cmark_node_get_literal(node);
+    const char *name = runbook_action_name(action);
+    size_t n;
+    const char *l = rb_line(c, line, &n);
+    char *rest = pd_xstrndup(l + info_off, n - (size_t)info_off);
+    struct runbook_toks toks;
+    char *msg;
+    int errcol;
+    int *value_cols;
+    const char *id;
+    int first;
+
+    memset(&sp, 0, sizeof sp);
+    sp.action = action;
+    sp.pos.line = line;
+    sp.pos.col = col;
+    sp.on_fail = FAIL_STOP;
+    lit = lit ? lit : "";
+    n = strlen(lit);
+    sp.body = pd_xstrndup(lit, n > 0 && lit[n - 1] == '\n' ? n - 1 : n);
+
+    if (runbook_tokenize(&toks, rest, &msg, &errcol) != 0) {
+        rb_diag(c, line, info_off + errcol + 1, "%s", msg);
+        free(msg);
+    }
+    value_cols = pd_xcalloc(toks.n + 1, sizeof *value_cols);
+    for (size_t i = 0; i < toks.n; i++) {
+        struct runbook_tok *t = &toks.items[i];
+        int tcol = info_off + t->col + 1;
+        struct runbook_attr *a;
+
+        if (t->key == NULL) {
+            rb_diag(c, line, tcol, "bad attribute '%s' (expected key=value)", t->value);
+            continue;
+        }
+        if (runbook_step_attr(&sp, t->key) != NULL) {
+            rb_diag(c, line, tcol, "duplicate attribute '%s'", t->key);
+            continue;
+        }
+        if (!runbook_word_in(RUNBOOK_COMMON_ATTRS, t->key, strlen(t->key)) &&
+            !runbook_word_in(action_required[action], t->key, strlen(t->key)) &&
+            !runbook_word_in(action_optional[action], t->key, strlen(t->key)))
+            rb_diag(c, line, tcol, "unknown attribute '%s' for %s", t->key, name);
+        sp.attrs = pd_xrealloc(sp.attrs, (sp.n_attrs + 1) * sizeof *sp.attrs);
+        a = &sp.attrs[sp.n_attrs];
+        value_cols[sp.n_attrs] = info_off + t->value_col + 1;
+        sp.n_attrs++;
+        a->key = t->key;
+        a->value = t->value;
+        a->pos.line = line;
+        a->pos.col = tcol;
+        t->key = NULL; /* moved into the step */
+        t->value = NULL;
+    }
+    runbook_toks_free(&toks);
+    free(rest);
+
+    /* Required attributes, in the order the action table lists them. */
+    for (const char *p = action_required[action]; *p;) {
+        size_t k = strcspn(p, " ");
+        char *key = pd_xstrndup(p, k);
+        const char *v = runbook_step_attr(&sp, key);
+
+        if (v == NULL)
+            rb_diag(c, line, col, "%s: missing required attribute '%s'", name, key);
+        else if (*v == '\0')
+            rb_diag(c, line, col, "%s: empty attribute '%s'", name, key);
+        free(key);
+        p += k;
+        p += strspn(p, " ");
+    }
+    for (size_t i = 0; i < sp.n_attrs; i++)
+        check_attr(c, &sp, &sp.attrs[i]);
+    if (action == STEP_INPUT)
+        build_input(c, &sp);
+    if (blank(sp.body) &&
+        (sp.manual || action == STEP_SH || action == STEP_SQL || action == STEP_CHECK))
+        rb_diag(c, line, col, "%s: empty body", name);
+
+    /* Variables: what the step uses must be defined by now; then what it defines. */
+    for (size_t i = 0; i < sp.n_attrs; i++) {
+        struct var_site site = {c, NULL, line, value_cols[i]};
+
+        runbook_scan_vars(sp.attrs[i].value, var_ref, &site);
+        if (strcmp(sp.attrs[i].key, "env") == 0) {
+            char *list = pd_xstrdup(sp.attrs[i].value);
+            char *save = NULL;
+
+            for (char *v = strtok_r(list, ", ", &save); v; v = strtok_r(NULL, ", ", &save)) {
+                char *ref = pd_xasprintf("${%s}", v);
+
+                site.col = value_cols[i] + (int)(v - list);
+                if (runbook_valid_var(v))
+                    runbook_scan_vars(ref, var_ref, &site);
+                free(ref);
+            }
+            free(list);
+        }
+    }
+    {
+        struct var_site site = {c, lit, line + 1, 0};
+
+        runbook_scan_vars(lit, var_ref, &site);
+    }
+    free(value_cols);
+    step_defines(c, &sp);
+
+    id = runbook_step_attr(&sp, "id");
+    if (id != NULL && runbook_valid_step_id(id))
+        sp.id = pd_xstrdup(id);
+    else
+        sp.id = pd_xasprintf("%s/%zu", st->id, st->n_steps + 1);
+    first = rb_seen_add(&c->step_ids, sp.id, line);
+    if (first)
+        rb_diag(c, line, col, "duplicate step id '%s' (first at line %d)", sp.id, first);
+
+    sp.prose = pd_buf_steal(&c->step_prose);
+    if (sp.prose == NULL)
+        sp.prose = pd_xstrdup("");
+    st->steps = pd_xrealloc(st->steps, (st->n_steps + 1) * sizeof *st->steps);
+    st->steps[st->n_steps++] = sp;
+}

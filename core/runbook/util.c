@@ -1,0 +1,242 @@
+/* runbook: small helpers of the parser (names, slugs, durations, variables). */
+#include "runbook/runbook.intern.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pd_mem.h"
+
+static bool
+is_lower_alnum(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+bool
+runbook_valid_id(const char *s)
+{
+    if (!is_lower_alnum((unsigned char)s[0]))
+        return false;
+    for (s++; *s; s++)
+        if (!is_lower_alnum((unsigned char)*s) && *s != '-')
+            return false;
+    return true;
+}
+
+bool
+runbook_valid_step_id(const char *s)
+{
+    if (!is_lower_alnum((unsigned char)s[0]))
+        return false;
+    for (s++; *s; s++)
+        if (!is_lower_alnum((unsigned char)*s) && !strchr("-._/", *s))
+            return false;
+    return true;
+}
+
+bool
+runbook_valid_var(const char *s)
+{
+    if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+        return false;
+    for (s++; *s; s++)
+        if (!is_lower_alnum((unsigned char)*s) && *s != '_')
+            return false;
+    return true;
+}
+
+bool
+runbook_env_var(const char *s)
+{
+    if (!((s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
+        return false;
+    for (s++; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return false;
+    return true;
+}
+
+bool
+runbook_valid_integer(const char *s)
+{
+    if (*s == '-' || *s == '+')
+        s++;
+    if (!isdigit((unsigned char)*s))
+        return false;
+    while (isdigit((unsigned char)*s))
+        s++;
+    return *s == '\0';
+}
+
+char *
+runbook_slug(const char *title)
+{
+    char *out = pd_xmalloc(strlen(title) + 1);
+    size_t n = 0;
+    bool dash = false;
+
+    for (const unsigned char *p = (const unsigned char *)title; *p; p++) {
+        if (isalnum(*p) && *p < 0x80) {
+            if (dash && n > 0)
+                out[n++] = '-';
+            dash = false;
+            out[n++] = (char)tolower(*p);
+        } else {
+            dash = true;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+size_t
+runbook_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    size_t *d;
+    size_t w = lb + 1;
+    size_t r;
+
+    /* Only short words are compared (action names); cap the work anyway. */
+    if (la > 64 || lb > 64)
+        return la > lb ? la : lb;
+    d = pd_xcalloc((la + 1) * w, sizeof *d);
+    for (size_t i = 0; i <= la; i++)
+        d[i * w] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
+            size_t best = d[(i - 1) * w + j] + 1;
+
+            if (d[i * w + j - 1] + 1 < best)
+                best = d[i * w + j - 1] + 1;
+            if (d[(i - 1) * w + j - 1] + cost < best)
+                best = d[(i - 1) * w + j - 1] + cost;
+            if (i > 1 && j > 1 &&
+                tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]) &&
+                d[(i - 2) * w + j - 2] + 1 < best)
+                best = d[(i - 2) * w + j - 2] + 1;
+            d[i * w + j] = best;
+        }
+    }
+    r = d[la * w + lb];
+    free(d);
+    return r;
+}
+
+bool
+runbook_word_in(const char *list, const char *word, size_t len)
+{
+    const char *p = list;
+
+    while (*p) {
+        size_t n = strcspn(p, " ");
+
+        if (n == len && memcmp(p, word, len) == 0)
+            return true;
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
+    return false;
+}
+
+void
+runbook_scan_vars(const char *s, runbook_var_fn *fn, void *payload)
+{
+    size_t i = 0;
+
+    while (s[i]) {
+        size_t j;
+
+        if (s[i] == '$' && s[i + 1] == '$' && s[i + 2] == '{') {
+            i += 3; /* a literal "${" */
+            continue;
+        }
+        if (s[i] != '$' || s[i + 1] != '{') {
+            i++;
+            continue;
+        }
+        j = i + 2;
+        while (isalnum((unsigned char)s[j]) || s[j] == '_')
+            j++;
+        if (s[j] == '}' && j > i + 2) {
+            fn(s + i + 2, j - i - 2, i, false, payload);
+            i = j + 1;
+            continue;
+        }
+        /* Malformed: show up to the closing brace when it is near, on the same line. */
+        j = i + 2;
+        while (s[j] && s[j] != '}' && s[j] != '\n' && j - i < 40)
+            j++;
+        if (s[j] == '}')
+            j++;
+        fn(s + i, j - i, i, true, payload);
+        i += 2;
+    }
+}
+
+int
+runbook_parse_duration(int *out, const char *s)
+{
+    long total = 0;
+    bool any = false;
+    int last_unit = 0; /* 3 h, 2 m, 1 s: units must come in decreasing order */
+
+    if (s == NULL || *s == '\0')
+        return -1;
+    if (runbook_valid_integer(s) && *s != '-' && *s != '+') {
+        if (strlen(s) > 9)
+            return -1;
+        *out = (int)strtol(s, NULL, 10);
+        return 0;
+    }
+    while (*s) {
+        long v = 0;
+        int unit;
+        long mult;
+        size_t nd = 0;
+
+        while (isdigit((unsigned char)*s)) {
+            if (++nd > 9)
+                return -1;
+            v = v * 10 + (*s - '0');
+            s++;
+        }
+        if (nd == 0)
+            return -1;
+        switch (*s) {
+        case 'h':
+            unit = 3;
+            mult = 3600;
+            break;
+        case 'm':
+            unit = 2;
+            mult = 60;
+            break;
+        case 's':
+            unit = 1;
+            mult = 1;
+            break;
+        default:
+            return -1;
+        }
+        if (last_unit != 0 && unit >= last_unit)
+            return -1;
+        last_unit = unit;
+        s++;
+        total += v * mult;
+        if (total > INT_MAX)
+            return -1;
+        any = true;
+    }
+    if (!any)
+        return -1;
+    *out = (int)total;
+    return 0;
+}
