@@ -365,6 +365,7 @@ parse_input_decl(struct rb_ctx *c, const char *value, const char *lit, size_t vo
     struct runbook_toks toks;
     struct runbook_input in;
     struct runbook_pos pos = rb_lit_pos(c, base, lit, voff);
+    struct runbook_pos default_pos = pos;
     char *msg = NULL;
     char *type = NULL;
     int errcol;
@@ -439,13 +440,18 @@ parse_input_decl(struct rb_ctx *c, const char *value, const char *lit, size_t vo
         struct runbook_tok *t = &toks.items[i];
         struct runbook_pos tp = TOKPOS(t);
 
-        if (t->key == NULL && !t->quoted && !have_flag &&
+        if (in.prompt != NULL) {
+            rb_diag(c, tp.line, tp.col, "bad input declaration: unexpected '%s%s%s' after the prompt",
+                    t->key ? t->key : "", t->key ? "=" : "", t->value);
+            goto out;
+        } else if (t->key == NULL && !t->quoted && !have_flag &&
             (strcmp(t->value, "required") == 0 || strcmp(t->value, "optional") == 0)) {
             have_flag = true;
             in.required = strcmp(t->value, "required") == 0;
         } else if (t->key && strcmp(t->key, "default") == 0 && in.default_value == NULL) {
             in.default_value = pd_xstrdup(t->value);
-        } else if (t->key == NULL && t->quoted && in.prompt == NULL && i == toks.n - 1) {
+            default_pos = tp;
+        } else if (t->key == NULL && t->quoted && in.prompt == NULL) {
             in.prompt = pd_xstrdup(t->value);
         } else {
             rb_diag(c, tp.line, tp.col, "bad input declaration: unexpected '%s%s%s'",
@@ -459,7 +465,7 @@ parse_input_decl(struct rb_ctx *c, const char *value, const char *lit, size_t vo
     }
     if (!have_flag && in.default_value != NULL)
         in.required = false;
-    rb_check_input_default(c, &in, pos);
+    rb_check_input_default(c, &in, default_pos);
     first = rb_seen_add(&c->inputs, in.name, pos.line);
     if (first) {
         rb_diag(c, pos.line, pos.col, "duplicate input '%s' (first at line %d)", in.name, first);
@@ -703,6 +709,7 @@ stage_begin(struct rb_ctx *c, cmark_node *node)
         }
     }
     first = rb_seen_add(&c->stage_ids, st->id, line);
+    c->cur_stage_dup = first != 0;
     if (first)
         rb_diag(c, line, col, "duplicate stage id '%s' (first at line %d)", st->id, first);
     return node;

@@ -39,6 +39,7 @@ struct rb_ctx {
     struct pd_buf intro_prose; /* prose before the first stage */
     struct rb_seen_set vars;   /* variables defined so far, in document order */
     struct rb_seen_set stage_ids, step_ids, checks, inputs;
+    bool cur_stage_dup; /* the current stage's id repeats an earlier one */
     bool meta_has_id; /* the metadata block has an id: line (maybe a bad one) */
     struct rb_undef {
         char *name;

@@ -146,6 +146,16 @@ check_on_fail(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_at
     }
 }
 
+/* Position of attribute key on step, or of the fence when it is absent. */
+static struct runbook_pos
+attr_pos(const struct runbook_step *sp, const char *key)
+{
+    for (size_t i = 0; i < sp->n_attrs; i++)
+        if (strcmp(sp->attrs[i].key, key) == 0)
+            return sp->attrs[i].pos;
+    return sp->pos;
+}
+
 /* The declaration an `input` step makes: name=, type=, choices=, default=, pattern=, body. */
 static void
 build_input(struct rb_ctx *c, struct runbook_step *sp)
@@ -155,7 +165,11 @@ build_input(struct rb_ctx *c, struct runbook_step *sp)
     const char *type = runbook_step_attr(sp, "type");
     const char *choices = runbook_step_attr(sp, "choices");
     const char *pattern = runbook_step_attr(sp, "pattern");
-    struct runbook_pos at = sp->pos;
+    struct runbook_pos name_at = attr_pos(sp, "name");
+    struct runbook_pos type_at = attr_pos(sp, "type");
+    struct runbook_pos choices_at = attr_pos(sp, "choices");
+    struct runbook_pos default_at = attr_pos(sp, "default");
+    struct runbook_pos pattern_at = attr_pos(sp, "pattern");
     int first;
 
     in->name = pd_xstrdup(name ? name : "");
@@ -165,14 +179,8 @@ build_input(struct rb_ctx *c, struct runbook_step *sp)
     in->pos = sp->pos;
     in->type = choices ? INPUT_CHOICE : INPUT_TEXT;
     sp->input = in;
-    for (size_t i = 0; i < sp->n_attrs; i++) {
-        const struct runbook_attr *a = &sp->attrs[i];
-
-        if (strcmp(a->key, "name") == 0 && !runbook_valid_var(a->value))
-            rb_diag(c, a->pos.line, a->pos.col, "bad variable name '%s' for name", a->value);
-        if (strcmp(a->key, "default") == 0)
-            at = a->pos;
-    }
+    if (name != NULL && *name != '\0' && !runbook_valid_var(name))
+        rb_diag(c, name_at.line, name_at.col, "bad variable name '%s' for name", name);
     if (type != NULL) {
         if (strcmp(type, "text") == 0)
             in->type = INPUT_TEXT;
@@ -183,41 +191,53 @@ build_input(struct rb_ctx *c, struct runbook_step *sp)
         else if (strcmp(type, "choice") == 0)
             in->type = INPUT_CHOICE;
         else
-            rb_diag(c, sp->pos.line, sp->pos.col, "unknown input type '%s'", type);
+            rb_diag(c, type_at.line, type_at.col, "unknown input type '%s'", type);
     }
     if (choices != NULL) {
         const char *p = choices;
 
         if (in->type != INPUT_CHOICE)
-            rb_diag(c, sp->pos.line, sp->pos.col, "choices given for input '%s' of type %s",
+            rb_diag(c, choices_at.line, choices_at.col, "choices given for input '%s' of type %s",
                     in->name, type);
         while (*p) {
             size_t n = strcspn(p, "|");
+            char *choice = pd_xstrndup(p, n);
+            bool dup = false;
 
-            if (n == 0) {
-                rb_diag(c, sp->pos.line, sp->pos.col, "empty choice in input '%s'", in->name);
+            for (size_t i = 0; i < in->n_choices; i++)
+                dup = dup || strcmp(in->choices[i], choice) == 0;
+            if (n == 0 || dup) {
+                if (n == 0)
+                    rb_diag(c, choices_at.line, choices_at.col, "empty choice in input '%s'",
+                            in->name);
+                else
+                    rb_diag(c, choices_at.line, choices_at.col,
+                            "duplicate choice '%s' in input '%s'", choice, in->name);
+                free(choice);
                 break;
             }
             in->choices = pd_xrealloc(in->choices, (in->n_choices + 1) * sizeof *in->choices);
-            in->choices[in->n_choices++] = pd_xstrndup(p, n);
+            in->choices[in->n_choices++] = choice;
             p += n;
             if (*p == '|' && *++p == '\0')
-                rb_diag(c, sp->pos.line, sp->pos.col, "empty choice in input '%s'", in->name);
+                rb_diag(c, choices_at.line, choices_at.col, "empty choice in input '%s'",
+                        in->name);
         }
     }
-    if (in->type == INPUT_CHOICE && in->n_choices == 0)
-        rb_diag(c, sp->pos.line, sp->pos.col, "choice input '%s' has no choices", in->name);
-    rb_check_input_default(c, in, at);
+    if (in->type == INPUT_CHOICE && in->n_choices == 0 && choices == NULL)
+        rb_diag(c, type_at.line, type_at.col, "choice input '%s' has no choices", in->name);
+    rb_check_input_default(c, in, default_at);
     if (pattern != NULL) {
         regex_t re;
         char *anchored = pd_xasprintf("^(%s)$", pattern);
 
         in->pattern = pd_xstrdup(pattern);
         if (regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB) != 0) {
-            rb_diag(c, sp->pos.line, sp->pos.col, "bad pattern '%s'", pattern);
+            rb_diag(c, pattern_at.line, pattern_at.col, "bad pattern '%s'", pattern);
         } else {
             if (in->default_value && regexec(&re, in->default_value, 0, NULL, 0) != 0)
-                rb_diag(c, at.line, at.col, "default '%s' does not match the pattern of input '%s'",
+                rb_diag(c, default_at.line, default_at.col,
+                        "default '%s' does not match the pattern of input '%s'",
                         in->default_value, in->name);
             regfree(&re);
         }
@@ -226,7 +246,7 @@ build_input(struct rb_ctx *c, struct runbook_step *sp)
     if (name != NULL && runbook_valid_var(name)) {
         first = rb_seen_add(&c->inputs, name, sp->pos.line);
         if (first)
-            rb_diag(c, sp->pos.line, sp->pos.col, "duplicate input '%s' (first at line %d)", name,
+            rb_diag(c, name_at.line, name_at.col, "duplicate input '%s' (first at line %d)", name,
                     first);
     }
 }
@@ -340,6 +360,7 @@ rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int inf
     int *value_cols;
     const char *id;
     int first;
+    bool tok_failed = false;
 
     memset(&sp, 0, sizeof sp);
     sp.action = action;
@@ -353,6 +374,7 @@ rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int inf
     if (runbook_tokenize(&toks, rest, &msg, &errcol) != 0) {
         rb_diag(c, line, info_off + errcol + 1, "%s", msg);
         free(msg);
+        tok_failed = true;
     }
     value_cols = pd_xcalloc(toks.n + 1, sizeof *value_cols);
     for (size_t i = 0; i < toks.n; i++) {
@@ -386,8 +408,9 @@ rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int inf
     runbook_toks_free(&toks);
     free(rest);
 
-    /* Required attributes, in the order the action table lists them. */
-    for (const char *p = action_required[action]; *p;) {
+    /* Required attributes, in the order the action table lists them; after a
+     * quoting problem the rest of the line is unknown, so say nothing. */
+    for (const char *p = tok_failed ? "" : action_required[action]; *p;) {
         size_t k = strcspn(p, " ");
         char *key = pd_xstrndup(p, k);
         const char *v = runbook_step_attr(&sp, key);
@@ -442,7 +465,8 @@ rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int inf
     else
         sp.id = pd_xasprintf("%s/%zu", st->id, st->n_steps + 1);
     first = rb_seen_add(&c->step_ids, sp.id, line);
-    if (first)
+    /* Default ids of a duplicated stage clash too; the stage was reported already. */
+    if (first && !(id == NULL && c->cur_stage_dup))
         rb_diag(c, line, col, "duplicate step id '%s' (first at line %d)", sp.id, first);
 
     sp.prose = pd_buf_steal(&c->step_prose);
