@@ -351,7 +351,8 @@ expect_eval(const struct expect *e, const char *observed, long rows, expect_look
         if (!expect_number(&r, ref))
             return PD_ERR_SET(err, PD_ECHECK, "observed %s, expected %s%s (reference not a number)",
                               obs, e->text, ref_show);
-        if (fabs(o - r) <= (e->kind == EXPECT_WITHIN ? e->tolerance : e->tolerance / 100.0 * fabs(r)))
+        if (fabs(o - r) <=
+            (e->kind == EXPECT_WITHIN ? e->tolerance : e->tolerance / 100.0 * fabs(r)))
             return 0;
         break;
     case EXPECT_COMPARE:

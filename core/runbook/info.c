@@ -5,12 +5,11 @@
  * which would change our quoting rules, so the parser hands this tokenizer
  * the raw text from the source line instead.
  */
-#include "runbook/runbook.intern.h"
-
 #include <stdlib.h>
 #include <string.h>
 
 #include "pd_mem.h"
+#include "runbook/runbook.intern.h"
 
 static bool
 is_space(char c)

@@ -33,18 +33,20 @@ struct rb_ctx {
     struct runbook_diags *diags;
     size_t first_diag; /* diags of this parse start here */
     struct runbook *rb;
-    size_t cur_stage; /* index into rb->stages, or SIZE_MAX before the first stage */
+    size_t cur_stage;          /* index into rb->stages, or SIZE_MAX before the first stage */
     struct pd_buf step_prose;  /* prose since the previous step of the stage */
     struct pd_buf stage_prose; /* all prose of the current stage */
     struct pd_buf intro_prose; /* prose before the first stage */
     struct rb_seen_set vars;   /* variables defined so far, in document order */
     struct rb_seen_set stage_ids, step_ids, checks, inputs;
     bool cur_stage_dup; /* the current stage's id repeats an earlier one */
-    bool meta_has_id; /* the metadata block has an id: line (maybe a bad one) */
+    bool meta_has_id;   /* the metadata block has an id: line (maybe a bad one) */
+
     struct rb_undef {
         char *name;
         struct runbook_pos pos;
-    } *undef; /* references to variables not defined at that point */
+    } * undef; /* references to variables not defined at that point */
+
     size_t n_undef;
 };
 
@@ -68,7 +70,8 @@ bool rb_seen_has(const struct rb_seen_set *set, const char *name);
 void rb_seen_free(struct rb_seen_set *set);
 
 /* Validate an input's default against its type and choices; diag at pos when wrong. */
-void rb_check_input_default(struct rb_ctx *c, const struct runbook_input *in, struct runbook_pos pos);
+void rb_check_input_default(struct rb_ctx *c, const struct runbook_input *in,
+                            struct runbook_pos pos);
 
 /*
  * Build a step from a fenced block whose info string starts with an action

@@ -48,6 +48,7 @@ struct pd_err;
 #define RUNBOOK_S3_OPS "list get put head delete verify"
 
 enum step_action {
+
 #define RUNBOOK_ACTION_ENUM(e, name, req, opt) e,
     RUNBOOK_ACTIONS(RUNBOOK_ACTION_ENUM)
 #undef RUNBOOK_ACTION_ENUM
@@ -98,8 +99,8 @@ struct runbook_step {
     struct runbook_attr *attrs;
     size_t n_attrs;
     enum fail_policy on_fail;
-    int retries;   /* for FAIL_RETRY */
-    bool manual;   /* a manual step the operator confirms as done */
+    int retries;            /* for FAIL_RETRY */
+    bool manual;            /* a manual step the operator confirms as done */
     struct runbook_pos pos; /* of the opening fence */
     /* STEP_INPUT: the declaration from name=, type=, choices=, default=, pattern=
      * and the body as prompt; NULL for other actions. */
@@ -107,9 +108,9 @@ struct runbook_step {
 };
 
 struct runbook_stage {
-    char *id;    /* stable: from <!-- pgdrill id=... --> or the slug of the title */
-    char *title; /* heading text */
-    char *prose; /* Markdown source of all prose in the stage */
+    char *id;       /* stable: from <!-- pgdrill id=... --> or the slug of the title */
+    char *title;    /* heading text */
+    char *prose;    /* Markdown source of all prose in the stage */
     int expected_s; /* expected duration, 0 when not given */
     struct runbook_step *steps;
     size_t n_steps;
@@ -125,7 +126,7 @@ struct runbook {
     int expected_s;    /* overall */
     int rto_s;         /* 0 when not given */
     int rpo_s;
-    bool drill;        /* destructive steps against the default branch are refused */
+    bool drill; /* destructive steps against the default branch are refused */
     struct runbook_input *inputs;
     size_t n_inputs;
     struct runbook_stage *stages;

@@ -3,11 +3,12 @@
  * attributes against the action table in runbook.h and lints the
  * variables it uses against those defined earlier in the document.
  */
-#include <cmark.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmark.h>
 
 #include "pd_err.h"
 #include "pd_mem.h"
@@ -17,7 +18,7 @@
 
 /* on-fail=retry without a count. */
 #define RUNBOOK_DEFAULT_RETRIES 3
-#define RUNBOOK_MAX_RETRIES 100
+#define RUNBOOK_MAX_RETRIES     100
 
 static const char *const action_required[] = {
 #define RUNBOOK_ACTION_REQ(e, name, req, opt) req,
@@ -220,8 +221,7 @@ build_input(struct rb_ctx *c, struct runbook_step *sp)
             in->choices[in->n_choices++] = choice;
             p += n;
             if (*p == '|' && *++p == '\0')
-                rb_diag(c, choices_at.line, choices_at.col, "empty choice in input '%s'",
-                        in->name);
+                rb_diag(c, choices_at.line, choices_at.col, "empty choice in input '%s'", in->name);
         }
     }
     if (in->type == INPUT_CHOICE && in->n_choices == 0 && choices == NULL)
@@ -237,8 +237,8 @@ build_input(struct rb_ctx *c, struct runbook_step *sp)
         } else {
             if (in->default_value && regexec(&re, in->default_value, 0, NULL, 0) != 0)
                 rb_diag(c, default_at.line, default_at.col,
-                        "default '%s' does not match the pattern of input '%s'",
-                        in->default_value, in->name);
+                        "default '%s' does not match the pattern of input '%s'", in->default_value,
+                        in->name);
             regfree(&re);
         }
         free(anchored);

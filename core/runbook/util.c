@@ -1,12 +1,11 @@
 /* runbook: small helpers of the parser (names, slugs, durations, variables). */
-#include "runbook/runbook.intern.h"
-
 #include <ctype.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pd_mem.h"
+#include "runbook/runbook.intern.h"
 
 static bool
 is_lower_alnum(int c)
@@ -109,7 +108,8 @@ runbook_edit_distance(const char *a, const char *b)
         d[j] = j;
     for (size_t i = 1; i <= la; i++) {
         for (size_t j = 1; j <= lb; j++) {
-            size_t cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
+            size_t cost =
+                tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
             size_t best = d[(i - 1) * w + j] + 1;
 
             if (d[i * w + j - 1] + 1 < best)

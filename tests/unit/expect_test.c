@@ -1,4 +1,6 @@
 /* expect tests: parsing every form, rejecting malformed ones, evaluating. */
+#include "runbook/expect.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +12,6 @@
 #include <cmocka.h>
 
 #include "pd_err.h"
-#include "runbook/expect.h"
 
 #define NONE ((enum expect_op) - 1)
 
@@ -20,10 +21,10 @@ test_parse_valid(void **state)
     static const struct {
         const char *in;
         enum expect_kind kind;
-        enum expect_op op;           /* NONE when not applicable */
-        int operand;                 /* -1 none, else enum expect_operand_kind */
-        const char *operand_text;    /* NULL when none */
-        double number;               /* number operand or tolerance */
+        enum expect_op op;        /* NONE when not applicable */
+        int operand;              /* -1 none, else enum expect_operand_kind */
+        const char *operand_text; /* NULL when none */
+        double number;            /* number operand or tolerance */
         long rows;
         const char *text;
     } cases[] = {
@@ -34,15 +35,14 @@ test_parse_valid(void **state)
         {">= .5", EXPECT_COMPARE, EXPECT_GE, EXPECT_NUMBER, ".5", 0.5, 0, ">= .5"},
         {"< 10", EXPECT_COMPARE, EXPECT_LT, EXPECT_NUMBER, "10", 10, 0, "< 10"},
         {"<= +7", EXPECT_COMPARE, EXPECT_LE, EXPECT_NUMBER, "+7", 7, 0, "<= +7"},
-        {"= 'test@example.com'", EXPECT_COMPARE, EXPECT_EQ, EXPECT_STRING, "test@example.com", 0,
-         0, "= 'test@example.com'"},
+        {"= 'test@example.com'", EXPECT_COMPARE, EXPECT_EQ, EXPECT_STRING, "test@example.com", 0, 0,
+         "= 'test@example.com'"},
         {"= 'it''s'", EXPECT_COMPARE, EXPECT_EQ, EXPECT_STRING, "it's", 0, 0, "= 'it''s'"},
         {"!= ''", EXPECT_COMPARE, EXPECT_NE, EXPECT_STRING, "", 0, 0, "!= ''"},
         {"= 'a b  c'", EXPECT_COMPARE, EXPECT_EQ, EXPECT_STRING, "a b  c", 0, 0, "= 'a b  c'"},
         {"= ${users_before}", EXPECT_COMPARE, EXPECT_EQ, EXPECT_VAR, "users_before", 0, 0,
          "= ${users_before}"},
-        {">=${MIN_ROWS}", EXPECT_COMPARE, EXPECT_GE, EXPECT_VAR, "MIN_ROWS", 0, 0,
-         ">=${MIN_ROWS}"},
+        {">=${MIN_ROWS}", EXPECT_COMPARE, EXPECT_GE, EXPECT_VAR, "MIN_ROWS", 0, 0, ">=${MIN_ROWS}"},
         {"rows > 0", EXPECT_ROWS, EXPECT_GT, -1, NULL, 0, 0, "rows > 0"},
         {"ROWS = 2", EXPECT_ROWS, EXPECT_EQ, -1, NULL, 0, 2, "ROWS = 2"},
         {"rows>=10", EXPECT_ROWS, EXPECT_GE, -1, NULL, 0, 10, "rows>=10"},
@@ -165,6 +165,7 @@ static void
 test_eval(void **state)
 {
     static char payload[] = "payload";
+
     static const struct {
         const char *expect;
         const char *observed; /* NULL is SQL NULL */
@@ -198,14 +199,16 @@ test_eval(void **state)
         {"= '007'", "7", 1, PD_ECHECK, "observed 7, expected = '007'"},
         {"!= ''", "", 1, PD_ECHECK, "observed '', expected != ''"},
         {"< '2025-01-01'", "2024-12-31 23:59:59+00", 1, 0, NULL},
-        {"> '2025-01-01'", "2024-12-31", 1, PD_ECHECK, "observed '2024-12-31', expected > '2025-01-01'"},
+        {"> '2025-01-01'", "2024-12-31", 1, PD_ECHECK,
+         "observed '2024-12-31', expected > '2025-01-01'"},
         /* variables */
         {"= ${base}", "100", 1, 0, NULL},
         {"= ${base}", "100.0", 1, 0, NULL},
         {"= ${base}", "99", 1, PD_ECHECK, "observed 99, expected = ${base} (100)"},
         {"= ${word}", "abc", 1, 0, NULL},
         {"!= ${word}", "abc", 1, PD_ECHECK, "observed 'abc', expected != ${word} ('abc')"},
-        {"> ${word}", "abc", 1, PD_ECHECK, "observed 'abc', expected > ${word} ('abc') (not a number)"},
+        {"> ${word}", "abc", 1, PD_ECHECK,
+         "observed 'abc', expected > ${word} ('abc') (not a number)"},
         {"= ${empty}", "", 1, 0, NULL},
         {">= ${MIN_ROWS}", "2", 1, 0, NULL},
         {"= ${missing}", "1", 1, PD_EINPUT, "expect: undefined variable 'missing'"},
@@ -291,11 +294,11 @@ test_numbers(void **state)
         bool ok;
         double v;
     } cases[] = {
-        {"0", true, 0},       {"-3", true, -3},     {"+3", true, 3},      {"3.", true, 3},
-        {".5", true, 0.5},    {"1e3", true, 1000},  {"1E-2", true, 0.01}, {"12.50", true, 12.5},
-        {"", false, 0},       {".", false, 0},      {"-", false, 0},      {"1e", false, 0},
-        {"0x1", false, 0},    {"inf", false, 0},    {"nan", false, 0},    {" 1", false, 0},
-        {"1 ", false, 0},     {"1,5", false, 0},    {"1e999", false, 0},  {"--1", false, 0},
+        {"0", true, 0},    {"-3", true, -3},    {"+3", true, 3},      {"3.", true, 3},
+        {".5", true, 0.5}, {"1e3", true, 1000}, {"1E-2", true, 0.01}, {"12.50", true, 12.5},
+        {"", false, 0},    {".", false, 0},     {"-", false, 0},      {"1e", false, 0},
+        {"0x1", false, 0}, {"inf", false, 0},   {"nan", false, 0},    {" 1", false, 0},
+        {"1 ", false, 0},  {"1,5", false, 0},   {"1e999", false, 0},  {"--1", false, 0},
     };
 
     (void)state;
@@ -325,9 +328,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_valid),  cmocka_unit_test(test_parse_invalid),
-        cmocka_unit_test(test_eval),         cmocka_unit_test(test_eval_long_observed),
-        cmocka_unit_test(test_numbers),      cmocka_unit_test(test_op_names),
+        cmocka_unit_test(test_parse_valid), cmocka_unit_test(test_parse_invalid),
+        cmocka_unit_test(test_eval),        cmocka_unit_test(test_eval_long_observed),
+        cmocka_unit_test(test_numbers),     cmocka_unit_test(test_op_names),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

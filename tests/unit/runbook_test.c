@@ -6,6 +6,8 @@
  * Fixtures are found through PGDRILL_TOP (the repository root); the test
  * runner sets it and runs us from a temporary directory.
  */
+#include "runbook/runbook.h"
+
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,10 +24,9 @@
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_sha256.h"
-#include "runbook/runbook.h"
 #include "runbook/runbook.intern.h"
 
-#define BAD_DIR "tests/fixtures/runbooks/bad"
+#define BAD_DIR  "tests/fixtures/runbooks/bad"
 #define GOOD_DIR "tests/fixtures/runbooks/good"
 #define MAX_MSGS 12
 
@@ -84,11 +85,11 @@ test_durations(void **state)
         int rc;
         int secs;
     } cases[] = {
-        {"45", 0, 45},       {"0", 0, 0},          {"90s", 0, 90},       {"5m", 0, 300},
-        {"2h", 0, 7200},     {"1h30m", 0, 5400},   {"1h30m10s", 0, 5410}, {"1h10s", 0, 3610},
-        {"", -1, 0},         {"5x", -1, 0},        {"m", -1, 0},         {"1m1h", -1, 0},
-        {"1h1h", -1, 0},     {"-5", -1, 0},        {"+5", -1, 0},        {"5 m", -1, 0},
-        {"1.5h", -1, 0},     {"9999999999", -1, 0}, {"10m ", -1, 0},     {"h30m", -1, 0},
+        {"45", 0, 45},   {"0", 0, 0},           {"90s", 0, 90},        {"5m", 0, 300},
+        {"2h", 0, 7200}, {"1h30m", 0, 5400},    {"1h30m10s", 0, 5410}, {"1h10s", 0, 3610},
+        {"", -1, 0},     {"5x", -1, 0},         {"m", -1, 0},          {"1m1h", -1, 0},
+        {"1h1h", -1, 0}, {"-5", -1, 0},         {"+5", -1, 0},         {"5 m", -1, 0},
+        {"1.5h", -1, 0}, {"9999999999", -1, 0}, {"10m ", -1, 0},       {"h30m", -1, 0},
     };
 
     (void)state;
@@ -170,7 +171,7 @@ test_edit_distance(void **state)
         const char *a, *b;
         size_t d;
     } cases[] = {
-        {"sql", "sql", 0},  {"sqll", "sql", 1}, {"hs", "sh", 1},    {"SQL", "sql", 0},
+        {"sql", "sql", 0},  {"sqll", "sql", 1},    {"hs", "sh", 1},     {"SQL", "sql", 0},
         {"nte", "note", 1}, {"chekc", "check", 1}, {"python", "sh", 5}, {"", "s3", 2},
     };
 
@@ -288,8 +289,8 @@ test_scan_vars(void **state)
 static void
 test_action_names(void **state)
 {
-    static const char *const names[] = {"sh", "sql", "check", "confirm", "input", "note", "neon",
-                                        "s3"};
+    static const char *const names[] = {"sh",    "sql",  "check", "confirm",
+                                        "input", "note", "neon",  "s3"};
 
     (void)state;
     assert_int_equal(STEP_ACTION_COUNT, 8);
@@ -472,19 +473,24 @@ test_well_formed_variants(void **state)
     /* Each must parse without a single diagnostic. */
     static const char *const cases[] = {
         /* CRLF line endings */
-        "# T\r\n\r\n```pgdrill\r\nid: t\r\n```\r\n\r\n## S\r\n\r\n```sh save=x\r\necho ${HOME}\r\n```\r\n",
+        "# T\r\n\r\n```pgdrill\r\nid: t\r\n```\r\n\r\n## S\r\n\r\n```sh save=x\r\necho "
+        "${HOME}\r\n```\r\n",
         /* tilde fences, indented fence, longer fences */
-        "# T\n~~~pgdrill\nid: t\n~~~\n## S\n  ```sql\n  SELECT 1\n  ```\n````check name=a expect=\"rows >= 1\"\n"
+        "# T\n~~~pgdrill\nid: t\n~~~\n## S\n  ```sql\n  SELECT 1\n  ```\n````check name=a "
+        "expect=\"rows >= 1\"\n"
         "SELECT 1\n````\n",
         /* display languages and plain words are prose, even near an action name */
         "# T\n```pgdrill\nid: t\n```\n## S\n```zsh\nls\n```\n```psql\n\\d\n```\n```none\nx\n```\n"
         "```python\nprint(1)\n```\n```\nplain\n```\n",
         /* a prose-only stage, H3 inside a stage, setext H2, metadata before the title */
-        "```pgdrill\nid: t\n```\n# T\n## S\n### sub\ntext\n\nSetext stage\n------------\n\n```note\nok?\n```\n",
+        "```pgdrill\nid: t\n```\n# T\n## S\n### sub\ntext\n\nSetext "
+        "stage\n------------\n\n```note\nok?\n```\n",
         /* HTML comments that are not pgdrill's are ignored; pgdrill comment with nothing in it */
-        "# T\n```pgdrill\nid: t\n```\n<!-- author note -->\n## S\n<!-- pgdrill -->\n```sh\ntrue\n```\n",
+        "# T\n```pgdrill\nid: t\n```\n<!-- author note -->\n## S\n<!-- pgdrill "
+        "-->\n```sh\ntrue\n```\n",
         /* multi-line stage comment */
-        "# T\n```pgdrill\nid: t\n```\n## S\n<!-- pgdrill\n  id=stage-one\n  expected=1h -->\n```sh\ntrue\n```\n",
+        "# T\n```pgdrill\nid: t\n```\n## S\n<!-- pgdrill\n  id=stage-one\n  expected=1h "
+        "-->\n```sh\ntrue\n```\n",
         /* env variables are not linted; $${ is a literal; a step input defines its name */
         "# T\n```pgdrill\nid: t\n```\n## S\n```input name=who\nWho?\n```\n"
         "```sh env=who,HOME\necho ${who} ${SOME_ENV} $${not_a_var}\n```\n",
@@ -492,10 +498,12 @@ test_well_formed_variants(void **state)
         "# T\n```pgdrill\nid: t\n```\n## S\n```neon op=branch-get save=b\nget\n```\n"
         "```sql url=${b_uri}\nSELECT '${b_id}', '${b_name}', '${b_host}'\n```\n",
         /* baseline defines a variable for later checks */
-        "# T\n```pgdrill\nid: t\n```\n## S\n```check name=a expect=\"not null\" baseline=n\nSELECT 1\n```\n"
+        "# T\n```pgdrill\nid: t\n```\n## S\n```check name=a expect=\"not null\" baseline=n\nSELECT "
+        "1\n```\n"
         "```check name=b expect=\"within 10 of ${n}\"\nSELECT 1\n```\n",
         /* every s3 op */
-        "# T\n```pgdrill\nid: t\n```\n## S\n```s3 op=list\n```\n```s3 op=get\n```\n```s3 op=put\n```\n"
+        "# T\n```pgdrill\nid: t\n```\n## S\n```s3 op=list\n```\n```s3 op=get\n```\n```s3 "
+        "op=put\n```\n"
         "```s3 op=head\n```\n```s3 op=delete\n```\n```s3 op=verify\n```\n",
     };
 
@@ -561,13 +569,11 @@ test_lint_snippets(void **state)
          "s.md:6:24: bad attribute 'x' (expected key=value)\n"},
         {"# T\n```pgdrill\nid: t\n```\n## S\n<!-- pgdrill id=\"a -->\n",
          "s.md:6:14: unterminated quote in attribute 'id'\n"},
-        {"```pgdrill\nid: t\n```\n## S\n# Late\n",
-         "s.md:1:1: missing title (level-1 heading)\n"
-         "s.md:5:1: title after the first stage\n"},
+        {"```pgdrill\nid: t\n```\n## S\n# Late\n", "s.md:1:1: missing title (level-1 heading)\n"
+                                                   "s.md:5:1: title after the first stage\n"},
         {"# T\n```pgdrill\nid: t\n```\n## S\n# Late\n",
          "s.md:6:1: duplicate title (first at line 1)\n"},
-        {"# T\n## S\n```pgdrill\nid: t\n```\n",
-         "s.md:3:1: metadata block after the first stage\n"},
+        {"# T\n## S\n```pgdrill\nid: t\n```\n", "s.md:3:1: metadata block after the first stage\n"},
         {"# T\n```pgdrill\nid:\n```\n## S\n", "s.md:3:4: bad runbook id ''\n"},
         {"#\n```pgdrill\nid: t\n```\n## S\n", "s.md:1:1: missing title (level-1 heading)\n"},
         {"# T\n```pgdrill\nid: t\n```\n## S\n```Sql\nSELECT 1\n```\n```SH\nx\n```\n",
@@ -623,8 +629,10 @@ stages_hash(char out[65], const char *text)
 static void
 test_stages_hash(void **state)
 {
-    static const char base[] = "# T\n```pgdrill\nid: t\nrto: 1h\n```\nIntro.\n## S\n<!-- pgdrill expected=1m -->\n"
-                               "Prose.\n```sh timeout=5m\ntrue\n```\n";
+    static const char base[] =
+        "# T\n```pgdrill\nid: t\nrto: 1h\n```\nIntro.\n## S\n<!-- pgdrill expected=1m -->\n"
+        "Prose.\n```sh timeout=5m\ntrue\n```\n";
+
     static const struct {
         const char *text;
         bool same;
@@ -654,6 +662,7 @@ test_stages_hash(void **state)
          "Prose.\n```sh timeout=5m\ntrue\n```\n## T\n",
          false},
     };
+
     char h0[65], h[65];
 
     (void)state;
@@ -741,7 +750,8 @@ static const struct bad_case {
       "7:1: pgdrill comment must directly follow a level-2 heading",
       "17:3: step inside a list or block quote (steps must be top-level blocks)",
       "21:3: step inside a list or block quote (steps must be top-level blocks)",
-      "25:1: duplicate title (first at line 1)", "27:1: duplicate metadata block (first at line 9)"}},
+      "25:1: duplicate title (first at line 1)",
+      "27:1: duplicate metadata block (first at line 9)"}},
     {"stage-comment.md",
      {"8:14: bad stage id 'Bad_Id'", "8:24: unknown attribute 'owner' for stage",
       "14:1: cannot derive a stage id from title '\?\?\?' (add <!-- pgdrill id=... -->)",
@@ -793,7 +803,8 @@ test_bad_fixtures(void **state)
         assert_null(rb);
         for (size_t k = 0; k < d.n || k < want; k++) {
             char *got = k < d.n ? runbook_diag_format(&d.items[k]) : pd_xstrdup("(nothing)");
-            char *exp = k < want ? pd_xasprintf("%s:%s", path, bc->msgs[k]) : pd_xstrdup("(nothing)");
+            char *exp =
+                k < want ? pd_xasprintf("%s:%s", path, bc->msgs[k]) : pd_xstrdup("(nothing)");
 
             assert_string_equal(got, exp);
             if (k == 0)

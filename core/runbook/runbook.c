@@ -10,7 +10,6 @@
  */
 #include "runbook/runbook.h"
 
-#include <cmark.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -18,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <cmark.h>
 
 #include "pd_err.h"
 #include "pd_mem.h"
@@ -441,11 +442,12 @@ parse_input_decl(struct rb_ctx *c, const char *value, const char *lit, size_t vo
         struct runbook_pos tp = TOKPOS(t);
 
         if (in.prompt != NULL) {
-            rb_diag(c, tp.line, tp.col, "bad input declaration: unexpected '%s%s%s' after the prompt",
+            rb_diag(c, tp.line, tp.col,
+                    "bad input declaration: unexpected '%s%s%s' after the prompt",
                     t->key ? t->key : "", t->key ? "=" : "", t->value);
             goto out;
         } else if (t->key == NULL && !t->quoted && !have_flag &&
-            (strcmp(t->value, "required") == 0 || strcmp(t->value, "optional") == 0)) {
+                   (strcmp(t->value, "required") == 0 || strcmp(t->value, "optional") == 0)) {
             have_flag = true;
             in.required = strcmp(t->value, "required") == 0;
         } else if (t->key && strcmp(t->key, "default") == 0 && in.default_value == NULL) {
@@ -551,8 +553,7 @@ parse_metadata(struct rb_ctx *c, cmark_node *node, char **title_override)
             if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0)
                 rb->drill = strcmp(value, "yes") == 0;
             else
-                rb_diag(c, vp.line, vp.col, "bad value '%s' for drill (expected yes or no)",
-                        value);
+                rb_diag(c, vp.line, vp.col, "bad value '%s' for drill (expected yes or no)", value);
         } else if (strcmp(key, "input") == 0) {
             parse_input_decl(c, value, lit, off + v, base);
         } else {
@@ -595,8 +596,8 @@ is_pgdrill_comment(cmark_node *node, const char **body)
         return false;
     p += 4;
     p += strspn(p, " \t\n");
-    if (strncmp(p, "pgdrill", 7) != 0 || !(p[7] == ' ' || p[7] == '\t' || p[7] == '\n' ||
-                                           strncmp(p + 7, "-->", 3) == 0))
+    if (strncmp(p, "pgdrill", 7) != 0 ||
+        !(p[7] == ' ' || p[7] == '\t' || p[7] == '\n' || strncmp(p + 7, "-->", 3) == 0))
         return false;
     *body = p + 7;
     return true;
@@ -604,8 +605,7 @@ is_pgdrill_comment(cmark_node *node, const char **body)
 
 /* `<!-- pgdrill id=ID expected=DURATION -->` right after a stage heading. */
 static void
-parse_stage_comment(struct rb_ctx *c, cmark_node *node, const char *body,
-                    struct runbook_stage *st)
+parse_stage_comment(struct rb_ctx *c, cmark_node *node, const char *body, struct runbook_stage *st)
 {
     const char *lit = cmark_node_get_literal(node);
     int base = cmark_node_get_start_line(node);
@@ -834,8 +834,8 @@ code_block(struct rb_ctx *c, cmark_node *node, char **title_override, int *meta_
         runbook_toks_free(&toks);
         free(msg);
         free(rest);
-        if (!has_attrs && (runbook_word_in(display_langs, word, wlen) ||
-                           suggest_action(word, 1) == NULL)) {
+        if (!has_attrs &&
+            (runbook_word_in(display_langs, word, wlen) || suggest_action(word, 1) == NULL)) {
             prose_add(c, node);
             goto out;
         }
@@ -933,8 +933,8 @@ walk(struct rb_ctx *c, cmark_node *doc)
             if (strcmp(c->vars.items[j].name, u->name) == 0)
                 later = c->vars.items[j].line;
         if (later)
-            rb_diag(c, u->pos.line, u->pos.col,
-                    "variable '%s' used before it is defined (line %d)", u->name, later);
+            rb_diag(c, u->pos.line, u->pos.col, "variable '%s' used before it is defined (line %d)",
+                    u->name, later);
         else
             rb_diag(c, u->pos.line, u->pos.col, "undefined variable '%s'", u->name);
     }
