@@ -37,7 +37,9 @@ struct rb_ctx {
     struct pd_buf step_prose;  /* prose since the previous step of the stage */
     struct pd_buf stage_prose; /* all prose of the current stage */
     struct pd_buf intro_prose; /* prose before the first stage */
-    struct rb_seen_set vars;   /* variables defined so far, in document order */
+    size_t prose_end;        /* end offset of the last prose block when the last block was prose */
+    bool prose_added;        /* the current block was added as prose */
+    struct rb_seen_set vars; /* variables defined so far, in document order */
     struct rb_seen_set stage_ids, step_ids, checks, inputs;
     bool cur_stage_dup; /* the current stage's id repeats an earlier one */
     bool meta_has_id;   /* the metadata block has an id: line (maybe a bad one) */

@@ -74,8 +74,8 @@ rb_line(const struct rb_ctx *c, int n, size_t *len)
     size_t start, end;
 
     if (n < 1 || (size_t)n > c->n_lines) {
-        *len = 0;
-        return "";
+        *len = 0;  /* uncovered: positions come from cmark and stay inside the document */
+        return ""; /* uncovered: as above */
     }
     start = c->lines[n - 1];
     end = start;
@@ -163,7 +163,7 @@ node_lines(cmark_node *node, int *first, int *last)
         e--; /* ends at the end of the previous line */
     }
     if (e < s)
-        e = s;
+        e = s; /* uncovered: cmark reports no other block ending before it starts */
     *first = s;
     *last = e;
 }
@@ -173,6 +173,14 @@ buf_add(struct pd_buf *b, const char *s, size_t n)
 {
     /* Runbooks are capped at RUNBOOK_MAX_BYTES, far below the buffer's cap. */
     (void)pd_buf_append(b, s, n, NULL);
+}
+
+static void
+prose_chunk(struct pd_buf *b, const char *s, size_t n, bool contiguous)
+{
+    if (b->len > 0 && !contiguous)
+        buf_add(b, "\n\n", 2);
+    buf_add(b, s, n);
 }
 
 /* Append the Markdown source of node to the prose buffers of where we are. */
@@ -188,27 +196,27 @@ prose_add(struct rb_ctx *c, cmark_node *node)
         s = rb_line(c, last, &n);
         if (strspn(s, " \t") < n)
             break;
-        last--;
+        last--; /* uncovered: only an unclosed fence at the end of a file ends blank */
     }
     if ((size_t)first > c->n_lines)
-        return;
+        return; /* uncovered: cmark positions stay inside the document */
     start = c->lines[first - 1];
     s = rb_line(c, last, &n);
     end = (size_t)(s - c->text) + n;
     if (end <= start)
-        return;
+        return; /* uncovered: a block's first line is never blank */
+    /* Blocks that follow each other keep the source between them (cmark splits
+     * e.g. an HTML block around a paragraph); other pieces are joined by a blank line. */
+    if (c->prose_end != 0 && c->prose_end <= start)
+        start = c->prose_end;
+    c->prose_added = true;
     if (c->cur_stage == SIZE_MAX) {
-        if (c->intro_prose.len > 0)
-            buf_add(&c->intro_prose, "\n\n", 2);
-        buf_add(&c->intro_prose, c->text + start, end - start);
-        return;
+        prose_chunk(&c->intro_prose, c->text + start, end - start, c->prose_end != 0);
+    } else {
+        prose_chunk(&c->step_prose, c->text + start, end - start, c->prose_end != 0);
+        prose_chunk(&c->stage_prose, c->text + start, end - start, c->prose_end != 0);
     }
-    if (c->step_prose.len > 0)
-        buf_add(&c->step_prose, "\n\n", 2);
-    buf_add(&c->step_prose, c->text + start, end - start);
-    if (c->stage_prose.len > 0)
-        buf_add(&c->stage_prose, "\n\n", 2);
-    buf_add(&c->stage_prose, c->text + start, end - start);
+    c->prose_end = end;
 }
 
 /* Plain text of a heading: literal text and code, breaks as spaces, trimmed. */
@@ -244,8 +252,6 @@ heading_text(cmark_node *node)
     }
     cmark_iter_free(it);
     s = pd_buf_steal(&b);
-    if (s == NULL)
-        return pd_xstrdup("");
     for (i = 0; s[i] == ' ' || s[i] == '\t'; i++)
         ;
     n = strlen(s + i);
@@ -499,7 +505,7 @@ parse_metadata(struct rb_ctx *c, cmark_node *node, char **title_override)
     size_t off = 0;
 
     if (lit == NULL)
-        return;
+        return; /* uncovered: cmark gives every code block a literal */
     while (lit[off]) {
         size_t n = strcspn(lit + off, "\n");
         char *line = pd_xstrndup(lit + off, n);
@@ -590,7 +596,7 @@ is_pgdrill_comment(cmark_node *node, const char **body)
         return false;
     lit = cmark_node_get_literal(node);
     if (lit == NULL)
-        return false;
+        return false; /* uncovered: cmark gives every HTML block a literal */
     p = lit + strspn(lit, " \t");
     if (strncmp(p, "<!--", 4) != 0)
         return false;
@@ -666,8 +672,6 @@ stage_finish(struct rb_ctx *c)
         return;
     st = &c->rb->stages[c->cur_stage];
     st->prose = pd_buf_steal(&c->stage_prose);
-    if (st->prose == NULL)
-        st->prose = pd_xstrdup("");
     pd_buf_reset(&c->step_prose);
 }
 
@@ -866,7 +870,7 @@ check_nested(struct rb_ctx *c, cmark_node *node)
             continue;
         info = cmark_node_get_fence_info(cur);
         if (info == NULL)
-            continue;
+            continue; /* uncovered: cmark returns "" for a block without info */
         w = strcspn(info, " \t");
         if (find_action(info, w) >= 0 || (w == 7 && strncmp(info, "pgdrill", 7) == 0))
             rb_diag(c, cmark_node_get_start_line(cur), cmark_node_get_start_column(cur),
@@ -889,6 +893,7 @@ walk(struct rb_ctx *c, cmark_node *doc)
         int col = cmark_node_get_start_column(node);
         const char *body;
 
+        c->prose_added = false;
         switch (cmark_node_get_type(node)) {
         case CMARK_NODE_HEADING:
             if (cmark_node_get_heading_level(node) == 2) {
@@ -922,6 +927,8 @@ walk(struct rb_ctx *c, cmark_node *doc)
             prose_add(c, node);
             break;
         }
+        if (!c->prose_added)
+            c->prose_end = 0;
     }
     stage_finish(c);
 
@@ -956,8 +963,6 @@ walk(struct rb_ctx *c, cmark_node *doc)
     if (rb->id == NULL)
         rb->id = pd_xstrdup("");
     rb->prose = pd_buf_steal(&c->intro_prose);
-    if (rb->prose == NULL)
-        rb->prose = pd_xstrdup("");
 }
 
 /* ---- hashes, diagnostics, entry points ------------------------------------------------- */
@@ -1134,8 +1139,10 @@ runbook_load(struct runbook **out, const char *path, struct runbook_diags *diags
     text = pd_xmalloc((size_t)st.st_size + 1);
     len = fread(text, 1, (size_t)st.st_size, f);
     if (ferror(f)) {
-        rc = PD_ERR_SET(err, PD_EINPUT, "%s: cannot read runbook: %s", path, strerror(errno));
-        goto out;
+        /* uncovered: a read error on a regular file we just opened */
+        rc = PD_ERR_SET(err, PD_EINPUT, "%s: cannot read runbook: %s", path,
+                        strerror(errno)); /* uncovered: as above */
+        goto out;                         /* uncovered: as above */
     }
     text[len] = '\0';
     rc = runbook_parse(out, path, text, len, diags, err);

@@ -470,8 +470,6 @@ rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int inf
         rb_diag(c, line, col, "duplicate step id '%s' (first at line %d)", sp.id, first);
 
     sp.prose = pd_buf_steal(&c->step_prose);
-    if (sp.prose == NULL)
-        sp.prose = pd_xstrdup("");
     st->steps = pd_xrealloc(st->steps, (st->n_steps + 1) * sizeof *st->steps);
     st->steps[st->n_steps++] = sp;
 }

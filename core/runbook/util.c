@@ -185,7 +185,6 @@ int
 runbook_parse_duration(int *out, const char *s)
 {
     long total = 0;
-    bool any = false;
     int last_unit = 0; /* 3 h, 2 m, 1 s: units must come in decreasing order */
 
     if (s == NULL || *s == '\0')
@@ -233,10 +232,7 @@ runbook_parse_duration(int *out, const char *s)
         total += v * mult;
         if (total > INT_MAX)
             return -1;
-        any = true;
     }
-    if (!any)
-        return -1;
     *out = (int)total;
     return 0;
 }

@@ -85,11 +85,12 @@ test_durations(void **state)
         int rc;
         int secs;
     } cases[] = {
-        {"45", 0, 45},   {"0", 0, 0},           {"90s", 0, 90},        {"5m", 0, 300},
-        {"2h", 0, 7200}, {"1h30m", 0, 5400},    {"1h30m10s", 0, 5410}, {"1h10s", 0, 3610},
-        {"", -1, 0},     {"5x", -1, 0},         {"m", -1, 0},          {"1m1h", -1, 0},
-        {"1h1h", -1, 0}, {"-5", -1, 0},         {"+5", -1, 0},         {"5 m", -1, 0},
-        {"1.5h", -1, 0}, {"9999999999", -1, 0}, {"10m ", -1, 0},       {"h30m", -1, 0},
+        {"45", 0, 45},   {"0", 0, 0},           {"90s", 0, 90},         {"5m", 0, 300},
+        {"2h", 0, 7200}, {"1h30m", 0, 5400},    {"1h30m10s", 0, 5410},  {"1h10s", 0, 3610},
+        {"", -1, 0},     {"5x", -1, 0},         {"m", -1, 0},           {"1m1h", -1, 0},
+        {"1h1h", -1, 0}, {"-5", -1, 0},         {"+5", -1, 0},          {"5 m", -1, 0},
+        {"1.5h", -1, 0}, {"9999999999", -1, 0}, {"1234567890m", -1, 0}, {"999999999h", -1, 0},
+        {"10m ", -1, 0}, {"h30m", -1, 0},
     };
 
     (void)state;
@@ -150,6 +151,7 @@ test_names(void **state)
         {"42", true, true, false, false, true},
         {"-42", false, false, false, false, true},
         {"4x", true, true, false, false, false},
+        {"a:b", false, false, false, false, false},
         {"", false, false, false, false, false},
     };
 
@@ -171,8 +173,16 @@ test_edit_distance(void **state)
         const char *a, *b;
         size_t d;
     } cases[] = {
-        {"sql", "sql", 0},  {"sqll", "sql", 1},    {"hs", "sh", 1},     {"SQL", "sql", 0},
-        {"nte", "note", 1}, {"chekc", "check", 1}, {"python", "sh", 5}, {"", "s3", 2},
+        {"sql", "sql", 0},
+        {"sqll", "sql", 1},
+        {"hs", "sh", 1},
+        {"SQL", "sql", 0},
+        {"nte", "note", 1},
+        {"chekc", "check", 1},
+        {"python", "sh", 5},
+        {"", "s3", 2},
+        /* long words are not compared letter by letter: the longer length is returned */
+        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "sh", 72},
     };
 
     (void)state;
@@ -501,6 +511,13 @@ test_well_formed_variants(void **state)
         "# T\n```pgdrill\nid: t\n```\n## S\n```check name=a expect=\"not null\" baseline=n\nSELECT "
         "1\n```\n"
         "```check name=b expect=\"within 10 of ${n}\"\nSELECT 1\n```\n",
+        /* HTML blocks and indented code are prose; a look-alike of the pgdrill comment is an
+         * ordinary comment; blanks after a choice's commas; trailing blanks in metadata */
+        "# T\n```pgdrill\nid: t   \ninput: c choice( A , B ) \"C\"\n```\n## S\n<!--pgdrillx -->\n"
+        "<details>\n<summary>More</summary>\n\ntext\n</details>\n\n    indented code\n",
+        /* a multi-line setext heading, a heading with an inline comment, explicit on-fail=stop */
+        "# T\n```pgdrill\nid: t\n```\nLine one\nline two\n---\n## Title <!-- c -->\n"
+        "```sh on-fail=stop\ntrue\n```\n",
         /* every s3 op */
         "# T\n```pgdrill\nid: t\n```\n## S\n```s3 op=list\n```\n```s3 op=get\n```\n```s3 "
         "op=put\n```\n"
@@ -528,6 +545,10 @@ test_variant_details(void **state)
                        "```sh timeout=5m\r\nline1\r\nline2\r\n```\r\n";
     const char *multi = "# T\n```pgdrill\nid: t\n```\n## S\n<!-- pgdrill\n  id=stage-one\n"
                         "  expected=1h -->\n```sh\ntrue\n```\n";
+    const char *html = "# T\n```pgdrill\nid: t\ninput: c choice( A , B ) \"C\"\n```\n"
+                       "Line one\nline two\n---\n<details>\n<summary>More</summary>\n\ntext\n"
+                       "</details>\n\n    indented code\n## Title <!-- c -->\n```sh on-fail=stop\n"
+                       "true\n```\n";
 
     (void)state;
     assert_int_equal(runbook_parse(&rb, "c.md", crlf, strlen(crlf), NULL, &err), 0);
@@ -540,6 +561,48 @@ test_variant_details(void **state)
     assert_int_equal(rb->stages[0].expected_s, 3600);
     assert_string_equal(rb->stages[0].steps[0].id, "stage-one/1");
     runbook_free(rb);
+    assert_int_equal(runbook_parse(&rb, "c.md", html, strlen(html), NULL, &err), 0);
+    assert_int_equal(rb->n_stages, 2);
+    assert_string_equal(rb->inputs[0].choices[0], "A");
+    assert_string_equal(rb->inputs[0].choices[1], "B");
+    assert_string_equal(rb->stages[0].title, "Line one line two");
+    assert_string_equal(rb->stages[0].id, "line-one-line-two");
+    /* consecutive prose blocks keep the exact source between them */
+    assert_string_equal(rb->stages[0].prose, "<details>\n<summary>More</summary>\n\ntext\n"
+                                             "</details>\n\n    indented code");
+    assert_string_equal(rb->stages[1].title, "Title");
+    assert_int_equal(rb->stages[1].steps[0].on_fail, FAIL_STOP);
+    runbook_free(rb);
+}
+
+/* Anything over 4 MiB is refused before parsing, in memory and on disk. */
+static void
+test_too_big(void **state)
+{
+    size_t len = (size_t)4 * 1024 * 1024 + 1;
+    char *big = pd_xmalloc(len + 1);
+    char path[] = "/tmp/pgdrill-runbook-test.XXXXXX";
+    struct runbook *rb = NULL;
+    struct pd_err err = {0};
+    FILE *f;
+    int fd;
+
+    (void)state;
+    memset(big, 'a', len);
+    big[len] = '\0';
+    assert_int_equal(runbook_parse(&rb, "big.md", big, len, NULL, &err), PD_EINPUT);
+    assert_null(rb);
+    assert_string_equal(err.msg, "big.md: runbook too big (4194305 bytes, limit 4194304)");
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    f = fdopen(fd, "wb");
+    assert_int_equal(fwrite(big, 1, len, f), len);
+    fclose(f);
+    assert_int_equal(runbook_load(&rb, path, NULL, &err), PD_EINPUT);
+    unlink(path);
+    assert_null(rb);
+    assert_true(strstr(err.msg, ": runbook too big (4194305 bytes, limit 4194304)") != NULL);
+    free(big);
 }
 
 /* In-memory malformed snippets, for problems that need no fixture file. */
@@ -599,6 +662,15 @@ test_lint_snippets(void **state)
          "s.md:6:32: default 'now' of input 't' is not an RFC 3339 timestamp in UTC\n"},
         {"# T\n```pgdrill\nid: t\n```\n## S\n```check name=a expect=\"rows > 0\" manual=yes\n```\n",
          "s.md:6:1: check: empty body\n"},
+        {"# T\n```pgdrill\nid: t\ninput: x text bogus \"p\"\n```\n## S\n",
+         "s.md:4:15: bad input declaration: unexpected 'bogus'\n"},
+        {"# T\n```pgdrill\nid: t\n```\n## S\n```sh",
+         "s.md:6:1: unterminated code block (no closing fence)\n"
+         "s.md:6:1: sh: empty body\n"},
+        {"# T\n```pgdrill\nid: t\n```\n## S\n```check name=-x expect=\"= 0\"\nSELECT 0\n```\n"
+         "```input name=n type=float\nHow many?\n```\n",
+         "s.md:6:10: bad check name '-x'\n"
+         "s.md:9:17: unknown input type 'float'\n"},
     };
 
     (void)state;
@@ -997,6 +1069,7 @@ main(void)
         cmocka_unit_test(test_minimal_defaults),
         cmocka_unit_test(test_well_formed_variants),
         cmocka_unit_test(test_variant_details),
+        cmocka_unit_test(test_too_big),
         cmocka_unit_test(test_lint_snippets),
         cmocka_unit_test(test_stages_hash),
         cmocka_unit_test(test_bad_fixtures),
