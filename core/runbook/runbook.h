@@ -48,7 +48,6 @@ struct pd_err;
 #define RUNBOOK_S3_OPS "list get put head delete verify"
 
 enum step_action {
-
 #define RUNBOOK_ACTION_ENUM(e, name, req, opt) e,
     RUNBOOK_ACTIONS(RUNBOOK_ACTION_ENUM)
 #undef RUNBOOK_ACTION_ENUM
@@ -94,23 +93,23 @@ struct runbook_input {
 struct runbook_step {
     enum step_action action;
     char *id;    /* "stage-id/N" unless id= given */
-    char *body;  /* the fenced block's content without its final newline, variables not expanded */
+    char *body;  /* the fenced block's content without its final newline, not expanded */
     char *prose; /* Markdown source of the prose just before this block, may be "" */
     struct runbook_attr *attrs;
     size_t n_attrs;
     enum fail_policy on_fail;
-    int retries;            /* for FAIL_RETRY */
-    bool manual;            /* a manual step the operator confirms as done */
+    int retries;   /* for FAIL_RETRY */
+    bool manual;   /* a manual step the operator confirms as done */
     struct runbook_pos pos; /* of the opening fence */
     /* STEP_INPUT: the declaration from name=, type=, choices=, default=, pattern=
-     * and the body as prompt; NULL for other actions. */
+     * with the body as prompt; NULL for other actions. */
     struct runbook_input *input;
 };
 
 struct runbook_stage {
-    char *id;       /* stable: from <!-- pgdrill id=... --> or the slug of the title */
-    char *title;    /* heading text */
-    char *prose;    /* Markdown source of all prose in the stage */
+    char *id;    /* stable: from <!-- pgdrill id=... --> or the slug of the title */
+    char *title; /* heading text */
+    char *prose; /* Markdown source of all prose in the stage */
     int expected_s; /* expected duration, 0 when not given */
     struct runbook_step *steps;
     size_t n_steps;
@@ -126,13 +125,13 @@ struct runbook {
     int expected_s;    /* overall */
     int rto_s;         /* 0 when not given */
     int rpo_s;
-    bool drill; /* destructive steps against the default branch are refused */
+    bool drill;        /* destructive steps against the default branch are refused */
     struct runbook_input *inputs;
     size_t n_inputs;
     struct runbook_stage *stages;
     size_t n_stages;
     char sha256[65];        /* of the whole file */
-    char stages_sha256[65]; /* of stage ids, titles and step actions/bodies: resume guard */
+    char stages_sha256[65]; /* of stage ids, titles and step actions/attributes/bodies: resume guard */
     char *prose;            /* Markdown source of the intro before the first stage, may be "" */
 };
 
