@@ -131,7 +131,7 @@ struct runbook {
     struct runbook_stage *stages;
     size_t n_stages;
     char sha256[65];        /* of the whole file */
-    char stages_sha256[65]; /* of stage ids, titles and step actions/attributes/bodies: resume guard */
+    char stages_sha256[65]; /* stage ids, titles, step actions, attributes, bodies: resume guard */
     char *prose;            /* Markdown source of the intro before the first stage, may be "" */
 };
 
