@@ -71,6 +71,8 @@ LIB      := $(BUILD)/libpgdrill.a
 BIN      := $(BUILD)/pgdrill
 NEONSB   := $(if $(NEONSB_SRC),$(BUILD)/neon-sandbox)
 
+.SECONDARY:
+
 .PHONY: all deps check check-asan demo install clean layering test-bins run-tests format-check analyze
 
 all: $(BIN) $(NEONSB)

@@ -311,7 +311,8 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
         add_str(o, "stage", stage_ref(d, c->stage));
         add_str(o, "step", step);
         add_str(o, "sql", c->sql);
-        add_str(o, "result", c->passed ? "passed" : "failed");
+        // DESIGN.md's "result" is the value the check observed; "passed" says the verdict
+        add_str(o, "result", c->observed);
         add_str(o, "expected", c->expected);
         add_str(o, "observed", c->observed);
         cJSON_AddBoolToObject(o, "passed", c->passed);
