@@ -1,0 +1,407 @@
+#include "pg/pg.h"
+
+#include <ctype.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pd_buf.h"
+#include "pd_err.h"
+#include "pd_log.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+
+#define PG_CONNECT_TIMEOUT_S "10"
+
+struct pg_conn {
+    PGconn *conn;
+    char *target;
+};
+
+struct pg_result {
+    size_t rows, cols;
+    char **names;
+    char **values; /* rows * cols, NULL for SQL NULL */
+    char *command;
+};
+
+bool
+pg_host_is_local(const char *host)
+{
+    const char *p = host;
+
+    if (host == NULL || *host == '\0')
+        return true; // libpq's default: the Unix socket
+    // a comma-separated list is local only when every entry is
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        char *h = pd_xstrndup(p, n);
+        bool local = h[0] == '\0' || h[0] == '/' || h[0] == '@' ||
+                     strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 ||
+                     strcmp(h, "::1") == 0 || strcmp(h, "[::1]") == 0;
+
+        free(h);
+        if (!local)
+            return false;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return true;
+}
+
+/* libpq text on one line ("a\nb\n" -> "a; b"), trimmed and redacted; caller owns it. */
+static char *
+one_line(const char *msg)
+{
+    struct pd_buf b;
+    char *out;
+    const char *p = msg ? msg : "";
+
+    pd_buf_init(&b, 0);
+    while (*p) {
+        size_t n = strcspn(p, "\n");
+        size_t start = 0;
+
+        while (start < n && isspace((unsigned char)p[start]))
+            start++;
+        while (n > start && isspace((unsigned char)p[n - 1]))
+            n--;
+        if (n > start) {
+            if (b.len > 0)
+                pd_buf_append(&b, "; ", 2, NULL);
+            pd_buf_append(&b, p + start, n - start, NULL);
+        }
+        p += strcspn(p, "\n");
+        if (*p == '\n')
+            p++;
+    }
+    if (b.len == 0)
+        pd_buf_append(&b, "unknown error", 13, NULL);
+    out = pd_redact(pd_buf_str(&b));
+    pd_buf_free(&b);
+    return out;
+}
+
+static void
+append_kv(struct pd_buf *b, const char *key, const char *val)
+{
+    if (b->len > 0)
+        pd_buf_append(b, " ", 1, NULL);
+    pd_buf_appendf(b, NULL, "%s='", key);
+    for (const char *p = val; *p; p++) {
+        if (*p == '\'' || *p == '\\')
+            pd_buf_append(b, "\\", 1, NULL);
+        pd_buf_append(b, p, 1, NULL);
+    }
+    pd_buf_append(b, "'", 1, NULL);
+}
+
+int
+pg_conninfo(char **out, const char *url, struct pd_err *err)
+{
+    PQconninfoOption *opts;
+    char *perr = NULL;
+    struct pd_buf b;
+    const char *host = NULL, *hostaddr = NULL;
+    bool have_ssl = false, have_timeout = false;
+
+    *out = NULL;
+    opts = PQconninfoParse(url ? url : "", &perr);
+    if (opts == NULL) {
+        char *m = one_line(perr);
+        int rc = PD_ERR_SET(err, PD_EINPUT, "postgres: bad connection string: %s", m);
+
+        free(m);
+        PQfreemem(perr);
+        return rc;
+    }
+    pd_buf_init(&b, 0);
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+        if (o->val == NULL || o->val[0] == '\0')
+            continue;
+        if (strcmp(o->keyword, "host") == 0)
+            host = o->val;
+        else if (strcmp(o->keyword, "hostaddr") == 0)
+            hostaddr = o->val;
+        else if (strcmp(o->keyword, "sslmode") == 0 || strcmp(o->keyword, "requiressl") == 0)
+            have_ssl = true;
+        else if (strcmp(o->keyword, "connect_timeout") == 0)
+            have_timeout = true;
+        else if (strcmp(o->keyword, "password") == 0)
+            pd_redact_register(o->val); // a key=value conninfo has no URI to mask
+        append_kv(&b, o->keyword, o->val);
+    }
+    // the environment is libpq's next source for anything the URI left out
+    if (host == NULL)
+        host = getenv("PGHOST");
+    if (hostaddr == NULL)
+        hostaddr = getenv("PGHOSTADDR");
+    if (getenv("PGSSLMODE") != NULL && getenv("PGSSLMODE")[0] != '\0')
+        have_ssl = true;
+    if (getenv("PGCONNECT_TIMEOUT") != NULL && getenv("PGCONNECT_TIMEOUT")[0] != '\0')
+        have_timeout = true;
+    if (!have_ssl && !pg_host_is_local(hostaddr && hostaddr[0] ? hostaddr : host))
+        append_kv(&b, "sslmode", "require");
+    if (!have_timeout)
+        append_kv(&b, "connect_timeout", PG_CONNECT_TIMEOUT_S);
+    PQconninfoFree(opts);
+    *out = pd_buf_steal(&b);
+    if (*out == NULL)
+        *out = pd_xstrdup("");
+    return 0;
+}
+
+static char *
+target_of(PGconn *conn)
+{
+    const char *host = PQhost(conn), *port = PQport(conn), *db = PQdb(conn);
+
+    return pd_xasprintf("%s:%s/%s", host && host[0] ? host : "localhost",
+                        port && port[0] ? port : "5432", db ? db : "");
+}
+
+/* Server notices go to the log, never to stderr (core does not print). */
+static void
+notice_to_log(void *payload, const char *message)
+{
+    char *m = one_line(message);
+
+    (void)payload;
+    pd_log(PD_LOG_DEBUG, "postgres: %s", m);
+    free(m);
+}
+
+int
+pg_connect(struct pg_conn **out, const char *url, struct pd_err *err)
+{
+    char *conninfo = NULL;
+    PGconn *conn = NULL;
+    int rc;
+
+    *out = NULL;
+    // whatever happens next, the password must not reach a message or a log
+    pd_redact_register_uri(url);
+    rc = pg_conninfo(&conninfo, url, err);
+    if (rc != 0)
+        goto out;
+    conn = PQconnectdb(conninfo);
+    if (conn == NULL) {
+        rc = PD_ERR_SET(err, PD_ESERVICE, "postgres: connect: out of memory");
+        goto out;
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        char *t = target_of(conn), *m = one_line(PQerrorMessage(conn));
+        char *rt = pd_redact(t);
+
+        rc = PD_ERR_SET(err, PD_ESERVICE, "postgres: connect to %s: %s", rt, m);
+        free(rt);
+        free(t);
+        free(m);
+        goto out;
+    }
+    PQsetNoticeProcessor(conn, notice_to_log, NULL);
+    *out = pd_xcalloc(1, sizeof(**out));
+    (*out)->conn = conn;
+    {
+        char *t = target_of(conn);
+
+        (*out)->target = pd_redact(t);
+        free(t);
+    }
+    conn = NULL;
+
+out:
+    if (conn != NULL)
+        PQfinish(conn);
+    if (conninfo != NULL) {
+        memset(conninfo, 0, strlen(conninfo));
+        free(conninfo);
+    }
+    return rc;
+}
+
+const char *
+pg_conn_target(const struct pg_conn *c)
+{
+    return c->target;
+}
+
+void
+pg_conn_free(struct pg_conn *c)
+{
+    if (c == NULL)
+        return;
+    if (c->conn != NULL)
+        PQfinish(c->conn);
+    free(c->target);
+    free(c);
+}
+
+/* Translate a failed PGresult (or a NULL one) into a PD_E* with a message. */
+static int
+result_error(struct pg_conn *c, PGresult *res, int timeout_ms, struct pd_err *err)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    char *m;
+    int rc;
+
+    if (state != NULL && strcmp(state, "57014") == 0)
+        return PD_ERR_SET(err, PD_ESERVICE, "postgres: %s: statement timeout after %dms",
+                          c->target, timeout_ms);
+    m = one_line(primary ? primary : PQerrorMessage(c->conn));
+    if (PQstatus(c->conn) != CONNECTION_OK || state == NULL || strncmp(state, "08", 2) == 0 ||
+        strncmp(state, "57P", 3) == 0)
+        rc = PD_ERR_SET(err, PD_ESERVICE, "postgres: %s: %s", c->target, m);
+    else
+        rc = PD_ERR_SET(err, PD_ECHECK, "postgres: %s: %s (SQLSTATE %s)", c->target, m, state);
+    free(m);
+    return rc;
+}
+
+static int
+exec_simple(struct pg_conn *c, const char *sql, struct pd_err *err)
+{
+    PGresult *res = PQexec(c->conn, sql);
+    int rc = 0;
+
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = result_error(c, res, 0, err);
+    PQclear(res);
+    return rc;
+}
+
+static struct pg_result *
+copy_result(PGresult *res)
+{
+    struct pg_result *r = pd_xcalloc(1, sizeof(*r));
+
+    r->rows = (size_t)PQntuples(res);
+    r->cols = (size_t)PQnfields(res);
+    r->command = pd_xstrdup(PQcmdStatus(res));
+    r->names = pd_xcalloc(r->cols + 1, sizeof(*r->names));
+    for (size_t j = 0; j < r->cols; j++)
+        r->names[j] = pd_xstrdup(PQfname(res, (int)j));
+    r->values = pd_xcalloc(r->rows * r->cols + 1, sizeof(*r->values));
+    for (size_t i = 0; i < r->rows; i++)
+        for (size_t j = 0; j < r->cols; j++)
+            if (!PQgetisnull(res, (int)i, (int)j))
+                r->values[i * r->cols + j] = pd_xstrdup(PQgetvalue(res, (int)i, (int)j));
+    return r;
+}
+
+int
+pg_query(struct pg_conn *c, struct pg_result **out, const char *sql,
+         const char *const *params, size_t n_params, const struct pg_query_opts *opts,
+         struct pd_err *err)
+{
+    static const struct pg_query_opts none = {0};
+    PGresult *res = NULL;
+    bool in_tx = false, session_timeout = false;
+    int rc = 0;
+    char set[96];
+
+    if (out != NULL)
+        *out = NULL;
+    if (opts == NULL)
+        opts = &none;
+    if (n_params > 1000000)
+        return PD_ERR_SET(err, PD_EBUG, "postgres: too many parameters");
+    if (opts->read_only) {
+        rc = exec_simple(c, "BEGIN READ ONLY", err);
+        if (rc != 0)
+            goto out;
+        in_tx = true;
+        if (opts->timeout_ms > 0) {
+            snprintf(set, sizeof(set), "SET LOCAL statement_timeout = %d", opts->timeout_ms);
+            rc = exec_simple(c, set, err);
+            if (rc != 0)
+                goto out;
+        }
+    } else if (opts->timeout_ms > 0) {
+        // no transaction here: the SQL may hold statements that refuse one (VACUUM)
+        snprintf(set, sizeof(set), "SET statement_timeout = %d", opts->timeout_ms);
+        rc = exec_simple(c, set, err);
+        if (rc != 0)
+            goto out;
+        session_timeout = true;
+    }
+    // the extended protocol takes one statement only: in a read-only
+    // transaction that keeps a "COMMIT; INSERT ..." from escaping it
+    if (n_params > 0 || opts->read_only)
+        res = PQexecParams(c->conn, sql, (int)n_params, NULL, params, NULL, NULL, 0);
+    else
+        res = PQexec(c->conn, sql);
+    if (res == NULL ||
+        (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK &&
+         PQresultStatus(res) != PGRES_EMPTY_QUERY)) {
+        rc = result_error(c, res, opts->timeout_ms, err);
+        goto out;
+    }
+    if (out != NULL)
+        *out = copy_result(res);
+
+out:
+    PQclear(res);
+    if (in_tx) {
+        // always roll back: a read-only transaction has nothing to keep
+        PGresult *rb = PQexec(c->conn, "ROLLBACK");
+
+        PQclear(rb);
+    }
+    if (session_timeout) {
+        PGresult *rs = PQexec(c->conn, "RESET statement_timeout");
+
+        PQclear(rs);
+    }
+    return rc;
+}
+
+size_t
+pg_result_rows(const struct pg_result *r)
+{
+    return r->rows;
+}
+
+size_t
+pg_result_cols(const struct pg_result *r)
+{
+    return r->cols;
+}
+
+const char *
+pg_result_colname(const struct pg_result *r, size_t col)
+{
+    return col < r->cols ? r->names[col] : NULL;
+}
+
+const char *
+pg_result_value(const struct pg_result *r, size_t row, size_t col)
+{
+    if (row >= r->rows || col >= r->cols)
+        return NULL;
+    return r->values[row * r->cols + col];
+}
+
+const char *
+pg_result_command(const struct pg_result *r)
+{
+    return r->command;
+}
+
+void
+pg_result_free(struct pg_result *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t j = 0; j < r->cols; j++)
+        free(r->names[j]);
+    free(r->names);
+    for (size_t i = 0; i < r->rows * r->cols; i++)
+        free(r->values[i]);
+    free(r->values);
+    free(r->command);
+    free(r);
+}

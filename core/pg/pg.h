@@ -1,0 +1,74 @@
+/*
+ * pg: the one place that talks to libpq.
+ *
+ * A struct pg_conn owns a PGconn; a struct pg_result is an owned copy of a
+ * result (the PGresult is cleared before pg_query returns), so no libpq
+ * type leaves this module. Foreign errors are translated here, once:
+ *   - cannot connect, connection lost (SQLSTATE class 08, 57P0x) and a
+ *     statement timeout (57014) are PD_ESERVICE;
+ *   - any other SQL error (syntax, read-only violation, constraint) is
+ *     PD_ECHECK, since it is the step's SQL that failed.
+ * Messages read "postgres: HOST:PORT/DB: ..." and never hold a password:
+ * pg_connect registers the URI's password with pd_redact and every libpq
+ * text goes through pd_redact.
+ *
+ * Non-local connections default to sslmode=require and every connection to
+ * connect_timeout=10, unless the URI or the PG* environment says otherwise.
+ */
+#ifndef PD_PG_H
+#define PD_PG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct pd_err;
+struct pg_conn;
+struct pg_result;
+
+struct pg_query_opts {
+    /* BEGIN READ ONLY; SET LOCAL statement_timeout; query; ROLLBACK. The SQL
+     * must be a single statement (sent with the extended protocol). */
+    bool read_only;
+    int timeout_ms; /* statement_timeout; 0 leaves the server's setting */
+};
+
+/*
+ * The libpq conninfo string pg_connect uses for url (a URI or "key=value"
+ * conninfo), with the sslmode and connect_timeout defaults applied. It may
+ * hold a password: for tests and internal use only, never display it.
+ * Caller owns *out. PD_EINPUT when url does not parse.
+ */
+int pg_conninfo(char **out, const char *url, struct pd_err *err);
+
+/* True when every host of conninfo is loopback or a Unix socket (tests). */
+bool pg_host_is_local(const char *host);
+
+/* Connect; the caller owns *out (pg_conn_free). */
+int pg_connect(struct pg_conn **out, const char *url, struct pd_err *err);
+
+/* "host:port/db" for messages; borrowed until pg_conn_free. */
+const char *pg_conn_target(const struct pg_conn *c);
+
+/*
+ * Run sql with text parameters $1..$n (NULL entries are SQL NULL). With no
+ * parameters and not read_only, sql may hold several statements (the last
+ * result is returned). The caller owns *out (pg_result_free); out may be
+ * NULL to discard the result.
+ */
+int pg_query(struct pg_conn *c, struct pg_result **out, const char *sql,
+             const char *const *params, size_t n_params, const struct pg_query_opts *opts,
+             struct pd_err *err);
+
+void pg_conn_free(struct pg_conn *c);
+
+size_t pg_result_rows(const struct pg_result *r);
+size_t pg_result_cols(const struct pg_result *r);
+/* Borrowed until pg_result_free. */
+const char *pg_result_colname(const struct pg_result *r, size_t col);
+/* The text of a value, or NULL for SQL NULL; borrowed until pg_result_free. */
+const char *pg_result_value(const struct pg_result *r, size_t row, size_t col);
+/* Command tag such as "SELECT 3" or "INSERT 0 1"; borrowed. */
+const char *pg_result_command(const struct pg_result *r);
+void pg_result_free(struct pg_result *r);
+
+#endif
