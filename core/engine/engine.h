@@ -79,6 +79,13 @@ struct engine_events {
                                              char **reason, void *payload);
     /* Called about every 200 ms during long work; return true to interrupt. */
     bool (*tick)(void *payload);
+    /*
+     * Added: when set, used instead of confirm_needed. Return 0 with *typed
+     * (owned by the engine) set to what the operator typed; the engine
+     * compares it with the target and fails the step on a mismatch
+     * ("confirm: typed 'x' does not match 'y'"). PD_EINTR to quit.
+     */
+    int (*confirm_typed)(const struct engine_confirm *confirm, char **typed, void *payload);
 };
 
 struct engine_opts {

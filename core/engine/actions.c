@@ -1,0 +1,711 @@
+/* engine actions: what each step kind does when it runs once. */
+#include "engine/engine.intern.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pd_buf.h"
+#include "pd_err.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+#include "pd_time.h"
+#include "pg/pg.h"
+#include "runbook/expect.h"
+#include "shell/shell.h"
+
+/* A copy of s without trailing whitespace; caller owns it. */
+static char *
+rtrim_dup(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        n--;
+    return pd_xstrndup(s ? s : "", n);
+}
+
+static char *
+trim_dup(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return rtrim_dup(s);
+}
+
+static bool
+attr_yes(const struct runbook_step *step, const char *key, bool dflt)
+{
+    const char *v = runbook_step_attr(step, key);
+
+    if (v == NULL)
+        return dflt;
+    return strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0;
+}
+
+/* Duration attribute in seconds, dflt when absent. */
+static int
+attr_duration(const struct runbook_step *step, const char *key, int dflt, int *out,
+              struct pd_err *err)
+{
+    const char *v = runbook_step_attr(step, key);
+
+    *out = dflt;
+    if (v == NULL)
+        return 0;
+    if (runbook_parse_duration(out, v) != 0 || *out <= 0)
+        return PD_ERR_SET(err, PD_EINPUT, "bad duration '%s'", v);
+    return 0;
+}
+
+/* ---- sh ---- */
+
+struct sh_ctx {
+    struct engine *e;
+    char *last; /* last non-empty stdout line, trimmed */
+};
+
+static void
+sh_line(enum shell_stream stream, const char *line, void *payload)
+{
+    struct sh_ctx *c = payload;
+    struct engine *e = c->e;
+
+    if (stream == SHELL_STDOUT) {
+        char *t = trim_dup(line);
+
+        if (t[0] != '\0') {
+            free(c->last);
+            c->last = t;
+        } else {
+            free(t);
+        }
+    }
+    if (e->record_rc == 0)
+        e->record_rc = engine_output(e, line, &e->record_err);
+}
+
+static bool
+sh_tick(void *payload)
+{
+    struct sh_ctx *c = payload;
+
+    return engine_should_stop(c->e);
+}
+
+static int
+run_sh(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+{
+    const struct runbook_step *step = e->step;
+    const char *save = runbook_step_attr(step, "save");
+    struct sh_ctx c = {.e = e};
+    struct shell_result sr;
+    struct shell_opts o = {0};
+    char *script = NULL, *env_id = NULL;
+    const char *env[1];
+    char human[32];
+    int timeout_s, rc;
+
+    rc = attr_duration(step, "timeout", e->opts.sh_timeout_s, &timeout_s, err);
+    if (rc != 0)
+        return rc;
+    rc = engine_expand(e, &script, step->body, true, err);
+    if (rc != 0)
+        return rc;
+    env_id = pd_xasprintf("PGDRILL_DRILL_ID=%s", e->drill->id ? e->drill->id : "");
+    env[0] = env_id;
+    o.script = script;
+    o.env = env;
+    o.n_env = 1;
+    o.timeout_s = timeout_s;
+    o.line = sh_line;
+    o.tick = sh_tick;
+    o.payload = &c;
+    rc = shell_run(&o, &sr, err);
+    if (rc != 0)
+        goto out;
+    res->exit_code = sr.exit_code;
+    if (sr.interrupted) {
+        rc = PD_ERR_SET(err, PD_EINTR, "sh: interrupted");
+        goto out;
+    }
+    if (sr.timed_out) {
+        pd_time_human(human, sizeof(human), (double)timeout_s);
+        res->summary = pd_xasprintf("timed out after %s", human);
+        rc = PD_ERR_SET(err, PD_ECHECK, "sh: timed out after %s", human);
+        goto out;
+    }
+    if (sr.signal != 0) {
+        res->summary = pd_xasprintf("killed by signal %d", sr.signal);
+        rc = PD_ERR_SET(err, PD_ECHECK, "sh: killed by signal %d", sr.signal);
+        goto out;
+    }
+    if (sr.exit_code != 0) {
+        res->summary = pd_xasprintf("exit %d", sr.exit_code);
+        rc = PD_ERR_SET(err, PD_ECHECK, "sh: exit %d", sr.exit_code);
+        goto out;
+    }
+    if (save != NULL) {
+        if (c.last == NULL) {
+            res->summary = pd_xasprintf("exit 0, nothing to save in '%s'", save);
+            rc = PD_ERR_SET(err, PD_ECHECK, "sh: save=%s: the script printed nothing", save);
+            goto out;
+        }
+        rc = engine_set_var(e, save, c.last, err);
+        if (rc != 0)
+            goto out;
+    }
+    res->summary = pd_xstrdup("exit 0");
+out:
+    free(c.last);
+    free(env_id);
+    free(script);
+    return rc;
+}
+
+/* ---- sql and check ---- */
+
+static int
+get_conn(struct engine *e, struct pg_conn **out, const char *url_attr, struct pd_err *err)
+{
+    char *url = NULL;
+    int rc = engine_expand(e, &url, url_attr ? url_attr : "${DATABASE_URL}", false, err);
+
+    *out = NULL;
+    if (rc != 0)
+        return rc;
+    if (url[0] == '\0') {
+        free(url);
+        return PD_ERR_SET(err, PD_EINPUT, "no database URL: %s is empty",
+                          url_attr ? url_attr : "DATABASE_URL");
+    }
+    for (size_t i = 0; i < e->n_conns; i++) {
+        if (strcmp(e->conns[i].url, url) == 0) {
+            *out = e->conns[i].conn;
+            free(url);
+            return 0;
+        }
+    }
+    rc = pg_connect(out, url, err);
+    if (rc != 0) {
+        free(url);
+        return rc;
+    }
+    e->conns = pd_xrealloc(e->conns, (e->n_conns + 1) * sizeof(*e->conns));
+    e->conns[e->n_conns].url = url;
+    e->conns[e->n_conns].conn = *out;
+    e->n_conns++;
+    return 0;
+}
+
+/* After a service failure the connection may be dead: reconnect next time. */
+static void
+drop_conn(struct engine *e, struct pg_conn *conn)
+{
+    for (size_t i = 0; i < e->n_conns; i++) {
+        if (e->conns[i].conn != conn)
+            continue;
+        pg_conn_free(conn);
+        free(e->conns[i].url);
+        e->conns[i] = e->conns[--e->n_conns];
+        return;
+    }
+}
+
+void
+engine_conns_free(struct engine *e)
+{
+    for (size_t i = 0; i < e->n_conns; i++) {
+        pg_conn_free(e->conns[i].conn);
+        free(e->conns[i].url);
+    }
+    PD_FREE(e->conns);
+    e->n_conns = 0;
+}
+
+static int
+run_query(struct engine *e, struct pg_result **out, bool read_only, struct pd_err *err)
+{
+    const struct runbook_step *step = e->step;
+    struct pg_conn *conn = NULL;
+    struct pg_query_opts qo = {.read_only = read_only};
+    char *sql = NULL;
+    char **params = NULL;
+    size_t n_params = 0;
+    int timeout_s = 0, rc;
+
+    *out = NULL;
+    rc = attr_duration(step, "timeout", 0, &timeout_s, err);
+    if (rc != 0)
+        return rc;
+    qo.timeout_ms = timeout_s > 0 ? timeout_s * 1000 : e->opts.statement_timeout_ms;
+    rc = engine_sql_bind(e, &sql, &params, &n_params, step->body, err);
+    if (rc != 0)
+        return rc;
+    rc = get_conn(e, &conn, runbook_step_attr(step, "url"), err);
+    if (rc == 0) {
+        rc = pg_query(conn, out, sql, (const char *const *)params, n_params, &qo, err);
+        if (rc == PD_ESERVICE)
+            drop_conn(e, conn);
+    }
+    engine_strv_free(params, n_params);
+    free(sql);
+    return rc;
+}
+
+static int
+show_rows(struct engine *e, const struct pg_result *r, struct pd_err *err)
+{
+    size_t rows = pg_result_rows(r), cols = pg_result_cols(r);
+    struct pd_buf b;
+    int rc = 0;
+
+    if (cols == 0)
+        return engine_output(e, pg_result_command(r), err);
+    pd_buf_init(&b, 0);
+    for (size_t i = 0; i <= rows && i <= ENGINE_SQL_ROWS_MAX && rc == 0; i++) {
+        pd_buf_reset(&b);
+        for (size_t j = 0; j < cols; j++) {
+            const char *v = i == 0 ? pg_result_colname(r, j) : pg_result_value(r, i - 1, j);
+
+            pd_buf_appendf(&b, NULL, "%s%s", j ? " | " : "", v ? v : "NULL");
+        }
+        rc = engine_output(e, pd_buf_str(&b), err);
+    }
+    pd_buf_free(&b);
+    if (rc == 0 && rows > ENGINE_SQL_ROWS_MAX) {
+        char more[64];
+
+        snprintf(more, sizeof(more), "\u2026 %zu more rows", rows - ENGINE_SQL_ROWS_MAX);
+        rc = engine_output(e, more, err);
+    }
+    if (rc == 0) {
+        char n[64];
+
+        snprintf(n, sizeof(n), "(%zu row%s)", rows, rows == 1 ? "" : "s");
+        rc = engine_output(e, n, err);
+    }
+    return rc;
+}
+
+static int
+run_sql(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+{
+    const char *save = runbook_step_attr(e->step, "save");
+    struct pg_result *r = NULL;
+    int rc;
+
+    rc = run_query(e, &r, attr_yes(e->step, "readonly", true), err);
+    if (rc != 0)
+        return rc;
+    rc = show_rows(e, r, err);
+    if (rc == 0 && save != NULL) {
+        const char *v;
+
+        if (pg_result_rows(r) == 0 || pg_result_cols(r) == 0) {
+            rc = PD_ERR_SET(err, PD_ECHECK, "sql: save=%s: the query returned no rows", save);
+            goto out;
+        }
+        v = pg_result_value(r, 0, 0);
+        rc = engine_set_var(e, save, v ? v : "", err);
+    }
+    if (rc == 0)
+        res->summary = pg_result_cols(r) > 0
+                           ? pd_xasprintf("%zu row%s", pg_result_rows(r),
+                                          pg_result_rows(r) == 1 ? "" : "s")
+                           : pd_xstrdup(pg_result_command(r));
+out:
+    pg_result_free(r);
+    return rc;
+}
+
+static const char *
+expect_lookup(const char *name, void *payload)
+{
+    return engine_lookup(payload, name);
+}
+
+static int
+record_check(struct engine *e, const char *name, const char *expected, const char *observed,
+             bool passed, struct pd_err *err)
+{
+    char *body = rtrim_dup(e->step->body);
+    char *sql = pd_redact(body);
+    char *obs = pd_redact(observed);
+    struct drill_event ev = {
+        .type = DRILL_EV_CHECK, .stage = e->si, .step = e->ti, .name = name, .sql = sql,
+        .expected = expected, .observed = obs, .passed = passed,
+    };
+    char *line = passed ? pd_xasprintf("check %s: passed (observed %s, expected %s)", name, obs,
+                                       expected)
+                        : pd_xasprintf("check %s: FAILED (observed %s, expected %s)", name, obs,
+                                       expected);
+    int rc = engine_output(e, line, err);
+
+    if (rc == 0)
+        rc = engine_record(e, &ev, err);
+    free(line);
+    free(sql);
+    free(body);
+    free(obs);
+    return rc;
+}
+
+static int
+run_check(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+{
+    const struct runbook_step *step = e->step;
+    const char *name = runbook_step_attr(step, "name");
+    const char *expect_text = runbook_step_attr(step, "expect");
+    const char *baseline = runbook_step_attr(step, "baseline");
+    struct expect *x = NULL;
+    struct pg_result *r = NULL;
+    struct pd_buf obs, why;
+    bool passed = true;
+    int rc;
+
+    pd_buf_init(&obs, 0);
+    pd_buf_init(&why, 0);
+    if (name == NULL)
+        name = step->id;
+    rc = expect_parse(&x, expect_text ? expect_text : "", err);
+    if (rc != 0)
+        goto out;
+    rc = run_query(e, &r, true, err);
+    if (rc != 0) {
+        // the report shows a check that could not run, with why
+        char *o = pd_xasprintf("error: %s", err->msg);
+        struct pd_err rerr = {0};
+        int rc2 = record_check(e, name, x->text, o, false, &rerr);
+
+        free(o);
+        if (rc2 != 0) {
+            *err = rerr;
+            rc = rc2;
+        }
+        goto out;
+    }
+    if (x->kind == EXPECT_ROWS) {
+        struct pd_err eerr = {0};
+        int erc = expect_eval(x, NULL, (long)pg_result_rows(r), expect_lookup, e, &eerr);
+
+        pd_buf_appendf(&obs, NULL, "%zu rows", pg_result_rows(r));
+        if (erc == PD_EINPUT) {
+            rc = PD_ERR_SET(err, PD_EINPUT, "%s", eerr.msg);
+            goto out;
+        }
+        if (erc != 0) {
+            passed = false;
+            pd_buf_appendf(&why, NULL, "%s", eerr.msg);
+        }
+    } else if (pg_result_rows(r) <= 1 && pg_result_cols(r) <= 1) {
+        const char *v = pg_result_rows(r) == 1 && pg_result_cols(r) == 1
+                            ? pg_result_value(r, 0, 0)
+                            : NULL;
+        struct pd_err eerr = {0};
+        int erc = expect_eval(x, v, (long)pg_result_rows(r), expect_lookup, e, &eerr);
+
+        pd_buf_appendf(&obs, NULL, "%s", v ? v : "NULL");
+        if (erc == PD_EINPUT) {
+            rc = PD_ERR_SET(err, PD_EINPUT, "%s", eerr.msg);
+            goto out;
+        }
+        if (erc != 0) {
+            passed = false;
+            pd_buf_appendf(&why, NULL, "%s", eerr.msg);
+        }
+    } else {
+        // label (first column) = value (last column), every row must pass
+        size_t cols = pg_result_cols(r);
+
+        for (size_t i = 0; i < pg_result_rows(r); i++) {
+            const char *label = cols > 1 ? pg_result_value(r, i, 0) : NULL;
+            const char *v = pg_result_value(r, i, cols - 1);
+            char rowname[32];
+            struct pd_err eerr = {0};
+            int erc = expect_eval(x, v, (long)pg_result_rows(r), expect_lookup, e, &eerr);
+
+            if (cols == 1) {
+                snprintf(rowname, sizeof(rowname), "row %zu", i + 1);
+                label = rowname;
+            }
+            pd_buf_appendf(&obs, NULL, "%s%s=%s", i ? ", " : "", label ? label : "NULL",
+                           v ? v : "NULL");
+            if (erc == PD_EINPUT) {
+                rc = PD_ERR_SET(err, PD_EINPUT, "%s", eerr.msg);
+                goto out;
+            }
+            if (erc != 0) {
+                passed = false;
+                pd_buf_appendf(&why, NULL, "%s%s: %s", why.len ? "; " : "",
+                               label ? label : "NULL", eerr.msg);
+            }
+        }
+    }
+    rc = record_check(e, name, x->text, pd_buf_str(&obs), passed, err);
+    if (rc != 0)
+        goto out;
+    if (baseline != NULL) {
+        rc = engine_set_var(e, baseline, pd_buf_str(&obs), err);
+        if (rc != 0)
+            goto out;
+    }
+    if (passed) {
+        res->summary = pd_xasprintf("observed %s, expected %s", pd_buf_str(&obs), x->text);
+    } else {
+        res->exit_code = 1;
+        res->summary = pd_redact(pd_buf_str(&why));
+        rc = PD_ERR_SET(err, PD_ECHECK, "check %s: %s", name, pd_buf_str(&why));
+    }
+out:
+    pd_buf_free(&obs);
+    pd_buf_free(&why);
+    pg_result_free(r);
+    expect_free(x);
+    return rc;
+}
+
+/* ---- operator actions ---- */
+
+static bool
+production(const struct engine *e)
+{
+    return e->rb->environment != NULL && strcasecmp(e->rb->environment, "production") == 0;
+}
+
+static int
+run_confirm(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+{
+    const struct runbook_step *step = e->step;
+    bool destructive = attr_yes(step, "destructive", false);
+    char *target = NULL, *body = NULL, *message = NULL, *typed = NULL, *shown = NULL;
+    struct engine_confirm c = {.stage = e->stage, .step = step, .destructive = destructive};
+    int rc;
+
+    rc = engine_expand(e, &target, runbook_step_attr(step, "target"), false, err);
+    if (rc != 0)
+        goto out;
+    rc = engine_expand(e, &body, step->body, false, err);
+    if (rc != 0)
+        goto out;
+    message = pd_redact(body);
+    shown = pd_redact(target);
+    c.message = message;
+    c.target = target;
+    // --yes never stands in for typing a destructive target in production
+    if (e->opts.yes && !(destructive && production(e))) {
+        rc = engine_output(e, "confirmed by --yes", err);
+        if (rc == 0)
+            res->summary = pd_xasprintf("'%s' confirmed by --yes", shown);
+        goto out;
+    }
+    if (e->ev.confirm_typed == NULL && e->ev.confirm_needed == NULL) {
+        rc = PD_ERR_SET(err, PD_EINPUT,
+                        "confirm: the operator must type '%s'%s: run it interactively", shown,
+                        destructive && production(e) ? " (destructive in production, --yes "
+                                                       "does not apply)"
+                                                     : " or pass --yes");
+        goto out;
+    }
+    rc = engine_confirm_ask(e, &c, &typed, err);
+    if (rc != 0)
+        goto out;
+    if (typed != NULL && strcmp(typed, target) != 0) {
+        char *t = pd_redact(typed);
+
+        res->summary = pd_xasprintf("typed '%s', expected '%s'", t, shown);
+        rc = PD_ERR_SET(err, PD_ECHECK, "confirm: typed '%s' does not match '%s'", t, shown);
+        free(t);
+        goto out;
+    }
+    res->summary = pd_xasprintf("'%s' confirmed", shown);
+out:
+    free(typed);
+    free(shown);
+    free(message);
+    free(body);
+    free(target);
+    return rc;
+}
+
+static int
+run_input(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+{
+    const struct runbook_step *step = e->step;
+    const char *name = runbook_step_attr(step, "name");
+    const char *type_name = runbook_step_attr(step, "type");
+    const char *choices_attr = runbook_step_attr(step, "choices");
+    const char *dflt = runbook_step_attr(step, "default");
+    int type = engine_input_type(type_name);
+    char **choices = NULL;
+    size_t n_choices = 0;
+    char *question = NULL, *value = NULL, *shown = NULL;
+    struct engine_prompt p = {.stage = e->stage, .step = step, .action = STEP_INPUT};
+    int rc = 0;
+
+    if (name == NULL)
+        return PD_ERR_SET(err, PD_EINPUT, "input: missing required attribute 'name'");
+    if (type < 0)
+        return PD_ERR_SET(err, PD_EINPUT, "input: unknown type '%s'", type_name);
+    if (choices_attr != NULL) {
+        const char *s = choices_attr;
+
+        type = INPUT_CHOICE;
+        while (*s) {
+            size_t n = strcspn(s, "|");
+
+            choices = pd_xrealloc(choices, (n_choices + 1) * sizeof(*choices));
+            choices[n_choices++] = pd_xstrndup(s, n);
+            s += n;
+            if (*s == '|')
+                s++;
+        }
+    }
+    rc = engine_expand(e, &value, step->body, false, err);
+    if (rc != 0)
+        goto out;
+    question = rtrim_dup(value);
+    PD_FREE(value);
+    p.name = name;
+    p.question = question[0] ? question : name;
+    p.type = (enum input_type)type;
+    p.choices = (const char *const *)choices;
+    p.n_choices = n_choices;
+    p.default_value = dflt;
+    rc = engine_obtain_input(e, &p, runbook_step_attr(step, "pattern"), dflt == NULL, &value,
+                             err);
+    if (rc != 0)
+        goto out;
+    rc = engine_set_var(e, name, value, err);
+    if (rc != 0)
+        goto out;
+    shown = pd_redact(value);
+    res->summary = pd_xasprintf("%s = %s", name, shown);
+    rc = engine_output(e, res->summary, err);
+out:
+    free(shown);
+    free(value);
+    free(question);
+    engine_strv_free(choices, n_choices);
+    return rc;
+}
+
+static int
+run_note(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+{
+    const struct runbook_step *step = e->step;
+    const char *name = runbook_step_attr(step, "name");
+    const char *given = name ? engine_opt_var(e, name) : NULL;
+    char *body = NULL, *question = NULL, *text = NULL;
+    struct engine_prompt p = {.stage = e->stage, .step = step, .action = STEP_NOTE,
+                              .name = name, .type = INPUT_TEXT};
+    int rc;
+
+    rc = engine_expand(e, &body, step->body, false, err);
+    if (rc != 0)
+        return rc;
+    question = rtrim_dup(body);
+    p.question = question;
+    if (given != NULL)
+        text = pd_xstrdup(given);
+    else if (e->ev.prompt_needed != NULL)
+        rc = engine_ask(e, &p, &text, err);
+    if (rc == 0 && text != NULL && text[0] != '\0') {
+        char *r = pd_redact(text);
+        struct drill_event ev = {.type = DRILL_EV_NOTE, .stage = e->si, .step = e->ti,
+                                 .text = r};
+
+        rc = engine_record(e, &ev, err);
+        free(r);
+        res->summary = pd_xstrdup("note recorded");
+    } else if (rc == 0) {
+        res->summary = pd_xstrdup("no note");
+    }
+    free(text);
+    free(question);
+    free(body);
+    return rc;
+}
+
+/* A manual step: the body is an instruction and the operator says whether it is done. */
+static int
+run_manual(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+{
+    const struct runbook_step *step = e->step;
+    char *body = NULL, *question = NULL, *answer = NULL;
+    struct engine_prompt p = {.stage = e->stage, .step = step, .action = step->action,
+                              .type = INPUT_TEXT};
+    int rc;
+
+    rc = engine_expand(e, &body, step->body, false, err);
+    if (rc != 0)
+        return rc;
+    question = rtrim_dup(body);
+    free(body);
+    p.question = question;
+    if (e->ev.prompt_needed == NULL) {
+        if (e->opts.yes) {
+            res->summary = pd_xstrdup("done (--yes)");
+        } else {
+            rc = PD_ERR_SET(err, PD_EINPUT,
+                            "step %s is manual: run it interactively or pass --yes", step->id);
+        }
+        free(question);
+        return rc;
+    }
+    rc = engine_ask(e, &p, &answer, err);
+    if (rc == 0) {
+        char *a = trim_dup(answer);
+
+        if (a[0] == '\0' || strcasecmp(a, "y") == 0 || strcasecmp(a, "yes") == 0 ||
+            strcasecmp(a, "done") == 0) {
+            res->summary = pd_xstrdup("done");
+        } else {
+            res->exit_code = 1;
+            res->summary = pd_xstrdup("not done");
+            rc = PD_ERR_SET(err, PD_ECHECK, "manual step not done");
+        }
+        free(a);
+    }
+    free(answer);
+    free(question);
+    return rc;
+}
+
+int
+engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+{
+    const struct runbook_step *step = e->step;
+    int rc;
+
+    if (step->manual && step->action != STEP_INPUT && step->action != STEP_NOTE &&
+        step->action != STEP_CONFIRM)
+        return run_manual(e, res, err);
+    switch (step->action) {
+    case STEP_SH:
+        return run_sh(e, res, err);
+    case STEP_SQL:
+        rc = run_sql(e, res, err);
+        break;
+    case STEP_CHECK:
+        return run_check(e, res, err);
+    case STEP_CONFIRM:
+        rc = run_confirm(e, res, err);
+        break;
+    case STEP_INPUT:
+        return run_input(e, res, err);
+    case STEP_NOTE:
+        return run_note(e, res, err);
+    case STEP_NEON:
+        return PD_ERR_SET(err, PD_EUSAGE, "neon actions are not available in this build");
+    case STEP_S3:
+        return PD_ERR_SET(err, PD_EUSAGE, "s3 actions are not available in this build");
+    case STEP_ACTION_COUNT:
+    default:
+        return PD_ERR_SET(err, PD_EBUG, "engine: unknown action %d", (int)step->action);
+    }
+    if (rc != 0 && res->exit_code == 0)
+        res->exit_code = 1;
+    return rc;
+}

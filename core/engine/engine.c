@@ -1,0 +1,661 @@
+/*
+ * engine: the stage/step loop, failure policies, interrupts and timing.
+ *
+ * Every state change goes through drill_record before the next action, so
+ * a crash at any point leaves a journal that a resume can continue from:
+ * steps whose status is passed or skipped are not rerun; a step that was
+ * running when the process died has no step_end and runs again.
+ *
+ * Secrets and resume: a variable whose value holds a secret (a URI with a
+ * password, a registered secret) is journaled by name only. When a resumed
+ * drill has such a variable, engine_run asks for its value again before
+ * continuing: from --var NAME=VALUE first, else through prompt_needed
+ * (headless without --var fails with PD_EINPUT naming the variable).
+ * Re-running the step that produced it is not done on purpose: that step
+ * may have created something (a branch) that must not be created twice.
+ */
+#include "engine/engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "engine/engine.intern.h"
+#include "pd_err.h"
+#include "pd_log.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+#include "pd_time.h"
+
+int
+engine_record(struct engine *e, const struct drill_event *ev, struct pd_err *err)
+{
+    return drill_record(e->drill, ev, err);
+}
+
+bool
+engine_should_stop(struct engine *e)
+{
+    if (e->stop_requested || e->quit)
+        return true;
+    if (e->ev.tick != NULL && e->ev.tick(e->payload)) {
+        e->stop_requested = 1;
+        return true;
+    }
+    return false;
+}
+
+void
+engine_request_stop(struct engine *e)
+{
+    e->stop_requested = 1;
+}
+
+int
+engine_ask(struct engine *e, const struct engine_prompt *p, char **out, struct pd_err *err)
+{
+    double t0 = pd_time_mono();
+    int rc;
+
+    *out = NULL;
+    rc = e->ev.prompt_needed(p, out, e->payload);
+    e->human_step += pd_time_mono() - t0;
+    if (rc == PD_EINTR) {
+        e->quit = true;
+        free(*out);
+        *out = NULL;
+        return PD_ERR_SET(err, PD_EINTR, "interrupted by the operator");
+    }
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+        return PD_ERR_SET(err, rc, "prompt failed");
+    }
+    if (*out == NULL)
+        *out = pd_xstrdup("");
+    return 0;
+}
+
+int
+engine_confirm_ask(struct engine *e, const struct engine_confirm *c, char **typed,
+                   struct pd_err *err)
+{
+    double t0 = pd_time_mono();
+    int rc;
+
+    *typed = NULL;
+    if (e->ev.confirm_typed != NULL)
+        rc = e->ev.confirm_typed(c, typed, e->payload);
+    else
+        rc = e->ev.confirm_needed(c, e->payload);
+    e->human_step += pd_time_mono() - t0;
+    if (rc == PD_EINTR) {
+        e->quit = true;
+        PD_FREE(*typed);
+        return PD_ERR_SET(err, PD_EINTR, "interrupted by the operator");
+    }
+    if (rc != 0) {
+        PD_FREE(*typed);
+        return PD_ERR_SET(err, PD_ECHECK, "confirm: the operator did not confirm");
+    }
+    return 0;
+}
+
+int
+engine_output(struct engine *e, const char *line, struct pd_err *err)
+{
+    char *r = pd_redact(line);
+    int rc = 0;
+
+    if (e->ev.output_line != NULL)
+        e->ev.output_line(e->step, r, e->payload);
+    if (e->n_journaled < ENGINE_OUTPUT_JOURNAL_MAX) {
+        struct drill_event ev = {
+            .type = DRILL_EV_OUTPUT, .stage = e->si, .step = e->ti, .text = r,
+        };
+
+        rc = engine_record(e, &ev, err);
+        e->n_journaled++;
+    } else {
+        e->n_unjournaled++;
+    }
+    free(r);
+    return rc;
+}
+
+int
+engine_new(struct engine **out, const struct runbook *rb, struct drill *drill,
+           const struct engine_opts *opts, const struct engine_events *ev, void *payload,
+           struct pd_err *err)
+{
+    struct engine *e;
+
+    *out = NULL;
+    if (rb == NULL || drill == NULL)
+        return PD_ERR_SET(err, PD_EBUG, "engine: runbook and drill are required");
+    if (drill->n_stages != rb->n_stages ||
+        strcmp(drill->stages_sha256, rb->stages_sha256) != 0)
+        return PD_ERR_SET(err, PD_EINPUT,
+                          "drill %s: the runbook's stages changed since the drill began "
+                          "(stages sha256 differs); start a new drill",
+                          drill->id ? drill->id : "?");
+    for (size_t i = 0; i < drill->n_stages; i++)
+        if (drill->stages[i].n_steps != rb->stages[i].n_steps)
+            return PD_ERR_SET(err, PD_EINPUT,
+                              "drill %s: stage '%s' has a different number of steps than when "
+                              "the drill began; start a new drill",
+                              drill->id ? drill->id : "?", rb->stages[i].title);
+    if (opts != NULL) {
+        for (size_t i = 0; i < opts->n_vars; i++) {
+            const char *eq = strchr(opts->vars[i], '=');
+
+            if (eq == NULL || eq == opts->vars[i])
+                return PD_ERR_SET(err, PD_EUSAGE, "--var '%s': expected NAME=VALUE",
+                                  opts->vars[i]);
+        }
+    }
+    e = pd_xcalloc(1, sizeof(*e));
+    e->rb = rb;
+    e->drill = drill;
+    if (opts != NULL)
+        e->opts = *opts;
+    if (e->opts.statement_timeout_ms <= 0)
+        e->opts.statement_timeout_ms = 30000;
+    if (e->opts.sh_timeout_s <= 0)
+        e->opts.sh_timeout_s = 600;
+    if (ev != NULL)
+        e->ev = *ev;
+    e->payload = payload;
+    e->si = e->ti = -1;
+    // variables restored from the journal; secret ones have no value here
+    for (size_t i = 0; i < drill->n_vars; i++) {
+        e->vars = pd_xrealloc(e->vars, (e->n_vars + 1) * sizeof(*e->vars));
+        e->vars[e->n_vars].name = pd_xstrdup(drill->vars[i].name);
+        e->vars[e->n_vars].value = pd_xstrdup(drill->vars[i].value);
+        e->n_vars++;
+    }
+    *out = e;
+    return 0;
+}
+
+void
+engine_free(struct engine *e)
+{
+    if (e == NULL)
+        return;
+    engine_conns_free(e);
+    for (size_t i = 0; i < e->n_vars; i++) {
+        free(e->vars[i].name);
+        if (e->vars[i].value != NULL) {
+            // may be a secret: do not leave it in freed memory
+            memset(e->vars[i].value, 0, strlen(e->vars[i].value));
+            free(e->vars[i].value);
+        }
+    }
+    free(e->vars);
+    free(e);
+}
+
+static bool
+var_known(const struct engine *e, const char *name)
+{
+    for (size_t i = 0; i < e->n_vars; i++)
+        if (strcmp(e->vars[i].name, name) == 0 && e->vars[i].value != NULL)
+            return true;
+    return false;
+}
+
+/*
+ * Obtain a value for a declared input: --var, else the operator, else (no
+ * prompt callback) the default. Validation failures re-ask the operator
+ * with last_error; headless they fail.
+ */
+int
+engine_obtain_input(struct engine *e, struct engine_prompt *p, const char *pattern, bool required,
+             char **out, struct pd_err *err)
+{
+    const char *given = p->name ? engine_opt_var(e, p->name) : NULL;
+    struct pd_err verr = {0};
+    char *answer = NULL;
+    int rc;
+
+    *out = NULL;
+    if (given != NULL) {
+        if (engine_validate(given, p->type, p->choices, p->n_choices, pattern, &verr) == 0) {
+            *out = pd_xstrdup(given);
+            return 0;
+        }
+        if (e->ev.prompt_needed == NULL)
+            return PD_ERR_SET(err, PD_EINPUT, "--var %s: %s", p->name, verr.msg);
+        p->last_error = verr.msg;
+    }
+    if (e->ev.prompt_needed == NULL) {
+        if (p->default_value != NULL) {
+            *out = pd_xstrdup(p->default_value);
+            return 0;
+        }
+        if (!required) {
+            *out = pd_xstrdup("");
+            return 0;
+        }
+        return PD_ERR_SET(err, PD_EINPUT, "input '%s' needs a value: pass --var %s=VALUE",
+                          p->name, p->name);
+    }
+    for (;;) {
+        rc = engine_ask(e, p, &answer, err);
+        if (rc != 0)
+            return rc;
+        if (answer[0] == '\0' && p->default_value != NULL) {
+            free(answer);
+            answer = pd_xstrdup(p->default_value);
+        }
+        if (answer[0] == '\0' && required) {
+            snprintf(verr.msg, sizeof(verr.msg), "a value is required");
+        } else if (answer[0] == '\0' ||
+                   engine_validate(answer, p->type, p->choices, p->n_choices, pattern, &verr) ==
+                       0) {
+            *out = answer;
+            return 0;
+        }
+        PD_FREE(answer);
+        p->last_error = verr.msg;
+        if (engine_should_stop(e))
+            return PD_ERR_SET(err, PD_EINTR, "interrupted");
+    }
+}
+
+/* Header inputs not yet known, before the first stage. */
+static int
+ask_header_inputs(struct engine *e, struct pd_err *err)
+{
+    double h0 = e->human_step;
+    int rc = 0;
+
+    for (size_t i = 0; i < e->rb->n_inputs; i++) {
+        const struct runbook_input *in = &e->rb->inputs[i];
+        struct engine_prompt p = {
+            .action = STEP_INPUT,
+            .name = in->name,
+            .question = in->prompt ? in->prompt : in->name,
+            .type = in->type,
+            .choices = (const char *const *)in->choices,
+            .n_choices = in->n_choices,
+            .default_value = in->default_value,
+        };
+        char *value = NULL;
+
+        if (var_known(e, in->name))
+            continue;
+        rc = engine_obtain_input(e, &p, NULL, in->required, &value, err);
+        if (rc != 0)
+            break;
+        rc = engine_set_var(e, in->name, value, err);
+        free(value);
+        if (rc != 0)
+            break;
+    }
+    if (e->human_step > h0 && e->rb->n_stages > 0) {
+        struct drill_event ev = {
+            .type = DRILL_EV_HUMAN, .stage = 0, .step = -1, .human_s = e->human_step - h0,
+        };
+        int rc2 = engine_record(e, &ev, rc ? NULL : err);
+
+        if (rc == 0)
+            rc = rc2;
+    }
+    e->human_step = 0;
+    return rc;
+}
+
+/* The password of a URI, or else the whole value, becomes a registered secret. */
+static void
+register_secret(const char *value)
+{
+    char *r;
+
+    pd_redact_register_uri(value);
+    r = pd_redact(value);
+    if (strcmp(r, value) == 0)
+        pd_redact_register(value);
+    free(r);
+}
+
+/* A resumed drill lost the values of its secret variables: ask for them again. */
+static int
+reask_secrets(struct engine *e, struct pd_err *err)
+{
+    for (size_t i = 0; i < e->n_vars; i++) {
+        const char *given;
+        char *answer = NULL;
+        char question[256];
+        int rc;
+
+        if (e->vars[i].value != NULL)
+            continue;
+        given = engine_opt_var(e, e->vars[i].name);
+        if (given != NULL) {
+            e->vars[i].value = pd_xstrdup(given);
+            register_secret(given);
+            continue;
+        }
+        if (e->ev.prompt_needed == NULL)
+            return PD_ERR_SET(err, PD_EINPUT,
+                              "variable '%s' holds a secret that is not journaled: pass --var "
+                              "%s=VALUE to resume",
+                              e->vars[i].name, e->vars[i].name);
+        snprintf(question, sizeof(question),
+                 "'%s' holds a secret that is not kept in the journal; enter it again to resume",
+                 e->vars[i].name);
+        {
+            struct engine_prompt p = {
+                .action = STEP_INPUT, .name = e->vars[i].name, .question = question,
+                .type = INPUT_TEXT,
+            };
+
+            rc = engine_ask(e, &p, &answer, err);
+        }
+        if (rc != 0)
+            return rc;
+        register_secret(answer);
+        e->vars[i].value = answer;
+    }
+    return 0;
+}
+
+static const char *
+kind_word(int rc)
+{
+    return rc == PD_ESERVICE ? "service" : rc == PD_EINPUT ? "input" : "check";
+}
+
+/* Ask the front end (or apply the policy) what to do after a failure. */
+static enum engine_decision
+decide(struct engine *e, int attempt, const char *why, char **reason, struct pd_err *err,
+       int *rc_out)
+{
+    const struct runbook_step *step = e->step;
+    enum engine_decision d;
+
+    *reason = NULL;
+    *rc_out = 0;
+    if (e->ev.failure_decision != NULL) {
+        double t0 = pd_time_mono(), dt;
+
+        d = e->ev.failure_decision(step, why, reason, e->payload);
+        dt = pd_time_mono() - t0;
+        {
+            struct drill_event ev = {
+                .type = DRILL_EV_HUMAN, .stage = e->si, .step = e->ti, .human_s = dt,
+            };
+
+            *rc_out = engine_record(e, &ev, err);
+        }
+        return d;
+    }
+    switch (step->on_fail) {
+    case FAIL_RETRY:
+        // retries counts re-runs: attempt N+1 is the last one
+        if (attempt <= step->retries)
+            return ENGINE_RETRY;
+        return ENGINE_STOP;
+    case FAIL_SKIP:
+        return ENGINE_SKIP;
+    case FAIL_STOP:
+        break;
+    }
+    return ENGINE_STOP;
+}
+
+static int
+interrupt(struct engine *e, const char *reason, struct pd_err *err)
+{
+    struct drill_event ev = {.type = DRILL_EV_INTERRUPT, .stage = e->si, .step = e->ti,
+                             .text = reason};
+    struct pd_err rerr = {0};
+
+    if (e->human_step > 0 && e->si >= 0) {
+        struct drill_event h = {.type = DRILL_EV_HUMAN, .stage = e->si, .step = e->ti,
+                                .human_s = e->human_step};
+
+        engine_record(e, &h, &rerr);
+        e->human_step = 0;
+    }
+    if (engine_record(e, &ev, &rerr) != 0)
+        pd_log(PD_LOG_ERROR, "engine: %s", rerr.msg);
+    return PD_ERR_SET(err, PD_EINTR, "drill %s interrupted; resume with: pgdrill resume %s",
+                      e->drill->id ? e->drill->id : "?", e->drill->id ? e->drill->id : "");
+}
+
+/* Run step ti of stage si until it passes, is skipped, or the drill stops. */
+static int
+run_step(struct engine *e, int si, int ti, struct pd_err *err)
+{
+    const struct runbook_stage *stage = &e->rb->stages[si];
+    const struct runbook_step *step = &stage->steps[ti];
+    int attempt = e->drill->stages[si].steps[ti].attempts;
+    int rc;
+
+    e->si = si;
+    e->ti = ti;
+    e->stage = stage;
+    e->step = step;
+    for (;;) {
+        struct engine_step_result res = {.exit_code = 0};
+        struct pd_err serr = {0};
+        char *reason = NULL, *display = NULL;
+        enum engine_decision d;
+        enum step_status st;
+        double t0, dur;
+        int drc = 0;
+
+        if (engine_should_stop(e))
+            return interrupt(e, "stop requested", err);
+        attempt++;
+        {
+            struct drill_event ev = {.type = DRILL_EV_STEP_START, .stage = si, .step = ti,
+                                     .attempt = attempt};
+
+            rc = engine_record(e, &ev, err);
+            if (rc != 0)
+                return rc;
+        }
+        e->human_step = 0;
+        e->n_journaled = e->n_unjournaled = 0;
+        e->record_rc = 0;
+        if (e->ev.step_started != NULL) {
+            char *x = NULL;
+            struct pd_err xerr = {0};
+
+            // shown as it will run; a bad reference fails in the action itself
+            if (engine_expand(e, &x, step->body, step->action == STEP_SH, &xerr) == 0)
+                display = pd_redact(x);
+            else
+                display = pd_redact(step->body);
+            free(x);
+            e->ev.step_started(stage, step, display, e->payload);
+            free(display);
+        }
+        t0 = pd_time_mono();
+        rc = engine_action_run(e, &res, &serr);
+        dur = pd_time_mono() - t0;
+        if (rc == 0 && e->record_rc != 0) {
+            rc = e->record_rc;
+            serr = e->record_err;
+        }
+        if (rc == PD_EINTR || (rc != 0 && e->quit)) {
+            free(res.summary);
+            return interrupt(e, e->quit ? "operator quit" : "stop requested", err);
+        }
+        if (e->n_unjournaled > 0) {
+            char more[64];
+
+            snprintf(more, sizeof(more), "\u2026 %zu more lines", e->n_unjournaled);
+            {
+                struct drill_event ev = {.type = DRILL_EV_OUTPUT, .stage = si, .step = ti,
+                                         .text = more};
+
+                drc = engine_record(e, &ev, err);
+            }
+            if (drc != 0) {
+                free(res.summary);
+                return drc;
+            }
+        }
+        if (rc != 0 && res.summary == NULL)
+            res.summary = pd_redact(serr.msg);
+        st = rc == 0 ? STEP_PASSED : STEP_FAILED;
+        {
+            struct drill_event ev = {
+                .type = DRILL_EV_STEP_END, .stage = si, .step = ti, .status = st,
+                .duration_s = dur, .human_s = e->human_step, .exit_code = res.exit_code,
+                .text = res.summary ? res.summary : "",
+            };
+
+            drc = engine_record(e, &ev, err);
+        }
+        if (e->ev.step_finished != NULL)
+            e->ev.step_finished(step, st, res.summary ? res.summary : "", e->payload);
+        if (drc != 0) {
+            free(res.summary);
+            return drc;
+        }
+        if (rc == 0) {
+            free(res.summary);
+            return 0;
+        }
+        {
+            char *why = pd_redact(serr.msg);
+
+            d = decide(e, attempt, why, &reason, err, &drc);
+            free(why);
+        }
+        free(res.summary);
+        if (drc != 0) {
+            free(reason);
+            return drc;
+        }
+        if (d == ENGINE_RETRY) {
+            free(reason);
+            pd_log(PD_LOG_INFO, "engine: step %s failed (%s), retrying", step->id,
+                   kind_word(rc));
+            continue;
+        }
+        if (d == ENGINE_SKIP) {
+            char *r = pd_redact(reason && reason[0] ? reason : "on-fail=skip");
+            struct drill_event ev = {.type = DRILL_EV_STEP_SKIP, .stage = si, .step = ti,
+                                     .text = r};
+
+            drc = engine_record(e, &ev, err);
+            free(r);
+            free(reason);
+            if (drc == 0 && e->ev.step_finished != NULL)
+                e->ev.step_finished(step, STEP_SKIPPED, "skipped", e->payload);
+            return drc;
+        }
+        free(reason);
+        // stop: keep the step's own error for the caller
+        *err = serr;
+        pd_err_prefix(err, "step %s: ", step->id);
+        return rc;
+    }
+}
+
+static bool
+step_done(const struct drill_step_state *s)
+{
+    return s->status == STEP_PASSED || s->status == STEP_SKIPPED;
+}
+
+static int
+end_drill(struct engine *e, const char *outcome, struct pd_err *err)
+{
+    struct drill_event ev = {.type = DRILL_EV_END, .stage = -1, .step = -1, .text = outcome};
+
+    return engine_record(e, &ev, err);
+}
+
+int
+engine_run(struct engine *e, struct pd_err *err)
+{
+    struct drill *d = e->drill;
+    bool resumed = false;
+    int rc = 0;
+
+    if (d->outcome != NULL)
+        return PD_ERR_SET(err, PD_EUSAGE, "drill %s has already ended (%s)", d->id ? d->id : "?",
+                          d->outcome);
+    for (size_t i = 0; i < d->n_stages && !resumed; i++)
+        resumed = d->stages[i].started_at != NULL;
+    if (resumed || d->n_vars > 0 || d->interrupted) {
+        struct drill_event ev = {.type = DRILL_EV_RESUME, .stage = -1, .step = -1,
+                                 .text = "resumed"};
+
+        rc = engine_record(e, &ev, err);
+        if (rc != 0)
+            return rc;
+        rc = reask_secrets(e, err);
+        if (rc == PD_EINTR)
+            return interrupt(e, "operator quit", err);
+        if (rc != 0)
+            return rc;
+    }
+    rc = ask_header_inputs(e, err);
+    if (rc == PD_EINTR)
+        return interrupt(e, "operator quit", err);
+    if (rc != 0)
+        return rc;
+
+    for (size_t si = 0; si < e->rb->n_stages; si++) {
+        const struct runbook_stage *stage = &e->rb->stages[si];
+        struct drill_stage_state *ss = &d->stages[si];
+        bool all_done = true;
+        enum step_status st;
+
+        for (size_t ti = 0; ti < ss->n_steps; ti++)
+            all_done = all_done && step_done(&ss->steps[ti]);
+        if (all_done && ss->finished_at != NULL)
+            continue;
+        e->si = (int)si;
+        e->ti = -1;
+        if (ss->started_at == NULL) {
+            struct drill_event ev = {.type = DRILL_EV_STAGE_START, .stage = (int)si, .step = -1};
+
+            rc = engine_record(e, &ev, err);
+            if (rc != 0)
+                return rc;
+        }
+        if (e->ev.stage_started != NULL)
+            e->ev.stage_started(stage, si, e->payload);
+        for (size_t ti = 0; ti < stage->n_steps; ti++) {
+            if (step_done(&d->stages[si].steps[ti]))
+                continue;
+            rc = run_step(e, (int)si, (int)ti, err);
+            if (rc == PD_EINTR)
+                return rc;
+            if (rc != 0)
+                break;
+        }
+        st = rc == 0 ? STEP_PASSED : STEP_FAILED;
+        {
+            struct drill_event ev = {.type = DRILL_EV_STAGE_END, .stage = (int)si, .step = -1,
+                                     .status = st};
+            struct pd_err rerr = {0};
+            int rc2 = engine_record(e, &ev, rc ? &rerr : err);
+
+            if (rc == 0 && rc2 != 0)
+                return rc2;
+        }
+        if (e->ev.stage_finished != NULL)
+            e->ev.stage_finished(stage, si, d->stages[si].status, e->payload);
+        if (rc != 0) {
+            struct pd_err rerr = {0};
+
+            if (end_drill(e, "failed", &rerr) != 0)
+                pd_log(PD_LOG_ERROR, "engine: %s", rerr.msg);
+            return rc;
+        }
+    }
+    e->si = e->ti = -1;
+    return end_drill(e, "passed", err);
+}

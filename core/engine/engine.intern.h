@@ -1,0 +1,113 @@
+/*
+ * engine internals shared by engine.c, vars.c and actions.c (and tests).
+ */
+#ifndef PD_ENGINE_INTERN_H
+#define PD_ENGINE_INTERN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine/engine.h"
+#include "pd_err.h"
+
+struct pg_conn;
+
+/* Output lines journaled per step attempt; the rest are counted. */
+#define ENGINE_OUTPUT_JOURNAL_MAX 200
+/* Result rows shown for a sql step. */
+#define ENGINE_SQL_ROWS_MAX 50
+
+struct engine_var {
+    char *name;
+    char *value; /* the real value, in memory only when secret */
+};
+
+struct engine_conn {
+    char *url; /* expanded, may hold a password: never shown */
+    struct pg_conn *conn;
+};
+
+struct engine {
+    const struct runbook *rb;
+    struct drill *drill;
+    struct engine_opts opts;
+    struct engine_events ev;
+    void *payload;
+    volatile sig_atomic_t stop_requested;
+    bool quit; /* a callback returned PD_EINTR */
+
+    struct engine_var *vars;
+    size_t n_vars;
+    struct engine_conn *conns;
+    size_t n_conns;
+
+    /* The step being run. */
+    int si, ti;
+    const struct runbook_stage *stage;
+    const struct runbook_step *step;
+    double human_step;    /* operator seconds inside this attempt */
+    size_t n_journaled;   /* output lines journaled in this attempt */
+    size_t n_unjournaled; /* lines past ENGINE_OUTPUT_JOURNAL_MAX */
+    int record_rc;        /* first drill_record failure inside a callback */
+    struct pd_err record_err;
+};
+
+/* vars.c */
+
+/* Value of name in lookup order (run vars, --var, input defaults, env); borrowed or NULL. */
+const char *engine_lookup(const struct engine *e, const char *name);
+/* The --var value for name, or NULL. */
+const char *engine_opt_var(const struct engine *e, const char *name);
+/* Set a run variable and journal it (secret values are journaled without value). */
+int engine_set_var(struct engine *e, const char *name, const char *value, struct pd_err *err);
+/*
+ * Turn each ${name} of sql into a bind parameter $N (the same name reuses
+ * its number); $${ stays a literal ${. Caller owns *out_sql and *params
+ * (engine_strv_free).
+ */
+int engine_sql_bind(const struct engine *e, char **out_sql, char ***params, size_t *n_params,
+                    const char *sql, struct pd_err *err);
+void engine_strv_free(char **v, size_t n);
+/*
+ * Check value against an input's type, choices and pattern. Returns 0, or
+ * PD_EINPUT with a message for the operator ("'x' is not an integer").
+ */
+int engine_validate(const char *value, enum input_type type, const char *const *choices,
+                    size_t n_choices, const char *pattern, struct pd_err *err);
+/* "text", "timestamp", ... -> type; -1 when unknown. */
+int engine_input_type(const char *name);
+
+/* engine.c */
+
+/* Ask the operator through prompt_needed, counting the time as human. */
+int engine_ask(struct engine *e, const struct engine_prompt *p, char **out, struct pd_err *err);
+/*
+ * A value for an input: --var, else the operator (re-asked with last_error
+ * while invalid), else headless the default ("" when optional). Caller owns *out.
+ */
+int engine_obtain_input(struct engine *e, struct engine_prompt *p, const char *pattern,
+                        bool required, char **out, struct pd_err *err);
+/* Ask for confirmation (confirm_typed or confirm_needed), counting human time. */
+int engine_confirm_ask(struct engine *e, const struct engine_confirm *c, char **typed,
+                       struct pd_err *err);
+/* A line of step output: redacted, shown, journaled (up to the cap). */
+int engine_output(struct engine *e, const char *line, struct pd_err *err);
+/* True when a stop was requested or the front end's tick asks for one. */
+bool engine_should_stop(struct engine *e);
+/* Record an event for the current drill. */
+int engine_record(struct engine *e, const struct drill_event *ev, struct pd_err *err);
+
+/* actions.c */
+
+struct engine_step_result {
+    int exit_code;
+    char *summary; /* owned; redacted */
+};
+
+/* Run the current step once (e->step). 0 on pass, PD_E* on failure. */
+int engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_err *err);
+/* Close the cached database connections. */
+void engine_conns_free(struct engine *e);
+
+#endif

@@ -1,0 +1,1064 @@
+/*
+ * Tests for core/engine: runbooks parsed from text, run headless against a
+ * real /bin/sh and (for sql/check) a real PostgreSQL in PGDRILL_TEST_PGURL.
+ * The check tests fail, never skip, when that variable is unset.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drill/drill.h"
+#include "engine/engine.h"
+#include "pd_err.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+#include "pg/pg.h"
+#include "runbook/runbook.h"
+
+/* ---- fixture ---- */
+
+struct fx {
+    char home[64];
+    struct runbook *rb;
+    struct drill *d;
+    struct engine *e;
+    struct pd_err err;
+    /* what the callbacks saw */
+    char *lines[512];
+    size_t n_lines;
+    int n_prompts;
+    char *last_errors[8];
+    /* scripted answers */
+    const char *answers[8];
+    size_t n_answers;
+    int prompt_sleep_ms;
+    const char *typed;
+    enum engine_decision decisions[8];
+    size_t n_decisions, decision_at;
+    const char *skip_reason;
+    int stop_on_tick; /* > 0: tick returns true from that call on */
+    int ticks;
+    int quit_on_prompt;
+    int quit_at; /* > 0: prompt number quit_at (1-based) returns PD_EINTR */
+};
+
+static int
+setup(void **state)
+{
+    struct fx *f = pd_xcalloc(1, sizeof(*f));
+
+    snprintf(f->home, sizeof(f->home), "/tmp/pd-engine-test.XXXXXX");
+    assert_non_null(mkdtemp(f->home));
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[128];
+
+    engine_free(f->e);
+    drill_free(f->d);
+    runbook_free(f->rb);
+    for (size_t i = 0; i < f->n_lines; i++)
+        free(f->lines[i]);
+    for (size_t i = 0; i < 8; i++)
+        free(f->last_errors[i]);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->home);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    pd_redact_reset();
+    return 0;
+}
+
+static void
+on_output(const struct runbook_step *step, const char *line, void *payload)
+{
+    struct fx *f = payload;
+
+    (void)step;
+    if (f->n_lines < 512)
+        f->lines[f->n_lines++] = pd_xstrdup(line);
+}
+
+static int
+on_prompt(const struct engine_prompt *p, char **out, void *payload)
+{
+    struct fx *f = payload;
+    int i = f->n_prompts++;
+
+    if (i < 8 && p->last_error != NULL)
+        f->last_errors[i] = pd_xstrdup(p->last_error);
+    if (f->quit_on_prompt || (f->quit_at > 0 && i + 1 == f->quit_at))
+        return PD_EINTR;
+    if (f->prompt_sleep_ms > 0)
+        usleep((useconds_t)f->prompt_sleep_ms * 1000);
+    *out = pd_xstrdup((size_t)i < f->n_answers ? f->answers[i] : "");
+    return 0;
+}
+
+static int
+on_confirm_typed(const struct engine_confirm *c, char **typed, void *payload)
+{
+    struct fx *f = payload;
+
+    (void)c;
+    *typed = pd_xstrdup(f->typed);
+    return 0;
+}
+
+static enum engine_decision
+on_failure(const struct runbook_step *step, const char *why, char **reason, void *payload)
+{
+    struct fx *f = payload;
+
+    (void)step;
+    (void)why;
+    if (f->skip_reason != NULL)
+        *reason = pd_xstrdup(f->skip_reason);
+    if (f->decision_at < f->n_decisions)
+        return f->decisions[f->decision_at++];
+    return ENGINE_STOP;
+}
+
+static bool
+on_tick(void *payload)
+{
+    struct fx *f = payload;
+
+    f->ticks++;
+    return f->stop_on_tick > 0 && f->ticks >= f->stop_on_tick;
+}
+
+static void
+parse(struct fx *f, const char *text)
+{
+    struct runbook_diags diags = {0};
+    struct pd_err err = {0};
+
+    if (runbook_parse(&f->rb, "test.md", text, strlen(text), &diags, &err) != 0)
+        fail_msg("runbook does not parse: %s", err.msg);
+    runbook_diags_free(&diags);
+    if (drill_begin(&f->d, f->home, f->rb, "tester", &err) != 0)
+        fail_msg("drill_begin: %s", err.msg);
+}
+
+/* Run with the given events (headless when ev is NULL, output always captured). */
+static int
+run(struct fx *f, const struct engine_opts *opts, const struct engine_events *ev)
+{
+    struct engine_events e = {0};
+
+    if (ev != NULL)
+        e = *ev;
+    e.output_line = on_output;
+    engine_free(f->e);
+    f->e = NULL;
+    pd_err_clear(&f->err);
+    if (engine_new(&f->e, f->rb, f->d, opts, &e, f, &f->err) != 0)
+        return f->err.kind;
+    return engine_run(f->e, &f->err);
+}
+
+static bool
+saw_line(const struct fx *f, const char *line)
+{
+    for (size_t i = 0; i < f->n_lines; i++)
+        if (strcmp(f->lines[i], line) == 0)
+            return true;
+    return false;
+}
+
+static const struct drill_step_state *
+step_state(const struct fx *f, size_t si, size_t ti)
+{
+    assert_true(si < f->d->n_stages);
+    assert_true(ti < f->d->stages[si].n_steps);
+    return &f->d->stages[si].steps[ti];
+}
+
+/* The whole journal as a string; caller frees. */
+static char *
+journal_text(const struct fx *f)
+{
+    char *path = pd_xasprintf("%s/journal.jsonl", f->d->dir);
+    FILE *fp = fopen(path, "r");
+    char *buf;
+    long n;
+
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    buf = pd_xcalloc(1, (size_t)n + 1);
+    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    free(path);
+    return buf;
+}
+
+static size_t
+count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+#define HEADER(extra)                                                                              \
+    "# Test runbook\n\n```pgdrill\nid: test\n" extra "```\n\n"
+
+/* ---- sh, policies ---- */
+
+static void
+test_sh_pass(void **state)
+{
+    struct fx *f = *state;
+
+    parse(f, HEADER("") "## One\n\n```sh\necho hello\necho err >&2\n```\n\n"
+                        "## Two\n\n```sh\nprintf 'a\\nb'\n```\n");
+    assert_int_equal(run(f, NULL, NULL), 0);
+    assert_string_equal(f->d->outcome, "passed");
+    assert_true(saw_line(f, "hello"));
+    assert_true(saw_line(f, "err"));
+    assert_true(saw_line(f, "b"));
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_PASSED);
+    assert_int_equal(step_state(f, 0, 0)->attempts, 1);
+    assert_string_equal(step_state(f, 0, 0)->summary, "exit 0");
+    assert_int_equal(step_state(f, 1, 0)->status, STEP_PASSED);
+    assert_int_equal(f->d->stages[1].status, STEP_PASSED);
+}
+
+static void
+test_sh_fail_stops(void **state)
+{
+    struct fx *f = *state;
+
+    parse(f, HEADER("") "## One\n\n```sh\necho partial\nexit 3\n```\n\n```sh\necho never\n```\n"
+                        "\n## Two\n\n```sh\necho never2\n```\n");
+    assert_int_equal(run(f, NULL, NULL), PD_ECHECK);
+    assert_string_equal(f->err.msg, "step one/1: sh: exit 3");
+    assert_int_equal(pd_err_exit_code(f->err.kind), 1);
+    assert_string_equal(f->d->outcome, "failed");
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_FAILED);
+    assert_int_equal(step_state(f, 0, 0)->exit_code, 3);
+    assert_string_equal(step_state(f, 0, 0)->summary, "exit 3");
+    assert_int_equal(step_state(f, 0, 1)->status, STEP_PENDING);
+    assert_int_equal(step_state(f, 1, 0)->status, STEP_PENDING);
+    assert_int_equal(f->d->stages[0].status, STEP_FAILED);
+    assert_false(saw_line(f, "never"));
+}
+
+static void
+test_retry_then_pass(void **state)
+{
+    struct fx *f = *state;
+    char *text = pd_xasprintf(HEADER("") "## One\n\n```sh on-fail=retry:3\n"
+                                         "n=$(cat %s/n 2>/dev/null || echo 0); n=$((n+1)); "
+                                         "echo $n > %s/n; echo attempt $n; [ $n -ge 3 ]\n```\n",
+                              f->home, f->home);
+
+    parse(f, text);
+    free(text);
+    assert_int_equal(run(f, NULL, NULL), 0);
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_PASSED);
+    assert_int_equal(step_state(f, 0, 0)->attempts, 3);
+    assert_true(saw_line(f, "attempt 3"));
+    assert_string_equal(f->d->outcome, "passed");
+}
+
+static void
+test_retry_exhausted(void **state)
+{
+    struct fx *f = *state;
+
+    parse(f, HEADER("") "## One\n\n```sh on-fail=retry:2\necho try\nexit 1\n```\n");
+    assert_int_equal(run(f, NULL, NULL), PD_ECHECK);
+    // retry:2 means two re-runs after the first attempt
+    assert_int_equal(step_state(f, 0, 0)->attempts, 3);
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_FAILED);
+    assert_string_equal(f->d->outcome, "failed");
+}
+
+static void
+test_skip_policy(void **state)
+{
+    struct fx *f = *state;
+
+    parse(f, HEADER("") "## One\n\n```sh on-fail=skip\nexit 2\n```\n\n```sh\necho after\n```\n");
+    assert_int_equal(run(f, NULL, NULL), 0);
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_SKIPPED);
+    assert_string_equal(step_state(f, 0, 0)->skip_reason, "on-fail=skip");
+    assert_int_equal(step_state(f, 0, 1)->status, STEP_PASSED);
+    assert_true(saw_line(f, "after"));
+    assert_string_equal(f->d->outcome, "passed");
+}
+
+static void
+test_failure_decision(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.failure_decision = on_failure};
+
+    // the operator's decision wins over on-fail=stop: retry once, then skip with a reason
+    parse(f, HEADER("") "## One\n\n```sh\nexit 1\n```\n\n```sh\necho after\n```\n");
+    f->decisions[0] = ENGINE_RETRY;
+    f->decisions[1] = ENGINE_SKIP;
+    f->n_decisions = 2;
+    f->skip_reason = "replica lag, checked by hand";
+    assert_int_equal(run(f, NULL, &ev), 0);
+    assert_int_equal(step_state(f, 0, 0)->attempts, 2);
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_SKIPPED);
+    assert_string_equal(step_state(f, 0, 0)->skip_reason, "replica lag, checked by hand");
+    assert_int_equal(step_state(f, 0, 1)->status, STEP_PASSED);
+}
+
+static void
+test_failure_decision_stop(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.failure_decision = on_failure};
+
+    parse(f, HEADER("") "## One\n\n```sh on-fail=skip\nexit 4\n```\n");
+    assert_int_equal(run(f, NULL, &ev), PD_ECHECK);
+    assert_string_equal(f->err.msg, "step one/1: sh: exit 4");
+    assert_string_equal(f->d->outcome, "failed");
+}
+
+static void
+test_sh_timeout_attr(void **state)
+{
+    struct fx *f = *state;
+
+    parse(f, HEADER("") "## One\n\n```sh timeout=1s\nsleep 20\n```\n");
+    assert_int_equal(run(f, NULL, NULL), PD_ECHECK);
+    assert_string_equal(f->err.msg, "step one/1: sh: timed out after 1.0s");
+    assert_true(step_state(f, 0, 0)->duration_s < 3.0);
+}
+
+/* ---- variables ---- */
+
+static void
+test_vars_shell_quoting(void **state)
+{
+    struct fx *f = *state;
+    const char *nasty = "it's \"q\" $(touch /tmp/pd-engine-pwned) `id` ${x} \\ ;|&";
+    char *kv = pd_xasprintf("who=%s", nasty);
+    const char *vars[] = {kv};
+    struct engine_opts o = {.vars = vars, .n_vars = 1};
+
+    setenv("PD_ENGINE_TEST_ENV", "from env", 1);
+    parse(f, HEADER("input: who text \"Who\"\n")
+          "## One\n\n```sh\nprintf '%s\\n' ${who}\n```\n\n"
+          "```sh save=greet\necho first\necho '  hello there  '\necho\n```\n\n"
+          "```sh\necho x${greet}x ${PD_ENGINE_TEST_ENV}\n```\n\n"
+          "```sh\nX=lit; echo \"$${X}\"\n```\n");
+    assert_int_equal(run(f, &o, NULL), 0);
+    assert_true(saw_line(f, nasty));
+    assert_int_not_equal(access("/tmp/pd-engine-pwned", F_OK), 0);
+    assert_true(saw_line(f, "xhello therex from env"));
+    assert_true(saw_line(f, "lit"));
+    assert_string_equal(drill_var(f->d, "greet"), "hello there");
+    assert_string_equal(drill_var(f->d, "who"), nasty);
+    free(kv);
+}
+
+static void
+test_expand(void **state)
+{
+    struct fx *f = *state;
+    const char *vars[] = {"extra=from --var"};
+    struct engine_opts o = {.vars = vars, .n_vars = 1};
+    struct pd_err err = {0};
+    char *out = NULL;
+    static const struct {
+        const char *in;
+        bool quote;
+        const char *want; /* NULL: fails with msg */
+        const char *msg;
+    } cases[] = {
+        {"a ${mode} b", false, "a fast b", NULL},
+        {"${dflt}", false, "the default", NULL},
+        {"${extra}", false, "from --var", NULL},
+        {"${PD_ENGINE_X}", false, "env value", NULL},
+        {"${PD_ENGINE_X}", true, "'env value'", NULL},
+        {"$${mode} $$ $x", false, "${mode} $$ $x", NULL},
+        {"${nope}", false, NULL, "undefined variable 'nope'"},
+        {"${PD_ENGINE_UNSET_VAR}", false, NULL, "undefined variable 'PD_ENGINE_UNSET_VAR'"},
+        {"${open", false, NULL, "unterminated variable reference '${open'"},
+        {"${}", false, NULL, "empty variable reference '${}'"},
+        {"${a-b}", false, NULL, "bad variable name 'a-b'"},
+    };
+
+    (void)state;
+    setenv("PD_ENGINE_X", "env value", 1);
+    unsetenv("PD_ENGINE_UNSET_VAR");
+    parse(f, HEADER("input: mode text \"Mode\"\ninput: dflt text default=\"the default\" "
+                    "\"D\"\n") "## One\n\n```sh\ntrue\n```\n");
+    assert_int_equal(engine_new(&f->e, f->rb, f->d, &o, NULL, f, &err), 0);
+    // a run variable wins over the default and the --var
+    {
+        struct drill_event ev = {.type = DRILL_EV_VAR, .stage = -1, .step = -1, .name = "mode",
+                                 .value = "fast"};
+
+        assert_int_equal(drill_record(f->d, &ev, &err), 0);
+        engine_free(f->e);
+        assert_int_equal(engine_new(&f->e, f->rb, f->d, &o, NULL, f, &err), 0);
+    }
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = engine_expand(f->e, &out, cases[i].in, cases[i].quote, &err);
+
+        if (cases[i].want != NULL) {
+            if (rc != 0)
+                fail_msg("%s: %s", cases[i].in, err.msg);
+            assert_string_equal(out, cases[i].want);
+            free(out);
+        } else {
+            assert_int_equal(rc, PD_EINPUT);
+            assert_null(out);
+            assert_string_equal(err.msg, cases[i].msg);
+        }
+    }
+}
+
+static void
+test_input_validation_headless(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        const char *var;
+        const char *msg;
+    } cases[] = {
+        {"t=yesterday", "--var t: 'yesterday' is not an RFC 3339 timestamp in UTC "
+                        "(e.g. 2026-01-31T14:05:00Z)"},
+        {"t=2026-01-31T14:05:00+02:00", "--var t: '2026-01-31T14:05:00+02:00' is not an RFC "
+                                        "3339 timestamp in UTC (e.g. 2026-01-31T14:05:00Z)"},
+    };
+
+    parse(f, HEADER("input: t timestamp \"When\"\ninput: c choice(A,B,verify-only) "
+                    "default=verify-only \"What\"\ninput: n integer optional \"N\"\n")
+          "## One\n\n```sh\necho ${t} ${c} [${n}]\n```\n");
+    assert_int_equal(run(f, NULL, NULL), PD_EINPUT);
+    assert_string_equal(f->err.msg, "input 't' needs a value: pass --var t=VALUE");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *vars[] = {cases[i].var};
+        struct engine_opts o = {.vars = vars, .n_vars = 1};
+
+        assert_int_equal(run(f, &o, NULL), PD_EINPUT);
+        assert_string_equal(f->err.msg, cases[i].msg);
+    }
+    {
+        const char *vars[] = {"t=2026-01-31T14:05:00Z", "c=C"};
+        struct engine_opts o = {.vars = vars, .n_vars = 2};
+
+        assert_int_equal(run(f, &o, NULL), PD_EINPUT);
+        assert_string_equal(f->err.msg, "--var c: 'C' is not one of A, B, verify-only");
+    }
+    {
+        const char *vars[] = {"t=2026-01-31T14:05:00Z", "n=12x"};
+        struct engine_opts o = {.vars = vars, .n_vars = 2};
+
+        assert_int_equal(run(f, &o, NULL), PD_EINPUT);
+        assert_string_equal(f->err.msg, "--var n: '12x' is not an integer");
+    }
+    {
+        const char *vars[] = {"t=2026-01-31T14:05:00Z"};
+        struct engine_opts o = {.vars = vars, .n_vars = 1};
+
+        assert_int_equal(run(f, &o, NULL), 0);
+        assert_true(saw_line(f, "2026-01-31T14:05:00Z verify-only []"));
+    }
+}
+
+static void
+test_input_reask(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt};
+
+    parse(f, HEADER("input: t timestamp \"When\"\n")
+          "## One\n\n```input name=code pattern=[A-Z]{3}\nThe code?\n```\n\n"
+          "```sh\necho ${t} ${code}\n```\n");
+    f->answers[0] = "soon";
+    f->answers[1] = "2026-02-01T00:00:00Z";
+    f->answers[2] = "ab";
+    f->answers[3] = "XYZ";
+    f->n_answers = 4;
+    assert_int_equal(run(f, NULL, &ev), 0);
+    assert_int_equal(f->n_prompts, 4);
+    assert_null(f->last_errors[0]);
+    assert_string_equal(f->last_errors[1], "'soon' is not an RFC 3339 timestamp in UTC "
+                                           "(e.g. 2026-01-31T14:05:00Z)");
+    assert_null(f->last_errors[2]);
+    assert_string_equal(f->last_errors[3], "'ab' does not match the pattern [A-Z]{3}");
+    assert_true(saw_line(f, "2026-02-01T00:00:00Z XYZ"));
+}
+
+/* ---- timing ---- */
+
+static void
+test_timing_split(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt};
+    const struct drill_step_state *s;
+
+    parse(f, HEADER("") "## One\n\n```note\nAnything odd?\n```\n\n```sh\nsleep 0.1\n```\n");
+    f->prompt_sleep_ms = 300;
+    f->answers[0] = "the lights flickered";
+    f->n_answers = 1;
+    assert_int_equal(run(f, NULL, &ev), 0);
+    s = step_state(f, 0, 0);
+    assert_true(s->human_s >= 0.3);
+    assert_true(s->duration_s >= s->human_s);
+    assert_true(s->duration_s - s->human_s < 0.2);
+    s = step_state(f, 0, 1);
+    assert_true(s->human_s == 0);
+    assert_true(s->duration_s >= 0.1);
+    assert_true(f->d->stages[0].human_s >= 0.3);
+    assert_true(f->d->stages[0].duration_s - f->d->stages[0].human_s >= 0.1);
+    assert_true(f->d->stages[0].duration_s - f->d->stages[0].human_s < 0.5);
+    assert_int_equal(f->d->n_notes, 1);
+    assert_string_equal(f->d->notes[0].text, "the lights flickered");
+}
+
+/* ---- confirm, manual, interrupt ---- */
+
+static void
+test_confirm(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.confirm_typed = on_confirm_typed};
+    const char *yesv[] = {"branch=restore-1"};
+    struct engine_opts o = {.vars = yesv, .n_vars = 1};
+    struct engine_opts oy = {.vars = yesv, .n_vars = 1, .yes = true};
+    const char *text = HEADER("input: branch text \"Branch\"\n")
+        "## One\n\n```confirm target=${branch} destructive=yes\nDelete ${branch}?\n```\n";
+
+    parse(f, text);
+    f->typed = "restore-2";
+    assert_int_equal(run(f, &o, &ev), PD_ECHECK);
+    assert_string_equal(f->err.msg,
+                        "step one/1: confirm: typed 'restore-2' does not match 'restore-1'");
+    drill_free(f->d);
+    runbook_free(f->rb);
+    f->d = NULL;
+    f->rb = NULL;
+    engine_free(f->e);
+    f->e = NULL;
+
+    parse(f, text);
+    f->typed = "restore-1";
+    assert_int_equal(run(f, &o, &ev), 0);
+    assert_string_equal(step_state(f, 0, 0)->summary, "'restore-1' confirmed");
+    drill_free(f->d);
+    runbook_free(f->rb);
+    f->d = NULL;
+    f->rb = NULL;
+
+    // headless: --yes confirms, without it the step cannot pass
+    parse(f, text);
+    assert_int_equal(run(f, &o, NULL), PD_EINPUT);
+    assert_string_equal(f->err.msg, "step one/1: confirm: the operator must type 'restore-1' "
+                                    "or pass --yes: run it interactively");
+    drill_free(f->d);
+    runbook_free(f->rb);
+    f->d = NULL;
+    f->rb = NULL;
+    parse(f, text);
+    assert_int_equal(run(f, &oy, NULL), 0);
+    drill_free(f->d);
+    runbook_free(f->rb);
+    f->d = NULL;
+    f->rb = NULL;
+
+    // in production a destructive confirmation needs the operator even with --yes
+    parse(f, HEADER("environment: production\ninput: branch text \"Branch\"\n")
+          "## One\n\n```confirm target=${branch} destructive=yes\nDelete ${branch}?\n```\n");
+    assert_int_equal(run(f, &oy, NULL), PD_EINPUT);
+    assert_string_equal(f->err.msg, "step one/1: confirm: the operator must type 'restore-1' "
+                                    "(destructive in production, --yes does not apply): run it "
+                                    "interactively");
+}
+
+static void
+test_manual_step(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt};
+
+    parse(f, HEADER("") "## One\n\n```sh manual=yes\nrm -rf /never/runs\n```\n\n"
+                        "```sh manual=yes on-fail=skip\nalso manual\n```\n");
+    f->answers[0] = "done";
+    f->answers[1] = "no";
+    f->n_answers = 2;
+    assert_int_equal(run(f, NULL, &ev), 0);
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_PASSED);
+    assert_string_equal(step_state(f, 0, 0)->summary, "done");
+    assert_int_equal(step_state(f, 0, 1)->status, STEP_SKIPPED);
+}
+
+static void
+test_interrupt_by_tick(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.tick = on_tick};
+    char *j;
+
+    parse(f, HEADER("") "## One\n\n```sh\necho go\nsleep 20\n```\n");
+    f->stop_on_tick = 2;
+    assert_int_equal(run(f, NULL, &ev), PD_EINTR);
+    assert_int_equal(pd_err_exit_code(f->err.kind), 130);
+    assert_null(f->d->outcome);
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_RUNNING);
+    j = journal_text(f);
+    assert_int_equal(count(j, "\"ev\":\"interrupt\""), 1);
+    assert_int_equal(count(j, "\"ev\":\"end\""), 0);
+    free(j);
+}
+
+static void
+test_interrupt_by_prompt(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt};
+
+    parse(f, HEADER("") "## One\n\n```sh\necho first\n```\n\n```note\nHow was it?\n```\n");
+    f->quit_on_prompt = 1;
+    assert_int_equal(run(f, NULL, &ev), PD_EINTR);
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_PASSED);
+    assert_int_equal(step_state(f, 0, 1)->status, STEP_RUNNING);
+    assert_true(f->d->interrupted);
+    // the next run continues at the note, not at the first step
+    f->quit_on_prompt = 0;
+    for (size_t i = 0; i < f->n_lines; i++)
+        free(f->lines[i]);
+    f->n_lines = 0;
+    assert_int_equal(run(f, NULL, &ev), 0);
+    assert_false(saw_line(f, "first"));
+    assert_int_equal(step_state(f, 0, 0)->attempts, 1);
+    assert_string_equal(f->d->outcome, "passed");
+}
+
+static void
+test_output_cap(void **state)
+{
+    struct fx *f = *state;
+    char *j;
+
+    parse(f, HEADER("") "## One\n\n```sh\nseq 1 250\n```\n");
+    assert_int_equal(run(f, NULL, NULL), 0);
+    assert_int_equal(f->n_lines, 250); // the front end sees every line
+    j = journal_text(f);
+    assert_int_equal(count(j, "\"ev\":\"output\""), 201);
+    assert_non_null(strstr(j, "\"\u2026 50 more lines\""));
+    free(j);
+}
+
+static void
+test_neon_not_available(void **state)
+{
+    struct fx *f = *state;
+
+    parse(f, HEADER("") "## One\n\n```neon op=branch-get\n```\n");
+    assert_int_equal(run(f, NULL, NULL), PD_EUSAGE);
+    assert_string_equal(f->err.msg, "step one/1: neon actions are not available in this build");
+}
+
+static void
+test_bad_var_option(void **state)
+{
+    struct fx *f = *state;
+    const char *vars[] = {"novalue"};
+    struct engine_opts o = {.vars = vars, .n_vars = 1};
+
+    parse(f, HEADER("") "## One\n\n```sh\ntrue\n```\n");
+    assert_int_equal(run(f, &o, NULL), PD_EUSAGE);
+    assert_string_equal(f->err.msg, "--var 'novalue': expected NAME=VALUE");
+}
+
+/* ---- secrets and resume ---- */
+
+static void
+test_secret_var_not_journaled(void **state)
+{
+    struct fx *f = *state;
+    const char *vars[] = {"db=postgresql://app:hunter2-secret@db.example.com/app"};
+    struct engine_opts o = {.vars = vars, .n_vars = 1};
+    char *j, *id;
+    const char *vars2[] = {"db=postgresql://app:hunter2-secret@db.example.com/app"};
+    struct engine_opts o2 = {.vars = vars2, .n_vars = 1};
+
+    parse(f, HEADER("input: db text \"Database\"\n")
+          "## One\n\n```sh\necho ${db}\n```\n\n```sh\nexit 1\n```\n");
+    assert_int_equal(run(f, &o, NULL), PD_ECHECK);
+    assert_true(saw_line(f, "postgresql://app:" PD_REDACT_MASK "@db.example.com/app"));
+    j = journal_text(f);
+    assert_null(strstr(j, "hunter2-secret"));
+    free(j);
+    // a resume without the secret says what it needs
+    id = pd_xstrdup(f->d->id);
+    engine_free(f->e);
+    f->e = NULL;
+    drill_free(f->d);
+    f->d = NULL;
+    assert_int_equal(drill_open(&f->d, f->home, id, true, &f->err), 0);
+    // the failed drill has ended: fake an unfinished one by checking the error path
+    assert_string_equal(f->d->outcome, "failed");
+    assert_int_equal(run(f, &o2, NULL), PD_EUSAGE);
+    {
+        char want[256];
+
+        snprintf(want, sizeof(want), "drill %s has already ended (failed)", id);
+        assert_string_equal(f->err.msg, want);
+    }
+    free(id);
+}
+
+static void
+test_secret_reasked_on_resume(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt};
+    char *id, *j;
+
+    parse(f, HEADER("input: db text \"Database\"\n")
+          "## One\n\n```sh\necho ${db}\n```\n\n```note\nok?\n```\n\n"
+          "```sh\necho again ${db}\n```\n");
+    // answer the input, then quit at the note
+    f->answers[0] = "postgresql://app:hunter3-secret@db.example.com/app";
+    f->n_answers = 1;
+    f->quit_at = 2;
+    assert_int_equal(run(f, NULL, &ev), PD_EINTR);
+    j = journal_text(f);
+    assert_null(strstr(j, "hunter3-secret"));
+    free(j);
+    id = pd_xstrdup(f->d->id);
+    engine_free(f->e);
+    f->e = NULL;
+    drill_free(f->d);
+    f->d = NULL;
+    pd_redact_reset(); // a new process knows no secrets
+    assert_int_equal(drill_open(&f->d, f->home, id, true, &f->err), 0);
+    assert_null(drill_var(f->d, "db"));
+
+    // headless, the secret must come from --var
+    assert_int_equal(run(f, NULL, NULL), PD_EINPUT);
+    assert_string_equal(f->err.msg, "variable 'db' holds a secret that is not journaled: pass "
+                                    "--var db=VALUE to resume");
+    // interactively it is asked again, then the drill continues at the note
+    f->n_prompts = 0;
+    f->quit_at = 0;
+    f->answers[0] = "postgresql://app:hunter3-secret@db.example.com/app";
+    f->answers[1] = "";
+    f->n_answers = 2;
+    assert_int_equal(run(f, NULL, &ev), 0);
+    assert_int_equal(f->n_prompts, 2);
+    assert_true(saw_line(f, "again postgresql://app:" PD_REDACT_MASK "@db.example.com/app"));
+    j = journal_text(f);
+    assert_null(strstr(j, "hunter3-secret"));
+    free(j);
+    assert_string_equal(f->d->outcome, "passed");
+    free(id);
+}
+
+/* The child half of the crash test: runs the drill until its step kills us. */
+static _Noreturn void
+crash_child(const char *home, const char *text)
+{
+    struct runbook *rb = NULL;
+    struct drill *d = NULL;
+    struct engine *e = NULL;
+    struct pd_err err = {0};
+
+    if (runbook_parse(&rb, "crash.md", text, strlen(text), NULL, &err) != 0 ||
+        drill_begin(&d, home, rb, "tester", &err) != 0 ||
+        engine_new(&e, rb, d, NULL, NULL, NULL, &err) != 0)
+        _exit(90);
+    engine_run(e, &err);
+    _exit(91); // not reached: the second stage kills this process
+}
+
+static void
+test_resume_after_crash(void **state)
+{
+    struct fx *f = *state;
+    char *text = pd_xasprintf(
+        HEADER("") "## One\n\n```sh\nsleep 0.2; echo one\n```\n\n## Two\n\n"
+                   "```sh\necho before\n```\n\n"
+                   "```sh\nif [ -f %s/m ]; then echo second run; else touch %s/m; "
+                   "kill -9 $PPID; sleep 1; fi\n```\n\n```sh\necho last\n```\n",
+        f->home, f->home);
+    struct runbook_diags diags = {0};
+    pid_t pid;
+    int status;
+    char *id = NULL;
+    double d00, d10;
+
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        crash_child(f->home, text);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), 9);
+
+    assert_int_equal(drill_find_unfinished(&id, f->home, &f->err), 0);
+    assert_int_equal(drill_open(&f->d, f->home, id, true, &f->err), 0);
+    assert_int_equal(runbook_parse(&f->rb, "crash.md", text, strlen(text), &diags, &f->err), 0);
+    runbook_diags_free(&diags);
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_PASSED);
+    assert_int_equal(step_state(f, 1, 0)->status, STEP_PASSED);
+    assert_int_equal(step_state(f, 1, 1)->status, STEP_RUNNING);
+    d00 = step_state(f, 0, 0)->duration_s;
+    d10 = step_state(f, 1, 0)->duration_s;
+    assert_true(d00 >= 0.2);
+
+    assert_int_equal(run(f, NULL, NULL), 0);
+    assert_false(saw_line(f, "one"));
+    assert_false(saw_line(f, "before"));
+    assert_true(saw_line(f, "second run"));
+    assert_true(saw_line(f, "last"));
+    assert_string_equal(f->d->outcome, "passed");
+    assert_int_equal(f->d->n_resumes, 1);
+    assert_int_equal(step_state(f, 0, 0)->attempts, 1);
+    assert_true(step_state(f, 0, 0)->duration_s == d00);
+    assert_true(step_state(f, 1, 0)->duration_s == d10);
+    assert_int_equal(step_state(f, 1, 1)->attempts, 2);
+    assert_int_equal(step_state(f, 1, 1)->status, STEP_PASSED);
+    free(id);
+    free(text);
+}
+
+
+/* ---- sql and check (real PostgreSQL) ---- */
+
+static const char *
+test_url(void)
+{
+    const char *url = getenv("PGDRILL_TEST_PGURL");
+
+    if (url == NULL || url[0] == '\0')
+        fail_msg("PGDRILL_TEST_PGURL is not set: run through tests/run.sh (tests/services.sh "
+                 "starts PostgreSQL) or export a superuser URL to a scratch database");
+    return url;
+}
+
+static void
+db_exec(const char *sql)
+{
+    struct pg_conn *c = NULL;
+    struct pd_err err = {0};
+
+    if (pg_connect(&c, test_url(), &err) != 0)
+        fail_msg("cannot connect to the test database: %s", err.msg);
+    if (pg_query(c, NULL, sql, NULL, 0, NULL, &err) != 0)
+        fail_msg("%s: %s", sql, err.msg);
+    pg_conn_free(c);
+}
+
+static void
+seed(void)
+{
+    db_exec("DROP TABLE IF EXISTS pd_eng_visits, pd_eng_users; "
+            "CREATE TABLE pd_eng_users (id int PRIMARY KEY, email text); "
+            "INSERT INTO pd_eng_users VALUES (1, 'a@example.com'), (2, NULL); "
+            "CREATE TABLE pd_eng_visits (id int, status text); "
+            "INSERT INTO pd_eng_visits VALUES (1, 'done'), (2, 'done'), (3, 'open')");
+}
+
+static const struct drill_check *
+find_check(const struct fx *f, const char *name)
+{
+    for (size_t i = 0; i < f->d->n_checks; i++)
+        if (strcmp(f->d->checks[i].name, name) == 0)
+            return &f->d->checks[i];
+    fail_msg("no check named %s in the drill", name);
+    return NULL;
+}
+
+#define U " url=${PGDRILL_TEST_PGURL}"
+
+static void
+test_checks_pass_fail(void **state)
+{
+    struct fx *f = *state;
+    const char *vars[] = {"evil='; DROP TABLE pd_eng_users; --"};
+    struct engine_opts o = {.vars = vars, .n_vars = 1};
+    const struct drill_check *c;
+
+    test_url();
+    seed();
+    parse(f, HEADER("input: evil text \"Evil\"\n") "## Checks\n\n"
+          "```check name=users.count expect=\"= 2\"" U "\nSELECT count(*) FROM pd_eng_users\n```\n\n"
+          "```check name=users.email-null expect=\"= 0\" on-fail=skip" U "\n"
+          "SELECT count(*) FROM pd_eng_users WHERE email IS NULL\n```\n\n"
+          "```check name=bind expect=\"= 0\"" U "\n"
+          "SELECT count(*) FROM pd_eng_users WHERE email = ${evil} OR email = ${evil}\n```\n\n"
+          "```check name=visits.by-status expect=\"> 0\"" U "\n"
+          "SELECT status, count(*) FROM pd_eng_visits GROUP BY status ORDER BY 1\n```\n\n"
+          "```check name=visits.few expect=\"< 2\" on-fail=skip" U "\n"
+          "SELECT status, count(*) FROM pd_eng_visits GROUP BY status ORDER BY 1\n```\n\n"
+          "```check name=users.rows expect=\"rows = 2\"" U "\nSELECT id FROM pd_eng_users\n```\n\n"
+          "```check name=users.base baseline=base expect=\"not null\"" U "\n"
+          "SELECT count(*) * 10 FROM pd_eng_visits\n```\n\n"
+          "```check name=users.within expect=\"within 10% of ${base}\"" U "\n"
+          "SELECT 29\n```\n\n"
+          "```check name=users.still-there expect=\"= 2\"" U "\nSELECT count(*) FROM pd_eng_users\n```\n");
+    assert_int_equal(run(f, &o, NULL), 0);
+    c = find_check(f, "users.count");
+    assert_true(c->passed);
+    assert_string_equal(c->observed, "2");
+    assert_string_equal(c->expected, "= 2");
+    assert_string_equal(c->sql, "SELECT count(*) FROM pd_eng_users");
+    c = find_check(f, "users.email-null");
+    assert_false(c->passed);
+    assert_string_equal(c->observed, "1");
+    assert_int_equal(step_state(f, 0, 1)->status, STEP_SKIPPED);
+    assert_string_equal(step_state(f, 0, 1)->summary, "observed 1, expected = 0");
+    assert_true(find_check(f, "bind")->passed);
+    c = find_check(f, "visits.by-status");
+    assert_true(c->passed);
+    assert_string_equal(c->observed, "done=2, open=1");
+    c = find_check(f, "visits.few");
+    assert_false(c->passed);
+    assert_string_equal(step_state(f, 0, 4)->summary, "done: observed 2, expected < 2");
+    c = find_check(f, "users.rows");
+    assert_true(c->passed);
+    assert_string_equal(c->observed, "2 rows");
+    assert_string_equal(drill_var(f->d, "base"), "30");
+    assert_true(find_check(f, "users.within")->passed);
+    assert_true(find_check(f, "users.still-there")->passed);
+    assert_true(saw_line(f, "check users.email-null: FAILED (observed 1, expected = 0)"));
+    assert_string_equal(f->d->outcome, "passed");
+}
+
+static void
+test_check_read_only(void **state)
+{
+    struct fx *f = *state;
+    const struct drill_check *c;
+
+    test_url();
+    seed();
+    parse(f, HEADER("") "## Checks\n\n"
+          "```check name=sneaky expect=\"= 1\"" U "\n"
+          "INSERT INTO pd_eng_users VALUES (3, 'x') RETURNING 1\n```\n");
+    assert_int_equal(run(f, NULL, NULL), PD_ECHECK);
+    assert_non_null(strstr(f->err.msg, "step checks/1: postgres: "));
+    assert_non_null(strstr(f->err.msg, ": cannot execute INSERT in a read-only transaction "
+                                       "(SQLSTATE 25006)"));
+    c = find_check(f, "sneaky");
+    assert_false(c->passed);
+    assert_memory_equal(c->observed, "error: postgres: ", 17);
+    // nothing was written
+    db_exec("DO $$ BEGIN IF (SELECT count(*) FROM pd_eng_users) <> 2 THEN "
+            "RAISE EXCEPTION 'insert leaked'; END IF; END $$");
+}
+
+static void
+test_check_statement_timeout(void **state)
+{
+    struct fx *f = *state;
+
+    test_url();
+    parse(f, HEADER("") "## Checks\n\n"
+          "```check name=slow expect=\"not null\" timeout=1s" U "\nSELECT pg_sleep(10)\n```\n");
+    assert_int_equal(run(f, NULL, NULL), PD_ESERVICE);
+    assert_int_equal(pd_err_exit_code(f->err.kind), 3);
+    assert_non_null(strstr(f->err.msg, ": statement timeout after 1000ms"));
+    assert_true(step_state(f, 0, 0)->duration_s < 5);
+}
+
+static void
+test_sql_steps(void **state)
+{
+    struct fx *f = *state;
+
+    test_url();
+    seed();
+    parse(f, HEADER("") "## Data\n\n"
+          "```sql readonly=no" U "\nINSERT INTO pd_eng_users VALUES (3, 'c@example.com')\n```\n\n"
+          "```sql save=n" U "\nSELECT count(*) AS n, 'x' AS label FROM pd_eng_users\n```\n\n"
+          "```sql" U "\nSELECT email FROM pd_eng_users ORDER BY id\n```\n\n"
+          "```sh\necho n=${n}\n```\n");
+    assert_int_equal(run(f, NULL, NULL), 0);
+    assert_true(saw_line(f, "INSERT 0 1"));
+    assert_true(saw_line(f, "n | label"));
+    assert_true(saw_line(f, "3 | x"));
+    assert_true(saw_line(f, "NULL"));
+    assert_true(saw_line(f, "(3 rows)"));
+    assert_true(saw_line(f, "n=3"));
+    assert_string_equal(step_state(f, 0, 2)->summary, "3 rows");
+}
+
+static void
+test_sql_connect_failure(void **state)
+{
+    struct fx *f = *state;
+
+    parse(f, HEADER("") "## Data\n\n"
+          "```sql url=postgresql://app:pw-not-shown@127.0.0.1:1/app\nSELECT 1\n```\n");
+    assert_int_equal(run(f, NULL, NULL), PD_ESERVICE);
+    assert_int_equal(pd_err_exit_code(f->err.kind), 3);
+    assert_string_equal(f->err.msg, "step data/1: postgres: connect to 127.0.0.1:1/app: "
+                                    "connection to server at \"127.0.0.1\", port 1 failed: "
+                                    "Connection refused; Is the server running on that host and "
+                                    "accepting TCP/IP connections?");
+    {
+        char *j = journal_text(f);
+
+        assert_null(strstr(j, "pw-not-shown"));
+        free(j);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sh_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sh_fail_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_then_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_exhausted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_skip_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failure_decision, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failure_decision_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sh_timeout_attr, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vars_shell_quoting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_input_validation_headless, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_input_reask, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timing_split, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_confirm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manual_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interrupt_by_tick, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interrupt_by_prompt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_neon_not_available, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_var_option, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_var_not_journaled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_reasked_on_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_after_crash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checks_pass_fail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_read_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_statement_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sql_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sql_connect_failure, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
