@@ -1,11 +1,5 @@
 /* engine actions: what each step kind does when it runs once. */
 #include "engine/engine.intern.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_mem.h"
@@ -14,6 +8,11 @@
 #include "pg/pg.h"
 #include "runbook/expect.h"
 #include "shell/shell.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 /* A copy of s without trailing whitespace; caller owns it. */
 static char *
@@ -94,6 +93,47 @@ sh_tick(void *payload)
     return engine_should_stop(c->e);
 }
 
+/*
+ * The script's extra environment: PGDRILL_DRILL_ID, and each variable named
+ * in env=a,b exported under its own name (an alternative to splicing).
+ */
+static int
+sh_env(struct engine *e, char ***out, size_t *n_out, struct pd_err *err)
+{
+    const char *list = runbook_step_attr(e->step, "env");
+    char **env = pd_xcalloc(1, sizeof(*env));
+    size_t n = 0;
+    int rc = 0;
+
+    env[n++] = pd_xasprintf("PGDRILL_DRILL_ID=%s", e->drill->id ? e->drill->id : "");
+    while (list != NULL && *list) {
+        size_t len = strcspn(list, ", ");
+
+        if (len > 0) {
+            char *name = pd_xstrndup(list, len);
+            const char *v = engine_lookup(e, name);
+
+            if (v == NULL) {
+                rc = PD_ERR_SET(err, PD_EINPUT, "undefined variable '%s'", name);
+                free(name);
+                break;
+            }
+            env = pd_xrealloc(env, (n + 1) * sizeof(*env));
+            env[n++] = pd_xasprintf("%s=%s", name, v);
+            free(name);
+        }
+        list += len;
+        list += strspn(list, ", ");
+    }
+    if (rc != 0) {
+        engine_strv_free(env, n);
+        return rc;
+    }
+    *out = env;
+    *n_out = n;
+    return 0;
+}
+
 static int
 run_sh(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
@@ -102,8 +142,9 @@ run_sh(struct engine *e, struct engine_step_result *res, struct pd_err *err)
     struct sh_ctx c = {.e = e};
     struct shell_result sr;
     struct shell_opts o = {0};
-    char *script = NULL, *env_id = NULL;
-    const char *env[1];
+    char *script = NULL;
+    char **env = NULL;
+    size_t n_env = 0;
     char human[32];
     int timeout_s, rc;
 
@@ -113,11 +154,12 @@ run_sh(struct engine *e, struct engine_step_result *res, struct pd_err *err)
     rc = engine_expand(e, &script, step->body, true, err);
     if (rc != 0)
         return rc;
-    env_id = pd_xasprintf("PGDRILL_DRILL_ID=%s", e->drill->id ? e->drill->id : "");
-    env[0] = env_id;
+    rc = sh_env(e, &env, &n_env, err);
+    if (rc != 0)
+        goto out;
     o.script = script;
-    o.env = env;
-    o.n_env = 1;
+    o.env = (const char *const *)env;
+    o.n_env = n_env;
     o.timeout_s = timeout_s;
     o.line = sh_line;
     o.tick = sh_tick;
@@ -159,7 +201,7 @@ run_sh(struct engine *e, struct engine_step_result *res, struct pd_err *err)
     res->summary = pd_xstrdup("exit 0");
 out:
     free(c.last);
-    free(env_id);
+    engine_strv_free(env, n_env);
     free(script);
     return rc;
 }
@@ -311,10 +353,9 @@ run_sql(struct engine *e, struct engine_step_result *res, struct pd_err *err)
         rc = engine_set_var(e, save, v ? v : "", err);
     }
     if (rc == 0)
-        res->summary = pg_result_cols(r) > 0
-                           ? pd_xasprintf("%zu row%s", pg_result_rows(r),
-                                          pg_result_rows(r) == 1 ? "" : "s")
-                           : pd_xstrdup(pg_result_command(r));
+        res->summary = pg_result_cols(r) > 0 ? pd_xasprintf("%zu row%s", pg_result_rows(r),
+                                                            pg_result_rows(r) == 1 ? "" : "s")
+                                             : pd_xstrdup(pg_result_command(r));
 out:
     pg_result_free(r);
     return rc;
@@ -334,13 +375,18 @@ record_check(struct engine *e, const char *name, const char *expected, const cha
     char *sql = pd_redact(body);
     char *obs = pd_redact(observed);
     struct drill_event ev = {
-        .type = DRILL_EV_CHECK, .stage = e->si, .step = e->ti, .name = name, .sql = sql,
-        .expected = expected, .observed = obs, .passed = passed,
+        .type = DRILL_EV_CHECK,
+        .stage = e->si,
+        .step = e->ti,
+        .name = name,
+        .sql = sql,
+        .expected = expected,
+        .observed = obs,
+        .passed = passed,
     };
-    char *line = passed ? pd_xasprintf("check %s: passed (observed %s, expected %s)", name, obs,
-                                       expected)
-                        : pd_xasprintf("check %s: FAILED (observed %s, expected %s)", name, obs,
-                                       expected);
+    char *line =
+        passed ? pd_xasprintf("check %s: passed (observed %s, expected %s)", name, obs, expected)
+               : pd_xasprintf("check %s: FAILED (observed %s, expected %s)", name, obs, expected);
     int rc = engine_output(e, line, err);
 
     if (rc == 0)
@@ -400,9 +446,8 @@ run_check(struct engine *e, struct engine_step_result *res, struct pd_err *err)
             pd_buf_appendf(&why, NULL, "%s", eerr.msg);
         }
     } else if (pg_result_rows(r) <= 1 && pg_result_cols(r) <= 1) {
-        const char *v = pg_result_rows(r) == 1 && pg_result_cols(r) == 1
-                            ? pg_result_value(r, 0, 0)
-                            : NULL;
+        const char *v =
+            pg_result_rows(r) == 1 && pg_result_cols(r) == 1 ? pg_result_value(r, 0, 0) : NULL;
         struct pd_err eerr = {0};
         int erc = expect_eval(x, v, (long)pg_result_rows(r), expect_lookup, e, &eerr);
 
@@ -438,8 +483,8 @@ run_check(struct engine *e, struct engine_step_result *res, struct pd_err *err)
             }
             if (erc != 0) {
                 passed = false;
-                pd_buf_appendf(&why, NULL, "%s%s: %s", why.len ? "; " : "",
-                               label ? label : "NULL", eerr.msg);
+                pd_buf_appendf(&why, NULL, "%s%s: %s", why.len ? "; " : "", label ? label : "NULL",
+                               eerr.msg);
             }
         }
     }
@@ -573,8 +618,7 @@ run_input(struct engine *e, struct engine_step_result *res, struct pd_err *err)
     p.choices = (const char *const *)choices;
     p.n_choices = n_choices;
     p.default_value = dflt;
-    rc = engine_obtain_input(e, &p, runbook_step_attr(step, "pattern"), dflt == NULL, &value,
-                             err);
+    rc = engine_obtain_input(e, &p, runbook_step_attr(step, "pattern"), dflt == NULL, &value, err);
     if (rc != 0)
         goto out;
     rc = engine_set_var(e, name, value, err);
@@ -598,8 +642,8 @@ run_note(struct engine *e, struct engine_step_result *res, struct pd_err *err)
     const char *name = runbook_step_attr(step, "name");
     const char *given = name ? engine_opt_var(e, name) : NULL;
     char *body = NULL, *question = NULL, *text = NULL;
-    struct engine_prompt p = {.stage = e->stage, .step = step, .action = STEP_NOTE,
-                              .name = name, .type = INPUT_TEXT};
+    struct engine_prompt p = {
+        .stage = e->stage, .step = step, .action = STEP_NOTE, .name = name, .type = INPUT_TEXT};
     int rc;
 
     rc = engine_expand(e, &body, step->body, false, err);
@@ -613,8 +657,7 @@ run_note(struct engine *e, struct engine_step_result *res, struct pd_err *err)
         rc = engine_ask(e, &p, &text, err);
     if (rc == 0 && text != NULL && text[0] != '\0') {
         char *r = pd_redact(text);
-        struct drill_event ev = {.type = DRILL_EV_NOTE, .stage = e->si, .step = e->ti,
-                                 .text = r};
+        struct drill_event ev = {.type = DRILL_EV_NOTE, .stage = e->si, .step = e->ti, .text = r};
 
         rc = engine_record(e, &ev, err);
         free(r);
@@ -634,8 +677,8 @@ run_manual(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
     const struct runbook_step *step = e->step;
     char *body = NULL, *question = NULL, *answer = NULL;
-    struct engine_prompt p = {.stage = e->stage, .step = step, .action = step->action,
-                              .type = INPUT_TEXT};
+    struct engine_prompt p = {
+        .stage = e->stage, .step = step, .action = step->action, .type = INPUT_TEXT};
     int rc;
 
     rc = engine_expand(e, &body, step->body, false, err);
@@ -648,8 +691,8 @@ run_manual(struct engine *e, struct engine_step_result *res, struct pd_err *err)
         if (e->opts.yes) {
             res->summary = pd_xstrdup("done (--yes)");
         } else {
-            rc = PD_ERR_SET(err, PD_EINPUT,
-                            "step %s is manual: run it interactively or pass --yes", step->id);
+            rc = PD_ERR_SET(err, PD_EINPUT, "step %s is manual: run it interactively or pass --yes",
+                            step->id);
         }
         free(question);
         return rc;

@@ -16,17 +16,17 @@
  */
 #include "engine/engine.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-
 #include "engine/engine.intern.h"
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 int
 engine_record(struct engine *e, const struct drill_event *ev, struct pd_err *err)
@@ -112,7 +112,10 @@ engine_output(struct engine *e, const char *line, struct pd_err *err)
         e->ev.output_line(e->step, r, e->payload);
     if (e->n_journaled < ENGINE_OUTPUT_JOURNAL_MAX) {
         struct drill_event ev = {
-            .type = DRILL_EV_OUTPUT, .stage = e->si, .step = e->ti, .text = r,
+            .type = DRILL_EV_OUTPUT,
+            .stage = e->si,
+            .step = e->ti,
+            .text = r,
         };
 
         rc = engine_record(e, &ev, err);
@@ -134,8 +137,7 @@ engine_new(struct engine **out, const struct runbook *rb, struct drill *drill,
     *out = NULL;
     if (rb == NULL || drill == NULL)
         return PD_ERR_SET(err, PD_EBUG, "engine: runbook and drill are required");
-    if (drill->n_stages != rb->n_stages ||
-        strcmp(drill->stages_sha256, rb->stages_sha256) != 0)
+    if (drill->n_stages != rb->n_stages || strcmp(drill->stages_sha256, rb->stages_sha256) != 0)
         return PD_ERR_SET(err, PD_EINPUT,
                           "drill %s: the runbook's stages changed since the drill began "
                           "(stages sha256 differs); start a new drill",
@@ -151,8 +153,7 @@ engine_new(struct engine **out, const struct runbook *rb, struct drill *drill,
             const char *eq = strchr(opts->vars[i], '=');
 
             if (eq == NULL || eq == opts->vars[i])
-                return PD_ERR_SET(err, PD_EUSAGE, "--var '%s': expected NAME=VALUE",
-                                  opts->vars[i]);
+                return PD_ERR_SET(err, PD_EUSAGE, "--var '%s': expected NAME=VALUE", opts->vars[i]);
         }
     }
     e = pd_xcalloc(1, sizeof(*e));
@@ -213,7 +214,7 @@ var_known(const struct engine *e, const char *name)
  */
 int
 engine_obtain_input(struct engine *e, struct engine_prompt *p, const char *pattern, bool required,
-             char **out, struct pd_err *err)
+                    char **out, struct pd_err *err)
 {
     const char *given = p->name ? engine_opt_var(e, p->name) : NULL;
     struct pd_err verr = {0};
@@ -239,8 +240,8 @@ engine_obtain_input(struct engine *e, struct engine_prompt *p, const char *patte
             *out = pd_xstrdup("");
             return 0;
         }
-        return PD_ERR_SET(err, PD_EINPUT, "input '%s' needs a value: pass --var %s=VALUE",
-                          p->name, p->name);
+        return PD_ERR_SET(err, PD_EINPUT, "input '%s' needs a value: pass --var %s=VALUE", p->name,
+                          p->name);
     }
     for (;;) {
         rc = engine_ask(e, p, &answer, err);
@@ -252,9 +253,8 @@ engine_obtain_input(struct engine *e, struct engine_prompt *p, const char *patte
         }
         if (answer[0] == '\0' && required) {
             snprintf(verr.msg, sizeof(verr.msg), "a value is required");
-        } else if (answer[0] == '\0' ||
-                   engine_validate(answer, p->type, p->choices, p->n_choices, pattern, &verr) ==
-                       0) {
+        } else if (answer[0] == '\0' || engine_validate(answer, p->type, p->choices, p->n_choices,
+                                                        pattern, &verr) == 0) {
             *out = answer;
             return 0;
         }
@@ -297,7 +297,10 @@ ask_header_inputs(struct engine *e, struct pd_err *err)
     }
     if (e->human_step > h0 && e->rb->n_stages > 0) {
         struct drill_event ev = {
-            .type = DRILL_EV_HUMAN, .stage = 0, .step = -1, .human_s = e->human_step - h0,
+            .type = DRILL_EV_HUMAN,
+            .stage = 0,
+            .step = -1,
+            .human_s = e->human_step - h0,
         };
         int rc2 = engine_record(e, &ev, rc ? NULL : err);
 
@@ -349,7 +352,9 @@ reask_secrets(struct engine *e, struct pd_err *err)
                  e->vars[i].name);
         {
             struct engine_prompt p = {
-                .action = STEP_INPUT, .name = e->vars[i].name, .question = question,
+                .action = STEP_INPUT,
+                .name = e->vars[i].name,
+                .question = question,
                 .type = INPUT_TEXT,
             };
 
@@ -386,7 +391,10 @@ decide(struct engine *e, int attempt, const char *why, char **reason, struct pd_
         dt = pd_time_mono() - t0;
         {
             struct drill_event ev = {
-                .type = DRILL_EV_HUMAN, .stage = e->si, .step = e->ti, .human_s = dt,
+                .type = DRILL_EV_HUMAN,
+                .stage = e->si,
+                .step = e->ti,
+                .human_s = dt,
             };
 
             *rc_out = engine_record(e, &ev, err);
@@ -410,13 +418,13 @@ decide(struct engine *e, int attempt, const char *why, char **reason, struct pd_
 static int
 interrupt(struct engine *e, const char *reason, struct pd_err *err)
 {
-    struct drill_event ev = {.type = DRILL_EV_INTERRUPT, .stage = e->si, .step = e->ti,
-                             .text = reason};
+    struct drill_event ev = {
+        .type = DRILL_EV_INTERRUPT, .stage = e->si, .step = e->ti, .text = reason};
     struct pd_err rerr = {0};
 
     if (e->human_step > 0 && e->si >= 0) {
-        struct drill_event h = {.type = DRILL_EV_HUMAN, .stage = e->si, .step = e->ti,
-                                .human_s = e->human_step};
+        struct drill_event h = {
+            .type = DRILL_EV_HUMAN, .stage = e->si, .step = e->ti, .human_s = e->human_step};
 
         engine_record(e, &h, &rerr);
         e->human_step = 0;
@@ -453,8 +461,8 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
             return interrupt(e, "stop requested", err);
         attempt++;
         {
-            struct drill_event ev = {.type = DRILL_EV_STEP_START, .stage = si, .step = ti,
-                                     .attempt = attempt};
+            struct drill_event ev = {
+                .type = DRILL_EV_STEP_START, .stage = si, .step = ti, .attempt = attempt};
 
             rc = engine_record(e, &ev, err);
             if (rc != 0)
@@ -492,8 +500,8 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
 
             snprintf(more, sizeof(more), "\u2026 %zu more lines", e->n_unjournaled);
             {
-                struct drill_event ev = {.type = DRILL_EV_OUTPUT, .stage = si, .step = ti,
-                                         .text = more};
+                struct drill_event ev = {
+                    .type = DRILL_EV_OUTPUT, .stage = si, .step = ti, .text = more};
 
                 drc = engine_record(e, &ev, err);
             }
@@ -507,8 +515,13 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
         st = rc == 0 ? STEP_PASSED : STEP_FAILED;
         {
             struct drill_event ev = {
-                .type = DRILL_EV_STEP_END, .stage = si, .step = ti, .status = st,
-                .duration_s = dur, .human_s = e->human_step, .exit_code = res.exit_code,
+                .type = DRILL_EV_STEP_END,
+                .stage = si,
+                .step = ti,
+                .status = st,
+                .duration_s = dur,
+                .human_s = e->human_step,
+                .exit_code = res.exit_code,
                 .text = res.summary ? res.summary : "",
             };
 
@@ -537,14 +550,13 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
         }
         if (d == ENGINE_RETRY) {
             free(reason);
-            pd_log(PD_LOG_INFO, "engine: step %s failed (%s), retrying", step->id,
-                   kind_word(rc));
+            pd_log(PD_LOG_INFO, "engine: step %s failed (%s), retrying", step->id, kind_word(rc));
             continue;
         }
         if (d == ENGINE_SKIP) {
             char *r = pd_redact(reason && reason[0] ? reason : "on-fail=skip");
-            struct drill_event ev = {.type = DRILL_EV_STEP_SKIP, .stage = si, .step = ti,
-                                     .text = r};
+            struct drill_event ev = {
+                .type = DRILL_EV_STEP_SKIP, .stage = si, .step = ti, .text = r};
 
             drc = engine_record(e, &ev, err);
             free(r);
@@ -588,8 +600,8 @@ engine_run(struct engine *e, struct pd_err *err)
     for (size_t i = 0; i < d->n_stages && !resumed; i++)
         resumed = d->stages[i].started_at != NULL;
     if (resumed || d->n_vars > 0 || d->interrupted) {
-        struct drill_event ev = {.type = DRILL_EV_RESUME, .stage = -1, .step = -1,
-                                 .text = "resumed"};
+        struct drill_event ev = {
+            .type = DRILL_EV_RESUME, .stage = -1, .step = -1, .text = "resumed"};
 
         rc = engine_record(e, &ev, err);
         if (rc != 0)
@@ -638,8 +650,8 @@ engine_run(struct engine *e, struct pd_err *err)
         }
         st = rc == 0 ? STEP_PASSED : STEP_FAILED;
         {
-            struct drill_event ev = {.type = DRILL_EV_STAGE_END, .stage = (int)si, .step = -1,
-                                     .status = st};
+            struct drill_event ev = {
+                .type = DRILL_EV_STAGE_END, .stage = (int)si, .step = -1, .status = st};
             struct pd_err rerr = {0};
             int rc2 = engine_record(e, &ev, rc ? &rerr : err);
 

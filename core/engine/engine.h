@@ -14,15 +14,47 @@
  *
  * Lifetime: the engine borrows the runbook and the drill for its whole
  * life; engine_free releases only the engine.
+ *
+ * Behaviour the front ends rely on (details in engine.c and actions.c):
+ *   - Headless defaults: an input without --var takes its default ("" when
+ *     optional) or fails PD_EINPUT "input 'x' needs a value: pass --var
+ *     x=VALUE"; an invalid --var fails PD_EINPUT "--var x: <why>" (with
+ *     prompt_needed set the operator is asked instead, with last_error); a
+ *     note without an answer records nothing; a manual step passes only
+ *     with opts.yes; a confirm passes with opts.yes except a
+ *     destructive=yes confirm in a runbook whose environment is
+ *     "production", which must always be typed.
+ *   - prompt_needed for a manual step (action is the step's action, name
+ *     NULL): "", "y", "yes" or "done" mean done, anything else fails it.
+ *   - Variables are spliced into sh scripts as single-quoted words: write
+ *     `echo ${x}`, never "${x}" inside quotes. env=a,b on a sh step exports
+ *     those variables instead. In sql/check each ${x} becomes a bind
+ *     parameter $N. Every sh step also gets PGDRILL_DRILL_ID.
+ *   - Output: every line reaches output_line (redacted); the journal keeps
+ *     the first 200 lines of each attempt and then "… N more lines". A sql
+ *     step shows a header line, up to 50 rows ("a | b", NULL as NULL) and
+ *     "(N rows)"; a command shows its tag ("INSERT 0 1").
+ *   - Resume: engine_run on a drill that already started records
+ *     DRILL_EV_RESUME itself (front ends must not). Passed and skipped
+ *     steps are not rerun; a step left running is. Variables come back from
+ *     the journal, except secret ones (a URI with a password, a registered
+ *     secret), which are journaled by name only: they are taken from --var
+ *     or asked again through prompt_needed before anything runs, else
+ *     PD_EINPUT "variable 'x' holds a secret that is not journaled: pass
+ *     --var x=VALUE to resume". The step that produced them is not rerun.
+ *   - Failures end with *err = "step STEP-ID: <why>"; kinds: PD_ECHECK (a
+ *     failed check, exit status, confirm mismatch, SQL error), PD_ESERVICE
+ *     (cannot connect, statement timeout), PD_EINPUT (undefined variable,
+ *     bad input), PD_EUSAGE (neon/s3 steps in this build).
  */
 #ifndef PD_ENGINE_H
 #define PD_ENGINE_H
 
-#include <stdbool.h>
-#include <stddef.h>
-
 #include "drill/drill.h"
 #include "runbook/runbook.h"
+
+#include <stdbool.h>
+#include <stddef.h>
 
 struct pd_err;
 struct engine;
@@ -65,8 +97,8 @@ struct engine_events {
                          const char *display, void *payload);
     /* One line of output or result, secrets masked, no trailing newline. */
     void (*output_line)(const struct runbook_step *step, const char *line, void *payload);
-    void (*step_finished)(const struct runbook_step *step, enum step_status st,
-                          const char *summary, void *payload);
+    void (*step_finished)(const struct runbook_step *step, enum step_status st, const char *summary,
+                          void *payload);
     /*
      * Ask the operator. Return 0 with *out set to a string the engine takes
      * ownership of, PD_EINTR when the operator quits, or another PD_E*.
@@ -89,13 +121,19 @@ struct engine_events {
 };
 
 struct engine_opts {
-    bool yes;                  /* confirmations pass without typing (never in a drill's refusal) */
-    const char *const *vars;   /* "name=value" pairs from --var */
+    bool yes;                /* confirmations pass without typing (never in a drill's refusal) */
+    const char *const *vars; /* "name=value" pairs from --var */
     size_t n_vars;
-    int statement_timeout_ms;  /* for sql/check; 0 = 30000 */
-    int sh_timeout_s;          /* default for sh steps; 0 = 600 */
+    int statement_timeout_ms; /* for sql/check; 0 = 30000 */
+    int sh_timeout_s;         /* default for sh steps; 0 = 600 */
 };
 
+/*
+ * Fails PD_EINPUT when the drill's stages no longer match the runbook
+ * (stages_sha256 or step counts differ: "drill ID: the runbook's stages
+ * changed since the drill began ..."), PD_EUSAGE when a --var is not
+ * NAME=VALUE. ev and opts are copied; payload is passed to every callback.
+ */
 int engine_new(struct engine **out, const struct runbook *rb, struct drill *drill,
                const struct engine_opts *opts, const struct engine_events *ev, void *payload,
                struct pd_err *err);
@@ -105,11 +143,18 @@ int engine_new(struct engine **out, const struct runbook *rb, struct drill *dril
  * drill) to the end. Returns 0 when every step passed or was skipped,
  * PD_ECHECK when a check or step failed and the policy stopped the drill,
  * PD_EINTR when interrupted (the journal allows a resume), or another PD_E*.
- * The drill is ended (DRILL_EV_END) unless interrupted.
+ * The drill is ended (DRILL_EV_END) unless interrupted. On PD_EINTR a
+ * DRILL_EV_INTERRUPT is recorded and err reads "drill ID interrupted;
+ * resume with: pgdrill resume ID". A drill that has ended already fails
+ * with PD_EUSAGE "drill ID has already ended (OUTCOME)".
  */
 int engine_run(struct engine *e, struct pd_err *err);
 
-/* Ask the running engine to stop at the next safe point (signal-safe). */
+/*
+ * Ask the running engine to stop at the next safe point (signal-safe): a
+ * running sh step's process group is killed, a running SQL statement ends
+ * at the latest at its statement timeout.
+ */
 void engine_request_stop(struct engine *e);
 
 /*

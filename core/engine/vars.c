@@ -1,17 +1,16 @@
 /* engine variables: lookup, expansion, SQL bind parameters, input validation. */
 #include "engine/engine.intern.h"
-
-#include <ctype.h>
-#include <regex.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_time.h"
 #include "shell/shell.h"
+
+#include <ctype.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
 
 static bool
 is_upper_name(const char *name)
@@ -102,11 +101,11 @@ scan_ref(const char *p, char **name_out, size_t *len_out, struct pd_err *err)
     if (q == start)
         return PD_ERR_SET(err, PD_EINPUT, "empty variable reference '${}'");
     for (const char *c = start; c < q; c++) {
-        bool ok = isalpha((unsigned char)*c) || *c == '_' || (c > start && isdigit((unsigned char)*c));
+        bool ok =
+            isalpha((unsigned char)*c) || *c == '_' || (c > start && isdigit((unsigned char)*c));
 
         if (!ok || (unsigned char)*c > 127)
-            return PD_ERR_SET(err, PD_EINPUT, "bad variable name '%.*s'", (int)(q - start),
-                              start);
+            return PD_ERR_SET(err, PD_EINPUT, "bad variable name '%.*s'", (int)(q - start), start);
     }
     *name_out = pd_xstrndup(start, (size_t)(q - start));
     *len_out = (size_t)(q - p) + 1;

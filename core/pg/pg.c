@@ -1,16 +1,16 @@
 #include "pg/pg.h"
 
-#include <ctype.h>
-#include <libpq-fe.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+
+#include <ctype.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define PG_CONNECT_TIMEOUT_S "10"
 
@@ -37,9 +37,8 @@ pg_host_is_local(const char *host)
     while (*p) {
         size_t n = strcspn(p, ",");
         char *h = pd_xstrndup(p, n);
-        bool local = h[0] == '\0' || h[0] == '/' || h[0] == '@' ||
-                     strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 ||
-                     strcmp(h, "::1") == 0 || strcmp(h, "[::1]") == 0;
+        bool local = h[0] == '\0' || h[0] == '/' || h[0] == '@' || strcmp(h, "localhost") == 0 ||
+                     strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0 || strcmp(h, "[::1]") == 0;
 
         free(h);
         if (!local)
@@ -249,8 +248,8 @@ result_error(struct pg_conn *c, PGresult *res, int timeout_ms, struct pd_err *er
     int rc;
 
     if (state != NULL && strcmp(state, "57014") == 0)
-        return PD_ERR_SET(err, PD_ESERVICE, "postgres: %s: statement timeout after %dms",
-                          c->target, timeout_ms);
+        return PD_ERR_SET(err, PD_ESERVICE, "postgres: %s: statement timeout after %dms", c->target,
+                          timeout_ms);
     m = one_line(primary ? primary : PQerrorMessage(c->conn));
     if (PQstatus(c->conn) != CONNECTION_OK || state == NULL || strncmp(state, "08", 2) == 0 ||
         strncmp(state, "57P", 3) == 0)
@@ -293,9 +292,8 @@ copy_result(PGresult *res)
 }
 
 int
-pg_query(struct pg_conn *c, struct pg_result **out, const char *sql,
-         const char *const *params, size_t n_params, const struct pg_query_opts *opts,
-         struct pd_err *err)
+pg_query(struct pg_conn *c, struct pg_result **out, const char *sql, const char *const *params,
+         size_t n_params, const struct pg_query_opts *opts, struct pd_err *err)
 {
     static const struct pg_query_opts none = {0};
     PGresult *res = NULL;

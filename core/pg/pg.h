@@ -55,9 +55,8 @@ const char *pg_conn_target(const struct pg_conn *c);
  * result is returned). The caller owns *out (pg_result_free); out may be
  * NULL to discard the result.
  */
-int pg_query(struct pg_conn *c, struct pg_result **out, const char *sql,
-             const char *const *params, size_t n_params, const struct pg_query_opts *opts,
-             struct pd_err *err);
+int pg_query(struct pg_conn *c, struct pg_result **out, const char *sql, const char *const *params,
+             size_t n_params, const struct pg_query_opts *opts, struct pd_err *err);
 
 void pg_conn_free(struct pg_conn *c);
 

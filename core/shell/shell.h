@@ -27,11 +27,11 @@ enum shell_stream {
 };
 
 struct shell_opts {
-    const char *script;       /* run as /bin/sh -c script */
-    const char *const *env;   /* extra "NAME=value" entries, override the inherited ones */
+    const char *script;     /* run as /bin/sh -c script */
+    const char *const *env; /* extra "NAME=value" entries, override the inherited ones */
     size_t n_env;
-    const char *cwd;          /* NULL: inherit */
-    double timeout_s;         /* <= 0: no timeout */
+    const char *cwd;  /* NULL: inherit */
+    double timeout_s; /* <= 0: no timeout */
     /* One line without its newline; line is borrowed for the call only. */
     void (*line)(enum shell_stream stream, const char *line, void *payload);
     /* About every 200 ms; return true to interrupt (treated like a timeout). */

@@ -3,26 +3,30 @@
  * real /bin/sh and (for sql/check) a real PostgreSQL in PGDRILL_TEST_PGURL.
  * The check tests fail, never skip, when that variable is unset.
  */
+/* cmocka needs these first, in this order */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-
 #include <cmocka.h>
+// clang-format on
+
+#include "engine/engine.h"
+
+#include "drill/drill.h"
+#include "pd_err.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+#include "pg/pg.h"
+#include "runbook/runbook.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "drill/drill.h"
-#include "engine/engine.h"
-#include "pd_err.h"
-#include "pd_mem.h"
-#include "pd_redact.h"
-#include "pg/pg.h"
-#include "runbook/runbook.h"
 
 /* ---- fixture ---- */
 
@@ -218,8 +222,7 @@ count(const char *hay, const char *needle)
     return n;
 }
 
-#define HEADER(extra)                                                                              \
-    "# Test runbook\n\n```pgdrill\nid: test\n" extra "```\n\n"
+#define HEADER(extra) "# Test runbook\n\n```pgdrill\nid: test\n" extra "```\n\n"
 
 /* ---- sh, policies ---- */
 
@@ -361,16 +364,26 @@ test_vars_shell_quoting(void **state)
     struct engine_opts o = {.vars = vars, .n_vars = 1};
 
     setenv("PD_ENGINE_TEST_ENV", "from env", 1);
-    parse(f, HEADER("input: who text \"Who\"\n")
-          "## One\n\n```sh\nprintf '%s\\n' ${who}\n```\n\n"
-          "```sh save=greet\necho first\necho '  hello there  '\necho\n```\n\n"
-          "```sh\necho x${greet}x ${PD_ENGINE_TEST_ENV}\n```\n\n"
-          "```sh\nX=lit; echo \"$${X}\"\n```\n");
+    parse(
+        f,
+        HEADER("input: who text \"Who\"\n") "## One\n\n```sh\nprintf '%s\\n' ${who}\n```\n\n"
+                                            "```sh save=greet\necho first\necho '  hello there  "
+                                            "'\necho\n```\n\n"
+                                            "```sh\necho x${greet}x ${PD_ENGINE_TEST_ENV}\n```\n\n"
+                                            "```sh\nX=lit; echo \"$${X}\"\n```\n\n"
+                                            "```sh env=who,greet\nprintf '%s|%s|%s\\n' \"$who\" "
+                                            "\"$greet\" \"$PGDRILL_DRILL_ID\"\n```\n");
     assert_int_equal(run(f, &o, NULL), 0);
     assert_true(saw_line(f, nasty));
     assert_int_not_equal(access("/tmp/pd-engine-pwned", F_OK), 0);
     assert_true(saw_line(f, "xhello therex from env"));
     assert_true(saw_line(f, "lit"));
+    {
+        char *want = pd_xasprintf("%s|hello there|%s", nasty, f->d->id);
+
+        assert_true(saw_line(f, want));
+        free(want);
+    }
     assert_string_equal(drill_var(f->d, "greet"), "hello there");
     assert_string_equal(drill_var(f->d, "who"), nasty);
     free(kv);
@@ -384,6 +397,7 @@ test_expand(void **state)
     struct engine_opts o = {.vars = vars, .n_vars = 1};
     struct pd_err err = {0};
     char *out = NULL;
+
     static const struct {
         const char *in;
         bool quote;
@@ -411,8 +425,8 @@ test_expand(void **state)
     assert_int_equal(engine_new(&f->e, f->rb, f->d, &o, NULL, f, &err), 0);
     // a run variable wins over the default and the --var
     {
-        struct drill_event ev = {.type = DRILL_EV_VAR, .stage = -1, .step = -1, .name = "mode",
-                                 .value = "fast"};
+        struct drill_event ev = {
+            .type = DRILL_EV_VAR, .stage = -1, .step = -1, .name = "mode", .value = "fast"};
 
         assert_int_equal(drill_record(f->d, &ev, &err), 0);
         engine_free(f->e);
@@ -438,6 +452,7 @@ static void
 test_input_validation_headless(void **state)
 {
     struct fx *f = *state;
+
     static const struct {
         const char *var;
         const char *msg;
@@ -448,9 +463,14 @@ test_input_validation_headless(void **state)
                                         "3339 timestamp in UTC (e.g. 2026-01-31T14:05:00Z)"},
     };
 
-    parse(f, HEADER("input: t timestamp \"When\"\ninput: c choice(A,B,verify-only) "
-                    "default=verify-only \"What\"\ninput: n integer optional \"N\"\n")
-          "## One\n\n```sh\necho ${t} ${c} [${n}]\n```\n");
+    parse(
+        f,
+        HEADER(
+            "input: t timestamp \"When\"\ninput: c choice(A,B,verify-only) "
+            "default=verify-only \"What\"\ninput: n integer optional \"N\"\n") "## "
+                                                                               "One\n\n```sh\necho "
+                                                                               "${t} ${c} "
+                                                                               "[${n}]\n```\n");
     assert_int_equal(run(f, NULL, NULL), PD_EINPUT);
     assert_string_equal(f->err.msg, "input 't' needs a value: pass --var t=VALUE");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -489,9 +509,9 @@ test_input_reask(void **state)
     struct fx *f = *state;
     struct engine_events ev = {.prompt_needed = on_prompt};
 
-    parse(f, HEADER("input: t timestamp \"When\"\n")
-          "## One\n\n```input name=code pattern=[A-Z]{3}\nThe code?\n```\n\n"
-          "```sh\necho ${t} ${code}\n```\n");
+    parse(f, HEADER("input: t timestamp \"When\"\n") "## One\n\n```input name=code "
+                                                     "pattern=[A-Z]{3}\nThe code?\n```\n\n"
+                                                     "```sh\necho ${t} ${code}\n```\n");
     f->answers[0] = "soon";
     f->answers[1] = "2026-02-01T00:00:00Z";
     f->answers[2] = "ab";
@@ -545,8 +565,9 @@ test_confirm(void **state)
     const char *yesv[] = {"branch=restore-1"};
     struct engine_opts o = {.vars = yesv, .n_vars = 1};
     struct engine_opts oy = {.vars = yesv, .n_vars = 1, .yes = true};
-    const char *text = HEADER("input: branch text \"Branch\"\n")
-        "## One\n\n```confirm target=${branch} destructive=yes\nDelete ${branch}?\n```\n";
+    const char *text =
+        HEADER("input: branch text \"Branch\"\n") "## One\n\n```confirm target=${branch} "
+                                                  "destructive=yes\nDelete ${branch}?\n```\n";
 
     parse(f, text);
     f->typed = "restore-2";
@@ -586,8 +607,12 @@ test_confirm(void **state)
     f->rb = NULL;
 
     // in production a destructive confirmation needs the operator even with --yes
-    parse(f, HEADER("environment: production\ninput: branch text \"Branch\"\n")
-          "## One\n\n```confirm target=${branch} destructive=yes\nDelete ${branch}?\n```\n");
+    parse(f,
+          HEADER(
+              "environment: production\ninput: branch text \"Branch\"\n") "## One\n\n```confirm "
+                                                                          "target=${branch} "
+                                                                          "destructive=yes\nDelete "
+                                                                          "${branch}?\n```\n");
     assert_int_equal(run(f, &oy, NULL), PD_EINPUT);
     assert_string_equal(f->err.msg, "step one/1: confirm: the operator must type 'restore-1' "
                                     "(destructive in production, --yes does not apply): run it "
@@ -702,8 +727,8 @@ test_secret_var_not_journaled(void **state)
     const char *vars2[] = {"db=postgresql://app:hunter2-secret@db.example.com/app"};
     struct engine_opts o2 = {.vars = vars2, .n_vars = 1};
 
-    parse(f, HEADER("input: db text \"Database\"\n")
-          "## One\n\n```sh\necho ${db}\n```\n\n```sh\nexit 1\n```\n");
+    parse(f, HEADER("input: db text \"Database\"\n") "## One\n\n```sh\necho "
+                                                     "${db}\n```\n\n```sh\nexit 1\n```\n");
     assert_int_equal(run(f, &o, NULL), PD_ECHECK);
     assert_true(saw_line(f, "postgresql://app:" PD_REDACT_MASK "@db.example.com/app"));
     j = journal_text(f);
@@ -735,9 +760,9 @@ test_secret_reasked_on_resume(void **state)
     struct engine_events ev = {.prompt_needed = on_prompt};
     char *id, *j;
 
-    parse(f, HEADER("input: db text \"Database\"\n")
-          "## One\n\n```sh\necho ${db}\n```\n\n```note\nok?\n```\n\n"
-          "```sh\necho again ${db}\n```\n");
+    parse(f, HEADER("input: db text \"Database\"\n") "## One\n\n```sh\necho "
+                                                     "${db}\n```\n\n```note\nok?\n```\n\n"
+                                                     "```sh\necho again ${db}\n```\n");
     // answer the input, then quit at the note
     f->answers[0] = "postgresql://app:hunter3-secret@db.example.com/app";
     f->n_answers = 1;
@@ -796,12 +821,12 @@ static void
 test_resume_after_crash(void **state)
 {
     struct fx *f = *state;
-    char *text = pd_xasprintf(
-        HEADER("") "## One\n\n```sh\nsleep 0.2; echo one\n```\n\n## Two\n\n"
-                   "```sh\necho before\n```\n\n"
-                   "```sh\nif [ -f %s/m ]; then echo second run; else touch %s/m; "
-                   "kill -9 $PPID; sleep 1; fi\n```\n\n```sh\necho last\n```\n",
-        f->home, f->home);
+    char *text =
+        pd_xasprintf(HEADER("") "## One\n\n```sh\nsleep 0.2; echo one\n```\n\n## Two\n\n"
+                                "```sh\necho before\n```\n\n"
+                                "```sh\nif [ -f %s/m ]; then echo second run; else touch %s/m; "
+                                "kill -9 $PPID; sleep 1; fi\n```\n\n```sh\necho last\n```\n",
+                     f->home, f->home);
     struct runbook_diags diags = {0};
     pid_t pid;
     int status;
@@ -842,7 +867,6 @@ test_resume_after_crash(void **state)
     free(id);
     free(text);
 }
-
 
 /* ---- sql and check (real PostgreSQL) ---- */
 
@@ -902,22 +926,36 @@ test_checks_pass_fail(void **state)
 
     test_url();
     seed();
-    parse(f, HEADER("input: evil text \"Evil\"\n") "## Checks\n\n"
-          "```check name=users.count expect=\"= 2\"" U "\nSELECT count(*) FROM pd_eng_users\n```\n\n"
-          "```check name=users.email-null expect=\"= 0\" on-fail=skip" U "\n"
-          "SELECT count(*) FROM pd_eng_users WHERE email IS NULL\n```\n\n"
-          "```check name=bind expect=\"= 0\"" U "\n"
-          "SELECT count(*) FROM pd_eng_users WHERE email = ${evil} OR email = ${evil}\n```\n\n"
-          "```check name=visits.by-status expect=\"> 0\"" U "\n"
-          "SELECT status, count(*) FROM pd_eng_visits GROUP BY status ORDER BY 1\n```\n\n"
-          "```check name=visits.few expect=\"< 2\" on-fail=skip" U "\n"
-          "SELECT status, count(*) FROM pd_eng_visits GROUP BY status ORDER BY 1\n```\n\n"
-          "```check name=users.rows expect=\"rows = 2\"" U "\nSELECT id FROM pd_eng_users\n```\n\n"
-          "```check name=users.base baseline=base expect=\"not null\"" U "\n"
-          "SELECT count(*) * 10 FROM pd_eng_visits\n```\n\n"
-          "```check name=users.within expect=\"within 10% of ${base}\"" U "\n"
-          "SELECT 29\n```\n\n"
-          "```check name=users.still-there expect=\"= 2\"" U "\nSELECT count(*) FROM pd_eng_users\n```\n");
+    parse(
+        f,
+        HEADER(
+            "input: evil text \"Evil\"\n") "## Checks\n\n"
+                                           "```check name=users.count expect=\"= 2\"" U
+                                           "\nSELECT count(*) FROM pd_eng_users\n```\n\n"
+                                           "```check name=users.email-null expect=\"= 0\" "
+                                           "on-fail=skip" U "\n"
+                                           "SELECT count(*) FROM pd_eng_users WHERE email IS "
+                                           "NULL\n```\n\n"
+                                           "```check name=bind expect=\"= 0\"" U "\n"
+                                           "SELECT count(*) FROM pd_eng_users WHERE email = "
+                                           "${evil} OR email = ${evil}\n```\n\n"
+                                           "```check name=visits.by-status expect=\"> 0\"" U "\n"
+                                           "SELECT status, count(*) FROM pd_eng_visits GROUP BY "
+                                           "status ORDER BY 1\n```\n\n"
+                                           "```check name=visits.few expect=\"< 2\" on-fail=skip" U
+                                           "\n"
+                                           "SELECT status, count(*) FROM pd_eng_visits GROUP BY "
+                                           "status ORDER BY 1\n```\n\n"
+                                           "```check name=users.rows expect=\"rows = 2\"" U
+                                           "\nSELECT id FROM pd_eng_users\n```\n\n"
+                                           "```check name=users.base baseline=base expect=\"not "
+                                           "null\"" U "\n"
+                                           "SELECT count(*) * 10 FROM pd_eng_visits\n```\n\n"
+                                           "```check name=users.within expect=\"within 10% of "
+                                           "${base}\"" U "\n"
+                                           "SELECT 29\n```\n\n"
+                                           "```check name=users.still-there expect=\"= 2\"" U
+                                           "\nSELECT count(*) FROM pd_eng_users\n```\n");
     assert_int_equal(run(f, &o, NULL), 0);
     c = find_check(f, "users.count");
     assert_true(c->passed);
@@ -955,8 +993,8 @@ test_check_read_only(void **state)
     test_url();
     seed();
     parse(f, HEADER("") "## Checks\n\n"
-          "```check name=sneaky expect=\"= 1\"" U "\n"
-          "INSERT INTO pd_eng_users VALUES (3, 'x') RETURNING 1\n```\n");
+                        "```check name=sneaky expect=\"= 1\"" U "\n"
+                        "INSERT INTO pd_eng_users VALUES (3, 'x') RETURNING 1\n```\n");
     assert_int_equal(run(f, NULL, NULL), PD_ECHECK);
     assert_non_null(strstr(f->err.msg, "step checks/1: postgres: "));
     assert_non_null(strstr(f->err.msg, ": cannot execute INSERT in a read-only transaction "
@@ -976,7 +1014,8 @@ test_check_statement_timeout(void **state)
 
     test_url();
     parse(f, HEADER("") "## Checks\n\n"
-          "```check name=slow expect=\"not null\" timeout=1s" U "\nSELECT pg_sleep(10)\n```\n");
+                        "```check name=slow expect=\"not null\" timeout=1s" U
+                        "\nSELECT pg_sleep(10)\n```\n");
     assert_int_equal(run(f, NULL, NULL), PD_ESERVICE);
     assert_int_equal(pd_err_exit_code(f->err.kind), 3);
     assert_non_null(strstr(f->err.msg, ": statement timeout after 1000ms"));
@@ -991,10 +1030,12 @@ test_sql_steps(void **state)
     test_url();
     seed();
     parse(f, HEADER("") "## Data\n\n"
-          "```sql readonly=no" U "\nINSERT INTO pd_eng_users VALUES (3, 'c@example.com')\n```\n\n"
-          "```sql save=n" U "\nSELECT count(*) AS n, 'x' AS label FROM pd_eng_users\n```\n\n"
-          "```sql" U "\nSELECT email FROM pd_eng_users ORDER BY id\n```\n\n"
-          "```sh\necho n=${n}\n```\n");
+                        "```sql readonly=no" U
+                        "\nINSERT INTO pd_eng_users VALUES (3, 'c@example.com')\n```\n\n"
+                        "```sql save=n" U
+                        "\nSELECT count(*) AS n, 'x' AS label FROM pd_eng_users\n```\n\n"
+                        "```sql" U "\nSELECT email FROM pd_eng_users ORDER BY id\n```\n\n"
+                        "```sh\necho n=${n}\n```\n");
     assert_int_equal(run(f, NULL, NULL), 0);
     assert_true(saw_line(f, "INSERT 0 1"));
     assert_true(saw_line(f, "n | label"));
@@ -1010,8 +1051,9 @@ test_sql_connect_failure(void **state)
 {
     struct fx *f = *state;
 
-    parse(f, HEADER("") "## Data\n\n"
-          "```sql url=postgresql://app:pw-not-shown@127.0.0.1:1/app\nSELECT 1\n```\n");
+    parse(f,
+          HEADER("") "## Data\n\n"
+                     "```sql url=postgresql://app:pw-not-shown@127.0.0.1:1/app\nSELECT 1\n```\n");
     assert_int_equal(run(f, NULL, NULL), PD_ESERVICE);
     assert_int_equal(pd_err_exit_code(f->err.kind), 3);
     assert_string_equal(f->err.msg, "step data/1: postgres: connect to 127.0.0.1:1/app: "

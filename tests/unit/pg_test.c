@@ -3,21 +3,25 @@
  * PostgreSQL in PGDRILL_TEST_PGURL (a superuser URL to a scratch database,
  * started by tests/services.sh) and fail, never skip, without it.
  */
+/* cmocka needs these first, in this order */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-
 #include <cmocka.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+// clang-format on
+
+#include "pg/pg.h"
 
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_time.h"
-#include "pg/pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const char *
 test_url(void)
@@ -57,13 +61,20 @@ test_host_is_local(void **state)
         const char *host;
         bool local;
     } cases[] = {
-        {NULL, true},          {"", true},
-        {"/tmp", true},        {"/var/run/postgresql", true},
-        {"localhost", true},   {"127.0.0.1", true},
-        {"127.1.2.3", true},   {"::1", true},
-        {"[::1]", true},       {"db.example.com", false},
-        {"10.0.0.5", false},   {"localhost,db.example.com", false},
-        {"localhost,/tmp", true}, {"localhost.evil.com", false},
+        {NULL, true},
+        {"", true},
+        {"/tmp", true},
+        {"/var/run/postgresql", true},
+        {"localhost", true},
+        {"127.0.0.1", true},
+        {"127.1.2.3", true},
+        {"::1", true},
+        {"[::1]", true},
+        {"db.example.com", false},
+        {"10.0.0.5", false},
+        {"localhost,db.example.com", false},
+        {"localhost,/tmp", true},
+        {"localhost.evil.com", false},
     };
 
     (void)state;
@@ -150,9 +161,8 @@ test_conninfo_bad(void **state)
     (void)state;
     assert_int_equal(pg_conninfo(&ci, "postgresql://u:pw@host/db?nosuchopt=1", &err), PD_EINPUT);
     assert_null(ci);
-    assert_string_equal(err.msg,
-                        "postgres: bad connection string: invalid URI query parameter: "
-                        "\"nosuchopt\"");
+    assert_string_equal(err.msg, "postgres: bad connection string: invalid URI query parameter: "
+                                 "\"nosuchopt\"");
     // libpq quotes the whole URI here: the password must not come along
     assert_int_equal(pg_conninfo(&ci, "postgresql://u:secretpw@[::1/db", &err), PD_EINPUT);
     assert_string_equal(err.msg, "postgres: bad connection string: end of string reached when "
@@ -259,8 +269,8 @@ test_read_only_enforced(void **state)
              pg_conn_target(c));
     assert_string_equal(err.msg, want);
     // a second statement cannot escape the read-only transaction
-    assert_int_equal(
-        pg_query(c, &r, "COMMIT; INSERT INTO pd_ro_t VALUES (2)", NULL, 0, &ro, &err), PD_ECHECK);
+    assert_int_equal(pg_query(c, &r, "COMMIT; INSERT INTO pd_ro_t VALUES (2)", NULL, 0, &ro, &err),
+                     PD_ECHECK);
     snprintf(want, sizeof(want),
              "postgres: %s: cannot insert multiple commands into a prepared statement "
              "(SQLSTATE 42601)",
@@ -288,12 +298,10 @@ test_statement_timeout(void **state)
     (void)state;
     assert_int_equal(pg_query(c, &r, "SELECT pg_sleep(5)", NULL, 0, &ro, &err), PD_ESERVICE);
     assert_true(pd_time_mono() - t0 < 2.0);
-    snprintf(want, sizeof(want), "postgres: %s: statement timeout after 200ms",
-             pg_conn_target(c));
+    snprintf(want, sizeof(want), "postgres: %s: statement timeout after 200ms", pg_conn_target(c));
     assert_string_equal(err.msg, want);
     assert_int_equal(pg_query(c, &r, "SELECT pg_sleep(5)", NULL, 0, &rw, &err), PD_ESERVICE);
-    snprintf(want, sizeof(want), "postgres: %s: statement timeout after 150ms",
-             pg_conn_target(c));
+    snprintf(want, sizeof(want), "postgres: %s: statement timeout after 150ms", pg_conn_target(c));
     assert_string_equal(err.msg, want);
     // the session's own setting is back afterwards
     assert_int_equal(pg_query(c, &r, "SHOW statement_timeout", NULL, 0, NULL, &err), 0);
@@ -358,8 +366,7 @@ test_wrong_password_not_in_message(void **state)
     assert_int_equal(err.kind, PD_ESERVICE);
     assert_null(strstr(err.msg, "wrong-pw-4242"));
     assert_null(strstr(err.msg, "the-right-pw"));
-    snprintf(want, sizeof(want), "postgres: connect to %s:%s/%s: ", target, colon + 1,
-             slash + 1);
+    snprintf(want, sizeof(want), "postgres: connect to %s:%s/%s: ", target, colon + 1, slash + 1);
     assert_memory_equal(err.msg, want, strlen(want));
     assert_non_null(strstr(err.msg, "password authentication failed for user \"pd_pw_role\""));
     free(url);

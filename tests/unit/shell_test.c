@@ -1,10 +1,18 @@
 /* Tests for core/shell: quoting round-trips through a real /bin/sh and the runner. */
+/* cmocka needs these first, in this order */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-
 #include <cmocka.h>
+// clang-format on
+
+#include "shell/shell.h"
+
+#include "pd_err.h"
+#include "pd_mem.h"
+
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,10 +20,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include "pd_err.h"
-#include "pd_mem.h"
-#include "shell/shell.h"
 
 struct capture {
     char *out[64];
@@ -148,12 +152,8 @@ test_exit_codes(void **state)
         const char *script;
         int exit_code, sig;
     } cases[] = {
-        {"true", 0, 0},
-        {"exit 3", 3, 0},
-        {"false", 1, 0},
-        {"kill -9 $$", 137, 9},
-        {"kill -TERM $$", 143, 15},
-        {"/nonexistent/cmd", 127, 0},
+        {"true", 0, 0},         {"exit 3", 3, 0},           {"false", 1, 0},
+        {"kill -9 $$", 137, 9}, {"kill -TERM $$", 143, 15}, {"/nonexistent/cmd", 127, 0},
     };
 
     (void)state;
@@ -177,8 +177,7 @@ test_lines(void **state)
     struct shell_result res;
 
     (void)state;
-    assert_int_equal(run(&c, "echo one; echo two >&2; echo; printf 'three\\r\\nfour'", 5, &res),
-                     0);
+    assert_int_equal(run(&c, "echo one; echo two >&2; echo; printf 'three\\r\\nfour'", 5, &res), 0);
     assert_int_equal(res.exit_code, 0);
     assert_int_equal(c.n_out, 4);
     assert_string_equal(c.out[0], "one");
