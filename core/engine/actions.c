@@ -266,12 +266,18 @@ engine_conns_free(struct engine *e)
     e->n_conns = 0;
 }
 
+static bool
+query_tick(void *payload)
+{
+    return engine_should_stop(payload);
+}
+
 static int
 run_query(struct engine *e, struct pg_result **out, bool read_only, struct pd_err *err)
 {
     const struct runbook_step *step = e->step;
     struct pg_conn *conn = NULL;
-    struct pg_query_opts qo = {.read_only = read_only};
+    struct pg_query_opts qo = {.read_only = read_only, .tick = query_tick, .payload = e};
     char *sql = NULL;
     char **params = NULL;
     size_t n_params = 0;
@@ -419,6 +425,8 @@ run_check(struct engine *e, struct engine_step_result *res, struct pd_err *err)
     if (rc != 0)
         goto out;
     rc = run_query(e, &r, true, err);
+    if (rc == PD_EINTR)
+        goto out;
     if (rc != 0) {
         // the report shows a check that could not run, with why
         char *o = pd_xasprintf("error: %s", err->msg);

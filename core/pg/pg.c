@@ -7,7 +7,9 @@
 #include "pd_redact.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +274,60 @@ exec_simple(struct pg_conn *c, const char *sql, struct pd_err *err)
     return rc;
 }
 
+/* Wait until a result can be read without blocking, asking tick every 200 ms. */
+static void
+wait_ready(struct pg_conn *c, const struct pg_query_opts *opts, bool *cancelled)
+{
+    while (PQconsumeInput(c->conn) && PQisBusy(c->conn)) {
+        struct pollfd p = {.fd = PQsocket(c->conn), .events = POLLIN};
+
+        if (poll(&p, 1, 200) < 0 && errno != EINTR)
+            return;
+        if (!*cancelled && opts->tick != NULL && opts->tick(opts->payload)) {
+            PGcancel *cn = PQgetCancel(c->conn);
+            char ebuf[256];
+
+            // the server answers the statement with SQLSTATE 57014
+            if (cn != NULL && PQcancel(cn, ebuf, sizeof(ebuf)))
+                *cancelled = true;
+            PQfreeCancel(cn);
+        }
+    }
+}
+
+/*
+ * Send sql and collect its results without blocking the caller's ticks.
+ * Like PQexec: the last result, or the first error. NULL when it could not
+ * be sent (PQerrorMessage says why). The caller clears the result.
+ */
+static PGresult *
+exec_async(struct pg_conn *c, const char *sql, const char *const *params, size_t n_params,
+           bool extended, const struct pg_query_opts *opts, bool *cancelled)
+{
+    PGresult *keep = NULL, *r;
+    int sent;
+
+    if (extended)
+        sent = PQsendQueryParams(c->conn, sql, (int)n_params, NULL, params, NULL, NULL, 0);
+    else
+        sent = PQsendQuery(c->conn, sql);
+    if (!sent)
+        return NULL;
+    for (;;) {
+        wait_ready(c, opts, cancelled);
+        r = PQgetResult(c->conn);
+        if (r == NULL)
+            break;
+        if (keep != NULL && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+            PQclear(r);
+            continue;
+        }
+        PQclear(keep);
+        keep = r;
+    }
+    return keep;
+}
+
 static struct pg_result *
 copy_result(PGresult *res)
 {
@@ -297,7 +353,7 @@ pg_query(struct pg_conn *c, struct pg_result **out, const char *sql, const char 
 {
     static const struct pg_query_opts none = {0};
     PGresult *res = NULL;
-    bool in_tx = false, session_timeout = false;
+    bool in_tx = false, session_timeout = false, cancelled = false;
     int rc = 0;
     char set[96];
 
@@ -328,10 +384,11 @@ pg_query(struct pg_conn *c, struct pg_result **out, const char *sql, const char 
     }
     // the extended protocol takes one statement only: in a read-only
     // transaction that keeps a "COMMIT; INSERT ..." from escaping it
-    if (n_params > 0 || opts->read_only)
-        res = PQexecParams(c->conn, sql, (int)n_params, NULL, params, NULL, NULL, 0);
-    else
-        res = PQexec(c->conn, sql);
+    res = exec_async(c, sql, params, n_params, n_params > 0 || opts->read_only, opts, &cancelled);
+    if (cancelled && res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR) {
+        rc = PD_ERR_SET(err, PD_EINTR, "postgres: %s: query interrupted", c->target);
+        goto out;
+    }
     if (res == NULL ||
         (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK &&
          PQresultStatus(res) != PGRES_EMPTY_QUERY)) {

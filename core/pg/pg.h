@@ -30,6 +30,10 @@ struct pg_query_opts {
      * must be a single statement (sent with the extended protocol). */
     bool read_only;
     int timeout_ms; /* statement_timeout; 0 leaves the server's setting */
+    /* Asked about every 200 ms while the server works; true cancels the
+     * statement and pg_query fails with PD_EINTR "...: query interrupted". */
+    bool (*tick)(void *payload);
+    void *payload;
 };
 
 /*

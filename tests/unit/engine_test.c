@@ -18,6 +18,7 @@
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+#include "pd_time.h"
 #include "pg/pg.h"
 #include "runbook/runbook.h"
 
@@ -1023,6 +1024,25 @@ test_check_statement_timeout(void **state)
 }
 
 static void
+test_check_interrupted(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.tick = on_tick};
+    double t0;
+
+    test_url();
+    parse(f, HEADER("") "## Checks\n\n"
+                        "```check name=slow expect=\"not null\"" U "\nSELECT pg_sleep(10)\n```\n");
+    f->stop_on_tick = 2;
+    t0 = pd_time_mono();
+    assert_int_equal(run(f, NULL, &ev), PD_EINTR);
+    assert_true(pd_time_mono() - t0 < 3.0);
+    assert_int_equal(f->d->n_checks, 0);
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_RUNNING);
+    assert_null(f->d->outcome);
+}
+
+static void
 test_sql_steps(void **state)
 {
     struct fx *f = *state;
@@ -1098,6 +1118,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_checks_pass_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_statement_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_connect_failure, setup, teardown),
     };

@@ -310,6 +310,40 @@ test_statement_timeout(void **state)
     pg_conn_free(c);
 }
 
+static bool
+stop_after_3(void *payload)
+{
+    int *n = payload;
+
+    return ++*n >= 3;
+}
+
+static void
+test_tick_cancels_query(void **state)
+{
+    struct pg_conn *c = connect_or_fail(test_url());
+    struct pg_result *r = NULL;
+    struct pd_err err = {0};
+    int ticks = 0;
+    struct pg_query_opts o = {
+        .read_only = true, .timeout_ms = 20000, .tick = stop_after_3, .payload = &ticks};
+    char want[256];
+    double t0 = pd_time_mono();
+
+    (void)state;
+    assert_int_equal(pg_query(c, &r, "SELECT pg_sleep(10)", NULL, 0, &o, &err), PD_EINTR);
+    assert_true(pd_time_mono() - t0 < 3.0);
+    assert_true(ticks >= 3);
+    snprintf(want, sizeof(want), "postgres: %s: query interrupted", pg_conn_target(c));
+    assert_string_equal(err.msg, want);
+    // the connection is usable afterwards
+    o.tick = NULL;
+    assert_int_equal(pg_query(c, &r, "SELECT 1", NULL, 0, &o, &err), 0);
+    assert_string_equal(pg_result_value(r, 0, 0), "1");
+    pg_result_free(r);
+    pg_conn_free(c);
+}
+
 static void
 test_multi_statement_and_sql_error(void **state)
 {
@@ -387,6 +421,7 @@ main(void)
         cmocka_unit_test(test_bind_parameters_are_harmless),
         cmocka_unit_test(test_read_only_enforced),
         cmocka_unit_test(test_statement_timeout),
+        cmocka_unit_test(test_tick_cancels_query),
         cmocka_unit_test(test_multi_statement_and_sql_error),
         cmocka_unit_test(test_wrong_password_not_in_message),
     };
