@@ -542,7 +542,12 @@ run_confirm(struct engine *e, struct engine_step_result *res, struct pd_err *err
     rc = engine_expand(e, &body, step->body, false, err);
     if (rc != 0)
         goto out;
-    message = pd_redact(body);
+    {
+        char *trimmed = rtrim_dup(body);
+
+        message = pd_redact(trimmed);
+        free(trimmed);
+    }
     shown = pd_redact(target);
     c.message = message;
     c.target = target;

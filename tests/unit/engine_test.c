@@ -869,6 +869,231 @@ test_resume_after_crash(void **state)
     free(text);
 }
 
+/* ---- events, step inputs, misc ---- */
+
+static void
+ev_stage_started(const struct runbook_stage *stage, size_t index, void *payload)
+{
+    struct fx *f = payload;
+    char *l = pd_xasprintf("stage+ %zu %s", index, stage->id);
+
+    f->lines[f->n_lines++] = l;
+}
+
+static void
+ev_stage_finished(const struct runbook_stage *stage, size_t index, enum step_status st,
+                  void *payload)
+{
+    struct fx *f = payload;
+
+    f->lines[f->n_lines++] =
+        pd_xasprintf("stage- %zu %s %s", index, stage->id, step_status_name(st));
+}
+
+static void
+ev_step_started(const struct runbook_stage *stage, const struct runbook_step *step,
+                const char *display, void *payload)
+{
+    struct fx *f = payload;
+
+    (void)stage;
+    f->lines[f->n_lines++] = pd_xasprintf("step+ %s [%s]", step->id, display);
+}
+
+static void
+ev_step_finished(const struct runbook_step *step, enum step_status st, const char *summary,
+                 void *payload)
+{
+    struct fx *f = payload;
+
+    f->lines[f->n_lines++] =
+        pd_xasprintf("step- %s %s %s", step->id, step_status_name(st), summary);
+}
+
+static void
+test_events_sequence(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {
+        .stage_started = ev_stage_started,
+        .stage_finished = ev_stage_finished,
+        .step_started = ev_step_started,
+        .step_finished = ev_step_finished,
+    };
+    const char *vars[] = {"url=postgresql://u:evpw-secret@h/db", "name=it's"};
+    struct engine_opts o = {.vars = vars, .n_vars = 2};
+    static const char *const want[] = {
+        "stage+ 0 one",
+        "step+ one/1 [echo 'postgresql://u:" PD_REDACT_MASK "@h/db' 'it'\\''s']",
+        "postgresql://u:" PD_REDACT_MASK "@h/db it's",
+        "step- one/1 passed exit 0",
+        "step+ one/2 [exit 5]",
+        "step- one/2 failed exit 5",
+        "step- one/2 skipped skipped",
+        "stage- 0 one passed",
+        "stage+ 1 empty",
+        "stage- 1 empty passed",
+    };
+
+    parse(f,
+          HEADER("input: url text \"U\"\ninput: name text \"N\"\n") "## One\n\n```sh\necho ${url} "
+                                                                    "${name}\n```\n\n```sh "
+                                                                    "on-fail=skip\nexit 5\n```\n\n"
+                                                                    "## Empty\n\nJust prose.\n");
+    assert_int_equal(run(f, &o, &ev), 0);
+    assert_int_equal(f->n_lines, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < f->n_lines; i++)
+        assert_string_equal(f->lines[i], want[i]);
+    assert_string_equal(f->d->outcome, "passed");
+}
+
+static void
+test_step_inputs(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt};
+
+    parse(f, HEADER("") "## One\n\n"
+                        "```input name=opt choices=A|B|verify-only\nWhich?\n```\n\n"
+                        "```input name=n type=integer default=7\nHow many?\n```\n\n"
+                        "```input name=must\nRequired text\n```\n\n"
+                        "```sh\necho ${opt} ${n} ${must}\n```\n");
+    f->answers[0] = "C";
+    f->answers[1] = "B";
+    f->answers[2] = "";
+    f->answers[3] = "";
+    f->answers[4] = "x y";
+    f->n_answers = 5;
+    assert_int_equal(run(f, NULL, &ev), 0);
+    assert_int_equal(f->n_prompts, 5);
+    assert_string_equal(f->last_errors[1], "'C' is not one of A, B, verify-only");
+    assert_null(f->last_errors[2]);
+    assert_string_equal(f->last_errors[4], "a value is required");
+    assert_true(saw_line(f, "B 7 x y"));
+    assert_true(saw_line(f, "opt = B"));
+    assert_string_equal(step_state(f, 0, 1)->summary, "n = 7");
+}
+
+static void
+test_step_input_headless(void **state)
+{
+    struct fx *f = *state;
+    const char *vars[] = {"n=12"};
+    struct engine_opts o = {.vars = vars, .n_vars = 1};
+
+    parse(f, HEADER("") "## One\n\n```input name=n type=integer\nHow many?\n```\n\n"
+                        "```input name=m type=integer\nAnd?\n```\n");
+    assert_int_equal(run(f, &o, NULL), PD_EINPUT);
+    assert_string_equal(f->err.msg, "step one/2: input 'm' needs a value: pass --var m=VALUE");
+    assert_string_equal(drill_var(f->d, "n"), "12");
+}
+
+static int
+on_confirm_needed(const struct engine_confirm *c, void *payload)
+{
+    struct fx *f = payload;
+
+    f->lines[f->n_lines++] =
+        pd_xasprintf("confirm %s [%s] %d", c->target, c->message, (int)c->destructive);
+    return f->typed != NULL && strcmp(f->typed, "ok") == 0 ? 0 : PD_ECHECK;
+}
+
+static void
+test_confirm_needed(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.confirm_needed = on_confirm_needed};
+
+    parse(f, HEADER("") "## One\n\n```confirm target=main\nPromote the branch?\n```\n");
+    f->typed = "no";
+    assert_int_equal(run(f, NULL, &ev), PD_ECHECK);
+    assert_string_equal(f->err.msg, "step one/1: confirm: the operator did not confirm");
+    assert_true(saw_line(f, "confirm main [Promote the branch?] 0"));
+}
+
+static void
+test_stage_mismatch(void **state)
+{
+    struct fx *f = *state;
+    struct runbook *other = NULL;
+    const char *text = HEADER("") "## One\n\n```sh\ntrue\n```\n\n## Two\n\n```sh\ntrue\n```\n";
+    struct pd_err err = {0};
+    char want[256];
+
+    parse(f, HEADER("") "## One\n\n```sh\ntrue\n```\n");
+    assert_int_equal(runbook_parse(&other, "test.md", text, strlen(text), NULL, &err), 0);
+    assert_int_equal(engine_new(&f->e, other, f->d, NULL, NULL, NULL, &err), PD_EINPUT);
+    assert_null(f->e);
+    snprintf(want, sizeof(want),
+             "drill %s: the runbook's stages changed since the drill began (stages sha256 "
+             "differs); start a new drill",
+             f->d->id);
+    assert_string_equal(err.msg, want);
+    runbook_free(other);
+}
+
+static void
+test_sh_failures(void **state)
+{
+    struct fx *f = *state;
+
+    parse(f, HEADER("") "## One\n\n```sh on-fail=skip\nkill -9 $$\n```\n\n"
+                        "```sh save=x on-fail=skip\necho\n```\n\n"
+                        "```sh save=y on-fail=skip\nexit 0\n```\n");
+    assert_int_equal(run(f, NULL, NULL), 0);
+    assert_string_equal(step_state(f, 0, 0)->summary, "killed by signal 9");
+    assert_int_equal(step_state(f, 0, 0)->exit_code, 137);
+    assert_string_equal(step_state(f, 0, 1)->summary, "exit 0, nothing to save in 'x'");
+    assert_int_equal(step_state(f, 0, 1)->status, STEP_SKIPPED);
+    assert_null(drill_var(f->d, "x"));
+}
+
+static void
+test_request_stop(void **state)
+{
+    struct fx *f = *state;
+    struct pd_err err = {0};
+
+    parse(f, HEADER("") "## One\n\n```sh\necho never\n```\n");
+    assert_int_equal(engine_new(&f->e, f->rb, f->d, NULL, NULL, f, &err), 0);
+    engine_request_stop(f->e);
+    assert_int_equal(engine_run(f->e, &err), PD_EINTR);
+    {
+        char want[256];
+
+        snprintf(want, sizeof(want), "drill %s interrupted; resume with: pgdrill resume %s",
+                 f->d->id, f->d->id);
+        assert_string_equal(err.msg, want);
+    }
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_PENDING);
+    assert_true(f->d->interrupted);
+}
+
+static void
+test_resume_secret_from_var(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt};
+    const char *vars[] = {"db=postgresql://app:hunter4-secret@db.example.com/app"};
+    struct engine_opts o = {.vars = vars, .n_vars = 1};
+    char *id;
+
+    parse(f, HEADER("input: db text \"Database\"\n") "## One\n\n```note\nok?\n```\n\n```sh\necho "
+                                                     "again ${db}\n```\n");
+    f->quit_at = 1;
+    assert_int_equal(run(f, &o, &ev), PD_EINTR);
+    id = pd_xstrdup(f->d->id);
+    engine_free(f->e);
+    f->e = NULL;
+    drill_free(f->d);
+    f->d = NULL;
+    pd_redact_reset();
+    assert_int_equal(drill_open(&f->d, f->home, id, true, &f->err), 0);
+    assert_int_equal(run(f, &o, NULL), 0);
+    assert_true(saw_line(f, "again postgresql://app:" PD_REDACT_MASK "@db.example.com/app"));
+    free(id);
+}
+
 /* ---- sql and check (real PostgreSQL) ---- */
 
 static const char *
@@ -1067,6 +1292,35 @@ test_sql_steps(void **state)
 }
 
 static void
+test_sql_more(void **state)
+{
+    struct fx *f = *state;
+    const struct drill_check *c;
+
+    test_url();
+    parse(f, HEADER("") "## Data\n\n"
+                        "```sql" U "\nSELECT g FROM generate_series(1, 60) g\n```\n\n"
+                        "```check name=single-col expect=\"> 0\"" U
+                        "\nSELECT g FROM generate_series(1, 2) g\n```\n\n"
+                        "```check name=null-one expect=\"null\"" U "\nSELECT NULL::int\n```\n\n"
+                        "```check name=no-rows expect=\"null\"" U "\nSELECT 1 WHERE false\n```\n\n"
+                        "```sql save=nothing" U "\nSELECT 1 WHERE false\n```\n");
+    assert_int_equal(run(f, NULL, NULL), PD_ECHECK);
+    assert_string_equal(f->err.msg, "step data/5: sql: save=nothing: the query returned no rows");
+    assert_true(saw_line(f, "50"));
+    assert_false(saw_line(f, "51"));
+    assert_true(saw_line(f, "\u2026 10 more rows"));
+    assert_true(saw_line(f, "(60 rows)"));
+    c = find_check(f, "single-col");
+    assert_string_equal(c->observed, "row 1=1, row 2=2");
+    assert_true(c->passed);
+    c = find_check(f, "null-one");
+    assert_string_equal(c->observed, "NULL");
+    assert_true(c->passed);
+    assert_true(find_check(f, "no-rows")->passed);
+}
+
+static void
 test_sql_connect_failure(void **state)
 {
     struct fx *f = *state;
@@ -1115,11 +1369,20 @@ main(void)
         cmocka_unit_test_setup_teardown(test_secret_var_not_journaled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_reasked_on_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_after_crash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_sequence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_step_inputs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_step_input_headless, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_confirm_needed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stage_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sh_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_secret_from_var, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checks_pass_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_statement_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sql_more, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_connect_failure, setup, teardown),
     };
 
