@@ -476,7 +476,9 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
             struct pd_err xerr = {0};
 
             // shown as it will run; a bad reference fails in the action itself
-            if (engine_expand(e, &x, step->body, step->action == STEP_SH, &xerr) == 0)
+            // sql and check values travel as parameters: show the SQL as written
+            if (step->action != STEP_SQL && step->action != STEP_CHECK &&
+                engine_expand(e, &x, step->body, step->action == STEP_SH, &xerr) == 0)
                 display = pd_redact(x);
             else
                 display = pd_redact(step->body);

@@ -59,7 +59,11 @@
 struct pd_err;
 struct engine;
 
-/* What the operator is asked for (input, note, manual step done?). */
+/*
+ * What the operator is asked for (input, note, manual step done?). stage
+ * and step are NULL for header inputs and for secrets asked again on
+ * resume. An empty answer takes default_value when there is one.
+ */
 struct engine_prompt {
     const struct runbook_stage *stage;
     const struct runbook_step *step;
