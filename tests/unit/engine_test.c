@@ -1321,6 +1321,27 @@ test_sql_more(void **state)
 }
 
 static void
+test_sql_reconnects_after_loss(void **state)
+{
+    struct fx *f = *state;
+    const char *url = test_url();
+    char *killer =
+        pd_xasprintf("%s%sapplication_name=pd_killer", url, strchr(url, '?') ? "&" : "?");
+
+    setenv("PD_KILLER_URL", killer, 1);
+    parse(
+        f,
+        HEADER("") "## Data\n\n"
+                   "```sql save=pid" U "\nSELECT pg_backend_pid()\n```\n\n"
+                   "```sql url=${PD_KILLER_URL}\nSELECT pg_terminate_backend(${pid}::int)\n```\n\n"
+                   "```sql on-fail=retry:1" U "\nSELECT 42 AS answer\n```\n");
+    assert_int_equal(run(f, NULL, NULL), 0);
+    assert_int_equal(step_state(f, 0, 2)->attempts, 2);
+    assert_true(saw_line(f, "42"));
+    free(killer);
+}
+
+static void
 test_sql_connect_failure(void **state)
 {
     struct fx *f = *state;
@@ -1383,6 +1404,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_check_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_more, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sql_reconnects_after_loss, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_connect_failure, setup, teardown),
     };
 

@@ -345,6 +345,31 @@ test_tick_cancels_query(void **state)
 }
 
 static void
+test_connection_lost(void **state)
+{
+    struct pg_conn *c = connect_or_fail(test_url());
+    struct pg_conn *killer = connect_or_fail(test_url());
+    struct pg_result *r = NULL;
+    struct pd_err err = {0};
+    const char *pid[1];
+    char prefix[256];
+
+    (void)state;
+    assert_int_equal(pg_query(c, &r, "SELECT pg_backend_pid()", NULL, 0, NULL, &err), 0);
+    pid[0] = pg_result_value(r, 0, 0);
+    assert_int_equal(
+        pg_query(killer, NULL, "SELECT pg_terminate_backend($1::int)", pid, 1, NULL, &err), 0);
+    pg_result_free(r);
+    // a lost connection is the service failing, not the step's SQL
+    assert_int_equal(pg_query(c, &r, "SELECT 1", NULL, 0, NULL, &err), PD_ESERVICE);
+    assert_null(r);
+    snprintf(prefix, sizeof(prefix), "postgres: %s: ", pg_conn_target(c));
+    assert_memory_equal(err.msg, prefix, strlen(prefix));
+    pg_conn_free(killer);
+    pg_conn_free(c);
+}
+
+static void
 test_multi_statement_and_sql_error(void **state)
 {
     struct pg_conn *c = connect_or_fail(test_url());
@@ -422,6 +447,7 @@ main(void)
         cmocka_unit_test(test_read_only_enforced),
         cmocka_unit_test(test_statement_timeout),
         cmocka_unit_test(test_tick_cancels_query),
+        cmocka_unit_test(test_connection_lost),
         cmocka_unit_test(test_multi_statement_and_sql_error),
         cmocka_unit_test(test_wrong_password_not_in_message),
     };
