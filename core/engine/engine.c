@@ -601,7 +601,8 @@ engine_run(struct engine *e, struct pd_err *err)
                           d->outcome);
     for (size_t i = 0; i < d->n_stages && !resumed; i++)
         resumed = d->stages[i].started_at != NULL;
-    if (resumed || d->n_vars > 0 || d->interrupted) {
+    resumed = resumed || d->n_vars > 0 || d->interrupted || d->n_resumes > 0;
+    if (resumed) {
         struct drill_event ev = {
             .type = DRILL_EV_RESUME, .stage = -1, .step = -1, .text = "resumed"};
 
@@ -617,8 +618,15 @@ engine_run(struct engine *e, struct pd_err *err)
     rc = ask_header_inputs(e, err);
     if (rc == PD_EINTR)
         return interrupt(e, "operator quit", err);
-    if (rc != 0)
+    if (rc != 0) {
+        struct pd_err rerr = {0};
+
+        // a new drill that cannot get its inputs never started: end it so it
+        // is not offered for resume; a resumed one stays resumable
+        if (!resumed && end_drill(e, "aborted", &rerr) != 0)
+            pd_log(PD_LOG_ERROR, "engine: %s", rerr.msg);
         return rc;
+    }
 
     for (size_t si = 0; si < e->rb->n_stages; si++) {
         const struct runbook_stage *stage = &e->rb->stages[si];

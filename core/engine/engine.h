@@ -147,7 +147,9 @@ int engine_new(struct engine **out, const struct runbook *rb, struct drill *dril
  * drill) to the end. Returns 0 when every step passed or was skipped,
  * PD_ECHECK when a check or step failed and the policy stopped the drill,
  * PD_EINTR when interrupted (the journal allows a resume), or another PD_E*.
- * The drill is ended (DRILL_EV_END) unless interrupted. On PD_EINTR a
+ * The drill is ended (DRILL_EV_END) unless interrupted; a new drill whose
+ * header inputs cannot be obtained (bad --var) ends as "aborted", while a
+ * resumed one that lacks a value stays resumable. On PD_EINTR a
  * DRILL_EV_INTERRUPT is recorded and err reads "drill ID interrupted;
  * resume with: pgdrill resume ID". A drill that has ended already fails
  * with PD_EUSAGE "drill ID has already ended (OUTCOME)".

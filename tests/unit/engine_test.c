@@ -450,55 +450,56 @@ test_expand(void **state)
 }
 
 static void
+fresh(struct fx *f, const char *text)
+{
+    engine_free(f->e);
+    f->e = NULL;
+    drill_free(f->d);
+    f->d = NULL;
+    runbook_free(f->rb);
+    f->rb = NULL;
+    parse(f, text);
+}
+
+static void
 test_input_validation_headless(void **state)
 {
     struct fx *f = *state;
+    const char *text = HEADER(
+        "input: t timestamp \"When\"\ninput: c choice(A,B,verify-only) "
+        "default=verify-only \"What\"\ninput: n integer optional \"N\"\n") "## One\n\n```sh\necho "
+                                                                           "${t} ${c} "
+                                                                           "[${n}]\n```\n";
 
     static const struct {
-        const char *var;
+        const char *var1, *var2;
         const char *msg;
     } cases[] = {
-        {"t=yesterday", "--var t: 'yesterday' is not an RFC 3339 timestamp in UTC "
-                        "(e.g. 2026-01-31T14:05:00Z)"},
-        {"t=2026-01-31T14:05:00+02:00", "--var t: '2026-01-31T14:05:00+02:00' is not an RFC "
-                                        "3339 timestamp in UTC (e.g. 2026-01-31T14:05:00Z)"},
+        {NULL, NULL, "input 't' needs a value: pass --var t=VALUE"},
+        {"t=yesterday", NULL,
+         "--var t: 'yesterday' is not an RFC 3339 timestamp in UTC (e.g. 2026-01-31T14:05:00Z)"},
+        {"t=2026-01-31T14:05:00+02:00", NULL,
+         "--var t: '2026-01-31T14:05:00+02:00' is not an RFC 3339 timestamp in UTC "
+         "(e.g. 2026-01-31T14:05:00Z)"},
+        {"t=2026-01-31T14:05:00Z", "c=C", "--var c: 'C' is not one of A, B, verify-only"},
+        {"t=2026-01-31T14:05:00Z", "n=12x", "--var n: '12x' is not an integer"},
     };
 
-    parse(
-        f,
-        HEADER(
-            "input: t timestamp \"When\"\ninput: c choice(A,B,verify-only) "
-            "default=verify-only \"What\"\ninput: n integer optional \"N\"\n") "## "
-                                                                               "One\n\n```sh\necho "
-                                                                               "${t} ${c} "
-                                                                               "[${n}]\n```\n");
-    assert_int_equal(run(f, NULL, NULL), PD_EINPUT);
-    assert_string_equal(f->err.msg, "input 't' needs a value: pass --var t=VALUE");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const char *vars[] = {cases[i].var};
-        struct engine_opts o = {.vars = vars, .n_vars = 1};
+        const char *vars[] = {cases[i].var1, cases[i].var2};
+        struct engine_opts o = {.vars = vars, .n_vars = cases[i].var2 ? 2 : cases[i].var1 ? 1 : 0};
 
+        fresh(f, text);
         assert_int_equal(run(f, &o, NULL), PD_EINPUT);
         assert_string_equal(f->err.msg, cases[i].msg);
-    }
-    {
-        const char *vars[] = {"t=2026-01-31T14:05:00Z", "c=C"};
-        struct engine_opts o = {.vars = vars, .n_vars = 2};
-
-        assert_int_equal(run(f, &o, NULL), PD_EINPUT);
-        assert_string_equal(f->err.msg, "--var c: 'C' is not one of A, B, verify-only");
-    }
-    {
-        const char *vars[] = {"t=2026-01-31T14:05:00Z", "n=12x"};
-        struct engine_opts o = {.vars = vars, .n_vars = 2};
-
-        assert_int_equal(run(f, &o, NULL), PD_EINPUT);
-        assert_string_equal(f->err.msg, "--var n: '12x' is not an integer");
+        // the drill never started: it is ended, not left for a resume
+        assert_string_equal(f->d->outcome, "aborted");
     }
     {
         const char *vars[] = {"t=2026-01-31T14:05:00Z"};
         struct engine_opts o = {.vars = vars, .n_vars = 1};
 
+        fresh(f, text);
         assert_int_equal(run(f, &o, NULL), 0);
         assert_true(saw_line(f, "2026-01-31T14:05:00Z verify-only []"));
     }
