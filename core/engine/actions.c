@@ -1,4 +1,9 @@
 /* engine actions: what each step kind does when it runs once. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
 #include "engine/engine.intern.h"
 #include "pd_buf.h"
 #include "pd_err.h"
@@ -8,11 +13,6 @@
 #include "pg/pg.h"
 #include "runbook/expect.h"
 #include "shell/shell.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
 
 /* A copy of s without trailing whitespace; caller owns it. */
 static char *

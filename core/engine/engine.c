@@ -16,17 +16,17 @@
  */
 #include "engine/engine.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
 #include "engine/engine.intern.h"
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_time.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
 
 int
 engine_record(struct engine *e, const struct drill_event *ev, struct pd_err *err)

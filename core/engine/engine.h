@@ -50,11 +50,11 @@
 #ifndef PD_ENGINE_H
 #define PD_ENGINE_H
 
-#include "drill/drill.h"
-#include "runbook/runbook.h"
-
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "drill/drill.h"
+#include "runbook/runbook.h"
 
 struct pd_err;
 struct engine;

@@ -4,12 +4,12 @@
 #ifndef PD_ENGINE_INTERN_H
 #define PD_ENGINE_INTERN_H
 
-#include "engine/engine.h"
-#include "pd_err.h"
-
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "engine/engine.h"
+#include "pd_err.h"
 
 struct pg_conn;
 

@@ -1,4 +1,9 @@
 /* engine variables: lookup, expansion, SQL bind parameters, input validation. */
+#include <ctype.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "engine/engine.intern.h"
 #include "pd_buf.h"
 #include "pd_err.h"
@@ -6,11 +11,6 @@
 #include "pd_redact.h"
 #include "pd_time.h"
 #include "shell/shell.h"
-
-#include <ctype.h>
-#include <regex.h>
-#include <stdlib.h>
-#include <string.h>
 
 static bool
 is_upper_name(const char *name)

@@ -1,18 +1,19 @@
 #include "pg/pg.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
-
-#include <ctype.h>
-#include <errno.h>
-#include <libpq-fe.h>
-#include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #define PG_CONNECT_TIMEOUT_S "10"
 

@@ -3,11 +3,6 @@
 
 #include "shell/shell.h"
 
-#include "pd_buf.h"
-#include "pd_err.h"
-#include "pd_mem.h"
-#include "pd_time.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,6 +12,11 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "pd_buf.h"
+#include "pd_err.h"
+#include "pd_mem.h"
+#include "pd_time.h"
 
 #define TICK_S       0.2
 #define KILL_GRACE_S 2.0

@@ -14,6 +14,13 @@
 
 #include "engine/engine.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "drill/drill.h"
 #include "pd_err.h"
 #include "pd_mem.h"
@@ -21,13 +28,6 @@
 #include "pd_time.h"
 #include "pg/pg.h"
 #include "runbook/runbook.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 /* ---- fixture ---- */
 

@@ -14,14 +14,14 @@
 
 #include "pg/pg.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_time.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 static const char *
 test_url(void)

@@ -10,9 +10,6 @@
 
 #include "shell/shell.h"
 
-#include "pd_err.h"
-#include "pd_mem.h"
-
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +17,9 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "pd_err.h"
+#include "pd_mem.h"
 
 struct capture {
     char *out[64];
