@@ -440,6 +440,12 @@ run_check(struct engine *e, struct engine_step_result *res, struct pd_err *err)
         }
         goto out;
     }
+    // a result larger than one value is shown as the sql step shows it
+    if (pg_result_rows(r) > 1 || pg_result_cols(r) > 1) {
+        rc = show_rows(e, r, err);
+        if (rc != 0)
+            goto out;
+    }
     if (x->kind == EXPECT_ROWS) {
         struct pd_err eerr = {0};
         int erc = expect_eval(x, NULL, (long)pg_result_rows(r), expect_lookup, e, &eerr);

@@ -1208,6 +1208,9 @@ test_checks_pass_fail(void **state)
     assert_true(find_check(f, "users.within")->passed);
     assert_true(find_check(f, "users.still-there")->passed);
     assert_true(saw_line(f, "check users.email-null: FAILED (observed 1, expected = 0)"));
+    // multi-row results are shown too
+    assert_true(saw_line(f, "status | count"));
+    assert_true(saw_line(f, "open | 1"));
     assert_string_equal(f->d->outcome, "passed");
 }
 
