@@ -489,9 +489,11 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
         t0 = pd_time_mono();
         rc = engine_action_run(e, &res, &serr);
         dur = pd_time_mono() - t0;
-        if (rc == 0 && e->record_rc != 0) {
-            rc = e->record_rc;
-            serr = e->record_err;
+        if (e->record_rc != 0 || rc == PD_EIO) {
+            // the journal (or the disk) failed: nothing more can be recorded
+            *err = e->record_rc != 0 ? e->record_err : serr;
+            free(res.summary);
+            return PD_EIO;
         }
         if (rc == PD_EINTR || (rc != 0 && e->quit)) {
             free(res.summary);

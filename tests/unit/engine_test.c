@@ -14,6 +14,7 @@
 
 #include "engine/engine.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,9 @@
 #include <unistd.h>
 
 #include "drill/drill.h"
+#include "drill/journal.intern.h"
 #include "pd_err.h"
+#include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_time.h"
@@ -1095,6 +1098,75 @@ test_resume_secret_from_var(void **state)
     free(id);
 }
 
+/* ---- journal write failures ---- */
+
+static int fsync_calls, fsync_fail_at;
+
+static int
+fsync_counting(int fd)
+{
+    if (++fsync_calls == fsync_fail_at) {
+        errno = EIO;
+        return -1;
+    }
+    return fsync(fd);
+}
+
+static void
+quiet_log(enum pd_log_level level, const char *msg, void *payload)
+{
+    (void)level;
+    (void)msg;
+    (void)payload;
+}
+
+/*
+ * Make every drill_record of a run fail in turn: the engine must stop with
+ * PD_EIO (never run on with an unjournaled state) and leak nothing.
+ */
+static void
+test_journal_failures(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt, .failure_decision = on_failure};
+    const char *text =
+        HEADER("input: who text \"Who\"\n") "## One\n\n```sh\necho ${who}\necho "
+                                            "two\n```\n\n```note\nAnything?\n```\n\n"
+                                            "```sh\nexit 1\n```\n\n```input name=x\nX?\n```\n\n## "
+                                            "Two\n\n```sh save=y\necho y\n```\n";
+    int total;
+
+    pd_log_set_sink(quiet_log, NULL);
+    // count the records of a clean run first
+    fresh(f, text);
+    f->answers[0] = "me";
+    f->answers[1] = "a note";
+    f->answers[2] = "x";
+    f->n_answers = 3;
+    f->decisions[0] = ENGINE_SKIP;
+    f->n_decisions = 1;
+    fsync_calls = 0;
+    fsync_fail_at = 0;
+    journal_test_fsync = fsync_counting;
+    assert_int_equal(run(f, NULL, &ev), 0);
+    total = fsync_calls;
+    assert_true(total > 15);
+    for (int i = 1; i <= total; i++) {
+        fresh(f, text);
+        f->n_prompts = 0;
+        f->decision_at = 0;
+        fsync_calls = 0;
+        fsync_fail_at = i;
+        if (run(f, NULL, &ev) != PD_EIO)
+            fail_msg("record %d of %d failed but engine_run returned %d: %s", i, total, f->err.kind,
+                     f->err.msg);
+        if (strstr(f->err.msg, "fsync: Input/output error") == NULL)
+            fail_msg("record %d: %s", i, f->err.msg);
+    }
+    journal_test_fsync = NULL;
+    pd_log_set_sink(NULL, NULL);
+}
+
 /* ---- sql and check (real PostgreSQL) ---- */
 
 static const char *
@@ -1402,6 +1474,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_sh_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_secret_from_var, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checks_pass_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_statement_timeout, setup, teardown),
