@@ -710,8 +710,9 @@ run_manual(struct engine *e, struct engine_step_result *res, struct pd_err *err)
         if (e->opts.yes) {
             res->summary = pd_xstrdup("done (--yes)");
         } else {
-            rc = PD_ERR_SET(err, PD_EINPUT, "step %s is manual: run it interactively or pass --yes",
-                            step->id);
+            rc =
+                PD_ERR_SET(err, PD_EINPUT,
+                           "manual step: the operator must do it; run interactively or pass --yes");
         }
         free(question);
         return rc;

@@ -1098,6 +1098,56 @@ test_resume_secret_from_var(void **state)
     free(id);
 }
 
+static void
+test_misc_headless_paths(void **state)
+{
+    struct fx *f = *state;
+    const char *vars[] = {"what=the disk was slow", "t=+5"};
+    struct engine_opts o = {.vars = vars, .n_vars = 2};
+    struct engine_opts oy = {.vars = vars, .n_vars = 2, .yes = true};
+
+    unsetenv("PD_NOPE_UNSET");
+    // manual steps need the operator, or --yes
+    fresh(f, HEADER("") "## One\n\n```sh manual=yes\nSwitch the DNS\n```\n");
+    assert_int_equal(run(f, &o, NULL), PD_EINPUT);
+    assert_string_equal(f->err.msg, "step one/1: manual step: the operator must do it; run "
+                                    "interactively or pass --yes");
+    fresh(f, HEADER("") "## One\n\n```sh manual=yes\nSwitch the DNS\n```\n");
+    assert_int_equal(run(f, &oy, NULL), 0);
+    assert_string_equal(step_state(f, 0, 0)->summary, "done (--yes)");
+    // a note answered by --var is recorded
+    fresh(f, HEADER("") "## One\n\n```note name=what\nAnything odd?\n```\n\n"
+                        "```input name=t type=integer\nT?\n```\n");
+    assert_int_equal(run(f, &o, NULL), 0);
+    assert_int_equal(f->d->n_notes, 1);
+    assert_string_equal(f->d->notes[0].text, "the disk was slow");
+    assert_string_equal(drill_var(f->d, "t"), "+5");
+    // s3 is not in this build
+    fresh(f, HEADER("") "## One\n\n```s3 op=list uri=s3://b/k\n```\n");
+    assert_int_equal(run(f, &o, NULL), PD_EUSAGE);
+    assert_string_equal(f->err.msg, "step one/1: s3 actions are not available in this build");
+    // env= names a variable that has no value
+    fresh(f, HEADER("") "## One\n\n```sh env=PD_NOPE_UNSET\necho x\n```\n");
+    assert_int_equal(run(f, &o, NULL), PD_EINPUT);
+    assert_string_equal(f->err.msg, "step one/1: undefined variable 'PD_NOPE_UNSET'");
+    // an empty DATABASE_URL is an input error, not a connection attempt
+    setenv("DATABASE_URL", "", 1);
+    fresh(f, HEADER("") "## One\n\n```sql\nSELECT 1\n```\n");
+    assert_int_equal(run(f, &o, NULL), PD_EINPUT);
+    assert_string_equal(f->err.msg, "step one/1: no database URL: DATABASE_URL is empty");
+    unsetenv("DATABASE_URL");
+    // step inputs: timestamps (bad patterns are the linter's)
+    {
+        const char *tv[] = {"when=now"};
+        struct engine_opts ot = {.vars = tv, .n_vars = 1};
+
+        fresh(f, HEADER("") "## One\n\n```input name=when type=timestamp\nWhen?\n```\n");
+        assert_int_equal(run(f, &ot, NULL), PD_EINPUT);
+        assert_string_equal(f->err.msg, "step one/1: --var when: 'now' is not an RFC 3339 "
+                                        "timestamp in UTC (e.g. 2026-01-31T14:05:00Z)");
+    }
+}
+
 /* ---- journal write failures ---- */
 
 static int fsync_calls, fsync_fail_at;
@@ -1380,9 +1430,11 @@ test_sql_more(void **state)
                         "\nSELECT g FROM generate_series(1, 2) g\n```\n\n"
                         "```check name=null-one expect=\"null\"" U "\nSELECT NULL::int\n```\n\n"
                         "```check name=no-rows expect=\"null\"" U "\nSELECT 1 WHERE false\n```\n\n"
+                        "```check name=literal expect=\"!= 'nope'\"" U "\nSELECT '$${x}'\n```\n\n"
                         "```sql save=nothing" U "\nSELECT 1 WHERE false\n```\n");
     assert_int_equal(run(f, NULL, NULL), PD_ECHECK);
-    assert_string_equal(f->err.msg, "step data/5: sql: save=nothing: the query returned no rows");
+    assert_string_equal(f->err.msg, "step data/6: sql: save=nothing: the query returned no rows");
+    assert_string_equal(find_check(f, "literal")->observed, "${x}");
     assert_true(saw_line(f, "50"));
     assert_false(saw_line(f, "51"));
     assert_true(saw_line(f, "\u2026 10 more rows"));
@@ -1474,6 +1526,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_sh_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_secret_from_var, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_misc_headless_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checks_pass_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_read_only, setup, teardown),
