@@ -82,7 +82,7 @@ sh_line(enum shell_stream stream, const char *line, void *payload)
         }
     }
     if (e->record_rc == 0)
-        e->record_rc = engine_output(e, line, &e->record_err);
+        engine_output(e, line, NULL); // a failure is kept in e->record_rc
 }
 
 static bool

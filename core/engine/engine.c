@@ -31,7 +31,19 @@
 int
 engine_record(struct engine *e, const struct drill_event *ev, struct pd_err *err)
 {
-    return drill_record(e->drill, ev, err);
+    struct pd_err rerr = {0};
+    int rc = drill_record(e->drill, ev, &rerr);
+
+    if (rc != 0) {
+        // remembered so a step can tell a journal failure from its own
+        if (e->record_rc == 0) {
+            e->record_rc = rc;
+            e->record_err = rerr;
+        }
+        if (err != NULL)
+            *err = rerr;
+    }
+    return rc;
 }
 
 bool
@@ -489,11 +501,11 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
         t0 = pd_time_mono();
         rc = engine_action_run(e, &res, &serr);
         dur = pd_time_mono() - t0;
-        if (e->record_rc != 0 || rc == PD_EIO) {
-            // the journal (or the disk) failed: nothing more can be recorded
-            *err = e->record_rc != 0 ? e->record_err : serr;
+        if (e->record_rc != 0) {
+            // the journal failed: nothing more can be recorded
+            *err = e->record_err;
             free(res.summary);
-            return PD_EIO;
+            return e->record_rc;
         }
         if (rc == PD_EINTR || (rc != 0 && e->quit)) {
             free(res.summary);

@@ -49,7 +49,7 @@ struct engine {
     double human_step;    /* operator seconds inside this attempt */
     size_t n_journaled;   /* output lines journaled in this attempt */
     size_t n_unjournaled; /* lines past ENGINE_OUTPUT_JOURNAL_MAX */
-    int record_rc;        /* first drill_record failure inside a callback */
+    int record_rc;        /* first drill_record failure of this attempt */
     struct pd_err record_err;
 };
 

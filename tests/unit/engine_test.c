@@ -1394,6 +1394,75 @@ test_check_interrupted(void **state)
 }
 
 static void
+test_check_runtime_failures(void **state)
+{
+    struct fx *f = *state;
+    const struct drill_check *c;
+
+    test_url();
+    seed();
+    // a baseline whose check could not run leaves the variable undefined at run time
+    parse(f, HEADER("") "## Checks\n\n"
+                        "```check name=rows5 expect=\"rows = 5\" on-fail=skip" U
+                        "\nSELECT id FROM pd_eng_users\n```\n\n"
+                        "```check name=base baseline=base expect=\"not null\" on-fail=skip" U
+                        "\nSELECT count(*) FROM pd_eng_no_such_table\n```\n\n"
+                        "```check name=near expect=\"within 5% of ${base}\"" U "\nSELECT 1\n```\n");
+    assert_int_equal(run(f, NULL, NULL), PD_EINPUT);
+    assert_string_equal(f->err.msg, "step checks/3: expect: undefined variable 'base'");
+    c = find_check(f, "rows5");
+    assert_false(c->passed);
+    assert_string_equal(c->observed, "2 rows");
+    assert_string_equal(step_state(f, 0, 0)->summary, "observed 2 rows, expected rows = 5");
+    c = find_check(f, "base");
+    assert_false(c->passed);
+    assert_non_null(strstr(c->observed, "relation \"pd_eng_no_such_table\" does not exist"));
+    assert_int_equal(step_state(f, 0, 1)->status, STEP_SKIPPED);
+}
+
+static int
+on_confirm_quit(const struct engine_confirm *c, char **typed, void *payload)
+{
+    (void)c;
+    (void)typed;
+    (void)payload;
+    return PD_EINTR;
+}
+
+static int
+on_prompt_broken(const struct engine_prompt *p, char **out, void *payload)
+{
+    (void)p;
+    (void)payload;
+    *out = pd_xstrdup("half");
+    return PD_EIO;
+}
+
+static void
+test_callbacks_quit_or_fail(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events quit_confirm = {.confirm_typed = on_confirm_quit};
+    struct engine_events quit_prompt = {.prompt_needed = on_prompt};
+    struct engine_events broken = {.prompt_needed = on_prompt_broken};
+
+    fresh(f, HEADER("") "## One\n\n```confirm target=x\nSure?\n```\n");
+    assert_int_equal(run(f, NULL, &quit_confirm), PD_EINTR);
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_RUNNING);
+    // quitting at a header input leaves a resumable drill
+    fresh(f, HEADER("input: who text \"Who\"\n") "## One\n\n```sh\necho ${who}\n```\n");
+    f->quit_on_prompt = 1;
+    assert_int_equal(run(f, NULL, &quit_prompt), PD_EINTR);
+    assert_true(f->d->interrupted);
+    assert_null(f->d->outcome);
+    f->quit_on_prompt = 0;
+    // a prompt that fails otherwise fails the step with its kind
+    fresh(f, HEADER("") "## One\n\n```note\nAnything?\n```\n");
+    assert_int_equal(run(f, NULL, &broken), PD_EIO);
+    assert_string_equal(f->err.msg, "step one/1: prompt failed");
+}
+
+static void
 test_sql_steps(void **state)
 {
     struct fx *f = *state;
@@ -1532,6 +1601,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_check_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_statement_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_interrupted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_runtime_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_callbacks_quit_or_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_more, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_reconnects_after_loss, setup, teardown),
