@@ -8,7 +8,8 @@
  * the headless default (prompts fail with PD_EINPUT unless answered by
  * --var, confirmations fail unless opts.yes).
  *
- * Time spent inside prompt_needed, confirm_needed and failure_decision is
+ * Time spent inside prompt_needed, confirm_needed/confirm_typed and
+ * failure_decision is
  * counted as the operator's (human) time of the stage; the rest is machine
  * time. Durations use CLOCK_MONOTONIC; timestamps are wall time in UTC.
  *
@@ -33,7 +34,9 @@
  *   - Output: every line reaches output_line (redacted); the journal keeps
  *     the first 200 lines of each attempt and then "… N more lines". A sql
  *     step shows a header line, up to 50 rows ("a | b", NULL as NULL) and
- *     "(N rows)"; a command shows its tag ("INSERT 0 1").
+ *     "(N rows)"; a command shows its tag ("INSERT 0 1"). A check shows its
+ *     rows the same way when the result is more than one value, then
+ *     "check NAME: passed|FAILED (observed X, expected E)".
  *   - Resume: engine_run on a drill that already started records
  *     DRILL_EV_RESUME itself (front ends must not). Passed and skipped
  *     steps are not rerun; a step left running is. Variables come back from
