@@ -9,9 +9,9 @@
  * --var, confirmations fail unless opts.yes).
  *
  * Time spent inside prompt_needed, confirm_needed/confirm_typed and
- * failure_decision is
- * counted as the operator's (human) time of the stage; the rest is machine
- * time. Durations use CLOCK_MONOTONIC; timestamps are wall time in UTC.
+ * failure_decision is counted as the operator's (human) time of the stage;
+ * the rest is machine time. Durations use CLOCK_MONOTONIC; timestamps are
+ * wall time in UTC.
  *
  * Lifetime: the engine borrows the runbook and the drill for its whole
  * life; engine_free releases only the engine.
