@@ -37,7 +37,8 @@ start() {
     # The cluster runs as another user when we are root: it must reach WORKDIR.
     chmod go+x "$work"
     # From here on, any failure stops what was started.
-    trap 'stop "$work" >/dev/null 2>&1 || true' ERR
+    trap 'echo "services: start failed: stopping what was started" >&2
+          stop "$work" >/dev/null 2>&1 || true' ERR
     "$PGC" init "$dir" --fast >&2
     "$PGC" start "$dir" >&2
     "$PGC" psql "$dir" -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $TEST_DB" >&2
