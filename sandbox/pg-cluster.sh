@@ -3,6 +3,7 @@
 # tests, `make demo` and the sandbox.
 #
 #   pg-cluster.sh init DIR [--port N] [--archive ARCHIVE_DIR] [--fast]
+#   pg-cluster.sh adopt DIR [--port N] [--archive ARCHIVE_DIR]
 #   pg-cluster.sh start DIR [--port N]
 #   pg-cluster.sh stop DIR [--timeout SECONDS]
 #   pg-cluster.sh status DIR
@@ -26,6 +27,12 @@
 #                        and included from postgresql.conf
 #   server.log           the server's log
 #
+# adopt takes over a copy of a stopped pg-cluster.sh cluster (cp -a, or a
+# base backup restored into DIR, as the sandbox does for a branch): it gives
+# the copy to the PostgreSQL user and resets what must not be shared with
+# the original: the port, the pid, and WAL archiving (off unless --archive
+# names a new archive). Role and password stay those of the original.
+#
 # --fast skips fsync (initdb --no-sync, fsync=off): for throw-away clusters in
 # tests, where durability across an OS crash does not matter but speed does.
 #
@@ -44,7 +51,7 @@ die() {
 }
 usage_die() {
     printf 'pg-cluster: %s\n' "$*" >&2
-    printf 'usage: pg-cluster.sh init|start|stop|status|url|psql DIR [options] (see the header of %s)\n' "$0" >&2
+    printf 'usage: pg-cluster.sh init|adopt|start|stop|status|url|psql DIR [options] (see the header of %s)\n' "$0" >&2
     exit 2
 }
 note() { printf 'pg-cluster: %s\n' "$*" >&2; }
@@ -323,6 +330,53 @@ cmd_init() {
     meta_set "$dir" pid ""
 }
 
+cmd_adopt() {
+    local dir port="" archive=""
+    dir=$(abs_dir "${1:-}")
+    shift
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --port)
+            port=${2:-}
+            port_ok "$port" || usage_die "bad port '${port}'"
+            shift 2
+            ;;
+        --archive)
+            [ -n "${2:-}" ] || usage_die "--archive needs a directory"
+            archive=$(realpath -m -- "$2")
+            shift 2
+            ;;
+        *) usage_die "adopt: unknown option '$1'" ;;
+        esac
+    done
+    require_cluster "$dir"
+    [ -z "$(postmaster_pid "$dir")" ] || die "$dir is running: stop it before adopting it"
+    if [ $((${#dir} + 18)) -gt 107 ]; then
+        die "$dir is too long for a unix socket path (at most 89 characters)"
+    fi
+    ensure_os_user
+    if is_root; then
+        chown -R "$(os_user):$(id -gn "$(os_user)")" "$dir"
+    fi
+    chmod 0700 "$dir"
+    ensure_reachable "$dir"
+    if [ -n "$archive" ]; then
+        mkdir -p "$archive"
+        chmod 0700 "$archive"
+        give_to_pg "$archive"
+        ensure_reachable "$archive"
+    fi
+    # A copy of a running cluster (a base backup) may carry its pid file.
+    rm -f "$dir/postmaster.pid" "$dir/$CONF_NAME"
+    grep -q "^include_if_exists = '$CONF_NAME'" "$dir/postgresql.conf" ||
+        printf "\ninclude_if_exists = '%s'\n" "$CONF_NAME" >>"$dir/postgresql.conf"
+    meta_set "$dir" os_user "$(os_user)"
+    meta_set "$dir" fixed_port "$port"
+    meta_set "$dir" port "$port"
+    meta_set "$dir" archive "$archive"
+    meta_set "$dir" pid ""
+}
+
 cmd_start() {
     local dir port="" fixed pid attempt out
     dir=$(abs_dir "${1:-}")
@@ -479,6 +533,7 @@ main() {
     [ $# -gt 0 ] && shift
     case $cmd in
     init) cmd_init "$@" ;;
+    adopt) cmd_adopt "$@" ;;
     start) cmd_start "$@" ;;
     stop) cmd_stop "$@" ;;
     status) cmd_status "$@" ;;

@@ -129,4 +129,27 @@ unlike "$pid2" "^$pid\$" "the restart has a new postmaster"
 is "$(procs_in "$dir")" "" "second stop leaves no process"
 check "the test cluster survived both stops" kill -0 "$main_pid"
 
+# adopt: a copy of the stopped cluster runs next to the original, without
+# archiving into the original's archive.
+copy=$base/c3
+cp -a "$dir" "$copy"
+"$PGC" adopt "$copy" 2>/dev/null
+is "$?" 0 "adopt a copy of a stopped cluster"
+"$PGC" start "$dir" 2>/dev/null && "$PGC" start "$copy" 2>/dev/null
+is "$?" 0 "the original and the copy start side by side"
+curl_copy=$("$PGC" url "$copy")
+orig_port=$("$PGC" status "$dir" | sed -n 's/.* port=\([0-9]*\) .*/\1/p')
+like "$orig_port" '^[0-9]+$' "the original runs again"
+unlike "$curl_copy" ":$orig_port/" "the copy got its own port"
+is "$(sql "$curl_copy" "SELECT count(*) || ' ' || current_setting('archive_mode') FROM t")" "1000 off" \
+    "the copy has the data and does not archive"
+is "$(sql "$curl_copy" "SHOW unix_socket_directories")" "$copy" "the copy's socket is in its own directory"
+copy_pid=$(head -n 1 "$copy/postmaster.pid")
+"$PGC" stop "$copy" 2>/dev/null
+is "$(procs_in "$copy")" "" "stopping the copy leaves none of its processes"
+check "stopping the copy leaves the original running" kill -0 "$(head -n 1 "$dir/postmaster.pid")"
+check "the copy's postmaster is gone" sh -c "! kill -0 $copy_pid 2>/dev/null || grep -q '^State:.*Z' /proc/$copy_pid/status"
+"$PGC" stop "$dir" 2>/dev/null
+is "$(procs_in "$dir")" "" "and the original stops too"
+
 done_testing
