@@ -68,6 +68,7 @@ else
     check_value orphaned-visits result 0
     check_value visits.caregiver_id-null result 0
     check_value null-required-fields passed true
+    check_value core-tables-not-empty result "users=60, clients=201, caregivers=40, visits=3005"
     is "$(json_eval "$REPORT" 'all(c.get("sql") for c in d["checks"])')" true "$CASE: every check records its sql"
     is "$(json_eval "$REPORT" 'all(s["status"] == "passed" for s in d["stages"])')" true "$CASE: every stage passed"
     is "$(stat -c %a "$REPORT")" 600 "$CASE: report.json is 0600"
@@ -93,6 +94,9 @@ else
         "$CASE: null-required-fields shows users.email=3"
     check_value visits.caregiver_id-null result 0
     check_value visits.caregiver_id-null passed true
+    # Orphans point at a missing client; their client_id is not NULL.
+    check_value visits.client_id-null passed true
+    check_value core-tables-not-empty passed true
     is "$(json_get "$REPORT" 'checks[name=orphaned-visits].expected')" "= 0" \
         "$CASE: orphaned-visits records its expectation"
 fi
