@@ -1,0 +1,230 @@
+# shellcheck shell=bash
+# Shared helpers for tests/integration/*.sh and tests/tui/*.sh. Source it:
+#
+#   . "$PGDRILL_TOP/tests/lib.sh"
+#
+# TAP output (counted by tests/run.sh):
+#   ok NAME / not_ok NAME [DIAG...]   one result line
+#   check NAME CMD...                 ok when CMD succeeds
+#   is GOT WANT NAME                  ok when the strings are equal
+#   like GOT REGEX NAME               ok when GOT matches the extended regex
+#   unlike GOT REGEX NAME
+#   done_testing                      prints "# N passed, N failed"; exit status
+# Environment:
+#   require_env VAR...                fail the whole script unless set
+#   pgdrill_home [NAME]               prints a fresh, empty PGDRILL_HOME dir
+# PostgreSQL (needs PGDRILL_TEST_PGURL from tests/services.sh):
+#   db_url NAME                       the superuser URL of database NAME
+#   fresh_db NAME [clean|broken]      (re)creates NAME from the Care Commons
+#                                     fixtures, prints its URL
+#   sql URL QUERY                     prints the result, unaligned, no header
+# report.json:
+#   json_get FILE PATH                one value; PATH like
+#                                     outcome, stages.0.status,
+#                                     checks[name=orphaned-visits].result
+#   json_eval FILE PYEXPR             a python expression over `d`, e.g.
+#                                     'all(c["passed"] for c in d["checks"])'
+# Values print as JSON does, except strings print raw: true, false, null, 3,
+# 3.5, text. A missing path prints nothing and returns 1.
+
+: "${PGDRILL_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+: "${PGDRILL_BIN:=$PGDRILL_TOP/build/pgdrill}"
+: "${PGDRILL_PG_BIN:=/usr/lib/postgresql/15/bin}"
+export PGDRILL_TOP PGDRILL_BIN
+
+TAP_PASSED=0
+TAP_FAILED=0
+FIXTURES_SQL=$PGDRILL_TOP/tests/fixtures/sql
+# Databases made from the fixtures are copies of this template.
+FIXTURE_TEMPLATE=pgdrill_fixture_clean
+
+ok() {
+    TAP_PASSED=$((TAP_PASSED + 1))
+    printf 'ok - %s\n' "$1"
+}
+
+# not_ok NAME [DIAG...]: each DIAG line is printed as a "# " comment.
+not_ok() {
+    local name=$1 line
+    shift
+    TAP_FAILED=$((TAP_FAILED + 1))
+    printf 'not ok - %s\n' "$name"
+    for line in "$@"; do
+        printf '%s\n' "$line" | sed 's/^/#   /'
+    done
+}
+
+check() {
+    local name=$1 out
+    shift
+    if out=$("$@" 2>&1); then
+        ok "$name"
+    else
+        not_ok "$name" "command failed (exit $?): $*" "$out"
+    fi
+}
+
+is() {
+    if [ "$1" = "$2" ]; then
+        ok "$3"
+    else
+        not_ok "$3" "got:  '$1'" "want: '$2'"
+    fi
+}
+
+like() {
+    if [[ $1 =~ $2 ]]; then
+        ok "$3"
+    else
+        not_ok "$3" "got:  '$1'" "want match: /$2/"
+    fi
+}
+
+unlike() {
+    if [[ $1 =~ $2 ]]; then
+        not_ok "$3" "got:  '$1'" "want no match: /$2/"
+    else
+        ok "$3"
+    fi
+}
+
+# Ends a test script: a summary comment and the exit status.
+done_testing() {
+    printf '# %d passed, %d failed\n' "$TAP_PASSED" "$TAP_FAILED"
+    [ "$TAP_FAILED" -eq 0 ]
+}
+
+# bail NAME MESSAGE: a failure that makes the rest of the script pointless.
+bail() {
+    not_ok "$1" "$2"
+    done_testing
+    exit 1
+}
+
+require_env() {
+    local v
+    for v in "$@"; do
+        if [ -z "${!v:-}" ]; then
+            bail "environment" "$v is not set: run this test through tests/run.sh (make check)"
+        fi
+    done
+}
+
+# A new empty directory for PGDRILL_HOME under the test work dir.
+pgdrill_home() {
+    local base=${PGDRILL_TEST_WORK:-${TMPDIR:-/tmp}}
+    mktemp -d "$base/home-${1:-pgdrill}.XXXXXX"
+}
+
+db_url() {
+    printf '%s/%s\n' "${PGDRILL_TEST_PGURL%/*}" "$1"
+}
+
+_psql() {
+    PGCONNECT_TIMEOUT=10 PGOPTIONS='-c client_min_messages=warning' "$PGDRILL_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+sql() {
+    _psql -tA -c "$2" "$1"
+}
+
+# The clean fixture is built once per cluster under a temporary name and
+# renamed when complete, so a half-loaded template is never copied.
+_fixture_template() {
+    local admin tmp exists
+    admin=$(db_url postgres)
+    exists=$(sql "$admin" "SELECT 1 FROM pg_database WHERE datname = '$FIXTURE_TEMPLATE'") || return 1
+    [ "$exists" = 1 ] && return 0
+    tmp=${FIXTURE_TEMPLATE}_load_$$
+    _psql -c "DROP DATABASE IF EXISTS $tmp" "$admin" >&2 &&
+        _psql -c "CREATE DATABASE $tmp" "$admin" >&2 &&
+        _psql -f "$FIXTURES_SQL/care-commons-schema.sql" "$(db_url "$tmp")" >/dev/null &&
+        _psql -f "$FIXTURES_SQL/seed-clean.sql" "$(db_url "$tmp")" >/dev/null || return 1
+    # Another script may have won the race: then ours is dropped.
+    if ! _psql -c "ALTER DATABASE $tmp RENAME TO $FIXTURE_TEMPLATE" "$admin" 2>/dev/null; then
+        _psql -c "DROP DATABASE IF EXISTS $tmp" "$admin" >&2
+    fi
+}
+
+# fresh_db NAME [clean|broken]: drops NAME if it exists, creates it as a copy
+# of the clean Care Commons fixture, breaks it when asked (break-data.sql),
+# refreshes its statistics and prints its URL.
+fresh_db() {
+    local name=$1 kind=${2:-clean} admin url
+    [[ $name =~ ^[a-z_][a-z0-9_]*$ ]] || {
+        echo "fresh_db: bad database name '$name'" >&2
+        return 2
+    }
+    case $kind in clean | broken) ;; *)
+        echo "fresh_db: unknown kind '$kind' (clean or broken)" >&2
+        return 2
+        ;;
+    esac
+    [ -n "${PGDRILL_TEST_PGURL:-}" ] || {
+        echo "fresh_db: PGDRILL_TEST_PGURL is not set (tests/services.sh start)" >&2
+        return 1
+    }
+    admin=$(db_url postgres)
+    url=$(db_url "$name")
+    _fixture_template || {
+        echo "fresh_db: cannot build the fixture template" >&2
+        return 1
+    }
+    _psql -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" "$admin" >&2 &&
+        _psql -c "CREATE DATABASE $name TEMPLATE $FIXTURE_TEMPLATE" "$admin" >&2 || return 1
+    if [ "$kind" = broken ]; then
+        _psql -f "$FIXTURES_SQL/break-data.sql" "$url" >/dev/null || return 1
+    else
+        # A copied database starts without statistics: give it exact ones.
+        _psql -c "ANALYZE" "$url" >&2 || return 1
+    fi
+    printf '%s\n' "$url"
+}
+
+json_get() {
+    python3 - "$1" "$2" <<'PY'
+import json, re, sys
+
+def show(v):
+    if isinstance(v, str):
+        return v
+    return json.dumps(v)
+
+path, node = sys.argv[2], None
+try:
+    with open(sys.argv[1]) as f:
+        node = json.load(f)
+except (OSError, ValueError) as e:
+    print("json_get: %s: %s" % (sys.argv[1], e), file=sys.stderr)
+    sys.exit(1)
+# Segments: key, index, or key[field=value] (the first element of the array
+# `key` whose `field` equals `value` as text).
+for seg in re.findall(r'(?:[^.\[]+)?(?:\[[^\]]*\])?', path):
+    if not seg:
+        continue
+    m = re.fullmatch(r'([^.\[]*)(?:\[([^=\]]+)=([^\]]*)\])?', seg)
+    key, field, want = m.group(1), m.group(2), m.group(3)
+    try:
+        if key:
+            if isinstance(node, list):
+                node = node[int(key)]
+            else:
+                node = node[key]
+        if field is not None:
+            node = next(e for e in node if isinstance(e, dict) and field in e
+                        and show(e[field]) == want)
+    except (KeyError, IndexError, ValueError, TypeError, StopIteration):
+        sys.exit(1)
+print(show(node))
+PY
+}
+
+json_eval() {
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+with open(sys.argv[1]) as f:
+    d = json.load(f)
+v = eval(sys.argv[2], {"d": d})
+print(v if isinstance(v, str) else json.dumps(v))
+PY
+}
