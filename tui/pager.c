@@ -17,9 +17,29 @@
 
 struct pager {
     const char *title;
-    struct tui_lines lines;
+    struct tui_lines lines; /* as added */
     enum draw_style *styles;
+    struct tui_lines wrapped; /* for the current width */
+    enum draw_style *wstyles;
+    int width;
 };
+
+/* Wrap the lines for the terminal width; called when the width changes. */
+static void
+rewrap(struct pager *p, int width)
+{
+    tui_lines_free(&p->wrapped);
+    free(p->wstyles);
+    p->wstyles = NULL;
+    for (size_t i = 0; i < p->lines.n; i++) {
+        size_t before = p->wrapped.n;
+        tui_text_wrap(&p->wrapped, p->lines.items[i], width);
+        p->wstyles = pd_xrealloc(p->wstyles, (p->wrapped.n + 1) * sizeof(*p->wstyles));
+        for (size_t j = before; j < p->wrapped.n; j++)
+            p->wstyles[j] = p->styles[i];
+    }
+    p->width = width;
+}
 
 static void
 add(struct pager *p, enum draw_style style, const char *fmt, ...)
@@ -46,7 +66,9 @@ pager_close(struct tui *t, struct tui_screen *s)
 
     (void)t;
     tui_lines_free(&p->lines);
+    tui_lines_free(&p->wrapped);
     free(p->styles);
+    free(p->wstyles);
     free(p);
     s->data = NULL;
 }
@@ -58,7 +80,9 @@ pager_draw_line(struct tui *t, struct tui_screen *s, int row)
     int rows = draw_rows(), cols = draw_cols();
 
     s->body_rows = rows - 2 > 0 ? rows - 2 : 1;
-    s->n_lines = p->lines.n;
+    if (row == 0 && p->width != cols - 2)
+        rewrap(p, cols - 2);
+    s->n_lines = p->wrapped.n;
     if (row == 0) {
         draw_fill(0, 0, cols, STYLE_STATUS);
         draw_text(0, 1, cols - 2, STYLE_STATUS, p->title);
@@ -68,8 +92,8 @@ pager_draw_line(struct tui *t, struct tui_screen *s, int row)
                   t->status ? t->status : "q/Enter close  j/k PgUp/PgDn scroll");
     } else {
         size_t i = s->top + (size_t)(row - 1);
-        if (i < p->lines.n)
-            draw_text(row, 1, cols - 2, p->styles[i], p->lines.items[i]);
+        if (i < p->wrapped.n)
+            draw_text(row, 1, cols - 2, p->wstyles[i], p->wrapped.items[i]);
     }
 }
 
