@@ -68,8 +68,10 @@ layout(struct tui *t, struct tui_screen *s)
 
     if (v->prose_stage != t->cur_stage || v->prose_width != width) {
         tui_lines_free(&v->prose);
+        // before the first stage (header inputs) the runbook's intro is shown
         const char *md = t->cur_stage >= 0 ? t->rb->stages[t->cur_stage].prose
-                                           : (t->rb->use_case ? t->rb->use_case : "");
+                         : t->rb->prose && *t->rb->prose ? t->rb->prose
+                                                         : (t->rb->use_case ? t->rb->use_case : "");
         char *plain = tui_text_plain(md);
         if (*plain)
             tui_text_wrap(&v->prose, plain, width);

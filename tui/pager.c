@@ -120,9 +120,9 @@ help_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
     (void)err;
     p->title = "pgdrill help";
     for (int km = 0; km < KEYMAP_COUNT; km++) {
-        add(p, STYLE_TITLE, "%s%s keys", km ? "\n" : "", tui_keymap_name((enum tui_keymap)km));
         if (km)
-            p->lines.items[p->lines.n - 1][0] = ' ';
+            add(p, STYLE_NORMAL, "%s", "");
+        add(p, STYLE_TITLE, "%s keys", tui_keymap_name((enum tui_keymap)km));
         bool moves = km == KEYMAP_DRILL || km == KEYMAP_PAGER;
         if (moves)
             add(p, STYLE_NORMAL, "  %-22s %s", "j/k g/G PgUp/PgDn ...",

@@ -29,7 +29,7 @@
     _(REQ_PROMPT, "prompt", "Command line (:dump-screen FILE)")                                    \
     _(REQ_REFRESH, "refresh", "Redraw the screen")                                                 \
     _(REQ_BACK, "back", "Close this screen or dialog")                                             \
-    _(REQ_QUIT, "quit", "Quit (asks first during a drill; the drill can be resumed)")              \
+    _(REQ_QUIT, "quit", "Quit; during a drill asks first (resume later)")              \
     _(REQ_YES, "yes", "Answer yes")                                                                \
     _(REQ_NO, "no", "Answer no")                                                                   \
     _(REQ_RETRY, "retry", "Retry the failed step")                                                 \

@@ -186,8 +186,7 @@ test_keys(void **state)
     }
     assert_int_equal(tui_key_parse("NoSuchKey"), TUI_KEY_NONE);
     assert_string_equal(tui_request_name(REQ_NOTE), "note");
-    assert_string_equal(tui_request_help(REQ_QUIT),
-                        "Quit (asks first during a drill; the drill can be resumed)");
+    assert_string_equal(tui_request_help(REQ_QUIT), "Quit; during a drill asks first (resume later)");
 }
 
 int
