@@ -1,0 +1,79 @@
+#!/bin/bash
+# Quitting mid-drill: q asks (n keeps going), y interrupts the running sh
+# step, pgdrill exits 130 and says how to resume, the journal holds the
+# finished stage and the interrupt but no end, and `pgdrill resume`
+# (headless) continues the drill to the end.
+. "$(dirname "$0")/lib.sh"
+
+esc=$(printf '\033')
+flag=$T_WORK/release-flag
+
+t_start 80 24 LANG=C.UTF-8 LC_ALL=C.UTF-8 "TUI_QUIT_FLAG=$flag" -- tui "$FIXTURES/tui-quit.md"
+check "production banner is marked" t_wait "!! PRODUCTION !!"
+check "the long stage runs" t_wait "[>] 2. Long wait"
+check "the first stage passed" t_wait "[✓] 1. Quick start"
+t_screen -e | head -1 >"$T_WORK/banner.txt"
+check "production banner is red in reverse video" \
+    grep -qE "${esc}\[([0-9;]*;)?(31|41)(;[0-9;]*)?m" "$T_WORK/banner.txt"
+check "the RTO budget of the runbook is shown" t_wait "/ 00:30:00"
+
+t_keys q
+check "q asks for confirmation" t_wait "Stop the drill now?"
+t_keys n
+sleep 0.5
+t_screen >"$T_WORK/after-no.txt"
+check "n keeps the drill running" grep -qF "[>] 2. Long wait" "$T_WORK/after-no.txt"
+check "the question is gone after n" bash -c "! grep -qF 'Stop the drill now?' '$T_WORK/after-no.txt'"
+
+t_keys q
+check "q asks again" t_wait "Stop the drill now?"
+t_keys y
+rc=$(t_wait_exit 10)
+check "pgdrill tui exits 130 when the operator quits (got $rc)" test "$rc" = 130
+dir=$(t_drill_dir)
+id=$(basename "$dir")
+check "stderr says how to resume" grep -qF "pgdrill resume $id" "$T_WORK/stderr"
+# the bracket keeps pgrep from matching its own command line
+no_step_left() {
+    ! pgrep -f '[T]UI_QUIT_FLAG' >/dev/null
+}
+check "the sh step was stopped, not left running" no_step_left
+
+python3 - "$dir/journal.jsonl" >"$T_WORK/journal-check.txt" 2>&1 <<'PY'
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+kinds = [e["ev"] for e in evs]
+assert kinds[0] == "begin", kinds
+assert "interrupt" in kinds, kinds
+assert "end" not in kinds, kinds
+ends = [e for e in evs if e["ev"] == "step_end" and e.get("stage") == 0]
+assert ends and all(e["status"] == "passed" for e in ends), ends
+starts = [e for e in evs if e["ev"] == "step_start" and e.get("stage") == 1]
+assert starts, kinds
+assert not [e for e in evs if e["ev"] == "step_end" and e.get("stage") == 1 and e["status"] == "passed"]
+print("journal ok")
+PY
+check "journal: stage 1 passed, stage 2 started, interrupted, not ended" \
+    grep -qx "journal ok" "$T_WORK/journal-check.txt" || sed 's/^/# /' "$T_WORK/journal-check.txt"
+
+# headless resume continues where the TUI stopped
+touch "$flag"
+TUI_QUIT_FLAG=$flag PGDRILL_HOME=$T_WORK/home "$PGDRILL_BIN" resume "$id" \
+    >"$T_WORK/resume.out" 2>&1 </dev/null
+rc=$?
+check "pgdrill resume finishes the drill (exit $rc)" test "$rc" = 0 \
+    || sed 's/^/# /' "$T_WORK/resume.out"
+python3 - "$dir/journal.jsonl" >"$T_WORK/journal-check2.txt" 2>&1 <<'PY'
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+kinds = [e["ev"] for e in evs]
+assert "resume" in kinds, kinds
+assert kinds[-1] == "end" and evs[-1]["outcome"] == "passed", evs[-1]
+# stage 1 is not run again after the resume
+r = kinds.index("resume")
+assert not [e for e in evs[r:] if e["ev"] == "step_start" and e.get("stage") == 0], kinds
+print("journal ok")
+PY
+check "journal after resume: resumed, stage 1 not rerun, ended passed" \
+    grep -qx "journal ok" "$T_WORK/journal-check2.txt" || sed 's/^/# /' "$T_WORK/journal-check2.txt"
+t_done
