@@ -710,8 +710,11 @@ ev_failure_decision(const struct runbook_step *step, const char *why, char **rea
     };
     enum engine_decision dec = ENGINE_STOP;
 
-    d.text = pd_xasprintf("%s step %s failed:\n%s", runbook_action_name(step->action), step->id,
-                          why ? why : "");
+    const char *policy = step->on_fail == FAIL_RETRY  ? "retry"
+                         : step->on_fail == FAIL_SKIP ? "skip"
+                                                      : "stop";
+    d.text = pd_xasprintf("%s step %s failed:\n%s\n\nThe runbook's policy for this step: %s.",
+                          runbook_action_name(step->action), step->id, why ? why : "", policy);
     for (;;) {
         enum tui_request r = tui_dialog_run(t, &d);
         if (r == REQ_RETRY) {

@@ -5,7 +5,7 @@
 # and journal written at the end.
 . "$(dirname "$0")/lib.sh"
 
-t_start 80 24 LANG=C.UTF-8 LC_ALL=C.UTF-8 -- tui "$FIXTURES/tui-basic.md"
+t_start 80 24 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 -- tui "$FIXTURES/tui-basic.md"
 
 check "banner names the sandbox environment" t_wait "SANDBOX"
 check "banner shows the RTO clock against the budget" t_wait "/ 01:00:00"

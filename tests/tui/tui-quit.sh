@@ -8,7 +8,7 @@
 esc=$(printf '\033')
 flag=$T_WORK/release-flag
 
-t_start 80 24 LANG=C.UTF-8 LC_ALL=C.UTF-8 "TUI_QUIT_FLAG=$flag" -- tui "$FIXTURES/tui-quit.md"
+t_start 80 24 PGDRILL_ENVIRONMENT=production LANG=C.UTF-8 LC_ALL=C.UTF-8 "TUI_QUIT_FLAG=$flag" -- tui "$FIXTURES/tui-quit.md"
 check "production banner is marked" t_wait "!! PRODUCTION !!"
 check "the long stage runs" t_wait "[>] 2. Long wait"
 check "the first stage passed" t_wait "[✓] 1. Quick start"

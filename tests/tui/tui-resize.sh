@@ -7,7 +7,7 @@
 esc=$(printf '\033')
 
 # 1. colours: the sandbox banner is green
-t_start 80 24 LANG=C.UTF-8 LC_ALL=C.UTF-8 -- tui "$FIXTURES/tui-basic.md"
+t_start 80 24 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 -- tui "$FIXTURES/tui-basic.md"
 check "colour run shows the banner" t_wait "SANDBOX"
 t_screen -e | head -1 >"$T_WORK/banner-colour.txt"
 check "sandbox banner has a green background" grep -qE "${esc}\[([0-9;]*;)?42m|48;5;2m" \
@@ -21,7 +21,7 @@ t_cleanup
 rm -rf "$T_WORK/home"
 
 # 2. NO_COLOR and the C locale: no colour at all, ASCII symbols
-t_start 80 24 NO_COLOR=1 LANG=C LC_ALL=C -- tui "$FIXTURES/tui-basic.md"
+t_start 80 24 PGDRILL_ENVIRONMENT=sandbox NO_COLOR=1 LANG=C LC_ALL=C -- tui "$FIXTURES/tui-basic.md"
 check "NO_COLOR run shows the banner" t_wait "SANDBOX"
 check "ASCII running symbol" t_wait "[>] 1. Prepare the sandbox"
 check "ASCII separators" t_wait "-- Stage 1/3: Prepare the sandbox ---"

@@ -28,7 +28,7 @@ KEYS
 # for it, dump, then continue (a dump needs the screen painted first)
 sed -i "s|^type sandbox-branch$|dump-screen $T_WORK/confirm.txt\ntype sandbox-branch|" "$script"
 
-t_start 80 24 LANG=C.UTF-8 LC_ALL=C.UTF-8 "PGDRILL_TUI_SCRIPT=$script" -- tui "$FIXTURES/tui-basic.md"
+t_start 80 24 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "PGDRILL_TUI_SCRIPT=$script" -- tui "$FIXTURES/tui-basic.md"
 rc=$(t_wait_exit 30)
 check "scripted drill exits 0 (got $rc)" test "$rc" = 0 || sed 's/^/# /' "$T_WORK/stderr"
 
@@ -55,7 +55,7 @@ bad=$T_WORK/bad.txt
 printf 'wait-for this text never appears\n' >"$bad"
 t_cleanup
 rm -rf "$T_WORK/home"
-t_start 80 24 LANG=C.UTF-8 LC_ALL=C.UTF-8 "PGDRILL_TUI_SCRIPT=$bad" -- tui "$FIXTURES/tui-quit.md"
+t_start 80 24 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "PGDRILL_TUI_SCRIPT=$bad" -- tui "$FIXTURES/tui-quit.md"
 rc=$(t_wait_exit 30)
 check "a failed wait-for exits 2 (got $rc)" test "$rc" = 2
 check "a failed wait-for names the script line" \
