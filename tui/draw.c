@@ -1,7 +1,6 @@
 /* draw: curses painting behind styles and symbols, and screen dumps. */
 #include "draw.h"
 
-#include <curses.h>
 #include <errno.h>
 #include <langinfo.h>
 #include <limits.h>
@@ -9,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
+
+#include <curses.h>
 
 #include "pd_buf.h"
 #include "pd_err.h"
@@ -23,15 +24,13 @@ static attr_t style_attr[STYLE_COUNT];
 static short style_pair[STYLE_COUNT];
 
 static const char *const sym_utf8[SYM_COUNT] = {
-    [SYM_PENDING] = "[ ]", [SYM_RUNNING] = "[>]", [SYM_PASSED] = "[✓]",
-    [SYM_FAILED] = "[x]",  [SYM_SKIPPED] = "[-]", [SYM_ACTION] = "▶",
-    [SYM_HLINE] = "─",     [SYM_ELLIPSIS] = "…",
+    [SYM_PENDING] = "[ ]", [SYM_RUNNING] = "[>]", [SYM_PASSED] = "[✓]", [SYM_FAILED] = "[x]",
+    [SYM_SKIPPED] = "[-]", [SYM_ACTION] = "▶",    [SYM_HLINE] = "─",    [SYM_ELLIPSIS] = "…",
 };
 
 static const char *const sym_ascii[SYM_COUNT] = {
-    [SYM_PENDING] = "[ ]", [SYM_RUNNING] = "[>]", [SYM_PASSED] = "[+]",
-    [SYM_FAILED] = "[x]",  [SYM_SKIPPED] = "[-]", [SYM_ACTION] = ">",
-    [SYM_HLINE] = "-",     [SYM_ELLIPSIS] = "~",
+    [SYM_PENDING] = "[ ]", [SYM_RUNNING] = "[>]", [SYM_PASSED] = "[+]", [SYM_FAILED] = "[x]",
+    [SYM_SKIPPED] = "[-]", [SYM_ACTION] = ">",    [SYM_HLINE] = "-",    [SYM_ELLIPSIS] = "~",
 };
 
 /* Style table: colour pair (0 = none) and attributes with and without colour. */
@@ -265,7 +264,10 @@ append_cell(struct pd_buf *b, const cchar_t *cc)
     }
     if (attrs & A_ALTCHARSET) {
         char c = (char)wch[0];
-        const char *s = c == 'q' ? "-" : c == 'x' ? "|" : (c == 'l' || c == 'k' || c == 'm' || c == 'j') ? "+" : " ";
+        const char *s = c == 'q'                                         ? "-"
+                        : c == 'x'                                       ? "|"
+                        : (c == 'l' || c == 'k' || c == 'm' || c == 'j') ? "+"
+                                                                         : " ";
         pd_buf_append(b, s, strlen(s), NULL);
         return;
     }

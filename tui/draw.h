@@ -37,14 +37,14 @@ enum draw_style {
 };
 
 enum draw_symbol {
-    SYM_PENDING,   /* [ ] */
-    SYM_RUNNING,   /* [>] */
-    SYM_PASSED,    /* [✓] or [+] */
-    SYM_FAILED,    /* [x] */
-    SYM_SKIPPED,   /* [-] */
-    SYM_ACTION,    /* ▶ or > */
-    SYM_HLINE,     /* ─ or - */
-    SYM_ELLIPSIS,  /* … or ~ */
+    SYM_PENDING,  /* [ ] */
+    SYM_RUNNING,  /* [>] */
+    SYM_PASSED,   /* [✓] or [+] */
+    SYM_FAILED,   /* [x] */
+    SYM_SKIPPED,  /* [-] */
+    SYM_ACTION,   /* ▶ or > */
+    SYM_HLINE,    /* ─ or - */
+    SYM_ELLIPSIS, /* … or ~ */
     SYM_COUNT,
 };
 

@@ -69,7 +69,7 @@ layout(struct tui *t, struct tui_screen *s)
     if (v->prose_stage != t->cur_stage || v->prose_width != width) {
         tui_lines_free(&v->prose);
         // before the first stage (header inputs) the runbook's intro is shown
-        const char *md = t->cur_stage >= 0 ? t->rb->stages[t->cur_stage].prose
+        const char *md = t->cur_stage >= 0               ? t->rb->stages[t->cur_stage].prose
                          : t->rb->prose && *t->rb->prose ? t->rb->prose
                                                          : (t->rb->use_case ? t->rb->use_case : "");
         char *plain = tui_text_plain(md);
@@ -225,8 +225,8 @@ draw_status(struct tui *t, int row, int cols)
         draw_text(row, 1, cols - 2, STYLE_STATUS, t->status);
         return;
     }
-    const char *hint = t->running ? "q quit  n note  ? help  PgUp/PgDn output  : command"
-                                  : "q quit  ? help";
+    const char *hint =
+        t->running ? "q quit  n note  ? help  PgUp/PgDn output  : command" : "q quit  ? help";
     int w = draw_text(row, 1, cols - 2, STYLE_STATUS, hint);
     if (t->drill) {
         int iw = tui_text_width(t->drill->id);
@@ -249,8 +249,8 @@ dview_draw_line(struct tui *t, struct tui_screen *s, int row)
         draw_stage(t, v->first_stage + (size_t)(row - v->stages_top), row, cols);
     } else if (row == v->stage_sep) {
         if (t->cur_stage >= 0)
-            snprintf(title, sizeof(title), "Stage %d/%zu: %s", t->cur_stage + 1,
-                     t->rb->n_stages, t->rb->stages[t->cur_stage].title);
+            snprintf(title, sizeof(title), "Stage %d/%zu: %s", t->cur_stage + 1, t->rb->n_stages,
+                     t->rb->stages[t->cur_stage].title);
         else
             snprintf(title, sizeof(title), "%s", t->running ? "Before the first stage" : "");
         draw_separator(row, 0, cols, STYLE_SEPARATOR, title);

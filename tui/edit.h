@@ -10,8 +10,8 @@
 #include "request.h"
 
 struct tui_edit {
-    char *buf;     /* owned, always NUL-terminated */
-    size_t len;    /* bytes */
+    char *buf;  /* owned, always NUL-terminated */
+    size_t len; /* bytes */
     size_t cap;
     size_t cursor; /* byte offset, on a character boundary */
 };

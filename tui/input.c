@@ -1,11 +1,12 @@
 /* input: keyboard and scripted keys. */
 #include "input.h"
 
-#include <curses.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
+
+#include <curses.h>
 
 #include "draw.h"
 #include "pd_mem.h"

@@ -28,10 +28,10 @@ struct tui_input {
     int line_no;
     int queue[512];
     size_t q_head, q_len;
-    double hold_until;  /* sleep: monotonic deadline, 0 when none */
-    char *wait_text;    /* wait-for: owned, NULL when none */
+    double hold_until; /* sleep: monotonic deadline, 0 when none */
+    char *wait_text;   /* wait-for: owned, NULL when none */
     double wait_deadline;
-    struct pd_err err;  /* why the script failed */
+    struct pd_err err; /* why the script failed */
     bool failed;
 };
 

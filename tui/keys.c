@@ -1,10 +1,11 @@
 /* keys: the request table and the default key bindings (data, not switches). */
-#include "request.h"
-
-#include <curses.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include <curses.h>
+
+#include "request.h"
 
 #define FN(k)   (TUI_KEY_FN + (k))
 #define CTRL(c) ((c)&0x1f)
@@ -12,10 +13,10 @@
 static const struct {
     const char *name;
     const char *help;
-} request_info[] = {
-    [REQ_NONE] = {"none", ""},
+} request_info[] = {[REQ_NONE] = {"none", ""},
+
 #define TUI_REQ_INFO(e, n, h) [e] = {n, h},
-    TUI_REQUESTS(TUI_REQ_INFO)
+                    TUI_REQUESTS(TUI_REQ_INFO)
 #undef TUI_REQ_INFO
 };
 
@@ -30,12 +31,14 @@ static const char *const keymap_names[] = {
  * (where it scrolls the output pane) and the pagers; vi keys and arrows.
  */
 #define MOVEMENT(km)                                                                               \
-    {km, 'k', REQ_MOVE_UP}, {km, FN(KEY_UP), REQ_MOVE_UP}, {km, 'j', REQ_MOVE_DOWN},              \
-        {km, FN(KEY_DOWN), REQ_MOVE_DOWN}, {km, FN(KEY_PPAGE), REQ_MOVE_PAGE_UP},                 \
-        {km, FN(KEY_NPAGE), REQ_MOVE_PAGE_DOWN}, {km, ' ', REQ_MOVE_PAGE_DOWN},                   \
-        {km, CTRL('u'), REQ_MOVE_HALF_UP}, {km, CTRL('d'), REQ_MOVE_HALF_DOWN},                   \
-        {km, 'g', REQ_MOVE_FIRST}, {km, FN(KEY_HOME), REQ_MOVE_FIRST}, {km, 'G', REQ_MOVE_LAST},  \
-        {km, FN(KEY_END), REQ_MOVE_LAST}
+    {km, 'k', REQ_MOVE_UP}, {km, FN(KEY_UP), REQ_MOVE_UP}, {km, 'j', REQ_MOVE_DOWN},               \
+        {km, FN(KEY_DOWN), REQ_MOVE_DOWN}, {km, FN(KEY_PPAGE), REQ_MOVE_PAGE_UP},                  \
+        {km, FN(KEY_NPAGE), REQ_MOVE_PAGE_DOWN}, {km, ' ', REQ_MOVE_PAGE_DOWN},                    \
+        {km, CTRL('u'), REQ_MOVE_HALF_UP}, {km, CTRL('d'), REQ_MOVE_HALF_DOWN},                    \
+        {km, 'g', REQ_MOVE_FIRST}, {km, FN(KEY_HOME), REQ_MOVE_FIRST}, {km, 'G', REQ_MOVE_LAST},   \
+    {                                                                                              \
+        km, FN(KEY_END), REQ_MOVE_LAST                                                             \
+    }
 
 static const struct tui_binding bindings[] = {
     {KEYMAP_GENERIC, '?', REQ_HELP},

@@ -41,8 +41,7 @@ rewrap(struct pager *p, int width)
     p->width = width;
 }
 
-static void
-add(struct pager *p, enum draw_style style, const char *fmt, ...)
+static void add(struct pager *p, enum draw_style style, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -140,8 +139,7 @@ help_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
                 tui_key_name(name, sizeof(name), b[i].key);
                 if (b[i].key == '\r' || (b[i].key >= TUI_KEY_FN && strcmp(name, "Enter") == 0))
                     continue; // one "Enter" is enough
-                int w = snprintf(keys + used, sizeof(keys) - used, "%s%s", used ? ", " : "",
-                                 name);
+                int w = snprintf(keys + used, sizeof(keys) - used, "%s%s", used ? ", " : "", name);
                 if (w > 0 && (size_t)w < sizeof(keys) - used)
                     used += (size_t)w;
             }

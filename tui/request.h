@@ -29,7 +29,7 @@
     _(REQ_PROMPT, "prompt", "Command line (:dump-screen FILE)")                                    \
     _(REQ_REFRESH, "refresh", "Redraw the screen")                                                 \
     _(REQ_BACK, "back", "Close this screen or dialog")                                             \
-    _(REQ_QUIT, "quit", "Quit; during a drill asks first (resume later)")              \
+    _(REQ_QUIT, "quit", "Quit; during a drill asks first (resume later)")                          \
     _(REQ_YES, "yes", "Answer yes")                                                                \
     _(REQ_NO, "no", "Answer no")                                                                   \
     _(REQ_RETRY, "retry", "Retry the failed step")                                                 \
@@ -47,6 +47,7 @@
 
 enum tui_request {
     REQ_NONE,
+
 #define TUI_REQ_ENUM(e, name, help) e,
     TUI_REQUESTS(TUI_REQ_ENUM)
 #undef TUI_REQ_ENUM
@@ -64,6 +65,7 @@ enum tui_request {
     _(KEYMAP_EDIT, "line editor")
 
 enum tui_keymap {
+
 #define TUI_KEYMAP_ENUM(e, name) e,
     TUI_KEYMAPS(TUI_KEYMAP_ENUM)
 #undef TUI_KEYMAP_ENUM

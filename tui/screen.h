@@ -28,8 +28,8 @@ struct tui_screen;
 enum screen_result {
     SCREEN_UNHANDLED, /* the generic loop handles it (movement, help, :) */
     SCREEN_OK,
-    SCREEN_CLOSE,     /* close this screen */
-    SCREEN_QUIT,      /* leave the TUI */
+    SCREEN_CLOSE, /* close this screen */
+    SCREEN_QUIT,  /* leave the TUI */
 };
 
 struct screen_ops {
@@ -50,19 +50,19 @@ struct tui_screen {
     size_t top;               /* first content line shown */
     size_t cursor;            /* selected line (picker) */
     bool has_cursor;
-    int body_top, body_rows;  /* where the list body is, set by the screen's layout */
+    int body_top, body_rows; /* where the list body is, set by the screen's layout */
     void *data;
 };
 
 /* A modal dialog drawn over the top screen. */
 struct tui_dialog {
     const char *title;
-    char *text;               /* owned: message, wrapped when drawn */
-    const char *hint;         /* key hints on the last line */
-    enum tui_keymap keymap;   /* KEYMAP_EDIT for text input */
+    char *text;             /* owned: message, wrapped when drawn */
+    const char *hint;       /* key hints on the last line */
+    enum tui_keymap keymap; /* KEYMAP_EDIT for text input */
     struct tui_edit edit;
-    bool warn;                /* destructive: warning colours */
-    char *error;              /* owned: shown in the warning style, or NULL */
+    bool warn;   /* destructive: warning colours */
+    char *error; /* owned: shown in the warning style, or NULL */
 };
 
 /* One line of the output pane. */
@@ -74,32 +74,32 @@ struct tui_out_line {
 struct tui {
     const struct tui_opts *opts;
     struct tui_input in;
-    struct tui_screen *top;     /* stack of screens */
-    struct tui_dialog *dialog;  /* active overlay or NULL */
-    char *status;               /* transient status-line message, owned */
+    struct tui_screen *top;    /* stack of screens */
+    struct tui_dialog *dialog; /* active overlay or NULL */
+    char *status;              /* transient status-line message, owned */
 
     /* the drill being run */
     struct runbook *rb;
     struct drill *drill;
     struct engine *engine;
-    char *env_text;             /* owned, upper case */
+    char *env_text; /* owned, upper case */
     enum draw_style env_style;
     enum step_status *stage_status;
-    double *stage_secs;         /* finished stages: duration */
-    int cur_stage;              /* -1 before the first */
-    double stage_start;         /* monotonic */
-    double run_start;           /* monotonic */
-    double base_secs;           /* time already spent before a resume */
-    double total_secs;          /* frozen when the drill ends */
+    double *stage_secs; /* finished stages: duration */
+    int cur_stage;      /* -1 before the first */
+    double stage_start; /* monotonic */
+    double run_start;   /* monotonic */
+    double base_secs;   /* time already spent before a resume */
+    double total_secs;  /* frozen when the drill ends */
     bool running;
-    char *action;               /* owned: "sh: ..." of the current step */
+    char *action; /* owned: "sh: ..." of the current step */
     enum step_action action_kind;
-    struct tui_out_line *out;   /* output pane, ring of TUI_OUT_MAX */
+    struct tui_out_line *out; /* output pane, ring of TUI_OUT_MAX */
     size_t out_start, out_len;
-    size_t out_scroll;          /* lines scrolled back from the end; 0 follows */
-    bool stop;                  /* the operator quit: tick returns true */
-    bool aborted;               /* the test script failed */
-    char *report_path;          /* owned: report written at the end */
+    size_t out_scroll; /* lines scrolled back from the end; 0 follows */
+    bool stop;         /* the operator quit: tick returns true */
+    bool aborted;      /* the test script failed */
+    char *report_path; /* owned: report written at the end */
     int drill_rc;
 };
 

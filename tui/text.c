@@ -192,8 +192,8 @@ tui_text_plain(const char *markdown)
         size_t ind = 0;
         while (ind < len && line[ind] == ' ')
             ind++;
-        if (len - ind >= 3 && (strncmp(line + ind, "```", 3) == 0 ||
-                               strncmp(line + ind, "~~~", 3) == 0)) {
+        if (len - ind >= 3 &&
+            (strncmp(line + ind, "```", 3) == 0 || strncmp(line + ind, "~~~", 3) == 0)) {
             in_fence = !in_fence;
             if (in_para)
                 pd_buf_append(&out, "\n", 1, NULL);
@@ -214,8 +214,8 @@ tui_text_plain(const char *markdown)
             if (in_para)
                 pd_buf_append(&out, "\n", 1, NULL);
             in_para = false;
-            if (out.len > 0 && !(out.len >= 2 && out.data[out.len - 1] == '\n' &&
-                                 out.data[out.len - 2] == '\n'))
+            if (out.len > 0 &&
+                !(out.len >= 2 && out.data[out.len - 1] == '\n' && out.data[out.len - 2] == '\n'))
                 pd_buf_append(&out, "\n", 1, NULL);
             continue;
         }

@@ -227,8 +227,7 @@ tui_screen_generic(struct tui *t, struct tui_screen *s, enum tui_request req)
         break;
     case REQ_HELP:
         if (s->ops != &tui_help_ops)
-            return tui_screen_run(t, &tui_help_ops, NULL) == SCREEN_QUIT ? SCREEN_QUIT
-                                                                         : SCREEN_OK;
+            return tui_screen_run(t, &tui_help_ops, NULL) == SCREEN_QUIT ? SCREEN_QUIT : SCREEN_OK;
         return SCREEN_OK;
     case REQ_PROMPT:
         tui_command_line(t);
@@ -525,10 +524,9 @@ ev_step_started(const struct runbook_stage *stage, const struct runbook_step *st
     t->action = pd_xstrdup(display ? display : "");
     t->action_kind = step->action;
     const char *nl = strchr(t->action, '\n');
-    char *first = pd_xasprintf("%s %s: %.*s%s", draw_symbol(SYM_ACTION),
-                               runbook_action_name(step->action),
-                               (int)(nl ? (size_t)(nl - t->action) : strlen(t->action)),
-                               t->action, nl ? " ..." : "");
+    char *first = pd_xasprintf(
+        "%s %s: %.*s%s", draw_symbol(SYM_ACTION), runbook_action_name(step->action),
+        (int)(nl ? (size_t)(nl - t->action) : strlen(t->action)), t->action, nl ? " ..." : "");
     tui_out_push(t, STYLE_ACTION, first);
     free(first);
     ev_redraw(t);
@@ -698,8 +696,7 @@ ev_confirm_needed(const struct engine_confirm *c, void *payload)
 }
 
 static enum engine_decision
-ev_failure_decision(const struct runbook_step *step, const char *why, char **reason,
-                    void *payload)
+ev_failure_decision(const struct runbook_step *step, const char *why, char **reason, void *payload)
 {
     struct tui *t = payload;
     struct tui_dialog d = {

@@ -19,16 +19,16 @@
 struct pd_err;
 
 struct tui_opts {
-    const char *runbook_path;          /* NULL: open the runbook picker */
-    const char *const *runbook_dirs;   /* where the picker looks for *.md */
+    const char *runbook_path;        /* NULL: open the runbook picker */
+    const char *const *runbook_dirs; /* where the picker looks for *.md */
     size_t n_dirs;
-    const char *home;                  /* PGDRILL_HOME: drills live in home/drills */
-    const char *environment;           /* banner text ("SANDBOX", "PRODUCTION"); NULL: runbook's */
-    const char *resume_id;             /* resume this drill instead of beginning one */
-    const char *const *vars;           /* "name=value" pairs, as --var */
+    const char *home;        /* PGDRILL_HOME: drills live in home/drills */
+    const char *environment; /* banner text ("SANDBOX", "PRODUCTION"); NULL: runbook's */
+    const char *resume_id;   /* resume this drill instead of beginning one */
+    const char *const *vars; /* "name=value" pairs, as --var */
     size_t n_vars;
-    const char *script;                /* PGDRILL_TUI_SCRIPT: read keys from this file */
-    const char *operator_name;         /* recorded in the journal */
+    const char *script;        /* PGDRILL_TUI_SCRIPT: read keys from this file */
+    const char *operator_name; /* recorded in the journal */
 };
 
 /*

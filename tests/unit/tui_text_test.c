@@ -158,7 +158,7 @@ test_keys(void **state)
         {KEYMAP_DRILL, "Ctrl-U", REQ_MOVE_HALF_UP},
         {KEYMAP_DRILL, "PgUp", REQ_MOVE_PAGE_UP},
         {KEYMAP_DRILL, "n", REQ_NOTE},
-        {KEYMAP_DRILL, "q", REQ_QUIT},    /* from the generic keymap */
+        {KEYMAP_DRILL, "q", REQ_QUIT}, /* from the generic keymap */
         {KEYMAP_DRILL, "?", REQ_HELP},
         {KEYMAP_DRILL, ":", REQ_PROMPT},
         {KEYMAP_PICKER, "Enter", REQ_ENTER},
@@ -186,16 +186,16 @@ test_keys(void **state)
     }
     assert_int_equal(tui_key_parse("NoSuchKey"), TUI_KEY_NONE);
     assert_string_equal(tui_request_name(REQ_NOTE), "note");
-    assert_string_equal(tui_request_help(REQ_QUIT), "Quit; during a drill asks first (resume later)");
+    assert_string_equal(tui_request_help(REQ_QUIT),
+                        "Quit; during a drill asks first (resume later)");
 }
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain), cmocka_unit_test(test_wrap),
-        cmocka_unit_test(test_width), cmocka_unit_test(test_edit),
-        cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_plain), cmocka_unit_test(test_wrap), cmocka_unit_test(test_width),
+        cmocka_unit_test(test_edit),  cmocka_unit_test(test_keys),
     };
 
     setlocale(LC_ALL, "C.UTF-8");
