@@ -138,6 +138,9 @@ bool tui_ask(struct tui *t, const char *title, const char *question);
 /* The : command line. */
 void tui_command_line(struct tui *t);
 
+/* True (and the drill is stopping) once SIGTERM, SIGHUP or SIGINT arrived. */
+bool tui_signalled(struct tui *t);
+
 /* Set the transient status message. */
 void tui_status(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

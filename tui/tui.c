@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,6 +268,10 @@ tui_screen_run(struct tui *t, const struct screen_ops *ops, void *data)
     for (;;) {
         tui_redraw(t);
         int key = tui_input_get(&t->in, POLL_MS);
+        if (tui_signalled(t)) {
+            res = SCREEN_QUIT;
+            break;
+        }
         if (key == TUI_KEY_ABORT) {
             t->aborted = true;
             res = SCREEN_QUIT;
@@ -322,6 +327,8 @@ tui_dialog_run(struct tui *t, struct tui_dialog *d)
     for (;;) {
         tui_redraw(t);
         int key = tui_input_get(&t->in, POLL_MS);
+        if (tui_signalled(t))
+            break;
         if (key == TUI_KEY_ABORT) {
             t->aborted = true;
             break;
@@ -749,7 +756,7 @@ ev_tick(void *payload)
 {
     struct tui *t = payload;
 
-    if (!draw_active())
+    if (!draw_active() || tui_signalled(t))
         return t->stop;
     // drain what was typed; never wait here, the engine is working
     for (int i = 0; i < 16 && !t->stop; i++) {
@@ -802,6 +809,63 @@ log_sink(enum pd_log_level level, const char *msg, void *payload)
         tui_out_push(t, level == PD_LOG_ERROR ? STYLE_FAILED : STYLE_DIM, line);
         free(line);
     }
+}
+
+/*
+ * SIGTERM and SIGHUP stop the drill like q does (the journal allows a
+ * resume); in raw mode Ctrl-C is a key, but a SIGINT from kill is handled
+ * the same way. The handler only sets a flag and asks the engine to stop.
+ */
+static volatile sig_atomic_t got_signal;
+static struct engine *volatile signal_engine;
+static struct sigaction old_actions[3];
+static const int stop_signals[3] = {SIGTERM, SIGHUP, SIGINT};
+
+static void
+on_signal(int sig)
+{
+    got_signal = sig;
+    if (signal_engine)
+        engine_request_stop(signal_engine);
+}
+
+static void
+signals_install(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    got_signal = 0;
+    for (size_t i = 0; i < 3; i++)
+        sigaction(stop_signals[i], &sa, &old_actions[i]);
+}
+
+static void
+signals_restore(void)
+{
+    signal_engine = NULL;
+    for (size_t i = 0; i < 3; i++)
+        sigaction(stop_signals[i], &old_actions[i], NULL);
+}
+
+bool
+tui_signalled(struct tui *t)
+{
+    if (got_signal)
+        t->stop = true;
+    return got_signal != 0;
+}
+
+/* Take over the terminal; diagnostics from core go to the screen from now on. */
+static void
+start_terminal(struct tui *t)
+{
+    const char *nc = getenv("NO_COLOR");
+
+    pd_log_set_sink(log_sink, t);
+    draw_init(nc && *nc);
 }
 
 static void
@@ -894,6 +958,7 @@ run_drill(struct tui *t, struct pd_err *err)
         return rc;
     if (tui_drill_ops.open && (rc = tui_drill_ops.open(t, &s, err)) != 0)
         return rc;
+    signal_engine = t->engine;
     t->top = &s;
     t->run_start = pd_time_mono();
     t->running = true;
@@ -943,13 +1008,12 @@ tui_run(const struct tui_opts *opts, struct pd_err *err)
     rc = tui_input_open(&t.in, opts->script, err);
     if (rc != 0)
         return rc;
+    signals_install();
     pd_set_fatal_hook(fatal_hook);
-    pd_log_set_sink(log_sink, &t);
-    const char *nc = getenv("NO_COLOR");
-    draw_init(nc && *nc);
 
     const char *path = opts->runbook_path;
     if (!path && !opts->resume_id) {
+        start_terminal(&t);
         enum screen_result r = tui_screen_run(&t, &tui_picker_ops, &picked);
         if (r == SCREEN_QUIT || !picked) {
             rc = t.aborted ? PD_EINPUT : 0;
@@ -957,9 +1021,11 @@ tui_run(const struct tui_opts *opts, struct pd_err *err)
         }
         path = picked;
     }
+    if (!draw_active())
+        start_terminal(&t);
     rc = prepare_drill(&t, path, err);
     if (rc != 0) {
-        if (!t.aborted)
+        if (!t.aborted && picked)
             tui_message(&t, "Cannot start the drill", err->msg);
         goto out;
     }
@@ -968,10 +1034,10 @@ out:
     draw_end();
     pd_log_set_sink(NULL, NULL);
     pd_set_fatal_hook(NULL);
-    if (t.aborted) {
+    signals_restore();
+    if (t.aborted) { // the test script failed: that is the error to report
         *err = t.in.err;
         rc = PD_EINPUT;
-        fprintf(stderr, "pgdrill: %s\n", err->msg);
     }
     if (t.drill && (rc == PD_EINTR || t.aborted) && !t.drill->finished_at) {
         fprintf(stderr,

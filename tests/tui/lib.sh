@@ -115,12 +115,20 @@ t_wait_exit() {
     return 1
 }
 
-# The one drill directory under the test's PGDRILL_HOME.
+# The newest drill directory under the test's PGDRILL_HOME (ids start
+# with the time, so the last in name order is the newest).
 t_drill_dir() {
     local d
     for d in "$T_WORK"/home/drills/*/; do
         [ -d "$d" ] && echo "${d%/}"
-    done | head -1
+    done | tail -1
+}
+
+# The pid of pgdrill running in the tmux pane (a child of the pane's shell).
+t_pgdrill_pid() {
+    local pane
+    pane=$(t_tmux list-panes -t tui -F '#{pane_pid}')
+    pgrep -P "$pane" -x "$(basename "$PGDRILL_BIN")"
 }
 
 t_done() {

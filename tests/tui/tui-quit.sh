@@ -76,4 +76,22 @@ print("journal ok")
 PY
 check "journal after resume: resumed, stage 1 not rerun, ended passed" \
     grep -qx "journal ok" "$T_WORK/journal-check2.txt" || sed 's/^/# /' "$T_WORK/journal-check2.txt"
+
+# SIGTERM stops a drill the way q does: interrupted, resumable
+t_cleanup
+rm -f "$flag"
+sleep 1 # a new drill id (ids have seconds)
+t_start 80 24 PGDRILL_ENVIRONMENT=production LANG=C.UTF-8 LC_ALL=C.UTF-8 "TUI_QUIT_FLAG=$flag" -- tui "$FIXTURES/tui-quit.md"
+check "second drill reaches the long stage" t_wait "[>] 2. Long wait"
+pid=$(t_pgdrill_pid)
+check "pgdrill's pid found ($pid)" test -n "$pid"
+kill -TERM "$pid"
+rc=$(t_wait_exit 10)
+check "SIGTERM interrupts the drill (exit $rc)" test "$rc" = 130
+dir2=$(t_drill_dir)
+check "SIGTERM made a new drill" test "$dir2" != "$dir"
+check "SIGTERM: the journal records the interrupt and no end" \
+    python3 -c 'import json,sys; k=[json.loads(l)["ev"] for l in open(sys.argv[1])]; sys.exit(not ("interrupt" in k and "end" not in k))' \
+    "$dir2/journal.jsonl"
+check "SIGTERM: no step left running" no_step_left
 t_done
