@@ -89,7 +89,7 @@ struct tui {
     int cur_stage;      /* -1 before the first */
     double stage_start; /* monotonic */
     double run_start;   /* monotonic */
-    double base_secs;   /* time already spent before a resume */
+    double base_secs;   /* wall time from the drill's start to this run's */
     double total_secs;  /* frozen when the drill ends */
     bool running;
     char *action; /* owned: "sh: ..." of the current step */

@@ -915,7 +915,6 @@ prepare_drill(struct tui *t, const char *path, struct pd_err *err)
     for (size_t i = 0; i < n && i < t->drill->n_stages; i++) {
         t->stage_status[i] = t->drill->stages[i].status;
         t->stage_secs[i] = t->drill->stages[i].duration_s;
-        t->base_secs += t->drill->stages[i].duration_s;
         if (t->stage_status[i] == STEP_RUNNING) // interrupted there: it runs again
             t->stage_status[i] = STEP_PENDING;
     }
@@ -960,7 +959,16 @@ run_drill(struct tui *t, struct pd_err *err)
         return rc;
     signal_engine = t->engine;
     t->top = &s;
+    /*
+     * The RTO clock is wall time since the drill began, as in the report:
+     * after a resume the time in between counts too (an outage does not
+     * pause). The monotonic clock measures this run.
+     */
+    double began;
     t->run_start = pd_time_mono();
+    if (t->drill->started_at && pd_time_parse_rfc3339(&began, t->drill->started_at, 1) == 0 &&
+        began <= pd_time_wall())
+        t->base_secs = pd_time_wall() - began;
     t->running = true;
     tui_redraw(t);
     rc = engine_run(t->engine, err);
@@ -1040,10 +1048,12 @@ out:
         rc = PD_EINPUT;
     }
     if (t.drill && (rc == PD_EINTR || t.aborted) && !t.drill->finished_at) {
-        fprintf(stderr,
-                "pgdrill: drill %s interrupted; its journal is %s/journal.jsonl\n"
-                "resume with: pgdrill resume %s\n",
-                t.drill->id, t.drill->dir, t.drill->id);
+        // the engine's error already names the resume command; do not repeat it
+        fprintf(stderr, "pgdrill: the journal keeps the drill so far: %s/journal.jsonl\n",
+                t.drill->dir);
+        if (!strstr(err->msg, "pgdrill resume"))
+            fprintf(stderr, "pgdrill: drill %s interrupted; resume with: pgdrill resume %s\n",
+                    t.drill->id, t.drill->id);
     }
     free(picked);
     tui_free(&t);

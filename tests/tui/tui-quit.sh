@@ -33,9 +33,25 @@ check "pgdrill tui exits 130 when the operator quits (got $rc)" test "$rc" = 130
 dir=$(t_drill_dir)
 id=$(basename "$dir")
 check "stderr says how to resume" grep -qF "pgdrill resume $id" "$T_WORK/stderr"
-# the bracket keeps pgrep from matching its own command line
+# The step's shell and its sleep inherit TUI_QUIT_FLAG=$flag; so does the
+# pane's `sleep 600` that keeps the tmux pane open, which is not a step.
 no_step_left() {
-    ! pgrep -f '[T]UI_QUIT_FLAG' >/dev/null
+    python3 - "TUI_QUIT_FLAG=$flag" <<'PY'
+import os, sys
+want = sys.argv[1].encode()
+left = []
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        env = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+    except OSError:
+        continue
+    if want in env and cmd[:2] != [b"sleep", b"600"]:
+        left.append((pid, cmd))
+if left:
+    print("# still running:", left)
+sys.exit(1 if left else 0)
+PY
 }
 check "the sh step was stopped, not left running" no_step_left
 
