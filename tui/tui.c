@@ -250,20 +250,34 @@ tui_screen_generic(struct tui *t, struct tui_screen *s, enum tui_request req)
     return SCREEN_OK;
 }
 
+static struct tui_screen *
+screen_new(struct tui *t, const struct screen_ops *ops, void *data)
+{
+    struct tui_screen *s = pd_xcalloc(1, sizeof(*s));
+
+    s->ops = ops;
+    s->below = t->top;
+    s->data = data;
+    s->body_rows = 1;
+    return s;
+}
+
 enum screen_result
 tui_screen_run(struct tui *t, const struct screen_ops *ops, void *data)
 {
-    struct tui_screen s = {.ops = ops, .below = t->top, .data = data, .body_rows = 1};
+    // on the heap: the stack of screens outlives no frame, but t->top points at it
+    struct tui_screen *s = screen_new(t, ops, data);
     struct tui_dialog *saved = t->dialog;
     struct pd_err err = {0};
     enum screen_result res = SCREEN_CLOSE;
 
-    if (ops->open && ops->open(t, &s, &err) != 0) {
+    if (ops->open && ops->open(t, s, &err) != 0) {
         tui_status(t, "%s", err.msg);
+        free(s);
         return SCREEN_CLOSE;
     }
     t->dialog = NULL;
-    t->top = &s;
+    t->top = s;
     PD_FREE(t->status);
     for (;;) {
         tui_redraw(t);
@@ -288,9 +302,9 @@ tui_screen_run(struct tui *t, const struct screen_ops *ops, void *data)
             continue;
         free(t->status);
         t->status = NULL;
-        enum screen_result r = ops->handle ? ops->handle(t, &s, req) : SCREEN_UNHANDLED;
+        enum screen_result r = ops->handle ? ops->handle(t, s, req) : SCREEN_UNHANDLED;
         if (r == SCREEN_UNHANDLED)
-            r = tui_screen_generic(t, &s, req);
+            r = tui_screen_generic(t, s, req);
         if (r == SCREEN_UNHANDLED && (req == REQ_QUIT || req == REQ_BACK))
             r = SCREEN_CLOSE;
         if (r == SCREEN_CLOSE || r == SCREEN_QUIT) {
@@ -299,8 +313,9 @@ tui_screen_run(struct tui *t, const struct screen_ops *ops, void *data)
         }
     }
     if (ops->close)
-        ops->close(t, &s);
-    t->top = s.below;
+        ops->close(t, s);
+    t->top = s->below;
+    free(s);
     t->dialog = saved;
     return res;
 }
@@ -950,15 +965,18 @@ run_drill(struct tui *t, struct pd_err *err)
         .failure_decision = ev_failure_decision,
         .tick = ev_tick,
     };
-    struct tui_screen s = {.ops = &tui_drill_ops, .below = t->top, .body_rows = 1};
+    struct tui_screen *s = NULL;
     int rc = engine_new(&t->engine, t->rb, t->drill, &eo, &ev, t, err);
 
     if (rc != 0)
         return rc;
-    if (tui_drill_ops.open && (rc = tui_drill_ops.open(t, &s, err)) != 0)
+    s = screen_new(t, &tui_drill_ops, NULL);
+    if (tui_drill_ops.open && (rc = tui_drill_ops.open(t, s, err)) != 0) {
+        free(s);
         return rc;
+    }
     signal_engine = t->engine;
-    t->top = &s;
+    t->top = s;
     /*
      * The RTO clock is wall time since the drill began, as in the report:
      * after a resume the time in between counts too (an outage does not
@@ -975,15 +993,14 @@ run_drill(struct tui *t, struct pd_err *err)
     t->total_secs = tui_total_secs(t);
     t->running = false;
     t->drill_rc = rc;
-    if (t->stop && rc == 0)
-        rc = PD_ERR_SET(err, PD_EINTR, "drill %s: stopped by the operator", t->drill->id);
     if (rc != PD_EINTR && !t->aborted) {
         write_report(t);
         tui_screen_run(t, &tui_summary_ops, NULL);
     }
     if (tui_drill_ops.close)
-        tui_drill_ops.close(t, &s);
-    t->top = s.below;
+        tui_drill_ops.close(t, s);
+    t->top = s->below;
+    free(s);
     return rc;
 }
 

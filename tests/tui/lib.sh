@@ -100,6 +100,21 @@ t_wait() {
     return 1
 }
 
+# t_wait_re REGEX [SECONDS]: like t_wait, for an extended regular expression.
+t_wait_re() {
+    local re=$1 secs=${2:-15} i=0
+    while [ "$i" -lt $((secs * 10)) ]; do
+        if t_screen | grep -qE -- "$re"; then
+            return 0
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "# timed out waiting for /$re/" >&2
+    t_screen | sed 's/^/# /' >&2
+    return 1
+}
+
 # t_wait_exit [SECONDS]: wait for pgdrill to exit; prints its status.
 t_wait_exit() {
     local secs=${1:-15} i=0

@@ -44,7 +44,9 @@ check "summary shows RTO" grep -qE "RTO: +[0-9:]+ / 01:00:00" "$T_WORK/summary.t
 check "summary lists checks" grep -qF "Checks:  0 passed, 0 failed" "$T_WORK/summary.txt"
 check "summary shows all stages passed" \
     test "$(grep -cF "[✓]" "$T_WORK/summary.txt")" -eq 3
-check "summary names the report" grep -qF "/report.json" "$T_WORK/summary.txt"
+# a long report path wraps: join the lines to find it
+sed 's/^ //' "$T_WORK/summary.txt" | tr -d '\n' | grep -qF "/report.json"
+check "summary names the report" test $? = 0
 t_keys q
 rc=$(t_wait_exit)
 check "pgdrill tui exits 0 after a passed drill (got $rc)" test "$rc" = 0

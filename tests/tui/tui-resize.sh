@@ -45,10 +45,11 @@ check "after shrinking the dialog is still there" grep -qF "Type the magic word"
 check "after shrinking the status line is on the last row" \
     bash -c "tail -1 '$T_WORK/small.txt' | grep -qF 'q quit'"
 t_tmux resize-window -t tui -x 120 -y 40
-check "after growing to 120x40 all stages are listed" t_wait "[ ] 3. Wrap up" 5
-t_screen >"$T_WORK/big.txt"
+# wait for the relayout: the separator spans the new width
 check "after growing separators span 120 columns" \
-    grep -qE "^-- Stage 2/3: Ask the operator -{80,}$" "$T_WORK/big.txt"
+    t_wait_re "^-- Stage 2/3: Ask the operator -{89}$" 5
+t_screen >"$T_WORK/big.txt"
+check "after growing all stages are listed" grep -qF "[ ] 3. Wrap up" "$T_WORK/big.txt"
 check "after growing the status line is on row 40" \
     bash -c "sed -n 40p '$T_WORK/big.txt' | grep -qF 'q quit'"
 t_tmux resize-window -t tui -x 80 -y 24
