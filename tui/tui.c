@@ -1030,7 +1030,9 @@ tui_run(const struct tui_opts *opts, struct pd_err *err)
     int rc;
 
     setlocale(LC_ALL, "");
-    rc = tui_input_open(&t.in, opts->script, err);
+    // the test hook works even if a caller forgets to pass it on
+    const char *script = opts->script ? opts->script : getenv("PGDRILL_TUI_SCRIPT");
+    rc = tui_input_open(&t.in, script, err);
     if (rc != 0)
         return rc;
     signals_install();

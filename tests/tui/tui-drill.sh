@@ -24,6 +24,10 @@ check "note is confirmed" t_wait "note saved"
 check "input prompt appears" t_wait "Type the magic word"
 check "stage 1 passed" t_wait "[✓] 1. Prepare the sandbox"
 check "stage 2 is running" t_wait "[>] 2. Ask the operator"
+t_keys Escape
+check "Esc in a prompt asks whether to stop the drill" t_wait "Stop the drill here?"
+t_keys n
+check "n goes back to the prompt" t_wait "Type the magic word"
 t_keys "abracadabrX" BSpace "a" Enter
 
 check "confirmation asks for the target" t_wait "Type sandbox-branch to continue."

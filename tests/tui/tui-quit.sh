@@ -17,6 +17,21 @@ check "production banner is red in reverse video" \
     grep -qE "${esc}\[([0-9;]*;)?(31|41)(;[0-9;]*)?m" "$T_WORK/banner.txt"
 check "the RTO budget of the runbook is shown" t_wait "/ 00:30:00"
 
+# the output pane scrolls with vi keys and PgUp/PgDn while the step runs
+check "output pane follows the newest line" t_wait "wait line 30"
+t_keys k
+check "k scrolls the output back one line" t_wait "output (1 lines back, G follows)"
+t_keys PgUp
+check "PgUp scrolls back a page" t_wait_re "output \(1[0-9] lines back, G follows\)"
+t_keys g
+check "g goes to the first output line" t_wait_re "^ Stage 1/3: Quick start$"
+check "g: the newest lines are out of view" bash -c "! tmux -S '$T_SOCK' capture-pane -p -t tui | grep -qF 'wait line 30'"
+t_keys C-d
+check "Ctrl-D scrolls down half a page" t_wait_re "output \([0-9]+ lines back, G follows\)"
+t_keys G
+check "G follows the output again" t_wait "── output ───"
+check "G: the newest line is in view" t_wait "wait line 30"
+
 t_keys q
 check "q asks for confirmation" t_wait "Stop the drill now?"
 t_keys n
