@@ -248,7 +248,11 @@ dview_draw_line(struct tui *t, struct tui_screen *s, int row)
     } else if (row >= v->stages_top && row < v->stages_top + v->n_stage_rows) {
         draw_stage(t, v->first_stage + (size_t)(row - v->stages_top), row, cols);
     } else if (row == v->stage_sep) {
-        if (t->cur_stage >= 0)
+        if (t->cur_stage >= 0 && t->cur_step >= 0 && t->n_steps > 1)
+            snprintf(title, sizeof(title), "Stage %d/%zu: %s (step %d/%d)", t->cur_stage + 1,
+                     t->rb->n_stages, t->rb->stages[t->cur_stage].title, t->cur_step + 1,
+                     t->n_steps);
+        else if (t->cur_stage >= 0)
             snprintf(title, sizeof(title), "Stage %d/%zu: %s", t->cur_stage + 1, t->rb->n_stages,
                      t->rb->stages[t->cur_stage].title);
         else

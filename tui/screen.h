@@ -85,12 +85,13 @@ struct tui {
     char *env_text; /* owned, upper case */
     enum draw_style env_style;
     enum step_status *stage_status;
-    double *stage_secs; /* finished stages: duration */
-    int cur_stage;      /* -1 before the first */
-    double stage_start; /* monotonic */
-    double run_start;   /* monotonic */
-    double base_secs;   /* wall time from the drill's start to this run's */
-    double total_secs;  /* frozen when the drill ends */
+    double *stage_secs;    /* finished stages: duration */
+    int cur_stage;         /* -1 before the first */
+    int cur_step, n_steps; /* in the current stage; cur_step -1 before its first */
+    double stage_start;    /* monotonic */
+    double run_start;      /* monotonic */
+    double base_secs;      /* wall time from the drill's start to this run's */
+    double total_secs;     /* frozen when the drill ends */
     bool running;
     char *action; /* owned: "sh: ..." of the current step */
     enum step_action action_kind;

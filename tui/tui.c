@@ -513,6 +513,8 @@ ev_stage_started(const struct runbook_stage *stage, size_t index, void *payload)
     char line[512];
 
     t->cur_stage = (int)index;
+    t->cur_step = -1;
+    t->n_steps = (int)stage->n_steps;
     t->stage_status[index] = STEP_RUNNING;
     t->stage_start = pd_time_mono();
     t->out_scroll = 0;
@@ -541,10 +543,13 @@ ev_step_started(const struct runbook_stage *stage, const struct runbook_step *st
 {
     struct tui *t = payload;
 
-    (void)stage;
     free(t->action);
     t->action = pd_xstrdup(display ? display : "");
     t->action_kind = step->action;
+    if (step >= stage->steps && step < stage->steps + stage->n_steps) {
+        t->cur_step = (int)(step - stage->steps);
+        t->n_steps = (int)stage->n_steps;
+    }
     const char *nl = strchr(t->action, '\n');
     char *first = pd_xasprintf(
         "%s %s: %.*s%s", draw_symbol(SYM_ACTION), runbook_action_name(step->action),
@@ -883,20 +888,28 @@ start_terminal(struct tui *t)
     draw_init(nc && *nc);
 }
 
+/*
+ * The banner names where pgdrill points (the caller's setting) and, when
+ * the runbook was written for another environment, says so: running a
+ * sandbox runbook against production must be impossible to miss.
+ */
 static void
 set_environment(struct tui *t)
 {
     const char *env = t->opts->environment;
+    const char *rb_env = t->rb ? t->rb->environment : NULL;
 
     if (!env || !*env)
-        env = t->rb && t->rb->environment ? t->rb->environment : "UNKNOWN ENVIRONMENT";
-    char *upper = pd_xstrdup(env);
-    for (char *c = upper; *c; c++)
+        env = rb_env ? rb_env : "UNKNOWN ENVIRONMENT";
+    char *text = rb_env && *rb_env && strcasecmp(env, rb_env) != 0
+                     ? pd_xasprintf("%s (runbook: %s)", env, rb_env)
+                     : pd_xstrdup(env);
+    for (char *c = text; *c; c++)
         *c = (char)toupper((unsigned char)*c);
-    t->env_text = upper;
-    if (strstr(upper, "PROD"))
+    t->env_text = text;
+    if (strstr(text, "PROD"))
         t->env_style = STYLE_BANNER_PROD;
-    else if (strstr(upper, "SANDBOX") || strstr(upper, "LOCAL") || strstr(upper, "TEST"))
+    else if (strstr(text, "SANDBOX") || strstr(text, "LOCAL") || strstr(text, "TEST"))
         t->env_style = STYLE_BANNER_SANDBOX;
     else
         t->env_style = STYLE_BANNER_OTHER;

@@ -4,7 +4,9 @@
 # the skip reason; pgdrill exits 1.
 . "$(dirname "$0")/lib.sh"
 
-t_start 80 24 LANG=C.UTF-8 LC_ALL=C.UTF-8 PGDRILL_ENVIRONMENT=sandbox -- tui "$FIXTURES/tui-fail.md"
+# pgdrill points at production, the runbook was written for the sandbox
+t_start 80 24 LANG=C.UTF-8 LC_ALL=C.UTF-8 PGDRILL_ENVIRONMENT=production -- tui "$FIXTURES/tui-fail.md"
+check "banner names both environments when they differ" t_wait "!! PRODUCTION (RUNBOOK: SANDBOX) !!"
 check "failure dialog opens" t_wait "Step failed"
 check "failure dialog says why" t_wait "exit"
 check "failure dialog shows the runbook's policy" t_wait "policy for this step: retry."

@@ -24,7 +24,7 @@ rm -rf "$T_WORK/home"
 t_start 80 24 PGDRILL_ENVIRONMENT=sandbox NO_COLOR=1 LANG=C LC_ALL=C -- tui "$FIXTURES/tui-basic.md"
 check "NO_COLOR run shows the banner" t_wait "SANDBOX"
 check "ASCII running symbol" t_wait "[>] 1. Prepare the sandbox"
-check "ASCII separators" t_wait "-- Stage 1/3: Prepare the sandbox ---"
+check "ASCII separators" t_wait_re "^-- Stage 1/3: Prepare the sandbox \(step [12]/2\) -+$"
 check "ASCII passed symbol" t_wait "[+] 1. Prepare the sandbox"
 t_screen -e >"$T_WORK/nocolor.txt"
 check "NO_COLOR: no colour escape sequences" \
@@ -47,7 +47,7 @@ check "after shrinking the status line is on the last row" \
 t_tmux resize-window -t tui -x 120 -y 40
 # wait for the relayout: the separator spans the new width
 check "after growing separators span 120 columns" \
-    t_wait_re "^-- Stage 2/3: Ask the operator -{89}$" 5
+    t_wait_re "^-- Stage 2/3: Ask the operator \(step 1/3\) -{78}$" 5
 t_screen >"$T_WORK/big.txt"
 check "after growing all stages are listed" grep -qF "[ ] 3. Wrap up" "$T_WORK/big.txt"
 check "after growing the status line is on row 40" \
