@@ -1,0 +1,151 @@
+# Helpers for the TUI tests (sourced, not run): each test drives
+# `pgdrill tui` inside a private tmux server (its own socket, no user
+# config) at a fixed size, types with send-keys and reads the screen with
+# capture-pane. TAP lines go to stdout.
+
+: "${PGDRILL_BIN:?PGDRILL_BIN is not set}"
+: "${PGDRILL_TOP:?PGDRILL_TOP is not set}"
+: "${PGDRILL_TEST_WORK:?PGDRILL_TEST_WORK is not set}"
+
+if ! command -v tmux >/dev/null 2>&1; then
+    echo "not ok - tmux is installed (the TUI tests need it)"
+    exit 1
+fi
+
+T_NAME=${T_NAME:-$(basename "$0" .sh)}
+T_WORK=$PGDRILL_TEST_WORK/$T_NAME
+rm -rf "$T_WORK"
+mkdir -p "$T_WORK"
+T_SOCK=$T_WORK/tmux.sock
+T_FAILED=0
+FIXTURES=$PGDRILL_TOP/tests/fixtures/runbooks
+
+t_tmux() {
+    tmux -S "$T_SOCK" -f /dev/null "$@"
+}
+
+t_cleanup() {
+    t_tmux kill-server >/dev/null 2>&1
+}
+trap t_cleanup EXIT
+
+ok() {
+    echo "ok - $*"
+}
+
+not_ok() {
+    echo "not ok - $*"
+    T_FAILED=1
+}
+
+# check NAME COMMAND...: ok when the command succeeds
+check() {
+    local name=$1
+    shift
+    if "$@"; then
+        ok "$name"
+    else
+        not_ok "$name"
+        return 1
+    fi
+}
+
+# t_start COLS ROWS ENV... -- ARGS...: run pgdrill ARGS in a fresh tmux
+# session; its exit status goes to $T_WORK/rc and stderr to $T_WORK/stderr.
+t_start() {
+    local cols=$1 rows=$2
+    shift 2
+    local envs=()
+    while [ "$1" != "--" ]; do
+        envs+=("$1")
+        shift
+    done
+    shift
+    {
+        echo '#!/bin/sh'
+        printf 'export PGDRILL_HOME=%q\n' "$T_WORK/home"
+        [ ${#envs[@]} -gt 0 ] && printf 'export %q\n' "${envs[@]}"
+        printf 'exec 2>%q\n' "$T_WORK/stderr"
+        printf '%q ' "$PGDRILL_BIN" "$@"
+        echo
+        printf 'echo $? >%q\n' "$T_WORK/rc"
+        # keep the pane so the last screen can still be captured
+        echo 'sleep 600'
+    } >"$T_WORK/run.sh"
+    chmod +x "$T_WORK/run.sh"
+    rm -f "$T_WORK/rc"
+    t_tmux new-session -d -s tui -x "$cols" -y "$rows" "$T_WORK/run.sh"
+}
+
+t_screen() {
+    t_tmux capture-pane -p -t tui "$@"
+}
+
+t_keys() {
+    t_tmux send-keys -t tui "$@"
+}
+
+# t_wait TEXT [SECONDS]: wait until the screen shows TEXT; 0 when it does.
+t_wait() {
+    local text=$1 secs=${2:-15} i=0
+    while [ "$i" -lt $((secs * 10)) ]; do
+        if t_screen | grep -qF -- "$text"; then
+            return 0
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "# timed out waiting for: $text" >&2
+    t_screen | sed 's/^/# /' >&2
+    return 1
+}
+
+# t_wait_re REGEX [SECONDS]: like t_wait, for an extended regular expression.
+t_wait_re() {
+    local re=$1 secs=${2:-15} i=0
+    while [ "$i" -lt $((secs * 10)) ]; do
+        if t_screen | grep -qE -- "$re"; then
+            return 0
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "# timed out waiting for /$re/" >&2
+    t_screen | sed 's/^/# /' >&2
+    return 1
+}
+
+# t_wait_exit [SECONDS]: wait for pgdrill to exit; prints its status.
+t_wait_exit() {
+    local secs=${1:-15} i=0
+    while [ "$i" -lt $((secs * 10)) ]; do
+        if [ -s "$T_WORK/rc" ]; then
+            cat "$T_WORK/rc"
+            return 0
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "timeout"
+    return 1
+}
+
+# The newest drill directory under the test's PGDRILL_HOME (ids start
+# with the time, so the last in name order is the newest).
+t_drill_dir() {
+    local d
+    for d in "$T_WORK"/home/drills/*/; do
+        [ -d "$d" ] && echo "${d%/}"
+    done | tail -1
+}
+
+# The pid of pgdrill running in the tmux pane (a child of the pane's shell).
+t_pgdrill_pid() {
+    local pane
+    pane=$(t_tmux list-panes -t tui -F '#{pane_pid}')
+    pgrep -P "$pane" -x "$(basename "$PGDRILL_BIN")"
+}
+
+t_done() {
+    exit "$T_FAILED"
+}

@@ -1,0 +1,210 @@
+/*
+ * picker: the runbook picker. Lists every *.md in the runbook directories
+ * that parses, with its use case and the date and outcome of its last
+ * drill (read from the journals without taking their locks). Enter picks.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drill/drill.h"
+#include "pd_err.h"
+#include "pd_mem.h"
+#include "runbook/runbook.h"
+#include "screen.h"
+
+struct picker_entry {
+    char *path;
+    char *title;
+    char *use_case;
+    char *id;
+    char *error; /* the runbook does not parse */
+    char *last;  /* "last drill 2026-11-20 passed" or NULL */
+};
+
+struct picker {
+    char **picked;
+    struct picker_entry *items;
+    size_t n;
+};
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+    const struct picker_entry *x = a, *y = b;
+
+    return strcmp(x->title, y->title);
+}
+
+static void
+add_dir(struct picker *p, const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    if (!d)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len < 4 || strcmp(de->d_name + len - 3, ".md") != 0 || de->d_name[0] == '.')
+            continue;
+        struct picker_entry e = {.path = pd_xasprintf("%s/%s", dir, de->d_name)};
+        struct runbook *rb = NULL;
+        struct pd_err err = {0};
+        if (runbook_load(&rb, e.path, NULL, &err) == 0) {
+            e.title = pd_xstrdup(rb->title);
+            e.use_case = pd_xstrdup(rb->use_case ? rb->use_case : "");
+            e.id = pd_xstrdup(rb->id);
+        } else {
+            // lint errors are shown, not hidden: the operator should know
+            e.title = pd_xstrdup(de->d_name);
+            e.use_case = pd_xstrdup("");
+            e.error = pd_xstrdup(err.msg);
+        }
+        runbook_free(rb);
+        p->items = pd_xrealloc(p->items, (p->n + 1) * sizeof(*p->items));
+        p->items[p->n++] = e;
+    }
+    closedir(d);
+}
+
+static void
+add_history(struct picker *p, const char *home)
+{
+    char **ids = NULL;
+    size_t n = 0;
+    struct pd_err err = {0};
+
+    if (!home || drill_list(&ids, &n, home, &err) != 0)
+        return;
+    for (size_t i = 0; i < n; i++) { // newest first: the first match is the last drill
+        struct drill *d = NULL;
+        if (drill_open(&d, home, ids[i], false, &err) == 0) {
+            for (size_t j = 0; j < p->n; j++) {
+                struct picker_entry *e = &p->items[j];
+                if (e->last || !e->id || strcmp(e->id, d->runbook_id) != 0)
+                    continue;
+                e->last = pd_xasprintf("last drill %.10s %s", d->started_at ? d->started_at : "",
+                                       d->outcome ? d->outcome : "unfinished");
+            }
+        }
+        drill_free(d);
+        free(ids[i]);
+    }
+    free(ids);
+}
+
+static int
+picker_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
+{
+    struct picker *p = pd_xcalloc(1, sizeof(*p));
+
+    (void)err;
+    p->picked = s->data;
+    for (size_t i = 0; i < t->opts->n_dirs; i++)
+        add_dir(p, t->opts->runbook_dirs[i]);
+    if (p->n > 1)
+        qsort(p->items, p->n, sizeof(*p->items), cmp_entry);
+    add_history(p, t->opts->home);
+    s->data = p;
+    s->n_lines = p->n;
+    s->has_cursor = true;
+    return 0;
+}
+
+static void
+picker_close(struct tui *t, struct tui_screen *s)
+{
+    struct picker *p = s->data;
+
+    (void)t;
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->items[i].path);
+        free(p->items[i].title);
+        free(p->items[i].use_case);
+        free(p->items[i].id);
+        free(p->items[i].error);
+        free(p->items[i].last);
+    }
+    free(p->items);
+    free(p);
+    s->data = NULL;
+}
+
+static void
+picker_draw_line(struct tui *t, struct tui_screen *s, int row)
+{
+    struct picker *p = s->data;
+    int rows = draw_rows(), cols = draw_cols();
+    char buf[256];
+
+    (void)t;
+    s->body_rows = (rows - 3) / 2 > 0 ? (rows - 3) / 2 : 1;
+    if (row == 0) {
+        draw_fill(0, 0, cols, STYLE_STATUS);
+        snprintf(buf, sizeof(buf), " pgdrill - choose a runbook (%zu found)", p->n);
+        draw_text(0, 0, cols, STYLE_STATUS, buf);
+        return;
+    }
+    if (row == rows - 1) {
+        draw_fill(row, 0, cols, STYLE_STATUS);
+        draw_text(row, 1, cols - 2, STYLE_STATUS,
+                  t->status ? t->status : "Enter open  j/k move  ? help  q quit");
+        return;
+    }
+    if (p->n == 0) {
+        if (row == 2)
+            draw_text(row, 2, cols - 4, STYLE_DIM,
+                      "No runbooks found (*.md in the runbook directories).");
+        return;
+    }
+    if (row < 2 || row >= 2 + s->body_rows * 2)
+        return;
+    size_t i = s->top + (size_t)(row - 2) / 2;
+    if (i >= p->n)
+        return;
+    const struct picker_entry *e = &p->items[i];
+    bool sel = i == s->cursor;
+    if ((row - 2) % 2 == 0) {
+        if (sel)
+            draw_fill(row, 0, cols, STYLE_CURSOR);
+        const char *right = e->error ? "does not parse" : e->last ? e->last : "never drilled";
+        int rw = tui_text_width(right);
+        draw_text(row, 2, cols - rw - 5, sel ? STYLE_CURSOR : STYLE_TITLE, e->title);
+        draw_text(row, cols - rw - 1, rw,
+                  sel        ? STYLE_CURSOR
+                  : e->error ? STYLE_FAILED
+                             : STYLE_DIM,
+                  right);
+    } else {
+        draw_text(row, 4, cols - 5, e->error ? STYLE_FAILED : STYLE_DIM,
+                  e->error ? e->error : e->use_case);
+    }
+}
+
+static enum screen_result
+picker_handle(struct tui *t, struct tui_screen *s, enum tui_request req)
+{
+    struct picker *p = s->data;
+
+    (void)t;
+    if (req != REQ_ENTER || p->n == 0)
+        return req == REQ_QUIT ? SCREEN_QUIT : SCREEN_UNHANDLED;
+    const struct picker_entry *e = &p->items[s->cursor];
+    if (e->error) {
+        tui_status(t, "%s", e->error);
+        return SCREEN_OK;
+    }
+    *p->picked = pd_xstrdup(e->path);
+    return SCREEN_CLOSE;
+}
+
+const struct screen_ops tui_picker_ops = {
+    .name = "picker",
+    .keymap = KEYMAP_PICKER,
+    .open = picker_open,
+    .draw_line = picker_draw_line,
+    .handle = picker_handle,
+    .close = picker_close,
+};
