@@ -177,8 +177,6 @@ pd_config_load(struct pd_config *out, const char *self_dir, struct pd_err *err)
     }
     if (out->runbooks == NULL)
         out->runbooks = pd_xstrdup("/usr/local/share/pgdrill/runbooks");
-    if (out->environment == NULL)
-        out->environment = pd_xstrdup("UNSPECIFIED");
     return 0;
 }
 

@@ -15,7 +15,7 @@ struct pd_err;
 
 struct pd_config {
     char *home;          /* PGDRILL_HOME: journals, reports, audit log */
-    char *environment;   /* banner: "SANDBOX", "PRODUCTION", ... (PGDRILL_ENVIRONMENT) */
+    char *environment;   /* banner: "SANDBOX", "PRODUCTION"... (PGDRILL_ENVIRONMENT); may be NULL */
     char *operator_name; /* PGDRILL_OPERATOR, else the login name */
     char *runbooks;      /* PGDRILL_RUNBOOKS: directory of shipped runbooks */
     char *config_path;   /* the file read, or NULL */

@@ -1,0 +1,37 @@
+/*
+ * cli: the sub-commands of pgdrill. Each takes argc/argv from its own name
+ * on (argv[0] is the sub-command) and returns a process exit code.
+ */
+#ifndef PD_CLI_H
+#define PD_CLI_H
+
+#include <stdio.h>
+
+#include "pd_config.h"
+#include "pd_err.h"
+
+struct cli_ctx {
+    struct pd_config cfg;
+    const char *prog; /* "pgdrill" */
+};
+
+int cli_cmd_run(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_resume(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_check(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_lint(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_report(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_tui(struct cli_ctx *ctx, int argc, char **argv);
+
+/* Print "pgdrill: <message>" for err to stderr and return its exit code. */
+int cli_fail(const struct pd_err *err);
+
+/* Print a usage error "pgdrill CMD: msg" plus a hint, return 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Resolve a runbook argument: a path as given if it exists, else
+ * "<runbooks dir>/<name>.md" for a bare runbook id. Caller owns the result.
+ */
+char *cli_resolve_runbook(const struct cli_ctx *ctx, const char *arg);
+
+#endif

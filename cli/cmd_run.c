@@ -1,0 +1,303 @@
+/* pgdrill run / resume / check: the headless runner. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "drill/drill.h"
+#include "engine/engine.h"
+#include "headless.h"
+#include "pd_mem.h"
+#include "report/report.h"
+#include "runbook/runbook.h"
+
+struct run_args {
+    const char **vars;
+    size_t n_vars;
+    bool yes;
+    bool json;
+    const char *report_dir;
+};
+
+static const char run_help[] =
+    "usage: pgdrill run RUNBOOK [--var NAME=VALUE]... [--yes] [--report-dir DIR] [--json]\n"
+    "\n"
+    "Run a runbook headless with the same engine as the TUI. RUNBOOK is a path or\n"
+    "the id of a shipped runbook. Progress goes to stderr; the drill's journal and\n"
+    "report are written under $PGDRILL_HOME/drills/<id>/.\n"
+    "\n"
+    "  --var NAME=VALUE  answer an input (repeatable)\n"
+    "  --yes             pass confirmations without typing the target\n"
+    "  --report-dir DIR  also write report.md and report.json into DIR\n"
+    "  --json            print report.json on stdout; stderr keeps only errors\n"
+    "  --help            this text\n"
+    "\n"
+    "Exit codes: 0 passed, 1 a check or step failed, 2 usage or input error,\n"
+    "3 an external service failed, 130 interrupted (resume with 'pgdrill resume').\n";
+
+static const char resume_help[] =
+    "usage: pgdrill resume [DRILL-ID] [--var NAME=VALUE]... [--yes] [--report-dir DIR] [--json]\n"
+    "\n"
+    "Continue an interrupted drill from its journal, at the step that was\n"
+    "interrupted, with earlier timings, results and notes intact. Without an id,\n"
+    "the newest unfinished drill. Refuses when the runbook's stages changed since\n"
+    "the drill began, or when another pgdrill holds the drill.\n";
+
+static const char check_help[] =
+    "usage: pgdrill check [--url URL] [--report-dir DIR] [--json]\n"
+    "\n"
+    "Run the post-restore integrity checks (runbook post-restore-validation)\n"
+    "against URL, or against $DATABASE_URL.\n";
+
+/* Parse the options shared by run, resume and check; returns the index of the first operand. */
+static int
+parse_args(struct run_args *a, int argc, char **argv, const char *help, const char **url,
+           int *exit_code)
+{
+    static const struct option opts[] = {
+        {"var", required_argument, NULL, 'v'}, {"yes", no_argument, NULL, 'y'},
+        {"json", no_argument, NULL, 'j'},      {"report-dir", required_argument, NULL, 'r'},
+        {"url", required_argument, NULL, 'u'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    memset(a, 0, sizeof(*a));
+    *exit_code = -1;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "v:yjr:u:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'v':
+            if (strchr(optarg, '=') == NULL || optarg[0] == '=') {
+                *exit_code = cli_usage_error(argv[0], "--var expects NAME=VALUE, got '%s'", optarg);
+                return -1;
+            }
+            a->vars = pd_xrealloc(a->vars, (a->n_vars + 1) * sizeof(*a->vars));
+            a->vars[a->n_vars++] = optarg;
+            break;
+        case 'y':
+            a->yes = true;
+            break;
+        case 'j':
+            a->json = true;
+            break;
+        case 'r':
+            a->report_dir = optarg;
+            break;
+        case 'u':
+            if (url == NULL) {
+                *exit_code = cli_usage_error(argv[0], "unknown option '--url'");
+                return -1;
+            }
+            *url = optarg;
+            break;
+        case 'h':
+            fputs(help, stdout);
+            *exit_code = 0;
+            return -1;
+        default:
+            *exit_code = cli_usage_error(argv[0], "unknown option '%s'", argv[optind - 1]);
+            return -1;
+        }
+    }
+    return optind;
+}
+
+static void
+print_json_report(const struct drill *d)
+{
+    char *path = pd_xasprintf("%s/report.json", d->dir);
+    FILE *f = fopen(path, "r");
+    char buf[8192];
+    size_t n;
+
+    if (f != NULL) {
+        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+            fwrite(buf, 1, n, stdout);
+        fclose(f);
+    }
+    free(path);
+}
+
+/* Run (or continue) drill d of runbook rb to the end and write its report. */
+static int
+drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
+      const struct run_args *a, struct pd_err *err)
+{
+    struct engine_events ev;
+    struct engine_opts eo;
+    struct headless h = {.interactive = isatty(STDIN_FILENO) != 0, .quiet = a->json};
+    struct engine *e = NULL;
+    struct pd_err werr;
+    int rc, wrc;
+
+    (void)ctx;
+    memset(&eo, 0, sizeof(eo));
+    eo.yes = a->yes;
+    eo.vars = a->vars;
+    eo.n_vars = a->n_vars;
+    headless_events(&ev);
+    rc = engine_new(&e, rb, d, &eo, &ev, &h, err);
+    if (rc != 0)
+        return rc;
+    headless_trap_signals(e);
+    if (!a->json)
+        fprintf(stderr, "drill %s (journal %s/journal.jsonl)\n", d->id, d->dir);
+    rc = engine_run(e, err);
+    headless_trap_signals(NULL);
+    engine_free(e);
+
+    // the report is written whatever happened: an interrupted drill gets an interim one
+    pd_err_clear(&werr);
+    wrc = report_write(d, rb, NULL, &werr);
+    if (wrc == 0 && a->report_dir != NULL)
+        wrc = report_write(d, rb, a->report_dir, &werr);
+    if (wrc != 0) {
+        fprintf(stderr, "pgdrill: %s\n", werr.msg);
+        if (rc == 0) {
+            *err = werr;
+            rc = wrc;
+        }
+    }
+    if (a->json)
+        print_json_report(d);
+    if (rc == PD_EINTR)
+        fprintf(stderr, "pgdrill: %s\n", err->msg);
+    else if (!a->json)
+        fprintf(stderr, "drill %s: %s; report %s/report.md\n", d->id,
+                d->outcome ? d->outcome : "unfinished", d->dir);
+    return rc;
+}
+
+static int
+run_path(struct cli_ctx *ctx, const char *path, const struct run_args *a)
+{
+    struct runbook *rb = NULL;
+    struct drill *d = NULL;
+    struct pd_err err;
+    int rc;
+
+    pd_err_clear(&err);
+    rc = runbook_load(&rb, path, NULL, &err);
+    if (rc == 0)
+        rc = drill_begin(&d, ctx->cfg.home, rb, ctx->cfg.operator_name, &err);
+    if (rc == 0)
+        rc = drive(ctx, rb, d, a, &err);
+    if (rc != 0 && rc != PD_EINTR && rc != PD_ECHECK)
+        cli_fail(&err);
+    else if (rc == PD_ECHECK && err.msg[0] != '\0')
+        fprintf(stderr, "pgdrill: %s\n", err.msg);
+    drill_free(d);
+    runbook_free(rb);
+    return pd_err_exit_code(rc);
+}
+
+int
+cli_cmd_run(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct run_args a;
+    int code, first;
+    char *path;
+
+    first = parse_args(&a, argc, argv, run_help, NULL, &code);
+    if (first < 0)
+        goto out;
+    if (argc - first != 1) {
+        code = cli_usage_error("run", argc == first ? "missing RUNBOOK" : "one RUNBOOK only");
+        goto out;
+    }
+    path = cli_resolve_runbook(ctx, argv[first]);
+    code = run_path(ctx, path, &a);
+    free(path);
+out:
+    free(a.vars);
+    return code;
+}
+
+int
+cli_cmd_check(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct run_args a;
+    const char *url = NULL;
+    int code, first;
+    char *path;
+
+    first = parse_args(&a, argc, argv, check_help, &url, &code);
+    if (first < 0)
+        goto out;
+    if (argc != first) {
+        code = cli_usage_error("check", "unexpected argument '%s'", argv[first]);
+        goto out;
+    }
+    if (url != NULL)
+        setenv("DATABASE_URL", url, 1);
+    if (getenv("DATABASE_URL") == NULL) {
+        code = cli_usage_error("check", "no database: pass --url URL or set DATABASE_URL");
+        goto out;
+    }
+    a.yes = true;
+    path = cli_resolve_runbook(ctx, "post-restore-validation");
+    code = run_path(ctx, path, &a);
+    free(path);
+out:
+    free(a.vars);
+    return code;
+}
+
+int
+cli_cmd_resume(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct run_args a;
+    struct runbook *rb = NULL;
+    struct drill *d = NULL;
+    struct pd_err err;
+    char *id = NULL;
+    int code, first, rc;
+
+    pd_err_clear(&err);
+    first = parse_args(&a, argc, argv, resume_help, NULL, &code);
+    if (first < 0)
+        goto out;
+    if (argc - first > 1) {
+        code = cli_usage_error("resume", "one DRILL-ID at most");
+        goto out;
+    }
+    if (argc - first == 1) {
+        id = pd_xstrdup(argv[first]);
+    } else if ((rc = drill_find_unfinished(&id, ctx->cfg.home, &err)) != 0) {
+        code = cli_fail(&err);
+        goto out;
+    }
+    rc = drill_open(&d, ctx->cfg.home, id, true, &err);
+    if (rc == 0 && d->outcome != NULL)
+        rc = PD_ERR_SET(&err, PD_EINPUT, "drill %s already ended (%s); nothing to resume", id,
+                        d->outcome);
+    if (rc == 0)
+        rc = runbook_load(&rb, d->runbook_path, NULL, &err);
+    if (rc == 0 && strcmp(rb->stages_sha256, d->stages_sha256) != 0)
+        rc = PD_ERR_SET(&err, PD_EINPUT,
+                        "drill %s: the stages of %s changed since the drill began (stages hash "
+                        "%.12s then, %.12s now); finish it with the original runbook or start a "
+                        "new drill",
+                        id, d->runbook_path, d->stages_sha256, rb->stages_sha256);
+    if (rc == 0) {
+        if (!a.json)
+            fprintf(stderr, "resuming drill %s\n", id);
+        rc = drive(ctx, rb, d, &a, &err);
+        if (rc != 0 && rc != PD_EINTR && rc != PD_ECHECK)
+            cli_fail(&err);
+        code = pd_err_exit_code(rc);
+    } else {
+        code = cli_fail(&err);
+    }
+out:
+    drill_free(d);
+    runbook_free(rb);
+    free(id);
+    free(a.vars);
+    return code;
+}

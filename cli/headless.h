@@ -1,0 +1,24 @@
+/*
+ * headless: the engine's events for a terminal-less run (cron, CI, tests).
+ * Progress goes to stderr; prompts are answered from --var, from the
+ * terminal when stdin is one, or fail with a message naming the flag.
+ */
+#ifndef PD_CLI_HEADLESS_H
+#define PD_CLI_HEADLESS_H
+
+#include <stdbool.h>
+
+#include "engine/engine.h"
+
+struct headless {
+    bool interactive; /* stdin is a terminal: prompts may be asked there */
+    bool quiet;       /* --json: keep stderr to errors */
+};
+
+/* Fill ev with the headless callbacks; payload is a struct headless. */
+void headless_events(struct engine_events *ev);
+
+/* Install SIGINT/SIGTERM handlers that ask engine e to stop. */
+void headless_trap_signals(struct engine *e);
+
+#endif

@@ -1,0 +1,65 @@
+#!/bin/bash
+# The command line: --help everywhere, --version, usage errors exit 2,
+# `pgdrill lint` prints file:line:col: message and exits 2 on a bad runbook.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+export PGDRILL_HOME="$PGDRILL_TEST_WORK/cli-home"
+B=$PGDRILL_BIN
+BAD=$PGDRILL_TOP/tests/fixtures/runbooks/bad
+
+out=$("$B" --version)
+like "$out" '^pgdrill [0-9]+\.[0-9]+\.[0-9]+$' "--version prints the version"
+
+for cmd in run resume lint check report tui backup verify sandbox; do
+    out=$("$B" $cmd --help 2>&1)
+    rc=$?
+    is "$rc" 0 "$cmd --help exits 0"
+    like "$out" "usage: pgdrill" "$cmd --help prints a usage line"
+done
+
+out=$("$B" frobnicate 2>&1)
+is "$?" 2 "an unknown command exits 2"
+like "$out" "unknown command 'frobnicate'" "and names it"
+
+out=$("$B" run 2>&1)
+is "$?" 2 "run without a runbook exits 2"
+like "$out" "missing RUNBOOK" "and says what is missing"
+
+out=$("$B" run "$PGDRILL_TOP/runbooks/post-restore-validation.md" --var nonsense 2>&1)
+is "$?" 2 "a malformed --var exits 2"
+like "$out" "--var expects NAME=VALUE" "and says the expected form"
+
+out=$("$B" run "$PGDRILL_TEST_WORK/no-such-runbook.md" 2>&1)
+is "$?" 2 "a missing runbook file exits 2"
+like "$out" "no-such-runbook.md" "and names the file"
+
+out=$(cd "$PGDRILL_TOP" && "$B" lint runbooks/*.md 2>&1)
+is "$?" 0 "every shipped runbook lints clean"
+
+out=$(cd "$BAD/.." && "$B" lint bad/unknown-action.md 2>&1)
+is "$?" 2 "lint of a bad runbook exits 2"
+like "$out" "^bad/unknown-action.md:9:4: unknown action 'sqll' \(did you mean 'sql'\?\)" \
+    "lint names file:line:col and suggests the action"
+like "$out" "bad/unknown-action.md:13:4: unknown action 'python'" "lint reports every problem"
+
+out=$(cd "$BAD/.." && "$B" lint bad/dup-stage.md bad/undefined-var.md 2>&1)
+is "$?" 2 "lint of several bad runbooks exits 2"
+like "$out" "bad/dup-stage.md:[0-9]+:[0-9]+: duplicate stage id" "duplicate stage id reported"
+like "$out" "bad/undefined-var.md:[0-9]+:[0-9]+: undefined variable" "undefined variable reported"
+
+out=$("$B" report list 2>&1)
+is "$?" 0 "report list works on an empty home"
+like "$out" "^ID +RUNBOOK" "and prints the table header"
+
+out=$("$B" report show 20990101-000000-nothing 2>&1)
+is "$?" 2 "report show of an unknown drill exits 2"
+
+out=$("$B" tui </dev/null 2>&1)
+is "$?" 2 "tui without a terminal exits 2"
+like "$out" "needs a terminal" "and says so"
+
+out=$("$B" check --url 'postgresql://u:hunter2secret@127.0.0.1:1/none?connect_timeout=2' 2>&1)
+is "$?" 3 "check against an unreachable database exits 3"
+unlike "$out" "hunter2secret" "and the password is not printed"
+done_testing

@@ -1,0 +1,59 @@
+#!/bin/bash
+# kill -9 in the middle of a drill, then `pgdrill resume`: the drill goes on
+# at the interrupted step with earlier timings intact; a runbook edited in
+# between is refused.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+W=$(mktemp -d "$PGDRILL_TEST_WORK/kill.XXXXXX")
+export PGDRILL_HOME="$W/home"
+RB="$W/kill-resume.md"
+cp "$PGDRILL_TOP/tests/fixtures/runbooks/kill-resume.md" "$RB"
+
+"$PGDRILL_BIN" run "$RB" --var work="$W" --yes >"$W/run1.out" 2>&1 &
+pid=$!
+# wait until the slow step has started (its marker exists), then kill -9
+for _ in $(seq 1 100); do
+    [ -e "$W/slow.mark" ] && break
+    sleep 0.1
+done
+sleep 0.3
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+is "$([ -e "$W/slow.mark" ] && echo yes)" "yes" "the slow step was running when killed"
+
+id=$(ls "$PGDRILL_HOME/drills" | head -n 1)
+J="$PGDRILL_HOME/drills/$id/journal.jsonl"
+like "$(cat "$J")" '"stage_start"' "the journal holds the drill up to the kill"
+before=$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r=json.loads(l)
+    if r.get("ev")=="step_end" and r.get("stage")==0:
+        print(r.get("at"), r.get("duration_s")); break' "$J")
+[ -n "$before" ] && ok "stage 1 finished before the kill: $before" || not_ok "stage 1 finished before the kill"
+
+# an edited runbook is refused
+cp "$RB" "$W/orig.md"
+sed -i 's/echo finished/echo finished again/' "$RB"
+out=$("$PGDRILL_BIN" resume "$id" 2>&1)
+is "$?" 2 "resume refuses a runbook whose stages changed (exit 2)"
+like "$out" "changed since the drill began" "and says why"
+cp "$W/orig.md" "$RB"
+
+out=$("$PGDRILL_BIN" resume 2>&1)
+is "$?" 0 "resume without an id continues the newest unfinished drill"
+is "$(wc -l < "$W/prepare.count")" 1 "the finished step did not run again"
+is "$(wc -l < "$W/finish.count")" 1 "the remaining step ran once"
+
+R="$PGDRILL_HOME/drills/$id/report.json"
+is "$(json_get "$R" outcome)" passed "report: outcome passed"
+is "$(json_get "$R" 'stages.0.status')" passed "report: stage 1 passed"
+after=$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r=json.loads(l)
+    if r.get("ev")=="step_end" and r.get("stage")==0:
+        print(r.get("at"), r.get("duration_s")); break' "$J")
+is "$after" "$before" "stage 1 timing unchanged after the resume"
+is "$(stat -c %a "$R")" 600 "report.json is 0600"
+is "$(stat -c %a "$J")" 600 "journal is 0600"
+done_testing
