@@ -421,6 +421,8 @@ decide(struct engine *e, int attempt, const char *why, char **reason, struct pd_
         return ENGINE_STOP;
     case FAIL_SKIP:
         return ENGINE_SKIP;
+    case FAIL_CONTINUE:
+        return ENGINE_CONTINUE;
     case FAIL_STOP:
         break;
     }
@@ -569,6 +571,16 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
             pd_log(PD_LOG_INFO, "engine: step %s failed (%s), retrying", step->id, kind_word(rc));
             continue;
         }
+        if (d == ENGINE_CONTINUE) {
+            // the step stays failed in the journal; the drill goes on and
+            // ends failed, so every check of a validation run is reported
+            free(reason);
+            if (e->n_continued++ == 0) {
+                e->first_failure = serr;
+                pd_err_prefix(&e->first_failure, "step %s: ", step->id);
+            }
+            return 0;
+        }
         if (d == ENGINE_SKIP) {
             char *r = pd_redact(reason && reason[0] ? reason : "on-fail=skip");
             struct drill_event ev = {
@@ -590,9 +602,11 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
 }
 
 static bool
-step_done(const struct drill_step_state *s)
+step_done(const struct runbook_step *step, const struct drill_step_state *s)
 {
-    return s->status == STEP_PASSED || s->status == STEP_SKIPPED;
+    // a failure let through by on-fail=continue is a result, not unfinished work
+    return s->status == STEP_PASSED || s->status == STEP_SKIPPED ||
+           (s->status == STEP_FAILED && step->on_fail == FAIL_CONTINUE);
 }
 
 static int
@@ -649,7 +663,7 @@ engine_run(struct engine *e, struct pd_err *err)
         enum step_status st;
 
         for (size_t ti = 0; ti < ss->n_steps; ti++)
-            all_done = all_done && step_done(&ss->steps[ti]);
+            all_done = all_done && step_done(&stage->steps[ti], &ss->steps[ti]);
         if (all_done && ss->finished_at != NULL)
             continue;
         e->si = (int)si;
@@ -664,7 +678,7 @@ engine_run(struct engine *e, struct pd_err *err)
         if (e->ev.stage_started != NULL)
             e->ev.stage_started(stage, si, e->payload);
         for (size_t ti = 0; ti < stage->n_steps; ti++) {
-            if (step_done(&d->stages[si].steps[ti]))
+            if (step_done(&stage->steps[ti], &d->stages[si].steps[ti]))
                 continue;
             rc = run_step(e, (int)si, (int)ti, err);
             if (rc == PD_EINTR)
@@ -673,6 +687,9 @@ engine_run(struct engine *e, struct pd_err *err)
                 break;
         }
         st = rc == 0 ? STEP_PASSED : STEP_FAILED;
+        for (size_t k = 0; k < ss->n_steps; k++)
+            if (ss->steps[k].status == STEP_FAILED)
+                st = STEP_FAILED;
         {
             struct drill_event ev = {
                 .type = DRILL_EV_STAGE_END, .stage = (int)si, .step = -1, .status = st};
@@ -693,5 +710,27 @@ engine_run(struct engine *e, struct pd_err *err)
         }
     }
     e->si = e->ti = -1;
+    {
+        // failures let through by on-fail=continue (in this run or an earlier one)
+        size_t failed = 0;
+
+        for (size_t si = 0; si < d->n_stages; si++)
+            for (size_t ti = 0; ti < d->stages[si].n_steps; ti++)
+                failed += d->stages[si].steps[ti].status == STEP_FAILED;
+        if (failed > 0) {
+            rc = end_drill(e, "failed", err);
+            if (rc != 0)
+                return rc;
+            if (e->n_continued > 0) {
+                *err = e->first_failure;
+                err->kind = PD_ECHECK;
+                if (failed > 1)
+                    pd_err_prefix(err, "%zu steps failed; first: ", failed);
+            } else {
+                PD_ERR_SET(err, PD_ECHECK, "%zu steps failed", failed);
+            }
+            return PD_ECHECK;
+        }
+    }
     return end_drill(e, "passed", err);
 }

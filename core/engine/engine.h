@@ -91,8 +91,9 @@ struct engine_confirm {
 
 enum engine_decision {
     ENGINE_RETRY,
-    ENGINE_SKIP, /* with a reason */
+    ENGINE_SKIP,     /* with a reason */
     ENGINE_STOP,
+    ENGINE_CONTINUE, /* keep the failure and go on; the drill fails at the end */
 };
 
 struct engine_events {

@@ -51,6 +51,9 @@ struct engine {
     size_t n_unjournaled; /* lines past ENGINE_OUTPUT_JOURNAL_MAX */
     int record_rc;        /* first drill_record failure of this attempt */
     struct pd_err record_err;
+
+    size_t n_continued;        /* failures let through by on-fail=continue */
+    struct pd_err first_failure; /* the first of them, for the final message */
 };
 
 /* vars.c */

@@ -65,6 +65,7 @@ enum fail_policy {
     FAIL_STOP,  /* the drill stops; the operator may resume later */
     FAIL_RETRY, /* retry up to retries times, then stop */
     FAIL_SKIP,  /* record a skip with a reason and go on */
+    FAIL_CONTINUE, /* keep the failure, go on; the drill fails at the end (checks) */
 };
 
 struct runbook_pos {

@@ -132,6 +132,8 @@ check_on_fail(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_at
         sp->on_fail = FAIL_STOP;
     } else if (strcmp(v, "skip") == 0) {
         sp->on_fail = FAIL_SKIP;
+    } else if (strcmp(v, "continue") == 0) {
+        sp->on_fail = FAIL_CONTINUE;
     } else if (strcmp(v, "retry") == 0) {
         sp->on_fail = FAIL_RETRY;
         sp->retries = RUNBOOK_DEFAULT_RETRIES;
@@ -142,7 +144,8 @@ check_on_fail(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_at
         sp->retries = atoi(v + 6);
     } else {
         rb_diag(c, a->pos.line, a->pos.col,
-                "bad on-fail '%s' (expected stop, skip, retry or retry:N with N from 1 to %d)", v,
+                "bad on-fail '%s' (expected stop, continue, skip, retry or retry:N with N from 1 to "
+                "%d)", v,
                 RUNBOOK_MAX_RETRIES);
     }
 }

@@ -315,6 +315,27 @@ test_skip_policy(void **state)
 }
 
 static void
+test_continue_policy(void **state)
+{
+    struct fx *f = *state;
+
+    // both failures are kept, the steps after them still run, the drill fails
+    parse(f, HEADER("") "## One\n\n```sh on-fail=continue\nexit 2\n```\n\n"
+                        "```sh\necho after\n```\n\n## Two\n\n```sh on-fail=continue\nexit 3\n```"
+                        "\n\n```sh\necho last\n```\n");
+    assert_int_equal(run(f, NULL, NULL), PD_ECHECK);
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_FAILED);
+    assert_int_equal(step_state(f, 0, 1)->status, STEP_PASSED);
+    assert_int_equal(step_state(f, 1, 0)->status, STEP_FAILED);
+    assert_int_equal(step_state(f, 1, 1)->status, STEP_PASSED);
+    assert_true(saw_line(f, "after"));
+    assert_true(saw_line(f, "last"));
+    assert_int_equal(f->d->stages[0].status, STEP_FAILED);
+    assert_string_equal(f->d->outcome, "failed");
+    assert_string_equal(f->err.msg, "2 steps failed; first: step one/1: sh: exit 2");
+}
+
+static void
 test_failure_decision(void **state)
 {
     struct fx *f = *state;
@@ -1568,6 +1589,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_sh_fail_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_then_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_exhausted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_continue_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_skip_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_decision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_decision_stop, setup, teardown),

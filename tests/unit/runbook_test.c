@@ -769,9 +769,9 @@ static const struct bad_case {
       "10:8: bad input declaration (expected NAME TYPE [required|optional] [default=VALUE] "
       "\"prompt\")"}},
     {"bad-on-fail.md",
-     {"9:7: bad on-fail 'sometimes' (expected stop, skip, retry or retry:N with N from 1 to 100)",
-      "13:7: bad on-fail 'retry:0' (expected stop, skip, retry or retry:N with N from 1 to 100)",
-      "17:7: bad on-fail 'retry:101' (expected stop, skip, retry or retry:N with N from 1 to 100)",
+     {"9:7: bad on-fail 'sometimes' (expected stop, continue, skip, retry or retry:N with N from 1 to 100)",
+      "13:7: bad on-fail 'retry:0' (expected stop, continue, skip, retry or retry:N with N from 1 to 100)",
+      "17:7: bad on-fail 'retry:101' (expected stop, continue, skip, retry or retry:N with N from 1 to 100)",
       "21:23: bad value 'maybe' for manual (expected yes or no)"}},
     {"bad-quote.md",
      {"9:17: unterminated quote in attribute 'expect'",
