@@ -46,6 +46,9 @@ BIN=$(realpath -- "$BIN")
 export PGDRILL_HOME=${PGDRILL_HOME:-${XDG_STATE_HOME:-$HOME/.local/state}/pgdrill-demo}
 PGDIR=$PGDRILL_HOME/pg
 mkdir -p "$PGDRILL_HOME"
+# The TUI's banner names the target; the picker finds the repo's runbooks.
+export PGDRILL_ENVIRONMENT=${PGDRILL_ENVIRONMENT:-SANDBOX}
+export PGDRILL_RUNBOOKS=${PGDRILL_RUNBOOKS:-$TOP/runbooks}
 
 say() { printf 'demo: %s\n' "$*" >&2; }
 
