@@ -154,8 +154,11 @@ drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
     // the report is written whatever happened: an interrupted drill gets an interim one
     pd_err_clear(&werr);
     wrc = report_write(d, rb, NULL, &werr);
-    if (wrc == 0 && a->report_dir != NULL)
-        wrc = report_write(d, rb, a->report_dir, &werr);
+    if (wrc == 0 && a->report_dir != NULL) {
+        wrc = pd_mkdir_p(a->report_dir, 0700, &werr);
+        if (wrc == 0)
+            wrc = report_write(d, rb, a->report_dir, &werr);
+    }
     if (wrc != 0) {
         fprintf(stderr, "pgdrill: %s\n", werr.msg);
         if (rc == 0) {

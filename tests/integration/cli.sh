@@ -48,9 +48,32 @@ is "$?" 2 "lint of several bad runbooks exits 2"
 like "$out" "bad/dup-stage.md:[0-9]+:[0-9]+: duplicate stage id" "duplicate stage id reported"
 like "$out" "bad/undefined-var.md:[0-9]+:[0-9]+: undefined variable" "undefined variable reported"
 
+RB="$PGDRILL_TEST_WORK/cli-tiny.md"
+cat >"$RB" <<'MD'
+# Tiny
+
+```pgdrill
+id: tiny
+```
+
+## Only
+```sh
+echo hello from tiny
+```
+MD
+out=$("$B" run "$RB" --report-dir "$PGDRILL_TEST_WORK/cli-reports/a/b" 2>&1)
+is "$?" 0 "run of a one-step runbook exits 0"
+like "$out" "hello from tiny" "its output is shown"
+is "$(stat -c %a "$PGDRILL_TEST_WORK/cli-reports/a/b/report.json" 2>&1)" 600 \
+    "--report-dir is created and gets a 0600 report.json"
+json=$("$B" run "$RB" --json 2>/dev/null)
+is "$(printf '%s' "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["outcome"])')" \
+    passed "--json prints report.json on stdout"
+
 out=$("$B" report list 2>&1)
-is "$?" 0 "report list works on an empty home"
+is "$?" 0 "report list works"
 like "$out" "^ID +RUNBOOK" "and prints the table header"
+like "$out" "[0-9]{8}-[0-9]{6}-tiny +tiny .* passed" "and lists the drills run"
 
 out=$("$B" report show 20990101-000000-nothing 2>&1)
 is "$?" 2 "report show of an unknown drill exits 2"
