@@ -114,7 +114,9 @@ draw_dialog(const struct tui_dialog *d)
     int h = 2 + n_body + extra + 1;
     if (h > rows)
         h = rows;
-    int top = (rows - h) / 2, left = (cols - w) / 2;
+    // over the output pane, above the status line: the stage list, the
+    // prose and the action stay readable while the operator answers
+    int top = rows - 1 - h > 0 ? rows - 1 - h : 0, left = (cols - w) / 2;
     enum draw_style frame = d->warn ? STYLE_WARN : STYLE_DIALOG;
 
     draw_box(top, left, h, w, frame);
@@ -515,6 +517,7 @@ ev_stage_started(const struct runbook_stage *stage, size_t index, void *payload)
     t->cur_stage = (int)index;
     t->cur_step = -1;
     t->n_steps = (int)stage->n_steps;
+    PD_FREE(t->action);
     t->stage_status[index] = STEP_RUNNING;
     t->stage_start = pd_time_mono();
     t->out_scroll = 0;
@@ -620,7 +623,7 @@ ev_step_finished(const struct runbook_step *step, enum step_status st, const cha
                               summary && *summary ? ": " : "", summary ? summary : "");
     tui_out_push(t, status_style(st), line);
     free(line);
-    PD_FREE(t->action);
+    // the action stays on screen: a failure dialog comes next and refers to it
     ev_redraw(t);
 }
 

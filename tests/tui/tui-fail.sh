@@ -20,7 +20,7 @@ t_keys Enter
 check "an empty reason is refused" t_wait "a reason is required"
 t_keys "known flaky in the sandbox" Enter
 check "the skipped stage is marked" t_wait "[-] 1. Flaky step"
-check "second failure" t_wait "this one is broken"
+check "the failing action stays on screen" t_wait 'sh: echo "this one is broken"'
 check "second failure dialog" t_wait "Step failed"
 t_keys q
 check "summary after stopping" t_wait "Drill summary"
