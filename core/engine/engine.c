@@ -396,6 +396,9 @@ decide(struct engine *e, int attempt, const char *why, char **reason, struct pd_
 
     *reason = NULL;
     *rc_out = 0;
+    // the author chose to record and go on (validation checks): nothing to ask
+    if (step->on_fail == FAIL_CONTINUE)
+        return ENGINE_CONTINUE;
     if (e->ev.failure_decision != NULL) {
         double t0 = pd_time_mono(), dt;
 

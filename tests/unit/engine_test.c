@@ -318,12 +318,15 @@ static void
 test_continue_policy(void **state)
 {
     struct fx *f = *state;
+    struct engine_events ev = {.failure_decision = on_failure};
 
     // both failures are kept, the steps after them still run, the drill fails
     parse(f, HEADER("") "## One\n\n```sh on-fail=continue\nexit 2\n```\n\n"
                         "```sh\necho after\n```\n\n## Two\n\n```sh on-fail=continue\nexit 3\n```"
                         "\n\n```sh\necho last\n```\n");
-    assert_int_equal(run(f, NULL, NULL), PD_ECHECK);
+    // a front end with a failure dialog is not asked: the runbook said continue
+    assert_int_equal(run(f, NULL, &ev), PD_ECHECK);
+    assert_int_equal(f->decision_at, 0);
     assert_int_equal(step_state(f, 0, 0)->status, STEP_FAILED);
     assert_int_equal(step_state(f, 0, 1)->status, STEP_PASSED);
     assert_int_equal(step_state(f, 1, 0)->status, STEP_FAILED);
