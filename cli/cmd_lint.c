@@ -1,5 +1,6 @@
 /* pgdrill lint: validate runbooks, every problem as file:line:col: message. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -8,7 +9,7 @@
 static const char lint_help[] =
     "usage: pgdrill lint RUNBOOK...\n"
     "\n"
-    "Validate runbooks against pgdrill-runbook(5). Every problem is printed as\n"
+    "Validate runbooks (paths, or ids of shipped runbooks) against pgdrill-runbook(5). Every problem is printed as\n"
     "file:line:col: message. Exit 0 when all are valid, 2 otherwise.\n";
 
 int
@@ -17,7 +18,6 @@ cli_cmd_lint(struct cli_ctx *ctx, int argc, char **argv)
     int bad = 0;
     int files = 0;
 
-    (void)ctx;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(lint_help, stdout);
@@ -32,9 +32,12 @@ cli_cmd_lint(struct cli_ctx *ctx, int argc, char **argv)
         struct pd_err err;
         int rc;
 
+        char *path = cli_resolve_runbook(ctx, argv[i]);
+
         pd_err_clear(&err);
         files++;
-        rc = runbook_load(&rb, argv[i], &diags, &err);
+        rc = runbook_load(&rb, path, &diags, &err);
+        free(path);
         for (size_t k = 0; k < diags.n; k++)
             printf("%s:%d:%d: %s\n", diags.items[k].file, diags.items[k].pos.line,
                    diags.items[k].pos.col, diags.items[k].msg);

@@ -37,6 +37,9 @@ like "$out" "no-such-runbook.md" "and names the file"
 out=$(cd "$PGDRILL_TOP" && "$B" lint runbooks/*.md 2>&1)
 is "$?" 0 "every shipped runbook lints clean"
 
+out=$(cd "$PGDRILL_TEST_WORK" && PGDRILL_RUNBOOKS=$PGDRILL_TOP/runbooks "$B" lint post-restore-validation 2>&1)
+is "$?" 0 "lint takes the id of a shipped runbook"
+
 out=$(cd "$BAD/.." && "$B" lint bad/unknown-action.md 2>&1)
 is "$?" 2 "lint of a bad runbook exits 2"
 like "$out" "^bad/unknown-action.md:9:4: unknown action 'sqll' \(did you mean 'sql'\?\)" \
