@@ -27,6 +27,7 @@
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_time.h"
+#include "runbook/when.h"
 
 int
 engine_record(struct engine *e, const struct drill_event *ev, struct pd_err *err)
@@ -452,6 +453,42 @@ interrupt(struct engine *e, const char *reason, struct pd_err *err)
                       e->drill->id ? e->drill->id : "?", e->drill->id ? e->drill->id : "");
 }
 
+/*
+ * Evaluate the step's when= condition. Returns 0 and sets *skip (with a
+ * reason the caller owns) when the condition does not hold.
+ */
+static int
+step_condition(struct engine *e, const struct runbook_step *step, bool *skip, char **reason,
+               struct pd_err *err)
+{
+    const char *cond = runbook_step_attr(step, "when");
+    char *left = NULL, *right = NULL;
+    struct when w;
+    int rc;
+
+    *skip = false;
+    *reason = NULL;
+    if (cond == NULL)
+        return 0;
+    rc = when_parse(&w, cond, err);
+    if (rc != 0)
+        return rc;
+    rc = engine_expand(e, &left, w.left, false, err);
+    if (rc == 0)
+        rc = engine_expand(e, &right, w.right, false, err);
+    if (rc == 0 && !when_holds(&w, left, right)) {
+        char *shown = pd_redact(left);
+
+        *skip = true;
+        *reason = pd_xasprintf("condition %s does not hold (it is '%s')", cond, shown);
+        free(shown);
+    }
+    free(left);
+    free(right);
+    when_clear(&w);
+    return rc;
+}
+
 /* Run step ti of stage si until it passes, is skipped, or the drill stops. */
 static int
 run_step(struct engine *e, int si, int ti, struct pd_err *err)
@@ -465,6 +502,26 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
     e->ti = ti;
     e->stage = stage;
     e->step = step;
+    {
+        bool skip;
+        char *why = NULL;
+
+        rc = step_condition(e, step, &skip, &why, err);
+        if (rc != 0) {
+            pd_err_prefix(err, "step %s: when: ", step->id);
+            return rc;
+        }
+        if (skip) {
+            struct drill_event ev = {
+                .type = DRILL_EV_STEP_SKIP, .stage = si, .step = ti, .text = why};
+
+            rc = engine_record(e, &ev, err);
+            if (rc == 0 && e->ev.step_finished != NULL)
+                e->ev.step_finished(step, STEP_SKIPPED, why, e->payload);
+            free(why);
+            return rc;
+        }
+    }
     for (;;) {
         struct engine_step_result res = {.exit_code = 0};
         struct pd_err serr = {0};

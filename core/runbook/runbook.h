@@ -35,7 +35,7 @@ struct pd_err;
     _(STEP_S3, "s3", "op", "uri key save")
 
 /* Attributes every step accepts: id, on-fail=stop|retry[:N]|skip, manual. */
-#define RUNBOOK_COMMON_ATTRS "id on-fail manual"
+#define RUNBOOK_COMMON_ATTRS "id on-fail manual when"
 
 /*
  * Variables a `neon` step with save=PREFIX defines, as PREFIX_<suffix>

@@ -15,6 +15,7 @@
 #include "runbook/expect.h"
 #include "runbook/parse.intern.h"
 #include "runbook/runbook.intern.h"
+#include "runbook/when.h"
 
 /* on-fail=retry without a count. */
 #define RUNBOOK_DEFAULT_RETRIES 3
@@ -279,6 +280,13 @@ check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr 
     } else if (strcmp(k, "save") == 0 || strcmp(k, "baseline") == 0) {
         if (!runbook_valid_var(v))
             rb_diag(c, a->pos.line, a->pos.col, "bad variable name '%s' for %s", v, k);
+    } else if (strcmp(k, "when") == 0) {
+        struct when w;
+        struct pd_err err = {0};
+
+        if (when_parse(&w, v, &err) != 0)
+            rb_diag(c, a->pos.line, a->pos.col, "%s", err.msg);
+        when_clear(&w);
     } else if (strcmp(k, "expect") == 0) {
         struct expect *e = NULL;
         struct pd_err err = {0};

@@ -339,6 +339,29 @@ test_continue_policy(void **state)
 }
 
 static void
+test_when_condition(void **state)
+{
+    struct fx *f = *state;
+    const char *vars[] = {"opt=B"};
+    struct engine_opts o = {.vars = vars, .n_vars = 1};
+
+    parse(f, HEADER("input: opt choice(A,B,C) \"pick\"\n")
+          "## One\n\n```sh when=\"${opt} = A\"\necho ran-a\n```\n\n"
+          "```sh when=\"${opt} != A|C\"\necho ran-not-a-or-c\n```\n\n"
+          "```sh when=\"${opt} = A|B\"\necho ran-a-or-b\n```\n");
+    assert_int_equal(run(f, &o, NULL), 0);
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_SKIPPED);
+    assert_string_equal(step_state(f, 0, 0)->skip_reason,
+                        "condition ${opt} = A does not hold (it is 'B')");
+    assert_false(saw_line(f, "ran-a"));
+    assert_int_equal(step_state(f, 0, 1)->status, STEP_PASSED);
+    assert_true(saw_line(f, "ran-not-a-or-c"));
+    assert_int_equal(step_state(f, 0, 2)->status, STEP_PASSED);
+    assert_true(saw_line(f, "ran-a-or-b"));
+    assert_string_equal(f->d->outcome, "passed");
+}
+
+static void
 test_failure_decision(void **state)
 {
     struct fx *f = *state;
@@ -1593,6 +1616,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_retry_then_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_exhausted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_continue_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_when_condition, setup, teardown),
         cmocka_unit_test_setup_teardown(test_skip_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_decision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_decision_stop, setup, teardown),

@@ -671,6 +671,11 @@ test_lint_snippets(void **state)
          "```input name=n type=float\nHow many?\n```\n",
          "s.md:6:10: bad check name '-x'\n"
          "s.md:9:17: unknown input type 'float'\n"},
+        {"# T\n```pgdrill\nid: t\n```\n## S\n```sh when=\"${x} == A\"\ntrue\n```\n"
+         "```sh when=A\ntrue\n```\n",
+         "s.md:6:7: bad condition '${x} == A' (expected '${var} = A' or '${var} != A|B')\n"
+         "s.md:6:13: undefined variable 'x'\n"
+         "s.md:9:7: bad condition 'A' (expected '${var} = A' or '${var} != A|B')\n"},
     };
 
     (void)state;
