@@ -30,6 +30,8 @@ struct neon_client {
     long timeout_ms;
     neon_sleep_fn *sleep_fn;
     void *sleep_payload;
+    neon_clock_fn *clock_fn;
+    void *clock_payload;
     unsigned long requests;
     unsigned int seed;
 };
@@ -128,6 +130,19 @@ neon_client_set_sleep(struct neon_client *c, neon_sleep_fn *fn, void *payload)
 {
     c->sleep_fn = fn ? fn : real_sleep;
     c->sleep_payload = fn ? payload : NULL;
+}
+
+void
+neon_client_set_clock(struct neon_client *c, neon_clock_fn *fn, void *payload)
+{
+    c->clock_fn = fn;
+    c->clock_payload = payload;
+}
+
+static double
+mono(const struct neon_client *c)
+{
+    return c->clock_fn ? c->clock_fn(c->clock_payload) : pd_time_mono();
 }
 
 unsigned long
@@ -448,7 +463,15 @@ describe_error(char *buf, size_t size, const struct http_response *resp, const c
         msg = pd_xasprintf("non-json body (%s, %zu bytes)",
                            resp->content_type ? resp->content_type : "no content type",
                            resp->body.len);
-    snprintf(buf, size, "HTTP %ld: %.300s (request_id %.80s)", resp->status, msg, id);
+    {
+        // Neon's text may echo what we sent: never let a registered secret through
+        char *safe = pd_redact(msg);
+        char *safe_id = pd_redact(id);
+
+        snprintf(buf, size, "HTTP %ld: %.300s (request_id %.80s)", resp->status, safe, safe_id);
+        free(safe);
+        free(safe_id);
+    }
     free(msg);
     cJSON_Delete(j);
 }
@@ -478,7 +501,7 @@ neon_call(struct neon_client *c, const char *method, const char *path, const cJS
     struct http_response resp;
     struct http_request req = {0};
     int is_get = strcmp(method, "GET") == 0;
-    double t_start = pd_time_mono(), waited = 0;
+    double t_start = mono(c), waited = 0;
     int rc = 0;
 
     *out = NULL;
@@ -535,7 +558,7 @@ neon_call(struct neon_client *c, const char *method, const char *path, const cJS
             waited + delay > c->retry_budget_s) {
             if (retry)
                 rc = PD_ERR_SET(err, PD_ESERVICE, "neon: %s: %s; gave up after %d attempts in %.1fs",
-                                what, desc, attempt, pd_time_mono() - t_start);
+                                what, desc, attempt, mono(c) - t_start);
             else
                 rc = PD_ERR_SET(err, PD_ESERVICE, "neon: %s: %s", what, desc);
             goto out;
@@ -1122,7 +1145,7 @@ neon_operations_wait(struct neon_client *c, const struct neon_operation *ops, si
 {
     char **last = pd_xcalloc(n + 1, sizeof(char *));
     int *done = pd_xcalloc(n + 1, sizeof(int));
-    double t0 = pd_time_mono(), elapsed = 0;
+    double t0 = mono(c), elapsed = 0;
     size_t pending = n;
     int rc = 0;
 
@@ -1137,7 +1160,7 @@ neon_operations_wait(struct neon_client *c, const struct neon_operation *ops, si
             rc = neon_operation_get(c, ops[i].id, &op, err);
             if (rc != 0)
                 goto out;
-            elapsed = pd_time_mono() - t0;
+            elapsed = mono(c) - t0;
             if (last[i] == NULL || strcmp(last[i], op.status) != 0) {
                 free(last[i]);
                 last[i] = pd_xstrdup(op.status);
@@ -1159,7 +1182,7 @@ neon_operations_wait(struct neon_client *c, const struct neon_operation *ops, si
         }
         if (pending == 0)
             break;
-        elapsed = pd_time_mono() - t0;
+        elapsed = mono(c) - t0;
         if (elapsed + poll_s > timeout_s) {
             size_t k;
 

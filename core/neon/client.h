@@ -51,6 +51,10 @@ const char *neon_client_project_id(const struct neon_client *c);
 typedef void neon_sleep_fn(double seconds, void *payload);
 void neon_client_set_sleep(struct neon_client *c, neon_sleep_fn *fn, void *payload);
 
+/* Replace the monotonic clock used for budgets and deadlines (tests); NULL restores it. */
+typedef double neon_clock_fn(void *payload);
+void neon_client_set_clock(struct neon_client *c, neon_clock_fn *fn, void *payload);
+
 /* Total number of HTTP requests this client has sent (tests, rate budgeting). */
 unsigned long neon_client_requests_sent(const struct neon_client *c);
 
