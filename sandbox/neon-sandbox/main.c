@@ -768,7 +768,7 @@ static void
 op_spawn(struct op *p)
 {
     struct branch *b = NULL;
-    char port[16], errfile[PATH_MAX + 64];
+    char port[16], pport[16], errfile[PATH_MAX + 64];
     const char *argv[32];
     size_t n = 0;
 
@@ -807,8 +807,16 @@ op_spawn(struct op *p)
         if (p->replace)
             argv[n++] = "--replace";
         if (p->preserve_to[0]) {
+            struct branch *pb = NULL;
+
+            for (size_t i = 0; i < S.nbr; i++)
+                if (strcmp(S.br[i].id, p->preserve_branch) == 0)
+                    pb = &S.br[i];
+            snprintf(pport, sizeof(pport), "%d", pb ? pb->port : 0);
             argv[n++] = "--preserve-to";
             argv[n++] = p->preserve_to;
+            argv[n++] = "--preserve-port";
+            argv[n++] = pport;
         }
     }
     argv[n] = NULL;
@@ -1241,7 +1249,7 @@ restore_branch(struct branch *b, const cJSON *body)
         now_str(pb->created_at, sizeof(pb->created_at));
         scpy(pb->updated_at, sizeof(pb->updated_at), pb->created_at);
         branch_dir(pb->data, sizeof(pb->data), pb->id);
-        pb->port = b->port;
+        pb->port = pick_port();
         scpy(o->preserve_to, sizeof(o->preserve_to), pb->data);
         scpy(o->preserve_branch, sizeof(o->preserve_branch), pb->id);
         // the preserved branch keeps the old data (stopped); the target its children

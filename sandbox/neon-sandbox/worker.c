@@ -269,7 +269,7 @@ sb_postmaster_pid(const char *dir)
 
 struct worker_args {
     const char *kind, *pg_cluster, *primary, *base, *data, *port, *target_time, *target_lsn,
-        *errfile, *preserve_to;
+        *errfile, *preserve_to, *preserve_port;
     int replace;
 };
 
@@ -436,6 +436,14 @@ worker_pitr(const struct worker_args *a)
         return fail("the primary in %s has no wal archive", a->primary);
     if (a->replace && stop_and_remove(a->pg_cluster, a->data, a->preserve_to) != 0)
         return 1;
+    if (a->replace && a->preserve_to != NULL && a->preserve_port != NULL) {
+        // the kept state gets its own port: both clusters may run later
+        const char *pkv[] = {"fixed_port", a->preserve_port, "port", a->preserve_port, "pid", "",
+                             NULL};
+
+        if (sb_cluster_meta_set(a->preserve_to, pkv, err, sizeof(err)) != 0)
+            return fail("%s", err);
+    }
     if (archive_marker(a->primary, &m) != 0)
         return 1;
     {
@@ -542,6 +550,8 @@ sb_worker_main(int argc, char **argv)
             a.errfile = v;
         else if (strcmp(k, "--preserve-to") == 0)
             a.preserve_to = v;
+        else if (strcmp(k, "--preserve-port") == 0)
+            a.preserve_port = v;
         i++;
     }
     if (a.kind == NULL || a.pg_cluster == NULL || a.data == NULL) {

@@ -792,6 +792,15 @@ opt(int argc, char **argv, const char *name)
 }
 
 static int
+flag(int argc, char **argv, const char *name)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int
 cli(int argc, char **argv)
 {
     struct neon_client *c = NULL;
@@ -843,7 +852,7 @@ cli(int argc, char **argv)
                                        .parent_lsn = opt(argc, argv, "--lsn"),
                                        .parent_id = opt(argc, argv, "--parent")};
 
-        if (o.parent_timestamp && !opt(argc, argv, "--no-check")) {
+        if (o.parent_timestamp && !flag(argc, argv, "--no-check")) {
             struct neon_project p;
 
             rc = neon_project_get(c, &p, &err);
@@ -855,7 +864,7 @@ cli(int argc, char **argv)
                 goto out;
         }
         rc = neon_branch_create(c, &o, &r, &err);
-        if (rc == 0 && !opt(argc, argv, "--no-wait"))
+        if (rc == 0 && !flag(argc, argv, "--no-wait"))
             rc = cli_wait(c, &r, &err);
         if (rc == 0) {
             print_branch("", &r.branch);
