@@ -36,6 +36,7 @@ check() {
     shift
     if "$@"; then ok "$name"; else notok "$name"; fi
 }
+quiet() { "$@" >/dev/null 2>&1; }
 diag() { printf '# %s\n' "$*"; }
 
 free_port() {
