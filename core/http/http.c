@@ -1,21 +1,20 @@
 #include "http/http.h"
 
+#include "pd_err.h"
+#include "pd_log.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+#include "pd_time.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <curl/curl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <curl/curl.h>
-
-#include "pd_err.h"
-#include "pd_log.h"
-#include "pd_mem.h"
-#include "pd_redact.h"
-#include "pd_time.h"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_OK;
@@ -260,8 +259,8 @@ http_request(struct http_response *out, const struct http_request *req, struct p
         return rc;
     shown = pd_redact(req->url);
     if (curl_init_rc != CURLE_OK) {
-        rc = PD_ERR_SET(err, PD_ESERVICE, "http: %s %s: libcurl initialisation failed",
-                        req->method, shown);
+        rc = PD_ERR_SET(err, PD_ESERVICE, "http: %s %s: libcurl initialisation failed", req->method,
+                        shown);
         goto out;
     }
     h = curl_easy_init();
@@ -317,14 +316,14 @@ http_request(struct http_response *out, const struct http_request *req, struct p
         snprintf(tmp, sizeof(tmp), "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
         lower_first(tmp);
         detail = pd_redact(tmp);
-        rc = PD_ERR_SET(err, PD_ESERVICE, "http: %s %s: %s (%s)", req->method, shown,
-                        curl_what(cc), detail);
+        rc = PD_ERR_SET(err, PD_ESERVICE, "http: %s %s: %s (%s)", req->method, shown, curl_what(cc),
+                        detail);
         pd_log(PD_LOG_DEBUG, "http: %s %s: curl error %d", req->method, shown, (int)cc);
         goto out;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
-    pd_log(PD_LOG_DEBUG, "http: %s %s -> %ld (%zu bytes, %.3fs)", req->method, shown,
-           out->status, out->body.len, pd_time_mono() - t0);
+    pd_log(PD_LOG_DEBUG, "http: %s %s -> %ld (%zu bytes, %.3fs)", req->method, shown, out->status,
+           out->body.len, pd_time_mono() - t0);
     rc = 0;
 out:
     curl_slist_free_all(hdrs);

@@ -21,34 +21,34 @@
 #ifndef PD_HTTP_H
 #define PD_HTTP_H
 
-#include <stddef.h>
-
 #include "pd_buf.h"
+
+#include <stddef.h>
 
 struct pd_err;
 
 #define HTTP_CONNECT_TIMEOUT_MS_DEFAULT 10000L
-#define HTTP_TIMEOUT_MS_DEFAULT 60000L
-#define HTTP_MAX_BODY_DEFAULT ((size_t)8 * 1024 * 1024)
+#define HTTP_TIMEOUT_MS_DEFAULT         60000L
+#define HTTP_MAX_BODY_DEFAULT           ((size_t)8 * 1024 * 1024)
 
 struct http_request {
-    const char *method;           /* "GET", "POST", ... */
-    const char *url;              /* absolute http:// or https:// URL */
-    const char *const *headers;   /* "Name: value" lines, borrowed */
+    const char *method;         /* "GET", "POST", ... */
+    const char *url;            /* absolute http:// or https:// URL */
+    const char *const *headers; /* "Name: value" lines, borrowed */
     size_t n_headers;
-    const char *body;             /* NULL: no body; sent as is (e.g. JSON) */
+    const char *body; /* NULL: no body; sent as is (e.g. JSON) */
     size_t body_len;
-    long connect_timeout_ms;      /* 0: HTTP_CONNECT_TIMEOUT_MS_DEFAULT */
-    long timeout_ms;              /* 0: HTTP_TIMEOUT_MS_DEFAULT (whole request) */
-    size_t max_body;              /* 0: HTTP_MAX_BODY_DEFAULT; larger is an error */
+    long connect_timeout_ms; /* 0: HTTP_CONNECT_TIMEOUT_MS_DEFAULT */
+    long timeout_ms;         /* 0: HTTP_TIMEOUT_MS_DEFAULT (whole request) */
+    size_t max_body;         /* 0: HTTP_MAX_BODY_DEFAULT; larger is an error */
 };
 
 struct http_response {
-    long status;                  /* HTTP status, 0 before a response */
-    struct pd_buf body;           /* owned; NUL-terminated */
-    char *content_type;           /* owned or NULL */
-    char *retry_after;            /* owned raw Retry-After value or NULL */
-    char *request_id;             /* owned: X-Neon-Ret-Request-Id, else X-Request-Id, or NULL */
+    long status;        /* HTTP status, 0 before a response */
+    struct pd_buf body; /* owned; NUL-terminated */
+    char *content_type; /* owned or NULL */
+    char *retry_after;  /* owned raw Retry-After value or NULL */
+    char *request_id;   /* owned: X-Neon-Ret-Request-Id, else X-Request-Id, or NULL */
 };
 
 void http_response_init(struct http_response *resp);

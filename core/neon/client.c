@@ -1,5 +1,13 @@
 #include "neon/client.h"
 
+#include "http/http.h"
+#include "pd_err.h"
+#include "pd_log.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+#include "pd_time.h"
+
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -9,18 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
-#include "http/http.h"
-#include "pd_err.h"
-#include "pd_log.h"
-#include "pd_mem.h"
-#include "pd_redact.h"
-#include "pd_time.h"
-
 struct neon_client {
-    char *host;            /* no trailing slash */
-    char *auth_header;     /* "Authorization: Bearer KEY": never logged */
+    char *host;        /* no trailing slash */
+    char *auth_header; /* "Authorization: Bearer KEY": never logged */
     char *project_id;
     char *project_esc;
     int max_attempts;
@@ -435,9 +434,8 @@ new_request_id(char *buf, size_t size, struct neon_client *c)
         close(fd);
     r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
     r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-    snprintf(buf, size,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
-             r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+    snprintf(buf, size, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
              r[14], r[15]);
 }
 
@@ -554,11 +552,11 @@ neon_call(struct neon_client *c, const char *method, const char *path, const cJS
             // full jitter: spread retries of many clients over the window
             delay = cap * (0.5 + 0.5 * ((double)rand_r(&c->seed) / (double)RAND_MAX));
         }
-        if (!retry || attempt >= c->max_attempts ||
-            waited + delay > c->retry_budget_s) {
+        if (!retry || attempt >= c->max_attempts || waited + delay > c->retry_budget_s) {
             if (retry)
-                rc = PD_ERR_SET(err, PD_ESERVICE, "neon: %s: %s; gave up after %d attempts in %.1fs",
-                                what, desc, attempt, mono(c) - t_start);
+                rc =
+                    PD_ERR_SET(err, PD_ESERVICE, "neon: %s: %s; gave up after %d attempts in %.1fs",
+                               what, desc, attempt, mono(c) - t_start);
             else
                 rc = PD_ERR_SET(err, PD_ESERVICE, "neon: %s: %s", what, desc);
             goto out;
@@ -573,9 +571,8 @@ neon_call(struct neon_client *c, const char *method, const char *path, const cJS
     if (resp.body.len > 0) {
         *out = cJSON_ParseWithLength(resp.body.data, resp.body.len);
         if (*out == NULL) {
-            rc = PD_ERR_SET(err, PD_ESERVICE, "neon: %s: HTTP %ld: response is not json (%s)",
-                            what, resp.status,
-                            resp.content_type ? resp.content_type : "no content type");
+            rc = PD_ERR_SET(err, PD_ESERVICE, "neon: %s: HTTP %ld: response is not json (%s)", what,
+                            resp.status, resp.content_type ? resp.content_type : "no content type");
             goto out;
         }
     }
@@ -600,8 +597,8 @@ neon_call_obj(struct neon_client *c, const char *method, const char *path, const
     if (rc == 0 && !cJSON_IsObject(*out)) {
         char *shown = pd_redact(path);
 
-        rc = PD_ERR_SET(err, PD_ESERVICE, "neon: %s %s: HTTP %ld: expected a json object",
-                        method, shown, status);
+        rc = PD_ERR_SET(err, PD_ESERVICE, "neon: %s %s: HTTP %ld: expected a json object", method,
+                        shown, status);
         free(shown);
         cJSON_Delete(*out);
         *out = NULL;
@@ -681,7 +678,8 @@ neon_branches_list(struct neon_client *c, struct neon_branch **out, size_t *n, s
             goto out;
         arr = cJSON_GetObjectItemCaseSensitive(j, "branches");
         if (!cJSON_IsArray(arr)) {
-            rc = PD_ERR_SET(err, PD_ESERVICE, "neon: GET branches: response has no \"branches\" array");
+            rc = PD_ERR_SET(err, PD_ESERVICE,
+                            "neon: GET branches: response has no \"branches\" array");
             goto out;
         }
         v = pd_xrealloc(v, (count + (size_t)cJSON_GetArraySize(arr) + 1) * sizeof(*v));
@@ -697,8 +695,8 @@ neon_branches_list(struct neon_client *c, struct neon_branch **out, size_t *n, s
         pg = cJSON_GetObjectItemCaseSensitive(j, "pagination");
         next = cJSON_GetObjectItemCaseSensitive(pg, "next");
         // stop when there is no next page, or the cursor does not move (a loop guard)
-        if (!cJSON_IsString(next) || next->valuestring[0] == '\0' ||
-            cJSON_GetArraySize(arr) == 0 || (cursor && strcmp(cursor, next->valuestring) == 0))
+        if (!cJSON_IsString(next) || next->valuestring[0] == '\0' || cJSON_GetArraySize(arr) == 0 ||
+            (cursor && strcmp(cursor, next->valuestring) == 0))
             break;
         if (page >= 10000) {
             rc = PD_ERR_SET(err, PD_ESERVICE, "neon: GET branches: more than 10000 pages");
@@ -753,8 +751,8 @@ out:
 
 /* Run a mutation and parse its {branch?, endpoint?, endpoints?, operations} answer. */
 static int
-mutate(struct neon_client *c, const char *method, char *path, cJSON *body,
-       struct neon_result *out, long *status, struct pd_err *err)
+mutate(struct neon_client *c, const char *method, char *path, cJSON *body, struct neon_result *out,
+       long *status, struct pd_err *err)
 {
     char *shown = pd_redact(path);
     char what[300];
@@ -772,8 +770,7 @@ mutate(struct neon_client *c, const char *method, char *path, cJSON *body,
     if (j == NULL && st == 204)
         goto out;
     if (!cJSON_IsObject(j)) {
-        rc = PD_ERR_SET(err, PD_ESERVICE, "neon: %s: HTTP %ld: expected a json object", what,
-                        st);
+        rc = PD_ERR_SET(err, PD_ESERVICE, "neon: %s: HTTP %ld: expected a json object", what, st);
         goto out;
     }
     rc = parse_result(out, j, what, err);
@@ -852,8 +849,8 @@ neon_branch_rename(struct neon_client *c, const char *branch_id, const char *nam
 }
 
 int
-neon_branch_delete(struct neon_client *c, const char *branch_id, struct neon_result *out,
-                   int *gone, struct pd_err *err)
+neon_branch_delete(struct neon_client *c, const char *branch_id, struct neon_result *out, int *gone,
+                   struct pd_err *err)
 {
     long status = 0;
     int rc;
@@ -936,10 +933,9 @@ neon_endpoints_list(struct neon_client *c, const char *branch_id, struct neon_en
 
     *out = NULL;
     *n = 0;
-    rc = get_list(c,
-                  branch_id ? branch_path(c, branch_id, "/endpoints")
-                            : project_path(c, "/endpoints"),
-                  "endpoints", &j, &arr, err);
+    rc = get_list(
+        c, branch_id ? branch_path(c, branch_id, "/endpoints") : project_path(c, "/endpoints"),
+        "endpoints", &j, &arr, err);
     if (rc == 0) {
         *out = pd_xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(**out));
         cJSON_ArrayForEach(it, arr) parse_endpoint(&(*out)[i++], it);
@@ -1062,8 +1058,9 @@ neon_connection_uri(struct neon_client *c, char **out, const char *branch_id,
     role = http_escape(role_name);
     if (branch_id != NULL) {
         br = http_escape(branch_id);
-        path = pd_xasprintf("/projects/%s/connection_uri?branch_id=%s&database_name=%s&role_name=%s",
-                            c->project_esc, br, db, role);
+        path =
+            pd_xasprintf("/projects/%s/connection_uri?branch_id=%s&database_name=%s&role_name=%s",
+                         c->project_esc, br, db, role);
     } else {
         path = pd_xasprintf("/projects/%s/connection_uri?database_name=%s&role_name=%s",
                             c->project_esc, db, role);
@@ -1206,8 +1203,7 @@ out:
 }
 
 int
-neon_check_timestamp(const char *ts, double now, long history_retention_seconds,
-                     struct pd_err *err)
+neon_check_timestamp(const char *ts, double now, long history_retention_seconds, struct pd_err *err)
 {
     double t;
     char now_s[32], oldest_s[32];
@@ -1219,8 +1215,8 @@ neon_check_timestamp(const char *ts, double now, long history_retention_seconds,
                           ts ? ts : "(none)");
     pd_time_format(now_s, sizeof(now_s), now);
     if (t > now)
-        return PD_ERR_SET(err, PD_EINPUT, "neon: restore point %s is in the future (now is %s)",
-                          ts, now_s);
+        return PD_ERR_SET(err, PD_EINPUT, "neon: restore point %s is in the future (now is %s)", ts,
+                          now_s);
     pd_time_format(oldest_s, sizeof(oldest_s), now - (double)history_retention_seconds);
     if (now - t > (double)history_retention_seconds)
         return PD_ERR_SET(err, PD_EINPUT,

@@ -10,10 +10,16 @@
  * port) in a worker process, so operations go scheduling -> running ->
  * finished (or failed) for real. State survives restarts (state.json).
  */
+#include "pd_time.h"
+#include "worker.h"
+
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <limits.h>
+#include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -29,15 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-#include <libpq-fe.h>
-#include <microhttpd.h>
-
-#include "pd_time.h"
-#include "worker.h"
-
 #define MAX_BRANCHES 256
-#define MAX_OPS 512
+#define MAX_OPS      512
 #define LOCKED_MSG                                                                                 \
     "project already has running conflicting operations, scheduling of new ones is prohibited"
 
@@ -59,10 +58,10 @@ struct branch {
     char last_reset_at[40];
     char data[PATH_MAX + 96]; /* cluster directory; the primary's for the primary branch */
     int is_default;
-    int is_primary;         /* the branch is the primary cluster itself */
+    int is_primary; /* the branch is the primary cluster itself */
     int is_protected;
-    int deleted;            /* delete requested; gone for the API */
-    int port;               /* 0 for the primary: read from its settings */
+    int deleted; /* delete requested; gone for the API */
+    int port;    /* 0 for the primary: read from its settings */
     int has_ep;
     char ep_id[64];
     char ep_state[16];
@@ -80,7 +79,7 @@ struct op {
     char updated_at[40];
     double t_created, t_started, t_finished;
     int kind;
-    int dep;                /* index of the op that must finish first, or -1 */
+    int dep; /* index of the op that must finish first, or -1 */
     pid_t pid;
     char target_time[64];
     char target_lsn[40];
@@ -122,8 +121,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile sig_atomic_t stopping;
 static unsigned int seed;
 
-static void
-logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 logf_(const char *fmt, ...)
@@ -581,8 +579,7 @@ j_op(const struct op *p)
     cJSON_AddNumberToObject(o, "failures_count", !strcmp(p->status, "failed") ? 1 : 0);
     jset_str(o, "created_at", p->created_at);
     jset_str(o, "updated_at", p->updated_at);
-    cJSON_AddNumberToObject(o, "total_duration_ms",
-                            (double)(long)((end - p->t_created) * 1000.0));
+    cJSON_AddNumberToObject(o, "total_duration_ms", (double)(long)((end - p->t_created) * 1000.0));
     return o;
 }
 
@@ -655,11 +652,10 @@ branch_query(const struct branch *b, const char *sql, char *err, size_t errsz)
 static cJSON *
 j_databases(const struct branch *b, char *err, size_t errsz)
 {
-    PGresult *r = branch_query(
-        b,
-        "SELECT oid, datname, pg_get_userbyid(datdba) FROM pg_database "
-        "WHERE datallowconn AND NOT datistemplate ORDER BY oid",
-        err, errsz);
+    PGresult *r = branch_query(b,
+                               "SELECT oid, datname, pg_get_userbyid(datdba) FROM pg_database "
+                               "WHERE datallowconn AND NOT datistemplate ORDER BY oid",
+                               err, errsz);
     cJSON *arr;
 
     if (r == NULL)
@@ -920,13 +916,13 @@ ticker(void *arg)
 
 struct reply {
     int status;
-    cJSON *body;            /* NULL: no body (204) */
+    cJSON *body; /* NULL: no body (204) */
 };
 
 static char empty_body[1];
 
-static struct reply
-error_reply(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static struct reply error_reply(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static struct reply
 error_reply(int status, const char *fmt, ...)
@@ -1116,7 +1112,8 @@ create_branch(const cJSON *body)
 
         if (uri != NULL && sb_cluster_meta_read(&m, S.primary, err, sizeof(err)) == 0) {
             cJSON *cu = cJSON_AddArrayToObject(res, "connection_uris");
-            cJSON *d = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(d, "connection_parameters");
+            cJSON *d = cJSON_CreateObject(),
+                  *p = cJSON_AddObjectToObject(d, "connection_parameters");
 
             jset_str(d, "connection_uri", uri);
             jset_str(p, "database", db);
@@ -1217,8 +1214,9 @@ restore_branch(struct branch *b, const cJSON *body)
     if (ts && lsn)
         return error_reply(400, "specify either source_lsn or source_timestamp, not both");
     if (!src->is_primary)
-        return error_reply(400, "sandbox: restoring from %s is not supported: only the primary "
-                                "branch has a wal archive",
+        return error_reply(400,
+                           "sandbox: restoring from %s is not supported: only the primary "
+                           "branch has a wal archive",
                            src->id);
     if (b->is_primary)
         return error_reply(400, "sandbox: restoring the primary branch in place is not supported; "
@@ -1656,8 +1654,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 }
 
 static void
-on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
-        enum MHD_RequestTerminationCode toe)
+on_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     struct conn_state *cs = *con_cls;
 
@@ -1705,9 +1702,8 @@ take_base_backup(const struct sb_cluster_meta *m)
 
     snprintf(exe, sizeof(exe), "%s/pg_basebackup", bin ? bin : "/usr/lib/postgresql/15/bin");
     snprintf(port, sizeof(port), "%d", m->port);
-    const char *argv[] = {exe,         "-D",   S.base, "-X", "none",
-                    "-c", "fast", "-h", S.primary, "-p",
-                    port,        "-U",   m->role, NULL};
+    const char *argv[] = {exe,  "-D",      S.base, "-X", "none", "-c",    "fast",
+                          "-h", S.primary, "-p",   port, "-U",   m->role, NULL};
 
     logf_("taking a base backup of %s into %s", S.primary, S.base);
     if (sb_run(m->os_user, argv, out, sizeof(out)) != 0) {
@@ -1722,12 +1718,11 @@ take_base_backup(const struct sb_cluster_meta *m)
 static void
 usage(void)
 {
-    fprintf(stderr,
-            "usage: neon-sandbox --port N --state DIR --primary PGDATA [--key KEY] "
-            "[--project-id ID]\n"
-            "                    [--pg-cluster SCRIPT] [--history-retention SECONDS] "
-            "[--page-size N]\n"
-            "The key may come from NEON_SANDBOX_KEY instead of --key.\n");
+    fprintf(stderr, "usage: neon-sandbox --port N --state DIR --primary PGDATA [--key KEY] "
+                    "[--project-id ID]\n"
+                    "                    [--pg-cluster SCRIPT] [--history-retention SECONDS] "
+                    "[--page-size N]\n"
+                    "The key may come from NEON_SANDBOX_KEY instead of --key.\n");
 }
 
 int
@@ -1822,8 +1817,10 @@ main(int argc, char **argv)
         return 1;
     }
     if (m.archive[0] == '\0') {
-        fprintf(stderr, "neon-sandbox: the primary in %s has no wal archive (init it with "
-                        "pg-cluster.sh init --archive DIR)\n", S.primary);
+        fprintf(stderr,
+                "neon-sandbox: the primary in %s has no wal archive (init it with "
+                "pg-cluster.sh init --archive DIR)\n",
+                S.primary);
         return 1;
     }
     snprintf(S.base, sizeof(S.base), "%s/base", S.state_dir);

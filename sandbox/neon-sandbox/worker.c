@@ -1,7 +1,10 @@
 #include "worker.h"
 
+#include "pd_time.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -13,10 +16,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <libpq-fe.h>
-
-#include "pd_time.h"
 
 static void
 trim(char *s)
@@ -275,8 +274,7 @@ struct worker_args {
 
 static char werr[1024];
 
-static int
-fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int
 fail(const char *fmt, ...)
@@ -447,8 +445,7 @@ worker_pitr(const struct worker_args *a)
     if (archive_marker(a->primary, &m) != 0)
         return 1;
     {
-        const char *argv[] = {"cp", "-a", "--", a->base,
-                        a->data, NULL};
+        const char *argv[] = {"cp", "-a", "--", a->base, a->data, NULL};
 
         if (sb_run(m.os_user, argv, out, sizeof(out)) != 0)
             return fail("copying the base backup failed: %s", out);
@@ -498,9 +495,8 @@ worker_pitr(const struct worker_args *a)
             done = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "f") == 0;
             PQclear(r);
         } else if (sb_postmaster_pid(a->data) == 0) {
-            const char *argv[] = {"sh", "-c",
-                            "grep -E 'FATAL|PANIC' \"$0/server.log\" | tail -n 1",
-                            a->data, NULL};
+            const char *argv[] = {"sh", "-c", "grep -E 'FATAL|PANIC' \"$0/server.log\" | tail -n 1",
+                                  a->data, NULL};
 
             sb_run(NULL, argv, out, sizeof(out));
             PQfinish(c);

@@ -24,7 +24,8 @@ struct sb_cluster_meta {
 /* 0, or -1 with a message in err. */
 int sb_cluster_meta_read(struct sb_cluster_meta *out, const char *dir, char *err, size_t errsz);
 
-/* Replace (or add) key=value pairs in DIR/pgdrill-cluster.env; keys/values NULL-terminated pairs. */
+/* Replace (or add) key=value pairs in DIR/pgdrill-cluster.env; keys/values NULL-terminated pairs.
+ */
 int sb_cluster_meta_set(const char *dir, const char *const *kv, char *err, size_t errsz);
 
 /*

@@ -1,4 +1,10 @@
 /* Tests for core/http/http.c: url rules, requests over loopback, failures, redaction. */
+#include "http/http.h"
+
+#include "pd_err.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -14,11 +20,6 @@
 
 #include <cmocka.h>
 
-#include "http/http.h"
-#include "pd_err.h"
-#include "pd_mem.h"
-#include "pd_redact.h"
-
 /* ---- a scripted HTTP server: one canned response per connection ---------- */
 
 #define FAKE_MAX 32
@@ -27,10 +28,10 @@ struct fake_server {
     int fd;
     int port;
     pthread_t thread;
-    char *responses[FAKE_MAX];  /* raw HTTP, or "!drop" */
+    char *responses[FAKE_MAX]; /* raw HTTP, or "!drop" */
     size_t n_responses;
     size_t served;
-    char *requests[FAKE_MAX];   /* raw request text (headers + body) */
+    char *requests[FAKE_MAX]; /* raw request text (headers + body) */
     size_t n_requests;
     volatile int stop;
 };
@@ -79,8 +80,8 @@ fake_main(void *arg)
         if (s->n_requests < FAKE_MAX)
             s->requests[s->n_requests++] = fake_read_request(cfd);
         resp = s->served < s->n_responses ? s->responses[s->served]
-               : s->n_responses > 0      ? s->responses[s->n_responses - 1]
-                                         : "HTTP/1.1 500 X\r\nContent-Length: 0\r\n\r\n";
+               : s->n_responses > 0       ? s->responses[s->n_responses - 1]
+                                          : "HTTP/1.1 500 X\r\nContent-Length: 0\r\n\r\n";
         s->served++;
         if (strncmp(resp, "!sleep", 6) == 0) {
             struct timespec ts = {1, 500000000L};
@@ -145,9 +146,9 @@ fake_add(struct fake_server *s, int status, const char *ctype, const char *heade
 {
     assert_true(s->n_responses < FAKE_MAX);
     s->responses[s->n_responses++] = pd_xasprintf(
-        "HTTP/1.1 %d Status\r\nContent-Length: %zu\r\nConnection: close\r\n%s%s%s%s\r\n%s",
-        status, strlen(body), ctype ? "Content-Type: " : "", ctype ? ctype : "",
-        ctype ? "\r\n" : "", headers, body);
+        "HTTP/1.1 %d Status\r\nContent-Length: %zu\r\nConnection: close\r\n%s%s%s%s\r\n%s", status,
+        strlen(body), ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
+        headers, body);
 }
 
 static void
@@ -161,7 +162,6 @@ fake_drop(struct fake_server *s)
 {
     s->responses[s->n_responses++] = pd_xstrdup("!drop");
 }
-
 
 static void
 test_check_url(void **state)
@@ -183,7 +183,8 @@ test_check_url(void **state)
          "http: http://10.0.0.1/: plain http is allowed only for loopback hosts (use https)"},
         {"http://128.0.0.1/", PD_EUSAGE,
          "http: http://128.0.0.1/: plain http is allowed only for loopback hosts (use https)"},
-        {"ftp://127.0.0.1/x", PD_EUSAGE, "http: ftp://127.0.0.1/x: unsupported scheme ftp (use https)"},
+        {"ftp://127.0.0.1/x", PD_EUSAGE,
+         "http: ftp://127.0.0.1/x: unsupported scheme ftp (use https)"},
         {"not a url", PD_EUSAGE, "http: not a url: not a valid url"},
         {"http://u:hunter22@example.com/", PD_EUSAGE,
          "http: http://u:********@example.com/: plain http is allowed only for loopback hosts "
@@ -206,9 +207,17 @@ test_loopback_hosts(void **state)
         const char *host;
         int loopback;
     } cases[] = {
-        {"127.0.0.1", 1}, {"127.255.255.254", 1}, {"localhost", 1}, {"LOCALHOST", 1},
-        {"[::1]", 1},     {"::1", 1},             {"126.0.0.1", 0}, {"[::2]", 0},
-        {"example.com", 0}, {"localhost.example.com", 0}, {"", 0},
+        {"127.0.0.1", 1},
+        {"127.255.255.254", 1},
+        {"localhost", 1},
+        {"LOCALHOST", 1},
+        {"[::1]", 1},
+        {"::1", 1},
+        {"126.0.0.1", 0},
+        {"[::2]", 0},
+        {"example.com", 0},
+        {"localhost.example.com", 0},
+        {"", 0},
     };
 
     (void)state;
@@ -230,7 +239,8 @@ test_request_and_response_headers(void **state)
     struct http_response resp;
     struct http_request req = {0};
     struct pd_err err = {0};
-    const char *headers[] = {"Authorization: Bearer k-secret-1234", "Content-Type: application/json"};
+    const char *headers[] = {"Authorization: Bearer k-secret-1234",
+                             "Content-Type: application/json"};
     char *url;
 
     (void)state;

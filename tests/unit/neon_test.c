@@ -7,6 +7,12 @@
  *
  * It prints key=value lines and exits with pgdrill's exit code for the error.
  */
+#include "neon/client.h"
+#include "pd_err.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+#include "pd_time.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -22,12 +28,6 @@
 
 #include <cmocka.h>
 
-#include "neon/client.h"
-#include "pd_err.h"
-#include "pd_mem.h"
-#include "pd_redact.h"
-#include "pd_time.h"
-
 /* ---- a scripted HTTP server: one canned response per connection ---------- */
 
 #define FAKE_MAX 32
@@ -36,10 +36,10 @@ struct fake_server {
     int fd;
     int port;
     pthread_t thread;
-    char *responses[FAKE_MAX];  /* raw HTTP, or "!drop" */
+    char *responses[FAKE_MAX]; /* raw HTTP, or "!drop" */
     size_t n_responses;
     size_t served;
-    char *requests[FAKE_MAX];   /* raw request text (headers + body) */
+    char *requests[FAKE_MAX]; /* raw request text (headers + body) */
     size_t n_requests;
     volatile int stop;
 };
@@ -88,8 +88,8 @@ fake_main(void *arg)
         if (s->n_requests < FAKE_MAX)
             s->requests[s->n_requests++] = fake_read_request(cfd);
         resp = s->served < s->n_responses ? s->responses[s->served]
-               : s->n_responses > 0      ? s->responses[s->n_responses - 1]
-                                         : "HTTP/1.1 500 X\r\nContent-Length: 0\r\n\r\n";
+               : s->n_responses > 0       ? s->responses[s->n_responses - 1]
+                                          : "HTTP/1.1 500 X\r\nContent-Length: 0\r\n\r\n";
         s->served++;
         if (strcmp(resp, "!drop") != 0) {
             size_t off = 0, n = strlen(resp);
@@ -148,9 +148,9 @@ fake_add(struct fake_server *s, int status, const char *ctype, const char *heade
 {
     assert_true(s->n_responses < FAKE_MAX);
     s->responses[s->n_responses++] = pd_xasprintf(
-        "HTTP/1.1 %d Status\r\nContent-Length: %zu\r\nConnection: close\r\n%s%s%s%s\r\n%s",
-        status, strlen(body), ctype ? "Content-Type: " : "", ctype ? ctype : "",
-        ctype ? "\r\n" : "", headers, body);
+        "HTTP/1.1 %d Status\r\nContent-Length: %zu\r\nConnection: close\r\n%s%s%s%s\r\n%s", status,
+        strlen(body), ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
+        headers, body);
 }
 
 static void
@@ -170,7 +170,7 @@ fake_drop(struct fake_server *s)
 struct fixture {
     struct fake_server srv;
     struct neon_client *c;
-    double clock;               /* fake monotonic clock, advanced by sleeps */
+    double clock; /* fake monotonic clock, advanced by sleeps */
     double sleeps[64];
     size_t n_sleeps;
 };
@@ -662,14 +662,18 @@ test_operations_wait(void **state)
     struct progress_log log = {0};
     struct pd_err err = {0};
 
-    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
-                            "\"status\":\"scheduling\"}}");
-    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
-                            "\"status\":\"running\"}}");
-    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
-                            "\"status\":\"running\"}}");
-    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
-                            "\"status\":\"finished\"}}");
+    fake_json(&f->srv, 200,
+              "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
+              "\"status\":\"scheduling\"}}");
+    fake_json(&f->srv, 200,
+              "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
+              "\"status\":\"running\"}}");
+    fake_json(&f->srv, 200,
+              "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
+              "\"status\":\"running\"}}");
+    fake_json(&f->srv, 200,
+              "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
+              "\"status\":\"finished\"}}");
     client_with(f, 0);
     assert_int_equal(neon_operations_wait(f->c, ops, 1, 60, 2, on_progress, &log, &err), 0);
     assert_int_equal(log.n, 3);
@@ -688,18 +692,21 @@ test_operations_wait_failure_and_timeout(void **state)
     struct neon_operation ops[2] = {{.id = id1, .action = act1}, {.id = id2, .action = act2}};
     struct pd_err err = {0};
 
-    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
-                            "\"status\":\"finished\"}}");
-    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-2\",\"action\":\"start_compute\","
-                            "\"status\":\"failed\",\"error\":\"compute did not start\"}}");
+    fake_json(&f->srv, 200,
+              "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
+              "\"status\":\"finished\"}}");
+    fake_json(&f->srv, 200,
+              "{\"operation\":{\"id\":\"op-2\",\"action\":\"start_compute\","
+              "\"status\":\"failed\",\"error\":\"compute did not start\"}}");
     client_with(f, 0);
     assert_int_equal(neon_operations_wait(f->c, ops, 2, 60, 1, NULL, NULL, &err), PD_ESERVICE);
     assert_string_equal(err.msg, "neon: operation op-2 (start_compute) failed: compute did not "
                                  "start");
     // always running: the deadline ends the wait and names what is pending
     f->srv.served = f->srv.n_responses;
-    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
-                            "\"status\":\"running\"}}");
+    fake_json(&f->srv, 200,
+              "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
+              "\"status\":\"running\"}}");
     f->srv.served = f->srv.n_responses - 1;
     assert_int_equal(neon_operations_wait(f->c, ops, 1, 5, 1, NULL, NULL, &err), PD_ESERVICE);
     assert_string_equal(err.msg, "neon: operations still pending after 5s: op-1 (create_branch) "
@@ -713,9 +720,8 @@ test_terminal_statuses(void **state)
         const char *status;
         int terminal;
     } cases[] = {
-        {"scheduling", 0}, {"running", 0},   {"cancelling", 0}, {"finished", 1},
-        {"failed", 1},     {"error", 1},     {"cancelled", 1},  {"skipped", 1},
-        {"", 0},           {"unknown", 0},
+        {"scheduling", 0}, {"running", 0},   {"cancelling", 0}, {"finished", 1}, {"failed", 1},
+        {"error", 1},      {"cancelled", 1}, {"skipped", 1},    {"", 0},         {"unknown", 0},
     };
 
     (void)state;
@@ -745,6 +751,7 @@ test_check_timestamp(void **state)
         {NULL, PD_EINPUT,
          "neon: restore point (none) is not an rfc 3339 time like 2026-11-26T03:37:01Z"},
     };
+
     double now;
 
     (void)state;
@@ -814,8 +821,10 @@ cli(int argc, char **argv)
     cfg.host = getenv("NEON_API_HOST");
     cfg.api_key = getenv("NEON_API_KEY");
     cfg.project_id = getenv("NEON_PROJECT_ID");
-    cfg.backoff_base_s = getenv("PGDRILL_TEST_NEON_BACKOFF") ? atof(getenv("PGDRILL_TEST_NEON_BACKOFF")) : 0;
-    cfg.max_attempts = getenv("PGDRILL_TEST_NEON_ATTEMPTS") ? atoi(getenv("PGDRILL_TEST_NEON_ATTEMPTS")) : 0;
+    cfg.backoff_base_s =
+        getenv("PGDRILL_TEST_NEON_BACKOFF") ? atof(getenv("PGDRILL_TEST_NEON_BACKOFF")) : 0;
+    cfg.max_attempts =
+        getenv("PGDRILL_TEST_NEON_ATTEMPTS") ? atoi(getenv("PGDRILL_TEST_NEON_ATTEMPTS")) : 0;
     rc = neon_client_new(&c, &cfg, &err);
     if (rc != 0)
         goto out;
@@ -977,8 +986,8 @@ main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_rejects_bad_config),
         cmocka_unit_test_setup_teardown(test_project_after_423, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mutation_errors_name_status_message_request_id,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mutation_errors_name_status_message_request_id, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_mutation_not_retried_on_500, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_retried_on_500_and_drop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_not_retried_after_drop, setup, teardown),
@@ -995,8 +1004,7 @@ main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_restore_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_uri_is_registered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_operations_wait, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_operations_wait_failure_and_timeout, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_operations_wait_failure_and_timeout, setup, teardown),
         cmocka_unit_test(test_terminal_statuses),
         cmocka_unit_test(test_check_timestamp),
     };
