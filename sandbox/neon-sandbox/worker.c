@@ -66,52 +66,6 @@ sb_cluster_meta_read(struct sb_cluster_meta *out, const char *dir, char *err, si
 }
 
 int
-sb_cluster_meta_set(const char *dir, const char *const *kv, char *err, size_t errsz)
-{
-    char path[PATH_MAX], tmp[PATH_MAX + 8], line[1024];
-    FILE *in, *out;
-    struct stat st;
-
-    snprintf(path, sizeof(path), "%s/pgdrill-cluster.env", dir);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    in = fopen(path, "r");
-    if (in == NULL || fstat(fileno(in), &st) != 0) {
-        snprintf(err, errsz, "cannot read %s: %s", path, strerror(errno));
-        if (in)
-            fclose(in);
-        return -1;
-    }
-    out = fopen(tmp, "w");
-    if (out == NULL) {
-        snprintf(err, errsz, "cannot write %s: %s", tmp, strerror(errno));
-        fclose(in);
-        return -1;
-    }
-    while (fgets(line, sizeof(line), in) != NULL) {
-        int replaced = 0;
-
-        for (size_t i = 0; kv[i] != NULL; i += 2) {
-            size_t kl = strlen(kv[i]);
-
-            if (strncmp(line, kv[i], kl) == 0 && line[kl] == '=')
-                replaced = 1;
-        }
-        if (!replaced)
-            fputs(line, out);
-    }
-    for (size_t i = 0; kv[i] != NULL; i += 2)
-        fprintf(out, "%s=%s\n", kv[i], kv[i + 1]);
-    fclose(in);
-    if (fclose(out) != 0 || chmod(tmp, 0600) != 0 ||
-        (geteuid() == 0 && chown(tmp, st.st_uid, st.st_gid) != 0) || rename(tmp, path) != 0) {
-        snprintf(err, errsz, "cannot update %s: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
-int
 sb_run(const char *os_user, const char *const argv[], char *out, size_t outsz)
 {
     const char *full[64];
@@ -425,7 +379,6 @@ worker_pitr(const struct worker_args *a)
 {
     struct sb_cluster_meta m;
     char err[512], out[600], path[PATH_MAX], conf[2048], t[80];
-    const char *kv[] = {"archive", "", "fixed_port", a->port, "port", a->port, "pid", "", NULL};
     int port = atoi(a->port);
 
     if (sb_cluster_meta_read(&m, a->primary, err, sizeof(err)) != 0)
@@ -436,11 +389,11 @@ worker_pitr(const struct worker_args *a)
         return 1;
     if (a->replace && a->preserve_to != NULL && a->preserve_port != NULL) {
         // the kept state gets its own port: both clusters may run later
-        const char *pkv[] = {"fixed_port", a->preserve_port, "port", a->preserve_port, "pid", "",
-                             NULL};
+        const char *argv[] = {a->pg_cluster, "adopt", a->preserve_to, "--port", a->preserve_port,
+                              NULL};
 
-        if (sb_cluster_meta_set(a->preserve_to, pkv, err, sizeof(err)) != 0)
-            return fail("%s", err);
+        if (sb_run(NULL, argv, out, sizeof(out)) != 0)
+            return fail("adopting the preserved cluster failed: %s", out);
     }
     if (archive_marker(a->primary, &m) != 0)
         return 1;
@@ -450,8 +403,13 @@ worker_pitr(const struct worker_args *a)
         if (sb_run(m.os_user, argv, out, sizeof(out)) != 0)
             return fail("copying the base backup failed: %s", out);
     }
-    if (sb_cluster_meta_set(a->data, kv, err, sizeof(err)) != 0)
-        return fail("%s", err);
+    {
+        // a copy of the primary: own port, no pid, no archiving into the primary's archive
+        const char *argv[] = {a->pg_cluster, "adopt", a->data, "--port", a->port, NULL};
+
+        if (sb_run(NULL, argv, out, sizeof(out)) != 0)
+            return fail("adopting the recovery cluster failed: %s", out);
+    }
     snprintf(conf, sizeof(conf),
              "\n# point-in-time recovery set up by neon-sandbox\n"
              "restore_command = 'cp \"%s/%%f\" \"%%p\"'\n"

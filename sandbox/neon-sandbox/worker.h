@@ -24,10 +24,6 @@ struct sb_cluster_meta {
 /* 0, or -1 with a message in err. */
 int sb_cluster_meta_read(struct sb_cluster_meta *out, const char *dir, char *err, size_t errsz);
 
-/* Replace (or add) key=value pairs in DIR/pgdrill-cluster.env; keys/values NULL-terminated pairs.
- */
-int sb_cluster_meta_set(const char *dir, const char *const *kv, char *err, size_t errsz);
-
 /*
  * Run argv (argv[0] looked up in PATH) from "/", as os_user when running
  * as root and os_user is not NULL. Returns the exit status (0 ok), -1 when
