@@ -749,6 +749,54 @@ out:
     return rc;
 }
 
+static void
+branch_move(struct neon_branch *dst, struct neon_branch *src)
+{
+    *dst = *src;
+    memset(src, 0, sizeof(*src));
+}
+
+int
+neon_branch_find(struct neon_client *c, const char *name_or_id, struct neon_branch *out,
+                 struct pd_err *err)
+{
+    struct neon_branch *v = NULL;
+    size_t n = 0, hit = 0, hits = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = neon_branches_list(c, &v, &n, err);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (name_or_id == NULL ? v[i].is_default : strcmp(v[i].id, name_or_id) == 0) {
+            branch_move(out, &v[i]);
+            goto out;
+        }
+    }
+    for (size_t i = 0; name_or_id != NULL && i < n; i++) {
+        if (v[i].name != NULL && strcmp(v[i].name, name_or_id) == 0) {
+            hit = i;
+            hits++;
+        }
+    }
+    if (hits == 1) {
+        branch_move(out, &v[hit]);
+    } else if (hits > 1) {
+        rc =
+            PD_ERR_SET(err, PD_EINPUT, "neon: branch name %s is shared by %zu branches: use its id",
+                       name_or_id, hits);
+    } else if (name_or_id == NULL) {
+        rc = PD_ERR_SET(err, PD_ENOENT, "neon: project %s has no default branch", c->project_id);
+    } else {
+        rc = PD_ERR_SET(err, PD_ENOENT, "neon: no branch named or with id %s in project %s",
+                        name_or_id, c->project_id);
+    }
+out:
+    neon_branches_free(v, n);
+    return rc;
+}
+
 /* Run a mutation and parse its {branch?, endpoint?, endpoints?, operations} answer. */
 static int
 mutate(struct neon_client *c, const char *method, char *path, cJSON *body, struct neon_result *out,

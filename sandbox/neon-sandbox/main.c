@@ -1535,7 +1535,9 @@ route(struct MHD_Connection *conn, const char *method, const char *url, const cJ
             x = cJSON_AddArrayToObject(res, "operations");
             for (size_t i = S.nops; i-- > 0;)
                 cJSON_AddItemToArray(x, j_op(&S.ops[i]));
-            cJSON_AddObjectToObject(res, "pagination");
+            // Pagination requires a non-empty cursor: the oldest operation listed
+            if (S.nops > 0)
+                jset_str(cJSON_AddObjectToObject(res, "pagination"), "cursor", S.ops[0].created_at);
             return ok_reply(200, res);
         }
         for (size_t i = 0; n == 4 && i < S.nops; i++) {

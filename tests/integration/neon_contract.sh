@@ -33,6 +33,8 @@ fi
 "$NT" cli branches >"$W/out.branches" 2>&1
 MAIN_ID=$(sed -n 's/^branch=\([^ ]*\) main default=1 .*/\1/p' "$W/out.branches")
 check "branches list: one default branch main" [ -n "$MAIN_ID" -a "$(field count "$W/out.branches")" = 1 ]
+check "find the default branch and main by name" [ "$("$NT" cli find 2>/dev/null | field id /dev/stdin)" = "$MAIN_ID" -a \
+    "$("$NT" cli find main 2>/dev/null | field id /dev/stdin)" = "$MAIN_ID" ]
 
 # the client refuses a point in the future before any call
 posts=$(seen POST '/branches$')
@@ -184,6 +186,9 @@ for b in "$HEADB_ID" "$OLD_ID" "$HEADA_ID"; do
 done
 check "clean-up: no branch cluster left" [ -z "$(ls -A "$W/state/branches")" ]
 
+n_ops=$(curl -s -H "Authorization: Bearer $NEON_API_KEY" "$NEON_API_HOST/projects/$NEON_PROJECT_ID/operations" |
+    python3 -c 'import json,sys; print(len(json.load(sys.stdin)["operations"]))')
+check "operations list: every operation of the session, validated" [ "${n_ops:-0}" -ge 8 ]
 contract_check 40
 key_check
 exit $((n_fail > 0))

@@ -515,6 +515,43 @@ test_branches_pagination(void **state)
 }
 
 static void
+test_branch_find(void **state)
+{
+    static const char *const list =
+        "{\"branches\":[{\"id\":\"br-a\",\"name\":\"main\",\"default\":true},"
+        "{\"id\":\"br-b\",\"name\":\"dev\"},{\"id\":\"br-c\",\"name\":\"dev\"},"
+        "{\"id\":\"br-d\",\"name\":\"br-b\"}]}";
+    static const struct {
+        const char *query;
+        int rc;
+        const char *id;
+        const char *msg;
+    } cases[] = {
+        {NULL, 0, "br-a", ""},
+        {"main", 0, "br-a", ""},
+        {"br-b", 0, "br-b", ""}, // an id wins over a branch named like it
+        {"dev", PD_EINPUT, NULL, "neon: branch name dev is shared by 2 branches: use its id"},
+        {"prod", PD_ENOENT, NULL, "neon: no branch named or with id prod in project p"},
+    };
+    struct fixture *f = *state;
+
+    fake_json(&f->srv, 200, list);
+    client_with(f, 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct neon_branch b;
+        struct pd_err err = {0};
+
+        assert_int_equal(neon_branch_find(f->c, cases[i].query, &b, &err), cases[i].rc);
+        assert_string_equal(err.msg, cases[i].msg);
+        if (cases[i].id != NULL)
+            assert_string_equal(b.id, cases[i].id);
+        else
+            assert_null(b.id);
+        neon_branch_clear(&b);
+    }
+}
+
+static void
 test_create_branch_request_and_result(void **state)
 {
     struct fixture *f = *state;
@@ -855,6 +892,13 @@ cli(int argc, char **argv)
         if (rc == 0)
             print_branch("", &b);
         neon_branch_clear(&b);
+    } else if (strcmp(cmd, "find") == 0) {
+        struct neon_branch b;
+
+        rc = neon_branch_find(c, a1, &b, &err);
+        if (rc == 0)
+            print_branch("", &b);
+        neon_branch_clear(&b);
     } else if (strcmp(cmd, "create") == 0) {
         struct neon_branch_create o = {.name = a1,
                                        .parent_timestamp = opt(argc, argv, "--timestamp"),
@@ -998,6 +1042,7 @@ main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_non_json_success_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_never_in_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_branches_pagination, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_branch_find, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_branch_request_and_result, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_branch_rejects_both_points, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_204_means_gone, setup, teardown),
