@@ -1,20 +1,21 @@
 #include "http/http.h"
 
-#include "pd_err.h"
-#include "pd_log.h"
-#include "pd_mem.h"
-#include "pd_redact.h"
-#include "pd_time.h"
-
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <curl/curl.h>
+
+#include "pd_err.h"
+#include "pd_log.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+#include "pd_time.h"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_OK;

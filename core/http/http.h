@@ -21,9 +21,9 @@
 #ifndef PD_HTTP_H
 #define PD_HTTP_H
 
-#include "pd_buf.h"
-
 #include <stddef.h>
+
+#include "pd_buf.h"
 
 struct pd_err;
 

@@ -1,13 +1,5 @@
 #include "neon/client.h"
 
-#include "http/http.h"
-#include "pd_err.h"
-#include "pd_log.h"
-#include "pd_mem.h"
-#include "pd_redact.h"
-#include "pd_time.h"
-
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -16,6 +8,15 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "http/http.h"
+#include "pd_err.h"
+#include "pd_log.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+#include "pd_time.h"
 
 struct neon_client {
     char *host;        /* no trailing slash */

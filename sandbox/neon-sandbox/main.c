@@ -10,16 +10,10 @@
  * port) in a worker process, so operations go scheduling -> running ->
  * finished (or failed) for real. State survives restarts (state.json).
  */
-#include "pd_time.h"
-#include "worker.h"
-
 #include <arpa/inet.h>
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libpq-fe.h>
 #include <limits.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -34,6 +28,13 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <libpq-fe.h>
+#include <microhttpd.h>
+
+#include "pd_time.h"
+#include "worker.h"
 
 #define MAX_BRANCHES 256
 #define MAX_OPS      512

@@ -1,10 +1,7 @@
 #include "worker.h"
 
-#include "pd_time.h"
-
 #include <errno.h>
 #include <fcntl.h>
-#include <libpq-fe.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -16,6 +13,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "pd_time.h"
 
 static void
 trim(char *s)
@@ -389,8 +390,8 @@ worker_pitr(const struct worker_args *a)
         return 1;
     if (a->replace && a->preserve_to != NULL && a->preserve_port != NULL) {
         // the kept state gets its own port: both clusters may run later
-        const char *argv[] = {a->pg_cluster, "adopt", a->preserve_to, "--port", a->preserve_port,
-                              NULL};
+        const char *argv[] = {a->pg_cluster, "adopt",          a->preserve_to,
+                              "--port",      a->preserve_port, NULL};
 
         if (sb_run(NULL, argv, out, sizeof(out)) != 0)
             return fail("adopting the preserved cluster failed: %s", out);

@@ -1,10 +1,6 @@
 /* Tests for core/http/http.c: url rules, requests over loopback, failures, redaction. */
 #include "http/http.h"
 
-#include "pd_err.h"
-#include "pd_mem.h"
-#include "pd_redact.h"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -19,6 +15,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "pd_err.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
 
 /* ---- a scripted HTTP server: one canned response per connection ---------- */
 

@@ -7,12 +7,6 @@
  *
  * It prints key=value lines and exits with pgdrill's exit code for the error.
  */
-#include "neon/client.h"
-#include "pd_err.h"
-#include "pd_mem.h"
-#include "pd_redact.h"
-#include "pd_time.h"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -27,6 +21,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "neon/client.h"
+#include "pd_err.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+#include "pd_time.h"
 
 /* ---- a scripted HTTP server: one canned response per connection ---------- */
 
@@ -521,6 +521,7 @@ test_branch_find(void **state)
         "{\"branches\":[{\"id\":\"br-a\",\"name\":\"main\",\"default\":true},"
         "{\"id\":\"br-b\",\"name\":\"dev\"},{\"id\":\"br-c\",\"name\":\"dev\"},"
         "{\"id\":\"br-d\",\"name\":\"br-b\"}]}";
+
     static const struct {
         const char *query;
         int rc;
