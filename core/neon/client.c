@@ -33,6 +33,7 @@ struct neon_client {
     neon_clock_fn *clock_fn;
     void *clock_payload;
     unsigned long requests;
+    long last_status;
     unsigned int seed;
 };
 
@@ -143,6 +144,12 @@ static double
 mono(const struct neon_client *c)
 {
     return c->clock_fn ? c->clock_fn(c->clock_payload) : pd_time_mono();
+}
+
+long
+neon_client_last_status(const struct neon_client *c)
+{
+    return c->last_status;
 }
 
 unsigned long
@@ -529,6 +536,7 @@ neon_call(struct neon_client *c, const char *method, const char *path, const cJS
 
         c->requests++;
         rc = http_request(&resp, &req, &herr);
+        c->last_status = rc == 0 ? resp.status : 0;
         if (rc == PD_EUSAGE) {
             PD_ERR_SET(err, rc, "neon: %s: %s", what, herr.msg);
             goto out;

@@ -55,6 +55,12 @@ void neon_client_set_sleep(struct neon_client *c, neon_sleep_fn *fn, void *paylo
 typedef double neon_clock_fn(void *payload);
 void neon_client_set_clock(struct neon_client *c, neon_clock_fn *fn, void *payload);
 
+/*
+ * HTTP status of the last response this client received (0 when the last
+ * call failed before any response), e.g. to tell a 404 from other failures.
+ */
+long neon_client_last_status(const struct neon_client *c);
+
 /* Total number of HTTP requests this client has sent (tests, rate budgeting). */
 unsigned long neon_client_requests_sent(const struct neon_client *c);
 

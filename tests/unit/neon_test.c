@@ -327,6 +327,7 @@ test_mutation_not_retried_on_500(void **state)
     assert_int_equal(neon_branch_rename(f->c, "br-a", "new", &res, &err), PD_ESERVICE);
     assert_string_equal(err.msg, "neon: PATCH /projects/p/branches/br-a: HTTP 500: boom "
                                  "(request_id r5)");
+    assert_int_equal(neon_client_last_status(f->c), 500);
     assert_int_equal(f->srv.n_requests, 1);
     assert_non_null(strstr(f->srv.requests[0], "{\"branch\":{\"name\":\"new\"}}"));
 }
@@ -366,6 +367,7 @@ test_post_not_retried_after_drop(void **state)
              f->srv.port);
     assert_string_equal(err.msg, want);
     assert_int_equal(f->srv.n_requests, 1);
+    assert_int_equal(neon_client_last_status(f->c), 0);
 }
 
 static void
