@@ -563,9 +563,9 @@ neon_call(struct neon_client *c, const char *method, const char *path, const cJS
         }
         if (!retry || attempt >= c->max_attempts || waited + delay > c->retry_budget_s) {
             if (retry)
-                rc =
-                    PD_ERR_SET(err, PD_ESERVICE, "neon: %s: %s; gave up after %d attempts in %.1fs",
-                               what, desc, attempt, mono(c) - t_start);
+                rc = PD_ERR_SET(err, PD_ESERVICE,
+                                "neon: %s: %s; gave up after %d attempt%s in %.1fs", what, desc,
+                                attempt, attempt == 1 ? "" : "s", mono(c) - t_start);
             else
                 rc = PD_ERR_SET(err, PD_ESERVICE, "neon: %s: %s", what, desc);
             goto out;

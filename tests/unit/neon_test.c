@@ -422,7 +422,7 @@ test_retry_after_beyond_budget(void **state)
     client_with(f, 0);
     assert_int_equal(neon_project_get(f->c, &p, &err), PD_ESERVICE);
     assert_string_equal(err.msg, "neon: GET /projects/p: HTTP 429: rate limited (request_id r9); "
-                                 "gave up after 1 attempts in 0.0s");
+                                 "gave up after 1 attempt in 0.0s");
     assert_int_equal(f->n_sleeps, 0);
 }
 
