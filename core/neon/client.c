@@ -393,15 +393,15 @@ parse_result(struct neon_result *r, const cJSON *root, const char *what, struct 
     if (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0) {
         r->endpoints = pd_xcalloc((size_t)cJSON_GetArraySize(v), sizeof(*r->endpoints));
         i = 0;
-        cJSON_ArrayForEach(it, v) parse_endpoint(&r->endpoints[i++], it);
+        for (it = v->child; it != NULL; it = it->next)
+            parse_endpoint(&r->endpoints[i++], it);
         r->n_endpoints = i;
     }
     v = cJSON_GetObjectItemCaseSensitive(root, "operations");
     if (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0) {
         r->operations = pd_xcalloc((size_t)cJSON_GetArraySize(v), sizeof(*r->operations));
         i = 0;
-        cJSON_ArrayForEach(it, v)
-        {
+        for (it = v->child; it != NULL; it = it->next) {
             parse_operation(&r->operations[i], it);
             r->n_operations = ++i;
             if (need_id(r->operations[i - 1].id, what, "operation", err) != 0)
@@ -412,8 +412,7 @@ parse_result(struct neon_result *r, const cJSON *root, const char *what, struct 
     if (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0) {
         r->connection_uris = pd_xcalloc((size_t)cJSON_GetArraySize(v), sizeof(char *));
         i = 0;
-        cJSON_ArrayForEach(it, v)
-        {
+        for (it = v->child; it != NULL; it = it->next) {
             char *uri = jstr(it, "connection_uri");
 
             if (uri == NULL)
@@ -692,8 +691,7 @@ neon_branches_list(struct neon_client *c, struct neon_branch **out, size_t *n, s
             goto out;
         }
         v = pd_xrealloc(v, (count + (size_t)cJSON_GetArraySize(arr) + 1) * sizeof(*v));
-        cJSON_ArrayForEach(it, arr)
-        {
+        for (it = arr->child; it != NULL; it = it->next) {
             memset(&v[count], 0, sizeof(v[count]));
             parse_branch(&v[count], it);
             count++;
@@ -995,7 +993,8 @@ neon_endpoints_list(struct neon_client *c, const char *branch_id, struct neon_en
         "endpoints", &j, &arr, err);
     if (rc == 0) {
         *out = pd_xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(**out));
-        cJSON_ArrayForEach(it, arr) parse_endpoint(&(*out)[i++], it);
+        for (it = arr->child; it != NULL; it = it->next)
+            parse_endpoint(&(*out)[i++], it);
         *n = i;
     }
     cJSON_Delete(j);
@@ -1055,8 +1054,7 @@ neon_databases_list(struct neon_client *c, const char *branch_id, struct neon_da
     rc = get_list(c, branch_path(c, branch_id, "/databases"), "databases", &j, &arr, err);
     if (rc == 0) {
         *out = pd_xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(**out));
-        cJSON_ArrayForEach(it, arr)
-        {
+        for (it = arr->child; it != NULL; it = it->next) {
             (*out)[i].id = jint(it, "id", 0);
             (*out)[i].branch_id = jstr(it, "branch_id");
             (*out)[i].name = jstr(it, "name");
@@ -1086,8 +1084,7 @@ neon_roles_list(struct neon_client *c, const char *branch_id, struct neon_role *
     rc = get_list(c, branch_path(c, branch_id, "/roles"), "roles", &j, &arr, err);
     if (rc == 0) {
         *out = pd_xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(**out));
-        cJSON_ArrayForEach(it, arr)
-        {
+        for (it = arr->child; it != NULL; it = it->next) {
             (*out)[i].branch_id = jstr(it, "branch_id");
             (*out)[i].name = jstr(it, "name");
             i++;
