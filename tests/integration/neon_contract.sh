@@ -151,6 +151,20 @@ else
     sed 's/^/# /' "$W/err.restore"
 fi
 
+# the runbook action layer: parent by name, T0 checked first, saved id/name/host/uri
+if "$NT" cli action op=branch-create parent=main name=act-t0 timestamp="$T0" database=postgres role=pgdrill >"$W/out.act" 2>"$W/err.act" &&
+    [ "$(psql "$(field uri "$W/out.act")" -qAtX -c 'SELECT count(*) FROM visits' 2>/dev/null)" = 300 ] &&
+    [ "$(field host "$W/out.act")" = 127.0.0.1 ] &&
+    field shown_uri "$W/out.act" | grep -q '^postgresql://pgdrill:\*\*\*\*\*\*\*\*@127\.0\.0\.1:[0-9]*/postgres$' &&
+    [ "$(field summary "$W/out.act")" = "created branch act-t0 ($(field id "$W/out.act")) from main at $T0" ]; then
+    ok "action branch-create: saves id, name, host and a uri shown only masked"
+else
+    notok "action branch-create"
+    sed 's/^/# /' "$W/out.act" "$W/err.act" | grep -v '^# uri='
+fi
+"$NT" cli action op=branch-delete branch=act-t0 >"$W/out.actdel" 2>&1
+check "action branch-delete by name" [ "$(field summary "$W/out.actdel")" = "deleted branch act-t0 ($(field id "$W/out.act"))" ]
+
 # state survives a restart of the sandbox (and the branch computes come back)
 stop_sandbox
 start_sandbox

@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "neon/action.h"
 #include "neon/client.h"
 #include "pd_err.h"
 #include "pd_mem.h"
@@ -804,6 +805,100 @@ test_check_timestamp(void **state)
     }
 }
 
+static void
+test_action_usage_errors(void **state)
+{
+    static const struct {
+        struct neon_action_args args;
+        const char *msg;
+    } cases[] = {
+        {{.op = NULL}, "neon: step needs op="},
+        {{.op = "branch-explode"},
+         "neon: unknown op branch-explode (one of: " NEON_ACTION_OPS ")"},
+        {{.op = "branch-delete"}, "neon: branch-delete needs branch="},
+        {{.op = "branch-rename", .branch = "dev"}, "neon: branch-rename needs name="},
+        {{.op = "branch-set-default"}, "neon: branch-set-default needs branch="},
+        {{.op = "branch-restore", .branch = "dev"}, "neon: branch-restore needs source="},
+        {{.op = "connection-uri", .role = "app"}, "neon: connection-uri needs database="},
+        {{.op = "branch-create", .timestamp = "2026-11-26T03:00:00Z", .lsn = "0/1"},
+         "neon: branch-create: give timestamp= or lsn=, not both"},
+    };
+    struct fixture *f = *state;
+
+    client_with(f, 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct neon_action_out out;
+        struct pd_err err = {0};
+
+        assert_int_equal(neon_action_run(f->c, &cases[i].args, 0, NULL, NULL, &out, &err),
+                         PD_EUSAGE);
+        assert_string_equal(err.msg, cases[i].msg);
+        assert_null(out.id);
+    }
+    assert_int_equal(f->srv.n_requests, 0);
+}
+
+static void
+test_action_create_refuses_old_point_before_any_mutation(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_action_args a = {.op = "branch-create", .name = "recovery",
+                                 .timestamp = "2026-11-18T00:00:00Z"};
+    struct neon_action_out out;
+    struct pd_err err = {0};
+    double now;
+
+    fake_json(&f->srv, 200, PROJECT_JSON);
+    client_with(f, 0);
+    assert_int_equal(pd_time_parse_rfc3339(&now, "2026-11-26T04:00:00Z", 1), 0);
+    assert_int_equal(neon_action_run(f->c, &a, now, NULL, NULL, &out, &err), PD_EINPUT);
+    assert_string_equal(err.msg, "neon: restore point 2026-11-18T00:00:00Z is outside the "
+                                 "project's history window of 604800s (oldest restorable time "
+                                 "is 2026-11-19T04:00:00.000Z)");
+    assert_int_equal(f->srv.n_requests, 1);
+    assert_non_null(strstr(f->srv.requests[0], "GET /api/v2/projects/p HTTP/1.1"));
+}
+
+static void
+test_action_create_resolves_parent_and_saves(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_action_args a = {.op = "branch-create", .name = "recovery", .parent = "main",
+                                 .timestamp = "2026-11-26T03:00:00Z"};
+    struct neon_action_out out;
+    struct pd_err err = {0};
+    double now;
+
+    fake_json(&f->srv, 200, PROJECT_JSON);
+    fake_json(&f->srv, 200,
+              "{\"branches\":[{\"id\":\"br-x\",\"name\":\"dev\"},{\"id\":\"br-main\","
+              "\"name\":\"main\",\"default\":true}]}");
+    fake_json(&f->srv, 201,
+              "{\"branch\":{\"id\":\"br-rec\",\"name\":\"recovery\"},\"endpoints\":[{\"id\":"
+              "\"ep-r\",\"host\":\"ep-r.local\",\"type\":\"read_write\"}],\"operations\":[{\"id\":"
+              "\"op-9\",\"action\":\"create_branch\",\"status\":\"running\"}],"
+              "\"connection_uris\":[{\"connection_uri\":\"postgresql://app:pw-9f8e7d@ep-r.local/"
+              "care\"}]}");
+    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-9\",\"action\":\"create_branch\","
+                            "\"status\":\"finished\"}}");
+    client_with(f, 0);
+    assert_int_equal(pd_time_parse_rfc3339(&now, "2026-11-26T04:00:00Z", 1), 0);
+    assert_int_equal(neon_action_run(f->c, &a, now, NULL, NULL, &out, &err), 0);
+    assert_string_equal(out.id, "br-rec");
+    assert_string_equal(out.name, "recovery");
+    assert_string_equal(out.host, "ep-r.local");
+    assert_string_equal(out.uri, "postgresql://app:pw-9f8e7d@ep-r.local/care");
+    assert_string_equal(out.summary,
+                        "created branch recovery (br-rec) from main at 2026-11-26T03:00:00Z");
+    assert_int_equal(f->srv.n_requests, 4);
+    assert_non_null(strstr(f->srv.requests[2],
+                           "{\"branch\":{\"name\":\"recovery\",\"parent_id\":\"br-main\","
+                           "\"parent_timestamp\":\"2026-11-26T03:00:00Z\"},\"endpoints\":[{"
+                           "\"type\":\"read_write\"}]}"));
+    assert_non_null(strstr(f->srv.requests[3], "GET /api/v2/projects/p/operations/op-9 "));
+    neon_action_out_clear(&out);
+}
+
 /* ---- the command-line driver for integration tests ------------------------ */
 
 static void
@@ -895,6 +990,37 @@ cli(int argc, char **argv)
         if (rc == 0)
             print_branch("", &b);
         neon_branch_clear(&b);
+    } else if (strcmp(cmd, "action") == 0) {
+        struct neon_action_args a = {0};
+        struct neon_action_out o;
+        const struct {
+            const char *key;
+            const char **field;
+        } keys[] = {
+            {"op", &a.op},           {"branch", &a.branch},     {"parent", &a.parent},
+            {"timestamp", &a.timestamp}, {"lsn", &a.lsn},       {"name", &a.name},
+            {"source", &a.source},   {"preserve", &a.preserve}, {"endpoint", &a.endpoint},
+            {"database", &a.database}, {"role", &a.role},
+        };
+
+        for (int i = 3; i < argc; i++) {
+            char *eq = strchr(argv[i], '=');
+
+            for (size_t k = 0; eq != NULL && k < sizeof(keys) / sizeof(keys[0]); k++)
+                if (strlen(keys[k].key) == (size_t)(eq - argv[i]) &&
+                    strncmp(argv[i], keys[k].key, (size_t)(eq - argv[i])) == 0)
+                    *keys[k].field = eq + 1;
+        }
+        rc = neon_action_run(c, &a, pd_time_wall(), cli_progress, NULL, &o, &err);
+        if (rc == 0) {
+            char *shown = pd_redact(o.uri);
+
+            printf("id=%s\nname=%s\nhost=%s\nuri=%s\nshown_uri=%s\nsummary=%s\n",
+                   o.id ? o.id : "", o.name ? o.name : "", o.host ? o.host : "",
+                   o.uri ? o.uri : "", shown ? shown : "", o.summary ? o.summary : "");
+            free(shown);
+        }
+        neon_action_out_clear(&o);
     } else if (strcmp(cmd, "find") == 0) {
         struct neon_branch b;
 
@@ -1053,6 +1179,11 @@ main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_connection_uri_is_registered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_operations_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_operations_wait_failure_and_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_action_usage_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_action_create_refuses_old_point_before_any_mutation,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_action_create_resolves_parent_and_saves, setup,
+                                        teardown),
         cmocka_unit_test(test_terminal_statuses),
         cmocka_unit_test(test_check_timestamp),
     };
