@@ -566,7 +566,8 @@ neon_call(struct neon_client *c, const char *method, const char *path, const cJS
                                 "neon: %s: %s; gave up after %d attempt%s in %.1fs", what, desc,
                                 attempt, attempt == 1 ? "" : "s", mono(c) - t_start);
             else
-                rc = PD_ERR_SET(err, PD_ESERVICE, "neon: %s: %s", what, desc);
+                rc = PD_ERR_SET(err, PD_ESERVICE, "neon: %s: %s%s", what, desc,
+                                rc == 0 && resp.status == 401 ? "; check NEON_API_KEY" : "");
             goto out;
         }
         pd_log(PD_LOG_INFO, "neon: %s: %s; retry %d in %.1fs", what, desc, attempt, delay);

@@ -102,6 +102,15 @@ else
 fi
 
 faults '[]'
+NEON_API_KEY=napi_wrong_key_0123456789 "$NT" cli project >/dev/null 2>"$W/err.401"
+rc=$?
+if [ $rc = 3 ] && grep -q "^error: neon: GET /projects/$NEON_PROJECT_ID: HTTP 401: authentication required: send Authorization: Bearer <api key> (request_id [0-9a-f-]*); check NEON_API_KEY$" "$W/err.401" &&
+    ! grep -q napi_wrong_key "$W/err.401"; then
+    ok "wrong key: 401 from the sandbox, a clear error without the key (exit 3)"
+else
+    notok "wrong key (rc=$rc)"
+    sed 's/^/# /' "$W/err.401"
+fi
 check "after the faults the sandbox still answers" quiet "$NT" cli project
 contract_check 20
 key_check

@@ -478,7 +478,7 @@ test_key_never_in_errors(void **state)
     client_with(f, 0);
     assert_int_equal(neon_project_get(f->c, &p, &err), PD_ESERVICE);
     assert_string_equal(err.msg, "neon: GET /projects/p: HTTP 401: bad key ******** "
-                                 "(request_id r1)");
+                                 "(request_id r1); check NEON_API_KEY");
     assert_null(strstr(err.msg, TEST_KEY));
 }
 
