@@ -15,6 +15,7 @@ pgq "CREATE TABLE visits (id int PRIMARY KEY, client_id int NOT NULL, note text,
      SELECT g, g % 13, 'visit ' || g FROM generate_series(1, 300) g;"
 sleep 1.2
 T0=$(pgq "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
+LSN0=$(pgq "SELECT pg_current_wal_insert_lsn()")
 pgq "COPY (SELECT * FROM visits ORDER BY id) TO STDOUT" >"$W/t0.rows"
 sleep 1.2
 pgq "DELETE FROM visits WHERE id % 7 = 0; UPDATE visits SET note = 'changed' WHERE id % 5 = 0;"
@@ -164,6 +165,17 @@ else
 fi
 "$NT" cli action op=branch-delete branch=act-t0 >"$W/out.actdel" 2>&1
 check "action branch-delete by name" [ "$(field summary "$W/out.actdel")" = "deleted branch act-t0 ($(field id "$W/out.act"))" ]
+
+# a branch at an LSN (recovery_target_lsn) holds the same rows
+if "$NT" cli action op=branch-create name=at-lsn lsn="$LSN0" database=postgres role=pgdrill >"$W/out.lsn" 2>"$W/err.lsn" &&
+    psql "$(field uri "$W/out.lsn")" -qAtX -c "COPY (SELECT * FROM visits ORDER BY id) TO STDOUT" >"$W/lsn.rows" 2>&1 &&
+    cmp -s "$W/t0.rows" "$W/lsn.rows"; then
+    ok "pitr at lsn $LSN0: the branch holds exactly the T0 rows"
+else
+    notok "pitr at lsn $LSN0"
+    sed 's/^/# /' "$W/err.lsn" | tail -5
+fi
+"$NT" cli action op=branch-delete branch=at-lsn >/dev/null 2>&1
 
 # state survives a restart of the sandbox (and the branch computes come back)
 stop_sandbox
