@@ -217,4 +217,4 @@ n_ops=$(curl -s -H "Authorization: Bearer $NEON_API_KEY" "$NEON_API_HOST/project
 check "operations list: every operation of the session, validated" [ "${n_ops:-0}" -ge 8 ]
 contract_check 40
 key_check
-exit $((n_fail > 0))
+done_testing

@@ -114,4 +114,4 @@ fi
 check "after the faults the sandbox still answers" quiet "$NT" cli project
 contract_check 20
 key_check
-exit $((n_fail > 0))
+done_testing

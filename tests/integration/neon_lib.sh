@@ -23,19 +23,11 @@ export NEON_API_KEY
 SB_PID=""
 PROXY_PID=""
 W=""
-n_fail=0
 
-ok() { printf 'ok - %s\n' "$*"; }
-notok() {
-    printf 'not ok - %s\n' "$*"
-    n_fail=$((n_fail + 1))
-}
-# check NAME CMD...: ok when CMD succeeds
-check() {
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else notok "$name"; fi
-}
+. "$TOP/tests/lib.sh"
+
+# notok NAME: a failure whose diagnostics the caller prints as "# " lines
+notok() { not_ok "$@"; }
 quiet() { "$@" >/dev/null 2>&1; }
 diag() { printf '# %s\n' "$*"; }
 
