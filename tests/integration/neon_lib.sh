@@ -77,7 +77,7 @@ neon_setup() {
     SB_ARGS=("$@")
     trap neon_teardown EXIT
     if [ ! -x "$PGC" ]; then
-        notok "setup: $PGC not found (sandbox/pg-cluster.sh comes from the infra branch)"
+        notok "setup: $PGC not found (it is sandbox/pg-cluster.sh)"
         exit 1
     fi
     for f in "$NT" "$SB"; do
