@@ -1,0 +1,343 @@
+#include "neon/action.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pd_err.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+
+#define WAIT_DEFAULT_S 600.0
+#define POLL_S         1.0
+
+void
+neon_action_out_clear(struct neon_action_out *out)
+{
+    if (out == NULL)
+        return;
+    free(out->id);
+    free(out->name);
+    free(out->host);
+    free(out->uri);
+    free(out->summary);
+    memset(out, 0, sizeof(*out));
+}
+
+static int
+need(const char *v, const char *attr, const char *op, struct pd_err *err)
+{
+    if (v == NULL || v[0] == '\0')
+        return PD_ERR_SET(err, PD_EUSAGE, "neon: %s needs %s=", op, attr);
+    return 0;
+}
+
+static double
+wait_s(const struct neon_action_args *a)
+{
+    return a->timeout_s > 0 ? a->timeout_s : WAIT_DEFAULT_S;
+}
+
+static int
+wait_ops(struct neon_client *c, const struct neon_action_args *a, const struct neon_result *r,
+         neon_progress_fn *progress, void *payload, struct pd_err *err)
+{
+    return neon_operations_wait(c, r->operations, r->n_operations, wait_s(a), POLL_S, progress,
+                                payload, err);
+}
+
+/* The host of the branch's read_write endpoint, owned, or NULL. */
+static int
+branch_host(struct neon_client *c, const char *branch_id, char **host, char **endpoint_id,
+            struct pd_err *err)
+{
+    struct neon_endpoint *v = NULL;
+    size_t n = 0;
+    int rc = neon_endpoints_list(c, branch_id, &v, &n, err);
+
+    *host = NULL;
+    if (endpoint_id != NULL)
+        *endpoint_id = NULL;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (v[i].type != NULL && strcmp(v[i].type, "read_write") == 0) {
+            *host = pd_xstrdup(v[i].host);
+            if (endpoint_id != NULL)
+                *endpoint_id = pd_xstrdup(v[i].id);
+            break;
+        }
+    }
+    neon_endpoints_free(v, n);
+    return rc;
+}
+
+static int
+check_point(struct neon_client *c, const char *ts, double now, struct pd_err *err)
+{
+    struct neon_project p;
+    int rc;
+
+    if (ts == NULL)
+        return 0;
+    rc = neon_project_get(c, &p, err);
+    if (rc == 0)
+        rc = neon_check_timestamp(ts, now, p.history_retention_seconds, err);
+    neon_project_clear(&p);
+    return rc;
+}
+
+static void
+take_branch(struct neon_action_out *out, struct neon_branch *b)
+{
+    out->id = b->id;
+    out->name = b->name;
+    b->id = NULL;
+    b->name = NULL;
+}
+
+static int
+op_branch_create(struct neon_client *c, const struct neon_action_args *a, double now,
+                 neon_progress_fn *progress, void *payload, struct neon_action_out *out,
+                 struct pd_err *err)
+{
+    struct neon_branch parent = {0};
+    struct neon_result r = {0};
+    struct neon_branch_create opts = {0};
+    int rc;
+
+    // before any mutating call: a point in time outside the window fails here
+    rc = check_point(c, a->timestamp, now, err);
+    if (rc != 0)
+        goto out;
+    rc = neon_branch_find(c, a->parent, &parent, err);
+    if (rc != 0)
+        goto out;
+    opts.name = a->name;
+    opts.parent_id = parent.id;
+    opts.parent_timestamp = a->timestamp;
+    opts.parent_lsn = a->lsn;
+    rc = neon_branch_create(c, &opts, &r, err);
+    if (rc == 0)
+        rc = wait_ops(c, a, &r, progress, payload, err);
+    if (rc != 0)
+        goto out;
+    take_branch(out, &r.branch);
+    for (size_t i = 0; i < r.n_endpoints; i++)
+        if (r.endpoints[i].type && strcmp(r.endpoints[i].type, "read_write") == 0)
+            out->host = pd_xstrdup(r.endpoints[i].host);
+    if (a->database != NULL && a->role != NULL)
+        rc = neon_connection_uri(c, &out->uri, out->id, a->database, a->role, err);
+    else if (r.n_connection_uris > 0)
+        out->uri = pd_xstrdup(r.connection_uris[0]);
+    if (rc == 0)
+        out->summary = pd_xasprintf("created branch %s (%s) from %s%s%s", out->name, out->id,
+                                    parent.name ? parent.name : parent.id,
+                                    a->timestamp ? " at "
+                                    : a->lsn     ? " at lsn "
+                                                 : " at its head",
+                                    a->timestamp ? a->timestamp
+                                    : a->lsn     ? a->lsn
+                                                 : "");
+out:
+    neon_branch_clear(&parent);
+    neon_result_clear(&r);
+    return rc;
+}
+
+static int
+op_branch_restore(struct neon_client *c, const struct neon_action_args *a, double now,
+                  neon_progress_fn *progress, void *payload, struct neon_action_out *out,
+                  struct pd_err *err)
+{
+    struct neon_branch target = {0}, source = {0};
+    struct neon_result r = {0};
+    struct neon_branch_restore opts = {0};
+    int rc;
+
+    rc = need(a->branch, "branch", a->op, err);
+    if (rc == 0)
+        rc = need(a->source, "source", a->op, err);
+    if (rc == 0)
+        rc = check_point(c, a->timestamp, now, err);
+    if (rc == 0)
+        rc = neon_branch_find(c, a->branch, &target, err);
+    if (rc == 0)
+        rc = neon_branch_find(c, a->source, &source, err);
+    if (rc != 0)
+        goto out;
+    opts.source_branch_id = source.id;
+    opts.source_timestamp = a->timestamp;
+    opts.source_lsn = a->lsn;
+    opts.preserve_under_name = a->preserve;
+    rc = neon_branch_restore(c, target.id, &opts, &r, err);
+    if (rc == 0)
+        rc = wait_ops(c, a, &r, progress, payload, err);
+    if (rc != 0)
+        goto out;
+    take_branch(out, &r.branch);
+    out->summary =
+        pd_xasprintf("restored branch %s (%s) from %s%s%s%s%s", out->name, out->id,
+                     source.name ? source.name : source.id, a->timestamp ? " at " : "",
+                     a->timestamp ? a->timestamp : "", a->preserve ? ", old state kept as " : "",
+                     a->preserve ? a->preserve : "");
+out:
+    neon_branch_clear(&target);
+    neon_branch_clear(&source);
+    neon_result_clear(&r);
+    return rc;
+}
+
+/* branch-delete, branch-rename, branch-set-default: resolve, call, wait. */
+static int
+op_branch_simple(struct neon_client *c, const struct neon_action_args *a,
+                 neon_progress_fn *progress, void *payload, struct neon_action_out *out,
+                 struct pd_err *err)
+{
+    struct neon_branch b = {0};
+    struct neon_result r = {0};
+    int gone = 0;
+    int is_delete = strcmp(a->op, "branch-delete") == 0;
+    int is_rename = strcmp(a->op, "branch-rename") == 0;
+    int rc;
+
+    // a destructive op never falls back to the default branch
+    rc = (is_delete || is_rename) ? need(a->branch, "branch", a->op, err) : 0;
+    if (rc == 0 && is_rename)
+        rc = need(a->name, "name", a->op, err);
+    if (rc == 0 && a->branch == NULL)
+        rc = need(a->branch, "branch", a->op, err);
+    if (rc == 0)
+        rc = neon_branch_find(c, a->branch, &b, err);
+    if (rc != 0)
+        goto out;
+    if (is_delete)
+        rc = neon_branch_delete(c, b.id, &r, &gone, err);
+    else if (is_rename)
+        rc = neon_branch_rename(c, b.id, a->name, &r, err);
+    else
+        rc = neon_branch_set_default(c, b.id, &r, err);
+    if (rc == 0)
+        rc = wait_ops(c, a, &r, progress, payload, err);
+    if (rc != 0)
+        goto out;
+    if (r.has_branch)
+        take_branch(out, &r.branch);
+    else
+        take_branch(out, &b);
+    out->summary = is_delete ? pd_xasprintf("deleted branch %s (%s)%s", out->name, out->id,
+                                            gone ? ": it was already gone" : "")
+                   : is_rename
+                       ? pd_xasprintf("renamed branch %s to %s", out->id, out->name)
+                       : pd_xasprintf("branch %s (%s) is now the default", out->name, out->id);
+out:
+    neon_branch_clear(&b);
+    neon_result_clear(&r);
+    return rc;
+}
+
+static int
+op_endpoint_start(struct neon_client *c, const struct neon_action_args *a,
+                  neon_progress_fn *progress, void *payload, struct neon_action_out *out,
+                  struct pd_err *err)
+{
+    struct neon_branch b = {0};
+    struct neon_result r = {0};
+    char *ep = NULL, *host = NULL;
+    int rc = 0;
+
+    if (a->endpoint != NULL) {
+        ep = pd_xstrdup(a->endpoint);
+    } else {
+        rc = neon_branch_find(c, a->branch, &b, err);
+        if (rc == 0)
+            rc = branch_host(c, b.id, &host, &ep, err);
+        if (rc == 0 && ep == NULL)
+            rc = PD_ERR_SET(err, PD_ESERVICE, "neon: branch %s has no read_write endpoint",
+                            b.name ? b.name : b.id);
+    }
+    if (rc == 0)
+        rc = neon_endpoint_start(c, ep, &r, err);
+    if (rc == 0)
+        rc = wait_ops(c, a, &r, progress, payload, err);
+    if (rc == 0) {
+        out->id = pd_xstrdup(r.endpoint.id ? r.endpoint.id : ep);
+        out->host = pd_xstrdup(r.endpoint.host ? r.endpoint.host : host);
+        out->summary = pd_xasprintf("started endpoint %s", out->id);
+    }
+    neon_branch_clear(&b);
+    neon_result_clear(&r);
+    free(ep);
+    free(host);
+    return rc;
+}
+
+int
+neon_action_run(struct neon_client *c, const struct neon_action_args *a, double now,
+                neon_progress_fn *progress, void *payload, struct neon_action_out *out,
+                struct pd_err *err)
+{
+    const char *op = a->op;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = need(op, "op", "step", err);
+    if (rc != 0)
+        return rc;
+    if (a->timestamp != NULL && a->lsn != NULL)
+        return PD_ERR_SET(err, PD_EUSAGE, "neon: %s: give timestamp= or lsn=, not both", op);
+    if (strcmp(op, "project-get") == 0) {
+        struct neon_project p;
+
+        rc = neon_project_get(c, &p, err);
+        if (rc == 0) {
+            out->id = pd_xstrdup(p.id);
+            out->name = pd_xstrdup(p.name);
+            out->summary = pd_xasprintf("project %s: postgresql %d, history window %lds", p.id,
+                                        p.pg_version, p.history_retention_seconds);
+        }
+        neon_project_clear(&p);
+    } else if (strcmp(op, "branch-get") == 0) {
+        struct neon_branch b;
+
+        rc = neon_branch_find(c, a->branch, &b, err);
+        if (rc == 0)
+            rc = branch_host(c, b.id, &out->host, NULL, err);
+        if (rc == 0) {
+            out->summary = pd_xasprintf("branch %s (%s) is %s%s", b.name, b.id,
+                                        b.current_state ? b.current_state : "in an unknown state",
+                                        b.is_default ? ", the default" : "");
+            take_branch(out, &b);
+        }
+        neon_branch_clear(&b);
+    } else if (strcmp(op, "branch-create") == 0) {
+        rc = op_branch_create(c, a, now, progress, payload, out, err);
+    } else if (strcmp(op, "branch-restore") == 0) {
+        rc = op_branch_restore(c, a, now, progress, payload, out, err);
+    } else if (strcmp(op, "branch-delete") == 0 || strcmp(op, "branch-rename") == 0 ||
+               strcmp(op, "branch-set-default") == 0) {
+        rc = op_branch_simple(c, a, progress, payload, out, err);
+    } else if (strcmp(op, "endpoint-start") == 0) {
+        rc = op_endpoint_start(c, a, progress, payload, out, err);
+    } else if (strcmp(op, "connection-uri") == 0) {
+        struct neon_branch b = {0};
+
+        rc = need(a->database, "database", op, err);
+        if (rc == 0)
+            rc = need(a->role, "role", op, err);
+        if (rc == 0)
+            rc = neon_branch_find(c, a->branch, &b, err);
+        if (rc == 0)
+            rc = neon_connection_uri(c, &out->uri, b.id, a->database, a->role, err);
+        if (rc == 0) {
+            char *shown = pd_redact(out->uri);
+
+            out->summary = pd_xasprintf("connection uri of %s: %s", b.name ? b.name : b.id, shown);
+            free(shown);
+            take_branch(out, &b);
+        }
+        neon_branch_clear(&b);
+    } else {
+        rc = PD_ERR_SET(err, PD_EUSAGE, "neon: unknown op %s (one of: %s)", op, NEON_ACTION_OPS);
+    }
+    if (rc != 0)
+        neon_action_out_clear(out);
+    return rc;
+}

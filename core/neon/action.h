@@ -1,0 +1,66 @@
+/*
+ * neon action: one `neon` runbook step (op= and its attributes) carried out
+ * with the client, independent of the engine that calls it.
+ *
+ * It resolves branch names the way neonctl does (an id, a name, or the
+ * default branch when none is given), checks a point in time against the
+ * project's history window before any mutating call, waits for every
+ * operation the call started, and returns the values a step saves under
+ * save=PREFIX as PREFIX_id, PREFIX_name, PREFIX_host and PREFIX_uri
+ * (RUNBOOK_NEON_SAVE_SUFFIXES). A connection URI carries a password: it is
+ * registered with pd_redact before it is returned, so only its masked form
+ * can be shown.
+ *
+ * Ops: project-get, branch-get, branch-create, branch-delete, branch-rename,
+ * branch-restore, branch-set-default, endpoint-start, connection-uri.
+ */
+#ifndef PD_NEON_ACTION_H
+#define PD_NEON_ACTION_H
+
+#include "neon/client.h"
+
+struct pd_err;
+
+/* The step's attributes, borrowed; NULL when absent. */
+struct neon_action_args {
+    const char *op;
+    const char *branch;    /* target: id or name; NULL means the default branch */
+    const char *parent;    /* branch-create: id or name of the parent */
+    const char *timestamp; /* branch-create, branch-restore: RFC 3339 point in time */
+    const char *lsn;
+    const char *name;     /* branch-create: new branch; branch-rename: new name */
+    const char *source;   /* branch-restore: id or name of the source branch */
+    const char *preserve; /* branch-restore: keep the old state under this name */
+    const char *endpoint; /* endpoint-start: endpoint id (default: the branch's read_write) */
+    const char *database; /* connection-uri, branch-create: database and role for the uri */
+    const char *role;
+    double timeout_s; /* wait for operations at most this long; 0: 600 s */
+};
+
+/* What the step saves and shows; every string owned, NULL when not applicable. */
+struct neon_action_out {
+    char *id;
+    char *name;
+    char *host;
+    char *uri;     /* registered with pd_redact */
+    char *summary; /* one line for the operator, no secret */
+};
+
+void neon_action_out_clear(struct neon_action_out *out);
+
+/* Space-separated op names, for help texts and the linter. */
+#define NEON_ACTION_OPS                                                                            \
+    "project-get branch-get branch-create branch-delete branch-rename branch-restore "             \
+    "branch-set-default endpoint-start connection-uri"
+
+/*
+ * Run one action. now is the wall clock (seconds since the epoch) used for
+ * the point-in-time check. progress (may be NULL) sees operation status
+ * changes. PD_EUSAGE for an unknown op or a missing attribute, PD_EINPUT for
+ * a point in time outside the window, PD_ESERVICE for an API failure.
+ */
+int neon_action_run(struct neon_client *c, const struct neon_action_args *a, double now,
+                    neon_progress_fn *progress, void *payload, struct neon_action_out *out,
+                    struct pd_err *err);
+
+#endif

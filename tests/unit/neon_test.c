@@ -1,0 +1,1194 @@
+/*
+ * Tests for core/neon/client.c against a scripted HTTP server on loopback
+ * (retries, error messages, pagination, operation waits, redaction), and a
+ * small command-line driver used by tests/integration/neon_*.sh:
+ *
+ *   neon_test cli COMMAND [ARGS...]   (NEON_API_HOST, NEON_API_KEY, NEON_PROJECT_ID)
+ *
+ * It prints key=value lines and exits with pgdrill's exit code for the error.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "neon/action.h"
+#include "neon/client.h"
+#include "pd_err.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+#include "pd_time.h"
+
+/* ---- a scripted HTTP server: one canned response per connection ---------- */
+
+#define FAKE_MAX 32
+
+struct fake_server {
+    int fd;
+    int port;
+    pthread_t thread;
+    char *responses[FAKE_MAX]; /* raw HTTP, or "!drop" */
+    size_t n_responses;
+    size_t served;
+    char *requests[FAKE_MAX]; /* raw request text (headers + body) */
+    size_t n_requests;
+    volatile int stop;
+};
+
+static char *
+fake_read_request(int cfd)
+{
+    char buf[65536];
+    size_t len = 0;
+    long want = -1;
+
+    for (;;) {
+        ssize_t r = read(cfd, buf + len, sizeof(buf) - 1 - len);
+        char *hend;
+
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        buf[len] = '\0';
+        hend = strstr(buf, "\r\n\r\n");
+        if (hend != NULL && want < 0) {
+            char *cl = strstr(buf, "\r\nContent-Length:");
+
+            want = (long)(hend + 4 - buf) + (cl && cl < hend ? atol(cl + 17) : 0);
+        }
+        if (want >= 0 && (long)len >= want)
+            break;
+        if (len >= sizeof(buf) - 1)
+            break;
+    }
+    buf[len] = '\0';
+    return pd_xstrdup(buf);
+}
+
+static void *
+fake_main(void *arg)
+{
+    struct fake_server *s = arg;
+
+    while (!s->stop) {
+        int cfd = accept(s->fd, NULL, NULL);
+        const char *resp;
+
+        if (cfd < 0)
+            break;
+        if (s->n_requests < FAKE_MAX)
+            s->requests[s->n_requests++] = fake_read_request(cfd);
+        resp = s->served < s->n_responses ? s->responses[s->served]
+               : s->n_responses > 0       ? s->responses[s->n_responses - 1]
+                                          : "HTTP/1.1 500 X\r\nContent-Length: 0\r\n\r\n";
+        s->served++;
+        if (strcmp(resp, "!drop") != 0) {
+            size_t off = 0, n = strlen(resp);
+
+            while (off < n) {
+                ssize_t w = write(cfd, resp + off, n - off);
+
+                if (w <= 0)
+                    break;
+                off += (size_t)w;
+            }
+        }
+        shutdown(cfd, SHUT_RDWR);
+        close(cfd);
+    }
+    return NULL;
+}
+
+static void
+fake_start(struct fake_server *s)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    int one = 1;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s->fd >= 0);
+    setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(s->fd, 16), 0);
+    getsockname(s->fd, (struct sockaddr *)&a, &alen);
+    s->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&s->thread, NULL, fake_main, s), 0);
+}
+
+static void
+fake_stop(struct fake_server *s)
+{
+    s->stop = 1;
+    shutdown(s->fd, SHUT_RDWR);
+    close(s->fd);
+    pthread_join(s->thread, NULL);
+    for (size_t i = 0; i < s->n_responses; i++)
+        free(s->responses[i]);
+    for (size_t i = 0; i < s->n_requests; i++)
+        free(s->requests[i]);
+}
+
+/* Queue a response: status, extra header lines ("" or "Name: v\r\n..."), body. */
+static void
+fake_add(struct fake_server *s, int status, const char *ctype, const char *headers,
+         const char *body)
+{
+    assert_true(s->n_responses < FAKE_MAX);
+    s->responses[s->n_responses++] = pd_xasprintf(
+        "HTTP/1.1 %d Status\r\nContent-Length: %zu\r\nConnection: close\r\n%s%s%s%s\r\n%s", status,
+        strlen(body), ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
+        headers, body);
+}
+
+static void
+fake_json(struct fake_server *s, int status, const char *body)
+{
+    fake_add(s, status, "application/json", "", body);
+}
+
+static void
+fake_drop(struct fake_server *s)
+{
+    s->responses[s->n_responses++] = pd_xstrdup("!drop");
+}
+
+/* ---- client fixture ------------------------------------------------------ */
+
+struct fixture {
+    struct fake_server srv;
+    struct neon_client *c;
+    double clock; /* fake monotonic clock, advanced by sleeps */
+    double sleeps[64];
+    size_t n_sleeps;
+};
+
+static void
+fake_sleep(double seconds, void *payload)
+{
+    struct fixture *f = payload;
+
+    if (f->n_sleeps < 64)
+        f->sleeps[f->n_sleeps++] = seconds;
+    f->clock += seconds;
+}
+
+static double
+fake_clock(void *payload)
+{
+    return ((struct fixture *)payload)->clock;
+}
+
+#define TEST_KEY "napi_unit_test_key_0123456789"
+
+static int
+setup(void **state)
+{
+    struct fixture *f = pd_xcalloc(1, sizeof(*f));
+
+    fake_start(&f->srv);
+    *state = f;
+    return 0;
+}
+
+static void
+client_with(struct fixture *f, int max_attempts)
+{
+    struct neon_config cfg = {0};
+    struct pd_err err = {0};
+    char host[64];
+
+    snprintf(host, sizeof(host), "http://127.0.0.1:%d/api/v2", f->srv.port);
+    cfg.host = host;
+    cfg.api_key = TEST_KEY;
+    cfg.project_id = "p";
+    cfg.max_attempts = max_attempts;
+    assert_int_equal(neon_client_new(&f->c, &cfg, &err), 0);
+    neon_client_set_sleep(f->c, fake_sleep, f);
+    neon_client_set_clock(f->c, fake_clock, f);
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    fake_stop(&f->srv);
+    neon_client_free(f->c);
+    free(f);
+    pd_redact_reset();
+    return 0;
+}
+
+static const char *const PROJECT_JSON =
+    "{\"project\":{\"id\":\"p\",\"name\":\"care\",\"region_id\":\"aws-us-east-2\","
+    "\"pg_version\":15,\"history_retention_seconds\":604800,"
+    "\"created_at\":\"2026-01-01T00:00:00Z\"}}";
+
+static const char *const LOCKED_JSON =
+    "{\"request_id\":\"req-423\",\"code\":\"\",\"message\":\"project already has running "
+    "conflicting operations, scheduling of new ones is prohibited\"}";
+
+/* ---- cases ---------------------------------------------------------------- */
+
+static void
+test_new_rejects_bad_config(void **state)
+{
+    struct neon_client *c = NULL;
+    struct pd_err err = {0};
+    struct neon_config cfg = {0};
+
+    (void)state;
+    cfg.project_id = "p";
+    assert_int_equal(neon_client_new(&c, &cfg, &err), PD_EUSAGE);
+    assert_string_equal(err.msg, "neon: NEON_API_KEY is not set");
+    cfg.api_key = TEST_KEY;
+    cfg.project_id = NULL;
+    assert_int_equal(neon_client_new(&c, &cfg, &err), PD_EUSAGE);
+    assert_string_equal(err.msg, "neon: NEON_PROJECT_ID is not set");
+    cfg.project_id = "p";
+    cfg.host = "http://console.example.com/api/v2";
+    assert_int_equal(neon_client_new(&c, &cfg, &err), PD_EUSAGE);
+    assert_string_equal(err.msg, "neon: NEON_API_HOST: http: http://console.example.com/api/v2: "
+                                 "plain http is allowed only for loopback hosts (use https)");
+    assert_null(c);
+    pd_redact_reset();
+}
+
+static void
+test_project_after_423(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_project p;
+    struct pd_err err = {0};
+
+    fake_json(&f->srv, 423, LOCKED_JSON);
+    fake_json(&f->srv, 200, PROJECT_JSON);
+    client_with(f, 0);
+    assert_int_equal(neon_project_get(f->c, &p, &err), 0);
+    assert_string_equal(p.id, "p");
+    assert_string_equal(p.name, "care");
+    assert_int_equal(p.pg_version, 15);
+    assert_int_equal(p.history_retention_seconds, 604800);
+    assert_int_equal(f->srv.n_requests, 2);
+    assert_int_equal(f->n_sleeps, 1);
+    // full jitter within [base/2, base] on the first retry
+    assert_true(f->sleeps[0] >= 0.25 && f->sleeps[0] <= 0.5);
+    // what went over the wire: the path, the key as a bearer token, a request id
+    assert_non_null(strstr(f->srv.requests[0], "GET /api/v2/projects/p HTTP/1.1\r\n"));
+    assert_non_null(strstr(f->srv.requests[0], "Authorization: Bearer " TEST_KEY "\r\n"));
+    assert_non_null(strstr(f->srv.requests[0], "X-Request-ID: "));
+    assert_non_null(strstr(f->srv.requests[0], "Accept: application/json\r\n"));
+    neon_project_clear(&p);
+}
+
+static void
+test_mutation_errors_name_status_message_request_id(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_branch_create opts = {.name = "r"};
+    struct neon_result res;
+    struct pd_err err = {0};
+
+    fake_json(&f->srv, 423, LOCKED_JSON);
+    client_with(f, 3);
+    assert_int_equal(neon_branch_create(f->c, &opts, &res, &err), PD_ESERVICE);
+    // the time spent depends on the jitter: compare up to it
+    assert_non_null(strstr(err.msg,
+                           "neon: POST /projects/p/branches: HTTP 423: project already has running "
+                           "conflicting operations, scheduling of new ones is prohibited "
+                           "(request_id req-423); gave up after 3 attempts in "));
+    assert_true(f->clock >= 0.75 && f->clock <= 1.5);
+    assert_int_equal(f->srv.n_requests, 3);
+}
+
+static void
+test_mutation_not_retried_on_500(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_result res;
+    struct pd_err err = {0};
+
+    fake_json(&f->srv, 500, "{\"request_id\":\"r5\",\"code\":\"\",\"message\":\"boom\"}");
+    fake_json(&f->srv, 200, "{}");
+    client_with(f, 0);
+    assert_int_equal(neon_branch_rename(f->c, "br-a", "new", &res, &err), PD_ESERVICE);
+    assert_string_equal(err.msg, "neon: PATCH /projects/p/branches/br-a: HTTP 500: boom "
+                                 "(request_id r5)");
+    assert_int_equal(neon_client_last_status(f->c), 500);
+    assert_int_equal(f->srv.n_requests, 1);
+    assert_non_null(strstr(f->srv.requests[0], "{\"branch\":{\"name\":\"new\"}}"));
+}
+
+static void
+test_get_retried_on_500_and_drop(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_project p;
+    struct pd_err err = {0};
+
+    fake_json(&f->srv, 500, "{\"code\":\"\",\"message\":\"boom\"}");
+    fake_drop(&f->srv);
+    fake_json(&f->srv, 200, PROJECT_JSON);
+    client_with(f, 0);
+    assert_int_equal(neon_project_get(f->c, &p, &err), 0);
+    assert_int_equal(f->srv.n_requests, 3);
+    neon_project_clear(&p);
+}
+
+static void
+test_post_not_retried_after_drop(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_result res;
+    struct pd_err err = {0};
+    char want[256];
+
+    fake_drop(&f->srv);
+    fake_json(&f->srv, 200, "{}");
+    client_with(f, 0);
+    assert_int_equal(neon_branch_set_default(f->c, "br-a", &res, &err), PD_ESERVICE);
+    snprintf(want, sizeof(want),
+             "neon: POST /projects/p/branches/br-a/set_as_default: http: POST "
+             "http://127.0.0.1:%d/api/v2/projects/p/branches/br-a/set_as_default: connection "
+             "dropped (empty reply from server)",
+             f->srv.port);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(f->srv.n_requests, 1);
+    assert_int_equal(neon_client_last_status(f->c), 0);
+}
+
+static void
+test_503_storm_gives_up(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_project p;
+    struct pd_err err = {0};
+
+    fake_json(&f->srv, 503, "{\"request_id\":\"r3\",\"code\":\"\",\"message\":\"unavailable\"}");
+    client_with(f, 4);
+    assert_int_equal(neon_project_get(f->c, &p, &err), PD_ESERVICE);
+    assert_int_equal(pd_err_exit_code(err.kind), 3);
+    assert_int_equal(f->srv.n_requests, 4);
+    assert_int_equal(f->n_sleeps, 3);
+    // exponential: each cap doubles (0.5, 1, 2), the jitter keeps half to all of it
+    for (size_t i = 0; i < 3; i++) {
+        double cap = 0.5 * (double)(1 << i);
+
+        assert_true(f->sleeps[i] >= cap / 2 && f->sleeps[i] <= cap);
+    }
+    assert_non_null(strstr(err.msg, "neon: GET /projects/p: HTTP 503: unavailable (request_id "
+                                    "r3); gave up after 4 attempts in "));
+}
+
+static void
+test_retry_after_is_honoured(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_project p;
+    struct pd_err err = {0};
+
+    fake_add(&f->srv, 429, "application/json", "Retry-After: 7\r\n",
+             "{\"code\":\"\",\"message\":\"rate limited\"}");
+    fake_json(&f->srv, 200, PROJECT_JSON);
+    client_with(f, 0);
+    assert_int_equal(neon_project_get(f->c, &p, &err), 0);
+    assert_int_equal(f->n_sleeps, 1);
+    assert_true(f->sleeps[0] == 7.0);
+    neon_project_clear(&p);
+}
+
+static void
+test_retry_after_beyond_budget(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_project p;
+    struct pd_err err = {0};
+
+    fake_add(&f->srv, 429, "application/json", "Retry-After: 3600\r\n",
+             "{\"request_id\":\"r9\",\"code\":\"\",\"message\":\"rate limited\"}");
+    client_with(f, 0);
+    assert_int_equal(neon_project_get(f->c, &p, &err), PD_ESERVICE);
+    assert_string_equal(err.msg, "neon: GET /projects/p: HTTP 429: rate limited (request_id r9); "
+                                 "gave up after 1 attempt in 0.0s");
+    assert_int_equal(f->n_sleeps, 0);
+}
+
+static void
+test_html_524_is_an_error_not_a_crash(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_project p;
+    struct neon_result res;
+    struct pd_err err = {0};
+    const char *html = "<html><body><h1>524: A timeout occurred</h1></body></html>";
+    char want[200];
+
+    fake_add(&f->srv, 524, "text/html", "X-Neon-Ret-Request-Id: cf-1\r\n", html);
+    client_with(f, 2);
+    assert_int_equal(neon_project_get(f->c, &p, &err), PD_ESERVICE);
+    snprintf(want, sizeof(want),
+             "neon: GET /projects/p: HTTP 524: non-json body (text/html, %zu bytes) (request_id "
+             "cf-1); gave up after 2 attempts in ",
+             strlen(html));
+    assert_memory_equal(err.msg, want, strlen(want));
+    // a mutation is not retried on a 524: it may have been applied
+    f->srv.served = 0;
+    f->srv.n_requests = 2;
+    assert_int_equal(neon_branch_set_default(f->c, "br-a", &res, &err), PD_ESERVICE);
+    assert_int_equal(f->srv.served, 1);
+}
+
+static void
+test_non_json_success_body(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_project p;
+    struct pd_err err = {0};
+
+    fake_add(&f->srv, 200, "text/html", "", "<html>hi</html>");
+    client_with(f, 0);
+    assert_int_equal(neon_project_get(f->c, &p, &err), PD_ESERVICE);
+    assert_string_equal(err.msg, "neon: GET /projects/p: HTTP 200: response is not json "
+                                 "(text/html)");
+}
+
+static void
+test_key_never_in_errors(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_project p;
+    struct pd_err err = {0};
+
+    fake_json(&f->srv, 401,
+              "{\"request_id\":\"r1\",\"code\":\"\",\"message\":\"bad key " TEST_KEY "\"}");
+    client_with(f, 0);
+    assert_int_equal(neon_project_get(f->c, &p, &err), PD_ESERVICE);
+    assert_string_equal(err.msg, "neon: GET /projects/p: HTTP 401: bad key ******** "
+                                 "(request_id r1); check NEON_API_KEY");
+    assert_null(strstr(err.msg, TEST_KEY));
+}
+
+static void
+test_branches_pagination(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_branch *v = NULL;
+    size_t n = 0;
+    struct pd_err err = {0};
+
+    fake_json(&f->srv, 200,
+              "{\"branches\":[{\"id\":\"br-a\",\"name\":\"main\",\"default\":true,"
+              "\"current_state\":\"ready\"}],\"pagination\":{\"next\":\"c 1\"}}");
+    fake_json(&f->srv, 200,
+              "{\"branches\":[{\"id\":\"br-b\",\"name\":\"dev\",\"parent_id\":\"br-a\","
+              "\"parent_timestamp\":\"2026-01-01T00:00:00Z\"}],\"pagination\":{\"next\":\"c2\"}}");
+    fake_json(&f->srv, 200,
+              "{\"branches\":[{\"id\":\"br-c\",\"name\":\"x\"}],\"pagination\":{\"next\":\"c2\"}}");
+    fake_json(&f->srv, 500, "{}");
+    client_with(f, 1);
+    assert_int_equal(neon_branches_list(f->c, &v, &n, &err), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(v[0].id, "br-a");
+    assert_true(v[0].is_default);
+    assert_string_equal(v[0].current_state, "ready");
+    assert_string_equal(v[1].parent_id, "br-a");
+    assert_string_equal(v[1].parent_timestamp, "2026-01-01T00:00:00Z");
+    assert_false(v[1].is_default);
+    assert_string_equal(v[2].name, "x");
+    // the cursor is sent back escaped; a repeated cursor ends the walk
+    assert_int_equal(f->srv.n_requests, 3);
+    assert_non_null(strstr(f->srv.requests[0], "GET /api/v2/projects/p/branches HTTP/1.1"));
+    assert_non_null(strstr(f->srv.requests[1], "GET /api/v2/projects/p/branches?cursor=c%201 "));
+    assert_non_null(strstr(f->srv.requests[2], "GET /api/v2/projects/p/branches?cursor=c2 "));
+    neon_branches_free(v, n);
+}
+
+static void
+test_branch_find(void **state)
+{
+    static const char *const list =
+        "{\"branches\":[{\"id\":\"br-a\",\"name\":\"main\",\"default\":true},"
+        "{\"id\":\"br-b\",\"name\":\"dev\"},{\"id\":\"br-c\",\"name\":\"dev\"},"
+        "{\"id\":\"br-d\",\"name\":\"br-b\"}]}";
+
+    static const struct {
+        const char *query;
+        int rc;
+        const char *id;
+        const char *msg;
+    } cases[] = {
+        {NULL, 0, "br-a", ""},
+        {"main", 0, "br-a", ""},
+        {"br-b", 0, "br-b", ""}, // an id wins over a branch named like it
+        {"dev", PD_EINPUT, NULL, "neon: branch name dev is shared by 2 branches: use its id"},
+        {"prod", PD_ENOENT, NULL, "neon: no branch named or with id prod in project p"},
+    };
+    struct fixture *f = *state;
+
+    fake_json(&f->srv, 200, list);
+    client_with(f, 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct neon_branch b;
+        struct pd_err err = {0};
+
+        assert_int_equal(neon_branch_find(f->c, cases[i].query, &b, &err), cases[i].rc);
+        assert_string_equal(err.msg, cases[i].msg);
+        if (cases[i].id != NULL)
+            assert_string_equal(b.id, cases[i].id);
+        else
+            assert_null(b.id);
+        neon_branch_clear(&b);
+    }
+}
+
+static void
+test_create_branch_request_and_result(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_branch_create opts = {
+        .name = "recovery-2026-11-26-0337",
+        .parent_timestamp = "2026-11-26T03:37:01Z",
+    };
+    struct neon_result r;
+    struct pd_err err = {0};
+    char *shown;
+
+    fake_json(&f->srv, 201,
+              "{\"branch\":{\"id\":\"br-new\",\"name\":\"recovery-2026-11-26-0337\","
+              "\"parent_id\":\"br-a\",\"current_state\":\"init\"},"
+              "\"endpoints\":[{\"id\":\"ep-1\",\"host\":\"ep-1.example\",\"type\":\"read_write\","
+              "\"branch_id\":\"br-new\"}],"
+              "\"operations\":[{\"id\":\"op-1\",\"action\":\"create_branch\",\"status\":"
+              "\"running\"},{\"id\":\"op-2\",\"action\":\"start_compute\",\"status\":"
+              "\"scheduling\"}],\"roles\":[],\"databases\":[],"
+              "\"connection_uris\":[{\"connection_uri\":\"postgresql://app:pw-s3cret-9@ep-1/db\","
+              "\"connection_parameters\":{}}]}");
+    client_with(f, 0);
+    assert_int_equal(neon_branch_create(f->c, &opts, &r, &err), 0);
+    assert_non_null(strstr(f->srv.requests[0], "POST /api/v2/projects/p/branches HTTP/1.1"));
+    assert_non_null(strstr(f->srv.requests[0], "Content-Type: application/json\r\n"));
+    assert_non_null(strstr(f->srv.requests[0],
+                           "\r\n\r\n{\"branch\":{\"name\":\"recovery-2026-11-26-0337\","
+                           "\"parent_timestamp\":\"2026-11-26T03:37:01Z\"},"
+                           "\"endpoints\":[{\"type\":\"read_write\"}]}"));
+    assert_true(r.has_branch);
+    assert_string_equal(r.branch.id, "br-new");
+    assert_string_equal(r.branch.current_state, "init");
+    assert_int_equal(r.n_endpoints, 1);
+    assert_string_equal(r.endpoints[0].host, "ep-1.example");
+    assert_int_equal(r.n_operations, 2);
+    assert_string_equal(r.operations[1].action, "start_compute");
+    assert_int_equal(r.n_connection_uris, 1);
+    // the password in a returned uri is registered: it can never be shown
+    shown = pd_redact("postgresql://app:pw-s3cret-9@ep-1/db and pw-s3cret-9");
+    assert_string_equal(shown, "postgresql://app:********@ep-1/db and ********");
+    free(shown);
+    neon_result_clear(&r);
+}
+
+static void
+test_create_branch_rejects_both_points(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_branch_create opts = {.parent_timestamp = "2026-11-26T03:37:01Z",
+                                      .parent_lsn = "0/1DE2850"};
+    struct neon_result r;
+    struct pd_err err = {0};
+
+    client_with(f, 0);
+    assert_int_equal(neon_branch_create(f->c, &opts, &r, &err), PD_EUSAGE);
+    assert_string_equal(err.msg, "neon: create branch: give parent_timestamp or parent_lsn, not "
+                                 "both");
+    opts.parent_lsn = NULL;
+    opts.parent_timestamp = "yesterday";
+    assert_int_equal(neon_branch_create(f->c, &opts, &r, &err), PD_EINPUT);
+    assert_string_equal(err.msg, "neon: create branch: parent_timestamp yesterday is not an rfc "
+                                 "3339 time");
+    assert_int_equal(f->srv.n_requests, 0);
+}
+
+static void
+test_delete_204_means_gone(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_result r;
+    struct pd_err err = {0};
+    int gone = -1;
+
+    fake_add(&f->srv, 204, NULL, "", "");
+    client_with(f, 0);
+    assert_int_equal(neon_branch_delete(f->c, "br-x", &r, &gone, &err), 0);
+    assert_int_equal(gone, 1);
+    assert_false(r.has_branch);
+    assert_non_null(strstr(f->srv.requests[0], "DELETE /api/v2/projects/p/branches/br-x "));
+}
+
+static void
+test_restore_request(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_branch_restore opts = {.source_branch_id = "br-a",
+                                       .source_timestamp = "2026-11-26T03:37:01Z",
+                                       .preserve_under_name = "main_old"};
+    struct neon_result r;
+    struct pd_err err = {0};
+
+    fake_json(&f->srv, 200,
+              "{\"branch\":{\"id\":\"br-b\",\"name\":\"main\",\"parent_id\":\"br-old\"},"
+              "\"operations\":[]}");
+    client_with(f, 0);
+    assert_int_equal(neon_branch_restore(f->c, "br-b", &opts, &r, &err), 0);
+    assert_non_null(strstr(f->srv.requests[0],
+                           "\r\n\r\n{\"source_branch_id\":\"br-a\",\"source_timestamp\":"
+                           "\"2026-11-26T03:37:01Z\",\"preserve_under_name\":\"main_old\"}"));
+    assert_string_equal(r.branch.parent_id, "br-old");
+    neon_result_clear(&r);
+}
+
+static void
+test_connection_uri_is_registered(void **state)
+{
+    struct fixture *f = *state;
+    struct pd_err err = {0};
+    char *uri = NULL, *shown;
+
+    fake_json(&f->srv, 200, "{\"uri\":\"postgresql://app:Xyz-pass-42@127.0.0.1:5433/care\"}");
+    client_with(f, 0);
+    assert_int_equal(neon_connection_uri(f->c, &uri, "br-b", "care db", "app", &err), 0);
+    assert_string_equal(uri, "postgresql://app:Xyz-pass-42@127.0.0.1:5433/care");
+    assert_non_null(strstr(f->srv.requests[0], "GET /api/v2/projects/p/connection_uri?branch_id="
+                                               "br-b&database_name=care%20db&role_name=app "));
+    shown = pd_redact("Xyz-pass-42");
+    assert_string_equal(shown, "********");
+    free(shown);
+    free(uri);
+}
+
+struct progress_log {
+    char lines[8][128];
+    size_t n;
+};
+
+static void
+on_progress(const struct neon_operation *op, double elapsed, void *payload)
+{
+    struct progress_log *log = payload;
+
+    (void)elapsed;
+    if (log->n < 8)
+        snprintf(log->lines[log->n++], sizeof(log->lines[0]), "%s %s %s", op->id, op->action,
+                 op->status);
+}
+
+static void
+test_operations_wait(void **state)
+{
+    struct fixture *f = *state;
+    char id1[] = "op-1", act1[] = "create_branch";
+    struct neon_operation ops[1] = {{.id = id1, .action = act1}};
+    struct progress_log log = {0};
+    struct pd_err err = {0};
+
+    fake_json(&f->srv, 200,
+              "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
+              "\"status\":\"scheduling\"}}");
+    fake_json(&f->srv, 200,
+              "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
+              "\"status\":\"running\"}}");
+    fake_json(&f->srv, 200,
+              "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
+              "\"status\":\"running\"}}");
+    fake_json(&f->srv, 200,
+              "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
+              "\"status\":\"finished\"}}");
+    client_with(f, 0);
+    assert_int_equal(neon_operations_wait(f->c, ops, 1, 60, 2, on_progress, &log, &err), 0);
+    assert_int_equal(log.n, 3);
+    assert_string_equal(log.lines[0], "op-1 create_branch scheduling");
+    assert_string_equal(log.lines[1], "op-1 create_branch running");
+    assert_string_equal(log.lines[2], "op-1 create_branch finished");
+    assert_int_equal(f->srv.n_requests, 4);
+    assert_non_null(strstr(f->srv.requests[0], "GET /api/v2/projects/p/operations/op-1 "));
+}
+
+static void
+test_operations_wait_failure_and_timeout(void **state)
+{
+    struct fixture *f = *state;
+    char id1[] = "op-1", act1[] = "create_branch", id2[] = "op-2", act2[] = "start_compute";
+    struct neon_operation ops[2] = {{.id = id1, .action = act1}, {.id = id2, .action = act2}};
+    struct pd_err err = {0};
+
+    fake_json(&f->srv, 200,
+              "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
+              "\"status\":\"finished\"}}");
+    fake_json(&f->srv, 200,
+              "{\"operation\":{\"id\":\"op-2\",\"action\":\"start_compute\","
+              "\"status\":\"failed\",\"error\":\"compute did not start\"}}");
+    client_with(f, 0);
+    assert_int_equal(neon_operations_wait(f->c, ops, 2, 60, 1, NULL, NULL, &err), PD_ESERVICE);
+    assert_string_equal(err.msg, "neon: operation op-2 (start_compute) failed: compute did not "
+                                 "start");
+    // always running: the deadline ends the wait and names what is pending
+    f->srv.served = f->srv.n_responses;
+    fake_json(&f->srv, 200,
+              "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
+              "\"status\":\"running\"}}");
+    f->srv.served = f->srv.n_responses - 1;
+    assert_int_equal(neon_operations_wait(f->c, ops, 1, 5, 1, NULL, NULL, &err), PD_ESERVICE);
+    assert_string_equal(err.msg, "neon: operations still pending after 5s: op-1 (create_branch) "
+                                 "is running and 0 more");
+}
+
+static void
+test_terminal_statuses(void **state)
+{
+    static const struct {
+        const char *status;
+        int terminal;
+    } cases[] = {
+        {"scheduling", 0}, {"running", 0},   {"cancelling", 0}, {"finished", 1}, {"failed", 1},
+        {"error", 1},      {"cancelled", 1}, {"skipped", 1},    {"", 0},         {"unknown", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(neon_operation_status_is_terminal(cases[i].status), cases[i].terminal);
+    assert_int_equal(neon_operation_status_is_terminal(NULL), 0);
+}
+
+static void
+test_check_timestamp(void **state)
+{
+    static const struct {
+        const char *ts;
+        int rc;
+        const char *msg;
+    } cases[] = {
+        {"2026-11-26T03:00:00Z", 0, ""},
+        {"2026-11-26T04:00:00+01:00", 0, ""},
+        {"2026-11-26T05:00:00Z", PD_EINPUT,
+         "neon: restore point 2026-11-26T05:00:00Z is in the future (now is "
+         "2026-11-26T04:00:00.000Z)"},
+        {"2026-11-24T03:59:59Z", PD_EINPUT,
+         "neon: restore point 2026-11-24T03:59:59Z is outside the project's history window of "
+         "86400s (oldest restorable time is 2026-11-25T04:00:00.000Z)"},
+        {"26/11/2026", PD_EINPUT,
+         "neon: restore point 26/11/2026 is not an rfc 3339 time like 2026-11-26T03:37:01Z"},
+        {NULL, PD_EINPUT,
+         "neon: restore point (none) is not an rfc 3339 time like 2026-11-26T03:37:01Z"},
+    };
+
+    double now;
+
+    (void)state;
+    assert_int_equal(pd_time_parse_rfc3339(&now, "2026-11-26T04:00:00Z", 1), 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct pd_err err = {0};
+
+        assert_int_equal(neon_check_timestamp(cases[i].ts, now, 86400, &err), cases[i].rc);
+        assert_string_equal(err.msg, cases[i].msg);
+    }
+}
+
+static void
+test_action_usage_errors(void **state)
+{
+    static const struct {
+        struct neon_action_args args;
+        const char *msg;
+    } cases[] = {
+        {{.op = NULL}, "neon: step needs op="},
+        {{.op = "branch-explode"},
+         "neon: unknown op branch-explode (one of: " NEON_ACTION_OPS ")"},
+        {{.op = "branch-delete"}, "neon: branch-delete needs branch="},
+        {{.op = "branch-rename", .branch = "dev"}, "neon: branch-rename needs name="},
+        {{.op = "branch-set-default"}, "neon: branch-set-default needs branch="},
+        {{.op = "branch-restore", .branch = "dev"}, "neon: branch-restore needs source="},
+        {{.op = "connection-uri", .role = "app"}, "neon: connection-uri needs database="},
+        {{.op = "branch-create", .timestamp = "2026-11-26T03:00:00Z", .lsn = "0/1"},
+         "neon: branch-create: give timestamp= or lsn=, not both"},
+    };
+    struct fixture *f = *state;
+
+    client_with(f, 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct neon_action_out out;
+        struct pd_err err = {0};
+
+        assert_int_equal(neon_action_run(f->c, &cases[i].args, 0, NULL, NULL, &out, &err),
+                         PD_EUSAGE);
+        assert_string_equal(err.msg, cases[i].msg);
+        assert_null(out.id);
+    }
+    assert_int_equal(f->srv.n_requests, 0);
+}
+
+static void
+test_action_create_refuses_old_point_before_any_mutation(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_action_args a = {.op = "branch-create", .name = "recovery",
+                                 .timestamp = "2026-11-18T00:00:00Z"};
+    struct neon_action_out out;
+    struct pd_err err = {0};
+    double now;
+
+    fake_json(&f->srv, 200, PROJECT_JSON);
+    client_with(f, 0);
+    assert_int_equal(pd_time_parse_rfc3339(&now, "2026-11-26T04:00:00Z", 1), 0);
+    assert_int_equal(neon_action_run(f->c, &a, now, NULL, NULL, &out, &err), PD_EINPUT);
+    assert_string_equal(err.msg, "neon: restore point 2026-11-18T00:00:00Z is outside the "
+                                 "project's history window of 604800s (oldest restorable time "
+                                 "is 2026-11-19T04:00:00.000Z)");
+    assert_int_equal(f->srv.n_requests, 1);
+    assert_non_null(strstr(f->srv.requests[0], "GET /api/v2/projects/p HTTP/1.1"));
+}
+
+static void
+test_action_create_resolves_parent_and_saves(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_action_args a = {.op = "branch-create", .name = "recovery", .parent = "main",
+                                 .timestamp = "2026-11-26T03:00:00Z"};
+    struct neon_action_out out;
+    struct pd_err err = {0};
+    double now;
+
+    fake_json(&f->srv, 200, PROJECT_JSON);
+    fake_json(&f->srv, 200,
+              "{\"branches\":[{\"id\":\"br-x\",\"name\":\"dev\"},{\"id\":\"br-main\","
+              "\"name\":\"main\",\"default\":true}]}");
+    fake_json(&f->srv, 201,
+              "{\"branch\":{\"id\":\"br-rec\",\"name\":\"recovery\"},\"endpoints\":[{\"id\":"
+              "\"ep-r\",\"host\":\"ep-r.local\",\"type\":\"read_write\"}],\"operations\":[{\"id\":"
+              "\"op-9\",\"action\":\"create_branch\",\"status\":\"running\"}],"
+              "\"connection_uris\":[{\"connection_uri\":\"postgresql://app:pw-9f8e7d@ep-r.local/"
+              "care\"}]}");
+    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-9\",\"action\":\"create_branch\","
+                            "\"status\":\"finished\"}}");
+    client_with(f, 0);
+    assert_int_equal(pd_time_parse_rfc3339(&now, "2026-11-26T04:00:00Z", 1), 0);
+    assert_int_equal(neon_action_run(f->c, &a, now, NULL, NULL, &out, &err), 0);
+    assert_string_equal(out.id, "br-rec");
+    assert_string_equal(out.name, "recovery");
+    assert_string_equal(out.host, "ep-r.local");
+    assert_string_equal(out.uri, "postgresql://app:pw-9f8e7d@ep-r.local/care");
+    assert_string_equal(out.summary,
+                        "created branch recovery (br-rec) from main at 2026-11-26T03:00:00Z");
+    assert_int_equal(f->srv.n_requests, 4);
+    assert_non_null(strstr(f->srv.requests[2],
+                           "{\"branch\":{\"name\":\"recovery\",\"parent_id\":\"br-main\","
+                           "\"parent_timestamp\":\"2026-11-26T03:00:00Z\"},\"endpoints\":[{"
+                           "\"type\":\"read_write\"}]}"));
+    assert_non_null(strstr(f->srv.requests[3], "GET /api/v2/projects/p/operations/op-9 "));
+    neon_action_out_clear(&out);
+}
+
+/* ---- the command-line driver for integration tests ------------------------ */
+
+static void
+print_branch(const char *prefix, const struct neon_branch *b)
+{
+    printf("%sid=%s\n%sname=%s\n%sparent_id=%s\n%sparent_timestamp=%s\n%sstate=%s\n%sdefault=%d\n",
+           prefix, b->id, prefix, b->name, prefix, b->parent_id ? b->parent_id : "", prefix,
+           b->parent_timestamp ? b->parent_timestamp : "", prefix,
+           b->current_state ? b->current_state : "", prefix, b->is_default);
+}
+
+static void
+cli_progress(const struct neon_operation *op, double elapsed, void *payload)
+{
+    (void)payload;
+    fprintf(stderr, "operation %s %s %s (%.1fs)\n", op->id, op->action, op->status, elapsed);
+}
+
+static int
+cli_wait(struct neon_client *c, const struct neon_result *r, struct pd_err *err)
+{
+    return neon_operations_wait(c, r->operations, r->n_operations, 300, 0.3, cli_progress, NULL,
+                                err);
+}
+
+static const char *
+opt(int argc, char **argv, const char *name)
+{
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+static int
+flag(int argc, char **argv, const char *name)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+cli(int argc, char **argv)
+{
+    struct neon_client *c = NULL;
+    struct pd_err err = {0};
+    struct neon_result r = {0};
+    const char *cmd = argc > 2 ? argv[2] : "";
+    const char *a1 = argc > 3 ? argv[3] : NULL, *a2 = argc > 4 ? argv[4] : NULL;
+    struct neon_config cfg = {0};
+    int rc;
+
+    cfg.host = getenv("NEON_API_HOST");
+    cfg.api_key = getenv("NEON_API_KEY");
+    cfg.project_id = getenv("NEON_PROJECT_ID");
+    cfg.backoff_base_s =
+        getenv("PGDRILL_TEST_NEON_BACKOFF") ? atof(getenv("PGDRILL_TEST_NEON_BACKOFF")) : 0;
+    cfg.max_attempts =
+        getenv("PGDRILL_TEST_NEON_ATTEMPTS") ? atoi(getenv("PGDRILL_TEST_NEON_ATTEMPTS")) : 0;
+    rc = neon_client_new(&c, &cfg, &err);
+    if (rc != 0)
+        goto out;
+    if (strcmp(cmd, "project") == 0) {
+        struct neon_project p;
+
+        rc = neon_project_get(c, &p, &err);
+        if (rc == 0)
+            printf("id=%s\nname=%s\npg_version=%d\nhistory_retention_seconds=%ld\n", p.id, p.name,
+                   p.pg_version, p.history_retention_seconds);
+        neon_project_clear(&p);
+    } else if (strcmp(cmd, "branches") == 0) {
+        struct neon_branch *v;
+        size_t n;
+
+        rc = neon_branches_list(c, &v, &n, &err);
+        if (rc == 0) {
+            printf("count=%zu\n", n);
+            for (size_t i = 0; i < n; i++)
+                printf("branch=%s %s default=%d state=%s\n", v[i].id, v[i].name, v[i].is_default,
+                       v[i].current_state ? v[i].current_state : "");
+            neon_branches_free(v, n);
+        }
+    } else if (strcmp(cmd, "branch") == 0) {
+        struct neon_branch b;
+
+        rc = neon_branch_get(c, a1, &b, &err);
+        if (rc == 0)
+            print_branch("", &b);
+        neon_branch_clear(&b);
+    } else if (strcmp(cmd, "action") == 0) {
+        struct neon_action_args a = {0};
+        struct neon_action_out o;
+        const struct {
+            const char *key;
+            const char **field;
+        } keys[] = {
+            {"op", &a.op},           {"branch", &a.branch},     {"parent", &a.parent},
+            {"timestamp", &a.timestamp}, {"lsn", &a.lsn},       {"name", &a.name},
+            {"source", &a.source},   {"preserve", &a.preserve}, {"endpoint", &a.endpoint},
+            {"database", &a.database}, {"role", &a.role},
+        };
+
+        for (int i = 3; i < argc; i++) {
+            char *eq = strchr(argv[i], '=');
+
+            for (size_t k = 0; eq != NULL && k < sizeof(keys) / sizeof(keys[0]); k++)
+                if (strlen(keys[k].key) == (size_t)(eq - argv[i]) &&
+                    strncmp(argv[i], keys[k].key, (size_t)(eq - argv[i])) == 0)
+                    *keys[k].field = eq + 1;
+        }
+        rc = neon_action_run(c, &a, pd_time_wall(), cli_progress, NULL, &o, &err);
+        if (rc == 0) {
+            char *shown = pd_redact(o.uri);
+
+            printf("id=%s\nname=%s\nhost=%s\nuri=%s\nshown_uri=%s\nsummary=%s\n",
+                   o.id ? o.id : "", o.name ? o.name : "", o.host ? o.host : "",
+                   o.uri ? o.uri : "", shown ? shown : "", o.summary ? o.summary : "");
+            free(shown);
+        }
+        neon_action_out_clear(&o);
+    } else if (strcmp(cmd, "find") == 0) {
+        struct neon_branch b;
+
+        rc = neon_branch_find(c, a1, &b, &err);
+        if (rc == 0)
+            print_branch("", &b);
+        neon_branch_clear(&b);
+    } else if (strcmp(cmd, "create") == 0) {
+        struct neon_branch_create o = {.name = a1,
+                                       .parent_timestamp = opt(argc, argv, "--timestamp"),
+                                       .parent_lsn = opt(argc, argv, "--lsn"),
+                                       .parent_id = opt(argc, argv, "--parent")};
+
+        if (o.parent_timestamp && !flag(argc, argv, "--no-check")) {
+            struct neon_project p;
+
+            rc = neon_project_get(c, &p, &err);
+            if (rc == 0)
+                rc = neon_check_timestamp(o.parent_timestamp, pd_time_wall(),
+                                          p.history_retention_seconds, &err);
+            neon_project_clear(&p);
+            if (rc != 0)
+                goto out;
+        }
+        rc = neon_branch_create(c, &o, &r, &err);
+        if (rc == 0 && !flag(argc, argv, "--no-wait"))
+            rc = cli_wait(c, &r, &err);
+        if (rc == 0) {
+            print_branch("", &r.branch);
+            for (size_t i = 0; i < r.n_endpoints; i++)
+                printf("endpoint=%s\nhost=%s\n", r.endpoints[i].id, r.endpoints[i].host);
+            printf("operations=%zu\n", r.n_operations);
+        }
+    } else if (strcmp(cmd, "rename") == 0) {
+        rc = neon_branch_rename(c, a1, a2, &r, &err);
+        if (rc == 0)
+            rc = cli_wait(c, &r, &err);
+        if (rc == 0)
+            print_branch("", &r.branch);
+    } else if (strcmp(cmd, "delete") == 0) {
+        int gone = 0;
+
+        rc = neon_branch_delete(c, a1, &r, &gone, &err);
+        if (rc == 0)
+            rc = cli_wait(c, &r, &err);
+        if (rc == 0)
+            printf("gone=%d\n", gone);
+    } else if (strcmp(cmd, "set-default") == 0) {
+        rc = neon_branch_set_default(c, a1, &r, &err);
+        if (rc == 0)
+            rc = cli_wait(c, &r, &err);
+        if (rc == 0)
+            print_branch("", &r.branch);
+    } else if (strcmp(cmd, "restore") == 0) {
+        struct neon_branch_restore o = {.source_branch_id = a2,
+                                        .source_timestamp = opt(argc, argv, "--timestamp"),
+                                        .preserve_under_name = opt(argc, argv, "--preserve")};
+
+        rc = neon_branch_restore(c, a1, &o, &r, &err);
+        if (rc == 0)
+            rc = cli_wait(c, &r, &err);
+        if (rc == 0)
+            print_branch("", &r.branch);
+    } else if (strcmp(cmd, "endpoints") == 0) {
+        struct neon_endpoint *v;
+        size_t n;
+
+        rc = neon_endpoints_list(c, a1, &v, &n, &err);
+        if (rc == 0) {
+            printf("count=%zu\n", n);
+            for (size_t i = 0; i < n; i++)
+                printf("endpoint=%s %s %s %s %s\n", v[i].id, v[i].branch_id, v[i].host, v[i].type,
+                       v[i].current_state);
+            neon_endpoints_free(v, n);
+        }
+    } else if (strcmp(cmd, "endpoint-create") == 0 || strcmp(cmd, "endpoint-start") == 0) {
+        rc = cmd[9] == 'c' ? neon_endpoint_create(c, a1, "read_write", &r, &err)
+                           : neon_endpoint_start(c, a1, &r, &err);
+        if (rc == 0)
+            rc = cli_wait(c, &r, &err);
+        if (rc == 0)
+            printf("endpoint=%s\nbranch_id=%s\n", r.endpoint.id, r.endpoint.branch_id);
+    } else if (strcmp(cmd, "databases") == 0) {
+        struct neon_database *v;
+        size_t n;
+
+        rc = neon_databases_list(c, a1, &v, &n, &err);
+        if (rc == 0) {
+            for (size_t i = 0; i < n; i++)
+                printf("database=%s owner=%s\n", v[i].name, v[i].owner_name);
+            neon_databases_free(v, n);
+        }
+    } else if (strcmp(cmd, "roles") == 0) {
+        struct neon_role *v;
+        size_t n;
+
+        rc = neon_roles_list(c, a1, &v, &n, &err);
+        if (rc == 0) {
+            for (size_t i = 0; i < n; i++)
+                printf("role=%s\n", v[i].name);
+            neon_roles_free(v, n);
+        }
+    } else if (strcmp(cmd, "uri") == 0) {
+        char *uri = NULL;
+
+        rc = neon_connection_uri(c, &uri, a1, a2, argc > 5 ? argv[5] : NULL, &err);
+        if (rc == 0)
+            printf("uri=%s\n", uri); // the test needs the real uri to connect
+        free(uri);
+    } else if (strcmp(cmd, "operation") == 0) {
+        struct neon_operation o;
+
+        rc = neon_operation_get(c, a1, &o, &err);
+        if (rc == 0)
+            printf("action=%s\nstatus=%s\n", o.action, o.status);
+        neon_operation_clear(&o);
+    } else {
+        rc = PD_ERR_SET(&err, PD_EUSAGE, "neon_test cli: unknown command '%s'", cmd);
+    }
+out:
+    neon_result_clear(&r);
+    neon_client_free(c);
+    fflush(stdout);
+    if (rc != 0) {
+        char *shown = pd_redact(err.msg);
+
+        fprintf(stderr, "error: %s\n", shown);
+        free(shown);
+    }
+    return pd_err_exit_code(rc);
+}
+
+int
+main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_new_rejects_bad_config),
+        cmocka_unit_test_setup_teardown(test_project_after_423, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mutation_errors_name_status_message_request_id, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_mutation_not_retried_on_500, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_retried_on_500_and_drop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_post_not_retried_after_drop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_503_storm_gives_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_after_is_honoured, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_after_beyond_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_html_524_is_an_error_not_a_crash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_non_json_success_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_never_in_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_branches_pagination, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_branch_find, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_branch_request_and_result, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_branch_rejects_both_points, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_204_means_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connection_uri_is_registered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_operations_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_operations_wait_failure_and_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_action_usage_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_action_create_refuses_old_point_before_any_mutation,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_action_create_resolves_parent_and_saves, setup,
+                                        teardown),
+        cmocka_unit_test(test_terminal_statuses),
+        cmocka_unit_test(test_check_timestamp),
+    };
+
+    if (argc > 1 && strcmp(argv[1], "cli") == 0)
+        return cli(argc, argv);
+    return cmocka_run_group_tests_name("neon", tests, NULL, NULL);
+}
