@@ -761,7 +761,7 @@ engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_er
     case STEP_NOTE:
         return run_note(e, res, err);
     case STEP_NEON:
-        return PD_ERR_SET(err, PD_EUSAGE, "neon actions are not available in this build");
+        return engine_run_neon(e, res, err);
     case STEP_S3:
         return PD_ERR_SET(err, PD_EUSAGE, "s3 actions are not available in this build");
     case STEP_ACTION_COUNT:

@@ -110,6 +110,8 @@ struct engine_step_result {
 
 /* Run the current step once (e->step). 0 on pass, PD_E* on failure. */
 int engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_err *err);
+/* The neon action (neon_step.c). */
+int engine_run_neon(struct engine *e, struct engine_step_result *res, struct pd_err *err);
 /* Close the cached database connections. */
 void engine_conns_free(struct engine *e);
 

@@ -11,6 +11,7 @@
 #include <cmark.h>
 
 #include "pd_err.h"
+#include "neon/action.h"
 #include "pd_mem.h"
 #include "runbook/expect.h"
 #include "runbook/parse.intern.h"
@@ -303,6 +304,10 @@ check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr 
             rb_diag(c, a->pos.line, a->pos.col, "duplicate check name '%s' (first at line %d)", v,
                     first);
         }
+    } else if (strcmp(k, "op") == 0 && sp->action == STEP_NEON) {
+        if (!runbook_word_in(NEON_ACTION_OPS, v, strlen(v)) || *v == '\0')
+            rb_diag(c, a->pos.line, a->pos.col,
+                    "bad neon op '%s' (expected one of: " NEON_ACTION_OPS ")", v);
     } else if (strcmp(k, "op") == 0 && sp->action == STEP_S3) {
         if (!runbook_word_in(RUNBOOK_S3_OPS, v, strlen(v)) || *v == '\0')
             rb_diag(c, a->pos.line, a->pos.col,
