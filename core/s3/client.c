@@ -149,14 +149,14 @@ handle_give(struct s3_client *c, CURL *h)
 struct req {
     const char *method;
     const char *bucket;
-    const char *key;              /* "" for bucket-level requests */
-    const char *query;            /* encoded, or NULL */
+    const char *key;   /* "" for bucket-level requests */
+    const char *query; /* encoded, or NULL */
     struct s3_sigv4_header extra[MAX_EXTRA_HEADERS];
     size_t n_extra;
-    const void *body;             /* PUT/POST body, or NULL */
+    const void *body; /* PUT/POST body, or NULL */
     size_t body_len;
-    const char *payload_hash;     /* of body; computed once */
-    size_t body_cap;              /* for collected response bodies */
+    const char *payload_hash; /* of body; computed once */
+    size_t body_cap;          /* for collected response bodies */
     /* streaming GET */
     s3_sink_fn *sink;
     void *sink_payload;
@@ -179,14 +179,14 @@ struct resp {
     size_t n_meta;
     /* streaming */
     const struct req *rq;
-    uint64_t delivered;      /* bytes handed to the sink over all attempts */
-    uint64_t skip;           /* bytes to drop (server ignored our Range) */
-    uint64_t expect_start;   /* first byte this attempt must deliver */
-    uint64_t total;          /* object size once a response told it; 0 if unknown */
-    int checked;             /* the current attempt's status/range was checked */
+    uint64_t delivered;    /* bytes handed to the sink over all attempts */
+    uint64_t skip;         /* bytes to drop (server ignored our Range) */
+    uint64_t expect_start; /* first byte this attempt must deliver */
+    uint64_t total;        /* object size once a response told it; 0 if unknown */
+    int checked;           /* the current attempt's status/range was checked */
     int sink_rc;
     struct pd_err *err;
-    int stream_error;        /* the range check failed: message in err */
+    int stream_error; /* the range check failed: message in err */
 };
 
 static void
@@ -612,8 +612,7 @@ request(struct s3_client *c, const struct req *rq, struct resp *rs, struct pd_er
             rc = PD_ESERVICE;
             break;
         }
-        if (rq->sink && first_etag == NULL && rs->etag &&
-            (rs->status == 200 || rs->status == 206))
+        if (rq->sink && first_etag == NULL && rs->etag && (rs->status == 200 || rs->status == 206))
             first_etag = pd_xstrdup(rs->etag);
         if (cc != CURLE_OK) {
             if (!is_retryable_curl(cc) || attempt >= c->opt.max_retries) {
@@ -629,7 +628,8 @@ request(struct s3_client *c, const struct req *rq, struct resp *rs, struct pd_er
             struct s3_error_doc doc;
             struct pd_err ignore = {0};
 
-            if (rs->body.len > 0 && s3_error_parse(&doc, rs->body.data, rs->body.len, &ignore) == 0) {
+            if (rs->body.len > 0 &&
+                s3_error_parse(&doc, rs->body.data, rs->body.len, &ignore) == 0) {
                 snprintf(code_buf, sizeof(code_buf), "%s", doc.code ? doc.code : "");
                 s3_error_doc_free(&doc);
             }
@@ -644,8 +644,8 @@ request(struct s3_client *c, const struct req *rq, struct resp *rs, struct pd_er
         }
         if (rq->sink && rs->delivered > 0 && first_etag && if_match == NULL)
             if_match = pd_xasprintf("\"%s\"", first_etag);
-        pd_log(PD_LOG_INFO, "s3: %s %s: %s (HTTP %ld), retrying (%d of %d)", rq->method, name,
-               why, rs->status, attempt + 1, c->opt.max_retries);
+        pd_log(PD_LOG_INFO, "s3: %s %s: %s (HTTP %ld), retrying (%d of %d)", rq->method, name, why,
+               rs->status, attempt + 1, c->opt.max_retries);
         backoff(c, attempt);
     }
     handle_give(c, h);
@@ -744,8 +744,8 @@ int
 s3_client_head(struct s3_client *c, struct s3_head *out, const char *bucket, const char *key,
                struct pd_err *err)
 {
-    struct req rq = {.method = "HEAD", .bucket = bucket, .key = key,
-                     .payload_hash = S3_SIGV4_EMPTY_SHA256};
+    struct req rq = {
+        .method = "HEAD", .bucket = bucket, .key = key, .payload_hash = S3_SIGV4_EMPTY_SHA256};
     struct resp rs;
     int rc;
 
@@ -794,9 +794,13 @@ int
 s3_client_get(struct s3_client *c, const char *bucket, const char *key, uint64_t offset,
               s3_sink_fn *sink, void *payload, uint64_t *bytes_out, struct pd_err *err)
 {
-    struct req rq = {.method = "GET", .bucket = bucket, .key = key,
-                     .payload_hash = S3_SIGV4_EMPTY_SHA256, .sink = sink,
-                     .sink_payload = payload, .offset = offset};
+    struct req rq = {.method = "GET",
+                     .bucket = bucket,
+                     .key = key,
+                     .payload_hash = S3_SIGV4_EMPTY_SHA256,
+                     .sink = sink,
+                     .sink_payload = payload,
+                     .offset = offset};
     struct resp rs;
     int rc;
 
@@ -826,8 +830,7 @@ int
 s3_client_put(struct s3_client *c, const char *bucket, const char *key, const void *data,
               size_t len, const struct s3_put_options *opt, char **etag_out, struct pd_err *err)
 {
-    struct req rq = {.method = "PUT", .bucket = bucket, .key = key, .body = data,
-                     .body_len = len};
+    struct req rq = {.method = "PUT", .bucket = bucket, .key = key, .body = data, .body_len = len};
     char *names[MAX_EXTRA_HEADERS] = {0};
     char hash[65];
     struct resp rs;
@@ -860,8 +863,8 @@ out:
 int
 s3_client_delete(struct s3_client *c, const char *bucket, const char *key, struct pd_err *err)
 {
-    struct req rq = {.method = "DELETE", .bucket = bucket, .key = key,
-                     .payload_hash = S3_SIGV4_EMPTY_SHA256};
+    struct req rq = {
+        .method = "DELETE", .bucket = bucket, .key = key, .payload_hash = S3_SIGV4_EMPTY_SHA256};
     struct resp rs;
     int rc = request(c, &rq, &rs, err);
 
@@ -891,8 +894,11 @@ s3_client_list(struct s3_client *c, const char *bucket, const char *prefix, cons
 
     do {
         struct pd_buf q;
-        struct req rq = {.method = "GET", .bucket = bucket, .key = "",
-                         .payload_hash = S3_SIGV4_EMPTY_SHA256, .body_cap = LIST_BODY_CAP};
+        struct req rq = {.method = "GET",
+                         .bucket = bucket,
+                         .key = "",
+                         .payload_hash = S3_SIGV4_EMPTY_SHA256,
+                         .body_cap = LIST_BODY_CAP};
         struct resp rs;
         struct s3_list_page page;
         char num[16];
@@ -953,7 +959,10 @@ int
 s3_multipart_begin(struct s3_multipart **out, struct s3_client *c, const char *bucket,
                    const char *key, const struct s3_put_options *opt, struct pd_err *err)
 {
-    struct req rq = {.method = "POST", .bucket = bucket, .key = key, .query = "uploads=",
+    struct req rq = {.method = "POST",
+                     .bucket = bucket,
+                     .key = key,
+                     .query = "uploads=",
                      .payload_hash = S3_SIGV4_EMPTY_SHA256};
     char *names[MAX_EXTRA_HEADERS] = {0};
     struct resp rs;
@@ -974,8 +983,8 @@ s3_multipart_begin(struct s3_multipart **out, struct s3_client *c, const char *b
                           "InitiateMultipartUploadResult/UploadId", err)) != 0)
         goto out;
     if (id == NULL || *id == '\0') {
-        rc = PD_ERR_SET(err, PD_ESERVICE, "s3: CREATE-MULTIPART s3://%s/%s: no UploadId in the answer",
-                        bucket, key);
+        rc = PD_ERR_SET(err, PD_ESERVICE,
+                        "s3: CREATE-MULTIPART s3://%s/%s: no UploadId in the answer", bucket, key);
         goto out;
     }
     struct s3_multipart *m = pd_xcalloc(1, sizeof(*m));
@@ -1018,15 +1027,20 @@ s3_multipart_upload_part(struct s3_multipart *m, int part, const void *data, siz
     snprintf(num, sizeof(num), "%d", part);
     query_add(&q, "partNumber", num);
     query_add(&q, "uploadId", m->upload_id);
-    struct req rq = {.method = "PUT", .bucket = m->bucket, .key = m->key,
-                     .query = pd_buf_str(&q), .body = data, .body_len = len,
+    struct req rq = {.method = "PUT",
+                     .bucket = m->bucket,
+                     .key = m->key,
+                     .query = pd_buf_str(&q),
+                     .body = data,
+                     .body_len = len,
                      .payload_hash = hash};
     rc = request(m->c, &rq, &rs, err);
     if (rc == 0 && rs.status != 200)
         rc = status_error("UPLOAD-PART", &rq, &rs, err);
     if (rc == 0 && (rs.etag == NULL || *rs.etag == '\0'))
-        rc = PD_ERR_SET(err, PD_ESERVICE, "s3: UPLOAD-PART s3://%s/%s part %d: no ETag in the answer",
-                        m->bucket, m->key, part);
+        rc = PD_ERR_SET(err, PD_ESERVICE,
+                        "s3: UPLOAD-PART s3://%s/%s part %d: no ETag in the answer", m->bucket,
+                        m->key, part);
     if (rc == 0) {
         pthread_mutex_lock(&m->lock);
         free(m->etags[part - 1]);
@@ -1062,7 +1076,8 @@ s3_multipart_complete(struct s3_multipart *m, char **etag_out, struct pd_err *er
                         m->bucket, m->key);
         goto out;
     }
-    pd_buf_appendf(&body, NULL, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    pd_buf_appendf(&body, NULL,
+                   "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     for (int i = 0; i < m->n_parts; i++) {
         if (m->etags[i] == NULL) {
             rc = PD_ERR_SET(err, PD_EBUG, "s3: COMPLETE-MULTIPART s3://%s/%s: part %d is missing",
@@ -1075,8 +1090,12 @@ s3_multipart_complete(struct s3_multipart *m, char **etag_out, struct pd_err *er
     pd_buf_appendf(&body, NULL, "</CompleteMultipartUpload>");
     pd_sha256_hex(hash, body.data, body.len);
     query_add(&q, "uploadId", m->upload_id);
-    struct req rq = {.method = "POST", .bucket = m->bucket, .key = m->key,
-                     .query = pd_buf_str(&q), .body = body.data, .body_len = body.len,
+    struct req rq = {.method = "POST",
+                     .bucket = m->bucket,
+                     .key = m->key,
+                     .query = pd_buf_str(&q),
+                     .body = body.data,
+                     .body_len = body.len,
                      .payload_hash = hash};
     add_header(&rq, "content-type", "application/xml");
     if ((rc = request(m->c, &rq, &rs, err)) != 0)
@@ -1086,7 +1105,8 @@ s3_multipart_complete(struct s3_multipart *m, char **etag_out, struct pd_err *er
         goto out;
     }
     // S3 may answer 200 and report the failure in the body
-    if ((rc = s3_xml_root(&root, "complete multipart response", rs.body.data, rs.body.len, err)) != 0)
+    if ((rc = s3_xml_root(&root, "complete multipart response", rs.body.data, rs.body.len, err)) !=
+        0)
         goto out;
     if (strcmp(root, "CompleteMultipartUploadResult") != 0) {
         rs.status = 500;
@@ -1097,8 +1117,9 @@ s3_multipart_complete(struct s3_multipart *m, char **etag_out, struct pd_err *er
                           "CompleteMultipartUploadResult/ETag", err)) != 0)
         goto out;
     if (etag == NULL) {
-        rc = PD_ERR_SET(err, PD_ESERVICE, "s3: COMPLETE-MULTIPART s3://%s/%s: no ETag in the answer",
-                        m->bucket, m->key);
+        rc =
+            PD_ERR_SET(err, PD_ESERVICE, "s3: COMPLETE-MULTIPART s3://%s/%s: no ETag in the answer",
+                       m->bucket, m->key);
         goto out;
     }
     if (etag_out) {
@@ -1124,8 +1145,11 @@ s3_multipart_abort(struct s3_multipart *m, struct pd_err *err)
 
     pd_buf_init(&q, 0);
     query_add(&q, "uploadId", m->upload_id);
-    struct req rq = {.method = "DELETE", .bucket = m->bucket, .key = m->key,
-                     .query = pd_buf_str(&q), .payload_hash = S3_SIGV4_EMPTY_SHA256};
+    struct req rq = {.method = "DELETE",
+                     .bucket = m->bucket,
+                     .key = m->key,
+                     .query = pd_buf_str(&q),
+                     .payload_hash = S3_SIGV4_EMPTY_SHA256};
     rc = request(m->c, &rq, &rs, err);
     if (rc == 0 && rs.status != 204 && rs.status != 200 && rs.status != 404)
         rc = status_error("ABORT-MULTIPART", &rq, &rs, err);

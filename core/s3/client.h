@@ -33,12 +33,12 @@ struct pd_err;
 struct s3_client;
 
 struct s3_client_options {
-    int max_retries;           /* attempts after the first; default 4 (-1 means none) */
-    double retry_base_s;       /* first backoff; doubles each time; default 0.2 */
-    double retry_max_s;        /* backoff cap; default 10 */
-    long connect_timeout_s;    /* default 10 */
-    long stall_timeout_s;      /* give up when no byte moves for this long; default 60 */
-    const char *ca_file;       /* extra CA bundle (tests); NULL for the system's */
+    int max_retries;        /* attempts after the first; default 4 (-1 means none) */
+    double retry_base_s;    /* first backoff; doubles each time; default 0.2 */
+    double retry_max_s;     /* backoff cap; default 10 */
+    long connect_timeout_s; /* default 10 */
+    long stall_timeout_s;   /* give up when no byte moves for this long; default 60 */
+    const char *ca_file;    /* extra CA bundle (tests); NULL for the system's */
 };
 
 /* Copies creds and opt (opt may be NULL for defaults). */
@@ -53,17 +53,19 @@ struct s3_put_options {
     const char *sse;            /* "AES256" or "aws:kms" */
     const char *sse_kms_key_id; /* with aws:kms */
     const char *storage_class;  /* "STANDARD_IA", ... */
-    const char *const *metadata; /* name, value, name, value, ..., NULL (names without x-amz-meta-) */
+    const char *const
+        *metadata; /* name, value, name, value, ..., NULL (names without x-amz-meta-) */
 };
 
 struct s3_head {
     uint64_t size;
-    char *etag;           /* quotes removed */
+    char *etag; /* quotes removed */
     char *content_type;
     char *storage_class;  /* NULL when S3 did not say (STANDARD) */
     char *sse;            /* x-amz-server-side-encryption, NULL when absent */
     double last_modified; /* epoch seconds; 0 when absent */
-    char **metadata;      /* name, value pairs (names lower-case, without x-amz-meta-), NULL-terminated */
+    char *
+        *metadata; /* name, value pairs (names lower-case, without x-amz-meta-), NULL-terminated */
 };
 
 /* HEAD an object. PD_ENOENT when it does not exist. */
@@ -91,8 +93,7 @@ int s3_client_put(struct s3_client *c, const char *bucket, const char *key, cons
                   struct pd_err *err);
 
 /* DELETE an object; deleting a missing key succeeds, as in S3. */
-int s3_client_delete(struct s3_client *c, const char *bucket, const char *key,
-                     struct pd_err *err);
+int s3_client_delete(struct s3_client *c, const char *bucket, const char *key, struct pd_err *err);
 
 /* Called per ListObjectsV2 page; return non-zero (a PD_E*, err set) to stop. */
 typedef int s3_page_fn(const struct s3_list_page *page, void *payload, struct pd_err *err);

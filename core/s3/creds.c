@@ -18,7 +18,7 @@
 
 struct ini_entry {
     char *section;
-    char *key;   /* "region", or "s3.endpoint_url" for a nested block */
+    char *key; /* "region", or "s3.endpoint_url" for a nested block */
     char *value;
 };
 
@@ -344,8 +344,8 @@ s3_creds_load(struct s3_creds *out, const struct s3_creds_overrides *ov, struct 
                         creds_path, cfg_path);
         goto out;
     }
-    if (!ignore_endpoints && truthy(config_get(&cfg_ini, out->profile,
-                                               "ignore_configured_endpoint_urls")))
+    if (!ignore_endpoints &&
+        truthy(config_get(&cfg_ini, out->profile, "ignore_configured_endpoint_urls")))
         ignore_endpoints = 1;
 
     /* keys: the environment as a set, else the credentials file, else the config file */
@@ -382,7 +382,8 @@ s3_creds_load(struct s3_creds *out, const struct s3_creds_overrides *ov, struct 
         }
         if (k == NULL || s == NULL) {
             rc = PD_ERR_SET(err, PD_EINPUT, "s3: profile '%s' in the %s has %s but no %s",
-                            out->profile, out->keys_from, k ? "aws_access_key_id" : "aws_secret_access_key",
+                            out->profile, out->keys_from,
+                            k ? "aws_access_key_id" : "aws_secret_access_key",
                             k ? "aws_secret_access_key" : "aws_access_key_id");
             goto out;
         }

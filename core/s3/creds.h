@@ -40,13 +40,13 @@ enum s3_addressing {
 
 struct s3_creds {
     char *access_key_id;
-    char *secret_access_key;  /* secret */
-    char *session_token;      /* secret; NULL when none */
-    char *profile;            /* the profile name in effect */
+    char *secret_access_key; /* secret */
+    char *session_token;     /* secret; NULL when none */
+    char *profile;           /* the profile name in effect */
     char *region;
-    char *endpoint_url;       /* NULL for AWS; else "scheme://host[:port]" without a trailing slash */
+    char *endpoint_url; /* NULL for AWS; else "scheme://host[:port]" without a trailing slash */
     enum s3_addressing addressing;
-    const char *keys_from;    /* "environment", "credentials file", "config file" (static) */
+    const char *keys_from; /* "environment", "credentials file", "config file" (static) */
 };
 
 /* Command-line values that win over everything; any field may be NULL. */
@@ -74,10 +74,10 @@ void s3_uri_free(struct s3_uri *u);
 
 /* Where one request goes. */
 struct s3_target {
-    int https;   /* 0 only for loopback endpoints */
-    char *host;  /* Host header value: "b.s3.eu-west-1.amazonaws.com", "127.0.0.1:4568" */
-    char *path;  /* decoded path: "/key" (virtual) or "/bucket/key" (path-style) */
-    char *url;   /* scheme://host + URI-encoded path, without a query */
+    int https;  /* 0 only for loopback endpoints */
+    char *host; /* Host header value: "b.s3.eu-west-1.amazonaws.com", "127.0.0.1:4568" */
+    char *path; /* decoded path: "/key" (virtual) or "/bucket/key" (path-style) */
+    char *url;  /* scheme://host + URI-encoded path, without a query */
 };
 
 /*

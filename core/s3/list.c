@@ -64,8 +64,9 @@ list_end(const char *const *path, size_t depth, const char *text, size_t len, vo
 
     if (depth == 1) {
         if (strcmp(name, "ListBucketResult") != 0)
-            return PD_ERR_SET(err, PD_EINPUT, "s3: %s: root element is <%s>, not <ListBucketResult>",
-                              WHAT_LIST, name);
+            return PD_ERR_SET(err, PD_EINPUT,
+                              "s3: %s: root element is <%s>, not <ListBucketResult>", WHAT_LIST,
+                              name);
         st->saw_root = 1;
         return 0;
     }
@@ -79,7 +80,8 @@ list_end(const char *const *path, size_t depth, const char *text, size_t len, vo
             o->key = pd_xstrndup(text, len);
         } else if (strcmp(name, "Size") == 0) {
             if (parse_u64(&o->size, text) != 0)
-                return PD_ERR_SET(err, PD_EINPUT, "s3: %s: <Size> '%.40s' of key '%.200s' is not a number",
+                return PD_ERR_SET(err, PD_EINPUT,
+                                  "s3: %s: <Size> '%.40s' of key '%.200s' is not a number",
                                   WHAT_LIST, text, o->key ? o->key : "?");
         } else if (strcmp(name, "LastModified") == 0) {
             if (pd_time_parse_rfc3339(&o->last_modified, text, 0) != 0)

@@ -19,14 +19,14 @@ struct pd_err;
 struct s3_object {
     char *key;
     uint64_t size;
-    double last_modified;  /* seconds since the epoch; 0 when the element was absent */
-    char *etag;            /* as sent, quotes removed ("9b2cf5...-3"); NULL when absent */
-    char *storage_class;   /* NULL when absent */
+    double last_modified; /* seconds since the epoch; 0 when the element was absent */
+    char *etag;           /* as sent, quotes removed ("9b2cf5...-3"); NULL when absent */
+    char *storage_class;  /* NULL when absent */
 };
 
 struct s3_list_page {
-    char *bucket;                  /* <Name>, NULL when absent */
-    char *prefix;                  /* <Prefix>, NULL when absent */
+    char *bucket; /* <Name>, NULL when absent */
+    char *prefix; /* <Prefix>, NULL when absent */
     struct s3_object *objects;
     size_t n_objects;
     char **common_prefixes;
@@ -43,7 +43,7 @@ void s3_list_page_free(struct s3_list_page *page);
 
 /* An S3 <Error> document. Fields are NULL when absent; all owned. */
 struct s3_error_doc {
-    char *code;       /* "NoSuchKey", "SignatureDoesNotMatch", ... */
+    char *code; /* "NoSuchKey", "SignatureDoesNotMatch", ... */
     char *message;
     char *request_id;
     char *resource;

@@ -21,8 +21,8 @@ static const char hex_lower[] = "0123456789abcdef";
 static int
 is_unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 char *
@@ -230,8 +230,7 @@ canon_header(struct canon_header *h, const struct s3_sigv4_header *in, struct pd
             continue;
         }
         if (c < 0x20 || c == 0x7f)
-            return PD_ERR_SET(err, PD_EINPUT, "sigv4: control character in header '%s'",
-                              h->name);
+            return PD_ERR_SET(err, PD_EINPUT, "sigv4: control character in header '%s'", h->name);
         if (pending_space)
             h->value[o++] = ' ';
         pending_space = 0;
@@ -320,7 +319,8 @@ s3_sigv4_sign(struct s3_sigv4_result *out, const struct s3_sigv4_input *in, stru
         goto out;
     }
     if (!valid_amz_date(in->amz_date)) {
-        rc = PD_ERR_SET(err, PD_EINPUT, "sigv4: malformed x-amz-date '%.32s' (want YYYYMMDDTHHMMSSZ)",
+        rc = PD_ERR_SET(err, PD_EINPUT,
+                        "sigv4: malformed x-amz-date '%.32s' (want YYYYMMDDTHHMMSSZ)",
                         in->amz_date ? in->amz_date : "");
         goto out;
     }
@@ -331,8 +331,9 @@ s3_sigv4_sign(struct s3_sigv4_result *out, const struct s3_sigv4_input *in, stru
     }
     if (!valid_scope_part(in->region) || !valid_scope_part(in->service) ||
         !valid_scope_part(in->access_key_id)) {
-        rc = PD_ERR_SET(err, PD_EINPUT, "sigv4: region, service and access key id must be "
-                                        "non-empty without '/' or spaces");
+        rc = PD_ERR_SET(err, PD_EINPUT,
+                        "sigv4: region, service and access key id must be "
+                        "non-empty without '/' or spaces");
         goto out;
     }
     if (in->secret_access_key == NULL || *in->secret_access_key == '\0') {

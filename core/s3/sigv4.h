@@ -37,15 +37,15 @@ struct s3_sigv4_header {
 };
 
 struct s3_sigv4_input {
-    const char *method;                     /* "GET", "PUT", ... */
-    const char *path;                       /* decoded path, "/bucket/a b.txt"; NULL or "" means "/" */
-    const char *query;                      /* wire query without '?', or NULL */
-    const struct s3_sigv4_header *headers;  /* every header to sign; must include host */
+    const char *method; /* "GET", "PUT", ... */
+    const char *path;   /* decoded path, "/bucket/a b.txt"; NULL or "" means "/" */
+    const char *query;  /* wire query without '?', or NULL */
+    const struct s3_sigv4_header *headers; /* every header to sign; must include host */
     size_t n_headers;
-    const char *payload_hash;               /* 64 lowercase hex digits or UNSIGNED-PAYLOAD */
-    const char *amz_date;                   /* "YYYYMMDDTHHMMSSZ", as sent in x-amz-date */
-    const char *region;                     /* "us-east-1" */
-    const char *service;                    /* "s3" */
+    const char *payload_hash; /* 64 lowercase hex digits or UNSIGNED-PAYLOAD */
+    const char *amz_date;     /* "YYYYMMDDTHHMMSSZ", as sent in x-amz-date */
+    const char *region;       /* "us-east-1" */
+    const char *service;      /* "s3" */
     const char *access_key_id;
     const char *secret_access_key;
 };
@@ -54,9 +54,9 @@ struct s3_sigv4_input {
 struct s3_sigv4_result {
     char *canonical_request;
     char *string_to_sign;
-    char *signed_headers;  /* "host;x-amz-content-sha256;x-amz-date" */
-    char *authorization;   /* the full Authorization header value */
-    char signature[65];    /* lowercase hex */
+    char *signed_headers; /* "host;x-amz-content-sha256;x-amz-date" */
+    char *authorization;  /* the full Authorization header value */
+    char signature[65];   /* lowercase hex */
 };
 
 /*
@@ -66,8 +66,7 @@ struct s3_sigv4_result {
  * hash, a bad percent-escape in the query, a header name or value that
  * cannot be sent.
  */
-int s3_sigv4_sign(struct s3_sigv4_result *out, const struct s3_sigv4_input *in,
-                  struct pd_err *err);
+int s3_sigv4_sign(struct s3_sigv4_result *out, const struct s3_sigv4_input *in, struct pd_err *err);
 
 void s3_sigv4_result_free(struct s3_sigv4_result *r);
 

@@ -53,8 +53,8 @@ on_start(void *data, const XML_Char *name, const XML_Char **attrs)
     if (st->rc != 0)
         return;
     if (st->depth == S3_XML_MAX_DEPTH) {
-        stop(st, PD_ERR_SET(st->err, PD_EINPUT, "s3: %s: elements nested deeper than %d",
-                            st->what, S3_XML_MAX_DEPTH));
+        stop(st, PD_ERR_SET(st->err, PD_EINPUT, "s3: %s: elements nested deeper than %d", st->what,
+                            S3_XML_MAX_DEPTH));
         return;
     }
     st->path[st->depth++] = pd_xstrdup(local_name(name));
@@ -113,8 +113,8 @@ on_doctype(void *data, const XML_Char *name, const XML_Char *sysid, const XML_Ch
 }
 
 int
-s3_xml_parse(const char *what, const char *xml, size_t len, s3_xml_end_fn *on_end_fn,
-             void *payload, struct pd_err *err)
+s3_xml_parse(const char *what, const char *xml, size_t len, s3_xml_end_fn *on_end_fn, void *payload,
+             struct pd_err *err)
 {
     struct xml_state st;
     int rc = 0;

@@ -266,14 +266,14 @@ struct fake_resp {
     int status;          /* 0: close the connection without answering */
     const char *headers; /* extra header lines, each ending "\r\n" */
     const char *body;
-    long cut_after;      /* >= 0: send only this many body bytes, then close */
+    long cut_after; /* >= 0: send only this many body bytes, then close */
 };
 
 struct fake_req {
     char method[16];
     char target[1024];
     char headers[8192]; /* lower-cased names, "name: value\n" lines */
-    char body[4096]; /* the first 4095 bytes */
+    char body[4096];    /* the first 4095 bytes */
     size_t body_len;
 };
 
@@ -351,19 +351,21 @@ fake_main(void *arg)
             }
             for (size_t got = 0; got < clen;) {
                 char chunk[4096];
-                ssize_t r = read(fd, chunk, clen - got < sizeof(chunk) ? clen - got : sizeof(chunk));
+                ssize_t r =
+                    read(fd, chunk, clen - got < sizeof(chunk) ? clen - got : sizeof(chunk));
                 if (r <= 0)
                     break;
                 if (got < sizeof(rq->body) - 1)
                     memcpy(rq->body + got, chunk,
                            (size_t)r < sizeof(rq->body) - 1 - got ? (size_t)r
-                                                                   : sizeof(rq->body) - 1 - got);
+                                                                  : sizeof(rq->body) - 1 - got);
                 got += (size_t)r;
             }
             rq->body_len = clen < sizeof(rq->body) - 1 ? clen : sizeof(rq->body) - 1;
 
             size_t i = f->n_seen - 1;
-            const struct fake_resp *rp = i < f->n_script ? &f->script[i] : &f->script[f->n_script - 1];
+            const struct fake_resp *rp =
+                i < f->n_script ? &f->script[i] : &f->script[f->n_script - 1];
             if (rp->status == 0)
                 break;
             const char *body = rp->body ? rp->body : "";
@@ -444,8 +446,8 @@ fake_client(const struct fake_s3 *f, int retries)
     cr.secret_access_key = (char *)(uintptr_t)TEST_SECRET;
     cr.region = (char *)(uintptr_t) "us-east-1";
     cr.endpoint_url = ep;
-    struct s3_client_options opt = {.max_retries = retries, .retry_base_s = 0.001,
-                                    .retry_max_s = 0.01, .stall_timeout_s = 5};
+    struct s3_client_options opt = {
+        .max_retries = retries, .retry_base_s = 0.001, .retry_max_s = 0.01, .stall_timeout_s = 5};
     assert_int_equal(s3_client_new(&c, &cr, &opt, &err), 0);
     free(ep);
     return c;
@@ -494,9 +496,11 @@ assert_signed(const struct fake_req *rq, const char *host)
         }
     }
     dec[o] = '\0';
-    struct s3_sigv4_input in = {rq->method, dec, q, hs, nh,
-                                seen_header(rq, "x-amz-content-sha256") ? values[0] : NULL,
-                                NULL, "us-east-1", "s3", "AKIDFAKE", TEST_SECRET};
+    struct s3_sigv4_input in = {
+        rq->method, dec,         q,
+        hs,         nh,          seen_header(rq, "x-amz-content-sha256") ? values[0] : NULL,
+        NULL,       "us-east-1", "s3",
+        "AKIDFAKE", TEST_SECRET};
     char payload[80], date[20];
     snprintf(payload, sizeof(payload), "%s", seen_header(rq, "x-amz-content-sha256"));
     snprintf(date, sizeof(date), "%s", seen_header(rq, "x-amz-date"));
@@ -522,16 +526,18 @@ test_put_headers_and_signature(void **state)
     struct fake_s3 f = {.script = {{200, "ETag: \"abc123\"\r\n", NULL, -1}}, .n_script = 1};
     struct pd_err err = {0};
     const char *meta[] = {"sha256", "feedbeef", "Source", "pgdrill", NULL};
-    struct s3_put_options po = {.content_type = "application/gzip", .sse = "aws:kms",
+    struct s3_put_options po = {.content_type = "application/gzip",
+                                .sse = "aws:kms",
                                 .sse_kms_key_id = "alias/backups",
-                                .storage_class = "STANDARD_IA", .metadata = meta};
+                                .storage_class = "STANDARD_IA",
+                                .metadata = meta};
     char *etag = NULL, host[32];
 
     (void)state;
     fake_start(&f);
     struct s3_client *c = fake_client(&f, 0);
-    assert_int_equal(s3_client_put(c, "bucket", "weekly/a b+c.sql.gz", "hello", 5, &po, &etag, &err),
-                     0);
+    assert_int_equal(
+        s3_client_put(c, "bucket", "weekly/a b+c.sql.gz", "hello", 5, &po, &etag, &err), 0);
     assert_string_equal(etag, "abc123");
     free(etag);
     s3_client_free(c);
@@ -613,14 +619,15 @@ test_retries_exhausted_and_not_retried(void **state)
 static void
 test_head(void **state)
 {
-    struct fake_s3 f = {.script = {{200,
-                                    "ETag: \"0123\"\r\nx-amz-server-side-encryption: AES256\r\n"
-                                    "x-amz-storage-class: STANDARD_IA\r\nx-amz-meta-SHA256: ff00\r\n"
-                                    "Last-Modified: Thu, 26 Nov 2026 04:00:00 GMT\r\n"
-                                    "Content-Type: application/gzip\r\n",
-                                    "0123456789", -1},
-                                   {404, NULL, NULL, -1}},
-                        .n_script = 2};
+    struct fake_s3 f = {
+        .script = {{200,
+                    "ETag: \"0123\"\r\nx-amz-server-side-encryption: AES256\r\n"
+                    "x-amz-storage-class: STANDARD_IA\r\nx-amz-meta-SHA256: ff00\r\n"
+                    "Last-Modified: Thu, 26 Nov 2026 04:00:00 GMT\r\n"
+                    "Content-Type: application/gzip\r\n",
+                    "0123456789", -1},
+                   {404, NULL, NULL, -1}},
+        .n_script = 2};
     struct s3_head h;
     struct pd_err err = {0};
 
@@ -714,8 +721,8 @@ test_get_changed_and_sink_error(void **state)
     struct s3_client *c = fake_client(&f, 3);
     assert_int_equal(s3_client_get(c, "bucket", "big", 0, collect_sink, &col, NULL, &err),
                      PD_ESERVICE);
-    assert_string_equal(err.msg,
-                        "s3: GET s3://bucket/big: the object changed while it was being downloaded");
+    assert_string_equal(
+        err.msg, "s3: GET s3://bucket/big: the object changed while it was being downloaded");
     s3_client_free(c);
     fake_stop(&f);
     pd_buf_free(&col.buf);
@@ -783,7 +790,8 @@ test_list_continuation(void **state)
                                  "no element found");
     s3_client_free(c);
     fake_stop(&f);
-    assert_string_equal(f.seen[0].target, "/bucket?delimiter=%2F&list-type=2&max-keys=1&prefix=w%2F");
+    assert_string_equal(f.seen[0].target,
+                        "/bucket?delimiter=%2F&list-type=2&max-keys=1&prefix=w%2F");
     assert_string_equal(f.seen[1].target, "/bucket?continuation-token=a%2Bb%2Fc%3D&delimiter=%2F"
                                           "&list-type=2&max-keys=1&prefix=w%2F");
     snprintf(host, sizeof(host), "127.0.0.1:%d", f.port);
@@ -810,9 +818,9 @@ test_multipart(void **state)
     (void)state;
     fake_start(&f);
     struct s3_client *c = fake_client(&f, 0);
-    assert_int_equal(s3_multipart_begin(&m, c, "bucket", "k",
-                                        &(struct s3_put_options){.sse = "AES256"}, &err),
-                     0);
+    assert_int_equal(
+        s3_multipart_begin(&m, c, "bucket", "k", &(struct s3_put_options){.sse = "AES256"}, &err),
+        0);
     assert_string_equal(s3_multipart_upload_id(m), "UP1");
     assert_int_equal(s3_multipart_upload_part(m, 0, "x", 1, &err), PD_EINPUT);
     assert_string_equal(err.msg, "s3: part number 0 is outside 1..10000");
@@ -833,11 +841,12 @@ test_multipart(void **state)
     assert_string_equal(f.seen[1].body, "second");
     assert_string_equal(f.seen[3].method, "POST");
     assert_string_equal(f.seen[3].target, "/bucket/k?uploadId=UP1");
-    assert_string_equal(f.seen[3].body,
-                        "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-                        "<Part><PartNumber>1</PartNumber><ETag>\"p1\"</ETag></Part>"
-                        "<Part><PartNumber>2</PartNumber><ETag>\"p2\"</ETag></Part>"
-                        "</CompleteMultipartUpload>");
+    assert_string_equal(
+        f.seen[3].body,
+        "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        "<Part><PartNumber>1</PartNumber><ETag>\"p1\"</ETag></Part>"
+        "<Part><PartNumber>2</PartNumber><ETag>\"p2\"</ETag></Part>"
+        "</CompleteMultipartUpload>");
     assert_string_equal(f.seen[4].method, "DELETE");
     assert_string_equal(f.seen[4].target, "/bucket/k?uploadId=UP1");
     snprintf(host, sizeof(host), "127.0.0.1:%d", f.port);
@@ -866,7 +875,8 @@ test_transport_errors(void **state)
     close(fd);
     c = fake_client(&closed, 1);
     assert_int_equal(s3_client_delete(c, "bucket", "k", &err), PD_ESERVICE);
-    want = pd_xasprintf("s3: DELETE s3://bucket/k: Failed to connect to 127.0.0.1 port %d", closed.port);
+    want = pd_xasprintf("s3: DELETE s3://bucket/k: Failed to connect to 127.0.0.1 port %d",
+                        closed.port);
     if (strncmp(err.msg, want, strlen(want)) != 0 || strstr(err.msg, "(after retries)") == NULL)
         fail_msg("got '%s'", err.msg);
     free(want);
@@ -882,9 +892,9 @@ test_transport_errors(void **state)
     assert_string_equal(err.msg, "s3: endpoint 'http://s3.example.com' uses plain http; only "
                                  "loopback hosts may, use https://");
     // and bad upload options are refused before sending
-    assert_int_equal(s3_client_put(c, "bucket", "k", "x", 1,
-                                   &(struct s3_put_options){.sse = "DES"}, NULL, &err),
-                     PD_EINPUT);
+    assert_int_equal(
+        s3_client_put(c, "bucket", "k", "x", 1, &(struct s3_put_options){.sse = "DES"}, NULL, &err),
+        PD_EINPUT);
     assert_string_equal(err.msg, "s3: server-side encryption 'DES' is not AES256 or aws:kms");
     s3_client_free(c);
 

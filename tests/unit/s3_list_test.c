@@ -64,8 +64,7 @@ test_list_aws(void **state)
     assert_string_equal(p.prefix, "weekly/");
     assert_int_equal(p.key_count, 3);
     assert_true(p.is_truncated);
-    assert_string_equal(p.next_continuation_token,
-                        "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=");
+    assert_string_equal(p.next_continuation_token, "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=");
     assert_int_equal(p.n_objects, 3);
     assert_string_equal(p.objects[0].key, "weekly/care-commons-backup-20261101-020000.sql.gz");
     assert_int_equal(p.objects[0].size, 104857600);

@@ -494,6 +494,7 @@ test_input_errors(void **state)
     static const struct s3_sigv4_header no_host[] = {{"x-amz-date", DOC_DATE}};
     static const struct s3_sigv4_header bad_name[] = {{"host", "h"}, {"bad name", "v"}};
     static const struct s3_sigv4_header bad_value[] = {{"host", "h"}, {"x", "a\001b"}};
+
     const struct {
         const char *what;
         struct s3_sigv4_input in;
@@ -560,12 +561,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_aws_suite),
-        cmocka_unit_test(test_aws_s3_doc_examples),
-        cmocka_unit_test(test_botocore_cases),
-        cmocka_unit_test(test_uri_encode),
-        cmocka_unit_test(test_canonical_query),
-        cmocka_unit_test(test_input_errors),
+        cmocka_unit_test(test_aws_suite),       cmocka_unit_test(test_aws_s3_doc_examples),
+        cmocka_unit_test(test_botocore_cases),  cmocka_unit_test(test_uri_encode),
+        cmocka_unit_test(test_canonical_query), cmocka_unit_test(test_input_errors),
         cmocka_unit_test(test_amz_date),
     };
 
