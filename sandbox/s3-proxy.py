@@ -23,7 +23,8 @@ on the proxy itself (loopback only):
 
 Usage:
   s3-proxy.py --upstream 127.0.0.1:4568 [--port 0] [--data-dir DIR]
-              [--access-key S3RVER --secret SECRET]
+              [--access-key S3RVER --secret SECRET] [--tls-cert PEM --tls-key PEM]
+With --tls-cert it serves https (to test that clients verify certificates).
 Prints "s3-proxy listening on 127.0.0.1:PORT" once it accepts connections.
 """
 import argparse
@@ -34,6 +35,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -205,7 +207,9 @@ class Handler(BaseHTTPRequestHandler):
             if values is None:
                 return (403, "SignatureDoesNotMatch", "signed header %s was not sent" % name, "")
             headers[name] = ",".join(values)
-        request = AWSRequest(method=self.command, url="http://%s%s" % (headers["host"], self.path),
+        request = AWSRequest(method=self.command, url="%s://%s%s" % (
+                                 "https" if self.server.state.args.tls_cert else "http",
+                                 headers["host"], self.path),
                              headers=headers, data=body)
         request.context["timestamp"] = amz_date
         signer = S3SigV4Auth(Credentials(args.access_key, args.secret), "s3", region)
@@ -332,8 +336,14 @@ def main():
     ap.add_argument("--data-dir", help="s3rver's -d directory (for aborts and SSE memory)")
     ap.add_argument("--access-key", default="S3RVER")
     ap.add_argument("--secret", default="S3RVER")
+    ap.add_argument("--tls-cert", help="serve https with this certificate (PEM)")
+    ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     server.state = State(args)
     print("s3-proxy listening on 127.0.0.1:%d" % server.server_address[1], flush=True)

@@ -33,13 +33,14 @@ lock_sum=$(sha256sum "$SB/package-lock.json" | cut -d' ' -f1)
         (cd "$SB" && npm ci --no-audit --no-fund --loglevel=error) >&2 || exit 1
         echo "$lock_sum" >"$SB/node_modules/.pgdrill-lock-sha256"
     fi
-) 9>"$SB/.npm-ci.lock" || fail_all "npm ci in sandbox/ failed"
-rm -f "$SB/.npm-ci.lock"
+) 9>"${TMPDIR:-/tmp}/pgdrill-npm-ci.$(id -u).lock" || fail_all "npm ci in sandbox/ failed"
 
 W=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/s3-roundtrip.XXXXXX")
 S3RVER_PID=
 PROXY_PID=
+TLS_PID=
 cleanup() {
+    [ -n "$TLS_PID" ] && kill "$TLS_PID" 2>/dev/null && wait "$TLS_PID" 2>/dev/null
     [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
     [ -n "$S3RVER_PID" ] && kill "$S3RVER_PID" 2>/dev/null && wait "$S3RVER_PID" 2>/dev/null
     rm -rf "$W"
@@ -236,5 +237,29 @@ t_delete() {
         drv delete testbucket "$KEY"
 }
 check "DELETE removes the object; HEAD then says not found; deleting again succeeds" t_delete
+
+# https: a second proxy with a self-signed certificate for 127.0.0.1
+t_tls() {
+    local rc
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$W/tls.key" -out "$W/tls.crt" >/dev/null 2>&1 ||
+        return 1
+    "$PY" "$SB/s3-proxy.py" --upstream "127.0.0.1:$S3PORT" --data-dir "$W/s3data" \
+        --access-key S3RVER --secret "$SECRET" --tls-cert "$W/tls.crt" --tls-key "$W/tls.key" \
+        >"$W/tls.log" 2>&1 &
+    TLS_PID=$!
+    TLSPORT=$(wait_port "$W/tls.log" "$TLS_PID") || return 1
+    # an unknown CA is refused, not retried into success
+    AWS_ENDPOINT_URL_S3=https://127.0.0.1:$TLSPORT drv put testbucket tls.bin "$W/small.bin" \
+        >/dev/null 2>"$W/tls.err"
+    rc=$?
+    [ "$rc" = 3 ] && grep -q '^error: s3: PUT s3://testbucket/tls.bin: SSL certificate problem' "$W/tls.err" &&
+        aws_absent tls.bin &&
+        AWS_ENDPOINT_URL_S3=https://127.0.0.1:$TLSPORT PGDRILL_TEST_S3_CA_FILE=$W/tls.crt \
+            drv put testbucket tls.bin "$W/small.bin" >/dev/null &&
+        "$AWSCLI" --endpoint-url "https://127.0.0.1:$TLSPORT" --ca-bundle "$W/tls.crt" s3 cp \
+            s3://testbucket/tls.bin "$W/tls.aws" --only-show-errors && cmp "$W/small.bin" "$W/tls.aws"
+}
+check "https: an unknown certificate is refused; with its CA the upload succeeds and aws reads it back" t_tls
 
 [ "$failures" -eq 0 ]

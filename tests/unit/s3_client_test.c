@@ -16,6 +16,7 @@
  *   tool delete BUCKET KEY
  *   tool mpu BUCKET KEY FILE PART-SIZE THREADS [abort-after-parts]
  * Errors go to stderr as "error: MESSAGE"; the exit code is pd_err's.
+ * PGDRILL_TEST_S3_CA_FILE, when set, is an extra CA bundle (the https test).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -142,7 +143,8 @@ tool_main(int argc, char **argv)
 
     if ((rc = s3_creds_load(&creds, NULL, &err)) != 0)
         goto out;
-    struct s3_client_options opt = {.retry_base_s = 0.05, .retry_max_s = 0.5};
+    struct s3_client_options opt = {
+        .retry_base_s = 0.05, .retry_max_s = 0.5, .ca_file = getenv("PGDRILL_TEST_S3_CA_FILE")};
     if ((rc = s3_client_new(&c, &creds, &opt, &err)) != 0)
         goto out;
     if (strcmp(cmd, "put") == 0 && argc >= 6) {
