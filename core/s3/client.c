@@ -187,6 +187,7 @@ struct resp {
     int sink_rc;
     struct pd_err *err;
     int stream_error; /* the range check failed: message in err */
+    int attempts;     /* requests sent */
 };
 
 static void
@@ -596,6 +597,7 @@ request(struct s3_client *c, const struct req *rq, struct resp *rs, struct pd_er
                 range = pd_xasprintf("bytes=%lu-", (unsigned long)rs->expect_start);
         }
         cc = perform_once(c, h, rq, &t, rs, range, if_match, errbuf, err, &sign_rc);
+        rs->attempts = attempt + 1;
         if (sign_rc != 0) {
             rc = sign_rc;
             break;
@@ -1064,7 +1066,7 @@ s3_multipart_complete(struct s3_multipart *m, char **etag_out, struct pd_err *er
     char hash[65];
     struct resp rs;
     char *root = NULL, *etag = NULL;
-    int rc = 0;
+    int rc = 0, sent = 0;
 
     if (etag_out)
         *etag_out = NULL;
@@ -1098,24 +1100,59 @@ s3_multipart_complete(struct s3_multipart *m, char **etag_out, struct pd_err *er
                      .body_len = body.len,
                      .payload_hash = hash};
     add_header(&rq, "content-type", "application/xml");
-    if ((rc = request(m->c, &rq, &rs, err)) != 0)
-        goto out;
-    if (rs.status != 200) {
-        rc = status_error("COMPLETE-MULTIPART", &rq, &rs, err);
-        goto out;
+    for (int attempt = 0;; attempt++) {
+        char *code = NULL;
+        int retry;
+
+        resp_free(&rs);
+        PD_FREE(root);
+        if ((rc = request(m->c, &rq, &rs, err)) != 0)
+            goto out;
+        sent += rs.attempts;
+        if (rs.status == 404 && sent > 1) {
+            /*
+             * An earlier attempt may have completed the upload and only its
+             * answer was lost: then the object is there and the upload gone.
+             */
+            struct s3_head h;
+            struct pd_err herr = {0};
+
+            if (s3_client_head(m->c, &h, m->bucket, m->key, &herr) == 0) {
+                pd_log(PD_LOG_WARN,
+                       "s3: COMPLETE-MULTIPART s3://%s/%s: upload already completed "
+                       "by an earlier attempt",
+                       m->bucket, m->key);
+                etag = pd_xasprintf("\"%s\"", h.etag ? h.etag : "");
+                s3_head_free(&h);
+                break;
+            }
+        }
+        if (rs.status != 200) {
+            rc = status_error("COMPLETE-MULTIPART", &rq, &rs, err);
+            goto out;
+        }
+        // S3 may answer 200 and report the failure in the body; InternalError is worth a retry
+        if ((rc = s3_xml_root(&root, "complete multipart response", rs.body.data, rs.body.len,
+                              err)) != 0)
+            goto out;
+        if (strcmp(root, "CompleteMultipartUploadResult") == 0) {
+            if ((rc = s3_xml_text(&etag, "complete multipart response", rs.body.data, rs.body.len,
+                                  "CompleteMultipartUploadResult/ETag", err)) != 0)
+                goto out;
+            break;
+        }
+        if ((rc = s3_xml_text(&code, "complete multipart response", rs.body.data, rs.body.len,
+                              "Error/Code", err)) != 0)
+            goto out;
+        retry = is_retryable_status(0, code) && attempt < m->c->opt.max_retries;
+        free(code);
+        if (!retry) {
+            rs.status = 500;
+            rc = status_error("COMPLETE-MULTIPART", &rq, &rs, err);
+            goto out;
+        }
+        backoff(m->c, attempt);
     }
-    // S3 may answer 200 and report the failure in the body
-    if ((rc = s3_xml_root(&root, "complete multipart response", rs.body.data, rs.body.len, err)) !=
-        0)
-        goto out;
-    if (strcmp(root, "CompleteMultipartUploadResult") != 0) {
-        rs.status = 500;
-        rc = status_error("COMPLETE-MULTIPART", &rq, &rs, err);
-        goto out;
-    }
-    if ((rc = s3_xml_text(&etag, "complete multipart response", rs.body.data, rs.body.len,
-                          "CompleteMultipartUploadResult/ETag", err)) != 0)
-        goto out;
     if (etag == NULL) {
         rc =
             PD_ERR_SET(err, PD_ESERVICE, "s3: COMPLETE-MULTIPART s3://%s/%s: no ETag in the answer",

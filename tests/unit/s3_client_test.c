@@ -38,6 +38,7 @@
 
 #include "pd_buf.h"
 #include "pd_err.h"
+#include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_sha256.h"
@@ -448,8 +449,10 @@ fake_client(const struct fake_s3 *f, int retries)
     cr.secret_access_key = (char *)(uintptr_t)TEST_SECRET;
     cr.region = (char *)(uintptr_t) "us-east-1";
     cr.endpoint_url = ep;
-    struct s3_client_options opt = {
-        .max_retries = retries, .retry_base_s = 0.001, .retry_max_s = 0.01, .stall_timeout_s = 5};
+    struct s3_client_options opt = {.max_retries = retries ? retries : -1,
+                                    .retry_base_s = 0.001,
+                                    .retry_max_s = 0.01,
+                                    .stall_timeout_s = 5};
     assert_int_equal(s3_client_new(&c, &cr, &opt, &err), 0);
     free(ep);
     return c;
@@ -856,6 +859,109 @@ test_multipart(void **state)
         assert_signed(&f.seen[i], host);
 }
 
+/* Complete is retried on a 200 carrying InternalError, and an upload that an
+ * earlier attempt completed (answer lost, then NoSuchUpload) counts as done. */
+static void
+test_multipart_complete_retries(void **state)
+{
+    struct fake_s3 f = {
+        .script = {{200, NULL,
+                    "<InitiateMultipartUploadResult><UploadId>UP2</UploadId>"
+                    "</InitiateMultipartUploadResult>",
+                    -1},
+                   {200, "ETag: \"p1\"\r\n", NULL, -1},
+                   {200, NULL, XML_ERR("InternalError", "try again"), -1},
+                   {0, NULL, NULL, -1},
+                   {404, NULL, XML_ERR("NoSuchUpload", "The specified upload does not exist"), -1},
+                   {200, "ETag: \"abc-1\"\r\n", NULL, -1}},
+        .n_script = 6};
+    struct s3_multipart *m;
+    struct pd_err err = {0};
+    char *etag = NULL;
+
+    (void)state;
+    fake_start(&f);
+    struct s3_client *c = fake_client(&f, 3);
+    assert_int_equal(s3_multipart_begin(&m, c, "bucket", "k", NULL, &err), 0);
+    assert_int_equal(s3_multipart_upload_part(m, 1, "only", 4, &err), 0);
+    if (s3_multipart_complete(m, &etag, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_string_equal(etag, "abc-1");
+    free(etag);
+    s3_multipart_free(m);
+    s3_client_free(c);
+    fake_stop(&f);
+    assert_int_equal(f.n_seen, 6);
+    assert_string_equal(f.seen[2].method, "POST");
+    assert_string_equal(f.seen[3].method, "POST");
+    assert_string_equal(f.seen[4].method, "POST");
+    assert_string_equal(f.seen[5].method, "HEAD");
+    assert_string_equal(f.seen[5].target, "/bucket/k");
+}
+
+/* Nothing secret reaches the log, even at trace level. */
+struct log_lines {
+    char text[8192];
+};
+
+static void
+log_sink(enum pd_log_level level, const char *msg, void *payload)
+{
+    struct log_lines *l = payload;
+
+    (void)level;
+    strncat(l->text, msg, sizeof(l->text) - strlen(l->text) - 2);
+    strcat(l->text, "\n");
+}
+
+static void
+test_no_secrets_in_logs(void **state)
+{
+    struct fake_s3 f = {.script = {{500, NULL, XML_ERR("InternalError", "x"), -1},
+                                   {200, "ETag: \"e\"\r\n", NULL, -1}},
+                        .n_script = 2};
+    struct log_lines lines = {""};
+    struct s3_creds cr = {0};
+    struct s3_client *c;
+    struct pd_err err = {0};
+    char *ep, sig[65];
+    enum pd_log_level old = pd_log_get_level();
+
+    (void)state;
+    fake_start(&f);
+    ep = pd_xasprintf("http://127.0.0.1:%d", f.port);
+    cr.access_key_id = (char *)(uintptr_t) "AKIDFAKE";
+    cr.secret_access_key = (char *)(uintptr_t)TEST_SECRET;
+    cr.session_token = (char *)(uintptr_t) "SESSION/token+value==";
+    cr.region = (char *)(uintptr_t) "us-east-1";
+    cr.endpoint_url = ep;
+    assert_int_equal(
+        s3_client_new(
+            &c, &cr, &(struct s3_client_options){.retry_base_s = 0.001, .retry_max_s = 0.01}, &err),
+        0);
+    pd_log_set_sink(log_sink, &lines);
+    pd_log_set_level(PD_LOG_TRACE);
+    assert_int_equal(s3_client_put(c, "bucket", "k", "x", 1, NULL, NULL, &err), 0);
+    pd_log_set_level(old);
+    pd_log_set_sink(NULL, NULL);
+    s3_client_free(c);
+    fake_stop(&f);
+    free(ep);
+
+    assert_string_equal(seen_header(&f.seen[1], "x-amz-security-token"), "SESSION/token+value==");
+    assert_non_null(
+        strstr(seen_header(&f.seen[1], "authorization"),
+               "SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token,"));
+    snprintf(sig, sizeof(sig), "%s",
+             strstr(seen_header(&f.seen[1], "authorization"), "Signature=") + 10);
+    assert_non_null(strstr(lines.text, "s3: PUT http://127.0.0.1:"));
+    assert_non_null(strstr(lines.text, "retrying (1 of 4)"));
+    assert_null(strstr(lines.text, TEST_SECRET));
+    assert_null(strstr(lines.text, "SESSION/token"));
+    assert_null(strstr(lines.text, "Signature"));
+    assert_null(strstr(lines.text, sig));
+}
+
 static void
 test_transport_errors(void **state)
 {
@@ -921,6 +1027,8 @@ main(int argc, char **argv)
         cmocka_unit_test(test_get_changed_and_sink_error),
         cmocka_unit_test(test_list_continuation),
         cmocka_unit_test(test_multipart),
+        cmocka_unit_test(test_multipart_complete_retries),
+        cmocka_unit_test(test_no_secrets_in_logs),
         cmocka_unit_test(test_transport_errors),
     };
 
