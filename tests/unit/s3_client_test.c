@@ -15,6 +15,9 @@
  *   tool list BUCKET PREFIX [DELIMITER|- [MAX-KEYS]]
  *   tool delete BUCKET KEY
  *   tool mpu BUCKET KEY FILE PART-SIZE THREADS [abort-after-parts]
+ *   tool upload BUCKET KEY FILE PART-SIZE IN-FLIGHT raw|gzip [FAIL-AFTER-BYTES]
+ *        (s3/upload fed in 1 MiB pieces, optionally through gz; FAIL-AFTER
+ *        plays a producer that dies: the upload is aborted)
  * Errors go to stderr as "error: MESSAGE"; the exit code is pd_err's.
  * PGDRILL_TEST_S3_CA_FILE, when set, is an extra CA bundle (the https test).
  */
@@ -36,6 +39,7 @@
 
 #include <cmocka.h>
 
+#include "gz/gz.h"
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_log.h"
@@ -45,6 +49,7 @@
 #include "s3/client.h"
 #include "s3/creds.h"
 #include "s3/sigv4.h"
+#include "s3/upload.h"
 
 /* ==== the command-line driver ============================================ */
 
@@ -134,6 +139,60 @@ mpu_worker(void *arg)
 }
 
 static int
+upload_sink(const void *data, size_t len, void *payload, struct pd_err *err)
+{
+    return s3_upload_write(payload, data, len, err);
+}
+
+static int
+tool_upload(struct s3_client *c, int argc, char **argv, struct pd_err *err)
+{
+    struct s3_upload *u = NULL;
+    struct gz_deflate *z = NULL;
+    int gzip = strcmp(argv[8], "gzip") == 0;
+    uint64_t fail_after = argc > 9 ? strtoull(argv[9], NULL, 10) : UINT64_MAX, fed = 0;
+    struct s3_upload_options uo = {.part_size = strtoul(argv[6], NULL, 10),
+                                   .max_in_flight = atoi(argv[7]),
+                                   .put = &(struct s3_put_options){.sse = "AES256"}};
+    static char buf[1 << 20];
+    FILE *f = fopen(argv[5], "rb");
+    char *etag = NULL;
+    size_t n;
+    int rc;
+
+    if (f == NULL)
+        return PD_ERR_SET(err, PD_EIO, "cannot read %s", argv[5]);
+    if ((rc = s3_upload_new(&u, c, argv[3], argv[4], &uo, err)) != 0)
+        goto out;
+    if (gzip && (rc = gz_deflate_new(&z, NULL, upload_sink, u, err)) != 0)
+        goto out;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        if (fed >= fail_after) {
+            s3_upload_abort(u);
+            printf("aborted after %lu bytes\n", (unsigned long)fed);
+            rc = PD_ERR_SET(err, PD_ECHECK, "the producer failed after %lu bytes",
+                            (unsigned long)fed);
+            goto out;
+        }
+        rc = z ? gz_deflate_write(z, buf, n, err) : s3_upload_write(u, buf, n, err);
+        if (rc != 0)
+            goto out;
+        fed += n;
+    }
+    if (z && (rc = gz_deflate_finish(z, err)) != 0)
+        goto out;
+    if ((rc = s3_upload_finish(u, &etag, err)) == 0)
+        printf("etag %s\nparts %d\nbytes %lu\n", etag, s3_upload_parts(u),
+               (unsigned long)s3_upload_bytes(u));
+out:
+    free(etag);
+    gz_deflate_free(z);
+    s3_upload_free(u);
+    fclose(f);
+    return rc;
+}
+
+static int
 tool_main(int argc, char **argv)
 {
     struct s3_creds creds;
@@ -198,6 +257,8 @@ tool_main(int argc, char **argv)
             printf("pages %d\n", pages);
     } else if (strcmp(cmd, "delete") == 0 && argc >= 5) {
         rc = s3_client_delete(c, argv[3], argv[4], &err);
+    } else if (strcmp(cmd, "upload") == 0 && argc >= 9) {
+        rc = tool_upload(c, argc, argv, &err);
     } else if (strcmp(cmd, "mpu") == 0 && argc >= 8) {
         struct mpu_job job;
         size_t len;
@@ -247,7 +308,7 @@ tool_main(int argc, char **argv)
         free(etag);
         free(data);
     } else {
-        fprintf(stderr, "usage: s3_client_test tool put|get|head|list|delete|mpu ...\n");
+        fprintf(stderr, "usage: s3_client_test tool put|get|head|list|delete|mpu|upload ...\n");
         rc = PD_EUSAGE;
         s3_client_free(c);
         s3_creds_free(&creds);
