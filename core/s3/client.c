@@ -863,6 +863,56 @@ out:
 }
 
 int
+s3_client_replace_metadata(struct s3_client *c, const char *bucket, const char *key,
+                           const struct s3_put_options *opt, const char *if_match,
+                           struct pd_err *err)
+{
+    struct req rq = {.method = "PUT",
+                     .bucket = bucket,
+                     .key = key,
+                     .body = "",
+                     .body_len = 0,
+                     .payload_hash = S3_SIGV4_EMPTY_SHA256};
+    char *names[MAX_EXTRA_HEADERS] = {0};
+    char *enc = s3_sigv4_uri_encode(key, strlen(key), 1);
+    char *source = pd_xasprintf("/%s/%s", bucket, enc);
+    char *match = if_match ? pd_xasprintf("\"%s\"", if_match) : NULL;
+    char *root = NULL;
+    struct resp rs;
+    int rc;
+
+    memset(&rs, 0, sizeof(rs));
+    add_header(&rq, "x-amz-copy-source", source);
+    add_header(&rq, "x-amz-metadata-directive", "REPLACE");
+    if (match)
+        add_header(&rq, "x-amz-copy-source-if-match", match);
+    if ((rc = add_put_headers(&rq, opt, names, MAX_EXTRA_HEADERS, err)) != 0)
+        goto out;
+    if ((rc = request(c, &rq, &rs, err)) != 0)
+        goto out;
+    if (rs.status != 200) {
+        rc = status_error("COPY", &rq, &rs, err);
+        goto out;
+    }
+    // like Complete, a copy can fail after the 200 status line
+    if ((rc = s3_xml_root(&root, "copy response", rs.body.data, rs.body.len, err)) != 0)
+        goto out;
+    if (strcmp(root, "CopyObjectResult") != 0) {
+        rs.status = 500;
+        rc = status_error("COPY", &rq, &rs, err);
+    }
+out:
+    for (size_t i = 0; i < MAX_EXTRA_HEADERS; i++)
+        free(names[i]);
+    free(root);
+    free(match);
+    free(source);
+    free(enc);
+    resp_free(&rs);
+    return rc;
+}
+
+int
 s3_client_delete(struct s3_client *c, const char *bucket, const char *key, struct pd_err *err)
 {
     struct req rq = {

@@ -92,6 +92,18 @@ int s3_client_put(struct s3_client *c, const char *bucket, const char *key, cons
                   size_t len, const struct s3_put_options *opt, char **etag_out,
                   struct pd_err *err);
 
+/*
+ * Replace an object's metadata (and restate its content type, encryption and
+ * storage class from opt, which a copy would otherwise reset) by copying it
+ * onto itself: how a checksum known only after a streamed upload ends up in
+ * x-amz-meta-*. With if_match (an ETag without quotes) the copy fails
+ * unless the object is still that version. Objects over 5 GiB cannot be
+ * copied in one request; S3 then answers InvalidRequest.
+ */
+int s3_client_replace_metadata(struct s3_client *c, const char *bucket, const char *key,
+                               const struct s3_put_options *opt, const char *if_match,
+                               struct pd_err *err);
+
 /* DELETE an object; deleting a missing key succeeds, as in S3. */
 int s3_client_delete(struct s3_client *c, const char *bucket, const char *key, struct pd_err *err);
 

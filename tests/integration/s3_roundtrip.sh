@@ -250,6 +250,18 @@ t_stream_upload() {
 }
 check "streamed upload of 30 MiB: 4 parts, 3 in flight; aws downloads it byte-identical" t_stream_upload
 
+t_setmeta() {
+    local sum etag
+    sum=$(sha256sum <"$W/thirty.bin" | cut -c1-64)
+    etag=$(drv head testbucket stream/thirty.bin | sed -n 's/^etag //p')
+    drv setmeta testbucket stream/thirty.bin sha256 "$sum" "$etag" &&
+        drv head testbucket stream/thirty.bin >"$W/sm.out" &&
+        grep -qx "meta sha256 $sum" "$W/sm.out" && grep -qx 'sse AES256' "$W/sm.out" &&
+        grep -qx 'size 31457280' "$W/sm.out" &&
+        aws s3 cp s3://testbucket/stream/thirty.bin "$W/sm.aws" && cmp "$W/thirty.bin" "$W/sm.aws"
+}
+check "the sha256 known after a streamed upload is stored as metadata; content and encryption kept" t_setmeta
+
 t_stream_small() {
     proxy_ctl clear &&
         drv upload testbucket stream/small.bin "$W/small.bin" 8388608 3 raw >"$W/ups.out" &&

@@ -15,6 +15,7 @@
  *   tool list BUCKET PREFIX [DELIMITER|- [MAX-KEYS]]
  *   tool delete BUCKET KEY
  *   tool mpu BUCKET KEY FILE PART-SIZE THREADS [abort-after-parts]
+ *   tool setmeta BUCKET KEY NAME VALUE [IF-MATCH-ETAG]   (keeps SSE AES256)
  *   tool upload BUCKET KEY FILE PART-SIZE IN-FLIGHT raw|gzip [FAIL-AFTER-BYTES]
  *        (s3/upload fed in 1 MiB pieces, optionally through gz; FAIL-AFTER
  *        plays a producer that dies: the upload is aborted)
@@ -257,6 +258,11 @@ tool_main(int argc, char **argv)
             printf("pages %d\n", pages);
     } else if (strcmp(cmd, "delete") == 0 && argc >= 5) {
         rc = s3_client_delete(c, argv[3], argv[4], &err);
+    } else if (strcmp(cmd, "setmeta") == 0 && argc >= 7) {
+        const char *meta[] = {argv[5], argv[6], NULL};
+        struct s3_put_options po = {.sse = "AES256", .metadata = meta};
+
+        rc = s3_client_replace_metadata(c, argv[3], argv[4], &po, argc > 7 ? argv[7] : NULL, &err);
     } else if (strcmp(cmd, "upload") == 0 && argc >= 9) {
         rc = tool_upload(c, argc, argv, &err);
     } else if (strcmp(cmd, "mpu") == 0 && argc >= 8) {
@@ -960,6 +966,53 @@ test_multipart_complete_retries(void **state)
     assert_string_equal(f.seen[5].target, "/bucket/k");
 }
 
+static void
+test_replace_metadata(void **state)
+{
+    struct fake_s3 f = {
+        .script = {{200, NULL,
+                    "<CopyObjectResult><ETag>\"e1\"</ETag><LastModified>2026-11-26T04:00:00Z"
+                    "</LastModified></CopyObjectResult>",
+                    -1},
+                   {200, NULL, XML_ERR("InternalError", "copy failed late"), -1},
+                   {412, NULL,
+                    XML_ERR("PreconditionFailed", "At least one of the pre-conditions "
+                                                  "you specified did not hold"),
+                    -1}},
+        .n_script = 3};
+    const char *meta[] = {"sha256", "abc", NULL};
+    struct s3_put_options po = {.sse = "AES256", .storage_class = "STANDARD_IA", .metadata = meta};
+    struct pd_err err = {0};
+    char host[32];
+
+    (void)state;
+    fake_start(&f);
+    struct s3_client *c = fake_client(&f, 0);
+    assert_int_equal(s3_client_replace_metadata(c, "bucket", "weekly/a b.gz", &po, "e0", &err), 0);
+    assert_int_equal(s3_client_replace_metadata(c, "bucket", "weekly/a b.gz", &po, NULL, &err),
+                     PD_ESERVICE);
+    assert_string_equal(
+        err.msg, "s3: COPY s3://bucket/weekly/a b.gz: HTTP 500 InternalError: copy failed late");
+    assert_int_equal(s3_client_replace_metadata(c, "bucket", "weekly/a b.gz", &po, "old", &err),
+                     PD_ESERVICE);
+    assert_string_equal(err.msg, "s3: COPY s3://bucket/weekly/a b.gz: HTTP 412 PreconditionFailed: "
+                                 "At least one of the pre-conditions you specified did not hold");
+    s3_client_free(c);
+    fake_stop(&f);
+    assert_string_equal(f.seen[0].method, "PUT");
+    assert_string_equal(f.seen[0].target, "/bucket/weekly/a%20b.gz");
+    assert_string_equal(seen_header(&f.seen[0], "x-amz-copy-source"), "/bucket/weekly/a%20b.gz");
+    assert_string_equal(seen_header(&f.seen[0], "x-amz-metadata-directive"), "REPLACE");
+    assert_string_equal(seen_header(&f.seen[0], "x-amz-copy-source-if-match"), "\"e0\"");
+    assert_string_equal(seen_header(&f.seen[0], "x-amz-meta-sha256"), "abc");
+    assert_string_equal(seen_header(&f.seen[0], "x-amz-server-side-encryption"), "AES256");
+    assert_string_equal(seen_header(&f.seen[0], "x-amz-storage-class"), "STANDARD_IA");
+    assert_string_equal(seen_header(&f.seen[0], "content-length"), "0");
+    assert_null(seen_header(&f.seen[1], "x-amz-copy-source-if-match"));
+    snprintf(host, sizeof(host), "127.0.0.1:%d", f.port);
+    assert_signed(&f.seen[0], host);
+}
+
 /* Nothing secret reaches the log, even at trace level. */
 struct log_lines {
     char text[8192];
@@ -1089,6 +1142,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_list_continuation),
         cmocka_unit_test(test_multipart),
         cmocka_unit_test(test_multipart_complete_retries),
+        cmocka_unit_test(test_replace_metadata),
         cmocka_unit_test(test_no_secrets_in_logs),
         cmocka_unit_test(test_transport_errors),
     };
