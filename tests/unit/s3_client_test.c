@@ -16,6 +16,7 @@
  *   tool delete BUCKET KEY
  *   tool mpu BUCKET KEY FILE PART-SIZE THREADS [abort-after-parts]
  *   tool setmeta BUCKET KEY NAME VALUE [IF-MATCH-ETAG]   (keeps SSE AES256)
+ *   tool check BUCKET KEY [OUTFILE]   (s3/check: sha256 + gzip, gunzipped to OUTFILE)
  *   tool upload BUCKET KEY FILE PART-SIZE IN-FLIGHT raw|gzip [FAIL-AFTER-BYTES]
  *        (s3/upload fed in 1 MiB pieces, optionally through gz; FAIL-AFTER
  *        plays a producer that dies: the upload is aborted)
@@ -47,6 +48,7 @@
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_sha256.h"
+#include "s3/check.h"
 #include "s3/client.h"
 #include "s3/creds.h"
 #include "s3/sigv4.h"
@@ -258,6 +260,18 @@ tool_main(int argc, char **argv)
             printf("pages %d\n", pages);
     } else if (strcmp(cmd, "delete") == 0 && argc >= 5) {
         rc = s3_client_delete(c, argv[3], argv[4], &err);
+    } else if (strcmp(cmd, "check") == 0 && argc >= 5) {
+        struct s3_gzip_check chk;
+        FILE *f = argc > 5 ? fopen(argv[5], "wb") : NULL;
+
+        rc = s3_gzip_check(&chk, c, argv[3], argv[4], f ? file_sink : NULL, f, &err);
+        if (f)
+            fclose(f);
+        if (rc == 0)
+            printf("compressed %lu\nuncompressed %lu\nmembers %d\nsha256 %s\nmetadata %s\n",
+                   (unsigned long)chk.compressed_bytes, (unsigned long)chk.uncompressed_bytes,
+                   chk.members, chk.sha256, chk.expected_sha256 ? "match" : "none");
+        s3_gzip_check_free(&chk);
     } else if (strcmp(cmd, "setmeta") == 0 && argc >= 7) {
         const char *meta[] = {argv[5], argv[6], NULL};
         struct s3_put_options po = {.sse = "AES256", .metadata = meta};
@@ -352,6 +366,7 @@ struct fake_s3 {
     int port;
     pthread_t thread;
     struct fake_resp script[FAKE_MAX];
+    size_t body_len[FAKE_MAX]; /* for binary bodies; 0 means strlen(body) */
     size_t n_script;
     struct fake_req seen[FAKE_MAX];
     size_t n_seen;
@@ -439,7 +454,7 @@ fake_main(void *arg)
             if (rp->status == 0)
                 break;
             const char *body = rp->body ? rp->body : "";
-            size_t blen = strlen(body);
+            size_t blen = i < f->n_script && f->body_len[i] ? f->body_len[i] : strlen(body);
             char *head = pd_xasprintf("HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n", rp->status,
                                       blen, rp->headers ? rp->headers : "");
             write_all(fd, head, strlen(head));
@@ -1013,6 +1028,86 @@ test_replace_metadata(void **state)
     assert_signed(&f.seen[0], host);
 }
 
+static int
+gz_collect(const void *data, size_t len, void *payload, struct pd_err *err)
+{
+    return pd_buf_append(payload, data, len, err);
+}
+
+static void
+test_gzip_check(void **state)
+{
+    struct pd_buf gz, plain;
+    struct gz_deflate *z;
+    struct pd_err err = {0};
+    struct s3_gzip_check chk;
+    char sha[65], *head_ok, *head_bad;
+    static const char text[] = "COPY visits FROM stdin;\n1\tcare\n\\.\n";
+
+    (void)state;
+    pd_buf_init(&gz, 0);
+    assert_int_equal(gz_deflate_new(&z, NULL, gz_collect, &gz, &err), 0);
+    assert_int_equal(gz_deflate_write(z, text, sizeof(text) - 1, &err), 0);
+    assert_int_equal(gz_deflate_finish(z, &err), 0);
+    gz_deflate_free(z);
+    pd_sha256_hex(sha, gz.data, gz.len);
+    head_ok = pd_xasprintf("x-amz-meta-sha256: %s\r\n", sha);
+    head_bad = pd_xasprintf("x-amz-meta-sha256: %064d\r\n", 0);
+
+    struct fake_s3 f = {.n_script = 8};
+    f.script[0] = (struct fake_resp){200, head_ok, gz.data, -1};
+    f.body_len[0] = gz.len; // HEAD
+    f.script[1] = (struct fake_resp){200, head_ok, gz.data, -1};
+    f.body_len[1] = gz.len; // GET
+    f.script[2] = (struct fake_resp){200, head_bad, gz.data, -1};
+    f.body_len[2] = gz.len;
+    f.script[3] = (struct fake_resp){200, head_bad, gz.data, -1};
+    f.body_len[3] = gz.len;
+    f.script[4] = (struct fake_resp){200, NULL, gz.data, -1};
+    f.body_len[4] = gz.len - 3; // HEAD: shorter
+    f.script[5] = (struct fake_resp){200, NULL, gz.data, -1};
+    f.body_len[5] = gz.len - 3; // GET: cut gzip
+    fake_start(&f);
+    struct s3_client *c = fake_client(&f, 0);
+
+    pd_buf_init(&plain, 0);
+    assert_int_equal(s3_gzip_check(&chk, c, "bucket", "w/x.sql.gz", gz_collect, &plain, &err), 0);
+    assert_string_equal(chk.sha256, sha);
+    assert_string_equal(chk.expected_sha256, sha);
+    assert_int_equal(chk.compressed_bytes, gz.len);
+    assert_int_equal(chk.uncompressed_bytes, sizeof(text) - 1);
+    assert_int_equal(chk.members, 1);
+    assert_int_equal(plain.len, sizeof(text) - 1);
+    assert_memory_equal(plain.data, text, plain.len);
+    s3_gzip_check_free(&chk);
+
+    assert_int_equal(s3_gzip_check(&chk, c, "bucket", "w/x.sql.gz", NULL, NULL, &err), PD_ECHECK);
+    char *want = pd_xasprintf("s3: s3://bucket/w/x.sql.gz: sha256 mismatch: the object has %s, "
+                              "its metadata says %064d",
+                              sha, 0);
+    assert_string_equal(err.msg, want);
+    free(want);
+    s3_gzip_check_free(&chk);
+
+    assert_int_equal(s3_gzip_check(&chk, c, "bucket", "w/x.sql.gz", NULL, NULL, &err), PD_ECHECK);
+    want = pd_xasprintf("s3: s3://bucket/w/x.sql.gz: gzip: stream truncated after %zu compressed "
+                        "bytes",
+                        gz.len - 3);
+    assert_string_equal(err.msg, want);
+    free(want);
+    assert_null(chk.expected_sha256);
+    s3_gzip_check_free(&chk);
+
+    s3_client_free(c);
+    fake_stop(&f);
+    assert_string_equal(f.seen[0].method, "HEAD");
+    assert_string_equal(f.seen[1].method, "GET");
+    free(head_ok);
+    free(head_bad);
+    pd_buf_free(&gz);
+    pd_buf_free(&plain);
+}
+
 /* Nothing secret reaches the log, even at trace level. */
 struct log_lines {
     char text[8192];
@@ -1143,6 +1238,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_multipart),
         cmocka_unit_test(test_multipart_complete_retries),
         cmocka_unit_test(test_replace_metadata),
+        cmocka_unit_test(test_gzip_check),
         cmocka_unit_test(test_no_secrets_in_logs),
         cmocka_unit_test(test_transport_errors),
     };
