@@ -273,8 +273,10 @@ t_stream_small() {
 check "a stream shorter than one part is sent as a single PUT" t_stream_small
 
 t_gzip_pipeline() {
-    seq 1 4000000 | sed 's/.*/INSERT INTO visits VALUES (&, '"'"'care'"'"', now());/' >"$W/dump.sql" &&
+    # ~80 MB of dump-like text that gzips to ~10 MB: two parts of 5 MiB and a tail
+    seq 1 1500000 | awk 'BEGIN { srand(42) } { printf "INSERT INTO visits VALUES (%d, %c%.6f%c, now());\n", $1, 39, rand(), 39 }' >"$W/dump.sql" &&
         drv upload testbucket stream/dump.sql.gz "$W/dump.sql" 5242880 2 gzip >"$W/gz.out" &&
+        grep -qx 'parts 3' "$W/gz.out" &&
         aws s3 cp s3://testbucket/stream/dump.sql.gz "$W/dump.aws.gz" &&
         gzip -t "$W/dump.aws.gz" && gzip -dc "$W/dump.aws.gz" | cmp - "$W/dump.sql"
 }
