@@ -46,6 +46,7 @@ cleanup() {
     rm -rf "$W"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # wait_port LOGFILE PID: print the port from "... listening on 127.0.0.1:PORT"
 wait_port() {
@@ -357,17 +358,20 @@ t_kill9() {
 }
 check "kill -9 in the middle of an upload leaves nothing at the final key" t_kill9
 
-# https: a second proxy with a self-signed certificate for 127.0.0.1
-t_tls() {
-    local rc
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
-        -addext subjectAltName=IP:127.0.0.1 -keyout "$W/tls.key" -out "$W/tls.crt" >/dev/null 2>&1 ||
-        return 1
+# https: a second proxy with a self-signed certificate for 127.0.0.1. Started
+# here, not inside check (a subshell), so cleanup knows its PID.
+TLSPORT=
+if openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$W/tls.key" -out "$W/tls.crt" >"$W/openssl.log" 2>&1; then
     "$PY" "$SB/s3-proxy.py" --upstream "127.0.0.1:$S3PORT" --data-dir "$W/s3data" \
         --access-key S3RVER --secret "$SECRET" --tls-cert "$W/tls.crt" --tls-key "$W/tls.key" \
         >"$W/tls.log" 2>&1 &
     TLS_PID=$!
-    TLSPORT=$(wait_port "$W/tls.log" "$TLS_PID") || return 1
+    TLSPORT=$(wait_port "$W/tls.log" "$TLS_PID")
+fi
+t_tls() {
+    local rc
+    [ -n "$TLSPORT" ] || { cat "$W/openssl.log" "$W/tls.log" 2>/dev/null; return 1; }
     # an unknown CA is refused, not retried into success
     AWS_ENDPOINT_URL_S3=https://127.0.0.1:$TLSPORT drv put testbucket tls.bin "$W/small.bin" \
         >/dev/null 2>"$W/tls.err"
