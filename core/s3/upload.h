@@ -1,0 +1,57 @@
+/*
+ * s3/upload: stream bytes of unknown length into one S3 object.
+ *
+ * The writer fills a part buffer; the first full buffer starts a multipart
+ * upload and every full buffer becomes a part uploaded by one of
+ * max_in_flight worker threads while the caller goes on producing (the
+ * backup's pg_dump | gzip). Memory is bounded by part_size times
+ * (max_in_flight + 1). A stream that ends before the first part is full is
+ * sent as one PUT instead.
+ *
+ * Nothing appears at the final key before s3_upload_finish succeeds: a
+ * failure (of a part, or of the producer, who then calls s3_upload_abort or
+ * just s3_upload_free) aborts the multipart upload, best effort, so no
+ * partial object is ever visible. After a kill -9 the parts stay on the
+ * server until a lifecycle rule removes them, but the key stays empty.
+ */
+#ifndef S3_UPLOAD_H
+#define S3_UPLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "s3/client.h"
+
+struct pd_err;
+struct s3_upload;
+
+struct s3_upload_options {
+    size_t part_size;                 /* 0 means 8 MiB; at least 5 MiB (S3's minimum) */
+    int max_in_flight;                /* parts uploading at once; 0 means 4, at most 16 */
+    const struct s3_put_options *put; /* copied; may be NULL */
+};
+
+int s3_upload_new(struct s3_upload **out, struct s3_client *c, const char *bucket, const char *key,
+                  const struct s3_upload_options *opt, struct pd_err *err);
+
+/* Add bytes. Blocks while max_in_flight parts are uploading. Returns a
+ * failed part's error as soon as it is known. */
+int s3_upload_write(struct s3_upload *u, const void *data, size_t len, struct pd_err *err);
+
+/*
+ * Send what is left, wait for every part and complete the object. On any
+ * failure the upload is aborted before returning. *etag_out (optional) is
+ * owned by the caller.
+ */
+int s3_upload_finish(struct s3_upload *u, char **etag_out, struct pd_err *err);
+
+/* Give up: wait for running parts, abort the multipart upload (best effort). */
+void s3_upload_abort(struct s3_upload *u);
+
+/* Releases the upload; aborts it first unless it was finished. */
+void s3_upload_free(struct s3_upload *u);
+
+uint64_t s3_upload_bytes(const struct s3_upload *u);
+int s3_upload_parts(const struct s3_upload *u);
+
+#endif
