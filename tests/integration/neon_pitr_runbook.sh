@@ -1,0 +1,98 @@
+#!/bin/bash
+# Scenario 1 end to end: T0, damage at T1, `pgdrill run pitr-restore` to T0
+# against the sandbox Neon server. An operator at a terminal (tests/pty_drive.py)
+# compares the recovery branch with T0 row by row before confirming its
+# deletion; production still lacks the rows; clean-up deletes the branch and
+# its cluster; every Neon exchange validates against the OpenAPI document.
+set -u
+. "$(dirname "$0")/neon_lib.sh"
+
+neon_setup pitr-runbook
+
+pgq "CREATE DATABASE care_commons" >/dev/null
+"$PGC" psql "$W/pg" -d care_commons -qX -v ON_ERROR_STOP=1 \
+    -f "$TOP/tests/fixtures/sql/care-commons-schema.sql" \
+    -f "$TOP/tests/fixtures/sql/seed-clean.sql" >"$W/seed.log" 2>&1 ||
+    { notok "seed the primary"; sed 's/^/# /' "$W/seed.log"; exit 1; }
+export DATABASE_URL
+DATABASE_URL=$("$PGC" url "$W/pg" care_commons)
+cc() { "$PGC" psql "$W/pg" -d care_commons -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+
+T0=$(cc "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
+cc "COPY (SELECT * FROM visits ORDER BY id) TO STDOUT" >"$W/t0.visits"
+cc "COPY (SELECT * FROM users ORDER BY id) TO STDOUT" >"$W/t0.users"
+sleep 1.2
+# T1: the incident
+cc "DELETE FROM visits WHERE id % 11 = 0; UPDATE visits SET scheduled_start = scheduled_start + interval '1 hour', scheduled_end = scheduled_end + interval '1 hour' WHERE id % 13 = 0" >/dev/null
+cc "DELETE FROM users WHERE email = 'test@example.com'" >/dev/null
+MAIN_VISITS=$(cc "SELECT count(*) FROM visits")
+T0_VISITS=$(wc -l <"$W/t0.visits")
+check "the incident removed visits ($T0_VISITS at T0, $MAIN_VISITS now)" [ "$MAIN_VISITS" -lt "$T0_VISITS" ]
+
+# What the operator runs before confirming the deletion of the branch.
+cat >"$W/compare.sh" <<SH
+#!/bin/bash
+set -e
+name=\$(cat "$W/branch.name")
+"$NT" cli action op=connection-uri branch="\$name" database=care_commons role=pgdrill >"$W/out.uri"
+uri=\$(sed -n 's/^uri=//p' "$W/out.uri")
+psql "\$uri" -qAtX -c "COPY (SELECT * FROM visits ORDER BY id) TO STDOUT" >"$W/rec.visits"
+psql "\$uri" -qAtX -c "COPY (SELECT * FROM users ORDER BY id) TO STDOUT" >"$W/rec.users"
+cmp -s "$W/t0.visits" "$W/rec.visits"
+cmp -s "$W/t0.users" "$W/rec.users"
+ls "$W/state/branches" | grep -q . # the branch's cluster is there while we look
+touch "$W/compared"
+SH
+chmod +x "$W/compare.sh"
+cat >"$W/operator.txt" <<TXT
+timeout 180
+expect An e-mail address that must exist
+send
+expect the table to copy back
+send
+expect type '(recovery-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{4})' to confirm
+run printf '%s' "\$(sed -n "s/.*type '\\\\(recovery-[0-9-]*\\\\)' to confirm.*/\\\\1/p" "$W/pty.log" | tail -n 1)" >"$W/branch.name"
+run "$W/compare.sh"
+send-group 1
+expect \\?\\? Anything to record
+send restored rows matched T0
+TXT
+
+export PGDRILL_HOME=$W/home
+python3 "$TOP/tests/pty_drive.py" "$W/operator.txt" "$W/pty.log" -- \
+    "$PGDRILL_BIN" run "$TOP/runbooks/pitr-restore.md" --var "target_time=$T0" \
+    --var outcome_option=verify-only >"$W/out.drive" 2>&1
+rc=$?
+is "$rc" 0 "pgdrill run pitr-restore (verify-only) exits 0"
+[ "$rc" = 0 ] || { sed 's/^/# /' "$W/out.drive"; tail -40 "$W/pty.log" | sed 's/^/# /'; }
+
+check "the recovery branch held exactly the T0 visits and users, row by row" test -e "$W/compared"
+is "$(cc 'SELECT count(*) FROM visits')" "$MAIN_VISITS" "production still lacks the deleted visits"
+is "$(cc "SELECT count(*) FROM users WHERE email = 'test@example.com'")" 0 \
+    "production still lacks the deleted user"
+
+name=$(cat "$W/branch.name" 2>/dev/null)
+like "$name" '^recovery-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{4}$' "the branch is named recovery-YYYY-MM-DD-HHMM"
+"$NT" cli action op=branch-get branch="$name" >"$W/out.gone" 2>&1
+check "clean-up deleted the recovery branch" [ $? -ne 0 ]
+check "and its cluster is gone: no files" [ -z "$(ls -A "$W/state/branches" 2>/dev/null)" ]
+check "and no server process" [ -z "$(pgrep -f "$W/state/branches" || true)" ]
+
+id=$(ls "$PGDRILL_HOME/drills")
+R=$PGDRILL_HOME/drills/$id/report.json
+is "$(json_get "$R" outcome)" passed "report: outcome passed"
+is "$(json_get "$R" 'checks[name=recovery.expected-user].passed')" true \
+    "report: the expected user is on the recovery branch"
+is "$(json_get "$R" 'checks[name=recovery.nothing-after-target].result')" 0 \
+    "report: nothing newer than the restore point"
+is "$(json_get "$R" 'stages[id=promote].status')" skipped "report: option A was skipped"
+like "$(cat "$PGDRILL_HOME/drills/$id/journal.jsonl")" 'created branch recovery-' \
+    "journal: the branch creation is recorded"
+if grep -rqF "$(sed -n 's/.*:\(.*\)@.*/\1/p' <<<"$DATABASE_URL")" "$PGDRILL_HOME" "$W/pty.log"; then
+    notok "secrets: a database password reached the journal, report or screen"
+else
+    ok "secrets: no database password in the journal, report or screen"
+fi
+key_check
+contract_check 5
+done_testing
