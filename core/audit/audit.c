@@ -27,7 +27,7 @@
 #define AUDIT_TAIL_MAX (1024 * 1024)
 /* Failure messages are cut to keep entries well under AUDIT_ENTRY_MAX. */
 #define AUDIT_OUTCOME_MAX 1024
-#define AUDIT_VALUE_MAX 1024
+#define AUDIT_VALUE_MAX   1024
 
 struct audit {
     int fd;
@@ -163,8 +163,7 @@ read_at(int fd, char *buf, size_t len, off_t off)
  * and whether it lacks the newline (a torn write).
  */
 static int
-read_last_line(struct audit *a, off_t size, char **out, size_t *len, bool *torn,
-               struct pd_err *err)
+read_last_line(struct audit *a, off_t size, char **out, size_t *len, bool *torn, struct pd_err *err)
 {
     off_t end = size, start;
     size_t chunk = 4096;
@@ -212,8 +211,8 @@ read_last_line(struct audit *a, off_t size, char **out, size_t *len, bool *torn,
         }
         if (chunk >= AUDIT_TAIL_MAX) {
             free(buf);
-            return PD_ERR_SET(err, PD_EIO, "audit log %s: last line longer than %d bytes",
-                              a->path, AUDIT_TAIL_MAX);
+            return PD_ERR_SET(err, PD_EIO, "audit log %s: last line longer than %d bytes", a->path,
+                              AUDIT_TAIL_MAX);
         }
         chunk *= 4;
     }
@@ -621,8 +620,9 @@ classify(const struct vline *v, size_t n, size_t *bad, char *msg, size_t msg_siz
             for (size_t k = i + 1; k < n && !later; k++)
                 later = v[k].valid && v[k].seq == want;
             if (later)
-                snprintf(msg, msg_size, "line %zu: entries reordered (seq %lld where %lld was "
-                                        "expected)",
+                snprintf(msg, msg_size,
+                         "line %zu: entries reordered (seq %lld where %lld was "
+                         "expected)",
                          i + 1, v[i].seq, want);
             else if (i == 0)
                 snprintf(msg, msg_size,
@@ -635,8 +635,8 @@ classify(const struct vline *v, size_t n, size_t *bad, char *msg, size_t msg_siz
                          i + 1, v[i].seq - want, plural(v[i].seq - want), prev_seq, v[i].seq);
             return -1;
         }
-        snprintf(msg, msg_size, "line %zu: entry repeated or reordered (seq %lld after %lld)", i + 1,
-                 v[i].seq, prev_seq);
+        snprintf(msg, msg_size, "line %zu: entry repeated or reordered (seq %lld after %lld)",
+                 i + 1, v[i].seq, prev_seq);
         return -1;
     }
     *bad = 0;

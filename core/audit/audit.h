@@ -53,8 +53,7 @@ struct audit_arg {
  * (audit_close). PD_EIO "audit log PATH: why" when it cannot be opened for
  * writing: callers must not run an action they cannot audit.
  */
-int audit_open(struct audit **out, const char *home, const char *operator_name,
-               struct pd_err *err);
+int audit_open(struct audit **out, const char *home, const char *operator_name, struct pd_err *err);
 
 /* The log's path; borrowed until audit_close. */
 const char *audit_path(const struct audit *a);
@@ -105,7 +104,7 @@ typedef void (*audit_report_fn)(size_t line, const char *problem, void *payload)
  *   "line N: not a valid audit entry (why)"
  *   "line N: truncated last line (incomplete write)"
  */
-int audit_verify(struct audit_summary *out, const char *path, audit_report_fn report,
-                 void *payload, struct pd_err *err);
+int audit_verify(struct audit_summary *out, const char *path, audit_report_fn report, void *payload,
+                 struct pd_err *err);
 
 #endif

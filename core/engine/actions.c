@@ -4,8 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "engine/engine.intern.h"
 #include "audit/audit.h"
+#include "engine/engine.intern.h"
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_mem.h"
@@ -811,7 +811,9 @@ audit_step(struct engine *e, struct engine_step_result *res, int rc, struct pd_e
     struct audit_arg args[4];
     size_t n = 0;
     char *target = NULL;
-    const char *action = step->action == STEP_SH ? "sh" : step->action == STEP_SQL ? "sql" : "check";
+    const char *action = step->action == STEP_SH    ? "sh"
+                         : step->action == STEP_SQL ? "sql"
+                                                    : "check";
     struct pd_err aerr = {0};
     int arc;
 

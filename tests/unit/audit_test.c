@@ -4,16 +4,15 @@
  * appenders in forked processes, secrets, and the engine refusing an action
  * it cannot audit.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "audit/audit.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +22,8 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <cmocka.h>
 
-#include "audit/audit.h"
 #include "drill/drill.h"
 #include "engine/engine.h"
 #include "pd_err.h"
@@ -78,8 +77,8 @@ write_entries(struct fx *f, int n)
         struct audit_arg args[] = {{.key = "step", .str = step}, {.key = "i", .num = i}};
 
         snprintf(step, sizeof(step), "step-%d", i);
-        assert_int_equal(audit_record(a, "20261126-000000-t", "sql", "postgres://h:5432/db",
-                                      args, 2, i % 7 == 0 ? "check x: observed 1" : NULL, &f->err),
+        assert_int_equal(audit_record(a, "20261126-000000-t", "sql", "postgres://h:5432/db", args,
+                                      2, i % 7 == 0 ? "check x: observed 1" : NULL, &f->err),
                          0);
     }
     audit_close(a);
@@ -237,7 +236,7 @@ test_entry_format(void **state)
     struct audit_arg args[] = {{.key = "step", .str = "s1"}, {.key = "exit_code", .num = -3}};
     struct lines l;
     cJSON *j;
-    const char *keys[] = {"seq",    "at",     "who",  "uid",     "host", "pid",
+    const char *keys[] = {"seq",      "at",     "who",    "uid",  "host",    "pid",
                           "drill_id", "action", "target", "args", "outcome", "prev"};
     const cJSON *it;
     size_t k = 0;
@@ -246,9 +245,8 @@ test_entry_format(void **state)
     assert_int_equal(audit_open(&a, f->home, "bob \"the\" op", &f->err), 0);
     assert_string_equal(audit_path(a), f->path);
     assert_int_equal(audit_record(a, NULL, "sh", NULL, args, 2, NULL, &f->err), 0);
-    assert_int_equal(audit_record(a, "d1", "check", "postgres://h:1/x", NULL, 0, "line\none",
-                                  &f->err),
-                     0);
+    assert_int_equal(
+        audit_record(a, "d1", "check", "postgres://h:1/x", NULL, 0, "line\none", &f->err), 0);
     audit_close(a);
     lines_read(&l, f->path);
     assert_int_equal(l.n, 2);
@@ -375,6 +373,7 @@ test_delete_entries(void **state)
 {
     struct fx *f = *state;
     struct lines l;
+
     static const struct {
         size_t first, count; /* 0-based first line removed */
         size_t line;
@@ -728,8 +727,7 @@ test_engine_audits_actions(void **state)
     assert_string_equal(cJSON_GetObjectItem(j, "drill_id")->valuestring, d->id);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "args"), "step")->valuestring,
                         "touch");
-    assert_int_equal(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "args"), "exit_code")->valueint, 0);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "args"), "exit_code")->valueint, 0);
     assert_string_equal(cJSON_GetObjectItem(j, "outcome")->valuestring, "ok");
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "target")));
     cJSON_Delete(j);
