@@ -4,11 +4,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "audit/audit.h"
 #include "engine/engine.intern.h"
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+#include "pd_sha256.h"
 #include "pd_time.h"
 #include "pg/pg.h"
 #include "runbook/expect.h"
@@ -264,6 +266,9 @@ engine_conns_free(struct engine *e)
     }
     PD_FREE(e->conns);
     e->n_conns = 0;
+    // engine_free's only call into this file: the audit log goes with the connections
+    audit_close(e->audit);
+    e->audit = NULL;
 }
 
 static bool
@@ -736,12 +741,137 @@ run_manual(struct engine *e, struct engine_step_result *res, struct pd_err *err)
     return rc;
 }
 
+/* ---- audit ---- */
+
+/*
+ * Open $PGDRILL_HOME/audit.log (home is the drill folder's grandparent,
+ * HOME/drills/ID) before the first audited action: an action that cannot be
+ * audited must not run.
+ */
+static int
+audit_ensure(struct engine *e, struct pd_err *err)
+{
+    char *home;
+    char *slash;
+    int rc;
+
+    if (e->audit != NULL)
+        return 0;
+    if (e->drill->dir == NULL)
+        return PD_ERR_SET(err, PD_EBUG, "engine: the drill has no folder for the audit log");
+    home = pd_xstrdup(e->drill->dir);
+    for (int i = 0; i < 2; i++) {
+        slash = strrchr(home, '/');
+        if (slash == NULL || slash == home) {
+            free(home);
+            return PD_ERR_SET(err, PD_EBUG, "engine: drill folder %s is not HOME/drills/ID",
+                              e->drill->dir);
+        }
+        *slash = '\0';
+    }
+    rc = audit_open(&e->audit, home, e->drill->operator_name, err);
+    free(home);
+    return rc;
+}
+
+/* The database a sql or check step talks to, as "postgres://host:port/db". */
+static char *
+audit_db_target(struct engine *e)
+{
+    const char *url_attr = runbook_step_attr(e->step, "url");
+    struct pd_err xerr = {0};
+    char *url = NULL, *t;
+
+    if (engine_expand(e, &url, url_attr ? url_attr : "${DATABASE_URL}", false, &xerr) != 0)
+        return NULL;
+    for (size_t i = 0; i < e->n_conns; i++) {
+        if (strcmp(e->conns[i].url, url) == 0) {
+            // what libpq actually connected to (PG* variables applied)
+            t = pd_xasprintf("postgres://%s", pg_conn_target(e->conns[i].conn));
+            memset(url, 0, strlen(url));
+            free(url);
+            return t;
+        }
+    }
+    t = audit_target_of_url(url);
+    memset(url, 0, strlen(url));
+    free(url);
+    return t;
+}
+
+/*
+ * Record the step's action once it completed (rc its result). A failed
+ * record fails the step with PD_EIO, whatever the action's own result.
+ */
+static int
+audit_step(struct engine *e, struct engine_step_result *res, int rc, struct pd_err *err)
+{
+    const struct runbook_step *step = e->step;
+    char body_sha[65];
+    struct audit_arg args[4];
+    size_t n = 0;
+    char *target = NULL;
+    const char *action = step->action == STEP_SH    ? "sh"
+                         : step->action == STEP_SQL ? "sql"
+                                                    : "check";
+    struct pd_err aerr = {0};
+    int arc;
+
+    pd_sha256_hex(body_sha, step->body ? step->body : "", step->body ? strlen(step->body) : 0);
+    args[n++] = (struct audit_arg){.key = "step", .str = step->id ? step->id : ""};
+    if (step->action == STEP_SH) {
+        args[n++] = (struct audit_arg){.key = "script_sha256", .str = body_sha};
+        args[n++] = (struct audit_arg){.key = "exit_code", .num = res->exit_code};
+    } else {
+        const char *name = runbook_step_attr(step, "name");
+
+        if (step->action == STEP_CHECK)
+            args[n++] = (struct audit_arg){.key = "check", .str = name ? name : step->id};
+        args[n++] = (struct audit_arg){.key = "sql_sha256", .str = body_sha};
+        target = audit_db_target(e);
+    }
+    arc = audit_record(e->audit, e->drill->id, action, target, args, n, rc == 0 ? NULL : err->msg,
+                       &aerr);
+    free(target);
+    if (arc == 0)
+        return rc;
+    if (rc != 0)
+        pd_err_prefix(&aerr, "%s; and ", err->msg);
+    *err = aerr;
+    free(res->summary);
+    res->summary = pd_redact(aerr.msg);
+    if (res->exit_code == 0)
+        res->exit_code = 1;
+    return PD_EIO;
+}
+
 int
 engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
     const struct runbook_step *step = e->step;
     int rc;
 
+    if (!step->manual &&
+        (step->action == STEP_SH || step->action == STEP_SQL || step->action == STEP_CHECK)) {
+        rc = audit_ensure(e, err);
+        if (rc != 0)
+            return rc;
+        switch (step->action) {
+        case STEP_SH:
+            rc = run_sh(e, res, err);
+            break;
+        case STEP_SQL:
+            rc = run_sql(e, res, err);
+            break;
+        default:
+            rc = run_check(e, res, err);
+            break;
+        }
+        rc = audit_step(e, res, rc, err);
+        if (rc != 0 && res->exit_code == 0 && step->action == STEP_SQL)
+            res->exit_code = 1;
+        return rc;
+    }
     if (step->manual && step->action != STEP_INPUT && step->action != STEP_NOTE &&
         step->action != STEP_CONFIRM)
         return run_manual(e, res, err);

@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "pd_err.h"
 
+struct audit;
 struct pg_conn;
 
 /* Output lines journaled per step attempt; the rest are counted. */
@@ -51,6 +52,8 @@ struct engine {
     size_t n_unjournaled; /* lines past ENGINE_OUTPUT_JOURNAL_MAX */
     int record_rc;        /* first drill_record failure of this attempt */
     struct pd_err record_err;
+
+    struct audit *audit; /* $PGDRILL_HOME/audit.log, opened before the first audited action */
 
     size_t n_continued;        /* failures let through by on-fail=continue */
     struct pd_err first_failure; /* the first of them, for the final message */
@@ -112,7 +115,7 @@ struct engine_step_result {
 int engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_err *err);
 /* The neon action (neon_step.c). */
 int engine_run_neon(struct engine *e, struct engine_step_result *res, struct pd_err *err);
-/* Close the cached database connections. */
+/* Close the cached database connections and the audit log. */
 void engine_conns_free(struct engine *e);
 
 #endif
