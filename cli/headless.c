@@ -111,6 +111,10 @@ prompt_needed(const struct engine_prompt *p, char **out, void *payload)
     char *line;
 
     if (!h->interactive) {
+        if (p->default_value != NULL && p->last_error == NULL) {
+            *out = pd_xstrdup(p->default_value); // nobody to ask: the runbook's default
+            return 0;
+        }
         if (p->action == STEP_NOTE) {
             *out = pd_xstrdup(""); // a note nobody can type is an empty note
             return 0;

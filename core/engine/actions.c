@@ -711,7 +711,8 @@ run_manual(struct engine *e, struct engine_step_result *res, struct pd_err *err)
     question = rtrim_dup(body);
     free(body);
     p.question = question;
-    if (e->ev.prompt_needed == NULL) {
+    // --yes answers "done" for the operator, whether or not a front end could ask
+    if (e->opts.yes || e->ev.prompt_needed == NULL) {
         if (e->opts.yes) {
             res->summary = pd_xstrdup("done (--yes)");
         } else {

@@ -83,7 +83,14 @@ engine_ask(struct engine *e, const struct engine_prompt *p, char **out, struct p
     if (rc != 0) {
         free(*out);
         *out = NULL;
-        return PD_ERR_SET(err, rc, "prompt failed");
+        if (rc != PD_EINPUT) // the front end broke, not the operator
+            return PD_ERR_SET(err, rc, "prompt failed");
+        if (p->name != NULL)
+            return PD_ERR_SET(err, rc,
+                              "input '%s' needs an answer: pass --var %s=VALUE or run at a "
+                              "terminal",
+                              p->name, p->name);
+        return PD_ERR_SET(err, rc, "this step needs the operator: run at a terminal or in the TUI");
     }
     if (*out == NULL)
         *out = pd_xstrdup("");

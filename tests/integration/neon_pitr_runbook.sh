@@ -93,6 +93,39 @@ if grep -rqF "$(sed -n 's/.*:\(.*\)@.*/\1/p' <<<"$DATABASE_URL")" "$PGDRILL_HOME
 else
     ok "secrets: no database password in the journal, report or screen"
 fi
+# Option B, headless: the rows of visits come back into production from the
+# branch; rows still there are left alone; the branch is deleted afterwards.
+"$PGDRILL_BIN" run "$TOP/runbooks/pitr-restore.md" --var "target_time=$T0" --var outcome_option=B \
+    --var table=visits --yes >"$W/out.b" 2>&1
+rc=$?
+is "$rc" 0 "pitr-restore option B (copy a table) exits 0"
+[ "$rc" = 0 ] || tail -30 "$W/out.b" | sed 's/^/# /'
+cc "COPY (SELECT * FROM visits ORDER BY id) TO STDOUT" >"$W/b.visits"
+is "$(wc -l <"$W/b.visits")" "$T0_VISITS" "option B: production has every T0 visit again"
+is "$(cut -f1 "$W/b.visits" | sort -n | uniq -d | wc -l)" 0 "option B: no visit is there twice"
+# rows changed after T0 and still in production are left alone (on conflict do nothing):
+# exactly the updated ones differ from T0
+updated=$(awk -F'\t' '$1 % 13 == 0 && $1 % 11 != 0' "$W/t0.visits" | wc -l)
+differ=$(comm -13 <(sort "$W/t0.visits") <(sort "$W/b.visits") | wc -l)
+is "$differ" "$updated" "option B: production keeps its own newer versions of $updated rows"
+like "$(cat "$W/out.b")" "copied table visits" "option B: the copy step ran"
+like "$(cat "$W/out.b")" "deleted branch" "option B: the recovery branch is deleted afterwards"
+
+# Option A, headless: the recovery branch becomes main and the default.
+"$PGDRILL_BIN" run "$TOP/runbooks/pitr-restore.md" --var "target_time=$T0" --var outcome_option=A \
+    --yes >"$W/out.a" 2>&1
+rc=$?
+is "$rc" 0 "pitr-restore option A (promote) exits 0"
+[ "$rc" = 0 ] || tail -30 "$W/out.a" | sed 's/^/# /'
+"$NT" cli action op=branch-get branch=main >"$W/out.main" 2>&1
+like "$(cat "$W/out.main")" "name=main" "option A: a branch is named main"
+"$NT" cli action op=connection-uri branch=main database=care_commons role=pgdrill >"$W/out.main.uri" 2>&1
+main_uri=$(sed -n 's/^uri=//p' "$W/out.main.uri")
+is "$(psql "$main_uri" -qAtX -c "SELECT count(*) FROM users WHERE email = 'test@example.com'" 2>&1)" 1 \
+    "option A: main is now the restored data (the deleted user is back)"
+like "$(cat "$W/out.a")" "main-backup-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{4}" \
+    "option A: the old production branch is kept as main-backup-…"
+
 key_check
-contract_check 5
+contract_check 20
 done_testing
