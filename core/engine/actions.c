@@ -809,14 +809,44 @@ audit_step(struct engine *e, struct engine_step_result *res, int rc, struct pd_e
 {
     const struct runbook_step *step = e->step;
     char body_sha[65];
-    struct audit_arg args[4];
+    struct audit_arg args[8];
     size_t n = 0;
     char *target = NULL;
+    char neon_action[64];
+    char *expanded[8] = {0};
     const char *action = step->action == STEP_SH    ? "sh"
                          : step->action == STEP_SQL ? "sql"
                                                     : "check";
     struct pd_err aerr = {0};
     int arc;
+
+    if (step->action == STEP_NEON) {
+        // what was asked of which project; the attributes hold no secrets
+        static const char *const keys[] = {"branch", "parent", "timestamp", "lsn", "name"};
+        const char *host = getenv("NEON_API_HOST");
+        const char *project = getenv("NEON_PROJECT_ID");
+
+        snprintf(neon_action, sizeof(neon_action), "neon.%s",
+                 runbook_step_attr(step, "op") ? runbook_step_attr(step, "op") : "?");
+        action = neon_action;
+        args[n++] = (struct audit_arg){.key = "step", .str = step->id ? step->id : ""};
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+            const char *v = runbook_step_attr(step, keys[i]);
+            char *x = NULL;
+            struct pd_err xerr = {0};
+
+            if (v == NULL)
+                continue;
+            // as the step used them; an unexpandable value is recorded as written
+            expanded[n] = engine_expand(e, &x, v, false, &xerr) == 0 ? pd_redact(x) : pd_xstrdup(v);
+            free(x);
+            args[n] = (struct audit_arg){.key = keys[i], .str = expanded[n]};
+            n++;
+        }
+        target = pd_xasprintf("%s/projects/%s", host ? host : "https://console.neon.tech/api/v2",
+                              project ? project : "?");
+        goto record;
+    }
 
     pd_sha256_hex(body_sha, step->body ? step->body : "", step->body ? strlen(step->body) : 0);
     args[n++] = (struct audit_arg){.key = "step", .str = step->id ? step->id : ""};
@@ -831,9 +861,12 @@ audit_step(struct engine *e, struct engine_step_result *res, int rc, struct pd_e
         args[n++] = (struct audit_arg){.key = "sql_sha256", .str = body_sha};
         target = audit_db_target(e);
     }
+record:
     arc = audit_record(e->audit, e->drill->id, action, target, args, n, rc == 0 ? NULL : err->msg,
                        &aerr);
     free(target);
+    for (size_t i = 0; i < sizeof(expanded) / sizeof(expanded[0]); i++)
+        free(expanded[i]);
     if (arc == 0)
         return rc;
     if (rc != 0)
@@ -852,8 +885,8 @@ engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_er
     const struct runbook_step *step = e->step;
     int rc;
 
-    if (!step->manual &&
-        (step->action == STEP_SH || step->action == STEP_SQL || step->action == STEP_CHECK)) {
+    if (!step->manual && (step->action == STEP_SH || step->action == STEP_SQL ||
+                          step->action == STEP_CHECK || step->action == STEP_NEON)) {
         rc = audit_ensure(e, err);
         if (rc != 0)
             return rc;
@@ -863,6 +896,9 @@ engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_er
             break;
         case STEP_SQL:
             rc = run_sql(e, res, err);
+            break;
+        case STEP_NEON:
+            rc = engine_run_neon(e, res, err);
             break;
         default:
             rc = run_check(e, res, err);

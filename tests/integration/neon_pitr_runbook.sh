@@ -88,11 +88,6 @@ is "$(json_get "$R" 'checks[name=recovery.nothing-after-target].result')" 0 \
 is "$(json_get "$R" 'stages[id=promote].status')" skipped "report: option A was skipped"
 like "$(cat "$PGDRILL_HOME/drills/$id/journal.jsonl")" 'created branch recovery-' \
     "journal: the branch creation is recorded"
-if grep -rqF "$(sed -n 's/.*:\(.*\)@.*/\1/p' <<<"$DATABASE_URL")" "$PGDRILL_HOME" "$W/pty.log"; then
-    notok "secrets: a database password reached the journal, report or screen"
-else
-    ok "secrets: no database password in the journal, report or screen"
-fi
 # Option B, headless: the rows of visits come back into production from the
 # branch; rows still there are left alone; the branch is deleted afterwards.
 "$PGDRILL_BIN" run "$TOP/runbooks/pitr-restore.md" --var "target_time=$T0" --var outcome_option=B \
@@ -126,6 +121,18 @@ is "$(psql "$main_uri" -qAtX -c "SELECT count(*) FROM users WHERE email = 'test@
 like "$(cat "$W/out.a")" "main-backup-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{4}" \
     "option A: the old production branch is kept as main-backup-…"
 
+A=$PGDRILL_HOME/audit.log
+like "$(cat "$A")" '"action":"neon.branch-create".*"timestamp":"'"$T0"'".*"outcome":"ok"' \
+    "audit: the branch creation at T0 is logged"
+like "$(cat "$A")" '"action":"neon.branch-delete".*"outcome":"ok"' "audit: the branch deletion is logged"
+like "$(cat "$A")" '"action":"neon.branch-set-default"' "audit: the promotion is logged"
+"$PGDRILL_BIN" audit verify >"$W/out.audit" 2>&1
+is "$?" 0 "audit: the log's hash chain is intact"
+if grep -rqF "$(sed -n 's/.*:\(.*\)@.*/\1/p' <<<"$DATABASE_URL")" "$PGDRILL_HOME" "$W/pty.log" "$W/out.drive" "$W/out.a" "$W/out.b"; then
+    notok "secrets: a database password reached the journal, report or screen"
+else
+    ok "secrets: no database password in the journal, report or screen"
+fi
 key_check
 contract_check 20
 done_testing
