@@ -1,0 +1,186 @@
+/*
+ * pgdrill sandbox up|down|status|env: the local training and test world.
+ *
+ * The orchestration (starting PostgreSQL, the Neon-compatible server and the
+ * local S3 as daemons, recording their PIDs, stopping them) is a shell
+ * script, sandbox/sandbox.sh, because it is a sequence of external programs
+ * (pg-cluster.sh, psql, node, python). This command checks the arguments,
+ * finds the script and the neon-sandbox binary for the layout pgdrill runs
+ * from (source tree or installed), passes PGDRILL_HOME and execs the script,
+ * whose exit status becomes pgdrill's.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "pd_mem.h"
+
+static const char sandbox_help[] =
+    "usage: pgdrill sandbox up [--visits N]\n"
+    "       pgdrill sandbox status\n"
+    "       pgdrill sandbox env\n"
+    "       pgdrill sandbox down [--purge]\n"
+    "\n"
+    "A local world that behaves like production, under $PGDRILL_HOME/sandbox/,\n"
+    "on 127.0.0.1 only:\n"
+    "  - a primary PostgreSQL 15 with WAL archiving, database care_commons seeded\n"
+    "    with Care Commons-like data (N visits, default 100000);\n"
+    "  - neon-sandbox, a Neon API v2 server (project sandbox-project) whose\n"
+    "    branches are real point-in-time recoveries of the primary;\n"
+    "  - s3rver behind a SigV4-verifying proxy, bucket care-commons-backups.\n"
+    "\n"
+    "up      start what is not running (seeding on first use); prints a summary.\n"
+    "        Exit 3 names the service that did not start and its log, after\n"
+    "        stopping what this run had started.\n"
+    "status  each service: running or stopped, pid, port, log. Exit 0 when all\n"
+    "        run, 1 otherwise.\n"
+    "env     export lines for DATABASE_URL, NEON_API_HOST, NEON_API_KEY,\n"
+    "        NEON_PROJECT_ID, AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID,\n"
+    "        AWS_SECRET_ACCESS_KEY, AWS_REGION, PGDRILL_BACKUP_URI and\n"
+    "        PGDRILL_ENVIRONMENT=SANDBOX:  eval \"$(pgdrill sandbox env)\"\n"
+    "        They carry the sandbox's own generated credentials in clear: they\n"
+    "        open nothing but this local sandbox.\n"
+    "down    stop exactly what up started (by recorded PID), including every\n"
+    "        branch cluster, and wait for them to exit. --purge also deletes\n"
+    "        the sandbox's data.\n";
+
+/* The directory of the running executable, or NULL. Caller frees. */
+static char *
+sandbox_self_dir(void)
+{
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    return pd_xstrdup(dirname(buf));
+}
+
+/* The first of the candidates that passes access(mode), or NULL. Caller frees. */
+static char *
+sandbox_first(const char *dir, const char *const *rel, size_t n, int mode)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *p = pd_xasprintf("%s/%s", dir, rel[i]);
+
+        if (access(p, mode) == 0)
+            return p;
+        free(p);
+    }
+    return NULL;
+}
+
+/* Argument checks here, so usage errors read the same as other commands'. */
+static int
+sandbox_check_args(int argc, char **argv)
+{
+    const char *sub = argv[1];
+
+    if (strcmp(sub, "up") == 0) {
+        for (int i = 2; i < argc; i++) {
+            const char *v = NULL;
+            char *end = NULL;
+            long long n;
+
+            if (strcmp(argv[i], "--visits") == 0) {
+                if (i + 1 >= argc)
+                    return cli_usage_error("sandbox", "--visits needs a number");
+                v = argv[++i];
+            } else if (strncmp(argv[i], "--visits=", 9) == 0) {
+                v = argv[i] + 9;
+            } else {
+                return cli_usage_error("sandbox", "up: unknown argument '%s'", argv[i]);
+            }
+            errno = 0;
+            n = strtoll(v, &end, 10);
+            if (errno != 0 || end == v || *end != '\0' || v[0] == '0' || v[0] == '+' || n < 1 ||
+                n > 999999999)
+                return cli_usage_error("sandbox", "--visits '%s' is not a whole number from 1 "
+                                                  "to 999999999", v);
+        }
+        return 0;
+    }
+    if (strcmp(sub, "down") == 0) {
+        for (int i = 2; i < argc; i++)
+            if (strcmp(argv[i], "--purge") != 0)
+                return cli_usage_error("sandbox", "down: unknown argument '%s'", argv[i]);
+        return 0;
+    }
+    if (strcmp(sub, "status") == 0 || strcmp(sub, "env") == 0) {
+        if (argc > 2)
+            return cli_usage_error("sandbox", "%s: unknown argument '%s'", sub, argv[2]);
+        return 0;
+    }
+    return cli_usage_error("sandbox", "unknown sub-command '%s' (up, down, status, env)", sub);
+}
+
+int
+cli_cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const char *const scripts[] = {"../share/pgdrill/sandbox/sandbox.sh",
+                                          "../sandbox/sandbox.sh"};
+    static const char *const servers[] = {"pgdrill-neon-sandbox", "neon-sandbox"};
+    char *dir = NULL, *script = NULL, *server = NULL;
+    char **av = NULL;
+    struct pd_err err;
+    int rc;
+
+    pd_err_clear(&err);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(sandbox_help, stdout);
+            return 0;
+        }
+    }
+    if (argc < 2)
+        return cli_usage_error("sandbox", "missing sub-command (up, down, status, env)");
+    rc = sandbox_check_args(argc, argv);
+    if (rc != 0)
+        return rc;
+
+    dir = sandbox_self_dir();
+    if (dir != NULL)
+        script = sandbox_first(dir, scripts, 2, R_OK);
+    if (script == NULL) {
+        fprintf(stderr, "pgdrill sandbox: sandbox.sh not found next to the pgdrill binary "
+                        "(../share/pgdrill/sandbox/ or ../sandbox/): reinstall pgdrill\n");
+        rc = 3;
+        goto out;
+    }
+    // An explicit PGDRILL_NEON_SANDBOX wins; else the binary next to us.
+    if (getenv("PGDRILL_NEON_SANDBOX") == NULL) {
+        server = sandbox_first(dir, servers, 2, X_OK);
+        if (server == NULL) // name the expected place in the script's message
+            server = pd_xasprintf("%s/%s", dir, servers[1]);
+        setenv("PGDRILL_NEON_SANDBOX", server, 1);
+    }
+    if (pd_mkdir_p(ctx->cfg.home, 0700, &err) != 0) {
+        rc = cli_fail(&err);
+        goto out;
+    }
+    setenv("PGDRILL_HOME", ctx->cfg.home, 1);
+
+    av = pd_xcalloc((size_t)argc + 2, sizeof(*av));
+    av[0] = pd_xstrdup("bash");
+    av[1] = script;
+    for (int i = 1; i < argc; i++)
+        av[i + 1] = argv[i];
+    fflush(stdout);
+    fflush(stderr);
+    execv("/bin/bash", av);
+    fprintf(stderr, "pgdrill sandbox: cannot run /bin/bash %s: %s\n", script, strerror(errno));
+    rc = 3;
+    free(av[0]);
+out:
+    free(av);
+    free(script);
+    free(server);
+    free(dir);
+    return rc;
+}
