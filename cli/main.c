@@ -31,7 +31,7 @@ static const struct command commands[] = {
     {"audit", cli_cmd_audit, "verify the audit log"},
     {"backup", cmd_not_yet, "weekly export: pg_dump | gzip | S3 (not in this build yet)"},
     {"verify", cmd_not_yet, "monthly verification checklist (not in this build yet)"},
-    {"sandbox", cmd_not_yet, "the local training sandbox (not in this build yet)"},
+    {"sandbox", cli_cmd_sandbox, "the local sandbox: PostgreSQL, Neon API, S3 on loopback"},
 };
 
 static void
