@@ -1,20 +1,24 @@
 #!/bin/bash
-# `make demo`: a local Care Commons database and the TUI on the post-restore
-# validation runbook.
+# `make demo`: the local sandbox and the TUI on the post-restore validation
+# runbook against it.
 #
 #   scripts/demo.sh BIN [--broken]
 #
 # State lives in $PGDRILL_HOME, by default
-# ${XDG_STATE_HOME:-$HOME/.local/state}/pgdrill-demo: the drills, and a
-# PostgreSQL 15 cluster in pg/ (sandbox/pg-cluster.sh, loopback only) holding
-# two copies of the Care Commons fixtures: care_commons (clean) and
-# care_commons_broken (3 NULL e-mails, 5 orphaned visits), picked with
-# --broken. The cluster is created and seeded on first use, started when it
-# is not running, and left running for the next demo.
+# ${XDG_STATE_HOME:-$HOME/.local/state}/pgdrill-demo: the drills, and the
+# sandbox (`BIN sandbox up`: the primary PostgreSQL seeded with Care Commons
+# data, $PGDRILL_DEMO_VISITS visits, default 100000; the Neon-compatible
+# server; the local S3). The sandbox is created on first use, started when
+# it is not running, and left running for the next demo; the script prints
+# how to stop it.
+#
+# The runbook runs against the sandbox's care_commons database (DATABASE_URL
+# from `BIN sandbox env`). --broken points it at care_commons_broken instead,
+# a copy with what a bad partial restore leaves behind (NULL e-mails,
+# orphaned visits: tests/fixtures/sql/break-data.sql), made on first use.
 #
 # With a terminal this opens `BIN tui RUNBOOK`; without one (CI, a pipe) it
 # says so and runs the same runbook headless with `BIN run RUNBOOK --yes`.
-# The sandbox (Neon, S3) replaces this cluster later.
 set -euo pipefail
 
 usage() {
@@ -24,18 +28,17 @@ usage() {
 [ $# -ge 1 ] || usage
 BIN=$1
 shift
-db=care_commons
+broken=0
 while [ $# -gt 0 ]; do
     case $1 in
-    --broken) db=care_commons_broken ;;
+    --broken) broken=1 ;;
     *) usage ;;
     esac
     shift
 done
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-PGC=$TOP/sandbox/pg-cluster.sh
-FIXTURES=$TOP/tests/fixtures/sql
+PG_BIN=${PGDRILL_PG_BIN:-/usr/lib/postgresql/15/bin}
 RUNBOOK=$TOP/runbooks/post-restore-validation.md
 [ -x "$BIN" ] || {
     echo "demo: $BIN is not an executable (run make first)" >&2
@@ -44,46 +47,46 @@ RUNBOOK=$TOP/runbooks/post-restore-validation.md
 BIN=$(realpath -- "$BIN")
 
 export PGDRILL_HOME=${PGDRILL_HOME:-${XDG_STATE_HOME:-$HOME/.local/state}/pgdrill-demo}
-PGDIR=$PGDRILL_HOME/pg
 mkdir -p "$PGDRILL_HOME"
-# The TUI's banner names the target; the picker finds the repo's runbooks.
-export PGDRILL_ENVIRONMENT=${PGDRILL_ENVIRONMENT:-SANDBOX}
 export PGDRILL_RUNBOOKS=${PGDRILL_RUNBOOKS:-$TOP/runbooks}
 
 say() { printf 'demo: %s\n' "$*" >&2; }
 
-if [ ! -f "$PGDIR/PG_VERSION" ]; then
-    say "creating a PostgreSQL 15 cluster in $PGDIR"
-    "$PGC" init "$PGDIR"
+if [ -f "$PGDRILL_HOME/pg/PG_VERSION" ]; then
+    say "the cluster of earlier demos in $PGDRILL_HOME/pg is no longer used (the sandbox replaces it);"
+    say "stop it with: $TOP/sandbox/pg-cluster.sh stop $PGDRILL_HOME/pg"
 fi
-"$PGC" start "$PGDIR"
 
-q() { PGOPTIONS="-c client_min_messages=warning" "$PGC" psql "$PGDIR" -q -v ON_ERROR_STOP=1 "$@"; }
+say "bringing the sandbox up in $PGDRILL_HOME/sandbox"
+rc=0
+"$BIN" sandbox up --visits "${PGDRILL_DEMO_VISITS:-100000}" >&2 || rc=$?
+if [ "$rc" -ne 0 ]; then
+    say "the sandbox did not come up (exit $rc): see the messages above"
+    exit "$rc"
+fi
+# DATABASE_URL, NEON_*, AWS_*, PGDRILL_BACKUP_URI and PGDRILL_ENVIRONMENT
+# (the TUI's banner shows SANDBOX)
+eval "$("$BIN" sandbox env)"
 
-# Loads one fixture database under a temporary name and renames it when
-# complete, so an interrupted first run never leaves a half-seeded database.
-seed() {
-    local name=$1 kind=$2 tmp=${1}_loading
-    [ "$(q -tA -c "SELECT 1 FROM pg_database WHERE datname = '$name'")" = 1 ] && return 0
-    say "seeding database $name ($kind)"
-    q -c "DROP DATABASE IF EXISTS $tmp"
-    q -c "CREATE DATABASE $tmp"
-    q -d "$tmp" -f "$FIXTURES/care-commons-schema.sql" >/dev/null
-    q -d "$tmp" -f "$FIXTURES/seed-clean.sql" >/dev/null
-    if [ "$kind" = broken ]; then
-        q -d "$tmp" -f "$FIXTURES/break-data.sql" >/dev/null
+if [ "$broken" = 1 ]; then
+    admin=${DATABASE_URL%/*}/postgres
+    q() { PGOPTIONS="-c client_min_messages=warning" "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+    if [ "$(q -tA -c "SELECT 1 FROM pg_database WHERE datname = 'care_commons_broken'" "$admin")" != 1 ]; then
+        # built under a temporary name and renamed when complete, so an
+        # interrupted run never leaves a half-broken copy behind
+        say "making care_commons_broken (a copy of care_commons after a bad partial restore)"
+        q -c "DROP DATABASE IF EXISTS care_commons_broken_loading" "$admin"
+        q -c "CREATE DATABASE care_commons_broken_loading TEMPLATE care_commons" "$admin"
+        q -f "$TOP/tests/fixtures/sql/break-data.sql" "${DATABASE_URL%/*}/care_commons_broken_loading" >/dev/null
+        q -c "ALTER DATABASE care_commons_broken_loading RENAME TO care_commons_broken" "$admin"
     fi
-    q -c "ALTER DATABASE $tmp RENAME TO $name"
-}
-seed care_commons clean
-seed care_commons_broken broken
+    DATABASE_URL=${DATABASE_URL%/*}/care_commons_broken
+fi
 
-DATABASE_URL=$("$PGC" url "$PGDIR" "$db")
-export DATABASE_URL
-
-say "DATABASE_URL points at $db on 127.0.0.1:$("$PGC" status "$PGDIR" | sed -n 's/.* port=\([0-9]*\) .*/\1/p')"
+hostport=${DATABASE_URL#*@}
+say "DATABASE_URL points at ${DATABASE_URL##*/} on ${hostport%%/*} (the sandbox's primary)"
 say "drills and reports go to $PGDRILL_HOME/drills"
-say "stop the demo database with: $PGC stop $PGDIR"
+say "stop the sandbox with: PGDRILL_HOME=$PGDRILL_HOME $BIN sandbox down"
 
 if [ -t 0 ] && [ -t 1 ]; then
     exec "$BIN" tui "$RUNBOOK"
