@@ -141,6 +141,13 @@ install: all
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pgdrill
 	$(if $(NEONSB),install -m 0755 $(NEONSB) $(DESTDIR)$(PREFIX)/bin/pgdrill-neon-sandbox)
 	install -m 0644 runbooks/*.md $(DESTDIR)$(PREFIX)/share/pgdrill/runbooks/
+	install -d $(DESTDIR)$(PREFIX)/share/pgdrill/sandbox
+	install -m 0755 sandbox/sandbox.sh sandbox/pg-cluster.sh $(DESTDIR)$(PREFIX)/share/pgdrill/sandbox/
+	install -m 0644 sandbox/seed.sql tests/fixtures/sql/care-commons-schema.sql \
+		$(DESTDIR)$(PREFIX)/share/pgdrill/sandbox/
+	$(if $(wildcard sandbox/s3-proxy.py),install -m 0755 sandbox/s3-proxy.py $(DESTDIR)$(PREFIX)/share/pgdrill/sandbox/)
+	$(if $(wildcard sandbox/package-lock.json),install -m 0644 sandbox/package.json sandbox/package-lock.json \
+		$(DESTDIR)$(PREFIX)/share/pgdrill/sandbox/)
 	install -m 0644 man/pgdrill.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/pgdrill-runbook.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 
