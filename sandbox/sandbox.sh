@@ -182,14 +182,26 @@ fail() {
     if [ -n "$log" ] && [ -f "$log" ]; then
         tail -n 5 "$log" | sed 's/^/    /' >&2
     fi
-    if [ ${#STARTED[@]} -gt 0 ]; then
-        warn "stopping what this run started: ${STARTED[*]}"
-        local i
-        for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
-            stop_one "${STARTED[$i]}" >&2 || true
-        done
-    fi
+    stop_started
     exit 3
+}
+
+stop_started() {
+    local i
+    [ ${#STARTED[@]} -gt 0 ] || return 0
+    warn "stopping what this run started: ${STARTED[*]}"
+    for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
+        stop_one "${STARTED[$i]}" >&2 || true
+    done
+    STARTED=()
+}
+
+# Ctrl-C or a TERM during up: leave nothing half-started behind.
+on_interrupt() {
+    trap - INT TERM
+    warn "up interrupted"
+    stop_started
+    exit 130
 }
 
 stop_one() {
@@ -277,6 +289,11 @@ q() { PGOPTIONS="-c client_min_messages=warning" "$PGC" psql "$PGDIR" -q -v ON_E
 
 up_postgres() {
     local visits=$1 log=$PGDIR/server.log pid port out
+    # A cluster whose init was interrupted holds nothing yet: start over.
+    if [ ! -f "$SB/seed.done" ] && [ ! -f "$PGDIR/pgdrill-cluster.env" ] && [ -e "$PGDIR" ]; then
+        "$PGC" stop "$PGDIR" >/dev/null 2>&1 || true
+        rm -f "$PGDIR/PG_VERSION"
+    fi
     if [ ! -f "$PGDIR/PG_VERSION" ]; then
         say "postgresql: creating the primary in $PGDIR (wal archive $ARCHIVE)"
         rm -rf "$PGDIR" "$ARCHIVE" "$NEON_STATE" "$SB/seed.done"
@@ -375,6 +392,9 @@ up_neon() {
     # be able to traverse the state directory (but not list it).
     mkdir -p "$NEON_STATE"
     chmod 0711 "$NEON_STATE"
+    # A first start that was interrupted leaves a partial base backup and
+    # no state: the server must take it again into an empty directory.
+    [ "$first" = 0 ] || rm -rf "$NEON_STATE/base"
     if [ "$first" = 1 ]; then
         say "neon-sandbox: starting on port $port (taking the base backup)"
     else
@@ -524,6 +544,7 @@ cmd_up() {
     done
     have_s3 && s3=1
     lock
+    trap on_interrupt INT TERM
     preflight "$s3"
     up_postgres "$visits"
     up_neon
@@ -533,6 +554,7 @@ cmd_up() {
         say "s3: not in this build (no $HERE/s3-proxy.py): skipped"
     fi
     STARTED=()
+    trap - INT TERM
     say ""
     say "sandbox up in $SB"
     say "  database      care_commons, $(sed -n 's/^visits=//p' "$SB/seed.done") visits, on 127.0.0.1:$(svc_port postgresql)"
