@@ -99,10 +99,12 @@ sandbox_check_args(int argc, char **argv)
             }
             errno = 0;
             n = strtoll(v, &end, 10);
-            if (errno != 0 || end == v || *end != '\0' || v[0] == '0' || v[0] == '+' || n < 1 ||
+            if (errno != 0 || end == v || *end != '\0' || v[0] < '1' || v[0] > '9' || n < 1 ||
                 n > 999999999)
-                return cli_usage_error("sandbox", "--visits '%s' is not a whole number from 1 "
-                                                  "to 999999999", v);
+                return cli_usage_error("sandbox",
+                                       "--visits '%s' is not a whole number from 1 "
+                                       "to 999999999",
+                                       v);
         }
         return 0;
     }

@@ -222,7 +222,9 @@ stop_branches() {
     [ -d "$NEON_STATE/branches" ] || return 0
     for d in "$NEON_STATE"/branches/*/; do
         d=${d%/}
-        [ -f "$d/PG_VERSION" ] && [ -f "$d/pgdrill-cluster.env" ] || continue
+        if [ ! -f "$d/PG_VERSION" ] || [ ! -f "$d/pgdrill-cluster.env" ]; then
+            continue
+        fi
         "$PGC" stop "$d" 2>&1 | sed 's/^pg-cluster: //' | grep -v 'is not running$' || true
     done
 }
@@ -262,7 +264,7 @@ lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 
 preflight() {
     local s3=$1
-    [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pg_basebackup" ] ||
+    { [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pg_basebackup" ]; } ||
         fail postgresql "" "PostgreSQL 15 not found in $PG_BIN (install postgresql-15, or set PGDRILL_PG_BIN)"
     [ -x "$PGC" ] || fail postgresql "" "$PGC not found"
     [ -f "$SCHEMA" ] || fail postgresql "" "the schema $SCHEMA is missing"
@@ -271,7 +273,7 @@ preflight() {
         fail neon-sandbox "" "$NEONSB not found or not executable (build it with make, or set PGDRILL_NEON_SANDBOX)"
     command -v curl >/dev/null || fail neon-sandbox "" "curl is required"
     if [ "$s3" = 1 ]; then
-        command -v node >/dev/null && command -v npm >/dev/null ||
+        { command -v node >/dev/null && command -v npm >/dev/null; } ||
             fail s3rver "" "node and npm are required (apt-get install nodejs npm)"
         "$PY" -c 'import botocore' 2>/dev/null ||
             fail s3-proxy "" "$PY cannot import botocore (apt-get install python3-botocore)"

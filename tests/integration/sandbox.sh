@@ -54,9 +54,22 @@ sandbox_procs() {
 }
 
 # ---- usage -------------------------------------------------------------------
-out=$(sb up --visits 0 2>&1)
-is "$?" 2 "up --visits 0 is a usage error (exit 2)"
-like "$out" "--visits '0' is not a whole number from 1 to 999999999" "  and says why"
+# ARGS|MESSAGE: usage errors exit 2 and say why
+while IFS='|' read -r args msg; do
+    # shellcheck disable=SC2086
+    out=$(sb $args 2>&1)
+    is "$?" 2 "sandbox $args is a usage error (exit 2)"
+    like "$out" "$msg" "  and says: $msg"
+done <<'EOF_CASES'
+up --visits 0|--visits '0' is not a whole number from 1 to 999999999
+up --visits -3|--visits '-3' is not a whole number from 1 to 999999999
+up --visits=12x|--visits '12x' is not a whole number from 1 to 999999999
+up --visits|--visits needs a number
+up --fast|up: unknown argument '--fast'
+down --force|down: unknown argument '--force'
+env extra|env: unknown argument 'extra'
+|missing sub-command \(up, down, status, env\)
+EOF_CASES
 out=$(sb launch 2>&1)
 is "$?" 2 "an unknown sub-command is a usage error"
 like "$out" "unknown sub-command 'launch'" "  and names it"
