@@ -71,7 +71,10 @@ ARCHIVE=$SB/wal-archive
 NEON_STATE=$SB/neon
 S3DATA=$SB/s3
 
-say() { printf '%s\n' "$*"; }
+# Progress goes to stdout; a reader that went away (up | head) must not cut
+# an up short half-way, so a closed stdout is ignored.
+trap : PIPE # a handler, not SIG_IGN: children must not inherit an ignored SIGPIPE
+say() { printf '%s\n' "$*" 2>/dev/null || true; }
 warn() { printf 'pgdrill sandbox: %s\n' "$*" >&2; }
 usage_die() {
     warn "$*"
@@ -648,26 +651,31 @@ cmd_env() {
 
 # ---- down ------------------------------------------------------------------
 
-# Live processes whose working directory or command line is inside $SB: what
-# down must have stopped. PostgreSQL processes chdir into their data
-# directory; the other services name their state directory on the command
-# line.
+# Live processes of the sandbox's own programs (PostgreSQL, the Neon server
+# and its workers, pg_basebackup, node, python) that run in $SB or name a
+# path inside it: what down must have stopped. Other programs (a shell
+# sitting in the directory, a tail -f of a log) are not ours to judge.
 leftovers() {
-    local p cwd
+    local p cwd comm
     for p in /proc/[0-9]*; do
         [ "${p#/proc/}" = $$ ] && continue
+        comm=$(cat "$p/comm" 2>/dev/null) || continue
+        case $comm in
+        postgres | pg_ctl | pg_basebackup | neon-sandbox | pgdrill-neon-sa* | node | python3* | cp) ;;
+        *) continue ;;
+        esac
         pid_alive "${p#/proc/}" || continue
         cwd=$(readlink "$p/cwd" 2>/dev/null) || cwd=
-        # (a shell sitting in the directory is not a leftover: postgres only)
-        if { [[ $cwd == "$SB" || $cwd == "$SB"/* ]] && grep -qx postgres "$p/comm" 2>/dev/null; } ||
-            tr '\0' '\n' 2>/dev/null <"$p/cmdline" | grep -qxF -e "$PGDIR" -e "$NEON_STATE" -e "$S3DATA"; then
+        if [[ $cwd == "$SB" || $cwd == "$SB"/* ]] ||
+            tr '\0' '\n' 2>/dev/null <"$p/cmdline" |
+            awk -v sb="$SB" '$0 == sb || index($0, sb "/") == 1 { f = 1 } END { exit !f }'; then
             printf '%s ' "${p#/proc/}"
         fi
     done
 }
 
 cmd_down() {
-    local purge=0 left
+    local purge=0 left _
     while [ $# -gt 0 ]; do
         case $1 in
         --purge) purge=1 ;;
@@ -687,7 +695,12 @@ cmd_down() {
     if [ -f "$PGDIR/PG_VERSION" ]; then
         "$PGC" stop "$PGDIR" 2>&1 | sed 's/^pg-cluster: //'
     fi
-    left=$(leftovers)
+    # a worker the server ended may take a moment to go
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        left=$(leftovers)
+        [ -n "$left" ] || break
+        sleep 0.5
+    done
     if [ -n "$left" ]; then
         warn "processes still running in $SB: $left"
         return 1
