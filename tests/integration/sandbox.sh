@@ -156,6 +156,19 @@ if [ "$HAVE_S3" = 1 ]; then
     fi
 fi
 
+# secrets stay in env's output and their 0600 files
+up_out=$out
+leaks=
+for secret in "$NEON_API_KEY" "${AWS_SECRET_ACCESS_KEY:-}" "${DATABASE_URL#*://pgdrill:}"; do
+    secret=${secret%%@*}
+    [ -n "$secret" ] || continue
+    if grep -rqF -- "$secret" "$SB"/*.log "$SB/pg/server.log" 2>/dev/null ||
+        grep -qF -- "$secret" <<<"$up_out$st"; then
+        leaks="$leaks ${secret:0:6}..."
+    fi
+done
+is "$leaks" "" "no secret appears in up's or status's output or in a service log"
+
 # ---- a real point-in-time branch --------------------------------------------------
 sleep 1
 ts=$(date -u +%Y-%m-%dT%H:%M:%SZ)
