@@ -393,10 +393,14 @@ up_neon() {
     [ -n "$port" ] || port=$(pick_port "$(svc_port neon-sandbox)") ||
         fail neon-sandbox "$log" "no free port on 127.0.0.1"
     [ -f "$NEON_STATE/state.json" ] || first=1
-    # Its base backup and branches belong to the PostgreSQL user, who must
-    # be able to traverse the state directory (but not list it).
+    # As root, its base backup and branches belong to the PostgreSQL user,
+    # who must be able to traverse the state directory (but not list it).
     mkdir -p "$NEON_STATE"
-    chmod 0711 "$NEON_STATE"
+    if [ "$(id -u)" -eq 0 ]; then
+        chmod 0711 "$NEON_STATE"
+    else
+        chmod 0700 "$NEON_STATE"
+    fi
     # A first start that was interrupted leaves a partial base backup and
     # no state: the server must take it again into an empty directory.
     [ "$first" = 0 ] || rm -rf "$NEON_STATE/base"
