@@ -37,9 +37,13 @@
 #   PGDRILL_SANDBOX_PG_PORT, PGDRILL_SANDBOX_NEON_PORT,
 #   PGDRILL_SANDBOX_S3_PORT fixed ports instead of free ones
 #
+# A build without the s3 part (no s3-proxy.py next to this script) runs
+# without the local S3 and says so.
+#
 # Exit status: 0 success; 1 status found a service stopped, or down left a
 # process behind; 2 usage error; 3 a service did not start (named, with its
-# log file; up then stops what it had started).
+# log file; up then stops what it had started); 130 up was interrupted (and
+# stopped what it had started).
 set -euo pipefail
 umask 077
 
