@@ -1,0 +1,69 @@
+#!/bin/bash
+# Scenario 1 in the TUI at 100x30 against the sandbox Neon server: the
+# operator types the restore point, takes the defaults, watches the branch
+# being created and verified, types the branch name to delete it, leaves a
+# note; the report and the sandbox agree.
+set -u
+. "$(dirname "$0")/../integration/neon_lib.sh"
+neon_setup tui-pitr
+T_NAME=tui-pitr
+. "$(dirname "$0")/lib.sh"
+trap 't_cleanup; neon_teardown' EXIT
+
+pgq "CREATE DATABASE care_commons" >/dev/null
+"$PGC" psql "$W/pg" -d care_commons -qX -v ON_ERROR_STOP=1 \
+    -f "$TOP/tests/fixtures/sql/care-commons-schema.sql" \
+    -f "$TOP/tests/fixtures/sql/seed-clean.sql" >"$W/seed.log" 2>&1 || not_ok "seed the primary"
+cc() { "$PGC" psql "$W/pg" -d care_commons -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+DBURL=$("$PGC" url "$W/pg" care_commons)
+sleep 1.2
+T0=$(cc "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
+sleep 1.2
+cc "DELETE FROM users WHERE email = 'test@example.com'" >/dev/null
+
+t_start 100 30 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "DATABASE_URL=$DBURL" \
+    "NEON_API_HOST=$NEON_API_HOST" "NEON_API_KEY=$NEON_API_KEY" "NEON_PROJECT_ID=$NEON_PROJECT_ID" \
+    -- tui "$TOP/runbooks/pitr-restore.md"
+
+check "banner names the sandbox" t_wait "SANDBOX"
+check "the restore point is asked first" t_wait "Restore point" 20
+t_keys "$T0" Enter
+check "the outcome is asked with its choices" t_wait "Once verified"
+t_keys Enter
+check "the expected e-mail is asked" t_wait "An e-mail address"
+t_keys Enter
+check "the table is asked" t_wait "the table to copy back"
+t_keys Enter
+check "stage 1 reads the project's history window" t_wait "history window" 30
+check "the branch creation shows Neon's operations" t_wait_re "operation create_branch .*finished" 60
+check "stage 2 passed" t_wait_re "\[✓\] 2\. Create the recovery branch" 30
+check "the deleted user is on the recovery branch" t_wait "recovery.expected-user: passed" 30
+check "option A is skipped" t_wait_re "\[-\] 4\. Option A" 30
+check "clean-up asks to type the branch name" t_wait_re "Type recovery-[0-9-]+ to continue" 30
+t_screen >"$T_WORK/confirm.txt"
+name=$(grep -oE "Type recovery-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{4}" "$T_WORK/confirm.txt" | head -1 | cut -c6-)
+check "the confirmation names the branch ($name)" test -n "$name"
+check "the branch exists before the confirmation" quiet "$NT" cli action op=branch-get branch="$name"
+t_keys "$name" Enter
+check "the note is asked at the end" t_wait "Anything to record" 60
+t_keys "tui drill against the sandbox" Enter
+check "summary screen" t_wait "Drill summary" 30
+t_screen >"$T_WORK/summary.txt"
+check "summary outcome passed" grep -qF "Outcome: passed" "$T_WORK/summary.txt"
+t_keys q
+rc=$(t_wait_exit)
+check "pgdrill tui exits 0 (got $rc)" test "$rc" = 0
+if "$NT" cli action op=branch-get branch="$name" >/dev/null 2>&1; then
+    not_ok "the recovery branch is deleted"
+else
+    ok "the recovery branch is deleted"
+fi
+dir=$(t_drill_dir)
+check "report: outcome passed" grep -qE "\"outcome\":[[:space:]]*\"passed\"" "$dir/report.json"
+check "report: the note is recorded" grep -qF "tui drill against the sandbox" "$dir/report.json"
+if grep -rqF "$NEON_API_KEY" "$dir" "$T_WORK/stderr" "$T_WORK/summary.txt" "$T_WORK/confirm.txt"; then
+    not_ok "the API key is nowhere in the drill's files or screens"
+else
+    ok "the API key is nowhere in the drill's files or screens"
+fi
+t_done
