@@ -35,9 +35,8 @@ t_keys Enter
 check "the table is asked" t_wait "the table to copy back"
 t_keys Enter
 check "stage 1 reads the project's history window" t_wait "history window" 30
-check "the branch creation shows Neon's operations" t_wait_re "operation create_branch .*finished" 60
-check "stage 2 passed" t_wait_re "\[✓\] 2\. Create the recovery branch" 30
-check "the deleted user is on the recovery branch" t_wait "recovery.expected-user: passed" 30
+check "stage 2 passed" t_wait_re "\[✓\] 2\. Create the recovery branch" 60
+check "stage 3 (verification) passed" t_wait_re "\[✓\] 3\. Verify the recovery branch" 30
 check "option A is skipped" t_wait_re "\[-\] 4\. Option A" 30
 check "clean-up asks to type the branch name" t_wait_re "Type recovery-[0-9-]+ to continue" 30
 t_screen >"$T_WORK/confirm.txt"
@@ -59,6 +58,10 @@ else
     ok "the recovery branch is deleted"
 fi
 dir=$(t_drill_dir)
+check "the output showed Neon's operations finishing" \
+    grep -qE '"text":"operation create_branch [^"]*: finished' "$dir/journal.jsonl"
+check "the deleted user was on the recovery branch" \
+    grep -qF 'check recovery.expected-user: passed' "$dir/journal.jsonl"
 check "report: outcome passed" grep -qE "\"outcome\":[[:space:]]*\"passed\"" "$dir/report.json"
 check "report: the note is recorded" grep -qF "tui drill against the sandbox" "$dir/report.json"
 if grep -rqF "$NEON_API_KEY" "$dir" "$T_WORK/stderr" "$T_WORK/summary.txt" "$T_WORK/confirm.txt"; then
