@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "headless.h"
 #include "pd_mem.h"
+#include "pd_redact.h"
 #include "report/report.h"
 #include "runbook/runbook.h"
 
@@ -236,8 +237,10 @@ cli_cmd_check(struct cli_ctx *ctx, int argc, char **argv)
         code = cli_usage_error("check", "unexpected argument '%s'", argv[first]);
         goto out;
     }
-    if (url != NULL)
+    if (url != NULL) {
+        pd_redact_register_uri(url); // its password may also appear outside URI syntax
         setenv("DATABASE_URL", url, 1);
+    }
     if (getenv("DATABASE_URL") == NULL) {
         code = cli_usage_error("check", "no database: pass --url URL or set DATABASE_URL");
         goto out;
