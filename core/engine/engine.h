@@ -27,9 +27,11 @@
  *     "production", which must always be typed.
  *   - prompt_needed for a manual step (action is the step's action, name
  *     NULL): "", "y", "yes" or "done" mean done, anything else fails it.
- *   - Variables are spliced into sh scripts as single-quoted words: write
- *     `echo ${x}`, never "${x}" inside quotes. env=a,b on a sh step exports
- *     those variables instead. In sql/check each ${x} becomes a bind
+ *   - Variables are spliced into sh scripts quoted for where they land
+ *     (shell/splice.h): a single-quoted word between words, escaped inside
+ *     "..." and here-documents, so `echo "a ${x}"` is as safe as
+ *     `echo ${x}`; a script the splicer cannot follow fails PD_EINPUT.
+ *     env=a,b on a sh step exports those variables instead. In sql/check each ${x} becomes a bind
  *     parameter $N. Every sh step also gets PGDRILL_DRILL_ID.
  *   - Output: every line reaches output_line (redacted); the journal keeps
  *     the first 200 lines of each attempt and then "… N more lines". A sql
@@ -170,7 +172,8 @@ void engine_request_stop(struct engine *e);
 /*
  * Expand ${name} in text: run variables first, then inputs' defaults, then
  * UPPER_CASE names from the environment. With shell_quote, each value is
- * quoted for /bin/sh. Unknown names fail with PD_EINPUT. Caller owns *out.
+ * quoted for its place in a /bin/sh script (shell_splice_quote). Unknown
+ * names, and values that cannot be placed safely, fail with PD_EINPUT. Caller owns *out.
  */
 int engine_expand(const struct engine *e, char **out, const char *text, bool shell_quote,
                   struct pd_err *err);

@@ -460,6 +460,9 @@ test_expand(void **state)
         {"${extra}", false, "from --var", NULL},
         {"${PD_ENGINE_X}", false, "env value", NULL},
         {"${PD_ENGINE_X}", true, "'env value'", NULL},
+        // inside "..." or '...' a bare single-quoted word would let $( ) run
+        {"echo \"<${PD_ENGINE_Y}>\"", true, "echo \"<\\$(id)\\`id\\`\\\"'>\"", NULL},
+        {"echo '<${PD_ENGINE_Y}>'", true, "echo '<''$(id)`id`\"'\\''''>'", NULL},
         {"$${mode} $$ $x", false, "${mode} $$ $x", NULL},
         {"${nope}", false, NULL, "undefined variable 'nope'"},
         {"${PD_ENGINE_UNSET_VAR}", false, NULL, "undefined variable 'PD_ENGINE_UNSET_VAR'"},
@@ -470,6 +473,7 @@ test_expand(void **state)
 
     (void)state;
     setenv("PD_ENGINE_X", "env value", 1);
+    setenv("PD_ENGINE_Y", "$(id)`id`\"'", 1);
     unsetenv("PD_ENGINE_UNSET_VAR");
     parse(f, HEADER("input: mode text \"Mode\"\ninput: dflt text default=\"the default\" "
                     "\"D\"\n") "## One\n\n```sh\ntrue\n```\n");
