@@ -57,18 +57,97 @@ uri_password(const char *p, const char **start, size_t *len)
     return 1;
 }
 
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Register a password as written and, when it holds %XX escapes, as libpq
+ * and every tool will see it once decoded: a script that prints the
+ * password it was given prints the decoded form.
+ */
+static void
+register_password(const char *start, size_t len)
+{
+    char *pw = pd_xstrndup(start, len), *dec = pd_xmalloc(len + 1);
+    size_t n = 0;
+
+    pd_redact_register(pw);
+    for (size_t i = 0; i < len; i++) {
+        int hi, lo;
+
+        if (pw[i] == '%' && i + 2 < len && (hi = hexval(pw[i + 1])) >= 0 &&
+            (lo = hexval(pw[i + 2])) >= 0) {
+            dec[n++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            dec[n++] = pw[i];
+        }
+    }
+    dec[n] = '\0';
+    if (n > 0 && memchr(dec, '\0', n) == NULL)
+        pd_redact_register(dec);
+    free(dec);
+    free(pw);
+}
+
+/* Every "password=VALUE" parameter of a URI query or a key=value conninfo. */
+static void
+register_password_params(const char *s)
+{
+    for (const char *p = s; *p != '\0'; p++) {
+        const char *v, *end;
+
+        if ((p != s && p[-1] != '?' && p[-1] != '&' && p[-1] != ' ' && p[-1] != '\t') ||
+            strncasecmp(p, "password", 8) != 0)
+            continue;
+        v = p + 8;
+        v += strspn(v, " \t");
+        if (*v != '=')
+            continue;
+        v++;
+        v += strspn(v, " \t");
+        if (*v == '\'') {
+            // conninfo quoting: \x stands for x; register the value libpq sees
+            char *un = pd_xmalloc(strlen(v));
+            size_t n = 0;
+
+            for (end = ++v; *end != '\0' && *end != '\''; end++) {
+                if (*end == '\\' && end[1] != '\0')
+                    end++;
+                un[n++] = *end;
+            }
+            if (n > 0)
+                register_password(un, n);
+            free(un);
+        } else {
+            end = v + strcspn(v, "& \t\r\n");
+            if (end > v)
+                register_password(v, (size_t)(end - v));
+        }
+        p = end[0] != '\0' ? end : end - 1;
+    }
+}
+
 void
 pd_redact_register_uri(const char *uri)
 {
     const char *start;
     size_t len;
-    char *pw;
 
-    if (uri == NULL || !uri_password(uri, &start, &len))
+    if (uri == NULL)
         return;
-    pw = pd_xstrndup(start, len);
-    pd_redact_register(pw);
-    free(pw);
+    if (uri_password(uri, &start, &len))
+        register_password(start, len);
+    register_password_params(uri);
 }
 
 void
@@ -86,7 +165,10 @@ pd_redact_register_env(void)
 }
 
 static const char *const secret_params[] = {
-    "password=", "X-Amz-Signature=", "X-Amz-Credential=", "X-Amz-Security-Token=",
+    "password=",
+    "X-Amz-Signature=",
+    "X-Amz-Credential=",
+    "X-Amz-Security-Token=",
 };
 
 /* Length of a secret query parameter name at p (case-insensitive), or 0. */
