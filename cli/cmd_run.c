@@ -141,6 +141,12 @@ drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
     eo.vars = a->vars;
     eo.n_vars = a->n_vars;
     headless_events(&ev);
+    if (!h.interactive) {
+        // nobody can answer (cron, CI): the engine's own headless rules name
+        // the --var or --yes to pass instead of failing with "prompt failed"
+        ev.prompt_needed = NULL;
+        ev.confirm_needed = NULL;
+    }
     rc = engine_new(&e, rb, d, &eo, &ev, &h, err);
     if (rc != 0)
         return rc;

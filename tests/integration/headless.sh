@@ -1,0 +1,54 @@
+#!/bin/bash
+# The headless runner without a terminal (cron, CI): what it says when an
+# input, a confirmation or a manual step cannot be answered, and that
+# --yes and --var stand in for the operator.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+export PGDRILL_HOME="$PGDRILL_TEST_WORK/headless-home"
+B=$PGDRILL_BIN
+RB=$PGDRILL_TEST_WORK/headless-rb.md
+cat >"$RB" <<'MD'
+# Headless
+
+```pgdrill
+id: headless
+input: target_time timestamp required "Restore point"
+```
+
+## Go
+<!-- pgdrill id=go -->
+
+```sh
+echo "at ${target_time}"
+```
+
+```sh manual=yes
+Tell the on-call channel the drill started.
+```
+
+```confirm target=staging
+Really?
+```
+MD
+
+out=$("$B" run "$RB" </dev/null 2>&1)
+is "$?" 2 "a missing input without a terminal exits 2"
+like "$out" "input 'target_time' needs a value: pass --var target_time=VALUE" \
+    "and names the --var to pass"
+
+out=$("$B" run "$RB" --var target_time=yesterday </dev/null 2>&1)
+is "$?" 2 "an invalid --var without a terminal exits 2"
+like "$out" "--var target_time: 'yesterday' is not an RFC 3339 timestamp" "and says why"
+
+out=$("$B" run "$RB" --var target_time=2026-01-31T14:05:00Z </dev/null 2>&1)
+is "$?" 2 "a manual step without a terminal or --yes exits 2"
+like "$out" "manual step: the operator must do it; run interactively or pass --yes" \
+    "and says to pass --yes"
+
+out=$("$B" run "$RB" --var target_time=2026-01-31T14:05:00Z --yes </dev/null 2>&1)
+is "$?" 0 "--yes passes the manual step and the confirmation without a terminal"
+like "$out" "passed go/2: done \(--yes\)" "the manual step is done by --yes"
+like "$out" "'staging' confirmed by --yes" "the confirmation is passed by --yes"
+
+done_testing
