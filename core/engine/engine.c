@@ -789,14 +789,14 @@ engine_run(struct engine *e, struct pd_err *err)
             if (rc != 0)
                 return rc;
             if (e->n_continued > 0) {
+                // the first failure's kind, as on-fail=stop would give: a
+                // timed-out check is a service failure (exit 3), not bad data
                 *err = e->first_failure;
-                err->kind = PD_ECHECK;
                 if (failed > 1)
                     pd_err_prefix(err, "%zu steps failed; first: ", failed);
-            } else {
-                PD_ERR_SET(err, PD_ECHECK, "%zu steps failed", failed);
+                return err->kind;
             }
-            return PD_ECHECK;
+            return PD_ERR_SET(err, PD_ECHECK, "%zu steps failed", failed);
         }
     }
     return end_drill(e, "passed", err);

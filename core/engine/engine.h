@@ -151,7 +151,8 @@ int engine_new(struct engine **out, const struct runbook *rb, struct drill *dril
 /*
  * Run from the first step that has not finished (all of them for a new
  * drill) to the end. Returns 0 when every step passed or was skipped,
- * PD_ECHECK when a check or step failed and the policy stopped the drill,
+ * the failed step's kind (PD_ECHECK, PD_ESERVICE, PD_EINPUT) when the
+ * policy stopped the drill or, with on-fail=continue, the first failure's,
  * PD_EINTR when interrupted (the journal allows a resume), or another PD_E*.
  * The drill is ended (DRILL_EV_END) unless interrupted; a new drill whose
  * header inputs cannot be obtained (bad --var) ends as "aborted", while a

@@ -1429,6 +1429,25 @@ test_check_statement_timeout(void **state)
 }
 
 static void
+test_continue_keeps_service_kind(void **state)
+{
+    struct fx *f = *state;
+
+    // a check that timed out under on-fail=continue is still a service failure (exit 3)
+    test_url();
+    parse(f, HEADER("") "## Checks\n\n"
+                        "```check name=slow expect=\"not null\" timeout=1s on-fail=continue" U
+                        "\nSELECT pg_sleep(10)\n```\n\n"
+                        "```check name=one expect=\"= 2\" on-fail=continue" U
+                        "\nSELECT 1\n```\n");
+    assert_int_equal(run(f, NULL, NULL), PD_ESERVICE);
+    assert_int_equal(pd_err_exit_code(f->err.kind), 3);
+    assert_non_null(strstr(f->err.msg, "2 steps failed; first: step checks/1: postgres: "));
+    assert_non_null(strstr(f->err.msg, ": statement timeout after 1000ms"));
+    assert_string_equal(f->d->outcome, "failed");
+}
+
+static void
 test_check_interrupted(void **state)
 {
     struct fx *f = *state;
@@ -1656,6 +1675,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_checks_pass_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_statement_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_continue_keeps_service_kind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_runtime_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_callbacks_quit_or_fail, setup, teardown),
