@@ -133,6 +133,7 @@ drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
     struct headless h = {.interactive = isatty(STDIN_FILENO) != 0, .quiet = a->json};
     struct engine *e = NULL;
     struct pd_err werr;
+    bool in_folder;
     int rc, wrc;
 
     (void)ctx;
@@ -160,25 +161,31 @@ drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
     // the report is written whatever happened: an interrupted drill gets an interim one
     pd_err_clear(&werr);
     wrc = report_write(d, rb, NULL, &werr);
+    in_folder = wrc == 0;
     if (wrc == 0 && a->report_dir != NULL) {
         wrc = pd_mkdir_p(a->report_dir, 0700, &werr);
         if (wrc == 0)
             wrc = report_write(d, rb, a->report_dir, &werr);
     }
     if (wrc != 0) {
-        fprintf(stderr, "pgdrill: %s\n", werr.msg);
         if (rc == 0) {
+            // the caller prints it, once
             *err = werr;
             rc = wrc;
+        } else {
+            fprintf(stderr, "pgdrill: %s\n", werr.msg);
         }
     }
     if (a->json)
         print_json_report(d);
     if (rc == PD_EINTR)
         fprintf(stderr, "pgdrill: %s\n", err->msg);
-    else if (!a->json)
+    else if (!a->json && in_folder)
         fprintf(stderr, "drill %s: %s; report %s/report.md\n", d->id,
                 d->outcome ? d->outcome : "unfinished", d->dir);
+    else if (!a->json)
+        fprintf(stderr, "drill %s: %s; report not written\n", d->id,
+                d->outcome ? d->outcome : "unfinished");
     return rc;
 }
 

@@ -51,4 +51,12 @@ is "$?" 0 "--yes passes the manual step and the confirmation without a terminal"
 like "$out" "passed go/2: done \(--yes\)" "the manual step is done by --yes"
 like "$out" "'staging' confirmed by --yes" "the confirmation is passed by --yes"
 
+# A report that cannot be written is said once, with its cause, and fails the run.
+mkdir -p "$PGDRILL_TEST_WORK/rdir/report.json"
+out=$("$B" run "$RB" --var target_time=2026-01-31T14:05:00Z --yes \
+    --report-dir "$PGDRILL_TEST_WORK/rdir" </dev/null 2>&1)
+is "$?" 1 "a report that cannot be written exits 1"
+is "$(printf '%s\n' "$out" | grep -c "rdir/report.json: rename: Is a directory")" 1 \
+    "and the cause is printed once"
+
 done_testing
