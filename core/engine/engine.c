@@ -440,12 +440,21 @@ decide(struct engine *e, int attempt, const char *why, char **reason, struct pd_
     return ENGINE_STOP;
 }
 
+/*
+ * Record the interruption. elapsed is the wall time of the step attempt it
+ * cut short (0 when none was running): its machine part goes into the
+ * interrupt record and its human part into a human record, so the step and
+ * stage keep the time they really took.
+ */
 static int
-interrupt(struct engine *e, const char *reason, struct pd_err *err)
+interrupt(struct engine *e, const char *reason, double elapsed, struct pd_err *err)
 {
     struct drill_event ev = {
         .type = DRILL_EV_INTERRUPT, .stage = e->si, .step = e->ti, .text = reason};
     struct pd_err rerr = {0};
+
+    if (e->si >= 0 && e->ti >= 0 && elapsed > e->human_step)
+        ev.duration_s = elapsed - e->human_step;
 
     if (e->human_step > 0 && e->si >= 0) {
         struct drill_event h = {
@@ -538,8 +547,10 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
         double t0, dur;
         int drc = 0;
 
+        // operator time of an earlier attempt or step is already journaled
+        e->human_step = 0;
         if (engine_should_stop(e))
-            return interrupt(e, "stop requested", err);
+            return interrupt(e, "stop requested", 0, err);
         attempt++;
         {
             struct drill_event ev = {
@@ -578,7 +589,7 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
         }
         if (rc == PD_EINTR || (rc != 0 && e->quit)) {
             free(res.summary);
-            return interrupt(e, e->quit ? "operator quit" : "stop requested", err);
+            return interrupt(e, e->quit ? "operator quit" : "stop requested", dur, err);
         }
         if (e->n_unjournaled > 0) {
             char more[64];
@@ -706,13 +717,13 @@ engine_run(struct engine *e, struct pd_err *err)
             return rc;
         rc = reask_secrets(e, err);
         if (rc == PD_EINTR)
-            return interrupt(e, "operator quit", err);
+            return interrupt(e, "operator quit", 0, err);
         if (rc != 0)
             return rc;
     }
     rc = ask_header_inputs(e, err);
     if (rc == PD_EINTR)
-        return interrupt(e, "operator quit", err);
+        return interrupt(e, "operator quit", 0, err);
     if (rc != 0) {
         struct pd_err rerr = {0};
 

@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -709,6 +710,56 @@ test_interrupt_by_tick(void **state)
     assert_int_equal(count(j, "\"ev\":\"interrupt\""), 1);
     assert_int_equal(count(j, "\"ev\":\"end\""), 0);
     free(j);
+}
+
+static void
+test_interrupt_keeps_step_time(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.tick = on_tick};
+    struct drill *d2 = NULL;
+    struct pd_err err = {0};
+    double dur;
+
+    // the attempt cut short has no step_end, but its time is not lost
+    parse(f, HEADER("") "## One\n\n```sh\nsleep 20\n```\n");
+    f->stop_on_tick = 5;
+    assert_int_equal(run(f, NULL, &ev), PD_EINTR);
+    dur = step_state(f, 0, 0)->duration_s;
+    if (dur < 0.5 || dur > 5)
+        fail_msg("interrupted step duration %.3f s, want about 1 s", dur);
+    assert_true(f->d->stages[0].duration_s >= dur);
+    assert_true(f->d->stages[0].human_s == 0);
+    // and a replay of the journal gives the same
+    assert_int_equal(drill_open(&d2, f->home, f->d->id, false, &err), 0);
+    assert_true(fabs(d2->stages[0].steps[0].duration_s - dur) < 1e-6);
+    drill_free(d2);
+}
+
+static void
+test_interrupt_between_steps(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt, .tick = on_tick};
+    const struct drill_stage_state *st;
+
+    // stopped before the second step starts: the note's operator time is
+    // counted once, for the note, and nothing for the step that never ran
+    parse(f, HEADER("") "## One\n\n```note\nHow was it?\n```\n\n```sh\necho second\n```\n");
+    f->prompt_sleep_ms = 300;
+    f->answers[0] = "fine";
+    f->n_answers = 1;
+    f->stop_on_tick = 2;
+    assert_int_equal(run(f, NULL, &ev), PD_EINTR);
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_PASSED);
+    assert_int_equal(step_state(f, 0, 1)->status, STEP_PENDING);
+    assert_true(step_state(f, 0, 0)->human_s >= 0.3);
+    assert_true(step_state(f, 0, 1)->human_s == 0);
+    assert_true(step_state(f, 0, 1)->duration_s == 0);
+    st = &f->d->stages[0];
+    if (st->human_s > step_state(f, 0, 0)->human_s + 1e-9)
+        fail_msg("stage human %.3f s, note human %.3f s: counted twice", st->human_s,
+                 step_state(f, 0, 0)->human_s);
 }
 
 static void
@@ -1438,8 +1489,7 @@ test_continue_keeps_service_kind(void **state)
     parse(f, HEADER("") "## Checks\n\n"
                         "```check name=slow expect=\"not null\" timeout=1s on-fail=continue" U
                         "\nSELECT pg_sleep(10)\n```\n\n"
-                        "```check name=one expect=\"= 2\" on-fail=continue" U
-                        "\nSELECT 1\n```\n");
+                        "```check name=one expect=\"= 2\" on-fail=continue" U "\nSELECT 1\n```\n");
     assert_int_equal(run(f, NULL, NULL), PD_ESERVICE);
     assert_int_equal(pd_err_exit_code(f->err.kind), 3);
     assert_non_null(strstr(f->err.msg, "2 steps failed; first: step checks/1: postgres: "));
@@ -1655,6 +1705,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_confirm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manual_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt_by_tick, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interrupt_keeps_step_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interrupt_between_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt_by_prompt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_neon_without_key, setup, teardown),
