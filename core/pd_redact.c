@@ -1,5 +1,6 @@
 #include "pd_redact.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -10,16 +11,50 @@
 static char **secrets;
 static size_t n_secrets;
 
-void
-pd_redact_register(const char *secret)
+static void
+add_secret(const char *secret)
 {
-    if (secret == NULL || strlen(secret) < 4)
-        return;
     for (size_t i = 0; i < n_secrets; i++)
         if (strcmp(secrets[i], secret) == 0)
             return;
     secrets = pd_xrealloc(secrets, (n_secrets + 1) * sizeof(*secrets));
     secrets[n_secrets++] = pd_xstrdup(secret);
+}
+
+/* secret with each byte of special preceded by a backslash, or ' written as '\'' (sq). */
+static void
+add_escaped(const char *secret, const char *special, bool sq)
+{
+    struct pd_buf b;
+    char *s;
+
+    pd_buf_init(&b, 0);
+    for (const char *p = secret; *p != '\0'; p++) {
+        if (sq && *p == '\'')
+            pd_buf_append(&b, "'\\''", 4, NULL);
+        else if (!sq && strchr(special, *p) != NULL)
+            pd_buf_appendf(&b, NULL, "\\%c", *p);
+        else
+            pd_buf_append(&b, p, 1, NULL);
+    }
+    s = pd_buf_steal(&b);
+    if (s != NULL && strcmp(s, secret) != 0)
+        add_secret(s);
+    free(s);
+    pd_buf_free(&b);
+}
+
+void
+pd_redact_register(const char *secret)
+{
+    if (secret == NULL || strlen(secret) < 4)
+        return;
+    add_secret(secret);
+    // the forms the value takes once an sh step quotes it (shell/splice.h):
+    // the display of the script must not show the secret escaped
+    add_escaped(secret, NULL, true);
+    add_escaped(secret, "\\$`\"", false);
+    add_escaped(secret, "\\$`", false);
 }
 
 void

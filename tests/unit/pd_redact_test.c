@@ -108,6 +108,33 @@ test_connection_string_passwords(void **state)
     pd_redact_reset();
 }
 
+/* An sh step shows its script with values quoted: a secret must stay masked in every quoting. */
+static void
+test_shell_quoted_secrets(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *want;
+    } cases[] = {
+        {"echo pa$s'w`d\"1", "echo ********"},
+        {"echo 'pa$s'\\''w`d\"1'", "echo '********'"},       // a single-quoted word
+        {"echo \"pa\\$s'w\\`d\\\"1\"", "echo \"********\""}, // inside "..."
+        {"pa\\$s'w\\`d\"1", "********"},                     // in a here-document
+    };
+
+    (void)state;
+    pd_redact_reset();
+    pd_redact_register("pa$s'w`d\"1");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got = pd_redact(cases[i].text);
+
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("case %zu: got '%s', want '%s'", i, got, cases[i].want);
+        free(got);
+    }
+    pd_redact_reset();
+}
+
 int
 main(void)
 {
@@ -116,6 +143,7 @@ main(void)
         cmocka_unit_test(test_registered_secrets),
         cmocka_unit_test(test_env_secrets),
         cmocka_unit_test(test_connection_string_passwords),
+        cmocka_unit_test(test_shell_quoted_secrets),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
