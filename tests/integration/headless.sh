@@ -51,6 +51,13 @@ is "$?" 0 "--yes passes the manual step and the confirmation without a terminal"
 like "$out" "passed go/2: done \(--yes\)" "the manual step is done by --yes"
 like "$out" "'staging' confirmed by --yes" "the confirmation is passed by --yes"
 
+# report list shows the achieved RTO that report.json gives, not only a measured one.
+id=$(ls "$PGDRILL_HOME/drills" | grep headless | tail -1)
+rto=$(json_get "$PGDRILL_HOME/drills/$id/report.json" rto_s)
+like "$rto" '^[0-9.]+$' "report.json of a finished drill has an achieved RTO"
+line=$("$B" report list | grep "^$id ")
+like "$line" ' passed +[0-9.]+(ms|s)$' "report list shows it too"
+
 # A report that cannot be written is said once, with its cause, and fails the run.
 mkdir -p "$PGDRILL_TEST_WORK/rdir/report.json"
 out=$("$B" run "$RB" --var target_time=2026-01-31T14:05:00Z --yes \
