@@ -58,6 +58,35 @@ like "$rto" '^[0-9.]+$' "report.json of a finished drill has an achieved RTO"
 line=$("$B" report list | grep "^$id ")
 like "$line" ' passed +[0-9.]+(ms|s)$' "report list shows it too"
 
+# SIGHUP (a closed ssh session) interrupts the drill like SIGINT: the step's
+# process group is stopped, the journal says so, the exit code is 130.
+HUP=$PGDRILL_TEST_WORK/hup.md
+cat >"$HUP" <<MD
+# Hangup
+
+\`\`\`pgdrill
+id: hup
+\`\`\`
+
+## Wait
+<!-- pgdrill id=wait -->
+
+\`\`\`sh
+echo started; sleep 3; touch '$PGDRILL_TEST_WORK/hup-marker'
+\`\`\`
+MD
+"$B" run "$HUP" >"$PGDRILL_TEST_WORK/hup.log" 2>&1 &
+pid=$!
+for _ in $(seq 50); do grep -q started "$PGDRILL_TEST_WORK/hup.log" && break; sleep 0.1; done
+kill -HUP "$pid"
+wait "$pid"
+is "$?" 130 "SIGHUP during a sh step exits 130"
+sleep 4
+check "and the step's processes were stopped" test ! -e "$PGDRILL_TEST_WORK/hup-marker"
+id=$(ls "$PGDRILL_HOME/drills" | grep -- -hup | tail -1)
+like "$(tail -1 "$PGDRILL_HOME/drills/$id/journal.jsonl")" '"ev":"interrupt"' \
+    "and the journal records the interruption"
+
 # A report that cannot be written is said once, with its cause, and fails the run.
 mkdir -p "$PGDRILL_TEST_WORK/rdir/report.json"
 out=$("$B" run "$RB" --var target_time=2026-01-31T14:05:00Z --yes \
