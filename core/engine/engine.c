@@ -289,7 +289,6 @@ engine_obtain_input(struct engine *e, struct engine_prompt *p, const char *patte
 static int
 ask_header_inputs(struct engine *e, struct pd_err *err)
 {
-    double h0 = e->human_step;
     int rc = 0;
 
     for (size_t i = 0; i < e->rb->n_inputs; i++) {
@@ -315,13 +314,19 @@ ask_header_inputs(struct engine *e, struct pd_err *err)
         if (rc != 0)
             break;
     }
-    if (e->human_step > h0 && e->rb->n_stages > 0) {
+    // the operator's time here, and for secrets asked again on a resume
+    // (reask_secrets), goes to the stage the run starts or resumes in
+    if (e->human_step > 0 && e->rb->n_stages > 0) {
+        size_t si = 0;
         struct drill_event ev = {
             .type = DRILL_EV_HUMAN,
-            .stage = 0,
             .step = -1,
-            .human_s = e->human_step - h0,
+            .human_s = e->human_step,
         };
+
+        while (si + 1 < e->drill->n_stages && e->drill->stages[si].finished_at != NULL)
+            si++;
+        ev.stage = (int)si;
         int rc2 = engine_record(e, &ev, rc ? NULL : err);
 
         if (rc == 0)

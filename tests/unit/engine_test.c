@@ -900,8 +900,12 @@ test_secret_reasked_on_resume(void **state)
     f->answers[0] = "postgresql://app:hunter3-secret@db.example.com/app";
     f->answers[1] = "";
     f->n_answers = 2;
+    f->prompt_sleep_ms = 200;
     assert_int_equal(run(f, NULL, &ev), 0);
     assert_int_equal(f->n_prompts, 2);
+    // typing the secret again was operator time too (the note's is in its step)
+    if (f->d->stages[0].operator_s < 0.2)
+        fail_msg("operator time for the secret asked again: %.3f s", f->d->stages[0].operator_s);
     assert_true(saw_line(f, "again postgresql://app:" PD_REDACT_MASK "@db.example.com/app"));
     j = journal_text(f);
     assert_null(strstr(j, "hunter3-secret"));
