@@ -195,10 +195,14 @@ run_path(struct cli_ctx *ctx, const char *path, const struct run_args *a)
     struct runbook *rb = NULL;
     struct drill *d = NULL;
     struct pd_err err;
+    char *abs;
     int rc;
 
     pd_err_clear(&err);
-    rc = runbook_load(&rb, path, NULL, &err);
+    // the journal keeps the runbook's path for resume, which may run elsewhere
+    abs = realpath(path, NULL);
+    rc = runbook_load(&rb, abs != NULL ? abs : path, NULL, &err);
+    free(abs);
     if (rc == 0)
         rc = drill_begin(&d, ctx->cfg.home, rb, ctx->cfg.operator_name, &err);
     if (rc == 0)

@@ -87,6 +87,20 @@ id=$(ls "$PGDRILL_HOME/drills" | grep -- -hup | tail -1)
 like "$(tail -1 "$PGDRILL_HOME/drills/$id/journal.jsonl")" '"ev":"interrupt"' \
     "and the journal records the interruption"
 
+# A drill started with a relative runbook path resumes from another directory.
+mkdir -p "$PGDRILL_TEST_WORK/rel"
+sed 's/^id: hup$/id: rel/; s/sleep 3; touch.*/sleep 3/' "$HUP" >"$PGDRILL_TEST_WORK/rel/rel.md"
+(cd "$PGDRILL_TEST_WORK/rel" && exec "$B" run rel.md >"$PGDRILL_TEST_WORK/rel.log" 2>&1) &
+pid=$!
+for _ in $(seq 50); do grep -q started "$PGDRILL_TEST_WORK/rel.log" && break; sleep 0.1; done
+kill -INT "$pid"
+wait "$pid"
+is "$?" 130 "a drill of a relative runbook path is interrupted"
+id=$(ls "$PGDRILL_HOME/drills" | grep -- -rel | tail -1)
+out=$(cd / && "$B" resume "$id" 2>&1)
+is "$?" 0 "and resumes from another directory"
+like "$out" "passed wait/1" "and runs its step"
+
 # A report that cannot be written is said once, with its cause, and fails the run.
 mkdir -p "$PGDRILL_TEST_WORK/rdir/report.json"
 out=$("$B" run "$RB" --var target_time=2026-01-31T14:05:00Z --yes \
