@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "headless.h"
 #include "pd_mem.h"
+#include "pd_redact.h"
 #include "report/report.h"
 #include "runbook/runbook.h"
 
@@ -123,6 +124,22 @@ print_json_report(const struct drill *d)
     free(path);
 }
 
+/*
+ * Print "pgdrill: MSG" for err with secrets masked and return its exit code.
+ * Messages may quote what the operator passed (an invalid --var holding a
+ * connection URI), and they end on the screen and in CI logs.
+ */
+static int
+fail_redacted(const struct pd_err *err)
+{
+    struct pd_err e = *err;
+    char *r = pd_redact(err->msg);
+
+    snprintf(e.msg, sizeof(e.msg), "%s", r);
+    free(r);
+    return cli_fail(&e);
+}
+
 /* Run (or continue) drill d of runbook rb to the end and write its report. */
 static int
 drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
@@ -173,13 +190,13 @@ drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
             *err = werr;
             rc = wrc;
         } else {
-            fprintf(stderr, "pgdrill: %s\n", werr.msg);
+            fail_redacted(&werr);
         }
     }
     if (a->json)
         print_json_report(d);
     if (rc == PD_EINTR)
-        fprintf(stderr, "pgdrill: %s\n", err->msg);
+        fail_redacted(err);
     else if (!a->json && in_folder)
         fprintf(stderr, "drill %s: %s; report %s/report.md\n", d->id,
                 d->outcome ? d->outcome : "unfinished", d->dir);
@@ -208,9 +225,9 @@ run_path(struct cli_ctx *ctx, const char *path, const struct run_args *a)
     if (rc == 0)
         rc = drive(ctx, rb, d, a, &err);
     if (rc != 0 && rc != PD_EINTR && rc != PD_ECHECK)
-        cli_fail(&err);
+        fail_redacted(&err);
     else if (rc == PD_ECHECK && err.msg[0] != '\0')
-        fprintf(stderr, "pgdrill: %s\n", err.msg);
+        fail_redacted(&err);
     drill_free(d);
     runbook_free(rb);
     return pd_err_exit_code(rc);
@@ -289,7 +306,7 @@ cli_cmd_resume(struct cli_ctx *ctx, int argc, char **argv)
     if (argc - first == 1) {
         id = pd_xstrdup(argv[first]);
     } else if ((rc = drill_find_unfinished(&id, ctx->cfg.home, &err)) != 0) {
-        code = cli_fail(&err);
+        code = fail_redacted(&err);
         goto out;
     }
     rc = drill_open(&d, ctx->cfg.home, id, true, &err);
@@ -309,10 +326,10 @@ cli_cmd_resume(struct cli_ctx *ctx, int argc, char **argv)
             fprintf(stderr, "resuming drill %s\n", id);
         rc = drive(ctx, rb, d, &a, &err);
         if (rc != 0 && rc != PD_EINTR && rc != PD_ECHECK)
-            cli_fail(&err);
+            fail_redacted(&err);
         code = pd_err_exit_code(rc);
     } else {
-        code = cli_fail(&err);
+        code = fail_redacted(&err);
     }
 out:
     drill_free(d);

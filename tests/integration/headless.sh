@@ -41,6 +41,11 @@ out=$("$B" run "$RB" --var target_time=yesterday </dev/null 2>&1)
 is "$?" 2 "an invalid --var without a terminal exits 2"
 like "$out" "--var target_time: 'yesterday' is not an RFC 3339 timestamp" "and says why"
 
+# a rejected value is quoted back, but never a password it holds
+out=$("$B" run "$RB" --var 'target_time=postgresql://u:Hunter2pw@h/d' </dev/null 2>&1)
+is "$?" 2 "an invalid --var holding a URI exits 2"
+unlike "$out" "Hunter2pw" "and its password is not printed"
+
 out=$("$B" run "$RB" --var target_time=2026-01-31T14:05:00Z </dev/null 2>&1)
 is "$?" 2 "a manual step without a terminal or --yes exits 2"
 like "$out" "manual step: the operator must do it; run interactively or pass --yes" \
