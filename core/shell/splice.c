@@ -43,6 +43,8 @@ push(struct shell_splice *s, int kind)
     }
     memset(&s->frames[s->depth], 0, sizeof(s->frames[0]));
     s->frames[s->depth++].kind = kind;
+    if (kind == K_CMD || kind == K_BQ)
+        s->prev = '\0'; // a new command starts: # and keywords are words here
 }
 
 static void
@@ -154,6 +156,15 @@ doc_end(struct shell_splice *s, size_t to)
     return true;
 }
 
+/* True when word (a shell keyword) starts at p and ends there. */
+static bool
+keyword_at(const char *p, const char *word)
+{
+    size_t n = strlen(word);
+
+    return strncmp(p, word, n) == 0 && (p[n] == '\0' || strchr(" \t\n;&|()", p[n]) != NULL);
+}
+
 /* One step of the lexer in word context (plain, `...`, $( )). */
 static void
 word_char(struct shell_splice *s, size_t to)
@@ -172,6 +183,12 @@ word_char(struct shell_splice *s, size_t to)
         push(s, K_COMMENT);
         s->pos++;
         return;
+    }
+    if (f->kind == K_CMD && word_start(s->prev)) {
+        if (keyword_at(t + i, "case"))
+            f->cases++;
+        else if (keyword_at(t + i, "esac") && f->cases > 0)
+            f->cases--;
     }
     if (c == '<' && t[i + 1] == '<') {
         doc_declare(s, to);
@@ -195,10 +212,10 @@ word_char(struct shell_splice *s, size_t to)
     } else if (c == '(' && f->kind == K_CMD) {
         f->parens++;
     } else if (c == ')' && f->kind == K_CMD) {
-        if (f->parens == 0)
-            pop(s);
-        else
+        if (f->parens > 0)
             f->parens--;
+        else if (f->cases == 0) // else it closes a case pattern
+            pop(s);
     } else if (c == '\n' && s->n_pending > 0) {
         doc_begin(s);
     }

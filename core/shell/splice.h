@@ -35,6 +35,7 @@ struct pd_err;
 struct shell_splice_frame {
     int kind;   /* internal: plain, '...', "...", `...`, $( ), here-document */
     int parens; /* open ( inside a $( ) frame */
+    int cases;  /* open case ... esac inside a $( ) frame: ) ends a pattern there */
     char delim[SHELL_SPLICE_DELIM];
     bool strip_tabs;
 };

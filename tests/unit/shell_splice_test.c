@@ -64,6 +64,9 @@ static const struct {
     {"# don't ${v}\nprintf '%s\\n' \"${v}\"", "%s"},
     {"printf '%s\\n' \"#${v}\" # it's a comment", "#%s"},
     {"printf '%s\\n' \\'${v}", "'%s"},
+    {"printf '%s\\n' \"$(case a in a) printf '%s' ${v};; esac)\"", "%s"},
+    {"printf '%s\\n' \"$(case a in (a) printf '%s' \"<${v}>\";; esac)\"", "<%s>"},
+    {"printf '%s\\n' \"$(case b in a) echo no;; b) printf %s \"${v}\";; esac)${v}\"", "%s%s"},
     {"printf '%s\\n' \"\\\"${v}\"", "\"%s"},
 };
 
