@@ -106,6 +106,17 @@ out=$(cd / && "$B" resume "$id" 2>&1)
 is "$?" 0 "and resumes from another directory"
 like "$out" "passed wait/1" "and runs its step"
 
+# A drill another pgdrill is running cannot be resumed: a usage error (2),
+# not a failed drill (1).
+(cd "$PGDRILL_TEST_WORK/rel" && exec "$B" run rel.md >"$PGDRILL_TEST_WORK/lock.log" 2>&1) &
+pid=$!
+for _ in $(seq 50); do grep -q started "$PGDRILL_TEST_WORK/lock.log" && break; sleep 0.1; done
+id=$(ls "$PGDRILL_HOME/drills" | grep -- -rel | tail -1)
+out=$("$B" resume "$id" 2>&1)
+is "$?" 2 "resuming a drill in use exits 2"
+like "$out" "drill $id is in use by another pgdrill \(pid $pid\)" "and names the other process"
+wait "$pid"
+
 # A report that cannot be written is said once, with its cause, and fails the run.
 mkdir -p "$PGDRILL_TEST_WORK/rdir/report.json"
 out=$("$B" run "$RB" --var target_time=2026-01-31T14:05:00Z --yes \
