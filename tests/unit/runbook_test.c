@@ -644,6 +644,9 @@ test_lint_snippets(void **state)
          "s.md:9:1: duplicate step id 'a' (first at line 6)\n"},
         {"# T\n```pgdrill\nid: t\n```\n## S\n```sh timeout=5m timeout=6m\ntrue\n```\n",
          "s.md:6:18: duplicate attribute 'timeout'\n"},
+        {"# T\n```pgdrill\nid: t\n```\n## S\n```sql timeout=999999999s\nSELECT 1\n```\n"
+         "```sh timeout=168h\ntrue\n```\n",
+         "s.md:6:8: timeout '999999999s' too long (at most 168h)\n"},
         {"# T\n```pgdrill\nid: t\n```\n## S\n<!-- pgdrill id=a id=b x -->\n",
          "s.md:6:19: duplicate attribute 'id'\n"
          "s.md:6:24: bad attribute 'x' (expected key=value)\n"},
