@@ -50,7 +50,9 @@ engine_record(struct engine *e, const struct drill_event *ev, struct pd_err *err
 bool
 engine_should_stop(struct engine *e)
 {
-    if (e->stop_requested || e->quit)
+    // a broken journal can record nothing more: stop the running action now
+    // rather than let it finish unrecorded (it runs again on resume)
+    if (e->stop_requested || e->quit || e->record_rc != 0)
         return true;
     if (e->ev.tick != NULL && e->ev.tick(e->payload)) {
         e->stop_requested = 1;

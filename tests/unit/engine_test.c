@@ -1326,6 +1326,31 @@ test_journal_failures(void **state)
     pd_log_set_sink(NULL, NULL);
 }
 
+/*
+ * Once the journal fails nothing more can be recorded: a running sh step is
+ * stopped at once instead of running on unrecorded (it reruns on resume).
+ */
+static void
+test_journal_failure_stops_step(void **state)
+{
+    struct fx *f = *state;
+    double t0;
+
+    pd_log_set_sink(quiet_log, NULL);
+    parse(f, HEADER("") "## One\n\n```sh\necho first\nsleep 10\necho never\n```\n");
+    fsync_calls = 0;
+    fsync_fail_at = 3; // stage_start, step_start, then the output line "first"
+    journal_test_fsync = fsync_counting;
+    t0 = pd_time_mono();
+    assert_int_equal(run(f, NULL, NULL), PD_EIO);
+    journal_test_fsync = NULL;
+    if (pd_time_mono() - t0 > 5)
+        fail_msg("the step ran on for %.1f s after the journal failed", pd_time_mono() - t0);
+    assert_false(saw_line(f, "never"));
+    assert_non_null(strstr(f->err.msg, "fsync: Input/output error"));
+    pd_log_set_sink(NULL, NULL);
+}
+
 /* ---- sql and check (real PostgreSQL) ---- */
 
 static const char *
@@ -1728,6 +1753,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_resume_secret_from_var, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misc_headless_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_failure_stops_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checks_pass_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_statement_timeout, setup, teardown),
