@@ -39,8 +39,11 @@ report_list(const struct cli_ctx *ctx)
         if (drill_open(&d, ctx->cfg.home, ids[i], false, &err) != 0) {
             printf("%-44s (unreadable: %s)\n", ids[i], err.msg);
         } else {
-            if (d->rto_s >= 0)
-                pd_time_human(rto, sizeof(rto), d->rto_s);
+            // the same value as report.json's rto_s, not only a measured one
+            double achieved = report_rto_achieved(d);
+
+            if (achieved >= 0)
+                pd_time_human(rto, sizeof(rto), achieved);
             printf("%-44s %-28s %-24s %-10s %s\n", d->id, d->runbook_id ? d->runbook_id : "?",
                    d->started_at ? d->started_at : "?", d->outcome ? d->outcome : "unfinished",
                    rto);

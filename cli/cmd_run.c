@@ -124,6 +124,22 @@ print_json_report(const struct drill *d)
     free(path);
 }
 
+/*
+ * Print "pgdrill: MSG" for err with secrets masked and return its exit code.
+ * Messages may quote what the operator passed (an invalid --var holding a
+ * connection URI), and they end on the screen and in CI logs.
+ */
+static int
+fail_redacted(const struct pd_err *err)
+{
+    struct pd_err e = *err;
+    char *r = pd_redact(err->msg);
+
+    snprintf(e.msg, sizeof(e.msg), "%s", r);
+    free(r);
+    return cli_fail(&e);
+}
+
 /* Run (or continue) drill d of runbook rb to the end and write its report. */
 static int
 drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
@@ -134,6 +150,7 @@ drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
     struct headless h = {.interactive = isatty(STDIN_FILENO) != 0, .quiet = a->json};
     struct engine *e = NULL;
     struct pd_err werr;
+    bool in_folder;
     int rc, wrc;
 
     (void)ctx;
@@ -142,6 +159,12 @@ drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
     eo.vars = a->vars;
     eo.n_vars = a->n_vars;
     headless_events(&ev);
+    if (!h.interactive) {
+        // nobody can answer (cron, CI): the engine's own headless rules name
+        // the --var or --yes to pass instead of failing with "prompt failed"
+        ev.prompt_needed = NULL;
+        ev.confirm_needed = NULL;
+    }
     rc = engine_new(&e, rb, d, &eo, &ev, &h, err);
     if (rc != 0)
         return rc;
@@ -155,25 +178,31 @@ drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
     // the report is written whatever happened: an interrupted drill gets an interim one
     pd_err_clear(&werr);
     wrc = report_write(d, rb, NULL, &werr);
+    in_folder = wrc == 0;
     if (wrc == 0 && a->report_dir != NULL) {
         wrc = pd_mkdir_p(a->report_dir, 0700, &werr);
         if (wrc == 0)
             wrc = report_write(d, rb, a->report_dir, &werr);
     }
     if (wrc != 0) {
-        fprintf(stderr, "pgdrill: %s\n", werr.msg);
         if (rc == 0) {
+            // the caller prints it, once
             *err = werr;
             rc = wrc;
+        } else {
+            fail_redacted(&werr);
         }
     }
     if (a->json)
         print_json_report(d);
     if (rc == PD_EINTR)
-        fprintf(stderr, "pgdrill: %s\n", err->msg);
-    else if (!a->json)
+        fail_redacted(err);
+    else if (!a->json && in_folder)
         fprintf(stderr, "drill %s: %s; report %s/report.md\n", d->id,
                 d->outcome ? d->outcome : "unfinished", d->dir);
+    else if (!a->json)
+        fprintf(stderr, "drill %s: %s; report not written\n", d->id,
+                d->outcome ? d->outcome : "unfinished");
     return rc;
 }
 
@@ -183,18 +212,22 @@ run_path(struct cli_ctx *ctx, const char *path, const struct run_args *a)
     struct runbook *rb = NULL;
     struct drill *d = NULL;
     struct pd_err err;
+    char *abs;
     int rc;
 
     pd_err_clear(&err);
-    rc = runbook_load(&rb, path, NULL, &err);
+    // the journal keeps the runbook's path for resume, which may run elsewhere
+    abs = realpath(path, NULL);
+    rc = runbook_load(&rb, abs != NULL ? abs : path, NULL, &err);
+    free(abs);
     if (rc == 0)
         rc = drill_begin(&d, ctx->cfg.home, rb, ctx->cfg.operator_name, &err);
     if (rc == 0)
         rc = drive(ctx, rb, d, a, &err);
     if (rc != 0 && rc != PD_EINTR && rc != PD_ECHECK)
-        cli_fail(&err);
+        fail_redacted(&err);
     else if (rc == PD_ECHECK && err.msg[0] != '\0')
-        fprintf(stderr, "pgdrill: %s\n", err.msg);
+        fail_redacted(&err);
     drill_free(d);
     runbook_free(rb);
     return pd_err_exit_code(rc);
@@ -275,7 +308,7 @@ cli_cmd_resume(struct cli_ctx *ctx, int argc, char **argv)
     if (argc - first == 1) {
         id = pd_xstrdup(argv[first]);
     } else if ((rc = drill_find_unfinished(&id, ctx->cfg.home, &err)) != 0) {
-        code = cli_fail(&err);
+        code = fail_redacted(&err);
         goto out;
     }
     rc = drill_open(&d, ctx->cfg.home, id, true, &err);
@@ -295,10 +328,10 @@ cli_cmd_resume(struct cli_ctx *ctx, int argc, char **argv)
             fprintf(stderr, "resuming drill %s\n", id);
         rc = drive(ctx, rb, d, &a, &err);
         if (rc != 0 && rc != PD_EINTR && rc != PD_ECHECK)
-            cli_fail(&err);
+            fail_redacted(&err);
         code = pd_err_exit_code(rc);
     } else {
-        code = cli_fail(&err);
+        code = fail_redacted(&err);
     }
 out:
     drill_free(d);

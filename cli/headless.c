@@ -32,6 +32,9 @@ headless_trap_signals(struct engine *e)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    // a closed ssh session must stop the drill too: by default SIGHUP killed
+    // pgdrill alone and left the step's process group running unsupervised
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 static void

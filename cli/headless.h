@@ -18,7 +18,7 @@ struct headless {
 /* Fill ev with the headless callbacks; payload is a struct headless. */
 void headless_events(struct engine_events *ev);
 
-/* Install SIGINT/SIGTERM handlers that ask engine e to stop. */
+/* Install SIGINT, SIGTERM and SIGHUP handlers that ask engine e to stop. */
 void headless_trap_signals(struct engine *e);
 
 #endif

@@ -22,7 +22,7 @@
     _(PD_EIO, -6, 1, "io")                                                                         \
     _(PD_EBUG, -7, 1, "bug")                                                                       \
     _(PD_ENOENT, -8, 2, "not-found")                                                               \
-    _(PD_ELOCKED, -9, 1, "locked")
+    _(PD_ELOCKED, -9, 2, "locked")
 
 enum pd_err_kind {
     PD_OK = 0,

@@ -2,6 +2,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#include "pd_redact.h"
 
 static pd_log_sink_fn *log_sink;
 static void *log_payload;
@@ -38,6 +41,7 @@ void
 pd_log(enum pd_log_level level, const char *fmt, ...)
 {
     char msg[1024];
+    char *red;
     va_list ap;
 
     if (level > log_level)
@@ -45,8 +49,12 @@ pd_log(enum pd_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    // defence in depth: a caller that forgot to redact (a server notice, a
+    // foreign error text) still never shows a registered secret
+    red = pd_redact(msg);
     if (log_sink != NULL)
-        log_sink(level, msg, log_payload);
+        log_sink(level, red, log_payload);
     else
-        fprintf(stderr, "pgdrill: %s: %s\n", pd_log_level_name(level), msg);
+        fprintf(stderr, "pgdrill: %s: %s\n", pd_log_level_name(level), red);
+    free(red);
 }

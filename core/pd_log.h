@@ -3,7 +3,8 @@
  *
  * core/ never writes to stdout or stderr; it calls pd_log and the front end
  * installs a sink (stderr line, TUI log pane, JSON). Without a sink, logs
- * at or above the threshold go to stderr. Callers redact before logging.
+ * at or above the threshold go to stderr. Callers redact before logging;
+ * pd_log passes every line through pd_redact once more before the sink.
  */
 #ifndef PD_LOG_H
 #define PD_LOG_H

@@ -1,5 +1,6 @@
 #include "pd_redact.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -10,16 +11,50 @@
 static char **secrets;
 static size_t n_secrets;
 
-void
-pd_redact_register(const char *secret)
+static void
+add_secret(const char *secret)
 {
-    if (secret == NULL || strlen(secret) < 4)
-        return;
     for (size_t i = 0; i < n_secrets; i++)
         if (strcmp(secrets[i], secret) == 0)
             return;
     secrets = pd_xrealloc(secrets, (n_secrets + 1) * sizeof(*secrets));
     secrets[n_secrets++] = pd_xstrdup(secret);
+}
+
+/* secret with each byte of special preceded by a backslash, or ' written as '\'' (sq). */
+static void
+add_escaped(const char *secret, const char *special, bool sq)
+{
+    struct pd_buf b;
+    char *s;
+
+    pd_buf_init(&b, 0);
+    for (const char *p = secret; *p != '\0'; p++) {
+        if (sq && *p == '\'')
+            pd_buf_append(&b, "'\\''", 4, NULL);
+        else if (!sq && strchr(special, *p) != NULL)
+            pd_buf_appendf(&b, NULL, "\\%c", *p);
+        else
+            pd_buf_append(&b, p, 1, NULL);
+    }
+    s = pd_buf_steal(&b);
+    if (s != NULL && strcmp(s, secret) != 0)
+        add_secret(s);
+    free(s);
+    pd_buf_free(&b);
+}
+
+void
+pd_redact_register(const char *secret)
+{
+    if (secret == NULL || strlen(secret) < 4)
+        return;
+    add_secret(secret);
+    // the forms the value takes once an sh step quotes it (shell/splice.h):
+    // the display of the script must not show the secret escaped
+    add_escaped(secret, NULL, true);
+    add_escaped(secret, "\\$`\"", false);
+    add_escaped(secret, "\\$`", false);
 }
 
 void
@@ -57,18 +92,97 @@ uri_password(const char *p, const char **start, size_t *len)
     return 1;
 }
 
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Register a password as written and, when it holds %XX escapes, as libpq
+ * and every tool will see it once decoded: a script that prints the
+ * password it was given prints the decoded form.
+ */
+static void
+register_password(const char *start, size_t len)
+{
+    char *pw = pd_xstrndup(start, len), *dec = pd_xmalloc(len + 1);
+    size_t n = 0;
+
+    pd_redact_register(pw);
+    for (size_t i = 0; i < len; i++) {
+        int hi, lo;
+
+        if (pw[i] == '%' && i + 2 < len && (hi = hexval(pw[i + 1])) >= 0 &&
+            (lo = hexval(pw[i + 2])) >= 0) {
+            dec[n++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            dec[n++] = pw[i];
+        }
+    }
+    dec[n] = '\0';
+    if (n > 0 && memchr(dec, '\0', n) == NULL)
+        pd_redact_register(dec);
+    free(dec);
+    free(pw);
+}
+
+/* Every "password=VALUE" parameter of a URI query or a key=value conninfo. */
+static void
+register_password_params(const char *s)
+{
+    for (const char *p = s; *p != '\0'; p++) {
+        const char *v, *end;
+
+        if ((p != s && p[-1] != '?' && p[-1] != '&' && p[-1] != ' ' && p[-1] != '\t') ||
+            strncasecmp(p, "password", 8) != 0)
+            continue;
+        v = p + 8;
+        v += strspn(v, " \t");
+        if (*v != '=')
+            continue;
+        v++;
+        v += strspn(v, " \t");
+        if (*v == '\'') {
+            // conninfo quoting: \x stands for x; register the value libpq sees
+            char *un = pd_xmalloc(strlen(v));
+            size_t n = 0;
+
+            for (end = ++v; *end != '\0' && *end != '\''; end++) {
+                if (*end == '\\' && end[1] != '\0')
+                    end++;
+                un[n++] = *end;
+            }
+            if (n > 0)
+                register_password(un, n);
+            free(un);
+        } else {
+            end = v + strcspn(v, "& \t\r\n");
+            if (end > v)
+                register_password(v, (size_t)(end - v));
+        }
+        p = end[0] != '\0' ? end : end - 1;
+    }
+}
+
 void
 pd_redact_register_uri(const char *uri)
 {
     const char *start;
     size_t len;
-    char *pw;
 
-    if (uri == NULL || !uri_password(uri, &start, &len))
+    if (uri == NULL)
         return;
-    pw = pd_xstrndup(start, len);
-    pd_redact_register(pw);
-    free(pw);
+    if (uri_password(uri, &start, &len))
+        register_password(start, len);
+    register_password_params(uri);
 }
 
 void
@@ -86,7 +200,10 @@ pd_redact_register_env(void)
 }
 
 static const char *const secret_params[] = {
-    "password=", "X-Amz-Signature=", "X-Amz-Credential=", "X-Amz-Security-Token=",
+    "password=",
+    "X-Amz-Signature=",
+    "X-Amz-Credential=",
+    "X-Amz-Security-Token=",
 };
 
 /* Length of a secret query parameter name at p (case-insensitive), or 0. */

@@ -21,7 +21,11 @@
 /* Register a secret (copied). Strings shorter than 4 bytes are ignored. */
 void pd_redact_register(const char *secret);
 
-/* Register the password in a connection URI, if it has one. */
+/*
+ * Register the passwords of a connection string: the userinfo password of
+ * a URI and any password=VALUE of its query or of a key=value conninfo,
+ * each as written and, when it holds %XX escapes, decoded.
+ */
 void pd_redact_register_uri(const char *uri);
 
 /* Register the secrets held by the well-known environment variables. */

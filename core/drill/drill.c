@@ -90,7 +90,7 @@ static const struct ev_info ev_infos[] = {
     [DRILL_EV_ISSUE] = {"issue", F_STAGE | F_TEXT | F_NEED_TEXT, "text"},
     [DRILL_EV_HUMAN] = {"human", F_STAGE | F_NEED_STAGE | F_STEP | F_HUMAN, NULL},
     [DRILL_EV_MEASURE] = {"measure", F_NAME | F_NEED_NAME | F_VALUE_S, NULL},
-    [DRILL_EV_INTERRUPT] = {"interrupt", F_TEXT, "reason"},
+    [DRILL_EV_INTERRUPT] = {"interrupt", F_STAGE | F_STEP | F_DURATION | F_TEXT, "reason"},
     [DRILL_EV_RESUME] = {"resume", F_TEXT, "text"},
     [DRILL_EV_END] = {"end", F_TEXT | F_NEED_TEXT, "outcome"},
 };
@@ -362,6 +362,11 @@ apply(struct drill *d, const struct drill_event *ev, const char *at)
         break;
     case DRILL_EV_INTERRUPT:
         d->interrupted = true;
+        // the attempt it cut short has no step_end: keep its machine time
+        if (ev->stage >= 0 && ev->step >= 0 && ev->duration_s > 0) {
+            d->stages[ev->stage].steps[ev->step].duration_s += ev->duration_s;
+            stage_recompute(&d->stages[ev->stage]);
+        }
         break;
     case DRILL_EV_RESUME:
         d->n_resumes++;

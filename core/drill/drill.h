@@ -76,7 +76,9 @@ enum drill_event_type {
     DRILL_EV_ISSUE,       /* stage, text */
     DRILL_EV_HUMAN,       /* stage, human_s: time spent waiting for the operator */
     DRILL_EV_MEASURE,     /* name ("rto_s"/"rpo_s"), value_s */
-    DRILL_EV_INTERRUPT,   /* text=reason: quit or signal; the drill can be resumed */
+    DRILL_EV_INTERRUPT,   /* text=reason, stage, step, duration_s: quit or signal; the drill
+                             can be resumed; duration_s is the machine time of the attempt it
+                             cut short (added to the step, which has no step_end for it) */
     DRILL_EV_RESUME,      /* a later process continued the drill */
     DRILL_EV_END,         /* text=outcome: "passed", "failed", "aborted" */
 };

@@ -50,7 +50,9 @@ engine_record(struct engine *e, const struct drill_event *ev, struct pd_err *err
 bool
 engine_should_stop(struct engine *e)
 {
-    if (e->stop_requested || e->quit)
+    // a broken journal can record nothing more: stop the running action now
+    // rather than let it finish unrecorded (it runs again on resume)
+    if (e->stop_requested || e->quit || e->record_rc != 0)
         return true;
     if (e->ev.tick != NULL && e->ev.tick(e->payload)) {
         e->stop_requested = 1;
@@ -289,7 +291,6 @@ engine_obtain_input(struct engine *e, struct engine_prompt *p, const char *patte
 static int
 ask_header_inputs(struct engine *e, struct pd_err *err)
 {
-    double h0 = e->human_step;
     int rc = 0;
 
     for (size_t i = 0; i < e->rb->n_inputs; i++) {
@@ -315,13 +316,19 @@ ask_header_inputs(struct engine *e, struct pd_err *err)
         if (rc != 0)
             break;
     }
-    if (e->human_step > h0 && e->rb->n_stages > 0) {
+    // the operator's time here, and for secrets asked again on a resume
+    // (reask_secrets), goes to the stage the run starts or resumes in
+    if (e->human_step > 0 && e->rb->n_stages > 0) {
+        size_t si = 0;
         struct drill_event ev = {
             .type = DRILL_EV_HUMAN,
-            .stage = 0,
             .step = -1,
-            .human_s = e->human_step - h0,
+            .human_s = e->human_step,
         };
+
+        while (si + 1 < e->drill->n_stages && e->drill->stages[si].finished_at != NULL)
+            si++;
+        ev.stage = (int)si;
         int rc2 = engine_record(e, &ev, rc ? NULL : err);
 
         if (rc == 0)
@@ -440,12 +447,21 @@ decide(struct engine *e, int attempt, const char *why, char **reason, struct pd_
     return ENGINE_STOP;
 }
 
+/*
+ * Record the interruption. elapsed is the wall time of the step attempt it
+ * cut short (0 when none was running): its machine part goes into the
+ * interrupt record and its human part into a human record, so the step and
+ * stage keep the time they really took.
+ */
 static int
-interrupt(struct engine *e, const char *reason, struct pd_err *err)
+interrupt(struct engine *e, const char *reason, double elapsed, struct pd_err *err)
 {
     struct drill_event ev = {
         .type = DRILL_EV_INTERRUPT, .stage = e->si, .step = e->ti, .text = reason};
     struct pd_err rerr = {0};
+
+    if (e->si >= 0 && e->ti >= 0 && elapsed > e->human_step)
+        ev.duration_s = elapsed - e->human_step;
 
     if (e->human_step > 0 && e->si >= 0) {
         struct drill_event h = {
@@ -538,8 +554,10 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
         double t0, dur;
         int drc = 0;
 
+        // operator time of an earlier attempt or step is already journaled
+        e->human_step = 0;
         if (engine_should_stop(e))
-            return interrupt(e, "stop requested", err);
+            return interrupt(e, "stop requested", 0, err);
         attempt++;
         {
             struct drill_event ev = {
@@ -578,7 +596,7 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
         }
         if (rc == PD_EINTR || (rc != 0 && e->quit)) {
             free(res.summary);
-            return interrupt(e, e->quit ? "operator quit" : "stop requested", err);
+            return interrupt(e, e->quit ? "operator quit" : "stop requested", dur, err);
         }
         if (e->n_unjournaled > 0) {
             char more[64];
@@ -706,13 +724,13 @@ engine_run(struct engine *e, struct pd_err *err)
             return rc;
         rc = reask_secrets(e, err);
         if (rc == PD_EINTR)
-            return interrupt(e, "operator quit", err);
+            return interrupt(e, "operator quit", 0, err);
         if (rc != 0)
             return rc;
     }
     rc = ask_header_inputs(e, err);
     if (rc == PD_EINTR)
-        return interrupt(e, "operator quit", err);
+        return interrupt(e, "operator quit", 0, err);
     if (rc != 0) {
         struct pd_err rerr = {0};
 
@@ -789,14 +807,14 @@ engine_run(struct engine *e, struct pd_err *err)
             if (rc != 0)
                 return rc;
             if (e->n_continued > 0) {
+                // the first failure's kind, as on-fail=stop would give: a
+                // timed-out check is a service failure (exit 3), not bad data
                 *err = e->first_failure;
-                err->kind = PD_ECHECK;
                 if (failed > 1)
                     pd_err_prefix(err, "%zu steps failed; first: ", failed);
-            } else {
-                PD_ERR_SET(err, PD_ECHECK, "%zu steps failed", failed);
+                return err->kind;
             }
-            return PD_ECHECK;
+            return PD_ERR_SET(err, PD_ECHECK, "%zu steps failed", failed);
         }
     }
     return end_drill(e, "passed", err);

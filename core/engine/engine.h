@@ -27,9 +27,11 @@
  *     "production", which must always be typed.
  *   - prompt_needed for a manual step (action is the step's action, name
  *     NULL): "", "y", "yes" or "done" mean done, anything else fails it.
- *   - Variables are spliced into sh scripts as single-quoted words: write
- *     `echo ${x}`, never "${x}" inside quotes. env=a,b on a sh step exports
- *     those variables instead. In sql/check each ${x} becomes a bind
+ *   - Variables are spliced into sh scripts quoted for where they land
+ *     (shell/splice.h): a single-quoted word between words, escaped inside
+ *     "..." and here-documents, so `echo "a ${x}"` is as safe as
+ *     `echo ${x}`; a script the splicer cannot follow fails PD_EINPUT.
+ *     env=a,b on a sh step exports those variables instead. In sql/check each ${x} becomes a bind
  *     parameter $N. Every sh step also gets PGDRILL_DRILL_ID.
  *   - Output: every line reaches output_line (redacted); the journal keeps
  *     the first 200 lines of each attempt and then "… N more lines". A sql
@@ -149,7 +151,8 @@ int engine_new(struct engine **out, const struct runbook *rb, struct drill *dril
 /*
  * Run from the first step that has not finished (all of them for a new
  * drill) to the end. Returns 0 when every step passed or was skipped,
- * PD_ECHECK when a check or step failed and the policy stopped the drill,
+ * the failed step's kind (PD_ECHECK, PD_ESERVICE, PD_EINPUT) when the
+ * policy stopped the drill or, with on-fail=continue, the first failure's,
  * PD_EINTR when interrupted (the journal allows a resume), or another PD_E*.
  * The drill is ended (DRILL_EV_END) unless interrupted; a new drill whose
  * header inputs cannot be obtained (bad --var) ends as "aborted", while a
@@ -170,7 +173,8 @@ void engine_request_stop(struct engine *e);
 /*
  * Expand ${name} in text: run variables first, then inputs' defaults, then
  * UPPER_CASE names from the environment. With shell_quote, each value is
- * quoted for /bin/sh. Unknown names fail with PD_EINPUT. Caller owns *out.
+ * quoted for its place in a /bin/sh script (shell_splice_quote). Unknown
+ * names, and values that cannot be placed safely, fail with PD_EINPUT. Caller owns *out.
  */
 int engine_expand(const struct engine *e, char **out, const char *text, bool shell_quote,
                   struct pd_err *err);

@@ -11,6 +11,7 @@
 #include "pd_redact.h"
 #include "pd_time.h"
 #include "shell/shell.h"
+#include "shell/splice.h"
 
 static bool
 is_upper_name(const char *name)
@@ -117,11 +118,13 @@ engine_expand(const struct engine *e, char **out, const char *text, bool shell_q
               struct pd_err *err)
 {
     struct pd_buf b;
+    struct shell_splice sp;
     const char *p = text ? text : "";
     int rc = 0;
 
     *out = NULL;
     pd_buf_init(&b, 0);
+    shell_splice_init(&sp, p);
     while (*p) {
         char *name = NULL;
         size_t len = 0;
@@ -149,10 +152,17 @@ engine_expand(const struct engine *e, char **out, const char *text, bool shell_q
             goto out;
         }
         if (shell_quote_values) {
-            char *q = shell_quote(v);
+            // quoted for where it lands: a word, "...", '...', a here-document
+            char *q = NULL;
 
+            rc = shell_splice_quote(&q, &sp, (size_t)(p - sp.text), len, name, v, err);
+            free(name);
+            if (rc != 0)
+                goto out;
             pd_buf_append(&b, q, strlen(q), NULL);
             free(q);
+            p += len;
+            continue;
         } else {
             pd_buf_append(&b, v, strlen(v), NULL);
         }

@@ -1,5 +1,6 @@
 #include "pg/pg.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
@@ -40,8 +41,11 @@ pg_host_is_local(const char *host)
     while (*p) {
         size_t n = strcspn(p, ",");
         char *h = pd_xstrndup(p, n);
+        struct in_addr a4;
+        // "127.x" only as an address: 127.db.example.com is a remote host name
         bool local = h[0] == '\0' || h[0] == '/' || h[0] == '@' || strcmp(h, "localhost") == 0 ||
-                     strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0 || strcmp(h, "[::1]") == 0;
+                     (inet_pton(AF_INET, h, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127) ||
+                     strcmp(h, "::1") == 0 || strcmp(h, "[::1]") == 0;
 
         free(h);
         if (!local)

@@ -83,8 +83,8 @@ last_stage_end(const struct drill *d)
     return last;
 }
 
-static double
-rto_achieved(const struct drill *d)
+double
+report_rto_achieved(const struct drill *d)
 {
     if (d->rto_s >= 0)
         return d->rto_s;
@@ -270,7 +270,7 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
     cJSON *root = cJSON_CreateObject(), *r, *a;
     int rto_target = target_of(d->rto_target_s, rb, true);
     int rpo_target = target_of(d->rpo_target_s, rb, false);
-    double rto = rto_achieved(d);
+    double rto = report_rto_achieved(d);
     struct issue *issues;
     size_t n_issues;
 
@@ -494,7 +494,7 @@ md_header(struct md *m, const struct drill *d, const struct runbook *rb)
 {
     int rto_target = target_of(d->rto_target_s, rb, true);
     int rpo_target = target_of(d->rpo_target_s, rb, false);
-    double rto = rto_achieved(d);
+    double rto = report_rto_achieved(d);
 
     md_put(m, "# Drill report: ");
     md_item_text(m, d->runbook_title != NULL ? d->runbook_title : d->runbook_id);

@@ -1080,9 +1080,24 @@ runbook_parse(struct runbook **out, const char *path, const char *text, size_t l
         if (text[i] == '\n' && i + 1 < len)
             c.lines[c.n_lines++] = i + 1;
 
-    doc = cmark_parse_document(text, len, CMARK_OPT_DEFAULT);
-    walk(&c, doc);
-    hash_stages(rb);
+    if (memchr(text, '\0', len) != NULL) {
+        // cmark reads NUL as U+FFFD while the line table keeps the raw bytes,
+        // and the step code would stop at it: refuse it with its position
+        size_t off = (size_t)((const char *)memchr(text, '\0', len) - text), start = 0;
+        int line = 1;
+
+        for (size_t i = 0; i < off; i++) {
+            if (text[i] == '\n') {
+                line++;
+                start = i + 1;
+            }
+        }
+        rb_diag(&c, line, (int)(off - start) + 1, "NUL byte: a runbook must be a text file");
+    } else {
+        doc = cmark_parse_document(text, len, CMARK_OPT_DEFAULT);
+        walk(&c, doc);
+        hash_stages(rb);
+    }
 
     sort_diags(c.diags->items + c.first_diag, c.diags->n - c.first_diag);
     if (c.diags->n > c.first_diag) {

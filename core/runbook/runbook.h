@@ -38,6 +38,9 @@ struct pd_err;
 /* Attributes every step accepts: id, on-fail=stop|retry[:N]|skip, manual. */
 #define RUNBOOK_COMMON_ATTRS "id on-fail manual when"
 
+/* The longest timeout= a step may ask for: the engine keeps it in milliseconds in an int. */
+#define RUNBOOK_TIMEOUT_MAX_S (168 * 3600)
+
 /*
  * Variables a `neon` step with save=PREFIX defines, as PREFIX_<suffix>
  * (e.g. save=branch defines branch_id, branch_name, branch_host and

@@ -278,6 +278,9 @@ check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr 
     } else if (strcmp(k, "timeout") == 0) {
         if (runbook_parse_duration(&d, v) != 0 || d == 0)
             rb_diag(c, a->pos.line, a->pos.col, "bad duration '%s'", v);
+        // the engine turns it into milliseconds in an int; no step waits a week
+        else if (d > RUNBOOK_TIMEOUT_MAX_S)
+            rb_diag(c, a->pos.line, a->pos.col, "timeout '%s' too long (at most 168h)", v);
     } else if (strcmp(k, "save") == 0 || strcmp(k, "baseline") == 0) {
         if (!runbook_valid_var(v))
             rb_diag(c, a->pos.line, a->pos.col, "bad variable name '%s' for %s", v, k);

@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -460,6 +461,9 @@ test_expand(void **state)
         {"${extra}", false, "from --var", NULL},
         {"${PD_ENGINE_X}", false, "env value", NULL},
         {"${PD_ENGINE_X}", true, "'env value'", NULL},
+        // inside "..." or '...' a bare single-quoted word would let $( ) run
+        {"echo \"<${PD_ENGINE_Y}>\"", true, "echo \"<\\$(id)\\`id\\`\\\"'>\"", NULL},
+        {"echo '<${PD_ENGINE_Y}>'", true, "echo '<''$(id)`id`\"'\\''''>'", NULL},
         {"$${mode} $$ $x", false, "${mode} $$ $x", NULL},
         {"${nope}", false, NULL, "undefined variable 'nope'"},
         {"${PD_ENGINE_UNSET_VAR}", false, NULL, "undefined variable 'PD_ENGINE_UNSET_VAR'"},
@@ -470,6 +474,7 @@ test_expand(void **state)
 
     (void)state;
     setenv("PD_ENGINE_X", "env value", 1);
+    setenv("PD_ENGINE_Y", "$(id)`id`\"'", 1);
     unsetenv("PD_ENGINE_UNSET_VAR");
     parse(f, HEADER("input: mode text \"Mode\"\ninput: dflt text default=\"the default\" "
                     "\"D\"\n") "## One\n\n```sh\ntrue\n```\n");
@@ -708,6 +713,56 @@ test_interrupt_by_tick(void **state)
 }
 
 static void
+test_interrupt_keeps_step_time(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.tick = on_tick};
+    struct drill *d2 = NULL;
+    struct pd_err err = {0};
+    double dur;
+
+    // the attempt cut short has no step_end, but its time is not lost
+    parse(f, HEADER("") "## One\n\n```sh\nsleep 20\n```\n");
+    f->stop_on_tick = 5;
+    assert_int_equal(run(f, NULL, &ev), PD_EINTR);
+    dur = step_state(f, 0, 0)->duration_s;
+    if (dur < 0.5 || dur > 5)
+        fail_msg("interrupted step duration %.3f s, want about 1 s", dur);
+    assert_true(f->d->stages[0].duration_s >= dur);
+    assert_true(f->d->stages[0].human_s == 0);
+    // and a replay of the journal gives the same
+    assert_int_equal(drill_open(&d2, f->home, f->d->id, false, &err), 0);
+    assert_true(fabs(d2->stages[0].steps[0].duration_s - dur) < 1e-6);
+    drill_free(d2);
+}
+
+static void
+test_interrupt_between_steps(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt, .tick = on_tick};
+    const struct drill_stage_state *st;
+
+    // stopped before the second step starts: the note's operator time is
+    // counted once, for the note, and nothing for the step that never ran
+    parse(f, HEADER("") "## One\n\n```note\nHow was it?\n```\n\n```sh\necho second\n```\n");
+    f->prompt_sleep_ms = 300;
+    f->answers[0] = "fine";
+    f->n_answers = 1;
+    f->stop_on_tick = 2;
+    assert_int_equal(run(f, NULL, &ev), PD_EINTR);
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_PASSED);
+    assert_int_equal(step_state(f, 0, 1)->status, STEP_PENDING);
+    assert_true(step_state(f, 0, 0)->human_s >= 0.3);
+    assert_true(step_state(f, 0, 1)->human_s == 0);
+    assert_true(step_state(f, 0, 1)->duration_s == 0);
+    st = &f->d->stages[0];
+    if (st->human_s > step_state(f, 0, 0)->human_s + 1e-9)
+        fail_msg("stage human %.3f s, note human %.3f s: counted twice", st->human_s,
+                 step_state(f, 0, 0)->human_s);
+}
+
+static void
 test_interrupt_by_prompt(void **state)
 {
     struct fx *f = *state;
@@ -845,8 +900,12 @@ test_secret_reasked_on_resume(void **state)
     f->answers[0] = "postgresql://app:hunter3-secret@db.example.com/app";
     f->answers[1] = "";
     f->n_answers = 2;
+    f->prompt_sleep_ms = 200;
     assert_int_equal(run(f, NULL, &ev), 0);
     assert_int_equal(f->n_prompts, 2);
+    // typing the secret again was operator time too (the note's is in its step)
+    if (f->d->stages[0].operator_s < 0.2)
+        fail_msg("operator time for the secret asked again: %.3f s", f->d->stages[0].operator_s);
     assert_true(saw_line(f, "again postgresql://app:" PD_REDACT_MASK "@db.example.com/app"));
     j = journal_text(f);
     assert_null(strstr(j, "hunter3-secret"));
@@ -1267,6 +1326,31 @@ test_journal_failures(void **state)
     pd_log_set_sink(NULL, NULL);
 }
 
+/*
+ * Once the journal fails nothing more can be recorded: a running sh step is
+ * stopped at once instead of running on unrecorded (it reruns on resume).
+ */
+static void
+test_journal_failure_stops_step(void **state)
+{
+    struct fx *f = *state;
+    double t0;
+
+    pd_log_set_sink(quiet_log, NULL);
+    parse(f, HEADER("") "## One\n\n```sh\necho first\nsleep 10\necho never\n```\n");
+    fsync_calls = 0;
+    fsync_fail_at = 3; // stage_start, step_start, then the output line "first"
+    journal_test_fsync = fsync_counting;
+    t0 = pd_time_mono();
+    assert_int_equal(run(f, NULL, NULL), PD_EIO);
+    journal_test_fsync = NULL;
+    if (pd_time_mono() - t0 > 5)
+        fail_msg("the step ran on for %.1f s after the journal failed", pd_time_mono() - t0);
+    assert_false(saw_line(f, "never"));
+    assert_non_null(strstr(f->err.msg, "fsync: Input/output error"));
+    pd_log_set_sink(NULL, NULL);
+}
+
 /* ---- sql and check (real PostgreSQL) ---- */
 
 static const char *
@@ -1422,6 +1506,24 @@ test_check_statement_timeout(void **state)
     assert_int_equal(pd_err_exit_code(f->err.kind), 3);
     assert_non_null(strstr(f->err.msg, ": statement timeout after 1000ms"));
     assert_true(step_state(f, 0, 0)->duration_s < 5);
+}
+
+static void
+test_continue_keeps_service_kind(void **state)
+{
+    struct fx *f = *state;
+
+    // a check that timed out under on-fail=continue is still a service failure (exit 3)
+    test_url();
+    parse(f, HEADER("") "## Checks\n\n"
+                        "```check name=slow expect=\"not null\" timeout=1s on-fail=continue" U
+                        "\nSELECT pg_sleep(10)\n```\n\n"
+                        "```check name=one expect=\"= 2\" on-fail=continue" U "\nSELECT 1\n```\n");
+    assert_int_equal(run(f, NULL, NULL), PD_ESERVICE);
+    assert_int_equal(pd_err_exit_code(f->err.kind), 3);
+    assert_non_null(strstr(f->err.msg, "2 steps failed; first: step checks/1: postgres: "));
+    assert_non_null(strstr(f->err.msg, ": statement timeout after 1000ms"));
+    assert_string_equal(f->d->outcome, "failed");
 }
 
 static void
@@ -1632,6 +1734,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_confirm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manual_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt_by_tick, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interrupt_keeps_step_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interrupt_between_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt_by_prompt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_neon_without_key, setup, teardown),
@@ -1649,9 +1753,11 @@ main(void)
         cmocka_unit_test_setup_teardown(test_resume_secret_from_var, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misc_headless_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_failure_stops_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checks_pass_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_statement_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_continue_keeps_service_kind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_runtime_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_callbacks_quit_or_fail, setup, teardown),

@@ -1,4 +1,6 @@
 /* Tests for core/pd_redact.c: secrets never survive redaction. */
+#include "pd_redact.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,8 +8,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-
-#include "pd_redact.h"
 
 struct redact_case {
     const char *in;
@@ -24,7 +24,8 @@ test_uri_passwords(void **state)
         {"postgresql://app@host/db", "postgresql://app@host/db"},
         {"no uri here", "no uri here"},
         {"host=h password=hunter22 dbname=x", "host=h password=******** dbname=x"},
-        {"https://b.s3/k?X-Amz-Signature=abcdef&x=1", "https://b.s3/k?X-Amz-Signature=********&x=1"},
+        {"https://b.s3/k?X-Amz-Signature=abcdef&x=1",
+         "https://b.s3/k?X-Amz-Signature=********&x=1"},
         {"a://x:y@z and b://m:n@o", "a://x:********@z and b://m:********@o"},
         {"", ""},
     };
@@ -74,6 +75,66 @@ test_env_secrets(void **state)
     assert_null(pd_redact(NULL));
 }
 
+/* The password a tool prints is the decoded one, from any connection string form. */
+static void
+test_connection_string_passwords(void **state)
+{
+    static const struct {
+        const char *conn;
+        const char *text; /* what a script might print */
+        const char *want;
+    } cases[] = {
+        {"postgresql://alice:p%40ss%2Fword@h:1/db", "pw=p@ss/word raw=p%40ss%2Fword",
+         "pw=******** raw=********"},
+        {"postgresql://alice@h/db?sslmode=require&password=q5ecret", "pw=q5ecret", "pw=********"},
+        {"host=h port=1 user=alice password=kv5ecret dbname=db", "pw=kv5ecret", "pw=********"},
+        {"host=h password = 'it\\'s secret' dbname=db", "pw=it's secret", "pw=********"},
+        {"postgresql://alice:%41bcd@h/db", "pw=Abcd", "pw=********"},
+        {"postgresql://alice:bad%4@h/db", "pw=bad%4", "pw=********"},
+        {"host=h dbname=db", "pw=none here", "pw=none here"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got;
+
+        pd_redact_reset();
+        pd_redact_register_uri(cases[i].conn);
+        got = pd_redact(cases[i].text);
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("case %zu: got '%s', want '%s'", i, got, cases[i].want);
+        free(got);
+    }
+    pd_redact_reset();
+}
+
+/* An sh step shows its script with values quoted: a secret must stay masked in every quoting. */
+static void
+test_shell_quoted_secrets(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *want;
+    } cases[] = {
+        {"echo pa$s'w`d\"1", "echo ********"},
+        {"echo 'pa$s'\\''w`d\"1'", "echo '********'"},       // a single-quoted word
+        {"echo \"pa\\$s'w\\`d\\\"1\"", "echo \"********\""}, // inside "..."
+        {"pa\\$s'w\\`d\"1", "********"},                     // in a here-document
+    };
+
+    (void)state;
+    pd_redact_reset();
+    pd_redact_register("pa$s'w`d\"1");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got = pd_redact(cases[i].text);
+
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("case %zu: got '%s', want '%s'", i, got, cases[i].want);
+        free(got);
+    }
+    pd_redact_reset();
+}
+
 int
 main(void)
 {
@@ -81,6 +142,8 @@ main(void)
         cmocka_unit_test(test_uri_passwords),
         cmocka_unit_test(test_registered_secrets),
         cmocka_unit_test(test_env_secrets),
+        cmocka_unit_test(test_connection_string_passwords),
+        cmocka_unit_test(test_shell_quoted_secrets),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

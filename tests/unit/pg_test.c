@@ -75,6 +75,9 @@ test_host_is_local(void **state)
         {"localhost,db.example.com", false},
         {"localhost,/tmp", true},
         {"localhost.evil.com", false},
+        {"127.db.example.com", false},
+        {"127.0.0.1.example.com", false},
+        {"127.0.0.1,127.db.example.com", false},
     };
 
     (void)state;

@@ -605,6 +605,23 @@ test_too_big(void **state)
     free(big);
 }
 
+/* A NUL byte anywhere (here inside a fence's info string) is refused with its position. */
+static void
+test_nul_byte(void **state)
+{
+    static const char text[] = "# T\n\n```pgdrill\nid: t\n```\n\n## S\n\n```s\0h\necho\n```\n";
+    struct runbook_diags d = {0};
+    struct runbook *rb = NULL;
+    struct pd_err err = {0};
+
+    (void)state;
+    assert_int_equal(runbook_parse(&rb, "nul.md", text, sizeof(text) - 1, &d, &err), PD_EINPUT);
+    assert_null(rb);
+    assert_string_equal(err.msg, "nul.md:9:5: NUL byte: a runbook must be a text file");
+    assert_int_equal(d.n, 1);
+    runbook_diags_free(&d);
+}
+
 /* In-memory malformed snippets, for problems that need no fixture file. */
 static void
 test_lint_snippets(void **state)
@@ -627,6 +644,9 @@ test_lint_snippets(void **state)
          "s.md:9:1: duplicate step id 'a' (first at line 6)\n"},
         {"# T\n```pgdrill\nid: t\n```\n## S\n```sh timeout=5m timeout=6m\ntrue\n```\n",
          "s.md:6:18: duplicate attribute 'timeout'\n"},
+        {"# T\n```pgdrill\nid: t\n```\n## S\n```sql timeout=999999999s\nSELECT 1\n```\n"
+         "```sh timeout=168h\ntrue\n```\n",
+         "s.md:6:8: timeout '999999999s' too long (at most 168h)\n"},
         {"# T\n```pgdrill\nid: t\n```\n## S\n<!-- pgdrill id=a id=b x -->\n",
          "s.md:6:19: duplicate attribute 'id'\n"
          "s.md:6:24: bad attribute 'x' (expected key=value)\n"},
@@ -1075,6 +1095,7 @@ main(void)
         cmocka_unit_test(test_well_formed_variants),
         cmocka_unit_test(test_variant_details),
         cmocka_unit_test(test_too_big),
+        cmocka_unit_test(test_nul_byte),
         cmocka_unit_test(test_lint_snippets),
         cmocka_unit_test(test_stages_hash),
         cmocka_unit_test(test_bad_fixtures),

@@ -1,0 +1,128 @@
+#!/bin/bash
+# The headless runner without a terminal (cron, CI): what it says when an
+# input, a confirmation or a manual step cannot be answered, and that
+# --yes and --var stand in for the operator.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+export PGDRILL_HOME="$PGDRILL_TEST_WORK/headless-home"
+B=$PGDRILL_BIN
+RB=$PGDRILL_TEST_WORK/headless-rb.md
+cat >"$RB" <<'MD'
+# Headless
+
+```pgdrill
+id: headless
+input: target_time timestamp required "Restore point"
+```
+
+## Go
+<!-- pgdrill id=go -->
+
+```sh
+echo "at ${target_time}"
+```
+
+```sh manual=yes
+Tell the on-call channel the drill started.
+```
+
+```confirm target=staging
+Really?
+```
+MD
+
+out=$("$B" run "$RB" </dev/null 2>&1)
+is "$?" 2 "a missing input without a terminal exits 2"
+like "$out" "input 'target_time' needs a value: pass --var target_time=VALUE" \
+    "and names the --var to pass"
+
+out=$("$B" run "$RB" --var target_time=yesterday </dev/null 2>&1)
+is "$?" 2 "an invalid --var without a terminal exits 2"
+like "$out" "--var target_time: 'yesterday' is not an RFC 3339 timestamp" "and says why"
+
+# a rejected value is quoted back, but never a password it holds
+out=$("$B" run "$RB" --var 'target_time=postgresql://u:Hunter2pw@h/d' </dev/null 2>&1)
+is "$?" 2 "an invalid --var holding a URI exits 2"
+unlike "$out" "Hunter2pw" "and its password is not printed"
+
+out=$("$B" run "$RB" --var target_time=2026-01-31T14:05:00Z </dev/null 2>&1)
+is "$?" 2 "a manual step without a terminal or --yes exits 2"
+like "$out" "manual step: the operator must do it; run interactively or pass --yes" \
+    "and says to pass --yes"
+
+out=$("$B" run "$RB" --var target_time=2026-01-31T14:05:00Z --yes </dev/null 2>&1)
+is "$?" 0 "--yes passes the manual step and the confirmation without a terminal"
+like "$out" "passed go/2: done \(--yes\)" "the manual step is done by --yes"
+like "$out" "'staging' confirmed by --yes" "the confirmation is passed by --yes"
+
+# report list shows the achieved RTO that report.json gives, not only a measured one.
+id=$(ls "$PGDRILL_HOME/drills" | grep headless | tail -1)
+rto=$(json_get "$PGDRILL_HOME/drills/$id/report.json" rto_s)
+like "$rto" '^[0-9.]+$' "report.json of a finished drill has an achieved RTO"
+line=$("$B" report list | grep "^$id ")
+like "$line" ' passed +[0-9.]+(ms|s)$' "report list shows it too"
+
+# SIGHUP (a closed ssh session) interrupts the drill like SIGINT: the step's
+# process group is stopped, the journal says so, the exit code is 130.
+HUP=$PGDRILL_TEST_WORK/hup.md
+cat >"$HUP" <<MD
+# Hangup
+
+\`\`\`pgdrill
+id: hup
+\`\`\`
+
+## Wait
+<!-- pgdrill id=wait -->
+
+\`\`\`sh
+echo started; sleep 3; touch '$PGDRILL_TEST_WORK/hup-marker'
+\`\`\`
+MD
+"$B" run "$HUP" >"$PGDRILL_TEST_WORK/hup.log" 2>&1 &
+pid=$!
+for _ in $(seq 50); do grep -q started "$PGDRILL_TEST_WORK/hup.log" && break; sleep 0.1; done
+kill -HUP "$pid"
+wait "$pid"
+is "$?" 130 "SIGHUP during a sh step exits 130"
+sleep 4
+check "and the step's processes were stopped" test ! -e "$PGDRILL_TEST_WORK/hup-marker"
+id=$(ls "$PGDRILL_HOME/drills" | grep -- -hup | tail -1)
+like "$(tail -1 "$PGDRILL_HOME/drills/$id/journal.jsonl")" '"ev":"interrupt"' \
+    "and the journal records the interruption"
+
+# A drill started with a relative runbook path resumes from another directory.
+mkdir -p "$PGDRILL_TEST_WORK/rel"
+sed 's/^id: hup$/id: rel/; s/sleep 3; touch.*/sleep 3/' "$HUP" >"$PGDRILL_TEST_WORK/rel/rel.md"
+(cd "$PGDRILL_TEST_WORK/rel" && exec "$B" run rel.md >"$PGDRILL_TEST_WORK/rel.log" 2>&1) &
+pid=$!
+for _ in $(seq 50); do grep -q started "$PGDRILL_TEST_WORK/rel.log" && break; sleep 0.1; done
+kill -INT "$pid"
+wait "$pid"
+is "$?" 130 "a drill of a relative runbook path is interrupted"
+id=$(ls "$PGDRILL_HOME/drills" | grep -- -rel | tail -1)
+out=$(cd / && "$B" resume "$id" 2>&1)
+is "$?" 0 "and resumes from another directory"
+like "$out" "passed wait/1" "and runs its step"
+
+# A drill another pgdrill is running cannot be resumed: a usage error (2),
+# not a failed drill (1).
+(cd "$PGDRILL_TEST_WORK/rel" && exec "$B" run rel.md >"$PGDRILL_TEST_WORK/lock.log" 2>&1) &
+pid=$!
+for _ in $(seq 50); do grep -q started "$PGDRILL_TEST_WORK/lock.log" && break; sleep 0.1; done
+id=$(ls "$PGDRILL_HOME/drills" | grep -- -rel | tail -1)
+out=$("$B" resume "$id" 2>&1)
+is "$?" 2 "resuming a drill in use exits 2"
+like "$out" "drill $id is in use by another pgdrill \(pid $pid\)" "and names the other process"
+wait "$pid"
+
+# A report that cannot be written is said once, with its cause, and fails the run.
+mkdir -p "$PGDRILL_TEST_WORK/rdir/report.json"
+out=$("$B" run "$RB" --var target_time=2026-01-31T14:05:00Z --yes \
+    --report-dir "$PGDRILL_TEST_WORK/rdir" </dev/null 2>&1)
+is "$?" 1 "a report that cannot be written exits 1"
+is "$(printf '%s\n' "$out" | grep -c "rdir/report.json: rename: Is a directory")" 1 \
+    "and the cause is printed once"
+
+done_testing
