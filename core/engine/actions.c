@@ -1,4 +1,5 @@
 /* engine actions: what each step kind does when it runs once. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +293,9 @@ run_query(struct engine *e, struct pg_result **out, bool read_only, struct pd_er
     rc = attr_duration(step, "timeout", 0, &timeout_s, err);
     if (rc != 0)
         return rc;
+    // clamp: a duration past INT_MAX ms (24 days) is "no practical limit", not an overflow
+    if (timeout_s > INT_MAX / 1000)
+        timeout_s = INT_MAX / 1000;
     qo.timeout_ms = timeout_s > 0 ? timeout_s * 1000 : e->opts.statement_timeout_ms;
     rc = engine_sql_bind(e, &sql, &params, &n_params, step->body, err);
     if (rc != 0)
