@@ -32,7 +32,8 @@ struct pd_err;
     _(STEP_INPUT, "input", "name", "type choices default pattern")                                 \
     _(STEP_NOTE, "note", "", "name")                                                               \
     _(STEP_NEON, "neon", "op",                                                                     \
-      "branch parent timestamp lsn name save source preserve endpoint database role timeout")     \
+      "branch parent timestamp lsn name save source preserve endpoint database role operation "  \
+      "timeout")                                                                                   \
     _(STEP_S3, "s3", "op", "uri key save")
 
 /* Attributes every step accepts: id, on-fail=stop|retry[:N]|skip, manual. */
