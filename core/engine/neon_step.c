@@ -1,7 +1,8 @@
 /*
  * The `neon` action: expands the step's attributes, hands them to the Neon
- * action layer (core/neon/action.h) and saves what it returns under
- * save=PREFIX as PREFIX_id, PREFIX_name, PREFIX_host and PREFIX_uri. The
+ * action layer (core/neon/action.h), shows its display lines and summary,
+ * and saves what it returns under save=PREFIX as PREFIX_id, PREFIX_name,
+ * PREFIX_host and PREFIX_uri. The
  * connection URI holds a password: engine_set_var keeps it in memory only
  * and the journal gets its name.
  */
@@ -18,7 +19,7 @@
 /* Attributes passed through to the action, expanded (no shell quoting). */
 static const char *const neon_attrs[] = {
     "op", "branch", "parent", "timestamp", "lsn", "name", "source", "preserve", "endpoint",
-    "database", "role",
+    "database", "role", "operation",
 };
 
 #define N_NEON_ATTRS (sizeof(neon_attrs) / sizeof(neon_attrs[0]))
@@ -89,6 +90,7 @@ engine_run_neon(struct engine *e, struct engine_step_result *res, struct pd_err 
     args.endpoint = vals[8];
     args.database = vals[9];
     args.role = vals[10];
+    args.operation = vals[11];
     if (timeout != NULL) {
         int secs = 0;
 
@@ -104,11 +106,13 @@ engine_run_neon(struct engine *e, struct engine_step_result *res, struct pd_err 
     rc = neon_action_run(client, &args, pd_time_wall(), on_progress, e, &out, err);
     if (rc != 0)
         goto out;
-    if (out.summary != NULL) {
+    // a listing's lines first, its summary last (the summary is also the step's result)
+    for (size_t i = 0; i < out.n_lines && rc == 0; i++)
+        rc = engine_output(e, out.lines[i], err);
+    if (rc == 0 && out.summary != NULL)
         rc = engine_output(e, out.summary, err);
-        if (rc != 0)
-            goto out;
-    }
+    if (rc != 0)
+        goto out;
     if (save != NULL)
         rc = save_result(e, save, &out, err);
     if (rc == 0 && out.summary != NULL)

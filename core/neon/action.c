@@ -20,7 +20,24 @@ neon_action_out_clear(struct neon_action_out *out)
     free(out->host);
     free(out->uri);
     free(out->summary);
+    for (size_t i = 0; i < out->n_lines; i++)
+        free(out->lines[i]);
+    free(out->lines);
     memset(out, 0, sizeof(*out));
+}
+
+/* Append one display line (owned, from pd_xasprintf) to out->lines. */
+static void
+add_line(struct neon_action_out *out, char *line)
+{
+    out->lines = pd_xrealloc(out->lines, (out->n_lines + 1) * sizeof(*out->lines));
+    out->lines[out->n_lines++] = line;
+}
+
+static const char *
+or_dash(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? s : "-";
 }
 
 static int
@@ -269,6 +286,210 @@ op_endpoint_start(struct neon_client *c, const struct neon_action_args *a,
     return rc;
 }
 
+/* branch-list: every branch (all pages), one line each; saves the default branch. */
+static int
+op_branch_list(struct neon_client *c, struct neon_action_out *out, struct pd_err *err)
+{
+    struct neon_branch *v = NULL;
+    size_t n = 0;
+    const struct neon_branch *def = NULL;
+    int rc = neon_branches_list(c, &v, &n, err);
+
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        add_line(out,
+                 pd_xasprintf("branch %s (%s) %s%s, parent_timestamp %s", or_dash(v[i].name),
+                              or_dash(v[i].id), or_dash(v[i].current_state),
+                              v[i].is_default ? ", default" : "", or_dash(v[i].parent_timestamp)));
+        if (v[i].is_default && def == NULL)
+            def = &v[i];
+    }
+    if (def != NULL) {
+        out->id = pd_xstrdup(def->id);
+        out->name = pd_xstrdup(def->name);
+    }
+    out->summary = pd_xasprintf("%zu branch%s, default %s", n, n == 1 ? "" : "es",
+                                def != NULL ? or_dash(def->name) : "none");
+    neon_branches_free(v, n);
+    return 0;
+}
+
+/*
+ * endpoint-list: the endpoints of branch= (every endpoint of the project
+ * without it), one line each; with branch= it saves the branch's read_write
+ * endpoint as id and host.
+ */
+static int
+op_endpoint_list(struct neon_client *c, const struct neon_action_args *a,
+                 struct neon_action_out *out, struct pd_err *err)
+{
+    struct neon_branch b = {0};
+    struct neon_endpoint *v = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    if (a->branch != NULL)
+        rc = neon_branch_find(c, a->branch, &b, err);
+    if (rc == 0)
+        rc = neon_endpoints_list(c, b.id, &v, &n, err);
+    if (rc != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        int rw = v[i].type != NULL && strcmp(v[i].type, "read_write") == 0;
+
+        add_line(out, pd_xasprintf("endpoint %s on %s: %s, %s, host %s", or_dash(v[i].id),
+                                   or_dash(v[i].branch_id), or_dash(v[i].type),
+                                   or_dash(v[i].current_state), or_dash(v[i].host)));
+        if (b.id != NULL && rw && out->id == NULL) {
+            out->id = pd_xstrdup(v[i].id);
+            out->host = pd_xstrdup(v[i].host);
+        }
+    }
+    if (b.id != NULL) {
+        out->name = pd_xstrdup(b.name);
+        out->summary = pd_xasprintf("%zu endpoint%s on branch %s (%s)", n, n == 1 ? "" : "s",
+                                    or_dash(b.name), b.id);
+    } else {
+        out->summary = pd_xasprintf("%zu endpoint%s in the project", n, n == 1 ? "" : "s");
+    }
+out:
+    neon_endpoints_free(v, n);
+    neon_branch_clear(&b);
+    return rc;
+}
+
+/* endpoint-create: a read_write endpoint on branch= (required: it is a mutation). */
+static int
+op_endpoint_create(struct neon_client *c, const struct neon_action_args *a,
+                   neon_progress_fn *progress, void *payload, struct neon_action_out *out,
+                   struct pd_err *err)
+{
+    struct neon_branch b = {0};
+    struct neon_result r = {0};
+    int rc = need(a->branch, "branch", a->op, err);
+
+    if (rc == 0)
+        rc = neon_branch_find(c, a->branch, &b, err);
+    if (rc == 0)
+        rc = neon_endpoint_create(c, b.id, "read_write", &r, err);
+    if (rc == 0)
+        rc = wait_ops(c, a, &r, progress, payload, err);
+    if (rc == 0) {
+        out->id = pd_xstrdup(r.endpoint.id);
+        out->host = pd_xstrdup(r.endpoint.host);
+        out->name = pd_xstrdup(b.name);
+        out->summary = pd_xasprintf("created read_write endpoint %s on branch %s (%s), host %s",
+                                    or_dash(out->id), or_dash(b.name), b.id, or_dash(out->host));
+    }
+    neon_branch_clear(&b);
+    neon_result_clear(&r);
+    return rc;
+}
+
+/* database-list and role-list: the branch's (default: the default branch's), one line each. */
+static int
+op_db_role_list(struct neon_client *c, const struct neon_action_args *a,
+                struct neon_action_out *out, struct pd_err *err)
+{
+    struct neon_branch b = {0};
+    int roles = strcmp(a->op, "role-list") == 0;
+    size_t n = 0;
+    int rc = neon_branch_find(c, a->branch, &b, err);
+
+    if (rc != 0)
+        goto out;
+    if (roles) {
+        struct neon_role *v = NULL;
+
+        rc = neon_roles_list(c, b.id, &v, &n, err);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            add_line(out, pd_xasprintf("role %s", or_dash(v[i].name)));
+        neon_roles_free(v, n);
+    } else {
+        struct neon_database *v = NULL;
+
+        rc = neon_databases_list(c, b.id, &v, &n, err);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            add_line(out, pd_xasprintf("database %s, owner %s", or_dash(v[i].name),
+                                       or_dash(v[i].owner_name)));
+        neon_databases_free(v, n);
+    }
+    if (rc != 0)
+        goto out;
+    out->summary = pd_xasprintf("%zu %s%s on branch %s (%s)", n, roles ? "role" : "database",
+                                n == 1 ? "" : "s", or_dash(b.name), b.id);
+    take_branch(out, &b);
+out:
+    neon_branch_clear(&b);
+    return rc;
+}
+
+/* The ids in operation= (separated by spaces or commas), as operations to wait for. */
+static size_t
+parse_op_ids(const char *list, struct neon_operation **ops)
+{
+    char *copy = pd_xstrdup(list), *save = NULL;
+    size_t n = 0;
+
+    *ops = NULL;
+    for (char *t = strtok_r(copy, ", ", &save); t != NULL; t = strtok_r(NULL, ", ", &save)) {
+        *ops = pd_xrealloc(*ops, (n + 1) * sizeof(**ops));
+        memset(&(*ops)[n], 0, sizeof(**ops));
+        (*ops)[n++].id = pd_xstrdup(t);
+    }
+    free(copy);
+    return n;
+}
+
+/*
+ * operation-get: the status of each operation, one line each (a failed one
+ * is shown, not an error). operations-wait: poll them until every one is
+ * terminal, failing on a failed one or at timeout=.
+ */
+static int
+op_operations(struct neon_client *c, const struct neon_action_args *a, neon_progress_fn *progress,
+              void *payload, struct neon_action_out *out, struct pd_err *err)
+{
+    int wait = strcmp(a->op, "operations-wait") == 0;
+    struct neon_operation *ops = NULL;
+    size_t n = 0;
+    int rc = need(a->operation, "operation", a->op, err);
+
+    if (rc == 0) {
+        n = parse_op_ids(a->operation, &ops);
+        if (n == 0)
+            rc = need(NULL, "operation", a->op, err);
+    }
+    if (rc == 0 && wait)
+        rc = neon_operations_wait(c, ops, n, wait_s(a), POLL_S, progress, payload, err);
+    // the final state of each, for the lines and what the step saves
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct neon_operation o;
+
+        rc = neon_operation_get(c, ops[i].id, &o, err);
+        if (rc != 0)
+            break;
+        add_line(out, pd_xasprintf("operation %s (%s) on branch %s: %s%s%s", or_dash(o.id),
+                                   or_dash(o.action), or_dash(o.branch_id), or_dash(o.status),
+                                   o.error != NULL && o.error[0] ? ": " : "",
+                                   o.error != NULL && o.error[0] ? o.error : ""));
+        if (i == n - 1) {
+            out->id = pd_xstrdup(o.id);
+            out->name = pd_xstrdup(o.status);
+            out->summary =
+                n == 1 ? pd_xasprintf("operation %s (%s) is %s", or_dash(o.id), or_dash(o.action),
+                                      or_dash(o.status))
+                       : pd_xasprintf("%zu operations%s", n, wait ? " finished" : " looked up");
+        }
+        neon_operation_clear(&o);
+    }
+    for (size_t i = 0; i < n; i++)
+        neon_operation_clear(&ops[i]);
+    free(ops);
+    return rc;
+}
+
 int
 neon_action_run(struct neon_client *c, const struct neon_action_args *a, double now,
                 neon_progress_fn *progress, void *payload, struct neon_action_out *out,
@@ -314,6 +535,16 @@ neon_action_run(struct neon_client *c, const struct neon_action_args *a, double 
     } else if (strcmp(op, "branch-delete") == 0 || strcmp(op, "branch-rename") == 0 ||
                strcmp(op, "branch-set-default") == 0) {
         rc = op_branch_simple(c, a, progress, payload, out, err);
+    } else if (strcmp(op, "branch-list") == 0) {
+        rc = op_branch_list(c, out, err);
+    } else if (strcmp(op, "endpoint-list") == 0) {
+        rc = op_endpoint_list(c, a, out, err);
+    } else if (strcmp(op, "endpoint-create") == 0) {
+        rc = op_endpoint_create(c, a, progress, payload, out, err);
+    } else if (strcmp(op, "database-list") == 0 || strcmp(op, "role-list") == 0) {
+        rc = op_db_role_list(c, a, out, err);
+    } else if (strcmp(op, "operation-get") == 0 || strcmp(op, "operations-wait") == 0) {
+        rc = op_operations(c, a, progress, payload, out, err);
     } else if (strcmp(op, "endpoint-start") == 0) {
         rc = op_endpoint_start(c, a, progress, payload, out, err);
     } else if (strcmp(op, "connection-uri") == 0) {

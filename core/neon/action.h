@@ -11,8 +11,11 @@
  * registered with pd_redact before it is returned, so only its masked form
  * can be shown.
  *
- * Ops: project-get, branch-get, branch-create, branch-delete, branch-rename,
- * branch-restore, branch-set-default, endpoint-start, connection-uri.
+ * Ops: project-get, branch-list, branch-get, branch-create, branch-delete,
+ * branch-rename, branch-restore, branch-set-default, endpoint-list,
+ * endpoint-create, endpoint-start, database-list, role-list, connection-uri,
+ * operation-get, operations-wait. A listing returns one display line per
+ * item in out->lines besides its summary.
  */
 #ifndef PD_NEON_ACTION_H
 #define PD_NEON_ACTION_H
@@ -34,7 +37,8 @@ struct neon_action_args {
     const char *endpoint; /* endpoint-start: endpoint id (default: the branch's read_write) */
     const char *database; /* connection-uri, branch-create: database and role for the uri */
     const char *role;
-    double timeout_s; /* wait for operations at most this long; 0: 600 s */
+    const char *operation; /* operation-get, operations-wait: id(s), space or comma separated */
+    double timeout_s;      /* wait for operations at most this long; 0: 600 s */
 };
 
 /* What the step saves and shows; every string owned, NULL when not applicable. */
@@ -44,14 +48,17 @@ struct neon_action_out {
     char *host;
     char *uri;     /* registered with pd_redact */
     char *summary; /* one line for the operator, no secret */
+    char **lines;  /* further display lines (one per listed item), no secret */
+    size_t n_lines;
 };
 
 void neon_action_out_clear(struct neon_action_out *out);
 
 /* Space-separated op names, for help texts and the linter. */
 #define NEON_ACTION_OPS                                                                            \
-    "project-get branch-get branch-create branch-delete branch-rename branch-restore "             \
-    "branch-set-default endpoint-start connection-uri"
+    "project-get branch-list branch-get branch-create branch-delete branch-rename "                \
+    "branch-restore branch-set-default endpoint-list endpoint-create endpoint-start "              \
+    "database-list role-list connection-uri operation-get operations-wait"
 
 /*
  * Run one action. now is the wall clock (seconds since the epoch) used for

@@ -820,6 +820,9 @@ test_action_usage_errors(void **state)
         {{.op = "branch-set-default"}, "neon: branch-set-default needs branch="},
         {{.op = "branch-restore", .branch = "dev"}, "neon: branch-restore needs source="},
         {{.op = "connection-uri", .role = "app"}, "neon: connection-uri needs database="},
+        {{.op = "endpoint-create"}, "neon: endpoint-create needs branch="},
+        {{.op = "operation-get"}, "neon: operation-get needs operation="},
+        {{.op = "operations-wait", .operation = " , "}, "neon: operations-wait needs operation="},
         {{.op = "branch-create", .timestamp = "2026-11-26T03:00:00Z", .lsn = "0/1"},
          "neon: branch-create: give timestamp= or lsn=, not both"},
     };
@@ -897,6 +900,164 @@ test_action_create_resolves_parent_and_saves(void **state)
                            "\"type\":\"read_write\"}]}"));
     assert_non_null(strstr(f->srv.requests[3], "GET /api/v2/projects/p/operations/op-9 "));
     neon_action_out_clear(&out);
+}
+
+static void
+test_action_branch_list_lines_and_default(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_action_args a = {.op = "branch-list"};
+    struct neon_action_out out;
+    struct pd_err err = {0};
+
+    fake_json(&f->srv, 200,
+              "{\"branches\":[{\"id\":\"br-a\",\"name\":\"dev\",\"current_state\":\"ready\","
+              "\"parent_timestamp\":\"2026-11-25T10:00:00Z\"}],\"pagination\":{\"next\":\"c1\"}}");
+    fake_json(&f->srv, 200,
+              "{\"branches\":[{\"id\":\"br-m\",\"name\":\"main\",\"default\":true,"
+              "\"current_state\":\"ready\"}]}");
+    client_with(f, 0);
+    assert_int_equal(neon_action_run(f->c, &a, 0, NULL, NULL, &out, &err), 0);
+    assert_int_equal(out.n_lines, 2);
+    assert_string_equal(out.lines[0],
+                        "branch dev (br-a) ready, parent_timestamp 2026-11-25T10:00:00Z");
+    assert_string_equal(out.lines[1], "branch main (br-m) ready, default, parent_timestamp -");
+    assert_string_equal(out.summary, "2 branches, default main");
+    assert_string_equal(out.id, "br-m");
+    assert_string_equal(out.name, "main");
+    assert_null(out.host);
+    // the second page was fetched
+    assert_int_equal(f->srv.n_requests, 2);
+    assert_non_null(strstr(f->srv.requests[1], "GET /api/v2/projects/p/branches?cursor=c1 "));
+    neon_action_out_clear(&out);
+}
+
+static void
+test_action_endpoints_databases_roles(void **state)
+{
+    static const char *const branches =
+        "{\"branches\":[{\"id\":\"br-m\",\"name\":\"main\",\"default\":true},"
+        "{\"id\":\"br-d\",\"name\":\"dev\"}]}";
+    struct fixture *f = *state;
+    struct neon_action_args list = {.op = "endpoint-list", .branch = "dev"};
+    struct neon_action_args create = {.op = "endpoint-create", .branch = "dev"};
+    struct neon_action_args dbs = {.op = "database-list"};
+    struct neon_action_args roles = {.op = "role-list", .branch = "br-d"};
+    struct neon_action_out out;
+    struct pd_err err = {0};
+
+    fake_json(&f->srv, 200, branches);
+    fake_json(&f->srv, 200,
+              "{\"endpoints\":[{\"id\":\"ep-ro\",\"branch_id\":\"br-d\",\"host\":\"ro.local\","
+              "\"type\":\"read_only\",\"current_state\":\"idle\"},{\"id\":\"ep-rw\",\"branch_id\":"
+              "\"br-d\",\"host\":\"rw.local\",\"type\":\"read_write\",\"current_state\":"
+              "\"active\"}]}");
+    fake_json(&f->srv, 200, branches);
+    fake_json(&f->srv, 201,
+              "{\"endpoint\":{\"id\":\"ep-new\",\"branch_id\":\"br-d\",\"host\":\"new.local\","
+              "\"type\":\"read_write\"},\"operations\":[{\"id\":\"op-e\",\"action\":"
+              "\"start_compute\",\"status\":\"running\"}]}");
+    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-e\",\"action\":\"start_compute\","
+                            "\"status\":\"finished\"}}");
+    fake_json(&f->srv, 200, branches);
+    fake_json(&f->srv, 200,
+              "{\"databases\":[{\"id\":1,\"branch_id\":\"br-m\",\"name\":\"neondb\","
+              "\"owner_name\":\"app\"},{\"id\":2,\"branch_id\":\"br-m\",\"name\":\"care\","
+              "\"owner_name\":\"care_owner\"}]}");
+    fake_json(&f->srv, 200, branches);
+    fake_json(&f->srv, 200, "{\"roles\":[{\"branch_id\":\"br-d\",\"name\":\"app\"}]}");
+    client_with(f, 0);
+
+    assert_int_equal(neon_action_run(f->c, &list, 0, NULL, NULL, &out, &err), 0);
+    assert_int_equal(out.n_lines, 2);
+    assert_string_equal(out.lines[0], "endpoint ep-ro on br-d: read_only, idle, host ro.local");
+    assert_string_equal(out.lines[1], "endpoint ep-rw on br-d: read_write, active, host rw.local");
+    assert_string_equal(out.summary, "2 endpoints on branch dev (br-d)");
+    assert_string_equal(out.id, "ep-rw");
+    assert_string_equal(out.host, "rw.local");
+    assert_non_null(strstr(f->srv.requests[1], "GET /api/v2/projects/p/branches/br-d/endpoints "));
+    neon_action_out_clear(&out);
+
+    assert_int_equal(neon_action_run(f->c, &create, 0, NULL, NULL, &out, &err), 0);
+    assert_string_equal(out.summary,
+                        "created read_write endpoint ep-new on branch dev (br-d), host new.local");
+    assert_string_equal(out.id, "ep-new");
+    assert_string_equal(out.host, "new.local");
+    assert_int_equal(out.n_lines, 0);
+    assert_non_null(strstr(f->srv.requests[3], "POST /api/v2/projects/p/endpoints "));
+    assert_non_null(strstr(f->srv.requests[3], "\"branch_id\":\"br-d\""));
+    assert_non_null(strstr(f->srv.requests[3], "\"type\":\"read_write\""));
+    assert_non_null(strstr(f->srv.requests[4], "GET /api/v2/projects/p/operations/op-e "));
+    neon_action_out_clear(&out);
+
+    // without branch=: the default branch
+    assert_int_equal(neon_action_run(f->c, &dbs, 0, NULL, NULL, &out, &err), 0);
+    assert_int_equal(out.n_lines, 2);
+    assert_string_equal(out.lines[0], "database neondb, owner app");
+    assert_string_equal(out.lines[1], "database care, owner care_owner");
+    assert_string_equal(out.summary, "2 databases on branch main (br-m)");
+    assert_string_equal(out.id, "br-m");
+    assert_non_null(strstr(f->srv.requests[6], "GET /api/v2/projects/p/branches/br-m/databases "));
+    neon_action_out_clear(&out);
+
+    assert_int_equal(neon_action_run(f->c, &roles, 0, NULL, NULL, &out, &err), 0);
+    assert_int_equal(out.n_lines, 1);
+    assert_string_equal(out.lines[0], "role app");
+    assert_string_equal(out.summary, "1 role on branch dev (br-d)");
+    assert_string_equal(out.name, "dev");
+    assert_non_null(strstr(f->srv.requests[8], "GET /api/v2/projects/p/branches/br-d/roles "));
+    neon_action_out_clear(&out);
+    assert_int_equal(f->srv.n_requests, 9);
+}
+
+static void
+test_action_operation_get_and_wait(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_action_args get = {.op = "operation-get", .operation = "op-1"};
+    struct neon_action_args wait = {.op = "operations-wait", .operation = "op-1, op-2"};
+    struct neon_action_args bad = {.op = "operations-wait", .operation = "op-3"};
+    struct neon_action_out out;
+    struct pd_err err = {0};
+
+    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
+                            "\"branch_id\":\"br-r\",\"status\":\"running\"}}");
+    // wait: op-1 running then finished, op-2 finished; then the final look-ups
+    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
+                            "\"branch_id\":\"br-r\",\"status\":\"running\"}}");
+    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-2\",\"action\":\"start_compute\","
+                            "\"branch_id\":\"br-r\",\"status\":\"finished\"}}");
+    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
+                            "\"branch_id\":\"br-r\",\"status\":\"finished\"}}");
+    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-1\",\"action\":\"create_branch\","
+                            "\"branch_id\":\"br-r\",\"status\":\"finished\"}}");
+    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-2\",\"action\":\"start_compute\","
+                            "\"branch_id\":\"br-r\",\"status\":\"finished\"}}");
+    fake_json(&f->srv, 200, "{\"operation\":{\"id\":\"op-3\",\"action\":\"delete_timeline\","
+                            "\"branch_id\":\"br-r\",\"status\":\"failed\",\"error\":\"disk "
+                            "full\"}}");
+    client_with(f, 0);
+
+    assert_int_equal(neon_action_run(f->c, &get, 0, NULL, NULL, &out, &err), 0);
+    assert_string_equal(out.summary, "operation op-1 (create_branch) is running");
+    assert_string_equal(out.lines[0], "operation op-1 (create_branch) on branch br-r: running");
+    assert_string_equal(out.id, "op-1");
+    assert_string_equal(out.name, "running");
+    neon_action_out_clear(&out);
+
+    assert_int_equal(neon_action_run(f->c, &wait, 0, NULL, NULL, &out, &err), 0);
+    assert_string_equal(out.summary, "2 operations finished");
+    assert_int_equal(out.n_lines, 2);
+    assert_string_equal(out.lines[0], "operation op-1 (create_branch) on branch br-r: finished");
+    assert_string_equal(out.lines[1], "operation op-2 (start_compute) on branch br-r: finished");
+    assert_string_equal(out.id, "op-2");
+    neon_action_out_clear(&out);
+
+    assert_int_equal(neon_action_run(f->c, &bad, 0, NULL, NULL, &out, &err), PD_ESERVICE);
+    assert_string_equal(err.msg, "neon: operation op-3 (delete_timeline) failed: disk full");
+    assert_null(out.summary);
+    assert_int_equal(out.n_lines, 0);
+    assert_int_equal(f->srv.n_requests, 7);
 }
 
 /* ---- the command-line driver for integration tests ------------------------ */
@@ -1000,7 +1161,7 @@ cli(int argc, char **argv)
             {"op", &a.op},           {"branch", &a.branch},     {"parent", &a.parent},
             {"timestamp", &a.timestamp}, {"lsn", &a.lsn},       {"name", &a.name},
             {"source", &a.source},   {"preserve", &a.preserve}, {"endpoint", &a.endpoint},
-            {"database", &a.database}, {"role", &a.role},
+            {"database", &a.database}, {"role", &a.role}, {"operation", &a.operation},
         };
 
         for (int i = 3; i < argc; i++) {
@@ -1018,6 +1179,8 @@ cli(int argc, char **argv)
             printf("id=%s\nname=%s\nhost=%s\nuri=%s\nshown_uri=%s\nsummary=%s\n",
                    o.id ? o.id : "", o.name ? o.name : "", o.host ? o.host : "",
                    o.uri ? o.uri : "", shown ? shown : "", o.summary ? o.summary : "");
+            for (size_t i = 0; i < o.n_lines; i++)
+                printf("line=%s\n", o.lines[i]);
             free(shown);
         }
         neon_action_out_clear(&o);
@@ -1184,6 +1347,10 @@ main(int argc, char **argv)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_action_create_resolves_parent_and_saves, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_action_branch_list_lines_and_default, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_action_endpoints_databases_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_action_operation_get_and_wait, setup, teardown),
         cmocka_unit_test(test_terminal_statuses),
         cmocka_unit_test(test_check_timestamp),
     };
