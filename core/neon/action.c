@@ -120,6 +120,8 @@ op_branch_create(struct neon_client *c, const struct neon_action_args *a, double
     struct neon_branch_create opts = {0};
     int rc;
 
+    if (a->endpoint != NULL && strcmp(a->endpoint, "none") != 0)
+        return PD_ERR_SET(err, PD_EUSAGE, "neon: branch-create: endpoint= may only be none");
     // before any mutating call: a point in time outside the window fails here
     rc = check_point(c, a->timestamp, now, err);
     if (rc != 0)
@@ -131,6 +133,8 @@ op_branch_create(struct neon_client *c, const struct neon_action_args *a, double
     opts.parent_id = parent.id;
     opts.parent_timestamp = a->timestamp;
     opts.parent_lsn = a->lsn;
+    // endpoint=none: a branch without a compute (endpoint-create adds one later)
+    opts.no_endpoint = a->endpoint != NULL && strcmp(a->endpoint, "none") == 0;
     rc = neon_branch_create(c, &opts, &r, err);
     if (rc == 0)
         rc = wait_ops(c, a, &r, progress, payload, err);

@@ -34,7 +34,8 @@ struct neon_action_args {
     const char *name;     /* branch-create: new branch; branch-rename: new name */
     const char *source;   /* branch-restore: id or name of the source branch */
     const char *preserve; /* branch-restore: keep the old state under this name */
-    const char *endpoint; /* endpoint-start: endpoint id (default: the branch's read_write) */
+    const char *endpoint; /* endpoint-start: endpoint id (default: the branch's read_write);
+                             branch-create: "none" for a branch without a compute */
     const char *database; /* connection-uri, branch-create: database and role for the uri */
     const char *role;
     const char *operation; /* operation-get, operations-wait: id(s), space or comma separated */

@@ -821,6 +821,8 @@ test_action_usage_errors(void **state)
         {{.op = "branch-restore", .branch = "dev"}, "neon: branch-restore needs source="},
         {{.op = "connection-uri", .role = "app"}, "neon: connection-uri needs database="},
         {{.op = "endpoint-create"}, "neon: endpoint-create needs branch="},
+        {{.op = "branch-create", .endpoint = "ep-1"},
+         "neon: branch-create: endpoint= may only be none"},
         {{.op = "operation-get"}, "neon: operation-get needs operation="},
         {{.op = "operations-wait", .operation = " , "}, "neon: operations-wait needs operation="},
         {{.op = "branch-create", .timestamp = "2026-11-26T03:00:00Z", .lsn = "0/1"},
