@@ -11,7 +11,8 @@
  * registered with pd_redact before it is returned, so only its masked form
  * can be shown.
  *
- * Ops: project-get, branch-get, branch-create, branch-delete, branch-rename,
+ * Ops: project-get, branch-get, branch-absent (no branch name matches the
+ * glob name=), branch-create, branch-delete, branch-rename,
  * branch-restore, branch-set-default, endpoint-start, connection-uri.
  */
 #ifndef PD_NEON_ACTION_H
@@ -50,7 +51,7 @@ void neon_action_out_clear(struct neon_action_out *out);
 
 /* Space-separated op names, for help texts and the linter. */
 #define NEON_ACTION_OPS                                                                            \
-    "project-get branch-get branch-create branch-delete branch-rename branch-restore "             \
+    "project-get branch-get branch-absent branch-create branch-delete branch-rename branch-restore "             \
     "branch-set-default endpoint-start connection-uri"
 
 /*

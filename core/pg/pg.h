@@ -62,6 +62,14 @@ const char *pg_conn_target(const struct pg_conn *c);
 int pg_query(struct pg_conn *c, struct pg_result **out, const char *sql, const char *const *params,
              size_t n_params, const struct pg_query_opts *opts, struct pd_err *err);
 
+/*
+ * Run sql, a COPY ... FROM STDIN, feeding it the bytes of fd to its end;
+ * *rows is the number of rows the server copied. An error of the COPY (a
+ * bad row) is PD_ECHECK, as for pg_query; a read error is PD_EIO.
+ */
+int pg_copy_in_fd(struct pg_conn *c, const char *sql, int fd, unsigned long long *rows,
+                  struct pd_err *err);
+
 void pg_conn_free(struct pg_conn *c);
 
 size_t pg_result_rows(const struct pg_result *r);
