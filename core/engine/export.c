@@ -572,6 +572,9 @@ run_import(struct engine *e, const char *name, struct engine_step_result *res,
     rc = check_file_attr(e, "import", name, err);
     if (rc == 0 && into_attr == NULL)
         rc = PD_ERR_SET(err, PD_EINPUT, "sql: import= needs into=TABLE");
+    if (rc == 0 && (runbook_step_attr(e->step, "readonly") == NULL ||
+                    strcmp(runbook_step_attr(e->step, "readonly"), "no") != 0))
+        rc = PD_ERR_SET(err, PD_EINPUT, "sql: import= writes: add readonly=no");
     if (rc == 0)
         rc = engine_expand(e, &into, into_attr, false, err);
     if (rc == 0 && (rc = engine_quote_table(&table, into, err)) != 0)

@@ -323,6 +323,10 @@ check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr 
             rb_diag(c, a->pos.line, a->pos.col, "sql: export= and import= exclude each other");
         if (strcmp(k, "import") == 0 && runbook_step_attr(sp, "into") == NULL)
             rb_diag(c, a->pos.line, a->pos.col, "sql: import= needs into=TABLE");
+        // it writes into production: the author says so, the default stays read-only
+        if (strcmp(k, "import") == 0 && (runbook_step_attr(sp, "readonly") == NULL ||
+                                         strcmp(runbook_step_attr(sp, "readonly"), "no") != 0))
+            rb_diag(c, a->pos.line, a->pos.col, "sql: import= writes: add readonly=no");
     } else if (strcmp(k, "into") == 0) {
         if (runbook_step_attr(sp, "import") == NULL)
             rb_diag(c, a->pos.line, a->pos.col, "sql: into= needs import=FILE");

@@ -163,15 +163,19 @@ test_lint_transfer(void **state)
               "SELECT ${p_inserted}::int + ${p_skipped}::int + ${n}::int * 0\n```\n",
          ""},
         {HEAD "```sql export=../x.csv\nSELECT 1\n```\n```sql export=.hidden\nSELECT 1\n```\n"
-              "```sql import=a/b into=t\nSELECT 1\n```\n",
+              "```sql import=a/b into=t readonly=no\nSELECT 1\n```\n",
          "x.md:7:8: bad file name '../x.csv' for export (a plain name in the drill folder)\n"
          "x.md:10:8: bad file name '.hidden' for export (a plain name in the drill folder)\n"
          "x.md:13:8: bad file name 'a/b' for import (a plain name in the drill folder)\n"},
-        {HEAD "```sql import=a.csv\nSELECT 1\n```\n```sql into=t\nSELECT 1\n```\n"
-              "```sql import=a.csv into=t export=b.csv\nSELECT 1\n```\n",
+        {HEAD "```sql import=a.csv readonly=no\nSELECT 1\n```\n```sql into=t\nSELECT 1\n```\n"
+              "```sql import=a.csv into=t export=b.csv readonly=no\nSELECT 1\n```\n"
+              "```sql import=a.csv into=t\nSELECT 1\n```\n"
+              "```sql import=a.csv into=t readonly=yes\nSELECT 1\n```\n",
          "x.md:7:8: sql: import= needs into=TABLE\n"
          "x.md:10:8: sql: into= needs import=FILE\n"
-         "x.md:13:8: sql: export= and import= exclude each other\n"},
+         "x.md:13:8: sql: export= and import= exclude each other\n"
+         "x.md:16:8: sql: import= writes: add readonly=no\n"
+         "x.md:19:8: sql: import= writes: add readonly=no\n"},
         {HEAD "```sql ident=table,Bad,nope\nSELECT 1\n```\n",
          "x.md:7:8: bad variable name 'Bad' in ident\n"
          "x.md:7:24: undefined variable 'nope'\n"},
