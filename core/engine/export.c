@@ -203,11 +203,16 @@ connect_step(struct engine *e, struct pg_conn **out, struct pd_err *err)
     return rc;
 }
 
+/*
+ * One statement inside the step's transaction. Always the extended
+ * protocol, which takes a single statement: a body such as "SELECT 1;
+ * COMMIT; DELETE ..." is refused instead of escaping the transaction.
+ */
 static int
 exec(struct pg_conn *c, const char *sql, const char *const *params, size_t n,
      struct engine *e, struct pg_result **out, struct pd_err *err)
 {
-    struct pg_query_opts o = {.tick = transfer_tick, .payload = e};
+    struct pg_query_opts o = {.tick = transfer_tick, .payload = e, .single_statement = true};
 
     return pg_query(c, out, sql, params, n, &o, err);
 }

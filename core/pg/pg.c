@@ -390,7 +390,8 @@ pg_query(struct pg_conn *c, struct pg_result **out, const char *sql, const char 
     }
     // the extended protocol takes one statement only: in a read-only
     // transaction that keeps a "COMMIT; INSERT ..." from escaping it
-    res = exec_async(c, sql, params, n_params, n_params > 0 || opts->read_only, opts, &cancelled);
+    res = exec_async(c, sql, params, n_params,
+                     n_params > 0 || opts->read_only || opts->single_statement, opts, &cancelled);
     if (cancelled && res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR) {
         rc = PD_ERR_SET(err, PD_EINTR, "postgres: %s: query interrupted", c->target);
         goto out;

@@ -30,6 +30,9 @@ struct pg_query_opts {
      * must be a single statement (sent with the extended protocol). */
     bool read_only;
     int timeout_ms; /* statement_timeout; 0 leaves the server's setting */
+    /* Send with the extended protocol even without parameters: the server
+     * then refuses a second statement ("...; COMMIT; DELETE ..."). */
+    bool single_statement;
     /* Asked about every 200 ms while the server works; true cancels the
      * statement and pg_query fails with PD_EINTR "...: query interrupted". */
     bool (*tick)(void *payload);

@@ -131,6 +131,38 @@ unlike "$(cat "$W/out.q")" "exported|import:|created branch" "nothing ran with i
 is "$?" 2 "a table name with a quote is an input error (exit 2)"
 is "$(cc 'SELECT count(*) FROM visits')" "$(wc -l <"$W/after.visits")" "visits is untouched"
 
+# A second statement in an export or import body is refused, not run: it
+# could otherwise end the transaction and write outside it.
+cat >"$W/escape.md" <<'MD'
+# Escape
+
+```pgdrill
+id: escape
+input: how choice(export,import) "which"
+```
+
+## S
+
+```sql export=x.csv when="${how} = export"
+SELECT 1 AS x; COMMIT; DELETE FROM visits
+```
+
+```sh when="${how} = import"
+printf '"id"\n' >"$PGDRILL_DRILL_DIR/x.csv"
+```
+
+```sql import=x.csv into=visits readonly=no when="${how} = import"
+SELECT 1; COMMIT; DELETE FROM visits
+```
+MD
+for how in export import; do
+    "$PGDRILL_BIN" run "$W/escape.md" --var how=$how --yes >"$W/out.escape.$how" 2>&1
+    is "$?" 1 "$how: a body with several statements fails (exit 1)"
+    like "$(cat "$W/out.escape.$how")" "cannot insert multiple commands into a prepared statement" \
+        "$how: the server refused the second statement"
+    is "$(cc 'SELECT count(*) FROM visits')" "$(wc -l <"$W/after.visits")" "$how: visits is untouched"
+done
+
 if grep -rqF "$(sed -n 's/.*:\(.*\)@.*/\1/p' <<<"$DATABASE_URL")" "$PGDRILL_HOME" "$W"/out.*; then
     notok "secrets: a database password reached the journal, report or output"
 else
