@@ -209,8 +209,8 @@ connect_step(struct engine *e, struct pg_conn **out, struct pd_err *err)
  * COMMIT; DELETE ..." is refused instead of escaping the transaction.
  */
 static int
-exec(struct pg_conn *c, const char *sql, const char *const *params, size_t n,
-     struct engine *e, struct pg_result **out, struct pd_err *err)
+exec(struct pg_conn *c, const char *sql, const char *const *params, size_t n, struct engine *e,
+     struct pg_result **out, struct pd_err *err)
 {
     struct pg_query_opts o = {.tick = transfer_tick, .payload = e, .single_statement = true};
 
@@ -310,8 +310,8 @@ write_all(int fd, const char *s, size_t n, const char *path, struct pd_err *err)
 
 /* The review: row count, column list, first rows, as output lines. */
 static int
-review(struct engine *e, const struct pg_result *first, unsigned long long rows,
-       const char *name, struct pd_err *err)
+review(struct engine *e, const struct pg_result *first, unsigned long long rows, const char *name,
+       struct pd_err *err)
 {
     size_t cols = first ? pg_result_cols(first) : 0;
     size_t shown = first ? pg_result_rows(first) : 0;
@@ -350,8 +350,7 @@ review(struct engine *e, const struct pg_result *first, unsigned long long rows,
 }
 
 static int
-run_export(struct engine *e, const char *name, struct engine_step_result *res,
-           struct pd_err *err)
+run_export(struct engine *e, const char *name, struct engine_step_result *res, struct pd_err *err)
 {
     const char *save = runbook_step_attr(e->step, "save");
     struct pg_conn *c = NULL;
@@ -538,8 +537,7 @@ tag_count(const char *tag)
 }
 
 static int
-save_counts(struct engine *e, const char *prefix, const unsigned long long v[3],
-            struct pd_err *err)
+save_counts(struct engine *e, const char *prefix, const unsigned long long v[3], struct pd_err *err)
 {
     static const char *const suffix[3] = {"rows", "inserted", "skipped"};
     int rc = 0;
@@ -556,8 +554,7 @@ save_counts(struct engine *e, const char *prefix, const unsigned long long v[3],
 }
 
 static int
-run_import(struct engine *e, const char *name, struct engine_step_result *res,
-           struct pd_err *err)
+run_import(struct engine *e, const char *name, struct engine_step_result *res, struct pd_err *err)
 {
     const char *save = runbook_step_attr(e->step, "save");
     const char *into_attr = runbook_step_attr(e->step, "into");
@@ -675,8 +672,8 @@ out:
 bool
 engine_is_transfer(const struct runbook_step *step)
 {
-    return step->action == STEP_SQL && (runbook_step_attr(step, "export") != NULL ||
-                                        runbook_step_attr(step, "import") != NULL);
+    return step->action == STEP_SQL &&
+           (runbook_step_attr(step, "export") != NULL || runbook_step_attr(step, "import") != NULL);
 }
 
 int

@@ -26,7 +26,7 @@ struct pd_err;
  */
 #define RUNBOOK_ACTIONS(_)                                                                         \
     _(STEP_SH, "sh", "", "timeout save env")                                                       \
-    _(STEP_SQL, "sql", "", "url timeout save readonly export import into ident")                                \
+    _(STEP_SQL, "sql", "", "url timeout save readonly export import into ident")                   \
     _(STEP_CHECK, "check", "name expect", "url timeout baseline ident")                            \
     _(STEP_CONFIRM, "confirm", "target", "destructive")                                            \
     _(STEP_INPUT, "input", "name", "type choices default pattern")                                 \

@@ -34,16 +34,11 @@ test_quote_table(void **state)
         {"a23456789012345678901234567890123456789012345678901234567890123",
          "\"a23456789012345678901234567890123456789012345678901234567890123\""},
     };
+
     static const char *const bad[] = {
-        "",
-        "1visits",
-        "visits\"; DROP TABLE visits; --",
-        "vi sits",
-        "a.b.c",
-        ".visits",
-        "visits.",
-        "vïsits",
-        "a234567890123456789012345678901234567890123456789012345678901234",
+        "",        "1visits", "visits\"; DROP TABLE visits; --",
+        "vi sits", "a.b.c",   ".visits",
+        "visits.", "vïsits",  "a234567890123456789012345678901234567890123456789012345678901234",
     };
 
     (void)state;
@@ -213,10 +208,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quote_table),
-        cmocka_unit_test(test_csv_row_and_header),
-        cmocka_unit_test(test_csv_header_errors),
-        cmocka_unit_test(test_lint_transfer),
+        cmocka_unit_test(test_quote_table),       cmocka_unit_test(test_csv_row_and_header),
+        cmocka_unit_test(test_csv_header_errors), cmocka_unit_test(test_lint_transfer),
         cmocka_unit_test(test_file_names),
     };
 
