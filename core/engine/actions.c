@@ -109,6 +109,8 @@ sh_env(struct engine *e, char ***out, size_t *n_out, struct pd_err *err)
     int rc = 0;
 
     env[n++] = pd_xasprintf("PGDRILL_DRILL_ID=%s", e->drill->id ? e->drill->id : "");
+    env = pd_xrealloc(env, 2 * sizeof(*env));
+    env[n++] = pd_xasprintf("PGDRILL_DRILL_DIR=%s", e->drill->dir ? e->drill->dir : "");
     while (list != NULL && *list) {
         size_t len = strcspn(list, ", ");
 
@@ -297,7 +299,7 @@ run_query(struct engine *e, struct pg_result **out, bool read_only, struct pd_er
     if (timeout_s > INT_MAX / 1000)
         timeout_s = INT_MAX / 1000;
     qo.timeout_ms = timeout_s > 0 ? timeout_s * 1000 : e->opts.statement_timeout_ms;
-    rc = engine_sql_bind(e, &sql, &params, &n_params, step->body, err);
+    rc = engine_export_bind(e, &sql, &params, &n_params, step->body, err);
     if (rc != 0)
         return rc;
     rc = get_conn(e, &conn, runbook_step_attr(step, "url"), err);
@@ -353,6 +355,8 @@ run_sql(struct engine *e, struct engine_step_result *res, struct pd_err *err)
     struct pg_result *r = NULL;
     int rc;
 
+    if (engine_is_transfer(e->step))
+        return engine_run_transfer(e, res, err); // export=/import=: export.c
     rc = run_query(e, &r, attr_yes(e->step, "readonly", true), err);
     if (rc != 0)
         return rc;

@@ -84,6 +84,29 @@ int engine_validate(const char *value, enum input_type type, const char *const *
 /* "text", "timestamp", ... -> type; -1 when unknown. */
 int engine_input_type(const char *name);
 
+/* export.c */
+
+struct engine_step_result;
+struct pd_buf;
+struct runbook_step;
+
+/*
+ * engine_sql_bind after splicing the step's ident= variables as quoted
+ * identifiers (engine_quote_table). Caller owns what engine_sql_bind gives.
+ */
+int engine_export_bind(const struct engine *e, char **out_sql, char ***params, size_t *n_params,
+                       const char *sql, struct pd_err *err);
+/* "visits" -> "\"visits\"", "s.t" -> "\"s\".\"t\""; PD_EINPUT for anything else. */
+int engine_quote_table(char **out, const char *name, struct pd_err *err);
+/* Append one CSV line (NULL values empty, others quoted) to b. */
+int engine_csv_row(struct pd_buf *b, const char *const *values, size_t n);
+/* The column names of the CSV header line in s[0..len). Caller owns *out. */
+int engine_csv_header(char ***out, size_t *n_out, const char *s, size_t len, struct pd_err *err);
+/* True for a sql step with export= or import=. */
+bool engine_is_transfer(const struct runbook_step *step);
+/* Run a sql step with export= or import= (export.c explains both). */
+int engine_run_transfer(struct engine *e, struct engine_step_result *res, struct pd_err *err);
+
 /* engine.c */
 
 /* Ask the operator through prompt_needed, counting the time as human. */

@@ -1,8 +1,10 @@
 #include "neon/action.h"
 
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
@@ -494,6 +496,45 @@ op_operations(struct neon_client *c, const struct neon_action_args *a, neon_prog
     return rc;
 }
 
+/*
+ * branch-absent name=GLOB: the leftover audit after a clean-up. Passes when
+ * no branch name matches the glob; otherwise fails with PD_ECHECK listing
+ * every match, so the operator sees what is still there.
+ */
+static int
+op_branch_absent(struct neon_client *c, const struct neon_action_args *a,
+                 struct neon_action_out *out, struct pd_err *err)
+{
+    struct neon_branch *v = NULL;
+    struct pd_buf left;
+    size_t n = 0, found = 0;
+    int rc;
+
+    rc = need(a->name, "name", "branch-absent", err);
+    if (rc != 0)
+        return rc;
+    rc = neon_branches_list(c, &v, &n, err);
+    if (rc != 0)
+        return rc;
+    pd_buf_init(&left, 0);
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].name == NULL || fnmatch(a->name, v[i].name, 0) != 0)
+            continue;
+        pd_buf_appendf(&left, NULL, "%s%s (%s)", found ? ", " : "", v[i].name,
+                       v[i].id ? v[i].id : "?");
+        found++;
+    }
+    if (found > 0)
+        rc = PD_ERR_SET(err, PD_ECHECK, "neon: %zu branch%s left matching '%s': %s", found,
+                        found == 1 ? "" : "es", a->name, pd_buf_str(&left));
+    else
+        out->summary = pd_xasprintf("no branch matches '%s' (%zu branch%s checked)", a->name, n,
+                                    n == 1 ? "" : "es");
+    pd_buf_free(&left);
+    neon_branches_free(v, n);
+    return rc;
+}
+
 int
 neon_action_run(struct neon_client *c, const struct neon_action_args *a, double now,
                 neon_progress_fn *progress, void *payload, struct neon_action_out *out,
@@ -532,6 +573,8 @@ neon_action_run(struct neon_client *c, const struct neon_action_args *a, double 
             take_branch(out, &b);
         }
         neon_branch_clear(&b);
+    } else if (strcmp(op, "branch-absent") == 0) {
+        rc = op_branch_absent(c, a, out, err);
     } else if (strcmp(op, "branch-create") == 0) {
         rc = op_branch_create(c, a, now, progress, payload, out, err);
     } else if (strcmp(op, "branch-restore") == 0) {

@@ -11,11 +11,12 @@
  * registered with pd_redact before it is returned, so only its masked form
  * can be shown.
  *
- * Ops: project-get, branch-list, branch-get, branch-create, branch-delete,
- * branch-rename, branch-restore, branch-set-default, endpoint-list,
- * endpoint-create, endpoint-start, database-list, role-list, connection-uri,
- * operation-get, operations-wait. A listing returns one display line per
- * item in out->lines besides its summary.
+ * Ops: project-get, branch-list, branch-get, branch-absent (no branch name
+ * matches the glob name=), branch-create, branch-delete, branch-rename,
+ * branch-restore, branch-set-default, endpoint-list, endpoint-create,
+ * endpoint-start, database-list, role-list, connection-uri, operation-get,
+ * operations-wait. A listing returns one display line per item in
+ * out->lines besides its summary.
  */
 #ifndef PD_NEON_ACTION_H
 #define PD_NEON_ACTION_H
@@ -57,9 +58,9 @@ void neon_action_out_clear(struct neon_action_out *out);
 
 /* Space-separated op names, for help texts and the linter. */
 #define NEON_ACTION_OPS                                                                            \
-    "project-get branch-list branch-get branch-create branch-delete branch-rename "                \
-    "branch-restore branch-set-default endpoint-list endpoint-create endpoint-start "              \
-    "database-list role-list connection-uri operation-get operations-wait"
+    "project-get branch-list branch-get branch-absent branch-create branch-delete "                \
+    "branch-rename branch-restore branch-set-default endpoint-list endpoint-create "              \
+    "endpoint-start database-list role-list connection-uri operation-get operations-wait"
 
 /*
  * Run one action. now is the wall clock (seconds since the epoch) used for

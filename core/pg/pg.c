@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -389,7 +390,8 @@ pg_query(struct pg_conn *c, struct pg_result **out, const char *sql, const char 
     }
     // the extended protocol takes one statement only: in a read-only
     // transaction that keeps a "COMMIT; INSERT ..." from escaping it
-    res = exec_async(c, sql, params, n_params, n_params > 0 || opts->read_only, opts, &cancelled);
+    res = exec_async(c, sql, params, n_params,
+                     n_params > 0 || opts->read_only || opts->single_statement, opts, &cancelled);
     if (cancelled && res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR) {
         rc = PD_ERR_SET(err, PD_EINTR, "postgres: %s: query interrupted", c->target);
         goto out;
@@ -415,6 +417,56 @@ out:
         PGresult *rs = PQexec(c->conn, "RESET statement_timeout");
 
         PQclear(rs);
+    }
+    return rc;
+}
+
+int
+pg_copy_in_fd(struct pg_conn *c, const char *sql, int fd, unsigned long long *rows,
+              struct pd_err *err)
+{
+    PGresult *res = NULL;
+    char buf[65536];
+    char *why = NULL;
+    int rc = 0;
+
+    *rows = 0;
+    res = PQexec(c->conn, sql);
+    if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
+        rc = res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR
+                 ? result_error(c, res, 0, err)
+                 : PD_ERR_SET(err, PD_EBUG, "postgres: %s: not a COPY FROM STDIN", c->target);
+        PQclear(res);
+        return rc;
+    }
+    PQclear(res);
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            // the server drops the partial COPY when it is ended with an error
+            why = pd_xasprintf("read: %s", strerror(errno));
+            rc = PD_ERR_SET(err, PD_EIO, "postgres: %s: copy: %s", c->target, why);
+            break;
+        }
+        if (n == 0)
+            break;
+        if (PQputCopyData(c->conn, buf, (int)n) != 1) {
+            rc = result_error(c, NULL, 0, err);
+            break;
+        }
+    }
+    if (PQputCopyEnd(c->conn, why) != 1 && rc == 0)
+        rc = result_error(c, NULL, 0, err);
+    free(why);
+    while ((res = PQgetResult(c->conn)) != NULL) {
+        if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = result_error(c, res, 0, err);
+        else if (rc == 0)
+            *rows = strtoull(PQcmdTuples(res), NULL, 10);
+        PQclear(res);
     }
     return rc;
 }

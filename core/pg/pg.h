@@ -30,6 +30,9 @@ struct pg_query_opts {
      * must be a single statement (sent with the extended protocol). */
     bool read_only;
     int timeout_ms; /* statement_timeout; 0 leaves the server's setting */
+    /* Send with the extended protocol even without parameters: the server
+     * then refuses a second statement ("...; COMMIT; DELETE ..."). */
+    bool single_statement;
     /* Asked about every 200 ms while the server works; true cancels the
      * statement and pg_query fails with PD_EINTR "...: query interrupted". */
     bool (*tick)(void *payload);
@@ -61,6 +64,14 @@ const char *pg_conn_target(const struct pg_conn *c);
  */
 int pg_query(struct pg_conn *c, struct pg_result **out, const char *sql, const char *const *params,
              size_t n_params, const struct pg_query_opts *opts, struct pd_err *err);
+
+/*
+ * Run sql, a COPY ... FROM STDIN, feeding it the bytes of fd to its end;
+ * *rows is the number of rows the server copied. An error of the COPY (a
+ * bad row) is PD_ECHECK, as for pg_query; a read error is PD_EIO.
+ */
+int pg_copy_in_fd(struct pg_conn *c, const char *sql, int fd, unsigned long long *rows,
+                  struct pd_err *err);
 
 void pg_conn_free(struct pg_conn *c);
 

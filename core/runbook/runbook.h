@@ -26,8 +26,8 @@ struct pd_err;
  */
 #define RUNBOOK_ACTIONS(_)                                                                         \
     _(STEP_SH, "sh", "", "timeout save env")                                                       \
-    _(STEP_SQL, "sql", "", "url timeout save readonly")                                            \
-    _(STEP_CHECK, "check", "name expect", "url timeout baseline")                                  \
+    _(STEP_SQL, "sql", "", "url timeout save readonly export import into ident")                   \
+    _(STEP_CHECK, "check", "name expect", "url timeout baseline ident")                            \
     _(STEP_CONFIRM, "confirm", "target", "destructive")                                            \
     _(STEP_INPUT, "input", "name", "type choices default pattern")                                 \
     _(STEP_NOTE, "note", "", "name")                                                               \
@@ -48,6 +48,20 @@ struct pd_err;
  * branch_uri). The linter uses this list for its undefined-variable check.
  */
 #define RUNBOOK_NEON_SAVE_SUFFIXES "id name host uri"
+
+/*
+ * Variables a `sql` step with import= and save=PREFIX defines: the rows in
+ * the file, the rows the insert added and the rows it skipped as already
+ * present (PREFIX_rows, PREFIX_inserted, PREFIX_skipped).
+ */
+#define RUNBOOK_IMPORT_SAVE_SUFFIXES "rows inserted skipped"
+
+/*
+ * A file name export= or import= accepts: a plain name in the drill folder,
+ * [A-Za-z0-9_][A-Za-z0-9._-]*, so it can neither leave the folder nor hide
+ * as a dot file.
+ */
+bool runbook_valid_file_name(const char *s);
 
 /* Operations an `s3` step accepts in op=. */
 #define RUNBOOK_S3_OPS "list get put head delete verify"

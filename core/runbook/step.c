@@ -315,6 +315,29 @@ check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr 
         if (!runbook_word_in(RUNBOOK_S3_OPS, v, strlen(v)) || *v == '\0')
             rb_diag(c, a->pos.line, a->pos.col,
                     "bad s3 op '%s' (expected one of: " RUNBOOK_S3_OPS ")", v);
+    } else if (strcmp(k, "export") == 0 || strcmp(k, "import") == 0) {
+        if (!runbook_valid_file_name(v))
+            rb_diag(c, a->pos.line, a->pos.col,
+                    "bad file name '%s' for %s (a plain name in the drill folder)", v, k);
+        if (strcmp(k, "import") == 0 && runbook_step_attr(sp, "export") != NULL)
+            rb_diag(c, a->pos.line, a->pos.col, "sql: export= and import= exclude each other");
+        if (strcmp(k, "import") == 0 && runbook_step_attr(sp, "into") == NULL)
+            rb_diag(c, a->pos.line, a->pos.col, "sql: import= needs into=TABLE");
+        // it writes into production: the author says so, the default stays read-only
+        if (strcmp(k, "import") == 0 && (runbook_step_attr(sp, "readonly") == NULL ||
+                                         strcmp(runbook_step_attr(sp, "readonly"), "no") != 0))
+            rb_diag(c, a->pos.line, a->pos.col, "sql: import= writes: add readonly=no");
+    } else if (strcmp(k, "into") == 0) {
+        if (runbook_step_attr(sp, "import") == NULL)
+            rb_diag(c, a->pos.line, a->pos.col, "sql: into= needs import=FILE");
+    } else if (strcmp(k, "ident") == 0) {
+        char *list = pd_xstrdup(v);
+        char *save = NULL;
+
+        for (char *n = strtok_r(list, ", ", &save); n; n = strtok_r(NULL, ", ", &save))
+            if (!runbook_valid_var(n))
+                rb_diag(c, a->pos.line, a->pos.col, "bad variable name '%s' in ident", n);
+        free(list);
     } else if (strcmp(k, "env") == 0) {
         char *list = pd_xstrdup(v);
         char *save = NULL;
@@ -336,6 +359,19 @@ step_defines(struct rb_ctx *c, const struct runbook_step *sp)
 
     if (sp->action == STEP_NEON && save && runbook_valid_var(save)) {
         const char *p = RUNBOOK_NEON_SAVE_SUFFIXES;
+
+        while (*p) {
+            size_t n = strcspn(p, " ");
+            char *v = pd_xasprintf("%s_%.*s", save, (int)n, p);
+
+            define(c, v, line);
+            free(v);
+            p += n;
+            p += strspn(p, " ");
+        }
+    } else if (sp->action == STEP_SQL && save && runbook_valid_var(save) &&
+               runbook_step_attr(sp, "import") != NULL) {
+        const char *p = RUNBOOK_IMPORT_SAVE_SUFFIXES;
 
         while (*p) {
             size_t n = strcspn(p, " ");
@@ -455,7 +491,7 @@ rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int inf
         struct var_site site = {c, NULL, line, value_cols[i]};
 
         runbook_scan_vars(sp.attrs[i].value, var_ref, &site);
-        if (strcmp(sp.attrs[i].key, "env") == 0) {
+        if (strcmp(sp.attrs[i].key, "env") == 0 || strcmp(sp.attrs[i].key, "ident") == 0) {
             char *list = pd_xstrdup(sp.attrs[i].value);
             char *save = NULL;
 

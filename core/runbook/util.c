@@ -47,6 +47,18 @@ runbook_valid_var(const char *s)
 }
 
 bool
+runbook_valid_file_name(const char *s)
+{
+    // ASCII only, whatever the locale
+    if (s == NULL || !(is_lower_alnum(s[0] | 0x20) || s[0] == '_'))
+        return false;
+    for (s++; *s; s++)
+        if (!is_lower_alnum(*s | 0x20) && *s != '_' && *s != '.' && *s != '-')
+            return false;
+    return true;
+}
+
+bool
 runbook_env_var(const char *s)
 {
     if (!((s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
