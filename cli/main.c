@@ -29,7 +29,7 @@ static const struct command commands[] = {
     {"check", cli_cmd_check, "run the post-restore integrity checks against a database"},
     {"report", cli_cmd_report, "list past drills, show a drill's report"},
     {"audit", cli_cmd_audit, "verify the audit log"},
-    {"backup", cmd_not_yet, "weekly export: pg_dump | gzip | S3 (not in this build yet)"},
+    {"backup", cli_cmd_backup, "weekly export: pg_dump | gzip | S3, with retention"},
     {"verify", cmd_not_yet, "monthly verification checklist (not in this build yet)"},
     {"sandbox", cli_cmd_sandbox, "the local sandbox: PostgreSQL, Neon API, S3 on loopback"},
 };

@@ -1,0 +1,328 @@
+/* pgdrill backup: pg_dump | gzip | S3 with the seed's checks, retention and notice. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "backup/backup.h"
+#include "cli.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+#include "pd_time.h"
+#include "s3/client.h"
+#include "s3/creds.h"
+
+static const char backup_help[] =
+    "usage: pgdrill backup [--class weekly|pre-migration|pre-release] [--keep-local FILE]\n"
+    "                      [--min-size BYTES] [--retention-days N] [--dry-run] [--json]\n"
+    "\n"
+    "Dump DATABASE_URL with pg_dump (plain format), compress it on every core (gzip\n"
+    "level 6) and stream it into a multipart upload to\n"
+    "  $PGDRILL_BACKUP_URI/<class>/care-commons-backup-YYYYMMDD-HHMMSS.sql.gz  (UTC)\n"
+    "with SSE AES256 and storage class STANDARD_IA; no local file unless --keep-local.\n"
+    "When the URI's last path element is a class name it is replaced by the class\n"
+    "(s3://b/weekly + --class pre-release -> s3://b/pre-release/), else the class is\n"
+    "appended. A pg_dump failure or a plain dump under --min-size (default 1048576)\n"
+    "aborts the upload: nothing at the final key. Afterwards the object's sha256 and\n"
+    "plain size are stored as metadata and a HEAD checks size, encryption, checksum.\n"
+    "Then backups of the class older than --retention-days (default 90, age from the\n"
+    "timestamp in the key name) are deleted; never the one just made.\n"
+    "\n"
+    "  --class C          weekly (default), pre-migration or pre-release\n"
+    "  --keep-local FILE  also keep the .sql.gz at FILE\n"
+    "  --min-size BYTES   smallest acceptable plain dump (default 1048576)\n"
+    "  --retention-days N delete backups of the class older than N days (default 90)\n"
+    "  --dry-run          change nothing: print the key and what retention would delete\n"
+    "  --json             print a summary object on stdout\n"
+    "\n"
+    "Environment: DATABASE_URL, PGDRILL_BACKUP_URI, AWS_* (credentials, region,\n"
+    "AWS_ENDPOINT_URL_S3), SLACK_WEBHOOK_URL (failure notice), PGDRILL_PG_DUMP.\n"
+    "Exit: 0 ok, 1 pg_dump failed, dump too small or check failed, 2 usage,\n"
+    "3 S3 or database service failure, 130 interrupted.\n";
+
+static volatile sig_atomic_t backup_stop;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    backup_stop = 1;
+}
+
+static void
+human_bytes(char *buf, size_t size, double b)
+{
+    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+
+    while (b >= 1024 && u < 4) {
+        b /= 1024;
+        u++;
+    }
+    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", b, units[u]);
+}
+
+struct progress_state {
+    int tty;
+    int shown;
+};
+
+static int
+show_progress(const struct backup_progress *p, void *payload)
+{
+    struct progress_state *ps = payload;
+    char plain[32], comp[32], rate[32], el[32];
+
+    if (ps->tty) {
+        human_bytes(plain, sizeof(plain), (double)p->plain_bytes);
+        human_bytes(comp, sizeof(comp), (double)p->compressed_bytes);
+        human_bytes(rate, sizeof(rate),
+                    p->elapsed_s > 0 ? (double)p->plain_bytes / p->elapsed_s : 0);
+        pd_time_human(el, sizeof(el), p->elapsed_s);
+        fprintf(stderr, "\r\033[Kdumped %s  uploaded %s gzip (%d parts)  %s/s  %s", plain, comp,
+                p->parts, rate, el);
+        fflush(stderr);
+        ps->shown = 1;
+    }
+    return backup_stop != 0;
+}
+
+static int
+parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int
+cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
+{
+    const char *cls = "weekly", *keep_local = NULL;
+    uint64_t min_size = BACKUP_MIN_SIZE_DEFAULT, days64 = BACKUP_RETENTION_DAYS_DEFAULT;
+    int dry_run = 0, json = 0, rc = 0, exit_code = 0;
+    const char *db_url, *base_uri, *slack, *stage = "backup";
+    struct s3_uri uri = {0};
+    struct s3_creds creds = {0};
+    struct s3_client *client = NULL;
+    struct audit *audit = NULL;
+    struct backup_result res;
+    struct backup_expired *expired = NULL;
+    size_t n_expired = 0;
+    struct progress_state ps = {0};
+    struct pd_err err;
+    char name[BACKUP_NAME_LEN];
+    char *prefix = NULL, *key = NULL;
+    double now = pd_time_wall();
+    struct sigaction sa, old_int, old_term;
+
+    memset(&res, 0, sizeof(res));
+    pd_err_clear(&err);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(backup_help, stdout);
+            return 0;
+        } else if (strcmp(a, "--dry-run") == 0) {
+            dry_run = 1;
+        } else if (strcmp(a, "--json") == 0) {
+            json = 1;
+        } else if (strcmp(a, "--class") == 0 || strcmp(a, "--keep-local") == 0 ||
+                   strcmp(a, "--min-size") == 0 || strcmp(a, "--retention-days") == 0) {
+            if (v == NULL)
+                return cli_usage_error("backup", "%s needs a value", a);
+            i++;
+            if (strcmp(a, "--class") == 0) {
+                if (!backup_class_valid(v))
+                    return cli_usage_error(
+                        "backup", "unknown class '%s' (weekly, pre-migration or pre-release)", v);
+                cls = v;
+            } else if (strcmp(a, "--keep-local") == 0) {
+                keep_local = v;
+            } else if (strcmp(a, "--min-size") == 0) {
+                if (parse_u64(v, &min_size) != 0)
+                    return cli_usage_error("backup", "--min-size wants a number of bytes, not '%s'",
+                                           v);
+            } else if (parse_u64(v, &days64) != 0 || days64 < 1 || days64 > 36500) {
+                return cli_usage_error("backup",
+                                       "--retention-days wants a number of days (1-36500), not '%s'",
+                                       v);
+            }
+        } else {
+            return cli_usage_error("backup", "unknown argument '%s'", a);
+        }
+    }
+    db_url = getenv("DATABASE_URL");
+    base_uri = getenv("PGDRILL_BACKUP_URI");
+    slack = getenv("SLACK_WEBHOOK_URL");
+    if (slack != NULL && slack[0] == '\0')
+        slack = NULL;
+    if (slack != NULL)
+        pd_redact_register(slack);
+    if (db_url != NULL)
+        pd_redact_register_uri(db_url);
+    if (base_uri == NULL || base_uri[0] == '\0')
+        return cli_usage_error("backup",
+                               "PGDRILL_BACKUP_URI is not set (e.g. s3://care-commons-backups/weekly)");
+    if (!dry_run && (db_url == NULL || db_url[0] == '\0'))
+        return cli_usage_error("backup", "DATABASE_URL is not set");
+    if (s3_uri_parse(&uri, base_uri, &err) != 0) {
+        pd_err_prefix(&err, "PGDRILL_BACKUP_URI: ");
+        return cli_fail(&err);
+    }
+    prefix = backup_class_prefix(uri.key, cls);
+    backup_name(name, now);
+    key = pd_xasprintf("%s%s", prefix, name);
+
+    if ((rc = s3_creds_load(&creds, NULL, &err)) != 0 ||
+        (rc = s3_client_new(&client, &creds, NULL, &err)) != 0 ||
+        (rc = audit_open(&audit, ctx->cfg.home, ctx->cfg.operator_name, &err)) != 0) {
+        stage = "setup";
+        goto out;
+    }
+
+    if (!dry_run) {
+        struct backup_options bo = {
+            .database_url = db_url,
+            .pg_dump = getenv("PGDRILL_PG_DUMP"),
+            .bucket = uri.bucket,
+            .key = key,
+            .min_size = min_size ? min_size : 1,
+            .keep_local = keep_local,
+            .audit = audit,
+            .progress = show_progress,
+            .payload = &ps,
+        };
+
+        ps.tty = isatty(STDERR_FILENO);
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        rc = backup_run(&res, client, &bo, &err);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        if (ps.shown)
+            fputs("\r\033[K", stderr);
+        if (rc != 0)
+            goto out;
+    }
+    stage = "retention";
+    {
+        struct backup_retention_options ro = {
+            .bucket = uri.bucket,
+            .prefix = prefix,
+            .retention_days = (int)days64,
+            .now = now,
+            .keep_key = key,
+            .dry_run = dry_run,
+            .audit = audit,
+        };
+
+        rc = backup_retention(&expired, &n_expired, client, &ro, &err);
+    }
+
+out:
+    if (rc != 0)
+        exit_code = pd_err_exit_code(err.kind);
+    if (json) {
+        cJSON *o = cJSON_CreateObject(), *del = cJSON_CreateArray();
+        char *uri_s = pd_xasprintf("s3://%s/%s", uri.bucket, key);
+        char *text;
+
+        cJSON_AddStringToObject(o, "key", key);
+        cJSON_AddStringToObject(o, "uri", uri_s);
+        cJSON_AddStringToObject(o, "class", cls);
+        cJSON_AddNumberToObject(o, "plain_bytes", (double)res.plain_bytes);
+        cJSON_AddNumberToObject(o, "compressed_bytes", (double)res.compressed_bytes);
+        if (res.completed)
+            cJSON_AddStringToObject(o, "sha256", res.sha256);
+        else
+            cJSON_AddNullToObject(o, "sha256");
+        cJSON_AddNumberToObject(o, "parts", res.parts);
+        cJSON_AddNumberToObject(o, "duration_s", res.duration_s);
+        for (size_t i = 0; i < n_expired; i++)
+            if (expired[i].deleted || dry_run)
+                cJSON_AddItemToArray(del, cJSON_CreateString(expired[i].key));
+        cJSON_AddItemToObject(o, dry_run ? "would_delete" : "deleted", del);
+        cJSON_AddBoolToObject(o, "dry_run", dry_run);
+        cJSON_AddStringToObject(o, "outcome", rc == 0 ? "ok" : "failed");
+        if (rc != 0) {
+            char *msg = pd_redact(err.msg);
+
+            cJSON_AddStringToObject(o, "stage", stage);
+            cJSON_AddStringToObject(o, "error", msg);
+            free(msg);
+        }
+        text = cJSON_Print(o);
+        puts(text);
+        free(text);
+        free(uri_s);
+        cJSON_Delete(o);
+    } else if (dry_run && rc == 0) {
+        printf("dry run: would write s3://%s/%s\n", uri.bucket, key);
+        printf("dry run: retention %d days under s3://%s/%s: %zu backup%s would be deleted\n",
+               (int)days64, uri.bucket, prefix, n_expired, n_expired == 1 ? "" : "s");
+        for (size_t i = 0; i < n_expired; i++)
+            printf("would delete s3://%s/%s (%.0f days old)\n", uri.bucket, expired[i].key,
+                   expired[i].age_days);
+    } else if (rc == 0 || res.completed) {
+        char plain[32], comp[32], el[32];
+
+        human_bytes(plain, sizeof(plain), (double)res.plain_bytes);
+        human_bytes(comp, sizeof(comp), (double)res.compressed_bytes);
+        pd_time_human(el, sizeof(el), res.duration_s);
+        printf("backup ok: s3://%s/%s\n", uri.bucket, key);
+        printf("  dump %s (%" PRIu64 " bytes), gzip %s (%" PRIu64 " bytes, %d parts) in %s\n",
+               plain, res.plain_bytes, comp, res.compressed_bytes, res.parts, el);
+        printf("  sha256 %s (stored as x-amz-meta-sha256)\n", res.sha256);
+        for (size_t i = 0; i < n_expired; i++)
+            if (expired[i].deleted)
+                printf("deleted old backup s3://%s/%s (%.0f days old)\n", uri.bucket,
+                       expired[i].key, expired[i].age_days);
+    }
+    if (rc != 0) {
+        char *msg = pd_redact(err.msg);
+
+        fprintf(stderr, "pgdrill backup: %s failed: %s\n", stage, msg);
+        free(msg);
+        if (slack != NULL && !dry_run) {
+            struct pd_err serr;
+
+            pd_err_clear(&serr);
+            if (backup_notify_slack(slack, &serr) == 0) {
+                fprintf(stderr, "pgdrill backup: failure notice sent to Slack\n");
+            } else {
+                char *smsg = pd_redact(serr.msg);
+
+                fprintf(stderr, "pgdrill backup: the Slack failure notice was not sent: %s\n",
+                        smsg);
+                free(smsg);
+            }
+        }
+    }
+    backup_expired_free(expired, n_expired);
+    audit_close(audit);
+    s3_client_free(client);
+    s3_creds_free(&creds);
+    s3_uri_free(&uri);
+    free(prefix);
+    free(key);
+    return exit_code;
+}

@@ -1,0 +1,815 @@
+/* backup: pg_dump | gz | s3_upload, retention and the failure notice. */
+/* pipe2(2) with O_CLOEXEC is a GNU/Linux extension. */
+#define _GNU_SOURCE
+#include "backup/backup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "gz/gz.h"
+#include "http/http.h"
+#include "pd_buf.h"
+#include "pd_err.h"
+#include "pd_log.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+#include "pd_sha256.h"
+#include "pd_time.h"
+#include "s3/upload.h"
+
+
+const char *const backup_classes[] = {"weekly", "pre-migration", "pre-release", NULL};
+
+/* Exactly the payload of the seed workflow's "Notify on failure" step. */
+const char backup_slack_payload[] =
+    "{\n"
+    "  \"text\": \"\u274c Weekly database backup failed\",\n"
+    "  \"blocks\": [\n"
+    "    {\n"
+    "      \"type\": \"section\",\n"
+    "      \"text\": {\n"
+    "        \"type\": \"mrkdwn\",\n"
+    "        \"text\": \"Weekly database backup failed. Check GitHub Actions logs.\"\n"
+    "      }\n"
+    "    }\n"
+    "  ]\n"
+    "}\n";
+
+int
+backup_class_valid(const char *name)
+{
+    for (size_t i = 0; backup_classes[i] != NULL; i++)
+        if (strcmp(name, backup_classes[i]) == 0)
+            return 1;
+    return 0;
+}
+
+char *
+backup_class_prefix(const char *base, const char *cls)
+{
+    size_t len = strlen(base);
+    const char *last;
+    char *dir, *out;
+
+    while (len > 0 && base[len - 1] == '/')
+        len--;
+    dir = pd_xstrndup(base, len);
+    last = strrchr(dir, '/');
+    last = last ? last + 1 : dir;
+    if (backup_class_valid(last)) {
+        /* ".../weekly" names the weekly class: its sibling holds the other classes */
+        size_t keep = (size_t)(last - dir);
+        out = pd_xasprintf("%.*s%s/", (int)keep, dir, cls);
+    } else if (len == 0) {
+        out = pd_xasprintf("%s/", cls);
+    } else {
+        out = pd_xasprintf("%s/%s/", dir, cls);
+    }
+    free(dir);
+    return out;
+}
+
+void
+backup_name(char buf[BACKUP_NAME_LEN], double t)
+{
+    char stamp[32];
+
+    pd_time_stamp(stamp, sizeof(stamp), t);
+    snprintf(buf, BACKUP_NAME_LEN, "%s%.15s%s", BACKUP_NAME_PREFIX, stamp, BACKUP_NAME_SUFFIX);
+}
+
+static int
+digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+int
+backup_name_time(const char *name, double *t_out)
+{
+    size_t pl = sizeof(BACKUP_NAME_PREFIX) - 1;
+    const char *s;
+    char rfc[32];
+
+    if (strlen(name) != BACKUP_NAME_LEN - 1 || strncmp(name, BACKUP_NAME_PREFIX, pl) != 0)
+        return -1;
+    s = name + pl;
+    if (!digits(s, 8) || s[8] != '-' || !digits(s + 9, 6) ||
+        strcmp(s + 15, BACKUP_NAME_SUFFIX) != 0)
+        return -1;
+    /* "YYYY-MM-DDTHH:MM:SSZ": the range checks are pd_time's */
+    memcpy(rfc, s, 4);
+    rfc[4] = '-';
+    memcpy(rfc + 5, s + 4, 2);
+    rfc[7] = '-';
+    memcpy(rfc + 8, s + 6, 2);
+    rfc[10] = 'T';
+    memcpy(rfc + 11, s + 9, 2);
+    rfc[13] = ':';
+    memcpy(rfc + 14, s + 11, 2);
+    rfc[16] = ':';
+    memcpy(rfc + 17, s + 13, 2);
+    memcpy(rfc + 19, "Z", 2);
+    return pd_time_parse_rfc3339(t_out, rfc, 1);
+}
+
+/* ---- audit ---------------------------------------------------------------- */
+
+static int
+record(struct audit *a, const char *drill_id, const char *action, const char *target,
+       const struct audit_arg *args, size_t n, const struct pd_err *failure, struct pd_err *err)
+{
+    if (a == NULL)
+        return 0;
+    return audit_record(a, drill_id, action, target, args, n,
+                        failure && failure->kind ? failure->msg : NULL, err);
+}
+
+/* ---- pg_dump -------------------------------------------------------------- */
+
+struct pgdump {
+    pid_t pid;
+    int out_fd; /* its stdout */
+    int err_fd; /* its stderr, -1 once at EOF */
+    char errtail[1024];
+    size_t errlen;
+};
+
+/*
+ * The child's environment: ours, with every connection parameter that has
+ * a libpq environment variable set from the URL (the password among them),
+ * so the command line carries no secret. Parameters without a variable go
+ * into a conninfo for -d; *extra_out is NULL when there are none.
+ */
+static int
+pgdump_env(char ***env_out, char **extra_out, const char *url, struct pd_err *err)
+{
+    PQconninfoOption *opts, *o;
+    char *perr = NULL;
+    struct pd_buf extra;
+    size_t n_env = 0, n_set = 0, k = 0;
+    char **env;
+    int rc = 0;
+
+    *env_out = NULL;
+    *extra_out = NULL;
+    opts = PQconninfoParse(url, &perr);
+    if (opts == NULL) {
+        /* libpq's message quotes no value, but redact it anyway */
+        char *msg = pd_redact(perr ? perr : "out of memory");
+        size_t ml = strlen(msg);
+
+        while (ml > 0 && msg[ml - 1] == '\n')
+            msg[--ml] = '\0';
+        rc = PD_ERR_SET(err, PD_EINPUT, "DATABASE_URL is not a valid connection string: %s", msg);
+        free(msg);
+        PQfreemem(perr);
+        return rc;
+    }
+    pd_buf_init(&extra, 0);
+    for (o = opts; o->keyword != NULL; o++)
+        if (o->val != NULL && o->val[0] != '\0')
+            n_set++;
+    for (char **e = environ; *e != NULL; e++)
+        n_env++;
+    env = pd_xcalloc(n_env + n_set + 1, sizeof(*env));
+    for (o = opts; o->keyword != NULL; o++) {
+        if (o->val == NULL || o->val[0] == '\0')
+            continue;
+        if (o->envvar != NULL) {
+            env[k++] = pd_xasprintf("%s=%s", o->envvar, o->val);
+        } else if (o->dispchar != NULL && o->dispchar[0] == '*') {
+            rc = PD_ERR_SET(err, PD_EINPUT,
+                            "DATABASE_URL: parameter %s cannot be passed to pg_dump safely",
+                            o->keyword);
+            goto out;
+        } else {
+            /* not secret: single-quoted conninfo value */
+            pd_buf_appendf(&extra, NULL, "%s%s='", extra.len ? " " : "", o->keyword);
+            for (const char *p = o->val; *p; p++) {
+                if (*p == '\'' || *p == '\\')
+                    pd_buf_append(&extra, "\\", 1, NULL);
+                pd_buf_append(&extra, p, 1, NULL);
+            }
+            pd_buf_append(&extra, "'", 1, NULL);
+        }
+    }
+    /* inherited values we override are dropped, so ours win whatever execve does with duplicates */
+    for (char **e = environ; *e != NULL; e++) {
+        int dup = 0;
+        const char *eq = strchr(*e, '=');
+        size_t nl = eq ? (size_t)(eq - *e) : strlen(*e);
+
+        for (size_t i = 0; i < k && !dup; i++)
+            if (strncmp(env[i], *e, nl) == 0 && env[i][nl] == '=')
+                dup = 1;
+        if (!dup)
+            env[k++] = pd_xstrdup(*e);
+    }
+    env[k] = NULL;
+    *env_out = env;
+    env = NULL;
+    if (extra.len > 0)
+        *extra_out = pd_buf_steal(&extra);
+out:
+    if (env != NULL) {
+        for (size_t i = 0; i < k; i++)
+            free(env[i]);
+        free(env);
+    }
+    pd_buf_free(&extra);
+    PQconninfoFree(opts);
+    return rc;
+}
+
+static void
+free_env(char **env)
+{
+    if (env == NULL)
+        return;
+    for (char **e = env; *e != NULL; e++)
+        free(*e);
+    free(env);
+}
+
+static int
+pgdump_start(struct pgdump *pd, const char *prog, const char *url, struct pd_err *err)
+{
+    int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+    posix_spawn_file_actions_t fa;
+    char **env = NULL;
+    char *extra = NULL;
+    char *argv[8];
+    int argc = 0, rc, fa_ok = 0;
+    char a_prog[] = "pg_dump", a_nopw[] = "--no-password", a_fmt[] = "--format=plain",
+         a_d[] = "--dbname";
+
+    memset(pd, 0, sizeof(*pd));
+    pd->pid = -1;
+    pd->out_fd = pd->err_fd = -1;
+    if ((rc = pgdump_env(&env, &extra, url, err)) != 0)
+        return rc;
+    if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "pg_dump: pipe: %s", strerror(errno));
+        goto out;
+    }
+    posix_spawn_file_actions_init(&fa);
+    fa_ok = 1;
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+    argv[argc++] = a_prog;
+    argv[argc++] = a_nopw;
+    argv[argc++] = a_fmt;
+    if (extra != NULL) {
+        argv[argc++] = a_d;
+        argv[argc++] = extra;
+    }
+    argv[argc] = NULL;
+    rc = posix_spawnp(&pd->pid, prog, &fa, NULL, argv, env);
+    if (rc != 0) {
+        pd->pid = -1;
+        rc = PD_ERR_SET(err, PD_EIO, "pg_dump: cannot start %s: %s", prog, strerror(rc));
+        goto out;
+    }
+    pd->out_fd = out_pipe[0];
+    pd->err_fd = err_pipe[0];
+    out_pipe[0] = err_pipe[0] = -1;
+out:
+    if (fa_ok)
+        posix_spawn_file_actions_destroy(&fa);
+    for (int i = 0; i < 2; i++) {
+        if (out_pipe[i] >= 0)
+            close(out_pipe[i]);
+        if (err_pipe[i] >= 0)
+            close(err_pipe[i]);
+    }
+    free_env(env);
+    free(extra);
+    return rc;
+}
+
+/* Keep the end of pg_dump's stderr for the error message. */
+static void
+pgdump_drain_stderr(struct pgdump *pd)
+{
+    char buf[1024];
+    ssize_t n = read(pd->err_fd, buf, sizeof(buf));
+
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        close(pd->err_fd);
+        pd->err_fd = -1;
+        return;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        if (pd->errlen == sizeof(pd->errtail) - 1) {
+            memmove(pd->errtail, pd->errtail + 512, pd->errlen - 512);
+            pd->errlen -= 512;
+        }
+        pd->errtail[pd->errlen++] = buf[i];
+    }
+    pd->errtail[pd->errlen] = '\0';
+}
+
+/* The last non-empty stderr line, redacted; caller frees. */
+static char *
+pgdump_last_line(struct pgdump *pd)
+{
+    char *end, *start;
+
+    pd->errtail[pd->errlen] = '\0';
+    end = pd->errtail + pd->errlen;
+    while (end > pd->errtail && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+        end--;
+    *end = '\0';
+    start = strrchr(pd->errtail, '\n');
+    start = start ? start + 1 : pd->errtail;
+    return pd_redact(start);
+}
+
+/* Reap pg_dump; kill it first when asked. Returns the wait status or -1. */
+static int
+pgdump_finish(struct pgdump *pd, int kill_it)
+{
+    int status = -1;
+
+    if (pd->out_fd >= 0)
+        close(pd->out_fd);
+    pd->out_fd = -1;
+    if (pd->pid > 0) {
+        if (kill_it)
+            kill(pd->pid, SIGTERM);
+        /* collect what it still says on stderr */
+        while (!kill_it && pd->err_fd >= 0)
+            pgdump_drain_stderr(pd);
+        while (waitpid(pd->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        pd->pid = -1;
+    }
+    if (pd->err_fd >= 0)
+        close(pd->err_fd);
+    pd->err_fd = -1;
+    return status;
+}
+
+/* ---- the pipeline ---------------------------------------------------------- */
+
+struct job {
+    const struct backup_options *opt;
+    struct s3_upload *upload;
+    struct pd_sha256 *sha;
+    uint64_t compressed;
+    int local_fd;
+    const char *local_tmp;
+};
+
+static int
+gz_to_upload(const void *data, size_t len, void *payload, struct pd_err *err)
+{
+    struct job *j = payload;
+    const char *p = data;
+    size_t left = len;
+
+    pd_sha256_update(j->sha, data, len);
+    j->compressed += len;
+    while (j->local_fd >= 0 && left > 0) {
+        ssize_t n = write(j->local_fd, p, left);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return PD_ERR_SET(err, PD_EIO, "local copy %s: %s", j->opt->keep_local,
+                              strerror(errno));
+        p += n;
+        left -= (size_t)n;
+    }
+    return s3_upload_write(j->upload, data, len, err);
+}
+
+static void
+fmt_status(char *buf, size_t size, int status)
+{
+    if (status < 0)
+        snprintf(buf, size, "status unknown");
+    else if (WIFSIGNALED(status))
+        snprintf(buf, size, "killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(buf, size, "exit %d", WEXITSTATUS(status));
+}
+
+int
+backup_run(struct backup_result *out, struct s3_client *c, const struct backup_options *opt,
+           struct pd_err *err)
+{
+    struct job j = {.opt = opt, .local_fd = -1};
+    struct pgdump pd;
+    struct gz_deflate *z = NULL;
+    struct gz_deflate_options zo = {.level = opt->level, .threads = opt->threads};
+    struct s3_put_options put = {
+        .content_type = "application/gzip",
+        .sse = opt->sse ? opt->sse : "AES256",
+        .storage_class = opt->storage_class ? opt->storage_class : "STANDARD_IA",
+    };
+    struct s3_upload_options uo = {
+        .part_size = opt->part_size,
+        .max_in_flight = opt->max_in_flight ? opt->max_in_flight : 3,
+        .put = &put,
+    };
+    struct s3_head head = {0};
+    struct pd_err aerr;
+    char *target = pd_xasprintf("s3://%s/%s", opt->bucket, opt->key);
+    char *db_target = audit_target_of_url(opt->database_url);
+    char *etag = NULL, *tmp_path = NULL;
+    const char *pg_prog = opt->pg_dump ? opt->pg_dump : "pg_dump";
+    uint64_t min_size = opt->min_size ? opt->min_size : BACKUP_MIN_SIZE_DEFAULT;
+    unsigned char *buf = pd_xmalloc(256 * 1024);
+    double t0 = pd_time_mono(), last_tick = 0;
+    int rc, status = -1, started_dump = 0, uploaded = 0;
+
+    memset(out, 0, sizeof(*out));
+    pd_err_clear(&aerr);
+    memset(&pd, 0, sizeof(pd));
+    pd.pid = -1;
+    pd.out_fd = pd.err_fd = -1;
+    j.sha = pd_sha256_new();
+
+    if (opt->keep_local != NULL) {
+        /* written beside the target and renamed when the backup succeeded */
+        tmp_path = pd_xasprintf("%s.partial", opt->keep_local);
+        j.local_fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (j.local_fd < 0) {
+            rc = PD_ERR_SET(err, PD_EIO, "local copy %s: %s", tmp_path, strerror(errno));
+            goto out;
+        }
+    }
+    if ((rc = s3_upload_new(&j.upload, c, opt->bucket, opt->key, &uo, err)) != 0)
+        goto out;
+    if ((rc = gz_deflate_new(&z, &zo, gz_to_upload, &j, err)) != 0)
+        goto out;
+    if ((rc = pgdump_start(&pd, pg_prog, opt->database_url, err)) != 0)
+        goto out;
+    started_dump = 1;
+
+    for (;;) {
+        struct pollfd fds[2];
+        nfds_t nf = 0;
+        int out_idx = -1, err_idx = -1;
+        double now = pd_time_mono();
+
+        if (opt->progress != NULL && now - last_tick >= 0.2) {
+            struct backup_progress p = {
+                .plain_bytes = out->plain_bytes,
+                .compressed_bytes = j.compressed,
+                .parts = s3_upload_parts(j.upload),
+                .elapsed_s = now - t0,
+            };
+
+            last_tick = now;
+            if (opt->progress(&p, opt->payload) != 0) {
+                rc = PD_ERR_SET(err, PD_EINTR, "backup interrupted");
+                goto out;
+            }
+        }
+        fds[nf] = (struct pollfd){.fd = pd.out_fd, .events = POLLIN};
+        out_idx = (int)nf++;
+        if (pd.err_fd >= 0) {
+            fds[nf] = (struct pollfd){.fd = pd.err_fd, .events = POLLIN};
+            err_idx = (int)nf++;
+        }
+        if (poll(fds, nf, 200) < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = PD_ERR_SET(err, PD_EIO, "pg_dump: poll: %s", strerror(errno));
+            goto out;
+        }
+        if (err_idx >= 0 && fds[err_idx].revents != 0)
+            pgdump_drain_stderr(&pd);
+        if (fds[out_idx].revents != 0) {
+            ssize_t n = read(pd.out_fd, buf, 256 * 1024);
+
+            if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (n < 0) {
+                rc = PD_ERR_SET(err, PD_EIO, "pg_dump: read: %s", strerror(errno));
+                goto out;
+            }
+            if (n == 0)
+                break;
+            out->plain_bytes += (uint64_t)n;
+            if ((rc = gz_deflate_write(z, buf, (size_t)n, err)) != 0)
+                goto out;
+        }
+    }
+
+    /* pg_dump is done: decide before anything can complete the upload */
+    status = pgdump_finish(&pd, 0);
+    {
+        char st[64];
+        char *line = pgdump_last_line(&pd);
+        struct audit_arg args[] = {
+            {"format", "plain", 0},
+            {"plain_bytes", NULL, (long long)out->plain_bytes},
+            {"status", st, 0},
+        };
+
+        fmt_status(st, sizeof(st), status);
+        if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            rc = PD_ERR_SET(err, PD_ECHECK, "pg_dump failed (%s)%s%s; upload of %s aborted", st,
+                            line[0] ? ": " : "", line, target);
+        } else if (out->plain_bytes < min_size) {
+            rc = PD_ERR_SET(err, PD_ECHECK,
+                            "backup too small: the plain dump is %llu bytes, the minimum is %llu; "
+                            "upload of %s aborted",
+                            (unsigned long long)out->plain_bytes, (unsigned long long)min_size,
+                            target);
+        }
+        free(line);
+        if (record(opt->audit, opt->drill_id, "pg_dump", db_target, args, 3, rc ? err : NULL,
+                   &aerr) != 0 &&
+            rc == 0)
+            rc = PD_ERR_SET(err, aerr.kind, "%s", aerr.msg);
+        if (rc != 0)
+            goto out;
+    }
+    if ((rc = gz_deflate_finish(z, err)) != 0)
+        goto out;
+    if (j.local_fd >= 0 && fsync(j.local_fd) != 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "local copy %s: %s", tmp_path, strerror(errno));
+        goto out;
+    }
+    pd_sha256_final(j.sha, out->sha256);
+    j.sha = NULL;
+    out->compressed_bytes = j.compressed;
+    rc = s3_upload_finish(j.upload, &etag, err);
+    out->parts = s3_upload_parts(j.upload);
+    {
+        struct audit_arg args[] = {
+            {"bytes", NULL, (long long)out->compressed_bytes},
+            {"parts", NULL, out->parts},
+            {"sse", put.sse, 0},
+            {"storage_class", put.storage_class, 0},
+        };
+
+        uploaded = 1; /* the upload's own outcome is recorded here */
+        if (record(opt->audit, opt->drill_id, "s3.upload", target, args, 4, rc ? err : NULL,
+                   &aerr) != 0 &&
+            rc == 0)
+            rc = PD_ERR_SET(err, aerr.kind, "%s", aerr.msg);
+    }
+    if (rc != 0)
+        goto out;
+    out->completed = 1;
+
+    /* the checksum is only known now: store it by copying the object onto itself */
+    {
+        char plain[32];
+        const char *meta[] = {"sha256", out->sha256, "plain-size", plain, NULL};
+        struct s3_put_options mo = put;
+        struct audit_arg args[] = {{"sha256", out->sha256, 0}, {"plain_size", plain, 0}};
+
+        snprintf(plain, sizeof(plain), "%llu", (unsigned long long)out->plain_bytes);
+        mo.metadata = meta;
+        rc = s3_client_replace_metadata(c, opt->bucket, opt->key, &mo, etag, err);
+        if (record(opt->audit, opt->drill_id, "s3.replace-metadata", target, args, 2,
+                   rc ? err : NULL, &aerr) != 0 &&
+            rc == 0)
+            rc = PD_ERR_SET(err, aerr.kind, "%s", aerr.msg);
+        if (rc != 0)
+            goto out;
+    }
+
+    /* prove what landed: size, encryption, checksum */
+    {
+        const char *meta_sha = NULL;
+        struct audit_arg args[] = {{"bytes", NULL, 0}};
+
+        rc = s3_client_head(c, &head, opt->bucket, opt->key, err);
+        if (rc == 0) {
+            for (char **m = head.metadata; m && m[0] && m[1]; m += 2)
+                if (strcmp(m[0], "sha256") == 0)
+                    meta_sha = m[1];
+            args[0].num = (long long)head.size;
+            if (head.size != out->compressed_bytes)
+                rc = PD_ERR_SET(err, PD_ECHECK,
+                                "%s: HEAD says %llu bytes, %llu were uploaded", target,
+                                (unsigned long long)head.size,
+                                (unsigned long long)out->compressed_bytes);
+            else if (head.sse == NULL || strcmp(head.sse, put.sse) != 0)
+                rc = PD_ERR_SET(err, PD_ECHECK,
+                                "%s: not encrypted at rest as requested (server-side "
+                                "encryption %s, %s requested)",
+                                target, head.sse ? head.sse : "absent", put.sse);
+            else if (meta_sha == NULL || strcmp(meta_sha, out->sha256) != 0)
+                rc = PD_ERR_SET(err, PD_ECHECK, "%s: x-amz-meta-sha256 is %s, expected %s",
+                                target, meta_sha ? meta_sha : "absent", out->sha256);
+        }
+        if (record(opt->audit, opt->drill_id, "s3.head", target, args, 1, rc ? err : NULL,
+                   &aerr) != 0 &&
+            rc == 0)
+            rc = PD_ERR_SET(err, aerr.kind, "%s", aerr.msg);
+        if (rc != 0)
+            goto out;
+    }
+
+    if (j.local_fd >= 0) {
+        close(j.local_fd);
+        j.local_fd = -1;
+        if (rename(tmp_path, opt->keep_local) != 0) {
+            rc = PD_ERR_SET(err, PD_EIO, "local copy %s: %s", opt->keep_local, strerror(errno));
+            goto out;
+        }
+    }
+
+out:
+    if (started_dump && pd.pid > 0) {
+        pgdump_finish(&pd, 1);
+        if (opt->audit != NULL) {
+            struct audit_arg args[] = {{"plain_bytes", NULL, (long long)out->plain_bytes}};
+
+            record(opt->audit, opt->drill_id, "pg_dump", db_target, args, 1, err, &aerr);
+        }
+    }
+    /* freeing the compressor before the upload: its workers may still be writing into it */
+    gz_deflate_free(z);
+    if (j.upload != NULL) {
+        if (!out->completed && !uploaded) {
+            struct audit_arg args[] = {{"bytes", NULL, (long long)s3_upload_bytes(j.upload)}};
+
+            s3_upload_abort(j.upload);
+            /* the abort itself is the action: "ok" means nothing was completed */
+            record(opt->audit, opt->drill_id, "s3.upload-abort", target, args, 1, NULL, &aerr);
+        }
+        s3_upload_free(j.upload);
+    }
+    if (j.local_fd >= 0)
+        close(j.local_fd);
+    if (rc != 0 && tmp_path != NULL)
+        unlink(tmp_path);
+    if (j.sha != NULL) {
+        char dummy[65];
+
+        pd_sha256_final(j.sha, dummy);
+    }
+    s3_head_free(&head);
+    out->duration_s = pd_time_mono() - t0;
+    if (out->compressed_bytes == 0)
+        out->compressed_bytes = j.compressed;
+    free(buf);
+    free(etag);
+    free(tmp_path);
+    free(target);
+    free(db_target);
+    return rc;
+}
+
+/* ---- retention ----------------------------------------------------------- */
+
+struct scan {
+    const struct backup_retention_options *opt;
+    struct backup_expired *list;
+    size_t n, cap;
+    double max_age_s;
+};
+
+static int
+scan_page(const struct s3_list_page *page, void *payload, struct pd_err *err)
+{
+    struct scan *s = payload;
+    size_t pl = strlen(s->opt->prefix);
+
+    (void)err;
+    for (size_t i = 0; i < page->n_objects; i++) {
+        const char *key = page->objects[i].key;
+        double t;
+
+        if (strncmp(key, s->opt->prefix, pl) != 0 || backup_name_time(key + pl, &t) != 0)
+            continue;
+        if (s->opt->keep_key != NULL && strcmp(key, s->opt->keep_key) == 0)
+            continue;
+        if (s->opt->now - t <= s->max_age_s)
+            continue;
+        if (s->n == s->cap) {
+            s->cap = s->cap ? s->cap * 2 : 16;
+            s->list = pd_xrealloc(s->list, s->cap * sizeof(*s->list));
+        }
+        s->list[s->n++] = (struct backup_expired){
+            .key = pd_xstrdup(key),
+            .age_days = (s->opt->now - t) / 86400.0,
+        };
+    }
+    return 0;
+}
+
+static int
+by_age_desc(const void *a, const void *b)
+{
+    const struct backup_expired *x = a, *y = b;
+
+    return (x->age_days < y->age_days) - (x->age_days > y->age_days);
+}
+
+int
+backup_retention(struct backup_expired **out, size_t *n_out, struct s3_client *c,
+                 const struct backup_retention_options *opt, struct pd_err *err)
+{
+    struct scan s = {.opt = opt};
+    struct pd_err aerr;
+    char *prefix_uri = pd_xasprintf("s3://%s/%s", opt->bucket, opt->prefix);
+    int days = opt->retention_days > 0 ? opt->retention_days : BACKUP_RETENTION_DAYS_DEFAULT;
+    int rc;
+
+    pd_err_clear(&aerr);
+    *out = NULL;
+    *n_out = 0;
+    s.max_age_s = (double)days * 86400.0;
+    rc = s3_client_list(c, opt->bucket, opt->prefix, "/", 0, scan_page, &s, err);
+    {
+        struct audit_arg args[] = {{"expired", NULL, (long long)s.n},
+                                   {"retention_days", NULL, days}};
+
+        if (record(opt->audit, opt->drill_id, "s3.list", prefix_uri, args, 2, rc ? err : NULL,
+                   &aerr) != 0 &&
+            rc == 0)
+            rc = PD_ERR_SET(err, aerr.kind, "%s", aerr.msg);
+    }
+    if (rc != 0)
+        goto out;
+    if (s.n > 1)
+        qsort(s.list, s.n, sizeof(*s.list), by_age_desc);
+    for (size_t i = 0; i < s.n && !opt->dry_run; i++) {
+        char *target = pd_xasprintf("s3://%s/%s", opt->bucket, s.list[i].key);
+        char age[32];
+        struct audit_arg args[] = {{"age_days", age, 0}, {"reason", "retention", 0}};
+
+        snprintf(age, sizeof(age), "%.1f", s.list[i].age_days);
+        /* audited before the delete: an action we cannot record is not taken */
+        rc = record(opt->audit, opt->drill_id, "s3.delete", target, args, 2, NULL, err);
+        if (rc == 0)
+            rc = s3_client_delete(c, opt->bucket, s.list[i].key, err);
+        if (rc != 0 && opt->audit != NULL && err->kind != PD_EIO)
+            record(opt->audit, opt->drill_id, "s3.delete", target, args, 2, err, &aerr);
+        free(target);
+        if (rc != 0)
+            goto out;
+        s.list[i].deleted = 1;
+    }
+out:
+    *out = s.list;
+    *n_out = s.n;
+    free(prefix_uri);
+    return rc;
+}
+
+void
+backup_expired_free(struct backup_expired *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(list[i].key);
+    free(list);
+}
+
+/* ---- failure notice ------------------------------------------------------- */
+
+int
+backup_notify_slack(const char *webhook_url, struct pd_err *err)
+{
+    struct http_response resp;
+    const char *headers[] = {"Content-Type: application/json"};
+    struct http_request req = {
+        .method = "POST",
+        .url = webhook_url,
+        .headers = headers,
+        .n_headers = 1,
+        .body = backup_slack_payload,
+        .body_len = sizeof(backup_slack_payload) - 1,
+        .timeout_ms = 15000,
+    };
+    int rc;
+
+    /* the URL is the credential: keep it out of every message */
+    pd_redact_register(webhook_url);
+    http_response_init(&resp);
+    rc = http_request(&resp, &req, err);
+    if (rc == 0 && (resp.status < 200 || resp.status > 299))
+        rc = PD_ERR_SET(err, PD_ESERVICE, "slack webhook: HTTP %ld", resp.status);
+    else if (rc != 0)
+        pd_err_prefix(err, "slack webhook: ");
+    http_response_free(&resp);
+    return rc;
+}

@@ -1,0 +1,150 @@
+/*
+ * backup: the weekly export, pg_dump | gzip | S3, in one streamed pass.
+ *
+ * backup_run spawns pg_dump (plain format) with the connection's password
+ * in PGPASSWORD, never on its command line, compresses its output on
+ * several cores (gz) and streams the gzip bytes into a multipart upload
+ * (s3/upload) while computing their SHA-256; nothing touches the disk
+ * unless a local copy is asked for. The seed's size check (the plain dump
+ * must be at least min_size bytes) and pg_dump's exit status are decided
+ * after pg_dump ends but BEFORE the upload is completed: a failed or too
+ * small dump aborts the upload, so nothing ever appears at the final key.
+ * Then the sha256 and plain size go into the object's metadata (a copy onto
+ * itself, guarded by the ETag) and a HEAD proves size, encryption and
+ * checksum.
+ *
+ * backup_retention lists one class prefix and deletes (or, dry, only names)
+ * the backups older than the retention. The age is read from the timestamp
+ * in the key name (care-commons-backup-YYYYMMDD-HHMMSS.sql.gz, UTC), not
+ * from LastModified, so copies and restores of a bucket keep their ages.
+ * Only keys directly under the prefix that match the name pattern are ever
+ * considered.
+ *
+ * Every pg_dump run and S3 action is recorded in the audit log when one is
+ * given. core/ prints nothing; progress goes to a callback.
+ */
+#ifndef BACKUP_BACKUP_H
+#define BACKUP_BACKUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "s3/client.h"
+
+struct pd_err;
+struct audit;
+
+#define BACKUP_NAME_PREFIX "care-commons-backup-"
+#define BACKUP_NAME_SUFFIX ".sql.gz"
+/* "care-commons-backup-YYYYMMDD-HHMMSS.sql.gz" plus NUL */
+#define BACKUP_NAME_LEN (sizeof(BACKUP_NAME_PREFIX) - 1 + 15 + sizeof(BACKUP_NAME_SUFFIX))
+#define BACKUP_MIN_SIZE_DEFAULT ((uint64_t)1024 * 1024)
+#define BACKUP_RETENTION_DAYS_DEFAULT 90
+
+/* The classes a backup can belong to; NULL-terminated. */
+extern const char *const backup_classes[];
+
+/* 1 when name is one of backup_classes. */
+int backup_class_valid(const char *name);
+
+/*
+ * The key prefix of a class under a base prefix (the key part of
+ * PGDRILL_BACKUP_URI): when the base's last path element is itself a class
+ * name it is replaced ("weekly" -> "pre-release"), otherwise the class is
+ * appended. The result ends with '/' ("" base gives "weekly/"). Caller owns it.
+ */
+char *backup_class_prefix(const char *base, const char *cls);
+
+/* The object name for a backup started at t (epoch seconds, formatted in UTC). */
+void backup_name(char buf[BACKUP_NAME_LEN], double t);
+
+/*
+ * Parse a backup object name (no directory part) into its UTC time. 0 when
+ * name matches the pattern exactly and is a real date, -1 otherwise.
+ */
+int backup_name_time(const char *name, double *t_out);
+
+struct backup_progress {
+    uint64_t plain_bytes;      /* read from pg_dump so far */
+    uint64_t compressed_bytes; /* gzip bytes handed to the upload */
+    int parts;                 /* multipart parts started */
+    double elapsed_s;
+};
+
+/* Called about every 200 ms; return non-zero to interrupt (PD_EINTR). */
+typedef int backup_progress_fn(const struct backup_progress *p, void *payload);
+
+struct backup_options {
+    const char *database_url; /* libpq URI or conninfo; the password goes to PGPASSWORD */
+    const char *pg_dump;      /* program; NULL means "pg_dump" from PATH */
+    const char *bucket;
+    const char *key;
+    uint64_t min_size;       /* plain bytes; 0 means BACKUP_MIN_SIZE_DEFAULT */
+    const char *keep_local;  /* also write the .sql.gz here; NULL for none */
+    int level;               /* gzip level; 0 means 6 */
+    int threads;             /* compression threads; 0 means the online CPUs */
+    size_t part_size;        /* 0 means 8 MiB */
+    int max_in_flight;       /* parts uploading at once; 0 means 3 */
+    const char *sse;         /* NULL means "AES256" */
+    const char *storage_class; /* NULL means "STANDARD_IA" */
+    struct audit *audit;     /* may be NULL */
+    const char *drill_id;    /* for the audit entries; may be NULL */
+    backup_progress_fn *progress;
+    void *payload;
+};
+
+struct backup_result {
+    uint64_t plain_bytes;
+    uint64_t compressed_bytes;
+    char sha256[65]; /* of the compressed object */
+    int parts;       /* 0 when it went up in one PUT */
+    double duration_s;
+    int completed; /* 1 once the object exists at the key */
+};
+
+/*
+ * Run the pipeline. Errors: pg_dump failing (exit status or signal, with its
+ * last stderr line) or a dump under min_size: PD_ECHECK, upload aborted;
+ * S3 failures: PD_ESERVICE; a HEAD that disagrees with what was sent:
+ * PD_ECHECK; pg_dump not startable or the local copy unwritable: PD_EIO;
+ * an interrupt from the progress callback: PD_EINTR. out is filled as far
+ * as the run got.
+ */
+int backup_run(struct backup_result *out, struct s3_client *c, const struct backup_options *opt,
+               struct pd_err *err);
+
+struct backup_expired {
+    char *key;
+    double age_days;
+    int deleted; /* 0 in a dry run */
+};
+
+struct backup_retention_options {
+    const char *bucket;
+    const char *prefix;   /* a class prefix ending in '/' */
+    int retention_days;   /* older than this many days goes; 0 means 90 */
+    double now;           /* epoch seconds */
+    const char *keep_key; /* never deleted (the backup just made); may be NULL */
+    int dry_run;
+    struct audit *audit;
+    const char *drill_id;
+};
+
+/*
+ * List the prefix and delete the expired backups (oldest first). *out
+ * (caller frees with backup_expired_free) lists them, also on failure, with
+ * the ones actually deleted marked.
+ */
+int backup_retention(struct backup_expired **out, size_t *n_out, struct s3_client *c,
+                     const struct backup_retention_options *opt, struct pd_err *err);
+
+void backup_expired_free(struct backup_expired *list, size_t n);
+
+/*
+ * The seed workflow's Slack failure message, POSTed to webhook_url (a
+ * secret: registered with pd_redact, never in a message).
+ */
+extern const char backup_slack_payload[];
+int backup_notify_slack(const char *webhook_url, struct pd_err *err);
+
+#endif

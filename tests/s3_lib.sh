@@ -1,0 +1,83 @@
+# shellcheck shell=bash
+# A local S3 for tests and benches: s3rver (npm, pinned in
+# sandbox/package-lock.json) behind sandbox/s3-proxy.py, which checks every
+# signature with botocore. Source it, then:
+#
+#   s3_start DIR [BUCKET]   start both (data in DIR/s3data); sets S3RVER_PID,
+#                           PROXY_PID, S3_EP (http://127.0.0.1:PORT), S3_SECRET
+#                           and exports a clean AWS_* environment pointing at it
+#                           (HOME=DIR/home so no user profile leaks in)
+#   s3_stop                 stop exactly what s3_start started (by PID)
+#   s3_aws ARGS...          Debian's awscli against the proxy
+#   s3_proxy_ctl PATH       POST /__pgdrill/PATH (fault?..., clear)
+#   s3_proxy_log            the proxy's request log
+# s3_start returns non-zero with a message on stderr when something is missing.
+
+: "${PGDRILL_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+S3_PY=/usr/bin/python3 # Debian's, which has python3-botocore
+S3_AWSCLI=/usr/bin/aws # Debian's awscli
+S3RVER_PID=
+PROXY_PID=
+
+_s3_wait_port() {
+    local i port
+    for i in $(seq 1 100); do
+        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$1" | head -1)
+        if [ -n "$port" ]; then
+            echo "$port"
+            return 0
+        fi
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.2
+    done
+    return 1
+}
+
+s3_start() {
+    local dir=$1 bucket=${2:-testbucket} sb=$PGDRILL_TOP/sandbox lock_sum port pport v
+    for v in node npm; do
+        command -v "$v" >/dev/null 2>&1 || { echo "s3_start: $v is required (install nodejs and npm)" >&2; return 1; }
+    done
+    [ -x "$S3_AWSCLI" ] || { echo "s3_start: $S3_AWSCLI is required (apt-get install awscli)" >&2; return 1; }
+    "$S3_PY" -c 'import botocore' 2>/dev/null ||
+        { echo "s3_start: $S3_PY cannot import botocore (apt-get install python3-botocore)" >&2; return 1; }
+    lock_sum=$(sha256sum "$sb/package-lock.json" | cut -d' ' -f1)
+    (
+        flock 9
+        if [ "$(cat "$sb/node_modules/.pgdrill-lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
+            (cd "$sb" && npm ci --no-audit --no-fund --loglevel=error) >&2 || exit 1
+            echo "$lock_sum" >"$sb/node_modules/.pgdrill-lock-sha256"
+        fi
+    ) 9>"${TMPDIR:-/tmp}/pgdrill-npm-ci.$(id -u).lock" || { echo "s3_start: npm ci in sandbox/ failed" >&2; return 1; }
+    mkdir -p "$dir/home"
+    # s3rver builds continuation tokens with DES: Node >= 17 needs the legacy provider
+    NODE_OPTIONS=--openssl-legacy-provider node "$sb/node_modules/s3rver/bin/s3rver.js" \
+        -d "$dir/s3data" -a 127.0.0.1 -p 0 --silent --configure-bucket "$bucket" >"$dir/s3rver.log" 2>&1 &
+    S3RVER_PID=$!
+    port=$(_s3_wait_port "$dir/s3rver.log" "$S3RVER_PID") ||
+        { echo "s3_start: s3rver did not start: $(tail -5 "$dir/s3rver.log")" >&2; return 1; }
+    S3_SECRET="pgdrill-test/Secret+$RANDOM$RANDOM"
+    "$S3_PY" "$sb/s3-proxy.py" --upstream "127.0.0.1:$port" --data-dir "$dir/s3data" \
+        --access-key S3RVER --secret "$S3_SECRET" >"$dir/proxy.log" 2>&1 &
+    PROXY_PID=$!
+    pport=$(_s3_wait_port "$dir/proxy.log" "$PROXY_PID") ||
+        { echo "s3_start: s3-proxy did not start: $(tail -5 "$dir/proxy.log")" >&2; return 1; }
+    S3_EP=http://127.0.0.1:$pport
+    for v in $(env | sed -n 's/^\(AWS_[A-Z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+    export HOME=$dir/home AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=$S3_SECRET
+    export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL_S3=$S3_EP AWS_PAGER=
+}
+
+s3_stop() {
+    [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
+    [ -n "$S3RVER_PID" ] && kill "$S3RVER_PID" 2>/dev/null && wait "$S3RVER_PID" 2>/dev/null
+    PROXY_PID=
+    S3RVER_PID=
+}
+
+s3_aws() {
+    "$S3_AWSCLI" --endpoint-url "$S3_EP" "$@"
+}
+
+s3_proxy_ctl() { curl -sS -X POST "$S3_EP/__pgdrill/$1" >/dev/null; }
+s3_proxy_log() { curl -sS "$S3_EP/__pgdrill/log"; }
