@@ -241,7 +241,8 @@ d = json.load(sys.stdin)
 assert d["text"] == "\u274c Weekly database backup failed", d
 assert d["blocks"] == [{"type": "section", "text": {"type": "mrkdwn",
     "text": "Weekly database backup failed. Check GitHub Actions logs."}}], d
-'
+assert d == json.load(open(sys.argv[1])), "differs from contrib/slack-failure.json"
+' "$TOP/contrib/slack-failure.json"
 }
 check "the webhook receives the seed's Slack message as JSON" t_slack_body
 like "$(cat "$W/sl.err")" "failure notice sent to Slack" "pgdrill says the notice went out"
@@ -262,5 +263,31 @@ is "$actions" "pg_dump s3.delete s3.head s3.list s3.replace-metadata s3.upload s
     "the audit log records pg_dump and every S3 action"
 check "pgdrill audit verify: the chain is intact" "$PGDRILL_BIN" audit verify
 unlike "$(cat "$HOMEDIR/audit.log")" "$PW|xoxSecret" "no secret in the audit log"
+
+# ---- 8. contrib ---------------------------------------------------------------
+t_workflow() {
+    python3 - "$TOP/contrib/github/backup.yml" <<'PY'
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+on = d.get(True, d.get("on"))
+assert on["schedule"] == [{"cron": "0 2 * * 0"}], on
+assert "workflow_dispatch" in on, on
+steps = d["jobs"]["backup"]["steps"]
+run = [s for s in steps if "pgdrill backup" in s.get("run", "")]
+assert run and "DATABASE_URL" in run[0]["env"], steps
+fail = [s for s in steps if s.get("if") == "failure()"]
+assert fail and "slack-failure.json" in fail[0]["run"] and "SLACK_WEBHOOK_URL" in fail[0]["env"], steps
+PY
+}
+check "contrib workflow: weekly cron Sunday 02:00 UTC, manual dispatch, Slack notice on failure" t_workflow
+t_timer() {
+    grep -qx 'OnCalendar=Sun \*-\*-\* 02:00:00 UTC' "$TOP/contrib/systemd/pgdrill-backup.timer" &&
+        grep -qx 'ExecStart=/usr/local/bin/pgdrill backup --class weekly' "$TOP/contrib/systemd/pgdrill-backup.service" &&
+        grep -q '^0 2 \* \* 0  pgdrill .*pgdrill backup --class weekly' "$TOP/contrib/cron/pgdrill-backup" &&
+        grep -qx 'CRON_TZ=UTC' "$TOP/contrib/cron/pgdrill-backup" &&
+        { ! command -v systemd-analyze >/dev/null ||
+            systemd-analyze calendar 'Sun *-*-* 02:00:00 UTC' | grep -q 'Next elapse: Sun .* 02:00:00 UTC'; }
+}
+check "contrib systemd timer and cron line: Sunday 02:00 UTC" t_timer
 
 done_testing
