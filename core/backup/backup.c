@@ -482,7 +482,7 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
 
             last_tick = now;
             if (opt->progress(&p, opt->payload) != 0) {
-                rc = PD_ERR_SET(err, PD_EINTR, "backup interrupted");
+                rc = PD_ERR_SET(err, PD_EINTR, "backup interrupted; upload of %s aborted", target);
                 goto out;
             }
         }
@@ -519,6 +519,20 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
 
     /* pg_dump is done: decide before anything can complete the upload */
     status = pgdump_finish(&pd, 0);
+    if (opt->progress != NULL) {
+        /* a Ctrl-C reaches pg_dump too: report the interrupt, not its death */
+        struct backup_progress p = {
+            .plain_bytes = out->plain_bytes,
+            .compressed_bytes = j.compressed,
+            .parts = s3_upload_parts(j.upload),
+            .elapsed_s = pd_time_mono() - t0,
+        };
+
+        if (opt->progress(&p, opt->payload) != 0) {
+            rc = PD_ERR_SET(err, PD_EINTR, "backup interrupted; upload of %s aborted", target);
+            goto out;
+        }
+    }
     {
         char st[64];
         char *line = pgdump_last_line(&pd);

@@ -177,6 +177,26 @@ t_next() {
         [ "$(sha256sum <"$W/k2.sql.gz" | cut -c1-64)" = "$(json_get "$W/k2.json" sha256)" ]
 }
 check "its multipart object is whole (gzip -t, sha256 as reported)" t_next
+
+# SIGTERM (systemd stopping the service) aborts the upload cleanly: exit 130
+s3_proxy_ctl clear
+s3_proxy_ctl "fault?kind=delay&seconds=2&count=5&match=partNumber="
+PGDRILL_BACKUP_URI=s3://testbucket/termed/weekly "$PGDRILL_BIN" backup >"$W/t.out" 2>"$W/t.err" &
+BG_PID=$!
+for _ in $(seq 1 150); do
+    s3_proxy_log | grep -q '^POST /testbucket/termed/weekly/.*?uploads' && break
+    sleep 0.1
+done
+kill -TERM "$BG_PID"
+wait "$BG_PID"
+rc=$?
+BG_PID=
+is "$rc" 130 "SIGTERM mid-upload exits 130"
+like "$(cat "$W/t.err")" "backup interrupted; upload of s3://testbucket/termed/weekly/care-commons-backup-[0-9-]+\.sql\.gz aborted" \
+    "and says the upload was aborted"
+like "$(s3_proxy_log)" 'DELETE /testbucket/termed/weekly/[^ ]*\?uploadId=[0-9a-f]+ 204' "AbortMultipartUpload was sent"
+is "$(aws_keys termed/)" "" "nothing at the final key after SIGTERM"
+s3_proxy_ctl clear
 sql "$SRC" "DROP TABLE bulk_blobs" >/dev/null
 
 # ---- 5. retention --------------------------------------------------------------
