@@ -84,7 +84,7 @@ show_progress(const struct backup_progress *p, void *payload)
         human_bytes(rate, sizeof(rate),
                     p->elapsed_s > 0 ? (double)p->plain_bytes / p->elapsed_s : 0);
         pd_time_human(el, sizeof(el), p->elapsed_s);
-        fprintf(stderr, "\r\033[Kdumped %s  uploaded %s gzip (%d parts)  %s/s  %s", plain, comp,
+        fprintf(stderr, "\r\033[Kdumped %s  gzip %s  parts %d  %s/s  %s", plain, comp,
                 p->parts, rate, el);
         fflush(stderr);
         ps->shown = 1;
