@@ -1,5 +1,4 @@
 /* pgdrill backup: pg_dump | gzip | S3 with the seed's checks, retention and notice. */
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -7,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "audit/audit.h"
 #include "backup/backup.h"
@@ -84,8 +85,8 @@ show_progress(const struct backup_progress *p, void *payload)
         human_bytes(rate, sizeof(rate),
                     p->elapsed_s > 0 ? (double)p->plain_bytes / p->elapsed_s : 0);
         pd_time_human(el, sizeof(el), p->elapsed_s);
-        fprintf(stderr, "\r\033[Kdumped %s  gzip %s  parts %d  %s/s  %s", plain, comp,
-                p->parts, rate, el);
+        fprintf(stderr, "\r\033[Kdumped %s  gzip %s  parts %d  %s/s  %s", plain, comp, p->parts,
+                rate, el);
         fflush(stderr);
         ps->shown = 1;
     }
@@ -159,9 +160,8 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
                     return cli_usage_error("backup", "--min-size wants a number of bytes, not '%s'",
                                            v);
             } else if (parse_u64(v, &days64) != 0 || days64 < 1 || days64 > 36500) {
-                return cli_usage_error("backup",
-                                       "--retention-days wants a number of days (1-36500), not '%s'",
-                                       v);
+                return cli_usage_error(
+                    "backup", "--retention-days wants a number of days (1-36500), not '%s'", v);
             }
         } else {
             return cli_usage_error("backup", "unknown argument '%s'", a);
@@ -177,8 +177,8 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
     if (db_url != NULL)
         pd_redact_register_uri(db_url);
     if (base_uri == NULL || base_uri[0] == '\0')
-        return cli_usage_error("backup",
-                               "PGDRILL_BACKUP_URI is not set (e.g. s3://care-commons-backups/weekly)");
+        return cli_usage_error(
+            "backup", "PGDRILL_BACKUP_URI is not set (e.g. s3://care-commons-backups/weekly)");
     if (!dry_run && (db_url == NULL || db_url[0] == '\0'))
         return cli_usage_error("backup", "DATABASE_URL is not set");
     if (s3_uri_parse(&uri, base_uri, &err) != 0) {

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libpq-fe.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -15,6 +14,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <libpq-fe.h>
 
 #include "audit/audit.h"
 #include "gz/gz.h"
@@ -27,7 +28,6 @@
 #include "pd_sha256.h"
 #include "pd_time.h"
 #include "s3/upload.h"
-
 
 const char *const backup_classes[] = {"weekly", "pre-migration", "pre-release", NULL};
 
@@ -620,9 +620,8 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
                     meta_sha = m[1];
             args[0].num = (long long)head.size;
             if (head.size != out->compressed_bytes)
-                rc = PD_ERR_SET(err, PD_ECHECK,
-                                "%s: HEAD says %llu bytes, %llu were uploaded", target,
-                                (unsigned long long)head.size,
+                rc = PD_ERR_SET(err, PD_ECHECK, "%s: HEAD says %llu bytes, %llu were uploaded",
+                                target, (unsigned long long)head.size,
                                 (unsigned long long)out->compressed_bytes);
             else if (head.sse == NULL || strcmp(head.sse, put.sse) != 0)
                 rc = PD_ERR_SET(err, PD_ECHECK,
@@ -630,11 +629,11 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
                                 "encryption %s, %s requested)",
                                 target, head.sse ? head.sse : "absent", put.sse);
             else if (meta_sha == NULL || strcmp(meta_sha, out->sha256) != 0)
-                rc = PD_ERR_SET(err, PD_ECHECK, "%s: x-amz-meta-sha256 is %s, expected %s",
-                                target, meta_sha ? meta_sha : "absent", out->sha256);
+                rc = PD_ERR_SET(err, PD_ECHECK, "%s: x-amz-meta-sha256 is %s, expected %s", target,
+                                meta_sha ? meta_sha : "absent", out->sha256);
         }
-        if (record(opt->audit, opt->drill_id, "s3.head", target, args, 1, rc ? err : NULL,
-                   &aerr) != 0 &&
+        if (record(opt->audit, opt->drill_id, "s3.head", target, args, 1, rc ? err : NULL, &aerr) !=
+                0 &&
             rc == 0)
             rc = PD_ERR_SET(err, aerr.kind, "%s", aerr.msg);
         if (rc != 0)

@@ -37,8 +37,8 @@ struct audit;
 #define BACKUP_NAME_PREFIX "care-commons-backup-"
 #define BACKUP_NAME_SUFFIX ".sql.gz"
 /* "care-commons-backup-YYYYMMDD-HHMMSS.sql.gz" plus NUL */
-#define BACKUP_NAME_LEN (sizeof(BACKUP_NAME_PREFIX) - 1 + 15 + sizeof(BACKUP_NAME_SUFFIX))
-#define BACKUP_MIN_SIZE_DEFAULT ((uint64_t)1024 * 1024)
+#define BACKUP_NAME_LEN               (sizeof(BACKUP_NAME_PREFIX) - 1 + 15 + sizeof(BACKUP_NAME_SUFFIX))
+#define BACKUP_MIN_SIZE_DEFAULT       ((uint64_t)1024 * 1024)
 #define BACKUP_RETENTION_DAYS_DEFAULT 90
 
 /* The classes a backup can belong to; NULL-terminated. */
@@ -79,16 +79,16 @@ struct backup_options {
     const char *pg_dump;      /* program; NULL means "pg_dump" from PATH */
     const char *bucket;
     const char *key;
-    uint64_t min_size;       /* plain bytes; 0 means BACKUP_MIN_SIZE_DEFAULT */
-    const char *keep_local;  /* also write the .sql.gz here; NULL for none */
-    int level;               /* gzip level; 0 means 6 */
-    int threads;             /* compression threads; 0 means the online CPUs */
-    size_t part_size;        /* 0 means 8 MiB */
-    int max_in_flight;       /* parts uploading at once; 0 means 3 */
-    const char *sse;         /* NULL means "AES256" */
+    uint64_t min_size;         /* plain bytes; 0 means BACKUP_MIN_SIZE_DEFAULT */
+    const char *keep_local;    /* also write the .sql.gz here; NULL for none */
+    int level;                 /* gzip level; 0 means 6 */
+    int threads;               /* compression threads; 0 means the online CPUs */
+    size_t part_size;          /* 0 means 8 MiB */
+    int max_in_flight;         /* parts uploading at once; 0 means 3 */
+    const char *sse;           /* NULL means "AES256" */
     const char *storage_class; /* NULL means "STANDARD_IA" */
-    struct audit *audit;     /* may be NULL */
-    const char *drill_id;    /* for the audit entries; may be NULL */
+    struct audit *audit;       /* may be NULL */
+    const char *drill_id;      /* for the audit entries; may be NULL */
     backup_progress_fn *progress;
     void *payload;
 };

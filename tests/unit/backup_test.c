@@ -41,6 +41,7 @@ test_class_prefix(void **state)
         {"backups/weekly-old", "weekly", "backups/weekly-old/weekly/"},
         {"a/pre-release/b", "weekly", "a/pre-release/b/weekly/"},
     };
+
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *got = backup_class_prefix(cases[i].base, cases[i].cls);
@@ -60,6 +61,7 @@ test_names(void **state)
 {
     char name[BACKUP_NAME_LEN];
     double t;
+
     static const struct {
         const char *name;
         int ok;
@@ -77,6 +79,7 @@ test_names(void **state)
         {"care-commons-backup-2026112a-040506.sql.gz", 0},
         {"", 0},
     };
+
     (void)state;
     backup_name(name, 1795665906.7); /* 2026-11-26T04:05:06.7Z */
     assert_string_equal(name, "care-commons-backup-20261126-040506.sql.gz");
@@ -224,10 +227,8 @@ static void
 test_not_startable(void **state)
 {
     struct s3_client *c = dead_client();
-    struct backup_options o = {.database_url = url,
-                               .pg_dump = "/nonexistent/pg_dump",
-                               .bucket = "b",
-                               .key = "k"};
+    struct backup_options o = {
+        .database_url = url, .pg_dump = "/nonexistent/pg_dump", .bucket = "b", .key = "k"};
     struct backup_result res;
     struct pd_err err = {0};
 
