@@ -628,6 +628,12 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
                                 "%s: not encrypted at rest as requested (server-side "
                                 "encryption %s, %s requested)",
                                 target, head.sse ? head.sse : "absent", put.sse);
+            else if (strcmp(put.storage_class, "STANDARD") != 0 &&
+                     (head.storage_class == NULL ||
+                      strcmp(head.storage_class, put.storage_class) != 0))
+                rc = PD_ERR_SET(err, PD_ECHECK, "%s: storage class %s, %s requested", target,
+                                head.storage_class ? head.storage_class : "STANDARD",
+                                put.storage_class);
             else if (meta_sha == NULL || strcmp(meta_sha, out->sha256) != 0)
                 rc = PD_ERR_SET(err, PD_ECHECK, "%s: x-amz-meta-sha256 is %s, expected %s", target,
                                 meta_sha ? meta_sha : "absent", out->sha256);

@@ -156,8 +156,10 @@ for _ in $(seq 1 150); do
     sleep 0.1
 done
 sleep 1
-kill -9 "$BG_PID"
-wait "$BG_PID" 2>/dev/null
+{
+    kill -9 "$BG_PID"
+    wait "$BG_PID"
+} 2>/dev/null
 BG_PID=
 sleep 4.5 # let the delayed parts reach s3rver: they must still not make an object
 like "$(s3_proxy_log)" 'POST /testbucket/killed/weekly/care-commons-backup-[0-9-]+\.sql\.gz\?uploads' \
