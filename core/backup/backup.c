@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -440,7 +441,7 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
     uint64_t min_size = opt->min_size ? opt->min_size : BACKUP_MIN_SIZE_DEFAULT;
     unsigned char *buf = pd_xmalloc(256 * 1024);
     double t0 = pd_time_mono(), last_tick = 0;
-    int rc, status = -1, started_dump = 0, uploaded = 0;
+    int rc, status = -1, started_dump = 0, uploaded = 0, local_anon = 0;
 
     memset(out, 0, sizeof(*out));
     pd_err_clear(&aerr);
@@ -450,11 +451,23 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
     j.sha = pd_sha256_new();
 
     if (opt->keep_local != NULL) {
-        /* written beside the target and renamed when the backup succeeded */
+        /*
+         * An unnamed file in the target's directory, named only when the
+         * backup succeeded: even a SIGKILL leaves nothing behind. Where
+         * O_TMPFILE is unsupported, FILE.partial, removed on failure.
+         */
+        char *dir_copy = pd_xstrdup(opt->keep_local);
+
         tmp_path = pd_xasprintf("%s.partial", opt->keep_local);
-        j.local_fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        j.local_fd = open(dirname(dir_copy), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        free(dir_copy);
+        if (j.local_fd >= 0) {
+            local_anon = 1;
+        } else if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
+            j.local_fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        }
         if (j.local_fd < 0) {
-            rc = PD_ERR_SET(err, PD_EIO, "local copy %s: %s", tmp_path, strerror(errno));
+            rc = PD_ERR_SET(err, PD_EIO, "local copy %s: %s", opt->keep_local, strerror(errno));
             goto out;
         }
     }
@@ -647,6 +660,17 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
     }
 
     if (j.local_fd >= 0) {
+        if (local_anon) {
+            char proc[64];
+
+            snprintf(proc, sizeof(proc), "/proc/self/fd/%d", j.local_fd);
+            unlink(tmp_path);
+            if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp_path, AT_SYMLINK_FOLLOW) != 0) {
+                rc = PD_ERR_SET(err, PD_EIO, "local copy %s: %s", tmp_path, strerror(errno));
+                goto out;
+            }
+            local_anon = 0; /* named now: removed like the fallback on failure */
+        }
         close(j.local_fd);
         j.local_fd = -1;
         if (rename(tmp_path, opt->keep_local) != 0) {
@@ -678,7 +702,7 @@ out:
     }
     if (j.local_fd >= 0)
         close(j.local_fd);
-    if (rc != 0 && tmp_path != NULL)
+    if (rc != 0 && tmp_path != NULL && !local_anon)
         unlink(tmp_path);
     if (j.sha != NULL) {
         char dummy[65];

@@ -149,7 +149,9 @@ sql "$SRC" "CREATE TABLE bulk_blobs AS SELECT g AS id, encode(sha512(g::text::by
             encode(sha512((g + 1)::text::bytea), 'base64') AS b FROM generate_series(1, 100000) g" >/dev/null
 s3_proxy_ctl clear
 s3_proxy_ctl "fault?kind=delay&seconds=4&count=5&match=partNumber="
-PGDRILL_BACKUP_URI=s3://testbucket/killed/weekly "$PGDRILL_BIN" backup >"$W/k.out" 2>&1 &
+mkdir "$W/killdir"
+PGDRILL_BACKUP_URI=s3://testbucket/killed/weekly "$PGDRILL_BIN" backup --keep-local "$W/killdir/k.sql.gz" \
+    >"$W/k.out" 2>&1 &
 BG_PID=$!
 for _ in $(seq 1 150); do
     s3_proxy_log | grep -q '^POST /testbucket/killed/weekly/.*?uploads' && break
@@ -166,6 +168,7 @@ like "$(s3_proxy_log)" 'POST /testbucket/killed/weekly/care-commons-backup-[0-9-
     "the killed run had started its multipart upload"
 is "$(aws_keys killed/)" "" "kill -9 mid-upload: nothing at any final key"
 unlike "$(s3_proxy_log)" 'POST /testbucket/killed/weekly/[^ ]*\?uploadId=' "and no CompleteMultipartUpload was sent"
+is "$(ls -A "$W/killdir")" "" "no local file, not even a partial --keep-local copy"
 is "$(find "$W" "${TMPDIR:-/tmp}" -maxdepth 1 -name '*.partial' 2>/dev/null)" "" "no local temp files"
 s3_proxy_ctl clear
 PGDRILL_BACKUP_URI=s3://testbucket/killed/weekly "$PGDRILL_BIN" backup --json >"$W/k2.json" 2>"$W/k2.err"
