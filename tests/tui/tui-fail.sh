@@ -12,6 +12,18 @@ check "failure dialog says why" t_wait "exit"
 check "failure dialog shows the runbook's policy" t_wait "policy for this step: retry."
 check "failure dialog offers retry, skip and stop" t_wait "r retry   s skip (with a reason)   q stop"
 t_keys r
+# the first dialog may still be on screen while the retry starts: wait until
+# the journal holds the retry's failure, so "Step failed" is the new dialog
+retry_failed() {
+    local i j
+    for i in $(seq 1 150); do
+        j=$(cat "$T_WORK"/home/drills/*/journal.jsonl 2>/dev/null)
+        [ "$(grep -c '"ev":"step_end","stage":0' <<<"$j")" -ge 2 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+check "the retry ran and failed again" retry_failed
 # the report below checks that the step ran twice
 check "failure dialog again after the retry" t_wait "Step failed"
 t_keys s
