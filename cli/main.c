@@ -30,7 +30,7 @@ static const struct command commands[] = {
     {"report", cli_cmd_report, "list past drills, show a drill's report"},
     {"audit", cli_cmd_audit, "verify the audit log"},
     {"backup", cmd_not_yet, "weekly export: pg_dump | gzip | S3 (not in this build yet)"},
-    {"verify", cmd_not_yet, "monthly verification checklist (not in this build yet)"},
+    {"verify", cli_cmd_verify, "monthly verification: neon branch, backups, streamed check"},
     {"sandbox", cli_cmd_sandbox, "the local sandbox: PostgreSQL, Neon API, S3 on loopback"},
 };
 
