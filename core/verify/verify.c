@@ -29,7 +29,7 @@ verify_key_time(const char *key, double *out)
         const char *s = p - 1;
         size_t i;
 
-        if (*s != '-' || strlen(s) < 17)
+        if (*s != '-' || strlen(s) < 16)
             continue;
         for (i = 1; i <= 15; i++) {
             if (i == 9 ? s[i] != '-' : !isdigit((unsigned char)s[i]))
