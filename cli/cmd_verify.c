@@ -14,7 +14,7 @@
 
 static const char verify_help[] =
     "usage: pgdrill verify [--uri s3://BUCKET/PREFIX/] [--count N] [--max-age DAYS]\n"
-    "                      [--list-only] [--json]\n"
+    "                      [--list-only] [--skip-neon] [--json]\n"
     "\n"
     "The monthly verification checklist:\n"
     "  neon.default-branch  the Neon project's default branch is there and ready; the\n"
@@ -28,6 +28,9 @@ static const char verify_help[] =
     "The backups are under --uri, default $PGDRILL_BACKUP_URI/weekly/. Neon is\n"
     "reached with NEON_API_KEY, NEON_PROJECT_ID (and NEON_API_HOST), S3 with the\n"
     "AWS credential chain (AWS_ENDPOINT_URL_S3 for another endpoint).\n"
+    "\n"
+    "--list-only skips the streamed check, --skip-neon the Neon one (reported as\n"
+    "skipped).\n"
     "\n"
     "Exit 0 when every check passed, 1 when a check failed, 3 when a service\n"
     "failed (a check could not be made), 2 on a usage or configuration error.\n";
@@ -119,7 +122,7 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     struct pd_err err, nerr;
     char *uri = NULL;
     struct s3_uri where;
-    int json = 0, have_creds = 0, have_where = 0, rc;
+    int json = 0, skip_neon = 0, have_creds = 0, have_where = 0, rc;
 
     (void)ctx;
     memset(&o, 0, sizeof(o));
@@ -135,6 +138,8 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--json") == 0) {
             json = 1;
+        } else if (strcmp(a, "--skip-neon") == 0) {
+            skip_neon = 1;
         } else if (strcmp(a, "--list-only") == 0) {
             o.skip_stream = 1;
         } else if ((strcmp(a, "--uri") == 0 || strcmp(a, "--count") == 0 ||
@@ -184,8 +189,9 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     if (rc != 0)
         goto fail;
     // without Neon settings the other checks still run; the Neon one reports why
-    if (neon_client_new_from_env(&neon, &nerr) != 0)
+    if (!skip_neon && neon_client_new_from_env(&neon, &nerr) != 0)
         neon = NULL;
+    o.skip_neon = skip_neon;
     o.bucket = where.bucket;
     o.prefix = where.key;
     o.now = pd_time_wall();

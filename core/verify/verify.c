@@ -342,7 +342,10 @@ verify_run(struct verify_report *r, const struct verify_opts *opt, struct s3_cli
         o.prefix = "";
     snprintf(uri, sizeof(uri), "s3://%s/%s", o.bucket, o.prefix);
 
-    check_neon(r, &o, neon, neon_problem);
+    if (o.skip_neon)
+        add_check(r, &o, "neon.default-branch", VERIFY_SKIP, "skipped on request");
+    else
+        check_neon(r, &o, neon, neon_problem);
 
     pd_err_clear(&lerr);
     rc = verify_list_backups(&r->backups, s3, o.bucket, o.prefix, &lerr);

@@ -81,6 +81,7 @@ struct verify_opts {
     double max_age_s;   /* the newest must be younger; 0: 8 days */
     double now;         /* wall clock */
     int skip_stream;    /* list only */
+    int skip_neon;      /* the Neon check is reported as skipped */
     /* Called with each check as it completes and with listing lines (may be NULL). */
     void (*progress)(const char *line, void *payload);
     void *payload;

@@ -113,6 +113,9 @@ env -u NEON_API_KEY "$PGDRILL_BIN" verify >"$W/out.noneon" 2>&1
 is "$?" 3 "neon not configured: exit 3"
 like "$(cat "$W/out.noneon")" "error neon.default-branch: .*NEON_API_KEY" "neon not configured: named"
 like "$(cat "$W/out.noneon")" "pass  s3.newest-stream" "neon not configured: the S3 checks still ran"
+env -u NEON_API_KEY "$PGDRILL_BIN" verify --skip-neon >"$W/out.skip" 2>&1
+is "$?" 0 "--skip-neon: S3 only, exit 0"
+like "$(cat "$W/out.skip")" "skip  neon.default-branch: skipped on request" "--skip-neon: reported as skipped"
 
 if grep -rqF "$S3SECRET" "$W"/out.* "$PGDRILL_HOME" 2>/dev/null; then
     notok "secrets: the S3 secret appears in an output or the journal"
