@@ -74,6 +74,26 @@ check "headless: the branch is kept after a switch-over" "$NT" cli action op=bra
 is "$(json_get "$R" 'stages[id=cleanup].steps.1.status')" skipped "headless: its deletion step was skipped"
 like "$(cat "$PGDRILL_HOME/audit.log")" '"action":"s3.restore","target":"s3://'"$BUCKET/weekly/$NEW_KEY"'","args":\{[^}]*"database":"postgres://[^"@]*/care_commons_restored"\},"outcome":"ok"' \
     "audit: the restore is logged with its object and database, no credentials"
+# The same backup again into the now populated database: psql stops at the
+# first error (ON_ERROR_STOP) and the step names it.
+cat >"$W/again.md" <<MD
+# Restore again
+
+\`\`\`pgdrill
+id: restore-again
+input: target text "database url"
+\`\`\`
+
+## Again
+
+\`\`\`s3 op=restore uri=s3://$BUCKET/weekly/ key=$NEW_KEY url=\${target}
+\`\`\`
+MD
+"$PGDRILL_BIN" run "$W/again.md" --var "target=$URI" --yes >"$W/out.again" 2>&1
+is "$?" 1 "sql error: restoring over existing tables exits 1"
+like "$(cat "$W/out.again")" "restore: psql exited with status 3: .*ERROR: .*already exists" \
+    "sql error: psql's exit status and its error are named"
+is "$(counts "$URI")" "$NEW_COUNTS" "sql error: the database is unchanged (one transaction)"
 drop_branch
 
 # 2. At a terminal: the operator picks the older backup; verify-only deletes the branch.
