@@ -1,8 +1,9 @@
 /* pgdrill verify: the monthly verification checklist, headless. */
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "cli.h"
 #include "neon/client.h"
@@ -164,8 +165,7 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 
                 if (end == v || (*end != '\0' && strcmp(end, "d") != 0) || d <= 0) {
                     free(uri);
-                    return cli_usage_error("verify", "--max-age wants days (e.g. 8), not '%s'",
-                                           v);
+                    return cli_usage_error("verify", "--max-age wants days (e.g. 8), not '%s'", v);
                 }
                 o.max_age_s = d * 86400.0;
             }

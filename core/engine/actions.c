@@ -916,9 +916,9 @@ engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_er
     const struct runbook_step *step = e->step;
     int rc;
 
-    if (!step->manual && (step->action == STEP_SH || step->action == STEP_SQL ||
-                          step->action == STEP_CHECK || step->action == STEP_NEON ||
-                          step->action == STEP_S3)) {
+    if (!step->manual &&
+        (step->action == STEP_SH || step->action == STEP_SQL || step->action == STEP_CHECK ||
+         step->action == STEP_NEON || step->action == STEP_S3)) {
         rc = audit_ensure(e, err);
         if (rc != 0)
             return rc;

@@ -68,10 +68,10 @@ expand_attr(struct engine *e, char **out, const char *key, struct pd_err *err)
 static int
 args_load(struct engine *e, struct s3_step_args *a, struct pd_err *err)
 {
-    static const char *const keys[] = {"op", "uri", "key", "count", "max-age", "url", "format",
-                                       "jobs"};
-    char **slots[] = {&a->op, &a->uri, &a->key, &a->count, &a->max_age, &a->url, &a->format,
-                      &a->jobs};
+    static const char *const keys[] = {"op",      "uri", "key",    "count",
+                                       "max-age", "url", "format", "jobs"};
+    char **slots[] = {&a->op,      &a->uri, &a->key,    &a->count,
+                      &a->max_age, &a->url, &a->format, &a->jobs};
     int rc = 0;
 
     memset(a, 0, sizeof(*a));
@@ -99,8 +99,8 @@ args_load(struct engine *e, struct s3_step_args *a, struct pd_err *err)
             a->object = pd_xstrdup(k.key);
             s3_uri_free(&k);
         } else if (pl > 0 && strncmp(a->key, a->where.key, pl) != 0) {
-            a->object = pd_xasprintf("%s%s%s", a->where.key,
-                                     a->where.key[pl - 1] == '/' ? "" : "/", a->key);
+            a->object = pd_xasprintf("%s%s%s", a->where.key, a->where.key[pl - 1] == '/' ? "" : "/",
+                                     a->key);
         } else {
             a->object = pd_xstrdup(a->key);
         }
@@ -138,8 +138,7 @@ parse_age(const char *s)
     return runbook_parse_duration(&secs, s) == 0 && secs > 0 ? (double)secs : -1;
 }
 
-static int
-out_line(struct engine *e, struct pd_err *err, const char *fmt, ...)
+static int out_line(struct engine *e, struct pd_err *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -173,8 +172,7 @@ op_list(struct engine *e, struct s3_client *c, struct s3_step_args *a,
             return PD_ERR_SET(err, PD_EINPUT, "s3 list: bad count '%s'", a->count);
     }
     if (a->max_age != NULL && (max_age = parse_age(a->max_age)) < 0)
-        return PD_ERR_SET(err, PD_EINPUT, "s3 list: bad max-age '%s' (e.g. 8d, 36h)",
-                          a->max_age);
+        return PD_ERR_SET(err, PD_EINPUT, "s3 list: bad max-age '%s' (e.g. 8d, 36h)", a->max_age);
     rc = verify_list_backups(&b, c, a->where.bucket, a->where.key, err);
     if (rc != 0)
         return rc;
@@ -183,8 +181,7 @@ op_list(struct engine *e, struct s3_client *c, struct s3_step_args *a,
         rc = PD_ERR_SET(err, PD_ECHECK, "s3 list: no backups under %s", a->uri);
         goto out;
     }
-    rc = out_line(e, err, "%zu object%s under %s, newest first:", b.n, b.n == 1 ? "" : "s",
-                  a->uri);
+    rc = out_line(e, err, "%zu object%s under %s, newest first:", b.n, b.n == 1 ? "" : "s", a->uri);
     for (size_t i = 0; i < b.n && i < (size_t)count && rc == 0; i++) {
         verify_format_size(sz, sizeof(sz), b.items[i].size);
         verify_format_age(age, sizeof(age), now - b.items[i].time);
@@ -236,11 +233,11 @@ op_head(struct engine *e, struct s3_client *c, struct s3_step_args *a,
     verify_format_size(sz, sizeof(sz), h.size);
     if (h.last_modified > 0)
         pd_time_format(when, sizeof(when), h.last_modified);
-    rc = out_line(e, err, "s3://%s/%s: %s (%lu bytes), modified %s, sha256 %s, encryption %s, "
-                          "storage class %s",
-                  a->where.bucket, a->object, sz, (unsigned long)h.size, when,
-                  sha ? sha : "(none)", h.sse ? h.sse : "(none)",
-                  h.storage_class ? h.storage_class : "STANDARD");
+    rc = out_line(e, err,
+                  "s3://%s/%s: %s (%lu bytes), modified %s, sha256 %s, encryption %s, "
+                  "storage class %s",
+                  a->where.bucket, a->object, sz, (unsigned long)h.size, when, sha ? sha : "(none)",
+                  h.sse ? h.sse : "(none)", h.storage_class ? h.storage_class : "STANDARD");
     res->summary = pd_xasprintf("%s, sha256 %s", sz, sha ? "recorded" : "missing");
     snprintf(bytes, sizeof(bytes), "%lu", (unsigned long)h.size);
     if (rc == 0 && save != NULL)
@@ -272,8 +269,8 @@ op_verify(struct engine *e, struct s3_client *c, struct s3_step_args *a,
         rc = PD_ERR_SET(err, PD_ECHECK, "s3 verify: s3://%s/%s has no x-amz-meta-sha256",
                         a->where.bucket, a->object);
     } else if (rc == 0) {
-        res->summary = pd_xasprintf("%s in %.1fs: gzip ok (%s uncompressed), sha256 matches",
-                                    sz, pd_time_mono() - t0, usz);
+        res->summary = pd_xasprintf("%s in %.1fs: gzip ok (%s uncompressed), sha256 matches", sz,
+                                    pd_time_mono() - t0, usz);
         rc = out_line(e, err, "sha256 %s matches the metadata", chk.sha256);
     } else {
         res->summary = pd_redact(err->msg);
@@ -326,9 +323,9 @@ op_restore(struct engine *e, struct s3_client *c, struct s3_step_args *a,
     verify_format_size(sz, sizeof(sz), r.compressed_bytes);
     verify_format_size(rsz, sizeof(rsz), r.restored_bytes);
     if (rc == 0) {
-        res->summary = pd_xasprintf("restored %s (%s) with %s in %.1fs; sha256 %s", sz, rsz,
-                                    r.client, r.seconds,
-                                    r.sha256_checked ? "matches" : "not recorded, not checked");
+        res->summary =
+            pd_xasprintf("restored %s (%s) with %s in %.1fs; sha256 %s", sz, rsz, r.client,
+                         r.seconds, r.sha256_checked ? "matches" : "not recorded, not checked");
     } else {
         res->summary = pd_redact(err->msg);
         if (r.exit_code > 0)

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libpq-fe.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "gz/gz.h"
 #include "pd_buf.h"
 #include "pd_err.h"
@@ -25,7 +26,6 @@
 #include "s3/check.h"
 #include "s3/client.h"
 #include "verify/verify.h"
-
 
 /* argv entries: exec takes char *const[], the strings are never written */
 #define S(x) ((char *)(uintptr_t)(x))
@@ -54,7 +54,7 @@ enum verify_dump_format
 verify_dump_format_of_key(const char *key)
 {
     return ends_with(key, ".dump") || ends_with(key, ".dump.gz") ? VERIFY_DUMP_CUSTOM
-                                                                  : VERIFY_DUMP_PLAIN;
+                                                                 : VERIFY_DUMP_PLAIN;
 }
 
 /* ---- the client process ---- */
@@ -62,10 +62,10 @@ verify_dump_format_of_key(const char *key)
 struct feeder {
     const struct verify_restore_opts *opt;
     pid_t pid;
-    int in_fd;  /* our end of the child's stdin (a socket: MSG_NOSIGNAL, no SIGPIPE) */
-    int out_fd; /* the child's stdout and stderr */
-    int file_fd; /* jobs > 1: the temporary file instead of a child */
-    int input_closed;  /* the child stopped reading (EPIPE) */
+    int in_fd;        /* our end of the child's stdin (a socket: MSG_NOSIGNAL, no SIGPIPE) */
+    int out_fd;       /* the child's stdout and stderr */
+    int file_fd;      /* jobs > 1: the temporary file instead of a child */
+    int input_closed; /* the child stopped reading (EPIPE) */
     struct pd_buf line;
     char *last_error; /* the last line that looks like an error */
     uint64_t fed;
@@ -74,8 +74,7 @@ struct feeder {
     struct pd_sha256 *sha; /* non-gzip objects: computed here */
 };
 
-static void
-say(const struct feeder *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const struct feeder *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 say(const struct feeder *f, const char *fmt, ...)
@@ -176,7 +175,8 @@ feed(const void *data, size_t len, void *payload, struct pd_err *err)
         return stop_requested(f) ? PD_ERR_SET(err, PD_EINTR, "restore: interrupted") : 0;
     }
     while (len > 0 && !f->input_closed) {
-        struct pollfd pf[2] = {{.fd = f->in_fd, .events = POLLOUT}, {.fd = f->out_fd, .events = POLLIN}};
+        struct pollfd pf[2] = {{.fd = f->in_fd, .events = POLLOUT},
+                               {.fd = f->out_fd, .events = POLLIN}};
         int nfds = f->out_fd >= 0 ? 2 : 1;
 
         if (poll(pf, (nfds_t)nfds, 200) < 0 && errno != EINTR)
@@ -381,8 +381,8 @@ download(struct feeder *f, struct verify_restore_result *out, struct s3_client *
         pd_sha256_final(f->sha, out->sha256);
         f->sha = NULL;
         if (rc == 0 && f->downloaded != head.size)
-            rc = PD_ERR_SET(err, PD_ECHECK, "s3: s3://%s/%s: read %lu bytes, HEAD said %lu",
-                            bucket, key, (unsigned long)f->downloaded, (unsigned long)head.size);
+            rc = PD_ERR_SET(err, PD_ECHECK, "s3: s3://%s/%s: read %lu bytes, HEAD said %lu", bucket,
+                            key, (unsigned long)f->downloaded, (unsigned long)head.size);
         if (rc == 0 && expected != NULL && strcmp(expected, out->sha256) != 0)
             rc = PD_ERR_SET(err, PD_ECHECK,
                             "s3: s3://%s/%s: sha256 mismatch: the object has %s, its metadata "
@@ -425,17 +425,20 @@ verify_restore(struct verify_restore_result *out, struct s3_client *c, const cha
         dbname = pd_xstrdup("postgres");
     snprintf(jobs, sizeof(jobs), "%d", opt->jobs > 1 ? opt->jobs : 1);
     if (fmt == VERIFY_DUMP_PLAIN) {
-        char *argv[] = {S("psql"), S("-X"),
-                        S("-q"), S("-v"),
-                        S("ON_ERROR_STOP=1"),
-                        S("--single-transaction"), NULL};
+        char *argv[] = {
+            S("psql"), S("-X"), S("-q"), S("-v"), S("ON_ERROR_STOP=1"), S("--single-transaction"),
+            NULL};
 
         say(&f, "restoring s3://%s/%s with psql (ON_ERROR_STOP, one transaction)", bucket, key);
         rc = spawn(&f, argv, env, 1, err);
     } else if (opt->jobs <= 1) {
-        char *argv[] = {S("pg_restore"), S("--exit-on-error"),
-                        S("--single-transaction"), S("--no-owner"),
-                        S("-d"), dbname, NULL};
+        char *argv[] = {S("pg_restore"),
+                        S("--exit-on-error"),
+                        S("--single-transaction"),
+                        S("--no-owner"),
+                        S("-d"),
+                        dbname,
+                        NULL};
 
         say(&f, "restoring s3://%s/%s with pg_restore (streamed, one transaction)", bucket, key);
         rc = spawn(&f, argv, env, 1, err);
@@ -453,8 +456,7 @@ verify_restore(struct verify_restore_result *out, struct s3_client *c, const cha
         tmpfile = pd_xasprintf("%s/backup.dump", tmpdir);
         f.file_fd = open(tmpfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (f.file_fd < 0) {
-            rc = PD_ERR_SET(err, PD_EIO, "restore: cannot create %s: %s", tmpfile,
-                            strerror(errno));
+            rc = PD_ERR_SET(err, PD_EIO, "restore: cannot create %s: %s", tmpfile, strerror(errno));
             goto out;
         }
         say(&f, "downloading s3://%s/%s to %s for pg_restore -j %s", bucket, key, tmpdir, jobs);
@@ -466,13 +468,18 @@ verify_restore(struct verify_restore_result *out, struct s3_client *c, const cha
     progress(&f, 1);
     if (f.file_fd >= 0) {
         if (close(f.file_fd) != 0 && rc == 0)
-            rc = PD_ERR_SET(err, PD_EIO, "restore: cannot write %s: %s", tmpfile,
-                            strerror(errno));
+            rc = PD_ERR_SET(err, PD_EIO, "restore: cannot write %s: %s", tmpfile, strerror(errno));
         f.file_fd = -1;
         if (rc == 0) {
-            char *argv[] = {S("pg_restore"), S("--exit-on-error"),
-                            S("--no-owner"), S("-j"), jobs,
-                            S("-d"), dbname, tmpfile, NULL};
+            char *argv[] = {S("pg_restore"),
+                            S("--exit-on-error"),
+                            S("--no-owner"),
+                            S("-j"),
+                            jobs,
+                            S("-d"),
+                            dbname,
+                            tmpfile,
+                            NULL};
 
             say(&f, "running pg_restore -j %s", jobs);
             rc = spawn(&f, argv, env, 0, err);

@@ -193,8 +193,8 @@ verify_status_name(enum verify_status s)
     }
 }
 
-static void
-emit(const struct verify_opts *opt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(const struct verify_opts *opt, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 emit(const struct verify_opts *opt, const char *fmt, ...)
@@ -210,9 +210,9 @@ emit(const struct verify_opts *opt, const char *fmt, ...)
     opt->progress(line, opt->payload);
 }
 
-static void
-add_check(struct verify_report *r, const struct verify_opts *opt, const char *name,
-          enum verify_status st, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void add_check(struct verify_report *r, const struct verify_opts *opt, const char *name,
+                      enum verify_status st, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static void
 add_check(struct verify_report *r, const struct verify_opts *opt, const char *name,
@@ -296,8 +296,7 @@ check_stream(struct verify_report *r, const struct verify_opts *opt, struct s3_c
     int rc;
 
     pd_err_clear(&err);
-    emit(opt, "streaming s3://%s/%s (sha256 + gzip test, no temp file)", opt->bucket,
-         newest->key);
+    emit(opt, "streaming s3://%s/%s (sha256 + gzip test, no temp file)", opt->bucket, newest->key);
     rc = s3_gzip_check(&chk, s3, opt->bucket, newest->key, NULL, NULL, &err);
     r->stream_seconds = pd_time_mono() - t0;
     r->stream_bytes = chk.compressed_bytes;

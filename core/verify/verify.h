@@ -69,7 +69,7 @@ enum verify_status {
 };
 
 struct verify_check {
-    char *name;   /* "neon.default-branch", "s3.backups", "s3.newest-age", "s3.newest-stream" */
+    char *name; /* "neon.default-branch", "s3.backups", "s3.newest-age", "s3.newest-stream" */
     enum verify_status status;
     char *detail; /* one line, no secret */
 };

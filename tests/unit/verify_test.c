@@ -5,6 +5,8 @@
  * and the sandbox Neon server in tests/integration/verify.sh and
  * restore_s3.sh.
  */
+#include "verify/verify.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +18,6 @@
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "verify/restore.h"
-#include "verify/verify.h"
 
 struct key_case {
     const char *key;
@@ -100,13 +101,21 @@ test_format(void **state)
                  {157286400, "150.0 MiB"},
                  {1073741824ULL * 3, "3.0 GiB"},
                  {1099511627776ULL * 2, "2.0 TiB"}};
+
     static const struct {
         double s;
         const char *want;
-    } ages[] = {{0, "now"},        {59, "now"},         {-30, "now"},
-                {60, "1m"},        {3599, "59m"},       {3600, "1h 0m"},
-                {86399, "23h 59m"}, {86400, "1d 0h"},    {8 * 86400 + 7200, "8d 2h"},
+    } ages[] = {{0, "now"},
+                {59, "now"},
+                {-30, "now"},
+                {60, "1m"},
+                {3599, "59m"},
+                {3600, "1h 0m"},
+                {86399, "23h 59m"},
+                {86400, "1d 0h"},
+                {8 * 86400 + 7200, "8d 2h"},
                 {-3600, "in the future"}};
+
     char buf[32];
 
     (void)state;
@@ -125,15 +134,14 @@ test_exit_code(void **state)
 {
     struct verify_check checks[3];
     struct verify_report r;
+
     static const struct {
         enum verify_status st[3];
         int want;
     } cases[] = {
-        {{VERIFY_PASS, VERIFY_PASS, VERIFY_PASS}, 0},
-        {{VERIFY_PASS, VERIFY_FAIL, VERIFY_PASS}, 1},
+        {{VERIFY_PASS, VERIFY_PASS, VERIFY_PASS}, 0},  {{VERIFY_PASS, VERIFY_FAIL, VERIFY_PASS}, 1},
         {{VERIFY_FAIL, VERIFY_ERROR, VERIFY_PASS}, 3}, // incomplete outranks failed
-        {{VERIFY_ERROR, VERIFY_PASS, VERIFY_FAIL}, 3},
-        {{VERIFY_PASS, VERIFY_SKIP, VERIFY_PASS}, 0},
+        {{VERIFY_ERROR, VERIFY_PASS, VERIFY_FAIL}, 3}, {{VERIFY_PASS, VERIFY_SKIP, VERIFY_PASS}, 0},
     };
 
     (void)state;
@@ -192,9 +200,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_time),        cmocka_unit_test(test_sort_newest_first),
-        cmocka_unit_test(test_format),          cmocka_unit_test(test_exit_code),
-        cmocka_unit_test(test_dump_format),     cmocka_unit_test(test_restore_refuses),
+        cmocka_unit_test(test_key_time),    cmocka_unit_test(test_sort_newest_first),
+        cmocka_unit_test(test_format),      cmocka_unit_test(test_exit_code),
+        cmocka_unit_test(test_dump_format), cmocka_unit_test(test_restore_refuses),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
