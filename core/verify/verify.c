@@ -174,7 +174,7 @@ verify_format_age(char *buf, size_t size, double seconds)
     else if (s >= 60)
         snprintf(buf, size, "%ldm", s / 60);
     else
-        snprintf(buf, size, "now");
+        snprintf(buf, size, "<1m");
 }
 
 const char *

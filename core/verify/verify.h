@@ -58,7 +58,7 @@ void verify_backups_free(struct verify_backups *b);
 /* "812 B", "1.5 KiB", "3.2 MiB", "1.0 GiB" */
 void verify_format_size(char *buf, size_t size, uint64_t bytes);
 
-/* "3d 4h", "5h 12m", "7m", "now" (negative ages print as "in the future") */
+/* "3d 4h", "5h 12m", "7m", "<1m" (negative ages print as "in the future") */
 void verify_format_age(char *buf, size_t size, double seconds);
 
 enum verify_status {

@@ -105,9 +105,9 @@ test_format(void **state)
     static const struct {
         double s;
         const char *want;
-    } ages[] = {{0, "now"},
-                {59, "now"},
-                {-30, "now"},
+    } ages[] = {{0, "<1m"},
+                {59, "<1m"},
+                {-30, "<1m"},
                 {60, "1m"},
                 {3599, "59m"},
                 {3600, "1h 0m"},
