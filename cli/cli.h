@@ -24,6 +24,7 @@ int cli_cmd_tui(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv);
 
 /* Print "pgdrill: <message>" for err to stderr and return its exit code. */
 int cli_fail(const struct pd_err *err);

@@ -19,7 +19,6 @@ struct command {
     const char *summary;
 };
 
-static int cmd_not_yet(struct cli_ctx *ctx, int argc, char **argv);
 
 static const struct command commands[] = {
     {"tui", cli_cmd_tui, "open the TUI (runbook picker, or the given runbook)"},
@@ -30,7 +29,7 @@ static const struct command commands[] = {
     {"report", cli_cmd_report, "list past drills, show a drill's report"},
     {"audit", cli_cmd_audit, "verify the audit log"},
     {"backup", cli_cmd_backup, "weekly export: pg_dump | gzip | S3, with retention"},
-    {"verify", cmd_not_yet, "monthly verification checklist (not in this build yet)"},
+    {"verify", cli_cmd_verify, "monthly verification: neon branch, backups, streamed check"},
     {"sandbox", cli_cmd_sandbox, "the local sandbox: PostgreSQL, Neon API, S3 on loopback"},
 };
 
@@ -45,18 +44,6 @@ usage(FILE *f)
     fprintf(f, "\nEvery command takes --help. pgdrill --version prints the version.\n"
                "Exit codes: 0 success, 1 a check or step failed, 2 usage or input error,\n"
                "3 an external service failed, 130 interrupted. See pgdrill(1).\n");
-}
-
-static int
-cmd_not_yet(struct cli_ctx *ctx, int argc, char **argv)
-{
-    (void)ctx;
-    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-        printf("usage: pgdrill %s ...\n\nNot available in this build yet.\n", argv[0]);
-        return 0;
-    }
-    fprintf(stderr, "pgdrill %s: not available in this build yet\n", argv[0]);
-    return 2;
 }
 
 int

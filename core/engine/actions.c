@@ -855,6 +855,29 @@ audit_step(struct engine *e, struct engine_step_result *res, int rc, struct pd_e
                               project ? project : "?");
         goto record;
     }
+    if (step->action == STEP_S3) {
+        // which object; for a restore also which database (host, port, name: no password)
+        const char *url = runbook_step_attr(step, "url");
+
+        snprintf(neon_action, sizeof(neon_action), "s3.%s",
+                 runbook_step_attr(step, "op") ? runbook_step_attr(step, "op") : "?");
+        action = neon_action;
+        args[n++] = (struct audit_arg){.key = "step", .str = step->id ? step->id : ""};
+        if (url != NULL) {
+            char *x = NULL;
+            struct pd_err xerr = {0};
+
+            if (engine_expand(e, &x, url, false, &xerr) == 0) {
+                expanded[n] = audit_target_of_url(x);
+                memset(x, 0, strlen(x));
+                args[n] = (struct audit_arg){.key = "database", .str = expanded[n]};
+                n++;
+            }
+            free(x);
+        }
+        target = engine_s3_audit_target(e);
+        goto record;
+    }
 
     pd_sha256_hex(body_sha, step->body ? step->body : "", step->body ? strlen(step->body) : 0);
     args[n++] = (struct audit_arg){.key = "step", .str = step->id ? step->id : ""};
@@ -893,8 +916,9 @@ engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_er
     const struct runbook_step *step = e->step;
     int rc;
 
-    if (!step->manual && (step->action == STEP_SH || step->action == STEP_SQL ||
-                          step->action == STEP_CHECK || step->action == STEP_NEON)) {
+    if (!step->manual &&
+        (step->action == STEP_SH || step->action == STEP_SQL || step->action == STEP_CHECK ||
+         step->action == STEP_NEON || step->action == STEP_S3)) {
         rc = audit_ensure(e, err);
         if (rc != 0)
             return rc;
@@ -907,6 +931,9 @@ engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_er
             break;
         case STEP_NEON:
             rc = engine_run_neon(e, res, err);
+            break;
+        case STEP_S3:
+            rc = engine_run_s3(e, res, err);
             break;
         default:
             rc = run_check(e, res, err);
@@ -938,7 +965,7 @@ engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_er
     case STEP_NEON:
         return engine_run_neon(e, res, err);
     case STEP_S3:
-        return PD_ERR_SET(err, PD_EUSAGE, "s3 actions are not available in this build");
+        return engine_run_s3(e, res, err);
     case STEP_ACTION_COUNT:
     default:
         return PD_ERR_SET(err, PD_EBUG, "engine: unknown action %d", (int)step->action);

@@ -34,7 +34,7 @@ struct pd_err;
     _(STEP_NEON, "neon", "op",                                                                     \
       "branch parent timestamp lsn name save source preserve endpoint database role operation "  \
       "timeout")                                                                                   \
-    _(STEP_S3, "s3", "op", "uri key save")
+    _(STEP_S3, "s3", "op", "uri key save count max-age url format jobs")
 
 /* Attributes every step accepts: id, on-fail=stop|retry[:N]|skip, manual. */
 #define RUNBOOK_COMMON_ATTRS "id on-fail manual when"
@@ -64,7 +64,7 @@ struct pd_err;
 bool runbook_valid_file_name(const char *s);
 
 /* Operations an `s3` step accepts in op=. */
-#define RUNBOOK_S3_OPS "list get put head delete verify"
+#define RUNBOOK_S3_OPS "list get put head delete verify restore"
 
 enum step_action {
 #define RUNBOOK_ACTION_ENUM(e, name, req, opt) e,

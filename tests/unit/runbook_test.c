@@ -871,7 +871,7 @@ static const struct bad_case {
     {"yes-no.md",
      {"9:8: bad value 'sometimes' for readonly (expected yes or no)",
       "13:24: bad value '1' for destructive (expected yes or no)",
-      "17:7: bad s3 op 'cp' (expected one of: list get put head delete verify)",
+      "17:7: bad s3 op 'cp' (expected one of: list get put head delete verify restore)",
       "21:30: bad variable name 'Base' for baseline"}},
 };
 

@@ -1,0 +1,230 @@
+/* pgdrill verify: the monthly verification checklist, headless. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "neon/client.h"
+#include "pd_mem.h"
+#include "pd_time.h"
+#include "s3/client.h"
+#include "s3/creds.h"
+#include "verify/verify.h"
+
+static const char verify_help[] =
+    "usage: pgdrill verify [--uri s3://BUCKET/PREFIX/] [--count N] [--max-age DAYS]\n"
+    "                      [--list-only] [--skip-neon] [--json]\n"
+    "\n"
+    "The monthly verification checklist:\n"
+    "  neon.default-branch  the Neon project's default branch is there and ready; the\n"
+    "                       history (PITR) window is reported\n"
+    "  s3.backups           the last N backups (default 10) with sizes and ages\n"
+    "  s3.newest-age        the newest backup is at most DAYS old (default 8)\n"
+    "  s3.newest-stream     the newest backup streamed once through sha256 and gunzip,\n"
+    "                       no temporary file: gzip intact, sha256 equal to its\n"
+    "                       x-amz-meta-sha256\n"
+    "\n"
+    "The backups are under --uri, default $PGDRILL_BACKUP_URI/weekly/. Neon is\n"
+    "reached with NEON_API_KEY, NEON_PROJECT_ID (and NEON_API_HOST), S3 with the\n"
+    "AWS credential chain (AWS_ENDPOINT_URL_S3 for another endpoint).\n"
+    "\n"
+    "--list-only skips the streamed check, --skip-neon the Neon one (reported as\n"
+    "skipped).\n"
+    "\n"
+    "Exit 0 when every check passed, 1 when a check failed, 3 when a service\n"
+    "failed (a check could not be made), 2 on a usage or configuration error.\n";
+
+static void
+print_line(const char *line, void *payload)
+{
+    (void)payload;
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
+static char *
+default_uri(void)
+{
+    const char *base = getenv("PGDRILL_BACKUP_URI");
+    size_t n;
+
+    if (base == NULL || base[0] == '\0')
+        return NULL;
+    n = strlen(base);
+    return pd_xasprintf("%.*s/weekly/", (int)(base[n - 1] == '/' ? n - 1 : n), base);
+}
+
+static void
+print_json(const struct verify_report *r, const char *uri, double now, int code)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *checks = cJSON_AddArrayToObject(root, "checks");
+    cJSON *backups = cJSON_AddArrayToObject(root, "backups");
+    char *text;
+
+    cJSON_AddBoolToObject(root, "ok", code == 0);
+    cJSON_AddNumberToObject(root, "exit_code", code);
+    cJSON_AddStringToObject(root, "uri", uri);
+    for (size_t i = 0; i < r->n_checks; i++) {
+        cJSON *c = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(c, "name", r->checks[i].name);
+        cJSON_AddStringToObject(c, "status", verify_status_name(r->checks[i].status));
+        cJSON_AddStringToObject(c, "detail", r->checks[i].detail);
+        cJSON_AddItemToArray(checks, c);
+    }
+    for (size_t i = 0; i < r->shown; i++) {
+        const struct verify_backup *b = &r->backups.items[i];
+        cJSON *o = cJSON_CreateObject();
+        char ts[40];
+
+        pd_time_format(ts, sizeof(ts), b->time);
+        cJSON_AddStringToObject(o, "key", b->key);
+        cJSON_AddNumberToObject(o, "size", (double)b->size);
+        cJSON_AddStringToObject(o, "time", ts);
+        cJSON_AddStringToObject(o, "time_from", b->time_from_key ? "key" : "last_modified");
+        cJSON_AddNumberToObject(o, "age_s", (double)(long)(now - b->time));
+        cJSON_AddItemToArray(backups, o);
+    }
+    cJSON_AddNumberToObject(root, "backups_total", (double)r->backups.n);
+    if (r->have_project) {
+        cJSON *n = cJSON_AddObjectToObject(root, "neon");
+
+        cJSON_AddStringToObject(n, "project_id", r->project_id ? r->project_id : "");
+        if (r->default_branch)
+            cJSON_AddStringToObject(n, "default_branch", r->default_branch);
+        cJSON_AddNumberToObject(n, "history_window_s", (double)r->history_window_s);
+    }
+    if (r->sha256[0] || r->stream_bytes) {
+        cJSON *s = cJSON_AddObjectToObject(root, "stream");
+
+        cJSON_AddStringToObject(s, "key", r->backups.n ? r->backups.items[0].key : "");
+        cJSON_AddNumberToObject(s, "bytes", (double)r->stream_bytes);
+        cJSON_AddNumberToObject(s, "uncompressed_bytes", (double)r->stream_uncompressed);
+        cJSON_AddNumberToObject(s, "seconds", r->stream_seconds);
+        cJSON_AddStringToObject(s, "sha256", r->sha256);
+    }
+    text = cJSON_Print(root);
+    printf("%s\n", text);
+    free(text);
+    cJSON_Delete(root);
+}
+
+int
+cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct verify_opts o;
+    struct verify_report r;
+    struct s3_creds creds;
+    struct s3_client *s3 = NULL;
+    struct neon_client *neon = NULL;
+    struct pd_err err, nerr;
+    char *uri = NULL;
+    struct s3_uri where;
+    int json = 0, skip_neon = 0, have_creds = 0, have_where = 0, rc;
+
+    (void)ctx;
+    memset(&o, 0, sizeof(o));
+    memset(&r, 0, sizeof(r));
+    memset(&where, 0, sizeof(where));
+    pd_err_clear(&err);
+    pd_err_clear(&nerr);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(verify_help, stdout);
+            return 0;
+        } else if (strcmp(a, "--json") == 0) {
+            json = 1;
+        } else if (strcmp(a, "--skip-neon") == 0) {
+            skip_neon = 1;
+        } else if (strcmp(a, "--list-only") == 0) {
+            o.skip_stream = 1;
+        } else if ((strcmp(a, "--uri") == 0 || strcmp(a, "--count") == 0 ||
+                    strcmp(a, "--max-age") == 0) &&
+                   i + 1 < argc) {
+            const char *v = argv[++i];
+            char *end;
+
+            if (strcmp(a, "--uri") == 0) {
+                free(uri);
+                uri = pd_xstrdup(v);
+            } else if (strcmp(a, "--count") == 0) {
+                long n = strtol(v, &end, 10);
+
+                if (*end != '\0' || n < 1 || n > 1000) {
+                    free(uri);
+                    return cli_usage_error("verify", "--count wants 1..1000, not '%s'", v);
+                }
+                o.count = (int)n;
+            } else {
+                double d = strtod(v, &end);
+
+                if (end == v || (*end != '\0' && strcmp(end, "d") != 0) || d <= 0) {
+                    free(uri);
+                    return cli_usage_error("verify", "--max-age wants days (e.g. 8), not '%s'", v);
+                }
+                o.max_age_s = d * 86400.0;
+            }
+        } else {
+            free(uri);
+            return cli_usage_error("verify", "unknown argument '%s'", a);
+        }
+    }
+    if (uri == NULL && (uri = default_uri()) == NULL)
+        return cli_usage_error("verify", "no backup location: set PGDRILL_BACKUP_URI or pass "
+                                         "--uri s3://BUCKET/PREFIX/");
+    rc = s3_uri_parse(&where, uri, &err);
+    if (rc != 0)
+        goto fail;
+    have_where = 1;
+    rc = s3_creds_load(&creds, NULL, &err);
+    if (rc != 0)
+        goto fail;
+    have_creds = 1;
+    rc = s3_client_new(&s3, &creds, NULL, &err);
+    if (rc != 0)
+        goto fail;
+    // without Neon settings the other checks still run; the Neon one reports why
+    if (!skip_neon && neon_client_new_from_env(&neon, &nerr) != 0)
+        neon = NULL;
+    o.skip_neon = skip_neon;
+    o.bucket = where.bucket;
+    o.prefix = where.key;
+    o.now = pd_time_wall();
+    if (!json)
+        o.progress = print_line;
+    rc = verify_run(&r, &o, s3, neon, nerr.msg[0] ? nerr.msg : NULL, &err);
+    if (rc != 0)
+        goto fail;
+    rc = verify_exit_code(&r);
+    if (json) {
+        print_json(&r, uri, o.now, rc);
+    } else {
+        size_t failed = 0;
+
+        for (size_t i = 0; i < r.n_checks; i++)
+            failed += r.checks[i].status != VERIFY_PASS;
+        if (rc == 0)
+            printf("verification passed: %zu checks\n", r.n_checks);
+        else
+            printf("verification FAILED: %zu of %zu checks did not pass%s\n", failed, r.n_checks,
+                   rc == 3 ? " (a service failed)" : "");
+    }
+    goto out;
+fail:
+    rc = cli_fail(&err);
+out:
+    verify_report_free(&r);
+    neon_client_free(neon);
+    s3_client_free(s3);
+    if (have_creds)
+        s3_creds_free(&creds);
+    if (have_where)
+        s3_uri_free(&where);
+    free(uri);
+    return rc;
+}

@@ -1,0 +1,399 @@
+/*
+ * The `s3` action: list, head, verify and restore backups in S3 with the S3
+ * client (credentials from the AWS chain, s3/creds.h).
+ *
+ *   op=list    uri=s3://b/prefix [count=N] [max-age=8d] [save=VAR]
+ *              the newest N objects (by the timestamp in their names) with
+ *              sizes and ages; save= gets the newest one's key. No object,
+ *              or a newest one older than max-age, fails the step.
+ *   op=head    uri= [key=] [save=VAR]: size, date, checksum metadata; save=
+ *              gets the size in bytes.
+ *   op=verify  uri= [key=]: one streamed pass, SHA-256 against
+ *              x-amz-meta-sha256 and gzip integrity, no temporary file.
+ *   op=restore uri= [key=] url=DATABASE [format=auto|plain|custom] [jobs=N]:
+ *              download -> gunzip -> psql (or pg_restore) in one stream.
+ *   op=delete  uri= [key=]
+ *
+ * key= is the object's key in uri='s bucket; a key without uri='s prefix
+ * gets it prepended, so both "care-commons-backup-....sql.gz" and
+ * "weekly/care-commons-backup-....sql.gz" name the same object.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.intern.h"
+#include "pd_err.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+#include "pd_time.h"
+#include "s3/check.h"
+#include "s3/client.h"
+#include "s3/creds.h"
+#include "verify/restore.h"
+#include "verify/verify.h"
+
+struct s3_step_args {
+    char *op, *uri, *key, *count, *max_age, *url, *format, *jobs;
+    struct s3_uri where; /* bucket and prefix from uri= */
+    char *object;        /* the full key (uri='s prefix + key=) */
+};
+
+static void
+args_free(struct s3_step_args *a)
+{
+    free(a->op);
+    free(a->uri);
+    free(a->key);
+    free(a->count);
+    free(a->max_age);
+    if (a->url != NULL)
+        memset(a->url, 0, strlen(a->url));
+    free(a->url);
+    free(a->format);
+    free(a->jobs);
+    free(a->object);
+    s3_uri_free(&a->where);
+}
+
+static int
+expand_attr(struct engine *e, char **out, const char *key, struct pd_err *err)
+{
+    const char *v = runbook_step_attr(e->step, key);
+
+    *out = NULL;
+    return v == NULL ? 0 : engine_expand(e, out, v, false, err);
+}
+
+static int
+args_load(struct engine *e, struct s3_step_args *a, struct pd_err *err)
+{
+    static const char *const keys[] = {"op",      "uri", "key",    "count",
+                                       "max-age", "url", "format", "jobs"};
+    char **slots[] = {&a->op,      &a->uri, &a->key,    &a->count,
+                      &a->max_age, &a->url, &a->format, &a->jobs};
+    int rc = 0;
+
+    memset(a, 0, sizeof(*a));
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && rc == 0; i++)
+        rc = expand_attr(e, slots[i], keys[i], err);
+    if (rc != 0)
+        return rc;
+    if (a->uri == NULL || a->uri[0] == '\0')
+        return PD_ERR_SET(err, PD_EINPUT, "s3 %s: uri= is required (s3://bucket/prefix)",
+                          a->op ? a->op : "?");
+    rc = s3_uri_parse(&a->where, a->uri, err);
+    if (rc != 0)
+        return rc;
+    if (a->key != NULL && a->key[0] != '\0') {
+        size_t pl = strlen(a->where.key);
+
+        if (strncmp(a->key, "s3://", 5) == 0) {
+            struct s3_uri k;
+
+            rc = s3_uri_parse(&k, a->key, err);
+            if (rc != 0)
+                return rc;
+            free(a->where.bucket);
+            a->where.bucket = pd_xstrdup(k.bucket);
+            a->object = pd_xstrdup(k.key);
+            s3_uri_free(&k);
+        } else if (pl > 0 && strncmp(a->key, a->where.key, pl) != 0) {
+            a->object = pd_xasprintf("%s%s%s", a->where.key, a->where.key[pl - 1] == '/' ? "" : "/",
+                                     a->key);
+        } else {
+            a->object = pd_xstrdup(a->key);
+        }
+    } else {
+        a->object = pd_xstrdup(a->where.key);
+    }
+    return 0;
+}
+
+static int
+need_object(const struct s3_step_args *a, struct pd_err *err)
+{
+    size_t n = strlen(a->object);
+
+    if (n == 0 || a->object[n - 1] == '/')
+        return PD_ERR_SET(err, PD_EINPUT,
+                          "s3 %s: name an object: key= or uri=s3://bucket/key (got s3://%s/%s)",
+                          a->op, a->where.bucket, a->object);
+    return 0;
+}
+
+/* "8d", "36h", "90m", "3600": seconds, or -1. */
+static double
+parse_age(const char *s)
+{
+    size_t n = strlen(s);
+    int secs = 0;
+
+    if (n > 1 && s[n - 1] == 'd') {
+        char *end;
+        double d = strtod(s, &end);
+
+        return end == s + n - 1 && d > 0 ? d * 86400.0 : -1;
+    }
+    return runbook_parse_duration(&secs, s) == 0 && secs > 0 ? (double)secs : -1;
+}
+
+static int out_line(struct engine *e, struct pd_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+out_line(struct engine *e, struct pd_err *err, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    return engine_output(e, line, err);
+}
+
+static int
+op_list(struct engine *e, struct s3_client *c, struct s3_step_args *a,
+        struct engine_step_result *res, struct pd_err *err)
+{
+    const char *save = runbook_step_attr(e->step, "save");
+    struct verify_backups b;
+    long count = 10;
+    double max_age = 0, now = pd_time_wall();
+    char sz[32], age[32];
+    int rc;
+
+    if (a->count != NULL) {
+        char *end;
+
+        count = strtol(a->count, &end, 10);
+        if (*end != '\0' || count <= 0)
+            return PD_ERR_SET(err, PD_EINPUT, "s3 list: bad count '%s'", a->count);
+    }
+    if (a->max_age != NULL && (max_age = parse_age(a->max_age)) < 0)
+        return PD_ERR_SET(err, PD_EINPUT, "s3 list: bad max-age '%s' (e.g. 8d, 36h)", a->max_age);
+    rc = verify_list_backups(&b, c, a->where.bucket, a->where.key, err);
+    if (rc != 0)
+        return rc;
+    if (b.n == 0) {
+        res->summary = pd_xasprintf("no backups under %s", a->uri);
+        rc = PD_ERR_SET(err, PD_ECHECK, "s3 list: no backups under %s", a->uri);
+        goto out;
+    }
+    rc = out_line(e, err, "%zu object%s under %s, newest first:", b.n, b.n == 1 ? "" : "s", a->uri);
+    for (size_t i = 0; i < b.n && i < (size_t)count && rc == 0; i++) {
+        verify_format_size(sz, sizeof(sz), b.items[i].size);
+        verify_format_age(age, sizeof(age), now - b.items[i].time);
+        rc = out_line(e, err, "  %-56s %10s  %s", b.items[i].key, sz, age);
+    }
+    if (rc != 0)
+        goto out;
+    verify_format_size(sz, sizeof(sz), b.items[0].size);
+    verify_format_age(age, sizeof(age), now - b.items[0].time);
+    res->summary = pd_xasprintf("%zu backup%s; newest %s (%s, %s old)", b.n, b.n == 1 ? "" : "s",
+                                b.items[0].key, sz, age);
+    if (save != NULL) {
+        rc = engine_set_var(e, save, b.items[0].key, err);
+        if (rc != 0)
+            goto out;
+    }
+    if (max_age > 0 && now - b.items[0].time > max_age) {
+        char lim[32];
+
+        verify_format_age(lim, sizeof(lim), max_age);
+        free(res->summary);
+        res->summary =
+            pd_xasprintf("newest backup %s is %s old, older than %s", b.items[0].key, age, lim);
+        rc = PD_ERR_SET(err, PD_ECHECK, "s3 list: the newest backup %s is %s old (limit %s)",
+                        b.items[0].key, age, lim);
+    }
+out:
+    verify_backups_free(&b);
+    return rc;
+}
+
+static int
+op_head(struct engine *e, struct s3_client *c, struct s3_step_args *a,
+        struct engine_step_result *res, struct pd_err *err)
+{
+    const char *save = runbook_step_attr(e->step, "save");
+    const char *sha = NULL;
+    struct s3_head h;
+    char sz[32], when[40] = "?", bytes[32];
+    int rc;
+
+    if ((rc = need_object(a, err)) != 0)
+        return rc;
+    if ((rc = s3_client_head(c, &h, a->where.bucket, a->object, err)) != 0)
+        return rc;
+    for (char **m = h.metadata; m && m[0]; m += 2)
+        if (strcmp(m[0], "sha256") == 0)
+            sha = m[1];
+    verify_format_size(sz, sizeof(sz), h.size);
+    if (h.last_modified > 0)
+        pd_time_format(when, sizeof(when), h.last_modified);
+    rc = out_line(e, err,
+                  "s3://%s/%s: %s (%lu bytes), modified %s, sha256 %s, encryption %s, "
+                  "storage class %s",
+                  a->where.bucket, a->object, sz, (unsigned long)h.size, when, sha ? sha : "(none)",
+                  h.sse ? h.sse : "(none)", h.storage_class ? h.storage_class : "STANDARD");
+    res->summary = pd_xasprintf("%s, sha256 %s", sz, sha ? "recorded" : "missing");
+    snprintf(bytes, sizeof(bytes), "%lu", (unsigned long)h.size);
+    if (rc == 0 && save != NULL)
+        rc = engine_set_var(e, save, bytes, err);
+    s3_head_free(&h);
+    return rc;
+}
+
+static int
+op_verify(struct engine *e, struct s3_client *c, struct s3_step_args *a,
+          struct engine_step_result *res, struct pd_err *err)
+{
+    struct s3_gzip_check chk;
+    double t0 = pd_time_mono();
+    char sz[32], usz[32];
+    int rc;
+
+    if ((rc = need_object(a, err)) != 0)
+        return rc;
+    rc = out_line(e, err, "streaming s3://%s/%s through sha256 and gunzip (no temp file)",
+                  a->where.bucket, a->object);
+    if (rc != 0)
+        return rc;
+    rc = s3_gzip_check(&chk, c, a->where.bucket, a->object, NULL, NULL, err);
+    verify_format_size(sz, sizeof(sz), chk.compressed_bytes);
+    verify_format_size(usz, sizeof(usz), chk.uncompressed_bytes);
+    if (rc == 0 && chk.expected_sha256 == NULL) {
+        res->summary = pd_xasprintf("gzip ok, but no x-amz-meta-sha256 to compare with");
+        rc = PD_ERR_SET(err, PD_ECHECK, "s3 verify: s3://%s/%s has no x-amz-meta-sha256",
+                        a->where.bucket, a->object);
+    } else if (rc == 0) {
+        res->summary = pd_xasprintf("%s in %.1fs: gzip ok (%s uncompressed), sha256 matches", sz,
+                                    pd_time_mono() - t0, usz);
+        rc = out_line(e, err, "sha256 %s matches the metadata", chk.sha256);
+    } else {
+        res->summary = pd_redact(err->msg);
+    }
+    s3_gzip_check_free(&chk);
+    return rc;
+}
+
+static void
+restore_line(const char *line, void *payload)
+{
+    engine_output(payload, line, NULL); // a journal failure is kept in e->record_rc
+}
+
+static bool
+restore_tick(void *payload)
+{
+    return engine_should_stop(payload);
+}
+
+static int
+op_restore(struct engine *e, struct s3_client *c, struct s3_step_args *a,
+           struct engine_step_result *res, struct pd_err *err)
+{
+    struct verify_restore_opts o = {.line = restore_line, .tick = restore_tick, .payload = e};
+    struct verify_restore_result r;
+    int fmt, rc;
+    char sz[32], rsz[32];
+
+    if ((rc = need_object(a, err)) != 0)
+        return rc;
+    if (a->url == NULL || a->url[0] == '\0')
+        return PD_ERR_SET(err, PD_EINPUT, "s3 restore: url= (the target database) is empty");
+    fmt = verify_dump_format_parse(a->format);
+    if (fmt < 0)
+        return PD_ERR_SET(err, PD_EINPUT, "s3 restore: bad format '%s' (auto, plain, custom)",
+                          a->format);
+    if (a->jobs != NULL) {
+        char *end;
+        long j = strtol(a->jobs, &end, 10);
+
+        if (*end != '\0' || j < 1 || j > 64)
+            return PD_ERR_SET(err, PD_EINPUT, "s3 restore: bad jobs '%s' (1..64)", a->jobs);
+        o.jobs = (int)j;
+    }
+    pd_redact_register_uri(a->url);
+    o.url = a->url;
+    o.format = (enum verify_dump_format)fmt;
+    rc = verify_restore(&r, c, a->where.bucket, a->object, &o, err);
+    verify_format_size(sz, sizeof(sz), r.compressed_bytes);
+    verify_format_size(rsz, sizeof(rsz), r.restored_bytes);
+    if (rc == 0) {
+        res->summary =
+            pd_xasprintf("restored %s (%s) with %s in %.1fs; sha256 %s", sz, rsz, r.client,
+                         r.seconds, r.sha256_checked ? "matches" : "not recorded, not checked");
+    } else {
+        res->summary = pd_redact(err->msg);
+        if (r.exit_code > 0)
+            res->exit_code = r.exit_code;
+    }
+    return rc;
+}
+
+int
+engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+{
+    struct s3_step_args a;
+    struct s3_creds creds;
+    struct s3_client *c = NULL;
+    int have_creds = 0, rc;
+
+    memset(&creds, 0, sizeof(creds));
+    rc = args_load(e, &a, err);
+    if (rc != 0)
+        goto out;
+    rc = s3_creds_load(&creds, NULL, err);
+    if (rc != 0)
+        goto out;
+    have_creds = 1;
+    rc = s3_client_new(&c, &creds, NULL, err);
+    if (rc != 0)
+        goto out;
+    if (strcmp(a.op, "list") == 0)
+        rc = op_list(e, c, &a, res, err);
+    else if (strcmp(a.op, "head") == 0)
+        rc = op_head(e, c, &a, res, err);
+    else if (strcmp(a.op, "verify") == 0)
+        rc = op_verify(e, c, &a, res, err);
+    else if (strcmp(a.op, "restore") == 0)
+        rc = op_restore(e, c, &a, res, err);
+    else if (strcmp(a.op, "delete") == 0) {
+        if ((rc = need_object(&a, err)) == 0)
+            rc = s3_client_delete(c, a.where.bucket, a.object, err);
+        if (rc == 0)
+            res->summary = pd_xasprintf("deleted s3://%s/%s", a.where.bucket, a.object);
+    } else
+        rc = PD_ERR_SET(err, PD_EUSAGE,
+                        "s3 %s: not available as a step (use list, head, verify, restore, delete)",
+                        a.op);
+    if (rc == 0 && res->summary != NULL)
+        rc = engine_output(e, res->summary, err);
+out:
+    if (rc != 0 && rc != PD_EINTR && res->exit_code == 0)
+        res->exit_code = 1;
+    if (rc != 0 && res->summary == NULL)
+        res->summary = pd_redact(err->msg);
+    s3_client_free(c);
+    if (have_creds)
+        s3_creds_free(&creds);
+    args_free(&a);
+    return rc;
+}
+
+/* The s3:// object (or prefix) a step names, for the audit log; NULL when it cannot tell. */
+char *
+engine_s3_audit_target(struct engine *e)
+{
+    struct s3_step_args a;
+    struct pd_err xerr = {0};
+    char *t = NULL;
+
+    if (args_load(e, &a, &xerr) == 0)
+        t = pd_xasprintf("s3://%s/%s", a.where.bucket, a.object);
+    args_free(&a);
+    return t;
+}

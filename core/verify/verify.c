@@ -1,0 +1,427 @@
+#include "verify/verify.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "neon/client.h"
+#include "pd_err.h"
+#include "pd_mem.h"
+#include "pd_time.h"
+#include "s3/check.h"
+#include "s3/client.h"
+
+int
+verify_key_time(const char *key, double *out)
+{
+    const char *base = strrchr(key, '/');
+    const char *p;
+    struct tm tm;
+    int v[6];
+    static const int width[6] = {4, 2, 2, 2, 2, 2};
+
+    base = base ? base + 1 : key;
+    // the last "-YYYYMMDD-HHMMSS" followed by "." or the end of the name
+    for (p = base + strlen(base); p > base; p--) {
+        const char *s = p - 1;
+        size_t i;
+
+        if (*s != '-' || strlen(s) < 16)
+            continue;
+        for (i = 1; i <= 15; i++) {
+            if (i == 9 ? s[i] != '-' : !isdigit((unsigned char)s[i]))
+                break;
+        }
+        if (i <= 15 || (s[16] != '\0' && s[16] != '.'))
+            continue;
+        {
+            const char *d = s + 1;
+
+            for (int k = 0; k < 6; k++) {
+                v[k] = 0;
+                for (int j = 0; j < width[k]; j++)
+                    v[k] = v[k] * 10 + (*d++ - '0');
+                if (k == 2)
+                    d++; // the '-' between date and time
+            }
+        }
+        memset(&tm, 0, sizeof(tm));
+        tm.tm_year = v[0] - 1900;
+        tm.tm_mon = v[1] - 1;
+        tm.tm_mday = v[2];
+        tm.tm_hour = v[3];
+        tm.tm_min = v[4];
+        tm.tm_sec = v[5];
+        if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
+            return -1;
+        {
+            time_t t = timegm(&tm);
+            struct tm back;
+
+            // 20250231 normalises to March: not a real date
+            if (gmtime_r(&t, &back) == NULL || back.tm_mday != v[2] || back.tm_mon != v[1] - 1)
+                return -1;
+            *out = (double)t;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+static int
+backup_cmp(const void *a, const void *b)
+{
+    const struct verify_backup *x = a, *y = b;
+
+    if (x->time != y->time)
+        return x->time > y->time ? -1 : 1;
+    return -strcmp(x->key, y->key);
+}
+
+void
+verify_backups_sort(struct verify_backups *b)
+{
+    if (b->n > 1)
+        qsort(b->items, b->n, sizeof(*b->items), backup_cmp);
+}
+
+static int
+collect_page(const struct s3_list_page *page, void *payload, struct pd_err *err)
+{
+    struct verify_backups *b = payload;
+
+    (void)err;
+    for (size_t i = 0; i < page->n_objects; i++) {
+        const struct s3_object *o = &page->objects[i];
+        struct verify_backup *vb;
+        size_t len = strlen(o->key);
+
+        if (len == 0 || o->key[len - 1] == '/')
+            continue;
+        b->items = pd_xrealloc(b->items, (b->n + 1) * sizeof(*b->items));
+        vb = &b->items[b->n++];
+        vb->key = pd_xstrdup(o->key);
+        vb->size = o->size;
+        vb->time_from_key = verify_key_time(o->key, &vb->time) == 0;
+        if (!vb->time_from_key)
+            vb->time = o->last_modified;
+    }
+    return 0;
+}
+
+int
+verify_list_backups(struct verify_backups *out, struct s3_client *c, const char *bucket,
+                    const char *prefix, struct pd_err *err)
+{
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = s3_client_list(c, bucket, prefix ? prefix : "", NULL, 0, collect_page, out, err);
+    if (rc != 0) {
+        verify_backups_free(out);
+        return rc;
+    }
+    verify_backups_sort(out);
+    return 0;
+}
+
+void
+verify_backups_free(struct verify_backups *b)
+{
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < b->n; i++)
+        free(b->items[i].key);
+    PD_FREE(b->items);
+    b->n = 0;
+}
+
+void
+verify_format_size(char *buf, size_t size, uint64_t bytes)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    int u = -1;
+
+    if (bytes < 1024) {
+        snprintf(buf, size, "%lu B", (unsigned long)bytes);
+        return;
+    }
+    while (v >= 1024 && u < 3) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, size, "%.1f %s", v, units[u]);
+}
+
+void
+verify_format_age(char *buf, size_t size, double seconds)
+{
+    long s;
+
+    if (seconds < -60) {
+        snprintf(buf, size, "in the future");
+        return;
+    }
+    s = seconds < 0 ? 0 : (long)seconds;
+    if (s >= 86400)
+        snprintf(buf, size, "%ldd %ldh", s / 86400, (s % 86400) / 3600);
+    else if (s >= 3600)
+        snprintf(buf, size, "%ldh %ldm", s / 3600, (s % 3600) / 60);
+    else if (s >= 60)
+        snprintf(buf, size, "%ldm", s / 60);
+    else
+        snprintf(buf, size, "<1m");
+}
+
+const char *
+verify_status_name(enum verify_status s)
+{
+    switch (s) {
+    case VERIFY_PASS:
+        return "pass";
+    case VERIFY_FAIL:
+        return "fail";
+    case VERIFY_ERROR:
+        return "error";
+    case VERIFY_SKIP:
+    default:
+        return "skip";
+    }
+}
+
+static void emit(const struct verify_opts *opt, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+emit(const struct verify_opts *opt, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+
+    if (opt->progress == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    opt->progress(line, opt->payload);
+}
+
+static void add_check(struct verify_report *r, const struct verify_opts *opt, const char *name,
+                      enum verify_status st, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+add_check(struct verify_report *r, const struct verify_opts *opt, const char *name,
+          enum verify_status st, const char *fmt, ...)
+{
+    struct verify_check *c;
+    char detail[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    r->checks = pd_xrealloc(r->checks, (r->n_checks + 1) * sizeof(*r->checks));
+    c = &r->checks[r->n_checks++];
+    c->name = pd_xstrdup(name);
+    c->status = st;
+    c->detail = pd_xstrdup(detail);
+    emit(opt, "%-5s %s: %s", verify_status_name(st), name, detail);
+}
+
+static enum verify_status
+status_of(int rc)
+{
+    return rc == PD_ESERVICE || rc == PD_EIO ? VERIFY_ERROR : VERIFY_FAIL;
+}
+
+static void
+check_neon(struct verify_report *r, const struct verify_opts *opt, struct neon_client *neon,
+           const char *problem)
+{
+    struct neon_project p;
+    struct neon_branch b;
+    struct pd_err err;
+    char window[64];
+    int rc;
+
+    memset(&p, 0, sizeof(p));
+    memset(&b, 0, sizeof(b));
+    pd_err_clear(&err);
+    if (neon == NULL) {
+        add_check(r, opt, "neon.default-branch", VERIFY_ERROR, "%s",
+                  problem ? problem : "neon is not configured");
+        return;
+    }
+    rc = neon_project_get(neon, &p, &err);
+    if (rc == 0) {
+        r->have_project = 1;
+        r->project_id = pd_xstrdup(p.id ? p.id : "");
+        r->history_window_s = p.history_retention_seconds;
+        rc = neon_branch_find(neon, NULL, &b, &err);
+    }
+    if (rc != 0) {
+        add_check(r, opt, "neon.default-branch", rc == PD_ENOENT ? VERIFY_FAIL : status_of(rc),
+                  "%s", err.msg);
+        goto out;
+    }
+    r->default_branch = pd_xstrdup(b.name ? b.name : b.id);
+    pd_time_human(window, sizeof(window), (double)p.history_retention_seconds);
+    if (b.current_state != NULL && strcmp(b.current_state, "ready") != 0)
+        add_check(r, opt, "neon.default-branch", VERIFY_FAIL,
+                  "default branch %s (%s) is %s, not ready; history window %s", r->default_branch,
+                  b.id ? b.id : "?", b.current_state, window);
+    else
+        add_check(r, opt, "neon.default-branch", VERIFY_PASS,
+                  "project %s: default branch %s (%s) ready; history window %s (%ld s)",
+                  r->project_id, r->default_branch, b.id ? b.id : "?", window,
+                  p.history_retention_seconds);
+out:
+    neon_project_clear(&p);
+    neon_branch_clear(&b);
+}
+
+static void
+check_stream(struct verify_report *r, const struct verify_opts *opt, struct s3_client *s3,
+             const struct verify_backup *newest)
+{
+    struct s3_gzip_check chk;
+    struct pd_err err;
+    double t0 = pd_time_mono();
+    char sz[32];
+    int rc;
+
+    pd_err_clear(&err);
+    emit(opt, "streaming s3://%s/%s (sha256 + gzip test, no temp file)", opt->bucket, newest->key);
+    rc = s3_gzip_check(&chk, s3, opt->bucket, newest->key, NULL, NULL, &err);
+    r->stream_seconds = pd_time_mono() - t0;
+    r->stream_bytes = chk.compressed_bytes;
+    r->stream_uncompressed = chk.uncompressed_bytes;
+    verify_format_size(sz, sizeof(sz), chk.compressed_bytes);
+    if (rc != 0) {
+        add_check(r, opt, "s3.newest-stream", status_of(rc), "%s", err.msg);
+    } else if (chk.expected_sha256 == NULL) {
+        snprintf(r->sha256, sizeof(r->sha256), "%s", chk.sha256);
+        add_check(r, opt, "s3.newest-stream", VERIFY_FAIL,
+                  "%s: gzip ok (%s) but the object has no x-amz-meta-sha256 to compare with",
+                  newest->key, sz);
+    } else {
+        char usz[32];
+
+        snprintf(r->sha256, sizeof(r->sha256), "%s", chk.sha256);
+        verify_format_size(usz, sizeof(usz), chk.uncompressed_bytes);
+        add_check(r, opt, "s3.newest-stream", VERIFY_PASS,
+                  "%s: %s read in %.1fs, gzip ok (%s of SQL), sha256 %.12s… matches metadata",
+                  newest->key, sz, r->stream_seconds, usz, chk.sha256);
+    }
+    s3_gzip_check_free(&chk);
+}
+
+int
+verify_run(struct verify_report *r, const struct verify_opts *opt, struct s3_client *s3,
+           struct neon_client *neon, const char *neon_problem, struct pd_err *err)
+{
+    struct verify_opts o = *opt;
+    struct pd_err lerr;
+    char uri[512];
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    if (o.bucket == NULL || s3 == NULL)
+        return PD_ERR_SET(err, PD_EBUG, "verify: no bucket or s3 client");
+    if (o.count <= 0)
+        o.count = 10;
+    if (o.max_age_s <= 0)
+        o.max_age_s = 8 * 86400.0;
+    if (o.prefix == NULL)
+        o.prefix = "";
+    snprintf(uri, sizeof(uri), "s3://%s/%s", o.bucket, o.prefix);
+
+    if (o.skip_neon)
+        add_check(r, &o, "neon.default-branch", VERIFY_SKIP, "skipped on request");
+    else
+        check_neon(r, &o, neon, neon_problem);
+
+    pd_err_clear(&lerr);
+    rc = verify_list_backups(&r->backups, s3, o.bucket, o.prefix, &lerr);
+    if (rc != 0) {
+        add_check(r, &o, "s3.backups", status_of(rc), "%s", lerr.msg);
+        return 0;
+    }
+    if (r->backups.n == 0) {
+        add_check(r, &o, "s3.backups", VERIFY_FAIL, "no backups under %s", uri);
+        return 0;
+    }
+    r->shown = r->backups.n < (size_t)o.count ? r->backups.n : (size_t)o.count;
+    {
+        uint64_t total = 0;
+        char tsz[32];
+
+        for (size_t i = 0; i < r->shown; i++) {
+            const struct verify_backup *b = &r->backups.items[i];
+            char sz[32], age[32];
+
+            total += b->size;
+            verify_format_size(sz, sizeof(sz), b->size);
+            verify_format_age(age, sizeof(age), o.now - b->time);
+            emit(&o, "  %-52s %10s  %s%s", b->key, sz, age,
+                 b->time_from_key ? "" : " (LastModified)");
+        }
+        verify_format_size(tsz, sizeof(tsz), total);
+        add_check(r, &o, "s3.backups", VERIFY_PASS, "%zu backup%s under %s; newest %zu: %s",
+                  r->backups.n, r->backups.n == 1 ? "" : "s", uri, r->shown, tsz);
+    }
+    {
+        const struct verify_backup *newest = &r->backups.items[0];
+        double age = o.now - newest->time;
+        char a[32], lim[32];
+
+        verify_format_age(a, sizeof(a), age);
+        verify_format_age(lim, sizeof(lim), o.max_age_s);
+        if (age > o.max_age_s)
+            add_check(r, &o, "s3.newest-age", VERIFY_FAIL,
+                      "newest backup %s is %s old, older than %s: the weekly backup is not "
+                      "running",
+                      newest->key, a, lim);
+        else
+            add_check(r, &o, "s3.newest-age", VERIFY_PASS, "newest backup %s is %s old (limit %s)",
+                      newest->key, a, lim);
+        if (!o.skip_stream)
+            check_stream(r, &o, s3, newest);
+    }
+    return 0;
+}
+
+int
+verify_exit_code(const struct verify_report *r)
+{
+    int code = 0;
+
+    for (size_t i = 0; i < r->n_checks; i++) {
+        if (r->checks[i].status == VERIFY_ERROR)
+            return 3;
+        if (r->checks[i].status == VERIFY_FAIL)
+            code = 1;
+    }
+    return code;
+}
+
+void
+verify_report_free(struct verify_report *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->n_checks; i++) {
+        free(r->checks[i].name);
+        free(r->checks[i].detail);
+    }
+    PD_FREE(r->checks);
+    r->n_checks = 0;
+    verify_backups_free(&r->backups);
+    PD_FREE(r->project_id);
+    PD_FREE(r->default_branch);
+}

@@ -1,0 +1,121 @@
+/*
+ * verify: the monthly verification checklist and the backup listing it
+ * shares with the `s3` runbook steps.
+ *
+ * Backups are objects named care-commons-backup-YYYYMMDD-HHMMSS.sql.gz (or
+ * .dump for custom-format dumps). Their age comes from the timestamp in the
+ * name, which is when the dump was taken (UTC); an object whose name has no
+ * timestamp is dated by its LastModified. "Newest" is the latest such time.
+ *
+ * verify_run carries out the checklist: the Neon default branch is present
+ * and ready (history window reported), the newest N backups are listed with
+ * sizes and ages, the newest is no older than max_age_s, and the newest is
+ * streamed once through SHA-256 and gunzip (no temp file) and compared with
+ * its x-amz-meta-sha256. Each item becomes a verify_check; a check that
+ * fails is VERIFY_FAIL, one that could not be carried out because a service
+ * failed is VERIFY_ERROR.
+ */
+#ifndef PD_VERIFY_H
+#define PD_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pd_err;
+struct s3_client;
+struct neon_client;
+
+struct verify_backup {
+    char *key;
+    uint64_t size;
+    double time;       /* seconds since the epoch */
+    int time_from_key; /* 1: from the name, 0: from LastModified */
+};
+
+struct verify_backups {
+    struct verify_backup *items; /* newest first */
+    size_t n;
+};
+
+/*
+ * The UTC time in a key's basename "...-YYYYMMDD-HHMMSS.<ext>", or -1 when
+ * it has none (or the date is not a real one).
+ */
+int verify_key_time(const char *key, double *out);
+
+/* Sort newest first (ties: by key, descending, so the order is stable). */
+void verify_backups_sort(struct verify_backups *b);
+
+/*
+ * Every object under prefix in bucket (following continuation tokens),
+ * newest first. Keys ending in "/" (folder markers) are left out.
+ */
+int verify_list_backups(struct verify_backups *out, struct s3_client *c, const char *bucket,
+                        const char *prefix, struct pd_err *err);
+
+void verify_backups_free(struct verify_backups *b);
+
+/* "812 B", "1.5 KiB", "3.2 MiB", "1.0 GiB" */
+void verify_format_size(char *buf, size_t size, uint64_t bytes);
+
+/* "3d 4h", "5h 12m", "7m", "<1m" (negative ages print as "in the future") */
+void verify_format_age(char *buf, size_t size, double seconds);
+
+enum verify_status {
+    VERIFY_PASS,
+    VERIFY_FAIL,  /* the check ran and found a problem: exit 1 */
+    VERIFY_ERROR, /* a service failed, the check could not be made: exit 3 */
+    VERIFY_SKIP,  /* not run (nothing to check) */
+};
+
+struct verify_check {
+    char *name; /* "neon.default-branch", "s3.backups", "s3.newest-age", "s3.newest-stream" */
+    enum verify_status status;
+    char *detail; /* one line, no secret */
+};
+
+struct verify_opts {
+    const char *bucket;
+    const char *prefix; /* e.g. "weekly/" */
+    int count;          /* backups to list; 0: 10 */
+    double max_age_s;   /* the newest must be younger; 0: 8 days */
+    double now;         /* wall clock */
+    int skip_stream;    /* list only */
+    int skip_neon;      /* the Neon check is reported as skipped */
+    /* Called with each check as it completes and with listing lines (may be NULL). */
+    void (*progress)(const char *line, void *payload);
+    void *payload;
+};
+
+struct verify_report {
+    struct verify_check *checks;
+    size_t n_checks;
+    struct verify_backups backups; /* newest first, all of them */
+    size_t shown;                  /* how many the report lists (<= count) */
+    int have_project;
+    char *project_id;
+    long history_window_s;
+    char *default_branch; /* name */
+    uint64_t stream_bytes;
+    uint64_t stream_uncompressed;
+    double stream_seconds;
+    char sha256[65]; /* of the newest, "" when not streamed */
+};
+
+/*
+ * Run the checklist. neon may be NULL when Neon is not configured: the Neon
+ * check is then an ERROR naming what is missing (neon_problem). Returns 0
+ * when the report is complete (read its checks), a negative PD_E* only for
+ * misuse. The exit code: verify_exit_code.
+ */
+int verify_run(struct verify_report *out, const struct verify_opts *opt, struct s3_client *s3,
+               struct neon_client *neon, const char *neon_problem, struct pd_err *err);
+
+/* 0 all passed, 3 any ERROR, else 1 when any FAIL. */
+int verify_exit_code(const struct verify_report *r);
+
+const char *verify_status_name(enum verify_status s);
+
+void verify_report_free(struct verify_report *r);
+
+#endif
