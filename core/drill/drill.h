@@ -62,6 +62,9 @@ enum step_status {
     STEP_SKIPPED,
 };
 
+/* A note recorded as a follow-up starts with this; the report lists them apart. */
+#define DRILL_FOLLOW_UP_PREFIX "follow-up: "
+
 enum drill_event_type {
     DRILL_EV_BEGIN,       /* written by drill_begin */
     DRILL_EV_STAGE_START, /* stage */
@@ -72,7 +75,7 @@ enum drill_event_type {
     DRILL_EV_OUTPUT,      /* stage, step, text=one output line (redacted) */
     DRILL_EV_CHECK,       /* stage, step, name, sql, expected, observed, passed */
     DRILL_EV_VAR,         /* name, value (never for a secret: value stays in memory) */
-    DRILL_EV_NOTE,        /* stage, text */
+    DRILL_EV_NOTE,        /* stage, text ("follow-up: ..." for a follow-up) */
     DRILL_EV_ISSUE,       /* stage, text */
     DRILL_EV_HUMAN,       /* stage, human_s: time spent waiting for the operator */
     DRILL_EV_MEASURE,     /* name ("rto_s"/"rpo_s"), value_s */

@@ -688,8 +688,23 @@ run_note(struct engine *e, struct engine_step_result *res, struct pd_err *err)
     else if (e->ev.prompt_needed != NULL)
         rc = engine_ask(e, &p, &text, err);
     if (rc == 0 && text != NULL && text[0] != '\0') {
+        // kind=issue lands in the report's issues, kind=follow-up in its follow-ups
+        const char *kind = runbook_step_attr(step, "kind");
+        bool issue = kind != NULL && strcmp(kind, "issue") == 0;
+        bool follow_up = kind != NULL && strcmp(kind, "follow-up") == 0;
         char *r = pd_redact(text);
-        struct drill_event ev = {.type = DRILL_EV_NOTE, .stage = e->si, .step = e->ti, .text = r};
+        struct drill_event ev = {.type = issue ? DRILL_EV_ISSUE : DRILL_EV_NOTE,
+                                 .stage = e->si,
+                                 .step = e->ti,
+                                 .text = r};
+
+        if (follow_up) {
+            char *f = pd_xasprintf(DRILL_FOLLOW_UP_PREFIX "%s", r);
+
+            free(r);
+            r = f;
+            ev.text = r;
+        }
 
         rc = engine_record(e, &ev, err);
         free(r);

@@ -553,6 +553,7 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
         enum step_status st;
         double t0, dur;
         int drc = 0;
+        bool refused;
 
         // operator time of an earlier attempt or step is already journaled
         e->human_step = 0;
@@ -586,7 +587,12 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
             free(display);
         }
         t0 = pd_time_mono();
-        rc = engine_action_run(e, &res, &serr);
+        rc = engine_policy_check(e, &res, &serr);
+        refused = rc != 0;
+        if (rc == 0)
+            rc = engine_action_run(e, &res, &serr);
+        if (rc == 0)
+            rc = engine_measure_step(e, &serr);
         dur = pd_time_mono() - t0;
         if (e->record_rc != 0) {
             // the journal failed: nothing more can be recorded
@@ -639,6 +645,12 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
         if (rc == 0) {
             free(res.summary);
             return 0;
+        }
+        if (refused) {
+            // a drill never gets to retry or skip past its guard
+            free(res.summary);
+            *err = serr;
+            return rc;
         }
         {
             char *why = pd_redact(serr.msg);

@@ -145,4 +145,21 @@ char *engine_s3_audit_target(struct engine *e);
 /* Close the cached database connections and the audit log. */
 void engine_conns_free(struct engine *e);
 
+/* policy.c */
+
+/*
+ * The drill guard, before the current step runs: 0 to go on, or PD_ECHECK
+ * with res and err saying "refused: drill runbooks never change the default
+ * branch 'B' (step ID: ...)" (already journaled as an issue and audited).
+ * A refusal stops the drill whatever the step's on-fail.
+ */
+int engine_policy_check(struct engine *e, struct engine_step_result *res, struct pd_err *err);
+
+/* measure.c */
+
+/* After the current step passed: measure RTO (marks=usable) and RPO (rpo=TIME). */
+int engine_measure_step(struct engine *e, struct pd_err *err);
+/* A timestamptz as PostgreSQL prints it, or RFC 3339; no zone is UTC. 0 or -1. */
+int engine_measure_parse_time(double *out, const char *s);
+
 #endif

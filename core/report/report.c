@@ -18,6 +18,7 @@
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_time.h"
+#include "report/review.h"
 #include "runbook/runbook.h"
 
 /* ---- derived values shared by both formats ----------------------------------------------- */
@@ -340,6 +341,7 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
         cJSON_AddItemToArray(a, o);
     }
     issues_free(issues, n_issues);
+    report_review_json(root, d, rb);
     cJSON_AddNumberToObject(root, "resumes", d->n_resumes);
     cJSON_AddBoolToObject(root, "truncated_tail", d->truncated_tail);
     return root;
@@ -712,6 +714,12 @@ report_md_string(char **out, const struct drill *d, const struct runbook *rb, st
     md_checks(&m, d);
     md_texts(&m, d, "Notes", d->notes, d->n_notes);
     md_issues(&m, d);
+    {
+        char *review = report_review_md(d, rb);
+
+        md_put(&m, review);
+        free(review);
+    }
     md_outcome(&m, d, sha);
     if (m.rc != 0) {
         pd_buf_free(&m.b);

@@ -21,8 +21,10 @@
  * "no-target"), rpo_s (null unless measured), rpo_target_s, rpo_verdict,
  * notes[] {stage, at, text}, issues[] {stage, at, text, kind: "recorded",
  * "failed-step" or "skipped-step"; failed and skipped steps are added with
- * their summary or reason}, resumes, truncated_tail. Durations are seconds
- * rounded to 3 decimals; stage references are stage ids (null: the drill).
+ * their summary or reason}, the review sections of report/review.h (team,
+ * deviations, follow_ups, cleanup, compliance), resumes, truncated_tail.
+ * Durations are seconds rounded to 3 decimals; stage references are stage
+ * ids (null: the drill).
  */
 #ifndef PD_REPORT_H
 #define PD_REPORT_H

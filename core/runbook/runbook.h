@@ -25,12 +25,12 @@ struct pd_err;
  * also accepts the common attributes in RUNBOOK_COMMON_ATTRS.
  */
 #define RUNBOOK_ACTIONS(_)                                                                         \
-    _(STEP_SH, "sh", "", "timeout save env")                                                       \
-    _(STEP_SQL, "sql", "", "url timeout save readonly export import into ident")                   \
-    _(STEP_CHECK, "check", "name expect", "url timeout baseline ident")                            \
+    _(STEP_SH, "sh", "", "timeout save env marks")                                                 \
+    _(STEP_SQL, "sql", "", "url timeout save readonly export import into ident marks")             \
+    _(STEP_CHECK, "check", "name expect", "url timeout baseline ident marks rpo")                  \
     _(STEP_CONFIRM, "confirm", "target", "destructive")                                            \
     _(STEP_INPUT, "input", "name", "type choices default pattern")                                 \
-    _(STEP_NOTE, "note", "", "name")                                                               \
+    _(STEP_NOTE, "note", "", "name kind")                                                          \
     _(STEP_NEON, "neon", "op",                                                                     \
       "branch parent timestamp lsn name save source preserve endpoint database role operation "  \
       "timeout")                                                                                   \

@@ -338,6 +338,13 @@ check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr 
             if (!runbook_valid_var(n))
                 rb_diag(c, a->pos.line, a->pos.col, "bad variable name '%s' in ident", n);
         free(list);
+    } else if (strcmp(k, "marks") == 0) {
+        if (strcmp(v, "usable") != 0)
+            rb_diag(c, a->pos.line, a->pos.col, "bad value '%s' for marks (expected usable)", v);
+    } else if (strcmp(k, "kind") == 0) {
+        if (!runbook_word_in("note issue follow-up", v, strlen(v)) || *v == '\0')
+            rb_diag(c, a->pos.line, a->pos.col,
+                    "bad note kind '%s' (expected note, issue or follow-up)", v);
     } else if (strcmp(k, "env") == 0) {
         char *list = pd_xstrdup(v);
         char *save = NULL;

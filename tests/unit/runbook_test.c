@@ -793,6 +793,10 @@ static const struct bad_case {
       "9:37: bad input declaration: unexpected 'trailing' after the prompt",
       "10:8: bad input declaration (expected NAME TYPE [required|optional] [default=VALUE] "
       "\"prompt\")"}},
+    {"bad-measure.md",
+     {"9:36: bad value 'done' for marks (expected usable)",
+      "13:9: bad note kind 'remark' (expected note, issue or follow-up)",
+      "17:21: unknown attribute 'rpo' for confirm", "17:25: undefined variable 'x'"}},
     {"bad-on-fail.md",
      {"9:7: bad on-fail 'sometimes' (expected stop, continue, skip, retry or retry:N with N from 1 to 100)",
       "13:7: bad on-fail 'retry:0' (expected stop, continue, skip, retry or retry:N with N from 1 to 100)",

@@ -1,0 +1,206 @@
+/*
+ * The drill guard: in a runbook with `drill: yes`, a destructive step aimed
+ * at the project's default (production) branch is refused before it runs,
+ * whatever --yes or the step's on-fail say. A drill exercises the
+ * procedure on copies; the branch people depend on must come out of it
+ * untouched.
+ *
+ * Destructive steps are a confirm with destructive=yes (its target) and
+ * the neon operations that change or replace a branch: branch-delete,
+ * branch-rename, branch-restore (its branch=) and branch-set-default
+ * (always: moving the default away from production changes production).
+ * The target is resolved against the Neon project (an id or a name, as the
+ * neon action resolves it). Without a Neon project configured, a confirm
+ * target can only be compared with the conventional default name "main".
+ *
+ * A refusal is recorded three ways: the step's failure (its summary), a
+ * drill issue (report issues[]) and an audit entry whose outcome names the
+ * refusal, so the attempt is visible to an auditor.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "engine/engine.intern.h"
+#include "neon/client.h"
+#include "pd_err.h"
+#include "pd_log.h"
+#include "pd_mem.h"
+#include "pd_redact.h"
+
+/* The name Neon gives a project's first (default) branch. */
+#define POLICY_DEFAULT_NAME "main"
+
+static const char *const guarded_ops[] = {
+    "branch-delete",
+    "branch-rename",
+    "branch-restore",
+    "branch-set-default",
+};
+
+static bool
+guarded_op(const char *op)
+{
+    for (size_t i = 0; op != NULL && i < sizeof(guarded_ops) / sizeof(guarded_ops[0]); i++)
+        if (strcmp(op, guarded_ops[i]) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * Is name_or_id (NULL: what the neon action takes for "no branch", the
+ * default) the project's default branch? *default_name gets the default
+ * branch's name (caller owns). A target Neon does not know is not the
+ * default: the step itself will fail on it.
+ */
+static int
+is_default_branch(const char *name_or_id, bool neon_step, bool *yes, char **default_name,
+                  struct pd_err *err)
+{
+    struct neon_client *c = NULL;
+    struct neon_branch def = {0}, b = {0};
+    struct pd_err cerr = {0};
+    int rc;
+
+    *yes = false;
+    *default_name = NULL;
+    if (neon_client_new_from_env(&c, &cerr) != 0) {
+        if (neon_step) // the neon step cannot run either: let it say why
+            return 0;
+        *default_name = pd_xstrdup(POLICY_DEFAULT_NAME);
+        *yes = name_or_id != NULL && strcmp(name_or_id, POLICY_DEFAULT_NAME) == 0;
+        return 0;
+    }
+    rc = neon_branch_find(c, NULL, &def, err);
+    if (rc != 0) {
+        pd_err_prefix(err, "drill guard: cannot find the default branch: ");
+        goto out;
+    }
+    *default_name = pd_xstrdup(def.name ? def.name : def.id);
+    if (name_or_id == NULL) {
+        *yes = true;
+        goto out;
+    }
+    if ((def.id != NULL && strcmp(name_or_id, def.id) == 0) ||
+        (def.name != NULL && strcmp(name_or_id, def.name) == 0)) {
+        *yes = true;
+        goto out;
+    }
+    {
+        struct pd_err ferr = {0};
+
+        // an id wins over a name, as the action resolves it
+        if (neon_branch_find(c, name_or_id, &b, &ferr) == 0)
+            *yes = b.is_default != 0;
+    }
+out:
+    neon_branch_clear(&b);
+    neon_branch_clear(&def);
+    neon_client_free(c);
+    return rc;
+}
+
+static int
+audit_refusal(struct engine *e, const char *op, const char *target, const char *why,
+              struct pd_err *err)
+{
+    char *home, *slash;
+    struct audit_arg args[3];
+    size_t n = 0;
+    int rc;
+
+    if (e->audit == NULL) {
+        if (e->drill->dir == NULL)
+            return PD_ERR_SET(err, PD_EBUG, "engine: the drill has no folder for the audit log");
+        // HOME/drills/ID -> HOME, as the actions open it
+        home = pd_xstrdup(e->drill->dir);
+        for (int i = 0; i < 2; i++) {
+            slash = strrchr(home, '/');
+            if (slash == NULL || slash == home) {
+                free(home);
+                return PD_ERR_SET(err, PD_EBUG, "engine: drill folder %s is not HOME/drills/ID",
+                                  e->drill->dir);
+            }
+            *slash = '\0';
+        }
+        rc = audit_open(&e->audit, home, e->drill->operator_name, err);
+        free(home);
+        if (rc != 0)
+            return rc;
+    }
+    args[n++] = (struct audit_arg){.key = "step", .str = e->step->id ? e->step->id : ""};
+    args[n++] = (struct audit_arg){.key = "op", .str = op};
+    args[n++] = (struct audit_arg){.key = "branch", .str = target ? target : ""};
+    return audit_record(e->audit, e->drill->id, "drill.refused", target ? target : "", args, n, why,
+                        err);
+}
+
+int
+engine_policy_check(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+{
+    const struct runbook_step *step = e->step;
+    const char *attr = NULL, *op = NULL;
+    char *target = NULL, *default_name = NULL, *shown = NULL, *why = NULL;
+    bool hit = false, neon_step = step->action == STEP_NEON;
+    int rc = 0;
+
+    if (!e->rb->drill || step->manual)
+        return 0;
+    if (step->action == STEP_CONFIRM) {
+        const char *d = runbook_step_attr(step, "destructive");
+
+        if (d == NULL || strcmp(d, "yes") != 0)
+            return 0;
+        op = "confirm";
+        attr = runbook_step_attr(step, "target");
+    } else if (neon_step) {
+        op = runbook_step_attr(step, "op");
+        if (!guarded_op(op))
+            return 0;
+        attr = runbook_step_attr(step, "branch");
+    } else {
+        return 0;
+    }
+    if (attr != NULL) {
+        rc = engine_expand(e, &target, attr, false, err);
+        if (rc != 0)
+            return rc; // the action would fail the same way
+    }
+    rc = is_default_branch(target, neon_step, &hit, &default_name, err);
+    if (rc != 0)
+        goto out;
+    if (neon_step && strcmp(op, "branch-set-default") == 0 && default_name != NULL)
+        hit = true;
+    if (!hit)
+        goto out;
+    shown = pd_redact(target ? target : default_name);
+    why = pd_xasprintf("refused: drill runbooks never change the default branch '%s' (step %s: "
+                       "%s %s)",
+                       default_name, step->id, op, shown);
+    {
+        struct drill_event ev = {
+            .type = DRILL_EV_ISSUE, .stage = e->si, .step = e->ti, .text = why};
+
+        rc = engine_record(e, &ev, err);
+    }
+    if (rc == 0)
+        rc = engine_output(e, why, err);
+    if (rc == 0)
+        rc = audit_refusal(e, op, shown, why, err);
+    if (rc != 0)
+        goto out;
+    pd_log(PD_LOG_WARN, "engine: %s", why);
+    res->exit_code = 1;
+    res->summary = pd_xstrdup(why);
+    rc = PD_ERR_SET(err, PD_ECHECK, "%s", why);
+out:
+    free(why);
+    free(shown);
+    free(default_name);
+    if (target != NULL) {
+        memset(target, 0, strlen(target));
+        free(target);
+    }
+    return rc;
+}
