@@ -1099,10 +1099,12 @@ runbook_parse(struct runbook **out, const char *path, const char *text, size_t l
         hash_stages(rb);
     }
 
-    sort_diags(c.diags->items + c.first_diag, c.diags->n - c.first_diag);
+    // items is NULL while there is no diagnostic: NULL + 0 is undefined too
     if (c.diags->n > c.first_diag) {
-        const struct runbook_diag *d = &c.diags->items[c.first_diag];
+        const struct runbook_diag *d;
 
+        sort_diags(c.diags->items + c.first_diag, c.diags->n - c.first_diag);
+        d = &c.diags->items[c.first_diag];
         rc = PD_ERR_SET(err, PD_EINPUT, "%s:%d:%d: %s", d->file, d->pos.line, d->pos.col, d->msg);
     }
 out:
