@@ -795,7 +795,8 @@ code_block(struct rb_ctx *c, cmark_node *node, char **title_override, int *meta_
     info = p + flen;
     info += strspn(l + info, " \t");
     info_end = info;
-    while (info_end < n && l[info_end] != ' ' && l[info_end] != '\t')
+    // a NUL ends the word too: word below is a C string and wlen must be its length
+    while (info_end < n && l[info_end] != ' ' && l[info_end] != '\t' && l[info_end] != '\0')
         info_end++;
     wlen = info_end - info;
     if (wlen == 0) {
