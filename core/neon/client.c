@@ -173,9 +173,13 @@ jstr(const cJSON *obj, const char *name)
 static long long
 jint(const cJSON *obj, const char *name, long long dflt)
 {
+    static const double limit = 9223372036854775808.0; /* 2^63 */
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
 
-    return cJSON_IsNumber(v) ? (long long)v->valuedouble : dflt;
+    // a number past long long's range (1e300) cannot be converted: undefined behaviour
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= -limit && v->valuedouble < limit))
+        return dflt;
+    return (long long)v->valuedouble;
 }
 
 static int
