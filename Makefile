@@ -201,7 +201,7 @@ $(FUZZ_BUILD)/fuzz/%: $(FUZZ_BUILD)/tests/fuzz/%_fuzz.o $(FUZZ_BUILD)/tests/fuzz
 fuzz-bins: $(FUZZ_BIN)
 
 fuzz: fuzz-bins
-	@FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+	@FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 fuzz-smoke:
 	@PGDRILL_TOP=$(CURDIR) FUZZ_BUILD=$(FUZZ_BUILD) tests/integration/fuzz_smoke.sh

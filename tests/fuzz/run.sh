@@ -19,7 +19,13 @@ if [ "${1:-}" = "--tap" ]; then
     tap=1
     shift
 fi
-seconds=${1:?usage: run.sh [--tap] SECONDS NAME...}
+seconds=${1:-}
+case $seconds in
+'' | *[!0-9]* | 0)
+    echo "usage: run.sh [--tap] SECONDS NAME... (SECONDS a positive integer, got '$seconds')" >&2
+    exit 2
+    ;;
+esac
 shift
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 [ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
