@@ -165,3 +165,49 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- fuzzing (libFuzzer, clang) --------------------------------------------
+#
+#   make fuzz FUZZ_SECONDS=N   build the targets in tests/fuzz and run each for N s
+#   make fuzz-bins             only build them (into build-fuzz/, apart from build/)
+#   make fuzz-smoke            the short run inside `make check` (tests/integration/fuzz_smoke.sh)
+#
+# Core is compiled again with clang, coverage instrumentation and ASan/UBSan.
+# The gcc-only warning flags above mean nothing to clang; its own -Wall
+# -Wextra still apply, without -Werror: gcc's build is the warning gate.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c11 -Wall -Wextra -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/*_fuzz.c))
+FUZZ_NAMES   := $(FUZZ_SRC:tests/fuzz/%_fuzz.c=%)
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz/%)
+FUZZ_CORE_OBJ := $(CORE_SRC:%.c=$(FUZZ_BUILD)/%.o)
+
+.PHONY: fuzz fuzz-bins fuzz-smoke
+
+$(FUZZ_BUILD)/%.o: %.c
+	$(call msg,FUZZCC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/libpgdrill.a: $(FUZZ_CORE_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz/%: $(FUZZ_BUILD)/tests/fuzz/%_fuzz.o $(FUZZ_BUILD)/tests/fuzz/fuzz_common.o \
+		$(FUZZ_BUILD)/libpgdrill.a
+	$(call msg,LINK,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+fuzz-bins: $(FUZZ_BIN)
+
+fuzz: fuzz-bins
+	@FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-smoke:
+	@PGDRILL_TOP=$(CURDIR) FUZZ_BUILD=$(FUZZ_BUILD) tests/integration/fuzz_smoke.sh
+
+-include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

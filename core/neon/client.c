@@ -12,6 +12,8 @@
 #include <cjson/cJSON.h>
 
 #include "http/http.h"
+#include "neon/client.intern.h"
+#include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
@@ -171,9 +173,13 @@ jstr(const cJSON *obj, const char *name)
 static long long
 jint(const cJSON *obj, const char *name, long long dflt)
 {
+    static const double limit = 9223372036854775808.0; /* 2^63 */
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
 
-    return cJSON_IsNumber(v) ? (long long)v->valuedouble : dflt;
+    // a number past long long's range (1e300) cannot be converted: undefined behaviour
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= -limit && v->valuedouble < limit))
+        return dflt;
+    return (long long)v->valuedouble;
 }
 
 static int
@@ -425,6 +431,157 @@ parse_result(struct neon_result *r, const cJSON *root, const char *what, struct 
     return 0;
 }
 
+/*
+ * What each call makes of its 2xx body (already parsed into j), kept apart
+ * from the HTTP exchange so tests/fuzz can feed arbitrary bodies through
+ * exactly the code the calls use (see client.intern.h).
+ */
+static int
+project_from_body(struct neon_project *out, const cJSON *j, struct pd_err *err)
+{
+    const cJSON *p = need_obj(j, "project", "GET project", err);
+
+    if (p == NULL)
+        return PD_ESERVICE;
+    parse_project(out, p);
+    return need_id(out->id, "GET project", "project", err);
+}
+
+static int
+branch_from_body(struct neon_branch *out, const cJSON *j, struct pd_err *err)
+{
+    const cJSON *b = need_obj(j, "branch", "GET branch", err);
+
+    if (b == NULL)
+        return PD_ESERVICE;
+    parse_branch(out, b);
+    return need_id(out->id, "GET branch", "branch", err);
+}
+
+/*
+ * Append one page of GET branches to *v (count entries so far). *next is
+ * the cursor of the following page, borrowed from j, or NULL on the last.
+ */
+static int
+branches_from_page(struct neon_branch **v, size_t *count, const char **next, const cJSON *j,
+                   struct pd_err *err)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "branches");
+    const cJSON *it, *nx;
+
+    *next = NULL;
+    if (!cJSON_IsArray(arr))
+        return PD_ERR_SET(err, PD_ESERVICE,
+                          "neon: GET branches: response has no \"branches\" array");
+    *v = pd_xrealloc(*v, (*count + (size_t)cJSON_GetArraySize(arr) + 1) * sizeof(**v));
+    for (it = arr->child; it != NULL; it = it->next) {
+        struct neon_branch *b = &(*v)[(*count)++];
+
+        memset(b, 0, sizeof(*b));
+        parse_branch(b, it);
+        if (need_id(b->id, "GET branches", "branch", err) != 0)
+            return PD_ESERVICE;
+    }
+    nx =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "pagination"), "next");
+    if (cJSON_IsString(nx) && nx->valuestring[0] != '\0' && cJSON_GetArraySize(arr) > 0)
+        *next = nx->valuestring;
+    return 0;
+}
+
+/* A mutation's answer; out is cleared again on failure. */
+static int
+result_from_body(struct neon_result *out, const cJSON *j, const char *what, long status,
+                 struct pd_err *err)
+{
+    int rc;
+
+    if (!cJSON_IsObject(j))
+        return PD_ERR_SET(err, PD_ESERVICE, "neon: %s: HTTP %ld: expected a json object", what,
+                          status);
+    rc = parse_result(out, j, what, err);
+    if (rc != 0)
+        neon_result_clear(out);
+    return rc;
+}
+
+/* The array under key in a list response; *arr borrows from root. */
+static int
+list_array(const cJSON **arr, const cJSON *root, const char *key, struct pd_err *err)
+{
+    *arr = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!cJSON_IsArray(*arr))
+        return PD_ERR_SET(err, PD_ESERVICE, "neon: GET %s: response has no \"%s\" array", key, key);
+    return 0;
+}
+
+static void
+endpoints_from_array(struct neon_endpoint **out, size_t *n, const cJSON *arr)
+{
+    size_t i = 0;
+
+    *out = pd_xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(**out));
+    for (const cJSON *it = arr->child; it != NULL; it = it->next)
+        parse_endpoint(&(*out)[i++], it);
+    *n = i;
+}
+
+static void
+databases_from_array(struct neon_database **out, size_t *n, const cJSON *arr)
+{
+    size_t i = 0;
+
+    *out = pd_xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(**out));
+    for (const cJSON *it = arr->child; it != NULL; it = it->next) {
+        (*out)[i].id = jint(it, "id", 0);
+        (*out)[i].branch_id = jstr(it, "branch_id");
+        (*out)[i].name = jstr(it, "name");
+        (*out)[i].owner_name = jstr(it, "owner_name");
+        i++;
+    }
+    *n = i;
+}
+
+static void
+roles_from_array(struct neon_role **out, size_t *n, const cJSON *arr)
+{
+    size_t i = 0;
+
+    *out = pd_xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(**out));
+    for (const cJSON *it = arr->child; it != NULL; it = it->next) {
+        (*out)[i].branch_id = jstr(it, "branch_id");
+        (*out)[i].name = jstr(it, "name");
+        i++;
+    }
+    *n = i;
+}
+
+static int
+connection_uri_from_body(char **out, const cJSON *j, struct pd_err *err)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "uri");
+
+    if (!cJSON_IsString(u) || u->valuestring[0] == '\0')
+        return PD_ERR_SET(err, PD_ESERVICE, "neon: GET connection_uri: response has no \"uri\"");
+    pd_redact_register_uri(u->valuestring);
+    *out = pd_xstrdup(u->valuestring);
+    return 0;
+}
+
+static int
+operation_from_body(struct neon_operation *out, const cJSON *j, const char *operation_id,
+                    struct pd_err *err)
+{
+    const cJSON *o = need_obj(j, "operation", "GET operation", err);
+
+    if (o == NULL)
+        return PD_ESERVICE;
+    parse_operation(out, o);
+    if (out->status == NULL)
+        return PD_ERR_SET(err, PD_ESERVICE, "neon: GET operation %s: no status", operation_id);
+    return 0;
+}
+
 /* ---- requests and retries ---------------------------------------------- */
 
 static void
@@ -637,20 +794,13 @@ neon_project_get(struct neon_client *c, struct neon_project *out, struct pd_err 
 {
     char *path = project_path(c, "");
     cJSON *j = NULL;
-    const cJSON *p;
     int rc;
 
     memset(out, 0, sizeof(*out));
     rc = neon_call_obj(c, "GET", path, NULL, &j, err);
     if (rc != 0)
         goto out;
-    p = need_obj(j, "project", "GET project", err);
-    if (p == NULL) {
-        rc = PD_ESERVICE;
-        goto out;
-    }
-    parse_project(out, p);
-    rc = need_id(out->id, "GET project", "project", err);
+    rc = project_from_body(out, j, err);
 out:
     cJSON_Delete(j);
     free(path);
@@ -669,7 +819,7 @@ neon_branches_list(struct neon_client *c, struct neon_branch **out, size_t *n, s
     *out = NULL;
     *n = 0;
     for (int page = 0;; page++) {
-        const cJSON *arr, *pg, *next, *it;
+        const char *next;
 
         free(path);
         if (cursor != NULL) {
@@ -685,33 +835,18 @@ neon_branches_list(struct neon_client *c, struct neon_branch **out, size_t *n, s
         rc = neon_call_obj(c, "GET", path, NULL, &j, err);
         if (rc != 0)
             goto out;
-        arr = cJSON_GetObjectItemCaseSensitive(j, "branches");
-        if (!cJSON_IsArray(arr)) {
-            rc = PD_ERR_SET(err, PD_ESERVICE,
-                            "neon: GET branches: response has no \"branches\" array");
+        rc = branches_from_page(&v, &count, &next, j, err);
+        if (rc != 0)
             goto out;
-        }
-        v = pd_xrealloc(v, (count + (size_t)cJSON_GetArraySize(arr) + 1) * sizeof(*v));
-        for (it = arr->child; it != NULL; it = it->next) {
-            memset(&v[count], 0, sizeof(v[count]));
-            parse_branch(&v[count], it);
-            count++;
-            rc = need_id(v[count - 1].id, "GET branches", "branch", err);
-            if (rc != 0)
-                goto out;
-        }
-        pg = cJSON_GetObjectItemCaseSensitive(j, "pagination");
-        next = cJSON_GetObjectItemCaseSensitive(pg, "next");
         // stop when there is no next page, or the cursor does not move (a loop guard)
-        if (!cJSON_IsString(next) || next->valuestring[0] == '\0' || cJSON_GetArraySize(arr) == 0 ||
-            (cursor && strcmp(cursor, next->valuestring) == 0))
+        if (next == NULL || (cursor && strcmp(cursor, next) == 0))
             break;
         if (page >= 10000) {
             rc = PD_ERR_SET(err, PD_ESERVICE, "neon: GET branches: more than 10000 pages");
             goto out;
         }
         free(cursor);
-        cursor = pd_xstrdup(next->valuestring);
+        cursor = pd_xstrdup(next);
     }
     *out = v;
     *n = count;
@@ -731,7 +866,6 @@ neon_branch_get(struct neon_client *c, const char *branch_id, struct neon_branch
 {
     char *esc, *path;
     cJSON *j = NULL;
-    const cJSON *b;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -743,13 +877,7 @@ neon_branch_get(struct neon_client *c, const char *branch_id, struct neon_branch
     rc = neon_call_obj(c, "GET", path, NULL, &j, err);
     if (rc != 0)
         goto out;
-    b = need_obj(j, "branch", "GET branch", err);
-    if (b == NULL) {
-        rc = PD_ESERVICE;
-        goto out;
-    }
-    parse_branch(out, b);
-    rc = need_id(out->id, "GET branch", "branch", err);
+    rc = branch_from_body(out, j, err);
 out:
     cJSON_Delete(j);
     free(esc);
@@ -825,13 +953,7 @@ mutate(struct neon_client *c, const char *method, char *path, cJSON *body, struc
         goto out;
     if (j == NULL && st == 204)
         goto out;
-    if (!cJSON_IsObject(j)) {
-        rc = PD_ERR_SET(err, PD_ESERVICE, "neon: %s: HTTP %ld: expected a json object", what, st);
-        goto out;
-    }
-    rc = parse_result(out, j, what, err);
-    if (rc != 0)
-        neon_result_clear(out);
+    rc = result_from_body(out, j, what, st, err);
 out:
     cJSON_Delete(j);
     cJSON_Delete(body);
@@ -968,12 +1090,8 @@ get_list(struct neon_client *c, char *path, const char *key, cJSON **root, const
 {
     int rc = neon_call_obj(c, "GET", path, NULL, root, err);
 
-    if (rc == 0) {
-        *arr = cJSON_GetObjectItemCaseSensitive(*root, key);
-        if (!cJSON_IsArray(*arr))
-            rc = PD_ERR_SET(err, PD_ESERVICE, "neon: GET %s: response has no \"%s\" array", key,
-                            key);
-    }
+    if (rc == 0)
+        rc = list_array(arr, *root, key, err);
     free(path);
     return rc;
 }
@@ -983,8 +1101,7 @@ neon_endpoints_list(struct neon_client *c, const char *branch_id, struct neon_en
                     size_t *n, struct pd_err *err)
 {
     cJSON *j = NULL;
-    const cJSON *arr, *it;
-    size_t i = 0;
+    const cJSON *arr;
     int rc;
 
     *out = NULL;
@@ -992,12 +1109,8 @@ neon_endpoints_list(struct neon_client *c, const char *branch_id, struct neon_en
     rc = get_list(
         c, branch_id ? branch_path(c, branch_id, "/endpoints") : project_path(c, "/endpoints"),
         "endpoints", &j, &arr, err);
-    if (rc == 0) {
-        *out = pd_xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(**out));
-        for (it = arr->child; it != NULL; it = it->next)
-            parse_endpoint(&(*out)[i++], it);
-        *n = i;
-    }
+    if (rc == 0)
+        endpoints_from_array(out, n, arr);
     cJSON_Delete(j);
     return rc;
 }
@@ -1043,8 +1156,7 @@ neon_databases_list(struct neon_client *c, const char *branch_id, struct neon_da
                     size_t *n, struct pd_err *err)
 {
     cJSON *j = NULL;
-    const cJSON *arr, *it;
-    size_t i = 0;
+    const cJSON *arr;
     int rc;
 
     *out = NULL;
@@ -1053,17 +1165,8 @@ neon_databases_list(struct neon_client *c, const char *branch_id, struct neon_da
     if (rc != 0)
         return rc;
     rc = get_list(c, branch_path(c, branch_id, "/databases"), "databases", &j, &arr, err);
-    if (rc == 0) {
-        *out = pd_xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(**out));
-        for (it = arr->child; it != NULL; it = it->next) {
-            (*out)[i].id = jint(it, "id", 0);
-            (*out)[i].branch_id = jstr(it, "branch_id");
-            (*out)[i].name = jstr(it, "name");
-            (*out)[i].owner_name = jstr(it, "owner_name");
-            i++;
-        }
-        *n = i;
-    }
+    if (rc == 0)
+        databases_from_array(out, n, arr);
     cJSON_Delete(j);
     return rc;
 }
@@ -1073,8 +1176,7 @@ neon_roles_list(struct neon_client *c, const char *branch_id, struct neon_role *
                 struct pd_err *err)
 {
     cJSON *j = NULL;
-    const cJSON *arr, *it;
-    size_t i = 0;
+    const cJSON *arr;
     int rc;
 
     *out = NULL;
@@ -1083,15 +1185,8 @@ neon_roles_list(struct neon_client *c, const char *branch_id, struct neon_role *
     if (rc != 0)
         return rc;
     rc = get_list(c, branch_path(c, branch_id, "/roles"), "roles", &j, &arr, err);
-    if (rc == 0) {
-        *out = pd_xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(**out));
-        for (it = arr->child; it != NULL; it = it->next) {
-            (*out)[i].branch_id = jstr(it, "branch_id");
-            (*out)[i].name = jstr(it, "name");
-            i++;
-        }
-        *n = i;
-    }
+    if (rc == 0)
+        roles_from_array(out, n, arr);
     cJSON_Delete(j);
     return rc;
 }
@@ -1102,7 +1197,6 @@ neon_connection_uri(struct neon_client *c, char **out, const char *branch_id,
 {
     char *db = NULL, *role = NULL, *br = NULL, *path = NULL;
     cJSON *j = NULL;
-    const cJSON *u;
     int rc;
 
     *out = NULL;
@@ -1123,13 +1217,7 @@ neon_connection_uri(struct neon_client *c, char **out, const char *branch_id,
     rc = neon_call_obj(c, "GET", path, NULL, &j, err);
     if (rc != 0)
         goto out;
-    u = cJSON_GetObjectItemCaseSensitive(j, "uri");
-    if (!cJSON_IsString(u) || u->valuestring[0] == '\0') {
-        rc = PD_ERR_SET(err, PD_ESERVICE, "neon: GET connection_uri: response has no \"uri\"");
-        goto out;
-    }
-    pd_redact_register_uri(u->valuestring);
-    *out = pd_xstrdup(u->valuestring);
+    rc = connection_uri_from_body(out, j, err);
 out:
     cJSON_Delete(j);
     free(db);
@@ -1145,7 +1233,6 @@ neon_operation_get(struct neon_client *c, const char *operation_id, struct neon_
 {
     char *esc, *path;
     cJSON *j = NULL;
-    const cJSON *o;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -1157,14 +1244,7 @@ neon_operation_get(struct neon_client *c, const char *operation_id, struct neon_
     rc = neon_call_obj(c, "GET", path, NULL, &j, err);
     if (rc != 0)
         goto out;
-    o = need_obj(j, "operation", "GET operation", err);
-    if (o == NULL) {
-        rc = PD_ESERVICE;
-        goto out;
-    }
-    parse_operation(out, o);
-    if (out->status == NULL)
-        rc = PD_ERR_SET(err, PD_ESERVICE, "neon: GET operation %s: no status", operation_id);
+    rc = operation_from_body(out, j, operation_id, err);
 out:
     cJSON_Delete(j);
     free(esc);
@@ -1279,4 +1359,116 @@ neon_check_timestamp(const char *ts, double now, long history_retention_seconds,
                           "%lds (oldest restorable time is %s)",
                           ts, history_retention_seconds, oldest_s);
     return 0;
+}
+
+/* ---- tests/fuzz entry point (client.intern.h) ------------------------------------------------ */
+
+int
+neon_client_parse_body(enum neon_body kind, const char *body, size_t len, struct pd_err *err)
+{
+    cJSON *j = NULL;
+    int rc = 0;
+
+    if (kind == NEON_BODY_ERROR) {
+        struct http_response resp;
+        char desc[480];
+
+        http_response_init(&resp);
+        // the body as http_request hands it over: owned and NUL-terminated
+        if ((rc = pd_buf_append(&resp.body, body, len, err)) == 0) {
+            resp.status = 500;
+            describe_error(desc, sizeof(desc), &resp, "00000000-0000-4000-8000-000000000000");
+            rc = PD_ERR_SET(err, PD_ESERVICE, "neon: fuzz: %s", desc);
+        }
+        http_response_free(&resp);
+        return rc;
+    }
+    // as neon_call: an empty 2xx body is no document at all
+    if (len > 0 && (j = cJSON_ParseWithLength(body, len)) == NULL)
+        return PD_ERR_SET(err, PD_ESERVICE, "neon: fuzz: response is not json");
+    if (kind != NEON_BODY_RESULT && !cJSON_IsObject(j)) {
+        rc = PD_ERR_SET(err, PD_ESERVICE, "neon: fuzz: expected a json object");
+        goto out;
+    }
+    switch (kind) {
+    case NEON_BODY_PROJECT: {
+        struct neon_project p = {0};
+
+        rc = project_from_body(&p, j, err);
+        neon_project_clear(&p);
+        break;
+    }
+    case NEON_BODY_BRANCH: {
+        struct neon_branch b = {0};
+
+        rc = branch_from_body(&b, j, err);
+        neon_branch_clear(&b);
+        break;
+    }
+    case NEON_BODY_BRANCHES: {
+        struct neon_branch *v = NULL;
+        size_t count = 0;
+        const char *next;
+
+        rc = branches_from_page(&v, &count, &next, j, err);
+        neon_branches_free(v, count);
+        break;
+    }
+    case NEON_BODY_RESULT: {
+        struct neon_result r = {0};
+
+        if (j != NULL)
+            rc = result_from_body(&r, j, "POST fuzz", 200, err);
+        neon_result_clear(&r);
+        break;
+    }
+    case NEON_BODY_ENDPOINTS:
+    case NEON_BODY_DATABASES:
+    case NEON_BODY_ROLES: {
+        static const char *const keys[] = {"endpoints", "databases", "roles"};
+        const cJSON *arr;
+        size_t n = 0;
+
+        rc = list_array(&arr, j, keys[kind - NEON_BODY_ENDPOINTS], err);
+        if (rc != 0)
+            break;
+        if (kind == NEON_BODY_ENDPOINTS) {
+            struct neon_endpoint *v;
+
+            endpoints_from_array(&v, &n, arr);
+            neon_endpoints_free(v, n);
+        } else if (kind == NEON_BODY_DATABASES) {
+            struct neon_database *v;
+
+            databases_from_array(&v, &n, arr);
+            neon_databases_free(v, n);
+        } else {
+            struct neon_role *v;
+
+            roles_from_array(&v, &n, arr);
+            neon_roles_free(v, n);
+        }
+        break;
+    }
+    case NEON_BODY_CONNECTION_URI: {
+        char *uri = NULL;
+
+        rc = connection_uri_from_body(&uri, j, err);
+        free(uri);
+        break;
+    }
+    case NEON_BODY_OPERATION: {
+        struct neon_operation o = {0};
+
+        rc = operation_from_body(&o, j, "op-fuzz", err);
+        neon_operation_clear(&o);
+        break;
+    }
+    default:
+        rc = PD_ERR_SET(err, PD_EBUG, "neon: fuzz: unknown body kind %d", (int)kind);
+        break;
+    }
+out:
+    cJSON_Delete(j);
+    return rc;
 }

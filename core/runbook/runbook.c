@@ -795,7 +795,8 @@ code_block(struct rb_ctx *c, cmark_node *node, char **title_override, int *meta_
     info = p + flen;
     info += strspn(l + info, " \t");
     info_end = info;
-    while (info_end < n && l[info_end] != ' ' && l[info_end] != '\t')
+    // a NUL ends the word too: word below is a C string and wlen must be its length
+    while (info_end < n && l[info_end] != ' ' && l[info_end] != '\t' && l[info_end] != '\0')
         info_end++;
     wlen = info_end - info;
     if (wlen == 0) {
@@ -1099,10 +1100,12 @@ runbook_parse(struct runbook **out, const char *path, const char *text, size_t l
         hash_stages(rb);
     }
 
-    sort_diags(c.diags->items + c.first_diag, c.diags->n - c.first_diag);
+    // items is NULL while there is no diagnostic: NULL + 0 is undefined too
     if (c.diags->n > c.first_diag) {
-        const struct runbook_diag *d = &c.diags->items[c.first_diag];
+        const struct runbook_diag *d;
 
+        sort_diags(c.diags->items + c.first_diag, c.diags->n - c.first_diag);
+        d = &c.diags->items[c.first_diag];
         rc = PD_ERR_SET(err, PD_EINPUT, "%s:%d:%d: %s", d->file, d->pos.line, d->pos.col, d->msg);
     }
 out:
