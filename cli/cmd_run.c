@@ -20,6 +20,7 @@ struct run_args {
     size_t n_vars;
     bool yes;
     bool json;
+    bool plan;
     const char *report_dir;
 };
 
@@ -34,6 +35,7 @@ static const char run_help[] =
     "  --yes             pass confirmations without typing the target\n"
     "  --report-dir DIR  also write report.md and report.json into DIR\n"
     "  --json            print report.json on stdout; stderr keeps only errors\n"
+    "  --plan            print what the run would create or change, change nothing\n"
     "  --help            this text\n"
     "\n"
     "Exit codes: 0 passed, 1 a check or step failed, 2 usage or input error,\n"
@@ -62,7 +64,7 @@ parse_args(struct run_args *a, int argc, char **argv, const char *help, const ch
         {"var", required_argument, NULL, 'v'}, {"yes", no_argument, NULL, 'y'},
         {"json", no_argument, NULL, 'j'},      {"report-dir", required_argument, NULL, 'r'},
         {"url", required_argument, NULL, 'u'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"plan", no_argument, NULL, 'p'},      {NULL, 0, NULL, 0},
     };
     int c;
 
@@ -70,7 +72,7 @@ parse_args(struct run_args *a, int argc, char **argv, const char *help, const ch
     *exit_code = -1;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "v:yjr:u:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "v:yjr:u:hp", opts, NULL)) != -1) {
         switch (c) {
         case 'v':
             if (strchr(optarg, '=') == NULL || optarg[0] == '=') {
@@ -85,6 +87,9 @@ parse_args(struct run_args *a, int argc, char **argv, const char *help, const ch
             break;
         case 'j':
             a->json = true;
+            break;
+        case 'p':
+            a->plan = true;
             break;
         case 'r':
             a->report_dir = optarg;
@@ -248,7 +253,7 @@ cli_cmd_run(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     path = cli_resolve_runbook(ctx, argv[first]);
-    code = run_path(ctx, path, &a);
+    code = a.plan ? cli_run_plan(ctx, path, a.vars, a.n_vars) : run_path(ctx, path, &a);
     free(path);
 out:
     free(a.vars);
