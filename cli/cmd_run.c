@@ -14,6 +14,7 @@
 #include "pd_redact.h"
 #include "report/report.h"
 #include "runbook/runbook.h"
+#include "timeline/history.h"
 
 struct run_args {
     const char **vars;
@@ -158,7 +159,6 @@ drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
     bool in_folder;
     int rc, wrc;
 
-    (void)ctx;
     memset(&eo, 0, sizeof(eo));
     eo.yes = a->yes;
     eo.vars = a->vars;
@@ -183,11 +183,15 @@ drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
     // the report is written whatever happened: an interrupted drill gets an interim one
     pd_err_clear(&werr);
     wrc = report_write(d, rb, NULL, &werr);
+    if (wrc == 0)
+        wrc = history_report_add(ctx->cfg.home, d, NULL, &werr);
     in_folder = wrc == 0;
     if (wrc == 0 && a->report_dir != NULL) {
         wrc = pd_mkdir_p(a->report_dir, 0700, &werr);
         if (wrc == 0)
             wrc = report_write(d, rb, a->report_dir, &werr);
+        if (wrc == 0)
+            wrc = history_report_add(ctx->cfg.home, d, a->report_dir, &werr);
     }
     if (wrc != 0) {
         if (rc == 0) {
