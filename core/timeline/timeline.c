@@ -326,8 +326,13 @@ timeline_render(const struct timeline *tl, const struct timeline_rec *rec, int d
                 span_text(gap, sizeof(gap), timeline_gap(tl, i));
             else
                 snprintf(gap, sizeof(gap), "-");
+            // the header names the prefix; the rows keep to the part that differs
+            const char *key = tl->dumps[i].key;
+            size_t pl = tl->prefix ? strlen(tl->prefix) : 0;
+            if (pl > 0 && strncmp(key, tl->prefix, pl) == 0)
+                key += pl;
             pd_buf_appendf(&b, NULL, "  %-16s  %-10s  %-10s  %-10s  %s\n", when, age, size, gap,
-                           tl->dumps[i].key);
+                           key);
         }
         size_t gi;
         double g = timeline_largest_gap(tl, &gi);

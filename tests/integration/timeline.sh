@@ -81,8 +81,8 @@ diag "sandbox history_retention_seconds=$WIN_S"
 rc=$?
 is "$rc" 0 "timeline: exit 0"
 like "$(cat "$W/out.text")" "Dumps in s3://care-commons-backups/weekly/: 3" "timeline: lists the three dumps under the prefix only"
-like "$(cat "$W/out.text")" "weekly/care-commons-backup-$D1\\.sql\\.gz" "timeline: the oldest dump in the table"
-like "$(cat "$W/out.text")" "  [0-9-]+ [0-9:]+  1d00h +29\\.3 KiB +7d00h +weekly/care-commons-backup-$D3" "timeline: age, size and gap of the newest dump"
+like "$(cat "$W/out.text")" "  care-commons-backup-$D1\\.sql\\.gz" "timeline: the oldest dump in the table (key under the prefix)"
+like "$(cat "$W/out.text")" "  [0-9-]+ [0-9:]+  1d00h +29\\.3 KiB +7d00h +care-commons-backup-$D3" "timeline: age, size and gap of the newest dump"
 like "$(cat "$W/out.text")" "Largest gap: 7d00h" "timeline: the largest gap"
 like "$(cat "$W/out.text")" $'\n\\[[.|=*]+\\]\n' "timeline: the bar"
 sed 's/^/# /' "$W/out.text"
@@ -127,5 +127,56 @@ print(sum(1 for l in sys.stdin if json.loads(l)["method"] != "GET"))')
 is "$posts" 0 "plan: zero mutating requests to neon"
 [ -d "$PGDRILL_HOME/drills" ] && n=$(ls "$PGDRILL_HOME/drills" | wc -l) || n=0
 is "$n" 0 "plan: no drill journal started"
+
+# The TUI: the timeline screen (t in the picker) with the same services, and
+# the plan screen of pitr-restore, declined with q: nothing starts or changes.
+if command -v tmux >/dev/null 2>&1; then
+    TS=$W/tmux.sock
+    tx() { tmux -S "$TS" -f /dev/null "$@"; }
+    twait() { # TEXT SECS
+        local i
+        for i in $(seq 1 $(($2 * 10))); do
+            tx capture-pane -p -t tl 2>/dev/null | grep -qF -- "$1" && return 0
+            sleep 0.1
+        done
+        return 1
+    }
+    printf '#!/bin/sh\n%q tui 2>%q; echo $? >%q; sleep 600\n' "$PG" "$W/tui.err" "$W/tui.rc" >"$W/tui1.sh"
+    chmod +x "$W/tui1.sh"
+    PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 tx new-session -d -s tl -x 100 -y 34 "$W/tui1.sh"
+    twait "choose a runbook" 10 && tx send-keys -t tl t
+    if twait "Newest dump age" 20; then
+        ok "tui: t in the picker shows the timeline"
+    else
+        notok "tui: t in the picker shows the timeline"
+    fi
+    tx capture-pane -p -t tl >"$W/tui-timeline.txt"
+    like "$(cat "$W/tui-timeline.txt")" "care-commons-backup-$D3\\.sql\\.gz" "tui: the timeline lists the dumps"
+    sed 's/^/# /' "$W/tui-timeline.txt"
+    tx kill-server 2>/dev/null
+
+    before=$(wc -l <"$CONTRACT_LOG")
+    printf '#!/bin/sh\n%q tui pitr-restore --var target_time=%q 2>%q; echo $? >%q; sleep 600\n' \
+        "$PG" "$INC" "$W/tui.err" "$W/tui2.rc" >"$W/tui2.sh"
+    chmod +x "$W/tui2.sh"
+    PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 tx new-session -d -s tl -x 100 -y 34 "$W/tui2.sh"
+    if twait "Plan: pitr-restore (nothing has changed yet)" 10; then
+        ok "tui: the plan screen comes first"
+    else
+        notok "tui: the plan screen comes first"
+    fi
+    tx capture-pane -p -t tl >"$W/tui-plan.txt"
+    like "$(cat "$W/tui-plan.txt")" "Enter accept and start   q decline" "tui: the plan asks Enter or q"
+    sed 's/^/# /' "$W/tui-plan.txt"
+    tx send-keys -t tl q
+    for i in $(seq 1 50); do [ -s "$W/tui2.rc" ] && break; sleep 0.1; done
+    is "$(cat "$W/tui2.rc" 2>/dev/null)" 0 "tui: declining the plan exits 0"
+    [ -d "$PGDRILL_HOME/drills" ] && n=$(ls "$PGDRILL_HOME/drills" | wc -l) || n=0
+    is "$n" 0 "tui: declining the plan starts no drill"
+    is "$(tail -n +"$((before + 1))" "$CONTRACT_LOG" | wc -l)" 0 "tui: declining the plan sends nothing to neon"
+    tx kill-server 2>/dev/null
+else
+    notok "tui: tmux is required for the timeline and plan screens"
+fi
 key_check
 done_testing
