@@ -10,6 +10,9 @@
 
 #include "pd_err.h"
 #include "pd_time.h"
+#include "runbook/runbook.h"
+#include "timeline/history.h"
+#include "timeline/plan.h"
 #include "timeline/timeline.h"
 
 static double
@@ -219,13 +222,91 @@ test_render(void **state)
     timeline_clear(&tl);
 }
 
+static void
+test_history_math(void **state)
+{
+    static const struct {
+        double v[4];
+        size_t n;
+        double median;
+        double now;
+        bool regression;
+    } cases[] = {
+        {{10}, 1, 10, 20, true},             // exactly 2x
+        {{10}, 1, 10, 19.9, false},          // just under
+        {{30, 10, 20}, 3, 20, 45, true},     // odd count, unsorted
+        {{10, 20, 30, 40}, 4, 25, 49, false}, // even count: mean of the middle two
+        {{10, 20, 30, 40}, 4, 25, 50, true},
+        {{0.1, 0.2}, 2, 0.15, 0.9, false},   // 6x but under a second more: noise
+        {{0.1, 0.2}, 2, 0.15, 1.2, true},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        double v[4];
+        memcpy(v, cases[i].v, sizeof(v));
+        double m = history_median(v, cases[i].n);
+        if (m < cases[i].median - 1e-9 || m > cases[i].median + 1e-9)
+            fail_msg("case %zu: median %f, want %f", i, m, cases[i].median);
+        if (history_is_regression(cases[i].now, m) != cases[i].regression)
+            fail_msg("case %zu: regression %d", i, !cases[i].regression);
+    }
+}
+
+static const char plan_rb[] =
+    "# Plan test\n\n"
+    "```pgdrill\nid: plan-test\nuse-case: plan\n"
+    "input: target_time timestamp required \"When\"\n"
+    "input: table text default=visits \"Table\"\n```\n\n"
+    "## Look\n\n```sql\nSELECT count(*) FROM users JOIN visits ON true\n```\n\n"
+    "```sh save=name\necho recovery-x\n```\n\n"
+    "## Change\n\n"
+    "```neon op=branch-create timestamp=${target_time} name=${name} save=rec\n```\n\n"
+    "```confirm target=${table} destructive=yes\nCopy table ${table} into production.\n```\n\n"
+    "```sql readonly=no\nDELETE FROM sessions WHERE true\n```\n";
+
+static void
+test_plan(void **state)
+{
+    struct runbook *rb = NULL;
+    struct pd_err err;
+    struct plan p;
+    const char *vars[] = {"target_time=2026-11-26T04:00:00Z"};
+
+    (void)state;
+    pd_err_clear(&err);
+    assert_int_equal(runbook_parse(&rb, "plan.md", plan_rb, strlen(plan_rb), NULL, &err), 0);
+    plan_build(&p, rb, vars, 1, NULL, at(NOW));
+    assert_int_equal(p.n_mutating, 2);
+    assert_int_equal(p.first_mutating, 2);
+    assert_non_null(strstr(p.text, "  run     sh: echo recovery-x -> ${name}\n"));
+    assert_non_null(strstr(p.text, "  CHANGE  create branch ${name} from the default branch at "
+                                   "2026-11-26T04:00:00Z -> ${rec}\n"));
+    assert_non_null(strstr(p.text, "  CONFIRM destructive, type 'visits' to go on"));
+    assert_non_null(strstr(p.text, "Tables read: users, visits\n"));
+    assert_non_null(strstr(p.text, "Tables changed or confirmed: visits, sessions\n"));
+    assert_non_null(strstr(p.text, "Expected data loss: 1h00m00s (changes after "
+                                   "2026-11-26T04:00:00Z, up to now)\n"));
+    plan_clear(&p);
+    // before the window: the plan warns
+    struct timeline tl;
+    timeline_init(&tl, at(NOW));
+    timeline_set_window(&tl, 1800, 0);
+    plan_build(&p, rb, vars, 1, &tl, at(NOW));
+    assert_non_null(strstr(p.text, "Warning: 2026-11-26T04:00:00Z is before Neon's history window"));
+    plan_clear(&p);
+    timeline_clear(&tl);
+    runbook_free(rb);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_time),     cmocka_unit_test(test_window),
         cmocka_unit_test(test_gaps_and_ages), cmocka_unit_test(test_recommend),
-        cmocka_unit_test(test_render),
+        cmocka_unit_test(test_render),       cmocka_unit_test(test_history_math),
+        cmocka_unit_test(test_plan),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
