@@ -71,8 +71,9 @@ cli_cmd_timeline(struct cli_ctx *ctx, int argc, char **argv)
     if (optind < argc)
         return cli_usage_error("timeline", "unexpected argument '%s'", argv[optind]);
     if (incident_s && pd_time_parse_rfc3339(&incident, incident_s, 0) != 0)
-        return cli_usage_error("timeline", "--incident expects RFC 3339, e.g. "
-                                           "2026-01-31T14:05:00Z, got '%s'",
+        return cli_usage_error("timeline",
+                               "--incident expects RFC 3339, e.g. "
+                               "2026-01-31T14:05:00Z, got '%s'",
                                incident_s);
 
     pd_err_clear(&err);
@@ -89,8 +90,7 @@ cli_cmd_timeline(struct cli_ctx *ctx, int argc, char **argv)
     if (json)
         text = timeline_json(&tl, incident_s ? &rec : NULL);
     else
-        text = timeline_render(&tl, incident_s ? &rec : NULL, days,
-                               80);
+        text = timeline_render(&tl, incident_s ? &rec : NULL, days, 80);
     fputs(text, stdout);
     rc = 0;
 out:

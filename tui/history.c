@@ -1,8 +1,9 @@
 /* history screen: per-stage durations across the drills of one runbook. */
+#include "timeline/history.h"
+
 #include <stdlib.h>
 
 #include "pd_mem.h"
-#include "timeline/history.h"
 #include "views.h"
 
 void

@@ -1,10 +1,11 @@
 /* plan screen: what the drill will create or change, accepted before anything runs. */
+#include "timeline/plan.h"
+
 #include <stdlib.h>
 
 #include "pd_mem.h"
 #include "pd_time.h"
 #include "runbook/runbook.h"
-#include "timeline/plan.h"
 #include "views.h"
 
 bool

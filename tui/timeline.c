@@ -3,13 +3,14 @@
  * screens: lines of text, scrolled with the movement keys, styled by what
  * they say (headings, regressions, warnings), painted only through draw.c.
  */
+#include "timeline/timeline.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "drill/drill.h"
 #include "pd_mem.h"
 #include "pd_time.h"
-#include "timeline/timeline.h"
 #include "views.h"
 
 struct textview {
@@ -96,8 +97,8 @@ enum screen_result
 tui_textview_run(struct tui *t, const char *title, const char *text, const char *hint,
                  bool accept_keys, bool *accepted)
 {
-    struct textview v = {.title = title, .hint = hint, .accept_keys = accept_keys,
-                         .accepted = accepted};
+    struct textview v = {
+        .title = title, .hint = hint, .accept_keys = accept_keys, .accepted = accepted};
 
     for (const char *p = text; *p;) {
         size_t n = strcspn(p, "\n");

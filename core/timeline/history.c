@@ -309,8 +309,7 @@ read_file(char **out, const char *path, struct pd_err *err)
 }
 
 int
-history_report_add(const char *home, const struct drill *drill, const char *dir,
-                   struct pd_err *err)
+history_report_add(const char *home, const struct drill *drill, const char *dir, struct pd_err *err)
 {
     struct history_regression *regs = NULL;
     size_t n = 0;
@@ -362,8 +361,9 @@ history_report_add(const char *home, const struct drill *drill, const char *dir,
     if (rc != 0)
         goto out;
     pd_buf_reset(&b);
-    pd_buf_appendf(&b, NULL, "%s\n## Regressions\n\nStages that took at least twice the median of "
-                             "their earlier runs:\n\n",
+    pd_buf_appendf(&b, NULL,
+                   "%s\n## Regressions\n\nStages that took at least twice the median of "
+                   "their earlier runs:\n\n",
                    md);
     for (size_t i = 0; i < n; i++) {
         char d[32], m[32];

@@ -1,6 +1,4 @@
 /* timeline load: the history window from Neon and the dumps from S3. */
-#include "timeline/timeline.h"
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +8,7 @@
 #include "pd_time.h"
 #include "s3/client.h"
 #include "s3/creds.h"
+#include "timeline/timeline.h"
 
 static int
 on_page(const struct s3_list_page *page, void *payload, struct pd_err *err)

@@ -66,9 +66,10 @@ op_is(const char *op, const char *list)
     return false;
 }
 
-#define NEON_MUTATING "branch-create branch-restore branch-delete branch-rename " \
-                      "branch-set-default endpoint-start endpoint-create"
-#define S3_MUTATING   "put delete"
+#define NEON_MUTATING                                                                              \
+    "branch-create branch-restore branch-delete branch-rename "                                    \
+    "branch-set-default endpoint-start endpoint-create"
+#define S3_MUTATING "put delete"
 
 bool
 plan_step_mutates(const struct runbook *rb, size_t stage, size_t step)
@@ -191,8 +192,7 @@ plan_build(struct plan *out, const struct runbook *rb, const char *const *vars, 
     pd_buf_init(&backups, 0);
     pd_buf_appendf(&b, NULL, "Plan for %s: %s\n", rb->id, rb->title ? rb->title : "");
     for (size_t i = 0; i < rb->n_inputs; i++) {
-        const char *v = var_value(rb, vars, n_vars, rb->inputs[i].name,
-                                  strlen(rb->inputs[i].name));
+        const char *v = var_value(rb, vars, n_vars, rb->inputs[i].name, strlen(rb->inputs[i].name));
         pd_buf_appendf(&b, NULL, "  input %s = %s\n", rb->inputs[i].name,
                        v ? v : "(asked at run time)");
     }
@@ -210,11 +210,11 @@ plan_build(struct plan *out, const struct runbook *rb, const char *const *vars, 
                 out->first_mutating = index;
             if (mut)
                 out->n_mutating++;
-            const char *kind = mut                               ? "CHANGE"
-                               : st->manual                      ? "MANUAL"
-                               : st->action == STEP_CONFIRM      ? "CONFIRM"
-                               : st->action == STEP_SH           ? "run"
-                                                                 : "read";
+            const char *kind = mut                          ? "CHANGE"
+                               : st->manual                 ? "MANUAL"
+                               : st->action == STEP_CONFIRM ? "CONFIRM"
+                               : st->action == STEP_SH      ? "run"
+                                                            : "read";
             pd_buf_appendf(&b, NULL, "  %-7s ", kind);
             first_line(line, sizeof(line), body);
             switch (st->action) {
@@ -265,8 +265,8 @@ plan_build(struct plan *out, const struct runbook *rb, const char *const *vars, 
             free(body);
         }
     }
-    pd_buf_appendf(&b, NULL, "\nChanges: %zu step%s may create or change something", out->n_mutating,
-                   out->n_mutating == 1 ? "" : "s");
+    pd_buf_appendf(&b, NULL, "\nChanges: %zu step%s may create or change something",
+                   out->n_mutating, out->n_mutating == 1 ? "" : "s");
     if (out->first_mutating >= 0)
         pd_buf_appendf(&b, NULL, " (the first is step %d)", out->first_mutating + 1);
     pd_buf_appendf(&b, NULL, "\nBackup used: %s\n", backups.len ? pd_buf_str(&backups) : "none");
@@ -285,8 +285,9 @@ plan_build(struct plan *out, const struct runbook *rb, const char *const *vars, 
         pd_buf_appendf(&b, NULL, "Expected data loss: %s (changes after %s, up to %s)\n", loss, tt,
                        it ? "the incident" : "now");
         if (tl && tl->has_window && target < tl->window_start)
-            pd_buf_appendf(&b, NULL, "Warning: %s is before Neon's history window: PITR "
-                                     "cannot reach it, use a dump\n",
+            pd_buf_appendf(&b, NULL,
+                           "Warning: %s is before Neon's history window: PITR "
+                           "cannot reach it, use a dump\n",
                            tt);
     } else {
         pd_buf_appendf(&b, NULL, "Expected data loss: unknown (no target_time given)\n");

@@ -21,9 +21,9 @@ struct runbook;
 struct timeline;
 
 struct plan {
-    char *text;           /* the plan for people, lines ending in '\n'; owned */
-    int first_mutating;   /* index of the first mutating step in runbook order, -1 when none */
-    size_t n_mutating;    /* steps that create or change something */
+    char *text;         /* the plan for people, lines ending in '\n'; owned */
+    int first_mutating; /* index of the first mutating step in runbook order, -1 when none */
+    size_t n_mutating;  /* steps that create or change something */
 };
 
 /*
@@ -31,8 +31,8 @@ struct plan {
  * NULL (no timeline: the loss is not checked against it); now is seconds
  * since the epoch. The caller releases *out with plan_clear.
  */
-void plan_build(struct plan *out, const struct runbook *rb, const char *const *vars,
-                size_t n_vars, const struct timeline *tl, double now);
+void plan_build(struct plan *out, const struct runbook *rb, const char *const *vars, size_t n_vars,
+                const struct timeline *tl, double now);
 
 void plan_clear(struct plan *p);
 

@@ -284,16 +284,17 @@ timeline_render(const struct timeline *tl, const struct timeline_rec *rec, int d
         bool dump = false;
 
         for (size_t k = 0; k < tl->n_dumps; k++)
-            if (tl->dumps[k].at >= c0 && (tl->dumps[k].at < c1 || (i == bar_w - 1 &&
-                                                                  tl->dumps[k].at <= c1)))
+            if (tl->dumps[k].at >= c0 &&
+                (tl->dumps[k].at < c1 || (i == bar_w - 1 && tl->dumps[k].at <= c1)))
                 dump = true;
         bar[i] = dump ? (win ? '*' : '|') : (win ? '=' : '.');
         if (rec && rec->incident >= c0 && (rec->incident < c1 || i == bar_w - 1))
             bar[i] = '!';
     }
     bar[bar_w] = '\0';
-    pd_buf_appendf(&b, NULL, "Restorability over the last %d day%s (= history window, | dump, "
-                             "* both, ! incident)\n",
+    pd_buf_appendf(&b, NULL,
+                   "Restorability over the last %d day%s (= history window, | dump, "
+                   "* both, ! incident)\n",
                    days, days == 1 ? "" : "s");
     pd_buf_appendf(&b, NULL, "[%s]\n", bar);
     short_time(start, sizeof(start), from);

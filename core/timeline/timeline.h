@@ -27,8 +27,8 @@ struct pd_err;
 #define TIMELINE_MARGIN_DEFAULT_S 60.0
 
 struct timeline_dump {
-    char *key;    /* the full S3 key */
-    double at;    /* from the key's timestamp, seconds since the epoch (UTC) */
+    char *key; /* the full S3 key */
+    double at; /* from the key's timestamp, seconds since the epoch (UTC) */
     uint64_t size;
 };
 
@@ -85,10 +85,10 @@ enum timeline_source {
 struct timeline_rec {
     enum timeline_source source;
     double incident;
-    double target;     /* PITR: the branch's timestamp; dump: the dump's time */
-    size_t dump;       /* TIMELINE_DUMP: index into tl->dumps */
-    double loss_s;     /* expected data loss: incident - target */
-    bool clamped;      /* PITR: the margin would leave the window, target is its start */
+    double target; /* PITR: the branch's timestamp; dump: the dump's time */
+    size_t dump;   /* TIMELINE_DUMP: index into tl->dumps */
+    double loss_s; /* expected data loss: incident - target */
+    bool clamped;  /* PITR: the margin would leave the window, target is its start */
 };
 
 /*

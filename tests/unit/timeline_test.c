@@ -1,4 +1,6 @@
 /* Tests for core/timeline/timeline.c: the axis, gaps, ages and recommendations. */
+#include "timeline/timeline.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +15,6 @@
 #include "runbook/runbook.h"
 #include "timeline/history.h"
 #include "timeline/plan.h"
-#include "timeline/timeline.h"
 
 static double
 at(const char *s)
@@ -24,7 +25,7 @@ at(const char *s)
     return t;
 }
 
-#define NOW "2026-11-26T05:00:00Z"
+#define NOW         "2026-11-26T05:00:00Z"
 #define DUMP(stamp) "weekly/care-commons-backup-" stamp ".sql.gz"
 
 /* Three dumps a week apart (listed out of order) and a 7-day window. */
@@ -132,8 +133,8 @@ test_recommend(void **state)
          TIMELINE_PITR, "2026-11-25T11:59:00Z", 60, NULL, NULL},
         {"custom margin", true, true, "2026-11-25T12:00:00Z", 300, 0, TIMELINE_PITR,
          "2026-11-25T11:55:00Z", 300, NULL, NULL},
-        {"at the window's start: clamped", true, true, "2026-11-19T05:00:30Z", 60, 0,
-         TIMELINE_PITR, "2026-11-19T05:00:00Z", 30, NULL, NULL},
+        {"at the window's start: clamped", true, true, "2026-11-19T05:00:30Z", 60, 0, TIMELINE_PITR,
+         "2026-11-19T05:00:00Z", 30, NULL, NULL},
         {"before the window: newest dump before", true, true, "2026-11-18T00:00:00Z", 60, 0,
          TIMELINE_DUMP, "2026-11-15T02:00:00Z", 2 * 86400 + 22 * 3600, DUMP("20261115-020000"),
          NULL},
@@ -141,14 +142,13 @@ test_recommend(void **state)
          "2026-11-15T02:00:00Z", 0, DUMP("20261115-020000"), NULL},
         {"no window: dumps only", false, true, "2026-11-26T04:00:00Z", 60, 0, TIMELINE_DUMP,
          "2026-11-22T02:00:00Z", 4 * 86400 + 2 * 3600, DUMP("20261122-020000"), NULL},
-        {"no dumps, inside the window", true, false, "2026-11-26T04:59:00Z", 60, 0,
-         TIMELINE_PITR, "2026-11-26T04:58:00Z", 60, NULL, NULL},
-        {"no dumps, before the window", true, false, "2026-11-01T00:00:00Z", 60, PD_EINPUT, 0,
-         NULL, 0, NULL,
+        {"no dumps, inside the window", true, false, "2026-11-26T04:59:00Z", 60, 0, TIMELINE_PITR,
+         "2026-11-26T04:58:00Z", 60, NULL, NULL},
+        {"no dumps, before the window", true, false, "2026-11-01T00:00:00Z", 60, PD_EINPUT, 0, NULL,
+         0, NULL,
          "timeline: nothing restorable before the incident at 2026-11-01T00:00:00.000Z: history "
          "window starts 2026-11-19T05:00:00.000Z, oldest dump none"},
-        {"before everything", true, true, "2026-10-01T00:00:00Z", 60, PD_EINPUT, 0, NULL, 0,
-         NULL,
+        {"before everything", true, true, "2026-10-01T00:00:00Z", 60, PD_EINPUT, 0, NULL, 0, NULL,
          "timeline: nothing restorable before the incident at 2026-10-01T00:00:00.000Z: history "
          "window starts 2026-11-19T05:00:00.000Z, oldest dump 2026-11-01T02:00:00.000Z"},
         {"nothing at all", false, false, "2026-11-25T00:00:00Z", 60, PD_EINPUT, 0, NULL, 0, NULL,
@@ -208,10 +208,11 @@ test_render(void **state)
     text = timeline_render(&tl, &rec, 30, 32);
     assert_non_null(strstr(text, "[....|.............|..!.==*====]\n"));
     assert_non_null(strstr(text, "Neon history window: 2026-11-19T05:00:00.000Z to now (7d00h)"));
-    assert_non_null(strstr(text, "  2026-11-22 02:00  4d03h       4.0 KiB     7d00h       " DUMP("20261122-020000")));
+    assert_non_null(strstr(
+        text, "  2026-11-22 02:00  4d03h       4.0 KiB     7d00h       " DUMP("20261122-020000")));
     assert_non_null(strstr(text, "Largest gap: 14d00h (2026-11-01 02:00 to 2026-11-15 02:00)"));
-    assert_non_null(strstr(text, "Recommended: dump " DUMP("20261115-020000")
-                                 " (taken 2026-11-15T02:00:00.000Z)\n"));
+    assert_non_null(strstr(
+        text, "Recommended: dump " DUMP("20261115-020000") " (taken 2026-11-15T02:00:00.000Z)\n"));
     assert_non_null(strstr(text, "Expected data loss: 2d22h\n"));
     json = timeline_json(&tl, &rec);
     assert_non_null(strstr(json, "\"source\":\t\"dump\""));
@@ -232,12 +233,12 @@ test_history_math(void **state)
         double now;
         bool regression;
     } cases[] = {
-        {{10}, 1, 10, 20, true},             // exactly 2x
-        {{10}, 1, 10, 19.9, false},          // just under
-        {{30, 10, 20}, 3, 20, 45, true},     // odd count, unsorted
+        {{10}, 1, 10, 20, true},              // exactly 2x
+        {{10}, 1, 10, 19.9, false},           // just under
+        {{30, 10, 20}, 3, 20, 45, true},      // odd count, unsorted
         {{10, 20, 30, 40}, 4, 25, 49, false}, // even count: mean of the middle two
         {{10, 20, 30, 40}, 4, 25, 50, true},
-        {{0.1, 0.2}, 2, 0.15, 0.9, false},   // 6x but under a second more: noise
+        {{0.1, 0.2}, 2, 0.15, 0.9, false}, // 6x but under a second more: noise
         {{0.1, 0.2}, 2, 0.15, 1.2, true},
     };
 
@@ -293,7 +294,8 @@ test_plan(void **state)
     timeline_init(&tl, at(NOW));
     timeline_set_window(&tl, 1800, 0);
     plan_build(&p, rb, vars, 1, &tl, at(NOW));
-    assert_non_null(strstr(p.text, "Warning: 2026-11-26T04:00:00Z is before Neon's history window"));
+    assert_non_null(
+        strstr(p.text, "Warning: 2026-11-26T04:00:00Z is before Neon's history window"));
     plan_clear(&p);
     timeline_clear(&tl);
     runbook_free(rb);
@@ -303,9 +305,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_time),     cmocka_unit_test(test_window),
+        cmocka_unit_test(test_key_time),      cmocka_unit_test(test_window),
         cmocka_unit_test(test_gaps_and_ages), cmocka_unit_test(test_recommend),
-        cmocka_unit_test(test_render),       cmocka_unit_test(test_history_math),
+        cmocka_unit_test(test_render),        cmocka_unit_test(test_history_math),
         cmocka_unit_test(test_plan),
     };
 
