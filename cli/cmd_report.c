@@ -32,8 +32,7 @@ report_list(const struct cli_ctx *ctx)
     rc = drill_list(&ids, &n, ctx->cfg.home, &err);
     if (rc != 0)
         return cli_fail(&err);
-    printf("%-44s %-24s %-16s %-11s %-10s %s\n", "ID", "RUNBOOK", "DATE", "OUTCOME", "RTO",
-           "RPO");
+    printf("%-44s %-24s %-16s %-11s %-10s %s\n", "ID", "RUNBOOK", "DATE", "OUTCOME", "RTO", "RPO");
     for (size_t i = 0; i < n; i++) {
         struct drill *d = NULL;
         char rto[32] = "-", rpo[32] = "-", date[32] = "?";
@@ -52,9 +51,8 @@ report_list(const struct cli_ctx *ctx)
             // "2026-11-26T04:05:06.123Z" -> "2026-11-26 04:05"
             if (d->started_at && strlen(d->started_at) >= 16)
                 snprintf(date, sizeof(date), "%.10s %.5s", d->started_at, d->started_at + 11);
-            printf("%-44s %-24s %-16s %-11s %-10s %s\n", d->id,
-                   d->runbook_id ? d->runbook_id : "?", date,
-                   d->outcome ? d->outcome : "unfinished", rto, rpo);
+            printf("%-44s %-24s %-16s %-11s %-10s %s\n", d->id, d->runbook_id ? d->runbook_id : "?",
+                   date, d->outcome ? d->outcome : "unfinished", rto, rpo);
         }
         drill_free(d);
         free(ids[i]);
