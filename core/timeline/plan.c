@@ -232,10 +232,24 @@ plan_build(struct plan *out, const struct runbook *rb, const char *const *vars, 
                 break;
             }
             case STEP_SQL:
-            case STEP_CHECK:
-                pd_buf_appendf(&b, NULL, "%s: %s", st->action == STEP_SQL ? "sql" : "check", line);
+            case STEP_CHECK: {
+                const char *imp = runbook_step_attr(st, "import");
+                const char *exp = runbook_step_attr(st, "export");
+                if (imp) {
+                    // the rows of a local file go into a table through a staging table
+                    char *into = expand(rb, vars, n_vars, runbook_step_attr(st, "into"));
+                    pd_buf_appendf(&b, NULL, "sql: import %s into %s", imp, into);
+                    if (*into && !strstr(pd_buf_str(&writes), into))
+                        pd_buf_appendf(&writes, NULL, "%s%s", writes.len ? ", " : "", into);
+                    free(into);
+                    break;
+                }
+                pd_buf_appendf(&b, NULL, "%s: %s%s%s", st->action == STEP_SQL ? "sql" : "check",
+                               exp ? "export to " : "", exp ? exp : "", exp ? ": " : "");
+                pd_buf_appendf(&b, NULL, "%s", line);
                 sql_tables(mut ? &writes : &reads, body);
                 break;
+            }
             case STEP_CONFIRM: {
                 char *target = expand(rb, vars, n_vars, runbook_step_attr(st, "target"));
                 const char *d = runbook_step_attr(st, "destructive");
