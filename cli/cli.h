@@ -25,6 +25,13 @@ int cli_cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_timeline(struct cli_ctx *ctx, int argc, char **argv);
+
+/*
+ * `pgdrill run RUNBOOK --plan`: print what the runbook would create or
+ * change (cmd_timeline.c) without starting a drill; exit code.
+ */
+int cli_run_plan(const struct cli_ctx *ctx, const char *path, const char **vars, size_t n_vars);
 
 /* Print "pgdrill: <message>" for err to stderr and return its exit code. */
 int cli_fail(const struct pd_err *err);

@@ -9,12 +9,14 @@
 #include "pd_time.h"
 #include "report/report.h"
 #include "runbook/runbook.h"
+#include "timeline/history.h"
 
 static const char report_help[] =
     "usage: pgdrill report list\n"
     "       pgdrill report show DRILL-ID [--json]\n"
     "\n"
-    "list: every drill under $PGDRILL_HOME with its runbook, start, outcome and RTO.\n"
+    "list: every drill under $PGDRILL_HOME, newest first, as a table: id, runbook,\n"
+    "      date (UTC), outcome, achieved RTO and RPO ('-' when not known).\n"
     "show: print the drill's report.md (or report.json with --json), writing it\n"
     "first from the journal when it is missing or the drill is unfinished.\n";
 
@@ -30,10 +32,10 @@ report_list(const struct cli_ctx *ctx)
     rc = drill_list(&ids, &n, ctx->cfg.home, &err);
     if (rc != 0)
         return cli_fail(&err);
-    printf("%-44s %-28s %-24s %-10s %s\n", "ID", "RUNBOOK", "STARTED", "OUTCOME", "RTO");
+    printf("%-44s %-24s %-16s %-11s %-10s %s\n", "ID", "RUNBOOK", "DATE", "OUTCOME", "RTO", "RPO");
     for (size_t i = 0; i < n; i++) {
         struct drill *d = NULL;
-        char rto[32] = "-";
+        char rto[32] = "-", rpo[32] = "-", date[32] = "?";
 
         pd_err_clear(&err);
         if (drill_open(&d, ctx->cfg.home, ids[i], false, &err) != 0) {
@@ -44,9 +46,13 @@ report_list(const struct cli_ctx *ctx)
 
             if (achieved >= 0)
                 pd_time_human(rto, sizeof(rto), achieved);
-            printf("%-44s %-28s %-24s %-10s %s\n", d->id, d->runbook_id ? d->runbook_id : "?",
-                   d->started_at ? d->started_at : "?", d->outcome ? d->outcome : "unfinished",
-                   rto);
+            if (d->rpo_s >= 0)
+                pd_time_human(rpo, sizeof(rpo), d->rpo_s);
+            // "2026-11-26T04:05:06.123Z" -> "2026-11-26 04:05"
+            if (d->started_at && strlen(d->started_at) >= 16)
+                snprintf(date, sizeof(date), "%.10s %.5s", d->started_at, d->started_at + 11);
+            printf("%-44s %-24s %-16s %-11s %-10s %s\n", d->id, d->runbook_id ? d->runbook_id : "?",
+                   date, d->outcome ? d->outcome : "unfinished", rto, rpo);
         }
         drill_free(d);
         free(ids[i]);
@@ -79,6 +85,8 @@ report_show(const struct cli_ctx *ctx, const char *id, int json)
             rb = NULL;
         pd_err_clear(&err);
         rc = report_write(d, rb, NULL, &err);
+        if (rc == 0)
+            rc = history_report_add(ctx->cfg.home, d, NULL, &err);
         if (rc != 0) {
             rc = cli_fail(&err);
             goto out;

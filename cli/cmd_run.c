@@ -14,12 +14,14 @@
 #include "pd_redact.h"
 #include "report/report.h"
 #include "runbook/runbook.h"
+#include "timeline/history.h"
 
 struct run_args {
     const char **vars;
     size_t n_vars;
     bool yes;
     bool json;
+    bool plan;
     const char *report_dir;
 };
 
@@ -34,6 +36,7 @@ static const char run_help[] =
     "  --yes             pass confirmations without typing the target\n"
     "  --report-dir DIR  also write report.md and report.json into DIR\n"
     "  --json            print report.json on stdout; stderr keeps only errors\n"
+    "  --plan            print what the run would create or change, change nothing\n"
     "  --help            this text\n"
     "\n"
     "Exit codes: 0 passed, 1 a check or step failed, 2 usage or input error,\n"
@@ -62,7 +65,7 @@ parse_args(struct run_args *a, int argc, char **argv, const char *help, const ch
         {"var", required_argument, NULL, 'v'}, {"yes", no_argument, NULL, 'y'},
         {"json", no_argument, NULL, 'j'},      {"report-dir", required_argument, NULL, 'r'},
         {"url", required_argument, NULL, 'u'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"plan", no_argument, NULL, 'p'},      {NULL, 0, NULL, 0},
     };
     int c;
 
@@ -70,7 +73,7 @@ parse_args(struct run_args *a, int argc, char **argv, const char *help, const ch
     *exit_code = -1;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "v:yjr:u:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "v:yjr:u:hp", opts, NULL)) != -1) {
         switch (c) {
         case 'v':
             if (strchr(optarg, '=') == NULL || optarg[0] == '=') {
@@ -85,6 +88,9 @@ parse_args(struct run_args *a, int argc, char **argv, const char *help, const ch
             break;
         case 'j':
             a->json = true;
+            break;
+        case 'p':
+            a->plan = true;
             break;
         case 'r':
             a->report_dir = optarg;
@@ -153,7 +159,6 @@ drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
     bool in_folder;
     int rc, wrc;
 
-    (void)ctx;
     memset(&eo, 0, sizeof(eo));
     eo.yes = a->yes;
     eo.vars = a->vars;
@@ -178,11 +183,15 @@ drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
     // the report is written whatever happened: an interrupted drill gets an interim one
     pd_err_clear(&werr);
     wrc = report_write(d, rb, NULL, &werr);
+    if (wrc == 0)
+        wrc = history_report_add(ctx->cfg.home, d, NULL, &werr);
     in_folder = wrc == 0;
     if (wrc == 0 && a->report_dir != NULL) {
         wrc = pd_mkdir_p(a->report_dir, 0700, &werr);
         if (wrc == 0)
             wrc = report_write(d, rb, a->report_dir, &werr);
+        if (wrc == 0)
+            wrc = history_report_add(ctx->cfg.home, d, a->report_dir, &werr);
     }
     if (wrc != 0) {
         if (rc == 0) {
@@ -248,7 +257,7 @@ cli_cmd_run(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     path = cli_resolve_runbook(ctx, argv[first]);
-    code = run_path(ctx, path, &a);
+    code = a.plan ? cli_run_plan(ctx, path, a.vars, a.n_vars) : run_path(ctx, path, &a);
     free(path);
 out:
     free(a.vars);

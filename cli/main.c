@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"lint", cli_cmd_lint, "validate runbooks"},
     {"check", cli_cmd_check, "run the post-restore integrity checks against a database"},
     {"report", cli_cmd_report, "list past drills, show a drill's report"},
+    {"timeline", cli_cmd_timeline, "Neon's history window and the S3 dumps; restore advice"},
     {"audit", cli_cmd_audit, "verify the audit log"},
     {"backup", cli_cmd_backup, "weekly export: pg_dump | gzip | S3, with retention"},
     {"verify", cli_cmd_verify, "monthly verification: neon branch, backups, streamed check"},

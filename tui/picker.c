@@ -13,6 +13,7 @@
 #include "pd_mem.h"
 #include "runbook/runbook.h"
 #include "screen.h"
+#include "views.h"
 
 struct picker_entry {
     char *path;
@@ -189,6 +190,10 @@ picker_handle(struct tui *t, struct tui_screen *s, enum tui_request req)
     struct picker *p = s->data;
 
     (void)t;
+    if (req == REQ_HISTORY && p->n > 0 && p->items[s->cursor].id) {
+        tui_history_show(t, p->items[s->cursor].id);
+        return t->aborted ? SCREEN_QUIT : SCREEN_OK;
+    }
     if (req != REQ_ENTER || p->n == 0)
         return req == REQ_QUIT ? SCREEN_QUIT : SCREEN_UNHANDLED;
     const struct picker_entry *e = &p->items[s->cursor];

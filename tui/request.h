@@ -25,6 +25,8 @@
     _(REQ_MOVE_LAST, "move-last-line", "Move to the last line (output: follow)")                   \
     _(REQ_ENTER, "enter", "Open the selected runbook, or close this screen")                       \
     _(REQ_NOTE, "note", "Write a note against the current stage")                                  \
+    _(REQ_TIMELINE, "timeline", "Restorability timeline: Neon window and S3 dumps")                \
+    _(REQ_HISTORY, "history", "Drill history of the selected runbook")                             \
     _(REQ_HELP, "help", "Show this help")                                                          \
     _(REQ_PROMPT, "prompt", "Command line (:dump-screen FILE)")                                    \
     _(REQ_REFRESH, "refresh", "Redraw the screen")                                                 \

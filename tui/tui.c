@@ -22,6 +22,8 @@
 #include "report/report.h"
 #include "runbook/runbook.h"
 #include "screen.h"
+#include "timeline/history.h"
+#include "views.h"
 
 #define KEY_RESIZE_FN (TUI_KEY_FN + KEY_RESIZE)
 #define POLL_MS       200
@@ -234,6 +236,9 @@ tui_screen_generic(struct tui *t, struct tui_screen *s, enum tui_request req)
         return SCREEN_OK;
     case REQ_PROMPT:
         tui_command_line(t);
+        return t->aborted ? SCREEN_QUIT : SCREEN_OK;
+    case REQ_TIMELINE:
+        tui_timeline_show(t);
         return t->aborted ? SCREEN_QUIT : SCREEN_OK;
     case REQ_REFRESH:
         draw_invalidate();
@@ -958,7 +963,8 @@ write_report(struct tui *t)
 {
     struct pd_err err = {0};
 
-    if (report_write(t->drill, t->rb, NULL, &err) != 0) {
+    if (report_write(t->drill, t->rb, NULL, &err) != 0 ||
+        history_report_add(t->opts->home, t->drill, NULL, &err) != 0) {
         tui_status(t, "report not written: %s", err.msg);
         return;
     }
@@ -1020,6 +1026,21 @@ run_drill(struct tui *t, struct pd_err *err)
     return rc;
 }
 
+/* The plan of a new drill, accepted before the drill begins (views.h). */
+static bool
+plan_accepted(struct tui *t, const char *path)
+{
+    struct runbook *rb = NULL;
+    struct pd_err err = {0};
+    bool ok;
+
+    if (runbook_load(&rb, path, NULL, &err) != 0)
+        return true; // prepare_drill reports the error
+    ok = tui_plan_accept(t, rb);
+    runbook_free(rb);
+    return ok;
+}
+
 static void
 tui_free(struct tui *t)
 {
@@ -1066,6 +1087,10 @@ tui_run(const struct tui_opts *opts, struct pd_err *err)
     }
     if (!draw_active())
         start_terminal(&t);
+    if (!opts->resume_id && !plan_accepted(&t, path)) {
+        rc = t.aborted ? PD_EINPUT : 0; // declined: nothing was started or changed
+        goto out;
+    }
     rc = prepare_drill(&t, path, err);
     if (rc != 0) {
         if (!t.aborted && picked)

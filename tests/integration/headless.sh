@@ -61,7 +61,7 @@ id=$(ls "$PGDRILL_HOME/drills" | grep headless | tail -1)
 rto=$(json_get "$PGDRILL_HOME/drills/$id/report.json" rto_s)
 like "$rto" '^[0-9.]+$' "report.json of a finished drill has an achieved RTO"
 line=$("$B" report list | grep "^$id ")
-like "$line" ' passed +[0-9.]+(ms|s)$' "report list shows it too"
+like "$line" ' passed +[0-9.]+(ms|s) +(-|[0-9.]+(ms|s))$' "report list shows it too (RTO, then RPO)"
 
 # SIGHUP (a closed ssh session) interrupts the drill like SIGINT: the step's
 # process group is stopped, the journal says so, the exit code is 130.

@@ -25,6 +25,8 @@ t_start 100 30 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "DATABASE
     "NEON_API_HOST=$NEON_API_HOST" "NEON_API_KEY=$NEON_API_KEY" "NEON_PROJECT_ID=$NEON_PROJECT_ID" \
     -- tui "$TOP/runbooks/pitr-restore.md"
 
+check "the plan comes first, naming the branch it would create" t_wait 'CHANGE  create branch ${branch_name}' 20
+t_keys Enter
 check "banner names the sandbox" t_wait "SANDBOX"
 check "the restore point is asked first" t_wait "Restore point" 20
 t_keys "$T0" Enter

@@ -28,6 +28,8 @@ t_start 110 40 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "DATABASE
     "NEON_API_HOST=$NEON_API_HOST" "NEON_API_KEY=$NEON_API_KEY" "NEON_PROJECT_ID=$NEON_PROJECT_ID" \
     -- tui "$TOP/runbooks/selective-recovery.md"
 
+check "the plan comes first" t_wait "Plan: selective-recovery (nothing has changed yet)" 20
+t_keys Enter
 check "the point in time is asked first" t_wait "Point in time before the data was lost" 20
 t_keys "$T0" Enter
 check "the scope is asked with its choices" t_wait "range: the rows created"

@@ -1,0 +1,386 @@
+/* history: per-stage durations across drills of one runbook, and regressions. */
+#include "timeline/history.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "drill/drill.h"
+#include "pd_buf.h"
+#include "pd_err.h"
+#include "pd_log.h"
+#include "pd_mem.h"
+#include "pd_time.h"
+#include "report/report.h"
+
+static int
+cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+double
+history_median(double *v, size_t n)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+bool
+history_is_regression(double duration_s, double median_s)
+{
+    return duration_s >= 2 * median_s && duration_s - median_s >= HISTORY_MIN_DELTA_S;
+}
+
+void
+history_clear(struct history *h)
+{
+    for (size_t i = 0; i < h->n_runs; i++) {
+        free(h->runs[i].drill_id);
+        free(h->runs[i].started_at);
+        free(h->runs[i].outcome);
+        free(h->runs[i].stage_s);
+    }
+    for (size_t i = 0; i < h->n_stages; i++) {
+        free(h->stage_ids[i]);
+        free(h->stage_titles[i]);
+    }
+    free(h->runs);
+    free(h->stage_ids);
+    free(h->stage_titles);
+    free(h->runbook_id);
+    memset(h, 0, sizeof(*h));
+}
+
+static size_t
+stage_index(struct history *h, const char *id, const char *title)
+{
+    for (size_t i = 0; i < h->n_stages; i++)
+        if (strcmp(h->stage_ids[i], id) == 0)
+            return i;
+    h->stage_ids = pd_xrealloc(h->stage_ids, (h->n_stages + 1) * sizeof(char *));
+    h->stage_titles = pd_xrealloc(h->stage_titles, (h->n_stages + 1) * sizeof(char *));
+    h->stage_ids[h->n_stages] = pd_xstrdup(id);
+    h->stage_titles[h->n_stages] = pd_xstrdup(title ? title : id);
+    for (size_t r = 0; r < h->n_runs; r++) {
+        h->runs[r].stage_s = pd_xrealloc(h->runs[r].stage_s, (h->n_stages + 1) * sizeof(double));
+        h->runs[r].stage_s[h->n_stages] = -1;
+    }
+    return h->n_stages++;
+}
+
+int
+history_load(struct history *out, const char *home, const char *runbook_id, struct pd_err *err)
+{
+    char **ids = NULL;
+    size_t n = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    out->runbook_id = pd_xstrdup(runbook_id);
+    rc = drill_list(&ids, &n, home, err);
+    if (rc != 0)
+        return rc;
+    // newest first: the newest drill's stage order wins; runs are stored oldest first
+    for (size_t k = 0; k < n; k++) {
+        struct drill *d = NULL;
+        struct pd_err e;
+
+        pd_err_clear(&e);
+        if (drill_open(&d, home, ids[k], false, &e) != 0) {
+            pd_log(PD_LOG_WARN, "history: skipping drill %s: %s", ids[k], e.msg);
+            continue;
+        }
+        if (d->runbook_id && strcmp(d->runbook_id, runbook_id) == 0) {
+            for (size_t s = 0; s < d->n_stages; s++)
+                if (d->stages[s].id)
+                    stage_index(out, d->stages[s].id, d->stages[s].title);
+            out->runs = pd_xrealloc(out->runs, (out->n_runs + 1) * sizeof(*out->runs));
+            memmove(out->runs + 1, out->runs, out->n_runs * sizeof(*out->runs));
+            struct history_run *r = &out->runs[0];
+            out->n_runs++;
+            r->drill_id = pd_xstrdup(d->id);
+            r->started_at = d->started_at ? pd_xstrdup(d->started_at) : NULL;
+            r->outcome = d->outcome ? pd_xstrdup(d->outcome) : NULL;
+            r->rto_s = report_rto_achieved(d);
+            r->rpo_s = d->rpo_s;
+            r->stage_s = pd_xmalloc((out->n_stages ? out->n_stages : 1) * sizeof(double));
+            for (size_t s = 0; s < out->n_stages; s++)
+                r->stage_s[s] = -1;
+            for (size_t s = 0; s < d->n_stages; s++) {
+                const struct drill_stage_state *st = &d->stages[s];
+                if (st->id && st->finished_at && st->status != STEP_SKIPPED)
+                    r->stage_s[stage_index(out, st->id, st->title)] = st->duration_s;
+            }
+        }
+        drill_free(d);
+    }
+    for (size_t k = 0; k < n; k++)
+        free(ids[k]);
+    free(ids);
+    return 0;
+}
+
+bool
+history_run_regressed(const struct history *h, size_t r, size_t s, double *median_out)
+{
+    double *v, med;
+    size_t m = 0;
+    bool reg;
+
+    if (r >= h->n_runs || s >= h->n_stages || h->runs[r].stage_s[s] < 0)
+        return false;
+    v = pd_xmalloc((r ? r : 1) * sizeof(*v));
+    for (size_t i = 0; i < r; i++)
+        if (h->runs[i].stage_s[s] >= 0)
+            v[m++] = h->runs[i].stage_s[s];
+    if (m == 0) {
+        free(v);
+        return false;
+    }
+    med = history_median(v, m);
+    free(v);
+    reg = history_is_regression(h->runs[r].stage_s[s], med);
+    if (median_out)
+        *median_out = med;
+    return reg;
+}
+
+char *
+history_render(const struct history *h, int width)
+{
+    struct pd_buf b;
+    double max = 0;
+    int bar_w = width - 40;
+
+    if (bar_w < 10)
+        bar_w = 10;
+    pd_buf_init(&b, 0);
+    pd_buf_appendf(&b, NULL, "Drill history of %s: %zu drill%s\n\n", h->runbook_id, h->n_runs,
+                   h->n_runs == 1 ? "" : "s");
+    pd_buf_appendf(&b, NULL, "  %-3s %-34s %-10s %-9s %s\n", "#", "DRILL", "OUTCOME", "RTO", "RPO");
+    for (size_t r = 0; r < h->n_runs; r++) {
+        char rto[32] = "-", rpo[32] = "-";
+        if (h->runs[r].rto_s >= 0)
+            pd_time_human(rto, sizeof(rto), h->runs[r].rto_s);
+        if (h->runs[r].rpo_s >= 0)
+            pd_time_human(rpo, sizeof(rpo), h->runs[r].rpo_s);
+        pd_buf_appendf(&b, NULL, "  %-3zu %-34s %-10s %-9s %s\n", r + 1, h->runs[r].drill_id,
+                       h->runs[r].outcome ? h->runs[r].outcome : "unfinished", rto, rpo);
+        for (size_t s = 0; s < h->n_stages; s++)
+            if (h->runs[r].stage_s[s] > max)
+                max = h->runs[r].stage_s[s];
+    }
+    for (size_t s = 0; s < h->n_stages; s++) {
+        pd_buf_appendf(&b, NULL, "\n%s\n", h->stage_titles[s]);
+        for (size_t r = 0; r < h->n_runs; r++) {
+            double d = h->runs[r].stage_s[s], med = 0;
+            char dur[32];
+            if (d < 0) {
+                pd_buf_appendf(&b, NULL, "  %-3zu %-*s  -\n", r + 1, bar_w, "");
+                continue;
+            }
+            int n = max > 0 ? (int)(d / max * bar_w + 0.5) : 0;
+            if (n < 1)
+                n = 1;
+            pd_time_human(dur, sizeof(dur), d);
+            pd_buf_appendf(&b, NULL, "  %-3zu ", r + 1);
+            for (int i = 0; i < bar_w; i++)
+                pd_buf_append(&b, i < n ? "#" : " ", 1, NULL);
+            pd_buf_appendf(&b, NULL, "  %s", dur);
+            if (history_run_regressed(h, r, s, &med)) {
+                char m[32];
+                pd_time_human(m, sizeof(m), med);
+                pd_buf_appendf(&b, NULL, "  REGRESSION (median %s)", m);
+            }
+            pd_buf_appendf(&b, NULL, "\n");
+        }
+    }
+    return pd_buf_steal(&b);
+}
+
+void
+history_regressions_free(struct history_regression *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].stage_id);
+        free(v[i].title);
+    }
+    free(v);
+}
+
+int
+history_regressions(struct history_regression **out, size_t *n_out, const char *home,
+                    const char *runbook_id, const struct drill *drill, struct pd_err *err)
+{
+    struct history h;
+    int rc;
+
+    *out = NULL;
+    *n_out = 0;
+    rc = history_load(&h, home, runbook_id, err);
+    if (rc != 0)
+        return rc;
+    for (size_t s = 0; s < drill->n_stages; s++) {
+        const struct drill_stage_state *st = &drill->stages[s];
+        double *v, med;
+        size_t m = 0, si;
+
+        if (!st->id || !st->finished_at || st->status == STEP_SKIPPED)
+            continue;
+        for (si = 0; si < h.n_stages && strcmp(h.stage_ids[si], st->id) != 0; si++)
+            ;
+        if (si == h.n_stages)
+            continue;
+        v = pd_xmalloc((h.n_runs ? h.n_runs : 1) * sizeof(*v));
+        // earlier drills only: ids start with the start time, so they sort by it
+        for (size_t r = 0; r < h.n_runs; r++)
+            if (strcmp(h.runs[r].drill_id, drill->id) < 0 && h.runs[r].stage_s[si] >= 0)
+                v[m++] = h.runs[r].stage_s[si];
+        if (m > 0 && history_is_regression(st->duration_s, med = history_median(v, m))) {
+            *out = pd_xrealloc(*out, (*n_out + 1) * sizeof(**out));
+            (*out)[*n_out] = (struct history_regression){
+                .stage_id = pd_xstrdup(st->id),
+                .title = pd_xstrdup(st->title ? st->title : st->id),
+                .duration_s = st->duration_s,
+                .median_s = med,
+                .n_earlier = m,
+            };
+            (*n_out)++;
+        }
+        free(v);
+    }
+    history_clear(&h);
+    return 0;
+}
+
+/* Replace path with text through a 0600 temporary file, fsync'd, renamed. */
+static int
+write_atomic(const char *path, const char *text, struct pd_err *err)
+{
+    char *tmp = pd_xasprintf("%s.tmp.%ld", path, (long)getpid());
+    size_t len = strlen(text);
+    int fd, rc = 0;
+
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "history: create %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "history: write %s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "history: rename %s: %s", tmp, strerror(errno));
+        unlink(tmp);
+    }
+out:
+    free(tmp);
+    return rc;
+}
+
+static int
+read_file(char **out, const char *path, struct pd_err *err)
+{
+    FILE *f = fopen(path, "r");
+    struct pd_buf b;
+    char chunk[8192];
+    size_t n;
+
+    if (f == NULL)
+        return PD_ERR_SET(err, PD_EIO, "history: open %s: %s", path, strerror(errno));
+    pd_buf_init(&b, 0);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        pd_buf_append(&b, chunk, n, NULL);
+    fclose(f);
+    *out = pd_buf_steal(&b);
+    return 0;
+}
+
+int
+history_report_add(const char *home, const struct drill *drill, const char *dir, struct pd_err *err)
+{
+    struct history_regression *regs = NULL;
+    size_t n = 0;
+    char *jpath = NULL, *mpath = NULL, *text = NULL, *printed = NULL, *md = NULL;
+    cJSON *root = NULL, *arr;
+    struct pd_buf b;
+    int rc;
+
+    pd_buf_init(&b, 0);
+    if (!drill->runbook_id)
+        return 0;
+    rc = history_regressions(&regs, &n, home, drill->runbook_id, drill, err);
+    if (rc != 0)
+        return rc;
+    if (dir == NULL)
+        dir = drill->dir;
+    jpath = pd_xasprintf("%s/report.json", dir);
+    mpath = pd_xasprintf("%s/report.md", dir);
+    rc = read_file(&text, jpath, err);
+    if (rc != 0)
+        goto out;
+    root = cJSON_Parse(text);
+    if (root == NULL || !cJSON_IsObject(root)) {
+        rc = PD_ERR_SET(err, PD_EIO, "history: %s is not a json object", jpath);
+        goto out;
+    }
+    cJSON_DeleteItemFromObject(root, "regressions");
+    arr = cJSON_AddArrayToObject(root, "regressions");
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "stage", regs[i].stage_id);
+        cJSON_AddStringToObject(o, "title", regs[i].title);
+        cJSON_AddNumberToObject(o, "duration_s", (double)(long)(regs[i].duration_s * 1000) / 1000);
+        cJSON_AddNumberToObject(o, "median_s", (double)(long)(regs[i].median_s * 1000) / 1000);
+        cJSON_AddNumberToObject(o, "earlier_runs", (double)regs[i].n_earlier);
+        cJSON_AddItemToArray(arr, o);
+    }
+    printed = cJSON_Print(root);
+    if (printed == NULL) { /* uncovered: cJSON fails only when out of memory */
+        pd_run_fatal_hook();
+        abort();
+    }
+    pd_buf_appendf(&b, NULL, "%s\n", printed);
+    rc = write_atomic(jpath, pd_buf_str(&b), err);
+    if (rc != 0 || n == 0)
+        goto out;
+    // report.md: a section after what report.c wrote (rewritten the same way)
+    rc = read_file(&md, mpath, err);
+    if (rc != 0)
+        goto out;
+    pd_buf_reset(&b);
+    pd_buf_appendf(&b, NULL,
+                   "%s\n## Regressions\n\nStages that took at least twice the median of "
+                   "their earlier runs:\n\n",
+                   md);
+    for (size_t i = 0; i < n; i++) {
+        char d[32], m[32];
+        pd_time_human(d, sizeof(d), regs[i].duration_s);
+        pd_time_human(m, sizeof(m), regs[i].median_s);
+        pd_buf_appendf(&b, NULL, "- %s: %s, median %s over %zu earlier run%s\n", regs[i].title, d,
+                       m, regs[i].n_earlier, regs[i].n_earlier == 1 ? "" : "s");
+    }
+    rc = write_atomic(mpath, pd_buf_str(&b), err);
+out:
+    pd_buf_free(&b);
+    cJSON_free(printed);
+    cJSON_Delete(root);
+    free(md);
+    free(text);
+    free(jpath);
+    free(mpath);
+    history_regressions_free(regs, n);
+    return rc;
+}

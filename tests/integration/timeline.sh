@@ -1,0 +1,182 @@
+#!/bin/bash
+# pgdrill timeline against the sandbox Neon server and s3rver (behind the
+# SigV4-verifying proxy): three dumps uploaded with awscli, the axis as text
+# and JSON, the recommendation for incidents inside and before the history
+# window, an incident in the future, a service failure (exit 3), and
+# `run pitr-restore --plan`, which prints the branch it would create and
+# sends no mutating request to Neon.
+set -u
+. "$(dirname "$0")/neon_lib.sh"
+SBX=$TOP/sandbox
+AWSCLI=/usr/bin/aws
+PG=${PGDRILL_BIN:-$BUILD_DIR/pgdrill}
+
+for tool in node "$AWSCLI"; do
+    command -v "$tool" >/dev/null 2>&1 || { notok "setup: $tool is required"; exit 1; }
+done
+# npm ci only when node_modules does not match the lock file (as s3_roundtrip.sh)
+lock_sum=$(sha256sum "$SBX/package-lock.json" | cut -d' ' -f1)
+(
+    flock 9
+    if [ "$(cat "$SBX/node_modules/.pgdrill-lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
+        (cd "$SBX" && npm ci --no-audit --no-fund --loglevel=error) >&2 || exit 1
+        echo "$lock_sum" >"$SBX/node_modules/.pgdrill-lock-sha256"
+    fi
+) 9>"${TMPDIR:-/tmp}/pgdrill-npm-ci.$(id -u).lock" || { notok "setup: npm ci in sandbox/ failed"; exit 1; }
+
+neon_setup timeline
+
+S3RVER_PID=
+S3PROXY_PID=
+stop_s3() {
+    [ -n "$S3PROXY_PID" ] && kill "$S3PROXY_PID" 2>/dev/null && wait "$S3PROXY_PID" 2>/dev/null
+    [ -n "$S3RVER_PID" ] && kill "$S3RVER_PID" 2>/dev/null && wait "$S3RVER_PID" 2>/dev/null
+    neon_teardown
+}
+trap stop_s3 EXIT
+
+wait_port() {
+    local i port
+    for i in $(seq 1 100); do
+        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$1" | head -1)
+        [ -n "$port" ] && { echo "$port"; return 0; }
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.2
+    done
+    return 1
+}
+NODE_OPTIONS=--openssl-legacy-provider node "$SBX/node_modules/s3rver/bin/s3rver.js" \
+    -d "$W/s3data" -a 127.0.0.1 -p 0 --silent --configure-bucket care-commons-backups >"$W/s3rver.log" 2>&1 &
+S3RVER_PID=$!
+S3PORT=$(wait_port "$W/s3rver.log" "$S3RVER_PID") || { notok "setup: s3rver did not start"; exit 1; }
+SECRET="tl-secret+$RANDOM$RANDOM"
+python3 "$SBX/s3-proxy.py" --upstream "127.0.0.1:$S3PORT" --data-dir "$W/s3data" \
+    --access-key S3RVER --secret "$SECRET" >"$W/s3proxy.log" 2>&1 &
+S3PROXY_PID=$!
+PPORT=$(wait_port "$W/s3proxy.log" "$S3PROXY_PID") || { notok "setup: s3-proxy did not start"; exit 1; }
+for v in $(env | sed -n 's/^\(AWS_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+mkdir -p "$W/home"
+export HOME=$W/home AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=$SECRET AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$PPORT AWS_PAGER=
+export PGDRILL_BACKUP_URI=s3://care-commons-backups/weekly PGDRILL_HOME=$W/pgdrill-home
+
+# three dumps: 15, 8 and 1 days old (sizes 100, 2000, 30000 bytes), plus an unrelated object
+stamp() { date -u -d "@$(($(date +%s) - $1 * 86400))" +%Y%m%d-%H%M%S; }
+D1=$(stamp 15) D2=$(stamp 8) D3=$(stamp 1)
+i=0
+for d in "$D1:100" "$D2:2000" "$D3:30000"; do
+    head -c "${d#*:}" /dev/urandom >"$W/dump.$i"
+    "$AWSCLI" --endpoint-url "$AWS_ENDPOINT_URL_S3" s3 cp --only-show-errors "$W/dump.$i" "s3://care-commons-backups/weekly/care-commons-backup-${d%%:*}.sql.gz" ||
+        { notok "setup: aws s3 cp"; exit 1; }
+    i=$((i + 1))
+done
+echo hi | "$AWSCLI" --endpoint-url "$AWS_ENDPOINT_URL_S3" s3 cp --only-show-errors - s3://care-commons-backups/weekly/README.txt
+echo hi | "$AWSCLI" --endpoint-url "$AWS_ENDPOINT_URL_S3" s3 cp --only-show-errors - "s3://care-commons-backups/other/care-commons-backup-$D3.sql.gz"
+
+WIN_S=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["project"]["history_retention_seconds"])' \
+    < <(curl -s -H "Authorization: Bearer $NEON_API_KEY" "$NEON_API_HOST/projects/$NEON_PROJECT_ID"))
+diag "sandbox history_retention_seconds=$WIN_S"
+
+"$PG" timeline >"$W/out.text" 2>"$W/out.err"
+rc=$?
+is "$rc" 0 "timeline: exit 0"
+like "$(cat "$W/out.text")" "Dumps in s3://care-commons-backups/weekly/: 3" "timeline: lists the three dumps under the prefix only"
+like "$(cat "$W/out.text")" "  care-commons-backup-$D1\\.sql\\.gz" "timeline: the oldest dump in the table (key under the prefix)"
+like "$(cat "$W/out.text")" "  [0-9-]+ [0-9:]+  1d00h +29\\.3 KiB +7d00h +care-commons-backup-$D3" "timeline: age, size and gap of the newest dump"
+like "$(cat "$W/out.text")" "Largest gap: 7d00h" "timeline: the largest gap"
+like "$(cat "$W/out.text")" $'\n\\[[.|=*]+\\]\n' "timeline: the bar"
+sed 's/^/# /' "$W/out.text"
+
+# inside the window (the sandbox project, and so its window, is only seconds
+# old): PITR the margin before the incident
+sleep 2
+INC=$(date -u -d "@$(($(date +%s) - 2))" +%Y-%m-%dT%H:%M:%SZ)
+WANT=$(date -u -d "@$(($(date +%s -d "$INC") - 1))" +%Y-%m-%dT%H:%M:%S.000Z)
+"$PG" timeline --incident "$INC" --margin 1 >"$W/out.pitr" 2>&1
+like "$(cat "$W/out.pitr")" "Recommended: PITR, a Neon branch at $WANT" "incident in the window: PITR at incident - margin"
+like "$(cat "$W/out.pitr")" "Expected data loss: 1s" "incident in the window: the margin is the loss"
+
+# before the window: the newest dump before it
+INC2=$(date -u -d "@$(($(date +%s) - 5 * 86400))" +%Y-%m-%dT%H:%M:%SZ)
+"$PG" timeline --incident "$INC2" --json >"$W/out.json" 2>&1
+is "$(json_get "$W/out.json" recommendation.source)" dump "json: a dump before the window"
+is "$(json_get "$W/out.json" recommendation.backup_key)" "weekly/care-commons-backup-$D2.sql.gz" "json: the newest dump before the incident"
+is "$(json_eval "$W/out.json" 'int(d["recommendation"]["expected_loss_s"])')" \
+    $(($(date -u +%s -d "$INC2") - $(date -u +%s -d "$(echo "$D2" | sed 's/\(....\)\(..\)\(..\)-\(..\)\(..\)\(..\)/\1-\2-\3T\4:\5:\6Z/')"))) "json: loss = incident - dump"
+is "$(json_eval "$W/out.json" 'len(d["dumps"])')" 3 "json: three dumps"
+is "$(json_eval "$W/out.json" 'd["window"]["retention_s"]')" "$WIN_S" "json: the project's retention"
+
+FUT=$(date -u -d "@$(($(date +%s) + 3600))" +%Y-%m-%dT%H:%M:%SZ)
+"$PG" timeline --incident "$FUT" >"$W/out.fut" 2>&1
+is "$?" 2 "incident in the future: exit 2"
+like "$(cat "$W/out.fut")" "pgdrill: timeline: incident time .* is in the future" "incident in the future: message"
+
+NEON_API_HOST=http://127.0.0.1:$(free_port)/api/v2 "$PG" timeline >"$W/out.down" 2>&1
+is "$?" 3 "neon unreachable: exit 3"
+
+# --plan: what pitr-restore would do, and no mutating request reaches Neon
+before=$(wc -l <"$CONTRACT_LOG")
+DATABASE_URL=postgresql://nobody@127.0.0.1:1/none "$PG" run pitr-restore --plan \
+    --var "target_time=$INC" >"$W/out.plan" 2>&1
+is "$?" 0 "plan: exit 0"
+sed 's/^/# /' "$W/out.plan"
+like "$(cat "$W/out.plan")" "create branch \\\$\\{branch_name\\} .*at $INC" "plan: names the branch it would create and its time"
+like "$(cat "$W/out.plan")" "Expected data loss" "plan: expected data loss"
+posts=$(tail -n +"$((before + 1))" "$CONTRACT_LOG" | python3 -c 'import json,sys
+print(sum(1 for l in sys.stdin if json.loads(l)["method"] != "GET"))')
+is "$posts" 0 "plan: zero mutating requests to neon"
+[ -d "$PGDRILL_HOME/drills" ] && n=$(ls "$PGDRILL_HOME/drills" | wc -l) || n=0
+is "$n" 0 "plan: no drill journal started"
+
+# The TUI: the timeline screen (t in the picker) with the same services, and
+# the plan screen of pitr-restore, declined with q: nothing starts or changes.
+if command -v tmux >/dev/null 2>&1; then
+    TS=$W/tmux.sock
+    tx() { tmux -S "$TS" -f /dev/null "$@"; }
+    twait() { # TEXT SECS
+        local i
+        for i in $(seq 1 $(($2 * 10))); do
+            tx capture-pane -p -t tl 2>/dev/null | grep -qF -- "$1" && return 0
+            sleep 0.1
+        done
+        return 1
+    }
+    printf '#!/bin/sh\n%q tui 2>%q; echo $? >%q; sleep 600\n' "$PG" "$W/tui.err" "$W/tui.rc" >"$W/tui1.sh"
+    chmod +x "$W/tui1.sh"
+    PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 tx new-session -d -s tl -x 100 -y 34 "$W/tui1.sh"
+    twait "choose a runbook" 10 && tx send-keys -t tl t
+    if twait "Newest dump age" 20; then
+        ok "tui: t in the picker shows the timeline"
+    else
+        notok "tui: t in the picker shows the timeline"
+    fi
+    tx capture-pane -p -t tl >"$W/tui-timeline.txt"
+    like "$(cat "$W/tui-timeline.txt")" "care-commons-backup-$D3\\.sql\\.gz" "tui: the timeline lists the dumps"
+    sed 's/^/# /' "$W/tui-timeline.txt"
+    tx kill-server 2>/dev/null
+
+    before=$(wc -l <"$CONTRACT_LOG")
+    printf '#!/bin/sh\n%q tui pitr-restore --var target_time=%q 2>%q; echo $? >%q; sleep 600\n' \
+        "$PG" "$INC" "$W/tui.err" "$W/tui2.rc" >"$W/tui2.sh"
+    chmod +x "$W/tui2.sh"
+    PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 tx new-session -d -s tl -x 100 -y 34 "$W/tui2.sh"
+    if twait "Plan: pitr-restore (nothing has changed yet)" 10; then
+        ok "tui: the plan screen comes first"
+    else
+        notok "tui: the plan screen comes first"
+    fi
+    tx capture-pane -p -t tl >"$W/tui-plan.txt"
+    like "$(cat "$W/tui-plan.txt")" "Enter accept and start   q decline" "tui: the plan asks Enter or q"
+    sed 's/^/# /' "$W/tui-plan.txt"
+    tx send-keys -t tl q
+    for i in $(seq 1 50); do [ -s "$W/tui2.rc" ] && break; sleep 0.1; done
+    is "$(cat "$W/tui2.rc" 2>/dev/null)" 0 "tui: declining the plan exits 0"
+    [ -d "$PGDRILL_HOME/drills" ] && n=$(ls "$PGDRILL_HOME/drills" | wc -l) || n=0
+    is "$n" 0 "tui: declining the plan starts no drill"
+    is "$(tail -n +"$((before + 1))" "$CONTRACT_LOG" | wc -l)" 0 "tui: declining the plan sends nothing to neon"
+    tx kill-server 2>/dev/null
+else
+    notok "tui: tmux is required for the timeline and plan screens"
+fi
+key_check
+done_testing

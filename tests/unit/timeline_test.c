@@ -1,0 +1,315 @@
+/* Tests for core/timeline/timeline.c: the axis, gaps, ages and recommendations. */
+#include "timeline/timeline.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pd_err.h"
+#include "pd_time.h"
+#include "runbook/runbook.h"
+#include "timeline/history.h"
+#include "timeline/plan.h"
+
+static double
+at(const char *s)
+{
+    double t = 0;
+
+    assert_int_equal(pd_time_parse_rfc3339(&t, s, 1), 0);
+    return t;
+}
+
+#define NOW         "2026-11-26T05:00:00Z"
+#define DUMP(stamp) "weekly/care-commons-backup-" stamp ".sql.gz"
+
+/* Three dumps a week apart (listed out of order) and a 7-day window. */
+static void
+fixture(struct timeline *tl, bool window)
+{
+    timeline_init(tl, at(NOW));
+    if (window)
+        timeline_set_window(tl, 7 * 86400, at("2026-01-01T00:00:00Z"));
+    assert_int_equal(timeline_add_object(tl, DUMP("20261115-020000"), 2048), 0);
+    assert_int_equal(timeline_add_object(tl, DUMP("20261101-020000"), 1024), 0);
+    assert_int_equal(timeline_add_object(tl, DUMP("20261122-020000"), 4096), 0);
+    assert_int_equal(timeline_add_object(tl, "weekly/notes.txt", 10), -1);
+}
+
+static void
+test_key_time(void **state)
+{
+    static const struct {
+        const char *key;
+        int rc;
+        const char *want;
+    } cases[] = {
+        {"care-commons-backup-20261122-020000.sql.gz", 0, "2026-11-22T02:00:00Z"},
+        {"a/b/care-commons-backup-20240229-235959.sql.gz", 0, "2024-02-29T23:59:59Z"},
+        {"care-commons-backup-20261322-020000.sql.gz", -1, NULL},
+        {"care-commons-backup-20261122-250000.sql.gz", -1, NULL},
+        {"care-commons-backup-20261122-020000.sql", -1, NULL},
+        {"care-commons-backup-2026112-0200000.sql.gz", -1, NULL},
+        {"care-commons-backup-2026112x-020000.sql.gz", -1, NULL},
+        {"other-backup-20261122-020000.sql.gz", -1, NULL},
+        {"care-commons-backup-20261122-020000.sql.gz/", -1, NULL},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        double t = 0;
+        int rc = timeline_key_time(&t, cases[i].key);
+
+        assert_int_equal(rc, cases[i].rc);
+        if (rc == 0)
+            assert_true(t == at(cases[i].want));
+    }
+}
+
+static void
+test_window(void **state)
+{
+    struct timeline tl;
+
+    (void)state;
+    timeline_init(&tl, at(NOW));
+    assert_false(tl.has_window);
+    timeline_set_window(&tl, 86400, 0);
+    assert_true(tl.window_start == at("2026-11-25T05:00:00Z"));
+    // a project younger than its retention: the window starts at its creation
+    timeline_set_window(&tl, 7 * 86400, at("2026-11-26T01:30:00Z"));
+    assert_true(tl.window_start == at("2026-11-26T01:30:00Z"));
+    assert_int_equal(tl.retention_s, 7 * 86400);
+    timeline_clear(&tl);
+}
+
+static void
+test_gaps_and_ages(void **state)
+{
+    struct timeline tl;
+    size_t gi = 99;
+
+    (void)state;
+    fixture(&tl, true);
+    assert_int_equal(tl.n_dumps, 3);
+    assert_int_equal(tl.n_ignored, 1);
+    assert_string_equal(tl.dumps[0].key, DUMP("20261101-020000"));
+    assert_string_equal(tl.dumps[2].key, DUMP("20261122-020000"));
+    assert_true(timeline_gap(&tl, 0) == 0);
+    assert_true(timeline_gap(&tl, 1) == 14 * 86400.0);
+    assert_true(timeline_gap(&tl, 2) == 7 * 86400.0);
+    assert_true(timeline_largest_gap(&tl, &gi) == 14 * 86400.0);
+    assert_int_equal(gi, 1);
+    assert_true(timeline_dump_age(&tl, 2) == 4 * 86400.0 + 3 * 3600.0);
+    timeline_clear(&tl);
+    assert_int_equal(tl.n_dumps, 0);
+    assert_true(timeline_largest_gap(&tl, &gi) == 0);
+}
+
+struct rec_case {
+    const char *name;
+    bool window;
+    bool dumps;
+    const char *incident;
+    double margin;
+    int rc;
+    enum timeline_source source;
+    const char *target;
+    double loss;
+    const char *key;
+    const char *msg;
+};
+
+static void
+test_recommend(void **state)
+{
+    static const struct rec_case cases[] = {
+        {"inside the window: PITR one minute before", true, true, "2026-11-25T12:00:00Z", -1, 0,
+         TIMELINE_PITR, "2026-11-25T11:59:00Z", 60, NULL, NULL},
+        {"custom margin", true, true, "2026-11-25T12:00:00Z", 300, 0, TIMELINE_PITR,
+         "2026-11-25T11:55:00Z", 300, NULL, NULL},
+        {"at the window's start: clamped", true, true, "2026-11-19T05:00:30Z", 60, 0, TIMELINE_PITR,
+         "2026-11-19T05:00:00Z", 30, NULL, NULL},
+        {"before the window: newest dump before", true, true, "2026-11-18T00:00:00Z", 60, 0,
+         TIMELINE_DUMP, "2026-11-15T02:00:00Z", 2 * 86400 + 22 * 3600, DUMP("20261115-020000"),
+         NULL},
+        {"exactly at a dump", false, true, "2026-11-15T02:00:00Z", 60, 0, TIMELINE_DUMP,
+         "2026-11-15T02:00:00Z", 0, DUMP("20261115-020000"), NULL},
+        {"no window: dumps only", false, true, "2026-11-26T04:00:00Z", 60, 0, TIMELINE_DUMP,
+         "2026-11-22T02:00:00Z", 4 * 86400 + 2 * 3600, DUMP("20261122-020000"), NULL},
+        {"no dumps, inside the window", true, false, "2026-11-26T04:59:00Z", 60, 0, TIMELINE_PITR,
+         "2026-11-26T04:58:00Z", 60, NULL, NULL},
+        {"no dumps, before the window", true, false, "2026-11-01T00:00:00Z", 60, PD_EINPUT, 0, NULL,
+         0, NULL,
+         "timeline: nothing restorable before the incident at 2026-11-01T00:00:00.000Z: history "
+         "window starts 2026-11-19T05:00:00.000Z, oldest dump none"},
+        {"before everything", true, true, "2026-10-01T00:00:00Z", 60, PD_EINPUT, 0, NULL, 0, NULL,
+         "timeline: nothing restorable before the incident at 2026-10-01T00:00:00.000Z: history "
+         "window starts 2026-11-19T05:00:00.000Z, oldest dump 2026-11-01T02:00:00.000Z"},
+        {"nothing at all", false, false, "2026-11-25T00:00:00Z", 60, PD_EINPUT, 0, NULL, 0, NULL,
+         "timeline: nothing restorable before the incident at 2026-11-25T00:00:00.000Z: history "
+         "window starts none, oldest dump none"},
+        {"in the future", true, true, "2026-11-26T05:00:01Z", 60, PD_EINPUT, 0, NULL, 0, NULL,
+         "timeline: incident time 2026-11-26T05:00:01.000Z is in the future (now "
+         "2026-11-26T05:00:00.000Z)"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct rec_case *c = &cases[i];
+        struct timeline tl;
+        struct timeline_rec rec;
+        struct pd_err err;
+
+        pd_err_clear(&err);
+        timeline_init(&tl, at(NOW));
+        if (c->dumps) {
+            timeline_clear(&tl);
+            fixture(&tl, c->window);
+        } else if (c->window) {
+            timeline_set_window(&tl, 7 * 86400, 0);
+        }
+        int rc = timeline_recommend(&rec, &tl, at(c->incident), c->margin, &err);
+        if (rc != c->rc)
+            fail_msg("%s: rc %d, want %d (%s)", c->name, rc, c->rc, err.msg);
+        if (rc != 0) {
+            assert_string_equal(err.msg, c->msg);
+        } else {
+            if (rec.source != c->source)
+                fail_msg("%s: source %s", c->name, timeline_source_name(rec.source));
+            assert_true(rec.target == at(c->target));
+            if (rec.loss_s != c->loss)
+                fail_msg("%s: loss %f, want %f", c->name, rec.loss_s, c->loss);
+            if (c->key)
+                assert_string_equal(tl.dumps[rec.dump].key, c->key);
+        }
+        timeline_clear(&tl);
+    }
+}
+
+static void
+test_render(void **state)
+{
+    struct timeline tl;
+    struct timeline_rec rec;
+    struct pd_err err;
+    char *text, *json;
+
+    (void)state;
+    pd_err_clear(&err);
+    fixture(&tl, true);
+    assert_int_equal(timeline_recommend(&rec, &tl, at("2026-11-18T00:00:00Z"), 60, &err), 0);
+    // 30 days in 32 columns: 30 cells of a day each
+    text = timeline_render(&tl, &rec, 30, 32);
+    assert_non_null(strstr(text, "[....|.............|..!.==*====]\n"));
+    assert_non_null(strstr(text, "Neon history window: 2026-11-19T05:00:00.000Z to now (7d00h)"));
+    assert_non_null(strstr(
+        text, "  2026-11-22 02:00  4d03h       4.0 KiB     7d00h       " DUMP("20261122-020000")));
+    assert_non_null(strstr(text, "Largest gap: 14d00h (2026-11-01 02:00 to 2026-11-15 02:00)"));
+    assert_non_null(strstr(
+        text, "Recommended: dump " DUMP("20261115-020000") " (taken 2026-11-15T02:00:00.000Z)\n"));
+    assert_non_null(strstr(text, "Expected data loss: 2d22h\n"));
+    json = timeline_json(&tl, &rec);
+    assert_non_null(strstr(json, "\"source\":\t\"dump\""));
+    assert_non_null(strstr(json, "\"expected_loss_s\":\t252000"));
+    assert_non_null(strstr(json, "\"largest_gap_s\":\t1209600"));
+    free(text);
+    free(json);
+    timeline_clear(&tl);
+}
+
+static void
+test_history_math(void **state)
+{
+    static const struct {
+        double v[4];
+        size_t n;
+        double median;
+        double now;
+        bool regression;
+    } cases[] = {
+        {{10}, 1, 10, 20, true},              // exactly 2x
+        {{10}, 1, 10, 19.9, false},           // just under
+        {{30, 10, 20}, 3, 20, 45, true},      // odd count, unsorted
+        {{10, 20, 30, 40}, 4, 25, 49, false}, // even count: mean of the middle two
+        {{10, 20, 30, 40}, 4, 25, 50, true},
+        {{0.1, 0.2}, 2, 0.15, 0.9, false}, // 6x but under a second more: noise
+        {{0.1, 0.2}, 2, 0.15, 1.2, true},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        double v[4];
+        memcpy(v, cases[i].v, sizeof(v));
+        double m = history_median(v, cases[i].n);
+        if (m < cases[i].median - 1e-9 || m > cases[i].median + 1e-9)
+            fail_msg("case %zu: median %f, want %f", i, m, cases[i].median);
+        if (history_is_regression(cases[i].now, m) != cases[i].regression)
+            fail_msg("case %zu: regression %d", i, !cases[i].regression);
+    }
+}
+
+static const char plan_rb[] =
+    "# Plan test\n\n"
+    "```pgdrill\nid: plan-test\nuse-case: plan\n"
+    "input: target_time timestamp required \"When\"\n"
+    "input: table text default=visits \"Table\"\n```\n\n"
+    "## Look\n\n```sql\nSELECT count(*) FROM users JOIN visits ON true\n```\n\n"
+    "```sh save=name\necho recovery-x\n```\n\n"
+    "## Change\n\n"
+    "```neon op=branch-create timestamp=${target_time} name=${name} save=rec\n```\n\n"
+    "```confirm target=${table} destructive=yes\nCopy table ${table} into production.\n```\n\n"
+    "```sql readonly=no\nDELETE FROM sessions WHERE true\n```\n";
+
+static void
+test_plan(void **state)
+{
+    struct runbook *rb = NULL;
+    struct pd_err err;
+    struct plan p;
+    const char *vars[] = {"target_time=2026-11-26T04:00:00Z"};
+
+    (void)state;
+    pd_err_clear(&err);
+    assert_int_equal(runbook_parse(&rb, "plan.md", plan_rb, strlen(plan_rb), NULL, &err), 0);
+    plan_build(&p, rb, vars, 1, NULL, at(NOW));
+    assert_int_equal(p.n_mutating, 2);
+    assert_int_equal(p.first_mutating, 2);
+    assert_non_null(strstr(p.text, "  run     sh: echo recovery-x -> ${name}\n"));
+    assert_non_null(strstr(p.text, "  CHANGE  create branch ${name} from the default branch at "
+                                   "2026-11-26T04:00:00Z -> ${rec}\n"));
+    assert_non_null(strstr(p.text, "  CONFIRM destructive, type 'visits' to go on"));
+    assert_non_null(strstr(p.text, "Tables read: users, visits\n"));
+    assert_non_null(strstr(p.text, "Tables changed or confirmed: visits, sessions\n"));
+    assert_non_null(strstr(p.text, "Expected data loss: 1h00m00s (changes after "
+                                   "2026-11-26T04:00:00Z, up to now)\n"));
+    plan_clear(&p);
+    // before the window: the plan warns
+    struct timeline tl;
+    timeline_init(&tl, at(NOW));
+    timeline_set_window(&tl, 1800, 0);
+    plan_build(&p, rb, vars, 1, &tl, at(NOW));
+    assert_non_null(
+        strstr(p.text, "Warning: 2026-11-26T04:00:00Z is before Neon's history window"));
+    plan_clear(&p);
+    timeline_clear(&tl);
+    runbook_free(rb);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_time),      cmocka_unit_test(test_window),
+        cmocka_unit_test(test_gaps_and_ages), cmocka_unit_test(test_recommend),
+        cmocka_unit_test(test_render),        cmocka_unit_test(test_history_math),
+        cmocka_unit_test(test_plan),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

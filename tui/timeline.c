@@ -1,0 +1,149 @@
+/*
+ * timeline screen, and the text view shared with the history and plan
+ * screens: lines of text, scrolled with the movement keys, styled by what
+ * they say (headings, regressions, warnings), painted only through draw.c.
+ */
+#include "timeline/timeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "drill/drill.h"
+#include "pd_mem.h"
+#include "pd_time.h"
+#include "views.h"
+
+struct textview {
+    const char *title;
+    const char *hint;
+    struct tui_lines lines;
+    bool accept_keys;
+    bool *accepted;
+};
+
+static enum draw_style
+line_style(const char *s)
+{
+    if (strstr(s, "REGRESSION") || strncmp(s, "Warning", 7) == 0 || strncmp(s, "  CHANGE", 8) == 0)
+        return STYLE_WARN;
+    if (strncmp(s, "Recommended", 11) == 0 || strncmp(s, "Expected data loss", 18) == 0)
+        return STYLE_PASSED;
+    if (strncmp(s, "  CONFIRM", 9) == 0)
+        return STYLE_RUNNING;
+    if (s[0] && s[0] != ' ' && s[0] != '[')
+        return STYLE_TITLE;
+    return STYLE_NORMAL;
+}
+
+static void
+tv_draw_line(struct tui *t, struct tui_screen *s, int row)
+{
+    struct textview *v = s->data;
+    int rows = draw_rows(), cols = draw_cols();
+
+    s->body_top = 1;
+    s->body_rows = rows - 2 > 0 ? rows - 2 : 1;
+    s->n_lines = v->lines.n;
+    if (row == 0) {
+        draw_fill(0, 0, cols, STYLE_STATUS);
+        draw_text(0, 1, cols - 2, STYLE_STATUS, v->title);
+    } else if (row == rows - 1) {
+        draw_fill(row, 0, cols, STYLE_STATUS);
+        draw_text(row, 1, cols - 2, STYLE_STATUS, t->status ? t->status : v->hint);
+    } else {
+        size_t i = s->top + (size_t)(row - 1);
+        if (i < v->lines.n)
+            draw_text(row, 1, cols - 2, line_style(v->lines.items[i]), v->lines.items[i]);
+    }
+}
+
+static enum screen_result
+tv_handle(struct tui *t, struct tui_screen *s, enum tui_request req)
+{
+    struct textview *v = s->data;
+
+    (void)t;
+    if (req == REQ_ENTER) {
+        if (v->accepted)
+            *v->accepted = v->accept_keys;
+        return SCREEN_CLOSE;
+    }
+    if (req == REQ_QUIT || req == REQ_BACK) {
+        if (v->accepted)
+            *v->accepted = false;
+        return SCREEN_CLOSE;
+    }
+    return SCREEN_UNHANDLED;
+}
+
+static void
+tv_close(struct tui *t, struct tui_screen *s)
+{
+    struct textview *v = s->data;
+
+    (void)t;
+    tui_lines_free(&v->lines);
+}
+
+static const struct screen_ops tui_textview_ops = {
+    .name = "text",
+    .keymap = KEYMAP_PAGER,
+    .draw_line = tv_draw_line,
+    .handle = tv_handle,
+    .close = tv_close,
+};
+
+enum screen_result
+tui_textview_run(struct tui *t, const char *title, const char *text, const char *hint,
+                 bool accept_keys, bool *accepted)
+{
+    struct textview v = {
+        .title = title, .hint = hint, .accept_keys = accept_keys, .accepted = accepted};
+
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, "\n");
+        tui_lines_push(&v.lines, p, n);
+        p += n + (p[n] == '\n');
+    }
+    return tui_screen_run(t, &tui_textview_ops, &v);
+}
+
+void
+tui_timeline_show(struct tui *t)
+{
+    struct timeline tl;
+    struct timeline_rec rec;
+    struct pd_err err = {0};
+    const char *inc_s = NULL;
+    double incident;
+    bool have_rec = false;
+    char *text;
+
+    tui_status(t, "reading Neon's history window and the S3 dumps...");
+    tui_redraw(t);
+    free(t->status);
+    t->status = NULL;
+    if (timeline_load(&tl, pd_time_wall(), &err) != 0) {
+        text = pd_xasprintf("The timeline needs Neon and S3:\n\n%s\n", err.msg);
+        tui_textview_run(t, "Restorability timeline", text, "q close", false, NULL);
+        free(text);
+        return;
+    }
+    if (t->drill) {
+        inc_s = drill_var(t->drill, "incident_time");
+        if (!inc_s)
+            inc_s = drill_var(t->drill, "target_time");
+    }
+    if (inc_s && pd_time_parse_rfc3339(&incident, inc_s, 0) == 0)
+        have_rec = timeline_recommend(&rec, &tl, incident, -1, &err) == 0;
+    text = timeline_render(&tl, have_rec ? &rec : NULL, 30, draw_cols() - 2);
+    if (inc_s && !have_rec && err.msg[0]) {
+        char *more = pd_xasprintf("%s\n%s\n", text, err.msg);
+        free(text);
+        text = more;
+    }
+    tui_textview_run(t, "Restorability timeline", text, "q close  j/k PgUp/PgDn scroll", false,
+                     NULL);
+    free(text);
+    timeline_clear(&tl);
+}
