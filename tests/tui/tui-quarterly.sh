@@ -28,6 +28,8 @@ t_start 100 30 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "DATABASE
     "NEON_API_HOST=$NEON_API_HOST" "NEON_API_KEY=$NEON_API_KEY" "NEON_PROJECT_ID=$NEON_PROJECT_ID" \
     -- tui "$TOP/runbooks/quarterly-drill.md"
 
+check "the plan comes first" t_wait "Plan: quarterly-drill (nothing has changed yet)" 20
+t_keys Enter
 check "banner names the sandbox" t_wait "SANDBOX"
 check "the drill date is asked first" t_wait "Date of the drill" 20
 t_keys 2026-11-26 Enter
