@@ -331,3 +331,20 @@ out:
     free(text);
     return rc;
 }
+
+enum draw_style
+draw_status_style(enum step_status st)
+{
+    switch (st) {
+    case STEP_PASSED:
+        return STYLE_PASSED;
+    case STEP_FAILED:
+        return STYLE_FAILED;
+    case STEP_SKIPPED:
+        return STYLE_SKIPPED;
+    case STEP_RUNNING:
+        return STYLE_RUNNING;
+    default:
+        return STYLE_PENDING;
+    }
+}

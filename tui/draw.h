@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "drill/drill.h"
+
 struct pd_err;
 
 enum draw_style {
@@ -35,6 +37,9 @@ enum draw_style {
     STYLE_WARN,
     STYLE_COUNT,
 };
+
+/* The style of a stage's or step's status, the same everywhere it is shown. */
+enum draw_style draw_status_style(enum step_status st);
 
 enum draw_symbol {
     SYM_PENDING,  /* [ ] */

@@ -155,23 +155,6 @@ draw_banner(struct tui *t, int cols)
     draw_text(0, cols - rw, rw, over ? STYLE_WARN : t->env_style, right);
 }
 
-static enum draw_style
-stage_style(enum step_status st)
-{
-    switch (st) {
-    case STEP_PASSED:
-        return STYLE_PASSED;
-    case STEP_FAILED:
-        return STYLE_FAILED;
-    case STEP_SKIPPED:
-        return STYLE_SKIPPED;
-    case STEP_RUNNING:
-        return STYLE_RUNNING;
-    default:
-        return STYLE_PENDING;
-    }
-}
-
 static const char *
 stage_symbol(enum step_status st)
 {
@@ -208,7 +191,7 @@ draw_stage(struct tui *t, size_t i, int row, int cols)
                   pd_time_mono() - t->stage_start > st->expected_s) ||
                  (status != STEP_RUNNING && t->stage_secs[i] > st->expected_s));
     int tw = tui_text_width(timer);
-    int x = draw_text(row, 1, 4, stage_style(status), stage_symbol(status));
+    int x = draw_text(row, 1, 4, draw_status_style(status), stage_symbol(status));
     snprintf(title, sizeof(title), " %zu. %s", i + 1, st->title);
     enum draw_style ts = (int)i == t->cur_stage ? STYLE_TITLE : STYLE_NORMAL;
     if (status == STEP_SKIPPED)

@@ -583,23 +583,6 @@ ev_output_line(const struct runbook_step *step, const char *line, void *payload)
     }
 }
 
-static enum draw_style
-status_style(enum step_status st)
-{
-    switch (st) {
-    case STEP_PASSED:
-        return STYLE_PASSED;
-    case STEP_FAILED:
-        return STYLE_FAILED;
-    case STEP_SKIPPED:
-        return STYLE_SKIPPED;
-    case STEP_RUNNING:
-        return STYLE_RUNNING;
-    default:
-        return STYLE_PENDING;
-    }
-}
-
 static enum draw_symbol
 status_symbol(enum step_status st)
 {
@@ -626,7 +609,7 @@ ev_step_finished(const struct runbook_step *step, enum step_status st, const cha
     (void)step;
     char *line = pd_xasprintf("%s %s%s%s", draw_symbol(status_symbol(st)), step_status_name(st),
                               summary && *summary ? ": " : "", summary ? summary : "");
-    tui_out_push(t, status_style(st), line);
+    tui_out_push(t, draw_status_style(st), line);
     free(line);
     // the action stays on screen: a failure dialog comes next and refers to it
     ev_redraw(t);
