@@ -9,12 +9,14 @@
 #include "engine/engine.intern.h"
 #include "pd_buf.h"
 #include "pd_err.h"
+#include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_sha256.h"
 #include "pd_time.h"
 #include "pg/pg.h"
 #include "runbook/expect.h"
+#include "shell/group.h"
 #include "shell/shell.h"
 
 /* A copy of s without trailing whitespace; caller owns it. */
@@ -96,6 +98,19 @@ sh_tick(void *payload)
     return engine_should_stop(c->e);
 }
 
+/* A crash from here on leaves the group running: note it for the resume to stop. */
+static void
+sh_started(int pgid, void *payload)
+{
+    struct sh_ctx *c = payload;
+    struct pd_err err = {0};
+    char *path = engine_group_note_path(c->e);
+
+    if (path != NULL && shell_group_note(path, pgid, &err) != 0)
+        pd_log(PD_LOG_WARN, "engine: %s", err.msg);
+    free(path);
+}
+
 /*
  * The script's extra environment: PGDRILL_DRILL_ID, and each variable named
  * in env=a,b exported under its own name (an alternative to splicing).
@@ -168,8 +183,16 @@ run_sh(struct engine *e, struct engine_step_result *res, struct pd_err *err)
     o.timeout_s = timeout_s;
     o.line = sh_line;
     o.tick = sh_tick;
+    o.started = sh_started;
     o.payload = &c;
     rc = shell_run(&o, &sr, err);
+    {
+        char *note = engine_group_note_path(e);
+
+        if (note != NULL)
+            shell_group_forget(note);
+        free(note);
+    }
     if (rc != 0)
         goto out;
     res->exit_code = sr.exit_code;

@@ -28,6 +28,7 @@
 #include "pd_redact.h"
 #include "pd_time.h"
 #include "runbook/when.h"
+#include "shell/group.h"
 
 int
 engine_record(struct engine *e, const struct drill_event *ev, struct pd_err *err)
@@ -706,6 +707,36 @@ step_done(const struct runbook_step *step, const struct drill_step_state *s)
            (s->status == STEP_FAILED && step->on_fail == FAIL_CONTINUE);
 }
 
+char *
+engine_group_note_path(const struct engine *e)
+{
+    if (e->drill == NULL || e->drill->dir == NULL)
+        return NULL;
+    return pd_xasprintf("%s/running.pgid", e->drill->dir);
+}
+
+/*
+ * A step of the interrupted run may still be running (its processes do not
+ * die with pgdrill): stop it before it is run again, so it never runs twice
+ * at once.
+ */
+static int
+stop_leftover_group(struct engine *e, struct pd_err *err)
+{
+    char *path = engine_group_note_path(e);
+    int stopped = 0, rc = 0;
+
+    if (path != NULL)
+        rc = shell_group_reap(path, 5.0, &stopped, err);
+    if (rc == 0 && stopped != 0)
+        pd_log(PD_LOG_WARN,
+               "engine: the interrupted run's step was still running (process group %d); "
+               "stopped it before going on",
+               stopped);
+    free(path);
+    return rc;
+}
+
 static int
 end_drill(struct engine *e, const char *outcome, struct pd_err *err)
 {
@@ -732,6 +763,9 @@ engine_run(struct engine *e, struct pd_err *err)
             .type = DRILL_EV_RESUME, .stage = -1, .step = -1, .text = "resumed"};
 
         rc = engine_record(e, &ev, err);
+        if (rc != 0)
+            return rc;
+        rc = stop_leftover_group(e, err);
         if (rc != 0)
             return rc;
         rc = reask_secrets(e, err);

@@ -208,6 +208,8 @@ shell_run(const struct shell_opts *o, struct shell_result *res, struct pd_err *e
         child_exec(out_pipe[1], err_pipe[1], null_fd, o->cwd, argv, envp);
     // both sides set the group so a kill right after fork reaches it
     setpgid(pid, pid);
+    if (o->started != NULL)
+        o->started((int)pid, o->payload);
     close(out_pipe[1]);
     close(err_pipe[1]);
     out_pipe[1] = err_pipe[1] = -1;

@@ -36,6 +36,8 @@ struct shell_opts {
     void (*line)(enum shell_stream stream, const char *line, void *payload);
     /* About every 200 ms; return true to interrupt (treated like a timeout). */
     bool (*tick)(void *payload);
+    /* Once the child runs, with its process group id (see shell/group.h); may be NULL. */
+    void (*started)(int pgid, void *payload);
     void *payload;
 };
 

@@ -40,8 +40,17 @@ is "$?" 2 "resume refuses a runbook whose stages changed (exit 2)"
 like "$out" "changed since the drill began" "and says why"
 cp "$W/orig.md" "$RB"
 
+pgid=$(cat "$W/slow.pgid")
+kill -0 -- "-$pgid" 2>/dev/null && ok "the killed step's process group $pgid outlived pgdrill" ||
+    not_ok "the killed step's process group $pgid outlived pgdrill"
+is "$(stat -c %a "$PGDRILL_HOME/drills/$id/running.pgid" 2>&1)" 600 "the running group is noted in the drill folder (0600)"
+
 out=$("$PGDRILL_BIN" resume 2>&1)
 is "$?" 0 "resume without an id continues the newest unfinished drill"
+kill -0 -- "-$pgid" 2>/dev/null && not_ok "resume stopped the leftover group $pgid" ||
+    ok "resume stopped the leftover group $pgid"
+like "$out" "was still running .process group $pgid.; stopped it" "and says so"
+[ -e "$PGDRILL_HOME/drills/$id/running.pgid" ] && not_ok "the note is removed" || ok "the note is removed"
 is "$(wc -l < "$W/prepare.count")" 1 "the finished step did not run again"
 is "$(wc -l < "$W/finish.count")" 1 "the remaining step ran once"
 

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "shell/group.h"
 #include "shell/shell.h"
 
 #include <dirent.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -356,6 +358,98 @@ test_no_fd_leak_no_zombie(void **state)
     assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
 }
 
+/* A child in its own group that sleeps until killed; returns its pid (= group id). */
+static pid_t
+spawn_group(void)
+{
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setpgid(0, 0);
+        execl("/bin/sleep", "sleep", "30", (char *)NULL);
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    return pid;
+}
+
+static void
+write_note(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void
+test_group_note_and_reap(void **state)
+{
+    char dir[] = "/tmp/pgdrill-group.XXXXXX", path[128], line[256];
+    struct pd_err err = {0};
+    struct stat st;
+    pid_t pid;
+    int stopped = -1, status = 0;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/running.pgid", dir);
+
+    // no note: nothing to do
+    assert_int_equal(shell_group_reap(path, 1.0, &stopped, &err), 0);
+    assert_int_equal(stopped, 0);
+
+    // a live group is noted 0600, then stopped and the note removed
+    pid = spawn_group();
+    assert_int_equal(shell_group_note(path, (int)pid, &err), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(shell_group_reap(path, 1.0, &stopped, &err), 0);
+    assert_int_equal(stopped, (int)pid);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGTERM);
+    assert_int_not_equal(access(path, F_OK), 0);
+
+    // the same pid with another start time is someone else's: left alone
+    pid = spawn_group();
+    snprintf(line, sizeof(line), "%d 1 ", (int)pid);
+    {
+        FILE *b = fopen("/proc/sys/kernel/random/boot_id", "r");
+        char boot[64] = "";
+
+        assert_non_null(b);
+        assert_non_null(fgets(boot, sizeof(boot), b));
+        fclose(b);
+        strncat(line, boot, sizeof(line) - strlen(line) - 1);
+    }
+    write_note(path, line);
+    assert_int_equal(shell_group_reap(path, 1.0, &stopped, &err), 0);
+    assert_int_equal(stopped, 0);
+    assert_int_equal(kill(pid, 0), 0);
+    assert_int_not_equal(access(path, F_OK), 0);
+
+    // a note from another boot, or torn, is dropped without a signal
+    snprintf(line, sizeof(line), "%d 0 00000000-0000-0000-0000-000000000000\n", (int)pid);
+    write_note(path, line);
+    assert_int_equal(shell_group_reap(path, 1.0, &stopped, &err), 0);
+    assert_int_equal(stopped, 0);
+    write_note(path, "12");
+    assert_int_equal(shell_group_reap(path, 1.0, &stopped, &err), 0);
+    assert_int_equal(stopped, 0);
+    write_note(path, "");
+    assert_int_equal(shell_group_reap(path, 1.0, &stopped, &err), 0);
+    assert_int_equal(stopped, 0);
+    assert_int_equal(kill(pid, 0), 0);
+    assert_int_not_equal(access(path, F_OK), 0);
+
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -371,6 +465,7 @@ main(void)
         cmocka_unit_test(test_tick_interrupts),
         cmocka_unit_test(test_env_and_cwd),
         cmocka_unit_test(test_no_fd_leak_no_zombie),
+        cmocka_unit_test(test_group_note_and_reap),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
