@@ -56,6 +56,7 @@ s3_client_new(struct s3_client **out, const struct s3_creds *creds,
               const struct s3_client_options *opt, struct pd_err *err)
 {
     struct s3_client *c;
+    const char *v;
 
     *out = NULL;
     pthread_once(&curl_once, curl_init);
@@ -78,6 +79,11 @@ s3_client_new(struct s3_client **out, const struct s3_creds *creds,
     c->opt.retry_max_s = 10;
     c->opt.connect_timeout_s = 10;
     c->opt.stall_timeout_s = 60;
+    // test knobs: the fault matrix drives retries and stalls through the real binary in seconds
+    if ((v = getenv("PGDRILL_TEST_S3_BACKOFF")) != NULL && strtod(v, NULL) > 0)
+        c->opt.retry_base_s = strtod(v, NULL);
+    if ((v = getenv("PGDRILL_TEST_S3_STALL_TIMEOUT")) != NULL && strtol(v, NULL, 10) > 0)
+        c->opt.stall_timeout_s = strtol(v, NULL, 10);
     if (opt) {
         if (opt->max_retries)
             c->opt.max_retries = opt->max_retries < 0 ? 0 : opt->max_retries;
