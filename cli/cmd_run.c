@@ -209,9 +209,15 @@ drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
     else if (!a->json && in_folder)
         fprintf(stderr, "drill %s: %s; report %s/report.md\n", d->id,
                 d->outcome ? d->outcome : "unfinished", d->dir);
+    else if (!a->json && d->outcome != NULL)
+        // the journal holds everything: say how to get the report once the disk is back
+        fprintf(stderr,
+                "drill %s: %s; report not written ('pgdrill report show %s' writes it from the "
+                "journal)\n",
+                d->id, d->outcome, d->id);
     else if (!a->json)
-        fprintf(stderr, "drill %s: %s; report not written\n", d->id,
-                d->outcome ? d->outcome : "unfinished");
+        fprintf(stderr, "drill %s: unfinished; report not written ('pgdrill resume %s' goes on)\n",
+                d->id, d->id);
     return rc;
 }
 

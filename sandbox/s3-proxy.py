@@ -16,8 +16,16 @@ For tests it can inject faults, armed through an unsigned control endpoint
 on the proxy itself (loopback only):
 
   POST /__pgdrill/fault?kind=K&count=N[&match=S][&after=BYTES][&seconds=T]
-      K = status500 | slowdown | reset | cut | delay
-      the next N requests whose "METHOD /path?query" contains S get the fault
+      K = status500 | slowdown | reset | cut | delay | stall | truncate
+      the next N requests whose "METHOD /path?query" contains S get the fault:
+      status500 and slowdown answer 500 InternalError / 503 SlowDown; reset
+      closes the connection unanswered; cut sends the first BYTES of the
+      body, then closes (Content-Length promised more); delay waits T
+      seconds, then forwards; stall logs "METHOD path?query stalled" at
+      once, waits T seconds and closes without forwarding (the request never
+      reaches s3rver); truncate forwards, then answers 200 with only the
+      first BYTES of the body and a Content-Length that matches (a cut XML
+      listing that looks complete to HTTP)
   POST /__pgdrill/clear          drop armed faults and the request log
   GET  /__pgdrill/log            one line per request: METHOD path?query STATUS
 
@@ -246,7 +254,13 @@ class Handler(BaseHTTPRequestHandler):
                 return self.hard_close()
             if kind == "delay":
                 time.sleep(seconds)
+            if kind == "stall":
+                with state.lock:
+                    state.log.append("%s %s stalled" % (self.command, self.path))
+                time.sleep(seconds)
+                return self.hard_close()
         cut_after = fault[3] if fault and fault[0] == "cut" else None
+        truncate_to = fault[3] if fault and fault[0] == "truncate" else None
 
         url = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
@@ -254,7 +268,7 @@ class Handler(BaseHTTPRequestHandler):
         bucket_key = path.lstrip("/")
         if self.command == "DELETE" and "uploadId" in query:
             return self.abort_upload(bucket_key, query["uploadId"][0])
-        self.forward(body, bucket_key, query, cut_after)
+        self.forward(body, bucket_key, query, cut_after, truncate_to)
 
     def abort_upload(self, bucket_key, upload_id):
         data_dir = self.server.state.args.data_dir
@@ -264,7 +278,7 @@ class Handler(BaseHTTPRequestHandler):
                           ignore_errors=True)
         self.reply(204)
 
-    def forward(self, body, bucket_key, query, cut_after):
+    def forward(self, body, bucket_key, query, cut_after, truncate_to=None):
         args = self.server.state.args
         host, port = args.upstream.rsplit(":", 1)
         conn = http.client.HTTPConnection(host, int(port), timeout=120)
@@ -301,8 +315,10 @@ class Handler(BaseHTTPRequestHandler):
             resp.read()
             conn.close()
             return self.record(status)
-        if length is None:
+        if length is None or truncate_to is not None:
             data = resp.read()
+            if truncate_to is not None:
+                data = data[:truncate_to]
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

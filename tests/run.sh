@@ -7,7 +7,8 @@
 # Unit tests are cmocka binaries in $BUILD/tests/unit; each of their cases
 # counts. Integration and TUI tests are scripts in tests/integration and
 # tests/tui printing TAP-style "ok - name" / "not ok - name" lines; a script
-# that exits non-zero without a "not ok" line counts as one failure.
+# that exits non-zero without a "not ok" line counts as one failure. The
+# fault matrix (tests/faults) runs the same way and its table is printed.
 set -u
 cd "$(dirname "$0")/.."
 TOP=$PWD
@@ -80,6 +81,9 @@ run_scripts() {
 
 echo "== integration tests"
 run_scripts tests/integration
+echo "== fault matrix"
+run_scripts tests/faults
+[ -f "$WORK/fault-table.txt" ] && cat "$WORK/fault-table.txt"
 echo "== tui tests"
 run_scripts tests/tui
 

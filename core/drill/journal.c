@@ -115,6 +115,21 @@ journal_append(struct journal *j, const char *line, size_t len, struct pd_err *e
         rc = PD_ERR_SET(err, PD_EIO, "journal %s: write: %s", j->path, strerror(errno));
         goto fail;
     }
+    if ((size_t)n < len + 1) {
+        /*
+         * A full disk first shows as a short write, without errno: writing
+         * the rest says why (ENOSPC), which is what the operator must read.
+         */
+        ssize_t m;
+
+        errno = 0;
+        m = do_write(j->fd, rec + n, len + 1 - (size_t)n);
+        if (m < 0) {
+            rc = PD_ERR_SET(err, PD_EIO, "journal %s: write: %s", j->path, strerror(errno));
+            goto fail;
+        }
+        n += m;
+    }
     if ((size_t)n != len + 1) {
         rc = PD_ERR_SET(err, PD_EIO, "journal %s: short write (%zd of %zu bytes)", j->path, n,
                         len + 1);

@@ -99,10 +99,16 @@ int
 neon_client_new_from_env(struct neon_client **out, struct pd_err *err)
 {
     struct neon_config cfg = {0};
+    const char *v;
 
     cfg.host = getenv("NEON_API_HOST");
     cfg.api_key = getenv("NEON_API_KEY");
     cfg.project_id = getenv("NEON_PROJECT_ID");
+    // test knobs: the fault matrix drives retry storms through the real binary in seconds
+    if ((v = getenv("PGDRILL_TEST_NEON_BACKOFF")) != NULL)
+        cfg.backoff_base_s = strtod(v, NULL);
+    if ((v = getenv("PGDRILL_TEST_NEON_ATTEMPTS")) != NULL)
+        cfg.max_attempts = (int)strtol(v, NULL, 10);
     return neon_client_new(out, &cfg, err);
 }
 

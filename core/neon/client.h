@@ -39,7 +39,11 @@ struct neon_config {
 /* Create a client; copies cfg's strings. PD_EUSAGE for a missing key/project or bad host. */
 int neon_client_new(struct neon_client **out, const struct neon_config *cfg, struct pd_err *err);
 
-/* A client from NEON_API_HOST, NEON_API_KEY and NEON_PROJECT_ID. */
+/*
+ * A client from NEON_API_HOST, NEON_API_KEY and NEON_PROJECT_ID. Tests may
+ * shorten the retries with PGDRILL_TEST_NEON_BACKOFF (first backoff, seconds)
+ * and PGDRILL_TEST_NEON_ATTEMPTS.
+ */
 int neon_client_new_from_env(struct neon_client **out, struct pd_err *err);
 
 void neon_client_free(struct neon_client *c);

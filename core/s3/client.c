@@ -56,6 +56,7 @@ s3_client_new(struct s3_client **out, const struct s3_creds *creds,
               const struct s3_client_options *opt, struct pd_err *err)
 {
     struct s3_client *c;
+    const char *v;
 
     *out = NULL;
     pthread_once(&curl_once, curl_init);
@@ -78,6 +79,11 @@ s3_client_new(struct s3_client **out, const struct s3_creds *creds,
     c->opt.retry_max_s = 10;
     c->opt.connect_timeout_s = 10;
     c->opt.stall_timeout_s = 60;
+    // test knobs: the fault matrix drives retries and stalls through the real binary in seconds
+    if ((v = getenv("PGDRILL_TEST_S3_BACKOFF")) != NULL && strtod(v, NULL) > 0)
+        c->opt.retry_base_s = strtod(v, NULL);
+    if ((v = getenv("PGDRILL_TEST_S3_STALL_TIMEOUT")) != NULL && strtol(v, NULL, 10) > 0)
+        c->opt.stall_timeout_s = strtol(v, NULL, 10);
     if (opt) {
         if (opt->max_retries)
             c->opt.max_retries = opt->max_retries < 0 ? 0 : opt->max_retries;
@@ -968,15 +974,37 @@ s3_client_list(struct s3_client *c, const char *bucket, const char *prefix, cons
         }
         query_add(&q, "prefix", prefix ? prefix : "");
         rq.query = pd_buf_str(&q);
-        rc = request(c, &rq, &rs, err);
-        if (rc == 0 && rs.status != 200)
-            rc = status_error("LIST", &rq, &rs, err);
-        if (rc == 0 && rs.body_overflow)
-            rc = PD_ERR_SET(err, PD_ESERVICE, "s3: LIST s3://%s/%s: page larger than %zu bytes",
-                            bucket, prefix ? prefix : "", LIST_BODY_CAP);
-        if (rc == 0)
-            rc = s3_list_parse(&page, rs.body.data, rs.body.len, err);
-        resp_free(&rs);
+        for (int attempt = 0;; attempt++) {
+            struct pd_err perr = {0};
+
+            rc = request(c, &rq, &rs, err);
+            if (rc == 0 && rs.status != 200)
+                rc = status_error("LIST", &rq, &rs, err);
+            if (rc == 0 && rs.body_overflow)
+                rc = PD_ERR_SET(err, PD_ESERVICE, "s3: LIST s3://%s/%s: page larger than %zu bytes",
+                                bucket, prefix ? prefix : "", LIST_BODY_CAP);
+            if (rc == 0)
+                rc = s3_list_parse(&page, rs.body.data, rs.body.len, &perr);
+            resp_free(&rs);
+            if (rc != PD_EINPUT)
+                break;
+            /*
+             * A 200 whose XML does not parse was cut or mangled on the way
+             * (a proxy, a connection dropped behind a load balancer): a
+             * service fault, retried like one and never read as a shorter
+             * listing. The parser's message keeps what was wrong.
+             */
+            if (attempt >= c->opt.max_retries) {
+                rc = PD_ERR_SET(err, PD_ESERVICE, "s3: LIST s3://%s/%s: %s%s", bucket,
+                                prefix ? prefix : "",
+                                strncmp(perr.msg, "s3: ", 4) == 0 ? perr.msg + 4 : perr.msg,
+                                attempt ? " (after retries)" : "");
+                break;
+            }
+            pd_log(PD_LOG_INFO, "s3: LIST s3://%s/%s: %s, retrying (%d of %d)", bucket,
+                   prefix ? prefix : "", perr.msg, attempt + 1, c->opt.max_retries);
+            backoff(c, attempt);
+        }
         pd_buf_free(&q);
         if (rc != 0)
             break;

@@ -41,7 +41,11 @@ struct s3_client_options {
     const char *ca_file;    /* extra CA bundle (tests); NULL for the system's */
 };
 
-/* Copies creds and opt (opt may be NULL for defaults). */
+/*
+ * Copies creds and opt (opt may be NULL for defaults). Tests may change the
+ * defaults with PGDRILL_TEST_S3_BACKOFF (first backoff, seconds) and
+ * PGDRILL_TEST_S3_STALL_TIMEOUT (seconds); fields set in opt still win.
+ */
 int s3_client_new(struct s3_client **out, const struct s3_creds *creds,
                   const struct s3_client_options *opt, struct pd_err *err);
 

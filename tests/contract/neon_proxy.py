@@ -12,8 +12,12 @@ request; a rule {"method": "POST", "path": "regex", "times": N, "action":
 "status", "status": 423, "retry_after": "1", "message": "..."} answers in
 place of the server (as a GeneralError body), "action": "drop" closes the
 connection without a response, and "action": "html" answers with an HTML
-page (Cloudflare's 524). "times" counts down in the file; 0 rules are
-spent. Control: GET /__proxy/summary returns {"exchanges", "violations"}.
+page (Cloudflare's 524), and "action": "rewrite" forwards the request and
+applies "sub": [[regex, replacement], ...] (re.sub) to the server's answer,
+e.g. an operation's status turned "failed" or a connection URI pointed at a
+dead port; the rewritten answer is validated like any other. "times"
+counts down in the file; 0 rules are spent. Control: GET /__proxy/summary
+returns {"exchanges", "violations"}.
 """
 import argparse
 import http.client
@@ -99,6 +103,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         violations = SPEC.check_request(method, url.path, query, body)
         entry = {"method": method, "path": url.path, "query": url.query, "violations": violations}
         rule = take_fault(method, url.path)
+        rewrite = None
+        if rule is not None and rule.get("action") == "rewrite":
+            rewrite, rule = rule, None
+            entry["injected"] = "rewrite"
         if rule is not None:
             action = rule.get("action", "status")
             entry["injected"] = action
@@ -147,6 +155,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             conn.close()
         ctype = resp.getheader("Content-Type", "")
+        if rewrite is not None:
+            text = data.decode("utf-8", "replace")
+            for pattern, repl in rewrite.get("sub", []):
+                text = re.sub(pattern, repl, text)
+            data = text.encode()
         entry["status"] = resp.status
         entry["violations"] += SPEC.check_response(method, url.path, resp.status, ctype, data)
         record(entry)

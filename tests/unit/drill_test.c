@@ -968,8 +968,23 @@ static size_t hook_len;
 static ssize_t
 write_short(int fd, const void *buf, size_t len)
 {
-    hook_len = len;
+    if (hook_len == 0)
+        hook_len = len; // the whole record: the retry of the rest is shorter
     return write(fd, buf, 5); // the torn record really lands in the file
+}
+
+/* A full disk: the first write is short, the next one fails with ENOSPC. */
+static int enospc_calls;
+
+static ssize_t
+write_short_enospc(int fd, const void *buf, size_t len)
+{
+    if (enospc_calls++ == 0) {
+        hook_len = len;
+        return write(fd, buf, 5);
+    }
+    errno = ENOSPC;
+    return -1;
 }
 
 static ssize_t
@@ -1000,7 +1015,8 @@ static void
 test_write_faults(void **state)
 {
     static const struct fault_case cases[] = {
-        {write_short, NULL, "short write (5 of LEN bytes)"},
+        {write_short, NULL, "short write (10 of LEN bytes)"},
+        {write_short_enospc, NULL, "write: No space left on device"},
         {write_eio, NULL, "write: Input/output error"},
         {NULL, fsync_eio, "fsync: Input/output error"},
     };
@@ -1017,6 +1033,7 @@ test_write_faults(void **state)
         journal_test_write = cases[i].write;
         journal_test_fsync = cases[i].fsync;
         hook_len = 0;
+        enospc_calls = 0;
         assert_int_equal(drill_record(d, &ev, &err), PD_EIO);
         tail = pd_xstrdup(cases[i].msg);
         if (strstr(tail, "LEN") != NULL) {

@@ -871,10 +871,11 @@ test_list_continuation(void **state)
     assert_int_equal(s3_client_list(c, "bucket", "w/", "/", 1, collect_page, &p, &err), 0);
     assert_int_equal(p.n, 2);
     assert_string_equal(p.keys, "w/1,w/2,");
-    // a broken third listing: the error says how far it got
-    assert_int_equal(s3_client_list(c, "bucket", "w/", NULL, 0, collect_page, &p, &err), PD_EINPUT);
-    assert_string_equal(err.msg, "s3: list response: truncated XML at line 1 column 50: "
-                                 "no element found");
+    // a 200 with a cut listing: a service fault naming the listing, not a short listing
+    assert_int_equal(s3_client_list(c, "bucket", "w/", NULL, 0, collect_page, &p, &err),
+                     PD_ESERVICE);
+    assert_string_equal(err.msg, "s3: LIST s3://bucket/w/: list response: truncated XML at line "
+                                 "1 column 50: no element found");
     s3_client_free(c);
     fake_stop(&f);
     assert_string_equal(f.seen[0].target,
@@ -883,6 +884,31 @@ test_list_continuation(void **state)
                                           "&list-type=2&max-keys=1&prefix=w%2F");
     snprintf(host, sizeof(host), "127.0.0.1:%d", f.port);
     assert_signed(&f.seen[1], host);
+}
+
+/* A listing cut short once (a proxy dropped the rest of the body) is fetched again. */
+static void
+test_list_cut_page_retried(void **state)
+{
+    struct fake_s3 f = {
+        .script = {{200, NULL, "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Ke",
+                    -1},
+                   {200, NULL,
+                    "<ListBucketResult><IsTruncated>false</IsTruncated>"
+                    "<Contents><Key>w/1</Key><Size>1</Size></Contents></ListBucketResult>",
+                    -1}},
+        .n_script = 2};
+    struct pages p = {0};
+    struct pd_err err = {0};
+
+    (void)state;
+    fake_start(&f);
+    struct s3_client *c = fake_client(&f, 2);
+    assert_int_equal(s3_client_list(c, "bucket", "w/", NULL, 0, collect_page, &p, &err), 0);
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.keys, "w/1,");
+    s3_client_free(c);
+    fake_stop(&f);
 }
 
 static void
@@ -1235,6 +1261,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_get_resume),
         cmocka_unit_test(test_get_changed_and_sink_error),
         cmocka_unit_test(test_list_continuation),
+        cmocka_unit_test(test_list_cut_page_retried),
         cmocka_unit_test(test_multipart),
         cmocka_unit_test(test_multipart_complete_retries),
         cmocka_unit_test(test_replace_metadata),
