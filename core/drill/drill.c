@@ -93,6 +93,7 @@ static const struct ev_info ev_infos[] = {
     [DRILL_EV_INTERRUPT] = {"interrupt", F_STAGE | F_STEP | F_DURATION | F_TEXT, "reason"},
     [DRILL_EV_RESUME] = {"resume", F_TEXT, "text"},
     [DRILL_EV_END] = {"end", F_TEXT | F_NEED_TEXT, "outcome"},
+    [DRILL_EV_PLAN] = {"plan", F_STAGE | F_STEP | F_PASSED | F_TEXT, "text"},
 };
 
 #define EV_COUNT (sizeof(ev_infos) / sizeof(ev_infos[0]))
@@ -376,6 +377,10 @@ apply(struct drill *d, const struct drill_event *ev, const char *at)
         set_str(&d->outcome, ev->text);
         set_str(&d->finished_at, at);
         d->interrupted = false;
+        break;
+    case DRILL_EV_PLAN:
+        // the plan text stays in the journal only, like output
+        d->plan_accepted = d->plan_accepted || ev->passed;
         break;
     }
 }
