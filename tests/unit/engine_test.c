@@ -58,6 +58,13 @@ struct fx {
     int ticks;
     int quit_on_prompt;
     int quit_at; /* > 0: prompt number quit_at (1-based) returns PD_EINTR */
+    /* the plan: how often shown, the last text, what the step was, the answer */
+    int n_plans;
+    char *plan_text;
+    char plan_step[32];
+    bool plan_preaccepted;
+    size_t plan_at_line; /* output lines seen when the plan came */
+    int plan_rc;
 };
 
 static int
@@ -84,6 +91,7 @@ teardown(void **state)
         free(f->lines[i]);
     for (size_t i = 0; i < 8; i++)
         free(f->last_errors[i]);
+    free(f->plan_text);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->home);
     assert_int_equal(system(cmd), 0);
     free(f);
@@ -125,6 +133,20 @@ on_confirm_typed(const struct engine_confirm *c, char **typed, void *payload)
     (void)c;
     *typed = pd_xstrdup(f->typed);
     return 0;
+}
+
+static int
+on_plan(const struct engine_plan *p, void *payload)
+{
+    struct fx *f = payload;
+
+    f->n_plans++;
+    free(f->plan_text);
+    f->plan_text = pd_xstrdup(p->text);
+    snprintf(f->plan_step, sizeof(f->plan_step), "%s", p->step->id);
+    f->plan_preaccepted = p->accepted;
+    f->plan_at_line = f->n_lines;
+    return f->plan_rc;
 }
 
 static enum engine_decision
@@ -346,10 +368,12 @@ test_when_condition(void **state)
     const char *vars[] = {"opt=B"};
     struct engine_opts o = {.vars = vars, .n_vars = 1};
 
-    parse(f, HEADER("input: opt choice(A,B,C) \"pick\"\n")
-          "## One\n\n```sh when=\"${opt} = A\"\necho ran-a\n```\n\n"
-          "```sh when=\"${opt} != A|C\"\necho ran-not-a-or-c\n```\n\n"
-          "```sh when=\"${opt} = A|B\"\necho ran-a-or-b\n```\n");
+    parse(f, HEADER("input: opt choice(A,B,C) \"pick\"\n") "## One\n\n```sh when=\"${opt} = "
+                                                           "A\"\necho ran-a\n```\n\n"
+                                                           "```sh when=\"${opt} != A|C\"\necho "
+                                                           "ran-not-a-or-c\n```\n\n"
+                                                           "```sh when=\"${opt} = A|B\"\necho "
+                                                           "ran-a-or-b\n```\n");
     assert_int_equal(run(f, &o, NULL), 0);
     assert_int_equal(step_state(f, 0, 0)->status, STEP_SKIPPED);
     assert_string_equal(step_state(f, 0, 0)->skip_reason,
@@ -1628,7 +1652,8 @@ test_sql_steps(void **state)
                         "\nSELECT count(*) AS n, 'x' AS label FROM pd_eng_users\n```\n\n"
                         "```sql" U "\nSELECT email FROM pd_eng_users ORDER BY id\n```\n\n"
                         "```sh\necho n=${n}\n```\n");
-    assert_int_equal(run(f, NULL, NULL), 0);
+    // headless, --yes accepts the plan the INSERT needs
+    assert_int_equal(run(f, &(struct engine_opts){.yes = true}, NULL), 0);
     assert_true(saw_line(f, "INSERT 0 1"));
     assert_true(saw_line(f, "n | label"));
     assert_true(saw_line(f, "3 | x"));
@@ -1712,6 +1737,211 @@ test_sql_connect_failure(void **state)
     }
 }
 
+/* ---- the plan before the first change ---- */
+
+#define PLAN_RB                                                                                    \
+    HEADER("input: target_time timestamp required \"When\"\n"                                      \
+           "input: incident_time text optional \"Incident\"\n")                                    \
+    "## Look\n\n```sh save=branch\necho temp-${target_time}\n```\n\n"                              \
+    "```sql readonly=no when=\"${incident_time} = never\"" U "\nDELETE FROM pd_eng_users\n```\n\n" \
+    "```sql" U "\nSELECT 'read before the plan' AS x\n```\n\n"                                     \
+    "## Change\n\n```input name=table default=pd_eng_users\nWhich table?\n```\n\n"                 \
+    "```sql readonly=no" U "\nINSERT INTO pd_eng_users VALUES (7, ${branch})\n```\n\n"             \
+    "```sh\necho local change\n```\n\n```note\nAnything?\n```\n"
+
+static long
+users_count(void)
+{
+    struct pg_conn *c = NULL;
+    struct pd_err err = {0};
+    struct pg_result *r = NULL;
+    long n;
+
+    if (pg_connect(&c, test_url(), &err) != 0)
+        fail_msg("cannot connect to the test database: %s", err.msg);
+    if (pg_query(c, &r, "SELECT count(*) FROM pd_eng_users", NULL, 0, NULL, &err) != 0)
+        fail_msg("count: %s", err.msg);
+    n = strtol(pg_result_value(r, 0, 0), NULL, 10);
+    pg_result_free(r);
+    pg_conn_free(c);
+    return n;
+}
+
+/* The plan comes before the first change that runs, with the values typed and saved by then. */
+static void
+test_plan_before_first_change(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt, .plan_needed = on_plan};
+    struct drill *again = NULL;
+    struct pd_err err = {0};
+    char *j;
+
+    test_url();
+    seed();
+    parse(f, PLAN_RB);
+    f->answers[0] = "2026-11-26T04:00:00Z"; // target_time
+    f->answers[1] = "";                     // incident_time: optional, empty
+    f->answers[2] = "";                     // table: its default
+    f->answers[3] = "fine";                 // the note
+    f->n_answers = 4;
+    assert_int_equal(run(f, NULL, &ev), 0);
+    assert_int_equal(f->n_plans, 1);
+    // a step skipped by when= does not call for the plan, nor does a read: the INSERT does
+    assert_string_equal(f->plan_step, "change/2");
+    assert_false(f->plan_preaccepted);
+    assert_true(saw_line(f, "local change"));
+    {
+        // the read ran before the plan, the INSERT after it
+        size_t i = 0;
+
+        while (i < f->n_lines && strcmp(f->lines[i], "read before the plan") != 0)
+            i++;
+        assert_true(i < f->plan_at_line);
+        assert_true(f->plan_at_line < f->n_lines);
+        assert_string_equal(f->lines[f->plan_at_line], "INSERT 0 1");
+    }
+    // every value known by then: the typed restore point, the saved branch, the table answer
+    assert_non_null(strstr(f->plan_text, "Plan for test: Test runbook\n"));
+    assert_non_null(strstr(f->plan_text, "the next step, change/2 (stage 2, Change), is the first "
+                                         "that changes something.\n"));
+    assert_non_null(strstr(f->plan_text, "  input target_time = 2026-11-26T04:00:00Z\n"));
+    assert_non_null(strstr(f->plan_text, "  input table = pd_eng_users\n"));
+    assert_non_null(strstr(f->plan_text, "  done    sh: echo temp-2026-11-26T04:00:00Z -> "
+                                         "${branch}\n"));
+    assert_non_null(strstr(f->plan_text, "  skipped sql: DELETE FROM pd_eng_users"));
+    assert_non_null(strstr(f->plan_text, "  CHANGE  sql: INSERT INTO pd_eng_users VALUES (7, "
+                                         "temp-2026-11-26T04:00:00Z)"));
+    assert_non_null(strstr(f->plan_text, "Tables changed or confirmed: pd_eng_users\n"));
+    // empty optional incident_time: the loss counts up to now
+    assert_non_null(strstr(f->plan_text, "(changes after 2026-11-26T04:00:00Z, up to now)\n"));
+    // the test URL's password never shows
+    assert_null(strstr(f->plan_text, strchr(strchr(test_url(), ':') + 3, ':') + 1));
+    assert_true(f->d->plan_accepted);
+    assert_string_equal(f->d->outcome, "passed");
+    assert_int_equal(users_count(), 3);
+    j = journal_text(f);
+    assert_int_equal(count(j, "\"ev\":\"plan\""), 1);
+    assert_non_null(strstr(j, "\"ev\":\"plan\",\"stage\":1,\"step\":1,\"passed\":true,"));
+    free(j);
+    // replayed, the journal says the plan was accepted
+    assert_int_equal(drill_open(&again, f->home, f->d->id, false, &err), 0);
+    assert_true(again->plan_accepted);
+    drill_free(again);
+}
+
+/* Declined: nothing changes, the journal and the report's issues say so, the drill ends. */
+static void
+test_plan_declined(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt, .plan_needed = on_plan};
+    char *j;
+
+    test_url();
+    seed();
+    parse(f, PLAN_RB);
+    f->answers[0] = "2026-11-26T04:00:00Z";
+    f->n_answers = 1;
+    f->plan_rc = PD_ECHECK;
+    assert_int_equal(run(f, NULL, &ev), PD_ECHECK);
+    assert_string_equal(f->err.msg, "step change/2: plan declined: nothing was changed");
+    assert_int_equal(f->n_plans, 1);
+    assert_string_equal(f->d->outcome, "declined");
+    assert_false(f->d->plan_accepted);
+    assert_int_equal(step_state(f, 1, 1)->attempts, 0);
+    assert_int_equal(step_state(f, 1, 1)->status, STEP_PENDING);
+    assert_int_equal(f->d->stages[1].status, STEP_SKIPPED);
+    assert_int_equal(f->d->stages[0].status, STEP_PASSED);
+    assert_int_equal(users_count(), 2);
+    assert_int_equal(f->d->n_issues, 1);
+    assert_string_equal(f->d->issues[0].text,
+                        "plan declined by the operator before step change/2: nothing was changed");
+    j = journal_text(f);
+    assert_non_null(strstr(j, "\"ev\":\"plan\",\"stage\":1,\"step\":1,\"passed\":false,"));
+    free(j);
+    // an ended drill does not run again
+    assert_int_equal(run(f, NULL, &ev), PD_EUSAGE);
+}
+
+/* Headless: --yes accepts (the callback only shows it), nobody to answer declines. */
+static void
+test_plan_headless(void **state)
+{
+    struct fx *f = *state;
+    static const char *vars[] = {"target_time=2026-11-26T04:00:00Z", "table=pd_eng_users"};
+    struct engine_opts no = {.vars = vars, .n_vars = 2};
+    struct engine_opts yes = {.vars = vars, .n_vars = 2, .yes = true};
+    struct engine_events ev = {.plan_needed = on_plan};
+
+    test_url();
+    seed();
+    parse(f, PLAN_RB);
+    assert_int_equal(run(f, &no, NULL), PD_ECHECK);
+    assert_string_equal(f->err.msg, "step change/2: plan not accepted: pass --yes to accept it, "
+                                    "or see it first with --plan; nothing was changed");
+    assert_string_equal(f->d->outcome, "declined");
+    assert_string_equal(f->d->issues[0].text, "plan not accepted (nobody could answer) before "
+                                              "step change/2: nothing was changed");
+    assert_int_equal(users_count(), 2);
+    drill_free(f->d);
+    f->d = NULL;
+    engine_free(f->e);
+    f->e = NULL;
+    assert_int_equal(drill_begin(&f->d, f->home, f->rb, "tester", &f->err), 0);
+    f->plan_rc = PD_ECHECK; // ignored: --yes accepted it already
+    assert_int_equal(run(f, &yes, &ev), 0);
+    assert_int_equal(f->n_plans, 1);
+    assert_true(f->plan_preaccepted);
+    assert_true(f->d->plan_accepted);
+    assert_int_equal(users_count(), 3);
+}
+
+/* Accepted and then interrupted: a resume does not ask again; quitting at the plan asks again. */
+static void
+test_plan_resume(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt, .plan_needed = on_plan};
+
+    test_url();
+    seed();
+    parse(f, PLAN_RB);
+    f->answers[0] = "2026-11-26T04:00:00Z";
+    f->answers[1] = "";
+    f->answers[2] = "";
+    f->n_answers = 3;
+    f->plan_rc = PD_EINTR; // the operator quits at the plan: resumable, nothing changed
+    assert_int_equal(run(f, NULL, &ev), PD_EINTR);
+    assert_true(f->d->interrupted);
+    assert_null(f->d->outcome);
+    assert_false(f->d->plan_accepted);
+    assert_int_equal(users_count(), 2);
+    f->plan_rc = 0;
+    f->quit_at = 4; // accepted on the resume, then quit at the note (the 4th prompt)
+    assert_int_equal(run(f, NULL, &ev), PD_EINTR);
+    assert_int_equal(f->n_plans, 2);
+    assert_true(f->d->plan_accepted);
+    assert_int_equal(users_count(), 3);
+    f->quit_at = 0;
+    assert_int_equal(run(f, NULL, &ev), 0);
+    assert_int_equal(f->n_plans, 2); // not asked a third time
+    assert_string_equal(f->d->outcome, "passed");
+}
+
+/* A runbook whose only changes are local sh steps runs without a plan. */
+static void
+test_plan_not_needed(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.plan_needed = on_plan};
+
+    parse(f, HEADER("") "## One\n\n```sh\necho change something local\n```\n");
+    assert_int_equal(run(f, NULL, &ev), 0);
+    assert_int_equal(f->n_plans, 0);
+    assert_false(f->d->plan_accepted);
+}
+
 int
 main(void)
 {
@@ -1765,6 +1995,11 @@ main(void)
         cmocka_unit_test_setup_teardown(test_sql_more, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_reconnects_after_loss, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_connect_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_before_first_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_declined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_headless, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_not_needed, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
