@@ -283,26 +283,20 @@ static void
 build(struct plan *out, const struct runbook *rb, const char *const *vars, size_t n_vars,
       const struct timeline *tl, double now, const struct drill *d, size_t as, size_t at)
 {
-    struct pd_buf b, reads, writes, backups;
+    struct pd_buf b, steps, reads, writes, backups;
+    char *next = NULL; // what the step about to run does (a drill under way)
     int index = 0;
 
     memset(out, 0, sizeof(*out));
     out->first_mutating = -1;
     pd_buf_init(&b, 0);
+    pd_buf_init(&steps, 0);
     pd_buf_init(&reads, 0);
     pd_buf_init(&writes, 0);
     pd_buf_init(&backups, 0);
-    pd_buf_appendf(&b, NULL, "Plan for %s: %s\n", rb->id, rb->title ? rb->title : "");
-    if (d != NULL && as < rb->n_stages && at < rb->stages[as].n_steps)
-        pd_buf_appendf(&b, NULL,
-                       "Drill %s: the next step, %s (stage %zu, %s), is the first that "
-                       "changes something.\n",
-                       d->id ? d->id : "?", rb->stages[as].steps[at].id, as + 1,
-                       rb->stages[as].title);
-    describe_inputs(&b, rb, vars, n_vars);
     for (size_t s = 0; s < rb->n_stages; s++) {
         const struct runbook_stage *sg = &rb->stages[s];
-        pd_buf_appendf(&b, NULL, "\n%zu. %s\n", s + 1, sg->title);
+        pd_buf_appendf(&steps, NULL, "\n%zu. %s\n", s + 1, sg->title);
         for (size_t k = 0; k < sg->n_steps; k++, index++) {
             const struct runbook_step *st = &sg->steps[k];
             bool mut = plan_step_mutates(rb, s, k);
@@ -321,16 +315,17 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
                                : st->action == STEP_CONFIRM ? "CONFIRM"
                                : st->action == STEP_SH      ? "run"
                                                             : "read";
-            pd_buf_appendf(&b, NULL, "  %-7s ", kind);
+            size_t line_start = steps.len;
+            pd_buf_appendf(&steps, NULL, "  %-7s ", kind);
             first_line(line, sizeof(line), body);
             switch (st->action) {
             case STEP_NEON:
-                describe_neon(&b, rb, vars, n_vars, st);
+                describe_neon(&steps, rb, vars, n_vars, st);
                 break;
             case STEP_S3: {
                 char *key = expand(rb, vars, n_vars, runbook_step_attr(st, "key"));
                 char *uri = expand(rb, vars, n_vars, runbook_step_attr(st, "uri"));
-                pd_buf_appendf(&b, NULL, "s3 %s %s%s", runbook_step_attr(st, "op"), uri, key);
+                pd_buf_appendf(&steps, NULL, "s3 %s %s%s", runbook_step_attr(st, "op"), uri, key);
                 if (*key)
                     pd_buf_appendf(&backups, NULL, "%s%s%s", backups.len ? ", " : "", uri, key);
                 free(key);
@@ -344,22 +339,22 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
                 if (imp) {
                     // the rows of a local file go into a table through a staging table
                     char *into = expand(rb, vars, n_vars, runbook_step_attr(st, "into"));
-                    pd_buf_appendf(&b, NULL, "sql: import %s into %s", imp, into);
+                    pd_buf_appendf(&steps, NULL, "sql: import %s into %s", imp, into);
                     if (*into && !strstr(pd_buf_str(&writes), into))
                         pd_buf_appendf(&writes, NULL, "%s%s", writes.len ? ", " : "", into);
                     free(into);
                     break;
                 }
-                pd_buf_appendf(&b, NULL, "%s: %s%s%s", st->action == STEP_SQL ? "sql" : "check",
+                pd_buf_appendf(&steps, NULL, "%s: %s%s%s", st->action == STEP_SQL ? "sql" : "check",
                                exp ? "export to " : "", exp ? exp : "", exp ? ": " : "");
-                pd_buf_appendf(&b, NULL, "%s", line);
+                pd_buf_appendf(&steps, NULL, "%s", line);
                 sql_tables(mut ? &writes : &reads, body);
                 break;
             }
             case STEP_CONFIRM: {
                 char *target = expand(rb, vars, n_vars, runbook_step_attr(st, "target"));
                 const char *destr = runbook_step_attr(st, "destructive");
-                pd_buf_appendf(&b, NULL, "%stype '%s' to go on: %s",
+                pd_buf_appendf(&steps, NULL, "%stype '%s' to go on: %s",
                                destr && strcmp(destr, "yes") == 0 ? "destructive, " : "", target,
                                line);
                 // a confirmation naming a table guards a change to it
@@ -369,23 +364,34 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
                 break;
             }
             case STEP_SH:
-                pd_buf_appendf(&b, NULL, "sh: %s", line);
+                pd_buf_appendf(&steps, NULL, "sh: %s", line);
                 break;
             case STEP_INPUT:
-                pd_buf_appendf(&b, NULL, "ask %s", st->input ? st->input->name : "");
+                pd_buf_appendf(&steps, NULL, "ask %s", st->input ? st->input->name : "");
                 break;
             default:
-                pd_buf_appendf(&b, NULL, "%s", line[0] ? line : "note");
+                pd_buf_appendf(&steps, NULL, "%s", line[0] ? line : "note");
                 break;
             }
             if (save)
-                pd_buf_appendf(&b, NULL, " -> ${%s}", save);
+                pd_buf_appendf(&steps, NULL, " -> ${%s}", save);
             if (runbook_step_attr(st, "when"))
-                pd_buf_appendf(&b, NULL, " [when %s]", runbook_step_attr(st, "when"));
-            pd_buf_appendf(&b, NULL, "\n");
+                pd_buf_appendf(&steps, NULL, " [when %s]", runbook_step_attr(st, "when"));
+            if (d != NULL && s == as && k == at)
+                next = pd_xstrndup(pd_buf_str(&steps) + line_start + 10,
+                                   steps.len - line_start - 10);
+            pd_buf_appendf(&steps, NULL, "\n");
             free(body);
         }
     }
+    // what the operator accepts comes first: the next change, then the totals;
+    // the inputs and every step follow
+    pd_buf_appendf(&b, NULL, "Plan for %s: %s\n", rb->id, rb->title ? rb->title : "");
+    if (next != NULL)
+        pd_buf_appendf(&b, NULL,
+                       "Drill %s: nothing has changed yet. Next, the first change "
+                       "(step %s, stage %zu):\n  %s\n",
+                       d->id ? d->id : "?", rb->stages[as].steps[at].id, as + 1, next);
     pd_buf_appendf(&b, NULL, "\nChanges: %zu step%s may create or change something",
                    out->n_mutating, out->n_mutating == 1 ? "" : "s");
     if (out->first_mutating >= 0)
@@ -417,8 +423,13 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
     } else {
         pd_buf_appendf(&b, NULL, "Expected data loss: unknown (no target_time given)\n");
     }
-    pd_buf_appendf(&b, NULL, "Nothing has been changed yet.\n");
+    if (rb->n_inputs > 0 || strstr(pd_buf_str(&steps), "  ask ") != NULL)
+        pd_buf_appendf(&b, NULL, "\nInputs\n");
+    describe_inputs(&b, rb, vars, n_vars);
+    pd_buf_appendf(&b, NULL, "%s\nNothing has been changed yet.\n", pd_buf_str(&steps));
     out->text = pd_redact(pd_buf_str(&b));
+    free(next);
+    pd_buf_free(&steps);
     pd_buf_free(&b);
     pd_buf_free(&reads);
     pd_buf_free(&writes);

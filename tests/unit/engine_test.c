@@ -1803,8 +1803,9 @@ test_plan_before_first_change(void **state)
     }
     // every value known by then: the typed restore point, the saved branch, the table answer
     assert_non_null(strstr(f->plan_text, "Plan for test: Test runbook\n"));
-    assert_non_null(strstr(f->plan_text, "the next step, change/2 (stage 2, Change), is the first "
-                                         "that changes something.\n"));
+    assert_non_null(strstr(f->plan_text, ": nothing has changed yet. Next, the first change "
+                                         "(step change/2, stage 2):\n  sql: INSERT INTO "
+                                         "pd_eng_users VALUES (7, temp-2026-11-26T04:00:00Z)\n"));
     assert_non_null(strstr(f->plan_text, "  input target_time = 2026-11-26T04:00:00Z\n"));
     assert_non_null(strstr(f->plan_text, "  input table = pd_eng_users\n"));
     assert_non_null(strstr(f->plan_text, "  done    sh: echo temp-2026-11-26T04:00:00Z -> "

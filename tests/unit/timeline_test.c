@@ -386,8 +386,17 @@ test_plan_inputs(void **state)
     const char *vars[] = {"target_time=2026-11-26T04:30:00Z", "incident_time=", "outcome=A",
                           "table=visits", "branch_name=temp-2026"};
     plan_build_at(&p, rb, vars, 5, d, 1, 1, at(NOW));
-    assert_non_null(strstr(p.text, "the next step, change/2 (stage 2, Change), is the first "
-                                   "that changes something.\n"));
+    // the change about to happen comes first, then the totals, the inputs, every step
+    assert_non_null(strstr(p.text, "Plan for plan-inputs: Inputs\n"
+                                   "Drill "));
+    assert_non_null(strstr(p.text, ": nothing has changed yet. Next, the first change (step "
+                                   "change/2, stage 2):\n"
+                                   "  create branch temp-2026 from the default branch at "
+                                   "2026-11-26T04:30:00Z -> ${t}\n"
+                                   "\nChanges: 3 steps may create or change something (the "
+                                   "next is step 4)\n"));
+    assert_true(strstr(p.text, "Expected data loss") < strstr(p.text, "\nInputs\n"));
+    assert_true(strstr(p.text, "\nInputs\n") < strstr(p.text, "\n1. Ask\n"));
     assert_non_null(strstr(p.text, "  input target_time = 2026-11-26T04:30:00Z\n"
                                    "  input incident_time = (empty)\n"
                                    "  input outcome = A\n"
