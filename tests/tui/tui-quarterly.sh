@@ -28,9 +28,7 @@ t_start 100 30 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "DATABASE
     "NEON_API_HOST=$NEON_API_HOST" "NEON_API_KEY=$NEON_API_KEY" "NEON_PROJECT_ID=$NEON_PROJECT_ID" \
     -- tui "$TOP/runbooks/quarterly-drill.md"
 
-check "the plan comes first" t_wait "Plan: quarterly-drill (nothing has changed yet)" 20
-t_keys Enter
-check "banner names the sandbox" t_wait "SANDBOX"
+check "banner names the sandbox" t_wait "SANDBOX" 20
 check "the drill date is asked first" t_wait "Date of the drill" 20
 t_keys 2026-11-26 Enter
 check "the notice date is asked" t_wait "Date the drill notice went out"
@@ -42,6 +40,10 @@ t_keys "Oscar Observer" Enter
 check "the restore point is asked" t_wait "Restore point for the test restore"
 t_keys "$T0" Enter
 check "the incident time is asked (optional)" t_wait "Simulated incident"
+t_keys Enter
+check "the plan comes before the drill branch is created" \
+    t_wait "Plan: quarterly-drill (nothing has changed yet)" 60
+check "the plan names the restore point typed" t_wait "input target_time = $T0"
 t_keys Enter
 check "the banner runs the RTO clock against the 1 h target" t_wait_re "RTO [0-9:]+ / [0-9:]+" 20
 check "stage 2 (restore) passed" t_wait_re "\[✓\] 2\. Test restore from PITR" 60

@@ -28,8 +28,6 @@ t_start 110 40 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "DATABASE
     "NEON_API_HOST=$NEON_API_HOST" "NEON_API_KEY=$NEON_API_KEY" "NEON_PROJECT_ID=$NEON_PROJECT_ID" \
     -- tui "$TOP/runbooks/selective-recovery.md"
 
-check "the plan comes first" t_wait "Plan: selective-recovery (nothing has changed yet)" 20
-t_keys Enter
 check "the point in time is asked first" t_wait "Point in time before the data was lost" 20
 t_keys "$T0" Enter
 check "the scope is asked with its choices" t_wait "range: the rows created"
@@ -40,6 +38,14 @@ check "the range start is asked" t_wait "First moment of the range"
 t_keys "2025-01-10T00:00:00Z" Enter
 check "the range end is asked" t_wait "End of the range"
 t_keys "2025-01-12T00:00:00Z" Enter
+check "the plan comes before the temporary branch is created" \
+    t_wait "Plan: selective-recovery (nothing has changed yet)" 60
+t_screen >"$T_WORK/plan.txt"
+words=$(tr -s ' \n' '  ' <"$T_WORK/plan.txt")
+check "the plan names the temporary branch at the typed point in time" \
+    grep -qE "create branch temp-recovery-[0-9]{8}-[0-9]{6} from the default branch at $T0" <<<"$words"
+check "the plan shows the range typed" grep -qF "input range_start = 2025-01-10T00:00:00Z" <<<"$words"
+t_keys Enter
 check "the import asks to type the table name" t_wait_re "Type visits to continue" 90
 t_screen >"$T_WORK/confirm.txt"
 check "the confirmation says how many rows (24)" grep -qF "Import 24 rows" "$T_WORK/confirm.txt"
