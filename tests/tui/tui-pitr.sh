@@ -10,20 +10,13 @@ T_NAME=tui-pitr
 . "$(dirname "$0")/lib.sh"
 trap 't_cleanup; neon_teardown' EXIT
 
-pgq "CREATE DATABASE care_commons" >/dev/null
-"$PGC" psql "$W/pg" -d care_commons -qX -v ON_ERROR_STOP=1 \
-    -f "$TOP/tests/fixtures/sql/care-commons-schema.sql" \
-    -f "$TOP/tests/fixtures/sql/seed-clean.sql" >"$W/seed.log" 2>&1 || not_ok "seed the primary"
-cc() { "$PGC" psql "$W/pg" -d care_commons -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
-DBURL=$("$PGC" url "$W/pg" care_commons)
+t_care_commons
 sleep 1.2
 T0=$(cc "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
 sleep 1.2
 cc "DELETE FROM users WHERE email = 'test@example.com'" >/dev/null
 
-t_start 100 30 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "DATABASE_URL=$DBURL" \
-    "NEON_API_HOST=$NEON_API_HOST" "NEON_API_KEY=$NEON_API_KEY" "NEON_PROJECT_ID=$NEON_PROJECT_ID" \
-    -- tui "$TOP/runbooks/pitr-restore.md"
+t_start_drill 100 30 "$TOP/runbooks/pitr-restore.md"
 
 check "banner names the sandbox" t_wait "SANDBOX" 20
 check "the restore point is asked first" t_wait "Restore point" 20

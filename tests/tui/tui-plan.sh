@@ -15,12 +15,7 @@ T_NAME=tui-plan
 . "$(dirname "$0")/lib.sh"
 trap 't_cleanup; neon_teardown' EXIT
 
-pgq "CREATE DATABASE care_commons" >/dev/null
-"$PGC" psql "$W/pg" -d care_commons -qX -v ON_ERROR_STOP=1 \
-    -f "$TOP/tests/fixtures/sql/care-commons-schema.sql" \
-    -f "$TOP/tests/fixtures/sql/seed-clean.sql" >"$W/seed.log" 2>&1 || not_ok "seed the primary"
-cc() { "$PGC" psql "$W/pg" -d care_commons -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
-DBURL=$("$PGC" url "$W/pg" care_commons)
+t_care_commons
 sleep 1.2
 T0=$(cc "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
 # the simulated incident 90 s after the restore point: 1m30s of changes lost
@@ -34,9 +29,7 @@ print(sum(1 for l in sys.stdin if json.loads(l)["method"] != "GET"))'
 }
 
 before=$(($(wc -l <"$CONTRACT_LOG") + 1))
-t_start 100 34 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "DATABASE_URL=$DBURL" \
-    "NEON_API_HOST=$NEON_API_HOST" "NEON_API_KEY=$NEON_API_KEY" "NEON_PROJECT_ID=$NEON_PROJECT_ID" \
-    -- tui "$TOP/runbooks/quarterly-drill.md"
+t_start_drill 100 34 "$TOP/runbooks/quarterly-drill.md"
 
 check "no plan before the inputs: the drill date is asked first" t_wait "Date of the drill" 20
 t_keys 2026-11-26 Enter

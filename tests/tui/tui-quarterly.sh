@@ -11,12 +11,7 @@ T_NAME=tui-quarterly
 . "$(dirname "$0")/lib.sh"
 trap 't_cleanup; neon_teardown' EXIT
 
-pgq "CREATE DATABASE care_commons" >/dev/null
-"$PGC" psql "$W/pg" -d care_commons -qX -v ON_ERROR_STOP=1 \
-    -f "$TOP/tests/fixtures/sql/care-commons-schema.sql" \
-    -f "$TOP/tests/fixtures/sql/seed-clean.sql" >"$W/seed.log" 2>&1 || not_ok "seed the primary"
-cc() { "$PGC" psql "$W/pg" -d care_commons -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
-DBURL=$("$PGC" url "$W/pg" care_commons)
+t_care_commons
 # the newest committed change is T0 - 137 s: the RPO must come out as 137 s
 T0=$(cc "SELECT to_char((clock_timestamp() + interval '2 seconds') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
 cc "INSERT INTO visits (id, client_id, caregiver_id, scheduled_start, scheduled_end, created_at, updated_at)
@@ -24,9 +19,7 @@ cc "INSERT INTO visits (id, client_id, caregiver_id, scheduled_start, scheduled_
             '$T0'::timestamptz - interval '137 seconds', '$T0'::timestamptz - interval '137 seconds')" >/dev/null
 sleep 3.5
 
-t_start 100 30 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "DATABASE_URL=$DBURL" \
-    "NEON_API_HOST=$NEON_API_HOST" "NEON_API_KEY=$NEON_API_KEY" "NEON_PROJECT_ID=$NEON_PROJECT_ID" \
-    -- tui "$TOP/runbooks/quarterly-drill.md"
+t_start_drill 100 30 "$TOP/runbooks/quarterly-drill.md"
 
 check "banner names the sandbox" t_wait "SANDBOX" 20
 check "the drill date is asked first" t_wait "Date of the drill" 20
