@@ -277,6 +277,9 @@ apply_step(struct drill_step_state *sp, const struct drill_event *ev, const char
         sp->exit_code = ev->exit_code;
         set_str(&sp->summary, ev->text);
         set_str(&sp->finished_at, at);
+        // why it had to be retried: the report's deviations give it
+        if (ev->status == STEP_FAILED)
+            set_str(&sp->failed_summary, ev->text);
         break;
     case DRILL_EV_STEP_SKIP:
         sp->status = STEP_SKIPPED;
@@ -1268,6 +1271,7 @@ drill_free(struct drill *d)
             free(sp->finished_at);
             free(sp->summary);
             free(sp->skip_reason);
+            free(sp->failed_summary);
             free(sp->id);
             free(sp->action);
         }

@@ -129,6 +129,7 @@ struct drill_step_state {
     int exit_code;
     char *summary; /* short result text, e.g. "exit 0" or "observed 3, expected = 0" */
     char *skip_reason;
+    char *failed_summary; /* summary of the last failed attempt, kept when a retry passes */
     /* Added: copied from the runbook into DRILL_EV_BEGIN, so a journal is self-contained. */
     char *id;     /* runbook step id */
     char *action; /* "sh", "sql", ... */

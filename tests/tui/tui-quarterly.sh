@@ -19,6 +19,10 @@ cc "INSERT INTO visits (id, client_id, caregiver_id, scheduled_start, scheduled_
             '$T0'::timestamptz - interval '137 seconds', '$T0'::timestamptz - interval '137 seconds')" >/dev/null
 sleep 3.5
 
+# the first read of the project is refused once: the operator retries it,
+# and the report lists the retry as a deviation with the refusal as reason
+printf '%s\n' '[{"method": "GET", "path": "^/api/v2/projects/[^/]+$", "times": 1, "status": 403,
+  "message": "injected: project read refused once"}]' >"$FAULTS"
 t_start_drill 100 30 "$TOP/runbooks/quarterly-drill.md"
 
 check "banner names the sandbox" t_wait "SANDBOX" 20
@@ -34,6 +38,9 @@ check "the restore point is asked" t_wait "Restore point for the test restore"
 t_keys "$T0" Enter
 check "the incident time is asked (optional)" t_wait "Simulated incident"
 t_keys Enter
+check "the refused project read asks what to do" t_wait "Step failed" 30
+check "the failure names the step" t_wait "neon step restore/3 failed"
+t_keys r
 check "the plan comes before the drill branch is created" \
     t_wait "Plan: quarterly-drill (nothing has changed yet)" 60
 check "the plan names the restore point typed" t_wait "input target_time = $T0"
@@ -87,6 +94,20 @@ is "$(json_get "$R" 'checks[name=notice.days-in-advance].result')" 10 "report: 1
 is "$(json_get "$R" compliance.verdict)" passed "report: compliance passed"
 like "$(json_get "$R" 'issues[kind=recorded].text')" "took long to start" "report: the issue is recorded"
 like "$(json_get "$R" 'cleanup[step=cleanup/2].result')" "^deleted branch $name" "report: clean-up proof"
+is "$(json_get "$R" 'cleanup[step=cleanup/2].status')" passed "report: clean-up proof: the deletion passed"
+is "$(json_get "$R" team.operator)" "Ada Operator" "report: the operator"
+is "$(json_get "$R" 'deviations[step=restore/3].kind')" retried "report: the retried read is a deviation"
+is "$(json_get "$R" 'deviations[step=restore/3].attempts')" 2 "report: it took two attempts"
+like "$(json_get "$R" 'deviations[step=restore/3].reason')" "403.*injected: project read refused once" \
+    "report: the reason is the failure that made it run again"
+is "$(json_eval "$R" 'len(d["deviations"])')" 1 "report: no other deviation"
+like "$(json_get "$R" 'follow_ups.0.text')" "document drill branch names" "report: follow-ups"
+M=$dir/report.md
+like "$(cat "$M")" "## Deviations from the runbook" "report.md: deviations section"
+like "$(cat "$M")" "\| restore/3 \| retried \| 2 \| [^|]*403" "report.md: the retry with its reason"
+like "$(cat "$M")" "## Follow-ups" "report.md: follow-ups section"
+like "$(cat "$M")" "\| cleanup/2 \| passed \| [^|]+ \| deleted branch $name" "report.md: the clean-up proof"
+like "$(cat "$M")" "\| Ada Operator \| Oscar Observer \|" "report.md: operator and observer"
 if grep -rqF "$NEON_API_KEY" "$dir" "$T_WORK/stderr" "$T_WORK/summary.txt" "$T_WORK/confirm.txt"; then
     not_ok "the API key is nowhere in the drill's files or screens"
 else
