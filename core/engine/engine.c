@@ -247,7 +247,9 @@ engine_obtain_input(struct engine *e, struct engine_prompt *p, const char *patte
 
     *out = NULL;
     if (given != NULL) {
-        if (engine_validate(given, p->type, p->choices, p->n_choices, pattern, &verr) == 0) {
+        // an optional input passed empty is left out, as an empty answer at a terminal is
+        if ((given[0] == '\0' && !required) ||
+            engine_validate(given, p->type, p->choices, p->n_choices, pattern, &verr) == 0) {
             *out = pd_xstrdup(given);
             return 0;
         }

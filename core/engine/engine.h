@@ -17,9 +17,11 @@
  * life; engine_free releases only the engine.
  *
  * Behaviour the front ends rely on (details in engine.c and actions.c):
- *   - Headless defaults: an input without --var takes its default ("" when
- *     optional) or fails PD_EINPUT "input 'x' needs a value: pass --var
- *     x=VALUE"; an invalid --var fails PD_EINPUT "--var x: <why>" (with
+ *   - Headless defaults: an optional input given as --var x= is empty (not
+ *     validated against its type); an input without --var takes its
+ *     default ("" when optional) or fails PD_EINPUT "input 'x' needs a
+ *     value: pass --var x=VALUE"; an invalid --var fails PD_EINPUT
+ *     "--var x: <why>" (with
  *     prompt_needed set the operator is asked instead, with last_error); a
  *     note without an answer records nothing; a manual step passes only
  *     with opts.yes; a confirm passes with opts.yes except a

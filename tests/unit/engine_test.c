@@ -584,6 +584,52 @@ test_input_validation_headless(void **state)
     }
 }
 
+/* Optional inputs headless: left out, passed empty, or given (then validated). */
+static void
+test_optional_inputs_headless(void **state)
+{
+    struct fx *f = *state;
+    const char *text = HEADER("input: inc timestamp optional \"Incident\"\n"
+                              "input: who text optional default=ops \"Who\"\n") "## One\n\n"
+                                                                                "```sh\necho "
+                                                                                "[${inc}] "
+                                                                                "[${who}]\n```\n";
+
+    static const struct {
+        const char *var1, *var2;
+        int rc;
+        const char *want; /* the line echoed, or the error */
+        const char *inc;  /* the drill's variable inc */
+    } cases[] = {
+        {NULL, NULL, 0, "[] [ops]", ""},
+        {"inc=", NULL, 0, "[] [ops]", ""},
+        {"inc=", "who=", 0, "[] []", ""},
+        {"inc=2026-01-31T14:05:00Z", "who=ada", 0, "[2026-01-31T14:05:00Z] [ada]",
+         "2026-01-31T14:05:00Z"},
+        {"inc=yesterday", NULL, PD_EINPUT,
+         "--var inc: 'yesterday' is not an RFC 3339 timestamp in UTC (e.g. 2026-01-31T14:05:00Z)",
+         NULL},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *vars[] = {cases[i].var1, cases[i].var2};
+        struct engine_opts o = {.vars = vars, .n_vars = cases[i].var2 ? 2 : cases[i].var1 ? 1 : 0};
+
+        fresh(f, text);
+        for (size_t k = 0; k < f->n_lines; k++)
+            free(f->lines[k]);
+        f->n_lines = 0;
+        assert_int_equal(run(f, &o, NULL), cases[i].rc);
+        if (cases[i].rc != 0) {
+            assert_string_equal(f->err.msg, cases[i].want);
+            continue;
+        }
+        if (!saw_line(f, cases[i].want))
+            fail_msg("case %zu: no line '%s'", i, cases[i].want);
+        assert_string_equal(drill_var(f->d, "inc"), cases[i].inc);
+    }
+}
+
 static void
 test_input_reask(void **state)
 {
@@ -1960,6 +2006,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_vars_shell_quoting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
         cmocka_unit_test_setup_teardown(test_input_validation_headless, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_optional_inputs_headless, setup, teardown),
         cmocka_unit_test_setup_teardown(test_input_reask, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timing_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_confirm, setup, teardown),
