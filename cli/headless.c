@@ -134,6 +134,8 @@ prompt_needed(const struct engine_prompt *p, char **out, void *payload)
     }
     if (p->default_value != NULL)
         fprintf(stderr, " (default %s)", p->default_value);
+    else if (p->optional)
+        fprintf(stderr, " (optional: Enter leaves it empty)");
     fprintf(stderr, ": ");
     line = read_line();
     if (line == NULL)

@@ -650,6 +650,8 @@ ev_prompt_needed(const struct engine_prompt *p, char **out, void *payload)
     }
     if (p->default_value)
         pd_buf_appendf(&text, NULL, "\nDefault: %s (Enter accepts it)", p->default_value);
+    else if (p->optional)
+        pd_buf_appendf(&text, NULL, "\nOptional: Enter leaves it empty.");
     d.text = pd_buf_steal(&text);
     if (p->last_error)
         d.error = pd_xstrdup(p->last_error);

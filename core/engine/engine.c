@@ -246,6 +246,7 @@ engine_obtain_input(struct engine *e, struct engine_prompt *p, const char *patte
     int rc;
 
     *out = NULL;
+    p->optional = !required;
     if (given != NULL) {
         // an optional input passed empty is left out, as an empty answer at a terminal is
         if ((given[0] == '\0' && !required) ||

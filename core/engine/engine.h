@@ -94,6 +94,7 @@ struct engine_prompt {
     size_t n_choices;
     const char *default_value; /* may be NULL */
     const char *last_error;    /* why the previous answer was refused, or NULL */
+    bool optional;             /* added: an empty answer is accepted (an optional input) */
 };
 
 /* A confirmation: the operator must type target exactly. */

@@ -37,6 +37,7 @@ t_keys "Oscar Observer" Enter
 check "the restore point is asked" t_wait "Restore point for the test restore"
 t_keys "$T0" Enter
 check "the incident time is asked (optional)" t_wait "Simulated incident"
+check "the dialog says the incident time may stay empty" t_wait "Optional: Enter leaves it empty."
 t_keys Enter
 check "the refused project read asks what to do" t_wait "Step failed" 30
 check "the failure names the step" t_wait "neon step restore/3 failed"

@@ -57,7 +57,8 @@ struct fx {
     int stop_on_tick; /* > 0: tick returns true from that call on */
     int ticks;
     int quit_on_prompt;
-    int quit_at; /* > 0: prompt number quit_at (1-based) returns PD_EINTR */
+    int quit_at;      /* > 0: prompt number quit_at (1-based) returns PD_EINTR */
+    bool optional[8]; /* prompt i was marked optional */
     /* the plan: how often shown, the last text, what the step was, the answer */
     int n_plans;
     char *plan_text;
@@ -117,6 +118,8 @@ on_prompt(const struct engine_prompt *p, char **out, void *payload)
 
     if (i < 8 && p->last_error != NULL)
         f->last_errors[i] = pd_xstrdup(p->last_error);
+    if (i < 8)
+        f->optional[i] = p->optional;
     if (f->quit_on_prompt || (f->quit_at > 0 && i + 1 == f->quit_at))
         return PD_EINTR;
     if (f->prompt_sleep_ms > 0)
@@ -1832,6 +1835,9 @@ test_plan_before_first_change(void **state)
     f->answers[3] = "fine";                 // the note
     f->n_answers = 4;
     assert_int_equal(run(f, NULL, &ev), 0);
+    // the prompts say which inputs may stay empty
+    assert_false(f->optional[0]);
+    assert_true(f->optional[1]);
     assert_int_equal(f->n_plans, 1);
     // a step skipped by when= does not call for the plan, nor does a read: the INSERT does
     assert_string_equal(f->plan_step, "change/2");
