@@ -90,6 +90,8 @@ like "$(cat "$D/journal.jsonl")" "exported $RANGE_ROWS rows to recovered.csv" "j
 # plan (shown before the branch is created) and then refuses the import.
 cat >"$W/stop.txt" <<'TXT'
 timeout 180
+expect the rows created in
+send
 expect accept the plan and go on
 send yes
 expect type 'visits' to confirm
