@@ -552,6 +552,8 @@ plan_gate(struct engine *e, int si, int ti, struct pd_err *err)
                   pd_time_wall());
     engine_strv_free(vars, n);
     ep.text = p.text;
+    // the previous step's operator time is journaled: an interrupt here must not add it again
+    e->human_step = 0;
     t0 = pd_time_mono();
     if (e->ev.plan_needed != NULL)
         rc = e->ev.plan_needed(&ep, e->payload);

@@ -102,6 +102,8 @@ op_is(const char *op, const char *list)
     "branch-create branch-restore branch-delete branch-rename "                                    \
     "branch-set-default endpoint-start endpoint-create"
 #define S3_MUTATING "put delete"
+/* Each step line starts with its kind in a column: "  CHANGE  ". */
+#define KIND_COLUMNS 10
 
 bool
 plan_step_mutates(const struct runbook *rb, size_t stage, size_t step)
@@ -316,7 +318,7 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
                                : st->action == STEP_SH      ? "run"
                                                             : "read";
             size_t line_start = steps.len;
-            pd_buf_appendf(&steps, NULL, "  %-7s ", kind);
+            pd_buf_appendf(&steps, NULL, "  %-*s ", KIND_COLUMNS - 3, kind);
             first_line(line, sizeof(line), body);
             switch (st->action) {
             case STEP_NEON:
@@ -377,9 +379,9 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
                 pd_buf_appendf(&steps, NULL, " -> ${%s}", save);
             if (runbook_step_attr(st, "when"))
                 pd_buf_appendf(&steps, NULL, " [when %s]", runbook_step_attr(st, "when"));
-            if (d != NULL && s == as && k == at)
-                next = pd_xstrndup(pd_buf_str(&steps) + line_start + 10,
-                                   steps.len - line_start - 10);
+            if (d != NULL && s == as && k == at) // the description, without the kind
+                next = pd_xstrndup(pd_buf_str(&steps) + line_start + KIND_COLUMNS,
+                                   steps.len - line_start - KIND_COLUMNS);
             pd_buf_appendf(&steps, NULL, "\n");
             free(body);
         }
