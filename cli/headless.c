@@ -45,8 +45,7 @@ stage_started(const struct runbook_stage *stage, size_t index, void *payload)
     if (h->quiet)
         return;
     if (stage->expected_s > 0)
-        fprintf(stderr, "== [%zu] %s (expected %ds)\n", index + 1, stage->title,
-                stage->expected_s);
+        fprintf(stderr, "== [%zu] %s (expected %ds)\n", index + 1, stage->title, stage->expected_s);
     else
         fprintf(stderr, "== [%zu] %s\n", index + 1, stage->title);
 }
@@ -64,8 +63,8 @@ step_started(const struct runbook_stage *stage, const struct runbook_step *step,
     // show the first line of the action; the whole text is in the journal
     nl = display != NULL ? strchr(display, '\n') : NULL;
     fprintf(stderr, "-> %s %s: %.*s%s\n", runbook_action_name(step->action), step->id,
-            display ? (int)(nl ? nl - display : (long)strlen(display)) : 0,
-            display ? display : "", nl && nl[1] ? " ..." : "");
+            display ? (int)(nl ? nl - display : (long)strlen(display)) : 0, display ? display : "",
+            nl && nl[1] ? " ..." : "");
 }
 
 static void
@@ -135,6 +134,8 @@ prompt_needed(const struct engine_prompt *p, char **out, void *payload)
     }
     if (p->default_value != NULL)
         fprintf(stderr, " (default %s)", p->default_value);
+    else if (p->optional)
+        fprintf(stderr, " (optional: Enter leaves it empty)");
     fprintf(stderr, ": ");
     line = read_line();
     if (line == NULL)
@@ -167,6 +168,37 @@ confirm_needed(const struct engine_confirm *c, void *payload)
     return rc;
 }
 
+/*
+ * The plan before the first change: printed on stderr (--json keeps it
+ * out unless it must be answered), accepted by --yes, by typing yes at a
+ * terminal, and not accepted when nobody can answer (the engine names
+ * --yes).
+ */
+static int
+plan_needed(const struct engine_plan *p, void *payload)
+{
+    const struct headless *h = payload;
+    char *line;
+    int rc;
+
+    if (!h->quiet || (h->interactive && !p->accepted))
+        fprintf(stderr, "%s", p->text);
+    if (p->accepted) {
+        if (!h->quiet)
+            fprintf(stderr, "== plan accepted by --yes\n");
+        return 0;
+    }
+    if (!h->interactive)
+        return PD_EINPUT;
+    fprintf(stderr, "?? accept the plan and go on? type yes (anything else declines): ");
+    line = read_line();
+    if (line == NULL)
+        return PD_EINTR;
+    rc = strcmp(line, "yes") == 0 ? 0 : PD_ECHECK;
+    free(line);
+    return rc;
+}
+
 static bool
 tick(void *payload)
 {
@@ -184,5 +216,6 @@ headless_events(struct engine_events *ev)
     ev->step_finished = step_finished;
     ev->prompt_needed = prompt_needed;
     ev->confirm_needed = confirm_needed;
+    ev->plan_needed = plan_needed;
     ev->tick = tick;
 }

@@ -2,6 +2,8 @@
  * headless: the engine's events for a terminal-less run (cron, CI, tests).
  * Progress goes to stderr; prompts are answered from --var, from the
  * terminal when stdin is one, or fail with a message naming the flag.
+ * The plan (shown before the first change) is printed on stderr and
+ * accepted by --yes or by typing yes at the terminal.
  */
 #ifndef PD_CLI_HEADLESS_H
 #define PD_CLI_HEADLESS_H

@@ -1,32 +1,55 @@
-/* plan screen: what the drill will create or change, accepted before anything runs. */
-#include "timeline/plan.h"
-
+/*
+ * plan screen: what the drill will create or change, shown by the engine
+ * when it is about to run the first step that changes something, with
+ * every value the operator gave by then. Nothing has changed yet.
+ */
 #include <stdlib.h>
 
+#include "engine/engine.h"
+#include "pd_buf.h"
+#include "pd_err.h"
 #include "pd_mem.h"
-#include "pd_time.h"
 #include "runbook/runbook.h"
 #include "views.h"
 
-bool
-tui_plan_accept(struct tui *t, const struct runbook *rb)
+/* text wrapped to the screen: a long step continues indented under its description. */
+static char *
+wrapped(const char *text)
 {
-    struct plan p;
-    bool service = false, accepted = false;
-    char *title;
+    struct tui_lines lines = {0};
+    struct pd_buf b;
 
-    // only a change to a service needs the operator's go; local sh steps do not
-    for (size_t s = 0; s < rb->n_stages; s++)
-        for (size_t k = 0; k < rb->stages[s].n_steps; k++)
-            if (rb->stages[s].steps[k].action != STEP_SH && plan_step_mutates(rb, s, k))
-                service = true;
-    if (!service)
-        return true;
-    plan_build(&p, rb, t->opts->vars, t->opts->n_vars, NULL, pd_time_wall());
-    title = pd_xasprintf("Plan: %s (nothing has changed yet)", rb->id);
-    tui_textview_run(t, title, p.text, "Enter accept and start   q decline (nothing is changed)",
-                     true, &accepted);
+    tui_text_wrap(&lines, text, draw_cols() - 2);
+    pd_buf_init(&b, 0);
+    for (size_t i = 0; i < lines.n; i++)
+        pd_buf_appendf(&b, NULL, "%s\n", lines.items[i]);
+    tui_lines_free(&lines);
+    return pd_buf_steal(&b);
+}
+
+int
+tui_plan_needed(const struct engine_plan *p, void *payload)
+{
+    struct tui *t = payload;
+    bool accepted = false;
+    enum screen_result r;
+    char *title, *line, *text = wrapped(p->text);
+
+    title = pd_xasprintf("Plan: %s (nothing has changed yet)", t->rb->id);
+    r = tui_textview_run(t, title, text,
+                         p->accepted ? "Enter go on (accepted by --yes)"
+                                     : "Enter accept and go on   q decline (nothing is changed)",
+                         true, &accepted);
     free(title);
-    plan_clear(&p);
-    return accepted && !t->aborted;
+    free(text);
+    if (r == SCREEN_QUIT || t->aborted || t->stop) {
+        t->stop = true;
+        return PD_EINTR;
+    }
+    accepted = accepted || p->accepted;
+    line = pd_xasprintf("plan %s before step %s", accepted ? "accepted" : "declined", p->step->id);
+    tui_out_push(t, accepted ? STYLE_DIM : STYLE_WARN, line);
+    free(line);
+    tui_redraw(t);
+    return accepted ? 0 : PD_ECHECK;
 }

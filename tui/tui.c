@@ -650,6 +650,8 @@ ev_prompt_needed(const struct engine_prompt *p, char **out, void *payload)
     }
     if (p->default_value)
         pd_buf_appendf(&text, NULL, "\nDefault: %s (Enter accepts it)", p->default_value);
+    else if (p->optional)
+        pd_buf_appendf(&text, NULL, "\nOptional: Enter leaves it empty.");
     d.text = pd_buf_steal(&text);
     if (p->last_error)
         d.error = pd_xstrdup(p->last_error);
@@ -969,6 +971,7 @@ run_drill(struct tui *t, struct pd_err *err)
         .confirm_needed = ev_confirm_needed,
         .failure_decision = ev_failure_decision,
         .tick = ev_tick,
+        .plan_needed = tui_plan_needed,
     };
     struct tui_screen *s = NULL;
     int rc = engine_new(&t->engine, t->rb, t->drill, &eo, &ev, t, err);
@@ -1007,21 +1010,6 @@ run_drill(struct tui *t, struct pd_err *err)
     t->top = s->below;
     free(s);
     return rc;
-}
-
-/* The plan of a new drill, accepted before the drill begins (views.h). */
-static bool
-plan_accepted(struct tui *t, const char *path)
-{
-    struct runbook *rb = NULL;
-    struct pd_err err = {0};
-    bool ok;
-
-    if (runbook_load(&rb, path, NULL, &err) != 0)
-        return true; // prepare_drill reports the error
-    ok = tui_plan_accept(t, rb);
-    runbook_free(rb);
-    return ok;
 }
 
 static void
@@ -1070,10 +1058,6 @@ tui_run(const struct tui_opts *opts, struct pd_err *err)
     }
     if (!draw_active())
         start_terminal(&t);
-    if (!opts->resume_id && !plan_accepted(&t, path)) {
-        rc = t.aborted ? PD_EINPUT : 0; // declined: nothing was started or changed
-        goto out;
-    }
     rc = prepare_drill(&t, path, err);
     if (rc != 0) {
         if (!t.aborted && picked)
@@ -1081,6 +1065,9 @@ tui_run(const struct tui_opts *opts, struct pd_err *err)
         goto out;
     }
     rc = run_drill(&t, err);
+    // declining the plan is the operator's choice, not a failure: nothing was changed
+    if (rc == PD_ECHECK && t.drill->outcome && strcmp(t.drill->outcome, "declined") == 0)
+        rc = 0;
 out:
     draw_end();
     pd_log_set_sink(NULL, NULL);

@@ -35,7 +35,9 @@ struct tui_opts {
  * Run the TUI. Returns like engine_run: 0 when the drill passed, PD_ECHECK
  * when a step or check failed, PD_EINTR when the operator quit (the drill
  * can be resumed; how is printed on stderr after the terminal is restored),
- * or another PD_E* with err set. Quitting from the picker returns 0.
+ * or another PD_E* with err set. Quitting from the picker returns 0, and
+ * so does a drill the operator ended by declining its plan (nothing was
+ * changed; the drill's outcome is "declined").
  */
 int tui_run(const struct tui_opts *opts, struct pd_err *err);
 

@@ -2,7 +2,8 @@
  * views: the read-only text screens of the restorability timeline, the
  * drill history and the plan. Each builds its text in core/timeline and
  * shows it through one scrollable text view (tui_textview_ops) drawn with
- * draw.c; the plan view also asks Enter (accept) or q (decline).
+ * draw.c; the plan view, shown by the engine before the drill's first
+ * change, also asks Enter (accept) or q (decline).
  */
 #ifndef PD_TUI_VIEWS_H
 #define PD_TUI_VIEWS_H
@@ -18,12 +19,12 @@ void tui_timeline_show(struct tui *t);
 void tui_history_show(struct tui *t, const char *runbook_id);
 
 /*
- * Show the plan of rb (vars as --var) when it changes something in a
- * service; returns true when the operator accepted it (or there was nothing
- * to accept), false when declined or the TUI is quitting.
+ * The engine's plan_needed (engine.h): the plan screen over the drill
+ * screen. Enter accepts (0), q declines (PD_ECHECK); PD_EINTR when the TUI
+ * is quitting. payload is the struct tui.
  */
-struct runbook;
-bool tui_plan_accept(struct tui *t, const struct runbook *rb);
+struct engine_plan;
+int tui_plan_needed(const struct engine_plan *p, void *payload);
 
 /* Shared by the three: show text (borrowed) under title; accept_keys makes Enter accept. */
 enum screen_result tui_textview_run(struct tui *t, const char *title, const char *text,

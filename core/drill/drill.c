@@ -93,6 +93,7 @@ static const struct ev_info ev_infos[] = {
     [DRILL_EV_INTERRUPT] = {"interrupt", F_STAGE | F_STEP | F_DURATION | F_TEXT, "reason"},
     [DRILL_EV_RESUME] = {"resume", F_TEXT, "text"},
     [DRILL_EV_END] = {"end", F_TEXT | F_NEED_TEXT, "outcome"},
+    [DRILL_EV_PLAN] = {"plan", F_STAGE | F_STEP | F_PASSED | F_TEXT, "text"},
 };
 
 #define EV_COUNT (sizeof(ev_infos) / sizeof(ev_infos[0]))
@@ -276,6 +277,9 @@ apply_step(struct drill_step_state *sp, const struct drill_event *ev, const char
         sp->exit_code = ev->exit_code;
         set_str(&sp->summary, ev->text);
         set_str(&sp->finished_at, at);
+        // why it had to be retried: the report's deviations give it
+        if (ev->status == STEP_FAILED)
+            set_str(&sp->failed_summary, ev->text);
         break;
     case DRILL_EV_STEP_SKIP:
         sp->status = STEP_SKIPPED;
@@ -376,6 +380,10 @@ apply(struct drill *d, const struct drill_event *ev, const char *at)
         set_str(&d->outcome, ev->text);
         set_str(&d->finished_at, at);
         d->interrupted = false;
+        break;
+    case DRILL_EV_PLAN:
+        // the plan text stays in the journal only, like output
+        d->plan_accepted = d->plan_accepted || ev->passed;
         break;
     }
 }
@@ -1263,6 +1271,7 @@ drill_free(struct drill *d)
             free(sp->finished_at);
             free(sp->summary);
             free(sp->skip_reason);
+            free(sp->failed_summary);
             free(sp->id);
             free(sp->action);
         }

@@ -19,7 +19,7 @@
  *    "status":"passed","duration_s":1.5,"human_s":0,"exit_code":0,"summary":"exit 0"}
  * "at" is the wall time of drill_record (RFC 3339 UTC, ms). "ev" is one of
  * begin, stage_start, stage_end, step_start, step_end, step_skip, output,
- * check, var, note, issue, human, measure, interrupt, resume, end; each
+ * check, var, note, issue, human, measure, interrupt, resume, end, plan; each
  * carries the struct drill_event fields listed next to its type below, with
  * text under "summary" (step_end), "reason" (step_skip, interrupt),
  * "outcome" (end) or "text". The begin record holds the id, the runbook
@@ -83,7 +83,10 @@ enum drill_event_type {
                              can be resumed; duration_s is the machine time of the attempt it
                              cut short (added to the step, which has no step_end for it) */
     DRILL_EV_RESUME,      /* a later process continued the drill */
-    DRILL_EV_END,         /* text=outcome: "passed", "failed", "aborted" */
+    DRILL_EV_END,         /* text=outcome: "passed", "failed", "aborted", "declined" */
+    DRILL_EV_PLAN,        /* stage, step (the first step that changes something), passed
+                             (accepted), text=the plan as shown (redacted); "declined" ends
+                             the drill before that step */
 };
 
 struct drill_event {
@@ -126,6 +129,7 @@ struct drill_step_state {
     int exit_code;
     char *summary; /* short result text, e.g. "exit 0" or "observed 3, expected = 0" */
     char *skip_reason;
+    char *failed_summary; /* summary of the last failed attempt, kept when a retry passes */
     /* Added: copied from the runbook into DRILL_EV_BEGIN, so a journal is self-contained. */
     char *id;     /* runbook step id */
     char *action; /* "sh", "sql", ... */
@@ -191,6 +195,7 @@ struct drill {
     int rto_target_s;
     int rpo_target_s;
     bool interrupted;        /* last lifecycle event was DRILL_EV_INTERRUPT (no resume since) */
+    bool plan_accepted;      /* a DRILL_EV_PLAN with passed=true was recorded */
     struct drill_priv *priv; /* internal: lock and journal writer */
 };
 

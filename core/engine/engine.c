@@ -29,6 +29,7 @@
 #include "pd_time.h"
 #include "runbook/when.h"
 #include "shell/group.h"
+#include "timeline/plan.h"
 
 int
 engine_record(struct engine *e, const struct drill_event *ev, struct pd_err *err)
@@ -245,8 +246,11 @@ engine_obtain_input(struct engine *e, struct engine_prompt *p, const char *patte
     int rc;
 
     *out = NULL;
+    p->optional = !required;
     if (given != NULL) {
-        if (engine_validate(given, p->type, p->choices, p->n_choices, pattern, &verr) == 0) {
+        // an optional input passed empty is left out, as an empty answer at a terminal is
+        if ((given[0] == '\0' && !required) ||
+            engine_validate(given, p->type, p->choices, p->n_choices, pattern, &verr) == 0) {
             *out = pd_xstrdup(given);
             return 0;
         }
@@ -513,6 +517,101 @@ step_condition(struct engine *e, const struct runbook_step *step, bool *skip, ch
     return rc;
 }
 
+/* True when a step that changes something has already started (a drill from before the plan). */
+static bool
+change_started(const struct engine *e)
+{
+    for (size_t si = 0; si < e->rb->n_stages; si++)
+        for (size_t ti = 0; ti < e->rb->stages[si].n_steps; ti++)
+            if (e->drill->stages[si].steps[ti].attempts > 0 && plan_step_mutates(e->rb, si, ti))
+                return true;
+    return false;
+}
+
+/*
+ * Show the plan before step ti of stage si, the first that changes
+ * something (engine.h): the drill's values so far first, then --var.
+ */
+static int
+plan_gate(struct engine *e, int si, int ti, struct pd_err *err)
+{
+    const struct runbook_step *step = &e->rb->stages[si].steps[ti];
+    size_t n = 0;
+    char **vars = pd_xcalloc(e->n_vars + e->opts.n_vars + 1, sizeof(*vars));
+    struct plan p;
+    struct engine_plan ep = {.stage = &e->rb->stages[si], .step = step, .accepted = e->opts.yes};
+    double t0;
+    int rc, drc;
+
+    for (size_t i = 0; i < e->n_vars; i++)
+        if (e->vars[i].value != NULL)
+            vars[n++] = pd_xasprintf("%s=%s", e->vars[i].name, e->vars[i].value);
+    for (size_t i = 0; i < e->opts.n_vars; i++)
+        vars[n++] = pd_xstrdup(e->opts.vars[i]);
+    plan_build_at(&p, e->rb, (const char *const *)vars, n, e->drill, (size_t)si, (size_t)ti,
+                  pd_time_wall());
+    engine_strv_free(vars, n);
+    ep.text = p.text;
+    // the previous step's operator time is journaled: an interrupt here must not add it again
+    e->human_step = 0;
+    t0 = pd_time_mono();
+    if (e->ev.plan_needed != NULL)
+        rc = e->ev.plan_needed(&ep, e->payload);
+    else
+        rc = PD_EINPUT;
+    if (ep.accepted)
+        rc = 0;
+    {
+        struct drill_event h = {
+            .type = DRILL_EV_HUMAN, .stage = si, .step = -1, .human_s = pd_time_mono() - t0};
+
+        drc = engine_record(e, &h, err);
+    }
+    if (drc != 0) {
+        plan_clear(&p);
+        return drc;
+    }
+    if (rc == PD_EINTR) {
+        plan_clear(&p);
+        e->quit = true;
+        return interrupt(e, "operator quit", 0, err);
+    }
+    {
+        struct drill_event ev = {
+            .type = DRILL_EV_PLAN, .stage = si, .step = ti, .passed = rc == 0, .text = p.text};
+
+        drc = engine_record(e, &ev, err);
+    }
+    plan_clear(&p);
+    if (drc != 0)
+        return drc;
+    if (rc == 0) {
+        e->plan_pending = false;
+        pd_log(PD_LOG_INFO, "engine: plan accepted before step %s%s", step->id,
+               e->opts.yes ? " (--yes)" : "");
+        return 0;
+    }
+    e->declined = true;
+    {
+        char *why = pd_xasprintf("plan %s before step %s: nothing was changed",
+                                 rc == PD_EINPUT ? "not accepted (nobody could answer)"
+                                                 : "declined by the operator",
+                                 step->id);
+        struct drill_event ev = {.type = DRILL_EV_ISSUE, .stage = si, .step = -1, .text = why};
+
+        drc = engine_record(e, &ev, err);
+        free(why);
+        if (drc != 0)
+            return drc;
+    }
+    if (rc == PD_EINPUT)
+        return PD_ERR_SET(err, PD_ECHECK,
+                          "step %s: plan not accepted: pass --yes to accept it, or see it first "
+                          "with --plan; nothing was changed",
+                          step->id);
+    return PD_ERR_SET(err, PD_ECHECK, "step %s: plan declined: nothing was changed", step->id);
+}
+
 /* Run step ti of stage si until it passes, is skipped, or the drill stops. */
 static int
 run_step(struct engine *e, int si, int ti, struct pd_err *err)
@@ -545,6 +644,11 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
             free(why);
             return rc;
         }
+    }
+    if (e->plan_pending && plan_step_mutates(e->rb, (size_t)si, (size_t)ti)) {
+        rc = plan_gate(e, si, ti, err);
+        if (rc != 0)
+            return rc;
     }
     for (;;) {
         struct engine_step_result res = {.exit_code = 0};
@@ -774,6 +878,7 @@ engine_run(struct engine *e, struct pd_err *err)
         if (rc != 0)
             return rc;
     }
+    e->plan_pending = plan_needs_accept(e->rb) && !d->plan_accepted && !change_started(e);
     rc = ask_header_inputs(e, err);
     if (rc == PD_EINTR)
         return interrupt(e, "operator quit", 0, err);
@@ -817,7 +922,7 @@ engine_run(struct engine *e, struct pd_err *err)
             if (rc != 0)
                 break;
         }
-        st = rc == 0 ? STEP_PASSED : STEP_FAILED;
+        st = rc == 0 ? STEP_PASSED : e->declined ? STEP_SKIPPED : STEP_FAILED;
         for (size_t k = 0; k < ss->n_steps; k++)
             if (ss->steps[k].status == STEP_FAILED)
                 st = STEP_FAILED;
@@ -835,7 +940,7 @@ engine_run(struct engine *e, struct pd_err *err)
         if (rc != 0) {
             struct pd_err rerr = {0};
 
-            if (end_drill(e, "failed", &rerr) != 0)
+            if (end_drill(e, e->declined ? "declined" : "failed", &rerr) != 0)
                 pd_log(PD_LOG_ERROR, "engine: %s", rerr.msg);
             return rc;
         }

@@ -17,9 +17,11 @@
  * life; engine_free releases only the engine.
  *
  * Behaviour the front ends rely on (details in engine.c and actions.c):
- *   - Headless defaults: an input without --var takes its default ("" when
- *     optional) or fails PD_EINPUT "input 'x' needs a value: pass --var
- *     x=VALUE"; an invalid --var fails PD_EINPUT "--var x: <why>" (with
+ *   - Headless defaults: an optional input given as --var x= is empty (not
+ *     validated against its type); an input without --var takes its
+ *     default ("" when optional) or fails PD_EINPUT "input 'x' needs a
+ *     value: pass --var x=VALUE"; an invalid --var fails PD_EINPUT
+ *     "--var x: <why>" (with
  *     prompt_needed set the operator is asked instead, with last_error); a
  *     note without an answer records nothing; a manual step passes only
  *     with opts.yes; a confirm passes with opts.yes except a
@@ -47,6 +49,18 @@
  *     or asked again through prompt_needed before anything runs, else
  *     PD_EINPUT "variable 'x' holds a secret that is not journaled: pass
  *     --var x=VALUE to resume". The step that produced them is not rerun.
+ *   - The plan: in a runbook that changes a service (plan_needs_accept in
+ *     timeline/plan.h), the engine stops before the first step that changes
+ *     something and will run (its when= holds), builds the plan with every
+ *     value known by then (plan_build_at) and calls plan_needed. Accepted,
+ *     a DRILL_EV_PLAN (passed) is journaled and the drill goes on; it is not
+ *     asked again on resume. Declined (or headless: no plan_needed and no
+ *     opts.yes), a DRILL_EV_PLAN (not passed) and an issue are journaled,
+ *     the stage ends skipped, the drill ends "declined" and engine_run
+ *     fails PD_ECHECK "step STEP-ID: plan declined: nothing was changed"
+ *     (headless: "step STEP-ID: plan not accepted: pass --yes to accept it,
+ *     or see it first with --plan; nothing was changed"). The operator's
+ *     time on the plan counts as the stage's human time.
  *   - Failures end with *err = "step STEP-ID: <why>"; kinds: PD_ECHECK (a
  *     failed check, exit status, confirm mismatch, SQL error), PD_ESERVICE
  *     (cannot connect, statement timeout), PD_EINPUT (undefined variable,
@@ -80,6 +94,7 @@ struct engine_prompt {
     size_t n_choices;
     const char *default_value; /* may be NULL */
     const char *last_error;    /* why the previous answer was refused, or NULL */
+    bool optional;             /* added: an empty answer is accepted (an optional input) */
 };
 
 /* A confirmation: the operator must type target exactly. */
@@ -91,9 +106,17 @@ struct engine_confirm {
     bool destructive;
 };
 
+/* The plan shown before the first step that changes something (see above). */
+struct engine_plan {
+    const struct runbook_stage *stage;
+    const struct runbook_step *step; /* the first step that changes something */
+    const char *text;                /* plan_build_at's text, secrets masked */
+    bool accepted;                   /* already accepted by opts.yes: show it, ask nothing */
+};
+
 enum engine_decision {
     ENGINE_RETRY,
-    ENGINE_SKIP,     /* with a reason */
+    ENGINE_SKIP, /* with a reason */
     ENGINE_STOP,
     ENGINE_CONTINUE, /* keep the failure and go on; the drill fails at the end */
 };
@@ -128,6 +151,13 @@ struct engine_events {
      * ("confirm: typed 'x' does not match 'y'"). PD_EINTR to quit.
      */
     int (*confirm_typed)(const struct engine_confirm *confirm, char **typed, void *payload);
+    /*
+     * Added: show the plan. Return 0 when the operator accepts it, PD_EINTR
+     * to quit (the drill stays resumable, the plan is asked again), any
+     * other PD_E* to decline (PD_EINPUT: nobody could answer). With
+     * plan->accepted the return value is ignored.
+     */
+    int (*plan_needed)(const struct engine_plan *plan, void *payload);
 };
 
 struct engine_opts {

@@ -55,7 +55,10 @@ struct engine {
 
     struct audit *audit; /* $PGDRILL_HOME/audit.log, opened before the first audited action */
 
-    size_t n_continued;        /* failures let through by on-fail=continue */
+    bool plan_pending; /* the plan must be accepted before the next change */
+    bool declined;     /* the plan was declined: the drill ends "declined" */
+
+    size_t n_continued;          /* failures let through by on-fail=continue */
     struct pd_err first_failure; /* the first of them, for the final message */
 };
 

@@ -78,7 +78,8 @@ deviation_of(const struct drill_step_state *sp, const char **reason)
         return "failed";
     }
     if (sp->attempts > 1) {
-        *reason = sp->summary;
+        // the failure that made it run again, not the passing attempt's result
+        *reason = sp->failed_summary != NULL ? sp->failed_summary : sp->summary;
         return "retried";
     }
     return NULL;

@@ -8,22 +8,54 @@
 #include <string.h>
 #include <strings.h>
 
+#include "drill/drill.h"
 #include "pd_buf.h"
 #include "pd_mem.h"
+#include "pd_redact.h"
 #include "pd_time.h"
 #include "runbook/runbook.h"
 #include "timeline/timeline.h"
 
+/* A value given as name=value (first match wins), or NULL. */
 static const char *
-var_value(const struct runbook *rb, const char *const *vars, size_t n_vars, const char *name,
-          size_t len)
+given_value(const char *const *vars, size_t n_vars, const char *name, size_t len)
 {
     for (size_t i = 0; i < n_vars; i++)
         if (strncmp(vars[i], name, len) == 0 && vars[i][len] == '=')
             return vars[i] + len + 1;
+    return NULL;
+}
+
+/* True for an UPPER_CASE name, which the engine takes from the environment. */
+static bool
+env_name(const char *name, size_t len)
+{
+    if (len == 0 || !(isupper((unsigned char)name[0]) || name[0] == '_'))
+        return false;
+    for (size_t i = 1; i < len; i++)
+        if (!(isupper((unsigned char)name[i]) || isdigit((unsigned char)name[i]) || name[i] == '_'))
+            return false;
+    return true;
+}
+
+/* The value the engine would use in the same order: given, header default, environment. */
+static const char *
+var_value(const struct runbook *rb, const char *const *vars, size_t n_vars, const char *name,
+          size_t len)
+{
+    const char *v = given_value(vars, n_vars, name, len);
+
+    if (v != NULL)
+        return v;
     for (size_t i = 0; i < rb->n_inputs; i++)
         if (strlen(rb->inputs[i].name) == len && strncmp(rb->inputs[i].name, name, len) == 0)
             return rb->inputs[i].default_value;
+    if (env_name(name, len)) {
+        char key[128];
+
+        snprintf(key, sizeof(key), "%.*s", (int)len, name);
+        return getenv(key);
+    }
     return NULL;
 }
 
@@ -70,6 +102,8 @@ op_is(const char *op, const char *list)
     "branch-create branch-restore branch-delete branch-rename "                                    \
     "branch-set-default endpoint-start endpoint-create"
 #define S3_MUTATING "put delete"
+/* Each step line starts with its kind in a column: "  CHANGE  ". */
+#define KIND_COLUMNS 10
 
 bool
 plan_step_mutates(const struct runbook *rb, size_t stage, size_t step)
@@ -177,54 +211,123 @@ describe_neon(struct pd_buf *b, const struct runbook *rb, const char *const *var
     free(src);
 }
 
-void
-plan_build(struct plan *out, const struct runbook *rb, const char *const *vars, size_t n_vars,
-           const struct timeline *tl, double now)
+bool
+plan_needs_accept(const struct runbook *rb)
 {
-    struct pd_buf b, reads, writes, backups;
+    for (size_t s = 0; s < rb->n_stages; s++)
+        for (size_t k = 0; k < rb->stages[s].n_steps; k++)
+            if (rb->stages[s].steps[k].action != STEP_SH && plan_step_mutates(rb, s, k))
+                return true;
+    return false;
+}
+
+/*
+ * One line per input: its value, where it comes from, or when it is asked.
+ * Header inputs are asked before the first stage, input steps in their stage.
+ */
+static void
+describe_inputs(struct pd_buf *b, const struct runbook *rb, const char *const *vars, size_t n_vars)
+{
+    for (size_t i = 0; i < rb->n_inputs; i++) {
+        const struct runbook_input *in = &rb->inputs[i];
+        size_t len = strlen(in->name);
+        const char *v = given_value(vars, n_vars, in->name, len);
+
+        if (v != NULL)
+            pd_buf_appendf(b, NULL, "  input %s = %s\n", in->name, *v ? v : "(empty)");
+        else if (in->default_value != NULL)
+            pd_buf_appendf(b, NULL, "  input %s = %s (default; asked before stage 1)\n", in->name,
+                           in->default_value);
+        else
+            pd_buf_appendf(b, NULL, "  input %s = ${%s} (asked before stage 1%s)\n", in->name,
+                           in->name, in->required ? "" : ", optional");
+    }
+    for (size_t s = 0; s < rb->n_stages; s++) {
+        for (size_t k = 0; k < rb->stages[s].n_steps; k++) {
+            const struct runbook_input *in = rb->stages[s].steps[k].input;
+            const char *v;
+
+            if (rb->stages[s].steps[k].action != STEP_INPUT || in == NULL)
+                continue;
+            v = given_value(vars, n_vars, in->name, strlen(in->name));
+            if (v != NULL)
+                pd_buf_appendf(b, NULL, "  input %s = %s\n", in->name, *v ? v : "(empty)");
+            else if (in->default_value != NULL)
+                pd_buf_appendf(b, NULL, "  input %s = ${%s} (asked at stage %zu, default %s)\n",
+                               in->name, in->name, s + 1, in->default_value);
+            else
+                pd_buf_appendf(b, NULL, "  input %s = ${%s} (asked at stage %zu)\n", in->name,
+                               in->name, s + 1);
+        }
+    }
+}
+
+/* What a finished step of drill d shows instead of its kind, or NULL while it is to come. */
+static const char *
+done_kind(const struct drill *d, size_t s, size_t k)
+{
+    if (d == NULL || s >= d->n_stages || k >= d->stages[s].n_steps)
+        return NULL;
+    switch (d->stages[s].steps[k].status) {
+    case STEP_PASSED:
+        return "done";
+    case STEP_SKIPPED:
+        return "skipped";
+    case STEP_FAILED:
+        return "failed";
+    default:
+        return NULL;
+    }
+}
+
+/* plan_build and plan_build_at: d is NULL before a run, else the drill about to run (as, at). */
+static void
+build(struct plan *out, const struct runbook *rb, const char *const *vars, size_t n_vars,
+      const struct timeline *tl, double now, const struct drill *d, size_t as, size_t at)
+{
+    struct pd_buf b, steps, reads, writes, backups;
+    char *next = NULL; // what the step about to run does (a drill under way)
     int index = 0;
 
     memset(out, 0, sizeof(*out));
     out->first_mutating = -1;
     pd_buf_init(&b, 0);
+    pd_buf_init(&steps, 0);
     pd_buf_init(&reads, 0);
     pd_buf_init(&writes, 0);
     pd_buf_init(&backups, 0);
-    pd_buf_appendf(&b, NULL, "Plan for %s: %s\n", rb->id, rb->title ? rb->title : "");
-    for (size_t i = 0; i < rb->n_inputs; i++) {
-        const char *v = var_value(rb, vars, n_vars, rb->inputs[i].name, strlen(rb->inputs[i].name));
-        pd_buf_appendf(&b, NULL, "  input %s = %s\n", rb->inputs[i].name,
-                       v ? v : "(asked at run time)");
-    }
     for (size_t s = 0; s < rb->n_stages; s++) {
         const struct runbook_stage *sg = &rb->stages[s];
-        pd_buf_appendf(&b, NULL, "\n%s\n", sg->title);
+        pd_buf_appendf(&steps, NULL, "\n%zu. %s\n", s + 1, sg->title);
         for (size_t k = 0; k < sg->n_steps; k++, index++) {
             const struct runbook_step *st = &sg->steps[k];
             bool mut = plan_step_mutates(rb, s, k);
             char line[160];
             char *body = expand(rb, vars, n_vars, st->body);
             const char *save = runbook_step_attr(st, "save");
+            const char *done = done_kind(d, s, k);
 
-            if (mut && out->first_mutating < 0)
+            if (mut && out->first_mutating < 0 && done == NULL)
                 out->first_mutating = index;
             if (mut)
                 out->n_mutating++;
-            const char *kind = mut                          ? "CHANGE"
+            const char *kind = done                         ? done
+                               : mut                        ? "CHANGE"
                                : st->manual                 ? "MANUAL"
                                : st->action == STEP_CONFIRM ? "CONFIRM"
                                : st->action == STEP_SH      ? "run"
                                                             : "read";
-            pd_buf_appendf(&b, NULL, "  %-7s ", kind);
+            size_t line_start = steps.len;
+            pd_buf_appendf(&steps, NULL, "  %-*s ", KIND_COLUMNS - 3, kind);
             first_line(line, sizeof(line), body);
             switch (st->action) {
             case STEP_NEON:
-                describe_neon(&b, rb, vars, n_vars, st);
+                describe_neon(&steps, rb, vars, n_vars, st);
                 break;
             case STEP_S3: {
                 char *key = expand(rb, vars, n_vars, runbook_step_attr(st, "key"));
                 char *uri = expand(rb, vars, n_vars, runbook_step_attr(st, "uri"));
-                pd_buf_appendf(&b, NULL, "s3 %s %s%s", runbook_step_attr(st, "op"), uri, key);
+                pd_buf_appendf(&steps, NULL, "s3 %s %s%s", runbook_step_attr(st, "op"), uri, key);
                 if (*key)
                     pd_buf_appendf(&backups, NULL, "%s%s%s", backups.len ? ", " : "", uri, key);
                 free(key);
@@ -238,23 +341,24 @@ plan_build(struct plan *out, const struct runbook *rb, const char *const *vars, 
                 if (imp) {
                     // the rows of a local file go into a table through a staging table
                     char *into = expand(rb, vars, n_vars, runbook_step_attr(st, "into"));
-                    pd_buf_appendf(&b, NULL, "sql: import %s into %s", imp, into);
+                    pd_buf_appendf(&steps, NULL, "sql: import %s into %s", imp, into);
                     if (*into && !strstr(pd_buf_str(&writes), into))
                         pd_buf_appendf(&writes, NULL, "%s%s", writes.len ? ", " : "", into);
                     free(into);
                     break;
                 }
-                pd_buf_appendf(&b, NULL, "%s: %s%s%s", st->action == STEP_SQL ? "sql" : "check",
+                pd_buf_appendf(&steps, NULL, "%s: %s%s%s", st->action == STEP_SQL ? "sql" : "check",
                                exp ? "export to " : "", exp ? exp : "", exp ? ": " : "");
-                pd_buf_appendf(&b, NULL, "%s", line);
+                pd_buf_appendf(&steps, NULL, "%s", line);
                 sql_tables(mut ? &writes : &reads, body);
                 break;
             }
             case STEP_CONFIRM: {
                 char *target = expand(rb, vars, n_vars, runbook_step_attr(st, "target"));
-                const char *d = runbook_step_attr(st, "destructive");
-                pd_buf_appendf(&b, NULL, "%stype '%s' to go on: %s",
-                               d && strcmp(d, "yes") == 0 ? "destructive, " : "", target, line);
+                const char *destr = runbook_step_attr(st, "destructive");
+                pd_buf_appendf(&steps, NULL, "%stype '%s' to go on: %s",
+                               destr && strcmp(destr, "yes") == 0 ? "destructive, " : "", target,
+                               line);
                 // a confirmation naming a table guards a change to it
                 if (*target && strcasestr(body, "table") && !strstr(pd_buf_str(&writes), target))
                     pd_buf_appendf(&writes, NULL, "%s%s", writes.len ? ", " : "", target);
@@ -262,27 +366,39 @@ plan_build(struct plan *out, const struct runbook *rb, const char *const *vars, 
                 break;
             }
             case STEP_SH:
-                pd_buf_appendf(&b, NULL, "sh: %s", line);
+                pd_buf_appendf(&steps, NULL, "sh: %s", line);
                 break;
             case STEP_INPUT:
-                pd_buf_appendf(&b, NULL, "ask %s", st->input ? st->input->name : "");
+                pd_buf_appendf(&steps, NULL, "ask %s", st->input ? st->input->name : "");
                 break;
             default:
-                pd_buf_appendf(&b, NULL, "%s", line[0] ? line : "note");
+                pd_buf_appendf(&steps, NULL, "%s", line[0] ? line : "note");
                 break;
             }
             if (save)
-                pd_buf_appendf(&b, NULL, " -> ${%s}", save);
+                pd_buf_appendf(&steps, NULL, " -> ${%s}", save);
             if (runbook_step_attr(st, "when"))
-                pd_buf_appendf(&b, NULL, " [when %s]", runbook_step_attr(st, "when"));
-            pd_buf_appendf(&b, NULL, "\n");
+                pd_buf_appendf(&steps, NULL, " [when %s]", runbook_step_attr(st, "when"));
+            if (d != NULL && s == as && k == at) // the description, without the kind
+                next = pd_xstrndup(pd_buf_str(&steps) + line_start + KIND_COLUMNS,
+                                   steps.len - line_start - KIND_COLUMNS);
+            pd_buf_appendf(&steps, NULL, "\n");
             free(body);
         }
     }
+    // what the operator accepts comes first: the next change, then the totals;
+    // the inputs and every step follow
+    pd_buf_appendf(&b, NULL, "Plan for %s: %s\n", rb->id, rb->title ? rb->title : "");
+    if (next != NULL)
+        pd_buf_appendf(&b, NULL,
+                       "Drill %s: nothing has changed yet. Next, the first change "
+                       "(step %s, stage %zu):\n  %s\n",
+                       d->id ? d->id : "?", rb->stages[as].steps[at].id, as + 1, next);
     pd_buf_appendf(&b, NULL, "\nChanges: %zu step%s may create or change something",
                    out->n_mutating, out->n_mutating == 1 ? "" : "s");
     if (out->first_mutating >= 0)
-        pd_buf_appendf(&b, NULL, " (the first is step %d)", out->first_mutating + 1);
+        pd_buf_appendf(&b, NULL, " (the %s is step %d)", d ? "next" : "first",
+                       out->first_mutating + 1);
     pd_buf_appendf(&b, NULL, "\nBackup used: %s\n", backups.len ? pd_buf_str(&backups) : "none");
     pd_buf_appendf(&b, NULL, "Tables read: %s\n", reads.len ? pd_buf_str(&reads) : "none");
     pd_buf_appendf(&b, NULL, "Tables changed or confirmed: %s\n",
@@ -291,10 +407,13 @@ plan_build(struct plan *out, const struct runbook *rb, const char *const *vars, 
     const char *tt = var_value(rb, vars, n_vars, "target_time", 11);
     const char *it = var_value(rb, vars, n_vars, "incident_time", 13);
     double target, incident = now;
+    // an optional incident_time left empty means "no incident": count up to now
+    if (it && (!*it || pd_time_parse_rfc3339(&incident, it, 0) != 0)) {
+        it = NULL;
+        incident = now;
+    }
     if (tt && pd_time_parse_rfc3339(&target, tt, 0) == 0) {
         char loss[48];
-        if (it && pd_time_parse_rfc3339(&incident, it, 0) != 0)
-            incident = now;
         pd_time_human(loss, sizeof(loss), incident - target);
         pd_buf_appendf(&b, NULL, "Expected data loss: %s (changes after %s, up to %s)\n", loss, tt,
                        it ? "the incident" : "now");
@@ -306,11 +425,31 @@ plan_build(struct plan *out, const struct runbook *rb, const char *const *vars, 
     } else {
         pd_buf_appendf(&b, NULL, "Expected data loss: unknown (no target_time given)\n");
     }
-    pd_buf_appendf(&b, NULL, "Nothing has been changed yet.\n");
-    out->text = pd_buf_steal(&b);
+    if (rb->n_inputs > 0 || strstr(pd_buf_str(&steps), "  ask ") != NULL)
+        pd_buf_appendf(&b, NULL, "\nInputs\n");
+    describe_inputs(&b, rb, vars, n_vars);
+    pd_buf_appendf(&b, NULL, "%s\nNothing has been changed yet.\n", pd_buf_str(&steps));
+    out->text = pd_redact(pd_buf_str(&b));
+    free(next);
+    pd_buf_free(&steps);
+    pd_buf_free(&b);
     pd_buf_free(&reads);
     pd_buf_free(&writes);
     pd_buf_free(&backups);
+}
+
+void
+plan_build(struct plan *out, const struct runbook *rb, const char *const *vars, size_t n_vars,
+           const struct timeline *tl, double now)
+{
+    build(out, rb, vars, n_vars, tl, now, NULL, 0, 0);
+}
+
+void
+plan_build_at(struct plan *out, const struct runbook *rb, const char *const *vars, size_t n_vars,
+              const struct drill *d, size_t stage, size_t step, double now)
+{
+    build(out, rb, vars, n_vars, NULL, now, d, stage, step);
 }
 
 void

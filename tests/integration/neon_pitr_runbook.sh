@@ -50,6 +50,8 @@ expect An e-mail address that must exist
 send
 expect the table to copy back
 send
+expect accept the plan and go on
+send yes
 expect type '(recovery-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{4})' to confirm
 run printf '%s' "\$(sed -n "s/.*type '\\\\(recovery-[0-9-]*\\\\)' to confirm.*/\\\\1/p" "$W/pty.log" | tail -n 1)" >"$W/branch.name"
 run "$W/compare.sh"
@@ -65,6 +67,9 @@ python3 "$TOP/tests/pty_drive.py" "$W/operator.txt" "$W/pty.log" -- \
 rc=$?
 is "$rc" 0 "pgdrill run pitr-restore (verify-only) exits 0"
 [ "$rc" = 0 ] || { sed 's/^/# /' "$W/out.drive"; tail -40 "$W/pty.log" | sed 's/^/# /'; }
+like "$(tr -d '\r' <"$W/pty.log")" "Next, the first change \(step create-branch/2, stage 2\):
+  create branch recovery-[0-9-]+ from the default branch at $T0" \
+    "the plan before the branch, with the restore point given, was accepted at the terminal"
 
 check "the recovery branch held exactly the T0 visits and users, row by row" test -e "$W/compared"
 is "$(cc 'SELECT count(*) FROM visits')" "$MAIN_VISITS" "production still lacks the deleted visits"

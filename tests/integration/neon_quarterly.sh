@@ -33,7 +33,7 @@ export PGDRILL_HOME=$W/home
 "$PGDRILL_BIN" run "$TOP/runbooks/quarterly-drill.md" --yes \
     --var drill_date=2026-11-26 --var notice_sent_on=2026-11-18 \
     --var operator="Ada Operator" --var observer="Oscar Observer" \
-    --var "target_time=$T0" --var incident_time= \
+    --var "target_time=$T0" \
     --var timing="restore took under a minute" \
     --var issues="the sandbox branch took a while to start" \
     --var debrief="went as planned" \
@@ -46,6 +46,12 @@ is "$rc" 0 "the quarterly drill runs headless and exits 0"
 like "$(cat "$W/out.run")" "RPO achieved: 2m17s" "the run shows the achieved RPO"
 like "$(cat "$W/out.run")" "RTO achieved: .* from drill start to a verified-usable database \(target 1h00m00s: met\)" \
     "the run shows the achieved RTO and its verdict"
+like "$(cat "$W/out.run")" "Next, the first change \(step restore/5, stage 2\):
+  create branch drill-[0-9-]+ from the default branch at $T0" \
+    "the plan is printed before the drill branch is created, with the restore point and the branch"
+like "$(cat "$W/out.run")" "Expected data loss: [0-9.ms]+ \(changes after $T0, up to now\)" \
+    "without incident_time (optional, not passed) the plan's loss counts up to now"
+like "$(cat "$W/out.run")" "== plan accepted by --yes" "--yes accepts the plan"
 
 id=$(ls "$PGDRILL_HOME/drills" | head -n 1)
 R=$PGDRILL_HOME/drills/$id/report.json
@@ -87,6 +93,50 @@ is "$(json_get "$R" deviations)" "[]" "report: no deviations from the runbook"
 like "$(cat "$M")" "## Compliance" "report.md: compliance section"
 like "$(cat "$M")" "Oscar Observer" "report.md: the observer"
 like "$(cat "$M")" "RPO achieved" "report.md: RPO row"
+like "$(cat "$M")" "## Team" "report.md: team section"
+like "$(cat "$M")" "\| Ada Operator \| Oscar Observer \|" "report.md: operator and observer"
+like "$(cat "$M")" "## Deviations from the runbook
+
+None: every step ran as written." "report.md: no deviations, said so"
+like "$(cat "$M")" "## Follow-ups
+
+- name drill branches drill-YYYY-MM-DD-HHMM in the procedures
+- no alert when PITR history is shorter than 7 days
+- automated the compliance checks" "report.md: the follow-ups"
+like "$(cat "$M")" "## Clean-up
+
+\| Step \| Status \| Finished \| Result \|
+\|---\|---\|---\|---\|
+\| cleanup/2 \| passed \| [0-9T:.-]+Z \| deleted branch drill-" "report.md: the clean-up proof"
+is "$(json_get "$R" 'stages[id=restore].steps[id=restore/5].status')" passed "report: the branch was created after the plan"
+check "the journal keeps the accepted plan" grep -qF '"ev":"plan","stage":1,"step":4,"passed":true' \
+    "$PGDRILL_HOME/drills/$id/journal.jsonl"
+is "$(json_get "$R" 'checks[name=drill.usable].passed')" true "the drill without incident_time reaches usable"
+
+# incident_time given: the RTO clock starts at the incident, 10 minutes ago
+INC=$(date -u -d "@$(($(date +%s) - 600))" +%Y-%m-%dT%H:%M:%SZ)
+"$PGDRILL_BIN" run "$TOP/runbooks/quarterly-drill.md" --yes \
+    --var drill_date=2026-11-26 --var notice_sent_on=2026-11-18 \
+    --var operator="Ada Operator" --var observer="Oscar Observer" \
+    --var "target_time=$T0" --var "incident_time=$INC" >"$W/out.inc" 2>&1
+rc=$?
+is "$rc" 0 "the quarterly drill with an incident_time exits 0"
+[ "$rc" = 0 ] || tail -40 "$W/out.inc" | sed 's/^/# /'
+like "$(cat "$W/out.inc")" "RTO achieved: .* from incident declared to a verified-usable database" \
+    "with incident_time the RTO runs from the incident"
+like "$(cat "$W/out.inc")" "Expected data loss: [0-9hms.]+ \(changes after $T0, up to the incident\)" \
+    "with incident_time the plan's loss runs up to the incident"
+id2=$(ls "$PGDRILL_HOME/drills" | grep quarterly-drill | tail -n 1)
+rto2=$(json_get "$PGDRILL_HOME/drills/$id2/report.json" rto_s)
+check "report: rto_s counts from the incident (>= 600 s, got $rto2)" \
+    python3 -c "import sys; sys.exit(0 if 600 <= float('$rto2') < 3600 else 1)"
+"$PGDRILL_BIN" run "$TOP/runbooks/quarterly-drill.md" --yes \
+    --var drill_date=2026-11-26 --var notice_sent_on=2026-11-18 \
+    --var operator="Ada Operator" --var observer="Oscar Observer" \
+    --var "target_time=$T0" --var "incident_time=yesterday" >"$W/out.badinc" 2>&1
+is "$?" 2 "a malformed incident_time is refused before anything runs (exit 2)"
+like "$(cat "$W/out.badinc")" "--var incident_time: 'yesterday' is not an RFC 3339 timestamp" \
+    "the refusal names the input"
 "$NT" cli action op=branch-get branch=main >"$W/out.main" 2>&1
 like "$(cat "$W/out.main")" "name=main" "the default branch is still main"
 

@@ -86,10 +86,23 @@ like "$bn" '^temp-recovery-[0-9]{8}-[0-9]{6}$' "the branch was named temp-recove
 like "$(cat "$D/journal.jsonl")" "exported $RANGE_ROWS rows to recovered.csv" "journal: the export is recorded"
 
 # The export file, while it existed, was the caller's only: check the mode on a
-# drill stopped before the import.
-"$PGDRILL_BIN" run "$RB" --var "target_time=$T0" --var "range_start=$RS" --var "range_end=$RE" \
+# drill stopped before the import. At a terminal, the operator accepts the
+# plan (shown before the branch is created) and then refuses the import.
+cat >"$W/stop.txt" <<'TXT'
+timeout 180
+expect the rows created in
+send
+expect accept the plan and go on
+send yes
+expect type 'visits' to confirm
+send no
+TXT
+python3 "$TOP/tests/pty_drive.py" "$W/stop.txt" "$W/stop.log" -- \
+    "$PGDRILL_BIN" run "$RB" --var "target_time=$T0" --var "range_start=$RS" --var "range_end=$RE" \
     --var table=visits >"$W/out.stop" 2>&1
-is "$?" 2 "without --yes the headless run stops at the import confirmation (exit 2)"
+is "$?" 1 "at a terminal, refusing the import confirmation stops the run before the import (exit 1)"
+like "$(cat "$W/stop.log")" "Next, the first change \(step create-branch/2, stage 2\):" \
+    "the plan came before the branch was created"
 sid=$(ls -t "$PGDRILL_HOME/drills" | head -n 1)
 is "$(stat -c %a "$PGDRILL_HOME/drills/$sid/recovered.csv" 2>&1)" 600 "the export file is 0600"
 is "$(head -n 1 "$PGDRILL_HOME/drills/$sid/recovered.csv")" \

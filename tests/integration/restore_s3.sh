@@ -112,6 +112,8 @@ cat >"$W/operator.txt" <<TXT
 timeout 240
 expect Which backup\\?
 send $OLD_KEY
+expect accept the plan and go on
+send yes
 expect type '(restore-from-backup-[0-9]{4}-[0-9]{2}-[0-9]{2})' to confirm
 run "$W/compare.sh"
 send-group 1
@@ -127,6 +129,7 @@ is "$rc" 0 "terminal: restore-from-s3 (verify-only) exits 0"
 [ "$rc" = 0 ] || { sed 's/^/# /' "$W/out.drive"; tail -40 "$W/pty.log" | sed 's/^/# /'; }
 check "terminal: the restored counts equal the older backup's source ($FULL_COUNTS)" test -e "$W/compared"
 like "$(cat "$W/pty.log")" "backup_key = $OLD_KEY" "terminal: the typed key is taken"
+like "$(cat "$W/pty.log")" "Backup used: [^ ]*$OLD_KEY" "terminal: the plan names the typed backup"
 like "$(cat "$W/pty.log")" "progress: " "terminal: progress is shown"
 "$NT" cli action op=branch-get branch="$BRANCH" >/dev/null 2>&1
 check "terminal: clean-up deleted the restore branch" [ $? -ne 0 ]

@@ -146,6 +146,28 @@ t_pgdrill_pid() {
     pgrep -P "$pane" -x "$(basename "$PGDRILL_BIN")"
 }
 
+# For drills against the sandbox Neon server (the caller ran neon_setup from
+# tests/integration/neon_lib.sh): t_care_commons creates and seeds the
+# care_commons database on the primary and defines cc (psql on it) and
+# DBURL; t_start_drill COLS ROWS RUNBOOK runs `pgdrill tui RUNBOOK` there.
+t_care_commons() {
+    pgq "CREATE DATABASE care_commons" >/dev/null
+    "$PGC" psql "$W/pg" -d care_commons -qX -v ON_ERROR_STOP=1 \
+        -f "$TOP/tests/fixtures/sql/care-commons-schema.sql" \
+        -f "$TOP/tests/fixtures/sql/seed-clean.sql" >"$W/seed.log" 2>&1 || not_ok "seed the primary"
+    DBURL=$("$PGC" url "$W/pg" care_commons)
+}
+
+cc() {
+    "$PGC" psql "$W/pg" -d care_commons -qAtX -v ON_ERROR_STOP=1 -c "$1"
+}
+
+t_start_drill() {
+    t_start "$1" "$2" PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "DATABASE_URL=$DBURL" \
+        "NEON_API_HOST=$NEON_API_HOST" "NEON_API_KEY=$NEON_API_KEY" \
+        "NEON_PROJECT_ID=$NEON_PROJECT_ID" -- tui "$3"
+}
+
 t_done() {
     exit "$T_FAILED"
 }

@@ -10,24 +10,15 @@ T_NAME=tui-pitr
 . "$(dirname "$0")/lib.sh"
 trap 't_cleanup; neon_teardown' EXIT
 
-pgq "CREATE DATABASE care_commons" >/dev/null
-"$PGC" psql "$W/pg" -d care_commons -qX -v ON_ERROR_STOP=1 \
-    -f "$TOP/tests/fixtures/sql/care-commons-schema.sql" \
-    -f "$TOP/tests/fixtures/sql/seed-clean.sql" >"$W/seed.log" 2>&1 || not_ok "seed the primary"
-cc() { "$PGC" psql "$W/pg" -d care_commons -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
-DBURL=$("$PGC" url "$W/pg" care_commons)
+t_care_commons
 sleep 1.2
 T0=$(cc "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
 sleep 1.2
 cc "DELETE FROM users WHERE email = 'test@example.com'" >/dev/null
 
-t_start 100 30 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "DATABASE_URL=$DBURL" \
-    "NEON_API_HOST=$NEON_API_HOST" "NEON_API_KEY=$NEON_API_KEY" "NEON_PROJECT_ID=$NEON_PROJECT_ID" \
-    -- tui "$TOP/runbooks/pitr-restore.md"
+t_start_drill 100 30 "$TOP/runbooks/pitr-restore.md"
 
-check "the plan comes first, naming the branch it would create" t_wait 'CHANGE  create branch ${branch_name}' 20
-t_keys Enter
-check "banner names the sandbox" t_wait "SANDBOX"
+check "banner names the sandbox" t_wait "SANDBOX" 20
 check "the restore point is asked first" t_wait "Restore point" 20
 t_keys "$T0" Enter
 check "the outcome is asked with its choices" t_wait "Once verified"
@@ -36,7 +27,23 @@ check "the expected e-mail is asked" t_wait "An e-mail address"
 t_keys Enter
 check "the table is asked" t_wait "the table to copy back"
 t_keys Enter
-check "stage 1 reads the project's history window" t_wait "history window" 30
+# the plan comes when the branch is about to be created: the restore point
+# typed and the branch name the drill chose are in it, nothing exists yet
+check "the plan comes before the first change" \
+    t_wait "Plan: pitr-restore (nothing has changed yet)" 60
+t_screen >"$T_WORK/plan.txt"
+sed 's/^/# plan: /' "$T_WORK/plan.txt"
+# long lines wrap on the screen: read it as one line of words
+plan_words=$(tr -s ' \n' '  ' <"$T_WORK/plan.txt")
+check "the plan names the branch it will create next, at the typed restore point" \
+    grep -qE "Next, the first change \(step create-branch/2, stage 2\): create branch recovery-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{4} from the default branch at $T0" <<<"$plan_words"
+check "the plan gives the expected data loss" grep -qE "Expected data loss: [0-9.]+s \(changes after $T0, up to now\)" <<<"$plan_words"
+check "the plan shows stage 1 done" grep -qF "done    neon project-get" "$T_WORK/plan.txt"
+check "the plan shows the typed restore point" grep -qF "input target_time = $T0" "$T_WORK/plan.txt"
+check "no recovery branch exists while the plan is shown" \
+    quiet "$NT" cli action op=branch-absent name='recovery-*'
+t_keys Enter
+check "stage 1 read the project's history window" t_wait "history window" 30
 check "stage 2 passed" t_wait_re "\[✓\] 2\. Create the recovery branch" 60
 check "stage 3 (verification) passed" t_wait_re "\[✓\] 3\. Verify the recovery branch" 30
 check "option A is skipped" t_wait_re "\[-\] 4\. Option A" 30

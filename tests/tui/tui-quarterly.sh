@@ -11,12 +11,7 @@ T_NAME=tui-quarterly
 . "$(dirname "$0")/lib.sh"
 trap 't_cleanup; neon_teardown' EXIT
 
-pgq "CREATE DATABASE care_commons" >/dev/null
-"$PGC" psql "$W/pg" -d care_commons -qX -v ON_ERROR_STOP=1 \
-    -f "$TOP/tests/fixtures/sql/care-commons-schema.sql" \
-    -f "$TOP/tests/fixtures/sql/seed-clean.sql" >"$W/seed.log" 2>&1 || not_ok "seed the primary"
-cc() { "$PGC" psql "$W/pg" -d care_commons -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
-DBURL=$("$PGC" url "$W/pg" care_commons)
+t_care_commons
 # the newest committed change is T0 - 137 s: the RPO must come out as 137 s
 T0=$(cc "SELECT to_char((clock_timestamp() + interval '2 seconds') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
 cc "INSERT INTO visits (id, client_id, caregiver_id, scheduled_start, scheduled_end, created_at, updated_at)
@@ -24,13 +19,13 @@ cc "INSERT INTO visits (id, client_id, caregiver_id, scheduled_start, scheduled_
             '$T0'::timestamptz - interval '137 seconds', '$T0'::timestamptz - interval '137 seconds')" >/dev/null
 sleep 3.5
 
-t_start 100 30 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "DATABASE_URL=$DBURL" \
-    "NEON_API_HOST=$NEON_API_HOST" "NEON_API_KEY=$NEON_API_KEY" "NEON_PROJECT_ID=$NEON_PROJECT_ID" \
-    -- tui "$TOP/runbooks/quarterly-drill.md"
+# the first read of the project is refused once: the operator retries it,
+# and the report lists the retry as a deviation with the refusal as reason
+printf '%s\n' '[{"method": "GET", "path": "^/api/v2/projects/[^/]+$", "times": 1, "status": 403,
+  "message": "injected: project read refused once"}]' >"$FAULTS"
+t_start_drill 100 30 "$TOP/runbooks/quarterly-drill.md"
 
-check "the plan comes first" t_wait "Plan: quarterly-drill (nothing has changed yet)" 20
-t_keys Enter
-check "banner names the sandbox" t_wait "SANDBOX"
+check "banner names the sandbox" t_wait "SANDBOX" 20
 check "the drill date is asked first" t_wait "Date of the drill" 20
 t_keys 2026-11-26 Enter
 check "the notice date is asked" t_wait "Date the drill notice went out"
@@ -42,6 +37,14 @@ t_keys "Oscar Observer" Enter
 check "the restore point is asked" t_wait "Restore point for the test restore"
 t_keys "$T0" Enter
 check "the incident time is asked (optional)" t_wait "Simulated incident"
+check "the dialog says the incident time may stay empty" t_wait "Optional: Enter leaves it empty."
+t_keys Enter
+check "the refused project read asks what to do" t_wait "Step failed" 30
+check "the failure names the step" t_wait "neon step restore/3 failed"
+t_keys r
+check "the plan comes before the drill branch is created" \
+    t_wait "Plan: quarterly-drill (nothing has changed yet)" 60
+check "the plan names the restore point typed" t_wait "input target_time = $T0"
 t_keys Enter
 check "the banner runs the RTO clock against the 1 h target" t_wait_re "RTO [0-9:]+ / [0-9:]+" 20
 check "stage 2 (restore) passed" t_wait_re "\[✓\] 2\. Test restore from PITR" 60
@@ -92,6 +95,20 @@ is "$(json_get "$R" 'checks[name=notice.days-in-advance].result')" 10 "report: 1
 is "$(json_get "$R" compliance.verdict)" passed "report: compliance passed"
 like "$(json_get "$R" 'issues[kind=recorded].text')" "took long to start" "report: the issue is recorded"
 like "$(json_get "$R" 'cleanup[step=cleanup/2].result')" "^deleted branch $name" "report: clean-up proof"
+is "$(json_get "$R" 'cleanup[step=cleanup/2].status')" passed "report: clean-up proof: the deletion passed"
+is "$(json_get "$R" team.operator)" "Ada Operator" "report: the operator"
+is "$(json_get "$R" 'deviations[step=restore/3].kind')" retried "report: the retried read is a deviation"
+is "$(json_get "$R" 'deviations[step=restore/3].attempts')" 2 "report: it took two attempts"
+like "$(json_get "$R" 'deviations[step=restore/3].reason')" "403.*injected: project read refused once" \
+    "report: the reason is the failure that made it run again"
+is "$(json_eval "$R" 'len(d["deviations"])')" 1 "report: no other deviation"
+like "$(json_get "$R" 'follow_ups.0.text')" "document drill branch names" "report: follow-ups"
+M=$dir/report.md
+like "$(cat "$M")" "## Deviations from the runbook" "report.md: deviations section"
+like "$(cat "$M")" "\| restore/3 \| retried \| 2 \| [^|]*403" "report.md: the retry with its reason"
+like "$(cat "$M")" "## Follow-ups" "report.md: follow-ups section"
+like "$(cat "$M")" "\| cleanup/2 \| passed \| [^|]+ \| deleted branch $name" "report.md: the clean-up proof"
+like "$(cat "$M")" "\| Ada Operator \| Oscar Observer \|" "report.md: operator and observer"
 if grep -rqF "$NEON_API_KEY" "$dir" "$T_WORK/stderr" "$T_WORK/summary.txt" "$T_WORK/confirm.txt"; then
     not_ok "the API key is nowhere in the drill's files or screens"
 else

@@ -11,12 +11,7 @@ T_NAME=tui-selective
 . "$(dirname "$0")/lib.sh"
 trap 't_cleanup; neon_teardown' EXIT
 
-pgq "CREATE DATABASE care_commons" >/dev/null
-"$PGC" psql "$W/pg" -d care_commons -qX -v ON_ERROR_STOP=1 \
-    -f "$TOP/tests/fixtures/sql/care-commons-schema.sql" \
-    -f "$TOP/tests/fixtures/sql/seed-clean.sql" >"$W/seed.log" 2>&1 || not_ok "seed the primary"
-cc() { "$PGC" psql "$W/pg" -d care_commons -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
-DBURL=$("$PGC" url "$W/pg" care_commons)
+t_care_commons
 IN_RANGE="created_at >= '2025-01-10T00:00:00Z' AND created_at < '2025-01-12T00:00:00Z'"
 sleep 1.2
 T0=$(cc "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
@@ -24,12 +19,8 @@ sleep 1.2
 cc "DELETE FROM visits WHERE $IN_RANGE AND id % 3 = 0" >/dev/null
 ALL_AFTER_LOSS=$(cc "SELECT count(*) FROM visits")
 
-t_start 110 40 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "DATABASE_URL=$DBURL" \
-    "NEON_API_HOST=$NEON_API_HOST" "NEON_API_KEY=$NEON_API_KEY" "NEON_PROJECT_ID=$NEON_PROJECT_ID" \
-    -- tui "$TOP/runbooks/selective-recovery.md"
+t_start_drill 110 40 "$TOP/runbooks/selective-recovery.md"
 
-check "the plan comes first" t_wait "Plan: selective-recovery (nothing has changed yet)" 20
-t_keys Enter
 check "the point in time is asked first" t_wait "Point in time before the data was lost" 20
 t_keys "$T0" Enter
 check "the scope is asked with its choices" t_wait "range: the rows created"
@@ -40,6 +31,14 @@ check "the range start is asked" t_wait "First moment of the range"
 t_keys "2025-01-10T00:00:00Z" Enter
 check "the range end is asked" t_wait "End of the range"
 t_keys "2025-01-12T00:00:00Z" Enter
+check "the plan comes before the temporary branch is created" \
+    t_wait "Plan: selective-recovery (nothing has changed yet)" 60
+t_screen >"$T_WORK/plan.txt"
+words=$(tr -s ' \n' '  ' <"$T_WORK/plan.txt")
+check "the plan names the temporary branch at the typed point in time" \
+    grep -qE "create branch temp-recovery-[0-9]{8}-[0-9]{6} from the default branch at $T0" <<<"$words"
+check "the plan shows the range typed" grep -qF "input range_start = 2025-01-10T00:00:00Z" <<<"$words"
+t_keys Enter
 check "the import asks to type the table name" t_wait_re "Type visits to continue" 90
 t_screen >"$T_WORK/confirm.txt"
 check "the confirmation says how many rows (24)" grep -qF "Import 24 rows" "$T_WORK/confirm.txt"

@@ -57,7 +57,15 @@ struct fx {
     int stop_on_tick; /* > 0: tick returns true from that call on */
     int ticks;
     int quit_on_prompt;
-    int quit_at; /* > 0: prompt number quit_at (1-based) returns PD_EINTR */
+    int quit_at;      /* > 0: prompt number quit_at (1-based) returns PD_EINTR */
+    bool optional[8]; /* prompt i was marked optional */
+    /* the plan: how often shown, the last text, what the step was, the answer */
+    int n_plans;
+    char *plan_text;
+    char plan_step[32];
+    bool plan_preaccepted;
+    size_t plan_at_line; /* output lines seen when the plan came */
+    int plan_rc;
 };
 
 static int
@@ -84,6 +92,7 @@ teardown(void **state)
         free(f->lines[i]);
     for (size_t i = 0; i < 8; i++)
         free(f->last_errors[i]);
+    free(f->plan_text);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->home);
     assert_int_equal(system(cmd), 0);
     free(f);
@@ -109,6 +118,8 @@ on_prompt(const struct engine_prompt *p, char **out, void *payload)
 
     if (i < 8 && p->last_error != NULL)
         f->last_errors[i] = pd_xstrdup(p->last_error);
+    if (i < 8)
+        f->optional[i] = p->optional;
     if (f->quit_on_prompt || (f->quit_at > 0 && i + 1 == f->quit_at))
         return PD_EINTR;
     if (f->prompt_sleep_ms > 0)
@@ -125,6 +136,20 @@ on_confirm_typed(const struct engine_confirm *c, char **typed, void *payload)
     (void)c;
     *typed = pd_xstrdup(f->typed);
     return 0;
+}
+
+static int
+on_plan(const struct engine_plan *p, void *payload)
+{
+    struct fx *f = payload;
+
+    f->n_plans++;
+    free(f->plan_text);
+    f->plan_text = pd_xstrdup(p->text);
+    snprintf(f->plan_step, sizeof(f->plan_step), "%s", p->step->id);
+    f->plan_preaccepted = p->accepted;
+    f->plan_at_line = f->n_lines;
+    return f->plan_rc;
 }
 
 static enum engine_decision
@@ -346,10 +371,12 @@ test_when_condition(void **state)
     const char *vars[] = {"opt=B"};
     struct engine_opts o = {.vars = vars, .n_vars = 1};
 
-    parse(f, HEADER("input: opt choice(A,B,C) \"pick\"\n")
-          "## One\n\n```sh when=\"${opt} = A\"\necho ran-a\n```\n\n"
-          "```sh when=\"${opt} != A|C\"\necho ran-not-a-or-c\n```\n\n"
-          "```sh when=\"${opt} = A|B\"\necho ran-a-or-b\n```\n");
+    parse(f, HEADER("input: opt choice(A,B,C) \"pick\"\n") "## One\n\n```sh when=\"${opt} = "
+                                                           "A\"\necho ran-a\n```\n\n"
+                                                           "```sh when=\"${opt} != A|C\"\necho "
+                                                           "ran-not-a-or-c\n```\n\n"
+                                                           "```sh when=\"${opt} = A|B\"\necho "
+                                                           "ran-a-or-b\n```\n");
     assert_int_equal(run(f, &o, NULL), 0);
     assert_int_equal(step_state(f, 0, 0)->status, STEP_SKIPPED);
     assert_string_equal(step_state(f, 0, 0)->skip_reason,
@@ -557,6 +584,52 @@ test_input_validation_headless(void **state)
         fresh(f, text);
         assert_int_equal(run(f, &o, NULL), 0);
         assert_true(saw_line(f, "2026-01-31T14:05:00Z verify-only []"));
+    }
+}
+
+/* Optional inputs headless: left out, passed empty, or given (then validated). */
+static void
+test_optional_inputs_headless(void **state)
+{
+    struct fx *f = *state;
+    const char *text = HEADER("input: inc timestamp optional \"Incident\"\n"
+                              "input: who text optional default=ops \"Who\"\n") "## One\n\n"
+                                                                                "```sh\necho "
+                                                                                "[${inc}] "
+                                                                                "[${who}]\n```\n";
+
+    static const struct {
+        const char *var1, *var2;
+        int rc;
+        const char *want; /* the line echoed, or the error */
+        const char *inc;  /* the drill's variable inc */
+    } cases[] = {
+        {NULL, NULL, 0, "[] [ops]", ""},
+        {"inc=", NULL, 0, "[] [ops]", ""},
+        {"inc=", "who=", 0, "[] []", ""},
+        {"inc=2026-01-31T14:05:00Z", "who=ada", 0, "[2026-01-31T14:05:00Z] [ada]",
+         "2026-01-31T14:05:00Z"},
+        {"inc=yesterday", NULL, PD_EINPUT,
+         "--var inc: 'yesterday' is not an RFC 3339 timestamp in UTC (e.g. 2026-01-31T14:05:00Z)",
+         NULL},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *vars[] = {cases[i].var1, cases[i].var2};
+        struct engine_opts o = {.vars = vars, .n_vars = cases[i].var2 ? 2 : cases[i].var1 ? 1 : 0};
+
+        fresh(f, text);
+        for (size_t k = 0; k < f->n_lines; k++)
+            free(f->lines[k]);
+        f->n_lines = 0;
+        assert_int_equal(run(f, &o, NULL), cases[i].rc);
+        if (cases[i].rc != 0) {
+            assert_string_equal(f->err.msg, cases[i].want);
+            continue;
+        }
+        if (!saw_line(f, cases[i].want))
+            fail_msg("case %zu: no line '%s'", i, cases[i].want);
+        assert_string_equal(drill_var(f->d, "inc"), cases[i].inc);
     }
 }
 
@@ -1628,7 +1701,8 @@ test_sql_steps(void **state)
                         "\nSELECT count(*) AS n, 'x' AS label FROM pd_eng_users\n```\n\n"
                         "```sql" U "\nSELECT email FROM pd_eng_users ORDER BY id\n```\n\n"
                         "```sh\necho n=${n}\n```\n");
-    assert_int_equal(run(f, NULL, NULL), 0);
+    // headless, --yes accepts the plan the INSERT needs
+    assert_int_equal(run(f, &(struct engine_opts){.yes = true}, NULL), 0);
     assert_true(saw_line(f, "INSERT 0 1"));
     assert_true(saw_line(f, "n | label"));
     assert_true(saw_line(f, "3 | x"));
@@ -1712,6 +1786,215 @@ test_sql_connect_failure(void **state)
     }
 }
 
+/* ---- the plan before the first change ---- */
+
+#define PLAN_RB                                                                                    \
+    HEADER("input: target_time timestamp required \"When\"\n"                                      \
+           "input: incident_time text optional \"Incident\"\n")                                    \
+    "## Look\n\n```sh save=branch\necho temp-${target_time}\n```\n\n"                              \
+    "```sql readonly=no when=\"${incident_time} = never\"" U "\nDELETE FROM pd_eng_users\n```\n\n" \
+    "```sql" U "\nSELECT 'read before the plan' AS x\n```\n\n"                                     \
+    "## Change\n\n```input name=table default=pd_eng_users\nWhich table?\n```\n\n"                 \
+    "```sql readonly=no" U "\nINSERT INTO pd_eng_users VALUES (7, ${branch})\n```\n\n"             \
+    "```sh\necho local change\n```\n\n```note\nAnything?\n```\n"
+
+static long
+users_count(void)
+{
+    struct pg_conn *c = NULL;
+    struct pd_err err = {0};
+    struct pg_result *r = NULL;
+    long n;
+
+    if (pg_connect(&c, test_url(), &err) != 0)
+        fail_msg("cannot connect to the test database: %s", err.msg);
+    if (pg_query(c, &r, "SELECT count(*) FROM pd_eng_users", NULL, 0, NULL, &err) != 0)
+        fail_msg("count: %s", err.msg);
+    n = strtol(pg_result_value(r, 0, 0), NULL, 10);
+    pg_result_free(r);
+    pg_conn_free(c);
+    return n;
+}
+
+/* The plan comes before the first change that runs, with the values typed and saved by then. */
+static void
+test_plan_before_first_change(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt, .plan_needed = on_plan};
+    struct drill *again = NULL;
+    struct pd_err err = {0};
+    char *j;
+
+    test_url();
+    seed();
+    parse(f, PLAN_RB);
+    f->answers[0] = "2026-11-26T04:00:00Z"; // target_time
+    f->answers[1] = "";                     // incident_time: optional, empty
+    f->answers[2] = "";                     // table: its default
+    f->answers[3] = "fine";                 // the note
+    f->n_answers = 4;
+    assert_int_equal(run(f, NULL, &ev), 0);
+    // the prompts say which inputs may stay empty
+    assert_false(f->optional[0]);
+    assert_true(f->optional[1]);
+    assert_int_equal(f->n_plans, 1);
+    // a step skipped by when= does not call for the plan, nor does a read: the INSERT does
+    assert_string_equal(f->plan_step, "change/2");
+    assert_false(f->plan_preaccepted);
+    assert_true(saw_line(f, "local change"));
+    {
+        // the read ran before the plan, the INSERT after it
+        size_t i = 0;
+
+        while (i < f->n_lines && strcmp(f->lines[i], "read before the plan") != 0)
+            i++;
+        assert_true(i < f->plan_at_line);
+        assert_true(f->plan_at_line < f->n_lines);
+        assert_string_equal(f->lines[f->plan_at_line], "INSERT 0 1");
+    }
+    // every value known by then: the typed restore point, the saved branch, the table answer
+    assert_non_null(strstr(f->plan_text, "Plan for test: Test runbook\n"));
+    assert_non_null(strstr(f->plan_text, ": nothing has changed yet. Next, the first change "
+                                         "(step change/2, stage 2):\n  sql: INSERT INTO "
+                                         "pd_eng_users VALUES (7, temp-2026-11-26T04:00:00Z)\n"));
+    assert_non_null(strstr(f->plan_text, "  input target_time = 2026-11-26T04:00:00Z\n"));
+    assert_non_null(strstr(f->plan_text, "  input table = pd_eng_users\n"));
+    assert_non_null(strstr(f->plan_text, "  done    sh: echo temp-2026-11-26T04:00:00Z -> "
+                                         "${branch}\n"));
+    assert_non_null(strstr(f->plan_text, "  skipped sql: DELETE FROM pd_eng_users"));
+    assert_non_null(strstr(f->plan_text, "  CHANGE  sql: INSERT INTO pd_eng_users VALUES (7, "
+                                         "temp-2026-11-26T04:00:00Z)"));
+    assert_non_null(strstr(f->plan_text, "Tables changed or confirmed: pd_eng_users\n"));
+    // empty optional incident_time: the loss counts up to now
+    assert_non_null(strstr(f->plan_text, "(changes after 2026-11-26T04:00:00Z, up to now)\n"));
+    // the test URL's password never shows
+    assert_null(strstr(f->plan_text, strchr(strchr(test_url(), ':') + 3, ':') + 1));
+    assert_true(f->d->plan_accepted);
+    assert_string_equal(f->d->outcome, "passed");
+    assert_int_equal(users_count(), 3);
+    j = journal_text(f);
+    assert_int_equal(count(j, "\"ev\":\"plan\""), 1);
+    assert_non_null(strstr(j, "\"ev\":\"plan\",\"stage\":1,\"step\":1,\"passed\":true,"));
+    free(j);
+    // replayed, the journal says the plan was accepted
+    assert_int_equal(drill_open(&again, f->home, f->d->id, false, &err), 0);
+    assert_true(again->plan_accepted);
+    drill_free(again);
+}
+
+/* Declined: nothing changes, the journal and the report's issues say so, the drill ends. */
+static void
+test_plan_declined(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt, .plan_needed = on_plan};
+    char *j;
+
+    test_url();
+    seed();
+    parse(f, PLAN_RB);
+    f->answers[0] = "2026-11-26T04:00:00Z";
+    f->n_answers = 1;
+    f->plan_rc = PD_ECHECK;
+    assert_int_equal(run(f, NULL, &ev), PD_ECHECK);
+    assert_string_equal(f->err.msg, "step change/2: plan declined: nothing was changed");
+    assert_int_equal(f->n_plans, 1);
+    assert_string_equal(f->d->outcome, "declined");
+    assert_false(f->d->plan_accepted);
+    assert_int_equal(step_state(f, 1, 1)->attempts, 0);
+    assert_int_equal(step_state(f, 1, 1)->status, STEP_PENDING);
+    assert_int_equal(f->d->stages[1].status, STEP_SKIPPED);
+    assert_int_equal(f->d->stages[0].status, STEP_PASSED);
+    assert_int_equal(users_count(), 2);
+    assert_int_equal(f->d->n_issues, 1);
+    assert_string_equal(f->d->issues[0].text,
+                        "plan declined by the operator before step change/2: nothing was changed");
+    j = journal_text(f);
+    assert_non_null(strstr(j, "\"ev\":\"plan\",\"stage\":1,\"step\":1,\"passed\":false,"));
+    free(j);
+    // an ended drill does not run again
+    assert_int_equal(run(f, NULL, &ev), PD_EUSAGE);
+}
+
+/* Headless: --yes accepts (the callback only shows it), nobody to answer declines. */
+static void
+test_plan_headless(void **state)
+{
+    struct fx *f = *state;
+    static const char *vars[] = {"target_time=2026-11-26T04:00:00Z", "table=pd_eng_users"};
+    struct engine_opts no = {.vars = vars, .n_vars = 2};
+    struct engine_opts yes = {.vars = vars, .n_vars = 2, .yes = true};
+    struct engine_events ev = {.plan_needed = on_plan};
+
+    test_url();
+    seed();
+    parse(f, PLAN_RB);
+    assert_int_equal(run(f, &no, NULL), PD_ECHECK);
+    assert_string_equal(f->err.msg, "step change/2: plan not accepted: pass --yes to accept it, "
+                                    "or see it first with --plan; nothing was changed");
+    assert_string_equal(f->d->outcome, "declined");
+    assert_string_equal(f->d->issues[0].text, "plan not accepted (nobody could answer) before "
+                                              "step change/2: nothing was changed");
+    assert_int_equal(users_count(), 2);
+    drill_free(f->d);
+    f->d = NULL;
+    engine_free(f->e);
+    f->e = NULL;
+    assert_int_equal(drill_begin(&f->d, f->home, f->rb, "tester", &f->err), 0);
+    f->plan_rc = PD_ECHECK; // ignored: --yes accepted it already
+    assert_int_equal(run(f, &yes, &ev), 0);
+    assert_int_equal(f->n_plans, 1);
+    assert_true(f->plan_preaccepted);
+    assert_true(f->d->plan_accepted);
+    assert_int_equal(users_count(), 3);
+}
+
+/* Accepted and then interrupted: a resume does not ask again; quitting at the plan asks again. */
+static void
+test_plan_resume(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt, .plan_needed = on_plan};
+
+    test_url();
+    seed();
+    parse(f, PLAN_RB);
+    f->answers[0] = "2026-11-26T04:00:00Z";
+    f->answers[1] = "";
+    f->answers[2] = "";
+    f->n_answers = 3;
+    f->plan_rc = PD_EINTR; // the operator quits at the plan: resumable, nothing changed
+    assert_int_equal(run(f, NULL, &ev), PD_EINTR);
+    assert_true(f->d->interrupted);
+    assert_null(f->d->outcome);
+    assert_false(f->d->plan_accepted);
+    assert_int_equal(users_count(), 2);
+    f->plan_rc = 0;
+    f->quit_at = 4; // accepted on the resume, then quit at the note (the 4th prompt)
+    assert_int_equal(run(f, NULL, &ev), PD_EINTR);
+    assert_int_equal(f->n_plans, 2);
+    assert_true(f->d->plan_accepted);
+    assert_int_equal(users_count(), 3);
+    f->quit_at = 0;
+    assert_int_equal(run(f, NULL, &ev), 0);
+    assert_int_equal(f->n_plans, 2); // not asked a third time
+    assert_string_equal(f->d->outcome, "passed");
+}
+
+/* A runbook whose only changes are local sh steps runs without a plan. */
+static void
+test_plan_not_needed(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.plan_needed = on_plan};
+
+    parse(f, HEADER("") "## One\n\n```sh\necho change something local\n```\n");
+    assert_int_equal(run(f, NULL, &ev), 0);
+    assert_int_equal(f->n_plans, 0);
+    assert_false(f->d->plan_accepted);
+}
+
 int
 main(void)
 {
@@ -1729,6 +2012,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_vars_shell_quoting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
         cmocka_unit_test_setup_teardown(test_input_validation_headless, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_optional_inputs_headless, setup, teardown),
         cmocka_unit_test_setup_teardown(test_input_reask, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timing_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_confirm, setup, teardown),
@@ -1765,6 +2049,11 @@ main(void)
         cmocka_unit_test_setup_teardown(test_sql_more, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_reconnects_after_loss, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_connect_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_before_first_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_declined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_headless, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_not_needed, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,12 +5,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "drill/drill.h"
 #include "pd_err.h"
+#include "pd_redact.h"
 #include "pd_time.h"
 #include "runbook/runbook.h"
 #include "timeline/history.h"
@@ -301,6 +304,124 @@ test_plan(void **state)
     runbook_free(rb);
 }
 
+static const char plan_inputs_rb[] =
+    "# Inputs\n\n"
+    "```pgdrill\nid: plan-inputs\nuse-case: plan\n"
+    "input: target_time timestamp required \"When\"\n"
+    "input: incident_time text optional \"Incident\"\n"
+    "input: outcome choice(A,B) default=B \"Outcome\"\n```\n\n"
+    "## Ask\n\n```input name=table default=visits\nWhich table?\n```\n\n"
+    "```input name=range_start type=timestamp\nFrom?\n```\n\n"
+    "## Change\n\n"
+    "```sh save=branch_name\ndate -u +temp-%Y\n```\n\n"
+    "```neon op=branch-create timestamp=${target_time} name=${branch_name} save=t\n```\n\n"
+    "```s3 op=put uri=${PGDRILL_PLAN_TEST_URI}/ key=dump-${range_start}.sql.gz\n```\n\n"
+    "```sql readonly=no url=${PGDRILL_PLAN_TEST_DB}\nDELETE FROM ${table}\n```\n";
+
+/* Inputs not known yet, and the plan of a drill under way with every value known. */
+static void
+test_plan_inputs(void **state)
+{
+    struct runbook *rb = NULL;
+    struct drill *d = NULL;
+    struct pd_err err;
+    struct plan p;
+    char home[] = "/tmp/pd-plan-test.XXXXXX", cmd[64];
+
+    (void)state;
+    pd_err_clear(&err);
+    setenv("PGDRILL_PLAN_TEST_URI", "s3://bucket/weekly", 1);
+    setenv("PGDRILL_PLAN_TEST_DB", "postgresql://app:plan-secret-pw@db.example:5432/app", 1);
+    assert_int_equal(
+        runbook_parse(&rb, "in.md", plan_inputs_rb, strlen(plan_inputs_rb), NULL, &err), 0);
+    // before the run (--plan): nothing given
+    plan_build(&p, rb, NULL, 0, NULL, at(NOW));
+    assert_non_null(strstr(p.text, "  input target_time = ${target_time} (asked before stage 1)\n"
+                                   "  input incident_time = ${incident_time} (asked before stage "
+                                   "1, optional)\n"
+                                   "  input outcome = B (default; asked before stage 1)\n"
+                                   "  input table = ${table} (asked at stage 1, default visits)\n"
+                                   "  input range_start = ${range_start} (asked at stage 1)\n"));
+    assert_non_null(strstr(p.text, "\n1. Ask\n"));
+    assert_non_null(strstr(p.text, "  CHANGE  create branch ${branch_name} from the default "
+                                   "branch at ${target_time} -> ${t}\n"));
+    // the environment gives UPPER_CASE names; a password in a URI never shows
+    assert_non_null(
+        strstr(p.text, "  CHANGE  s3 put s3://bucket/weekly/dump-${range_start}.sql.gz"));
+    assert_non_null(strstr(p.text, "Backup used: s3://bucket/weekly/dump-${range_start}.sql.gz\n"));
+    assert_null(strstr(p.text, "plan-secret-pw"));
+    assert_non_null(strstr(p.text, "Expected data loss: unknown (no target_time given)\n"));
+    assert_non_null(strstr(p.text, "(the first is step 4)"));
+    plan_clear(&p);
+
+    // a drill under way, about to run the branch-create (stage 2, step 2)
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", mkdtemp(home));
+    assert_int_equal(drill_begin(&d, home, rb, "tester", &err), 0);
+    {
+        static const struct {
+            int stage, step;
+            enum drill_event_type type;
+            enum step_status st;
+        } evs[] = {
+            {0, -1, DRILL_EV_STAGE_START, STEP_PENDING},
+            {0, 0, DRILL_EV_STEP_START, 0},
+            {0, 0, DRILL_EV_STEP_END, STEP_PASSED},
+            {0, 1, DRILL_EV_STEP_SKIP, 0},
+            {0, -1, DRILL_EV_STAGE_END, STEP_PASSED},
+            {1, -1, DRILL_EV_STAGE_START, 0},
+            {1, 0, DRILL_EV_STEP_START, 0},
+            {1, 0, DRILL_EV_STEP_END, STEP_PASSED},
+        };
+
+        for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+            struct drill_event ev = {.type = evs[i].type,
+                                     .stage = evs[i].stage,
+                                     .step = evs[i].step,
+                                     .status = evs[i].st,
+                                     .attempt = 1,
+                                     .text = "x"};
+            assert_int_equal(drill_record(d, &ev, &err), 0);
+        }
+    }
+    const char *vars[] = {"target_time=2026-11-26T04:30:00Z", "incident_time=", "outcome=A",
+                          "table=visits", "branch_name=temp-2026"};
+    plan_build_at(&p, rb, vars, 5, d, 1, 1, at(NOW));
+    // the change about to happen comes first, then the totals, the inputs, every step
+    assert_non_null(strstr(p.text, "Plan for plan-inputs: Inputs\n"
+                                   "Drill "));
+    assert_non_null(strstr(p.text, ": nothing has changed yet. Next, the first change (step "
+                                   "change/2, stage 2):\n"
+                                   "  create branch temp-2026 from the default branch at "
+                                   "2026-11-26T04:30:00Z -> ${t}\n"
+                                   "\nChanges: 3 steps may create or change something (the "
+                                   "next is step 4)\n"));
+    assert_true(strstr(p.text, "Expected data loss") < strstr(p.text, "\nInputs\n"));
+    assert_true(strstr(p.text, "\nInputs\n") < strstr(p.text, "\n1. Ask\n"));
+    assert_non_null(strstr(p.text, "  input target_time = 2026-11-26T04:30:00Z\n"
+                                   "  input incident_time = (empty)\n"
+                                   "  input outcome = A\n"
+                                   "  input table = visits\n"
+                                   "  input range_start = ${range_start} (asked at stage 1)\n"));
+    assert_non_null(strstr(p.text, "  done    ask table\n"));
+    assert_non_null(strstr(p.text, "  skipped ask range_start\n"));
+    assert_non_null(strstr(p.text, "  done    sh: date -u +temp-%Y -> ${branch_name}\n"));
+    assert_non_null(strstr(p.text, "  CHANGE  create branch temp-2026 from the default branch "
+                                   "at 2026-11-26T04:30:00Z -> ${t}\n"));
+    assert_non_null(strstr(p.text, "  CHANGE  sql: DELETE FROM visits\n"));
+    assert_non_null(strstr(p.text, "(the next is step 4)"));
+    // an empty incident_time is no incident: the loss counts up to now
+    assert_non_null(strstr(p.text, "Expected data loss: 30m00s (changes after "
+                                   "2026-11-26T04:30:00Z, up to now)\n"));
+    assert_null(strstr(p.text, "plan-secret-pw"));
+    plan_clear(&p);
+    drill_free(d);
+    assert_int_equal(system(cmd), 0);
+    runbook_free(rb);
+    unsetenv("PGDRILL_PLAN_TEST_URI");
+    unsetenv("PGDRILL_PLAN_TEST_DB");
+    pd_redact_reset();
+}
+
 int
 main(void)
 {
@@ -308,7 +429,7 @@ main(void)
         cmocka_unit_test(test_key_time),      cmocka_unit_test(test_window),
         cmocka_unit_test(test_gaps_and_ages), cmocka_unit_test(test_recommend),
         cmocka_unit_test(test_render),        cmocka_unit_test(test_history_math),
-        cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_plan),          cmocka_unit_test(test_plan_inputs),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
