@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "compliance/compliance.h"
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
@@ -77,16 +78,30 @@ http_host_is_loopback(const char *host)
     return 0;
 }
 
-/* Scheme and host of url, owned by the caller; -1 when it does not parse. */
+int
+http_plain_http_allowed(void)
+{
+    const char *v = getenv(HTTP_ALLOW_PLAIN_ENV);
+
+    return v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
+                         strcasecmp(v, "yes") == 0);
+}
+
+/*
+ * Scheme and host of url and, when endpoint is not NULL, "scheme://host:port"
+ * (the port made explicit), all owned by the caller; -1 when it does not parse.
+ */
 static int
-url_parts(const char *url, char **scheme, char **host)
+url_parts(const char *url, char **scheme, char **host, char **endpoint)
 {
     CURLU *u = curl_url();
-    char *s = NULL, *h = NULL;
+    char *s = NULL, *h = NULL, *p = NULL;
     int rc = -1;
 
     *scheme = NULL;
     *host = NULL;
+    if (endpoint != NULL)
+        *endpoint = NULL;
     if (u == NULL)
         return -1;
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
@@ -95,12 +110,18 @@ url_parts(const char *url, char **scheme, char **host)
         goto out;
     if (curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK)
         goto out;
+    if (endpoint != NULL) {
+        if (curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) != CURLUE_OK)
+            goto out;
+        *endpoint = pd_xasprintf("%s://%s:%s", s, h, p);
+    }
     *scheme = pd_xstrdup(s);
     *host = pd_xstrdup(h);
     rc = 0;
 out:
     curl_free(s);
     curl_free(h);
+    curl_free(p);
     curl_url_cleanup(u);
     return rc;
 }
@@ -113,7 +134,7 @@ http_check_url(const char *url, struct pd_err *err)
 
     pthread_once(&curl_once, curl_init_once);
     shown = pd_redact(url ? url : "");
-    if (url == NULL || url_parts(url, &scheme, &host) != 0 || host[0] == '\0') {
+    if (url == NULL || url_parts(url, &scheme, &host, NULL) != 0 || host[0] == '\0') {
         rc = PD_ERR_SET(err, PD_EUSAGE, "http: %s: not a valid url", shown);
         goto out;
     }
@@ -124,15 +145,42 @@ http_check_url(const char *url, struct pd_err *err)
                         scheme);
         goto out;
     }
-    if (!http_host_is_loopback(host))
+    if (!http_host_is_loopback(host) && !http_plain_http_allowed())
         rc = PD_ERR_SET(err, PD_EUSAGE,
-                        "http: %s: plain http is allowed only for loopback hosts (use https)",
+                        "http: %s: plain http is allowed only for loopback hosts (use https, "
+                        "or set " HTTP_ALLOW_PLAIN_ENV "=1 to override)",
                         shown);
 out:
     free(scheme);
     free(host);
     free(shown);
     return rc;
+}
+
+/*
+ * Record the endpoint for the compliance checks, and warn loudly about
+ * plain http outside loopback (only possible with the override): every
+ * request opens its own connection, so every such connection is named.
+ */
+static void
+note_endpoint(const char *url)
+{
+    char *scheme = NULL, *host = NULL, *endpoint = NULL;
+
+    if (url_parts(url, &scheme, &host, &endpoint) != 0)
+        return; /* uncovered: http_check_url parsed it already */
+    bool tls = strcasecmp(scheme, "https") == 0, loopback = http_host_is_loopback(host) != 0;
+
+    if (!tls && !loopback)
+        pd_log(PD_LOG_WARN,
+               "WARNING: plain http to non-loopback host %s (" HTTP_ALLOW_PLAIN_ENV
+               " is set): the connection is not encrypted",
+               host);
+    compliance_note_endpoint(endpoint, tls, loopback,
+                             tls ? NULL : loopback ? NULL : HTTP_ALLOW_PLAIN_ENV);
+    free(scheme);
+    free(host);
+    free(endpoint);
 }
 
 struct recv_state {
@@ -259,6 +307,7 @@ http_request(struct http_response *out, const struct http_request *req, struct p
     if (rc != 0)
         return rc;
     shown = pd_redact(req->url);
+    note_endpoint(req->url);
     if (curl_init_rc != CURLE_OK) {
         rc = PD_ERR_SET(err, PD_ESERVICE, "http: %s %s: libcurl initialisation failed", req->method,
                         shown);

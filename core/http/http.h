@@ -9,7 +9,10 @@
  * Rules enforced here, not by convention:
  *   - TLS peer and host verification are always on;
  *   - plain http:// is accepted only for loopback hosts (127.0.0.0/8, ::1,
- *     localhost), anything else is PD_EUSAGE before any connection;
+ *     localhost), anything else is PD_EUSAGE before any connection, unless
+ *     PGDRILL_ALLOW_PLAIN_HTTP=1 overrides it: then every such request logs
+ *     a warning naming the host and is recorded for the compliance checks
+ *     and the audit log (core/compliance);
  *   - redirects are never followed (they would carry the Authorization
  *     header elsewhere);
  *   - the Authorization header value and every secret registered with
@@ -55,9 +58,16 @@ void http_response_init(struct http_response *resp);
 /* Release what the response owns; the struct can be reused after init. */
 void http_response_free(struct http_response *resp);
 
+/* The environment variable that allows plain http to non-loopback hosts. */
+#define HTTP_ALLOW_PLAIN_ENV "PGDRILL_ALLOW_PLAIN_HTTP"
+
+/* 1 when PGDRILL_ALLOW_PLAIN_HTTP is 1, true or yes. */
+int http_plain_http_allowed(void);
+
 /*
  * Check that url is one pgdrill may talk to: scheme http or https, a host,
- * and http only for a loopback host. PD_EUSAGE otherwise, naming the URL.
+ * and http only for a loopback host (or any host with the override).
+ * PD_EUSAGE otherwise, naming the URL.
  */
 int http_check_url(const char *url, struct pd_err *err);
 

@@ -7,7 +7,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "compliance/compliance.h"
+#include "http/http.h"
 #include "pd_err.h"
+#include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "s3/sigv4.h"
@@ -299,12 +302,12 @@ parse_endpoint(const char *url, int *https, char **hostport, char **hostname, st
     } else {
         name = pd_xstrndup(hp, strcspn(hp, ":"));
     }
-    if (!*https && !s3_host_is_loopback(name)) {
+    if (!*https && !s3_host_is_loopback(name) && !http_plain_http_allowed()) {
         free(hp);
         free(name);
         return PD_ERR_SET(err, PD_EINPUT,
                           "s3: endpoint '%.200s' uses plain http; only loopback hosts may, "
-                          "use https://",
+                          "use https:// (or set " HTTP_ALLOW_PLAIN_ENV "=1 to override)",
                           url);
     }
     *hostport = hp;
@@ -437,6 +440,13 @@ s3_creds_load(struct s3_creds *out, const struct s3_creds_overrides *ov, struct 
         free(hostname);
     }
 
+    /* CA bundle (a private CA in front of S3, test servers), as the AWS CLI reads it */
+    v = env("AWS_CA_BUNDLE");
+    if (v == NULL)
+        v = config_get(&cfg_ini, out->profile, "ca_bundle");
+    if (v != NULL)
+        out->ca_bundle = pd_xstrdup(v);
+
     v = config_get(&cfg_ini, out->profile, "s3.addressing_style");
     if (v == NULL || strcmp(v, "auto") == 0) {
         out->addressing = S3_ADDRESSING_AUTO;
@@ -480,6 +490,7 @@ s3_creds_free(struct s3_creds *c)
     PD_FREE(c->profile);
     PD_FREE(c->region);
     PD_FREE(c->endpoint_url);
+    PD_FREE(c->ca_bundle);
     memset(c, 0, sizeof(*c));
 }
 
@@ -578,6 +589,7 @@ s3_creds_target(struct s3_target *out, const struct s3_creds *c, const char *buc
         path_style = 1; // an IP address cannot carry a bucket label
 
     out->https = https;
+    out->loopback = hostname != NULL && s3_host_is_loopback(hostname);
     if (path_style) {
         out->host = pd_xstrdup(host_base);
         out->path = key && *key ? pd_xasprintf("/%s/%s", bucket, key) : pd_xasprintf("/%s", bucket);
@@ -601,4 +613,20 @@ s3_target_free(struct s3_target *t)
     PD_FREE(t->host);
     PD_FREE(t->path);
     PD_FREE(t->url);
+}
+
+void
+s3_target_note(const struct s3_target *t, int new_connection)
+{
+    char *endpoint = pd_xasprintf("%s://%s", t->https ? "https" : "http", t->host);
+
+    // only reachable with PGDRILL_ALLOW_PLAIN_HTTP: parse_endpoint refuses it otherwise
+    if (!t->https && !t->loopback && new_connection)
+        pd_log(PD_LOG_WARN,
+               "WARNING: plain http to non-loopback host %s (" HTTP_ALLOW_PLAIN_ENV
+               " is set): the connection is not encrypted",
+               t->host);
+    compliance_note_endpoint(endpoint, t->https != 0, t->loopback != 0,
+                             t->https || t->loopback ? NULL : HTTP_ALLOW_PLAIN_ENV);
+    free(endpoint);
 }

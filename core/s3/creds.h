@@ -15,6 +15,8 @@
  *             AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true skips env and files.
  *   files     AWS_SHARED_CREDENTIALS_FILE (~/.aws/credentials) and
  *             AWS_CONFIG_FILE (~/.aws/config).
+ *   CAs       AWS_CA_BUNDLE, else the profile's ca_bundle: the certificate
+ *             bundle TLS verification uses instead of the system's.
  * Instance metadata, SSO, assume-role and credential_process are not
  * supported: configure keys or a profile with keys.
  *
@@ -22,7 +24,9 @@
  * path-style (endpoint/bucket/key) for custom endpoints, for buckets with
  * dots (TLS wildcard certificates do not cover them) and when the profile's
  * s3 addressing_style says path. Endpoints must be https://, except
- * loopback (127.0.0.0/8, ::1, localhost), which may be http://.
+ * loopback (127.0.0.0/8, ::1, localhost), which may be http://, and any
+ * host when PGDRILL_ALLOW_PLAIN_HTTP=1 (every connection then logs a
+ * warning, see s3_target_note).
  *
  * Secrets (secret key, session token) are registered with pd_redact when
  * loaded and never appear in a message.
@@ -46,6 +50,7 @@ struct s3_creds {
     char *region;
     char *endpoint_url; /* NULL for AWS; else "scheme://host[:port]" without a trailing slash */
     enum s3_addressing addressing;
+    char *ca_bundle; /* AWS_CA_BUNDLE or the profile's ca_bundle: extra CAs to trust; or NULL */
     const char *keys_from; /* "environment", "credentials file", "config file" (static) */
 };
 
@@ -74,7 +79,8 @@ void s3_uri_free(struct s3_uri *u);
 
 /* Where one request goes. */
 struct s3_target {
-    int https;  /* 0 only for loopback endpoints */
+    int https;    /* 0 only for loopback endpoints (or with PGDRILL_ALLOW_PLAIN_HTTP) */
+    int loopback; /* the endpoint is a loopback host (AWS never is) */
     char *host; /* Host header value: "b.s3.eu-west-1.amazonaws.com", "127.0.0.1:4568" */
     char *path; /* decoded path: "/key" (virtual) or "/bucket/key" (path-style) */
     char *url;  /* scheme://host + URI-encoded path, without a query */
@@ -89,6 +95,13 @@ int s3_creds_target(struct s3_target *out, const struct s3_creds *c, const char 
                     const char *key, struct pd_err *err);
 
 void s3_target_free(struct s3_target *t);
+
+/*
+ * Record a request to t for the compliance checks (core/compliance); with
+ * new_connection, plain http to a non-loopback host also logs a warning
+ * naming the host.
+ */
+void s3_target_note(const struct s3_target *t, int new_connection);
 
 /* Whether host (no port, IPv6 without brackets) is a loopback name or address. */
 int s3_host_is_loopback(const char *host);
