@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "compliance/compliance.h"
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_log.h"
@@ -97,6 +98,8 @@ s3_client_new(struct s3_client **out, const struct s3_creds *creds,
             c->opt.stall_timeout_s = opt->stall_timeout_s;
         c->ca_file = dup_or_null(opt->ca_file);
     }
+    if (c->ca_file == NULL)
+        c->ca_file = dup_or_null(creds->ca_bundle); // AWS_CA_BUNDLE
     pthread_mutex_init(&c->pool_lock, NULL);
     pd_redact_register(c->creds.secret_access_key);
     pd_redact_register(c->creds.session_token);
@@ -608,6 +611,12 @@ request(struct s3_client *c, const struct req *rq, struct resp *rs, struct pd_er
             rc = sign_rc;
             break;
         }
+        {
+            long connects = 0;
+
+            curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+            s3_target_note(&t, connects > 0); // compliance: endpoint and transport used
+        }
         pd_log(PD_LOG_DEBUG, "s3: %s %s%s%s -> %ld%s%s (%.3f s, attempt %d)", rq->method, t.url,
                rq->query ? "?" : "", rq->query ? rq->query : "", rs->status,
                cc != CURLE_OK ? " " : "", cc != CURLE_OK ? curl_easy_strerror(cc) : "",
@@ -764,6 +773,7 @@ s3_client_head(struct s3_client *c, struct s3_head *out, const char *bucket, con
         rc = status_error("HEAD", &rq, &rs, err);
         goto out;
     }
+    compliance_note_object(bucket, key, rs.sse);
     out->size = rs.content_length;
     out->etag = rs.etag;
     rs.etag = NULL;
@@ -827,6 +837,8 @@ s3_client_get(struct s3_client *c, const char *bucket, const char *key, uint64_t
         free(name);
     } else if (rc == 0 && rs.status != 200 && rs.status != 206) {
         rc = status_error("GET", &rq, &rs, err);
+    } else if (rc == 0) {
+        compliance_note_object(bucket, key, rs.sse);
     }
     if (bytes_out)
         *bytes_out = rs.delivered;
