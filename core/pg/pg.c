@@ -11,6 +11,7 @@
 
 #include <libpq-fe.h>
 
+#include "compliance/compliance.h"
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_log.h"
@@ -180,6 +181,30 @@ notice_to_log(void *payload, const char *message)
     free(m);
 }
 
+/*
+ * Record the server for the compliance checks: whether the session really
+ * runs over TLS (not just what sslmode asked for) and the sslmode in effect.
+ */
+static void
+note_endpoint(PGconn *conn)
+{
+    const char *host = PQhost(conn), *port = PQport(conn), *mode = "prefer";
+    PQconninfoOption *info = PQconninfo(conn);
+    char *endpoint, *how;
+    bool tls = PQsslInUse(conn) != 0;
+
+    for (PQconninfoOption *o = info; o != NULL && o->keyword != NULL; o++)
+        if (strcmp(o->keyword, "sslmode") == 0 && o->val != NULL && o->val[0] != '\0')
+            mode = o->val;
+    endpoint = pd_xasprintf("postgres://%s:%s", host && host[0] ? host : "localhost",
+                            port && port[0] ? port : "5432");
+    how = pd_xasprintf("sslmode=%s%s", mode, tls ? ", TLS in use" : ", no TLS");
+    compliance_note_endpoint(endpoint, tls, pg_host_is_local(host), how);
+    free(endpoint);
+    free(how);
+    PQconninfoFree(info);
+}
+
 int
 pg_connect(struct pg_conn **out, const char *url, struct pd_err *err)
 {
@@ -209,6 +234,7 @@ pg_connect(struct pg_conn **out, const char *url, struct pd_err *err)
         goto out;
     }
     PQsetNoticeProcessor(conn, notice_to_log, NULL);
+    note_endpoint(conn);
     *out = pd_xcalloc(1, sizeof(**out));
     (*out)->conn = conn;
     {
