@@ -60,6 +60,7 @@ enum {
     F_NEED_STEP = 1u << 17,
     F_NEED_NAME = 1u << 18,
     F_NEED_TEXT = 1u << 19,
+    F_FLAGGED = 1u << 20, // written only when true: older journals read the same
 };
 
 struct ev_info {
@@ -83,7 +84,7 @@ static const struct ev_info ev_infos[] = {
     [DRILL_EV_OUTPUT] = {"output", F_STAGE | F_STEP | F_TEXT, "text"},
     [DRILL_EV_CHECK] = {"check",
                         F_STAGE | F_NEED_STAGE | F_STEP | F_NEED_STEP | F_NAME | F_NEED_NAME |
-                            F_SQL | F_EXPECTED | F_OBSERVED | F_PASSED,
+                            F_SQL | F_EXPECTED | F_OBSERVED | F_PASSED | F_FLAGGED,
                         NULL},
     [DRILL_EV_VAR] = {"var", F_NAME | F_NEED_NAME | F_VALUE | F_SECRET, NULL},
     [DRILL_EV_NOTE] = {"note", F_STAGE | F_TEXT, "text"},
@@ -252,6 +253,7 @@ check_set(struct drill *d, const struct drill_event *ev, const char *at)
     set_str(&c->observed, ev->observed);
     set_str(&c->at, at);
     c->passed = ev->passed;
+    c->flagged = !ev->passed && ev->flagged;
 }
 
 /* Events about one step (stage and step indexes validated). */
@@ -486,6 +488,8 @@ event_to_json(const struct drill_event *ev, const char *at)
         add_str(rec, "observed", ev->observed);
     if (f & F_PASSED)
         cJSON_AddBoolToObject(rec, "passed", ev->passed);
+    if ((f & F_FLAGGED) && ev->flagged)
+        cJSON_AddBoolToObject(rec, "flagged", 1);
     if (f & F_TEXT)
         add_str(rec, info->text_key, ev->text);
     if (f & F_SECRET) {
@@ -593,6 +597,7 @@ event_from_json(struct drill_event *ev, const cJSON *rec, const char *where, str
         ((f & F_VALUE_S) && (rc = json_num(&ev->value_s, rec, "value_s", where, err)) != 0) ||
         ((f & F_PASSED) && (rc = json_bool(&ev->passed, rec, "passed", where, err)) != 0) ||
         ((f & F_SECRET) && (rc = json_bool(&ev->secret, rec, "secret", where, err)) != 0) ||
+        ((f & F_FLAGGED) && (rc = json_bool(&ev->flagged, rec, "flagged", where, err)) != 0) ||
         ((f & F_NAME) && (rc = json_str(&ev->name, rec, "name", where, err)) != 0) ||
         ((f & F_VALUE) && (rc = json_str(&ev->value, rec, "value", where, err)) != 0) ||
         ((f & F_SQL) && (rc = json_str(&ev->sql, rec, "sql", where, err)) != 0) ||

@@ -73,7 +73,7 @@ enum drill_event_type {
     DRILL_EV_STEP_END,    /* stage, step, status, duration_s, human_s, exit_code, text=summary */
     DRILL_EV_STEP_SKIP,   /* stage, step, text=reason */
     DRILL_EV_OUTPUT,      /* stage, step, text=one output line (redacted) */
-    DRILL_EV_CHECK,       /* stage, step, name, sql, expected, observed, passed */
+    DRILL_EV_CHECK,       /* stage, step, name, sql, expected, observed, passed, flagged */
     DRILL_EV_VAR,         /* name, value (never for a secret: value stays in memory) */
     DRILL_EV_NOTE,        /* stage, text ("follow-up: ..." for a follow-up) */
     DRILL_EV_ISSUE,       /* stage, text */
@@ -100,7 +100,8 @@ struct drill_event {
     double human_s;
     double value_s;
     bool passed;
-    bool secret; /* DRILL_EV_VAR: keep in memory only */
+    bool flagged; /* DRILL_EV_CHECK: not passed, but a warning that does not fail the drill */
+    bool secret;  /* DRILL_EV_VAR: keep in memory only */
     const char *name;
     const char *value;
     const char *sql;
@@ -116,6 +117,7 @@ struct drill_check {
     char *expected;
     char *observed;
     bool passed;
+    bool flagged; /* not passed, a warning only (e.g. compliance.retention-meets-7-years) */
     char *at;
 };
 
