@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "compliance/compliance.h"
 #include "pd_buf.h"
 #include "pd_config.h"
 #include "pd_err.h"
@@ -352,7 +353,7 @@ audit_record(struct audit *a, const char *drill_id, const char *action, const ch
              const struct audit_arg *args, size_t n_args, const char *outcome, struct pd_err *err)
 {
     struct pd_buf b;
-    char at[32];
+    char at[32], *plain;
     int rc;
 
     pd_buf_init(&b, 0);
@@ -384,7 +385,14 @@ audit_record(struct audit *a, const char *drill_id, const char *action, const ch
         else
             pd_buf_appendf(&b, NULL, "%lld", args[i].num);
     }
-    pd_buf_append(&b, "},\"outcome\":", 12, NULL);
+    pd_buf_append(&b, "}", 1, NULL);
+    // plain http outside loopback (PGDRILL_ALLOW_PLAIN_HTTP) is named in the entry it served
+    if ((plain = compliance_take_plain_http()) != NULL) {
+        pd_buf_append(&b, ",\"plain_http\":", 14, NULL);
+        json_str(&b, plain, AUDIT_VALUE_MAX);
+        free(plain);
+    }
+    pd_buf_append(&b, ",\"outcome\":", 11, NULL);
     if (outcome == NULL) {
         pd_buf_append(&b, "\"ok\"", 4, NULL);
     } else {

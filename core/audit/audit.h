@@ -8,8 +8,13 @@
  *   {"seq":1,"at":"2026-11-26T04:05:06.123Z","who":"alice","uid":1000,
  *    "host":"ops1","pid":4242,"drill_id":"20261126-040500-x"|null,
  *    "action":"sql","target":"postgres://db.example:5432/app",
- *    "args":{"step":"count","sql_sha256":"..."},"outcome":"ok"|"failed: why",
+ *    "args":{"step":"count","sql_sha256":"..."}[,"plain_http":"http://h:80"],
+ *    "outcome":"ok"|"failed: why",
  *    "prev":"<sha256 hex of the previous line>"}
+ *
+ * plain_http is present only when the action reached a host outside
+ * loopback over plain http (allowed by PGDRILL_ALLOW_PLAIN_HTTP): it names
+ * those endpoints, each in the first entry written after its use.
  *
  * seq counts from 1 with no gaps; prev is the SHA-256 (lowercase hex) of
  * the previous line's bytes without its newline, 64 zeros for the first.
