@@ -31,13 +31,14 @@ static const char backup_help[] =
     "appended. A pg_dump failure or a plain dump under --min-size (default 1048576)\n"
     "aborts the upload: nothing at the final key. Afterwards the object's sha256 and\n"
     "plain size are stored as metadata and a HEAD checks size, encryption, checksum.\n"
-    "Then backups of the class older than --retention-days (default 90, age from the\n"
+    "Then backups of the class older than --retention-days (default: the class's\n"
+    "PGDRILL_RETENTION_DAYS_<CLASS>, else PGDRILL_RETENTION_DAYS, else 90; age from the\n"
     "timestamp in the key name) are deleted; never the one just made.\n"
     "\n"
     "  --class C          weekly (default), pre-migration or pre-release\n"
     "  --keep-local FILE  also keep the .sql.gz at FILE\n"
     "  --min-size BYTES   smallest acceptable plain dump (default 1048576)\n"
-    "  --retention-days N delete backups of the class older than N days (default 90)\n"
+    "  --retention-days N delete backups of the class older than N days (default above)\n"
     "  --dry-run          change nothing: print the key and what retention would delete\n"
     "  --json             print a summary object on stdout\n"
     "\n"
@@ -114,6 +115,7 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
 {
     const char *cls = "weekly", *keep_local = NULL;
     uint64_t min_size = BACKUP_MIN_SIZE_DEFAULT, days64 = BACKUP_RETENTION_DAYS_DEFAULT;
+    int days_given = 0;
     int dry_run = 0, json = 0, rc = 0, exit_code = 0;
     const char *db_url, *base_uri, *slack, *stage = "backup";
     struct s3_uri uri = {0};
@@ -162,10 +164,20 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
             } else if (parse_u64(v, &days64) != 0 || days64 < 1 || days64 > 36500) {
                 return cli_usage_error(
                     "backup", "--retention-days wants a number of days (1-36500), not '%s'", v);
+            } else {
+                days_given = 1;
             }
         } else {
             return cli_usage_error("backup", "unknown argument '%s'", a);
         }
+    }
+    if (!days_given) {
+        int d;
+
+        // the configured retention of the class, which the compliance check judges too
+        if (backup_retention_days(&d, cls, &err) != 0)
+            return cli_fail(&err);
+        days64 = (uint64_t)d;
     }
     db_url = getenv("DATABASE_URL");
     base_uri = getenv("PGDRILL_BACKUP_URI");

@@ -70,11 +70,37 @@ set_default(char **slot, const char *value)
         *slot = pd_xstrdup(value);
 }
 
+/*
+ * Keys that stand for an environment variable: allow_plain_http
+ * (PGDRILL_ALLOW_PLAIN_HTTP), retention_days (PGDRILL_RETENTION_DAYS) and
+ * retention_days.<class> (PGDRILL_RETENTION_DAYS_<CLASS>, '-' as '_').
+ */
+static int
+env_key(const char *key, char *out, size_t size)
+{
+    const char *cls;
+
+    if (strcmp(key, "allow_plain_http") == 0)
+        return snprintf(out, size, "PGDRILL_ALLOW_PLAIN_HTTP") > 0;
+    if (strcmp(key, "retention_days") == 0)
+        return snprintf(out, size, "PGDRILL_RETENTION_DAYS") > 0;
+    if (strncmp(key, "retention_days.", 15) != 0 || key[15] == '\0' || strlen(key) > 40)
+        return 0;
+    cls = key + 15;
+    for (const char *p = cls; *p; p++)
+        if (!islower((unsigned char)*p) && *p != '-')
+            return 0;
+    snprintf(out, size, "PGDRILL_RETENTION_DAYS_%s", cls);
+    for (char *p = out + strlen("PGDRILL_RETENTION_DAYS_"); *p; p++)
+        *p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+    return 1;
+}
+
 static int
 read_file(struct pd_config *cfg, const char *path, struct pd_err *err)
 {
     FILE *f = fopen(path, "r");
-    char line[1024];
+    char line[1024], env_name[64];
     int lineno = 0;
     int rc = 0;
 
@@ -107,6 +133,9 @@ read_file(struct pd_config *cfg, const char *path, struct pd_err *err)
             set_default(&cfg->operator_name, value);
         } else if (strcmp(key, "runbooks") == 0) {
             set_default(&cfg->runbooks, value);
+        } else if (env_key(key, env_name, sizeof(env_name))) {
+            // read where the environment is read (core/http, core/backup); the environment wins
+            setenv(env_name, value, 0);
         } else {
             rc = PD_ERR_SET(err, PD_EINPUT, "%s:%d: unknown key '%s'", path, lineno, key);
             goto out;

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "backup/backup.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -722,6 +723,36 @@ out:
 }
 
 /* ---- retention ----------------------------------------------------------- */
+
+int
+backup_retention_days(int *out, const char *cls, struct pd_err *err)
+{
+    char name[64];
+    const char *v;
+    size_t n = strlen("PGDRILL_RETENTION_DAYS_");
+
+    *out = BACKUP_RETENTION_DAYS_DEFAULT;
+    snprintf(name, sizeof(name), "PGDRILL_RETENTION_DAYS_%s", cls);
+    for (char *p = name + n; *p; p++)
+        *p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+    v = getenv(name);
+    if (v == NULL || v[0] == '\0') {
+        snprintf(name, sizeof(name), "PGDRILL_RETENTION_DAYS");
+        v = getenv(name);
+    }
+    if (v != NULL && v[0] != '\0') {
+        char *end;
+        long d;
+
+        errno = 0;
+        d = strtol(v, &end, 10);
+        if (errno != 0 || *end != '\0' || d < 1 || d > 36500)
+            return PD_ERR_SET(err, PD_EINPUT, "%s: '%.40s' is not a number of days (1-36500)", name,
+                              v);
+        *out = (int)d;
+    }
+    return 0;
+}
 
 struct scan {
     const struct backup_retention_options *opt;

@@ -131,6 +131,16 @@ struct backup_retention_options {
 };
 
 /*
+ * The retention configured for class cls, in days: the environment variable
+ * PGDRILL_RETENTION_DAYS_<CLASS> (upper case, '-' as '_', e.g.
+ * PGDRILL_RETENTION_DAYS_PRE_MIGRATION), else PGDRILL_RETENTION_DAYS, else
+ * BACKUP_RETENTION_DAYS_DEFAULT (the config file's retention_days and
+ * retention_days.<class> keys set the same variables). PD_EINPUT naming the
+ * variable when its value is not a number of days from 1 to 36500.
+ */
+int backup_retention_days(int *out, const char *cls, struct pd_err *err);
+
+/*
  * List the prefix and delete the expired backups (oldest first). *out
  * (caller frees with backup_expired_free) lists them, also on failure, with
  * the ones actually deleted marked.
