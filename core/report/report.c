@@ -317,6 +317,8 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
         add_str(o, "expected", c->expected);
         add_str(o, "observed", c->observed);
         cJSON_AddBoolToObject(o, "passed", c->passed);
+        // a flagged check (a warning) is not passed but did not fail the drill
+        add_str(o, "status", c->passed ? "passed" : c->flagged ? "flagged" : "failed");
         add_str(o, "at", c->at);
         cJSON_AddItemToArray(a, o);
     }
@@ -583,7 +585,7 @@ md_stages(struct md *m, const struct drill *d)
 static void
 md_checks(struct md *m, const struct drill *d)
 {
-    size_t failed = 0;
+    size_t failed = 0, flagged = 0;
 
     md_put(m, "## Checks\n\n");
     if (d->n_checks == 0) {
@@ -594,18 +596,23 @@ md_checks(struct md *m, const struct drill *d)
     for (size_t i = 0; i < d->n_checks; i++) {
         const struct drill_check *c = &d->checks[i];
 
-        failed += !c->passed;
+        failed += !c->passed && !c->flagged;
+        flagged += c->flagged;
         md_put(m, "| ");
         md_code_cell(m, c->name);
         md_put(m, " | ");
         md_cell(m, stage_title(d, c->stage));
-        md_printf(m, " | %s | ", c->passed ? "passed" : "**failed**");
+        md_printf(m, " | %s | ", c->passed ? "passed" : c->flagged ? "*flagged*" : "**failed**");
         md_code_cell(m, c->expected);
         md_put(m, " | ");
         md_code_cell(m, c->observed);
         md_put(m, " |\n");
     }
-    md_printf(m, "\n%zu of %zu checks passed.\n\n", d->n_checks - failed, d->n_checks);
+    if (flagged > 0)
+        md_printf(m, "\n%zu of %zu checks passed, %zu flagged (warnings).\n\n",
+                  d->n_checks - failed - flagged, d->n_checks, flagged);
+    else
+        md_printf(m, "\n%zu of %zu checks passed.\n\n", d->n_checks - failed, d->n_checks);
     for (size_t i = 0; i < d->n_checks; i++) {
         const struct drill_check *c = &d->checks[i];
         size_t ticks = longest_backtick_run(c->sql) + 1;
@@ -615,11 +622,14 @@ md_checks(struct md *m, const struct drill *d)
             ticks = 3;
         md_put(m, "### ");
         md_item_text(m, c->name);
-        md_printf(m, " (%s)\n\nExpected ", c->passed ? "passed" : "failed");
+        md_printf(m, " (%s)\n\nExpected ",
+                  c->passed ? "passed" : c->flagged ? "flagged" : "failed");
         md_code_cell(m, c->expected);
         md_put(m, ", observed ");
         md_code_cell(m, c->observed);
         md_put(m, ".\n\n");
+        if (c->sql == NULL)
+            continue; // a check judged by pgdrill itself (compliance), not by SQL
         for (size_t k = 0; k < ticks; k++)
             md_put(m, "`");
         md_put(m, "sql\n");
@@ -673,7 +683,7 @@ md_outcome(struct md *m, const struct drill *d, const char *sha)
     size_t failed_checks = 0, failed_steps = 0, skipped_steps = 0, steps = 0;
 
     for (size_t i = 0; i < d->n_checks; i++)
-        failed_checks += !d->checks[i].passed;
+        failed_checks += !d->checks[i].passed && !d->checks[i].flagged;
     for (size_t i = 0; i < d->n_stages; i++) {
         for (size_t k = 0; k < d->stages[i].n_steps; k++) {
             steps++;

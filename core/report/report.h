@@ -14,7 +14,8 @@
  * duration_s, expected_s, machine_s, human_s, steps[] {id, action, status,
  * attempts, started_at, finished_at, duration_s, human_s, exit_code,
  * summary, skip_reason}}, checks[] {name, stage, step, sql, result
- * ("passed"/"failed"), expected, observed, passed, at}, rto_s (achieved:
+ * ("passed"/"failed"), expected, observed, passed, status ("passed", "failed",
+ * or "flagged": a warning that does not fail the drill), at}, rto_s (achieved:
  * a DRILL_EV_MEASURE "rto_s" if recorded, else from started_at to the end
  * of the last finished stage; null when no stage finished), rto_target_s,
  * rto_verdict ("met", "missed", "unknown" without an achieved value,

@@ -11,7 +11,8 @@
  *     with DRILL_FOLLOW_UP_PREFIX in the journal);
  *   - clean-up proof is every neon op=branch-delete step (without the
  *     runbook: every step whose summary starts with "deleted branch");
- *   - compliance checks are the checks named "compliance.*".
+ *   - compliance checks are the checks named "compliance.*"; a flagged
+ *     one (a warning, e.g. retention-meets-7-years) neither passes nor fails.
  * Steps skipped by their when= condition follow the runbook: they are not
  * deviations.
  */
@@ -113,25 +114,37 @@ is_compliance(const struct drill_check *c)
 }
 
 static const char *
-compliance_verdict(const struct drill *d, size_t *passed, size_t *failed)
+compliance_status(const struct drill_check *c)
 {
-    *passed = *failed = 0;
+    return c->passed ? "passed" : c->flagged ? "flagged" : "failed";
+}
+
+/* "failed" if any failed, else "flagged" if any was flagged, else "passed"; "not-run". */
+static const char *
+compliance_verdict(const struct drill *d, size_t *passed, size_t *failed, size_t *flagged)
+{
+    *passed = *failed = *flagged = 0;
     for (size_t i = 0; i < d->n_checks; i++) {
         if (!is_compliance(&d->checks[i]))
             continue;
         if (d->checks[i].passed)
             (*passed)++;
+        else if (d->checks[i].flagged)
+            (*flagged)++;
         else
             (*failed)++;
     }
-    return *failed > 0 ? "failed" : *passed > 0 ? "passed" : "not-run";
+    return *failed > 0    ? "failed"
+           : *flagged > 0 ? "flagged"
+           : *passed > 0  ? "passed"
+                          : "not-run";
 }
 
 void
 report_review_json(cJSON *root, const struct drill *d, const struct runbook *rb)
 {
     cJSON *o, *a;
-    size_t passed, failed;
+    size_t passed, failed, flagged;
 
     o = cJSON_AddObjectToObject(root, "team");
     put_str(o, "operator", operator_of(d));
@@ -198,13 +211,17 @@ report_review_json(cJSON *root, const struct drill *d, const struct runbook *rb)
             continue;
         x = cJSON_CreateObject();
         put_str(x, "name", c->name);
+        put_str(x, "status", compliance_status(c));
         cJSON_AddBoolToObject(x, "passed", c->passed);
+        put_str(x, "expected", c->expected);
         put_str(x, "observed", c->observed);
+        put_str(x, "detail", c->observed);
         cJSON_AddItemToArray(a, x);
     }
-    put_str(o, "verdict", compliance_verdict(d, &passed, &failed));
+    put_str(o, "verdict", compliance_verdict(d, &passed, &failed, &flagged));
     cJSON_AddNumberToObject(o, "passed", (double)passed);
     cJSON_AddNumberToObject(o, "failed", (double)failed);
+    cJSON_AddNumberToObject(o, "flagged", (double)flagged);
 }
 
 /* Text for a Markdown table cell: pipes escaped, line breaks flattened, "—" when empty. */
@@ -229,7 +246,7 @@ char *
 report_review_md(const struct drill *d, const struct runbook *rb)
 {
     struct pd_buf b;
-    size_t passed, failed, n;
+    size_t passed, failed, flagged, n;
     const char *verdict;
 
     pd_buf_init(&b, 0);
@@ -296,10 +313,13 @@ report_review_md(const struct drill *d, const struct runbook *rb)
     if (n == 0)
         pd_buf_appendf(&b, NULL, "No clean-up step in this runbook.\n");
 
-    verdict = compliance_verdict(d, &passed, &failed);
-    pd_buf_appendf(&b, NULL, "\n## Compliance\n\n%s: %zu passed, %zu failed.\n", verdict, passed,
+    verdict = compliance_verdict(d, &passed, &failed, &flagged);
+    pd_buf_appendf(&b, NULL, "\n## Compliance\n\n%s: %zu passed, %zu failed", verdict, passed,
                    failed);
-    if (passed + failed > 0) {
+    if (flagged > 0)
+        pd_buf_appendf(&b, NULL, ", %zu flagged (a warning: it does not fail the drill)", flagged);
+    pd_buf_appendf(&b, NULL, ".\n");
+    if (passed + failed + flagged > 0) {
         pd_buf_appendf(&b, NULL, "\n| Check | Result | Observed |\n|---|---|---|\n");
         for (size_t i = 0; i < d->n_checks; i++) {
             const struct drill_check *c = &d->checks[i];
@@ -308,7 +328,8 @@ report_review_md(const struct drill *d, const struct runbook *rb)
                 continue;
             pd_buf_appendf(&b, NULL, "| ");
             cell(&b, c->name);
-            pd_buf_appendf(&b, NULL, " | %s | ", c->passed ? "passed" : "FAILED");
+            pd_buf_appendf(&b, NULL, " | %s | ",
+                           c->passed ? "passed" : c->flagged ? "flagged" : "FAILED");
             cell(&b, c->observed);
             pd_buf_appendf(&b, NULL, " |\n");
         }

@@ -16,8 +16,10 @@ struct runbook;
  * Add to root: team {operator, observer}, deviations[] {stage, step, kind
  * ("skipped", "retried", "failed"), attempts, reason}, follow_ups[] {stage,
  * at, text}, cleanup[] {stage, step, status, finished_at, result},
- * compliance {checks[] {name, passed, observed}, passed, failed, verdict
- * ("passed", "failed", "not-run")}.
+ * compliance {checks[] {name, status ("passed", "failed", "flagged"),
+ * passed, expected, observed, detail (= observed)}, passed, failed, flagged,
+ * verdict ("failed" if any failed, else "flagged" if any flagged, else
+ * "passed"; "not-run" without compliance checks)}.
  */
 void report_review_json(cJSON *root, const struct drill *d, const struct runbook *rb);
 
