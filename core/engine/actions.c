@@ -917,6 +917,24 @@ audit_step(struct engine *e, struct engine_step_result *res, int rc, struct pd_e
         goto record;
     }
 
+    if (step->action == STEP_COMPLIANCE) {
+        // what was judged; the S3 location when the step listed one (no secrets)
+        const char *check = runbook_step_attr(step, "check");
+        const char *uri = runbook_step_attr(step, "uri");
+
+        action = "compliance";
+        args[n++] = (struct audit_arg){.key = "step", .str = step->id ? step->id : ""};
+        args[n++] = (struct audit_arg){.key = "check", .str = check ? check : ""};
+        if (uri != NULL) {
+            char *x = NULL;
+            struct pd_err xerr = {0};
+
+            target = engine_expand(e, &x, uri, false, &xerr) == 0 ? pd_redact(x) : pd_xstrdup(uri);
+            free(x);
+        }
+        goto record;
+    }
+
     pd_sha256_hex(body_sha, step->body ? step->body : "", step->body ? strlen(step->body) : 0);
     args[n++] = (struct audit_arg){.key = "step", .str = step->id ? step->id : ""};
     if (step->action == STEP_SH) {
@@ -956,7 +974,8 @@ engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_er
 
     if (!step->manual &&
         (step->action == STEP_SH || step->action == STEP_SQL || step->action == STEP_CHECK ||
-         step->action == STEP_NEON || step->action == STEP_S3)) {
+         step->action == STEP_NEON || step->action == STEP_S3 ||
+         step->action == STEP_COMPLIANCE)) {
         rc = audit_ensure(e, err);
         if (rc != 0)
             return rc;
@@ -972,6 +991,9 @@ engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_er
             break;
         case STEP_S3:
             rc = engine_run_s3(e, res, err);
+            break;
+        case STEP_COMPLIANCE:
+            rc = engine_run_compliance(e, res, err);
             break;
         default:
             rc = run_check(e, res, err);
@@ -1004,6 +1026,8 @@ engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_er
         return engine_run_neon(e, res, err);
     case STEP_S3:
         return engine_run_s3(e, res, err);
+    case STEP_COMPLIANCE:
+        return engine_run_compliance(e, res, err);
     case STEP_ACTION_COUNT:
     default:
         return PD_ERR_SET(err, PD_EBUG, "engine: unknown action %d", (int)step->action);

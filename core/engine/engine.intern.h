@@ -145,6 +145,8 @@ int engine_action_run(struct engine *e, struct engine_step_result *res, struct p
 int engine_run_neon(struct engine *e, struct engine_step_result *res, struct pd_err *err);
 /* The s3 action (s3_step.c). */
 int engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_err *err);
+/* The compliance action (compliance_step.c). */
+int engine_run_compliance(struct engine *e, struct engine_step_result *res, struct pd_err *err);
 /* "s3://bucket/key" a step names (audit log); caller owns it; NULL when unknown. */
 char *engine_s3_audit_target(struct engine *e);
 /* Close the cached database connections and the audit log. */

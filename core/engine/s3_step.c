@@ -5,7 +5,9 @@
  *   op=list    uri=s3://b/prefix [count=N] [max-age=8d] [save=VAR]
  *              the newest N objects (by the timestamp in their names) with
  *              sizes and ages; save= gets the newest one's key. No object,
- *              or a newest one older than max-age, fails the step.
+ *              or a newest one older than max-age, fails the step. The
+ *              ones shown (at most 10) are HEADed so their encryption is
+ *              recorded for the compliance check (core/compliance).
  *   op=head    uri= [key=] [save=VAR]: size, date, checksum metadata; save=
  *              gets the size in bytes.
  *   op=verify  uri= [key=]: one streamed pass, SHA-256 against
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compliance/compliance.h"
 #include "engine/engine.intern.h"
 #include "pd_err.h"
 #include "pd_mem.h"
@@ -153,6 +156,12 @@ out_line(struct engine *e, struct pd_err *err, const char *fmt, ...)
     return engine_output(e, line, err);
 }
 
+static void
+output_line(const char *line, void *payload)
+{
+    engine_output(payload, line, NULL); // a journal failure is kept in e->record_rc
+}
+
 static int
 op_list(struct engine *e, struct s3_client *c, struct s3_step_args *a,
         struct engine_step_result *res, struct pd_err *err)
@@ -189,6 +198,10 @@ op_list(struct engine *e, struct s3_client *c, struct s3_step_args *a,
     }
     if (rc != 0)
         goto out;
+    // ListObjectsV2 does not say whether they are encrypted: HEAD the ones shown (compliance)
+    verify_head_backups(c, a->where.bucket, &b,
+                        count < COMPLIANCE_HEAD_MAX ? (size_t)count : COMPLIANCE_HEAD_MAX,
+                        output_line, e);
     verify_format_size(sz, sizeof(sz), b.items[0].size);
     verify_format_age(age, sizeof(age), now - b.items[0].time);
     res->summary = pd_xasprintf("%zu backup%s; newest %s (%s, %s old)", b.n, b.n == 1 ? "" : "s",
@@ -279,12 +292,6 @@ op_verify(struct engine *e, struct s3_client *c, struct s3_step_args *a,
     return rc;
 }
 
-static void
-restore_line(const char *line, void *payload)
-{
-    engine_output(payload, line, NULL); // a journal failure is kept in e->record_rc
-}
-
 static bool
 restore_tick(void *payload)
 {
@@ -295,7 +302,7 @@ static int
 op_restore(struct engine *e, struct s3_client *c, struct s3_step_args *a,
            struct engine_step_result *res, struct pd_err *err)
 {
-    struct verify_restore_opts o = {.line = restore_line, .tick = restore_tick, .payload = e};
+    struct verify_restore_opts o = {.line = output_line, .tick = restore_tick, .payload = e};
     struct verify_restore_result r;
     int fmt, rc;
     char sz[32], rsz[32];

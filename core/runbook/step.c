@@ -10,6 +10,7 @@
 
 #include <cmark.h>
 
+#include "compliance/compliance.h"
 #include "pd_err.h"
 #include "neon/action.h"
 #include "pd_mem.h"
@@ -311,6 +312,10 @@ check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr 
         if (!runbook_word_in(NEON_ACTION_OPS, v, strlen(v)) || *v == '\0')
             rb_diag(c, a->pos.line, a->pos.col,
                     "bad neon op '%s' (expected one of: " NEON_ACTION_OPS ")", v);
+    } else if (strcmp(k, "check") == 0 && sp->action == STEP_COMPLIANCE) {
+        if (!runbook_word_in(COMPLIANCE_CHECKS, v, strlen(v)) || *v == '\0')
+            rb_diag(c, a->pos.line, a->pos.col,
+                    "bad compliance check '%s' (expected one of: " COMPLIANCE_CHECKS ")", v);
     } else if (strcmp(k, "op") == 0 && sp->action == STEP_S3) {
         if (!runbook_word_in(RUNBOOK_S3_OPS, v, strlen(v)) || *v == '\0')
             rb_diag(c, a->pos.line, a->pos.col,
