@@ -25,6 +25,14 @@ static const char verify_help[] =
     "  s3.newest-stream     the newest backup streamed once through sha256 and gunzip,\n"
     "                       no temporary file: gzip intact, sha256 equal to its\n"
     "                       x-amz-meta-sha256\n"
+    "  compliance.backups-encrypted-at-rest\n"
+    "                       the listed backups (HEAD each) carry server-side encryption\n"
+    "  compliance.tls-outside-loopback\n"
+    "                       every service reached outside loopback used TLS\n"
+    "  compliance.retention-meets-7-years\n"
+    "                       each backup class is kept >= 2557 days; shorter is flagged,\n"
+    "                       a warning that does not change the exit code\n"
+    "A failed compliance check makes the exit code 1.\n"
     "\n"
     "The backups are under --uri, default $PGDRILL_BACKUP_URI/weekly/. Neon is\n"
     "reached with NEON_API_KEY, NEON_PROJECT_ID (and NEON_API_HOST), S3 with the\n"
@@ -89,6 +97,19 @@ print_json(const struct verify_report *r, const char *uri, double now, int code)
         cJSON_AddItemToArray(backups, o);
     }
     cJSON_AddNumberToObject(root, "backups_total", (double)r->backups.n);
+    // the compliance summary, as report.json has it: name, status, detail
+    cJSON *compliance = cJSON_AddArrayToObject(root, "compliance");
+
+    for (size_t i = 0; i < r->n_compliance; i++) {
+        const struct compliance_result *cr = &r->compliance[i];
+        cJSON *c = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(c, "name", cr->name);
+        cJSON_AddStringToObject(c, "status", compliance_status_name(cr->status));
+        cJSON_AddStringToObject(c, "expected", cr->expected);
+        cJSON_AddStringToObject(c, "detail", cr->detail);
+        cJSON_AddItemToArray(compliance, c);
+    }
     if (r->have_project) {
         cJSON *n = cJSON_AddObjectToObject(root, "neon");
 
@@ -204,12 +225,21 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     if (json) {
         print_json(&r, uri, o.now, rc);
     } else {
-        size_t failed = 0;
+        size_t failed = 0, c_failed = 0, c_flagged = 0;
 
         for (size_t i = 0; i < r.n_checks; i++)
             failed += r.checks[i].status != VERIFY_PASS;
+        for (size_t i = 0; i < r.n_compliance; i++) {
+            c_failed += r.compliance[i].status == COMPLIANCE_FAILED;
+            c_flagged += r.compliance[i].status == COMPLIANCE_FLAGGED;
+        }
+        printf("compliance: %zu passed, %zu failed, %zu flagged\n",
+               r.n_compliance - c_failed - c_flagged, c_failed, c_flagged);
         if (rc == 0)
             printf("verification passed: %zu checks\n", r.n_checks);
+        else if (failed == 0)
+            printf("verification FAILED: %zu compliance check%s failed\n", c_failed,
+                   c_failed == 1 ? "" : "s");
         else
             printf("verification FAILED: %zu of %zu checks did not pass%s\n", failed, r.n_checks,
                    rc == 3 ? " (a service failed)" : "");

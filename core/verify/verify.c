@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "backup/backup.h"
+#include "compliance/compliance.h"
 #include "neon/client.h"
 #include "pd_err.h"
 #include "pd_mem.h"
@@ -210,6 +212,33 @@ emit(const struct verify_opts *opt, const char *fmt, ...)
     opt->progress(line, opt->payload);
 }
 
+size_t
+verify_head_backups(struct s3_client *c, const char *bucket, const struct verify_backups *b,
+                    size_t n, void (*line)(const char *text, void *payload), void *payload)
+{
+    size_t failed = 0;
+
+    for (size_t i = 0; i < n && i < b->n; i++) {
+        struct s3_head h;
+        struct pd_err err;
+
+        pd_err_clear(&err);
+        if (s3_client_head(c, &h, bucket, b->items[i].key, &err) == 0) {
+            s3_head_free(&h); // s3_client_head recorded the encryption
+            continue;
+        }
+        failed++;
+        if (line != NULL) {
+            char *text = pd_xasprintf("encryption of s3://%s/%s not checked: %s", bucket,
+                                      b->items[i].key, err.msg);
+
+            line(text, payload);
+            free(text);
+        }
+    }
+    return failed;
+}
+
 static void add_check(struct verify_report *r, const struct verify_opts *opt, const char *name,
                       enum verify_status st, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -321,6 +350,50 @@ check_stream(struct verify_report *r, const struct verify_opts *opt, struct s3_c
     s3_gzip_check_free(&chk);
 }
 
+static void
+add_compliance(struct verify_report *r, const struct verify_opts *opt, struct compliance_result *c)
+{
+    static const char *const short_names[] = {
+        [COMPLIANCE_PASSED] = "pass", [COMPLIANCE_FAILED] = "fail", [COMPLIANCE_FLAGGED] = "flag"};
+
+    emit(opt, "%-5s %s%s: %s", short_names[c->status], VERIFY_COMPLIANCE_PREFIX, c->name,
+         c->detail);
+    r->compliance = pd_xrealloc(r->compliance, (r->n_compliance + 1) * sizeof(*r->compliance));
+    r->compliance[r->n_compliance++] = *c;
+    memset(c, 0, sizeof(*c));
+}
+
+/* The HIPAA checks on what this run saw and on the configured retention. */
+static void
+check_compliance(struct verify_report *r, const struct verify_opts *opt)
+{
+    struct compliance_retention ret[8];
+    struct compliance_result c;
+    size_t n = 0;
+
+    compliance_judge_encryption(&c);
+    add_compliance(r, opt, &c);
+    compliance_judge_tls(&c);
+    add_compliance(r, opt, &c);
+    for (size_t i = 0; backup_classes[i] != NULL && n < sizeof(ret) / sizeof(ret[0]); i++) {
+        struct pd_err err;
+        int days;
+
+        pd_err_clear(&err);
+        if (backup_retention_days(&days, backup_classes[i], &err) != 0) {
+            c.name = pd_xstrdup(COMPLIANCE_RETENTION);
+            c.status = COMPLIANCE_FAILED;
+            c.expected = pd_xstrdup("a valid retention setting");
+            c.detail = pd_xstrdup(err.msg);
+            add_compliance(r, opt, &c);
+            return;
+        }
+        ret[n++] = (struct compliance_retention){backup_classes[i], days};
+    }
+    compliance_judge_retention(&c, ret, n);
+    add_compliance(r, opt, &c);
+}
+
 int
 verify_run(struct verify_report *r, const struct verify_opts *opt, struct s3_client *s3,
            struct neon_client *neon, const char *neon_problem, struct pd_err *err)
@@ -350,11 +423,11 @@ verify_run(struct verify_report *r, const struct verify_opts *opt, struct s3_cli
     rc = verify_list_backups(&r->backups, s3, o.bucket, o.prefix, &lerr);
     if (rc != 0) {
         add_check(r, &o, "s3.backups", status_of(rc), "%s", lerr.msg);
-        return 0;
+        goto compliance;
     }
     if (r->backups.n == 0) {
         add_check(r, &o, "s3.backups", VERIFY_FAIL, "no backups under %s", uri);
-        return 0;
+        goto compliance;
     }
     r->shown = r->backups.n < (size_t)o.count ? r->backups.n : (size_t)o.count;
     {
@@ -393,6 +466,9 @@ verify_run(struct verify_report *r, const struct verify_opts *opt, struct s3_cli
         if (!o.skip_stream)
             check_stream(r, &o, s3, newest);
     }
+    verify_head_backups(s3, o.bucket, &r->backups, r->shown, o.progress, o.payload);
+compliance:
+    check_compliance(r, &o);
     return 0;
 }
 
@@ -407,6 +483,10 @@ verify_exit_code(const struct verify_report *r)
         if (r->checks[i].status == VERIFY_FAIL)
             code = 1;
     }
+    // a failed compliance check fails the verification; a flagged one does not
+    for (size_t i = 0; i < r->n_compliance; i++)
+        if (r->compliance[i].status == COMPLIANCE_FAILED)
+            code = 1;
     return code;
 }
 
@@ -421,6 +501,10 @@ verify_report_free(struct verify_report *r)
     }
     PD_FREE(r->checks);
     r->n_checks = 0;
+    for (size_t i = 0; i < r->n_compliance; i++)
+        compliance_result_free(&r->compliance[i]);
+    PD_FREE(r->compliance);
+    r->n_compliance = 0;
     verify_backups_free(&r->backups);
     PD_FREE(r->project_id);
     PD_FREE(r->default_branch);

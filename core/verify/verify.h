@@ -11,15 +11,22 @@
  * and ready (history window reported), the newest N backups are listed with
  * sizes and ages, the newest is no older than max_age_s, and the newest is
  * streamed once through SHA-256 and gunzip (no temp file) and compared with
- * its x-amz-meta-sha256. Each item becomes a verify_check; a check that
- * fails is VERIFY_FAIL, one that could not be carried out because a service
- * failed is VERIFY_ERROR.
+ * its x-amz-meta-sha256. The listed backups are HEADed to learn their
+ * encryption and the compliance checks (core/compliance) end the list:
+ * compliance.backups-encrypted-at-rest, compliance.tls-outside-loopback
+ * (every endpoint this process reached) and compliance.retention-meets-
+ * 7-years (flagged, a warning, when a class keeps backups for less); they
+ * are kept apart from the checklist, in compliance[]. Each checklist item
+ * becomes a verify_check; a check that fails is VERIFY_FAIL, one that could
+ * not be carried out because a service failed is VERIFY_ERROR.
  */
 #ifndef PD_VERIFY_H
 #define PD_VERIFY_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "compliance/compliance.h"
 
 struct pd_err;
 struct s3_client;
@@ -55,6 +62,16 @@ int verify_list_backups(struct verify_backups *out, struct s3_client *c, const c
 
 void verify_backups_free(struct verify_backups *b);
 
+/*
+ * HEAD the newest n backups of b (n capped at b->n) so that their
+ * x-amz-server-side-encryption is recorded for the compliance check
+ * (ListObjectsV2 does not carry it). A HEAD that fails is reported to line
+ * (may be NULL) as "encryption of s3://B/K not checked: why" and counted;
+ * returns the number of such failures.
+ */
+size_t verify_head_backups(struct s3_client *c, const char *bucket, const struct verify_backups *b,
+                           size_t n, void (*line)(const char *text, void *payload), void *payload);
+
 /* "812 B", "1.5 KiB", "3.2 MiB", "1.0 GiB" */
 void verify_format_size(char *buf, size_t size, uint64_t bytes);
 
@@ -67,6 +84,9 @@ enum verify_status {
     VERIFY_ERROR, /* a service failed, the check could not be made: exit 3 */
     VERIFY_SKIP,  /* not run (nothing to check) */
 };
+
+/* The checks from core/compliance are shown with this prefix. */
+#define VERIFY_COMPLIANCE_PREFIX "compliance."
 
 struct verify_check {
     char *name; /* "neon.default-branch", "s3.backups", "s3.newest-age", "s3.newest-stream" */
@@ -90,6 +110,8 @@ struct verify_opts {
 struct verify_report {
     struct verify_check *checks;
     size_t n_checks;
+    struct compliance_result *compliance; /* encryption, tls, retention (core/compliance) */
+    size_t n_compliance;
     struct verify_backups backups; /* newest first, all of them */
     size_t shown;                  /* how many the report lists (<= count) */
     int have_project;
@@ -111,7 +133,7 @@ struct verify_report {
 int verify_run(struct verify_report *out, const struct verify_opts *opt, struct s3_client *s3,
                struct neon_client *neon, const char *neon_problem, struct pd_err *err);
 
-/* 0 all passed, 3 any ERROR, else 1 when any FAIL. */
+/* 0 all passed, 3 any ERROR, else 1 when any FAIL or failed compliance check (flagged: 0). */
 int verify_exit_code(const struct verify_report *r);
 
 const char *verify_status_name(enum verify_status s);
