@@ -60,7 +60,7 @@ fi
 
 NEON_API_HOST="http://console.neon.tech/api/v2" "$NT" cli project >/dev/null 2>"$W/err2"
 rc=$?
-if [ $rc = 2 ] && grep -qx "error: neon: NEON_API_HOST: http: http://console.neon.tech/api/v2: plain http is allowed only for loopback hosts (use https)" "$W/err2"; then
+if [ $rc = 2 ] && grep -qx "error: neon: NEON_API_HOST: http: http://console.neon.tech/api/v2: plain http is allowed only for loopback hosts (use https, or set PGDRILL_ALLOW_PLAIN_HTTP=1 to override)" "$W/err2"; then
     echo "ok - plain http to a non-loopback host is refused before connecting (exit 2)"
 else
     echo "not ok - plain http refused (rc=$rc)"

@@ -37,17 +37,19 @@ test_check_url(void **state)
         {"http://[::1]:9/", 0, ""},
         {"http://console.neon.tech/api/v2", PD_EUSAGE,
          "http: http://console.neon.tech/api/v2: plain http is allowed only for loopback hosts "
-         "(use https)"},
+         "(use https, or set PGDRILL_ALLOW_PLAIN_HTTP=1 to override)"},
         {"http://10.0.0.1/", PD_EUSAGE,
-         "http: http://10.0.0.1/: plain http is allowed only for loopback hosts (use https)"},
+         "http: http://10.0.0.1/: plain http is allowed only for loopback hosts "
+         "(use https, or set PGDRILL_ALLOW_PLAIN_HTTP=1 to override)"},
         {"http://128.0.0.1/", PD_EUSAGE,
-         "http: http://128.0.0.1/: plain http is allowed only for loopback hosts (use https)"},
+         "http: http://128.0.0.1/: plain http is allowed only for loopback hosts "
+         "(use https, or set PGDRILL_ALLOW_PLAIN_HTTP=1 to override)"},
         {"ftp://127.0.0.1/x", PD_EUSAGE,
          "http: ftp://127.0.0.1/x: unsupported scheme ftp (use https)"},
         {"not a url", PD_EUSAGE, "http: not a url: not a valid url"},
         {"http://u:hunter22@example.com/", PD_EUSAGE,
          "http: http://u:********@example.com/: plain http is allowed only for loopback hosts "
-         "(use https)"},
+         "(use https, or set PGDRILL_ALLOW_PLAIN_HTTP=1 to override)"},
     };
 
     (void)state;

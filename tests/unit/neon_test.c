@@ -128,7 +128,8 @@ test_new_rejects_bad_config(void **state)
     cfg.host = "http://console.example.com/api/v2";
     assert_int_equal(neon_client_new(&c, &cfg, &err), PD_EUSAGE);
     assert_string_equal(err.msg, "neon: NEON_API_HOST: http: http://console.example.com/api/v2: "
-                                 "plain http is allowed only for loopback hosts (use https)");
+                                 "plain http is allowed only for loopback hosts (use https, "
+                                 "or set PGDRILL_ALLOW_PLAIN_HTTP=1 to override)");
     assert_null(c);
     pd_redact_reset();
 }

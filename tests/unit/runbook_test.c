@@ -299,11 +299,11 @@ test_scan_vars(void **state)
 static void
 test_action_names(void **state)
 {
-    static const char *const names[] = {"sh",    "sql",  "check", "confirm",
-                                        "input", "note", "neon",  "s3"};
+    static const char *const names[] = {"sh",   "sql",  "check", "confirm",   "input",
+                                        "note", "neon", "s3",    "compliance"};
 
     (void)state;
-    assert_int_equal(STEP_ACTION_COUNT, 8);
+    assert_int_equal(STEP_ACTION_COUNT, 9);
     for (int a = 0; a < STEP_ACTION_COUNT; a++)
         assert_string_equal(runbook_action_name((enum step_action)a), names[a]);
     assert_string_equal(runbook_action_name(STEP_ACTION_COUNT), "?");

@@ -1233,7 +1233,8 @@ test_transport_errors(void **state)
     assert_int_equal(s3_client_new(&c, &cr, NULL, &err), 0);
     assert_int_equal(s3_client_delete(c, "bucket", "k", &err), PD_EINPUT);
     assert_string_equal(err.msg, "s3: endpoint 'http://s3.example.com' uses plain http; only "
-                                 "loopback hosts may, use https://");
+                                 "loopback hosts may, use https:// (or set "
+                                 "PGDRILL_ALLOW_PLAIN_HTTP=1 to override)");
     // and bad upload options are refused before sending
     assert_int_equal(
         s3_client_put(c, "bucket", "k", "x", 1, &(struct s3_put_options){.sse = "DES"}, NULL, &err),

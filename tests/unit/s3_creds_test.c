@@ -358,7 +358,8 @@ static const struct chain_case chain_cases[] = {
      NULL,
      NULL,
      S3_ADDRESSING_AUTO,
-     "s3: endpoint 'http://s3.example.com' uses plain http; only loopback hosts may, use https://"},
+     "s3: endpoint 'http://s3.example.com' uses plain http; only loopback hosts may, use https:// "
+     "(or set PGDRILL_ALLOW_PLAIN_HTTP=1 to override)"},
     {"endpoint with a path",
      {"AWS_ENDPOINT_URL_S3=https://s3.example.com/base"},
      NULL,
