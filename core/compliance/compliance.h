@@ -46,7 +46,7 @@ enum compliance_status {
 };
 
 struct compliance_result {
-    char *name;     /* one of COMPLIANCE_CHECKS (owned) */
+    char *name; /* one of COMPLIANCE_CHECKS (owned) */
     enum compliance_status status;
     char *expected; /* what the requirement is (owned) */
     char *detail;   /* what was seen, naming the offenders; never a secret (owned) */
@@ -67,9 +67,9 @@ void compliance_note_object(const char *bucket, const char *key, const char *sse
 
 /*
  * The non-loopback endpoints reached over plain http (allowed only by
- * PGDRILL_ALLOW_PLAIN_HTTP) not yet returned by an earlier call, as
- * "http://a:1, http://b:2"; NULL when there is none. The audit log puts them
- * in the entry of the action that used them. Caller owns the result.
+ * PGDRILL_ALLOW_PLAIN_HTTP) since the previous call, as "http://a:1,
+ * http://b:2"; NULL when there is none. The audit log puts them in the
+ * entry of the action that used them. Caller owns the result.
  */
 char *compliance_take_plain_http(void);
 

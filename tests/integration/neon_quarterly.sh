@@ -77,8 +77,18 @@ for c in drill.core-tables-not-empty drill.null-required-fields drill.orphaned-v
     compliance.no-future-created-at compliance.scheduled-end-after-start drill.usable; do
     is "$(json_get "$R" "checks[name=$c].passed")" true "report: check $c passed"
 done
-is "$(json_get "$R" compliance.verdict)" passed "report: compliance summary passed"
-is "$(json_get "$R" compliance.passed)" 4 "report: four compliance checks"
+# the four SQL checks and TLS pass; the 90-day retention is flagged (a warning)
+is "$(json_get "$R" compliance.verdict)" flagged "report: compliance summary flagged, nothing failed"
+is "$(json_get "$R" compliance.passed)" 5 "report: five compliance checks passed"
+is "$(json_get "$R" compliance.failed)" 0 "report: no compliance check failed"
+is "$(json_get "$R" 'compliance.checks[name=compliance.retention-meets-7-years].status')" flagged \
+    "report: the 90-day retention is flagged"
+like "$(json_get "$R" 'compliance.checks[name=compliance.retention-meets-7-years].detail')" \
+    "^weekly keeps 90 days, pre-migration keeps 90 days, pre-release keeps 90 days: shorter than the 7 years \(2557 days\)" \
+    "report: the flag names each class and its days"
+like "$(json_get "$R" 'compliance.checks[name=compliance.tls-outside-loopback].detail')" \
+    "^no service outside loopback was contacted; loopback, exempt: .*http://127\.0\.0\.1:[0-9]+.*postgres://127\.0\.0\.1:[0-9]+ \(sslmode=prefer, no TLS\)" \
+    "report: the sandbox's Neon API and databases are listed as loopback, exempt"
 is "$(json_get "$R" team.operator)" "Ada Operator" "report: the operator"
 is "$(json_get "$R" team.observer)" "Oscar Observer" "report: the observer"
 like "$(json_get "$R" 'issues[kind=recorded].text')" "sandbox branch took a while" \

@@ -10,7 +10,8 @@
 # and exports the AWS_* variables pgdrill and `aws` need (a clean AWS
 # environment: no user profile leaks in) and PGDRILL_BACKUP_URI.
 # upload_backup KEY FILE [SHA256] puts FILE at KEY with x-amz-meta-sha256
-# (default: the file's own sha256, as `pgdrill backup` stores it).
+# (default: the file's own sha256) and AES256 encryption, as `pgdrill
+# backup` stores it.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/neon_lib.sh"
 
@@ -51,7 +52,7 @@ aws() { "$AWSCLI" --endpoint-url "$S3EP" "$@"; }
 upload_backup() { # KEY FILE [SHA256]
     local sum=${3:-$(sha256sum "$2" | cut -d' ' -f1)}
     aws s3 cp "$2" "s3://$BUCKET/$1" --only-show-errors --metadata "sha256=$sum" \
-        --content-type application/gzip
+        --content-type application/gzip --sse AES256
 }
 
 # stamp DAYS_AGO: the key timestamp YYYYMMDD-HHMMSS that many days ago (UTC)
