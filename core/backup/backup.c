@@ -29,6 +29,7 @@
 #include "pd_redact.h"
 #include "pd_sha256.h"
 #include "pd_time.h"
+#include "pg/pg.h"
 #include "s3/upload.h"
 
 const char *const backup_classes[] = {"weekly", "pre-migration", "pre-release", NULL};
@@ -169,7 +170,17 @@ pgdump_env(char ***env_out, char **extra_out, const char *url, struct pd_err *er
 
     *env_out = NULL;
     *extra_out = NULL;
-    opts = PQconninfoParse(url, &perr);
+    {
+        // pgdrill's defaults (sslmode=require outside loopback) reach pg_dump too
+        char *ci = NULL;
+        struct pd_err cerr = {0};
+
+        opts = PQconninfoParse(pg_conninfo(&ci, url, &cerr) == 0 ? ci : url, &perr);
+        if (ci != NULL) {
+            memset(ci, 0, strlen(ci));
+            free(ci);
+        }
+    }
     if (opts == NULL) {
         /* libpq's message quotes no value, but redact it anyway */
         char *msg = pd_redact(perr ? perr : "out of memory");

@@ -23,6 +23,7 @@
 #include "pd_mem.h"
 #include "pd_sha256.h"
 #include "pd_time.h"
+#include "pg/pg.h"
 #include "s3/check.h"
 #include "s3/client.h"
 #include "verify/verify.h"
@@ -224,10 +225,17 @@ raw_feed(const void *data, size_t len, void *payload, struct pd_err *err)
 static int
 child_env(char ***out, const char *url, char **dbname, struct pd_err *err)
 {
-    char *perr = NULL;
-    PQconninfoOption *opts = PQconninfoParse(url, &perr);
+    char *perr = NULL, *ci = NULL;
+    struct pd_err cerr = {0};
+    // with pgdrill's defaults (sslmode=require outside loopback), as pg_connect uses them
+    PQconninfoOption *opts = PQconninfoParse(pg_conninfo(&ci, url, &cerr) == 0 ? ci : url, &perr);
     size_t n = 0, cap = 16;
     char **env;
+
+    if (ci != NULL) {
+        memset(ci, 0, strlen(ci));
+        free(ci);
+    }
 
     if (opts == NULL) {
         PQfreemem(perr);

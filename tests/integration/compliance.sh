@@ -259,6 +259,10 @@ MD
 DATABASE_URL=$REMOTE_URL "$B" run "$W/pgtls.md" --yes >"$W/pg1.out" 2>&1
 is "$?" 3 "postgres: a non-loopback server without SSL is refused (sslmode=require by default)"
 like "$(cat "$W/pg1.out")" "server does not support SSL, but SSL was required" "postgres: because SSL was required"
+DATABASE_URL=$REMOTE_URL PGDRILL_RETENTION_DAYS=2600 "$B" backup --class pre-release --min-size 1000 \
+    >"$W/bk1.out" 2>&1
+is "$?" 1 "postgres: pg_dump (backup) to a non-loopback server without SSL fails"
+like "$(cat "$W/bk1.out")" "pg_dump failed .*SSL was required" "postgres: pg_dump gets sslmode=require too"
 # turn SSL on in the cluster (its files owned by the cluster's user) and try again
 OWNER=$(stat -c %U "$W/pg/data" 2>/dev/null || stat -c %U "$W/pg")
 cp "$W/tls-cert.pem" "$W/pg/server.crt" && cp "$W/tls-key.pem" "$W/pg/server.key"
@@ -274,6 +278,9 @@ R3=$(ls -d "$PGDRILL_HOME"/drills/*pg-tls | tail -1)/report.json
 is "$(json_get "$R3" 'compliance.checks[name=compliance.tls-outside-loopback].detail')" \
     "TLS for every endpoint outside loopback: postgres://$ADDR:$PG_FPORT (sslmode=require, TLS in use)" \
     "postgres: recorded with sslmode=require and TLS in use"
+DATABASE_URL=$REMOTE_URL PGDRILL_RETENTION_DAYS=2600 "$B" backup --class pre-release --min-size 1000 \
+    >"$W/bk2.out" 2>&1
+is "$?" 0 "postgres: with SSL on the server pg_dump (backup) succeeds"
 DATABASE_URL="$REMOTE_URL?sslmode=disable" "$B" run "$W/pgtls.md" --yes >"$W/pg3.out" 2>&1
 is "$?" 1 "postgres: sslmode=disable asked for outside loopback fails the tls check"
 like "$(cat "$W/pg3.out")" "without TLS outside loopback: postgres://$ADDR:$PG_FPORT \(sslmode=disable, no TLS\)" \
