@@ -68,7 +68,7 @@ forward() { # TARGET_PORT NAME -> sets FPORT
     local i
     FPORT=
     for i in $(seq 1 50); do
-        FPORT=$(sed -n 's/^forwarding on .*:\([0-9]*\)$/\1/p' "$W/fwd-$2.log")
+        FPORT=$(sed -n 's/^forwarding on .*:\([0-9]*\)$/\1/p' "$W/fwd-$2.log" 2>/dev/null)
         [ -n "$FPORT" ] && return 0
         sleep 0.1
     done
