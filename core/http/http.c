@@ -83,8 +83,8 @@ http_plain_http_allowed(void)
 {
     const char *v = getenv(HTTP_ALLOW_PLAIN_ENV);
 
-    return v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
-                         strcasecmp(v, "yes") == 0);
+    return v != NULL &&
+           (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0);
 }
 
 /*
@@ -177,7 +177,9 @@ note_endpoint(const char *url)
                " is set): the connection is not encrypted",
                host);
     compliance_note_endpoint(endpoint, tls, loopback,
-                             tls ? NULL : loopback ? NULL : HTTP_ALLOW_PLAIN_ENV);
+                             tls        ? NULL
+                             : loopback ? NULL
+                                        : HTTP_ALLOW_PLAIN_ENV);
     free(scheme);
     free(host);
     free(endpoint);
