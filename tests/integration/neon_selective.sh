@@ -121,7 +121,7 @@ like "$(cat "$W/out.2")" "import: 0 inserted, $RANGE_ROWS skipped as already pre
 cmp -s "$W/after.visits" <(dump)
 is "$?" 0 "the second import changed nothing"
 # clean the abandoned drill's branch and file by hand, then a run passes
-left=$(grep -o 'temp-recovery-[0-9]\{8\}-[0-9]\{6\}' "$W/out.stop" | head -n 1)
+left=$(cat "$W/out.stop" "$W/stop.log" | grep -o 'temp-recovery-[0-9]\{8\}-[0-9]\{6\}' | head -n 1)
 "$NT" cli action op=branch-delete branch="$left" >"$W/out.del" 2>&1
 is "$?" 0 "delete the abandoned branch $left"
 rm -f "$PGDRILL_HOME/drills/$sid/recovered.csv"
