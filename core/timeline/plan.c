@@ -372,7 +372,7 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
                 pd_buf_appendf(&steps, NULL, "ask %s", st->input ? st->input->name : "");
                 break;
             case STEP_COMPLIANCE:
-                pd_buf_appendf(&b, NULL, "compliance check %s", runbook_step_attr(st, "check"));
+                pd_buf_appendf(&steps, NULL, "compliance check %s", runbook_step_attr(st, "check"));
                 break;
             default:
                 pd_buf_appendf(&steps, NULL, "%s", line[0] ? line : "note");
