@@ -452,7 +452,7 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
     const char *pg_prog = opt->pg_dump ? opt->pg_dump : "pg_dump";
     uint64_t min_size = opt->min_size ? opt->min_size : BACKUP_MIN_SIZE_DEFAULT;
     unsigned char *buf = pd_xmalloc(256 * 1024);
-    double t0 = pd_time_mono(), last_tick = 0;
+    double t0 = pd_time_mono(), last_tick = 0, t_phase;
     int rc, status = -1, started_dump = 0, uploaded = 0, local_anon = 0;
 
     memset(out, 0, sizeof(*out));
@@ -544,6 +544,7 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
 
     /* pg_dump is done: decide before anything can complete the upload */
     status = pgdump_finish(&pd, 0);
+    out->phases.dump_s = pd_time_mono() - t0;
     if (opt->progress != NULL) {
         /* a Ctrl-C reaches pg_dump too: report the interrupt, not its death */
         struct backup_progress p = {
@@ -586,7 +587,10 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
         if (rc != 0)
             goto out;
     }
-    if ((rc = gz_deflate_finish(z, err)) != 0)
+    t_phase = pd_time_mono();
+    rc = gz_deflate_finish(z, err);
+    out->phases.flush_s = pd_time_mono() - t_phase;
+    if (rc != 0)
         goto out;
     if (j.local_fd >= 0 && fsync(j.local_fd) != 0) {
         rc = PD_ERR_SET(err, PD_EIO, "local copy %s: %s", tmp_path, strerror(errno));
@@ -597,6 +601,13 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
     out->compressed_bytes = j.compressed;
     rc = s3_upload_finish(j.upload, &etag, err);
     out->parts = s3_upload_parts(j.upload);
+    {
+        struct s3_upload_timing ut;
+
+        s3_upload_timing(j.upload, &ut);
+        out->phases.drain_s = ut.drain_s;
+        out->phases.complete_s = ut.complete_s;
+    }
     {
         struct audit_arg args[] = {
             {"bytes", NULL, (long long)out->compressed_bytes},
@@ -624,7 +635,9 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
 
         snprintf(plain, sizeof(plain), "%llu", (unsigned long long)out->plain_bytes);
         mo.metadata = meta;
+        t_phase = pd_time_mono();
         rc = s3_client_replace_metadata(c, opt->bucket, opt->key, &mo, etag, err);
+        out->phases.metadata_s = pd_time_mono() - t_phase;
         if (record(opt->audit, opt->drill_id, "s3.replace-metadata", target, args, 2,
                    rc ? err : NULL, &aerr) != 0 &&
             rc == 0)
@@ -638,7 +651,9 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
         const char *meta_sha = NULL;
         struct audit_arg args[] = {{"bytes", NULL, 0}};
 
+        t_phase = pd_time_mono();
         rc = s3_client_head(c, &head, opt->bucket, opt->key, err);
+        out->phases.head_s = pd_time_mono() - t_phase;
         if (rc == 0) {
             for (char **m = head.metadata; m && m[0] && m[1]; m += 2)
                 if (strcmp(m[0], "sha256") == 0)

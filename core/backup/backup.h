@@ -100,6 +100,16 @@ struct backup_result {
     int parts;       /* 0 when it went up in one PUT */
     double duration_s;
     int completed; /* 1 once the object exists at the key */
+    /* where the time went, in seconds (0 for a phase not reached) */
+    struct {
+        double dump_s;     /* pg_dump's start to the end of its output (compressing and
+                              uploading parts meanwhile) */
+        double flush_s;    /* the last compressed blocks after pg_dump ended */
+        double drain_s;    /* parts still uploading after the stream ended */
+        double complete_s; /* CompleteMultipartUpload (or the single PUT) */
+        double metadata_s; /* storing sha256 and plain size as metadata */
+        double head_s;     /* the HEAD that checks what landed */
+    } phases;
 };
 
 /*

@@ -7,6 +7,7 @@
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
+#include "pd_time.h"
 
 #define MIN_PART     ((size_t)5 * 1024 * 1024)
 #define DEFAULT_PART ((size_t)8 * 1024 * 1024)
@@ -56,6 +57,7 @@ struct s3_upload {
     struct pd_err first_err;
     int finished;
     int aborted;
+    struct s3_upload_timing timing;
 };
 
 static void *
@@ -260,6 +262,7 @@ wait_idle(struct s3_upload *u)
 int
 s3_upload_finish(struct s3_upload *u, char **etag_out, struct pd_err *err)
 {
+    double t0 = pd_time_mono(), t1;
     int rc;
 
     if (etag_out)
@@ -271,6 +274,7 @@ s3_upload_finish(struct s3_upload *u, char **etag_out, struct pd_err *err)
         // it all fitted in one part: one PUT, nothing to clean up on failure
         rc = s3_client_put(u->c, u->bucket, u->key, u->cur, u->cur_len, u->has_put ? &u->put : NULL,
                            etag_out, err);
+        u->timing.complete_s = pd_time_mono() - t0;
         if (rc == 0)
             u->finished = 1;
         else
@@ -280,11 +284,15 @@ s3_upload_finish(struct s3_upload *u, char **etag_out, struct pd_err *err)
     if (u->cur_len > 0 && (rc = dispatch(u, err)) != 0)
         goto fail;
     wait_idle(u);
+    t1 = pd_time_mono();
+    u->timing.drain_s = t1 - t0;
     if (u->failed) {
         rc = failure(u, err);
         goto fail;
     }
-    if ((rc = s3_multipart_complete(u->m, etag_out, err)) != 0)
+    rc = s3_multipart_complete(u->m, etag_out, err);
+    u->timing.complete_s = pd_time_mono() - t1;
+    if (rc != 0)
         goto fail;
     u->finished = 1;
     return 0;
@@ -356,4 +364,10 @@ int
 s3_upload_parts(const struct s3_upload *u)
 {
     return u->parts;
+}
+
+void
+s3_upload_timing(const struct s3_upload *u, struct s3_upload_timing *out)
+{
+    *out = u->timing;
 }

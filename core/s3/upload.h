@@ -54,4 +54,16 @@ void s3_upload_free(struct s3_upload *u);
 uint64_t s3_upload_bytes(const struct s3_upload *u);
 int s3_upload_parts(const struct s3_upload *u);
 
+/*
+ * Where s3_upload_finish spent its time (seconds, 0 until it ran): waiting
+ * for the parts still uploading when the stream ended, and the
+ * CompleteMultipartUpload (or the single PUT) itself.
+ */
+struct s3_upload_timing {
+    double drain_s;
+    double complete_s;
+};
+
+void s3_upload_timing(const struct s3_upload *u, struct s3_upload_timing *out);
+
 #endif
