@@ -459,6 +459,7 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
     uint64_t min_size = opt->min_size ? opt->min_size : BACKUP_MIN_SIZE_DEFAULT;
     unsigned char *buf = pd_xmalloc(256 * 1024);
     double t0 = pd_time_mono(), last_tick = 0, t_phase;
+    char plain_size[32];
     int rc, status = -1, started_dump = 0, uploaded = 0, local_anon = 0;
 
     memset(out, 0, sizeof(*out));
@@ -605,6 +606,10 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
     pd_sha256_final(j.sha, out->sha256);
     j.sha = NULL;
     out->compressed_bytes = j.compressed;
+    snprintf(plain_size, sizeof(plain_size), "%llu", (unsigned long long)out->plain_bytes);
+    /* a backup small enough for one PUT gets its metadata with it: no copy needed */
+    s3_upload_add_metadata(j.upload, "sha256", out->sha256);
+    s3_upload_add_metadata(j.upload, "plain-size", plain_size);
     rc = s3_upload_finish(j.upload, &etag, err);
     out->parts = s3_upload_parts(j.upload);
     {
@@ -620,11 +625,14 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
             {"parts", NULL, out->parts},
             {"sse", put.sse, 0},
             {"storage_class", put.storage_class, 0},
+            {"sha256", out->sha256, 0},
+            {"plain_size", plain_size, 0},
         };
 
         uploaded = 1; /* the upload's own outcome is recorded here */
-        if (record(opt->audit, opt->drill_id, "s3.upload", target, args, 4, rc ? err : NULL,
-                   &aerr) != 0 &&
+        /* with one PUT the metadata went up with the object: the audit says so */
+        if (record(opt->audit, opt->drill_id, "s3.upload", target, args,
+                   out->parts == 0 ? 6 : 4, rc ? err : NULL, &aerr) != 0 &&
             rc == 0)
             rc = PD_ERR_SET(err, aerr.kind, "%s", aerr.msg);
     }
@@ -632,14 +640,15 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
         goto out;
     out->completed = 1;
 
-    /* the checksum is only known now: store it by copying the object onto itself */
-    {
-        char plain[32];
-        const char *meta[] = {"sha256", out->sha256, "plain-size", plain, NULL};
+    /*
+     * A multipart object's metadata was fixed when the upload began, before
+     * the checksum was known: store it by copying the object onto itself.
+     */
+    if (out->parts > 0) {
+        const char *meta[] = {"sha256", out->sha256, "plain-size", plain_size, NULL};
         struct s3_put_options mo = put;
-        struct audit_arg args[] = {{"sha256", out->sha256, 0}, {"plain_size", plain, 0}};
+        struct audit_arg args[] = {{"sha256", out->sha256, 0}, {"plain_size", plain_size, 0}};
 
-        snprintf(plain, sizeof(plain), "%llu", (unsigned long long)out->plain_bytes);
         mo.metadata = meta;
         t_phase = pd_time_mono();
         rc = s3_client_replace_metadata(c, opt->bucket, opt->key, &mo, etag, err);

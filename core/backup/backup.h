@@ -9,8 +9,10 @@
  * must be at least min_size bytes) and pg_dump's exit status are decided
  * after pg_dump ends but BEFORE the upload is completed: a failed or too
  * small dump aborts the upload, so nothing ever appears at the final key.
- * Then the sha256 and plain size go into the object's metadata (a copy onto
- * itself, guarded by the ETag) and a HEAD proves size, encryption and
+ * Then the sha256 and plain size go into the object's metadata: with the
+ * single PUT of a small backup, else by a copy of the multipart object onto
+ * itself (guarded by the ETag; its metadata was fixed when the upload began,
+ * before the checksum was known). A HEAD proves size, encryption and
  * checksum.
  *
  * backup_retention lists one class prefix and deletes (or, dry, only names)

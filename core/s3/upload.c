@@ -103,6 +103,21 @@ part_worker(void *arg)
     return NULL;
 }
 
+void
+s3_upload_add_metadata(struct s3_upload *u, const char *name, const char *value)
+{
+    size_t n = 0;
+
+    while (u->metadata && u->metadata[n])
+        n++;
+    u->metadata = pd_xrealloc(u->metadata, (n + 3) * sizeof(char *));
+    u->metadata[n] = pd_xstrdup(name);
+    u->metadata[n + 1] = pd_xstrdup(value);
+    u->metadata[n + 2] = NULL;
+    u->put.metadata = (const char *const *)u->metadata;
+    u->has_put = 1;
+}
+
 static char *
 dup_or_null(const char *s)
 {
