@@ -1054,6 +1054,32 @@ test_replace_metadata(void **state)
     assert_signed(&f.seen[0], host);
 }
 
+/* Stream len bytes through s3_upload against f, adding sha256=abc at the end. */
+static void
+upload_with_late_metadata(struct fake_s3 *f, const void *data, size_t len, int parts,
+                          const char *etag_want)
+{
+    struct s3_put_options po = {.content_type = "application/gzip", .sse = "AES256"};
+    struct s3_upload_options uo = {.part_size = 5 * 1024 * 1024, .max_in_flight = 1, .put = &po};
+    struct s3_upload *u;
+    struct pd_err err = {0};
+    char *etag = NULL;
+
+    fake_start(f);
+    struct s3_client *c = fake_client(f, 0);
+    assert_int_equal(s3_upload_new(&u, c, "bucket", "weekly/k.gz", &uo, &err), 0);
+    assert_int_equal(s3_upload_write(u, data, len, &err), 0);
+    s3_upload_add_metadata(u, "sha256", "abc");
+    s3_upload_add_metadata(u, "plain-size", "42");
+    assert_int_equal(s3_upload_finish(u, &etag, &err), 0);
+    assert_int_equal(s3_upload_parts(u), parts);
+    assert_string_equal(etag, etag_want);
+    free(etag);
+    s3_upload_free(u);
+    s3_client_free(c);
+    fake_stop(f);
+}
+
 /*
  * Metadata added at the end of a stream (the backup's sha256) goes up with a
  * single PUT; a multipart upload began before it was known and ignores it.
@@ -1074,28 +1100,12 @@ test_upload_late_metadata(void **state)
                     "</CompleteMultipartUploadResult>",
                     -1}},
         .n_script = 4};
-    struct s3_put_options po = {.content_type = "application/gzip", .sse = "AES256"};
-    struct s3_upload_options uo = {.part_size = 5 * 1024 * 1024, .max_in_flight = 1, .put = &po};
-    size_t big = uo.part_size + 3;
+    size_t big = (size_t)5 * 1024 * 1024 + 3;
     unsigned char *data = pd_xmalloc(big);
-    struct s3_upload *u;
-    struct pd_err err = {0};
-    char *etag = NULL, host[32];
+    char host[32];
 
     (void)state;
-    fake_start(&one);
-    struct s3_client *c = fake_client(&one, 0);
-    assert_int_equal(s3_upload_new(&u, c, "bucket", "weekly/k.gz", &uo, &err), 0);
-    assert_int_equal(s3_upload_write(u, "small", 5, &err), 0);
-    s3_upload_add_metadata(u, "sha256", "abc");
-    s3_upload_add_metadata(u, "plain-size", "42");
-    assert_int_equal(s3_upload_finish(u, &etag, &err), 0);
-    assert_int_equal(s3_upload_parts(u), 0);
-    assert_string_equal(etag, "s1");
-    PD_FREE(etag);
-    s3_upload_free(u);
-    s3_client_free(c);
-    fake_stop(&one);
+    upload_with_late_metadata(&one, "small", 5, 0, "s1");
     assert_int_equal(one.n_seen, 1);
     assert_string_equal(one.seen[0].method, "PUT");
     assert_string_equal(one.seen[0].body, "small");
@@ -1107,18 +1117,7 @@ test_upload_late_metadata(void **state)
     assert_signed(&one.seen[0], host);
 
     memset(data, 'x', big);
-    fake_start(&mp);
-    c = fake_client(&mp, 0);
-    assert_int_equal(s3_upload_new(&u, c, "bucket", "weekly/k.gz", &uo, &err), 0);
-    assert_int_equal(s3_upload_write(u, data, big, &err), 0);
-    s3_upload_add_metadata(u, "sha256", "abc");
-    assert_int_equal(s3_upload_finish(u, &etag, &err), 0);
-    assert_int_equal(s3_upload_parts(u), 2);
-    assert_string_equal(etag, "abc-2");
-    PD_FREE(etag);
-    s3_upload_free(u);
-    s3_client_free(c);
-    fake_stop(&mp);
+    upload_with_late_metadata(&mp, data, big, 2, "abc-2");
     assert_int_equal(mp.n_seen, 4);
     assert_string_equal(mp.seen[0].target, "/bucket/weekly/k.gz?uploads=");
     assert_string_equal(seen_header(&mp.seen[0], "content-type"), "application/gzip");
