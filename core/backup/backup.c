@@ -299,12 +299,6 @@ pgdump_start(struct pgdump *pd, const char *prog, const char *url, struct pd_err
         rc = PD_ERR_SET(err, PD_EIO, "pg_dump: cannot start %s: %s", prog, strerror(rc));
         goto out;
     }
-    /*
-     * pg_dump writes in small pieces and we read 256 KiB at a time: a pipe
-     * larger than the default 64 KiB lets it run ahead while we compress
-     * instead of sleeping on a full pipe (best effort: it may be refused)
-     */
-    (void)fcntl(out_pipe[0], F_SETPIPE_SZ, 1024 * 1024);
     pd->out_fd = out_pipe[0];
     pd->err_fd = err_pipe[0];
     out_pipe[0] = err_pipe[0] = -1;
