@@ -433,7 +433,13 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
     struct job j = {.opt = opt, .local_fd = -1};
     struct pgdump pd;
     struct gz_deflate *z = NULL;
-    struct gz_deflate_options zo = {.level = opt->level, .threads = opt->threads};
+    /*
+     * 16 blocks (2 MiB of input) queued per worker: on a busy machine the
+     * reading, writing and uploading thread waits for a CPU now and then,
+     * and with the default 2 the workers ran dry meanwhile (pigz queues
+     * more, and was then up to 1.5x faster)
+     */
+    struct gz_deflate_options zo = {.level = opt->level, .threads = opt->threads, .depth = 16};
     struct s3_put_options put = {
         .content_type = "application/gzip",
         .sse = opt->sse ? opt->sse : "AES256",
