@@ -3,9 +3,10 @@
 # the signature-checking proxy (sandbox/s3-proxy.py), the sandbox Neon server
 # and its PostgreSQL primary. Two gzip'd pg_dump backups of care_commons are
 # in the bucket, as `pgdrill backup` stores them: an older full one and a
-# newer one taken after some visits were deleted. The operator accepts the
-# plan, takes the default inputs but asks for a switch-over, picks the OLDER
-# backup by typing its key, watches it being streamed into a new database on
+# newer one taken after some visits were deleted. The operator takes the
+# default inputs but asks for a switch-over, picks the OLDER backup by
+# typing its key, reads and accepts the plan shown before the first change
+# (the restore branch), watches the backup being streamed into a new database on
 # restore-from-backup-YYYY-MM-DD and checked, types the branch name to
 # confirm the switch-over, marks the four manual Vercel steps done and leaves
 # a note. The restored tables are the older backup's; report.json agrees.
@@ -48,10 +49,7 @@ t_start 140 100 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "HOME=$H
     --var migrate_status_cmd='echo "status: DATABASE_URL names $(basename "$DATABASE_URL")"' \
     --var migrate_cmd=true
 
-check "the plan comes first" t_wait "Plan: restore-from-s3 (nothing has changed yet)" 30
-check "the plan names the streamed restore" t_wait 'read    s3 restore ${PGDRILL_BACKUP_URI}/weekly/${backup_object}'
-t_keys Enter
-check "banner names the sandbox" t_wait "SANDBOX" 20
+check "banner names the sandbox" t_wait "SANDBOX" 30
 for q in "backup_prefix" "restore_db" "dump_format" "restore_jobs" "app_dir"; do
     check "input $q is asked, with its default" t_wait "┌─ $q ─" 20
     t_keys Enter
@@ -62,9 +60,18 @@ check "the backups are listed, newest first" t_wait "2 objects under s3://$BUCKE
 check "the list shows the older backup" t_wait_re "weekly/$OLD_KEY +[0-9.]+ KiB +7d 0h"
 check "the operator is asked which backup, newest by default" t_wait "or \"newest\" for weekly/$NEW_KEY" 30
 t_keys "$OLD_KEY" Enter
-check "the typed key is taken" t_wait "backup_key = $OLD_KEY" 30
-check "its HEAD is shown" t_wait "s3://$BUCKET/weekly/$OLD_KEY: " 30
-check "its recorded sha256 is found" t_wait_re "\[✓\] passed: [0-9.]+ KiB, sha256 recorded" 30
+# the plan comes as the first change is due, over the drill screen
+check "the plan comes before the first change" t_wait "Plan: restore-from-s3 (nothing has changed yet)" 60
+t_screen >"$T_WORK/plan.txt"
+words=$(tr -s ' \n' '  ' <"$T_WORK/plan.txt")
+check "the plan: the typed key is the backup" grep -qF "input backup_key = $OLD_KEY" <<<"$words"
+check "the plan: its HEAD was read" grep -qF "done s3 head s3://$BUCKET/weekly/$OLD_KEY" <<<"$words"
+check "the plan: the backup used is the older one" grep -qF "Backup used: s3://$BUCKET/weekly/$OLD_KEY" <<<"$words"
+check "the plan: the next change creates the restore branch" \
+    grep -qF "Next, the first change (step target/4, stage 2): create branch $BRANCH" <<<"$words"
+check "the plan: the chosen backup is streamed into the restore" \
+    grep -qF "read s3 restore s3://$BUCKET/weekly/$OLD_KEY" <<<"$words"
+t_keys Enter
 check "the restore branch is created" t_wait "created branch $BRANCH" 120
 check "stage 3 (restore) passed" t_wait_re "\[✓\] 3\. Restore the backup" 120
 check "stage 5 (integrity) passed" t_wait_re "\[✓\] 5\. Verify data integrity" 90
