@@ -129,7 +129,7 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
     struct pd_err err;
     char name[BACKUP_NAME_LEN];
     char *prefix = NULL, *key = NULL;
-    double now = pd_time_wall();
+    double now = pd_time_wall(), retention_s = 0;
     struct sigaction sa, old_int, old_term;
 
     memset(&res, 0, sizeof(res));
@@ -247,7 +247,10 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
             .audit = audit,
         };
 
+        double t_ret = pd_time_mono();
+
         rc = backup_retention(&expired, &n_expired, client, &ro, &err);
+        retention_s = pd_time_mono() - t_ret;
     }
 
 out:
@@ -269,6 +272,17 @@ out:
             cJSON_AddNullToObject(o, "sha256");
         cJSON_AddNumberToObject(o, "parts", res.parts);
         cJSON_AddNumberToObject(o, "duration_s", res.duration_s);
+        {
+            cJSON *ph = cJSON_AddObjectToObject(o, "phases");
+
+            cJSON_AddNumberToObject(ph, "dump_s", res.phases.dump_s);
+            cJSON_AddNumberToObject(ph, "flush_s", res.phases.flush_s);
+            cJSON_AddNumberToObject(ph, "drain_s", res.phases.drain_s);
+            cJSON_AddNumberToObject(ph, "complete_s", res.phases.complete_s);
+            cJSON_AddNumberToObject(ph, "metadata_s", res.phases.metadata_s);
+            cJSON_AddNumberToObject(ph, "head_s", res.phases.head_s);
+            cJSON_AddNumberToObject(ph, "retention_s", retention_s);
+        }
         for (size_t i = 0; i < n_expired; i++)
             if (expired[i].deleted || dry_run)
                 cJSON_AddItemToArray(del, cJSON_CreateString(expired[i].key));

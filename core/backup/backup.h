@@ -9,8 +9,10 @@
  * must be at least min_size bytes) and pg_dump's exit status are decided
  * after pg_dump ends but BEFORE the upload is completed: a failed or too
  * small dump aborts the upload, so nothing ever appears at the final key.
- * Then the sha256 and plain size go into the object's metadata (a copy onto
- * itself, guarded by the ETag) and a HEAD proves size, encryption and
+ * Then the sha256 and plain size go into the object's metadata: with the
+ * single PUT of a small backup, else by a copy of the multipart object onto
+ * itself (guarded by the ETag; its metadata was fixed when the upload began,
+ * before the checksum was known). A HEAD proves size, encryption and
  * checksum.
  *
  * backup_retention lists one class prefix and deletes (or, dry, only names)
@@ -100,6 +102,16 @@ struct backup_result {
     int parts;       /* 0 when it went up in one PUT */
     double duration_s;
     int completed; /* 1 once the object exists at the key */
+    /* where the time went, in seconds (0 for a phase not reached) */
+    struct {
+        double dump_s;     /* pg_dump's start to the end of its output (compressing and
+                              uploading parts meanwhile) */
+        double flush_s;    /* the last compressed blocks after pg_dump ended */
+        double drain_s;    /* parts still uploading after the stream ended */
+        double complete_s; /* CompleteMultipartUpload (or the single PUT) */
+        double metadata_s; /* storing sha256 and plain size as metadata */
+        double head_s;     /* the HEAD that checks what landed */
+    } phases;
 };
 
 /*

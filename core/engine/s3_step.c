@@ -15,29 +15,41 @@
  *   op=restore uri= [key=] url=DATABASE [format=auto|plain|custom] [jobs=N]:
  *              download -> gunzip -> psql (or pg_restore) in one stream.
  *   op=delete  uri= [key=]
+ *   op=get     uri= [key=] file=NAME: the object into NAME in the drill
+ *              folder (0600, written as NAME.part and named once complete
+ *              and checked against x-amz-meta-sha256 when it has one).
+ *   op=put     uri= [key=] file=NAME: NAME from the drill folder up to the
+ *              object, with its sha256 in x-amz-meta-sha256 and SSE AES256,
+ *              multipart when it is large; a HEAD checks the size.
  *
  * key= is the object's key in uri='s bucket; a key without uri='s prefix
  * gets it prepended, so both "care-commons-backup-....sql.gz" and
  * "weekly/care-commons-backup-....sql.gz" name the same object.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "compliance/compliance.h"
 #include "engine/engine.intern.h"
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+#include "pd_sha256.h"
 #include "pd_time.h"
 #include "s3/check.h"
 #include "s3/client.h"
 #include "s3/creds.h"
+#include "s3/upload.h"
 #include "verify/restore.h"
 #include "verify/verify.h"
 
 struct s3_step_args {
-    char *op, *uri, *key, *count, *max_age, *url, *format, *jobs;
+    char *op, *uri, *key, *count, *max_age, *url, *format, *jobs, *file;
     struct s3_uri where; /* bucket and prefix from uri= */
     char *object;        /* the full key (uri='s prefix + key=) */
 };
@@ -55,6 +67,7 @@ args_free(struct s3_step_args *a)
     free(a->url);
     free(a->format);
     free(a->jobs);
+    free(a->file);
     free(a->object);
     s3_uri_free(&a->where);
 }
@@ -71,10 +84,10 @@ expand_attr(struct engine *e, char **out, const char *key, struct pd_err *err)
 static int
 args_load(struct engine *e, struct s3_step_args *a, struct pd_err *err)
 {
-    static const char *const keys[] = {"op",      "uri", "key",    "count",
-                                       "max-age", "url", "format", "jobs"};
-    char **slots[] = {&a->op,      &a->uri, &a->key,    &a->count,
-                      &a->max_age, &a->url, &a->format, &a->jobs};
+    static const char *const keys[] = {"op",  "uri",    "key",  "count", "max-age",
+                                       "url", "format", "jobs", "file"};
+    char **slots[] = {&a->op,  &a->uri,    &a->key,  &a->count, &a->max_age,
+                      &a->url, &a->format, &a->jobs, &a->file};
     int rc = 0;
 
     memset(a, 0, sizeof(*a));
@@ -341,6 +354,203 @@ op_restore(struct engine *e, struct s3_client *c, struct s3_step_args *a,
     return rc;
 }
 
+/* The drill-folder path of file= (a plain name); caller frees. */
+static int
+local_path(char **out, const struct engine *e, const struct s3_step_args *a, struct pd_err *err)
+{
+    *out = NULL;
+    if (a->file == NULL || a->file[0] == '\0')
+        return PD_ERR_SET(err, PD_EINPUT, "s3 %s: file= is required (a name in the drill folder)",
+                          a->op);
+    if (!runbook_valid_file_name(a->file))
+        return PD_ERR_SET(err, PD_EINPUT,
+                          "s3 %s: bad file name '%s' (a plain name in the drill folder)", a->op,
+                          a->file);
+    if (e->drill == NULL || e->drill->dir == NULL)
+        return PD_ERR_SET(err, PD_EBUG, "s3 %s: the drill has no folder for %s", a->op, a->file);
+    *out = pd_xasprintf("%s/%s", e->drill->dir, a->file);
+    return 0;
+}
+
+struct get_sink {
+    int fd;
+    const char *path;
+    struct pd_sha256 *sha;
+    struct engine *e;
+};
+
+static int
+get_write(const void *data, size_t len, void *payload, struct pd_err *err)
+{
+    struct get_sink *g = payload;
+    const char *p = data;
+
+    pd_sha256_update(g->sha, data, len);
+    while (len > 0) {
+        ssize_t n = write(g->fd, p, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return PD_ERR_SET(err, PD_EIO, "s3 get: %s: %s", g->path, strerror(errno));
+        p += n;
+        len -= (size_t)n;
+    }
+    // the step can be stopped (Ctrl-C, timeout) in the middle of a large object
+    if (engine_should_stop(g->e))
+        return PD_ERR_SET(err, PD_EINTR, "s3 get: interrupted");
+    return 0;
+}
+
+static int
+op_get(struct engine *e, struct s3_client *c, struct s3_step_args *a,
+       struct engine_step_result *res, struct pd_err *err)
+{
+    struct get_sink g = {.fd = -1, .e = e};
+    struct s3_head h;
+    char *path = NULL, *part = NULL, sha[65], sz[32];
+    const char *want = NULL;
+    uint64_t got = 0;
+    int rc;
+
+    memset(&h, 0, sizeof(h));
+    if ((rc = need_object(a, err)) != 0 || (rc = local_path(&path, e, a, err)) != 0)
+        goto out;
+    if (access(path, F_OK) == 0) {
+        rc = PD_ERR_SET(err, PD_EINPUT, "s3 get: %s exists already; not overwritten", a->file);
+        goto out;
+    }
+    if ((rc = s3_client_head(c, &h, a->where.bucket, a->object, err)) != 0)
+        goto out;
+    for (char **m = h.metadata; m && m[0]; m += 2)
+        if (strcmp(m[0], "sha256") == 0)
+            want = m[1];
+    part = pd_xasprintf("%s.part", path);
+    g.path = part;
+    g.fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (g.fd < 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "s3 get: %s: %s", part, strerror(errno));
+        goto out;
+    }
+    rc = out_line(e, err, "downloading s3://%s/%s to %s", a->where.bucket, a->object, a->file);
+    g.sha = pd_sha256_new();
+    if (rc == 0)
+        rc = s3_client_get(c, a->where.bucket, a->object, 0, get_write, &g, &got, err);
+    pd_sha256_final(g.sha, sha);
+    if (rc != 0)
+        goto out;
+    verify_format_size(sz, sizeof(sz), got);
+    if (got != h.size) {
+        rc = PD_ERR_SET(err, PD_ECHECK, "s3 get: s3://%s/%s: %llu bytes received, HEAD said %llu",
+                        a->where.bucket, a->object, (unsigned long long)got,
+                        (unsigned long long)h.size);
+    } else if (want != NULL && strcmp(want, sha) != 0) {
+        rc = PD_ERR_SET(err, PD_ECHECK, "s3 get: s3://%s/%s: sha256 %s, x-amz-meta-sha256 says %s",
+                        a->where.bucket, a->object, sha, want);
+    } else if (fsync(g.fd) != 0 || close(g.fd) != 0) {
+        g.fd = -1;
+        rc = PD_ERR_SET(err, PD_EIO, "s3 get: %s: %s", part, strerror(errno));
+    } else {
+        g.fd = -1;
+        // link() refuses to replace a file that appeared meanwhile
+        if (link(part, path) != 0) {
+            rc = PD_ERR_SET(err, PD_EIO, "s3 get: %s: %s", path, strerror(errno));
+        } else {
+            res->summary = pd_xasprintf("%s saved as %s; sha256 %s", sz, a->file,
+                                        want ? "matches" : "not recorded, not checked");
+        }
+    }
+out:
+    if (g.fd >= 0)
+        close(g.fd);
+    if (part != NULL)
+        unlink(part); // after link() the file keeps its final name only
+    s3_head_free(&h);
+    free(part);
+    free(path);
+    return rc;
+}
+
+static int
+op_put(struct engine *e, struct s3_client *c, struct s3_step_args *a,
+       struct engine_step_result *res, struct pd_err *err)
+{
+    static const size_t chunk = 1024 * 1024;
+    struct s3_put_options po = {.content_type = "application/octet-stream", .sse = "AES256"};
+    struct s3_upload_options uo = {.put = &po};
+    struct s3_upload *u = NULL;
+    struct s3_head h;
+    struct stat st;
+    char *path = NULL, sha[65], sz[32];
+    const char *meta[] = {"sha256", sha, NULL};
+    unsigned char *buf = NULL;
+    uint64_t sent = 0;
+    int fd = -1, rc;
+
+    memset(&h, 0, sizeof(h));
+    if ((rc = need_object(a, err)) != 0 || (rc = local_path(&path, e, a, err)) != 0)
+        goto out;
+    // the checksum first (a local file can be read twice), so it goes up with the object
+    if ((rc = pd_sha256_file(sha, path, err)) != 0)
+        goto out;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "s3 put: %s: %s", a->file, strerror(errno));
+        goto out;
+    }
+    po.metadata = meta;
+    if ((rc = out_line(e, err, "uploading %s to s3://%s/%s", a->file, a->where.bucket,
+                       a->object)) != 0 ||
+        (rc = s3_upload_new(&u, c, a->where.bucket, a->object, &uo, err)) != 0)
+        goto out;
+    buf = pd_xmalloc(chunk);
+    for (;;) {
+        ssize_t n = read(fd, buf, chunk);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = PD_ERR_SET(err, PD_EIO, "s3 put: %s: %s", a->file, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        if ((rc = s3_upload_write(u, buf, (size_t)n, err)) != 0)
+            goto out;
+        sent += (uint64_t)n;
+        if (engine_should_stop(e)) {
+            rc = PD_ERR_SET(err, PD_EINTR, "s3 put: interrupted; upload aborted");
+            goto out;
+        }
+    }
+    if (sent != (uint64_t)st.st_size) {
+        rc = PD_ERR_SET(err, PD_EIO, "s3 put: %s changed while it was read", a->file);
+        goto out;
+    }
+    if ((rc = s3_upload_finish(u, NULL, err)) != 0)
+        goto out;
+    if ((rc = s3_client_head(c, &h, a->where.bucket, a->object, err)) != 0)
+        goto out;
+    verify_format_size(sz, sizeof(sz), sent);
+    if (h.size != sent)
+        rc = PD_ERR_SET(err, PD_ECHECK, "s3 put: s3://%s/%s: HEAD says %llu bytes, %llu were sent",
+                        a->where.bucket, a->object, (unsigned long long)h.size,
+                        (unsigned long long)sent);
+    else
+        res->summary = pd_xasprintf("%s uploaded to s3://%s/%s (%d part%s), sha256 %s", sz,
+                                    a->where.bucket, a->object, s3_upload_parts(u),
+                                    s3_upload_parts(u) == 1 ? "" : "s", sha);
+out:
+    // an unfinished upload is aborted here: nothing appears at the key
+    s3_upload_free(u);
+    if (fd >= 0)
+        close(fd);
+    s3_head_free(&h);
+    free(buf);
+    free(path);
+    return rc;
+}
+
 int
 engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
@@ -368,6 +578,10 @@ engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_err *e
         rc = op_verify(e, c, &a, res, err);
     else if (strcmp(a.op, "restore") == 0)
         rc = op_restore(e, c, &a, res, err);
+    else if (strcmp(a.op, "get") == 0)
+        rc = op_get(e, c, &a, res, err);
+    else if (strcmp(a.op, "put") == 0)
+        rc = op_put(e, c, &a, res, err);
     else if (strcmp(a.op, "delete") == 0) {
         if ((rc = need_object(&a, err)) == 0)
             rc = s3_client_delete(c, a.where.bucket, a.object, err);
@@ -375,7 +589,8 @@ engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_err *e
             res->summary = pd_xasprintf("deleted s3://%s/%s", a.where.bucket, a.object);
     } else
         rc = PD_ERR_SET(err, PD_EUSAGE,
-                        "s3 %s: not available as a step (use list, head, verify, restore, delete)",
+                        "s3 %s: not available as a step (use list, head, verify, restore, "
+                        "delete, get, put)",
                         a.op);
     if (rc == 0 && res->summary != NULL)
         rc = engine_output(e, res->summary, err);

@@ -219,6 +219,7 @@ gz_deflate_new(struct gz_deflate **out, const struct gz_deflate_options *opt, gz
     int level = opt && opt->level ? opt->level : 6;
     int threads = opt && opt->threads ? opt->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     size_t block = opt && opt->block_size ? opt->block_size : DEFAULT_BLOCK;
+    int depth = opt && opt->depth ? opt->depth : 2;
 
     *out = NULL;
     if (level < 1 || level > 9)
@@ -226,6 +227,8 @@ gz_deflate_new(struct gz_deflate **out, const struct gz_deflate_options *opt, gz
     if (block < DICT_SIZE || block > (size_t)64 * 1024 * 1024)
         return PD_ERR_SET(err, PD_EINPUT, "gzip: block size %zu is not between 32 KiB and 64 MiB",
                           block);
+    if (depth < 1 || depth > 64)
+        return PD_ERR_SET(err, PD_EINPUT, "gzip: depth %d is not between 1 and 64", depth);
     if (threads < 1)
         threads = 1;
     if (threads > MAX_THREADS)
@@ -235,7 +238,7 @@ gz_deflate_new(struct gz_deflate **out, const struct gz_deflate_options *opt, gz
     z->block_size = block;
     z->sink = sink;
     z->payload = payload;
-    z->ring_n = (size_t)threads * 2;
+    z->ring_n = (size_t)threads * (size_t)depth;
     z->ring = pd_xcalloc(z->ring_n, sizeof(*z->ring));
     for (size_t i = 0; i < z->ring_n; i++) {
         z->ring[i].dict = pd_xmalloc(DICT_SIZE);

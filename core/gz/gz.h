@@ -5,8 +5,8 @@
  * pigz does: the input is cut into blocks that worker threads compress
  * independently (each primed with the previous 32 KiB as dictionary, so the
  * ratio stays close to single-threaded gzip), and the caller's thread writes
- * them out in order, combining the CRC-32. Memory is bounded: at most two
- * blocks per thread are in flight. Output goes to a sink callback as it is
+ * them out in order, combining the CRC-32. Memory is bounded: at most
+ * `depth` blocks per thread are in flight. Output goes to a sink callback as it is
  * ready; nothing touches the disk.
  *
  * gz_inflate checks and decompresses a gzip stream fed in pieces (a
@@ -34,6 +34,9 @@ struct gz_deflate_options {
     int level;         /* 1..9; 0 means 6 (gzip's default) */
     int threads;       /* worker threads; 0 means the online CPUs, at most 8 */
     size_t block_size; /* input per block; 0 means 128 KiB; at least 32 KiB */
+    int depth;         /* blocks queued or compressing per thread; 0 means 2, at most 64. A
+                          deeper queue keeps the workers busy when the writer waits for the
+                          CPU on a busy machine, at block_size * 2 of memory per block */
 };
 
 int gz_deflate_new(struct gz_deflate **out, const struct gz_deflate_options *opt, gz_sink_fn *sink,

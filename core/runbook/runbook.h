@@ -34,7 +34,7 @@ struct pd_err;
     _(STEP_NEON, "neon", "op",                                                                     \
       "branch parent timestamp lsn name save source preserve endpoint database role operation "  \
       "timeout")                                                                                   \
-    _(STEP_S3, "s3", "op", "uri key save count max-age url format jobs")                           \
+    _(STEP_S3, "s3", "op", "uri key save count max-age url format jobs file")                      \
     _(STEP_COMPLIANCE, "compliance", "check", "uri count")
 
 /* Attributes every step accepts: id, on-fail=stop|retry[:N]|skip, manual. */

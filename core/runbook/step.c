@@ -320,6 +320,10 @@ check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr 
         if (!runbook_word_in(RUNBOOK_S3_OPS, v, strlen(v)) || *v == '\0')
             rb_diag(c, a->pos.line, a->pos.col,
                     "bad s3 op '%s' (expected one of: " RUNBOOK_S3_OPS ")", v);
+    } else if (strcmp(k, "file") == 0 && sp->action == STEP_S3) {
+        if (!runbook_valid_file_name(v))
+            rb_diag(c, a->pos.line, a->pos.col,
+                    "bad file name '%s' for file (a plain name in the drill folder)", v);
     } else if (strcmp(k, "export") == 0 || strcmp(k, "import") == 0) {
         if (!runbook_valid_file_name(v))
             rb_diag(c, a->pos.line, a->pos.col,

@@ -7,6 +7,7 @@
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
+#include "pd_time.h"
 
 #define MIN_PART     ((size_t)5 * 1024 * 1024)
 #define DEFAULT_PART ((size_t)8 * 1024 * 1024)
@@ -56,6 +57,7 @@ struct s3_upload {
     struct pd_err first_err;
     int finished;
     int aborted;
+    struct s3_upload_timing timing;
 };
 
 static void *
@@ -99,6 +101,21 @@ part_worker(void *arg)
     }
     pthread_mutex_unlock(&u->mu);
     return NULL;
+}
+
+void
+s3_upload_add_metadata(struct s3_upload *u, const char *name, const char *value)
+{
+    size_t n = 0;
+
+    while (u->metadata && u->metadata[n])
+        n++;
+    u->metadata = pd_xrealloc(u->metadata, (n + 3) * sizeof(char *));
+    u->metadata[n] = pd_xstrdup(name);
+    u->metadata[n + 1] = pd_xstrdup(value);
+    u->metadata[n + 2] = NULL;
+    u->put.metadata = (const char *const *)u->metadata;
+    u->has_put = 1;
 }
 
 static char *
@@ -260,6 +277,7 @@ wait_idle(struct s3_upload *u)
 int
 s3_upload_finish(struct s3_upload *u, char **etag_out, struct pd_err *err)
 {
+    double t0 = pd_time_mono(), t1;
     int rc;
 
     if (etag_out)
@@ -271,6 +289,7 @@ s3_upload_finish(struct s3_upload *u, char **etag_out, struct pd_err *err)
         // it all fitted in one part: one PUT, nothing to clean up on failure
         rc = s3_client_put(u->c, u->bucket, u->key, u->cur, u->cur_len, u->has_put ? &u->put : NULL,
                            etag_out, err);
+        u->timing.complete_s = pd_time_mono() - t0;
         if (rc == 0)
             u->finished = 1;
         else
@@ -280,11 +299,15 @@ s3_upload_finish(struct s3_upload *u, char **etag_out, struct pd_err *err)
     if (u->cur_len > 0 && (rc = dispatch(u, err)) != 0)
         goto fail;
     wait_idle(u);
+    t1 = pd_time_mono();
+    u->timing.drain_s = t1 - t0;
     if (u->failed) {
         rc = failure(u, err);
         goto fail;
     }
-    if ((rc = s3_multipart_complete(u->m, etag_out, err)) != 0)
+    rc = s3_multipart_complete(u->m, etag_out, err);
+    u->timing.complete_s = pd_time_mono() - t1;
+    if (rc != 0)
         goto fail;
     u->finished = 1;
     return 0;
@@ -356,4 +379,10 @@ int
 s3_upload_parts(const struct s3_upload *u)
 {
     return u->parts;
+}
+
+void
+s3_upload_timing(const struct s3_upload *u, struct s3_upload_timing *out)
+{
+    *out = u->timing;
 }

@@ -39,6 +39,15 @@ int s3_upload_new(struct s3_upload **out, struct s3_client *c, const char *bucke
 int s3_upload_write(struct s3_upload *u, const void *data, size_t len, struct pd_err *err);
 
 /*
+ * Add one x-amz-meta-NAME entry known only at the end of the stream (a
+ * checksum). It reaches the object only when the stream fits in one part
+ * and goes up as a single PUT (s3_upload_parts is 0 after finishing): a
+ * multipart object's metadata is fixed by CreateMultipartUpload, so the
+ * caller then has to store it another way. Call before s3_upload_finish.
+ */
+void s3_upload_add_metadata(struct s3_upload *u, const char *name, const char *value);
+
+/*
  * Send what is left, wait for every part and complete the object. On any
  * failure the upload is aborted before returning. *etag_out (optional) is
  * owned by the caller.
@@ -53,5 +62,17 @@ void s3_upload_free(struct s3_upload *u);
 
 uint64_t s3_upload_bytes(const struct s3_upload *u);
 int s3_upload_parts(const struct s3_upload *u);
+
+/*
+ * Where s3_upload_finish spent its time (seconds, 0 until it ran): waiting
+ * for the parts still uploading when the stream ended, and the
+ * CompleteMultipartUpload (or the single PUT) itself.
+ */
+struct s3_upload_timing {
+    double drain_s;
+    double complete_s;
+};
+
+void s3_upload_timing(const struct s3_upload *u, struct s3_upload_timing *out);
 
 #endif

@@ -63,6 +63,11 @@ like "$KEY" "$KEYRE" "the key is weekly/care-commons-backup-YYYYMMDD-HHMMSS.sql.
 is "$(json_get "$W/b1.json" uri)" "s3://testbucket/$KEY" "the summary names the uri"
 is "$(json_get "$W/b1.json" outcome)" ok "the summary says ok"
 is "$(aws_keys weekly/)" "$KEY" "aws lists exactly that key"
+is "$(json_eval "$W/b1.json" 'sorted(d["phases"])')" \
+    '["complete_s", "drain_s", "dump_s", "flush_s", "head_s", "metadata_s", "retention_s"]' \
+    "the summary times each phase"
+is "$(json_eval "$W/b1.json" 'all(v >= 0 for v in d["phases"].values()) and d["phases"]["dump_s"] > 0 and sum(d["phases"].values()) - d["phases"]["retention_s"] <= d["duration_s"] + 0.01')" \
+    true "the phases are non-negative and add up to at most the duration"
 PW=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).password)' "$SRC")
 spy_argv=$(cat "$W/spy.argv" 2>/dev/null)
 if [ -n "$spy_argv" ] && [[ $spy_argv != *"$PW"* ]] && [ "$(cat "$W/spy.pw" 2>/dev/null)" = set ]; then

@@ -52,11 +52,12 @@ make_data(size_t len, unsigned seed)
 
 static void
 deflate_all(struct pd_buf *out, const unsigned char *data, size_t len, int level, int threads,
-            size_t block, size_t feed)
+            size_t block, int depth, size_t feed)
 {
     struct gz_deflate *z;
     struct pd_err err = {0};
-    struct gz_deflate_options opt = {level, threads, block};
+    struct gz_deflate_options opt = {
+        .level = level, .threads = threads, .block_size = block, .depth = depth};
 
     pd_buf_init(out, 256 * 1024 * 1024);
     assert_int_equal(gz_deflate_new(&z, &opt, buf_sink, out, &err), 0);
@@ -101,12 +102,15 @@ test_roundtrip(void **state)
 
     static const struct {
         int level, threads;
-        size_t block, feed;
+        size_t block;
+        int depth;
+        size_t feed;
     } modes[] = {
-        {6, 1, 0, 65536},
-        {1, 2, 32768, 1000},
-        {9, 4, 0, 7777777},
-        {6, 3, 200000, 4096},
+        {6, 1, 0, 0, 65536},
+        {1, 2, 32768, 1, 1000},
+        {9, 4, 0, 0, 7777777},
+        {6, 3, 200000, 0, 4096},
+        {6, 2, 32768, 16, 100000},
     };
 
     (void)state;
@@ -118,7 +122,7 @@ test_roundtrip(void **state)
             struct pd_err err = {0};
 
             deflate_all(&gz, data, sizes[s], modes[m].level, modes[m].threads, modes[m].block,
-                        modes[m].feed);
+                        modes[m].depth, modes[m].feed);
             if (inflate_all(&back, gz.data, gz.len, 65536, &err) != 0)
                 fail_msg("size %zu mode %zu: %s", sizes[s], m, err.msg);
             assert_int_equal(back.len, sizes[s]);
@@ -143,7 +147,7 @@ test_ratio_close_to_single_stream(void **state)
 
     (void)state;
     assert_int_equal(compress2(single, &single_len, data, (uLong)len, 6), Z_OK);
-    deflate_all(&gz, data, len, 6, 4, 0, 1 << 20);
+    deflate_all(&gz, data, len, 6, 4, 0, 0, 1 << 20);
     if ((double)gz.len > (double)single_len * 1.01)
         fail_msg("parallel output %zu bytes vs %lu single-stream", gz.len, single_len);
     pd_buf_free(&gz);
@@ -185,7 +189,7 @@ test_gzip_compatibility(void **state)
 
     (void)state;
     write_bytes(raw, data, len);
-    deflate_all(&gz, data, len, 6, 2, 0, len);
+    deflate_all(&gz, data, len, 6, 2, 0, 0, len);
     write_bytes(ours, gz.data, gz.len);
     cmd = pd_xasprintf("gzip -t '%s' && gzip -dc '%s' | cmp -s - '%s'", ours, ours, raw);
     assert_int_equal(system(cmd), 0);
@@ -238,7 +242,7 @@ test_integrity_errors(void **state)
     char *want;
 
     (void)state;
-    deflate_all(&gz, data, len, 6, 2, 0, len);
+    deflate_all(&gz, data, len, 6, 2, 0, 0, len);
 
     // truncated: the last 5 bytes (part of the trailer) never arrive
     assert_int_equal(inflate_all(&back, gz.data, gz.len - 5, 4096, &err), PD_EINPUT);
@@ -294,6 +298,10 @@ test_errors_and_sinks(void **state)
         gz_deflate_new(&z, &(struct gz_deflate_options){.block_size = 1000}, buf_sink, NULL, &err),
         PD_EINPUT);
     assert_string_equal(err.msg, "gzip: block size 1000 is not between 32 KiB and 64 MiB");
+    assert_int_equal(
+        gz_deflate_new(&z, &(struct gz_deflate_options){.depth = 65}, buf_sink, NULL, &err),
+        PD_EINPUT);
+    assert_string_equal(err.msg, "gzip: depth 65 is not between 1 and 64");
 
     // the sink's error comes back unchanged, and the stream refuses more input
     assert_int_equal(
@@ -305,7 +313,7 @@ test_errors_and_sinks(void **state)
     assert_string_equal(err.msg, "gzip: write after a failure");
     gz_deflate_free(z); // with blocks still queued: must not hang or leak
 
-    deflate_all(&gz, data, 400000, 6, 2, 0, 400000);
+    deflate_all(&gz, data, 400000, 6, 2, 0, 0, 400000);
     assert_int_equal(gz_inflate_new(&zi, failing_sink, NULL, &err), 0);
     assert_int_equal(gz_inflate_write(zi, gz.data, gz.len, &err), PD_EIO);
     assert_string_equal(err.msg, "sink: upload failed");

@@ -1054,6 +1054,80 @@ test_replace_metadata(void **state)
     assert_signed(&f.seen[0], host);
 }
 
+/* Stream len bytes through s3_upload against f, adding sha256=abc at the end. */
+static void
+upload_with_late_metadata(struct fake_s3 *f, const void *data, size_t len, int parts,
+                          const char *etag_want)
+{
+    struct s3_put_options po = {.content_type = "application/gzip", .sse = "AES256"};
+    struct s3_upload_options uo = {.part_size = 5 * 1024 * 1024, .max_in_flight = 1, .put = &po};
+    struct s3_upload *u;
+    struct pd_err err = {0};
+    char *etag = NULL;
+
+    fake_start(f);
+    struct s3_client *c = fake_client(f, 0);
+    assert_int_equal(s3_upload_new(&u, c, "bucket", "weekly/k.gz", &uo, &err), 0);
+    assert_int_equal(s3_upload_write(u, data, len, &err), 0);
+    s3_upload_add_metadata(u, "sha256", "abc");
+    s3_upload_add_metadata(u, "plain-size", "42");
+    assert_int_equal(s3_upload_finish(u, &etag, &err), 0);
+    assert_int_equal(s3_upload_parts(u), parts);
+    assert_string_equal(etag, etag_want);
+    free(etag);
+    s3_upload_free(u);
+    s3_client_free(c);
+    fake_stop(f);
+}
+
+/*
+ * Metadata added at the end of a stream (the backup's sha256) goes up with a
+ * single PUT; a multipart upload began before it was known and ignores it.
+ */
+static void
+test_upload_late_metadata(void **state)
+{
+    struct fake_s3 one = {.script = {{200, "ETag: \"s1\"\r\n", NULL, -1}}, .n_script = 1};
+    struct fake_s3 mp = {
+        .script = {{200, NULL,
+                    "<InitiateMultipartUploadResult><UploadId>UP3</UploadId>"
+                    "</InitiateMultipartUploadResult>",
+                    -1},
+                   {200, "ETag: \"p1\"\r\n", NULL, -1},
+                   {200, "ETag: \"p2\"\r\n", NULL, -1},
+                   {200, NULL,
+                    "<CompleteMultipartUploadResult><ETag>\"abc-2\"</ETag>"
+                    "</CompleteMultipartUploadResult>",
+                    -1}},
+        .n_script = 4};
+    size_t big = (size_t)5 * 1024 * 1024 + 3;
+    unsigned char *data = pd_xmalloc(big);
+    char host[32];
+
+    (void)state;
+    upload_with_late_metadata(&one, "small", 5, 0, "s1");
+    assert_int_equal(one.n_seen, 1);
+    assert_string_equal(one.seen[0].method, "PUT");
+    assert_string_equal(one.seen[0].body, "small");
+    assert_string_equal(seen_header(&one.seen[0], "x-amz-meta-sha256"), "abc");
+    assert_string_equal(seen_header(&one.seen[0], "x-amz-meta-plain-size"), "42");
+    assert_string_equal(seen_header(&one.seen[0], "content-type"), "application/gzip");
+    assert_string_equal(seen_header(&one.seen[0], "x-amz-server-side-encryption"), "AES256");
+    snprintf(host, sizeof(host), "127.0.0.1:%d", one.port);
+    assert_signed(&one.seen[0], host);
+
+    memset(data, 'x', big);
+    upload_with_late_metadata(&mp, data, big, 2, "abc-2");
+    assert_int_equal(mp.n_seen, 4);
+    assert_string_equal(mp.seen[0].target, "/bucket/weekly/k.gz?uploads=");
+    assert_string_equal(seen_header(&mp.seen[0], "content-type"), "application/gzip");
+    assert_null(seen_header(&mp.seen[0], "x-amz-meta-sha256"));
+    assert_string_equal(mp.seen[2].target, "/bucket/weekly/k.gz?partNumber=2&uploadId=UP3");
+    assert_int_equal(mp.seen[2].body_len, 3);
+    assert_string_equal(mp.seen[3].method, "POST");
+    free(data);
+}
+
 static int
 gz_collect(const void *data, size_t len, void *payload, struct pd_err *err)
 {
@@ -1266,6 +1340,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_multipart),
         cmocka_unit_test(test_multipart_complete_retries),
         cmocka_unit_test(test_replace_metadata),
+        cmocka_unit_test(test_upload_late_metadata),
         cmocka_unit_test(test_gzip_check),
         cmocka_unit_test(test_no_secrets_in_logs),
         cmocka_unit_test(test_transport_errors),
