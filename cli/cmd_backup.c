@@ -209,6 +209,8 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
     }
 
     if (!dry_run) {
+        char *notes = pd_xasprintf("%s/uploads", ctx->cfg.home);
+        int n_aborted = 0;
         struct backup_options bo = {
             .database_url = db_url,
             .pg_dump = getenv("PGDRILL_PG_DUMP"),
@@ -217,9 +219,18 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
             .min_size = min_size ? min_size : 1,
             .keep_local = keep_local,
             .audit = audit,
+            .upload_notes = notes,
             .progress = show_progress,
             .payload = &ps,
         };
+
+        // parts a killed backup left on the server are stored and billed
+        // until aborted: the next run cleans them up first
+        if ((rc = backup_abort_leftovers(client, notes, audit, NULL, &n_aborted, &err)) != 0) {
+            free(notes);
+            stage = "setup";
+            goto out;
+        }
 
         ps.tty = isatty(STDERR_FILENO);
         memset(&sa, 0, sizeof(sa));
@@ -228,6 +239,7 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
         rc = backup_run(&res, client, &bo, &err);
+        free(notes);
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
         if (ps.shown)

@@ -390,7 +390,22 @@ struct job {
     uint64_t compressed;
     int local_fd;
     const char *local_tmp;
+    char *note; /* the open upload's note (backup_upload_note), NULL when none */
 };
+
+static void
+upload_begun(const char *upload_id, void *payload)
+{
+    struct job *j = payload;
+    struct pd_err err = {0};
+
+    if (j->opt->upload_notes == NULL)
+        return;
+    j->note = backup_upload_note(j->opt->upload_notes, j->opt->bucket, j->opt->key, upload_id,
+                                 &err);
+    if (j->note == NULL)
+        pd_log(PD_LOG_WARN, "%s (a crash now would leave the upload's parts behind)", err.msg);
+}
 
 static int
 gz_to_upload(const void *data, size_t len, void *payload, struct pd_err *err)
@@ -449,6 +464,8 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
         .part_size = opt->part_size,
         .max_in_flight = opt->max_in_flight ? opt->max_in_flight : 3,
         .put = &put,
+        .begun = upload_begun,
+        .payload = &j,
     };
     struct s3_head head = {0};
     struct pd_err aerr;
@@ -741,6 +758,11 @@ out:
             record(opt->audit, opt->drill_id, "s3.upload-abort", target, args, 1, NULL, &aerr);
         }
         s3_upload_free(j.upload);
+    }
+    // completed or aborted: nothing is left to clean up on the server
+    if (j.note != NULL) {
+        unlink(j.note);
+        free(j.note);
     }
     if (j.local_fd >= 0)
         close(j.local_fd);

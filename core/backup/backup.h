@@ -91,6 +91,9 @@ struct backup_options {
     const char *storage_class; /* NULL means "STANDARD_IA" */
     struct audit *audit;       /* may be NULL */
     const char *drill_id;      /* for the audit entries; may be NULL */
+    /* While a multipart upload is open it is noted here, so that a run
+     * after a crash can abort it (backup_abort_leftovers); NULL: not noted. */
+    const char *upload_notes;
     backup_progress_fn *progress;
     void *payload;
 };
@@ -124,6 +127,24 @@ struct backup_result {
  */
 int backup_run(struct backup_result *out, struct s3_client *c, const struct backup_options *opt,
                struct pd_err *err);
+
+/*
+ * Note an open multipart upload in dir (created 0700; the note is 0600 and
+ * fsync'd). Returns the note's path (caller owns it; unlink it once the
+ * upload is completed or aborted), or NULL with *err set.
+ */
+char *backup_upload_note(const char *dir, const char *bucket, const char *key,
+                         const char *upload_id, struct pd_err *err);
+
+/*
+ * Abort every upload noted in dir by a backup that never finished (killed
+ * between its first part and completion: nothing is at the key, but the
+ * parts stay stored and billed). Each abort is logged and audited and its
+ * note removed; one that fails keeps its note for the next run. A missing
+ * dir is not an error. *n_aborted counts the aborted uploads.
+ */
+int backup_abort_leftovers(struct s3_client *c, const char *dir, struct audit *a,
+                           const char *drill_id, int *n_aborted, struct pd_err *err);
 
 struct backup_expired {
     char *key;

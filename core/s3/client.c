@@ -1266,18 +1266,25 @@ out:
 int
 s3_multipart_abort(struct s3_multipart *m, struct pd_err *err)
 {
+    return s3_multipart_abort_id(m->c, m->bucket, m->key, m->upload_id, err);
+}
+
+int
+s3_multipart_abort_id(struct s3_client *c, const char *bucket, const char *key,
+                      const char *upload_id, struct pd_err *err)
+{
     struct pd_buf q;
     struct resp rs;
     int rc;
 
     pd_buf_init(&q, 0);
-    query_add(&q, "uploadId", m->upload_id);
+    query_add(&q, "uploadId", upload_id);
     struct req rq = {.method = "DELETE",
-                     .bucket = m->bucket,
-                     .key = m->key,
+                     .bucket = bucket,
+                     .key = key,
                      .query = pd_buf_str(&q),
                      .payload_hash = S3_SIGV4_EMPTY_SHA256};
-    rc = request(m->c, &rq, &rs, err);
+    rc = request(c, &rq, &rs, err);
     if (rc == 0 && rs.status != 204 && rs.status != 200 && rs.status != 404)
         rc = status_error("ABORT-MULTIPART", &rq, &rs, err);
     resp_free(&rs);

@@ -154,6 +154,10 @@ int s3_multipart_complete(struct s3_multipart *m, char **etag_out, struct pd_err
  */
 int s3_multipart_abort(struct s3_multipart *m, struct pd_err *err);
 
+/* AbortMultipartUpload of an upload known only by its id (one a killed process left). */
+int s3_multipart_abort_id(struct s3_client *c, const char *bucket, const char *key,
+                          const char *upload_id, struct pd_err *err);
+
 void s3_multipart_free(struct s3_multipart *m);
 
 #endif

@@ -39,6 +39,8 @@ struct s3_upload {
 
     size_t part_size;
     int max_in_flight;
+    void (*begun)(const char *upload_id, void *payload);
+    void *begun_payload;
     struct s3_multipart *m;
     unsigned char *cur;
     size_t cur_len;
@@ -144,6 +146,10 @@ s3_upload_new(struct s3_upload **out, struct s3_client *c, const char *bucket, c
     u->key = pd_xstrdup(key);
     u->part_size = part;
     u->max_in_flight = flight;
+    if (opt) {
+        u->begun = opt->begun;
+        u->begun_payload = opt->payload;
+    }
     if (opt && opt->put) {
         const struct s3_put_options *p = opt->put;
         size_t n = 0;
@@ -191,6 +197,8 @@ dispatch(struct s3_upload *u, struct pd_err *err)
             u->first_err = *err;
             return rc;
         }
+        if (u->begun != NULL)
+            u->begun(s3_multipart_upload_id(u->m), u->begun_payload);
         for (int i = 0; i < u->max_in_flight; i++) {
             if (pthread_create(&u->threads[i], NULL, part_worker, u) != 0)
                 break;

@@ -29,6 +29,9 @@ struct s3_upload_options {
     size_t part_size;                 /* 0 means 8 MiB; at least 5 MiB (S3's minimum) */
     int max_in_flight;                /* parts uploading at once; 0 means 4, at most 16 */
     const struct s3_put_options *put; /* copied; may be NULL */
+    /* Once CreateMultipartUpload answered, with its upload id (borrowed); may be NULL. */
+    void (*begun)(const char *upload_id, void *payload);
+    void *payload;
 };
 
 int s3_upload_new(struct s3_upload **out, struct s3_client *c, const char *bucket, const char *key,

@@ -120,6 +120,8 @@ fact "nothing at the final key" no_key k-part/
 fact "no CompleteMultipartUpload sent" sh -c "! curl -s $S3_EP/__pgdrill/log | grep -q '^POST [^ ]*?uploadId='"
 fact "no local temp or partial file" no_local
 fact "the next run completes (exit 0, object whole)" next_run k-part
+fact "the next run aborted the upload left behind" \
+    wait_log '^DELETE /testbucket/k-part/weekly/[^ ]*\?uploadId=[^ ]* 204$' 1
 fault_row "kill -9 of backup mid-part"
 
 # ---- kill -9 after the last part, before the upload completes -------------
@@ -132,6 +134,10 @@ sleep 3 # the stalled Complete is dropped by the proxy, never forwarded
 fact "nothing at the final key" no_key k-complete/
 fact "no local temp or partial file" no_local
 fact "the next run completes (exit 0, object whole)" next_run k-complete
+fact "the next run aborted the upload left behind" \
+    wait_log '^DELETE /testbucket/k-complete/weekly/[^ ]*\?uploadId=[^ ]* 204$' 1
+fact_msg "and says so" "$W/k-complete.err" "aborted the unfinished upload to s3://testbucket/k-complete/weekly/care-commons-backup-[0-9-]+\.sql\.gz that an interrupted backup left"
+fact "no upload note is left" test -z "$(ls -A "$PGDRILL_HOME/uploads")"
 fault_row "kill -9 of backup between last part and completion"
 
 # ---- 500 and 503 SlowDown bursts -------------------------------------------
