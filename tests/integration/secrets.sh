@@ -23,6 +23,7 @@
 # own :dump-screen). Some runs set PGDRILL_DEBUG=1: its HTTP and S3 lines
 # go to stderr too. `pgdrill verify` keeps no audit log, so only its output
 # is searched.
+# Also the TUI's restorability timeline (Neon history window, S3 dumps).
 # Artefacts searched: stdout, stderr, journal.jsonl, report.md, report.json,
 # the audit log ($PGDRILL_HOME/audit.log), the Slack notice body, screens.
 set -u
@@ -323,9 +324,6 @@ no_secret "report list" output "$W/list.out"
 
 # ---- the same drill in the TUI (tmux) -------------------------------------------
 TMUX_SOCK=$W/tmux.sock
-TT=$W/tui
-mkdir -p "$TT"
-H=$W/home-tui
 tx() { tmux -S "$TMUX_SOCK" -f /dev/null "$@"; }
 screen_has() { # TEXT SECONDS: wait until the pane shows TEXT
     local i
@@ -336,19 +334,29 @@ screen_has() { # TEXT SECONDS: wait until the pane shows TEXT
     tx capture-pane -p -t tui | sed 's/^/# /' >&2
     return 1
 }
-{
-    echo '#!/bin/sh'
-    printf 'export PGDRILL_HOME=%q DATABASE_URL=%q SLACK_WEBHOOK_URL=%q\n' "$H" "$PROD_URL" "$SLACK_URL"
-    echo 'export PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8'
-    printf 'cd %q\n' "$W"
-    printf 'exec 2>%q\n' "$TT/stderr"
-    printf '%q ' "$PGDRILL_BIN" tui "$TOP/runbooks/restore-from-s3.md" "${DRILL_VARS[@]}"
-    echo
-    printf 'echo $? >%q\n' "$TT/rc"
-    echo 'sleep 600'
-} >"$TT/run.sh"
-chmod +x "$TT/run.sh"
-tx new-session -d -s tui -x 120 -y 40 "$TT/run.sh"
+# tui_session DIR HOME ARGS...: pgdrill ARGS in a fresh 160x100 tmux session
+# (100 rows: the output pane keeps a long output in view); stderr and the
+# exit status go to DIR. Sets TT=DIR for t_step.
+tui_session() {
+    TT=$1
+    local home=$2
+    shift 2
+    mkdir -p "$TT"
+    tx kill-server >/dev/null 2>&1
+    {
+        echo '#!/bin/sh'
+        printf 'export PGDRILL_HOME=%q DATABASE_URL=%q SLACK_WEBHOOK_URL=%q\n' "$home" "$PROD_URL" "$SLACK_URL"
+        printf 'export PGDRILL_RUNBOOKS=%q PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8\n' "$TOP/runbooks"
+        printf 'cd %q\n' "$W"
+        printf 'exec 2>%q\n' "$TT/stderr"
+        printf '%q ' "$PGDRILL_BIN" "$@"
+        echo
+        printf 'echo $? >%q\n' "$TT/rc"
+        echo 'sleep 600'
+    } >"$TT/run.sh"
+    chmod +x "$TT/run.sh"
+    tx new-session -d -s tui -x 160 -y 100 "$TT/run.sh"
+}
 # t_step NAME TEXT SECONDS SCREEN-FILE: wait for TEXT, keep the screen
 t_step() {
     if screen_has "$2" "$3"; then
@@ -358,23 +366,35 @@ t_step() {
     fi
     tx capture-pane -p -t tui >"$TT/$4"
 }
+# t_dump FILE: the TUI's own :dump-screen of the current screen
+t_dump() {
+    tx send-keys -t tui ":"
+    sleep 0.5
+    tx send-keys -t tui "dump-screen $TT/$1" Enter
+    for _ in $(seq 1 50); do [ -s "$TT/$1" ] && break; sleep 0.1; done
+}
+t_rc() {
+    for _ in $(seq 1 100); do [ -s "$TT/rc" ] && break; sleep 0.1; done
+    cat "$TT/rc" 2>/dev/null
+}
+
+H=$W/home-tui
+tui_session "$W/tui" "$H" tui "$TOP/runbooks/restore-from-s3.md" "${DRILL_VARS[@]}"
 t_step "the plan comes first" "Plan: restore-from-s3" 30 plan.txt
 tx send-keys -t tui Enter
 t_step "the backup is asked" "Which backup?" 60 input.txt
 tx send-keys -t tui Enter
 t_step "clean-up asks to type the branch name" "Type $BRANCH to continue" 180 confirm.txt
+check "tui: the screen shows the environment the migration command printed, masked" \
+    grep -qE '^ NEON_API_KEY=\*{8}$' "$TT/confirm.txt"
 tx send-keys -t tui "$BRANCH" Enter
 t_step "the note is asked" "Anything to record" 60 note.txt
 tx send-keys -t tui "restore drill for the secrets test" Enter
 t_step "the summary shows" "Drill summary" 60 summary.txt
-tx send-keys -t tui ":"
-sleep 0.5
-tx send-keys -t tui "dump-screen $TT/dump.txt" Enter
-for _ in $(seq 1 50); do [ -s "$TT/dump.txt" ] && break; sleep 0.1; done
+t_dump dump.txt
 check "tui: :dump-screen wrote the summary screen" grep -qF "Drill summary" "$TT/dump.txt"
 tx send-keys -t tui q
-for _ in $(seq 1 100); do [ -s "$TT/rc" ] && break; sleep 0.1; done
-is "$(cat "$TT/rc" 2>/dev/null)" 0 "tui: pgdrill tui exits 0"
+is "$(t_rc)" 0 "tui: pgdrill tui exits 0"
 D=$(drill_dir "$H")
 is "$(json_get "$D/report.json" outcome 2>/dev/null)" passed "tui: the drill passed"
 check "tui: the migration command printed its environment (journal)" \
@@ -387,6 +407,21 @@ no_secret tui journal.jsonl "$D/journal.jsonl"
 no_secret tui report.md "$D/report.md"
 no_secret tui report.json "$D/report.json"
 no_secret tui audit.log "$H/audit.log"
+
+# ---- the TUI's restorability timeline: Neon's history window and the S3 dumps ------
+tui_session "$W/tui-timeline" "$W/home-timeline" tui
+t_step "timeline: the picker opens" "choose a runbook" 30 picker.txt
+tx send-keys -t tui t
+t_step "timeline: it lists the backup of the backup run" "${KEY##*/}" 60 timeline.txt
+t_dump timeline-dump.txt
+check "timeline: :dump-screen wrote the timeline" grep -qF "Restorability timeline" "$TT/timeline-dump.txt"
+tx send-keys -t tui q
+screen_has "choose a runbook" 10 && tx send-keys -t tui q
+is "$(t_rc)" 0 "timeline: pgdrill tui exits 0"
+for f in picker timeline timeline-dump; do
+    no_secret timeline "screen $f.txt" "$TT/$f.txt"
+done
+no_secret timeline stderr "$TT/stderr"
 
 key_check
 done_testing
