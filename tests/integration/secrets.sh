@@ -76,7 +76,7 @@ t_app_login() { [ "$(psql "$APP_URL" -qAtX -c 'SELECT count(*) > 0 FROM visits')
 check "setup: care_app logs in with its password over TCP and reads the data" t_app_login
 
 cat >"$W/slack.py" <<'PY'
-import http.server, sys
+import http.server, os, sys
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -84,7 +84,6 @@ class H(http.server.BaseHTTPRequestHandler):
             f.write(self.path)
         with open(sys.argv[1] + ".tmp", "wb") as f:
             f.write(body)
-        import os
         os.replace(sys.argv[1] + ".tmp", sys.argv[1])
         self.send_response(200)
         self.send_header("Content-Length", "2")
