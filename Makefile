@@ -133,7 +133,7 @@ check-asan: deps
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(MAKE) --no-print-directory BUILD=build-asan run-tests
 
-# Memcheck (not part of check: a few minutes): tests/valgrind.sh, with the
+# Memcheck (not part of check: 5 to 7 minutes): tests/valgrind.sh, with the
 # suppressions of tests/valgrind.supp (third-party one-time init only).
 check-valgrind: deps
 	@$(MAKE) --no-print-directory test-bins
