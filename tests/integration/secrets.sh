@@ -379,9 +379,9 @@ t_rc() {
 
 H=$W/home-tui
 tui_session "$W/tui" "$H" tui "$TOP/runbooks/restore-from-s3.md" "${DRILL_VARS[@]}"
-t_step "the plan comes first" "Plan: restore-from-s3" 30 plan.txt
-tx send-keys -t tui Enter
 t_step "the backup is asked" "Which backup?" 60 input.txt
+tx send-keys -t tui Enter
+t_step "the plan comes before the first change" "Plan: restore-from-s3" 60 plan.txt
 tx send-keys -t tui Enter
 t_step "clean-up asks to type the branch name" "Type $BRANCH to continue" 180 confirm.txt
 check "tui: the screen shows the environment the migration command printed, masked" \
