@@ -4,6 +4,7 @@
 #   make check      install what is missing, build, start test services, run every test
 #   make demo       install what is missing, build, open the TUI on a runbook
 #   make check-asan the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make check-valgrind  unit tests and representative pgdrill runs under valgrind memcheck
 #   make bench      run the benchmarks in bench/ (slow; starts its own services)
 #   make install PREFIX=/usr/local
 #   V=1             show the full commands
@@ -74,7 +75,7 @@ NEONSB   := $(if $(NEONSB_SRC),$(BUILD)/neon-sandbox)
 
 .SECONDARY:
 
-.PHONY: all deps check check-asan demo install clean layering test-bins run-tests format-check analyze bench
+.PHONY: all deps check check-asan check-valgrind demo install clean layering test-bins run-tests format-check analyze bench
 
 all: $(BIN) $(NEONSB)
 
@@ -131,6 +132,12 @@ check-asan: deps
 		LDFLAGS='-fsanitize=address,undefined' test-bins
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(MAKE) --no-print-directory BUILD=build-asan run-tests
+
+# Memcheck (not part of check: 5 to 7 minutes): tests/valgrind.sh, with the
+# suppressions of tests/valgrind.supp (third-party one-time init only).
+check-valgrind: deps
+	@$(MAKE) --no-print-directory test-bins
+	@BUILD=$(BUILD) tests/valgrind.sh
 
 # Benchmarks (not part of check): every executable bench/* in turn.
 bench: all ; @for b in bench/*; do if [ -f "$$b" ] && [ -x "$$b" ]; then "$$b" || exit 1; fi; done

@@ -31,7 +31,10 @@ on the proxy itself (loopback only):
 
 Usage:
   s3-proxy.py --upstream 127.0.0.1:4568 [--port 0] [--data-dir DIR]
-              [--access-key S3RVER --secret SECRET] [--tls-cert PEM --tls-key PEM]
+              [--access-key S3RVER --secret SECRET] [--session-token TOKEN]
+              [--tls-cert PEM --tls-key PEM]
+With --session-token (temporary credentials) every request must carry that
+x-amz-security-token, signed, or gets 400 InvalidToken.
 With --tls-cert it serves https (to test that clients verify certificates).
 Prints "s3-proxy listening on 127.0.0.1:PORT" once it accepts connections.
 """
@@ -186,6 +189,13 @@ class Handler(BaseHTTPRequestHandler):
         if key_id != args.access_key:
             return (403, "InvalidAccessKeyId",
                     "The AWS Access Key Id you provided does not exist in our records.", "")
+        if args.session_token is not None:
+            # temporary credentials: AWS wants the token, signed, on every request
+            token = self.headers.get("x-amz-security-token")
+            if token != args.session_token:
+                return (400, "InvalidToken", "The provided token is malformed or otherwise invalid.", "")
+            if "x-amz-security-token" not in signed:
+                return (403, "AccessDenied", "x-amz-security-token must be signed", "")
         if service != "s3" or term != "aws4_request":
             return (400, "AuthorizationHeaderMalformed", "credential scope must end s3/aws4_request", "")
         amz_date = self.headers.get("x-amz-date")
@@ -352,6 +362,7 @@ def main():
     ap.add_argument("--data-dir", help="s3rver's -d directory (for aborts and SSE memory)")
     ap.add_argument("--access-key", default="S3RVER")
     ap.add_argument("--secret", default="S3RVER")
+    ap.add_argument("--session-token", help="require this x-amz-security-token")
     ap.add_argument("--tls-cert", help="serve https with this certificate (PEM)")
     ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = ap.parse_args()

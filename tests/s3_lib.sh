@@ -6,7 +6,9 @@
 #   s3_start DIR [BUCKET]   start both (data in DIR/s3data); sets S3RVER_PID,
 #                           PROXY_PID, S3_EP (http://127.0.0.1:PORT), S3_SECRET
 #                           and exports a clean AWS_* environment pointing at it
-#                           (HOME=DIR/home so no user profile leaks in)
+#                           (HOME=DIR/home so no user profile leaks in);
+#                           with S3_SESSION_TOKEN set, the proxy requires that
+#                           session token and AWS_SESSION_TOKEN is exported
 #   s3_stop                 stop exactly what s3_start started (by PID)
 #   s3_aws ARGS...          Debian's awscli against the proxy
 #   s3_proxy_ctl PATH       POST /__pgdrill/PATH (fault?..., clear)
@@ -58,7 +60,8 @@ s3_start() {
         { echo "s3_start: s3rver did not start: $(tail -5 "$dir/s3rver.log")" >&2; return 1; }
     S3_SECRET="pgdrill-test/Secret+$RANDOM$RANDOM"
     "$S3_PY" "$sb/s3-proxy.py" --upstream "127.0.0.1:$port" --data-dir "$dir/s3data" \
-        --access-key S3RVER --secret "$S3_SECRET" >"$dir/proxy.log" 2>&1 &
+        --access-key S3RVER --secret "$S3_SECRET" ${S3_SESSION_TOKEN:+--session-token "$S3_SESSION_TOKEN"} \
+        >"$dir/proxy.log" 2>&1 &
     PROXY_PID=$!
     pport=$(_s3_wait_port "$dir/proxy.log" "$PROXY_PID") ||
         { echo "s3_start: s3-proxy did not start: $(tail -5 "$dir/proxy.log")" >&2; return 1; }
@@ -66,6 +69,7 @@ s3_start() {
     for v in $(env | sed -n 's/^\(AWS_[A-Z0-9_]*\)=.*/\1/p'); do unset "$v"; done
     export HOME=$dir/home AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=$S3_SECRET
     export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL_S3=$S3_EP AWS_PAGER=
+    if [ -n "${S3_SESSION_TOKEN:-}" ]; then export AWS_SESSION_TOKEN=$S3_SESSION_TOKEN; fi
 }
 
 s3_stop() {

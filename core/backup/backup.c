@@ -259,6 +259,39 @@ free_env(char **env)
     free(env);
 }
 
+/*
+ * 0 when prog can be executed, looked up in PATH as posix_spawnp does, else
+ * the errno of the failed lookup. POSIX lets posix_spawn report a failed
+ * exec either as its return value or as a child exiting 127 (glibc takes the
+ * second way when its vfork is emulated by fork, as under valgrind):
+ * checking first gives the same message on every path.
+ */
+static int
+pgdump_lookup(const char *prog)
+{
+    const char *path = getenv("PATH"), *p;
+    int why = ENOENT;
+
+    if (strchr(prog, '/') != NULL)
+        return access(prog, X_OK) == 0 ? 0 : errno;
+    if (path == NULL)
+        path = "/bin:/usr/bin";
+    for (p = path;; p++) {
+        size_t n = strcspn(p, ":");
+        char *cand = n > 0 ? pd_xasprintf("%.*s/%s", (int)n, p, prog) : pd_xstrdup(prog);
+        int found = access(cand, X_OK) == 0;
+
+        if (!found && errno == EACCES)
+            why = EACCES; // execvp reports a found but unusable file over "not found"
+        free(cand);
+        if (found)
+            return 0;
+        p += n;
+        if (*p == '\0')
+            return why;
+    }
+}
+
 static int
 pgdump_start(struct pgdump *pd, const char *prog, const char *url, struct pd_err *err)
 {
@@ -293,7 +326,9 @@ pgdump_start(struct pgdump *pd, const char *prog, const char *url, struct pd_err
         argv[argc++] = extra;
     }
     argv[argc] = NULL;
-    rc = posix_spawnp(&pd->pid, prog, &fa, NULL, argv, env);
+    rc = pgdump_lookup(prog);
+    if (rc == 0)
+        rc = posix_spawnp(&pd->pid, prog, &fa, NULL, argv, env);
     if (rc != 0) {
         pd->pid = -1;
         rc = PD_ERR_SET(err, PD_EIO, "pg_dump: cannot start %s: %s", prog, strerror(rc));

@@ -231,11 +231,30 @@ test_not_startable(void **state)
         .database_url = url, .pg_dump = "/nonexistent/pg_dump", .bucket = "b", .key = "k"};
     struct backup_result res;
     struct pd_err err = {0};
+    char *plain, *msg;
+    FILE *f;
 
     (void)state;
     assert_int_equal(backup_run(&res, c, &o, &err), PD_EIO);
     assert_string_equal(err.msg,
                         "pg_dump: cannot start /nonexistent/pg_dump: No such file or directory");
+    // looked up before the spawn, so no platform reports these as "exit 127"
+    o.pg_dump = "pgdrill-no-such-pg-dump";
+    assert_int_equal(backup_run(&res, c, &o, &err), PD_EIO);
+    assert_string_equal(err.msg,
+                        "pg_dump: cannot start pgdrill-no-such-pg-dump: No such file or directory");
+    plain = pd_xasprintf("%s/not-executable", dir);
+    f = fopen(plain, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(chmod(plain, 0644), 0);
+    o.pg_dump = plain;
+    assert_int_equal(backup_run(&res, c, &o, &err), PD_EIO);
+    msg = pd_xasprintf("pg_dump: cannot start %s: Permission denied", plain);
+    assert_string_equal(err.msg, msg);
+    unlink(plain);
+    free(msg);
+    free(plain);
     o.pg_dump = "/bin/true";
     o.database_url = "host=localhost password=s3cretPW nosuchoption=1";
     assert_int_equal(backup_run(&res, c, &o, &err), PD_EINPUT);
