@@ -113,6 +113,11 @@ python3 -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); time.sleep(600)' "$HOLE" &
 HOLE_PID=$!
+# on a loaded machine python may not listen yet: a refusal would test the wrong fault
+for _ in $(seq 1 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$HOLE") 2>/dev/null && break
+    sleep 0.05
+done
 faults "[{\"method\":\"POST\",\"path\":\"$BRANCHES_PATH\",\"times\":1,\"action\":\"rewrite\",\"sub\":[[\"@127\\\\.0\\\\.0\\\\.1:[0-9]+\",\"@127.0.0.1:$HOLE\"]]},
          {\"path\":\"/connection_uri\",\"times\":5,\"action\":\"rewrite\",\"sub\":[[\"@127\\\\.0\\\\.0\\\\.1:[0-9]+\",\"@127.0.0.1:$HOLE\"]]}]"
 t0=$(date +%s)
