@@ -273,7 +273,7 @@ engine_obtain_input(struct engine *e, struct engine_prompt *p, const char *patte
     for (;;) {
         rc = engine_ask(e, p, &answer, err);
         if (rc != 0)
-            return rc;
+            break;
         if (answer[0] == '\0' && p->default_value != NULL) {
             free(answer);
             answer = pd_xstrdup(p->default_value);
@@ -283,13 +283,18 @@ engine_obtain_input(struct engine *e, struct engine_prompt *p, const char *patte
         } else if (answer[0] == '\0' || engine_validate(answer, p->type, p->choices, p->n_choices,
                                                         pattern, &verr) == 0) {
             *out = answer;
-            return 0;
+            break;
         }
         PD_FREE(answer);
         p->last_error = verr.msg;
-        if (engine_should_stop(e))
-            return PD_ERR_SET(err, PD_EINTR, "interrupted");
+        if (engine_should_stop(e)) {
+            rc = PD_ERR_SET(err, PD_EINTR, "interrupted");
+            break;
+        }
     }
+    // last_error points into verr, which dies with this frame
+    p->last_error = NULL;
+    return rc;
 }
 
 /* Header inputs not yet known, before the first stage. */

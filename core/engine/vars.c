@@ -163,9 +163,8 @@ engine_expand(const struct engine *e, char **out, const char *text, bool shell_q
             free(q);
             p += len;
             continue;
-        } else {
-            pd_buf_append(&b, v, strlen(v), NULL);
         }
+        pd_buf_append(&b, v, strlen(v), NULL);
         free(name);
         p += len;
     }
