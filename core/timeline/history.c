@@ -303,7 +303,15 @@ read_file(char **out, const char *path, struct pd_err *err)
     pd_buf_init(&b, 0);
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         pd_buf_append(&b, chunk, n, NULL);
-    fclose(f);
+    // a read error must not pass for a short file
+    if (ferror(f)) {
+        int e = errno;
+
+        (void)fclose(f);
+        pd_buf_free(&b);
+        return PD_ERR_SET(err, PD_EIO, "history: read %s: %s", path, strerror(e));
+    }
+    (void)fclose(f); // read only
     *out = pd_buf_steal(&b);
     return 0;
 }

@@ -176,7 +176,7 @@ first_line(char *buf, size_t size, const char *s)
     memcpy(buf, s ? s : "", n);
     buf[n] = '\0';
     if (s && s[n] == '\n' && size > 5 && n + 4 < size)
-        strcat(buf, " ...");
+        memcpy(buf + n, " ...", 5); // n + 4 < size: the NUL fits too
 }
 
 static void

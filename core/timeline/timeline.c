@@ -235,7 +235,9 @@ short_time(char *buf, size_t size, double t)
     struct tm tm;
 
     gmtime_r(&tt, &tm);
-    strftime(buf, size, "%Y-%m-%d %H:%M", &tm);
+    // 0 means it did not fit and leaves buf undefined
+    if (strftime(buf, size, "%Y-%m-%d %H:%M", &tm) == 0 && size > 0)
+        buf[0] = '\0';
 }
 
 static void
