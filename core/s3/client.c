@@ -1,7 +1,9 @@
 #include "s3/client.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +308,20 @@ on_header(char *line, size_t size, size_t n, void *ud)
  * got the range it asked for; a server that ignored Range (200) gets its
  * already-delivered prefix skipped.
  */
+/* The first byte of a Content-Range "bytes FIRST-LAST/TOTAL" (RFC 9110 14.4). */
+static bool
+range_start(const char *content_range, uint64_t *out)
+{
+    const char *p = content_range;
+    char *end;
+
+    if (p == NULL || strncmp(p, "bytes ", 6) != 0 || !isdigit((unsigned char)p[6]))
+        return false;
+    errno = 0;
+    *out = strtoull(p + 6, &end, 10);
+    return errno == 0 && *end == '-';
+}
+
 static int
 check_stream_start(struct resp *rs)
 {
@@ -321,9 +337,7 @@ check_stream_start(struct resp *rs)
     }
     if (rs->status != 206)
         return 0;
-    if (rs->content_range == NULL ||
-        sscanf(rs->content_range, "bytes %lu-", (unsigned long *)&start) != 1 ||
-        start != rs->expect_start) {
+    if (!range_start(rs->content_range, &start) || start != rs->expect_start) {
         rs->stream_error = 1;
         return PD_ERR_SET(rs->err, PD_ESERVICE,
                           "s3: GET s3://%s/%s: asked for bytes from %lu, got range '%.60s'",
@@ -446,7 +460,7 @@ backoff(const struct s3_client *c, int attempt)
     if (d > c->opt.retry_max_s)
         d = c->opt.retry_max_s;
     // full jitter in [d/2, d): retries from parallel parts do not line up
-    seed = seed * 1103515245u + 12345u;
+    seed = seed * 1103515245U + 12345U;
     d = d / 2 + d / 2 * ((seed >> 16) & 0x7fff) / 32768.0;
     ts.tv_sec = (time_t)d;
     ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);

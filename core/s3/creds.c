@@ -160,7 +160,7 @@ ini_load(struct ini *ini, const char *path, int *found, struct pd_err *err)
 out:
     free(section);
     free(parent);
-    fclose(f);
+    (void)fclose(f); // read only
     return rc;
 }
 
@@ -585,7 +585,8 @@ s3_creds_target(struct s3_target *out, const struct s3_creds *c, const char *buc
         path_style = 0;
     else
         path_style = c->endpoint_url != NULL || strchr(bucket, '.') != NULL;
-    if (!path_style && hostname && s3_host_is_loopback(hostname) && strcmp(hostname, "localhost"))
+    if (!path_style && hostname && s3_host_is_loopback(hostname) &&
+        strcmp(hostname, "localhost") != 0)
         path_style = 1; // an IP address cannot carry a bucket label
 
     out->https = https;

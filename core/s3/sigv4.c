@@ -173,7 +173,9 @@ s3_sigv4_amz_date(char out[17], time_t t)
     struct tm tm;
 
     gmtime_r(&t, &tm);
-    strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
+    // 0 means it did not fit (a year past 9999) and leaves out undefined
+    if (strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm) == 0)
+        out[0] = '\0';
 }
 
 struct canon_header {
