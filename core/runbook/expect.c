@@ -143,18 +143,17 @@ parse_operand(const char *p, struct expect_operand *o, bool strings_ok)
         o->kind = EXPECT_STRING;
         o->text = s;
         return q + 1;
-    } else {
-        size_t n = strcspn(p, " \t");
-        char *t = pd_xstrndup(p, n);
-
-        if (n == 0 || !expect_number(&o->number, t)) {
-            free(t);
-            return NULL;
-        }
-        o->kind = EXPECT_NUMBER;
-        o->text = t;
-        return p + n;
     }
+    size_t n = strcspn(p, " \t");
+    char *t = pd_xstrndup(p, n);
+
+    if (n == 0 || !expect_number(&o->number, t)) {
+        free(t);
+        return NULL;
+    }
+    o->kind = EXPECT_NUMBER;
+    o->text = t;
+    return p + n;
 }
 
 int

@@ -1166,7 +1166,7 @@ runbook_load(struct runbook **out, const char *path, struct runbook_diags *diags
     rc = runbook_parse(out, path, text, len, diags, err);
 out:
     free(text);
-    fclose(f);
+    (void)fclose(f); // read only
     return rc;
 }
 

@@ -3,6 +3,7 @@
  * attributes against the action table in runbook.h and lints the
  * variables it uses against those defined earlier in the document.
  */
+#include <ctype.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,13 +25,13 @@
 #define RUNBOOK_MAX_RETRIES     100
 
 static const char *const action_required[] = {
-#define RUNBOOK_ACTION_REQ(e, name, req, opt) req,
+#define RUNBOOK_ACTION_REQ(e, name, req, opt) (req),
     RUNBOOK_ACTIONS(RUNBOOK_ACTION_REQ)
 #undef RUNBOOK_ACTION_REQ
 };
 
 static const char *const action_optional[] = {
-#define RUNBOOK_ACTION_OPT(e, name, req, opt) opt,
+#define RUNBOOK_ACTION_OPT(e, name, req, opt) (opt),
     RUNBOOK_ACTIONS(RUNBOOK_ACTION_OPT)
 #undef RUNBOOK_ACTION_OPT
 };
@@ -126,6 +127,19 @@ valid_check_name(const char *s)
     return true;
 }
 
+/* N of "retry:N": 1 to RUNBOOK_MAX_RETRIES in at most three plain digits, else 0. */
+static int
+retry_count(const char *s)
+{
+    char *end;
+    long n;
+
+    if (!isdigit((unsigned char)s[0]) || strlen(s) > 3)
+        return 0;
+    n = strtol(s, &end, 10);
+    return *end == '\0' && n >= 1 && n <= RUNBOOK_MAX_RETRIES ? (int)n : 0;
+}
+
 static void
 check_on_fail(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr *a)
 {
@@ -140,11 +154,9 @@ check_on_fail(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_at
     } else if (strcmp(v, "retry") == 0) {
         sp->on_fail = FAIL_RETRY;
         sp->retries = RUNBOOK_DEFAULT_RETRIES;
-    } else if (strncmp(v, "retry:", 6) == 0 && runbook_valid_integer(v + 6) && v[6] != '-' &&
-               v[6] != '+' && strlen(v + 6) <= 3 && atoi(v + 6) >= 1 &&
-               atoi(v + 6) <= RUNBOOK_MAX_RETRIES) {
+    } else if (strncmp(v, "retry:", 6) == 0 && retry_count(v + 6) > 0) {
         sp->on_fail = FAIL_RETRY;
-        sp->retries = atoi(v + 6);
+        sp->retries = retry_count(v + 6);
     } else {
         rb_diag(c, a->pos.line, a->pos.col,
                 "bad on-fail '%s' (expected stop, continue, skip, retry or retry:N with N from 1 to "
