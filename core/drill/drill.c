@@ -39,28 +39,28 @@ struct drill_priv {
  * holds exactly these, so replaying a record rebuilds the same event.
  */
 enum {
-    F_STAGE = 1u << 0,
-    F_STEP = 1u << 1,
-    F_STATUS = 1u << 2,
-    F_ATTEMPT = 1u << 3,
-    F_EXIT = 1u << 4,
-    F_DURATION = 1u << 5,
-    F_HUMAN = 1u << 6,
-    F_VALUE_S = 1u << 7,
-    F_PASSED = 1u << 8,
-    F_NAME = 1u << 9,
-    F_VALUE = 1u << 10,
-    F_SQL = 1u << 11,
-    F_EXPECTED = 1u << 12,
-    F_OBSERVED = 1u << 13,
-    F_TEXT = 1u << 14,
-    F_SECRET = 1u << 15,
+    F_STAGE = 1U << 0,
+    F_STEP = 1U << 1,
+    F_STATUS = 1U << 2,
+    F_ATTEMPT = 1U << 3,
+    F_EXIT = 1U << 4,
+    F_DURATION = 1U << 5,
+    F_HUMAN = 1U << 6,
+    F_VALUE_S = 1U << 7,
+    F_PASSED = 1U << 8,
+    F_NAME = 1U << 9,
+    F_VALUE = 1U << 10,
+    F_SQL = 1U << 11,
+    F_EXPECTED = 1U << 12,
+    F_OBSERVED = 1U << 13,
+    F_TEXT = 1U << 14,
+    F_SECRET = 1U << 15,
     // stage / step must be a real index (not -1)
-    F_NEED_STAGE = 1u << 16,
-    F_NEED_STEP = 1u << 17,
-    F_NEED_NAME = 1u << 18,
-    F_NEED_TEXT = 1u << 19,
-    F_FLAGGED = 1u << 20, // written only when true: older journals read the same
+    F_NEED_STAGE = 1U << 16,
+    F_NEED_STEP = 1U << 17,
+    F_NEED_NAME = 1U << 18,
+    F_NEED_TEXT = 1U << 19,
+    F_FLAGGED = 1U << 20, // written only when true: older journals read the same
 };
 
 struct ev_info {
@@ -170,7 +170,6 @@ stage_recompute(struct drill_stage_state *st)
             pending = true;
             break;
         case STEP_PASSED:
-            break;
         case STEP_SKIPPED:
             break;
         }
@@ -184,7 +183,7 @@ stage_recompute(struct drill_stage_state *st)
     if (failed)
         st->status = STEP_FAILED;
     else if (running)
-        st->status = STEP_RUNNING;
+        st->status = STEP_RUNNING; // NOLINT(bugprone-branch-clone): the order is the precedence
     else if (st->n_steps > 0 && !pending)
         st->status = all_skipped ? STEP_SKIPPED : STEP_PASSED;
     else if (st->finished_at != NULL)
@@ -361,6 +360,7 @@ apply(struct drill *d, const struct drill_event *ev, const char *at)
         text_add(&d->issues, &d->n_issues, ev->stage, at, ev->text);
         break;
     case DRILL_EV_MEASURE:
+        PD_ASSERT(ev->name != NULL); // event_check() requires it
         if (strcmp(ev->name, "rto_s") == 0)
             d->rto_s = ev->value_s;
         else if (strcmp(ev->name, "rpo_s") == 0)
@@ -621,7 +621,7 @@ static const char *
 action_name(enum step_action a)
 {
     static const char *const names[] = {
-#define DRILL_ACTION_NAME(e, name, req, opt) [e] = name,
+#define DRILL_ACTION_NAME(e, name, req, opt) [e] = (name),
         RUNBOOK_ACTIONS(DRILL_ACTION_NAME)
 #undef DRILL_ACTION_NAME
     };

@@ -201,7 +201,8 @@ at_eof(FILE *f)
 
     if (c == EOF)
         return true;
-    ungetc(c, f);
+    // pushing back the one character just read cannot fail (C11 7.21.7.10)
+    (void)ungetc(c, f);
     return false;
 }
 
@@ -262,7 +263,7 @@ journal_reader_free(struct journal_reader *r)
     if (r == NULL)
         return;
     if (r->f != NULL)
-        fclose(r->f);
+        (void)fclose(r->f); // read only
     free(r->line);
     free(r->path);
     free(r);
