@@ -375,7 +375,7 @@ download(struct feeder *f, struct verify_restore_result *out, struct s3_client *
         }
         s3_gzip_check_free(&chk);
         return rc;
-    } else {
+    } else { // NOLINT(readability-else-after-return): two ways to fetch, side by side
         struct s3_head head;
         char *expected = NULL;
 

@@ -145,8 +145,8 @@ void
 verify_format_size(char *buf, size_t size, uint64_t bytes)
 {
     static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
-    double v = (double)bytes;
-    int u = -1;
+    double v = (double)bytes / 1024;
+    int u = 0;
 
     if (bytes < 1024) {
         snprintf(buf, size, "%lu B", (unsigned long)bytes);
@@ -395,7 +395,7 @@ check_compliance(struct verify_report *r, const struct verify_opts *opt)
 }
 
 int
-verify_run(struct verify_report *r, const struct verify_opts *opt, struct s3_client *s3,
+verify_run(struct verify_report *out, const struct verify_opts *opt, struct s3_client *s3,
            struct neon_client *neon, const char *neon_problem, struct pd_err *err)
 {
     struct verify_opts o = *opt;
@@ -403,7 +403,7 @@ verify_run(struct verify_report *r, const struct verify_opts *opt, struct s3_cli
     char uri[512];
     int rc;
 
-    memset(r, 0, sizeof(*r));
+    memset(out, 0, sizeof(*out));
     if (o.bucket == NULL || s3 == NULL)
         return PD_ERR_SET(err, PD_EBUG, "verify: no bucket or s3 client");
     if (o.count <= 0)
@@ -415,27 +415,27 @@ verify_run(struct verify_report *r, const struct verify_opts *opt, struct s3_cli
     snprintf(uri, sizeof(uri), "s3://%s/%s", o.bucket, o.prefix);
 
     if (o.skip_neon)
-        add_check(r, &o, "neon.default-branch", VERIFY_SKIP, "skipped on request");
+        add_check(out, &o, "neon.default-branch", VERIFY_SKIP, "skipped on request");
     else
-        check_neon(r, &o, neon, neon_problem);
+        check_neon(out, &o, neon, neon_problem);
 
     pd_err_clear(&lerr);
-    rc = verify_list_backups(&r->backups, s3, o.bucket, o.prefix, &lerr);
+    rc = verify_list_backups(&out->backups, s3, o.bucket, o.prefix, &lerr);
     if (rc != 0) {
-        add_check(r, &o, "s3.backups", status_of(rc), "%s", lerr.msg);
+        add_check(out, &o, "s3.backups", status_of(rc), "%s", lerr.msg);
         goto compliance;
     }
-    if (r->backups.n == 0) {
-        add_check(r, &o, "s3.backups", VERIFY_FAIL, "no backups under %s", uri);
+    if (out->backups.n == 0) {
+        add_check(out, &o, "s3.backups", VERIFY_FAIL, "no backups under %s", uri);
         goto compliance;
     }
-    r->shown = r->backups.n < (size_t)o.count ? r->backups.n : (size_t)o.count;
+    out->shown = out->backups.n < (size_t)o.count ? out->backups.n : (size_t)o.count;
     {
         uint64_t total = 0;
         char tsz[32];
 
-        for (size_t i = 0; i < r->shown; i++) {
-            const struct verify_backup *b = &r->backups.items[i];
+        for (size_t i = 0; i < out->shown; i++) {
+            const struct verify_backup *b = &out->backups.items[i];
             char sz[32], age[32];
 
             total += b->size;
@@ -445,30 +445,30 @@ verify_run(struct verify_report *r, const struct verify_opts *opt, struct s3_cli
                  b->time_from_key ? "" : " (LastModified)");
         }
         verify_format_size(tsz, sizeof(tsz), total);
-        add_check(r, &o, "s3.backups", VERIFY_PASS, "%zu backup%s under %s; newest %zu: %s",
-                  r->backups.n, r->backups.n == 1 ? "" : "s", uri, r->shown, tsz);
+        add_check(out, &o, "s3.backups", VERIFY_PASS, "%zu backup%s under %s; newest %zu: %s",
+                  out->backups.n, out->backups.n == 1 ? "" : "s", uri, out->shown, tsz);
     }
     {
-        const struct verify_backup *newest = &r->backups.items[0];
+        const struct verify_backup *newest = &out->backups.items[0];
         double age = o.now - newest->time;
         char a[32], lim[32];
 
         verify_format_age(a, sizeof(a), age);
         verify_format_age(lim, sizeof(lim), o.max_age_s);
         if (age > o.max_age_s)
-            add_check(r, &o, "s3.newest-age", VERIFY_FAIL,
+            add_check(out, &o, "s3.newest-age", VERIFY_FAIL,
                       "newest backup %s is %s old, older than %s: the weekly backup is not "
                       "running",
                       newest->key, a, lim);
         else
-            add_check(r, &o, "s3.newest-age", VERIFY_PASS, "newest backup %s is %s old (limit %s)",
-                      newest->key, a, lim);
+            add_check(out, &o, "s3.newest-age", VERIFY_PASS,
+                      "newest backup %s is %s old (limit %s)", newest->key, a, lim);
         if (!o.skip_stream)
-            check_stream(r, &o, s3, newest);
+            check_stream(out, &o, s3, newest);
     }
-    verify_head_backups(s3, o.bucket, &r->backups, r->shown, o.progress, o.payload);
+    verify_head_backups(s3, o.bucket, &out->backups, out->shown, o.progress, o.payload);
 compliance:
-    check_compliance(r, &o);
+    check_compliance(out, &o);
     return 0;
 }
 
