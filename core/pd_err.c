@@ -62,7 +62,7 @@ pd_err_exit_code(int kind)
 #define PD_ERR_CODE(name, value, code, str)                                                        \
     case name:                                                                                     \
         return code;
-        PD_ERR_KINDS(PD_ERR_CODE)
+        PD_ERR_KINDS(PD_ERR_CODE) // NOLINT(bugprone-branch-clone): kinds may share an exit code
 #undef PD_ERR_CODE
     default:
         return 1;

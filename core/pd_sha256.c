@@ -42,7 +42,7 @@ pd_sha256_final(struct pd_sha256 *ctx, char hex[65])
     static const char digits[] = "0123456789abcdef";
 
     EVP_DigestFinal_ex(ctx->md, md, &n);
-    for (unsigned int i = 0; i < n && i < 32; i++) {
+    for (size_t i = 0; i < n && i < 32; i++) {
         hex[2 * i] = digits[md[i] >> 4];
         hex[2 * i + 1] = digits[md[i] & 0xf];
     }
@@ -76,7 +76,7 @@ pd_sha256_file(char hex[65], const char *path, struct pd_err *err)
         pd_sha256_update(ctx, buf, n);
     if (ferror(f))
         rc = PD_ERR_SET(err, PD_EIO, "sha256: read %s: %s", path, strerror(errno));
-    fclose(f);
+    (void)fclose(f); // read only: ferror() above caught what matters
     pd_sha256_final(ctx, hex);
     return rc;
 }

@@ -210,7 +210,7 @@ read_last_line(struct audit *a, off_t size, char **out, size_t *len, bool *torn,
                 return 0;
             }
         }
-        if (chunk >= AUDIT_TAIL_MAX) {
+        if (chunk >= (size_t)AUDIT_TAIL_MAX) {
             free(buf);
             return PD_ERR_SET(err, PD_EIO, "audit log %s: last line longer than %d bytes", a->path,
                               AUDIT_TAIL_MAX);
@@ -494,9 +494,9 @@ target_of_conninfo(const char *s, char **host, char **port, char **db)
             pd_buf_append(&v, s, n, NULL);
             s += n;
         }
-        if (klen == 4 && strncmp(k, "host", 4) == 0 && *host == NULL)
-            *host = pd_buf_steal(&v);
-        else if (klen == 8 && strncmp(k, "hostaddr", 8) == 0 && *host == NULL)
+        if (((klen == 4 && strncmp(k, "host", 4) == 0) ||
+             (klen == 8 && strncmp(k, "hostaddr", 8) == 0)) &&
+            *host == NULL)
             *host = pd_buf_steal(&v);
         else if (klen == 4 && strncmp(k, "port", 4) == 0)
             *port = pd_buf_steal(&v);
@@ -711,6 +711,6 @@ out:
         *out = sum;
     free(line);
     free(v);
-    fclose(f);
+    (void)fclose(f); // opened for reading: a failed close loses nothing
     return rc;
 }

@@ -32,6 +32,9 @@
 #include "pg/pg.h"
 #include "s3/upload.h"
 
+/* How much of pg_dump's output one read() takes. */
+#define BACKUP_READ_CHUNK ((size_t)256 * 1024)
+
 const char *const backup_classes[] = {"weekly", "pre-migration", "pre-release", NULL};
 
 /* Exactly the payload of the seed workflow's "Notify on failure" step. */
@@ -424,7 +427,6 @@ struct job {
     struct pd_sha256 *sha;
     uint64_t compressed;
     int local_fd;
-    const char *local_tmp;
     char *note; /* the open upload's note (backup_upload_note), NULL when none */
 };
 
@@ -509,7 +511,7 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
     char *etag = NULL, *tmp_path = NULL;
     const char *pg_prog = opt->pg_dump ? opt->pg_dump : "pg_dump";
     uint64_t min_size = opt->min_size ? opt->min_size : BACKUP_MIN_SIZE_DEFAULT;
-    unsigned char *buf = pd_xmalloc(256 * 1024);
+    unsigned char *buf = pd_xmalloc(BACKUP_READ_CHUNK);
     double t0 = pd_time_mono(), last_tick = 0, t_phase;
     char plain_size[32];
     int rc, status = -1, started_dump = 0, uploaded = 0, local_anon = 0;
@@ -585,7 +587,7 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
         if (err_idx >= 0 && fds[err_idx].revents != 0)
             pgdump_drain_stderr(&pd);
         if (fds[out_idx].revents != 0) {
-            ssize_t n = read(pd.out_fd, buf, 256 * 1024);
+            ssize_t n = read(pd.out_fd, buf, BACKUP_READ_CHUNK);
 
             if (n < 0 && (errno == EINTR || errno == EAGAIN))
                 continue;

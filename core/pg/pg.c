@@ -106,6 +106,15 @@ append_kv(struct pd_buf *b, const char *key, const char *val)
     pd_buf_append(b, "'", 1, NULL);
 }
 
+/* Whether an environment variable is set to something other than "". */
+static bool
+env_set(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v != NULL && v[0] != '\0';
+}
+
 int
 pg_conninfo(char **out, const char *url, struct pd_err *err)
 {
@@ -146,9 +155,9 @@ pg_conninfo(char **out, const char *url, struct pd_err *err)
         host = getenv("PGHOST");
     if (hostaddr == NULL)
         hostaddr = getenv("PGHOSTADDR");
-    if (getenv("PGSSLMODE") != NULL && getenv("PGSSLMODE")[0] != '\0')
+    if (env_set("PGSSLMODE"))
         have_ssl = true;
-    if (getenv("PGCONNECT_TIMEOUT") != NULL && getenv("PGCONNECT_TIMEOUT")[0] != '\0')
+    if (env_set("PGCONNECT_TIMEOUT"))
         have_timeout = true;
     if (!have_ssl && !pg_host_is_local(hostaddr && hostaddr[0] ? hostaddr : host))
         append_kv(&b, "sslmode", "require");

@@ -731,9 +731,10 @@ report_md_string(char **out, const struct drill *d, const struct runbook *rb, st
         free(review);
     }
     md_outcome(&m, d, sha);
-    if (m.rc != 0) {
+    rc = m.rc;
+    if (rc != 0) {
         pd_buf_free(&m.b);
-        return m.rc;
+        return rc;
     }
     *out = pd_buf_steal(&m.b);
     return 0;

@@ -140,8 +140,9 @@ child_exec(int out_fd, int err_fd, int null_fd, const char *cwd, char **argv, ch
     setpgid(0, 0);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    // SIG_DFL for a valid signal cannot fail, and the child has no one to tell
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        signal(sigs[i], SIG_DFL);
+        (void)signal(sigs[i], SIG_DFL);
     if (dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
         _exit(127);
     if (cwd != NULL && chdir(cwd) != 0) {
