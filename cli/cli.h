@@ -36,6 +36,13 @@ int cli_run_plan(const struct cli_ctx *ctx, const char *path, const char **vars,
 /* Print "pgdrill: <message>" for err to stderr and return its exit code. */
 int cli_fail(const struct pd_err *err);
 
+/*
+ * Copy the open file f (read from path) to stdout and flush it. Returns 0,
+ * or PD_EIO with err set when f cannot be read or stdout not written: a
+ * report redirected to a full disk must not pass for printed.
+ */
+int cli_copy_to_stdout(FILE *f, const char *path, struct pd_err *err);
+
 /* Print a usage error "pgdrill CMD: msg" plus a hint, return 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

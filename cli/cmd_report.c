@@ -80,7 +80,7 @@ report_show(const struct cli_ctx *ctx, const char *id, int json)
     if (f == NULL || d->outcome == NULL) {
         // write it from the journal; the runbook is optional (it may have moved)
         if (f != NULL)
-            fclose(f);
+            (void)fclose(f);
         if (runbook_load(&rb, d->runbook_path, NULL, &err) != 0)
             rb = NULL;
         pd_err_clear(&err);
@@ -98,15 +98,8 @@ report_show(const struct cli_ctx *ctx, const char *id, int json)
         rc = 1;
         goto out;
     }
-    {
-        char buf[8192];
-        size_t n;
-
-        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-            fwrite(buf, 1, n, stdout);
-    }
-    fclose(f);
-    rc = 0;
+    rc = cli_copy_to_stdout(f, path, &err) == 0 ? 0 : cli_fail(&err);
+    (void)fclose(f); // read only
 out:
     free(path);
     runbook_free(rb);

@@ -115,20 +115,20 @@ parse_args(struct run_args *a, int argc, char **argv, const char *help, const ch
     return optind;
 }
 
-static void
-print_json_report(const struct drill *d)
+/* The drill's report.json on stdout, if it was written. */
+static int
+print_json_report(const struct drill *d, struct pd_err *err)
 {
     char *path = pd_xasprintf("%s/report.json", d->dir);
     FILE *f = fopen(path, "r");
-    char buf[8192];
-    size_t n;
+    int rc = 0;
 
     if (f != NULL) {
-        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-            fwrite(buf, 1, n, stdout);
-        fclose(f);
+        rc = cli_copy_to_stdout(f, path, err);
+        (void)fclose(f); // read only
     }
     free(path);
+    return rc;
 }
 
 /*
@@ -203,8 +203,17 @@ drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
             fail_redacted(&werr);
         }
     }
-    if (a->json)
-        print_json_report(d);
+    if (a->json) {
+        struct pd_err perr = {0};
+        int prc = print_json_report(d, &perr);
+
+        if (prc != 0 && rc == 0) {
+            *err = perr;
+            rc = prc;
+        } else if (prc != 0) {
+            fail_redacted(&perr);
+        }
+    }
     if (rc == PD_EINTR)
         fail_redacted(err);
     else if (!a->json && in_folder)
@@ -240,9 +249,7 @@ run_path(struct cli_ctx *ctx, const char *path, const struct run_args *a)
         rc = drill_begin(&d, ctx->cfg.home, rb, ctx->cfg.operator_name, &err);
     if (rc == 0)
         rc = drive(ctx, rb, d, a, &err);
-    if (rc != 0 && rc != PD_EINTR && rc != PD_ECHECK)
-        fail_redacted(&err);
-    else if (rc == PD_ECHECK && err.msg[0] != '\0')
+    if ((rc != 0 && rc != PD_EINTR && rc != PD_ECHECK) || (rc == PD_ECHECK && err.msg[0] != '\0'))
         fail_redacted(&err);
     drill_free(d);
     runbook_free(rb);
@@ -323,7 +330,7 @@ cli_cmd_resume(struct cli_ctx *ctx, int argc, char **argv)
     }
     if (argc - first == 1) {
         id = pd_xstrdup(argv[first]);
-    } else if ((rc = drill_find_unfinished(&id, ctx->cfg.home, &err)) != 0) {
+    } else if (drill_find_unfinished(&id, ctx->cfg.home, &err) != 0) {
         code = fail_redacted(&err);
         goto out;
     }

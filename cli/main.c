@@ -1,4 +1,5 @@
 /* pgdrill: entry point; dispatches to the sub-commands. */
+#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -52,6 +53,22 @@ cli_fail(const struct pd_err *err)
 {
     fprintf(stderr, "pgdrill: %s\n", err->msg[0] ? err->msg : pd_err_kind_name(err->kind));
     return pd_err_exit_code(err->kind);
+}
+
+int
+cli_copy_to_stdout(FILE *f, const char *path, struct pd_err *err)
+{
+    char buf[8192];
+    size_t n;
+
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        if (fwrite(buf, 1, n, stdout) != n)
+            return PD_ERR_SET(err, PD_EIO, "standard output: %s", strerror(errno));
+    if (ferror(f))
+        return PD_ERR_SET(err, PD_EIO, "read %s: %s", path, strerror(errno));
+    if (fflush(stdout) != 0)
+        return PD_ERR_SET(err, PD_EIO, "standard output: %s", strerror(errno));
+    return 0;
 }
 
 int

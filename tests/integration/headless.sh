@@ -63,6 +63,14 @@ like "$rto" '^[0-9.]+$' "report.json of a finished drill has an achieved RTO"
 line=$("$B" report list | grep "^$id ")
 like "$line" ' passed +[0-9.]+(ms|s) +(-|[0-9.]+(ms|s))$' "report list shows it too (RTO, then RPO)"
 
+# a report printed into a full disk fails: it must not pass for printed
+out=$("$B" report show "$id" --json 2>&1 >/dev/full)
+is "$?" 1 "report show into a full disk exits 1"
+like "$out" "pgdrill: standard output: No space left on device" "and says why"
+out=$("$B" run "$RB" --json --var target_time=2026-01-31T14:05:00Z --yes </dev/null 2>&1 >/dev/full)
+is "$?" 1 "run --json into a full disk exits 1"
+like "$out" "pgdrill: standard output: No space left on device" "and says why"
+
 # SIGHUP (a closed ssh session) interrupts the drill like SIGINT: the step's
 # process group is stopped, the journal says so, the exit code is 130.
 HUP=$PGDRILL_TEST_WORK/hup.md
