@@ -88,7 +88,7 @@ show_progress(const struct backup_progress *p, void *payload)
         pd_time_human(el, sizeof(el), p->elapsed_s);
         fprintf(stderr, "\r\033[Kdumped %s  gzip %s  parts %d  %s/s  %s", plain, comp, p->parts,
                 rate, el);
-        fflush(stderr);
+        (void)fflush(stderr); // progress only: a lost update costs nothing
         ps->shown = 1;
     }
     return backup_stop != 0;
@@ -141,7 +141,8 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(backup_help, stdout);
             return 0;
-        } else if (strcmp(a, "--dry-run") == 0) {
+        }
+        if (strcmp(a, "--dry-run") == 0) {
             dry_run = 1;
         } else if (strcmp(a, "--json") == 0) {
             json = 1;

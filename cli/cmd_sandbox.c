@@ -173,8 +173,9 @@ cli_cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv)
     av[1] = script;
     for (int i = 1; i < argc; i++)
         av[i + 1] = argv[i];
-    fflush(stdout);
-    fflush(stderr);
+    // before exec replaces the buffers; a failure here has nowhere better to go
+    (void)fflush(stdout);
+    (void)fflush(stderr);
     execv("/bin/bash", av);
     fprintf(stderr, "pgdrill sandbox: cannot run /bin/bash %s: %s\n", script, strerror(errno));
     rc = 3;

@@ -49,7 +49,7 @@ print_line(const char *line, void *payload)
 {
     (void)payload;
     printf("%s\n", line);
-    fflush(stdout);
+    (void)fflush(stdout); // show each check as it ends; nothing to do if it fails
 }
 
 static char *
@@ -158,7 +158,8 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(verify_help, stdout);
             return 0;
-        } else if (strcmp(a, "--json") == 0) {
+        }
+        if (strcmp(a, "--json") == 0) {
             json = 1;
         } else if (strcmp(a, "--skip-neon") == 0) {
             skip_neon = 1;
