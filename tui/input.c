@@ -32,7 +32,7 @@ void
 tui_input_close(struct tui_input *in)
 {
     if (in->script)
-        fclose(in->script);
+        (void)fclose(in->script); // read only
     in->script = NULL;
     PD_FREE(in->path);
     PD_FREE(in->wait_text);
@@ -61,7 +61,7 @@ fail(struct tui_input *in, const char *what, const char *arg)
     PD_ERR_SET(&in->err, PD_EINPUT, "tui script %s:%d: %s%s%s", in->path, in->line_no, what,
                arg ? " " : "", arg ? arg : "");
     in->failed = true;
-    fclose(in->script);
+    (void)fclose(in->script); // read only
     in->script = NULL;
 }
 
@@ -94,7 +94,7 @@ step_script(struct tui_input *in)
 
     while (in->script && in->q_len == 0 && !in->wait_text && in->hold_until == 0) {
         if (!fgets(line, sizeof(line), in->script)) {
-            fclose(in->script);
+            (void)fclose(in->script); // read only
             in->script = NULL;
             return;
         }

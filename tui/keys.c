@@ -21,7 +21,7 @@ static const struct {
 };
 
 static const char *const keymap_names[] = {
-#define TUI_KEYMAP_NAME(e, n) [e] = n,
+#define TUI_KEYMAP_NAME(e, n) [e] = (n),
     TUI_KEYMAPS(TUI_KEYMAP_NAME)
 #undef TUI_KEYMAP_NAME
 };

@@ -93,8 +93,8 @@ plain_inline(struct pd_buf *out, const char *s, size_t len)
         if (c == '\\' && i + 1 < len && ispunct((unsigned char)next)) {
             pd_buf_append(out, &next, 1, NULL);
             i++;
-        } else if (c == '`') {
-            continue;
+        } else if (c == '`' || (c == '!' && next == '[')) {
+            continue; // code span and image markers
         } else if ((c == '*' || c == '~') && (next == c || prev == c || is_word(next) ||
                                               is_word(prev) || ispunct((unsigned char)next))) {
             // emphasis or strike-through marker; a lone "*" between spaces stays
@@ -105,8 +105,6 @@ plain_inline(struct pd_buf *out, const char *s, size_t len)
             // "_" inside an identifier (target_time) is not emphasis
             if (prev == ' ' && next == ' ')
                 pd_buf_append(out, &c, 1, NULL);
-            continue;
-        } else if (c == '!' && next == '[') {
             continue;
         } else if (c == '[') {
             const char *close = memchr(s + i, ']', len - i);

@@ -95,7 +95,8 @@ static const struct screen_ops tui_textview_ops = {
 
 enum screen_result
 tui_textview_run(struct tui *t, const char *title, const char *text, const char *hint,
-                 bool accept_keys, bool *accepted)
+                 bool accept_keys,
+                 bool *accepted) // NOLINT(readability-non-const-parameter): tv_handle writes it
 {
     struct textview v = {
         .title = title, .hint = hint, .accept_keys = accept_keys, .accepted = accepted};

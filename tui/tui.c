@@ -1037,7 +1037,8 @@ tui_run(const struct tui_opts *opts, struct pd_err *err)
     char *picked = NULL;
     int rc;
 
-    setlocale(LC_ALL, "");
+    // an unknown locale leaves "C", and the screen draws its ASCII symbols
+    (void)setlocale(LC_ALL, "");
     // the test hook works even if a caller forgets to pass it on
     const char *script = opts->script ? opts->script : getenv("PGDRILL_TUI_SCRIPT");
     rc = tui_input_open(&t.in, script, err);
