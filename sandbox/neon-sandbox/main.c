@@ -11,6 +11,7 @@
  * finished (or failed) for real. State survives restarts (state.json).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +110,23 @@ static struct {
     size_t nops;
 } S;
 
+/* A whole decimal string from min to max into *out; false (and *out kept) otherwise. */
+static bool
+parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v;
+
+    if (s == NULL || !(isdigit((unsigned char)s[0]) || s[0] == '-'))
+        return false;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
 /* Copy a string, truncating; safe when both live in the same struct. */
 static void
 scpy(char *dst, size_t size, const char *src)
@@ -145,7 +164,8 @@ now_str(char *buf, size_t size)
     struct tm tm;
 
     gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 && size > 0)
+        buf[0] = '\0'; // did not fit: the contents would be undefined
 }
 
 static void
@@ -259,9 +279,13 @@ state_save(void)
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     f = fopen(tmp, "w");
     if (f != NULL) {
-        fputs(text, f);
-        if (fclose(f) == 0)
-            rename(tmp, path);
+        int ok = fputs(text, f) != EOF;
+
+        ok = fclose(f) == 0 && ok;
+        if (!ok || rename(tmp, path) != 0)
+            logf_("cannot save %s: %s", path, strerror(errno));
+    } else {
+        logf_("cannot save %s: %s", tmp, strerror(errno));
     }
     cJSON_free(text);
     cJSON_Delete(root);
@@ -281,16 +305,17 @@ state_load(void)
     f = fopen(path, "r");
     if (f == NULL)
         return 0;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        (void)fclose(f);
+        return -1;
+    }
     text = calloc(1, (size_t)n + 1);
     if (text == NULL || fread(text, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
+        (void)fclose(f);
         free(text);
         return -1;
     }
-    fclose(f);
+    (void)fclose(f); // read only
     root = cJSON_Parse(text);
     free(text);
     if (root == NULL)
@@ -665,7 +690,7 @@ j_databases(const struct branch *b, char *err, size_t errsz)
     for (int i = 0; i < PQntuples(r); i++) {
         cJSON *o = cJSON_CreateObject();
 
-        cJSON_AddNumberToObject(o, "id", atof(PQgetvalue(r, i, 0)));
+        cJSON_AddNumberToObject(o, "id", strtod(PQgetvalue(r, i, 0), NULL));
         jset_str(o, "branch_id", b->id);
         jset_str(o, "name", PQgetvalue(r, i, 1));
         jset_str(o, "owner_name", PQgetvalue(r, i, 2));
@@ -845,7 +870,7 @@ op_reap(struct op *p)
     if (f != NULL) {
         if (fgets(msg, sizeof(msg), f) != NULL)
             msg[strcspn(msg, "\n")] = '\0';
-        fclose(f);
+        (void)fclose(f); // read only
     }
     op_set(p, "failed", msg[0] ? msg : "the worker process failed");
     for (size_t i = 0; i < S.nbr; i++)
@@ -977,13 +1002,16 @@ check_point_in_time(const char *ts, const char *field, struct reply *out)
     return 0;
 }
 
+/* "HI/LO", each 1 to 8 hex digits, as PostgreSQL prints an LSN. */
 static int
 valid_lsn(const char *s)
 {
-    unsigned hi, lo;
-    char extra;
+    size_t hi = strspn(s, "0123456789abcdefABCDEF"), lo;
 
-    return sscanf(s, "%x/%x%c", &hi, &lo, &extra) == 2;
+    if (hi < 1 || hi > 8 || s[hi] != '/')
+        return 0;
+    lo = strspn(s + hi + 1, "0123456789abcdefABCDEF");
+    return lo >= 1 && lo <= 8 && s[hi + 1 + lo] == '\0';
 }
 
 static const char *
@@ -1033,7 +1061,7 @@ create_branch(const cJSON *body)
     {
         const char *type = jbody_str(it, "type", &bad);
 
-        if (type == NULL || (strcmp(type, "read_write") && strcmp(type, "read_only")))
+        if (type == NULL || (strcmp(type, "read_write") != 0 && strcmp(type, "read_only") != 0))
             return error_reply(400, "endpoint type must be read_write or read_only");
         if (!strcmp(type, "read_only"))
             return error_reply(400, "sandbox: read_only endpoints are not supported");
@@ -1307,7 +1335,7 @@ create_endpoint(const cJSON *body)
 
     if (!cJSON_IsObject(je) || bad || bid == NULL || type == NULL)
         return error_reply(400, "endpoint.branch_id and endpoint.type are required");
-    if (strcmp(type, "read_write") && strcmp(type, "read_only"))
+    if (strcmp(type, "read_write") != 0 && strcmp(type, "read_only") != 0)
         return error_reply(400, "endpoint type must be read_write or read_only");
     if (!strcmp(type, "read_only"))
         return error_reply(400, "sandbox: read_only endpoints are not supported");
@@ -1349,20 +1377,20 @@ list_branches(struct MHD_Connection *conn)
     const char *cursor = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor");
     const char *limit_s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
     const char *search = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "search");
-    int limit = limit_s ? atoi(limit_s) : S.page_size;
+    long limit = S.page_size, c = 0;
     size_t start = 0, shown = 0, i;
     cJSON *res = cJSON_CreateObject(), *arr, *pg;
 
-    if (limit_s && (limit < 1 || limit > 10000)) {
+    if (limit_s && !parse_long(limit_s, 1, 10000, &limit)) {
         cJSON_Delete(res);
         return error_reply(400, "limit must be between 1 and 10000");
     }
     if (cursor) {
-        if (strncmp(cursor, "c", 1) != 0 || atoi(cursor + 1) < 0) {
+        if (cursor[0] != 'c' || !parse_long(cursor + 1, 0, INT_MAX, &c)) {
             cJSON_Delete(res);
             return error_reply(400, "invalid cursor");
         }
-        start = (size_t)atoi(cursor + 1);
+        start = (size_t)c;
     }
     arr = cJSON_AddArrayToObject(res, "branches");
     cJSON_AddObjectToObject(res, "annotations");
@@ -1600,7 +1628,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         return MHD_YES;
     }
     if (*upload_size > 0) {
-        if (cs->len + *upload_size > 1024 * 1024) {
+        if (cs->len + *upload_size > (size_t)1024 * 1024) {
             cs->too_big = 1;
         } else {
             char *p = realloc(cs->data, cs->len + *upload_size + 1);
@@ -1745,8 +1773,10 @@ main(int argc, char **argv)
         if (strcmp(argv[i], "--worker") == 0)
             return sb_worker_main(argc, argv);
     S.retention = 86400;
-    for (int i = 1; i < argc; i++) {
+    // every option takes a value: two arguments a turn
+    for (int i = 1; i < argc; i += 2) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long num = 0;
 
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage();
@@ -1757,7 +1787,7 @@ main(int argc, char **argv)
             return 2;
         }
         if (!strcmp(argv[i], "--port"))
-            port = atoi(v);
+            port = parse_long(v, 1, 65535, &num) ? (int)num : 0; // 0: refused below
         else if (!strcmp(argv[i], "--state"))
             state = v;
         else if (!strcmp(argv[i], "--key"))
@@ -1768,15 +1798,14 @@ main(int argc, char **argv)
             primary = v;
         else if (!strcmp(argv[i], "--pg-cluster"))
             pgc = v;
-        else if (!strcmp(argv[i], "--history-retention"))
-            S.retention = atol(v);
-        else if (!strcmp(argv[i], "--page-size"))
-            S.page_size = atoi(v);
+        else if (!strcmp(argv[i], "--history-retention") && parse_long(v, 0, LONG_MAX, &num))
+            S.retention = num;
+        else if (!strcmp(argv[i], "--page-size") && parse_long(v, 0, 10000, &num))
+            S.page_size = (int)num;
         else {
             usage();
             return 2;
         }
-        i++;
     }
     if (port <= 0 || port > 65535 || state == NULL || primary == NULL || key == NULL ||
         strlen(key) < 8 || strlen(key) >= sizeof(S.key)) {
@@ -1888,9 +1917,10 @@ main(int argc, char **argv)
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
+    // cannot fail for these signals and handlers
+    (void)signal(SIGPIPE, SIG_IGN);
+    (void)signal(SIGTERM, on_signal);
+    (void)signal(SIGINT, on_signal);
     d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                              MHD_USE_ERROR_LOG,
                          (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,

@@ -27,6 +27,18 @@ trim(char *s)
         s[--n] = '\0';
 }
 
+/* A whole decimal number from 1 to max, else 0 (not a port, not a pid). */
+static int
+positive_int(const char *s, long max)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    return errno == 0 && end != s && *end == '\0' && v >= 1 && v <= max ? (int)v : 0;
+}
+
 int
 sb_cluster_meta_read(struct sb_cluster_meta *out, const char *dir, char *err, size_t errsz)
 {
@@ -56,9 +68,9 @@ sb_cluster_meta_read(struct sb_cluster_meta *out, const char *dir, char *err, si
         else if (strcmp(line, "archive") == 0)
             snprintf(out->archive, sizeof(out->archive), "%s", eq + 1);
         else if (strcmp(line, "port") == 0)
-            out->port = atoi(eq + 1);
+            out->port = positive_int(eq + 1, 65535);
     }
-    fclose(f);
+    (void)fclose(f); // read only
     if (out->role[0] == '\0') {
         snprintf(err, errsz, "%s has no role", path);
         return -1;
@@ -107,7 +119,8 @@ sb_run(const char *os_user, const char *const argv[], char *out, size_t outsz)
 
         for (size_t i = 0; i <= n; i++)
             args[i] = full[i] ? strdup(full[i]) : NULL;
-        execvp(args[0], args);
+        if (args[0] != NULL) // strdup may have failed
+            execvp(args[0], args);
         _exit(127);
     }
     close(pfd[1]);
@@ -198,14 +211,14 @@ sb_pid_is_postmaster_of(pid_t pid, const char *dir)
         if (p != NULL && p[1] == ' ')
             state = p[2];
     }
-    fclose(f);
+    (void)fclose(f); // read only
     return state != 0 && state != 'Z' && state != 'X';
 }
 
 pid_t
 sb_postmaster_pid(const char *dir)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], line[32];
     FILE *f;
     int pid = 0;
 
@@ -213,9 +226,12 @@ sb_postmaster_pid(const char *dir)
     f = fopen(path, "r");
     if (f == NULL)
         return 0;
-    if (fscanf(f, "%d", &pid) != 1)
-        pid = 0;
-    fclose(f);
+    // the first line is the postmaster's pid
+    if (fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        pid = positive_int(line, INT_MAX);
+    }
+    (void)fclose(f); // read only
     return sb_pid_is_postmaster_of((pid_t)pid, dir) ? (pid_t)pid : 0;
 }
 
@@ -380,7 +396,7 @@ worker_pitr(const struct worker_args *a)
 {
     struct sb_cluster_meta m;
     char err[512], out[600], path[PATH_MAX], conf[2048], t[80];
-    int port = atoi(a->port);
+    int port = positive_int(a->port, 65535);
 
     if (sb_cluster_meta_read(&m, a->primary, err, sizeof(err)) != 0)
         return fail("%s", err);
@@ -523,7 +539,7 @@ sb_worker_main(int argc, char **argv)
 
         if (f != NULL) {
             fprintf(f, "%s\n", werr);
-            fclose(f);
+            (void)fclose(f); // best effort: the exit code says it failed anyway
         }
     }
     return rc;
