@@ -99,7 +99,7 @@ slurp(const char *path, size_t *len)
     buf = pd_xmalloc((size_t)n + 1);
     assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
     buf[n] = '\0';
-    fclose(fp);
+    (void)fclose(fp); // read only
     if (len != NULL)
         *len = (size_t)n;
     return buf;
@@ -669,7 +669,7 @@ test_partial_write_is_cut(void **state)
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
     rc = audit_record(a, NULL, "sh", NULL, NULL, 0, NULL, &f->err);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-    signal(SIGXFSZ, old_handler);
+    assert_true(signal(SIGXFSZ, old_handler) != SIG_ERR);
     assert_int_equal(rc, PD_EIO);
     snprintf(want, sizeof(want), "audit log %s: write: File too large", f->path);
     assert_string_equal(f->err.msg, want);

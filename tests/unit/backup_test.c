@@ -139,7 +139,7 @@ fake_pg_dump(const char *name, const char *body)
 
     assert_non_null(f);
     fprintf(f, "#!/bin/sh\n%s\n", body);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
     assert_int_equal(chmod(path, 0755), 0);
     return path;
 }
@@ -283,13 +283,13 @@ test_password_in_env(void **state)
     f = fopen(argv_file, "r");
     assert_non_null(f);
     assert_non_null(fgets(line, sizeof(line), f));
-    fclose(f);
+    (void)fclose(f); // read only
     /* application_name has PGAPPNAME, so nothing needs -d */
     assert_string_equal(line, "--no-password --format=plain\n");
     f = fopen(env_file, "r");
     assert_non_null(f);
     assert_non_null(fgets(line, sizeof(line), f));
-    fclose(f);
+    (void)fclose(f); // read only
     assert_string_equal(line, "s3cretPW alice 127.0.0.1 5999 care\n");
     free(argv_file);
     free(env_file);

@@ -151,13 +151,13 @@ read_file(const char *path, size_t *len)
     long n;
 
     assert_non_null(f);
-    fseek(f, 0, SEEK_END);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
     n = ftell(f);
-    fseek(f, 0, SEEK_SET);
+    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
     buf = pd_xmalloc((size_t)n + 1);
     assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
     buf[n] = '\0';
-    fclose(f);
+    (void)fclose(f); // read only
     if (len != NULL)
         *len = (size_t)n;
     return buf;
@@ -170,7 +170,7 @@ write_file(const char *path, const char *text, const char *mode)
 
     assert_non_null(f);
     fputs(text, f);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
 }
 
 static char *
@@ -536,8 +536,8 @@ test_truncated_tail_ignored_and_resume(void **state)
 {
     static const char *const tails[] = {
         "{\"v\":1,\"at\":\"2026-11-26T04:00:00.000Z\",\"ev\":\"zzpartial",
-        "{\"v\":1,\"at\":\"2026-11-26T04:00:00.000Z\",\"ev\":\"note\",\"stage\":0,\"text\":"
-        "\"zzpartial\"}",
+        ("{\"v\":1,\"at\":\"2026-11-26T04:00:00.000Z\",\"ev\":\"note\",\"stage\":0,\"text\":"
+         "\"zzpartial\"}"),
         "zzpartial garbage\n",
         "{\"v\":1,\"at\"\n",
     };

@@ -232,12 +232,12 @@ journal_text(const struct fx *f)
     long n;
 
     assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
     n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
+    assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
     buf = pd_xcalloc(1, (size_t)n + 1);
     assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-    fclose(fp);
+    (void)fclose(fp); // read only
     free(path);
     return buf;
 }
@@ -1110,8 +1110,8 @@ test_events_sequence(void **state)
     struct engine_opts o = {.vars = vars, .n_vars = 2};
     static const char *const want[] = {
         "stage+ 0 one",
-        "step+ one/1 [echo 'postgresql://u:" PD_REDACT_MASK "@h/db' 'it'\\''s']",
-        "postgresql://u:" PD_REDACT_MASK "@h/db it's",
+        ("step+ one/1 [echo 'postgresql://u:" PD_REDACT_MASK "@h/db' 'it'\\''s']"),
+        ("postgresql://u:" PD_REDACT_MASK "@h/db it's"),
         "step- one/1 passed exit 0",
         "step+ one/2 [exit 5]",
         "step- one/2 failed exit 5",

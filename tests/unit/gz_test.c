@@ -43,7 +43,7 @@ make_data(size_t len, unsigned seed)
     static const char text[] = "INSERT INTO visits VALUES (42, 'care', '2026-11-26 04:00:00');\n";
 
     for (size_t i = 0; i < len; i++) {
-        seed = seed * 1103515245u + 12345u;
+        seed = seed * 1103515245U + 12345U;
         d[i] = (i / 4096) % 2 ? (unsigned char)(seed >> 16)
                               : (unsigned char)text[i % (sizeof(text) - 1)];
     }
@@ -59,7 +59,7 @@ deflate_all(struct pd_buf *out, const unsigned char *data, size_t len, int level
     struct gz_deflate_options opt = {
         .level = level, .threads = threads, .block_size = block, .depth = depth};
 
-    pd_buf_init(out, 256 * 1024 * 1024);
+    pd_buf_init(out, (size_t)256 * 1024 * 1024);
     assert_int_equal(gz_deflate_new(&z, &opt, buf_sink, out, &err), 0);
     for (size_t off = 0; off < len; off += feed) {
         size_t n = len - off < feed ? len - off : feed;
@@ -80,7 +80,7 @@ inflate_all(struct pd_buf *out, const void *data, size_t len, size_t feed, struc
     int rc;
 
     if (out)
-        pd_buf_init(out, 256 * 1024 * 1024);
+        pd_buf_init(out, (size_t)256 * 1024 * 1024);
     assert_int_equal(gz_inflate_new(&z, out ? buf_sink : NULL, out, err), 0);
     for (size_t off = 0; off < len; off += feed) {
         size_t n = len - off < feed ? len - off : feed;
@@ -139,7 +139,7 @@ test_roundtrip(void **state)
 static void
 test_ratio_close_to_single_stream(void **state)
 {
-    size_t len = 4 * 1024 * 1024;
+    size_t len = (size_t)4 * 1024 * 1024;
     unsigned char *data = make_data(len, 7);
     uLongf single_len = compressBound((uLong)len);
     unsigned char *single = pd_xmalloc(single_len);
@@ -170,7 +170,7 @@ write_bytes(const char *path, const void *data, size_t len)
 
     assert_non_null(f);
     assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
 }
 
 /* gzip(1) reads what we write, and we read what gzip(1) writes (also concatenated). */
@@ -201,12 +201,12 @@ test_gzip_compatibility(void **state)
     free(cmd);
     f = fopen(theirs, "rb");
     assert_non_null(f);
-    fseek(f, 0, SEEK_END);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
     glen = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
+    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
     gdata = pd_xmalloc(glen);
     assert_int_equal(fread(gdata, 1, glen, f), glen);
-    fclose(f);
+    (void)fclose(f); // read only
     struct gz_inflate *z;
     pd_buf_init(&back, 0);
     assert_int_equal(gz_inflate_new(&z, buf_sink, &back, &err), 0);

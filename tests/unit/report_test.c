@@ -138,13 +138,13 @@ read_file(const char *path)
     long n;
 
     assert_non_null(f);
-    fseek(f, 0, SEEK_END);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
     n = ftell(f);
-    fseek(f, 0, SEEK_SET);
+    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
     buf = pd_xmalloc((size_t)n + 1);
     assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
     buf[n] = '\0';
-    fclose(f);
+    (void)fclose(f); // read only
     return buf;
 }
 
@@ -155,7 +155,7 @@ write_file(const char *path, const char *text)
 
     assert_non_null(f);
     fputs(text, f);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
 }
 
 static void
@@ -185,7 +185,7 @@ run_drill(struct fx *fx)
         fail_msg("drill_begin: %s", err.msg);
     rec(d, EV(.type = DRILL_EV_ISSUE, .stage = 0, .text = "early issue"));
     // Timestamps have ms resolution: make "early" strictly earlier than the failure.
-    nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+    nanosleep(&(struct timespec){0, 5000000L}, NULL);
     rec(d, EV(.type = DRILL_EV_STAGE_START, .stage = 0));
     rec(d, EV(.type = DRILL_EV_STEP_START, .stage = 0, .step = 0, .attempt = 1));
     rec(d, EV(.type = DRILL_EV_STEP_END, .stage = 0, .step = 0, .status = STEP_PASSED,

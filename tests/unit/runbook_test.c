@@ -597,7 +597,7 @@ test_too_big(void **state)
     assert_true(fd >= 0);
     f = fdopen(fd, "wb");
     assert_int_equal(fwrite(big, 1, len, f), len);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
     assert_int_equal(runbook_load(&rb, path, NULL, &err), PD_EINPUT);
     unlink(path);
     assert_null(rb);
@@ -791,8 +791,8 @@ static const struct bad_case {
      {"5:8: bad input name 'Target'", "6:8: bad input declaration: missing prompt",
       "7:8: bad input declaration: missing type", "8:15: unknown input type 'float'",
       "9:37: bad input declaration: unexpected 'trailing' after the prompt",
-      "10:8: bad input declaration (expected NAME TYPE [required|optional] [default=VALUE] "
-      "\"prompt\")"}},
+      ("10:8: bad input declaration (expected NAME TYPE [required|optional] [default=VALUE] "
+       "\"prompt\")")}},
     {"bad-measure.md",
      {"9:36: bad value 'done' for marks (expected usable)",
       "13:9: bad note kind 'remark' (expected note, issue or follow-up)",
@@ -821,8 +821,8 @@ static const struct bad_case {
     {"default-type.md",
      {"5:18: default 'ten' of input 'n' is not an integer",
       "6:20: default 'yesterday' of input 't' is not an RFC 3339 timestamp in UTC",
-      "7:20: default '2024-01-01T00:00:00+02:00' of input 'u' is not an RFC 3339 timestamp in "
-      "UTC",
+      ("7:20: default '2024-01-01T00:00:00+02:00' of input 'u' is not an RFC 3339 timestamp in "
+       "UTC"),
       "13:30: default '1.5' of input 'k' is not an integer",
       "17:37: default 'abc' does not match the pattern of input 'code'",
       "21:18: bad pattern '(unclosed'"}},

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
@@ -41,7 +42,7 @@ write_file(const char *name, const char *text)
     f = fopen(path, "w");
     assert_non_null(f);
     fputs(text, f);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
     free(path);
     free(dir);
 }
@@ -451,14 +452,18 @@ apply_env(const char *const *envs)
 static char *
 expand_home(const char *msg)
 {
-    const char *p = strstr(msg, "HOME");
+    struct pd_buf b;
+    const char *p;
 
-    if (p == NULL)
-        return pd_xstrdup(msg);
-    char *rest = expand_home(p + 4);
-    char *out = pd_xasprintf("%.*s%s%s", (int)(p - msg), msg, home, rest);
-    free(rest);
-    return out;
+    pd_buf_init(&b, 0);
+    pd_buf_append(&b, "", 0, NULL);
+    while ((p = strstr(msg, "HOME")) != NULL) {
+        pd_buf_append(&b, msg, (size_t)(p - msg), NULL);
+        pd_buf_append(&b, home, strlen(home), NULL);
+        msg = p + 4;
+    }
+    pd_buf_append(&b, msg, strlen(msg), NULL);
+    return pd_buf_steal(&b);
 }
 
 static void
@@ -561,7 +566,7 @@ test_file_overrides_and_syntax(void **state)
     (void)state;
     apply_env((const char *const[]){NULL});
     fputs("[default]\naws_access_key_id = MOVED\naws_secret_access_key = moved\n", f);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
     setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
     assert_int_equal(s3_creds_load(&cr, NULL, &err), 0);
     assert_string_equal(cr.access_key_id, "MOVED");
@@ -569,7 +574,7 @@ test_file_overrides_and_syntax(void **state)
 
     f = fopen(path, "w");
     fputs("[default]\naws_access_key_id MOVED\n", f);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
     assert_int_equal(s3_creds_load(&cr, NULL, &err), PD_EINPUT);
     want = pd_xasprintf("s3: %s:2: expected 'key = value'", path);
     assert_string_equal(err.msg, want);
@@ -577,7 +582,7 @@ test_file_overrides_and_syntax(void **state)
 
     f = fopen(path, "w");
     fputs("aws_access_key_id = X\n", f);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
     assert_int_equal(s3_creds_load(&cr, NULL, &err), PD_EINPUT);
     want = pd_xasprintf("s3: %s:1: setting outside of a [section]", path);
     assert_string_equal(err.msg, want);

@@ -29,13 +29,13 @@ slurp_fixture(const char *name, size_t *len)
 
     if (f == NULL)
         fail_msg("cannot open fixture %s (set PGDRILL_TOP to the repository root)", path);
-    fseek(f, 0, SEEK_END);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
     n = ftell(f);
-    fseek(f, 0, SEEK_SET);
+    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
     data = pd_xmalloc((size_t)n + 1);
     assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
     data[n] = '\0';
-    fclose(f);
+    (void)fclose(f); // read only
     free(path);
     *len = (size_t)n;
     return data;

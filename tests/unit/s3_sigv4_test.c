@@ -44,13 +44,13 @@ slurp(const char *path, size_t *len_out)
 
     if (f == NULL)
         fail_msg("cannot open fixture %s (set PGDRILL_TOP to the repository root)", path);
-    fseek(f, 0, SEEK_END);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
     n = ftell(f);
-    fseek(f, 0, SEEK_SET);
+    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
     data = pd_xmalloc((size_t)n + 1);
     assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
     data[n] = '\0';
-    fclose(f);
+    (void)fclose(f); // read only
     if (len_out)
         *len_out = (size_t)n;
     return data;

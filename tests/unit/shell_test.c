@@ -240,7 +240,7 @@ gone(pid_t pid)
         return true;
     if (fgets(buf, sizeof(buf), f) != NULL && (rp = strrchr(buf, ')')) != NULL)
         zombie = rp[1] == ' ' && rp[2] == 'Z';
-    fclose(f);
+    (void)fclose(f); // read only
     return zombie;
 }
 

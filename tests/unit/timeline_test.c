@@ -37,7 +37,7 @@ fixture(struct timeline *tl, bool window)
 {
     timeline_init(tl, at(NOW));
     if (window)
-        timeline_set_window(tl, 7 * 86400, at("2026-01-01T00:00:00Z"));
+        timeline_set_window(tl, 7 * 86400L, at("2026-01-01T00:00:00Z"));
     assert_int_equal(timeline_add_object(tl, DUMP("20261115-020000"), 2048), 0);
     assert_int_equal(timeline_add_object(tl, DUMP("20261101-020000"), 1024), 0);
     assert_int_equal(timeline_add_object(tl, DUMP("20261122-020000"), 4096), 0);
@@ -85,7 +85,7 @@ test_window(void **state)
     timeline_set_window(&tl, 86400, 0);
     assert_true(tl.window_start == at("2026-11-25T05:00:00Z"));
     // a project younger than its retention: the window starts at its creation
-    timeline_set_window(&tl, 7 * 86400, at("2026-11-26T01:30:00Z"));
+    timeline_set_window(&tl, 7 * 86400L, at("2026-11-26T01:30:00Z"));
     assert_true(tl.window_start == at("2026-11-26T01:30:00Z"));
     assert_int_equal(tl.retention_s, 7 * 86400);
     timeline_clear(&tl);
@@ -175,7 +175,7 @@ test_recommend(void **state)
             timeline_clear(&tl);
             fixture(&tl, c->window);
         } else if (c->window) {
-            timeline_set_window(&tl, 7 * 86400, 0);
+            timeline_set_window(&tl, 7 * 86400L, 0);
         }
         int rc = timeline_recommend(&rec, &tl, at(c->incident), c->margin, &err);
         if (rc != c->rc)
