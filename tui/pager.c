@@ -129,6 +129,7 @@ help_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
                                    : "Movement as in the picker: scrolls");
         for (int req = 1; req < REQ_COUNT; req++) {
             char keys[128] = "";
+            // cppcheck-suppress knownConditionTrueFalse ; true only while REQ_MOVE_UP comes first
             if (moves && req >= REQ_MOVE_UP && req <= REQ_MOVE_LAST)
                 continue;
             size_t used = 0;

@@ -190,6 +190,7 @@ tui_text_plain(const char *markdown)
         size_t ind = 0;
         while (ind < len && line[ind] == ' ')
             ind++;
+        // cppcheck-suppress knownConditionTrueFalse ; it misreads ind < len above
         if (len - ind >= 3 &&
             (strncmp(line + ind, "```", 3) == 0 || strncmp(line + ind, "~~~", 3) == 0)) {
             in_fence = !in_fence;

@@ -104,6 +104,7 @@ draw_dialog(const struct tui_dialog *d)
     int w = cols - 4 > 74 ? 74 : cols - 4;
     struct tui_lines body = {0};
 
+    // cppcheck-suppress knownConditionTrueFalse ; it does not know draw_cols()
     if (w < 20)
         w = cols;
     tui_text_wrap(&body, d->text, w - 4);
@@ -130,6 +131,7 @@ draw_dialog(const struct tui_dialog *d)
     int r = top + 1;
     for (int i = 0; i < n_body; i++)
         draw_text(r++, left + 2, w - 4, STYLE_DIALOG, body.items[i]);
+    // cppcheck-suppress knownConditionTrueFalse ; n_body is capped at max_body
     if ((int)body.n > n_body)
         draw_text(r - 1, left + w - 4, 1, STYLE_DIALOG, draw_symbol(SYM_ELLIPSIS));
     if (input) {

@@ -989,6 +989,7 @@ s3_client_list(struct s3_client *c, const char *bucket, const char *prefix, cons
 
         pd_buf_init(&q, 0);
         // sorted, so the wire query is already canonical
+        // cppcheck-suppress knownConditionTrueFalse ; the previous page sets token
         if (token)
             query_add(&q, "continuation-token", token);
         if (delimiter)

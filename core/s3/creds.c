@@ -567,7 +567,7 @@ s3_creds_target(struct s3_target *out, const struct s3_creds *c, const char *buc
                 const char *key, struct pd_err *err)
 {
     char *host_base = NULL, *hostname = NULL, *enc = NULL;
-    int https = 1, path_style, rc = 0;
+    int https = 1, path_style, rc;
     const char *why = bucket_problem(bucket);
 
     memset(out, 0, sizeof(*out));

@@ -23,7 +23,6 @@ struct xml_state {
     int rc;
     char *path[S3_XML_MAX_DEPTH];
     size_t depth;
-    size_t skip_depth; /* elements deeper than S3_XML_MAX_DEPTH: counted, not kept */
     struct pd_buf text;
     int text_overflow;
 };
