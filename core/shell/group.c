@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,6 +40,22 @@ read_small(const char *path, char *buf, size_t size)
     return true;
 }
 
+/* A decimal number at *p up to max, moving *p past it; false if there is none. */
+static bool
+take_number(const char **p, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+
+    if (**p < '0' || **p > '9')
+        return false;
+    errno = 0;
+    *out = strtoull(*p, &end, 10);
+    if (errno != 0 || *out > max)
+        return false;
+    *p = end;
+    return true;
+}
+
 /* Field 22 of /proc/PID/stat (start time in clock ticks since boot); 0 when unknown. */
 static unsigned long long
 start_ticks(int pid)
@@ -51,14 +68,14 @@ start_ticks(int pid)
     if (!read_small(path, buf, sizeof(buf)))
         return 0;
     // the command name (field 2) may hold spaces and parentheses: fields
-    // are counted from the last ')'
+    // are counted from the last ')', and field 22 follows its 20th space
     p = strrchr(buf, ')');
+    for (int i = 0; i < 20 && p != NULL; i++)
+        p = strchr(p + 1, ' ');
     if (p == NULL)
         return 0;
-    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-               &t) != 1)
-        return 0;
-    return t;
+    p++;
+    return take_number(&p, ULLONG_MAX, &t) ? t : 0;
 }
 
 int
@@ -118,7 +135,9 @@ int
 shell_group_reap(const char *path, double grace_s, int *stopped, struct pd_err *err)
 {
     char line[160], boot[64] = "", noted_boot[64] = "";
-    unsigned long long ticks = 0;
+    unsigned long long ticks = 0, pg = 0;
+    const char *q = line;
+    size_t boot_len;
     int pgid = 0;
     double until;
 
@@ -129,7 +148,14 @@ shell_group_reap(const char *path, double grace_s, int *stopped, struct pd_err *
             return PD_ERR_SET(err, PD_EIO, "shell: %s: %s", path, strerror(errno));
         return 0;
     }
-    if (sscanf(line, "%d %llu %63s", &pgid, &ticks, noted_boot) != 3 || pgid <= 1) {
+    // "PGID TICKS BOOT-ID", as shell_group_note wrote it
+    if (take_number(&q, INT_MAX, &pg) && *q++ == ' ' && take_number(&q, ULLONG_MAX, &ticks) &&
+        *q++ == ' ' && (boot_len = strcspn(q, " ")) > 0 && boot_len < sizeof(noted_boot)) {
+        pgid = (int)pg;
+        memcpy(noted_boot, q, boot_len);
+        noted_boot[boot_len] = '\0';
+    }
+    if (pgid <= 1) {
         // a torn note names nothing we could safely signal
         unlink(path);
         return 0;

@@ -381,7 +381,7 @@ write_note(const char *path, const char *text)
 
     assert_non_null(f);
     fputs(text, f);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
 }
 
 static void
@@ -422,7 +422,7 @@ test_group_note_and_reap(void **state)
 
         assert_non_null(b);
         assert_non_null(fgets(boot, sizeof(boot), b));
-        fclose(b);
+        (void)fclose(b); // read only
         strncat(line, boot, sizeof(line) - strlen(line) - 1);
     }
     write_note(path, line);
