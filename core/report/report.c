@@ -633,7 +633,7 @@ md_checks(struct md *m, const struct drill *d)
         for (size_t k = 0; k < ticks; k++)
             md_put(m, "`");
         md_put(m, "sql\n");
-        md_put(m, c->sql != NULL ? c->sql : "");
+        md_put(m, c->sql);
         if (len == 0 || c->sql[len - 1] != '\n')
             md_put(m, "\n");
         for (size_t k = 0; k < ticks; k++)

@@ -329,7 +329,7 @@ test_config_file_keys(void **state)
     fputs("allow_plain_http = 1\nretention_days = 2600\nretention_days.pre-release = 3000\n"
           "retention_days.weekly = 10\n",
           f);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
     setenv("XDG_CONFIG_HOME", dir, 1);
     unsetenv("PGDRILL_RETENTION_DAYS");
     unsetenv("PGDRILL_RETENTION_DAYS_PRE_RELEASE");
@@ -342,8 +342,9 @@ test_config_file_keys(void **state)
     pd_config_free(&cfg);
 
     f = fopen(path, "w");
+    assert_non_null(f);
     fputs("retention_days.Weekly = 10\n", f);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
     assert_int_equal(pd_config_load(&cfg, NULL, &err), PD_EINPUT);
     assert_non_null(strstr(err.msg, "config:1: unknown key 'retention_days.Weekly'"));
     pd_config_free(&cfg);
