@@ -475,7 +475,7 @@ static int
 op_put(struct engine *e, struct s3_client *c, struct s3_step_args *a,
        struct engine_step_result *res, struct pd_err *err)
 {
-    static const size_t chunk = 1024 * 1024;
+    static const size_t chunk = (size_t)1024 * 1024;
     struct s3_put_options po = {.content_type = "application/octet-stream", .sse = "AES256"};
     struct s3_upload_options uo = {.put = &po};
     struct s3_upload *u = NULL;

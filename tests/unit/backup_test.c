@@ -246,7 +246,7 @@ test_not_startable(void **state)
     plain = pd_xasprintf("%s/not-executable", dir);
     f = fopen(plain, "w");
     assert_non_null(f);
-    fclose(f);
+    assert_int_equal(fclose(f), 0);
     assert_int_equal(chmod(plain, 0644), 0);
     o.pg_dump = plain;
     assert_int_equal(backup_run(&res, c, &o, &err), PD_EIO);

@@ -1065,7 +1065,8 @@ upload_with_late_metadata(struct fake_s3 *f, const void *data, size_t len, int p
                           const char *etag_want)
 {
     struct s3_put_options po = {.content_type = "application/gzip", .sse = "AES256"};
-    struct s3_upload_options uo = {.part_size = 5 * 1024 * 1024, .max_in_flight = 1, .put = &po};
+    struct s3_upload_options uo = {
+        .part_size = (size_t)5 * 1024 * 1024, .max_in_flight = 1, .put = &po};
     struct s3_upload *u;
     struct pd_err err = {0};
     char *etag = NULL;
