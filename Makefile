@@ -4,7 +4,7 @@
 #   make check      install what is missing, build, start test services, run every test
 #   make demo       install what is missing, build, open the TUI on a runbook
 #   make check-asan the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make check-valgrind  unit tests and representative pgdrill runs under valgrind memcheck
+#   make check-valgrind  only the valgrind memcheck part of check
 #   make analyze    cppcheck and clang-tidy (.clang-tidy) over every C source; a finding fails
 #   make bench      run the benchmarks in bench/ (slow; starts its own services)
 #   make install PREFIX=/usr/local

@@ -87,6 +87,35 @@ run_scripts tests/faults
 echo "== tui tests"
 run_scripts tests/tui
 
+# Static analysis and memcheck need the plain build: valgrind cannot run
+# ASan binaries, and `make check-asan` runs this script with BUILD=build-asan.
+if [ "$BUILD" = build ] && [ -z "${PGDRILL_NO_ANALYSIS:-}" ]; then
+    echo "== analysis (make analyze: cppcheck and clang-tidy)"
+    if out=$(make --no-print-directory analyze 2>&1); then
+        passed=$((passed + 1))
+        echo "  analyze                            1 passed, 0 failed"
+    else
+        failed=$((failed + 1))
+        failures+=(analyze)
+        printf '%s\n' "$out" | tail -40
+        [ -f "$BUILD/clang-tidy.log" ] && grep -E 'error:|warning:' "$BUILD/clang-tidy.log" | head -40
+        echo "  analyze                            0 passed, 1 failed"
+    fi
+    echo "== valgrind memcheck (tests/valgrind.sh)"
+    out=$(BUILD=$BUILD tests/valgrind.sh 2>&1)
+    rc=$?
+    p=$(printf '%s\n' "$out" | grep -c '^ok ')
+    f=$(printf '%s\n' "$out" | grep -c '^not ok ')
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$f" -ne 0 ]; then
+        failures+=(valgrind.sh)
+        printf '%s\n' "$out" | tail -60
+    fi
+    printf '  %-32s %3d passed, %d failed\n' valgrind.sh "$p" "$f"
+fi
+
 if [ ${#failures[@]} -gt 0 ]; then
     echo "failed: ${failures[*]}"
 fi
