@@ -27,6 +27,10 @@ cp "$PGDRILL_TOP/tests/faults/fixtures/held.md" "$RB"
 SHIM=$W/faultshim.so
 cc -shared -fPIC -O2 -o "$SHIM" "$PGDRILL_TOP/tests/faults/faultshim.c" -ldl 2>"$W/cc.err" ||
     bail "setup" "cannot build the fault shim: $(cat "$W/cc.err")"
+# An ASan build (make check-asan) wants its runtime first in the preload
+# list; the shim only forwards to the next write/fsync, so ASan's own
+# interceptors still run behind it.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 
 # start_held HOME WORK: `pgdrill run` of the fixture in the background (BG),
 # held in its middle step until WORK/hold goes away

@@ -116,7 +116,9 @@ check "stop does not signal the process a stale pid file names" kill -0 "$strang
 
 # Restart on a port we choose.
 for _ in 1 2 3 4 5; do
-    want=$((33000 + RANDOM % 2000))
+    # below the ephemeral range (32768-60999), where a client socket on
+    # the port would make the bind fail although nothing listens there
+    want=$((20000 + RANDOM % 8000))
     (exec 3<>"/dev/tcp/127.0.0.1/$want") 2>/dev/null || break
 done
 "$PGC" start "$dir" --port "$want" 2>/dev/null
