@@ -6,11 +6,11 @@
 #include "cli.h"
 #include "runbook/runbook.h"
 
-static const char lint_help[] =
-    "usage: pgdrill lint RUNBOOK...\n"
-    "\n"
-    "Validate runbooks (paths, or ids of shipped runbooks) against pgdrill-runbook(5). Every problem is printed as\n"
-    "file:line:col: message. Exit 0 when all are valid, 2 otherwise.\n";
+static const char lint_help[] = "usage: pgdrill lint RUNBOOK...\n"
+                                "\n"
+                                "Validate runbooks (paths, or ids of shipped runbooks) against "
+                                "pgdrill-runbook(5). Every problem is printed as\n"
+                                "file:line:col: message. Exit 0 when all are valid, 2 otherwise.\n";
 
 int
 cli_cmd_lint(struct cli_ctx *ctx, int argc, char **argv)

@@ -20,7 +20,6 @@ struct command {
     const char *summary;
 };
 
-
 static const struct command commands[] = {
     {"tui", cli_cmd_tui, "open the TUI (runbook picker, or the given runbook)"},
     {"run", cli_cmd_run, "run a runbook headless with the same engine"},

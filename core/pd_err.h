@@ -26,6 +26,7 @@
 
 enum pd_err_kind {
     PD_OK = 0,
+
 #define PD_ERR_ENUM(name, value, code, str) name = (value),
     PD_ERR_KINDS(PD_ERR_ENUM)
 #undef PD_ERR_ENUM
@@ -34,9 +35,9 @@ enum pd_err_kind {
 #define PD_ERR_MSG_MAX 512
 
 struct pd_err {
-    int kind;                  /* 0 or a PD_E* value */
-    char msg[PD_ERR_MSG_MAX];  /* lowercase, no final period, no secrets */
-    const char *file;          /* where it was set (static string) */
+    int kind;                 /* 0 or a PD_E* value */
+    char msg[PD_ERR_MSG_MAX]; /* lowercase, no final period, no secrets */
+    const char *file;         /* where it was set (static string) */
     int line;
 };
 
@@ -70,8 +71,7 @@ int pd_err_exit_code(int kind);
 const char *pd_err_kind_name(int kind);
 
 #ifndef NDEBUG
-#define PD_ASSERT(cond)                                                                            \
-    ((cond) ? (void)0 : pd_assert_fail(#cond, __FILE__, __LINE__))
+#define PD_ASSERT(cond) ((cond) ? (void)0 : pd_assert_fail(#cond, __FILE__, __LINE__))
 #else
 #define PD_ASSERT(cond) ((void)0)
 #endif

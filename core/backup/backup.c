@@ -438,8 +438,8 @@ upload_begun(const char *upload_id, void *payload)
 
     if (j->opt->upload_notes == NULL)
         return;
-    j->note = backup_upload_note(j->opt->upload_notes, j->opt->bucket, j->opt->key, upload_id,
-                                 &err);
+    j->note =
+        backup_upload_note(j->opt->upload_notes, j->opt->bucket, j->opt->key, upload_id, &err);
     if (j->note == NULL)
         pd_log(PD_LOG_WARN, "%s (a crash now would leave the upload's parts behind)", err.msg);
 }
@@ -685,8 +685,8 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
 
         uploaded = 1; /* the upload's own outcome is recorded here */
         /* with one PUT the metadata went up with the object: the audit says so */
-        if (record(opt->audit, opt->drill_id, "s3.upload", target, args,
-                   out->parts == 0 ? 6 : 4, rc ? err : NULL, &aerr) != 0 &&
+        if (record(opt->audit, opt->drill_id, "s3.upload", target, args, out->parts == 0 ? 6 : 4,
+                   rc ? err : NULL, &aerr) != 0 &&
             rc == 0)
             rc = PD_ERR_SET(err, aerr.kind, "%s", aerr.msg);
     }

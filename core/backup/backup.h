@@ -105,6 +105,7 @@ struct backup_result {
     int parts;       /* 0 when it went up in one PUT */
     double duration_s;
     int completed; /* 1 once the object exists at the key */
+
     /* where the time went, in seconds (0 for a phase not reached) */
     struct {
         double dump_s;     /* pg_dump's start to the end of its output (compressing and

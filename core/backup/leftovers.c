@@ -1,8 +1,6 @@
 /* Multipart uploads a killed backup left behind: noted while open, aborted by the next run. */
 #define _GNU_SOURCE
 
-#include "backup/backup.h"
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +12,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "backup/backup.h"
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"

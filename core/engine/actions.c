@@ -974,8 +974,7 @@ engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_er
 
     if (!step->manual &&
         (step->action == STEP_SH || step->action == STEP_SQL || step->action == STEP_CHECK ||
-         step->action == STEP_NEON || step->action == STEP_S3 ||
-         step->action == STEP_COMPLIANCE)) {
+         step->action == STEP_NEON || step->action == STEP_S3 || step->action == STEP_COMPLIANCE)) {
         rc = audit_ensure(e, err);
         if (rc != 0)
             return rc;

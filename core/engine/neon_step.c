@@ -18,8 +18,8 @@
 
 /* Attributes passed through to the action, expanded (no shell quoting). */
 static const char *const neon_attrs[] = {
-    "op", "branch", "parent", "timestamp", "lsn", "name", "source", "preserve", "endpoint",
-    "database", "role", "operation",
+    "op",     "branch",   "parent",   "timestamp", "lsn",  "name",
+    "source", "preserve", "endpoint", "database",  "role", "operation",
 };
 
 #define N_NEON_ATTRS (sizeof(neon_attrs) / sizeof(neon_attrs[0]))
@@ -43,6 +43,7 @@ save_result(struct engine *e, const char *prefix, const struct neon_action_out *
         const char *suffix;
         const char *value;
     } vals[] = {{"id", out->id}, {"name", out->name}, {"host", out->host}, {"uri", out->uri}};
+
     int rc = 0;
 
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]) && rc == 0; i++) {

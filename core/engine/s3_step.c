@@ -537,9 +537,9 @@ op_put(struct engine *e, struct s3_client *c, struct s3_step_args *a,
                         a->where.bucket, a->object, (unsigned long long)h.size,
                         (unsigned long long)sent);
     else
-        res->summary = pd_xasprintf("%s uploaded to s3://%s/%s (%d part%s), sha256 %s", sz,
-                                    a->where.bucket, a->object, s3_upload_parts(u),
-                                    s3_upload_parts(u) == 1 ? "" : "s", sha);
+        res->summary =
+            pd_xasprintf("%s uploaded to s3://%s/%s (%d part%s), sha256 %s", sz, a->where.bucket,
+                         a->object, s3_upload_parts(u), s3_upload_parts(u) == 1 ? "" : "s", sha);
 out:
     // an unfinished upload is aborted here: nothing appears at the key
     s3_upload_free(u);

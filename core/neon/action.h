@@ -59,7 +59,7 @@ void neon_action_out_clear(struct neon_action_out *out);
 /* Space-separated op names, for help texts and the linter. */
 #define NEON_ACTION_OPS                                                                            \
     "project-get branch-list branch-get branch-absent branch-create branch-delete "                \
-    "branch-rename branch-restore branch-set-default endpoint-list endpoint-create "              \
+    "branch-rename branch-restore branch-set-default endpoint-list endpoint-create "               \
     "endpoint-start database-list role-list connection-uri operation-get operations-wait"
 
 /*

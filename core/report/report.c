@@ -623,7 +623,9 @@ md_checks(struct md *m, const struct drill *d)
         md_put(m, "### ");
         md_item_text(m, c->name);
         md_printf(m, " (%s)\n\nExpected ",
-                  c->passed ? "passed" : c->flagged ? "flagged" : "failed");
+                  c->passed    ? "passed"
+                  : c->flagged ? "flagged"
+                               : "failed");
         md_code_cell(m, c->expected);
         md_put(m, ", observed ");
         md_code_cell(m, c->observed);

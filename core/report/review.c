@@ -134,10 +134,7 @@ compliance_verdict(const struct drill *d, size_t *passed, size_t *failed, size_t
         else
             (*failed)++;
     }
-    return *failed > 0    ? "failed"
-           : *flagged > 0 ? "flagged"
-           : *passed > 0  ? "passed"
-                          : "not-run";
+    return *failed > 0 ? "failed" : *flagged > 0 ? "flagged" : *passed > 0 ? "passed" : "not-run";
 }
 
 void
@@ -329,7 +326,9 @@ report_review_md(const struct drill *d, const struct runbook *rb)
             pd_buf_appendf(&b, NULL, "| ");
             cell(&b, c->name);
             pd_buf_appendf(&b, NULL, " | %s | ",
-                           c->passed ? "passed" : c->flagged ? "flagged" : "FAILED");
+                           c->passed    ? "passed"
+                           : c->flagged ? "flagged"
+                                        : "FAILED");
             cell(&b, c->observed);
             pd_buf_appendf(&b, NULL, " |\n");
         }

@@ -32,7 +32,7 @@ struct pd_err;
     _(STEP_INPUT, "input", "name", "type choices default pattern")                                 \
     _(STEP_NOTE, "note", "", "name kind")                                                          \
     _(STEP_NEON, "neon", "op",                                                                     \
-      "branch parent timestamp lsn name save source preserve endpoint database role operation "  \
+      "branch parent timestamp lsn name save source preserve endpoint database role operation "    \
       "timeout")                                                                                   \
     _(STEP_S3, "s3", "op", "uri key save count max-age url format jobs file")                      \
     _(STEP_COMPLIANCE, "compliance", "check", "uri count")
@@ -68,6 +68,7 @@ bool runbook_valid_file_name(const char *s);
 #define RUNBOOK_S3_OPS "list get put head delete verify restore"
 
 enum step_action {
+
 #define RUNBOOK_ACTION_ENUM(e, name, req, opt) e,
     RUNBOOK_ACTIONS(RUNBOOK_ACTION_ENUM)
 #undef RUNBOOK_ACTION_ENUM
@@ -82,9 +83,9 @@ enum input_type {
 };
 
 enum fail_policy {
-    FAIL_STOP,  /* the drill stops; the operator may resume later */
-    FAIL_RETRY, /* retry up to retries times, then stop */
-    FAIL_SKIP,  /* record a skip with a reason and go on */
+    FAIL_STOP,     /* the drill stops; the operator may resume later */
+    FAIL_RETRY,    /* retry up to retries times, then stop */
+    FAIL_SKIP,     /* record a skip with a reason and go on */
     FAIL_CONTINUE, /* keep the failure, go on; the drill fails at the end (checks) */
 };
 
@@ -119,8 +120,8 @@ struct runbook_step {
     struct runbook_attr *attrs;
     size_t n_attrs;
     enum fail_policy on_fail;
-    int retries;   /* for FAIL_RETRY */
-    bool manual;   /* a manual step the operator confirms as done */
+    int retries;            /* for FAIL_RETRY */
+    bool manual;            /* a manual step the operator confirms as done */
     struct runbook_pos pos; /* of the opening fence */
     /* STEP_INPUT: the declaration from name=, type=, choices=, default=, pattern=
      * with the body as prompt; NULL for other actions. */
@@ -128,9 +129,9 @@ struct runbook_step {
 };
 
 struct runbook_stage {
-    char *id;    /* stable: from <!-- pgdrill id=... --> or the slug of the title */
-    char *title; /* heading text */
-    char *prose; /* Markdown source of all prose in the stage */
+    char *id;       /* stable: from <!-- pgdrill id=... --> or the slug of the title */
+    char *title;    /* heading text */
+    char *prose;    /* Markdown source of all prose in the stage */
     int expected_s; /* expected duration, 0 when not given */
     struct runbook_step *steps;
     size_t n_steps;
@@ -146,7 +147,7 @@ struct runbook {
     int expected_s;    /* overall */
     int rto_s;         /* 0 when not given */
     int rpo_s;
-    bool drill;        /* destructive steps against the default branch are refused */
+    bool drill; /* destructive steps against the default branch are refused */
     struct runbook_input *inputs;
     size_t n_inputs;
     struct runbook_stage *stages;

@@ -12,8 +12,8 @@
 #include <cmark.h>
 
 #include "compliance/compliance.h"
-#include "pd_err.h"
 #include "neon/action.h"
+#include "pd_err.h"
 #include "pd_mem.h"
 #include "runbook/expect.h"
 #include "runbook/parse.intern.h"
@@ -158,10 +158,11 @@ check_on_fail(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_at
         sp->on_fail = FAIL_RETRY;
         sp->retries = retry_count(v + 6);
     } else {
-        rb_diag(c, a->pos.line, a->pos.col,
-                "bad on-fail '%s' (expected stop, continue, skip, retry or retry:N with N from 1 to "
-                "%d)", v,
-                RUNBOOK_MAX_RETRIES);
+        rb_diag(
+            c, a->pos.line, a->pos.col,
+            "bad on-fail '%s' (expected stop, continue, skip, retry or retry:N with N from 1 to "
+            "%d)",
+            v, RUNBOOK_MAX_RETRIES);
     }
 }
 

@@ -28,15 +28,19 @@ when_parse(struct when *out, const char *s, struct pd_err *err)
         oplen = 1;
     }
     if (op == NULL || strchr(op + oplen, '=') != NULL)
-        return PD_ERR_SET(err, PD_EINPUT, "bad condition '%s' (expected '${var} = A' or "
-                                          "'${var} != A|B')", s);
+        return PD_ERR_SET(err, PD_EINPUT,
+                          "bad condition '%s' (expected '${var} = A' or "
+                          "'${var} != A|B')",
+                          s);
     out->negate = oplen == 2;
     out->left = trimmed(s, (size_t)(op - s));
     out->right = trimmed(op + oplen, strlen(op + oplen));
     if (out->left[0] == '\0' || out->right[0] == '\0') {
         when_clear(out);
-        return PD_ERR_SET(err, PD_EINPUT, "bad condition '%s' (expected '${var} = A' or "
-                                          "'${var} != A|B')", s);
+        return PD_ERR_SET(err, PD_EINPUT,
+                          "bad condition '%s' (expected '${var} = A' or "
+                          "'${var} != A|B')",
+                          s);
     }
     return 0;
 }

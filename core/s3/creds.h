@@ -81,9 +81,9 @@ void s3_uri_free(struct s3_uri *u);
 struct s3_target {
     int https;    /* 0 only for loopback endpoints (or with PGDRILL_ALLOW_PLAIN_HTTP) */
     int loopback; /* the endpoint is a loopback host (AWS never is) */
-    char *host; /* Host header value: "b.s3.eu-west-1.amazonaws.com", "127.0.0.1:4568" */
-    char *path; /* decoded path: "/key" (virtual) or "/bucket/key" (path-style) */
-    char *url;  /* scheme://host + URI-encoded path, without a query */
+    char *host;   /* Host header value: "b.s3.eu-west-1.amazonaws.com", "127.0.0.1:4568" */
+    char *path;   /* decoded path: "/key" (virtual) or "/bucket/key" (path-style) */
+    char *url;    /* scheme://host + URI-encoded path, without a query */
 };
 
 /*
