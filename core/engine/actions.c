@@ -795,8 +795,8 @@ run_manual(struct engine *e, struct engine_step_result *res, struct pd_err *err)
  * HOME/drills/ID) before the first audited action: an action that cannot be
  * audited must not run.
  */
-static int
-audit_ensure(struct engine *e, struct pd_err *err)
+int
+engine_audit_ensure(struct engine *e, struct pd_err *err)
 {
     char *home;
     char *slash;
@@ -975,7 +975,7 @@ engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_er
     if (!step->manual &&
         (step->action == STEP_SH || step->action == STEP_SQL || step->action == STEP_CHECK ||
          step->action == STEP_NEON || step->action == STEP_S3 || step->action == STEP_COMPLIANCE)) {
-        rc = audit_ensure(e, err);
+        rc = engine_audit_ensure(e, err);
         if (rc != 0)
             return rc;
         switch (step->action) {

@@ -129,6 +129,8 @@ int engine_output(struct engine *e, const char *line, struct pd_err *err);
 bool engine_should_stop(struct engine *e);
 /* Record an event for the current drill. */
 int engine_record(struct engine *e, const struct drill_event *ev, struct pd_err *err);
+/* Open $PGDRILL_HOME/audit.log (HOME derived from the drill folder) unless already open. */
+int engine_audit_ensure(struct engine *e, struct pd_err *err);
 /* Where a running sh step's process group is noted (shell/group.h); NULL without a drill dir. */
 char *engine_group_note_path(const struct engine *e);
 

@@ -105,30 +105,13 @@ static int
 audit_refusal(struct engine *e, const char *op, const char *target, const char *why,
               struct pd_err *err)
 {
-    char *home, *slash;
     struct audit_arg args[3];
     size_t n = 0;
     int rc;
 
-    if (e->audit == NULL) {
-        if (e->drill->dir == NULL)
-            return PD_ERR_SET(err, PD_EBUG, "engine: the drill has no folder for the audit log");
-        // HOME/drills/ID -> HOME, as the actions open it
-        home = pd_xstrdup(e->drill->dir);
-        for (int i = 0; i < 2; i++) {
-            slash = strrchr(home, '/');
-            if (slash == NULL || slash == home) {
-                free(home);
-                return PD_ERR_SET(err, PD_EBUG, "engine: drill folder %s is not HOME/drills/ID",
-                                  e->drill->dir);
-            }
-            *slash = '\0';
-        }
-        rc = audit_open(&e->audit, home, e->drill->operator_name, err);
-        free(home);
-        if (rc != 0)
-            return rc;
-    }
+    rc = engine_audit_ensure(e, err);
+    if (rc != 0)
+        return rc;
     args[n++] = (struct audit_arg){.key = "step", .str = e->step->id ? e->step->id : ""};
     args[n++] = (struct audit_arg){.key = "op", .str = op};
     args[n++] = (struct audit_arg){.key = "branch", .str = target ? target : ""};
