@@ -109,6 +109,10 @@ class State:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "pgdrill-s3-proxy"
+    # headers and body go out in separate writes: with Nagle on, the body
+    # waited for the client's delayed ACK, some 40 ms on every reply that
+    # has one (CompleteMultipartUpload, CopyObject, ListObjectsV2, errors)
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):  # quiet; the request log is kept in State
         pass
