@@ -117,6 +117,19 @@ neon_setup() {
     ok "setup: primary, neon-sandbox and contract proxy running"
 }
 
+# neon_seed_care_commons: the care_commons database on the primary, with the
+# fixture schema and clean seed; sets CARE_URL, its URL. cc SQL runs one
+# statement on it (unaligned, tuples only).
+neon_seed_care_commons() {
+    pgq "CREATE DATABASE care_commons" >/dev/null
+    "$PGC" psql "$W/pg" -d care_commons -qX -v ON_ERROR_STOP=1 \
+        -f "$TOP/tests/fixtures/sql/care-commons-schema.sql" \
+        -f "$TOP/tests/fixtures/sql/seed-clean.sql" >"$W/seed.log" 2>&1 ||
+        { notok "setup: seed care_commons"; sed 's/^/# /' "$W/seed.log"; exit 1; }
+    CARE_URL=$("$PGC" url "$W/pg" care_commons)
+}
+cc() { "$PGC" psql "$W/pg" -d care_commons -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+
 # contract_summary: every exchange validated against the spec, no violation.
 contract_check() {
     local min=$1 summary exchanges violations

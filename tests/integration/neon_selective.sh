@@ -11,14 +11,8 @@ set -u
 
 neon_setup selective
 
-pgq "CREATE DATABASE care_commons" >/dev/null
-"$PGC" psql "$W/pg" -d care_commons -qX -v ON_ERROR_STOP=1 \
-    -f "$TOP/tests/fixtures/sql/care-commons-schema.sql" \
-    -f "$TOP/tests/fixtures/sql/seed-clean.sql" >"$W/seed.log" 2>&1 ||
-    { notok "seed the primary"; sed 's/^/# /' "$W/seed.log"; exit 1; }
-export DATABASE_URL
-DATABASE_URL=$("$PGC" url "$W/pg" care_commons)
-cc() { "$PGC" psql "$W/pg" -d care_commons -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+neon_seed_care_commons
+export DATABASE_URL=$CARE_URL
 dump() { cc "COPY (SELECT * FROM visits ORDER BY id) TO STDOUT"; }
 
 RS=2025-01-10T00:00:00Z

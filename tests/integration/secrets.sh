@@ -58,12 +58,7 @@ SLACK_TOKEN="xoxPlantedHook$(hex 8)"
 BAD_AWS_SECRET="Refused/AwsSecret+$(hex 8)"
 BAD_NEON_KEY="napi_refused_$(hex 12)"
 
-pgq "CREATE DATABASE care_commons" >/dev/null
-"$PGC" psql "$W/pg" -d care_commons -qX -v ON_ERROR_STOP=1 \
-    -f "$TOP/tests/fixtures/sql/care-commons-schema.sql" \
-    -f "$TOP/tests/fixtures/sql/seed-clean.sql" >"$W/seed.log" 2>&1 ||
-    { notok "setup: seed care_commons"; sed 's/^/# /' "$W/seed.log"; exit 1; }
-cc() { "$PGC" psql "$W/pg" -d care_commons -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+neon_seed_care_commons
 # a plain dump over the 1 MiB minimum of `pgdrill backup`
 cc "CREATE TABLE bulk_notes AS SELECT g AS id, md5(g::text) || ' note ' || g AS body
     FROM generate_series(1, 30000) g" >/dev/null

@@ -99,13 +99,8 @@ verify_setup() {
     export PGDRILL_BACKUP_URI=s3://$BUCKET
     export PGDRILL_HOME=$W/home
 
-    pgq "CREATE DATABASE care_commons" >/dev/null
-    "$PGC" psql "$W/pg" -d care_commons -qX -v ON_ERROR_STOP=1 \
-        -f "$TOP/tests/fixtures/sql/care-commons-schema.sql" \
-        -f "$TOP/tests/fixtures/sql/seed-clean.sql" >"$W/seed.log" 2>&1 ||
-        { notok "setup: seed care_commons"; sed 's/^/# /' "$W/seed.log"; exit 1; }
-    SRC_URL=$("$PGC" url "$W/pg" care_commons)
+    neon_seed_care_commons
+    SRC_URL=$CARE_URL
     ok "setup: s3rver behind the signature-checking proxy, bucket $BUCKET, care_commons seeded"
 }
 
-cc() { "$PGC" psql "$W/pg" -d care_commons -qAtX -v ON_ERROR_STOP=1 -c "$1"; }

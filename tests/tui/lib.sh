@@ -148,18 +148,11 @@ t_pgdrill_pid() {
 
 # For drills against the sandbox Neon server (the caller ran neon_setup from
 # tests/integration/neon_lib.sh): t_care_commons creates and seeds the
-# care_commons database on the primary and defines cc (psql on it) and
+# care_commons database on the primary (cc, psql on it, is neon_lib's) and sets
 # DBURL; t_start_drill COLS ROWS RUNBOOK runs `pgdrill tui RUNBOOK` there.
 t_care_commons() {
-    pgq "CREATE DATABASE care_commons" >/dev/null
-    "$PGC" psql "$W/pg" -d care_commons -qX -v ON_ERROR_STOP=1 \
-        -f "$TOP/tests/fixtures/sql/care-commons-schema.sql" \
-        -f "$TOP/tests/fixtures/sql/seed-clean.sql" >"$W/seed.log" 2>&1 || not_ok "seed the primary"
-    DBURL=$("$PGC" url "$W/pg" care_commons)
-}
-
-cc() {
-    "$PGC" psql "$W/pg" -d care_commons -qAtX -v ON_ERROR_STOP=1 -c "$1"
+    neon_seed_care_commons
+    DBURL=$CARE_URL
 }
 
 t_start_drill() {
