@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "cli.h"
 #include "pd_err.h"
 #include "pd_time.h"
@@ -21,7 +22,11 @@ static const char timeline_help[] =
     "inside the window, else the newest dump before the incident), the target\n"
     "time (the incident minus the margin, default 60 s) and the expected data loss.\n"
     "\n"
-    "Exit codes: 0 success, 2 usage or input error, 3 a service failed.\n";
+    "The Neon and S3 requests are recorded in $PGDRILL_HOME/audit.log; when the\n"
+    "log cannot be opened or written, nothing (more) is sent and the command fails.\n"
+    "\n"
+    "Exit codes: 0 success, 1 the audit log cannot be written, 2 usage or input\n"
+    "error, 3 a service failed.\n";
 
 int
 cli_cmd_timeline(struct cli_ctx *ctx, int argc, char **argv)
@@ -36,10 +41,10 @@ cli_cmd_timeline(struct cli_ctx *ctx, int argc, char **argv)
     int days = 30, json = 0, c, rc;
     struct timeline tl;
     struct timeline_rec rec;
+    struct audit *audit = NULL;
     struct pd_err err;
     char *text = NULL, *end;
 
-    (void)ctx;
     optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "i:m:d:jh", opts, NULL)) != -1) {
@@ -77,7 +82,11 @@ cli_cmd_timeline(struct cli_ctx *ctx, int argc, char **argv)
                                incident_s);
 
     pd_err_clear(&err);
-    rc = timeline_load(&tl, pd_time_wall(), &err);
+    // before anything is sent: a request that cannot be audited is not made
+    if (audit_open(&audit, ctx->cfg.home, ctx->cfg.operator_name, &err) != 0)
+        return cli_fail(&err);
+    rc = timeline_load(&tl, pd_time_wall(), audit, &err);
+    audit_close(audit);
     if (rc != 0)
         return cli_fail(&err);
     if (incident_s) {
@@ -106,11 +115,11 @@ cli_run_plan(const struct cli_ctx *ctx, const char *path, const char **vars, siz
     struct runbook_diags diags = {0};
     struct timeline tl;
     struct plan plan;
+    struct audit *audit = NULL;
     struct pd_err err;
     bool have_tl;
     int rc;
 
-    (void)ctx;
     pd_err_clear(&err);
     rc = runbook_load(&rb, path, &diags, &err);
     if (rc != 0) {
@@ -124,7 +133,9 @@ cli_run_plan(const struct cli_ctx *ctx, const char *path, const char **vars, siz
     }
     runbook_diags_free(&diags);
     // the timeline only sharpens the plan: without the services it still prints
-    have_tl = timeline_load(&tl, pd_time_wall(), &err) == 0;
+    have_tl = audit_open(&audit, ctx->cfg.home, ctx->cfg.operator_name, &err) == 0 &&
+              timeline_load(&tl, pd_time_wall(), audit, &err) == 0;
+    audit_close(audit);
     if (!have_tl)
         fprintf(stderr, "pgdrill: plan without the timeline: %s\n", err.msg);
     plan_build(&plan, rb, vars, n_vars, have_tl ? &tl : NULL, pd_time_wall());

@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "audit/audit.h"
 #include "cli.h"
 #include "neon/client.h"
 #include "pd_mem.h"
@@ -41,8 +42,13 @@ static const char verify_help[] =
     "--list-only skips the streamed check, --skip-neon the Neon one (reported as\n"
     "skipped).\n"
     "\n"
+    "Every request to Neon and S3 is recorded in $PGDRILL_HOME/audit.log. When the\n"
+    "log cannot be opened nothing is sent (exit 1); when an entry cannot be\n"
+    "written the check \"audit\" is an error and nothing more is sent.\n"
+    "\n"
     "Exit 0 when every check passed, 1 when a check failed, 3 when a service\n"
-    "failed (a check could not be made), 2 on a usage or configuration error.\n";
+    "failed (a check could not be made) or an audit entry could not be written,\n"
+    "2 on a usage or configuration error.\n";
 
 static void
 print_line(const char *line, void *payload)
@@ -141,12 +147,12 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     struct s3_creds creds;
     struct s3_client *s3 = NULL;
     struct neon_client *neon = NULL;
+    struct audit *audit = NULL;
     struct pd_err err, nerr;
     char *uri = NULL;
     struct s3_uri where;
     int json = 0, skip_neon = 0, have_creds = 0, have_where = 0, rc;
 
-    (void)ctx;
     memset(&o, 0, sizeof(o));
     memset(&r, 0, sizeof(r));
     memset(&where, 0, sizeof(where));
@@ -210,6 +216,10 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     rc = s3_client_new(&s3, &creds, NULL, &err);
     if (rc != 0)
         goto fail;
+    // before anything is sent: a request that cannot be audited is not made
+    rc = audit_open(&audit, ctx->cfg.home, ctx->cfg.operator_name, &err);
+    if (rc != 0)
+        goto fail;
     // without Neon settings the other checks still run; the Neon one reports why
     if (!skip_neon && neon_client_new_from_env(&neon, &nerr) != 0)
         neon = NULL;
@@ -217,6 +227,7 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     o.bucket = where.bucket;
     o.prefix = where.key;
     o.now = pd_time_wall();
+    o.audit = audit;
     if (!json)
         o.progress = print_line;
     rc = verify_run(&r, &o, s3, neon, nerr.msg[0] ? nerr.msg : NULL, &err);
@@ -250,6 +261,7 @@ fail:
     rc = cli_fail(&err);
 out:
     verify_report_free(&r);
+    audit_close(audit);
     neon_client_free(neon);
     s3_client_free(s3);
     if (have_creds)

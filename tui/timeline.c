@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "drill/drill.h"
 #include "pd_mem.h"
 #include "pd_time.h"
@@ -114,17 +115,25 @@ tui_timeline_show(struct tui *t)
 {
     struct timeline tl;
     struct timeline_rec rec;
+    struct audit *audit = NULL;
     struct pd_err err = {0};
     const char *inc_s = NULL;
     double incident;
     bool have_rec = false;
     char *text;
+    int rc;
 
     tui_status(t, "reading Neon's history window and the S3 dumps...");
     tui_redraw(t);
     free(t->status);
     t->status = NULL;
-    if (timeline_load(&tl, pd_time_wall(), &err) != 0) {
+    // the log is opened for this load only: nothing is sent when it cannot be
+    if (t->opts->home == NULL)
+        rc = PD_ERR_SET(&err, PD_EUSAGE, "timeline: no PGDRILL_HOME for the audit log");
+    else if ((rc = audit_open(&audit, t->opts->home, t->opts->operator_name, &err)) == 0)
+        rc = timeline_load(&tl, pd_time_wall(), audit, &err);
+    audit_close(audit);
+    if (rc != 0) {
         text = pd_xasprintf("The timeline needs Neon and S3:\n\n%s\n", err.msg);
         tui_textview_run(t, "Restorability timeline", text, "q close", false, NULL);
         free(text);

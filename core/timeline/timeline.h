@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct audit;
 struct pd_err;
 
 /* The default safety margin before the incident for a PITR target: 1 minute. */
@@ -124,7 +125,13 @@ char *timeline_json(const struct timeline *tl, const struct timeline_rec *rec);
  * NEON_API_KEY, NEON_PROJECT_ID) for the window and every object under
  * $PGDRILL_BACKUP_URI for the dumps. PD_EUSAGE when a setting is missing,
  * PD_ESERVICE when a service fails (the message names which).
+ *
+ * Each request is recorded in audit (required, borrowed) after it, with
+ * drill_id null: "neon.project-get" (target "<NEON_API_HOST>/projects/<id>")
+ * and "s3.list" (target "s3://bucket/prefix", the objects and dumps
+ * counted). When an entry cannot be written the load fails with the audit
+ * log's error (PD_EIO) and sends nothing more.
  */
-int timeline_load(struct timeline *tl, double now, struct pd_err *err);
+int timeline_load(struct timeline *tl, double now, struct audit *audit, struct pd_err *err);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit/audit.h"
 #include "backup/backup.h"
 #include "compliance/compliance.h"
 #include "neon/client.h"
@@ -212,30 +213,60 @@ emit(const struct verify_opts *opt, const char *fmt, ...)
     opt->progress(line, opt->payload);
 }
 
+/*
+ * HEAD each of the newest n backups; with audit, record each HEAD after it
+ * (one "s3.head" entry per object). Returns 0, or the audit log's error:
+ * then no further HEAD is sent.
+ */
+static int
+head_backups(size_t *failed_out, struct s3_client *c, const char *bucket,
+             const struct verify_backups *b, size_t n,
+             void (*line)(const char *text, void *payload), void *payload, struct audit *audit,
+             struct pd_err *err)
+{
+    int rc = 0;
+
+    *failed_out = 0;
+    for (size_t i = 0; i < n && i < b->n && rc == 0; i++) {
+        struct s3_head h;
+        struct pd_err herr;
+        char *target = pd_xasprintf("s3://%s/%s", bucket, b->items[i].key);
+        int hrc;
+
+        pd_err_clear(&herr);
+        memset(&h, 0, sizeof(h));
+        hrc = s3_client_head(c, &h, bucket, b->items[i].key, &herr);
+        if (audit != NULL) {
+            struct audit_arg args[] = {{"bytes", NULL, (long long)h.size},
+                                       {"sse", h.sse ? h.sse : "absent", 0}};
+
+            rc = audit_record(audit, NULL, "s3.head", target, args, hrc == 0 ? 2 : 0,
+                              hrc == 0 ? NULL : herr.msg, err);
+        }
+        if (hrc == 0) {
+            s3_head_free(&h); // s3_client_head recorded the encryption
+        } else {
+            ++*failed_out;
+            if (line != NULL) {
+                char *text = pd_xasprintf("encryption of %s not checked: %s", target, herr.msg);
+
+                line(text, payload);
+                free(text);
+            }
+        }
+        free(target);
+    }
+    return rc;
+}
+
 size_t
 verify_head_backups(struct s3_client *c, const char *bucket, const struct verify_backups *b,
                     size_t n, void (*line)(const char *text, void *payload), void *payload)
 {
-    size_t failed = 0;
+    size_t failed;
 
-    for (size_t i = 0; i < n && i < b->n; i++) {
-        struct s3_head h;
-        struct pd_err err;
-
-        pd_err_clear(&err);
-        if (s3_client_head(c, &h, bucket, b->items[i].key, &err) == 0) {
-            s3_head_free(&h); // s3_client_head recorded the encryption
-            continue;
-        }
-        failed++;
-        if (line != NULL) {
-            char *text = pd_xasprintf("encryption of s3://%s/%s not checked: %s", bucket,
-                                      b->items[i].key, err.msg);
-
-            line(text, payload);
-            free(text);
-        }
-    }
+    // without an audit log head_backups cannot fail
+    (void)head_backups(&failed, c, bucket, b, n, line, payload, NULL, NULL);
     return failed;
 }
 
@@ -268,15 +299,38 @@ status_of(int rc)
     return rc == PD_ESERVICE || rc == PD_EIO ? VERIFY_ERROR : VERIFY_FAIL;
 }
 
-static void
+/*
+ * Record one request of this run, after it (failure: its error, or NULL).
+ * On PD_EIO the "audit" check is added by verify_run; nothing more is sent.
+ */
+static int
+record(const struct verify_opts *opt, const char *action, const char *target,
+       const struct audit_arg *args, size_t n, const struct pd_err *failure, struct pd_err *aerr)
+{
+    return audit_record(opt->audit, NULL, action, target, args, n,
+                        failure != NULL ? failure->msg : NULL, aerr);
+}
+
+/* The project as the audit log names it, as the engine's neon steps do; caller owns it. */
+static char *
+neon_target(struct neon_client *neon)
+{
+    const char *host = getenv("NEON_API_HOST");
+
+    return pd_xasprintf("%s/projects/%s", host && *host ? host : "https://console.neon.tech/api/v2",
+                        neon_client_project_id(neon));
+}
+
+static int
 check_neon(struct verify_report *r, const struct verify_opts *opt, struct neon_client *neon,
-           const char *problem)
+           const char *problem, struct pd_err *aerr)
 {
     struct neon_project p;
     struct neon_branch b;
     struct pd_err err;
     char window[64];
-    int rc;
+    char *target = NULL;
+    int rc, arc;
 
     memset(&p, 0, sizeof(p));
     memset(&b, 0, sizeof(b));
@@ -284,14 +338,30 @@ check_neon(struct verify_report *r, const struct verify_opts *opt, struct neon_c
     if (neon == NULL) {
         add_check(r, opt, "neon.default-branch", VERIFY_ERROR, "%s",
                   problem ? problem : "neon is not configured");
-        return;
+        return 0;
     }
+    target = neon_target(neon);
     rc = neon_project_get(neon, &p, &err);
+    {
+        struct audit_arg args[] = {{"history_retention_s", NULL, p.history_retention_seconds}};
+
+        arc =
+            record(opt, "neon.project-get", target, args, rc == 0 ? 1 : 0, rc ? &err : NULL, aerr);
+    }
+    if (arc != 0 && rc == 0)
+        goto out; // the check is not complete: verify_run reports the audit log
     if (rc == 0) {
         r->have_project = 1;
         r->project_id = pd_xstrdup(p.id ? p.id : "");
         r->history_window_s = p.history_retention_seconds;
         rc = neon_branch_find(neon, NULL, &b, &err);
+        {
+            struct audit_arg args[] = {{"branch", "(default)", 0},
+                                       {"branch_id", b.id ? b.id : "", 0}};
+
+            arc = record(opt, "neon.branch-get", target, args, rc == 0 ? 2 : 1, rc ? &err : NULL,
+                         aerr);
+        }
     }
     if (rc != 0) {
         add_check(r, opt, "neon.default-branch", rc == PD_ENOENT ? VERIFY_FAIL : status_of(rc),
@@ -310,26 +380,37 @@ check_neon(struct verify_report *r, const struct verify_opts *opt, struct neon_c
                   r->project_id, r->default_branch, b.id ? b.id : "?", window,
                   p.history_retention_seconds);
 out:
+    free(target);
     neon_project_clear(&p);
     neon_branch_clear(&b);
+    return arc;
 }
 
-static void
+static int
 check_stream(struct verify_report *r, const struct verify_opts *opt, struct s3_client *s3,
-             const struct verify_backup *newest)
+             const struct verify_backup *newest, struct pd_err *aerr)
 {
     struct s3_gzip_check chk;
     struct pd_err err;
     double t0 = pd_time_mono();
     char sz[32];
-    int rc;
+    char *target = pd_xasprintf("s3://%s/%s", opt->bucket, newest->key);
+    int rc, arc;
 
     pd_err_clear(&err);
-    emit(opt, "streaming s3://%s/%s (sha256 + gzip test, no temp file)", opt->bucket, newest->key);
+    emit(opt, "streaming %s (sha256 + gzip test, no temp file)", target);
     rc = s3_gzip_check(&chk, s3, opt->bucket, newest->key, NULL, NULL, &err);
     r->stream_seconds = pd_time_mono() - t0;
     r->stream_bytes = chk.compressed_bytes;
     r->stream_uncompressed = chk.uncompressed_bytes;
+    {
+        struct audit_arg args[] = {{"bytes", NULL, (long long)chk.compressed_bytes},
+                                   {"sha256", chk.sha256, 0}};
+
+        // the sha256 is of the whole object only when the stream got to its end
+        arc = record(opt, "s3.get", target, args, chk.sha256[0] && rc == 0 ? 2 : 1,
+                     rc ? &err : NULL, aerr);
+    }
     verify_format_size(sz, sizeof(sz), chk.compressed_bytes);
     if (rc != 0) {
         add_check(r, opt, "s3.newest-stream", status_of(rc), "%s", err.msg);
@@ -348,6 +429,8 @@ check_stream(struct verify_report *r, const struct verify_opts *opt, struct s3_c
                   newest->key, sz, r->stream_seconds, usz, chk.sha256);
     }
     s3_gzip_check_free(&chk);
+    free(target);
+    return arc;
 }
 
 static void
@@ -399,13 +482,16 @@ verify_run(struct verify_report *out, const struct verify_opts *opt, struct s3_c
            struct neon_client *neon, const char *neon_problem, struct pd_err *err)
 {
     struct verify_opts o = *opt;
-    struct pd_err lerr;
+    struct pd_err lerr, aerr;
     char uri[512];
-    int rc;
+    size_t head_failed;
+    int rc, arc;
 
     memset(out, 0, sizeof(*out));
     if (o.bucket == NULL || s3 == NULL)
         return PD_ERR_SET(err, PD_EBUG, "verify: no bucket or s3 client");
+    if (o.audit == NULL)
+        return PD_ERR_SET(err, PD_EBUG, "verify: no audit log");
     if (o.count <= 0)
         o.count = 10;
     if (o.max_age_s <= 0)
@@ -413,21 +499,27 @@ verify_run(struct verify_report *out, const struct verify_opts *opt, struct s3_c
     if (o.prefix == NULL)
         o.prefix = "";
     snprintf(uri, sizeof(uri), "s3://%s/%s", o.bucket, o.prefix);
+    pd_err_clear(&aerr);
 
     if (o.skip_neon)
         add_check(out, &o, "neon.default-branch", VERIFY_SKIP, "skipped on request");
-    else
-        check_neon(out, &o, neon, neon_problem);
+    else if (check_neon(out, &o, neon, neon_problem, &aerr) != 0)
+        goto audit_failed;
 
     pd_err_clear(&lerr);
     rc = verify_list_backups(&out->backups, s3, o.bucket, o.prefix, &lerr);
+    {
+        struct audit_arg args[] = {{"objects", NULL, (long long)out->backups.n}};
+
+        arc = record(&o, "s3.list", uri, args, rc == 0 ? 1 : 0, rc ? &lerr : NULL, &aerr);
+    }
     if (rc != 0) {
         add_check(out, &o, "s3.backups", status_of(rc), "%s", lerr.msg);
-        goto compliance;
+        goto stop;
     }
     if (out->backups.n == 0) {
         add_check(out, &o, "s3.backups", VERIFY_FAIL, "no backups under %s", uri);
-        goto compliance;
+        goto stop;
     }
     out->shown = out->backups.n < (size_t)o.count ? out->backups.n : (size_t)o.count;
     {
@@ -448,6 +540,8 @@ verify_run(struct verify_report *out, const struct verify_opts *opt, struct s3_c
         add_check(out, &o, "s3.backups", VERIFY_PASS, "%zu backup%s under %s; newest %zu: %s",
                   out->backups.n, out->backups.n == 1 ? "" : "s", uri, out->shown, tsz);
     }
+    if (arc != 0)
+        goto audit_failed;
     {
         const struct verify_backup *newest = &out->backups.items[0];
         double age = o.now - newest->time;
@@ -463,10 +557,17 @@ verify_run(struct verify_report *out, const struct verify_opts *opt, struct s3_c
         else
             add_check(out, &o, "s3.newest-age", VERIFY_PASS,
                       "newest backup %s is %s old (limit %s)", newest->key, a, lim);
-        if (!o.skip_stream)
-            check_stream(out, &o, s3, newest);
+        if (!o.skip_stream && check_stream(out, &o, s3, newest, &aerr) != 0)
+            goto audit_failed;
     }
-    verify_head_backups(s3, o.bucket, &out->backups, out->shown, o.progress, o.payload);
+    arc = head_backups(&head_failed, s3, o.bucket, &out->backups, out->shown, o.progress, o.payload,
+                       o.audit, &aerr);
+stop:
+    if (arc == 0)
+        goto compliance;
+audit_failed:
+    // an action that cannot be recorded is not taken: nothing more is sent
+    add_check(out, &o, "audit", VERIFY_ERROR, "%s; no further request sent", aerr.msg);
 compliance:
     check_compliance(out, &o);
     return 0;

@@ -19,6 +19,17 @@
  * are kept apart from the checklist, in compliance[]. Each checklist item
  * becomes a verify_check; a check that fails is VERIFY_FAIL, one that could
  * not be carried out because a service failed is VERIFY_ERROR.
+ *
+ * Every request verify_run sends is recorded in the audit log (opt->audit)
+ * after it completes, with its outcome and drill_id null:
+ * "neon.project-get" and "neon.branch-get" (target
+ * "<NEON_API_HOST>/projects/<id>"), "s3.list" (target "s3://bucket/prefix",
+ * the objects counted), "s3.get" for the streamed check (the object, its
+ * bytes and sha256) and one "s3.head" per HEADed backup. When an entry
+ * cannot be written the run sends nothing more: a check "audit" is
+ * VERIFY_ERROR naming the log and the cause, the check in progress is left
+ * out unless all its requests had been made, and only the compliance
+ * judgments of what was seen follow.
  */
 #ifndef PD_VERIFY_H
 #define PD_VERIFY_H
@@ -28,6 +39,7 @@
 
 #include "compliance/compliance.h"
 
+struct audit;
 struct pd_err;
 struct s3_client;
 struct neon_client;
@@ -89,19 +101,21 @@ enum verify_status {
 #define VERIFY_COMPLIANCE_PREFIX "compliance."
 
 struct verify_check {
-    char *name; /* "neon.default-branch", "s3.backups", "s3.newest-age", "s3.newest-stream" */
+    char *name; /* "neon.default-branch", "s3.backups", "s3.newest-age", "s3.newest-stream",
+                   "audit" */
     enum verify_status status;
     char *detail; /* one line, no secret */
 };
 
 struct verify_opts {
     const char *bucket;
-    const char *prefix; /* e.g. "weekly/" */
-    int count;          /* backups to list; 0: 10 */
-    double max_age_s;   /* the newest must be younger; 0: 8 days */
-    double now;         /* wall clock */
-    int skip_stream;    /* list only */
-    int skip_neon;      /* the Neon check is reported as skipped */
+    const char *prefix;  /* e.g. "weekly/" */
+    int count;           /* backups to list; 0: 10 */
+    double max_age_s;    /* the newest must be younger; 0: 8 days */
+    double now;          /* wall clock */
+    int skip_stream;     /* list only */
+    int skip_neon;       /* the Neon check is reported as skipped */
+    struct audit *audit; /* where each request is recorded; required (borrowed) */
     /* Called with each check as it completes and with listing lines (may be NULL). */
     void (*progress)(const char *line, void *payload);
     void *payload;
@@ -128,7 +142,8 @@ struct verify_report {
  * Run the checklist. neon may be NULL when Neon is not configured: the Neon
  * check is then an ERROR naming what is missing (neon_problem). Returns 0
  * when the report is complete (read its checks), a negative PD_E* only for
- * misuse. The exit code: verify_exit_code.
+ * misuse (PD_EBUG without a bucket, an s3 client or opt->audit). The exit
+ * code: verify_exit_code.
  */
 int verify_run(struct verify_report *out, const struct verify_opts *opt, struct s3_client *s3,
                struct neon_client *neon, const char *neon_problem, struct pd_err *err);

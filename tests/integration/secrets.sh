@@ -21,8 +21,8 @@
 # the whole environment), `report show` and `report list`, and the same
 # drill in the TUI through tmux (pane captures at each prompt and the TUI's
 # own :dump-screen). Some runs set PGDRILL_DEBUG=1: its HTTP and S3 lines
-# go to stderr too. `pgdrill verify` keeps no audit log, so only its output
-# is searched.
+# go to stderr too. `pgdrill verify` keeps no journal: its output and the
+# audit log are searched.
 # Also the TUI's restorability timeline (Neon history window, S3 dumps).
 # Artefacts searched: stdout, stderr, journal.jsonl, report.md, report.json,
 # the audit log ($PGDRILL_HOME/audit.log), the Slack notice body, screens.
@@ -230,7 +230,7 @@ no_secret backup-denied audit.log "$H/audit.log"
 
 export PGDRILL_BACKUP_URI=s3://$BUCKET
 
-# ---- verify (pgdrill verify keeps no audit log: stdout and stderr only) -------------
+# ---- verify (no journal: stdout, stderr and the audit log) --------------------------
 H=$W/home-verify
 (cd "$W" && PGDRILL_HOME=$H DATABASE_URL=$APP_URL "$PGDRILL_BIN" verify) >"$W/verify.out" 2>"$W/verify.err"
 rc=$?
@@ -255,6 +255,9 @@ like "$(cat "$W/verify-denied.out")" "error neon.default-branch: neon: GET /proj
     "verify-denied: Neon's 401 is reported"
 no_secret verify-denied stdout "$W/verify-denied.out"
 no_secret verify-denied stderr "$W/verify-denied.err"
+like "$(grep '"action":"neon.project-get"' "$H/audit.log" | tail -1)" '"outcome":"failed: neon: GET /projects/'"$NEON_PROJECT_ID"': HTTP 401' \
+    "verify-denied: the refused request is in the audit log"
+no_secret verify audit.log "$H/audit.log"
 
 # ---- check: the post-restore checks with the app role, then a wrong password ----------
 H=$W/home-check

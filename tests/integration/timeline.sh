@@ -5,8 +5,11 @@
 # window, an incident in the future, a service failure (exit 3), and
 # `run pitr-restore --plan`, which prints the branch it would create and
 # sends no mutating request to Neon, and the timeline screen of the TUI.
+# Each of their requests is in the audit log; without a writable audit log
+# none is sent.
 set -u
 . "$(dirname "$0")/neon_lib.sh"
+. "$(dirname "$0")/audit_lib.sh"
 SBX=$TOP/sandbox
 AWSCLI=/usr/bin/aws
 PG=${PGDRILL_BIN:-$BUILD_DIR/pgdrill}
@@ -59,6 +62,7 @@ mkdir -p "$W/home"
 export HOME=$W/home AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=$SECRET AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$PPORT AWS_PAGER=
 export PGDRILL_BACKUP_URI=s3://care-commons-backups/weekly PGDRILL_HOME=$W/pgdrill-home
+ALOG=$PGDRILL_HOME/audit.log
 
 # three dumps: 15, 8 and 1 days old (sizes 100, 2000, 30000 bytes), plus an unrelated object
 stamp() { date -u -d "@$(($(date +%s) - $1 * 86400))" +%Y%m%d-%H%M%S; }
@@ -86,6 +90,13 @@ like "$(cat "$W/out.text")" "  [0-9-]+ [0-9:]+  1d00h +29\\.3 KiB +7d00h +care-c
 like "$(cat "$W/out.text")" "Largest gap: 7d00h" "timeline: the largest gap"
 like "$(cat "$W/out.text")" $'\n\\[[.|=*]+\\]\n' "timeline: the bar"
 sed 's/^/# /' "$W/out.text"
+NT=$NEON_API_HOST/projects/$NEON_PROJECT_ID
+LIST_OK="s3.list s3://care-commons-backups/weekly/ ok null {\"dumps\":3,\"objects\":4}"
+is "$(audit_show "$ALOG")" "neon.project-get $NT ok null {\"history_retention_s\":$WIN_S}
+$LIST_OK" "audit: the project request and the listing, in order, ok, drill_id null"
+"$PG" audit verify >"$W/out.auditv" 2>&1
+is "$?" 0 "audit: pgdrill audit verify passes"
+like "$(cat "$W/out.auditv")" "^audit log ok: 2 entries, chain intact" "audit: two entries chained"
 
 # inside the window (the sandbox project, and so its window, is only seconds
 # old): PITR the margin before the incident
@@ -111,8 +122,34 @@ FUT=$(date -u -d "@$(($(date +%s) + 3600))" +%Y-%m-%dT%H:%M:%SZ)
 is "$?" 2 "incident in the future: exit 2"
 like "$(cat "$W/out.fut")" "pgdrill: timeline: incident time .* is in the future" "incident in the future: message"
 
-NEON_API_HOST=http://127.0.0.1:$(free_port)/api/v2 "$PG" timeline >"$W/out.down" 2>&1
+DEAD=http://127.0.0.1:$(free_port)/api/v2
+n0=$(audit_count "$ALOG")
+NEON_API_HOST=$DEAD "$PG" timeline >"$W/out.down" 2>&1
 is "$?" 3 "neon unreachable: exit 3"
+is "$(audit_show "$ALOG" $((n0 + 1)) | cut -d' ' -f1-3)" "neon.project-get $DEAD/projects/$NEON_PROJECT_ID failed:" \
+    "neon unreachable: the failed request is recorded, and no listing after it"
+like "$(audit_show "$ALOG" $((n0 + 1)))" " failed: neon: .* null \{\}$" "neon unreachable: with Neon's error"
+
+n0=$(audit_count "$ALOG")
+AWS_SECRET_ACCESS_KEY=wrong-$RANDOM "$PG" timeline >"$W/out.badkey" 2>&1
+is "$?" 3 "wrong s3 secret: exit 3"
+is "$(audit_show "$ALOG" $((n0 + 1)) | sed -n 2p | cut -d' ' -f1-3)" "s3.list s3://care-commons-backups/weekly/ failed:" \
+    "wrong s3 secret: the refused listing is recorded"
+like "$(audit_show "$ALOG" $((n0 + 2)))" "failed: s3: .*(403|SignatureDoesNotMatch)" "wrong s3 secret: S3's refusal named"
+
+# No audit log, no request: audit.log a directory.
+audit_refused "unwritable audit log" "$W/badhome" "$PG" timeline
+
+# An entry that cannot be written (the file size limit, as a full disk):
+# the project request was sent and fails the load; the listing is not sent.
+requests_mark
+out=$(audit_run_full "$ALOG" "$W/fullhome" "$PG" timeline)
+is "$?" 1 "audit write fails: exit 1"
+is "$out" "pgdrill: audit log $W/fullhome/audit.log: write: File too large" "audit write fails: the error is the audit log's"
+is "$(requests_since)" "neon GET /api/v2/projects/$NEON_PROJECT_ID" \
+    "audit write fails: Neon got the project request, S3 nothing"
+cmp -s "$ALOG" "$W/fullhome/audit.log" && ok "audit write fails: the log is left as it was" ||
+    notok "audit write fails: the log is left as it was"
 
 # --plan: what pitr-restore would do, and no mutating request reaches Neon
 before=$(wc -l <"$CONTRACT_LOG")
@@ -129,6 +166,15 @@ print(sum(1 for l in sys.stdin if json.loads(l)["method"] != "GET"))')
 is "$posts" 0 "plan: zero mutating requests to neon"
 [ -d "$PGDRILL_HOME/drills" ] && n=$(ls "$PGDRILL_HOME/drills" | wc -l) || n=0
 is "$n" 0 "plan: no drill journal started"
+is "$(audit_show "$ALOG" | tail -2)" "neon.project-get $NT ok null {\"history_retention_s\":$WIN_S}
+$LIST_OK" "plan: the timeline's two requests are in the audit log"
+requests_mark
+PGDRILL_HOME=$W/badhome DATABASE_URL=postgresql://nobody@127.0.0.1:1/none "$PG" run pitr-restore --plan \
+    --var "target_time=$INC" >"$W/out.plan2" 2>"$W/out.plan2.err"
+is "$?" 0 "plan, unwritable audit log: still printed"
+is "$(cat "$W/out.plan2.err")" "pgdrill: plan without the timeline: audit log $W/badhome/audit.log: Is a directory" \
+    "plan, unwritable audit log: said, the timeline left out"
+is "$(requests_since)" "" "plan, unwritable audit log: no request to S3 or Neon"
 
 # The TUI: the timeline screen (t in the picker) with the same services. The
 # plan screen comes before a drill's first change: tests/tui/tui-plan.sh.
@@ -143,10 +189,15 @@ if command -v tmux >/dev/null 2>&1; then
         done
         return 1
     }
-    printf '#!/bin/sh\n%q tui 2>%q; echo $? >%q; sleep 600\n' "$PG" "$W/tui.err" "$W/tui.rc" >"$W/tui1.sh"
-    chmod +x "$W/tui1.sh"
-    PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 tx new-session -d -s tl -x 100 -y 34 "$W/tui1.sh"
-    twait "choose a runbook" 10 && tx send-keys -t tl t
+    # tui_timeline HOME: the TUI with PGDRILL_HOME=HOME (wide enough for a
+    # long path), t pressed in the picker
+    tui_timeline() {
+        printf '#!/bin/sh\nPGDRILL_HOME=%q %q tui 2>%q; sleep 600\n' "$1" "$PG" "$W/tui.err" >"$W/tui.sh"
+        chmod +x "$W/tui.sh"
+        PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 tx new-session -d -s tl -x 200 -y 34 "$W/tui.sh"
+        twait "choose a runbook" 10 && tx send-keys -t tl t
+    }
+    tui_timeline "$PGDRILL_HOME"
     if twait "Newest dump age" 20; then
         ok "tui: t in the picker shows the timeline"
     else
@@ -155,6 +206,22 @@ if command -v tmux >/dev/null 2>&1; then
     tx capture-pane -p -t tl >"$W/tui-timeline.txt"
     like "$(cat "$W/tui-timeline.txt")" "care-commons-backup-$D3\\.sql\\.gz" "tui: the timeline lists the dumps"
     sed 's/^/# /' "$W/tui-timeline.txt"
+    tx kill-server 2>/dev/null
+    is "$(audit_show "$ALOG" | tail -2)" "neon.project-get $NT ok null {\"history_retention_s\":$WIN_S}
+$LIST_OK" "tui: the timeline's two requests are in the audit log"
+    "$PG" audit verify >/dev/null 2>&1
+    is "$?" 0 "tui: the audit log's chain is intact"
+
+    # without a writable audit log the screen says so and nothing is sent
+    requests_mark
+    tui_timeline "$W/badhome"
+    if twait "audit log $W/badhome/audit.log: Is a directory" 20; then
+        ok "tui: an unwritable audit log is named on the timeline screen"
+    else
+        notok "tui: an unwritable audit log is named on the timeline screen"
+        tx capture-pane -p -t tl | sed 's/^/# /'
+    fi
+    is "$(requests_since)" "" "tui: no request to S3 or Neon without the audit log"
     tx kill-server 2>/dev/null
 else
     notok "tui: tmux is required for the timeline screen"

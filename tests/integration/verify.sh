@@ -6,17 +6,24 @@
 # header byte: only the sha256 can tell; a deflate byte: gzip tells) fails
 # naming the problem; a newest backup older than 8 days is flagged; no
 # backups is a clear failure; a dead S3 or missing Neon settings exit 3.
+# Every request verify sends is in the audit log, failed ones with their
+# error; without a writable audit log no request is sent.
 set -u
 . "$(dirname "$0")/verify_lib.sh"
+. "$(dirname "$0")/audit_lib.sh"
 
 verify_setup verify
 
 pg_dump --no-owner "$SRC_URL" | gzip -6 >"$W/dump.sql.gz" || { notok "pg_dump of care_commons"; exit 1; }
 NEW=weekly/care-commons-backup-$(stamp 0).sql.gz
-upload_backup "weekly/care-commons-backup-$(stamp 14).sql.gz" "$W/dump.sql.gz"
-upload_backup "weekly/care-commons-backup-$(stamp 7).sql.gz" "$W/dump.sql.gz"
+OLD14=weekly/care-commons-backup-$(stamp 14).sql.gz
+OLD7=weekly/care-commons-backup-$(stamp 7).sql.gz
+upload_backup "$OLD14" "$W/dump.sql.gz"
+upload_backup "$OLD7" "$W/dump.sql.gz"
 upload_backup "$NEW" "$W/dump.sql.gz"
 SUM=$(sha256sum "$W/dump.sql.gz" | cut -d' ' -f1)
+SIZE=$(stat -c %s "$W/dump.sql.gz")
+ALOG=$PGDRILL_HOME/audit.log
 
 "$PGDRILL_BIN" verify >"$W/out.good" 2>&1
 rc=$?
@@ -36,6 +43,25 @@ like "$(cat "$W/out.good")" "pass  s3.newest-stream: $NEW: .* gzip ok .* sha256 
     "verify: the newest is streamed, gzip ok, sha256 equal to its metadata"
 like "$(tail -1 "$W/out.good")" "^verification passed: 4 checks$" "verify: the verdict"
 check "verify: no temporary file left in TMPDIR" [ -z "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -newer "$W/dump.sql.gz" -name '*care-commons*' 2>/dev/null)" ]
+
+# The audit log: one entry per request, in order, after it, not a drill's.
+WIN_S=$(curl -s -H "Authorization: Bearer $NEON_API_KEY" "$NEON_API_HOST/projects/$NEON_PROJECT_ID" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["project"]["history_retention_seconds"])')
+BR_ID=$(sed -n 's/.*default branch main (\(br-[^)]*\)) ready.*/\1/p' "$W/out.good")
+NT=$NEON_API_HOST/projects/$NEON_PROJECT_ID
+S3T=s3://$BUCKET
+is "$(audit_show "$ALOG")" "neon.project-get $NT ok null {\"history_retention_s\":$WIN_S}
+neon.branch-get $NT ok null {\"branch\":\"(default)\",\"branch_id\":\"$BR_ID\"}
+s3.list $S3T/weekly/ ok null {\"objects\":3}
+s3.get $S3T/$NEW ok null {\"bytes\":$SIZE,\"sha256\":\"$SUM\"}
+s3.head $S3T/$NEW ok null {\"bytes\":$SIZE,\"sse\":\"AES256\"}
+s3.head $S3T/$OLD7 ok null {\"bytes\":$SIZE,\"sse\":\"AES256\"}
+s3.head $S3T/$OLD14 ok null {\"bytes\":$SIZE,\"sse\":\"AES256\"}" \
+    "audit: verify recorded its 7 requests in order, each ok, drill_id null"
+like "$BR_ID" '^br-' "audit: the default branch id is recorded"
+"$PGDRILL_BIN" audit verify >"$W/out.auditv" 2>&1
+is "$?" 0 "audit: pgdrill audit verify passes after verify"
+like "$(cat "$W/out.auditv")" "^audit log ok: 7 entries, chain intact" "audit: the chain holds the 7 entries"
 
 "$PGDRILL_BIN" verify --json >"$W/out.json" 2>&1
 is "$?" 0 "verify --json: exit 0"
@@ -70,6 +96,9 @@ is "$?" 1 "corrupt 1: verify exits 1"
 like "$(cat "$W/out.sha")" "fail  s3.newest-stream: s3: s3://$BUCKET/$NEW: sha256 mismatch: the object has $BADSUM, its metadata says $SUM" \
     "corrupt 1: the sha256 mismatch is named with both values"
 like "$(tail -1 "$W/out.sha")" "^verification FAILED: 1 of 4 checks did not pass$" "corrupt 1: the verdict"
+is "$(grep '"action":"s3.get"' "$ALOG" | tail -1 | python3 -c 'import json,sys; e=json.load(sys.stdin); print(e["target"], e["outcome"], e["args"])')" \
+    "$S3T/$NEW failed: s3: s3://$BUCKET/$NEW: sha256 mismatch: the object has $BADSUM, its metadata says $SUM {'bytes': $SIZE}" \
+    "corrupt 1: the failed stream is in the audit log with its error, without a sha256"
 
 # Corrupt 2: a byte in the middle of the deflate data: gzip itself fails.
 python3 - "$W/dump.sql.gz" "$W/mid.sql.gz" <<'PY'
@@ -109,6 +138,43 @@ like "$(cat "$W/out.rb3")" "no backups under s3://$BUCKET/nothing/" "empty: the 
 AWS_ENDPOINT_URL_S3=http://127.0.0.1:1 "$PGDRILL_BIN" verify >"$W/out.down" 2>&1
 is "$?" 3 "s3 down: verify exits 3"
 like "$(cat "$W/out.down")" "error s3.backups: s3: " "s3 down: the listing error is shown"
+like "$(audit_show "$ALOG" | tail -1)" "^s3\.list $S3T/weekly/ failed: s3: [^ ].* null \{\}$" \
+    "s3 down: the failed listing is in the audit log"
+
+# A wrong secret: S3 refuses the listing; the refusal is recorded, redacted.
+n0=$(audit_count "$ALOG")
+AWS_SECRET_ACCESS_KEY=wrong-secret-$RANDOM "$PGDRILL_BIN" verify --skip-neon >"$W/out.badkey" 2>&1
+is "$?" 3 "wrong secret: verify exits 3"
+is "$(audit_show "$ALOG" $((n0 + 1)) | cut -d' ' -f1-3)" "s3.list $S3T/weekly/ failed:" \
+    "wrong secret: one entry, the refused listing, nothing after it"
+like "$(audit_show "$ALOG" $((n0 + 1)))" "failed: s3: .*(403|SignatureDoesNotMatch)" \
+    "wrong secret: the outcome names S3's refusal"
+
+# No audit log, no request: audit.log a directory fails before Neon and S3
+# hear anything.
+audit_refused "unwritable audit log" "$W/badhome" "$PGDRILL_BIN" verify
+
+# An entry that cannot be written (the file size limit, as a full disk):
+# the request it records was sent, nothing after it is.
+requests_mark
+out=$(audit_run_full "$ALOG" "$W/fullhome" "$PGDRILL_BIN" verify)
+is "$?" 3 "audit write fails: verify exits 3"
+like "$out" "error audit: audit log $W/fullhome/audit.log: write: File too large; no further request sent" \
+    "audit write fails: the audit check names the log and why"
+unlike "$out" "neon.default-branch|s3\.backups|s3\.newest" "audit write fails: no check ran after it"
+is "$(requests_since)" "neon GET /api/v2/projects/$NEON_PROJECT_ID" \
+    "audit write fails: Neon got the project request only, S3 nothing"
+cmp -s "$ALOG" "$W/fullhome/audit.log" && ok "audit write fails: the log is left as it was" ||
+    notok "audit write fails: the log is left as it was"
+requests_mark
+out=$(audit_run_full "$ALOG" "$W/fullhome" "$PGDRILL_BIN" verify --skip-neon)
+is "$?" 3 "audit write fails (S3 first): verify exits 3"
+like "$(requests_since)" "^s3 GET /$BUCKET\?[^ ]*list-type=2[^ ]*$" \
+    "audit write fails (S3 first): the listing only reached S3, no GET or HEAD of a backup"
+like "$out" "error audit: audit log $W/fullhome/audit.log: write: File too large" \
+    "audit write fails (S3 first): named"
+"$PGDRILL_BIN" audit verify --path "$W/fullhome/audit.log" >/dev/null 2>&1
+is "$?" 0 "audit write fails: the log's chain is intact"
 env -u NEON_API_KEY "$PGDRILL_BIN" verify >"$W/out.noneon" 2>&1
 is "$?" 3 "neon not configured: exit 3"
 like "$(cat "$W/out.noneon")" "error neon.default-branch: .*NEON_API_KEY" "neon not configured: named"
@@ -117,7 +183,7 @@ env -u NEON_API_KEY "$PGDRILL_BIN" verify --skip-neon >"$W/out.skip" 2>&1
 is "$?" 0 "--skip-neon: S3 only, exit 0"
 like "$(cat "$W/out.skip")" "skip  neon.default-branch: skipped on request" "--skip-neon: reported as skipped"
 
-if grep -rqF "$S3SECRET" "$W"/out.* "$PGDRILL_HOME" 2>/dev/null; then
+if grep -rqF "$S3SECRET" "$W"/out.* "$PGDRILL_HOME" "$W/fullhome" 2>/dev/null; then
     notok "secrets: the S3 secret appears in an output or the journal"
 else
     ok "secrets: the S3 secret appears in no output or journal"
