@@ -255,12 +255,15 @@ test_timeout_kills_group(void **state)
     assert_int_equal(run(&c, "sleep 30 & echo $!; sleep 30", 0.5, &res), 0);
     assert_true(res.timed_out);
     assert_true(res.duration_s >= 0.45);
-    assert_true(res.duration_s < 2.0);
+    // far below the 30 s the script would take; loose, for valgrind on a busy machine
+    assert_true(res.duration_s < 10.0);
     assert_int_equal(res.signal, SIGTERM);
     assert_int_equal(c.n_out, 1);
     grandchild = (pid_t)atoi(c.out[0]);
     assert_true(grandchild > 0);
-    usleep(100000);
+    // SIGTERM reached the whole group; the grandchild exits once it is scheduled
+    for (int i = 0; i < 100 && !gone(grandchild); i++)
+        usleep(50000);
     assert_true(gone(grandchild));
     cap_free(&c);
 }
@@ -278,7 +281,7 @@ test_timeout_escalates_to_kill(void **state)
     assert_int_equal(res.signal, SIGKILL);
     assert_int_equal(res.exit_code, 137);
     assert_true(res.duration_s >= 2.2);
-    assert_true(res.duration_s < 4.0);
+    assert_true(res.duration_s < 10.0);
     cap_free(&c);
 }
 
@@ -293,7 +296,7 @@ test_tick_interrupts(void **state)
     assert_int_equal(run(&c, "sleep 30", 0, &res), 0);
     assert_true(res.interrupted);
     assert_false(res.timed_out);
-    assert_true(res.duration_s < 1.5);
+    assert_true(res.duration_s < 10.0);
     assert_int_equal(res.signal, SIGTERM);
     cap_free(&c);
 }
