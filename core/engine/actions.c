@@ -7,6 +7,7 @@
 
 #include "audit/audit.h"
 #include "engine/engine.intern.h"
+#include "neon/client.h"
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_log.h"
@@ -889,8 +890,7 @@ audit_step(struct engine *e, struct engine_step_result *res, int rc, struct pd_e
             args[n] = (struct audit_arg){.key = keys[i], .str = expanded[n]};
             n++;
         }
-        target = pd_xasprintf("%s/projects/%s", host ? host : "https://console.neon.tech/api/v2",
-                              project ? project : "?");
+        target = neon_audit_target(host, project);
         goto record;
     }
     if (step->action == STEP_S3) {

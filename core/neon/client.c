@@ -128,6 +128,13 @@ neon_client_free(struct neon_client *c)
     free(c);
 }
 
+char *
+neon_audit_target(const char *host, const char *project_id)
+{
+    return pd_xasprintf("%s/projects/%s", host && *host ? host : NEON_API_HOST_DEFAULT,
+                        project_id ? project_id : "?");
+}
+
 const char *
 neon_client_project_id(const struct neon_client *c)
 {

@@ -51,6 +51,12 @@ void neon_client_free(struct neon_client *c);
 /* Borrowed, valid while c lives. */
 const char *neon_client_project_id(const struct neon_client *c);
 
+/*
+ * The project as the audit log names it: "<host>/projects/<project_id>",
+ * host NULL or empty meaning NEON_API_HOST_DEFAULT. The caller frees it.
+ */
+char *neon_audit_target(const char *host, const char *project_id);
+
 /* Replace the sleep used between retries and waits (tests); NULL restores nanosleep. */
 typedef void neon_sleep_fn(double seconds, void *payload);
 void neon_client_set_sleep(struct neon_client *c, neon_sleep_fn *fn, void *payload);

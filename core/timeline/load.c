@@ -46,17 +46,13 @@ load_window(struct timeline *tl, struct audit *audit, struct pd_err *err)
     struct neon_client *nc = NULL;
     struct neon_project p = {0};
     double created = 0;
-    const char *host = getenv("NEON_API_HOST");
     char *target = NULL;
     int rc;
 
     rc = neon_client_new_from_env(&nc, err);
     if (rc != 0)
         goto out;
-    // named as the engine's neon steps name it
-    target =
-        pd_xasprintf("%s/projects/%s", host && *host ? host : "https://console.neon.tech/api/v2",
-                     neon_client_project_id(nc));
+    target = neon_audit_target(getenv("NEON_API_HOST"), neon_client_project_id(nc));
     rc = neon_project_get(nc, &p, err);
     {
         struct audit_arg args[] = {{"history_retention_s", NULL, p.history_retention_seconds}};

@@ -311,16 +311,6 @@ record(const struct verify_opts *opt, const char *action, const char *target,
                         failure != NULL ? failure->msg : NULL, aerr);
 }
 
-/* The project as the audit log names it, as the engine's neon steps do; caller owns it. */
-static char *
-neon_target(struct neon_client *neon)
-{
-    const char *host = getenv("NEON_API_HOST");
-
-    return pd_xasprintf("%s/projects/%s", host && *host ? host : "https://console.neon.tech/api/v2",
-                        neon_client_project_id(neon));
-}
-
 static int
 check_neon(struct verify_report *r, const struct verify_opts *opt, struct neon_client *neon,
            const char *problem, struct pd_err *aerr)
@@ -340,7 +330,7 @@ check_neon(struct verify_report *r, const struct verify_opts *opt, struct neon_c
                   problem ? problem : "neon is not configured");
         return 0;
     }
-    target = neon_target(neon);
+    target = neon_audit_target(getenv("NEON_API_HOST"), neon_client_project_id(neon));
     rc = neon_project_get(neon, &p, &err);
     {
         struct audit_arg args[] = {{"history_retention_s", NULL, p.history_retention_seconds}};
