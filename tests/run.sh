@@ -60,22 +60,28 @@ for t in "$BUILD"/tests/unit/*_test; do
     printf '  %-32s %3d passed, %d failed\n' "$name" "$p" "$f"
 done
 
+# run_script SCRIPT: run it, count its TAP lines (a non-zero exit without a
+# "not ok" counts as one failure) and show its tail when something failed
+run_script() {
+    local s=$1 out rc p f
+    out=$("$s" 2>&1)
+    rc=$?
+    p=$(printf '%s\n' "$out" | grep -c '^ok ')
+    f=$(printf '%s\n' "$out" | grep -c '^not ok ')
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$f" -ne 0 ]; then
+        failures+=("$(basename "$s")")
+        printf '%s\n' "$out" | tail -60
+    fi
+    printf '  %-32s %3d passed, %d failed\n' "$(basename "$s")" "$p" "$f"
+}
+
 run_scripts() {
-    local dir=$1 s out rc p f
-    for s in "$dir"/*.sh; do
-        [ -x "$s" ] || continue
-        out=$("$s" 2>&1)
-        rc=$?
-        p=$(printf '%s\n' "$out" | grep -c '^ok ')
-        f=$(printf '%s\n' "$out" | grep -c '^not ok ')
-        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-        passed=$((passed + p))
-        failed=$((failed + f))
-        if [ "$f" -ne 0 ]; then
-            failures+=("$(basename "$s")")
-            printf '%s\n' "$out" | tail -60
-        fi
-        printf '  %-32s %3d passed, %d failed\n' "$(basename "$s")" "$p" "$f"
+    local s
+    for s in "$1"/*.sh; do
+        if [ -x "$s" ]; then run_script "$s"; fi
     done
 }
 
@@ -102,18 +108,7 @@ if [ "$BUILD" = build ] && [ -z "${PGDRILL_NO_ANALYSIS:-}" ]; then
         echo "  analyze                            0 passed, 1 failed"
     fi
     echo "== valgrind memcheck (tests/valgrind.sh)"
-    out=$(BUILD=$BUILD tests/valgrind.sh 2>&1)
-    rc=$?
-    p=$(printf '%s\n' "$out" | grep -c '^ok ')
-    f=$(printf '%s\n' "$out" | grep -c '^not ok ')
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-    passed=$((passed + p))
-    failed=$((failed + f))
-    if [ "$f" -ne 0 ]; then
-        failures+=(valgrind.sh)
-        printf '%s\n' "$out" | tail -60
-    fi
-    printf '  %-32s %3d passed, %d failed\n' valgrind.sh "$p" "$f"
+    BUILD=$BUILD run_script tests/valgrind.sh
 fi
 
 if [ ${#failures[@]} -gt 0 ]; then
