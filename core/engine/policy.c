@@ -6,9 +6,10 @@
  * untouched.
  *
  * Destructive steps are a confirm with destructive=yes (its target) and
- * the neon operations that change or replace a branch: branch-delete,
- * branch-rename, branch-restore (its branch=) and branch-set-default
- * (always: moving the default away from production changes production).
+ * the neon ops whose row in neon/action.c has a guard: those that change
+ * or replace their branch= (NEON_GUARD_BRANCH), and those refused whenever
+ * the project has a default branch (NEON_GUARD_ALWAYS: moving the default
+ * away from production changes production).
  * The target is resolved against the Neon project (an id or a name, as the
  * neon action resolves it). Without a Neon project configured, a confirm
  * target can only be compared with the conventional default name "main".
@@ -23,6 +24,7 @@
 
 #include "audit/audit.h"
 #include "engine/engine.intern.h"
+#include "neon/action.h"
 #include "neon/client.h"
 #include "pd_err.h"
 #include "pd_log.h"
@@ -32,20 +34,13 @@
 /* The name Neon gives a project's first (default) branch. */
 #define POLICY_DEFAULT_NAME "main"
 
-static const char *const guarded_ops[] = {
-    "branch-delete",
-    "branch-rename",
-    "branch-restore",
-    "branch-set-default",
-};
-
-static bool
-guarded_op(const char *op)
+/* How the drill guard treats op (its row in neon/action.c; an unknown op is not guarded). */
+static enum neon_action_guard
+op_guard(const char *op)
 {
-    for (size_t i = 0; op != NULL && i < sizeof(guarded_ops) / sizeof(guarded_ops[0]); i++)
-        if (strcmp(op, guarded_ops[i]) == 0)
-            return true;
-    return false;
+    const struct neon_action_op *row = neon_action_op_find(op);
+
+    return row != NULL ? row->guard : NEON_GUARD_NONE;
 }
 
 /*
@@ -125,6 +120,7 @@ engine_policy_check(struct engine *e, struct engine_step_result *res, struct pd_
     const struct runbook_step *step = e->step;
     const char *attr = NULL, *op = NULL;
     char *target = NULL, *default_name = NULL, *shown = NULL, *why = NULL;
+    enum neon_action_guard guard = NEON_GUARD_NONE;
     bool hit = false, neon_step = step->action == STEP_NEON;
     int rc = 0;
 
@@ -139,7 +135,8 @@ engine_policy_check(struct engine *e, struct engine_step_result *res, struct pd_
         attr = runbook_step_attr(step, "target");
     } else if (neon_step) {
         op = runbook_step_attr(step, "op");
-        if (!guarded_op(op))
+        guard = op_guard(op);
+        if (guard == NEON_GUARD_NONE)
             return 0;
         attr = runbook_step_attr(step, "branch");
     } else {
@@ -153,7 +150,7 @@ engine_policy_check(struct engine *e, struct engine_step_result *res, struct pd_
     rc = is_default_branch(target, neon_step, &hit, &default_name, err);
     if (rc != 0)
         goto out;
-    if (neon_step && strcmp(op, "branch-set-default") == 0 && default_name != NULL)
+    if (guard == NEON_GUARD_ALWAYS && default_name != NULL)
         hit = true;
     if (!hit)
         goto out;

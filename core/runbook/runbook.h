@@ -64,9 +64,6 @@ struct pd_err;
  */
 bool runbook_valid_file_name(const char *s);
 
-/* Operations an `s3` step accepts in op=. */
-#define RUNBOOK_S3_OPS "list get put head delete verify restore"
-
 enum step_action {
 
 #define RUNBOOK_ACTION_ENUM(e, name, req, opt) e,

@@ -12,6 +12,7 @@
 #include <cmark.h>
 
 #include "compliance/compliance.h"
+#include "engine/s3_step.h"
 #include "neon/action.h"
 #include "pd_err.h"
 #include "pd_mem.h"
@@ -322,17 +323,17 @@ check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr 
                     first);
         }
     } else if (strcmp(k, "op") == 0 && sp->action == STEP_NEON) {
-        if (!runbook_word_in(NEON_ACTION_OPS, v, strlen(v)) || *v == '\0')
-            rb_diag(c, a->pos.line, a->pos.col,
-                    "bad neon op '%s' (expected one of: " NEON_ACTION_OPS ")", v);
+        if (neon_action_op_find(v) == NULL)
+            rb_diag(c, a->pos.line, a->pos.col, "bad neon op '%s' (expected one of: %s)", v,
+                    neon_action_op_names());
     } else if (strcmp(k, "check") == 0 && sp->action == STEP_COMPLIANCE) {
         if (!runbook_word_in(COMPLIANCE_CHECKS, v, strlen(v)) || *v == '\0')
             rb_diag(c, a->pos.line, a->pos.col,
                     "bad compliance check '%s' (expected one of: " COMPLIANCE_CHECKS ")", v);
     } else if (strcmp(k, "op") == 0 && sp->action == STEP_S3) {
-        if (!runbook_word_in(RUNBOOK_S3_OPS, v, strlen(v)) || *v == '\0')
-            rb_diag(c, a->pos.line, a->pos.col,
-                    "bad s3 op '%s' (expected one of: " RUNBOOK_S3_OPS ")", v);
+        if (engine_s3_op_find(v) == NULL)
+            rb_diag(c, a->pos.line, a->pos.col, "bad s3 op '%s' (expected one of: %s)", v,
+                    engine_s3_op_names());
     } else if (strcmp(k, "file") == 0 && sp->action == STEP_S3) {
         if (!runbook_valid_file_name(v))
             rb_diag(c, a->pos.line, a->pos.col,

@@ -9,6 +9,8 @@
 #include <strings.h>
 
 #include "drill/drill.h"
+#include "engine/s3_step.h"
+#include "neon/action.h"
 #include "pd_buf.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
@@ -83,25 +85,6 @@ expand(const struct runbook *rb, const char *const *vars, size_t n_vars, const c
     return pd_buf_steal(&b);
 }
 
-static bool
-op_is(const char *op, const char *list)
-{
-    size_t n = op ? strlen(op) : 0;
-
-    for (const char *p = list; n && *p;) {
-        const char *sp = strchr(p, ' ');
-        size_t len = sp ? (size_t)(sp - p) : strlen(p);
-        if (len == n && strncmp(p, op, n) == 0)
-            return true;
-        p += len + (sp ? 1 : 0);
-    }
-    return false;
-}
-
-#define NEON_MUTATING                                                                              \
-    "branch-create branch-restore branch-delete branch-rename "                                    \
-    "branch-set-default endpoint-start endpoint-create"
-#define S3_MUTATING "put delete"
 /* Each step line starts with its kind in a column: "  CHANGE  ". */
 #define KIND_COLUMNS 10
 
@@ -112,10 +95,16 @@ plan_step_mutates(const struct runbook *rb, size_t stage, size_t step)
     const char *v;
 
     switch (st->action) {
-    case STEP_NEON:
-        return op_is(runbook_step_attr(st, "op"), NEON_MUTATING);
-    case STEP_S3:
-        return op_is(runbook_step_attr(st, "op"), S3_MUTATING);
+    case STEP_NEON: {
+        const struct neon_action_op *op = neon_action_op_find(runbook_step_attr(st, "op"));
+
+        return op != NULL && op->mutates;
+    }
+    case STEP_S3: {
+        const struct engine_s3_op *op = engine_s3_op_find(runbook_step_attr(st, "op"));
+
+        return op != NULL && op->mutates;
+    }
     case STEP_SQL:
         v = runbook_step_attr(st, "readonly");
         return v && (strcmp(v, "no") == 0 || strcmp(v, "false") == 0);
@@ -183,27 +172,21 @@ static void
 describe_neon(struct pd_buf *b, const struct runbook *rb, const char *const *vars, size_t n_vars,
               const struct runbook_step *st)
 {
-    const char *op = runbook_step_attr(st, "op");
     char *name = expand(rb, vars, n_vars, runbook_step_attr(st, "name"));
     char *branch = expand(rb, vars, n_vars, runbook_step_attr(st, "branch"));
     char *parent = expand(rb, vars, n_vars, runbook_step_attr(st, "parent"));
     char *ts = expand(rb, vars, n_vars, runbook_step_attr(st, "timestamp"));
     char *src = expand(rb, vars, n_vars, runbook_step_attr(st, "source"));
+    const struct neon_action_args a = {
+        .op = runbook_step_attr(st, "op"),
+        .branch = branch,
+        .parent = parent,
+        .timestamp = ts,
+        .name = name,
+        .source = src,
+    };
 
-    if (strcmp(op, "branch-create") == 0)
-        pd_buf_appendf(b, NULL, "create branch %s from %s%s%s", *name ? name : "(named by Neon)",
-                       *parent ? parent : "the default branch", *ts ? " at " : " (now)", ts);
-    else if (strcmp(op, "branch-restore") == 0)
-        pd_buf_appendf(b, NULL, "restore branch %s from %s%s%s", branch, *src ? src : "itself",
-                       *ts ? " at " : "", ts);
-    else if (strcmp(op, "branch-delete") == 0)
-        pd_buf_appendf(b, NULL, "delete branch %s", branch);
-    else if (strcmp(op, "branch-rename") == 0)
-        pd_buf_appendf(b, NULL, "rename branch %s to %s", branch, name);
-    else if (strcmp(op, "branch-set-default") == 0)
-        pd_buf_appendf(b, NULL, "make branch %s the default (production)", branch);
-    else
-        pd_buf_appendf(b, NULL, "neon %s%s%s", op, *branch ? " " : "", branch);
+    neon_action_describe(b, &a);
     free(name);
     free(branch);
     free(parent);
