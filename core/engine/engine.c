@@ -27,6 +27,7 @@
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_time.h"
+#include "runbook/action.h"
 #include "runbook/when.h"
 #include "shell/group.h"
 #include "timeline/plan.h"
@@ -685,10 +686,12 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
             char *x = NULL;
             struct pd_err xerr = {0};
 
+            enum runbook_body body = runbook_action(step->action)->body;
+
             // shown as it will run; a bad reference fails in the action itself
-            // sql and check values travel as parameters: show the SQL as written
-            if (step->action != STEP_SQL && step->action != STEP_CHECK &&
-                engine_expand(e, &x, step->body, step->action == STEP_SH, &xerr) == 0)
+            // values that travel as bind parameters leave the SQL as written
+            if (body != RUNBOOK_BODY_SQL &&
+                engine_expand(e, &x, step->body, body == RUNBOOK_BODY_SHELL, &xerr) == 0)
                 display = pd_redact(x);
             else
                 display = pd_redact(step->body);

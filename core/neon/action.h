@@ -7,7 +7,7 @@
  * project's history window before any mutating call, waits for every
  * operation the call started, and returns the values a step saves under
  * save=PREFIX as PREFIX_id, PREFIX_name, PREFIX_host and PREFIX_uri
- * (RUNBOOK_NEON_SAVE_SUFFIXES). A connection URI carries a password: it is
+ * (the neon row in runbook/action.c). A connection URI carries a password: it is
  * registered with pd_redact before it is returned, so only its masked form
  * can be shown.
  *

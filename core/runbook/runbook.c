@@ -35,7 +35,7 @@ static const char display_langs[] = "text console bash shell zsh ksh csh ash jso
                                     "markdown md plaintext diff csv psql none";
 
 static const char *const action_names[] = {
-#define RUNBOOK_ACTION_NAME(e, name, req, opt) name,
+#define RUNBOOK_ACTION_NAME(e, name) name,
     RUNBOOK_ACTIONS(RUNBOOK_ACTION_NAME)
 #undef RUNBOOK_ACTION_NAME
 };

@@ -1,6 +1,6 @@
 /*
  * runbook: steps. Builds a step from a fenced block, validates its
- * attributes against the action table in runbook.h and lints the
+ * attributes against the action's row (runbook/action.h) and lints the
  * variables it uses against those defined earlier in the document.
  */
 #include <ctype.h>
@@ -11,11 +11,9 @@
 
 #include <cmark.h>
 
-#include "compliance/compliance.h"
-#include "engine/s3_step.h"
-#include "neon/action.h"
 #include "pd_err.h"
 #include "pd_mem.h"
+#include "runbook/action.h"
 #include "runbook/expect.h"
 #include "runbook/parse.intern.h"
 #include "runbook/runbook.intern.h"
@@ -24,18 +22,6 @@
 /* on-fail=retry without a count. */
 #define RUNBOOK_DEFAULT_RETRIES 3
 #define RUNBOOK_MAX_RETRIES     100
-
-static const char *const action_required[] = {
-#define RUNBOOK_ACTION_REQ(e, name, req, opt) (req),
-    RUNBOOK_ACTIONS(RUNBOOK_ACTION_REQ)
-#undef RUNBOOK_ACTION_REQ
-};
-
-static const char *const action_optional[] = {
-#define RUNBOOK_ACTION_OPT(e, name, req, opt) (opt),
-    RUNBOOK_ACTIONS(RUNBOOK_ACTION_OPT)
-#undef RUNBOOK_ACTION_OPT
-};
 
 void
 rb_step_clear(struct runbook_step *step)
@@ -115,19 +101,6 @@ yes_no(struct rb_ctx *c, const struct runbook_attr *a, bool *out)
     return false;
 }
 
-static bool
-valid_check_name(const char *s)
-{
-    const char *ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-
-    if (*s == '\0' || !strchr(ok, *s))
-        return false;
-    for (; *s; s++)
-        if (!strchr(ok, *s) && !strchr("_.:-", *s))
-            return false;
-    return true;
-}
-
 /* N of "retry:N": 1 to RUNBOOK_MAX_RETRIES in at most three plain digits, else 0. */
 static int
 retry_count(const char *s)
@@ -177,9 +150,8 @@ attr_pos(const struct runbook_step *sp, const char *key)
     return sp->pos;
 }
 
-/* The declaration an `input` step makes: name=, type=, choices=, default=, pattern=, body. */
-static void
-build_input(struct rb_ctx *c, struct runbook_step *sp)
+void
+rb_input_build(struct rb_ctx *c, struct runbook_step *sp)
 {
     struct runbook_input *in = pd_xcalloc(1, sizeof *in);
     const char *name = runbook_step_attr(sp, "name");
@@ -271,7 +243,7 @@ build_input(struct rb_ctx *c, struct runbook_step *sp)
     }
 }
 
-/* Checks of one attribute's value that depend on the action. */
+/* Checks of one attribute's value; those only one action has are its row's. */
 static void
 check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr *a)
 {
@@ -313,31 +285,6 @@ check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr 
         if (expect_parse(&e, v, &err) != 0)
             rb_diag(c, a->pos.line, a->pos.col, "%s", err.msg);
         expect_free(e);
-    } else if (strcmp(k, "name") == 0 && sp->action == STEP_CHECK) {
-        int first;
-
-        if (!valid_check_name(v)) {
-            rb_diag(c, a->pos.line, a->pos.col, "bad check name '%s'", v);
-        } else if ((first = rb_seen_add(&c->checks, v, a->pos.line)) != 0) {
-            rb_diag(c, a->pos.line, a->pos.col, "duplicate check name '%s' (first at line %d)", v,
-                    first);
-        }
-    } else if (strcmp(k, "op") == 0 && sp->action == STEP_NEON) {
-        if (neon_action_op_find(v) == NULL)
-            rb_diag(c, a->pos.line, a->pos.col, "bad neon op '%s' (expected one of: %s)", v,
-                    neon_action_op_names());
-    } else if (strcmp(k, "check") == 0 && sp->action == STEP_COMPLIANCE) {
-        if (!runbook_word_in(COMPLIANCE_CHECKS, v, strlen(v)) || *v == '\0')
-            rb_diag(c, a->pos.line, a->pos.col,
-                    "bad compliance check '%s' (expected one of: " COMPLIANCE_CHECKS ")", v);
-    } else if (strcmp(k, "op") == 0 && sp->action == STEP_S3) {
-        if (engine_s3_op_find(v) == NULL)
-            rb_diag(c, a->pos.line, a->pos.col, "bad s3 op '%s' (expected one of: %s)", v,
-                    engine_s3_op_names());
-    } else if (strcmp(k, "file") == 0 && sp->action == STEP_S3) {
-        if (!runbook_valid_file_name(v))
-            rb_diag(c, a->pos.line, a->pos.col,
-                    "bad file name '%s' for file (a plain name in the drill folder)", v);
     } else if (strcmp(k, "export") == 0 || strcmp(k, "import") == 0) {
         if (!runbook_valid_file_name(v))
             rb_diag(c, a->pos.line, a->pos.col,
@@ -376,6 +323,8 @@ check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr 
             if (!runbook_valid_var(n) && !runbook_env_var(n))
                 rb_diag(c, a->pos.line, a->pos.col, "bad variable name '%s' in env", n);
         free(list);
+    } else if (runbook_action(sp->action)->check_attr != NULL) {
+        runbook_action(sp->action)->check_attr(c, sp, a);
     }
 }
 
@@ -385,24 +334,11 @@ step_defines(struct rb_ctx *c, const struct runbook_step *sp)
 {
     const char *save = runbook_step_attr(sp, "save");
     const char *baseline = runbook_step_attr(sp, "baseline");
+    const struct runbook_action *act = runbook_action(sp->action);
+    const char *p = save && act->save_suffixes ? act->save_suffixes(sp) : NULL;
     int line = sp->pos.line;
 
-    if (sp->action == STEP_NEON && save && runbook_valid_var(save)) {
-        const char *p = RUNBOOK_NEON_SAVE_SUFFIXES;
-
-        while (*p) {
-            size_t n = strcspn(p, " ");
-            char *v = pd_xasprintf("%s_%.*s", save, (int)n, p);
-
-            define(c, v, line);
-            free(v);
-            p += n;
-            p += strspn(p, " ");
-        }
-    } else if (sp->action == STEP_SQL && save && runbook_valid_var(save) &&
-               runbook_step_attr(sp, "import") != NULL) {
-        const char *p = RUNBOOK_IMPORT_SAVE_SUFFIXES;
-
+    if (save && runbook_valid_var(save) && p != NULL) {
         while (*p) {
             size_t n = strcspn(p, " ");
             char *v = pd_xasprintf("%s_%.*s", save, (int)n, p);
@@ -417,7 +353,8 @@ step_defines(struct rb_ctx *c, const struct runbook_step *sp)
     }
     if (baseline && runbook_valid_var(baseline))
         define(c, baseline, line);
-    if (sp->action == STEP_INPUT && sp->input && runbook_valid_var(sp->input->name))
+    // an input step declares its variable (rb_input_build)
+    if (sp->input && runbook_valid_var(sp->input->name))
         define(c, sp->input->name, line);
 }
 
@@ -436,6 +373,7 @@ rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int inf
     int col = cmark_node_get_start_column(node);
     const char *lit = cmark_node_get_literal(node);
     const char *name = runbook_action_name(action);
+    const struct runbook_action *act = runbook_action(action);
     size_t n;
     const char *l = rb_line(c, line, &n);
     char *rest = pd_xstrndup(l + info_off, n - (size_t)info_off);
@@ -476,8 +414,8 @@ rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int inf
             continue;
         }
         if (!runbook_word_in(RUNBOOK_COMMON_ATTRS, t->key, strlen(t->key)) &&
-            !runbook_word_in(action_required[action], t->key, strlen(t->key)) &&
-            !runbook_word_in(action_optional[action], t->key, strlen(t->key)))
+            !runbook_word_in(act->required, t->key, strlen(t->key)) &&
+            !runbook_word_in(act->allowed, t->key, strlen(t->key)))
             rb_diag(c, line, tcol, "unknown attribute '%s' for %s", t->key, name);
         sp.attrs = pd_xrealloc(sp.attrs, (sp.n_attrs + 1) * sizeof *sp.attrs);
         a = &sp.attrs[sp.n_attrs];
@@ -495,7 +433,7 @@ rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int inf
 
     /* Required attributes, in the order the action table lists them; after a
      * quoting problem the rest of the line is unknown, so say nothing. */
-    for (const char *p = tok_failed ? "" : action_required[action]; *p;) {
+    for (const char *p = tok_failed ? "" : act->required; *p;) {
         size_t k = strcspn(p, " ");
         char *key = pd_xstrndup(p, k);
         const char *v = runbook_step_attr(&sp, key);
@@ -510,10 +448,9 @@ rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int inf
     }
     for (size_t i = 0; i < sp.n_attrs; i++)
         check_attr(c, &sp, &sp.attrs[i]);
-    if (action == STEP_INPUT)
-        build_input(c, &sp);
-    if (blank(sp.body) &&
-        (sp.manual || action == STEP_SH || action == STEP_SQL || action == STEP_CHECK))
+    if (act->check_step != NULL)
+        act->check_step(c, &sp);
+    if (blank(sp.body) && (sp.manual || act->needs_body))
         rb_diag(c, line, col, "%s: empty body", name);
 
     /* Variables: what the step uses must be defined by now; then what it defines. */
