@@ -454,6 +454,75 @@ record_check(struct engine *e, const char *name, const char *expected, const cha
     return rc;
 }
 
+/* A check's evaluation of its result: what it observed, whether it passed and why not. */
+struct check_eval {
+    struct engine *e;
+    const struct expect *x;
+    struct pd_buf obs; /* "3 rows", "42", "a=1, b=2" */
+    struct pd_buf why; /* the failed expectations */
+    bool passed;
+};
+
+/* One value (NULL: the row count only) against the expectation; label names its row. */
+static int
+check_value(struct check_eval *c, const char *v, long rows, const char *label, struct pd_err *err)
+{
+    struct pd_err eerr = {0};
+    int erc = expect_eval(c->x, v, rows, expect_lookup, c->e, &eerr);
+
+    if (erc == PD_EINPUT)
+        return PD_ERR_SET(err, PD_EINPUT, "%s", eerr.msg);
+    if (erc == 0)
+        return 0;
+    c->passed = false;
+    if (label != NULL)
+        pd_buf_appendf(&c->why, NULL, "%s%s: %s", c->why.len ? "; " : "", label, eerr.msg);
+    else
+        pd_buf_appendf(&c->why, NULL, "%s", eerr.msg);
+    return 0;
+}
+
+/* The result against the expectation: the row count, one value, or every row's last column. */
+static int
+check_result(struct check_eval *c, const struct pg_result *r, struct pd_err *err)
+{
+    size_t rows = pg_result_rows(r), cols = pg_result_cols(r);
+
+    if (c->x->kind == EXPECT_ROWS) {
+        pd_buf_appendf(&c->obs, NULL, "%zu rows", rows);
+        return check_value(c, NULL, (long)rows, NULL, err);
+    }
+    if (rows <= 1 && cols <= 1) {
+        const char *v = rows == 1 && cols == 1 ? pg_result_value(r, 0, 0) : NULL;
+
+        pd_buf_appendf(&c->obs, NULL, "%s", v ? v : "NULL");
+        return check_value(c, v, (long)rows, NULL, err);
+    }
+    // label (first column) = value (last column), every row must pass
+    for (size_t i = 0; i < rows; i++) {
+        const char *label = cols > 1 ? pg_result_value(r, i, 0) : NULL;
+        const char *v = pg_result_value(r, i, cols - 1);
+        char rowname[32];
+        int rc;
+
+        if (cols == 1) {
+            snprintf(rowname, sizeof(rowname), "row %zu", i + 1);
+            label = rowname;
+        }
+        pd_buf_appendf(&c->obs, NULL, "%s%s=%s", i ? ", " : "", label ? label : "NULL",
+                       v ? v : "NULL");
+        rc = check_value(c, v, (long)rows, label ? label : "NULL", err);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/*
+ * A check: run its query read-only, show a result larger than one value,
+ * evaluate it, record the check (also when the query could not run),
+ * keep baseline= and pass or fail the step.
+ */
 int
 engine_run_check(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
@@ -461,19 +530,19 @@ engine_run_check(struct engine *e, struct engine_step_result *res, struct pd_err
     const char *name = runbook_step_attr(step, "name");
     const char *expect_text = runbook_step_attr(step, "expect");
     const char *baseline = runbook_step_attr(step, "baseline");
+    struct check_eval c = {.e = e, .passed = true};
     struct expect *x = NULL;
     struct pg_result *r = NULL;
-    struct pd_buf obs, why;
-    bool passed = true;
     int rc;
 
-    pd_buf_init(&obs, 0);
-    pd_buf_init(&why, 0);
+    pd_buf_init(&c.obs, 0);
+    pd_buf_init(&c.why, 0);
     if (name == NULL)
         name = step->id;
     rc = expect_parse(&x, expect_text ? expect_text : "", err);
     if (rc != 0)
         goto out;
+    c.x = x;
     rc = run_query(e, &r, true, err);
     if (rc == PD_EINTR)
         goto out;
@@ -496,80 +565,23 @@ engine_run_check(struct engine *e, struct engine_step_result *res, struct pd_err
         if (rc != 0)
             goto out;
     }
-    if (x->kind == EXPECT_ROWS) {
-        struct pd_err eerr = {0};
-        int erc = expect_eval(x, NULL, (long)pg_result_rows(r), expect_lookup, e, &eerr);
-
-        pd_buf_appendf(&obs, NULL, "%zu rows", pg_result_rows(r));
-        if (erc == PD_EINPUT) {
-            rc = PD_ERR_SET(err, PD_EINPUT, "%s", eerr.msg);
-            goto out;
-        }
-        if (erc != 0) {
-            passed = false;
-            pd_buf_appendf(&why, NULL, "%s", eerr.msg);
-        }
-    } else if (pg_result_rows(r) <= 1 && pg_result_cols(r) <= 1) {
-        const char *v =
-            pg_result_rows(r) == 1 && pg_result_cols(r) == 1 ? pg_result_value(r, 0, 0) : NULL;
-        struct pd_err eerr = {0};
-        int erc = expect_eval(x, v, (long)pg_result_rows(r), expect_lookup, e, &eerr);
-
-        pd_buf_appendf(&obs, NULL, "%s", v ? v : "NULL");
-        if (erc == PD_EINPUT) {
-            rc = PD_ERR_SET(err, PD_EINPUT, "%s", eerr.msg);
-            goto out;
-        }
-        if (erc != 0) {
-            passed = false;
-            pd_buf_appendf(&why, NULL, "%s", eerr.msg);
-        }
-    } else {
-        // label (first column) = value (last column), every row must pass
-        size_t cols = pg_result_cols(r);
-
-        for (size_t i = 0; i < pg_result_rows(r); i++) {
-            const char *label = cols > 1 ? pg_result_value(r, i, 0) : NULL;
-            const char *v = pg_result_value(r, i, cols - 1);
-            char rowname[32];
-            struct pd_err eerr = {0};
-            int erc = expect_eval(x, v, (long)pg_result_rows(r), expect_lookup, e, &eerr);
-
-            if (cols == 1) {
-                snprintf(rowname, sizeof(rowname), "row %zu", i + 1);
-                label = rowname;
-            }
-            pd_buf_appendf(&obs, NULL, "%s%s=%s", i ? ", " : "", label ? label : "NULL",
-                           v ? v : "NULL");
-            if (erc == PD_EINPUT) {
-                rc = PD_ERR_SET(err, PD_EINPUT, "%s", eerr.msg);
-                goto out;
-            }
-            if (erc != 0) {
-                passed = false;
-                pd_buf_appendf(&why, NULL, "%s%s: %s", why.len ? "; " : "", label ? label : "NULL",
-                               eerr.msg);
-            }
-        }
-    }
-    rc = record_check(e, name, x->text, pd_buf_str(&obs), passed, err);
+    rc = check_result(&c, r, err);
+    if (rc == 0)
+        rc = record_check(e, name, x->text, pd_buf_str(&c.obs), c.passed, err);
+    if (rc == 0 && baseline != NULL)
+        rc = engine_set_var(e, baseline, pd_buf_str(&c.obs), err);
     if (rc != 0)
         goto out;
-    if (baseline != NULL) {
-        rc = engine_set_var(e, baseline, pd_buf_str(&obs), err);
-        if (rc != 0)
-            goto out;
-    }
-    if (passed) {
-        res->summary = pd_xasprintf("observed %s, expected %s", pd_buf_str(&obs), x->text);
+    if (c.passed) {
+        res->summary = pd_xasprintf("observed %s, expected %s", pd_buf_str(&c.obs), x->text);
     } else {
         res->exit_code = 1;
-        res->summary = pd_redact(pd_buf_str(&why));
-        rc = PD_ERR_SET(err, PD_ECHECK, "check %s: %s", name, pd_buf_str(&why));
+        res->summary = pd_redact(pd_buf_str(&c.why));
+        rc = PD_ERR_SET(err, PD_ECHECK, "check %s: %s", name, pd_buf_str(&c.why));
     }
 out:
-    pd_buf_free(&obs);
-    pd_buf_free(&why);
+    pd_buf_free(&c.obs);
+    pd_buf_free(&c.why);
     pg_result_free(r);
     expect_free(x);
     return rc;
