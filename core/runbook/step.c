@@ -364,63 +364,57 @@ blank(const char *s)
     return s[strspn(s, " \t\r\n")] == '\0';
 }
 
-void
-rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int info_off)
-{
-    struct runbook_stage *st = &c->rb->stages[c->cur_stage];
+/* A step being built from its fenced block (rb_step_add). */
+struct step_build {
     struct runbook_step sp;
-    int line = cmark_node_get_start_line(node);
-    int col = cmark_node_get_start_column(node);
-    const char *lit = cmark_node_get_literal(node);
-    const char *name = runbook_action_name(action);
-    const struct runbook_action *act = runbook_action(action);
+    const struct runbook_action *act;
+    const char *name; /* the action's */
+    const char *lit;  /* the block's content, "" when none */
+    int info_off;     /* byte offset of the attributes in the fence line */
+    int *value_cols;  /* 1-based column of each attribute's value */
+    bool tok_failed;  /* a quoting problem: the rest of the line is unknown */
+};
+
+/* The fence line's attributes: tokenized, each known to the action and given once. */
+static void
+step_attrs(struct rb_ctx *c, struct step_build *b)
+{
+    struct runbook_step *sp = &b->sp;
+    int line = sp->pos.line;
     size_t n;
     const char *l = rb_line(c, line, &n);
-    char *rest = pd_xstrndup(l + info_off, n - (size_t)info_off);
+    char *rest = pd_xstrndup(l + b->info_off, n - (size_t)b->info_off);
     struct runbook_toks toks;
     char *msg;
     int errcol;
-    int *value_cols;
-    const char *id;
-    int first;
-    bool tok_failed = false;
-
-    memset(&sp, 0, sizeof sp);
-    sp.action = action;
-    sp.pos.line = line;
-    sp.pos.col = col;
-    sp.on_fail = FAIL_STOP;
-    lit = lit ? lit : "";
-    n = strlen(lit);
-    sp.body = pd_xstrndup(lit, n > 0 && lit[n - 1] == '\n' ? n - 1 : n);
 
     if (runbook_tokenize(&toks, rest, &msg, &errcol) != 0) {
-        rb_diag(c, line, info_off + errcol + 1, "%s", msg);
+        rb_diag(c, line, b->info_off + errcol + 1, "%s", msg);
         free(msg);
-        tok_failed = true;
+        b->tok_failed = true;
     }
-    value_cols = pd_xcalloc(toks.n + 1, sizeof *value_cols);
+    b->value_cols = pd_xcalloc(toks.n + 1, sizeof *b->value_cols);
     for (size_t i = 0; i < toks.n; i++) {
         struct runbook_tok *t = &toks.items[i];
-        int tcol = info_off + t->col + 1;
+        int tcol = b->info_off + t->col + 1;
         struct runbook_attr *a;
 
         if (t->key == NULL) {
             rb_diag(c, line, tcol, "bad attribute '%s' (expected key=value)", t->value);
             continue;
         }
-        if (runbook_step_attr(&sp, t->key) != NULL) {
+        if (runbook_step_attr(sp, t->key) != NULL) {
             rb_diag(c, line, tcol, "duplicate attribute '%s'", t->key);
             continue;
         }
         if (!runbook_word_in(RUNBOOK_COMMON_ATTRS, t->key, strlen(t->key)) &&
-            !runbook_word_in(act->required, t->key, strlen(t->key)) &&
-            !runbook_word_in(act->allowed, t->key, strlen(t->key)))
-            rb_diag(c, line, tcol, "unknown attribute '%s' for %s", t->key, name);
-        sp.attrs = pd_xrealloc(sp.attrs, (sp.n_attrs + 1) * sizeof *sp.attrs);
-        a = &sp.attrs[sp.n_attrs];
-        value_cols[sp.n_attrs] = info_off + t->value_col + 1;
-        sp.n_attrs++;
+            !runbook_word_in(b->act->required, t->key, strlen(t->key)) &&
+            !runbook_word_in(b->act->allowed, t->key, strlen(t->key)))
+            rb_diag(c, line, tcol, "unknown attribute '%s' for %s", t->key, b->name);
+        sp->attrs = pd_xrealloc(sp->attrs, (sp->n_attrs + 1) * sizeof *sp->attrs);
+        a = &sp->attrs[sp->n_attrs];
+        b->value_cols[sp->n_attrs] = b->info_off + t->value_col + 1;
+        sp->n_attrs++;
         a->key = t->key;
         a->value = t->value;
         a->pos.line = line;
@@ -430,42 +424,57 @@ rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int inf
     }
     runbook_toks_free(&toks);
     free(rest);
+}
 
-    /* Required attributes, in the order the action table lists them; after a
+/* The attributes' values and the step as a whole, as its action's row says. */
+static void
+step_check(struct rb_ctx *c, struct step_build *b)
+{
+    struct runbook_step *sp = &b->sp;
+
+    /* Required attributes, in the order the action's row lists them; after a
      * quoting problem the rest of the line is unknown, so say nothing. */
-    for (const char *p = tok_failed ? "" : act->required; *p;) {
+    for (const char *p = b->tok_failed ? "" : b->act->required; *p;) {
         size_t k = strcspn(p, " ");
         char *key = pd_xstrndup(p, k);
-        const char *v = runbook_step_attr(&sp, key);
+        const char *v = runbook_step_attr(sp, key);
 
         if (v == NULL)
-            rb_diag(c, line, col, "%s: missing required attribute '%s'", name, key);
+            rb_diag(c, sp->pos.line, sp->pos.col, "%s: missing required attribute '%s'", b->name,
+                    key);
         else if (*v == '\0')
-            rb_diag(c, line, col, "%s: empty attribute '%s'", name, key);
+            rb_diag(c, sp->pos.line, sp->pos.col, "%s: empty attribute '%s'", b->name, key);
         free(key);
         p += k;
         p += strspn(p, " ");
     }
-    for (size_t i = 0; i < sp.n_attrs; i++)
-        check_attr(c, &sp, &sp.attrs[i]);
-    if (act->check_step != NULL)
-        act->check_step(c, &sp);
-    if (blank(sp.body) && (sp.manual || act->needs_body))
-        rb_diag(c, line, col, "%s: empty body", name);
+    for (size_t i = 0; i < sp->n_attrs; i++)
+        check_attr(c, sp, &sp->attrs[i]);
+    if (b->act->check_step != NULL)
+        b->act->check_step(c, sp);
+    if (blank(sp->body) && (sp->manual || b->act->needs_body))
+        rb_diag(c, sp->pos.line, sp->pos.col, "%s: empty body", b->name);
+}
 
-    /* Variables: what the step uses must be defined by now; then what it defines. */
-    for (size_t i = 0; i < sp.n_attrs; i++) {
-        struct var_site site = {c, NULL, line, value_cols[i]};
+/* Variables: what the step uses must be defined by now; then what it defines. */
+static void
+step_vars(struct rb_ctx *c, struct step_build *b)
+{
+    struct runbook_step *sp = &b->sp;
+    int line = sp->pos.line;
 
-        runbook_scan_vars(sp.attrs[i].value, var_ref, &site);
-        if (strcmp(sp.attrs[i].key, "env") == 0 || strcmp(sp.attrs[i].key, "ident") == 0) {
-            char *list = pd_xstrdup(sp.attrs[i].value);
+    for (size_t i = 0; i < sp->n_attrs; i++) {
+        struct var_site site = {c, NULL, line, b->value_cols[i]};
+
+        runbook_scan_vars(sp->attrs[i].value, var_ref, &site);
+        if (strcmp(sp->attrs[i].key, "env") == 0 || strcmp(sp->attrs[i].key, "ident") == 0) {
+            char *list = pd_xstrdup(sp->attrs[i].value);
             char *save = NULL;
 
             for (char *v = strtok_r(list, ", ", &save); v; v = strtok_r(NULL, ", ", &save)) {
                 char *ref = pd_xasprintf("${%s}", v);
 
-                site.col = value_cols[i] + (int)(v - list);
+                site.col = b->value_cols[i] + (int)(v - list);
                 if (runbook_valid_var(v))
                     runbook_scan_vars(ref, var_ref, &site);
                 free(ref);
@@ -474,24 +483,57 @@ rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int inf
         }
     }
     {
-        struct var_site site = {c, lit, line + 1, 0};
+        struct var_site site = {c, b->lit, line + 1, 0};
 
-        runbook_scan_vars(lit, var_ref, &site);
+        runbook_scan_vars(b->lit, var_ref, &site);
     }
-    free(value_cols);
-    step_defines(c, &sp);
+    step_defines(c, sp);
+}
 
-    id = runbook_step_attr(&sp, "id");
+/* The step's id (id= or "stage/N"), unique in the runbook, and the step into its stage. */
+static void
+step_append(struct rb_ctx *c, struct step_build *b)
+{
+    struct runbook_stage *st = &c->rb->stages[c->cur_stage];
+    struct runbook_step *sp = &b->sp;
+    const char *id = runbook_step_attr(sp, "id");
+    int first;
+
     if (id != NULL && runbook_valid_step_id(id))
-        sp.id = pd_xstrdup(id);
+        sp->id = pd_xstrdup(id);
     else
-        sp.id = pd_xasprintf("%s/%zu", st->id, st->n_steps + 1);
-    first = rb_seen_add(&c->step_ids, sp.id, line);
+        sp->id = pd_xasprintf("%s/%zu", st->id, st->n_steps + 1);
+    first = rb_seen_add(&c->step_ids, sp->id, sp->pos.line);
     /* Default ids of a duplicated stage clash too; the stage was reported already. */
     if (first && !(id == NULL && c->cur_stage_dup))
-        rb_diag(c, line, col, "duplicate step id '%s' (first at line %d)", sp.id, first);
-
-    sp.prose = pd_buf_steal(&c->step_prose);
+        rb_diag(c, sp->pos.line, sp->pos.col, "duplicate step id '%s' (first at line %d)", sp->id,
+                first);
+    sp->prose = pd_buf_steal(&c->step_prose);
     st->steps = pd_xrealloc(st->steps, (st->n_steps + 1) * sizeof *st->steps);
-    st->steps[st->n_steps++] = sp;
+    st->steps[st->n_steps++] = *sp;
+}
+
+void
+rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int info_off)
+{
+    struct step_build b;
+    size_t n;
+
+    memset(&b, 0, sizeof b);
+    b.act = runbook_action(action);
+    b.name = runbook_action_name(action);
+    b.lit = cmark_node_get_literal(node);
+    b.lit = b.lit ? b.lit : "";
+    b.info_off = info_off;
+    b.sp.action = action;
+    b.sp.pos.line = cmark_node_get_start_line(node);
+    b.sp.pos.col = cmark_node_get_start_column(node);
+    b.sp.on_fail = FAIL_STOP;
+    n = strlen(b.lit);
+    b.sp.body = pd_xstrndup(b.lit, n > 0 && b.lit[n - 1] == '\n' ? n - 1 : n);
+    step_attrs(c, &b);
+    step_check(c, &b);
+    step_vars(c, &b);
+    step_append(c, &b);
+    free(b.value_cols);
 }
