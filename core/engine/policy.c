@@ -5,11 +5,13 @@
  * procedure on copies; the branch people depend on must come out of it
  * untouched.
  *
- * Destructive steps are a confirm with destructive=yes (its target) and
- * the neon ops whose row in neon/action.c has a guard: those that change
- * or replace their branch= (NEON_GUARD_BRANCH), and those refused whenever
- * the project has a default branch (NEON_GUARD_ALWAYS: moving the default
- * away from production changes production).
+ * Which steps are destructive, and which attribute names their branch,
+ * the action's row says (runbook/action.c, guard): a confirm with
+ * destructive=yes (its target), and the neon ops whose row in
+ * neon/action.c has a guard: those that change or replace their branch=
+ * (NEON_GUARD_BRANCH), and those refused whenever the project has a
+ * default branch (NEON_GUARD_ALWAYS: moving the default away from
+ * production changes production).
  * The target is resolved against the Neon project (an id or a name, as the
  * neon action resolves it). Without a Neon project configured, a confirm
  * target can only be compared with the conventional default name "main".
@@ -24,24 +26,15 @@
 
 #include "audit/audit.h"
 #include "engine/engine.intern.h"
-#include "neon/action.h"
 #include "neon/client.h"
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+#include "runbook/action.h"
 
 /* The name Neon gives a project's first (default) branch. */
 #define POLICY_DEFAULT_NAME "main"
-
-/* How the drill guard treats op (its row in neon/action.c; an unknown op is not guarded). */
-static enum neon_action_guard
-op_guard(const char *op)
-{
-    const struct neon_action_op *row = neon_action_op_find(op);
-
-    return row != NULL ? row->guard : NEON_GUARD_NONE;
-}
 
 /*
  * Is name_or_id (NULL: what the neon action takes for "no branch", the
@@ -118,39 +111,28 @@ int
 engine_policy_check(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
     const struct runbook_step *step = e->step;
-    const char *attr = NULL, *op = NULL;
+    const struct runbook_action *act = runbook_action(step->action);
+    const char *attr, *op;
     char *target = NULL, *default_name = NULL, *shown = NULL, *why = NULL;
-    enum neon_action_guard guard = NEON_GUARD_NONE;
-    bool hit = false, neon_step = step->action == STEP_NEON;
+    struct runbook_guard g;
+    bool hit = false;
     int rc = 0;
 
     if (!e->rb->drill || step->manual)
         return 0;
-    if (step->action == STEP_CONFIRM) {
-        const char *d = runbook_step_attr(step, "destructive");
-
-        if (d == NULL || strcmp(d, "yes") != 0)
-            return 0;
-        op = "confirm";
-        attr = runbook_step_attr(step, "target");
-    } else if (neon_step) {
-        op = runbook_step_attr(step, "op");
-        guard = op_guard(op);
-        if (guard == NEON_GUARD_NONE)
-            return 0;
-        attr = runbook_step_attr(step, "branch");
-    } else {
+    if (act == NULL || act->guard == NULL || !act->guard(step, &g))
         return 0;
-    }
+    op = g.op;
+    attr = runbook_step_attr(step, g.target_attr);
     if (attr != NULL) {
         rc = engine_expand(e, &target, attr, false, err);
         if (rc != 0)
             return rc; // the action would fail the same way
     }
-    rc = is_default_branch(target, neon_step, &hit, &default_name, err);
+    rc = is_default_branch(target, g.calls_neon, &hit, &default_name, err);
     if (rc != 0)
         goto out;
-    if (guard == NEON_GUARD_ALWAYS && default_name != NULL)
+    if (g.always && default_name != NULL)
         hit = true;
     if (!hit)
         goto out;

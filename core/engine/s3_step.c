@@ -571,20 +571,25 @@ op_delete(struct engine *e, struct s3_client *c, struct s3_step_args *a,
  * The ops, one row each, in the order lint messages list them. The linter,
  * the plan and the engine read this table; nothing else names an op.
  */
-static const struct engine_s3_op ops[] = {
-    {"list", op_list, false},       {"get", op_get, false},      {"put", op_put, true},
-    {"head", op_head, false},       {"delete", op_delete, true}, {"verify", op_verify, false},
-    {"restore", op_restore, false},
+static const struct engine_s3_op op_table[] = {
+    /* name, run, mutates */
+    {"list", op_list, false},       // the newest objects under uri=
+    {"get", op_get, false},         // an object into the drill folder
+    {"put", op_put, true},          // a file of the drill folder up to an object
+    {"head", op_head, false},       // an object's size, date and checksum
+    {"delete", op_delete, true},    // an object
+    {"verify", op_verify, false},   // an object's checksum and gzip stream
+    {"restore", op_restore, false}, // an object into a database (url=)
 };
 
-#define N_OPS (sizeof(ops) / sizeof(ops[0]))
+#define N_OPS (sizeof(op_table) / sizeof(op_table[0]))
 
 const struct engine_s3_op *
 engine_s3_op_find(const char *name)
 {
     for (size_t i = 0; name != NULL && i < N_OPS; i++)
-        if (strcmp(ops[i].name, name) == 0)
-            return &ops[i];
+        if (strcmp(op_table[i].name, name) == 0)
+            return &op_table[i];
     return NULL;
 }
 
@@ -597,7 +602,8 @@ engine_s3_op_names(void)
         size_t len = 0;
 
         for (size_t i = 0; i < N_OPS; i++) {
-            int n = snprintf(names + len, sizeof(names) - len, "%s%s", i ? " " : "", ops[i].name);
+            int n =
+                snprintf(names + len, sizeof(names) - len, "%s%s", i ? " " : "", op_table[i].name);
 
             PD_ASSERT(n > 0 && (size_t)n < sizeof(names) - len);
             len += (size_t)n;

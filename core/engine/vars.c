@@ -122,9 +122,11 @@ engine_expand(const struct engine *e, char **out, const char *text, bool shell_q
               struct pd_err *err)
 {
     struct shell_splice sp;
-    struct expand_ctx x = {.e = e, .sp = shell_quote_values ? &sp : NULL};
+    struct expand_ctx x = {.e = e, .sp = NULL};
 
     shell_splice_init(&sp, text ? text : "");
+    if (shell_quote_values)
+        x.sp = &sp;
     return runbook_expand(out, text, expand_ref, &x, err);
 }
 

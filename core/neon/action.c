@@ -714,35 +714,36 @@ plan_generic(struct pd_buf *b, const struct neon_action_args *a)
  * The ops, one row each; the order is the one help texts and lint messages
  * list. Nothing else in the tree names an op's properties.
  */
-static const struct neon_action_op ops[] = {
-    {"project-get", op_project_get, false, NEON_GUARD_NONE, false, plan_generic},
-    {"branch-list", op_branch_list, false, NEON_GUARD_NONE, false, plan_generic},
-    {"branch-get", op_branch_get, false, NEON_GUARD_NONE, false, plan_generic},
-    {"branch-absent", op_branch_absent, false, NEON_GUARD_NONE, false, plan_generic},
-    {"branch-create", op_branch_create, true, NEON_GUARD_NONE, false, plan_branch_create},
-    {"branch-delete", op_branch_delete, true, NEON_GUARD_BRANCH, true, plan_branch_delete},
-    {"branch-rename", op_branch_rename, true, NEON_GUARD_BRANCH, false, plan_branch_rename},
-    {"branch-restore", op_branch_restore, true, NEON_GUARD_BRANCH, false, plan_branch_restore},
-    {"branch-set-default", op_branch_set_default, true, NEON_GUARD_ALWAYS, false,
-     plan_branch_set_default},
-    {"endpoint-list", op_endpoint_list, false, NEON_GUARD_NONE, false, plan_generic},
-    {"endpoint-create", op_endpoint_create, true, NEON_GUARD_NONE, false, plan_generic},
-    {"endpoint-start", op_endpoint_start, true, NEON_GUARD_NONE, false, plan_generic},
-    {"database-list", op_database_list, false, NEON_GUARD_NONE, false, plan_generic},
-    {"role-list", op_role_list, false, NEON_GUARD_NONE, false, plan_generic},
-    {"connection-uri", op_connection_uri, false, NEON_GUARD_NONE, false, plan_generic},
-    {"operation-get", op_operation_get, false, NEON_GUARD_NONE, false, plan_generic},
-    {"operations-wait", op_operations_wait, false, NEON_GUARD_NONE, false, plan_generic},
+static const struct neon_action_op op_table[] = {
+    /* name, run, plan words, drill guard, mutates, cleanup */
+    {"project-get", op_project_get, plan_generic, NEON_GUARD_NONE, false, false},
+    {"branch-list", op_branch_list, plan_generic, NEON_GUARD_NONE, false, false},
+    {"branch-get", op_branch_get, plan_generic, NEON_GUARD_NONE, false, false},
+    {"branch-absent", op_branch_absent, plan_generic, NEON_GUARD_NONE, false, false},
+    {"branch-create", op_branch_create, plan_branch_create, NEON_GUARD_NONE, true, false},
+    {"branch-delete", op_branch_delete, plan_branch_delete, NEON_GUARD_BRANCH, true, true},
+    {"branch-rename", op_branch_rename, plan_branch_rename, NEON_GUARD_BRANCH, true, false},
+    {"branch-restore", op_branch_restore, plan_branch_restore, NEON_GUARD_BRANCH, true, false},
+    {"branch-set-default", op_branch_set_default, plan_branch_set_default, NEON_GUARD_ALWAYS, true,
+     false},
+    {"endpoint-list", op_endpoint_list, plan_generic, NEON_GUARD_NONE, false, false},
+    {"endpoint-create", op_endpoint_create, plan_generic, NEON_GUARD_NONE, true, false},
+    {"endpoint-start", op_endpoint_start, plan_generic, NEON_GUARD_NONE, true, false},
+    {"database-list", op_database_list, plan_generic, NEON_GUARD_NONE, false, false},
+    {"role-list", op_role_list, plan_generic, NEON_GUARD_NONE, false, false},
+    {"connection-uri", op_connection_uri, plan_generic, NEON_GUARD_NONE, false, false},
+    {"operation-get", op_operation_get, plan_generic, NEON_GUARD_NONE, false, false},
+    {"operations-wait", op_operations_wait, plan_generic, NEON_GUARD_NONE, false, false},
 };
 
-#define N_OPS (sizeof(ops) / sizeof(ops[0]))
+#define N_OPS (sizeof(op_table) / sizeof(op_table[0]))
 
 const struct neon_action_op *
 neon_action_op_find(const char *name)
 {
     for (size_t i = 0; name != NULL && i < N_OPS; i++)
-        if (strcmp(ops[i].name, name) == 0)
-            return &ops[i];
+        if (strcmp(op_table[i].name, name) == 0)
+            return &op_table[i];
     return NULL;
 }
 
@@ -755,7 +756,8 @@ neon_action_op_names(void)
         size_t len = 0;
 
         for (size_t i = 0; i < N_OPS; i++) {
-            int n = snprintf(names + len, sizeof(names) - len, "%s%s", i ? " " : "", ops[i].name);
+            int n =
+                snprintf(names + len, sizeof(names) - len, "%s%s", i ? " " : "", op_table[i].name);
 
             PD_ASSERT(n > 0 && (size_t)n < sizeof(names) - len);
             len += (size_t)n;

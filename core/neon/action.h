@@ -75,11 +75,11 @@ struct neon_action_op {
     const char *name; /* as written in op= */
     int (*run)(struct neon_client *c, const struct neon_action_args *a,
                const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err);
-    bool mutates;                 /* creates or changes something: the plan counts it */
-    enum neon_action_guard guard; /* refused in a drill when aimed at the default branch */
-    bool cleanup;                 /* removes what a drill made: proof of clean-up in the report */
     /* The plan's words for the step; every string of a non-NULL, "" when absent. */
     void (*describe)(struct pd_buf *b, const struct neon_action_args *a);
+    enum neon_action_guard guard; /* refused in a drill when aimed at the default branch */
+    bool mutates;                 /* creates or changes something: the plan counts it */
+    bool cleanup;                 /* removes what a drill made: proof of clean-up in the report */
 };
 
 /* The row of op name, or NULL for an unknown name. Borrowed, static. */

@@ -135,6 +135,32 @@ s3_mutates(const struct runbook_step *sp)
     return op != NULL && op->mutates;
 }
 
+/* ---- the drill guard: which steps are destructive ---- */
+
+static bool
+confirm_guard(const struct runbook_step *sp, struct runbook_guard *out)
+{
+    const char *d = runbook_step_attr(sp, "destructive");
+
+    *out = (struct runbook_guard){.op = "confirm", .target_attr = "target"};
+    return d != NULL && strcmp(d, "yes") == 0;
+}
+
+static bool
+neon_guard(const struct runbook_step *sp, struct runbook_guard *out)
+{
+    const char *op = runbook_step_attr(sp, "op");
+    const struct neon_action_op *row = neon_action_op_find(op);
+
+    *out = (struct runbook_guard){
+        .op = op,
+        .target_attr = "branch",
+        .always = row != NULL && row->guard == NEON_GUARD_ALWAYS,
+        .calls_neon = true,
+    };
+    return row != NULL && row->guard != NEON_GUARD_NONE;
+}
+
 /* ---- the table ---- */
 
 static const struct runbook_action actions[STEP_ACTION_COUNT] = {
@@ -185,6 +211,7 @@ static const struct runbook_action actions[STEP_ACTION_COUNT] = {
             .asks_operator = true,
             .plan_kind = "CONFIRM",
             .run = engine_run_confirm,
+            .guard = confirm_guard,
             .mutates = never_mutates,
             .describe = plan_describe_confirm,
         },
@@ -220,6 +247,7 @@ static const struct runbook_action actions[STEP_ACTION_COUNT] = {
             .save_suffixes = neon_save_suffixes,
             .run = engine_run_neon,
             .audit = engine_audit_neon,
+            .guard = neon_guard,
             .mutates = neon_mutates,
             .describe = plan_describe_neon,
         },

@@ -35,6 +35,14 @@ enum runbook_body {
     RUNBOOK_BODY_SQL,   /* a bind parameter: the body is shown as written */
 };
 
+/* What the drill guard (engine/policy.c) refuses a step aimed at the default branch. */
+struct runbook_guard {
+    const char *op;          /* as the refusal names it: "confirm", "branch-delete", ... */
+    const char *target_attr; /* the attribute naming the branch; absent: the default branch */
+    bool always;             /* refused whenever the project has a default branch */
+    bool calls_neon;         /* the step itself calls Neon (and says why when it cannot) */
+};
+
 struct runbook_action {
     const char *required; /* attributes, space-separated, in the order they are reported */
     const char *allowed;  /* further attributes besides RUNBOOK_COMMON_ATTRS */
@@ -56,6 +64,9 @@ struct runbook_action {
     int (*run)(struct engine *e, struct engine_step_result *res, struct pd_err *err);
     /* Engine: the audit record's action name and arguments; NULL only with asks_operator. */
     void (*audit)(struct engine *e, const struct engine_step_result *res, struct engine_audit *out);
+
+    /* Engine: is the step destructive in a drill? Fill out and say so (NULL: never). */
+    bool (*guard)(const struct runbook_step *sp, struct runbook_guard *out);
 
     /* Plan: may the step create or change something? */
     bool (*mutates)(const struct runbook_step *sp);

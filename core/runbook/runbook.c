@@ -442,8 +442,9 @@ decl_options(struct input_decl *d, size_t i)
                     "bad input declaration: unexpected '%s%s%s' after the prompt",
                     t->key ? t->key : "", t->key ? "=" : "", t->value);
             return false;
-        } else if (t->key == NULL && !t->quoted && !d->have_flag &&
-                   (strcmp(t->value, "required") == 0 || strcmp(t->value, "optional") == 0)) {
+        }
+        if (t->key == NULL && !t->quoted && !d->have_flag &&
+            (strcmp(t->value, "required") == 0 || strcmp(t->value, "optional") == 0)) {
             d->have_flag = true;
             in->required = strcmp(t->value, "required") == 0;
         } else if (t->key && strcmp(t->key, "default") == 0 && in->default_value == NULL) {
