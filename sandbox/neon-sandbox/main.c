@@ -973,6 +973,14 @@ ok_reply(int status, cJSON *body)
     return r;
 }
 
+/* What a route's handler gets: the request and the path's resolved segments. */
+struct request {
+    struct MHD_Connection *conn;
+    const cJSON *body;     /* NULL: no body */
+    struct branch *branch; /* the {branch} segment, a live branch; or NULL */
+    const char *id;        /* the {id} segment as sent; or NULL */
+};
+
 /* Validate a point in time against the history window; 0 or an error reply. */
 static int
 check_point_in_time(const char *ts, const char *field, struct reply *out)
@@ -1029,8 +1037,9 @@ jbody_str(const cJSON *o, const char *k, int *bad)
 }
 
 static struct reply
-create_branch(const cJSON *body)
+create_branch(const struct request *rq)
 {
+    const cJSON *body = rq->body;
     const cJSON *jb = cJSON_GetObjectItemCaseSensitive(body, "branch");
     const cJSON *eps = cJSON_GetObjectItemCaseSensitive(body, "endpoints");
     const cJSON *it;
@@ -1117,7 +1126,6 @@ create_branch(const cJSON *body)
     scpy(o1->target_lsn, sizeof(o1->target_lsn), lsn ? lsn : "");
     if (want_ep)
         o2 = op_new("start_compute", b->id, b->ep_id, OPK_SIMPLE, (int)(o1 - S.ops));
-    state_save();
 
     res = cJSON_CreateObject();
     cJSON_AddItemToObject(res, "branch", j_branch(b));
@@ -1170,9 +1178,10 @@ branch_ops_reply(const struct branch *b, struct op *const *ops, size_t n)
 }
 
 static struct reply
-patch_branch(struct branch *b, const cJSON *body)
+patch_branch(const struct request *rq)
 {
-    const cJSON *jb = cJSON_GetObjectItemCaseSensitive(body, "branch");
+    struct branch *b = rq->branch;
+    const cJSON *jb = cJSON_GetObjectItemCaseSensitive(rq->body, "branch");
     const cJSON *prot;
     const char *name;
     int bad = 0;
@@ -1192,14 +1201,13 @@ patch_branch(struct branch *b, const cJSON *body)
     if (prot)
         b->is_protected = cJSON_IsTrue(prot);
     now_str(b->updated_at, sizeof(b->updated_at));
-    state_save();
     return branch_ops_reply(b, NULL, 0);
 }
 
 static struct reply
-delete_branch(const char *id)
+delete_branch(const struct request *rq)
 {
-    struct branch *b = branch_find(id);
+    struct branch *b = branch_find(rq->id);
     struct op *o;
 
     if (b == NULL) {
@@ -1218,13 +1226,14 @@ delete_branch(const char *id)
     b->deleted = 1;
     now_str(b->updated_at, sizeof(b->updated_at));
     o = op_new("delete_timeline", b->id, b->has_ep ? b->ep_id : NULL, OPK_DELETE, -1);
-    state_save();
     return branch_ops_reply(b, &o, 1);
 }
 
 static struct reply
-restore_branch(struct branch *b, const cJSON *body)
+restore_branch(const struct request *rq)
 {
+    struct branch *b = rq->branch;
+    const cJSON *body = rq->body;
     int bad = 0;
     const char *src_id = jbody_str(body, "source_branch_id", &bad);
     const char *ts = jbody_str(body, "source_timestamp", &bad);
@@ -1292,20 +1301,20 @@ restore_branch(struct branch *b, const cJSON *body)
     snprintf(b->state, sizeof(b->state), "resetting");
     now_str(b->updated_at, sizeof(b->updated_at));
     scpy(b->last_reset_at, sizeof(b->last_reset_at), b->updated_at);
-    state_save();
     return branch_ops_reply(b, &o, 1);
 }
 
 static struct reply
-set_default(struct branch *b)
+set_default(const struct request *rq)
 {
+    struct branch *b = rq->branch;
+
     if (project_busy())
         return error_reply(423, LOCKED_MSG);
     for (size_t i = 0; i < S.nbr; i++)
         S.br[i].is_default = 0;
     b->is_default = 1;
     now_str(b->updated_at, sizeof(b->updated_at));
-    state_save();
     return branch_ops_reply(b, NULL, 0);
 }
 
@@ -1323,9 +1332,9 @@ endpoint_reply(int status, const struct branch *b, struct op *o)
 }
 
 static struct reply
-create_endpoint(const cJSON *body)
+create_endpoint(const struct request *rq)
 {
-    const cJSON *je = cJSON_GetObjectItemCaseSensitive(body, "endpoint");
+    const cJSON *je = cJSON_GetObjectItemCaseSensitive(rq->body, "endpoint");
     int bad = 0;
     const char *bid = jbody_str(je, "branch_id", &bad);
     const char *type = jbody_str(je, "type", &bad);
@@ -1352,28 +1361,27 @@ create_endpoint(const cJSON *body)
     snprintf(b->ep_state, sizeof(b->ep_state), "init");
     now_str(b->ep_created, sizeof(b->ep_created));
     o = op_new("start_compute", b->id, b->ep_id, OPK_SIMPLE, -1);
-    state_save();
     return endpoint_reply(201, b, o);
 }
 
 static struct reply
-start_endpoint(const char *ep)
+start_endpoint(const struct request *rq)
 {
-    struct branch *b = branch_by_ep(ep);
+    struct branch *b = branch_by_ep(rq->id);
     struct op *o;
 
     if (b == NULL)
-        return error_reply(404, "endpoint %s not found", ep);
+        return error_reply(404, "endpoint %s not found", rq->id);
     if (project_busy())
         return error_reply(423, LOCKED_MSG);
     o = op_new("start_compute", b->id, b->ep_id, OPK_SIMPLE, -1);
-    state_save();
     return endpoint_reply(200, b, o);
 }
 
 static struct reply
-list_branches(struct MHD_Connection *conn)
+list_branches(const struct request *rq)
 {
+    struct MHD_Connection *conn = rq->conn;
     const char *cursor = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor");
     const char *limit_s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
     const char *search = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "search");
@@ -1429,8 +1437,9 @@ list_endpoints(const struct branch *only)
 }
 
 static struct reply
-connection_uri(struct MHD_Connection *conn)
+connection_uri(const struct request *rq)
 {
+    struct MHD_Connection *conn = rq->conn;
     const char *bid = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "branch_id");
     const char *db = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "database_name");
     const char *role = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "role_name");
@@ -1469,15 +1478,213 @@ connection_uri(struct MHD_Connection *conn)
 }
 
 static struct reply
-route(struct MHD_Connection *conn, const char *method, const char *url, const cJSON *body,
-      int body_bad)
+get_project(const struct request *rq)
+{
+    cJSON *res = cJSON_CreateObject();
+
+    (void)rq;
+    cJSON_AddItemToObject(res, "project", j_project());
+    return ok_reply(200, res);
+}
+
+static struct reply
+get_branch(const struct request *rq)
+{
+    cJSON *res = cJSON_CreateObject();
+    cJSON *annotation, *obj;
+
+    cJSON_AddItemToObject(res, "branch", j_branch(rq->branch));
+    annotation = cJSON_AddObjectToObject(res, "annotation");
+    obj = cJSON_AddObjectToObject(annotation, "object");
+    jset_str(obj, "type", "console/branch");
+    jset_str(obj, "id", rq->branch->id);
+    cJSON_AddObjectToObject(annotation, "value");
+    return ok_reply(200, res);
+}
+
+/* GET of a list a ready branch reads from its cluster, under key. */
+static struct reply
+branch_sql_list(const struct branch *b, const char *key,
+                cJSON *(*list)(const struct branch *b, char *err, size_t errsz))
+{
+    char err[256];
+    cJSON *res, *x;
+
+    if (strcmp(b->state, "ready") != 0)
+        return error_reply(422, "branch not ready yet");
+    x = list(b, err, sizeof(err));
+    if (x == NULL)
+        return error_reply(503, "%s", err);
+    res = cJSON_CreateObject();
+    cJSON_AddItemToObject(res, key, x);
+    return ok_reply(200, res);
+}
+
+static struct reply
+get_databases(const struct request *rq)
+{
+    return branch_sql_list(rq->branch, "databases", j_databases);
+}
+
+static struct reply
+get_roles(const struct request *rq)
+{
+    return branch_sql_list(rq->branch, "roles", j_roles);
+}
+
+static struct reply
+list_all_endpoints(const struct request *rq)
+{
+    (void)rq;
+    return list_endpoints(NULL);
+}
+
+static struct reply
+list_branch_endpoints(const struct request *rq)
+{
+    return list_endpoints(rq->branch);
+}
+
+static struct reply
+get_endpoint(const struct request *rq)
+{
+    const struct branch *b = branch_by_ep(rq->id);
+    cJSON *res;
+
+    if (b == NULL)
+        return error_reply(404, "endpoint %s not found", rq->id);
+    res = cJSON_CreateObject();
+    cJSON_AddItemToObject(res, "endpoint", j_endpoint(b));
+    return ok_reply(200, res);
+}
+
+static struct reply
+list_operations(const struct request *rq)
+{
+    cJSON *res = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(res, "operations");
+
+    (void)rq;
+    for (size_t i = S.nops; i-- > 0;)
+        cJSON_AddItemToArray(arr, j_op(&S.ops[i]));
+    // Pagination requires a non-empty cursor: the oldest operation listed
+    if (S.nops > 0)
+        jset_str(cJSON_AddObjectToObject(res, "pagination"), "cursor", S.ops[0].created_at);
+    return ok_reply(200, res);
+}
+
+static struct reply
+get_operation(const struct request *rq)
+{
+    for (size_t i = 0; i < S.nops; i++) {
+        if (strcmp(S.ops[i].id, rq->id) == 0) {
+            cJSON *res = cJSON_CreateObject();
+
+            cJSON_AddItemToObject(res, "operation", j_op(&S.ops[i]));
+            return ok_reply(200, res);
+        }
+    }
+    return error_reply(404, "operation %s not found", rq->id);
+}
+
+static struct reply
+operation_path_not_found(const struct request *rq)
+{
+    (void)rq;
+    // a path below an operation names none: the message has always left the id empty
+    return error_reply(404, "operation %s not found", "");
+}
+
+static struct reply
+method_not_allowed(const struct request *rq)
+{
+    (void)rq;
+    return error_reply(405, "method not allowed");
+}
+
+static struct reply
+not_found(const struct request *rq)
+{
+    (void)rq;
+    return error_reply(404, "not found");
+}
+
+/*
+ * One row per route under /api/v2/projects/{project_id}/. A pattern is
+ * '/'-separated segments: a literal, {id} (any one segment, passed as sent),
+ * {branch} (a live branch, else 404 "branch ... not found") or a final **
+ * (one or more segments). The first row whose method (NULL: any) and
+ * pattern match answers; rows with a NULL method after the real ones give
+ * the answers for wrong methods and unknown paths below a known prefix.
+ * A mutating route's success is saved to state.json.
+ */
+struct route {
+    const char *method;
+    const char *pattern;
+    struct reply (*handler)(const struct request *rq);
+    bool mutates;
+};
+
+static const struct route routes[] = {
+    {"GET", "", get_project, false},
+    {"GET", "branches", list_branches, false},
+    {"POST", "branches", create_branch, true},
+    {NULL, "branches", method_not_allowed, false},
+    {"DELETE", "branches/{id}", delete_branch, true},
+    {"GET", "branches/{branch}", get_branch, false},
+    {"PATCH", "branches/{branch}", patch_branch, true},
+    {NULL, "branches/{branch}", method_not_allowed, false},
+    {"POST", "branches/{branch}/restore", restore_branch, true},
+    {"POST", "branches/{branch}/set_as_default", set_default, true},
+    {"GET", "branches/{branch}/endpoints", list_branch_endpoints, false},
+    {"GET", "branches/{branch}/databases", get_databases, false},
+    {"GET", "branches/{branch}/roles", get_roles, false},
+    {NULL, "branches/{branch}/{id}", method_not_allowed, false},
+    {NULL, "branches/{branch}/**", not_found, false},
+    {"GET", "endpoints", list_all_endpoints, false},
+    {"POST", "endpoints", create_endpoint, true},
+    {"GET", "endpoints/{id}", get_endpoint, false},
+    {"POST", "endpoints/{id}/start", start_endpoint, true},
+    {"GET", "connection_uri", connection_uri, false},
+    {"GET", "operations", list_operations, false},
+    {"GET", "operations/{id}", get_operation, false},
+    {"GET", "operations/{id}/**", operation_path_not_found, false},
+};
+
+/* The n segments match pattern; *id and *branch point at the segments matched by them. */
+static bool
+route_match(const char *pattern, char *const *segs, int n, const char **id, const char **branch)
+{
+    const char *p = pattern;
+    int i = 0;
+
+    while (*p != '\0') {
+        size_t len = strcspn(p, "/");
+
+        if (len == 2 && strncmp(p, "**", 2) == 0)
+            return i < n;
+        if (i == n)
+            return false;
+        if (len == 4 && strncmp(p, "{id}", 4) == 0)
+            *id = segs[i];
+        else if (len == 8 && strncmp(p, "{branch}", 8) == 0)
+            *branch = segs[i];
+        else if (strlen(segs[i]) != len || strncmp(p, segs[i], len) != 0)
+            return false;
+        i++;
+        p += len + (p[len] == '/');
+    }
+    return i == n;
+}
+
+/* Answer a request: the project's checks, then the first matching row of routes. */
+static struct reply
+route_dispatch(struct MHD_Connection *conn, const char *method, const char *url, const cJSON *body,
+               int body_bad)
 {
     char path[1024], *segs[8], *save = NULL, *tok;
     int n = 0;
-    int get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
-    struct branch *b;
-    char err[256];
-    cJSON *res, *x;
+    struct request rq = {conn, body, NULL, NULL};
 
     if (strncmp(url, "/api/v2/", 8) != 0)
         return error_reply(404, "not found");
@@ -1490,93 +1697,24 @@ route(struct MHD_Connection *conn, const char *method, const char *url, const cJ
         return error_reply(404, "project %s not found", segs[1]);
     if (body_bad)
         return error_reply(400, "request body is not valid json");
-    if (n == 2 && get) {
-        res = cJSON_CreateObject();
-        cJSON_AddItemToObject(res, "project", j_project());
-        return ok_reply(200, res);
-    }
-    if (n >= 3 && !strcmp(segs[2], "branches")) {
-        if (n == 3 && get)
-            return list_branches(conn);
-        if (n == 3 && post)
-            return create_branch(body);
-        if (n == 3)
-            return error_reply(405, "method not allowed");
-        b = branch_find(segs[3]);
-        if (n == 4 && !strcmp(method, "DELETE"))
-            return delete_branch(segs[3]);
-        if (b == NULL)
-            return error_reply(404, "branch %s not found", segs[3]);
-        if (n == 4 && get) {
-            res = cJSON_CreateObject();
-            cJSON_AddItemToObject(res, "branch", j_branch(b));
-            x = cJSON_AddObjectToObject(res, "annotation");
-            cJSON *obj = cJSON_AddObjectToObject(x, "object");
-            jset_str(obj, "type", "console/branch");
-            jset_str(obj, "id", b->id);
-            cJSON_AddObjectToObject(x, "value");
-            return ok_reply(200, res);
-        }
-        if (n == 4 && !strcmp(method, "PATCH"))
-            return patch_branch(b, body);
-        if (n == 5 && post && !strcmp(segs[4], "restore"))
-            return restore_branch(b, body);
-        if (n == 5 && post && !strcmp(segs[4], "set_as_default"))
-            return set_default(b);
-        if (n == 5 && get && !strcmp(segs[4], "endpoints"))
-            return list_endpoints(b);
-        if (n == 5 && get && (!strcmp(segs[4], "databases") || !strcmp(segs[4], "roles"))) {
-            int dbs = !strcmp(segs[4], "databases");
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const struct route *rt = &routes[i];
+        const char *branch_seg = NULL;
+        struct reply r;
 
-            if (strcmp(b->state, "ready") != 0)
-                return error_reply(422, "branch not ready yet");
-            x = dbs ? j_databases(b, err, sizeof(err)) : j_roles(b, err, sizeof(err));
-            if (x == NULL)
-                return error_reply(503, "%s", err);
-            res = cJSON_CreateObject();
-            cJSON_AddItemToObject(res, segs[4], x);
-            return ok_reply(200, res);
+        rq.id = NULL;
+        if ((rt->method != NULL && strcmp(rt->method, method) != 0) ||
+            !route_match(rt->pattern, segs + 2, n - 2, &rq.id, &branch_seg))
+            continue;
+        if (branch_seg != NULL) {
+            rq.branch = branch_find(branch_seg);
+            if (rq.branch == NULL)
+                return error_reply(404, "branch %s not found", branch_seg);
         }
-        return error_reply(n <= 5 ? 405 : 404, n <= 5 ? "method not allowed" : "not found");
-    }
-    if (n >= 3 && !strcmp(segs[2], "endpoints")) {
-        if (n == 3 && get)
-            return list_endpoints(NULL);
-        if (n == 3 && post)
-            return create_endpoint(body);
-        if (n == 4 && get) {
-            b = branch_by_ep(segs[3]);
-            if (b == NULL)
-                return error_reply(404, "endpoint %s not found", segs[3]);
-            res = cJSON_CreateObject();
-            cJSON_AddItemToObject(res, "endpoint", j_endpoint(b));
-            return ok_reply(200, res);
-        }
-        if (n == 5 && post && !strcmp(segs[4], "start"))
-            return start_endpoint(segs[3]);
-        return error_reply(404, "not found");
-    }
-    if (n == 3 && get && !strcmp(segs[2], "connection_uri"))
-        return connection_uri(conn);
-    if (n >= 3 && !strcmp(segs[2], "operations") && get) {
-        if (n == 3) {
-            res = cJSON_CreateObject();
-            x = cJSON_AddArrayToObject(res, "operations");
-            for (size_t i = S.nops; i-- > 0;)
-                cJSON_AddItemToArray(x, j_op(&S.ops[i]));
-            // Pagination requires a non-empty cursor: the oldest operation listed
-            if (S.nops > 0)
-                jset_str(cJSON_AddObjectToObject(res, "pagination"), "cursor", S.ops[0].created_at);
-            return ok_reply(200, res);
-        }
-        for (size_t i = 0; n == 4 && i < S.nops; i++) {
-            if (strcmp(S.ops[i].id, segs[3]) == 0) {
-                res = cJSON_CreateObject();
-                cJSON_AddItemToObject(res, "operation", j_op(&S.ops[i]));
-                return ok_reply(200, res);
-            }
-        }
-        return error_reply(404, "operation %s not found", n == 4 ? segs[3] : "");
+        r = rt->handler(&rq);
+        if (rt->mutates && r.status < 300)
+            state_save();
+        return r;
     }
     return error_reply(404, "not found");
 }
@@ -1661,7 +1799,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         }
         pthread_mutex_lock(&lock);
         ops_tick();
-        r = route(conn, method, url, body, bad);
+        r = route_dispatch(conn, method, url, body, bad);
         pthread_mutex_unlock(&lock);
     }
     if (r.body != NULL && r.status >= 400)
