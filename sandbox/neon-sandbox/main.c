@@ -108,11 +108,11 @@ static struct {
     size_t nbr;
     struct op ops[MAX_OPS];
     size_t nops;
-} S;
+} sb;
 
 /* A whole decimal string from min to max into *out; false (and *out kept) otherwise. */
 static bool
-parse_long(const char *s, long min, long max, long *out)
+sb_parse_long(const char *s, long min, long max, long *out)
 {
     char *end;
     long v;
@@ -129,7 +129,7 @@ parse_long(const char *s, long min, long max, long *out)
 
 /* Copy a string, truncating; safe when both live in the same struct. */
 static void
-scpy(char *dst, size_t size, const char *src)
+sb_scpy(char *dst, size_t size, const char *src)
 {
     size_t n = strnlen(src, size - 1);
 
@@ -137,14 +137,14 @@ scpy(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static volatile sig_atomic_t stopping;
-static unsigned int seed;
+static pthread_mutex_t sb_lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile sig_atomic_t sb_stopping;
+static unsigned int sb_seed;
 
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sb_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
-logf_(const char *fmt, ...)
+sb_log(const char *fmt, ...)
 {
     char ts[40];
     va_list ap;
@@ -158,7 +158,7 @@ logf_(const char *fmt, ...)
 }
 
 static void
-now_str(char *buf, size_t size)
+sb_now_str(char *buf, size_t size)
 {
     time_t t = time(NULL);
     struct tm tm;
@@ -169,7 +169,7 @@ now_str(char *buf, size_t size)
 }
 
 static void
-rand_hex(char *buf, size_t nbytes)
+sb_rand_hex(char *buf, size_t nbytes)
 {
     unsigned char r[32];
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -178,7 +178,7 @@ rand_hex(char *buf, size_t nbytes)
         nbytes = sizeof(r);
     if (fd < 0 || read(fd, r, nbytes) != (ssize_t)nbytes)
         for (size_t i = 0; i < nbytes; i++)
-            r[i] = (unsigned char)rand_r(&seed);
+            r[i] = (unsigned char)rand_r(&sb_seed);
     if (fd >= 0)
         close(fd);
     for (size_t i = 0; i < nbytes; i++)
@@ -186,11 +186,11 @@ rand_hex(char *buf, size_t nbytes)
 }
 
 static void
-new_uuid(char *buf)
+sb_new_uuid(char *buf)
 {
     char h[33];
 
-    rand_hex(h, 16);
+    sb_rand_hex(h, 16);
     h[12] = '4';
     h[16] = "89ab"[h[16] % 4];
     snprintf(buf, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
@@ -199,7 +199,7 @@ new_uuid(char *buf)
 /* ---- persistence ------------------------------------------------------- */
 
 static void
-jset_str(cJSON *o, const char *k, const char *v)
+sb_jset_str(cJSON *o, const char *k, const char *v)
 {
     cJSON_AddStringToObject(o, k, v);
 }
@@ -209,7 +209,7 @@ jget_str(char *dst, size_t size, const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 
-    scpy(dst, size, cJSON_IsString(v) ? v->valuestring : "");
+    sb_scpy(dst, size, cJSON_IsString(v) ? v->valuestring : "");
 }
 
 static int
@@ -221,7 +221,7 @@ jget_int(const cJSON *o, const char *k)
 }
 
 static void
-state_save(void)
+sb_state_save(void)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *bra = cJSON_AddArrayToObject(root, "branches");
@@ -230,52 +230,52 @@ state_save(void)
     char *text;
     FILE *f;
 
-    jset_str(root, "project_id", S.project_id);
-    jset_str(root, "created_at", S.created_at);
-    cJSON_AddNumberToObject(root, "base_backup_at", S.base_backup_at);
-    for (size_t i = 0; i < S.nbr; i++) {
-        const struct branch *b = &S.br[i];
+    sb_jset_str(root, "project_id", sb.project_id);
+    sb_jset_str(root, "created_at", sb.created_at);
+    cJSON_AddNumberToObject(root, "base_backup_at", sb.base_backup_at);
+    for (size_t i = 0; i < sb.nbr; i++) {
+        const struct branch *b = &sb.br[i];
         cJSON *o = cJSON_CreateObject();
 
-        jset_str(o, "id", b->id);
-        jset_str(o, "name", b->name);
-        jset_str(o, "parent_id", b->parent_id);
-        jset_str(o, "parent_timestamp", b->parent_ts);
-        jset_str(o, "parent_lsn", b->parent_lsn);
-        jset_str(o, "state", b->state);
-        jset_str(o, "created_at", b->created_at);
-        jset_str(o, "updated_at", b->updated_at);
-        jset_str(o, "last_reset_at", b->last_reset_at);
-        jset_str(o, "data", b->data);
+        sb_jset_str(o, "id", b->id);
+        sb_jset_str(o, "name", b->name);
+        sb_jset_str(o, "parent_id", b->parent_id);
+        sb_jset_str(o, "parent_timestamp", b->parent_ts);
+        sb_jset_str(o, "parent_lsn", b->parent_lsn);
+        sb_jset_str(o, "state", b->state);
+        sb_jset_str(o, "created_at", b->created_at);
+        sb_jset_str(o, "updated_at", b->updated_at);
+        sb_jset_str(o, "last_reset_at", b->last_reset_at);
+        sb_jset_str(o, "data", b->data);
         cJSON_AddNumberToObject(o, "is_default", b->is_default);
         cJSON_AddNumberToObject(o, "is_primary", b->is_primary);
         cJSON_AddNumberToObject(o, "is_protected", b->is_protected);
         cJSON_AddNumberToObject(o, "deleted", b->deleted);
         cJSON_AddNumberToObject(o, "port", b->port);
         cJSON_AddNumberToObject(o, "has_ep", b->has_ep);
-        jset_str(o, "ep_id", b->ep_id);
-        jset_str(o, "ep_state", b->ep_state);
-        jset_str(o, "ep_created", b->ep_created);
+        sb_jset_str(o, "ep_id", b->ep_id);
+        sb_jset_str(o, "ep_state", b->ep_state);
+        sb_jset_str(o, "ep_created", b->ep_created);
         cJSON_AddItemToArray(bra, o);
     }
-    for (size_t i = 0; i < S.nops; i++) {
-        const struct op *p = &S.ops[i];
+    for (size_t i = 0; i < sb.nops; i++) {
+        const struct op *p = &sb.ops[i];
         cJSON *o = cJSON_CreateObject();
 
-        jset_str(o, "id", p->id);
-        jset_str(o, "branch_id", p->branch_id);
-        jset_str(o, "endpoint_id", p->endpoint_id);
-        jset_str(o, "action", p->action);
-        jset_str(o, "status", p->status);
-        jset_str(o, "error", p->error);
-        jset_str(o, "created_at", p->created_at);
-        jset_str(o, "updated_at", p->updated_at);
+        sb_jset_str(o, "id", p->id);
+        sb_jset_str(o, "branch_id", p->branch_id);
+        sb_jset_str(o, "endpoint_id", p->endpoint_id);
+        sb_jset_str(o, "action", p->action);
+        sb_jset_str(o, "status", p->status);
+        sb_jset_str(o, "error", p->error);
+        sb_jset_str(o, "created_at", p->created_at);
+        sb_jset_str(o, "updated_at", p->updated_at);
         cJSON_AddNumberToObject(o, "total_duration_ms",
                                 p->t_finished > 0 ? (p->t_finished - p->t_created) * 1000 : 0);
         cJSON_AddItemToArray(opa, o);
     }
     text = cJSON_Print(root);
-    snprintf(path, sizeof(path), "%s/state.json", S.state_dir);
+    snprintf(path, sizeof(path), "%s/state.json", sb.state_dir);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     f = fopen(tmp, "w");
     if (f != NULL) {
@@ -283,16 +283,16 @@ state_save(void)
 
         ok = fclose(f) == 0 && ok;
         if (!ok || rename(tmp, path) != 0)
-            logf_("cannot save %s: %s", path, strerror(errno));
+            sb_log("cannot save %s: %s", path, strerror(errno));
     } else {
-        logf_("cannot save %s: %s", tmp, strerror(errno));
+        sb_log("cannot save %s: %s", tmp, strerror(errno));
     }
     cJSON_free(text);
     cJSON_Delete(root);
 }
 
 static int
-state_load(void)
+sb_state_load(void)
 {
     char path[PATH_MAX + 16];
     FILE *f;
@@ -301,7 +301,7 @@ state_load(void)
     cJSON *root;
     const cJSON *it;
 
-    snprintf(path, sizeof(path), "%s/state.json", S.state_dir);
+    snprintf(path, sizeof(path), "%s/state.json", sb.state_dir);
     f = fopen(path, "r");
     if (f == NULL)
         return 0;
@@ -320,13 +320,13 @@ state_load(void)
     free(text);
     if (root == NULL)
         return -1;
-    jget_str(S.created_at, sizeof(S.created_at), root, "created_at");
-    S.base_backup_at = cJSON_GetNumberValue(cJSON_GetObjectItem(root, "base_backup_at"));
+    jget_str(sb.created_at, sizeof(sb.created_at), root, "created_at");
+    sb.base_backup_at = cJSON_GetNumberValue(cJSON_GetObjectItem(root, "base_backup_at"));
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "branches"))
     {
-        struct branch *b = &S.br[S.nbr];
+        struct branch *b = &sb.br[sb.nbr];
 
-        if (S.nbr >= MAX_BRANCHES)
+        if (sb.nbr >= MAX_BRANCHES)
             break;
         memset(b, 0, sizeof(*b));
         jget_str(b->id, sizeof(b->id), it, "id");
@@ -348,13 +348,13 @@ state_load(void)
         jget_str(b->ep_id, sizeof(b->ep_id), it, "ep_id");
         jget_str(b->ep_state, sizeof(b->ep_state), it, "ep_state");
         jget_str(b->ep_created, sizeof(b->ep_created), it, "ep_created");
-        S.nbr++;
+        sb.nbr++;
     }
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "operations"))
     {
-        struct op *p = &S.ops[S.nops];
+        struct op *p = &sb.ops[sb.nops];
 
-        if (S.nops >= MAX_OPS)
+        if (sb.nops >= MAX_OPS)
             break;
         memset(p, 0, sizeof(*p));
         jget_str(p->id, sizeof(p->id), it, "id");
@@ -373,7 +373,7 @@ state_load(void)
             snprintf(p->status, sizeof(p->status), "failed");
             snprintf(p->error, sizeof(p->error), "the sandbox restarted during the operation");
         }
-        S.nops++;
+        sb.nops++;
     }
     cJSON_Delete(root);
     return 1;
@@ -382,64 +382,64 @@ state_load(void)
 /* ---- model helpers ----------------------------------------------------- */
 
 static void
-branch_dir(char *dst, size_t size, const char *id)
+sb_branch_dir(char *dst, size_t size, const char *id)
 {
     char tmp[PATH_MAX + 96];
 
-    snprintf(tmp, sizeof(tmp), "%s/%.60s", S.branches_dir, id);
-    scpy(dst, size, tmp);
+    snprintf(tmp, sizeof(tmp), "%s/%.60s", sb.branches_dir, id);
+    sb_scpy(dst, size, tmp);
 }
 
 static struct branch *
-branch_find(const char *id)
+sb_branch_find(const char *id)
 {
-    for (size_t i = 0; i < S.nbr; i++)
-        if (!S.br[i].deleted && strcmp(S.br[i].id, id) == 0)
-            return &S.br[i];
+    for (size_t i = 0; i < sb.nbr; i++)
+        if (!sb.br[i].deleted && strcmp(sb.br[i].id, id) == 0)
+            return &sb.br[i];
     return NULL;
 }
 
 static struct branch *
-branch_by_ep(const char *ep)
+sb_branch_by_ep(const char *ep)
 {
-    for (size_t i = 0; i < S.nbr; i++)
-        if (!S.br[i].deleted && S.br[i].has_ep && strcmp(S.br[i].ep_id, ep) == 0)
-            return &S.br[i];
+    for (size_t i = 0; i < sb.nbr; i++)
+        if (!sb.br[i].deleted && sb.br[i].has_ep && strcmp(sb.br[i].ep_id, ep) == 0)
+            return &sb.br[i];
     return NULL;
 }
 
 static struct branch *
-branch_default(void)
+sb_branch_default(void)
 {
-    for (size_t i = 0; i < S.nbr; i++)
-        if (!S.br[i].deleted && S.br[i].is_default)
-            return &S.br[i];
+    for (size_t i = 0; i < sb.nbr; i++)
+        if (!sb.br[i].deleted && sb.br[i].is_default)
+            return &sb.br[i];
     return NULL;
 }
 
 static struct branch *
-branch_primary(void)
+sb_branch_primary(void)
 {
-    for (size_t i = 0; i < S.nbr; i++)
-        if (S.br[i].is_primary)
-            return &S.br[i];
+    for (size_t i = 0; i < sb.nbr; i++)
+        if (sb.br[i].is_primary)
+            return &sb.br[i];
     return NULL;
 }
 
 static int
-branch_has_children(const char *id)
+sb_branch_has_children(const char *id)
 {
-    for (size_t i = 0; i < S.nbr; i++)
-        if (!S.br[i].deleted && strcmp(S.br[i].parent_id, id) == 0)
+    for (size_t i = 0; i < sb.nbr; i++)
+        if (!sb.br[i].deleted && strcmp(sb.br[i].parent_id, id) == 0)
             return 1;
     return 0;
 }
 
 static int
-project_busy(void)
+sb_project_busy(void)
 {
-    for (size_t i = 0; i < S.nops; i++) {
-        const char *st = S.ops[i].status;
+    for (size_t i = 0; i < sb.nops; i++) {
+        const char *st = sb.ops[i].status;
 
         if (!strcmp(st, "scheduling") || !strcmp(st, "running") || !strcmp(st, "cancelling"))
             return 1;
@@ -448,14 +448,14 @@ project_busy(void)
 }
 
 static int
-branch_port(const struct branch *b)
+sb_branch_port(const struct branch *b)
 {
     struct sb_cluster_meta m;
     char err[256];
 
     if (!b->is_primary)
         return b->port;
-    return sb_cluster_meta_read(&m, S.primary, err, sizeof(err)) == 0 ? m.port : 0;
+    return sb_cluster_meta_read(&m, sb.primary, err, sizeof(err)) == 0 ? m.port : 0;
 }
 
 static int
@@ -464,8 +464,8 @@ port_used(int port)
     struct sockaddr_in a;
     int fd, busy;
 
-    for (size_t i = 0; i < S.nbr; i++)
-        if (S.br[i].port == port)
+    for (size_t i = 0; i < sb.nbr; i++)
+        if (sb.br[i].port == port)
             return 1;
     fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
@@ -480,10 +480,10 @@ port_used(int port)
 }
 
 static int
-pick_port(void)
+sb_pick_port(void)
 {
     for (int i = 0; i < 200; i++) {
-        int p = 20000 + (int)(rand_r(&seed) % 12000);
+        int p = 20000 + (int)(rand_r(&sb_seed) % 12000);
 
         if (!port_used(p))
             return p;
@@ -492,30 +492,30 @@ pick_port(void)
 }
 
 static struct op *
-op_new(const char *action, const char *branch_id, const char *endpoint_id, int kind, int dep)
+sb_op_new(const char *action, const char *branch_id, const char *endpoint_id, int kind, int dep)
 {
     struct op *p;
 
-    if (S.nops == MAX_OPS) {
+    if (sb.nops == MAX_OPS) {
         // drop the oldest finished half: operations are history, not state
         size_t keep = MAX_OPS / 2;
 
-        memmove(S.ops, S.ops + (MAX_OPS - keep), keep * sizeof(S.ops[0]));
-        S.nops = keep;
-        for (size_t i = 0; i < S.nops; i++)
-            S.ops[i].dep = -1;
+        memmove(sb.ops, sb.ops + (MAX_OPS - keep), keep * sizeof(sb.ops[0]));
+        sb.nops = keep;
+        for (size_t i = 0; i < sb.nops; i++)
+            sb.ops[i].dep = -1;
         if (dep >= 0)
             dep = -1;
     }
-    p = &S.ops[S.nops++];
+    p = &sb.ops[sb.nops++];
     memset(p, 0, sizeof(*p));
-    new_uuid(p->id);
-    scpy(p->action, sizeof(p->action), action);
-    scpy(p->branch_id, sizeof(p->branch_id), branch_id ? branch_id : "");
-    scpy(p->endpoint_id, sizeof(p->endpoint_id), endpoint_id ? endpoint_id : "");
+    sb_new_uuid(p->id);
+    sb_scpy(p->action, sizeof(p->action), action);
+    sb_scpy(p->branch_id, sizeof(p->branch_id), branch_id ? branch_id : "");
+    sb_scpy(p->endpoint_id, sizeof(p->endpoint_id), endpoint_id ? endpoint_id : "");
     snprintf(p->status, sizeof(p->status), "scheduling");
-    now_str(p->created_at, sizeof(p->created_at));
-    scpy(p->updated_at, sizeof(p->updated_at), p->created_at);
+    sb_now_str(p->created_at, sizeof(p->created_at));
+    sb_scpy(p->updated_at, sizeof(p->updated_at), p->created_at);
     p->t_created = pd_time_mono();
     p->kind = kind;
     p->dep = dep;
@@ -525,23 +525,23 @@ op_new(const char *action, const char *branch_id, const char *endpoint_id, int k
 /* ---- JSON rendering ---------------------------------------------------- */
 
 static cJSON *
-j_branch(const struct branch *b)
+sb_json_branch(const struct branch *b)
 {
     cJSON *o = cJSON_CreateObject();
 
-    jset_str(o, "id", b->id);
-    jset_str(o, "project_id", S.project_id);
+    sb_jset_str(o, "id", b->id);
+    sb_jset_str(o, "project_id", sb.project_id);
     if (b->parent_id[0])
-        jset_str(o, "parent_id", b->parent_id);
+        sb_jset_str(o, "parent_id", b->parent_id);
     if (b->parent_lsn[0])
-        jset_str(o, "parent_lsn", b->parent_lsn);
+        sb_jset_str(o, "parent_lsn", b->parent_lsn);
     if (b->parent_ts[0])
-        jset_str(o, "parent_timestamp", b->parent_ts);
-    jset_str(o, "name", b->name);
-    jset_str(o, "current_state", b->state);
-    jset_str(o, "state_changed_at", b->updated_at);
+        sb_jset_str(o, "parent_timestamp", b->parent_ts);
+    sb_jset_str(o, "name", b->name);
+    sb_jset_str(o, "current_state", b->state);
+    sb_jset_str(o, "state_changed_at", b->updated_at);
     cJSON_AddNumberToObject(o, "logical_size", 0);
-    jset_str(o, "creation_source", "console");
+    sb_jset_str(o, "creation_source", "console");
     cJSON_AddBoolToObject(o, "primary", b->is_default);
     cJSON_AddBoolToObject(o, "default", b->is_default);
     cJSON_AddBoolToObject(o, "protected", b->is_protected);
@@ -550,96 +550,96 @@ j_branch(const struct branch *b)
     cJSON_AddNumberToObject(o, "active_time_seconds", 0);
     cJSON_AddNumberToObject(o, "written_data_bytes", 0);
     cJSON_AddNumberToObject(o, "data_transfer_bytes", 0);
-    jset_str(o, "created_at", b->created_at);
-    jset_str(o, "updated_at", b->updated_at);
+    sb_jset_str(o, "created_at", b->created_at);
+    sb_jset_str(o, "updated_at", b->updated_at);
     if (b->last_reset_at[0])
-        jset_str(o, "last_reset_at", b->last_reset_at);
-    jset_str(o, "init_source", "parent-data");
+        sb_jset_str(o, "last_reset_at", b->last_reset_at);
+    sb_jset_str(o, "init_source", "parent-data");
     return o;
 }
 
 static cJSON *
-j_endpoint(const struct branch *b)
+sb_json_endpoint(const struct branch *b)
 {
     cJSON *o = cJSON_CreateObject();
 
-    jset_str(o, "host", "127.0.0.1");
-    jset_str(o, "id", b->ep_id);
-    jset_str(o, "project_id", S.project_id);
-    jset_str(o, "branch_id", b->id);
+    sb_jset_str(o, "host", "127.0.0.1");
+    sb_jset_str(o, "id", b->ep_id);
+    sb_jset_str(o, "project_id", sb.project_id);
+    sb_jset_str(o, "branch_id", b->id);
     cJSON_AddNumberToObject(o, "autoscaling_limit_min_cu", 0.25);
     cJSON_AddNumberToObject(o, "autoscaling_limit_max_cu", 0.25);
-    jset_str(o, "region_id", "local-sandbox");
-    jset_str(o, "type", "read_write");
-    jset_str(o, "current_state", b->ep_state);
+    sb_jset_str(o, "region_id", "local-sandbox");
+    sb_jset_str(o, "type", "read_write");
+    sb_jset_str(o, "current_state", b->ep_state);
     cJSON_AddObjectToObject(o, "settings");
     cJSON_AddBoolToObject(o, "pooler_enabled", 0);
-    jset_str(o, "pooler_mode", "transaction");
+    sb_jset_str(o, "pooler_mode", "transaction");
     cJSON_AddBoolToObject(o, "disabled", 0);
     cJSON_AddBoolToObject(o, "passwordless_access", 0);
-    jset_str(o, "creation_source", "console");
-    jset_str(o, "created_at", b->ep_created);
-    jset_str(o, "updated_at", b->updated_at);
-    jset_str(o, "proxy_host", "127.0.0.1");
+    sb_jset_str(o, "creation_source", "console");
+    sb_jset_str(o, "created_at", b->ep_created);
+    sb_jset_str(o, "updated_at", b->updated_at);
+    sb_jset_str(o, "proxy_host", "127.0.0.1");
     cJSON_AddNumberToObject(o, "suspend_timeout_seconds", 0);
-    jset_str(o, "provisioner", "k8s-neonvm");
+    sb_jset_str(o, "provisioner", "k8s-neonvm");
     return o;
 }
 
 static cJSON *
-j_op(const struct op *p)
+sb_json_op(const struct op *p)
 {
     cJSON *o = cJSON_CreateObject();
     double end = p->t_finished > 0 ? p->t_finished : pd_time_mono();
 
-    jset_str(o, "id", p->id);
-    jset_str(o, "project_id", S.project_id);
+    sb_jset_str(o, "id", p->id);
+    sb_jset_str(o, "project_id", sb.project_id);
     if (p->branch_id[0])
-        jset_str(o, "branch_id", p->branch_id);
+        sb_jset_str(o, "branch_id", p->branch_id);
     if (p->endpoint_id[0])
-        jset_str(o, "endpoint_id", p->endpoint_id);
-    jset_str(o, "action", p->action);
-    jset_str(o, "status", p->status);
+        sb_jset_str(o, "endpoint_id", p->endpoint_id);
+    sb_jset_str(o, "action", p->action);
+    sb_jset_str(o, "status", p->status);
     if (p->error[0])
-        jset_str(o, "error", p->error);
+        sb_jset_str(o, "error", p->error);
     cJSON_AddNumberToObject(o, "failures_count", !strcmp(p->status, "failed") ? 1 : 0);
-    jset_str(o, "created_at", p->created_at);
-    jset_str(o, "updated_at", p->updated_at);
+    sb_jset_str(o, "created_at", p->created_at);
+    sb_jset_str(o, "updated_at", p->updated_at);
     cJSON_AddNumberToObject(o, "total_duration_ms", (double)(long)((end - p->t_created) * 1000.0));
     return o;
 }
 
 static cJSON *
-j_project(void)
+sb_json_project(void)
 {
     cJSON *o = cJSON_CreateObject();
     char now[40];
 
-    now_str(now, sizeof(now));
-    jset_str(o, "id", S.project_id);
-    jset_str(o, "platform_id", "local");
-    jset_str(o, "region_id", "local-sandbox");
-    jset_str(o, "name", S.project_id);
-    jset_str(o, "provisioner", "k8s-neonvm");
+    sb_now_str(now, sizeof(now));
+    sb_jset_str(o, "id", sb.project_id);
+    sb_jset_str(o, "platform_id", "local");
+    sb_jset_str(o, "region_id", "local-sandbox");
+    sb_jset_str(o, "name", sb.project_id);
+    sb_jset_str(o, "provisioner", "k8s-neonvm");
     cJSON_AddObjectToObject(o, "settings");
     cJSON_AddNumberToObject(o, "pg_version", 15);
-    jset_str(o, "proxy_host", "127.0.0.1");
+    sb_jset_str(o, "proxy_host", "127.0.0.1");
     cJSON_AddNumberToObject(o, "branch_logical_size_limit", 0);
     cJSON_AddNumberToObject(o, "branch_logical_size_limit_bytes", 0);
     cJSON_AddBoolToObject(o, "store_passwords", 1);
-    jset_str(o, "creation_source", "console");
-    cJSON_AddNumberToObject(o, "history_retention_seconds", (double)S.retention);
-    jset_str(o, "created_at", S.created_at);
-    jset_str(o, "updated_at", S.created_at);
-    jset_str(o, "consumption_period_start", S.created_at);
-    jset_str(o, "consumption_period_end", now);
+    sb_jset_str(o, "creation_source", "console");
+    cJSON_AddNumberToObject(o, "history_retention_seconds", (double)sb.retention);
+    sb_jset_str(o, "created_at", sb.created_at);
+    sb_jset_str(o, "updated_at", sb.created_at);
+    sb_jset_str(o, "consumption_period_start", sb.created_at);
+    sb_jset_str(o, "consumption_period_end", now);
     cJSON_AddNumberToObject(o, "active_time_seconds", 0);
     cJSON_AddNumberToObject(o, "compute_time_seconds", 0);
     cJSON_AddNumberToObject(o, "written_data_bytes", 0);
     cJSON_AddNumberToObject(o, "data_transfer_bytes", 0);
     cJSON_AddNumberToObject(o, "data_storage_bytes_hour", 0);
     cJSON_AddNumberToObject(o, "cpu_used_sec", 0);
-    jset_str(o, "owner_id", "sandbox-owner");
+    sb_jset_str(o, "owner_id", "sandbox-owner");
     return o;
 }
 
@@ -652,7 +652,7 @@ branch_query(const struct branch *b, const char *sql, char *err, size_t errsz)
     char conninfo[PATH_MAX + 400];
     PGconn *c;
     PGresult *r;
-    const char *dir = b->is_primary ? S.primary : b->data;
+    const char *dir = b->is_primary ? sb.primary : b->data;
 
     if (sb_cluster_meta_read(&m, dir, err, errsz) != 0)
         return NULL;
@@ -676,7 +676,7 @@ branch_query(const struct branch *b, const char *sql, char *err, size_t errsz)
 }
 
 static cJSON *
-j_databases(const struct branch *b, char *err, size_t errsz)
+sb_json_databases(const struct branch *b, char *err, size_t errsz)
 {
     PGresult *r = branch_query(b,
                                "SELECT oid, datname, pg_get_userbyid(datdba) FROM pg_database "
@@ -691,11 +691,11 @@ j_databases(const struct branch *b, char *err, size_t errsz)
         cJSON *o = cJSON_CreateObject();
 
         cJSON_AddNumberToObject(o, "id", strtod(PQgetvalue(r, i, 0), NULL));
-        jset_str(o, "branch_id", b->id);
-        jset_str(o, "name", PQgetvalue(r, i, 1));
-        jset_str(o, "owner_name", PQgetvalue(r, i, 2));
-        jset_str(o, "created_at", b->created_at);
-        jset_str(o, "updated_at", b->updated_at);
+        sb_jset_str(o, "branch_id", b->id);
+        sb_jset_str(o, "name", PQgetvalue(r, i, 1));
+        sb_jset_str(o, "owner_name", PQgetvalue(r, i, 2));
+        sb_jset_str(o, "created_at", b->created_at);
+        sb_jset_str(o, "updated_at", b->updated_at);
         cJSON_AddItemToArray(arr, o);
     }
     PQclear(r);
@@ -703,7 +703,7 @@ j_databases(const struct branch *b, char *err, size_t errsz)
 }
 
 static cJSON *
-j_roles(const struct branch *b, char *err, size_t errsz)
+sb_json_roles(const struct branch *b, char *err, size_t errsz)
 {
     PGresult *r = branch_query(
         b, "SELECT rolname FROM pg_roles WHERE rolcanlogin AND rolname !~ '^pg_' ORDER BY oid", err,
@@ -716,12 +716,12 @@ j_roles(const struct branch *b, char *err, size_t errsz)
     for (int i = 0; i < PQntuples(r); i++) {
         cJSON *o = cJSON_CreateObject();
 
-        jset_str(o, "branch_id", b->id);
-        jset_str(o, "name", PQgetvalue(r, i, 0));
+        sb_jset_str(o, "branch_id", b->id);
+        sb_jset_str(o, "name", PQgetvalue(r, i, 0));
         cJSON_AddBoolToObject(o, "protected", 0);
-        jset_str(o, "authentication_method", "password");
-        jset_str(o, "created_at", b->created_at);
-        jset_str(o, "updated_at", b->updated_at);
+        sb_jset_str(o, "authentication_method", "password");
+        sb_jset_str(o, "created_at", b->created_at);
+        sb_jset_str(o, "updated_at", b->updated_at);
         cJSON_AddItemToArray(arr, o);
     }
     PQclear(r);
@@ -729,15 +729,15 @@ j_roles(const struct branch *b, char *err, size_t errsz)
 }
 
 static char *
-conn_uri(const struct branch *b, const char *db, const char *role)
+sb_conn_uri(const struct branch *b, const char *db, const char *role)
 {
     struct sb_cluster_meta m;
     char err[256], uri[1024];
 
-    if (sb_cluster_meta_read(&m, S.primary, err, sizeof(err)) != 0)
+    if (sb_cluster_meta_read(&m, sb.primary, err, sizeof(err)) != 0)
         return NULL;
     snprintf(uri, sizeof(uri), "postgresql://%s:%s@127.0.0.1:%d/%s", role, m.password,
-             branch_port(b), db);
+             sb_branch_port(b), db);
     return strdup(uri);
 }
 
@@ -746,16 +746,16 @@ conn_uri(const struct branch *b, const char *db, const char *role)
 static void
 op_set(struct op *p, const char *status, const char *error)
 {
-    scpy(p->status, sizeof(p->status), status);
+    sb_scpy(p->status, sizeof(p->status), status);
     if (error != NULL)
-        scpy(p->error, sizeof(p->error), error);
-    now_str(p->updated_at, sizeof(p->updated_at));
+        sb_scpy(p->error, sizeof(p->error), error);
+    sb_now_str(p->updated_at, sizeof(p->updated_at));
     if (!strcmp(status, "running"))
         p->t_started = pd_time_mono();
     if (!strcmp(status, "finished") || !strcmp(status, "failed"))
         p->t_finished = pd_time_mono();
-    logf_("operation %s (%s, branch %s): %s%s%s", p->id, p->action, p->branch_id, status,
-          error ? ": " : "", error ? error : "");
+    sb_log("operation %s (%s, branch %s): %s%s%s", p->id, p->action, p->branch_id, status,
+           error ? ": " : "", error ? error : "");
 }
 
 static void
@@ -763,26 +763,26 @@ op_finished(struct op *p)
 {
     struct branch *b = NULL;
 
-    for (size_t i = 0; i < S.nbr; i++)
-        if (strcmp(S.br[i].id, p->branch_id) == 0)
-            b = &S.br[i];
+    for (size_t i = 0; i < sb.nbr; i++)
+        if (strcmp(sb.br[i].id, p->branch_id) == 0)
+            b = &sb.br[i];
     if (b == NULL)
         return;
     if (!strcmp(p->action, "create_branch") || !strcmp(p->action, "create_timeline")) {
         snprintf(b->state, sizeof(b->state), "ready");
-        now_str(b->updated_at, sizeof(b->updated_at));
+        sb_now_str(b->updated_at, sizeof(b->updated_at));
         if (p->preserve_branch[0]) {
-            for (size_t i = 0; i < S.nbr; i++)
-                if (strcmp(S.br[i].id, p->preserve_branch) == 0)
-                    snprintf(S.br[i].state, sizeof(S.br[i].state), "ready");
+            for (size_t i = 0; i < sb.nbr; i++)
+                if (strcmp(sb.br[i].id, p->preserve_branch) == 0)
+                    snprintf(sb.br[i].state, sizeof(sb.br[i].state), "ready");
         }
     } else if (!strcmp(p->action, "start_compute")) {
         snprintf(b->ep_state, sizeof(b->ep_state), "active");
     } else if (!strcmp(p->action, "delete_timeline")) {
-        size_t idx = (size_t)(b - S.br);
+        size_t idx = (size_t)(b - sb.br);
 
-        memmove(&S.br[idx], &S.br[idx + 1], (S.nbr - idx - 1) * sizeof(S.br[0]));
-        S.nbr--;
+        memmove(&sb.br[idx], &sb.br[idx + 1], (sb.nbr - idx - 1) * sizeof(sb.br[0]));
+        sb.nbr--;
     }
 }
 
@@ -794,29 +794,29 @@ op_spawn(struct op *p)
     const char *argv[32];
     size_t n = 0;
 
-    for (size_t i = 0; i < S.nbr; i++)
-        if (strcmp(S.br[i].id, p->branch_id) == 0)
-            b = &S.br[i];
+    for (size_t i = 0; i < sb.nbr; i++)
+        if (strcmp(sb.br[i].id, p->branch_id) == 0)
+            b = &sb.br[i];
     if (b == NULL) {
         op_set(p, "failed", "branch vanished");
         return;
     }
     snprintf(port, sizeof(port), "%d", b->port);
-    snprintf(errfile, sizeof(errfile), "%s/ops/%s.err", S.state_dir, p->id);
-    argv[n++] = S.self;
+    snprintf(errfile, sizeof(errfile), "%s/ops/%s.err", sb.state_dir, p->id);
+    argv[n++] = sb.self;
     argv[n++] = "--worker";
     argv[n++] = (p->kind == OPK_PITR ? "pitr" : "delete");
     argv[n++] = "--pg-cluster";
-    argv[n++] = S.pg_cluster;
+    argv[n++] = sb.pg_cluster;
     argv[n++] = "--data";
     argv[n++] = b->data;
     argv[n++] = "--errfile";
     argv[n++] = errfile;
     if (p->kind == OPK_PITR) {
         argv[n++] = "--primary";
-        argv[n++] = S.primary;
+        argv[n++] = sb.primary;
         argv[n++] = "--base";
-        argv[n++] = S.base;
+        argv[n++] = sb.base;
         argv[n++] = "--port";
         argv[n++] = port;
         if (p->target_time[0]) {
@@ -831,9 +831,9 @@ op_spawn(struct op *p)
         if (p->preserve_to[0]) {
             struct branch *pb = NULL;
 
-            for (size_t i = 0; i < S.nbr; i++)
-                if (strcmp(S.br[i].id, p->preserve_branch) == 0)
-                    pb = &S.br[i];
+            for (size_t i = 0; i < sb.nbr; i++)
+                if (strcmp(sb.br[i].id, p->preserve_branch) == 0)
+                    pb = &sb.br[i];
             snprintf(pport, sizeof(pport), "%d", pb ? pb->port : 0);
             argv[n++] = "--preserve-to";
             argv[n++] = p->preserve_to;
@@ -843,7 +843,7 @@ op_spawn(struct op *p)
     }
     argv[n] = NULL;
     unlink(errfile);
-    p->pid = sb_worker_spawn(S.self, argv);
+    p->pid = sb_worker_spawn(sb.self, argv);
     if (p->pid < 0)
         op_set(p, "failed", "cannot start the worker process");
     else
@@ -865,7 +865,7 @@ op_reap(struct op *p)
         op_finished(p);
         return;
     }
-    snprintf(errfile, sizeof(errfile), "%s/ops/%s.err", S.state_dir, p->id);
+    snprintf(errfile, sizeof(errfile), "%s/ops/%s.err", sb.state_dir, p->id);
     f = fopen(errfile, "r");
     if (f != NULL) {
         if (fgets(msg, sizeof(msg), f) != NULL)
@@ -873,23 +873,23 @@ op_reap(struct op *p)
         (void)fclose(f); // read only
     }
     op_set(p, "failed", msg[0] ? msg : "the worker process failed");
-    for (size_t i = 0; i < S.nbr; i++)
-        if (strcmp(S.br[i].id, p->branch_id) == 0 && strcmp(p->action, "delete_timeline") != 0)
-            snprintf(S.br[i].state, sizeof(S.br[i].state), "error");
+    for (size_t i = 0; i < sb.nbr; i++)
+        if (strcmp(sb.br[i].id, p->branch_id) == 0 && strcmp(p->action, "delete_timeline") != 0)
+            snprintf(sb.br[i].state, sizeof(sb.br[i].state), "error");
 }
 
 static void
-ops_tick(void)
+sb_ops_tick(void)
 {
     double now = pd_time_mono();
     int changed = 0;
 
-    for (size_t i = 0; i < S.nops; i++) {
-        struct op *p = &S.ops[i];
+    for (size_t i = 0; i < sb.nops; i++) {
+        struct op *p = &sb.ops[i];
 
         if (!strcmp(p->status, "scheduling")) {
             if (p->dep >= 0) {
-                const char *ds = S.ops[p->dep].status;
+                const char *ds = sb.ops[p->dep].status;
 
                 if (!strcmp(ds, "failed") || !strcmp(ds, "error") || !strcmp(ds, "cancelled")) {
                     op_set(p, "failed", "a preceding operation failed");
@@ -920,19 +920,19 @@ ops_tick(void)
         }
     }
     if (changed)
-        state_save();
+        sb_state_save();
 }
 
 static void *
-ticker(void *arg)
+sb_ticker(void *arg)
 {
     (void)arg;
-    while (!stopping) {
+    while (!sb_stopping) {
         struct timespec ts = {0, 50 * 1000000L};
 
-        pthread_mutex_lock(&lock);
-        ops_tick();
-        pthread_mutex_unlock(&lock);
+        pthread_mutex_lock(&sb_lock);
+        sb_ops_tick();
+        pthread_mutex_unlock(&sb_lock);
         nanosleep(&ts, NULL);
     }
     return NULL;
@@ -947,11 +947,11 @@ struct reply {
 
 static char empty_body[1];
 
-static struct reply error_reply(int status, const char *fmt, ...)
+static struct reply sb_error_reply(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static struct reply
-error_reply(int status, const char *fmt, ...)
+sb_error_reply(int status, const char *fmt, ...)
 {
     struct reply r = {status, cJSON_CreateObject()};
     char msg[600];
@@ -960,13 +960,13 @@ error_reply(int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    jset_str(r.body, "code", "");
-    jset_str(r.body, "message", msg);
+    sb_jset_str(r.body, "code", "");
+    sb_jset_str(r.body, "message", msg);
     return r;
 }
 
 static struct reply
-ok_reply(int status, cJSON *body)
+sb_ok_reply(int status, cJSON *body)
 {
     struct reply r = {status, body};
 
@@ -989,22 +989,22 @@ check_point_in_time(const char *ts, const char *field, struct reply *out)
     char earliest[40];
 
     if (pd_time_parse_rfc3339(&t, ts, 0) != 0) {
-        *out = error_reply(400, "invalid %s: %s is not an RFC 3339 timestamp", field, ts);
+        *out = sb_error_reply(400, "invalid %s: %s is not an RFC 3339 timestamp", field, ts);
         return -1;
     }
     if (t > now) {
-        *out = error_reply(400, "%s %s is in the future", field, ts);
+        *out = sb_error_reply(400, "%s %s is in the future", field, ts);
         return -1;
     }
-    double oldest = now - (double)S.retention;
-    if (S.base_backup_at > oldest)
-        oldest = S.base_backup_at;
+    double oldest = now - (double)sb.retention;
+    if (sb.base_backup_at > oldest)
+        oldest = sb.base_backup_at;
     if (t < oldest) {
         pd_time_format(earliest, sizeof(earliest), oldest);
-        *out = error_reply(400,
-                           "%s %s is outside the history retention window: the earliest "
-                           "restorable time is %s",
-                           field, ts, earliest);
+        *out = sb_error_reply(400,
+                              "%s %s is outside the history retention window: the earliest "
+                              "restorable time is %s",
+                              field, ts, earliest);
         return -1;
     }
     return 0;
@@ -1023,7 +1023,7 @@ valid_lsn(const char *s)
 }
 
 static const char *
-jbody_str(const cJSON *o, const char *k, int *bad)
+sb_jbody_str(const cJSON *o, const char *k, int *bad)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 
@@ -1037,7 +1037,7 @@ jbody_str(const cJSON *o, const char *k, int *bad)
 }
 
 static struct reply
-create_branch(const struct request *rq)
+sb_create_branch(const struct request *rq)
 {
     const cJSON *body = rq->body;
     const cJSON *jb = cJSON_GetObjectItemCaseSensitive(body, "branch");
@@ -1053,116 +1053,117 @@ create_branch(const struct request *rq)
     char err[256];
 
     if (body != NULL && !cJSON_IsObject(body))
-        return error_reply(400, "request body must be a json object");
+        return sb_error_reply(400, "request body must be a json object");
     if (jb != NULL && !cJSON_IsObject(jb))
-        return error_reply(400, "branch must be an object");
+        return sb_error_reply(400, "branch must be an object");
     if (jb != NULL) {
-        name = jbody_str(jb, "name", &bad);
-        parent_id = jbody_str(jb, "parent_id", &bad);
-        ts = jbody_str(jb, "parent_timestamp", &bad);
-        lsn = jbody_str(jb, "parent_lsn", &bad);
+        name = sb_jbody_str(jb, "name", &bad);
+        parent_id = sb_jbody_str(jb, "parent_id", &bad);
+        ts = sb_jbody_str(jb, "parent_timestamp", &bad);
+        lsn = sb_jbody_str(jb, "parent_lsn", &bad);
         if (bad)
-            return error_reply(400, "branch fields must be strings");
+            return sb_error_reply(400, "branch fields must be strings");
     }
     if (eps != NULL && !cJSON_IsArray(eps))
-        return error_reply(400, "endpoints must be an array");
+        return sb_error_reply(400, "endpoints must be an array");
     cJSON_ArrayForEach(it, eps)
     {
-        const char *type = jbody_str(it, "type", &bad);
+        const char *type = sb_jbody_str(it, "type", &bad);
 
         if (type == NULL || (strcmp(type, "read_write") != 0 && strcmp(type, "read_only") != 0))
-            return error_reply(400, "endpoint type must be read_write or read_only");
+            return sb_error_reply(400, "endpoint type must be read_write or read_only");
         if (!strcmp(type, "read_only"))
-            return error_reply(400, "sandbox: read_only endpoints are not supported");
+            return sb_error_reply(400, "sandbox: read_only endpoints are not supported");
         if (want_ep++)
-            return error_reply(400, "a branch can have only one read_write endpoint");
+            return sb_error_reply(400, "a branch can have only one read_write endpoint");
     }
     if (ts && lsn)
-        return error_reply(400, "specify either parent_lsn or parent_timestamp, not both");
-    parent = parent_id && parent_id[0] ? branch_find(parent_id) : branch_default();
+        return sb_error_reply(400, "specify either parent_lsn or parent_timestamp, not both");
+    parent = parent_id && parent_id[0] ? sb_branch_find(parent_id) : sb_branch_default();
     if (parent == NULL)
-        return error_reply(404, "branch %s not found", parent_id ? parent_id : "(default)");
+        return sb_error_reply(404, "branch %s not found", parent_id ? parent_id : "(default)");
     if (!parent->is_primary)
-        return error_reply(400,
-                           "sandbox: branching from %s is not supported: only the primary branch "
-                           "(%s) has a wal archive",
-                           parent->id, branch_primary() ? branch_primary()->id : "?");
+        return sb_error_reply(
+            400,
+            "sandbox: branching from %s is not supported: only the primary branch "
+            "(%s) has a wal archive",
+            parent->id, sb_branch_primary() ? sb_branch_primary()->id : "?");
     if (ts && check_point_in_time(ts, "parent_timestamp", &r) != 0)
         return r;
     if (lsn && !valid_lsn(lsn))
-        return error_reply(400, "invalid parent_lsn %s", lsn);
+        return sb_error_reply(400, "invalid parent_lsn %s", lsn);
     if (name && (strlen(name) == 0 || strlen(name) > 256))
-        return error_reply(400, "branch name must be 1 to 256 characters");
-    if (project_busy())
-        return error_reply(423, LOCKED_MSG);
-    if (S.nbr >= MAX_BRANCHES)
-        return error_reply(400, "branches limit exceeded");
+        return sb_error_reply(400, "branch name must be 1 to 256 characters");
+    if (sb_project_busy())
+        return sb_error_reply(423, LOCKED_MSG);
+    if (sb.nbr >= MAX_BRANCHES)
+        return sb_error_reply(400, "branches limit exceeded");
 
-    b = &S.br[S.nbr];
+    b = &sb.br[sb.nbr];
     memset(b, 0, sizeof(*b));
-    rand_hex(hex, 4);
+    sb_rand_hex(hex, 4);
     snprintf(b->id, sizeof(b->id), "br-sandbox-%s", hex);
-    scpy(b->name, sizeof(b->name), name ? name : b->id);
-    scpy(b->parent_id, sizeof(b->parent_id), parent->id);
-    scpy(b->parent_ts, sizeof(b->parent_ts), ts ? ts : "");
-    scpy(b->parent_lsn, sizeof(b->parent_lsn), lsn ? lsn : "");
+    sb_scpy(b->name, sizeof(b->name), name ? name : b->id);
+    sb_scpy(b->parent_id, sizeof(b->parent_id), parent->id);
+    sb_scpy(b->parent_ts, sizeof(b->parent_ts), ts ? ts : "");
+    sb_scpy(b->parent_lsn, sizeof(b->parent_lsn), lsn ? lsn : "");
     snprintf(b->state, sizeof(b->state), "init");
-    now_str(b->created_at, sizeof(b->created_at));
-    scpy(b->updated_at, sizeof(b->updated_at), b->created_at);
-    branch_dir(b->data, sizeof(b->data), b->id);
-    b->port = pick_port();
+    sb_now_str(b->created_at, sizeof(b->created_at));
+    sb_scpy(b->updated_at, sizeof(b->updated_at), b->created_at);
+    sb_branch_dir(b->data, sizeof(b->data), b->id);
+    b->port = sb_pick_port();
     if (b->port == 0)
-        return error_reply(503, "no free port for the branch compute");
+        return sb_error_reply(503, "no free port for the branch compute");
     if (want_ep) {
         b->has_ep = 1;
-        rand_hex(hex, 4);
+        sb_rand_hex(hex, 4);
         snprintf(b->ep_id, sizeof(b->ep_id), "ep-sandbox-%s", hex);
         snprintf(b->ep_state, sizeof(b->ep_state), "init");
-        scpy(b->ep_created, sizeof(b->ep_created), b->created_at);
+        sb_scpy(b->ep_created, sizeof(b->ep_created), b->created_at);
     }
-    S.nbr++;
-    o1 = op_new("create_branch", b->id, NULL, OPK_PITR, -1);
-    scpy(o1->target_time, sizeof(o1->target_time), ts ? ts : "");
-    scpy(o1->target_lsn, sizeof(o1->target_lsn), lsn ? lsn : "");
+    sb.nbr++;
+    o1 = sb_op_new("create_branch", b->id, NULL, OPK_PITR, -1);
+    sb_scpy(o1->target_time, sizeof(o1->target_time), ts ? ts : "");
+    sb_scpy(o1->target_lsn, sizeof(o1->target_lsn), lsn ? lsn : "");
     if (want_ep)
-        o2 = op_new("start_compute", b->id, b->ep_id, OPK_SIMPLE, (int)(o1 - S.ops));
+        o2 = sb_op_new("start_compute", b->id, b->ep_id, OPK_SIMPLE, (int)(o1 - sb.ops));
 
     res = cJSON_CreateObject();
-    cJSON_AddItemToObject(res, "branch", j_branch(b));
+    cJSON_AddItemToObject(res, "branch", sb_json_branch(b));
     arr = cJSON_AddArrayToObject(res, "endpoints");
     if (want_ep)
-        cJSON_AddItemToArray(arr, j_endpoint(b));
+        cJSON_AddItemToArray(arr, sb_json_endpoint(b));
     arr = cJSON_AddArrayToObject(res, "operations");
-    cJSON_AddItemToArray(arr, j_op(o1));
+    cJSON_AddItemToArray(arr, sb_json_op(o1));
     if (o2)
-        cJSON_AddItemToArray(arr, j_op(o2));
+        cJSON_AddItemToArray(arr, sb_json_op(o2));
     // the new branch starts with its parent's roles and databases
-    roles = j_roles(parent, err, sizeof(err));
-    dbs = j_databases(parent, err, sizeof(err));
+    roles = sb_json_roles(parent, err, sizeof(err));
+    dbs = sb_json_databases(parent, err, sizeof(err));
     cJSON_AddItemToObject(res, "roles", roles ? roles : cJSON_CreateArray());
     cJSON_AddItemToObject(res, "databases", dbs ? dbs : cJSON_CreateArray());
     if (want_ep && roles && dbs && cJSON_GetArraySize(roles) == 1 && cJSON_GetArraySize(dbs) == 1) {
         const char *role = cJSON_GetObjectItem(cJSON_GetArrayItem(roles, 0), "name")->valuestring;
         const char *db = cJSON_GetObjectItem(cJSON_GetArrayItem(dbs, 0), "name")->valuestring;
-        char *uri = conn_uri(b, db, role);
+        char *uri = sb_conn_uri(b, db, role);
         struct sb_cluster_meta m;
 
-        if (uri != NULL && sb_cluster_meta_read(&m, S.primary, err, sizeof(err)) == 0) {
+        if (uri != NULL && sb_cluster_meta_read(&m, sb.primary, err, sizeof(err)) == 0) {
             cJSON *cu = cJSON_AddArrayToObject(res, "connection_uris");
             cJSON *d = cJSON_CreateObject(),
                   *p = cJSON_AddObjectToObject(d, "connection_parameters");
 
-            jset_str(d, "connection_uri", uri);
-            jset_str(p, "database", db);
-            jset_str(p, "password", m.password);
-            jset_str(p, "role", role);
-            jset_str(p, "host", "127.0.0.1");
-            jset_str(p, "pooler_host", "127.0.0.1");
+            sb_jset_str(d, "connection_uri", uri);
+            sb_jset_str(p, "database", db);
+            sb_jset_str(p, "password", m.password);
+            sb_jset_str(p, "role", role);
+            sb_jset_str(p, "host", "127.0.0.1");
+            sb_jset_str(p, "pooler_host", "127.0.0.1");
             cJSON_AddItemToArray(cu, d);
         }
         free(uri);
     }
-    return ok_reply(201, res);
+    return sb_ok_reply(201, res);
 }
 
 static struct reply
@@ -1170,15 +1171,15 @@ branch_ops_reply(const struct branch *b, struct op *const *ops, size_t n)
 {
     cJSON *res = cJSON_CreateObject(), *arr;
 
-    cJSON_AddItemToObject(res, "branch", j_branch(b));
+    cJSON_AddItemToObject(res, "branch", sb_json_branch(b));
     arr = cJSON_AddArrayToObject(res, "operations");
     for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, j_op(ops[i]));
-    return ok_reply(200, res);
+        cJSON_AddItemToArray(arr, sb_json_op(ops[i]));
+    return sb_ok_reply(200, res);
 }
 
 static struct reply
-patch_branch(const struct request *rq)
+sb_patch_branch(const struct request *rq)
 {
     struct branch *b = rq->branch;
     const cJSON *jb = cJSON_GetObjectItemCaseSensitive(rq->body, "branch");
@@ -1187,27 +1188,27 @@ patch_branch(const struct request *rq)
     int bad = 0;
 
     if (!cJSON_IsObject(jb))
-        return error_reply(400, "request body must contain a branch object");
-    name = jbody_str(jb, "name", &bad);
+        return sb_error_reply(400, "request body must contain a branch object");
+    name = sb_jbody_str(jb, "name", &bad);
     prot = cJSON_GetObjectItemCaseSensitive(jb, "protected");
     if (bad || (name && (strlen(name) == 0 || strlen(name) > 256)))
-        return error_reply(400, "branch name must be 1 to 256 characters");
+        return sb_error_reply(400, "branch name must be 1 to 256 characters");
     if (prot && !cJSON_IsBool(prot))
-        return error_reply(400, "protected must be a boolean");
-    if (project_busy())
-        return error_reply(423, LOCKED_MSG);
+        return sb_error_reply(400, "protected must be a boolean");
+    if (sb_project_busy())
+        return sb_error_reply(423, LOCKED_MSG);
     if (name)
-        scpy(b->name, sizeof(b->name), name);
+        sb_scpy(b->name, sizeof(b->name), name);
     if (prot)
         b->is_protected = cJSON_IsTrue(prot);
-    now_str(b->updated_at, sizeof(b->updated_at));
+    sb_now_str(b->updated_at, sizeof(b->updated_at));
     return branch_ops_reply(b, NULL, 0);
 }
 
 static struct reply
-delete_branch(const struct request *rq)
+sb_delete_branch(const struct request *rq)
 {
-    struct branch *b = branch_find(rq->id);
+    struct branch *b = sb_branch_find(rq->id);
     struct op *o;
 
     if (b == NULL) {
@@ -1216,105 +1217,107 @@ delete_branch(const struct request *rq)
         return r;
     }
     if (b->is_default)
-        return error_reply(400, "cannot delete the default branch %s", b->id);
+        return sb_error_reply(400, "cannot delete the default branch %s", b->id);
     if (b->is_primary)
-        return error_reply(400, "cannot delete the root branch %s", b->id);
-    if (branch_has_children(b->id))
-        return error_reply(400, "cannot delete branch %s: it has child branches", b->id);
-    if (project_busy())
-        return error_reply(423, LOCKED_MSG);
+        return sb_error_reply(400, "cannot delete the root branch %s", b->id);
+    if (sb_branch_has_children(b->id))
+        return sb_error_reply(400, "cannot delete branch %s: it has child branches", b->id);
+    if (sb_project_busy())
+        return sb_error_reply(423, LOCKED_MSG);
     b->deleted = 1;
-    now_str(b->updated_at, sizeof(b->updated_at));
-    o = op_new("delete_timeline", b->id, b->has_ep ? b->ep_id : NULL, OPK_DELETE, -1);
+    sb_now_str(b->updated_at, sizeof(b->updated_at));
+    o = sb_op_new("delete_timeline", b->id, b->has_ep ? b->ep_id : NULL, OPK_DELETE, -1);
     return branch_ops_reply(b, &o, 1);
 }
 
 static struct reply
-restore_branch(const struct request *rq)
+sb_restore_branch(const struct request *rq)
 {
     struct branch *b = rq->branch;
     const cJSON *body = rq->body;
     int bad = 0;
-    const char *src_id = jbody_str(body, "source_branch_id", &bad);
-    const char *ts = jbody_str(body, "source_timestamp", &bad);
-    const char *lsn = jbody_str(body, "source_lsn", &bad);
-    const char *keep = jbody_str(body, "preserve_under_name", &bad);
+    const char *src_id = sb_jbody_str(body, "source_branch_id", &bad);
+    const char *ts = sb_jbody_str(body, "source_timestamp", &bad);
+    const char *lsn = sb_jbody_str(body, "source_lsn", &bad);
+    const char *keep = sb_jbody_str(body, "preserve_under_name", &bad);
     struct branch *src, *pb = NULL;
     struct reply r;
     struct op *o;
     char hex[17];
 
     if (!cJSON_IsObject(body) || bad || src_id == NULL)
-        return error_reply(400, "source_branch_id is required");
-    src = branch_find(src_id);
+        return sb_error_reply(400, "source_branch_id is required");
+    src = sb_branch_find(src_id);
     if (src == NULL)
-        return error_reply(404, "branch %s not found", src_id);
+        return sb_error_reply(404, "branch %s not found", src_id);
     if (ts && lsn)
-        return error_reply(400, "specify either source_lsn or source_timestamp, not both");
+        return sb_error_reply(400, "specify either source_lsn or source_timestamp, not both");
     if (!src->is_primary)
-        return error_reply(400,
-                           "sandbox: restoring from %s is not supported: only the primary "
-                           "branch has a wal archive",
-                           src->id);
+        return sb_error_reply(400,
+                              "sandbox: restoring from %s is not supported: only the primary "
+                              "branch has a wal archive",
+                              src->id);
     if (b->is_primary)
-        return error_reply(400, "sandbox: restoring the primary branch in place is not supported; "
-                                "create a branch at the point in time instead");
+        return sb_error_reply(400,
+                              "sandbox: restoring the primary branch in place is not supported; "
+                              "create a branch at the point in time instead");
     if (ts && check_point_in_time(ts, "source_timestamp", &r) != 0)
         return r;
     if (lsn && !valid_lsn(lsn))
-        return error_reply(400, "invalid source_lsn %s", lsn);
-    if (branch_has_children(b->id) && (keep == NULL || keep[0] == '\0'))
-        return error_reply(400, "preserve_under_name is required: branch %s has children", b->id);
-    if (project_busy())
-        return error_reply(423, LOCKED_MSG);
-    o = op_new("create_timeline", b->id, NULL, OPK_PITR, -1);
+        return sb_error_reply(400, "invalid source_lsn %s", lsn);
+    if (sb_branch_has_children(b->id) && (keep == NULL || keep[0] == '\0'))
+        return sb_error_reply(400, "preserve_under_name is required: branch %s has children",
+                              b->id);
+    if (sb_project_busy())
+        return sb_error_reply(423, LOCKED_MSG);
+    o = sb_op_new("create_timeline", b->id, NULL, OPK_PITR, -1);
     o->replace = 1;
-    scpy(o->target_time, sizeof(o->target_time), ts ? ts : "");
-    scpy(o->target_lsn, sizeof(o->target_lsn), lsn ? lsn : "");
-    if (keep && keep[0] && S.nbr < MAX_BRANCHES) {
-        size_t bi = (size_t)(b - S.br);
+    sb_scpy(o->target_time, sizeof(o->target_time), ts ? ts : "");
+    sb_scpy(o->target_lsn, sizeof(o->target_lsn), lsn ? lsn : "");
+    if (keep && keep[0] && sb.nbr < MAX_BRANCHES) {
+        size_t bi = (size_t)(b - sb.br);
 
-        pb = &S.br[S.nbr++];
-        b = &S.br[bi];
+        pb = &sb.br[sb.nbr++];
+        b = &sb.br[bi];
         memset(pb, 0, sizeof(*pb));
-        rand_hex(hex, 4);
+        sb_rand_hex(hex, 4);
         snprintf(pb->id, sizeof(pb->id), "br-sandbox-%s", hex);
-        scpy(pb->name, sizeof(pb->name), keep);
-        scpy(pb->parent_id, sizeof(pb->parent_id), b->parent_id);
+        sb_scpy(pb->name, sizeof(pb->name), keep);
+        sb_scpy(pb->parent_id, sizeof(pb->parent_id), b->parent_id);
         snprintf(pb->state, sizeof(pb->state), "init");
-        now_str(pb->created_at, sizeof(pb->created_at));
-        scpy(pb->updated_at, sizeof(pb->updated_at), pb->created_at);
-        branch_dir(pb->data, sizeof(pb->data), pb->id);
-        pb->port = pick_port();
-        scpy(o->preserve_to, sizeof(o->preserve_to), pb->data);
-        scpy(o->preserve_branch, sizeof(o->preserve_branch), pb->id);
+        sb_now_str(pb->created_at, sizeof(pb->created_at));
+        sb_scpy(pb->updated_at, sizeof(pb->updated_at), pb->created_at);
+        sb_branch_dir(pb->data, sizeof(pb->data), pb->id);
+        pb->port = sb_pick_port();
+        sb_scpy(o->preserve_to, sizeof(o->preserve_to), pb->data);
+        sb_scpy(o->preserve_branch, sizeof(o->preserve_branch), pb->id);
         // the preserved branch keeps the old data (stopped); the target its children
-        for (size_t i = 0; i < S.nbr; i++)
-            if (!S.br[i].deleted && strcmp(S.br[i].parent_id, b->id) == 0 && &S.br[i] != pb)
-                scpy(S.br[i].parent_id, sizeof(S.br[i].parent_id), pb->id);
-        scpy(b->parent_id, sizeof(b->parent_id), pb->id);
+        for (size_t i = 0; i < sb.nbr; i++)
+            if (!sb.br[i].deleted && strcmp(sb.br[i].parent_id, b->id) == 0 && &sb.br[i] != pb)
+                sb_scpy(sb.br[i].parent_id, sizeof(sb.br[i].parent_id), pb->id);
+        sb_scpy(b->parent_id, sizeof(b->parent_id), pb->id);
     } else {
-        scpy(b->parent_id, sizeof(b->parent_id), src->id);
+        sb_scpy(b->parent_id, sizeof(b->parent_id), src->id);
     }
-    scpy(b->parent_ts, sizeof(b->parent_ts), ts ? ts : "");
-    scpy(b->parent_lsn, sizeof(b->parent_lsn), lsn ? lsn : "");
+    sb_scpy(b->parent_ts, sizeof(b->parent_ts), ts ? ts : "");
+    sb_scpy(b->parent_lsn, sizeof(b->parent_lsn), lsn ? lsn : "");
     snprintf(b->state, sizeof(b->state), "resetting");
-    now_str(b->updated_at, sizeof(b->updated_at));
-    scpy(b->last_reset_at, sizeof(b->last_reset_at), b->updated_at);
+    sb_now_str(b->updated_at, sizeof(b->updated_at));
+    sb_scpy(b->last_reset_at, sizeof(b->last_reset_at), b->updated_at);
     return branch_ops_reply(b, &o, 1);
 }
 
 static struct reply
-set_default(const struct request *rq)
+sb_set_default(const struct request *rq)
 {
     struct branch *b = rq->branch;
 
-    if (project_busy())
-        return error_reply(423, LOCKED_MSG);
-    for (size_t i = 0; i < S.nbr; i++)
-        S.br[i].is_default = 0;
+    if (sb_project_busy())
+        return sb_error_reply(423, LOCKED_MSG);
+    for (size_t i = 0; i < sb.nbr; i++)
+        sb.br[i].is_default = 0;
     b->is_default = 1;
-    now_str(b->updated_at, sizeof(b->updated_at));
+    sb_now_str(b->updated_at, sizeof(b->updated_at));
     return branch_ops_reply(b, NULL, 0);
 }
 
@@ -1324,104 +1327,104 @@ endpoint_reply(int status, const struct branch *b, struct op *o)
     cJSON *res = cJSON_CreateObject();
     cJSON *arr;
 
-    cJSON_AddItemToObject(res, "endpoint", j_endpoint(b));
+    cJSON_AddItemToObject(res, "endpoint", sb_json_endpoint(b));
     arr = cJSON_AddArrayToObject(res, "operations");
     if (o != NULL)
-        cJSON_AddItemToArray(arr, j_op(o));
-    return ok_reply(status, res);
+        cJSON_AddItemToArray(arr, sb_json_op(o));
+    return sb_ok_reply(status, res);
 }
 
 static struct reply
-create_endpoint(const struct request *rq)
+sb_create_endpoint(const struct request *rq)
 {
     const cJSON *je = cJSON_GetObjectItemCaseSensitive(rq->body, "endpoint");
     int bad = 0;
-    const char *bid = jbody_str(je, "branch_id", &bad);
-    const char *type = jbody_str(je, "type", &bad);
+    const char *bid = sb_jbody_str(je, "branch_id", &bad);
+    const char *type = sb_jbody_str(je, "type", &bad);
     struct branch *b;
     struct op *o;
     char hex[17];
 
     if (!cJSON_IsObject(je) || bad || bid == NULL || type == NULL)
-        return error_reply(400, "endpoint.branch_id and endpoint.type are required");
+        return sb_error_reply(400, "endpoint.branch_id and endpoint.type are required");
     if (strcmp(type, "read_write") != 0 && strcmp(type, "read_only") != 0)
-        return error_reply(400, "endpoint type must be read_write or read_only");
+        return sb_error_reply(400, "endpoint type must be read_write or read_only");
     if (!strcmp(type, "read_only"))
-        return error_reply(400, "sandbox: read_only endpoints are not supported");
-    b = branch_find(bid);
+        return sb_error_reply(400, "sandbox: read_only endpoints are not supported");
+    b = sb_branch_find(bid);
     if (b == NULL)
-        return error_reply(404, "branch %s not found", bid);
+        return sb_error_reply(404, "branch %s not found", bid);
     if (b->has_ep)
-        return error_reply(400, "branch %s already has a read_write endpoint", bid);
-    if (project_busy())
-        return error_reply(423, LOCKED_MSG);
+        return sb_error_reply(400, "branch %s already has a read_write endpoint", bid);
+    if (sb_project_busy())
+        return sb_error_reply(423, LOCKED_MSG);
     b->has_ep = 1;
-    rand_hex(hex, 4);
+    sb_rand_hex(hex, 4);
     snprintf(b->ep_id, sizeof(b->ep_id), "ep-sandbox-%s", hex);
     snprintf(b->ep_state, sizeof(b->ep_state), "init");
-    now_str(b->ep_created, sizeof(b->ep_created));
-    o = op_new("start_compute", b->id, b->ep_id, OPK_SIMPLE, -1);
+    sb_now_str(b->ep_created, sizeof(b->ep_created));
+    o = sb_op_new("start_compute", b->id, b->ep_id, OPK_SIMPLE, -1);
     return endpoint_reply(201, b, o);
 }
 
 static struct reply
-start_endpoint(const struct request *rq)
+sb_start_endpoint(const struct request *rq)
 {
-    struct branch *b = branch_by_ep(rq->id);
+    struct branch *b = sb_branch_by_ep(rq->id);
     struct op *o;
 
     if (b == NULL)
-        return error_reply(404, "endpoint %s not found", rq->id);
-    if (project_busy())
-        return error_reply(423, LOCKED_MSG);
-    o = op_new("start_compute", b->id, b->ep_id, OPK_SIMPLE, -1);
+        return sb_error_reply(404, "endpoint %s not found", rq->id);
+    if (sb_project_busy())
+        return sb_error_reply(423, LOCKED_MSG);
+    o = sb_op_new("start_compute", b->id, b->ep_id, OPK_SIMPLE, -1);
     return endpoint_reply(200, b, o);
 }
 
 static struct reply
-list_branches(const struct request *rq)
+sb_list_branches(const struct request *rq)
 {
     struct MHD_Connection *conn = rq->conn;
     const char *cursor = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor");
     const char *limit_s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
     const char *search = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "search");
-    long limit = S.page_size, c = 0;
+    long limit = sb.page_size, c = 0;
     size_t start = 0, shown = 0, i;
     cJSON *res = cJSON_CreateObject(), *arr, *pg;
 
-    if (limit_s && !parse_long(limit_s, 1, 10000, &limit)) {
+    if (limit_s && !sb_parse_long(limit_s, 1, 10000, &limit)) {
         cJSON_Delete(res);
-        return error_reply(400, "limit must be between 1 and 10000");
+        return sb_error_reply(400, "limit must be between 1 and 10000");
     }
     if (cursor) {
-        if (cursor[0] != 'c' || !parse_long(cursor + 1, 0, INT_MAX, &c)) {
+        if (cursor[0] != 'c' || !sb_parse_long(cursor + 1, 0, INT_MAX, &c)) {
             cJSON_Delete(res);
-            return error_reply(400, "invalid cursor");
+            return sb_error_reply(400, "invalid cursor");
         }
         start = (size_t)c;
     }
     arr = cJSON_AddArrayToObject(res, "branches");
     cJSON_AddObjectToObject(res, "annotations");
-    for (i = start; i < S.nbr; i++) {
-        if (S.br[i].deleted)
+    for (i = start; i < sb.nbr; i++) {
+        if (sb.br[i].deleted)
             continue;
-        if (search && !strstr(S.br[i].name, search) && !strstr(S.br[i].id, search))
+        if (search && !strstr(sb.br[i].name, search) && !strstr(sb.br[i].id, search))
             continue;
         if (limit > 0 && shown == (size_t)limit)
             break;
-        cJSON_AddItemToArray(arr, j_branch(&S.br[i]));
+        cJSON_AddItemToArray(arr, sb_json_branch(&sb.br[i]));
         shown++;
     }
     pg = cJSON_AddObjectToObject(res, "pagination");
-    if (i < S.nbr) {
+    if (i < sb.nbr) {
         char next[32];
 
         snprintf(next, sizeof(next), "c%zu", i);
-        jset_str(pg, "next", next);
+        sb_jset_str(pg, "next", next);
     }
-    jset_str(pg, "sort_by", "created_at");
-    jset_str(pg, "sort_order", "asc");
-    return ok_reply(200, res);
+    sb_jset_str(pg, "sort_by", "created_at");
+    sb_jset_str(pg, "sort_order", "asc");
+    return sb_ok_reply(200, res);
 }
 
 static struct reply
@@ -1430,20 +1433,20 @@ list_endpoints(const struct branch *only)
     cJSON *res = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(res, "endpoints");
 
-    for (size_t i = 0; i < S.nbr; i++)
-        if (!S.br[i].deleted && S.br[i].has_ep && (only == NULL || only == &S.br[i]))
-            cJSON_AddItemToArray(arr, j_endpoint(&S.br[i]));
-    return ok_reply(200, res);
+    for (size_t i = 0; i < sb.nbr; i++)
+        if (!sb.br[i].deleted && sb.br[i].has_ep && (only == NULL || only == &sb.br[i]))
+            cJSON_AddItemToArray(arr, sb_json_endpoint(&sb.br[i]));
+    return sb_ok_reply(200, res);
 }
 
 static struct reply
-connection_uri(const struct request *rq)
+sb_connection_uri(const struct request *rq)
 {
     struct MHD_Connection *conn = rq->conn;
     const char *bid = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "branch_id");
     const char *db = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "database_name");
     const char *role = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "role_name");
-    struct branch *b = bid ? branch_find(bid) : branch_default();
+    struct branch *b = bid ? sb_branch_find(bid) : sb_branch_default();
     struct sb_cluster_meta m;
     char err[256];
     cJSON *dbs, *it, *res;
@@ -1451,55 +1454,55 @@ connection_uri(const struct request *rq)
     char *uri;
 
     if (db == NULL || role == NULL)
-        return error_reply(400, "database_name and role_name are required");
+        return sb_error_reply(400, "database_name and role_name are required");
     if (b == NULL)
-        return error_reply(404, "branch %s not found", bid ? bid : "(default)");
+        return sb_error_reply(404, "branch %s not found", bid ? bid : "(default)");
     if (!b->has_ep)
-        return error_reply(404, "branch %s has no read_write endpoint", b->id);
+        return sb_error_reply(404, "branch %s has no read_write endpoint", b->id);
     if (strcmp(b->state, "ready") != 0)
-        return error_reply(422, "branch not ready yet");
-    if (sb_cluster_meta_read(&m, S.primary, err, sizeof(err)) != 0)
-        return error_reply(500, "sandbox: %s", err);
+        return sb_error_reply(422, "branch not ready yet");
+    if (sb_cluster_meta_read(&m, sb.primary, err, sizeof(err)) != 0)
+        return sb_error_reply(500, "sandbox: %s", err);
     if (strcmp(role, m.role) != 0)
-        return error_reply(404, "role %s not found (the sandbox knows the password of %s only)",
-                           role, m.role);
-    dbs = j_databases(b, err, sizeof(err));
+        return sb_error_reply(404, "role %s not found (the sandbox knows the password of %s only)",
+                              role, m.role);
+    dbs = sb_json_databases(b, err, sizeof(err));
     if (dbs == NULL)
-        return error_reply(503, "%s", err);
+        return sb_error_reply(503, "%s", err);
     cJSON_ArrayForEach(it, dbs) found |= !strcmp(cJSON_GetObjectItem(it, "name")->valuestring, db);
     cJSON_Delete(dbs);
     if (!found)
-        return error_reply(404, "database %s not found", db);
-    uri = conn_uri(b, db, role);
+        return sb_error_reply(404, "database %s not found", db);
+    uri = sb_conn_uri(b, db, role);
     res = cJSON_CreateObject();
-    jset_str(res, "uri", uri ? uri : "");
+    sb_jset_str(res, "uri", uri ? uri : "");
     free(uri);
-    return ok_reply(200, res);
+    return sb_ok_reply(200, res);
 }
 
 static struct reply
-get_project(const struct request *rq)
+sb_get_project(const struct request *rq)
 {
     cJSON *res = cJSON_CreateObject();
 
     (void)rq;
-    cJSON_AddItemToObject(res, "project", j_project());
-    return ok_reply(200, res);
+    cJSON_AddItemToObject(res, "project", sb_json_project());
+    return sb_ok_reply(200, res);
 }
 
 static struct reply
-get_branch(const struct request *rq)
+sb_get_branch(const struct request *rq)
 {
     cJSON *res = cJSON_CreateObject();
     cJSON *annotation, *obj;
 
-    cJSON_AddItemToObject(res, "branch", j_branch(rq->branch));
+    cJSON_AddItemToObject(res, "branch", sb_json_branch(rq->branch));
     annotation = cJSON_AddObjectToObject(res, "annotation");
     obj = cJSON_AddObjectToObject(annotation, "object");
-    jset_str(obj, "type", "console/branch");
-    jset_str(obj, "id", rq->branch->id);
+    sb_jset_str(obj, "type", "console/branch");
+    sb_jset_str(obj, "id", rq->branch->id);
     cJSON_AddObjectToObject(annotation, "value");
-    return ok_reply(200, res);
+    return sb_ok_reply(200, res);
 }
 
 /* GET of a list a ready branch reads from its cluster, under key. */
@@ -1511,102 +1514,102 @@ branch_sql_list(const struct branch *b, const char *key,
     cJSON *res, *x;
 
     if (strcmp(b->state, "ready") != 0)
-        return error_reply(422, "branch not ready yet");
+        return sb_error_reply(422, "branch not ready yet");
     x = list(b, err, sizeof(err));
     if (x == NULL)
-        return error_reply(503, "%s", err);
+        return sb_error_reply(503, "%s", err);
     res = cJSON_CreateObject();
     cJSON_AddItemToObject(res, key, x);
-    return ok_reply(200, res);
+    return sb_ok_reply(200, res);
 }
 
 static struct reply
-get_databases(const struct request *rq)
+sb_get_databases(const struct request *rq)
 {
-    return branch_sql_list(rq->branch, "databases", j_databases);
+    return branch_sql_list(rq->branch, "databases", sb_json_databases);
 }
 
 static struct reply
-get_roles(const struct request *rq)
+sb_get_roles(const struct request *rq)
 {
-    return branch_sql_list(rq->branch, "roles", j_roles);
+    return branch_sql_list(rq->branch, "roles", sb_json_roles);
 }
 
 static struct reply
-list_all_endpoints(const struct request *rq)
+sb_list_all_endpoints(const struct request *rq)
 {
     (void)rq;
     return list_endpoints(NULL);
 }
 
 static struct reply
-list_branch_endpoints(const struct request *rq)
+sb_list_branch_endpoints(const struct request *rq)
 {
     return list_endpoints(rq->branch);
 }
 
 static struct reply
-get_endpoint(const struct request *rq)
+sb_get_endpoint(const struct request *rq)
 {
-    const struct branch *b = branch_by_ep(rq->id);
+    const struct branch *b = sb_branch_by_ep(rq->id);
     cJSON *res;
 
     if (b == NULL)
-        return error_reply(404, "endpoint %s not found", rq->id);
+        return sb_error_reply(404, "endpoint %s not found", rq->id);
     res = cJSON_CreateObject();
-    cJSON_AddItemToObject(res, "endpoint", j_endpoint(b));
-    return ok_reply(200, res);
+    cJSON_AddItemToObject(res, "endpoint", sb_json_endpoint(b));
+    return sb_ok_reply(200, res);
 }
 
 static struct reply
-list_operations(const struct request *rq)
+sb_list_operations(const struct request *rq)
 {
     cJSON *res = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(res, "operations");
 
     (void)rq;
-    for (size_t i = S.nops; i-- > 0;)
-        cJSON_AddItemToArray(arr, j_op(&S.ops[i]));
+    for (size_t i = sb.nops; i-- > 0;)
+        cJSON_AddItemToArray(arr, sb_json_op(&sb.ops[i]));
     // Pagination requires a non-empty cursor: the oldest operation listed
-    if (S.nops > 0)
-        jset_str(cJSON_AddObjectToObject(res, "pagination"), "cursor", S.ops[0].created_at);
-    return ok_reply(200, res);
+    if (sb.nops > 0)
+        sb_jset_str(cJSON_AddObjectToObject(res, "pagination"), "cursor", sb.ops[0].created_at);
+    return sb_ok_reply(200, res);
 }
 
 static struct reply
-get_operation(const struct request *rq)
+sb_get_operation(const struct request *rq)
 {
-    for (size_t i = 0; i < S.nops; i++) {
-        if (strcmp(S.ops[i].id, rq->id) == 0) {
+    for (size_t i = 0; i < sb.nops; i++) {
+        if (strcmp(sb.ops[i].id, rq->id) == 0) {
             cJSON *res = cJSON_CreateObject();
 
-            cJSON_AddItemToObject(res, "operation", j_op(&S.ops[i]));
-            return ok_reply(200, res);
+            cJSON_AddItemToObject(res, "operation", sb_json_op(&sb.ops[i]));
+            return sb_ok_reply(200, res);
         }
     }
-    return error_reply(404, "operation %s not found", rq->id);
+    return sb_error_reply(404, "operation %s not found", rq->id);
 }
 
 static struct reply
-operation_path_not_found(const struct request *rq)
+sb_operation_path_not_found(const struct request *rq)
 {
     (void)rq;
     // a path below an operation names none: the message has always left the id empty
-    return error_reply(404, "operation %s not found", "");
+    return sb_error_reply(404, "operation %s not found", "");
 }
 
 static struct reply
 method_not_allowed(const struct request *rq)
 {
     (void)rq;
-    return error_reply(405, "method not allowed");
+    return sb_error_reply(405, "method not allowed");
 }
 
 static struct reply
 not_found(const struct request *rq)
 {
     (void)rq;
-    return error_reply(404, "not found");
+    return sb_error_reply(404, "not found");
 }
 
 /*
@@ -1626,29 +1629,29 @@ struct route {
 };
 
 static const struct route routes[] = {
-    {"GET", "", get_project, false},
-    {"GET", "branches", list_branches, false},
-    {"POST", "branches", create_branch, true},
+    {"GET", "", sb_get_project, false},
+    {"GET", "branches", sb_list_branches, false},
+    {"POST", "branches", sb_create_branch, true},
     {NULL, "branches", method_not_allowed, false},
-    {"DELETE", "branches/{id}", delete_branch, true},
-    {"GET", "branches/{branch}", get_branch, false},
-    {"PATCH", "branches/{branch}", patch_branch, true},
+    {"DELETE", "branches/{id}", sb_delete_branch, true},
+    {"GET", "branches/{branch}", sb_get_branch, false},
+    {"PATCH", "branches/{branch}", sb_patch_branch, true},
     {NULL, "branches/{branch}", method_not_allowed, false},
-    {"POST", "branches/{branch}/restore", restore_branch, true},
-    {"POST", "branches/{branch}/set_as_default", set_default, true},
-    {"GET", "branches/{branch}/endpoints", list_branch_endpoints, false},
-    {"GET", "branches/{branch}/databases", get_databases, false},
-    {"GET", "branches/{branch}/roles", get_roles, false},
+    {"POST", "branches/{branch}/restore", sb_restore_branch, true},
+    {"POST", "branches/{branch}/set_as_default", sb_set_default, true},
+    {"GET", "branches/{branch}/endpoints", sb_list_branch_endpoints, false},
+    {"GET", "branches/{branch}/databases", sb_get_databases, false},
+    {"GET", "branches/{branch}/roles", sb_get_roles, false},
     {NULL, "branches/{branch}/{id}", method_not_allowed, false},
     {NULL, "branches/{branch}/**", not_found, false},
-    {"GET", "endpoints", list_all_endpoints, false},
-    {"POST", "endpoints", create_endpoint, true},
-    {"GET", "endpoints/{id}", get_endpoint, false},
-    {"POST", "endpoints/{id}/start", start_endpoint, true},
-    {"GET", "connection_uri", connection_uri, false},
-    {"GET", "operations", list_operations, false},
-    {"GET", "operations/{id}", get_operation, false},
-    {"GET", "operations/{id}/**", operation_path_not_found, false},
+    {"GET", "endpoints", sb_list_all_endpoints, false},
+    {"POST", "endpoints", sb_create_endpoint, true},
+    {"GET", "endpoints/{id}", sb_get_endpoint, false},
+    {"POST", "endpoints/{id}/start", sb_start_endpoint, true},
+    {"GET", "connection_uri", sb_connection_uri, false},
+    {"GET", "operations", sb_list_operations, false},
+    {"GET", "operations/{id}", sb_get_operation, false},
+    {"GET", "operations/{id}/**", sb_operation_path_not_found, false},
 };
 
 /* The n segments match pattern; *id and *branch point at the segments matched by them. */
@@ -1679,24 +1682,24 @@ route_match(const char *pattern, char *const *segs, int n, const char **id, cons
 
 /* Answer a request: the project's checks, then the first matching row of routes. */
 static struct reply
-route_dispatch(struct MHD_Connection *conn, const char *method, const char *url, const cJSON *body,
-               int body_bad)
+sb_route_dispatch(struct MHD_Connection *conn, const char *method, const char *url,
+                  const cJSON *body, int body_bad)
 {
     char path[1024], *segs[8], *save = NULL, *tok;
     int n = 0;
     struct request rq = {conn, body, NULL, NULL};
 
     if (strncmp(url, "/api/v2/", 8) != 0)
-        return error_reply(404, "not found");
-    scpy(path, sizeof(path), url + 7);
+        return sb_error_reply(404, "not found");
+    sb_scpy(path, sizeof(path), url + 7);
     for (tok = strtok_r(path, "/", &save); tok && n < 8; tok = strtok_r(NULL, "/", &save))
         segs[n++] = tok;
     if (n < 2 || strcmp(segs[0], "projects") != 0)
-        return error_reply(404, "not found");
-    if (strcmp(segs[1], S.project_id) != 0)
-        return error_reply(404, "project %s not found", segs[1]);
+        return sb_error_reply(404, "not found");
+    if (strcmp(segs[1], sb.project_id) != 0)
+        return sb_error_reply(404, "project %s not found", segs[1]);
     if (body_bad)
-        return error_reply(400, "request body is not valid json");
+        return sb_error_reply(400, "request body is not valid json");
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         const struct route *rt = &routes[i];
         const char *branch_seg = NULL;
@@ -1707,16 +1710,16 @@ route_dispatch(struct MHD_Connection *conn, const char *method, const char *url,
             !route_match(rt->pattern, segs + 2, n - 2, &rq.id, &branch_seg))
             continue;
         if (branch_seg != NULL) {
-            rq.branch = branch_find(branch_seg);
+            rq.branch = sb_branch_find(branch_seg);
             if (rq.branch == NULL)
-                return error_reply(404, "branch %s not found", branch_seg);
+                return sb_error_reply(404, "branch %s not found", branch_seg);
         }
         r = rt->handler(&rq);
         if (rt->mutates && r.status < 300)
-            state_save();
+            sb_state_save();
         return r;
     }
-    return error_reply(404, "not found");
+    return sb_error_reply(404, "not found");
 }
 
 struct conn_state {
@@ -1729,7 +1732,7 @@ static int
 authorized(struct MHD_Connection *conn)
 {
     const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    size_t kl = strlen(S.key);
+    size_t kl = strlen(sb.key);
 
     if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
         return 0;
@@ -1739,13 +1742,13 @@ authorized(struct MHD_Connection *conn)
         return 0;
     unsigned char diff = 0;
     for (size_t i = 0; i < kl; i++)
-        diff |= (unsigned char)(h[i] ^ S.key[i]);
+        diff |= (unsigned char)(h[i] ^ sb.key[i]);
     return diff == 0;
 }
 
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-           const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+sb_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+              const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
     struct conn_state *cs = *con_cls;
     const char *rid_in;
@@ -1783,13 +1786,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     }
     rid_in = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-ID");
     if (rid_in != NULL && strlen(rid_in) < sizeof(rid) && rid_in[0] != '\0')
-        scpy(rid, sizeof(rid), rid_in);
+        sb_scpy(rid, sizeof(rid), rid_in);
     else
-        new_uuid(rid);
+        sb_new_uuid(rid);
     if (!authorized(conn)) {
-        r = error_reply(401, "authentication required: send Authorization: Bearer <api key>");
+        r = sb_error_reply(401, "authentication required: send Authorization: Bearer <api key>");
     } else if (cs->too_big) {
-        r = error_reply(413, "request body too large");
+        r = sb_error_reply(413, "request body too large");
     } else {
         int bad = 0;
 
@@ -1797,13 +1800,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
             body = cJSON_ParseWithLength(cs->data, cs->len);
             bad = body == NULL;
         }
-        pthread_mutex_lock(&lock);
-        ops_tick();
-        r = route_dispatch(conn, method, url, body, bad);
-        pthread_mutex_unlock(&lock);
+        pthread_mutex_lock(&sb_lock);
+        sb_ops_tick();
+        r = sb_route_dispatch(conn, method, url, body, bad);
+        pthread_mutex_unlock(&sb_lock);
     }
     if (r.body != NULL && r.status >= 400)
-        jset_str(r.body, "request_id", rid);
+        sb_jset_str(r.body, "request_id", rid);
     if (r.body != NULL)
         text = cJSON_PrintUnformatted(r.body);
     resp = MHD_create_response_from_buffer(text ? strlen(text) : 0, text ? text : empty_body,
@@ -1814,7 +1817,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     MHD_add_response_header(resp, "X-Neon-Ret-Request-Id", rid);
     ret = MHD_queue_response(conn, (unsigned int)r.status, resp);
     MHD_destroy_response(resp);
-    logf_("%s %s -> %d (request_id %s)", method, url, r.status, rid);
+    sb_log("%s %s -> %d (request_id %s)", method, url, r.status, rid);
     if (text != NULL)
         cJSON_free(text);
     cJSON_Delete(r.body);
@@ -1823,7 +1826,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 }
 
 static void
-on_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+sb_on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+           enum MHD_RequestTerminationCode toe)
 {
     struct conn_state *cs = *con_cls;
 
@@ -1843,7 +1847,7 @@ static void
 on_signal(int sig)
 {
     (void)sig;
-    stopping = 1;
+    sb_stopping = 1;
 }
 
 static int
@@ -1871,16 +1875,16 @@ take_base_backup(const struct sb_cluster_meta *m)
 
     snprintf(exe, sizeof(exe), "%s/pg_basebackup", bin ? bin : "/usr/lib/postgresql/15/bin");
     snprintf(port, sizeof(port), "%d", m->port);
-    const char *argv[] = {exe,  "-D",      S.base, "-X", "none", "-c",    "fast",
-                          "-h", S.primary, "-p",   port, "-U",   m->role, NULL};
+    const char *argv[] = {exe,  "-D",       sb.base, "-X", "none", "-c",    "fast",
+                          "-h", sb.primary, "-p",    port, "-U",   m->role, NULL};
 
-    logf_("taking a base backup of %s into %s", S.primary, S.base);
+    sb_log("taking a base backup of %s into %s", sb.primary, sb.base);
     if (sb_run(m->os_user, argv, out, sizeof(out)) != 0) {
-        logf_("pg_basebackup failed: %s", out);
+        sb_log("pg_basebackup failed: %s", out);
         return -1;
     }
-    S.base_backup_at = pd_time_wall();
-    logf_("base backup done in %.1fs", S.base_backup_at - t0);
+    sb.base_backup_at = pd_time_wall();
+    sb_log("base backup done in %.1fs", sb.base_backup_at - t0);
     return 0;
 }
 
@@ -1910,7 +1914,7 @@ main(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--worker") == 0)
             return sb_worker_main(argc, argv);
-    S.retention = 86400;
+    sb.retention = 86400;
     // every option takes a value: two arguments a turn
     for (int i = 1; i < argc; i += 2) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1925,7 +1929,7 @@ main(int argc, char **argv)
             return 2;
         }
         if (!strcmp(argv[i], "--port"))
-            port = parse_long(v, 1, 65535, &num) ? (int)num : 0; // 0: refused below
+            port = sb_parse_long(v, 1, 65535, &num) ? (int)num : 0; // 0: refused below
         else if (!strcmp(argv[i], "--state"))
             state = v;
         else if (!strcmp(argv[i], "--key"))
@@ -1936,17 +1940,17 @@ main(int argc, char **argv)
             primary = v;
         else if (!strcmp(argv[i], "--pg-cluster"))
             pgc = v;
-        else if (!strcmp(argv[i], "--history-retention") && parse_long(v, 0, LONG_MAX, &num))
-            S.retention = num;
-        else if (!strcmp(argv[i], "--page-size") && parse_long(v, 0, 10000, &num))
-            S.page_size = (int)num;
+        else if (!strcmp(argv[i], "--history-retention") && sb_parse_long(v, 0, LONG_MAX, &num))
+            sb.retention = num;
+        else if (!strcmp(argv[i], "--page-size") && sb_parse_long(v, 0, 10000, &num))
+            sb.page_size = (int)num;
         else {
             usage();
             return 2;
         }
     }
     if (port <= 0 || port > 65535 || state == NULL || primary == NULL || key == NULL ||
-        strlen(key) < 8 || strlen(key) >= sizeof(S.key)) {
+        strlen(key) < 8 || strlen(key) >= sizeof(sb.key)) {
         fprintf(stderr, "neon-sandbox: --port, --state, --primary and a key of at least 8 "
                         "characters (--key or NEON_SANDBOX_KEY) are required\n");
         usage();
@@ -1958,31 +1962,31 @@ main(int argc, char **argv)
             fprintf(stderr, "neon-sandbox: project id must match ^[a-z0-9-]{1,60}$\n");
             return 2;
         }
-    seed = (unsigned int)getpid() ^ (unsigned int)time(NULL);
-    scpy(S.key, sizeof(S.key), key);
-    scpy(S.project_id, sizeof(S.project_id), pid_arg);
+    sb_seed = (unsigned int)getpid() ^ (unsigned int)time(NULL);
+    sb_scpy(sb.key, sizeof(sb.key), key);
+    sb_scpy(sb.project_id, sizeof(sb.project_id), pid_arg);
     if (mkdir(state, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "neon-sandbox: cannot create %s: %s\n", state, strerror(errno));
         return 1;
     }
-    if (realpath(state, S.state_dir) == NULL || realpath(primary, S.primary) == NULL) {
+    if (realpath(state, sb.state_dir) == NULL || realpath(primary, sb.primary) == NULL) {
         fprintf(stderr, "neon-sandbox: bad --state or --primary: %s\n", strerror(errno));
         return 1;
     }
     if (pgc == NULL)
         pgc = getenv("PGDRILL_PG_CLUSTER");
-    if (pgc == NULL || realpath(pgc, S.pg_cluster) == NULL) {
+    if (pgc == NULL || realpath(pgc, sb.pg_cluster) == NULL) {
         fprintf(stderr, "neon-sandbox: pg-cluster.sh not found (--pg-cluster or "
                         "PGDRILL_PG_CLUSTER)\n");
         return 1;
     }
-    n = readlink("/proc/self/exe", S.self, sizeof(S.self) - 1);
+    n = readlink("/proc/self/exe", sb.self, sizeof(sb.self) - 1);
     if (n <= 0) {
         fprintf(stderr, "neon-sandbox: cannot find its own executable\n");
         return 1;
     }
-    S.self[n] = '\0';
-    if (sb_cluster_meta_read(&m, S.primary, err, sizeof(err)) != 0) {
+    sb.self[n] = '\0';
+    if (sb_cluster_meta_read(&m, sb.primary, err, sizeof(err)) != 0) {
         fprintf(stderr, "neon-sandbox: %s\n", err);
         return 1;
     }
@@ -1990,65 +1994,65 @@ main(int argc, char **argv)
         fprintf(stderr,
                 "neon-sandbox: the primary in %s has no wal archive (init it with "
                 "pg-cluster.sh init --archive DIR)\n",
-                S.primary);
+                sb.primary);
         return 1;
     }
-    snprintf(S.base, sizeof(S.base), "%s/base", S.state_dir);
-    snprintf(S.branches_dir, sizeof(S.branches_dir), "%s/branches", S.state_dir);
+    snprintf(sb.base, sizeof(sb.base), "%s/base", sb.state_dir);
+    snprintf(sb.branches_dir, sizeof(sb.branches_dir), "%s/branches", sb.state_dir);
     {
         char ops_dir[PATH_MAX + 8];
 
-        snprintf(ops_dir, sizeof(ops_dir), "%s/ops", S.state_dir);
+        snprintf(ops_dir, sizeof(ops_dir), "%s/ops", sb.state_dir);
         mkdir(ops_dir, 0700);
     }
-    if (mkdir_owned(S.branches_dir, m.os_user) != 0) {
-        fprintf(stderr, "neon-sandbox: cannot prepare %s: %s\n", S.branches_dir, strerror(errno));
+    if (mkdir_owned(sb.branches_dir, m.os_user) != 0) {
+        fprintf(stderr, "neon-sandbox: cannot prepare %s: %s\n", sb.branches_dir, strerror(errno));
         return 1;
     }
-    int loaded = state_load();
+    int loaded = sb_state_load();
     if (loaded < 0) {
-        fprintf(stderr, "neon-sandbox: %s/state.json is corrupt\n", S.state_dir);
+        fprintf(stderr, "neon-sandbox: %s/state.json is corrupt\n", sb.state_dir);
         return 1;
     }
     if (loaded == 0) {
-        struct branch *b = &S.br[0];
+        struct branch *b = &sb.br[0];
         char hex[17];
 
-        if (mkdir_owned(S.base, m.os_user) != 0 || take_base_backup(&m) != 0) {
+        if (mkdir_owned(sb.base, m.os_user) != 0 || take_base_backup(&m) != 0) {
             fprintf(stderr, "neon-sandbox: no base backup, cannot serve branches\n");
             return 1;
         }
-        now_str(S.created_at, sizeof(S.created_at));
+        sb_now_str(sb.created_at, sizeof(sb.created_at));
         memset(b, 0, sizeof(*b));
-        rand_hex(hex, 4);
+        sb_rand_hex(hex, 4);
         snprintf(b->id, sizeof(b->id), "br-main-%s", hex);
         snprintf(b->name, sizeof(b->name), "main");
         snprintf(b->state, sizeof(b->state), "ready");
-        scpy(b->created_at, sizeof(b->created_at), S.created_at);
-        scpy(b->updated_at, sizeof(b->updated_at), S.created_at);
-        scpy(b->data, sizeof(b->data), S.primary);
+        sb_scpy(b->created_at, sizeof(b->created_at), sb.created_at);
+        sb_scpy(b->updated_at, sizeof(b->updated_at), sb.created_at);
+        sb_scpy(b->data, sizeof(b->data), sb.primary);
         b->is_default = b->is_primary = 1;
         b->has_ep = 1;
-        rand_hex(hex, 4);
+        sb_rand_hex(hex, 4);
         snprintf(b->ep_id, sizeof(b->ep_id), "ep-main-%s", hex);
         snprintf(b->ep_state, sizeof(b->ep_state), "active");
-        scpy(b->ep_created, sizeof(b->ep_created), S.created_at);
-        S.nbr = 1;
-        state_save();
+        sb_scpy(b->ep_created, sizeof(b->ep_created), sb.created_at);
+        sb.nbr = 1;
+        sb_state_save();
     } else {
         // bring back the computes of ready branches
-        for (size_t i = 0; i < S.nbr; i++) {
-            struct branch *b = &S.br[i];
+        for (size_t i = 0; i < sb.nbr; i++) {
+            struct branch *b = &sb.br[i];
             char out[300];
-            const char *av[] = {S.pg_cluster, "start", b->data, NULL};
+            const char *av[] = {sb.pg_cluster, "start", b->data, NULL};
 
             if (b->is_primary || b->deleted || strcmp(b->state, "ready") != 0 ||
                 sb_postmaster_pid(b->data) != 0 || access(b->data, F_OK) != 0)
                 continue;
             if (sb_run(NULL, av, out, sizeof(out)) != 0)
-                logf_("could not restart the compute of %s: %s", b->id, out);
+                sb_log("could not restart the compute of %s: %s", b->id, out);
         }
-        state_save();
+        sb_state_save();
     }
 
     memset(&addr, 0, sizeof(addr));
@@ -2061,33 +2065,33 @@ main(int argc, char **argv)
     (void)signal(SIGINT, on_signal);
     d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                              MHD_USE_ERROR_LOG,
-                         (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+                         (uint16_t)port, NULL, NULL, sb_on_request, NULL, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, sb_on_done, NULL,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120, MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "neon-sandbox: cannot listen on 127.0.0.1:%d\n", port);
         return 1;
     }
-    pthread_create(&tick, NULL, ticker, NULL);
-    logf_("listening on http://127.0.0.1:%d/api/v2 (project %s)", port, S.project_id);
-    while (!stopping)
+    pthread_create(&tick, NULL, sb_ticker, NULL);
+    sb_log("listening on http://127.0.0.1:%d/api/v2 (project %s)", port, sb.project_id);
+    while (!sb_stopping)
         pause();
-    logf_("stopping");
+    sb_log("stopping");
     MHD_stop_daemon(d);
     pthread_join(tick, NULL);
     // stop the computes this server started; the primary belongs to its owner
-    for (size_t i = 0; i < S.nbr; i++) {
+    for (size_t i = 0; i < sb.nbr; i++) {
         char out[300];
-        const char *av[] = {S.pg_cluster, "stop", S.br[i].data, NULL};
+        const char *av[] = {sb.pg_cluster, "stop", sb.br[i].data, NULL};
 
-        if (S.br[i].is_primary || sb_postmaster_pid(S.br[i].data) == 0)
+        if (sb.br[i].is_primary || sb_postmaster_pid(sb.br[i].data) == 0)
             continue;
         if (sb_run(NULL, av, out, sizeof(out)) != 0)
-            logf_("could not stop the compute of %s: %s", S.br[i].id, out);
+            sb_log("could not stop the compute of %s: %s", sb.br[i].id, out);
     }
-    for (size_t i = 0; i < S.nops; i++)
-        if (S.ops[i].pid > 0 && !strcmp(S.ops[i].status, "running"))
-            kill(S.ops[i].pid, SIGTERM);
-    state_save();
+    for (size_t i = 0; i < sb.nops; i++)
+        if (sb.ops[i].pid > 0 && !strcmp(sb.ops[i].status, "running"))
+            kill(sb.ops[i].pid, SIGTERM);
+    sb_state_save();
     return 0;
 }
