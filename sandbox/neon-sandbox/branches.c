@@ -53,31 +53,36 @@ valid_lsn(const char *s)
     return lo >= 1 && lo <= 8 && s[hi + 1 + lo] == '\0';
 }
 
-struct reply
-sb_create_branch(const struct request *rq)
+/* A create-branch request: what the body asks, then the branch and operations made for it. */
+struct branch_create {
+    const char *name, *parent_id, *ts, *lsn;
+    int want_ep;
+    struct branch *parent;
+    struct branch *b;
+    struct op *o1, *o2;
+};
+
+/* A phase's reply with status 0: no answer yet, the next phase goes on. */
+static const struct reply go_on = {0, NULL};
+
+/* The body's branch fields and endpoints into bc. */
+static struct reply
+create_parse(struct branch_create *bc, const cJSON *body)
 {
-    const cJSON *body = rq->body;
     const cJSON *jb = cJSON_GetObjectItemCaseSensitive(body, "branch");
     const cJSON *eps = cJSON_GetObjectItemCaseSensitive(body, "endpoints");
     const cJSON *it;
-    int bad = 0, want_ep = 0;
-    const char *name = NULL, *parent_id = NULL, *ts = NULL, *lsn = NULL;
-    struct branch *parent, *b;
-    struct reply r;
-    struct op *o1, *o2 = NULL;
-    char hex[17];
-    cJSON *res, *arr, *dbs, *roles;
-    char err[256];
+    int bad = 0;
 
     if (body != NULL && !cJSON_IsObject(body))
         return sb_error_reply(400, "request body must be a json object");
     if (jb != NULL && !cJSON_IsObject(jb))
         return sb_error_reply(400, "branch must be an object");
     if (jb != NULL) {
-        name = sb_jbody_str(jb, "name", &bad);
-        parent_id = sb_jbody_str(jb, "parent_id", &bad);
-        ts = sb_jbody_str(jb, "parent_timestamp", &bad);
-        lsn = sb_jbody_str(jb, "parent_lsn", &bad);
+        bc->name = sb_jbody_str(jb, "name", &bad);
+        bc->parent_id = sb_jbody_str(jb, "parent_id", &bad);
+        bc->ts = sb_jbody_str(jb, "parent_timestamp", &bad);
+        bc->lsn = sb_jbody_str(jb, "parent_lsn", &bad);
         if (bad)
             return sb_error_reply(400, "branch fields must be strings");
     }
@@ -91,39 +96,58 @@ sb_create_branch(const struct request *rq)
             return sb_error_reply(400, "endpoint type must be read_write or read_only");
         if (!strcmp(type, "read_only"))
             return sb_error_reply(400, "sandbox: read_only endpoints are not supported");
-        if (want_ep++)
+        if (bc->want_ep++)
             return sb_error_reply(400, "a branch can have only one read_write endpoint");
     }
-    if (ts && lsn)
+    return go_on;
+}
+
+/* The parent and the point in time exist and the project can take the branch. */
+static struct reply
+create_check(struct branch_create *bc)
+{
+    struct reply r;
+
+    if (bc->ts && bc->lsn)
         return sb_error_reply(400, "specify either parent_lsn or parent_timestamp, not both");
-    parent = parent_id && parent_id[0] ? sb_branch_find(parent_id) : sb_branch_default();
-    if (parent == NULL)
-        return sb_error_reply(404, "branch %s not found", parent_id ? parent_id : "(default)");
-    if (!parent->is_primary)
+    bc->parent =
+        bc->parent_id && bc->parent_id[0] ? sb_branch_find(bc->parent_id) : sb_branch_default();
+    if (bc->parent == NULL)
+        return sb_error_reply(404, "branch %s not found",
+                              bc->parent_id ? bc->parent_id : "(default)");
+    if (!bc->parent->is_primary)
         return sb_error_reply(
             400,
             "sandbox: branching from %s is not supported: only the primary branch "
             "(%s) has a wal archive",
-            parent->id, sb_branch_primary() ? sb_branch_primary()->id : "?");
-    if (ts && check_point_in_time(ts, "parent_timestamp", &r) != 0)
+            bc->parent->id, sb_branch_primary() ? sb_branch_primary()->id : "?");
+    if (bc->ts && check_point_in_time(bc->ts, "parent_timestamp", &r) != 0)
         return r;
-    if (lsn && !valid_lsn(lsn))
-        return sb_error_reply(400, "invalid parent_lsn %s", lsn);
-    if (name && (strlen(name) == 0 || strlen(name) > 256))
+    if (bc->lsn && !valid_lsn(bc->lsn))
+        return sb_error_reply(400, "invalid parent_lsn %s", bc->lsn);
+    if (bc->name && (strlen(bc->name) == 0 || strlen(bc->name) > 256))
         return sb_error_reply(400, "branch name must be 1 to 256 characters");
     if (sb_project_busy())
         return sb_error_reply(423, LOCKED_MSG);
     if (sb.nbr >= MAX_BRANCHES)
         return sb_error_reply(400, "branches limit exceeded");
+    return go_on;
+}
 
-    b = &sb.br[sb.nbr];
+/* The new branch (state init, its own port) and its operations: the recovery, then a start. */
+static struct reply
+create_commit(struct branch_create *bc)
+{
+    struct branch *b = &sb.br[sb.nbr];
+    char hex[17];
+
     memset(b, 0, sizeof(*b));
     sb_rand_hex(hex, 4);
     snprintf(b->id, sizeof(b->id), "br-sandbox-%s", hex);
-    sb_scpy(b->name, sizeof(b->name), name ? name : b->id);
-    sb_scpy(b->parent_id, sizeof(b->parent_id), parent->id);
-    sb_scpy(b->parent_ts, sizeof(b->parent_ts), ts ? ts : "");
-    sb_scpy(b->parent_lsn, sizeof(b->parent_lsn), lsn ? lsn : "");
+    sb_scpy(b->name, sizeof(b->name), bc->name ? bc->name : b->id);
+    sb_scpy(b->parent_id, sizeof(b->parent_id), bc->parent->id);
+    sb_scpy(b->parent_ts, sizeof(b->parent_ts), bc->ts ? bc->ts : "");
+    sb_scpy(b->parent_lsn, sizeof(b->parent_lsn), bc->lsn ? bc->lsn : "");
     snprintf(b->state, sizeof(b->state), "init");
     sb_now_str(b->created_at, sizeof(b->created_at));
     sb_scpy(b->updated_at, sizeof(b->updated_at), b->created_at);
@@ -131,7 +155,7 @@ sb_create_branch(const struct request *rq)
     b->port = sb_pick_port();
     if (b->port == 0)
         return sb_error_reply(503, "no free port for the branch compute");
-    if (want_ep) {
+    if (bc->want_ep) {
         b->has_ep = 1;
         sb_rand_hex(hex, 4);
         snprintf(b->ep_id, sizeof(b->ep_id), "ep-sandbox-%s", hex);
@@ -139,48 +163,81 @@ sb_create_branch(const struct request *rq)
         sb_scpy(b->ep_created, sizeof(b->ep_created), b->created_at);
     }
     sb.nbr++;
-    o1 = sb_op_new("create_branch", b->id, NULL, OPK_PITR, -1);
-    sb_scpy(o1->target_time, sizeof(o1->target_time), ts ? ts : "");
-    sb_scpy(o1->target_lsn, sizeof(o1->target_lsn), lsn ? lsn : "");
-    if (want_ep)
-        o2 = sb_op_new("start_compute", b->id, b->ep_id, OPK_SIMPLE, (int)(o1 - sb.ops));
+    bc->b = b;
+    bc->o1 = sb_op_new("create_branch", b->id, NULL, OPK_PITR, -1);
+    sb_scpy(bc->o1->target_time, sizeof(bc->o1->target_time), bc->ts ? bc->ts : "");
+    sb_scpy(bc->o1->target_lsn, sizeof(bc->o1->target_lsn), bc->lsn ? bc->lsn : "");
+    if (bc->want_ep)
+        bc->o2 = sb_op_new("start_compute", b->id, b->ep_id, OPK_SIMPLE, (int)(bc->o1 - sb.ops));
+    return go_on;
+}
 
-    res = cJSON_CreateObject();
-    cJSON_AddItemToObject(res, "branch", sb_json_branch(b));
+/* connection_uris of a branch whose parent has one role and one database, as Neon gives them. */
+static void
+create_add_uris(cJSON *res, const struct branch *b, const cJSON *roles, const cJSON *dbs)
+{
+    const char *role = cJSON_GetObjectItem(cJSON_GetArrayItem(roles, 0), "name")->valuestring;
+    const char *db = cJSON_GetObjectItem(cJSON_GetArrayItem(dbs, 0), "name")->valuestring;
+    char *uri = sb_conn_uri(b, db, role);
+    struct sb_cluster_meta m;
+    char err[256];
+
+    if (uri != NULL && sb_cluster_meta_read(&m, sb.primary, err, sizeof(err)) == 0) {
+        cJSON *cu = cJSON_AddArrayToObject(res, "connection_uris");
+        cJSON *d = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(d, "connection_parameters");
+
+        sb_jset_str(d, "connection_uri", uri);
+        sb_jset_str(p, "database", db);
+        sb_jset_str(p, "password", m.password);
+        sb_jset_str(p, "role", role);
+        sb_jset_str(p, "host", "127.0.0.1");
+        sb_jset_str(p, "pooler_host", "127.0.0.1");
+        cJSON_AddItemToArray(cu, d);
+    }
+    free(uri);
+}
+
+/* 201 with the branch, its endpoint, its operations and its parent's roles and databases. */
+static struct reply
+create_reply(const struct branch_create *bc)
+{
+    cJSON *res = cJSON_CreateObject(), *arr, *dbs, *roles;
+    char err[256];
+
+    cJSON_AddItemToObject(res, "branch", sb_json_branch(bc->b));
     arr = cJSON_AddArrayToObject(res, "endpoints");
-    if (want_ep)
-        cJSON_AddItemToArray(arr, sb_json_endpoint(b));
+    if (bc->want_ep)
+        cJSON_AddItemToArray(arr, sb_json_endpoint(bc->b));
     arr = cJSON_AddArrayToObject(res, "operations");
-    cJSON_AddItemToArray(arr, sb_json_op(o1));
-    if (o2)
-        cJSON_AddItemToArray(arr, sb_json_op(o2));
+    cJSON_AddItemToArray(arr, sb_json_op(bc->o1));
+    if (bc->o2)
+        cJSON_AddItemToArray(arr, sb_json_op(bc->o2));
     // the new branch starts with its parent's roles and databases
-    roles = sb_json_roles(parent, err, sizeof(err));
-    dbs = sb_json_databases(parent, err, sizeof(err));
+    roles = sb_json_roles(bc->parent, err, sizeof(err));
+    dbs = sb_json_databases(bc->parent, err, sizeof(err));
     cJSON_AddItemToObject(res, "roles", roles ? roles : cJSON_CreateArray());
     cJSON_AddItemToObject(res, "databases", dbs ? dbs : cJSON_CreateArray());
-    if (want_ep && roles && dbs && cJSON_GetArraySize(roles) == 1 && cJSON_GetArraySize(dbs) == 1) {
-        const char *role = cJSON_GetObjectItem(cJSON_GetArrayItem(roles, 0), "name")->valuestring;
-        const char *db = cJSON_GetObjectItem(cJSON_GetArrayItem(dbs, 0), "name")->valuestring;
-        char *uri = sb_conn_uri(b, db, role);
-        struct sb_cluster_meta m;
-
-        if (uri != NULL && sb_cluster_meta_read(&m, sb.primary, err, sizeof(err)) == 0) {
-            cJSON *cu = cJSON_AddArrayToObject(res, "connection_uris");
-            cJSON *d = cJSON_CreateObject(),
-                  *p = cJSON_AddObjectToObject(d, "connection_parameters");
-
-            sb_jset_str(d, "connection_uri", uri);
-            sb_jset_str(p, "database", db);
-            sb_jset_str(p, "password", m.password);
-            sb_jset_str(p, "role", role);
-            sb_jset_str(p, "host", "127.0.0.1");
-            sb_jset_str(p, "pooler_host", "127.0.0.1");
-            cJSON_AddItemToArray(cu, d);
-        }
-        free(uri);
-    }
+    if (bc->want_ep && roles && dbs && cJSON_GetArraySize(roles) == 1 &&
+        cJSON_GetArraySize(dbs) == 1)
+        create_add_uris(res, bc->b, roles, dbs);
     return sb_ok_reply(201, res);
+}
+
+struct reply
+sb_create_branch(const struct request *rq)
+{
+    struct branch_create bc;
+    struct reply r;
+
+    memset(&bc, 0, sizeof(bc));
+    r = create_parse(&bc, rq->body);
+    if (r.status == 0)
+        r = create_check(&bc);
+    if (r.status == 0)
+        r = create_commit(&bc);
+    if (r.status == 0)
+        r = create_reply(&bc);
+    return r;
 }
 
 static struct reply
