@@ -124,6 +124,7 @@ sb_route_dispatch(struct MHD_Connection *conn, const char *method, const char *u
         r = rt->handler(&rq);
         if (rt->mutates && r.status < 300)
             sb_state_save();
+        // cppcheck-suppress returnDanglingLifetime ; a reply's body is its own, not rq's
         return r;
     }
     return sb_error_reply(404, "not found");
