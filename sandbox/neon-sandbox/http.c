@@ -155,7 +155,6 @@ on_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_Request
     }
 }
 
-/* Listen on 127.0.0.1:port, a thread per connection; NULL when it cannot. */
 struct MHD_Daemon *
 sb_http_start(int port)
 {

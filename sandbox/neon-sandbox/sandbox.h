@@ -111,55 +111,97 @@ struct request {
     const char *id;        /* the {id} segment as sent; or NULL */
 };
 
-void sb_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-struct reply sb_error_reply(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * What reads or changes sb runs with sb_lock held (a request, the ticker),
+ * except start-up and shut-down in main.c, which run alone. A struct branch *
+ * or struct op * returned is borrowed from sb and stays valid until the
+ * branches or operations change (the lock is released, or a handler adds
+ * or removes one). A cJSON * or char * returned is the caller's to free
+ * (cJSON_Delete, free), unless it is added to a reply's body.
+ */
 
-/* util.c */
+/* util.c: small helpers */
+
+/* A line "neon-sandbox: TIMESTAMP message" on stderr. */
+void sb_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A whole decimal string from min to max into *out; false (and *out kept) otherwise. */
 bool sb_parse_long(const char *s, long min, long max, long *out);
+/* Copy a string, truncating; safe when both live in the same struct. */
 void sb_scpy(char *dst, size_t size, const char *src);
+/* Now as "YYYY-MM-DDTHH:MM:SSZ" (UTC); "" if it does not fit. */
 void sb_now_str(char *buf, size_t size);
+/* nbytes (at most 32) random bytes as 2 * nbytes hex digits and a NUL. */
 void sb_rand_hex(char *buf, size_t nbytes);
+/* A random (version 4) UUID into buf[37]. */
 void sb_new_uuid(char *buf);
+/* o[k] = the string v. */
 void sb_jset_str(cJSON *o, const char *k, const char *v);
+/* o[k] as a string, borrowed from o; NULL when absent or null, and *bad = 1 when not a string. */
 const char *sb_jbody_str(const cJSON *o, const char *k, int *bad);
 
-/* state.c */
+/* state.c: the project state and state.json */
+
+/* Write sb to state.json (atomically); a failure is logged, the state is kept in memory. */
 void sb_state_save(void);
+/* Read state.json into sb: 1 loaded, 0 none yet, -1 corrupt. */
 int sb_state_load(void);
+/* The cluster directory of a new branch id. */
 void sb_branch_dir(char *dst, size_t size, const char *id);
+/* A live (not deleted) branch by id, by endpoint id, the default one; NULL when there is none. */
 struct branch *sb_branch_find(const char *id);
 struct branch *sb_branch_by_ep(const char *ep);
 struct branch *sb_branch_default(void);
+/* The branch that is the primary cluster itself; NULL before start-up made it. */
 struct branch *sb_branch_primary(void);
+/* 1 when a live branch has id as its parent. */
 int sb_branch_has_children(const char *id);
+/* 1 while an operation is scheduling, running or cancelling: mutations answer 423. */
 int sb_project_busy(void);
+/* The port of the branch's compute (the primary's is read from its settings; 0 unknown). */
 int sb_branch_port(const struct branch *b);
+/* A free loopback port for a new compute; 0 when none was found. */
 int sb_pick_port(void);
+/* A new operation (scheduling) of kind (enum op_kind) after operation dep (-1: none). */
 struct op *sb_op_new(const char *action, const char *branch_id, const char *endpoint_id, int kind,
                      int dep);
 
-/* render.c */
+/* render.c: the model as the Neon API shows it */
+
 cJSON *sb_json_branch(const struct branch *b);
 cJSON *sb_json_endpoint(const struct branch *b);
 cJSON *sb_json_op(const struct op *p);
 cJSON *sb_json_project(void);
 
-/* cluster.c */
+/* cluster.c: SQL against a branch's cluster; NULL with a message in err when it fails */
+
 cJSON *sb_json_databases(const struct branch *b, char *err, size_t errsz);
 cJSON *sb_json_roles(const struct branch *b, char *err, size_t errsz);
+/* postgresql://role:password@127.0.0.1:port/db for the branch's compute (malloc'd); or NULL. */
 char *sb_conn_uri(const struct branch *b, const char *db, const char *role);
 
-/* ops.c */
+/* ops.c: the operations ticker */
+
+/* Move each operation on (start, reap a worker, finish); saves the state when one changed. */
 void sb_ops_tick(void);
+/* Thread body: sb_ops_tick() every 50 ms under sb_lock until sb_stopping. */
 void *sb_ticker(void *arg);
 
-/* http.c */
+/* http.c: replies and the server */
+
+/* A reply {"code": "", "message": ...}; a request_id is added when it is sent. */
+struct reply sb_error_reply(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A reply of status with body (owned by the reply). */
 struct reply sb_ok_reply(int status, cJSON *body);
+/* Listen on 127.0.0.1:port, a thread per connection; NULL when it cannot. */
 struct MHD_Daemon *sb_http_start(int port);
 
 /* routes.c */
+
+/* The reply to method url (body parsed, or body_bad when it is not JSON): see routes[]. */
 struct reply sb_route_dispatch(struct MHD_Connection *conn, const char *method, const char *url,
                                const cJSON *body, int body_bad);
+
+/* Route handlers, one per row of routes[] (routes.c), by file. */
 
 /* branches.c */
 struct reply sb_create_branch(const struct request *rq);

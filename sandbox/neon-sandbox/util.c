@@ -15,7 +15,6 @@
 #include "pd_time.h"
 #include "sandbox.h"
 
-/* A whole decimal string from min to max into *out; false (and *out kept) otherwise. */
 bool
 sb_parse_long(const char *s, long min, long max, long *out)
 {
@@ -32,7 +31,6 @@ sb_parse_long(const char *s, long min, long max, long *out)
     return true;
 }
 
-/* Copy a string, truncating; safe when both live in the same struct. */
 void
 sb_scpy(char *dst, size_t size, const char *src)
 {
