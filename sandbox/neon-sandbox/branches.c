@@ -1,5 +1,4 @@
-/* Branch handlers: list, get, create (a point-in-time recovery), patch, delete, restore, set as
- * default, databases and roles. */
+/* Branch handlers: list, get, create (a PITR), patch, delete, restore, set default, SQL lists. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>

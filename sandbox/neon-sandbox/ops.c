@@ -1,5 +1,4 @@
-/* The operations ticker: operations go scheduling, running (a worker process) and finished or
- * failed. */
+/* The operations ticker: scheduling, running (a worker process), then finished or failed. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

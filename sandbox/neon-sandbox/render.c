@@ -1,5 +1,4 @@
-/* JSON rendering of a branch, an endpoint, an operation and the project, as the Neon API shows
- * them. */
+/* JSON rendering of a branch, an endpoint, an operation and the project, as Neon shows them. */
 #include <string.h>
 
 #include <cjson/cJSON.h>

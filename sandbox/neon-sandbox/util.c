@@ -1,5 +1,4 @@
-/* Small helpers every file of the server shares: parsing, copies, log lines, clocks, ids, JSON
- * fields. */
+/* Small helpers all files share: parsing, copies, log lines, clocks, ids, JSON fields. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
