@@ -40,6 +40,7 @@ static const struct route routes[] = {
     {"GET", "branches", sb_list_branches, false},
     {"POST", "branches", sb_create_branch, true},
     {NULL, "branches", method_not_allowed, false},
+    // deleting an unknown branch answers 204: its row takes the id as sent, before {branch} rows
     {"DELETE", "branches/{id}", sb_delete_branch, true},
     {"GET", "branches/{branch}", sb_get_branch, false},
     {"PATCH", "branches/{branch}", sb_patch_branch, true},
@@ -98,6 +99,7 @@ sb_route_dispatch(struct MHD_Connection *conn, const char *method, const char *u
 
     if (strncmp(url, "/api/v2/", 8) != 0)
         return sb_error_reply(404, "not found");
+    // the first 8 segments of the first 1023 bytes decide; the rest is ignored
     sb_scpy(path, sizeof(path), url + 7);
     for (tok = strtok_r(path, "/", &save); tok && n < 8; tok = strtok_r(NULL, "/", &save))
         segs[n++] = tok;
