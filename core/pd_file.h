@@ -1,8 +1,9 @@
 /*
  * pd_file: file helpers every module shares (one definition each).
  *
- * Errors are PD_EIO with "VERB PATH: strerror" messages; callers prefix
- * their own context with pd_err_prefix ("report: ", "history: ", ...).
+ * Errors are PD_EIO with "PATH: VERB: strerror" messages (the project's
+ * "OBJECT PATH: VERB: why" form once a caller prefixes what the file is with
+ * pd_err_prefix: "report ", "journal ", "audit log ").
  */
 #ifndef PD_FILE_H
 #define PD_FILE_H
@@ -14,7 +15,7 @@ struct pd_err;
 /*
  * Write all of buf[0..len) to fd, retrying short writes and EINTR. A write
  * that makes no progress is an error. path names the file in the message
- * ("write PATH: ..."); it may be NULL ("write fd N: ...").
+ * ("PATH: write: ..."); it may be NULL ("fd N: write: ...").
  */
 int pd_write_all(int fd, const void *buf, size_t len, const char *path, struct pd_err *err);
 
