@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "draw.h"
+#include "drill/session.h"
 #include "edit.h"
 #include "engine/engine.h"
 #include "input.h"
@@ -78,7 +79,8 @@ struct tui {
     struct tui_dialog *dialog; /* active overlay or NULL */
     char *status;              /* transient status-line message, owned */
 
-    /* the drill being run */
+    /* the drill being run: the session owns them, rb, drill and engine borrow */
+    struct drill_session session;
     struct runbook *rb;
     struct drill *drill;
     struct engine *engine;

@@ -13,16 +13,15 @@
 #include <curses.h>
 
 #include "drill/drill.h"
+#include "drill/session.h"
 #include "engine/engine.h"
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_time.h"
-#include "report/report.h"
 #include "runbook/runbook.h"
 #include "screen.h"
-#include "timeline/history.h"
 #include "views.h"
 
 #define KEY_RESIZE_FN (TUI_KEY_FN + KEY_RESIZE)
@@ -916,22 +915,14 @@ prepare_drill(struct tui *t, const char *path, struct pd_err *err)
     const struct tui_opts *o = t->opts;
     int rc;
 
-    if (o->resume_id) {
-        rc = drill_open(&t->drill, o->home, o->resume_id, true, err);
-        if (rc != 0)
-            return rc;
-        // engine_new refuses a runbook whose stages changed since the drill began
-        rc = runbook_load(&t->rb, t->drill->runbook_path, NULL, err);
-        if (rc != 0)
-            return rc;
-    } else {
-        rc = runbook_load(&t->rb, path, NULL, err);
-        if (rc != 0)
-            return rc;
-        rc = drill_begin(&t->drill, o->home, t->rb, o->operator_name, err);
-        if (rc != 0)
-            return rc;
-    }
+    if (o->resume_id)
+        rc = drill_session_resume(&t->session, o->home, o->resume_id, err);
+    else
+        rc = drill_session_begin(&t->session, o->home, path, o->operator_name, err);
+    t->rb = t->session.rb;
+    t->drill = t->session.drill;
+    if (rc != 0)
+        return rc;
     size_t n = t->rb->n_stages;
     t->stage_status = pd_xcalloc(n ? n : 1, sizeof(*t->stage_status));
     t->stage_secs = pd_xcalloc(n ? n : 1, sizeof(*t->stage_secs));
@@ -950,8 +941,7 @@ write_report(struct tui *t)
 {
     struct pd_err err = {0};
 
-    if (report_write(t->drill, t->rb, NULL, &err) != 0 ||
-        history_report_add(t->opts->home, t->drill, NULL, &err) != 0) {
+    if (drill_session_report(&t->session, NULL, &err) != 0) {
         tui_status(t, "report not written: %s", err.msg);
         return;
     }
@@ -976,10 +966,11 @@ run_drill(struct tui *t, struct pd_err *err)
         .plan_needed = tui_plan_needed,
     };
     struct tui_screen *s = NULL;
-    int rc = engine_new(&t->engine, t->rb, t->drill, &eo, &ev, t, err);
+    int rc = drill_session_start(&t->session, &eo, &ev, t, err);
 
     if (rc != 0)
         return rc;
+    t->engine = t->session.engine;
     s = screen_new(t, &tui_drill_ops, NULL);
     if (tui_drill_ops.open && (rc = tui_drill_ops.open(t, s, err)) != 0) {
         free(s);
@@ -999,7 +990,7 @@ run_drill(struct tui *t, struct pd_err *err)
         t->base_secs = pd_time_wall() - began;
     t->running = true;
     tui_redraw(t);
-    rc = engine_run(t->engine, err);
+    rc = drill_session_run(&t->session, err);
     t->total_secs = tui_total_secs(t);
     t->running = false;
     t->drill_rc = rc;
@@ -1026,9 +1017,7 @@ tui_free(struct tui *t)
     free(t->stage_secs);
     free(t->report_path);
     free(t->env_text);
-    engine_free(t->engine);
-    drill_free(t->drill);
-    runbook_free(t->rb);
+    drill_session_end(&t->session);
     tui_input_close(&t->in);
 }
 
