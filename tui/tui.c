@@ -345,10 +345,10 @@ out:
         rc = PD_EINPUT;
     }
     if (t.drill && (rc == PD_EINTR || t.aborted) && !t.drill->finished_at) {
-        // the engine's error already names the resume command; do not repeat it
         fprintf(stderr, "pgdrill: the journal keeps the drill so far: %s/journal.jsonl\n",
                 t.drill->dir);
-        if (!strstr(err->msg, "pgdrill resume"))
+        // engine_run's PD_EINTR error names the resume command (engine.h); do not repeat it
+        if (rc != PD_EINTR)
             fprintf(stderr, "pgdrill: drill %s interrupted; resume with: pgdrill resume %s\n",
                     t.drill->id, t.drill->id);
     }

@@ -12,6 +12,7 @@
 #include "pd_mem.h"
 #include "pd_time.h"
 #include "report/report.h"
+#include "timeline/lines.h"
 
 static int
 cmp_double(const void *a, const void *b)
@@ -148,8 +149,9 @@ history_run_regressed(const struct history *h, size_t r, size_t s, double *media
     return reg;
 }
 
-char *
-history_render(const struct history *h, int width)
+/* The text of history_render; marks (may be NULL) gets the kinds of its lines. */
+static char *
+render(const struct history *h, int width, struct line_marks *marks)
 {
     struct pd_buf b;
     double max = 0;
@@ -158,6 +160,7 @@ history_render(const struct history *h, int width)
     if (bar_w < 10)
         bar_w = 10;
     pd_buf_init(&b, 0);
+    lines_mark(marks, &b, LINE_HEADING);
     pd_buf_appendf(&b, NULL, "Drill history of %s: %zu drill%s\n\n", h->runbook_id, h->n_runs,
                    h->n_runs == 1 ? "" : "s");
     pd_buf_appendf(&b, NULL, "  %-3s %-34s %-10s %-9s %s\n", "#", "DRILL", "OUTCOME", "RTO", "RPO");
@@ -174,9 +177,11 @@ history_render(const struct history *h, int width)
                 max = h->runs[r].stage_s[s];
     }
     for (size_t s = 0; s < h->n_stages; s++) {
+        lines_mark(marks, &b, LINE_HEADING);
         pd_buf_appendf(&b, NULL, "\n%s\n", h->stage_titles[s]);
         for (size_t r = 0; r < h->n_runs; r++) {
             double d = h->runs[r].stage_s[s], med = 0;
+            bool reg;
             char dur[32];
             if (d < 0) {
                 pd_buf_appendf(&b, NULL, "  %-3zu %-*s  -\n", r + 1, bar_w, "");
@@ -186,11 +191,14 @@ history_render(const struct history *h, int width)
             if (n < 1)
                 n = 1;
             pd_time_human(dur, sizeof(dur), d);
+            reg = history_run_regressed(h, r, s, &med);
+            if (reg)
+                lines_mark(marks, &b, LINE_REGRESSION);
             pd_buf_appendf(&b, NULL, "  %-3zu ", r + 1);
             for (int i = 0; i < bar_w; i++)
                 pd_buf_append(&b, i < n ? "#" : " ", 1, NULL);
             pd_buf_appendf(&b, NULL, "  %s", dur);
-            if (history_run_regressed(h, r, s, &med)) {
+            if (reg) {
                 char m[32];
                 pd_time_human(m, sizeof(m), med);
                 pd_buf_appendf(&b, NULL, "  REGRESSION (median %s)", m);
@@ -199,6 +207,23 @@ history_render(const struct history *h, int width)
         }
     }
     return pd_buf_steal(&b);
+}
+
+char *
+history_render(const struct history *h, int width)
+{
+    return render(h, width, NULL);
+}
+
+void
+history_render_lines(struct lines *out, const struct history *h, int width)
+{
+    struct line_marks m = {0};
+    char *text = render(h, width, &m);
+
+    lines_split(out, text, &m, false);
+    lines_marks_clear(&m);
+    free(text);
 }
 
 void

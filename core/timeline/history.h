@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 struct drill;
+struct lines;
 struct pd_err;
 
 #define HISTORY_MIN_DELTA_S 1.0
@@ -59,6 +60,9 @@ bool history_run_regressed(const struct history *h, size_t r, size_t s, double *
 
 /* The chart: per stage, one bar per drill (oldest first), REGRESSION marks. Caller owns. */
 char *history_render(const struct history *h, int width);
+
+/* history_render's text as lines with their kinds, appended to out (lines.h). */
+void history_render_lines(struct lines *out, const struct history *h, int width);
 
 struct history_regression {
     char *stage_id;

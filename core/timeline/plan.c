@@ -286,7 +286,8 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
       const struct timeline *tl, double now, const struct drill *d, size_t as, size_t at)
 {
     struct pd_buf b, steps, reads, writes, backups;
-    char *next = NULL; // what the step about to run does (a drill under way)
+    struct line_marks bm = {0}, sm = {0}; // the kinds of b's and steps' lines
+    char *next = NULL;                    // what the step about to run does (a drill under way)
     int index = 0;
 
     memset(out, 0, sizeof(*out));
@@ -298,6 +299,7 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
     pd_buf_init(&backups, 0);
     for (size_t s = 0; s < rb->n_stages; s++) {
         const struct runbook_stage *sg = &rb->stages[s];
+        lines_mark(&sm, &steps, LINE_HEADING);
         pd_buf_appendf(&steps, NULL, "\n%zu. %s\n", s + 1, sg->title);
         for (size_t k = 0; k < sg->n_steps; k++, index++) {
             const struct runbook_step *st = &sg->steps[k];
@@ -318,6 +320,8 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
                                : st->action == STEP_SH      ? "run"
                                                             : "read";
             size_t line_start = steps.len;
+            if (!done && (mut || (!st->manual && st->action == STEP_CONFIRM)))
+                lines_mark(&sm, &steps, mut ? LINE_CHANGE : LINE_CONFIRM);
             pd_buf_appendf(&steps, NULL, "  %-*s ", KIND_COLUMNS - 3, kind);
             first_line(line, sizeof(line), body);
             switch (st->action) {
@@ -391,19 +395,26 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
     }
     // what the operator accepts comes first: the next change, then the totals;
     // the inputs and every step follow
+    lines_mark(&bm, &b, LINE_HEADING);
     pd_buf_appendf(&b, NULL, "Plan for %s: %s\n", rb->id, rb->title ? rb->title : "");
-    if (next != NULL)
+    if (next != NULL) {
+        lines_mark(&bm, &b, LINE_HEADING);
         pd_buf_appendf(&b, NULL,
                        "Drill %s: nothing has changed yet. Next, the first change "
                        "(step %s, stage %zu):\n  %s\n",
                        d->id ? d->id : "?", rb->stages[as].steps[at].id, as + 1, next);
+    }
+    lines_mark(&bm, &b, LINE_HEADING);
     pd_buf_appendf(&b, NULL, "\nChanges: %zu step%s may create or change something",
                    out->n_mutating, out->n_mutating == 1 ? "" : "s");
     if (out->first_mutating >= 0)
         pd_buf_appendf(&b, NULL, " (the %s is step %d)", d ? "next" : "first",
                        out->first_mutating + 1);
+    lines_mark(&bm, &b, LINE_HEADING);
     pd_buf_appendf(&b, NULL, "\nBackup used: %s\n", backups.len ? pd_buf_str(&backups) : "none");
+    lines_mark(&bm, &b, LINE_HEADING);
     pd_buf_appendf(&b, NULL, "Tables read: %s\n", reads.len ? pd_buf_str(&reads) : "none");
+    lines_mark(&bm, &b, LINE_HEADING);
     pd_buf_appendf(&b, NULL, "Tables changed or confirmed: %s\n",
                    writes.len ? pd_buf_str(&writes) : "none");
 
@@ -418,21 +429,33 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
     if (tt && pd_time_parse_rfc3339(&target, tt, 0) == 0) {
         char loss[48];
         pd_time_human(loss, sizeof(loss), incident - target);
+        lines_mark(&bm, &b, LINE_LOSS);
         pd_buf_appendf(&b, NULL, "Expected data loss: %s (changes after %s, up to %s)\n", loss, tt,
                        it ? "the incident" : "now");
-        if (tl && tl->has_window && target < tl->window_start)
+        if (tl && tl->has_window && target < tl->window_start) {
+            lines_mark(&bm, &b, LINE_WARN);
             pd_buf_appendf(&b, NULL,
                            "Warning: %s is before Neon's history window: PITR "
                            "cannot reach it, use a dump\n",
                            tt);
+        }
     } else {
+        lines_mark(&bm, &b, LINE_LOSS);
         pd_buf_appendf(&b, NULL, "Expected data loss: unknown (no target_time given)\n");
     }
-    if (rb->n_inputs > 0 || strstr(pd_buf_str(&steps), "  ask ") != NULL)
+    if (rb->n_inputs > 0 || strstr(pd_buf_str(&steps), "  ask ") != NULL) {
+        lines_mark(&bm, &b, LINE_HEADING);
         pd_buf_appendf(&b, NULL, "\nInputs\n");
+    }
     describe_inputs(&b, rb, vars, n_vars);
-    pd_buf_appendf(&b, NULL, "%s\nNothing has been changed yet.\n", pd_buf_str(&steps));
+    lines_marks_append(&bm, &sm, b.len);
+    pd_buf_appendf(&b, NULL, "%s", pd_buf_str(&steps));
+    lines_mark(&bm, &b, LINE_HEADING);
+    pd_buf_appendf(&b, NULL, "\nNothing has been changed yet.\n");
     out->text = pd_redact(pd_buf_str(&b));
+    lines_split(&out->lines, pd_buf_str(&b), &bm, true);
+    lines_marks_clear(&bm);
+    lines_marks_clear(&sm);
     free(next);
     pd_buf_free(&steps);
     pd_buf_free(&b);
@@ -459,6 +482,7 @@ void
 plan_clear(struct plan *p)
 {
     free(p->text);
+    lines_clear(&p->lines);
     memset(p, 0, sizeof(*p));
     p->first_mutating = -1;
 }
