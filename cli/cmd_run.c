@@ -11,6 +11,7 @@
 #include "drill/session.h"
 #include "engine/engine.h"
 #include "headless.h"
+#include "pd_file.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 
