@@ -17,6 +17,7 @@
 #include "drill/drill.intern.h"
 #include "drill/journal.h"
 #include "pd_err.h"
+#include "pd_file.h"
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
@@ -44,40 +45,15 @@ drill_now_rfc3339(void)
 
 /* ---- files, lock ------------------------------------------------------------------------- */
 
-static int
-mkdir_p(const char *path, struct pd_err *err)
-{
-    char *p = pd_xstrdup(path);
-    int rc = 0;
-
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char c = *s;
-
-        *s = '\0';
-        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-            rc = PD_ERR_SET(err, PD_EIO, "drill: mkdir %s: %s", p, strerror(errno));
-            break;
-        }
-        *s = c;
-        if (c == '\0')
-            break;
-    }
-    free(p);
-    return rc;
-}
-
+/* A crash must not lose a new drill's folder or journal; a failed fsync is only worth a warning. */
 static void
-fsync_dir(const char *path)
+fsync_dir_warn(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct pd_err e;
 
-    if (fd < 0)
-        return;
-    if (fsync(fd) != 0)
-        pd_log(PD_LOG_WARN, "drill: fsync %s: %s", path, strerror(errno));
-    close(fd);
+    pd_err_clear(&e);
+    if (pd_fsync_dir(path, &e) != 0)
+        pd_log(PD_LOG_WARN, "drill: %s", e.msg);
 }
 
 /*
@@ -194,8 +170,10 @@ drill_begin(struct drill **out, const char *home, const struct runbook *rb,
         return PD_ERR_SET(err, PD_EINPUT, "drill: runbook %s has no usable id",
                           rb->path != NULL ? rb->path : "(unnamed)");
     drills = pd_xasprintf("%s/drills", home);
-    if ((rc = mkdir_p(drills, err)) != 0)
+    if ((rc = pd_mkdir_p(drills, 0700, err)) != 0) {
+        pd_err_prefix(err, "drill: ");
         goto out;
+    }
     at = drill_now_rfc3339();
     pd_time_stamp(stamp, sizeof(stamp), pd_time_wall());
     // mkdir is atomic: two drills started in the same second get -2, -3, ...
@@ -224,8 +202,8 @@ drill_begin(struct drill **out, const char *home, const struct runbook *rb,
     rec = drill_begin_to_json(at, id, rb, operator_name, host);
     if ((rc = append_json(d, rec, err)) != 0)
         goto out;
-    fsync_dir(dir);
-    fsync_dir(drills);
+    fsync_dir_warn(dir);
+    fsync_dir_warn(drills);
     rc = drill_apply_begin(d, rec, id, err);
 out:
     if (rc != 0 && d != NULL) {

@@ -12,6 +12,7 @@
 #include "drill/drill.intern.h"
 #include "pd_err.h"
 #include "pd_mem.h"
+#include "pd_str.h"
 #include "runbook/runbook.h"
 
 /*
@@ -391,12 +392,6 @@ drill_begin_to_json(const char *at, const char *id, const struct runbook *rb,
     return rec;
 }
 
-static void
-dup_opt(char **dst, const char *s)
-{
-    *dst = pd_xstrdup(s);
-}
-
 /* Size the state from a begin record (the first record of every journal). */
 int
 drill_apply_begin(struct drill *d, const cJSON *rec, const char *where, struct pd_err *err)
@@ -412,22 +407,22 @@ drill_apply_begin(struct drill *d, const cJSON *rec, const char *where, struct p
         return PD_ERR_SET(err, PD_EIO, "%s: begin record without runbook or stages", where);
     if ((rc = drill_json_str(&s, rec, "at", where, err)) != 0)
         return rc;
-    dup_opt(&d->started_at, s);
+    d->started_at = pd_dup_or_null(s);
     if ((rc = drill_json_str(&s, rec, "operator", where, err)) != 0)
         return rc;
-    dup_opt(&d->operator_name, s);
+    d->operator_name = pd_dup_or_null(s);
     if ((rc = drill_json_str(&s, rec, "host", where, err)) != 0)
         return rc;
-    dup_opt(&d->host, s);
+    d->host = pd_dup_or_null(s);
     if ((rc = drill_json_str(&s, r, "path", where, err)) != 0)
         return rc;
-    dup_opt(&d->runbook_path, s);
+    d->runbook_path = pd_dup_or_null(s);
     if ((rc = drill_json_str(&s, r, "id", where, err)) != 0)
         return rc;
-    dup_opt(&d->runbook_id, s);
+    d->runbook_id = pd_dup_or_null(s);
     if ((rc = drill_json_str(&s, r, "title", where, err)) != 0)
         return rc;
-    dup_opt(&d->runbook_title, s);
+    d->runbook_title = pd_dup_or_null(s);
     if ((rc = drill_json_str(&s, r, "sha256", where, err)) != 0)
         return rc;
     snprintf(d->runbook_sha256, sizeof(d->runbook_sha256), "%s", s != NULL ? s : "");
@@ -453,10 +448,10 @@ drill_apply_begin(struct drill *d, const cJSON *rec, const char *where, struct p
                               i - 1);
         if ((rc = drill_json_str(&s, st, "id", where, err)) != 0)
             return rc;
-        dup_opt(&ss->id, s);
+        ss->id = pd_dup_or_null(s);
         if ((rc = drill_json_str(&s, st, "title", where, err)) != 0)
             return rc;
-        dup_opt(&ss->title, s);
+        ss->title = pd_dup_or_null(s);
         if ((rc = drill_json_int(&ss->expected_s, st, "expected_s", 0, where, err)) != 0)
             return rc;
         ss->n_steps = (size_t)cJSON_GetArraySize(steps);
@@ -467,10 +462,10 @@ drill_apply_begin(struct drill *d, const cJSON *rec, const char *where, struct p
 
             if ((rc = drill_json_str(&s, sp, "id", where, err)) != 0)
                 return rc;
-            dup_opt(&ps->id, s);
+            ps->id = pd_dup_or_null(s);
             if ((rc = drill_json_str(&s, sp, "action", where, err)) != 0)
                 return rc;
-            dup_opt(&ps->action, s);
+            ps->action = pd_dup_or_null(s);
         }
     }
     return 0;

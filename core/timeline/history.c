@@ -10,6 +10,7 @@
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
+#include "pd_str.h"
 #include "pd_time.h"
 #include "report/report.h"
 #include "timeline/lines.h"
@@ -103,8 +104,8 @@ history_load(struct history *out, const char *home, const char *runbook_id, stru
             struct history_run *r = &out->runs[0];
             out->n_runs++;
             r->drill_id = pd_xstrdup(d->id);
-            r->started_at = d->started_at ? pd_xstrdup(d->started_at) : NULL;
-            r->outcome = d->outcome ? pd_xstrdup(d->outcome) : NULL;
+            r->started_at = pd_dup_or_null(d->started_at);
+            r->outcome = pd_dup_or_null(d->outcome);
             r->rto_s = report_rto_achieved(d);
             r->rpo_s = d->rpo_s;
             r->stage_s = pd_xmalloc((out->n_stages ? out->n_stages : 1) * sizeof(double));
