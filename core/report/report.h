@@ -23,7 +23,8 @@
  * notes[] {stage, at, text}, issues[] {stage, at, text, kind: "recorded",
  * "failed-step" or "skipped-step"; failed and skipped steps are added with
  * their summary or reason}, the review sections of report/review.h (team,
- * deviations, follow_ups, cleanup, compliance), resumes, truncated_tail.
+ * deviations, follow_ups, cleanup, compliance), resumes, truncated_tail
+ * and, written by report_write_history, regressions[].
  * Durations are seconds rounded to 3 decimals; stage references are stage
  * ids (null: the drill).
  */
