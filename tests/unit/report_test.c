@@ -1,6 +1,4 @@
 /* Tests for core/report/report.c. */
-#include "report/report.h"
-
 #include <dirent.h>
 #include <math.h>
 #include <setjmp.h>
@@ -21,6 +19,7 @@
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_time.h"
+#include "report/report.h"
 #include "runbook/runbook.h"
 
 struct fx {
@@ -588,8 +587,8 @@ test_report_write_errors(void **state)
     struct pd_err err = {0};
 
     assert_int_equal(report_write(d, NULL, "/nonexistent-dir", &err), PD_EIO);
-    assert_string_equal(err.msg, "report: create a temporary file for "
-                                 "/nonexistent-dir/report.json: No such file or directory");
+    assert_string_equal(err.msg, "report /nonexistent-dir/report.json: create temporary file: "
+                                 "No such file or directory");
     drill_free(d);
 }
 
