@@ -1,5 +1,4 @@
-/* dialog: the modal overlays (questions, messages, the : command line, notes) and their key loop.
- */
+/* dialog: the modal overlays (questions, messages, : command line, notes), their key loop. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

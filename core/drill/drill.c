@@ -1,3 +1,4 @@
+/* drill: a drill's folder, lock and journal files, and the public API. */
 #include "drill/drill.h"
 
 #include <dirent.h>
