@@ -165,7 +165,7 @@ pd_mkdir_p(const char *path, unsigned int mode, struct pd_err *err)
 
         *s = '\0';
         if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST) {
-            rc = PD_ERR_SET(err, PD_EIO, "%s: mkdir: %s", p, strerror(errno));
+            rc = PD_ERR_SET(err, PD_EIO, "mkdir %s: %s", p, strerror(errno));
             break;
         }
         *s = c;

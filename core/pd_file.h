@@ -37,7 +37,10 @@ int pd_write_atomic(const char *path, const void *data, size_t len, unsigned int
  */
 int pd_read_file(char **out, size_t *len_out, const char *path, size_t max, struct pd_err *err);
 
-/* mkdir -p, with mode for every component it creates. */
+/*
+ * mkdir -p, with mode for every component it creates. A failure names the
+ * component that could not be made: "mkdir COMPONENT: why".
+ */
 int pd_mkdir_p(const char *path, unsigned int mode, struct pd_err *err);
 
 /* fsync a folder, so a rename or a new file in it survives a crash. */

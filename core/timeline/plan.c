@@ -76,6 +76,7 @@ struct plan_walk {
     struct pd_buf reads;   /* tables read */
     struct pd_buf writes;  /* tables changed or confirmed */
     struct pd_buf backups; /* the S3 objects steps read */
+    struct line_marks sm;  /* the kinds of steps' lines */
     /* the step being described */
     char *body;      /* its body, expanded */
     char first[160]; /* the body's first line ("... " when there are more) */
@@ -385,6 +386,8 @@ walk_step(struct plan_walk *w, struct plan *out, const struct plan_at *at, size_
     if (w->mutates)
         out->n_mutating++;
     kind = done ? done : w->mutates ? "CHANGE" : st->manual ? "MANUAL" : act->plan_kind;
+    if (!done && (w->mutates || (!st->manual && st->action == STEP_CONFIRM)))
+        lines_mark(&w->sm, &w->steps, w->mutates ? LINE_CHANGE : LINE_CONFIRM);
     pd_buf_appendf(&w->steps, NULL, "  %-*s ", KIND_COLUMNS - 3, kind);
     first_line(w->first, sizeof(w->first), w->body);
     act->describe(w, st);
@@ -401,33 +404,41 @@ walk_step(struct plan_walk *w, struct plan *out, const struct plan_at *at, size_
 
 /* What the operator accepts comes first: the next change, then the totals. */
 static void
-write_summary(struct pd_buf *b, const struct plan_walk *w, const struct plan *out,
-              const struct plan_at *at, const char *next)
+write_summary(struct pd_buf *b, struct line_marks *bm, const struct plan_walk *w,
+              const struct plan *out, const struct plan_at *at, const char *next)
 {
     const struct runbook *rb = w->rb;
 
+    lines_mark(bm, b, LINE_HEADING);
     pd_buf_appendf(b, NULL, "Plan for %s: %s\n", rb->id, rb->title ? rb->title : "");
-    if (next != NULL)
+    if (next != NULL) {
+        lines_mark(bm, b, LINE_HEADING);
         pd_buf_appendf(b, NULL,
                        "Drill %s: nothing has changed yet. Next, the first change "
                        "(step %s, stage %zu):\n  %s\n",
                        at->d->id ? at->d->id : "?", rb->stages[at->stage].steps[at->step].id,
                        at->stage + 1, next);
+    }
+    lines_mark(bm, b, LINE_HEADING);
     pd_buf_appendf(b, NULL, "\nChanges: %zu step%s may create or change something", out->n_mutating,
                    out->n_mutating == 1 ? "" : "s");
     if (out->first_mutating >= 0)
         pd_buf_appendf(b, NULL, " (the %s is step %d)", at->d ? "next" : "first",
                        out->first_mutating + 1);
+    lines_mark(bm, b, LINE_HEADING);
     pd_buf_appendf(b, NULL, "\nBackup used: %s\n",
                    w->backups.len ? pd_buf_str(&w->backups) : "none");
+    lines_mark(bm, b, LINE_HEADING);
     pd_buf_appendf(b, NULL, "Tables read: %s\n", w->reads.len ? pd_buf_str(&w->reads) : "none");
+    lines_mark(bm, b, LINE_HEADING);
     pd_buf_appendf(b, NULL, "Tables changed or confirmed: %s\n",
                    w->writes.len ? pd_buf_str(&w->writes) : "none");
 }
 
 /* The expected data loss when target_time is known, checked against the timeline. */
 static void
-write_loss(struct pd_buf *b, const struct plan_walk *w, const struct timeline *tl, double now)
+write_loss(struct pd_buf *b, struct line_marks *bm, const struct plan_walk *w,
+           const struct timeline *tl, double now)
 {
     const char *tt = var_value(w->rb, w->vars, w->n_vars, "target_time", 11);
     const char *it = var_value(w->rb, w->vars, w->n_vars, "incident_time", 13);
@@ -440,17 +451,21 @@ write_loss(struct pd_buf *b, const struct plan_walk *w, const struct timeline *t
         incident = now;
     }
     if (!tt || pd_time_parse_rfc3339(&target, tt, 0) != 0) {
+        lines_mark(bm, b, LINE_LOSS);
         pd_buf_appendf(b, NULL, "Expected data loss: unknown (no target_time given)\n");
         return;
     }
     pd_time_human(loss, sizeof(loss), incident - target);
+    lines_mark(bm, b, LINE_LOSS);
     pd_buf_appendf(b, NULL, "Expected data loss: %s (changes after %s, up to %s)\n", loss, tt,
                    it ? "the incident" : "now");
-    if (tl && tl->has_window && target < tl->window_start)
+    if (tl && tl->has_window && target < tl->window_start) {
+        lines_mark(bm, b, LINE_WARN);
         pd_buf_appendf(b, NULL,
                        "Warning: %s is before Neon's history window: PITR "
                        "cannot reach it, use a dump\n",
                        tt);
+    }
 }
 
 /* plan_build and plan_build_at: the steps first, then the text in the order it is read. */
@@ -460,7 +475,8 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
 {
     struct plan_walk w = {.rb = rb, .vars = vars, .n_vars = n_vars};
     struct pd_buf b;
-    char *next = NULL; // what the step about to run does (a drill under way)
+    struct line_marks bm = {0}; // the kinds of b's lines
+    char *next = NULL;          // what the step about to run does (a drill under way)
     int index = 0;
 
     memset(out, 0, sizeof(*out));
@@ -471,18 +487,27 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
     pd_buf_init(&w.writes, 0);
     pd_buf_init(&w.backups, 0);
     for (size_t s = 0; s < rb->n_stages; s++) {
+        lines_mark(&w.sm, &w.steps, LINE_HEADING);
         pd_buf_appendf(&w.steps, NULL, "\n%zu. %s\n", s + 1, rb->stages[s].title);
         for (size_t k = 0; k < rb->stages[s].n_steps; k++)
             walk_step(&w, out, at, s, k, index++, &next);
     }
-    write_summary(&b, &w, out, at, next);
-    write_loss(&b, &w, tl, now);
+    write_summary(&b, &bm, &w, out, at, next);
+    write_loss(&b, &bm, &w, tl, now);
     // the inputs and every step follow
-    if (rb->n_inputs > 0 || strstr(pd_buf_str(&w.steps), "  ask ") != NULL)
+    if (rb->n_inputs > 0 || strstr(pd_buf_str(&w.steps), "  ask ") != NULL) {
+        lines_mark(&bm, &b, LINE_HEADING);
         pd_buf_appendf(&b, NULL, "\nInputs\n");
+    }
     describe_inputs(&b, rb, vars, n_vars);
-    pd_buf_appendf(&b, NULL, "%s\nNothing has been changed yet.\n", pd_buf_str(&w.steps));
+    lines_marks_append(&bm, &w.sm, b.len);
+    pd_buf_appendf(&b, NULL, "%s", pd_buf_str(&w.steps));
+    lines_mark(&bm, &b, LINE_HEADING);
+    pd_buf_appendf(&b, NULL, "\nNothing has been changed yet.\n");
     out->text = pd_redact(pd_buf_str(&b));
+    lines_split(&out->lines, pd_buf_str(&b), &bm, true);
+    lines_marks_clear(&bm);
+    lines_marks_clear(&w.sm);
     free(next);
     pd_buf_free(&w.steps);
     pd_buf_free(&b);
@@ -513,6 +538,7 @@ void
 plan_clear(struct plan *p)
 {
     free(p->text);
+    lines_clear(&p->lines);
     memset(p, 0, sizeof(*p));
     p->first_mutating = -1;
 }
