@@ -39,20 +39,6 @@ struct neon_client {
     unsigned int seed;
 };
 
-static void
-real_sleep(double seconds, void *payload)
-{
-    struct timespec ts;
-
-    (void)payload;
-    if (seconds <= 0)
-        return;
-    ts.tv_sec = (time_t)seconds;
-    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 int
 neon_client_new(struct neon_client **out, const struct neon_config *cfg, struct pd_err *err)
 {
@@ -89,7 +75,7 @@ neon_client_new(struct neon_client **out, const struct neon_config *cfg, struct 
     c->backoff_max_s = cfg->backoff_max_s > 0 ? cfg->backoff_max_s : 8.0;
     c->retry_budget_s = cfg->retry_budget_s > 0 ? cfg->retry_budget_s : 90.0;
     c->timeout_ms = cfg->timeout_ms;
-    c->sleep_fn = real_sleep;
+    c->sleep_fn = http_sleep_default;
     c->seed = (unsigned int)(pd_time_wall() * 1000.0) ^ (unsigned int)getpid();
     *out = c;
     return 0;
@@ -144,7 +130,7 @@ neon_client_project_id(const struct neon_client *c)
 void
 neon_client_set_sleep(struct neon_client *c, neon_sleep_fn *fn, void *payload)
 {
-    c->sleep_fn = fn ? fn : real_sleep;
+    c->sleep_fn = fn ? fn : http_sleep_default;
     c->sleep_payload = fn ? payload : NULL;
 }
 
@@ -659,6 +645,85 @@ status_retryable(long status, int is_get)
     return is_get && status >= 500 && status <= 599;
 }
 
+/* One neon_call across its attempts (the http_exchange payload). */
+struct call {
+    struct neon_client *c;
+    const char *what; /* "GET /projects/..." (redacted) */
+    const char *rid;  /* the X-Request-ID sent */
+    int is_get;
+    double t_start;
+    char desc[480]; /* what went wrong with the last attempt */
+};
+
+static int
+call_prepare(struct http_request *req, int attempt, void *payload, struct pd_err *err)
+{
+    struct call *k = payload;
+
+    (void)req;
+    (void)attempt;
+    (void)err;
+    k->c->requests++;
+    return 0;
+}
+
+/* Transport failures are retried for GET only; 423, 429 and 503 always; other 5xx for GET. */
+static enum http_verdict
+call_judge(int rc, const struct http_response *resp, const struct pd_err *herr, int attempt,
+           void *payload)
+{
+    struct call *k = payload;
+    int retry;
+
+    (void)attempt;
+    k->c->last_status = rc == 0 ? resp->status : 0;
+    if (rc == 0 && resp->status >= 200 && resp->status <= 299)
+        return HTTP_DONE;
+    if (rc != 0) {
+        retry = k->is_get;
+        snprintf(k->desc, sizeof(k->desc), "%.470s", herr->msg);
+    } else {
+        retry = status_retryable(resp->status, k->is_get);
+        describe_error(k->desc, sizeof(k->desc), resp, k->rid);
+    }
+    return retry ? HTTP_RETRY : HTTP_DONE;
+}
+
+static void
+call_retrying(const struct http_response *resp, int attempt, double delay, void *payload)
+{
+    struct call *k = payload;
+
+    (void)resp;
+    pd_log(PD_LOG_INFO, "neon: %s: %s; retry %d in %.1fs", k->what, k->desc, attempt, delay);
+}
+
+static int
+call_finish(int rc, const struct http_response *resp, const struct pd_err *herr, int attempt,
+            int retry, void *payload, struct pd_err *err)
+{
+    struct call *k = payload;
+
+    k->c->last_status = rc == 0 ? resp->status : 0;
+    if (rc == PD_EUSAGE)
+        return PD_ERR_SET(err, rc, "neon: %s: %s", k->what, herr->msg);
+    if (rc == 0 && resp->status >= 200 && resp->status <= 299)
+        return 0;
+    if (retry)
+        return PD_ERR_SET(err, PD_ESERVICE, "neon: %s: %s; gave up after %d attempt%s in %.1fs",
+                          k->what, k->desc, attempt, attempt == 1 ? "" : "s",
+                          mono(k->c) - k->t_start);
+    return PD_ERR_SET(err, PD_ESERVICE, "neon: %s: %s%s", k->what, k->desc,
+                      rc == 0 && resp->status == 401 ? "; check NEON_API_KEY" : "");
+}
+
+static const struct http_exchange_ops call_ops = {
+    .prepare = call_prepare,
+    .judge = call_judge,
+    .retrying = call_retrying,
+    .finish = call_finish,
+};
+
 /*
  * One API call with retries. path starts with "/"; body may be NULL.
  * On 2xx with a JSON body *out holds it (caller deletes); *status gets the
@@ -671,16 +736,25 @@ neon_call(struct neon_client *c, const char *method, const char *path, const cJS
     char *url = pd_xasprintf("%s%s", c->host, path);
     char *shown_path = pd_redact(path);
     char *json = body ? cJSON_PrintUnformatted(body) : NULL;
-    const char *headers[5];
+    const char *headers[4];
     char rid_header[80], rid[40], what[300];
     struct http_response resp;
     struct http_request req = {0};
-    int is_get = strcmp(method, "GET") == 0;
-    double t_start = mono(c), waited = 0;
-    int rc = 0;
+    struct call k = {.c = c, .what = what, .rid = rid, .t_start = mono(c)};
+    struct http_retry_policy policy = {
+        .max_attempts = c->max_attempts,
+        .backoff_base_s = c->backoff_base_s,
+        .backoff_max_s = c->backoff_max_s,
+        .budget_s = c->retry_budget_s,
+        .honour_retry_after = 1,
+        .sleep = c->sleep_fn,
+        .sleep_payload = c->sleep_payload,
+    };
+    int rc;
 
     *out = NULL;
     *status = 0;
+    k.is_get = strcmp(method, "GET") == 0;
     http_response_init(&resp);
     new_request_id(rid, sizeof(rid), c);
     snprintf(rid_header, sizeof(rid_header), "X-Request-ID: %s", rid);
@@ -697,53 +771,9 @@ neon_call(struct neon_client *c, const char *method, const char *path, const cJS
     req.timeout_ms = c->timeout_ms;
     snprintf(what, sizeof(what), "%s %.280s", method, shown_path);
 
-    for (int attempt = 1;; attempt++) {
-        struct pd_err herr = {0};
-        double delay, ra;
-        int retry;
-        char desc[480];
-
-        c->requests++;
-        rc = http_request(&resp, &req, &herr);
-        c->last_status = rc == 0 ? resp.status : 0;
-        if (rc == PD_EUSAGE) {
-            PD_ERR_SET(err, rc, "neon: %s: %s", what, herr.msg);
-            goto out;
-        }
-        if (rc == 0 && resp.status >= 200 && resp.status <= 299)
-            break;
-        if (rc != 0) {
-            retry = is_get;
-            snprintf(desc, sizeof(desc), "%.470s", herr.msg);
-        } else {
-            retry = status_retryable(resp.status, is_get);
-            describe_error(desc, sizeof(desc), &resp, rid);
-        }
-        ra = rc == 0 ? http_retry_after_seconds(resp.retry_after, pd_time_wall()) : -1;
-        if (ra >= 0) {
-            delay = ra;
-        } else {
-            double cap = c->backoff_base_s * pow(2.0, attempt - 1);
-
-            if (cap > c->backoff_max_s)
-                cap = c->backoff_max_s;
-            // full jitter: spread retries of many clients over the window
-            delay = cap * (0.5 + 0.5 * ((double)rand_r(&c->seed) / (double)RAND_MAX));
-        }
-        if (!retry || attempt >= c->max_attempts || waited + delay > c->retry_budget_s) {
-            if (retry)
-                rc = PD_ERR_SET(err, PD_ESERVICE,
-                                "neon: %s: %s; gave up after %d attempt%s in %.1fs", what, desc,
-                                attempt, attempt == 1 ? "" : "s", mono(c) - t_start);
-            else
-                rc = PD_ERR_SET(err, PD_ESERVICE, "neon: %s: %s%s", what, desc,
-                                rc == 0 && resp.status == 401 ? "; check NEON_API_KEY" : "");
-            goto out;
-        }
-        pd_log(PD_LOG_INFO, "neon: %s: %s; retry %d in %.1fs", what, desc, attempt, delay);
-        c->sleep_fn(delay, c->sleep_payload);
-        waited += delay;
-    }
+    rc = http_exchange(NULL, &resp, &req, &policy, &call_ops, &k, err);
+    if (rc != 0)
+        goto out;
     *status = resp.status;
     pd_log(PD_LOG_DEBUG, "neon: %s -> %ld (request_id %s)", what, resp.status,
            resp.request_id ? resp.request_id : rid);

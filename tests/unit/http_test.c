@@ -19,7 +19,7 @@
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
-
+#include "pd_str.h"
 #include "support/fake_server.h"
 
 static void
@@ -83,8 +83,8 @@ test_loopback_hosts(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        assert_int_equal(http_host_is_loopback(cases[i].host), cases[i].loopback);
-    assert_int_equal(http_host_is_loopback(NULL), 0);
+        assert_int_equal(pd_host_is_loopback(cases[i].host), cases[i].loopback);
+    assert_int_equal(pd_host_is_loopback(NULL), 0);
 }
 
 static char *
