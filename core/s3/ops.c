@@ -4,7 +4,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
