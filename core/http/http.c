@@ -634,11 +634,10 @@ http_exchange(struct http_transport *t, struct http_response *out, struct http_r
               void *payload, struct pd_err *err)
 {
     double waited = 0;
-    int rc = 0;
 
     for (int attempt = 1;; attempt++) {
         struct pd_err herr = {0};
-        int retry;
+        int rc, retry;
         double delay = -1;
 
         if (ops->prepare != NULL && (rc = ops->prepare(req, attempt, payload, err)) != 0)
