@@ -1,5 +1,4 @@
-/* s3 client: the client's lifetime (options, credentials, its connections) and the object observer.
- */
+/* s3 client: the client's lifetime (options, credentials, connections), the object observer. */
 #include "s3/client.h"
 
 #include <stdlib.h>

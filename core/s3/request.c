@@ -1,5 +1,4 @@
-/* s3 request: one S3 request signed with SigV4 and sent through core/http's retry loop, and the
- * helpers ops and multipart build requests with. */
+/* s3 request: one SigV4-signed request through core/http's retry loop; request helpers. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
