@@ -10,6 +10,11 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
+#include "http/http.h"
+#include "neon/client.h"
+
 struct pd_err;
 
 /* Which call's 2xx body (or, for NEON_BODY_ERROR, which error body) to parse. */
@@ -39,11 +44,6 @@ int neon_client_parse_body(enum neon_body kind, const char *body, size_t len, st
 
 /* ---- shared by the client's files (client.c, json.c, api.c) ------------------ */
 
-#include <cjson/cJSON.h>
-
-#include "http/http.h"
-#include "neon/client.h"
-
 struct neon_client {
     char *host;        /* no trailing slash */
     char *auth_header; /* "Authorization: Bearer KEY": never logged */
@@ -63,8 +63,7 @@ struct neon_client {
     unsigned int seed;
 };
 
-/* The 2xx bodies of the calls, parsed into their structs (json.c); PD_ESERVICE names what is
- * missing. */
+/* The 2xx bodies of the calls, parsed into their structs (json.c): PD_ESERVICE on a gap. */
 int neon_json_project(struct neon_project *out, const cJSON *j, struct pd_err *err);
 int neon_json_branch(struct neon_branch *out, const cJSON *j, struct pd_err *err);
 int neon_json_branches_page(struct neon_branch **v, size_t *count, const char **next,
