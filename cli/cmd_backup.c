@@ -119,7 +119,6 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
     int dry_run = 0, json = 0, rc = 0, exit_code = 0;
     const char *db_url, *base_uri, *slack, *stage = "backup";
     struct s3_uri uri = {0};
-    struct s3_creds creds = {0};
     struct s3_client *client = NULL;
     struct audit *audit = NULL;
     struct backup_result res;
@@ -202,8 +201,7 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
     backup_name(name, now);
     key = pd_xasprintf("%s%s", prefix, name);
 
-    if ((rc = s3_creds_load(&creds, NULL, &err)) != 0 ||
-        (rc = s3_client_new(&client, &creds, NULL, &err)) != 0 ||
+    if ((rc = s3_client_new_from_env(&client, &err)) != 0 ||
         (rc = audit_open(&audit, ctx->cfg.home, ctx->cfg.operator_name, &err)) != 0) {
         stage = "setup";
         goto out;
@@ -359,7 +357,6 @@ out:
     backup_expired_free(expired, n_expired);
     audit_close(audit);
     s3_client_free(client);
-    s3_creds_free(&creds);
     s3_uri_free(&uri);
     free(prefix);
     free(key);

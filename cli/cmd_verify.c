@@ -144,14 +144,13 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
     struct verify_opts o;
     struct verify_report r;
-    struct s3_creds creds;
     struct s3_client *s3 = NULL;
     struct neon_client *neon = NULL;
     struct audit *audit = NULL;
     struct pd_err err, nerr;
     char *uri = NULL;
     struct s3_uri where;
-    int json = 0, skip_neon = 0, have_creds = 0, have_where = 0, rc;
+    int json = 0, skip_neon = 0, have_where = 0, rc;
 
     memset(&o, 0, sizeof(o));
     memset(&r, 0, sizeof(r));
@@ -209,11 +208,7 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     if (rc != 0)
         goto fail;
     have_where = 1;
-    rc = s3_creds_load(&creds, NULL, &err);
-    if (rc != 0)
-        goto fail;
-    have_creds = 1;
-    rc = s3_client_new(&s3, &creds, NULL, &err);
+    rc = s3_client_new_from_env(&s3, &err);
     if (rc != 0)
         goto fail;
     // before anything is sent: a request that cannot be audited is not made
@@ -264,8 +259,6 @@ out:
     audit_close(audit);
     neon_client_free(neon);
     s3_client_free(s3);
-    if (have_creds)
-        s3_creds_free(&creds);
     if (have_where)
         s3_uri_free(&where);
     free(uri);

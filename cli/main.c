@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "compliance/compliance.h"
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
@@ -132,6 +133,7 @@ main(int argc, char **argv)
     if (getenv("PGDRILL_DEBUG") != NULL)
         pd_log_set_level(PD_LOG_DEBUG);
     pd_redact_register_env();
+    compliance_observe(); // the transports report endpoints and objects used
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.prog = "pgdrill";

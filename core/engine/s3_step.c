@@ -616,20 +616,14 @@ int
 engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
     struct s3_step_args a;
-    struct s3_creds creds;
     struct s3_client *c = NULL;
     const struct engine_s3_op *op;
-    int have_creds = 0, rc;
+    int rc;
 
-    memset(&creds, 0, sizeof(creds));
     rc = args_load(e, &a, err);
     if (rc != 0)
         goto out;
-    rc = s3_creds_load(&creds, NULL, err);
-    if (rc != 0)
-        goto out;
-    have_creds = 1;
-    rc = s3_client_new(&c, &creds, NULL, err);
+    rc = s3_client_new_from_env(&c, err);
     if (rc != 0)
         goto out;
     op = engine_s3_op_find(a.op);
@@ -646,8 +640,6 @@ out:
     if (rc != 0 && res->summary == NULL)
         res->summary = pd_redact(err->msg);
     s3_client_free(c);
-    if (have_creds)
-        s3_creds_free(&creds);
     args_free(&a);
     return rc;
 }
