@@ -9,15 +9,12 @@
 #include <libgen.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <libpq-fe.h>
 
 #include "audit/audit.h"
 #include "gz/gz.h"
@@ -26,6 +23,7 @@
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
+#include "pd_proc.h"
 #include "pd_redact.h"
 #include "pd_sha256.h"
 #include "pd_time.h"
@@ -156,201 +154,59 @@ struct pgdump {
 };
 
 /*
- * The child's environment: ours, with every connection parameter that has
- * a libpq environment variable set from the URL (the password among them),
- * so the command line carries no secret. Parameters without a variable go
- * into a conninfo for -d; *extra_out is NULL when there are none.
+ * Start pg_dump with stdin from /dev/null and stdout and stderr on pipes.
+ * The connection goes through its environment (pg_child_env: the password
+ * never on its command line); -d carries only parameters that have no
+ * environment variable.
  */
-static int
-pgdump_env(char ***env_out, char **extra_out, const char *url, struct pd_err *err)
-{
-    PQconninfoOption *opts, *o;
-    char *perr = NULL;
-    struct pd_buf extra;
-    size_t n_env = 0, n_set = 0, k = 0;
-    char **env;
-    int rc = 0;
-
-    *env_out = NULL;
-    *extra_out = NULL;
-    {
-        // pgdrill's defaults (sslmode=require outside loopback) reach pg_dump too
-        char *ci = NULL;
-        struct pd_err cerr = {0};
-
-        opts = PQconninfoParse(pg_conninfo(&ci, url, &cerr) == 0 ? ci : url, &perr);
-        if (ci != NULL) {
-            memset(ci, 0, strlen(ci));
-            free(ci);
-        }
-    }
-    if (opts == NULL) {
-        /* libpq's message quotes no value, but redact it anyway */
-        char *msg = pd_redact(perr ? perr : "out of memory");
-        size_t ml = strlen(msg);
-
-        while (ml > 0 && msg[ml - 1] == '\n')
-            msg[--ml] = '\0';
-        rc = PD_ERR_SET(err, PD_EINPUT, "DATABASE_URL is not a valid connection string: %s", msg);
-        free(msg);
-        PQfreemem(perr);
-        return rc;
-    }
-    pd_buf_init(&extra, 0);
-    for (o = opts; o->keyword != NULL; o++)
-        if (o->val != NULL && o->val[0] != '\0')
-            n_set++;
-    for (char **e = environ; *e != NULL; e++)
-        n_env++;
-    env = pd_xcalloc(n_env + n_set + 1, sizeof(*env));
-    for (o = opts; o->keyword != NULL; o++) {
-        if (o->val == NULL || o->val[0] == '\0')
-            continue;
-        if (o->envvar != NULL) {
-            env[k++] = pd_xasprintf("%s=%s", o->envvar, o->val);
-        } else if (o->dispchar != NULL && o->dispchar[0] == '*') {
-            rc = PD_ERR_SET(err, PD_EINPUT,
-                            "DATABASE_URL: parameter %s cannot be passed to pg_dump safely",
-                            o->keyword);
-            goto out;
-        } else {
-            /* not secret: single-quoted conninfo value */
-            pd_buf_appendf(&extra, NULL, "%s%s='", extra.len ? " " : "", o->keyword);
-            for (const char *p = o->val; *p; p++) {
-                if (*p == '\'' || *p == '\\')
-                    pd_buf_append(&extra, "\\", 1, NULL);
-                pd_buf_append(&extra, p, 1, NULL);
-            }
-            pd_buf_append(&extra, "'", 1, NULL);
-        }
-    }
-    /* inherited values we override are dropped, so ours win whatever execve does with duplicates */
-    for (char **e = environ; *e != NULL; e++) {
-        int dup = 0;
-        const char *eq = strchr(*e, '=');
-        size_t nl = eq ? (size_t)(eq - *e) : strlen(*e);
-
-        for (size_t i = 0; i < k && !dup; i++)
-            if (strncmp(env[i], *e, nl) == 0 && env[i][nl] == '=')
-                dup = 1;
-        if (!dup)
-            env[k++] = pd_xstrdup(*e);
-    }
-    env[k] = NULL;
-    *env_out = env;
-    env = NULL;
-    if (extra.len > 0)
-        *extra_out = pd_buf_steal(&extra);
-out:
-    if (env != NULL) {
-        for (size_t i = 0; i < k; i++)
-            free(env[i]);
-        free(env);
-    }
-    pd_buf_free(&extra);
-    PQconninfoFree(opts);
-    return rc;
-}
-
-static void
-free_env(char **env)
-{
-    if (env == NULL)
-        return;
-    for (char **e = env; *e != NULL; e++)
-        free(*e);
-    free(env);
-}
-
-/*
- * 0 when prog can be executed, looked up in PATH as posix_spawnp does, else
- * the errno of the failed lookup. POSIX lets posix_spawn report a failed
- * exec either as its return value or as a child exiting 127 (glibc takes the
- * second way when its vfork is emulated by fork, as under valgrind):
- * checking first gives the same message on every path.
- */
-static int
-pgdump_lookup(const char *prog)
-{
-    const char *path = getenv("PATH"), *p;
-    int why = ENOENT;
-
-    if (strchr(prog, '/') != NULL)
-        return access(prog, X_OK) == 0 ? 0 : errno;
-    if (path == NULL)
-        path = "/bin:/usr/bin";
-    for (p = path;; p++) {
-        size_t n = strcspn(p, ":");
-        char *cand = n > 0 ? pd_xasprintf("%.*s/%s", (int)n, p, prog) : pd_xstrdup(prog);
-        int found = access(cand, X_OK) == 0;
-
-        if (!found && errno == EACCES)
-            why = EACCES; // execvp reports a found but unusable file over "not found"
-        free(cand);
-        if (found)
-            return 0;
-        p += n;
-        if (*p == '\0')
-            return why;
-    }
-}
-
 static int
 pgdump_start(struct pgdump *pd, const char *prog, const char *url, struct pd_err *err)
 {
     int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-    posix_spawn_file_actions_t fa;
-    char **env = NULL;
-    char *extra = NULL;
+    struct pg_child_env ce;
     char *argv[8];
-    int argc = 0, rc, fa_ok = 0;
+    int argc = 0, rc;
     char a_prog[] = "pg_dump", a_nopw[] = "--no-password", a_fmt[] = "--format=plain",
          a_d[] = "--dbname";
+    struct pd_proc_opts po = {.prog = prog, .argv = argv, .fd_in = -1};
 
     memset(pd, 0, sizeof(*pd));
     pd->pid = -1;
     pd->out_fd = pd->err_fd = -1;
-    if ((rc = pgdump_env(&env, &extra, url, err)) != 0)
-        return rc;
+    if ((rc = pg_child_env(&ce, url, "pg_dump", err)) != 0) {
+        pd_err_prefix(err, ce.url_invalid ? "DATABASE_URL is " : "DATABASE_URL: ");
+        goto out;
+    }
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
         rc = PD_ERR_SET(err, PD_EIO, "pg_dump: pipe: %s", strerror(errno));
         goto out;
     }
-    posix_spawn_file_actions_init(&fa);
-    fa_ok = 1;
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
     argv[argc++] = a_prog;
     argv[argc++] = a_nopw;
     argv[argc++] = a_fmt;
-    if (extra != NULL) {
+    if (ce.conninfo != NULL) {
         argv[argc++] = a_d;
-        argv[argc++] = extra;
+        argv[argc++] = ce.conninfo;
     }
     argv[argc] = NULL;
-    rc = pgdump_lookup(prog);
-    if (rc == 0)
-        rc = posix_spawnp(&pd->pid, prog, &fa, NULL, argv, env);
-    if (rc != 0) {
-        pd->pid = -1;
-        rc = PD_ERR_SET(err, PD_EIO, "pg_dump: cannot start %s: %s", prog, strerror(rc));
+    po.envp = ce.env;
+    po.fd_out = out_pipe[1];
+    po.fd_err = err_pipe[1];
+    if ((rc = pd_proc_spawn(&pd->pid, &po, err)) != 0) {
+        pd_err_prefix(err, "pg_dump: ");
         goto out;
     }
     pd->out_fd = out_pipe[0];
     pd->err_fd = err_pipe[0];
     out_pipe[0] = err_pipe[0] = -1;
 out:
-    if (fa_ok)
-        posix_spawn_file_actions_destroy(&fa);
     for (int i = 0; i < 2; i++) {
         if (out_pipe[i] >= 0)
             close(out_pipe[i]);
         if (err_pipe[i] >= 0)
             close(err_pipe[i]);
     }
-    free_env(env);
-    free(extra);
+    pg_child_env_free(&ce);
     return rc;
 }
 
@@ -409,8 +265,7 @@ pgdump_finish(struct pgdump *pd, int kill_it)
         /* collect what it still says on stderr */
         while (!kill_it && pd->err_fd >= 0)
             pgdump_drain_stderr(pd);
-        while (waitpid(pd->pid, &status, 0) < 0 && errno == EINTR)
-            ;
+        pd_proc_wait(pd->pid, &status, false);
         pd->pid = -1;
     }
     if (pd->err_fd >= 0)
