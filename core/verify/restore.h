@@ -13,8 +13,8 @@
  *
  * The database URL (it holds a password) never reaches a command line: it
  * is split by pg_child_env (core/pg) into PG* environment variables for the
- * child; a secret parameter without one is refused. The client's output lines and periodic progress lines go to the
- * line callback.
+ * child; a secret parameter without one is refused. The client's output
+ * lines and periodic progress lines go to the line callback.
  */
 #ifndef PD_VERIFY_RESTORE_H
 #define PD_VERIFY_RESTORE_H
