@@ -10,6 +10,7 @@
 #include "drill/drill.h"
 #include "engine/engine.h"
 #include "headless.h"
+#include "pd_file.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "report/report.h"

@@ -15,8 +15,8 @@
 
 #include "compliance/compliance.h"
 #include "pd_buf.h"
-#include "pd_config.h"
 #include "pd_err.h"
+#include "pd_file.h"
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"

@@ -22,6 +22,7 @@
 #include "http/http.h"
 #include "pd_config.h"
 #include "pd_err.h"
+#include "pd_file.h"
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "report/report.h"
