@@ -1,5 +1,4 @@
 /* pgdrill backup: pg_dump | gzip | S3 with the seed's checks, retention and notice. */
-#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include "cli.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+#include "pd_str.h"
 #include "pd_time.h"
 #include "s3/client.h"
 #include "s3/creds.h"
@@ -94,22 +94,6 @@ show_progress(const struct backup_progress *p, void *payload)
     return backup_stop != 0;
 }
 
-static int
-parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    if (s[0] < '0' || s[0] > '9')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return -1;
-    *out = (uint64_t)v;
-    return 0;
-}
-
 int
 cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -159,10 +143,11 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
             } else if (strcmp(a, "--keep-local") == 0) {
                 keep_local = v;
             } else if (strcmp(a, "--min-size") == 0) {
-                if (parse_u64(v, &min_size) != 0)
+                if (pd_parse_u64(&min_size, v, "--min-size", NULL) != 0)
                     return cli_usage_error("backup", "--min-size wants a number of bytes, not '%s'",
                                            v);
-            } else if (parse_u64(v, &days64) != 0 || days64 < 1 || days64 > 36500) {
+            } else if (pd_parse_u64(&days64, v, "--retention-days", NULL) != 0 || days64 < 1 ||
+                       days64 > 36500) {
                 return cli_usage_error(
                     "backup", "--retention-days wants a number of days (1-36500), not '%s'", v);
             } else {
