@@ -73,7 +73,9 @@ child_run(const struct pd_proc_opts *o, const char *path, int lookup_errno, int 
     static const int sigs[] = {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGCHLD, SIGHUP, SIGTSTP};
     const int fds[3] = {o->fd_in >= 0 ? o->fd_in : null_fd, o->fd_out, o->fd_err};
 
-    if (o->new_group)
+    if (o->new_session)
+        setsid();
+    else if (o->new_group)
         setpgid(0, 0);
     if (o->reset_signals) {
         sigset_t none;
@@ -138,7 +140,7 @@ pd_proc_spawn(pid_t *out, const struct pd_proc_opts *o, struct pd_err *err)
     if (pid == 0)
         child_run(o, path, lookup_errno, null_fd, report[1]);
     // both sides set the group so a kill right after the spawn reaches it
-    if (o->new_group)
+    if (o->new_group && !o->new_session)
         setpgid(pid, pid);
     close(report[1]);
     report[1] = -1;

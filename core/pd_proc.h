@@ -34,6 +34,7 @@ struct pd_proc_opts {
     int fd_err;         /* becomes its stderr; -1: inherited */
     const char *cwd;    /* NULL: inherit */
     bool new_group;     /* a process group of its own, led by the child (set on both sides) */
+    bool new_session;   /* a session of its own (setsid: no controlling terminal) */
     bool reset_signals; /* empty signal mask, SIG_DFL for the job-control and stop signals */
     /*
      * NULL: a child that cannot chdir or exec is reaped and pd_proc_spawn
