@@ -240,9 +240,9 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
 
     memset(&res, 0, sizeof(res));
     pd_err_clear(&err);
-    if ((rc = parse_flags(&fl, argc, argv)) >= 0)
-        return rc;
-    rc = 0;
+    if ((exit_code = parse_flags(&fl, argc, argv)) >= 0)
+        return exit_code;
+    exit_code = 0;
     if (!fl.days_given) {
         int d;
 

@@ -504,7 +504,7 @@ backup_check(struct backup_job *j, struct pd_err *err)
         {"plain_bytes", NULL, (long long)out->plain_bytes},
         {"status", st, 0},
     };
-    int rc;
+    int rc = 0;
 
     out->phases.dump_s = pd_time_mono() - j->t0;
     /* a Ctrl-C reaches pg_dump too: report the interrupt, not its death */
