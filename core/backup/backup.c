@@ -21,6 +21,7 @@
 #include "http/http.h"
 #include "pd_buf.h"
 #include "pd_err.h"
+#include "pd_file.h"
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_proc.h"
@@ -321,22 +322,13 @@ static int
 gz_to_upload(const void *data, size_t len, void *payload, struct pd_err *err)
 {
     struct backup_job *j = payload;
-    const char *p = data;
-    size_t left = len;
 
     pd_sha256_update(j->sha, data, len);
     j->compressed += len;
-    while (j->local_fd >= 0 && left > 0) {
-        ssize_t n = write(j->local_fd, p, left);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return PD_ERR_SET(err, PD_EIO, "local copy %s: %s", j->opt->keep_local,
-                              strerror(errno));
-        p += n;
-        left -= (size_t)n;
-    }
+    errno = EIO; // what a write that makes no progress reports
+    // the message names the local copy as before: the reason comes from errno
+    if (j->local_fd >= 0 && pd_write_all(j->local_fd, data, len, NULL, NULL) != 0)
+        return PD_ERR_SET(err, PD_EIO, "local copy %s: %s", j->opt->keep_local, strerror(errno));
     return s3_upload_write(j->upload, data, len, err);
 }
 

@@ -18,6 +18,7 @@
 #include "gz/gz.h"
 #include "pd_buf.h"
 #include "pd_err.h"
+#include "pd_file.h"
 #include "pd_mem.h"
 #include "pd_proc.h"
 #include "pd_sha256.h"
@@ -161,18 +162,11 @@ feed(const void *data, size_t len, void *payload, struct pd_err *err)
     const char *p = data;
 
     if (f->file_fd >= 0) {
-        while (len > 0) {
-            ssize_t n = write(f->file_fd, p, len);
-
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                return PD_ERR_SET(err, PD_EIO, "restore: cannot write the temporary file: %s",
-                                  strerror(errno));
-            p += n;
-            len -= (size_t)n;
-            f->fed += (uint64_t)n;
-        }
+        errno = EIO; // what a write that makes no progress reports
+        if (pd_write_all(f->file_fd, data, len, NULL, NULL) != 0)
+            return PD_ERR_SET(err, PD_EIO, "restore: cannot write the temporary file: %s",
+                              strerror(errno));
+        f->fed += len;
         progress(f, 0);
         return stop_requested(f) ? PD_ERR_SET(err, PD_EINTR, "restore: interrupted") : 0;
     }
