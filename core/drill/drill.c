@@ -621,7 +621,7 @@ static const char *
 action_name(enum step_action a)
 {
     static const char *const names[] = {
-#define DRILL_ACTION_NAME(e, name, req, opt) [e] = (name),
+#define DRILL_ACTION_NAME(e, name) [e] = (name),
         RUNBOOK_ACTIONS(DRILL_ACTION_NAME)
 #undef DRILL_ACTION_NAME
     };

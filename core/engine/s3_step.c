@@ -26,6 +26,8 @@
  * gets it prepended, so both "care-commons-backup-....sql.gz" and
  * "weekly/care-commons-backup-....sql.gz" name the same object.
  */
+#include "engine/s3_step.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -551,12 +553,72 @@ out:
     return rc;
 }
 
+static int
+op_delete(struct engine *e, struct s3_client *c, struct s3_step_args *a,
+          struct engine_step_result *res, struct pd_err *err)
+{
+    int rc = need_object(a, err);
+
+    (void)e;
+    if (rc == 0)
+        rc = s3_client_delete(c, a->where.bucket, a->object, err);
+    if (rc == 0)
+        res->summary = pd_xasprintf("deleted s3://%s/%s", a->where.bucket, a->object);
+    return rc;
+}
+
+/*
+ * The ops, one row each, in the order lint messages list them. The linter,
+ * the plan and the engine read this table; nothing else names an op.
+ */
+static const struct engine_s3_op op_table[] = {
+    /* name, run, mutates */
+    {"list", op_list, false},       // the newest objects under uri=
+    {"get", op_get, false},         // an object into the drill folder
+    {"put", op_put, true},          // a file of the drill folder up to an object
+    {"head", op_head, false},       // an object's size, date and checksum
+    {"delete", op_delete, true},    // an object
+    {"verify", op_verify, false},   // an object's checksum and gzip stream
+    {"restore", op_restore, false}, // an object into a database (url=)
+};
+
+#define N_OPS (sizeof(op_table) / sizeof(op_table[0]))
+
+const struct engine_s3_op *
+engine_s3_op_find(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < N_OPS; i++)
+        if (strcmp(op_table[i].name, name) == 0)
+            return &op_table[i];
+    return NULL;
+}
+
+const char *
+engine_s3_op_names(void)
+{
+    static char names[256];
+
+    if (names[0] == '\0') {
+        size_t len = 0;
+
+        for (size_t i = 0; i < N_OPS; i++) {
+            int n =
+                snprintf(names + len, sizeof(names) - len, "%s%s", i ? " " : "", op_table[i].name);
+
+            PD_ASSERT(n > 0 && (size_t)n < sizeof(names) - len);
+            len += (size_t)n;
+        }
+    }
+    return names;
+}
+
 int
 engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
     struct s3_step_args a;
     struct s3_creds creds;
     struct s3_client *c = NULL;
+    const struct engine_s3_op *op;
     int have_creds = 0, rc;
 
     memset(&creds, 0, sizeof(creds));
@@ -570,28 +632,12 @@ engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_err *e
     rc = s3_client_new(&c, &creds, NULL, err);
     if (rc != 0)
         goto out;
-    if (strcmp(a.op, "list") == 0)
-        rc = op_list(e, c, &a, res, err);
-    else if (strcmp(a.op, "head") == 0)
-        rc = op_head(e, c, &a, res, err);
-    else if (strcmp(a.op, "verify") == 0)
-        rc = op_verify(e, c, &a, res, err);
-    else if (strcmp(a.op, "restore") == 0)
-        rc = op_restore(e, c, &a, res, err);
-    else if (strcmp(a.op, "get") == 0)
-        rc = op_get(e, c, &a, res, err);
-    else if (strcmp(a.op, "put") == 0)
-        rc = op_put(e, c, &a, res, err);
-    else if (strcmp(a.op, "delete") == 0) {
-        if ((rc = need_object(&a, err)) == 0)
-            rc = s3_client_delete(c, a.where.bucket, a.object, err);
-        if (rc == 0)
-            res->summary = pd_xasprintf("deleted s3://%s/%s", a.where.bucket, a.object);
-    } else
-        rc = PD_ERR_SET(err, PD_EUSAGE,
-                        "s3 %s: not available as a step (use list, head, verify, restore, "
-                        "delete, get, put)",
-                        a.op);
+    op = engine_s3_op_find(a.op);
+    if (op != NULL)
+        rc = op->run(e, c, &a, res, err);
+    else
+        rc = PD_ERR_SET(err, PD_EUSAGE, "s3 %s: not available as a step (use one of: %s)", a.op,
+                        engine_s3_op_names());
     if (rc == 0 && res->summary != NULL)
         rc = engine_output(e, res->summary, err);
 out:

@@ -24,6 +24,7 @@
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_sha256.h"
+#include "runbook/action.h"
 #include "runbook/runbook.intern.h"
 
 #define BAD_DIR  "tests/fixtures/runbooks/bad"
@@ -307,6 +308,30 @@ test_action_names(void **state)
     for (int a = 0; a < STEP_ACTION_COUNT; a++)
         assert_string_equal(runbook_action_name((enum step_action)a), names[a]);
     assert_string_equal(runbook_action_name(STEP_ACTION_COUNT), "?");
+}
+
+/*
+ * Every action has a complete row: nothing about an action falls back to
+ * another's behaviour (an action without an audit is the operator's own).
+ */
+static void
+test_action_rows(void **state)
+{
+    (void)state;
+    for (int i = 0; i < STEP_ACTION_COUNT; i++) {
+        const struct runbook_action *a = runbook_action((enum step_action)i);
+        const char *name = runbook_action_name((enum step_action)i);
+
+        assert_non_null(a);
+        if (a->required == NULL || a->allowed == NULL || a->plan_kind == NULL)
+            fail_msg("%s: attributes or plan kind missing", name);
+        if (a->run == NULL || a->mutates == NULL || a->describe == NULL)
+            fail_msg("%s: run, mutates or describe missing", name);
+        if ((a->audit == NULL) != a->asks_operator)
+            fail_msg("%s: audited unless the operator's own step", name);
+    }
+    assert_null(runbook_action(STEP_ACTION_COUNT));
+    assert_null(runbook_action((enum step_action)-1));
 }
 
 /* ---- the well-formed tour -------------------------------------------------------------- */
@@ -1094,6 +1119,7 @@ main(void)
         cmocka_unit_test(test_token_columns),
         cmocka_unit_test(test_scan_vars),
         cmocka_unit_test(test_action_names),
+        cmocka_unit_test(test_action_rows),
         cmocka_unit_test(test_good_full),
         cmocka_unit_test(test_minimal_defaults),
         cmocka_unit_test(test_well_formed_variants),

@@ -422,6 +422,39 @@ test_plan_inputs(void **state)
     pd_redact_reset();
 }
 
+/*
+ * The plan reads a body as the engine does (runbook_expand): $${ is a
+ * literal ${ and is never filled, even where an environment variable of
+ * that name exists; values known before the run are filled, the rest stay.
+ */
+static void
+test_plan_expansion(void **state)
+{
+    static const char text[] =
+        "# Expansion\n\n"
+        "```pgdrill\nid: plan-expansion\nuse-case: plan\n"
+        "input: name text required \"Name\"\n"
+        "input: later text required \"Later\"\n```\n\n"
+        "## Run\n\n"
+        "```sh\necho $${HOME} ${name} ${later} $$${name}\n```\n\n"
+        "```neon op=branch-delete branch=$${name}\n```\n";
+    struct runbook *rb = NULL;
+    struct pd_err err;
+    struct plan p;
+    const char *vars[] = {"name=recovery"};
+
+    (void)state;
+    pd_err_clear(&err);
+    setenv("HOME", "/home/pd", 1);
+    assert_int_equal(runbook_parse(&rb, "expansion.md", text, strlen(text), NULL, &err), 0);
+    plan_build(&p, rb, vars, 1, NULL, at(NOW));
+    assert_non_null(strstr(p.text, "  CHANGE  sh: echo ${HOME} recovery ${later} $${name}\n"));
+    assert_non_null(strstr(p.text, "  CHANGE  delete branch ${name}\n"));
+    assert_null(strstr(p.text, "/home/pd"));
+    plan_clear(&p);
+    runbook_free(rb);
+}
+
 int
 main(void)
 {
@@ -430,6 +463,7 @@ main(void)
         cmocka_unit_test(test_gaps_and_ages), cmocka_unit_test(test_recommend),
         cmocka_unit_test(test_render),        cmocka_unit_test(test_history_math),
         cmocka_unit_test(test_plan),          cmocka_unit_test(test_plan_inputs),
+        cmocka_unit_test(test_plan_expansion),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
