@@ -596,6 +596,7 @@ engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_err *e
     struct s3_step_args a;
     struct s3_client *c = NULL;
     const struct s3_action_op *row;
+    const struct engine_s3_op *op = NULL;
     int rc;
 
     rc = args_load(e, &a, err);
@@ -605,8 +606,10 @@ engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_err *e
     if (rc != 0)
         goto out;
     row = s3_action_op_find(a.op);
-    if (row != NULL && engine_s3_op(row->id) != NULL)
-        rc = engine_s3_op(row->id)->run(e, c, &a, res, err);
+    if (row != NULL)
+        op = engine_s3_op(row->id);
+    if (op != NULL)
+        rc = op->run(e, c, &a, res, err);
     else
         rc = PD_ERR_SET(err, PD_EUSAGE, "s3 %s: not available as a step (use one of: %s)", a.op,
                         s3_action_op_names());

@@ -24,7 +24,7 @@ enum s3_action_op_id {
     S3_OP_DELETE,
     S3_OP_VERIFY,
     S3_OP_RESTORE,
-    S3_OP_COUNT
+    S3_OP_COUNT,
 };
 
 struct s3_action_op {

@@ -400,7 +400,7 @@ walk_step(struct plan_walk *w, struct plan *out, const struct plan_at *at, size_
 {
     const struct runbook_step *st = &w->rb->stages[s].steps[k];
     const struct runbook_action *act = runbook_action(st->action);
-    const struct plan_action *shown = plan_action(st->action);
+    const struct plan_action *plan_row = plan_action(st->action);
     const char *done = done_kind(at->d, s, k);
     const char *save = runbook_step_attr(st, "save");
     size_t line_start = w->steps.len;
@@ -412,12 +412,12 @@ walk_step(struct plan_walk *w, struct plan *out, const struct plan_at *at, size_
         out->first_mutating = index;
     if (w->mutates)
         out->n_mutating++;
-    kind = done ? done : w->mutates ? "CHANGE" : st->manual ? "MANUAL" : shown->kind;
+    kind = done ? done : w->mutates ? "CHANGE" : st->manual ? "MANUAL" : plan_row->kind;
     if (!done && (w->mutates || (!st->manual && st->action == STEP_CONFIRM)))
         lines_mark(&w->sm, &w->steps, w->mutates ? LINE_CHANGE : LINE_CONFIRM);
     pd_buf_appendf(&w->steps, NULL, "  %-*s ", KIND_COLUMNS - 3, kind);
     first_line(w->first, sizeof(w->first), w->body);
-    shown->describe(w, st);
+    plan_row->describe(w, st);
     if (save)
         pd_buf_appendf(&w->steps, NULL, " -> ${%s}", save);
     if (runbook_step_attr(st, "when"))
