@@ -550,7 +550,7 @@ test_report_measured_and_unfinished(void **state)
     assert_string_equal(gets(root, "outcome"), "running");
     assert_true(cJSON_IsNull(get(root, "finished_at")));
     assert_true(cJSON_IsNull(get(root, "rto_s")));
-    assert_true(report_rto_achieved(d) < 0);
+    assert_true(drill_rto_achieved(d) < 0);
     assert_true(cJSON_IsNull(get(root, "operator")));
     assert_string_equal(gets(root, "rto_verdict"), "unknown");
     cJSON_Delete(root);
@@ -563,7 +563,7 @@ test_report_measured_and_unfinished(void **state)
     root = cJSON_Parse(json);
     assert_string_equal(gets(root, "outcome"), "interrupted");
     assert_true(getn(root, "rto_s") == 4000.123);
-    assert_true(report_rto_achieved(d) == 4000.12345);
+    assert_true(drill_rto_achieved(d) == 4000.12345);
     assert_string_equal(gets(root, "rto_verdict"), "missed");
     assert_true(getn(root, "rpo_s") == 300);
     assert_string_equal(gets(root, "rpo_verdict"), "met");
