@@ -59,6 +59,7 @@ CLI_SRC  := $(sort $(wildcard cli/*.c))
 NEONSB_SRC := $(sort $(wildcard sandbox/neon-sandbox/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 TESTLIB_SRC := $(sort $(wildcard tests/unit/support/*.c))
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 TUI_OBJ  := $(TUI_SRC:%.c=$(BUILD)/%.o)
@@ -66,6 +67,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 NEONSB_OBJ := $(NEONSB_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
+TOOL_BIN := $(TOOL_SRC:%.c=$(BUILD)/%)
 
 # cli/ sees the TUI's entry header; nothing else does.
 $(CLI_OBJ): CPPFLAGS += -Itui
@@ -105,7 +107,13 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJ) $(TUI_OBJ) $(LIB)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TESTLIB_OBJ) $(TUI_OBJ) $(LIB) $(PKG_LIBS) \
 		$$(pkg-config --libs cmocka) $(LDLIBS)
 
-test-bins: all $(UNIT_BIN)
+# Test drivers: one small program per tests/tools/*.c, linked with core only;
+# the integration scripts run them (e.g. tests/tools/neon_tool.c).
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(LDLIBS)
+
+test-bins: all $(UNIT_BIN) $(TOOL_BIN)
 
 # core/ never draws; tui/ never talks to a service library directly.
 layering:
@@ -178,7 +186,7 @@ format-check:
 # not glibc's __builtin___memcpy_chk wrappers.
 TIDY       ?= clang-tidy
 TIDY_JOBS  ?= 2
-ANALYZE_SRC := $(CORE_SRC) $(TUI_SRC) $(CLI_SRC) $(NEONSB_SRC) $(TESTLIB_SRC) $(UNIT_SRC)
+ANALYZE_SRC := $(CORE_SRC) $(TUI_SRC) $(CLI_SRC) $(NEONSB_SRC) $(TESTLIB_SRC) $(UNIT_SRC) $(TOOL_SRC)
 CDB_FLAGS   = -std=c11 $(CPPFLAGS) $(PKG_CFLAGS) $(WARN) -Wno-unknown-warning-option
 # $(call json_args,FLAGS): the flags as JSON strings, each followed by a comma.
 json_args   = $(shell printf '%s\n' $(1) | sed 's/\\/\\\\/g; s/"/\\"/g; s/.*/"&",/' | tr -d '\n')

@@ -5,7 +5,7 @@
 set -u
 TOP=${PGDRILL_TOP:?PGDRILL_TOP is not set}
 BUILD_DIR=${PGDRILL_BUILD:-$TOP/build}
-NT=$BUILD_DIR/tests/unit/neon_test
+NT=$BUILD_DIR/tests/tools/neon_tool
 W=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/neon-tls.XXXX")
 SRV_PID=""
 cleanup() {
