@@ -398,7 +398,7 @@ main(int argc, char **argv)
                     .a1 = argc > 3 ? argv[3] : NULL,
                     .a2 = argc > 4 ? argv[4] : NULL};
     struct pd_err err = {0};
-    const char *cmd = argc > 2 ? argv[2] : "";
+    const char *cmd = argc > 2 ? argv[2] : "", *v;
     struct neon_config cfg = {0};
     int rc;
 
@@ -409,10 +409,8 @@ main(int argc, char **argv)
     cfg.host = getenv("NEON_API_HOST");
     cfg.api_key = getenv("NEON_API_KEY");
     cfg.project_id = getenv("NEON_PROJECT_ID");
-    cfg.backoff_base_s =
-        getenv("PGDRILL_TEST_NEON_BACKOFF") ? atof(getenv("PGDRILL_TEST_NEON_BACKOFF")) : 0;
-    cfg.max_attempts =
-        getenv("PGDRILL_TEST_NEON_ATTEMPTS") ? atoi(getenv("PGDRILL_TEST_NEON_ATTEMPTS")) : 0;
+    cfg.backoff_base_s = (v = getenv("PGDRILL_TEST_NEON_BACKOFF")) ? strtod(v, NULL) : 0;
+    cfg.max_attempts = (v = getenv("PGDRILL_TEST_NEON_ATTEMPTS")) ? (int)strtol(v, NULL, 10) : 0;
     rc = neon_client_new(&k.c, &cfg, &err);
     if (rc == 0)
         rc = cli_run(&k, cmd, &err);

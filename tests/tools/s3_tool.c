@@ -37,6 +37,13 @@
 #include "s3/creds.h"
 #include "s3/upload.h"
 
+/* A decimal argument, as atoi would read it. */
+static int
+num(const char *s)
+{
+    return (int)strtol(s, NULL, 10);
+}
+
 static int
 file_sink(const void *data, size_t len, void *payload, struct pd_err *err)
 {
@@ -148,7 +155,7 @@ tool_list(struct s3_client *c, int argc, char **argv, struct pd_err *err)
 {
     int pages = 0;
     const char *delim = argc > 5 && strcmp(argv[5], "-") != 0 ? argv[5] : NULL;
-    int rc = s3_client_list(c, argv[3], argv[4], delim, argc > 6 ? atoi(argv[6]) : 0, print_page,
+    int rc = s3_client_list(c, argv[3], argv[4], delim, argc > 6 ? num(argv[6]) : 0, print_page,
                             &pages, err);
 
     if (rc == 0)
@@ -200,7 +207,7 @@ tool_upload(struct s3_client *c, int argc, char **argv, struct pd_err *err)
     int gzip = strcmp(argv[8], "gzip") == 0;
     uint64_t fail_after = argc > 9 ? strtoull(argv[9], NULL, 10) : UINT64_MAX, fed = 0;
     struct s3_upload_options uo = {.part_size = strtoul(argv[6], NULL, 10),
-                                   .max_in_flight = atoi(argv[7]),
+                                   .max_in_flight = num(argv[7]),
                                    .put = &(struct s3_put_options){.sse = "AES256"}};
     static char buf[1 << 20];
     FILE *f = fopen(argv[5], "rb");
@@ -321,7 +328,7 @@ tool_mpu(struct s3_client *c, int argc, char **argv, struct pd_err *err)
     struct mpu_job job;
     size_t len;
     char *data = read_file(argv[5], &len), *etag = NULL;
-    int threads = atoi(argv[7]);
+    int threads = num(argv[7]);
     int rc;
 
     memset(&job, 0, sizeof(job));
@@ -330,7 +337,7 @@ tool_mpu(struct s3_client *c, int argc, char **argv, struct pd_err *err)
     job.part_size = strtoul(argv[6], NULL, 10);
     job.n_parts = (int)((len + job.part_size - 1) / job.part_size);
     job.next = 1;
-    job.limit = argc > 8 ? atoi(argv[8]) : job.n_parts;
+    job.limit = argc > 8 ? num(argv[8]) : job.n_parts;
     pthread_mutex_init(&job.lock, NULL);
     if (threads < 1 || threads > 16)
         threads = 1;
