@@ -128,12 +128,29 @@ $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIB)
 
 test-bins: all $(UNIT_BIN) $(TOOL_BIN)
 
-# core/ never draws; tui/ never talks to a service library directly.
+# core/ never draws; tui/ never talks to a service library directly, and of
+# core/ it includes only the headers meant for it (an allow-list): the pd_
+# utilities, the runbook model and the engine it drives, the drill whose
+# state it shows, the report it writes at the end, the timeline screen's
+# history and timeline, and the audit log the timeline is loaded from.
+# Any other core header (a service client, backup, verify, an .intern.h)
+# is a layering error.
+TUI_CORE_HEADERS := pd_buf.h pd_err.h pd_log.h pd_mem.h pd_time.h runbook/runbook.h \
+	engine/engine.h drill/drill.h report/report.h timeline/history.h timeline/timeline.h \
+	audit/audit.h
+
 layering:
 	@bad=$$(grep -rlE '#include *[<"](n?curses|panel|menu|form)\.h' core || true); \
 	 if [ -n "$$bad" ]; then echo "layering: curses included in core/: $$bad"; exit 1; fi
 	@bad=$$(grep -rlE '#include *[<"](curl/curl|libpq-fe|cjson/cJSON|cJSON|zlib|expat)\.h' tui || true); \
 	 if [ -n "$$bad" ]; then echo "layering: service library included in tui/: $$bad"; exit 1; fi
+	@bad=0; for f in tui/*.c tui/*.h; do \
+	   for h in $$(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]\([^">]*\)[">].*/\1/p' "$$f"); do \
+	     [ -e "tui/$$h" ] || [ ! -e "core/$$h" ] && continue; \
+	     case " $(strip $(TUI_CORE_HEADERS)) " in *" $$h "*) ;; \
+	     *) echo "layering: $$f includes core/$$h, which is not meant for tui/ (TUI_CORE_HEADERS)"; bad=1 ;; esac; \
+	   done; \
+	 done; exit $$bad
 	@echo "layering: ok"
 
 deps:
