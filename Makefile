@@ -133,14 +133,14 @@ test-bins: all $(UNIT_BIN) $(TOOL_BIN)
 
 # core/ never draws; tui/ never talks to a service library directly, and of
 # core/ it includes only the headers meant for it (an allow-list): the pd_
-# utilities, the runbook model and the engine it drives, the drill whose
-# state it shows, the report it writes at the end, the timeline screen's
-# history and timeline, and the audit log the timeline is loaded from.
-# Any other core header (a service client, backup, verify, an .intern.h)
-# is a layering error.
+# utilities, the runbook model and the engine it drives, the drill and the
+# drill session (the lifecycle every front end shares), the timeline
+# screen's history, timeline and styled lines, and the audit log the
+# timeline is loaded from. Any other core header (a service client,
+# backup, verify, an .intern.h) is a layering error.
 TUI_CORE_HEADERS := pd_buf.h pd_err.h pd_log.h pd_mem.h pd_time.h runbook/runbook.h \
-	engine/engine.h drill/drill.h report/report.h timeline/history.h timeline/timeline.h \
-	audit/audit.h
+	engine/engine.h drill/drill.h drill/session.h timeline/history.h timeline/lines.h \
+	timeline/timeline.h audit/audit.h
 
 layering:
 	@bad=$$(grep -rlE '#include *[<"](n?curses|panel|menu|form)\.h' core || true); \

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "pd_file.h"
 #include "pd_mem.h"
 
 static const char sandbox_help[] =

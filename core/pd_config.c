@@ -11,44 +11,7 @@
 
 #include "pd_err.h"
 #include "pd_mem.h"
-
-int
-pd_mkdir_p(const char *path, unsigned int mode, struct pd_err *err)
-{
-    char *p = pd_xstrdup(path);
-    int rc = 0;
-
-    for (char *s = p + 1;; s++) {
-        if (*s == '/' || *s == '\0') {
-            char c = *s;
-
-            *s = '\0';
-            if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST) {
-                rc = PD_ERR_SET(err, PD_EIO, "mkdir %s: %s", p, strerror(errno));
-                goto out;
-            }
-            *s = c;
-            if (c == '\0')
-                break;
-        }
-    }
-out:
-    free(p);
-    return rc;
-}
-
-static char *
-trim(char *s)
-{
-    char *end;
-
-    while (isspace((unsigned char)*s))
-        s++;
-    end = s + strlen(s);
-    while (end > s && isspace((unsigned char)end[-1]))
-        *--end = '\0';
-    return s;
-}
+#include "pd_str.h"
 
 static const char *
 home_dir(void)
@@ -111,7 +74,7 @@ read_file(struct pd_config *cfg, const char *path, struct pd_err *err)
     }
     cfg->config_path = pd_xstrdup(path);
     while (fgets(line, sizeof(line), f) != NULL) {
-        char *s = trim(line);
+        char *s = pd_trim(line);
         char *eq, *key, *value;
 
         lineno++;
@@ -123,8 +86,8 @@ read_file(struct pd_config *cfg, const char *path, struct pd_err *err)
             goto out;
         }
         *eq = '\0';
-        key = trim(s);
-        value = trim(eq + 1);
+        key = pd_trim(s);
+        value = pd_trim(eq + 1);
         if (strcmp(key, "home") == 0) {
             set_default(&cfg->home, value);
         } else if (strcmp(key, "environment") == 0) {

@@ -34,7 +34,4 @@ struct pd_config {
 int pd_config_load(struct pd_config *out, const char *self_dir, struct pd_err *err);
 void pd_config_free(struct pd_config *cfg);
 
-/* mkdir -p with mode for every created component. */
-int pd_mkdir_p(const char *path, unsigned int mode, struct pd_err *err);
-
 #endif

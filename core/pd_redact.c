@@ -7,6 +7,7 @@
 
 #include "pd_buf.h"
 #include "pd_mem.h"
+#include "pd_str.h"
 
 static char **secrets;
 static size_t n_secrets;
@@ -92,18 +93,6 @@ uri_password(const char *p, const char **start, size_t *len)
     return 1;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Register a password as written and, when it holds %XX escapes, as libpq
  * and every tool will see it once decoded: a script that prints the
@@ -119,8 +108,8 @@ register_password(const char *start, size_t len)
     for (size_t i = 0; i < len; i++) {
         int hi, lo;
 
-        if (pw[i] == '%' && i + 2 < len && (hi = hexval(pw[i + 1])) >= 0 &&
-            (lo = hexval(pw[i + 2])) >= 0) {
+        if (pw[i] == '%' && i + 2 < len && (hi = pd_hex_digit(pw[i + 1])) >= 0 &&
+            (lo = pd_hex_digit(pw[i + 2])) >= 0) {
             dec[n++] = (char)(hi * 16 + lo);
             i += 2;
         } else {

@@ -16,6 +16,7 @@
 #include "pd_sha256.h"
 #include "pd_time.h"
 #include "pg/pg.h"
+#include "runbook/action.h"
 #include "runbook/expect.h"
 #include "shell/group.h"
 #include "shell/shell.h"
@@ -155,8 +156,8 @@ sh_env(struct engine *e, char ***out, size_t *n_out, struct pd_err *err)
     return 0;
 }
 
-static int
-run_sh(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+int
+engine_run_sh(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
     const struct runbook_step *step = e->step;
     const char *save = runbook_step_attr(step, "save");
@@ -373,7 +374,7 @@ show_rows(struct engine *e, const struct pg_result *r, struct pd_err *err)
 }
 
 static int
-run_sql(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+sql_once(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
     const char *save = runbook_step_attr(e->step, "save");
     struct pg_result *r = NULL;
@@ -401,6 +402,17 @@ run_sql(struct engine *e, struct engine_step_result *res, struct pd_err *err)
                                              : pd_xstrdup(pg_result_command(r));
 out:
     pg_result_free(r);
+    return rc;
+}
+
+int
+engine_run_sql(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+{
+    int rc = sql_once(e, res, err);
+
+    // a failed statement has no exit status of its own: the step's is 1
+    if (rc != 0 && res->exit_code == 0)
+        res->exit_code = 1;
     return rc;
 }
 
@@ -441,26 +453,95 @@ record_check(struct engine *e, const char *name, const char *expected, const cha
     return rc;
 }
 
+/* A check's evaluation of its result: what it observed, whether it passed and why not. */
+struct check_eval {
+    struct engine *e;
+    const struct expect *x;
+    struct pd_buf obs; /* "3 rows", "42", "a=1, b=2" */
+    struct pd_buf why; /* the failed expectations */
+    bool passed;
+};
+
+/* One value (NULL: the row count only) against the expectation; label names its row. */
 static int
-run_check(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+check_value(struct check_eval *c, const char *v, long rows, const char *label, struct pd_err *err)
+{
+    struct pd_err eerr = {0};
+    int erc = expect_eval(c->x, v, rows, expect_lookup, c->e, &eerr);
+
+    if (erc == PD_EINPUT)
+        return PD_ERR_SET(err, PD_EINPUT, "%s", eerr.msg);
+    if (erc == 0)
+        return 0;
+    c->passed = false;
+    if (label != NULL)
+        pd_buf_appendf(&c->why, NULL, "%s%s: %s", c->why.len ? "; " : "", label, eerr.msg);
+    else
+        pd_buf_appendf(&c->why, NULL, "%s", eerr.msg);
+    return 0;
+}
+
+/* The result against the expectation: the row count, one value, or every row's last column. */
+static int
+check_result(struct check_eval *c, const struct pg_result *r, struct pd_err *err)
+{
+    size_t rows = pg_result_rows(r), cols = pg_result_cols(r);
+
+    if (c->x->kind == EXPECT_ROWS) {
+        pd_buf_appendf(&c->obs, NULL, "%zu rows", rows);
+        return check_value(c, NULL, (long)rows, NULL, err);
+    }
+    if (rows <= 1 && cols <= 1) {
+        const char *v = rows == 1 && cols == 1 ? pg_result_value(r, 0, 0) : NULL;
+
+        pd_buf_appendf(&c->obs, NULL, "%s", v ? v : "NULL");
+        return check_value(c, v, (long)rows, NULL, err);
+    }
+    // label (first column) = value (last column), every row must pass
+    for (size_t i = 0; i < rows; i++) {
+        const char *label = cols > 1 ? pg_result_value(r, i, 0) : NULL;
+        const char *v = pg_result_value(r, i, cols - 1);
+        char rowname[32];
+        int rc;
+
+        if (cols == 1) {
+            snprintf(rowname, sizeof(rowname), "row %zu", i + 1);
+            label = rowname;
+        }
+        pd_buf_appendf(&c->obs, NULL, "%s%s=%s", i ? ", " : "", label ? label : "NULL",
+                       v ? v : "NULL");
+        rc = check_value(c, v, (long)rows, label ? label : "NULL", err);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/*
+ * A check: run its query read-only, show a result larger than one value,
+ * evaluate it, record the check (also when the query could not run),
+ * keep baseline= and pass or fail the step.
+ */
+int
+engine_run_check(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
     const struct runbook_step *step = e->step;
     const char *name = runbook_step_attr(step, "name");
     const char *expect_text = runbook_step_attr(step, "expect");
     const char *baseline = runbook_step_attr(step, "baseline");
+    struct check_eval c = {.e = e, .passed = true};
     struct expect *x = NULL;
     struct pg_result *r = NULL;
-    struct pd_buf obs, why;
-    bool passed = true;
     int rc;
 
-    pd_buf_init(&obs, 0);
-    pd_buf_init(&why, 0);
+    pd_buf_init(&c.obs, 0);
+    pd_buf_init(&c.why, 0);
     if (name == NULL)
         name = step->id;
     rc = expect_parse(&x, expect_text ? expect_text : "", err);
     if (rc != 0)
         goto out;
+    c.x = x;
     rc = run_query(e, &r, true, err);
     if (rc == PD_EINTR)
         goto out;
@@ -483,80 +564,23 @@ run_check(struct engine *e, struct engine_step_result *res, struct pd_err *err)
         if (rc != 0)
             goto out;
     }
-    if (x->kind == EXPECT_ROWS) {
-        struct pd_err eerr = {0};
-        int erc = expect_eval(x, NULL, (long)pg_result_rows(r), expect_lookup, e, &eerr);
-
-        pd_buf_appendf(&obs, NULL, "%zu rows", pg_result_rows(r));
-        if (erc == PD_EINPUT) {
-            rc = PD_ERR_SET(err, PD_EINPUT, "%s", eerr.msg);
-            goto out;
-        }
-        if (erc != 0) {
-            passed = false;
-            pd_buf_appendf(&why, NULL, "%s", eerr.msg);
-        }
-    } else if (pg_result_rows(r) <= 1 && pg_result_cols(r) <= 1) {
-        const char *v =
-            pg_result_rows(r) == 1 && pg_result_cols(r) == 1 ? pg_result_value(r, 0, 0) : NULL;
-        struct pd_err eerr = {0};
-        int erc = expect_eval(x, v, (long)pg_result_rows(r), expect_lookup, e, &eerr);
-
-        pd_buf_appendf(&obs, NULL, "%s", v ? v : "NULL");
-        if (erc == PD_EINPUT) {
-            rc = PD_ERR_SET(err, PD_EINPUT, "%s", eerr.msg);
-            goto out;
-        }
-        if (erc != 0) {
-            passed = false;
-            pd_buf_appendf(&why, NULL, "%s", eerr.msg);
-        }
-    } else {
-        // label (first column) = value (last column), every row must pass
-        size_t cols = pg_result_cols(r);
-
-        for (size_t i = 0; i < pg_result_rows(r); i++) {
-            const char *label = cols > 1 ? pg_result_value(r, i, 0) : NULL;
-            const char *v = pg_result_value(r, i, cols - 1);
-            char rowname[32];
-            struct pd_err eerr = {0};
-            int erc = expect_eval(x, v, (long)pg_result_rows(r), expect_lookup, e, &eerr);
-
-            if (cols == 1) {
-                snprintf(rowname, sizeof(rowname), "row %zu", i + 1);
-                label = rowname;
-            }
-            pd_buf_appendf(&obs, NULL, "%s%s=%s", i ? ", " : "", label ? label : "NULL",
-                           v ? v : "NULL");
-            if (erc == PD_EINPUT) {
-                rc = PD_ERR_SET(err, PD_EINPUT, "%s", eerr.msg);
-                goto out;
-            }
-            if (erc != 0) {
-                passed = false;
-                pd_buf_appendf(&why, NULL, "%s%s: %s", why.len ? "; " : "", label ? label : "NULL",
-                               eerr.msg);
-            }
-        }
-    }
-    rc = record_check(e, name, x->text, pd_buf_str(&obs), passed, err);
+    rc = check_result(&c, r, err);
+    if (rc == 0)
+        rc = record_check(e, name, x->text, pd_buf_str(&c.obs), c.passed, err);
+    if (rc == 0 && baseline != NULL)
+        rc = engine_set_var(e, baseline, pd_buf_str(&c.obs), err);
     if (rc != 0)
         goto out;
-    if (baseline != NULL) {
-        rc = engine_set_var(e, baseline, pd_buf_str(&obs), err);
-        if (rc != 0)
-            goto out;
-    }
-    if (passed) {
-        res->summary = pd_xasprintf("observed %s, expected %s", pd_buf_str(&obs), x->text);
+    if (c.passed) {
+        res->summary = pd_xasprintf("observed %s, expected %s", pd_buf_str(&c.obs), x->text);
     } else {
         res->exit_code = 1;
-        res->summary = pd_redact(pd_buf_str(&why));
-        rc = PD_ERR_SET(err, PD_ECHECK, "check %s: %s", name, pd_buf_str(&why));
+        res->summary = pd_redact(pd_buf_str(&c.why));
+        rc = PD_ERR_SET(err, PD_ECHECK, "check %s: %s", name, pd_buf_str(&c.why));
     }
 out:
-    pd_buf_free(&obs);
-    pd_buf_free(&why);
+    pd_buf_free(&c.obs);
+    pd_buf_free(&c.why);
     pg_result_free(r);
     expect_free(x);
     return rc;
@@ -571,7 +595,7 @@ production(const struct engine *e)
 }
 
 static int
-run_confirm(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+confirm_once(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
     const struct runbook_step *step = e->step;
     bool destructive = attr_yes(step, "destructive", false);
@@ -630,8 +654,18 @@ out:
     return rc;
 }
 
-static int
-run_input(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+int
+engine_run_confirm(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+{
+    int rc = confirm_once(e, res, err);
+
+    if (rc != 0 && res->exit_code == 0)
+        res->exit_code = 1;
+    return rc;
+}
+
+int
+engine_run_input(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
     const struct runbook_step *step = e->step;
     const char *name = runbook_step_attr(step, "name");
@@ -691,8 +725,8 @@ out:
     return rc;
 }
 
-static int
-run_note(struct engine *e, struct engine_step_result *res, struct pd_err *err)
+int
+engine_run_note(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
     const struct runbook_step *step = e->step;
     const char *name = runbook_step_attr(step, "name");
@@ -847,113 +881,162 @@ audit_db_target(struct engine *e)
     return t;
 }
 
-/*
- * Record the step's action once it completed (rc its result). A failed
- * record fails the step with PD_EIO, whatever the action's own result.
- */
-static int
-audit_step(struct engine *e, struct engine_step_result *res, int rc, struct pd_err *err)
+/* Add argument key = str, a string the record owns (freed with it). */
+static void
+audit_add_owned(struct engine_audit *a, const char *key, char *str)
+{
+    PD_ASSERT(a->n < ENGINE_AUDIT_ARGS_MAX);
+    a->owned[a->n] = str;
+    a->args[a->n] = (struct audit_arg){.key = key, .str = str};
+    a->n++;
+}
+
+static void
+audit_add(struct engine_audit *a, struct audit_arg arg)
+{
+    PD_ASSERT(a->n < ENGINE_AUDIT_ARGS_MAX);
+    a->args[a->n++] = arg;
+}
+
+/* The first argument of every record: which step. */
+static void
+audit_begin(struct engine_audit *a, const struct engine *e, const char *action)
 {
     const struct runbook_step *step = e->step;
-    char body_sha[65];
-    struct audit_arg args[8];
-    size_t n = 0;
-    char *target = NULL;
-    char neon_action[64];
-    char *expanded[8] = {0};
-    const char *action = step->action == STEP_SH    ? "sh"
-                         : step->action == STEP_SQL ? "sql"
-                                                    : "check";
+
+    snprintf(a->action, sizeof(a->action), "%s", action);
+    audit_add(a, (struct audit_arg){.key = "step", .str = step->id ? step->id : ""});
+}
+
+static void
+audit_body_sha(struct engine_audit *a, const struct runbook_step *step)
+{
+    pd_sha256_hex(a->body_sha, step->body ? step->body : "", step->body ? strlen(step->body) : 0);
+}
+
+void
+engine_audit_sh(struct engine *e, const struct engine_step_result *res, struct engine_audit *out)
+{
+    audit_begin(out, e, "sh");
+    audit_body_sha(out, e->step);
+    audit_add(out, (struct audit_arg){.key = "script_sha256", .str = out->body_sha});
+    audit_add(out, (struct audit_arg){.key = "exit_code", .num = res->exit_code});
+}
+
+void
+engine_audit_sql(struct engine *e, const struct engine_step_result *res, struct engine_audit *out)
+{
+    (void)res;
+    audit_begin(out, e, "sql");
+    audit_body_sha(out, e->step);
+    audit_add(out, (struct audit_arg){.key = "sql_sha256", .str = out->body_sha});
+    out->target = audit_db_target(e);
+}
+
+void
+engine_audit_check(struct engine *e, const struct engine_step_result *res, struct engine_audit *out)
+{
+    const char *name = runbook_step_attr(e->step, "name");
+
+    (void)res;
+    audit_begin(out, e, "check");
+    audit_body_sha(out, e->step);
+    audit_add(out, (struct audit_arg){.key = "check", .str = name ? name : e->step->id});
+    audit_add(out, (struct audit_arg){.key = "sql_sha256", .str = out->body_sha});
+    out->target = audit_db_target(e);
+}
+
+void
+engine_audit_neon(struct engine *e, const struct engine_step_result *res, struct engine_audit *out)
+{
+    // what was asked of which project; the attributes hold no secrets
+    static const char *const keys[] = {"branch", "parent", "timestamp", "lsn", "name"};
+    const struct runbook_step *step = e->step;
+    const char *op = runbook_step_attr(step, "op");
+    char action[64];
+
+    (void)res;
+    snprintf(action, sizeof(action), "neon.%s", op ? op : "?");
+    audit_begin(out, e, action);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const char *v = runbook_step_attr(step, keys[i]);
+        char *x = NULL;
+        struct pd_err xerr = {0};
+
+        if (v == NULL)
+            continue;
+        // as the step used them; an unexpandable value is recorded as written
+        audit_add_owned(out, keys[i],
+                        engine_expand(e, &x, v, false, &xerr) == 0 ? pd_redact(x) : pd_xstrdup(v));
+        free(x);
+    }
+    out->target = neon_audit_target(getenv("NEON_API_HOST"), getenv("NEON_PROJECT_ID"));
+}
+
+void
+engine_audit_s3(struct engine *e, const struct engine_step_result *res, struct engine_audit *out)
+{
+    // which object; for a restore also which database (host, port, name: no password)
+    const char *url = runbook_step_attr(e->step, "url");
+    const char *op = runbook_step_attr(e->step, "op");
+    char action[64];
+
+    (void)res;
+    snprintf(action, sizeof(action), "s3.%s", op ? op : "?");
+    audit_begin(out, e, action);
+    if (url != NULL) {
+        char *x = NULL;
+        struct pd_err xerr = {0};
+
+        if (engine_expand(e, &x, url, false, &xerr) == 0) {
+            audit_add_owned(out, "database", audit_target_of_url(x));
+            memset(x, 0, strlen(x));
+        }
+        free(x);
+    }
+    out->target = engine_s3_audit_target(e);
+}
+
+void
+engine_audit_compliance(struct engine *e, const struct engine_step_result *res,
+                        struct engine_audit *out)
+{
+    // what was judged; the S3 location when the step listed one (no secrets)
+    const char *check = runbook_step_attr(e->step, "check");
+    const char *uri = runbook_step_attr(e->step, "uri");
+
+    (void)res;
+    audit_begin(out, e, "compliance");
+    audit_add(out, (struct audit_arg){.key = "check", .str = check ? check : ""});
+    if (uri != NULL) {
+        char *x = NULL;
+        struct pd_err xerr = {0};
+
+        out->target = engine_expand(e, &x, uri, false, &xerr) == 0 ? pd_redact(x) : pd_xstrdup(uri);
+        free(x);
+    }
+}
+
+/*
+ * Record the step's action once it completed (rc its result), as the
+ * action's row describes it. A failed record fails the step with PD_EIO,
+ * whatever the action's own result.
+ */
+static int
+audit_step(struct engine *e, const struct engine_action *act, struct engine_step_result *res,
+           int rc, struct pd_err *err)
+{
+    struct engine_audit a;
     struct pd_err aerr = {0};
     int arc;
 
-    if (step->action == STEP_NEON) {
-        // what was asked of which project; the attributes hold no secrets
-        static const char *const keys[] = {"branch", "parent", "timestamp", "lsn", "name"};
-        const char *host = getenv("NEON_API_HOST");
-        const char *project = getenv("NEON_PROJECT_ID");
-
-        snprintf(neon_action, sizeof(neon_action), "neon.%s",
-                 runbook_step_attr(step, "op") ? runbook_step_attr(step, "op") : "?");
-        action = neon_action;
-        args[n++] = (struct audit_arg){.key = "step", .str = step->id ? step->id : ""};
-        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-            const char *v = runbook_step_attr(step, keys[i]);
-            char *x = NULL;
-            struct pd_err xerr = {0};
-
-            if (v == NULL)
-                continue;
-            // as the step used them; an unexpandable value is recorded as written
-            expanded[n] = engine_expand(e, &x, v, false, &xerr) == 0 ? pd_redact(x) : pd_xstrdup(v);
-            free(x);
-            args[n] = (struct audit_arg){.key = keys[i], .str = expanded[n]};
-            n++;
-        }
-        target = neon_audit_target(host, project);
-        goto record;
-    }
-    if (step->action == STEP_S3) {
-        // which object; for a restore also which database (host, port, name: no password)
-        const char *url = runbook_step_attr(step, "url");
-
-        snprintf(neon_action, sizeof(neon_action), "s3.%s",
-                 runbook_step_attr(step, "op") ? runbook_step_attr(step, "op") : "?");
-        action = neon_action;
-        args[n++] = (struct audit_arg){.key = "step", .str = step->id ? step->id : ""};
-        if (url != NULL) {
-            char *x = NULL;
-            struct pd_err xerr = {0};
-
-            if (engine_expand(e, &x, url, false, &xerr) == 0) {
-                expanded[n] = audit_target_of_url(x);
-                memset(x, 0, strlen(x));
-                args[n] = (struct audit_arg){.key = "database", .str = expanded[n]};
-                n++;
-            }
-            free(x);
-        }
-        target = engine_s3_audit_target(e);
-        goto record;
-    }
-
-    if (step->action == STEP_COMPLIANCE) {
-        // what was judged; the S3 location when the step listed one (no secrets)
-        const char *check = runbook_step_attr(step, "check");
-        const char *uri = runbook_step_attr(step, "uri");
-
-        action = "compliance";
-        args[n++] = (struct audit_arg){.key = "step", .str = step->id ? step->id : ""};
-        args[n++] = (struct audit_arg){.key = "check", .str = check ? check : ""};
-        if (uri != NULL) {
-            char *x = NULL;
-            struct pd_err xerr = {0};
-
-            target = engine_expand(e, &x, uri, false, &xerr) == 0 ? pd_redact(x) : pd_xstrdup(uri);
-            free(x);
-        }
-        goto record;
-    }
-
-    pd_sha256_hex(body_sha, step->body ? step->body : "", step->body ? strlen(step->body) : 0);
-    args[n++] = (struct audit_arg){.key = "step", .str = step->id ? step->id : ""};
-    if (step->action == STEP_SH) {
-        args[n++] = (struct audit_arg){.key = "script_sha256", .str = body_sha};
-        args[n++] = (struct audit_arg){.key = "exit_code", .num = res->exit_code};
-    } else {
-        const char *name = runbook_step_attr(step, "name");
-
-        if (step->action == STEP_CHECK)
-            args[n++] = (struct audit_arg){.key = "check", .str = name ? name : step->id};
-        args[n++] = (struct audit_arg){.key = "sql_sha256", .str = body_sha};
-        target = audit_db_target(e);
-    }
-record:
-    arc = audit_record(e->audit, e->drill->id, action, target, args, n, rc == 0 ? NULL : err->msg,
-                       &aerr);
-    free(target);
-    for (size_t i = 0; i < sizeof(expanded) / sizeof(expanded[0]); i++)
-        free(expanded[i]);
+    memset(&a, 0, sizeof(a));
+    act->audit(e, res, &a);
+    arc = audit_record(e->audit, e->drill->id, a.action, a.target, a.args, a.n,
+                       rc == 0 ? NULL : err->msg, &aerr);
+    free(a.target);
+    for (size_t i = 0; i < ENGINE_AUDIT_ARGS_MAX; i++)
+        free(a.owned[i]);
     if (arc == 0)
         return rc;
     if (rc != 0)
@@ -966,72 +1049,50 @@ record:
     return PD_EIO;
 }
 
+/* ---- the table: the engine's part of each action's row ---- */
+
+static const struct engine_action action_table[STEP_ACTION_COUNT] = {
+    [STEP_SH] = {.run = engine_run_sh, .audit = engine_audit_sh},
+    [STEP_SQL] = {.run = engine_run_sql, .audit = engine_audit_sql},
+    [STEP_CHECK] = {.run = engine_run_check, .audit = engine_audit_check},
+    [STEP_CONFIRM] = {.run = engine_run_confirm},
+    [STEP_INPUT] = {.run = engine_run_input},
+    [STEP_NOTE] = {.run = engine_run_note},
+    [STEP_NEON] = {.run = engine_run_neon, .audit = engine_audit_neon},
+    [STEP_S3] = {.run = engine_run_s3, .audit = engine_audit_s3},
+    [STEP_COMPLIANCE] = {.run = engine_run_compliance, .audit = engine_audit_compliance},
+};
+
+const struct engine_action *
+engine_action(enum step_action a)
+{
+    if ((int)a < 0 || a >= STEP_ACTION_COUNT)
+        return NULL;
+    return &action_table[a];
+}
+
+/*
+ * Run the current step once through its action's rows: a manual step is the
+ * operator's to do, an operator's own step (confirm, input, note) is not
+ * audited, every other action is audited once it completed.
+ */
 int
 engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
     const struct runbook_step *step = e->step;
+    const struct runbook_action *row = runbook_action(step->action);
+    const struct engine_action *act = engine_action(step->action);
     int rc;
 
-    if (!step->manual &&
-        (step->action == STEP_SH || step->action == STEP_SQL || step->action == STEP_CHECK ||
-         step->action == STEP_NEON || step->action == STEP_S3 || step->action == STEP_COMPLIANCE)) {
-        rc = engine_audit_ensure(e, err);
-        if (rc != 0)
-            return rc;
-        switch (step->action) {
-        case STEP_SH:
-            rc = run_sh(e, res, err);
-            break;
-        case STEP_SQL:
-            rc = run_sql(e, res, err);
-            break;
-        case STEP_NEON:
-            rc = engine_run_neon(e, res, err);
-            break;
-        case STEP_S3:
-            rc = engine_run_s3(e, res, err);
-            break;
-        case STEP_COMPLIANCE:
-            rc = engine_run_compliance(e, res, err);
-            break;
-        default:
-            rc = run_check(e, res, err);
-            break;
-        }
-        rc = audit_step(e, res, rc, err);
-        if (rc != 0 && res->exit_code == 0 && step->action == STEP_SQL)
-            res->exit_code = 1;
-        return rc;
-    }
-    if (step->manual && step->action != STEP_INPUT && step->action != STEP_NOTE &&
-        step->action != STEP_CONFIRM)
-        return run_manual(e, res, err);
-    switch (step->action) {
-    case STEP_SH:
-        return run_sh(e, res, err);
-    case STEP_SQL:
-        rc = run_sql(e, res, err);
-        break;
-    case STEP_CHECK:
-        return run_check(e, res, err);
-    case STEP_CONFIRM:
-        rc = run_confirm(e, res, err);
-        break;
-    case STEP_INPUT:
-        return run_input(e, res, err);
-    case STEP_NOTE:
-        return run_note(e, res, err);
-    case STEP_NEON:
-        return engine_run_neon(e, res, err);
-    case STEP_S3:
-        return engine_run_s3(e, res, err);
-    case STEP_COMPLIANCE:
-        return engine_run_compliance(e, res, err);
-    case STEP_ACTION_COUNT:
-    default:
+    if (row == NULL || act == NULL || act->run == NULL)
         return PD_ERR_SET(err, PD_EBUG, "engine: unknown action %d", (int)step->action);
-    }
-    if (rc != 0 && res->exit_code == 0)
-        res->exit_code = 1;
-    return rc;
+    if (step->manual && !row->asks_operator)
+        return run_manual(e, res, err);
+    if (act->audit == NULL)
+        return act->run(e, res, err);
+    rc = engine_audit_ensure(e, err);
+    if (rc != 0)
+        return rc;
+    rc = act->run(e, res, err);
+    return audit_step(e, act, res, rc, err);
 }

@@ -27,6 +27,7 @@
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_time.h"
+#include "runbook/action.h"
 #include "runbook/when.h"
 #include "shell/group.h"
 #include "timeline/plan.h"
@@ -557,6 +558,7 @@ plan_gate(struct engine *e, int si, int ti, struct pd_err *err)
                   pd_time_wall());
     engine_strv_free(vars, n);
     ep.text = p.text;
+    ep.lines = &p.lines;
     // the previous step's operator time is journaled: an interrupt here must not add it again
     e->human_step = 0;
     t0 = pd_time_mono();
@@ -617,195 +619,252 @@ plan_gate(struct engine *e, int si, int ti, struct pd_err *err)
     return PD_ERR_SET(err, PD_ECHECK, "step %s: plan declined: nothing was changed", step->id);
 }
 
-/* Run step ti of stage si until it passes, is skipped, or the drill stops. */
+/* The step's when= condition: *skipped (journaled and shown) when it does not hold. */
+static int
+step_when(struct engine *e, bool *skipped, struct pd_err *err)
+{
+    char *why = NULL;
+    int rc = step_condition(e, e->step, skipped, &why, err);
+
+    if (rc != 0) {
+        pd_err_prefix(err, "step %s: when: ", e->step->id);
+    } else if (*skipped) {
+        struct drill_event ev = {
+            .type = DRILL_EV_STEP_SKIP, .stage = e->si, .step = e->ti, .text = why};
+
+        rc = engine_record(e, &ev, err);
+        if (rc == 0 && e->ev.step_finished != NULL)
+            e->ev.step_finished(e->step, STEP_SKIPPED, why, e->payload);
+    }
+    free(why);
+    return rc;
+}
+
+/* One attempt at the current step. */
+struct attempt {
+    int n; /* attempts at this step so far, this one included */
+    struct engine_step_result res;
+    struct pd_err serr; /* why it failed */
+    double dur;         /* wall time of the attempt */
+    bool refused;       /* by the drill guard */
+};
+
+/* Tell the front end the step starts, its body shown as it will run. */
+static void
+show_step(struct engine *e)
+{
+    const struct runbook_step *step = e->step;
+    enum runbook_body body = runbook_action(step->action)->body;
+    struct pd_err xerr = {0};
+    char *x = NULL, *display;
+
+    // a bad reference fails in the action itself; values that travel as bind
+    // parameters leave the SQL as written
+    if (body != RUNBOOK_BODY_SQL &&
+        engine_expand(e, &x, step->body, body == RUNBOOK_BODY_SHELL, &xerr) == 0)
+        display = pd_redact(x);
+    else
+        display = pd_redact(step->body);
+    free(x);
+    e->ev.step_started(e->stage, step, display, e->payload);
+    free(display);
+}
+
+/* Journal the attempt's start and reset what is counted per attempt. */
+static int
+attempt_start(struct engine *e, struct attempt *a, struct pd_err *err)
+{
+    struct drill_event ev = {
+        .type = DRILL_EV_STEP_START, .stage = e->si, .step = e->ti, .attempt = a->n};
+    int rc = engine_record(e, &ev, err);
+
+    if (rc != 0)
+        return rc;
+    e->human_step = 0;
+    e->n_journaled = e->n_unjournaled = 0;
+    e->record_rc = 0;
+    if (e->ev.step_started != NULL)
+        show_step(e);
+    return 0;
+}
+
+/* The drill guard, the action, the measurements: the attempt's own result. */
+static int
+attempt_run(struct engine *e, struct attempt *a)
+{
+    double t0 = pd_time_mono();
+    int rc = engine_policy_check(e, &a->res, &a->serr);
+
+    a->refused = rc != 0;
+    if (rc == 0)
+        rc = engine_action_run(e, &a->res, &a->serr);
+    if (rc == 0)
+        rc = engine_measure_step(e, &a->serr);
+    a->dur = pd_time_mono() - t0;
+    return rc;
+}
+
+/*
+ * Journal the end of an attempt whose result is rc and tell the front end.
+ * Returns 0, or what ends the run now: a journal failure, an interrupt.
+ */
+static int
+attempt_finish(struct engine *e, struct attempt *a, int rc, struct pd_err *err)
+{
+    enum step_status st = rc == 0 ? STEP_PASSED : STEP_FAILED;
+    int drc;
+
+    if (e->record_rc != 0) {
+        // the journal failed: nothing more can be recorded
+        *err = e->record_err;
+        return e->record_rc;
+    }
+    if (rc == PD_EINTR || (rc != 0 && e->quit))
+        return interrupt(e, e->quit ? "operator quit" : "stop requested", a->dur, err);
+    if (e->n_unjournaled > 0) {
+        char more[64];
+        struct drill_event ev = {
+            .type = DRILL_EV_OUTPUT, .stage = e->si, .step = e->ti, .text = more};
+
+        snprintf(more, sizeof(more), "\u2026 %zu more lines", e->n_unjournaled);
+        drc = engine_record(e, &ev, err);
+        if (drc != 0)
+            return drc;
+    }
+    if (rc != 0 && a->res.summary == NULL)
+        a->res.summary = pd_redact(a->serr.msg);
+    {
+        struct drill_event ev = {
+            .type = DRILL_EV_STEP_END,
+            .stage = e->si,
+            .step = e->ti,
+            .status = st,
+            .duration_s = a->dur,
+            .human_s = e->human_step,
+            .exit_code = a->res.exit_code,
+            .text = a->res.summary ? a->res.summary : "",
+        };
+
+        drc = engine_record(e, &ev, err);
+    }
+    if (e->ev.step_finished != NULL)
+        e->ev.step_finished(e->step, st, a->res.summary ? a->res.summary : "", e->payload);
+    return drc;
+}
+
+/*
+ * After a failed attempt (rc): what the step's on-fail or the operator
+ * decides. *again asks for another attempt. Returns 0 to go on with the
+ * drill (retry, continue, skip), or the failure that stops it.
+ */
+static int
+attempt_decide(struct engine *e, struct attempt *a, int rc, bool *again, struct pd_err *err)
+{
+    const struct runbook_step *step = e->step;
+    char *reason = NULL, *why;
+    enum engine_decision d;
+    int drc = 0;
+
+    *again = false;
+    if (a->refused) {
+        // a drill never gets to retry or skip past its guard
+        *err = a->serr;
+        return rc;
+    }
+    why = pd_redact(a->serr.msg);
+    d = decide(e, a->n, why, &reason, err, &drc);
+    free(why);
+    if (drc != 0) {
+        rc = drc;
+        goto out;
+    }
+    switch (d) {
+    case ENGINE_RETRY:
+        pd_log(PD_LOG_INFO, "engine: step %s failed (%s), retrying", step->id, kind_word(rc));
+        *again = true;
+        rc = 0;
+        break;
+    case ENGINE_CONTINUE:
+        // the step stays failed in the journal; the drill goes on and
+        // ends failed, so every check of a validation run is reported
+        if (e->n_continued++ == 0) {
+            e->first_failure = a->serr;
+            pd_err_prefix(&e->first_failure, "step %s: ", step->id);
+        }
+        rc = 0;
+        break;
+    case ENGINE_SKIP: {
+        char *r = pd_redact(reason && reason[0] ? reason : "on-fail=skip");
+        struct drill_event ev = {
+            .type = DRILL_EV_STEP_SKIP, .stage = e->si, .step = e->ti, .text = r};
+
+        rc = engine_record(e, &ev, err);
+        free(r);
+        if (rc == 0 && e->ev.step_finished != NULL)
+            e->ev.step_finished(step, STEP_SKIPPED, "skipped", e->payload);
+        break;
+    }
+    case ENGINE_STOP:
+        // keep the step's own error for the caller
+        *err = a->serr;
+        pd_err_prefix(err, "step %s: ", step->id);
+        break;
+    }
+out:
+    free(reason);
+    return rc;
+}
+
+/*
+ * Run step ti of stage si until it passes, is skipped, or the drill
+ * stops: its when= condition, the plan before the first change, then
+ * attempts (start, run, finish, decide) for as long as the decision is
+ * to retry.
+ */
 static int
 run_step(struct engine *e, int si, int ti, struct pd_err *err)
 {
-    const struct runbook_stage *stage = &e->rb->stages[si];
-    const struct runbook_step *step = &stage->steps[ti];
-    int attempt = e->drill->stages[si].steps[ti].attempts;
+    struct attempt a = {.n = e->drill->stages[si].steps[ti].attempts};
+    bool skipped = false, again = false;
     int rc;
 
     e->si = si;
     e->ti = ti;
-    e->stage = stage;
-    e->step = step;
-    {
-        bool skip;
-        char *why = NULL;
-
-        rc = step_condition(e, step, &skip, &why, err);
-        if (rc != 0) {
-            pd_err_prefix(err, "step %s: when: ", step->id);
-            return rc;
-        }
-        if (skip) {
-            struct drill_event ev = {
-                .type = DRILL_EV_STEP_SKIP, .stage = si, .step = ti, .text = why};
-
-            rc = engine_record(e, &ev, err);
-            if (rc == 0 && e->ev.step_finished != NULL)
-                e->ev.step_finished(step, STEP_SKIPPED, why, e->payload);
-            free(why);
-            return rc;
-        }
-    }
+    e->stage = &e->rb->stages[si];
+    e->step = &e->stage->steps[ti];
+    rc = step_when(e, &skipped, err);
+    if (rc != 0 || skipped)
+        goto out;
     if (e->plan_pending && plan_step_mutates(e->rb, (size_t)si, (size_t)ti)) {
         rc = plan_gate(e, si, ti, err);
         if (rc != 0)
-            return rc;
+            goto out;
     }
-    for (;;) {
-        struct engine_step_result res = {.exit_code = 0};
-        struct pd_err serr = {0};
-        char *reason = NULL, *display = NULL;
-        enum engine_decision d;
-        enum step_status st;
-        double t0, dur;
-        int drc = 0;
-        bool refused;
+    do {
+        int arc;
 
+        again = false;
+        memset(&a.res, 0, sizeof(a.res));
+        memset(&a.serr, 0, sizeof(a.serr));
         // operator time of an earlier attempt or step is already journaled
         e->human_step = 0;
-        if (engine_should_stop(e))
-            return interrupt(e, "stop requested", 0, err);
-        attempt++;
-        {
-            struct drill_event ev = {
-                .type = DRILL_EV_STEP_START, .stage = si, .step = ti, .attempt = attempt};
-
-            rc = engine_record(e, &ev, err);
-            if (rc != 0)
-                return rc;
+        if (engine_should_stop(e)) {
+            rc = interrupt(e, "stop requested", 0, err);
+            goto out;
         }
-        e->human_step = 0;
-        e->n_journaled = e->n_unjournaled = 0;
-        e->record_rc = 0;
-        if (e->ev.step_started != NULL) {
-            char *x = NULL;
-            struct pd_err xerr = {0};
-
-            // shown as it will run; a bad reference fails in the action itself
-            // sql and check values travel as parameters: show the SQL as written
-            if (step->action != STEP_SQL && step->action != STEP_CHECK &&
-                engine_expand(e, &x, step->body, step->action == STEP_SH, &xerr) == 0)
-                display = pd_redact(x);
-            else
-                display = pd_redact(step->body);
-            free(x);
-            e->ev.step_started(stage, step, display, e->payload);
-            free(display);
-        }
-        t0 = pd_time_mono();
-        rc = engine_policy_check(e, &res, &serr);
-        refused = rc != 0;
-        if (rc == 0)
-            rc = engine_action_run(e, &res, &serr);
-        if (rc == 0)
-            rc = engine_measure_step(e, &serr);
-        dur = pd_time_mono() - t0;
-        if (e->record_rc != 0) {
-            // the journal failed: nothing more can be recorded
-            *err = e->record_err;
-            free(res.summary);
-            return e->record_rc;
-        }
-        if (rc == PD_EINTR || (rc != 0 && e->quit)) {
-            free(res.summary);
-            return interrupt(e, e->quit ? "operator quit" : "stop requested", dur, err);
-        }
-        if (e->n_unjournaled > 0) {
-            char more[64];
-
-            snprintf(more, sizeof(more), "\u2026 %zu more lines", e->n_unjournaled);
-            {
-                struct drill_event ev = {
-                    .type = DRILL_EV_OUTPUT, .stage = si, .step = ti, .text = more};
-
-                drc = engine_record(e, &ev, err);
-            }
-            if (drc != 0) {
-                free(res.summary);
-                return drc;
-            }
-        }
-        if (rc != 0 && res.summary == NULL)
-            res.summary = pd_redact(serr.msg);
-        st = rc == 0 ? STEP_PASSED : STEP_FAILED;
-        {
-            struct drill_event ev = {
-                .type = DRILL_EV_STEP_END,
-                .stage = si,
-                .step = ti,
-                .status = st,
-                .duration_s = dur,
-                .human_s = e->human_step,
-                .exit_code = res.exit_code,
-                .text = res.summary ? res.summary : "",
-            };
-
-            drc = engine_record(e, &ev, err);
-        }
-        if (e->ev.step_finished != NULL)
-            e->ev.step_finished(step, st, res.summary ? res.summary : "", e->payload);
-        if (drc != 0) {
-            free(res.summary);
-            return drc;
-        }
-        if (rc == 0) {
-            free(res.summary);
-            return 0;
-        }
-        if (refused) {
-            // a drill never gets to retry or skip past its guard
-            free(res.summary);
-            *err = serr;
-            return rc;
-        }
-        {
-            char *why = pd_redact(serr.msg);
-
-            d = decide(e, attempt, why, &reason, err, &drc);
-            free(why);
-        }
-        free(res.summary);
-        if (drc != 0) {
-            free(reason);
-            return drc;
-        }
-        if (d == ENGINE_RETRY) {
-            free(reason);
-            pd_log(PD_LOG_INFO, "engine: step %s failed (%s), retrying", step->id, kind_word(rc));
-            continue;
-        }
-        if (d == ENGINE_CONTINUE) {
-            // the step stays failed in the journal; the drill goes on and
-            // ends failed, so every check of a validation run is reported
-            free(reason);
-            if (e->n_continued++ == 0) {
-                e->first_failure = serr;
-                pd_err_prefix(&e->first_failure, "step %s: ", step->id);
-            }
-            return 0;
-        }
-        if (d == ENGINE_SKIP) {
-            char *r = pd_redact(reason && reason[0] ? reason : "on-fail=skip");
-            struct drill_event ev = {
-                .type = DRILL_EV_STEP_SKIP, .stage = si, .step = ti, .text = r};
-
-            drc = engine_record(e, &ev, err);
-            free(r);
-            free(reason);
-            if (drc == 0 && e->ev.step_finished != NULL)
-                e->ev.step_finished(step, STEP_SKIPPED, "skipped", e->payload);
-            return drc;
-        }
-        free(reason);
-        // stop: keep the step's own error for the caller
-        *err = serr;
-        pd_err_prefix(err, "step %s: ", step->id);
-        return rc;
-    }
+        a.n++;
+        rc = attempt_start(e, &a, err);
+        if (rc != 0)
+            goto out;
+        arc = attempt_run(e, &a);
+        rc = attempt_finish(e, &a, arc, err);
+        if (rc == 0 && arc != 0)
+            rc = attempt_decide(e, &a, arc, &again, err);
+        PD_FREE(a.res.summary);
+    } while (rc == 0 && again);
+out:
+    free(a.res.summary);
+    return rc;
 }
 
 static bool
@@ -854,35 +913,141 @@ end_drill(struct engine *e, const char *outcome, struct pd_err *err)
     return engine_record(e, &ev, err);
 }
 
+/*
+ * A drill that already started resumes: journal it, stop what the
+ * interrupted run left running, ask again for the secrets the journal
+ * does not keep. *resumed says whether it is one.
+ */
+static int
+resume_begin(struct engine *e, bool *resumed, struct pd_err *err)
+{
+    const struct drill *d = e->drill;
+    struct drill_event ev = {.type = DRILL_EV_RESUME, .stage = -1, .step = -1, .text = "resumed"};
+    int rc;
+
+    *resumed = false;
+    for (size_t i = 0; i < d->n_stages && !*resumed; i++)
+        *resumed = d->stages[i].started_at != NULL;
+    *resumed = *resumed || d->n_vars > 0 || d->interrupted || d->n_resumes > 0;
+    if (!*resumed)
+        return 0;
+    rc = engine_record(e, &ev, err);
+    if (rc != 0)
+        return rc;
+    rc = stop_leftover_group(e, err);
+    if (rc != 0)
+        return rc;
+    rc = reask_secrets(e, err);
+    if (rc == PD_EINTR)
+        return interrupt(e, "operator quit", 0, err);
+    return rc;
+}
+
+/*
+ * Stage si from its first unfinished step to its end (nothing when it is
+ * finished). Returns 0 to go on with the next stage; a failure has ended
+ * the drill, unless it is PD_EINTR.
+ */
+static int
+run_stage(struct engine *e, size_t si, struct pd_err *err)
+{
+    struct drill *d = e->drill;
+    const struct runbook_stage *stage = &e->rb->stages[si];
+    struct drill_stage_state *ss = &d->stages[si];
+    bool all_done = true;
+    enum step_status st;
+    int rc = 0;
+
+    for (size_t ti = 0; ti < ss->n_steps; ti++)
+        all_done = all_done && step_done(&stage->steps[ti], &ss->steps[ti]);
+    if (all_done && ss->finished_at != NULL)
+        return 0;
+    e->si = (int)si;
+    e->ti = -1;
+    if (ss->started_at == NULL) {
+        struct drill_event ev = {.type = DRILL_EV_STAGE_START, .stage = (int)si, .step = -1};
+
+        rc = engine_record(e, &ev, err);
+        if (rc != 0)
+            return rc;
+    }
+    if (e->ev.stage_started != NULL)
+        e->ev.stage_started(stage, si, e->payload);
+    for (size_t ti = 0; ti < stage->n_steps; ti++) {
+        if (step_done(&stage->steps[ti], &d->stages[si].steps[ti]))
+            continue;
+        rc = run_step(e, (int)si, (int)ti, err);
+        if (rc == PD_EINTR)
+            return rc;
+        if (rc != 0)
+            break;
+    }
+    st = rc == 0 ? STEP_PASSED : e->declined ? STEP_SKIPPED : STEP_FAILED;
+    for (size_t k = 0; k < ss->n_steps; k++)
+        if (ss->steps[k].status == STEP_FAILED)
+            st = STEP_FAILED;
+    {
+        struct drill_event ev = {
+            .type = DRILL_EV_STAGE_END, .stage = (int)si, .step = -1, .status = st};
+        struct pd_err rerr = {0};
+        int rc2 = engine_record(e, &ev, rc ? &rerr : err);
+
+        if (rc == 0 && rc2 != 0)
+            return rc2;
+    }
+    if (e->ev.stage_finished != NULL)
+        e->ev.stage_finished(stage, si, d->stages[si].status, e->payload);
+    if (rc != 0) {
+        struct pd_err rerr = {0};
+
+        if (end_drill(e, e->declined ? "declined" : "failed", &rerr) != 0)
+            pd_log(PD_LOG_ERROR, "engine: %s", rerr.msg);
+    }
+    return rc;
+}
+
+/* Every stage ran: the drill passed, or failed with the steps on-fail=continue let through. */
+static int
+run_end(struct engine *e, struct pd_err *err)
+{
+    const struct drill *d = e->drill;
+    size_t failed = 0;
+    int rc;
+
+    e->si = e->ti = -1;
+    // failures let through by on-fail=continue (in this run or an earlier one)
+    for (size_t si = 0; si < d->n_stages; si++)
+        for (size_t ti = 0; ti < d->stages[si].n_steps; ti++)
+            failed += d->stages[si].steps[ti].status == STEP_FAILED;
+    if (failed == 0)
+        return end_drill(e, "passed", err);
+    rc = end_drill(e, "failed", err);
+    if (rc != 0)
+        return rc;
+    if (e->n_continued > 0) {
+        // the first failure's kind, as on-fail=stop would give: a
+        // timed-out check is a service failure (exit 3), not bad data
+        *err = e->first_failure;
+        if (failed > 1)
+            pd_err_prefix(err, "%zu steps failed; first: ", failed);
+        return err->kind;
+    }
+    return PD_ERR_SET(err, PD_ECHECK, "%zu steps failed", failed);
+}
+
 int
 engine_run(struct engine *e, struct pd_err *err)
 {
     struct drill *d = e->drill;
     bool resumed = false;
-    int rc = 0;
+    int rc;
 
     if (d->outcome != NULL)
         return PD_ERR_SET(err, PD_EUSAGE, "drill %s has already ended (%s)", d->id ? d->id : "?",
                           d->outcome);
-    for (size_t i = 0; i < d->n_stages && !resumed; i++)
-        resumed = d->stages[i].started_at != NULL;
-    resumed = resumed || d->n_vars > 0 || d->interrupted || d->n_resumes > 0;
-    if (resumed) {
-        struct drill_event ev = {
-            .type = DRILL_EV_RESUME, .stage = -1, .step = -1, .text = "resumed"};
-
-        rc = engine_record(e, &ev, err);
-        if (rc != 0)
-            return rc;
-        rc = stop_leftover_group(e, err);
-        if (rc != 0)
-            return rc;
-        rc = reask_secrets(e, err);
-        if (rc == PD_EINTR)
-            return interrupt(e, "operator quit", 0, err);
-        if (rc != 0)
-            return rc;
-    }
+    rc = resume_begin(e, &resumed, err);
+    if (rc != 0)
+        return rc;
     e->plan_pending = plan_needs_accept(e->rb) && !d->plan_accepted && !change_started(e);
     rc = ask_header_inputs(e, err);
     if (rc == PD_EINTR)
@@ -896,82 +1061,10 @@ engine_run(struct engine *e, struct pd_err *err)
             pd_log(PD_LOG_ERROR, "engine: %s", rerr.msg);
         return rc;
     }
-
     for (size_t si = 0; si < e->rb->n_stages; si++) {
-        const struct runbook_stage *stage = &e->rb->stages[si];
-        struct drill_stage_state *ss = &d->stages[si];
-        bool all_done = true;
-        enum step_status st;
-
-        for (size_t ti = 0; ti < ss->n_steps; ti++)
-            all_done = all_done && step_done(&stage->steps[ti], &ss->steps[ti]);
-        if (all_done && ss->finished_at != NULL)
-            continue;
-        e->si = (int)si;
-        e->ti = -1;
-        if (ss->started_at == NULL) {
-            struct drill_event ev = {.type = DRILL_EV_STAGE_START, .stage = (int)si, .step = -1};
-
-            rc = engine_record(e, &ev, err);
-            if (rc != 0)
-                return rc;
-        }
-        if (e->ev.stage_started != NULL)
-            e->ev.stage_started(stage, si, e->payload);
-        for (size_t ti = 0; ti < stage->n_steps; ti++) {
-            if (step_done(&stage->steps[ti], &d->stages[si].steps[ti]))
-                continue;
-            rc = run_step(e, (int)si, (int)ti, err);
-            if (rc == PD_EINTR)
-                return rc;
-            if (rc != 0)
-                break;
-        }
-        st = rc == 0 ? STEP_PASSED : e->declined ? STEP_SKIPPED : STEP_FAILED;
-        for (size_t k = 0; k < ss->n_steps; k++)
-            if (ss->steps[k].status == STEP_FAILED)
-                st = STEP_FAILED;
-        {
-            struct drill_event ev = {
-                .type = DRILL_EV_STAGE_END, .stage = (int)si, .step = -1, .status = st};
-            struct pd_err rerr = {0};
-            int rc2 = engine_record(e, &ev, rc ? &rerr : err);
-
-            if (rc == 0 && rc2 != 0)
-                return rc2;
-        }
-        if (e->ev.stage_finished != NULL)
-            e->ev.stage_finished(stage, si, d->stages[si].status, e->payload);
-        if (rc != 0) {
-            struct pd_err rerr = {0};
-
-            if (end_drill(e, e->declined ? "declined" : "failed", &rerr) != 0)
-                pd_log(PD_LOG_ERROR, "engine: %s", rerr.msg);
+        rc = run_stage(e, si, err);
+        if (rc != 0)
             return rc;
-        }
     }
-    e->si = e->ti = -1;
-    {
-        // failures let through by on-fail=continue (in this run or an earlier one)
-        size_t failed = 0;
-
-        for (size_t si = 0; si < d->n_stages; si++)
-            for (size_t ti = 0; ti < d->stages[si].n_steps; ti++)
-                failed += d->stages[si].steps[ti].status == STEP_FAILED;
-        if (failed > 0) {
-            rc = end_drill(e, "failed", err);
-            if (rc != 0)
-                return rc;
-            if (e->n_continued > 0) {
-                // the first failure's kind, as on-fail=stop would give: a
-                // timed-out check is a service failure (exit 3), not bad data
-                *err = e->first_failure;
-                if (failed > 1)
-                    pd_err_prefix(err, "%zu steps failed; first: ", failed);
-                return err->kind;
-            }
-            return PD_ERR_SET(err, PD_ECHECK, "%zu steps failed", failed);
-        }
-    }
-    return end_drill(e, "passed", err);
+    return run_end(e, err);
 }

@@ -5,10 +5,13 @@
  * procedure on copies; the branch people depend on must come out of it
  * untouched.
  *
- * Destructive steps are a confirm with destructive=yes (its target) and
- * the neon operations that change or replace a branch: branch-delete,
- * branch-rename, branch-restore (its branch=) and branch-set-default
- * (always: moving the default away from production changes production).
+ * Which steps are destructive, and which attribute names their branch,
+ * the action's row says (runbook/action.c, guard): a confirm with
+ * destructive=yes (its target), and the neon ops whose row in
+ * neon/action.c has a guard: those that change or replace their branch=
+ * (NEON_GUARD_BRANCH), and those refused whenever the project has a
+ * default branch (NEON_GUARD_ALWAYS: moving the default away from
+ * production changes production).
  * The target is resolved against the Neon project (an id or a name, as the
  * neon action resolves it). Without a Neon project configured, a confirm
  * target can only be compared with the conventional default name "main".
@@ -28,25 +31,10 @@
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+#include "runbook/action.h"
 
 /* The name Neon gives a project's first (default) branch. */
 #define POLICY_DEFAULT_NAME "main"
-
-static const char *const guarded_ops[] = {
-    "branch-delete",
-    "branch-rename",
-    "branch-restore",
-    "branch-set-default",
-};
-
-static bool
-guarded_op(const char *op)
-{
-    for (size_t i = 0; op != NULL && i < sizeof(guarded_ops) / sizeof(guarded_ops[0]); i++)
-        if (strcmp(op, guarded_ops[i]) == 0)
-            return true;
-    return false;
-}
 
 /*
  * Is name_or_id (NULL: what the neon action takes for "no branch", the
@@ -123,37 +111,28 @@ int
 engine_policy_check(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
     const struct runbook_step *step = e->step;
-    const char *attr = NULL, *op = NULL;
+    const struct runbook_action *act = runbook_action(step->action);
+    const char *attr, *op;
     char *target = NULL, *default_name = NULL, *shown = NULL, *why = NULL;
-    bool hit = false, neon_step = step->action == STEP_NEON;
+    struct runbook_guard g;
+    bool hit = false;
     int rc = 0;
 
     if (!e->rb->drill || step->manual)
         return 0;
-    if (step->action == STEP_CONFIRM) {
-        const char *d = runbook_step_attr(step, "destructive");
-
-        if (d == NULL || strcmp(d, "yes") != 0)
-            return 0;
-        op = "confirm";
-        attr = runbook_step_attr(step, "target");
-    } else if (neon_step) {
-        op = runbook_step_attr(step, "op");
-        if (!guarded_op(op))
-            return 0;
-        attr = runbook_step_attr(step, "branch");
-    } else {
+    if (act == NULL || act->guard == NULL || !act->guard(step, &g))
         return 0;
-    }
+    op = g.op;
+    attr = runbook_step_attr(step, g.target_attr);
     if (attr != NULL) {
         rc = engine_expand(e, &target, attr, false, err);
         if (rc != 0)
             return rc; // the action would fail the same way
     }
-    rc = is_default_branch(target, neon_step, &hit, &default_name, err);
+    rc = is_default_branch(target, g.calls_neon, &hit, &default_name, err);
     if (rc != 0)
         goto out;
-    if (neon_step && strcmp(op, "branch-set-default") == 0 && default_name != NULL)
+    if (g.always && default_name != NULL)
         hit = true;
     if (!hit)
         goto out;

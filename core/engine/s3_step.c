@@ -26,6 +26,8 @@
  * gets it prepended, so both "care-commons-backup-....sql.gz" and
  * "weekly/care-commons-backup-....sql.gz" name the same object.
  */
+#include "engine/s3_step.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,6 +43,7 @@
 #include "pd_redact.h"
 #include "pd_sha256.h"
 #include "pd_time.h"
+#include "s3/action.h"
 #include "s3/check.h"
 #include "s3/client.h"
 #include "s3/creds.h"
@@ -551,47 +554,65 @@ out:
     return rc;
 }
 
+static int
+op_delete(struct engine *e, struct s3_client *c, struct s3_step_args *a,
+          struct engine_step_result *res, struct pd_err *err)
+{
+    int rc = need_object(a, err);
+
+    (void)e;
+    if (rc == 0)
+        rc = s3_client_delete(c, a->where.bucket, a->object, err);
+    if (rc == 0)
+        res->summary = pd_xasprintf("deleted s3://%s/%s", a->where.bucket, a->object);
+    return rc;
+}
+
+/*
+ * How each op is carried out, indexed by its id in the op table of
+ * s3/action.c (which holds its name and whether it mutates).
+ */
+static const struct engine_s3_op op_runs[S3_OP_COUNT] = {
+    [S3_OP_LIST] = {.run = op_list},       // list, count, age; HEAD the ones shown
+    [S3_OP_GET] = {.run = op_get},         // download NAME.part, check, rename
+    [S3_OP_PUT] = {.run = op_put},         // upload with sha256 and SSE, HEAD the size
+    [S3_OP_HEAD] = {.run = op_head},       // size, date, checksum metadata
+    [S3_OP_DELETE] = {.run = op_delete},   // remove the object
+    [S3_OP_VERIFY] = {.run = op_verify},   // one streamed pass: sha256 and gzip
+    [S3_OP_RESTORE] = {.run = op_restore}, // download -> gunzip -> psql or pg_restore
+};
+
+const struct engine_s3_op *
+engine_s3_op(enum s3_action_op_id id)
+{
+    if ((int)id < 0 || id >= S3_OP_COUNT || op_runs[id].run == NULL)
+        return NULL;
+    return &op_runs[id];
+}
+
 int
 engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
     struct s3_step_args a;
-    struct s3_creds creds;
     struct s3_client *c = NULL;
-    int have_creds = 0, rc;
+    const struct s3_action_op *row;
+    const struct engine_s3_op *op = NULL;
+    int rc;
 
-    memset(&creds, 0, sizeof(creds));
     rc = args_load(e, &a, err);
     if (rc != 0)
         goto out;
-    rc = s3_creds_load(&creds, NULL, err);
+    rc = s3_client_new_from_env(&c, err);
     if (rc != 0)
         goto out;
-    have_creds = 1;
-    rc = s3_client_new(&c, &creds, NULL, err);
-    if (rc != 0)
-        goto out;
-    if (strcmp(a.op, "list") == 0)
-        rc = op_list(e, c, &a, res, err);
-    else if (strcmp(a.op, "head") == 0)
-        rc = op_head(e, c, &a, res, err);
-    else if (strcmp(a.op, "verify") == 0)
-        rc = op_verify(e, c, &a, res, err);
-    else if (strcmp(a.op, "restore") == 0)
-        rc = op_restore(e, c, &a, res, err);
-    else if (strcmp(a.op, "get") == 0)
-        rc = op_get(e, c, &a, res, err);
-    else if (strcmp(a.op, "put") == 0)
-        rc = op_put(e, c, &a, res, err);
-    else if (strcmp(a.op, "delete") == 0) {
-        if ((rc = need_object(&a, err)) == 0)
-            rc = s3_client_delete(c, a.where.bucket, a.object, err);
-        if (rc == 0)
-            res->summary = pd_xasprintf("deleted s3://%s/%s", a.where.bucket, a.object);
-    } else
-        rc = PD_ERR_SET(err, PD_EUSAGE,
-                        "s3 %s: not available as a step (use list, head, verify, restore, "
-                        "delete, get, put)",
-                        a.op);
+    row = s3_action_op_find(a.op);
+    if (row != NULL)
+        op = engine_s3_op(row->id);
+    if (op != NULL)
+        rc = op->run(e, c, &a, res, err);
+    else
+        rc = PD_ERR_SET(err, PD_EUSAGE, "s3 %s: not available as a step (use one of: %s)", a.op,
+                        s3_action_op_names());
     if (rc == 0 && res->summary != NULL)
         rc = engine_output(e, res->summary, err);
 out:
@@ -600,8 +621,6 @@ out:
     if (rc != 0 && res->summary == NULL)
         res->summary = pd_redact(err->msg);
     s3_client_free(c);
-    if (have_creds)
-        s3_creds_free(&creds);
     args_free(&a);
     return rc;
 }

@@ -89,91 +89,45 @@ engine_set_var(struct engine *e, const char *name, const char *value, struct pd_
     return engine_record(e, &ev, err);
 }
 
-/* Scan "${name}" at p (p points at '$'); on success *name_out is owned. */
+struct expand_ctx {
+    const struct engine *e;
+    struct shell_splice *sp; /* NULL: values go in as they are */
+};
+
 static int
-scan_ref(const char *p, char **name_out, size_t *len_out, struct pd_err *err)
+expand_ref(struct pd_buf *out, const char *name, size_t at, size_t ref_len, void *payload,
+           struct pd_err *err)
 {
-    const char *start = p + 2, *q = start;
+    struct expand_ctx *x = payload;
+    const char *v = engine_lookup(x->e, name);
+    char *q = NULL;
+    int rc;
 
-    while (*q && *q != '}')
-        q++;
-    if (*q != '}')
-        return PD_ERR_SET(err, PD_EINPUT, "unterminated variable reference '%.20s'", p);
-    if (q == start)
-        return PD_ERR_SET(err, PD_EINPUT, "empty variable reference '${}'");
-    for (const char *c = start; c < q; c++) {
-        bool ok =
-            isalpha((unsigned char)*c) || *c == '_' || (c > start && isdigit((unsigned char)*c));
-
-        if (!ok || (unsigned char)*c > 127)
-            return PD_ERR_SET(err, PD_EINPUT, "bad variable name '%.*s'", (int)(q - start), start);
+    if (v == NULL)
+        return PD_ERR_SET(err, PD_EINPUT, "undefined variable '%s'", name);
+    if (x->sp == NULL) {
+        pd_buf_append(out, v, strlen(v), NULL);
+        return 0;
     }
-    *name_out = pd_xstrndup(start, (size_t)(q - start));
-    *len_out = (size_t)(q - p) + 1;
-    return 0;
+    // quoted for where it lands: a word, "...", '...', a here-document
+    rc = shell_splice_quote(&q, x->sp, at, ref_len, name, v, err);
+    if (rc == 0)
+        pd_buf_append(out, q, strlen(q), NULL);
+    free(q);
+    return rc;
 }
 
 int
 engine_expand(const struct engine *e, char **out, const char *text, bool shell_quote_values,
               struct pd_err *err)
 {
-    struct pd_buf b;
     struct shell_splice sp;
-    const char *p = text ? text : "";
-    int rc = 0;
+    struct expand_ctx x = {.e = e, .sp = NULL};
 
-    *out = NULL;
-    pd_buf_init(&b, 0);
-    shell_splice_init(&sp, p);
-    while (*p) {
-        char *name = NULL;
-        size_t len = 0;
-        const char *v;
-
-        if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
-            pd_buf_append(&b, "${", 2, NULL);
-            p += 3;
-            continue;
-        }
-        if (!(p[0] == '$' && p[1] == '{')) {
-            size_t n = strcspn(p + 1, "$") + 1;
-
-            pd_buf_append(&b, p, n, NULL);
-            p += n;
-            continue;
-        }
-        rc = scan_ref(p, &name, &len, err);
-        if (rc != 0)
-            goto out;
-        v = engine_lookup(e, name);
-        if (v == NULL) {
-            rc = PD_ERR_SET(err, PD_EINPUT, "undefined variable '%s'", name);
-            free(name);
-            goto out;
-        }
-        if (shell_quote_values) {
-            // quoted for where it lands: a word, "...", '...', a here-document
-            char *q = NULL;
-
-            rc = shell_splice_quote(&q, &sp, (size_t)(p - sp.text), len, name, v, err);
-            free(name);
-            if (rc != 0)
-                goto out;
-            pd_buf_append(&b, q, strlen(q), NULL);
-            free(q);
-            p += len;
-            continue;
-        }
-        pd_buf_append(&b, v, strlen(v), NULL);
-        free(name);
-        p += len;
-    }
-    *out = pd_buf_steal(&b);
-    if (*out == NULL)
-        *out = pd_xstrdup("");
-out:
-    pd_buf_free(&b);
-    return rc;
+    shell_splice_init(&sp, text ? text : "");
+    if (shell_quote_values)
+        x.sp = &sp;
+    return runbook_expand(out, text, expand_ref, &x, err);
 }
 
 void
@@ -186,72 +140,57 @@ engine_strv_free(char **v, size_t n)
     free(v);
 }
 
+struct bind_ctx {
+    const struct engine *e;
+    char **names; /* each variable once, in order of first use: $1, $2, ... */
+    char **vals;
+    size_t n;
+};
+
+static int
+bind_ref(struct pd_buf *out, const char *name, size_t at, size_t ref_len, void *payload,
+         struct pd_err *err)
+{
+    struct bind_ctx *x = payload;
+    size_t k;
+
+    (void)at;
+    (void)ref_len;
+    for (k = 0; k < x->n; k++)
+        if (strcmp(x->names[k], name) == 0)
+            break;
+    if (k == x->n) {
+        const char *v = engine_lookup(x->e, name);
+
+        if (v == NULL)
+            return PD_ERR_SET(err, PD_EINPUT, "undefined variable '%s'", name);
+        x->names = pd_xrealloc(x->names, (x->n + 1) * sizeof(*x->names));
+        x->vals = pd_xrealloc(x->vals, (x->n + 1) * sizeof(*x->vals));
+        x->names[x->n] = pd_xstrdup(name);
+        x->vals[x->n] = pd_xstrdup(v);
+        x->n++;
+    }
+    // a value is never spliced: it travels as parameter $k+1
+    pd_buf_appendf(out, NULL, "$%zu", k + 1);
+    return 0;
+}
+
 int
 engine_sql_bind(const struct engine *e, char **out_sql, char ***params, size_t *n_params,
                 const char *sql, struct pd_err *err)
 {
-    struct pd_buf b;
-    const char *p = sql ? sql : "";
-    char **names = NULL;
-    char **vals = NULL;
-    size_t n = 0;
-    int rc = 0;
+    struct bind_ctx x = {.e = e};
+    int rc = runbook_expand(out_sql, sql, bind_ref, &x, err);
 
-    *out_sql = NULL;
     *params = NULL;
     *n_params = 0;
-    pd_buf_init(&b, 0);
-    while (*p) {
-        char *name = NULL;
-        size_t len = 0, k;
-        const char *v;
-
-        if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
-            pd_buf_append(&b, "${", 2, NULL);
-            p += 3;
-            continue;
-        }
-        if (!(p[0] == '$' && p[1] == '{')) {
-            size_t m = strcspn(p + 1, "$") + 1;
-
-            pd_buf_append(&b, p, m, NULL);
-            p += m;
-            continue;
-        }
-        rc = scan_ref(p, &name, &len, err);
-        if (rc != 0)
-            goto out;
-        for (k = 0; k < n; k++)
-            if (strcmp(names[k], name) == 0)
-                break;
-        if (k == n) {
-            v = engine_lookup(e, name);
-            if (v == NULL) {
-                rc = PD_ERR_SET(err, PD_EINPUT, "undefined variable '%s'", name);
-                free(name);
-                goto out;
-            }
-            names = pd_xrealloc(names, (n + 1) * sizeof(*names));
-            vals = pd_xrealloc(vals, (n + 1) * sizeof(*vals));
-            names[n] = pd_xstrdup(name);
-            vals[n] = pd_xstrdup(v);
-            n++;
-        }
-        // a value is never spliced: it travels as parameter $k+1
-        pd_buf_appendf(&b, NULL, "$%zu", k + 1);
-        free(name);
-        p += len;
+    if (rc == 0) {
+        *params = x.vals;
+        *n_params = x.n;
+        x.vals = NULL;
     }
-    *out_sql = pd_buf_steal(&b);
-    if (*out_sql == NULL)
-        *out_sql = pd_xstrdup("");
-    *params = vals;
-    *n_params = n;
-    vals = NULL;
-out:
-    pd_buf_free(&b);
-    engine_strv_free(names, n);
-    engine_strv_free(vals, n);
+    engine_strv_free(x.names, x.n);
+    engine_strv_free(x.vals, x.n);
     return rc;
 }
 

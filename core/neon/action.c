@@ -1,6 +1,7 @@
 #include "neon/action.h"
 
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,20 @@
 
 #define WAIT_DEFAULT_S 600.0
 #define POLL_S         1.0
+
+/* What a call passes to every op besides the client and the attributes. */
+struct neon_action_ctx {
+    double now; /* wall clock for the point-in-time check */
+    neon_progress_fn *progress;
+    void *payload;
+};
+
+/* The three ops that resolve a branch, make one call and wait. */
+enum simple_kind {
+    SIMPLE_DELETE,
+    SIMPLE_RENAME,
+    SIMPLE_SET_DEFAULT,
+};
 
 void
 neon_action_out_clear(struct neon_action_out *out)
@@ -58,10 +73,10 @@ wait_s(const struct neon_action_args *a)
 
 static int
 wait_ops(struct neon_client *c, const struct neon_action_args *a, const struct neon_result *r,
-         neon_progress_fn *progress, void *payload, struct pd_err *err)
+         const struct neon_action_ctx *x, struct pd_err *err)
 {
-    return neon_operations_wait(c, r->operations, r->n_operations, wait_s(a), POLL_S, progress,
-                                payload, err);
+    return neon_operations_wait(c, r->operations, r->n_operations, wait_s(a), POLL_S, x->progress,
+                                x->payload, err);
 }
 
 /* The host of the branch's read_write endpoint, owned, or NULL. */
@@ -113,9 +128,8 @@ take_branch(struct neon_action_out *out, struct neon_branch *b)
 }
 
 static int
-op_branch_create(struct neon_client *c, const struct neon_action_args *a, double now,
-                 neon_progress_fn *progress, void *payload, struct neon_action_out *out,
-                 struct pd_err *err)
+op_branch_create(struct neon_client *c, const struct neon_action_args *a,
+                 const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
 {
     struct neon_branch parent = {0};
     struct neon_result r = {0};
@@ -125,7 +139,7 @@ op_branch_create(struct neon_client *c, const struct neon_action_args *a, double
     if (a->endpoint != NULL && strcmp(a->endpoint, "none") != 0)
         return PD_ERR_SET(err, PD_EUSAGE, "neon: branch-create: endpoint= may only be none");
     // before any mutating call: a point in time outside the window fails here
-    rc = check_point(c, a->timestamp, now, err);
+    rc = check_point(c, a->timestamp, x->now, err);
     if (rc != 0)
         goto out;
     rc = neon_branch_find(c, a->parent, &parent, err);
@@ -139,7 +153,7 @@ op_branch_create(struct neon_client *c, const struct neon_action_args *a, double
     opts.no_endpoint = a->endpoint != NULL && strcmp(a->endpoint, "none") == 0;
     rc = neon_branch_create(c, &opts, &r, err);
     if (rc == 0)
-        rc = wait_ops(c, a, &r, progress, payload, err);
+        rc = wait_ops(c, a, &r, x, err);
     if (rc != 0)
         goto out;
     take_branch(out, &r.branch);
@@ -166,9 +180,8 @@ out:
 }
 
 static int
-op_branch_restore(struct neon_client *c, const struct neon_action_args *a, double now,
-                  neon_progress_fn *progress, void *payload, struct neon_action_out *out,
-                  struct pd_err *err)
+op_branch_restore(struct neon_client *c, const struct neon_action_args *a,
+                  const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
 {
     struct neon_branch target = {0}, source = {0};
     struct neon_result r = {0};
@@ -179,7 +192,7 @@ op_branch_restore(struct neon_client *c, const struct neon_action_args *a, doubl
     if (rc == 0)
         rc = need(a->source, "source", a->op, err);
     if (rc == 0)
-        rc = check_point(c, a->timestamp, now, err);
+        rc = check_point(c, a->timestamp, x->now, err);
     if (rc == 0)
         rc = neon_branch_find(c, a->branch, &target, err);
     if (rc == 0)
@@ -192,7 +205,7 @@ op_branch_restore(struct neon_client *c, const struct neon_action_args *a, doubl
     opts.preserve_under_name = a->preserve;
     rc = neon_branch_restore(c, target.id, &opts, &r, err);
     if (rc == 0)
-        rc = wait_ops(c, a, &r, progress, payload, err);
+        rc = wait_ops(c, a, &r, x, err);
     if (rc != 0)
         goto out;
     take_branch(out, &r.branch);
@@ -210,15 +223,15 @@ out:
 
 /* branch-delete, branch-rename, branch-set-default: resolve, call, wait. */
 static int
-op_branch_simple(struct neon_client *c, const struct neon_action_args *a,
-                 neon_progress_fn *progress, void *payload, struct neon_action_out *out,
-                 struct pd_err *err)
+branch_simple(struct neon_client *c, const struct neon_action_args *a,
+              const struct neon_action_ctx *x, enum simple_kind kind, struct neon_action_out *out,
+              struct pd_err *err)
 {
     struct neon_branch b = {0};
     struct neon_result r = {0};
     int gone = 0;
-    int is_delete = strcmp(a->op, "branch-delete") == 0;
-    int is_rename = strcmp(a->op, "branch-rename") == 0;
+    bool is_delete = kind == SIMPLE_DELETE;
+    bool is_rename = kind == SIMPLE_RENAME;
     int rc;
 
     // a destructive op never falls back to the default branch
@@ -238,7 +251,7 @@ op_branch_simple(struct neon_client *c, const struct neon_action_args *a,
     else
         rc = neon_branch_set_default(c, b.id, &r, err);
     if (rc == 0)
-        rc = wait_ops(c, a, &r, progress, payload, err);
+        rc = wait_ops(c, a, &r, x, err);
     if (rc != 0)
         goto out;
     if (r.has_branch)
@@ -258,8 +271,7 @@ out:
 
 static int
 op_endpoint_start(struct neon_client *c, const struct neon_action_args *a,
-                  neon_progress_fn *progress, void *payload, struct neon_action_out *out,
-                  struct pd_err *err)
+                  const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
 {
     struct neon_branch b = {0};
     struct neon_result r = {0};
@@ -279,7 +291,7 @@ op_endpoint_start(struct neon_client *c, const struct neon_action_args *a,
     if (rc == 0)
         rc = neon_endpoint_start(c, ep, &r, err);
     if (rc == 0)
-        rc = wait_ops(c, a, &r, progress, payload, err);
+        rc = wait_ops(c, a, &r, x, err);
     if (rc == 0) {
         out->id = pd_xstrdup(r.endpoint.id ? r.endpoint.id : ep);
         out->host = pd_xstrdup(r.endpoint.host ? r.endpoint.host : host);
@@ -294,13 +306,16 @@ op_endpoint_start(struct neon_client *c, const struct neon_action_args *a,
 
 /* branch-list: every branch (all pages), one line each; saves the default branch. */
 static int
-op_branch_list(struct neon_client *c, struct neon_action_out *out, struct pd_err *err)
+op_branch_list(struct neon_client *c, const struct neon_action_args *a,
+               const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
 {
     struct neon_branch *v = NULL;
     size_t n = 0;
     const struct neon_branch *def = NULL;
     int rc = neon_branches_list(c, &v, &n, err);
 
+    (void)a;
+    (void)x;
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -328,13 +343,14 @@ op_branch_list(struct neon_client *c, struct neon_action_out *out, struct pd_err
  */
 static int
 op_endpoint_list(struct neon_client *c, const struct neon_action_args *a,
-                 struct neon_action_out *out, struct pd_err *err)
+                 const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
 {
     struct neon_branch b = {0};
     struct neon_endpoint *v = NULL;
     size_t n = 0;
     int rc = 0;
 
+    (void)x;
     if (a->branch != NULL)
         rc = neon_branch_find(c, a->branch, &b, err);
     if (rc == 0)
@@ -368,8 +384,7 @@ out:
 /* endpoint-create: a read_write endpoint on branch= (required: it is a mutation). */
 static int
 op_endpoint_create(struct neon_client *c, const struct neon_action_args *a,
-                   neon_progress_fn *progress, void *payload, struct neon_action_out *out,
-                   struct pd_err *err)
+                   const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
 {
     struct neon_branch b = {0};
     struct neon_result r = {0};
@@ -380,7 +395,7 @@ op_endpoint_create(struct neon_client *c, const struct neon_action_args *a,
     if (rc == 0)
         rc = neon_endpoint_create(c, b.id, "read_write", &r, err);
     if (rc == 0)
-        rc = wait_ops(c, a, &r, progress, payload, err);
+        rc = wait_ops(c, a, &r, x, err);
     if (rc == 0) {
         out->id = pd_xstrdup(r.endpoint.id);
         out->host = pd_xstrdup(r.endpoint.host);
@@ -395,11 +410,10 @@ op_endpoint_create(struct neon_client *c, const struct neon_action_args *a,
 
 /* database-list and role-list: the branch's (default: the default branch's), one line each. */
 static int
-op_db_role_list(struct neon_client *c, const struct neon_action_args *a,
-                struct neon_action_out *out, struct pd_err *err)
+db_role_list(struct neon_client *c, const struct neon_action_args *a, bool roles,
+             struct neon_action_out *out, struct pd_err *err)
 {
     struct neon_branch b = {0};
-    int roles = strcmp(a->op, "role-list") == 0;
     size_t n = 0;
     int rc = neon_branch_find(c, a->branch, &b, err);
 
@@ -454,10 +468,9 @@ parse_op_ids(const char *list, struct neon_operation **ops)
  * terminal, failing on a failed one or at timeout=.
  */
 static int
-op_operations(struct neon_client *c, const struct neon_action_args *a, neon_progress_fn *progress,
-              void *payload, struct neon_action_out *out, struct pd_err *err)
+operations(struct neon_client *c, const struct neon_action_args *a, const struct neon_action_ctx *x,
+           bool wait, struct neon_action_out *out, struct pd_err *err)
 {
-    int wait = strcmp(a->op, "operations-wait") == 0;
     struct neon_operation *ops = NULL;
     size_t n = 0;
     int rc = need(a->operation, "operation", a->op, err);
@@ -468,7 +481,7 @@ op_operations(struct neon_client *c, const struct neon_action_args *a, neon_prog
             rc = need(NULL, "operation", a->op, err);
     }
     if (rc == 0 && wait)
-        rc = neon_operations_wait(c, ops, n, wait_s(a), POLL_S, progress, payload, err);
+        rc = neon_operations_wait(c, ops, n, wait_s(a), POLL_S, x->progress, x->payload, err);
     // the final state of each, for the lines and what the step saves
     for (size_t i = 0; rc == 0 && i < n; i++) {
         struct neon_operation o;
@@ -503,13 +516,14 @@ op_operations(struct neon_client *c, const struct neon_action_args *a, neon_prog
  */
 static int
 op_branch_absent(struct neon_client *c, const struct neon_action_args *a,
-                 struct neon_action_out *out, struct pd_err *err)
+                 const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
 {
     struct neon_branch *v = NULL;
     struct pd_buf left;
     size_t n = 0, found = 0;
     int rc;
 
+    (void)x;
     rc = need(a->name, "name", "branch-absent", err);
     if (rc != 0)
         return rc;
@@ -535,86 +549,251 @@ op_branch_absent(struct neon_client *c, const struct neon_action_args *a,
     return rc;
 }
 
+static int
+op_branch_delete(struct neon_client *c, const struct neon_action_args *a,
+                 const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
+{
+    return branch_simple(c, a, x, SIMPLE_DELETE, out, err);
+}
+
+static int
+op_branch_rename(struct neon_client *c, const struct neon_action_args *a,
+                 const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
+{
+    return branch_simple(c, a, x, SIMPLE_RENAME, out, err);
+}
+
+static int
+op_branch_set_default(struct neon_client *c, const struct neon_action_args *a,
+                      const struct neon_action_ctx *x, struct neon_action_out *out,
+                      struct pd_err *err)
+{
+    return branch_simple(c, a, x, SIMPLE_SET_DEFAULT, out, err);
+}
+
+static int
+op_database_list(struct neon_client *c, const struct neon_action_args *a,
+                 const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
+{
+    (void)x;
+    return db_role_list(c, a, false, out, err);
+}
+
+static int
+op_role_list(struct neon_client *c, const struct neon_action_args *a,
+             const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
+{
+    (void)x;
+    return db_role_list(c, a, true, out, err);
+}
+
+static int
+op_operation_get(struct neon_client *c, const struct neon_action_args *a,
+                 const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
+{
+    return operations(c, a, x, false, out, err);
+}
+
+static int
+op_operations_wait(struct neon_client *c, const struct neon_action_args *a,
+                   const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
+{
+    return operations(c, a, x, true, out, err);
+}
+
+static int
+op_project_get(struct neon_client *c, const struct neon_action_args *a,
+               const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
+{
+    struct neon_project p;
+    int rc;
+
+    (void)a;
+    (void)x;
+    rc = neon_project_get(c, &p, err);
+    if (rc == 0) {
+        out->id = pd_xstrdup(p.id);
+        out->name = pd_xstrdup(p.name);
+        out->summary = pd_xasprintf("project %s: postgresql %d, history window %lds", p.id,
+                                    p.pg_version, p.history_retention_seconds);
+    }
+    neon_project_clear(&p);
+    return rc;
+}
+
+static int
+op_branch_get(struct neon_client *c, const struct neon_action_args *a,
+              const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
+{
+    struct neon_branch b;
+    int rc;
+
+    (void)x;
+    rc = neon_branch_find(c, a->branch, &b, err);
+    if (rc == 0)
+        rc = branch_host(c, b.id, &out->host, NULL, err);
+    if (rc == 0) {
+        out->summary = pd_xasprintf("branch %s (%s) is %s%s", b.name, b.id,
+                                    b.current_state ? b.current_state : "in an unknown state",
+                                    b.is_default ? ", the default" : "");
+        take_branch(out, &b);
+    }
+    neon_branch_clear(&b);
+    return rc;
+}
+
+static int
+op_connection_uri(struct neon_client *c, const struct neon_action_args *a,
+                  const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
+{
+    struct neon_branch b = {0};
+    int rc;
+
+    (void)x;
+    rc = need(a->database, "database", a->op, err);
+    if (rc == 0)
+        rc = need(a->role, "role", a->op, err);
+    if (rc == 0)
+        rc = neon_branch_find(c, a->branch, &b, err);
+    if (rc == 0)
+        rc = neon_connection_uri(c, &out->uri, b.id, a->database, a->role, err);
+    if (rc == 0) {
+        char *shown = pd_redact(out->uri);
+
+        out->summary = pd_xasprintf("connection uri of %s: %s", b.name ? b.name : b.id, shown);
+        free(shown);
+        take_branch(out, &b);
+    }
+    neon_branch_clear(&b);
+    return rc;
+}
+
+/* ---- how the plan shows an op (every string non-NULL, "" when absent) ---- */
+
+static void
+plan_branch_create(struct pd_buf *b, const struct neon_action_args *a)
+{
+    pd_buf_appendf(b, NULL, "create branch %s from %s%s%s", *a->name ? a->name : "(named by Neon)",
+                   *a->parent ? a->parent : "the default branch", *a->timestamp ? " at " : " (now)",
+                   a->timestamp);
+}
+
+static void
+plan_branch_restore(struct pd_buf *b, const struct neon_action_args *a)
+{
+    pd_buf_appendf(b, NULL, "restore branch %s from %s%s%s", a->branch,
+                   *a->source ? a->source : "itself", *a->timestamp ? " at " : "", a->timestamp);
+}
+
+static void
+plan_branch_delete(struct pd_buf *b, const struct neon_action_args *a)
+{
+    pd_buf_appendf(b, NULL, "delete branch %s", a->branch);
+}
+
+static void
+plan_branch_rename(struct pd_buf *b, const struct neon_action_args *a)
+{
+    pd_buf_appendf(b, NULL, "rename branch %s to %s", a->branch, a->name);
+}
+
+static void
+plan_branch_set_default(struct pd_buf *b, const struct neon_action_args *a)
+{
+    pd_buf_appendf(b, NULL, "make branch %s the default (production)", a->branch);
+}
+
+/* Ops the plan shows as "neon OP BRANCH". */
+static void
+plan_generic(struct pd_buf *b, const struct neon_action_args *a)
+{
+    pd_buf_appendf(b, NULL, "neon %s%s%s", a->op, *a->branch ? " " : "", a->branch);
+}
+
+/*
+ * The ops, one row each; the order is the one help texts and lint messages
+ * list. Nothing else in the tree names an op's properties.
+ */
+static const struct neon_action_op op_table[] = {
+    /* name, run, plan words, drill guard, mutates, cleanup */
+    {"project-get", op_project_get, plan_generic, NEON_GUARD_NONE, false, false},
+    {"branch-list", op_branch_list, plan_generic, NEON_GUARD_NONE, false, false},
+    {"branch-get", op_branch_get, plan_generic, NEON_GUARD_NONE, false, false},
+    {"branch-absent", op_branch_absent, plan_generic, NEON_GUARD_NONE, false, false},
+    {"branch-create", op_branch_create, plan_branch_create, NEON_GUARD_NONE, true, false},
+    {"branch-delete", op_branch_delete, plan_branch_delete, NEON_GUARD_BRANCH, true, true},
+    {"branch-rename", op_branch_rename, plan_branch_rename, NEON_GUARD_BRANCH, true, false},
+    {"branch-restore", op_branch_restore, plan_branch_restore, NEON_GUARD_BRANCH, true, false},
+    {"branch-set-default", op_branch_set_default, plan_branch_set_default, NEON_GUARD_ALWAYS, true,
+     false},
+    {"endpoint-list", op_endpoint_list, plan_generic, NEON_GUARD_NONE, false, false},
+    {"endpoint-create", op_endpoint_create, plan_generic, NEON_GUARD_NONE, true, false},
+    {"endpoint-start", op_endpoint_start, plan_generic, NEON_GUARD_NONE, true, false},
+    {"database-list", op_database_list, plan_generic, NEON_GUARD_NONE, false, false},
+    {"role-list", op_role_list, plan_generic, NEON_GUARD_NONE, false, false},
+    {"connection-uri", op_connection_uri, plan_generic, NEON_GUARD_NONE, false, false},
+    {"operation-get", op_operation_get, plan_generic, NEON_GUARD_NONE, false, false},
+    {"operations-wait", op_operations_wait, plan_generic, NEON_GUARD_NONE, false, false},
+};
+
+#define N_OPS (sizeof(op_table) / sizeof(op_table[0]))
+
+const struct neon_action_op *
+neon_action_op_find(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < N_OPS; i++)
+        if (strcmp(op_table[i].name, name) == 0)
+            return &op_table[i];
+    return NULL;
+}
+
+const char *
+neon_action_op_names(void)
+{
+    static char names[512];
+
+    if (names[0] == '\0') {
+        size_t len = 0;
+
+        for (size_t i = 0; i < N_OPS; i++) {
+            int n =
+                snprintf(names + len, sizeof(names) - len, "%s%s", i ? " " : "", op_table[i].name);
+
+            PD_ASSERT(n > 0 && (size_t)n < sizeof(names) - len);
+            len += (size_t)n;
+        }
+    }
+    return names;
+}
+
+void
+neon_action_describe(struct pd_buf *b, const struct neon_action_args *a)
+{
+    const struct neon_action_op *op = neon_action_op_find(a->op);
+
+    (op != NULL ? op->describe : plan_generic)(b, a);
+}
+
 int
 neon_action_run(struct neon_client *c, const struct neon_action_args *a, double now,
                 neon_progress_fn *progress, void *payload, struct neon_action_out *out,
                 struct pd_err *err)
 {
-    const char *op = a->op;
+    const struct neon_action_ctx x = {.now = now, .progress = progress, .payload = payload};
+    const struct neon_action_op *op;
     int rc;
 
     memset(out, 0, sizeof(*out));
-    rc = need(op, "op", "step", err);
+    rc = need(a->op, "op", "step", err);
     if (rc != 0)
         return rc;
     if (a->timestamp != NULL && a->lsn != NULL)
-        return PD_ERR_SET(err, PD_EUSAGE, "neon: %s: give timestamp= or lsn=, not both", op);
-    if (strcmp(op, "project-get") == 0) {
-        struct neon_project p;
-
-        rc = neon_project_get(c, &p, err);
-        if (rc == 0) {
-            out->id = pd_xstrdup(p.id);
-            out->name = pd_xstrdup(p.name);
-            out->summary = pd_xasprintf("project %s: postgresql %d, history window %lds", p.id,
-                                        p.pg_version, p.history_retention_seconds);
-        }
-        neon_project_clear(&p);
-    } else if (strcmp(op, "branch-get") == 0) {
-        struct neon_branch b;
-
-        rc = neon_branch_find(c, a->branch, &b, err);
-        if (rc == 0)
-            rc = branch_host(c, b.id, &out->host, NULL, err);
-        if (rc == 0) {
-            out->summary = pd_xasprintf("branch %s (%s) is %s%s", b.name, b.id,
-                                        b.current_state ? b.current_state : "in an unknown state",
-                                        b.is_default ? ", the default" : "");
-            take_branch(out, &b);
-        }
-        neon_branch_clear(&b);
-    } else if (strcmp(op, "branch-absent") == 0) {
-        rc = op_branch_absent(c, a, out, err);
-    } else if (strcmp(op, "branch-create") == 0) {
-        rc = op_branch_create(c, a, now, progress, payload, out, err);
-    } else if (strcmp(op, "branch-restore") == 0) {
-        rc = op_branch_restore(c, a, now, progress, payload, out, err);
-    } else if (strcmp(op, "branch-delete") == 0 || strcmp(op, "branch-rename") == 0 ||
-               strcmp(op, "branch-set-default") == 0) {
-        rc = op_branch_simple(c, a, progress, payload, out, err);
-    } else if (strcmp(op, "branch-list") == 0) {
-        rc = op_branch_list(c, out, err);
-    } else if (strcmp(op, "endpoint-list") == 0) {
-        rc = op_endpoint_list(c, a, out, err);
-    } else if (strcmp(op, "endpoint-create") == 0) {
-        rc = op_endpoint_create(c, a, progress, payload, out, err);
-    } else if (strcmp(op, "database-list") == 0 || strcmp(op, "role-list") == 0) {
-        rc = op_db_role_list(c, a, out, err);
-    } else if (strcmp(op, "operation-get") == 0 || strcmp(op, "operations-wait") == 0) {
-        rc = op_operations(c, a, progress, payload, out, err);
-    } else if (strcmp(op, "endpoint-start") == 0) {
-        rc = op_endpoint_start(c, a, progress, payload, out, err);
-    } else if (strcmp(op, "connection-uri") == 0) {
-        struct neon_branch b = {0};
-
-        rc = need(a->database, "database", op, err);
-        if (rc == 0)
-            rc = need(a->role, "role", op, err);
-        if (rc == 0)
-            rc = neon_branch_find(c, a->branch, &b, err);
-        if (rc == 0)
-            rc = neon_connection_uri(c, &out->uri, b.id, a->database, a->role, err);
-        if (rc == 0) {
-            char *shown = pd_redact(out->uri);
-
-            out->summary = pd_xasprintf("connection uri of %s: %s", b.name ? b.name : b.id, shown);
-            free(shown);
-            take_branch(out, &b);
-        }
-        neon_branch_clear(&b);
-    } else {
-        rc = PD_ERR_SET(err, PD_EUSAGE, "neon: unknown op %s (one of: %s)", op, NEON_ACTION_OPS);
-    }
+        return PD_ERR_SET(err, PD_EUSAGE, "neon: %s: give timestamp= or lsn=, not both", a->op);
+    op = neon_action_op_find(a->op);
+    if (op == NULL)
+        return PD_ERR_SET(err, PD_EUSAGE, "neon: unknown op %s (one of: %s)", a->op,
+                          neon_action_op_names());
+    rc = op->run(c, a, &x, out, err);
     if (rc != 0)
         neon_action_out_clear(out);
     return rc;

@@ -7,22 +7,23 @@
  * project's history window before any mutating call, waits for every
  * operation the call started, and returns the values a step saves under
  * save=PREFIX as PREFIX_id, PREFIX_name, PREFIX_host and PREFIX_uri
- * (RUNBOOK_NEON_SAVE_SUFFIXES). A connection URI carries a password: it is
+ * (the neon row in runbook/action.c). A connection URI carries a password: it is
  * registered with pd_redact before it is returned, so only its masked form
  * can be shown.
  *
- * Ops: project-get, branch-list, branch-get, branch-absent (no branch name
- * matches the glob name=), branch-create, branch-delete, branch-rename,
- * branch-restore, branch-set-default, endpoint-list, endpoint-create,
- * endpoint-start, database-list, role-list, connection-uri, operation-get,
- * operations-wait. A listing returns one display line per item in
+ * The ops are the rows of one table in action.c (neon_action_op_find,
+ * neon_action_op_names); branch-absent passes when no branch name matches
+ * the glob name=. A listing returns one display line per item in
  * out->lines besides its summary.
  */
 #ifndef PD_NEON_ACTION_H
 #define PD_NEON_ACTION_H
 
+#include <stdbool.h>
+
 #include "neon/client.h"
 
+struct pd_buf;
 struct pd_err;
 
 /* The step's attributes, borrowed; NULL when absent. */
@@ -56,11 +57,42 @@ struct neon_action_out {
 
 void neon_action_out_clear(struct neon_action_out *out);
 
-/* Space-separated op names, for help texts and the linter. */
-#define NEON_ACTION_OPS                                                                            \
-    "project-get branch-list branch-get branch-absent branch-create branch-delete "                \
-    "branch-rename branch-restore branch-set-default endpoint-list endpoint-create "               \
-    "endpoint-start database-list role-list connection-uri operation-get operations-wait"
+/* How a drill treats an op aimed at the project's default branch (engine/policy.c). */
+enum neon_action_guard {
+    NEON_GUARD_NONE,   /* never refused */
+    NEON_GUARD_BRANCH, /* refused when branch= is the default branch */
+    NEON_GUARD_ALWAYS, /* refused whenever there is a default branch: the op moves it */
+};
+
+struct neon_action_ctx; /* private to action.c */
+
+/*
+ * One op: the row every question about it reads (the engine's run, the
+ * linter's op= check, the plan, the drill guard, the report's clean-up
+ * proof). Adding an op is adding a row and its function in action.c.
+ */
+struct neon_action_op {
+    const char *name; /* as written in op= */
+    int (*run)(struct neon_client *c, const struct neon_action_args *a,
+               const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err);
+    /* The plan's words for the step; every string of a non-NULL, "" when absent. */
+    void (*describe)(struct pd_buf *b, const struct neon_action_args *a);
+    enum neon_action_guard guard; /* refused in a drill when aimed at the default branch */
+    bool mutates;                 /* creates or changes something: the plan counts it */
+    bool cleanup;                 /* removes what a drill made: proof of clean-up in the report */
+};
+
+/* The row of op name, or NULL for an unknown name. Borrowed, static. */
+const struct neon_action_op *neon_action_op_find(const char *name);
+
+/* Every op name, space-separated in table order (help texts, lint). Borrowed, static. */
+const char *neon_action_op_names(void);
+
+/*
+ * Append the plan's words for a step with these attributes to b (every
+ * string non-NULL, "" when absent); an unknown op reads "neon OP BRANCH".
+ */
+void neon_action_describe(struct pd_buf *b, const struct neon_action_args *a);
 
 /*
  * Run one action. now is the wall clock (seconds since the epoch) used for

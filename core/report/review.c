@@ -9,8 +9,9 @@
  *     "observer" (runbook inputs); without "operator", the drill's user;
  *   - a follow-up is a note recorded with kind=follow-up (its text starts
  *     with DRILL_FOLLOW_UP_PREFIX in the journal);
- *   - clean-up proof is every neon op=branch-delete step (without the
- *     runbook: every step whose summary starts with "deleted branch");
+ *   - clean-up proof is every neon step whose op is marked cleanup in
+ *     neon/action.c (without the runbook: every step whose summary starts
+ *     with "deleted branch");
  *   - compliance checks are the checks named "compliance.*"; a flagged
  *     one (a warning, e.g. retention-meets-7-years) neither passes nor fails.
  * Steps skipped by their when= condition follow the runbook: they are not
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #include "drill/drill.h"
+#include "neon/action.h"
 #include "pd_buf.h"
 #include "pd_mem.h"
 #include "runbook/runbook.h"
@@ -100,9 +102,9 @@ is_cleanup(const struct drill *d, const struct runbook *rb, size_t si, size_t ti
 
     if (rb != NULL && si < rb->n_stages && ti < rb->stages[si].n_steps) {
         const struct runbook_step *st = &rb->stages[si].steps[ti];
-        const char *op = runbook_step_attr(st, "op");
+        const struct neon_action_op *op = neon_action_op_find(runbook_step_attr(st, "op"));
 
-        return st->action == STEP_NEON && op != NULL && strcmp(op, "branch-delete") == 0;
+        return st->action == STEP_NEON && op != NULL && op->cleanup;
     }
     return sp->summary != NULL && strncmp(sp->summary, "deleted branch", 14) == 0;
 }

@@ -86,4 +86,7 @@ void rb_step_add(struct rb_ctx *c, struct cmark_node *node, enum step_action act
 void rb_step_clear(struct runbook_step *step);
 void rb_input_clear(struct runbook_input *in);
 
+/* The declaration an `input` step makes (name=, type=, choices=, default=, pattern=, body). */
+void rb_input_build(struct rb_ctx *c, struct runbook_step *sp);
+
 #endif

@@ -35,7 +35,7 @@ static const char display_langs[] = "text console bash shell zsh ksh csh ash jso
                                     "markdown md plaintext diff csv psql none";
 
 static const char *const action_names[] = {
-#define RUNBOOK_ACTION_NAME(e, name, req, opt) name,
+#define RUNBOOK_ACTION_NAME(e, name) name,
     RUNBOOK_ACTIONS(RUNBOOK_ACTION_NAME)
 #undef RUNBOOK_ACTION_NAME
 };
@@ -362,6 +362,135 @@ parse_choices(struct rb_ctx *c, struct runbook_input *in, const char *list, stru
     }
 }
 
+/* An `input:` line of the header being parsed (parse_input_decl). */
+struct input_decl {
+    struct rb_ctx *c;
+    const char *lit; /* the metadata block */
+    size_t voff;     /* offset of the declaration in lit */
+    int base;        /* line of lit's first line */
+    struct runbook_toks toks;
+    struct runbook_input in;
+    struct runbook_pos pos;         /* of the declaration */
+    struct runbook_pos default_pos; /* of default=, else pos */
+    bool have_flag;                 /* required or optional was given */
+};
+
+static struct runbook_pos
+decl_pos(const struct input_decl *d, size_t col)
+{
+    return rb_lit_pos(d->c, d->base, d->lit, d->voff + col);
+}
+
+/* The type, token 1 ("choice(A, B)" may span tokens); *i is the token after it. */
+static bool
+decl_type(struct input_decl *d, size_t *i)
+{
+    struct rb_ctx *c = d->c;
+    struct runbook_tok *t = &d->toks.items[1];
+    struct runbook_pos tp = decl_pos(d, (size_t)t->col);
+    char *type = pd_xstrdup(t->value);
+    bool ok = true;
+
+    /* "choice(A, B)" may have been split at the spaces: join it back. */
+    *i = 2;
+    if (strncmp(type, "choice(", 7) == 0) {
+        while (type[strlen(type) - 1] != ')' && *i < d->toks.n && !d->toks.items[*i].key &&
+               !d->toks.items[*i].quoted) {
+            char *j = pd_xasprintf("%s %s", type, d->toks.items[*i].value);
+
+            free(type);
+            type = j;
+            (*i)++;
+        }
+        if (type[strlen(type) - 1] != ')') {
+            rb_diag(c, tp.line, tp.col, "unknown input type '%s'", type);
+            ok = false;
+        } else {
+            type[strlen(type) - 1] = '\0';
+            ok = parse_choices(c, &d->in, type + 7, tp);
+        }
+    } else if (strcmp(type, "text") == 0) {
+        d->in.type = INPUT_TEXT;
+    } else if (strcmp(type, "timestamp") == 0) {
+        d->in.type = INPUT_TIMESTAMP;
+    } else if (strcmp(type, "integer") == 0) {
+        d->in.type = INPUT_INTEGER;
+    } else if (strcmp(type, "choice") == 0) {
+        rb_diag(c, tp.line, tp.col, "choice input '%s' has no choices", d->in.name);
+        ok = false;
+    } else {
+        rb_diag(c, tp.line, tp.col, "unknown input type '%s'", type);
+        ok = false;
+    }
+    free(type);
+    return ok;
+}
+
+/* What follows the type from token i: required|optional, default=, the prompt. */
+static bool
+decl_options(struct input_decl *d, size_t i)
+{
+    struct runbook_input *in = &d->in;
+
+    in->required = true;
+    for (; i < d->toks.n; i++) {
+        struct runbook_tok *t = &d->toks.items[i];
+        struct runbook_pos tp = decl_pos(d, (size_t)t->col);
+
+        if (in->prompt != NULL) {
+            rb_diag(d->c, tp.line, tp.col,
+                    "bad input declaration: unexpected '%s%s%s' after the prompt",
+                    t->key ? t->key : "", t->key ? "=" : "", t->value);
+            return false;
+        }
+        if (t->key == NULL && !t->quoted && !d->have_flag &&
+            (strcmp(t->value, "required") == 0 || strcmp(t->value, "optional") == 0)) {
+            d->have_flag = true;
+            in->required = strcmp(t->value, "required") == 0;
+        } else if (t->key && strcmp(t->key, "default") == 0 && in->default_value == NULL) {
+            in->default_value = pd_xstrdup(t->value);
+            d->default_pos = tp;
+        } else if (t->key == NULL && t->quoted && in->prompt == NULL) {
+            in->prompt = pd_xstrdup(t->value);
+        } else {
+            rb_diag(d->c, tp.line, tp.col, "bad input declaration: unexpected '%s%s%s'",
+                    t->key ? t->key : "", t->key ? "=" : "", t->value);
+            return false;
+        }
+    }
+    if (in->prompt == NULL) {
+        rb_diag(d->c, d->pos.line, d->pos.col, "bad input declaration: missing prompt");
+        return false;
+    }
+    if (!d->have_flag && in->default_value != NULL)
+        in->required = false;
+    return true;
+}
+
+/* NAME: the first token, a bare valid variable name. */
+static bool
+decl_name(struct input_decl *d)
+{
+    const struct runbook_toks *toks = &d->toks;
+
+    if (toks->n == 0 || toks->items[0].key || toks->items[0].quoted) {
+        rb_diag(d->c, d->pos.line, d->pos.col,
+                "bad input declaration (expected NAME TYPE [required|optional] "
+                "[default=VALUE] \"prompt\")");
+        return false;
+    }
+    d->in.name = pd_xstrdup(toks->items[0].value);
+    if (!runbook_valid_var(d->in.name)) {
+        rb_diag(d->c, d->pos.line, d->pos.col, "bad input name '%s'", d->in.name);
+        return false;
+    }
+    if (toks->n < 2 || toks->items[1].key || toks->items[1].quoted) {
+        rb_diag(d->c, d->pos.line, d->pos.col, "bad input declaration: missing type");
+        return false;
+    }
+    return true;
+}
+
 /*
  * `input: NAME TYPE [required|optional] [default=VALUE] "prompt"`. The
  * value starts at byte voff of literal line text (base: source line).
@@ -369,127 +498,40 @@ parse_choices(struct rb_ctx *c, struct runbook_input *in, const char *list, stru
 static void
 parse_input_decl(struct rb_ctx *c, const char *value, const char *lit, size_t voff, int base)
 {
-    struct runbook_toks toks;
-    struct runbook_input in;
-    struct runbook_pos pos = rb_lit_pos(c, base, lit, voff);
-    struct runbook_pos default_pos = pos;
-    char *msg = NULL;
-    char *type = NULL;
-    int errcol;
-    size_t i = 0;
-    bool have_flag = false, ok = false;
-    int first;
+    struct input_decl d = {.c = c, .lit = lit, .voff = voff, .base = base};
     struct runbook *rb = c->rb;
+    char *msg = NULL;
+    int errcol, first;
+    size_t i = 0;
+    bool ok = false;
 
-#define TOKPOS(t) rb_lit_pos(c, base, lit, voff + (size_t)(t)->col)
-    memset(&in, 0, sizeof in);
-    in.pos = pos;
-    if (runbook_tokenize(&toks, value, &msg, &errcol) != 0) {
-        struct runbook_pos p = rb_lit_pos(c, base, lit, voff + (size_t)errcol);
+    d.pos = decl_pos(&d, 0);
+    d.default_pos = d.pos;
+    d.in.pos = d.pos;
+    if (runbook_tokenize(&d.toks, value, &msg, &errcol) != 0) {
+        struct runbook_pos p = decl_pos(&d, (size_t)errcol);
 
         rb_diag(c, p.line, p.col, "bad input declaration: %s", msg);
         goto out;
     }
-    if (toks.n == 0 || toks.items[0].key || toks.items[0].quoted) {
-        rb_diag(c, pos.line, pos.col,
-                "bad input declaration (expected NAME TYPE [required|optional] "
-                "[default=VALUE] \"prompt\")");
+    if (!decl_name(&d) || !decl_type(&d, &i) || !decl_options(&d, i))
         goto out;
-    }
-    in.name = pd_xstrdup(toks.items[0].value);
-    if (!runbook_valid_var(in.name)) {
-        rb_diag(c, pos.line, pos.col, "bad input name '%s'", in.name);
-        goto out;
-    }
-    if (toks.n < 2 || toks.items[1].key || toks.items[1].quoted) {
-        rb_diag(c, pos.line, pos.col, "bad input declaration: missing type");
-        goto out;
-    }
-    {
-        struct runbook_tok *t = &toks.items[1];
-        struct runbook_pos tp = TOKPOS(t);
-
-        /* "choice(A, B)" may have been split at the spaces: join it back. */
-        type = pd_xstrdup(t->value);
-        i = 2;
-        if (strncmp(type, "choice(", 7) == 0) {
-            while (type[strlen(type) - 1] != ')' && i < toks.n && !toks.items[i].key &&
-                   !toks.items[i].quoted) {
-                char *j = pd_xasprintf("%s %s", type, toks.items[i].value);
-
-                free(type);
-                type = j;
-                i++;
-            }
-            if (type[strlen(type) - 1] != ')') {
-                rb_diag(c, tp.line, tp.col, "unknown input type '%s'", type);
-                goto out;
-            }
-            type[strlen(type) - 1] = '\0';
-            if (!parse_choices(c, &in, type + 7, tp))
-                goto out;
-        } else if (strcmp(type, "text") == 0) {
-            in.type = INPUT_TEXT;
-        } else if (strcmp(type, "timestamp") == 0) {
-            in.type = INPUT_TIMESTAMP;
-        } else if (strcmp(type, "integer") == 0) {
-            in.type = INPUT_INTEGER;
-        } else if (strcmp(type, "choice") == 0) {
-            rb_diag(c, tp.line, tp.col, "choice input '%s' has no choices", in.name);
-            goto out;
-        } else {
-            rb_diag(c, tp.line, tp.col, "unknown input type '%s'", type);
-            goto out;
-        }
-    }
-    in.required = true;
-    for (; i < toks.n; i++) {
-        struct runbook_tok *t = &toks.items[i];
-        struct runbook_pos tp = TOKPOS(t);
-
-        if (in.prompt != NULL) {
-            rb_diag(c, tp.line, tp.col,
-                    "bad input declaration: unexpected '%s%s%s' after the prompt",
-                    t->key ? t->key : "", t->key ? "=" : "", t->value);
-            goto out;
-        } else if (t->key == NULL && !t->quoted && !have_flag &&
-                   (strcmp(t->value, "required") == 0 || strcmp(t->value, "optional") == 0)) {
-            have_flag = true;
-            in.required = strcmp(t->value, "required") == 0;
-        } else if (t->key && strcmp(t->key, "default") == 0 && in.default_value == NULL) {
-            in.default_value = pd_xstrdup(t->value);
-            default_pos = tp;
-        } else if (t->key == NULL && t->quoted && in.prompt == NULL) {
-            in.prompt = pd_xstrdup(t->value);
-        } else {
-            rb_diag(c, tp.line, tp.col, "bad input declaration: unexpected '%s%s%s'",
-                    t->key ? t->key : "", t->key ? "=" : "", t->value);
-            goto out;
-        }
-    }
-    if (in.prompt == NULL) {
-        rb_diag(c, pos.line, pos.col, "bad input declaration: missing prompt");
-        goto out;
-    }
-    if (!have_flag && in.default_value != NULL)
-        in.required = false;
-    rb_check_input_default(c, &in, default_pos);
-    first = rb_seen_add(&c->inputs, in.name, pos.line);
+    rb_check_input_default(c, &d.in, d.default_pos);
+    first = rb_seen_add(&c->inputs, d.in.name, d.pos.line);
     if (first) {
-        rb_diag(c, pos.line, pos.col, "duplicate input '%s' (first at line %d)", in.name, first);
+        rb_diag(c, d.pos.line, d.pos.col, "duplicate input '%s' (first at line %d)", d.in.name,
+                first);
         goto out;
     }
-    rb_seen_add(&c->vars, in.name, pos.line);
+    rb_seen_add(&c->vars, d.in.name, d.pos.line);
     rb->inputs = pd_xrealloc(rb->inputs, (rb->n_inputs + 1) * sizeof *rb->inputs);
-    rb->inputs[rb->n_inputs++] = in;
+    rb->inputs[rb->n_inputs++] = d.in;
     ok = true;
 out:
-#undef TOKPOS
     if (!ok)
-        rb_input_clear(&in);
-    free(type);
+        rb_input_clear(&d.in);
     free(msg);
-    runbook_toks_free(&toks);
+    runbook_toks_free(&d.toks);
 }
 
 static const char meta_keys[] = "id title use-case environment expected rto rpo drill input";

@@ -17,25 +17,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct pd_buf;
 struct pd_err;
 
 /*
- * Actions a fenced block can name: _(ENUM, "name", required attributes,
- * allowed attributes). Attribute lists are space-separated. Every action
- * also accepts the common attributes in RUNBOOK_COMMON_ATTRS.
+ * Actions a fenced block can name: _(ENUM, "name"). Everything else about
+ * an action is its rows, indexed by the enum: its attributes and lint in
+ * runbook/action.h, how it runs in the engine's table, how the plan shows
+ * it in the plan's.
  */
 #define RUNBOOK_ACTIONS(_)                                                                         \
-    _(STEP_SH, "sh", "", "timeout save env marks")                                                 \
-    _(STEP_SQL, "sql", "", "url timeout save readonly export import into ident marks")             \
-    _(STEP_CHECK, "check", "name expect", "url timeout baseline ident marks rpo")                  \
-    _(STEP_CONFIRM, "confirm", "target", "destructive")                                            \
-    _(STEP_INPUT, "input", "name", "type choices default pattern")                                 \
-    _(STEP_NOTE, "note", "", "name kind")                                                          \
-    _(STEP_NEON, "neon", "op",                                                                     \
-      "branch parent timestamp lsn name save source preserve endpoint database role operation "    \
-      "timeout")                                                                                   \
-    _(STEP_S3, "s3", "op", "uri key save count max-age url format jobs file")                      \
-    _(STEP_COMPLIANCE, "compliance", "check", "uri count")
+    _(STEP_SH, "sh")                                                                               \
+    _(STEP_SQL, "sql")                                                                             \
+    _(STEP_CHECK, "check")                                                                         \
+    _(STEP_CONFIRM, "confirm")                                                                     \
+    _(STEP_INPUT, "input")                                                                         \
+    _(STEP_NOTE, "note")                                                                           \
+    _(STEP_NEON, "neon")                                                                           \
+    _(STEP_S3, "s3")                                                                               \
+    _(STEP_COMPLIANCE, "compliance")
 
 /* Attributes every step accepts: id, on-fail=stop|retry[:N]|skip, manual. */
 #define RUNBOOK_COMMON_ATTRS "id on-fail manual when"
@@ -44,32 +44,15 @@ struct pd_err;
 #define RUNBOOK_TIMEOUT_MAX_S (168 * 3600)
 
 /*
- * Variables a `neon` step with save=PREFIX defines, as PREFIX_<suffix>
- * (e.g. save=branch defines branch_id, branch_name, branch_host and
- * branch_uri). The linter uses this list for its undefined-variable check.
- */
-#define RUNBOOK_NEON_SAVE_SUFFIXES "id name host uri"
-
-/*
- * Variables a `sql` step with import= and save=PREFIX defines: the rows in
- * the file, the rows the insert added and the rows it skipped as already
- * present (PREFIX_rows, PREFIX_inserted, PREFIX_skipped).
- */
-#define RUNBOOK_IMPORT_SAVE_SUFFIXES "rows inserted skipped"
-
-/*
  * A file name export= or import= accepts: a plain name in the drill folder,
  * [A-Za-z0-9_][A-Za-z0-9._-]*, so it can neither leave the folder nor hide
  * as a dot file.
  */
 bool runbook_valid_file_name(const char *s);
 
-/* Operations an `s3` step accepts in op=. */
-#define RUNBOOK_S3_OPS "list get put head delete verify restore"
-
 enum step_action {
 
-#define RUNBOOK_ACTION_ENUM(e, name, req, opt) e,
+#define RUNBOOK_ACTION_ENUM(e, name) e,
     RUNBOOK_ACTIONS(RUNBOOK_ACTION_ENUM)
 #undef RUNBOOK_ACTION_ENUM
         STEP_ACTION_COUNT,
@@ -196,6 +179,25 @@ const char *runbook_action_name(enum step_action action);
 
 /* Find a declared input by name, or NULL. */
 const struct runbook_input *runbook_find_input(const struct runbook *rb, const char *name);
+
+/*
+ * Called by runbook_expand for each ${name}: append its value to out, or
+ * fail (the error is runbook_expand's). at is the offset of the '$' in the
+ * text and ref_len the length of "${name}".
+ */
+typedef int runbook_expand_fn(struct pd_buf *out, const char *name, size_t at, size_t ref_len,
+                              void *payload, struct pd_err *err);
+
+/*
+ * Expand the variable references of text (NULL reads as ""): `$${` is a
+ * literal `${`, and every `${name}` becomes what fn appends. A malformed
+ * reference fails PD_EINPUT ("unterminated variable reference '${x'",
+ * "empty variable reference '${}'", "bad variable name 'a b'"). The engine
+ * runs steps and the plan shows them through this one reading of a body.
+ * On success the caller owns *out; on failure *out is NULL.
+ */
+int runbook_expand(char **out, const char *text, runbook_expand_fn *fn, void *payload,
+                   struct pd_err *err);
 
 /*
  * Parse a duration: "90s", "5m", "1h30m", "2h", "45" (seconds). Returns 0

@@ -1,6 +1,6 @@
 /*
  * runbook: steps. Builds a step from a fenced block, validates its
- * attributes against the action table in runbook.h and lints the
+ * attributes against the action's row (runbook/action.h) and lints the
  * variables it uses against those defined earlier in the document.
  */
 #include <ctype.h>
@@ -11,10 +11,9 @@
 
 #include <cmark.h>
 
-#include "compliance/compliance.h"
-#include "neon/action.h"
 #include "pd_err.h"
 #include "pd_mem.h"
+#include "runbook/action.h"
 #include "runbook/expect.h"
 #include "runbook/parse.intern.h"
 #include "runbook/runbook.intern.h"
@@ -23,18 +22,6 @@
 /* on-fail=retry without a count. */
 #define RUNBOOK_DEFAULT_RETRIES 3
 #define RUNBOOK_MAX_RETRIES     100
-
-static const char *const action_required[] = {
-#define RUNBOOK_ACTION_REQ(e, name, req, opt) (req),
-    RUNBOOK_ACTIONS(RUNBOOK_ACTION_REQ)
-#undef RUNBOOK_ACTION_REQ
-};
-
-static const char *const action_optional[] = {
-#define RUNBOOK_ACTION_OPT(e, name, req, opt) (opt),
-    RUNBOOK_ACTIONS(RUNBOOK_ACTION_OPT)
-#undef RUNBOOK_ACTION_OPT
-};
 
 void
 rb_step_clear(struct runbook_step *step)
@@ -114,19 +101,6 @@ yes_no(struct rb_ctx *c, const struct runbook_attr *a, bool *out)
     return false;
 }
 
-static bool
-valid_check_name(const char *s)
-{
-    const char *ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-
-    if (*s == '\0' || !strchr(ok, *s))
-        return false;
-    for (; *s; s++)
-        if (!strchr(ok, *s) && !strchr("_.:-", *s))
-            return false;
-    return true;
-}
-
 /* N of "retry:N": 1 to RUNBOOK_MAX_RETRIES in at most three plain digits, else 0. */
 static int
 retry_count(const char *s)
@@ -176,9 +150,8 @@ attr_pos(const struct runbook_step *sp, const char *key)
     return sp->pos;
 }
 
-/* The declaration an `input` step makes: name=, type=, choices=, default=, pattern=, body. */
-static void
-build_input(struct rb_ctx *c, struct runbook_step *sp)
+void
+rb_input_build(struct rb_ctx *c, struct runbook_step *sp)
 {
     struct runbook_input *in = pd_xcalloc(1, sizeof *in);
     const char *name = runbook_step_attr(sp, "name");
@@ -270,7 +243,7 @@ build_input(struct rb_ctx *c, struct runbook_step *sp)
     }
 }
 
-/* Checks of one attribute's value that depend on the action. */
+/* Checks of one attribute's value; those only one action has are its row's. */
 static void
 check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr *a)
 {
@@ -312,31 +285,6 @@ check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr 
         if (expect_parse(&e, v, &err) != 0)
             rb_diag(c, a->pos.line, a->pos.col, "%s", err.msg);
         expect_free(e);
-    } else if (strcmp(k, "name") == 0 && sp->action == STEP_CHECK) {
-        int first;
-
-        if (!valid_check_name(v)) {
-            rb_diag(c, a->pos.line, a->pos.col, "bad check name '%s'", v);
-        } else if ((first = rb_seen_add(&c->checks, v, a->pos.line)) != 0) {
-            rb_diag(c, a->pos.line, a->pos.col, "duplicate check name '%s' (first at line %d)", v,
-                    first);
-        }
-    } else if (strcmp(k, "op") == 0 && sp->action == STEP_NEON) {
-        if (!runbook_word_in(NEON_ACTION_OPS, v, strlen(v)) || *v == '\0')
-            rb_diag(c, a->pos.line, a->pos.col,
-                    "bad neon op '%s' (expected one of: " NEON_ACTION_OPS ")", v);
-    } else if (strcmp(k, "check") == 0 && sp->action == STEP_COMPLIANCE) {
-        if (!runbook_word_in(COMPLIANCE_CHECKS, v, strlen(v)) || *v == '\0')
-            rb_diag(c, a->pos.line, a->pos.col,
-                    "bad compliance check '%s' (expected one of: " COMPLIANCE_CHECKS ")", v);
-    } else if (strcmp(k, "op") == 0 && sp->action == STEP_S3) {
-        if (!runbook_word_in(RUNBOOK_S3_OPS, v, strlen(v)) || *v == '\0')
-            rb_diag(c, a->pos.line, a->pos.col,
-                    "bad s3 op '%s' (expected one of: " RUNBOOK_S3_OPS ")", v);
-    } else if (strcmp(k, "file") == 0 && sp->action == STEP_S3) {
-        if (!runbook_valid_file_name(v))
-            rb_diag(c, a->pos.line, a->pos.col,
-                    "bad file name '%s' for file (a plain name in the drill folder)", v);
     } else if (strcmp(k, "export") == 0 || strcmp(k, "import") == 0) {
         if (!runbook_valid_file_name(v))
             rb_diag(c, a->pos.line, a->pos.col,
@@ -375,6 +323,8 @@ check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr 
             if (!runbook_valid_var(n) && !runbook_env_var(n))
                 rb_diag(c, a->pos.line, a->pos.col, "bad variable name '%s' in env", n);
         free(list);
+    } else if (runbook_action(sp->action)->check_attr != NULL) {
+        runbook_action(sp->action)->check_attr(c, sp, a);
     }
 }
 
@@ -384,24 +334,11 @@ step_defines(struct rb_ctx *c, const struct runbook_step *sp)
 {
     const char *save = runbook_step_attr(sp, "save");
     const char *baseline = runbook_step_attr(sp, "baseline");
+    const struct runbook_action *act = runbook_action(sp->action);
+    const char *p = save && act->save_suffixes ? act->save_suffixes(sp) : NULL;
     int line = sp->pos.line;
 
-    if (sp->action == STEP_NEON && save && runbook_valid_var(save)) {
-        const char *p = RUNBOOK_NEON_SAVE_SUFFIXES;
-
-        while (*p) {
-            size_t n = strcspn(p, " ");
-            char *v = pd_xasprintf("%s_%.*s", save, (int)n, p);
-
-            define(c, v, line);
-            free(v);
-            p += n;
-            p += strspn(p, " ");
-        }
-    } else if (sp->action == STEP_SQL && save && runbook_valid_var(save) &&
-               runbook_step_attr(sp, "import") != NULL) {
-        const char *p = RUNBOOK_IMPORT_SAVE_SUFFIXES;
-
+    if (save && runbook_valid_var(save) && p != NULL) {
         while (*p) {
             size_t n = strcspn(p, " ");
             char *v = pd_xasprintf("%s_%.*s", save, (int)n, p);
@@ -416,7 +353,8 @@ step_defines(struct rb_ctx *c, const struct runbook_step *sp)
     }
     if (baseline && runbook_valid_var(baseline))
         define(c, baseline, line);
-    if (sp->action == STEP_INPUT && sp->input && runbook_valid_var(sp->input->name))
+    // an input step declares its variable (rb_input_build)
+    if (sp->input && runbook_valid_var(sp->input->name))
         define(c, sp->input->name, line);
 }
 
@@ -426,62 +364,57 @@ blank(const char *s)
     return s[strspn(s, " \t\r\n")] == '\0';
 }
 
-void
-rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int info_off)
-{
-    struct runbook_stage *st = &c->rb->stages[c->cur_stage];
+/* A step being built from its fenced block (rb_step_add). */
+struct step_build {
     struct runbook_step sp;
-    int line = cmark_node_get_start_line(node);
-    int col = cmark_node_get_start_column(node);
-    const char *lit = cmark_node_get_literal(node);
-    const char *name = runbook_action_name(action);
+    const struct runbook_action *act;
+    const char *name; /* the action's */
+    const char *lit;  /* the block's content, "" when none */
+    int info_off;     /* byte offset of the attributes in the fence line */
+    int *value_cols;  /* 1-based column of each attribute's value */
+    bool tok_failed;  /* a quoting problem: the rest of the line is unknown */
+};
+
+/* The fence line's attributes: tokenized, each known to the action and given once. */
+static void
+step_attrs(struct rb_ctx *c, struct step_build *b)
+{
+    struct runbook_step *sp = &b->sp;
+    int line = sp->pos.line;
     size_t n;
     const char *l = rb_line(c, line, &n);
-    char *rest = pd_xstrndup(l + info_off, n - (size_t)info_off);
+    char *rest = pd_xstrndup(l + b->info_off, n - (size_t)b->info_off);
     struct runbook_toks toks;
     char *msg;
     int errcol;
-    int *value_cols;
-    const char *id;
-    int first;
-    bool tok_failed = false;
-
-    memset(&sp, 0, sizeof sp);
-    sp.action = action;
-    sp.pos.line = line;
-    sp.pos.col = col;
-    sp.on_fail = FAIL_STOP;
-    lit = lit ? lit : "";
-    n = strlen(lit);
-    sp.body = pd_xstrndup(lit, n > 0 && lit[n - 1] == '\n' ? n - 1 : n);
 
     if (runbook_tokenize(&toks, rest, &msg, &errcol) != 0) {
-        rb_diag(c, line, info_off + errcol + 1, "%s", msg);
+        rb_diag(c, line, b->info_off + errcol + 1, "%s", msg);
         free(msg);
-        tok_failed = true;
+        b->tok_failed = true;
     }
-    value_cols = pd_xcalloc(toks.n + 1, sizeof *value_cols);
+    b->value_cols = pd_xcalloc(toks.n + 1, sizeof *b->value_cols);
     for (size_t i = 0; i < toks.n; i++) {
         struct runbook_tok *t = &toks.items[i];
-        int tcol = info_off + t->col + 1;
+        int tcol = b->info_off + t->col + 1;
         struct runbook_attr *a;
 
         if (t->key == NULL) {
             rb_diag(c, line, tcol, "bad attribute '%s' (expected key=value)", t->value);
             continue;
         }
-        if (runbook_step_attr(&sp, t->key) != NULL) {
+        if (runbook_step_attr(sp, t->key) != NULL) {
             rb_diag(c, line, tcol, "duplicate attribute '%s'", t->key);
             continue;
         }
         if (!runbook_word_in(RUNBOOK_COMMON_ATTRS, t->key, strlen(t->key)) &&
-            !runbook_word_in(action_required[action], t->key, strlen(t->key)) &&
-            !runbook_word_in(action_optional[action], t->key, strlen(t->key)))
-            rb_diag(c, line, tcol, "unknown attribute '%s' for %s", t->key, name);
-        sp.attrs = pd_xrealloc(sp.attrs, (sp.n_attrs + 1) * sizeof *sp.attrs);
-        a = &sp.attrs[sp.n_attrs];
-        value_cols[sp.n_attrs] = info_off + t->value_col + 1;
-        sp.n_attrs++;
+            !runbook_word_in(b->act->required, t->key, strlen(t->key)) &&
+            !runbook_word_in(b->act->allowed, t->key, strlen(t->key)))
+            rb_diag(c, line, tcol, "unknown attribute '%s' for %s", t->key, b->name);
+        sp->attrs = pd_xrealloc(sp->attrs, (sp->n_attrs + 1) * sizeof *sp->attrs);
+        a = &sp->attrs[sp->n_attrs];
+        b->value_cols[sp->n_attrs] = b->info_off + t->value_col + 1;
+        sp->n_attrs++;
         a->key = t->key;
         a->value = t->value;
         a->pos.line = line;
@@ -491,43 +424,57 @@ rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int inf
     }
     runbook_toks_free(&toks);
     free(rest);
+}
 
-    /* Required attributes, in the order the action table lists them; after a
+/* The attributes' values and the step as a whole, as its action's row says. */
+static void
+step_check(struct rb_ctx *c, struct step_build *b)
+{
+    struct runbook_step *sp = &b->sp;
+
+    /* Required attributes, in the order the action's row lists them; after a
      * quoting problem the rest of the line is unknown, so say nothing. */
-    for (const char *p = tok_failed ? "" : action_required[action]; *p;) {
+    for (const char *p = b->tok_failed ? "" : b->act->required; *p;) {
         size_t k = strcspn(p, " ");
         char *key = pd_xstrndup(p, k);
-        const char *v = runbook_step_attr(&sp, key);
+        const char *v = runbook_step_attr(sp, key);
 
         if (v == NULL)
-            rb_diag(c, line, col, "%s: missing required attribute '%s'", name, key);
+            rb_diag(c, sp->pos.line, sp->pos.col, "%s: missing required attribute '%s'", b->name,
+                    key);
         else if (*v == '\0')
-            rb_diag(c, line, col, "%s: empty attribute '%s'", name, key);
+            rb_diag(c, sp->pos.line, sp->pos.col, "%s: empty attribute '%s'", b->name, key);
         free(key);
         p += k;
         p += strspn(p, " ");
     }
-    for (size_t i = 0; i < sp.n_attrs; i++)
-        check_attr(c, &sp, &sp.attrs[i]);
-    if (action == STEP_INPUT)
-        build_input(c, &sp);
-    if (blank(sp.body) &&
-        (sp.manual || action == STEP_SH || action == STEP_SQL || action == STEP_CHECK))
-        rb_diag(c, line, col, "%s: empty body", name);
+    for (size_t i = 0; i < sp->n_attrs; i++)
+        check_attr(c, sp, &sp->attrs[i]);
+    if (b->act->check_step != NULL)
+        b->act->check_step(c, sp);
+    if (blank(sp->body) && (sp->manual || b->act->needs_body))
+        rb_diag(c, sp->pos.line, sp->pos.col, "%s: empty body", b->name);
+}
 
-    /* Variables: what the step uses must be defined by now; then what it defines. */
-    for (size_t i = 0; i < sp.n_attrs; i++) {
-        struct var_site site = {c, NULL, line, value_cols[i]};
+/* Variables: what the step uses must be defined by now; then what it defines. */
+static void
+step_vars(struct rb_ctx *c, struct step_build *b)
+{
+    struct runbook_step *sp = &b->sp;
+    int line = sp->pos.line;
 
-        runbook_scan_vars(sp.attrs[i].value, var_ref, &site);
-        if (strcmp(sp.attrs[i].key, "env") == 0 || strcmp(sp.attrs[i].key, "ident") == 0) {
-            char *list = pd_xstrdup(sp.attrs[i].value);
+    for (size_t i = 0; i < sp->n_attrs; i++) {
+        struct var_site site = {c, NULL, line, b->value_cols[i]};
+
+        runbook_scan_vars(sp->attrs[i].value, var_ref, &site);
+        if (strcmp(sp->attrs[i].key, "env") == 0 || strcmp(sp->attrs[i].key, "ident") == 0) {
+            char *list = pd_xstrdup(sp->attrs[i].value);
             char *save = NULL;
 
             for (char *v = strtok_r(list, ", ", &save); v; v = strtok_r(NULL, ", ", &save)) {
                 char *ref = pd_xasprintf("${%s}", v);
 
-                site.col = value_cols[i] + (int)(v - list);
+                site.col = b->value_cols[i] + (int)(v - list);
                 if (runbook_valid_var(v))
                     runbook_scan_vars(ref, var_ref, &site);
                 free(ref);
@@ -536,24 +483,57 @@ rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int inf
         }
     }
     {
-        struct var_site site = {c, lit, line + 1, 0};
+        struct var_site site = {c, b->lit, line + 1, 0};
 
-        runbook_scan_vars(lit, var_ref, &site);
+        runbook_scan_vars(b->lit, var_ref, &site);
     }
-    free(value_cols);
-    step_defines(c, &sp);
+    step_defines(c, sp);
+}
 
-    id = runbook_step_attr(&sp, "id");
+/* The step's id (id= or "stage/N"), unique in the runbook, and the step into its stage. */
+static void
+step_append(struct rb_ctx *c, struct step_build *b)
+{
+    struct runbook_stage *st = &c->rb->stages[c->cur_stage];
+    struct runbook_step *sp = &b->sp;
+    const char *id = runbook_step_attr(sp, "id");
+    int first;
+
     if (id != NULL && runbook_valid_step_id(id))
-        sp.id = pd_xstrdup(id);
+        sp->id = pd_xstrdup(id);
     else
-        sp.id = pd_xasprintf("%s/%zu", st->id, st->n_steps + 1);
-    first = rb_seen_add(&c->step_ids, sp.id, line);
+        sp->id = pd_xasprintf("%s/%zu", st->id, st->n_steps + 1);
+    first = rb_seen_add(&c->step_ids, sp->id, sp->pos.line);
     /* Default ids of a duplicated stage clash too; the stage was reported already. */
     if (first && !(id == NULL && c->cur_stage_dup))
-        rb_diag(c, line, col, "duplicate step id '%s' (first at line %d)", sp.id, first);
-
-    sp.prose = pd_buf_steal(&c->step_prose);
+        rb_diag(c, sp->pos.line, sp->pos.col, "duplicate step id '%s' (first at line %d)", sp->id,
+                first);
+    sp->prose = pd_buf_steal(&c->step_prose);
     st->steps = pd_xrealloc(st->steps, (st->n_steps + 1) * sizeof *st->steps);
-    st->steps[st->n_steps++] = sp;
+    st->steps[st->n_steps++] = *sp;
+}
+
+void
+rb_step_add(struct rb_ctx *c, cmark_node *node, enum step_action action, int info_off)
+{
+    struct step_build b;
+    size_t n;
+
+    memset(&b, 0, sizeof b);
+    b.act = runbook_action(action);
+    b.name = runbook_action_name(action);
+    b.lit = cmark_node_get_literal(node);
+    b.lit = b.lit ? b.lit : "";
+    b.info_off = info_off;
+    b.sp.action = action;
+    b.sp.pos.line = cmark_node_get_start_line(node);
+    b.sp.pos.col = cmark_node_get_start_column(node);
+    b.sp.on_fail = FAIL_STOP;
+    n = strlen(b.lit);
+    b.sp.body = pd_xstrndup(b.lit, n > 0 && b.lit[n - 1] == '\n' ? n - 1 : n);
+    step_attrs(c, &b);
+    step_check(c, &b);
+    step_vars(c, &b);
+    step_append(c, &b);
+    free(b.value_cols);
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pd_buf.h"
+#include "pd_err.h"
 #include "pd_mem.h"
 #include "runbook/runbook.intern.h"
 
@@ -191,6 +193,73 @@ runbook_scan_vars(const char *s, runbook_var_fn *fn, void *payload)
         fn(s + i, j - i, i, true, payload);
         i += 2;
     }
+}
+
+/* Scan "${name}" at p (p points at '$'): *name_len and *ref_len, or PD_EINPUT. */
+static int
+scan_ref(const char *p, size_t *name_len, size_t *ref_len, struct pd_err *err)
+{
+    const char *start = p + 2, *q = start;
+
+    while (*q && *q != '}')
+        q++;
+    if (*q != '}')
+        return PD_ERR_SET(err, PD_EINPUT, "unterminated variable reference '%.20s'", p);
+    if (q == start)
+        return PD_ERR_SET(err, PD_EINPUT, "empty variable reference '${}'");
+    for (const char *c = start; c < q; c++) {
+        bool ok =
+            isalpha((unsigned char)*c) || *c == '_' || (c > start && isdigit((unsigned char)*c));
+
+        if (!ok || (unsigned char)*c > 127)
+            return PD_ERR_SET(err, PD_EINPUT, "bad variable name '%.*s'", (int)(q - start), start);
+    }
+    *name_len = (size_t)(q - start);
+    *ref_len = (size_t)(q - p) + 1;
+    return 0;
+}
+
+int
+runbook_expand(char **out, const char *text, runbook_expand_fn *fn, void *payload,
+               struct pd_err *err)
+{
+    struct pd_buf b;
+    const char *p = text ? text : "";
+    int rc = 0;
+
+    *out = NULL;
+    pd_buf_init(&b, 0);
+    while (*p && rc == 0) {
+        size_t name_len = 0, ref_len = 0;
+        char *name;
+
+        if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
+            pd_buf_append(&b, "${", 2, NULL);
+            p += 3;
+            continue;
+        }
+        if (!(p[0] == '$' && p[1] == '{')) {
+            size_t n = strcspn(p + 1, "$") + 1;
+
+            pd_buf_append(&b, p, n, NULL);
+            p += n;
+            continue;
+        }
+        rc = scan_ref(p, &name_len, &ref_len, err);
+        if (rc != 0)
+            break;
+        name = pd_xstrndup(p + 2, name_len);
+        rc = fn(&b, name, (size_t)(p - (text ? text : "")), ref_len, payload, err);
+        free(name);
+        p += ref_len;
+    }
+    if (rc == 0) {
+        *out = pd_buf_steal(&b);
+        if (*out == NULL)
+            *out = pd_xstrdup("");
+    }
+    pd_buf_free(&b);
+    return rc;
 }
 
 int

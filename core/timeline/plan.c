@@ -9,11 +9,15 @@
 #include <strings.h>
 
 #include "drill/drill.h"
+#include "neon/action.h"
 #include "pd_buf.h"
+#include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_time.h"
+#include "runbook/action.h"
 #include "runbook/runbook.h"
+#include "timeline/plan.intern.h"
 #include "timeline/timeline.h"
 
 /* A value given as name=value (first match wins), or NULL. */
@@ -59,49 +63,60 @@ var_value(const struct runbook *rb, const char *const *vars, size_t n_vars, cons
     return NULL;
 }
 
-/* s with every ${name} known before the run replaced; unknown ones stay. Caller owns. */
+/*
+ * The walk over a runbook's steps that builds the plan's step lines and
+ * the summary's lists, and what it knows of the step it is at. The
+ * describe functions of the plan's action table append to it.
+ */
+struct plan_walk {
+    const struct runbook *rb;
+    const char *const *vars;
+    size_t n_vars;
+    struct pd_buf steps;   /* every stage and step, one line each */
+    struct pd_buf reads;   /* tables read */
+    struct pd_buf writes;  /* tables changed or confirmed */
+    struct pd_buf backups; /* the S3 objects steps read */
+    struct line_marks sm;  /* the kinds of steps' lines */
+    /* the step being described */
+    char *body;      /* its body, expanded */
+    char first[160]; /* the body's first line ("... " when there are more) */
+    bool mutates;
+};
+
+/* A reference the plan cannot fill yet (a later step saves it) stays ${name}. */
+static int
+plan_ref(struct pd_buf *out, const char *name, size_t at, size_t ref_len, void *payload,
+         struct pd_err *err)
+{
+    const struct plan_walk *w = payload;
+    const char *v = var_value(w->rb, w->vars, w->n_vars, name, strlen(name));
+
+    (void)at;
+    (void)ref_len;
+    (void)err;
+    if (v != NULL)
+        pd_buf_append(out, v, strlen(v), NULL);
+    else
+        pd_buf_appendf(out, NULL, "${%s}", name);
+    return 0;
+}
+
+/*
+ * s as the engine will read it (runbook_expand: $${ is a literal ${), with
+ * every value known before the run; NULL reads as "". A malformed reference
+ * fails the step when it runs: the plan shows it as written. Caller owns.
+ */
 static char *
-expand(const struct runbook *rb, const char *const *vars, size_t n_vars, const char *s)
+expand(struct plan_walk *w, const char *s)
 {
-    struct pd_buf b;
+    struct pd_err err = {0};
+    char *out = NULL;
 
-    pd_buf_init(&b, 0);
-    while (s && *s) {
-        const char *end;
-        if (s[0] == '$' && s[1] == '{' && (end = strchr(s + 2, '}')) != NULL) {
-            const char *v = var_value(rb, vars, n_vars, s + 2, (size_t)(end - s - 2));
-            if (v)
-                pd_buf_appendf(&b, NULL, "%s", v);
-            else
-                pd_buf_append(&b, s, (size_t)(end - s + 1), NULL);
-            s = end + 1;
-            continue;
-        }
-        pd_buf_append(&b, s, 1, NULL);
-        s++;
-    }
-    return pd_buf_steal(&b);
+    if (runbook_expand(&out, s, plan_ref, w, &err) != 0)
+        out = pd_xstrdup(s ? s : "");
+    return out;
 }
 
-static bool
-op_is(const char *op, const char *list)
-{
-    size_t n = op ? strlen(op) : 0;
-
-    for (const char *p = list; n && *p;) {
-        const char *sp = strchr(p, ' ');
-        size_t len = sp ? (size_t)(sp - p) : strlen(p);
-        if (len == n && strncmp(p, op, n) == 0)
-            return true;
-        p += len + (sp ? 1 : 0);
-    }
-    return false;
-}
-
-#define NEON_MUTATING                                                                              \
-    "branch-create branch-restore branch-delete branch-rename "                                    \
-    "branch-set-default endpoint-start endpoint-create"
-#define S3_MUTATING "put delete"
 /* Each step line starts with its kind in a column: "  CHANGE  ". */
 #define KIND_COLUMNS 10
 
@@ -109,23 +124,8 @@ bool
 plan_step_mutates(const struct runbook *rb, size_t stage, size_t step)
 {
     const struct runbook_step *st = &rb->stages[stage].steps[step];
-    const char *v;
 
-    switch (st->action) {
-    case STEP_NEON:
-        return op_is(runbook_step_attr(st, "op"), NEON_MUTATING);
-    case STEP_S3:
-        return op_is(runbook_step_attr(st, "op"), S3_MUTATING);
-    case STEP_SQL:
-        v = runbook_step_attr(st, "readonly");
-        return v && (strcmp(v, "no") == 0 || strcmp(v, "false") == 0);
-    case STEP_SH:
-        // a command may change anything, unless it only captures a value (save=) or the
-        // operator does the work by hand (manual)
-        return !st->manual && runbook_step_attr(st, "save") == NULL;
-    default:
-        return false;
-    }
+    return runbook_action(st->action)->mutates(st);
 }
 
 /* Add the table names an SQL text names after FROM, JOIN, INTO, UPDATE, TABLE. */
@@ -179,31 +179,26 @@ first_line(char *buf, size_t size, const char *s)
         memcpy(buf + n, " ...", 5); // n + 4 < size: the NUL fits too
 }
 
-static void
-describe_neon(struct pd_buf *b, const struct runbook *rb, const char *const *vars, size_t n_vars,
-              const struct runbook_step *st)
-{
-    const char *op = runbook_step_attr(st, "op");
-    char *name = expand(rb, vars, n_vars, runbook_step_attr(st, "name"));
-    char *branch = expand(rb, vars, n_vars, runbook_step_attr(st, "branch"));
-    char *parent = expand(rb, vars, n_vars, runbook_step_attr(st, "parent"));
-    char *ts = expand(rb, vars, n_vars, runbook_step_attr(st, "timestamp"));
-    char *src = expand(rb, vars, n_vars, runbook_step_attr(st, "source"));
+/* ---- how each action's step reads in the plan (the table below names these) ---- */
 
-    if (strcmp(op, "branch-create") == 0)
-        pd_buf_appendf(b, NULL, "create branch %s from %s%s%s", *name ? name : "(named by Neon)",
-                       *parent ? parent : "the default branch", *ts ? " at " : " (now)", ts);
-    else if (strcmp(op, "branch-restore") == 0)
-        pd_buf_appendf(b, NULL, "restore branch %s from %s%s%s", branch, *src ? src : "itself",
-                       *ts ? " at " : "", ts);
-    else if (strcmp(op, "branch-delete") == 0)
-        pd_buf_appendf(b, NULL, "delete branch %s", branch);
-    else if (strcmp(op, "branch-rename") == 0)
-        pd_buf_appendf(b, NULL, "rename branch %s to %s", branch, name);
-    else if (strcmp(op, "branch-set-default") == 0)
-        pd_buf_appendf(b, NULL, "make branch %s the default (production)", branch);
-    else
-        pd_buf_appendf(b, NULL, "neon %s%s%s", op, *branch ? " " : "", branch);
+static void
+describe_neon(struct plan_walk *w, const struct runbook_step *sp)
+{
+    char *name = expand(w, runbook_step_attr(sp, "name"));
+    char *branch = expand(w, runbook_step_attr(sp, "branch"));
+    char *parent = expand(w, runbook_step_attr(sp, "parent"));
+    char *ts = expand(w, runbook_step_attr(sp, "timestamp"));
+    char *src = expand(w, runbook_step_attr(sp, "source"));
+    const struct neon_action_args a = {
+        .op = runbook_step_attr(sp, "op"),
+        .branch = branch,
+        .parent = parent,
+        .timestamp = ts,
+        .name = name,
+        .source = src,
+    };
+
+    neon_action_describe(&w->steps, &a);
     free(name);
     free(branch);
     free(parent);
@@ -211,13 +206,121 @@ describe_neon(struct pd_buf *b, const struct runbook *rb, const char *const *var
     free(src);
 }
 
+static void
+describe_s3(struct plan_walk *w, const struct runbook_step *sp)
+{
+    char *key = expand(w, runbook_step_attr(sp, "key"));
+    char *uri = expand(w, runbook_step_attr(sp, "uri"));
+
+    pd_buf_appendf(&w->steps, NULL, "s3 %s %s%s", runbook_step_attr(sp, "op"), uri, key);
+    if (*key)
+        pd_buf_appendf(&w->backups, NULL, "%s%s%s", w->backups.len ? ", " : "", uri, key);
+    free(key);
+    free(uri);
+}
+
+/* sql and check: the first line, and the tables the body names. */
+static void
+describe_sql(struct plan_walk *w, const struct runbook_step *sp)
+{
+    const char *imp = runbook_step_attr(sp, "import");
+    const char *exp = runbook_step_attr(sp, "export");
+
+    if (imp) {
+        // the rows of a local file go into a table through a staging table
+        char *into = expand(w, runbook_step_attr(sp, "into"));
+
+        pd_buf_appendf(&w->steps, NULL, "sql: import %s into %s", imp, into);
+        if (*into && !strstr(pd_buf_str(&w->writes), into))
+            pd_buf_appendf(&w->writes, NULL, "%s%s", w->writes.len ? ", " : "", into);
+        free(into);
+        return;
+    }
+    pd_buf_appendf(&w->steps, NULL, "%s: %s%s%s", runbook_action_name(sp->action),
+                   exp ? "export to " : "", exp ? exp : "", exp ? ": " : "");
+    pd_buf_appendf(&w->steps, NULL, "%s", w->first);
+    sql_tables(w->mutates ? &w->writes : &w->reads, w->body);
+}
+
+static void
+describe_confirm(struct plan_walk *w, const struct runbook_step *sp)
+{
+    char *target = expand(w, runbook_step_attr(sp, "target"));
+    const char *destr = runbook_step_attr(sp, "destructive");
+
+    pd_buf_appendf(&w->steps, NULL, "%stype '%s' to go on: %s",
+                   destr && strcmp(destr, "yes") == 0 ? "destructive, " : "", target, w->first);
+    // a confirmation naming a table guards a change to it
+    if (*target && strcasestr(w->body, "table") && !strstr(pd_buf_str(&w->writes), target))
+        pd_buf_appendf(&w->writes, NULL, "%s%s", w->writes.len ? ", " : "", target);
+    free(target);
+}
+
+static void
+describe_sh(struct plan_walk *w, const struct runbook_step *sp)
+{
+    (void)sp;
+    pd_buf_appendf(&w->steps, NULL, "sh: %s", w->first);
+}
+
+static void
+describe_input(struct plan_walk *w, const struct runbook_step *sp)
+{
+    pd_buf_appendf(&w->steps, NULL, "ask %s", sp->input ? sp->input->name : "");
+}
+
+static void
+describe_compliance(struct plan_walk *w, const struct runbook_step *sp)
+{
+    pd_buf_appendf(&w->steps, NULL, "compliance check %s", runbook_step_attr(sp, "check"));
+}
+
+static void
+describe_note(struct plan_walk *w, const struct runbook_step *sp)
+{
+    (void)sp;
+    pd_buf_appendf(&w->steps, NULL, "%s", w->first[0] ? w->first : "note");
+}
+
+/*
+ * The plan's part of each action's row, indexed by enum step_action like
+ * the runbook's part (runbook/action.h), which says whether a step
+ * mutates: what the kind column reads when the step changes nothing, and
+ * how its description reads.
+ */
+static const struct plan_action action_table[STEP_ACTION_COUNT] = {
+    [STEP_SH] = {"run", describe_sh},
+    [STEP_SQL] = {"read", describe_sql},
+    [STEP_CHECK] = {"read", describe_sql},
+    [STEP_CONFIRM] = {"CONFIRM", describe_confirm},
+    [STEP_INPUT] = {"read", describe_input},
+    [STEP_NOTE] = {"read", describe_note},
+    [STEP_NEON] = {"read", describe_neon},
+    [STEP_S3] = {"read", describe_s3},
+    [STEP_COMPLIANCE] = {"read", describe_compliance},
+};
+
+const struct plan_action *
+plan_action(enum step_action a)
+{
+    if ((int)a < 0 || a >= STEP_ACTION_COUNT)
+        return NULL;
+    return &action_table[a];
+}
+
 bool
 plan_needs_accept(const struct runbook *rb)
 {
-    for (size_t s = 0; s < rb->n_stages; s++)
-        for (size_t k = 0; k < rb->stages[s].n_steps; k++)
-            if (rb->stages[s].steps[k].action != STEP_SH && plan_step_mutates(rb, s, k))
+    // a runbook whose only changes are local (sh) runs without asking
+    for (size_t s = 0; s < rb->n_stages; s++) {
+        for (size_t k = 0; k < rb->stages[s].n_steps; k++) {
+            const struct runbook_step *st = &rb->stages[s].steps[k];
+            const struct runbook_action *act = runbook_action(st->action);
+
+            if (act->changes_service && act->mutates(st))
                 return true;
+        }
+    }
     return false;
 }
 
@@ -247,7 +350,7 @@ describe_inputs(struct pd_buf *b, const struct runbook *rb, const char *const *v
             const struct runbook_input *in = rb->stages[s].steps[k].input;
             const char *v;
 
-            if (rb->stages[s].steps[k].action != STEP_INPUT || in == NULL)
+            if (in == NULL) // only an input step declares one
                 continue;
             v = given_value(vars, n_vars, in->name, strlen(in->name));
             if (v != NULL)
@@ -280,185 +383,189 @@ done_kind(const struct drill *d, size_t s, size_t k)
     }
 }
 
-/* plan_build and plan_build_at: d is NULL before a run, else the drill about to run (as, at). */
+/* Where a drill stands when its plan is built (plan_build_at); d is NULL before a run. */
+struct plan_at {
+    const struct drill *d;
+    size_t stage, step; /* the step about to run */
+};
+
+/*
+ * Step k of stage s: its line in w->steps (kind column, description, what
+ * it saves, its condition) and its part of the counts in out. The
+ * description of the step about to run goes to *next as well (owned).
+ */
 static void
-build(struct plan *out, const struct runbook *rb, const char *const *vars, size_t n_vars,
-      const struct timeline *tl, double now, const struct drill *d, size_t as, size_t at)
+walk_step(struct plan_walk *w, struct plan *out, const struct plan_at *at, size_t s, size_t k,
+          int index, char **next)
 {
-    struct pd_buf b, steps, reads, writes, backups;
-    char *next = NULL; // what the step about to run does (a drill under way)
-    int index = 0;
+    const struct runbook_step *st = &w->rb->stages[s].steps[k];
+    const struct runbook_action *act = runbook_action(st->action);
+    const struct plan_action *plan_row = plan_action(st->action);
+    const char *done = done_kind(at->d, s, k);
+    const char *save = runbook_step_attr(st, "save");
+    size_t line_start = w->steps.len;
+    const char *kind;
 
-    memset(out, 0, sizeof(*out));
-    out->first_mutating = -1;
-    pd_buf_init(&b, 0);
-    pd_buf_init(&steps, 0);
-    pd_buf_init(&reads, 0);
-    pd_buf_init(&writes, 0);
-    pd_buf_init(&backups, 0);
-    for (size_t s = 0; s < rb->n_stages; s++) {
-        const struct runbook_stage *sg = &rb->stages[s];
-        pd_buf_appendf(&steps, NULL, "\n%zu. %s\n", s + 1, sg->title);
-        for (size_t k = 0; k < sg->n_steps; k++, index++) {
-            const struct runbook_step *st = &sg->steps[k];
-            bool mut = plan_step_mutates(rb, s, k);
-            char line[160];
-            char *body = expand(rb, vars, n_vars, st->body);
-            const char *save = runbook_step_attr(st, "save");
-            const char *done = done_kind(d, s, k);
+    w->mutates = act->mutates(st);
+    w->body = expand(w, st->body);
+    if (w->mutates && out->first_mutating < 0 && done == NULL)
+        out->first_mutating = index;
+    if (w->mutates)
+        out->n_mutating++;
+    kind = done ? done : w->mutates ? "CHANGE" : st->manual ? "MANUAL" : plan_row->kind;
+    if (!done && (w->mutates || (!st->manual && st->action == STEP_CONFIRM)))
+        lines_mark(&w->sm, &w->steps, w->mutates ? LINE_CHANGE : LINE_CONFIRM);
+    pd_buf_appendf(&w->steps, NULL, "  %-*s ", KIND_COLUMNS - 3, kind);
+    first_line(w->first, sizeof(w->first), w->body);
+    plan_row->describe(w, st);
+    if (save)
+        pd_buf_appendf(&w->steps, NULL, " -> ${%s}", save);
+    if (runbook_step_attr(st, "when"))
+        pd_buf_appendf(&w->steps, NULL, " [when %s]", runbook_step_attr(st, "when"));
+    if (at->d != NULL && s == at->stage && k == at->step) // the description, without the kind
+        *next = pd_xstrndup(pd_buf_str(&w->steps) + line_start + KIND_COLUMNS,
+                            w->steps.len - line_start - KIND_COLUMNS);
+    pd_buf_appendf(&w->steps, NULL, "\n");
+    PD_FREE(w->body);
+}
 
-            if (mut && out->first_mutating < 0 && done == NULL)
-                out->first_mutating = index;
-            if (mut)
-                out->n_mutating++;
-            const char *kind = done                         ? done
-                               : mut                        ? "CHANGE"
-                               : st->manual                 ? "MANUAL"
-                               : st->action == STEP_CONFIRM ? "CONFIRM"
-                               : st->action == STEP_SH      ? "run"
-                                                            : "read";
-            size_t line_start = steps.len;
-            pd_buf_appendf(&steps, NULL, "  %-*s ", KIND_COLUMNS - 3, kind);
-            first_line(line, sizeof(line), body);
-            switch (st->action) {
-            case STEP_NEON:
-                describe_neon(&steps, rb, vars, n_vars, st);
-                break;
-            case STEP_S3: {
-                char *key = expand(rb, vars, n_vars, runbook_step_attr(st, "key"));
-                char *uri = expand(rb, vars, n_vars, runbook_step_attr(st, "uri"));
-                pd_buf_appendf(&steps, NULL, "s3 %s %s%s", runbook_step_attr(st, "op"), uri, key);
-                if (*key)
-                    pd_buf_appendf(&backups, NULL, "%s%s%s", backups.len ? ", " : "", uri, key);
-                free(key);
-                free(uri);
-                break;
-            }
-            case STEP_SQL:
-            case STEP_CHECK: {
-                const char *imp = runbook_step_attr(st, "import");
-                const char *exp = runbook_step_attr(st, "export");
-                if (imp) {
-                    // the rows of a local file go into a table through a staging table
-                    char *into = expand(rb, vars, n_vars, runbook_step_attr(st, "into"));
-                    pd_buf_appendf(&steps, NULL, "sql: import %s into %s", imp, into);
-                    if (*into && !strstr(pd_buf_str(&writes), into))
-                        pd_buf_appendf(&writes, NULL, "%s%s", writes.len ? ", " : "", into);
-                    free(into);
-                    break;
-                }
-                pd_buf_appendf(&steps, NULL, "%s: %s%s%s", st->action == STEP_SQL ? "sql" : "check",
-                               exp ? "export to " : "", exp ? exp : "", exp ? ": " : "");
-                pd_buf_appendf(&steps, NULL, "%s", line);
-                sql_tables(mut ? &writes : &reads, body);
-                break;
-            }
-            case STEP_CONFIRM: {
-                char *target = expand(rb, vars, n_vars, runbook_step_attr(st, "target"));
-                const char *destr = runbook_step_attr(st, "destructive");
-                pd_buf_appendf(&steps, NULL, "%stype '%s' to go on: %s",
-                               destr && strcmp(destr, "yes") == 0 ? "destructive, " : "", target,
-                               line);
-                // a confirmation naming a table guards a change to it
-                if (*target && strcasestr(body, "table") && !strstr(pd_buf_str(&writes), target))
-                    pd_buf_appendf(&writes, NULL, "%s%s", writes.len ? ", " : "", target);
-                free(target);
-                break;
-            }
-            case STEP_SH:
-                pd_buf_appendf(&steps, NULL, "sh: %s", line);
-                break;
-            case STEP_INPUT:
-                pd_buf_appendf(&steps, NULL, "ask %s", st->input ? st->input->name : "");
-                break;
-            case STEP_COMPLIANCE:
-                pd_buf_appendf(&steps, NULL, "compliance check %s", runbook_step_attr(st, "check"));
-                break;
-            default:
-                pd_buf_appendf(&steps, NULL, "%s", line[0] ? line : "note");
-                break;
-            }
-            if (save)
-                pd_buf_appendf(&steps, NULL, " -> ${%s}", save);
-            if (runbook_step_attr(st, "when"))
-                pd_buf_appendf(&steps, NULL, " [when %s]", runbook_step_attr(st, "when"));
-            if (d != NULL && s == as && k == at) // the description, without the kind
-                next = pd_xstrndup(pd_buf_str(&steps) + line_start + KIND_COLUMNS,
-                                   steps.len - line_start - KIND_COLUMNS);
-            pd_buf_appendf(&steps, NULL, "\n");
-            free(body);
-        }
-    }
-    // what the operator accepts comes first: the next change, then the totals;
-    // the inputs and every step follow
-    pd_buf_appendf(&b, NULL, "Plan for %s: %s\n", rb->id, rb->title ? rb->title : "");
-    if (next != NULL)
-        pd_buf_appendf(&b, NULL,
+/* What the operator accepts comes first: the next change, then the totals. */
+static void
+write_summary(struct pd_buf *b, struct line_marks *bm, const struct plan_walk *w,
+              const struct plan *out, const struct plan_at *at, const char *next)
+{
+    const struct runbook *rb = w->rb;
+
+    lines_mark(bm, b, LINE_HEADING);
+    pd_buf_appendf(b, NULL, "Plan for %s: %s\n", rb->id, rb->title ? rb->title : "");
+    if (next != NULL) {
+        lines_mark(bm, b, LINE_HEADING);
+        pd_buf_appendf(b, NULL,
                        "Drill %s: nothing has changed yet. Next, the first change "
                        "(step %s, stage %zu):\n  %s\n",
-                       d->id ? d->id : "?", rb->stages[as].steps[at].id, as + 1, next);
-    pd_buf_appendf(&b, NULL, "\nChanges: %zu step%s may create or change something",
-                   out->n_mutating, out->n_mutating == 1 ? "" : "s");
+                       at->d->id ? at->d->id : "?", rb->stages[at->stage].steps[at->step].id,
+                       at->stage + 1, next);
+    }
+    lines_mark(bm, b, LINE_HEADING);
+    pd_buf_appendf(b, NULL, "\nChanges: %zu step%s may create or change something", out->n_mutating,
+                   out->n_mutating == 1 ? "" : "s");
     if (out->first_mutating >= 0)
-        pd_buf_appendf(&b, NULL, " (the %s is step %d)", d ? "next" : "first",
+        pd_buf_appendf(b, NULL, " (the %s is step %d)", at->d ? "next" : "first",
                        out->first_mutating + 1);
-    pd_buf_appendf(&b, NULL, "\nBackup used: %s\n", backups.len ? pd_buf_str(&backups) : "none");
-    pd_buf_appendf(&b, NULL, "Tables read: %s\n", reads.len ? pd_buf_str(&reads) : "none");
-    pd_buf_appendf(&b, NULL, "Tables changed or confirmed: %s\n",
-                   writes.len ? pd_buf_str(&writes) : "none");
+    lines_mark(bm, b, LINE_HEADING);
+    pd_buf_appendf(b, NULL, "\nBackup used: %s\n",
+                   w->backups.len ? pd_buf_str(&w->backups) : "none");
+    lines_mark(bm, b, LINE_HEADING);
+    pd_buf_appendf(b, NULL, "Tables read: %s\n", w->reads.len ? pd_buf_str(&w->reads) : "none");
+    lines_mark(bm, b, LINE_HEADING);
+    pd_buf_appendf(b, NULL, "Tables changed or confirmed: %s\n",
+                   w->writes.len ? pd_buf_str(&w->writes) : "none");
+}
 
-    const char *tt = var_value(rb, vars, n_vars, "target_time", 11);
-    const char *it = var_value(rb, vars, n_vars, "incident_time", 13);
+/* The expected data loss when target_time is known, checked against the timeline. */
+static void
+write_loss(struct pd_buf *b, struct line_marks *bm, const struct plan_walk *w,
+           const struct timeline *tl, double now)
+{
+    const char *tt = var_value(w->rb, w->vars, w->n_vars, "target_time", 11);
+    const char *it = var_value(w->rb, w->vars, w->n_vars, "incident_time", 13);
     double target, incident = now;
+    char loss[48];
+
     // an optional incident_time left empty means "no incident": count up to now
     if (it && (!*it || pd_time_parse_rfc3339(&incident, it, 0) != 0)) {
         it = NULL;
         incident = now;
     }
-    if (tt && pd_time_parse_rfc3339(&target, tt, 0) == 0) {
-        char loss[48];
-        pd_time_human(loss, sizeof(loss), incident - target);
-        pd_buf_appendf(&b, NULL, "Expected data loss: %s (changes after %s, up to %s)\n", loss, tt,
-                       it ? "the incident" : "now");
-        if (tl && tl->has_window && target < tl->window_start)
-            pd_buf_appendf(&b, NULL,
-                           "Warning: %s is before Neon's history window: PITR "
-                           "cannot reach it, use a dump\n",
-                           tt);
-    } else {
-        pd_buf_appendf(&b, NULL, "Expected data loss: unknown (no target_time given)\n");
+    if (!tt || pd_time_parse_rfc3339(&target, tt, 0) != 0) {
+        lines_mark(bm, b, LINE_LOSS);
+        pd_buf_appendf(b, NULL, "Expected data loss: unknown (no target_time given)\n");
+        return;
     }
-    if (rb->n_inputs > 0 || strstr(pd_buf_str(&steps), "  ask ") != NULL)
+    pd_time_human(loss, sizeof(loss), incident - target);
+    lines_mark(bm, b, LINE_LOSS);
+    pd_buf_appendf(b, NULL, "Expected data loss: %s (changes after %s, up to %s)\n", loss, tt,
+                   it ? "the incident" : "now");
+    if (tl && tl->has_window && target < tl->window_start) {
+        lines_mark(bm, b, LINE_WARN);
+        pd_buf_appendf(b, NULL,
+                       "Warning: %s is before Neon's history window: PITR "
+                       "cannot reach it, use a dump\n",
+                       tt);
+    }
+}
+
+/* plan_build and plan_build_at: the steps first, then the text in the order it is read. */
+static void
+build(struct plan *out, const struct runbook *rb, const char *const *vars, size_t n_vars,
+      const struct timeline *tl, double now, const struct plan_at *at)
+{
+    struct plan_walk w = {.rb = rb, .vars = vars, .n_vars = n_vars};
+    struct pd_buf b;
+    struct line_marks bm = {0}; // the kinds of b's lines
+    char *next = NULL;          // what the step about to run does (a drill under way)
+    int index = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->first_mutating = -1;
+    pd_buf_init(&b, 0);
+    pd_buf_init(&w.steps, 0);
+    pd_buf_init(&w.reads, 0);
+    pd_buf_init(&w.writes, 0);
+    pd_buf_init(&w.backups, 0);
+    for (size_t s = 0; s < rb->n_stages; s++) {
+        lines_mark(&w.sm, &w.steps, LINE_HEADING);
+        pd_buf_appendf(&w.steps, NULL, "\n%zu. %s\n", s + 1, rb->stages[s].title);
+        for (size_t k = 0; k < rb->stages[s].n_steps; k++)
+            walk_step(&w, out, at, s, k, index++, &next);
+    }
+    write_summary(&b, &bm, &w, out, at, next);
+    write_loss(&b, &bm, &w, tl, now);
+    // the inputs and every step follow
+    if (rb->n_inputs > 0 || strstr(pd_buf_str(&w.steps), "  ask ") != NULL) {
+        lines_mark(&bm, &b, LINE_HEADING);
         pd_buf_appendf(&b, NULL, "\nInputs\n");
+    }
     describe_inputs(&b, rb, vars, n_vars);
-    pd_buf_appendf(&b, NULL, "%s\nNothing has been changed yet.\n", pd_buf_str(&steps));
+    lines_marks_append(&bm, &w.sm, b.len);
+    pd_buf_appendf(&b, NULL, "%s", pd_buf_str(&w.steps));
+    lines_mark(&bm, &b, LINE_HEADING);
+    pd_buf_appendf(&b, NULL, "\nNothing has been changed yet.\n");
     out->text = pd_redact(pd_buf_str(&b));
+    lines_split(&out->lines, pd_buf_str(&b), &bm, true);
+    lines_marks_clear(&bm);
+    lines_marks_clear(&w.sm);
     free(next);
-    pd_buf_free(&steps);
+    pd_buf_free(&w.steps);
     pd_buf_free(&b);
-    pd_buf_free(&reads);
-    pd_buf_free(&writes);
-    pd_buf_free(&backups);
+    pd_buf_free(&w.reads);
+    pd_buf_free(&w.writes);
+    pd_buf_free(&w.backups);
 }
 
 void
 plan_build(struct plan *out, const struct runbook *rb, const char *const *vars, size_t n_vars,
            const struct timeline *tl, double now)
 {
-    build(out, rb, vars, n_vars, tl, now, NULL, 0, 0);
+    const struct plan_at at = {.d = NULL};
+
+    build(out, rb, vars, n_vars, tl, now, &at);
 }
 
 void
 plan_build_at(struct plan *out, const struct runbook *rb, const char *const *vars, size_t n_vars,
               const struct drill *d, size_t stage, size_t step, double now)
 {
-    build(out, rb, vars, n_vars, NULL, now, d, stage, step);
+    const struct plan_at at = {.d = d, .stage = stage, .step = step};
+
+    build(out, rb, vars, n_vars, NULL, now, &at);
 }
 
 void
 plan_clear(struct plan *p)
 {
     free(p->text);
+    lines_clear(&p->lines);
     memset(p, 0, sizeof(*p));
     p->first_mutating = -1;
 }

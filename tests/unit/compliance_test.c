@@ -22,6 +22,7 @@
 #include "http/http.h"
 #include "pd_config.h"
 #include "pd_err.h"
+#include "pd_file.h"
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "report/report.h"
@@ -33,6 +34,7 @@ static int
 reset(void **state)
 {
     (void)state;
+    compliance_observe();
     compliance_reset();
     unsetenv("PGDRILL_ALLOW_PLAIN_HTTP");
     return 0;

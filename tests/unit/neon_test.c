@@ -677,7 +677,10 @@ test_action_usage_errors(void **state)
     } cases[] = {
         {{.op = NULL}, "neon: step needs op="},
         {{.op = "branch-explode"},
-         "neon: unknown op branch-explode (one of: " NEON_ACTION_OPS ")"},
+         "neon: unknown op branch-explode (one of: project-get branch-list branch-get "
+         "branch-absent branch-create branch-delete branch-rename branch-restore "
+         "branch-set-default endpoint-list endpoint-create endpoint-start database-list "
+         "role-list connection-uri operation-get operations-wait)"},
         {{.op = "branch-delete"}, "neon: branch-delete needs branch="},
         {{.op = "branch-rename", .branch = "dev"}, "neon: branch-rename needs name="},
         {{.op = "branch-set-default"}, "neon: branch-set-default needs branch="},

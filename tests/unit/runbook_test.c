@@ -24,6 +24,7 @@
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_sha256.h"
+#include "runbook/action.h"
 #include "runbook/runbook.intern.h"
 
 #define BAD_DIR  "tests/fixtures/runbooks/bad"
@@ -307,6 +308,29 @@ test_action_names(void **state)
     for (int a = 0; a < STEP_ACTION_COUNT; a++)
         assert_string_equal(runbook_action_name((enum step_action)a), names[a]);
     assert_string_equal(runbook_action_name(STEP_ACTION_COUNT), "?");
+}
+
+/*
+ * Every action has a complete row: nothing about an action falls back to
+ * another's behaviour. The engine's and the plan's parts of the row are
+ * checked in engine_test and timeline_test.
+ */
+static void
+test_action_rows(void **state)
+{
+    (void)state;
+    for (int i = 0; i < STEP_ACTION_COUNT; i++) {
+        const struct runbook_action *a = runbook_action((enum step_action)i);
+        const char *name = runbook_action_name((enum step_action)i);
+
+        assert_non_null(a);
+        if (a->required == NULL || a->allowed == NULL)
+            fail_msg("%s: attributes missing", name);
+        if (a->mutates == NULL)
+            fail_msg("%s: mutates missing", name);
+    }
+    assert_null(runbook_action(STEP_ACTION_COUNT));
+    assert_null(runbook_action((enum step_action)-1));
 }
 
 /* ---- the well-formed tour -------------------------------------------------------------- */
@@ -1094,6 +1118,7 @@ main(void)
         cmocka_unit_test(test_token_columns),
         cmocka_unit_test(test_scan_vars),
         cmocka_unit_test(test_action_names),
+        cmocka_unit_test(test_action_rows),
         cmocka_unit_test(test_good_full),
         cmocka_unit_test(test_minimal_defaults),
         cmocka_unit_test(test_well_formed_variants),

@@ -1,0 +1,72 @@
+#!/bin/bash
+# contrib/github/backup.yml fails when the backup fails. Each run: script is
+# started the way GitHub starts it (tests/tools/gha_step.py applies the
+# documented shell rules: no shell is `bash -e`, which lets `pgdrill backup |
+# tee` pass when pgdrill fails), against a database that is not there, so
+# the backup fails for real. Then the notice step must be one that runs on
+# failure, and pgdrill must come from a pinned pgdrill release rather than
+# from the repository the workflow is copied into.
+set -u
+. "${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+
+WF=$PGDRILL_TOP/contrib/github/backup.yml
+PY=/usr/bin/python3 # Debian's, with python3-yaml
+STEP=$PGDRILL_TOP/tests/tools/gha_step.py
+work=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/workflow.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+step_json() { "$PY" "$STEP" "$WF" backup "$1"; }
+step_field() { printf '%s' "$1" | "$PY" -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(v if isinstance(v, (str, int)) else "\n".join(v))' "$2"; }
+
+# run_step JSON: runs the step's script as GitHub would, in $work; prints the exit code
+run_step() {
+    local script=$work/step.sh argv=() a
+    step_field "$1" run >"$script"
+    while IFS= read -r a; do argv+=("${a//\{0\}/$script}"); done < <(step_field "$1" argv)
+    (cd "$work" && "${argv[@]}" >"$work/out" 2>&1)
+    echo $?
+}
+
+if ! backup=$(step_json "Create and upload backup" 2>&1); then
+    bail "workflow: backup step" "$backup"
+fi
+
+# A checkout of pgdrill as the workflow lays it out, with our binary in it.
+dir=$(step_field "$backup" run | grep -oE '[./A-Za-z_-]*build/pgdrill' | head -1)
+mkdir -p "$work/$(dirname "$dir")"
+ln -s "$PGDRILL_BIN" "$work/$dir"
+export RUNNER_TEMP=$work PGDRILL_HOME=$work/home
+export DATABASE_URL='postgresql://nobody:secret@127.0.0.1:9/none?connect_timeout=2'
+export AWS_ACCESS_KEY_ID=AKIDWORKFLOWTEST AWS_SECRET_ACCESS_KEY=workflow-test-secret
+export AWS_REGION=us-east-1 AWS_ENDPOINT_URL_S3=http://127.0.0.1:9
+export PGDRILL_BACKUP_URI=s3://care-commons-backups
+
+rc=$(run_step "$backup")
+if [ "$rc" -ne 0 ]; then
+    ok "workflow: the backup step fails (exit $rc) when pgdrill backup fails"
+else
+    not_ok "workflow: the backup step fails when pgdrill backup fails" \
+        "the step exited 0 with: $(step_field "$backup" argv | tr '\n' ' ')" "$(tail -5 "$work/out")"
+fi
+like "$(cat "$work/out")" '"outcome":[[:space:]]*"failed"' "workflow: pgdrill itself ran and reported the failure"
+
+notify=$(step_json "Notify on failure")
+is "$(step_field "$notify" if)" "failure()" "workflow: the Slack notice runs when a step failed"
+ni=$(step_field "$notify" index)
+bi=$(step_field "$backup" index)
+check "workflow: the notice comes after the backup" test "$ni" -gt "$bi"
+like "$(step_field "$notify" run)" 'SLACK_WEBHOOK_URL' "workflow: the notice posts to SLACK_WEBHOOK_URL"
+
+# pgdrill comes from a pinned release of pgdrill, not from the application's repository
+pin=$("$PY" - "$WF" <<'PY'
+import sys, yaml
+wf = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))
+for s in wf["jobs"]["backup"]["steps"]:
+    w = s.get("with") or {}
+    if str(s.get("uses", "")).startswith("actions/checkout@") and "pgdrill" in str(w.get("repository", "")):
+        print("%s %s %s" % (w.get("repository"), w.get("ref", ""), w.get("path", "")))
+PY
+)
+like "$pin" '^[^ ]*pgdrill[^ ]* v[0-9]+\.[0-9]+\.[0-9]+ [^ ]+$' \
+    "workflow: pgdrill is checked out from its own repository at a release tag, into a folder of its own"
+done_testing
