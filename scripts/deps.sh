@@ -8,6 +8,8 @@ postgresql postgresql-client tmux awscli python3-botocore pigz util-linux procps
 clang libclang-rt-14-dev clang-tidy cppcheck valgrind"
 # npm comes with the machine's Node.js; install Debian's only when there is none.
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+# gcovr: the per-module table of `make coverage`.
+PKGS="$PKGS gcovr"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

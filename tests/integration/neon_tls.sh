@@ -5,7 +5,7 @@
 set -u
 TOP=${PGDRILL_TOP:?PGDRILL_TOP is not set}
 BUILD_DIR=${PGDRILL_BUILD:-$TOP/build}
-NT=$BUILD_DIR/tests/unit/neon_test
+NT=$BUILD_DIR/tests/tools/neon_tool
 W=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/neon-tls.XXXX")
 SRV_PID=""
 cleanup() {
@@ -19,23 +19,8 @@ export NEON_API_KEY=napi_tls_test_key_0123456789 NEON_PROJECT_ID=p
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
     -addext subjectAltName=IP:127.0.0.1 -keyout "$W/key.pem" -out "$W/cert.pem" >/dev/null 2>&1
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 - "$PORT" "$W" >"$W/server.log" 2>&1 <<'PY' &
-import http.server, ssl, sys
-port, d = int(sys.argv[1]), sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b'{"project":{"id":"p"}}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-srv = http.server.HTTPServer(("127.0.0.1", port), H)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(d + "/cert.pem", d + "/key.pem")
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-srv.serve_forever()
-PY
+python3 "$TOP/tests/tools/fake_http.py" --port "$PORT" --tls "$W/cert.pem" "$W/key.pem" \
+    --content-type application/json --body '{"project":{"id":"p"}}' >"$W/server.log" 2>&1 &
 SRV_PID=$!
 for _ in $(seq 1 50); do
     curl -sk -o /dev/null "https://127.0.0.1:$PORT/" && break

@@ -1,13 +1,13 @@
 #!/bin/bash
 # S3 client end to end: s3rver (npm, pinned in sandbox/package-lock.json)
 # behind sandbox/s3-proxy.py, which checks every signature with botocore.
-# The C client is driven through `s3_client_test tool ...` and every result
+# The C client is driven through `s3_tool tool ...` and every result
 # is cross-checked with Debian's awscli. Starts and stops everything itself
 # (by PID). Missing node/npm, awscli or botocore is a failure, not a skip.
 set -u
 TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD_DIR=${PGDRILL_BUILD:-$TOP/build}
-DRIVER=$BUILD_DIR/tests/unit/s3_client_test
+DRIVER=$BUILD_DIR/tests/tools/s3_tool
 PY=/usr/bin/python3   # Debian's, which has python3-botocore
 AWSCLI=/usr/bin/aws   # Debian's awscli
 SB=$TOP/sandbox

@@ -70,27 +70,8 @@ APP_URL="postgresql://care_app:$(urlenc "$DB_PW")@127.0.0.1:$PORT/care_commons"
 t_app_login() { [ "$(psql "$APP_URL" -qAtX -c 'SELECT count(*) > 0 FROM visits')" = t ]; }
 check "setup: care_app logs in with its password over TCP and reads the data" t_app_login
 
-cat >"$W/slack.py" <<'PY'
-import http.server, os, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        with open(sys.argv[1] + ".path", "w") as f:
-            f.write(self.path)
-        with open(sys.argv[1] + ".tmp", "wb") as f:
-            f.write(body)
-        os.replace(sys.argv[1] + ".tmp", sys.argv[1])
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-    def log_message(self, *a):
-        pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-print("slack listening on 127.0.0.1:%d" % s.server_address[1], flush=True)
-s.serve_forever()
-PY
-python3 "$W/slack.py" "$W/slack.body" >"$W/slack.log" 2>&1 &
+# a webhook receiver: each POST's path in slack.body.path, its body in slack.body
+python3 "$TOP/tests/tools/fake_http.py" --record "$W/slack.body" >"$W/slack.log" 2>&1 &
 SLACK_PID=$!
 SPORT=$(_s3_wait_port "$W/slack.log" "$SLACK_PID") || { notok "setup: slack listener"; exit 1; }
 SLACK_URL="http://127.0.0.1:$SPORT/services/T0PLANTED/B0PLANTED/$SLACK_TOKEN"
