@@ -21,15 +21,17 @@ export NEON_PROJECT_ID=drill-sandbox
 NEON_API_KEY="napi_test_$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 export NEON_API_KEY
 SB_PID=""
-PROXY_PID=""
+# The contract proxy's PID. Not PROXY_PID: tests/s3_lib.sh sets that one
+# for its S3 proxy, and a script using both would lose this one and leave
+# neon_proxy.py running after the test.
+NEON_PROXY_PID=""
 W=""
 
+# shellcheck source=tests/lib.sh
 . "$TOP/tests/lib.sh"
 
-# notok NAME: a failure whose diagnostics the caller prints as "# " lines
-notok() { not_ok "$@"; }
+# ok, not_ok, notok, diag, check... come from tests/tap.sh (via lib.sh)
 quiet() { "$@" >/dev/null 2>&1; }
-diag() { printf '# %s\n' "$*"; }
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -63,9 +65,10 @@ stop_sandbox() {
 
 neon_teardown() {
     stop_sandbox
-    if [ -n "$PROXY_PID" ]; then
-        kill -TERM "$PROXY_PID" 2>/dev/null
-        wait "$PROXY_PID" 2>/dev/null
+    if [ -n "$NEON_PROXY_PID" ]; then
+        kill -TERM "$NEON_PROXY_PID" 2>/dev/null
+        wait "$NEON_PROXY_PID" 2>/dev/null
+        NEON_PROXY_PID=""
     fi
     [ -n "$W" ] && [ -f "$W/pg/PG_VERSION" ] && "$PGC" stop "$W/pg" >/dev/null 2>&1
     [ -n "$W" ] && [ -z "${PGDRILL_TEST_KEEP:-}" ] && rm -rf "$W"
@@ -107,7 +110,7 @@ neon_setup() {
     : >"$CONTRACT_LOG"
     python3 "$PROXY" --listen "$PROXY_PORT" --upstream "http://127.0.0.1:$SB_PORT" \
         --spec "$SPEC" --log "$CONTRACT_LOG" --faults "$FAULTS" >"$W/proxy.log" 2>&1 &
-    PROXY_PID=$!
+    NEON_PROXY_PID=$!
     if ! wait_http "http://127.0.0.1:$PROXY_PORT/__proxy/summary"; then
         notok "setup: contract proxy did not start"
         sed 's/^/# /' "$W/proxy.log"
