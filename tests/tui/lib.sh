@@ -1,15 +1,17 @@
 # Helpers for the TUI tests (sourced, not run): each test drives
 # `pgdrill tui` inside a private tmux server (its own socket, no user
 # config) at a fixed size, types with send-keys and reads the screen with
-# capture-pane. TAP lines go to stdout.
+# capture-pane. TAP lines go to stdout (tests/tap.sh: ok, not_ok, check...).
 
 : "${PGDRILL_BIN:?PGDRILL_BIN is not set}"
 : "${PGDRILL_TOP:?PGDRILL_TOP is not set}"
 : "${PGDRILL_TEST_WORK:?PGDRILL_TEST_WORK is not set}"
 
+# shellcheck source=tests/tap.sh
+. "$PGDRILL_TOP/tests/tap.sh"
+
 if ! command -v tmux >/dev/null 2>&1; then
-    echo "not ok - tmux is installed (the TUI tests need it)"
-    exit 1
+    bail "tmux is installed (the TUI tests need it)" "apt-get install tmux"
 fi
 
 T_NAME=${T_NAME:-$(basename "$0" .sh)}
@@ -17,7 +19,6 @@ T_WORK=$PGDRILL_TEST_WORK/$T_NAME
 rm -rf "$T_WORK"
 mkdir -p "$T_WORK"
 T_SOCK=$T_WORK/tmux.sock
-T_FAILED=0
 FIXTURES=$PGDRILL_TOP/tests/fixtures/runbooks
 
 t_tmux() {
@@ -28,27 +29,6 @@ t_cleanup() {
     t_tmux kill-server >/dev/null 2>&1
 }
 trap t_cleanup EXIT
-
-ok() {
-    echo "ok - $*"
-}
-
-not_ok() {
-    echo "not ok - $*"
-    T_FAILED=1
-}
-
-# check NAME COMMAND...: ok when the command succeeds
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        ok "$name"
-    else
-        not_ok "$name"
-        return 1
-    fi
-}
 
 # t_start COLS ROWS ENV... -- ARGS...: run pgdrill ARGS in a fresh tmux
 # session; its exit status goes to $T_WORK/rc and stderr to $T_WORK/stderr.
@@ -161,6 +141,8 @@ t_start_drill() {
         "NEON_PROJECT_ID=$NEON_PROJECT_ID" -- tui "$3"
 }
 
+# t_done: the summary comment; exits 1 when anything failed.
 t_done() {
-    exit "$T_FAILED"
+    done_testing
+    exit
 }
