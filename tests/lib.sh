@@ -8,6 +8,12 @@
 # Environment:
 #   require_env VAR...                fail the whole script unless set
 #   pgdrill_home [NAME]               prints a fresh, empty PGDRILL_HOME dir
+#   entries_by_mtime DIR              the names in DIR, newest first (as ls -t)
+#   first_path PATH... / last_path PATH...
+#                                     the first / last PATH that exists: with a
+#                                     glob, the first / last match in name
+#                                     order (drill ids start with the time:
+#                                     the last is the newest drill)
 # PostgreSQL (needs PGDRILL_TEST_PGURL from tests/services.sh):
 #   db_url NAME                       the superuser URL of database NAME
 #   fresh_db NAME [clean|broken]      (re)creates NAME from the Care Commons
@@ -46,6 +52,29 @@ require_env() {
 pgdrill_home() {
     local base=${PGDRILL_TEST_WORK:-${TMPDIR:-/tmp}}
     mktemp -d "$base/home-${1:-pgdrill}.XXXXXX"
+}
+
+entries_by_mtime() {
+    find "$1" -mindepth 1 -maxdepth 1 -not -name '.*' -printf '%T@ %f\n' | sort -rn | cut -d' ' -f2-
+}
+
+first_path() {
+    local p
+    for p in "$@"; do
+        if [ -e "$p" ]; then
+            printf '%s\n' "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+last_path() {
+    local p last=
+    for p in "$@"; do
+        [ -e "$p" ] && last=$p
+    done
+    [ -n "$last" ] && printf '%s\n' "$last"
 }
 
 db_url() {

@@ -22,7 +22,7 @@
 # line per binary or command and ends with "N passed, N failed". Logs of
 # failures are printed; VALGRIND_KEEP=1 keeps the work directory.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 TOP=$PWD
 BUILD=${BUILD:-build}
 BIN=$TOP/$BUILD/pgdrill
@@ -187,16 +187,18 @@ vg_cmd "check --url (clean copy)" 0 -- check --url "$CLEAN"
 vg_cmd "check against an unreachable database" 3 -- \
     check --url 'postgresql://u:hunter2secret@127.0.0.1:1/none?connect_timeout=2'
 vg_cmd "report list" 0 -- report list
-id=$(ls "$HOMEDIR/drills" 2>/dev/null | head -1)
+id=$(basename "$(first_path "$HOMEDIR"/drills/*)")
 vg_cmd "report show $id" 0 -- report show "$id"
 vg_cmd "audit verify" 0 -- audit verify
 
 # backup needs s3rver behind the signature-checking proxy: node, npm, awscli
 if s3_start "$WORK/s3" testbucket 2>"$WORK/s3start.err"; then
     S3_STARTED=1
-    BIG=$(fresh_db valgrind_backup clean) &&
-        sql "$BIG" "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS body FROM generate_series(1, 60000) g" \
-            >/dev/null || not_ok "fixture database valgrind_backup"
+    if ! BIG=$(fresh_db valgrind_backup clean) ||
+        ! sql "$BIG" "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS body FROM generate_series(1, 60000) g" \
+            >/dev/null; then
+        not_ok "fixture database valgrind_backup"
+    fi
     vg_cmd "backup (pg_dump -> gzip -> s3 multipart)" 0 "DATABASE_URL=$BIG" \
         PGDRILL_BACKUP_URI=s3://testbucket/weekly -- backup --json
     if [ -n "$(s3_aws s3 ls s3://testbucket/weekly/ 2>/dev/null)" ]; then

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared set-up for tests/integration/neon_*.sh (sourced, not run: not executable).
 #
 # neon_setup NAME [SANDBOX-ARGS...] starts, under $PGDRILL_TEST_WORK:
@@ -38,8 +39,7 @@ free_port() {
 }
 
 wait_http() { # URL: until it answers at all (any status), 60 s
-    local i
-    for i in $(seq 1 600); do
+    for _ in $(seq 1 600); do
         curl -s -o /dev/null "$1" && return 0
         sleep 0.1
     done
@@ -129,6 +129,7 @@ neon_seed_care_commons() {
         -f "$TOP/tests/fixtures/sql/care-commons-schema.sql" \
         -f "$TOP/tests/fixtures/sql/seed-clean.sql" >"$W/seed.log" 2>&1 ||
         { notok "setup: seed care_commons"; sed 's/^/# /' "$W/seed.log"; exit 1; }
+    # shellcheck disable=SC2034 # for the scripts sourcing this
     CARE_URL=$("$PGC" url "$W/pg" care_commons)
 }
 cc() { "$PGC" psql "$W/pg" -d care_commons -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
@@ -161,8 +162,8 @@ key_check() {
 
 # pid_gone PID: the process has exited (a zombie counts: its parent may never reap it)
 pid_gone() {
-    local i st
-    for i in $(seq 1 50); do
+    local st
+    for _ in $(seq 1 50); do
         st=$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\) .*/\1/p' "/proc/$1/stat" 2>/dev/null)
         [ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ] && return 0
         sleep 0.1

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the TUI tests (sourced, not run): each test drives
 # `pgdrill tui` inside a private tmux server (its own socket, no user
 # config) at a fixed size, types with send-keys and reads the screen with
@@ -19,6 +20,7 @@ T_WORK=$PGDRILL_TEST_WORK/$T_NAME
 rm -rf "$T_WORK"
 mkdir -p "$T_WORK"
 T_SOCK=$T_WORK/tmux.sock
+# shellcheck disable=SC2034 # the runbooks of the scripts sourcing this
 FIXTURES=$PGDRILL_TOP/tests/fixtures/runbooks
 
 t_tmux() {
@@ -58,7 +60,12 @@ t_start() {
 }
 
 t_screen() {
-    t_tmux capture-pane -p -t tui "$@"
+    t_tmux capture-pane -p -t tui
+}
+
+# t_screen_escapes: the screen with its colours and attributes (escape sequences)
+t_screen_escapes() {
+    t_tmux capture-pane -p -e -t tui
 }
 
 t_keys() {
@@ -95,9 +102,9 @@ t_wait_re() {
     return 1
 }
 
-# t_wait_exit [SECONDS]: wait for pgdrill to exit; prints its status.
+# t_wait_exit SECONDS: wait for pgdrill to exit; prints its status.
 t_wait_exit() {
-    local secs=${1:-15} i=0
+    local secs=$1 i=0
     while [ "$i" -lt $((secs * 10)) ]; do
         if [ -s "$T_WORK/rc" ]; then
             cat "$T_WORK/rc"
