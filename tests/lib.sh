@@ -9,6 +9,8 @@
 #   require_env VAR...                fail the whole script unless set
 #   pgdrill_home [NAME]               prints a fresh, empty PGDRILL_HOME dir
 #   entries_by_mtime DIR              the names in DIR, newest first (as ls -t)
+#   tmux_kill_server SOCKET           stops that private tmux server and waits
+#                                     until it has exited
 #   first_path PATH... / last_path PATH...
 #                                     the first / last PATH that exists: with a
 #                                     glob, the first / last match in name
@@ -52,6 +54,21 @@ require_env() {
 pgdrill_home() {
     local base=${PGDRILL_TEST_WORK:-${TMPDIR:-/tmp}}
     mktemp -d "$base/home-${1:-pgdrill}.XXXXXX"
+}
+
+# A server told to exit still accepts connections for a moment: a
+# new-session sent to it then fails with "server exited unexpectedly". So
+# wait (up to 5 s) for the old server's process to be gone.
+tmux_kill_server() {
+    local pid
+    pid=$(tmux -S "$1" -f /dev/null display-message -p '#{pid}' 2>/dev/null)
+    tmux -S "$1" -f /dev/null kill-server >/dev/null 2>&1
+    [ -n "$pid" ] || return 0
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 entries_by_mtime() {

@@ -341,7 +341,7 @@ tui_session() {
     local home=$2
     shift 2
     mkdir -p "$TT"
-    tx kill-server >/dev/null 2>&1
+    tmux_kill_server "$TMUX_SOCK"
     {
         echo '#!/bin/sh'
         printf 'export PGDRILL_HOME=%q DATABASE_URL=%q SLACK_WEBHOOK_URL=%q\n' "$home" "$PROD_URL" "$SLACK_URL"

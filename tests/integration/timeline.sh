@@ -211,7 +211,7 @@ if command -v tmux >/dev/null 2>&1; then
     tx capture-pane -p -t tl >"$W/tui-timeline.txt"
     like "$(cat "$W/tui-timeline.txt")" "care-commons-backup-$D3\\.sql\\.gz" "tui: the timeline lists the dumps"
     sed 's/^/# /' "$W/tui-timeline.txt"
-    tx kill-server 2>/dev/null
+    tmux_kill_server "$TS"
     is "$(audit_show "$ALOG" | tail -2)" "neon.project-get $NT ok null {\"history_retention_s\":$WIN_S}
 $LIST_OK" "tui: the timeline's two requests are in the audit log"
     "$PG" audit verify >/dev/null 2>&1
@@ -227,7 +227,7 @@ $LIST_OK" "tui: the timeline's two requests are in the audit log"
         tx capture-pane -p -t tl | sed 's/^/# /'
     fi
     is "$(requests_since)" "" "tui: no request to S3 or Neon without the audit log"
-    tx kill-server 2>/dev/null
+    tmux_kill_server "$TS"
 else
     notok "tui: tmux is required for the timeline screen"
 fi

@@ -8,8 +8,9 @@
 : "${PGDRILL_TOP:?PGDRILL_TOP is not set}"
 : "${PGDRILL_TEST_WORK:?PGDRILL_TEST_WORK is not set}"
 
-# shellcheck source=tests/tap.sh
-. "$PGDRILL_TOP/tests/tap.sh"
+# TAP output (tests/tap.sh) and tmux_kill_server
+# shellcheck source=tests/lib.sh
+. "$PGDRILL_TOP/tests/lib.sh"
 
 if ! command -v tmux >/dev/null 2>&1; then
     bail "tmux is installed (the TUI tests need it)" "apt-get install tmux"
@@ -28,7 +29,7 @@ t_tmux() {
 }
 
 t_cleanup() {
-    t_tmux kill-server >/dev/null 2>&1
+    tmux_kill_server "$T_SOCK"
 }
 trap t_cleanup EXIT
 
