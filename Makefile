@@ -250,7 +250,7 @@ coverage-report:
 
 # ---- static analysis ---------------------------------------------------------
 #
-#   make analyze   cppcheck, then clang-tidy (checks in .clang-tidy); any finding fails
+#   make analyze   shellcheck, cppcheck, then clang-tidy (checks in .clang-tidy); any finding fails
 #
 # clang-tidy reads $(BUILD)/compile_commands.json, written from the same
 # CPPFLAGS, pkg-config flags and warnings as the build, so it sees the real
@@ -283,7 +283,20 @@ $(BUILD)/compile_commands.json:
 CPPCHECK_FLAGS = --enable=warning,portability,style,performance --std=c11 --inline-suppr \
 	--suppress=variableScope --error-exitcode=1 --quiet -j$(TIDY_JOBS) -Icore -Itui
 
+# shellcheck: every shell script of the project (tests, scripts, sandbox, the
+# bench scripts, .ci/run; contrib/ holds none) at shellcheck's lowest
+# severity, style: its info and style notes (quoting, ls | grep, A && B || C,
+# unused variables) are cheap to honour and are where test scripts hide
+# bugs, so the code is kept free of all of them. Where the code is right, the
+# finding is silenced on the line above with its reason:
+# `# shellcheck disable=SCxxxx # why`. -x follows `# shellcheck source=` paths
+# (relative to the top directory).
+SHELL_SRC := $(wildcard tests/*.sh tests/*/*.sh scripts/*.sh sandbox/*.sh) .ci/run \
+	$(shell grep -lE '^#!/bin/(ba)?sh' bench/* 2>/dev/null)
+
 analyze: deps $(BUILD)/compile_commands.json
+	$(call msg,SHCHK,"$(words $(SHELL_SRC)) files")
+	$(Q)shellcheck -x -S style $(SHELL_SRC)
 	$(call msg,CPPCHK,"$(words $(ANALYZE_SRC)) files")
 	$(Q)cppcheck $(CPPCHECK_FLAGS) $(ANALYZE_SRC)
 	$(call msg,TIDY,"$(words $(ANALYZE_SRC)) files in $(TIDY_JOBS) jobs")

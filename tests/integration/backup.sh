@@ -5,7 +5,9 @@
 # services are failures, not skips.
 set -u
 TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shellcheck source=tests/lib.sh
 . "$TOP/tests/lib.sh"
+# shellcheck source=tests/s3_lib.sh
 . "$TOP/tests/s3_lib.sh"
 
 require_env PGDRILL_TEST_PGURL
@@ -250,7 +252,7 @@ rc=$?
 is "$rc" 1 "a failed backup with SLACK_WEBHOOK_URL set exits 1"
 for _ in $(seq 1 20); do [ -e "$W/slack.body" ] && break; sleep 0.1; done
 t_slack_body() {
-    [ "$(sed -n 1p "$W/slack.body")" = "${HOOK#http://127.0.0.1:$SPORT}" ] &&
+    [ "$(sed -n 1p "$W/slack.body")" = "${HOOK#"http://127.0.0.1:$SPORT"}" ] &&
         [ "$(sed -n 2p "$W/slack.body")" = application/json ] &&
         tail -n +3 "$W/slack.body" | python3 -c '
 import json, sys

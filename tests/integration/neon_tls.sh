@@ -13,7 +13,8 @@ cleanup() {
     rm -rf "$W"
 }
 trap cleanup EXIT
-fail=0
+# shellcheck source=tests/tap.sh
+. "$TOP/tests/tap.sh"
 export NEON_API_KEY=napi_tls_test_key_0123456789 NEON_PROJECT_ID=p
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
@@ -27,29 +28,26 @@ for _ in $(seq 1 50); do
     sleep 0.1
 done
 if curl -s --cacert "$W/cert.pem" "https://127.0.0.1:$PORT/x" | grep -q '"id":"p"'; then
-    echo "ok - setup: an https server with a self-signed certificate on loopback"
+    ok "setup: an https server with a self-signed certificate on loopback"
 else
-    echo "not ok - setup: https test server"
-    fail=1
+    not_ok "setup: https test server"
 fi
 
 NEON_API_HOST="https://127.0.0.1:$PORT/api/v2" PGDRILL_TEST_NEON_ATTEMPTS=1 "$NT" cli project >/dev/null 2>"$W/err"
 rc=$?
 if [ $rc = 3 ] && grep -q "^error: neon: GET /projects/p: http: GET https://127.0.0.1:$PORT/api/v2/projects/p: tls failure (SSL certificate problem: self-signed certificate); gave up after 1 attempt in [0-9.]*s$" "$W/err"; then
-    echo "ok - tls: an unverifiable certificate is refused, even on loopback (exit 3)"
+    ok "tls: an unverifiable certificate is refused, even on loopback (exit 3)"
 else
-    echo "not ok - tls: self-signed certificate accepted or wrong error (rc=$rc)"
+    not_ok "tls: self-signed certificate accepted or wrong error (rc=$rc)"
     sed 's/^/# /' "$W/err"
-    fail=1
 fi
 
 NEON_API_HOST="http://console.neon.tech/api/v2" "$NT" cli project >/dev/null 2>"$W/err2"
 rc=$?
 if [ $rc = 2 ] && grep -qx "error: neon: NEON_API_HOST: http: http://console.neon.tech/api/v2: plain http is allowed only for loopback hosts (use https, or set PGDRILL_ALLOW_PLAIN_HTTP=1 to override)" "$W/err2"; then
-    echo "ok - plain http to a non-loopback host is refused before connecting (exit 2)"
+    ok "plain http to a non-loopback host is refused before connecting (exit 2)"
 else
-    echo "not ok - plain http refused (rc=$rc)"
+    not_ok "plain http refused (rc=$rc)"
     sed 's/^/# /' "$W/err2"
-    fail=1
 fi
-exit $fail
+done_testing

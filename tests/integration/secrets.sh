@@ -27,7 +27,9 @@
 # Artefacts searched: stdout, stderr, journal.jsonl, report.md, report.json,
 # the audit log ($PGDRILL_HOME/audit.log), the Slack notice body, screens.
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/neon_lib.sh"
+# shellcheck source=tests/s3_lib.sh
 . "$TOP/tests/s3_lib.sh"
 
 hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
@@ -264,6 +266,7 @@ no_secret check-denied stderr "$W/check-denied.err"
 # The migration status command prints what a careless tool would: the URL it
 # was given and the whole environment.
 BRANCH=restore-from-backup-$(date -u +%Y-%m-%d)
+# shellcheck disable=SC2016 # expanded by the runbook step's shell, not here
 DRILL_VARS=(--var outcome_option=verify-only --var migrate_cmd=true
     --var 'migrate_status_cmd=echo "migrating $DATABASE_URL"; env | sort'
     --var backup_prefix=weekly/ --var restore_db=care_commons_restored --var dump_format=auto
@@ -304,8 +307,7 @@ no_secret "report list" output "$W/list.out"
 TMUX_SOCK=$W/tmux.sock
 tx() { tmux -S "$TMUX_SOCK" -f /dev/null "$@"; }
 screen_has() { # TEXT SECONDS: wait until the pane shows TEXT
-    local i
-    for i in $(seq 1 $(($2 * 5))); do
+    for _ in $(seq 1 $(($2 * 5))); do
         tx capture-pane -p -t tui | grep -qF -- "$1" && return 0
         sleep 0.2
     done
@@ -320,7 +322,7 @@ tui_session() {
     local home=$2
     shift 2
     mkdir -p "$TT"
-    tx kill-server >/dev/null 2>&1
+    tmux_kill_server "$TMUX_SOCK"
     {
         echo '#!/bin/sh'
         printf 'export PGDRILL_HOME=%q DATABASE_URL=%q SLACK_WEBHOOK_URL=%q\n' "$home" "$PROD_URL" "$SLACK_URL"
