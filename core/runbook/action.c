@@ -78,6 +78,24 @@ compliance_check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct ru
                 "bad compliance check '%s' (expected one of: " COMPLIANCE_CHECKS ")", v);
 }
 
+static void
+rows_check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr *a)
+{
+    const char *v = a->value;
+
+    (void)sp;
+    if (strchr(v, '$') != NULL)
+        return; // a variable: the engine checks the value it takes
+    if (strcmp(a->key, "mode") == 0 && strcmp(v, "missing") != 0 && strcmp(v, "revert") != 0 &&
+        strcmp(v, "undo") != 0)
+        rb_diag(c, a->pos.line, a->pos.col, "bad rows mode '%s' (expected missing, revert or undo)",
+                v);
+    else if ((strcmp(a->key, "preview") == 0 || strcmp(a->key, "delete-inserted") == 0) &&
+             strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+        rb_diag(c, a->pos.line, a->pos.col, "bad value '%s' for %s (expected yes or no)", v,
+                a->key);
+}
+
 /* ---- what save= defines ---- */
 
 static const char *
@@ -92,6 +110,15 @@ sql_save_suffixes(const struct runbook_step *sp)
 {
     // an import saves the rows in the file, the rows it added and the rows it skipped
     return runbook_step_attr(sp, "import") != NULL ? "rows inserted skipped" : NULL;
+}
+
+static const char *
+rows_save_suffixes(const struct runbook_step *sp)
+{
+    (void)sp;
+    // rows.c (rows_save) saves these, counts first, then sample keys
+    return "staged missing changed added inserted reverted deleted conflicts left sequences "
+           "fk_missing missing_keys changed_keys added_keys conflict_keys inserted_keys mode";
 }
 
 /* ---- plan: may the step change something? ---- */
@@ -133,6 +160,14 @@ s3_mutates(const struct runbook_step *sp)
     const struct engine_s3_op *op = engine_s3_op_find(runbook_step_attr(sp, "op"));
 
     return op != NULL && op->mutates;
+}
+
+static bool
+rows_mutates(const struct runbook_step *sp)
+{
+    const char *v = runbook_step_attr(sp, "preview");
+
+    return v == NULL || strcmp(v, "yes") != 0;
 }
 
 /* ---- the drill guard: which steps are destructive ---- */
@@ -274,6 +309,20 @@ static const struct runbook_action actions[STEP_ACTION_COUNT] = {
             .audit = engine_audit_compliance,
             .mutates = never_mutates,
             .describe = plan_describe_compliance,
+        },
+    [STEP_ROWS] =
+        {
+            .required = "table from",
+            .allowed = "url mode incident delete-inserted preview save timeout",
+            .body = RUNBOOK_BODY_SQL,
+            .changes_service = true,
+            .plan_kind = "read",
+            .check_attr = rows_check_attr,
+            .save_suffixes = rows_save_suffixes,
+            .run = engine_run_rows,
+            .audit = engine_audit_rows,
+            .mutates = rows_mutates,
+            .describe = plan_describe_rows,
         },
 };
 

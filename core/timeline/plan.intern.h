@@ -19,5 +19,6 @@ void plan_describe_note(struct plan_walk *w, const struct runbook_step *sp);
 void plan_describe_neon(struct plan_walk *w, const struct runbook_step *sp);
 void plan_describe_s3(struct plan_walk *w, const struct runbook_step *sp);
 void plan_describe_compliance(struct plan_walk *w, const struct runbook_step *sp);
+void plan_describe_rows(struct plan_walk *w, const struct runbook_step *sp);
 
 #endif
