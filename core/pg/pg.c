@@ -508,19 +508,46 @@ pg_copy_in_fd(struct pg_conn *c, const char *sql, int fd, unsigned long long *ro
 
 /* ---- COPY from one server to another ---- */
 
-/* Start a COPY on c; want says which way (PGRES_COPY_OUT or PGRES_COPY_IN). */
+static void copy_out_abort(struct pg_conn *c);
+
+/*
+ * Start a COPY on c; want says which way (PGRES_COPY_OUT or PGRES_COPY_IN).
+ * Sent without blocking: a server may say nothing until its first rows are
+ * ready, and the tick must be able to stop it meanwhile. A COPY that started
+ * while a cancel was on its way is ended here: PD_EINTR either way.
+ */
 static int
-copy_start(struct pg_conn *c, const char *sql, ExecStatusType want, struct pd_err *err)
+copy_start(struct pg_conn *c, const char *sql, ExecStatusType want,
+           const struct pg_query_opts *opts, struct pd_err *err)
 {
-    PGresult *res = PQexec(c->conn, sql);
+    PGresult *res;
+    bool cancelled = false;
     int rc = 0;
 
-    if (res == NULL || PQresultStatus(res) != want)
-        rc = res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR
-                 ? result_error(c, res, 0, err)
-                 : PD_ERR_SET(err, PD_EBUG, "postgres: %s: not a %s", c->target,
-                              want == PGRES_COPY_OUT ? "COPY TO STDOUT" : "COPY FROM STDIN");
-    PQclear(res);
+    if (!PQsendQuery(c->conn, sql))
+        return result_error(c, NULL, 0, err);
+    wait_ready(c, opts, &cancelled);
+    res = PQgetResult(c->conn);
+    if (res != NULL && PQresultStatus(res) == want && !cancelled) {
+        PQclear(res);
+        return 0;
+    }
+    if (res != NULL && PQresultStatus(res) == PGRES_COPY_IN)
+        PQputCopyEnd(c->conn, "pgdrill: interrupted");
+    else if (res != NULL && PQresultStatus(res) == PGRES_COPY_OUT)
+        copy_out_abort(c);
+    if (cancelled)
+        rc = PD_ERR_SET(err, PD_EINTR, "postgres: %s: copy interrupted", c->target);
+    else if (res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR)
+        rc = result_error(c, res, 0, err);
+    else
+        rc = PD_ERR_SET(err, PD_EBUG, "postgres: %s: not a %s", c->target,
+                        want == PGRES_COPY_OUT ? "COPY TO STDOUT" : "COPY FROM STDIN");
+    // whatever else the statement returned
+    while (res != NULL) {
+        PQclear(res);
+        res = PQgetResult(c->conn);
+    }
     return rc;
 }
 
@@ -612,10 +639,10 @@ pg_copy_between(struct pg_conn *from, const char *out_sql, struct pg_conn *to, c
     *rows = 0;
     if (opts == NULL)
         opts = &none;
-    rc = copy_start(to, in_sql, PGRES_COPY_IN, err);
+    rc = copy_start(to, in_sql, PGRES_COPY_IN, opts, err);
     if (rc != 0)
         return rc;
-    rc = copy_start(from, out_sql, PGRES_COPY_OUT, err);
+    rc = copy_start(from, out_sql, PGRES_COPY_OUT, opts, err);
     if (rc != 0) {
         PQputCopyEnd(to->conn, "pgdrill: the source COPY did not start");
         copy_finish(to, rc, NULL, err);
