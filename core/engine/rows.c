@@ -11,11 +11,11 @@
  *
  * Rows are matched by the table's primary key, else by a unique index
  * without expressions or predicate over NOT NULL columns; a table with
- * neither is refused. Rows are compared by their text form (ROW(...)::text),
- * which works for every type, json included. pg_temp.rows_class then holds,
- * for every key of the restore point (and of the incident end), the row
- * text at the restore point (rt), in production (pt) and at the incident
- * end (it), and what each mode would do with it:
+ * neither is refused. Rows are compared by the md5 of their text form
+ * (ROW(...)::text), which works for every type, json included.
+ * pg_temp.rows_class then holds, for every key whose row differs somewhere,
+ * that digest at the restore point (rt), in production (pt) and at the
+ * incident end (it), and what the mode does with it:
  *
  *   missing  insert where pt is gone; a changed row is left ("left")
  *   revert   also put a changed row back to rt ("revert")
@@ -68,18 +68,18 @@ static const char *const mode_names[] = {"missing", "revert", "undo"};
 
 /* What the counts query returns, in its column order. */
 enum rows_count {
-    C_MISSING,    /* at the restore point, gone from production */
-    C_CHANGED,    /* in both, different */
-    C_R_REVERT,   /* revert mode: rows it would put back */
-    C_U_INSERT,   /* undo: incident deletes production still lacks */
-    C_U_REVERT,   /* undo: incident changes production still holds */
-    C_U_INSERTED, /* undo: incident inserts production still holds */
-    C_U_CONFLICT, /* undo: rows the incident and then someone else changed */
-    C_ACT_INSERT, /* the chosen mode: rows it inserts */
-    C_ACT_REVERT, /* ... reverts */
-    C_ACT_DELETE, /* ... deletes */
-    C_ACT_CONFLICT /* ... leaves alone as conflicts */,
-    C_ACT_LEFT, /* ... leaves alone as changed since (missing mode, undo) */
+    C_MISSING,      /* at the restore point, gone from production */
+    C_CHANGED,      /* in both, different */
+    C_R_REVERT,     /* revert mode: rows it would put back */
+    C_U_INSERT,     /* undo: incident deletes production still lacks */
+    C_U_REVERT,     /* undo: incident changes production still holds */
+    C_U_INSERTED,   /* undo: incident inserts production still holds */
+    C_U_CONFLICT,   /* undo: rows the incident and then someone else changed */
+    C_ACT_INSERT,   /* the chosen mode: rows it inserts */
+    C_ACT_REVERT,   /* ... reverts */
+    C_ACT_DELETE,   /* ... deletes */
+    C_ACT_CONFLICT, /* ... leaves alone as conflicts */
+    C_ACT_LEFT,     /* ... leaves alone as changed since (missing mode, undo) */
     C_COUNT,
 };
 
@@ -130,13 +130,13 @@ key_on(struct pd_buf *b, const struct rows_run *r, const char *a, const char *bb
         pd_buf_appendf(b, NULL, "%s%s.%s = %s.%s", j ? " AND " : "", a, r->keys[j], bb, r->keys[j]);
 }
 
-/* The row's text, NULL when the outer join found none. */
+/* The md5 of the row's text, NULL when the outer join found none. */
 static void
 row_text(struct pd_buf *b, const struct rows_run *r, const char *a)
 {
-    pd_buf_appendf(b, NULL, "CASE WHEN %s.%s IS NULL THEN NULL ELSE ROW(", a, r->keys[0]);
+    pd_buf_appendf(b, NULL, "CASE WHEN %s.%s IS NULL THEN NULL ELSE md5(ROW(", a, r->keys[0]);
     col_list(b, r, a, false);
-    pd_buf_appendf(b, NULL, ")::text END");
+    pd_buf_appendf(b, NULL, ")::text) END");
 }
 
 /* The key as text for the samples: "42", or "(1,2)" for a key of several columns. */
@@ -447,17 +447,26 @@ mode_case(struct pd_buf *b, enum rows_mode m, bool del)
     }
 }
 
+/*
+ * pg_temp.rows_class: the keys whose row differs somewhere (restore point,
+ * production, incident end), with md5 of each row's text and what the mode
+ * does with it. Rows equal everywhere need nothing and are not kept, so the
+ * table stays as small as the difference.
+ */
 static int
 rows_classify(struct rows_run *r, struct pd_err *err)
 {
     struct pd_buf b;
     bool undo = r->mode == ROWS_UNDO;
+    const char *k = undo ? "k" : "r";
     int rc;
 
     pd_buf_init(&b, 0);
-    pd_buf_appendf(&b, NULL, "CREATE TEMP TABLE rows_class ON COMMIT DROP AS SELECT ");
+    pd_buf_appendf(&b, NULL, "CREATE TEMP TABLE rows_class ON COMMIT DROP AS SELECT x.*, ");
+    mode_case(&b, r->mode, r->delete_inserted);
+    pd_buf_appendf(&b, NULL, " AS act FROM (SELECT ");
     for (size_t j = 0; j < r->n_keys; j++)
-        pd_buf_appendf(&b, NULL, "k.%s, ", r->keys[j]);
+        pd_buf_appendf(&b, NULL, "%s.%s, ", k, r->keys[j]);
     row_text(&b, r, "r");
     pd_buf_appendf(&b, NULL, " AS rt, ");
     row_text(&b, r, "p");
@@ -466,34 +475,26 @@ rows_classify(struct rows_run *r, struct pd_err *err)
         row_text(&b, r, "i");
     else
         pd_buf_appendf(&b, NULL, "NULL::text");
-    pd_buf_appendf(&b, NULL, " AS it FROM (SELECT ");
-    for (size_t j = 0; j < r->n_keys; j++)
-        pd_buf_appendf(&b, NULL, "%s%s", j ? ", " : "", r->keys[j]);
-    pd_buf_appendf(&b, NULL, " FROM pg_temp.rows_rp");
+    pd_buf_appendf(&b, NULL, " AS it FROM ");
     if (undo) {
-        pd_buf_appendf(&b, NULL, " UNION SELECT ");
+        pd_buf_appendf(&b, NULL, "(SELECT ");
         for (size_t j = 0; j < r->n_keys; j++)
             pd_buf_appendf(&b, NULL, "%s%s", j ? ", " : "", r->keys[j]);
-        pd_buf_appendf(&b, NULL, " FROM pg_temp.rows_ie");
-    }
-    pd_buf_appendf(&b, NULL, ") k LEFT JOIN pg_temp.rows_rp r ON ");
-    key_on(&b, r, "r", "k");
-    if (undo) {
+        pd_buf_appendf(&b, NULL, " FROM pg_temp.rows_rp UNION SELECT ");
+        for (size_t j = 0; j < r->n_keys; j++)
+            pd_buf_appendf(&b, NULL, "%s%s", j ? ", " : "", r->keys[j]);
+        pd_buf_appendf(&b, NULL, " FROM pg_temp.rows_ie) k LEFT JOIN pg_temp.rows_rp r ON ");
+        key_on(&b, r, "r", "k");
         pd_buf_appendf(&b, NULL, " LEFT JOIN pg_temp.rows_ie i ON ");
         key_on(&b, r, "i", "k");
+    } else {
+        pd_buf_appendf(&b, NULL, "pg_temp.rows_rp r");
     }
     pd_buf_appendf(&b, NULL, " LEFT JOIN %s p ON ", r->qtable);
-    key_on(&b, r, "p", "k");
+    key_on(&b, r, "p", k);
+    pd_buf_appendf(&b, NULL, ") x WHERE pt IS DISTINCT FROM rt%s",
+                   undo ? " OR it IS DISTINCT FROM rt" : "");
     rc = exec(r, r->prod, pd_buf_str(&b), NULL, 0, NULL, err);
-    pd_buf_reset(&b);
-    pd_buf_appendf(&b, NULL, "ALTER TABLE pg_temp.rows_class ADD act text");
-    if (rc == 0)
-        rc = exec(r, r->prod, pd_buf_str(&b), NULL, 0, NULL, err);
-    pd_buf_reset(&b);
-    pd_buf_appendf(&b, NULL, "UPDATE pg_temp.rows_class SET act = ");
-    mode_case(&b, r->mode, r->delete_inserted);
-    if (rc == 0)
-        rc = exec(r, r->prod, pd_buf_str(&b), NULL, 0, NULL, err);
     pd_buf_free(&b);
     return rc;
 }
@@ -754,18 +755,25 @@ rows_foreign_keys(struct rows_run *r, struct pd_err *err)
 
 /* ---- phase 7: apply, then sequences ---- */
 
+/* The changes a step applies, in the order it applies them. */
+enum rows_change {
+    ROWS_DELETE,
+    ROWS_REVERT_ROWS,
+    ROWS_INSERT,
+};
+
 static int
-apply_one(struct rows_run *r, const char *what, struct pd_err *err)
+apply_one(struct rows_run *r, enum rows_change what, struct pd_err *err)
 {
     struct pd_buf b;
     int rc;
 
     pd_buf_init(&b, 0);
-    if (strcmp(what, "delete") == 0) {
+    if (what == ROWS_DELETE) {
         pd_buf_appendf(&b, NULL, "DELETE FROM %s p USING pg_temp.rows_class c WHERE ", r->qtable);
         key_on(&b, r, "p", "c");
         pd_buf_appendf(&b, NULL, " AND c.act = 'delete'");
-    } else if (strcmp(what, "revert") == 0) {
+    } else if (what == ROWS_REVERT_ROWS) {
         bool any = false;
 
         pd_buf_appendf(&b, NULL, "UPDATE %s p SET (", r->qtable);
@@ -864,11 +872,11 @@ rows_apply(struct rows_run *r, struct pd_err *err)
                           "from production: restore the parent table first (nothing changed)",
                           r->fk_missing, r->table);
     if (r->n[C_ACT_DELETE] > 0)
-        rc = apply_one(r, "delete", err);
+        rc = apply_one(r, ROWS_DELETE, err);
     if (rc == 0 && r->n[C_ACT_REVERT] > 0)
-        rc = apply_one(r, "revert", err);
+        rc = apply_one(r, ROWS_REVERT_ROWS, err);
     if (rc == 0 && r->n[C_ACT_INSERT] > 0)
-        rc = apply_one(r, "insert", err);
+        rc = apply_one(r, ROWS_INSERT, err);
     if (rc == 0)
         rc = rows_sequences(r, err);
     return rc;
