@@ -11,14 +11,14 @@
  *
  * Rows are matched by the table's primary key, else by a unique index
  * without expressions or predicate over NOT NULL columns; a table with
- * neither is refused. Rows are compared by the md5 of their text form
- * (ROW(...)::text), which works for every type, json included.
- * pg_temp.rows_class then holds, for every key whose row differs somewhere,
- * that digest at the restore point (rt), in production (pt) and at the
- * incident end (it), and what the mode does with it:
+ * neither is refused. Rows are compared by their binary image (record *=),
+ * which works for every type, json included. pg_temp.rows_class then holds,
+ * for every key whose row differs somewhere, whether it is at the restore
+ * point, in production and at the incident's end, which of those versions
+ * are equal, and what the mode does with it:
  *
- *   missing  insert where pt is gone; a changed row is left ("left")
- *   revert   also put a changed row back to rt ("revert")
+ *   missing  insert where production lost the row; a changed row is left
+ *   revert   also put a changed row back to its restore-point version
  *   undo     only what the incident did, where production still holds it
  *            as the incident left it: re-insert what it deleted, revert what
  *            it changed, list what it inserted ("delete" when delete=yes);
@@ -128,15 +128,6 @@ key_on(struct pd_buf *b, const struct rows_run *r, const char *a, const char *bb
 {
     for (size_t j = 0; j < r->n_keys; j++)
         pd_buf_appendf(b, NULL, "%s%s.%s = %s.%s", j ? " AND " : "", a, r->keys[j], bb, r->keys[j]);
-}
-
-/* The md5 of the row's text, NULL when the outer join found none. */
-static void
-row_text(struct pd_buf *b, const struct rows_run *r, const char *a)
-{
-    pd_buf_appendf(b, NULL, "CASE WHEN %s.%s IS NULL THEN NULL ELSE md5(ROW(", a, r->keys[0]);
-    col_list(b, r, a, false);
-    pd_buf_appendf(b, NULL, ")::text) END");
 }
 
 /* The key as text for the samples: "42", or "(1,2)" for a key of several columns. */
@@ -415,43 +406,49 @@ rows_stage(struct rows_run *r, struct pd_err *err)
 
 /* ---- phase 4: classify every key ---- */
 
-/* What the chosen mode does with a row: the CASE over rt, pt, it. */
+/*
+ * What the chosen mode does with a row, from where it is (rk: at the restore
+ * point, pk: in production, ik: at the incident's end) and which versions
+ * are equal (eq_rp, eq_ri, eq_pi; false when a side is missing).
+ */
 static void
 mode_case(struct pd_buf *b, enum rows_mode m, bool del)
 {
     switch (m) {
     case ROWS_MISSING:
-        pd_buf_appendf(b, NULL,
-                       "CASE WHEN pt IS NULL THEN 'insert' "
-                       "WHEN rt <> pt THEN 'left' END");
+        pd_buf_appendf(b, NULL, "CASE WHEN NOT pk THEN 'insert' WHEN NOT eq_rp THEN 'left' END");
         break;
     case ROWS_REVERT:
-        pd_buf_appendf(b, NULL,
-                       "CASE WHEN pt IS NULL THEN 'insert' "
-                       "WHEN rt <> pt THEN 'revert' END");
+        pd_buf_appendf(b, NULL, "CASE WHEN NOT pk THEN 'insert' WHEN NOT eq_rp THEN 'revert' END");
         break;
     case ROWS_UNDO:
         pd_buf_appendf(b, NULL,
-                       "CASE WHEN rt IS NOT NULL AND it IS NULL THEN "
-                       "CASE WHEN pt IS NULL THEN 'insert' WHEN pt = rt THEN NULL "
-                       "ELSE 'conflict' END "
-                       "WHEN rt IS NOT NULL AND rt <> it THEN "
-                       "CASE WHEN pt = it THEN 'revert' WHEN pt = rt THEN NULL "
-                       "ELSE 'conflict' END "
-                       "WHEN rt IS NULL THEN "
-                       "CASE WHEN pt = it THEN '%s' WHEN pt IS NULL THEN NULL "
-                       "ELSE 'conflict' END "
-                       "WHEN pt IS DISTINCT FROM rt THEN 'left' END",
+                       "CASE WHEN rk AND NOT ik THEN "
+                       "CASE WHEN NOT pk THEN 'insert' WHEN eq_rp THEN NULL ELSE 'conflict' END "
+                       "WHEN rk AND NOT eq_ri THEN "
+                       "CASE WHEN eq_pi THEN 'revert' WHEN eq_rp THEN NULL ELSE 'conflict' END "
+                       "WHEN NOT rk THEN "
+                       "CASE WHEN eq_pi THEN '%s' WHEN NOT pk THEN NULL ELSE 'conflict' END "
+                       "WHEN NOT eq_rp THEN 'left' END",
                        del ? "delete" : "inserted");
         break;
     }
 }
 
+/* "a *= b": the two versions of a row are the same, bit for bit; false when one is missing. */
+static void
+same(struct pd_buf *b, const char *a, const char *bb)
+{
+    pd_buf_appendf(b, NULL, "COALESCE(%s *= %s, false)", a, bb);
+}
+
 /*
  * pg_temp.rows_class: the keys whose row differs somewhere (restore point,
- * production, incident end), with md5 of each row's text and what the mode
- * does with it. Rows equal everywhere need nothing and are not kept, so the
- * table stays as small as the difference.
+ * production, incident end), where the row is and which versions are equal,
+ * and what the mode does with it. Rows are compared by their binary image
+ * (record *=), which needs no equality operator (json has none) and formats
+ * nothing. Rows equal everywhere need nothing and are not kept, so the table
+ * stays as small as the difference.
  */
 static int
 rows_classify(struct rows_run *r, struct pd_err *err)
@@ -467,17 +464,19 @@ rows_classify(struct rows_run *r, struct pd_err *err)
     pd_buf_appendf(&b, NULL, " AS act FROM (SELECT ");
     for (size_t j = 0; j < r->n_keys; j++)
         pd_buf_appendf(&b, NULL, "%s.%s, ", k, r->keys[j]);
-    row_text(&b, r, "r");
-    pd_buf_appendf(&b, NULL, " AS rt, ");
-    row_text(&b, r, "p");
-    pd_buf_appendf(&b, NULL, " AS pt, ");
+    pd_buf_appendf(&b, NULL, "r.%s IS NOT NULL AS rk, p.%s IS NOT NULL AS pk, ", r->keys[0],
+                   r->keys[0]);
     if (undo)
-        row_text(&b, r, "i");
+        pd_buf_appendf(&b, NULL, "i.%s IS NOT NULL AS ik, ", r->keys[0]);
     else
-        pd_buf_appendf(&b, NULL, "NULL::text");
-    pd_buf_appendf(&b, NULL, " AS it FROM ");
+        pd_buf_appendf(&b, NULL, "false AS ik, ");
+    same(&b, "r", "p");
+    pd_buf_appendf(&b, NULL, " AS eq_rp, ");
     if (undo) {
-        pd_buf_appendf(&b, NULL, "(SELECT ");
+        same(&b, "r", "i");
+        pd_buf_appendf(&b, NULL, " AS eq_ri, ");
+        same(&b, "p", "i");
+        pd_buf_appendf(&b, NULL, " AS eq_pi FROM (SELECT ");
         for (size_t j = 0; j < r->n_keys; j++)
             pd_buf_appendf(&b, NULL, "%s%s", j ? ", " : "", r->keys[j]);
         pd_buf_appendf(&b, NULL, " FROM pg_temp.rows_rp UNION SELECT ");
@@ -488,12 +487,13 @@ rows_classify(struct rows_run *r, struct pd_err *err)
         pd_buf_appendf(&b, NULL, " LEFT JOIN pg_temp.rows_ie i ON ");
         key_on(&b, r, "i", "k");
     } else {
-        pd_buf_appendf(&b, NULL, "pg_temp.rows_rp r");
+        pd_buf_appendf(&b, NULL, "false AS eq_ri, false AS eq_pi FROM pg_temp.rows_rp r");
     }
     pd_buf_appendf(&b, NULL, " LEFT JOIN %s p ON ", r->qtable);
     key_on(&b, r, "p", k);
-    pd_buf_appendf(&b, NULL, ") x WHERE pt IS DISTINCT FROM rt%s",
-                   undo ? " OR it IS DISTINCT FROM rt" : "");
+    // kept: production differs from the restore point, or (undo) the incident changed it
+    pd_buf_appendf(&b, NULL, ") x WHERE NOT (rk = pk AND (NOT rk OR eq_rp))%s",
+                   undo ? " OR NOT (rk = ik AND (NOT rk OR eq_ri))" : "");
     rc = exec(r, r->prod, pd_buf_str(&b), NULL, 0, NULL, err);
     pd_buf_free(&b);
     return rc;
@@ -504,16 +504,14 @@ rows_classify(struct rows_run *r, struct pd_err *err)
 static int
 rows_count(struct rows_run *r, struct pd_err *err)
 {
+    // in undo mode its own counts are the chosen mode's (only undo shows them)
     static const char count_sql[] =
-        "SELECT count(*) FILTER (WHERE rt IS NOT NULL AND pt IS NULL), "
-        "count(*) FILTER (WHERE rt <> pt), "
-        "count(*) FILTER (WHERE rt <> pt), "
-        "count(*) FILTER (WHERE rt IS NOT NULL AND it IS NULL AND pt IS NULL), "
-        "count(*) FILTER (WHERE rt <> it AND pt = it), "
-        "count(*) FILTER (WHERE rt IS NULL AND it IS NOT NULL AND pt = it), "
-        "count(*) FILTER (WHERE (rt IS NOT NULL AND it IS NULL AND pt <> rt) "
-        "OR (rt <> it AND pt IS DISTINCT FROM it AND pt IS DISTINCT FROM rt) "
-        "OR (rt IS NULL AND it IS NOT NULL AND pt <> it)), "
+        "SELECT count(*) FILTER (WHERE rk AND NOT pk), "
+        "count(*) FILTER (WHERE rk AND pk AND NOT eq_rp), "
+        "count(*) FILTER (WHERE rk AND pk AND NOT eq_rp), "
+        "count(*) FILTER (WHERE act = 'insert'), count(*) FILTER (WHERE act = 'revert'), "
+        "count(*) FILTER (WHERE act IN ('delete', 'inserted')), "
+        "count(*) FILTER (WHERE act = 'conflict'), "
         "count(*) FILTER (WHERE act = 'insert'), count(*) FILTER (WHERE act = 'revert'), "
         "count(*) FILTER (WHERE act = 'delete'), count(*) FILTER (WHERE act = 'conflict'), "
         "count(*) FILTER (WHERE act = 'left') FROM pg_temp.rows_class";
@@ -550,7 +548,10 @@ rows_count(struct rows_run *r, struct pd_err *err)
         pd_buf_appendf(&b, NULL, "(%s) AND ", r->cond);
     pd_buf_appendf(&b, NULL, "NOT EXISTS (SELECT 1 FROM pg_temp.rows_rp r WHERE ");
     key_on(&b, r, "r", "p");
-    pd_buf_appendf(&b, NULL, ") ORDER BY 1 LIMIT %d", ROWS_SAMPLES);
+    pd_buf_appendf(&b, NULL, ") ORDER BY ");
+    for (size_t j = 0; j < r->n_keys; j++)
+        pd_buf_appendf(&b, NULL, "%sp.%s", j ? ", " : "", r->keys[j]);
+    pd_buf_appendf(&b, NULL, " LIMIT %d", ROWS_SAMPLES);
     pg_result_free(res);
     res = NULL;
     if (rc == 0)
@@ -589,10 +590,10 @@ sample(struct rows_run *r, const char *where, struct pd_buf *out, struct pd_err 
 static int
 rows_samples(struct rows_run *r, struct pd_err *err)
 {
-    int rc = sample(r, "rt IS NOT NULL AND pt IS NULL", &r->keys_missing, err);
+    int rc = sample(r, "rk AND NOT pk", &r->keys_missing, err);
 
     if (rc == 0)
-        rc = sample(r, "rt <> pt", &r->keys_changed, err);
+        rc = sample(r, "rk AND pk AND NOT eq_rp", &r->keys_changed, err);
     if (rc == 0)
         rc = sample(r, "act = 'conflict'", &r->keys_conflict, err);
     if (rc == 0)
@@ -957,6 +958,14 @@ rows_summary(struct rows_run *r)
             r->table, mode_names[r->mode], n[C_ACT_INSERT], n[C_ACT_REVERT], n[C_ACT_DELETE],
             n[C_ACT_LEFT] + n[C_ACT_CONFLICT], n[C_ACT_CONFLICT], r->seq_moved,
             r->seq_moved == 1 ? "" : "s");
+    if (n[C_ACT_CONFLICT] > 0) {
+        // the report lists the conflicts' keys (the first ones): what the operator must look at
+        char *with =
+            pd_xasprintf("%s; conflicts: %s", r->res->summary, keys_or_none(&r->keys_conflict));
+
+        free(r->res->summary);
+        r->res->summary = with;
+    }
 }
 
 static void

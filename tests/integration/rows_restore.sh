@@ -224,6 +224,23 @@ like "$OUT" 'table notes_nokey has no primary key and no unique index on NOT NUL
     "$CASE: a table without a key is refused with a clear error"
 [ "$RC" != 0 ] && ok "$CASE: and the run fails" || not_ok "$CASE: and the run fails" "$OUT"
 
+# --- types: json (no equality operator), a dropped and a generated column
+CASE=types
+for db in "$branch" "$prod"; do
+    sql "$db" "DROP TABLE IF EXISTS typed; CREATE TABLE typed (id int PRIMARY KEY, dropme int, j json,
+               doubled int GENERATED ALWAYS AS (id * 2) STORED, t text);
+               ALTER TABLE typed DROP COLUMN dropme;
+               INSERT INTO typed (id, j, t) SELECT g, json_build_object('g', g), 'row ' || g
+               FROM generate_series(1, 10) g" >/dev/null
+done
+sql "$prod" "DELETE FROM typed WHERE id IN (2, 3); UPDATE typed SET j = '{\"g\": 0}' WHERE id = 5" >/dev/null
+restore types "$prod" branch_url="$branch" table=typed copy_mode=revert
+is "$RC" 0 "$CASE: the restore exits 0"
+like "$OUT" 'typed \(revert\): 2 inserted, 1 reverted' "$CASE: 2 rows inserted, the json change reverted"
+is "$(sql "$prod" "SELECT string_agg(typed::text, ' ' ORDER BY id) FROM typed")" \
+    "$(sql "$branch" "SELECT string_agg(typed::text, ' ' ORDER BY id) FROM typed")" \
+    "$CASE: production's rows equal the branch's, generated column included"
+
 # --- range: only the rows of the range, the values as parameters
 CASE=range
 prod=$(copy_db rows_range_p rows_base) || bail "$CASE: production" "copy failed"
