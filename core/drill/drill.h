@@ -14,7 +14,7 @@
  * nothing, but callers pass redacted text, and variables marked secret are
  * kept in memory only.
  *
- * Journal records (one JSON object per line, see drill.c's ev_infos):
+ * Journal records (one JSON object per line, see event.c's ev_infos):
  *   {"v":1,"at":"2026-11-26T04:05:06.123Z","ev":"step_end","stage":0,"step":1,
  *    "status":"passed","duration_s":1.5,"human_s":0,"exit_code":0,"summary":"exit 0"}
  * "at" is the wall time of drill_record (RFC 3339 UTC, ms). "ev" is one of

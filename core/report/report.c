@@ -20,6 +20,7 @@
 #include "pd_time.h"
 #include "report/review.h"
 #include "runbook/runbook.h"
+#include "timeline/history.h"
 
 /* ---- derived values shared by both formats ----------------------------------------------- */
 
@@ -349,8 +350,28 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
     return root;
 }
 
-int
-report_json_string(char **out, const struct drill *d, const struct runbook *rb, struct pd_err *err)
+/* regressions[] after everything else, as the history gives them. */
+static void
+regressions_json(cJSON *root, const struct report_history *h)
+{
+    cJSON *arr = cJSON_AddArrayToObject(root, "regressions");
+
+    for (size_t i = 0; i < h->n_regressions; i++) {
+        const struct history_regression *r = &h->regressions[i];
+        cJSON *o = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(o, "stage", r->stage_id);
+        cJSON_AddStringToObject(o, "title", r->title);
+        cJSON_AddNumberToObject(o, "duration_s", (double)(long)(r->duration_s * 1000) / 1000);
+        cJSON_AddNumberToObject(o, "median_s", (double)(long)(r->median_s * 1000) / 1000);
+        cJSON_AddNumberToObject(o, "earlier_runs", (double)r->n_earlier);
+        cJSON_AddItemToArray(arr, o);
+    }
+}
+
+static int
+json_string(char **out, const struct drill *d, const struct runbook *rb,
+            const struct report_history *h, struct pd_err *err)
 {
     char sha[65];
     cJSON *root;
@@ -361,6 +382,8 @@ report_json_string(char **out, const struct drill *d, const struct runbook *rb, 
     if ((rc = drill_journal_sha256(d, sha, err)) != 0)
         return rc;
     root = report_json(d, rb, sha);
+    if (h != NULL)
+        regressions_json(root, h);
     text = cJSON_Print(root);
     cJSON_Delete(root);
     if (text == NULL)
@@ -368,6 +391,12 @@ report_json_string(char **out, const struct drill *d, const struct runbook *rb, 
     *out = pd_xasprintf("%s\n", text);
     cJSON_free(text);
     return 0;
+}
+
+int
+report_json_string(char **out, const struct drill *d, const struct runbook *rb, struct pd_err *err)
+{
+    return json_string(out, d, rb, NULL, err);
 }
 
 /* ---- report.md ----------------------------------------------------------------------------- */
@@ -710,8 +739,28 @@ md_outcome(struct md *m, const struct drill *d, const char *sha)
     md_put(m, " |\n");
 }
 
-int
-report_md_string(char **out, const struct drill *d, const struct runbook *rb, struct pd_err *err)
+/* The stages that regressed, after everything else (only when there are some). */
+static void
+md_regressions(struct md *m, const struct report_history *h)
+{
+    if (h == NULL || h->n_regressions == 0)
+        return;
+    md_put(m, "\n## Regressions\n\nStages that took at least twice the median of their earlier "
+              "runs:\n\n");
+    for (size_t i = 0; i < h->n_regressions; i++) {
+        const struct history_regression *r = &h->regressions[i];
+        char dur[32], med[32];
+
+        pd_time_human(dur, sizeof(dur), r->duration_s);
+        pd_time_human(med, sizeof(med), r->median_s);
+        md_printf(m, "- %s: %s, median %s over %zu earlier run%s\n", r->title, dur, med,
+                  r->n_earlier, r->n_earlier == 1 ? "" : "s");
+    }
+}
+
+static int
+md_string(char **out, const struct drill *d, const struct runbook *rb,
+          const struct report_history *h, struct pd_err *err)
 {
     struct md m = {.rc = 0, .err = err};
     char sha[65];
@@ -733,6 +782,7 @@ report_md_string(char **out, const struct drill *d, const struct runbook *rb, st
         free(review);
     }
     md_outcome(&m, d, sha);
+    md_regressions(&m, h);
     rc = m.rc;
     if (rc != 0) {
         pd_buf_free(&m.b);
@@ -740,6 +790,12 @@ report_md_string(char **out, const struct drill *d, const struct runbook *rb, st
     }
     *out = pd_buf_steal(&m.b);
     return 0;
+}
+
+int
+report_md_string(char **out, const struct drill *d, const struct runbook *rb, struct pd_err *err)
+{
+    return md_string(out, d, rb, NULL, err);
 }
 
 /* ---- files --------------------------------------------------------------------------------- */
@@ -808,15 +864,16 @@ out:
 }
 
 int
-report_write(const struct drill *d, const struct runbook *rb, const char *dir, struct pd_err *err)
+report_write_history(const struct drill *d, const struct runbook *rb, const char *dir,
+                     const struct report_history *h, struct pd_err *err)
 {
     char *json = NULL, *md = NULL;
     int rc;
 
     if (dir == NULL)
         dir = d->dir;
-    if ((rc = report_json_string(&json, d, rb, err)) != 0 ||
-        (rc = report_md_string(&md, d, rb, err)) != 0 ||
+    if ((rc = json_string(&json, d, rb, h, err)) != 0 ||
+        (rc = md_string(&md, d, rb, h, err)) != 0 ||
         (rc = write_atomic(dir, "report.json", json, err)) != 0 ||
         (rc = write_atomic(dir, "report.md", md, err)) != 0)
         goto out;
@@ -824,4 +881,10 @@ out:
     free(json);
     free(md);
     return rc;
+}
+
+int
+report_write(const struct drill *d, const struct runbook *rb, const char *dir, struct pd_err *err)
+{
+    return report_write_history(d, rb, dir, NULL, err);
 }
