@@ -148,8 +148,11 @@ home=$(pgdrill_home rows-preview)
 OUT=$(cd "$PGDRILL_TEST_WORK" && PGDRILL_HOME=$home DATABASE_URL=$prod timeout 60 \
     "$PGDRILL_BIN" run "$RB" --var branch_url="$branch" --var copy_mode=revert 2>&1 </dev/null)
 RC=$?
-[ "$RC" != 0 ] && ok "$CASE: without --yes the run stops at the confirmation" ||
+if [ "$RC" != 0 ]; then
+    ok "$CASE: without --yes the run stops at the confirmation"
+else
     not_ok "$CASE: without --yes the run stops at the confirmation" "$OUT"
+fi
 is "$(fp "$prod" "true")" "$before_all" "$CASE: production is unchanged after the preview"
 journal=$(find "$home" -name journal.jsonl | head -1)
 if grep -q '"preview_changed"' "$journal" && grep -q '"preview_missing_keys"' "$journal" &&
@@ -205,7 +208,7 @@ sql "$prod" "DELETE FROM visits WHERE client_id IN (3, 4); DELETE FROM clients W
 n_gone=$(sql "$branch" "SELECT count(*) FROM visits WHERE client_id IN (3, 4)")
 before_all=$(fp "$prod" "true")
 restore fk "$prod" branch_url="$branch"
-[ "$RC" = 1 ] && ok "$CASE: the restore fails (exit 1)" || not_ok "$CASE: the restore fails (exit 1)" "exit $RC" "$OUT"
+if [ "$RC" = 1 ]; then ok "$CASE: the restore fails (exit 1)"; else not_ok "$CASE: the restore fails (exit 1)" "exit $RC" "$OUT"; fi
 like "$OUT" "foreign key visits_client_id_fkey: $n_gone rows to restore reference 2 rows of clients that production lacks too: restore table clients first" \
     "$CASE: the preview names the parent table and how many parents are missing"
 like "$OUT" 'restore the parent table first \(nothing changed\)' "$CASE: the apply refuses before any change"
@@ -222,7 +225,7 @@ for db in "$branch" "$prod"; do sql "$db" "CREATE TABLE IF NOT EXISTS notes_noke
 restore nokey "$prod" branch_url="$branch" table=notes_nokey
 like "$OUT" 'table notes_nokey has no primary key and no unique index on NOT NULL columns: rows cannot be matched, refused' \
     "$CASE: a table without a key is refused with a clear error"
-[ "$RC" != 0 ] && ok "$CASE: and the run fails" || not_ok "$CASE: and the run fails" "$OUT"
+if [ "$RC" != 0 ]; then ok "$CASE: and the run fails"; else not_ok "$CASE: and the run fails" "$OUT"; fi
 
 # --- types: json (no equality operator), a dropped and a generated column
 CASE=types
@@ -260,7 +263,7 @@ OUT=$(cd "$PGDRILL_TEST_WORK" && PGDRILL_HOME=$home DATABASE_URL=$prod timeout 6
     --var branch_url="$branch" --var "range_start=2020-01-01'::timestamptz OR true; --" \
     --var range_end="$hi" --yes 2>&1 </dev/null)
 RC=$?
-[ "$RC" != 0 ] && ok "$CASE: a value with SQL in it fails" || not_ok "$CASE: a value with SQL in it fails" "$OUT"
+if [ "$RC" != 0 ]; then ok "$CASE: a value with SQL in it fails"; else not_ok "$CASE: a value with SQL in it fails" "$OUT"; fi
 like "$OUT" 'invalid input syntax for type timestamp with time zone' \
     "$CASE: as a bad timestamp: the value is a parameter, never SQL text"
 is "$(fp "$prod" "true")" "$before_all" "$CASE: and nothing changed"

@@ -9,6 +9,7 @@
 # doubly-changed visit reported as a conflict and left as the application
 # left it, and the application's next INSERT works.
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/neon_lib.sh"
 
 neon_setup rows-undo

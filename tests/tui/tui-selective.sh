@@ -5,9 +5,11 @@
 # the table name, then the branch name; the lost rows of the range are back,
 # nothing is left.
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/../integration/neon_lib.sh"
 neon_setup tui-selective
 T_NAME=tui-selective
+# shellcheck source=tests/tui/lib.sh
 . "$(dirname "$0")/lib.sh"
 trap 't_cleanup; neon_teardown' EXIT
 
@@ -60,7 +62,7 @@ check "summary screen" t_wait "Drill summary" 30
 t_screen >"$T_WORK/summary.txt"
 check "summary outcome passed" grep -qF "Outcome: passed" "$T_WORK/summary.txt"
 t_keys q
-rc=$(t_wait_exit)
+rc=$(t_wait_exit 15)
 check "pgdrill tui exits 0 (got $rc)" test "$rc" = 0
 check "the range is complete again (24 visits)" test "$(cc "SELECT count(*) FROM visits WHERE $IN_RANGE")" = 24
 check "exactly the lost rows came back (8)" test "$(cc "SELECT count(*) FROM visits")" = $((ALL_AFTER_LOSS + 8))
@@ -71,7 +73,7 @@ check "report: no-duplicate-rows passed" \
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if [c for c in d["checks"] if c["name"]=="no-duplicate-rows" and c["passed"]] else 1)' "$dir/report.json"
 check "no temporary branch is left" quiet "$NT" cli action op=branch-absent name='temp-recovery-*'
 check "no file is left in the drill folder" \
-    test -z "$(ls "$dir" | grep -v -x -e journal.jsonl -e lock -e report.md -e report.json)"
+    test -z "$(entries_by_mtime "$dir" | grep -v -x -e journal.jsonl -e lock -e report.md -e report.json)"
 if grep -rqF "$NEON_API_KEY" "$dir" "$T_WORK/stderr" "$T_WORK"/*.txt; then
     not_ok "the API key is nowhere in the drill's files or screens"
 else
