@@ -183,7 +183,7 @@ int engine_run_neon(struct engine *e, struct engine_step_result *res, struct pd_
 int engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_err *err);
 /* The compliance action (compliance_step.c). */
 int engine_run_compliance(struct engine *e, struct engine_step_result *res, struct pd_err *err);
-/* The rows action (rows.c): rows of a table from a branch back into a database. */
+/* The rows action (rows_step.c): rows of a table from a branch back into a database. */
 int engine_run_rows(struct engine *e, struct engine_step_result *res, struct pd_err *err);
 #define ENGINE_AUDIT_ARGS_MAX 8
 

@@ -115,7 +115,7 @@ static const char *
 rows_save_suffixes(const struct runbook_step *sp)
 {
     (void)sp;
-    // engine/rows.c (rows_save) saves these, counts first, then sample keys
+    // engine/rows_step.c (rows_save) saves these, counts first, then sample keys
     return "staged missing changed added inserted reverted deleted conflicts left sequences "
            "fk_missing missing_keys changed_keys added_keys conflict_keys inserted_keys mode";
 }

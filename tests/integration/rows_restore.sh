@@ -1,5 +1,5 @@
 #!/bin/bash
-# The rows action (core/engine/rows.c) between two databases of the test
+# The rows action (core/engine/rows_step.c) between two databases of the test
 # cluster: a "branch" at the restore point and "production", headless.
 # Reproduces issue 12's points 1 and 2 and the action's own rules:
 #   seq      point 1: after the restore the application's next INSERT
