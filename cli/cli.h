@@ -52,4 +52,12 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  */
 char *cli_resolve_runbook(const struct cli_ctx *ctx, const char *arg);
 
+/*
+ * Give PGDRILL_BACKUP_URI its one meaning for every command and runbook: the
+ * location that holds the class folders (backup_base_uri). A value in the
+ * old form (ending in a class folder) is replaced in the environment, with a
+ * warning on stderr that names the value to set instead.
+ */
+void cli_backup_uri_normalize(void);
+
 #endif

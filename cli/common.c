@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "backup/backup.h"
 #include "pd_mem.h"
 
 int
@@ -54,4 +56,23 @@ cli_resolve_runbook(const struct cli_ctx *ctx, const char *arg)
     if (strlen(arg) > 3 && strcmp(arg + strlen(arg) - 3, ".md") == 0)
         return pd_xasprintf("%s/%s", ctx->cfg.runbooks, arg);
     return pd_xasprintf("%s/%s.md", ctx->cfg.runbooks, arg);
+}
+
+void
+cli_backup_uri_normalize(void)
+{
+    const char *value = getenv("PGDRILL_BACKUP_URI"), *cls = NULL;
+    char *base;
+
+    if (value == NULL || value[0] == '\0')
+        return;
+    base = backup_base_uri(value, &cls);
+    if (cls != NULL)
+        fprintf(stderr,
+                "pgdrill: warning: PGDRILL_BACKUP_URI=%s ends in the class folder %s/; it names "
+                "the location that holds the class folders: set PGDRILL_BACKUP_URI=%s\n",
+                value, cls, base);
+    if (strcmp(base, value) != 0)
+        setenv("PGDRILL_BACKUP_URI", base, 1);
+    free(base);
 }
