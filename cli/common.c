@@ -6,9 +6,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
 #include "backup/backup.h"
+#include "cli.h"
+#include "engine/engine.h"
 #include "pd_mem.h"
+#include "runbook/runbook.h"
 
 int
 cli_fail(const struct pd_err *err)
@@ -75,4 +77,21 @@ cli_backup_uri_normalize(void)
     if (strcmp(base, value) != 0)
         setenv("PGDRILL_BACKUP_URI", base, 1);
     free(base);
+}
+
+int
+cli_check_vars(const char *cmd, const char *path, const char *const *vars, size_t n_vars)
+{
+    struct runbook *rb = NULL;
+    struct pd_err err;
+    int code = 0;
+
+    pd_err_clear(&err);
+    // a runbook that does not load is reported by the command itself
+    if (n_vars == 0 || runbook_load(&rb, path, NULL, &err) != 0)
+        return 0;
+    if (engine_check_vars(rb, vars, n_vars, &err) != 0)
+        code = cli_usage_error(cmd, "%s", err.msg);
+    runbook_free(rb);
+    return code;
 }

@@ -107,8 +107,8 @@ backup_summary_text(const struct backup_summary *s)
         if (s->failure == NULL)
             pd_buf_appendf(&b, NULL, "backup ok: s3://%s/%s\n", s->bucket, s->key);
         else
-            pd_buf_appendf(&b, NULL, "backup FAILED at %s after the upload: s3://%s/%s\n",
-                           s->stage, s->bucket, s->key);
+            pd_buf_appendf(&b, NULL, "backup FAILED at %s after the upload: s3://%s/%s\n", s->stage,
+                           s->bucket, s->key);
         pd_buf_appendf(&b, NULL,
                        "  dump %s (%" PRIu64 " bytes), gzip %s (%" PRIu64
                        " bytes, %d parts) in %s\n",
