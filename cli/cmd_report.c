@@ -5,11 +5,11 @@
 
 #include "cli.h"
 #include "drill/drill.h"
-#include "drill/session.h"
 #include "pd_mem.h"
 #include "pd_time.h"
 #include "report/report.h"
 #include "runbook/runbook.h"
+#include "session/session.h"
 
 static const char report_help[] =
     "usage: pgdrill report list\n"
@@ -42,7 +42,7 @@ report_list(const struct cli_ctx *ctx)
             printf("%-44s (unreadable: %s)\n", ids[i], err.msg);
         } else {
             // the same value as report.json's rto_s, not only a measured one
-            double achieved = report_rto_achieved(d);
+            double achieved = drill_rto_achieved(d);
 
             if (achieved >= 0)
                 pd_time_human(rto, sizeof(rto), achieved);

@@ -16,6 +16,7 @@
 #include "drill/drill.h"
 #include "pd_buf.h"
 #include "pd_err.h"
+#include "pd_file.h"
 #include "pd_mem.h"
 #include "pd_time.h"
 #include "report/review.h"
@@ -55,42 +56,6 @@ outcome_of(const struct drill *d)
     if (d->outcome != NULL)
         return d->outcome;
     return d->interrupted ? "interrupted" : "running";
-}
-
-/* Seconds between two RFC 3339 stamps, or -1 when either is missing or bad. */
-static double
-span(const char *from, const char *to)
-{
-    double a, b;
-
-    if (from == NULL || to == NULL || pd_time_parse_rfc3339(&a, from, 0) != 0 ||
-        pd_time_parse_rfc3339(&b, to, 0) != 0 || b < a)
-        return -1;
-    return b - a;
-}
-
-/* The latest finished_at of any stage, borrowed; NULL when none finished. */
-static const char *
-last_stage_end(const struct drill *d)
-{
-    const char *last = NULL;
-
-    // Same format everywhere (UTC, ms), so string order is time order.
-    for (size_t i = 0; i < d->n_stages; i++) {
-        const char *f = d->stages[i].finished_at;
-
-        if (f != NULL && (last == NULL || strcmp(f, last) > 0))
-            last = f;
-    }
-    return last;
-}
-
-double
-report_rto_achieved(const struct drill *d)
-{
-    if (d->rto_s >= 0)
-        return d->rto_s;
-    return span(d->started_at, last_stage_end(d));
 }
 
 static int
@@ -272,7 +237,7 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
     cJSON *root = cJSON_CreateObject(), *r, *a;
     int rto_target = target_of(d->rto_target_s, rb, true);
     int rpo_target = target_of(d->rpo_target_s, rb, false);
-    double rto = report_rto_achieved(d);
+    double rto = drill_rto_achieved(d);
     struct issue *issues;
     size_t n_issues;
 
@@ -293,7 +258,7 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
     add_str(root, "started_at", d->started_at);
     add_str(root, "finished_at", d->finished_at);
     add_str(root, "outcome", outcome_of(d));
-    add_secs(root, "duration_s", span(d->started_at, d->finished_at));
+    add_secs(root, "duration_s", pd_time_span(d->started_at, d->finished_at));
     add_target(root, "expected_s", d->expected_s);
 
     a = cJSON_AddArrayToObject(root, "stages");
@@ -527,7 +492,7 @@ md_header(struct md *m, const struct drill *d, const struct runbook *rb)
 {
     int rto_target = target_of(d->rto_target_s, rb, true);
     int rpo_target = target_of(d->rpo_target_s, rb, false);
-    double rto = report_rto_achieved(d);
+    double rto = drill_rto_achieved(d);
 
     md_put(m, "# Drill report: ");
     md_item_text(m, d->runbook_title != NULL ? d->runbook_title : d->runbook_id);
@@ -554,7 +519,7 @@ md_header(struct md *m, const struct drill *d, const struct runbook *rb)
     md_put(m, " |\n| Finished | ");
     md_cell(m, d->finished_at);
     md_printf(m, " |\n| Outcome | **%s** |\n| Duration (s) | ", outcome_of(d));
-    md_secs(m, span(d->started_at, d->finished_at));
+    md_secs(m, pd_time_span(d->started_at, d->finished_at));
     md_put(m, " |\n| RTO achieved (s) | ");
     md_secs(m, rto);
     md_put(m, " |\n| RTO target (s) | ");
@@ -800,66 +765,16 @@ report_md_string(char **out, const struct drill *d, const struct runbook *rb, st
 
 /* ---- files --------------------------------------------------------------------------------- */
 
-/*
- * Write text to dir/name through a 0600 temporary file in the same folder:
- * fsync, then rename, so the report on disk is always complete.
- */
+/* Write text to dir/name whole or not at all (pd_write_atomic), 0600; errors name the report. */
 static int
 write_atomic(const char *dir, const char *name, const char *text, struct pd_err *err)
 {
-    char *tmp = pd_xasprintf("%s/.%s.XXXXXX", dir, name);
     char *path = pd_xasprintf("%s/%s", dir, name);
-    size_t len = strlen(text), done = 0;
-    int fd, rc = 0, dfd;
+    int rc = pd_write_atomic(path, text, strlen(text), 0600, err);
 
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "report %s: create temporary file: %s", path, strerror(errno));
-        goto out;
-    }
-    if (fchmod(fd, 0600) != 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "report %s: chmod: %s", path, strerror(errno));
-        goto fail;
-    }
-    while (done < len) {
-        ssize_t n = write(fd, text + done, len - done);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = PD_ERR_SET(err, PD_EIO, "report %s: write: %s", path,
-                            n < 0 ? strerror(errno) : "no progress");
-            goto fail;
-        }
-        done += (size_t)n;
-    }
-    if (fsync(fd) != 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "report %s: fsync: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        rc = PD_ERR_SET(err, PD_EIO, "report %s: close: %s", path, strerror(errno));
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "report %s: rename: %s", path, strerror(errno));
-        goto fail;
-    }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    goto out;
-fail:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-out:
+    if (rc != 0)
+        pd_err_prefix(err, "report ");
     free(path);
-    free(tmp);
     return rc;
 }
 

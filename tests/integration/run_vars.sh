@@ -4,6 +4,7 @@
 # is begun. Names the runbook reads from the environment (${NAME}, and
 # DATABASE_URL for sql and check steps without url=) stay accepted.
 set -u
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
 W=$(mktemp -d "$PGDRILL_TEST_WORK/vars.XXXXXX")
@@ -77,7 +78,7 @@ sleep 0.3
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 [ -s "$W/slow.pgid" ] && kill -9 -- "-$(cat "$W/slow.pgid")" 2>/dev/null
-id=$(ls -t "$PGDRILL_HOME/drills" | head -n 1)
+id=$(entries_by_mtime "$PGDRILL_HOME/drills" | head -n 1)
 out=$("$PGDRILL_BIN" resume "$id" --var wrok=x --yes 2>&1)
 is "$?" 2 "resume --var wrok=x: exit 2"
 like "$out" "has no input 'wrok'; did you mean work\? \(its inputs: work\)" "  suggests work"

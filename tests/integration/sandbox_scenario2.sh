@@ -8,6 +8,7 @@
 # SANDBOX), the restored database records the sandbox's migrations, and the
 # verify-only drill deletes its branch.
 set -u
+# shellcheck source=tests/lib.sh
 . "$PGDRILL_TOP/tests/lib.sh"
 require_env PGDRILL_TEST_WORK PGDRILL_BIN
 [ -f "$PGDRILL_TOP/sandbox/s3-proxy.py" ] || { ok "# SKIP no local S3 in this build"; done_testing; exit 0; }
@@ -67,7 +68,7 @@ is "$rc" 0 "restore-from-s3 with the sandbox's defaults exits 0"
 like "$(cat "$H/run.out")" "1 object under s3://care-commons-backups/weekly/" "  finds the backup pgdrill backup wrote"
 like "$(cat "$H/run.out")" "pending +0002_visit_notes.sql" "  the migration status is the sandbox's"
 like "$(cat "$H/run.out")" "applied +0002_visit_notes.sql" "  the sandbox's migrations are applied"
-R=$PGDRILL_HOME/drills/$(ls -t "$PGDRILL_HOME/drills" | head -1)/report.json
+R=$(last_path "$PGDRILL_HOME"/drills/*)/report.json
 is "$(json_get "$R" outcome)" passed "  the report says passed"
 is "$(json_get "$R" 'stages[id=migrate].status')" passed "  its migration stage passed"
 br=$(curl -s -H "Authorization: Bearer $NEON_API_KEY" "$NEON_API_HOST/projects/$NEON_PROJECT_ID/branches")
