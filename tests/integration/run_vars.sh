@@ -20,7 +20,7 @@ while IFS='|' read -r args msg; do
     is "$?" 2 "$args: exit 2"
     like "$out" "$msg" "  says: $msg"
 done <<EOF_CASES
-run $RB/post-restore-validation.md --var no_such_input=1 --yes|--var no_such_input: runbook post-restore-validation has no input 'no_such_input' \(it has no inputs\)
+run $RB/post-restore-validation.md --var no_such_input=1 --yes|--var no_such_input: runbook post-restore-validation has no input 'no_such_input' \(its inputs: 
 run $RB/pitr-restore.md --var outcome_optoin=B --yes|has no input 'outcome_optoin'; did you mean outcome_option\? \(its inputs: target_time, outcome_option,
 run $RB/selective-recovery.md --var tabel=visits --yes|did you mean table\?
 run $RB/pitr-restore.md --var target_time=2026-01-01T00:00:00Z --var copy_mod=undo --yes|has no input 'copy_mod'
