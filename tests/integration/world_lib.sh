@@ -18,6 +18,7 @@
 #                               writer has finished a turn in that mode
 #   world_writer_edit ID...     it edits these visits next (one transaction
 #                               each); returns when done
+#   world_writer_burst N        it inserts N visits at once
 #   world_writer_retarget URL   it reconnects to URL (option A moved production)
 #   world_writer_stop           stops it by PID and waits for it
 # A case (one incident and one drill):
@@ -31,7 +32,8 @@
 #                               for copy_mode=undo), runs CMD while the
 #                               writer is still paused; the writer then writes
 #                               and edits (conflicting with the incident on
-#                               two corrupted rows) for a while
+#                               two corrupted rows), inserts 40 visits at
+#                               once, and goes on for a second
 #   world_run RUNBOOK ARG...    `pgdrill run RUNBOOK ARG... --yes` while the
 #                               writer keeps inserting (and editing its own
 #                               rows); exit status in WORLD_RC, output in
@@ -148,6 +150,18 @@ world_writer_edit() {
     return 1
 }
 
+# world_writer_burst N: it inserts N visits at once, one transaction each
+world_writer_burst() {
+    local f i
+    f=$W/writer/requests/$(date +%s%N).burst
+    printf '%s\n' "$1" >"$f.tmp" && mv "$f.tmp" "$f"
+    for ((i = 0; i < 300; i++)); do
+        [ -e "$f" ] || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 world_writer_retarget() {
     printf '%s\n' "$1" >"$W/writer/url.tmp" && mv "$W/writer/url.tmp" "$W/writer/url"
 }
@@ -205,7 +219,10 @@ world_incident() {
     ids=$(json_eval "$C/incident.json" '" ".join(str(i) for i in (d["changed"].get("visits") or [])[:2])')
     # shellcheck disable=SC2086
     [ -n "$ids" ] && { world_writer_edit $ids || bail "writer" "the writer did not edit $ids"; }
-    sleep 1.5
+    # and inserts a batch: more than the 32 values a sequence logs ahead in
+    # the WAL, so a sequence put back to the restore point collides
+    world_writer_burst 40 || bail "writer" "the writer did not insert"
+    sleep 1
 }
 
 # world_run RUNBOOK ARG...: the drill, headless, while the application writes

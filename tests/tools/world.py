@@ -8,6 +8,7 @@
     world.py writer-phase LOG FROM [TO] what the writer did between two log lines
     world.py default-uri DATABASE ROLE  the Neon default branch's connection URI
     world.py branches                   "NAME default|-" per branch of the project
+    world.py delete-branch NAME         deletes it, waits until it is gone
 
 Fingerprints are md5 of a row's text (time zone UTC), keyed by primary key.
 Only keys, fingerprints and counts are written to files, never row data.
@@ -26,7 +27,8 @@ it), a check-in (EVV time and position) and an edit. It reads:
                   pause    nothing (a drill's restore point, a verification)
                   stop     exit
     STATE/requests/*.ids  ids of visits to edit next (one transaction each);
-                  the file is removed when done
+                  *.burst  a number of visits to insert at once (one
+                  transaction each); the file is removed when done
 
 and writes STATE/ack (the mode of the last completed turn) and appends to
 STATE/writer.jsonl one JSON object per event: {"t", "op", "id", "fp",
@@ -67,12 +69,14 @@ def connect(url):
 
 # ---- the writer ---------------------------------------------------------------
 
+# A visit is unique by (client, caregiver, start) for the application (the
+# procedures' duplicate check): every insert starts at a moment of its own.
 INSERT = """
 INSERT INTO visits (client_id, caregiver_id, scheduled_start, scheduled_end)
 SELECT (SELECT id FROM clients ORDER BY random() LIMIT 1),
        (SELECT id FROM caregivers ORDER BY random() LIMIT 1),
-       date_trunc('minute', now()) + interval '2 days',
-       date_trunc('minute', now()) + interval '2 days 1 hour'
+       date_trunc('milliseconds', clock_timestamp()) + interval '2 days',
+       date_trunc('milliseconds', clock_timestamp()) + interval '2 days 1 hour'
 RETURNING id, md5(visits::text)"""
 CHECKIN = """
 UPDATE visits SET checked_in_at = clock_timestamp(),
@@ -181,15 +185,22 @@ class Writer:
         return row[0] if row else None
 
     def requests(self):
+        """STATE/requests/*.ids: edit those visits; *.burst: insert N visits."""
         d = os.path.join(self.state, "requests")
         for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
             path = os.path.join(d, name)
-            if not name.endswith(".ids"):
+            if not name.endswith((".ids", ".burst")):
                 continue
             with open(path) as f:
-                ids = [int(x) for x in f.read().split()]
-            for i in ids:
-                self.one("edit", EDIT, {"id": i})
+                words = [int(x) for x in f.read().split()]
+            if name.endswith(".ids"):
+                for i in words:
+                    self.one("edit", EDIT, {"id": i})
+            else:
+                for _ in range(words[0]):
+                    vid = self.one("insert", INSERT)
+                    if vid is not None:
+                        self.own.append(vid)
             if self.conn is not None:
                 os.unlink(path)
 
@@ -289,15 +300,16 @@ RANGE = """
 SELECT date_trunc('day', percentile_disc(0.4) WITHIN GROUP (ORDER BY created_at))
 FROM visits"""
 CORRUPT = """
-UPDATE visits SET caregiver_id = (SELECT min(id) FROM caregivers)
-WHERE id % 7 = 3 AND caregiver_id <> (SELECT min(id) FROM caregivers)
-  AND created_at < now() - interval '1 hour'
+UPDATE visits SET caregiver_id = caregiver_id % (SELECT max(id) FROM caregivers) + 1
+WHERE id % 7 = 3 AND created_at < now() - interval '1 hour'
 RETURNING id"""
 DELETE_RANGE = """
 DELETE FROM visits WHERE created_at >= %(start)s AND created_at < %(end)s RETURNING id"""
-# Clients with visits: every 40th client, their visits go with them.
+# Five clients with visits (their visits go with them).
 CASCADE = """
-DELETE FROM clients WHERE id % 40 = 7 AND id IN (SELECT client_id FROM visits)
+DELETE FROM clients WHERE id IN (
+    SELECT DISTINCT client_id FROM visits WHERE created_at < now() - interval '1 hour'
+    ORDER BY client_id LIMIT 5 OFFSET 6)
 RETURNING id"""
 
 
@@ -527,10 +539,10 @@ def cmd_verify(argv):
 
 # ---- the Neon API (sandbox) ------------------------------------------------------
 
-def api(path):
+def api(path, method="GET"):
     host = os.environ["NEON_API_HOST"].rstrip("/")
     url = "%s/projects/%s/%s" % (host, os.environ["NEON_PROJECT_ID"], path)
-    req = urllib.request.Request(url, headers={
+    req = urllib.request.Request(url, method=method, headers={
         "Authorization": "Bearer " + os.environ["NEON_API_KEY"],
         "Accept": "application/json"})
     with urllib.request.urlopen(req, timeout=30) as r:
@@ -548,6 +560,20 @@ def cmd_branches(_argv):
         print("%s %s" % (b["name"], "default" if b.get("default") else "-"))
 
 
+def cmd_delete_branch(argv):
+    """Deletes the branch named argv[0] and waits (60 s) until it is gone."""
+    ids = [b["id"] for b in api("branches")["branches"] if b["name"] == argv[0]]
+    for bid in ids:
+        api("branches/" + bid, method="DELETE")
+    for _ in range(600):
+        if not any(b["name"] == argv[0] for b in api("branches")["branches"]) and \
+                not any(o.get("status") in ("scheduling", "running")
+                        for o in api("operations").get("operations", [])):
+            return
+        time.sleep(0.1)
+    sys.exit("world.py: branch %s is still there" % argv[0])
+
+
 COMMANDS = {
     "writer": cmd_writer,
     "snapshot": cmd_snapshot,
@@ -556,6 +582,7 @@ COMMANDS = {
     "writer-phase": cmd_writer_phase,
     "default-uri": cmd_default_uri,
     "branches": cmd_branches,
+    "delete-branch": cmd_delete_branch,
 }
 
 if __name__ == "__main__":
