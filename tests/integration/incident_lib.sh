@@ -59,6 +59,22 @@ lists_keys() {
     fi
 }
 
+# lists_changed_keys NAME: the output or report lists keys of the changed
+# rows ("changed ...: N (keys: K K K)"), each one the incident or the writer
+# changed: the preview counts the writer's edits among the rows revert puts
+# back (it cannot tell them apart: the count includes them, says_count)
+lists_changed_keys() {
+    local keys bad
+    keys=$(report_text | sed -n 's/.*changed[^:]*: [0-9][0-9]* (keys: \([0-9 ,]*\)).*/\1/p' | tr -s ', ' '\n' | grep . | sort -u)
+    if [ -z "$keys" ]; then
+        not_ok "$1: the report lists keys of the changed rows" "no 'changed ...: N (keys: ...)' line"
+        return
+    fi
+    bad=$(comm -23 <(printf '%s\n' "$keys") <(json_eval "$C/facts.json" \
+        '"\n".join(str(k) for k in d["visits"]["changed_keys"])' | sort))
+    is "$bad" "" "$1: the report lists keys of the changed rows, each one changed since T0 ($(tr '\n' ' ' <<<"$keys"))"
+}
+
 # run_passed NAME: the drill exited 0 and its report says passed
 run_passed() {
     is "$WORLD_RC" 0 "$1: pgdrill run exits 0"
@@ -104,7 +120,10 @@ incident_b_revert() {
         "B revert: the preview counts the changed rows, the writer's edits included"
     edited=$(world_fact visits.writer_edited | tr -d '[],')
     # shellcheck disable=SC2086 # the keys, one word each
-    lists_keys "B revert: the report lists the writer's edits it reverted" $edited
+    check "B revert: the application edited rows the incident did not touch ($edited)" \
+        [ -n "$(comm -23 <(printf '%s\n' $edited | sort) \
+            <(json_eval "$C/incident.json" '"\n".join(str(i) for i in d["changed"]["visits"])' | sort))" ]
+    lists_changed_keys "B revert"
     no_drill_branch "B revert"
     world_next_inserts
 }

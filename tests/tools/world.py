@@ -519,6 +519,7 @@ def cmd_verify(argv):
             # rows whose value differs from the restore point in production
             # when the drill looks: what missing leaves, what revert reverts
             "changed_since_restore_point": len(changed | wedited),
+            "changed_keys": sorted(int(k) for k in changed | wedited),
         }
     seq_bad = []
     for t, last_value in fin_all["seq"].items():
