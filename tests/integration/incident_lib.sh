@@ -1,11 +1,11 @@
 # shellcheck shell=bash
-# The restore runbooks end to end in the incident world (sourced by
-# incident_main.sh and incident_production.sh, not run: not executable).
-#
-# incident_world BRANCH: one sandbox whose default branch is named BRANCH, a
-# writer that behaves like the application the whole time, and for each
-# incident the matching runbook, headless, to a restore point just before
-# it; every row is then checked against the ground truth (world_lib.sh):
+# The restore runbooks end to end in the incident world (sourced, not run:
+# not executable). incident_modes_BRANCH.sh runs the first three cases,
+# incident_scenarios_BRANCH.sh the others, each on a sandbox of its own whose
+# default branch is named BRANCH (main, production): a writer behaves like the
+# application the whole time, and for each incident the matching runbook
+# runs headless to a restore point just before it; every row is then checked
+# against the ground truth (world_lib.sh):
 #
 #   delete a day range   pitr-restore B, copy_mode=missing
 #   corrupt a column     pitr-restore B, copy_mode=revert
@@ -229,18 +229,20 @@ incident_a() {
         "A: the application moved to the new production"
 }
 
+# incident_world BRANCH CASE...: one sandbox whose default branch is BRANCH,
+# the writer, and the CASEs (b_missing, b_revert, b_undo, selective,
+# cascade_b, a_in_place, a) in turn
 incident_world() {
-    local branch=$1
+    local branch=$1 c start
+    shift
     if [ "$branch" = main ]; then world_up; else world_up "$branch"; fi
     is "$(world_default_branch)" "$branch" "the sandbox's default branch is named $branch"
     world_writer_start
     sleep 1
-    incident_b_missing
-    incident_b_revert
-    incident_b_undo
-    incident_selective
-    incident_cascade_b
-    incident_a_in_place "$branch"
-    incident_a "$branch"
+    for c in "$@"; do
+        start=$SECONDS
+        "incident_$c" "$branch"
+        diag "case $c took $((SECONDS - start)) s"
+    done
     world_writer_stop
 }

@@ -222,7 +222,7 @@ world_incident() {
     # and inserts a batch: more than the 32 values a sequence logs ahead in
     # the WAL, so a sequence put back to the restore point collides
     world_writer_burst 40 || bail "writer" "the writer did not insert"
-    sleep 1
+    sleep 0.6
 }
 
 # world_run RUNBOOK ARG...: the drill, headless, while the application writes
@@ -242,7 +242,7 @@ world_run() {
         diag "pgdrill run $rb $* exited $WORLD_RC; its output ends:"
         tail -n 25 "$C/out.run" | sed 's/^/#   /'
     fi
-    sleep 1
+    sleep 0.5
 }
 
 # world_verify_lines MODE TABLE...: pauses the writer, snapshots production
@@ -287,10 +287,13 @@ pid_running() {
 world_fact() { json_get "$C/facts.json" "$1"; }
 
 world_next_inserts() {
-    local from phase n
+    local from phase n=0 i
     from=$(world_writer_mark)
     world_writer_mode insert || bail "writer" "the writer did not resume"
-    sleep 1.2
+    for ((i = 0; i < 50 && n < 3; i++)); do # three inserts, 5 s at most
+        sleep 0.1
+        n=$(grep -c '"op": "insert"' <(tail -n +"$((from + 1))" "$W/writer/writer.jsonl"))
+    done
     world_writer_mode pause
     phase=$(world_writer_phase "$from")
     n=$(json_eval <(printf '%s' "$phase") 'd["inserts"]')
