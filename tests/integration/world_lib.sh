@@ -46,6 +46,7 @@
 #   world_next_inserts          the writer's next inserts succeed (no key
 #                               collision), and it reconnected if it had to
 # Variables: W (the world's folder), C, T0, T1, RANGE_START, RANGE_END,
+# WORLD_CONFLICTS (the corrupted visits the writer edited on purpose),
 # WORLD_RC, WORLD_REPORT, WORLD_OUT (the run's output as text).
 #
 # Fingerprints, keys and counts go to files; row data never does.
@@ -217,6 +218,8 @@ world_incident() {
     world_writer_mode all || bail "writer" "the writer did not resume"
     # the application edits two rows the incident corrupted: conflicts
     ids=$(json_eval "$C/incident.json" '" ".join(str(i) for i in (d["changed"].get("visits") or [])[:2])')
+    # shellcheck disable=SC2034 # for the scripts that source this
+    WORLD_CONFLICTS=$ids
     # shellcheck disable=SC2086
     [ -n "$ids" ] && { world_writer_edit $ids || bail "writer" "the writer did not edit $ids"; }
     # and inserts a batch: more than the 32 values a sequence logs ahead in
