@@ -82,7 +82,8 @@ _world_dir() {
     require_env PGDRILL_TEST_WORK PGDRILL_BIN
     "$WORLD_PY" -c 'import psycopg2' 2>/dev/null ||
         bail "setup" "$WORLD_PY has no psycopg2: install python3-psycopg2 (scripts/deps.sh)"
-    W=$(mktemp -d "$PGDRILL_TEST_WORK/world-$1.XXXXXX")
+    # short: the sandbox's socket path must stay under PostgreSQL's limit
+    W=$(mktemp -d "$PGDRILL_TEST_WORK/w-${1:0:6}.XXXX")
     chmod 0755 "$W"
     mkdir -p "$W/writer/requests"
     trap world_cleanup EXIT
@@ -97,7 +98,7 @@ world_up() {
     local args=(--visits "$WORLD_VISITS")
     [ $# -gt 0 ] && args+=(--default-branch "$1")
     _world_dir "${1:-main}"
-    export PGDRILL_HOME=$W/home PGDRILL_SANDBOX_FAST=1
+    export PGDRILL_HOME=$W/h PGDRILL_SANDBOX_FAST=1
     WORLD_SANDBOX=1
     if ! "$PGDRILL_BIN" sandbox up "${args[@]}" >"$W/sandbox-up.log" 2>&1; then
         bail "setup: pgdrill sandbox up ${args[*]}" "$(tail -n 20 "$W/sandbox-up.log")"
