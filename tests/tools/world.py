@@ -589,4 +589,10 @@ COMMANDS = {
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         sys.exit(__doc__)
-    COMMANDS[sys.argv[1]](sys.argv[2:])
+    try:
+        COMMANDS[sys.argv[1]](sys.argv[2:])
+    except (psycopg2.Error, OSError, ValueError, KeyError) as e:
+        # one line naming what failed (a database down, an API error), no
+        # traceback; a URL's password is never part of these messages
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        sys.exit("world.py %s: %s" % (sys.argv[1], msg))
