@@ -33,7 +33,7 @@
 #                               writer is still paused; the writer then writes
 #                               and edits (conflicting with the incident on
 #                               two corrupted rows), inserts 40 visits at
-#                               once, and goes on for a second
+#                               once, and goes on for a moment
 #   world_run RUNBOOK ARG...    `pgdrill run RUNBOOK ARG... --yes` while the
 #                               writer keeps inserting (and editing its own
 #                               rows); exit status in WORLD_RC, output in
@@ -41,10 +41,17 @@
 #   world_verify MODE TABLE...  pauses the writer and checks every row (TAP
 #                               lines): MODE missing, revert or undo (the
 #                               TABLEs were copied back) or whole (the
-#                               database went back to T0); facts for the
-#                               report's numbers in $C/facts.json (world_fact)
+#                               database went back to T0); production is
+#                               DATABASE_URL, or WORLD_URL when set; facts
+#                               for the report's numbers in $C/facts.json
+#                               (world_fact PATH)
+#   world_verify_lines MODE TABLE...  the same as lines "ok<TAB>NAME" and
+#                               "not ok<TAB>NAME<TAB>DIAG" (no_failure LINES)
 #   world_next_inserts          the writer's next inserts succeed (no key
-#                               collision), and it reconnected if it had to
+#                               collision)
+# Also: world_writer_mark (the writer log's length: a phase's bound),
+# world_writer_phase FROM [TO] (JSON: inserts, edits, errors, reconnects,
+# retargets since FROM), world_default_branch (its name, from the Neon API).
 # Variables: W (the world's folder), C, T0, T1, RANGE_START, RANGE_END,
 # WORLD_CONFLICTS (the corrupted visits the writer edited on purpose),
 # WORLD_RC, WORLD_REPORT, WORLD_OUT (the run's output as text).
