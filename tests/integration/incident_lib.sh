@@ -11,6 +11,7 @@
 #   corrupt a column     pitr-restore B, copy_mode=revert
 #   both at once         pitr-restore B, copy_mode=undo, incident_end
 #   delete a day range   selective-recovery, scope range, copy_mode=missing
+#   both at once         selective-recovery, scope table, copy_mode=undo
 #   delete clients       pitr-restore B for visits (the preview names the
 #   (visits cascade)     missing parents, or the parents come first), then
 #                        for clients and visits
@@ -157,6 +158,20 @@ incident_selective() {
     run_passed "selective"
     world_verify missing visits
     no_drill_branch "selective"
+    world_next_inserts
+}
+
+incident_selective_undo() {
+    world_case selective-undo
+    world_restore_point
+    world_incident both
+    world_run "$SELECTIVE" --var "target_time=$T0" --var scope=table --var table=visits \
+        --var copy_mode=undo --var "incident_end=$T1"
+    run_passed "selective undo"
+    world_verify undo visits
+    # shellcheck disable=SC2086
+    lists_keys "selective undo: the report lists the conflicting rows" $WORLD_CONFLICTS
+    no_drill_branch "selective undo"
     world_next_inserts
 }
 
