@@ -5,11 +5,11 @@
 
 #include "cli.h"
 #include "drill/drill.h"
+#include "drill/session.h"
 #include "pd_mem.h"
 #include "pd_time.h"
 #include "report/report.h"
 #include "runbook/runbook.h"
-#include "timeline/history.h"
 
 static const char report_help[] =
     "usage: pgdrill report list\n"
@@ -42,7 +42,7 @@ report_list(const struct cli_ctx *ctx)
             printf("%-44s (unreadable: %s)\n", ids[i], err.msg);
         } else {
             // the same value as report.json's rto_s, not only a measured one
-            double achieved = report_rto_achieved(d);
+            double achieved = drill_rto_achieved(d);
 
             if (achieved >= 0)
                 pd_time_human(rto, sizeof(rto), achieved);
@@ -84,9 +84,7 @@ report_show(const struct cli_ctx *ctx, const char *id, int json)
         if (runbook_load(&rb, d->runbook_path, NULL, &err) != 0)
             rb = NULL;
         pd_err_clear(&err);
-        rc = report_write(d, rb, NULL, &err);
-        if (rc == 0)
-            rc = history_report_add(ctx->cfg.home, d, NULL, &err);
+        rc = drill_session_write_report(ctx->cfg.home, d, rb, NULL, &err);
         if (rc != 0) {
             rc = cli_fail(&err);
             goto out;

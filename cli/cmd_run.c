@@ -8,14 +8,12 @@
 
 #include "cli.h"
 #include "drill/drill.h"
+#include "drill/session.h"
 #include "engine/engine.h"
 #include "headless.h"
 #include "pd_file.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
-#include "report/report.h"
-#include "runbook/runbook.h"
-#include "timeline/history.h"
 
 struct run_args {
     const char **vars;
@@ -148,15 +146,14 @@ fail_redacted(const struct pd_err *err)
     return cli_fail(&e);
 }
 
-/* Run (or continue) drill d of runbook rb to the end and write its report. */
+/* Run (or continue) the session's drill to the end and write its report. */
 static int
-drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
-      const struct run_args *a, struct pd_err *err)
+drive(struct drill_session *s, const struct run_args *a, struct pd_err *err)
 {
     struct engine_events ev;
     struct engine_opts eo;
     struct headless h = {.interactive = isatty(STDIN_FILENO) != 0, .quiet = a->json};
-    struct engine *e = NULL;
+    const struct drill *d = s->drill;
     struct pd_err werr;
     bool in_folder;
     int rc, wrc;
@@ -172,28 +169,23 @@ drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
         ev.prompt_needed = NULL;
         ev.confirm_needed = NULL;
     }
-    rc = engine_new(&e, rb, d, &eo, &ev, &h, err);
+    rc = drill_session_start(s, &eo, &ev, &h, err);
     if (rc != 0)
         return rc;
-    headless_trap_signals(e);
+    headless_trap_signals(s->engine);
     if (!a->json)
         fprintf(stderr, "drill %s (journal %s/journal.jsonl)\n", d->id, d->dir);
-    rc = engine_run(e, err);
+    rc = drill_session_run(s, err);
     headless_trap_signals(NULL);
-    engine_free(e);
 
     // the report is written whatever happened: an interrupted drill gets an interim one
     pd_err_clear(&werr);
-    wrc = report_write(d, rb, NULL, &werr);
-    if (wrc == 0)
-        wrc = history_report_add(ctx->cfg.home, d, NULL, &werr);
+    wrc = drill_session_report(s, NULL, &werr);
     in_folder = wrc == 0;
     if (wrc == 0 && a->report_dir != NULL) {
         wrc = pd_mkdir_p(a->report_dir, 0700, &werr);
         if (wrc == 0)
-            wrc = report_write(d, rb, a->report_dir, &werr);
-        if (wrc == 0)
-            wrc = history_report_add(ctx->cfg.home, d, a->report_dir, &werr);
+            wrc = drill_session_report(s, a->report_dir, &werr);
     }
     if (wrc != 0) {
         if (rc == 0) {
@@ -235,8 +227,7 @@ drive(const struct cli_ctx *ctx, const struct runbook *rb, struct drill *d,
 static int
 run_path(struct cli_ctx *ctx, const char *path, const struct run_args *a)
 {
-    struct runbook *rb = NULL;
-    struct drill *d = NULL;
+    struct drill_session s;
     struct pd_err err;
     char *abs;
     int rc;
@@ -244,16 +235,14 @@ run_path(struct cli_ctx *ctx, const char *path, const struct run_args *a)
     pd_err_clear(&err);
     // the journal keeps the runbook's path for resume, which may run elsewhere
     abs = realpath(path, NULL);
-    rc = runbook_load(&rb, abs != NULL ? abs : path, NULL, &err);
+    rc = drill_session_begin(&s, ctx->cfg.home, abs != NULL ? abs : path, ctx->cfg.operator_name,
+                             &err);
     free(abs);
     if (rc == 0)
-        rc = drill_begin(&d, ctx->cfg.home, rb, ctx->cfg.operator_name, &err);
-    if (rc == 0)
-        rc = drive(ctx, rb, d, a, &err);
+        rc = drive(&s, a, &err);
     if ((rc != 0 && rc != PD_EINTR && rc != PD_ECHECK) || (rc == PD_ECHECK && err.msg[0] != '\0'))
         fail_redacted(&err);
-    drill_free(d);
-    runbook_free(rb);
+    drill_session_end(&s);
     return pd_err_exit_code(rc);
 }
 
@@ -315,8 +304,7 @@ int
 cli_cmd_resume(struct cli_ctx *ctx, int argc, char **argv)
 {
     struct run_args a;
-    struct runbook *rb = NULL;
-    struct drill *d = NULL;
+    struct drill_session s = {0};
     struct pd_err err;
     char *id = NULL;
     int code, first, rc;
@@ -335,22 +323,11 @@ cli_cmd_resume(struct cli_ctx *ctx, int argc, char **argv)
         code = fail_redacted(&err);
         goto out;
     }
-    rc = drill_open(&d, ctx->cfg.home, id, true, &err);
-    if (rc == 0 && d->outcome != NULL)
-        rc = PD_ERR_SET(&err, PD_EINPUT, "drill %s already ended (%s); nothing to resume", id,
-                        d->outcome);
-    if (rc == 0)
-        rc = runbook_load(&rb, d->runbook_path, NULL, &err);
-    if (rc == 0 && strcmp(rb->stages_sha256, d->stages_sha256) != 0)
-        rc = PD_ERR_SET(&err, PD_EINPUT,
-                        "drill %s: the stages of %s changed since the drill began (stages hash "
-                        "%.12s then, %.12s now); finish it with the original runbook or start a "
-                        "new drill",
-                        id, d->runbook_path, d->stages_sha256, rb->stages_sha256);
+    rc = drill_session_resume(&s, ctx->cfg.home, id, &err);
     if (rc == 0) {
         if (!a.json)
             fprintf(stderr, "resuming drill %s\n", id);
-        rc = drive(ctx, rb, d, &a, &err);
+        rc = drive(&s, &a, &err);
         if (rc != 0 && rc != PD_EINTR && rc != PD_ECHECK)
             fail_redacted(&err);
         code = pd_err_exit_code(rc);
@@ -358,8 +335,7 @@ cli_cmd_resume(struct cli_ctx *ctx, int argc, char **argv)
         code = fail_redacted(&err);
     }
 out:
-    drill_free(d);
-    runbook_free(rb);
+    drill_session_end(&s);
     free(id);
     free(a.vars);
     return code;

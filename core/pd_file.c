@@ -27,8 +27,8 @@ pd_write_all(int fd, const void *buf, size_t len, const char *path, struct pd_er
             const char *why = n < 0 ? strerror(errno) : "no progress";
 
             if (path)
-                return PD_ERR_SET(err, PD_EIO, "write %s: %s", path, why);
-            return PD_ERR_SET(err, PD_EIO, "write fd %d: %s", fd, why);
+                return PD_ERR_SET(err, PD_EIO, "%s: write: %s", path, why);
+            return PD_ERR_SET(err, PD_EIO, "fd %d: write: %s", fd, why);
         }
         p += n;
         len -= (size_t)n;
@@ -43,11 +43,11 @@ pd_fsync_dir(const char *path, struct pd_err *err)
     int rc = 0;
 
     if (fd < 0)
-        return PD_ERR_SET(err, PD_EIO, "open %s: %s", path, strerror(errno));
+        return PD_ERR_SET(err, PD_EIO, "%s: open: %s", path, strerror(errno));
     if (fsync(fd) != 0)
-        rc = PD_ERR_SET(err, PD_EIO, "fsync %s: %s", path, strerror(errno));
+        rc = PD_ERR_SET(err, PD_EIO, "%s: fsync: %s", path, strerror(errno));
     if (close(fd) != 0 && rc == 0)
-        rc = PD_ERR_SET(err, PD_EIO, "close %s: %s", path, strerror(errno));
+        rc = PD_ERR_SET(err, PD_EIO, "%s: close: %s", path, strerror(errno));
     return rc;
 }
 
@@ -75,28 +75,28 @@ pd_write_atomic(const char *path, const void *data, size_t len, unsigned int mod
 
     fd = mkstemp(tmp);
     if (fd < 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "create a temporary file for %s: %s", path, strerror(errno));
+        rc = PD_ERR_SET(err, PD_EIO, "%s: create temporary file: %s", path, strerror(errno));
         goto out;
     }
     if (fchmod(fd, (mode_t)mode) != 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "chmod %s: %s", tmp, strerror(errno));
+        rc = PD_ERR_SET(err, PD_EIO, "%s: chmod: %s", path, strerror(errno));
         goto fail;
     }
     rc = pd_write_all(fd, data, len, path, err);
     if (rc < 0)
         goto fail;
     if (fsync(fd) != 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "fsync %s: %s", path, strerror(errno));
+        rc = PD_ERR_SET(err, PD_EIO, "%s: fsync: %s", path, strerror(errno));
         goto fail;
     }
     if (close(fd) != 0) {
         fd = -1;
-        rc = PD_ERR_SET(err, PD_EIO, "close %s: %s", path, strerror(errno));
+        rc = PD_ERR_SET(err, PD_EIO, "%s: close: %s", path, strerror(errno));
         goto fail;
     }
     fd = -1;
     if (rename(tmp, path) != 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "rename %s: %s", path, strerror(errno));
+        rc = PD_ERR_SET(err, PD_EIO, "%s: rename: %s", path, strerror(errno));
         goto fail;
     }
     rc = pd_fsync_dir(dir, err);
@@ -121,7 +121,7 @@ pd_read_file(char **out, size_t *len_out, const char *path, size_t max, struct p
     pd_buf_init(&b, max);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        rc = PD_ERR_SET(err, errno == ENOENT ? PD_ENOENT : PD_EIO, "open %s: %s", path,
+        rc = PD_ERR_SET(err, errno == ENOENT ? PD_ENOENT : PD_EIO, "%s: open: %s", path,
                         strerror(errno));
         goto out;
     }
@@ -131,7 +131,7 @@ pd_read_file(char **out, size_t *len_out, const char *path, size_t max, struct p
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc = PD_ERR_SET(err, PD_EIO, "read %s: %s", path, strerror(errno));
+            rc = PD_ERR_SET(err, PD_EIO, "%s: read: %s", path, strerror(errno));
             goto out;
         }
         if (n == 0)

@@ -1,8 +1,9 @@
 /*
  * pd_file: file helpers every module shares (one definition each).
  *
- * Errors are PD_EIO with "VERB PATH: strerror" messages; callers prefix
- * their own context with pd_err_prefix ("report: ", "history: ", ...).
+ * Errors are PD_EIO with "PATH: VERB: strerror" messages (the project's
+ * "OBJECT PATH: VERB: why" form once a caller prefixes what the file is with
+ * pd_err_prefix: "report ", "journal ", "audit log ").
  */
 #ifndef PD_FILE_H
 #define PD_FILE_H
@@ -14,7 +15,7 @@ struct pd_err;
 /*
  * Write all of buf[0..len) to fd, retrying short writes and EINTR. A write
  * that makes no progress is an error. path names the file in the message
- * ("write PATH: ..."); it may be NULL ("write fd N: ...").
+ * ("PATH: write: ..."); it may be NULL ("fd N: write: ...").
  */
 int pd_write_all(int fd, const void *buf, size_t len, const char *path, struct pd_err *err);
 
@@ -36,7 +37,10 @@ int pd_write_atomic(const char *path, const void *data, size_t len, unsigned int
  */
 int pd_read_file(char **out, size_t *len_out, const char *path, size_t max, struct pd_err *err);
 
-/* mkdir -p, with mode for every component it creates. */
+/*
+ * mkdir -p, with mode for every component it creates. A failure names the
+ * component that could not be made: "mkdir COMPONENT: why".
+ */
 int pd_mkdir_p(const char *path, unsigned int mode, struct pd_err *err);
 
 /* fsync a folder, so a rename or a new file in it survives a crash. */

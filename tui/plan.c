@@ -6,25 +6,26 @@
 #include <stdlib.h>
 
 #include "engine/engine.h"
-#include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "runbook/runbook.h"
+#include "timeline/lines.h"
 #include "views.h"
 
-/* text wrapped to the screen: a long step continues indented under its description. */
-static char *
-wrapped(const char *text)
+/* The plan's lines wrapped to the screen: a long step continues indented under its description. */
+static void
+wrapped(struct lines *out, const struct lines *plan)
 {
-    struct tui_lines lines = {0};
-    struct pd_buf b;
+    for (size_t i = 0; i < plan->n; i++) {
+        struct tui_lines rows = {0};
 
-    tui_text_wrap(&lines, text, draw_cols() - 2);
-    pd_buf_init(&b, 0);
-    for (size_t i = 0; i < lines.n; i++)
-        pd_buf_appendf(&b, NULL, "%s\n", lines.items[i]);
-    tui_lines_free(&lines);
-    return pd_buf_steal(&b);
+        tui_text_wrap(&rows, plan->items[i].text, draw_cols() - 2);
+        for (size_t k = 0; k < rows.n; k++)
+            lines_push(out, plan->items[i].kind, rows.items[k]);
+        tui_lines_free(&rows);
+    }
+    // the view has always ended with one empty row (the text's final newline)
+    lines_push(out, LINE_PLAIN, "");
 }
 
 int
@@ -33,15 +34,17 @@ tui_plan_needed(const struct engine_plan *p, void *payload)
     struct tui *t = payload;
     bool accepted = false;
     enum screen_result r;
-    char *title, *line, *text = wrapped(p->text);
+    struct lines text = {0};
+    char *title, *line;
 
+    wrapped(&text, p->lines);
     title = pd_xasprintf("Plan: %s (nothing has changed yet)", t->rb->id);
-    r = tui_textview_run(t, title, text,
+    r = tui_textview_run(t, title, &text,
                          p->accepted ? "Enter go on (accepted by --yes)"
                                      : "Enter accept and go on   q decline (nothing is changed)",
                          true, &accepted);
     free(title);
-    free(text);
+    lines_clear(&text);
     if (r == SCREEN_QUIT || t->aborted || t->stop) {
         t->stop = true;
         return PD_EINTR;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "draw.h"
+#include "drill/session.h"
 #include "edit.h"
 #include "engine/engine.h"
 #include "input.h"
@@ -78,7 +79,8 @@ struct tui {
     struct tui_dialog *dialog; /* active overlay or NULL */
     char *status;              /* transient status-line message, owned */
 
-    /* the drill being run */
+    /* the drill being run: the session owns them, rb, drill and engine borrow */
+    struct drill_session session;
     struct runbook *rb;
     struct drill *drill;
     struct engine *engine;
@@ -122,6 +124,15 @@ void tui_redraw(struct tui *t);
  */
 enum screen_result tui_screen_run(struct tui *t, const struct screen_ops *ops, void *data);
 
+/* A screen of ops over the top one (not run yet): run_drill pushes the drill screen itself. */
+struct tui_screen *tui_screen_new(struct tui *t, const struct screen_ops *ops, void *data);
+
+/* How long a key loop waits for a key before it redraws (ms). */
+#define TUI_POLL_MS 200
+
+/* True for the key tui_input_get returns when the terminal was resized. */
+bool tui_key_is_resize(int key);
+
 /* Handle a request on a screen the generic way (movement, help, :, refresh). */
 enum screen_result tui_screen_generic(struct tui *t, struct tui_screen *s, enum tui_request req);
 
@@ -132,6 +143,9 @@ enum screen_result tui_screen_generic(struct tui *t, struct tui_screen *s, enum 
  */
 enum tui_request tui_dialog_run(struct tui *t, struct tui_dialog *d);
 void tui_dialog_free(struct tui_dialog *d);
+
+/* A message with one key to close it, in the warning style. */
+void tui_message(struct tui *t, const char *title, const char *text);
 
 /* Yes/no question; true for yes. */
 bool tui_ask(struct tui *t, const char *title, const char *question);
@@ -147,6 +161,9 @@ void tui_status(struct tui *t, const char *fmt, ...) __attribute__((format(print
 
 /* Open the note editor and record the note against the current stage. */
 void tui_note(struct tui *t);
+
+/* Fill ev with the TUI's engine callbacks (events.c); their payload is the struct tui. */
+void tui_engine_events(struct engine_events *ev);
 
 /* Seconds spent on the drill so far (live while running). */
 double tui_total_secs(const struct tui *t);

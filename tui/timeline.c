@@ -1,7 +1,7 @@
 /*
  * timeline screen, and the text view shared with the history and plan
- * screens: lines of text, scrolled with the movement keys, styled by what
- * they say (headings, regressions, warnings), painted only through draw.c.
+ * screens: lines scrolled with the movement keys, each styled by the kind
+ * core gave it (one table), painted only through draw.c.
  */
 #include "timeline/timeline.h"
 
@@ -12,27 +12,30 @@
 #include "drill/drill.h"
 #include "pd_mem.h"
 #include "pd_time.h"
+#include "timeline/lines.h"
 #include "views.h"
 
 struct textview {
     const char *title;
     const char *hint;
     struct tui_lines lines;
+    enum line_kind *kinds; /* one per line */
     bool accept_keys;
     bool *accepted;
 };
 
+/* How each kind of line looks. */
+static const enum draw_style line_styles[] = {
+    [LINE_PLAIN] = STYLE_NORMAL,       [LINE_HEADING] = STYLE_TITLE,   [LINE_CHANGE] = STYLE_WARN,
+    [LINE_CONFIRM] = STYLE_RUNNING,    [LINE_REGRESSION] = STYLE_WARN, [LINE_WARN] = STYLE_WARN,
+    [LINE_RECOMMENDED] = STYLE_PASSED, [LINE_LOSS] = STYLE_PASSED,
+};
+
 static enum draw_style
-line_style(const char *s)
+line_style(enum line_kind kind)
 {
-    if (strstr(s, "REGRESSION") || strncmp(s, "Warning", 7) == 0 || strncmp(s, "  CHANGE", 8) == 0)
-        return STYLE_WARN;
-    if (strncmp(s, "Recommended", 11) == 0 || strncmp(s, "Expected data loss", 18) == 0)
-        return STYLE_PASSED;
-    if (strncmp(s, "  CONFIRM", 9) == 0)
-        return STYLE_RUNNING;
-    if (s[0] && s[0] != ' ' && s[0] != '[')
-        return STYLE_TITLE;
+    if ((unsigned)kind < sizeof(line_styles) / sizeof(line_styles[0]))
+        return line_styles[kind];
     return STYLE_NORMAL;
 }
 
@@ -54,7 +57,7 @@ tv_draw_line(struct tui *t, struct tui_screen *s, int row)
     } else {
         size_t i = s->top + (size_t)(row - 1);
         if (i < v->lines.n)
-            draw_text(row, 1, cols - 2, line_style(v->lines.items[i]), v->lines.items[i]);
+            draw_text(row, 1, cols - 2, line_style(v->kinds[i]), v->lines.items[i]);
     }
 }
 
@@ -84,6 +87,7 @@ tv_close(struct tui *t, struct tui_screen *s)
 
     (void)t;
     tui_lines_free(&v->lines);
+    PD_FREE(v->kinds);
 }
 
 static const struct screen_ops tui_textview_ops = {
@@ -95,17 +99,17 @@ static const struct screen_ops tui_textview_ops = {
 };
 
 enum screen_result
-tui_textview_run(struct tui *t, const char *title, const char *text, const char *hint,
+tui_textview_run(struct tui *t, const char *title, const struct lines *lines, const char *hint,
                  bool accept_keys,
                  bool *accepted) // NOLINT(readability-non-const-parameter): tv_handle writes it
 {
     struct textview v = {
         .title = title, .hint = hint, .accept_keys = accept_keys, .accepted = accepted};
 
-    for (const char *p = text; *p;) {
-        size_t n = strcspn(p, "\n");
-        tui_lines_push(&v.lines, p, n);
-        p += n + (p[n] == '\n');
+    v.kinds = pd_xcalloc(lines->n ? lines->n : 1, sizeof(*v.kinds));
+    for (size_t i = 0; i < lines->n; i++) {
+        tui_lines_push(&v.lines, lines->items[i].text, strlen(lines->items[i].text));
+        v.kinds[i] = lines->items[i].kind;
     }
     return tui_screen_run(t, &tui_textview_ops, &v);
 }
@@ -117,10 +121,10 @@ tui_timeline_show(struct tui *t)
     struct timeline_rec rec;
     struct audit *audit = NULL;
     struct pd_err err = {0};
+    struct lines lines = {0};
     const char *inc_s = NULL;
     double incident;
     bool have_rec = false;
-    char *text;
     int rc;
 
     tui_status(t, "reading Neon's history window and the S3 dumps...");
@@ -134,9 +138,11 @@ tui_timeline_show(struct tui *t)
         rc = timeline_load(&tl, pd_time_wall(), audit, &err);
     audit_close(audit);
     if (rc != 0) {
-        text = pd_xasprintf("The timeline needs Neon and S3:\n\n%s\n", err.msg);
-        tui_textview_run(t, "Restorability timeline", text, "q close", false, NULL);
-        free(text);
+        lines_push(&lines, LINE_HEADING, "The timeline needs Neon and S3:");
+        lines_push(&lines, LINE_PLAIN, "");
+        lines_push(&lines, LINE_HEADING, err.msg);
+        tui_textview_run(t, "Restorability timeline", &lines, "q close", false, NULL);
+        lines_clear(&lines);
         return;
     }
     if (t->drill) {
@@ -146,14 +152,13 @@ tui_timeline_show(struct tui *t)
     }
     if (inc_s && pd_time_parse_rfc3339(&incident, inc_s, 0) == 0)
         have_rec = timeline_recommend(&rec, &tl, incident, -1, &err) == 0;
-    text = timeline_render(&tl, have_rec ? &rec : NULL, 30, draw_cols() - 2);
+    timeline_render_lines(&lines, &tl, have_rec ? &rec : NULL, 30, draw_cols() - 2);
     if (inc_s && !have_rec && err.msg[0]) {
-        char *more = pd_xasprintf("%s\n%s\n", text, err.msg);
-        free(text);
-        text = more;
+        lines_push(&lines, LINE_PLAIN, "");
+        lines_push(&lines, LINE_HEADING, err.msg);
     }
-    tui_textview_run(t, "Restorability timeline", text, "q close  j/k PgUp/PgDn scroll", false,
+    tui_textview_run(t, "Restorability timeline", &lines, "q close  j/k PgUp/PgDn scroll", false,
                      NULL);
-    free(text);
+    lines_clear(&lines);
     timeline_clear(&tl);
 }

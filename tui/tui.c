@@ -1,4 +1,4 @@
-/* tui: entry point, key loops, dialogs and the engine callbacks. */
+/* tui: entry point, the drill's lifecycle in the TUI (terminal, signals, session), output pane. */
 #include "tui.h"
 
 #include <ctype.h>
@@ -10,23 +10,16 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curses.h>
-
 #include "drill/drill.h"
+#include "drill/session.h"
 #include "engine/engine.h"
-#include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_time.h"
-#include "report/report.h"
 #include "runbook/runbook.h"
 #include "screen.h"
-#include "timeline/history.h"
 #include "views.h"
-
-#define KEY_RESIZE_FN (TUI_KEY_FN + KEY_RESIZE)
-#define POLL_MS       200
 
 /* ---------------------------------------------------------------- misc */
 
@@ -93,716 +86,6 @@ const struct tui_out_line *
 tui_out_at(const struct tui *t, size_t i)
 {
     return i < t->out_len ? &t->out[(t->out_start + i) % TUI_OUT_MAX] : NULL;
-}
-
-/* ------------------------------------------------------------- drawing */
-
-static void
-draw_dialog(const struct tui_dialog *d)
-{
-    int cols = draw_cols(), rows = draw_rows();
-    int w = cols - 4 > 74 ? 74 : cols - 4;
-    struct tui_lines body = {0};
-
-    // cppcheck-suppress knownConditionTrueFalse ; it does not know draw_cols()
-    if (w < 20)
-        w = cols;
-    tui_text_wrap(&body, d->text, w - 4);
-    bool input = d->keymap == KEYMAP_EDIT;
-    int extra = (input ? 2 : 0) + (d->error ? 1 : 0) + 1; // input, error, hints
-    int max_body = rows - 2 - extra - 2;
-    if (max_body < 1)
-        max_body = 1;
-    int n_body = (int)body.n > max_body ? max_body : (int)body.n;
-    int h = 2 + n_body + extra + 1;
-    if (h > rows)
-        h = rows;
-    // over the output pane, above the status line: the stage list, the
-    // prose and the action stay readable while the operator answers
-    int top = rows - 1 - h > 0 ? rows - 1 - h : 0, left = (cols - w) / 2;
-    enum draw_style frame = d->warn ? STYLE_WARN : STYLE_DIALOG;
-
-    draw_box(top, left, h, w, frame);
-    if (d->title) {
-        char title[128];
-        snprintf(title, sizeof(title), " %s ", d->title);
-        draw_text(top, left + 2, w - 4, d->warn ? STYLE_WARN : STYLE_DIALOG_TITLE, title);
-    }
-    int r = top + 1;
-    for (int i = 0; i < n_body; i++)
-        draw_text(r++, left + 2, w - 4, STYLE_DIALOG, body.items[i]);
-    // cppcheck-suppress knownConditionTrueFalse ; n_body is capped at max_body
-    if ((int)body.n > n_body)
-        draw_text(r - 1, left + w - 4, 1, STYLE_DIALOG, draw_symbol(SYM_ELLIPSIS));
-    if (input) {
-        r++;
-        int fw = w - 6; // "> " prefix, the field, and room for the cursor
-        draw_text(r, left + 2, 2, STYLE_DIALOG_TITLE, "> ");
-        draw_fill(r, left + 4, fw, STYLE_INPUT);
-        // show the tail when the text is wider than the field
-        const char *s = d->edit.buf;
-        char *before = pd_xstrndup(s, d->edit.cursor);
-        int cw = tui_text_width(before);
-        free(before);
-        size_t skip = 0;
-        while (cw >= fw && s[skip]) {
-            int one;
-            size_t n = tui_text_fit(s + skip, strlen(s + skip), 1, &one);
-            if (n == 0)
-                n = 1;
-            skip += n;
-            cw -= one ? one : 1;
-        }
-        draw_text(r, left + 4, fw, STYLE_INPUT, s + skip);
-        draw_cursor(r, left + 4 + cw);
-        r++;
-    }
-    if (d->error)
-        draw_text(r++, left + 2, w - 4, STYLE_WARN, d->error);
-    if (d->hint)
-        draw_text(top + h - 2, left + 2, w - 4, STYLE_DIM, d->hint);
-    tui_lines_free(&body);
-}
-
-void
-tui_redraw(struct tui *t)
-{
-    int rows = draw_rows();
-
-    draw_begin();
-    if (t->top)
-        for (int r = 0; r < rows; r++)
-            t->top->ops->draw_line(t, t->top, r);
-    if (t->dialog)
-        draw_dialog(t->dialog);
-    draw_finish();
-}
-
-/* ------------------------------------------------------------- screens */
-
-static size_t
-visible_items(const struct tui_screen *s)
-{
-    return s->body_rows > 0 ? (size_t)s->body_rows : 1;
-}
-
-static void
-scroll_to_cursor(struct tui_screen *s)
-{
-    size_t vis = visible_items(s);
-
-    if (s->cursor < s->top)
-        s->top = s->cursor;
-    if (s->cursor >= s->top + vis)
-        s->top = s->cursor - vis + 1;
-}
-
-enum screen_result
-tui_screen_generic(struct tui *t, struct tui_screen *s, enum tui_request req)
-{
-    size_t vis = visible_items(s);
-    size_t last = s->n_lines > 0 ? s->n_lines - 1 : 0;
-    size_t *pos = s->has_cursor ? &s->cursor : &s->top;
-    size_t max = s->has_cursor ? last : (s->n_lines > vis ? s->n_lines - vis : 0);
-    size_t step = 0;
-    bool up = false;
-
-    switch (req) {
-    case REQ_MOVE_UP:
-        step = 1, up = true;
-        break;
-    case REQ_MOVE_DOWN:
-        step = 1;
-        break;
-    case REQ_MOVE_PAGE_UP:
-        step = vis, up = true;
-        break;
-    case REQ_MOVE_PAGE_DOWN:
-        step = vis;
-        break;
-    case REQ_MOVE_HALF_UP:
-        step = vis / 2 ? vis / 2 : 1, up = true;
-        break;
-    case REQ_MOVE_HALF_DOWN:
-        step = vis / 2 ? vis / 2 : 1;
-        break;
-    case REQ_MOVE_FIRST:
-        *pos = 0;
-        break;
-    case REQ_MOVE_LAST:
-        *pos = max;
-        break;
-    case REQ_HELP:
-        if (s->ops != &tui_help_ops)
-            return tui_screen_run(t, &tui_help_ops, NULL) == SCREEN_QUIT ? SCREEN_QUIT : SCREEN_OK;
-        return SCREEN_OK;
-    case REQ_PROMPT:
-        tui_command_line(t);
-        return t->aborted ? SCREEN_QUIT : SCREEN_OK;
-    case REQ_TIMELINE:
-        tui_timeline_show(t);
-        return t->aborted ? SCREEN_QUIT : SCREEN_OK;
-    case REQ_REFRESH:
-        draw_invalidate();
-        return SCREEN_OK;
-    default:
-        return SCREEN_UNHANDLED;
-    }
-    if (step) {
-        if (up)
-            *pos = *pos > step ? *pos - step : 0;
-        else
-            *pos = *pos + step > max ? max : *pos + step;
-    }
-    if (s->has_cursor)
-        scroll_to_cursor(s);
-    return SCREEN_OK;
-}
-
-static struct tui_screen *
-screen_new(struct tui *t, const struct screen_ops *ops, void *data)
-{
-    struct tui_screen *s = pd_xcalloc(1, sizeof(*s));
-
-    s->ops = ops;
-    s->below = t->top;
-    s->data = data;
-    s->body_rows = 1;
-    return s;
-}
-
-enum screen_result
-tui_screen_run(struct tui *t, const struct screen_ops *ops, void *data)
-{
-    // on the heap: the stack of screens outlives no frame, but t->top points at it
-    struct tui_screen *s = screen_new(t, ops, data);
-    struct tui_dialog *saved = t->dialog;
-    struct pd_err err = {0};
-    enum screen_result res = SCREEN_CLOSE;
-
-    if (ops->open && ops->open(t, s, &err) != 0) {
-        tui_status(t, "%s", err.msg);
-        free(s);
-        return SCREEN_CLOSE;
-    }
-    t->dialog = NULL;
-    t->top = s;
-    PD_FREE(t->status);
-    for (;;) {
-        tui_redraw(t);
-        int key = tui_input_get(&t->in, POLL_MS);
-        if (tui_signalled(t)) {
-            res = SCREEN_QUIT;
-            break;
-        }
-        if (key == TUI_KEY_ABORT) {
-            t->aborted = true;
-            res = SCREEN_QUIT;
-            break;
-        }
-        if (key == TUI_KEY_NONE)
-            continue;
-        if (key == KEY_RESIZE_FN) {
-            draw_invalidate();
-            continue;
-        }
-        enum tui_request req = tui_request_for_key(ops->keymap, key);
-        if (req == REQ_NONE)
-            continue;
-        free(t->status);
-        t->status = NULL;
-        enum screen_result r = ops->handle ? ops->handle(t, s, req) : SCREEN_UNHANDLED;
-        if (r == SCREEN_UNHANDLED)
-            r = tui_screen_generic(t, s, req);
-        if (r == SCREEN_UNHANDLED && (req == REQ_QUIT || req == REQ_BACK))
-            r = SCREEN_CLOSE;
-        if (r == SCREEN_CLOSE || r == SCREEN_QUIT) {
-            res = r;
-            break;
-        }
-    }
-    if (ops->close)
-        ops->close(t, s);
-    t->top = s->below;
-    free(s);
-    t->dialog = saved;
-    return res;
-}
-
-/* ------------------------------------------------------------- dialogs */
-
-void
-tui_dialog_free(struct tui_dialog *d)
-{
-    PD_FREE(d->text);
-    PD_FREE(d->error);
-    tui_edit_free(&d->edit);
-}
-
-enum tui_request
-tui_dialog_run(struct tui *t, struct tui_dialog *d)
-{
-    struct tui_dialog *saved = t->dialog;
-    enum tui_request res = REQ_QUIT;
-
-    if (!d->edit.buf)
-        tui_edit_init(&d->edit, "");
-    t->dialog = d;
-    for (;;) {
-        tui_redraw(t);
-        int key = tui_input_get(&t->in, POLL_MS);
-        if (tui_signalled(t))
-            break;
-        if (key == TUI_KEY_ABORT) {
-            t->aborted = true;
-            break;
-        }
-        if (key == TUI_KEY_NONE)
-            continue;
-        if (key == KEY_RESIZE_FN) {
-            draw_invalidate();
-            continue;
-        }
-        enum tui_request req = tui_request_for_key(d->keymap, key);
-        if (d->keymap == KEYMAP_EDIT) {
-            if (req == REQ_EDIT_ACCEPT || req == REQ_EDIT_CANCEL) {
-                res = req;
-                break;
-            }
-            if (req == REQ_NONE && tui_key_is_char(key))
-                tui_edit_insert(&d->edit, key);
-            else
-                tui_edit_apply(&d->edit, req);
-            continue;
-        }
-        switch (req) {
-        case REQ_YES:
-        case REQ_NO:
-        case REQ_RETRY:
-        case REQ_SKIP:
-        case REQ_STOP:
-            res = req;
-            goto out;
-        case REQ_NOTE:
-            t->dialog = NULL;
-            tui_note(t);
-            t->dialog = d;
-            break;
-        case REQ_HELP:
-        case REQ_PROMPT:
-        case REQ_REFRESH:
-            t->dialog = NULL;
-            if (t->top)
-                tui_screen_generic(t, t->top, req);
-            else if (req == REQ_PROMPT)
-                tui_command_line(t);
-            t->dialog = d;
-            break;
-        default:
-            break;
-        }
-        if (t->aborted)
-            break;
-    }
-out:
-    t->dialog = saved;
-    return res;
-}
-
-bool
-tui_ask(struct tui *t, const char *title, const char *question)
-{
-    struct tui_dialog d = {
-        .title = title,
-        .text = pd_xstrdup(question),
-        .hint = "y yes   n no",
-        .keymap = KEYMAP_YESNO,
-    };
-    bool yes = tui_dialog_run(t, &d) == REQ_YES;
-
-    tui_dialog_free(&d);
-    return yes;
-}
-
-static void
-tui_message(struct tui *t, const char *title, const char *text)
-{
-    struct tui_dialog d = {
-        .title = title,
-        .text = pd_xstrdup(text),
-        .hint = "Enter close",
-        .keymap = KEYMAP_YESNO,
-        .warn = true,
-    };
-
-    tui_dialog_run(t, &d);
-    tui_dialog_free(&d);
-}
-
-void
-tui_command_line(struct tui *t)
-{
-    struct tui_dialog d = {
-        .title = "Command",
-        .text = pd_xstrdup("dump-screen FILE   write the screen as text"),
-        .hint = "Enter run   Esc cancel",
-        .keymap = KEYMAP_EDIT,
-    };
-    struct tui_dialog *saved = t->dialog;
-
-    t->dialog = NULL; // the dump shows the screen, not this dialog
-    if (tui_dialog_run(t, &d) == REQ_EDIT_ACCEPT) {
-        char *cmd = d.edit.buf;
-        while (*cmd == ' ' || *cmd == ':')
-            cmd++;
-        if (strncmp(cmd, "dump-screen ", 12) == 0 && cmd[12]) {
-            struct pd_err err = {0};
-            tui_redraw(t);
-            if (draw_screen_dump(cmd + 12, &err) != 0)
-                tui_status(t, "%s", err.msg);
-            else
-                tui_status(t, "screen written to %s", cmd + 12);
-        } else if (*cmd) {
-            tui_status(t, "unknown command '%s'", cmd);
-        }
-    }
-    t->dialog = saved;
-    tui_dialog_free(&d);
-}
-
-void
-tui_note(struct tui *t)
-{
-    struct tui_dialog d = {
-        .title = "Note",
-        .keymap = KEYMAP_EDIT,
-        .hint = "Enter save   Esc cancel",
-    };
-
-    if (!t->drill) {
-        tui_status(t, "notes are recorded during a drill");
-        return;
-    }
-    int stage = t->cur_stage;
-    d.text = stage >= 0 ? pd_xasprintf("A note for stage '%s':", t->rb->stages[stage].title)
-                        : pd_xstrdup("A note for the drill:");
-    if (tui_dialog_run(t, &d) == REQ_EDIT_ACCEPT && d.edit.len > 0) {
-        struct drill_event ev = {
-            .type = DRILL_EV_NOTE,
-            .stage = stage,
-            .step = -1,
-            .text = d.edit.buf,
-        };
-        struct pd_err err = {0};
-        if (drill_record(t->drill, &ev, &err) != 0) {
-            tui_status(t, "note not saved: %s", err.msg);
-        } else {
-            tui_status(t, "note saved");
-            char *line = pd_xasprintf("note: %s", d.edit.buf);
-            tui_out_push(t, STYLE_DIM, line);
-            free(line);
-        }
-    }
-    tui_dialog_free(&d);
-}
-
-/* --------------------------------------------------------- engine events */
-
-static void
-ev_redraw(struct tui *t)
-{
-    if (draw_active())
-        tui_redraw(t);
-}
-
-static void
-ev_stage_started(const struct runbook_stage *stage, size_t index, void *payload)
-{
-    struct tui *t = payload;
-    char line[512];
-
-    t->cur_stage = (int)index;
-    t->cur_step = -1;
-    t->n_steps = (int)stage->n_steps;
-    PD_FREE(t->action);
-    t->stage_status[index] = STEP_RUNNING;
-    t->stage_start = pd_time_mono();
-    t->out_scroll = 0;
-    snprintf(line, sizeof(line), "Stage %zu/%zu: %s", index + 1, t->rb->n_stages, stage->title);
-    tui_out_push(t, STYLE_TITLE, line);
-    ev_redraw(t);
-}
-
-static void
-ev_stage_finished(const struct runbook_stage *stage, size_t index, enum step_status st,
-                  void *payload)
-{
-    struct tui *t = payload;
-
-    (void)stage;
-    t->stage_status[index] = st;
-    t->stage_secs[index] = pd_time_mono() - t->stage_start;
-    if (t->drill && index < t->drill->n_stages && t->drill->stages[index].duration_s > 0)
-        t->stage_secs[index] = t->drill->stages[index].duration_s;
-    ev_redraw(t);
-}
-
-static void
-ev_step_started(const struct runbook_stage *stage, const struct runbook_step *step,
-                const char *display, void *payload)
-{
-    struct tui *t = payload;
-
-    free(t->action);
-    t->action = pd_xstrdup(display ? display : "");
-    t->action_kind = step->action;
-    if (step >= stage->steps && step < stage->steps + stage->n_steps) {
-        t->cur_step = (int)(step - stage->steps);
-        t->n_steps = (int)stage->n_steps;
-    }
-    const char *nl = strchr(t->action, '\n');
-    char *first = pd_xasprintf(
-        "%s %s: %.*s%s", draw_symbol(SYM_ACTION), runbook_action_name(step->action),
-        (int)(nl ? (size_t)(nl - t->action) : strlen(t->action)), t->action, nl ? " ..." : "");
-    tui_out_push(t, STYLE_ACTION, first);
-    free(first);
-    ev_redraw(t);
-}
-
-static void
-ev_output_line(const struct runbook_step *step, const char *line, void *payload)
-{
-    struct tui *t = payload;
-    static double last;
-
-    (void)step;
-    tui_out_push(t, STYLE_NORMAL, line);
-    // a step printing thousands of lines must not spend its time painting
-    double now = pd_time_mono();
-    if (now - last > 0.05) {
-        last = now;
-        ev_redraw(t);
-    }
-}
-
-static enum draw_symbol
-status_symbol(enum step_status st)
-{
-    switch (st) {
-    case STEP_PASSED:
-        return SYM_PASSED;
-    case STEP_FAILED:
-        return SYM_FAILED;
-    case STEP_SKIPPED:
-        return SYM_SKIPPED;
-    case STEP_RUNNING:
-        return SYM_RUNNING;
-    default:
-        return SYM_PENDING;
-    }
-}
-
-static void
-ev_step_finished(const struct runbook_step *step, enum step_status st, const char *summary,
-                 void *payload)
-{
-    struct tui *t = payload;
-
-    (void)step;
-    char *line = pd_xasprintf("%s %s%s%s", draw_symbol(status_symbol(st)), step_status_name(st),
-                              summary && *summary ? ": " : "", summary ? summary : "");
-    tui_out_push(t, draw_status_style(st), line);
-    free(line);
-    // the action stays on screen: a failure dialog comes next and refers to it
-    ev_redraw(t);
-}
-
-/* Esc in a prompt: the operator may stop the drill (it can be resumed). */
-static bool
-confirm_stop(struct tui *t)
-{
-    if (t->aborted)
-        return true;
-    if (!tui_ask(t, "Stop the drill?",
-                 "Stop the drill here? Everything so far is in the journal; "
-                 "`pgdrill resume` continues from this point."))
-        return t->aborted;
-    t->stop = true;
-    return true;
-}
-
-static int
-ev_prompt_needed(const struct engine_prompt *p, char **out, void *payload)
-{
-    struct tui *t = payload;
-    struct tui_dialog d = {.keymap = KEYMAP_EDIT, .hint = "Enter accept   Esc stop the drill"};
-    struct pd_buf text;
-    int rc = PD_EINTR;
-
-    pd_buf_init(&text, 0);
-    pd_buf_appendf(&text, NULL, "%s", p->question ? p->question : "");
-    if (p->action == STEP_INPUT && p->type == INPUT_TIMESTAMP)
-        pd_buf_appendf(&text, NULL, "\nFormat: RFC 3339 in UTC, e.g. 2026-01-31T14:05:00Z");
-    if (p->action == STEP_INPUT && p->type == INPUT_INTEGER)
-        pd_buf_appendf(&text, NULL, "\nA whole number.");
-    if (p->n_choices > 0) {
-        pd_buf_appendf(&text, NULL, "\nChoices:");
-        for (size_t i = 0; i < p->n_choices; i++)
-            pd_buf_appendf(&text, NULL, "%s %s", i ? "," : "", p->choices[i]);
-    }
-    if (p->default_value)
-        pd_buf_appendf(&text, NULL, "\nDefault: %s (Enter accepts it)", p->default_value);
-    else if (p->optional)
-        pd_buf_appendf(&text, NULL, "\nOptional: Enter leaves it empty.");
-    d.text = pd_buf_steal(&text);
-    if (p->last_error)
-        d.error = pd_xstrdup(p->last_error);
-    if (p->action == STEP_INPUT)
-        d.title = p->name ? p->name : "Input";
-    else if (p->action == STEP_NOTE)
-        d.title = "Note";
-    else
-        d.title = "Manual step: type done when it is done";
-    for (;;) {
-        enum tui_request r = tui_dialog_run(t, &d);
-        if (r == REQ_EDIT_ACCEPT) {
-            if (d.edit.len == 0 && p->default_value)
-                *out = pd_xstrdup(p->default_value);
-            else
-                *out = tui_edit_steal(&d.edit);
-            rc = 0;
-            break;
-        }
-        if (r == REQ_QUIT || confirm_stop(t))
-            break;
-    }
-    tui_dialog_free(&d);
-    if (rc == PD_EINTR)
-        t->stop = true;
-    ev_redraw(t);
-    return rc;
-}
-
-static int
-ev_confirm_needed(const struct engine_confirm *c, void *payload)
-{
-    struct tui *t = payload;
-    struct tui_dialog d = {
-        .keymap = KEYMAP_EDIT,
-        .hint = "type the target, Enter confirm   Esc stop the drill",
-        .warn = c->destructive,
-        .title = c->destructive ? "Destructive action: confirm" : "Confirm",
-    };
-    int rc = PD_EINTR;
-
-    d.text = pd_xasprintf("%s\n\nType %s to continue.", c->message ? c->message : "", c->target);
-    for (;;) {
-        enum tui_request r = tui_dialog_run(t, &d);
-        if (r == REQ_EDIT_ACCEPT) {
-            if (strcmp(d.edit.buf, c->target) == 0) {
-                rc = 0;
-                break;
-            }
-            free(d.error);
-            d.error = pd_xasprintf("that is not '%s'; type it exactly", c->target);
-            continue;
-        }
-        if (r == REQ_QUIT || confirm_stop(t))
-            break;
-    }
-    tui_dialog_free(&d);
-    if (rc == PD_EINTR)
-        t->stop = true;
-    ev_redraw(t);
-    return rc;
-}
-
-static enum engine_decision
-ev_failure_decision(const struct runbook_step *step, const char *why, char **reason, void *payload)
-{
-    struct tui *t = payload;
-    struct tui_dialog d = {
-        .title = "Step failed",
-        .keymap = KEYMAP_FAILURE,
-        .hint = "r retry   s skip (with a reason)   q stop   n note",
-        .warn = true,
-    };
-    enum engine_decision dec = ENGINE_STOP;
-
-    const char *policy = step->on_fail == FAIL_RETRY  ? "retry"
-                         : step->on_fail == FAIL_SKIP ? "skip"
-                                                      : "stop";
-    d.text = pd_xasprintf("%s step %s failed:\n%s\n\nThe runbook's policy for this step: %s.",
-                          runbook_action_name(step->action), step->id, why ? why : "", policy);
-    for (;;) {
-        enum tui_request r = tui_dialog_run(t, &d);
-        if (r == REQ_RETRY) {
-            dec = ENGINE_RETRY;
-            break;
-        }
-        if (r != REQ_SKIP)
-            break; // stop, or the script aborted
-        struct tui_dialog why_d = {
-            .title = "Skip: why?",
-            .text = pd_xstrdup("The reason goes into the journal and the report."),
-            .keymap = KEYMAP_EDIT,
-            .hint = "Enter skip   Esc back",
-        };
-        enum tui_request wr;
-        while ((wr = tui_dialog_run(t, &why_d)) == REQ_EDIT_ACCEPT && why_d.edit.len == 0) {
-            free(why_d.error);
-            why_d.error = pd_xstrdup("a reason is required");
-        }
-        if (wr == REQ_EDIT_ACCEPT) {
-            *reason = tui_edit_steal(&why_d.edit);
-            dec = ENGINE_SKIP;
-        }
-        tui_dialog_free(&why_d);
-        if (wr == REQ_EDIT_ACCEPT || t->aborted)
-            break;
-    }
-    tui_dialog_free(&d);
-    ev_redraw(t);
-    return dec;
-}
-
-static bool
-ev_tick(void *payload)
-{
-    struct tui *t = payload;
-
-    if (!draw_active() || tui_signalled(t))
-        return t->stop;
-    // drain what was typed; never wait here, the engine is working
-    for (int i = 0; i < 16 && !t->stop; i++) {
-        tui_redraw(t);
-        int key = tui_input_get(&t->in, 0);
-        if (key == TUI_KEY_NONE)
-            break;
-        if (key == TUI_KEY_ABORT) {
-            t->aborted = true;
-            t->stop = true;
-            break;
-        }
-        if (key == KEY_RESIZE_FN) {
-            draw_invalidate();
-            continue;
-        }
-        enum tui_request req = tui_request_for_key(t->top->ops->keymap, key);
-        if (req == REQ_NONE)
-            continue;
-        free(t->status);
-        t->status = NULL;
-        enum screen_result r = t->top->ops->handle(t, t->top, req);
-        if (r == SCREEN_UNHANDLED)
-            r = tui_screen_generic(t, t->top, req);
-        if (r == SCREEN_QUIT)
-            t->stop = true;
-    }
-    if (t->stop && t->engine)
-        engine_request_stop(t->engine);
-    tui_redraw(t);
-    return t->stop;
 }
 
 /* ------------------------------------------------------------ tui_run */
@@ -916,22 +199,14 @@ prepare_drill(struct tui *t, const char *path, struct pd_err *err)
     const struct tui_opts *o = t->opts;
     int rc;
 
-    if (o->resume_id) {
-        rc = drill_open(&t->drill, o->home, o->resume_id, true, err);
-        if (rc != 0)
-            return rc;
-        // engine_new refuses a runbook whose stages changed since the drill began
-        rc = runbook_load(&t->rb, t->drill->runbook_path, NULL, err);
-        if (rc != 0)
-            return rc;
-    } else {
-        rc = runbook_load(&t->rb, path, NULL, err);
-        if (rc != 0)
-            return rc;
-        rc = drill_begin(&t->drill, o->home, t->rb, o->operator_name, err);
-        if (rc != 0)
-            return rc;
-    }
+    if (o->resume_id)
+        rc = drill_session_resume(&t->session, o->home, o->resume_id, err);
+    else
+        rc = drill_session_begin(&t->session, o->home, path, o->operator_name, err);
+    t->rb = t->session.rb;
+    t->drill = t->session.drill;
+    if (rc != 0)
+        return rc;
     size_t n = t->rb->n_stages;
     t->stage_status = pd_xcalloc(n ? n : 1, sizeof(*t->stage_status));
     t->stage_secs = pd_xcalloc(n ? n : 1, sizeof(*t->stage_secs));
@@ -950,8 +225,7 @@ write_report(struct tui *t)
 {
     struct pd_err err = {0};
 
-    if (report_write(t->drill, t->rb, NULL, &err) != 0 ||
-        history_report_add(t->opts->home, t->drill, NULL, &err) != 0) {
+    if (drill_session_report(&t->session, NULL, &err) != 0) {
         tui_status(t, "report not written: %s", err.msg);
         return;
     }
@@ -963,24 +237,16 @@ run_drill(struct tui *t, struct pd_err *err)
 {
     const struct tui_opts *o = t->opts;
     struct engine_opts eo = {.vars = o->vars, .n_vars = o->n_vars};
-    struct engine_events ev = {
-        .stage_started = ev_stage_started,
-        .stage_finished = ev_stage_finished,
-        .step_started = ev_step_started,
-        .output_line = ev_output_line,
-        .step_finished = ev_step_finished,
-        .prompt_needed = ev_prompt_needed,
-        .confirm_needed = ev_confirm_needed,
-        .failure_decision = ev_failure_decision,
-        .tick = ev_tick,
-        .plan_needed = tui_plan_needed,
-    };
+    struct engine_events ev;
     struct tui_screen *s = NULL;
-    int rc = engine_new(&t->engine, t->rb, t->drill, &eo, &ev, t, err);
+    int rc;
 
+    tui_engine_events(&ev);
+    rc = drill_session_start(&t->session, &eo, &ev, t, err);
     if (rc != 0)
         return rc;
-    s = screen_new(t, &tui_drill_ops, NULL);
+    t->engine = t->session.engine;
+    s = tui_screen_new(t, &tui_drill_ops, NULL);
     if (tui_drill_ops.open && (rc = tui_drill_ops.open(t, s, err)) != 0) {
         free(s);
         return rc;
@@ -999,7 +265,7 @@ run_drill(struct tui *t, struct pd_err *err)
         t->base_secs = pd_time_wall() - began;
     t->running = true;
     tui_redraw(t);
-    rc = engine_run(t->engine, err);
+    rc = drill_session_run(&t->session, err);
     t->total_secs = tui_total_secs(t);
     t->running = false;
     t->drill_rc = rc;
@@ -1026,9 +292,7 @@ tui_free(struct tui *t)
     free(t->stage_secs);
     free(t->report_path);
     free(t->env_text);
-    engine_free(t->engine);
-    drill_free(t->drill);
-    runbook_free(t->rb);
+    drill_session_end(&t->session);
     tui_input_close(&t->in);
 }
 
@@ -1081,10 +345,10 @@ out:
         rc = PD_EINPUT;
     }
     if (t.drill && (rc == PD_EINTR || t.aborted) && !t.drill->finished_at) {
-        // the engine's error already names the resume command; do not repeat it
         fprintf(stderr, "pgdrill: the journal keeps the drill so far: %s/journal.jsonl\n",
                 t.drill->dir);
-        if (!strstr(err->msg, "pgdrill resume"))
+        // engine_run's PD_EINTR error names the resume command (engine.h); do not repeat it
+        if (rc != PD_EINTR)
             fprintf(stderr, "pgdrill: drill %s interrupted; resume with: pgdrill resume %s\n",
                     t.drill->id, t.drill->id);
     }

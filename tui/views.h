@@ -1,9 +1,9 @@
 /*
  * views: the read-only text screens of the restorability timeline, the
- * drill history and the plan. Each builds its text in core/timeline and
- * shows it through one scrollable text view (tui_textview_ops) drawn with
- * draw.c; the plan view, shown by the engine before the drill's first
- * change, also asks Enter (accept) or q (decline).
+ * drill history and the plan. Each gets its lines, with their kinds, from
+ * core/timeline and shows them through one scrollable text view
+ * (tui_textview_ops) drawn with draw.c, a style for each kind; the plan view, shown by the engine
+ * before the drill's first change, also asks Enter (accept) or q (decline).
  */
 #ifndef PD_TUI_VIEWS_H
 #define PD_TUI_VIEWS_H
@@ -26,8 +26,12 @@ void tui_history_show(struct tui *t, const char *runbook_id);
 struct engine_plan;
 int tui_plan_needed(const struct engine_plan *p, void *payload);
 
-/* Shared by the three: show text (borrowed) under title; accept_keys makes Enter accept. */
-enum screen_result tui_textview_run(struct tui *t, const char *title, const char *text,
+/*
+ * Shared by the three: show lines (borrowed; each styled by its kind, one
+ * screen row each) under title; accept_keys makes Enter accept.
+ */
+struct lines;
+enum screen_result tui_textview_run(struct tui *t, const char *title, const struct lines *lines,
                                     const char *hint, bool accept_keys, bool *accepted);
 
 #endif

@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/http.h"
 #include "pd_buf.h"
 #include "pd_mem.h"
+#include "s3/client.h"
 
 #define DETAIL_NAMES_MAX 12
 
@@ -59,6 +61,28 @@ compliance_note_endpoint(const char *endpoint, bool tls, bool loopback, const ch
     e->calls++;
     e->taken = false; // used again: the next audit entry names it again
     pthread_mutex_unlock(&lock);
+}
+
+static void
+on_http_request(const struct http_event *ev, void *payload)
+{
+    (void)payload;
+    compliance_note_endpoint(ev->endpoint, ev->tls != 0, ev->loopback != 0,
+                             ev->tls || ev->loopback ? NULL : HTTP_ALLOW_PLAIN_ENV);
+}
+
+static void
+on_s3_object(const char *bucket, const char *key, const char *sse, void *payload)
+{
+    (void)payload;
+    compliance_note_object(bucket, key, sse);
+}
+
+void
+compliance_observe(void)
+{
+    http_set_observer(on_http_request, NULL);
+    s3_set_object_observer(on_s3_object, NULL);
 }
 
 void

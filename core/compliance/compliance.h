@@ -4,13 +4,14 @@
  * transfer, and a retention of at least 7 years for medical records.
  *
  * A process-wide recorder is fed by the transport layers as they work, so
- * no caller has to remember to report:
- *   - core/http (Neon, Slack) and the S3 client note every endpoint they
- *     send a request to, pg_connect every database server it connects to,
- *     each with whether TLS was used and whether the host is loopback;
- *   - the S3 client notes the x-amz-server-side-encryption header of every
- *     object it HEADs or GETs (ListObjectsV2 does not carry it: callers that
- *     list backups HEAD the ones they show).
+ * no caller has to remember to report. compliance_observe registers it as
+ * the observer of:
+ *   - core/http (Neon, Slack, S3), which reports every endpoint a request
+ *     is sent to, with whether TLS was used and whether the host is
+ *     loopback (pg_connect notes every database server it connects to);
+ *   - the S3 client, which reports the x-amz-server-side-encryption header
+ *     of every object it HEADs or GETs (ListObjectsV2 does not carry it:
+ *     callers that list backups HEAD the ones they show).
  * The judges turn what was recorded into check results. The record covers
  * this process only (a resumed drill judges what it contacted since the
  * resume). All functions are thread-safe: parts of an upload are sent from
@@ -51,6 +52,12 @@ struct compliance_result {
     char *expected; /* what the requirement is (owned) */
     char *detail;   /* what was seen, naming the offenders; never a secret (owned) */
 };
+
+/*
+ * Register the recorder as the observer of core/http and core/s3 (the front
+ * end calls it once at start-up, before any request). Idempotent.
+ */
+void compliance_observe(void);
 
 /*
  * Note a request to endpoint ("https://host[:port]", "http://host:port",

@@ -14,7 +14,7 @@
  * nothing, but callers pass redacted text, and variables marked secret are
  * kept in memory only.
  *
- * Journal records (one JSON object per line, see drill.c's ev_infos):
+ * Journal records (one JSON object per line, see event.c's ev_infos):
  *   {"v":1,"at":"2026-11-26T04:05:06.123Z","ev":"step_end","stage":0,"step":1,
  *    "status":"passed","duration_s":1.5,"human_s":0,"exit_code":0,"summary":"exit 0"}
  * "at" is the wall time of drill_record (RFC 3339 UTC, ms). "ev" is one of
@@ -251,5 +251,12 @@ const char *step_status_name(enum step_status st);
 
 /* Current wall time as RFC 3339 UTC with milliseconds; caller owns it. */
 char *drill_now_rfc3339(void);
+
+/*
+ * The achieved RTO in seconds as report.json gives it: a DRILL_EV_MEASURE
+ * "rto_s" when recorded, else from the drill's start to the end of its last
+ * finished stage; -1 when no stage finished.
+ */
+double drill_rto_achieved(const struct drill *d);
 
 #endif

@@ -43,11 +43,10 @@ static int
 look_at_backups(struct engine *e, const char *uri, const char *count_text, struct pd_err *err)
 {
     struct s3_uri where;
-    struct s3_creds creds;
     struct s3_client *c = NULL;
     struct verify_backups b;
     long count = COMPLIANCE_HEAD_MAX;
-    int have_where = 0, have_creds = 0, rc;
+    int have_where = 0, rc;
     char line[512];
 
     memset(&b, 0, sizeof(b));
@@ -61,10 +60,7 @@ look_at_backups(struct engine *e, const char *uri, const char *count_text, struc
     if ((rc = s3_uri_parse(&where, uri, err)) != 0)
         goto out;
     have_where = 1;
-    if ((rc = s3_creds_load(&creds, NULL, err)) != 0)
-        goto out;
-    have_creds = 1;
-    if ((rc = s3_client_new(&c, &creds, NULL, err)) != 0)
+    if ((rc = s3_client_new_from_env(&c, err)) != 0)
         goto out;
     if ((rc = verify_list_backups(&b, c, where.bucket, where.key, err)) != 0)
         goto out;
@@ -76,8 +72,6 @@ look_at_backups(struct engine *e, const char *uri, const char *count_text, struc
 out:
     verify_backups_free(&b);
     s3_client_free(c);
-    if (have_creds)
-        s3_creds_free(&creds);
     if (have_where)
         s3_uri_free(&where);
     return rc;

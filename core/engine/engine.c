@@ -558,6 +558,7 @@ plan_gate(struct engine *e, int si, int ti, struct pd_err *err)
                   pd_time_wall());
     engine_strv_free(vars, n);
     ep.text = p.text;
+    ep.lines = &p.lines;
     // the previous step's operator time is journaled: an interrupt here must not add it again
     e->human_step = 0;
     t0 = pd_time_mono();

@@ -75,8 +75,9 @@
 #include "drill/drill.h"
 #include "runbook/runbook.h"
 
-struct pd_err;
 struct engine;
+struct lines;
+struct pd_err;
 
 /*
  * What the operator is asked for (input, note, manual step done?). stage
@@ -111,6 +112,7 @@ struct engine_plan {
     const struct runbook_stage *stage;
     const struct runbook_step *step; /* the first step that changes something */
     const char *text;                /* plan_build_at's text, secrets masked */
+    const struct lines *lines;       /* the same as lines with their kinds (timeline/lines.h) */
     bool accepted;                   /* already accepted by opts.yes: show it, ask nothing */
 };
 

@@ -20,6 +20,7 @@
 #include "pd_time.h"
 #include "report/review.h"
 #include "runbook/runbook.h"
+#include "timeline/history.h"
 
 /* ---- derived values shared by both formats ----------------------------------------------- */
 
@@ -54,42 +55,6 @@ outcome_of(const struct drill *d)
     if (d->outcome != NULL)
         return d->outcome;
     return d->interrupted ? "interrupted" : "running";
-}
-
-/* Seconds between two RFC 3339 stamps, or -1 when either is missing or bad. */
-static double
-span(const char *from, const char *to)
-{
-    double a, b;
-
-    if (from == NULL || to == NULL || pd_time_parse_rfc3339(&a, from, 0) != 0 ||
-        pd_time_parse_rfc3339(&b, to, 0) != 0 || b < a)
-        return -1;
-    return b - a;
-}
-
-/* The latest finished_at of any stage, borrowed; NULL when none finished. */
-static const char *
-last_stage_end(const struct drill *d)
-{
-    const char *last = NULL;
-
-    // Same format everywhere (UTC, ms), so string order is time order.
-    for (size_t i = 0; i < d->n_stages; i++) {
-        const char *f = d->stages[i].finished_at;
-
-        if (f != NULL && (last == NULL || strcmp(f, last) > 0))
-            last = f;
-    }
-    return last;
-}
-
-double
-report_rto_achieved(const struct drill *d)
-{
-    if (d->rto_s >= 0)
-        return d->rto_s;
-    return span(d->started_at, last_stage_end(d));
 }
 
 static int
@@ -271,7 +236,7 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
     cJSON *root = cJSON_CreateObject(), *r, *a;
     int rto_target = target_of(d->rto_target_s, rb, true);
     int rpo_target = target_of(d->rpo_target_s, rb, false);
-    double rto = report_rto_achieved(d);
+    double rto = drill_rto_achieved(d);
     struct issue *issues;
     size_t n_issues;
 
@@ -292,7 +257,7 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
     add_str(root, "started_at", d->started_at);
     add_str(root, "finished_at", d->finished_at);
     add_str(root, "outcome", outcome_of(d));
-    add_secs(root, "duration_s", span(d->started_at, d->finished_at));
+    add_secs(root, "duration_s", pd_time_span(d->started_at, d->finished_at));
     add_target(root, "expected_s", d->expected_s);
 
     a = cJSON_AddArrayToObject(root, "stages");
@@ -349,8 +314,28 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
     return root;
 }
 
-int
-report_json_string(char **out, const struct drill *d, const struct runbook *rb, struct pd_err *err)
+/* regressions[] after everything else, as the history gives them. */
+static void
+regressions_json(cJSON *root, const struct report_history *h)
+{
+    cJSON *arr = cJSON_AddArrayToObject(root, "regressions");
+
+    for (size_t i = 0; i < h->n_regressions; i++) {
+        const struct history_regression *r = &h->regressions[i];
+        cJSON *o = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(o, "stage", r->stage_id);
+        cJSON_AddStringToObject(o, "title", r->title);
+        cJSON_AddNumberToObject(o, "duration_s", (double)(long)(r->duration_s * 1000) / 1000);
+        cJSON_AddNumberToObject(o, "median_s", (double)(long)(r->median_s * 1000) / 1000);
+        cJSON_AddNumberToObject(o, "earlier_runs", (double)r->n_earlier);
+        cJSON_AddItemToArray(arr, o);
+    }
+}
+
+static int
+json_string(char **out, const struct drill *d, const struct runbook *rb,
+            const struct report_history *h, struct pd_err *err)
 {
     char sha[65];
     cJSON *root;
@@ -361,6 +346,8 @@ report_json_string(char **out, const struct drill *d, const struct runbook *rb, 
     if ((rc = drill_journal_sha256(d, sha, err)) != 0)
         return rc;
     root = report_json(d, rb, sha);
+    if (h != NULL)
+        regressions_json(root, h);
     text = cJSON_Print(root);
     cJSON_Delete(root);
     if (text == NULL)
@@ -368,6 +355,12 @@ report_json_string(char **out, const struct drill *d, const struct runbook *rb, 
     *out = pd_xasprintf("%s\n", text);
     cJSON_free(text);
     return 0;
+}
+
+int
+report_json_string(char **out, const struct drill *d, const struct runbook *rb, struct pd_err *err)
+{
+    return json_string(out, d, rb, NULL, err);
 }
 
 /* ---- report.md ----------------------------------------------------------------------------- */
@@ -498,7 +491,7 @@ md_header(struct md *m, const struct drill *d, const struct runbook *rb)
 {
     int rto_target = target_of(d->rto_target_s, rb, true);
     int rpo_target = target_of(d->rpo_target_s, rb, false);
-    double rto = report_rto_achieved(d);
+    double rto = drill_rto_achieved(d);
 
     md_put(m, "# Drill report: ");
     md_item_text(m, d->runbook_title != NULL ? d->runbook_title : d->runbook_id);
@@ -525,7 +518,7 @@ md_header(struct md *m, const struct drill *d, const struct runbook *rb)
     md_put(m, " |\n| Finished | ");
     md_cell(m, d->finished_at);
     md_printf(m, " |\n| Outcome | **%s** |\n| Duration (s) | ", outcome_of(d));
-    md_secs(m, span(d->started_at, d->finished_at));
+    md_secs(m, pd_time_span(d->started_at, d->finished_at));
     md_put(m, " |\n| RTO achieved (s) | ");
     md_secs(m, rto);
     md_put(m, " |\n| RTO target (s) | ");
@@ -710,8 +703,28 @@ md_outcome(struct md *m, const struct drill *d, const char *sha)
     md_put(m, " |\n");
 }
 
-int
-report_md_string(char **out, const struct drill *d, const struct runbook *rb, struct pd_err *err)
+/* The stages that regressed, after everything else (only when there are some). */
+static void
+md_regressions(struct md *m, const struct report_history *h)
+{
+    if (h == NULL || h->n_regressions == 0)
+        return;
+    md_put(m, "\n## Regressions\n\nStages that took at least twice the median of their earlier "
+              "runs:\n\n");
+    for (size_t i = 0; i < h->n_regressions; i++) {
+        const struct history_regression *r = &h->regressions[i];
+        char dur[32], med[32];
+
+        pd_time_human(dur, sizeof(dur), r->duration_s);
+        pd_time_human(med, sizeof(med), r->median_s);
+        md_printf(m, "- %s: %s, median %s over %zu earlier run%s\n", r->title, dur, med,
+                  r->n_earlier, r->n_earlier == 1 ? "" : "s");
+    }
+}
+
+static int
+md_string(char **out, const struct drill *d, const struct runbook *rb,
+          const struct report_history *h, struct pd_err *err)
 {
     struct md m = {.rc = 0, .err = err};
     char sha[65];
@@ -733,6 +746,7 @@ report_md_string(char **out, const struct drill *d, const struct runbook *rb, st
         free(review);
     }
     md_outcome(&m, d, sha);
+    md_regressions(&m, h);
     rc = m.rc;
     if (rc != 0) {
         pd_buf_free(&m.b);
@@ -740,6 +754,12 @@ report_md_string(char **out, const struct drill *d, const struct runbook *rb, st
     }
     *out = pd_buf_steal(&m.b);
     return 0;
+}
+
+int
+report_md_string(char **out, const struct drill *d, const struct runbook *rb, struct pd_err *err)
+{
+    return md_string(out, d, rb, NULL, err);
 }
 
 /* ---- files --------------------------------------------------------------------------------- */
@@ -808,15 +828,16 @@ out:
 }
 
 int
-report_write(const struct drill *d, const struct runbook *rb, const char *dir, struct pd_err *err)
+report_write_history(const struct drill *d, const struct runbook *rb, const char *dir,
+                     const struct report_history *h, struct pd_err *err)
 {
     char *json = NULL, *md = NULL;
     int rc;
 
     if (dir == NULL)
         dir = d->dir;
-    if ((rc = report_json_string(&json, d, rb, err)) != 0 ||
-        (rc = report_md_string(&md, d, rb, err)) != 0 ||
+    if ((rc = json_string(&json, d, rb, h, err)) != 0 ||
+        (rc = md_string(&md, d, rb, h, err)) != 0 ||
         (rc = write_atomic(dir, "report.json", json, err)) != 0 ||
         (rc = write_atomic(dir, "report.md", md, err)) != 0)
         goto out;
@@ -824,4 +845,10 @@ out:
     free(json);
     free(md);
     return rc;
+}
+
+int
+report_write(const struct drill *d, const struct runbook *rb, const char *dir, struct pd_err *err)
+{
+    return report_write_history(d, rb, dir, NULL, err);
 }

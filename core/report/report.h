@@ -23,16 +23,26 @@
  * notes[] {stage, at, text}, issues[] {stage, at, text, kind: "recorded",
  * "failed-step" or "skipped-step"; failed and skipped steps are added with
  * their summary or reason}, the review sections of report/review.h (team,
- * deviations, follow_ups, cleanup, compliance), resumes, truncated_tail.
+ * deviations, follow_ups, cleanup, compliance), resumes, truncated_tail
+ * and, written by report_write_history, regressions[].
  * Durations are seconds rounded to 3 decimals; stage references are stage
  * ids (null: the drill).
  */
 #ifndef PD_REPORT_H
 #define PD_REPORT_H
 
+#include <stddef.h>
+
 struct drill;
+struct history_regression;
 struct runbook;
 struct pd_err;
+
+/* What the drill's history adds to its report (timeline/history.h computes it). */
+struct report_history {
+    const struct history_regression *regressions; /* borrowed */
+    size_t n_regressions;
+};
 
 /*
  * Write dir/report.json and dir/report.md (dir NULL: the drill's folder).
@@ -44,11 +54,14 @@ int report_write(const struct drill *d, const struct runbook *rb, const char *di
                  struct pd_err *err);
 
 /*
- * The achieved RTO in seconds as report.json gives it: a DRILL_EV_MEASURE
- * "rto_s" when recorded, else from the drill's start to the end of its last
- * finished stage; -1 when no stage finished.
+ * report_write with the history's part: report.json ends with
+ * regressions[] {stage, title, duration_s, median_s, earlier_runs} (empty
+ * when none regressed) and report.md with a "Regressions" section when
+ * some did. h NULL is report_write. The report's files have this one
+ * writer: nothing rewrites them afterwards.
  */
-double report_rto_achieved(const struct drill *d);
+int report_write_history(const struct drill *d, const struct runbook *rb, const char *dir,
+                         const struct report_history *h, struct pd_err *err);
 
 /* report.json's text (with a final newline); the caller owns *out. */
 int report_json_string(char **out, const struct drill *d, const struct runbook *rb,

@@ -1,6 +1,6 @@
 /*
- * s3/client: the S3 operations pgdrill needs, over libcurl, signed by
- * s3/sigv4.
+ * s3/client: the S3 operations pgdrill needs, sent through core/http (the
+ * one transport: connection reuse, retries, TLS rules), signed by s3/sigv4.
  *
  * A client holds a copy of the resolved credentials (s3/creds) and options;
  * it is not shared between threads, except that s3_multipart_upload_part may
@@ -32,6 +32,16 @@
 struct pd_err;
 struct s3_client;
 
+/*
+ * Called for every object HEAD or GET answered, with its
+ * x-amz-server-side-encryption value (NULL: none); core/compliance
+ * registers one to record encryption at rest. Process-wide; NULL: none.
+ */
+typedef void s3_object_observer_fn(const char *bucket, const char *key, const char *sse,
+                                   void *payload);
+
+void s3_set_object_observer(s3_object_observer_fn *fn, void *payload);
+
 struct s3_client_options {
     int max_retries;        /* attempts after the first; default 4 (-1 means none) */
     double retry_base_s;    /* first backoff; doubles each time; default 0.2 */
@@ -48,6 +58,14 @@ struct s3_client_options {
  */
 int s3_client_new(struct s3_client **out, const struct s3_creds *creds,
                   const struct s3_client_options *opt, struct pd_err *err);
+
+/*
+ * The client the environment configures: s3_creds_load without overrides
+ * (AWS_* variables, the shared files) and default options, as
+ * neon_client_new_from_env does for Neon. On failure *out is NULL and err
+ * says what is missing.
+ */
+int s3_client_new_from_env(struct s3_client **out, struct pd_err *err);
 
 void s3_client_free(struct s3_client *c);
 

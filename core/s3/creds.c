@@ -7,12 +7,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "compliance/compliance.h"
 #include "http/http.h"
 #include "pd_err.h"
-#include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+#include "pd_str.h"
 #include "s3/sigv4.h"
 
 #define INI_LINE_MAX 4096
@@ -29,19 +28,6 @@ struct ini {
     struct ini_entry *e;
     size_t n;
 };
-
-static char *
-trim(char *s)
-{
-    char *end;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    end = s + strlen(s);
-    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
-        *--end = '\0';
-    return s;
-}
 
 static void
 ini_add(struct ini *ini, const char *section, const char *key, const char *value)
@@ -111,7 +97,7 @@ ini_load(struct ini *ini, const char *path, int *found, struct pd_err *err)
     *found = 1;
     while (fgets(line, sizeof(line), f)) {
         int indented = line[0] == ' ' || line[0] == '\t';
-        char *s = trim(line), *eq;
+        char *s = pd_trim(line), *eq;
 
         lineno++;
         if (*s == '\0' || *s == '#' || *s == ';')
@@ -141,7 +127,7 @@ ini_load(struct ini *ini, const char *path, int *found, struct pd_err *err)
             goto out;
         }
         *eq = '\0';
-        char *key = trim(s), *value = trim(eq + 1);
+        char *key = pd_trim(s), *value = pd_trim(eq + 1);
         if (indented && parent) {
             char *nested = pd_xasprintf("%s.%s", parent, key);
 
@@ -244,23 +230,6 @@ valid_region(const char *r)
     return 1;
 }
 
-int
-s3_host_is_loopback(const char *host)
-{
-    unsigned char a[16];
-
-    if (strcasecmp(host, "localhost") == 0)
-        return 1;
-    if (inet_pton(AF_INET, host, a) == 1)
-        return a[0] == 127;
-    if (inet_pton(AF_INET6, host, a) == 1) {
-        static const unsigned char one[16] = {[15] = 1};
-
-        return memcmp(a, one, 16) == 0;
-    }
-    return 0;
-}
-
 /*
  * Split "scheme://host[:port][/]" into its parts; reject user info, paths,
  * queries and plain http to anything but loopback.
@@ -302,7 +271,7 @@ parse_endpoint(const char *url, int *https, char **hostport, char **hostname, st
     } else {
         name = pd_xstrndup(hp, strcspn(hp, ":"));
     }
-    if (!*https && !s3_host_is_loopback(name) && !http_plain_http_allowed()) {
+    if (!*https && !pd_host_is_loopback(name) && !http_plain_http_allowed()) {
         free(hp);
         free(name);
         return PD_ERR_SET(err, PD_EINPUT,
@@ -321,150 +290,191 @@ truthy(const char *v)
     return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
 }
 
-int
-s3_creds_load(struct s3_creds *out, const struct s3_creds_overrides *ov, struct pd_err *err)
+/* What s3_creds_load reads once and its phases share. */
+struct load {
+    struct ini creds_ini, cfg_ini;
+    char *creds_path, *cfg_path;
+    int ignore_endpoints;
+};
+
+/* The profile in effect, which must exist when it was asked for by name. */
+static int
+load_profile(struct s3_creds *out, const struct s3_creds_overrides *ov, struct load *l,
+             struct pd_err *err)
 {
-    struct ini creds_ini = {0}, cfg_ini = {0};
-    char *creds_path = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
-    char *cfg_path = aws_file("AWS_CONFIG_FILE", "config");
-    const char *v, *key_id, *secret, *profile;
-    int found_creds = 0, found_cfg = 0, explicit_profile, rc;
-    int ignore_endpoints = truthy(env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"));
+    const char *profile = ov && ov->profile ? ov->profile : env("AWS_PROFILE");
+    int explicit_profile;
 
-    memset(out, 0, sizeof(*out));
-    if ((rc = ini_load(&creds_ini, creds_path, &found_creds, err)) != 0 ||
-        (rc = ini_load(&cfg_ini, cfg_path, &found_cfg, err)) != 0)
-        goto out;
-
-    profile = ov && ov->profile ? ov->profile : env("AWS_PROFILE");
     if (profile == NULL)
         profile = env("AWS_DEFAULT_PROFILE");
     explicit_profile = profile != NULL;
     out->profile = pd_xstrdup(profile ? profile : "default");
-    if (explicit_profile && !ini_has_section(&creds_ini, out->profile) &&
-        !config_has_profile(&cfg_ini, out->profile)) {
-        rc = PD_ERR_SET(err, PD_EINPUT, "s3: profile '%s' not found in %s or %s", out->profile,
-                        creds_path, cfg_path);
-        goto out;
-    }
-    if (!ignore_endpoints &&
-        truthy(config_get(&cfg_ini, out->profile, "ignore_configured_endpoint_urls")))
-        ignore_endpoints = 1;
+    if (explicit_profile && !ini_has_section(&l->creds_ini, out->profile) &&
+        !config_has_profile(&l->cfg_ini, out->profile))
+        return PD_ERR_SET(err, PD_EINPUT, "s3: profile '%s' not found in %s or %s", out->profile,
+                          l->creds_path, l->cfg_path);
+    if (!l->ignore_endpoints &&
+        truthy(config_get(&l->cfg_ini, out->profile, "ignore_configured_endpoint_urls")))
+        l->ignore_endpoints = 1;
+    return 0;
+}
 
-    /* keys: the environment as a set, else the credentials file, else the config file */
-    key_id = env("AWS_ACCESS_KEY_ID");
-    secret = env("AWS_SECRET_ACCESS_KEY");
+/* Keys from the profile: the credentials file, else the config file. */
+static int
+load_file_keys(struct s3_creds *out, const struct load *l, struct pd_err *err)
+{
+    const char *k = ini_get(&l->creds_ini, out->profile, "aws_access_key_id");
+    const char *s = ini_get(&l->creds_ini, out->profile, "aws_secret_access_key");
+    const char *t = ini_get(&l->creds_ini, out->profile, "aws_session_token");
+
+    out->keys_from = "credentials file";
+    if (k == NULL && s == NULL) {
+        k = config_get(&l->cfg_ini, out->profile, "aws_access_key_id");
+        s = config_get(&l->cfg_ini, out->profile, "aws_secret_access_key");
+        t = config_get(&l->cfg_ini, out->profile, "aws_session_token");
+        out->keys_from = "config file";
+    }
+    if (k == NULL && s == NULL)
+        return PD_ERR_SET(err, PD_EINPUT,
+                          "s3: no AWS credentials: set AWS_ACCESS_KEY_ID and "
+                          "AWS_SECRET_ACCESS_KEY, or give profile '%s' keys in %s",
+                          out->profile, l->creds_path);
+    if (k == NULL || s == NULL)
+        return PD_ERR_SET(err, PD_EINPUT, "s3: profile '%s' in the %s has %s but no %s",
+                          out->profile, out->keys_from,
+                          k ? "aws_access_key_id" : "aws_secret_access_key",
+                          k ? "aws_secret_access_key" : "aws_access_key_id");
+    out->access_key_id = pd_xstrdup(k);
+    out->secret_access_key = pd_xstrdup(s);
+    out->session_token = pd_xstrdup(t);
+    return 0;
+}
+
+/* Keys: the environment as a set, else the profile's; secrets registered for redaction. */
+static int
+load_keys(struct s3_creds *out, const struct load *l, struct pd_err *err)
+{
+    const char *key_id = env("AWS_ACCESS_KEY_ID");
+    const char *secret = env("AWS_SECRET_ACCESS_KEY");
+    int rc;
+
     if (key_id && secret) {
         out->access_key_id = pd_xstrdup(key_id);
         out->secret_access_key = pd_xstrdup(secret);
         out->session_token = pd_xstrdup(env("AWS_SESSION_TOKEN"));
         out->keys_from = "environment";
     } else if (key_id || secret) {
-        rc = PD_ERR_SET(err, PD_EINPUT, "s3: %s is set but %s is not",
-                        key_id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
-                        key_id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
-        goto out;
-    } else {
-        const char *k = ini_get(&creds_ini, out->profile, "aws_access_key_id");
-        const char *s = ini_get(&creds_ini, out->profile, "aws_secret_access_key");
-        const char *t = ini_get(&creds_ini, out->profile, "aws_session_token");
-
-        out->keys_from = "credentials file";
-        if (k == NULL && s == NULL) {
-            k = config_get(&cfg_ini, out->profile, "aws_access_key_id");
-            s = config_get(&cfg_ini, out->profile, "aws_secret_access_key");
-            t = config_get(&cfg_ini, out->profile, "aws_session_token");
-            out->keys_from = "config file";
-        }
-        if (k == NULL && s == NULL) {
-            rc = PD_ERR_SET(err, PD_EINPUT,
-                            "s3: no AWS credentials: set AWS_ACCESS_KEY_ID and "
-                            "AWS_SECRET_ACCESS_KEY, or give profile '%s' keys in %s",
-                            out->profile, creds_path);
-            goto out;
-        }
-        if (k == NULL || s == NULL) {
-            rc = PD_ERR_SET(err, PD_EINPUT, "s3: profile '%s' in the %s has %s but no %s",
-                            out->profile, out->keys_from,
-                            k ? "aws_access_key_id" : "aws_secret_access_key",
-                            k ? "aws_secret_access_key" : "aws_access_key_id");
-            goto out;
-        }
-        out->access_key_id = pd_xstrdup(k);
-        out->secret_access_key = pd_xstrdup(s);
-        out->session_token = pd_xstrdup(t);
+        return PD_ERR_SET(err, PD_EINPUT, "s3: %s is set but %s is not",
+                          key_id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+                          key_id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+    } else if ((rc = load_file_keys(out, l, err)) != 0) {
+        return rc;
     }
     pd_redact_register(out->secret_access_key);
     pd_redact_register(out->session_token);
+    return 0;
+}
 
-    /* region */
-    v = ov && ov->region ? ov->region : env("AWS_REGION");
+static int
+load_region(struct s3_creds *out, const struct s3_creds_overrides *ov, const struct load *l,
+            struct pd_err *err)
+{
+    const char *v = ov && ov->region ? ov->region : env("AWS_REGION");
+
     if (v == NULL)
         v = env("AWS_DEFAULT_REGION");
     if (v == NULL)
-        v = config_get(&cfg_ini, out->profile, "region");
+        v = config_get(&l->cfg_ini, out->profile, "region");
     out->region = pd_xstrdup(v ? v : "us-east-1");
-    if (!valid_region(out->region)) {
-        rc = PD_ERR_SET(err, PD_EINPUT, "s3: region '%.64s' is not a valid region name",
-                        out->region);
-        goto out;
-    }
+    if (!valid_region(out->region))
+        return PD_ERR_SET(err, PD_EINPUT, "s3: region '%.64s' is not a valid region name",
+                          out->region);
+    return 0;
+}
 
-    /* endpoint */
-    v = ov && ov->endpoint_url ? ov->endpoint_url : NULL;
-    if (v == NULL && !ignore_endpoints) {
-        const char *services = config_get(&cfg_ini, out->profile, "services");
+static int
+load_endpoint(struct s3_creds *out, const struct s3_creds_overrides *ov, const struct load *l,
+              struct pd_err *err)
+{
+    const char *v = ov && ov->endpoint_url ? ov->endpoint_url : NULL;
+    char *hostport, *hostname;
+    int https, rc;
+
+    if (v == NULL && !l->ignore_endpoints) {
+        const char *services = config_get(&l->cfg_ini, out->profile, "services");
 
         v = env("AWS_ENDPOINT_URL_S3");
         if (v == NULL)
             v = env("AWS_ENDPOINT_URL");
         if (v == NULL)
-            v = config_get(&cfg_ini, out->profile, "s3.endpoint_url");
+            v = config_get(&l->cfg_ini, out->profile, "s3.endpoint_url");
         if (v == NULL && services) {
             char *section = pd_xasprintf("services %s", services);
 
-            v = ini_get(&cfg_ini, section, "s3.endpoint_url");
+            v = ini_get(&l->cfg_ini, section, "s3.endpoint_url");
             free(section);
         }
         if (v == NULL)
-            v = config_get(&cfg_ini, out->profile, "endpoint_url");
+            v = config_get(&l->cfg_ini, out->profile, "endpoint_url");
     }
-    if (v) {
-        int https;
-        char *hostport, *hostname;
-
-        if ((rc = parse_endpoint(v, &https, &hostport, &hostname, err)) != 0)
-            goto out;
-        out->endpoint_url = pd_xasprintf("%s://%s", https ? "https" : "http", hostport);
-        free(hostport);
-        free(hostname);
-    }
-
-    /* CA bundle (a private CA in front of S3, test servers), as the AWS CLI reads it */
-    v = env("AWS_CA_BUNDLE");
     if (v == NULL)
-        v = config_get(&cfg_ini, out->profile, "ca_bundle");
+        return 0;
+    if ((rc = parse_endpoint(v, &https, &hostport, &hostname, err)) != 0)
+        return rc;
+    out->endpoint_url = pd_xasprintf("%s://%s", https ? "https" : "http", hostport);
+    free(hostport);
+    free(hostname);
+    return 0;
+}
+
+/* The CA bundle (a private CA in front of S3, test servers) and the addressing style. */
+static int
+load_transport(struct s3_creds *out, const struct load *l, struct pd_err *err)
+{
+    const char *v = env("AWS_CA_BUNDLE");
+
+    if (v == NULL)
+        v = config_get(&l->cfg_ini, out->profile, "ca_bundle");
     if (v != NULL)
         out->ca_bundle = pd_xstrdup(v);
 
-    v = config_get(&cfg_ini, out->profile, "s3.addressing_style");
-    if (v == NULL || strcmp(v, "auto") == 0) {
+    v = config_get(&l->cfg_ini, out->profile, "s3.addressing_style");
+    if (v == NULL || strcmp(v, "auto") == 0)
         out->addressing = S3_ADDRESSING_AUTO;
-    } else if (strcmp(v, "path") == 0) {
+    else if (strcmp(v, "path") == 0)
         out->addressing = S3_ADDRESSING_PATH;
-    } else if (strcmp(v, "virtual") == 0) {
+    else if (strcmp(v, "virtual") == 0)
         out->addressing = S3_ADDRESSING_VIRTUAL;
-    } else {
-        rc = PD_ERR_SET(err, PD_EINPUT,
-                        "s3: addressing_style '%.32s' of profile '%s' is not auto, path or virtual",
-                        v, out->profile);
+    else
+        return PD_ERR_SET(err, PD_EINPUT,
+                          "s3: addressing_style '%.32s' of profile '%s' is not auto, path or "
+                          "virtual",
+                          v, out->profile);
+    return 0;
+}
+
+int
+s3_creds_load(struct s3_creds *out, const struct s3_creds_overrides *ov, struct pd_err *err)
+{
+    struct load l = {0};
+    int found_creds = 0, found_cfg = 0, rc;
+
+    memset(out, 0, sizeof(*out));
+    l.creds_path = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+    l.cfg_path = aws_file("AWS_CONFIG_FILE", "config");
+    l.ignore_endpoints = truthy(env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"));
+    if ((rc = ini_load(&l.creds_ini, l.creds_path, &found_creds, err)) != 0 ||
+        (rc = ini_load(&l.cfg_ini, l.cfg_path, &found_cfg, err)) != 0)
         goto out;
-    }
+    if ((rc = load_profile(out, ov, &l, err)) != 0 || (rc = load_keys(out, &l, err)) != 0 ||
+        (rc = load_region(out, ov, &l, err)) != 0 || (rc = load_endpoint(out, ov, &l, err)) != 0)
+        goto out;
+    rc = load_transport(out, &l, err);
 out:
-    ini_free(&creds_ini);
-    ini_free(&cfg_ini);
-    free(creds_path);
-    free(cfg_path);
+    ini_free(&l.creds_ini);
+    ini_free(&l.cfg_ini);
+    free(l.creds_path);
+    free(l.cfg_path);
     if (rc != 0)
         s3_creds_free(out);
     return rc;
@@ -585,12 +595,12 @@ s3_creds_target(struct s3_target *out, const struct s3_creds *c, const char *buc
         path_style = 0;
     else
         path_style = c->endpoint_url != NULL || strchr(bucket, '.') != NULL;
-    if (!path_style && hostname && s3_host_is_loopback(hostname) &&
+    if (!path_style && hostname && pd_host_is_loopback(hostname) &&
         strcmp(hostname, "localhost") != 0)
         path_style = 1; // an IP address cannot carry a bucket label
 
     out->https = https;
-    out->loopback = hostname != NULL && s3_host_is_loopback(hostname);
+    out->loopback = hostname != NULL && pd_host_is_loopback(hostname);
     if (path_style) {
         out->host = pd_xstrdup(host_base);
         out->path = key && *key ? pd_xasprintf("/%s/%s", bucket, key) : pd_xasprintf("/%s", bucket);
@@ -619,15 +629,6 @@ s3_target_free(struct s3_target *t)
 void
 s3_target_note(const struct s3_target *t, int new_connection)
 {
-    char *endpoint = pd_xasprintf("%s://%s", t->https ? "https" : "http", t->host);
-
-    // only reachable with PGDRILL_ALLOW_PLAIN_HTTP: parse_endpoint refuses it otherwise
-    if (!t->https && !t->loopback && new_connection)
-        pd_log(PD_LOG_WARN,
-               "WARNING: plain http to non-loopback host %s (" HTTP_ALLOW_PLAIN_ENV
-               " is set): the connection is not encrypted",
-               t->host);
-    compliance_note_endpoint(endpoint, t->https != 0, t->loopback != 0,
-                             t->https || t->loopback ? NULL : HTTP_ALLOW_PLAIN_ENV);
-    free(endpoint);
+    // the transport's own report (core/http): the observer and the plain-http warning
+    http_note_request(t->url, t->host, new_connection);
 }

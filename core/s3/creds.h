@@ -24,7 +24,7 @@
  * path-style (endpoint/bucket/key) for custom endpoints, for buckets with
  * dots (TLS wildcard certificates do not cover them) and when the profile's
  * s3 addressing_style says path. Endpoints must be https://, except
- * loopback (127.0.0.0/8, ::1, localhost), which may be http://, and any
+ * loopback (pd_host_is_loopback: 127.0.0.0/8, ::1, localhost), which may be http://, and any
  * host when PGDRILL_ALLOW_PLAIN_HTTP=1 (every connection then logs a
  * warning, see s3_target_note).
  *
@@ -97,13 +97,11 @@ int s3_creds_target(struct s3_target *out, const struct s3_creds *c, const char 
 void s3_target_free(struct s3_target *t);
 
 /*
- * Record a request to t for the compliance checks (core/compliance); with
- * new_connection, plain http to a non-loopback host also logs a warning
- * naming the host.
+ * Report a request to t as core/http does for every request it sends
+ * (http_note_request): to the observer (core/compliance records it) and,
+ * with new_connection, a warning naming the host for plain http outside
+ * loopback.
  */
 void s3_target_note(const struct s3_target *t, int new_connection);
-
-/* Whether host (no port, IPv6 without brackets) is a loopback name or address. */
-int s3_host_is_loopback(const char *host);
 
 #endif

@@ -7,6 +7,7 @@
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
+#include "pd_str.h"
 #include "pd_time.h"
 
 #define MIN_PART     ((size_t)5 * 1024 * 1024)
@@ -120,12 +121,6 @@ s3_upload_add_metadata(struct s3_upload *u, const char *name, const char *value)
     u->has_put = 1;
 }
 
-static char *
-dup_or_null(const char *s)
-{
-    return s ? pd_xstrdup(s) : NULL;
-}
-
 int
 s3_upload_new(struct s3_upload **out, struct s3_client *c, const char *bucket, const char *key,
               const struct s3_upload_options *opt, struct pd_err *err)
@@ -155,10 +150,10 @@ s3_upload_new(struct s3_upload **out, struct s3_client *c, const char *bucket, c
         size_t n = 0;
 
         u->has_put = 1;
-        u->put.content_type = u->content_type = dup_or_null(p->content_type);
-        u->put.sse = u->sse = dup_or_null(p->sse);
-        u->put.sse_kms_key_id = u->kms_key = dup_or_null(p->sse_kms_key_id);
-        u->put.storage_class = u->storage_class = dup_or_null(p->storage_class);
+        u->put.content_type = u->content_type = pd_dup_or_null(p->content_type);
+        u->put.sse = u->sse = pd_dup_or_null(p->sse);
+        u->put.sse_kms_key_id = u->kms_key = pd_dup_or_null(p->sse_kms_key_id);
+        u->put.storage_class = u->storage_class = pd_dup_or_null(p->storage_class);
         while (p->metadata && p->metadata[n])
             n++;
         u->metadata = pd_xcalloc(n + 1, sizeof(char *));

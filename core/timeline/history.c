@@ -1,22 +1,18 @@
 /* history: per-stage durations across drills of one runbook, and regressions. */
 #include "timeline/history.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <cjson/cJSON.h>
 
 #include "drill/drill.h"
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
+#include "pd_str.h"
 #include "pd_time.h"
-#include "report/report.h"
+#include "timeline/lines.h"
 
 static int
 cmp_double(const void *a, const void *b)
@@ -107,9 +103,9 @@ history_load(struct history *out, const char *home, const char *runbook_id, stru
             struct history_run *r = &out->runs[0];
             out->n_runs++;
             r->drill_id = pd_xstrdup(d->id);
-            r->started_at = d->started_at ? pd_xstrdup(d->started_at) : NULL;
-            r->outcome = d->outcome ? pd_xstrdup(d->outcome) : NULL;
-            r->rto_s = report_rto_achieved(d);
+            r->started_at = pd_dup_or_null(d->started_at);
+            r->outcome = pd_dup_or_null(d->outcome);
+            r->rto_s = drill_rto_achieved(d);
             r->rpo_s = d->rpo_s;
             r->stage_s = pd_xmalloc((out->n_stages ? out->n_stages : 1) * sizeof(double));
             for (size_t s = 0; s < out->n_stages; s++)
@@ -153,8 +149,9 @@ history_run_regressed(const struct history *h, size_t r, size_t s, double *media
     return reg;
 }
 
-char *
-history_render(const struct history *h, int width)
+/* The text of history_render; marks (may be NULL) gets the kinds of its lines. */
+static char *
+render(const struct history *h, int width, struct line_marks *marks)
 {
     struct pd_buf b;
     double max = 0;
@@ -163,6 +160,7 @@ history_render(const struct history *h, int width)
     if (bar_w < 10)
         bar_w = 10;
     pd_buf_init(&b, 0);
+    lines_mark(marks, &b, LINE_HEADING);
     pd_buf_appendf(&b, NULL, "Drill history of %s: %zu drill%s\n\n", h->runbook_id, h->n_runs,
                    h->n_runs == 1 ? "" : "s");
     pd_buf_appendf(&b, NULL, "  %-3s %-34s %-10s %-9s %s\n", "#", "DRILL", "OUTCOME", "RTO", "RPO");
@@ -179,9 +177,11 @@ history_render(const struct history *h, int width)
                 max = h->runs[r].stage_s[s];
     }
     for (size_t s = 0; s < h->n_stages; s++) {
+        lines_mark(marks, &b, LINE_HEADING);
         pd_buf_appendf(&b, NULL, "\n%s\n", h->stage_titles[s]);
         for (size_t r = 0; r < h->n_runs; r++) {
             double d = h->runs[r].stage_s[s], med = 0;
+            bool reg;
             char dur[32];
             if (d < 0) {
                 pd_buf_appendf(&b, NULL, "  %-3zu %-*s  -\n", r + 1, bar_w, "");
@@ -191,11 +191,14 @@ history_render(const struct history *h, int width)
             if (n < 1)
                 n = 1;
             pd_time_human(dur, sizeof(dur), d);
+            reg = history_run_regressed(h, r, s, &med);
+            if (reg)
+                lines_mark(marks, &b, LINE_REGRESSION);
             pd_buf_appendf(&b, NULL, "  %-3zu ", r + 1);
             for (int i = 0; i < bar_w; i++)
                 pd_buf_append(&b, i < n ? "#" : " ", 1, NULL);
             pd_buf_appendf(&b, NULL, "  %s", dur);
-            if (history_run_regressed(h, r, s, &med)) {
+            if (reg) {
                 char m[32];
                 pd_time_human(m, sizeof(m), med);
                 pd_buf_appendf(&b, NULL, "  REGRESSION (median %s)", m);
@@ -204,6 +207,23 @@ history_render(const struct history *h, int width)
         }
     }
     return pd_buf_steal(&b);
+}
+
+char *
+history_render(const struct history *h, int width)
+{
+    return render(h, width, NULL);
+}
+
+void
+history_render_lines(struct lines *out, const struct history *h, int width)
+{
+    struct line_marks m = {0};
+    char *text = render(h, width, &m);
+
+    lines_split(out, text, &m, false);
+    lines_marks_clear(&m);
+    free(text);
 }
 
 void
@@ -259,136 +279,4 @@ history_regressions(struct history_regression **out, size_t *n_out, const char *
     }
     history_clear(&h);
     return 0;
-}
-
-/* Replace path with text through a 0600 temporary file, fsync'd, renamed. */
-static int
-write_atomic(const char *path, const char *text, struct pd_err *err)
-{
-    char *tmp = pd_xasprintf("%s.tmp.%ld", path, (long)getpid());
-    size_t len = strlen(text);
-    int fd, rc = 0;
-
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "history: create %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "history: write %s: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        goto out;
-    }
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "history: rename %s: %s", tmp, strerror(errno));
-        unlink(tmp);
-    }
-out:
-    free(tmp);
-    return rc;
-}
-
-static int
-read_file(char **out, const char *path, struct pd_err *err)
-{
-    FILE *f = fopen(path, "r");
-    struct pd_buf b;
-    char chunk[8192];
-    size_t n;
-
-    if (f == NULL)
-        return PD_ERR_SET(err, PD_EIO, "history: open %s: %s", path, strerror(errno));
-    pd_buf_init(&b, 0);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        pd_buf_append(&b, chunk, n, NULL);
-    // a read error must not pass for a short file
-    if (ferror(f)) {
-        int e = errno;
-
-        (void)fclose(f);
-        pd_buf_free(&b);
-        return PD_ERR_SET(err, PD_EIO, "history: read %s: %s", path, strerror(e));
-    }
-    (void)fclose(f); // read only
-    *out = pd_buf_steal(&b);
-    return 0;
-}
-
-int
-history_report_add(const char *home, const struct drill *drill, const char *dir, struct pd_err *err)
-{
-    struct history_regression *regs = NULL;
-    size_t n = 0;
-    char *jpath = NULL, *mpath = NULL, *text = NULL, *printed = NULL, *md = NULL;
-    cJSON *root = NULL, *arr;
-    struct pd_buf b;
-    int rc;
-
-    pd_buf_init(&b, 0);
-    if (!drill->runbook_id)
-        return 0;
-    rc = history_regressions(&regs, &n, home, drill->runbook_id, drill, err);
-    if (rc != 0)
-        return rc;
-    if (dir == NULL)
-        dir = drill->dir;
-    jpath = pd_xasprintf("%s/report.json", dir);
-    mpath = pd_xasprintf("%s/report.md", dir);
-    rc = read_file(&text, jpath, err);
-    if (rc != 0)
-        goto out;
-    root = cJSON_Parse(text);
-    if (root == NULL || !cJSON_IsObject(root)) {
-        rc = PD_ERR_SET(err, PD_EIO, "history: %s is not a json object", jpath);
-        goto out;
-    }
-    cJSON_DeleteItemFromObject(root, "regressions");
-    arr = cJSON_AddArrayToObject(root, "regressions");
-    for (size_t i = 0; i < n; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "stage", regs[i].stage_id);
-        cJSON_AddStringToObject(o, "title", regs[i].title);
-        cJSON_AddNumberToObject(o, "duration_s", (double)(long)(regs[i].duration_s * 1000) / 1000);
-        cJSON_AddNumberToObject(o, "median_s", (double)(long)(regs[i].median_s * 1000) / 1000);
-        cJSON_AddNumberToObject(o, "earlier_runs", (double)regs[i].n_earlier);
-        cJSON_AddItemToArray(arr, o);
-    }
-    printed = cJSON_Print(root);
-    if (printed == NULL) { /* uncovered: cJSON fails only when out of memory */
-        pd_run_fatal_hook();
-        abort();
-    }
-    pd_buf_appendf(&b, NULL, "%s\n", printed);
-    rc = write_atomic(jpath, pd_buf_str(&b), err);
-    if (rc != 0 || n == 0)
-        goto out;
-    // report.md: a section after what report.c wrote (rewritten the same way)
-    rc = read_file(&md, mpath, err);
-    if (rc != 0)
-        goto out;
-    pd_buf_reset(&b);
-    pd_buf_appendf(&b, NULL,
-                   "%s\n## Regressions\n\nStages that took at least twice the median of "
-                   "their earlier runs:\n\n",
-                   md);
-    for (size_t i = 0; i < n; i++) {
-        char d[32], m[32];
-        pd_time_human(d, sizeof(d), regs[i].duration_s);
-        pd_time_human(m, sizeof(m), regs[i].median_s);
-        pd_buf_appendf(&b, NULL, "- %s: %s, median %s over %zu earlier run%s\n", regs[i].title, d,
-                       m, regs[i].n_earlier, regs[i].n_earlier == 1 ? "" : "s");
-    }
-    rc = write_atomic(mpath, pd_buf_str(&b), err);
-out:
-    pd_buf_free(&b);
-    cJSON_free(printed);
-    cJSON_Delete(root);
-    free(md);
-    free(text);
-    free(jpath);
-    free(mpath);
-    history_regressions_free(regs, n);
-    return rc;
 }

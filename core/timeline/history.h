@@ -7,9 +7,8 @@
  * a regression when it took at least twice the median of the same stage's
  * earlier finished runs (and at least HISTORY_MIN_DELTA_S longer, so
  * sub-second noise in a fast stage is not flagged). history_regressions
- * computes that for one drill, and history_report_add writes the result
- * into the drill's report (regressions[] in report.json, a section in
- * report.md) after report_write, which does not know about history.
+ * computes that for one drill; the report writer (report_write_history)
+ * puts the result in the drill's report. Nothing here writes a file.
  */
 #ifndef PD_TIMELINE_HISTORY_H
 #define PD_TIMELINE_HISTORY_H
@@ -18,6 +17,7 @@
 #include <stddef.h>
 
 struct drill;
+struct lines;
 struct pd_err;
 
 #define HISTORY_MIN_DELTA_S 1.0
@@ -61,6 +61,9 @@ bool history_run_regressed(const struct history *h, size_t r, size_t s, double *
 /* The chart: per stage, one bar per drill (oldest first), REGRESSION marks. Caller owns. */
 char *history_render(const struct history *h, int width);
 
+/* history_render's text as lines with their kinds, appended to out (lines.h). */
+void history_render_lines(struct lines *out, const struct history *h, int width);
+
 struct history_regression {
     char *stage_id;
     char *title;
@@ -78,14 +81,5 @@ int history_regressions(struct history_regression **out, size_t *n_out, const ch
                         const char *runbook_id, const struct drill *drill, struct pd_err *err);
 
 void history_regressions_free(struct history_regression *v, size_t n);
-
-/*
- * Add regressions[] {stage, title, duration_s, median_s, earlier_runs} to
- * dir/report.json and a "Regressions" section to dir/report.md (both
- * rewritten through a 0600 temporary file and rename). dir NULL: the
- * drill's folder. Computes the regressions itself.
- */
-int history_report_add(const char *home, const struct drill *drill, const char *dir,
-                       struct pd_err *err);
 
 #endif

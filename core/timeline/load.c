@@ -76,7 +76,6 @@ load_dumps(struct timeline *tl, struct audit *audit, struct pd_err *err)
 {
     const char *uri_s = getenv("PGDRILL_BACKUP_URI");
     struct s3_uri uri = {0};
-    struct s3_creds creds = {0};
     struct s3_client *sc = NULL;
     char *prefix = NULL, *target = NULL;
     int rc;
@@ -86,10 +85,7 @@ load_dumps(struct timeline *tl, struct audit *audit, struct pd_err *err)
     rc = s3_uri_parse(&uri, uri_s, err);
     if (rc != 0)
         goto out;
-    rc = s3_creds_load(&creds, NULL, err);
-    if (rc != 0)
-        goto out;
-    rc = s3_client_new(&sc, &creds, NULL, err);
+    rc = s3_client_new_from_env(&sc, err);
     if (rc != 0)
         goto out;
     // a prefix "weekly" lists "weekly/..." only, not "weekly-old/..."
@@ -109,7 +105,6 @@ out:
     free(target);
     free(prefix);
     s3_client_free(sc);
-    s3_creds_free(&creds);
     s3_uri_free(&uri);
     return rc;
 }

@@ -66,7 +66,7 @@ var_value(const struct runbook *rb, const char *const *vars, size_t n_vars, cons
 /*
  * The walk over a runbook's steps that builds the plan's step lines and
  * the summary's lists, and what it knows of the step it is at. The
- * describe functions the action rows name (plan.intern.h) append to it.
+ * describe functions of the plan's action table append to it.
  */
 struct plan_walk {
     const struct runbook *rb;
@@ -76,6 +76,7 @@ struct plan_walk {
     struct pd_buf reads;   /* tables read */
     struct pd_buf writes;  /* tables changed or confirmed */
     struct pd_buf backups; /* the S3 objects steps read */
+    struct line_marks sm;  /* the kinds of steps' lines */
     /* the step being described */
     char *body;      /* its body, expanded */
     char first[160]; /* the body's first line ("... " when there are more) */
@@ -178,10 +179,10 @@ first_line(char *buf, size_t size, const char *s)
         memcpy(buf + n, " ...", 5); // n + 4 < size: the NUL fits too
 }
 
-/* ---- how each action's step reads in the plan (the rows of runbook/action.c) ---- */
+/* ---- how each action's step reads in the plan (the table below names these) ---- */
 
-void
-plan_describe_neon(struct plan_walk *w, const struct runbook_step *sp)
+static void
+describe_neon(struct plan_walk *w, const struct runbook_step *sp)
 {
     char *name = expand(w, runbook_step_attr(sp, "name"));
     char *branch = expand(w, runbook_step_attr(sp, "branch"));
@@ -205,8 +206,8 @@ plan_describe_neon(struct plan_walk *w, const struct runbook_step *sp)
     free(src);
 }
 
-void
-plan_describe_s3(struct plan_walk *w, const struct runbook_step *sp)
+static void
+describe_s3(struct plan_walk *w, const struct runbook_step *sp)
 {
     char *key = expand(w, runbook_step_attr(sp, "key"));
     char *uri = expand(w, runbook_step_attr(sp, "uri"));
@@ -219,8 +220,8 @@ plan_describe_s3(struct plan_walk *w, const struct runbook_step *sp)
 }
 
 /* sql and check: the first line, and the tables the body names. */
-void
-plan_describe_sql(struct plan_walk *w, const struct runbook_step *sp)
+static void
+describe_sql(struct plan_walk *w, const struct runbook_step *sp)
 {
     const char *imp = runbook_step_attr(sp, "import");
     const char *exp = runbook_step_attr(sp, "export");
@@ -241,8 +242,8 @@ plan_describe_sql(struct plan_walk *w, const struct runbook_step *sp)
     sql_tables(w->mutates ? &w->writes : &w->reads, w->body);
 }
 
-void
-plan_describe_confirm(struct plan_walk *w, const struct runbook_step *sp)
+static void
+describe_confirm(struct plan_walk *w, const struct runbook_step *sp)
 {
     char *target = expand(w, runbook_step_attr(sp, "target"));
     const char *destr = runbook_step_attr(sp, "destructive");
@@ -255,30 +256,56 @@ plan_describe_confirm(struct plan_walk *w, const struct runbook_step *sp)
     free(target);
 }
 
-void
-plan_describe_sh(struct plan_walk *w, const struct runbook_step *sp)
+static void
+describe_sh(struct plan_walk *w, const struct runbook_step *sp)
 {
     (void)sp;
     pd_buf_appendf(&w->steps, NULL, "sh: %s", w->first);
 }
 
-void
-plan_describe_input(struct plan_walk *w, const struct runbook_step *sp)
+static void
+describe_input(struct plan_walk *w, const struct runbook_step *sp)
 {
     pd_buf_appendf(&w->steps, NULL, "ask %s", sp->input ? sp->input->name : "");
 }
 
-void
-plan_describe_compliance(struct plan_walk *w, const struct runbook_step *sp)
+static void
+describe_compliance(struct plan_walk *w, const struct runbook_step *sp)
 {
     pd_buf_appendf(&w->steps, NULL, "compliance check %s", runbook_step_attr(sp, "check"));
 }
 
-void
-plan_describe_note(struct plan_walk *w, const struct runbook_step *sp)
+static void
+describe_note(struct plan_walk *w, const struct runbook_step *sp)
 {
     (void)sp;
     pd_buf_appendf(&w->steps, NULL, "%s", w->first[0] ? w->first : "note");
+}
+
+/*
+ * The plan's part of each action's row, indexed by enum step_action like
+ * the runbook's part (runbook/action.h), which says whether a step
+ * mutates: what the kind column reads when the step changes nothing, and
+ * how its description reads.
+ */
+static const struct plan_action action_table[STEP_ACTION_COUNT] = {
+    [STEP_SH] = {"run", describe_sh},
+    [STEP_SQL] = {"read", describe_sql},
+    [STEP_CHECK] = {"read", describe_sql},
+    [STEP_CONFIRM] = {"CONFIRM", describe_confirm},
+    [STEP_INPUT] = {"read", describe_input},
+    [STEP_NOTE] = {"read", describe_note},
+    [STEP_NEON] = {"read", describe_neon},
+    [STEP_S3] = {"read", describe_s3},
+    [STEP_COMPLIANCE] = {"read", describe_compliance},
+};
+
+const struct plan_action *
+plan_action(enum step_action a)
+{
+    if ((int)a < 0 || a >= STEP_ACTION_COUNT)
+        return NULL;
+    return &action_table[a];
 }
 
 bool
@@ -373,6 +400,7 @@ walk_step(struct plan_walk *w, struct plan *out, const struct plan_at *at, size_
 {
     const struct runbook_step *st = &w->rb->stages[s].steps[k];
     const struct runbook_action *act = runbook_action(st->action);
+    const struct plan_action *plan_row = plan_action(st->action);
     const char *done = done_kind(at->d, s, k);
     const char *save = runbook_step_attr(st, "save");
     size_t line_start = w->steps.len;
@@ -384,10 +412,12 @@ walk_step(struct plan_walk *w, struct plan *out, const struct plan_at *at, size_
         out->first_mutating = index;
     if (w->mutates)
         out->n_mutating++;
-    kind = done ? done : w->mutates ? "CHANGE" : st->manual ? "MANUAL" : act->plan_kind;
+    kind = done ? done : w->mutates ? "CHANGE" : st->manual ? "MANUAL" : plan_row->kind;
+    if (!done && (w->mutates || (!st->manual && st->action == STEP_CONFIRM)))
+        lines_mark(&w->sm, &w->steps, w->mutates ? LINE_CHANGE : LINE_CONFIRM);
     pd_buf_appendf(&w->steps, NULL, "  %-*s ", KIND_COLUMNS - 3, kind);
     first_line(w->first, sizeof(w->first), w->body);
-    act->describe(w, st);
+    plan_row->describe(w, st);
     if (save)
         pd_buf_appendf(&w->steps, NULL, " -> ${%s}", save);
     if (runbook_step_attr(st, "when"))
@@ -401,33 +431,41 @@ walk_step(struct plan_walk *w, struct plan *out, const struct plan_at *at, size_
 
 /* What the operator accepts comes first: the next change, then the totals. */
 static void
-write_summary(struct pd_buf *b, const struct plan_walk *w, const struct plan *out,
-              const struct plan_at *at, const char *next)
+write_summary(struct pd_buf *b, struct line_marks *bm, const struct plan_walk *w,
+              const struct plan *out, const struct plan_at *at, const char *next)
 {
     const struct runbook *rb = w->rb;
 
+    lines_mark(bm, b, LINE_HEADING);
     pd_buf_appendf(b, NULL, "Plan for %s: %s\n", rb->id, rb->title ? rb->title : "");
-    if (next != NULL)
+    if (next != NULL) {
+        lines_mark(bm, b, LINE_HEADING);
         pd_buf_appendf(b, NULL,
                        "Drill %s: nothing has changed yet. Next, the first change "
                        "(step %s, stage %zu):\n  %s\n",
                        at->d->id ? at->d->id : "?", rb->stages[at->stage].steps[at->step].id,
                        at->stage + 1, next);
+    }
+    lines_mark(bm, b, LINE_HEADING);
     pd_buf_appendf(b, NULL, "\nChanges: %zu step%s may create or change something", out->n_mutating,
                    out->n_mutating == 1 ? "" : "s");
     if (out->first_mutating >= 0)
         pd_buf_appendf(b, NULL, " (the %s is step %d)", at->d ? "next" : "first",
                        out->first_mutating + 1);
+    lines_mark(bm, b, LINE_HEADING);
     pd_buf_appendf(b, NULL, "\nBackup used: %s\n",
                    w->backups.len ? pd_buf_str(&w->backups) : "none");
+    lines_mark(bm, b, LINE_HEADING);
     pd_buf_appendf(b, NULL, "Tables read: %s\n", w->reads.len ? pd_buf_str(&w->reads) : "none");
+    lines_mark(bm, b, LINE_HEADING);
     pd_buf_appendf(b, NULL, "Tables changed or confirmed: %s\n",
                    w->writes.len ? pd_buf_str(&w->writes) : "none");
 }
 
 /* The expected data loss when target_time is known, checked against the timeline. */
 static void
-write_loss(struct pd_buf *b, const struct plan_walk *w, const struct timeline *tl, double now)
+write_loss(struct pd_buf *b, struct line_marks *bm, const struct plan_walk *w,
+           const struct timeline *tl, double now)
 {
     const char *tt = var_value(w->rb, w->vars, w->n_vars, "target_time", 11);
     const char *it = var_value(w->rb, w->vars, w->n_vars, "incident_time", 13);
@@ -440,17 +478,21 @@ write_loss(struct pd_buf *b, const struct plan_walk *w, const struct timeline *t
         incident = now;
     }
     if (!tt || pd_time_parse_rfc3339(&target, tt, 0) != 0) {
+        lines_mark(bm, b, LINE_LOSS);
         pd_buf_appendf(b, NULL, "Expected data loss: unknown (no target_time given)\n");
         return;
     }
     pd_time_human(loss, sizeof(loss), incident - target);
+    lines_mark(bm, b, LINE_LOSS);
     pd_buf_appendf(b, NULL, "Expected data loss: %s (changes after %s, up to %s)\n", loss, tt,
                    it ? "the incident" : "now");
-    if (tl && tl->has_window && target < tl->window_start)
+    if (tl && tl->has_window && target < tl->window_start) {
+        lines_mark(bm, b, LINE_WARN);
         pd_buf_appendf(b, NULL,
                        "Warning: %s is before Neon's history window: PITR "
                        "cannot reach it, use a dump\n",
                        tt);
+    }
 }
 
 /* plan_build and plan_build_at: the steps first, then the text in the order it is read. */
@@ -460,7 +502,8 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
 {
     struct plan_walk w = {.rb = rb, .vars = vars, .n_vars = n_vars};
     struct pd_buf b;
-    char *next = NULL; // what the step about to run does (a drill under way)
+    struct line_marks bm = {0}; // the kinds of b's lines
+    char *next = NULL;          // what the step about to run does (a drill under way)
     int index = 0;
 
     memset(out, 0, sizeof(*out));
@@ -471,18 +514,27 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
     pd_buf_init(&w.writes, 0);
     pd_buf_init(&w.backups, 0);
     for (size_t s = 0; s < rb->n_stages; s++) {
+        lines_mark(&w.sm, &w.steps, LINE_HEADING);
         pd_buf_appendf(&w.steps, NULL, "\n%zu. %s\n", s + 1, rb->stages[s].title);
         for (size_t k = 0; k < rb->stages[s].n_steps; k++)
             walk_step(&w, out, at, s, k, index++, &next);
     }
-    write_summary(&b, &w, out, at, next);
-    write_loss(&b, &w, tl, now);
+    write_summary(&b, &bm, &w, out, at, next);
+    write_loss(&b, &bm, &w, tl, now);
     // the inputs and every step follow
-    if (rb->n_inputs > 0 || strstr(pd_buf_str(&w.steps), "  ask ") != NULL)
+    if (rb->n_inputs > 0 || strstr(pd_buf_str(&w.steps), "  ask ") != NULL) {
+        lines_mark(&bm, &b, LINE_HEADING);
         pd_buf_appendf(&b, NULL, "\nInputs\n");
+    }
     describe_inputs(&b, rb, vars, n_vars);
-    pd_buf_appendf(&b, NULL, "%s\nNothing has been changed yet.\n", pd_buf_str(&w.steps));
+    lines_marks_append(&bm, &w.sm, b.len);
+    pd_buf_appendf(&b, NULL, "%s", pd_buf_str(&w.steps));
+    lines_mark(&bm, &b, LINE_HEADING);
+    pd_buf_appendf(&b, NULL, "\nNothing has been changed yet.\n");
     out->text = pd_redact(pd_buf_str(&b));
+    lines_split(&out->lines, pd_buf_str(&b), &bm, true);
+    lines_marks_clear(&bm);
+    lines_marks_clear(&w.sm);
     free(next);
     pd_buf_free(&w.steps);
     pd_buf_free(&b);
@@ -513,6 +565,7 @@ void
 plan_clear(struct plan *p)
 {
     free(p->text);
+    lines_clear(&p->lines);
     memset(p, 0, sizeof(*p));
     p->first_mutating = -1;
 }

@@ -26,12 +26,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "timeline/lines.h"
+
 struct drill;
 struct runbook;
 struct timeline;
 
 struct plan {
     char *text;         /* the plan for people, lines ending in '\n'; owned */
+    struct lines lines; /* the same text as lines with their kinds (lines.h); owned */
     int first_mutating; /* index of the first mutating step in runbook order, -1 when none */
     size_t n_mutating;  /* steps that create or change something */
 };

@@ -12,6 +12,7 @@
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_time.h"
+#include "timeline/lines.h"
 
 #define DUMP_STEM   "care-commons-backup-"
 #define DUMP_SUFFIX ".sql.gz"
@@ -241,14 +242,17 @@ short_time(char *buf, size_t size, double t)
 }
 
 static void
-render_rec(struct pd_buf *b, const struct timeline *tl, const struct timeline_rec *rec)
+render_rec(struct pd_buf *b, struct line_marks *m, const struct timeline *tl,
+           const struct timeline_rec *rec)
 {
     char when[40], target[40], loss[32];
 
     pd_time_format(when, sizeof(when), rec->incident);
     pd_time_format(target, sizeof(target), rec->target);
     span_text(loss, sizeof(loss), rec->loss_s);
+    lines_mark(m, b, LINE_HEADING);
     pd_buf_appendf(b, NULL, "Incident:    %s\n", when);
+    lines_mark(m, b, LINE_RECOMMENDED);
     if (rec->source == TIMELINE_PITR) {
         pd_buf_appendf(b, NULL, "Recommended: PITR, a Neon branch at %s%s\n", target,
                        rec->clamped ? " (the start of the history window)" : "");
@@ -256,11 +260,14 @@ render_rec(struct pd_buf *b, const struct timeline *tl, const struct timeline_re
         pd_buf_appendf(b, NULL, "Recommended: dump %s (taken %s)\n", tl->dumps[rec->dump].key,
                        target);
     }
+    lines_mark(m, b, LINE_LOSS);
     pd_buf_appendf(b, NULL, "Expected data loss: %s\n", loss);
 }
 
-char *
-timeline_render(const struct timeline *tl, const struct timeline_rec *rec, int days, int width)
+/* The text of timeline_render; m (may be NULL) gets the kinds of its lines. */
+static char *
+render(const struct timeline *tl, const struct timeline_rec *rec, int days, int width,
+       struct line_marks *m)
 {
     struct pd_buf b;
     char when[40], age[32], gap[32], size[32], start[40];
@@ -294,6 +301,7 @@ timeline_render(const struct timeline *tl, const struct timeline_rec *rec, int d
             bar[i] = '!';
     }
     bar[bar_w] = '\0';
+    lines_mark(m, &b, LINE_HEADING);
     pd_buf_appendf(&b, NULL,
                    "Restorability over the last %d day%s (= history window, | dump, "
                    "* both, ! incident)\n",
@@ -306,6 +314,7 @@ timeline_render(const struct timeline *tl, const struct timeline_rec *rec, int d
         pad = (int)strlen(start) + 1;
     pd_buf_appendf(&b, NULL, " %-*s%s\n", pad, start, when);
     pd_buf_appendf(&b, NULL, "\n");
+    lines_mark(m, &b, LINE_HEADING);
     if (tl->has_window) {
         pd_time_format(start, sizeof(start), tl->window_start);
         span_text(age, sizeof(age), tl->now - tl->window_start);
@@ -313,6 +322,7 @@ timeline_render(const struct timeline *tl, const struct timeline_rec *rec, int d
     } else {
         pd_buf_appendf(&b, NULL, "Neon history window: unknown\n");
     }
+    lines_mark(m, &b, LINE_HEADING);
     if (tl->bucket)
         pd_buf_appendf(&b, NULL, "Dumps in s3://%s/%s: %zu\n", tl->bucket,
                        tl->prefix ? tl->prefix : "", tl->n_dumps);
@@ -343,16 +353,36 @@ timeline_render(const struct timeline *tl, const struct timeline_rec *rec, int d
             span_text(gap, sizeof(gap), g);
             short_time(when, sizeof(when), tl->dumps[gi - 1].at);
             short_time(start, sizeof(start), tl->dumps[gi].at);
+            lines_mark(m, &b, LINE_HEADING);
             pd_buf_appendf(&b, NULL, "Largest gap: %s (%s to %s)\n", gap, when, start);
         }
         span_text(age, sizeof(age), timeline_dump_age(tl, tl->n_dumps - 1));
+        lines_mark(m, &b, LINE_HEADING);
         pd_buf_appendf(&b, NULL, "Newest dump age: %s\n", age);
     }
     if (rec) {
         pd_buf_appendf(&b, NULL, "\n");
-        render_rec(&b, tl, rec);
+        render_rec(&b, m, tl, rec);
     }
     return pd_buf_steal(&b);
+}
+
+char *
+timeline_render(const struct timeline *tl, const struct timeline_rec *rec, int days, int width)
+{
+    return render(tl, rec, days, width, NULL);
+}
+
+void
+timeline_render_lines(struct lines *out, const struct timeline *tl, const struct timeline_rec *rec,
+                      int days, int width)
+{
+    struct line_marks m = {0};
+    char *text = render(tl, rec, days, width, &m);
+
+    lines_split(out, text, &m, false);
+    lines_marks_clear(&m);
+    free(text);
 }
 
 static void

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 struct audit;
+struct lines;
 struct pd_err;
 
 /* The default safety margin before the incident for a PITR target: 1 minute. */
@@ -116,6 +117,10 @@ const char *timeline_source_name(enum timeline_source s);
  */
 char *timeline_render(const struct timeline *tl, const struct timeline_rec *rec, int days,
                       int width);
+
+/* timeline_render's text as lines with their kinds, appended to out (lines.h). */
+void timeline_render_lines(struct lines *out, const struct timeline *tl,
+                           const struct timeline_rec *rec, int days, int width);
 
 /* The same as JSON (one object, final newline). Caller owns the string. */
 char *timeline_json(const struct timeline *tl, const struct timeline_rec *rec);

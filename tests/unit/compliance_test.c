@@ -34,6 +34,7 @@ static int
 reset(void **state)
 {
     (void)state;
+    compliance_observe();
     compliance_reset();
     unsetenv("PGDRILL_ALLOW_PLAIN_HTTP");
     return 0;

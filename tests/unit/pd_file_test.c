@@ -78,9 +78,9 @@ test_write_all(void **state)
     fd = open("/dev/full", O_WRONLY);
     assert_true(fd >= 0);
     assert_int_equal(pd_write_all(fd, "x", 1, "/dev/full", &err), PD_EIO);
-    assert_string_equal(err.msg, "write /dev/full: No space left on device");
+    assert_string_equal(err.msg, "/dev/full: write: No space left on device");
     assert_int_equal(pd_write_all(fd, "x", 1, NULL, &err), PD_EIO);
-    assert_non_null(strstr(err.msg, "write fd "));
+    assert_non_null(strstr(err.msg, ": write: "));
     close(fd);
     free(data);
     free(path);
@@ -107,13 +107,13 @@ test_write_atomic(void **state)
     bad = pd_xasprintf("%s/sub", dir);
     assert_int_equal(mkdir(bad, 0700), 0);
     assert_int_equal(pd_write_atomic(bad, "x", 1, 0600, &err), PD_EIO);
-    assert_non_null(strstr(err.msg, "rename "));
+    assert_non_null(strstr(err.msg, ": rename: "));
     assert_int_equal(count_entries(dir), 2);
     free(bad);
 
     bad = pd_xasprintf("%s/missing/file", dir);
     assert_int_equal(pd_write_atomic(bad, "x", 1, 0600, &err), PD_EIO);
-    assert_non_null(strstr(err.msg, "create a temporary file for "));
+    assert_non_null(strstr(err.msg, ": create temporary file: "));
     free(bad);
     free(path);
 }

@@ -18,6 +18,7 @@
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+#include "pd_str.h"
 #include "s3/creds.h"
 
 static const char *const aws_vars[] = {
@@ -693,14 +694,14 @@ static void
 test_loopback(void **state)
 {
     (void)state;
-    assert_true(s3_host_is_loopback("127.0.0.1"));
-    assert_true(s3_host_is_loopback("127.1.2.3"));
-    assert_true(s3_host_is_loopback("localhost"));
-    assert_true(s3_host_is_loopback("::1"));
-    assert_false(s3_host_is_loopback("128.0.0.1"));
-    assert_false(s3_host_is_loopback("localhost.example.com"));
-    assert_false(s3_host_is_loopback("::2"));
-    assert_false(s3_host_is_loopback("10.0.0.1"));
+    assert_true(pd_host_is_loopback("127.0.0.1"));
+    assert_true(pd_host_is_loopback("127.1.2.3"));
+    assert_true(pd_host_is_loopback("localhost"));
+    assert_true(pd_host_is_loopback("::1"));
+    assert_false(pd_host_is_loopback("128.0.0.1"));
+    assert_false(pd_host_is_loopback("localhost.example.com"));
+    assert_false(pd_host_is_loopback("::2"));
+    assert_false(pd_host_is_loopback("10.0.0.1"));
 }
 
 int

@@ -1,4 +1,4 @@
-/* Tests for core/timeline/timeline.c: the axis, gaps, ages and recommendations. */
+/* Tests for core/timeline: the axis, gaps, ages, recommendations, history, plan and lines. */
 #include "timeline/timeline.h"
 
 #include <setjmp.h>
@@ -17,7 +17,9 @@
 #include "pd_time.h"
 #include "runbook/runbook.h"
 #include "timeline/history.h"
+#include "timeline/lines.h"
 #include "timeline/plan.h"
+#include "timeline/plan.intern.h"
 
 static double
 at(const char *s)
@@ -455,6 +457,130 @@ test_plan_expansion(void **state)
     runbook_free(rb);
 }
 
+/*
+ * The style the TUI used to pick by reading the text (0 plain, 1 title,
+ * 2 warning, 3 good, 4 confirm): the kinds must give the same, so the
+ * screens look as before without the TUI reading core's text.
+ */
+static int
+sniffed_style(const char *s)
+{
+    if (strstr(s, "REGRESSION") || strncmp(s, "Warning", 7) == 0 || strncmp(s, "  CHANGE", 8) == 0)
+        return 2;
+    if (strncmp(s, "Recommended", 11) == 0 || strncmp(s, "Expected data loss", 18) == 0)
+        return 3;
+    if (strncmp(s, "  CONFIRM", 9) == 0)
+        return 4;
+    if (s[0] && s[0] != ' ' && s[0] != '[')
+        return 1;
+    return 0;
+}
+
+static int
+kind_style(enum line_kind k)
+{
+    static const int styles[] = {
+        [LINE_PLAIN] = 0,      [LINE_HEADING] = 1, [LINE_CHANGE] = 2,      [LINE_CONFIRM] = 4,
+        [LINE_REGRESSION] = 2, [LINE_WARN] = 2,    [LINE_RECOMMENDED] = 3, [LINE_LOSS] = 3,
+    };
+
+    return styles[k];
+}
+
+/* lines are text cut at '\n', and each kind gives the style the text used to. */
+static void
+assert_lines(const char *text, const struct lines *l, size_t min_kinds)
+{
+    size_t off = 0, kinds[LINE_LOSS + 1] = {0}, n_kinds = 0;
+
+    for (size_t i = 0; i < l->n; i++) {
+        size_t n = strlen(l->items[i].text);
+
+        assert_memory_equal(text + off, l->items[i].text, n);
+        assert_int_equal(text[off + n], '\n');
+        off += n + 1;
+        if (kind_style(l->items[i].kind) != sniffed_style(l->items[i].text))
+            fail_msg("line %zu '%s': kind %d", i, l->items[i].text, (int)l->items[i].kind);
+        if (kinds[l->items[i].kind]++ == 0)
+            n_kinds++;
+    }
+    assert_int_equal(off, strlen(text));
+    assert_true(n_kinds >= min_kinds);
+}
+
+static void
+test_line_kinds(void **state)
+{
+    struct runbook *rb = NULL;
+    struct pd_err err;
+    struct plan p;
+    struct timeline tl;
+    struct timeline_rec rec;
+    struct lines l = {0};
+    const char *vars[] = {"target_time=2026-11-26T04:00:00Z"};
+    char *text;
+
+    (void)state;
+    pd_err_clear(&err);
+    assert_int_equal(runbook_parse(&rb, "plan.md", plan_rb, strlen(plan_rb), NULL, &err), 0);
+    timeline_init(&tl, at(NOW));
+    timeline_set_window(&tl, 1800, 0);
+    plan_build(&p, rb, vars, 1, &tl, at(NOW));
+    // plain, heading, change, confirm, warning, loss
+    assert_lines(p.text, &p.lines, 6);
+    plan_clear(&p);
+    timeline_clear(&tl);
+    runbook_free(rb);
+
+    fixture(&tl, true);
+    assert_int_equal(timeline_recommend(&rec, &tl, at("2026-11-18T00:00:00Z"), 60, &err), 0);
+    text = timeline_render(&tl, &rec, 30, 32);
+    timeline_render_lines(&l, &tl, &rec, 30, 32);
+    assert_lines(text, &l, 4); // plain, heading, recommended, loss
+    lines_clear(&l);
+    free(text);
+    timeline_clear(&tl);
+
+    char id1[] = "20261101-000000-h", id2[] = "20261102-000000-h", id3[] = "20261103-000000-h";
+    char sid[] = "work", title[] = "Work", rbid[] = "h";
+    char *sids[] = {sid}, *titles[] = {title};
+    double s1[] = {1.0}, s2[] = {1.2}, s3[] = {5.0};
+    struct history_run runs[] = {
+        {.drill_id = id1, .rto_s = -1, .rpo_s = -1, .stage_s = s1},
+        {.drill_id = id2, .rto_s = -1, .rpo_s = -1, .stage_s = s2},
+        {.drill_id = id3, .rto_s = -1, .rpo_s = -1, .stage_s = s3},
+    };
+    struct history h = {.runbook_id = rbid,
+                        .stage_ids = sids,
+                        .stage_titles = titles,
+                        .n_stages = 1,
+                        .runs = runs,
+                        .n_runs = 3};
+    text = history_render(&h, 60);
+    history_render_lines(&l, &h, 60);
+    assert_lines(text, &l, 3); // plain, heading, regression
+    assert_int_equal(l.items[l.n - 1].kind, LINE_REGRESSION);
+    lines_clear(&l);
+    free(text);
+}
+
+/* Every action has a complete row in the plan's table (plan.intern.h). */
+static void
+test_plan_action_rows(void **state)
+{
+    (void)state;
+    for (int i = 0; i < STEP_ACTION_COUNT; i++) {
+        const struct plan_action *a = plan_action((enum step_action)i);
+        const char *name = runbook_action_name((enum step_action)i);
+
+        assert_non_null(a);
+        if (a->kind == NULL || a->describe == NULL)
+            fail_msg("%s: the plan's kind or describe missing", name);
+    }
+    assert_null(plan_action(STEP_ACTION_COUNT));
+    assert_null(plan_action((enum step_action)-1));
+}
+
 int
 main(void)
 {
@@ -464,6 +590,8 @@ main(void)
         cmocka_unit_test(test_render),        cmocka_unit_test(test_history_math),
         cmocka_unit_test(test_plan),          cmocka_unit_test(test_plan_inputs),
         cmocka_unit_test(test_plan_expansion),
+        cmocka_unit_test(test_plan_action_rows),
+        cmocka_unit_test(test_line_kinds),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
