@@ -62,9 +62,6 @@
 # shellcheck source=tests/lib.sh
 . "$PGDRILL_TOP/tests/lib.sh"
 
-# tests/tap.sh has diag; the older lib.sh does not
-declare -F diag >/dev/null || diag() { printf '%s\n' "$*" | sed 's/^/# /'; }
-
 WORLD_PY=${PGDRILL_PYTHON:-/usr/bin/python3}
 WORLD_TOOL=$PGDRILL_TOP/tests/tools/world.py
 WORLD_VISITS=${WORLD_VISITS:-2000}
