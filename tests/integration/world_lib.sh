@@ -271,12 +271,12 @@ world_verify_lines() {
 
 # world_verify MODE TABLE...: every row against the ground truth, as TAP
 world_verify() {
-    local mode=$1 status name diagnostic
+    local label="${C##*/} ($1)" status name diagnostic
     while IFS=$'\t' read -r status name diagnostic; do
         case $status in
-        ok) ok "$mode: $name" ;;
-        "not ok") not_ok "$mode: $name" "$diagnostic" ;;
-        *) not_ok "$mode: verify" "$status $name $diagnostic" ;;
+        ok) ok "$label: $name" ;;
+        "not ok") not_ok "$label: $name" "$diagnostic" ;;
+        *) not_ok "$label: verify" "$status $name $diagnostic" ;;
         esac
     done < <(world_verify_lines "$@")
 }
