@@ -1017,6 +1017,28 @@ engine_audit_compliance(struct engine *e, const struct engine_step_result *res,
     }
 }
 
+void
+engine_audit_rows(struct engine *e, const struct engine_step_result *res, struct engine_audit *out)
+{
+    // which table, how, into which database (host, port, name: no password)
+    static const char *const keys[] = {"table", "mode", "preview", "delete-inserted"};
+
+    (void)res;
+    audit_begin(out, e, "rows");
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const char *v = runbook_step_attr(e->step, keys[i]);
+        char *x = NULL;
+        struct pd_err xerr = {0};
+
+        if (v == NULL)
+            continue;
+        audit_add_owned(out, keys[i],
+                        engine_expand(e, &x, v, false, &xerr) == 0 ? pd_redact(x) : pd_xstrdup(v));
+        free(x);
+    }
+    out->target = audit_db_target(e);
+}
+
 /*
  * Record the step's action once it completed (rc its result), as the
  * action's row describes it. A failed record fails the step with PD_EIO,
@@ -1061,6 +1083,7 @@ static const struct engine_action action_table[STEP_ACTION_COUNT] = {
     [STEP_NEON] = {.run = engine_run_neon, .audit = engine_audit_neon},
     [STEP_S3] = {.run = engine_run_s3, .audit = engine_audit_s3},
     [STEP_COMPLIANCE] = {.run = engine_run_compliance, .audit = engine_audit_compliance},
+    [STEP_ROWS] = {.run = engine_run_rows, .audit = engine_audit_rows},
 };
 
 const struct engine_action *

@@ -13,6 +13,7 @@
 #include "pd_err.h"
 
 struct pg_conn;
+struct pg_result;
 
 /* Output lines journaled per step attempt; the rest are counted. */
 #define ENGINE_OUTPUT_JOURNAL_MAX 200
@@ -105,6 +106,26 @@ int engine_quote_table(char **out, const char *name, struct pd_err *err);
 int engine_csv_row(struct pd_buf *b, const char *const *values, size_t n);
 /* The column names of the CSV header line in s[0..len). Caller owns *out. */
 int engine_csv_header(char ***out, size_t *n_out, const char *s, size_t len, struct pd_err *err);
+/*
+ * Connect to the database the step's attribute key names (dflt when the step
+ * has none, e.g. "${DATABASE_URL}"): a connection of the step's own, not the
+ * engine's cache. Caller owns *out (pg_conn_free).
+ */
+int engine_connect_attr(struct engine *e, struct pg_conn **out, const char *key, const char *dflt,
+                        struct pd_err *err);
+/* The step's timeout= in ms (default: the engine's statement timeout, else 30 s). */
+int engine_step_timeout_ms(const struct engine *e, int *out, struct pd_err *err);
+/* BEGIN [READ ONLY] with SET LOCAL statement_timeout (the step's timeout=). */
+int engine_tx_begin(struct pg_conn *c, struct engine *e, bool read_only, struct pd_err *err);
+/*
+ * One statement inside the step's transaction, with the extended protocol
+ * (a single statement: "...; COMMIT; ..." is refused) and the engine's stop
+ * request as the tick. out may be NULL.
+ */
+int engine_tx_exec(struct pg_conn *c, const char *sql, const char *const *params, size_t n,
+                   struct engine *e, struct pg_result **out, struct pd_err *err);
+/* ROLLBACK, ignoring any error (the connection may be gone). */
+void engine_tx_rollback(struct pg_conn *c);
 /* True for a sql step with export= or import=. */
 bool engine_is_transfer(const struct runbook_step *step);
 /* Run a sql step with export= or import= (export.c explains both). */
@@ -162,6 +183,8 @@ int engine_run_neon(struct engine *e, struct engine_step_result *res, struct pd_
 int engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_err *err);
 /* The compliance action (compliance_step.c). */
 int engine_run_compliance(struct engine *e, struct engine_step_result *res, struct pd_err *err);
+/* The rows action (rows_step.c): rows of a table from a branch back into a database. */
+int engine_run_rows(struct engine *e, struct engine_step_result *res, struct pd_err *err);
 #define ENGINE_AUDIT_ARGS_MAX 8
 
 /* One audit record of a step being built (audit/audit.h has the format). */
@@ -191,6 +214,8 @@ void engine_audit_s3(struct engine *e, const struct engine_step_result *res,
                      struct engine_audit *out);
 void engine_audit_compliance(struct engine *e, const struct engine_step_result *res,
                              struct engine_audit *out);
+void engine_audit_rows(struct engine *e, const struct engine_step_result *res,
+                       struct engine_audit *out);
 
 /*
  * The engine's part of an action's row, indexed by enum step_action like

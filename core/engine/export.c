@@ -169,8 +169,8 @@ transfer_tick(void *payload)
     return engine_should_stop(payload);
 }
 
-static int
-timeout_ms(const struct engine *e, struct pd_err *err, int *out)
+int
+engine_step_timeout_ms(const struct engine *e, int *out, struct pd_err *err)
 {
     const char *v = runbook_step_attr(e->step, "timeout");
     int s = 0;
@@ -184,19 +184,19 @@ timeout_ms(const struct engine *e, struct pd_err *err, int *out)
     return 0;
 }
 
-static int
-connect_step(struct engine *e, struct pg_conn **out, struct pd_err *err)
+int
+engine_connect_attr(struct engine *e, struct pg_conn **out, const char *key, const char *dflt,
+                    struct pd_err *err)
 {
-    const char *url_attr = runbook_step_attr(e->step, "url");
+    const char *url_attr = runbook_step_attr(e->step, key);
     char *url = NULL;
-    int rc = engine_expand(e, &url, url_attr ? url_attr : "${DATABASE_URL}", false, err);
+    int rc = engine_expand(e, &url, url_attr ? url_attr : dflt, false, err);
 
     *out = NULL;
     if (rc != 0)
         return rc;
     if (url[0] == '\0')
-        rc = PD_ERR_SET(err, PD_EINPUT, "no database URL: %s is empty",
-                        url_attr ? url_attr : "DATABASE_URL");
+        rc = PD_ERR_SET(err, PD_EINPUT, "no database URL: %s is empty", url_attr ? url_attr : dflt);
     else
         rc = pg_connect(out, url, err);
     memset(url, 0, strlen(url));
@@ -204,43 +204,49 @@ connect_step(struct engine *e, struct pg_conn **out, struct pd_err *err)
     return rc;
 }
 
+static int
+connect_step(struct engine *e, struct pg_conn **out, struct pd_err *err)
+{
+    return engine_connect_attr(e, out, "url", "${DATABASE_URL}", err);
+}
+
 /*
  * One statement inside the step's transaction. Always the extended
  * protocol, which takes a single statement: a body such as "SELECT 1;
  * COMMIT; DELETE ..." is refused instead of escaping the transaction.
  */
-static int
-exec(struct pg_conn *c, const char *sql, const char *const *params, size_t n, struct engine *e,
-     struct pg_result **out, struct pd_err *err)
+int
+engine_tx_exec(struct pg_conn *c, const char *sql, const char *const *params, size_t n,
+               struct engine *e, struct pg_result **out, struct pd_err *err)
 {
     struct pg_query_opts o = {.tick = transfer_tick, .payload = e, .single_statement = true};
 
     return pg_query(c, out, sql, params, n, &o, err);
 }
 
-static void
-rollback(struct pg_conn *c)
+void
+engine_tx_rollback(struct pg_conn *c)
 {
     struct pd_err ignored = {0};
 
     pg_query(c, NULL, "ROLLBACK", NULL, 0, NULL, &ignored);
 }
 
-static int
-begin(struct pg_conn *c, struct engine *e, bool read_only, struct pd_err *err)
+int
+engine_tx_begin(struct pg_conn *c, struct engine *e, bool read_only, struct pd_err *err)
 {
     char set[96];
     int ms = 0;
-    int rc = timeout_ms(e, err, &ms);
+    int rc = engine_step_timeout_ms(e, &ms, err);
 
     if (rc == 0)
-        rc = exec(c, read_only ? "BEGIN READ ONLY" : "BEGIN", NULL, 0, e, NULL, err);
+        rc = engine_tx_exec(c, read_only ? "BEGIN READ ONLY" : "BEGIN", NULL, 0, e, NULL, err);
     if (rc != 0)
         return rc;
     snprintf(set, sizeof(set), "SET LOCAL statement_timeout = %d", ms);
-    rc = exec(c, set, NULL, 0, e, NULL, err);
+    rc = engine_tx_exec(c, set, NULL, 0, e, NULL, err);
     if (rc != 0)
-        rollback(c);
+        engine_tx_rollback(c);
     return rc;
 }
 
@@ -355,12 +361,12 @@ run_export(struct engine *e, const char *name, struct engine_step_result *res, s
     if (rc == 0)
         rc = connect_step(e, &c, err);
     if (rc == 0)
-        rc = begin(c, e, true, err);
+        rc = engine_tx_begin(c, e, true, err);
     if (rc != 0)
         goto out;
     in_tx = true;
     declare = pd_xasprintf("DECLARE pgdrill_export NO SCROLL CURSOR FOR %s", sql);
-    rc = exec(c, declare, (const char *const *)params, n_params, e, NULL, err);
+    rc = engine_tx_exec(c, declare, (const char *const *)params, n_params, e, NULL, err);
     if (rc != 0)
         goto out;
     path = file_path(e, name);
@@ -373,7 +379,7 @@ run_export(struct engine *e, const char *name, struct engine_step_result *res, s
     for (;;) {
         size_t n, cols;
 
-        rc = exec(c, "FETCH FORWARD 1000 FROM pgdrill_export", NULL, 0, e, &r, err);
+        rc = engine_tx_exec(c, "FETCH FORWARD 1000 FROM pgdrill_export", NULL, 0, e, &r, err);
         if (rc != 0)
             goto out;
         n = pg_result_rows(r);
@@ -433,7 +439,7 @@ run_export(struct engine *e, const char *name, struct engine_step_result *res, s
         res->summary = pd_xasprintf("exported %llu row%s to %s", rows, rows == 1 ? "" : "s", name);
 out:
     if (in_tx)
-        rollback(c); // read-only: nothing to keep
+        engine_tx_rollback(c); // read-only: nothing to keep
     if (fd >= 0)
         close(fd);
     if (part != NULL)
@@ -604,22 +610,22 @@ run_import(struct engine *e, const char *name, struct engine_step_result *res, s
     if (rc == 0)
         rc = connect_step(e, &c, err);
     if (rc == 0)
-        rc = begin(c, e, false, err);
+        rc = engine_tx_begin(c, e, false, err);
     if (rc != 0)
         goto out;
     in_tx = true;
     create = pd_xasprintf("CREATE TEMP TABLE staging (LIKE %s INCLUDING DEFAULTS) ON COMMIT DROP",
                           table);
-    rc = exec(c, create, NULL, 0, e, NULL, err);
+    rc = engine_tx_exec(c, create, NULL, 0, e, NULL, err);
     if (rc == 0)
         rc = pg_copy_in_fd(c, pd_buf_str(&copy), fd, &v[0], err);
     if (rc == 0)
-        rc = exec(c, sql, (const char *const *)params, n_params, e, &r, err);
+        rc = engine_tx_exec(c, sql, (const char *const *)params, n_params, e, &r, err);
     if (rc != 0)
         goto out;
     v[1] = tag_count(pg_result_command(r));
     v[2] = v[1] <= v[0] ? v[0] - v[1] : 0;
-    rc = exec(c, "COMMIT", NULL, 0, e, NULL, err);
+    rc = engine_tx_exec(c, "COMMIT", NULL, 0, e, NULL, err);
     in_tx = false;
     if (rc != 0)
         goto out;
@@ -640,7 +646,7 @@ run_import(struct engine *e, const char *name, struct engine_step_result *res, s
         res->summary = pd_xasprintf("%llu inserted, %llu skipped of %llu", v[1], v[2], v[0]);
 out:
     if (in_tx)
-        rollback(c); // all or nothing
+        engine_tx_rollback(c); // all or nothing
     if (fd >= 0)
         close(fd);
     pg_result_free(r);

@@ -628,6 +628,158 @@ pg_copy_in_fd(struct pg_conn *c, const char *sql, int fd, unsigned long long *ro
     return rc;
 }
 
+/* ---- COPY from one server to another ---- */
+
+static void copy_out_abort(struct pg_conn *c);
+
+/*
+ * Start a COPY on c; want says which way (PGRES_COPY_OUT or PGRES_COPY_IN).
+ * Sent without blocking: a server may say nothing until its first rows are
+ * ready, and the tick must be able to stop it meanwhile. A COPY that started
+ * while a cancel was on its way is ended here: PD_EINTR either way.
+ */
+static int
+copy_start(struct pg_conn *c, const char *sql, ExecStatusType want,
+           const struct pg_query_opts *opts, struct pd_err *err)
+{
+    PGresult *res;
+    bool cancelled = false;
+    int rc = 0;
+
+    if (!PQsendQuery(c->conn, sql))
+        return result_error(c, NULL, 0, err);
+    wait_ready(c, opts, &cancelled);
+    res = PQgetResult(c->conn);
+    if (res != NULL && PQresultStatus(res) == want && !cancelled) {
+        PQclear(res);
+        return 0;
+    }
+    if (res != NULL && PQresultStatus(res) == PGRES_COPY_IN)
+        PQputCopyEnd(c->conn, "pgdrill: interrupted");
+    else if (res != NULL && PQresultStatus(res) == PGRES_COPY_OUT)
+        copy_out_abort(c);
+    if (cancelled)
+        rc = PD_ERR_SET(err, PD_EINTR, "postgres: %s: copy interrupted", c->target);
+    else if (res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR)
+        rc = result_error(c, res, 0, err);
+    else
+        rc = PD_ERR_SET(err, PD_EBUG, "postgres: %s: not a %s", c->target,
+                        want == PGRES_COPY_OUT ? "COPY TO STDOUT" : "COPY FROM STDIN");
+    // whatever else the statement returned
+    while (res != NULL) {
+        PQclear(res);
+        res = PQgetResult(c->conn);
+    }
+    return rc;
+}
+
+/* Collect the results that end a COPY: the first error wins over rc 0. */
+static int
+copy_finish(struct pg_conn *c, int rc, unsigned long long *rows, struct pd_err *err)
+{
+    PGresult *res;
+
+    while ((res = PQgetResult(c->conn)) != NULL) {
+        if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = result_error(c, res, 0, err);
+        else if (rc == 0 && rows != NULL)
+            *rows = strtoull(PQcmdTuples(res), NULL, 10);
+        PQclear(res);
+    }
+    return rc;
+}
+
+/* Ask the server to stop sending (a COPY TO STDOUT), then read what is left. */
+static void
+copy_out_abort(struct pg_conn *c)
+{
+    PGcancel *cn = PQgetCancel(c->conn);
+    char ebuf[256], *buf = NULL;
+
+    if (cn != NULL)
+        PQcancel(cn, ebuf, sizeof(ebuf));
+    PQfreeCancel(cn);
+    while (PQgetCopyData(c->conn, &buf, 0) > 0) {
+        PQfreemem(buf);
+        buf = NULL;
+    }
+}
+
+/*
+ * Move every chunk from -> to. 0 at the end of the data, or the error of
+ * the side that failed; *src_failed says whose error it is.
+ */
+static int
+copy_pump(struct pg_conn *from, struct pg_conn *to, const struct pg_query_opts *opts,
+          bool *cancelled, bool *src_failed, struct pd_err *err)
+{
+    for (;;) {
+        char *buf = NULL;
+        int n = PQgetCopyData(from->conn, &buf, 1);
+
+        if (n > 0) {
+            int put = PQputCopyData(to->conn, buf, n);
+
+            PQfreemem(buf);
+            if (put != 1)
+                return result_error(to, NULL, 0, err);
+            continue;
+        }
+        if (n == -1)
+            return 0; // the end: the COPY's result follows
+        if (n == -2) {
+            *src_failed = true;
+            return result_error(from, NULL, 0, err);
+        }
+        {
+            struct pollfd p = {.fd = PQsocket(from->conn), .events = POLLIN};
+
+            if (poll(&p, 1, 200) < 0 && errno != EINTR)
+                return PD_ERR_SET(err, PD_EIO, "postgres: %s: copy: poll: %s", from->target,
+                                  strerror(errno));
+        }
+        if (!PQconsumeInput(from->conn)) {
+            *src_failed = true;
+            return result_error(from, NULL, 0, err);
+        }
+        if (!*cancelled && opts->tick != NULL && opts->tick(opts->payload)) {
+            *cancelled = true;
+            *src_failed = true;
+            return PD_ERR_SET(err, PD_EINTR, "postgres: %s: copy interrupted", from->target);
+        }
+    }
+}
+
+int
+pg_copy_between(struct pg_conn *from, const char *out_sql, struct pg_conn *to, const char *in_sql,
+                const struct pg_query_opts *opts, unsigned long long *rows, struct pd_err *err)
+{
+    static const struct pg_query_opts none = {0};
+    bool cancelled = false, src_failed = false;
+    int rc;
+
+    *rows = 0;
+    if (opts == NULL)
+        opts = &none;
+    rc = copy_start(to, in_sql, PGRES_COPY_IN, opts, err);
+    if (rc != 0)
+        return rc;
+    rc = copy_start(from, out_sql, PGRES_COPY_OUT, opts, err);
+    if (rc != 0) {
+        PQputCopyEnd(to->conn, "pgdrill: the source COPY did not start");
+        copy_finish(to, rc, NULL, err);
+        return rc;
+    }
+    rc = copy_pump(from, to, opts, &cancelled, &src_failed, err);
+    if (rc != 0 && (!src_failed || cancelled))
+        copy_out_abort(from); // stop the source, whose data nobody reads any more
+    rc = copy_finish(from, rc, NULL, err);
+    // the COPY into `to` keeps nothing unless the whole source arrived
+    if (PQputCopyEnd(to->conn, rc == 0 ? NULL : "pgdrill: the copy failed") != 1 && rc == 0)
+        rc = result_error(to, NULL, 0, err);
+    return copy_finish(to, rc, rows, err);
+}
+
 size_t
 pg_result_rows(const struct pg_result *r)
 {

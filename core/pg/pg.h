@@ -101,6 +101,20 @@ int pg_query(struct pg_conn *c, struct pg_result **out, const char *sql, const c
 int pg_copy_in_fd(struct pg_conn *c, const char *sql, int fd, unsigned long long *rows,
                   struct pd_err *err);
 
+/*
+ * Stream rows from one server to another without a local copy: out_sql, a
+ * COPY ... TO STDOUT, runs on from; in_sql, a COPY ... FROM STDIN, runs on
+ * to; every chunk from goes straight to to. *rows is the number of rows to
+ * copied. opts may give tick (asked every 200 ms; true cancels the copy:
+ * PD_EINTR) and nothing else is read from it. An error of either COPY is
+ * PD_ECHECK (a bad statement or row) or PD_ESERVICE (a lost connection), as
+ * for pg_query; on any error the COPY into to is aborted, so it keeps no
+ * partial rows (inside the caller's transaction, which the caller ends).
+ */
+int pg_copy_between(struct pg_conn *from, const char *out_sql, struct pg_conn *to,
+                    const char *in_sql, const struct pg_query_opts *opts, unsigned long long *rows,
+                    struct pd_err *err);
+
 void pg_conn_free(struct pg_conn *c);
 
 size_t pg_result_rows(const struct pg_result *r);

@@ -77,6 +77,24 @@ compliance_check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct ru
                 "bad compliance check '%s' (expected one of: " COMPLIANCE_CHECKS ")", v);
 }
 
+static void
+rows_check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr *a)
+{
+    const char *v = a->value;
+
+    (void)sp;
+    if (strchr(v, '$') != NULL)
+        return; // a variable: the engine checks the value it takes
+    if (strcmp(a->key, "mode") == 0 && strcmp(v, "missing") != 0 && strcmp(v, "revert") != 0 &&
+        strcmp(v, "undo") != 0)
+        rb_diag(c, a->pos.line, a->pos.col, "bad rows mode '%s' (expected missing, revert or undo)",
+                v);
+    else if ((strcmp(a->key, "preview") == 0 || strcmp(a->key, "delete-inserted") == 0) &&
+             strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+        rb_diag(c, a->pos.line, a->pos.col, "bad value '%s' for %s (expected yes or no)", v,
+                a->key);
+}
+
 /* ---- what save= defines ---- */
 
 static const char *
@@ -91,6 +109,15 @@ sql_save_suffixes(const struct runbook_step *sp)
 {
     // an import saves the rows in the file, the rows it added and the rows it skipped
     return runbook_step_attr(sp, "import") != NULL ? "rows inserted skipped" : NULL;
+}
+
+static const char *
+rows_save_suffixes(const struct runbook_step *sp)
+{
+    (void)sp;
+    // engine/rows_step.c (rows_save) saves these, counts first, then sample keys
+    return "staged missing changed added inserted reverted deleted conflicts left sequences "
+           "fk_missing missing_keys changed_keys added_keys conflict_keys inserted_keys mode";
 }
 
 /* ---- may the step change something? ---- */
@@ -132,6 +159,14 @@ s3_mutates(const struct runbook_step *sp)
     const struct s3_action_op *op = s3_action_op_find(runbook_step_attr(sp, "op"));
 
     return op != NULL && op->mutates;
+}
+
+static bool
+rows_mutates(const struct runbook_step *sp)
+{
+    const char *v = runbook_step_attr(sp, "preview");
+
+    return v == NULL || strcmp(v, "yes") != 0;
 }
 
 /* ---- the drill guard: which steps are destructive ---- */
@@ -240,6 +275,16 @@ static const struct runbook_action actions[STEP_ACTION_COUNT] = {
             .changes_service = true,
             .check_attr = compliance_check_attr,
             .mutates = never_mutates,
+        },
+    [STEP_ROWS] =
+        {
+            .required = "table from",
+            .allowed = "url mode incident delete-inserted preview save timeout",
+            .body = RUNBOOK_BODY_SQL,
+            .changes_service = true,
+            .check_attr = rows_check_attr,
+            .save_suffixes = rows_save_suffixes,
+            .mutates = rows_mutates,
         },
 };
 

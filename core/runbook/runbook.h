@@ -35,7 +35,8 @@ struct pd_err;
     _(STEP_NOTE, "note")                                                                           \
     _(STEP_NEON, "neon")                                                                           \
     _(STEP_S3, "s3")                                                                               \
-    _(STEP_COMPLIANCE, "compliance")
+    _(STEP_COMPLIANCE, "compliance")                                                               \
+    _(STEP_ROWS, "rows")
 
 /* Attributes every step accepts: id, on-fail=stop|retry[:N]|skip, manual. */
 #define RUNBOOK_COMMON_ATTRS "id on-fail manual when"

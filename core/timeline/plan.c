@@ -275,6 +275,27 @@ describe_compliance(struct plan_walk *w, const struct runbook_step *sp)
     pd_buf_appendf(&w->steps, NULL, "compliance check %s", runbook_step_attr(sp, "check"));
 }
 
+/* rows: which table from which branch, and how; the table is written unless previewed. */
+static void
+describe_rows(struct plan_walk *w, const struct runbook_step *sp)
+{
+    char *table = expand(w, runbook_step_attr(sp, "table"));
+    char *mode = expand(w, runbook_step_attr(sp, "mode"));
+    const char *prev = runbook_step_attr(sp, "preview");
+    bool preview = prev != NULL && strcmp(prev, "yes") == 0;
+
+    pd_buf_appendf(&w->steps, NULL, "rows: %s %s from the branch (mode %s)",
+                   preview ? "preview" : "restore", table, *mode ? mode : "missing");
+    if (preview) {
+        if (*table && !strstr(pd_buf_str(&w->reads), table))
+            pd_buf_appendf(&w->reads, NULL, "%s%s", w->reads.len ? ", " : "", table);
+    } else if (*table && !strstr(pd_buf_str(&w->writes), table)) {
+        pd_buf_appendf(&w->writes, NULL, "%s%s", w->writes.len ? ", " : "", table);
+    }
+    free(table);
+    free(mode);
+}
+
 static void
 describe_note(struct plan_walk *w, const struct runbook_step *sp)
 {
@@ -298,6 +319,7 @@ static const struct plan_action action_table[STEP_ACTION_COUNT] = {
     [STEP_NEON] = {"read", describe_neon},
     [STEP_S3] = {"read", describe_s3},
     [STEP_COMPLIANCE] = {"read", describe_compliance},
+    [STEP_ROWS] = {"read", describe_rows},
 };
 
 const struct plan_action *

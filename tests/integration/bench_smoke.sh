@@ -1,8 +1,8 @@
 #!/bin/bash
 # The benchmarks at toy sizes inside `make check`, so they cannot rot
 # unnoticed: bench/verify once with a 5 MB payload, bench/backup once at a
-# ~10 MB plain dump. Nothing is timed against a target here (that is
-# `make bench`); the checks are that each bench runs to its end and prints
+# ~10 MB plain dump, bench/restore once with 5000 rows. Nothing is timed
+# against a target here (that is `make bench`); the checks are that each bench runs to its end and prints
 # real figures: non-zero times, the ratios, pgdrill's phases and RSS.
 set -u
 TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -54,5 +54,17 @@ if [ "$(cat "$W/shm.before")" = "$(ls -d /dev/shm/pgdrill-bench-s3.* 2>/dev/null
     ok "bench/backup removed its S3 store"
 else
     not_ok "bench/backup removed its S3 store: $(ls -d /dev/shm/pgdrill-bench-s3.* 2>/dev/null)"
+fi
+
+BENCH_DIR=$W "$TOP/bench/restore" 5000 >"$W/restore.out" 2>"$W/restore.err"
+rc=$?
+p=$(sed -n 's/^ *pgdrill rows (COPY + staging, by key) *\([0-9.]*\)s$/\1/p' "$W/restore.out" | tail -1)
+d=$(sed -n 's/^ *pg_dump --column-inserts | psql *\([0-9.]*\)s$/\1/p' "$W/restore.out" | tail -1)
+r=$(sed -n 's/^ratio pg_dump\/pgdrill: \([0-9.]*\)x (target >= 10)$/\1/p' "$W/restore.out")
+if [ "$rc" -eq 0 ] && positive "$p" && positive "$d" && positive "$r"; then
+    ok "bench/restore runs: pgdrill ${p}s, pg_dump ${d}s, ratio ${r}, production equal to the branch"
+else
+    not_ok "bench/restore runs (exit $rc; pgdrill '$p' s, pg_dump '$d' s, ratio '$r')" \
+        "$(tail -15 "$W/restore.out" "$W/restore.err")"
 fi
 done_testing

@@ -45,6 +45,10 @@ expect An e-mail address that must exist
 send
 expect the table to copy back
 send
+expect missing puts back rows that are gone
+send
+expect undo: a moment after the incident
+send
 expect accept the plan and go on
 send yes
 expect type '(recovery-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{4})' to confirm
@@ -103,7 +107,14 @@ is "$(cut -f1 "$W/b.visits" | sort -n | uniq -d | wc -l)" 0 "option B: no visit 
 updated=$(awk -F'\t' '$1 % 13 == 0 && $1 % 11 != 0' "$W/t0.visits" | wc -l)
 differ=$(comm -13 <(sort "$W/t0.visits") <(sort "$W/b.visits") | wc -l)
 is "$differ" "$updated" "option B: production keeps its own newer versions of $updated rows"
-like "$(cat "$W/out.b")" "copied table visits" "option B: the copy step ran"
+like "$(cat "$W/out.b")" "visits \(missing\): [0-9]+ inserted, 0 reverted, 0 deleted, $updated left alone" \
+    "option B: the copy step ran and reports the $updated changed rows it left alone"
+# point 1 of issue 12: the application's next INSERT without an id works
+next_id=$(cc "INSERT INTO visits (client_id, caregiver_id, scheduled_start, scheduled_end)
+              SELECT client_id, caregiver_id, now(), now() + interval '1 hour' FROM visits LIMIT 1
+              RETURNING id" 2>&1)
+like "$next_id" '^[0-9]+$' "option B: the application's next INSERT without an id succeeds"
+cc "DELETE FROM visits WHERE id = ${next_id:-0}" >/dev/null
 like "$(cat "$W/out.b")" "deleted branch" "option B: the recovery branch is deleted afterwards"
 
 # Option A, headless: the recovery branch becomes main and the default.

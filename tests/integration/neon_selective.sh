@@ -2,10 +2,11 @@
 # Scenario 3 end to end: rows at T0; at T1 some visits of one date range are
 # deleted, and a few outside it; `pgdrill run selective-recovery` at T0 for
 # the range against the sandbox Neon server brings back exactly the deleted
-# rows of the range (row by row), not those outside it, with the inserted /
-# skipped counts right, no duplicate, no temp-recovery branch and no export
-# file left. A second run finds every row present (inserted 0). A quote in
-# range_start is refused by input validation and never reaches SQL.
+# rows of the range (row by row), not those outside it, with the preview's
+# and the import's counts right, no duplicate, no temp-recovery branch and no
+# file left (the rows travel by COPY, never through a file). A second run
+# finds every row present (inserted 0). A quote in range_start is refused by
+# input validation and never reaches SQL.
 set -u
 # shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/neon_lib.sh"
@@ -52,12 +53,11 @@ check "production holds exactly the T0 rows except the five outside the range, r
 is "$(cc "SELECT count(*) FROM visits WHERE id IN (5, 6, 7, 2500, 2501)")" 0 \
     "rows deleted outside the range are not restored"
 is "$(cc "SELECT count(*) FROM visits WHERE $IN_RANGE")" "$RANGE_ROWS" "the range is complete again"
-like "$(cat "$W/out.1")" "import: $DELETED_IN inserted, $((RANGE_ROWS - DELETED_IN)) skipped as already present" \
-    "the import reports $DELETED_IN inserted, $((RANGE_ROWS - DELETED_IN)) skipped"
-like "$(cat "$W/out.1")" "review: $RANGE_ROWS rows exported to recovered.csv" "the review gives the row count"
-like "$(cat "$W/out.1")" "review: 10 columns: id, client_id, caregiver_id, scheduled_start" \
-    "the review lists the columns"
-like "$(cat "$W/out.1")" "review: first 10 rows:" "the review shows the first rows"
+like "$(cat "$W/out.1")" "visits \(missing\): $DELETED_IN inserted, 0 reverted, 0 deleted" \
+    "the import reports $DELETED_IN inserted"
+like "$(cat "$W/out.1")" "preview of visits: $RANGE_ROWS rows at the restore point" \
+    "the preview gives the range's row count at the restore point"
+like "$(cat "$W/out.1")" "missing from production: $DELETED_IN \(keys: " "the preview counts the missing rows"
 is "$(cc "SELECT count(*) FROM (SELECT 1 FROM visits GROUP BY client_id, caregiver_id, scheduled_start HAVING count(*) > 1) d")" \
     0 "no duplicate visit"
 
@@ -65,27 +65,29 @@ id=$(entries_by_mtime "$PGDRILL_HOME/drills" | head -n 1)
 D=$PGDRILL_HOME/drills/$id
 R=$D/report.json
 is "$(json_get "$R" outcome)" passed "report: outcome passed"
-is "$(json_get "$R" 'checks[name=import.inserted].result')" "$DELETED_IN" "report: check import.inserted = $DELETED_IN"
-is "$(json_get "$R" 'checks[name=import.skipped].result')" "$((RANGE_ROWS - DELETED_IN))" \
-    "report: check import.skipped = $((RANGE_ROWS - DELETED_IN))"
-is "$(json_get "$R" 'checks[name=no-duplicate-visits].passed')" true "report: no-duplicate-visits passed"
+is "$(json_get "$R" 'checks[name=import.accounted].result')" "$DELETED_IN" \
+    "report: check import.accounted: the range grew by $DELETED_IN"
+is "$(json_get "$R" 'checks[name=no-duplicate-rows].passed')" true "report: no-duplicate-rows passed"
 is "$(json_get "$R" 'checks[name=range.recovered].passed')" true "report: range.recovered passed"
 like "$(cat "$W/out.1")" "no branch matches 'temp-recovery-\*'" "the leftover audit found no temporary branch"
 like "$(cat "$W/out.1")" "nothing left besides the journal" "the leftover audit found no file"
-check "no export file is left in the drill folder" [ -z "$(entries_by_mtime "$D" | grep -v -x -e journal.jsonl -e lock -e report.md -e report.json)" ]
+check "no file is left in the drill folder" [ -z "$(entries_by_mtime "$D" | grep -v -x -e journal.jsonl -e lock -e report.md -e report.json)" ]
 "$NT" cli action op=branch-absent name='temp-recovery-*' >"$W/out.absent" 2>&1
 is "$?" 0 "no temp-recovery branch is left on the sandbox"
 check "and no branch cluster is left" [ -z "$(ls -A "$W/state/branches" 2>/dev/null)" ]
 bn=$(grep -o 'temp-recovery-[0-9]\{8\}-[0-9]\{6\}' "$W/out.1" | head -n 1)
 like "$bn" '^temp-recovery-[0-9]{8}-[0-9]{6}$' "the branch was named temp-recovery-<timestamp>"
-like "$(cat "$D/journal.jsonl")" "exported $RANGE_ROWS rows to recovered.csv" "journal: the export is recorded"
+like "$(cat "$D/journal.jsonl")" "\"preview_missing\"" "journal: the preview's counts are recorded"
 
-# The export file, while it existed, was the caller's only: check the mode on a
-# drill stopped before the import. At a terminal, the operator accepts the
+# A drill stopped before the import: at a terminal, the operator accepts the
 # plan (shown before the branch is created) and then refuses the import.
 cat >"$W/stop.txt" <<'TXT'
 timeout 180
 expect the rows created in
+send
+expect missing puts back rows that are gone
+send
+expect undo: a moment after the incident
 send
 expect accept the plan and go on
 send yes
@@ -99,11 +101,8 @@ is "$?" 1 "at a terminal, refusing the import confirmation stops the run before 
 like "$(cat "$W/stop.log")" "Next, the first change \(step create-branch/2, stage 2\):" \
     "the plan came before the branch was created"
 sid=$(entries_by_mtime "$PGDRILL_HOME/drills" | head -n 1)
-is "$(stat -c %a "$PGDRILL_HOME/drills/$sid/recovered.csv" 2>&1)" 600 "the export file is 0600"
-is "$(head -n 1 "$PGDRILL_HOME/drills/$sid/recovered.csv")" \
-    '"id","client_id","caregiver_id","scheduled_start","scheduled_end","check_in_lat","check_in_lon","checked_in_at","created_at","updated_at"' \
-    "the export starts with a CSV header"
-is "$(($(wc -l <"$PGDRILL_HOME/drills/$sid/recovered.csv") - 1))" "$RANGE_ROWS" "the export holds the range's rows"
+check "the stopped drill left no row data in its folder" \
+    [ -z "$(entries_by_mtime "$PGDRILL_HOME/drills/$sid" | grep -v -x -e journal.jsonl -e lock -e report.md -e report.json)" ]
 # that drill left its branch: the audit of the next drill must say so
 "$PGDRILL_BIN" run "$RB" --var "target_time=$T0" --var "range_start=$RS" --var "range_end=$RE" \
     --var table=visits --yes >"$W/out.2" 2>&1
@@ -111,19 +110,18 @@ rc=$?
 is "$rc" 1 "a run after an abandoned drill fails its leftover audit (exit 1)"
 like "$(cat "$W/out.2")" "1 branch left matching 'temp-recovery-\*': temp-recovery-" \
     "the audit lists the abandoned temporary branch"
-like "$(cat "$W/out.2")" "import: 0 inserted, $RANGE_ROWS skipped as already present" \
-    "a second import finds every row present (inserted 0, skipped $RANGE_ROWS)"
+like "$(cat "$W/out.2")" "visits \(missing\): 0 inserted, 0 reverted, 0 deleted" \
+    "a second import finds every row present (inserted 0)"
 cmp -s "$W/after.visits" <(dump)
 is "$?" 0 "the second import changed nothing"
 # clean the abandoned drill's branch and file by hand, then a run passes
 left=$(cat "$W/out.stop" "$W/stop.log" | grep -o 'temp-recovery-[0-9]\{8\}-[0-9]\{6\}' | head -n 1)
 "$NT" cli action op=branch-delete branch="$left" >"$W/out.del" 2>&1
 is "$?" 0 "delete the abandoned branch $left"
-rm -f "$PGDRILL_HOME/drills/$sid/recovered.csv"
 run_sel "$W/out.3"
 is "$?" 0 "after clean-up a run passes again"
-like "$(cat "$W/out.3")" "import: 0 inserted, $RANGE_ROWS skipped as already present" \
-    "it inserts nothing (inserted 0, skipped $RANGE_ROWS)"
+like "$(cat "$W/out.3")" "visits \(missing\): 0 inserted, 0 reverted, 0 deleted" \
+    "it inserts nothing (inserted 0)"
 
 # Input validation: a quote in range_start never reaches SQL.
 "$PGDRILL_BIN" run "$RB" --var "target_time=$T0" --var "range_start=2025-01-10T00:00:00Z' OR '1'='1" \

@@ -29,6 +29,10 @@ check "the expected e-mail is asked" t_wait "An e-mail address"
 t_keys Enter
 check "the table is asked" t_wait "the table to copy back"
 t_keys Enter
+check "the copy mode is asked" t_wait "missing puts back rows that are gone"
+t_keys Enter
+check "the incident's end is asked (optional)" t_wait "undo: a moment after the incident"
+t_keys Enter
 # the plan comes when the branch is about to be created: the restore point
 # typed and the branch name the drill chose are in it, nothing exists yet
 check "the plan comes before the first change" \

@@ -1,9 +1,9 @@
 #!/bin/bash
 # Scenario 3 in the TUI at 110x40 against the sandbox Neon server: the
-# operator gives the point in time and the date range, reads the review of
-# the export (row count, columns, first rows, in the output pane behind the
-# import confirmation), types the table name, then the branch name; the
-# lost rows of the range are back, nothing is left.
+# operator gives the point in time and the date range, reads the preview
+# (counts and keys, in the output pane behind the import confirmation), types
+# the table name, then the branch name; the lost rows of the range are back,
+# nothing is left.
 set -u
 # shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/../integration/neon_lib.sh"
@@ -27,6 +27,10 @@ check "the point in time is asked first" t_wait "Point in time before the data w
 t_keys "$T0" Enter
 check "the scope is asked with its choices" t_wait "range: the rows created"
 t_keys Enter
+check "the copy mode is asked" t_wait "missing puts back rows that are gone"
+t_keys Enter
+check "the incident's end is asked (optional)" t_wait "undo: a moment after the incident"
+t_keys Enter
 check "the table is asked" t_wait "Table to recover rows of"
 t_keys Enter
 check "the range start is asked" t_wait "First moment of the range"
@@ -43,10 +47,9 @@ check "the plan shows the range typed" grep -qF "input range_start = 2025-01-10T
 t_keys Enter
 check "the import asks to type the table name" t_wait_re "Type visits to continue" 90
 t_screen >"$T_WORK/confirm.txt"
-check "the confirmation says how many rows (24)" grep -qF "Import 24 rows" "$T_WORK/confirm.txt"
-check "the review gives the row count" grep -qF "review: 24 rows exported to recovered.csv" "$T_WORK/confirm.txt"
-check "the review lists the columns" grep -qF "review: 10 columns: id, client_id" "$T_WORK/confirm.txt"
-check "the review shows the first rows" grep -qF "review: first 10 rows:" "$T_WORK/confirm.txt"
+check "the confirmation says how many rows it inserts (8)" grep -qF "insert 8," "$T_WORK/confirm.txt"
+check "the preview gives the range's row count" grep -qF "preview of visits: 24 rows at the restore point" "$T_WORK/confirm.txt"
+check "the confirmation carries the preview's counts" grep -qF "8 missing, 0 changed, 0 added" "$T_WORK/confirm.txt"
 t_keys visits Enter
 check "clean-up asks to type the branch name" t_wait_re "Type temp-recovery-[0-9-]+ to continue" 60
 t_screen >"$T_WORK/cleanup.txt"
@@ -64,12 +67,13 @@ check "pgdrill tui exits 0 (got $rc)" test "$rc" = 0
 check "the range is complete again (24 visits)" test "$(cc "SELECT count(*) FROM visits WHERE $IN_RANGE")" = 24
 check "exactly the lost rows came back (8)" test "$(cc "SELECT count(*) FROM visits")" = $((ALL_AFTER_LOSS + 8))
 dir=$(t_drill_dir)
-check "the import is in the journal: 8 inserted, 16 skipped" \
-    grep -qF "import: 8 inserted, 16 skipped as already present" "$dir/journal.jsonl"
-check "report: no-duplicate-visits passed" \
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if [c for c in d["checks"] if c["name"]=="no-duplicate-visits" and c["passed"]] else 1)' "$dir/report.json"
+check "the import is in the journal: 8 inserted" \
+    grep -qF "visits (missing): 8 inserted, 0 reverted, 0 deleted" "$dir/journal.jsonl"
+check "report: no-duplicate-rows passed" \
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if [c for c in d["checks"] if c["name"]=="no-duplicate-rows" and c["passed"]] else 1)' "$dir/report.json"
 check "no temporary branch is left" quiet "$NT" cli action op=branch-absent name='temp-recovery-*'
-check "no export file is left" test ! -e "$dir/recovered.csv"
+check "no file is left in the drill folder" \
+    test -z "$(entries_by_mtime "$dir" | grep -v -x -e journal.jsonl -e lock -e report.md -e report.json)"
 if grep -rqF "$NEON_API_KEY" "$dir" "$T_WORK/stderr" "$T_WORK"/*.txt; then
     not_ok "the API key is nowhere in the drill's files or screens"
 else

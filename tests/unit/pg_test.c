@@ -436,6 +436,120 @@ test_wrong_password_not_in_message(void **state)
     pg_conn_free(c);
 }
 
+/* ---- pg_copy_between: two connections, no local file ---- */
+
+static char *
+one_value(struct pg_conn *c, const char *sql)
+{
+    struct pg_result *r = NULL;
+    struct pd_err err = {0};
+    char *v;
+
+    if (pg_query(c, &r, sql, NULL, 0, NULL, &err) != 0)
+        fail_msg("%s: %s", sql, err.msg);
+    v = pd_xstrdup(pg_result_value(r, 0, 0) ? pg_result_value(r, 0, 0) : "NULL");
+    pg_result_free(r);
+    return v;
+}
+
+static void
+test_copy_between_streams_every_row(void **state)
+{
+    struct pg_conn *src = connect_or_fail(test_url()), *dst = connect_or_fail(test_url());
+    struct pd_err err = {0};
+    unsigned long long rows = 0;
+    char *v;
+
+    (void)state;
+    exec_ok(src, "DROP TABLE IF EXISTS copy_src; CREATE TABLE copy_src (id int PRIMARY KEY, "
+                 "t text, j json); INSERT INTO copy_src SELECT g, CASE WHEN g % 7 = 0 THEN NULL "
+                 "ELSE 'tab\there, \"quote\", newline\n' || g END, json_build_object('g', g) "
+                 "FROM generate_series(1, 20000) g");
+    exec_ok(dst, "CREATE TEMP TABLE staging (id int, t text, j json)");
+    assert_int_equal(pg_copy_between(src, "COPY (SELECT * FROM copy_src WHERE id > 5000) TO STDOUT",
+                                     dst, "COPY pg_temp.staging FROM STDIN", NULL, &rows, &err),
+                     0);
+    assert_int_equal(rows, 15000);
+    // every value arrives exactly, NULLs, tabs, quotes and newlines included
+    v = one_value(dst, "SELECT count(*) FROM pg_temp.staging s JOIN copy_src c USING (id) "
+                       "WHERE s.t IS NOT DISTINCT FROM c.t AND s.j::text = c.j::text");
+    assert_string_equal(v, "15000");
+    free(v);
+    exec_ok(src, "DROP TABLE copy_src");
+    pg_conn_free(src);
+    pg_conn_free(dst);
+}
+
+static void
+test_copy_between_errors_keep_nothing(void **state)
+{
+    struct pg_conn *src = connect_or_fail(test_url()), *dst = connect_or_fail(test_url());
+    struct pd_err err = {0};
+    unsigned long long rows = 7;
+    char want[512];
+    char *v;
+
+    (void)state;
+    exec_ok(dst, "CREATE TEMP TABLE staging (id int)");
+    // a source query that fails: the destination's COPY is ended and holds nothing
+    assert_int_equal(pg_copy_between(src, "COPY (SELECT 1/0) TO STDOUT", dst,
+                                     "COPY pg_temp.staging FROM STDIN", NULL, &rows, &err),
+                     PD_ECHECK);
+    snprintf(want, sizeof(want), "postgres: %s: division by zero (SQLSTATE 22012)",
+             pg_conn_target(src));
+    assert_string_equal(err.msg, want);
+    assert_int_equal(rows, 0);
+    // a row the destination refuses (text into int) after good ones: nothing kept
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(pg_copy_between(src,
+                                     "COPY (SELECT CASE WHEN g < 5000 THEN g::text ELSE 'x' END "
+                                     "FROM generate_series(1, 6000) g) TO STDOUT",
+                                     dst, "COPY pg_temp.staging FROM STDIN", NULL, &rows, &err),
+                     PD_ECHECK);
+    assert_non_null(strstr(err.msg, "invalid input syntax for type integer"));
+    v = one_value(dst, "SELECT count(*) FROM pg_temp.staging");
+    assert_string_equal(v, "0");
+    free(v);
+    // both connections are usable afterwards
+    v = one_value(src, "SELECT 1");
+    assert_string_equal(v, "1");
+    free(v);
+    // a statement that is not a COPY is refused as a bug of the caller
+    assert_int_equal(
+        pg_copy_between(src, "SELECT 1", dst, "COPY pg_temp.staging FROM STDIN", NULL, &rows, &err),
+        PD_EBUG);
+    pg_conn_free(src);
+    pg_conn_free(dst);
+}
+
+static void
+test_copy_between_tick_interrupts(void **state)
+{
+    struct pg_conn *src = connect_or_fail(test_url()), *dst = connect_or_fail(test_url());
+    int ticks = 0;
+    struct pg_query_opts o = {.tick = stop_after_3, .payload = &ticks};
+    struct pd_err err = {0};
+    unsigned long long rows = 0;
+    double t0 = pd_time_mono();
+    char *v;
+
+    (void)state;
+    exec_ok(dst, "CREATE TEMP TABLE staging (id int)");
+    assert_int_equal(pg_copy_between(src, "COPY (SELECT 1 FROM pg_sleep(10)) TO STDOUT", dst,
+                                     "COPY pg_temp.staging FROM STDIN", &o, &rows, &err),
+                     PD_EINTR);
+    assert_true(pd_time_mono() - t0 < 3.0);
+    assert_true(ticks >= 3);
+    v = one_value(dst, "SELECT count(*) FROM pg_temp.staging");
+    assert_string_equal(v, "0");
+    free(v);
+    v = one_value(src, "SELECT 2");
+    assert_string_equal(v, "2");
+    free(v);
+    pg_conn_free(src);
+    pg_conn_free(dst);
+}
+
 /* The value of NAME in a NULL-terminated environment, NULL when absent. */
 static const char *
 env_value(char **env, const char *name)
@@ -508,6 +622,9 @@ main(void)
         cmocka_unit_test(test_connection_lost),
         cmocka_unit_test(test_multi_statement_and_sql_error),
         cmocka_unit_test(test_wrong_password_not_in_message),
+        cmocka_unit_test(test_copy_between_streams_every_row),
+        cmocka_unit_test(test_copy_between_errors_keep_nothing),
+        cmocka_unit_test(test_copy_between_tick_interrupts),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -300,11 +300,11 @@ test_scan_vars(void **state)
 static void
 test_action_names(void **state)
 {
-    static const char *const names[] = {"sh",   "sql",  "check", "confirm",   "input",
-                                        "note", "neon", "s3",    "compliance"};
+    static const char *const names[] = {"sh",   "sql",  "check", "confirm",    "input",
+                                        "note", "neon", "s3",    "compliance", "rows"};
 
     (void)state;
-    assert_int_equal(STEP_ACTION_COUNT, 9);
+    assert_int_equal(STEP_ACTION_COUNT, 10);
     for (int a = 0; a < STEP_ACTION_COUNT; a++)
         assert_string_equal(runbook_action_name((enum step_action)a), names[a]);
     assert_string_equal(runbook_action_name(STEP_ACTION_COUNT), "?");
@@ -1101,7 +1101,7 @@ test_post_restore_validation(void **state)
         {"visits.client_id-null", "= 0"},
         {"visits.caregiver_id-null", "= 0"},
         {"orphaned-visits", "= 0"},
-        {"date-ranges", "rows = 2"},
+        {"date-ranges", "> 0"},
         {"no-future-created-at", "= 0"},
         {"users-per-organization", "rows > 0"},
     };
