@@ -642,6 +642,35 @@ op_branch_get(struct neon_client *c, const struct neon_action_args *a,
     return rc;
 }
 
+/*
+ * branch-default: the project's default branch as the API marks it
+ * (default: true), never a name written in a runbook; saves its id, name
+ * and the host of its read_write endpoint. branch= is refused: the op
+ * exists to find the branch, not to check one.
+ */
+static int
+op_branch_default(struct neon_client *c, const struct neon_action_args *a,
+                  const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
+{
+    struct neon_branch b = {0};
+    int rc = 0;
+
+    (void)x;
+    if (a->branch != NULL)
+        return PD_ERR_SET(err, PD_EUSAGE,
+                          "neon: branch-default takes no branch= (it finds the default branch)");
+    rc = neon_branch_find(c, NULL, &b, err);
+    if (rc == 0)
+        rc = branch_host(c, b.id, &out->host, NULL, err);
+    if (rc == 0) {
+        out->summary = pd_xasprintf("the default branch is %s (%s), endpoint host %s",
+                                    or_dash(b.name), b.id, or_dash(out->host));
+        take_branch(out, &b);
+    }
+    neon_branch_clear(&b);
+    return rc;
+}
+
 static int
 op_connection_uri(struct neon_client *c, const struct neon_action_args *a,
                   const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
@@ -719,6 +748,7 @@ static const struct neon_action_op op_table[] = {
     {"project-get", op_project_get, plan_generic, NEON_GUARD_NONE, false, false},
     {"branch-list", op_branch_list, plan_generic, NEON_GUARD_NONE, false, false},
     {"branch-get", op_branch_get, plan_generic, NEON_GUARD_NONE, false, false},
+    {"branch-default", op_branch_default, plan_generic, NEON_GUARD_NONE, false, false},
     {"branch-absent", op_branch_absent, plan_generic, NEON_GUARD_NONE, false, false},
     {"branch-create", op_branch_create, plan_branch_create, NEON_GUARD_NONE, true, false},
     {"branch-delete", op_branch_delete, plan_branch_delete, NEON_GUARD_BRANCH, true, true},
