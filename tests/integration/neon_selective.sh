@@ -81,7 +81,9 @@ like "$(cat "$D/journal.jsonl")" "exported $RANGE_ROWS rows to recovered.csv" "j
 
 # The export file, while it existed, was the caller's only: check the mode on a
 # drill stopped before the import. At a terminal, the operator accepts the
-# plan (shown before the branch is created) and then refuses the import.
+# plan (shown before the branch is created) and then refuses the import; the
+# clean-up (an always stage) still offers to delete the branch, and the
+# operator refuses that too, so the branch and the file stay.
 cat >"$W/stop.txt" <<'TXT'
 timeout 180
 expect the rows created in
@@ -89,6 +91,8 @@ send
 expect accept the plan and go on
 send yes
 expect type 'visits' to confirm
+send no
+expect type '(temp-recovery-[0-9]{8}-[0-9]{6})' to confirm
 send no
 TXT
 python3 "$TOP/tests/pty_drive.py" "$W/stop.txt" "$W/stop.log" -- \
