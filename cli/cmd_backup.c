@@ -1,6 +1,4 @@
 /* pgdrill backup: pg_dump | gzip | S3 with the seed's checks, retention and notice. */
-#include <errno.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +12,7 @@
 #include "cli.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+#include "pd_str.h"
 #include "pd_time.h"
 #include "s3/client.h"
 #include "s3/creds.h"
@@ -56,19 +55,6 @@ on_signal(int sig)
     backup_stop = 1;
 }
 
-static void
-human_bytes(char *buf, size_t size, double b)
-{
-    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-
-    while (b >= 1024 && u < 4) {
-        b /= 1024;
-        u++;
-    }
-    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", b, units[u]);
-}
-
 struct progress_state {
     int tty;
     int shown;
@@ -81,10 +67,10 @@ show_progress(const struct backup_progress *p, void *payload)
     char plain[32], comp[32], rate[32], el[32];
 
     if (ps->tty) {
-        human_bytes(plain, sizeof(plain), (double)p->plain_bytes);
-        human_bytes(comp, sizeof(comp), (double)p->compressed_bytes);
-        human_bytes(rate, sizeof(rate),
-                    p->elapsed_s > 0 ? (double)p->plain_bytes / p->elapsed_s : 0);
+        backup_format_bytes(plain, sizeof(plain), (double)p->plain_bytes);
+        backup_format_bytes(comp, sizeof(comp), (double)p->compressed_bytes);
+        backup_format_bytes(rate, sizeof(rate),
+                            p->elapsed_s > 0 ? (double)p->plain_bytes / p->elapsed_s : 0);
         pd_time_human(el, sizeof(el), p->elapsed_s);
         fprintf(stderr, "\r\033[Kdumped %s  gzip %s  parts %d  %s/s  %s", plain, comp, p->parts,
                 rate, el);
@@ -94,45 +80,17 @@ show_progress(const struct backup_progress *p, void *payload)
     return backup_stop != 0;
 }
 
+/* What the command line asked for. */
+struct backup_flags {
+    const char *cls, *keep_local;
+    uint64_t min_size, days;
+    int days_given, dry_run, json;
+};
+
+/* Parse argv into *f: -1 to go on, else the exit code (help printed, or a usage error). */
 static int
-parse_u64(const char *s, uint64_t *out)
+parse_flags(struct backup_flags *f, int argc, char **argv)
 {
-    char *end;
-    unsigned long long v;
-
-    if (s[0] < '0' || s[0] > '9')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return -1;
-    *out = (uint64_t)v;
-    return 0;
-}
-
-int
-cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
-{
-    const char *cls = "weekly", *keep_local = NULL;
-    uint64_t min_size = BACKUP_MIN_SIZE_DEFAULT, days64 = BACKUP_RETENTION_DAYS_DEFAULT;
-    int days_given = 0;
-    int dry_run = 0, json = 0, rc = 0, exit_code = 0;
-    const char *db_url, *base_uri, *slack, *stage = "backup";
-    struct s3_uri uri = {0};
-    struct s3_client *client = NULL;
-    struct audit *audit = NULL;
-    struct backup_result res;
-    struct backup_expired *expired = NULL;
-    size_t n_expired = 0;
-    struct progress_state ps = {0};
-    struct pd_err err;
-    char name[BACKUP_NAME_LEN];
-    char *prefix = NULL, *key = NULL;
-    double now = pd_time_wall(), retention_s = 0;
-    struct sigaction sa, old_int, old_term;
-
-    memset(&res, 0, sizeof(res));
-    pd_err_clear(&err);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -142,9 +100,9 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
             return 0;
         }
         if (strcmp(a, "--dry-run") == 0) {
-            dry_run = 1;
+            f->dry_run = 1;
         } else if (strcmp(a, "--json") == 0) {
-            json = 1;
+            f->json = 1;
         } else if (strcmp(a, "--class") == 0 || strcmp(a, "--keep-local") == 0 ||
                    strcmp(a, "--min-size") == 0 || strcmp(a, "--retention-days") == 0) {
             if (v == NULL)
@@ -154,50 +112,155 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
                 if (!backup_class_valid(v))
                     return cli_usage_error(
                         "backup", "unknown class '%s' (weekly, pre-migration or pre-release)", v);
-                cls = v;
+                f->cls = v;
             } else if (strcmp(a, "--keep-local") == 0) {
-                keep_local = v;
+                f->keep_local = v;
             } else if (strcmp(a, "--min-size") == 0) {
-                if (parse_u64(v, &min_size) != 0)
+                if (pd_parse_u64(&f->min_size, v, "--min-size", NULL) != 0)
                     return cli_usage_error("backup", "--min-size wants a number of bytes, not '%s'",
                                            v);
-            } else if (parse_u64(v, &days64) != 0 || days64 < 1 || days64 > 36500) {
+            } else if (pd_parse_u64(&f->days, v, "--retention-days", NULL) != 0 || f->days < 1 ||
+                       f->days > 36500) {
                 return cli_usage_error(
                     "backup", "--retention-days wants a number of days (1-36500), not '%s'", v);
             } else {
-                days_given = 1;
+                f->days_given = 1;
             }
         } else {
             return cli_usage_error("backup", "unknown argument '%s'", a);
         }
     }
-    if (!days_given) {
+    return -1;
+}
+
+/*
+ * Abort what a killed backup left behind (its parts are stored and billed
+ * until aborted), then run the backup with Ctrl-C turned into an interrupt.
+ * *stage says which of the two failed.
+ */
+static int
+run_backup(struct backup_result *res, struct s3_client *client, const struct backup_options *tmpl,
+           const char **stage, struct pd_err *err)
+{
+    struct backup_options bo = *tmpl;
+    struct progress_state ps = {0};
+    struct sigaction sa, old_int, old_term;
+    int n_aborted = 0, rc;
+
+    if ((rc = backup_abort_leftovers(client, bo.upload_notes, bo.audit, NULL, &n_aborted, err)) !=
+        0) {
+        *stage = "setup";
+        return rc;
+    }
+    bo.progress = show_progress;
+    bo.payload = &ps;
+    ps.tty = isatty(STDERR_FILENO);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    rc = backup_run(res, client, &bo, err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (ps.shown)
+        fputs("\r\033[K", stderr);
+    return rc;
+}
+
+/* The failure on stderr, and the Slack notice when one is configured. */
+static void
+report_failure(const char *stage, const struct pd_err *err, const char *slack, int dry_run)
+{
+    char *msg = pd_redact(err->msg);
+    struct pd_err serr;
+
+    fprintf(stderr, "pgdrill backup: %s failed: %s\n", stage, msg);
+    free(msg);
+    if (slack == NULL || dry_run)
+        return;
+    pd_err_clear(&serr);
+    if (backup_notify_slack(slack, &serr) == 0) {
+        fprintf(stderr, "pgdrill backup: failure notice sent to Slack\n");
+    } else {
+        char *smsg = pd_redact(serr.msg);
+
+        fprintf(stderr, "pgdrill backup: the Slack failure notice was not sent: %s\n", smsg);
+        free(smsg);
+    }
+}
+
+/* The settings from the environment; the secrets among them are registered for redaction. */
+static void
+read_env(const char **db_url, const char **base_uri, const char **slack)
+{
+    *db_url = getenv("DATABASE_URL");
+    *base_uri = getenv("PGDRILL_BACKUP_URI");
+    *slack = getenv("SLACK_WEBHOOK_URL");
+    if (*slack != NULL && (*slack)[0] == '\0')
+        *slack = NULL;
+    if (*slack != NULL)
+        pd_redact_register(*slack);
+    if (*db_url != NULL)
+        pd_redact_register_uri(*db_url);
+}
+
+/* The summary on stdout: the JSON object with --json, else the lines for people. */
+static void
+print_summary(const struct backup_summary *sum, int json)
+{
+    char *text = json ? backup_summary_json(sum) : backup_summary_text(sum);
+
+    if (json)
+        puts(text);
+    else
+        fputs(text, stdout);
+    free(text);
+}
+
+int
+cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct backup_flags fl = {.cls = "weekly",
+                              .min_size = BACKUP_MIN_SIZE_DEFAULT,
+                              .days = BACKUP_RETENTION_DAYS_DEFAULT};
+    int rc = 0, exit_code = 0;
+    const char *db_url, *base_uri, *slack, *stage = "backup";
+    struct s3_uri uri = {0};
+    struct s3_client *client = NULL;
+    struct audit *audit = NULL;
+    struct backup_result res;
+    struct backup_expired *expired = NULL;
+    size_t n_expired = 0;
+    struct pd_err err;
+    char name[BACKUP_NAME_LEN];
+    char *prefix = NULL, *key = NULL, *notes = NULL;
+    double now = pd_time_wall(), retention_s = 0;
+
+    memset(&res, 0, sizeof(res));
+    pd_err_clear(&err);
+    if ((exit_code = parse_flags(&fl, argc, argv)) >= 0)
+        return exit_code;
+    exit_code = 0;
+    if (!fl.days_given) {
         int d;
 
         // the configured retention of the class, which the compliance check judges too
-        if (backup_retention_days(&d, cls, &err) != 0)
+        if (backup_retention_days(&d, fl.cls, &err) != 0)
             return cli_fail(&err);
-        days64 = (uint64_t)d;
+        fl.days = (uint64_t)d;
     }
-    db_url = getenv("DATABASE_URL");
-    base_uri = getenv("PGDRILL_BACKUP_URI");
-    slack = getenv("SLACK_WEBHOOK_URL");
-    if (slack != NULL && slack[0] == '\0')
-        slack = NULL;
-    if (slack != NULL)
-        pd_redact_register(slack);
-    if (db_url != NULL)
-        pd_redact_register_uri(db_url);
+    read_env(&db_url, &base_uri, &slack);
     if (base_uri == NULL || base_uri[0] == '\0')
         return cli_usage_error(
             "backup", "PGDRILL_BACKUP_URI is not set (e.g. s3://care-commons-backups/weekly)");
-    if (!dry_run && (db_url == NULL || db_url[0] == '\0'))
+    if (!fl.dry_run && (db_url == NULL || db_url[0] == '\0'))
         return cli_usage_error("backup", "DATABASE_URL is not set");
     if (s3_uri_parse(&uri, base_uri, &err) != 0) {
         pd_err_prefix(&err, "PGDRILL_BACKUP_URI: ");
         return cli_fail(&err);
     }
-    prefix = backup_class_prefix(uri.key, cls);
+    prefix = backup_class_prefix(uri.key, fl.cls);
     backup_name(name, now);
     key = pd_xasprintf("%s%s", prefix, name);
 
@@ -207,43 +270,19 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
 
-    if (!dry_run) {
-        char *notes = pd_xasprintf("%s/uploads", ctx->cfg.home);
-        int n_aborted = 0;
+    if (!fl.dry_run) {
         struct backup_options bo = {
             .database_url = db_url,
             .pg_dump = getenv("PGDRILL_PG_DUMP"),
             .bucket = uri.bucket,
             .key = key,
-            .min_size = min_size ? min_size : 1,
-            .keep_local = keep_local,
+            .min_size = fl.min_size ? fl.min_size : 1,
+            .keep_local = fl.keep_local,
             .audit = audit,
-            .upload_notes = notes,
-            .progress = show_progress,
-            .payload = &ps,
+            .upload_notes = notes = pd_xasprintf("%s/uploads", ctx->cfg.home),
         };
 
-        // parts a killed backup left on the server are stored and billed
-        // until aborted: the next run cleans them up first
-        if ((rc = backup_abort_leftovers(client, notes, audit, NULL, &n_aborted, &err)) != 0) {
-            free(notes);
-            stage = "setup";
-            goto out;
-        }
-
-        ps.tty = isatty(STDERR_FILENO);
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, &old_int);
-        sigaction(SIGTERM, &sa, &old_term);
-        rc = backup_run(&res, client, &bo, &err);
-        free(notes);
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-        if (ps.shown)
-            fputs("\r\033[K", stderr);
-        if (rc != 0)
+        if ((rc = run_backup(&res, client, &bo, &stage, &err)) != 0)
             goto out;
     }
     stage = "retention";
@@ -251,13 +290,12 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
         struct backup_retention_options ro = {
             .bucket = uri.bucket,
             .prefix = prefix,
-            .retention_days = (int)days64,
+            .retention_days = (int)fl.days,
             .now = now,
             .keep_key = key,
-            .dry_run = dry_run,
+            .dry_run = fl.dry_run,
             .audit = audit,
         };
-
         double t_ret = pd_time_mono();
 
         rc = backup_retention(&expired, &n_expired, client, &ro, &err);
@@ -267,97 +305,31 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
 out:
     if (rc != 0)
         exit_code = pd_err_exit_code(err.kind);
-    if (json) {
-        cJSON *o = cJSON_CreateObject(), *del = cJSON_CreateArray();
-        char *uri_s = pd_xasprintf("s3://%s/%s", uri.bucket, key);
-        char *text;
+    {
+        struct backup_summary sum = {
+            .bucket = uri.bucket,
+            .key = key,
+            .cls = fl.cls,
+            .prefix = prefix,
+            .dry_run = fl.dry_run,
+            .retention_days = (int)fl.days,
+            .res = &res,
+            .expired = expired,
+            .n_expired = n_expired,
+            .retention_s = retention_s,
+            .failure = rc != 0 ? &err : NULL,
+            .stage = stage,
+        };
 
-        cJSON_AddStringToObject(o, "key", key);
-        cJSON_AddStringToObject(o, "uri", uri_s);
-        cJSON_AddStringToObject(o, "class", cls);
-        cJSON_AddNumberToObject(o, "plain_bytes", (double)res.plain_bytes);
-        cJSON_AddNumberToObject(o, "compressed_bytes", (double)res.compressed_bytes);
-        if (res.completed)
-            cJSON_AddStringToObject(o, "sha256", res.sha256);
-        else
-            cJSON_AddNullToObject(o, "sha256");
-        cJSON_AddNumberToObject(o, "parts", res.parts);
-        cJSON_AddNumberToObject(o, "duration_s", res.duration_s);
-        {
-            cJSON *ph = cJSON_AddObjectToObject(o, "phases");
-
-            cJSON_AddNumberToObject(ph, "dump_s", res.phases.dump_s);
-            cJSON_AddNumberToObject(ph, "flush_s", res.phases.flush_s);
-            cJSON_AddNumberToObject(ph, "drain_s", res.phases.drain_s);
-            cJSON_AddNumberToObject(ph, "complete_s", res.phases.complete_s);
-            cJSON_AddNumberToObject(ph, "metadata_s", res.phases.metadata_s);
-            cJSON_AddNumberToObject(ph, "head_s", res.phases.head_s);
-            cJSON_AddNumberToObject(ph, "retention_s", retention_s);
-        }
-        for (size_t i = 0; i < n_expired; i++)
-            if (expired[i].deleted || dry_run)
-                cJSON_AddItemToArray(del, cJSON_CreateString(expired[i].key));
-        cJSON_AddItemToObject(o, dry_run ? "would_delete" : "deleted", del);
-        cJSON_AddBoolToObject(o, "dry_run", dry_run);
-        cJSON_AddStringToObject(o, "outcome", rc == 0 ? "ok" : "failed");
-        if (rc != 0) {
-            char *msg = pd_redact(err.msg);
-
-            cJSON_AddStringToObject(o, "stage", stage);
-            cJSON_AddStringToObject(o, "error", msg);
-            free(msg);
-        }
-        text = cJSON_Print(o);
-        puts(text);
-        free(text);
-        free(uri_s);
-        cJSON_Delete(o);
-    } else if (dry_run && rc == 0) {
-        printf("dry run: would write s3://%s/%s\n", uri.bucket, key);
-        printf("dry run: retention %d days under s3://%s/%s: %zu backup%s would be deleted\n",
-               (int)days64, uri.bucket, prefix, n_expired, n_expired == 1 ? "" : "s");
-        for (size_t i = 0; i < n_expired; i++)
-            printf("would delete s3://%s/%s (%.0f days old)\n", uri.bucket, expired[i].key,
-                   expired[i].age_days);
-    } else if (rc == 0 || res.completed) {
-        char plain[32], comp[32], el[32];
-
-        human_bytes(plain, sizeof(plain), (double)res.plain_bytes);
-        human_bytes(comp, sizeof(comp), (double)res.compressed_bytes);
-        pd_time_human(el, sizeof(el), res.duration_s);
-        printf("backup ok: s3://%s/%s\n", uri.bucket, key);
-        printf("  dump %s (%" PRIu64 " bytes), gzip %s (%" PRIu64 " bytes, %d parts) in %s\n",
-               plain, res.plain_bytes, comp, res.compressed_bytes, res.parts, el);
-        printf("  sha256 %s (stored as x-amz-meta-sha256)\n", res.sha256);
-        for (size_t i = 0; i < n_expired; i++)
-            if (expired[i].deleted)
-                printf("deleted old backup s3://%s/%s (%.0f days old)\n", uri.bucket,
-                       expired[i].key, expired[i].age_days);
+        print_summary(&sum, fl.json);
     }
-    if (rc != 0) {
-        char *msg = pd_redact(err.msg);
-
-        fprintf(stderr, "pgdrill backup: %s failed: %s\n", stage, msg);
-        free(msg);
-        if (slack != NULL && !dry_run) {
-            struct pd_err serr;
-
-            pd_err_clear(&serr);
-            if (backup_notify_slack(slack, &serr) == 0) {
-                fprintf(stderr, "pgdrill backup: failure notice sent to Slack\n");
-            } else {
-                char *smsg = pd_redact(serr.msg);
-
-                fprintf(stderr, "pgdrill backup: the Slack failure notice was not sent: %s\n",
-                        smsg);
-                free(smsg);
-            }
-        }
-    }
+    if (rc != 0)
+        report_failure(stage, &err, slack, fl.dry_run);
     backup_expired_free(expired, n_expired);
     audit_close(audit);
     s3_client_free(client);
     s3_uri_free(&uri);
+    free(notes);
     free(prefix);
     free(key);
     return exit_code;

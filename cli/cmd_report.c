@@ -42,7 +42,7 @@ report_list(const struct cli_ctx *ctx)
             printf("%-44s (unreadable: %s)\n", ids[i], err.msg);
         } else {
             // the same value as report.json's rto_s, not only a measured one
-            double achieved = report_rto_achieved(d);
+            double achieved = drill_rto_achieved(d);
 
             if (achieved >= 0)
                 pd_time_human(rto, sizeof(rto), achieved);

@@ -3,8 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "audit/audit.h"
 #include "cli.h"
 #include "neon/client.h"
@@ -70,75 +68,6 @@ default_uri(void)
     return pd_xasprintf("%.*s/weekly/", (int)(base[n - 1] == '/' ? n - 1 : n), base);
 }
 
-static void
-print_json(const struct verify_report *r, const char *uri, double now, int code)
-{
-    cJSON *root = cJSON_CreateObject();
-    cJSON *checks = cJSON_AddArrayToObject(root, "checks");
-    cJSON *backups = cJSON_AddArrayToObject(root, "backups");
-    char *text;
-
-    cJSON_AddBoolToObject(root, "ok", code == 0);
-    cJSON_AddNumberToObject(root, "exit_code", code);
-    cJSON_AddStringToObject(root, "uri", uri);
-    for (size_t i = 0; i < r->n_checks; i++) {
-        cJSON *c = cJSON_CreateObject();
-
-        cJSON_AddStringToObject(c, "name", r->checks[i].name);
-        cJSON_AddStringToObject(c, "status", verify_status_name(r->checks[i].status));
-        cJSON_AddStringToObject(c, "detail", r->checks[i].detail);
-        cJSON_AddItemToArray(checks, c);
-    }
-    for (size_t i = 0; i < r->shown; i++) {
-        const struct verify_backup *b = &r->backups.items[i];
-        cJSON *o = cJSON_CreateObject();
-        char ts[40];
-
-        pd_time_format(ts, sizeof(ts), b->time);
-        cJSON_AddStringToObject(o, "key", b->key);
-        cJSON_AddNumberToObject(o, "size", (double)b->size);
-        cJSON_AddStringToObject(o, "time", ts);
-        cJSON_AddStringToObject(o, "time_from", b->time_from_key ? "key" : "last_modified");
-        cJSON_AddNumberToObject(o, "age_s", (double)(long)(now - b->time));
-        cJSON_AddItemToArray(backups, o);
-    }
-    cJSON_AddNumberToObject(root, "backups_total", (double)r->backups.n);
-    // the compliance summary, as report.json has it: name, status, detail
-    cJSON *compliance = cJSON_AddArrayToObject(root, "compliance");
-
-    for (size_t i = 0; i < r->n_compliance; i++) {
-        const struct compliance_result *cr = &r->compliance[i];
-        cJSON *c = cJSON_CreateObject();
-
-        cJSON_AddStringToObject(c, "name", cr->name);
-        cJSON_AddStringToObject(c, "status", compliance_status_name(cr->status));
-        cJSON_AddStringToObject(c, "expected", cr->expected);
-        cJSON_AddStringToObject(c, "detail", cr->detail);
-        cJSON_AddItemToArray(compliance, c);
-    }
-    if (r->have_project) {
-        cJSON *n = cJSON_AddObjectToObject(root, "neon");
-
-        cJSON_AddStringToObject(n, "project_id", r->project_id ? r->project_id : "");
-        if (r->default_branch)
-            cJSON_AddStringToObject(n, "default_branch", r->default_branch);
-        cJSON_AddNumberToObject(n, "history_window_s", (double)r->history_window_s);
-    }
-    if (r->sha256[0] || r->stream_bytes) {
-        cJSON *s = cJSON_AddObjectToObject(root, "stream");
-
-        cJSON_AddStringToObject(s, "key", r->backups.n ? r->backups.items[0].key : "");
-        cJSON_AddNumberToObject(s, "bytes", (double)r->stream_bytes);
-        cJSON_AddNumberToObject(s, "uncompressed_bytes", (double)r->stream_uncompressed);
-        cJSON_AddNumberToObject(s, "seconds", r->stream_seconds);
-        cJSON_AddStringToObject(s, "sha256", r->sha256);
-    }
-    text = cJSON_Print(root);
-    printf("%s\n", text);
-    free(text);
-    cJSON_Delete(root);
-}
-
 int
 cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -148,7 +77,7 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     struct neon_client *neon = NULL;
     struct audit *audit = NULL;
     struct pd_err err, nerr;
-    char *uri = NULL;
+    char *uri = NULL, *text;
     struct s3_uri where;
     int json = 0, skip_neon = 0, have_where = 0, rc;
 
@@ -229,28 +158,12 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     if (rc != 0)
         goto fail;
     rc = verify_exit_code(&r);
-    if (json) {
-        print_json(&r, uri, o.now, rc);
-    } else {
-        size_t failed = 0, c_failed = 0, c_flagged = 0;
-
-        for (size_t i = 0; i < r.n_checks; i++)
-            failed += r.checks[i].status != VERIFY_PASS;
-        for (size_t i = 0; i < r.n_compliance; i++) {
-            c_failed += r.compliance[i].status == COMPLIANCE_FAILED;
-            c_flagged += r.compliance[i].status == COMPLIANCE_FLAGGED;
-        }
-        printf("compliance: %zu passed, %zu failed, %zu flagged\n",
-               r.n_compliance - c_failed - c_flagged, c_failed, c_flagged);
-        if (rc == 0)
-            printf("verification passed: %zu checks\n", r.n_checks);
-        else if (failed == 0)
-            printf("verification FAILED: %zu compliance check%s failed\n", c_failed,
-                   c_failed == 1 ? "" : "s");
-        else
-            printf("verification FAILED: %zu of %zu checks did not pass%s\n", failed, r.n_checks,
-                   rc == 3 ? " (a service failed)" : "");
-    }
+    text = json ? verify_report_json(&r, uri, o.now, rc) : verify_report_text(&r, rc);
+    if (json)
+        printf("%s\n", text);
+    else
+        fputs(text, stdout);
+    free(text);
     goto out;
 fail:
     rc = cli_fail(&err);

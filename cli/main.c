@@ -1,12 +1,9 @@
 /* pgdrill: entry point; dispatches to the sub-commands. */
-#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -46,54 +43,6 @@ usage(FILE *f)
     fprintf(f, "\nEvery command takes --help. pgdrill --version prints the version.\n"
                "Exit codes: 0 success, 1 a check or step failed, 2 usage or input error,\n"
                "3 an external service failed, 130 interrupted. See pgdrill(1).\n");
-}
-
-int
-cli_fail(const struct pd_err *err)
-{
-    fprintf(stderr, "pgdrill: %s\n", err->msg[0] ? err->msg : pd_err_kind_name(err->kind));
-    return pd_err_exit_code(err->kind);
-}
-
-int
-cli_copy_to_stdout(FILE *f, const char *path, struct pd_err *err)
-{
-    char buf[8192];
-    size_t n;
-
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        if (fwrite(buf, 1, n, stdout) != n)
-            return PD_ERR_SET(err, PD_EIO, "standard output: %s", strerror(errno));
-    if (ferror(f))
-        return PD_ERR_SET(err, PD_EIO, "read %s: %s", path, strerror(errno));
-    if (fflush(stdout) != 0)
-        return PD_ERR_SET(err, PD_EIO, "standard output: %s", strerror(errno));
-    return 0;
-}
-
-int
-cli_usage_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "pgdrill %s: ", cmd);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry 'pgdrill %s --help'.\n", cmd);
-    return 2;
-}
-
-char *
-cli_resolve_runbook(const struct cli_ctx *ctx, const char *arg)
-{
-    struct stat st;
-
-    if (stat(arg, &st) == 0 || strchr(arg, '/') != NULL)
-        return pd_xstrdup(arg);
-    if (strlen(arg) > 3 && strcmp(arg + strlen(arg) - 3, ".md") == 0)
-        return pd_xasprintf("%s/%s", ctx->cfg.runbooks, arg);
-    return pd_xasprintf("%s/%s.md", ctx->cfg.runbooks, arg);
 }
 
 static char *

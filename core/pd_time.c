@@ -146,3 +146,14 @@ pd_time_human(char *buf, size_t size, double seconds)
     else
         snprintf(buf, size, "%ldm%02lds", s / 60, s % 60);
 }
+
+double
+pd_time_span(const char *from, const char *to)
+{
+    double a, b;
+
+    if (from == NULL || to == NULL || pd_time_parse_rfc3339(&a, from, 0) != 0 ||
+        pd_time_parse_rfc3339(&b, to, 0) != 0 || b < a)
+        return -1;
+    return b - a;
+}

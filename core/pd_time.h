@@ -26,6 +26,9 @@ void pd_time_format(char *buf, size_t size, double t);
  */
 int pd_time_parse_rfc3339(double *out, const char *s, int utc_only);
 
+/* Seconds from one RFC 3339 stamp to a later one; -1 when either is missing or bad or to < from. */
+double pd_time_span(const char *from, const char *to);
+
 /* "YYYYMMDD-HHMMSS" of t in UTC into buf (at least 16 bytes). */
 void pd_time_stamp(char *buf, size_t size, double t);
 

@@ -3,16 +3,19 @@
 #
 #   . "$PGDRILL_TOP/tests/lib.sh"
 #
-# TAP output (counted by tests/run.sh):
-#   ok NAME / not_ok NAME [DIAG...]   one result line
-#   check NAME CMD...                 ok when CMD succeeds
-#   is GOT WANT NAME                  ok when the strings are equal
-#   like GOT REGEX NAME               ok when GOT matches the extended regex
-#   unlike GOT REGEX NAME
-#   done_testing                      prints "# N passed, N failed"; exit status
+# TAP output (counted by tests/run.sh): tests/tap.sh, sourced from here
+#   (ok, not_ok, check, is, like, unlike, diag, done_testing, bail).
 # Environment:
 #   require_env VAR...                fail the whole script unless set
 #   pgdrill_home [NAME]               prints a fresh, empty PGDRILL_HOME dir
+#   entries_by_mtime DIR              the names in DIR, newest first (as ls -t)
+#   tmux_kill_server SOCKET           stops that private tmux server and waits
+#                                     until it has exited
+#   first_path PATH... / last_path PATH...
+#                                     the first / last PATH that exists: with a
+#                                     glob, the first / last match in name
+#                                     order (drill ids start with the time:
+#                                     the last is the newest drill)
 # PostgreSQL (needs PGDRILL_TEST_PGURL from tests/services.sh):
 #   db_url NAME                       the superuser URL of database NAME
 #   fresh_db NAME [clean|broken]      (re)creates NAME from the Care Commons
@@ -31,75 +34,12 @@
 : "${PGDRILL_BIN:=$PGDRILL_TOP/build/pgdrill}"
 : "${PGDRILL_PG_BIN:=/usr/lib/postgresql/15/bin}"
 export PGDRILL_TOP PGDRILL_BIN
+# shellcheck source=tests/tap.sh
+. "$PGDRILL_TOP/tests/tap.sh"
 
-TAP_PASSED=0
-TAP_FAILED=0
 FIXTURES_SQL=$PGDRILL_TOP/tests/fixtures/sql
 # Databases made from the fixtures are copies of this template.
 FIXTURE_TEMPLATE=pgdrill_fixture_clean
-
-ok() {
-    TAP_PASSED=$((TAP_PASSED + 1))
-    printf 'ok - %s\n' "$1"
-}
-
-# not_ok NAME [DIAG...]: each DIAG line is printed as a "# " comment.
-not_ok() {
-    local name=$1 line
-    shift
-    TAP_FAILED=$((TAP_FAILED + 1))
-    printf 'not ok - %s\n' "$name"
-    for line in "$@"; do
-        printf '%s\n' "$line" | sed 's/^/#   /'
-    done
-}
-
-check() {
-    local name=$1 out
-    shift
-    if out=$("$@" 2>&1); then
-        ok "$name"
-    else
-        not_ok "$name" "command failed (exit $?): $*" "$out"
-    fi
-}
-
-is() {
-    if [ "$1" = "$2" ]; then
-        ok "$3"
-    else
-        not_ok "$3" "got:  '$1'" "want: '$2'"
-    fi
-}
-
-like() {
-    if [[ $1 =~ $2 ]]; then
-        ok "$3"
-    else
-        not_ok "$3" "got:  '$1'" "want match: /$2/"
-    fi
-}
-
-unlike() {
-    if [[ $1 =~ $2 ]]; then
-        not_ok "$3" "got:  '$1'" "want no match: /$2/"
-    else
-        ok "$3"
-    fi
-}
-
-# Ends a test script: a summary comment and the exit status.
-done_testing() {
-    printf '# %d passed, %d failed\n' "$TAP_PASSED" "$TAP_FAILED"
-    [ "$TAP_FAILED" -eq 0 ]
-}
-
-# bail NAME MESSAGE: a failure that makes the rest of the script pointless.
-bail() {
-    not_ok "$1" "$2"
-    done_testing
-    exit 1
-}
 
 require_env() {
     local v
@@ -114,6 +54,44 @@ require_env() {
 pgdrill_home() {
     local base=${PGDRILL_TEST_WORK:-${TMPDIR:-/tmp}}
     mktemp -d "$base/home-${1:-pgdrill}.XXXXXX"
+}
+
+# A server told to exit still accepts connections for a moment: a
+# new-session sent to it then fails with "server exited unexpectedly". So
+# wait (up to 5 s) for the old server's process to be gone.
+tmux_kill_server() {
+    local pid
+    pid=$(tmux -S "$1" -f /dev/null display-message -p '#{pid}' 2>/dev/null)
+    tmux -S "$1" -f /dev/null kill-server >/dev/null 2>&1
+    [ -n "$pid" ] || return 0
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+entries_by_mtime() {
+    find "$1" -mindepth 1 -maxdepth 1 -not -name '.*' -printf '%T@ %f\n' | sort -rn | cut -d' ' -f2-
+}
+
+first_path() {
+    local p
+    for p in "$@"; do
+        if [ -e "$p" ]; then
+            printf '%s\n' "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+last_path() {
+    local p last=
+    for p in "$@"; do
+        [ -e "$p" ] && last=$p
+    done
+    [ -n "$last" ] && printf '%s\n' "$last"
 }
 
 db_url() {

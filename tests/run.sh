@@ -1,36 +1,246 @@
 #!/bin/bash
 # The test runner behind `make check`: starts what the tests need (a real
-# PostgreSQL 15 on loopback, run as an unprivileged user), runs every unit,
-# integration and TUI test, stops what it started, and ends with
-# "N passed, N failed".
+# PostgreSQL 15 on loopback, run as an unprivileged user), runs the unit,
+# integration, fault-matrix and TUI tests and the analysis, stops what it
+# started, and ends with "N passed, N failed" (always the very last line).
+#
+#   tests/run.sh [GROUP] [PATTERN]
+#
+#   GROUP     all (the default: what `make check` runs), unit, integration,
+#             faults, tui or analysis (make analyze and tests/valgrind.sh)
+#   PATTERN   runs only the scripts or binaries whose name contains it; it
+#             may be a glob: `tests/run.sh integration 'neon_*'`
+#
+#   tests/run.sh integration neon     the integration scripts named *neon*
+#   tests/run.sh unit s3_             the s3_* unit test binaries
+#
+# Environment:
+#   BUILD=build                   the build directory (check-asan: build-asan)
+#   PGDRILL_NO_ANALYSIS=1         `all` leaves the analysis group out
+#   PGDRILL_TEST_TIMEOUT=SECONDS  the limit for every script and binary;
+#                                 without it 300 s each, 900 s for
+#                                 valgrind.sh and fuzz_smoke.sh, 1800 s for
+#                                 make analyze. A script still running at its
+#                                 limit is killed and counted as a failure.
 #
 # Unit tests are cmocka binaries in $BUILD/tests/unit; each of their cases
-# counts. Integration and TUI tests are scripts in tests/integration and
-# tests/tui printing TAP-style "ok - name" / "not ok - name" lines; a script
-# that exits non-zero without a "not ok" line counts as one failure. The
-# fault matrix (tests/faults) runs the same way and its table is printed.
+# counts. Integration, fault and TUI tests are scripts printing TAP-style
+# "ok - name" / "not ok - name" lines (tests/tap.sh); a script that exits
+# non-zero without a "not ok" line counts as one failure. Each result line
+# ends with the script's time; the ten slowest are listed at the end.
+#
+# No process may outlive its script: each script runs in a process group of
+# its own (GNU timeout's) with PGDRILL_TEST_MARK=<unique value> in its
+# environment. When it ends, any process still in that group or carrying the
+# mark (a daemon that left the group still inherited the environment) is a
+# failure, "not ok - leftover process after NAME: PID CMDLINE", and is
+# killed. The services this script starts itself (tests/services.sh) carry
+# no mark.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 TOP=$PWD
 BUILD=${BUILD:-build}
+export BUILD
 export PGDRILL_BIN="$TOP/$BUILD/pgdrill"
 export PGDRILL_BUILD="$TOP/$BUILD"
 export PGDRILL_TOP="$TOP"
+
+usage() {
+    echo "usage: tests/run.sh [all|unit|integration|faults|tui|analysis] [PATTERN]"
+}
+GROUP=${1:-all}
+PATTERN=${2:-}
+case $GROUP in
+all | unit | integration | faults | tui | analysis) ;;
+-h | --help)
+    usage
+    exit 0
+    ;;
+*)
+    usage >&2
+    exit 2
+    ;;
+esac
+if [ $# -gt 2 ]; then
+    usage >&2
+    exit 2
+fi
+if [ -n "${PGDRILL_TEST_TIMEOUT:-}" ] && ! [[ $PGDRILL_TEST_TIMEOUT =~ ^[1-9][0-9]*$ ]]; then
+    echo "tests/run.sh: PGDRILL_TEST_TIMEOUT must be a number of seconds" >&2
+    exit 2
+fi
+
 passed=0
 failed=0
 failures=()
+timings=() # "MILLISECONDS NAME"
 
 WORK=$(mktemp -d /tmp/pgdrill-test.XXXXXX)
 chmod 0755 "$WORK"
+mkdir -p "$WORK/logs"
 export PGDRILL_TEST_WORK="$WORK"
+SERVICES=
+CUR_PGID=
+CUR_MARK=
 cleanup() {
-    [ -x tests/services.sh ] && tests/services.sh stop "$WORK" >/dev/null 2>&1
+    # interrupted in the middle of a script: stop what it started
+    if [ -n "$CUR_PGID" ]; then
+        kill -TERM -- "-$CUR_PGID" 2>/dev/null
+        reap_marked "$CUR_MARK" "$CUR_PGID" >/dev/null
+    fi
+    [ -n "$SERVICES" ] && tests/services.sh stop "$WORK" >/dev/null 2>&1
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ -x tests/services.sh ]; then
+# selected GROUP NAME: is NAME (a script or binary) part of this run?
+selected() {
+    [ "$GROUP" = all ] || [ "$GROUP" = "$1" ] || return 1
+    # PATTERN unquoted on purpose: a glob, and a plain word matches anywhere
+    # shellcheck disable=SC2053
+    [ -z "$PATTERN" ] || [[ $2 == *$PATTERN* ]]
+}
+
+limit_for() { # NAME: its timeout in seconds
+    if [ -n "${PGDRILL_TEST_TIMEOUT:-}" ]; then
+        echo "$PGDRILL_TEST_TIMEOUT"
+        return
+    fi
+    case $1 in
+    analyze) echo 1800 ;;
+    valgrind.sh | fuzz_smoke.sh) echo 900 ;;
+    *) echo 300 ;;
+    esac
+}
+
+now_ms() { date +%s%3N; }
+secs() { printf '%d.%ds' $(($1 / 1000)) $(($1 % 1000 / 100)); } # MS
+
+# marked MARK PGID: "PID" of each process carrying MARK in its environment
+# or still in the process group PGID
+marked() {
+    {
+        grep -lzxF -- "PGDRILL_TEST_MARK=$1" /proc/[0-9]*/environ 2>/dev/null |
+            sed -n 's#^/proc/\([0-9]*\)/environ$#\1#p'
+        pgrep -g "$2" 2>/dev/null
+    } | sort -un
+}
+
+# reap_marked MARK PGID: prints "PID CMDLINE" of the processes left behind
+# and kills them. Exiting ones get two seconds before they count.
+reap_marked() {
+    local pids p cmd
+    for _ in $(seq 1 20); do
+        pids=$(marked "$1" "$2")
+        [ -z "$pids" ] && return 0
+        sleep 0.1
+    done
+    for p in $pids; do
+        cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)
+        [ -n "$cmd" ] || continue # gone meanwhile, or a zombie
+        printf '%s %s\n' "$p" "${cmd% }"
+        kill -TERM "$p" 2>/dev/null
+    done
+    sleep 1
+    for p in $(marked "$1" "$2"); do
+        kill -KILL "$p" 2>/dev/null
+    done
+}
+
+# run_item NAME DIR CMD...: runs CMD in DIR under its timeout, in a process
+# group of its own with a per-script mark; sets OUT (its output), RC, MS
+# and EXTRA (not ok lines for a timeout and for leftover processes, each
+# already counted in EXTRA_FAILED).
+run_item() {
+    local name=$1 dir=$2 limit log mark t0 pid left
+    shift 2
+    limit=$(limit_for "$name")
+    log=$WORK/logs/$name.log
+    mark="$$.${#timings[@]}.$name"
+    t0=$(now_ms)
+    # Output to a file, not a pipe: a process left behind holding the pipe
+    # open would block the runner.
+    (cd "$dir" && PGDRILL_TEST_MARK=$mark exec timeout -k 10 "$limit" "$@") >"$log" 2>&1 </dev/null &
+    pid=$!
+    CUR_PGID=$pid
+    CUR_MARK=$mark
+    wait "$pid"
+    RC=$?
+    MS=$(($(now_ms) - t0))
+    OUT=$(cat "$log")
+    EXTRA=
+    EXTRA_FAILED=0
+    if { [ "$RC" = 124 ] || [ "$RC" = 137 ]; } && [ "$MS" -ge $((limit * 1000)) ]; then
+        EXTRA="not ok - timeout: $name did not finish in ${limit}s (killed)"
+        EXTRA_FAILED=1
+    fi
+    left=$(reap_marked "$mark" "$pid")
+    CUR_PGID=
+    if [ -n "$left" ]; then
+        while IFS= read -r p; do
+            EXTRA+="${EXTRA:+$'\n'}not ok - leftover process after $name: $p"
+            EXTRA_FAILED=$((EXTRA_FAILED + 1))
+        done <<<"$left"
+    fi
+    timings+=("$MS $name")
+}
+
+# result NAME P F: counts and prints one result line, with EXTRA and the
+# output's tail when something failed
+result() {
+    local name=$1 p=$2 f=$3 tail_n=${4:-60}
+    f=$((f + EXTRA_FAILED))
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$f" -ne 0 ]; then
+        failures+=("$name")
+        printf '%s\n' "$OUT" | tail -"$tail_n"
+        [ -n "$EXTRA" ] && printf '%s\n' "$EXTRA"
+    fi
+    printf '  %-32s %3d passed, %d failed %8s\n' "$name" "$p" "$f" "$(secs "$MS")"
+}
+
+# run_script SCRIPT: run it, count its TAP lines (a non-zero exit without a
+# "not ok" counts as one failure) and show its tail when something failed
+run_script() {
+    local s=$1 name p f
+    name=$(basename "$s")
+    run_item "$name" "$TOP" "$TOP/$s"
+    p=$(printf '%s\n' "$OUT" | grep -c '^ok ')
+    f=$(printf '%s\n' "$OUT" | grep -c '^not ok ')
+    if [ "$RC" -ne 0 ] && [ "$f" -eq 0 ] && [ "$EXTRA_FAILED" -eq 0 ]; then f=1; fi
+    result "$name" "$p" "$f"
+}
+
+# What this run holds, in order: "GROUP PATH" lines.
+plan=()
+for t in "$BUILD"/tests/unit/*_test; do
+    [ -x "$t" ] && selected unit "$(basename "$t")" && plan+=("unit $t")
+done
+for g in integration faults tui; do
+    for s in tests/"$g"/*.sh; do
+        [ -x "$s" ] && selected "$g" "$(basename "$s")" && plan+=("$g $s")
+    done
+done
+if [ "$GROUP" = analysis ] || { [ "$GROUP" = all ] && [ -z "${PGDRILL_NO_ANALYSIS:-}" ]; }; then
+    # Static analysis and memcheck need the plain build: valgrind cannot run
+    # ASan binaries, and `make check-asan` runs this script with BUILD=build-asan.
+    if [ "$BUILD" = build ]; then
+        selected analysis analyze && plan+=("analysis analyze")
+        selected analysis valgrind.sh && plan+=("analysis tests/valgrind.sh")
+    elif [ "$GROUP" = analysis ]; then
+        echo "tests/run.sh: the analysis group needs BUILD=build (not $BUILD)" >&2
+    fi
+fi
+if [ ${#plan[@]} -eq 0 ]; then
+    echo "tests/run.sh: nothing matches group $GROUP${PATTERN:+ and pattern $PATTERN}" >&2
+    echo "0 passed, 0 failed"
+    exit 1
+fi
+
+# The services, unless only the analysis group runs (valgrind.sh starts its own).
+if printf '%s\n' "${plan[@]}" | grep -qv '^analysis '; then
     echo "== starting test services"
     # services.sh prints export lines (PGDRILL_TEST_PGURL, ...) on stdout
     if ! svc=$(tests/services.sh start "$WORK"); then
@@ -38,79 +248,64 @@ if [ -x tests/services.sh ]; then
         echo "0 passed, 1 failed"
         exit 1
     fi
+    SERVICES=1
     eval "$svc"
 fi
 
-echo "== unit tests"
-for t in "$BUILD"/tests/unit/*_test; do
-    [ -x "$t" ] || continue
-    name=$(basename "$t")
-    out=$(cd "$WORK" && "$TOP/$t" 2>&1)
-    rc=$?
-    # cmocka's summary lines may share a line with stdout text: match anywhere
-    p=$(printf '%s\n' "$out" | grep -o '\[  PASSED  \] [0-9]*' | awk '{s+=$4} END {print s+0}')
-    f=$(printf '%s\n' "$out" | grep -o '\[  FAILED  \] [0-9]*' | awk '{s+=$4} END {print s+0}')
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-    passed=$((passed + p))
-    failed=$((failed + f))
-    if [ "$f" -ne 0 ]; then
-        failures+=("$name")
-        printf '%s\n' "$out" | tail -40
+header=
+for item in "${plan[@]}"; do
+    g=${item%% *}
+    path=${item#* }
+    if [ "$g" != "$header" ]; then
+        # the fault matrix's table (tests/faults/zz_table.sh) after its group
+        if [ "$header" = faults ] && [ -f "$WORK/fault-table.txt" ]; then
+            cat "$WORK/fault-table.txt"
+        fi
+        header=$g
+        case $g in
+        unit) echo "== unit tests" ;;
+        integration) echo "== integration tests" ;;
+        faults) echo "== fault matrix" ;;
+        tui) echo "== tui tests" ;;
+        esac
     fi
-    printf '  %-32s %3d passed, %d failed\n' "$name" "$p" "$f"
+    case $g in
+    unit)
+        name=$(basename "$path")
+        run_item "$name" "$WORK" "$TOP/$path"
+        # cmocka's summary lines may share a line with stdout text: match anywhere
+        p=$(printf '%s\n' "$OUT" | grep -o '\[  PASSED  \] [0-9]*' | awk '{s+=$4} END {print s+0}')
+        f=$(printf '%s\n' "$OUT" | grep -o '\[  FAILED  \] [0-9]*' | awk '{s+=$4} END {print s+0}')
+        if [ "$RC" -ne 0 ] && [ "$f" -eq 0 ] && [ "$EXTRA_FAILED" -eq 0 ]; then f=1; fi
+        result "$name" "$p" "$f" 40
+        ;;
+    analysis)
+        if [ "$path" = analyze ]; then
+            echo "== analysis (make analyze: cppcheck, clang-tidy and shellcheck)"
+            run_item analyze "$TOP" make --no-print-directory analyze
+            if [ "$RC" -eq 0 ]; then p=1 f=0; else p=0 f=1; fi
+            if [ $((f + EXTRA_FAILED)) -ne 0 ] && [ -f "$BUILD/clang-tidy.log" ]; then
+                OUT+=$'\n'$(grep -E 'error:|warning:' "$BUILD/clang-tidy.log" | head -40)
+            fi
+            result analyze "$p" "$f" 80
+        else
+            echo "== valgrind memcheck (tests/valgrind.sh)"
+            run_script "$path"
+        fi
+        ;;
+    *)
+        run_script "$path"
+        ;;
+    esac
 done
-
-# run_script SCRIPT: run it, count its TAP lines (a non-zero exit without a
-# "not ok" counts as one failure) and show its tail when something failed
-run_script() {
-    local s=$1 out rc p f
-    out=$("$s" 2>&1)
-    rc=$?
-    p=$(printf '%s\n' "$out" | grep -c '^ok ')
-    f=$(printf '%s\n' "$out" | grep -c '^not ok ')
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-    passed=$((passed + p))
-    failed=$((failed + f))
-    if [ "$f" -ne 0 ]; then
-        failures+=("$(basename "$s")")
-        printf '%s\n' "$out" | tail -60
-    fi
-    printf '  %-32s %3d passed, %d failed\n' "$(basename "$s")" "$p" "$f"
-}
-
-run_scripts() {
-    local s
-    for s in "$1"/*.sh; do
-        if [ -x "$s" ]; then run_script "$s"; fi
-    done
-}
-
-echo "== integration tests"
-run_scripts tests/integration
-echo "== fault matrix"
-run_scripts tests/faults
-[ -f "$WORK/fault-table.txt" ] && cat "$WORK/fault-table.txt"
-echo "== tui tests"
-run_scripts tests/tui
-
-# Static analysis and memcheck need the plain build: valgrind cannot run
-# ASan binaries, and `make check-asan` runs this script with BUILD=build-asan.
-if [ "$BUILD" = build ] && [ -z "${PGDRILL_NO_ANALYSIS:-}" ]; then
-    echo "== analysis (make analyze: cppcheck and clang-tidy)"
-    if out=$(make --no-print-directory analyze 2>&1); then
-        passed=$((passed + 1))
-        echo "  analyze                            1 passed, 0 failed"
-    else
-        failed=$((failed + 1))
-        failures+=(analyze)
-        printf '%s\n' "$out" | tail -40
-        [ -f "$BUILD/clang-tidy.log" ] && grep -E 'error:|warning:' "$BUILD/clang-tidy.log" | head -40
-        echo "  analyze                            0 passed, 1 failed"
-    fi
-    echo "== valgrind memcheck (tests/valgrind.sh)"
-    BUILD=$BUILD run_script tests/valgrind.sh
+if [ "$header" = faults ] && [ -f "$WORK/fault-table.txt" ]; then
+    cat "$WORK/fault-table.txt"
 fi
 
+echo "== slowest"
+printf '%s\n' "${timings[@]}" | sort -rn | head -10 | while read -r ms name; do
+    printf '  %-32s %8s\n' "$name" "$(secs "$ms")"
+done
 if [ ${#failures[@]} -gt 0 ]; then
     echo "failed: ${failures[*]}"
 fi

@@ -22,8 +22,8 @@ S3RVER_PID=
 PROXY_PID=
 
 _s3_wait_port() {
-    local i port
-    for i in $(seq 1 100); do
+    local port
+    for _ in $(seq 1 100); do
         port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$1" 2>/dev/null | head -1)
         if [ -n "$port" ]; then
             echo "$port"

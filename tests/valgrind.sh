@@ -22,22 +22,40 @@
 # line per binary or command and ends with "N passed, N failed". Logs of
 # failures are printed; VALGRIND_KEEP=1 keeps the work directory.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 TOP=$PWD
 BUILD=${BUILD:-build}
 BIN=$TOP/$BUILD/pgdrill
 SUPP=$TOP/tests/valgrind.supp
-passed=0
-failed=0
-failures=()
 t_start=$(date +%s)
+# ok, not_ok (tests/tap.sh); fresh_db, sql, db_url; s3_start
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
+# shellcheck source=tests/s3_lib.sh
+. tests/s3_lib.sh
+
+# summary: the failed names, the time taken and "N passed, N failed"
+summary() {
+    local secs
+    secs=$(($(date +%s) - t_start))
+    if [ ${#TAP_FAILURES[@]} -gt 0 ]; then
+        printf 'failed: %s\n' "${TAP_FAILURES[*]}"
+    fi
+    printf 'valgrind run took %dm%02ds\n' $((secs / 60)) $((secs % 60))
+    echo "$TAP_PASSED passed, $TAP_FAILED failed"
+    [ "$TAP_FAILED" -eq 0 ]
+}
 
 if ! command -v valgrind >/dev/null 2>&1; then
-    echo "not ok - valgrind is installed (apt-get install valgrind)"
-    echo "0 passed, 1 failed"
+    not_ok "valgrind is installed (apt-get install valgrind)"
+    summary
     exit 1
 fi
-[ -x "$BIN" ] || { echo "not ok - $BIN is built (make test-bins)"; echo "0 passed, 1 failed"; exit 1; }
+if [ ! -x "$BIN" ]; then
+    not_ok "$BIN is built (make test-bins)"
+    summary
+    exit 1
+fi
 
 WORK=$(mktemp -d /tmp/pgdrill-valgrind.XXXXXX)
 chmod 0755 "$WORK"
@@ -56,26 +74,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# fresh_db, sql, db_url; s3_start. Their TAP helpers are replaced below.
-. tests/lib.sh
-. tests/s3_lib.sh
-
 VG=(valgrind --tool=memcheck --leak-check=full --errors-for-leak-kinds=definite
     --error-exitcode=99 --suppressions="$SUPP" --num-callers=30 --trace-children=no)
-
-ok() {
-    passed=$((passed + 1))
-    printf 'ok - %s\n' "$1"
-}
-
-not_ok() {
-    local name=$1
-    shift
-    failed=$((failed + 1))
-    failures+=("$name")
-    printf 'not ok - %s\n' "$name"
-    [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/#   /'
-}
 
 # Memory errors proper (not leaks), as valgrind starts their reports.
 VG_ERROR_RE='^==[0-9]+== (Invalid (read|write|free)|Conditional jump|Use of uninitialised|Syscall param|Mismatched free|Source and destination overlap|Argument .* of function)'
@@ -110,7 +110,7 @@ vg_errors() {
 echo "== starting test services"
 if ! svc=$(tests/services.sh start "$WORK"); then
     not_ok "test services start"
-    echo "$passed passed, $failed failed"
+    summary
     exit 1
 fi
 eval "$svc"
@@ -187,16 +187,18 @@ vg_cmd "check --url (clean copy)" 0 -- check --url "$CLEAN"
 vg_cmd "check against an unreachable database" 3 -- \
     check --url 'postgresql://u:hunter2secret@127.0.0.1:1/none?connect_timeout=2'
 vg_cmd "report list" 0 -- report list
-id=$(ls "$HOMEDIR/drills" 2>/dev/null | head -1)
+id=$(basename "$(first_path "$HOMEDIR"/drills/*)")
 vg_cmd "report show $id" 0 -- report show "$id"
 vg_cmd "audit verify" 0 -- audit verify
 
 # backup needs s3rver behind the signature-checking proxy: node, npm, awscli
 if s3_start "$WORK/s3" testbucket 2>"$WORK/s3start.err"; then
     S3_STARTED=1
-    BIG=$(fresh_db valgrind_backup clean) &&
-        sql "$BIG" "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS body FROM generate_series(1, 60000) g" \
-            >/dev/null || not_ok "fixture database valgrind_backup"
+    if ! BIG=$(fresh_db valgrind_backup clean) ||
+        ! sql "$BIG" "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS body FROM generate_series(1, 60000) g" \
+            >/dev/null; then
+        not_ok "fixture database valgrind_backup"
+    fi
     vg_cmd "backup (pg_dump -> gzip -> s3 multipart)" 0 "DATABASE_URL=$BIG" \
         PGDRILL_BACKUP_URI=s3://testbucket/weekly -- backup --json
     if [ -n "$(s3_aws s3 ls s3://testbucket/weekly/ 2>/dev/null)" ]; then
@@ -235,10 +237,4 @@ for s in integration/cli integration/validation tui/tui-script integration/secre
     fi
 done
 
-secs=$(($(date +%s) - t_start))
-if [ ${#failures[@]} -gt 0 ]; then
-    printf 'failed: %s\n' "${failures[*]}"
-fi
-printf 'valgrind run took %dm%02ds\n' $((secs / 60)) $((secs % 60))
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -268,26 +268,6 @@ count_lines(struct audit *a, off_t size, long long *out, struct pd_err *err)
     return 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        if (n == 0) {
-            errno = EIO;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Under the lock: chain entry (the line after "seq" and before "prev") and append it. */
 static int
 append_locked(struct audit *a, const char *body, struct pd_err *err)
@@ -328,8 +308,9 @@ append_locked(struct audit *a, const char *body, struct pd_err *err)
         }
     }
     pd_buf_appendf(&line, NULL, "{\"seq\":%lld,%s,\"prev\":\"%s\"}\n", seq, body, prev);
-    if (write_all(a->fd, line.data, line.len) != 0) {
-        int e = errno;
+    errno = EIO; // what a write that makes no progress reports
+    if (pd_write_all(a->fd, line.data, line.len, a->path, NULL) != 0) {
+        int e = errno; // the message keeps its audit log form, not pd_write_all's
 
         // never leave half an entry behind: the next append would chain from it
         if (ftruncate(a->fd, st.st_size) != 0)

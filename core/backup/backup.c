@@ -9,7 +9,6 @@
 #include <libgen.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
-
 #include "audit/audit.h"
 #include "gz/gz.h"
 #include "http/http.h"
 #include "pd_buf.h"
 #include "pd_err.h"
+#include "pd_file.h"
 #include "pd_log.h"
 #include "pd_mem.h"
+#include "pd_proc.h"
 #include "pd_redact.h"
 #include "pd_sha256.h"
 #include "pd_time.h"
@@ -156,201 +155,59 @@ struct pgdump {
 };
 
 /*
- * The child's environment: ours, with every connection parameter that has
- * a libpq environment variable set from the URL (the password among them),
- * so the command line carries no secret. Parameters without a variable go
- * into a conninfo for -d; *extra_out is NULL when there are none.
+ * Start pg_dump with stdin from /dev/null and stdout and stderr on pipes.
+ * The connection goes through its environment (pg_child_env: the password
+ * never on its command line); -d carries only parameters that have no
+ * environment variable.
  */
-static int
-pgdump_env(char ***env_out, char **extra_out, const char *url, struct pd_err *err)
-{
-    PQconninfoOption *opts, *o;
-    char *perr = NULL;
-    struct pd_buf extra;
-    size_t n_env = 0, n_set = 0, k = 0;
-    char **env;
-    int rc = 0;
-
-    *env_out = NULL;
-    *extra_out = NULL;
-    {
-        // pgdrill's defaults (sslmode=require outside loopback) reach pg_dump too
-        char *ci = NULL;
-        struct pd_err cerr = {0};
-
-        opts = PQconninfoParse(pg_conninfo(&ci, url, &cerr) == 0 ? ci : url, &perr);
-        if (ci != NULL) {
-            memset(ci, 0, strlen(ci));
-            free(ci);
-        }
-    }
-    if (opts == NULL) {
-        /* libpq's message quotes no value, but redact it anyway */
-        char *msg = pd_redact(perr ? perr : "out of memory");
-        size_t ml = strlen(msg);
-
-        while (ml > 0 && msg[ml - 1] == '\n')
-            msg[--ml] = '\0';
-        rc = PD_ERR_SET(err, PD_EINPUT, "DATABASE_URL is not a valid connection string: %s", msg);
-        free(msg);
-        PQfreemem(perr);
-        return rc;
-    }
-    pd_buf_init(&extra, 0);
-    for (o = opts; o->keyword != NULL; o++)
-        if (o->val != NULL && o->val[0] != '\0')
-            n_set++;
-    for (char **e = environ; *e != NULL; e++)
-        n_env++;
-    env = pd_xcalloc(n_env + n_set + 1, sizeof(*env));
-    for (o = opts; o->keyword != NULL; o++) {
-        if (o->val == NULL || o->val[0] == '\0')
-            continue;
-        if (o->envvar != NULL) {
-            env[k++] = pd_xasprintf("%s=%s", o->envvar, o->val);
-        } else if (o->dispchar != NULL && o->dispchar[0] == '*') {
-            rc = PD_ERR_SET(err, PD_EINPUT,
-                            "DATABASE_URL: parameter %s cannot be passed to pg_dump safely",
-                            o->keyword);
-            goto out;
-        } else {
-            /* not secret: single-quoted conninfo value */
-            pd_buf_appendf(&extra, NULL, "%s%s='", extra.len ? " " : "", o->keyword);
-            for (const char *p = o->val; *p; p++) {
-                if (*p == '\'' || *p == '\\')
-                    pd_buf_append(&extra, "\\", 1, NULL);
-                pd_buf_append(&extra, p, 1, NULL);
-            }
-            pd_buf_append(&extra, "'", 1, NULL);
-        }
-    }
-    /* inherited values we override are dropped, so ours win whatever execve does with duplicates */
-    for (char **e = environ; *e != NULL; e++) {
-        int dup = 0;
-        const char *eq = strchr(*e, '=');
-        size_t nl = eq ? (size_t)(eq - *e) : strlen(*e);
-
-        for (size_t i = 0; i < k && !dup; i++)
-            if (strncmp(env[i], *e, nl) == 0 && env[i][nl] == '=')
-                dup = 1;
-        if (!dup)
-            env[k++] = pd_xstrdup(*e);
-    }
-    env[k] = NULL;
-    *env_out = env;
-    env = NULL;
-    if (extra.len > 0)
-        *extra_out = pd_buf_steal(&extra);
-out:
-    if (env != NULL) {
-        for (size_t i = 0; i < k; i++)
-            free(env[i]);
-        free(env);
-    }
-    pd_buf_free(&extra);
-    PQconninfoFree(opts);
-    return rc;
-}
-
-static void
-free_env(char **env)
-{
-    if (env == NULL)
-        return;
-    for (char **e = env; *e != NULL; e++)
-        free(*e);
-    free(env);
-}
-
-/*
- * 0 when prog can be executed, looked up in PATH as posix_spawnp does, else
- * the errno of the failed lookup. POSIX lets posix_spawn report a failed
- * exec either as its return value or as a child exiting 127 (glibc takes the
- * second way when its vfork is emulated by fork, as under valgrind):
- * checking first gives the same message on every path.
- */
-static int
-pgdump_lookup(const char *prog)
-{
-    const char *path = getenv("PATH"), *p;
-    int why = ENOENT;
-
-    if (strchr(prog, '/') != NULL)
-        return access(prog, X_OK) == 0 ? 0 : errno;
-    if (path == NULL)
-        path = "/bin:/usr/bin";
-    for (p = path;; p++) {
-        size_t n = strcspn(p, ":");
-        char *cand = n > 0 ? pd_xasprintf("%.*s/%s", (int)n, p, prog) : pd_xstrdup(prog);
-        int found = access(cand, X_OK) == 0;
-
-        if (!found && errno == EACCES)
-            why = EACCES; // execvp reports a found but unusable file over "not found"
-        free(cand);
-        if (found)
-            return 0;
-        p += n;
-        if (*p == '\0')
-            return why;
-    }
-}
-
 static int
 pgdump_start(struct pgdump *pd, const char *prog, const char *url, struct pd_err *err)
 {
     int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-    posix_spawn_file_actions_t fa;
-    char **env = NULL;
-    char *extra = NULL;
+    struct pg_child_env ce;
     char *argv[8];
-    int argc = 0, rc, fa_ok = 0;
+    int argc = 0, rc;
     char a_prog[] = "pg_dump", a_nopw[] = "--no-password", a_fmt[] = "--format=plain",
          a_d[] = "--dbname";
+    struct pd_proc_opts po = {.prog = prog, .argv = argv, .fd_in = -1};
 
     memset(pd, 0, sizeof(*pd));
     pd->pid = -1;
     pd->out_fd = pd->err_fd = -1;
-    if ((rc = pgdump_env(&env, &extra, url, err)) != 0)
-        return rc;
+    if ((rc = pg_child_env(&ce, url, "pg_dump", err)) != 0) {
+        pd_err_prefix(err, ce.url_invalid ? "DATABASE_URL is " : "DATABASE_URL: ");
+        goto out;
+    }
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
         rc = PD_ERR_SET(err, PD_EIO, "pg_dump: pipe: %s", strerror(errno));
         goto out;
     }
-    posix_spawn_file_actions_init(&fa);
-    fa_ok = 1;
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
     argv[argc++] = a_prog;
     argv[argc++] = a_nopw;
     argv[argc++] = a_fmt;
-    if (extra != NULL) {
+    if (ce.conninfo != NULL) {
         argv[argc++] = a_d;
-        argv[argc++] = extra;
+        argv[argc++] = ce.conninfo;
     }
     argv[argc] = NULL;
-    rc = pgdump_lookup(prog);
-    if (rc == 0)
-        rc = posix_spawnp(&pd->pid, prog, &fa, NULL, argv, env);
-    if (rc != 0) {
-        pd->pid = -1;
-        rc = PD_ERR_SET(err, PD_EIO, "pg_dump: cannot start %s: %s", prog, strerror(rc));
+    po.envp = ce.env;
+    po.fd_out = out_pipe[1];
+    po.fd_err = err_pipe[1];
+    if ((rc = pd_proc_spawn(&pd->pid, &po, err)) != 0) {
+        pd_err_prefix(err, "pg_dump: ");
         goto out;
     }
     pd->out_fd = out_pipe[0];
     pd->err_fd = err_pipe[0];
     out_pipe[0] = err_pipe[0] = -1;
 out:
-    if (fa_ok)
-        posix_spawn_file_actions_destroy(&fa);
     for (int i = 0; i < 2; i++) {
         if (out_pipe[i] >= 0)
             close(out_pipe[i]);
         if (err_pipe[i] >= 0)
             close(err_pipe[i]);
     }
-    free_env(env);
-    free(extra);
+    pg_child_env_free(&ce);
     return rc;
 }
 
@@ -409,8 +266,7 @@ pgdump_finish(struct pgdump *pd, int kill_it)
         /* collect what it still says on stderr */
         while (!kill_it && pd->err_fd >= 0)
             pgdump_drain_stderr(pd);
-        while (waitpid(pd->pid, &status, 0) < 0 && errno == EINTR)
-            ;
+        pd_proc_wait(pd->pid, &status, false);
         pd->pid = -1;
     }
     if (pd->err_fd >= 0)
@@ -421,19 +277,37 @@ pgdump_finish(struct pgdump *pd, int kill_it)
 
 /* ---- the pipeline ---------------------------------------------------------- */
 
-struct job {
+/* One backup's state, carried from phase to phase; backup_close releases it. */
+struct backup_job {
     const struct backup_options *opt;
+    struct backup_result *out;
+    struct s3_client *c;
     struct s3_upload *upload;
+    struct gz_deflate *z;
     struct pd_sha256 *sha;
+    struct pgdump pd;
+    struct s3_put_options put;
+    struct s3_head head;
     uint64_t compressed;
+    uint64_t min_size;
     int local_fd;
-    char *note; /* the open upload's note (backup_upload_note), NULL when none */
+    int local_anon;   /* the local copy is an unnamed O_TMPFILE so far */
+    int started_dump; /* pg_dump was started: its end is audited */
+    int uploaded;     /* the upload's outcome is recorded: no abort needed */
+    char *note;       /* the open upload's note (backup_upload_note), NULL when none */
+    char *target;     /* s3://bucket/key */
+    char *db_target;  /* the database, for the audit */
+    char *tmp_path;   /* the local copy's FILE.partial */
+    char *etag;
+    char plain_size[32];
+    double t0;
+    struct pd_err aerr; /* an audit entry that could not be written */
 };
 
 static void
 upload_begun(const char *upload_id, void *payload)
 {
-    struct job *j = payload;
+    struct backup_job *j = payload;
     struct pd_err err = {0};
 
     if (j->opt->upload_notes == NULL)
@@ -447,23 +321,14 @@ upload_begun(const char *upload_id, void *payload)
 static int
 gz_to_upload(const void *data, size_t len, void *payload, struct pd_err *err)
 {
-    struct job *j = payload;
-    const char *p = data;
-    size_t left = len;
+    struct backup_job *j = payload;
 
     pd_sha256_update(j->sha, data, len);
     j->compressed += len;
-    while (j->local_fd >= 0 && left > 0) {
-        ssize_t n = write(j->local_fd, p, left);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return PD_ERR_SET(err, PD_EIO, "local copy %s: %s", j->opt->keep_local,
-                              strerror(errno));
-        p += n;
-        left -= (size_t)n;
-    }
+    errno = EIO; // what a write that makes no progress reports
+    // the message names the local copy as before: the reason comes from errno
+    if (j->local_fd >= 0 && pd_write_all(j->local_fd, data, len, NULL, NULL) != 0)
+        return PD_ERR_SET(err, PD_EIO, "local copy %s: %s", j->opt->keep_local, strerror(errno));
     return s3_upload_write(j->upload, data, len, err);
 }
 
@@ -478,13 +343,46 @@ fmt_status(char *buf, size_t size, int status)
         snprintf(buf, size, "exit %d", WEXITSTATUS(status));
 }
 
-int
-backup_run(struct backup_result *out, struct s3_client *c, const struct backup_options *opt,
-           struct pd_err *err)
+/* Record an audit entry; when that fails and rc is 0, the failure becomes the error. */
+static int
+audit_step(struct backup_job *j, int rc, const char *action, const char *target,
+           const struct audit_arg *args, size_t n, struct pd_err *err)
 {
-    struct job j = {.opt = opt, .local_fd = -1};
-    struct pgdump pd;
-    struct gz_deflate *z = NULL;
+    if (record(j->opt->audit, j->opt->drill_id, action, target, args, n, rc ? err : NULL,
+               &j->aerr) != 0 &&
+        rc == 0)
+        rc = PD_ERR_SET(err, j->aerr.kind, "%s", j->aerr.msg);
+    return rc;
+}
+
+/*
+ * The local copy: an unnamed file in the target's directory, named only when
+ * the backup succeeded, so even a SIGKILL leaves nothing behind. Where
+ * O_TMPFILE is unsupported, FILE.partial, removed on failure.
+ */
+static int
+backup_open_local(struct backup_job *j, struct pd_err *err)
+{
+    const char *keep = j->opt->keep_local;
+    char *dir_copy = pd_xstrdup(keep);
+
+    j->tmp_path = pd_xasprintf("%s.partial", keep);
+    j->local_fd = open(dirname(dir_copy), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    free(dir_copy);
+    if (j->local_fd >= 0)
+        j->local_anon = 1;
+    else if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+        j->local_fd = open(j->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (j->local_fd < 0)
+        return PD_ERR_SET(err, PD_EIO, "local copy %s: %s", keep, strerror(errno));
+    return 0;
+}
+
+/* Open the local copy, the upload and the compressor, then start pg_dump. */
+static int
+backup_open(struct backup_job *j, struct pd_err *err)
+{
+    const struct backup_options *opt = j->opt;
     /*
      * 16 blocks (2 MiB of input) queued per worker: on a busy machine the
      * reading, writing and uploading thread waits for a CPU now and then,
@@ -492,90 +390,68 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
      * more, and was then up to 1.5x faster)
      */
     struct gz_deflate_options zo = {.level = opt->level, .threads = opt->threads, .depth = 16};
-    struct s3_put_options put = {
-        .content_type = "application/gzip",
-        .sse = opt->sse ? opt->sse : "AES256",
-        .storage_class = opt->storage_class ? opt->storage_class : "STANDARD_IA",
-    };
     struct s3_upload_options uo = {
         .part_size = opt->part_size,
         .max_in_flight = opt->max_in_flight ? opt->max_in_flight : 3,
-        .put = &put,
+        .put = &j->put,
         .begun = upload_begun,
-        .payload = &j,
+        .payload = j,
     };
-    struct s3_head head = {0};
-    struct pd_err aerr;
-    char *target = pd_xasprintf("s3://%s/%s", opt->bucket, opt->key);
-    char *db_target = audit_target_of_url(opt->database_url);
-    char *etag = NULL, *tmp_path = NULL;
-    const char *pg_prog = opt->pg_dump ? opt->pg_dump : "pg_dump";
-    uint64_t min_size = opt->min_size ? opt->min_size : BACKUP_MIN_SIZE_DEFAULT;
+    int rc;
+
+    if (opt->keep_local != NULL && (rc = backup_open_local(j, err)) != 0)
+        return rc;
+    if ((rc = s3_upload_new(&j->upload, j->c, opt->bucket, opt->key, &uo, err)) != 0)
+        return rc;
+    if ((rc = gz_deflate_new(&j->z, &zo, gz_to_upload, j, err)) != 0)
+        return rc;
+    if ((rc = pgdump_start(&j->pd, opt->pg_dump ? opt->pg_dump : "pg_dump", opt->database_url,
+                           err)) != 0)
+        return rc;
+    j->started_dump = 1;
+    return 0;
+}
+
+/* Ask the progress callback; PD_EINTR when it wants the backup stopped. */
+static int
+backup_tick(struct backup_job *j, double now, struct pd_err *err)
+{
+    struct backup_progress p = {
+        .plain_bytes = j->out->plain_bytes,
+        .compressed_bytes = j->compressed,
+        .parts = s3_upload_parts(j->upload),
+        .elapsed_s = now - j->t0,
+    };
+
+    if (j->opt->progress(&p, j->opt->payload) != 0)
+        return PD_ERR_SET(err, PD_EINTR, "backup interrupted; upload of %s aborted", j->target);
+    return 0;
+}
+
+/* Read pg_dump's output into the compressor until its end, keeping its stderr's tail. */
+static int
+backup_pump(struct backup_job *j, struct pd_err *err)
+{
+    struct pgdump *pd = &j->pd;
     unsigned char *buf = pd_xmalloc(BACKUP_READ_CHUNK);
-    double t0 = pd_time_mono(), last_tick = 0, t_phase;
-    char plain_size[32];
-    int rc, status = -1, started_dump = 0, uploaded = 0, local_anon = 0;
-
-    memset(out, 0, sizeof(*out));
-    pd_err_clear(&aerr);
-    memset(&pd, 0, sizeof(pd));
-    pd.pid = -1;
-    pd.out_fd = pd.err_fd = -1;
-    j.sha = pd_sha256_new();
-
-    if (opt->keep_local != NULL) {
-        /*
-         * An unnamed file in the target's directory, named only when the
-         * backup succeeded: even a SIGKILL leaves nothing behind. Where
-         * O_TMPFILE is unsupported, FILE.partial, removed on failure.
-         */
-        char *dir_copy = pd_xstrdup(opt->keep_local);
-
-        tmp_path = pd_xasprintf("%s.partial", opt->keep_local);
-        j.local_fd = open(dirname(dir_copy), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-        free(dir_copy);
-        if (j.local_fd >= 0) {
-            local_anon = 1;
-        } else if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
-            j.local_fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        }
-        if (j.local_fd < 0) {
-            rc = PD_ERR_SET(err, PD_EIO, "local copy %s: %s", opt->keep_local, strerror(errno));
-            goto out;
-        }
-    }
-    if ((rc = s3_upload_new(&j.upload, c, opt->bucket, opt->key, &uo, err)) != 0)
-        goto out;
-    if ((rc = gz_deflate_new(&z, &zo, gz_to_upload, &j, err)) != 0)
-        goto out;
-    if ((rc = pgdump_start(&pd, pg_prog, opt->database_url, err)) != 0)
-        goto out;
-    started_dump = 1;
+    double last_tick = 0;
+    int rc = 0;
 
     for (;;) {
         struct pollfd fds[2];
         nfds_t nf = 0;
-        int out_idx = -1, err_idx = -1;
+        int out_idx, err_idx = -1;
         double now = pd_time_mono();
 
-        if (opt->progress != NULL && now - last_tick >= 0.2) {
-            struct backup_progress p = {
-                .plain_bytes = out->plain_bytes,
-                .compressed_bytes = j.compressed,
-                .parts = s3_upload_parts(j.upload),
-                .elapsed_s = now - t0,
-            };
-
+        if (j->opt->progress != NULL && now - last_tick >= 0.2) {
             last_tick = now;
-            if (opt->progress(&p, opt->payload) != 0) {
-                rc = PD_ERR_SET(err, PD_EINTR, "backup interrupted; upload of %s aborted", target);
+            if ((rc = backup_tick(j, now, err)) != 0)
                 goto out;
-            }
         }
-        fds[nf] = (struct pollfd){.fd = pd.out_fd, .events = POLLIN};
+        fds[nf] = (struct pollfd){.fd = pd->out_fd, .events = POLLIN};
         out_idx = (int)nf++;
-        if (pd.err_fd >= 0) {
-            fds[nf] = (struct pollfd){.fd = pd.err_fd, .events = POLLIN};
+        if (pd->err_fd >= 0) {
+            fds[nf] = (struct pollfd){.fd = pd->err_fd, .events = POLLIN};
             err_idx = (int)nf++;
         }
         if (poll(fds, nf, 200) < 0) {
@@ -585,9 +461,9 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
             goto out;
         }
         if (err_idx >= 0 && fds[err_idx].revents != 0)
-            pgdump_drain_stderr(&pd);
+            pgdump_drain_stderr(pd);
         if (fds[out_idx].revents != 0) {
-            ssize_t n = read(pd.out_fd, buf, BACKUP_READ_CHUNK);
+            ssize_t n = read(pd->out_fd, buf, BACKUP_READ_CHUNK);
 
             if (n < 0 && (errno == EINTR || errno == EAGAIN))
                 continue;
@@ -597,228 +473,273 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
             }
             if (n == 0)
                 break;
-            out->plain_bytes += (uint64_t)n;
-            if ((rc = gz_deflate_write(z, buf, (size_t)n, err)) != 0)
+            j->out->plain_bytes += (uint64_t)n;
+            if ((rc = gz_deflate_write(j->z, buf, (size_t)n, err)) != 0)
                 goto out;
         }
     }
+out:
+    free(buf);
+    return rc;
+}
 
-    /* pg_dump is done: decide before anything can complete the upload */
-    status = pgdump_finish(&pd, 0);
-    out->phases.dump_s = pd_time_mono() - t0;
-    if (opt->progress != NULL) {
-        /* a Ctrl-C reaches pg_dump too: report the interrupt, not its death */
-        struct backup_progress p = {
-            .plain_bytes = out->plain_bytes,
-            .compressed_bytes = j.compressed,
-            .parts = s3_upload_parts(j.upload),
-            .elapsed_s = pd_time_mono() - t0,
-        };
+/* pg_dump is done: decide on its status and size before anything can complete the upload. */
+static int
+backup_check(struct backup_job *j, struct pd_err *err)
+{
+    struct backup_result *out = j->out;
+    int status = pgdump_finish(&j->pd, 0);
+    char st[64];
+    char *line;
+    struct audit_arg args[] = {
+        {"format", "plain", 0},
+        {"plain_bytes", NULL, (long long)out->plain_bytes},
+        {"status", st, 0},
+    };
+    int rc = 0;
 
-        if (opt->progress(&p, opt->payload) != 0) {
-            rc = PD_ERR_SET(err, PD_EINTR, "backup interrupted; upload of %s aborted", target);
-            goto out;
-        }
+    out->phases.dump_s = pd_time_mono() - j->t0;
+    /* a Ctrl-C reaches pg_dump too: report the interrupt, not its death */
+    if (j->opt->progress != NULL && (rc = backup_tick(j, pd_time_mono(), err)) != 0)
+        return rc;
+    line = pgdump_last_line(&j->pd);
+    fmt_status(st, sizeof(st), status);
+    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        rc = PD_ERR_SET(err, PD_ECHECK, "pg_dump failed (%s)%s%s; upload of %s aborted", st,
+                        line[0] ? ": " : "", line, j->target);
+    } else if (out->plain_bytes < j->min_size) {
+        rc = PD_ERR_SET(err, PD_ECHECK,
+                        "backup too small: the plain dump is %llu bytes, the minimum is %llu; "
+                        "upload of %s aborted",
+                        (unsigned long long)out->plain_bytes, (unsigned long long)j->min_size,
+                        j->target);
     }
-    {
-        char st[64];
-        char *line = pgdump_last_line(&pd);
-        struct audit_arg args[] = {
-            {"format", "plain", 0},
-            {"plain_bytes", NULL, (long long)out->plain_bytes},
-            {"status", st, 0},
-        };
+    free(line);
+    return audit_step(j, rc, "pg_dump", j->db_target, args, 3, err);
+}
 
-        fmt_status(st, sizeof(st), status);
-        if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            rc = PD_ERR_SET(err, PD_ECHECK, "pg_dump failed (%s)%s%s; upload of %s aborted", st,
-                            line[0] ? ": " : "", line, target);
-        } else if (out->plain_bytes < min_size) {
-            rc = PD_ERR_SET(err, PD_ECHECK,
-                            "backup too small: the plain dump is %llu bytes, the minimum is %llu; "
-                            "upload of %s aborted",
-                            (unsigned long long)out->plain_bytes, (unsigned long long)min_size,
-                            target);
-        }
-        free(line);
-        if (record(opt->audit, opt->drill_id, "pg_dump", db_target, args, 3, rc ? err : NULL,
-                   &aerr) != 0 &&
-            rc == 0)
-            rc = PD_ERR_SET(err, aerr.kind, "%s", aerr.msg);
-        if (rc != 0)
-            goto out;
-    }
-    t_phase = pd_time_mono();
-    rc = gz_deflate_finish(z, err);
+/* Flush the compressor, seal the checksum and complete the upload (or the single PUT). */
+static int
+backup_finish_upload(struct backup_job *j, struct pd_err *err)
+{
+    struct backup_result *out = j->out;
+    struct s3_upload_timing ut;
+    double t_phase = pd_time_mono();
+    int rc = gz_deflate_finish(j->z, err);
+
     out->phases.flush_s = pd_time_mono() - t_phase;
     if (rc != 0)
-        goto out;
-    if (j.local_fd >= 0 && fsync(j.local_fd) != 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "local copy %s: %s", tmp_path, strerror(errno));
-        goto out;
-    }
-    pd_sha256_final(j.sha, out->sha256);
-    j.sha = NULL;
-    out->compressed_bytes = j.compressed;
-    snprintf(plain_size, sizeof(plain_size), "%llu", (unsigned long long)out->plain_bytes);
+        return rc;
+    if (j->local_fd >= 0 && fsync(j->local_fd) != 0)
+        return PD_ERR_SET(err, PD_EIO, "local copy %s: %s", j->tmp_path, strerror(errno));
+    pd_sha256_final(j->sha, out->sha256);
+    j->sha = NULL;
+    out->compressed_bytes = j->compressed;
+    snprintf(j->plain_size, sizeof(j->plain_size), "%llu", (unsigned long long)out->plain_bytes);
     /* a backup small enough for one PUT gets its metadata with it: no copy needed */
-    s3_upload_add_metadata(j.upload, "sha256", out->sha256);
-    s3_upload_add_metadata(j.upload, "plain-size", plain_size);
-    rc = s3_upload_finish(j.upload, &etag, err);
-    out->parts = s3_upload_parts(j.upload);
-    {
-        struct s3_upload_timing ut;
-
-        s3_upload_timing(j.upload, &ut);
-        out->phases.drain_s = ut.drain_s;
-        out->phases.complete_s = ut.complete_s;
-    }
+    s3_upload_add_metadata(j->upload, "sha256", out->sha256);
+    s3_upload_add_metadata(j->upload, "plain-size", j->plain_size);
+    rc = s3_upload_finish(j->upload, &j->etag, err);
+    out->parts = s3_upload_parts(j->upload);
+    s3_upload_timing(j->upload, &ut);
+    out->phases.drain_s = ut.drain_s;
+    out->phases.complete_s = ut.complete_s;
     {
         struct audit_arg args[] = {
             {"bytes", NULL, (long long)out->compressed_bytes},
             {"parts", NULL, out->parts},
-            {"sse", put.sse, 0},
-            {"storage_class", put.storage_class, 0},
+            {"sse", j->put.sse, 0},
+            {"storage_class", j->put.storage_class, 0},
             {"sha256", out->sha256, 0},
-            {"plain_size", plain_size, 0},
+            {"plain_size", j->plain_size, 0},
         };
 
-        uploaded = 1; /* the upload's own outcome is recorded here */
+        j->uploaded = 1; /* the upload's own outcome is recorded here */
         /* with one PUT the metadata went up with the object: the audit says so */
-        if (record(opt->audit, opt->drill_id, "s3.upload", target, args, out->parts == 0 ? 6 : 4,
-                   rc ? err : NULL, &aerr) != 0 &&
-            rc == 0)
-            rc = PD_ERR_SET(err, aerr.kind, "%s", aerr.msg);
+        rc = audit_step(j, rc, "s3.upload", j->target, args, out->parts == 0 ? 6 : 4, err);
     }
-    if (rc != 0)
-        goto out;
-    out->completed = 1;
+    if (rc == 0)
+        out->completed = 1;
+    return rc;
+}
 
-    /*
-     * A multipart object's metadata was fixed when the upload began, before
-     * the checksum was known: store it by copying the object onto itself.
-     */
-    if (out->parts > 0) {
-        const char *meta[] = {"sha256", out->sha256, "plain-size", plain_size, NULL};
-        struct s3_put_options mo = put;
-        struct audit_arg args[] = {{"sha256", out->sha256, 0}, {"plain_size", plain_size, 0}};
+/*
+ * A multipart object's metadata was fixed when the upload began, before
+ * the checksum was known: store it by copying the object onto itself.
+ */
+static int
+backup_store_metadata(struct backup_job *j, struct pd_err *err)
+{
+    const char *meta[] = {"sha256", j->out->sha256, "plain-size", j->plain_size, NULL};
+    struct s3_put_options mo = j->put;
+    struct audit_arg args[] = {{"sha256", j->out->sha256, 0}, {"plain_size", j->plain_size, 0}};
+    double t_phase = pd_time_mono();
+    int rc;
 
-        mo.metadata = meta;
-        t_phase = pd_time_mono();
-        rc = s3_client_replace_metadata(c, opt->bucket, opt->key, &mo, etag, err);
-        out->phases.metadata_s = pd_time_mono() - t_phase;
-        if (record(opt->audit, opt->drill_id, "s3.replace-metadata", target, args, 2,
-                   rc ? err : NULL, &aerr) != 0 &&
-            rc == 0)
-            rc = PD_ERR_SET(err, aerr.kind, "%s", aerr.msg);
-        if (rc != 0)
-            goto out;
+    mo.metadata = meta;
+    rc = s3_client_replace_metadata(j->c, j->opt->bucket, j->opt->key, &mo, j->etag, err);
+    j->out->phases.metadata_s = pd_time_mono() - t_phase;
+    return audit_step(j, rc, "s3.replace-metadata", j->target, args, 2, err);
+}
+
+/* What HEAD says against what was sent: size, encryption, storage class, checksum. */
+static int
+backup_head_matches(struct backup_job *j, struct pd_err *err)
+{
+    const struct s3_head *head = &j->head;
+    const struct s3_put_options *put = &j->put;
+    const char *meta_sha = NULL;
+
+    for (char **m = head->metadata; m && m[0] && m[1]; m += 2)
+        if (strcmp(m[0], "sha256") == 0)
+            meta_sha = m[1];
+    if (head->size != j->out->compressed_bytes)
+        return PD_ERR_SET(err, PD_ECHECK, "%s: HEAD says %llu bytes, %llu were uploaded", j->target,
+                          (unsigned long long)head->size,
+                          (unsigned long long)j->out->compressed_bytes);
+    if (head->sse == NULL || strcmp(head->sse, put->sse) != 0)
+        return PD_ERR_SET(err, PD_ECHECK,
+                          "%s: not encrypted at rest as requested (server-side "
+                          "encryption %s, %s requested)",
+                          j->target, head->sse ? head->sse : "absent", put->sse);
+    if (strcmp(put->storage_class, "STANDARD") != 0 &&
+        (head->storage_class == NULL || strcmp(head->storage_class, put->storage_class) != 0))
+        return PD_ERR_SET(err, PD_ECHECK, "%s: storage class %s, %s requested", j->target,
+                          head->storage_class ? head->storage_class : "STANDARD",
+                          put->storage_class);
+    if (meta_sha == NULL || strcmp(meta_sha, j->out->sha256) != 0)
+        return PD_ERR_SET(err, PD_ECHECK, "%s: x-amz-meta-sha256 is %s, expected %s", j->target,
+                          meta_sha ? meta_sha : "absent", j->out->sha256);
+    return 0;
+}
+
+/* Store the metadata a multipart upload lacks, then prove what landed with a HEAD. */
+static int
+backup_verify(struct backup_job *j, struct pd_err *err)
+{
+    struct audit_arg args[] = {{"bytes", NULL, 0}};
+    double t_phase;
+    int rc;
+
+    if (j->out->parts > 0 && (rc = backup_store_metadata(j, err)) != 0)
+        return rc;
+    t_phase = pd_time_mono();
+    rc = s3_client_head(j->c, &j->head, j->opt->bucket, j->opt->key, err);
+    j->out->phases.head_s = pd_time_mono() - t_phase;
+    if (rc == 0) {
+        args[0].num = (long long)j->head.size;
+        rc = backup_head_matches(j, err);
     }
+    return audit_step(j, rc, "s3.head", j->target, args, 1, err);
+}
 
-    /* prove what landed: size, encryption, checksum */
-    {
-        const char *meta_sha = NULL;
-        struct audit_arg args[] = {{"bytes", NULL, 0}};
+/* Name the local copy: link the unnamed file (or keep FILE.partial), then rename it into place. */
+static int
+backup_publish(struct backup_job *j, struct pd_err *err)
+{
+    if (j->local_fd < 0)
+        return 0;
+    if (j->local_anon) {
+        char proc[64];
 
-        t_phase = pd_time_mono();
-        rc = s3_client_head(c, &head, opt->bucket, opt->key, err);
-        out->phases.head_s = pd_time_mono() - t_phase;
-        if (rc == 0) {
-            for (char **m = head.metadata; m && m[0] && m[1]; m += 2)
-                if (strcmp(m[0], "sha256") == 0)
-                    meta_sha = m[1];
-            args[0].num = (long long)head.size;
-            if (head.size != out->compressed_bytes)
-                rc = PD_ERR_SET(err, PD_ECHECK, "%s: HEAD says %llu bytes, %llu were uploaded",
-                                target, (unsigned long long)head.size,
-                                (unsigned long long)out->compressed_bytes);
-            else if (head.sse == NULL || strcmp(head.sse, put.sse) != 0)
-                rc = PD_ERR_SET(err, PD_ECHECK,
-                                "%s: not encrypted at rest as requested (server-side "
-                                "encryption %s, %s requested)",
-                                target, head.sse ? head.sse : "absent", put.sse);
-            else if (strcmp(put.storage_class, "STANDARD") != 0 &&
-                     (head.storage_class == NULL ||
-                      strcmp(head.storage_class, put.storage_class) != 0))
-                rc = PD_ERR_SET(err, PD_ECHECK, "%s: storage class %s, %s requested", target,
-                                head.storage_class ? head.storage_class : "STANDARD",
-                                put.storage_class);
-            else if (meta_sha == NULL || strcmp(meta_sha, out->sha256) != 0)
-                rc = PD_ERR_SET(err, PD_ECHECK, "%s: x-amz-meta-sha256 is %s, expected %s", target,
-                                meta_sha ? meta_sha : "absent", out->sha256);
-        }
-        if (record(opt->audit, opt->drill_id, "s3.head", target, args, 1, rc ? err : NULL, &aerr) !=
-                0 &&
-            rc == 0)
-            rc = PD_ERR_SET(err, aerr.kind, "%s", aerr.msg);
-        if (rc != 0)
-            goto out;
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", j->local_fd);
+        unlink(j->tmp_path);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, j->tmp_path, AT_SYMLINK_FOLLOW) != 0)
+            return PD_ERR_SET(err, PD_EIO, "local copy %s: %s", j->tmp_path, strerror(errno));
+        j->local_anon = 0; /* named now: removed like the fallback on failure */
     }
+    close(j->local_fd);
+    j->local_fd = -1;
+    if (rename(j->tmp_path, j->opt->keep_local) != 0)
+        return PD_ERR_SET(err, PD_EIO, "local copy %s: %s", j->opt->keep_local, strerror(errno));
+    return 0;
+}
 
-    if (j.local_fd >= 0) {
-        if (local_anon) {
-            char proc[64];
+/* Release everything; on failure stop pg_dump and abort the upload, each audited. */
+static void
+backup_close(struct backup_job *j, int rc, struct pd_err *err)
+{
+    const struct backup_options *opt = j->opt;
+    struct backup_result *out = j->out;
 
-            snprintf(proc, sizeof(proc), "/proc/self/fd/%d", j.local_fd);
-            unlink(tmp_path);
-            if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp_path, AT_SYMLINK_FOLLOW) != 0) {
-                rc = PD_ERR_SET(err, PD_EIO, "local copy %s: %s", tmp_path, strerror(errno));
-                goto out;
-            }
-            local_anon = 0; /* named now: removed like the fallback on failure */
-        }
-        close(j.local_fd);
-        j.local_fd = -1;
-        if (rename(tmp_path, opt->keep_local) != 0) {
-            rc = PD_ERR_SET(err, PD_EIO, "local copy %s: %s", opt->keep_local, strerror(errno));
-            goto out;
-        }
-    }
-
-out:
-    if (started_dump && pd.pid > 0) {
-        pgdump_finish(&pd, 1);
+    if (j->started_dump && j->pd.pid > 0) {
+        pgdump_finish(&j->pd, 1);
         if (opt->audit != NULL) {
             struct audit_arg args[] = {{"plain_bytes", NULL, (long long)out->plain_bytes}};
 
-            record(opt->audit, opt->drill_id, "pg_dump", db_target, args, 1, err, &aerr);
+            record(opt->audit, opt->drill_id, "pg_dump", j->db_target, args, 1, err, &j->aerr);
         }
     }
     /* freeing the compressor before the upload: its workers may still be writing into it */
-    gz_deflate_free(z);
-    if (j.upload != NULL) {
-        if (!out->completed && !uploaded) {
-            struct audit_arg args[] = {{"bytes", NULL, (long long)s3_upload_bytes(j.upload)}};
+    gz_deflate_free(j->z);
+    if (j->upload != NULL) {
+        if (!out->completed && !j->uploaded) {
+            struct audit_arg args[] = {{"bytes", NULL, (long long)s3_upload_bytes(j->upload)}};
 
-            s3_upload_abort(j.upload);
+            s3_upload_abort(j->upload);
             /* the abort itself is the action: "ok" means nothing was completed */
-            record(opt->audit, opt->drill_id, "s3.upload-abort", target, args, 1, NULL, &aerr);
+            record(opt->audit, opt->drill_id, "s3.upload-abort", j->target, args, 1, NULL,
+                   &j->aerr);
         }
-        s3_upload_free(j.upload);
+        s3_upload_free(j->upload);
     }
     // completed or aborted: nothing is left to clean up on the server
-    if (j.note != NULL) {
-        unlink(j.note);
-        free(j.note);
+    if (j->note != NULL) {
+        unlink(j->note);
+        free(j->note);
     }
-    if (j.local_fd >= 0)
-        close(j.local_fd);
-    if (rc != 0 && tmp_path != NULL && !local_anon)
-        unlink(tmp_path);
-    if (j.sha != NULL) {
+    if (j->local_fd >= 0)
+        close(j->local_fd);
+    if (rc != 0 && j->tmp_path != NULL && !j->local_anon)
+        unlink(j->tmp_path);
+    if (j->sha != NULL) {
         char dummy[65];
 
-        pd_sha256_final(j.sha, dummy);
+        pd_sha256_final(j->sha, dummy);
     }
-    s3_head_free(&head);
-    out->duration_s = pd_time_mono() - t0;
+    s3_head_free(&j->head);
+    out->duration_s = pd_time_mono() - j->t0;
     if (out->compressed_bytes == 0)
-        out->compressed_bytes = j.compressed;
-    free(buf);
-    free(etag);
-    free(tmp_path);
-    free(target);
-    free(db_target);
+        out->compressed_bytes = j->compressed;
+    free(j->etag);
+    free(j->tmp_path);
+    free(j->target);
+    free(j->db_target);
+}
+
+int
+backup_run(struct backup_result *out, struct s3_client *c, const struct backup_options *opt,
+           struct pd_err *err)
+{
+    struct backup_job j = {
+        .opt = opt,
+        .out = out,
+        .c = c,
+        .local_fd = -1,
+        .put =
+            {
+                .content_type = "application/gzip",
+                .sse = opt->sse ? opt->sse : "AES256",
+                .storage_class = opt->storage_class ? opt->storage_class : "STANDARD_IA",
+            },
+        .min_size = opt->min_size ? opt->min_size : BACKUP_MIN_SIZE_DEFAULT,
+        .pd = {.pid = -1, .out_fd = -1, .err_fd = -1},
+    };
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    pd_err_clear(&j.aerr);
+    j.t0 = pd_time_mono();
+    j.sha = pd_sha256_new();
+    j.target = pd_xasprintf("s3://%s/%s", opt->bucket, opt->key);
+    j.db_target = audit_target_of_url(opt->database_url);
+    if ((rc = backup_open(&j, err)) != 0 || (rc = backup_pump(&j, err)) != 0 ||
+        (rc = backup_check(&j, err)) != 0 || (rc = backup_finish_upload(&j, err)) != 0 ||
+        (rc = backup_verify(&j, err)) != 0)
+        goto out;
+    rc = backup_publish(&j, err);
+out:
+    backup_close(&j, rc, err);
     return rc;
 }
 

@@ -184,6 +184,40 @@ int backup_retention(struct backup_expired **out, size_t *n_out, struct s3_clien
 
 void backup_expired_free(struct backup_expired *list, size_t n);
 
+/* Bytes for people: "512 B", "1.5 MiB" (binary units up to TiB). */
+void backup_format_bytes(char *buf, size_t size, double b);
+
+/* What one backup command did, for its summary; every pointer is borrowed. */
+struct backup_summary {
+    const char *bucket;
+    const char *key;    /* the new backup's key */
+    const char *cls;    /* its class */
+    const char *prefix; /* the class prefix retention looked at */
+    int dry_run;
+    int retention_days;
+    const struct backup_result *res;
+    const struct backup_expired *expired; /* what retention found */
+    size_t n_expired;
+    double retention_s;
+    const struct pd_err *failure; /* NULL when everything succeeded */
+    const char *stage;            /* where it failed: "setup", "backup" or "retention" */
+};
+
+/*
+ * The summary object `pgdrill backup --json` prints: key, uri, class,
+ * sizes, sha256 (null unless completed), parts, durations and phases,
+ * deleted (or would_delete in a dry run), outcome, and stage and error
+ * (redacted) on failure. Caller owns the text (free).
+ */
+char *backup_summary_json(const struct backup_summary *s);
+
+/*
+ * The same for people: in a dry run the key and what retention would
+ * delete; after a completed backup its sizes, checksum and the deleted old
+ * backups; "" otherwise (a failure is reported on its own). Caller frees.
+ */
+char *backup_summary_text(const struct backup_summary *s);
+
 /*
  * The seed workflow's Slack failure message, POSTed to webhook_url (a
  * secret: registered with pd_redact, never in a message).

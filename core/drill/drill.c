@@ -587,3 +587,27 @@ drill_free(struct drill *d)
     free(d->outcome);
     free(d);
 }
+
+/* The latest finished_at of any stage, borrowed; NULL when none finished. */
+static const char *
+last_stage_end(const struct drill *d)
+{
+    const char *last = NULL;
+
+    // Same format everywhere (UTC, ms), so string order is time order.
+    for (size_t i = 0; i < d->n_stages; i++) {
+        const char *f = d->stages[i].finished_at;
+
+        if (f != NULL && (last == NULL || strcmp(f, last) > 0))
+            last = f;
+    }
+    return last;
+}
+
+double
+drill_rto_achieved(const struct drill *d)
+{
+    if (d->rto_s >= 0)
+        return d->rto_s;
+    return pd_time_span(d->started_at, last_stage_end(d));
+}

@@ -252,4 +252,11 @@ const char *step_status_name(enum step_status st);
 /* Current wall time as RFC 3339 UTC with milliseconds; caller owns it. */
 char *drill_now_rfc3339(void);
 
+/*
+ * The achieved RTO in seconds as report.json gives it: a DRILL_EV_MEASURE
+ * "rto_s" when recorded, else from the drill's start to the end of its last
+ * finished stage; -1 when no stage finished.
+ */
+double drill_rto_achieved(const struct drill *d);
+
 #endif

@@ -7,7 +7,6 @@
 
 #include "audit/audit.h"
 #include "engine/engine.intern.h"
-#include "engine/s3_step.h"
 #include "neon/client.h"
 #include "pd_buf.h"
 #include "pd_err.h"
@@ -1024,7 +1023,7 @@ engine_audit_compliance(struct engine *e, const struct engine_step_result *res,
  * whatever the action's own result.
  */
 static int
-audit_step(struct engine *e, const struct runbook_action *act, struct engine_step_result *res,
+audit_step(struct engine *e, const struct engine_action *act, struct engine_step_result *res,
            int rc, struct pd_err *err)
 {
     struct engine_audit a;
@@ -1050,8 +1049,30 @@ audit_step(struct engine *e, const struct runbook_action *act, struct engine_ste
     return PD_EIO;
 }
 
+/* ---- the table: the engine's part of each action's row ---- */
+
+static const struct engine_action action_table[STEP_ACTION_COUNT] = {
+    [STEP_SH] = {.run = engine_run_sh, .audit = engine_audit_sh},
+    [STEP_SQL] = {.run = engine_run_sql, .audit = engine_audit_sql},
+    [STEP_CHECK] = {.run = engine_run_check, .audit = engine_audit_check},
+    [STEP_CONFIRM] = {.run = engine_run_confirm},
+    [STEP_INPUT] = {.run = engine_run_input},
+    [STEP_NOTE] = {.run = engine_run_note},
+    [STEP_NEON] = {.run = engine_run_neon, .audit = engine_audit_neon},
+    [STEP_S3] = {.run = engine_run_s3, .audit = engine_audit_s3},
+    [STEP_COMPLIANCE] = {.run = engine_run_compliance, .audit = engine_audit_compliance},
+};
+
+const struct engine_action *
+engine_action(enum step_action a)
+{
+    if ((int)a < 0 || a >= STEP_ACTION_COUNT)
+        return NULL;
+    return &action_table[a];
+}
+
 /*
- * Run the current step once through its action's row: a manual step is the
+ * Run the current step once through its action's rows: a manual step is the
  * operator's to do, an operator's own step (confirm, input, note) is not
  * audited, every other action is audited once it completed.
  */
@@ -1059,12 +1080,13 @@ int
 engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_err *err)
 {
     const struct runbook_step *step = e->step;
-    const struct runbook_action *act = runbook_action(step->action);
+    const struct runbook_action *row = runbook_action(step->action);
+    const struct engine_action *act = engine_action(step->action);
     int rc;
 
-    if (act == NULL)
+    if (row == NULL || act == NULL || act->run == NULL)
         return PD_ERR_SET(err, PD_EBUG, "engine: unknown action %d", (int)step->action);
-    if (step->manual && !act->asks_operator)
+    if (step->manual && !row->asks_operator)
         return run_manual(e, res, err);
     if (act->audit == NULL)
         return act->run(e, res, err);

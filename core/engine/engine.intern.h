@@ -141,13 +141,14 @@ struct engine_step_result {
     char *summary; /* owned; redacted */
 };
 
-/* Run the current step once (e->step) through its action's row. 0 on pass, PD_E* on failure. */
+/* Run the current step once (e->step) through its action's rows. 0 on pass, PD_E* on failure. */
 int engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_err *err);
 
 /*
- * The actions, each run once for the current step (e->step); the rows of
- * runbook/action.h name them. A failure sets res->exit_code (1 when the
- * action has no status of its own), except an interrupt.
+ * The actions, each run once for the current step (e->step); the engine's
+ * action table (struct engine_action) names them. A failure sets
+ * res->exit_code (1 when the action has no status of its own), except an
+ * interrupt.
  */
 int engine_run_sh(struct engine *e, struct engine_step_result *res, struct pd_err *err);
 int engine_run_sql(struct engine *e, struct engine_step_result *res, struct pd_err *err);
@@ -176,7 +177,7 @@ struct engine_audit {
 /*
  * Fill out (zeroed by the caller) with the record of the current step:
  * its action name, "step" first, then the action's own arguments and the
- * target. The audited actions' rows in runbook/action.h name these.
+ * target. The audited actions' rows in the engine's action table name these.
  */
 void engine_audit_sh(struct engine *e, const struct engine_step_result *res,
                      struct engine_audit *out);
@@ -190,6 +191,23 @@ void engine_audit_s3(struct engine *e, const struct engine_step_result *res,
                      struct engine_audit *out);
 void engine_audit_compliance(struct engine *e, const struct engine_step_result *res,
                              struct engine_audit *out);
+
+/*
+ * The engine's part of an action's row, indexed by enum step_action like
+ * the runbook's part (runbook/action.h: attributes, lint, body, guard,
+ * mutates), which cannot name the engine: the runbook sits below it. The
+ * table is in actions.c; the plan's part is in timeline/plan.c.
+ */
+struct engine_action {
+    /* Run the step once. */
+    int (*run)(struct engine *e, struct engine_step_result *res, struct pd_err *err);
+    /* The audit record's action name and arguments; NULL only for the operator's own
+       steps (the runbook row's asks_operator), which are not audited. */
+    void (*audit)(struct engine *e, const struct engine_step_result *res, struct engine_audit *out);
+};
+
+/* The engine's row of action a; NULL for a value outside the enum. Borrowed, static. */
+const struct engine_action *engine_action(enum step_action a);
 
 /* "s3://bucket/key" a step names (audit log); caller owns it; NULL when unknown. */
 char *engine_s3_audit_target(struct engine *e);

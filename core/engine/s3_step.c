@@ -43,6 +43,7 @@
 #include "pd_redact.h"
 #include "pd_sha256.h"
 #include "pd_time.h"
+#include "s3/action.h"
 #include "s3/check.h"
 #include "s3/client.h"
 #include "s3/creds.h"
@@ -568,48 +569,25 @@ op_delete(struct engine *e, struct s3_client *c, struct s3_step_args *a,
 }
 
 /*
- * The ops, one row each, in the order lint messages list them. The linter,
- * the plan and the engine read this table; nothing else names an op.
+ * How each op is carried out, indexed by its id in the op table of
+ * s3/action.c (which holds its name and whether it mutates).
  */
-static const struct engine_s3_op op_table[] = {
-    /* name, run, mutates */
-    {"list", op_list, false},       // the newest objects under uri=
-    {"get", op_get, false},         // an object into the drill folder
-    {"put", op_put, true},          // a file of the drill folder up to an object
-    {"head", op_head, false},       // an object's size, date and checksum
-    {"delete", op_delete, true},    // an object
-    {"verify", op_verify, false},   // an object's checksum and gzip stream
-    {"restore", op_restore, false}, // an object into a database (url=)
+static const struct engine_s3_op op_runs[S3_OP_COUNT] = {
+    [S3_OP_LIST] = {.run = op_list},       // list, count, age; HEAD the ones shown
+    [S3_OP_GET] = {.run = op_get},         // download NAME.part, check, rename
+    [S3_OP_PUT] = {.run = op_put},         // upload with sha256 and SSE, HEAD the size
+    [S3_OP_HEAD] = {.run = op_head},       // size, date, checksum metadata
+    [S3_OP_DELETE] = {.run = op_delete},   // remove the object
+    [S3_OP_VERIFY] = {.run = op_verify},   // one streamed pass: sha256 and gzip
+    [S3_OP_RESTORE] = {.run = op_restore}, // download -> gunzip -> psql or pg_restore
 };
 
-#define N_OPS (sizeof(op_table) / sizeof(op_table[0]))
-
 const struct engine_s3_op *
-engine_s3_op_find(const char *name)
+engine_s3_op(enum s3_action_op_id id)
 {
-    for (size_t i = 0; name != NULL && i < N_OPS; i++)
-        if (strcmp(op_table[i].name, name) == 0)
-            return &op_table[i];
-    return NULL;
-}
-
-const char *
-engine_s3_op_names(void)
-{
-    static char names[256];
-
-    if (names[0] == '\0') {
-        size_t len = 0;
-
-        for (size_t i = 0; i < N_OPS; i++) {
-            int n =
-                snprintf(names + len, sizeof(names) - len, "%s%s", i ? " " : "", op_table[i].name);
-
-            PD_ASSERT(n > 0 && (size_t)n < sizeof(names) - len);
-            len += (size_t)n;
-        }
-    }
-    return names;
+    if ((int)id < 0 || id >= S3_OP_COUNT || op_runs[id].run == NULL)
+        return NULL;
+    return &op_runs[id];
 }
 
 int
@@ -617,7 +595,8 @@ engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_err *e
 {
     struct s3_step_args a;
     struct s3_client *c = NULL;
-    const struct engine_s3_op *op;
+    const struct s3_action_op *row;
+    const struct engine_s3_op *op = NULL;
     int rc;
 
     rc = args_load(e, &a, err);
@@ -626,12 +605,14 @@ engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_err *e
     rc = s3_client_new_from_env(&c, err);
     if (rc != 0)
         goto out;
-    op = engine_s3_op_find(a.op);
+    row = s3_action_op_find(a.op);
+    if (row != NULL)
+        op = engine_s3_op(row->id);
     if (op != NULL)
         rc = op->run(e, c, &a, res, err);
     else
         rc = PD_ERR_SET(err, PD_EUSAGE, "s3 %s: not available as a step (use one of: %s)", a.op,
-                        engine_s3_op_names());
+                        s3_action_op_names());
     if (rc == 0 && res->summary != NULL)
         rc = engine_output(e, res->summary, err);
 out:

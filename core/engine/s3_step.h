@@ -1,16 +1,17 @@
 /*
- * s3 step ops: the table of what op= of an `s3` step can name (s3_step.c).
+ * s3 step ops: the engine's part of each op an `s3` step can name.
  *
- * One row per op: its name, the function that carries it out and whether
- * it changes something in the bucket. The runbook linter checks op=
- * against it, the plan asks it which steps change something, and the
- * engine runs the row's function. Adding an op is adding a row and its
- * function in s3_step.c. The rows are static: nothing here is freed.
+ * What an op is (its name, whether it mutates) is its row in s3/action.c,
+ * below the runbook linter and the plan that ask about it. This table,
+ * indexed by the same id, holds only what needs the engine: the function
+ * that carries the op out (s3_step.c). Adding an op is adding its row
+ * there, its function and row here, and their tests. The rows are static:
+ * nothing here is freed.
  */
 #ifndef PD_ENGINE_S3_STEP_H
 #define PD_ENGINE_S3_STEP_H
 
-#include <stdbool.h>
+#include "s3/action.h"
 
 struct engine;
 struct engine_step_result;
@@ -19,16 +20,11 @@ struct s3_client;
 struct s3_step_args; /* private to s3_step.c */
 
 struct engine_s3_op {
-    const char *name; /* as written in op= */
     int (*run)(struct engine *e, struct s3_client *c, struct s3_step_args *a,
                struct engine_step_result *res, struct pd_err *err);
-    bool mutates; /* writes or removes an object: the plan counts it as a change */
 };
 
-/* The row of op name, or NULL for an unknown name. Borrowed, static. */
-const struct engine_s3_op *engine_s3_op_find(const char *name);
-
-/* Every op name, space-separated in table order (lint messages). Borrowed, static. */
-const char *engine_s3_op_names(void);
+/* The engine's row of op id, or NULL when it has none. Borrowed, static. */
+const struct engine_s3_op *engine_s3_op(enum s3_action_op_id id);
 
 #endif

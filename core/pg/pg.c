@@ -18,6 +18,9 @@
 #include "pd_mem.h"
 #include "pd_redact.h"
 
+/* POSIX has it; no header declares it without _GNU_SOURCE */
+extern char **environ;
+
 #define PG_CONNECT_TIMEOUT_S "10"
 
 struct pg_conn {
@@ -168,6 +171,125 @@ pg_conninfo(char **out, const char *url, struct pd_err *err)
     if (*out == NULL)
         *out = pd_xstrdup("");
     return 0;
+}
+
+/* The child's environment: ours, less the variables in set[0..n_set), then set. */
+static char **
+child_environ(char **set, size_t n_set)
+{
+    size_t n_env = 0, k = 0;
+    char **env;
+
+    for (char **e = environ; *e != NULL; e++)
+        n_env++;
+    env = pd_xcalloc(n_env + n_set + 1, sizeof(*env));
+    for (size_t i = 0; i < n_set; i++)
+        env[k++] = set[i];
+    /* inherited values we override are dropped, so ours win whatever execve does with duplicates */
+    for (char **e = environ; *e != NULL; e++) {
+        bool dup = false;
+        const char *eq = strchr(*e, '=');
+        size_t nl = eq ? (size_t)(eq - *e) : strlen(*e);
+
+        for (size_t i = 0; i < n_set && !dup; i++)
+            dup = strncmp(set[i], *e, nl) == 0 && set[i][nl] == '=';
+        if (!dup)
+            env[k++] = pd_xstrdup(*e);
+    }
+    env[k] = NULL;
+    return env;
+}
+
+/* Parse url with pgdrill's defaults; NULL with err set when it does not parse. */
+static PQconninfoOption *
+child_options(const char *url, struct pd_err *err)
+{
+    char *perr = NULL, *ci = NULL;
+    struct pd_err cerr = {0};
+    // pgdrill's defaults (sslmode=require outside loopback) reach the child too
+    PQconninfoOption *opts = PQconninfoParse(pg_conninfo(&ci, url, &cerr) == 0 ? ci : url, &perr);
+
+    if (ci != NULL) {
+        memset(ci, 0, strlen(ci));
+        free(ci);
+    }
+    if (opts == NULL) {
+        /* libpq's message quotes no value, but one_line redacts it anyway */
+        char *m = one_line(perr ? perr : "out of memory");
+
+        PD_ERR_SET(err, PD_EINPUT, "not a valid connection string: %s", m);
+        free(m);
+        PQfreemem(perr);
+    }
+    return opts;
+}
+
+int
+pg_child_env(struct pg_child_env *out, const char *url, const char *prog, struct pd_err *err)
+{
+    PQconninfoOption *opts;
+    struct pd_buf extra;
+    char **set = NULL;
+    size_t n_set = 0;
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    if ((opts = child_options(url, err)) == NULL) {
+        out->url_invalid = true;
+        return err ? err->kind : PD_EINPUT;
+    }
+    pd_buf_init(&extra, 0);
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+        n_set++;
+    set = pd_xcalloc(n_set + 1, sizeof(*set));
+    n_set = 0;
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+        if (o->val == NULL || o->val[0] == '\0')
+            continue;
+        if (strcmp(o->keyword, "dbname") == 0 && out->dbname == NULL)
+            out->dbname = pd_xstrdup(o->val);
+        if (o->envvar != NULL) {
+            set[n_set++] = pd_xasprintf("%s=%s", o->envvar, o->val);
+        } else if (o->dispchar != NULL && o->dispchar[0] == '*') {
+            rc = PD_ERR_SET(err, PD_EINPUT, "parameter %s cannot be passed to %s safely",
+                            o->keyword, prog);
+            goto out;
+        } else {
+            append_kv(&extra, o->keyword, o->val); // not secret: fine on a command line
+        }
+    }
+    out->env = child_environ(set, n_set);
+    n_set = 0; // moved into out->env
+    if (extra.len > 0)
+        out->conninfo = pd_buf_steal(&extra);
+out:
+    for (size_t i = 0; i < n_set; i++) {
+        memset(set[i], 0, strlen(set[i]));
+        free(set[i]);
+    }
+    free(set);
+    pd_buf_free(&extra);
+    PQconninfoFree(opts);
+    if (rc != 0)
+        pg_child_env_free(out);
+    return rc;
+}
+
+void
+pg_child_env_free(struct pg_child_env *e)
+{
+    if (e->env != NULL) {
+        for (char **v = e->env; *v != NULL; v++) {
+            memset(*v, 0, strlen(*v)); // PGPASSWORD=...
+            free(*v);
+        }
+        free(e->env);
+    }
+    free(e->conninfo);
+    free(e->dbname);
+    e->env = NULL;
+    e->conninfo = NULL;
+    e->dbname = NULL;
 }
 
 static char *

@@ -47,6 +47,34 @@ struct pg_query_opts {
  */
 int pg_conninfo(char **out, const char *url, struct pd_err *err);
 
+/*
+ * How url reaches a child program (pg_dump, psql, pg_restore). One rule for
+ * secrets: a password never goes on a command line, where ps shows it.
+ * Every parameter of url (with pgdrill's defaults, as pg_conninfo applies
+ * them) that has a libpq environment variable goes into the environment,
+ * the password as PGPASSWORD among them; the other, non-secret parameters
+ * form conninfo, for the command line (-d). A secret parameter without a
+ * variable (sslpassword) is refused.
+ */
+struct pg_child_env {
+    char **env;       /* this process's environment with the URL's variables replacing
+                         inherited ones of the same name; NULL-terminated */
+    char *conninfo;   /* "key='value' ..." for -d, NULL when every parameter has a variable */
+    char *dbname;     /* the database named by url, NULL when none */
+    bool url_invalid; /* set when url does not parse */
+};
+
+/*
+ * Fill *out (free with pg_child_env_free, also on failure). PD_EINPUT
+ * "not a valid connection string: REASON" (libpq's reason, redacted) or
+ * "parameter KEY cannot be passed to PROG safely"; callers prefix the
+ * name of the URL.
+ */
+int pg_child_env(struct pg_child_env *out, const char *url, const char *prog, struct pd_err *err);
+
+/* Free what pg_child_env filled in, wiping the values first; e stays valid. */
+void pg_child_env_free(struct pg_child_env *e);
+
 /* True when every host of conninfo is loopback or a Unix socket (tests). */
 bool pg_host_is_local(const char *host);
 

@@ -57,42 +57,6 @@ outcome_of(const struct drill *d)
     return d->interrupted ? "interrupted" : "running";
 }
 
-/* Seconds between two RFC 3339 stamps, or -1 when either is missing or bad. */
-static double
-span(const char *from, const char *to)
-{
-    double a, b;
-
-    if (from == NULL || to == NULL || pd_time_parse_rfc3339(&a, from, 0) != 0 ||
-        pd_time_parse_rfc3339(&b, to, 0) != 0 || b < a)
-        return -1;
-    return b - a;
-}
-
-/* The latest finished_at of any stage, borrowed; NULL when none finished. */
-static const char *
-last_stage_end(const struct drill *d)
-{
-    const char *last = NULL;
-
-    // Same format everywhere (UTC, ms), so string order is time order.
-    for (size_t i = 0; i < d->n_stages; i++) {
-        const char *f = d->stages[i].finished_at;
-
-        if (f != NULL && (last == NULL || strcmp(f, last) > 0))
-            last = f;
-    }
-    return last;
-}
-
-double
-report_rto_achieved(const struct drill *d)
-{
-    if (d->rto_s >= 0)
-        return d->rto_s;
-    return span(d->started_at, last_stage_end(d));
-}
-
 static int
 target_of(int drill_target, const struct runbook *rb, bool rto)
 {
@@ -272,7 +236,7 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
     cJSON *root = cJSON_CreateObject(), *r, *a;
     int rto_target = target_of(d->rto_target_s, rb, true);
     int rpo_target = target_of(d->rpo_target_s, rb, false);
-    double rto = report_rto_achieved(d);
+    double rto = drill_rto_achieved(d);
     struct issue *issues;
     size_t n_issues;
 
@@ -293,7 +257,7 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
     add_str(root, "started_at", d->started_at);
     add_str(root, "finished_at", d->finished_at);
     add_str(root, "outcome", outcome_of(d));
-    add_secs(root, "duration_s", span(d->started_at, d->finished_at));
+    add_secs(root, "duration_s", pd_time_span(d->started_at, d->finished_at));
     add_target(root, "expected_s", d->expected_s);
 
     a = cJSON_AddArrayToObject(root, "stages");
@@ -527,7 +491,7 @@ md_header(struct md *m, const struct drill *d, const struct runbook *rb)
 {
     int rto_target = target_of(d->rto_target_s, rb, true);
     int rpo_target = target_of(d->rpo_target_s, rb, false);
-    double rto = report_rto_achieved(d);
+    double rto = drill_rto_achieved(d);
 
     md_put(m, "# Drill report: ");
     md_item_text(m, d->runbook_title != NULL ? d->runbook_title : d->runbook_id);
@@ -554,7 +518,7 @@ md_header(struct md *m, const struct drill *d, const struct runbook *rb)
     md_put(m, " |\n| Finished | ");
     md_cell(m, d->finished_at);
     md_printf(m, " |\n| Outcome | **%s** |\n| Duration (s) | ", outcome_of(d));
-    md_secs(m, span(d->started_at, d->finished_at));
+    md_secs(m, pd_time_span(d->started_at, d->finished_at));
     md_put(m, " |\n| RTO achieved (s) | ");
     md_secs(m, rto);
     md_put(m, " |\n| RTO target (s) | ");

@@ -63,13 +63,6 @@ int report_write(const struct drill *d, const struct runbook *rb, const char *di
 int report_write_history(const struct drill *d, const struct runbook *rb, const char *dir,
                          const struct report_history *h, struct pd_err *err);
 
-/*
- * The achieved RTO in seconds as report.json gives it: a DRILL_EV_MEASURE
- * "rto_s" when recorded, else from the drill's start to the end of its last
- * finished stage; -1 when no stage finished.
- */
-double report_rto_achieved(const struct drill *d);
-
 /* report.json's text (with a final newline); the caller owns *out. */
 int report_json_string(char **out, const struct drill *d, const struct runbook *rb,
                        struct pd_err *err);

@@ -1,18 +1,17 @@
 /*
- * runbook actions: the table of rows (action.h) and the lint checks of
- * the attributes only one action has.
+ * runbook actions: the runbook's table of rows (action.h), the lint checks
+ * of the attributes only one action has, and the static properties of a
+ * step that the layers above ask about.
  */
 #include "runbook/action.h"
 
 #include <string.h>
 
 #include "compliance/compliance.h"
-#include "engine/engine.intern.h"
-#include "engine/s3_step.h"
 #include "neon/action.h"
 #include "runbook/parse.intern.h"
 #include "runbook/runbook.intern.h"
-#include "timeline/plan.intern.h"
+#include "s3/action.h"
 
 /* ---- lint: attributes only one action has ---- */
 
@@ -65,9 +64,9 @@ static void
 s3_check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr *a)
 {
     (void)sp;
-    if (strcmp(a->key, "op") == 0 && engine_s3_op_find(a->value) == NULL)
+    if (strcmp(a->key, "op") == 0 && s3_action_op_find(a->value) == NULL)
         rb_diag(c, a->pos.line, a->pos.col, "bad s3 op '%s' (expected one of: %s)", a->value,
-                engine_s3_op_names());
+                s3_action_op_names());
     else if (strcmp(a->key, "file") == 0 && !runbook_valid_file_name(a->value))
         rb_diag(c, a->pos.line, a->pos.col,
                 "bad file name '%s' for file (a plain name in the drill folder)", a->value);
@@ -101,7 +100,7 @@ sql_save_suffixes(const struct runbook_step *sp)
     return runbook_step_attr(sp, "import") != NULL ? "rows inserted skipped" : NULL;
 }
 
-/* ---- plan: may the step change something? ---- */
+/* ---- may the step change something? ---- */
 
 static bool
 never_mutates(const struct runbook_step *sp)
@@ -137,7 +136,7 @@ neon_mutates(const struct runbook_step *sp)
 static bool
 s3_mutates(const struct runbook_step *sp)
 {
-    const struct engine_s3_op *op = engine_s3_op_find(runbook_step_attr(sp, "op"));
+    const struct s3_action_op *op = s3_action_op_find(runbook_step_attr(sp, "op"));
 
     return op != NULL && op->mutates;
 }
@@ -177,11 +176,7 @@ static const struct runbook_action actions[STEP_ACTION_COUNT] = {
             .allowed = "timeout save env marks",
             .body = RUNBOOK_BODY_SHELL,
             .needs_body = true,
-            .plan_kind = "run",
-            .run = engine_run_sh,
-            .audit = engine_audit_sh,
             .mutates = sh_mutates,
-            .describe = plan_describe_sh,
         },
     [STEP_SQL] =
         {
@@ -190,12 +185,8 @@ static const struct runbook_action actions[STEP_ACTION_COUNT] = {
             .body = RUNBOOK_BODY_SQL,
             .needs_body = true,
             .changes_service = true,
-            .plan_kind = "read",
             .save_suffixes = sql_save_suffixes,
-            .run = engine_run_sql,
-            .audit = engine_audit_sql,
             .mutates = sql_mutates,
-            .describe = plan_describe_sql,
         },
     [STEP_CHECK] =
         {
@@ -204,44 +195,31 @@ static const struct runbook_action actions[STEP_ACTION_COUNT] = {
             .body = RUNBOOK_BODY_SQL,
             .needs_body = true,
             .changes_service = true,
-            .plan_kind = "read",
             .check_attr = check_check_attr,
-            .run = engine_run_check,
-            .audit = engine_audit_check,
             .mutates = never_mutates,
-            .describe = plan_describe_sql,
         },
     [STEP_CONFIRM] =
         {
             .required = "target",
             .allowed = "destructive",
             .asks_operator = true,
-            .plan_kind = "CONFIRM",
-            .run = engine_run_confirm,
             .guard = confirm_guard,
             .mutates = never_mutates,
-            .describe = plan_describe_confirm,
         },
     [STEP_INPUT] =
         {
             .required = "name",
             .allowed = "type choices default pattern",
             .asks_operator = true,
-            .plan_kind = "read",
             .check_step = rb_input_build,
-            .run = engine_run_input,
             .mutates = never_mutates,
-            .describe = plan_describe_input,
         },
     [STEP_NOTE] =
         {
             .required = "",
             .allowed = "name kind",
             .asks_operator = true,
-            .plan_kind = "read",
-            .run = engine_run_note,
             .mutates = never_mutates,
-            .describe = plan_describe_note,
         },
     [STEP_NEON] =
         {
@@ -249,38 +227,26 @@ static const struct runbook_action actions[STEP_ACTION_COUNT] = {
             .allowed = "branch parent timestamp lsn name save source preserve endpoint database "
                        "role operation timeout expires",
             .changes_service = true,
-            .plan_kind = "read",
             .check_attr = neon_check_attr,
             .save_suffixes = neon_save_suffixes,
-            .run = engine_run_neon,
-            .audit = engine_audit_neon,
             .guard = neon_guard,
             .mutates = neon_mutates,
-            .describe = plan_describe_neon,
         },
     [STEP_S3] =
         {
             .required = "op",
             .allowed = "uri key save count max-age url format jobs file",
             .changes_service = true,
-            .plan_kind = "read",
             .check_attr = s3_check_attr,
-            .run = engine_run_s3,
-            .audit = engine_audit_s3,
             .mutates = s3_mutates,
-            .describe = plan_describe_s3,
         },
     [STEP_COMPLIANCE] =
         {
             .required = "check",
             .allowed = "uri count",
             .changes_service = true,
-            .plan_kind = "read",
             .check_attr = compliance_check_attr,
-            .run = engine_run_compliance,
-            .audit = engine_audit_compliance,
             .mutates = never_mutates,
-            .describe = plan_describe_compliance,
         },
 };
 

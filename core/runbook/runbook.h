@@ -22,8 +22,9 @@ struct pd_err;
 
 /*
  * Actions a fenced block can name: _(ENUM, "name"). Everything else about
- * an action (its attributes, how it runs, how the plan shows it) is its
- * row in runbook/action.h.
+ * an action is its rows, indexed by the enum: its attributes and lint in
+ * runbook/action.h, how it runs in the engine's table, how the plan shows
+ * it in the plan's.
  */
 #define RUNBOOK_ACTIONS(_)                                                                         \
     _(STEP_SH, "sh")                                                                               \

@@ -11,12 +11,12 @@
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_sha256.h"
+#include "pd_str.h"
 
 /* Headers and queries are small; a cap keeps a hostile input bounded. */
 #define SIGV4_TEXT_CAP ((size_t)1024 * 1024)
 
 static const char hex_upper[] = "0123456789ABCDEF";
-static const char hex_lower[] = "0123456789abcdef";
 
 static int
 is_unreserved(unsigned char c)
@@ -46,18 +46,6 @@ s3_sigv4_uri_encode(const char *s, size_t len, int keep_slash)
     return out;
 }
 
-static int
-hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Decode %XX escapes of s[0..len) into a new string (length in *out_len).
  * '+' stays '+': S3 reads it as a literal plus only when encoded, and we
@@ -74,8 +62,8 @@ percent_decode(char **out, size_t *out_len, const char *s, size_t len, struct pd
             d[o++] = s[i];
             continue;
         }
-        int hi = i + 1 < len ? hex_value(s[i + 1]) : -1;
-        int lo = i + 2 < len ? hex_value(s[i + 2]) : -1;
+        int hi = i + 1 < len ? pd_hex_digit(s[i + 1]) : -1;
+        int lo = i + 2 < len ? pd_hex_digit(s[i + 2]) : -1;
         if (hi < 0 || lo < 0) {
             free(d);
             return PD_ERR_SET(err, PD_EINPUT,
@@ -278,16 +266,6 @@ hmac_sha256(unsigned char out[32], const void *key, size_t key_len, const char *
     HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)msg, strlen(msg), out, &len);
 }
 
-static void
-to_hex(char *out, const unsigned char *md, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = hex_lower[md[i] >> 4];
-        out[2 * i + 1] = hex_lower[md[i] & 15];
-    }
-    out[2 * len] = '\0';
-}
-
 static int
 valid_scope_part(const char *s)
 {
@@ -300,130 +278,165 @@ valid_scope_part(const char *s)
     return 1;
 }
 
-int
-s3_sigv4_sign(struct s3_sigv4_result *out, const struct s3_sigv4_input *in, struct pd_err *err)
+/* Refuse what cannot be signed; nothing in the messages is secret. */
+static int
+sigv4_check_input(const struct s3_sigv4_input *in, struct pd_err *err)
 {
-    struct canon_header *hs = NULL;
-    size_t nh = 0;
-    struct pd_buf creq, sts, sh;
-    char *path = NULL, *query = NULL, *key_material = NULL;
-    char creq_hash[65], date[9];
-    unsigned char k[32];
-    int rc = 0, have_host = 0;
-
-    memset(out, 0, sizeof(*out));
-    pd_buf_init(&creq, SIGV4_TEXT_CAP);
-    pd_buf_init(&sts, SIGV4_TEXT_CAP);
-    pd_buf_init(&sh, SIGV4_TEXT_CAP);
-
-    if (in->method == NULL || *in->method == '\0') {
-        rc = PD_ERR_SET(err, PD_EINPUT, "sigv4: no method");
-        goto out;
-    }
-    if (!valid_amz_date(in->amz_date)) {
-        rc = PD_ERR_SET(err, PD_EINPUT,
-                        "sigv4: malformed x-amz-date '%.32s' (want YYYYMMDDTHHMMSSZ)",
-                        in->amz_date ? in->amz_date : "");
-        goto out;
-    }
-    if (!valid_payload_hash(in->payload_hash)) {
-        rc = PD_ERR_SET(err, PD_EINPUT,
-                        "sigv4: payload hash must be 64 lowercase hex digits or UNSIGNED-PAYLOAD");
-        goto out;
-    }
+    if (in->method == NULL || *in->method == '\0')
+        return PD_ERR_SET(err, PD_EINPUT, "sigv4: no method");
+    if (!valid_amz_date(in->amz_date))
+        return PD_ERR_SET(err, PD_EINPUT,
+                          "sigv4: malformed x-amz-date '%.32s' (want YYYYMMDDTHHMMSSZ)",
+                          in->amz_date ? in->amz_date : "");
+    if (!valid_payload_hash(in->payload_hash))
+        return PD_ERR_SET(
+            err, PD_EINPUT,
+            "sigv4: payload hash must be 64 lowercase hex digits or UNSIGNED-PAYLOAD");
     if (!valid_scope_part(in->region) || !valid_scope_part(in->service) ||
-        !valid_scope_part(in->access_key_id)) {
-        rc = PD_ERR_SET(err, PD_EINPUT,
-                        "sigv4: region, service and access key id must be "
-                        "non-empty without '/' or spaces");
-        goto out;
-    }
-    if (in->secret_access_key == NULL || *in->secret_access_key == '\0') {
-        rc = PD_ERR_SET(err, PD_EINPUT, "sigv4: no secret access key");
-        goto out;
-    }
+        !valid_scope_part(in->access_key_id))
+        return PD_ERR_SET(err, PD_EINPUT,
+                          "sigv4: region, service and access key id must be "
+                          "non-empty without '/' or spaces");
+    if (in->secret_access_key == NULL || *in->secret_access_key == '\0')
+        return PD_ERR_SET(err, PD_EINPUT, "sigv4: no secret access key");
+    return 0;
+}
 
-    hs = pd_xcalloc(in->n_headers ? in->n_headers : 1, sizeof(*hs));
-    for (nh = 0; nh < in->n_headers; nh++) {
-        hs[nh].order = nh;
-        if ((rc = canon_header(&hs[nh], &in->headers[nh], err)) != 0) {
-            nh++;
-            goto out;
+/* One signing's state; sigv4_free releases it. */
+struct sigv4 {
+    const struct s3_sigv4_input *in;
+    struct canon_header *hs; /* sorted by name, then by their order in the request */
+    size_t nh;
+    struct pd_buf creq, sts, sh; /* canonical request, string to sign, signed headers */
+    char date[9];
+};
+
+/* Canonicalise every header, insist on host, and sort them. */
+static int
+sigv4_headers(struct sigv4 *s, struct pd_err *err)
+{
+    const struct s3_sigv4_input *in = s->in;
+    int have_host = 0, rc;
+
+    s->hs = pd_xcalloc(in->n_headers ? in->n_headers : 1, sizeof(*s->hs));
+    for (s->nh = 0; s->nh < in->n_headers; s->nh++) {
+        struct canon_header *h = &s->hs[s->nh];
+
+        h->order = s->nh;
+        if ((rc = canon_header(h, &in->headers[s->nh], err)) != 0) {
+            s->nh++; // freed with the others
+            return rc;
         }
-        if (strcmp(hs[nh].name, "host") == 0)
+        if (strcmp(h->name, "host") == 0)
             have_host = 1;
     }
-    if (!have_host) {
-        rc = PD_ERR_SET(err, PD_EINPUT, "sigv4: the host header must be signed");
-        goto out;
-    }
-    qsort(hs, nh, sizeof(*hs), compare_headers);
+    if (!have_host)
+        return PD_ERR_SET(err, PD_EINPUT, "sigv4: the host header must be signed");
+    qsort(s->hs, s->nh, sizeof(*s->hs), compare_headers);
+    return 0;
+}
 
-    path = s3_sigv4_uri_encode(in->path && *in->path ? in->path : "/",
-                               in->path && *in->path ? strlen(in->path) : 1, 1);
-    if ((rc = s3_sigv4_canonical_query(&query, in->query, err)) != 0)
-        goto out;
+/* The canonical request: method, path, query, headers, blank, signed headers, hash. */
+static int
+sigv4_canonical_request(struct sigv4 *s, struct pd_err *err)
+{
+    const struct s3_sigv4_input *in = s->in;
+    const char *p = in->path && *in->path ? in->path : "/";
+    char *path = s3_sigv4_uri_encode(p, strlen(p), 1), *query = NULL;
+    int rc;
 
-    /* canonical request: method, path, query, headers, blank, signed headers, hash */
-    if ((rc = pd_buf_appendf(&creq, err, "%s\n%s\n%s\n", in->method, path, query)) != 0)
+    if ((rc = s3_sigv4_canonical_query(&query, in->query, err)) != 0 ||
+        (rc = pd_buf_appendf(&s->creq, err, "%s\n%s\n%s\n", in->method, path, query)) != 0)
         goto out;
-    for (size_t i = 0; i < nh; i++) {
-        int same_as_prev = i > 0 && strcmp(hs[i].name, hs[i - 1].name) == 0;
+    for (size_t i = 0; i < s->nh; i++) {
+        const struct canon_header *h = &s->hs[i];
+        int same_as_prev = i > 0 && strcmp(h->name, s->hs[i - 1].name) == 0;
 
         if (same_as_prev)
-            rc = pd_buf_appendf(&creq, err, ",%s", hs[i].value);
+            rc = pd_buf_appendf(&s->creq, err, ",%s", h->value);
         else
-            rc = pd_buf_appendf(&creq, err, "%s%s:%s", i ? "\n" : "", hs[i].name, hs[i].value);
+            rc = pd_buf_appendf(&s->creq, err, "%s%s:%s", i ? "\n" : "", h->name, h->value);
         if (rc == 0 && !same_as_prev)
-            rc = pd_buf_appendf(&sh, err, "%s%s", sh.len ? ";" : "", hs[i].name);
+            rc = pd_buf_appendf(&s->sh, err, "%s%s", s->sh.len ? ";" : "", h->name);
         if (rc != 0)
             goto out;
     }
-    if ((rc = pd_buf_appendf(&creq, err, "\n\n%s\n%s", pd_buf_str(&sh), in->payload_hash)) != 0)
-        goto out;
-    pd_sha256_hex(creq_hash, creq.data, creq.len);
+    rc = pd_buf_appendf(&s->creq, err, "\n\n%s\n%s", pd_buf_str(&s->sh), in->payload_hash);
+out:
+    free(path);
+    free(query);
+    return rc;
+}
 
-    memcpy(date, in->amz_date, 8);
-    date[8] = '\0';
-    if ((rc = pd_buf_appendf(&sts, err, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s",
-                             in->amz_date, date, in->region, in->service, creq_hash)) != 0)
-        goto out;
+/* The string to sign: algorithm, date, scope and the canonical request's hash. */
+static int
+sigv4_string_to_sign(struct sigv4 *s, struct pd_err *err)
+{
+    const struct s3_sigv4_input *in = s->in;
+    char creq_hash[65];
 
-    /* signing key: HMAC chain over date, region, service, "aws4_request" */
-    key_material = pd_xasprintf("AWS4%s", in->secret_access_key);
-    hmac_sha256(k, key_material, strlen(key_material), date);
+    pd_sha256_hex(creq_hash, s->creq.data, s->creq.len);
+    memcpy(s->date, in->amz_date, 8);
+    s->date[8] = '\0';
+    return pd_buf_appendf(&s->sts, err, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s",
+                          in->amz_date, s->date, in->region, in->service, creq_hash);
+}
+
+/* The signing key (an HMAC chain over date, region, service, "aws4_request") signs sts. */
+static void
+sigv4_signature(char out[65], const struct sigv4 *s)
+{
+    const struct s3_sigv4_input *in = s->in;
+    char *key_material = pd_xasprintf("AWS4%s", in->secret_access_key);
+    unsigned char k[32], sig[32];
+
+    hmac_sha256(k, key_material, strlen(key_material), s->date);
     hmac_sha256(k, k, sizeof(k), in->region);
     hmac_sha256(k, k, sizeof(k), in->service);
     hmac_sha256(k, k, sizeof(k), "aws4_request");
-    {
-        unsigned char sig[32];
+    hmac_sha256(sig, k, sizeof(k), pd_buf_str(&s->sts));
+    pd_hex_encode(out, sig, sizeof(sig));
+    OPENSSL_cleanse(sig, sizeof(sig));
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(key_material, strlen(key_material));
+    free(key_material);
+}
 
-        hmac_sha256(sig, k, sizeof(k), pd_buf_str(&sts));
-        to_hex(out->signature, sig, sizeof(sig));
-        OPENSSL_cleanse(sig, sizeof(sig));
+static void
+sigv4_free(struct sigv4 *s)
+{
+    for (size_t i = 0; i < s->nh; i++) {
+        free(s->hs[i].name);
+        free(s->hs[i].value);
     }
+    free(s->hs);
+    pd_buf_free(&s->creq);
+    pd_buf_free(&s->sts);
+    pd_buf_free(&s->sh);
+}
+
+int
+s3_sigv4_sign(struct s3_sigv4_result *out, const struct s3_sigv4_input *in, struct pd_err *err)
+{
+    struct sigv4 s = {.in = in};
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    pd_buf_init(&s.creq, SIGV4_TEXT_CAP);
+    pd_buf_init(&s.sts, SIGV4_TEXT_CAP);
+    pd_buf_init(&s.sh, SIGV4_TEXT_CAP);
+    if ((rc = sigv4_check_input(in, err)) != 0 || (rc = sigv4_headers(&s, err)) != 0 ||
+        (rc = sigv4_canonical_request(&s, err)) != 0 || (rc = sigv4_string_to_sign(&s, err)) != 0)
+        goto out;
+    sigv4_signature(out->signature, &s);
     out->authorization = pd_xasprintf(
         "AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, Signature=%s",
-        in->access_key_id, date, in->region, in->service, pd_buf_str(&sh), out->signature);
-    out->canonical_request = pd_buf_steal(&creq);
-    out->string_to_sign = pd_buf_steal(&sts);
-    out->signed_headers = pd_buf_steal(&sh);
+        in->access_key_id, s.date, in->region, in->service, pd_buf_str(&s.sh), out->signature);
+    out->canonical_request = pd_buf_steal(&s.creq);
+    out->string_to_sign = pd_buf_steal(&s.sts);
+    out->signed_headers = pd_buf_steal(&s.sh);
 out:
-    OPENSSL_cleanse(k, sizeof(k));
-    if (key_material) {
-        OPENSSL_cleanse(key_material, strlen(key_material));
-        free(key_material);
-    }
-    for (size_t i = 0; i < nh; i++) {
-        free(hs[i].name);
-        free(hs[i].value);
-    }
-    free(hs);
-    free(path);
-    free(query);
-    pd_buf_free(&creq);
-    pd_buf_free(&sts);
-    pd_buf_free(&sh);
+    sigv4_free(&s);
     if (rc != 0)
         s3_sigv4_result_free(out);
     return rc;

@@ -16,6 +16,7 @@
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_mem.h"
+#include "pd_proc.h"
 #include "pd_time.h"
 
 #define TICK_S       0.2
@@ -128,208 +129,225 @@ free_strv(char **v)
     free(v);
 }
 
-/* In the forked child: only async-signal-safe calls until execve. */
-static _Noreturn void
-child_exec(int out_fd, int err_fd, int null_fd, const char *cwd, char **argv, char **envp)
+/* Everything one run carries between its phases. */
+struct run {
+    const struct shell_opts *o;
+    struct shell_result *res;
+    struct stream *st; /* [0] stdout, [1] stderr */
+    pid_t pid;
+    int status;
+    bool exited, stopping, hard_killed;
+    double start, deadline, kill_at, exit_at, next_tick;
+};
+
+/* The child could not chdir or exec: say so on its stderr, as /bin/sh would. */
+static void
+start_failed(enum pd_proc_stage stage, int errnum, void *payload)
 {
     static const char msg[] = "shell: cannot execute /bin/sh\n";
     static const char cwd_msg[] = "shell: cannot change directory\n";
-    sigset_t none;
-    static const int sigs[] = {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGCHLD, SIGHUP, SIGTSTP};
+    const int *fd = payload;
+    ssize_t w = stage == PD_PROC_CHDIR ? write(*fd, cwd_msg, sizeof(cwd_msg) - 1)
+                                       : write(*fd, msg, sizeof(msg) - 1);
 
-    setpgid(0, 0);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    // SIG_DFL for a valid signal cannot fail, and the child has no one to tell
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        (void)signal(sigs[i], SIG_DFL);
-    if (dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
-        _exit(127);
-    if (cwd != NULL && chdir(cwd) != 0) {
-        ssize_t w = write(2, cwd_msg, sizeof(cwd_msg) - 1);
-        (void)w;
-        _exit(127);
-    }
-    execve("/bin/sh", argv, envp);
-    {
-        ssize_t w = write(2, msg, sizeof(msg) - 1);
-        (void)w;
-    }
-    _exit(127);
+    (void)errnum;
+    (void)w; // the exit status 127 says it anyway
 }
 
-static void
-kill_group(pid_t pid, int sig)
+/* Start /bin/sh -c script in a group of its own, its output on two non-blocking pipes. */
+static int
+run_start(struct run *r, struct pd_err *err)
 {
-    // the group outlives its leader while grandchildren are in it
-    if (kill(-pid, sig) != 0 && errno == ESRCH)
-        kill(pid, sig);
-}
-
-int
-shell_run(const struct shell_opts *o, struct shell_result *res, struct pd_err *err)
-{
+    const struct shell_opts *o = r->o;
     int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-    int null_fd = -1;
     char **envp = NULL;
     char *argv[4] = {NULL, NULL, NULL, NULL};
-    struct stream *st = NULL;
-    pid_t pid;
-    int status = 0;
     int rc = 0;
-    bool exited = false, stopping = false, hard_killed = false;
-    double start, deadline, kill_at = 0, exit_at = 0, next_tick;
+    struct pd_proc_opts po = {
+        .prog = "/bin/sh",
+        .argv = argv,
+        .fd_in = -1,
+        .cwd = o->cwd,
+        .new_group = true,
+        .reset_signals = true,
+        .failed = start_failed,
+        .payload = &err_pipe[1],
+    };
 
-    memset(res, 0, sizeof(*res));
-    res->exit_code = -1;
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
         rc = PD_ERR_SET(err, PD_EIO, "shell: pipe: %s", strerror(errno));
         goto out;
     }
-    null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null_fd < 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "shell: open /dev/null: %s", strerror(errno));
-        goto out;
-    }
-    // everything the child needs is built before fork: after it only
-    // async-signal-safe calls are allowed
     envp = build_env(o);
     argv[0] = pd_xstrdup("sh");
     argv[1] = pd_xstrdup("-c");
     argv[2] = pd_xstrdup(o->script);
-    st = pd_xcalloc(2, sizeof(*st));
-
-    start = pd_time_mono();
-    pid = fork();
-    if (pid < 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "shell: fork: %s", strerror(errno));
+    po.envp = envp;
+    po.fd_out = out_pipe[1];
+    po.fd_err = err_pipe[1];
+    r->start = pd_time_mono();
+    if ((rc = pd_proc_spawn(&r->pid, &po, err)) != 0) {
+        pd_err_prefix(err, "shell: ");
         goto out;
     }
-    if (pid == 0)
-        child_exec(out_pipe[1], err_pipe[1], null_fd, o->cwd, argv, envp);
-    // both sides set the group so a kill right after fork reaches it
-    setpgid(pid, pid);
     if (o->started != NULL)
-        o->started((int)pid, o->payload);
-    close(out_pipe[1]);
-    close(err_pipe[1]);
-    out_pipe[1] = err_pipe[1] = -1;
-    st[0].fd = out_pipe[0];
-    st[0].which = SHELL_STDOUT;
-    st[1].fd = err_pipe[0];
-    st[1].which = SHELL_STDERR;
+        o->started((int)r->pid, o->payload);
+    r->st[0].fd = out_pipe[0];
+    r->st[0].which = SHELL_STDOUT;
+    r->st[1].fd = err_pipe[0];
+    r->st[1].which = SHELL_STDERR;
     out_pipe[0] = err_pipe[0] = -1;
     for (int i = 0; i < 2; i++)
-        fcntl(st[i].fd, F_SETFL, fcntl(st[i].fd, F_GETFL) | O_NONBLOCK);
-
-    deadline = o->timeout_s > 0 ? start + o->timeout_s : 0;
-    next_tick = start + TICK_S;
-    for (;;) {
-        struct pollfd pfd[2];
-        nfds_t nfds = 0;
-        int map[2];
-        double now = pd_time_mono(), wake;
-        int wait_ms;
-
-        if (!exited) {
-            pid_t w = waitpid(pid, &status, WNOHANG);
-
-            if (w == pid) {
-                exited = true;
-                exit_at = now;
-            }
-        }
-        if (exited && st[0].fd < 0 && st[1].fd < 0)
-            break;
-        if (exited && !stopping && now - exit_at > DRAIN_GRACE_S)
-            break;
-        if (exited && hard_killed && now - kill_at > DRAIN_GRACE_S)
-            break;
-        if (!stopping && deadline > 0 && now >= deadline) {
-            res->timed_out = true;
-            stopping = true;
-            kill_group(pid, SIGTERM);
-            kill_at = now + KILL_GRACE_S;
-        }
-        if (stopping && !hard_killed && now >= kill_at) {
-            kill_group(pid, SIGKILL);
-            hard_killed = true;
-            kill_at = now;
-        }
-        if (now >= next_tick) {
-            next_tick = now + TICK_S;
-            if (o->tick != NULL && o->tick(o->payload) && !stopping) {
-                res->interrupted = true;
-                stopping = true;
-                kill_group(pid, SIGTERM);
-                kill_at = now + KILL_GRACE_S;
-            }
-        }
-
-        wake = next_tick;
-        if (deadline > 0 && !stopping && deadline < wake)
-            wake = deadline;
-        if (stopping && !hard_killed && kill_at < wake)
-            wake = kill_at;
-        wait_ms = (int)((wake - now) * 1000.0) + 1;
-        if (wait_ms < 0)
-            wait_ms = 0;
-        if (!exited && wait_ms > 50 && (st[0].fd < 0 || st[1].fd < 0))
-            wait_ms = 50; // nothing tells us about the exit but waitpid
-        for (int i = 0; i < 2; i++) {
-            if (st[i].fd < 0)
-                continue;
-            pfd[nfds].fd = st[i].fd;
-            pfd[nfds].events = POLLIN;
-            pfd[nfds].revents = 0;
-            map[nfds++] = i;
-        }
-        if (poll(nfds ? pfd : NULL, nfds, wait_ms) < 0 && errno != EINTR) {
-            rc = PD_ERR_SET(err, PD_EIO, "shell: poll: %s", strerror(errno));
-            kill_group(pid, SIGKILL);
-            break;
-        }
-        for (nfds_t i = 0; i < nfds; i++) {
-            struct stream *s = &st[map[i]];
-
-            if (pfd[i].revents == 0)
-                continue;
-            if (!stream_read(o, s))
-                stream_close(o, s);
-        }
-    }
-    // a background grandchild may still hold a pipe: flush what we have and stop reading
-    stream_close(o, &st[0]);
-    stream_close(o, &st[1]);
-    if (!exited) {
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
-    }
-    if (WIFEXITED(status)) {
-        res->exit_code = WEXITSTATUS(status);
-    } else if (WIFSIGNALED(status)) {
-        res->signal = WTERMSIG(status);
-        res->exit_code = 128 + res->signal;
-    }
-    res->duration_s = pd_time_mono() - start;
-
+        fcntl(r->st[i].fd, F_SETFL, fcntl(r->st[i].fd, F_GETFL) | O_NONBLOCK);
 out:
-    if (st != NULL) {
-        for (int i = 0; i < 2; i++)
-            if (st[i].fd >= 0)
-                close(st[i].fd);
-        free(st);
-    }
     for (int i = 0; i < 2; i++) {
         if (out_pipe[i] >= 0)
             close(out_pipe[i]);
         if (err_pipe[i] >= 0)
             close(err_pipe[i]);
     }
-    if (null_fd >= 0)
-        close(null_fd);
     for (int i = 0; i < 3; i++)
         free(argv[i]);
     free_strv(envp);
+    return rc;
+}
+
+/* Start stopping the group: SIGTERM now, SIGKILL after the grace. */
+static void
+run_stop(struct run *r, double now)
+{
+    r->stopping = true;
+    pd_proc_kill_group(r->pid, SIGTERM);
+    r->kill_at = now + KILL_GRACE_S;
+}
+
+/*
+ * Reap, time out, escalate and tick; false once the loop is over (the
+ * child exited and its pipes are drained, or the drain grace ran out).
+ */
+static bool
+run_check(struct run *r, double now)
+{
+    if (!r->exited && pd_proc_wait(r->pid, &r->status, true) == r->pid) {
+        r->exited = true;
+        r->exit_at = now;
+    }
+    if (r->exited && r->st[0].fd < 0 && r->st[1].fd < 0)
+        return false;
+    if (r->exited && !r->stopping && now - r->exit_at > DRAIN_GRACE_S)
+        return false;
+    if (r->exited && r->hard_killed && now - r->kill_at > DRAIN_GRACE_S)
+        return false;
+    if (!r->stopping && r->deadline > 0 && now >= r->deadline) {
+        r->res->timed_out = true;
+        run_stop(r, now);
+    }
+    if (r->stopping && !r->hard_killed && now >= r->kill_at) {
+        pd_proc_kill_group(r->pid, SIGKILL);
+        r->hard_killed = true;
+        r->kill_at = now;
+    }
+    if (now >= r->next_tick) {
+        r->next_tick = now + TICK_S;
+        if (r->o->tick != NULL && r->o->tick(r->o->payload) && !r->stopping) {
+            r->res->interrupted = true;
+            run_stop(r, now);
+        }
+    }
+    return true;
+}
+
+/* Wait for output until the next thing to check, and deliver it. */
+static int
+run_poll(struct run *r, double now, struct pd_err *err)
+{
+    struct pollfd pfd[2];
+    nfds_t nfds = 0;
+    int map[2];
+    double wake = r->next_tick;
+    int wait_ms;
+
+    if (r->deadline > 0 && !r->stopping && r->deadline < wake)
+        wake = r->deadline;
+    if (r->stopping && !r->hard_killed && r->kill_at < wake)
+        wake = r->kill_at;
+    wait_ms = (int)((wake - now) * 1000.0) + 1;
+    if (wait_ms < 0)
+        wait_ms = 0;
+    if (!r->exited && wait_ms > 50 && (r->st[0].fd < 0 || r->st[1].fd < 0))
+        wait_ms = 50; // nothing tells us about the exit but waitpid
+    for (int i = 0; i < 2; i++) {
+        if (r->st[i].fd < 0)
+            continue;
+        pfd[nfds].fd = r->st[i].fd;
+        pfd[nfds].events = POLLIN;
+        pfd[nfds].revents = 0;
+        map[nfds++] = i;
+    }
+    if (poll(nfds ? pfd : NULL, nfds, wait_ms) < 0 && errno != EINTR) {
+        int rc = PD_ERR_SET(err, PD_EIO, "shell: poll: %s", strerror(errno));
+
+        pd_proc_kill_group(r->pid, SIGKILL);
+        return rc;
+    }
+    for (nfds_t i = 0; i < nfds; i++) {
+        struct stream *s = &r->st[map[i]];
+
+        if (pfd[i].revents == 0)
+            continue;
+        if (!stream_read(r->o, s))
+            stream_close(r->o, s);
+    }
+    return 0;
+}
+
+/* Flush the streams, reap the child and fill in the result. */
+static void
+run_finish(struct run *r)
+{
+    struct shell_result *res = r->res;
+
+    // a background grandchild may still hold a pipe: flush what we have and stop reading
+    stream_close(r->o, &r->st[0]);
+    stream_close(r->o, &r->st[1]);
+    if (!r->exited)
+        pd_proc_wait(r->pid, &r->status, false);
+    if (WIFEXITED(r->status)) {
+        res->exit_code = WEXITSTATUS(r->status);
+    } else if (WIFSIGNALED(r->status)) {
+        res->signal = WTERMSIG(r->status);
+        res->exit_code = 128 + res->signal;
+    }
+    res->duration_s = pd_time_mono() - r->start;
+}
+
+int
+shell_run(const struct shell_opts *o, struct shell_result *res, struct pd_err *err)
+{
+    struct run r = {.o = o, .res = res, .pid = -1};
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    res->exit_code = -1;
+    r.st = pd_xcalloc(2, sizeof(*r.st));
+    r.st[0].fd = r.st[1].fd = -1;
+    if ((rc = run_start(&r, err)) != 0)
+        goto out;
+    r.deadline = o->timeout_s > 0 ? r.start + o->timeout_s : 0;
+    r.next_tick = r.start + TICK_S;
+    for (;;) {
+        double now = pd_time_mono();
+
+        if (!run_check(&r, now))
+            break;
+        if ((rc = run_poll(&r, now, err)) != 0)
+            break;
+    }
+    run_finish(&r);
+out:
+    for (int i = 0; i < 2; i++)
+        if (r.st[i].fd >= 0)
+            close(r.st[i].fd);
+    free(r.st);
     return rc;
 }

@@ -12,7 +12,6 @@
 #include "pd_mem.h"
 #include "pd_str.h"
 #include "pd_time.h"
-#include "report/report.h"
 #include "timeline/lines.h"
 
 static int
@@ -106,7 +105,7 @@ history_load(struct history *out, const char *home, const char *runbook_id, stru
             r->drill_id = pd_xstrdup(d->id);
             r->started_at = pd_dup_or_null(d->started_at);
             r->outcome = pd_dup_or_null(d->outcome);
-            r->rto_s = report_rto_achieved(d);
+            r->rto_s = drill_rto_achieved(d);
             r->rpo_s = d->rpo_s;
             r->stage_s = pd_xmalloc((out->n_stages ? out->n_stages : 1) * sizeof(double));
             for (size_t s = 0; s < out->n_stages; s++)

@@ -66,7 +66,7 @@ var_value(const struct runbook *rb, const char *const *vars, size_t n_vars, cons
 /*
  * The walk over a runbook's steps that builds the plan's step lines and
  * the summary's lists, and what it knows of the step it is at. The
- * describe functions the action rows name (plan.intern.h) append to it.
+ * describe functions of the plan's action table append to it.
  */
 struct plan_walk {
     const struct runbook *rb;
@@ -179,10 +179,10 @@ first_line(char *buf, size_t size, const char *s)
         memcpy(buf + n, " ...", 5); // n + 4 < size: the NUL fits too
 }
 
-/* ---- how each action's step reads in the plan (the rows of runbook/action.c) ---- */
+/* ---- how each action's step reads in the plan (the table below names these) ---- */
 
-void
-plan_describe_neon(struct plan_walk *w, const struct runbook_step *sp)
+static void
+describe_neon(struct plan_walk *w, const struct runbook_step *sp)
 {
     char *name = expand(w, runbook_step_attr(sp, "name"));
     char *branch = expand(w, runbook_step_attr(sp, "branch"));
@@ -206,8 +206,8 @@ plan_describe_neon(struct plan_walk *w, const struct runbook_step *sp)
     free(src);
 }
 
-void
-plan_describe_s3(struct plan_walk *w, const struct runbook_step *sp)
+static void
+describe_s3(struct plan_walk *w, const struct runbook_step *sp)
 {
     char *key = expand(w, runbook_step_attr(sp, "key"));
     char *uri = expand(w, runbook_step_attr(sp, "uri"));
@@ -220,8 +220,8 @@ plan_describe_s3(struct plan_walk *w, const struct runbook_step *sp)
 }
 
 /* sql and check: the first line, and the tables the body names. */
-void
-plan_describe_sql(struct plan_walk *w, const struct runbook_step *sp)
+static void
+describe_sql(struct plan_walk *w, const struct runbook_step *sp)
 {
     const char *imp = runbook_step_attr(sp, "import");
     const char *exp = runbook_step_attr(sp, "export");
@@ -242,8 +242,8 @@ plan_describe_sql(struct plan_walk *w, const struct runbook_step *sp)
     sql_tables(w->mutates ? &w->writes : &w->reads, w->body);
 }
 
-void
-plan_describe_confirm(struct plan_walk *w, const struct runbook_step *sp)
+static void
+describe_confirm(struct plan_walk *w, const struct runbook_step *sp)
 {
     char *target = expand(w, runbook_step_attr(sp, "target"));
     const char *destr = runbook_step_attr(sp, "destructive");
@@ -256,30 +256,56 @@ plan_describe_confirm(struct plan_walk *w, const struct runbook_step *sp)
     free(target);
 }
 
-void
-plan_describe_sh(struct plan_walk *w, const struct runbook_step *sp)
+static void
+describe_sh(struct plan_walk *w, const struct runbook_step *sp)
 {
     (void)sp;
     pd_buf_appendf(&w->steps, NULL, "sh: %s", w->first);
 }
 
-void
-plan_describe_input(struct plan_walk *w, const struct runbook_step *sp)
+static void
+describe_input(struct plan_walk *w, const struct runbook_step *sp)
 {
     pd_buf_appendf(&w->steps, NULL, "ask %s", sp->input ? sp->input->name : "");
 }
 
-void
-plan_describe_compliance(struct plan_walk *w, const struct runbook_step *sp)
+static void
+describe_compliance(struct plan_walk *w, const struct runbook_step *sp)
 {
     pd_buf_appendf(&w->steps, NULL, "compliance check %s", runbook_step_attr(sp, "check"));
 }
 
-void
-plan_describe_note(struct plan_walk *w, const struct runbook_step *sp)
+static void
+describe_note(struct plan_walk *w, const struct runbook_step *sp)
 {
     (void)sp;
     pd_buf_appendf(&w->steps, NULL, "%s", w->first[0] ? w->first : "note");
+}
+
+/*
+ * The plan's part of each action's row, indexed by enum step_action like
+ * the runbook's part (runbook/action.h), which says whether a step
+ * mutates: what the kind column reads when the step changes nothing, and
+ * how its description reads.
+ */
+static const struct plan_action action_table[STEP_ACTION_COUNT] = {
+    [STEP_SH] = {"run", describe_sh},
+    [STEP_SQL] = {"read", describe_sql},
+    [STEP_CHECK] = {"read", describe_sql},
+    [STEP_CONFIRM] = {"CONFIRM", describe_confirm},
+    [STEP_INPUT] = {"read", describe_input},
+    [STEP_NOTE] = {"read", describe_note},
+    [STEP_NEON] = {"read", describe_neon},
+    [STEP_S3] = {"read", describe_s3},
+    [STEP_COMPLIANCE] = {"read", describe_compliance},
+};
+
+const struct plan_action *
+plan_action(enum step_action a)
+{
+    if ((int)a < 0 || a >= STEP_ACTION_COUNT)
+        return NULL;
+    return &action_table[a];
 }
 
 bool
@@ -374,6 +400,7 @@ walk_step(struct plan_walk *w, struct plan *out, const struct plan_at *at, size_
 {
     const struct runbook_step *st = &w->rb->stages[s].steps[k];
     const struct runbook_action *act = runbook_action(st->action);
+    const struct plan_action *plan_row = plan_action(st->action);
     const char *done = done_kind(at->d, s, k);
     const char *save = runbook_step_attr(st, "save");
     size_t line_start = w->steps.len;
@@ -385,12 +412,12 @@ walk_step(struct plan_walk *w, struct plan *out, const struct plan_at *at, size_
         out->first_mutating = index;
     if (w->mutates)
         out->n_mutating++;
-    kind = done ? done : w->mutates ? "CHANGE" : st->manual ? "MANUAL" : act->plan_kind;
+    kind = done ? done : w->mutates ? "CHANGE" : st->manual ? "MANUAL" : plan_row->kind;
     if (!done && (w->mutates || (!st->manual && st->action == STEP_CONFIRM)))
         lines_mark(&w->sm, &w->steps, w->mutates ? LINE_CHANGE : LINE_CONFIRM);
     pd_buf_appendf(&w->steps, NULL, "  %-*s ", KIND_COLUMNS - 3, kind);
     first_line(w->first, sizeof(w->first), w->body);
-    act->describe(w, st);
+    plan_row->describe(w, st);
     if (save)
         pd_buf_appendf(&w->steps, NULL, " -> ${%s}", save);
     if (runbook_step_attr(st, "when"))

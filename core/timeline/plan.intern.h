@@ -1,23 +1,27 @@
 /*
- * plan internals: how each action's step reads in the plan. The rows of
- * runbook/action.c name these; the walk they append to (struct plan_walk)
- * is private to plan.c. Each appends the step's description to its line,
- * and adds what the step reads or changes to the summary's lists.
+ * plan internals: the plan's part of each action's row, indexed by enum
+ * step_action (plan.c holds the table; timeline_test checks it is whole).
+ *
+ * The runbook's part of the row (runbook/action.h) says whether a step
+ * changes something and whether the change reaches a service; the plan
+ * reads it from here, above it. This part says how the step reads in the
+ * plan, which only the plan knows, so the runbook below never names it.
  */
 #ifndef PD_TIMELINE_PLAN_INTERN_H
 #define PD_TIMELINE_PLAN_INTERN_H
 
-struct plan_walk;
-struct runbook_step;
+#include "runbook/runbook.h"
 
-void plan_describe_sh(struct plan_walk *w, const struct runbook_step *sp);
-/* sql and check */
-void plan_describe_sql(struct plan_walk *w, const struct runbook_step *sp);
-void plan_describe_confirm(struct plan_walk *w, const struct runbook_step *sp);
-void plan_describe_input(struct plan_walk *w, const struct runbook_step *sp);
-void plan_describe_note(struct plan_walk *w, const struct runbook_step *sp);
-void plan_describe_neon(struct plan_walk *w, const struct runbook_step *sp);
-void plan_describe_s3(struct plan_walk *w, const struct runbook_step *sp);
-void plan_describe_compliance(struct plan_walk *w, const struct runbook_step *sp);
+struct plan_walk; /* private to plan.c */
+
+struct plan_action {
+    const char *kind; /* the kind column when the step changes nothing: "read", "run", ... */
+    /* Append the step's description to its line, and what it reads or changes to the
+       summary's lists. */
+    void (*describe)(struct plan_walk *w, const struct runbook_step *sp);
+};
+
+/* The plan's row of action a; NULL for a value outside the enum. Borrowed, static. */
+const struct plan_action *plan_action(enum step_action a);
 
 #endif

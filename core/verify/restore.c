@@ -1,4 +1,4 @@
-/* pipe2, execvpe */
+/* pipe2 */
 #define _GNU_SOURCE
 #include "verify/restore.h"
 
@@ -15,12 +15,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
-
 #include "gz/gz.h"
 #include "pd_buf.h"
 #include "pd_err.h"
+#include "pd_file.h"
 #include "pd_mem.h"
+#include "pd_proc.h"
 #include "pd_sha256.h"
 #include "pd_time.h"
 #include "pg/pg.h"
@@ -73,6 +73,8 @@ struct feeder {
     uint64_t downloaded;
     double t0, last_progress;
     struct pd_sha256 *sha; /* non-gzip objects: computed here */
+    const char *prog;      /* the client being started, for start_failed */
+    int out_wr;            /* while starting: the write end of its output pipe */
 };
 
 static void say(const struct feeder *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -160,18 +162,11 @@ feed(const void *data, size_t len, void *payload, struct pd_err *err)
     const char *p = data;
 
     if (f->file_fd >= 0) {
-        while (len > 0) {
-            ssize_t n = write(f->file_fd, p, len);
-
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                return PD_ERR_SET(err, PD_EIO, "restore: cannot write the temporary file: %s",
-                                  strerror(errno));
-            p += n;
-            len -= (size_t)n;
-            f->fed += (uint64_t)n;
-        }
+        errno = EIO; // what a write that makes no progress reports
+        if (pd_write_all(f->file_fd, data, len, NULL, NULL) != 0)
+            return PD_ERR_SET(err, PD_EIO, "restore: cannot write the temporary file: %s",
+                              strerror(errno));
+        f->fed += len;
         progress(f, 0);
         return stop_requested(f) ? PD_ERR_SET(err, PD_EINTR, "restore: interrupted") : 0;
     }
@@ -221,100 +216,59 @@ raw_feed(const void *data, size_t len, void *payload, struct pd_err *err)
     return feed(data, len, f, err);
 }
 
-/* The environment for the child: ours, with the URL's parameters as PG* variables. */
-static int
-child_env(char ***out, const char *url, char **dbname, struct pd_err *err)
+/* The client could not be started: say why where its output goes, then it exits 127. */
+static void
+start_failed(enum pd_proc_stage stage, int errnum, void *payload)
 {
-    char *perr = NULL, *ci = NULL;
-    struct pd_err cerr = {0};
-    // with pgdrill's defaults (sslmode=require outside loopback), as pg_connect uses them
-    PQconninfoOption *opts = PQconninfoParse(pg_conninfo(&ci, url, &cerr) == 0 ? ci : url, &perr);
-    size_t n = 0, cap = 16;
-    char **env;
+    const struct feeder *f = payload;
 
-    if (ci != NULL) {
-        memset(ci, 0, strlen(ci));
-        free(ci);
-    }
-
-    if (opts == NULL) {
-        PQfreemem(perr);
-        return PD_ERR_SET(err, PD_EINPUT, "restore: the target database url does not parse");
-    }
-    for (char **e = environ; *e; e++)
-        cap++;
-    for (PQconninfoOption *o = opts; o->keyword; o++)
-        cap++;
-    env = pd_xcalloc(cap + 1, sizeof(*env));
-    for (char **e = environ; *e; e++) {
-        // variables the URL sets are replaced; the rest of PG* is inherited
-        int replaced = 0;
-
-        for (PQconninfoOption *o = opts; o->keyword && !replaced; o++) {
-            size_t l = o->envvar ? strlen(o->envvar) : 0;
-
-            replaced = o->val && l && strncmp(*e, o->envvar, l) == 0 && (*e)[l] == '=';
-        }
-        if (!replaced)
-            env[n++] = pd_xstrdup(*e);
-    }
-    for (PQconninfoOption *o = opts; o->keyword; o++) {
-        if (o->val == NULL || o->envvar == NULL)
-            continue;
-        env[n++] = pd_xasprintf("%s=%s", o->envvar, o->val);
-        if (strcmp(o->keyword, "dbname") == 0)
-            *dbname = pd_xstrdup(o->val);
-    }
-    PQconninfoFree(opts);
-    *out = env;
-    return 0;
+    (void)stage; // no directory is changed: only the exec can fail
+    dprintf(f->out_wr, "error: cannot run %s: %s\n", f->prog, strerror(errnum));
 }
 
 static int
 spawn(struct feeder *f, char *const argv[], char **env, int with_stdin, struct pd_err *err)
 {
     int sv[2] = {-1, -1}, op[2] = {-1, -1};
+    int rc;
+    struct pd_proc_opts po = {
+        .prog = argv[0],
+        .argv = argv,
+        .envp = env,
+        .fd_in = -1,
+        .new_group = true,
+        .failed = start_failed,
+        .payload = f,
+    };
 
     if (with_stdin && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         return PD_ERR_SET(err, PD_EIO, "restore: socketpair: %s", strerror(errno));
     if (pipe2(op, O_CLOEXEC) != 0) {
-        if (with_stdin) {
-            close(sv[0]);
-            close(sv[1]);
-        }
-        return PD_ERR_SET(err, PD_EIO, "restore: pipe: %s", strerror(errno));
+        rc = PD_ERR_SET(err, PD_EIO, "restore: pipe: %s", strerror(errno));
+        goto out;
     }
-    f->pid = fork();
-    if (f->pid < 0) {
-        int e = errno;
-
-        close(op[0]);
-        close(op[1]);
-        if (with_stdin) {
-            close(sv[0]);
-            close(sv[1]);
-        }
-        return PD_ERR_SET(err, PD_EIO, "restore: fork: %s", strerror(e));
+    po.fd_in = sv[1];
+    po.fd_out = po.fd_err = op[1];
+    f->out_wr = op[1];
+    f->prog = argv[0];
+    if ((rc = pd_proc_spawn(&f->pid, &po, err)) != 0) {
+        pd_err_prefix(err, "restore: ");
+        goto out;
     }
-    if (f->pid == 0) {
-        int devnull = open("/dev/null", O_RDONLY);
-
-        dup2(with_stdin ? sv[1] : devnull, 0);
-        dup2(op[1], 1);
-        dup2(op[1], 2);
-        setpgid(0, 0);
-        execvpe(argv[0], argv, env);
-        dprintf(2, "error: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(op[1]);
     f->out_fd = op[0];
-    if (with_stdin) {
-        close(sv[1]);
-        f->in_fd = sv[0];
-        // a half-close is what tells the client its input ended
+    op[0] = -1;
+    // a half-close of our end is what tells the client its input ended
+    f->in_fd = sv[0];
+    sv[0] = -1;
+out:
+    for (int i = 0; i < 2; i++) {
+        if (sv[i] >= 0)
+            close(sv[i]);
+        if (op[i] >= 0)
+            close(op[i]);
     }
-    return 0;
+    f->out_wr = -1;
+    return rc;
 }
 
 /* Close the input (or kill the client when abort), relay the rest of its output, reap it. */
@@ -325,10 +279,8 @@ finish_child(struct feeder *f, int abort_it)
 
     if (f->pid <= 0)
         return -1;
-    if (abort_it) {
-        kill(-f->pid, SIGKILL);
-        kill(f->pid, SIGKILL);
-    }
+    if (abort_it)
+        pd_proc_kill_group(f->pid, SIGKILL);
     if (f->in_fd >= 0) {
         shutdown(f->in_fd, SHUT_WR);
         close(f->in_fd);
@@ -344,12 +296,11 @@ finish_child(struct feeder *f, int abort_it)
             f->out_fd = -1;
         }
         if (!abort_it && stop_requested(f)) {
-            kill(-f->pid, SIGTERM);
+            pd_proc_kill_group(f->pid, SIGTERM);
             abort_it = 1;
         }
     }
-    while (waitpid(f->pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    pd_proc_wait(f->pid, &status, false);
     f->pid = 0;
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
@@ -403,135 +354,178 @@ download(struct feeder *f, struct verify_restore_result *out, struct s3_client *
     }
 }
 
-int
-verify_restore(struct verify_restore_result *out, struct s3_client *c, const char *bucket,
-               const char *key, const struct verify_restore_opts *opt, struct pd_err *err)
-{
+/* One restore's state, carried between its phases. */
+struct restore_job {
     struct feeder f;
-    enum verify_dump_format fmt = opt->format;
-    char **env = NULL;
-    char *dbname = NULL, *tmpdir = NULL, *tmpfile = NULL;
+    const char *bucket, *key;
+    enum verify_dump_format fmt;
+    struct pg_child_env ce; /* the client's environment (the password in PGPASSWORD) */
+    const char *dbname;     /* ce.dbname or "postgres" */
+    char *tmpdir, *tmpfile; /* jobs > 1 only */
     char jobs[16];
-    int rc, code;
+};
 
-    memset(out, 0, sizeof(*out));
-    out->exit_code = -1;
-    memset(&f, 0, sizeof(f));
-    f.opt = opt;
-    f.in_fd = f.out_fd = f.file_fd = -1;
-    pd_buf_init(&f.line, 256);
-    f.t0 = f.last_progress = pd_time_mono();
-    if (fmt == VERIFY_DUMP_AUTO)
-        fmt = verify_dump_format_of_key(key);
-    out->client = fmt == VERIFY_DUMP_CUSTOM ? "pg_restore" : "psql";
-    if (opt->url == NULL || opt->url[0] == '\0')
-        return PD_ERR_SET(err, PD_EINPUT, "restore: no target database url");
-    rc = child_env(&env, opt->url, &dbname, err);
-    if (rc != 0)
-        goto out;
-    if (dbname == NULL)
-        dbname = pd_xstrdup("postgres");
-    snprintf(jobs, sizeof(jobs), "%d", opt->jobs > 1 ? opt->jobs : 1);
-    if (fmt == VERIFY_DUMP_PLAIN) {
+/* jobs > 1: pg_restore -j seeks in its input, the one case with a file on disk. */
+static int
+restore_open_tmpfile(struct restore_job *j, struct pd_err *err)
+{
+    const char *base = j->f.opt->tmpdir ? j->f.opt->tmpdir : getenv("TMPDIR");
+
+    j->tmpdir = pd_xasprintf("%s/pgdrill-restore.XXXXXX", base && *base ? base : "/tmp");
+    if (mkdtemp(j->tmpdir) == NULL) {
+        int rc = PD_ERR_SET(err, PD_EIO, "restore: cannot create a directory under %s: %s",
+                            base && *base ? base : "/tmp", strerror(errno));
+
+        PD_FREE(j->tmpdir);
+        return rc;
+    }
+    j->tmpfile = pd_xasprintf("%s/backup.dump", j->tmpdir);
+    j->f.file_fd = open(j->tmpfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (j->f.file_fd < 0)
+        return PD_ERR_SET(err, PD_EIO, "restore: cannot create %s: %s", j->tmpfile,
+                          strerror(errno));
+    say(&j->f, "downloading s3://%s/%s to %s for pg_restore -j %s", j->bucket, j->key, j->tmpdir,
+        j->jobs);
+    return 0;
+}
+
+/* Start the streaming client (psql, or pg_restore with one job), or open the temporary file. */
+static int
+restore_start(struct restore_job *j, struct pd_err *err)
+{
+    if (j->fmt == VERIFY_DUMP_PLAIN) {
         char *argv[] = {
             S("psql"), S("-X"), S("-q"), S("-v"), S("ON_ERROR_STOP=1"), S("--single-transaction"),
             NULL};
 
-        say(&f, "restoring s3://%s/%s with psql (ON_ERROR_STOP, one transaction)", bucket, key);
-        rc = spawn(&f, argv, env, 1, err);
-    } else if (opt->jobs <= 1) {
+        say(&j->f, "restoring s3://%s/%s with psql (ON_ERROR_STOP, one transaction)", j->bucket,
+            j->key);
+        return spawn(&j->f, argv, j->ce.env, 1, err);
+    }
+    if (j->f.opt->jobs <= 1) {
         char *argv[] = {S("pg_restore"),
                         S("--exit-on-error"),
                         S("--single-transaction"),
                         S("--no-owner"),
                         S("-d"),
-                        dbname,
+                        S(j->dbname),
                         NULL};
 
-        say(&f, "restoring s3://%s/%s with pg_restore (streamed, one transaction)", bucket, key);
-        rc = spawn(&f, argv, env, 1, err);
-    } else {
-        const char *base = opt->tmpdir ? opt->tmpdir : getenv("TMPDIR");
-
-        // pg_restore -j seeks in its input: the one case with a file on disk
-        tmpdir = pd_xasprintf("%s/pgdrill-restore.XXXXXX", base && *base ? base : "/tmp");
-        if (mkdtemp(tmpdir) == NULL) {
-            rc = PD_ERR_SET(err, PD_EIO, "restore: cannot create a directory under %s: %s",
-                            base && *base ? base : "/tmp", strerror(errno));
-            PD_FREE(tmpdir);
-            goto out;
-        }
-        tmpfile = pd_xasprintf("%s/backup.dump", tmpdir);
-        f.file_fd = open(tmpfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (f.file_fd < 0) {
-            rc = PD_ERR_SET(err, PD_EIO, "restore: cannot create %s: %s", tmpfile, strerror(errno));
-            goto out;
-        }
-        say(&f, "downloading s3://%s/%s to %s for pg_restore -j %s", bucket, key, tmpdir, jobs);
+        say(&j->f, "restoring s3://%s/%s with pg_restore (streamed, one transaction)", j->bucket,
+            j->key);
+        return spawn(&j->f, argv, j->ce.env, 1, err);
     }
+    return restore_open_tmpfile(j, err);
+}
+
+/* jobs > 1: the download is complete in the temporary file; run pg_restore -j on it. */
+static int
+restore_parallel(struct restore_job *j, int rc, struct pd_err *err)
+{
+    char *argv[] = {S("pg_restore"), S("--exit-on-error"), S("--no-owner"), S("-j"), j->jobs,
+                    S("-d"),         S(j->dbname),         j->tmpfile,      NULL};
+
+    if (close(j->f.file_fd) != 0 && rc == 0)
+        rc = PD_ERR_SET(err, PD_EIO, "restore: cannot write %s: %s", j->tmpfile, strerror(errno));
+    j->f.file_fd = -1;
     if (rc != 0)
-        goto out;
-    rc = download(&f, out, c, bucket, key, err);
-    out->compressed_bytes = f.downloaded;
-    progress(&f, 1);
-    if (f.file_fd >= 0) {
-        if (close(f.file_fd) != 0 && rc == 0)
-            rc = PD_ERR_SET(err, PD_EIO, "restore: cannot write %s: %s", tmpfile, strerror(errno));
-        f.file_fd = -1;
-        if (rc == 0) {
-            char *argv[] = {S("pg_restore"),
-                            S("--exit-on-error"),
-                            S("--no-owner"),
-                            S("-j"),
-                            jobs,
-                            S("-d"),
-                            dbname,
-                            tmpfile,
-                            NULL};
+        return rc;
+    say(&j->f, "running pg_restore -j %s", j->jobs);
+    return spawn(&j->f, argv, j->ce.env, 0, err);
+}
 
-            say(&f, "running pg_restore -j %s", jobs);
-            rc = spawn(&f, argv, env, 0, err);
-        }
-    }
+/* Reap the client and turn its exit status into the result. */
+static int
+restore_conclude(struct restore_job *j, struct verify_restore_result *out, int rc,
+                 struct pd_err *err)
+{
+    struct feeder *f = &j->f;
     // a corrupt download must not be committed: kill the client before its input ends
-    code = finish_child(&f, rc != 0 && !f.input_closed);
+    int code = finish_child(f, rc != 0 && !f->input_closed);
+
     out->exit_code = code;
-    out->restored_bytes = f.fed;
-    out->seconds = pd_time_mono() - f.t0;
-    if (code > 0 && (rc == 0 || f.input_closed)) {
+    out->restored_bytes = f->fed;
+    out->seconds = pd_time_mono() - f->t0;
+    if (code > 0 && (rc == 0 || f->input_closed)) {
         pd_err_clear(err);
         rc = PD_ERR_SET(err, PD_ECHECK, "restore: %s exited with status %d%s%s", out->client, code,
-                        f.last_error ? ": " : "", f.last_error ? f.last_error : "");
+                        f->last_error ? ": " : "", f->last_error ? f->last_error : "");
     } else if (rc == 0 && code < 0) {
         rc = PD_ERR_SET(err, PD_EBUG, "restore: %s did not run", out->client);
     }
-out:
-    if (f.pid > 0)
-        finish_child(&f, 1);
-    if (f.file_fd >= 0)
-        close(f.file_fd);
-    if (f.out_fd >= 0)
-        close(f.out_fd);
-    if (f.sha != NULL) {
+    return rc;
+}
+
+/* Whatever a failed phase left behind: the client, descriptors, the temporary file. */
+static void
+restore_cleanup(struct restore_job *j)
+{
+    struct feeder *f = &j->f;
+
+    if (f->pid > 0)
+        finish_child(f, 1);
+    if (f->file_fd >= 0)
+        close(f->file_fd);
+    if (f->out_fd >= 0)
+        close(f->out_fd);
+    if (f->sha != NULL) {
         char discard[65];
 
-        pd_sha256_final(f.sha, discard);
+        pd_sha256_final(f->sha, discard);
     }
-    if (tmpfile != NULL)
-        unlink(tmpfile);
-    if (tmpdir != NULL)
-        rmdir(tmpdir);
-    free(tmpfile);
-    free(tmpdir);
-    free(dbname);
-    free(f.last_error);
-    pd_buf_free(&f.line);
-    if (env != NULL) {
-        for (char **e = env; *e; e++) {
-            memset(*e, 0, strlen(*e)); // PGPASSWORD=...
-            free(*e);
+    if (j->tmpfile != NULL)
+        unlink(j->tmpfile);
+    if (j->tmpdir != NULL)
+        rmdir(j->tmpdir);
+    free(j->tmpfile);
+    free(j->tmpdir);
+    free(f->last_error);
+    pd_buf_free(&f->line);
+    pg_child_env_free(&j->ce);
+}
+
+int
+verify_restore(struct verify_restore_result *out, struct s3_client *c, const char *bucket,
+               const char *key, const struct verify_restore_opts *opt, struct pd_err *err)
+{
+    struct restore_job j;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    out->exit_code = -1;
+    memset(&j, 0, sizeof(j));
+    j.bucket = bucket;
+    j.key = key;
+    j.f.opt = opt;
+    j.f.in_fd = j.f.out_fd = j.f.file_fd = j.f.out_wr = -1;
+    pd_buf_init(&j.f.line, 256);
+    j.f.t0 = j.f.last_progress = pd_time_mono();
+    j.fmt = opt->format == VERIFY_DUMP_AUTO ? verify_dump_format_of_key(key) : opt->format;
+    out->client = j.fmt == VERIFY_DUMP_CUSTOM ? "pg_restore" : "psql";
+    if (opt->url == NULL || opt->url[0] == '\0') {
+        rc = PD_ERR_SET(err, PD_EINPUT, "restore: no target database url");
+        goto out;
+    }
+    if ((rc = pg_child_env(&j.ce, opt->url, out->client, err)) != 0) {
+        if (j.ce.url_invalid) { // libpq's reason is not worth the risk of quoting the url
+            pd_err_clear(err);
+            rc = PD_ERR_SET(err, PD_EINPUT, "restore: the target database url does not parse");
+        } else {
+            pd_err_prefix(err, "restore: the target database url: ");
         }
-        free(env);
+        goto out;
     }
+    j.dbname = j.ce.dbname != NULL ? j.ce.dbname : "postgres";
+    snprintf(j.jobs, sizeof(j.jobs), "%d", opt->jobs > 1 ? opt->jobs : 1);
+    if ((rc = restore_start(&j, err)) != 0)
+        goto out;
+    rc = download(&j.f, out, c, bucket, key, err);
+    out->compressed_bytes = j.f.downloaded;
+    progress(&j.f, 1);
+    if (j.f.file_fd >= 0)
+        rc = restore_parallel(&j, rc, err);
+    rc = restore_conclude(&j, out, rc, err);
+out:
+    restore_cleanup(&j);
     return rc;
 }

@@ -12,9 +12,9 @@
  * is killed before its input ends, so nothing is committed.
  *
  * The database URL (it holds a password) never reaches a command line: it
- * is split by libpq's PQconninfoParse into PG* environment variables for the
- * child. The client's output lines and periodic progress lines go to the
- * line callback.
+ * is split by pg_child_env (core/pg) into PG* environment variables for the
+ * child; a secret parameter without one is refused. The client's output
+ * lines and periodic progress lines go to the line callback.
  */
 #ifndef PD_VERIFY_RESTORE_H
 #define PD_VERIFY_RESTORE_H

@@ -153,6 +153,19 @@ int verify_exit_code(const struct verify_report *r);
 
 const char *verify_status_name(enum verify_status s);
 
+/*
+ * The report as `pgdrill verify --json` prints it: ok, exit_code (code),
+ * uri, checks, the listed backups (ages against now), backups_total,
+ * compliance, and neon and stream when there are any. Caller frees.
+ */
+char *verify_report_json(const struct verify_report *r, const char *uri, double now, int code);
+
+/*
+ * The closing lines for people: the compliance counts and the verdict
+ * (code as verify_exit_code gives it). Caller frees.
+ */
+char *verify_report_text(const struct verify_report *r, int code);
+
 void verify_report_free(struct verify_report *r);
 
 #endif

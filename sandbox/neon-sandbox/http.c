@@ -1,7 +1,6 @@
-/* HTTP plumbing: replies, the Bearer key, request bodies and the libmicrohttpd callbacks. */
+/* HTTP plumbing: the Bearer key, request bodies and the libmicrohttpd callbacks. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,29 +12,6 @@
 #include "sandbox.h"
 
 static char empty_body[1];
-
-struct reply
-sb_error_reply(int status, const char *fmt, ...)
-{
-    struct reply r = {status, cJSON_CreateObject()};
-    char msg[600];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    sb_jset_str(r.body, "code", "");
-    sb_jset_str(r.body, "message", msg);
-    return r;
-}
-
-struct reply
-sb_ok_reply(int status, cJSON *body)
-{
-    struct reply r = {status, body};
-
-    return r;
-}
 
 struct conn_state {
     char *data;

@@ -1,4 +1,6 @@
-/* JSON rendering of a branch, an endpoint, an operation and the project, as Neon shows them. */
+/* JSON rendering: branches, endpoints, operations and the project as Neon shows them; replies. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -125,4 +127,27 @@ sb_json_project(void)
     cJSON_AddNumberToObject(o, "cpu_used_sec", 0);
     sb_jset_str(o, "owner_id", "sandbox-owner");
     return o;
+}
+
+struct reply
+sb_error_reply(int status, const char *fmt, ...)
+{
+    struct reply r = {status, cJSON_CreateObject()};
+    char msg[600];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    sb_jset_str(r.body, "code", "");
+    sb_jset_str(r.body, "message", msg);
+    return r;
+}
+
+struct reply
+sb_ok_reply(int status, cJSON *body)
+{
+    struct reply r = {status, body};
+
+    return r;
 }

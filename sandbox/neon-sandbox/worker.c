@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 
 #include <libpq-fe.h>
 
+#include "pd_err.h"
+#include "pd_proc.h"
 #include "pd_time.h"
 
 static void
@@ -78,6 +81,15 @@ sb_cluster_meta_read(struct sb_cluster_meta *out, const char *dir, char *err, si
     return 0;
 }
 
+/* A child that cannot start exits 127; its caller reports that. */
+static void
+spawn_failed(enum pd_proc_stage stage, int errnum, void *payload)
+{
+    (void)stage;
+    (void)errnum;
+    (void)payload;
+}
+
 int
 sb_run(const char *os_user, const char *const argv[], char *out, size_t outsz)
 {
@@ -98,30 +110,29 @@ sb_run(const char *os_user, const char *const argv[], char *out, size_t outsz)
     full[n] = NULL;
     if (pipe(pfd) != 0)
         return -1;
-    pid = fork();
-    if (pid < 0) {
-        close(pfd[0]);
-        close(pfd[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDONLY);
-
-        if (devnull >= 0)
-            dup2(devnull, 0);
-        dup2(pfd[1], 1);
-        dup2(pfd[1], 2);
-        close(pfd[0]);
-        close(pfd[1]);
-        if (chdir("/") != 0)
-            _exit(126);
+    // neither end may outlive the exec: a daemon the child starts would hold the pipe open
+    fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
+    fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
+    {
         char *args[64];
+        struct pd_proc_opts po = {
+            .prog = full[0],
+            .argv = args,
+            .fd_in = -1,
+            .fd_out = pfd[1],
+            .fd_err = pfd[1],
+            .cwd = "/",
+            .failed = spawn_failed, // the child exits 127: reported as -1 below
+        };
+        struct pd_err err = {0};
 
         for (size_t i = 0; i <= n; i++)
-            args[i] = full[i] ? strdup(full[i]) : NULL;
-        if (args[0] != NULL) // strdup may have failed
-            execvp(args[0], args);
-        _exit(127);
+            args[i] = (char *)(uintptr_t)full[i]; // exec takes char *const[], never writes
+        if (pd_proc_spawn(&pid, &po, &err) != 0) {
+            close(pfd[0]);
+            close(pfd[1]);
+            return -1;
+        }
     }
     close(pfd[1]);
     for (;;) {
@@ -140,8 +151,7 @@ sb_run(const char *os_user, const char *const argv[], char *out, size_t outsz)
     }
     close(pfd[0]);
     buf[len] = '\0';
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    pd_proc_wait(pid, &status, false);
     if (out != NULL && outsz > 0) {
         trim(buf);
         const char *tail = buf;
@@ -157,25 +167,28 @@ sb_run(const char *os_user, const char *const argv[], char *out, size_t outsz)
 pid_t
 sb_worker_spawn(const char *self, const char *const argv[])
 {
-    pid_t pid = fork();
+    char *args[64];
+    size_t i;
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    struct pd_proc_opts po = {
+        .prog = self,
+        .argv = args,
+        .fd_in = devnull,
+        .fd_out = devnull,
+        .fd_err = -1,
+        .new_session = true,
+        .failed = spawn_failed,
+    };
+    struct pd_err err = {0};
+    pid_t pid = -1;
 
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 1);
-        }
-        setsid();
-        char *args[64];
-        size_t i;
-
-        for (i = 0; i < 63 && argv[i] != NULL; i++)
-            args[i] = strdup(argv[i]);
-        args[i] = NULL;
-        execv(self, args);
-        _exit(127);
-    }
+    for (i = 0; i < 63 && argv[i] != NULL; i++)
+        args[i] = (char *)(uintptr_t)argv[i]; // exec takes char *const[], never writes
+    args[i] = NULL;
+    if (pd_proc_spawn(&pid, &po, &err) != 0)
+        pid = -1;
+    if (devnull >= 0)
+        close(devnull);
     return pid;
 }
 

@@ -15,9 +15,11 @@
 # last script (zz_table.sh) renders them into $FAULT_TABLE_TXT, which
 # tests/run.sh prints. A row passes when every fact holds.
 : "${PGDRILL_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+# shellcheck source=tests/lib.sh
 . "$PGDRILL_TOP/tests/lib.sh"
 
 FAULT_TABLE=${PGDRILL_TEST_WORK:-/tmp}/fault-table.tsv
+# shellcheck disable=SC2034 # zz_table.sh renders the table into it
 FAULT_TABLE_TXT=${PGDRILL_TEST_WORK:-/tmp}/fault-table.txt
 F_EXP=()
 F_OBS=()

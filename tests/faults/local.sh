@@ -8,6 +8,7 @@
 # cause, nothing that looks done when it is not, the journal intact and
 # resumable, no temporary files.
 set -u
+# shellcheck source=tests/faults/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 W=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/faults-local.XXXXXX")
@@ -68,7 +69,7 @@ for l in data.decode().splitlines():
     assert isinstance(json.loads(l), dict)' "$1"
 }
 no_report_tmp() { [ -z "$(find "$1" -name '.report.*' 2>/dev/null)" ]; }
-count() { cat "$1" 2>/dev/null | wc -l; }
+count() { { wc -l <"$1"; } 2>/dev/null || echo 0; }
 
 # ---- a journal corrupted in the middle -----------------------------------
 H=$W/h-corrupt

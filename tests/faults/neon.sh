@@ -7,7 +7,9 @@
 # Expected: exit 3 with the call, the status and Neon's message named; a
 # mutation never retried blindly (one branch at most); the report not
 # "passed" and the steps after the failure not run.
+# shellcheck source=tests/faults/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/integration/neon_lib.sh
 . "$PGDRILL_TOP/tests/integration/neon_lib.sh"
 
 neon_setup faults-matrix

@@ -7,6 +7,7 @@
 # check), an error naming the check and the cause, the report not
 # "passed", nothing after the failed step run, no password anywhere.
 set -u
+# shellcheck source=tests/faults/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 PGC=$PGDRILL_TOP/sandbox/pg-cluster.sh

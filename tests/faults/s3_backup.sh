@@ -9,7 +9,9 @@
 # cause; never an object at the final key unless the backup is whole; no
 # local temporary file; the next run completes.
 set -u
+# shellcheck source=tests/faults/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/s3_lib.sh
 . "$PGDRILL_TOP/tests/s3_lib.sh"
 
 require_env PGDRILL_TEST_PGURL

@@ -4,6 +4,7 @@
 # $PGDRILL_TEST_WORK/fault-table.txt, which tests/run.sh prints, and
 # checks that the matrix has its 25 faults at least, every one as expected.
 set -u
+# shellcheck source=tests/faults/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 [ -s "$FAULT_TABLE" ] || bail "fault table" "no rows in $FAULT_TABLE: run the tests/faults scripts first"

@@ -12,7 +12,7 @@
 # with --tap the lines are TAP ("ok - fuzz NAME: ..."). Exits 1 when any
 # target crashed or failed to run.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 tap=0
 if [ "${1:-}" = "--tap" ]; then
@@ -54,7 +54,7 @@ run_one() {
         echo "crash|$replayed|0|0|0|0|0|1|replaying $f: ${detail:-see $work/replay.log}" >"$work/result"
         return
     fi
-    ls "$work/crashes" >"$work/crashes.before"
+    find "$work/crashes" -mindepth 1 -maxdepth 1 -printf '%f\n' >"$work/crashes.before"
     t0=$(date +%s)
     "$bin" -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048 -timeout=25 \
         -artifact_prefix="$work/crashes/" "$work/corpus" \
@@ -65,11 +65,11 @@ run_one() {
     cov=$(grep -oE 'cov: [0-9]+' "$work/fuzz.log" | tail -1 | awk '{print $2}')
     ft=$(grep -oE 'ft: [0-9]+' "$work/fuzz.log" | tail -1 | awk '{print $2}')
     corp=$(grep -oE 'corp: [0-9]+' "$work/fuzz.log" | tail -1 | awk '{print $2}')
-    crashes=$(ls "$work/crashes" | grep -cvxF -f "$work/crashes.before")
+    crashes=$(find "$work/crashes" -mindepth 1 -maxdepth 1 -printf '%f\n' | grep -cvxF -f "$work/crashes.before")
     if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then
         detail=$(grep -m1 -E 'ERROR: libFuzzer|ERROR: AddressSanitizer|runtime error|ERROR: LeakSanitizer' \
             "$work/fuzz.log")
-        f=$(ls -t "$work/crashes" | head -1)
+        f=$(find "$work/crashes" -mindepth 1 -maxdepth 1 -printf '%T@ %f\n' | sort -rn | head -1 | cut -d' ' -f2-)
         echo "crash|$replayed|${execs:-0}|$((t1 - t0))|${cov:-0}|${ft:-0}|${corp:-0}|$((crashes > 0 ? crashes : 1))|${detail:-exit $rc}${f:+ ($work/crashes/$f)}" \
             >"$work/result"
         return

@@ -4,6 +4,7 @@
 # $PGDRILL_HOME/audit.log; the password never reaches it; `pgdrill audit
 # verify` passes, then names the line after each kind of tampering.
 set -u
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 require_env PGDRILL_TEST_WORK PGDRILL_TEST_PGURL
 

@@ -5,7 +5,9 @@
 # services are failures, not skips.
 set -u
 TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shellcheck source=tests/lib.sh
 . "$TOP/tests/lib.sh"
+# shellcheck source=tests/s3_lib.sh
 . "$TOP/tests/s3_lib.sh"
 
 require_env PGDRILL_TEST_PGURL
@@ -239,21 +241,8 @@ expected=$(printf '%s\n' "$all_before" "$(json_get "$W/b5.json" key)" | grep -vx
 is "$(aws_keys "")" "$expected" "only those two are gone: recent, oddly named, nested and other-class keys stay; the new backup is there"
 
 # ---- 6. the Slack failure notice -----------------------------------------------
-cat >"$W/slack.py" <<'PY'
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        with open(sys.argv[1] + ".tmp", "wb") as f:
-            f.write(self.path.encode() + b"\n" + self.headers.get("Content-Type", "").encode() + b"\n" + body)
-        import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"ok")
-    def log_message(self, *a): pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-print("listening on 127.0.0.1:%d" % s.server_port, flush=True)
-s.serve_forever()
-PY
-python3 "$W/slack.py" "$W/slack.body" >"$W/slack.log" 2>&1 &
+# a webhook receiver: each POST as path, Content-Type, body in slack.body
+python3 "$TOP/tests/tools/fake_http.py" --record "$W/slack.body" --record-head >"$W/slack.log" 2>&1 &
 SLACK_PID=$!
 SPORT=$(_s3_wait_port "$W/slack.log" "$SLACK_PID")
 HOOK="http://127.0.0.1:$SPORT/services/T0PGDRILL/B0TEST/xoxSecretHookToken$RANDOM"
@@ -263,7 +252,7 @@ rc=$?
 is "$rc" 1 "a failed backup with SLACK_WEBHOOK_URL set exits 1"
 for _ in $(seq 1 20); do [ -e "$W/slack.body" ] && break; sleep 0.1; done
 t_slack_body() {
-    [ "$(sed -n 1p "$W/slack.body")" = "${HOOK#http://127.0.0.1:$SPORT}" ] &&
+    [ "$(sed -n 1p "$W/slack.body")" = "${HOOK#"http://127.0.0.1:$SPORT"}" ] &&
         [ "$(sed -n 2p "$W/slack.body")" = application/json ] &&
         tail -n +3 "$W/slack.body" | python3 -c '
 import json, sys

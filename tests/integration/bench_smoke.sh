@@ -6,6 +6,8 @@
 # real figures: non-zero times, the ratios, pgdrill's phases and RSS.
 set -u
 TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shellcheck source=tests/tap.sh
+. "$TOP/tests/tap.sh"
 W=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/bench-smoke.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 export PGDRILL_BIN=${PGDRILL_BIN:-$TOP/build/pgdrill}
@@ -20,9 +22,9 @@ a=$(sed -n 's/^ *aws s3 cp - | gzip -t (no sha256): *\([0-9.]*\)s .*/\1/p' "$W/v
 r=$(sed -n 's/^ *ratio pgdrill\/aws: \([0-9.]*\)x .*/\1/p' "$W/verify.out")
 rss=$(sed -n 's/^ *peak RSS pgdrill: \([0-9]*\) KiB.*/\1/p' "$W/verify.out")
 if [ "$rc" -eq 0 ] && positive "$p" && positive "$a" && positive "$r" && positive "$rss"; then
-    echo "ok - bench/verify runs: pgdrill ${p}s, aws ${a}s, ratio ${r}, RSS ${rss} KiB"
+    ok "bench/verify runs: pgdrill ${p}s, aws ${a}s, ratio ${r}, RSS ${rss} KiB"
 else
-    echo "not ok - bench/verify runs (exit $rc; pgdrill '$p' s, aws '$a' s, ratio '$r', RSS '$rss')"
+    not_ok "bench/verify runs (exit $rc; pgdrill '$p' s, aws '$a' s, ratio '$r', RSS '$rss')"
     sed 's/^/# /' "$W/verify.out" | tail -15
 fi
 
@@ -42,14 +44,15 @@ for label in "pgdrill backup" "seed: pg_dump > f" "pg_dump | gzip | aws" "pg_dum
 done
 if [ "$rc" -eq 0 ] && [ -z "$bad" ] && grep -q '^pgdrill phases: dump+gzip+parts [0-9.]* s' "$W/backup.out" &&
     grep -q '^targets: pgdrill/seed <= 0.50 ([0-9.]*), pgdrill/pigz <= 1.10 ([0-9.]*)' "$W/backup.out"; then
-    echo "ok - bench/backup runs: every line timed, phases and targets printed"
+    ok "bench/backup runs: every line timed, phases and targets printed"
 else
-    echo "not ok - bench/backup runs (exit $rc)$bad"
+    not_ok "bench/backup runs (exit $rc)$bad"
     sed 's/^/# /' "$W/backup.out" "$W/backup.err" | tail -20
 fi
 # the bench stops what it started: its S3 store in /dev/shm is gone
 if [ "$(cat "$W/shm.before")" = "$(ls -d /dev/shm/pgdrill-bench-s3.* 2>/dev/null)" ]; then
-    echo "ok - bench/backup removed its S3 store"
+    ok "bench/backup removed its S3 store"
 else
-    echo "not ok - bench/backup removed its S3 store: $(ls -d /dev/shm/pgdrill-bench-s3.* 2>/dev/null)"
+    not_ok "bench/backup removed its S3 store: $(ls -d /dev/shm/pgdrill-bench-s3.* 2>/dev/null)"
 fi
+done_testing

@@ -2,6 +2,7 @@
 # The command line: --help everywhere, --version, usage errors exit 2,
 # `pgdrill lint` prints file:line:col: message and exits 2 on a bad runbook.
 set -u
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
 export PGDRILL_HOME="$PGDRILL_TEST_WORK/cli-home"

@@ -17,6 +17,7 @@
 # The non-loopback address is one of this machine's own (hostname -I), reached
 # through a small TCP forwarder because the servers listen on loopback only.
 set -u
+# shellcheck source=tests/integration/verify_lib.sh
 . "$(dirname "$0")/verify_lib.sh"
 
 verify_setup compliance
@@ -65,9 +66,8 @@ EXTRA_PIDS=()
 forward() { # TARGET_PORT NAME -> sets FPORT
     python3 "$W/forward.py" "$ADDR" "$1" >"$W/fwd-$2.log" 2>&1 &
     EXTRA_PIDS+=($!)
-    local i
     FPORT=
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         FPORT=$(sed -n 's/^forwarding on .*:\([0-9]*\)$/\1/p' "$W/fwd-$2.log" 2>/dev/null)
         [ -n "$FPORT" ] && return 0
         sleep 0.1
@@ -75,7 +75,16 @@ forward() { # TARGET_PORT NAME -> sets FPORT
     notok "setup: forwarder $2 did not start"
     exit 1
 }
-trap 'for p in "${EXTRA_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; neon_teardown; s3_teardown' EXIT
+stop_all() {
+    local p
+    for p in "${EXTRA_PIDS[@]}"; do
+        kill "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    neon_teardown
+    s3_teardown
+}
+trap stop_all EXIT
 
 pg_dump --no-owner "$SRC_URL" | gzip -6 >"$W/dump.sql.gz" || { notok "pg_dump of care_commons"; exit 1; }
 OLD=weekly/care-commons-backup-$(stamp 3).sql.gz
@@ -123,7 +132,7 @@ is "$(tail -2 "$W/v1.txt" | tr '\n' '|')" "compliance: 1 passed, 1 failed, 1 fla
 # ---- the monthly runbook: report.json and report.md -------------------------------------------
 "$B" run "$TOP/runbooks/monthly-verification.md" --yes >"$W/rb1.out" 2>&1
 is "$?" 1 "monthly runbook: exit 1 with an unencrypted backup"
-R=$(ls -d "$PGDRILL_HOME"/drills/*monthly-verification | tail -1)/report.json
+R=$(last_path "$PGDRILL_HOME"/drills/*monthly-verification)/report.json
 M=${R%.json}.md
 is "$(json_get "$R" compliance.verdict)" failed "monthly report: compliance verdict failed"
 is "$(json_get "$R" 'compliance.checks[name=compliance.backups-encrypted-at-rest].status')" failed \
@@ -163,7 +172,7 @@ is "$(cget "$W/v3.json" retention-meets-7-years detail | cut -d: -f1)" "pre-rele
     "retention: read from the config file, per class"
 PGDRILL_RETENTION_DAYS=2600 "$B" run "$TOP/runbooks/monthly-verification.md" --yes >"$W/rb2.out" 2>&1
 is "$?" 0 "monthly runbook: exit 0 when every compliance check passes"
-R2=$(ls -d "$PGDRILL_HOME"/drills/*monthly-verification | tail -1)/report.json
+R2=$(last_path "$PGDRILL_HOME"/drills/*monthly-verification)/report.json
 is "$(json_get "$R2" compliance.verdict)" passed "monthly report: compliance verdict passed"
 
 # ---- TLS to a non-loopback S3 endpoint -------------------------------------------------------
@@ -224,7 +233,7 @@ check "plain http (neon): the API key is not on stderr" bash -c "! grep -qF '$NE
 PGDRILL_ALLOW_PLAIN_HTTP=1 AWS_ENDPOINT_URL_S3=http://$ADDR:$PL_FPORT \
     "$B" run "$TOP/runbooks/monthly-verification.md" --yes >"$W/rb3.out" 2>"$W/rb3.err"
 is "$?" 1 "plain http: the monthly runbook fails (tls-outside-loopback)"
-RB3=$(ls -d "$PGDRILL_HOME"/drills/*monthly-verification | tail -1)
+RB3=$(last_path "$PGDRILL_HOME"/drills/*monthly-verification)
 RB3=${RB3##*/}
 for a in s3.list s3.head s3.verify compliance; do
     like "$(grep "\"drill_id\":\"$RB3\".*\"action\":\"$a\"" "$PGDRILL_HOME/audit.log" | head -1)" \
@@ -274,7 +283,7 @@ pgq "SELECT pg_reload_conf()" >/dev/null
 sleep 1
 DATABASE_URL=$REMOTE_URL "$B" run "$W/pgtls.md" --yes >"$W/pg2.out" 2>&1
 is "$?" 0 "postgres: with SSL on the server the drill runs"
-R3=$(ls -d "$PGDRILL_HOME"/drills/*pg-tls | tail -1)/report.json
+R3=$(last_path "$PGDRILL_HOME"/drills/*pg-tls)/report.json
 is "$(json_get "$R3" 'compliance.checks[name=compliance.tls-outside-loopback].detail')" \
     "TLS for every endpoint outside loopback: postgres://$ADDR:$PG_FPORT (sslmode=require, TLS in use)" \
     "postgres: recorded with sslmode=require and TLS in use"

@@ -6,6 +6,8 @@
 # fuzzer runtime the test fails: `make deps` installs them.
 set -u
 TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shellcheck source=tests/tap.sh
+. "$TOP/tests/tap.sh"
 cd "$TOP" || exit 1
 export FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 seconds=${FUZZ_SMOKE_SECONDS:-10}
@@ -13,23 +15,23 @@ seconds=${FUZZ_SMOKE_SECONDS:-10}
 probe=$(mktemp -d /tmp/pgdrill-fuzz-probe.XXXXXX)
 trap 'rm -rf "$probe"' EXIT
 if ! command -v clang >/dev/null 2>&1; then
-    echo "not ok - fuzz: clang not found: run 'make deps' (installs clang and libclang-rt-14-dev)"
+    not_ok "fuzz: clang not found: run 'make deps' (installs clang and libclang-rt-14-dev)"
     exit 1
 fi
 printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\n%s\n' \
     'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }' \
     >"$probe/p.c"
 if ! clang -fsanitize=fuzzer,address,undefined -o "$probe/p" "$probe/p.c" >"$probe/log" 2>&1; then
-    echo "not ok - fuzz: clang cannot link a libFuzzer target: run 'make deps' (libclang-rt-14-dev)"
+    not_ok "fuzz: clang cannot link a libFuzzer target: run 'make deps' (libclang-rt-14-dev)"
     sed 's/^/# /' "$probe/log" | head -5
     exit 1
 fi
 if ! make --no-print-directory -s fuzz-bins >"$probe/build.log" 2>&1; then
-    echo "not ok - fuzz: make fuzz-bins failed"
+    not_ok "fuzz: make fuzz-bins failed"
     sed 's/^/# /' "$probe/build.log" | tail -20
     exit 1
 fi
-echo "ok - fuzz: targets built in $FUZZ_BUILD/fuzz"
+ok "fuzz: targets built in $FUZZ_BUILD/fuzz"
 names=()
 for f in tests/fuzz/*_fuzz.c; do
     n=${f##*/}

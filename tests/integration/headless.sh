@@ -3,6 +3,7 @@
 # input, a confirmation or a manual step cannot be answered, and that
 # --yes and --var stand in for the operator.
 set -u
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
 export PGDRILL_HOME="$PGDRILL_TEST_WORK/headless-home"
@@ -57,7 +58,7 @@ like "$out" "passed go/2: done \(--yes\)" "the manual step is done by --yes"
 like "$out" "'staging' confirmed by --yes" "the confirmation is passed by --yes"
 
 # report list shows the achieved RTO that report.json gives, not only a measured one.
-id=$(ls "$PGDRILL_HOME/drills" | grep headless | tail -1)
+id=$(basename "$(last_path "$PGDRILL_HOME"/drills/*headless*)")
 rto=$(json_get "$PGDRILL_HOME/drills/$id/report.json" rto_s)
 like "$rto" '^[0-9.]+$' "report.json of a finished drill has an achieved RTO"
 line=$("$B" report list | grep "^$id ")
@@ -96,7 +97,7 @@ wait "$pid"
 is "$?" 130 "SIGHUP during a sh step exits 130"
 sleep 4
 check "and the step's processes were stopped" test ! -e "$PGDRILL_TEST_WORK/hup-marker"
-id=$(ls "$PGDRILL_HOME/drills" | grep -- -hup | tail -1)
+id=$(basename "$(last_path "$PGDRILL_HOME"/drills/*-hup*)")
 like "$(tail -1 "$PGDRILL_HOME/drills/$id/journal.jsonl")" '"ev":"interrupt"' \
     "and the journal records the interruption"
 
@@ -109,7 +110,7 @@ for _ in $(seq 50); do grep -q started "$PGDRILL_TEST_WORK/rel.log" && break; sl
 kill -INT "$pid"
 wait "$pid"
 is "$?" 130 "a drill of a relative runbook path is interrupted"
-id=$(ls "$PGDRILL_HOME/drills" | grep -- -rel | tail -1)
+id=$(basename "$(last_path "$PGDRILL_HOME"/drills/*-rel*)")
 out=$(cd / && "$B" resume "$id" 2>&1)
 is "$?" 0 "and resumes from another directory"
 like "$out" "passed wait/1" "and runs its step"
@@ -119,7 +120,7 @@ like "$out" "passed wait/1" "and runs its step"
 (cd "$PGDRILL_TEST_WORK/rel" && exec "$B" run rel.md >"$PGDRILL_TEST_WORK/lock.log" 2>&1) &
 pid=$!
 for _ in $(seq 50); do grep -q started "$PGDRILL_TEST_WORK/lock.log" && break; sleep 0.1; done
-id=$(ls "$PGDRILL_HOME/drills" | grep -- -rel | tail -1)
+id=$(basename "$(last_path "$PGDRILL_HOME"/drills/*-rel*)")
 out=$("$B" resume "$id" 2>&1)
 is "$?" 2 "resuming a drill in use exits 2"
 like "$out" "drill $id is in use by another pgdrill \(pid $pid\)" "and names the other process"

@@ -3,6 +3,7 @@
 # at the interrupted step with earlier timings intact; a runbook edited in
 # between is refused.
 set -u
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
 W=$(mktemp -d "$PGDRILL_TEST_WORK/kill.XXXXXX")
@@ -22,7 +23,7 @@ kill -9 "$pid"
 wait "$pid" 2>/dev/null
 is "$([ -e "$W/slow.mark" ] && echo yes)" "yes" "the slow step was running when killed"
 
-id=$(ls "$PGDRILL_HOME/drills" | head -n 1)
+id=$(basename "$(first_path "$PGDRILL_HOME"/drills/*)")
 J="$PGDRILL_HOME/drills/$id/journal.jsonl"
 like "$(cat "$J")" '"stage_start"' "the journal holds the drill up to the kill"
 before=$(python3 -c 'import json,sys
@@ -30,7 +31,11 @@ for l in open(sys.argv[1]):
     r=json.loads(l)
     if r.get("ev")=="step_end" and r.get("stage")==0:
         print(r.get("at"), r.get("duration_s")); break' "$J")
-[ -n "$before" ] && ok "stage 1 finished before the kill: $before" || not_ok "stage 1 finished before the kill"
+if [ -n "$before" ]; then
+    ok "stage 1 finished before the kill: $before"
+else
+    not_ok "stage 1 finished before the kill"
+fi
 
 # an edited runbook is refused
 cp "$RB" "$W/orig.md"
@@ -41,16 +46,26 @@ like "$out" "changed since the drill began" "and says why"
 cp "$W/orig.md" "$RB"
 
 pgid=$(cat "$W/slow.pgid")
-kill -0 -- "-$pgid" 2>/dev/null && ok "the killed step's process group $pgid outlived pgdrill" ||
+if kill -0 -- "-$pgid" 2>/dev/null; then
+    ok "the killed step's process group $pgid outlived pgdrill"
+else
     not_ok "the killed step's process group $pgid outlived pgdrill"
+fi
 is "$(stat -c %a "$PGDRILL_HOME/drills/$id/running.pgid" 2>&1)" 600 "the running group is noted in the drill folder (0600)"
 
 out=$("$PGDRILL_BIN" resume 2>&1)
 is "$?" 0 "resume without an id continues the newest unfinished drill"
-kill -0 -- "-$pgid" 2>/dev/null && not_ok "resume stopped the leftover group $pgid" ||
+if kill -0 -- "-$pgid" 2>/dev/null; then
+    not_ok "resume stopped the leftover group $pgid"
+else
     ok "resume stopped the leftover group $pgid"
+fi
 like "$out" "was still running .process group $pgid.; stopped it" "and says so"
-[ -e "$PGDRILL_HOME/drills/$id/running.pgid" ] && not_ok "the note is removed" || ok "the note is removed"
+if [ -e "$PGDRILL_HOME/drills/$id/running.pgid" ]; then
+    not_ok "the note is removed"
+else
+    ok "the note is removed"
+fi
 is "$(wc -l < "$W/prepare.count")" 1 "the finished step did not run again"
 is "$(wc -l < "$W/finish.count")" 1 "the remaining step ran once"
 

@@ -5,8 +5,10 @@
 # "\f" once slipped in as a form feed and ate a font change).
 set -u
 TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shellcheck source=tests/tap.sh
+. "$TOP/tests/tap.sh"
 if ! command -v groff >/dev/null 2>&1; then
-    echo "not ok - man pages: groff not found: run 'make deps' (installs groff-base)"
+    not_ok "man pages: groff not found: run 'make deps' (installs groff-base)"
     exit 1
 fi
 n=0
@@ -15,20 +17,21 @@ for page in "$TOP"/man/*.[1-8]; do
     n=$((n + 1))
     warnings=$(groff -man -ww -z -Tutf8 "$page" 2>&1)
     if [ -z "$warnings" ]; then
-        echo "ok - $name: groff -ww renders it without a warning"
+        ok "$name: groff -ww renders it without a warning"
     else
-        echo "not ok - $name: groff -ww warns"
+        not_ok "$name: groff -ww warns"
         printf '%s\n' "$warnings" | sed 's/^/# /' | head -10
     fi
     bad=$(grep -nP '[\x00-\x08\x0b-\x1f\x7f]' "$page" | cut -d: -f1 | tr '\n' ' ')
     if [ -z "$bad" ]; then
-        echo "ok - $name: no control characters"
+        ok "$name: no control characters"
     else
-        echo "not ok - $name: control characters on lines $bad"
+        not_ok "$name: control characters on lines $bad"
     fi
 done
 if [ "$n" -ge 2 ]; then
-    echo "ok - man pages found: $n"
+    ok "man pages found: $n"
 else
-    echo "not ok - man pages found: $n (expected pgdrill.1 and pgdrill-runbook.5)"
+    not_ok "man pages found: $n (expected pgdrill.1 and pgdrill-runbook.5)"
 fi
+done_testing

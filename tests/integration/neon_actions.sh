@@ -6,6 +6,7 @@
 # older than the window) is refused with a clear message before any mutating
 # call (the proxy sees no POST).
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/neon_lib.sh"
 
 neon_setup actions
@@ -158,9 +159,9 @@ else
 fi
 
 # operation-get / operations-wait, on operations the run above started
-ops=$(grep -oE 'operation [a-z_]+ [0-9a-f-]{8,}:' "$W/out.run" | awk '{print $3}' | tr -d : | sort -u)
-op1=$(printf '%s\n' $ops | head -n 1)
-opall=$(printf '%s,' $ops)
+mapfile -t ops < <(grep -oE 'operation [a-z_]+ [0-9a-f-]{8,}:' "$W/out.run" | awk '{print $3}' | tr -d : | sort -u)
+op1=${ops[0]:-}
+opall=$(printf '%s,' "${ops[@]}")
 cat >"$W/wait.md" <<MD
 # Operations
 
@@ -189,7 +190,7 @@ MD
 rc=$?
 is "$rc" 0 "pgdrill run of operation-get and operations-wait exits 0"
 [ "$rc" = 0 ] || tail -20 "$W/out.wait" | sed 's/^/# /'
-n_ops=$(printf '%s\n' $ops | grep -c .)
+n_ops=${#ops[@]}
 check "the first run started several operations ($n_ops)" [ "$n_ops" -ge 5 ]
 like "$(cat "$W/out.wait")" "operation $op1 \\([a-z_]+\\) is finished" "operation-get: summary"
 like "$(cat "$W/out.wait")" "$n_ops operations finished" "operations-wait: every operation waited for"

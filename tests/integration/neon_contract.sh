@@ -4,6 +4,7 @@
 # real point-in-time recoveries (exact rows at T0), 423 on a concurrent
 # mutation, timestamps outside the window refused, state survives a restart,
 # and deleting a branch stops and removes its cluster.
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/neon_lib.sh"
 
 neon_setup contract --page-size 2

@@ -3,6 +3,7 @@
 # validating proxy in front of it: 423 then success, 429 with Retry-After, a
 # 503 storm beyond the retry budget, dropped connections and Cloudflare's
 # HTML 524, for reads and for mutations (which must not be retried blindly).
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/neon_lib.sh"
 
 neon_setup faults

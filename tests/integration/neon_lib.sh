@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared set-up for tests/integration/neon_*.sh (sourced, not run: not executable).
 #
 # neon_setup NAME [SANDBOX-ARGS...] starts, under $PGDRILL_TEST_WORK:
@@ -13,7 +14,7 @@ TOP=${PGDRILL_TOP:?PGDRILL_TOP is not set}
 BUILD_DIR=${PGDRILL_BUILD:-$TOP/build}
 WORK_ROOT=${PGDRILL_TEST_WORK:-/tmp}
 PGC=${PGDRILL_PG_CLUSTER:-$TOP/sandbox/pg-cluster.sh}
-NT=$BUILD_DIR/tests/unit/neon_test
+NT=$BUILD_DIR/tests/tools/neon_tool
 SB=$BUILD_DIR/neon-sandbox
 SPEC=$TOP/tests/contract/neon-api-v2.json
 PROXY=$TOP/tests/contract/neon_proxy.py
@@ -21,23 +22,24 @@ export NEON_PROJECT_ID=drill-sandbox
 NEON_API_KEY="napi_test_$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 export NEON_API_KEY
 SB_PID=""
-PROXY_PID=""
+# The contract proxy's PID. Not PROXY_PID: tests/s3_lib.sh sets that one
+# for its S3 proxy, and a script using both would lose this one and leave
+# neon_proxy.py running after the test.
+NEON_PROXY_PID=""
 W=""
 
+# shellcheck source=tests/lib.sh
 . "$TOP/tests/lib.sh"
 
-# notok NAME: a failure whose diagnostics the caller prints as "# " lines
-notok() { not_ok "$@"; }
+# ok, not_ok, notok, diag, check... come from tests/tap.sh (via lib.sh)
 quiet() { "$@" >/dev/null 2>&1; }
-diag() { printf '# %s\n' "$*"; }
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 wait_http() { # URL: until it answers at all (any status), 60 s
-    local i
-    for i in $(seq 1 600); do
+    for _ in $(seq 1 600); do
         curl -s -o /dev/null "$1" && return 0
         sleep 0.1
     done
@@ -63,9 +65,10 @@ stop_sandbox() {
 
 neon_teardown() {
     stop_sandbox
-    if [ -n "$PROXY_PID" ]; then
-        kill -TERM "$PROXY_PID" 2>/dev/null
-        wait "$PROXY_PID" 2>/dev/null
+    if [ -n "$NEON_PROXY_PID" ]; then
+        kill -TERM "$NEON_PROXY_PID" 2>/dev/null
+        wait "$NEON_PROXY_PID" 2>/dev/null
+        NEON_PROXY_PID=""
     fi
     [ -n "$W" ] && [ -f "$W/pg/PG_VERSION" ] && "$PGC" stop "$W/pg" >/dev/null 2>&1
     [ -n "$W" ] && [ -z "${PGDRILL_TEST_KEEP:-}" ] && rm -rf "$W"
@@ -107,7 +110,7 @@ neon_setup() {
     : >"$CONTRACT_LOG"
     python3 "$PROXY" --listen "$PROXY_PORT" --upstream "http://127.0.0.1:$SB_PORT" \
         --spec "$SPEC" --log "$CONTRACT_LOG" --faults "$FAULTS" >"$W/proxy.log" 2>&1 &
-    PROXY_PID=$!
+    NEON_PROXY_PID=$!
     if ! wait_http "http://127.0.0.1:$PROXY_PORT/__proxy/summary"; then
         notok "setup: contract proxy did not start"
         sed 's/^/# /' "$W/proxy.log"
@@ -126,6 +129,7 @@ neon_seed_care_commons() {
         -f "$TOP/tests/fixtures/sql/care-commons-schema.sql" \
         -f "$TOP/tests/fixtures/sql/seed-clean.sql" >"$W/seed.log" 2>&1 ||
         { notok "setup: seed care_commons"; sed 's/^/# /' "$W/seed.log"; exit 1; }
+    # shellcheck disable=SC2034 # for the scripts sourcing this
     CARE_URL=$("$PGC" url "$W/pg" care_commons)
 }
 cc() { "$PGC" psql "$W/pg" -d care_commons -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
@@ -158,8 +162,8 @@ key_check() {
 
 # pid_gone PID: the process has exited (a zombie counts: its parent may never reap it)
 pid_gone() {
-    local i st
-    for i in $(seq 1 50); do
+    local st
+    for _ in $(seq 1 50); do
         st=$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\) .*/\1/p' "/proc/$1/stat" 2>/dev/null)
         [ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ] && return 0
         sleep 0.1

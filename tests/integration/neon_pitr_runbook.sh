@@ -5,6 +5,7 @@
 # deletion; production still lacks the rows; clean-up deletes the branch and
 # its cluster; every Neon exchange validates against the OpenAPI document.
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/neon_lib.sh"
 
 neon_setup pitr-runbook

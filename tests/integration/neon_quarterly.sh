@@ -6,6 +6,7 @@
 # the deletion of the default branch is refused even with --yes, the branch
 # is untouched, and the refusal is in the report and the audit log.
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/neon_lib.sh"
 
 neon_setup quarterly
@@ -47,7 +48,7 @@ like "$(cat "$W/out.run")" "Expected data loss: [0-9.ms]+ \(changes after $T0, u
     "without incident_time (optional, not passed) the plan's loss counts up to now"
 like "$(cat "$W/out.run")" "== plan accepted by --yes" "--yes accepts the plan"
 
-id=$(ls "$PGDRILL_HOME/drills" | head -n 1)
+id=$(basename "$(first_path "$PGDRILL_HOME"/drills/*)")
 R=$PGDRILL_HOME/drills/$id/report.json
 M=$PGDRILL_HOME/drills/$id/report.md
 is "$(json_get "$R" outcome)" passed "report: outcome passed"
@@ -130,7 +131,7 @@ like "$(cat "$W/out.inc")" "RTO achieved: .* from incident declared to a verifie
     "with incident_time the RTO runs from the incident"
 like "$(cat "$W/out.inc")" "Expected data loss: [0-9hms.]+ \(changes after $T0, up to the incident\)" \
     "with incident_time the plan's loss runs up to the incident"
-id2=$(ls "$PGDRILL_HOME/drills" | grep quarterly-drill | tail -n 1)
+id2=$(basename "$(last_path "$PGDRILL_HOME"/drills/*quarterly-drill*)")
 rto2=$(json_get "$PGDRILL_HOME/drills/$id2/report.json" rto_s)
 check "report: rto_s counts from the incident (>= 600 s, got $rto2)" \
     python3 -c "import sys; sys.exit(0 if 600 <= float('$rto2') < 3600 else 1)"
@@ -161,7 +162,7 @@ like "$(cat "$W/out.main2")" "name=main" "drill guard: main still exists under i
 like "$(cat "$W/out.main2")" "default" "drill guard: and is still the default"
 "$NT" cli action op=branch-get branch=main-renamed >/dev/null 2>&1
 check "drill guard: no branch main-renamed" [ $? -ne 0 ]
-gid=$(ls -t "$PGDRILL_HOME/drills" | grep drill-guard | tail -n 1)
+gid=$(entries_by_mtime "$PGDRILL_HOME/drills" | grep drill-guard | tail -n 1)
 G=$PGDRILL_HOME/drills/$gid/report.json
 is "$(json_get "$G" outcome)" failed "drill guard: report outcome failed"
 like "$(json_get "$G" 'issues[kind=recorded].text')" "^refused: drill runbooks never change the default branch 'main'" \

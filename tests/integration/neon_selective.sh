@@ -7,6 +7,7 @@
 # file left. A second run finds every row present (inserted 0). A quote in
 # range_start is refused by input validation and never reaches SQL.
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/neon_lib.sh"
 
 neon_setup selective
@@ -60,7 +61,7 @@ like "$(cat "$W/out.1")" "review: first 10 rows:" "the review shows the first ro
 is "$(cc "SELECT count(*) FROM (SELECT 1 FROM visits GROUP BY client_id, caregiver_id, scheduled_start HAVING count(*) > 1) d")" \
     0 "no duplicate visit"
 
-id=$(ls -t "$PGDRILL_HOME/drills" | head -n 1)
+id=$(entries_by_mtime "$PGDRILL_HOME/drills" | head -n 1)
 D=$PGDRILL_HOME/drills/$id
 R=$D/report.json
 is "$(json_get "$R" outcome)" passed "report: outcome passed"
@@ -71,7 +72,7 @@ is "$(json_get "$R" 'checks[name=no-duplicate-visits].passed')" true "report: no
 is "$(json_get "$R" 'checks[name=range.recovered].passed')" true "report: range.recovered passed"
 like "$(cat "$W/out.1")" "no branch matches 'temp-recovery-\*'" "the leftover audit found no temporary branch"
 like "$(cat "$W/out.1")" "nothing left besides the journal" "the leftover audit found no file"
-check "no export file is left in the drill folder" [ -z "$(ls "$D" | grep -v -x -e journal.jsonl -e lock -e report.md -e report.json)" ]
+check "no export file is left in the drill folder" [ -z "$(entries_by_mtime "$D" | grep -v -x -e journal.jsonl -e lock -e report.md -e report.json)" ]
 "$NT" cli action op=branch-absent name='temp-recovery-*' >"$W/out.absent" 2>&1
 is "$?" 0 "no temp-recovery branch is left on the sandbox"
 check "and no branch cluster is left" [ -z "$(ls -A "$W/state/branches" 2>/dev/null)" ]
@@ -101,7 +102,7 @@ python3 "$TOP/tests/pty_drive.py" "$W/stop.txt" "$W/stop.log" -- \
 is "$?" 1 "at a terminal, refusing the import confirmation stops the run before the import (exit 1)"
 like "$(cat "$W/stop.log")" "Next, the first change \(step create-branch/2, stage 2\):" \
     "the plan came before the branch was created"
-sid=$(ls -t "$PGDRILL_HOME/drills" | head -n 1)
+sid=$(entries_by_mtime "$PGDRILL_HOME/drills" | head -n 1)
 is "$(stat -c %a "$PGDRILL_HOME/drills/$sid/recovered.csv" 2>&1)" 600 "the export file is 0600"
 is "$(head -n 1 "$PGDRILL_HOME/drills/$sid/recovered.csv")" \
     '"id","client_id","caregiver_id","scheduled_start","scheduled_end","check_in_lat","check_in_lon","checked_in_at","created_at","updated_at"' \
@@ -129,7 +130,6 @@ like "$(cat "$W/out.3")" "import: 0 inserted, $RANGE_ROWS skipped as already pre
     "it inserts nothing (inserted 0, skipped $RANGE_ROWS)"
 
 # Input validation: a quote in range_start never reaches SQL.
-before=$(ls "$PGDRILL_HOME/drills" | wc -l)
 "$PGDRILL_BIN" run "$RB" --var "target_time=$T0" --var "range_start=2025-01-10T00:00:00Z' OR '1'='1" \
     --var "range_end=$RE" --var table=visits --yes >"$W/out.q" 2>&1
 rc=$?

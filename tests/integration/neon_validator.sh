@@ -4,10 +4,11 @@
 # requests (wrong enum, bad date-time, missing query parameter) are caught.
 set -u
 TOP=${PGDRILL_TOP:?PGDRILL_TOP is not set}
+# shellcheck source=tests/tap.sh
+. "$TOP/tests/tap.sh"
 CHK=$TOP/tests/contract/openapi_check.py
 SPEC=$TOP/tests/contract/neon-api-v2.json
 FIX=$TOP/tests/fixtures/neon
-fail=0
 
 out=$(python3 "$CHK" "$SPEC" GET /api/v2/projects/p/branches/b 200 "$FIX/bad-branch-response.json")
 rc=$?
@@ -17,18 +18,16 @@ GET /projects/{project_id}/branches/{branch_id} response 200 \$.branch.state_cha
 GET /projects/{project_id}/branches/{branch_id} response 200 \$.branch.default: expected boolean, got str
 GET /projects/{project_id}/branches/{branch_id} response 200 \$.annotation.value.k: expected string, got int"
 if [ $rc = 1 ] && [ "$out" = "$want" ]; then
-    echo "ok - validator: a non-conforming branch response is rejected with each violation"
+    ok "validator: a non-conforming branch response is rejected with each violation"
 else
-    echo "not ok - validator: bad response (rc=$rc)"
+    not_ok "validator: bad response (rc=$rc)"
     printf '%s\n' "$out" | sed 's/^/# /'
-    fail=1
 fi
 
 if python3 "$CHK" "$SPEC" GET /api/v2/projects/p/branches/b 200 "$FIX/good-branch-response.json" >/dev/null; then
-    echo "ok - validator: the spec's own example branch passes"
+    ok "validator: the spec's own example branch passes"
 else
-    echo "not ok - validator: good response rejected"
-    fail=1
+    not_ok "validator: good response rejected"
 fi
 
 out=$(cd "$TOP/tests/contract" && python3 - "$SPEC" <<'PY'
@@ -60,19 +59,17 @@ DELETE /projects/{project_id}/branches/{branch_id} response 423: content type 't
 GET /projects/{project_id}/operations/{operation_id} response 200 \$.operation.id: 'nope' is not a uuid
 GET /projects/{project_id}/operations/{operation_id} response 200 \$.operation.status: 'done' is not one of ['scheduling', 'running', 'finished', 'failed', 'error', 'cancelling', 'cancelled', 'skipped']"
 if [ "$out" = "$want" ]; then
-    echo "ok - validator: bad requests (enum, date-time, query parameters, missing body) and bad responses are caught"
+    ok "validator: bad requests (enum, date-time, query parameters, missing body) and bad responses are caught"
 else
-    echo "not ok - validator: request checks"
+    not_ok "validator: request checks"
     diff <(printf '%s\n' "$want") <(printf '%s\n' "$out") | sed 's/^/# /'
-    fail=1
 fi
 
 # the copy of /work/shared/neon/neon-api-v2.json (api-client 2.7.3), unchanged
 if [ "$(sha256sum <"$SPEC" | cut -d' ' -f1)" = 03801bc6ea442b826333cf1d8fb12228595795fe2b760d239055fb15b4b2572f ] &&
     [ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["openapi"], len(d["paths"]), len(d["components"]["schemas"]))' "$SPEC")" = "3.0.3 111 249" ]; then
-    echo "ok - spec: the official document (openapi 3.0.3, 111 paths, 249 schemas)"
+    ok "spec: the official document (openapi 3.0.3, 111 paths, 249 schemas)"
 else
-    echo "not ok - spec: unexpected document"
-    fail=1
+    not_ok "spec: unexpected document"
 fi
-exit $fail
+done_testing

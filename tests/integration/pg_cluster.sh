@@ -4,6 +4,7 @@
 # status, url, archiving, a refused wrong password, and that stop ends that
 # cluster and only that one, leaving no process behind.
 set -u
+# shellcheck source=tests/lib.sh
 . "$PGDRILL_TOP/tests/lib.sh"
 require_env PGDRILL_TEST_WORK PGDRILL_TEST_PGDIR PGDRILL_TEST_PGURL
 

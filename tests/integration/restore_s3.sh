@@ -14,6 +14,7 @@
 #     always stage) deletes the branch it had created;
 #   - a custom-format dump (.dump) restored with pg_restore -j 2.
 set -u
+# shellcheck source=tests/integration/verify_lib.sh
 . "$(dirname "$0")/verify_lib.sh"
 
 verify_setup restore-s3
@@ -47,6 +48,7 @@ restored_uri() {
     sed -n 's/^uri=//p' "$W/out.uri"
 }
 drop_branch() { "$NT" cli action op=branch-delete branch="$BRANCH" >/dev/null 2>&1; }
+# shellcheck disable=SC2016 # expanded by the runbook step's shell, not here
 MIG=(--var migrate_status_cmd='echo "status: DATABASE_URL names $(basename "$DATABASE_URL")"' --var migrate_cmd=true)
 
 # 1. Headless, the newest backup, switch-over (manual steps done by --yes).
@@ -68,7 +70,7 @@ like "$URI" "^postgres" "headless: the restored database is reachable on the bra
 is "$(counts "$URI")" "$NEW_COUNTS" "headless: restored row counts equal the source's ($NEW_COUNTS)"
 tables "$URI" >"$W/restored.tables"
 check "headless: the four tables equal the source's, row for row" cmp -s "$W/src.tables" "$W/restored.tables"
-R=$PGDRILL_HOME/drills/$(ls -t "$PGDRILL_HOME/drills" | head -1)/report.json
+R=$(last_path "$PGDRILL_HOME"/drills/*)/report.json
 is "$(json_get "$R" 'checks[name=restored.visits-client-null].result')" 0 "headless: integrity check visits.client_id"
 is "$(json_get "$R" 'stages[id=switch].status')" passed "headless: the switch-over steps were confirmed"
 check "headless: the branch is kept after a switch-over" "$NT" cli action op=branch-get branch="$BRANCH"

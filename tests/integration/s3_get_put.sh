@@ -5,7 +5,9 @@
 # large) with its sha256 and SSE; what goes wrong leaves nothing behind.
 set -u
 TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shellcheck source=tests/lib.sh
 . "$TOP/tests/lib.sh"
+# shellcheck source=tests/s3_lib.sh
 . "$TOP/tests/s3_lib.sh"
 
 [ -x "$PGDRILL_BIN" ] || bail setup "$PGDRILL_BIN is not built (make)"
@@ -22,7 +24,7 @@ aws_put() { # KEY FILE [SHA256]
     s3_aws s3 cp "$2" "s3://testbucket/$1" --only-show-errors \
         --metadata "sha256=${3:-$(sha256sum "$2" | cut -d' ' -f1)}"
 }
-newest_drill() { ls -d "$PGDRILL_HOME"/drills/*/ | tail -1; }
+newest_drill() { last_path "$PGDRILL_HOME"/drills/*/; }
 
 # a 12 MiB object (two parts on the way back up), uploaded by aws with its sha256
 head -c $((12 * 1024 * 1024)) /dev/urandom >"$W/big.bin"

@@ -1,20 +1,21 @@
 #!/bin/bash
 # S3 client end to end: s3rver (npm, pinned in sandbox/package-lock.json)
 # behind sandbox/s3-proxy.py, which checks every signature with botocore.
-# The C client is driven through `s3_client_test tool ...` and every result
+# The C client is driven through `s3_tool tool ...` and every result
 # is cross-checked with Debian's awscli. Starts and stops everything itself
 # (by PID). Missing node/npm, awscli or botocore is a failure, not a skip.
 set -u
 TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD_DIR=${PGDRILL_BUILD:-$TOP/build}
-DRIVER=$BUILD_DIR/tests/unit/s3_client_test
+DRIVER=$BUILD_DIR/tests/tools/s3_tool
 PY=/usr/bin/python3   # Debian's, which has python3-botocore
 AWSCLI=/usr/bin/aws   # Debian's awscli
 SB=$TOP/sandbox
+# shellcheck source=tests/tap.sh
+. "$TOP/tests/tap.sh"
 
 fail_all() {
-    echo "not ok - s3 roundtrip setup: $*"
-    exit 1
+    bail "s3 roundtrip setup: $*" "the remaining checks need it"
 }
 
 for tool in node npm; do
@@ -98,24 +99,6 @@ aws_absent() {
 drv() { "$DRIVER" tool "$@"; }
 proxy_ctl() { curl -sS -X POST "$EP/__pgdrill/$1" >/dev/null; }
 proxy_log() { curl -sS "$EP/__pgdrill/log"; }
-
-failures=0
-ok() { echo "ok - $*"; }
-not_ok() {
-    echo "not ok - $*"
-    failures=$((failures + 1))
-}
-# check NAME COMMAND...: ok when the command succeeds; its output is shown otherwise
-check() {
-    local name=$1 out
-    shift
-    if out=$("$@" 2>&1); then
-        ok "$name"
-    else
-        not_ok "$name"
-        printf '%s\n' "$out" | sed 's/^/#   /' | tail -20
-    fi
-}
 
 head -c 3145728 /dev/urandom >"$W/small.bin"
 head -c 20971520 /dev/urandom >"$W/twenty.bin"
@@ -385,4 +368,4 @@ t_tls() {
 }
 check "https: an unknown certificate is refused; with its CA the upload succeeds and aws reads it back" t_tls
 
-[ "$failures" -eq 0 ]
+done_testing

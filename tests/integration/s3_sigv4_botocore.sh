@@ -5,19 +5,22 @@
 # is missing.
 set -u
 TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shellcheck source=tests/tap.sh
+. "$TOP/tests/tap.sh"
 FIX=$TOP/tests/fixtures/s3/sigv4-botocore
 # Debian's python: a pyenv or venv python3 earlier in PATH may lack botocore
 PY=/usr/bin/python3
 
 if ! "$PY" -c 'import botocore' 2>/dev/null; then
-    echo "not ok - botocore fixture: $PY cannot import botocore (install python3-botocore)"
+    not_ok "botocore fixture: $PY cannot import botocore (install python3-botocore)"
     exit 1
 fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 if "$PY" "$FIX/gen.py" >"$out" && diff -u "$FIX/cases.txt" "$out"; then
-    echo "ok - botocore re-signs every case in sigv4-botocore/cases.txt identically"
+    ok "botocore re-signs every case in sigv4-botocore/cases.txt identically"
 else
-    echo "not ok - sigv4-botocore/cases.txt differs from what botocore signs now"
+    not_ok "sigv4-botocore/cases.txt differs from what botocore signs now"
     exit 1
 fi
+done_testing

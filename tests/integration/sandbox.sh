@@ -7,6 +7,7 @@
 # and the failure paths: a busy port and a missing binary (exit 3, the
 # service and its log named, nothing left running) and usage errors.
 set -u
+# shellcheck source=tests/lib.sh
 . "$PGDRILL_TOP/tests/lib.sh"
 require_env PGDRILL_TEST_WORK PGDRILL_BIN
 

@@ -27,7 +27,9 @@
 # Artefacts searched: stdout, stderr, journal.jsonl, report.md, report.json,
 # the audit log ($PGDRILL_HOME/audit.log), the Slack notice body, screens.
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/neon_lib.sh"
+# shellcheck source=tests/s3_lib.sh
 . "$TOP/tests/s3_lib.sh"
 
 hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
@@ -70,27 +72,8 @@ APP_URL="postgresql://care_app:$(urlenc "$DB_PW")@127.0.0.1:$PORT/care_commons"
 t_app_login() { [ "$(psql "$APP_URL" -qAtX -c 'SELECT count(*) > 0 FROM visits')" = t ]; }
 check "setup: care_app logs in with its password over TCP and reads the data" t_app_login
 
-cat >"$W/slack.py" <<'PY'
-import http.server, os, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        with open(sys.argv[1] + ".path", "w") as f:
-            f.write(self.path)
-        with open(sys.argv[1] + ".tmp", "wb") as f:
-            f.write(body)
-        os.replace(sys.argv[1] + ".tmp", sys.argv[1])
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-    def log_message(self, *a):
-        pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-print("slack listening on 127.0.0.1:%d" % s.server_address[1], flush=True)
-s.serve_forever()
-PY
-python3 "$W/slack.py" "$W/slack.body" >"$W/slack.log" 2>&1 &
+# a webhook receiver: each POST's path in slack.body.path, its body in slack.body
+python3 "$TOP/tests/tools/fake_http.py" --record "$W/slack.body" >"$W/slack.log" 2>&1 &
 SLACK_PID=$!
 SPORT=$(_s3_wait_port "$W/slack.log" "$SLACK_PID") || { notok "setup: slack listener"; exit 1; }
 SLACK_URL="http://127.0.0.1:$SPORT/services/T0PLANTED/B0PLANTED/$SLACK_TOKEN"
@@ -283,6 +266,7 @@ no_secret check-denied stderr "$W/check-denied.err"
 # The migration status command prints what a careless tool would: the URL it
 # was given and the whole environment.
 BRANCH=restore-from-backup-$(date -u +%Y-%m-%d)
+# shellcheck disable=SC2016 # expanded by the runbook step's shell, not here
 DRILL_VARS=(--var outcome_option=verify-only --var migrate_cmd=true
     --var 'migrate_status_cmd=echo "migrating $DATABASE_URL"; env | sort'
     --var backup_prefix=weekly/ --var restore_db=care_commons_restored --var dump_format=auto
@@ -323,8 +307,7 @@ no_secret "report list" output "$W/list.out"
 TMUX_SOCK=$W/tmux.sock
 tx() { tmux -S "$TMUX_SOCK" -f /dev/null "$@"; }
 screen_has() { # TEXT SECONDS: wait until the pane shows TEXT
-    local i
-    for i in $(seq 1 $(($2 * 5))); do
+    for _ in $(seq 1 $(($2 * 5))); do
         tx capture-pane -p -t tui | grep -qF -- "$1" && return 0
         sleep 0.2
     done
@@ -339,7 +322,7 @@ tui_session() {
     local home=$2
     shift 2
     mkdir -p "$TT"
-    tx kill-server >/dev/null 2>&1
+    tmux_kill_server "$TMUX_SOCK"
     {
         echo '#!/bin/sh'
         printf 'export PGDRILL_HOME=%q DATABASE_URL=%q SLACK_WEBHOOK_URL=%q\n' "$home" "$PROD_URL" "$SLACK_URL"

@@ -8,7 +8,9 @@
 # Each of their requests is in the audit log; without a writable audit log
 # none is sent.
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/neon_lib.sh"
+# shellcheck source=tests/integration/audit_lib.sh
 . "$(dirname "$0")/audit_lib.sh"
 SBX=$TOP/sandbox
 AWSCLI=/usr/bin/aws
@@ -113,7 +115,7 @@ INC2=$(date -u -d "@$(($(date +%s) - 5 * 86400))" +%Y-%m-%dT%H:%M:%SZ)
 is "$(json_get "$W/out.json" recommendation.source)" dump "json: a dump before the window"
 is "$(json_get "$W/out.json" recommendation.backup_key)" "weekly/care-commons-backup-$D2.sql.gz" "json: the newest dump before the incident"
 is "$(json_eval "$W/out.json" 'int(d["recommendation"]["expected_loss_s"])')" \
-    $(($(date -u +%s -d "$INC2") - $(date -u +%s -d "$(echo "$D2" | sed 's/\(....\)\(..\)\(..\)-\(..\)\(..\)\(..\)/\1-\2-\3T\4:\5:\6Z/')"))) "json: loss = incident - dump"
+    $(($(date -u +%s -d "$INC2") - $(date -u +%s -d "${D2:0:4}-${D2:4:2}-${D2:6:2}T${D2:9:2}:${D2:11:2}:${D2:13:2}Z"))) "json: loss = incident - dump"
 is "$(json_eval "$W/out.json" 'len(d["dumps"])')" 3 "json: three dumps"
 is "$(json_eval "$W/out.json" 'd["window"]["retention_s"]')" "$WIN_S" "json: the project's retention"
 
@@ -148,8 +150,11 @@ is "$?" 1 "audit write fails: exit 1"
 is "$out" "pgdrill: audit log $W/fullhome/audit.log: write: File too large" "audit write fails: the error is the audit log's"
 is "$(requests_since)" "neon GET /api/v2/projects/$NEON_PROJECT_ID" \
     "audit write fails: Neon got the project request, S3 nothing"
-cmp -s "$ALOG" "$W/fullhome/audit.log" && ok "audit write fails: the log is left as it was" ||
+if cmp -s "$ALOG" "$W/fullhome/audit.log"; then
+    ok "audit write fails: the log is left as it was"
+else
     notok "audit write fails: the log is left as it was"
+fi
 
 # --plan: what pitr-restore would do, and no mutating request reaches Neon
 before=$(wc -l <"$CONTRACT_LOG")
@@ -164,7 +169,7 @@ like "$(cat "$W/out.plan")" "input outcome_option = verify-only \(default; asked
 posts=$(tail -n +"$((before + 1))" "$CONTRACT_LOG" | python3 -c 'import json,sys
 print(sum(1 for l in sys.stdin if json.loads(l)["method"] != "GET"))')
 is "$posts" 0 "plan: zero mutating requests to neon"
-[ -d "$PGDRILL_HOME/drills" ] && n=$(ls "$PGDRILL_HOME/drills" | wc -l) || n=0
+n=$(find "$PGDRILL_HOME/drills" -mindepth 1 -maxdepth 1 -not -name '.*' 2>/dev/null | wc -l)
 is "$n" 0 "plan: no drill journal started"
 is "$(audit_show "$ALOG" | tail -2)" "neon.project-get $NT ok null {\"history_retention_s\":$WIN_S}
 $LIST_OK" "plan: the timeline's two requests are in the audit log"
@@ -206,7 +211,7 @@ if command -v tmux >/dev/null 2>&1; then
     tx capture-pane -p -t tl >"$W/tui-timeline.txt"
     like "$(cat "$W/tui-timeline.txt")" "care-commons-backup-$D3\\.sql\\.gz" "tui: the timeline lists the dumps"
     sed 's/^/# /' "$W/tui-timeline.txt"
-    tx kill-server 2>/dev/null
+    tmux_kill_server "$TS"
     is "$(audit_show "$ALOG" | tail -2)" "neon.project-get $NT ok null {\"history_retention_s\":$WIN_S}
 $LIST_OK" "tui: the timeline's two requests are in the audit log"
     "$PG" audit verify >/dev/null 2>&1
@@ -222,7 +227,7 @@ $LIST_OK" "tui: the timeline's two requests are in the audit log"
         tx capture-pane -p -t tl | sed 's/^/# /'
     fi
     is "$(requests_since)" "" "tui: no request to S3 or Neon without the audit log"
-    tx kill-server 2>/dev/null
+    tmux_kill_server "$TS"
 else
     notok "tui: tmux is required for the timeline screen"
 fi

@@ -7,6 +7,7 @@
 #   (c) a wrong password in DATABASE_URL: exit 3, and the password appears
 #       nowhere in the output or the drill files.
 set -u
+# shellcheck source=tests/lib.sh
 . "$PGDRILL_TOP/tests/lib.sh"
 require_env PGDRILL_TEST_PGURL PGDRILL_TEST_WORK
 

@@ -9,7 +9,9 @@
 # Every request verify sends is in the audit log, failed ones with their
 # error; without a writable audit log no request is sent.
 set -u
+# shellcheck source=tests/integration/verify_lib.sh
 . "$(dirname "$0")/verify_lib.sh"
+# shellcheck source=tests/integration/audit_lib.sh
 . "$(dirname "$0")/audit_lib.sh"
 
 verify_setup verify
@@ -88,7 +90,11 @@ python3 - "$W/dump.sql.gz" "$W/mtime.sql.gz" <<'PY'
 import sys
 b = bytearray(open(sys.argv[1], "rb").read()); b[5] ^= 0x01; open(sys.argv[2], "wb").write(b)
 PY
-gzip -t "$W/mtime.sql.gz" && ok "corrupt 1: gzip -t alone passes it" || not_ok "corrupt 1: gzip -t alone passes it"
+if gzip -t "$W/mtime.sql.gz"; then
+    ok "corrupt 1: gzip -t alone passes it"
+else
+    not_ok "corrupt 1: gzip -t alone passes it"
+fi
 upload_backup "$NEW" "$W/mtime.sql.gz" "$SUM"
 BADSUM=$(sha256sum "$W/mtime.sql.gz" | cut -d' ' -f1)
 "$PGDRILL_BIN" verify >"$W/out.sha" 2>&1
@@ -164,8 +170,11 @@ like "$out" "error audit: audit log $W/fullhome/audit.log: write: File too large
 unlike "$out" "neon.default-branch|s3\.backups|s3\.newest" "audit write fails: no check ran after it"
 is "$(requests_since)" "neon GET /api/v2/projects/$NEON_PROJECT_ID" \
     "audit write fails: Neon got the project request only, S3 nothing"
-cmp -s "$ALOG" "$W/fullhome/audit.log" && ok "audit write fails: the log is left as it was" ||
+if cmp -s "$ALOG" "$W/fullhome/audit.log"; then
+    ok "audit write fails: the log is left as it was"
+else
     notok "audit write fails: the log is left as it was"
+fi
 requests_mark
 out=$(audit_run_full "$ALOG" "$W/fullhome" "$PGDRILL_BIN" verify --skip-neon)
 is "$?" 3 "audit write fails (S3 first): verify exits 3"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared set-up for tests/integration/verify*.sh and restore_s3*.sh (sourced,
 # not run: not executable).
 #
@@ -13,6 +14,7 @@
 # (default: the file's own sha256) and AES256 encryption, as `pgdrill
 # backup` stores it.
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/neon_lib.sh"
 
 S3SB=$TOP/sandbox
@@ -34,8 +36,8 @@ s3_teardown() {
 
 # wait_listen LOGFILE PID: the port from "... listening on 127.0.0.1:PORT"
 wait_listen() {
-    local i port
-    for i in $(seq 1 150); do
+    local port
+    for _ in $(seq 1 150); do
         port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$1" | head -1)
         if [ -n "$port" ]; then
             echo "$port"
@@ -100,6 +102,7 @@ verify_setup() {
     export PGDRILL_HOME=$W/home
 
     neon_seed_care_commons
+    # shellcheck disable=SC2034 # the source database URL of the scripts using this
     SRC_URL=$CARE_URL
     ok "setup: s3rver behind the signature-checking proxy, bucket $BUCKET, care_commons seeded"
 }

@@ -1,15 +1,19 @@
+# shellcheck shell=bash
 # Helpers for the TUI tests (sourced, not run): each test drives
 # `pgdrill tui` inside a private tmux server (its own socket, no user
 # config) at a fixed size, types with send-keys and reads the screen with
-# capture-pane. TAP lines go to stdout.
+# capture-pane. TAP lines go to stdout (tests/tap.sh: ok, not_ok, check...).
 
 : "${PGDRILL_BIN:?PGDRILL_BIN is not set}"
 : "${PGDRILL_TOP:?PGDRILL_TOP is not set}"
 : "${PGDRILL_TEST_WORK:?PGDRILL_TEST_WORK is not set}"
 
+# TAP output (tests/tap.sh) and tmux_kill_server
+# shellcheck source=tests/lib.sh
+. "$PGDRILL_TOP/tests/lib.sh"
+
 if ! command -v tmux >/dev/null 2>&1; then
-    echo "not ok - tmux is installed (the TUI tests need it)"
-    exit 1
+    bail "tmux is installed (the TUI tests need it)" "apt-get install tmux"
 fi
 
 T_NAME=${T_NAME:-$(basename "$0" .sh)}
@@ -17,7 +21,7 @@ T_WORK=$PGDRILL_TEST_WORK/$T_NAME
 rm -rf "$T_WORK"
 mkdir -p "$T_WORK"
 T_SOCK=$T_WORK/tmux.sock
-T_FAILED=0
+# shellcheck disable=SC2034 # the runbooks of the scripts sourcing this
 FIXTURES=$PGDRILL_TOP/tests/fixtures/runbooks
 
 t_tmux() {
@@ -25,30 +29,9 @@ t_tmux() {
 }
 
 t_cleanup() {
-    t_tmux kill-server >/dev/null 2>&1
+    tmux_kill_server "$T_SOCK"
 }
 trap t_cleanup EXIT
-
-ok() {
-    echo "ok - $*"
-}
-
-not_ok() {
-    echo "not ok - $*"
-    T_FAILED=1
-}
-
-# check NAME COMMAND...: ok when the command succeeds
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        ok "$name"
-    else
-        not_ok "$name"
-        return 1
-    fi
-}
 
 # t_start COLS ROWS ENV... -- ARGS...: run pgdrill ARGS in a fresh tmux
 # session; its exit status goes to $T_WORK/rc and stderr to $T_WORK/stderr.
@@ -78,7 +61,12 @@ t_start() {
 }
 
 t_screen() {
-    t_tmux capture-pane -p -t tui "$@"
+    t_tmux capture-pane -p -t tui
+}
+
+# t_screen_escapes: the screen with its colours and attributes (escape sequences)
+t_screen_escapes() {
+    t_tmux capture-pane -p -e -t tui
 }
 
 t_keys() {
@@ -115,9 +103,9 @@ t_wait_re() {
     return 1
 }
 
-# t_wait_exit [SECONDS]: wait for pgdrill to exit; prints its status.
+# t_wait_exit SECONDS: wait for pgdrill to exit; prints its status.
 t_wait_exit() {
-    local secs=${1:-15} i=0
+    local secs=$1 i=0
     while [ "$i" -lt $((secs * 10)) ]; do
         if [ -s "$T_WORK/rc" ]; then
             cat "$T_WORK/rc"
@@ -161,6 +149,8 @@ t_start_drill() {
         "NEON_PROJECT_ID=$NEON_PROJECT_ID" -- tui "$3"
 }
 
+# t_done: the summary comment; exits 1 when anything failed.
 t_done() {
-    exit "$T_FAILED"
+    done_testing
+    exit
 }

@@ -3,6 +3,7 @@
 # input prompt, the confirmation (a wrong target is refused), a note taken
 # with `n` while a step runs, the note step, the summary, and the report
 # and journal written at the end.
+# shellcheck source=tests/tui/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 t_start 80 24 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 -- tui "$FIXTURES/tui-basic.md"
@@ -52,7 +53,7 @@ check "summary shows all stages passed" \
 sed 's/^ //' "$T_WORK/summary.txt" | tr -d '\n' | grep -qF "/report.json"
 check "summary names the report" test $? = 0
 t_keys q
-rc=$(t_wait_exit)
+rc=$(t_wait_exit 15)
 check "pgdrill tui exits 0 after a passed drill (got $rc)" test "$rc" = 0
 
 dir=$(t_drill_dir)

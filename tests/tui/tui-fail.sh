@@ -2,6 +2,7 @@
 # Failed steps: the failure dialog offers retry, skip (a reason is
 # required) and stop; the summary and report show the failed outcome and
 # the skip reason; pgdrill exits 1.
+# shellcheck source=tests/tui/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 # pgdrill points at production, the runbook was written for the sandbox
@@ -14,9 +15,10 @@ check "failure dialog offers retry, skip and stop" t_wait "r retry   s skip (wit
 t_keys r
 # the first dialog may still be on screen while the retry starts: wait until
 # the journal holds the retry's failure, so "Step failed" is the new dialog
+# shellcheck disable=SC2317 # reachable: called through check
 retry_failed() {
-    local i j
-    for i in $(seq 1 150); do
+    local j
+    for _ in $(seq 1 150); do
         j=$(cat "$T_WORK"/home/drills/*/journal.jsonl 2>/dev/null)
         [ "$(grep -c '"ev":"step_end","stage":0' <<<"$j")" -ge 2 ] && return 0
         sleep 0.1
@@ -42,7 +44,7 @@ check "summary marks the failed stage" grep -qF "[x] Broken step" "$T_WORK/summa
 check "summary marks the skipped stage" grep -qF "[-] Flaky step" "$T_WORK/summary.txt"
 check "summary leaves the last stage pending" grep -qF "[ ] Never reached" "$T_WORK/summary.txt"
 t_keys q
-rc=$(t_wait_exit)
+rc=$(t_wait_exit 15)
 check "pgdrill tui exits 1 after a failed drill (got $rc)" test "$rc" = 1
 
 dir=$(t_drill_dir)

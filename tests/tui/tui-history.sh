@@ -5,6 +5,7 @@
 # the TUI history screen (h in the picker) charts the stages with the
 # regression marked. The timeline screen (t) opens from the picker and says
 # what it needs when Neon and S3 are not configured.
+# shellcheck source=tests/tui/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T_WORK/runbooks"
@@ -39,7 +40,10 @@ for delay in 0.1 0.2 2.5; do
         not_ok "run with delay $delay" "$(cat "$T_WORK/run.err")"
     sleep 1.1 # drill ids carry the second they started
 done
-mapfile -t dirs < <(ls -d "$T_WORK"/home/drills/*/ | sort)
+dirs=()
+for d in "$T_WORK"/home/drills/*/; do
+    [ -d "$d" ] && dirs+=("$d")
+done
 check "three drills recorded" test "${#dirs[@]}" -eq 3
 reg() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(",".join(r["stage"] for r in d["regressions"]))' "$1/report.json"; }
 check "first drill: no regressions" test "$(reg "${dirs[0]}")" = ""
@@ -70,6 +74,6 @@ t_screen >"$T_WORK/timeline-screen.txt"
 t_keys q
 check "q closes the timeline" t_wait "choose a runbook"
 t_keys q
-rc=$(t_wait_exit)
+rc=$(t_wait_exit 15)
 check "q in the picker exits 0 (got $rc)" test "$rc" = 0
 t_done

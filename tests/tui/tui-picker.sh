@@ -3,6 +3,7 @@
 # runbooks of PGDRILL_RUNBOOKS with title and use case, shows the ones
 # that do not parse with their error, opens the selected one, and shows
 # the last drill's date and outcome the next time.
+# shellcheck source=tests/tui/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T_WORK/runbooks"
@@ -30,7 +31,7 @@ check "with the environment banner" t_wait "SANDBOX"
 t_keys q
 check "quit asks" t_wait "Stop the drill now?"
 t_keys y
-rc=$(t_wait_exit)
+rc=$(t_wait_exit 15)
 check "quitting the drill exits 130 (got $rc)" test "$rc" = 130
 t_cleanup
 
@@ -39,11 +40,11 @@ check "picker again" t_wait "choose a runbook (3 found)"
 check "picker shows the last drill of TUI basic drill" t_wait "last drill $(date -u +%Y-%m-%d) unfinished"
 t_keys j
 sleep 0.3
-t_screen -e >"$T_WORK/cursor.txt"
+t_screen_escapes >"$T_WORK/cursor.txt"
 esc=$(printf '\033')
 check "j moves the selection (reverse video) to the second runbook" \
     grep -qE "${esc}\[[0-9;]*7m(${esc}\[[0-9;]*m)* +TUI quit drill" "$T_WORK/cursor.txt"
 t_keys q
-rc=$(t_wait_exit)
+rc=$(t_wait_exit 15)
 check "q in the picker exits 0 (got $rc)" test "$rc" = 0
 t_done

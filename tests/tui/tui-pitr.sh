@@ -4,9 +4,11 @@
 # being created and verified, types the branch name to delete it, leaves a
 # note; the report and the sandbox agree.
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/../integration/neon_lib.sh"
 neon_setup tui-pitr
 T_NAME=tui-pitr
+# shellcheck source=tests/tui/lib.sh
 . "$(dirname "$0")/lib.sh"
 trap 't_cleanup; neon_teardown' EXIT
 
@@ -59,7 +61,7 @@ check "summary screen" t_wait "Drill summary" 30
 t_screen >"$T_WORK/summary.txt"
 check "summary outcome passed" grep -qF "Outcome: passed" "$T_WORK/summary.txt"
 t_keys q
-rc=$(t_wait_exit)
+rc=$(t_wait_exit 15)
 check "pgdrill tui exits 0 (got $rc)" test "$rc" = 0
 if "$NT" cli action op=branch-get branch="$name" >/dev/null 2>&1; then
     not_ok "the recovery branch is deleted"

@@ -9,9 +9,11 @@
 # plan is printed and not accepted (exit 1, nothing created); with --yes it
 # is accepted and journaled.
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/../integration/neon_lib.sh"
 neon_setup tui-plan
 T_NAME=tui-plan
+# shellcheck source=tests/tui/lib.sh
 . "$(dirname "$0")/lib.sh"
 trap 't_cleanup; neon_teardown' EXIT
 
@@ -66,7 +68,7 @@ t_screen >"$T_WORK/summary.txt"
 check "the summary lists the declined plan as an issue" \
     grep -qF "plan declined by the operator before step restore/5" "$T_WORK/summary.txt"
 t_keys q
-rc=$(t_wait_exit)
+rc=$(t_wait_exit 15)
 check "pgdrill tui exits 0 after a declined plan (got $rc)" test "$rc" = 0
 check "no drill branch was created" quiet "$NT" cli action op=branch-absent name='drill-*'
 is "$(non_get_requests "$before")" 0 "only reads reached neon"

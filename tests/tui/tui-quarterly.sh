@@ -5,9 +5,11 @@
 # an issue, types the branch name to delete it, and fills in the team review;
 # the report holds the measures, the review and the clean-up proof.
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/../integration/neon_lib.sh"
 neon_setup tui-quarterly
 T_NAME=tui-quarterly
+# shellcheck source=tests/tui/lib.sh
 . "$(dirname "$0")/lib.sh"
 trap 't_cleanup; neon_teardown' EXIT
 
@@ -72,7 +74,7 @@ t_screen >"$T_WORK/summary.txt"
 check "summary outcome passed" grep -qF "Outcome: passed" "$T_WORK/summary.txt"
 check "summary shows the measured RTO within the budget" grep -qE "RTO: +[0-9:]+ / [0-9:]+$" "$T_WORK/summary.txt"
 t_keys q
-rc=$(t_wait_exit)
+rc=$(t_wait_exit 15)
 check "pgdrill tui exits 0 (got $rc)" test "$rc" = 0
 if "$NT" cli action op=branch-get branch="$name" >/dev/null 2>&1; then
     not_ok "the drill branch is deleted"

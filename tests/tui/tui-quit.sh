@@ -3,6 +3,7 @@
 # step, pgdrill exits 130 and says how to resume, the journal holds the
 # finished stage and the interrupt but no end, and `pgdrill resume`
 # (headless) continues the drill to the end.
+# shellcheck source=tests/tui/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 esc=$(printf '\033')
@@ -12,7 +13,7 @@ t_start 80 24 PGDRILL_ENVIRONMENT=production LANG=C.UTF-8 LC_ALL=C.UTF-8 "TUI_QU
 check "production banner is marked" t_wait "!! PRODUCTION !!"
 check "the long stage runs" t_wait "[>] 2. Long wait"
 check "the first stage passed" t_wait "[✓] 1. Quick start"
-t_screen -e | head -1 >"$T_WORK/banner.txt"
+t_screen_escapes | head -1 >"$T_WORK/banner.txt"
 check "production banner is red in reverse video" \
     grep -qE "${esc}\[([0-9;]*;)?(31|41)(;[0-9;]*)?m" "$T_WORK/banner.txt"
 check "the RTO budget of the runbook is shown" t_wait "/ 00:30:00"
@@ -50,6 +51,7 @@ id=$(basename "$dir")
 check "stderr says how to resume" grep -qF "pgdrill resume $id" "$T_WORK/stderr"
 # The step's shell and its sleep inherit TUI_QUIT_FLAG=$flag; so does the
 # pane's `sleep 600` that keeps the tmux pane open, which is not a step.
+# shellcheck disable=SC2317 # reachable: called through check
 no_step_left() {
     python3 - "TUI_QUIT_FLAG=$flag" <<'PY'
 import os, sys

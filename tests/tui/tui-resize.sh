@@ -2,6 +2,7 @@
 # Colours on and off, ASCII symbols in a non-UTF-8 locale, resizing at any
 # time (also while a dialog is open), and the help screen compared with its
 # expected dump (written through the :dump-screen command).
+# shellcheck source=tests/tui/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 esc=$(printf '\033')
@@ -9,16 +10,16 @@ esc=$(printf '\033')
 # 1. colours: the sandbox banner is green
 t_start 80 24 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 -- tui "$FIXTURES/tui-basic.md"
 check "colour run shows the banner" t_wait "SANDBOX"
-t_screen -e | head -1 >"$T_WORK/banner-colour.txt"
+t_screen_escapes | head -1 >"$T_WORK/banner-colour.txt"
 check "sandbox banner has a green background" grep -qE "${esc}\[([0-9;]*;)?42m|48;5;2m" \
     "$T_WORK/banner-colour.txt"
 t_keys q
 check "q asks before stopping the drill" t_wait "Stop the drill now?"
 t_keys y
-rc=$(t_wait_exit)
+rc=$(t_wait_exit 15)
 check "quitting exits 130 (got $rc)" test "$rc" = 130
 t_cleanup
-rm -rf "$T_WORK/home"
+rm -rf "${T_WORK:?}/home"
 
 # 2. NO_COLOR and the C locale: no colour at all, ASCII symbols
 t_start 80 24 PGDRILL_ENVIRONMENT=sandbox NO_COLOR=1 LANG=C LC_ALL=C -- tui "$FIXTURES/tui-basic.md"
@@ -26,7 +27,7 @@ check "NO_COLOR run shows the banner" t_wait "SANDBOX"
 check "ASCII running symbol" t_wait "[>] 1. Prepare the sandbox"
 check "ASCII separators" t_wait_re "^-- Stage 1/3: Prepare the sandbox \(step [12]/2\) -+$"
 check "ASCII passed symbol" t_wait "[+] 1. Prepare the sandbox"
-t_screen -e >"$T_WORK/nocolor.txt"
+t_screen_escapes >"$T_WORK/nocolor.txt"
 check "NO_COLOR: no colour escape sequences" \
     bash -c "! grep -qE '${esc}\[([0-9;]*;)?(3[0-7]|4[0-7]|38;5;[0-9]+|48;5;[0-9]+)m' '$T_WORK/nocolor.txt'"
 check "NO_COLOR: the banner is still set off in reverse video" \
@@ -73,6 +74,6 @@ check "help dump matches tests/tui/expected/help-80x24.txt" \
 t_keys q
 check "help closes back to the summary" t_wait "Drill summary"
 t_keys q
-rc=$(t_wait_exit)
+rc=$(t_wait_exit 15)
 check "pgdrill tui exits 0 (got $rc)" test "$rc" = 0
 t_done

@@ -15,9 +15,11 @@
 # checks) is still on screen when the switch-over confirmation stops the
 # drill: the confirmation is modal, the output pane cannot be scrolled then.
 set -u
+# shellcheck source=tests/integration/verify_lib.sh
 . "$(dirname "$0")/../integration/verify_lib.sh"
 verify_setup tui-restore-s3
 T_NAME=tui-restore-s3
+# shellcheck source=tests/tui/lib.sh
 . "$(dirname "$0")/lib.sh"
 trap 't_cleanup; neon_teardown; s3_teardown' EXIT
 
@@ -40,6 +42,7 @@ check "the two backups differ ($FULL_COUNTS vs $NEW_COUNTS)" test "$FULL_COUNTS"
 BRANCH=restore-from-backup-$(date -u +%Y-%m-%d)
 
 # npm is not the application here: the migration commands only show what they see
+# shellcheck disable=SC2016 # $DATABASE_URL is the runbook step's, expanded there
 t_start 140 100 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "HOME=$HOME" \
     "DATABASE_URL=$SRC_URL" "NEON_API_HOST=$NEON_API_HOST" "NEON_API_KEY=$NEON_API_KEY" \
     "NEON_PROJECT_ID=$NEON_PROJECT_ID" "PGDRILL_BACKUP_URI=$PGDRILL_BACKUP_URI" \
@@ -101,7 +104,7 @@ for step in "set DATABASE_URL to the" "Redeploy the latest deployment" \
     i=$((i + 1))
     check "manual switch-over step $i is shown to be done by hand" t_wait "$step" 30
     check "manual switch-over step $i asks for done" t_wait "┌─ Manual step: type done when it is done ─" 10
-    t_keys done Enter
+    t_keys "done" Enter
     if [ "$i" -lt 4 ]; then
         next="Stage 6/7: Switch to the restored database (step $((i + 2))/5)"
     else

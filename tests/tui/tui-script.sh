@@ -3,6 +3,7 @@
 # script (type, key, wait-for, sleep, dump-screen); no key comes from
 # tmux. The dumps of the drill screen at the confirmation and of the
 # summary, with clocks and ids masked, must match the expected files.
+# shellcheck source=tests/tui/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 script=$T_WORK/keys.txt
@@ -54,7 +55,7 @@ check "summary screen matches expected/summary-80x24.txt" \
 bad=$T_WORK/bad.txt
 printf 'wait-for this text never appears\n' >"$bad"
 t_cleanup
-rm -rf "$T_WORK/home"
+rm -rf "${T_WORK:?}/home"
 t_start 80 24 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "PGDRILL_TUI_SCRIPT=$bad" -- tui "$FIXTURES/tui-quit.md"
 rc=$(t_wait_exit 30)
 check "a failed wait-for exits 2 (got $rc)" test "$rc" = 2

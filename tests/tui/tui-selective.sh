@@ -5,9 +5,11 @@
 # import confirmation), types the table name, then the branch name; the
 # lost rows of the range are back, nothing is left.
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/../integration/neon_lib.sh"
 neon_setup tui-selective
 T_NAME=tui-selective
+# shellcheck source=tests/tui/lib.sh
 . "$(dirname "$0")/lib.sh"
 trap 't_cleanup; neon_teardown' EXIT
 
@@ -57,7 +59,7 @@ check "summary screen" t_wait "Drill summary" 30
 t_screen >"$T_WORK/summary.txt"
 check "summary outcome passed" grep -qF "Outcome: passed" "$T_WORK/summary.txt"
 t_keys q
-rc=$(t_wait_exit)
+rc=$(t_wait_exit 15)
 check "pgdrill tui exits 0 (got $rc)" test "$rc" = 0
 check "the range is complete again (24 visits)" test "$(cc "SELECT count(*) FROM visits WHERE $IN_RANGE")" = 24
 check "exactly the lost rows came back (8)" test "$(cc "SELECT count(*) FROM visits")" = $((ALL_AFTER_LOSS + 8))

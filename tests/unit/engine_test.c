@@ -25,13 +25,17 @@
 
 #include "drill/drill.h"
 #include "drill/journal.intern.h"
+#include "engine/engine.intern.h"
+#include "engine/s3_step.h"
 #include "pd_err.h"
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_time.h"
 #include "pg/pg.h"
+#include "runbook/action.h"
 #include "runbook/runbook.h"
+#include "s3/action.h"
 
 /* ---- fixture ---- */
 
@@ -2054,10 +2058,61 @@ test_plan_not_needed(void **state)
     assert_false(f->d->plan_accepted);
 }
 
+/*
+ * Every action has a complete row in the engine's table: it runs, and it
+ * is audited unless it is the operator's own step (the runbook's row).
+ */
+static void
+test_action_rows(void **state)
+{
+    (void)state;
+    for (int i = 0; i < STEP_ACTION_COUNT; i++) {
+        const struct engine_action *a = engine_action((enum step_action)i);
+        const struct runbook_action *r = runbook_action((enum step_action)i);
+        const char *name = runbook_action_name((enum step_action)i);
+
+        assert_non_null(a);
+        assert_non_null(r);
+        if (a->run == NULL)
+            fail_msg("%s: run missing", name);
+        if ((a->audit == NULL) != r->asks_operator)
+            fail_msg("%s: audited unless the operator's own step", name);
+    }
+    assert_null(engine_action(STEP_ACTION_COUNT));
+    assert_null(engine_action((enum step_action)-1));
+}
+
+/*
+ * Every S3 op has a row in the op table (s3/action.c), found by its name,
+ * and a row in the engine's table (s3_step.c) that runs it.
+ */
+static void
+test_s3_op_rows(void **state)
+{
+    (void)state;
+    for (int i = 0; i < S3_OP_COUNT; i++) {
+        const struct s3_action_op *op = s3_action_op((enum s3_action_op_id)i);
+
+        if (op == NULL)
+            fail_msg("s3 op %d: no row in s3/action.c", i);
+        assert_int_equal(op->id, i);
+        assert_ptr_equal(s3_action_op_find(op->name), op);
+        if (engine_s3_op(op->id) == NULL)
+            fail_msg("s3 op %s: no row in the engine's table", op->name);
+    }
+    assert_null(s3_action_op(S3_OP_COUNT));
+    assert_null(engine_s3_op(S3_OP_COUNT));
+    assert_null(s3_action_op_find("nope"));
+    assert_null(s3_action_op_find(NULL));
+    assert_string_equal(s3_action_op_names(), "list get put head delete verify restore");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_action_rows),
+        cmocka_unit_test(test_s3_op_rows),
         cmocka_unit_test_setup_teardown(test_sh_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sh_fail_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_always_stage_after_failure, setup, teardown),

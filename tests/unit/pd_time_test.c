@@ -61,12 +61,25 @@ test_format(void **state)
     assert_string_equal(buf, "1h02m03s");
 }
 
+static void
+test_span(void **state)
+{
+    (void)state;
+    assert_true(pd_time_span("2026-11-26T03:37:01Z", "2026-11-26T03:38:01.500Z") == 60.5);
+    assert_true(pd_time_span("2026-11-26T03:37:01Z", "2026-11-26T03:37:01Z") == 0);
+    assert_true(pd_time_span("2026-11-26T03:38:01Z", "2026-11-26T03:37:01Z") == -1);
+    assert_true(pd_time_span(NULL, "2026-11-26T03:37:01Z") == -1);
+    assert_true(pd_time_span("2026-11-26T03:37:01Z", NULL) == -1);
+    assert_true(pd_time_span("yesterday", "2026-11-26T03:37:01Z") == -1);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_format),
+        cmocka_unit_test(test_span),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

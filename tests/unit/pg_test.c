@@ -436,6 +436,60 @@ test_wrong_password_not_in_message(void **state)
     pg_conn_free(c);
 }
 
+/* The value of NAME in a NULL-terminated environment, NULL when absent. */
+static const char *
+env_value(char **env, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (char **e = env; *e != NULL; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+/* A child gets the password in its environment only, never on a command line. */
+static void
+test_child_env(void **state)
+{
+    struct pg_child_env ce;
+    struct pd_err err = {0};
+
+    (void)state;
+    setenv("PGPASSWORD", "inherited", 1);
+    setenv("PGDRILL_TEST_KEEP", "kept", 1);
+    assert_int_equal(pg_child_env(&ce,
+                                  "postgresql://alice:s3cretPW@127.0.0.1:5999/care"
+                                  "?application_name=drill&keepalives=1",
+                                  "pg_dump", &err),
+                     0);
+    assert_string_equal(env_value(ce.env, "PGPASSWORD"), "s3cretPW");
+    assert_string_equal(env_value(ce.env, "PGUSER"), "alice");
+    assert_string_equal(env_value(ce.env, "PGAPPNAME"), "drill");
+    assert_string_equal(env_value(ce.env, "PGDATABASE"), "care");
+    assert_string_equal(env_value(ce.env, "PGDRILL_TEST_KEEP"), "kept");
+    assert_string_equal(ce.dbname, "care");
+    // keepalives has no variable: it goes on the command line, the password does not
+    assert_string_equal(ce.conninfo, "keepalives='1'");
+    pg_child_env_free(&ce);
+    assert_null(ce.env);
+    unsetenv("PGPASSWORD");
+    unsetenv("PGDRILL_TEST_KEEP");
+
+    assert_int_equal(pg_child_env(&ce, "host=db.example sslpassword=s3cret", "psql", &err),
+                     PD_EINPUT);
+    assert_false(ce.url_invalid);
+    assert_string_equal(err.msg, "parameter sslpassword cannot be passed to psql safely");
+    pg_child_env_free(&ce);
+
+    pd_err_clear(&err);
+    assert_int_equal(pg_child_env(&ce, "host=h password=s3cret bogus=1", "psql", &err), PD_EINPUT);
+    assert_true(ce.url_invalid);
+    assert_string_equal(err.msg,
+                        "not a valid connection string: invalid connection option \"bogus\"");
+    pg_child_env_free(&ce);
+}
+
 int
 main(void)
 {
@@ -443,6 +497,7 @@ main(void)
         cmocka_unit_test(test_host_is_local),
         cmocka_unit_test(test_conninfo_defaults),
         cmocka_unit_test(test_conninfo_env),
+        cmocka_unit_test(test_child_env),
         cmocka_unit_test(test_conninfo_bad),
         cmocka_unit_test(test_connect_refused_redacts),
         cmocka_unit_test(test_query_params_and_nulls),

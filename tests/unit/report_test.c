@@ -1,4 +1,6 @@
 /* Tests for core/report/report.c. */
+#include "report/report.h"
+
 #include <dirent.h>
 #include <math.h>
 #include <setjmp.h>
@@ -19,7 +21,6 @@
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_time.h"
-#include "report/report.h"
 #include "runbook/runbook.h"
 
 struct fx {
@@ -260,6 +261,109 @@ secs_between(const char *a, const char *b)
     return round((y - x) * 1000) / 1000;
 }
 
+/* report.json's stages, with their steps' figures. */
+static void
+assert_json_stages(const cJSON *root, const struct drill *d)
+{
+    const cJSON *a, *st, *steps;
+
+    a = get(root, "stages");
+    assert_int_equal(cJSON_GetArraySize(a), 3);
+    st = cJSON_GetArrayItem(a, 0);
+    assert_string_equal(gets(st, "id"), "prepare");
+    assert_string_equal(gets(st, "title"), "Prepare the branch");
+    assert_string_equal(gets(st, "status"), "passed");
+    assert_string_equal(gets(st, "started_at"), d->stages[0].started_at);
+    assert_string_equal(gets(st, "finished_at"), d->stages[0].finished_at);
+    assert_true(getn(st, "duration_s") == 1.485); // 1.23456 + 0.25, 3 decimals
+    assert_true(getn(st, "expected_s") == 60);
+    assert_true(getn(st, "machine_s") == 0.985);
+    assert_true(getn(st, "human_s") == 0.5);
+    steps = get(st, "steps");
+    assert_int_equal(cJSON_GetArraySize(steps), 2);
+    assert_string_equal(gets(cJSON_GetArrayItem(steps, 0), "id"), "prepare/1");
+    assert_string_equal(gets(cJSON_GetArrayItem(steps, 0), "action"), "sh");
+    assert_string_equal(gets(cJSON_GetArrayItem(steps, 0), "status"), "passed");
+    assert_int_equal(getn(cJSON_GetArrayItem(steps, 0), "attempts"), 1);
+    assert_true(getn(cJSON_GetArrayItem(steps, 0), "duration_s") == 1.235);
+    assert_string_equal(gets(cJSON_GetArrayItem(steps, 0), "summary"), "exit 0");
+    assert_true(cJSON_IsNull(get(cJSON_GetArrayItem(steps, 0), "skip_reason")));
+    st = cJSON_GetArrayItem(a, 1);
+    assert_string_equal(gets(st, "status"), "failed");
+    assert_true(getn(st, "duration_s") == 12);
+    assert_true(getn(st, "human_s") == 10);
+    assert_true(getn(st, "machine_s") == 2);
+    steps = get(st, "steps");
+    assert_string_equal(gets(cJSON_GetArrayItem(steps, 1), "status"), "skipped");
+    assert_string_equal(gets(cJSON_GetArrayItem(steps, 1), "skip_reason"), "operator away");
+    assert_int_equal(getn(cJSON_GetArrayItem(steps, 1), "attempts"), 0);
+    st = cJSON_GetArrayItem(a, 2);
+    assert_string_equal(gets(st, "status"), "pending");
+    assert_true(cJSON_IsNull(get(st, "expected_s")));
+    assert_true(cJSON_IsNull(get(st, "started_at")));
+}
+
+/* report.json's checks. */
+static void
+assert_json_checks(const cJSON *root)
+{
+    const cJSON *a, *c;
+
+    a = get(root, "checks");
+    assert_int_equal(cJSON_GetArraySize(a), 2);
+    c = cJSON_GetArrayItem(a, 0);
+    assert_string_equal(gets(c, "name"), "users.email-null");
+    assert_string_equal(gets(c, "sql"), email_sql);
+    assert_string_equal(gets(c, "result"), "0");
+    assert_string_equal(gets(c, "expected"), "= 0");
+    assert_string_equal(gets(c, "observed"), "0");
+    assert_true(cJSON_IsTrue(get(c, "passed")));
+    assert_string_equal(gets(c, "stage"), "prepare");
+    assert_string_equal(gets(c, "step"), "prepare/2");
+    c = cJSON_GetArrayItem(a, 1);
+    assert_string_equal(gets(c, "name"), "visits|orphans");
+    assert_string_equal(gets(c, "result"), "3");
+    assert_string_equal(gets(c, "observed"), "3");
+    assert_true(cJSON_IsFalse(get(c, "passed")));
+}
+
+/* report.json's RTO and RPO, notes and issues. */
+static void
+assert_json_outcome(const cJSON *root, const struct drill *d)
+{
+    const cJSON *a;
+
+    // RTO: from the start to the end of the last finished stage.
+    assert_true(getn(root, "rto_s") == secs_between(d->started_at, d->stages[1].finished_at));
+    assert_true(getn(root, "rto_target_s") == 3600);
+    assert_string_equal(gets(root, "rto_verdict"), "met");
+    assert_true(cJSON_IsNull(get(root, "rpo_s")));
+    assert_true(getn(root, "rpo_target_s") == 300);
+    assert_string_equal(gets(root, "rpo_verdict"), "unknown");
+
+    a = get(root, "notes");
+    assert_int_equal(cJSON_GetArraySize(a), 1);
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "stage"), "verify");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "text"), "line one\nline two");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "at"), d->notes[0].at);
+
+    // Issues in time order: the early one, the failed step, the skip, then the last one.
+    a = get(root, "issues");
+    assert_int_equal(cJSON_GetArraySize(a), 4);
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "text"), "early issue");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "stage"), "prepare");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 1), "text"),
+                        "step verify/1 failed: observed 3, expected = 0");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 1), "kind"), "failed-step");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 1), "stage"), "verify");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 2), "text"),
+                        "step verify/2 skipped: operator away");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 2), "kind"), "skipped-step");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 3), "text"), "bucket listing was slow");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 3), "kind"), "recorded");
+    assert_true(cJSON_IsNull(get(cJSON_GetArrayItem(a, 3), "stage")));
+}
+
 static void
 test_report_json(void **state)
 {
@@ -269,7 +373,7 @@ test_report_json(void **state)
     char *jpath = pd_xasprintf("%s/report.json", d->dir);
     char *mpath = pd_xasprintf("%s/report.md", d->dir);
     char sha[65], *text;
-    const cJSON *r, *st, *steps, *c, *a;
+    const cJSON *r;
     cJSON *root;
     struct dirent *de;
     DIR *dh;
@@ -307,87 +411,9 @@ test_report_json(void **state)
     assert_string_equal(gets(root, "outcome"), "failed");
     assert_int_equal(getn(root, "resumes"), 0);
 
-    a = get(root, "stages");
-    assert_int_equal(cJSON_GetArraySize(a), 3);
-    st = cJSON_GetArrayItem(a, 0);
-    assert_string_equal(gets(st, "id"), "prepare");
-    assert_string_equal(gets(st, "title"), "Prepare the branch");
-    assert_string_equal(gets(st, "status"), "passed");
-    assert_string_equal(gets(st, "started_at"), d->stages[0].started_at);
-    assert_string_equal(gets(st, "finished_at"), d->stages[0].finished_at);
-    assert_true(getn(st, "duration_s") == 1.485); // 1.23456 + 0.25, 3 decimals
-    assert_true(getn(st, "expected_s") == 60);
-    assert_true(getn(st, "machine_s") == 0.985);
-    assert_true(getn(st, "human_s") == 0.5);
-    steps = get(st, "steps");
-    assert_int_equal(cJSON_GetArraySize(steps), 2);
-    assert_string_equal(gets(cJSON_GetArrayItem(steps, 0), "id"), "prepare/1");
-    assert_string_equal(gets(cJSON_GetArrayItem(steps, 0), "action"), "sh");
-    assert_string_equal(gets(cJSON_GetArrayItem(steps, 0), "status"), "passed");
-    assert_int_equal(getn(cJSON_GetArrayItem(steps, 0), "attempts"), 1);
-    assert_true(getn(cJSON_GetArrayItem(steps, 0), "duration_s") == 1.235);
-    assert_string_equal(gets(cJSON_GetArrayItem(steps, 0), "summary"), "exit 0");
-    assert_true(cJSON_IsNull(get(cJSON_GetArrayItem(steps, 0), "skip_reason")));
-    st = cJSON_GetArrayItem(a, 1);
-    assert_string_equal(gets(st, "status"), "failed");
-    assert_true(getn(st, "duration_s") == 12);
-    assert_true(getn(st, "human_s") == 10);
-    assert_true(getn(st, "machine_s") == 2);
-    steps = get(st, "steps");
-    assert_string_equal(gets(cJSON_GetArrayItem(steps, 1), "status"), "skipped");
-    assert_string_equal(gets(cJSON_GetArrayItem(steps, 1), "skip_reason"), "operator away");
-    assert_int_equal(getn(cJSON_GetArrayItem(steps, 1), "attempts"), 0);
-    st = cJSON_GetArrayItem(a, 2);
-    assert_string_equal(gets(st, "status"), "pending");
-    assert_true(cJSON_IsNull(get(st, "expected_s")));
-    assert_true(cJSON_IsNull(get(st, "started_at")));
-
-    a = get(root, "checks");
-    assert_int_equal(cJSON_GetArraySize(a), 2);
-    c = cJSON_GetArrayItem(a, 0);
-    assert_string_equal(gets(c, "name"), "users.email-null");
-    assert_string_equal(gets(c, "sql"), email_sql);
-    assert_string_equal(gets(c, "result"), "0");
-    assert_string_equal(gets(c, "expected"), "= 0");
-    assert_string_equal(gets(c, "observed"), "0");
-    assert_true(cJSON_IsTrue(get(c, "passed")));
-    assert_string_equal(gets(c, "stage"), "prepare");
-    assert_string_equal(gets(c, "step"), "prepare/2");
-    c = cJSON_GetArrayItem(a, 1);
-    assert_string_equal(gets(c, "name"), "visits|orphans");
-    assert_string_equal(gets(c, "result"), "3");
-    assert_string_equal(gets(c, "observed"), "3");
-    assert_true(cJSON_IsFalse(get(c, "passed")));
-
-    // RTO: from the start to the end of the last finished stage.
-    assert_true(getn(root, "rto_s") == secs_between(d->started_at, d->stages[1].finished_at));
-    assert_true(getn(root, "rto_target_s") == 3600);
-    assert_string_equal(gets(root, "rto_verdict"), "met");
-    assert_true(cJSON_IsNull(get(root, "rpo_s")));
-    assert_true(getn(root, "rpo_target_s") == 300);
-    assert_string_equal(gets(root, "rpo_verdict"), "unknown");
-
-    a = get(root, "notes");
-    assert_int_equal(cJSON_GetArraySize(a), 1);
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "stage"), "verify");
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "text"), "line one\nline two");
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "at"), d->notes[0].at);
-
-    // Issues in time order: the early one, the failed step, the skip, then the last one.
-    a = get(root, "issues");
-    assert_int_equal(cJSON_GetArraySize(a), 4);
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "text"), "early issue");
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "stage"), "prepare");
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 1), "text"),
-                        "step verify/1 failed: observed 3, expected = 0");
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 1), "kind"), "failed-step");
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 1), "stage"), "verify");
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 2), "text"),
-                        "step verify/2 skipped: operator away");
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 2), "kind"), "skipped-step");
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 3), "text"), "bucket listing was slow");
-    assert_string_equal(gets(cJSON_GetArrayItem(a, 3), "kind"), "recorded");
-    assert_true(cJSON_IsNull(get(cJSON_GetArrayItem(a, 3), "stage")));
+    assert_json_stages(root, d);
+    assert_json_checks(root);
+    assert_json_outcome(root, d);
 
     cJSON_Delete(root);
     free(text);
@@ -550,7 +576,7 @@ test_report_measured_and_unfinished(void **state)
     assert_string_equal(gets(root, "outcome"), "running");
     assert_true(cJSON_IsNull(get(root, "finished_at")));
     assert_true(cJSON_IsNull(get(root, "rto_s")));
-    assert_true(report_rto_achieved(d) < 0);
+    assert_true(drill_rto_achieved(d) < 0);
     assert_true(cJSON_IsNull(get(root, "operator")));
     assert_string_equal(gets(root, "rto_verdict"), "unknown");
     cJSON_Delete(root);
@@ -563,7 +589,7 @@ test_report_measured_and_unfinished(void **state)
     root = cJSON_Parse(json);
     assert_string_equal(gets(root, "outcome"), "interrupted");
     assert_true(getn(root, "rto_s") == 4000.123);
-    assert_true(report_rto_achieved(d) == 4000.12345);
+    assert_true(drill_rto_achieved(d) == 4000.12345);
     assert_string_equal(gets(root, "rto_verdict"), "missed");
     assert_true(getn(root, "rpo_s") == 300);
     assert_string_equal(gets(root, "rpo_verdict"), "met");

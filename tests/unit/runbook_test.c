@@ -312,7 +312,8 @@ test_action_names(void **state)
 
 /*
  * Every action has a complete row: nothing about an action falls back to
- * another's behaviour (an action without an audit is the operator's own).
+ * another's behaviour. The engine's and the plan's parts of the row are
+ * checked in engine_test and timeline_test.
  */
 static void
 test_action_rows(void **state)
@@ -323,37 +324,24 @@ test_action_rows(void **state)
         const char *name = runbook_action_name((enum step_action)i);
 
         assert_non_null(a);
-        if (a->required == NULL || a->allowed == NULL || a->plan_kind == NULL)
-            fail_msg("%s: attributes or plan kind missing", name);
-        if (a->run == NULL || a->mutates == NULL || a->describe == NULL)
-            fail_msg("%s: run, mutates or describe missing", name);
-        if ((a->audit == NULL) != a->asks_operator)
-            fail_msg("%s: audited unless the operator's own step", name);
+        if (a->required == NULL || a->allowed == NULL)
+            fail_msg("%s: attributes missing", name);
+        if (a->mutates == NULL)
+            fail_msg("%s: mutates missing", name);
     }
     assert_null(runbook_action(STEP_ACTION_COUNT));
-    assert_null(runbook_action((enum step_action)-1));
+    assert_null(runbook_action((enum step_action) - 1));
 }
 
 /* ---- the well-formed tour -------------------------------------------------------------- */
 
+/* full.md's header: metadata and hashes. */
 static void
-test_good_full(void **state)
+assert_full_header(const struct runbook *rb)
 {
-    struct runbook *rb = NULL;
-    struct runbook_diags d = {0};
     struct pd_err err = {0};
-    const struct runbook_stage *st;
-    const struct runbook_step *sp;
-    const struct runbook_input *in;
     char hex[65];
 
-    (void)state;
-    go_top();
-    assert_int_equal(runbook_load(&rb, GOOD_DIR "/full.md", &d, &err), 0);
-    assert_int_equal(d.n, 0);
-    assert_non_null(rb);
-
-    /* header */
     assert_string_equal(rb->path, GOOD_DIR "/full.md");
     assert_string_equal(rb->id, "full-tour");
     assert_string_equal(rb->title, "The full tour"); /* title: overrides the H1 */
@@ -367,8 +355,14 @@ test_good_full(void **state)
     assert_int_equal(pd_sha256_file(hex, GOOD_DIR "/full.md", &err), 0);
     assert_string_equal(rb->sha256, hex);
     assert_int_equal(strlen(rb->stages_sha256), 64);
+}
 
-    /* inputs */
+/* full.md's header inputs. */
+static void
+assert_full_inputs(const struct runbook *rb)
+{
+    const struct runbook_input *in;
+
     assert_int_equal(rb->n_inputs, 4);
     in = runbook_find_input(rb, "target_time");
     assert_non_null(in);
@@ -394,8 +388,15 @@ test_good_full(void **state)
     assert_int_equal(in->type, INPUT_INTEGER);
     assert_string_equal(in->default_value, "500");
     assert_null(runbook_find_input(rb, "table")); /* step inputs are not header inputs */
+}
 
-    /* stages */
+/* full.md's first stage: a neon step and a sh step. */
+static void
+assert_full_stage_create(const struct runbook *rb)
+{
+    const struct runbook_stage *st;
+    const struct runbook_step *sp;
+
     assert_int_equal(rb->n_stages, 3);
     st = &rb->stages[0];
     assert_string_equal(st->id, "create");
@@ -433,6 +434,14 @@ test_good_full(void **state)
     assert_string_equal(runbook_step_attr(sp, "timeout"), "90s");
     assert_string_equal(runbook_step_attr(sp, "env"), "email,PGHOST");
     assert_int_equal(sp->on_fail, FAIL_STOP);
+}
+
+/* full.md's second and third stages: checks, retries, operator steps. */
+static void
+assert_full_stages_rest(const struct runbook *rb)
+{
+    const struct runbook_stage *st;
+    const struct runbook_step *sp;
 
     st = &rb->stages[1];
     assert_string_equal(st->id, "verify-table-counts");
@@ -471,7 +480,24 @@ test_good_full(void **state)
     assert_int_equal(st->steps[3].action, STEP_S3);
     assert_string_equal(st->steps[3].body, "");
     assert_int_equal(st->steps[4].action, STEP_NOTE);
+}
 
+static void
+test_good_full(void **state)
+{
+    struct runbook *rb = NULL;
+    struct runbook_diags d = {0};
+    struct pd_err err = {0};
+
+    (void)state;
+    go_top();
+    assert_int_equal(runbook_load(&rb, GOOD_DIR "/full.md", &d, &err), 0);
+    assert_int_equal(d.n, 0);
+    assert_non_null(rb);
+    assert_full_header(rb);
+    assert_full_inputs(rb);
+    assert_full_stage_create(rb);
+    assert_full_stages_rest(rb);
     runbook_free(rb);
     runbook_diags_free(&d);
 }
@@ -823,9 +849,12 @@ static const struct bad_case {
       "13:9: bad note kind 'remark' (expected note, issue or follow-up)",
       "17:21: unknown attribute 'rpo' for confirm", "17:25: undefined variable 'x'"}},
     {"bad-on-fail.md",
-     {"9:7: bad on-fail 'sometimes' (expected stop, continue, skip, retry or retry:N with N from 1 to 100)",
-      "13:7: bad on-fail 'retry:0' (expected stop, continue, skip, retry or retry:N with N from 1 to 100)",
-      "17:7: bad on-fail 'retry:101' (expected stop, continue, skip, retry or retry:N with N from 1 to 100)",
+     {"9:7: bad on-fail 'sometimes' (expected stop, continue, skip, retry or retry:N with N from 1 "
+      "to 100)",
+      "13:7: bad on-fail 'retry:0' (expected stop, continue, skip, retry or retry:N with N from 1 "
+      "to 100)",
+      "17:7: bad on-fail 'retry:101' (expected stop, continue, skip, retry or retry:N with N from "
+      "1 to 100)",
       "21:23: bad value 'maybe' for manual (expected yes or no)"}},
     {"bad-quote.md",
      {"9:17: unterminated quote in attribute 'expect'",

@@ -19,6 +19,7 @@
 #include "timeline/history.h"
 #include "timeline/lines.h"
 #include "timeline/plan.h"
+#include "timeline/plan.intern.h"
 
 static double
 at(const char *s)
@@ -563,6 +564,23 @@ test_line_kinds(void **state)
     free(text);
 }
 
+/* Every action has a complete row in the plan's table (plan.intern.h). */
+static void
+test_plan_action_rows(void **state)
+{
+    (void)state;
+    for (int i = 0; i < STEP_ACTION_COUNT; i++) {
+        const struct plan_action *a = plan_action((enum step_action)i);
+        const char *name = runbook_action_name((enum step_action)i);
+
+        assert_non_null(a);
+        if (a->kind == NULL || a->describe == NULL)
+            fail_msg("%s: the plan's kind or describe missing", name);
+    }
+    assert_null(plan_action(STEP_ACTION_COUNT));
+    assert_null(plan_action((enum step_action)-1));
+}
+
 int
 main(void)
 {
@@ -572,6 +590,7 @@ main(void)
         cmocka_unit_test(test_render),        cmocka_unit_test(test_history_math),
         cmocka_unit_test(test_plan),          cmocka_unit_test(test_plan_inputs),
         cmocka_unit_test(test_plan_expansion),
+        cmocka_unit_test(test_plan_action_rows),
         cmocka_unit_test(test_line_kinds),
     };
 

@@ -1,0 +1,186 @@
+/* pipe2(2) with O_CLOEXEC is a GNU/Linux extension. */
+#define _GNU_SOURCE
+#include "pd_proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pd_err.h"
+#include "pd_mem.h"
+
+/* What the child writes to the report pipe when it cannot become prog. */
+struct proc_failure {
+    int stage; /* enum pd_proc_stage */
+    int errnum;
+};
+
+/*
+ * prog's path, looked up in PATH as execvp does (NULL with *why set when
+ * none can be executed; a found but unusable file is reported over "not
+ * found"); caller frees. Done in the parent, so the child needs no malloc.
+ */
+static char *
+proc_lookup(const char *prog, int *why)
+{
+    const char *path = getenv("PATH"), *p;
+
+    *why = ENOENT;
+    if (strchr(prog, '/') != NULL) {
+        if (access(prog, X_OK) == 0)
+            return pd_xstrdup(prog);
+        *why = errno;
+        return NULL;
+    }
+    if (path == NULL)
+        path = "/bin:/usr/bin";
+    for (p = path;; p++) {
+        size_t n = strcspn(p, ":");
+        char *cand = n > 0 ? pd_xasprintf("%.*s/%s", (int)n, p, prog) : pd_xstrdup(prog);
+
+        if (access(cand, X_OK) == 0)
+            return cand;
+        if (errno == EACCES)
+            *why = EACCES;
+        free(cand);
+        p += n;
+        if (*p == '\0')
+            return NULL;
+    }
+}
+
+/* In the child: tell the parent why, and end. */
+static _Noreturn void
+child_fail(int report_fd, enum pd_proc_stage stage, int errnum)
+{
+    struct proc_failure f = {.stage = (int)stage, .errnum = errnum};
+    ssize_t w = write(report_fd, &f, sizeof(f));
+
+    (void)w; // nothing more the child can do about it
+    _exit(127);
+}
+
+/* In the forked child: only async-signal-safe calls until execve. */
+static _Noreturn void
+child_run(const struct pd_proc_opts *o, const char *path, int lookup_errno, int null_fd,
+          int report_fd)
+{
+    static const int sigs[] = {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGCHLD, SIGHUP, SIGTSTP};
+    const int fds[3] = {o->fd_in >= 0 ? o->fd_in : null_fd, o->fd_out, o->fd_err};
+
+    if (o->new_session)
+        setsid();
+    else if (o->new_group)
+        setpgid(0, 0);
+    if (o->reset_signals) {
+        sigset_t none;
+
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        // SIG_DFL for a valid signal cannot fail, and the child has no one to tell
+        for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+            (void)signal(sigs[i], SIG_DFL);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (fds[i] < 0)
+            continue;
+        if (fds[i] == i ? fcntl(i, F_SETFD, 0) < 0 : dup2(fds[i], i) < 0)
+            child_fail(report_fd, PD_PROC_EXEC, errno);
+    }
+    if (o->cwd != NULL && chdir(o->cwd) != 0)
+        child_fail(report_fd, PD_PROC_CHDIR, errno);
+    if (path == NULL)
+        child_fail(report_fd, PD_PROC_EXEC, lookup_errno);
+    execve(path, o->argv, o->envp != NULL ? o->envp : environ);
+    child_fail(report_fd, PD_PROC_EXEC, errno);
+}
+
+/* 1 with *f filled when the child reported a failure, 0 once its exec closed the pipe. */
+static int
+read_failure(int fd, struct proc_failure *f)
+{
+    ssize_t n;
+
+    do
+        n = read(fd, f, sizeof(*f));
+    while (n < 0 && errno == EINTR);
+    return n == (ssize_t)sizeof(*f);
+}
+
+int
+pd_proc_spawn(pid_t *out, const struct pd_proc_opts *o, struct pd_err *err)
+{
+    int report[2] = {-1, -1};
+    int null_fd = -1, lookup_errno = 0, rc = 0;
+    char *path = proc_lookup(o->prog, &lookup_errno);
+    struct proc_failure f;
+    pid_t pid;
+
+    *out = -1;
+    if (path == NULL && o->failed == NULL)
+        return PD_ERR_SET(err, PD_EIO, "cannot start %s: %s", o->prog, strerror(lookup_errno));
+    if (o->fd_in < 0 && (null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "open /dev/null: %s", strerror(errno));
+        goto out;
+    }
+    if (pipe2(report, O_CLOEXEC) != 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "pipe: %s", strerror(errno));
+        goto out;
+    }
+    pid = fork();
+    if (pid < 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "fork: %s", strerror(errno));
+        goto out;
+    }
+    if (pid == 0)
+        child_run(o, path, lookup_errno, null_fd, report[1]);
+    // both sides set the group so a kill right after the spawn reaches it
+    if (o->new_group && !o->new_session)
+        setpgid(pid, pid);
+    close(report[1]);
+    report[1] = -1;
+    if (read_failure(report[0], &f)) {
+        if (o->failed == NULL) {
+            pd_proc_wait(pid, NULL, false);
+            rc = PD_ERR_SET(err, PD_EIO, "cannot start %s: %s", o->prog, strerror(f.errnum));
+            goto out;
+        }
+        o->failed((enum pd_proc_stage)f.stage, f.errnum, o->payload);
+    }
+    *out = pid;
+out:
+    for (int i = 0; i < 2; i++)
+        if (report[i] >= 0)
+            close(report[i]);
+    if (null_fd >= 0)
+        close(null_fd);
+    free(path);
+    return rc;
+}
+
+pid_t
+pd_proc_wait(pid_t pid, int *status, bool nohang)
+{
+    int st = 0;
+    pid_t w;
+
+    do
+        w = waitpid(pid, &st, nohang ? WNOHANG : 0);
+    while (w < 0 && errno == EINTR);
+    if (w == pid && status != NULL)
+        *status = st;
+    return w;
+}
+
+void
+pd_proc_kill_group(pid_t pid, int sig)
+{
+    // the group outlives its leader while grandchildren are in it
+    if (kill(-pid, sig) != 0 && errno == ESRCH)
+        kill(pid, sig);
+}
