@@ -130,7 +130,8 @@ sandbox_check_up(int argc, char **argv)
 
             if (strcmp(argv[i], opts[k]) == 0) {
                 if (i + 1 >= argc)
-                    return cli_usage_error("sandbox", "%s needs a value", opts[k]);
+                    return cli_usage_error("sandbox", "%s needs %s", opts[k],
+                                           k == 0 ? "a number" : "a branch name");
                 v = argv[++i];
             } else if (strncmp(argv[i], opts[k], len) == 0 && argv[i][len] == '=') {
                 v = argv[i] + len + 1;

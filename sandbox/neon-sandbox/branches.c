@@ -304,7 +304,7 @@ sb_patch_branch(const struct request *rq)
     // expires_at: a time sets the expiry, null removes it
     if (exp != NULL && !cJSON_IsNull(exp) && !cJSON_IsString(exp))
         return sb_error_reply(400, "expires_at must be a string or null");
-    if (cJSON_IsString(exp))
+    if (exp != NULL && cJSON_IsString(exp))
         expires = exp->valuestring;
     if (expires && b->is_default)
         return sb_error_reply(400, "the default branch cannot expire");

@@ -8,6 +8,7 @@
 # PITR_RUNBOOK=FILE runs another version of the runbook (to show the old one
 # leave its branch behind).
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/neon_lib.sh"
 RB=${PITR_RUNBOOK:-$TOP/runbooks/pitr-restore.md}
 
@@ -34,9 +35,10 @@ like "$(cat "$W/out.fail")" "created branch recovery-" "the recovery branch had 
 left=$(grep -c 'recovery-' "$W/out.list")
 is "$left" 1 "after the failure one recovery-* branch is left: the bystander"
 like "$(cat "$W/out.list")" "\($BYSTANDER_ID\)" "the branch the drill did not create survives"
-check "and its cluster is the only one left" test "$(ls "$W/state/branches" | wc -l)" -eq 1
+check "and its cluster is the only one left" \
+    test "$(find "$W/state/branches" -mindepth 1 -maxdepth 1 | wc -l)" -eq 1
 
-id=$(ls "$PGDRILL_HOME/drills" | head -n 1)
+id=$(ls "$PGDRILL_HOME/drills")
 R=$PGDRILL_HOME/drills/$id/report.json
 is "$(json_get "$R" outcome)" failed "report: the drill failed"
 is "$(json_get "$R" 'stages[id=verify].status')" failed "report: the verification stage failed"

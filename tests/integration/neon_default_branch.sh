@@ -12,6 +12,7 @@
 # runs it with main); PITR_RUNBOOK=FILE runs another version of the runbook
 # (to show the old one fail).
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/neon_lib.sh"
 RB=${PITR_RUNBOOK:-$TOP/runbooks/pitr-restore.md}
 DEF=${DEFAULT_BRANCH:-production}
@@ -69,7 +70,7 @@ bk=$(sed -n "s/.*old state kept as \($DEF-backup-[0-9-]*\).*/\1/p" "$W/out.inpla
 bk_uri=$(sed -n 's/^uri=//p' "$W/out.bk.uri")
 is "$(psql "$bk_uri" -qAtX -c "SELECT count(*) FROM users WHERE email = 'test@example.com'" 2>&1)" 0 \
     "option A-in-place: the old state (user deleted) is kept as $bk"
-ip=$(ls -t "$PGDRILL_HOME/drills" | head -n 1)
+ip=$(find "$PGDRILL_HOME/drills" -mindepth 1 -maxdepth 1 -printf '%T@ %f\n' | sort -n | tail -n 1 | cut -d' ' -f2)
 is "$(json_get "$PGDRILL_HOME/drills/$ip/report.json" 'stages[id=promote].status')" skipped \
     "option A-in-place: no Vercel step (option A's stage is skipped)"
 "$NT" cli action op=branch-list >"$W/out.list.ip" 2>&1

@@ -6,6 +6,7 @@
 # NEON_SANDBOX_REFUSE_EXPIRES=1) gets one warning and branches without it.
 # Every exchange validates against the OpenAPI document.
 set -u
+# shellcheck source=tests/integration/neon_lib.sh
 . "$(dirname "$0")/neon_lib.sh"
 
 neon_setup expiry
@@ -57,7 +58,7 @@ like "$(cat "$W/out.run")" "created branch short .*, expires at " "the step says
 
 # the sandbox deletes the short-lived branch once its time has passed
 gone=no
-for i in $(seq 1 60); do
+for _ in $(seq 1 60); do
     if ! "$NT" cli action op=branch-get branch=short >/dev/null 2>&1; then
         gone=yes
         break
@@ -66,9 +67,9 @@ for i in $(seq 1 60); do
 done
 is "$gone" yes "short: the server deleted the branch when it expired"
 clusters_left() { # N: at most N branch clusters remain within 10 s
-    local i
-    for i in $(seq 1 100); do
-        [ "$(ls "$W/state/branches" | wc -l)" -le "$1" ] && return 0
+    local _
+    for _ in $(seq 1 100); do
+        [ "$(find "$W/state/branches" -mindepth 1 -maxdepth 1 | wc -l)" -le "$1" ] && return 0
         sleep 0.1
     done
     return 1
@@ -94,7 +95,7 @@ stop_sandbox
 export NEON_SANDBOX_REFUSE_EXPIRES=1
 start_sandbox || { notok "sandbox restart"; sed 's/^/# /' "$W/sandbox.log"; exit 1; }
 unset NEON_SANDBOX_REFUSE_EXPIRES
-sed -e 's/name=short expires=${short}/name=refused1/' -e 's/name=daily /name=refused2 /' \
+sed -e "s/name=short expires=[^ ]*/name=refused1/" -e 's/name=daily /name=refused2 /' \
     -e '/name=kept/,+1d' "$W/expiry.md" >"$W/refused.md"
 "$PGDRILL_BIN" run "$W/refused.md" --yes >"$W/out.refused" 2>&1
 rc=$?
