@@ -5,11 +5,11 @@
 
 #include "cli.h"
 #include "drill/drill.h"
-#include "drill/session.h"
 #include "pd_mem.h"
 #include "pd_time.h"
 #include "report/report.h"
 #include "runbook/runbook.h"
+#include "session/session.h"
 
 static const char report_help[] =
     "usage: pgdrill report list\n"

@@ -8,12 +8,12 @@
 
 #include "cli.h"
 #include "drill/drill.h"
-#include "drill/session.h"
 #include "engine/engine.h"
 #include "headless.h"
 #include "pd_file.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+#include "session/session.h"
 
 struct run_args {
     const char **vars;

@@ -63,7 +63,7 @@ env_key(const char *key, char *out, size_t size)
 }
 
 static int
-read_file(struct pd_config *cfg, const char *path, struct pd_err *err)
+read_config_file(struct pd_config *cfg, const char *path, struct pd_err *err)
 {
     FILE *f = fopen(path, "r");
     char line[1024], env_name[64];
@@ -141,7 +141,7 @@ pd_config_load(struct pd_config *out, const char *self_dir, struct pd_err *err)
         path = pd_xasprintf("%s/pgdrill/config", v);
     else
         path = pd_xasprintf("%s/.config/pgdrill/config", home_dir());
-    rc = read_file(out, path, err);
+    rc = read_config_file(out, path, err);
     free(path);
     if (rc != 0)
         return rc;

@@ -184,3 +184,13 @@ pd_proc_kill_group(pid_t pid, int sig)
     if (kill(-pid, sig) != 0 && errno == ESRCH)
         kill(pid, sig);
 }
+
+void
+pd_proc_close_pipe(int fds[2])
+{
+    for (int i = 0; i < 2; i++) {
+        if (fds[i] >= 0)
+            (void)close(fds[i]);
+        fds[i] = -1;
+    }
+}

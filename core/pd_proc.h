@@ -61,4 +61,7 @@ pid_t pd_proc_wait(pid_t pid, int *status, bool nohang);
  */
 void pd_proc_kill_group(pid_t pid, int sig);
 
+/* Close both ends of a pipe that are still open (>= 0) and mark them -1. */
+void pd_proc_close_pipe(int fds[2]);
+
 #endif

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -71,6 +72,15 @@ pd_parse_u64(uint64_t *out, const char *s, const char *what, struct pd_err *err)
         return PD_ERR_SET(err, PD_EINPUT, "%s: not a number: '%.64s'", what, s);
     *out = (uint64_t)v;
     return 0;
+}
+
+void
+pd_words_append(char *buf, size_t size, const char *word)
+{
+    size_t len = strlen(buf);
+    int n = snprintf(buf + len, size - len, "%s%s", len ? " " : "", word);
+
+    PD_ASSERT(n > 0 && (size_t)n < size - len);
 }
 
 bool

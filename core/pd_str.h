@@ -40,6 +40,13 @@ void pd_hex_encode(char *out, const void *data, size_t len);
 int pd_parse_u64(uint64_t *out, const char *s, const char *what, struct pd_err *err);
 
 /*
+ * Append word to the space-separated list in buf (size bytes, NUL-
+ * terminated, "" to start): for the lists of names messages show. The
+ * list must fit (asserted): buf is sized for a fixed table.
+ */
+void pd_words_append(char *buf, size_t size, const char *word);
+
+/*
  * The one loopback rule (plain http is allowed only to these): "localhost"
  * and "localhost." in any case, 127.0.0.0/8, ::1, and [::1] in URL
  * brackets. Anything else, including NULL and names that merely resolve to

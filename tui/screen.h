@@ -15,11 +15,11 @@
 #include <stddef.h>
 
 #include "draw.h"
-#include "drill/session.h"
 #include "edit.h"
 #include "engine/engine.h"
 #include "input.h"
 #include "request.h"
+#include "session/session.h"
 #include "text.h"
 #include "tui.h"
 

@@ -11,7 +11,6 @@
 #include <strings.h>
 
 #include "drill/drill.h"
-#include "drill/session.h"
 #include "engine/engine.h"
 #include "pd_err.h"
 #include "pd_log.h"
@@ -19,6 +18,7 @@
 #include "pd_time.h"
 #include "runbook/runbook.h"
 #include "screen.h"
+#include "session/session.h"
 #include "views.h"
 
 /* ---------------------------------------------------------------- misc */

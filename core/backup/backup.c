@@ -201,12 +201,8 @@ pgdump_start(struct pgdump *pd, const char *prog, const char *url, struct pd_err
     pd->err_fd = err_pipe[0];
     out_pipe[0] = err_pipe[0] = -1;
 out:
-    for (int i = 0; i < 2; i++) {
-        if (out_pipe[i] >= 0)
-            close(out_pipe[i]);
-        if (err_pipe[i] >= 0)
-            close(err_pipe[i]);
-    }
+    pd_proc_close_pipe(out_pipe);
+    pd_proc_close_pipe(err_pipe);
     pg_child_env_free(&ce);
     return rc;
 }

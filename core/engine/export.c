@@ -35,6 +35,7 @@
 #include "engine/engine.intern.h"
 #include "pd_buf.h"
 #include "pd_err.h"
+#include "pd_file.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pg/pg.h"
@@ -292,22 +293,6 @@ engine_csv_row(struct pd_buf *b, const char *const *values, size_t n)
     return pd_buf_append(b, "\n", 1, NULL);
 }
 
-static int
-write_all(int fd, const char *s, size_t n, const char *path, struct pd_err *err)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, s, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return PD_ERR_SET(err, PD_EIO, "export: write %s: %s", path, strerror(errno));
-        s += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* The review: row count, column list, first rows, as output lines. */
 static int
 review(struct engine *e, const struct pg_result *first, unsigned long long rows, const char *name,
@@ -410,7 +395,9 @@ run_export(struct engine *e, const char *name, struct engine_step_result *res, s
             engine_csv_row(&b, vals, cols);
             free(vals);
         }
-        rc = write_all(fd, pd_buf_str(&b), b.len, part, err);
+        rc = pd_write_all(fd, pd_buf_str(&b), b.len, part, err);
+        if (rc != 0)
+            pd_err_prefix(err, "export: ");
         if (rc != 0)
             goto out;
         rows += n;

@@ -10,6 +10,7 @@
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+#include "pd_str.h"
 #include "pd_time.h"
 
 #define WAIT_DEFAULT_S 600.0
@@ -893,15 +894,8 @@ neon_action_op_names(void)
     static char names[512];
 
     if (names[0] == '\0') {
-        size_t len = 0;
-
-        for (size_t i = 0; i < N_OPS; i++) {
-            int n =
-                snprintf(names + len, sizeof(names) - len, "%s%s", i ? " " : "", op_table[i].name);
-
-            PD_ASSERT(n > 0 && (size_t)n < sizeof(names) - len);
-            len += (size_t)n;
-        }
+        for (size_t i = 0; i < N_OPS; i++)
+            pd_words_append(names, sizeof(names), op_table[i].name);
     }
     return names;
 }

@@ -16,6 +16,7 @@
 #include "drill/drill.h"
 #include "pd_buf.h"
 #include "pd_err.h"
+#include "pd_file.h"
 #include "pd_mem.h"
 #include "pd_time.h"
 #include "report/review.h"
@@ -764,66 +765,16 @@ report_md_string(char **out, const struct drill *d, const struct runbook *rb, st
 
 /* ---- files --------------------------------------------------------------------------------- */
 
-/*
- * Write text to dir/name through a 0600 temporary file in the same folder:
- * fsync, then rename, so the report on disk is always complete.
- */
+/* Write text to dir/name whole or not at all (pd_write_atomic), 0600; errors name the report. */
 static int
 write_atomic(const char *dir, const char *name, const char *text, struct pd_err *err)
 {
-    char *tmp = pd_xasprintf("%s/.%s.XXXXXX", dir, name);
     char *path = pd_xasprintf("%s/%s", dir, name);
-    size_t len = strlen(text), done = 0;
-    int fd, rc = 0, dfd;
+    int rc = pd_write_atomic(path, text, strlen(text), 0600, err);
 
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "report %s: create temporary file: %s", path, strerror(errno));
-        goto out;
-    }
-    if (fchmod(fd, 0600) != 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "report %s: chmod: %s", path, strerror(errno));
-        goto fail;
-    }
-    while (done < len) {
-        ssize_t n = write(fd, text + done, len - done);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = PD_ERR_SET(err, PD_EIO, "report %s: write: %s", path,
-                            n < 0 ? strerror(errno) : "no progress");
-            goto fail;
-        }
-        done += (size_t)n;
-    }
-    if (fsync(fd) != 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "report %s: fsync: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        rc = PD_ERR_SET(err, PD_EIO, "report %s: close: %s", path, strerror(errno));
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "report %s: rename: %s", path, strerror(errno));
-        goto fail;
-    }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    goto out;
-fail:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-out:
+    if (rc != 0)
+        pd_err_prefix(err, "report ");
     free(path);
-    free(tmp);
     return rc;
 }
 

@@ -1,10 +1,10 @@
 /* s3 action: the table of ops an `s3` step can name (action.h). */
 #include "s3/action.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "pd_err.h"
+#include "pd_str.h"
 
 /*
  * The ops, one row each, indexed by id; the order is the one lint messages
@@ -44,15 +44,8 @@ s3_action_op_names(void)
     static char names[256];
 
     if (names[0] == '\0') {
-        size_t len = 0;
-
-        for (size_t i = 0; i < S3_OP_COUNT; i++) {
-            int n =
-                snprintf(names + len, sizeof(names) - len, "%s%s", i ? " " : "", op_table[i].name);
-
-            PD_ASSERT(n > 0 && (size_t)n < sizeof(names) - len);
-            len += (size_t)n;
-        }
+        for (size_t i = 0; i < S3_OP_COUNT; i++)
+            pd_words_append(names, sizeof(names), op_table[i].name);
     }
     return names;
 }

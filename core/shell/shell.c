@@ -200,12 +200,8 @@ run_start(struct run *r, struct pd_err *err)
     for (int i = 0; i < 2; i++)
         fcntl(r->st[i].fd, F_SETFL, fcntl(r->st[i].fd, F_GETFL) | O_NONBLOCK);
 out:
-    for (int i = 0; i < 2; i++) {
-        if (out_pipe[i] >= 0)
-            close(out_pipe[i]);
-        if (err_pipe[i] >= 0)
-            close(err_pipe[i]);
-    }
+    pd_proc_close_pipe(out_pipe);
+    pd_proc_close_pipe(err_pipe);
     for (int i = 0; i < 3; i++)
         free(argv[i]);
     free_strv(envp);

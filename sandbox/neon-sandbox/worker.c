@@ -19,16 +19,8 @@
 
 #include "pd_err.h"
 #include "pd_proc.h"
+#include "pd_str.h"
 #include "pd_time.h"
-
-static void
-trim(char *s)
-{
-    size_t n = strlen(s);
-
-    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
-        s[--n] = '\0';
-}
 
 /* A whole decimal number from 1 to max, else 0 (not a port, not a pid). */
 static int
@@ -61,7 +53,7 @@ sb_cluster_meta_read(struct sb_cluster_meta *out, const char *dir, char *err, si
         if (eq == NULL)
             continue;
         *eq = '\0';
-        trim(eq + 1);
+        (void)pd_trim(eq + 1);
         if (strcmp(line, "role") == 0)
             snprintf(out->role, sizeof(out->role), "%s", eq + 1);
         else if (strcmp(line, "password") == 0)
@@ -153,7 +145,7 @@ sb_run(const char *os_user, const char *const argv[], char *out, size_t outsz)
     buf[len] = '\0';
     pd_proc_wait(pid, &status, false);
     if (out != NULL && outsz > 0) {
-        trim(buf);
+        (void)pd_trim(buf);
         const char *tail = buf;
         if (strlen(buf) > outsz - 1)
             tail = buf + strlen(buf) - (outsz - 1);

@@ -55,7 +55,31 @@ is "$(step_field "$notify" if)" "failure()" "workflow: the Slack notice runs whe
 ni=$(step_field "$notify" index)
 bi=$(step_field "$backup" index)
 check "workflow: the notice comes after the backup" test "$ni" -gt "$bi"
-like "$(step_field "$notify" run)" 'SLACK_WEBHOOK_URL' "workflow: the notice posts to SLACK_WEBHOOK_URL"
+
+# The notice step itself, run as GitHub runs it, posts the seed's message
+# to the webhook (a local receiver, tests/tools/fake_http.py).
+mkdir -p "$work/pgdrill/contrib"
+cp "$PGDRILL_TOP/contrib/slack-failure.json" "$work/pgdrill/contrib/"
+python3 "$PGDRILL_TOP/tests/tools/fake_http.py" --record "$work/slack.body" --record-head \
+    >"$work/slack.log" 2>&1 &
+hook_pid=$!
+port=""
+for _ in $(seq 1 100); do
+    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$work/slack.log")
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+export SLACK_WEBHOOK_URL="http://127.0.0.1:$port/services/T0WORKFLOW/hook"
+rc=$(run_step "$notify")
+for _ in $(seq 1 20); do [ -e "$work/slack.body" ] && break; sleep 0.1; done
+kill "$hook_pid" 2>/dev/null
+wait "$hook_pid" 2>/dev/null
+is "$rc" 0 "workflow: the notice step runs"
+is "$(sed -n 1p "$work/slack.body" 2>/dev/null)" /services/T0WORKFLOW/hook \
+    "workflow: the notice reached SLACK_WEBHOOK_URL"
+is "$(tail -n +3 "$work/slack.body" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["text"])' 2>&1)" \
+    "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["text"])' "$PGDRILL_TOP/contrib/slack-failure.json")" \
+    "workflow: with the seed's Slack message"
 
 # pgdrill comes from a pinned release of pgdrill, not from the application's repository
 pin=$("$PY" - "$WF" <<'PY'

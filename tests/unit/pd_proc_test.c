@@ -1,6 +1,7 @@
 /* Tests for core/pd_proc: the one way pgdrill starts a child. */
 /* cmocka needs these first, in this order */
 // clang-format off
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -170,14 +171,32 @@ test_group_kill(void **state)
     assert_int_equal(WTERMSIG(status), SIGKILL);
 }
 
+/* pd_proc_close_pipe closes what is open, once, and marks both ends closed. */
+static void
+test_close_pipe(void **state)
+{
+    int p[2], q[2];
+
+    (void)state;
+    assert_int_equal(pipe(p), 0);
+    q[0] = p[0];
+    q[1] = p[1];
+    pd_proc_close_pipe(p);
+    assert_int_equal(p[0], -1);
+    assert_int_equal(p[1], -1);
+    assert_int_equal(fcntl(q[0], F_GETFD), -1); // really closed
+    assert_int_equal(fcntl(q[1], F_GETFD), -1);
+    pd_proc_close_pipe(p); // closing again is harmless
+    assert_int_equal(p[0], -1);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_spawn_output_env),
-        cmocka_unit_test(test_cannot_start),
-        cmocka_unit_test(test_failed_callback),
-        cmocka_unit_test(test_group_kill),
+        cmocka_unit_test(test_spawn_output_env), cmocka_unit_test(test_cannot_start),
+        cmocka_unit_test(test_failed_callback),  cmocka_unit_test(test_group_kill),
+        cmocka_unit_test(test_close_pipe),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

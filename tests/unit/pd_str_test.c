@@ -102,6 +102,19 @@ test_parse_u64(void **state)
 }
 
 static void
+test_words_append(void **state)
+{
+    char buf[16] = "";
+
+    (void)state;
+    pd_words_append(buf, sizeof(buf), "list");
+    assert_string_equal(buf, "list");
+    pd_words_append(buf, sizeof(buf), "get");
+    pd_words_append(buf, sizeof(buf), "put");
+    assert_string_equal(buf, "list get put");
+}
+
+static void
 test_loopback(void **state)
 {
     static const struct {
@@ -140,9 +153,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_trim),     cmocka_unit_test(test_dup_or_null),
-        cmocka_unit_test(test_hex),      cmocka_unit_test(test_parse_u64),
-        cmocka_unit_test(test_loopback),
+        cmocka_unit_test(test_trim),         cmocka_unit_test(test_dup_or_null),
+        cmocka_unit_test(test_hex),          cmocka_unit_test(test_parse_u64),
+        cmocka_unit_test(test_words_append), cmocka_unit_test(test_loopback),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,5 @@
 /* session: one drill's lifecycle (load, begin or resume, engine, report), for every front end. */
-#include "drill/session.h"
+#include "session/session.h"
 
 #include <stdbool.h>
 #include <stddef.h>

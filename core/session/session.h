@@ -16,8 +16,8 @@
  *
  * The fields are read-only for the front end; the session owns them.
  */
-#ifndef PD_DRILL_SESSION_H
-#define PD_DRILL_SESSION_H
+#ifndef PD_SESSION_H
+#define PD_SESSION_H
 
 struct drill;
 struct engine;
