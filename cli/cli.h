@@ -52,4 +52,20 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  */
 char *cli_resolve_runbook(const struct cli_ctx *ctx, const char *arg);
 
+/*
+ * Before a drill begins (and leaves a journal behind): every --var of vars
+ * must be one the runbook at path takes (engine_check_vars). Returns 0, or
+ * prints the usage error for cmd and returns 2. A runbook that does not load
+ * returns 0: the command reports it as it always does.
+ */
+int cli_check_vars(const char *cmd, const char *path, const char *const *vars, size_t n_vars);
+
+/*
+ * Give PGDRILL_BACKUP_URI its one meaning for every command and runbook: the
+ * location that holds the class folders (backup_base_uri). A value in the
+ * old form (ending in a class folder) is replaced in the environment, with a
+ * warning on stderr that names the value to set instead.
+ */
+void cli_backup_uri_normalize(void);
+
 #endif

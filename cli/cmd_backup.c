@@ -25,11 +25,12 @@ static const char backup_help[] =
     "level 6) and stream it into a multipart upload to\n"
     "  $PGDRILL_BACKUP_URI/<class>/care-commons-backup-YYYYMMDD-HHMMSS.sql.gz  (UTC)\n"
     "with SSE AES256 and storage class STANDARD_IA; no local file unless --keep-local.\n"
-    "When the URI's last path element is a class name it is replaced by the class\n"
-    "(s3://b/weekly + --class pre-release -> s3://b/pre-release/), else the class is\n"
-    "appended. A pg_dump failure or a plain dump under --min-size (default 1048576)\n"
-    "aborts the upload: nothing at the final key. Afterwards the object's sha256 and\n"
-    "plain size are stored as metadata and a HEAD checks size, encryption, checksum.\n"
+    "PGDRILL_BACKUP_URI is the location that holds the class folders (s3://bucket\n"
+    "or s3://bucket/prefix); a value ending in a class folder (s3://b/weekly) is\n"
+    "taken as its parent, with a warning. A pg_dump failure or a plain dump under\n"
+    "--min-size (default 1048576) aborts the upload: nothing at the final key.\n"
+    "Afterwards the object's sha256 and plain size are stored as metadata and a HEAD\n"
+    "checks size, encryption, checksum.\n"
     "Then backups of the class older than --retention-days (default: the class's\n"
     "PGDRILL_RETENTION_DAYS_<CLASS>, else PGDRILL_RETENTION_DAYS, else 90; age from the\n"
     "timestamp in the key name) are deleted; never the one just made.\n"
@@ -252,8 +253,8 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
     }
     read_env(&db_url, &base_uri, &slack);
     if (base_uri == NULL || base_uri[0] == '\0')
-        return cli_usage_error(
-            "backup", "PGDRILL_BACKUP_URI is not set (e.g. s3://care-commons-backups/weekly)");
+        return cli_usage_error("backup",
+                               "PGDRILL_BACKUP_URI is not set (e.g. s3://care-commons-backups)");
     if (!fl.dry_run && (db_url == NULL || db_url[0] == '\0'))
         return cli_usage_error("backup", "DATABASE_URL is not set");
     if (s3_uri_parse(&uri, base_uri, &err) != 0) {

@@ -261,7 +261,9 @@ cli_cmd_run(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     path = cli_resolve_runbook(ctx, argv[first]);
-    code = a.plan ? cli_run_plan(ctx, path, a.vars, a.n_vars) : run_path(ctx, path, &a);
+    code = cli_check_vars("run", path, a.vars, a.n_vars);
+    if (code == 0)
+        code = a.plan ? cli_run_plan(ctx, path, a.vars, a.n_vars) : run_path(ctx, path, &a);
     free(path);
 out:
     free(a.vars);
@@ -293,7 +295,9 @@ cli_cmd_check(struct cli_ctx *ctx, int argc, char **argv)
     }
     a.yes = true;
     path = cli_resolve_runbook(ctx, "post-restore-validation");
-    code = run_path(ctx, path, &a);
+    code = cli_check_vars("check", path, a.vars, a.n_vars);
+    if (code == 0)
+        code = run_path(ctx, path, &a);
     free(path);
 out:
     free(a.vars);

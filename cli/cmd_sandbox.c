@@ -1,5 +1,5 @@
 /*
- * pgdrill sandbox up|down|status|env: the local training and test world.
+ * pgdrill sandbox up|down|status|env|migrate: the local training and test world.
  *
  * The orchestration (starting PostgreSQL, the Neon-compatible server and the
  * local S3 as daemons, recording their PIDs, stopping them) is a shell
@@ -26,6 +26,7 @@ static const char sandbox_help[] =
     "       pgdrill sandbox status\n"
     "       pgdrill sandbox env\n"
     "       pgdrill sandbox down [--purge]\n"
+    "       pgdrill sandbox migrate [--status] [--url URL]\n"
     "\n"
     "A local world that behaves like production, under $PGDRILL_HOME/sandbox/,\n"
     "on 127.0.0.1 only:\n"
@@ -51,7 +52,14 @@ static const char sandbox_help[] =
     "        open nothing but this local sandbox.\n"
     "down    stop exactly what up started (by recorded PID), including every\n"
     "        branch cluster, and wait for them to exit. --purge also deletes\n"
-    "        the sandbox's data.\n";
+    "        the sandbox's data.\n"
+    "migrate the sandbox application's migrations (sandbox/migrations/*.sql, in\n"
+    "        name order) on DATABASE_URL or --url: each one not yet recorded in\n"
+    "        the database's pgdrill_sandbox_migrations table is applied in one\n"
+    "        transaction with its record. --status lists them as applied or\n"
+    "        pending and changes nothing (exit 0). Scenario 2's runbook runs\n"
+    "        these when PGDRILL_ENVIRONMENT=SANDBOX. Exit 1 a migration failed,\n"
+    "        3 the database cannot be reached.\n";
 
 /* The directory of the running executable, or NULL. Caller frees. */
 static char *
@@ -78,6 +86,16 @@ sandbox_first(const char *dir, const char *const *rel, size_t n, int mode)
         free(p);
     }
     return NULL;
+}
+
+/* 1 when the arguments give --url URL. */
+static int
+has_url(int argc, char **argv)
+{
+    for (int i = 2; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--url") == 0)
+            return 1;
+    return 0;
 }
 
 /* Argument checks here, so usage errors read the same as other commands'. */
@@ -158,12 +176,27 @@ sandbox_check_args(int argc, char **argv)
                 return cli_usage_error("sandbox", "down: unknown argument '%s'", argv[i]);
         return 0;
     }
+    if (strcmp(sub, "migrate") == 0) {
+        for (int i = 2; i < argc; i++) {
+            if (strcmp(argv[i], "--url") == 0 && i + 1 < argc)
+                i++;
+            else if (strcmp(argv[i], "--url") == 0)
+                return cli_usage_error("sandbox", "migrate: --url needs a URL");
+            else if (strcmp(argv[i], "--status") != 0)
+                return cli_usage_error("sandbox", "migrate: unknown argument '%s'", argv[i]);
+        }
+        if (getenv("DATABASE_URL") == NULL && !has_url(argc, argv))
+            return cli_usage_error("sandbox",
+                                   "migrate: no database: set DATABASE_URL or pass --url URL");
+        return 0;
+    }
     if (strcmp(sub, "status") == 0 || strcmp(sub, "env") == 0) {
         if (argc > 2)
             return cli_usage_error("sandbox", "%s: unknown argument '%s'", sub, argv[2]);
         return 0;
     }
-    return cli_usage_error("sandbox", "unknown sub-command '%s' (up, down, status, env)", sub);
+    return cli_usage_error("sandbox", "unknown sub-command '%s' (up, down, status, env, migrate)",
+                           sub);
 }
 
 int

@@ -16,8 +16,8 @@
 static const char timeline_help[] =
     "usage: pgdrill timeline [--incident RFC3339] [--margin SECONDS] [--days N] [--json]\n"
     "\n"
-    "Neon's history window and every dump under $PGDRILL_BACKUP_URI on one time\n"
-    "axis: a bar over the last N days (default 30), the dumps with their ages and\n"
+    "Neon's history window and every dump under $PGDRILL_BACKUP_URI/weekly/ on one\n"
+    "time axis: a bar over the last N days (default 30), the dumps with their ages and\n"
     "the gaps between them. With --incident, recommends the restore source (PITR\n"
     "inside the window, else the newest dump before the incident), the target\n"
     "time (the incident minus the margin, default 60 s) and the expected data loss.\n"

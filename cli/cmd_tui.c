@@ -58,13 +58,21 @@ cli_cmd_tui(struct cli_ctx *ctx, int argc, char **argv)
         free(vars);
         return cli_usage_error("tui", "one RUNBOOK at most");
     }
+    if (argc - optind == 1) {
+        // a mistyped --var is said before the screen is taken over
+        path = cli_resolve_runbook(ctx, argv[optind]);
+        if ((code = cli_check_vars("tui", path, vars, n_vars)) != 0) {
+            free(path);
+            free(vars);
+            return code;
+        }
+    }
     if (getenv("PGDRILL_TUI_SCRIPT") == NULL && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+        free(path);
         free(vars);
         fprintf(stderr, "pgdrill tui: needs a terminal; use 'pgdrill run' for headless runs\n");
         return 2;
     }
-    if (argc - optind == 1)
-        path = cli_resolve_runbook(ctx, argv[optind]);
     dirs[0] = ctx->cfg.runbooks;
     to.runbook_path = path;
     to.runbook_dirs = dirs;

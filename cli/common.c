@@ -2,11 +2,15 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backup/backup.h"
 #include "cli.h"
+#include "engine/engine.h"
 #include "pd_mem.h"
+#include "runbook/runbook.h"
 
 int
 cli_fail(const struct pd_err *err)
@@ -54,4 +58,40 @@ cli_resolve_runbook(const struct cli_ctx *ctx, const char *arg)
     if (strlen(arg) > 3 && strcmp(arg + strlen(arg) - 3, ".md") == 0)
         return pd_xasprintf("%s/%s", ctx->cfg.runbooks, arg);
     return pd_xasprintf("%s/%s.md", ctx->cfg.runbooks, arg);
+}
+
+void
+cli_backup_uri_normalize(void)
+{
+    const char *value = getenv("PGDRILL_BACKUP_URI"), *cls = NULL;
+    char *base;
+
+    if (value == NULL || value[0] == '\0')
+        return;
+    base = backup_base_uri(value, &cls);
+    if (cls != NULL)
+        fprintf(stderr,
+                "pgdrill: warning: PGDRILL_BACKUP_URI=%s ends in the class folder %s/; it names "
+                "the location that holds the class folders: set PGDRILL_BACKUP_URI=%s\n",
+                value, cls, base);
+    if (strcmp(base, value) != 0)
+        setenv("PGDRILL_BACKUP_URI", base, 1);
+    free(base);
+}
+
+int
+cli_check_vars(const char *cmd, const char *path, const char *const *vars, size_t n_vars)
+{
+    struct runbook *rb = NULL;
+    struct pd_err err;
+    int code = 0;
+
+    pd_err_clear(&err);
+    // a runbook that does not load is reported by the command itself
+    if (n_vars == 0 || runbook_load(&rb, path, NULL, &err) != 0)
+        return 0;
+    if (engine_check_vars(rb, vars, n_vars, &err) != 0)
+        code = cli_usage_error(cmd, "%s", err.msg);
+    runbook_free(rb);
+    return code;
 }

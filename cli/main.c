@@ -93,6 +93,7 @@ main(int argc, char **argv)
         rc = cli_fail(&err);
         goto out;
     }
+    cli_backup_uri_normalize(); // after the config file, which may set it
     if (argc < 2) {
         char tui_name[] = "tui";
         char *tui_argv[] = {tui_name, NULL};

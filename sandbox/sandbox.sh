@@ -8,6 +8,9 @@
 #   sandbox.sh env               export lines for eval "$(pgdrill sandbox env)"
 #   sandbox.sh down [--purge]    stop what up started, by PID; --purge also
 #                                removes the state
+#   sandbox.sh migrate [--status] [--url URL]
+#                                apply (or list) migrations/*.sql on
+#                                DATABASE_URL or URL; no service needed
 #
 # Everything lives in $PGDRILL_HOME/sandbox (pgdrill sets PGDRILL_HOME) and
 # listens on 127.0.0.1 only:
@@ -57,7 +60,7 @@ NEONSB=${PGDRILL_NEON_SANDBOX:-$HERE/../build/neon-sandbox}
 DB=care_commons
 PROJECT=sandbox-project
 BUCKET=care-commons-backups
-BACKUP_URI=s3://$BUCKET/weekly
+BACKUP_URI=s3://$BUCKET # holds the class folders: weekly/, pre-migration/, pre-release/
 S3_ACCESS_KEY=S3RVER # s3rver's own account; the secret is generated
 REGION=us-east-1
 DEFAULT_VISITS=100000
@@ -732,9 +735,70 @@ cmd_down() {
     say "sandbox down"
 }
 
+# ---- migrate ---------------------------------------------------------------
+# The sandbox application's migrations (migrations/*.sql, in name order),
+# recorded in pgdrill_sandbox_migrations of the database migrated.
+MIGRATIONS=$HERE/migrations
+MIG_TABLE=pgdrill_sandbox_migrations
+
+cmd_migrate() {
+    local status=0 url=${DATABASE_URL:-} f name applied n_app=0 n_pend=0
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --status) status=1 ;;
+        --url)
+            [ $# -ge 2 ] || usage_die "migrate: --url needs a URL"
+            url=$2
+            shift
+            ;;
+        *) usage_die "migrate: unknown argument '$1'" ;;
+        esac
+        shift
+    done
+    [ -n "$url" ] || usage_die "migrate: no database: set DATABASE_URL or pass --url URL"
+    mq() { PGOPTIONS="-c client_min_messages=warning" PGCONNECT_TIMEOUT=10 \
+        "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$url" "$@"; }
+    if [ "$status" = 0 ]; then
+        mq -c "CREATE TABLE IF NOT EXISTS $MIG_TABLE (name text PRIMARY KEY,
+               applied_at timestamptz NOT NULL DEFAULT now())" ||
+            { warn "migrate: cannot reach or prepare the database"; exit 3; }
+    fi
+    # --status changes nothing: without the table nothing was applied
+    applied=$(mq -c "SELECT CASE WHEN to_regclass('$MIG_TABLE') IS NULL THEN 'none' END") ||
+        { warn "migrate: cannot reach the database"; exit 3; }
+    if [ "$applied" = none ]; then
+        applied=
+    else
+        applied=$(mq -c "SELECT name FROM $MIG_TABLE ORDER BY name") ||
+            { warn "migrate: cannot read $MIG_TABLE"; exit 3; }
+    fi
+    for f in "$MIGRATIONS"/*.sql; do
+        [ -e "$f" ] || continue
+        name=$(basename "$f")
+        if grep -qxF -- "$name" <<<"$applied"; then
+            n_app=$((n_app + 1))
+            [ "$status" = 1 ] && say "applied  $name"
+        elif [ "$status" = 1 ]; then
+            n_pend=$((n_pend + 1))
+            say "pending  $name"
+        else
+            mq -1 -f "$f" -c "INSERT INTO $MIG_TABLE (name) VALUES ('$name')" ||
+                { warn "migrate: $name failed; nothing of it was applied"; exit 1; }
+            n_app=$((n_app + 1))
+            say "applied  $name"
+        fi
+    done
+    if [ "$status" = 1 ]; then
+        say "$n_app applied, $n_pend pending"
+    else
+        say "migrations up to date ($n_app applied)"
+    fi
+}
+
 usage() {
     cat <<'EOF'
 usage: pgdrill sandbox up [--visits N] [--default-branch NAME] | status | env | down [--purge]
+       pgdrill sandbox migrate [--status] [--url URL]
 EOF
 }
 
@@ -746,6 +810,7 @@ main() {
     status) cmd_status "$@" ;;
     env) cmd_env "$@" ;;
     down) cmd_down "$@" ;;
+    migrate) cmd_migrate "$@" ;;
     -h | --help | help) usage ;;
     "") usage_die "missing command" ;;
     *) usage_die "unknown command '$cmd'" ;;

@@ -200,14 +200,14 @@ if s3_start "$WORK/s3" testbucket 2>"$WORK/s3start.err"; then
         not_ok "fixture database valgrind_backup"
     fi
     vg_cmd "backup (pg_dump -> gzip -> s3 multipart)" 0 "DATABASE_URL=$BIG" \
-        PGDRILL_BACKUP_URI=s3://testbucket/weekly -- backup --json
+        PGDRILL_BACKUP_URI=s3://testbucket -- backup --json
     if [ -n "$(s3_aws s3 ls s3://testbucket/weekly/ 2>/dev/null)" ]; then
         ok "backup: the object is in s3 (the valgrind run did its work)"
     else
         not_ok "backup: the object is in s3 (the valgrind run did its work)"
     fi
     vg_cmd "backup with a failing pg_dump" 1 "DATABASE_URL=$(db_url valgrind_no_such_db)" \
-        PGDRILL_BACKUP_URI=s3://testbucket/weekly -- backup
+        PGDRILL_BACKUP_URI=s3://testbucket -- backup
 else
     not_ok "s3rver for the backup run" "$(cat "$WORK/s3start.err")"
 fi

@@ -85,6 +85,34 @@ backup_class_prefix(const char *base, const char *cls)
     return out;
 }
 
+char *
+backup_base_uri(const char *value, const char **cls_out)
+{
+    const char *scheme = strstr(value, "://");
+    const char *key = scheme ? strchr(scheme + 3, '/') : NULL;
+    size_t len = strlen(value);
+
+    *cls_out = NULL;
+    while (len > 0 && value[len - 1] == '/')
+        len--;
+    if (key != NULL && (size_t)(key - value) < len) {
+        size_t start = len;
+
+        while (start > (size_t)(key - value) + 1 && value[start - 1] != '/')
+            start--;
+        for (size_t i = 0; backup_classes[i] != NULL; i++)
+            if (strlen(backup_classes[i]) == len - start &&
+                strncmp(value + start, backup_classes[i], len - start) == 0)
+                *cls_out = backup_classes[i];
+        if (*cls_out != NULL) {
+            len = start;
+            while (len > 0 && value[len - 1] == '/')
+                len--;
+        }
+    }
+    return pd_xstrndup(value, len);
+}
+
 void
 backup_name(char buf[BACKUP_NAME_LEN], double t)
 {

@@ -57,6 +57,16 @@ int backup_class_valid(const char *name);
  */
 char *backup_class_prefix(const char *base, const char *cls);
 
+/*
+ * The one meaning of PGDRILL_BACKUP_URI: the location that holds the class
+ * folders ("s3://bucket" or "s3://bucket/prefix"). Returns value without
+ * trailing '/'. A value whose last key element is a class name (the old form
+ * "s3://bucket/weekly") gives its parent ("s3://bucket"), and *cls_out
+ * borrows that class name from backup_classes (else NULL). The bucket itself
+ * is never taken for a class. Caller owns the result.
+ */
+char *backup_base_uri(const char *value, const char **cls_out);
+
 /* The object name for a backup started at t (epoch seconds, formatted in UTC). */
 void backup_name(char buf[BACKUP_NAME_LEN], double t);
 

@@ -103,7 +103,12 @@ backup_summary_text(const struct backup_summary *s)
         backup_format_bytes(plain, sizeof(plain), (double)res->plain_bytes);
         backup_format_bytes(comp, sizeof(comp), (double)res->compressed_bytes);
         pd_time_human(el, sizeof(el), res->duration_s);
-        pd_buf_appendf(&b, NULL, "backup ok: s3://%s/%s\n", s->bucket, s->key);
+        // a backup that failed after its upload is not ok, whatever the object looks like
+        if (s->failure == NULL)
+            pd_buf_appendf(&b, NULL, "backup ok: s3://%s/%s\n", s->bucket, s->key);
+        else
+            pd_buf_appendf(&b, NULL, "backup FAILED at %s after the upload: s3://%s/%s\n", s->stage,
+                           s->bucket, s->key);
         pd_buf_appendf(&b, NULL,
                        "  dump %s (%" PRIu64 " bytes), gzip %s (%" PRIu64
                        " bytes, %d parts) in %s\n",

@@ -180,6 +180,8 @@ engine_new(struct engine **out, const struct runbook *rb, struct drill *drill,
             if (eq == NULL || eq == opts->vars[i])
                 return PD_ERR_SET(err, PD_EUSAGE, "--var '%s': expected NAME=VALUE", opts->vars[i]);
         }
+        if (engine_check_vars(rb, opts->vars, opts->n_vars, err) != 0)
+            return PD_EUSAGE;
     }
     e = pd_xcalloc(1, sizeof(*e));
     e->rb = rb;

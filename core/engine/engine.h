@@ -180,10 +180,19 @@ struct engine_opts {
 };
 
 /*
+ * Every --var (NAME=VALUE) names an input of rb (header or input step) or an
+ * environment variable rb reads (${NAME}, env=NAME). Otherwise PD_EUSAGE:
+ * the name, the runbook's inputs and the closest one ("did you mean x?").
+ */
+int engine_check_vars(const struct runbook *rb, const char *const *vars, size_t n_vars,
+                      struct pd_err *err);
+
+/*
  * Fails PD_EINPUT when the drill's stages no longer match the runbook
  * (stages_sha256 or step counts differ: "drill ID: the runbook's stages
  * changed since the drill began ..."), PD_EUSAGE when a --var is not
- * NAME=VALUE. ev and opts are copied; payload is passed to every callback.
+ * NAME=VALUE or not one rb takes (engine_check_vars). ev and opts are
+ * copied; payload is passed to every callback.
  */
 int engine_new(struct engine **out, const struct runbook *rb, struct drill *drill,
                const struct engine_opts *opts, const struct engine_events *ev, void *payload,

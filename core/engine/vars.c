@@ -59,6 +59,142 @@ engine_lookup(const struct engine *e, const char *name)
     return NULL;
 }
 
+/* runbook_expand callback: note whether the wanted name is referenced, expand to nothing. */
+static int
+find_ref(struct pd_buf *out, const char *name, size_t at, size_t ref_len, void *payload,
+         struct pd_err *err)
+{
+    const char **want = payload;
+
+    (void)out;
+    (void)at;
+    (void)ref_len;
+    (void)err;
+    if (*want != NULL && strcmp(name, *want) == 0)
+        *want = NULL;
+    return 0;
+}
+
+/* 1 when text references ${name} (or lists name in a comma-separated env= value). */
+static bool
+text_refers(const char *text, const char *name, bool list)
+{
+    const char *want = name;
+    char *junk = NULL;
+    struct pd_err err;
+    size_t nl = strlen(name);
+
+    if (text == NULL)
+        return false;
+    if (list)
+        for (const char *p = text; *p; p += strcspn(p, ","), p += *p == ',')
+            if (strncmp(p, name, nl) == 0 && (p[nl] == ',' || p[nl] == '\0'))
+                return true;
+    pd_err_clear(&err);
+    // a malformed reference is the linter's to report; what was read before it counts
+    (void)runbook_expand(&junk, text, find_ref, &want, &err);
+    free(junk);
+    return want == NULL;
+}
+
+/* 1 when the runbook reads the environment variable name (in a body or an attribute). */
+static bool
+runbook_reads_env(const struct runbook *rb, const char *name)
+{
+    if (!is_upper_name(name))
+        return false;
+    for (size_t i = 0; i < rb->n_stages; i++)
+        for (size_t j = 0; j < rb->stages[i].n_steps; j++) {
+            const struct runbook_step *st = &rb->stages[i].steps[j];
+
+            const char *act = runbook_action_name(st->action);
+
+            if (text_refers(st->body, name, false))
+                return true;
+            // sql and check steps without url= connect to ${DATABASE_URL}
+            if (strcmp(name, "DATABASE_URL") == 0 && runbook_step_attr(st, "url") == NULL &&
+                (strcmp(act, "sql") == 0 || strcmp(act, "check") == 0))
+                return true;
+            for (size_t k = 0; k < st->n_attrs; k++)
+                if (text_refers(st->attrs[k].value, name, strcmp(st->attrs[k].key, "env") == 0))
+                    return true;
+        }
+    return false;
+}
+
+/* The name a --var answers for step st (an input step's, a note's name=), or "". */
+static const char *
+step_answer_name(const struct runbook_step *st)
+{
+    const char *n = runbook_step_attr(st, "name");
+
+    if (st->input != NULL)
+        return st->input->name;
+    return n != NULL && strcmp(runbook_action_name(st->action), "note") == 0 ? n : "";
+}
+
+/* Append the name to the list in b; remember it when it is the closest yet to want. */
+static void
+consider_name(struct pd_buf *b, const char *cand, const char *want, const char **best,
+              size_t *best_d)
+{
+    size_t d = runbook_edit_distance(want, cand);
+
+    pd_buf_appendf(b, NULL, "%s%s", b->len ? ", " : "", cand);
+    if (d < *best_d) {
+        *best_d = d;
+        *best = cand;
+    }
+}
+
+/* The names a --var answers into b ("a, b, c"), header inputs first; the closest in *best. */
+static void
+input_names(struct pd_buf *b, const struct runbook *rb, const char *name, const char **best)
+{
+    size_t best_d = (size_t)-1;
+
+    for (size_t i = 0; i < rb->n_inputs; i++)
+        consider_name(b, rb->inputs[i].name, name, best, &best_d);
+    for (size_t i = 0; i < rb->n_stages; i++)
+        for (size_t j = 0; j < rb->stages[i].n_steps; j++)
+            if (step_answer_name(&rb->stages[i].steps[j])[0] != '\0')
+                consider_name(b, step_answer_name(&rb->stages[i].steps[j]), name, best, &best_d);
+    // a suggestion only when it is close: at most 2 edits or a third of the name
+    if (best_d > 2 && best_d * 3 > strlen(name))
+        *best = NULL;
+}
+
+int
+engine_check_vars(const struct runbook *rb, const char *const *vars, size_t n_vars,
+                  struct pd_err *err)
+{
+    for (size_t v = 0; v < n_vars; v++) {
+        size_t nl = strcspn(vars[v], "=");
+        char *name = pd_xstrndup(vars[v], nl);
+        bool known = runbook_find_input(rb, name) != NULL || runbook_reads_env(rb, name);
+        const char *best = NULL;
+        struct pd_buf b;
+
+        for (size_t i = 0; !known && i < rb->n_stages; i++)
+            for (size_t j = 0; !known && j < rb->stages[i].n_steps; j++)
+                known = strcmp(step_answer_name(&rb->stages[i].steps[j]), name) == 0;
+        if (known) {
+            free(name);
+            continue;
+        }
+        pd_buf_init(&b, 0);
+        input_names(&b, rb, name, &best);
+        PD_ERR_SET(err, PD_EUSAGE, "--var %s: runbook %s has no input '%s'%s%s%s (%s%s)", name,
+                   rb->id ? rb->id : rb->path, name, best ? "; did you mean " : "",
+                   best ? best : "", best ? "?" : "", b.len ? "its inputs: " : "it has no inputs",
+                   b.len ? b.data : "");
+        pd_buf_free(&b);
+        free(name);
+        return PD_EUSAGE;
+    }
+    return 0;
+}
+
 int
 engine_set_var(struct engine *e, const char *name, const char *value, struct pd_err *err)
 {

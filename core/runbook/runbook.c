@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <cmark.h>
@@ -432,6 +433,8 @@ static bool
 decl_options(struct input_decl *d, size_t i)
 {
     struct runbook_input *in = &d->in;
+    const char *env = getenv("PGDRILL_ENVIRONMENT"), *env_default = NULL;
+    struct runbook_pos env_pos = {0};
 
     in->required = true;
     for (; i < d->toks.n; i++) {
@@ -451,6 +454,12 @@ decl_options(struct input_decl *d, size_t i)
         } else if (t->key && strcmp(t->key, "default") == 0 && in->default_value == NULL) {
             in->default_value = pd_xstrdup(t->value);
             d->default_pos = tp;
+        } else if (t->key && strncmp(t->key, "default-", 8) == 0 && t->key[8] != '\0') {
+            // default-ENV=VALUE: the default where PGDRILL_ENVIRONMENT is ENV
+            if (env_default == NULL && env != NULL && strcasecmp(env, t->key + 8) == 0) {
+                env_default = t->value;
+                env_pos = tp;
+            }
         } else if (t->key == NULL && t->quoted && in->prompt == NULL) {
             in->prompt = pd_xstrdup(t->value);
         } else {
@@ -462,6 +471,11 @@ decl_options(struct input_decl *d, size_t i)
     if (in->prompt == NULL) {
         rb_diag(d->c, d->pos.line, d->pos.col, "bad input declaration: missing prompt");
         return false;
+    }
+    if (env_default != NULL) {
+        free(in->default_value);
+        in->default_value = pd_xstrdup(env_default);
+        d->default_pos = env_pos;
     }
     if (!d->have_flag && in->default_value != NULL)
         in->required = false;

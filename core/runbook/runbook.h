@@ -179,6 +179,12 @@ const char *runbook_step_attr(const struct runbook_step *step, const char *key);
 /* "sh", "sql", ... Borrowed, static. */
 const char *runbook_action_name(enum step_action action);
 
+/*
+ * Optimal string alignment distance (transpositions count 1), ASCII
+ * case-folded: the "did you mean" of the linter and of --var.
+ */
+size_t runbook_edit_distance(const char *a, const char *b);
+
 /* Find a declared input by name, or NULL. */
 const struct runbook_input *runbook_find_input(const struct runbook *rb, const char *name);
 

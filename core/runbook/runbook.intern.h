@@ -56,9 +56,6 @@ bool runbook_valid_integer(const char *s);
  */
 char *runbook_slug(const char *title);
 
-/* Optimal string alignment distance (transpositions count 1), ASCII case-folded. */
-size_t runbook_edit_distance(const char *a, const char *b);
-
 /* Is word in the space-separated list? */
 bool runbook_word_in(const char *list, const char *word, size_t len);
 

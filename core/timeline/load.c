@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "backup/backup.h"
 #include "neon/client.h"
 #include "pd_err.h"
 #include "pd_mem.h"
@@ -88,9 +89,8 @@ load_dumps(struct timeline *tl, struct audit *audit, struct pd_err *err)
     rc = s3_client_new_from_env(&sc, err);
     if (rc != 0)
         goto out;
-    // a prefix "weekly" lists "weekly/..." only, not "weekly-old/..."
-    size_t kl = strlen(uri.key);
-    prefix = kl == 0 || uri.key[kl - 1] == '/' ? pd_xstrdup(uri.key) : pd_xasprintf("%s/", uri.key);
+    // the weekly class folder under the base, as verify and restore-from-s3 read it
+    prefix = backup_class_prefix(uri.key, "weekly");
     tl->bucket = pd_xstrdup(uri.bucket);
     tl->prefix = pd_xstrdup(prefix);
     rc = s3_client_list(sc, uri.bucket, prefix, NULL, 0, on_page, tl, err);

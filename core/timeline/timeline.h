@@ -128,7 +128,8 @@ char *timeline_json(const struct timeline *tl, const struct timeline_rec *rec);
 /*
  * Build the axis from the services: the Neon project (NEON_API_HOST,
  * NEON_API_KEY, NEON_PROJECT_ID) for the window and every object under
- * $PGDRILL_BACKUP_URI for the dumps. PD_EUSAGE when a setting is missing,
+ * the weekly class folder of $PGDRILL_BACKUP_URI (backup_class_prefix) for
+ * the dumps. PD_EUSAGE when a setting is missing,
  * PD_ESERVICE when a service fails (the message names which).
  *
  * Each request is recorded in audit (required, borrowed) after it, with

@@ -63,11 +63,11 @@ whole() {
         [ "$(sha256sum <"$W/got.gz" | cut -c1-64)" = "$(json_get "$2" sha256)" ]
 }
 no_local() { [ -z "$(find "$W/keep" "$TMPDIR" -mindepth 1)" ]; }
-# backup NAME [ARGS...]: pgdrill backup into s3://testbucket/NAME/weekly; rc in RC
+# backup NAME [ARGS...]: pgdrill backup into s3://testbucket/NAME (its weekly/); rc in RC
 backup() {
     local name=$1
     shift
-    PGDRILL_BACKUP_URI=s3://testbucket/$name/weekly "$PGDRILL_BIN" backup --json "$@" \
+    PGDRILL_BACKUP_URI=s3://testbucket/$name "$PGDRILL_BIN" backup --json "$@" \
         >"$W/$name.json" 2>"$W/$name.err"
     RC=$?
 }
@@ -94,7 +94,7 @@ next_run() {
     [ "$RC" = 0 ] && whole "$1/" "$W/$1.json"
 }
 bg_backup() { # NAME: in the background, with a --keep-local copy
-    PGDRILL_BACKUP_URI=s3://testbucket/$1/weekly "$PGDRILL_BIN" backup --keep-local "$W/keep/$1.sql.gz" \
+    PGDRILL_BACKUP_URI=s3://testbucket/$1 "$PGDRILL_BIN" backup --keep-local "$W/keep/$1.sql.gz" \
         >"$W/$1.out" 2>&1 &
     BG=$!
 }
@@ -193,11 +193,21 @@ fact "nothing at the final key" no_key stalls/
 fact "no local temp or partial file" no_local
 fault_row "S3 responses stalled past the timeout (every attempt)"
 
+# ---- a failure after the upload (the HEAD check) --------------------------------
+arm "kind=status500&count=100&match=HEAD%20/testbucket/hd/"
+PGDRILL_BACKUP_URI=s3://testbucket/hd "$PGDRILL_BIN" backup >"$W/hd.out" 2>"$W/hd.err"
+fact_exit 3 $?
+fact_msg "names the failed check" "$W/hd.err" "^pgdrill backup: [a-z]+ failed: .*s3://testbucket/hd/weekly/care-commons-backup-"
+fact "no \"backup ok\" summary" sh -c "! grep -q 'backup ok' '$W/hd.out'"
+fact_msg "the summary says it failed after the upload" "$W/hd.out" "^backup FAILED at [a-z]+ after the upload: s3://testbucket/hd/weekly/"
+s3_proxy_ctl clear
+fault_row "S3 HEAD fails after the upload (summary)"
+
 # ---- truncated XML listing ---------------------------------------------------
 s3_proxy_ctl clear
-PGDRILL_BACKUP_URI=s3://testbucket/s500/weekly "$PGDRILL_BIN" backup --dry-run >"$W/trunc0.out" 2>&1
+PGDRILL_BACKUP_URI=s3://testbucket/s500 "$PGDRILL_BIN" backup --dry-run >"$W/trunc0.out" 2>&1
 arm "kind=truncate&after=300&count=100&match=list-type=2"
-PGDRILL_BACKUP_URI=s3://testbucket/s500/weekly "$PGDRILL_BIN" backup --dry-run >"$W/trunc.out" 2>&1
+PGDRILL_BACKUP_URI=s3://testbucket/s500 "$PGDRILL_BIN" backup --dry-run >"$W/trunc.out" 2>&1
 fact_exit 3 $?
 fact_msg "names the listing and the cut XML" "$W/trunc.out" "retention failed: s3: LIST s3://testbucket/s500/weekly/: list response: truncated XML at line [0-9]+ column [0-9]+: no element found \(after retries\)$"
 fact "retried before giving up (5 attempts)" test "$(s3_proxy_log | grep -c '^GET /testbucket?[^ ]*list-type=2')" = 5

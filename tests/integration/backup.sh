@@ -41,7 +41,7 @@ SRC=$(fresh_db pgdrill_backup_src) || bail setup "cannot create the source datab
 sql "$SRC" "CREATE TABLE bulk_notes AS SELECT g AS id, md5(g::text) || ' note ' || g AS body
             FROM generate_series(1, 40000) g" >/dev/null || bail setup "cannot add bulk rows"
 HOMEDIR=$(pgdrill_home backup)
-export PGDRILL_HOME=$HOMEDIR DATABASE_URL=$SRC PGDRILL_BACKUP_URI=s3://testbucket/weekly
+export PGDRILL_HOME=$HOMEDIR DATABASE_URL=$SRC PGDRILL_BACKUP_URI=s3://testbucket
 unset SLACK_WEBHOOK_URL
 KEYRE='^weekly/care-commons-backup-[0-9]{8}-[0-9]{6}\.sql\.gz$'
 
@@ -118,7 +118,15 @@ check "gunzip | psql restores it into an empty database with identical row count
 # ---- 2. classes ------------------------------------------------------------
 "$PGDRILL_BIN" backup --class pre-release --json >"$W/b2.json" 2>"$W/b2.err"
 like "$(json_get "$W/b2.json" key)" '^pre-release/care-commons-backup-[0-9]{8}-[0-9]{6}\.sql\.gz$' \
-    "a URI ending in a class name has it replaced: weekly -> pre-release/"
+    "the class folder goes under PGDRILL_BACKUP_URI: s3://testbucket -> pre-release/"
+unlike "$(cat "$W/b2.err")" "warning" "  without a warning"
+# the old form, ending in a class folder: its parent, with a warning naming the value to set
+PGDRILL_BACKUP_URI=s3://testbucket/old/weekly/ "$PGDRILL_BIN" backup --class pre-release --json \
+    >"$W/b2o.json" 2>"$W/b2o.err"
+like "$(json_get "$W/b2o.json" key)" '^old/pre-release/care-commons-backup-' \
+    "a URI ending in a class folder is taken as its parent: old/weekly/ -> old/pre-release/"
+like "$(cat "$W/b2o.err")" "^pgdrill: warning: PGDRILL_BACKUP_URI=s3://testbucket/old/weekly/ ends in the class folder weekly/; .*: set PGDRILL_BACKUP_URI=s3://testbucket/old$" \
+    "  with a warning that names the value to use instead"
 PGDRILL_BACKUP_URI=s3://testbucket/prod/ "$PGDRILL_BIN" backup --class pre-migration --json \
     >"$W/b3.json" 2>"$W/b3.err"
 like "$(json_get "$W/b3.json" key)" '^prod/pre-migration/care-commons-backup-' \
@@ -157,7 +165,7 @@ sql "$SRC" "CREATE TABLE bulk_blobs AS SELECT g AS id, encode(sha512(g::text::by
 s3_proxy_ctl clear
 s3_proxy_ctl "fault?kind=delay&seconds=4&count=5&match=partNumber="
 mkdir "$W/killdir"
-PGDRILL_BACKUP_URI=s3://testbucket/killed/weekly "$PGDRILL_BIN" backup --keep-local "$W/killdir/k.sql.gz" \
+PGDRILL_BACKUP_URI=s3://testbucket/killed "$PGDRILL_BIN" backup --keep-local "$W/killdir/k.sql.gz" \
     >"$W/k.out" 2>&1 &
 BG_PID=$!
 for _ in $(seq 1 150); do
@@ -178,7 +186,7 @@ unlike "$(s3_proxy_log)" 'POST /testbucket/killed/weekly/[^ ]*\?uploadId=' "and 
 is "$(ls -A "$W/killdir")" "" "no local file, not even a partial --keep-local copy"
 is "$(find "$W" "${TMPDIR:-/tmp}" -maxdepth 1 -name '*.partial' 2>/dev/null)" "" "no local temp files"
 s3_proxy_ctl clear
-PGDRILL_BACKUP_URI=s3://testbucket/killed/weekly "$PGDRILL_BIN" backup --json >"$W/k2.json" 2>"$W/k2.err"
+PGDRILL_BACKUP_URI=s3://testbucket/killed "$PGDRILL_BIN" backup --json >"$W/k2.json" 2>"$W/k2.err"
 rc=$?
 is "$rc" 0 "the next run completes"
 t_next() {
@@ -193,7 +201,7 @@ check "its multipart object is whole (gzip -t, sha256 as reported)" t_next
 # SIGTERM (systemd stopping the service) aborts the upload cleanly: exit 130
 s3_proxy_ctl clear
 s3_proxy_ctl "fault?kind=delay&seconds=2&count=5&match=partNumber="
-PGDRILL_BACKUP_URI=s3://testbucket/termed/weekly "$PGDRILL_BIN" backup >"$W/t.out" 2>"$W/t.err" &
+PGDRILL_BACKUP_URI=s3://testbucket/termed "$PGDRILL_BIN" backup >"$W/t.out" 2>"$W/t.err" &
 BG_PID=$!
 for _ in $(seq 1 150); do
     s3_proxy_log | grep -q '^POST /testbucket/termed/weekly/.*?uploads' && break

@@ -119,7 +119,7 @@ is "$?" 0 "env exits 0"
             PGDRILL_BACKUP_URI; do
             [ -n "${!v:-}" ] || exit 2
         done
-        [ "$PGDRILL_BACKUP_URI" = s3://care-commons-backups/weekly ] || exit 3
+        [ "$PGDRILL_BACKUP_URI" = s3://care-commons-backups ] || exit 3
     fi
     [ "$PGDRILL_ENVIRONMENT" = SANDBOX ] || exit 4
 )

@@ -155,7 +155,7 @@ drill_dir() { find "$1/drills" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | hea
 # ---- backup -----------------------------------------------------------
 H=$W/home-backup
 (cd "$W" && PGDRILL_HOME=$H DATABASE_URL=$APP_URL SLACK_WEBHOOK_URL=$SLACK_URL PGDRILL_DEBUG=1 \
-    PGDRILL_BACKUP_URI=s3://$BUCKET/weekly "$PGDRILL_BIN" backup --json) >"$W/backup.out" 2>"$W/backup.err"
+    PGDRILL_BACKUP_URI=s3://$BUCKET "$PGDRILL_BIN" backup --json) >"$W/backup.out" 2>"$W/backup.err"
 rc=$?
 is "$rc" 0 "backup: exits 0"
 [ "$rc" = 0 ] || sed 's/^/# /' "$W/backup.err"
@@ -187,7 +187,7 @@ check "s3: the proxy refuses a request signed with another secret" t_wrong_secre
 # ---- a failing backup sends the Slack notice -----------------------------
 H=$W/home-backup-fail
 (cd "$W" && PGDRILL_HOME=$H DATABASE_URL="${APP_URL%/*}/no_such_db" SLACK_WEBHOOK_URL=$SLACK_URL \
-    PGDRILL_BACKUP_URI=s3://$BUCKET/weekly "$PGDRILL_BIN" backup --json) >"$W/backup-fail.out" 2>"$W/backup-fail.err"
+    PGDRILL_BACKUP_URI=s3://$BUCKET "$PGDRILL_BIN" backup --json) >"$W/backup-fail.out" 2>"$W/backup-fail.err"
 is "$?" 1 "backup-fail: a backup of a missing database exits 1"
 for _ in $(seq 1 50); do [ -e "$W/slack.body" ] && break; sleep 0.1; done
 is "$(cat "$W/slack.body.path" 2>/dev/null)" "/services/T0PLANTED/B0PLANTED/$SLACK_TOKEN" \
@@ -203,7 +203,7 @@ no_secret backup-fail "Slack notice body" "$W/slack.body"
 # session token included, as AWS does.
 H=$W/home-backup-denied
 (cd "$W" && PGDRILL_HOME=$H DATABASE_URL=$APP_URL AWS_SECRET_ACCESS_KEY=$BAD_AWS_SECRET PGDRILL_DEBUG=1 \
-    PGDRILL_BACKUP_URI=s3://$BUCKET/weekly "$PGDRILL_BIN" backup --json) >"$W/backup-denied.out" 2>"$W/backup-denied.err"
+    PGDRILL_BACKUP_URI=s3://$BUCKET "$PGDRILL_BIN" backup --json) >"$W/backup-denied.out" 2>"$W/backup-denied.err"
 is "$?" 3 "backup-denied: a backup signed with a wrong secret exits 3"
 like "$(cat "$W/backup-denied.out" "$W/backup-denied.err")" "SignatureDoesNotMatch" \
     "backup-denied: S3's refusal is reported"

@@ -63,7 +63,7 @@ for v in $(env | sed -n 's/^\(AWS_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
 mkdir -p "$W/home"
 export HOME=$W/home AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=$SECRET AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$PPORT AWS_PAGER=
-export PGDRILL_BACKUP_URI=s3://care-commons-backups/weekly PGDRILL_HOME=$W/pgdrill-home
+export PGDRILL_BACKUP_URI=s3://care-commons-backups PGDRILL_HOME=$W/pgdrill-home
 ALOG=$PGDRILL_HOME/audit.log
 
 # three dumps: 15, 8 and 1 days old (sizes 100, 2000, 30000 bytes), plus an unrelated object

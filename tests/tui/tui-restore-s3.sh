@@ -41,20 +41,24 @@ upload_backup "weekly/$NEW_KEY" "$W/new.sql.gz"
 check "the two backups differ ($FULL_COUNTS vs $NEW_COUNTS)" test "$FULL_COUNTS" != "$NEW_COUNTS"
 BRANCH=restore-from-backup-$(date -u +%Y-%m-%d)
 
-# npm is not the application here: the migration commands only show what they see
-# shellcheck disable=SC2016 # $DATABASE_URL is the runbook step's, expanded there
-t_start 140 100 PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 "HOME=$HOME" \
+# the sandbox's defaults: the migration stage runs `pgdrill sandbox migrate`
+# (the pgdrill under test, first on PATH) against the restored database
+t_start 140 108 PGDRILL_ENVIRONMENT=sandbox "PATH=$(dirname "$PGDRILL_BIN"):$PATH" LANG=C.UTF-8 LC_ALL=C.UTF-8 "HOME=$HOME" \
     "DATABASE_URL=$SRC_URL" "NEON_API_HOST=$NEON_API_HOST" "NEON_API_KEY=$NEON_API_KEY" \
     "NEON_PROJECT_ID=$NEON_PROJECT_ID" "PGDRILL_BACKUP_URI=$PGDRILL_BACKUP_URI" \
     "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID" "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY" \
     "AWS_REGION=$AWS_REGION" "AWS_ENDPOINT_URL_S3=$AWS_ENDPOINT_URL_S3" \
-    -- tui "$TOP/runbooks/restore-from-s3.md" \
-    --var migrate_status_cmd='echo "status: DATABASE_URL names $(basename "$DATABASE_URL")"' \
-    --var migrate_cmd=true
+    -- tui "$TOP/runbooks/restore-from-s3.md"
 
 check "banner names the sandbox" t_wait "SANDBOX" 30
 for q in "backup_prefix" "restore_db" "dump_format" "restore_jobs" "app_dir"; do
     check "input $q is asked, with its default" t_wait "┌─ $q ─" 20
+    t_keys Enter
+done
+# PGDRILL_ENVIRONMENT=sandbox: the migration inputs default to the sandbox's commands
+for q in "migrate_status_cmd|pgdrill sandbox migrate --status" "migrate_cmd|pgdrill sandbox migrate"; do
+    check "input ${q%%|*} is asked" t_wait "┌─ ${q%%|*} ─" 20
+    check "  with the sandbox's default: ${q#*|}" t_wait "Default: ${q#*|} (Enter accepts it)" 5
     t_keys Enter
 done
 check "the outcome is asked with its choices" t_wait "Choices: switch, verify-only" 20
@@ -86,8 +90,10 @@ check "the restore showed its progress" \
     grep -qE "progress: [0-9.]+ (B|KiB|MiB) downloaded, [0-9.]+ (B|KiB|MiB) restored" "$T_WORK/confirm.txt"
 check "the restore ended with the sha256 checked" \
     grep -qE "restored [0-9.]+ KiB \([0-9.]+ KiB\) with psql in [0-9.]+s; sha256 matches" "$T_WORK/confirm.txt"
-check "the migration status ran against the restored database" \
-    grep -qF "status: DATABASE_URL names care_commons_restored" "$T_WORK/confirm.txt"
+check "the sandbox's migration status: both pending on the restored database" \
+    grep -qF "0 applied, 2 pending" "$T_WORK/confirm.txt"
+check "the sandbox's migrations were applied" \
+    grep -qE "applied +0002_visit_notes.sql" "$T_WORK/confirm.txt"
 check "the integrity counts show the older backup's visits ($FULL_VISITS)" \
     grep -qE "^ visits \| $FULL_VISITS\$" "$T_WORK/confirm.txt"
 check "the integrity check on visits passed" \
@@ -138,6 +144,8 @@ check "pgdrill tui exits 0 (got $rc)" test "$rc" = 0
 URI=$(sed -n 's/^uri=//p' "$W/out.uri")
 check "the restore branch is kept after the switch-over" test -n "$URI"
 is "$(counts "$URI")" "$FULL_COUNTS" "the restored tables hold the older backup's rows ($FULL_COUNTS)"
+is "$(psql "$URI" -qAtX -c 'SELECT count(*) FROM pgdrill_sandbox_migrations' 2>&1)/$(psql "$SRC_URL" -qAtX -c "SELECT to_regclass('pgdrill_sandbox_migrations') IS NULL" 2>&1)" \
+    "2/t" "the sandbox's migrations went to the restored database, not to production"
 
 dir=$(t_drill_dir)
 R=$dir/report.json

@@ -49,6 +49,34 @@ test_class_prefix(void **state)
         assert_string_equal(got, cases[i].want);
         free(got);
     }
+    {
+        static const struct {
+            const char *value, *want, *cls;
+        } uris[] = {
+            {"s3://b", "s3://b", NULL},
+            {"s3://b/", "s3://b", NULL},
+            {"s3://b/weekly", "s3://b", "weekly"},
+            {"s3://b/weekly//", "s3://b", "weekly"},
+            {"s3://b/prod/pre-release", "s3://b/prod", "pre-release"},
+            {"s3://b/prod", "s3://b/prod", NULL},
+            {"s3://weekly", "s3://weekly", NULL},
+            {"s3://weekly/", "s3://weekly", NULL},
+            {"s3://b/weekly-old", "s3://b/weekly-old", NULL},
+            {"s3://b/weekly/x", "s3://b/weekly/x", NULL},
+        };
+
+        for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+            const char *cls = "unset";
+            char *got = backup_base_uri(uris[i].value, &cls);
+
+            assert_string_equal(got, uris[i].want);
+            if (uris[i].cls == NULL)
+                assert_null(cls);
+            else
+                assert_string_equal(cls, uris[i].cls);
+            free(got);
+        }
+    }
     assert_true(backup_class_valid("weekly"));
     assert_true(backup_class_valid("pre-migration"));
     assert_true(backup_class_valid("pre-release"));

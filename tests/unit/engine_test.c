@@ -567,7 +567,7 @@ test_expand(void **state)
     setenv("PD_ENGINE_Y", "$(id)`id`\"'", 1);
     unsetenv("PD_ENGINE_UNSET_VAR");
     parse(f, HEADER("input: mode text \"Mode\"\ninput: dflt text default=\"the default\" "
-                    "\"D\"\n") "## One\n\n```sh\ntrue\n```\n");
+                    "\"D\"\ninput: extra text optional \"E\"\n") "## One\n\n```sh\ntrue\n```\n");
     assert_int_equal(engine_new(&f->e, f->rb, f->d, &o, NULL, f, &err), 0);
     // a run variable wins over the default and the --var
     {
@@ -1344,21 +1344,84 @@ test_resume_secret_from_var(void **state)
 }
 
 static void
+test_var_names(void **state)
+{
+    struct fx *f = *state;
+    struct pd_err err = {0};
+
+    static const struct {
+        const char *var, *msg; /* msg NULL: accepted */
+    } cases[] = {
+        {"outcome_option=B", NULL},
+        {"when=2026-01-01T00:00:00Z", NULL},
+        {"what=slow", NULL},
+        {"PD_ENGINE_AREA=x", NULL},
+        {"PD_ENGINE_LIST=x", NULL},
+        {"DATABASE_URL=postgresql://h/db", NULL},
+        {"outcome_optoin=B",
+         "--var outcome_optoin: runbook test has no input 'outcome_optoin'; did "
+         "you mean outcome_option? (its inputs: outcome_option, when, what)"},
+        {"wehn=x", "--var wehn: runbook test has no input 'wehn'; did you mean when? (its inputs: "
+                   "outcome_option, when, what)"},
+        {"no_such_input=1", "--var no_such_input: runbook test has no input 'no_such_input' (its "
+                            "inputs: outcome_option, when, what)"},
+        {"PD_ENGINE_OTHER=1", "--var PD_ENGINE_OTHER: runbook test has no input 'PD_ENGINE_OTHER' "
+                              "(its inputs: outcome_option, when, what)"},
+    };
+
+    (void)state;
+    parse(
+        f,
+        HEADER(
+            "input: outcome_option choice(A,B) default=A \"O\"\n") "## One\n\n"
+                                                                   "```input name=when "
+                                                                   "type=timestamp\nWhen?\n```\n\n"
+                                                                   "```note "
+                                                                   "name=what\nOdd?\n```\n\n"
+                                                                   "```sh env=PD_ENGINE_LIST\necho "
+                                                                   "${PD_ENGINE_AREA}\n```\n\n"
+                                                                   "```sql\nSELECT 1\n```\n");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *v[] = {cases[i].var};
+        int rc = engine_check_vars(f->rb, v, 1, &err);
+
+        if (cases[i].msg == NULL) {
+            if (rc != 0)
+                fail_msg("%s: %s", cases[i].var, err.msg);
+        } else {
+            assert_int_equal(rc, PD_EUSAGE);
+            assert_string_equal(err.msg, cases[i].msg);
+        }
+    }
+    // a runbook without inputs says so; a sql step with url= does not read DATABASE_URL
+    fresh(f, HEADER("") "## One\n\n```sql url=postgresql://h/x\nSELECT 1\n```\n");
+    {
+        const char *v[] = {"DATABASE_URL=x"};
+
+        assert_int_equal(engine_check_vars(f->rb, v, 1, &err), PD_EUSAGE);
+        assert_string_equal(err.msg, "--var DATABASE_URL: runbook test has no input 'DATABASE_URL' "
+                                     "(it has no inputs)");
+    }
+}
+
+static void
 test_misc_headless_paths(void **state)
 {
     struct fx *f = *state;
     const char *vars[] = {"what=the disk was slow", "t=+5"};
     struct engine_opts o = {.vars = vars, .n_vars = 2};
-    struct engine_opts oy = {.vars = vars, .n_vars = 2, .yes = true};
+    // runbooks without the note and input of vars: a --var they do not take is refused
+    struct engine_opts o0 = {0};
+    struct engine_opts oy0 = {.yes = true};
 
     unsetenv("PD_NOPE_UNSET");
     // manual steps need the operator, or --yes
     fresh(f, HEADER("") "## One\n\n```sh manual=yes\nSwitch the DNS\n```\n");
-    assert_int_equal(run(f, &o, NULL), PD_EINPUT);
+    assert_int_equal(run(f, &o0, NULL), PD_EINPUT);
     assert_string_equal(f->err.msg, "step one/1: manual step: the operator must do it; run "
                                     "interactively or pass --yes");
     fresh(f, HEADER("") "## One\n\n```sh manual=yes\nSwitch the DNS\n```\n");
-    assert_int_equal(run(f, &oy, NULL), 0);
+    assert_int_equal(run(f, &oy0, NULL), 0);
     assert_string_equal(step_state(f, 0, 0)->summary, "done (--yes)");
     // a note answered by --var is recorded
     fresh(f, HEADER("") "## One\n\n```note name=what\nAnything odd?\n```\n\n"
@@ -1369,16 +1432,16 @@ test_misc_headless_paths(void **state)
     assert_string_equal(drill_var(f->d, "t"), "+5");
     // an s3 step names its bucket before anything is asked of S3
     fresh(f, HEADER("") "## One\n\n```s3 op=list\n```\n");
-    assert_int_equal(run(f, &o, NULL), PD_EINPUT);
+    assert_int_equal(run(f, &o0, NULL), PD_EINPUT);
     assert_string_equal(f->err.msg, "step one/1: s3 list: uri= is required (s3://bucket/prefix)");
     // env= names a variable that has no value
     fresh(f, HEADER("") "## One\n\n```sh env=PD_NOPE_UNSET\necho x\n```\n");
-    assert_int_equal(run(f, &o, NULL), PD_EINPUT);
+    assert_int_equal(run(f, &o0, NULL), PD_EINPUT);
     assert_string_equal(f->err.msg, "step one/1: undefined variable 'PD_NOPE_UNSET'");
     // an empty DATABASE_URL is an input error, not a connection attempt
     setenv("DATABASE_URL", "", 1);
     fresh(f, HEADER("") "## One\n\n```sql\nSELECT 1\n```\n");
-    assert_int_equal(run(f, &o, NULL), PD_EINPUT);
+    assert_int_equal(run(f, &o0, NULL), PD_EINPUT);
     assert_string_equal(f->err.msg, "step one/1: no database URL: DATABASE_URL is empty");
     unsetenv("DATABASE_URL");
     // step inputs: timestamps (bad patterns are the linter's)
@@ -2263,6 +2326,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_sh_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_secret_from_var, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_var_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misc_headless_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_failure_stops_step, setup, teardown),

@@ -529,6 +529,51 @@ test_minimal_defaults(void **state)
 }
 
 static void
+test_environment_defaults(void **state)
+{
+    static const char text[] =
+        "# T\n\n```pgdrill\nid: t\n"
+        "input: cmd text default=\"npm run db:migrate\" default-sandbox=\"pgdrill sandbox "
+        "migrate\" default-staging=stage \"Command\"\n"
+        "input: only text default-sandbox=x \"Only in the sandbox\"\n"
+        "```\n\n## S\n\n```sh\ntrue\n```\n";
+
+    static const struct {
+        const char *env, *cmd, *only; /* env NULL: unset; only NULL: no default */
+        bool only_required;
+    } cases[] = {
+        {NULL, "npm run db:migrate", NULL, true},
+        {"PRODUCTION", "npm run db:migrate", NULL, true},
+        {"SANDBOX", "pgdrill sandbox migrate", "x", false},
+        {"sandbox", "pgdrill sandbox migrate", "x", false},
+        {"Staging", "stage", NULL, true},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct runbook *rb = NULL;
+        struct runbook_diags diags = {0};
+        struct pd_err err = {0};
+
+        if (cases[i].env != NULL)
+            setenv("PGDRILL_ENVIRONMENT", cases[i].env, 1);
+        else
+            unsetenv("PGDRILL_ENVIRONMENT");
+        assert_int_equal(runbook_parse(&rb, "e.md", text, strlen(text), &diags, &err), 0);
+        assert_int_equal(diags.n, 0);
+        assert_string_equal(runbook_find_input(rb, "cmd")->default_value, cases[i].cmd);
+        if (cases[i].only == NULL)
+            assert_null(runbook_find_input(rb, "only")->default_value);
+        else
+            assert_string_equal(runbook_find_input(rb, "only")->default_value, cases[i].only);
+        assert_int_equal(runbook_find_input(rb, "only")->required, cases[i].only_required);
+        runbook_free(rb);
+        runbook_diags_free(&diags);
+    }
+    unsetenv("PGDRILL_ENVIRONMENT");
+}
+
+static void
 test_well_formed_variants(void **state)
 {
     /* Each must parse without a single diagnostic. */
@@ -1160,6 +1205,7 @@ main(void)
         cmocka_unit_test(test_action_rows),
         cmocka_unit_test(test_good_full),
         cmocka_unit_test(test_minimal_defaults),
+        cmocka_unit_test(test_environment_defaults),
         cmocka_unit_test(test_well_formed_variants),
         cmocka_unit_test(test_variant_details),
         cmocka_unit_test(test_too_big),

@@ -1,0 +1,87 @@
+#!/bin/bash
+# A mistyped --var is an error (exit 2) for run, resume, check and tui: the
+# message names the runbook's inputs and suggests the closest one; no drill
+# is begun. Names the runbook reads from the environment (${NAME}, and
+# DATABASE_URL for sql and check steps without url=) stay accepted.
+set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+
+W=$(mktemp -d "$PGDRILL_TEST_WORK/vars.XXXXXX")
+export PGDRILL_HOME="$W/home"
+RB=$PGDRILL_TOP/runbooks
+unset DATABASE_URL
+no_drills() { [ -z "$(ls -A "$PGDRILL_HOME/drills" 2>/dev/null)" ]; }
+
+# ARGS|EXIT MESSAGE
+while IFS='|' read -r args msg; do
+    # shellcheck disable=SC2086
+    out=$("$PGDRILL_BIN" $args 2>&1)
+    is "$?" 2 "$args: exit 2"
+    like "$out" "$msg" "  says: $msg"
+done <<EOF_CASES
+run $RB/post-restore-validation.md --var no_such_input=1 --yes|--var no_such_input: runbook post-restore-validation has no input 'no_such_input' \(its inputs: 
+run $RB/pitr-restore.md --var outcome_optoin=B --yes|has no input 'outcome_optoin'; did you mean outcome_option\? \(its inputs: target_time, outcome_option,
+run $RB/selective-recovery.md --var tabel=visits --yes|did you mean table\?
+run $RB/pitr-restore.md --var target_time=2026-01-01T00:00:00Z --var copy_mod=undo --yes|has no input 'copy_mod'
+run $RB/restore-from-s3.md --var backup_keyy=x --yes|did you mean backup_key\? \(its inputs: .*backup_key\)
+run $RB/pitr-restore.md --var NEON_API_KEY=x --yes|has no input 'NEON_API_KEY' \(its inputs
+run $RB/pitr-restore.md --var outcome_optoin=B --plan|did you mean outcome_option\?
+check --url postgresql://127.0.0.1:1/none --var foo=1|pgdrill check: --var foo: runbook post-restore-validation has no input 'foo'
+tui $RB/pitr-restore.md --var outcome_optoin=B|pgdrill tui: --var outcome_optoin: .*did you mean outcome_option\?
+EOF_CASES
+check "none of them began a drill" no_drills
+
+# environment variables the runbook reads are not inputs but stay accepted
+cat >"$W/env.md" <<'MD'
+# Env
+
+```pgdrill
+id: env-vars
+use-case: Test fixture: a --var for an environment variable the runbook reads
+expected: 1m
+input: word text default=x "A word"
+```
+
+## Show
+<!-- pgdrill id=show expected=5s -->
+
+```sh env=PGDRILL_TEST_TOKEN
+echo "token=$PGDRILL_TEST_TOKEN"
+```
+
+```sh
+echo "area=${PGDRILL_TEST_AREA} word=${word}"
+```
+MD
+out=$("$PGDRILL_BIN" run "$W/env.md" --var PGDRILL_TEST_AREA=north --var PGDRILL_TEST_TOKEN=t1 \
+    --var word=y --yes 2>&1)
+is "$?" 0 "--var for \${NAME} and env=NAME the runbook reads: exit 0"
+like "$out" "token=t1" "  env= gets the value"
+like "$out" "area=north word=y" "  \${NAME} gets the value"
+out=$("$PGDRILL_BIN" run "$W/env.md" --var PGDRILL_TEST_OTHER=1 --yes 2>&1)
+is "$?" 2 "an environment name the runbook does not read: exit 2"
+like "$out" "has no input 'PGDRILL_TEST_OTHER' \(its inputs: word\)" "  lists the input"
+out=$("$PGDRILL_BIN" run "$RB/post-restore-validation.md" --var DATABASE_URL=postgresql://127.0.0.1:1/none \
+    --yes 2>&1)
+unlike "$out" "has no input" "DATABASE_URL is read by the sql steps: not refused"
+
+# resume: an interrupted drill, then a mistyped --var
+cp "$PGDRILL_TOP/tests/fixtures/runbooks/kill-resume.md" "$W/kr.md"
+"$PGDRILL_BIN" run "$W/kr.md" --var work="$W" --yes >"$W/run1.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+    [ -e "$W/slow.mark" ] && break
+    sleep 0.1
+done
+sleep 0.3
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+[ -s "$W/slow.pgid" ] && kill -9 -- "-$(cat "$W/slow.pgid")" 2>/dev/null
+id=$(entries_by_mtime "$PGDRILL_HOME/drills" | head -n 1)
+out=$("$PGDRILL_BIN" resume "$id" --var wrok=x --yes 2>&1)
+is "$?" 2 "resume --var wrok=x: exit 2"
+like "$out" "has no input 'wrok'; did you mean work\? \(its inputs: work\)" "  suggests work"
+out=$("$PGDRILL_BIN" resume "$id" --yes 2>&1)
+is "$?" 0 "the drill is still resumable and ends"
+done_testing
