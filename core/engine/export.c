@@ -402,10 +402,10 @@ run_export(struct engine *e, const char *name, struct engine_step_result *res, s
             free(vals);
         }
         rc = pd_write_all(fd, pd_buf_str(&b), b.len, part, err);
-        if (rc != 0)
+        if (rc != 0) {
             pd_err_prefix(err, "export: ");
-        if (rc != 0)
             goto out;
+        }
         rows += n;
         if (first == NULL) {
             first = r; // kept for the review
