@@ -75,7 +75,7 @@ find_ref(struct pd_buf *out, const char *name, size_t at, size_t ref_len, void *
     return 0;
 }
 
-/* 1 when text references ${name} (or lists name in a comma-separated env= value). */
+/* Whether text references ${name} (or, as a list, names it among its comma-separated names). */
 static bool
 text_refers(const char *text, const char *name, bool list)
 {
@@ -97,7 +97,7 @@ text_refers(const char *text, const char *name, bool list)
     return want == NULL;
 }
 
-/* 1 when the runbook reads the environment variable name (in a body or an attribute). */
+/* Whether the runbook reads the environment variable name (in a body or an attribute). */
 static bool
 runbook_reads_env(const struct runbook *rb, const char *name)
 {
@@ -106,7 +106,6 @@ runbook_reads_env(const struct runbook *rb, const char *name)
     for (size_t i = 0; i < rb->n_stages; i++)
         for (size_t j = 0; j < rb->stages[i].n_steps; j++) {
             const struct runbook_step *st = &rb->stages[i].steps[j];
-
             const char *act = runbook_action_name(st->action);
 
             if (text_refers(st->body, name, false))
