@@ -22,7 +22,7 @@
 #include "pd_mem.h"
 
 static const char sandbox_help[] =
-    "usage: pgdrill sandbox up [--visits N]\n"
+    "usage: pgdrill sandbox up [--visits N] [--default-branch NAME]\n"
     "       pgdrill sandbox status\n"
     "       pgdrill sandbox env\n"
     "       pgdrill sandbox down [--purge]\n"
@@ -38,7 +38,10 @@ static const char sandbox_help[] =
     "\n"
     "up      start what is not running (seeding on first use); prints a summary.\n"
     "        Exit 3 names the service that did not start and its log, after\n"
-    "        stopping what this run had started.\n"
+    "        stopping what this run had started. --default-branch NAME names the\n"
+    "        project's default branch (the primary) when the project is created\n"
+    "        (default main; Neon Console projects call it production); a project\n"
+    "        that exists keeps its name (down --purge, then up, to rename).\n"
     "status  each service: running or stopped, pid, port, log. Exit 0 when all\n"
     "        run, 1 otherwise.\n"
     "env     export lines for DATABASE_URL, NEON_API_HOST, NEON_API_KEY,\n"
@@ -96,37 +99,77 @@ has_url(int argc, char **argv)
 }
 
 /* Argument checks here, so usage errors read the same as other commands'. */
+/* A --visits value: a whole number from 1 to 999999999; 0 or a usage error. */
+static int
+sandbox_check_visits(const char *v)
+{
+    char *end = NULL;
+    long long n;
+
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || v[0] < '1' || v[0] > '9' || n < 1 ||
+        n > 999999999)
+        return cli_usage_error("sandbox", "--visits '%s' is not a whole number from 1 to 999999999",
+                               v);
+    return 0;
+}
+
+/* A --default-branch value: 1 to 256 characters, none of them a slash or a control. */
+static int
+sandbox_check_branch(const char *v)
+{
+    size_t n = strlen(v);
+
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == '/')
+            n = 0;
+    if (n == 0 || n > 256)
+        return cli_usage_error("sandbox",
+                               "--default-branch '%s' is not a branch name (1 to 256 "
+                               "characters, no slash)",
+                               v);
+    return 0;
+}
+
+/* The arguments of up: --visits N and --default-branch NAME, each as "--opt V" or "--opt=V". */
+static int
+sandbox_check_up(int argc, char **argv)
+{
+    static const char *const opts[] = {"--visits", "--default-branch"};
+    int rc = 0;
+
+    for (int i = 2; i < argc && rc == 0; i++) {
+        const char *v = NULL;
+        size_t k;
+
+        for (k = 0; k < 2 && v == NULL; k++) {
+            size_t len = strlen(opts[k]);
+
+            if (strcmp(argv[i], opts[k]) == 0) {
+                if (i + 1 >= argc)
+                    return cli_usage_error("sandbox", "%s needs %s", opts[k],
+                                           k == 0 ? "a number" : "a branch name");
+                v = argv[++i];
+            } else if (strncmp(argv[i], opts[k], len) == 0 && argv[i][len] == '=') {
+                v = argv[i] + len + 1;
+            }
+        }
+        if (v == NULL)
+            return cli_usage_error("sandbox", "up: unknown argument '%s'", argv[i]);
+        rc = k == 1 ? sandbox_check_visits(v) : sandbox_check_branch(v);
+    }
+    return rc;
+}
+
+/* Argument checks here, so usage errors read the same as other commands'. */
 static int
 sandbox_check_args(int argc, char **argv)
 {
     const char *sub = argv[1];
 
-    if (strcmp(sub, "up") == 0) {
-        for (int i = 2; i < argc; i++) {
-            const char *v = NULL;
-            char *end = NULL;
-            long long n;
-
-            if (strcmp(argv[i], "--visits") == 0) {
-                if (i + 1 >= argc)
-                    return cli_usage_error("sandbox", "--visits needs a number");
-                v = argv[++i];
-            } else if (strncmp(argv[i], "--visits=", 9) == 0) {
-                v = argv[i] + 9;
-            } else {
-                return cli_usage_error("sandbox", "up: unknown argument '%s'", argv[i]);
-            }
-            errno = 0;
-            n = strtoll(v, &end, 10);
-            if (errno != 0 || end == v || *end != '\0' || v[0] < '1' || v[0] > '9' || n < 1 ||
-                n > 999999999)
-                return cli_usage_error("sandbox",
-                                       "--visits '%s' is not a whole number from 1 "
-                                       "to 999999999",
-                                       v);
-        }
-        return 0;
-    }
+    if (strcmp(sub, "up") == 0)
+        return sandbox_check_up(argc, argv);
     if (strcmp(sub, "down") == 0) {
         for (int i = 2; i < argc; i++)
             if (strcmp(argv[i], "--purge") != 0)

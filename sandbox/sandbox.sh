@@ -1,7 +1,9 @@
 #!/bin/bash
 # sandbox.sh — the local pgdrill sandbox, run by `pgdrill sandbox`:
 #
-#   sandbox.sh up [--visits N]   start what is missing (seeding on first use)
+#   sandbox.sh up [--visits N] [--default-branch NAME]
+#                                start what is missing (seeding on first use);
+#                                NAME: the new project's default branch (main)
 #   sandbox.sh status            each service: running/stopped, pid, port, log
 #   sandbox.sh env               export lines for eval "$(pgdrill sandbox env)"
 #   sandbox.sh down [--purge]    stop what up started, by PID; --purge also
@@ -418,7 +420,8 @@ up_neon() {
     fi
     # The key goes through the environment, not the command line (ps).
     NEON_SANDBOX_KEY=$key spawn neon-sandbox "$log" "$NEONSB" --port "$port" \
-        --state "$NEON_STATE" --primary "$PGDIR" --pg-cluster "$PGC" --project-id "$PROJECT"
+        --state "$NEON_STATE" --primary "$PGDIR" --pg-cluster "$PGC" --project-id "$PROJECT" \
+        --default-branch "$DEFAULT_BRANCH"
     pid=$SPAWNED_PID
     printf '%s\n' "$port" >"$SB/neon-sandbox.port"
     # The first start takes a base backup of the seeded primary: allow for
@@ -542,6 +545,7 @@ lock() {
 }
 
 VISITS_GIVEN=
+DEFAULT_BRANCH=main
 cmd_up() {
     local visits=$DEFAULT_VISITS s3=0
     while [ $# -gt 0 ]; do
@@ -554,6 +558,14 @@ cmd_up() {
             ;;
         --visits=*)
             set -- --visits "${1#--visits=}" "${@:2}"
+            ;;
+        --default-branch)
+            [[ ${2:-} =~ ^[^/[:cntrl:]]{1,256}$ ]] || usage_die "up: --default-branch needs a branch name"
+            DEFAULT_BRANCH=$2
+            shift 2
+            ;;
+        --default-branch=*)
+            set -- --default-branch "${1#--default-branch=}" "${@:2}"
             ;;
         *) usage_die "up: unknown argument '$1'" ;;
         esac
@@ -785,7 +797,7 @@ cmd_migrate() {
 
 usage() {
     cat <<'EOF'
-usage: pgdrill sandbox up [--visits N] | status | env | down [--purge]
+usage: pgdrill sandbox up [--visits N] [--default-branch NAME] | status | env | down [--purge]
        pgdrill sandbox migrate [--status] [--url URL]
 EOF
 }

@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config libncurses-dev libpq-dev libcurl4-openssl-dev libcjson-dev
 zlib1g-dev libcmark-dev libexpat1-dev libssl-dev libcmocka-dev libmicrohttpd-dev
-postgresql postgresql-client tmux awscli python3-botocore python3-yaml pigz util-linux procps time bc
+postgresql postgresql-client tmux awscli python3-botocore python3-yaml python3-psycopg2 pigz util-linux procps time bc
 groff-base clang libclang-rt-14-dev clang-tidy cppcheck valgrind shellcheck"
 # npm comes with the machine's Node.js; install Debian's only when there is none.
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"

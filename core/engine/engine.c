@@ -621,12 +621,68 @@ plan_gate(struct engine *e, int si, int ti, struct pd_err *err)
     return PD_ERR_SET(err, PD_ECHECK, "step %s: plan declined: nothing was changed", step->id);
 }
 
+/* Remembers the first variable a text refers to that has no value. */
+struct unset_ctx {
+    const struct engine *e;
+    char *name; /* owned, NULL while every one has a value */
+};
+
+static int
+unset_ref(struct pd_buf *out, const char *name, size_t at, size_t ref_len, void *payload,
+          struct pd_err *err)
+{
+    struct unset_ctx *x = payload;
+
+    (void)out;
+    (void)at;
+    (void)ref_len;
+    (void)err;
+    if (x->name == NULL && engine_lookup(x->e, name) == NULL)
+        x->name = pd_xstrdup(name);
+    return 0;
+}
+
+/*
+ * In an always stage, a step whose attributes or body name a variable no
+ * step has set is skipped: the drill stopped before the step that saves it,
+ * so there is nothing of this drill's to clean up (a branch never created
+ * has no id). The reason (caller owns) names the variable; NULL when every
+ * variable is set. Malformed references are left to the step to report.
+ */
+static char *
+always_unset_reason(const struct engine *e, const struct runbook_step *step)
+{
+    struct unset_ctx x = {.e = e, .name = NULL};
+    char *why = NULL;
+
+    if (!e->stage->always)
+        return NULL;
+    for (size_t i = 0; i <= step->n_attrs && x.name == NULL; i++) {
+        const char *text = i < step->n_attrs ? step->attrs[i].value : step->body;
+        struct pd_err xerr = {0};
+        char *ignored = NULL;
+
+        (void)runbook_expand(&ignored, text, unset_ref, &x, &xerr);
+        free(ignored);
+    }
+    if (x.name != NULL)
+        why = pd_xasprintf("clean-up: ${%s} was never set (the step that saves it did not run): "
+                           "nothing of this drill's to act on",
+                           x.name);
+    free(x.name);
+    return why;
+}
+
 /* The step's when= condition: *skipped (journaled and shown) when it does not hold. */
 static int
 step_when(struct engine *e, bool *skipped, struct pd_err *err)
 {
-    char *why = NULL;
-    int rc = step_condition(e, e->step, skipped, &why, err);
+    char *why = always_unset_reason(e, e->step);
+    int rc = 0;
+
+    *skipped = why != NULL;
+    if (why == NULL)
+        rc = step_condition(e, e->step, skipped, &why, err);
 
     if (rc != 0) {
         pd_err_prefix(err, "step %s: when: ", e->step->id);
@@ -999,12 +1055,38 @@ run_stage(struct engine *e, size_t si, struct pd_err *err)
     }
     if (e->ev.stage_finished != NULL)
         e->ev.stage_finished(stage, si, d->stages[si].status, e->payload);
-    if (rc != 0) {
-        struct pd_err rerr = {0};
+    return rc;
+}
 
-        if (end_drill(e, e->declined ? "declined" : "failed", &rerr) != 0)
-            pd_log(PD_LOG_ERROR, "engine: %s", rerr.msg);
+/*
+ * A stage failed (or the plan was declined) at stage failed_si: the always
+ * stages after it still run, each whatever the one before did, then the
+ * drill ends failed or declined. The first failure stays the drill's
+ * error. An interruption here leaves the drill resumable, as anywhere.
+ */
+static int
+run_after_failure(struct engine *e, size_t failed_si, int rc, struct pd_err *err)
+{
+    struct pd_err rerr = {0};
+
+    // a plan never accepted means this drill changed nothing: clean-up asks no plan
+    e->plan_pending = false;
+    for (size_t si = failed_si + 1; si < e->rb->n_stages; si++) {
+        struct pd_err serr = {0};
+        int src;
+
+        if (!e->rb->stages[si].always)
+            continue;
+        src = run_stage(e, si, &serr);
+        if (src == PD_EINTR) {
+            *err = serr;
+            return src;
+        }
+        if (src != 0)
+            pd_log(PD_LOG_ERROR, "engine: always stage %s: %s", e->rb->stages[si].id, serr.msg);
     }
+    if (end_drill(e, e->declined ? "declined" : "failed", &rerr) != 0)
+        pd_log(PD_LOG_ERROR, "engine: %s", rerr.msg);
     return rc;
 }
 
@@ -1065,8 +1147,10 @@ engine_run(struct engine *e, struct pd_err *err)
     }
     for (size_t si = 0; si < e->rb->n_stages; si++) {
         rc = run_stage(e, si, err);
-        if (rc != 0)
+        if (rc == PD_EINTR)
             return rc;
+        if (rc != 0)
+            return run_after_failure(e, si, rc, err);
     }
     return run_end(e, err);
 }

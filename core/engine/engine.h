@@ -61,6 +61,15 @@
  *     (headless: "step STEP-ID: plan not accepted: pass --yes to accept it,
  *     or see it first with --plan; nothing was changed"). The operator's
  *     time on the plan counts as the stage's human time.
+ *   - Always stages (`always` in the stage comment, runbook.h): after a
+ *     step stops the drill (a failure, the operator's stop at a failure, a
+ *     declined plan) the ordinary stages left are not run, the always
+ *     stages after it are (each whatever the one before did), and then the
+ *     drill ends; the first failure stays engine_run's error. In an always
+ *     stage a step that names a variable no step has set is skipped
+ *     ("clean-up: ${x} was never set ..."). An interruption (PD_EINTR)
+ *     runs nothing more: the drill stays resumable and its always stages
+ *     run when the resumed drill reaches them.
  *   - Failures end with *err = "step STEP-ID: <why>"; kinds: PD_ECHECK (a
  *     failed check, exit status, confirm mismatch, SQL error), PD_ESERVICE
  *     (cannot connect, statement timeout), PD_EINPUT (undefined variable,

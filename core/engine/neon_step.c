@@ -35,6 +35,36 @@ on_progress(const struct neon_operation *op, double elapsed_s, void *payload)
     engine_output(e, line, NULL); // a journal failure is kept in e->record_rc
 }
 
+/*
+ * How long a branch-create's branch lives: expires= (none, or a duration),
+ * else PGDRILL_BRANCH_TTL (config key branch_ttl), else 24 hours. 0: no
+ * expiry, for a branch meant to become production.
+ */
+static int
+branch_ttl(struct engine *e, double *out, struct pd_err *err)
+{
+    const char *attr = runbook_step_attr(e->step, "expires");
+    const char *env = getenv("PGDRILL_BRANCH_TTL");
+    const char *from = attr != NULL ? "expires=" : "PGDRILL_BRANCH_TTL";
+    char *v = NULL;
+    int secs = 0, rc = 0;
+
+    *out = 0;
+    if (attr != NULL)
+        rc = engine_expand(e, &v, attr, false, err);
+    else
+        v = pd_xstrdup(env != NULL && env[0] != '\0' ? env : "24h");
+    if (rc == 0 && strcmp(v, "none") != 0) {
+        if (runbook_parse_duration(&secs, v) != 0 || secs <= 0)
+            rc = PD_ERR_SET(err, PD_EINPUT, "neon: bad %s '%s' (none or a duration such as 24h)",
+                            from, v);
+        else
+            *out = secs;
+    }
+    free(v);
+    return rc;
+}
+
 static int
 save_result(struct engine *e, const char *prefix, const struct neon_action_out *out,
             struct pd_err *err)
@@ -101,6 +131,10 @@ engine_run_neon(struct engine *e, struct engine_step_result *res, struct pd_err 
         }
         args.timeout_s = secs;
     }
+    if (neon_action_op_find(args.op) != NULL && neon_action_op_find(args.op)->creates)
+        rc = branch_ttl(e, &args.ttl_s, err);
+    if (rc != 0)
+        goto out;
     rc = neon_client_new_from_env(&client, err);
     if (rc != 0)
         goto out;

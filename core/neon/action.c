@@ -7,9 +7,11 @@
 
 #include "pd_buf.h"
 #include "pd_err.h"
+#include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_str.h"
+#include "pd_time.h"
 
 #define WAIT_DEFAULT_S 600.0
 #define POLL_S         1.0
@@ -119,6 +121,50 @@ check_point(struct neon_client *c, const char *ts, double now, struct pd_err *er
     return rc;
 }
 
+/*
+ * Set once the API refused expires_at (early access): later creates of this
+ * process leave it out rather than fail and warn again.
+ */
+static bool expiry_refused_once;
+
+/* expires_at ttl_s after now, to the second as Neon wants it ("…:SSZ"); "" when ttl_s is 0. */
+static void
+expiry_at(char *buf, size_t size, double now, double ttl_s)
+{
+    buf[0] = '\0';
+    if (ttl_s <= 0 || expiry_refused_once)
+        return;
+    pd_time_format(buf, size, now + ttl_s); // "YYYY-MM-DDTHH:MM:SS.mmmZ"
+    if (strlen(buf) > 20) {
+        buf[19] = 'Z';
+        buf[20] = '\0';
+    }
+}
+
+/*
+ * Create the branch; when the API refuses expires_at with a 400 that names
+ * it, say so once (a warning line and a log line) and create it without.
+ */
+static int
+create_with_expiry(struct neon_client *c, struct neon_branch_create *opts,
+                   struct neon_action_out *out, struct neon_result *r, struct pd_err *err)
+{
+    int rc = neon_branch_create(c, opts, r, err);
+
+    if (rc == 0 || opts->expires_at == NULL || neon_client_last_status(c) != 400 ||
+        strstr(err->msg, "expires_at") == NULL)
+        return rc;
+    add_line(out, pd_xasprintf("warning: the project does not accept expires_at (%s); branches are "
+                               "created without an expiry: delete them when done",
+                               err->msg));
+    pd_log(PD_LOG_WARN, "neon: expires_at refused, branches are created without it: %s", err->msg);
+    expiry_refused_once = true;
+    opts->expires_at = NULL;
+    pd_err_clear(err);
+    neon_result_clear(r);
+    return neon_branch_create(c, opts, r, err);
+}
+
 static void
 take_branch(struct neon_action_out *out, struct neon_branch *b)
 {
@@ -135,6 +181,7 @@ op_branch_create(struct neon_client *c, const struct neon_action_args *a,
     struct neon_branch parent = {0};
     struct neon_result r = {0};
     struct neon_branch_create opts = {0};
+    char expires[40];
     int rc;
 
     if (a->endpoint != NULL && strcmp(a->endpoint, "none") != 0)
@@ -152,7 +199,9 @@ op_branch_create(struct neon_client *c, const struct neon_action_args *a,
     opts.parent_lsn = a->lsn;
     // endpoint=none: a branch without a compute (endpoint-create adds one later)
     opts.no_endpoint = a->endpoint != NULL && strcmp(a->endpoint, "none") == 0;
-    rc = neon_branch_create(c, &opts, &r, err);
+    expiry_at(expires, sizeof(expires), x->now, a->ttl_s);
+    opts.expires_at = expires[0] != '\0' ? expires : NULL;
+    rc = create_with_expiry(c, &opts, out, &r, err);
     if (rc == 0)
         rc = wait_ops(c, a, &r, x, err);
     if (rc != 0)
@@ -166,14 +215,18 @@ op_branch_create(struct neon_client *c, const struct neon_action_args *a,
     else if (r.n_connection_uris > 0)
         out->uri = pd_xstrdup(r.connection_uris[0]);
     if (rc == 0)
-        out->summary = pd_xasprintf("created branch %s (%s) from %s%s%s", out->name, out->id,
+        out->summary = pd_xasprintf("created branch %s (%s) from %s%s%s%s%s", out->name, out->id,
                                     parent.name ? parent.name : parent.id,
                                     a->timestamp ? " at "
                                     : a->lsn     ? " at lsn "
                                                  : " at its head",
                                     a->timestamp ? a->timestamp
                                     : a->lsn     ? a->lsn
-                                                 : "");
+                                                 : "",
+                                    a->ttl_s <= 0     ? ""
+                                    : opts.expires_at ? ", expires at "
+                                                      : ", without an expiry",
+                                    opts.expires_at ? opts.expires_at : "");
 out:
     neon_branch_clear(&parent);
     neon_result_clear(&r);
@@ -222,6 +275,27 @@ out:
     return rc;
 }
 
+/* The default branch never expires: remove b's expiry (and wait), then make it the default. */
+static int
+unexpire_then_set_default(struct neon_client *c, const struct neon_action_args *a,
+                          const struct neon_action_ctx *x, const struct neon_branch *b,
+                          struct neon_result *r, struct pd_err *err)
+{
+    int rc = 0;
+
+    if (b->expires_at != NULL) {
+        struct neon_result u = {0};
+
+        rc = neon_branch_set_expiry(c, b->id, NULL, &u, err);
+        if (rc == 0)
+            rc = wait_ops(c, a, &u, x, err);
+        neon_result_clear(&u);
+    }
+    if (rc == 0)
+        rc = neon_branch_set_default(c, b->id, r, err);
+    return rc;
+}
+
 /* branch-delete, branch-rename, branch-set-default: resolve, call, wait. */
 static int
 branch_simple(struct neon_client *c, const struct neon_action_args *a,
@@ -250,7 +324,7 @@ branch_simple(struct neon_client *c, const struct neon_action_args *a,
     else if (is_rename)
         rc = neon_branch_rename(c, b.id, a->name, &r, err);
     else
-        rc = neon_branch_set_default(c, b.id, &r, err);
+        rc = unexpire_then_set_default(c, a, x, &b, &r, err);
     if (rc == 0)
         rc = wait_ops(c, a, &r, x, err);
     if (rc != 0)
@@ -259,11 +333,11 @@ branch_simple(struct neon_client *c, const struct neon_action_args *a,
         take_branch(out, &r.branch);
     else
         take_branch(out, &b);
-    out->summary = is_delete ? pd_xasprintf("deleted branch %s (%s)%s", out->name, out->id,
+    out->summary = is_delete   ? pd_xasprintf("deleted branch %s (%s)%s", out->name, out->id,
                                             gone ? ": it was already gone" : "")
-                   : is_rename
-                       ? pd_xasprintf("renamed branch %s to %s", out->id, out->name)
-                       : pd_xasprintf("branch %s (%s) is now the default", out->name, out->id);
+                   : is_rename ? pd_xasprintf("renamed branch %s to %s", out->id, out->name)
+                               : pd_xasprintf("branch %s (%s) is now the default%s", out->name,
+                                              out->id, b.expires_at ? ", its expiry removed" : "");
 out:
     neon_branch_clear(&b);
     neon_result_clear(&r);
@@ -634,9 +708,72 @@ op_branch_get(struct neon_client *c, const struct neon_action_args *a,
     if (rc == 0)
         rc = branch_host(c, b.id, &out->host, NULL, err);
     if (rc == 0) {
-        out->summary = pd_xasprintf("branch %s (%s) is %s%s", b.name, b.id,
-                                    b.current_state ? b.current_state : "in an unknown state",
-                                    b.is_default ? ", the default" : "");
+        out->summary =
+            pd_xasprintf("branch %s (%s) is %s%s%s%s", b.name, b.id,
+                         b.current_state ? b.current_state : "in an unknown state",
+                         b.is_default ? ", the default" : "", b.expires_at ? ", expires at " : "",
+                         b.expires_at ? b.expires_at : "");
+        take_branch(out, &b);
+    }
+    neon_branch_clear(&b);
+    return rc;
+}
+
+/*
+ * branch-keep: remove the branch's expiry (a branch that becomes what the
+ * application uses must not vanish); a branch without one is left alone.
+ */
+static int
+op_branch_keep(struct neon_client *c, const struct neon_action_args *a,
+               const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
+{
+    struct neon_branch b = {0};
+    struct neon_result r = {0};
+    int rc = need(a->branch, "branch", a->op, err);
+
+    if (rc == 0)
+        rc = neon_branch_find(c, a->branch, &b, err);
+    if (rc == 0 && b.expires_at != NULL)
+        rc = neon_branch_set_expiry(c, b.id, NULL, &r, err);
+    if (rc == 0)
+        rc = wait_ops(c, a, &r, x, err);
+    if (rc == 0) {
+        out->summary =
+            b.expires_at != NULL
+                ? pd_xasprintf("branch %s (%s) no longer expires (it was to expire at %s)",
+                               or_dash(b.name), b.id, b.expires_at)
+                : pd_xasprintf("branch %s (%s) has no expiry: nothing to remove", or_dash(b.name),
+                               b.id);
+        take_branch(out, &b);
+    }
+    neon_branch_clear(&b);
+    neon_result_clear(&r);
+    return rc;
+}
+
+/*
+ * branch-default: the project's default branch as the API marks it
+ * (default: true), never a name written in a runbook; saves its id, name
+ * and the host of its read_write endpoint. branch= is refused: the op
+ * exists to find the branch, not to check one.
+ */
+static int
+op_branch_default(struct neon_client *c, const struct neon_action_args *a,
+                  const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
+{
+    struct neon_branch b = {0};
+    int rc = 0;
+
+    (void)x;
+    if (a->branch != NULL)
+        return PD_ERR_SET(err, PD_EUSAGE,
+                          "neon: branch-default takes no branch= (it finds the default branch)");
+    rc = neon_branch_find(c, NULL, &b, err);
+    if (rc == 0)
+        rc = branch_host(c, b.id, &out->host, NULL, err);
+    if (rc == 0) {
+        out->summary = pd_xasprintf("the default branch is %s (%s), endpoint host %s",
+                                    or_dash(b.name), b.id, or_dash(out->host));
         take_branch(out, &b);
     }
     neon_branch_clear(&b);
@@ -716,25 +853,28 @@ plan_generic(struct pd_buf *b, const struct neon_action_args *a)
  * list. Nothing else in the tree names an op's properties.
  */
 static const struct neon_action_op op_table[] = {
-    /* name, run, plan words, drill guard, mutates, cleanup */
-    {"project-get", op_project_get, plan_generic, NEON_GUARD_NONE, false, false},
-    {"branch-list", op_branch_list, plan_generic, NEON_GUARD_NONE, false, false},
-    {"branch-get", op_branch_get, plan_generic, NEON_GUARD_NONE, false, false},
-    {"branch-absent", op_branch_absent, plan_generic, NEON_GUARD_NONE, false, false},
-    {"branch-create", op_branch_create, plan_branch_create, NEON_GUARD_NONE, true, false},
-    {"branch-delete", op_branch_delete, plan_branch_delete, NEON_GUARD_BRANCH, true, true},
-    {"branch-rename", op_branch_rename, plan_branch_rename, NEON_GUARD_BRANCH, true, false},
-    {"branch-restore", op_branch_restore, plan_branch_restore, NEON_GUARD_BRANCH, true, false},
-    {"branch-set-default", op_branch_set_default, plan_branch_set_default, NEON_GUARD_ALWAYS, true,
+    /* name, run, plan words, drill guard, mutates, cleanup, creates */
+    {"project-get", op_project_get, plan_generic, NEON_GUARD_NONE, false, false, false},
+    {"branch-list", op_branch_list, plan_generic, NEON_GUARD_NONE, false, false, false},
+    {"branch-get", op_branch_get, plan_generic, NEON_GUARD_NONE, false, false, false},
+    {"branch-default", op_branch_default, plan_generic, NEON_GUARD_NONE, false, false, false},
+    {"branch-absent", op_branch_absent, plan_generic, NEON_GUARD_NONE, false, false, false},
+    {"branch-create", op_branch_create, plan_branch_create, NEON_GUARD_NONE, true, false, true},
+    {"branch-delete", op_branch_delete, plan_branch_delete, NEON_GUARD_BRANCH, true, true, false},
+    {"branch-rename", op_branch_rename, plan_branch_rename, NEON_GUARD_BRANCH, true, false, false},
+    {"branch-restore", op_branch_restore, plan_branch_restore, NEON_GUARD_BRANCH, true, false,
      false},
-    {"endpoint-list", op_endpoint_list, plan_generic, NEON_GUARD_NONE, false, false},
-    {"endpoint-create", op_endpoint_create, plan_generic, NEON_GUARD_NONE, true, false},
-    {"endpoint-start", op_endpoint_start, plan_generic, NEON_GUARD_NONE, true, false},
-    {"database-list", op_database_list, plan_generic, NEON_GUARD_NONE, false, false},
-    {"role-list", op_role_list, plan_generic, NEON_GUARD_NONE, false, false},
-    {"connection-uri", op_connection_uri, plan_generic, NEON_GUARD_NONE, false, false},
-    {"operation-get", op_operation_get, plan_generic, NEON_GUARD_NONE, false, false},
-    {"operations-wait", op_operations_wait, plan_generic, NEON_GUARD_NONE, false, false},
+    {"branch-keep", op_branch_keep, plan_generic, NEON_GUARD_NONE, true, false, false},
+    {"branch-set-default", op_branch_set_default, plan_branch_set_default, NEON_GUARD_ALWAYS, true,
+     false, false},
+    {"endpoint-list", op_endpoint_list, plan_generic, NEON_GUARD_NONE, false, false, false},
+    {"endpoint-create", op_endpoint_create, plan_generic, NEON_GUARD_NONE, true, false, false},
+    {"endpoint-start", op_endpoint_start, plan_generic, NEON_GUARD_NONE, true, false, false},
+    {"database-list", op_database_list, plan_generic, NEON_GUARD_NONE, false, false, false},
+    {"role-list", op_role_list, plan_generic, NEON_GUARD_NONE, false, false, false},
+    {"connection-uri", op_connection_uri, plan_generic, NEON_GUARD_NONE, false, false, false},
+    {"operation-get", op_operation_get, plan_generic, NEON_GUARD_NONE, false, false, false},
+    {"operations-wait", op_operations_wait, plan_generic, NEON_GUARD_NONE, false, false, false},
 };
 
 #define N_OPS (sizeof(op_table) / sizeof(op_table[0]))

@@ -11,6 +11,12 @@
  * registered with pd_redact before it is returned, so only its masked form
  * can be shown.
  *
+ * A branch-create with ttl_s sends expires_at (now + ttl_s, to the second).
+ * When the API answers 400 naming expires_at (the feature is early access),
+ * the branch is created again without it, the step shows one warning line,
+ * and no later create of this process sends it. branch-set-default removes
+ * the expiry of the branch it promotes first: production never expires.
+ *
  * The ops are the rows of one table in action.c (neon_action_op_find,
  * neon_action_op_names); branch-absent passes when no branch name matches
  * the glob name=. A listing returns one display line per item in
@@ -42,6 +48,7 @@ struct neon_action_args {
     const char *role;
     const char *operation; /* operation-get, operations-wait: id(s), space or comma separated */
     double timeout_s;      /* wait for operations at most this long; 0: 600 s */
+    double ttl_s;          /* branch-create: expires_at this long after now; 0: never expires */
 };
 
 /* What the step saves and shows; every string owned, NULL when not applicable. */
@@ -80,6 +87,7 @@ struct neon_action_op {
     enum neon_action_guard guard; /* refused in a drill when aimed at the default branch */
     bool mutates;                 /* creates or changes something: the plan counts it */
     bool cleanup;                 /* removes what a drill made: proof of clean-up in the report */
+    bool creates; /* makes a branch the drill owns, saved as PREFIX_id: what clean-up may delete */
 };
 
 /* The row of op name, or NULL for an unknown name. Borrowed, static. */

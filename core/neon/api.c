@@ -216,6 +216,8 @@ neon_branch_create(struct neon_client *c, const struct neon_branch_create *opts,
         cJSON_AddStringToObject(branch, "parent_timestamp", opts->parent_timestamp);
     if (opts->parent_lsn)
         cJSON_AddStringToObject(branch, "parent_lsn", opts->parent_lsn);
+    if (opts->expires_at)
+        cJSON_AddStringToObject(branch, "expires_at", opts->expires_at);
     eps = cJSON_AddArrayToObject(body, "endpoints");
     if (!opts->no_endpoint) {
         cJSON *ep = cJSON_CreateObject();
@@ -308,6 +310,26 @@ neon_branch_set_default(struct neon_client *c, const char *branch_id, struct neo
     if (rc != 0)
         return rc;
     return mutate(c, "POST", branch_path(c, branch_id, "/set_as_default"), NULL, out, NULL, err);
+}
+
+int
+neon_branch_set_expiry(struct neon_client *c, const char *branch_id, const char *expires_at,
+                       struct neon_result *out, struct pd_err *err)
+{
+    cJSON *body, *branch;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = neon_check_arg(branch_id, "branch id", "set branch expiry", err);
+    if (rc != 0)
+        return rc;
+    body = cJSON_CreateObject();
+    branch = cJSON_AddObjectToObject(body, "branch");
+    if (expires_at != NULL)
+        cJSON_AddStringToObject(branch, "expires_at", expires_at);
+    else
+        cJSON_AddNullToObject(branch, "expires_at");
+    return mutate(c, "PATCH", branch_path(c, branch_id, ""), body, out, NULL, err);
 }
 
 /* GET a list; *arr borrows from *root which the caller deletes. */

@@ -95,6 +95,7 @@ struct neon_branch {
     char *created_at;
     char *updated_at;
     char *last_reset_at;
+    char *expires_at; /* NULL: the branch does not expire */
     int is_default;
     int is_protected;
 };
@@ -176,7 +177,8 @@ struct neon_branch_create {
     const char *parent_id;        /* NULL: the project's default branch */
     const char *parent_timestamp; /* RFC 3339; at most one of timestamp and lsn */
     const char *parent_lsn;
-    int no_endpoint; /* 0: one read_write endpoint (connectable branch) */
+    int no_endpoint;        /* 0: one read_write endpoint (connectable branch) */
+    const char *expires_at; /* RFC 3339 to the second: Neon deletes the branch then; NULL: never */
 };
 
 int neon_branch_create(struct neon_client *c, const struct neon_branch_create *opts,
@@ -202,6 +204,10 @@ int neon_branch_restore(struct neon_client *c, const char *branch_id,
 
 int neon_branch_set_default(struct neon_client *c, const char *branch_id, struct neon_result *out,
                             struct pd_err *err);
+
+/* Set the branch's expires_at (RFC 3339 to the second), or remove it when expires_at is NULL. */
+int neon_branch_set_expiry(struct neon_client *c, const char *branch_id, const char *expires_at,
+                           struct neon_result *out, struct pd_err *err);
 
 /* branch_id NULL: every endpoint of the project. */
 int neon_endpoints_list(struct neon_client *c, const char *branch_id, struct neon_endpoint **out,

@@ -67,6 +67,7 @@ neon_branch_clear(struct neon_branch *b)
     free(b->created_at);
     free(b->updated_at);
     free(b->last_reset_at);
+    free(b->expires_at);
     memset(b, 0, sizeof(*b));
 }
 
@@ -181,6 +182,7 @@ parse_branch(struct neon_branch *b, const cJSON *j)
     b->created_at = jstr(j, "created_at");
     b->updated_at = jstr(j, "updated_at");
     b->last_reset_at = jstr(j, "last_reset_at");
+    b->expires_at = jstr(j, "expires_at");
     b->is_default = jbool(j, "default");
     b->is_protected = jbool(j, "protected");
 }

@@ -47,10 +47,17 @@ check_check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook
 static void
 neon_check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr *a)
 {
+    int secs = 0;
+
     (void)sp;
     if (strcmp(a->key, "op") == 0 && neon_action_op_find(a->value) == NULL)
         rb_diag(c, a->pos.line, a->pos.col, "bad neon op '%s' (expected one of: %s)", a->value,
                 neon_action_op_names());
+    else if (strcmp(a->key, "expires") == 0 && strcmp(a->value, "none") != 0 &&
+             strstr(a->value, "${") == NULL &&
+             (runbook_parse_duration(&secs, a->value) != 0 || secs <= 0))
+        rb_diag(c, a->pos.line, a->pos.col,
+                "bad value '%s' for expires (expected none or a duration such as 24h)", a->value);
 }
 
 static void
@@ -253,7 +260,7 @@ static const struct runbook_action actions[STEP_ACTION_COUNT] = {
         {
             .required = "op",
             .allowed = "branch parent timestamp lsn name save source preserve endpoint database "
-                       "role operation timeout",
+                       "role operation timeout expires",
             .changes_service = true,
             .check_attr = neon_check_attr,
             .save_suffixes = neon_save_suffixes,

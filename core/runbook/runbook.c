@@ -21,6 +21,7 @@
 
 #include <cmark.h>
 
+#include "neon/action.h"
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_sha256.h"
@@ -665,7 +666,7 @@ is_pgdrill_comment(cmark_node *node, const char **body)
     return true;
 }
 
-/* `<!-- pgdrill id=ID expected=DURATION -->` right after a stage heading. */
+/* `<!-- pgdrill id=ID expected=DURATION always -->` right after a stage heading. */
 static void
 parse_stage_comment(struct rb_ctx *c, cmark_node *node, const char *body, struct runbook_stage *st)
 {
@@ -694,8 +695,14 @@ parse_stage_comment(struct rb_ctx *c, cmark_node *node, const char *body, struct
         struct runbook_pos p = rb_lit_pos(c, base, lit, boff + (size_t)t->col);
         int d;
 
-        if (t->key == NULL) {
+        if (t->key == NULL && strcmp(t->value, "always") == 0) {
+            if (st->always)
+                rb_diag(c, p.line, p.col, "duplicate attribute 'always'");
+            st->always = true;
+        } else if (t->key == NULL) {
             rb_diag(c, p.line, p.col, "bad attribute '%s' (expected key=value)", t->value);
+        } else if (strcmp(t->key, "always") == 0) {
+            rb_diag(c, p.line, p.col, "always takes no value (write it alone: always)");
         } else if (rb_seen_add(&keys, t->key, p.line) != 0) {
             rb_diag(c, p.line, p.col, "duplicate attribute '%s'", t->key);
         } else if (strcmp(t->key, "id") == 0) {
@@ -717,6 +724,62 @@ parse_stage_comment(struct rb_ctx *c, cmark_node *node, const char *body, struct
     rb_seen_free(&keys);
     runbook_toks_free(&toks);
     free(text);
+}
+
+/* The neon op row of a step, or NULL for another action or an unknown op. */
+static const struct neon_action_op *
+step_neon_op(const struct runbook_step *sp)
+{
+    if (sp->action != STEP_NEON)
+        return NULL;
+    return neon_action_op_find(runbook_step_attr(sp, "op"));
+}
+
+/* Is ref exactly "${PREFIX_id}" for the save=PREFIX of a step whose op creates a branch? */
+static bool
+names_created_branch(const struct runbook *rb, const char *ref)
+{
+    for (size_t i = 0; ref != NULL && i < rb->n_stages; i++) {
+        for (size_t j = 0; j < rb->stages[i].n_steps; j++) {
+            const struct runbook_step *sp = &rb->stages[i].steps[j];
+            const struct neon_action_op *op = step_neon_op(sp);
+            const char *save = runbook_step_attr(sp, "save");
+            size_t n = save != NULL ? strlen(save) : 0;
+
+            if (op == NULL || !op->creates || n == 0)
+                continue;
+            if (strncmp(ref, "${", 2) == 0 && strncmp(ref + 2, save, n) == 0 &&
+                strcmp(ref + 2 + n, "_id}") == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * An always stage runs after a failure, unattended more often than not: a
+ * clean-up op in it may only remove a branch this drill created, named by
+ * the id its creation saved (branch=${PREFIX_id} of a branch-create with
+ * save=PREFIX), never by a name that could be another branch's.
+ */
+static void
+check_always_cleanup(struct rb_ctx *c)
+{
+    for (size_t i = 0; i < c->rb->n_stages; i++) {
+        const struct runbook_stage *st = &c->rb->stages[i];
+
+        for (size_t j = 0; st->always && j < st->n_steps; j++) {
+            const struct runbook_step *sp = &st->steps[j];
+            const struct neon_action_op *op = step_neon_op(sp);
+
+            if (op != NULL && op->cleanup &&
+                !names_created_branch(c->rb, runbook_step_attr(sp, "branch")))
+                rb_diag(c, sp->pos.line, sp->pos.col,
+                        "always stage '%s': %s may only name a branch this drill created "
+                        "(branch=${PREFIX_id} of a branch-create with save=PREFIX)",
+                        st->id, op->name);
+        }
+    }
 }
 
 static void
@@ -988,6 +1051,7 @@ walk(struct rb_ctx *c, cmark_node *doc)
             c->prose_end = 0;
     }
     stage_finish(c);
+    check_always_cleanup(c);
 
     for (size_t i = 0; i < c->n_undef; i++) {
         const struct rb_undef *u = &c->undef[i];
@@ -1048,7 +1112,7 @@ hash_stages(struct runbook *rb)
     for (size_t i = 0; i < rb->n_stages; i++) {
         const struct runbook_stage *st = &rb->stages[i];
 
-        hash_field(h, "stage");
+        hash_field(h, st->always ? "always stage" : "stage");
         hash_field(h, st->id);
         hash_field(h, st->title);
         for (size_t j = 0; j < st->n_steps; j++) {

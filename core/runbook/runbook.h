@@ -117,6 +117,7 @@ struct runbook_stage {
     char *title;    /* heading text */
     char *prose;    /* Markdown source of all prose in the stage */
     int expected_s; /* expected duration, 0 when not given */
+    bool always;    /* `always`: runs after a failure too (clean-up); such stages come last */
     struct runbook_step *steps;
     size_t n_steps;
     struct runbook_pos pos;

@@ -40,6 +40,33 @@ check_point_in_time(const char *ts, const char *field, struct reply *out)
     return 0;
 }
 
+/*
+ * An expires_at a request sets: refused as on a project outside Neon's early
+ * access when NEON_SANDBOX_REFUSE_EXPIRES is set (tests of that path); else
+ * an RFC 3339 time in the future. 0, or -1 with the error reply in *out.
+ */
+static int
+check_expires_at(const char *ts, struct reply *out)
+{
+    const char *refuse = getenv("NEON_SANDBOX_REFUSE_EXPIRES");
+    double t;
+
+    if (refuse != NULL && refuse[0] != '\0' && strcmp(refuse, "0") != 0) {
+        *out = sb_error_reply(400, "expires_at: branch expiration is available only to "
+                                   "participants in the Early Access Program");
+        return -1;
+    }
+    if (pd_time_parse_rfc3339(&t, ts, 0) != 0) {
+        *out = sb_error_reply(400, "invalid expires_at: %s is not an RFC 3339 timestamp", ts);
+        return -1;
+    }
+    if (t <= pd_time_wall()) {
+        *out = sb_error_reply(400, "expires_at %s is not in the future", ts);
+        return -1;
+    }
+    return 0;
+}
+
 /* "HI/LO", each 1 to 8 hex digits, as PostgreSQL prints an LSN. */
 static int
 valid_lsn(const char *s)
@@ -54,7 +81,7 @@ valid_lsn(const char *s)
 
 /* A create-branch request: what the body asks, then the branch and operations made for it. */
 struct branch_create {
-    const char *name, *parent_id, *ts, *lsn;
+    const char *name, *parent_id, *ts, *lsn, *expires_at;
     int want_ep;
     struct branch *parent;
     struct branch *b;
@@ -82,6 +109,7 @@ create_parse(struct branch_create *bc, const cJSON *body)
         bc->parent_id = sb_jbody_str(jb, "parent_id", &bad);
         bc->ts = sb_jbody_str(jb, "parent_timestamp", &bad);
         bc->lsn = sb_jbody_str(jb, "parent_lsn", &bad);
+        bc->expires_at = sb_jbody_str(jb, "expires_at", &bad);
         if (bad)
             return sb_error_reply(400, "branch fields must be strings");
     }
@@ -124,6 +152,8 @@ create_check(struct branch_create *bc)
         return r;
     if (bc->lsn && !valid_lsn(bc->lsn))
         return sb_error_reply(400, "invalid parent_lsn %s", bc->lsn);
+    if (bc->expires_at && check_expires_at(bc->expires_at, &r) != 0)
+        return r;
     if (bc->name && (strlen(bc->name) == 0 || strlen(bc->name) > 256))
         return sb_error_reply(400, "branch name must be 1 to 256 characters");
     if (sb_project_busy())
@@ -147,6 +177,7 @@ create_commit(struct branch_create *bc)
     sb_scpy(b->parent_id, sizeof(b->parent_id), bc->parent->id);
     sb_scpy(b->parent_ts, sizeof(b->parent_ts), bc->ts ? bc->ts : "");
     sb_scpy(b->parent_lsn, sizeof(b->parent_lsn), bc->lsn ? bc->lsn : "");
+    sb_scpy(b->expires_at, sizeof(b->expires_at), bc->expires_at ? bc->expires_at : "");
     snprintf(b->state, sizeof(b->state), "init");
     sb_now_str(b->created_at, sizeof(b->created_at));
     sb_scpy(b->updated_at, sizeof(b->updated_at), b->created_at);
@@ -256,24 +287,37 @@ sb_patch_branch(const struct request *rq)
 {
     struct branch *b = rq->branch;
     const cJSON *jb = cJSON_GetObjectItemCaseSensitive(rq->body, "branch");
-    const cJSON *prot;
-    const char *name;
+    const cJSON *prot, *exp;
+    const char *name, *expires = NULL;
+    struct reply r;
     int bad = 0;
 
     if (!cJSON_IsObject(jb))
         return sb_error_reply(400, "request body must contain a branch object");
     name = sb_jbody_str(jb, "name", &bad);
     prot = cJSON_GetObjectItemCaseSensitive(jb, "protected");
+    exp = cJSON_GetObjectItemCaseSensitive(jb, "expires_at");
     if (bad || (name && (strlen(name) == 0 || strlen(name) > 256)))
         return sb_error_reply(400, "branch name must be 1 to 256 characters");
     if (prot && !cJSON_IsBool(prot))
         return sb_error_reply(400, "protected must be a boolean");
+    // expires_at: a time sets the expiry, null removes it
+    if (exp != NULL && !cJSON_IsNull(exp) && !cJSON_IsString(exp))
+        return sb_error_reply(400, "expires_at must be a string or null");
+    if (exp != NULL && cJSON_IsString(exp))
+        expires = exp->valuestring;
+    if (expires && b->is_default)
+        return sb_error_reply(400, "the default branch cannot expire");
+    if (expires && check_expires_at(expires, &r) != 0)
+        return r;
     if (sb_project_busy())
         return sb_error_reply(423, LOCKED_MSG);
     if (name)
         sb_scpy(b->name, sizeof(b->name), name);
     if (prot)
         b->is_protected = cJSON_IsTrue(prot);
+    if (exp)
+        sb_scpy(b->expires_at, sizeof(b->expires_at), expires ? expires : "");
     sb_now_str(b->updated_at, sizeof(b->updated_at));
     return branch_ops_reply(b, NULL, 0);
 }
@@ -297,10 +341,57 @@ sb_delete_branch(const struct request *rq)
         return sb_error_reply(400, "cannot delete branch %s: it has child branches", b->id);
     if (sb_project_busy())
         return sb_error_reply(423, LOCKED_MSG);
+    o = sb_branch_remove(b);
+    return branch_ops_reply(b, &o, 1);
+}
+
+struct op *
+sb_branch_remove(struct branch *b)
+{
     b->deleted = 1;
     sb_now_str(b->updated_at, sizeof(b->updated_at));
-    o = sb_op_new("delete_timeline", b->id, b->has_ep ? b->ep_id : NULL, OPK_DELETE, -1);
-    return branch_ops_reply(b, &o, 1);
+    return sb_op_new("delete_timeline", b->id, b->has_ep ? b->ep_id : NULL, OPK_DELETE, -1);
+}
+
+/*
+ * The branch that keeps b's state before a restore (preserve_under_name):
+ * b's children move to it and it becomes b's parent; for the primary it
+ * keeps a compute of its own. Returns b again (the array may have moved it).
+ */
+static struct branch *
+restore_preserve(struct branch *b, const char *keep, struct op *o)
+{
+    size_t bi = (size_t)(b - sb.br);
+    struct branch *pb = &sb.br[sb.nbr++];
+    char hex[17];
+
+    b = &sb.br[bi];
+    memset(pb, 0, sizeof(*pb));
+    sb_rand_hex(hex, 4);
+    snprintf(pb->id, sizeof(pb->id), "br-sandbox-%s", hex);
+    sb_scpy(pb->name, sizeof(pb->name), keep);
+    sb_scpy(pb->parent_id, sizeof(pb->parent_id), b->parent_id);
+    snprintf(pb->state, sizeof(pb->state), "init");
+    sb_now_str(pb->created_at, sizeof(pb->created_at));
+    sb_scpy(pb->updated_at, sizeof(pb->updated_at), pb->created_at);
+    sb_branch_dir(pb->data, sizeof(pb->data), pb->id);
+    pb->port = sb_pick_port();
+    if (b->is_primary) {
+        // the old production state keeps a compute of its own (the worker starts it)
+        pb->has_ep = 1;
+        sb_rand_hex(hex, 4);
+        snprintf(pb->ep_id, sizeof(pb->ep_id), "ep-sandbox-%s", hex);
+        snprintf(pb->ep_state, sizeof(pb->ep_state), "active");
+        sb_scpy(pb->ep_created, sizeof(pb->ep_created), pb->created_at);
+    }
+    sb_scpy(o->preserve_to, sizeof(o->preserve_to), pb->data);
+    sb_scpy(o->preserve_branch, sizeof(o->preserve_branch), pb->id);
+    // the preserved branch keeps the old data; the target its children
+    for (size_t i = 0; i < sb.nbr; i++)
+        if (!sb.br[i].deleted && strcmp(sb.br[i].parent_id, b->id) == 0 && &sb.br[i] != pb)
+            sb_scpy(sb.br[i].parent_id, sizeof(sb.br[i].parent_id), pb->id);
+    sb_scpy(b->parent_id, sizeof(b->parent_id), pb->id);
+    return b;
 }
 
 struct reply
@@ -313,10 +404,9 @@ sb_restore_branch(const struct request *rq)
     const char *ts = sb_jbody_str(body, "source_timestamp", &bad);
     const char *lsn = sb_jbody_str(body, "source_lsn", &bad);
     const char *keep = sb_jbody_str(body, "preserve_under_name", &bad);
-    struct branch *src, *pb = NULL;
+    struct branch *src;
     struct reply r;
     struct op *o;
-    char hex[17];
 
     if (!cJSON_IsObject(body) || bad || src_id == NULL)
         return sb_error_reply(400, "source_branch_id is required");
@@ -330,10 +420,21 @@ sb_restore_branch(const struct request *rq)
                               "sandbox: restoring from %s is not supported: only the primary "
                               "branch has a wal archive",
                               src->id);
-    if (b->is_primary)
+    // the primary (with the wal archive) is restored only from its own history
+    if (b->is_primary && (src != b || (ts == NULL && lsn == NULL)))
+        return sb_error_reply(400, "sandbox: the primary branch can only be restored from its own "
+                                   "history at a point in time (source_branch_id = its id, "
+                                   "source_timestamp or source_lsn)");
+    if (src == b && (keep == NULL || keep[0] == '\0'))
         return sb_error_reply(400,
-                              "sandbox: restoring the primary branch in place is not supported; "
-                              "create a branch at the point in time instead");
+                              "preserve_under_name is required when restoring branch %s from "
+                              "its own history",
+                              b->id);
+    if (src == b && ts == NULL && lsn == NULL)
+        return sb_error_reply(400,
+                              "source_timestamp or source_lsn is required when restoring "
+                              "branch %s from its own history",
+                              b->id);
     if (ts && check_point_in_time(ts, "source_timestamp", &r) != 0)
         return r;
     if (lsn && !valid_lsn(lsn))
@@ -348,27 +449,7 @@ sb_restore_branch(const struct request *rq)
     sb_scpy(o->target_time, sizeof(o->target_time), ts ? ts : "");
     sb_scpy(o->target_lsn, sizeof(o->target_lsn), lsn ? lsn : "");
     if (keep && keep[0] && sb.nbr < MAX_BRANCHES) {
-        size_t bi = (size_t)(b - sb.br);
-
-        pb = &sb.br[sb.nbr++];
-        b = &sb.br[bi];
-        memset(pb, 0, sizeof(*pb));
-        sb_rand_hex(hex, 4);
-        snprintf(pb->id, sizeof(pb->id), "br-sandbox-%s", hex);
-        sb_scpy(pb->name, sizeof(pb->name), keep);
-        sb_scpy(pb->parent_id, sizeof(pb->parent_id), b->parent_id);
-        snprintf(pb->state, sizeof(pb->state), "init");
-        sb_now_str(pb->created_at, sizeof(pb->created_at));
-        sb_scpy(pb->updated_at, sizeof(pb->updated_at), pb->created_at);
-        sb_branch_dir(pb->data, sizeof(pb->data), pb->id);
-        pb->port = sb_pick_port();
-        sb_scpy(o->preserve_to, sizeof(o->preserve_to), pb->data);
-        sb_scpy(o->preserve_branch, sizeof(o->preserve_branch), pb->id);
-        // the preserved branch keeps the old data (stopped); the target its children
-        for (size_t i = 0; i < sb.nbr; i++)
-            if (!sb.br[i].deleted && strcmp(sb.br[i].parent_id, b->id) == 0 && &sb.br[i] != pb)
-                sb_scpy(sb.br[i].parent_id, sizeof(sb.br[i].parent_id), pb->id);
-        sb_scpy(b->parent_id, sizeof(b->parent_id), pb->id);
+        b = restore_preserve(b, keep, o);
     } else {
         sb_scpy(b->parent_id, sizeof(b->parent_id), src->id);
     }
@@ -385,6 +466,11 @@ sb_set_default(const struct request *rq)
 {
     struct branch *b = rq->branch;
 
+    if (b->expires_at[0])
+        return sb_error_reply(400,
+                              "branch %s expires at %s: remove its expiry before making it "
+                              "the default",
+                              b->id, b->expires_at);
     if (sb_project_busy())
         return sb_error_reply(423, LOCKED_MSG);
     for (size_t i = 0; i < sb.nbr; i++)

@@ -85,6 +85,7 @@ usage(void)
                     "[--project-id ID]\n"
                     "                    [--pg-cluster SCRIPT] [--history-retention SECONDS] "
                     "[--page-size N]\n"
+                    "                    [--default-branch NAME]\n"
                     "The key may come from NEON_SANDBOX_KEY instead of --key.\n");
 }
 
@@ -92,6 +93,7 @@ usage(void)
 struct startup {
     int port;
     const char *key, *state, *primary, *project_id, *pg_cluster;
+    const char *default_branch; /* the name of the primary, default branch of a new project */
     struct sb_cluster_meta meta;
 };
 
@@ -104,6 +106,7 @@ startup_options(struct startup *st, int argc, char **argv)
 {
     st->key = getenv("NEON_SANDBOX_KEY");
     st->project_id = "pgdrill-sandbox";
+    st->default_branch = "main";
     sb.retention = 86400;
     // every option takes a value: two arguments a turn
     for (int i = 1; i < argc; i += 2) {
@@ -130,6 +133,8 @@ startup_options(struct startup *st, int argc, char **argv)
             st->primary = v;
         else if (!strcmp(argv[i], "--pg-cluster"))
             st->pg_cluster = v;
+        else if (!strcmp(argv[i], "--default-branch"))
+            st->default_branch = v;
         else if (!strcmp(argv[i], "--history-retention") && sb_parse_long(v, 0, LONG_MAX, &num))
             sb.retention = num;
         else if (!strcmp(argv[i], "--page-size") && sb_parse_long(v, 0, 10000, &num))
@@ -151,6 +156,10 @@ startup_validate(const struct startup *st)
         fprintf(stderr, "neon-sandbox: --port, --state, --primary and a key of at least 8 "
                         "characters (--key or NEON_SANDBOX_KEY) are required\n");
         usage();
+        return 2;
+    }
+    if (st->default_branch[0] == '\0' || strlen(st->default_branch) > 256) {
+        fprintf(stderr, "neon-sandbox: --default-branch must be 1 to 256 characters\n");
         return 2;
     }
     for (const char *p = st->project_id; *p; p++)
@@ -221,7 +230,7 @@ startup_dirs(struct startup *st)
     return GO_ON;
 }
 
-/* A new project: a base backup of the primary, which is the default branch main; GO_ON or 1. */
+/* A new project: a base backup of the primary, which is the default branch; GO_ON or 1. */
 static int
 startup_new_project(const struct startup *st)
 {
@@ -236,7 +245,7 @@ startup_new_project(const struct startup *st)
     memset(b, 0, sizeof(*b));
     sb_rand_hex(hex, 4);
     snprintf(b->id, sizeof(b->id), "br-main-%s", hex);
-    snprintf(b->name, sizeof(b->name), "main");
+    sb_scpy(b->name, sizeof(b->name), st->default_branch);
     snprintf(b->state, sizeof(b->state), "ready");
     sb_scpy(b->created_at, sizeof(b->created_at), sb.created_at);
     sb_scpy(b->updated_at, sizeof(b->updated_at), sb.created_at);

@@ -94,7 +94,7 @@ op_spawn(struct op *p)
             argv[n++] = p->target_lsn;
         }
         if (p->replace)
-            argv[n++] = "--replace";
+            argv[n++] = b->is_primary ? "--primary-in-place" : "--replace";
         if (p->preserve_to[0]) {
             struct branch *pb = NULL;
 
@@ -190,6 +190,24 @@ sb_ops_tick(void)
         sb_state_save();
 }
 
+void
+sb_expire_tick(void)
+{
+    double now = pd_time_wall(), t;
+
+    for (size_t i = 0; i < sb.nbr; i++) {
+        struct branch *b = &sb.br[i];
+
+        if (b->deleted || b->expires_at[0] == '\0' || b->is_default || b->is_primary ||
+            pd_time_parse_rfc3339(&t, b->expires_at, 0) != 0 || t > now ||
+            sb_branch_has_children(b->id) || sb_project_busy())
+            continue;
+        sb_log("branch %s (%s) expired at %s: deleting it", b->id, b->name, b->expires_at);
+        sb_branch_remove(b);
+        sb_state_save();
+    }
+}
+
 void *
 sb_ticker(void *arg)
 {
@@ -199,6 +217,7 @@ sb_ticker(void *arg)
 
         pthread_mutex_lock(&sb_lock);
         sb_ops_tick();
+        sb_expire_tick();
         pthread_mutex_unlock(&sb_lock);
         nanosleep(&ts, NULL);
     }

@@ -38,6 +38,8 @@ sb_json_branch(const struct branch *b)
     sb_jset_str(o, "updated_at", b->updated_at);
     if (b->last_reset_at[0])
         sb_jset_str(o, "last_reset_at", b->last_reset_at);
+    if (b->expires_at[0])
+        sb_jset_str(o, "expires_at", b->expires_at);
     sb_jset_str(o, "init_source", "parent-data");
     return o;
 }

@@ -40,6 +40,7 @@ struct branch {
     char created_at[40];
     char updated_at[40];
     char last_reset_at[40];
+    char expires_at[40];      /* "" when the branch does not expire; else the ticker deletes it */
     char data[PATH_MAX + 96]; /* cluster directory; the primary's for the primary branch */
     int is_default;
     int is_primary; /* the branch is the primary cluster itself */
@@ -183,6 +184,8 @@ char *sb_conn_uri(const struct branch *b, const char *db, const char *role);
 
 /* Move each operation on (start, reap a worker, finish); saves the state when one changed. */
 void sb_ops_tick(void);
+/* Delete the branches whose expires_at has passed (as DELETE does), when the project is idle. */
+void sb_expire_tick(void);
 /* Thread body: sb_ops_tick() every 50 ms under sb_lock until sb_stopping. */
 void *sb_ticker(void *arg);
 
@@ -207,6 +210,8 @@ struct reply sb_route_dispatch(struct MHD_Connection *conn, const char *method, 
 struct reply sb_create_branch(const struct request *rq);
 struct reply sb_patch_branch(const struct request *rq);
 struct reply sb_delete_branch(const struct request *rq);
+/* Mark b deleted and schedule the removal of its cluster; the operation (borrowed). */
+struct op *sb_branch_remove(struct branch *b);
 struct reply sb_restore_branch(const struct request *rq);
 struct reply sb_set_default(const struct request *rq);
 struct reply sb_list_branches(const struct request *rq);

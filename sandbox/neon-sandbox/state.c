@@ -59,6 +59,7 @@ sb_state_save(void)
         sb_jset_str(o, "created_at", b->created_at);
         sb_jset_str(o, "updated_at", b->updated_at);
         sb_jset_str(o, "last_reset_at", b->last_reset_at);
+        sb_jset_str(o, "expires_at", b->expires_at);
         sb_jset_str(o, "data", b->data);
         cJSON_AddNumberToObject(o, "is_default", b->is_default);
         cJSON_AddNumberToObject(o, "is_primary", b->is_primary);
@@ -151,6 +152,7 @@ sb_state_load(void)
         jget_str(b->created_at, sizeof(b->created_at), it, "created_at");
         jget_str(b->updated_at, sizeof(b->updated_at), it, "updated_at");
         jget_str(b->last_reset_at, sizeof(b->last_reset_at), it, "last_reset_at");
+        jget_str(b->expires_at, sizeof(b->expires_at), it, "expires_at");
         jget_str(b->data, sizeof(b->data), it, "data");
         b->is_default = jget_int(it, "is_default");
         b->is_primary = jget_int(it, "is_primary");

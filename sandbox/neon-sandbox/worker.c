@@ -246,6 +246,7 @@ struct worker_args {
     const char *kind, *pg_cluster, *primary, *base, *data, *port, *target_time, *target_lsn,
         *errfile, *preserve_to, *preserve_port;
     int replace;
+    int primary_in_place; /* --primary-in-place: the primary itself is restored (implies replace) */
 };
 
 static char werr[1024];
@@ -396,17 +397,20 @@ stop_and_remove(const char *pg_cluster, const char *data, const char *move_to)
     return 0;
 }
 
+/*
+ * Before the recovery: a commit after the target archived (while the primary
+ * still runs), then, when the branch is replaced, its cluster stopped and
+ * either removed or moved to preserve_to and adopted there on its own port
+ * (archiving off: it is a branch now). For the primary restored in place
+ * the primary itself is what is stopped and moved.
+ */
 static int
-worker_pitr(const struct worker_args *a)
+pitr_prepare(const struct worker_args *a, const struct sb_cluster_meta *m)
 {
-    struct sb_cluster_meta m;
-    char err[512], out[600], path[PATH_MAX], conf[2048], t[80];
-    int port = positive_int(a->port, 65535);
+    char out[600];
 
-    if (sb_cluster_meta_read(&m, a->primary, err, sizeof(err)) != 0)
-        return fail("%s", err);
-    if (m.archive[0] == '\0')
-        return fail("the primary in %s has no wal archive", a->primary);
+    if (archive_marker(a->primary, m) != 0)
+        return 1;
     if (a->replace && stop_and_remove(a->pg_cluster, a->data, a->preserve_to) != 0)
         return 1;
     if (a->replace && a->preserve_to != NULL && a->preserve_port != NULL) {
@@ -417,27 +421,52 @@ worker_pitr(const struct worker_args *a)
         if (sb_run(NULL, argv, out, sizeof(out)) != 0)
             return fail("adopting the preserved cluster failed: %s", out);
     }
-    if (archive_marker(a->primary, &m) != 0)
-        return 1;
-    {
-        const char *argv[] = {"cp", "-a", "--", a->base, a->data, NULL};
-
-        if (sb_run(m.os_user, argv, out, sizeof(out)) != 0)
-            return fail("copying the base backup failed: %s", out);
-    }
-    {
-        // a copy of the primary: own port, no pid, no archiving into the primary's archive
-        const char *argv[] = {a->pg_cluster, "adopt", a->data, "--port", a->port, NULL};
+    if (a->primary_in_place && a->preserve_to != NULL) {
+        // the old production state stays reachable on its own endpoint
+        const char *argv[] = {a->pg_cluster, "start", a->preserve_to, NULL};
 
         if (sb_run(NULL, argv, out, sizeof(out)) != 0)
-            return fail("adopting the recovery cluster failed: %s", out);
+            return fail("starting the preserved cluster failed: %s", out);
     }
+    return 0;
+}
+
+/*
+ * The base backup copied to the data directory and adopted: a branch on its
+ * own port without archiving, or the primary restored in place on its own
+ * port, archiving into its archive again (its new timeline is history that
+ * later branches replay).
+ */
+static int
+pitr_copy_base(const struct worker_args *a, const struct sb_cluster_meta *m, const char *port)
+{
+    char out[600];
+    const char *cp[] = {"cp", "-a", "--", a->base, a->data, NULL};
+    const char *branch[] = {a->pg_cluster, "adopt", a->data, "--port", port, NULL};
+    const char *primary[] = {a->pg_cluster, "adopt",     a->data,    "--port",
+                             port,          "--archive", m->archive, NULL};
+
+    // the primary's parent directory is its owner's, not the postgres user's: adopt gives
+    // the copy to that user
+    if (sb_run(a->primary_in_place ? NULL : m->os_user, cp, out, sizeof(out)) != 0)
+        return fail("copying the base backup failed: %s", out);
+    if (sb_run(NULL, a->primary_in_place ? primary : branch, out, sizeof(out)) != 0)
+        return fail("adopting the recovery cluster failed: %s", out);
+    return 0;
+}
+
+/* recovery.signal and the recovery settings, to the target, promoting at the end. */
+static int
+pitr_configure(const struct worker_args *a, const struct sb_cluster_meta *m)
+{
+    char path[PATH_MAX], conf[2048], t[80];
+
     snprintf(conf, sizeof(conf),
              "\n# point-in-time recovery set up by neon-sandbox\n"
              "restore_command = 'cp \"%s/%%f\" \"%%p\"'\n"
-             "archive_mode = off\n"
+             "%s"
              "recovery_target_action = 'promote'\n",
-             m.archive);
+             m->archive, a->primary_in_place ? "" : "archive_mode = off\n");
     if (a->target_time != NULL) {
         pg_time(t, sizeof(t), a->target_time);
         snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "recovery_target_time = '%s'\n",
@@ -458,15 +487,21 @@ worker_pitr(const struct worker_args *a)
         if (geteuid() == 0 && stat(a->data, &st) == 0 && chown(path, st.st_uid, st.st_gid) != 0)
             return fail("cannot chown %s: %s", path, strerror(errno));
     }
-    {
-        const char *argv[] = {a->pg_cluster, "start", a->data, NULL};
+    return 0;
+}
 
-        if (sb_run(NULL, argv, out, sizeof(out)) != 0)
-            return fail("starting the recovery cluster failed: %s", out);
-    }
+/* Start the recovery cluster and wait until it is promoted (out of recovery). */
+static int
+pitr_start(const struct worker_args *a, const struct sb_cluster_meta *m, int port)
+{
+    char out[600];
+    const char *start[] = {a->pg_cluster, "start", a->data, NULL};
+
+    if (sb_run(NULL, start, out, sizeof(out)) != 0)
+        return fail("starting the recovery cluster failed: %s", out);
     // pg_ctl returns once connections are accepted; recovery ends at promotion
     for (int i = 0; i < 1200; i++) {
-        PGconn *c = connect_socket(a->data, port, m.role);
+        PGconn *c = connect_socket(a->data, port, m->role);
         int done = 0;
 
         if (PQstatus(c) == CONNECTION_OK) {
@@ -490,6 +525,30 @@ worker_pitr(const struct worker_args *a)
     return fail("recovery did not finish within 120s");
 }
 
+/*
+ * A point-in-time recovery into a->data: a new branch, a branch restored in
+ * place (--replace), or the primary itself restored in place
+ * (--primary-in-place: same directory, same port, archiving again).
+ */
+static int
+worker_pitr(const struct worker_args *a)
+{
+    struct sb_cluster_meta m;
+    char err[512], port[16];
+    int p;
+
+    // the primary's settings, read before a restore in place moves them away
+    if (sb_cluster_meta_read(&m, a->primary, err, sizeof(err)) != 0)
+        return fail("%s", err);
+    if (m.archive[0] == '\0')
+        return fail("the primary in %s has no wal archive", a->primary);
+    p = a->primary_in_place ? m.port : positive_int(a->port, 65535);
+    snprintf(port, sizeof(port), "%d", p);
+    if (pitr_prepare(a, &m) != 0 || pitr_copy_base(a, &m, port) != 0 || pitr_configure(a, &m) != 0)
+        return 1;
+    return pitr_start(a, &m, p);
+}
+
 int
 sb_worker_main(int argc, char **argv)
 {
@@ -502,6 +561,10 @@ sb_worker_main(int argc, char **argv)
 
         if (strcmp(k, "--replace") == 0) {
             a.replace = 1;
+            continue;
+        }
+        if (strcmp(k, "--primary-in-place") == 0) {
+            a.replace = a.primary_in_place = 1;
             continue;
         }
         if (v == NULL)
@@ -533,7 +596,9 @@ sb_worker_main(int argc, char **argv)
     if (a.kind == NULL || a.pg_cluster == NULL || a.data == NULL) {
         rc = fail("worker: missing arguments");
     } else if (strcmp(a.kind, "pitr") == 0) {
-        rc = (a.primary && a.base && a.port) ? worker_pitr(&a) : fail("worker: missing arguments");
+        rc = (a.primary && a.base && (a.port || a.primary_in_place))
+                 ? worker_pitr(&a)
+                 : fail("worker: missing arguments");
     } else if (strcmp(a.kind, "delete") == 0) {
         rc = stop_and_remove(a.pg_cluster, a.data, NULL);
     } else {

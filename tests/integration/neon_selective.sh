@@ -80,7 +80,9 @@ like "$bn" '^temp-recovery-[0-9]{8}-[0-9]{6}$' "the branch was named temp-recove
 like "$(cat "$D/journal.jsonl")" "\"preview_missing\"" "journal: the preview's counts are recorded"
 
 # A drill stopped before the import: at a terminal, the operator accepts the
-# plan (shown before the branch is created) and then refuses the import.
+# plan (shown before the branch is created) and then refuses the import; the
+# clean-up (an always stage) still offers to delete the branch, and the
+# operator refuses that too, so the branch stays.
 cat >"$W/stop.txt" <<'TXT'
 timeout 180
 expect the rows created in
@@ -92,6 +94,8 @@ send
 expect accept the plan and go on
 send yes
 expect type 'visits' to confirm
+send no
+expect type '(temp-recovery-[0-9]{8}-[0-9]{6})' to confirm
 send no
 TXT
 python3 "$TOP/tests/pty_drive.py" "$W/stop.txt" "$W/stop.log" -- \

@@ -10,7 +10,8 @@
 #   - at a terminal (tests/pty_drive.py): the operator picks the older backup
 #     by typing its key; the restored counts equal the older source's; the
 #     drill deletes the branch;
-#   - a corrupt object: the restore fails naming it and nothing is committed;
+#   - a corrupt object: the restore fails naming it, and the clean-up (an
+#     always stage) deletes the branch it had created;
 #   - a custom-format dump (.dump) restored with pg_restore -j 2.
 set -u
 # shellcheck source=tests/integration/verify_lib.sh
@@ -146,9 +147,11 @@ upload_backup "weekly/$NEW_KEY" "$W/bad.sql.gz" "$(sha256sum "$W/new.sql.gz" | c
 rc=$?
 is "$rc" 1 "corrupt: the restore fails with exit 1"
 like "$(cat "$W/out.corrupt")" "s3://$BUCKET/weekly/$NEW_KEY" "corrupt: the object is named"
-URI=$(restored_uri)
-is "$(psql "$URI" -qAtX -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'" 2>&1)" 0 \
-    "corrupt: nothing was committed (no table in the restore database)"
+# (one transaction: the "sql error" case above shows nothing is committed)
+"$NT" cli action op=branch-get branch="$BRANCH" >"$W/out.corrupt.get" 2>&1
+check "corrupt: the clean-up deleted the failed drill's restore branch" [ $? -ne 0 ]
+like "$(cat "$W/out.corrupt.get")" "no branch named or with id $BRANCH" "  (it is not found)"
+like "$(cat "$W/out.corrupt")" "deleted branch $BRANCH" "corrupt: the clean-up stage ran after the failure"
 drop_branch
 upload_backup "weekly/$NEW_KEY" "$W/new.sql.gz"
 

@@ -66,6 +66,8 @@ up --visits 0|--visits '0' is not a whole number from 1 to 999999999
 up --visits -3|--visits '-3' is not a whole number from 1 to 999999999
 up --visits=12x|--visits '12x' is not a whole number from 1 to 999999999
 up --visits|--visits needs a number
+up --default-branch|--default-branch needs a branch name
+up --default-branch=a/b|--default-branch 'a/b' is not a branch name
 up --fast|up: unknown argument '--fast'
 down --force|down: unknown argument '--force'
 env extra|env: unknown argument 'extra'
@@ -82,9 +84,9 @@ like "$out" "no sandbox in $SB" "  and says there is none"
 
 # ---- up ------------------------------------------------------------------------
 t0=$SECONDS
-out=$(sb up --visits "$VISITS" 2>&1)
+out=$(sb up --visits "$VISITS" --default-branch production 2>&1)
 rc=$?
-is "$rc" 0 "up --visits $VISITS exits 0 ($((SECONDS - t0))s)"
+is "$rc" 0 "up --visits $VISITS --default-branch production exits 0 ($((SECONDS - t0))s)"
 [ "$rc" = 0 ] || bail "up" "$out"
 like "$out" "postgresql: seeding care_commons with $VISITS visits" "up seeds the database"
 like "$out" "neon-sandbox: started \(pid [0-9]+, port [0-9]+, project sandbox-project\)" \
@@ -125,6 +127,8 @@ is "$?" 0 "eval of env sets every variable"
 eval "$envout"
 count=$(PGCONNECT_TIMEOUT=5 "$PGDRILL_PG_BIN/psql" -X -tA -c 'SELECT count(*) FROM visits' "$DATABASE_URL" 2>&1)
 is "$count" "$VISITS" "DATABASE_URL reaches care_commons with $VISITS visits"
+like "$("${PGDRILL_BUILD:-$PGDRILL_TOP/build}/tests/tools/neon_tool" cli action op=branch-default 2>&1)" \
+    "name=production" "--default-branch production: the project's default branch is production"
 like "$(PGCONNECT_TIMEOUT=5 "$PGDRILL_PG_BIN/psql" -X -tA -c \
     "SELECT count(*) FROM users WHERE email = 'test@example.com'" "$DATABASE_URL")" '^1$' \
     "the seed has the procedures' spot-check user"

@@ -102,8 +102,9 @@ check "the confirmation names the database" \
     grep -qF "Point production at database care_commons_restored on branch" "$T_WORK/confirm.txt"
 check "the restore branch exists before the switch-over" quiet "$NT" cli action op=branch-get branch="$BRANCH"
 t_keys "$BRANCH" Enter
+# steps 2 and 3 (the branch is production's now: it must not expire) run by themselves
 check "the confirmation is accepted: the drill moves to the first manual step" \
-    t_wait "Stage 6/7: Switch to the restored database (step 2/5)" 30
+    t_wait "Stage 6/7: Switch to the restored database (step 4/7)" 30
 i=0
 for step in "set DATABASE_URL to the" "Redeploy the latest deployment" \
     "Test the critical flows: sign in" "Monitor for errors"; do
@@ -112,7 +113,7 @@ for step in "set DATABASE_URL to the" "Redeploy the latest deployment" \
     check "manual switch-over step $i asks for done" t_wait "┌─ Manual step: type done when it is done ─" 10
     t_keys "done" Enter
     if [ "$i" -lt 4 ]; then
-        next="Stage 6/7: Switch to the restored database (step $((i + 2))/5)"
+        next="Stage 6/7: Switch to the restored database (step $((i + 4))/7)"
     else
         next="Stage 7/7: Clean up"
     fi
@@ -157,7 +158,8 @@ is "$(json_eval "$R" '0 < d["rto_s"] < 7200')" true "report: rto_s is measured a
 is "$(json_get "$R" 'stages[id=restore].status')" passed "report: the restore stage passed"
 is "$(json_get "$R" 'stages[id=switch].status')" passed "report: the switch-over stage passed"
 is "$(json_eval "$R" '[s["status"] for s in next(t for t in d["stages"] if t["id"] == "switch")["steps"]]')" \
-    '["passed", "passed", "passed", "passed", "passed"]' "report: the confirmation and the four manual steps passed"
+    '["passed", "passed", "passed", "passed", "passed", "passed", "passed"]' \
+    "report: the confirmation, the branch kept without expiry and the four manual steps passed"
 check "report: the note is recorded" grep -qF "restored the older backup in the tui" "$R"
 check "journal: the typed key was the chosen backup" grep -qF "\"text\":\"backup_key = $OLD_KEY\"" "$dir/journal.jsonl"
 check "journal: its HEAD gave the older backup's sha256" grep -qF "sha256 $OLD_SHA, " "$dir/journal.jsonl"

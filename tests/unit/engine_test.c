@@ -299,6 +299,65 @@ test_sh_fail_stops(void **state)
     assert_false(saw_line(f, "never"));
 }
 
+/* A failure skips the ordinary stages left and runs the always ones; the first error stays. */
+static void
+test_always_stage_after_failure(void **state)
+{
+    struct fx *f = *state;
+
+    parse(f, HEADER("") "## Make\n\n```sh save=made\necho thing-1\n```\n\n"
+                        "## Break\n\n```sh\nexit 4\n```\n\n```sh save=later\necho x\n```\n\n"
+                        "## Clean\n<!-- pgdrill id=clean always -->\n\n"
+                        "```sh env=made\necho \"removing $made\"\nexit 5\n```\n\n"
+                        "## Never\n\n```sh\necho never\n```\n\n"
+                        "## Also\n<!-- pgdrill id=also always -->\n\n"
+                        "```sh\necho \"also ${later}\"\n```\n\n```sh\necho last\n```\n");
+    assert_int_equal(run(f, NULL, NULL), PD_ECHECK);
+    assert_string_equal(f->err.msg, "step break/1: sh: exit 4");
+    assert_string_equal(f->d->outcome, "failed");
+    assert_true(saw_line(f, "removing thing-1"));
+    assert_false(saw_line(f, "never"));
+    assert_int_equal(f->d->stages[2].status, STEP_FAILED); // a failing clean-up: the next runs
+    assert_int_equal(f->d->stages[3].status, STEP_PENDING);
+    // ${later} was never set: nothing of the drill's to act on, skipped; the next step runs
+    assert_int_equal(step_state(f, 4, 0)->status, STEP_SKIPPED);
+    assert_string_equal(step_state(f, 4, 0)->skip_reason,
+                        "clean-up: ${later} was never set (the step that saves it did not run): "
+                        "nothing of this drill's to act on");
+    assert_true(saw_line(f, "last"));
+    assert_int_equal(f->d->stages[4].status, STEP_PASSED);
+}
+
+/* Without a failure an always stage runs in its place. */
+static void
+test_always_stage_in_order(void **state)
+{
+    struct fx *f = *state;
+
+    parse(f, HEADER("") "## Clean\n<!-- pgdrill id=clean always -->\n\n```sh\necho first\n```\n\n"
+                        "## Then\n\n```sh\necho then\n```\n");
+    assert_int_equal(run(f, NULL, NULL), 0);
+    assert_string_equal(f->d->outcome, "passed");
+    assert_string_equal(f->lines[0], "first");
+    assert_true(saw_line(f, "then"));
+}
+
+/* An interruption runs nothing more: the drill stays resumable, its always stages run later. */
+static void
+test_always_stage_not_on_interrupt(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.tick = on_tick};
+
+    parse(f, HEADER("") "## Wait\n\n```sh\nsleep 20\n```\n\n"
+                        "## Clean\n<!-- pgdrill id=clean always -->\n\n```sh\necho cleaned\n```\n");
+    f->stop_on_tick = 2;
+    assert_int_equal(run(f, NULL, &ev), PD_EINTR);
+    assert_null(f->d->outcome);
+    assert_false(saw_line(f, "cleaned"));
+    assert_int_equal(f->d->stages[1].status, STEP_PENDING);
+}
+
 static void
 test_retry_then_pass(void **state)
 {
@@ -2230,6 +2289,9 @@ main(void)
         cmocka_unit_test(test_s3_op_rows),
         cmocka_unit_test_setup_teardown(test_sh_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sh_fail_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_always_stage_after_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_always_stage_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_always_stage_not_on_interrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_then_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_exhausted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_continue_policy, setup, teardown),

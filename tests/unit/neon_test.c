@@ -678,10 +678,12 @@ test_action_usage_errors(void **state)
         {{.op = NULL}, "neon: step needs op="},
         {{.op = "branch-explode"},
          "neon: unknown op branch-explode (one of: project-get branch-list branch-get "
-         "branch-absent branch-create branch-delete branch-rename branch-restore "
-         "branch-set-default endpoint-list endpoint-create endpoint-start database-list "
-         "role-list connection-uri operation-get operations-wait)"},
+         "branch-default branch-absent branch-create branch-delete branch-rename branch-restore "
+         "branch-keep branch-set-default endpoint-list endpoint-create endpoint-start "
+         "database-list role-list connection-uri operation-get operations-wait)"},
         {{.op = "branch-delete"}, "neon: branch-delete needs branch="},
+        {{.op = "branch-default", .branch = "main"},
+         "neon: branch-default takes no branch= (it finds the default branch)"},
         {{.op = "branch-rename", .branch = "dev"}, "neon: branch-rename needs name="},
         {{.op = "branch-set-default"}, "neon: branch-set-default needs branch="},
         {{.op = "branch-restore", .branch = "dev"}, "neon: branch-restore needs source="},
@@ -770,6 +772,58 @@ test_action_create_resolves_parent_and_saves(void **state)
     neon_action_out_clear(&out);
 }
 
+/*
+ * ttl_s sends expires_at to the second; a 400 that names expires_at is said
+ * once and the branch is created without it, and no later create sends it.
+ */
+static void
+test_action_create_expiry_and_refusal(void **state)
+{
+    static const char *const branches = "{\"branches\":[{\"id\":\"br-main\",\"name\":\"main\","
+                                        "\"default\":true}]}";
+    static const char *const created =
+        "{\"branch\":{\"id\":\"br-t\",\"name\":\"tmp\"},\"endpoints\":[],\"operations\":[]}";
+    struct fixture *f = *state;
+    struct neon_action_args a = {.op = "branch-create", .name = "tmp", .ttl_s = 86400};
+    struct neon_action_out out;
+    struct pd_err err = {0};
+    double now;
+
+    assert_int_equal(pd_time_parse_rfc3339(&now, "2026-11-26T04:00:00.250Z", 1), 0);
+    fake_json(&f->srv, 200, branches);
+    fake_json(&f->srv, 201, created);
+    client_with(f, 0);
+    assert_int_equal(neon_action_run(f->c, &a, now, NULL, NULL, &out, &err), 0);
+    assert_non_null(strstr(f->srv.requests[1], "\"expires_at\":\"2026-11-27T04:00:00Z\""));
+    assert_string_equal(out.summary, "created branch tmp (br-t) from main at its head, expires at "
+                                     "2026-11-27T04:00:00Z");
+    assert_int_equal(out.n_lines, 0);
+    neon_action_out_clear(&out);
+    // the project refuses the field: one warning line, created again without it
+    fake_json(&f->srv, 200, branches);
+    fake_json(&f->srv, 400,
+              "{\"code\":\"\",\"message\":\"expires_at: the feature is limited to the Early "
+              "Access Program\"}");
+    fake_json(&f->srv, 201, created);
+    assert_int_equal(neon_action_run(f->c, &a, now, NULL, NULL, &out, &err), 0);
+    assert_int_equal(f->srv.n_requests, 5);
+    assert_non_null(strstr(f->srv.requests[3], "\"expires_at\""));
+    assert_null(strstr(f->srv.requests[4], "expires_at"));
+    assert_int_equal(out.n_lines, 1);
+    assert_non_null(strstr(out.lines[0], "warning: the project does not accept expires_at ("));
+    assert_string_equal(out.summary,
+                        "created branch tmp (br-t) from main at its head, without an expiry");
+    neon_action_out_clear(&out);
+    // later creates leave it out without asking or warning again
+    fake_json(&f->srv, 200, branches);
+    fake_json(&f->srv, 201, created);
+    assert_int_equal(neon_action_run(f->c, &a, now, NULL, NULL, &out, &err), 0);
+    assert_int_equal(f->srv.n_requests, 7);
+    assert_null(strstr(f->srv.requests[6], "expires_at"));
+    assert_int_equal(out.n_lines, 0);
+    neon_action_out_clear(&out);
+}
+
 static void
 test_action_branch_list_lines_and_default(void **state)
 {
@@ -798,6 +852,36 @@ test_action_branch_list_lines_and_default(void **state)
     assert_int_equal(f->srv.n_requests, 2);
     assert_non_null(strstr(f->srv.requests[1], "GET /api/v2/projects/p/branches?cursor=c1 "));
     neon_action_out_clear(&out);
+}
+
+/* The default branch is the one the API marks default, whatever its name and place. */
+static void
+test_action_branch_default_by_flag_not_name(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_action_args a = {.op = "branch-default"};
+    struct neon_action_out out;
+    struct pd_err err = {0};
+
+    fake_json(&f->srv, 200,
+              "{\"branches\":[{\"id\":\"br-m\",\"name\":\"main\"},{\"id\":\"br-p\","
+              "\"name\":\"production\",\"default\":true}]}");
+    fake_json(&f->srv, 200,
+              "{\"endpoints\":[{\"id\":\"ep-p\",\"branch_id\":\"br-p\",\"host\":\"p.local\","
+              "\"type\":\"read_write\",\"current_state\":\"active\"}]}");
+    client_with(f, 0);
+    assert_int_equal(neon_action_run(f->c, &a, 0, NULL, NULL, &out, &err), 0);
+    assert_string_equal(out.id, "br-p");
+    assert_string_equal(out.name, "production");
+    assert_string_equal(out.host, "p.local");
+    assert_string_equal(out.summary,
+                        "the default branch is production (br-p), endpoint host p.local");
+    assert_non_null(strstr(f->srv.requests[1], "GET /api/v2/projects/p/branches/br-p/endpoints "));
+    neon_action_out_clear(&out);
+    // a project without a default branch is an error that says so
+    fake_json(&f->srv, 200, "{\"branches\":[{\"id\":\"br-m\",\"name\":\"main\"}]}");
+    assert_int_equal(neon_action_run(f->c, &a, 0, NULL, NULL, &out, &err), PD_ENOENT);
+    assert_string_equal(err.msg, "neon: project p has no default branch");
 }
 
 static void
@@ -958,6 +1042,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_action_create_refuses_old_point_before_any_mutation,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_action_create_resolves_parent_and_saves, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_action_create_expiry_and_refusal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_action_branch_default_by_flag_not_name, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_action_branch_list_lines_and_default, setup,
                                         teardown),

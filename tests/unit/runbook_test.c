@@ -912,6 +912,15 @@ static const struct bad_case {
       "11:6: bad variable reference '${unclosed' (use $${ for a literal ${)",
       "14:7: bad variable name 'Bad' for save", "14:16: bad variable name 'not-a-name' in env",
       "14:20: undefined variable 'ok'"}},
+    {"always-stage.md",
+     {"17:32: duplicate attribute 'always'",
+      ("22:1: always stage 'cleanup': branch-delete may only name a branch this drill created "
+       "(branch=${PREFIX_id} of a branch-create with save=PREFIX)"),
+      ("25:1: always stage 'cleanup': branch-delete may only name a branch this drill created "
+       "(branch=${PREFIX_id} of a branch-create with save=PREFIX)"),
+      ("28:1: always stage 'cleanup': branch-delete may only name a branch this drill created "
+       "(branch=${PREFIX_id} of a branch-create with save=PREFIX)"),
+      "32:23: always takes no value (write it alone: always)"}},
     {"choices.md",
      {"5:47: default 'C' is not one of the choices of input 'outcome_option'",
       "6:13: choice input 'pick' has no choices", "7:14: choice input 'plain' has no choices",
