@@ -17,16 +17,23 @@
 # Environment:
 #   BUILD=build                   the build directory (check-asan: build-asan)
 #   PGDRILL_NO_ANALYSIS=1         `all` leaves the analysis group out
+#   PGDRILL_TEST_JOBS=N           scripts run N at a time (default: the
+#                                 number of CPUs; 1 runs them one by one)
 #   PGDRILL_TEST_TIMEOUT=SECONDS  the limit for every script and binary;
 #                                 without it 300 s each, 900 s for
 #                                 valgrind.sh and fuzz_smoke.sh, 1800 s for
 #                                 make analyze. A script still running at its
 #                                 limit is killed and counted as a failure.
 #
-# Unit tests are cmocka binaries in $BUILD/tests/unit; each of their cases
-# counts. Integration, fault and TUI tests are scripts printing TAP-style
-# "ok - name" / "not ok - name" lines (tests/tap.sh); a script that exits
-# non-zero without a "not ok" line counts as one failure. Each result line
+# Unit tests are cmocka binaries in $BUILD/tests/unit, run one at a time
+# first (they share the test database); each of their cases counts. The
+# scripts and the analysis then run PGDRILL_TEST_JOBS at a time, the
+# analysis first (it takes longest); a result line is printed as each ends.
+# Scripts may run side by side: each keeps its files under a directory,
+# databases and ports of its own. Integration, fault and TUI tests are
+# scripts printing TAP-style "ok - name" / "not ok - name" lines
+# (tests/tap.sh); a script that exits non-zero without a "not ok" line
+# counts as one failure. Each result line
 # ends with the script's time; the ten slowest are listed at the end.
 #
 # No process may outlive its script: each script runs in a process group of
@@ -65,6 +72,11 @@ if [ $# -gt 2 ]; then
     usage >&2
     exit 2
 fi
+JOBS=${PGDRILL_TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
+if ! [[ $JOBS =~ ^[1-9][0-9]*$ ]]; then
+    echo "tests/run.sh: PGDRILL_TEST_JOBS must be a number of scripts at a time (1 or more)" >&2
+    exit 2
+fi
 if [ -n "${PGDRILL_TEST_TIMEOUT:-}" ] && ! [[ $PGDRILL_TEST_TIMEOUT =~ ^[1-9][0-9]*$ ]]; then
     echo "tests/run.sh: PGDRILL_TEST_TIMEOUT must be a number of seconds" >&2
     exit 2
@@ -77,17 +89,18 @@ timings=() # "MILLISECONDS NAME"
 
 WORK=$(mktemp -d /tmp/pgdrill-test.XXXXXX)
 chmod 0755 "$WORK"
-mkdir -p "$WORK/logs"
+mkdir -p "$WORK/logs" "$WORK/jobs"
 export PGDRILL_TEST_WORK="$WORK"
 SERVICES=
-CUR_PGID=
-CUR_MARK=
 cleanup() {
-    # interrupted in the middle of a script: stop what it started
-    if [ -n "$CUR_PGID" ]; then
-        kill -TERM -- "-$CUR_PGID" 2>/dev/null
-        reap_marked "$CUR_MARK" "$CUR_PGID" >/dev/null
-    fi
+    local f pgid mark
+    # interrupted in the middle of scripts: stop what they started
+    for f in "$WORK"/jobs/*.running; do
+        [ -f "$f" ] || continue
+        read -r pgid mark <"$f"
+        kill -TERM -- "-$pgid" 2>/dev/null
+        reap_marked "$mark" "$pgid" >/dev/null
+    done
     [ -n "$SERVICES" ] && tests/services.sh stop "$WORK" >/dev/null 2>&1
     rm -rf "$WORK"
 }
@@ -148,23 +161,23 @@ reap_marked() {
     done
 }
 
-# run_item NAME DIR CMD...: runs CMD in DIR under its timeout, in a process
-# group of its own with a per-script mark; sets OUT (its output), RC, MS
-# and EXTRA (not ok lines for a timeout and for leftover processes, each
-# already counted in EXTRA_FAILED).
+# run_item NAME DIR MARK CMD...: runs CMD in DIR under its timeout, in a
+# process group of its own with MARK in its environment; sets OUT (its
+# output), RC, MS and EXTRA (not ok lines for a timeout and for leftover
+# processes, each already counted in EXTRA_FAILED). Writes "PGID MARK" to
+# $WORK/jobs/MARK.running while CMD runs, for cleanup after an interrupt.
 run_item() {
-    local name=$1 dir=$2 limit log mark t0 pid left
-    shift 2
+    local name=$1 dir=$2 mark=$3 limit log t0 pid left running
+    shift 3
     limit=$(limit_for "$name")
     log=$WORK/logs/$name.log
-    mark="$$.${#timings[@]}.$name"
+    running=$WORK/jobs/$mark.running
     t0=$(now_ms)
     # Output to a file, not a pipe: a process left behind holding the pipe
     # open would block the runner.
     (cd "$dir" && PGDRILL_TEST_MARK=$mark exec timeout -k 10 "$limit" "$@") >"$log" 2>&1 </dev/null &
     pid=$!
-    CUR_PGID=$pid
-    CUR_MARK=$mark
+    printf '%s %s\n' "$pid" "$mark" >"$running"
     wait "$pid"
     RC=$?
     MS=$(($(now_ms) - t0))
@@ -176,14 +189,13 @@ run_item() {
         EXTRA_FAILED=1
     fi
     left=$(reap_marked "$mark" "$pid")
-    CUR_PGID=
+    rm -f "$running"
     if [ -n "$left" ]; then
         while IFS= read -r p; do
             EXTRA+="${EXTRA:+$'\n'}not ok - leftover process after $name: $p"
             EXTRA_FAILED=$((EXTRA_FAILED + 1))
         done <<<"$left"
     fi
-    timings+=("$MS $name")
 }
 
 # result NAME P F: counts and prints one result line, with EXTRA and the
@@ -193,6 +205,7 @@ result() {
     f=$((f + EXTRA_FAILED))
     passed=$((passed + p))
     failed=$((failed + f))
+    timings+=("$MS $name")
     if [ "$f" -ne 0 ]; then
         failures+=("$name")
         printf '%s\n' "$OUT" | tail -"$tail_n"
@@ -201,16 +214,85 @@ result() {
     printf '  %-32s %3d passed, %d failed %8s\n' "$name" "$p" "$f" "$(secs "$MS")"
 }
 
-# run_script SCRIPT: run it, count its TAP lines (a non-zero exit without a
-# "not ok" counts as one failure) and show its tail when something failed
-run_script() {
-    local s=$1 name p f
-    name=$(basename "$s")
-    run_item "$name" "$TOP" "$TOP/$s"
-    p=$(printf '%s\n' "$OUT" | grep -c '^ok ')
-    f=$(printf '%s\n' "$OUT" | grep -c '^not ok ')
-    if [ "$RC" -ne 0 ] && [ "$f" -eq 0 ] && [ "$EXTRA_FAILED" -eq 0 ]; then f=1; fi
-    result "$name" "$p" "$f"
+# tally GROUP PATH: counts what the item just run (OUT, RC, EXTRA_FAILED)
+# passed and failed, the way its kind reports, and prints its result line.
+tally() {
+    local g=$1 path=$2 name p f
+    name=$(basename "$path")
+    case $g in
+    unit)
+        # cmocka's summary lines may share a line with stdout text: match anywhere
+        p=$(printf '%s\n' "$OUT" | grep -o '\[  PASSED  \] [0-9]*' | awk '{s+=$4} END {print s+0}')
+        f=$(printf '%s\n' "$OUT" | grep -o '\[  FAILED  \] [0-9]*' | awk '{s+=$4} END {print s+0}')
+        if [ "$RC" -ne 0 ] && [ "$f" -eq 0 ] && [ "$EXTRA_FAILED" -eq 0 ]; then f=1; fi
+        result "$name" "$p" "$f" 40
+        ;;
+    analysis)
+        if [ "$path" = analyze ]; then
+            if [ "$RC" -eq 0 ]; then p=1 f=0; else p=0 f=1; fi
+            if [ $((f + EXTRA_FAILED)) -ne 0 ] && [ -f "$BUILD/clang-tidy.log" ]; then
+                OUT+=$'\n'$(grep -E 'error:|warning:' "$BUILD/clang-tidy.log" | head -40)
+            fi
+            result analyze "$p" "$f" 80
+        else
+            tally script "$path"
+        fi
+        ;;
+    *)
+        # TAP: a non-zero exit without a "not ok" line counts as one failure
+        p=$(printf '%s\n' "$OUT" | grep -c '^ok ')
+        f=$(printf '%s\n' "$OUT" | grep -c '^not ok ')
+        if [ "$RC" -ne 0 ] && [ "$f" -eq 0 ] && [ "$EXTRA_FAILED" -eq 0 ]; then f=1; fi
+        result "$name" "$p" "$f"
+        ;;
+    esac
+}
+
+# run_plan_item IDX: runs plan item IDX in the foreground (sets OUT, RC, MS,
+# EXTRA, EXTRA_FAILED)
+run_plan_item() {
+    local g=${plan[$1]%% *} path=${plan[$1]#* } name mark
+    name=$(basename "$path")
+    mark="$$.$1.$name"
+    case $g in
+    unit) run_item "$name" "$WORK" "$mark" "$TOP/$path" ;;
+    analysis)
+        if [ "$path" = analyze ]; then
+            run_item analyze "$TOP" "$mark" make --no-print-directory analyze
+        else
+            run_item "$name" "$TOP" "$mark" "$TOP/$path"
+        fi
+        ;;
+    *) run_item "$name" "$TOP" "$mark" "$TOP/$path" ;;
+    esac
+}
+
+# start_job IDX: runs plan item IDX in the background; its outcome goes to
+# $WORK/jobs/IDX.result (RC MS EXTRA_FAILED, then the EXTRA lines)
+start_job() {
+    (
+        run_plan_item "$1"
+        {
+            printf '%s %s %s\n' "$RC" "$MS" "$EXTRA_FAILED"
+            [ -n "$EXTRA" ] && printf '%s\n' "$EXTRA"
+        } >"$WORK/jobs/$1.result.tmp"
+        mv "$WORK/jobs/$1.result.tmp" "$WORK/jobs/$1.result"
+    ) &
+    job_idx[$!]=$1
+}
+
+# finish_job IDX: reads what start_job left and tallies it
+finish_job() {
+    local r=$WORK/jobs/$1.result name
+    name=$(basename "${plan[$1]#* }")
+    if [ -f "$r" ]; then
+        read -r RC MS EXTRA_FAILED <"$r"
+        EXTRA=$(tail -n +2 "$r")
+    else
+        RC=1 MS=0 EXTRA_FAILED=1 EXTRA="not ok - $name: the runner lost its result"
+    fi
+    OUT=$(cat "$WORK/logs/$name.log" 2>/dev/null)
+    tally "${plan[$1]%% *}" "${plan[$1]#* }"
 }
 
 # What this run holds, in order: "GROUP PATH" lines.
@@ -252,53 +334,56 @@ if printf '%s\n' "${plan[@]}" | grep -qv '^analysis '; then
     eval "$svc"
 fi
 
-header=
-for item in "${plan[@]}"; do
-    g=${item%% *}
-    path=${item#* }
-    if [ "$g" != "$header" ]; then
-        # the fault matrix's table (tests/faults/zz_table.sh) after its group
-        if [ "$header" = faults ] && [ -f "$WORK/fault-table.txt" ]; then
-            cat "$WORK/fault-table.txt"
-        fi
-        header=$g
-        case $g in
-        unit) echo "== unit tests" ;;
-        integration) echo "== integration tests" ;;
-        faults) echo "== fault matrix" ;;
-        tui) echo "== tui tests" ;;
-        esac
-    fi
-    case $g in
-    unit)
-        name=$(basename "$path")
-        run_item "$name" "$WORK" "$TOP/$path"
-        # cmocka's summary lines may share a line with stdout text: match anywhere
-        p=$(printf '%s\n' "$OUT" | grep -o '\[  PASSED  \] [0-9]*' | awk '{s+=$4} END {print s+0}')
-        f=$(printf '%s\n' "$OUT" | grep -o '\[  FAILED  \] [0-9]*' | awk '{s+=$4} END {print s+0}')
-        if [ "$RC" -ne 0 ] && [ "$f" -eq 0 ] && [ "$EXTRA_FAILED" -eq 0 ]; then f=1; fi
-        result "$name" "$p" "$f" 40
-        ;;
-    analysis)
-        if [ "$path" = analyze ]; then
-            echo "== analysis (make analyze: cppcheck, clang-tidy and shellcheck)"
-            run_item analyze "$TOP" make --no-print-directory analyze
-            if [ "$RC" -eq 0 ]; then p=1 f=0; else p=0 f=1; fi
-            if [ $((f + EXTRA_FAILED)) -ne 0 ] && [ -f "$BUILD/clang-tidy.log" ]; then
-                OUT+=$'\n'$(grep -E 'error:|warning:' "$BUILD/clang-tidy.log" | head -40)
-            fi
-            result analyze "$p" "$f" 80
-        else
-            echo "== valgrind memcheck (tests/valgrind.sh)"
-            run_script "$path"
-        fi
-        ;;
-    *)
-        run_script "$path"
-        ;;
+
+# What runs when: unit binaries one at a time first (they share the test
+# database), then every script and the analysis $JOBS at a time, longest
+# first as far as known (the analysis, then the order of the plan), then the
+# fault matrix's table, which reads what the fault scripts wrote.
+serial=()
+pool=()
+tail_items=()
+for i in "${!plan[@]}"; do
+    case ${plan[$i]} in
+    unit\ *) serial+=("$i") ;;
+    "faults tests/faults/zz_table.sh") tail_items+=("$i") ;;
+    analysis\ *) pool=("$i" "${pool[@]}") ;;
+    *) pool+=("$i") ;;
     esac
 done
-if [ "$header" = faults ] && [ -f "$WORK/fault-table.txt" ]; then
+
+if [ ${#serial[@]} -gt 0 ]; then
+    echo "== unit tests"
+    for i in "${serial[@]}"; do
+        run_plan_item "$i"
+        tally unit "${plan[$i]#* }"
+    done
+fi
+
+if [ ${#pool[@]} -gt 0 ]; then
+    groups=$(for i in "${pool[@]}"; do echo "${plan[$i]%% *}"; done | sort -u | tr '\n' ' ')
+    echo "== ${groups% } (${#pool[@]} scripts, $JOBS at a time, in the order they end)"
+    declare -A job_idx=()
+    next=0
+    while [ "$next" -lt ${#pool[@]} ] || [ ${#job_idx[@]} -gt 0 ]; do
+        while [ "$next" -lt ${#pool[@]} ] && [ ${#job_idx[@]} -lt "$JOBS" ]; do
+            start_job "${pool[$next]}"
+            next=$((next + 1))
+        done
+        done_pid=
+        wait -n -p done_pid "${!job_idx[@]}"
+        [ -n "$done_pid" ] || continue
+        idx=${job_idx[$done_pid]}
+        unset "job_idx[$done_pid]"
+        finish_job "$idx"
+    done
+fi
+
+for i in "${tail_items[@]}"; do
+    run_plan_item "$i"
+    tally "${plan[$i]%% *}" "${plan[$i]#* }"
+done
+if [ -f "$WORK/fault-table.txt" ]; then
+    echo "== fault matrix"
     cat "$WORK/fault-table.txt"
 fi
 
