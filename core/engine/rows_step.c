@@ -66,18 +66,14 @@ enum rows_mode {
 
 static const char *const mode_names[] = {"missing", "revert", "undo"};
 
-/* What the counts query returns, in its column order. */
+/* What the counts query returns, in its column order: one figure per fact. */
 enum rows_count {
     C_MISSING,      /* at the restore point, gone from production */
-    C_CHANGED,      /* in both, different */
-    C_R_REVERT,     /* revert mode: rows it would put back */
-    C_U_INSERT,     /* undo: incident deletes production still lacks */
-    C_U_REVERT,     /* undo: incident changes production still holds */
-    C_U_INSERTED,   /* undo: incident inserts production still holds */
-    C_U_CONFLICT,   /* undo: rows the incident and then someone else changed */
+    C_CHANGED,      /* in both, different: what revert would put back */
     C_ACT_INSERT,   /* the chosen mode: rows it inserts */
     C_ACT_REVERT,   /* ... reverts */
-    C_ACT_DELETE,   /* ... deletes */
+    C_ACT_DELETE,   /* ... deletes (undo: incident inserts, when asked) */
+    C_ACT_INSERTED, /* ... keeps although the incident inserted them (undo) */
     C_ACT_CONFLICT, /* ... leaves alone as conflicts */
     C_ACT_LEFT,     /* ... leaves alone as changed since (missing mode, undo) */
     C_COUNT,
@@ -501,19 +497,27 @@ rows_classify(struct rows_run *r, struct pd_err *err)
 
 /* ---- phase 5: counts and sample keys ---- */
 
+/* " WHERE ..." of production's rows (p) in the range that the restore point lacks. */
+static void
+added_where(struct pd_buf *b, const struct rows_run *r)
+{
+    pd_buf_appendf(b, NULL, " WHERE ");
+    if (r->cond != NULL)
+        pd_buf_appendf(b, NULL, "(%s) AND ", r->cond);
+    pd_buf_appendf(b, NULL, "NOT EXISTS (SELECT 1 FROM pg_temp.rows_rp r WHERE ");
+    key_on(b, r, "r", "p");
+    pd_buf_appendf(b, NULL, ")");
+}
+
 static int
 rows_count(struct rows_run *r, struct pd_err *err)
 {
-    // in undo mode its own counts are the chosen mode's (only undo shows them)
     static const char count_sql[] =
         "SELECT count(*) FILTER (WHERE rk AND NOT pk), "
         "count(*) FILTER (WHERE rk AND pk AND NOT eq_rp), "
-        "count(*) FILTER (WHERE rk AND pk AND NOT eq_rp), "
         "count(*) FILTER (WHERE act = 'insert'), count(*) FILTER (WHERE act = 'revert'), "
-        "count(*) FILTER (WHERE act IN ('delete', 'inserted')), "
+        "count(*) FILTER (WHERE act = 'delete'), count(*) FILTER (WHERE act = 'inserted'), "
         "count(*) FILTER (WHERE act = 'conflict'), "
-        "count(*) FILTER (WHERE act = 'insert'), count(*) FILTER (WHERE act = 'revert'), "
-        "count(*) FILTER (WHERE act = 'delete'), count(*) FILTER (WHERE act = 'conflict'), "
         "count(*) FILTER (WHERE act = 'left') FROM pg_temp.rows_class";
     struct pg_result *res = NULL;
     struct pd_buf b;
@@ -530,30 +534,23 @@ rows_count(struct rows_run *r, struct pd_err *err)
     res = NULL;
     // rows production gained since the restore point (in the range): never touched
     pd_buf_init(&b, 0);
-    pd_buf_appendf(&b, NULL, "SELECT count(*) FROM %s p WHERE ", r->qtable);
-    if (r->cond != NULL)
-        pd_buf_appendf(&b, NULL, "(%s) AND ", r->cond);
-    pd_buf_appendf(&b, NULL, "NOT EXISTS (SELECT 1 FROM pg_temp.rows_rp r WHERE ");
-    key_on(&b, r, "r", "p");
-    pd_buf_appendf(&b, NULL, ")");
+    pd_buf_appendf(&b, NULL, "SELECT count(*) FROM %s p", r->qtable);
+    added_where(&b, r);
     rc = exec(r, r->prod, pd_buf_str(&b), (const char *const *)r->params, r->n_params, &res, err);
     if (rc == 0)
         r->added = strtoull(pg_result_value(res, 0, 0), NULL, 10);
+    pg_result_free(res);
+    res = NULL;
     // and a few of their keys
     pd_buf_reset(&b);
     pd_buf_appendf(&b, NULL, "SELECT ");
     key_text(&b, r, "p");
-    pd_buf_appendf(&b, NULL, " FROM %s p WHERE ", r->qtable);
-    if (r->cond != NULL)
-        pd_buf_appendf(&b, NULL, "(%s) AND ", r->cond);
-    pd_buf_appendf(&b, NULL, "NOT EXISTS (SELECT 1 FROM pg_temp.rows_rp r WHERE ");
-    key_on(&b, r, "r", "p");
-    pd_buf_appendf(&b, NULL, ") ORDER BY ");
+    pd_buf_appendf(&b, NULL, " FROM %s p", r->qtable);
+    added_where(&b, r);
+    pd_buf_appendf(&b, NULL, " ORDER BY ");
     for (size_t j = 0; j < r->n_keys; j++)
         pd_buf_appendf(&b, NULL, "%sp.%s", j ? ", " : "", r->keys[j]);
     pd_buf_appendf(&b, NULL, " LIMIT %d", ROWS_SAMPLES);
-    pg_result_free(res);
-    res = NULL;
     if (rc == 0)
         rc = exec(r, r->prod, pd_buf_str(&b), (const char *const *)r->params, r->n_params, &res,
                   err);
@@ -635,14 +632,15 @@ rows_show_preview(struct rows_run *r, struct pd_err *err)
     if (rc == 0)
         rc = emit(r, err,
                   pd_xasprintf("mode revert would insert %llu and revert %llu", n[C_MISSING],
-                               n[C_R_REVERT]));
+                               n[C_CHANGED]));
     if (rc == 0 && r->mode == ROWS_UNDO)
         rc =
             emit(r, err,
                  pd_xasprintf("mode undo would insert %llu, revert %llu, %s %llu rows the incident "
                               "inserted (keys: %s), leave %llu conflicts (keys: %s)",
-                              n[C_U_INSERT], n[C_U_REVERT], r->delete_inserted ? "delete" : "keep",
-                              n[C_U_INSERTED], keys_or_none(&r->keys_inserted), n[C_U_CONFLICT],
+                              n[C_ACT_INSERT], n[C_ACT_REVERT], r->delete_inserted ? "delete" : "keep",
+                              n[C_ACT_DELETE] + n[C_ACT_INSERTED], keys_or_none(&r->keys_inserted),
+                              n[C_ACT_CONFLICT],
                               keys_or_none(&r->keys_conflict)));
     else if (rc == 0)
         rc =
