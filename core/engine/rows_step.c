@@ -634,14 +634,13 @@ rows_show_preview(struct rows_run *r, struct pd_err *err)
                   pd_xasprintf("mode revert would insert %llu and revert %llu", n[C_MISSING],
                                n[C_CHANGED]));
     if (rc == 0 && r->mode == ROWS_UNDO)
-        rc =
-            emit(r, err,
-                 pd_xasprintf("mode undo would insert %llu, revert %llu, %s %llu rows the incident "
-                              "inserted (keys: %s), leave %llu conflicts (keys: %s)",
-                              n[C_ACT_INSERT], n[C_ACT_REVERT], r->delete_inserted ? "delete" : "keep",
-                              n[C_ACT_DELETE] + n[C_ACT_INSERTED], keys_or_none(&r->keys_inserted),
-                              n[C_ACT_CONFLICT],
-                              keys_or_none(&r->keys_conflict)));
+        rc = emit(
+            r, err,
+            pd_xasprintf("mode undo would insert %llu, revert %llu, %s %llu rows the incident "
+                         "inserted (keys: %s), leave %llu conflicts (keys: %s)",
+                         n[C_ACT_INSERT], n[C_ACT_REVERT], r->delete_inserted ? "delete" : "keep",
+                         n[C_ACT_DELETE] + n[C_ACT_INSERTED], keys_or_none(&r->keys_inserted),
+                         n[C_ACT_CONFLICT], keys_or_none(&r->keys_conflict)));
     else if (rc == 0)
         rc =
             emit(r, err, pd_xstrdup("mode undo: needs a branch at the incident's end (incident=)"));
