@@ -48,8 +48,9 @@ static const char html_style[] =
     "th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}\n"
     "th{background:#f2f2f2}\n"
     "td.num{text-align:right;white-space:nowrap}\n"
-    "code,.hash{font-family:\"DejaVu Sans Mono\",\"Liberation Mono\",monospace;"
-    "word-break:break-all}\n"
+    "code{font-family:\"DejaVu Sans Mono\",\"Liberation Mono\",monospace;"
+    "overflow-wrap:anywhere}\n"
+    "td.name code{white-space:nowrap}\n"
     ".passed,.met{color:#17612a;font-weight:bold}\n"
     ".failed,.missed,.aborted,.interrupted{color:#a11;font-weight:bold}\n"
     ".flagged,.unknown,.running,.skipped{color:#8a5a00;font-weight:bold}\n"
@@ -366,14 +367,15 @@ chart_row(struct html *h, const cJSON *st, int y, double max)
              "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"/>\n",
              CHART_LABEL_W, y, bar_px(exp_s, max, w), CHART_BAR_H, CHART_LABEL_W,
              y + CHART_BAR_H + 2, bar_px(act_s, max, w), CHART_BAR_H, over ? "#c0392b" : "#2b6cb0");
-    fmt_secs(v, sizeof(v), exp_s);
-    h_printf(h, "<text x=\"%d\" y=\"%d\" font-size=\"10\">expected ",
-             CHART_LABEL_W + bar_px(exp_s, max, w) + 4, y + CHART_BAR_H - 2);
-    h_text(h, exp_s > 0 ? v : "none");
-    fmt_secs(v, sizeof(v), act_s);
-    h_printf(h, "</text>\n<text x=\"%d\" y=\"%d\" font-size=\"10\">actual ",
-             CHART_LABEL_W + bar_px(act_s, max, w) + 4, y + 2 * CHART_BAR_H);
-    h_text(h, v);
+    // people's units here; the table below has the seconds
+    pd_time_human(v, sizeof(v), exp_s);
+    h_printf(h, "<text x=\"%d\" y=\"%d\" font-size=\"10\">expected %s",
+             CHART_LABEL_W + bar_px(exp_s, max, w) + 4, y + CHART_BAR_H - 2,
+             exp_s > 0 ? v : "none");
+    pd_time_human(v, sizeof(v), act_s);
+    h_printf(h, "</text>\n<text x=\"%d\" y=\"%d\" font-size=\"10\">actual %s",
+             CHART_LABEL_W + bar_px(act_s, max, w) + 4, y + 2 * CHART_BAR_H,
+             act_s >= 0 ? v : "none");
     h_put(h, "</text>\n");
     free(label);
 }
@@ -466,7 +468,7 @@ html_checks(struct html *h, const cJSON *root)
         n++;
         passed += status != NULL && strcmp(status, "passed") == 0;
         flagged += status != NULL && strcmp(status, "flagged") == 0;
-        h_put(h, "<tr><td><code>");
+        h_put(h, "<tr><td class=\"name\"><code>");
         h_text(h, jstr(c, "name"));
         h_put(h, "</code></td><td>");
         h_text(h, stage_name(root, jstr(c, "stage")));
