@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "drill/drill.h"
 #include "engine/engine.h"
+#include "evidence/evidence.h"
 #include "headless.h"
 #include "pd_file.h"
 #include "pd_mem.h"
@@ -21,11 +22,13 @@ struct run_args {
     bool yes;
     bool json;
     bool plan;
+    bool push; /* --push: the drill's evidence to S3 once it ended */
     const char *report_dir;
 };
 
 static const char run_help[] =
     "usage: pgdrill run RUNBOOK [--var NAME=VALUE]... [--yes] [--report-dir DIR] [--json]\n"
+    "                   [--push]\n"
     "\n"
     "Run a runbook headless with the same engine as the TUI. RUNBOOK is a path or\n"
     "the id of a shipped runbook. Progress goes to stderr; the drill's journal and\n"
@@ -37,6 +40,8 @@ static const char run_help[] =
     "  --report-dir DIR  also write report.md and report.json into DIR\n"
     "  --json            print report.json on stdout; stderr keeps only errors\n"
     "  --plan            print what the run would create or change, change nothing\n"
+    "  --push            once the drill ended (passed or failed), push its report to\n"
+    "                    $PGDRILL_BACKUP_URI/drills/<id>/ as 'pgdrill report push' does\n"
     "  --help            this text\n"
     "\n"
     "Exit codes: 0 passed, 1 a check or step failed, 2 usage or input error,\n"
@@ -44,6 +49,7 @@ static const char run_help[] =
 
 static const char resume_help[] =
     "usage: pgdrill resume [DRILL-ID] [--var NAME=VALUE]... [--yes] [--report-dir DIR] [--json]\n"
+    "                      [--push]\n"
     "\n"
     "Continue an interrupted drill from its journal, at the step that was\n"
     "interrupted, with earlier timings, results and notes intact. Without an id,\n"
@@ -62,10 +68,15 @@ parse_args(struct run_args *a, int argc, char **argv, const char *help, const ch
            int *exit_code)
 {
     static const struct option opts[] = {
-        {"var", required_argument, NULL, 'v'}, {"yes", no_argument, NULL, 'y'},
-        {"json", no_argument, NULL, 'j'},      {"report-dir", required_argument, NULL, 'r'},
-        {"url", required_argument, NULL, 'u'}, {"help", no_argument, NULL, 'h'},
-        {"plan", no_argument, NULL, 'p'},      {NULL, 0, NULL, 0},
+        {"var", required_argument, NULL, 'v'},
+        {"yes", no_argument, NULL, 'y'},
+        {"json", no_argument, NULL, 'j'},
+        {"report-dir", required_argument, NULL, 'r'},
+        {"url", required_argument, NULL, 'u'},
+        {"help", no_argument, NULL, 'h'},
+        {"plan", no_argument, NULL, 'p'},
+        {"push", no_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0},
     };
     int c;
 
@@ -91,6 +102,9 @@ parse_args(struct run_args *a, int argc, char **argv, const char *help, const ch
             break;
         case 'p':
             a->plan = true;
+            break;
+        case 'P':
+            a->push = true;
             break;
         case 'r':
             a->report_dir = optarg;
@@ -144,6 +158,40 @@ fail_redacted(const struct pd_err *err)
     snprintf(e.msg, sizeof(e.msg), "%s", r);
     free(r);
     return cli_fail(&e);
+}
+
+/*
+ * --push: the ended drill's evidence to S3. A failed push fails a drill that
+ * passed (exit 3: the evidence is not where it must be); after a failed
+ * drill it is reported and the drill's own error stays.
+ */
+static int
+push_evidence(const struct drill *d, const char *home, bool quiet, int rc, struct pd_err *err)
+{
+    struct evidence_push_result r;
+    struct pd_err perr;
+    int prc;
+
+    if (d->outcome == NULL)
+        return rc; // unfinished: resume it, then push
+    pd_err_clear(&perr);
+    prc = evidence_push_env(&r, home, d->operator_name, d->id, &perr);
+    if (prc == 0 && !quiet) {
+        char *text = evidence_push_text(&r);
+
+        fputs(text, stderr);
+        free(text);
+    }
+    evidence_push_result_free(&r);
+    if (prc == 0)
+        return rc;
+    pd_err_prefix(&perr, "push: ");
+    if (rc == 0) {
+        *err = perr;
+        return prc;
+    }
+    fail_redacted(&perr);
+    return rc;
 }
 
 /* Run (or continue) the session's drill to the end and write its report. */
@@ -207,6 +255,8 @@ drive(struct drill_session *s, const struct run_args *a, struct pd_err *err)
             fail_redacted(&perr);
         }
     }
+    if (a->push && in_folder)
+        rc = push_evidence(d, s->home, a->json, rc, err);
     if (rc == PD_EINTR)
         fail_redacted(err);
     else if (!a->json && in_folder)

@@ -10,6 +10,9 @@ groff-base clang libclang-rt-14-dev clang-tidy cppcheck valgrind shellcheck"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 # gcovr: the per-module table of `make coverage`.
 PKGS="$PKGS gcovr"
+# chromium, poppler-utils (pdftotext), libxml2-utils (xmllint): the HTML drill
+# report rendered headless to a screenshot and a PDF (tests/integration/report_html.sh).
+PKGS="$PKGS chromium poppler-utils libxml2-utils"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

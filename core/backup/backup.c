@@ -743,7 +743,7 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
         .put =
             {
                 .content_type = "application/gzip",
-                .sse = opt->sse ? opt->sse : "AES256",
+                .sse = opt->sse ? opt->sse : BACKUP_SSE_DEFAULT,
                 .storage_class = opt->storage_class ? opt->storage_class : "STANDARD_IA",
             },
         .min_size = opt->min_size ? opt->min_size : BACKUP_MIN_SIZE_DEFAULT,

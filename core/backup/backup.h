@@ -42,6 +42,8 @@ struct audit;
 #define BACKUP_NAME_LEN               (sizeof(BACKUP_NAME_PREFIX) - 1 + 15 + sizeof(BACKUP_NAME_SUFFIX))
 #define BACKUP_MIN_SIZE_DEFAULT       ((uint64_t)1024 * 1024)
 #define BACKUP_RETENTION_DAYS_DEFAULT 90
+/* Server-side encryption of every object pgdrill stores (backups, drill evidence). */
+#define BACKUP_SSE_DEFAULT "AES256"
 
 /* The classes a backup can belong to; NULL-terminated. */
 extern const char *const backup_classes[];
@@ -97,7 +99,7 @@ struct backup_options {
     int threads;               /* compression threads; 0 means the online CPUs */
     size_t part_size;          /* 0 means 8 MiB */
     int max_in_flight;         /* parts uploading at once; 0 means 3 */
-    const char *sse;           /* NULL means "AES256" */
+    const char *sse;           /* NULL means BACKUP_SSE_DEFAULT */
     const char *storage_class; /* NULL means "STANDARD_IA" */
     struct audit *audit;       /* may be NULL */
     const char *drill_id;      /* for the audit entries; may be NULL */
