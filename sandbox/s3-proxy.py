@@ -26,6 +26,12 @@ on the proxy itself (loopback only):
       reaches s3rver); truncate forwards, then answers 200 with only the
       first BYTES of the body and a Content-Length that matches (a cut XML
       listing that looks complete to HTTP)
+  POST /__pgdrill/region?region=R&style=S
+      answer as a bucket in region R does to requests signed for another
+      region: S = 301 (PermanentRedirect with x-amz-bucket-region), 400
+      (AuthorizationHeaderMalformed naming R in <Region>; on HEAD, which has
+      no body, the x-amz-bucket-region header) or none (301 that names no
+      region); an empty R ends it
   POST /__pgdrill/clear          drop armed faults and the request log
   GET  /__pgdrill/log            one line per request: METHOD path?query STATUS
 
@@ -78,6 +84,8 @@ class State:
         self.args = args
         self.lock = threading.Lock()
         self.faults = []  # [kind, count, match, after, seconds]
+        self.region = ""  # the buckets' region (/__pgdrill/region); "" answers every region
+        self.region_style = "301"
         self.log = []
         self.sse = {}
         self.sse_file = os.path.join(args.data_dir, "pgdrill-sse.json") if args.data_dir else None
@@ -158,6 +166,11 @@ class Handler(BaseHTTPRequestHandler):
                                      q.get("match", ""), int(q.get("after", "0")),
                                      float(q.get("seconds", "0"))])
             return self.reply(200, b"armed\n", {"Content-Type": "text/plain"})
+        if url.path == "/__pgdrill/region" and self.command == "POST":
+            with state.lock:
+                state.region = q.get("region", "")
+                state.region_style = q.get("style", "301")
+            return self.reply(200, b"region set\n", {"Content-Type": "text/plain"})
         if url.path == "/__pgdrill/clear" and self.command == "POST":
             with state.lock:
                 state.faults.clear()
@@ -242,6 +255,35 @@ class Handler(BaseHTTPRequestHandler):
                     "<CanonicalRequest>%s</CanonicalRequest>" % xml_escape(creq))
         return None
 
+    # -- a bucket in another region ---------------------------------------
+    def wrong_region(self):
+        """Answer as S3 does to a request signed for the wrong region; True when answered."""
+        state = self.server.state
+        auth = self.headers.get("Authorization") or ""
+        try:
+            asked = auth.split("Credential=", 1)[1].split("/")[2]
+        except IndexError:
+            return False
+        home = state.region
+        if not home or asked == home:
+            return False
+        bucket = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/").split("/")[0]
+        if state.region_style == "none":
+            self.reply(301, xml_error("PermanentRedirect", "The bucket you are attempting to access "
+                                      "must be addressed using the specified endpoint."))
+        elif state.region_style == "400":
+            self.reply(400, xml_error(
+                "AuthorizationHeaderMalformed",
+                "The authorization header is malformed; the region '%s' is wrong; expecting '%s'"
+                % (asked, home), "<Region>%s</Region>" % home),
+                {"x-amz-bucket-region": home} if self.command == "HEAD" else None)
+        else:
+            self.reply(301, xml_error(
+                "PermanentRedirect", "The bucket you are attempting to access must be addressed "
+                "using the specified endpoint.", "<Endpoint>%s.s3.%s.amazonaws.com</Endpoint>"
+                "<Bucket>%s</Bucket>" % (bucket, home, bucket)), {"x-amz-bucket-region": home})
+        return True
+
     # -- S3 requests ------------------------------------------------------
     def handle_any(self):
         body = self.read_body()
@@ -254,6 +296,8 @@ class Handler(BaseHTTPRequestHandler):
         if problem:
             status, code, message, extra = problem
             return self.reply(status, xml_error(code, message, extra))
+        if self.wrong_region():
+            return None
 
         state = self.server.state
         fault = state.take_fault("%s %s" % (self.command, self.path))

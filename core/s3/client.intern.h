@@ -28,6 +28,8 @@ struct s3_client {
     char *ca_file;
     struct http_transport *http;    /* idle connections, reused */
     struct http_retry_policy retry; /* from opt: max_retries + 1 attempts */
+    int find_region; /* no region configured: ask the bucket (HEAD) before its first request */
+    int fips;        /* AWS_USE_FIPS_ENDPOINT=true: s3-fips.REGION.amazonaws.com */
 };
 
 /* One S3 request: what to sign and send. */
@@ -59,6 +61,7 @@ struct s3_resp {
     char *sse;
     char *last_modified;
     char *content_range;
+    char *bucket_region; /* x-amz-bucket-region (S3 sends it on 200, 301, 400 and 403) */
     uint64_t content_length;
     int have_length;
     char **meta; /* name, value, ... NULL */
@@ -86,6 +89,24 @@ int s3_request(struct s3_client *c, const struct s3_req *rq, struct s3_resp *rs,
                struct pd_err *err);
 
 void s3_resp_free(struct s3_resp *rs);
+
+/*
+ * Where a request on bucket/key in region goes: s3_creds_target with the
+ * bucket's region, on the FIPS endpoint (s3-fips.REGION.amazonaws.com,
+ * virtual-host or path style alike) when the client uses FIPS and no custom
+ * endpoint is configured.
+ */
+int s3_client_target(struct s3_target *out, const struct s3_client *c, const char *region,
+                     const char *bucket, const char *key, struct pd_err *err);
+
+/*
+ * The region of each bucket, known for the rest of the run once a HEAD or a
+ * redirect told it (process-wide, thread-safe). s3_region_cached returns a
+ * copy the caller frees, or NULL; s3_region_forget_all empties it (tests).
+ */
+char *s3_region_cached(const char *bucket);
+void s3_region_remember(const char *bucket, const char *region);
+void s3_region_forget_all(void);
 
 /* Turn a final non-2xx response into an error naming the operation. */
 int s3_status_error(const char *op, const struct s3_req *rq, const struct s3_resp *rs,

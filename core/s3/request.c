@@ -26,6 +26,7 @@ resp_clear_headers(struct s3_resp *rs)
     PD_FREE(rs->sse);
     PD_FREE(rs->last_modified);
     PD_FREE(rs->content_range);
+    PD_FREE(rs->bucket_region);
     for (size_t i = 0; i < rs->n_meta * 2; i++)
         free(rs->meta[i]);
     PD_FREE(rs->meta);
@@ -96,6 +97,9 @@ on_header(const char *line, size_t len, void *ud)
     } else if (IS("content-range")) {
         free(rs->content_range);
         rs->content_range = pd_xstrdup(v);
+    } else if (IS("x-amz-bucket-region")) {
+        free(rs->bucket_region);
+        rs->bucket_region = pd_xstrdup(v);
     } else if (IS("content-length")) {
         char *e;
 
@@ -204,8 +208,9 @@ struct exchange {
     const struct s3_req *rq;
     struct s3_resp *rs;
     const struct s3_target *t;
-    char *name;  /* s3://bucket/key */
-    char *range; /* "bytes=N-" of a resumed GET */
+    const char *region; /* the bucket's, for the signature */
+    char *name;         /* s3://bucket/key */
+    char *range;        /* "bytes=N-" of a resumed GET */
     char *if_match;
     char *first_etag;
     char *lines[S3_MAX_EXTRA_HEADERS + 10]; /* signed header lines of this attempt */
@@ -257,7 +262,7 @@ sign_lines(struct exchange *x, struct pd_err *err)
         .n_headers = nh,
         .payload_hash = rq->payload_hash,
         .amz_date = amz_date,
-        .region = c->creds.region,
+        .region = x->region,
         .service = "s3",
         .access_key_id = c->creds.access_key_id,
         .secret_access_key = c->creds.secret_access_key,
@@ -381,11 +386,13 @@ static const struct http_exchange_ops s3_exchange_ops = {
     .finish = x_finish,
 };
 
-int
-s3_request(struct s3_client *c, const struct s3_req *rq, struct s3_resp *rs, struct pd_err *err)
+/* rq signed for and sent to region, with the client's retries. */
+static int
+request_in(struct s3_client *c, const struct s3_req *rq, const char *region, struct s3_resp *rs,
+           struct pd_err *err)
 {
     struct s3_target t;
-    struct exchange x = {.c = c, .rq = rq, .rs = rs, .t = &t};
+    struct exchange x = {.c = c, .rq = rq, .rs = rs, .t = &t, .region = region};
     struct http_response resp;
     struct http_request req = {0};
     char *url = NULL;
@@ -395,7 +402,7 @@ s3_request(struct s3_client *c, const struct s3_req *rq, struct s3_resp *rs, str
     pd_buf_init(&rs->body, rq->body_cap ? rq->body_cap : S3_ERROR_BODY_CAP);
     rs->rq = rq;
     rs->err = err;
-    if ((rc = s3_creds_target(&t, &c->creds, rq->bucket, rq->key, err)) != 0)
+    if ((rc = s3_client_target(&t, c, region, rq->bucket, rq->key, err)) != 0)
         return rc;
     x.name = s3_object_name(rq);
     url = rq->query && *rq->query ? pd_xasprintf("%s?%s", t.url, rq->query) : pd_xstrdup(t.url);
@@ -428,6 +435,95 @@ s3_request(struct s3_client *c, const struct s3_req *rq, struct s3_resp *rs, str
     return rc;
 }
 
+/*
+ * The region an answer says the bucket is in, when it is not the one asked:
+ * x-amz-bucket-region, else the <Region> of a 301 PermanentRedirect or a
+ * 400 AuthorizationHeaderMalformed. NULL otherwise; the caller frees it.
+ */
+static char *
+region_moved(const struct s3_resp *rs, const char *region)
+{
+    struct pd_err ignore = {0};
+    char *r = NULL, *code = NULL;
+
+    if (rs->status != 301 && rs->status != 400 && rs->status != 403)
+        return NULL;
+    if (rs->bucket_region != NULL && *rs->bucket_region)
+        r = pd_xstrdup(rs->bucket_region);
+    else if (rs->body.len > 0 &&
+             s3_xml_text(&code, "error response", rs->body.data, rs->body.len, "Error/Code",
+                         &ignore) == 0 &&
+             code != NULL &&
+             (strcmp(code, "PermanentRedirect") == 0 ||
+              strcmp(code, "AuthorizationHeaderMalformed") == 0))
+        (void)s3_xml_text(&r, "error response", rs->body.data, rs->body.len, "Error/Region",
+                          &ignore);
+    free(code);
+    // a 403 with the same region is a real refusal, not a detour
+    if (r != NULL && (*r == '\0' || strcmp(r, region) == 0))
+        PD_FREE(r);
+    return r;
+}
+
+/*
+ * The region to sign a request on bucket with: the one the run already
+ * learnt, else (no region configured) the one a HEAD on the bucket names in
+ * x-amz-bucket-region, else the configured one. *out is the caller's.
+ */
+static int
+bucket_region(char **out, struct s3_client *c, const char *bucket, struct pd_err *err)
+{
+    struct s3_req head = {
+        .method = "HEAD", .bucket = bucket, .key = "", .payload_hash = S3_SIGV4_EMPTY_SHA256};
+    struct s3_resp rs;
+    int rc;
+
+    *out = bucket && *bucket ? s3_region_cached(bucket) : NULL;
+    if (*out != NULL || bucket == NULL || *bucket == '\0' || !c->find_region) {
+        if (*out == NULL)
+            *out = pd_xstrdup(c->creds.region);
+        return 0;
+    }
+    rc = request_in(c, &head, c->creds.region, &rs, err);
+    if (rc == 0 && rs.bucket_region != NULL && *rs.bucket_region) {
+        pd_log(PD_LOG_INFO,
+               "s3: bucket %s is in region %s (no region configured; set AWS_REGION=%s to skip "
+               "this lookup)",
+               bucket, rs.bucket_region, rs.bucket_region);
+        *out = pd_xstrdup(rs.bucket_region);
+    } else if (rc == 0) {
+        *out = pd_xstrdup(c->creds.region); // the server does not say (s3rver)
+    }
+    if (*out != NULL)
+        s3_region_remember(bucket, *out);
+    s3_resp_free(&rs);
+    return rc;
+}
+
+int
+s3_request(struct s3_client *c, const struct s3_req *rq, struct s3_resp *rs, struct pd_err *err)
+{
+    char *region = NULL, *moved = NULL;
+    int rc;
+
+    memset(rs, 0, sizeof(*rs));
+    if ((rc = bucket_region(&region, c, rq->bucket, err)) != 0)
+        goto out;
+    rc = request_in(c, rq, region, rs, err);
+    if (rc == 0 && (moved = region_moved(rs, region)) != NULL) {
+        // followed once: a second detour is an error (s3_status_error says what to set)
+        pd_log(PD_LOG_WARN, "s3: bucket %s is in region %s, not %s: set AWS_REGION=%s", rq->bucket,
+               moved, region, moved);
+        s3_region_remember(rq->bucket, moved);
+        s3_resp_free(rs);
+        rc = request_in(c, rq, moved, rs, err);
+    }
+out:
+    free(moved);
+    free(region);
+    return rc;
+}
+
 /* ---- helpers for building requests ---------------------------------------------- */
 
 int
@@ -446,6 +542,15 @@ s3_object_name(const struct s3_req *rq)
                         rq->key ? rq->key : "");
 }
 
+/* The hint for an answer that means "wrong region" (after the one detour s3_request takes). */
+static const char *
+wrong_region(long status, const char *code)
+{
+    if (status == 301 || (code != NULL && strcmp(code, "AuthorizationHeaderMalformed") == 0))
+        return " (the bucket is in another region: set AWS_REGION to the bucket's region)";
+    return "";
+}
+
 int
 s3_status_error(const char *op, const struct s3_req *rq, const struct s3_resp *rs,
                 struct pd_err *err)
@@ -462,14 +567,15 @@ s3_status_error(const char *op, const struct s3_req *rq, const struct s3_resp *r
         if (rs->status == 404 && strcmp(doc.code, "NoSuchKey") != 0 &&
             strcmp(doc.code, "NoSuchBucket") != 0 && strcmp(doc.code, "NoSuchUpload") != 0)
             kind = PD_ESERVICE;
-        rc = PD_ERR_SET(err, kind, "s3: %s %s: HTTP %ld %s%s%s", op, name, rs->status, doc.code,
-                        *msg ? ": " : "", msg);
+        rc = PD_ERR_SET(err, kind, "s3: %s %s: HTTP %ld %s%s%s%s", op, name, rs->status, doc.code,
+                        *msg ? ": " : "", msg, wrong_region(rs->status, doc.code));
         free(msg);
         s3_error_doc_free(&doc);
     } else if (rs->status == 404) {
         rc = PD_ERR_SET(err, kind, "s3: %s %s: not found (HTTP 404)", op, name);
     } else {
-        rc = PD_ERR_SET(err, kind, "s3: %s %s: HTTP %ld", op, name, rs->status);
+        rc = PD_ERR_SET(err, kind, "s3: %s %s: HTTP %ld%s", op, name, rs->status,
+                        wrong_region(rs->status, NULL));
     }
     free(name);
     return rc;
