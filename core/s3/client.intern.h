@@ -16,8 +16,10 @@
 #include "s3/sigv4.h"
 
 struct pd_err;
+struct pd_sha256;
 
 #define S3_MAX_EXTRA_HEADERS 16
+#define S3_CHECKSUM_B64_LEN  44 /* base64 of a SHA-256 digest */
 #define S3_LIST_BODY_CAP     ((size_t)16 * 1024 * 1024)
 #define S3_ERROR_BODY_CAP    ((size_t)64 * 1024)
 #define S3_MAX_PARTS         10000
@@ -62,6 +64,7 @@ struct s3_resp {
     char *last_modified;
     char *content_range;
     char *bucket_region; /* x-amz-bucket-region (S3 sends it on 200, 301, 400 and 403) */
+    char *checksum;      /* x-amz-checksum-sha256: base64, or "base64-N" for multipart */
     uint64_t content_length;
     int have_length;
     char **meta; /* name, value, ... NULL */
@@ -77,6 +80,9 @@ struct s3_resp {
     struct pd_err *err;
     int stream_error; /* the range check failed: message in err */
     int attempts;     /* requests sent */
+    /* a streamed GET of a whole object whose answer carried a full-object checksum */
+    struct pd_sha256 *sum; /* of the bytes delivered, over all attempts */
+    char *sum_want;        /* the x-amz-checksum-sha256 it must match */
 };
 
 /*
@@ -123,6 +129,20 @@ void s3_add_header(struct s3_req *rq, const char *name, const char *value);
 /* Headers of s3_put_options; metadata names are built into names[] (freed by the caller). */
 int s3_add_put_headers(struct s3_req *rq, const struct s3_put_options *opt, char **names,
                        size_t max_names, struct pd_err *err);
+
+/*
+ * x-amz-checksum-sha256 of a body whose SHA-256 is already known as hex (the
+ * payload hash every request is signed with): its digest in base64.
+ */
+void s3_checksum_from_hex(char out[S3_CHECKSUM_B64_LEN + 1], const char *hex);
+
+/*
+ * For a streamed GET: 0 when the bytes delivered match the object's
+ * full-object checksum, or when there was none to check (no header, a
+ * multipart "-N" composite, a download that did not start at byte 0);
+ * else PD_ESERVICE naming the object and both values.
+ */
+int s3_checksum_verify(struct s3_resp *rs, const char *bucket, const char *key, struct pd_err *err);
 
 /* Append name=value, both URI-encoded, to a query string. */
 void s3_query_add(struct pd_buf *q, const char *name, const char *value);

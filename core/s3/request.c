@@ -11,6 +11,8 @@
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+#include "pd_sha256.h"
+#include "pd_str.h"
 #include "pd_time.h"
 #include "s3/client.intern.h"
 #include "s3/xml.h"
@@ -27,6 +29,7 @@ resp_clear_headers(struct s3_resp *rs)
     PD_FREE(rs->last_modified);
     PD_FREE(rs->content_range);
     PD_FREE(rs->bucket_region);
+    PD_FREE(rs->checksum);
     for (size_t i = 0; i < rs->n_meta * 2; i++)
         free(rs->meta[i]);
     PD_FREE(rs->meta);
@@ -40,6 +43,13 @@ s3_resp_free(struct s3_resp *rs)
 {
     resp_clear_headers(rs);
     pd_buf_free(&rs->body);
+    if (rs->sum != NULL) {
+        char ignore[65];
+
+        pd_sha256_final(rs->sum, ignore);
+        rs->sum = NULL;
+    }
+    PD_FREE(rs->sum_want);
 }
 
 static char *
@@ -100,6 +110,9 @@ on_header(const char *line, size_t len, void *ud)
     } else if (IS("x-amz-bucket-region")) {
         free(rs->bucket_region);
         rs->bucket_region = pd_xstrdup(v);
+    } else if (IS("x-amz-checksum-sha256")) {
+        free(rs->checksum);
+        rs->checksum = pd_xstrdup(v);
     } else if (IS("content-length")) {
         char *e;
 
@@ -187,6 +200,14 @@ on_body(const char *data, size_t len, void *ud)
             if (len == 0)
                 return 0;
         }
+        // a whole object with a full-object checksum: hash what the sink gets
+        if (rs->delivered == 0 && rs->rq->offset == 0 && rs->sum == NULL && rs->checksum &&
+            strchr(rs->checksum, '-') == NULL) {
+            rs->sum = pd_sha256_new();
+            rs->sum_want = pd_xstrdup(rs->checksum);
+        }
+        if (rs->sum != NULL)
+            pd_sha256_update(rs->sum, data, len);
         int rc = rs->rq->sink(data, len, rs->rq->sink_payload, rs->err);
         if (rc != 0) {
             rs->sink_rc = rc;
@@ -531,8 +552,10 @@ s3_is_retryable_status(long status, const char *code)
 {
     if (status == 500 || status == 502 || status == 503 || status == 504 || status == 429)
         return 1;
+    // BadDigest and XAmzContentSHA256Mismatch: the body arrived damaged; send it again
     return code && (strcmp(code, "SlowDown") == 0 || strcmp(code, "RequestTimeout") == 0 ||
-                    strcmp(code, "InternalError") == 0);
+                    strcmp(code, "InternalError") == 0 || strcmp(code, "BadDigest") == 0 ||
+                    strcmp(code, "XAmzContentSHA256Mismatch") == 0);
 }
 
 char *
@@ -630,4 +653,47 @@ s3_query_add(struct pd_buf *q, const char *name, const char *value)
     pd_buf_appendf(q, NULL, "%s%s=%s", q->len ? "&" : "", n, v);
     free(n);
     free(v);
+}
+
+void
+s3_checksum_from_hex(char out[S3_CHECKSUM_B64_LEN + 1], const char *hex)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned char d[33] = {0};
+    size_t o = 0;
+
+    for (size_t i = 0; i < 32; i++)
+        d[i] = (unsigned char)(pd_hex_digit(hex[2 * i]) << 4 | pd_hex_digit(hex[2 * i + 1]));
+    // 32 bytes: ten groups of three, then two bytes and one '='
+    for (size_t i = 0; i < 33; i += 3) {
+        unsigned int v =
+            (unsigned int)d[i] << 16 | (unsigned int)d[i + 1] << 8 | (i + 2 < 32 ? d[i + 2] : 0U);
+
+        out[o++] = b64[(v >> 18) & 63];
+        out[o++] = b64[(v >> 12) & 63];
+        out[o++] = b64[(v >> 6) & 63];
+        out[o++] = i + 2 < 32 ? b64[v & 63] : '=';
+    }
+    out[o] = '\0';
+}
+
+int
+s3_checksum_verify(struct s3_resp *rs, const char *bucket, const char *key, struct pd_err *err)
+{
+    char hex[65], got[S3_CHECKSUM_B64_LEN + 1];
+    int rc = 0;
+
+    if (rs->sum == NULL)
+        return 0;
+    pd_sha256_final(rs->sum, hex);
+    rs->sum = NULL;
+    s3_checksum_from_hex(got, hex);
+    if (strcmp(got, rs->sum_want) != 0)
+        rc = PD_ERR_SET(err, PD_ESERVICE,
+                        "s3: GET s3://%s/%s: the bytes received have x-amz-checksum-sha256 %s, "
+                        "S3 says %.60s",
+                        bucket, key, got, rs->sum_want);
+    else
+        pd_log(PD_LOG_DEBUG, "s3: GET s3://%s/%s: x-amz-checksum-sha256 matches", bucket, key);
+    return rc;
 }

@@ -337,6 +337,8 @@ test_put_headers_and_signature(void **state)
     assert_string_equal(seen_header(&f.seen[0], "x-amz-storage-class"), "STANDARD_IA");
     assert_string_equal(seen_header(&f.seen[0], "x-amz-meta-sha256"), "feedbeef");
     assert_string_equal(seen_header(&f.seen[0], "x-amz-meta-source"), "pgdrill");
+    assert_string_equal(seen_header(&f.seen[0], "x-amz-checksum-sha256"),
+                        "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=");
     assert_string_equal(seen_header(&f.seen[0], "content-type"), "application/gzip");
     assert_null(seen_header(&f.seen[0], "expect"));
     snprintf(host, sizeof(host), "127.0.0.1:%d", f.port);
@@ -449,7 +451,7 @@ test_region_redirect_followed_once(void **state)
     s3_client_free(c);
     fake_stop(&f);
     assert_int_equal(f.n_seen, 7);
-    const char *want[] = {"us-east-1", "eu-west-1", "us-east-1", "ap-south-1",
+    const char *want[] = {"us-east-1",  "eu-west-1", "us-east-1",   "ap-south-1",
                           "ap-south-1", "us-east-1", "eu-central-1"};
     for (size_t i = 0; i < 7; i++) {
         seen_region(&f.seen[i], r, sizeof(r));
@@ -586,6 +588,49 @@ test_get_resume(void **state)
     assert_string_equal(seen_header(&f.seen[1], "range"), "bytes=400-");
     assert_string_equal(seen_header(&f.seen[1], "if-match"), "\"v1\"");
     assert_string_equal(seen_header(&f.seen[2], "range"), "bytes=700-");
+    pd_buf_free(&col.buf);
+}
+
+static void
+test_get_checksum(void **state)
+{
+    // "hello": its SHA-256 in base64, then another object's, then a multipart composite
+    struct fake_s3 f = {
+        .script = {{200, "x-amz-checksum-sha256: LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=\r\n",
+                    "hello", 2},
+                   {206,
+                    "x-amz-checksum-sha256: LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=\r\n"
+                    "Content-Range: bytes 2-4/5\r\n",
+                    "llo", -1},
+                   {200, "x-amz-checksum-sha256: LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=\r\n",
+                    "hello", -1},
+                   {200,
+                    "x-amz-checksum-sha256: LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=-2\r\n",
+                    "hello", -1}},
+        .n_script = 4};
+    struct collect col;
+    struct pd_err err = {0};
+
+    (void)state;
+    pd_buf_init(&col.buf, 0);
+    col.fail_at = 0;
+    fake_start(&f);
+    struct s3_client *c = fake_client(&f, 3);
+    // the checksum covers the bytes of both attempts of a resumed download
+    assert_int_equal(s3_client_get(c, "bucket", "k", 0, collect_sink, &col, NULL, &err), 0);
+    assert_int_equal(col.buf.len, 5);
+    // bytes that are not the object S3 checksummed are an error naming both values
+    assert_int_equal(s3_client_get(c, "bucket", "k", 0, collect_sink, &col, NULL, &err),
+                     PD_ESERVICE);
+    assert_string_equal(err.msg,
+                        "s3: GET s3://bucket/k: the bytes received have "
+                        "x-amz-checksum-sha256 LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=, "
+                        "S3 says LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=");
+    // a composite (checksum of the parts' checksums) cannot be checked from the bytes
+    assert_int_equal(s3_client_get(c, "bucket", "k", 0, collect_sink, &col, NULL, &err), 0);
+    s3_client_free(c);
+    fake_stop(&f);
+    assert_string_equal(seen_header(&f.seen[0], "x-amz-checksum-mode"), "ENABLED");
     pd_buf_free(&col.buf);
 }
 
@@ -757,9 +802,15 @@ test_multipart(void **state)
     assert_string_equal(
         f.seen[3].body,
         "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-        "<Part><PartNumber>1</PartNumber><ETag>\"p1\"</ETag></Part>"
-        "<Part><PartNumber>2</PartNumber><ETag>\"p2\"</ETag></Part>"
+        "<Part><PartNumber>1</PartNumber><ETag>\"p1\"</ETag>"
+        "<ChecksumSHA256>p5N7ZLjKpY8Dchu2us9ceMsjX+vg5wsbhM2ZVBRhoI4=</ChecksumSHA256></Part>"
+        "<Part><PartNumber>2</PartNumber><ETag>\"p2\"</ETag>"
+        "<ChecksumSHA256>FjZ6rLZ6SgF8jairlWgsyzkIY3gPcRTdoKDgxVZEx8Q=</ChecksumSHA256></Part>"
         "</CompleteMultipartUpload>");
+    // S3 checks each part against the SHA-256 it was signed with, in base64
+    assert_string_equal(seen_header(&f.seen[0], "x-amz-checksum-algorithm"), "SHA256");
+    assert_string_equal(seen_header(&f.seen[1], "x-amz-checksum-sha256"),
+                        "FjZ6rLZ6SgF8jairlWgsyzkIY3gPcRTdoKDgxVZEx8Q=");
     assert_string_equal(f.seen[4].method, "DELETE");
     assert_string_equal(f.seen[4].target, "/bucket/k?uploadId=UP1");
     snprintf(host, sizeof(host), "127.0.0.1:%d", f.port);
@@ -889,18 +940,17 @@ static void
 test_upload_late_metadata(void **state)
 {
     struct fake_s3 one = {.script = {{200, "ETag: \"s1\"\r\n", NULL, -1}}, .n_script = 1};
-    struct fake_s3 mp = {
-        .script = {{200, NULL,
-                    "<InitiateMultipartUploadResult><UploadId>UP3</UploadId>"
-                    "</InitiateMultipartUploadResult>",
-                    -1},
-                   {200, "ETag: \"p1\"\r\n", NULL, -1},
-                   {200, "ETag: \"p2\"\r\n", NULL, -1},
-                   {200, NULL,
-                    "<CompleteMultipartUploadResult><ETag>\"abc-2\"</ETag>"
-                    "</CompleteMultipartUploadResult>",
-                    -1}},
-        .n_script = 4};
+    struct fake_s3 mp = {.script = {{200, NULL,
+                                     "<InitiateMultipartUploadResult><UploadId>UP3</UploadId>"
+                                     "</InitiateMultipartUploadResult>",
+                                     -1},
+                                    {200, "ETag: \"p1\"\r\n", NULL, -1},
+                                    {200, "ETag: \"p2\"\r\n", NULL, -1},
+                                    {200, NULL,
+                                     "<CompleteMultipartUploadResult><ETag>\"abc-2\"</ETag>"
+                                     "</CompleteMultipartUploadResult>",
+                                     -1}},
+                         .n_script = 4};
     size_t big = (size_t)5 * 1024 * 1024 + 3;
     unsigned char *data = pd_xmalloc(big);
     char host[32];
@@ -1061,7 +1111,8 @@ test_no_secrets_in_logs(void **state)
     assert_string_equal(seen_header(&f.seen[1], "x-amz-security-token"), "SESSION/token+value==");
     assert_non_null(
         strstr(seen_header(&f.seen[1], "authorization"),
-               "SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token,"));
+               "SignedHeaders=host;x-amz-checksum-sha256;x-amz-content-sha256;x-amz-date;"
+               "x-amz-security-token,"));
     snprintf(sig, sizeof(sig), "%s",
              strstr(seen_header(&f.seen[1], "authorization"), "Signature=") + 10);
     assert_non_null(strstr(lines.text, "s3: PUT http://127.0.0.1:"));
@@ -1133,6 +1184,7 @@ main(void)
         cmocka_unit_test(test_region_redirect_followed_once),
         cmocka_unit_test(test_fips_endpoint),
         cmocka_unit_test(test_get_resume),
+        cmocka_unit_test(test_get_checksum),
         cmocka_unit_test(test_get_changed_and_sink_error),
         cmocka_unit_test(test_list_continuation),
         cmocka_unit_test(test_list_cut_page_retried),
