@@ -97,7 +97,7 @@ key_from_neonctl(char **out, struct pd_err *err)
                         path, (unsigned int)(st.st_mode & 07777), path);
         goto out;
     }
-    if ((rc = pd_read_file(&text, NULL, path, 1024 * 1024, err)) != 0) {
+    if ((rc = pd_read_file(&text, NULL, path, (size_t)1024 * 1024, err)) != 0) {
         pd_err_prefix(err, "neon: ");
         goto out;
     }

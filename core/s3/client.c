@@ -170,6 +170,7 @@ s3_client_new(struct s3_client **out, const struct s3_creds *creds,
               const struct s3_client_options *opt, struct pd_err *err)
 {
     struct s3_client *c;
+    const char *fips;
 
     *out = NULL;
     if (creds->access_key_id == NULL || creds->secret_access_key == NULL || creds->region == NULL)
@@ -184,8 +185,8 @@ s3_client_new(struct s3_client **out, const struct s3_creds *creds,
     c->creds.addressing = creds->addressing;
     c->creds.keys_from = creds->keys_from;
     options_resolve(&c->opt, opt);
-    c->fips = getenv("AWS_USE_FIPS_ENDPOINT") != NULL &&
-              strcasecmp(getenv("AWS_USE_FIPS_ENDPOINT"), "true") == 0;
+    fips = getenv("AWS_USE_FIPS_ENDPOINT");
+    c->fips = fips != NULL && strcasecmp(fips, "true") == 0;
     c->ca_file =
         pd_dup_or_null(opt != NULL && opt->ca_file != NULL ? opt->ca_file : creds->ca_bundle);
     c->http = http_transport_new();
