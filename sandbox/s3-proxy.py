@@ -32,7 +32,8 @@ on the proxy itself (loopback only):
       check x-amz-checksum-sha256 as S3 does (s3rver ignores it): a PUT or
       UploadPart whose body does not match gets 400 BadDigest; the values
       are remembered (a multipart object's as the composite "B64-N") and
-      sent back on GET and HEAD that ask with x-amz-checksum-mode: ENABLED
+      sent back on GET and HEAD that ask with x-amz-checksum-mode: ENABLED;
+      HEAD ?partNumber=N of such an object answers with that part's size
   POST /__pgdrill/region?region=R&style=S
       answer as a bucket in region R does to requests signed for another
       region: S = 301 (PermanentRedirect with x-amz-bucket-region), 400
@@ -320,7 +321,8 @@ class Handler(BaseHTTPRequestHandler):
                 return True
             with state.lock:
                 if "partNumber" in query:
-                    state.sums[(query["uploadId"][0], int(query["partNumber"][0]))] = digest
+                    state.sums[(query["uploadId"][0], int(query["partNumber"][0]))] = (digest,
+                                                                                      len(body))
                 else:
                     state.sums[bucket_key] = given
         if self.command == "POST" and "uploadId" in query:
@@ -329,10 +331,12 @@ class Handler(BaseHTTPRequestHandler):
             parts = re.findall(rb"<PartNumber>(\d+)</PartNumber>.*?(?:<ChecksumSHA256>([^<]*)"
                                rb"</ChecksumSHA256>)?</Part>", body)
             raw = b""
+            sizes = []
             for number, listed in parts:
-                have = state.sums.get((upload, int(number)))
+                have, size = state.sums.get((upload, int(number)), (None, 0))
                 if have is None:
                     return False  # a part sent without a checksum: nothing to compare
+                sizes.append(size)
                 if listed.decode() != base64.b64encode(have).decode():
                     self.reply(400, xml_error("InvalidPart", "part %s: ChecksumSHA256 does not "
                                               "match the part's" % number.decode()))
@@ -341,7 +345,25 @@ class Handler(BaseHTTPRequestHandler):
             with state.lock:
                 state.sums[bucket_key] = "%s-%d" % (
                     base64.b64encode(hashlib.sha256(raw).digest()).decode(), len(parts))
+                state.sums[(bucket_key, "sizes")] = sizes
         return False
+
+    def head_part(self, bucket_key, query):
+        """HEAD ?partNumber=N of a multipart object seen completing (s3rver ignores it)."""
+        sizes = self.server.state.sums.get((bucket_key, "sizes"))
+        if self.command != "HEAD" or "partNumber" not in query or sizes is None:
+            return False
+        n = int(query["partNumber"][0])
+        if not 1 <= n <= len(sizes):
+            self.reply(416, xml_error("InvalidPartNumber", "The requested partnumber is not "
+                                      "satisfiable"))
+            return True
+        self.send_response(206)
+        self.send_header("Content-Length", str(sizes[n - 1]))
+        self.send_header("x-amz-mp-parts-count", str(len(sizes)))
+        self.end_headers()
+        self.record(206)
+        return True
 
     # -- S3 requests ------------------------------------------------------
     def handle_any(self):
@@ -389,7 +411,7 @@ class Handler(BaseHTTPRequestHandler):
         bucket_key = path.lstrip("/")
         if self.command == "DELETE" and "uploadId" in query:
             return self.abort_upload(bucket_key, query["uploadId"][0])
-        if self.check_checksum(body, bucket_key, query):
+        if self.check_checksum(body, bucket_key, query) or self.head_part(bucket_key, query):
             return None
         self.forward(body, bucket_key, query, cut_after, truncate_to, flip)
 

@@ -24,8 +24,9 @@
  *
  * Checksums: every PUT and part carries x-amz-checksum-sha256 (its payload
  * hash in base64), so S3 refuses a damaged body (BadDigest, retried); GET
- * and HEAD ask for the object's checksum and a GET from byte 0 verifies a
- * single-part one. Servers that ignore the headers are unaffected.
+ * and HEAD ask for the object's checksum and a GET from byte 0 verifies it
+ * (a multipart composite when its parts are of 8 MiB). Servers that ignore
+ * the headers are unaffected.
  *
  * Errors name the operation and object ("s3: GET s3://b/k: HTTP 403
  * SignatureDoesNotMatch: ..."); a missing object is PD_ENOENT, other HTTP

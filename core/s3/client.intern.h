@@ -20,9 +20,11 @@ struct pd_sha256;
 
 #define S3_MAX_EXTRA_HEADERS 16
 #define S3_CHECKSUM_B64_LEN  44 /* base64 of a SHA-256 digest */
-#define S3_LIST_BODY_CAP     ((size_t)16 * 1024 * 1024)
-#define S3_ERROR_BODY_CAP    ((size_t)64 * 1024)
-#define S3_MAX_PARTS         10000
+/* The part size a multipart object's composite checksum is checked with (pgdrill's, aws's) */
+#define S3_CHECKSUM_PART_SIZE ((uint64_t)8 * 1024 * 1024)
+#define S3_LIST_BODY_CAP      ((size_t)16 * 1024 * 1024)
+#define S3_ERROR_BODY_CAP     ((size_t)64 * 1024)
+#define S3_MAX_PARTS          10000
 
 struct s3_client {
     struct s3_creds creds;
@@ -80,9 +82,11 @@ struct s3_resp {
     struct pd_err *err;
     int stream_error; /* the range check failed: message in err */
     int attempts;     /* requests sent */
-    /* a streamed GET of a whole object whose answer carried a full-object checksum */
-    struct pd_sha256 *sum; /* of the bytes delivered, over all attempts */
-    char *sum_want;        /* the x-amz-checksum-sha256 it must match */
+    /* a streamed GET of a whole object whose answer carried its checksum */
+    struct pd_sha256 *sum;  /* of the bytes delivered (over all attempts), or of this part */
+    char *sum_want;         /* the x-amz-checksum-sha256 they must match */
+    uint64_t sum_part_len;  /* composite "B64-N": bytes of the current part so far */
+    struct pd_buf sum_part; /* composite: the raw SHA-256 of each part done */
 };
 
 /*
@@ -138,11 +142,13 @@ void s3_checksum_from_hex(char out[S3_CHECKSUM_B64_LEN + 1], const char *hex);
 
 /*
  * For a streamed GET: 0 when the bytes delivered match the object's
- * full-object checksum, or when there was none to check (no header, a
- * multipart "-N" composite, a download that did not start at byte 0);
- * else PD_ESERVICE naming the object and both values.
+ * checksum, or when there was none to check (no header, a download that did
+ * not start at byte 0, a multipart object whose parts are not of
+ * S3_CHECKSUM_PART_SIZE: a mismatch of a composite is confirmed with a HEAD
+ * of part 1 before it counts); else PD_ESERVICE naming both values.
  */
-int s3_checksum_verify(struct s3_resp *rs, const char *bucket, const char *key, struct pd_err *err);
+int s3_checksum_verify(struct s3_client *c, struct s3_resp *rs, const char *bucket, const char *key,
+                       struct pd_err *err);
 
 /* Append name=value, both URI-encoded, to a query string. */
 void s3_query_add(struct pd_buf *q, const char *name, const char *value);

@@ -108,7 +108,7 @@ s3_client_get(struct s3_client *c, const char *bucket, const char *key, uint64_t
         rc = s3_status_error("GET", &rq, &rs, err);
     } else if (rc == 0) {
         s3_note_object(bucket, key, rs.sse);
-        rc = s3_checksum_verify(&rs, bucket, key, err);
+        rc = s3_checksum_verify(c, &rs, bucket, key, err);
     }
     if (bytes_out)
         *bytes_out = rs.delivered;

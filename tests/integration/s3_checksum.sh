@@ -91,6 +91,18 @@ like "$(cat "$W/out.broken")" "s3://testbucket/out/small.txt: the bytes received
     "damaged download: both checksums named"
 check "damaged download: nothing put" test "$(stored out/never.txt && echo yes)" = ""
 
+# a multipart object: its composite checksum (of 8 MiB parts) checked the same way
+copy fetchbig out/big.bin out/big2.bin
+is "$rc" 0 "download of a multipart object: intact, the copy succeeds"
+s3_proxy_ctl 'fault?kind=flip&count=1&match=GET%20/testbucket/out/big.bin'
+copy brokenbig out/big.bin out/never.bin
+check "damaged multipart download: fails" isnt_zero "$rc"
+like "$(cat "$W/out.brokenbig")" "s3://testbucket/out/big.bin: the bytes received have x-amz-checksum-sha256 [A-Za-z0-9+/]{43}=-2, S3 says [A-Za-z0-9+/]{43}=-2" \
+    "damaged multipart download: both composites named"
+like "$(cat "$W/log.brokenbig")" "HEAD /testbucket/out/big.bin\?partNumber=1 206" \
+    "damaged multipart download: the part size was confirmed first"
+check "damaged multipart download: nothing put" test "$(stored out/never.bin && echo yes)" = ""
+
 # without the checks (s3rver as it is) the same headers change nothing
 s3_proxy_ctl 'checksums?on=0'
 copy plain in/big.bin out/plain.bin
