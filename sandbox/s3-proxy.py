@@ -16,7 +16,7 @@ For tests it can inject faults, armed through an unsigned control endpoint
 on the proxy itself (loopback only):
 
   POST /__pgdrill/fault?kind=K&count=N[&match=S][&after=BYTES][&seconds=T]
-      K = status500 | slowdown | reset | cut | delay | stall | truncate
+      K = status500 | slowdown | reset | cut | delay | stall | truncate | flip
       the next N requests whose "METHOD /path?query" contains S get the fault:
       status500 and slowdown answer 500 InternalError / 503 SlowDown; reset
       closes the connection unanswered; cut sends the first BYTES of the
@@ -25,7 +25,21 @@ on the proxy itself (loopback only):
       once, waits T seconds and closes without forwarding (the request never
       reaches s3rver); truncate forwards, then answers 200 with only the
       first BYTES of the body and a Content-Length that matches (a cut XML
-      listing that looks complete to HTTP)
+      listing that looks complete to HTTP); flip inverts one byte in the
+      middle of the body, of the request after its signature was checked
+      (damage in transit) or of the answer to a GET
+  POST /__pgdrill/checksums?on=1
+      check x-amz-checksum-sha256 as S3 does (s3rver ignores it): a PUT or
+      UploadPart whose body does not match gets 400 BadDigest; the values
+      are remembered (a multipart object's as the composite "B64-N") and
+      sent back on GET and HEAD that ask with x-amz-checksum-mode: ENABLED;
+      HEAD ?partNumber=N of such an object answers with that part's size
+  POST /__pgdrill/region?region=R&style=S
+      answer as a bucket in region R does to requests signed for another
+      region: S = 301 (PermanentRedirect with x-amz-bucket-region), 400
+      (AuthorizationHeaderMalformed naming R in <Region>; on HEAD, which has
+      no body, the x-amz-bucket-region header) or none (301 that names no
+      region); an empty R ends it
   POST /__pgdrill/clear          drop armed faults and the request log
   GET  /__pgdrill/log            one line per request: METHOD path?query STATUS
 
@@ -39,11 +53,13 @@ With --tls-cert it serves https (to test that clients verify certificates).
 Prints "s3-proxy listening on 127.0.0.1:PORT" once it accepts connections.
 """
 import argparse
+import base64
 import datetime
 import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -69,6 +85,12 @@ def xml_error(code, message, extra=""):
             ).encode()
 
 
+def flip_byte(data):
+    """data with its middle byte inverted: damage a checksum must catch."""
+    i = len(data) // 2
+    return data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
+
+
 def xml_escape(s):
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -78,6 +100,10 @@ class State:
         self.args = args
         self.lock = threading.Lock()
         self.faults = []  # [kind, count, match, after, seconds]
+        self.region = ""  # the buckets' region (/__pgdrill/region); "" answers every region
+        self.region_style = "301"
+        self.check_sums = False
+        self.sums = {}  # "bucket/key" -> x-amz-checksum-sha256; (upload id, part) -> raw digest
         self.log = []
         self.sse = {}
         self.sse_file = os.path.join(args.data_dir, "pgdrill-sse.json") if args.data_dir else None
@@ -158,6 +184,15 @@ class Handler(BaseHTTPRequestHandler):
                                      q.get("match", ""), int(q.get("after", "0")),
                                      float(q.get("seconds", "0"))])
             return self.reply(200, b"armed\n", {"Content-Type": "text/plain"})
+        if url.path == "/__pgdrill/region" and self.command == "POST":
+            with state.lock:
+                state.region = q.get("region", "")
+                state.region_style = q.get("style", "301")
+            return self.reply(200, b"region set\n", {"Content-Type": "text/plain"})
+        if url.path == "/__pgdrill/checksums" and self.command == "POST":
+            with state.lock:
+                state.check_sums = q.get("on", "1") == "1"
+            return self.reply(200, b"checksums set\n", {"Content-Type": "text/plain"})
         if url.path == "/__pgdrill/clear" and self.command == "POST":
             with state.lock:
                 state.faults.clear()
@@ -242,6 +277,94 @@ class Handler(BaseHTTPRequestHandler):
                     "<CanonicalRequest>%s</CanonicalRequest>" % xml_escape(creq))
         return None
 
+    # -- a bucket in another region ---------------------------------------
+    def wrong_region(self):
+        """Answer as S3 does to a request signed for the wrong region; True when answered."""
+        state = self.server.state
+        auth = self.headers.get("Authorization") or ""
+        try:
+            asked = auth.split("Credential=", 1)[1].split("/")[2]
+        except IndexError:
+            return False
+        home = state.region
+        if not home or asked == home:
+            return False
+        bucket = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/").split("/")[0]
+        if state.region_style == "none":
+            self.reply(301, xml_error("PermanentRedirect", "The bucket you are attempting to access "
+                                      "must be addressed using the specified endpoint."))
+        elif state.region_style == "400":
+            self.reply(400, xml_error(
+                "AuthorizationHeaderMalformed",
+                "The authorization header is malformed; the region '%s' is wrong; expecting '%s'"
+                % (asked, home), "<Region>%s</Region>" % home),
+                {"x-amz-bucket-region": home} if self.command == "HEAD" else None)
+        else:
+            self.reply(301, xml_error(
+                "PermanentRedirect", "The bucket you are attempting to access must be addressed "
+                "using the specified endpoint.", "<Endpoint>%s.s3.%s.amazonaws.com</Endpoint>"
+                "<Bucket>%s</Bucket>" % (bucket, home, bucket)), {"x-amz-bucket-region": home})
+        return True
+
+    # -- checksums ----------------------------------------------------------
+    def check_checksum(self, body, bucket_key, query):
+        """S3's x-amz-checksum-sha256 check; True when the request was answered (refused)."""
+        state = self.server.state
+        if not state.check_sums or self.command not in ("PUT", "POST"):
+            return False
+        given = self.headers.get("x-amz-checksum-sha256")
+        digest = hashlib.sha256(body).digest()
+        if self.command == "PUT" and given is not None:
+            if base64.b64encode(digest).decode() != given:
+                self.reply(400, xml_error("BadDigest", "The SHA256 you specified did not match the "
+                                          "calculated checksum."))
+                return True
+            with state.lock:
+                if "partNumber" in query:
+                    state.sums[(query["uploadId"][0], int(query["partNumber"][0]))] = (digest,
+                                                                                      len(body))
+                else:
+                    state.sums[bucket_key] = given
+        if self.command == "POST" and "uploadId" in query:
+            # CompleteMultipartUpload: every part's ChecksumSHA256 must be the one it came with
+            upload = query["uploadId"][0]
+            parts = re.findall(rb"<PartNumber>(\d+)</PartNumber>.*?(?:<ChecksumSHA256>([^<]*)"
+                               rb"</ChecksumSHA256>)?</Part>", body)
+            raw = b""
+            sizes = []
+            for number, listed in parts:
+                have, size = state.sums.get((upload, int(number)), (None, 0))
+                if have is None:
+                    return False  # a part sent without a checksum: nothing to compare
+                sizes.append(size)
+                if listed.decode() != base64.b64encode(have).decode():
+                    self.reply(400, xml_error("InvalidPart", "part %s: ChecksumSHA256 does not "
+                                              "match the part's" % number.decode()))
+                    return True
+                raw += have
+            with state.lock:
+                state.sums[bucket_key] = "%s-%d" % (
+                    base64.b64encode(hashlib.sha256(raw).digest()).decode(), len(parts))
+                state.sums[(bucket_key, "sizes")] = sizes
+        return False
+
+    def head_part(self, bucket_key, query):
+        """HEAD ?partNumber=N of a multipart object seen completing (s3rver ignores it)."""
+        sizes = self.server.state.sums.get((bucket_key, "sizes"))
+        if self.command != "HEAD" or "partNumber" not in query or sizes is None:
+            return False
+        n = int(query["partNumber"][0])
+        if not 1 <= n <= len(sizes):
+            self.reply(416, xml_error("InvalidPartNumber", "The requested partnumber is not "
+                                      "satisfiable"))
+            return True
+        self.send_response(206)
+        self.send_header("Content-Length", str(sizes[n - 1]))
+        self.send_header("x-amz-mp-parts-count", str(len(sizes)))
+        self.end_headers()
+        self.record(206)
+        return True
+
     # -- S3 requests ------------------------------------------------------
     def handle_any(self):
         body = self.read_body()
@@ -254,6 +377,8 @@ class Handler(BaseHTTPRequestHandler):
         if problem:
             status, code, message, extra = problem
             return self.reply(status, xml_error(code, message, extra))
+        if self.wrong_region():
+            return None
 
         state = self.server.state
         fault = state.take_fault("%s %s" % (self.command, self.path))
@@ -275,6 +400,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self.hard_close()
         cut_after = fault[3] if fault and fault[0] == "cut" else None
         truncate_to = fault[3] if fault and fault[0] == "truncate" else None
+        flip = fault is not None and fault[0] == "flip"
+        if flip and body:
+            body = flip_byte(body)
+            flip = False
 
         url = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
@@ -282,7 +411,9 @@ class Handler(BaseHTTPRequestHandler):
         bucket_key = path.lstrip("/")
         if self.command == "DELETE" and "uploadId" in query:
             return self.abort_upload(bucket_key, query["uploadId"][0])
-        self.forward(body, bucket_key, query, cut_after, truncate_to)
+        if self.check_checksum(body, bucket_key, query) or self.head_part(bucket_key, query):
+            return None
+        self.forward(body, bucket_key, query, cut_after, truncate_to, flip)
 
     def abort_upload(self, bucket_key, upload_id):
         data_dir = self.server.state.args.data_dir
@@ -292,7 +423,7 @@ class Handler(BaseHTTPRequestHandler):
                           ignore_errors=True)
         self.reply(204)
 
-    def forward(self, body, bucket_key, query, cut_after, truncate_to=None):
+    def forward(self, body, bucket_key, query, cut_after, truncate_to=None, flip=False):
         args = self.server.state.args
         host, port = args.upstream.rsplit(":", 1)
         conn = http.client.HTTPConnection(host, int(port), timeout=120)
@@ -316,6 +447,11 @@ class Handler(BaseHTTPRequestHandler):
                 out_headers.append(("x-amz-server-side-encryption", sse))
         if self.command == "DELETE" and status in (200, 204) and not query:
             self.server.state.remember_sse(bucket_key, None)
+        state = self.server.state
+        if (state.check_sums and self.command in ("GET", "HEAD") and status in (200, 206)
+                and (self.headers.get("x-amz-checksum-mode") or "").upper() == "ENABLED"
+                and "partNumber" not in query and bucket_key in state.sums):
+            out_headers.append(("x-amz-checksum-sha256", state.sums[bucket_key]))
 
         length = resp.getheader("Content-Length")
         self.send_response(status)
@@ -329,10 +465,12 @@ class Handler(BaseHTTPRequestHandler):
             resp.read()
             conn.close()
             return self.record(status)
-        if length is None or truncate_to is not None:
+        if length is None or truncate_to is not None or flip:
             data = resp.read()
             if truncate_to is not None:
                 data = data[:truncate_to]
+            if flip and data:
+                data = flip_byte(data)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

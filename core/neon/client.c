@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -12,6 +13,7 @@
 #include "http/http.h"
 #include "neon/client.intern.h"
 #include "pd_err.h"
+#include "pd_file.h"
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
@@ -59,21 +61,95 @@ neon_client_new(struct neon_client **out, const struct neon_config *cfg, struct 
     return 0;
 }
 
+char *
+neon_credentials_path(void)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+
+    if (xdg != NULL && xdg[0] == '/')
+        return pd_xasprintf("%s/neonctl/credentials.json", xdg);
+    if (home != NULL && home[0] != '\0')
+        return pd_xasprintf("%s/.config/neonctl/credentials.json", home);
+    return NULL;
+}
+
+/*
+ * The access_token of neonctl's saved credentials (neonctl auth), read only
+ * when the file is private to its owner, as ssh does with its keys. *out is
+ * NULL when there is no such file; messages name the file, never the token.
+ */
+static int
+key_from_neonctl(char **out, struct pd_err *err)
+{
+    char *path = neon_credentials_path(), *text = NULL;
+    cJSON *doc = NULL;
+    const cJSON *tok;
+    struct stat st;
+    int rc = 0;
+
+    *out = NULL;
+    if (path == NULL || stat(path, &st) != 0)
+        goto out; // no file: the caller reports NEON_API_KEY missing
+    if ((st.st_mode & 077) != 0) {
+        rc = PD_ERR_SET(err, PD_EUSAGE,
+                        "neon: %s is readable by others (mode %04o): run chmod 600 %s, "
+                        "or set NEON_API_KEY",
+                        path, (unsigned int)(st.st_mode & 07777), path);
+        goto out;
+    }
+    if ((rc = pd_read_file(&text, NULL, path, (size_t)1024 * 1024, err)) != 0) {
+        pd_err_prefix(err, "neon: ");
+        goto out;
+    }
+    doc = cJSON_Parse(text);
+    tok = cJSON_GetObjectItemCaseSensitive(doc, "access_token");
+    if (!cJSON_IsString(tok) || tok->valuestring[0] == '\0') {
+        rc =
+            PD_ERR_SET(err, PD_EUSAGE,
+                       "neon: %s has no access_token: run neonctl auth, or set NEON_API_KEY", path);
+        goto out;
+    }
+    pd_redact_register(tok->valuestring);
+    *out = pd_xstrdup(tok->valuestring);
+    pd_log(PD_LOG_INFO, "neon: using the access token of neonctl's credentials file %s", path);
+out:
+    if (text != NULL) {
+        memset(text, 0, strlen(text)); // the file holds the refresh token too
+        free(text);
+    }
+    cJSON_Delete(doc);
+    free(path);
+    return rc;
+}
+
 int
 neon_client_new_from_env(struct neon_client **out, struct pd_err *err)
 {
     struct neon_config cfg = {0};
+    char *file_key = NULL;
     const char *v;
+    int rc;
 
+    *out = NULL;
     cfg.host = getenv("NEON_API_HOST");
     cfg.api_key = getenv("NEON_API_KEY");
     cfg.project_id = getenv("NEON_PROJECT_ID");
+    if (cfg.api_key == NULL || cfg.api_key[0] == '\0') {
+        if ((rc = key_from_neonctl(&file_key, err)) != 0)
+            return rc;
+        cfg.api_key = file_key;
+    }
     // test knobs: the fault matrix drives retry storms through the real binary in seconds
     if ((v = getenv("PGDRILL_TEST_NEON_BACKOFF")) != NULL)
         cfg.backoff_base_s = strtod(v, NULL);
     if ((v = getenv("PGDRILL_TEST_NEON_ATTEMPTS")) != NULL)
         cfg.max_attempts = (int)strtol(v, NULL, 10);
-    return neon_client_new(out, &cfg, err);
+    rc = neon_client_new(out, &cfg, err);
+    if (file_key != NULL) {
+        memset(file_key, 0, strlen(file_key));
+        free(file_key);
+    }
+    return rc;
 }
 
 void

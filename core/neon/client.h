@@ -40,11 +40,21 @@ struct neon_config {
 int neon_client_new(struct neon_client **out, const struct neon_config *cfg, struct pd_err *err);
 
 /*
- * A client from NEON_API_HOST, NEON_API_KEY and NEON_PROJECT_ID. Tests may
- * shorten the retries with PGDRILL_TEST_NEON_BACKOFF (first backoff, seconds)
- * and PGDRILL_TEST_NEON_ATTEMPTS.
+ * A client from NEON_API_HOST, NEON_API_KEY and NEON_PROJECT_ID. Without
+ * NEON_API_KEY the key is the access_token of neonctl's saved credentials
+ * (neon_credentials_path), read only when that file's mode is 0600 (else
+ * PD_EUSAGE naming the file and the fix). Messages and logs name the
+ * source, never the value. Tests may shorten the retries with
+ * PGDRILL_TEST_NEON_BACKOFF (first backoff, seconds) and
+ * PGDRILL_TEST_NEON_ATTEMPTS.
  */
 int neon_client_new_from_env(struct neon_client **out, struct pd_err *err);
+
+/*
+ * Where neonctl keeps its credentials: $XDG_CONFIG_HOME/neonctl/credentials.json,
+ * else ~/.config/neonctl/credentials.json; NULL without HOME. The caller frees it.
+ */
+char *neon_credentials_path(void);
 
 void neon_client_free(struct neon_client *c);
 

@@ -1,14 +1,19 @@
 /* s3 client: the client's lifetime (options, credentials, connections), the object observer. */
 #include "s3/client.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_str.h"
 #include "s3/client.intern.h"
+
+#define REGION_CACHE_MAX 64
 
 static s3_object_observer_fn *object_observer;
 static void *object_observer_payload;
@@ -25,6 +30,109 @@ s3_note_object(const char *bucket, const char *key, const char *sse)
 {
     if (object_observer != NULL)
         object_observer(bucket, key, sse, object_observer_payload);
+}
+
+/* ---- the buckets' regions, for the run ---------------------------------------- */
+
+static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct {
+    char *bucket;
+    char *region;
+} region_cache[REGION_CACHE_MAX];
+
+static size_t region_n;
+
+char *
+s3_region_cached(const char *bucket)
+{
+    char *r = NULL;
+
+    pthread_mutex_lock(&region_lock);
+    for (size_t i = 0; i < region_n && r == NULL; i++)
+        if (strcmp(region_cache[i].bucket, bucket) == 0)
+            r = pd_xstrdup(region_cache[i].region);
+    pthread_mutex_unlock(&region_lock);
+    return r;
+}
+
+void
+s3_region_remember(const char *bucket, const char *region)
+{
+    size_t i;
+
+    pthread_mutex_lock(&region_lock);
+    for (i = 0; i < region_n; i++)
+        if (strcmp(region_cache[i].bucket, bucket) == 0)
+            break;
+    if (i == REGION_CACHE_MAX) { // full (a run touches a bucket or two): reuse the oldest
+        i = 0;
+        PD_FREE(region_cache[0].bucket);
+    }
+    if (i == region_n)
+        region_n++;
+    if (region_cache[i].bucket == NULL)
+        region_cache[i].bucket = pd_xstrdup(bucket);
+    free(region_cache[i].region);
+    region_cache[i].region = pd_xstrdup(region);
+    pthread_mutex_unlock(&region_lock);
+}
+
+void
+s3_region_forget_all(void)
+{
+    pthread_mutex_lock(&region_lock);
+    for (size_t i = 0; i < region_n; i++) {
+        PD_FREE(region_cache[i].bucket);
+        PD_FREE(region_cache[i].region);
+    }
+    region_n = 0;
+    pthread_mutex_unlock(&region_lock);
+}
+
+int
+s3_client_target(struct s3_target *out, const struct s3_client *c, const char *region,
+                 const char *bucket, const char *key, struct pd_err *err)
+{
+    struct s3_creds view = c->creds; // shallow: only the region differs
+    char *aws, *fips, *host, *url;
+    size_t hl, al, scheme;
+    int rc;
+
+    view.region = (char *)(uintptr_t)region;
+    if ((rc = s3_creds_target(out, &view, bucket, key, err)) != 0 || !c->fips ||
+        c->creds.endpoint_url != NULL)
+        return rc;
+    // AWS hosts end in s3.REGION.amazonaws.com, with or without the bucket in front
+    aws = pd_xasprintf("s3.%s.amazonaws.com", region);
+    hl = strlen(out->host);
+    al = strlen(aws);
+    if (hl >= al && strcmp(out->host + hl - al, aws) == 0) {
+        fips = pd_xasprintf("s3-fips.%s.amazonaws.com", region);
+        host = pd_xasprintf("%.*s%s", (int)(hl - al), out->host, fips);
+        scheme = strlen("https://");
+        url = pd_xasprintf("https://%s%s", host, out->url + scheme + hl);
+        free(out->host);
+        free(out->url);
+        out->host = host;
+        out->url = url;
+        free(fips);
+    }
+    free(aws);
+    return 0;
+}
+
+/* 1 when AWS_REGION, AWS_DEFAULT_REGION or the profile named a region. */
+static int
+region_configured(const struct s3_creds *creds)
+{
+    const char *v;
+
+    if (((v = getenv("AWS_REGION")) != NULL && *v) ||
+        ((v = getenv("AWS_DEFAULT_REGION")) != NULL && *v))
+        return 1;
+    // s3/creds falls back to us-east-1; any other region came from the profile
+    return strcmp(creds->region, "us-east-1") != 0;
 }
 
 /* Defaults, then the test knobs, then what the caller set. */
@@ -62,6 +170,7 @@ s3_client_new(struct s3_client **out, const struct s3_creds *creds,
               const struct s3_client_options *opt, struct pd_err *err)
 {
     struct s3_client *c;
+    const char *fips;
 
     *out = NULL;
     if (creds->access_key_id == NULL || creds->secret_access_key == NULL || creds->region == NULL)
@@ -76,6 +185,8 @@ s3_client_new(struct s3_client **out, const struct s3_creds *creds,
     c->creds.addressing = creds->addressing;
     c->creds.keys_from = creds->keys_from;
     options_resolve(&c->opt, opt);
+    fips = getenv("AWS_USE_FIPS_ENDPOINT");
+    c->fips = fips != NULL && strcasecmp(fips, "true") == 0;
     c->ca_file =
         pd_dup_or_null(opt != NULL && opt->ca_file != NULL ? opt->ca_file : creds->ca_bundle);
     c->http = http_transport_new();
@@ -103,6 +214,8 @@ s3_client_new_from_env(struct s3_client **out, struct pd_err *err)
     if (rc != 0)
         return rc;
     rc = s3_client_new(out, &creds, NULL, err);
+    if (rc == 0)
+        (*out)->find_region = !region_configured(&creds);
     s3_creds_free(&creds);
     return rc;
 }

@@ -15,6 +15,19 @@
  * mid-body resumes with "Range: bytes=N-" and "If-Match: <etag>", so the
  * caller's callback sees every byte exactly once, in order.
  *
+ * Regions: requests are signed for the bucket's region. With no region
+ * configured (s3_client_new_from_env: no AWS_REGION, AWS_DEFAULT_REGION or
+ * profile region) a HEAD on the bucket reads x-amz-bucket-region first; a
+ * 301 PermanentRedirect or 400 AuthorizationHeaderMalformed naming another
+ * region is followed once with a warning. Either way the region is kept per
+ * bucket for the run. AWS_USE_FIPS_ENDPOINT=true selects the s3-fips hosts.
+ *
+ * Checksums: every PUT and part carries x-amz-checksum-sha256 (its payload
+ * hash in base64), so S3 refuses a damaged body (BadDigest, retried); GET
+ * and HEAD ask for the object's checksum and a GET from byte 0 verifies it
+ * (a multipart composite when its parts are of 8 MiB). Servers that ignore
+ * the headers are unaffected.
+ *
  * Errors name the operation and object ("s3: GET s3://b/k: HTTP 403
  * SignatureDoesNotMatch: ..."); a missing object is PD_ENOENT, other HTTP
  * and transport failures PD_ESERVICE. Secrets (secret key, session token,

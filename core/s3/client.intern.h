@@ -16,11 +16,15 @@
 #include "s3/sigv4.h"
 
 struct pd_err;
+struct pd_sha256;
 
 #define S3_MAX_EXTRA_HEADERS 16
-#define S3_LIST_BODY_CAP     ((size_t)16 * 1024 * 1024)
-#define S3_ERROR_BODY_CAP    ((size_t)64 * 1024)
-#define S3_MAX_PARTS         10000
+#define S3_CHECKSUM_B64_LEN  44 /* base64 of a SHA-256 digest */
+/* The part size a multipart object's composite checksum is checked with (pgdrill's, aws's) */
+#define S3_CHECKSUM_PART_SIZE ((uint64_t)8 * 1024 * 1024)
+#define S3_LIST_BODY_CAP      ((size_t)16 * 1024 * 1024)
+#define S3_ERROR_BODY_CAP     ((size_t)64 * 1024)
+#define S3_MAX_PARTS          10000
 
 struct s3_client {
     struct s3_creds creds;
@@ -28,6 +32,8 @@ struct s3_client {
     char *ca_file;
     struct http_transport *http;    /* idle connections, reused */
     struct http_retry_policy retry; /* from opt: max_retries + 1 attempts */
+    int find_region; /* no region configured: ask the bucket (HEAD) before its first request */
+    int fips;        /* AWS_USE_FIPS_ENDPOINT=true: s3-fips.REGION.amazonaws.com */
 };
 
 /* One S3 request: what to sign and send. */
@@ -59,6 +65,8 @@ struct s3_resp {
     char *sse;
     char *last_modified;
     char *content_range;
+    char *bucket_region; /* x-amz-bucket-region (S3 sends it on 200, 301, 400 and 403) */
+    char *checksum;      /* x-amz-checksum-sha256: base64, or "base64-N" for multipart */
     uint64_t content_length;
     int have_length;
     char **meta; /* name, value, ... NULL */
@@ -74,6 +82,11 @@ struct s3_resp {
     struct pd_err *err;
     int stream_error; /* the range check failed: message in err */
     int attempts;     /* requests sent */
+    /* a streamed GET of a whole object whose answer carried its checksum */
+    struct pd_sha256 *sum;  /* of the bytes delivered (over all attempts), or of this part */
+    char *sum_want;         /* the x-amz-checksum-sha256 they must match */
+    uint64_t sum_part_len;  /* composite "B64-N": bytes of the current part so far */
+    struct pd_buf sum_part; /* composite: the raw SHA-256 of each part done */
 };
 
 /*
@@ -86,6 +99,24 @@ int s3_request(struct s3_client *c, const struct s3_req *rq, struct s3_resp *rs,
                struct pd_err *err);
 
 void s3_resp_free(struct s3_resp *rs);
+
+/*
+ * Where a request on bucket/key in region goes: s3_creds_target with the
+ * bucket's region, on the FIPS endpoint (s3-fips.REGION.amazonaws.com,
+ * virtual-host or path style alike) when the client uses FIPS and no custom
+ * endpoint is configured.
+ */
+int s3_client_target(struct s3_target *out, const struct s3_client *c, const char *region,
+                     const char *bucket, const char *key, struct pd_err *err);
+
+/*
+ * The region of each bucket, known for the rest of the run once a HEAD or a
+ * redirect told it (process-wide, thread-safe). s3_region_cached returns a
+ * copy the caller frees, or NULL; s3_region_forget_all empties it (tests).
+ */
+char *s3_region_cached(const char *bucket);
+void s3_region_remember(const char *bucket, const char *region);
+void s3_region_forget_all(void);
 
 /* Turn a final non-2xx response into an error naming the operation. */
 int s3_status_error(const char *op, const struct s3_req *rq, const struct s3_resp *rs,
@@ -102,6 +133,22 @@ void s3_add_header(struct s3_req *rq, const char *name, const char *value);
 /* Headers of s3_put_options; metadata names are built into names[] (freed by the caller). */
 int s3_add_put_headers(struct s3_req *rq, const struct s3_put_options *opt, char **names,
                        size_t max_names, struct pd_err *err);
+
+/*
+ * x-amz-checksum-sha256 of a body whose SHA-256 is already known as hex (the
+ * payload hash every request is signed with): its digest in base64.
+ */
+void s3_checksum_from_hex(char out[S3_CHECKSUM_B64_LEN + 1], const char *hex);
+
+/*
+ * For a streamed GET: 0 when the bytes delivered match the object's
+ * checksum, or when there was none to check (no header, a download that did
+ * not start at byte 0, a multipart object whose parts are not of
+ * S3_CHECKSUM_PART_SIZE: a mismatch of a composite is confirmed with a HEAD
+ * of part 1 before it counts); else PD_ESERVICE naming both values.
+ */
+int s3_checksum_verify(struct s3_client *c, struct s3_resp *rs, const char *bucket, const char *key,
+                       struct pd_err *err);
 
 /* Append name=value, both URI-encoded, to a query string. */
 void s3_query_add(struct pd_buf *q, const char *name, const char *value);

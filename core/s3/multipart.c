@@ -19,6 +19,7 @@ struct s3_multipart {
     char *upload_id;
     pthread_mutex_t lock;
     char **etags; /* [part - 1], NULL until uploaded */
+    char **sums;  /* [part - 1], each part's x-amz-checksum-sha256 */
     int n_parts;  /* highest part number seen */
 };
 
@@ -38,6 +39,7 @@ s3_multipart_begin(struct s3_multipart **out, struct s3_client *c, const char *b
 
     *out = NULL;
     memset(&rs, 0, sizeof(rs));
+    s3_add_header(&rq, "x-amz-checksum-algorithm", "SHA256");
     if ((rc = s3_add_put_headers(&rq, opt, names, S3_MAX_EXTRA_HEADERS, err)) != 0)
         goto out;
     if ((rc = s3_request(c, &rq, &rs, err)) != 0)
@@ -62,6 +64,7 @@ s3_multipart_begin(struct s3_multipart **out, struct s3_client *c, const char *b
     id = NULL;
     pthread_mutex_init(&m->lock, NULL);
     m->etags = pd_xcalloc(S3_MAX_PARTS, sizeof(char *));
+    m->sums = pd_xcalloc(S3_MAX_PARTS, sizeof(char *));
     *out = m;
 out:
     free(id);
@@ -81,7 +84,7 @@ int
 s3_multipart_upload_part(struct s3_multipart *m, int part, const void *data, size_t len,
                          struct pd_err *err)
 {
-    char hash[65];
+    char hash[65], sum[S3_CHECKSUM_B64_LEN + 1];
     struct pd_buf q;
     char num[16];
     struct s3_resp rs;
@@ -102,6 +105,9 @@ s3_multipart_upload_part(struct s3_multipart *m, int part, const void *data, siz
                         .body = data,
                         .body_len = len,
                         .payload_hash = hash};
+    // the payload hash again, as S3 checks it: a part that arrives damaged is refused
+    s3_checksum_from_hex(sum, hash);
+    s3_add_header(&rq, "x-amz-checksum-sha256", sum);
     rc = s3_request(m->c, &rq, &rs, err);
     if (rc == 0 && rs.status != 200)
         rc = s3_status_error("UPLOAD-PART", &rq, &rs, err);
@@ -114,6 +120,8 @@ s3_multipart_upload_part(struct s3_multipart *m, int part, const void *data, siz
         free(m->etags[part - 1]);
         m->etags[part - 1] = rs.etag;
         rs.etag = NULL;
+        free(m->sums[part - 1]);
+        m->sums[part - 1] = pd_xstrdup(sum);
         if (part > m->n_parts)
             m->n_parts = part;
         pthread_mutex_unlock(&m->lock);
@@ -152,8 +160,10 @@ s3_multipart_complete(struct s3_multipart *m, char **etag_out, struct pd_err *er
                             m->bucket, m->key, i + 1);
             goto out;
         }
-        pd_buf_appendf(&body, NULL, "<Part><PartNumber>%d</PartNumber><ETag>\"%s\"</ETag></Part>",
-                       i + 1, m->etags[i]);
+        pd_buf_appendf(&body, NULL,
+                       "<Part><PartNumber>%d</PartNumber><ETag>\"%s\"</ETag>"
+                       "<ChecksumSHA256>%s</ChecksumSHA256></Part>",
+                       i + 1, m->etags[i], m->sums[i]);
     }
     pd_buf_appendf(&body, NULL, "</CompleteMultipartUpload>");
     pd_sha256_hex(hash, body.data, body.len);
@@ -273,9 +283,12 @@ s3_multipart_free(struct s3_multipart *m)
 {
     if (m == NULL)
         return;
-    for (int i = 0; i < S3_MAX_PARTS; i++)
+    for (int i = 0; i < S3_MAX_PARTS; i++) {
         free(m->etags[i]);
+        free(m->sums[i]);
+    }
     free(m->etags);
+    free(m->sums);
     pthread_mutex_destroy(&m->lock);
     free(m->bucket);
     free(m->key);

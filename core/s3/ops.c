@@ -33,6 +33,7 @@ s3_client_head(struct s3_client *c, struct s3_head *out, const char *bucket, con
     int rc;
 
     memset(out, 0, sizeof(*out));
+    s3_add_header(&rq, "x-amz-checksum-mode", "ENABLED");
     if ((rc = s3_request(c, &rq, &rs, err)) != 0)
         goto out;
     if (rs.status != 200) {
@@ -90,6 +91,8 @@ s3_client_get(struct s3_client *c, const char *bucket, const char *key, uint64_t
 
     if (bytes_out)
         *bytes_out = 0;
+    // S3 then sends the object's checksum, which the bytes received are checked against
+    s3_add_header(&rq, "x-amz-checksum-mode", "ENABLED");
     rc = s3_request(c, &rq, &rs, err);
     if (rc == 0 && rs.status == 416 && rs.delivered > 0 && rs.total == offset + rs.delivered) {
         // the connection dropped right after the last byte; the resume asked for nothing
@@ -105,6 +108,7 @@ s3_client_get(struct s3_client *c, const char *bucket, const char *key, uint64_t
         rc = s3_status_error("GET", &rq, &rs, err);
     } else if (rc == 0) {
         s3_note_object(bucket, key, rs.sse);
+        rc = s3_checksum_verify(c, &rs, bucket, key, err);
     }
     if (bytes_out)
         *bytes_out = rs.delivered;
@@ -119,7 +123,7 @@ s3_client_put(struct s3_client *c, const char *bucket, const char *key, const vo
     struct s3_req rq = {
         .method = "PUT", .bucket = bucket, .key = key, .body = data, .body_len = len};
     char *names[S3_MAX_EXTRA_HEADERS] = {0};
-    char hash[65];
+    char hash[65], sum[S3_CHECKSUM_B64_LEN + 1];
     struct s3_resp rs;
     int rc;
 
@@ -128,6 +132,9 @@ s3_client_put(struct s3_client *c, const char *bucket, const char *key, const vo
         *etag_out = NULL;
     pd_sha256_hex(hash, data ? data : "", len);
     rq.payload_hash = hash;
+    // S3 refuses the object (400 BadDigest) when the body it got does not match
+    s3_checksum_from_hex(sum, hash);
+    s3_add_header(&rq, "x-amz-checksum-sha256", sum);
     if ((rc = s3_add_put_headers(&rq, opt, names, S3_MAX_EXTRA_HEADERS, err)) != 0)
         goto out;
     if ((rc = s3_request(c, &rq, &rs, err)) != 0)

@@ -11,6 +11,8 @@
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+#include "pd_sha256.h"
+#include "pd_str.h"
 #include "pd_time.h"
 #include "s3/client.intern.h"
 #include "s3/xml.h"
@@ -26,6 +28,8 @@ resp_clear_headers(struct s3_resp *rs)
     PD_FREE(rs->sse);
     PD_FREE(rs->last_modified);
     PD_FREE(rs->content_range);
+    PD_FREE(rs->bucket_region);
+    PD_FREE(rs->checksum);
     for (size_t i = 0; i < rs->n_meta * 2; i++)
         free(rs->meta[i]);
     PD_FREE(rs->meta);
@@ -39,6 +43,14 @@ s3_resp_free(struct s3_resp *rs)
 {
     resp_clear_headers(rs);
     pd_buf_free(&rs->body);
+    if (rs->sum != NULL) {
+        char ignore[65];
+
+        pd_sha256_final(rs->sum, ignore);
+        rs->sum = NULL;
+    }
+    PD_FREE(rs->sum_want);
+    pd_buf_free(&rs->sum_part);
 }
 
 static char *
@@ -96,6 +108,12 @@ on_header(const char *line, size_t len, void *ud)
     } else if (IS("content-range")) {
         free(rs->content_range);
         rs->content_range = pd_xstrdup(v);
+    } else if (IS("x-amz-bucket-region")) {
+        free(rs->bucket_region);
+        rs->bucket_region = pd_xstrdup(v);
+    } else if (IS("x-amz-checksum-sha256")) {
+        free(rs->checksum);
+        rs->checksum = pd_xstrdup(v);
     } else if (IS("content-length")) {
         char *e;
 
@@ -166,6 +184,50 @@ check_stream_start(struct s3_resp *rs)
     return 0;
 }
 
+/* Raw SHA-256 from its 64 hex digits. */
+static void
+digest_from_hex(unsigned char out[32], const char *hex)
+{
+    for (size_t i = 0; i < 32; i++)
+        out[i] = (unsigned char)(pd_hex_digit(hex[2 * i]) << 4 | pd_hex_digit(hex[2 * i + 1]));
+}
+
+/* End the current part of a composite: its raw digest joins the list. */
+static void
+sum_part_done(struct s3_resp *rs)
+{
+    unsigned char d[32];
+    char hex[65];
+
+    pd_sha256_final(rs->sum, hex);
+    digest_from_hex(d, hex);
+    if (pd_buf_append(&rs->sum_part, d, sizeof(d), NULL) != 0)
+        PD_FREE(rs->sum_want); // more parts than S3 allows: nothing to check against
+    rs->sum = pd_sha256_new();
+    rs->sum_part_len = 0;
+}
+
+/* Hash delivered bytes: the whole object, or part by part for a "B64-N" composite. */
+static void
+sum_update(struct s3_resp *rs, const char *data, size_t len)
+{
+    if (rs->sum_want == NULL || strchr(rs->sum_want, '-') == NULL) {
+        pd_sha256_update(rs->sum, data, len);
+        return;
+    }
+    while (len > 0) {
+        uint64_t room = S3_CHECKSUM_PART_SIZE - rs->sum_part_len;
+        size_t n = room < len ? (size_t)room : len;
+
+        pd_sha256_update(rs->sum, data, n);
+        rs->sum_part_len += n;
+        data += n;
+        len -= n;
+        if (rs->sum_part_len == S3_CHECKSUM_PART_SIZE)
+            sum_part_done(rs);
+    }
+}
+
 static int
 on_body(const char *data, size_t len, void *ud)
 {
@@ -183,6 +245,14 @@ on_body(const char *data, size_t len, void *ud)
             if (len == 0)
                 return 0;
         }
+        // a whole object with its checksum: hash what the sink gets
+        if (rs->delivered == 0 && rs->rq->offset == 0 && rs->sum == NULL && rs->checksum) {
+            rs->sum = pd_sha256_new();
+            rs->sum_want = pd_xstrdup(rs->checksum);
+            pd_buf_init(&rs->sum_part, (size_t)32 * S3_MAX_PARTS);
+        }
+        if (rs->sum != NULL)
+            sum_update(rs, data, len);
         int rc = rs->rq->sink(data, len, rs->rq->sink_payload, rs->err);
         if (rc != 0) {
             rs->sink_rc = rc;
@@ -204,8 +274,9 @@ struct exchange {
     const struct s3_req *rq;
     struct s3_resp *rs;
     const struct s3_target *t;
-    char *name;  /* s3://bucket/key */
-    char *range; /* "bytes=N-" of a resumed GET */
+    const char *region; /* the bucket's, for the signature */
+    char *name;         /* s3://bucket/key */
+    char *range;        /* "bytes=N-" of a resumed GET */
     char *if_match;
     char *first_etag;
     char *lines[S3_MAX_EXTRA_HEADERS + 10]; /* signed header lines of this attempt */
@@ -257,7 +328,7 @@ sign_lines(struct exchange *x, struct pd_err *err)
         .n_headers = nh,
         .payload_hash = rq->payload_hash,
         .amz_date = amz_date,
-        .region = c->creds.region,
+        .region = x->region,
         .service = "s3",
         .access_key_id = c->creds.access_key_id,
         .secret_access_key = c->creds.secret_access_key,
@@ -381,11 +452,13 @@ static const struct http_exchange_ops s3_exchange_ops = {
     .finish = x_finish,
 };
 
-int
-s3_request(struct s3_client *c, const struct s3_req *rq, struct s3_resp *rs, struct pd_err *err)
+/* rq signed for and sent to region, with the client's retries. */
+static int
+request_in(struct s3_client *c, const struct s3_req *rq, const char *region, struct s3_resp *rs,
+           struct pd_err *err)
 {
     struct s3_target t;
-    struct exchange x = {.c = c, .rq = rq, .rs = rs, .t = &t};
+    struct exchange x = {.c = c, .rq = rq, .rs = rs, .t = &t, .region = region};
     struct http_response resp;
     struct http_request req = {0};
     char *url = NULL;
@@ -395,7 +468,7 @@ s3_request(struct s3_client *c, const struct s3_req *rq, struct s3_resp *rs, str
     pd_buf_init(&rs->body, rq->body_cap ? rq->body_cap : S3_ERROR_BODY_CAP);
     rs->rq = rq;
     rs->err = err;
-    if ((rc = s3_creds_target(&t, &c->creds, rq->bucket, rq->key, err)) != 0)
+    if ((rc = s3_client_target(&t, c, region, rq->bucket, rq->key, err)) != 0)
         return rc;
     x.name = s3_object_name(rq);
     url = rq->query && *rq->query ? pd_xasprintf("%s?%s", t.url, rq->query) : pd_xstrdup(t.url);
@@ -428,6 +501,95 @@ s3_request(struct s3_client *c, const struct s3_req *rq, struct s3_resp *rs, str
     return rc;
 }
 
+/*
+ * The region an answer says the bucket is in, when it is not the one asked:
+ * x-amz-bucket-region, else the <Region> of a 301 PermanentRedirect or a
+ * 400 AuthorizationHeaderMalformed. NULL otherwise; the caller frees it.
+ */
+static char *
+region_moved(const struct s3_resp *rs, const char *region)
+{
+    struct pd_err ignore = {0};
+    char *r = NULL, *code = NULL;
+
+    if (rs->status != 301 && rs->status != 400 && rs->status != 403)
+        return NULL;
+    if (rs->bucket_region != NULL && *rs->bucket_region)
+        r = pd_xstrdup(rs->bucket_region);
+    else if (rs->body.len > 0 &&
+             s3_xml_text(&code, "error response", rs->body.data, rs->body.len, "Error/Code",
+                         &ignore) == 0 &&
+             code != NULL &&
+             (strcmp(code, "PermanentRedirect") == 0 ||
+              strcmp(code, "AuthorizationHeaderMalformed") == 0))
+        (void)s3_xml_text(&r, "error response", rs->body.data, rs->body.len, "Error/Region",
+                          &ignore);
+    free(code);
+    // a 403 with the same region is a real refusal, not a detour
+    if (r != NULL && (*r == '\0' || strcmp(r, region) == 0))
+        PD_FREE(r);
+    return r;
+}
+
+/*
+ * The region to sign a request on bucket with: the one the run already
+ * learnt, else (no region configured) the one a HEAD on the bucket names in
+ * x-amz-bucket-region, else the configured one. *out is the caller's.
+ */
+static int
+bucket_region(char **out, struct s3_client *c, const char *bucket, struct pd_err *err)
+{
+    struct s3_req head = {
+        .method = "HEAD", .bucket = bucket, .key = "", .payload_hash = S3_SIGV4_EMPTY_SHA256};
+    struct s3_resp rs;
+    int rc;
+
+    *out = bucket && *bucket ? s3_region_cached(bucket) : NULL;
+    if (*out != NULL || bucket == NULL || *bucket == '\0' || !c->find_region) {
+        if (*out == NULL)
+            *out = pd_xstrdup(c->creds.region);
+        return 0;
+    }
+    rc = request_in(c, &head, c->creds.region, &rs, err);
+    if (rc == 0 && rs.bucket_region != NULL && *rs.bucket_region) {
+        pd_log(PD_LOG_INFO,
+               "s3: bucket %s is in region %s (no region configured; set AWS_REGION=%s to skip "
+               "this lookup)",
+               bucket, rs.bucket_region, rs.bucket_region);
+        *out = pd_xstrdup(rs.bucket_region);
+    } else if (rc == 0) {
+        *out = pd_xstrdup(c->creds.region); // the server does not say (s3rver)
+    }
+    if (*out != NULL)
+        s3_region_remember(bucket, *out);
+    s3_resp_free(&rs);
+    return rc;
+}
+
+int
+s3_request(struct s3_client *c, const struct s3_req *rq, struct s3_resp *rs, struct pd_err *err)
+{
+    char *region = NULL, *moved = NULL;
+    int rc;
+
+    memset(rs, 0, sizeof(*rs));
+    if ((rc = bucket_region(&region, c, rq->bucket, err)) != 0)
+        goto out;
+    rc = request_in(c, rq, region, rs, err);
+    if (rc == 0 && (moved = region_moved(rs, region)) != NULL) {
+        // followed once: a second detour is an error (s3_status_error says what to set)
+        pd_log(PD_LOG_WARN, "s3: bucket %s is in region %s, not %s: set AWS_REGION=%s", rq->bucket,
+               moved, region, moved);
+        s3_region_remember(rq->bucket, moved);
+        s3_resp_free(rs);
+        rc = request_in(c, rq, moved, rs, err);
+    }
+out:
+    free(moved);
+    free(region);
+    return rc;
+}
+
 /* ---- helpers for building requests ---------------------------------------------- */
 
 int
@@ -435,8 +597,10 @@ s3_is_retryable_status(long status, const char *code)
 {
     if (status == 500 || status == 502 || status == 503 || status == 504 || status == 429)
         return 1;
+    // BadDigest and XAmzContentSHA256Mismatch: the body arrived damaged; send it again
     return code && (strcmp(code, "SlowDown") == 0 || strcmp(code, "RequestTimeout") == 0 ||
-                    strcmp(code, "InternalError") == 0);
+                    strcmp(code, "InternalError") == 0 || strcmp(code, "BadDigest") == 0 ||
+                    strcmp(code, "XAmzContentSHA256Mismatch") == 0);
 }
 
 char *
@@ -444,6 +608,15 @@ s3_object_name(const struct s3_req *rq)
 {
     return pd_xasprintf("s3://%s%s%s", rq->bucket, rq->key && *rq->key ? "/" : "",
                         rq->key ? rq->key : "");
+}
+
+/* The hint for an answer that means "wrong region" (after the one detour s3_request takes). */
+static const char *
+wrong_region(long status, const char *code)
+{
+    if (status == 301 || (code != NULL && strcmp(code, "AuthorizationHeaderMalformed") == 0))
+        return " (the bucket is in another region: set AWS_REGION to the bucket's region)";
+    return "";
 }
 
 int
@@ -462,14 +635,15 @@ s3_status_error(const char *op, const struct s3_req *rq, const struct s3_resp *r
         if (rs->status == 404 && strcmp(doc.code, "NoSuchKey") != 0 &&
             strcmp(doc.code, "NoSuchBucket") != 0 && strcmp(doc.code, "NoSuchUpload") != 0)
             kind = PD_ESERVICE;
-        rc = PD_ERR_SET(err, kind, "s3: %s %s: HTTP %ld %s%s%s", op, name, rs->status, doc.code,
-                        *msg ? ": " : "", msg);
+        rc = PD_ERR_SET(err, kind, "s3: %s %s: HTTP %ld %s%s%s%s", op, name, rs->status, doc.code,
+                        *msg ? ": " : "", msg, wrong_region(rs->status, doc.code));
         free(msg);
         s3_error_doc_free(&doc);
     } else if (rs->status == 404) {
         rc = PD_ERR_SET(err, kind, "s3: %s %s: not found (HTTP 404)", op, name);
     } else {
-        rc = PD_ERR_SET(err, kind, "s3: %s %s: HTTP %ld", op, name, rs->status);
+        rc = PD_ERR_SET(err, kind, "s3: %s %s: HTTP %ld%s", op, name, rs->status,
+                        wrong_region(rs->status, NULL));
     }
     free(name);
     return rc;
@@ -524,4 +698,99 @@ s3_query_add(struct pd_buf *q, const char *name, const char *value)
     pd_buf_appendf(q, NULL, "%s%s=%s", q->len ? "&" : "", n, v);
     free(n);
     free(v);
+}
+
+void
+s3_checksum_from_hex(char out[S3_CHECKSUM_B64_LEN + 1], const char *hex)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned char d[33] = {0};
+    size_t o = 0;
+
+    digest_from_hex(d, hex);
+    // 32 bytes: ten groups of three, then two bytes and one '='
+    for (size_t i = 0; i < 33; i += 3) {
+        unsigned int v =
+            (unsigned int)d[i] << 16 | (unsigned int)d[i + 1] << 8 | (i + 2 < 32 ? d[i + 2] : 0U);
+
+        out[o++] = b64[(v >> 18) & 63];
+        out[o++] = b64[(v >> 12) & 63];
+        out[o++] = b64[(v >> 6) & 63];
+        out[o++] = i + 2 < 32 ? b64[v & 63] : '=';
+    }
+    out[o] = '\0';
+}
+
+/*
+ * A composite that does not match may only mean other part sizes: 1 when
+ * S3 says part 1 has S3_CHECKSUM_PART_SIZE bytes, so the bytes are wrong.
+ */
+static int
+parts_as_hashed(struct s3_client *c, const char *bucket, const char *key)
+{
+    struct s3_req rq = {.method = "HEAD",
+                        .bucket = bucket,
+                        .key = key,
+                        .query = "partNumber=1",
+                        .payload_hash = S3_SIGV4_EMPTY_SHA256};
+    struct s3_resp rs;
+    struct pd_err ignore = {0};
+    int same;
+
+    same = s3_request(c, &rq, &rs, &ignore) == 0 && (rs.status == 200 || rs.status == 206) &&
+           rs.have_length && rs.content_length == S3_CHECKSUM_PART_SIZE;
+    s3_resp_free(&rs);
+    return same;
+}
+
+/* The checksum of what was received, in the form of want ("B64" or "B64-N"); NULL: cannot say. */
+static char *
+sum_received(struct s3_resp *rs)
+{
+    char hex[65], b64[S3_CHECKSUM_B64_LEN + 1];
+    const char *dash = strchr(rs->sum_want, '-');
+    unsigned long want_parts;
+    size_t parts;
+
+    if (dash == NULL) {
+        pd_sha256_final(rs->sum, hex);
+        rs->sum = NULL;
+        s3_checksum_from_hex(b64, hex);
+        return pd_xstrdup(b64);
+    }
+    want_parts = strtoul(dash + 1, NULL, 10);
+    if (rs->sum_part_len > 0)
+        sum_part_done(rs);
+    parts = rs->sum_part.len / 32;
+    if (rs->sum_want == NULL || parts != want_parts)
+        return NULL; // parts of another size: the composite cannot be rebuilt
+    pd_sha256_hex(hex, rs->sum_part.data, rs->sum_part.len);
+    s3_checksum_from_hex(b64, hex);
+    return pd_xasprintf("%s-%zu", b64, parts);
+}
+
+int
+s3_checksum_verify(struct s3_client *c, struct s3_resp *rs, const char *bucket, const char *key,
+                   struct pd_err *err)
+{
+    char *got;
+    int rc = 0;
+
+    if (rs->sum == NULL || rs->sum_want == NULL)
+        return 0;
+    got = sum_received(rs);
+    if (got == NULL || (strcmp(got, rs->sum_want) != 0 && strchr(got, '-') != NULL &&
+                        !parts_as_hashed(c, bucket, key))) {
+        pd_log(PD_LOG_DEBUG, "s3: GET s3://%s/%s: parts not of %lu bytes; checksum not checked",
+               bucket, key, (unsigned long)S3_CHECKSUM_PART_SIZE);
+    } else if (strcmp(got, rs->sum_want) != 0) {
+        rc = PD_ERR_SET(err, PD_ESERVICE,
+                        "s3: GET s3://%s/%s: the bytes received have x-amz-checksum-sha256 %s, "
+                        "S3 says %.70s",
+                        bucket, key, got, rs->sum_want);
+    } else {
+        pd_log(PD_LOG_DEBUG, "s3: GET s3://%s/%s: x-amz-checksum-sha256 matches", bucket, key);
+    }
+    free(got);
+    return rc;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "neon/action.h"
 #include "neon/client.h"
 #include "pd_err.h"
+#include "pd_file.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_time.h"
@@ -129,6 +131,101 @@ test_new_rejects_bad_config(void **state)
                                  "or set PGDRILL_ALLOW_PLAIN_HTTP=1 to override)");
     assert_null(c);
     pd_redact_reset();
+}
+
+/* Write path (mode) with text, making its directory first. */
+static void
+write_creds(const char *path, const char *text, mode_t mode)
+{
+    char *dir = pd_xstrndup(path, (size_t)(strrchr(path, '/') - path));
+    struct pd_err err = {0};
+    FILE *fp;
+
+    assert_int_equal(pd_mkdir_p(dir, 0700, &err), 0);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    assert_int_equal(chmod(path, mode), 0);
+    free(dir);
+}
+
+static void
+test_key_from_neonctl_credentials(void **state)
+{
+    struct fixture *f = *state;
+    char dir[] = "/tmp/pgdrill-neonctl-XXXXXX", host[64], msg[600];
+    struct pd_err err = {0};
+    struct neon_project p;
+    char *path, *home = getenv("HOME") ? pd_xstrdup(getenv("HOME")) : NULL;
+
+    assert_non_null(mkdtemp(dir));
+    path = pd_xasprintf("%s/.config/neonctl/credentials.json", dir);
+    snprintf(host, sizeof(host), "http://127.0.0.1:%d/api/v2", f->srv.port);
+    setenv("HOME", dir, 1);
+    unsetenv("XDG_CONFIG_HOME");
+    unsetenv("NEON_API_KEY");
+    setenv("NEON_API_HOST", host, 1);
+    setenv("NEON_PROJECT_ID", "p", 1);
+    // no key and no file: the variable is what is missing
+    assert_int_equal(neon_client_new_from_env(&f->c, &err), PD_EUSAGE);
+    assert_string_equal(err.msg, "neon: NEON_API_KEY is not set");
+    // a file others can read is refused, naming the file and the fix, never the token
+    write_creds(path, "{\"access_token\":\"" TEST_KEY "\",\"token_type\":\"bearer\"}", 0644);
+    assert_int_equal(neon_client_new_from_env(&f->c, &err), PD_EUSAGE);
+    snprintf(msg, sizeof(msg),
+             "neon: %s is readable by others (mode 0644): run chmod 600 %s, or set NEON_API_KEY",
+             path, path);
+    assert_string_equal(err.msg, msg);
+    assert_null(f->c);
+    // 0600: its access_token is the bearer token
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(neon_client_new_from_env(&f->c, &err), 0);
+    fake_json(&f->srv, 200, PROJECT_JSON);
+    assert_int_equal(neon_project_get(f->c, &p, &err), 0);
+    assert_non_null(strstr(f->srv.requests[0], "Authorization: Bearer " TEST_KEY "\r\n"));
+    neon_project_clear(&p);
+    neon_client_free(f->c);
+    f->c = NULL;
+    // NEON_API_KEY wins over the file
+    setenv("NEON_API_KEY", "napi_from_the_environment", 1);
+    assert_int_equal(neon_client_new_from_env(&f->c, &err), 0);
+    assert_int_equal(neon_project_get(f->c, &p, &err), 0);
+    assert_non_null(strstr(f->srv.requests[1], "Authorization: Bearer napi_from_the_environment"));
+    neon_project_clear(&p);
+    neon_client_free(f->c);
+    f->c = NULL;
+    unsetenv("NEON_API_KEY");
+    // XDG_CONFIG_HOME moves the file; one without access_token is refused by name
+    setenv("XDG_CONFIG_HOME", dir, 1);
+    free(path);
+    path = pd_xasprintf("%s/neonctl/credentials.json", dir);
+    write_creds(path, "{\"refresh_token\":\"x\"}", 0600);
+    assert_int_equal(neon_client_new_from_env(&f->c, &err), PD_EUSAGE);
+    snprintf(msg, sizeof(msg),
+             "neon: %s has no access_token: run neonctl auth, or set NEON_API_KEY", path);
+    assert_string_equal(err.msg, msg);
+    unlink(path);
+    free(path);
+    path = pd_xasprintf("%s/.config/neonctl/credentials.json", dir);
+    unlink(path);
+    free(path);
+    path = pd_xasprintf("%s/.config/neonctl", dir);
+    rmdir(path);
+    free(path);
+    path = pd_xasprintf("%s/neonctl", dir);
+    rmdir(path);
+    free(path);
+    path = pd_xasprintf("%s/.config", dir);
+    rmdir(path);
+    free(path);
+    assert_int_equal(rmdir(dir), 0);
+    unsetenv("XDG_CONFIG_HOME");
+    unsetenv("NEON_API_HOST");
+    unsetenv("NEON_PROJECT_ID");
+    if (home != NULL)
+        setenv("HOME", home, 1);
+    free(home);
 }
 
 static void
@@ -1018,6 +1115,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_rejects_bad_config),
         cmocka_unit_test_setup_teardown(test_project_after_423, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_from_neonctl_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mutation_errors_name_status_message_request_id, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_mutation_not_retried_on_500, setup, teardown),

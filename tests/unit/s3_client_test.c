@@ -33,6 +33,7 @@
 #include "pd_sha256.h"
 #include "s3/check.h"
 #include "s3/client.h"
+#include "s3/client.intern.h"
 #include "s3/creds.h"
 #include "s3/sigv4.h"
 #include "s3/upload.h"
@@ -336,6 +337,8 @@ test_put_headers_and_signature(void **state)
     assert_string_equal(seen_header(&f.seen[0], "x-amz-storage-class"), "STANDARD_IA");
     assert_string_equal(seen_header(&f.seen[0], "x-amz-meta-sha256"), "feedbeef");
     assert_string_equal(seen_header(&f.seen[0], "x-amz-meta-source"), "pgdrill");
+    assert_string_equal(seen_header(&f.seen[0], "x-amz-checksum-sha256"),
+                        "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=");
     assert_string_equal(seen_header(&f.seen[0], "content-type"), "application/gzip");
     assert_null(seen_header(&f.seen[0], "expect"));
     snprintf(host, sizeof(host), "127.0.0.1:%d", f.port);
@@ -397,6 +400,109 @@ test_retries_exhausted_and_not_retried(void **state)
     s3_client_free(c);
     fake_stop(&g);
     assert_int_equal(g.n_seen, 1);
+}
+
+/* The region of a recorded request's credential scope ("AKIDFAKE/DATE/REGION/s3/..."). */
+static void
+seen_region(const struct fake_req *rq, char *out, size_t n)
+{
+    const char *cred = strstr(seen_header(rq, "authorization"), "Credential=AKIDFAKE/");
+
+    assert_non_null(cred);
+    cred = strchr(cred + 20, '/') + 1;
+    snprintf(out, n, "%.*s", (int)(strchr(cred, '/') - cred), cred);
+}
+
+static void
+test_region_redirect_followed_once(void **state)
+{
+    struct fake_s3 f = {
+        .script = {{301, "x-amz-bucket-region: eu-west-1\r\n",
+                    "<Error><Code>PermanentRedirect</Code><Message>use the right endpoint"
+                    "</Message></Error>",
+                    -1},
+                   {200, "ETag: \"e1\"\r\n", NULL, -1},
+                   {400, NULL,
+                    "<Error><Code>AuthorizationHeaderMalformed</Code><Message>the region "
+                    "'us-east-1' is wrong; expecting 'ap-south-1'</Message>"
+                    "<Region>ap-south-1</Region></Error>",
+                    -1},
+                   {200, "ETag: \"e2\"\r\n", NULL, -1},
+                   {200, "ETag: \"e3\"\r\n", NULL, -1},
+                   {301, "x-amz-bucket-region: eu-central-1\r\n", NULL, -1},
+                   {301, "x-amz-bucket-region: eu-north-1\r\n", NULL, -1}},
+        .n_script = 7};
+    struct pd_err err = {0};
+    char r[32];
+
+    (void)state;
+    s3_region_forget_all();
+    fake_start(&f);
+    struct s3_client *c = fake_client(&f, 0);
+    // a 301 naming the bucket's region in x-amz-bucket-region: signed again for it
+    assert_int_equal(s3_client_put(c, "west", "k", "x", 1, NULL, NULL, &err), 0);
+    // a 400 AuthorizationHeaderMalformed naming it in <Region>, then remembered for the bucket
+    assert_int_equal(s3_client_put(c, "south", "k", "y", 1, NULL, NULL, &err), 0);
+    assert_int_equal(s3_client_put(c, "south", "k2", "z", 1, NULL, NULL, &err), 0);
+    // a second detour is not followed: the message says what to configure
+    assert_int_equal(s3_client_delete(c, "nomad", "k", &err), PD_ESERVICE);
+    assert_string_equal(err.msg, "s3: DELETE s3://nomad/k: HTTP 301 (the bucket is in another "
+                                 "region: set AWS_REGION to the bucket's region)");
+    s3_client_free(c);
+    fake_stop(&f);
+    assert_int_equal(f.n_seen, 7);
+    const char *want[] = {"us-east-1",  "eu-west-1", "us-east-1",   "ap-south-1",
+                          "ap-south-1", "us-east-1", "eu-central-1"};
+    for (size_t i = 0; i < 7; i++) {
+        seen_region(&f.seen[i], r, sizeof(r));
+        assert_string_equal(r, want[i]);
+    }
+    assert_string_equal(f.seen[1].body, "x");
+    s3_region_forget_all();
+}
+
+static void
+test_fips_endpoint(void **state)
+{
+    struct s3_creds cr = {0};
+    struct s3_client *c;
+    struct s3_target t;
+    struct pd_err err = {0};
+
+    (void)state;
+    cr.access_key_id = (char *)(uintptr_t) "AKIDFAKE";
+    cr.secret_access_key = (char *)(uintptr_t)TEST_SECRET;
+    cr.region = (char *)(uintptr_t) "us-east-1";
+    setenv("AWS_USE_FIPS_ENDPOINT", "true", 1);
+    assert_int_equal(s3_client_new(&c, &cr, NULL, &err), 0);
+    // virtual-host style keeps the bucket label in front of the FIPS host
+    assert_int_equal(s3_client_target(&t, c, "us-gov-west-1", "backups", "weekly/a b", &err), 0);
+    assert_string_equal(t.host, "backups.s3-fips.us-gov-west-1.amazonaws.com");
+    assert_string_equal(t.url, "https://backups.s3-fips.us-gov-west-1.amazonaws.com/weekly/a%20b");
+    assert_string_equal(t.path, "/weekly/a b");
+    s3_target_free(&t);
+    // a dotted bucket goes path style, on the FIPS host too
+    assert_int_equal(s3_client_target(&t, c, "us-east-2", "care.backups", "k", &err), 0);
+    assert_string_equal(t.host, "s3-fips.us-east-2.amazonaws.com");
+    assert_string_equal(t.url, "https://s3-fips.us-east-2.amazonaws.com/care.backups/k");
+    s3_target_free(&t);
+    s3_client_free(c);
+    // without the variable: the ordinary endpoint
+    setenv("AWS_USE_FIPS_ENDPOINT", "false", 1);
+    assert_int_equal(s3_client_new(&c, &cr, NULL, &err), 0);
+    assert_int_equal(s3_client_target(&t, c, "us-east-2", "backups", "k", &err), 0);
+    assert_string_equal(t.url, "https://backups.s3.us-east-2.amazonaws.com/k");
+    s3_target_free(&t);
+    s3_client_free(c);
+    // a custom endpoint is used as configured
+    setenv("AWS_USE_FIPS_ENDPOINT", "TRUE", 1);
+    cr.endpoint_url = (char *)(uintptr_t) "https://minio.example.com";
+    assert_int_equal(s3_client_new(&c, &cr, NULL, &err), 0);
+    assert_int_equal(s3_client_target(&t, c, "us-east-2", "backups", "k", &err), 0);
+    assert_string_equal(t.url, "https://minio.example.com/backups/k");
+    s3_target_free(&t);
+    s3_client_free(c);
+    unsetenv("AWS_USE_FIPS_ENDPOINT");
 }
 
 static void
@@ -482,6 +588,49 @@ test_get_resume(void **state)
     assert_string_equal(seen_header(&f.seen[1], "range"), "bytes=400-");
     assert_string_equal(seen_header(&f.seen[1], "if-match"), "\"v1\"");
     assert_string_equal(seen_header(&f.seen[2], "range"), "bytes=700-");
+    pd_buf_free(&col.buf);
+}
+
+static void
+test_get_checksum(void **state)
+{
+    // "hello": its SHA-256 in base64, then another object's, then a multipart composite
+    struct fake_s3 f = {
+        .script = {{200, "x-amz-checksum-sha256: LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=\r\n",
+                    "hello", 2},
+                   {206,
+                    "x-amz-checksum-sha256: LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=\r\n"
+                    "Content-Range: bytes 2-4/5\r\n",
+                    "llo", -1},
+                   {200, "x-amz-checksum-sha256: LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=\r\n",
+                    "hello", -1},
+                   {200,
+                    "x-amz-checksum-sha256: LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=-2\r\n",
+                    "hello", -1}},
+        .n_script = 4};
+    struct collect col;
+    struct pd_err err = {0};
+
+    (void)state;
+    pd_buf_init(&col.buf, 0);
+    col.fail_at = 0;
+    fake_start(&f);
+    struct s3_client *c = fake_client(&f, 3);
+    // the checksum covers the bytes of both attempts of a resumed download
+    assert_int_equal(s3_client_get(c, "bucket", "k", 0, collect_sink, &col, NULL, &err), 0);
+    assert_int_equal(col.buf.len, 5);
+    // bytes that are not the object S3 checksummed are an error naming both values
+    assert_int_equal(s3_client_get(c, "bucket", "k", 0, collect_sink, &col, NULL, &err),
+                     PD_ESERVICE);
+    assert_string_equal(err.msg,
+                        "s3: GET s3://bucket/k: the bytes received have "
+                        "x-amz-checksum-sha256 LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=, "
+                        "S3 says LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=");
+    // a composite (checksum of the parts' checksums) cannot be checked from the bytes
+    assert_int_equal(s3_client_get(c, "bucket", "k", 0, collect_sink, &col, NULL, &err), 0);
+    s3_client_free(c);
+    fake_stop(&f);
+    assert_string_equal(seen_header(&f.seen[0], "x-amz-checksum-mode"), "ENABLED");
     pd_buf_free(&col.buf);
 }
 
@@ -653,9 +802,15 @@ test_multipart(void **state)
     assert_string_equal(
         f.seen[3].body,
         "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-        "<Part><PartNumber>1</PartNumber><ETag>\"p1\"</ETag></Part>"
-        "<Part><PartNumber>2</PartNumber><ETag>\"p2\"</ETag></Part>"
+        "<Part><PartNumber>1</PartNumber><ETag>\"p1\"</ETag>"
+        "<ChecksumSHA256>p5N7ZLjKpY8Dchu2us9ceMsjX+vg5wsbhM2ZVBRhoI4=</ChecksumSHA256></Part>"
+        "<Part><PartNumber>2</PartNumber><ETag>\"p2\"</ETag>"
+        "<ChecksumSHA256>FjZ6rLZ6SgF8jairlWgsyzkIY3gPcRTdoKDgxVZEx8Q=</ChecksumSHA256></Part>"
         "</CompleteMultipartUpload>");
+    // S3 checks each part against the SHA-256 it was signed with, in base64
+    assert_string_equal(seen_header(&f.seen[0], "x-amz-checksum-algorithm"), "SHA256");
+    assert_string_equal(seen_header(&f.seen[1], "x-amz-checksum-sha256"),
+                        "FjZ6rLZ6SgF8jairlWgsyzkIY3gPcRTdoKDgxVZEx8Q=");
     assert_string_equal(f.seen[4].method, "DELETE");
     assert_string_equal(f.seen[4].target, "/bucket/k?uploadId=UP1");
     snprintf(host, sizeof(host), "127.0.0.1:%d", f.port);
@@ -785,18 +940,17 @@ static void
 test_upload_late_metadata(void **state)
 {
     struct fake_s3 one = {.script = {{200, "ETag: \"s1\"\r\n", NULL, -1}}, .n_script = 1};
-    struct fake_s3 mp = {
-        .script = {{200, NULL,
-                    "<InitiateMultipartUploadResult><UploadId>UP3</UploadId>"
-                    "</InitiateMultipartUploadResult>",
-                    -1},
-                   {200, "ETag: \"p1\"\r\n", NULL, -1},
-                   {200, "ETag: \"p2\"\r\n", NULL, -1},
-                   {200, NULL,
-                    "<CompleteMultipartUploadResult><ETag>\"abc-2\"</ETag>"
-                    "</CompleteMultipartUploadResult>",
-                    -1}},
-        .n_script = 4};
+    struct fake_s3 mp = {.script = {{200, NULL,
+                                     "<InitiateMultipartUploadResult><UploadId>UP3</UploadId>"
+                                     "</InitiateMultipartUploadResult>",
+                                     -1},
+                                    {200, "ETag: \"p1\"\r\n", NULL, -1},
+                                    {200, "ETag: \"p2\"\r\n", NULL, -1},
+                                    {200, NULL,
+                                     "<CompleteMultipartUploadResult><ETag>\"abc-2\"</ETag>"
+                                     "</CompleteMultipartUploadResult>",
+                                     -1}},
+                         .n_script = 4};
     size_t big = (size_t)5 * 1024 * 1024 + 3;
     unsigned char *data = pd_xmalloc(big);
     char host[32];
@@ -957,7 +1111,8 @@ test_no_secrets_in_logs(void **state)
     assert_string_equal(seen_header(&f.seen[1], "x-amz-security-token"), "SESSION/token+value==");
     assert_non_null(
         strstr(seen_header(&f.seen[1], "authorization"),
-               "SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token,"));
+               "SignedHeaders=host;x-amz-checksum-sha256;x-amz-content-sha256;x-amz-date;"
+               "x-amz-security-token,"));
     snprintf(sig, sizeof(sig), "%s",
              strstr(seen_header(&f.seen[1], "authorization"), "Signature=") + 10);
     assert_non_null(strstr(lines.text, "s3: PUT http://127.0.0.1:"));
@@ -1026,7 +1181,10 @@ main(void)
         cmocka_unit_test(test_retries),
         cmocka_unit_test(test_retries_exhausted_and_not_retried),
         cmocka_unit_test(test_head),
+        cmocka_unit_test(test_region_redirect_followed_once),
+        cmocka_unit_test(test_fips_endpoint),
         cmocka_unit_test(test_get_resume),
+        cmocka_unit_test(test_get_checksum),
         cmocka_unit_test(test_get_changed_and_sink_error),
         cmocka_unit_test(test_list_continuation),
         cmocka_unit_test(test_list_cut_page_retried),
