@@ -1117,5 +1117,9 @@ engine_action_run(struct engine *e, struct engine_step_result *res, struct pd_er
     if (rc != 0)
         return rc;
     rc = act->run(e, res, err);
+    // a step that failed without an exit status of its own (an API call, a
+    // check, a copy) exits 1; an interrupted one keeps what it had
+    if (rc != 0 && rc != PD_EINTR && res->exit_code == 0)
+        res->exit_code = 1;
     return audit_step(e, act, res, rc, err);
 }

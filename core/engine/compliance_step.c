@@ -150,8 +150,6 @@ engine_run_compliance(struct engine *e, struct engine_step_result *res, struct p
 out:
     if (rc != 0 && res->summary == NULL)
         res->summary = pd_redact(err->msg);
-    if (rc != 0 && rc != PD_EINTR && res->exit_code == 0)
-        res->exit_code = 1;
     compliance_result_free(&c);
     free(uri);
     free(count);

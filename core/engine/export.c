@@ -682,7 +682,5 @@ engine_run_transfer(struct engine *e, struct engine_step_result *res, struct pd_
         rc = run_export(e, exp, res, err);
     else
         rc = run_import(e, imp, res, err);
-    if (rc != 0 && rc != PD_EINTR && res->exit_code == 0)
-        res->exit_code = 1;
     return rc;
 }

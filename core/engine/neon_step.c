@@ -153,8 +153,6 @@ engine_run_neon(struct engine *e, struct engine_step_result *res, struct pd_err 
     if (rc == 0 && out.summary != NULL)
         res->summary = pd_xstrdup(out.summary);
 out:
-    if (rc != 0 && rc != PD_EINTR)
-        res->exit_code = 1;
     neon_action_out_clear(&out);
     neon_client_free(client);
     for (size_t i = 0; i < N_NEON_ATTRS; i++)

@@ -1045,7 +1045,5 @@ engine_run_rows(struct engine *e, struct engine_step_result *res, struct pd_err 
     pd_buf_init(&r.keys_inserted, 0);
     rc = rows_once(&r, err);
     rows_free(&r);
-    if (rc != 0 && rc != PD_EINTR && res->exit_code == 0)
-        res->exit_code = 1;
     return rc;
 }

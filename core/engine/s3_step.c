@@ -616,8 +616,6 @@ engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_err *e
     if (rc == 0 && res->summary != NULL)
         rc = engine_output(e, res->summary, err);
 out:
-    if (rc != 0 && rc != PD_EINTR && res->exit_code == 0)
-        res->exit_code = 1;
     if (rc != 0 && res->summary == NULL)
         res->summary = pd_redact(err->msg);
     s3_client_free(c);
