@@ -19,11 +19,15 @@ static const char verify_help[] =
     "The monthly verification checklist:\n"
     "  neon.default-branch  the Neon project's default branch is there and ready; the\n"
     "                       history (PITR) window is reported\n"
+    "  neon.history-window  the history window covers PGDRILL_VERIFY_HISTORY_DAYS\n"
+    "                       (default 7)\n"
     "  s3.backups           the last N backups (default 10) with sizes and ages\n"
     "  s3.newest-age        the newest backup is at most DAYS old (default 8)\n"
+    "  s3.newest-size       the newest is not below PGDRILL_VERIFY_SHRINK_RATIO (default\n"
+    "                       0.5; 0: not checked) x the median size of the four before it\n"
     "  s3.newest-stream     the newest backup streamed once through sha256 and gunzip,\n"
     "                       no temporary file: gzip intact, sha256 equal to its\n"
-    "                       x-amz-meta-sha256\n"
+    "                       x-amz-meta-sha256 (missing metadata fails too)\n"
     "  compliance.backups-encrypted-at-rest\n"
     "                       the listed backups (HEAD each) carry server-side encryption\n"
     "  compliance.tls-outside-loopback\n"
@@ -147,6 +151,9 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     // without Neon settings the other checks still run; the Neon one reports why
     if (!skip_neon && neon_client_new_from_env(&neon, &nerr) != 0)
         neon = NULL;
+    rc = verify_opts_from_env(&o, &err);
+    if (rc != 0)
+        goto fail;
     o.skip_neon = skip_neon;
     o.bucket = where.bucket;
     o.prefix = where.key;
