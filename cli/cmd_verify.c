@@ -6,10 +6,12 @@
 #include "audit/audit.h"
 #include "cli.h"
 #include "neon/client.h"
+#include "pd_buf.h"
 #include "pd_mem.h"
 #include "pd_time.h"
 #include "s3/client.h"
 #include "s3/creds.h"
+#include "status/status.h"
 #include "verify/verify.h"
 
 static const char verify_help[] =
@@ -44,6 +46,8 @@ static const char verify_help[] =
     "--list-only skips the streamed check, --skip-neon the Neon one (reported as\n"
     "skipped).\n"
     "\n"
+    "The run is recorded for `pgdrill status` in $PGDRILL_HOME/status/verify.json.\n"
+    "\n"
     "Every request to Neon and S3 is recorded in $PGDRILL_HOME/audit.log. When the\n"
     "log cannot be opened nothing is sent (exit 1); when an entry cannot be\n"
     "written the check \"audit\" is an error and nothing more is sent.\n"
@@ -72,6 +76,35 @@ default_uri(void)
     return pd_xasprintf("%.*s/weekly/", (int)(base[n - 1] == '/' ? n - 1 : n), base);
 }
 
+/* The record `pgdrill status` reads: the verdict and the checks that did not pass. */
+static char *
+record_run(const struct cli_ctx *ctx, const struct verify_report *r, int code, double started)
+{
+    static const char *const verdicts[] = {"passed", "failed", "failed", "error"};
+    struct pd_buf b;
+    struct pd_err err;
+    char *detail;
+
+    pd_buf_init(&b, 4096);
+    for (size_t i = 0; i < r->n_checks; i++)
+        if (r->checks[i].status == VERIFY_FAIL || r->checks[i].status == VERIFY_ERROR)
+            (void)pd_buf_appendf(&b, NULL, "%s%s", b.len ? ", " : "(", r->checks[i].name);
+    for (size_t i = 0; i < r->n_compliance; i++)
+        if (r->compliance[i].status == COMPLIANCE_FAILED)
+            (void)pd_buf_appendf(&b, NULL, "%s%s%s", b.len ? ", " : "(", VERIFY_COMPLIANCE_PREFIX,
+                                 r->compliance[i].name);
+    if (b.len)
+        (void)pd_buf_appendf(&b, NULL, ")");
+    detail = pd_buf_steal(&b);
+    pd_err_clear(&err);
+    if (status_record_verify(ctx->cfg.home, pd_time_wall(), verdicts[code > 3 ? 3 : code],
+                             detail[0] ? detail : NULL,
+                             code == 0 && r->backups.n ? r->backups.items[0].key : NULL,
+                             pd_time_wall() - started, &err) != 0)
+        fprintf(stderr, "pgdrill verify: the status record was not written: %s\n", err.msg);
+    return detail;
+}
+
 int
 cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -81,7 +114,7 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     struct neon_client *neon = NULL;
     struct audit *audit = NULL;
     struct pd_err err, nerr;
-    char *uri = NULL, *text;
+    char *uri = NULL, *text, *detail;
     struct s3_uri where;
     int json = 0, skip_neon = 0, have_where = 0, rc;
 
@@ -165,6 +198,8 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     if (rc != 0)
         goto fail;
     rc = verify_exit_code(&r);
+    detail = record_run(ctx, &r, rc, o.now);
+    free(detail);
     text = json ? verify_report_json(&r, uri, o.now, rc) : verify_report_text(&r, rc);
     if (json)
         printf("%s\n", text);
