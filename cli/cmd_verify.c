@@ -6,8 +6,10 @@
 #include "audit/audit.h"
 #include "cli.h"
 #include "neon/client.h"
+#include "notify/notify.h"
 #include "pd_buf.h"
 #include "pd_mem.h"
+#include "pd_redact.h"
 #include "pd_time.h"
 #include "s3/client.h"
 #include "s3/creds.h"
@@ -16,7 +18,7 @@
 
 static const char verify_help[] =
     "usage: pgdrill verify [--uri s3://BUCKET/PREFIX/] [--count N] [--max-age DAYS]\n"
-    "                      [--list-only] [--skip-neon] [--json]\n"
+    "                      [--list-only] [--skip-neon] [--json] [--notify URL]\n"
     "\n"
     "The monthly verification checklist:\n"
     "  neon.default-branch  the Neon project's default branch is there and ready; the\n"
@@ -46,7 +48,10 @@ static const char verify_help[] =
     "--list-only skips the streamed check, --skip-neon the Neon one (reported as\n"
     "skipped).\n"
     "\n"
-    "The run is recorded for `pgdrill status` in $PGDRILL_HOME/status/verify.json.\n"
+    "When the verification does not pass, a notice naming the checks that failed\n"
+    "is posted to the Slack webhook --notify URL (else SLACK_WEBHOOK_URL); a\n"
+    "passing run posts nothing. The run is recorded for `pgdrill status` in\n"
+    "$PGDRILL_HOME/status/verify.json.\n"
     "\n"
     "Every request to Neon and S3 is recorded in $PGDRILL_HOME/audit.log. When the\n"
     "log cannot be opened nothing is sent (exit 1); when an entry cannot be\n"
@@ -105,6 +110,43 @@ record_run(const struct cli_ctx *ctx, const struct verify_report *r, int code, d
     return detail;
 }
 
+/* The Slack notice of a verification that did not pass: what failed, where to look. */
+static void
+send_notice(const char *webhook, const struct verify_report *r, const char *failed, const char *uri,
+            const char *home)
+{
+    struct pd_buf b;
+    struct pd_err err;
+    char *detail, *where;
+
+    if (webhook == NULL)
+        return;
+    pd_buf_init(&b, (size_t)16 * 1024);
+    (void)pd_buf_appendf(&b, NULL, "Backups under %s; checks that did not pass %s:", uri, failed);
+    for (size_t i = 0; i < r->n_checks; i++)
+        if (r->checks[i].status == VERIFY_FAIL || r->checks[i].status == VERIFY_ERROR)
+            (void)pd_buf_appendf(&b, NULL, "\n- %s: %s", r->checks[i].name, r->checks[i].detail);
+    for (size_t i = 0; i < r->n_compliance; i++)
+        if (r->compliance[i].status == COMPLIANCE_FAILED)
+            (void)pd_buf_appendf(&b, NULL, "\n- %s%s: %s", VERIFY_COMPLIANCE_PREFIX,
+                                 r->compliance[i].name, r->compliance[i].detail);
+    detail = pd_buf_steal(&b);
+    where = pd_xasprintf("the output of `pgdrill verify`; %s/status/verify.json and %s/audit.log",
+                         home, home);
+    pd_err_clear(&err);
+    if (notify_failure(webhook, "Monthly backup verification (pgdrill verify)", detail, where,
+                       &err) == 0)
+        fprintf(stderr, "pgdrill verify: failure notice sent to Slack\n");
+    else {
+        char *msg = pd_redact(err.msg);
+
+        fprintf(stderr, "pgdrill verify: the Slack failure notice was not sent: %s\n", msg);
+        free(msg);
+    }
+    free(where);
+    free(detail);
+}
+
 int
 cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -116,6 +158,7 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     struct pd_err err, nerr;
     char *uri = NULL, *text, *detail;
     struct s3_uri where;
+    const char *notify = NULL;
     int json = 0, skip_neon = 0, have_where = 0, rc;
 
     memset(&o, 0, sizeof(o));
@@ -136,6 +179,9 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
             skip_neon = 1;
         } else if (strcmp(a, "--list-only") == 0) {
             o.skip_stream = 1;
+        } else if (strcmp(a, "--notify") == 0 && i + 1 < argc) {
+            notify = argv[++i];
+            pd_redact_register(notify);
         } else if ((strcmp(a, "--uri") == 0 || strcmp(a, "--count") == 0 ||
                     strcmp(a, "--max-age") == 0) &&
                    i + 1 < argc) {
@@ -199,6 +245,8 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
         goto fail;
     rc = verify_exit_code(&r);
     detail = record_run(ctx, &r, rc, o.now);
+    if (rc != 0)
+        send_notice(notify_webhook(notify), &r, detail, uri, ctx->cfg.home);
     free(detail);
     text = json ? verify_report_json(&r, uri, o.now, rc) : verify_report_text(&r, rc);
     if (json)
