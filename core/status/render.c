@@ -10,6 +10,7 @@
 #include "pd_mem.h"
 #include "pd_time.h"
 #include "status/status.h"
+#include "timeline/lines.h"
 #include "verify/verify.h"
 
 #define DAY 86400.0
@@ -44,10 +45,12 @@ verdict(int is_overdue, double limit_s, char *buf, size_t size)
 }
 
 static void
-text_backup(struct pd_buf *b, const struct status *s)
+text_backup(struct pd_buf *b, struct line_marks *m, const struct status *s)
 {
     char w[96], sz[32], v[64];
 
+    if (s->backup_overdue)
+        lines_mark(m, b, LINE_WARN);
     if (s->backup_key == NULL) {
         pd_buf_appendf(b, NULL, "backup:        never: %s\n",
                        verdict(1, s->backup_limit_s, v, sizeof(v)));
@@ -61,10 +64,12 @@ text_backup(struct pd_buf *b, const struct status *s)
 }
 
 static void
-text_verify(struct pd_buf *b, const struct status *s)
+text_verify(struct pd_buf *b, struct line_marks *m, const struct status *s)
 {
     char w[96], v[64];
 
+    if (s->verify_overdue)
+        lines_mark(m, b, LINE_WARN);
     if (s->verify_at < 0) {
         pd_buf_appendf(b, NULL, "verification:  never: %s\n",
                        verdict(1, s->verify_limit_s, v, sizeof(v)));
@@ -81,11 +86,14 @@ text_verify(struct pd_buf *b, const struct status *s)
 }
 
 static void
-text_drill(struct pd_buf *b, const struct status *s, const struct status_drill *d)
+text_drill(struct pd_buf *b, struct line_marks *m, const struct status *s,
+           const struct status_drill *d)
 {
     int is_q = strcmp(d->runbook, STATUS_QUARTERLY_RUNBOOK) == 0;
     char w[96], v[64], rto[32] = "", rpo[32] = "";
 
+    if (is_q && s->drill_overdue)
+        lines_mark(m, b, LINE_WARN);
     when(w, sizeof(w), d->at, s->now);
     if (d->rto_s >= 0)
         pd_time_human(rto, sizeof(rto), d->rto_s);
@@ -99,28 +107,51 @@ text_drill(struct pd_buf *b, const struct status *s, const struct status_drill *
     pd_buf_appendf(b, NULL, "\n");
 }
 
-char *
-status_text(const struct status *s)
+/* The lines, with the overdue ones and the verdict marked in m (may be NULL). */
+static char *
+text_marked(const struct status *s, struct line_marks *m)
 {
     struct pd_buf b;
     char v[64];
     int n = s->backup_overdue + s->verify_overdue + s->drill_overdue;
 
     pd_buf_init(&b, 0);
-    text_backup(&b, s);
-    text_verify(&b, s);
-    if (quarterly(s) == NULL)
+    text_backup(&b, m, s);
+    text_verify(&b, m, s);
+    if (quarterly(s) == NULL) {
+        lines_mark(m, &b, LINE_WARN);
         pd_buf_appendf(&b, NULL, "drill %s: never: %s\n", STATUS_QUARTERLY_RUNBOOK,
                        verdict(1, s->drill_limit_s, v, sizeof(v)));
+    }
     for (size_t i = 0; i < s->n_drills; i++)
-        text_drill(&b, s, &s->drills[i]);
-    for (size_t i = 0; i < s->n_problems; i++)
+        text_drill(&b, m, s, &s->drills[i]);
+    for (size_t i = 0; i < s->n_problems; i++) {
+        lines_mark(m, &b, LINE_WARN);
         pd_buf_appendf(&b, NULL, "problem: %s\n", s->problems[i]);
+    }
+    lines_mark(m, &b, LINE_HEADING);
     if (n == 0)
         pd_buf_appendf(&b, NULL, "status: nothing overdue\n");
     else
         pd_buf_appendf(&b, NULL, "status: %d overdue\n", n);
     return pd_buf_steal(&b);
+}
+
+char *
+status_text(const struct status *s)
+{
+    return text_marked(s, NULL);
+}
+
+void
+status_render_lines(struct lines *out, const struct status *s)
+{
+    struct line_marks m = {0};
+    char *text = text_marked(s, &m);
+
+    lines_split(out, text, &m, true);
+    lines_marks_clear(&m);
+    free(text);
 }
 
 /* ---- JSON ------------------------------------------------------------------------- */

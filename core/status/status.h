@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 struct audit;
+struct lines;
 struct pd_err;
 struct s3_client;
 
@@ -95,6 +96,12 @@ int status_exit_code(const struct status *s);
 
 /* The lines for people, one fact per line. Caller frees. */
 char *status_text(const struct status *s);
+
+/*
+ * status_text's lines for a front end that styles them (timeline/lines.h):
+ * overdue facts and problems LINE_WARN, the verdict LINE_HEADING.
+ */
+void status_render_lines(struct lines *out, const struct status *s);
 
 /* `pgdrill status --json`. Caller frees. */
 char *status_json(const struct status *s);
