@@ -181,6 +181,8 @@ status_record_backup(const char *home, double at, const char *outcome, const cha
         // the last good backup, what status reports without S3
         cJSON_AddStringToObject(root, "last_success_key", key);
         cJSON_AddNumberToObject(root, "last_success_size", (double)size);
+        cJSON_AddBoolToObject(root, "last_success_verified", verified);
+        cJSON_AddNumberToObject(root, "last_success_duration_s", duration_s);
     } else {
         cJSON *prev = NULL;
         struct status scratch;
@@ -190,6 +192,11 @@ status_record_backup(const char *home, double at, const char *outcome, const cha
         if (prev != NULL && jstr(prev, "last_success_key") != NULL) {
             cJSON_AddStringToObject(root, "last_success_key", jstr(prev, "last_success_key"));
             cJSON_AddNumberToObject(root, "last_success_size", jnum(prev, "last_success_size", 0));
+            cJSON_AddBoolToObject(
+                root, "last_success_verified",
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(prev, "last_success_verified")));
+            cJSON_AddNumberToObject(root, "last_success_duration_s",
+                                    jnum(prev, "last_success_duration_s", -1));
         }
         cJSON_Delete(prev);
         for (size_t i = 0; i < scratch.n_problems; i++)
@@ -453,9 +460,12 @@ load_backup(struct status *s, const struct status_opts *o, const cJSON *rec, con
     }
     if (s->backup_key == NULL)
         return;
-    if (rec != NULL && jstr(rec, "key") != NULL && strcmp(jstr(rec, "key"), s->backup_key) == 0) {
-        s->backup_verified = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "verified"));
-        s->backup_duration_s = jnum(rec, "duration_s", -1);
+    // what the backup that wrote this object said of it (a later failed run kept it)
+    if (jstr(rec, "last_success_key") != NULL &&
+        strcmp(jstr(rec, "last_success_key"), s->backup_key) == 0) {
+        s->backup_verified =
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "last_success_verified"));
+        s->backup_duration_s = jnum(rec, "last_success_duration_s", -1);
     }
     // a passing verify that streamed this very object verified it too
     if (vkey != NULL && vverdict != NULL && strcmp(vkey, s->backup_key) == 0 &&

@@ -116,7 +116,9 @@ void status_free(struct status *s);
  * by the commands themselves. verify: its verdict ("passed", "failed",
  * "error"), the checks that did not pass (may be NULL), the newest backup it
  * streamed (may be NULL) and its duration. backup: the object, its size, and
- * whether it was verified after upload; outcome "passed" or "failed".
+ * whether it was verified after upload; outcome "passed" or "failed". Each
+ * keeps the last passing run's time (and, for backup, its object, size,
+ * verification and duration) across failing ones.
  */
 int status_record_verify(const char *home, double at, const char *verdict, const char *detail,
                          const char *newest_key, double duration_s, struct pd_err *err);

@@ -37,7 +37,8 @@ mkdir -p "$H/status" "$H/drills/$id"
 cat >"$H/status/backup.json" <<JSON
 {"at": "$now", "outcome": "passed", "key": "weekly/care-commons-backup-$(date -u +%Y%m%d-%H%M%S).sql.gz",
  "size": 1048576, "verified": true, "duration_s": 12, "last_success_at": "$now",
- "last_success_key": "weekly/care-commons-backup-$(date -u +%Y%m%d-%H%M%S).sql.gz", "last_success_size": 1048576}
+ "last_success_key": "weekly/care-commons-backup-$(date -u +%Y%m%d-%H%M%S).sql.gz", "last_success_size": 1048576,
+ "last_success_verified": true, "last_success_duration_s": 12}
 JSON
 printf '{"at": "%s", "verdict": "passed", "duration_s": 3, "last_success_at": "%s"}\n' "$now" "$now" \
     >"$H/status/verify.json"
