@@ -58,9 +58,12 @@ text_backup(struct pd_buf *b, struct line_marks *m, const struct status *s)
     }
     when(w, sizeof(w), s->backup_at, s->now);
     verify_format_size(sz, sizeof(sz), s->backup_size);
-    pd_buf_appendf(b, NULL, "backup:        %s %s, %s, %s (%s): %s\n", w, s->backup_key, sz,
-                   s->backup_verified ? "verified" : "not verified", s->backup_source,
-                   verdict(s->backup_overdue, s->backup_limit_s, v, sizeof(v)));
+    pd_buf_appendf(b, NULL, "backup:        %s %s, %s, %s%s (%s): %s\n", w, s->backup_key, sz,
+                   s->backup_verified ? "verified" : "not verified",
+                   strcmp(s->backup_source, "s3") != 0 ? ""
+                   : s->backup_sha256                  ? ", sha256 recorded"
+                                                       : ", no sha256 recorded",
+                   s->backup_source, verdict(s->backup_overdue, s->backup_limit_s, v, sizeof(v)));
 }
 
 static void
@@ -202,6 +205,7 @@ status_json(const struct status *s)
     add_str(o, "key", s->backup_key);
     add_num(o, "size", s->backup_key ? (double)s->backup_size : -1);
     cJSON_AddBoolToObject(o, "verified", s->backup_verified);
+    cJSON_AddBoolToObject(o, "sha256_recorded", s->backup_sha256);
     add_str(o, "source", s->backup_source);
     cJSON_AddNumberToObject(o, "limit_days", s->backup_limit_s / DAY);
     cJSON_AddBoolToObject(o, "overdue", s->backup_overdue);

@@ -429,6 +429,37 @@ out:
 
 /* ---- backup and verification ----------------------------------------------------- */
 
+/* HEAD the newest backup (audited as s3.head): its x-amz-meta-sha256, if any. */
+static void
+head_backup(struct status *s, const struct status_opts *o)
+{
+    struct s3_head h;
+    struct pd_err err, aerr;
+    char *target = pd_xasprintf("s3://%s/%s", o->bucket, s->backup_key);
+    int rc;
+
+    pd_err_clear(&err);
+    pd_err_clear(&aerr);
+    memset(&h, 0, sizeof(h));
+    rc = s3_client_head(o->s3, &h, o->bucket, s->backup_key, &err);
+    {
+        struct audit_arg args[] = {{"bytes", NULL, (long long)h.size}};
+
+        if (audit_record(o->audit, NULL, "s3.head", target, args, rc == 0 ? 1 : 0,
+                         rc ? err.msg : NULL, &aerr) != 0)
+            add_problem(s, "%s", aerr.msg);
+    }
+    if (rc == 0) {
+        for (char **m = h.metadata; m != NULL && m[0] != NULL; m += 2)
+            if (strcmp(m[0], "sha256") == 0)
+                s->backup_sha256 = 1;
+        s3_head_free(&h);
+    } else {
+        add_problem(s, "%s", err.msg);
+    }
+    free(target);
+}
+
 static void
 load_backup(struct status *s, const struct status_opts *o, const cJSON *rec, const cJSON *vrec)
 {
@@ -446,6 +477,7 @@ load_backup(struct status *s, const struct status_opts *o, const cJSON *rec, con
                 s->backup_size = b.items[0].size;
                 s->backup_key = pd_xstrdup(b.items[0].key);
                 s->backup_source = "s3";
+                head_backup(s, o);
             }
             verify_backups_free(&b);
         }

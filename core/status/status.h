@@ -21,7 +21,7 @@
  * (status_limits_from_env).
  *
  * status_load reads only; every S3 request it makes is recorded in the
- * audit log (s3.list, s3.get) after it. The struct owns its strings.
+ * audit log (s3.list, s3.head of the newest backup, s3.get) after it. The struct owns its strings.
  */
 #ifndef PD_STATUS_H
 #define PD_STATUS_H
@@ -58,6 +58,7 @@ struct status {
     char *backup_key;
     const char *backup_source; /* "s3" or "local" (static) */
     int backup_verified;       /* 1: checked after upload or by a passing verify */
+    int backup_sha256;         /* 1: S3 holds its x-amz-meta-sha256 (s3 source only) */
     double backup_duration_s;  /* < 0 unknown */
 
     /* the last verification; verify_at < 0 when none ran */

@@ -63,8 +63,8 @@ is "$rc" 0 "the quarterly drill runs headless and exits 0"
 rc=$?
 is "$rc" 0 "after backup, verify and drill: status exits 0"
 [ "$rc" = 0 ] || sed 's/^/# /' "$H/st2.out"
-like "$(grep '^backup:' "$H/st2.out")" "^backup: +[0-9T:-]+Z \(<1m ago\) weekly/care-commons-backup-[0-9-]+\.sql\.gz, [0-9.]+ [KM]iB, verified \(s3\): ok$" \
-    "the backup: when, which, its size, verified, from S3"
+like "$(grep '^backup:' "$H/st2.out")" "^backup: +[0-9T:-]+Z \(<1m ago\) weekly/care-commons-backup-[0-9-]+\.sql\.gz, [0-9.]+ [KM]iB, verified, sha256 recorded \(s3\): ok$" \
+    "the backup: when, which, its size, verified, sha256 recorded, from S3"
 like "$(cat "$H/st2.out")" "
 verification: +[0-9T:-]+Z \(<1m ago\) passed: ok
 " "the verification and its verdict"
@@ -107,7 +107,7 @@ check "metrics: the verification's timestamp is now ($ts)" [ $((now - ${ts:-0}))
 # ---- limits, a failed verify, remote evidence, no S3 ---------------------------------
 PGDRILL_STATUS_BACKUP_DAYS=0.00001 "$PGDRILL_BIN" status >"$H/st3.out" 2>&1
 is "$?" 1 "PGDRILL_STATUS_BACKUP_DAYS=0.00001: the backup is overdue, exit 1"
-like "$(cat "$H/st3.out")" "verified \(s3\): OVERDUE \(limit 1e-05 days\)" "  the limit is named"
+like "$(cat "$H/st3.out")" "verified, sha256 recorded \(s3\): OVERDUE \(limit 1e-05 days\)" "  the limit is named"
 PGDRILL_STATUS_DRILL_DAYS=soon "$PGDRILL_BIN" status >/dev/null 2>&1
 is "$?" 2 "a limit that is not a number is a usage error"
 
@@ -130,6 +130,8 @@ is "$(json_eval "$H/st5.json" '[(x["outcome"], x["rto_s"], x["remote"]) for x in
     '[["failed", 1750, true]]' "remote evidence: the drill under drills/ID/ is read"
 like "$(grep '"action":"s3.get"' "$H/audit.log" | tail -1)" "drills/20261201-101500-pitr-restore/report.json" \
     "remote evidence: the read is in the audit log"
+like "$(grep '"action":"s3.head"' "$H/audit.log" | tail -1)" '"target":"s3://care-commons-backups/weekly/care-commons-backup-' \
+    "the HEAD of the newest backup is in the audit log"
 
 env -u PGDRILL_BACKUP_URI "$PGDRILL_BIN" status >"$H/st6.out" 2>&1
 is "$?" 0 "without S3: exit 0 from the local records"
