@@ -9,6 +9,8 @@
 set -u
 # shellcheck source=tests/lib.sh
 . "$PGDRILL_TOP/tests/lib.sh"
+# shellcheck source=tests/integration/webhook_lib.sh
+. "$PGDRILL_TOP/tests/integration/webhook_lib.sh"
 require_env PGDRILL_TEST_WORK PGDRILL_BIN
 [ -f "$PGDRILL_TOP/sandbox/s3-proxy.py" ] || { ok "# SKIP no local S3 in this build"; done_testing; exit 0; }
 
@@ -17,29 +19,19 @@ export PGDRILL_HOME=$H PGDRILL_SANDBOX_FAST=1
 unset DATABASE_URL NEON_API_HOST NEON_API_KEY NEON_PROJECT_ID AWS_ENDPOINT_URL_S3 \
     AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION PGDRILL_BACKUP_URI PGDRILL_ENVIRONMENT \
     SLACK_WEBHOOK_URL
-RECV_PID=""
 cleanup() {
-    [ -n "$RECV_PID" ] && kill "$RECV_PID" 2>/dev/null && wait "$RECV_PID" 2>/dev/null
+    webhook_stop
     "$PGDRILL_BIN" sandbox down --purge >/dev/null 2>&1
     [ -n "${PGDRILL_TEST_KEEP:-}" ] || rm -rf "$H"
 }
 trap cleanup EXIT
 
-LOG=$H/slack.jsonl
-: >"$LOG"
-python3 "$PGDRILL_TOP/tests/tools/fake_http.py" --log "$LOG" >"$H/recv.out" 2>&1 &
-RECV_PID=$!
-for _ in $(seq 1 50); do
-    PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$H/recv.out")
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
-[ -n "${PORT:-}" ] || bail "webhook receiver" "$(cat "$H/recv.out")"
+webhook_start "$H" || bail "webhook receiver" "$(cat "$H/webhook.out")"
 TOKEN="xoxPlantedHook$RANDOM$RANDOM$RANDOM"
-HOOK="http://127.0.0.1:$PORT/services/T0NOTIFY/B0NOTIFY/$TOKEN"
-count() { wc -l <"$LOG" | tr -d ' '; }
-payload() { sed -n "${1}p" "$LOG" | python3 -c 'import json,sys; e=json.load(sys.stdin); print(e[sys.argv[1]])' "$2"; }
-text() { payload "$1" body | python3 -c 'import json,sys; print(json.load(sys.stdin)["text"])'; }
+HOOK="http://127.0.0.1:$WEBHOOK_PORT/services/T0NOTIFY/B0NOTIFY/$TOKEN"
+count() { webhook_count; }
+payload() { webhook_field "$@"; }
+text() { webhook_text "$1"; }
 
 out=$("$PGDRILL_BIN" sandbox up --visits 2000 2>&1) || bail "sandbox up" "$out"
 eval "$("$PGDRILL_BIN" sandbox env)"
@@ -125,7 +117,7 @@ is "$(count)" 4 "run --notify URL posts without SLACK_WEBHOOK_URL"
 for s in "$TOKEN" "$DB_PW" "$NEON_API_KEY" "$AWS_SECRET_ACCESS_KEY"; do
     [ "${#s}" -ge 8 ] || not_ok "a planted secret is too short to look for: ${#s} characters"
 done
-leaks=$(python3 - "$LOG" "$TOKEN" "$DB_PW" "$NEON_API_KEY" "$AWS_SECRET_ACCESS_KEY" <<'PY'
+leaks=$(python3 - "$WEBHOOK_LOG" "$TOKEN" "$DB_PW" "$NEON_API_KEY" "$AWS_SECRET_ACCESS_KEY" <<'PY'
 import json, sys, urllib.parse
 bodies = [json.loads(l)["body"] for l in open(sys.argv[1])]
 names = ["webhook token", "database password", "NEON_API_KEY", "AWS_SECRET_ACCESS_KEY"]

@@ -8,47 +8,28 @@
 # fake_http.py on loopback.
 set -u
 . "${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+# shellcheck source=tests/integration/webhook_lib.sh
+. "$PGDRILL_TOP/tests/integration/webhook_lib.sh"
 
 PY=/usr/bin/python3 # Debian's, with python3-yaml
-STEP=$PGDRILL_TOP/tests/tools/gha_step.py
 VWF=$PGDRILL_TOP/contrib/github/verify.yml
 RWF=$PGDRILL_TOP/contrib/github/drill-reminder.yml
 work=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/wfsched.XXXXXX")
-hook_pid=""
 cleanup() {
-    [ -n "$hook_pid" ] && kill "$hook_pid" 2>/dev/null && wait "$hook_pid" 2>/dev/null
+    webhook_stop
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-step_field() { printf '%s' "$1" | "$PY" -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(v if isinstance(v, (str, int)) else "\n".join(v))' "$2"; }
-
-# run_step JSON: runs the step's script as GitHub would, in $work; prints the exit code
-run_step() {
-    local script=$work/step.sh argv=() a
-    step_field "$1" run >"$script"
-    while IFS= read -r a; do argv+=("${a//\{0\}/$script}"); done < <(step_field "$1" argv)
-    (cd "$work" && "${argv[@]}" >"$work/out" 2>&1)
-    echo $?
-}
-
-LOG=$work/slack.jsonl
-: >"$LOG"
-python3 "$PGDRILL_TOP/tests/tools/fake_http.py" --log "$LOG" >"$work/recv.out" 2>&1 &
-hook_pid=$!
-port=""
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$work/recv.out")
-    [ -n "$port" ] && break
-    sleep 0.1
-done
-[ -n "$port" ] || bail "webhook receiver" "$(cat "$work/recv.out")"
-export SLACK_WEBHOOK_URL="http://127.0.0.1:$port/services/T0SCHED/hook"
-count() { wc -l <"$LOG" | tr -d ' '; }
-text() { sed -n "${1}p" "$LOG" | python3 -c 'import json,sys; print(json.loads(json.load(sys.stdin)["body"])["text"])'; }
+webhook_start "$work" || bail "webhook receiver" "$(cat "$work/webhook.out")"
+export SLACK_WEBHOOK_URL="http://127.0.0.1:$WEBHOOK_PORT/services/T0SCHED/hook"
+count() { webhook_count; }
+text() { webhook_text "$1"; }
+step_field() { gha_field "$@"; }
+run_step() { gha_run "$1" "$work"; }
 
 # ---- the monthly verification -----------------------------------------------------
-verify=$("$PY" "$STEP" "$VWF" verify "Verify the backups") || bail "verify.yml: verify step" "$verify"
+verify=$(gha_step_json "$VWF" verify "Verify the backups") || bail "verify.yml: verify step" "$verify"
 dir=$(step_field "$verify" run | grep -oE '[./A-Za-z_-]*build/pgdrill' | head -1)
 mkdir -p "$work/$(dirname "$dir")"
 ln -s "$PGDRILL_BIN" "$work/$dir"
@@ -65,7 +46,7 @@ like "$(text 1)" "^:x: Monthly backup verification \(pgdrill verify\) failed on 
 like "$(text 1)" "s3.backups: " "  and the check that failed"
 check "verify.yml: the record for pgdrill status is where the artifact step looks" \
     [ -f "$work/home/status/verify.json" ]
-notice=$("$PY" "$STEP" "$VWF" verify "Notify when the workflow broke before pgdrill ran")
+notice=$(gha_step_json "$VWF" verify "Notify when the workflow broke before pgdrill ran")
 is "$(step_field "$notice" if)" "failure() && steps.verify.outcome == 'skipped'" \
     "verify.yml: the workflow's own notice only when pgdrill did not run"
 rc=$(RUN_URL=https://github.example/runs/1 run_step "$notice")
@@ -77,7 +58,7 @@ is "$("$PY" -c 'import sys,yaml; print(yaml.safe_load(open(sys.argv[1]))[True]["
     "0 3 1 * *" "verify.yml: monthly, on the 1st"
 
 # ---- the quarterly drill reminder ---------------------------------------------------
-remind=$("$PY" "$STEP" "$RWF" remind "Post the drill reminder") || bail "drill-reminder.yml" "$remind"
+remind=$(gha_step_json "$RWF" remind "Post the drill reminder") || bail "drill-reminder.yml" "$remind"
 crons=$("$PY" -c 'import sys,yaml; print("\n".join(s["cron"] for s in yaml.safe_load(open(sys.argv[1]))[True]["schedule"]))' "$RWF")
 is "$crons" "0 9 8 1,4,7,10 *
 0 9 15 1,4,7,10 *" "drill-reminder.yml: the notice on the 8th, the drill on the 15th, each quarter"
@@ -93,6 +74,6 @@ like "$(text 3)" "pgdrill run quarterly-drill --var drill_date=$DAY --var notice
 rc=$(SCHEDULE='0 9 15 1,4,7,10 *' run_step "$remind")
 is "$(count)" 4 "drill-reminder.yml: the drill-day reminder posts once"
 like "$(text 4)" "^:rotating_light: Quarterly restore drill today, $TODAY" "  naming today"
-bodies=$(python3 -c 'import json,sys; print("\n".join(json.loads(l)["body"] for l in open(sys.argv[1])))' "$LOG")
+bodies=$(python3 -c 'import json,sys; print("\n".join(json.loads(l)["body"] for l in open(sys.argv[1])))' "$WEBHOOK_LOG")
 unlike "$bodies" "workflow-test-secret|T0SCHED" "no secret or webhook path in any payload"
 done_testing
