@@ -136,11 +136,12 @@ test-bins: all $(UNIT_BIN) $(TOOL_BIN)
 # utilities, the runbook model and the engine it drives, the drill and the
 # drill session (the lifecycle every front end shares), the timeline
 # screen's history, timeline and styled lines, and the audit log the
-# timeline is loaded from. Any other core header (a service client,
+# timeline is loaded from, and the status of the procedures (the picker's
+# panel). Any other core header (a service client,
 # backup, verify, an .intern.h) is a layering error.
 TUI_CORE_HEADERS := pd_buf.h pd_err.h pd_log.h pd_mem.h pd_time.h runbook/runbook.h \
 	engine/engine.h drill/drill.h session/session.h timeline/history.h timeline/lines.h \
-	timeline/timeline.h audit/audit.h
+	timeline/timeline.h audit/audit.h status/status.h
 
 layering:
 	@bad=$$(grep -rlE '#include *[<"](n?curses|panel|menu|form)\.h' core || true); \

@@ -16,6 +16,7 @@
 #include "pd_time.h"
 #include "s3/client.h"
 #include "s3/creds.h"
+#include "status/status.h"
 
 static const char backup_help[] =
     "usage: pgdrill backup [--class weekly|pre-migration|pre-release] [--keep-local FILE]\n"
@@ -206,6 +207,20 @@ read_env(const char **db_url, const char **base_uri, const char **slack)
         pd_redact_register_uri(*db_url);
 }
 
+/* The record `pgdrill status` reads when S3 cannot be listed. */
+static void
+record_run(const struct cli_ctx *ctx, const char *key, const struct backup_result *res, int passed)
+{
+    struct pd_err err;
+
+    pd_err_clear(&err);
+    // backup_run checks what landed (HEAD: size and sha256) before it returns 0
+    if (status_record_backup(ctx->cfg.home, pd_time_wall(), passed ? "passed" : "failed", key,
+                             res->compressed_bytes, passed && res->completed, res->duration_s,
+                             &err) != 0)
+        fprintf(stderr, "pgdrill backup: the status record was not written: %s\n", err.msg);
+}
+
 /* The summary on stdout: the JSON object with --json, else the lines for people. */
 static void
 print_summary(const struct backup_summary *sum, int json)
@@ -326,6 +341,8 @@ out:
     }
     if (rc != 0)
         report_failure(stage, &err, slack, fl.dry_run);
+    if (!fl.dry_run && key != NULL)
+        record_run(ctx, key, &res, rc == 0);
     backup_expired_free(expired, n_expired);
     audit_close(audit);
     s3_client_free(client);

@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "evidence/evidence.h"
 #include "headless.h"
+#include "notify/notify.h"
 #include "pd_file.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
@@ -24,11 +25,13 @@ struct run_args {
     bool plan;
     bool push; /* --push: the drill's evidence to S3 once it ended */
     const char *report_dir;
+    const char *notify; /* --notify URL: the Slack webhook for a failure notice */
 };
 
 static const char run_help[] =
     "usage: pgdrill run RUNBOOK [--var NAME=VALUE]... [--yes] [--report-dir DIR] [--json]\n"
     "                   [--push]\n"
+    "                   [--notify URL]\n"
     "\n"
     "Run a runbook headless with the same engine as the TUI. RUNBOOK is a path or\n"
     "the id of a shipped runbook. Progress goes to stderr; the drill's journal and\n"
@@ -39,6 +42,8 @@ static const char run_help[] =
     "                    plan shown before the first change\n"
     "  --report-dir DIR  also write report.md and report.json into DIR\n"
     "  --json            print report.json on stdout; stderr keeps only errors\n"
+    "  --notify URL      post a notice to this Slack webhook when the drill fails\n"
+    "                    (default SLACK_WEBHOOK_URL; a passing drill posts nothing)\n"
     "  --plan            print what the run would create or change, change nothing\n"
     "  --push            once the drill ended (passed or failed), push its report to\n"
     "                    $PGDRILL_BACKUP_URI/drills/<id>/ as 'pgdrill report push' does\n"
@@ -76,6 +81,7 @@ parse_args(struct run_args *a, int argc, char **argv, const char *help, const ch
         {"help", no_argument, NULL, 'h'},
         {"plan", no_argument, NULL, 'p'},
         {"push", no_argument, NULL, 'P'},
+        {"notify", required_argument, NULL, 'n'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -84,8 +90,12 @@ parse_args(struct run_args *a, int argc, char **argv, const char *help, const ch
     *exit_code = -1;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "v:yjr:u:hp", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "v:yjr:u:hpn:", opts, NULL)) != -1) {
         switch (c) {
+        case 'n':
+            a->notify = optarg;
+            pd_redact_register(optarg); // the webhook URL is the credential
+            break;
         case 'v':
             if (strchr(optarg, '=') == NULL || optarg[0] == '=') {
                 *exit_code = cli_usage_error(argv[0], "--var expects NAME=VALUE, got '%s'", optarg);
@@ -194,6 +204,44 @@ push_evidence(const struct drill *d, const char *home, bool quiet, int rc, struc
     return rc;
 }
 
+/*
+ * The Slack notice of a headless drill that failed: the drill, its runbook,
+ * the stage that failed and the error, and where the report is.
+ */
+static void
+send_notice(const char *webhook, const struct drill *d, const struct pd_err *err, bool in_folder,
+            bool quiet)
+{
+    const char *stage = NULL;
+    struct pd_err nerr;
+    char *what, *detail, *report;
+
+    if (webhook == NULL)
+        return;
+    for (size_t i = 0; i < d->n_stages && stage == NULL; i++)
+        if (d->stages[i].status == STEP_FAILED)
+            stage = d->stages[i].title ? d->stages[i].title : d->stages[i].id;
+    what = pd_xasprintf("Drill %s (runbook %s)", d->id, d->runbook_id ? d->runbook_id : "?");
+    detail = pd_xasprintf("outcome %s%s%s%s%s", d->outcome ? d->outcome : "unfinished",
+                          stage ? "; failed stage: " : "", stage ? stage : "",
+                          err->msg[0] ? "\n" : "", err->msg);
+    report = in_folder ? pd_xasprintf("%s/report.md (and report.json)", d->dir)
+                       : pd_xasprintf("not written; `pgdrill report show %s` writes it", d->id);
+    pd_err_clear(&nerr);
+    if (notify_failure(webhook, what, detail, report, &nerr) == 0) {
+        if (!quiet)
+            fprintf(stderr, "drill %s: failure notice sent to Slack\n", d->id);
+    } else {
+        char *msg = pd_redact(nerr.msg);
+
+        fprintf(stderr, "drill %s: the Slack failure notice was not sent: %s\n", d->id, msg);
+        free(msg);
+    }
+    free(report);
+    free(detail);
+    free(what);
+}
+
 /* Run (or continue) the session's drill to the end and write its report. */
 static int
 drive(struct drill_session *s, const struct run_args *a, struct pd_err *err)
@@ -257,6 +305,8 @@ drive(struct drill_session *s, const struct run_args *a, struct pd_err *err)
     }
     if (a->push && in_folder)
         rc = push_evidence(d, s->home, a->json, rc, err);
+    if (rc != 0 && rc != PD_EINTR)
+        send_notice(notify_webhook(a->notify), d, err, in_folder, a->json);
     if (rc == PD_EINTR)
         fail_redacted(err);
     else if (!a->json && in_folder)

@@ -6,24 +6,32 @@
 #include "audit/audit.h"
 #include "cli.h"
 #include "neon/client.h"
+#include "notify/notify.h"
+#include "pd_buf.h"
 #include "pd_mem.h"
+#include "pd_redact.h"
 #include "pd_time.h"
 #include "s3/client.h"
 #include "s3/creds.h"
+#include "status/status.h"
 #include "verify/verify.h"
 
 static const char verify_help[] =
     "usage: pgdrill verify [--uri s3://BUCKET/PREFIX/] [--count N] [--max-age DAYS]\n"
-    "                      [--list-only] [--skip-neon] [--json]\n"
+    "                      [--list-only] [--skip-neon] [--json] [--notify URL]\n"
     "\n"
     "The monthly verification checklist:\n"
     "  neon.default-branch  the Neon project's default branch is there and ready; the\n"
     "                       history (PITR) window is reported\n"
+    "  neon.history-window  the history window covers PGDRILL_VERIFY_HISTORY_DAYS\n"
+    "                       (default 7)\n"
     "  s3.backups           the last N backups (default 10) with sizes and ages\n"
     "  s3.newest-age        the newest backup is at most DAYS old (default 8)\n"
+    "  s3.newest-size       the newest is not below PGDRILL_VERIFY_SHRINK_RATIO (default\n"
+    "                       0.5; 0: not checked) x the median size of the four before it\n"
     "  s3.newest-stream     the newest backup streamed once through sha256 and gunzip,\n"
     "                       no temporary file: gzip intact, sha256 equal to its\n"
-    "                       x-amz-meta-sha256\n"
+    "                       x-amz-meta-sha256 (missing metadata fails too)\n"
     "  compliance.backups-encrypted-at-rest\n"
     "                       the listed backups (HEAD each) carry server-side encryption\n"
     "  compliance.tls-outside-loopback\n"
@@ -39,6 +47,11 @@ static const char verify_help[] =
     "\n"
     "--list-only skips the streamed check, --skip-neon the Neon one (reported as\n"
     "skipped).\n"
+    "\n"
+    "When the verification does not pass, a notice naming the checks that failed\n"
+    "is posted to the Slack webhook --notify URL (else SLACK_WEBHOOK_URL); a\n"
+    "passing run posts nothing. The run is recorded for `pgdrill status` in\n"
+    "$PGDRILL_HOME/status/verify.json.\n"
     "\n"
     "Every request to Neon and S3 is recorded in $PGDRILL_HOME/audit.log. When the\n"
     "log cannot be opened nothing is sent (exit 1); when an entry cannot be\n"
@@ -68,6 +81,72 @@ default_uri(void)
     return pd_xasprintf("%.*s/weekly/", (int)(base[n - 1] == '/' ? n - 1 : n), base);
 }
 
+/* The record `pgdrill status` reads: the verdict and the checks that did not pass. */
+static char *
+record_run(const struct cli_ctx *ctx, const struct verify_report *r, int code, double started)
+{
+    static const char *const verdicts[] = {"passed", "failed", "failed", "error"};
+    struct pd_buf b;
+    struct pd_err err;
+    char *detail;
+
+    pd_buf_init(&b, 4096);
+    for (size_t i = 0; i < r->n_checks; i++)
+        if (r->checks[i].status == VERIFY_FAIL || r->checks[i].status == VERIFY_ERROR)
+            (void)pd_buf_appendf(&b, NULL, "%s%s", b.len ? ", " : "(", r->checks[i].name);
+    for (size_t i = 0; i < r->n_compliance; i++)
+        if (r->compliance[i].status == COMPLIANCE_FAILED)
+            (void)pd_buf_appendf(&b, NULL, "%s%s%s", b.len ? ", " : "(", VERIFY_COMPLIANCE_PREFIX,
+                                 r->compliance[i].name);
+    if (b.len)
+        (void)pd_buf_appendf(&b, NULL, ")");
+    detail = pd_buf_steal(&b);
+    pd_err_clear(&err);
+    if (status_record_verify(ctx->cfg.home, pd_time_wall(), verdicts[code > 3 ? 3 : code],
+                             detail[0] ? detail : NULL,
+                             code == 0 && r->backups.n ? r->backups.items[0].key : NULL,
+                             pd_time_wall() - started, &err) != 0)
+        fprintf(stderr, "pgdrill verify: the status record was not written: %s\n", err.msg);
+    return detail;
+}
+
+/* The Slack notice of a verification that did not pass: what failed, where to look. */
+static void
+send_notice(const char *webhook, const struct verify_report *r, const char *failed, const char *uri,
+            const char *home)
+{
+    struct pd_buf b;
+    struct pd_err err;
+    char *detail, *where;
+
+    if (webhook == NULL)
+        return;
+    pd_buf_init(&b, (size_t)16 * 1024);
+    (void)pd_buf_appendf(&b, NULL, "Backups under %s; checks that did not pass %s:", uri, failed);
+    for (size_t i = 0; i < r->n_checks; i++)
+        if (r->checks[i].status == VERIFY_FAIL || r->checks[i].status == VERIFY_ERROR)
+            (void)pd_buf_appendf(&b, NULL, "\n- %s: %s", r->checks[i].name, r->checks[i].detail);
+    for (size_t i = 0; i < r->n_compliance; i++)
+        if (r->compliance[i].status == COMPLIANCE_FAILED)
+            (void)pd_buf_appendf(&b, NULL, "\n- %s%s: %s", VERIFY_COMPLIANCE_PREFIX,
+                                 r->compliance[i].name, r->compliance[i].detail);
+    detail = pd_buf_steal(&b);
+    where = pd_xasprintf("the output of `pgdrill verify`; %s/status/verify.json and %s/audit.log",
+                         home, home);
+    pd_err_clear(&err);
+    if (notify_failure(webhook, "Monthly backup verification (pgdrill verify)", detail, where,
+                       &err) == 0)
+        fprintf(stderr, "pgdrill verify: failure notice sent to Slack\n");
+    else {
+        char *msg = pd_redact(err.msg);
+
+        fprintf(stderr, "pgdrill verify: the Slack failure notice was not sent: %s\n", msg);
+        free(msg);
+    }
+    free(where);
+    free(detail);
+}
+
 int
 cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -77,8 +156,9 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     struct neon_client *neon = NULL;
     struct audit *audit = NULL;
     struct pd_err err, nerr;
-    char *uri = NULL, *text;
+    char *uri = NULL, *text, *detail;
     struct s3_uri where;
+    const char *notify = NULL;
     int json = 0, skip_neon = 0, have_where = 0, rc;
 
     memset(&o, 0, sizeof(o));
@@ -99,6 +179,9 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
             skip_neon = 1;
         } else if (strcmp(a, "--list-only") == 0) {
             o.skip_stream = 1;
+        } else if (strcmp(a, "--notify") == 0 && i + 1 < argc) {
+            notify = argv[++i];
+            pd_redact_register(notify);
         } else if ((strcmp(a, "--uri") == 0 || strcmp(a, "--count") == 0 ||
                     strcmp(a, "--max-age") == 0) &&
                    i + 1 < argc) {
@@ -147,6 +230,9 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     // without Neon settings the other checks still run; the Neon one reports why
     if (!skip_neon && neon_client_new_from_env(&neon, &nerr) != 0)
         neon = NULL;
+    rc = verify_opts_from_env(&o, &err);
+    if (rc != 0)
+        goto fail;
     o.skip_neon = skip_neon;
     o.bucket = where.bucket;
     o.prefix = where.key;
@@ -158,6 +244,10 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     if (rc != 0)
         goto fail;
     rc = verify_exit_code(&r);
+    detail = record_run(ctx, &r, rc, o.now);
+    if (rc != 0)
+        send_notice(notify_webhook(notify), &r, detail, uri, ctx->cfg.home);
+    free(detail);
     text = json ? verify_report_json(&r, uri, o.now, rc) : verify_report_text(&r, rc);
     if (json)
         printf("%s\n", text);

@@ -34,22 +34,31 @@ set_default(char **slot, const char *value)
 }
 
 /*
- * Keys that stand for an environment variable: allow_plain_http
- * (PGDRILL_ALLOW_PLAIN_HTTP), branch_ttl (PGDRILL_BRANCH_TTL),
- * retention_days (PGDRILL_RETENTION_DAYS) and
+ * Keys that stand for an environment variable: the rows of env_keys and
  * retention_days.<class> (PGDRILL_RETENTION_DAYS_<CLASS>, '-' as '_').
  */
+static const struct {
+    const char *key;
+    const char *env;
+} env_keys[] = {
+    {"allow_plain_http", "PGDRILL_ALLOW_PLAIN_HTTP"},
+    {"retention_days", "PGDRILL_RETENTION_DAYS"},
+    {"branch_ttl", "PGDRILL_BRANCH_TTL"},
+    {"verify.history_days", "PGDRILL_VERIFY_HISTORY_DAYS"},
+    {"verify.shrink_ratio", "PGDRILL_VERIFY_SHRINK_RATIO"},
+    {"status.backup_days", "PGDRILL_STATUS_BACKUP_DAYS"},
+    {"status.verify_days", "PGDRILL_STATUS_VERIFY_DAYS"},
+    {"status.drill_days", "PGDRILL_STATUS_DRILL_DAYS"},
+};
+
 static int
 env_key(const char *key, char *out, size_t size)
 {
     const char *cls;
 
-    if (strcmp(key, "allow_plain_http") == 0)
-        return snprintf(out, size, "PGDRILL_ALLOW_PLAIN_HTTP") > 0;
-    if (strcmp(key, "retention_days") == 0)
-        return snprintf(out, size, "PGDRILL_RETENTION_DAYS") > 0;
-    if (strcmp(key, "branch_ttl") == 0)
-        return snprintf(out, size, "PGDRILL_BRANCH_TTL") > 0;
+    for (size_t i = 0; i < sizeof(env_keys) / sizeof(env_keys[0]); i++)
+        if (strcmp(key, env_keys[i].key) == 0)
+            return snprintf(out, size, "%s", env_keys[i].env) > 0;
     if (strncmp(key, "retention_days.", 15) != 0 || key[15] == '\0' || strlen(key) > 40)
         return 0;
     cls = key + 15;
@@ -183,4 +192,24 @@ pd_config_free(struct pd_config *cfg)
     PD_FREE(cfg->operator_name);
     PD_FREE(cfg->runbooks);
     PD_FREE(cfg->config_path);
+}
+
+int
+pd_config_env_number(double *out, const char *name, double def, double min, double max,
+                     struct pd_err *err)
+{
+    const char *v = getenv(name);
+    char *end;
+    double d;
+
+    *out = def;
+    if (v == NULL || *v == '\0')
+        return 0;
+    errno = 0;
+    d = strtod(v, &end);
+    if (errno != 0 || end == v || *end != '\0' || !(d >= min && d <= max))
+        return PD_ERR_SET(err, PD_EINPUT, "%s: '%.40s' is not a number from %g to %g", name, v, min,
+                          max);
+    *out = d;
+    return 0;
 }

@@ -4,10 +4,13 @@
  * Precedence: environment, then $XDG_CONFIG_HOME/pgdrill/config (default
  * ~/.config/pgdrill/config), then built-in defaults. The file holds
  * `key = value` lines; `#` starts a comment. Keys: home, environment,
- * operator, runbooks; and allow_plain_http, branch_ttl, retention_days and
- * retention_days.<class>, which set PGDRILL_ALLOW_PLAIN_HTTP,
- * PGDRILL_BRANCH_TTL, PGDRILL_RETENTION_DAYS and PGDRILL_RETENTION_DAYS_<CLASS> in the
- * environment unless already set (the modules that use them read the
+ * operator, runbooks; and allow_plain_http, branch_ttl, retention_days,
+ * retention_days.<class>, verify.history_days, verify.shrink_ratio,
+ * status.backup_days, status.verify_days and status.drill_days, which set
+ * PGDRILL_ALLOW_PLAIN_HTTP, PGDRILL_BRANCH_TTL, PGDRILL_RETENTION_DAYS,
+ * PGDRILL_RETENTION_DAYS_<CLASS>, PGDRILL_VERIFY_HISTORY_DAYS,
+ * PGDRILL_VERIFY_SHRINK_RATIO and PGDRILL_STATUS_{BACKUP,VERIFY,DRILL}_DAYS
+ * in the environment unless already set (the modules that use them read the
  * environment). Secrets do not belong in it and are not read from it.
  *
  * The struct owns its strings; pd_config_free releases them.
@@ -33,5 +36,12 @@ struct pd_config {
  */
 int pd_config_load(struct pd_config *out, const char *self_dir, struct pd_err *err);
 void pd_config_free(struct pd_config *cfg);
+
+/*
+ * The number in environment variable name, def when it is unset or empty;
+ * PD_EINPUT naming the variable when it is not a number in [min, max].
+ */
+int pd_config_env_number(double *out, const char *name, double def, double min, double max,
+                         struct pd_err *err);
 
 #endif

@@ -421,7 +421,8 @@ up_neon() {
     # The key goes through the environment, not the command line (ps).
     NEON_SANDBOX_KEY=$key spawn neon-sandbox "$log" "$NEONSB" --port "$port" \
         --state "$NEON_STATE" --primary "$PGDIR" --pg-cluster "$PGC" --project-id "$PROJECT" \
-        --default-branch "$DEFAULT_BRANCH"
+        --default-branch "$DEFAULT_BRANCH" \
+        --history-retention 2592000 # 30 days, the procedures' plan (verify requires 7)
     pid=$SPAWNED_PID
     printf '%s\n' "$port" >"$SB/neon-sandbox.port"
     # The first start takes a base backup of the seeded primary: allow for

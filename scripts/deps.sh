@@ -13,6 +13,8 @@ PKGS="$PKGS gcovr"
 # chromium, poppler-utils (pdftotext), libxml2-utils (xmllint): the HTML drill
 # report rendered headless to a screenshot and a PDF (tests/integration/report_html.sh).
 PKGS="$PKGS chromium poppler-utils libxml2-utils"
+# prometheus: its promtool checks the metrics file of `pgdrill status --metrics`.
+PKGS="$PKGS prometheus"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

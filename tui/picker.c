@@ -2,6 +2,8 @@
  * picker: the runbook picker. Lists every *.md in the runbook directories
  * that parses, with its use case and the date and outcome of its last
  * drill (read from the journals without taking their locks). Enter picks.
+ * Below the list, a panel shows `pgdrill status` from the local records
+ * (what ran last, what is overdue); the picker reaches no service.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -11,8 +13,11 @@
 #include "drill/drill.h"
 #include "pd_err.h"
 #include "pd_mem.h"
+#include "pd_time.h"
 #include "runbook/runbook.h"
 #include "screen.h"
+#include "status/status.h"
+#include "timeline/lines.h"
 #include "views.h"
 
 struct picker_entry {
@@ -28,7 +33,55 @@ struct picker {
     char **picked;
     struct picker_entry *items;
     size_t n;
+    struct lines status; /* the status panel */
 };
+
+/* The status panel's lines: local facts only (core/status without S3). */
+static void
+load_status(struct picker *p, const char *home)
+{
+    struct status_opts o = {.home = home, .now = pd_time_wall()};
+    struct status st;
+    struct pd_err err = {0};
+
+    if (home == NULL)
+        return;
+    if (status_limits_from_env(&o, &err) != 0 || status_load(&st, &o, &err) != 0) {
+        lines_push(&p->status, LINE_WARN, err.msg);
+        return;
+    }
+    status_render_lines(&p->status, &st);
+    status_free(&st);
+}
+
+/* Rows the panel takes at the bottom (its title included); 0 when too small. */
+static int
+panel_rows(const struct picker *p, int rows)
+{
+    int want = p->status.n > 0 ? (int)p->status.n + 1 : 0;
+
+    return rows - 3 - want >= 4 ? want : 0;
+}
+
+static enum draw_style
+status_style(enum line_kind kind)
+{
+    return kind == LINE_WARN ? STYLE_WARN : kind == LINE_HEADING ? STYLE_TITLE : STYLE_DIM;
+}
+
+static void
+draw_panel(const struct picker *p, int row, int first, int cols)
+{
+    const struct line *l;
+
+    if (row == first) {
+        draw_fill(row, 0, cols, STYLE_SEPARATOR);
+        draw_text(row, 1, cols - 2, STYLE_SEPARATOR, "Status (pgdrill status, local records)");
+        return;
+    }
+    l = &p->status.items[row - first - 1];
+    draw_text(row, 2, cols - 3, status_style(l->kind), l->text);
+}
 
 static int
 cmp_entry(const void *a, const void *b)
@@ -108,6 +161,7 @@ picker_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
     if (p->n > 1)
         qsort(p->items, p->n, sizeof(*p->items), cmp_entry);
     add_history(p, t->opts->home);
+    load_status(p, t->opts->home);
     s->data = p;
     s->n_lines = p->n;
     s->has_cursor = true;
@@ -129,6 +183,7 @@ picker_close(struct tui *t, struct tui_screen *s)
         free(p->items[i].last);
     }
     free(p->items);
+    lines_clear(&p->status);
     free(p);
     s->data = NULL;
 }
@@ -138,10 +193,11 @@ picker_draw_line(struct tui *t, struct tui_screen *s, int row)
 {
     struct picker *p = s->data;
     int rows = draw_rows(), cols = draw_cols();
+    int panel = panel_rows(p, rows);
     char buf[256];
 
     (void)t;
-    s->body_rows = (rows - 3) / 2 > 0 ? (rows - 3) / 2 : 1;
+    s->body_rows = (rows - 3 - panel) / 2 > 0 ? (rows - 3 - panel) / 2 : 1;
     if (row == 0) {
         draw_fill(0, 0, cols, STYLE_STATUS);
         snprintf(buf, sizeof(buf), " pgdrill - choose a runbook (%zu found)", p->n);
@@ -152,6 +208,10 @@ picker_draw_line(struct tui *t, struct tui_screen *s, int row)
         draw_fill(row, 0, cols, STYLE_STATUS);
         draw_text(row, 1, cols - 2, STYLE_STATUS,
                   t->status ? t->status : "Enter open  j/k move  ? help  q quit");
+        return;
+    }
+    if (panel > 0 && row >= rows - 1 - panel) {
+        draw_panel(p, row, rows - 1 - panel, cols);
         return;
     }
     if (p->n == 0) {

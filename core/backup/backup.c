@@ -19,6 +19,7 @@
 #include "audit/audit.h"
 #include "gz/gz.h"
 #include "http/http.h"
+#include "notify/notify.h"
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_file.h"
@@ -908,27 +909,5 @@ backup_expired_free(struct backup_expired *list, size_t n)
 int
 backup_notify_slack(const char *webhook_url, struct pd_err *err)
 {
-    struct http_response resp;
-    const char *headers[] = {"Content-Type: application/json"};
-    struct http_request req = {
-        .method = "POST",
-        .url = webhook_url,
-        .headers = headers,
-        .n_headers = 1,
-        .body = backup_slack_payload,
-        .body_len = sizeof(backup_slack_payload) - 1,
-        .timeout_ms = 15000,
-    };
-    int rc;
-
-    /* the URL is the credential: keep it out of every message */
-    pd_redact_register(webhook_url);
-    http_response_init(&resp);
-    rc = http_request(&resp, &req, err);
-    if (rc == 0 && (resp.status < 200 || resp.status > 299))
-        rc = PD_ERR_SET(err, PD_ESERVICE, "slack webhook: HTTP %ld", resp.status);
-    else if (rc != 0)
-        pd_err_prefix(err, "slack webhook: ");
-    http_response_free(&resp);
-    return rc;
+    return notify_post(webhook_url, backup_slack_payload, sizeof(backup_slack_payload) - 1, err);
 }

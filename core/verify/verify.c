@@ -11,6 +11,7 @@
 #include "backup/backup.h"
 #include "compliance/compliance.h"
 #include "neon/client.h"
+#include "pd_config.h"
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_time.h"
@@ -311,6 +312,24 @@ record(const struct verify_opts *opt, const char *action, const char *target,
                         failure != NULL ? failure->msg : NULL, aerr);
 }
 
+/* The history window must reach back min_history_s: a shorter one is a plan or setting change. */
+static void
+check_history(struct verify_report *r, const struct verify_opts *opt, const char *window,
+              long window_s)
+{
+    char need[64];
+
+    pd_time_human(need, sizeof(need), opt->min_history_s);
+    if ((double)window_s < opt->min_history_s)
+        add_check(r, opt, "neon.history-window", VERIFY_FAIL,
+                  "history window %s (%ld s) is shorter than the required %s (%.0f s)", window,
+                  window_s, need, opt->min_history_s);
+    else
+        add_check(r, opt, "neon.history-window", VERIFY_PASS,
+                  "history window %s (%ld s) covers the required %s (%.0f s)", window, window_s,
+                  need, opt->min_history_s);
+}
+
 static int
 check_neon(struct verify_report *r, const struct verify_opts *opt, struct neon_client *neon,
            const char *problem, struct pd_err *aerr)
@@ -369,11 +388,63 @@ check_neon(struct verify_report *r, const struct verify_opts *opt, struct neon_c
                   "project %s: default branch %s (%s) ready; history window %s (%ld s)",
                   r->project_id, r->default_branch, b.id ? b.id : "?", window,
                   p.history_retention_seconds);
+    check_history(r, opt, window, p.history_retention_seconds);
 out:
     free(target);
     neon_project_clear(&p);
     neon_branch_clear(&b);
     return arc;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int
+verify_shrank(const struct verify_backups *b, double ratio, double *median)
+{
+    double prev[4];
+
+    *median = 0;
+    if (b->n < 5)
+        return -1;
+    for (size_t i = 0; i < 4; i++)
+        prev[i] = (double)b->items[i + 1].size;
+    qsort(prev, 4, sizeof(prev[0]), cmp_double);
+    *median = (prev[1] + prev[2]) / 2;
+    return (double)b->items[0].size < ratio * *median;
+}
+
+/* A backup that shrank suspiciously is readable but probably not whole. */
+static void
+check_size(struct verify_report *r, const struct verify_opts *opt)
+{
+    const struct verify_backup *newest = &r->backups.items[0];
+    char sz[32], med[32];
+    double median;
+    int shrank;
+
+    if (opt->shrink_ratio < 0)
+        return;
+    shrank = verify_shrank(&r->backups, opt->shrink_ratio, &median);
+    verify_format_size(sz, sizeof(sz), newest->size);
+    verify_format_size(med, sizeof(med), (uint64_t)median);
+    if (shrank < 0) // a new location: nothing to compare with yet, not a check
+        emit(opt, "      s3.newest-size: %zu earlier backup%s, fewer than the four to compare with",
+             r->backups.n - 1, r->backups.n == 2 ? "" : "s");
+    else if (shrank)
+        add_check(r, opt, "s3.newest-size", VERIFY_FAIL,
+                  "newest backup %s is %s (%lu B), below %g x the median %s (%.0f B) of the "
+                  "previous four",
+                  newest->key, sz, (unsigned long)newest->size, opt->shrink_ratio, med, median);
+    else
+        add_check(r, opt, "s3.newest-size", VERIFY_PASS,
+                  "newest backup %s is %s, at least %g x the median %s of the previous four",
+                  newest->key, sz, opt->shrink_ratio, med);
 }
 
 static int
@@ -486,6 +557,10 @@ verify_run(struct verify_report *out, const struct verify_opts *opt, struct s3_c
         o.count = 10;
     if (o.max_age_s <= 0)
         o.max_age_s = 8 * 86400.0;
+    if (o.min_history_s <= 0)
+        o.min_history_s = 7 * 86400.0;
+    if (o.shrink_ratio == 0)
+        o.shrink_ratio = 0.5;
     if (o.prefix == NULL)
         o.prefix = "";
     snprintf(uri, sizeof(uri), "s3://%s/%s", o.bucket, o.prefix);
@@ -547,6 +622,7 @@ verify_run(struct verify_report *out, const struct verify_opts *opt, struct s3_c
         else
             add_check(out, &o, "s3.newest-age", VERIFY_PASS,
                       "newest backup %s is %s old (limit %s)", newest->key, a, lim);
+        check_size(out, &o);
         if (!o.skip_stream && check_stream(out, &o, s3, newest, &aerr) != 0)
             goto audit_failed;
     }
@@ -560,6 +636,22 @@ audit_failed:
     add_check(out, &o, "audit", VERIFY_ERROR, "%s; no further request sent", aerr.msg);
 compliance:
     check_compliance(out, &o);
+    return 0;
+}
+
+int
+verify_opts_from_env(struct verify_opts *o, struct pd_err *err)
+{
+    double days, ratio;
+    int rc;
+
+    rc = pd_config_env_number(&days, "PGDRILL_VERIFY_HISTORY_DAYS", 7, 0, 36500, err);
+    if (rc == 0)
+        rc = pd_config_env_number(&ratio, "PGDRILL_VERIFY_SHRINK_RATIO", 0.5, 0, 1, err);
+    if (rc != 0)
+        return rc;
+    o->min_history_s = days > 0 ? days * 86400.0 : 1;
+    o->shrink_ratio = ratio > 0 ? ratio : -1;
     return 0;
 }
 

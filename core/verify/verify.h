@@ -8,8 +8,9 @@
  * timestamp is dated by its LastModified. "Newest" is the latest such time.
  *
  * verify_run carries out the checklist: the Neon default branch is present
- * and ready (history window reported), the newest N backups are listed with
- * sizes and ages, the newest is no older than max_age_s, and the newest is
+ * and ready, its history window covers min_history_s, the newest N backups
+ * are listed with sizes and ages, the newest is no older than max_age_s and
+ * has not shrunk (shrink_ratio x the median of the four before it), and the newest is
  * streamed once through SHA-256 and gunzip (no temp file) and compared with
  * its x-amz-meta-sha256. The listed backups are HEADed to learn their
  * encryption and the compliance checks (core/compliance) end the list:
@@ -101,21 +102,24 @@ enum verify_status {
 #define VERIFY_COMPLIANCE_PREFIX "compliance."
 
 struct verify_check {
-    char *name; /* "neon.default-branch", "s3.backups", "s3.newest-age", "s3.newest-stream",
-                   "audit" */
+    char *name; /* "neon.default-branch", "neon.history-window", "s3.backups",
+                   "s3.newest-age", "s3.newest-size", "s3.newest-stream", "audit" */
     enum verify_status status;
     char *detail; /* one line, no secret */
 };
 
 struct verify_opts {
     const char *bucket;
-    const char *prefix;  /* e.g. "weekly/" */
-    int count;           /* backups to list; 0: 10 */
-    double max_age_s;    /* the newest must be younger; 0: 8 days */
-    double now;          /* wall clock */
-    int skip_stream;     /* list only */
-    int skip_neon;       /* the Neon check is reported as skipped */
-    struct audit *audit; /* where each request is recorded; required (borrowed) */
+    const char *prefix;   /* e.g. "weekly/" */
+    int count;            /* backups to list; 0: 10 */
+    double max_age_s;     /* the newest must be younger; 0: 8 days */
+    double min_history_s; /* the Neon history window must cover this; 0: 7 days */
+    double shrink_ratio;  /* the newest fails below ratio x the median size of the
+                             previous four; 0: 0.5, negative: not checked */
+    double now;           /* wall clock */
+    int skip_stream;      /* list only */
+    int skip_neon;        /* the Neon check is reported as skipped */
+    struct audit *audit;  /* where each request is recorded; required (borrowed) */
     /* Called with each check as it completes and with listing lines (may be NULL). */
     void (*progress)(const char *line, void *payload);
     void *payload;
@@ -147,6 +151,21 @@ struct verify_report {
  */
 int verify_run(struct verify_report *out, const struct verify_opts *opt, struct s3_client *s3,
                struct neon_client *neon, const char *neon_problem, struct pd_err *err);
+
+/*
+ * min_history_s and shrink_ratio from PGDRILL_VERIFY_HISTORY_DAYS (days,
+ * default 7) and PGDRILL_VERIFY_SHRINK_RATIO (default 0.5; 0 turns the check
+ * off); PD_EINPUT naming the variable when one is not a number.
+ */
+int verify_opts_from_env(struct verify_opts *o, struct pd_err *err);
+
+/*
+ * Whether the newest of b (newest first) shrank: its size is below ratio x
+ * the median size of the (up to) four before it. Returns -1 when there are
+ * fewer than four before it (nothing to compare with), else 0 or 1, and the
+ * median in *median.
+ */
+int verify_shrank(const struct verify_backups *b, double ratio, double *median);
 
 /* 0 all passed, 3 any ERROR, else 1 when any FAIL or failed compliance check (flagged: 0). */
 int verify_exit_code(const struct verify_report *r);

@@ -12,7 +12,7 @@ BAD=$PGDRILL_TOP/tests/fixtures/runbooks/bad
 out=$("$B" --version)
 like "$out" '^pgdrill [0-9]+\.[0-9]+\.[0-9]+$' "--version prints the version"
 
-for cmd in run resume lint check report tui backup verify sandbox; do
+for cmd in run resume lint check report tui backup verify sandbox status; do
     out=$("$B" $cmd --help 2>&1)
     rc=$?
     is "$rc" 0 "$cmd --help exits 0"

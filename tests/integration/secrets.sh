@@ -46,7 +46,7 @@ teardown() {
 }
 
 command -v tmux >/dev/null 2>&1 || { notok "setup: tmux is required (the TUI run)"; exit 1; }
-neon_setup secrets
+neon_setup secrets --history-retention 2592000 # 30 days, as verify requires 7
 trap teardown EXIT
 trap 'exit 130' INT TERM
 
@@ -219,15 +219,15 @@ H=$W/home-verify
 rc=$?
 is "$rc" 0 "verify: exits 0"
 [ "$rc" = 0 ] || sed 's/^/# /' "$W/verify.out" "$W/verify.err"
-like "$(tail -1 "$W/verify.out")" "^verification passed: 4 checks$" "verify: the four checks passed"
+like "$(tail -1 "$W/verify.out")" "^verification passed: 5 checks$" "verify: the five checks passed"
 like "$(cat "$W/verify.out")" "pass  s3.newest-stream: $KEY: .*matches metadata" "verify: it streamed the backup of run 1"
 no_secret verify stdout "$W/verify.out"
 no_secret verify stderr "$W/verify.err"
 
 (cd "$W" && PGDRILL_HOME=$H DATABASE_URL=$APP_URL "$PGDRILL_BIN" verify --json) >"$W/verify-json.out" 2>"$W/verify-json.err"
 is "$?" 0 "verify --json: exits 0"
-is "$(json_eval "$W/verify-json.out" '[c["status"] for c in d["checks"]]')" '["pass", "pass", "pass", "pass"]' \
-    "verify --json: four checks passed"
+is "$(json_eval "$W/verify-json.out" '[c["status"] for c in d["checks"]]')" '["pass", "pass", "pass", "pass", "pass"]' \
+    "verify --json: five checks passed"
 no_secret "verify --json" stdout "$W/verify-json.out"
 no_secret "verify --json" stderr "$W/verify-json.err"
 

@@ -43,7 +43,7 @@ like "$(cat "$W/out.good")" "pass  s3.newest-age: newest backup $NEW is <1m old 
     "verify: the newest is young enough"
 like "$(cat "$W/out.good")" "pass  s3.newest-stream: $NEW: .* gzip ok .* sha256 ${SUM:0:12}… matches metadata" \
     "verify: the newest is streamed, gzip ok, sha256 equal to its metadata"
-like "$(tail -1 "$W/out.good")" "^verification passed: 4 checks$" "verify: the verdict"
+like "$(tail -1 "$W/out.good")" "^verification passed: 5 checks$" "verify: the verdict"
 check "verify: no temporary file left in TMPDIR" [ -z "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -newer "$W/dump.sql.gz" -name '*care-commons*' 2>/dev/null)" ]
 
 # The audit log: one entry per request, in order, after it, not a drill's.
@@ -67,8 +67,8 @@ like "$(cat "$W/out.auditv")" "^audit log ok: 7 entries, chain intact" "audit: t
 
 "$PGDRILL_BIN" verify --json >"$W/out.json" 2>&1
 is "$?" 0 "verify --json: exit 0"
-is "$(json_eval "$W/out.json" '[c["status"] for c in d["checks"]]')" '["pass", "pass", "pass", "pass"]' \
-    "verify --json: four checks passed"
+is "$(json_eval "$W/out.json" '[c["status"] for c in d["checks"]]')" '["pass", "pass", "pass", "pass", "pass"]' \
+    "verify --json: five checks passed"
 is "$(json_get "$W/out.json" stream.sha256)" "$SUM" "verify --json: the streamed sha256"
 is "$(json_get "$W/out.json" backups.0.key)" "$NEW" "verify --json: newest first"
 is "$(json_get "$W/out.json" neon.default_branch)" main "verify --json: the default branch"
@@ -101,7 +101,7 @@ BADSUM=$(sha256sum "$W/mtime.sql.gz" | cut -d' ' -f1)
 is "$?" 1 "corrupt 1: verify exits 1"
 like "$(cat "$W/out.sha")" "fail  s3.newest-stream: s3: s3://$BUCKET/$NEW: sha256 mismatch: the object has $BADSUM, its metadata says $SUM" \
     "corrupt 1: the sha256 mismatch is named with both values"
-like "$(tail -1 "$W/out.sha")" "^verification FAILED: 1 of 4 checks did not pass$" "corrupt 1: the verdict"
+like "$(tail -1 "$W/out.sha")" "^verification FAILED: 1 of 5 checks did not pass$" "corrupt 1: the verdict"
 is "$(grep '"action":"s3.get"' "$ALOG" | tail -1 | python3 -c 'import json,sys; e=json.load(sys.stdin); print(e["target"], e["outcome"], e["args"])')" \
     "$S3T/$NEW failed: s3: s3://$BUCKET/$NEW: sha256 mismatch: the object has $BADSUM, its metadata says $SUM {'bytes': $SIZE}" \
     "corrupt 1: the failed stream is in the audit log with its error, without a sha256"
@@ -191,6 +191,39 @@ like "$(cat "$W/out.noneon")" "pass  s3.newest-stream" "neon not configured: the
 env -u NEON_API_KEY "$PGDRILL_BIN" verify --skip-neon >"$W/out.skip" 2>&1
 is "$?" 0 "--skip-neon: S3 only, exit 0"
 like "$(cat "$W/out.skip")" "skip  neon.default-branch: skipped on request" "--skip-neon: reported as skipped"
+
+# Slow failures. The history window shorter than required (the sandbox
+# keeps 30 days): both numbers named.
+PGDRILL_VERIFY_HISTORY_DAYS=45 "$PGDRILL_BIN" verify --list-only >"$W/out.hist" 2>&1
+is "$?" 1 "history window: 30 days against a requirement of 45 fails"
+like "$(cat "$W/out.hist")" "fail  neon.history-window: history window [^ ]+ \(2592000 s\) is shorter than the required [^ ]+ \(3888000 s\)" \
+    "history window: both numbers named"
+like "$(cat "$W/out.good")" "pass  neon.history-window: history window [^ ]+ \(2592000 s\) covers the required [^ ]+ \(604800 s\)" \
+    "history window: the default requirement is 7 days"
+PGDRILL_VERIFY_HISTORY_DAYS=seven "$PGDRILL_BIN" verify --list-only >"$W/out.hist2" 2>&1
+is "$?" 2 "history window: a setting that is not a number is a usage error"
+
+# The newest backup shrank: below half the median of the four before it.
+head -c 40000 /dev/urandom | gzip -1 >"$W/big.sql.gz"
+head -c 15000 /dev/urandom | gzip -1 >"$W/small.sql.gz"
+for d in 28 21 14 7; do upload_backup "shrink/care-commons-backup-$(stamp "$d").sql.gz" "$W/big.sql.gz"; done
+upload_backup "shrink/care-commons-backup-$(stamp 0).sql.gz" "$W/small.sql.gz"
+"$PGDRILL_BIN" verify --uri "s3://$BUCKET/shrink/" >"$W/out.shrink" 2>&1
+is "$?" 1 "shrunk: verify exits 1"
+like "$(cat "$W/out.shrink")" "fail  s3.newest-size: newest backup shrink/care-commons-backup-[0-9-]+\.sql\.gz is [^ ]+ KiB \($(stat -c %s "$W/small.sql.gz") B\), below 0\.5 x the median [^ ]+ KiB \($(stat -c %s "$W/big.sql.gz") B\) of the previous four" \
+    "shrunk: the size check names both sizes"
+like "$(cat "$W/out.shrink")" "pass  s3.newest-stream" "shrunk: the backup itself is readable"
+PGDRILL_VERIFY_SHRINK_RATIO=0.3 "$PGDRILL_BIN" verify --uri "s3://$BUCKET/shrink/" >"$W/out.shrink2" 2>&1
+is "$?" 0 "shrunk: PGDRILL_VERIFY_SHRINK_RATIO=0.3 accepts 37% of the median"
+like "$(cat "$W/out.shrink2")" "pass  s3.newest-size: .* at least 0\.3 x the median" "shrunk: the ratio in use is named"
+
+# A backup without sha256 metadata is a failure, not a note.
+aws s3 cp "$W/dump.sql.gz" "s3://$BUCKET/nosha/care-commons-backup-$(stamp 0).sql.gz" --only-show-errors \
+    --content-type application/gzip --sse AES256
+"$PGDRILL_BIN" verify --uri "s3://$BUCKET/nosha/" >"$W/out.nosha" 2>&1
+is "$?" 1 "no sha256: verify exits 1"
+like "$(cat "$W/out.nosha")" "fail  s3.newest-stream: nosha/care-commons-backup-[0-9-]+\.sql\.gz: gzip ok .* but the object has no x-amz-meta-sha256" \
+    "no sha256: named as a failure"
 
 if grep -rqF "$S3SECRET" "$W"/out.* "$PGDRILL_HOME" "$W/fullhome" 2>/dev/null; then
     notok "secrets: the S3 secret appears in an output or the journal"

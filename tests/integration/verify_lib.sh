@@ -78,7 +78,7 @@ verify_setup() {
         fi
     ) 9>"${TMPDIR:-/tmp}/pgdrill-npm-ci.$(id -u).lock" || { notok "setup: npm ci in sandbox/ failed"; exit 1; }
 
-    neon_setup "$name"
+    neon_setup "$name" --history-retention 2592000 # the procedures' plan: 30 days
     trap 'neon_teardown; s3_teardown' EXIT
     trap 'exit 130' INT TERM
 

@@ -8,24 +8,17 @@
 # from the repository the workflow is copied into.
 set -u
 . "${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+# shellcheck source=tests/integration/webhook_lib.sh
+. "$PGDRILL_TOP/tests/integration/webhook_lib.sh"
 
 WF=$PGDRILL_TOP/contrib/github/backup.yml
 PY=/usr/bin/python3 # Debian's, with python3-yaml
-STEP=$PGDRILL_TOP/tests/tools/gha_step.py
 work=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/workflow.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-step_json() { "$PY" "$STEP" "$WF" backup "$1"; }
-step_field() { printf '%s' "$1" | "$PY" -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(v if isinstance(v, (str, int)) else "\n".join(v))' "$2"; }
-
-# run_step JSON: runs the step's script as GitHub would, in $work; prints the exit code
-run_step() {
-    local script=$work/step.sh argv=() a
-    step_field "$1" run >"$script"
-    while IFS= read -r a; do argv+=("${a//\{0\}/$script}"); done < <(step_field "$1" argv)
-    (cd "$work" && "${argv[@]}" >"$work/out" 2>&1)
-    echo $?
-}
+step_json() { gha_step_json "$WF" backup "$1"; }
+step_field() { gha_field "$@"; }
+run_step() { gha_run "$1" "$work"; }
 
 if ! backup=$(step_json "Create and upload backup" 2>&1); then
     bail "workflow: backup step" "$backup"

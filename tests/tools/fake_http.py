@@ -7,7 +7,7 @@ test needs to exist, not for the real services (sandbox/s3-proxy.py and
 tests/contract/neon_proxy.py stand in front of those).
 
   fake_http.py [--port N] [--tls CERT KEY] [--status N] [--content-type T]
-               [--body TEXT] [--record FILE [--record-head]]
+               [--body TEXT] [--record FILE [--record-head]] [--log FILE]
 
   --port N        listen on 127.0.0.1:N (default 0: a free port)
   --tls CERT KEY  serve HTTPS with this certificate chain and key
@@ -18,11 +18,15 @@ tests/contract/neon_proxy.py stand in front of those).
                   its body; FILE appears at once (written aside, renamed)
   --record-head   FILE starts with two lines: the path and the request's
                   Content-Type, then the body
+  --log FILE      append one JSON line per request to FILE: method, path,
+                  content_type and body (text); a webhook receiver that keeps
+                  every message, so a test can count them
 
 Prints "listening on 127.0.0.1:PORT" once it listens; runs until killed.
 """
 import argparse
 import http.server
+import json
 import os
 import ssl
 import sys
@@ -37,6 +41,7 @@ def parse_args():
     p.add_argument("--body", default="ok")
     p.add_argument("--record")
     p.add_argument("--record-head", action="store_true")
+    p.add_argument("--log")
     return p.parse_args()
 
 
@@ -52,6 +57,14 @@ def record(args, handler, body):
     os.replace(args.record + ".tmp", args.record)
 
 
+def log(args, handler, body):
+    entry = {"method": handler.command, "path": handler.path,
+             "content_type": handler.headers.get("Content-Type", ""),
+             "body": body.decode("utf-8", "replace")}
+    with open(args.log, "a") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
 def handler_class(args):
     answer = args.body.encode()
 
@@ -60,6 +73,8 @@ def handler_class(args):
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             if args.record:
                 record(args, self, body)
+            if args.log:
+                log(args, self, body)
             self.send_response(args.status)
             if args.content_type:
                 self.send_header("Content-Type", args.content_type)

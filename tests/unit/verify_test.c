@@ -197,6 +197,40 @@ test_restore_refuses(void **state)
     assert_null(strstr(err.msg, "s3cret"));
 }
 
+/* Sizes newest first; the newest shrank below ratio x the median of the four before it. */
+static void
+test_shrank(void **state)
+{
+    static const struct {
+        uint64_t sizes[6];
+        size_t n;
+        double ratio;
+        int want;
+        double median;
+    } rows[] = {
+        {{100, 1000, 1000, 1000, 1000}, 5, 0.5, 1, 1000},
+        {{500, 1000, 1000, 1000, 1000}, 5, 0.5, 0, 1000},
+        {{499, 1000, 900, 1100, 10}, 5, 0.5, 0, 950},
+        {{474, 1000, 900, 1100, 10}, 5, 0.5, 1, 950},
+        {{10, 1000, 1000, 1000}, 4, 0.5, -1, 0},
+        {{10, 1000, 1000, 1000, 1000, 1}, 6, 0.5, 1, 1000}, // only the four before it count
+        {{400, 1000, 1000, 1000, 1000}, 5, 0.3, 0, 1000},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct verify_backup items[6];
+        struct verify_backups b = {items, rows[i].n};
+        double median;
+
+        memset(items, 0, sizeof(items));
+        for (size_t k = 0; k < rows[i].n; k++)
+            items[k].size = rows[i].sizes[k];
+        assert_int_equal(verify_shrank(&b, rows[i].ratio, &median), rows[i].want);
+        assert_true(median == rows[i].median);
+    }
+}
+
 int
 main(void)
 {
@@ -204,6 +238,7 @@ main(void)
         cmocka_unit_test(test_key_time),    cmocka_unit_test(test_sort_newest_first),
         cmocka_unit_test(test_format),      cmocka_unit_test(test_exit_code),
         cmocka_unit_test(test_dump_format), cmocka_unit_test(test_restore_refuses),
+        cmocka_unit_test(test_shrank),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
