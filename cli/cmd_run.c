@@ -73,16 +73,11 @@ parse_args(struct run_args *a, int argc, char **argv, const char *help, const ch
            int *exit_code)
 {
     static const struct option opts[] = {
-        {"var", required_argument, NULL, 'v'},
-        {"yes", no_argument, NULL, 'y'},
-        {"json", no_argument, NULL, 'j'},
-        {"report-dir", required_argument, NULL, 'r'},
-        {"url", required_argument, NULL, 'u'},
-        {"help", no_argument, NULL, 'h'},
-        {"plan", no_argument, NULL, 'p'},
-        {"push", no_argument, NULL, 'P'},
-        {"notify", required_argument, NULL, 'n'},
-        {NULL, 0, NULL, 0},
+        {"var", required_argument, NULL, 'v'},    {"yes", no_argument, NULL, 'y'},
+        {"json", no_argument, NULL, 'j'},         {"report-dir", required_argument, NULL, 'r'},
+        {"url", required_argument, NULL, 'u'},    {"help", no_argument, NULL, 'h'},
+        {"plan", no_argument, NULL, 'p'},         {"push", no_argument, NULL, 'P'},
+        {"notify", required_argument, NULL, 'n'}, {NULL, 0, NULL, 0},
     };
     int c;
 
