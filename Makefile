@@ -196,7 +196,7 @@ install: all
 	$(if $(NEONSB),install -m 0755 $(NEONSB) $(DESTDIR)$(PREFIX)/bin/pgdrill-neon-sandbox)
 	install -m 0644 runbooks/*.md $(DESTDIR)$(PREFIX)/share/pgdrill/runbooks/
 	install -d $(DESTDIR)$(PREFIX)/share/pgdrill/sandbox
-	install -m 0755 sandbox/sandbox.sh sandbox/pg-cluster.sh $(DESTDIR)$(PREFIX)/share/pgdrill/sandbox/
+	install -m 0755 sandbox/sandbox.sh sandbox/pg-cluster.sh sandbox/s3rver-install.sh $(DESTDIR)$(PREFIX)/share/pgdrill/sandbox/
 	install -m 0644 sandbox/seed.sql tests/fixtures/sql/care-commons-schema.sql \
 		$(DESTDIR)$(PREFIX)/share/pgdrill/sandbox/
 	$(if $(wildcard sandbox/s3-proxy.py),install -m 0755 sandbox/s3-proxy.py $(DESTDIR)$(PREFIX)/share/pgdrill/sandbox/)

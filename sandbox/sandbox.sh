@@ -449,14 +449,8 @@ npm_install() {
     sum=$(sha256sum "$HERE/package-lock.json" | cut -d' ' -f1)
     if [ "$(cat "$dir/node_modules/.pgdrill-lock-sha256" 2>/dev/null)" != "$sum" ]; then
         say "s3rver: installing it (npm ci in $dir)"
-        # the same lock as the tests' s3 set-up: never two installs at once
-        if ! (
-            flock 8
-            (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) &&
-                echo "$sum" >"$dir/node_modules/.pgdrill-lock-sha256"
-        ) 8>"${TMPDIR:-/tmp}/pgdrill-npm-ci.$(id -u).lock" >"$SB/npm.log" 2>&1 9>&-; then
+        "$HERE/s3rver-install.sh" "$dir" >"$SB/npm.log" 2>&1 9>&- ||
             fail s3rver "$SB/npm.log" "npm ci in $dir failed"
-        fi
     fi
     NODE_DIR=$dir
 }

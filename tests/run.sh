@@ -360,6 +360,11 @@ if [ ${#serial[@]} -gt 0 ]; then
 fi
 
 if [ ${#pool[@]} -gt 0 ]; then
+    # s3rver, once, before scripts that need it start side by side (a bench
+    # script starts it without installing it)
+    if ! sandbox/s3rver-install.sh; then
+        echo "tests/run.sh: sandbox/s3rver-install.sh failed: the S3 tests will fail" >&2
+    fi
     groups=$(for i in "${pool[@]}"; do echo "${plan[$i]%% *}"; done | sort -u | tr '\n' ' ')
     echo "== ${groups% } (${#pool[@]} scripts, $JOBS at a time, in the order they end)"
     declare -A job_idx=()

@@ -36,21 +36,14 @@ _s3_wait_port() {
 }
 
 s3_start() {
-    local dir=$1 bucket=${2:-testbucket} sb=$PGDRILL_TOP/sandbox lock_sum port pport v
+    local dir=$1 bucket=${2:-testbucket} sb=$PGDRILL_TOP/sandbox port pport v
     for v in node npm; do
         command -v "$v" >/dev/null 2>&1 || { echo "s3_start: $v is required (install nodejs and npm)" >&2; return 1; }
     done
     [ -x "$S3_AWSCLI" ] || { echo "s3_start: $S3_AWSCLI is required (apt-get install awscli)" >&2; return 1; }
     "$S3_PY" -c 'import botocore' 2>/dev/null ||
         { echo "s3_start: $S3_PY cannot import botocore (apt-get install python3-botocore)" >&2; return 1; }
-    lock_sum=$(sha256sum "$sb/package-lock.json" | cut -d' ' -f1)
-    (
-        flock 9
-        if [ "$(cat "$sb/node_modules/.pgdrill-lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
-            (cd "$sb" && npm ci --no-audit --no-fund --loglevel=error) >&2 || exit 1
-            echo "$lock_sum" >"$sb/node_modules/.pgdrill-lock-sha256"
-        fi
-    ) 9>"${TMPDIR:-/tmp}/pgdrill-npm-ci.$(id -u).lock" || { echo "s3_start: npm ci in sandbox/ failed" >&2; return 1; }
+    "$sb/s3rver-install.sh" "$sb" || { echo "s3_start: npm ci in sandbox/ failed" >&2; return 1; }
     mkdir -p "$dir/home"
     # s3rver builds continuation tokens with DES: Node >= 17 needs the legacy provider
     NODE_OPTIONS=--openssl-legacy-provider node "$sb/node_modules/s3rver/bin/s3rver.js" \

@@ -25,16 +25,7 @@ done
 "$PY" -c 'import botocore' 2>/dev/null || fail_all "$PY cannot import botocore (apt-get install python3-botocore)"
 [ -x "$DRIVER" ] || fail_all "$DRIVER is not built (make test-bins)"
 
-# npm ci, only when node_modules does not match the lock file (idempotent;
-# flock keeps two concurrent runs from installing over each other)
-lock_sum=$(sha256sum "$SB/package-lock.json" | cut -d' ' -f1)
-(
-    flock 9
-    if [ "$(cat "$SB/node_modules/.pgdrill-lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
-        (cd "$SB" && npm ci --no-audit --no-fund --loglevel=error) >&2 || exit 1
-        echo "$lock_sum" >"$SB/node_modules/.pgdrill-lock-sha256"
-    fi
-) 9>"${TMPDIR:-/tmp}/pgdrill-npm-ci.$(id -u).lock" || fail_all "npm ci in sandbox/ failed"
+"$SB/s3rver-install.sh" "$SB" || fail_all "npm ci in sandbox/ failed"
 
 W=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/s3-roundtrip.XXXXXX")
 S3RVER_PID=

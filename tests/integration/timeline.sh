@@ -19,15 +19,7 @@ PG=${PGDRILL_BIN:-$BUILD_DIR/pgdrill}
 for tool in node "$AWSCLI"; do
     command -v "$tool" >/dev/null 2>&1 || { notok "setup: $tool is required"; exit 1; }
 done
-# npm ci only when node_modules does not match the lock file (as s3_roundtrip.sh)
-lock_sum=$(sha256sum "$SBX/package-lock.json" | cut -d' ' -f1)
-(
-    flock 9
-    if [ "$(cat "$SBX/node_modules/.pgdrill-lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
-        (cd "$SBX" && npm ci --no-audit --no-fund --loglevel=error) >&2 || exit 1
-        echo "$lock_sum" >"$SBX/node_modules/.pgdrill-lock-sha256"
-    fi
-) 9>"${TMPDIR:-/tmp}/pgdrill-npm-ci.$(id -u).lock" || { notok "setup: npm ci in sandbox/ failed"; exit 1; }
+"$SBX/s3rver-install.sh" "$SBX" || { notok "setup: npm ci in sandbox/ failed"; exit 1; }
 
 neon_setup timeline
 

@@ -61,7 +61,7 @@ upload_backup() { # KEY FILE [SHA256]
 stamp() { date -u -d "@$(($(date +%s) - $1 * 86400))" +%Y%m%d-%H%M%S; }
 
 verify_setup() {
-    local name=$1 f lock_sum
+    local name=$1 f
     for f in node npm; do
         command -v "$f" >/dev/null 2>&1 || { notok "setup: $f is required (nodejs, npm)"; exit 1; }
     done
@@ -69,14 +69,7 @@ verify_setup() {
     /usr/bin/python3 -c 'import botocore' 2>/dev/null ||
         { notok "setup: python3-botocore is required"; exit 1; }
     command -v psql >/dev/null 2>&1 || { notok "setup: psql is required"; exit 1; }
-    lock_sum=$(sha256sum "$S3SB/package-lock.json" | cut -d' ' -f1)
-    (
-        flock 9
-        if [ "$(cat "$S3SB/node_modules/.pgdrill-lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
-            (cd "$S3SB" && npm ci --no-audit --no-fund --loglevel=error) >&2 || exit 1
-            echo "$lock_sum" >"$S3SB/node_modules/.pgdrill-lock-sha256"
-        fi
-    ) 9>"${TMPDIR:-/tmp}/pgdrill-npm-ci.$(id -u).lock" || { notok "setup: npm ci in sandbox/ failed"; exit 1; }
+    "$S3SB/s3rver-install.sh" "$S3SB" || { notok "setup: npm ci in sandbox/ failed"; exit 1; }
 
     neon_setup "$name" --history-retention 2592000 # the procedures' plan: 30 days
     trap 'neon_teardown; s3_teardown' EXIT
