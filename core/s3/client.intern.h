@@ -59,6 +59,7 @@ struct s3_resp {
     char *sse;
     char *last_modified;
     char *content_range;
+    char *date; /* the Date header: the server's clock */
     uint64_t content_length;
     int have_length;
     char **meta; /* name, value, ... NULL */

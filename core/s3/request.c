@@ -26,6 +26,7 @@ resp_clear_headers(struct s3_resp *rs)
     PD_FREE(rs->sse);
     PD_FREE(rs->last_modified);
     PD_FREE(rs->content_range);
+    PD_FREE(rs->date);
     for (size_t i = 0; i < rs->n_meta * 2; i++)
         free(rs->meta[i]);
     PD_FREE(rs->meta);
@@ -96,6 +97,9 @@ on_header(const char *line, size_t len, void *ud)
     } else if (IS("content-range")) {
         free(rs->content_range);
         rs->content_range = pd_xstrdup(v);
+    } else if (IS("date")) {
+        free(rs->date);
+        rs->date = pd_xstrdup(v);
     } else if (IS("content-length")) {
         char *e;
 
