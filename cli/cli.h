@@ -26,6 +26,7 @@ int cli_cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_timeline(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_doctor(struct cli_ctx *ctx, int argc, char **argv);
 
 /*
  * `pgdrill run RUNBOOK --plan`: print what the runbook would create or

@@ -30,6 +30,7 @@ static const struct command commands[] = {
     {"backup", cli_cmd_backup, "weekly export: pg_dump | gzip | S3, with retention"},
     {"verify", cli_cmd_verify, "monthly verification: neon branch, backups, streamed check"},
     {"sandbox", cli_cmd_sandbox, "the local sandbox: PostgreSQL, Neon API, S3 on loopback"},
+    {"doctor", cli_cmd_doctor, "tools, versions, services reached, credentials, clock skew"},
 };
 
 static void
