@@ -203,6 +203,9 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/pgdrill/sandbox/)
 	install -m 0644 man/pgdrill.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/pgdrill-runbook.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 0644 contrib/completion/pgdrill.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pgdrill
+	install -m 0644 contrib/completion/_pgdrill $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_pgdrill
 
 format-check:
 	clang-format --dry-run --Werror $(CORE_SRC) $(TUI_SRC) $(CLI_SRC) $(shell find core tui cli -name '*.h')
@@ -284,7 +287,7 @@ CPPCHECK_FLAGS = --enable=warning,portability,style,performance --std=c11 --inli
 	--suppress=variableScope --error-exitcode=1 --quiet -j$(TIDY_JOBS) -Icore -Itui
 
 # shellcheck: every shell script of the project (tests, scripts, sandbox, the
-# bench scripts, .ci/run; contrib/ holds none) at shellcheck's lowest
+# bench scripts, .ci/run, the bash completion) at shellcheck's lowest
 # severity, style: its info and style notes (quoting, ls | grep, A && B || C,
 # unused variables) are cheap to honour and are where test scripts hide
 # bugs, so the code is kept free of all of them. Where the code is right, the
@@ -292,6 +295,7 @@ CPPCHECK_FLAGS = --enable=warning,portability,style,performance --std=c11 --inli
 # `# shellcheck disable=SCxxxx # why`. -x follows `# shellcheck source=` paths
 # (relative to the top directory).
 SHELL_SRC := $(wildcard tests/*.sh tests/*/*.sh scripts/*.sh sandbox/*.sh) .ci/run \
+	contrib/completion/pgdrill.bash \
 	$(shell grep -lE '^#!/bin/(ba)?sh' bench/* 2>/dev/null)
 
 analyze: deps $(BUILD)/compile_commands.json

@@ -102,6 +102,14 @@ main(int argc, char **argv)
         rc = cli_cmd_tui(&ctx, 1, tui_argv);
         goto out;
     }
+    if (strcmp(argv[1], "__complete") == 0) { // the completion scripts' words: hidden
+        const char *names[sizeof(commands) / sizeof(commands[0]) + 1] = {0};
+
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+            names[i] = commands[i].name;
+        rc = cli_cmd_complete(&ctx, names, argc - 1, argv + 1);
+        goto out;
+    }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[1], commands[i].name) == 0) {
             rc = commands[i].fn(&ctx, argc - 1, argv + 1);

@@ -10,6 +10,8 @@ groff-base clang libclang-rt-14-dev clang-tidy cppcheck valgrind shellcheck"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 # gcovr: the per-module table of `make coverage`.
 PKGS="$PKGS gcovr"
+# zsh: tests/integration/completion.sh completes in zsh with contrib/completion/_pgdrill.
+PKGS="$PKGS zsh"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
