@@ -194,6 +194,7 @@ install: all
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pgdrill
 	$(if $(NEONSB),install -m 0755 $(NEONSB) $(DESTDIR)$(PREFIX)/bin/pgdrill-neon-sandbox)
 	install -m 0644 runbooks/*.md $(DESTDIR)$(PREFIX)/share/pgdrill/runbooks/
+	install -m 0644 runbooks/hints $(DESTDIR)$(PREFIX)/share/pgdrill/runbooks/
 	install -d $(DESTDIR)$(PREFIX)/share/pgdrill/sandbox
 	install -m 0755 sandbox/sandbox.sh sandbox/pg-cluster.sh $(DESTDIR)$(PREFIX)/share/pgdrill/sandbox/
 	install -m 0644 sandbox/seed.sql tests/fixtures/sql/care-commons-schema.sql \

@@ -148,7 +148,7 @@ fail_redacted(const struct pd_err *err)
 
 /* Run (or continue) the session's drill to the end and write its report. */
 static int
-drive(struct drill_session *s, const struct run_args *a, struct pd_err *err)
+drive(struct drill_session *s, const struct run_args *a, const char *hints_path, struct pd_err *err)
 {
     struct engine_events ev;
     struct engine_opts eo;
@@ -162,6 +162,7 @@ drive(struct drill_session *s, const struct run_args *a, struct pd_err *err)
     eo.yes = a->yes;
     eo.vars = a->vars;
     eo.n_vars = a->n_vars;
+    eo.hints_path = hints_path;
     headless_events(&ev);
     if (!h.interactive) {
         // nobody can answer (cron, CI): the engine's own headless rules name
@@ -239,7 +240,7 @@ run_path(struct cli_ctx *ctx, const char *path, const struct run_args *a)
                              &err);
     free(abs);
     if (rc == 0)
-        rc = drive(&s, a, &err);
+        rc = drive(&s, a, ctx->cfg.hints, &err);
     if ((rc != 0 && rc != PD_EINTR && rc != PD_ECHECK) || (rc == PD_ECHECK && err.msg[0] != '\0'))
         fail_redacted(&err);
     drill_session_end(&s);
@@ -331,7 +332,7 @@ cli_cmd_resume(struct cli_ctx *ctx, int argc, char **argv)
     if (rc == 0) {
         if (!a.json)
             fprintf(stderr, "resuming drill %s\n", id);
-        rc = drive(&s, &a, &err);
+        rc = drive(&s, &a, ctx->cfg.hints, &err);
         if (rc != 0 && rc != PD_EINTR && rc != PD_ECHECK)
             fail_redacted(&err);
         code = pd_err_exit_code(rc);

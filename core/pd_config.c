@@ -117,6 +117,29 @@ is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* cfg->hints: PGDRILL_HINTS, else the hints file next to the shipped runbooks. */
+static void
+config_hints(struct pd_config *cfg, const char *self_dir)
+{
+    static const char *const where[] = {"/../share/pgdrill/runbooks/hints", "/../runbooks/hints"};
+    const char *v = getenv("PGDRILL_HINTS");
+    struct stat st;
+
+    if (v != NULL && *v != '\0') {
+        cfg->hints = pd_xstrdup(v);
+        return;
+    }
+    for (size_t i = 0; self_dir != NULL && i < sizeof(where) / sizeof(where[0]); i++) {
+        char *p = pd_xasprintf("%s%s", self_dir, where[i]);
+
+        if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+            cfg->hints = p;
+            return;
+        }
+        free(p);
+    }
+}
+
 int
 pd_config_load(struct pd_config *out, const char *self_dir, struct pd_err *err)
 {
@@ -169,6 +192,7 @@ pd_config_load(struct pd_config *out, const char *self_dir, struct pd_err *err)
     }
     if (out->runbooks == NULL)
         out->runbooks = pd_xstrdup("/usr/local/share/pgdrill/runbooks");
+    config_hints(out, self_dir);
     return 0;
 }
 
@@ -180,4 +204,5 @@ pd_config_free(struct pd_config *cfg)
     PD_FREE(cfg->operator_name);
     PD_FREE(cfg->runbooks);
     PD_FREE(cfg->config_path);
+    PD_FREE(cfg->hints);
 }

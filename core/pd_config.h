@@ -23,6 +23,12 @@ struct pd_config {
     char *operator_name; /* PGDRILL_OPERATOR, else the login name */
     char *runbooks;      /* PGDRILL_RUNBOOKS: directory of shipped runbooks */
     char *config_path;   /* the file read, or NULL */
+    /*
+     * The troubleshooting hints (runbook/hints): PGDRILL_HINTS, else the
+     * file "hints" next to the shipped runbooks (../share/pgdrill/runbooks
+     * or the source tree's runbooks/, from self_dir); NULL when none.
+     */
+    char *hints;
 };
 
 /*

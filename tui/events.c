@@ -11,6 +11,7 @@
 #include "pd_time.h"
 #include "runbook/runbook.h"
 #include "screen.h"
+#include "text.h"
 #include "views.h"
 
 /* --------------------------------------------------------- engine events */
@@ -62,6 +63,7 @@ ev_step_started(const struct runbook_stage *stage, const struct runbook_step *st
 
     free(t->action);
     t->action = pd_xstrdup(display ? display : "");
+    PD_FREE(t->hint);
     t->action_kind = step->action;
     if (step >= stage->steps && step < stage->steps + stage->n_steps) {
         t->cur_step = (int)(step - stage->steps);
@@ -121,6 +123,23 @@ ev_step_finished(const struct runbook_step *step, enum step_status st, const cha
     tui_out_push(t, draw_status_style(st), line);
     free(line);
     // the action stays on screen: a failure dialog comes next and refers to it
+    ev_redraw(t);
+}
+
+/* The procedures' advice for the failure just shown: below it, wrapped to the screen. */
+static void
+ev_hint_shown(const struct runbook_step *step, const char *id, const char *advice, void *payload)
+{
+    struct tui *t = payload;
+    struct tui_lines l = {0};
+
+    (void)step;
+    free(t->hint);
+    t->hint = pd_xasprintf("hint (%s): %s", id, advice);
+    tui_text_wrap(&l, t->hint, draw_cols() > 24 ? draw_cols() - 4 : 20);
+    for (size_t i = 0; i < l.n; i++)
+        tui_out_push(t, STYLE_WARN, l.items[i]);
+    tui_lines_free(&l);
     ev_redraw(t);
 }
 
@@ -239,8 +258,10 @@ ev_failure_decision(const struct runbook_step *step, const char *why, char **rea
     const char *policy = step->on_fail == FAIL_RETRY  ? "retry"
                          : step->on_fail == FAIL_SKIP ? "skip"
                                                       : "stop";
-    d.text = pd_xasprintf("%s step %s failed:\n%s\n\nThe runbook's policy for this step: %s.",
-                          runbook_action_name(step->action), step->id, why ? why : "", policy);
+    // the procedures' hint, when one matched, right below the error
+    d.text = pd_xasprintf("%s step %s failed:\n%s%s%s\n\nThe runbook's policy for this step: %s.",
+                          runbook_action_name(step->action), step->id, why ? why : "",
+                          t->hint ? "\n\n" : "", t->hint ? t->hint : "", policy);
     for (;;) {
         enum tui_request r = tui_dialog_run(t, &d);
         if (r == REQ_RETRY) {
@@ -326,5 +347,6 @@ tui_engine_events(struct engine_events *ev)
         .failure_decision = ev_failure_decision,
         .tick = ev_tick,
         .plan_needed = tui_plan_needed,
+        .hint_shown = ev_hint_shown,
     };
 }
