@@ -140,7 +140,7 @@ test-bins: all $(UNIT_BIN) $(TOOL_BIN)
 # backup, verify, an .intern.h) is a layering error.
 TUI_CORE_HEADERS := pd_buf.h pd_err.h pd_log.h pd_mem.h pd_time.h runbook/runbook.h \
 	engine/engine.h drill/drill.h session/session.h timeline/history.h timeline/lines.h \
-	timeline/timeline.h audit/audit.h
+	timeline/timeline.h audit/audit.h runbook/contacts.h
 
 layering:
 	@bad=$$(grep -rlE '#include *[<"](n?curses|panel|menu|form)\.h' core || true); \

@@ -13,6 +13,7 @@
 #include "pd_file.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+#include "runbook/contacts.h"
 #include "session/session.h"
 
 struct run_args {
@@ -146,6 +147,20 @@ fail_redacted(const struct pd_err *err)
     return cli_fail(&e);
 }
 
+/* An incident runbook failed: who to tell (runbook/contacts), on stderr. */
+static void
+print_contacts(const struct runbook *rb)
+{
+    struct contacts c;
+
+    runbook_contacts(&c, rb);
+    if (c.n > 0)
+        fprintf(stderr, "who to tell:\n");
+    for (size_t i = 0; i < c.n; i++)
+        fprintf(stderr, "  %-22s %s\n", c.v[i].role->label, c.v[i].text);
+    contacts_free(&c);
+}
+
 /* Run (or continue) the session's drill to the end and write its report. */
 static int
 drive(struct drill_session *s, const struct run_args *a, const char *hints_path, struct pd_err *err)
@@ -178,6 +193,8 @@ drive(struct drill_session *s, const struct run_args *a, const char *hints_path,
         fprintf(stderr, "drill %s (journal %s/journal.jsonl)\n", d->id, d->dir);
     rc = drill_session_run(s, err);
     headless_trap_signals(NULL);
+    if (rc != 0 && rc != PD_EINTR)
+        print_contacts(s->rb);
 
     // the report is written whatever happened: an interrupted drill gets an interim one
     pd_err_clear(&werr);

@@ -42,19 +42,25 @@ static int
 env_key(const char *key, char *out, size_t size)
 {
     const char *cls;
+    const char *prefix = "PGDRILL_RETENTION_DAYS_";
 
     if (strcmp(key, "allow_plain_http") == 0)
         return snprintf(out, size, "PGDRILL_ALLOW_PLAIN_HTTP") > 0;
     if (strcmp(key, "retention_days") == 0)
         return snprintf(out, size, "PGDRILL_RETENTION_DAYS") > 0;
-    if (strncmp(key, "retention_days.", 15) != 0 || key[15] == '\0' || strlen(key) > 40)
+    if (strncmp(key, "contact.", 8) == 0 && key[8] != '\0' && strlen(key) <= 40) {
+        cls = key + 8; // contact.ROLE: the emergency contacts (runbook/contacts)
+        prefix = "PGDRILL_CONTACT_";
+    } else if (strncmp(key, "retention_days.", 15) == 0 && key[15] != '\0' && strlen(key) <= 40) {
+        cls = key + 15;
+    } else {
         return 0;
-    cls = key + 15;
+    }
     for (const char *p = cls; *p; p++)
         if (!islower((unsigned char)*p) && *p != '-')
             return 0;
-    snprintf(out, size, "PGDRILL_RETENTION_DAYS_%s", cls);
-    for (char *p = out + strlen("PGDRILL_RETENTION_DAYS_"); *p; p++)
+    snprintf(out, size, "%s%s", prefix, cls);
+    for (char *p = out + strlen(prefix); *p; p++)
         *p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
     return 1;
 }
@@ -92,6 +98,8 @@ read_config_file(struct pd_config *cfg, const char *path, struct pd_err *err)
             set_default(&cfg->home, value);
         } else if (strcmp(key, "environment") == 0) {
             set_default(&cfg->environment, value);
+            // the report reads it there, as with the variable itself
+            setenv("PGDRILL_ENVIRONMENT", value, 0);
         } else if (strcmp(key, "operator") == 0) {
             set_default(&cfg->operator_name, value);
         } else if (strcmp(key, "runbooks") == 0) {

@@ -4,9 +4,10 @@
  * Precedence: environment, then $XDG_CONFIG_HOME/pgdrill/config (default
  * ~/.config/pgdrill/config), then built-in defaults. The file holds
  * `key = value` lines; `#` starts a comment. Keys: home, environment,
- * operator, runbooks; and allow_plain_http, retention_days and
- * retention_days.<class>, which set PGDRILL_ALLOW_PLAIN_HTTP,
- * PGDRILL_RETENTION_DAYS and PGDRILL_RETENTION_DAYS_<CLASS> in the
+ * operator, runbooks; and allow_plain_http, retention_days,
+ * retention_days.<class> and contact.<role>, which set PGDRILL_ALLOW_PLAIN_HTTP,
+ * PGDRILL_RETENTION_DAYS, PGDRILL_RETENTION_DAYS_<CLASS> and
+ * PGDRILL_CONTACT_<ROLE> (and environment, PGDRILL_ENVIRONMENT) in the
  * environment unless already set (the modules that use them read the
  * environment). Secrets do not belong in it and are not read from it.
  *

@@ -9,6 +9,7 @@
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_time.h"
+#include "runbook/contacts.h"
 #include "runbook/runbook.h"
 #include "screen.h"
 #include "text.h"
@@ -143,6 +144,24 @@ ev_hint_shown(const struct runbook_step *step, const char *id, const char *advic
     ev_redraw(t);
 }
 
+/* "\n\nWho to tell:\n  Label: text..." for an incident runbook, else "" (caller frees). */
+static char *
+contacts_text(const struct runbook *rb)
+{
+    struct contacts c;
+    struct pd_buf b;
+    struct pd_err ignored;
+
+    pd_buf_init(&b, 0);
+    runbook_contacts(&c, rb);
+    if (c.n > 0)
+        (void)pd_buf_appendf(&b, &ignored, "\n\nWho to tell:");
+    for (size_t i = 0; i < c.n; i++)
+        (void)pd_buf_appendf(&b, &ignored, "\n  %s: %s", c.v[i].role->label, c.v[i].text);
+    contacts_free(&c);
+    return pd_buf_steal(&b);
+}
+
 /* Esc in a prompt: the operator may stop the drill (it can be resumed). */
 static bool
 confirm_stop(struct tui *t)
@@ -258,10 +277,12 @@ ev_failure_decision(const struct runbook_step *step, const char *why, char **rea
     const char *policy = step->on_fail == FAIL_RETRY  ? "retry"
                          : step->on_fail == FAIL_SKIP ? "skip"
                                                       : "stop";
-    // the procedures' hint, when one matched, right below the error
-    d.text = pd_xasprintf("%s step %s failed:\n%s%s%s\n\nThe runbook's policy for this step: %s.",
+    // the procedures' hint, when one matched, right below the error; then who to tell
+    char *tell = contacts_text(t->rb);
+    d.text = pd_xasprintf("%s step %s failed:\n%s%s%s\n\nThe runbook's policy for this step: %s.%s",
                           runbook_action_name(step->action), step->id, why ? why : "",
-                          t->hint ? "\n\n" : "", t->hint ? t->hint : "", policy);
+                          t->hint ? "\n\n" : "", t->hint ? t->hint : "", policy, tell);
+    free(tell);
     for (;;) {
         enum tui_request r = tui_dialog_run(t, &d);
         if (r == REQ_RETRY) {

@@ -20,6 +20,7 @@
 #include "pd_mem.h"
 #include "pd_time.h"
 #include "report/review.h"
+#include "runbook/contacts.h"
 #include "runbook/runbook.h"
 #include "timeline/history.h"
 
@@ -192,6 +193,31 @@ add_target(cJSON *o, const char *key, int s)
         cJSON_AddNullToObject(o, key);
 }
 
+/*
+ * A real incident (PGDRILL_ENVIRONMENT=PRODUCTION) of an incident runbook:
+ * who was to be told, as "contacts": [{role, label, contact}].
+ */
+static void
+json_contacts(cJSON *root, const struct runbook *rb)
+{
+    struct contacts c;
+    cJSON *a;
+
+    runbook_contacts(&c, rb);
+    if (c.n > 0 && contacts_production()) {
+        a = cJSON_AddArrayToObject(root, "contacts");
+        for (size_t i = 0; i < c.n; i++) {
+            cJSON *o = cJSON_CreateObject();
+
+            add_str(o, "role", c.v[i].role->name);
+            add_str(o, "label", c.v[i].role->label);
+            add_str(o, "contact", c.v[i].text);
+            cJSON_AddItemToArray(a, o);
+        }
+    }
+    contacts_free(&c);
+}
+
 static cJSON *
 texts_json(const struct drill *d, const struct drill_text *t, size_t n)
 {
@@ -325,6 +351,7 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
         cJSON_AddItemToArray(a, o);
     }
     issues_free(issues, n_issues);
+    json_contacts(root, rb);
     report_review_json(root, d, rb);
     cJSON_AddNumberToObject(root, "resumes", d->n_resumes);
     cJSON_AddBoolToObject(root, "truncated_tail", d->truncated_tail);
@@ -695,6 +722,25 @@ md_issues(struct md *m, const struct drill *d)
     issues_free(v, n);
 }
 
+/* "Who to tell", for a real incident of an incident runbook (json_contacts). */
+static void
+md_contacts(struct md *m, const struct runbook *rb)
+{
+    struct contacts c;
+
+    runbook_contacts(&c, rb);
+    if (c.n > 0 && contacts_production()) {
+        md_put(m, "## Who to tell\n\n");
+        for (size_t i = 0; i < c.n; i++) {
+            md_printf(m, "- **%s**: ", c.v[i].role->label);
+            md_item_text(m, c.v[i].text);
+            md_put(m, "\n");
+        }
+        md_put(m, "\n");
+    }
+    contacts_free(&c);
+}
+
 static void
 md_outcome(struct md *m, const struct drill *d, const char *sha)
 {
@@ -762,6 +808,7 @@ md_string(char **out, const struct drill *d, const struct runbook *rb,
     md_checks(&m, d);
     md_texts(&m, d, "Notes", d->notes, d->n_notes);
     md_issues(&m, d);
+    md_contacts(&m, rb);
     {
         char *review = report_review_md(d, rb);
 
