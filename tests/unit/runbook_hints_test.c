@@ -27,8 +27,8 @@ write_tmp(const char *text)
     assert_true(fd >= 0);
     f = fdopen(fd, "w");
     assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
     return path;
 }
 
