@@ -58,6 +58,10 @@ doctor
 is "$RC" 1 "doctor: a home readable by others exits 1"
 like "$OUT" "FAIL  home         $PGDRILL_HOME has mode 0755: .*: chmod 700 $PGDRILL_HOME" "doctor: says to chmod 700"
 chmod 700 "$PGDRILL_HOME"
+touch "$W/home-file"
+doctor PGDRILL_HOME="$W/home-file"
+is "$RC" 1 "doctor: a home that is not a directory exits 1"
+like "$OUT" "FAIL  home         $W/home-file is not a directory: set PGDRILL_HOME to a directory" "doctor: says so"
 
 printf '#!/bin/sh\necho "pg_dump (PostgreSQL) 14.9"\n' >"$W/pg_dump14"
 chmod +x "$W/pg_dump14"
