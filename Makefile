@@ -141,7 +141,7 @@ test-bins: all $(UNIT_BIN) $(TOOL_BIN)
 # backup, verify, an .intern.h) is a layering error.
 TUI_CORE_HEADERS := pd_buf.h pd_err.h pd_log.h pd_mem.h pd_time.h runbook/runbook.h \
 	engine/engine.h drill/drill.h session/session.h timeline/history.h timeline/lines.h \
-	timeline/timeline.h audit/audit.h status/status.h
+	timeline/timeline.h audit/audit.h status/status.h runbook/contacts.h
 
 layering:
 	@bad=$$(grep -rlE '#include *[<"](n?curses|panel|menu|form)\.h' core || true); \
@@ -195,6 +195,7 @@ install: all
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pgdrill
 	$(if $(NEONSB),install -m 0755 $(NEONSB) $(DESTDIR)$(PREFIX)/bin/pgdrill-neon-sandbox)
 	install -m 0644 runbooks/*.md $(DESTDIR)$(PREFIX)/share/pgdrill/runbooks/
+	install -m 0644 runbooks/hints $(DESTDIR)$(PREFIX)/share/pgdrill/runbooks/
 	install -d $(DESTDIR)$(PREFIX)/share/pgdrill/sandbox
 	install -m 0755 sandbox/sandbox.sh sandbox/pg-cluster.sh sandbox/s3rver-install.sh $(DESTDIR)$(PREFIX)/share/pgdrill/sandbox/
 	install -m 0644 sandbox/seed.sql tests/fixtures/sql/care-commons-schema.sql \
@@ -204,6 +205,9 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/pgdrill/sandbox/)
 	install -m 0644 man/pgdrill.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/pgdrill-runbook.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 0644 contrib/completion/pgdrill.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pgdrill
+	install -m 0644 contrib/completion/_pgdrill $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_pgdrill
 
 format-check:
 	clang-format --dry-run --Werror $(CORE_SRC) $(TUI_SRC) $(CLI_SRC) $(shell find core tui cli -name '*.h')
@@ -285,7 +289,7 @@ CPPCHECK_FLAGS = --enable=warning,portability,style,performance --std=c11 --inli
 	--suppress=variableScope --error-exitcode=1 --quiet -j$(TIDY_JOBS) -Icore -Itui
 
 # shellcheck: every shell script of the project (tests, scripts, sandbox, the
-# bench scripts, .ci/run; contrib/ holds none) at shellcheck's lowest
+# bench scripts, .ci/run, the bash completion) at shellcheck's lowest
 # severity, style: its info and style notes (quoting, ls | grep, A && B || C,
 # unused variables) are cheap to honour and are where test scripts hide
 # bugs, so the code is kept free of all of them. Where the code is right, the
@@ -293,6 +297,7 @@ CPPCHECK_FLAGS = --enable=warning,portability,style,performance --std=c11 --inli
 # `# shellcheck disable=SCxxxx # why`. -x follows `# shellcheck source=` paths
 # (relative to the top directory).
 SHELL_SRC := $(wildcard tests/*.sh tests/*/*.sh scripts/*.sh sandbox/*.sh) .ci/run \
+	contrib/completion/pgdrill.bash \
 	$(shell grep -lE '^#!/bin/(ba)?sh' bench/* 2>/dev/null)
 
 analyze: deps $(BUILD)/compile_commands.json

@@ -27,6 +27,10 @@ int cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_timeline(struct cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_status(struct cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_doctor(struct cli_ctx *ctx, int argc, char **argv);
+
+/* The hidden `pgdrill __complete ...` of the completion scripts; commands is NULL-terminated. */
+int cli_cmd_complete(struct cli_ctx *ctx, const char *const *commands, int argc, char **argv);
 
 /*
  * `pgdrill run RUNBOOK --plan`: print what the runbook would create or

@@ -15,6 +15,7 @@
 #include "pd_file.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+#include "runbook/contacts.h"
 #include "session/session.h"
 
 struct run_args {
@@ -237,9 +238,23 @@ send_notice(const char *webhook, const struct drill *d, const struct pd_err *err
     free(what);
 }
 
+/* An incident runbook failed: who to tell (runbook/contacts), on stderr. */
+static void
+print_contacts(const struct runbook *rb)
+{
+    struct contacts c;
+
+    runbook_contacts(&c, rb);
+    if (c.n > 0)
+        fprintf(stderr, "who to tell:\n");
+    for (size_t i = 0; i < c.n; i++)
+        fprintf(stderr, "  %-22s %s\n", c.v[i].role->label, c.v[i].text);
+    contacts_free(&c);
+}
+
 /* Run (or continue) the session's drill to the end and write its report. */
 static int
-drive(struct drill_session *s, const struct run_args *a, struct pd_err *err)
+drive(struct drill_session *s, const struct run_args *a, const char *hints_path, struct pd_err *err)
 {
     struct engine_events ev;
     struct engine_opts eo;
@@ -253,6 +268,7 @@ drive(struct drill_session *s, const struct run_args *a, struct pd_err *err)
     eo.yes = a->yes;
     eo.vars = a->vars;
     eo.n_vars = a->n_vars;
+    eo.hints_path = hints_path;
     headless_events(&ev);
     if (!h.interactive) {
         // nobody can answer (cron, CI): the engine's own headless rules name
@@ -268,6 +284,8 @@ drive(struct drill_session *s, const struct run_args *a, struct pd_err *err)
         fprintf(stderr, "drill %s (journal %s/journal.jsonl)\n", d->id, d->dir);
     rc = drill_session_run(s, err);
     headless_trap_signals(NULL);
+    if (rc != 0 && rc != PD_EINTR)
+        print_contacts(s->rb);
 
     // the report is written whatever happened: an interrupted drill gets an interim one
     pd_err_clear(&werr);
@@ -334,7 +352,7 @@ run_path(struct cli_ctx *ctx, const char *path, const struct run_args *a)
                              &err);
     free(abs);
     if (rc == 0)
-        rc = drive(&s, a, &err);
+        rc = drive(&s, a, ctx->cfg.hints, &err);
     if ((rc != 0 && rc != PD_EINTR && rc != PD_ECHECK) || (rc == PD_ECHECK && err.msg[0] != '\0'))
         fail_redacted(&err);
     drill_session_end(&s);
@@ -426,7 +444,7 @@ cli_cmd_resume(struct cli_ctx *ctx, int argc, char **argv)
     if (rc == 0) {
         if (!a.json)
             fprintf(stderr, "resuming drill %s\n", id);
-        rc = drive(&s, &a, &err);
+        rc = drive(&s, &a, ctx->cfg.hints, &err);
         if (rc != 0 && rc != PD_EINTR && rc != PD_ECHECK)
             fail_redacted(&err);
         code = pd_err_exit_code(rc);

@@ -83,6 +83,7 @@ cli_cmd_tui(struct cli_ctx *ctx, int argc, char **argv)
     to.n_vars = n_vars;
     to.script = getenv("PGDRILL_TUI_SCRIPT");
     to.operator_name = ctx->cfg.operator_name;
+    to.hints_path = ctx->cfg.hints;
     pd_err_clear(&err);
     code = tui_run(&to, &err);
     // after endwin: say why it stopped, and how to go on when interrupted

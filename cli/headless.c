@@ -89,6 +89,15 @@ step_finished(const struct runbook_step *step, enum step_status st, const char *
             summary ? summary : "");
 }
 
+/* The procedures' advice for the failure just shown, right below it. */
+static void
+hint_shown(const struct runbook_step *step, const char *id, const char *advice, void *payload)
+{
+    (void)step;
+    (void)payload;
+    fprintf(stderr, "   hint (%s): %s\n", id, advice);
+}
+
 /* Read one line from the terminal; caller owns it. NULL at end of input. */
 static char *
 read_line(void)
@@ -218,4 +227,5 @@ headless_events(struct engine_events *ev)
     ev->confirm_needed = confirm_needed;
     ev->plan_needed = plan_needed;
     ev->tick = tick;
+    ev->hint_shown = hint_shown;
 }

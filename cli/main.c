@@ -31,6 +31,7 @@ static const struct command commands[] = {
     {"verify", cli_cmd_verify, "monthly verification: neon branch, backups, streamed check"},
     {"sandbox", cli_cmd_sandbox, "the local sandbox: PostgreSQL, Neon API, S3 on loopback"},
     {"status", cli_cmd_status, "what ran last and what is overdue: backup, verify, drills"},
+    {"doctor", cli_cmd_doctor, "tools, versions, services reached, credentials, clock skew"},
 };
 
 static void
@@ -100,6 +101,14 @@ main(int argc, char **argv)
         char *tui_argv[] = {tui_name, NULL};
 
         rc = cli_cmd_tui(&ctx, 1, tui_argv);
+        goto out;
+    }
+    if (strcmp(argv[1], "__complete") == 0) { // the completion scripts' words: hidden
+        const char *names[sizeof(commands) / sizeof(commands[0]) + 1] = {0};
+
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+            names[i] = commands[i].name;
+        rc = cli_cmd_complete(&ctx, names, argc - 1, argv + 1);
         goto out;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {

@@ -55,18 +55,24 @@ static int
 env_key(const char *key, char *out, size_t size)
 {
     const char *cls;
+    const char *prefix = "PGDRILL_RETENTION_DAYS_";
 
     for (size_t i = 0; i < sizeof(env_keys) / sizeof(env_keys[0]); i++)
         if (strcmp(key, env_keys[i].key) == 0)
             return snprintf(out, size, "%s", env_keys[i].env) > 0;
-    if (strncmp(key, "retention_days.", 15) != 0 || key[15] == '\0' || strlen(key) > 40)
+    if (strncmp(key, "contact.", 8) == 0 && key[8] != '\0' && strlen(key) <= 40) {
+        cls = key + 8; // contact.ROLE: the emergency contacts (runbook/contacts)
+        prefix = "PGDRILL_CONTACT_";
+    } else if (strncmp(key, "retention_days.", 15) == 0 && key[15] != '\0' && strlen(key) <= 40) {
+        cls = key + 15;
+    } else {
         return 0;
-    cls = key + 15;
+    }
     for (const char *p = cls; *p; p++)
         if (!islower((unsigned char)*p) && *p != '-')
             return 0;
-    snprintf(out, size, "PGDRILL_RETENTION_DAYS_%s", cls);
-    for (char *p = out + strlen("PGDRILL_RETENTION_DAYS_"); *p; p++)
+    snprintf(out, size, "%s%s", prefix, cls);
+    for (char *p = out + strlen(prefix); *p; p++)
         *p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
     return 1;
 }
@@ -104,6 +110,8 @@ read_config_file(struct pd_config *cfg, const char *path, struct pd_err *err)
             set_default(&cfg->home, value);
         } else if (strcmp(key, "environment") == 0) {
             set_default(&cfg->environment, value);
+            // the report reads it there, as with the variable itself
+            setenv("PGDRILL_ENVIRONMENT", value, 0);
         } else if (strcmp(key, "operator") == 0) {
             set_default(&cfg->operator_name, value);
         } else if (strcmp(key, "runbooks") == 0) {
@@ -127,6 +135,29 @@ is_dir(const char *path)
     struct stat st;
 
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* cfg->hints: PGDRILL_HINTS, else the hints file next to the shipped runbooks. */
+static void
+config_hints(struct pd_config *cfg, const char *self_dir)
+{
+    static const char *const where[] = {"/../share/pgdrill/runbooks/hints", "/../runbooks/hints"};
+    const char *v = getenv("PGDRILL_HINTS");
+    struct stat st;
+
+    if (v != NULL && *v != '\0') {
+        cfg->hints = pd_xstrdup(v);
+        return;
+    }
+    for (size_t i = 0; self_dir != NULL && i < sizeof(where) / sizeof(where[0]); i++) {
+        char *p = pd_xasprintf("%s%s", self_dir, where[i]);
+
+        if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+            cfg->hints = p;
+            return;
+        }
+        free(p);
+    }
 }
 
 int
@@ -181,6 +212,7 @@ pd_config_load(struct pd_config *out, const char *self_dir, struct pd_err *err)
     }
     if (out->runbooks == NULL)
         out->runbooks = pd_xstrdup("/usr/local/share/pgdrill/runbooks");
+    config_hints(out, self_dir);
     return 0;
 }
 
@@ -192,6 +224,7 @@ pd_config_free(struct pd_config *cfg)
     PD_FREE(cfg->operator_name);
     PD_FREE(cfg->runbooks);
     PD_FREE(cfg->config_path);
+    PD_FREE(cfg->hints);
 }
 
 int

@@ -6,11 +6,13 @@
  * `key = value` lines; `#` starts a comment. Keys: home, environment,
  * operator, runbooks; and allow_plain_http, branch_ttl, retention_days,
  * retention_days.<class>, verify.history_days, verify.shrink_ratio,
- * status.backup_days, status.verify_days and status.drill_days, which set
- * PGDRILL_ALLOW_PLAIN_HTTP, PGDRILL_BRANCH_TTL, PGDRILL_RETENTION_DAYS,
- * PGDRILL_RETENTION_DAYS_<CLASS>, PGDRILL_VERIFY_HISTORY_DAYS,
- * PGDRILL_VERIFY_SHRINK_RATIO and PGDRILL_STATUS_{BACKUP,VERIFY,DRILL}_DAYS
- * in the environment unless already set (the modules that use them read the
+ * status.backup_days, status.verify_days, status.drill_days and
+ * contact.<role>, which set PGDRILL_ALLOW_PLAIN_HTTP, PGDRILL_BRANCH_TTL,
+ * PGDRILL_RETENTION_DAYS, PGDRILL_RETENTION_DAYS_<CLASS>,
+ * PGDRILL_VERIFY_HISTORY_DAYS, PGDRILL_VERIFY_SHRINK_RATIO,
+ * PGDRILL_STATUS_{BACKUP,VERIFY,DRILL}_DAYS and PGDRILL_CONTACT_<ROLE> (and
+ * environment, PGDRILL_ENVIRONMENT) in the environment unless already set
+ * (the modules that use them read the
  * environment). Secrets do not belong in it and are not read from it.
  *
  * The struct owns its strings; pd_config_free releases them.
@@ -26,6 +28,12 @@ struct pd_config {
     char *operator_name; /* PGDRILL_OPERATOR, else the login name */
     char *runbooks;      /* PGDRILL_RUNBOOKS: directory of shipped runbooks */
     char *config_path;   /* the file read, or NULL */
+    /*
+     * The troubleshooting hints (runbook/hints): PGDRILL_HINTS, else the
+     * file "hints" next to the shipped runbooks (../share/pgdrill/runbooks
+     * or the source tree's runbooks/, from self_dir); NULL when none.
+     */
+    char *hints;
 };
 
 /*

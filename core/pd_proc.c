@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_mem.h"
 
@@ -193,4 +194,65 @@ pd_proc_close_pipe(int fds[2])
             (void)close(fds[i]);
         fds[i] = -1;
     }
+}
+
+/* Read fd to its end, keeping the first max bytes in b. 0, or -1 with errno. */
+static int
+proc_read_capped(int fd, struct pd_buf *b, size_t max)
+{
+    struct pd_err ignored;
+
+    char chunk[4096];
+    ssize_t n;
+
+    for (;;) {
+        n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return 0;
+        if (b->len < max)
+            (void)pd_buf_append(b, chunk, (size_t)n < max - b->len ? (size_t)n : max - b->len,
+                                &ignored); // within the cap: cannot fail
+    }
+}
+
+int
+pd_proc_output(char **out, int *status, const char *prog, char *const *argv, size_t max,
+               struct pd_err *err)
+{
+    struct pd_buf b;
+    int p[2] = {-1, -1}, devnull = -1, rc = 0, rerr = 0;
+    pid_t pid = -1;
+
+    *out = NULL;
+    *status = 0;
+    pd_buf_init(&b, max + 1);
+    if (pipe2(p, O_CLOEXEC) != 0 || (devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "cannot start %s: %s", prog, strerror(errno));
+        goto out;
+    }
+    struct pd_proc_opts o = {
+        .prog = prog, .argv = argv, .fd_in = -1, .fd_out = p[1], .fd_err = devnull};
+    if ((rc = pd_proc_spawn(&pid, &o, err)) != 0)
+        goto out;
+    (void)close(p[1]);
+    p[1] = -1;
+    if (proc_read_capped(p[0], &b, max) != 0)
+        rerr = errno;
+    if (pd_proc_wait(pid, status, false) != pid)
+        rerr = rerr ? rerr : errno;
+    if (rerr != 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "%s: reading its output: %s", prog, strerror(rerr));
+        goto out;
+    }
+    *out = pd_xstrdup(pd_buf_str(&b));
+out:
+    pd_proc_close_pipe(p);
+    if (devnull >= 0)
+        (void)close(devnull);
+    pd_buf_free(&b);
+    return rc;
 }

@@ -64,4 +64,14 @@ void pd_proc_kill_group(pid_t pid, int sig);
 /* Close both ends of a pipe that are still open (>= 0) and mark them -1. */
 void pd_proc_close_pipe(int fds[2]);
 
+/*
+ * Run prog with argv (stdin /dev/null, stderr discarded) and collect the
+ * first max bytes of its stdout into *out (NUL-terminated; caller owns it;
+ * the rest is read and dropped). *status is its wait status. Returns 0 once
+ * the child was reaped, whatever its exit; PD_EIO (*out NULL) when it could
+ * not be started ("cannot start PROG: ...") or its output not read.
+ */
+int pd_proc_output(char **out, int *status, const char *prog, char *const *argv, size_t max,
+                   struct pd_err *err);
+
 #endif

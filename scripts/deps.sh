@@ -15,6 +15,8 @@ PKGS="$PKGS gcovr"
 PKGS="$PKGS chromium poppler-utils libxml2-utils"
 # prometheus: its promtool checks the metrics file of `pgdrill status --metrics`.
 PKGS="$PKGS prometheus"
+# zsh: tests/integration/completion.sh completes in zsh with contrib/completion/_pgdrill.
+PKGS="$PKGS zsh"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

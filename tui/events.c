@@ -9,8 +9,10 @@
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_time.h"
+#include "runbook/contacts.h"
 #include "runbook/runbook.h"
 #include "screen.h"
+#include "text.h"
 #include "views.h"
 
 /* --------------------------------------------------------- engine events */
@@ -62,6 +64,7 @@ ev_step_started(const struct runbook_stage *stage, const struct runbook_step *st
 
     free(t->action);
     t->action = pd_xstrdup(display ? display : "");
+    PD_FREE(t->hint);
     t->action_kind = step->action;
     if (step >= stage->steps && step < stage->steps + stage->n_steps) {
         t->cur_step = (int)(step - stage->steps);
@@ -122,6 +125,41 @@ ev_step_finished(const struct runbook_step *step, enum step_status st, const cha
     free(line);
     // the action stays on screen: a failure dialog comes next and refers to it
     ev_redraw(t);
+}
+
+/* The procedures' advice for the failure just shown: below it, wrapped to the screen. */
+static void
+ev_hint_shown(const struct runbook_step *step, const char *id, const char *advice, void *payload)
+{
+    struct tui *t = payload;
+    struct tui_lines l = {0};
+
+    (void)step;
+    free(t->hint);
+    t->hint = pd_xasprintf("hint (%s): %s", id, advice);
+    tui_text_wrap(&l, t->hint, draw_cols() > 24 ? draw_cols() - 4 : 20);
+    for (size_t i = 0; i < l.n; i++)
+        tui_out_push(t, STYLE_WARN, l.items[i]);
+    tui_lines_free(&l);
+    ev_redraw(t);
+}
+
+/* "\n\nWho to tell:\n  Label: text..." for an incident runbook, else "" (caller frees). */
+static char *
+contacts_text(const struct runbook *rb)
+{
+    struct contacts c;
+    struct pd_buf b;
+    struct pd_err ignored;
+
+    pd_buf_init(&b, 0);
+    runbook_contacts(&c, rb);
+    if (c.n > 0)
+        (void)pd_buf_appendf(&b, &ignored, "\n\nWho to tell:");
+    for (size_t i = 0; i < c.n; i++)
+        (void)pd_buf_appendf(&b, &ignored, "\n  %s: %s", c.v[i].role->label, c.v[i].text);
+    contacts_free(&c);
+    return pd_buf_steal(&b);
 }
 
 /* Esc in a prompt: the operator may stop the drill (it can be resumed). */
@@ -239,8 +277,12 @@ ev_failure_decision(const struct runbook_step *step, const char *why, char **rea
     const char *policy = step->on_fail == FAIL_RETRY  ? "retry"
                          : step->on_fail == FAIL_SKIP ? "skip"
                                                       : "stop";
-    d.text = pd_xasprintf("%s step %s failed:\n%s\n\nThe runbook's policy for this step: %s.",
-                          runbook_action_name(step->action), step->id, why ? why : "", policy);
+    // the procedures' hint, when one matched, right below the error; then who to tell
+    char *tell = contacts_text(t->rb);
+    d.text = pd_xasprintf("%s step %s failed:\n%s%s%s\n\nThe runbook's policy for this step: %s.%s",
+                          runbook_action_name(step->action), step->id, why ? why : "",
+                          t->hint ? "\n\n" : "", t->hint ? t->hint : "", policy, tell);
+    free(tell);
     for (;;) {
         enum tui_request r = tui_dialog_run(t, &d);
         if (r == REQ_RETRY) {
@@ -326,5 +368,6 @@ tui_engine_events(struct engine_events *ev)
         .failure_decision = ev_failure_decision,
         .tick = ev_tick,
         .plan_needed = tui_plan_needed,
+        .hint_shown = ev_hint_shown,
     };
 }

@@ -12,6 +12,7 @@
 #include "pd_buf.h"
 #include "pd_mem.h"
 #include "pd_time.h"
+#include "runbook/contacts.h"
 #include "runbook/runbook.h"
 #include "screen.h"
 
@@ -108,6 +109,22 @@ pager_handle(struct tui *t, struct tui_screen *s, enum tui_request req)
 
 /* ---------------------------------------------------------------- help */
 
+/* An incident runbook's emergency contacts, first: in an incident they matter most. */
+static void
+help_contacts(struct pager *p, const struct runbook *rb)
+{
+    struct contacts c;
+
+    runbook_contacts(&c, rb);
+    if (c.n > 0)
+        add(p, STYLE_TITLE, "%s", "Emergency contacts");
+    for (size_t i = 0; i < c.n; i++)
+        add(p, STYLE_NORMAL, "  %-22s %s", c.v[i].role->label, c.v[i].text);
+    if (c.n > 0)
+        add(p, STYLE_NORMAL, "%s", "");
+    contacts_free(&c);
+}
+
 static int
 help_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
 {
@@ -115,9 +132,9 @@ help_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
     size_t n_b;
     const struct tui_binding *b = tui_bindings(&n_b);
 
-    (void)t;
     (void)err;
     p->title = "pgdrill help";
+    help_contacts(p, t->rb);
     for (int km = 0; km < KEYMAP_COUNT; km++) {
         if (km)
             add(p, STYLE_NORMAL, "%s", "");

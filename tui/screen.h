@@ -96,6 +96,7 @@ struct tui {
     double total_secs;     /* frozen when the drill ends */
     bool running;
     char *action; /* owned: "sh: ..." of the current step */
+    char *hint;   /* owned: "hint (id): advice" for the current step's failure, or NULL */
     enum step_action action_kind;
     struct tui_out_line *out; /* output pane, ring of TUI_OUT_MAX */
     size_t out_start, out_len;

@@ -236,7 +236,7 @@ static int
 run_drill(struct tui *t, struct pd_err *err)
 {
     const struct tui_opts *o = t->opts;
-    struct engine_opts eo = {.vars = o->vars, .n_vars = o->n_vars};
+    struct engine_opts eo = {.vars = o->vars, .n_vars = o->n_vars, .hints_path = o->hints_path};
     struct engine_events ev;
     struct tui_screen *s = NULL;
     int rc;
@@ -288,6 +288,7 @@ tui_free(struct tui *t)
     free(t->out);
     free(t->status);
     free(t->action);
+    free(t->hint);
     free(t->stage_status);
     free(t->stage_secs);
     free(t->report_path);

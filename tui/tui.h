@@ -29,6 +29,7 @@ struct tui_opts {
     size_t n_vars;
     const char *script;        /* PGDRILL_TUI_SCRIPT: read keys from this file */
     const char *operator_name; /* recorded in the journal */
+    const char *hints_path;    /* the troubleshooting hints (engine_opts.hints_path); may be NULL */
 };
 
 /*

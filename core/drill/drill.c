@@ -542,6 +542,8 @@ drill_free(struct drill *d)
             free(sp->summary);
             free(sp->skip_reason);
             free(sp->failed_summary);
+            free(sp->hint_id);
+            free(sp->hint);
             free(sp->id);
             free(sp->action);
         }

@@ -87,6 +87,8 @@ enum drill_event_type {
     DRILL_EV_PLAN,        /* stage, step (the first step that changes something), passed
                              (accepted), text=the plan as shown (redacted); "declined" ends
                              the drill before that step */
+    DRILL_EV_HINT,        /* stage, step, name=hint id, text=the advice: the procedures'
+                             troubleshooting hint for the step's failure (runbook/hints) */
 };
 
 struct drill_event {
@@ -133,8 +135,10 @@ struct drill_step_state {
     char *skip_reason;
     char *failed_summary; /* summary of the last failed attempt, kept when a retry passes */
     /* Added: copied from the runbook into DRILL_EV_BEGIN, so a journal is self-contained. */
-    char *id;     /* runbook step id */
-    char *action; /* "sh", "sql", ... */
+    char *id;      /* runbook step id */
+    char *action;  /* "sh", "sql", ... */
+    char *hint_id; /* DRILL_EV_HINT of the last attempt: the hint's id and advice; or NULL */
+    char *hint;
 };
 
 struct drill_stage_state {

@@ -76,6 +76,10 @@ static const struct ev_info ev_infos[] = {
     [DRILL_EV_RESUME] = {"resume", F_TEXT, "text"},
     [DRILL_EV_END] = {"end", F_TEXT | F_NEED_TEXT, "outcome"},
     [DRILL_EV_PLAN] = {"plan", F_STAGE | F_STEP | F_PASSED | F_TEXT, "text"},
+    [DRILL_EV_HINT] = {"hint",
+                       F_STAGE | F_NEED_STAGE | F_STEP | F_NEED_STEP | F_NAME | F_NEED_NAME |
+                           F_TEXT | F_NEED_TEXT,
+                       "text"},
 };
 
 #define EV_COUNT (sizeof(ev_infos) / sizeof(ev_infos[0]))

@@ -145,6 +145,12 @@ apply_step(struct drill_step_state *sp, const struct drill_event *ev, const char
             sp->started_at = pd_xstrdup(at);
         PD_FREE(sp->finished_at);
         PD_FREE(sp->skip_reason);
+        PD_FREE(sp->hint_id); // a hint belongs to the attempt that failed
+        PD_FREE(sp->hint);
+        break;
+    case DRILL_EV_HINT:
+        set_str(&sp->hint_id, ev->name);
+        set_str(&sp->hint, ev->text);
         break;
     case DRILL_EV_STEP_END:
         sp->status = ev->status;
@@ -189,6 +195,7 @@ apply_stage(struct drill_stage_state *st, const struct drill_event *ev, const ch
     case DRILL_EV_STEP_START:
     case DRILL_EV_STEP_END:
     case DRILL_EV_STEP_SKIP:
+    case DRILL_EV_HINT:
         apply_step(&st->steps[ev->step], ev, at);
         break;
     case DRILL_EV_HUMAN:
@@ -220,6 +227,7 @@ drill_apply(struct drill *d, const struct drill_event *ev, const char *at)
     case DRILL_EV_STEP_END:
     case DRILL_EV_STEP_SKIP:
     case DRILL_EV_HUMAN:
+    case DRILL_EV_HINT:
         apply_stage(&d->stages[ev->stage], ev, at);
         break;
     case DRILL_EV_CHECK:

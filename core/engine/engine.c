@@ -135,6 +135,11 @@ engine_output(struct engine *e, const char *line, struct pd_err *err)
 
     if (e->ev.output_line != NULL)
         e->ev.output_line(e->step, r, e->payload);
+    if (e->out_text.len + strlen(r) + 1 <= ENGINE_HINT_TEXT_MAX) {
+        struct pd_err ignored; // within the cap: cannot fail
+
+        (void)pd_buf_appendf(&e->out_text, &ignored, "%s\n", r);
+    }
     if (e->n_journaled < ENGINE_OUTPUT_JOURNAL_MAX) {
         struct drill_event ev = {
             .type = DRILL_EV_OUTPUT,
@@ -184,6 +189,7 @@ engine_new(struct engine **out, const struct runbook *rb, struct drill *drill,
             return PD_EUSAGE;
     }
     e = pd_xcalloc(1, sizeof(*e));
+    pd_buf_init(&e->out_text, ENGINE_HINT_TEXT_MAX);
     e->rb = rb;
     e->drill = drill;
     if (opts != NULL)
@@ -213,6 +219,8 @@ engine_free(struct engine *e)
     if (e == NULL)
         return;
     engine_conns_free(e);
+    pd_buf_free(&e->out_text);
+    hints_free(&e->hints);
     for (size_t i = 0; i < e->n_vars; i++) {
         free(e->vars[i].name);
         if (e->vars[i].value != NULL) {
@@ -740,6 +748,7 @@ attempt_start(struct engine *e, struct attempt *a, struct pd_err *err)
         return rc;
     e->human_step = 0;
     e->n_journaled = e->n_unjournaled = 0;
+    pd_buf_reset(&e->out_text);
     e->record_rc = 0;
     if (e->ev.step_started != NULL)
         show_step(e);
@@ -759,6 +768,38 @@ attempt_run(struct engine *e, struct attempt *a)
     if (rc == 0)
         rc = engine_measure_step(e, &a->serr);
     a->dur = pd_time_mono() - t0;
+    return rc;
+}
+
+/*
+ * A failed attempt: the first hint matching the step's body, its error and
+ * its output is journaled, then shown. The hints are loaded at the first
+ * failure; a file that does not load costs a warning, not the drill.
+ */
+static int
+attempt_hint(struct engine *e, const struct attempt *a, struct pd_err *err)
+{
+    const struct hint *h;
+    struct pd_err herr;
+    char *text;
+    int rc;
+
+    if (!e->hints_loaded) {
+        e->hints_loaded = true;
+        pd_err_clear(&herr);
+        if (e->opts.hints_path != NULL && hints_load(&e->hints, e->opts.hints_path, &herr) != 0)
+            pd_log(PD_LOG_WARN, "hints: %s", herr.msg);
+    }
+    text = pd_xasprintf("%s\n%s\n%s", e->step->body ? e->step->body : "",
+                        a->res.summary ? a->res.summary : "", pd_buf_str(&e->out_text));
+    h = hints_match(&e->hints, text);
+    free(text);
+    if (h == NULL)
+        return 0;
+    struct drill_event ev = {
+        .type = DRILL_EV_HINT, .stage = e->si, .step = e->ti, .name = h->id, .text = h->advice};
+    if ((rc = engine_record(e, &ev, err)) == 0 && e->ev.hint_shown != NULL)
+        e->ev.hint_shown(e->step, h->id, h->advice, e->payload);
     return rc;
 }
 
@@ -807,6 +848,8 @@ attempt_finish(struct engine *e, struct attempt *a, int rc, struct pd_err *err)
     }
     if (e->ev.step_finished != NULL)
         e->ev.step_finished(e->step, st, a->res.summary ? a->res.summary : "", e->payload);
+    if (drc == 0 && st == STEP_FAILED)
+        drc = attempt_hint(e, a, err);
     return drc;
 }
 

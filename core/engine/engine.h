@@ -169,6 +169,12 @@ struct engine_events {
      * plan->accepted the return value is ignored.
      */
     int (*plan_needed)(const struct engine_plan *plan, void *payload);
+    /*
+     * Added: a failed step's error or output matched a troubleshooting hint
+     * (runbook/hints); called right after step_finished, once journaled.
+     */
+    void (*hint_shown)(const struct runbook_step *step, const char *id, const char *advice,
+                       void *payload);
 };
 
 struct engine_opts {
@@ -177,6 +183,13 @@ struct engine_opts {
     size_t n_vars;
     int statement_timeout_ms; /* for sql/check; 0 = 30000 */
     int sh_timeout_s;         /* default for sh steps; 0 = 600 */
+    /*
+     * The troubleshooting hints file (runbook/hints), borrowed for the
+     * engine's life; NULL: none. A failed step whose body, error or output
+     * matches a hint gets it journaled (DRILL_EV_HINT) and shown (hint_shown).
+     * A hints file that does not load is a warning in the log, not an error.
+     */
+    const char *hints_path;
 };
 
 /*

@@ -10,13 +10,17 @@
 
 #include "audit/audit.h"
 #include "engine/engine.h"
+#include "pd_buf.h"
 #include "pd_err.h"
+#include "runbook/hints.h"
 
 struct pg_conn;
 struct pg_result;
 
 /* Output lines journaled per step attempt; the rest are counted. */
 #define ENGINE_OUTPUT_JOURNAL_MAX 200
+/* How much of an attempt's output is kept for matching the hints. */
+#define ENGINE_HINT_TEXT_MAX ((size_t)64 * 1024)
 /* Result rows shown for a sql step. */
 #define ENGINE_SQL_ROWS_MAX 50
 
@@ -48,10 +52,13 @@ struct engine {
     int si, ti;
     const struct runbook_stage *stage;
     const struct runbook_step *step;
-    double human_step;    /* operator seconds inside this attempt */
-    size_t n_journaled;   /* output lines journaled in this attempt */
-    size_t n_unjournaled; /* lines past ENGINE_OUTPUT_JOURNAL_MAX */
-    int record_rc;        /* first drill_record failure of this attempt */
+    double human_step;      /* operator seconds inside this attempt */
+    size_t n_journaled;     /* output lines journaled in this attempt */
+    size_t n_unjournaled;   /* lines past ENGINE_OUTPUT_JOURNAL_MAX */
+    struct pd_buf out_text; /* this attempt's output (redacted), up to ENGINE_HINT_TEXT_MAX */
+    struct hints hints;     /* from opts.hints_path, loaded at the first failure */
+    bool hints_loaded;
+    int record_rc; /* first drill_record failure of this attempt */
     struct pd_err record_err;
 
     struct audit *audit; /* $PGDRILL_HOME/audit.log, opened before the first audited action */

@@ -20,6 +20,7 @@
 #include "pd_mem.h"
 #include "pd_time.h"
 #include "report/review.h"
+#include "runbook/contacts.h"
 #include "runbook/runbook.h"
 #include "timeline/history.h"
 
@@ -79,9 +80,11 @@ verdict(double achieved, int target)
 /* An issue: recorded by the operator or engine, or derived from a step. */
 struct issue {
     int stage;
-    const char *at;   /* borrowed, may be NULL */
-    char *text;       /* owned */
-    const char *kind; /* "recorded", "failed-step", "skipped-step" */
+    const char *at;      /* borrowed, may be NULL */
+    char *text;          /* owned */
+    const char *kind;    /* "recorded", "failed-step", "skipped-step" */
+    const char *hint_id; /* failed-step: the troubleshooting hint shown (borrowed), or NULL */
+    const char *hint;
 };
 
 static int
@@ -110,25 +113,35 @@ issues_collect(const struct drill *d, size_t *n_out)
             const char *sid = sp->id != NULL ? sp->id : "?";
 
             if (sp->status == STEP_FAILED)
-                v[n++] = (struct issue){(int)i, sp->finished_at,
+                v[n++] = (struct issue){(int)i,
+                                        sp->finished_at,
                                         sp->summary != NULL && sp->summary[0] != '\0'
                                             ? pd_xasprintf("step %s failed: %s", sid, sp->summary)
                                             : pd_xasprintf("step %s failed", sid),
-                                        "failed-step"};
+                                        "failed-step",
+                                        sp->hint_id,
+                                        sp->hint};
             else if (sp->status == STEP_SKIPPED)
                 v[n++] =
-                    (struct issue){(int)i, sp->finished_at,
+                    (struct issue){(int)i,
+                                   sp->finished_at,
                                    sp->skip_reason != NULL && sp->skip_reason[0] != '\0'
                                        ? pd_xasprintf("step %s skipped: %s", sid, sp->skip_reason)
                                        : pd_xasprintf("step %s skipped", sid),
-                                   "skipped-step"};
+                                   "skipped-step",
+                                   NULL,
+                                   NULL};
         }
     }
     // Recorded issues go after the step-derived ones of the same millisecond: they
     // usually describe a failure that just happened. The insertion sort is stable.
     for (size_t i = 0; i < d->n_issues; i++)
-        v[n++] = (struct issue){d->issues[i].stage, d->issues[i].at, pd_xstrdup(d->issues[i].text),
-                                "recorded"};
+        v[n++] = (struct issue){d->issues[i].stage,
+                                d->issues[i].at,
+                                pd_xstrdup(d->issues[i].text),
+                                "recorded",
+                                NULL,
+                                NULL};
     for (size_t i = 1; i < n; i++) {
         struct issue x = v[i];
         size_t j = i;
@@ -178,6 +191,31 @@ add_target(cJSON *o, const char *key, int s)
         cJSON_AddNumberToObject(o, key, s);
     else
         cJSON_AddNullToObject(o, key);
+}
+
+/*
+ * A real incident (PGDRILL_ENVIRONMENT=PRODUCTION) of an incident runbook:
+ * who was to be told, as "contacts": [{role, label, contact}].
+ */
+static void
+json_contacts(cJSON *root, const struct runbook *rb)
+{
+    struct contacts c;
+    cJSON *a;
+
+    runbook_contacts(&c, rb);
+    if (c.n > 0 && contacts_production()) {
+        a = cJSON_AddArrayToObject(root, "contacts");
+        for (size_t i = 0; i < c.n; i++) {
+            cJSON *o = cJSON_CreateObject();
+
+            add_str(o, "role", c.v[i].role->name);
+            add_str(o, "label", c.v[i].role->label);
+            add_str(o, "contact", c.v[i].text);
+            cJSON_AddItemToArray(a, o);
+        }
+    }
+    contacts_free(&c);
 }
 
 static cJSON *
@@ -306,9 +344,14 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
         add_str(o, "at", issues[i].at);
         add_str(o, "text", issues[i].text);
         add_str(o, "kind", issues[i].kind);
+        if (issues[i].hint != NULL) {
+            add_str(o, "hint_id", issues[i].hint_id);
+            add_str(o, "hint", issues[i].hint);
+        }
         cJSON_AddItemToArray(a, o);
     }
     issues_free(issues, n_issues);
+    json_contacts(root, rb);
     report_review_json(root, d, rb);
     cJSON_AddNumberToObject(root, "resumes", d->n_resumes);
     cJSON_AddBoolToObject(root, "truncated_tail", d->truncated_tail);
@@ -665,12 +708,37 @@ md_issues(struct md *m, const struct drill *d)
     struct drill_text *t = pd_xcalloc(n ? n : 1, sizeof(*t));
 
     for (size_t i = 0; i < n; i++)
-        t[i] = (struct drill_text){v[i].stage, pd_xstrdup(v[i].at), v[i].text};
+        t[i] = (struct drill_text){
+            v[i].stage, pd_xstrdup(v[i].at),
+            v[i].hint ? pd_xasprintf("%s; hint (%s): %s", v[i].text, v[i].hint_id, v[i].hint)
+                      : v[i].text};
     md_texts(m, d, "Issues", t, n);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(t[i].at);
+        if (v[i].hint)
+            free(t[i].text);
+    }
     free(t);
     issues_free(v, n);
+}
+
+/* "Who to tell", for a real incident of an incident runbook (json_contacts). */
+static void
+md_contacts(struct md *m, const struct runbook *rb)
+{
+    struct contacts c;
+
+    runbook_contacts(&c, rb);
+    if (c.n > 0 && contacts_production()) {
+        md_put(m, "## Who to tell\n\n");
+        for (size_t i = 0; i < c.n; i++) {
+            md_printf(m, "- **%s**: ", c.v[i].role->label);
+            md_item_text(m, c.v[i].text);
+            md_put(m, "\n");
+        }
+        md_put(m, "\n");
+    }
+    contacts_free(&c);
 }
 
 static void
@@ -740,6 +808,7 @@ md_string(char **out, const struct drill *d, const struct runbook *rb,
     md_checks(&m, d);
     md_texts(&m, d, "Notes", d->notes, d->n_notes);
     md_issues(&m, d);
+    md_contacts(&m, rb);
     {
         char *review = report_review_md(d, rb);
 

@@ -26,6 +26,7 @@
 #include "pd_mem.h"
 #include "pd_sha256.h"
 #include "pd_time.h"
+#include "runbook/contacts.h"
 #include "runbook/parse.intern.h"
 #include "runbook/runbook.intern.h"
 
@@ -506,6 +507,29 @@ decl_name(struct input_decl *d)
     return true;
 }
 
+/* `contact: ROLE TEXT`: one emergency contact (runbook/contacts). */
+static void
+parse_contact(struct rb_ctx *c, struct runbook *rb, const char *value, struct runbook_pos vp)
+{
+    size_t n = strcspn(value, " \t");
+    char *role = pd_xstrndup(value, n);
+    const char *text = value + n + strspn(value + n, " \t");
+
+    if (runbook_contact_role(role) == NULL) {
+        rb_diag(c, vp.line, vp.col,
+                "unknown contact role '%s' (on-call, dba, security, devops, neon-support, "
+                "aws-support)",
+                role);
+    } else if (text[0] == '\0') {
+        rb_diag(c, vp.line, vp.col, "contact %s: who and how to reach them is missing", role);
+    } else {
+        rb->contacts = pd_xrealloc(rb->contacts, (rb->n_contacts + 1) * sizeof(*rb->contacts));
+        rb->contacts[rb->n_contacts++] = (struct runbook_contact){role, pd_xstrdup(text)};
+        role = NULL;
+    }
+    free(role);
+}
+
 /*
  * `input: NAME TYPE [required|optional] [default=VALUE] "prompt"`. The
  * value starts at byte voff of literal line text (base: source line).
@@ -549,7 +573,8 @@ out:
     runbook_toks_free(&d.toks);
 }
 
-static const char meta_keys[] = "id title use-case environment expected rto rpo drill input";
+static const char meta_keys[] =
+    "id title use-case environment expected rto rpo drill input contact";
 
 /* The `pgdrill` block: one `key: value` per line, `#` comments. */
 static void
@@ -594,7 +619,8 @@ parse_metadata(struct rb_ctx *c, cmark_node *node, char **title_override)
             rb_diag(c, kp.line, kp.col, "unknown metadata key '%s'", key);
             goto next;
         }
-        if (strcmp(key, "input") != 0 && (first = rb_seen_add(&keys, key, kp.line)) != 0) {
+        if (strcmp(key, "input") != 0 && strcmp(key, "contact") != 0 &&
+            (first = rb_seen_add(&keys, key, kp.line)) != 0) {
             rb_diag(c, kp.line, kp.col, "duplicate metadata key '%s' (first at line %d)", key,
                     first);
             goto next;
@@ -619,6 +645,8 @@ parse_metadata(struct rb_ctx *c, cmark_node *node, char **title_override)
                 rb_diag(c, vp.line, vp.col, "bad value '%s' for drill (expected yes or no)", value);
         } else if (strcmp(key, "input") == 0) {
             parse_input_decl(c, value, lit, off + v, base);
+        } else if (strcmp(key, "contact") == 0) {
+            parse_contact(c, rb, value, vp);
         } else {
             if (runbook_parse_duration(&d, value) != 0)
                 rb_diag(c, vp.line, vp.col, "bad duration '%s'", value);
@@ -1313,6 +1341,11 @@ runbook_free(struct runbook *rb)
     free(rb->id);
     free(rb->title);
     free(rb->use_case);
+    for (size_t i = 0; i < rb->n_contacts; i++) {
+        free(rb->contacts[i].role);
+        free(rb->contacts[i].text);
+    }
+    free(rb->contacts);
     free(rb->environment);
     free(rb->prose);
     free(rb);

@@ -123,6 +123,12 @@ struct runbook_stage {
     struct runbook_pos pos;
 };
 
+/* A `contact: ROLE TEXT` line of the metadata (runbook/contacts). */
+struct runbook_contact {
+    char *role; /* "on-call", "dba", "security", "neon-support", "aws-support" */
+    char *text; /* who and how: "Jane Doe, +1 555 0100" */
+};
+
 struct runbook {
     char *path;
     char *id;
@@ -140,6 +146,8 @@ struct runbook {
     char sha256[65];        /* of the whole file */
     char stages_sha256[65]; /* stage ids, titles, step actions, attributes, bodies: resume guard */
     char *prose;            /* Markdown source of the intro before the first stage, may be "" */
+    struct runbook_contact *contacts; /* emergency contacts, in file order */
+    size_t n_contacts;
 };
 
 struct runbook_diag {

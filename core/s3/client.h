@@ -110,6 +110,15 @@ int s3_client_head(struct s3_client *c, struct s3_head *out, const char *bucket,
 void s3_head_free(struct s3_head *h);
 
 /*
+ * HEAD the bucket itself: it exists and these credentials may use it.
+ * *server_time is the answer's Date header (epoch seconds; 0 when absent
+ * or unreadable), the server's clock for a skew check. PD_ENOENT when the
+ * bucket does not exist.
+ */
+int s3_client_head_bucket(struct s3_client *c, const char *bucket, double *server_time,
+                          struct pd_err *err);
+
+/*
  * Streaming sink for GET: return 0 to go on, or a negative PD_E* (with err
  * set) to stop the download with that error.
  */

@@ -61,6 +61,26 @@ out:
     return rc;
 }
 
+int
+s3_client_head_bucket(struct s3_client *c, const char *bucket, double *server_time,
+                      struct pd_err *err)
+{
+    struct s3_req rq = {
+        .method = "HEAD", .bucket = bucket, .key = "", .payload_hash = S3_SIGV4_EMPTY_SHA256};
+    struct s3_resp rs;
+    int rc;
+
+    *server_time = 0;
+    if ((rc = s3_request(c, &rq, &rs, err)) != 0)
+        goto out;
+    *server_time = parse_http_date(rs.date);
+    if (rs.status != 200)
+        rc = s3_status_error("HEAD", &rq, &rs, err);
+out:
+    s3_resp_free(&rs);
+    return rc;
+}
+
 void
 s3_head_free(struct s3_head *h)
 {

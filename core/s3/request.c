@@ -30,6 +30,7 @@ resp_clear_headers(struct s3_resp *rs)
     PD_FREE(rs->content_range);
     PD_FREE(rs->bucket_region);
     PD_FREE(rs->checksum);
+    PD_FREE(rs->date);
     for (size_t i = 0; i < rs->n_meta * 2; i++)
         free(rs->meta[i]);
     PD_FREE(rs->meta);
@@ -114,6 +115,9 @@ on_header(const char *line, size_t len, void *ud)
     } else if (IS("x-amz-checksum-sha256")) {
         free(rs->checksum);
         rs->checksum = pd_xstrdup(v);
+    } else if (IS("date")) {
+        free(rs->date);
+        rs->date = pd_xstrdup(v);
     } else if (IS("content-length")) {
         char *e;
 

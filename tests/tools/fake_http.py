@@ -8,6 +8,7 @@ tests/contract/neon_proxy.py stand in front of those).
 
   fake_http.py [--port N] [--tls CERT KEY] [--status N] [--content-type T]
                [--body TEXT] [--record FILE [--record-head]] [--log FILE]
+               [--date-offset S]
 
   --port N        listen on 127.0.0.1:N (default 0: a free port)
   --tls CERT KEY  serve HTTPS with this certificate chain and key
@@ -21,6 +22,10 @@ tests/contract/neon_proxy.py stand in front of those).
   --log FILE      append one JSON line per request to FILE: method, path,
                   content_type and body (text); a webhook receiver that keeps
                   every message, so a test can count them
+  --date-offset S the Date header is this many seconds off the real time
+                  (a server with a wrong clock, for the clock-skew check)
+
+HEAD is answered like the other methods, without the body.
 
 Prints "listening on 127.0.0.1:PORT" once it listens; runs until killed.
 """
@@ -30,6 +35,7 @@ import json
 import os
 import ssl
 import sys
+import time
 
 
 def parse_args():
@@ -42,6 +48,7 @@ def parse_args():
     p.add_argument("--record")
     p.add_argument("--record-head", action="store_true")
     p.add_argument("--log")
+    p.add_argument("--date-offset", type=float, default=0.0)
     return p.parse_args()
 
 
@@ -80,9 +87,15 @@ def handler_class(args):
                 self.send_header("Content-Type", args.content_type)
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
-            self.wfile.write(answer)
+            if self.command != "HEAD":
+                self.wfile.write(answer)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = answer
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = answer
+
+        def date_time_string(self, timestamp=None):
+            if timestamp is None:
+                timestamp = time.time()
+            return super().date_time_string(timestamp + args.date_offset)
 
         def log_message(self, format, *a):  # pylint: disable=redefined-builtin
             pass

@@ -190,13 +190,38 @@ test_close_pipe(void **state)
     assert_int_equal(p[0], -1);
 }
 
+/* pd_proc_output keeps the first max bytes of stdout, drops stderr and gives the status. */
+static void
+test_output(void **state)
+{
+    char *argv[] = {S("sh"), S("-c"), S("echo 'pg_dump (PostgreSQL) 15.4'; echo noise >&2; exit 3"),
+                    NULL};
+    char *cut[] = {S("sh"), S("-c"), S("printf abcdefgh"), NULL};
+    char *none[] = {S("pd-proc-no-such-program"), NULL};
+    char *out = NULL;
+    int status = -1;
+    struct pd_err err = {0};
+
+    (void)state;
+    assert_int_equal(pd_proc_output(&out, &status, "sh", argv, 100, &err), 0);
+    assert_string_equal(out, "pg_dump (PostgreSQL) 15.4\n");
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+    free(out);
+    assert_int_equal(pd_proc_output(&out, &status, "sh", cut, 3, &err), 0);
+    assert_string_equal(out, "abc");
+    free(out);
+    assert_int_equal(pd_proc_output(&out, &status, none[0], none, 10, &err), PD_EIO);
+    assert_null(out);
+    assert_string_equal(err.msg, "cannot start pd-proc-no-such-program: No such file or directory");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spawn_output_env), cmocka_unit_test(test_cannot_start),
         cmocka_unit_test(test_failed_callback),  cmocka_unit_test(test_group_kill),
-        cmocka_unit_test(test_close_pipe),
+        cmocka_unit_test(test_close_pipe),       cmocka_unit_test(test_output),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
