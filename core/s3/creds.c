@@ -446,84 +446,129 @@ src_web_identity(struct creds_keys *out, struct source_ctx *sc, const char *prof
     return rc;
 }
 
-static int profile_keys(struct creds_keys *out, struct source_ctx *sc, const char *profile,
-                        int depth, struct pd_err *err);
 static int src_container(struct creds_keys *out, struct source_ctx *sc, const char *profile,
                          int depth, struct pd_err *err);
 static int src_imds(struct creds_keys *out, struct source_ctx *sc, const char *profile, int depth,
                     struct pd_err *err);
 static int file_static_keys(struct creds_keys *out, struct source_ctx *sc, const char *profile,
                             struct pd_err *err);
+static int profile_base(struct creds_keys *out, struct source_ctx *sc, const char *profile,
+                        struct pd_err *err);
 
-/* The credentials role_arn is assumed with: source_profile or credential_source. */
+/* What credential_source may name. */
+static const struct {
+    const char *name;
+    int (*resolve)(struct creds_keys *out, struct source_ctx *sc, const char *profile, int depth,
+                   struct pd_err *err);
+} credential_sources[] = {
+    {"Environment", src_env},
+    {"EcsContainer", src_container},
+    {"Ec2InstanceMetadata", src_imds},
+};
+
+/* The keys the last role profile of a chain is assumed with: credential_source or its own keys. */
 static int
-role_source(struct creds_keys *out, struct source_ctx *sc, const char *profile, int depth,
-            struct pd_err *err)
+role_base(struct creds_keys *out, struct source_ctx *sc, const char *profile, struct pd_err *err)
 {
-    const char *sp = config_get(&sc->l->cfg_ini, profile, "source_profile");
     const char *cs = config_get(&sc->l->cfg_ini, profile, "credential_source");
-    int rc = CREDS_NOT_HERE;
 
-    if (sp && cs)
-        return PD_ERR_SET(err, PD_EINPUT,
-                          "s3: profile '%s' sets both source_profile and credential_source",
-                          profile);
-    if (sp && strcmp(sp, profile) == 0)
-        rc = file_static_keys(out, sc, profile, err); // a role profile that holds its own keys
-    else if (sp)
-        rc = profile_keys(out, sc, sp, depth + 1, err);
-    else if (cs && strcmp(cs, "Environment") == 0)
-        rc = src_env(out, sc, profile, depth, err);
-    else if (cs && strcmp(cs, "EcsContainer") == 0)
-        rc = src_container(out, sc, profile, depth, err);
-    else if (cs && strcmp(cs, "Ec2InstanceMetadata") == 0)
-        rc = src_imds(out, sc, profile, depth, err);
-    else if (cs)
-        return PD_ERR_SET(err, PD_EINPUT,
-                          "s3: credential_source '%.40s' of profile '%s' is not Environment, "
-                          "EcsContainer or Ec2InstanceMetadata",
-                          cs, profile);
-    else
-        return PD_ERR_SET(err, PD_EINPUT,
-                          "s3: profile '%s' has role_arn but no source_profile or "
-                          "credential_source",
-                          profile);
-    if (rc == CREDS_NOT_HERE)
-        return PD_ERR_SET(err, PD_EINPUT, "s3: the source of role profile '%s' has no credentials",
-                          profile);
-    return rc;
+    if (cs == NULL)
+        return file_static_keys(out, sc, profile, err); // source_profile names itself
+    for (size_t i = 0; i < sizeof(credential_sources) / sizeof(credential_sources[0]); i++) {
+        if (strcmp(cs, credential_sources[i].name) == 0)
+            return credential_sources[i].resolve(out, sc, profile, 0, err);
+    }
+    return PD_ERR_SET(err, PD_EINPUT,
+                      "s3: credential_source '%.40s' of profile '%s' is not Environment, "
+                      "EcsContainer or Ec2InstanceMetadata",
+                      cs, profile);
 }
 
-/* role_arn: STS AssumeRole signed with the source's credentials. */
+/* role_arn of profile: STS AssumeRole signed with src. */
 static int
-profile_role(struct creds_keys *out, struct source_ctx *sc, const char *profile, int depth,
-             struct pd_err *err)
+assume_role(struct creds_keys *out, struct source_ctx *sc, const char *profile,
+            const struct creds_keys *src, struct pd_err *err)
 {
     const struct ini *cfg = &sc->l->cfg_ini;
-    const char *role = config_get(cfg, profile, "role_arn");
-    struct creds_keys src = {0};
-    char *endpoint = NULL, *fallback = NULL, *session = NULL;
-    int rc;
+    char *fallback = pd_xasprintf("https://sts.%s.amazonaws.com", sc->region);
+    char *endpoint = service_endpoint(sc->l, "AWS_ENDPOINT_URL_STS", fallback);
+    char *session = session_name(config_get(cfg, profile, "role_session_name"));
+    int rc = creds_sts_assume_role(out, endpoint, sc->region, config_get(cfg, profile, "role_arn"),
+                                   session, config_get(cfg, profile, "external_id"), src, err);
 
-    if (config_get(cfg, profile, "mfa_serial"))
-        return PD_ERR_SET(err, PD_EINPUT,
-                          "s3: profile '%s' needs an MFA code (mfa_serial) and pgdrill runs "
-                          "headless: use a profile without mfa_serial, or export temporary keys "
-                          "(aws configure export-credentials --profile %s --format env)",
-                          profile, profile);
-    if ((rc = role_source(&src, sc, profile, depth, err)) != 0)
-        goto out;
-    fallback = pd_xasprintf("https://sts.%s.amazonaws.com", sc->region);
-    endpoint = service_endpoint(sc->l, "AWS_ENDPOINT_URL_STS", fallback);
-    session = session_name(config_get(cfg, profile, "role_session_name"));
-    rc = creds_sts_assume_role(out, endpoint, sc->region, role, session,
-                               config_get(cfg, profile, "external_id"), &src, err);
     sc->from = "assume role";
-out:
-    creds_keys_free(&src);
     free(endpoint);
     free(fallback);
     free(session);
+    return rc;
+}
+
+/*
+ * The role profiles from profile down its source_profile links (chain[0] is
+ * profile), checked; *base is the first profile without role_arn, or NULL
+ * when the last role profile has credential_source or names itself.
+ */
+static int
+role_chain(const char **chain, size_t *n, const char **base, const struct source_ctx *sc,
+           const char *profile, struct pd_err *err)
+{
+    const struct ini *cfg = &sc->l->cfg_ini;
+    const char *p = profile;
+
+    *n = 0;
+    *base = NULL;
+    while (config_get(cfg, p, "role_arn")) {
+        const char *sp = config_get(cfg, p, "source_profile");
+        const char *cs = config_get(cfg, p, "credential_source");
+
+        if (*n == CREDS_DEPTH_MAX)
+            return PD_ERR_SET(err, PD_EINPUT,
+                              "s3: source_profile chain through '%s' is too deep (a loop?)", p);
+        if (config_get(cfg, p, "mfa_serial"))
+            return PD_ERR_SET(err, PD_EINPUT,
+                              "s3: profile '%s' needs an MFA code (mfa_serial) and pgdrill runs "
+                              "headless: use a profile without mfa_serial, or export temporary "
+                              "keys (aws configure export-credentials --profile %s --format env)",
+                              p, p);
+        if (sp && cs)
+            return PD_ERR_SET(err, PD_EINPUT,
+                              "s3: profile '%s' sets both source_profile and credential_source", p);
+        if (sp == NULL && cs == NULL)
+            return PD_ERR_SET(err, PD_EINPUT,
+                              "s3: profile '%s' has role_arn but no source_profile or "
+                              "credential_source",
+                              p);
+        chain[(*n)++] = p;
+        if (sp == NULL || strcmp(sp, p) == 0)
+            return 0;
+        p = sp;
+    }
+    *base = p;
+    return 0;
+}
+
+/* role_arn profiles: the base keys, then each role assumed in turn, the last one first. */
+static int
+profile_roles(struct creds_keys *out, struct source_ctx *sc, const char **chain, size_t n,
+              const char *base, struct pd_err *err)
+{
+    struct creds_keys cur = {0};
+    int rc = base ? profile_base(&cur, sc, base, err) : role_base(&cur, sc, chain[n - 1], err);
+
+    if (rc == CREDS_NOT_HERE)
+        rc = PD_ERR_SET(err, PD_EINPUT, "s3: the source of role profile '%s' has no credentials",
+                        chain[n - 1]);
+    for (size_t i = n; rc == 0 && i > 0; i--) {
+        struct creds_keys next = {0};
+
+        rc = assume_role(&next, sc, chain[i - 1], &cur, err);
+        creds_keys_free(&cur);
+        cur = next;
+    }
+    if (rc == 0)
+        *out = cur;
+    else
+        creds_keys_free(&cur);
     return rc;
 }
 
@@ -664,21 +709,14 @@ file_static_keys(struct creds_keys *out, struct source_ctx *sc, const char *prof
     return 0;
 }
 
-/* One profile: role_arn, SSO, keys in the credentials file, credential_process, config keys. */
+/* A profile without role_arn: SSO, keys in the credentials file, credential_process, config keys.
+ */
 static int
-profile_keys(struct creds_keys *out, struct source_ctx *sc, const char *profile, int depth,
-             struct pd_err *err)
+profile_base(struct creds_keys *out, struct source_ctx *sc, const char *profile, struct pd_err *err)
 {
     const struct load *l = sc->l;
     const char *process = config_get(&l->cfg_ini, profile, "credential_process");
 
-    if (depth > CREDS_DEPTH_MAX)
-        return PD_ERR_SET(err, PD_EINPUT,
-                          "s3: source_profile chain through '%s' is too deep "
-                          "(a loop?)",
-                          profile);
-    if (config_get(&l->cfg_ini, profile, "role_arn"))
-        return profile_role(out, sc, profile, depth, err);
     if (config_get(&l->cfg_ini, profile, "sso_session") ||
         config_get(&l->cfg_ini, profile, "sso_start_url"))
         return profile_sso(out, sc, profile, err);
@@ -689,11 +727,22 @@ profile_keys(struct creds_keys *out, struct source_ctx *sc, const char *profile,
     return creds_process(out, process, profile, err);
 }
 
+/* The profile's own source: role_arn (down its source_profile links), else the base kinds. */
 static int
 src_profile(struct creds_keys *out, struct source_ctx *sc, const char *profile, int depth,
             struct pd_err *err)
 {
-    return profile_keys(out, sc, profile, depth, err);
+    const char *chain[CREDS_DEPTH_MAX];
+    const char *base;
+    size_t n;
+    int rc;
+
+    (void)depth;
+    if ((rc = role_chain(chain, &n, &base, sc, profile, err)) != 0)
+        return rc;
+    if (n == 0)
+        return profile_base(out, sc, profile, err);
+    return profile_roles(out, sc, chain, n, base, err);
 }
 
 /* ECS and EKS Pod Identity: a local endpoint, perhaps with an authorization token. */
@@ -786,6 +835,10 @@ load_keys(struct s3_creds *out, const struct load *l, struct pd_err *err)
         if (rc == 0 && !creds_chain[i].expires)
             k.expires_at = 0;
         out->keys_by_profile = creds_chain[i].by_profile;
+        pd_log(PD_LOG_DEBUG, "s3: credential source %s: %s", creds_chain[i].name,
+               rc == CREDS_NOT_HERE ? "not configured"
+               : rc == 0            ? "used"
+                                    : "failed");
         if (rc != CREDS_NOT_HERE)
             break;
     }

@@ -588,9 +588,9 @@ creds_process(struct creds_keys *out, const char *cmdline, const char *profile, 
     }
     struct pd_proc_opts po = {
         .prog = argv[0], .argv = argv, .fd_in = -1, .fd_out = fds[1], .fd_err = -1};
-    if ((rc = pd_proc_spawn(&pid, &po, err)) != 0) {
+    if (pd_proc_spawn(&pid, &po, err) != 0) {
         pd_err_prefix(err, "s3: %s: ", what);
-        rc = PD_ESERVICE;
+        rc = PD_ESERVICE; // the helper is an outside service that could not start
         err->kind = PD_ESERVICE;
         goto out;
     }
