@@ -788,7 +788,7 @@ src_imds(struct creds_keys *out, struct source_ctx *sc, const char *profile, int
     const char *configured = env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
     char *endpoint;
     struct pd_err e2 = {0};
-    int rc;
+    int rc, attempts;
 
     (void)profile;
     (void)depth;
@@ -797,7 +797,12 @@ src_imds(struct creds_keys *out, struct source_ctx *sc, const char *profile, int
     endpoint = pd_xstrdup(configured ? configured : IMDS_DEFAULT);
     for (size_t n = strlen(endpoint); n > 0 && endpoint[n - 1] == '/'; n--)
         endpoint[n - 1] = '\0';
-    rc = creds_imds(out, endpoint, IMDS_TIMEOUT_MS, configured ? err : &e2);
+    // one attempt by default, as the SDKs make: a host that is not on EC2 waits 1 s at most
+    attempts = (int)strtol(
+        env("AWS_METADATA_SERVICE_NUM_ATTEMPTS") ? env("AWS_METADATA_SERVICE_NUM_ATTEMPTS") : "1",
+        NULL, 10);
+    rc = creds_imds(out, endpoint, IMDS_TIMEOUT_MS, attempts >= 1 && attempts <= 5 ? attempts : 1,
+                    configured ? err : &e2);
     if (rc != 0 && !configured) {
         pd_log(PD_LOG_DEBUG, "s3: no instance metadata: %s", e2.msg);
         rc = CREDS_NOT_HERE;

@@ -26,7 +26,8 @@
  *                    169.254.170.2) or _FULL_URI, with
  *                    AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE);
  *   5. IMDSv2        a session token PUT, then the instance role's keys,
- *                    1 s per request; AWS_EC2_METADATA_DISABLED=true skips
+ *                    1 s per request, one attempt (AWS_METADATA_SERVICE_NUM_ATTEMPTS
+ *                    up to 5); AWS_EC2_METADATA_DISABLED=true skips
  *                    it; AWS_EC2_METADATA_SERVICE_ENDPOINT moves it (and
  *                    makes a silent endpoint an error, not "no credentials").
  *   STS goes to AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else

@@ -39,9 +39,11 @@ int creds_container(struct creds_keys *out, const char *url, const char *auth, s
 
 /*
  * IMDSv2 at endpoint ("http://169.254.169.254"): a session token PUT, then
- * the role and its credentials, each request within timeout_ms.
+ * the role and its credentials, each request within timeout_ms, tried
+ * attempts times.
  */
-int creds_imds(struct creds_keys *out, const char *endpoint, long timeout_ms, struct pd_err *err);
+int creds_imds(struct creds_keys *out, const char *endpoint, long timeout_ms, int attempts,
+               struct pd_err *err);
 
 /* Run cmdline (split into argv, no shell) and read its JSON (Version 1). */
 int creds_process(struct creds_keys *out, const char *cmdline, const char *profile,

@@ -401,11 +401,11 @@ out:
 /* One IMDS request; *body_out (caller owns) is the answer of a 200. */
 static int
 imds_call(char **body_out, const char *method, const char *url, const char *header, long timeout_ms,
-          struct pd_err *err)
+          int attempts, struct pd_err *err)
 {
     struct http_response resp;
     const char *headers[] = {header};
-    struct call c = {method, url, method[0] == 'P' ? "" : NULL, headers, 1, timeout_ms, 2};
+    struct call c = {method, url, method[0] == 'P' ? "" : NULL, headers, 1, timeout_ms, attempts};
     int rc;
 
     *body_out = NULL;
@@ -421,7 +421,8 @@ imds_call(char **body_out, const char *method, const char *url, const char *head
 }
 
 int
-creds_imds(struct creds_keys *out, const char *endpoint, long timeout_ms, struct pd_err *err)
+creds_imds(struct creds_keys *out, const char *endpoint, long timeout_ms, int attempts,
+           struct pd_err *err)
 {
     char *token = NULL, *roles = NULL, *answer = NULL, *hdr = NULL, *url = NULL;
     int rc;
@@ -429,14 +430,14 @@ creds_imds(struct creds_keys *out, const char *endpoint, long timeout_ms, struct
     memset(out, 0, sizeof(*out));
     url = pd_xasprintf("%s/latest/api/token", endpoint);
     rc = imds_call(&token, "PUT", url, "X-aws-ec2-metadata-token-ttl-seconds: 21600", timeout_ms,
-                   err);
+                   attempts, err);
     if (rc != 0)
         goto out;
     pd_redact_register(pd_trim(token));
     hdr = pd_xasprintf("X-aws-ec2-metadata-token: %s", pd_trim(token));
     free(url);
     url = pd_xasprintf("%s/latest/meta-data/iam/security-credentials/", endpoint);
-    if ((rc = imds_call(&roles, "GET", url, hdr, timeout_ms, err)) != 0)
+    if ((rc = imds_call(&roles, "GET", url, hdr, timeout_ms, attempts, err)) != 0)
         goto out;
     char *role = pd_trim(roles);
     role[strcspn(role, "\r\n")] = '\0';
@@ -446,7 +447,7 @@ creds_imds(struct creds_keys *out, const char *endpoint, long timeout_ms, struct
     }
     free(url);
     url = pd_xasprintf("%s/latest/meta-data/iam/security-credentials/%s", endpoint, role);
-    if ((rc = imds_call(&answer, "GET", url, hdr, timeout_ms, err)) != 0)
+    if ((rc = imds_call(&answer, "GET", url, hdr, timeout_ms, attempts, err)) != 0)
         goto out;
     rc = json_keys(out, answer, "Token", "instance metadata", err);
 out:
