@@ -58,6 +58,7 @@ mkdir -p "$HOME/.aws"
 printf '%s' "$WEB_TOKEN" >"$W/web-token"
 printf '%s' "$CONTAINER_TOKEN" >"$W/container-token"
 # pgdrill_src NAME VAR=VALUE...: pgdrill backup --json with only these credential variables
+# (with DRY_RUN=1: --dry-run, which signs only the retention listing)
 pgdrill_src() {
     local name=$1
     shift
@@ -65,7 +66,7 @@ pgdrill_src() {
         PGDRILL_HOME="$HOMEDIR" DATABASE_URL="$SRC" PGDRILL_BACKUP_URI="s3://testbucket/$name" \
         AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE="$W/config" \
         AWS_SHARED_CREDENTIALS_FILE="$W/credentials" "$@" \
-        "$PGDRILL_BIN" backup --json >"$W/$name.json" 2>"$W/$name.err"
+        "$PGDRILL_BIN" backup --json ${DRY_RUN:+--dry-run} >"$W/$name.json" 2>"$W/$name.err"
 }
 keys_under() { s3_aws s3api list-objects-v2 --bucket testbucket --prefix "$1/" --query 'Contents[].Key' --output text | tr '\t' '\n' | grep -cv '^None$'; }
 issued_key() { python3 -c 'import json,sys; ks=[json.loads(l)["key"] for l in open(sys.argv[1]) if json.loads(l)["source"]==sys.argv[2]]; print(ks[-1] if ks else "")' "$S3_ISSUED" "$1"; }
@@ -119,6 +120,14 @@ sso_region = eu-west-1
 role_arn = arn:aws:iam::123456789012:role/backup
 source_profile = base
 mfa_serial = arn:aws:iam::123456789012:mfa/op
+[profile chained]
+role_arn = arn:aws:iam::123456789012:role/outer
+source_profile = inner
+external_id = pgdrill-ext
+[profile inner]
+role_arn = arn:aws:iam::123456789012:role/inner
+credential_source = EcsContainer
+external_id = pgdrill-ext
 [profile badproc]
 credential_process = $W/cred-fail
 [profile badjson]
@@ -127,6 +136,17 @@ EOF
 cfg 900 '"external_id": "pgdrill-ext"'
 pgdrill_src role AWS_PROFILE=assumer AWS_ENDPOINT_URL_STS="$EP"
 expect_ok role role "assume role \\(profile assumer\\)" $?
+
+# two roles: inner assumed with the container's keys, outer with inner's (a dry run: a listing)
+cp "$S3_ISSUED" "$S3_ISSUED.before"
+DRY_RUN=1 pgdrill_src chained AWS_PROFILE=chained AWS_ENDPOINT_URL_STS="$EP" \
+    AWS_CONTAINER_CREDENTIALS_FULL_URI="$EP/container/v2/credentials" \
+    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="$W/container-token"
+is "$?" 0 "a role chain (source_profile, then credential_source EcsContainer): exits 0"
+is "$(diff "$S3_ISSUED.before" "$S3_ISSUED" | sed -n 's/^> {"source": "\([a-z]*\)".*/\1/p' | tr '\n' ' ')" \
+    "container role role " "  the container's keys, then two AssumeRole calls, each signed with the keys before"
+k=$(issued_key role)
+check "  the proxy saw the outer role's key ($k)" grep -q "^$k [1-9]" <(s3_proxy_keys)
 
 # credential_process: a script (with a space in its path) that asks the endpoint for keys
 cat >"$W/cred proc" <<EOF
