@@ -365,8 +365,7 @@ read_token(char **out, const char *path, const char *what, struct pd_err *err)
         return PD_ERR_SET(err, PD_EINPUT, "s3: %s: %s is empty", what, path);
     }
     *out = pd_xstrdup(t);
-    memset(text, 0, strlen(text));
-    free(text);
+    pd_free_secret(text);
     pd_redact_register(*out);
     return 0;
 }
@@ -438,8 +437,7 @@ src_web_identity(struct creds_keys *out, struct source_ctx *sc, const char *prof
     session = session_name(env("AWS_ROLE_SESSION_NAME"));
     rc = creds_sts_web_identity(out, endpoint, role, session, token, err);
     sc->from = "web identity";
-    memset(token, 0, strlen(token));
-    free(token);
+    pd_free_secret(token);
     free(endpoint);
     free(fallback);
     free(session);
@@ -628,8 +626,7 @@ sso_cached_token(char **out, const char *key, const char *profile, struct pd_err
 out:
     cJSON_Delete(j);
     if (text)
-        memset(text, 0, strlen(text));
-    free(text);
+        pd_free_secret(text);
     free(path);
     return rc;
 }
@@ -672,8 +669,7 @@ profile_sso(struct creds_keys *out, struct source_ctx *sc, const char *profile, 
     portal = service_endpoint(sc->l, "AWS_ENDPOINT_URL_SSO", fallback);
     rc = creds_sso_role(out, portal, token, account, role, err);
     sc->from = "sso";
-    memset(token, 0, strlen(token));
-    free(token);
+    pd_free_secret(token);
     free(portal);
     free(fallback);
     return rc;
@@ -770,8 +766,7 @@ src_container(struct creds_keys *out, struct source_ctx *sc, const char *profile
         rc = creds_container(out, url, auth, err);
     sc->from = "container";
     if (auth)
-        memset(auth, 0, strlen(auth));
-    free(auth);
+        pd_free_secret(auth);
     free(url);
     return rc;
 }
@@ -975,10 +970,8 @@ out:
 static void
 free_secret(char **s)
 {
-    if (*s) {
-        memset(*s, 0, strlen(*s));
-        PD_FREE(*s);
-    }
+    pd_free_secret(*s);
+    *s = NULL;
 }
 
 void

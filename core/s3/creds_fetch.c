@@ -31,14 +31,9 @@ creds_keys_free(struct creds_keys *k)
     if (k == NULL)
         return;
     PD_FREE(k->access_key_id);
-    if (k->secret_access_key) {
-        memset(k->secret_access_key, 0, strlen(k->secret_access_key));
-        PD_FREE(k->secret_access_key);
-    }
-    if (k->session_token) {
-        memset(k->session_token, 0, strlen(k->session_token));
-        PD_FREE(k->session_token);
-    }
+    pd_free_secret(k->secret_access_key);
+    pd_free_secret(k->session_token);
+    k->secret_access_key = k->session_token = NULL;
     k->expires_at = 0;
 }
 
@@ -161,9 +156,7 @@ sts_answer(struct creds_keys *out, const char *action, const struct http_respons
     if (rc == 0)
         rc = keys_set(out, f[0], f[1], f[2], f[3], what, err);
     for (int i = 0; i < 4; i++) {
-        if (f[i])
-            memset(f[i], 0, strlen(f[i]));
-        free(f[i]);
+        pd_free_secret(f[i]);
     }
     return rc;
 }
@@ -192,7 +185,7 @@ creds_sts_web_identity(struct creds_keys *out, const char *endpoint, const char 
     if (rc == 0)
         rc = sts_answer(out, "AssumeRoleWithWebIdentity", &resp, err);
     http_response_free(&resp);
-    memset(body.data, 0, body.len);
+    pd_wipe(body.data, body.len);
     pd_buf_free(&body);
     free(url);
     return rc;
@@ -281,9 +274,7 @@ creds_sts_assume_role(struct creds_keys *out, const char *endpoint, const char *
         rc = sts_answer(out, "AssumeRole", &resp, err);
 out:
     for (int i = 0; i < 8; i++) {
-        if (lines[i])
-            memset(lines[i], 0, strlen(lines[i]));
-        free(lines[i]);
+        pd_free_secret(lines[i]);
     }
     http_response_free(&resp);
     pd_buf_free(&body);
@@ -365,8 +356,7 @@ creds_sso_role(struct creds_keys *out, const char *portal, const char *token,
 out:
     cJSON_Delete(j);
     http_response_free(&resp);
-    memset(hdr, 0, strlen(hdr));
-    free(hdr);
+    pd_free_secret(hdr);
     free(url);
     free(acc);
     free(role);
@@ -393,8 +383,7 @@ creds_container(struct creds_keys *out, const char *url, const char *auth, struc
 out:
     http_response_free(&resp);
     if (hdr)
-        memset(hdr, 0, strlen(hdr));
-    free(hdr);
+        pd_free_secret(hdr);
     return rc;
 }
 
@@ -452,8 +441,7 @@ creds_imds(struct creds_keys *out, const char *endpoint, long timeout_ms, int at
     rc = json_keys(out, answer, "Token", "instance metadata", err);
 out:
     if (answer)
-        memset(answer, 0, strlen(answer));
-    free(answer);
+        pd_free_secret(answer);
     free(roles);
     free(token);
     free(hdr);
@@ -608,8 +596,7 @@ creds_process(struct creds_keys *out, const char *cmdline, const char *profile, 
     rc = process_json(out, pd_buf_str(&b), what, err);
 out:
     pd_proc_close_pipe(fds);
-    if (b.data)
-        memset(b.data, 0, b.len);
+    pd_wipe(b.data, b.len);
     pd_buf_free(&b);
     creds_argv_free(argv);
     return rc;
