@@ -251,6 +251,7 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
     struct pd_err err;
     char name[BACKUP_NAME_LEN];
     char *prefix = NULL, *key = NULL, *notes = NULL;
+    char creds_desc[160] = "";
     double now = pd_time_wall(), retention_s = 0;
 
     memset(&res, 0, sizeof(res));
@@ -335,7 +336,11 @@ out:
             .retention_s = retention_s,
             .failure = rc != 0 ? &err : NULL,
             .stage = stage,
+            .credentials = client != NULL ? creds_desc : NULL,
         };
+
+        if (client != NULL)
+            s3_client_describe_creds(client, creds_desc, sizeof(creds_desc));
 
         print_summary(&sum, fl.json);
     }

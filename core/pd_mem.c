@@ -97,3 +97,22 @@ pd_xasprintf(const char *fmt, ...)
     va_end(ap);
     return p;
 }
+
+// called through a volatile pointer: the compiler cannot prove the store is dead
+static void *(*volatile wipe_memset)(void *, int, size_t) = memset;
+
+void
+pd_wipe(void *p, size_t n)
+{
+    if (p != NULL && n > 0)
+        (void)wipe_memset(p, 0, n);
+}
+
+void
+pd_free_secret(char *s)
+{
+    if (s == NULL)
+        return;
+    pd_wipe(s, strlen(s));
+    free(s);
+}

@@ -19,6 +19,15 @@ char *pd_xstrndup(const char *s, size_t n);
 /* printf into a new string the caller owns. */
 char *pd_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Overwrite n bytes at p with zeros in a way the compiler cannot drop (a
+ * memset before free may be optimised away): for secrets about to be freed.
+ */
+void pd_wipe(void *p, size_t n);
+
+/* Wipe the string s (up to its NUL) and free it; NULL is a no-op. */
+void pd_free_secret(char *s);
+
 /* Hook run before aborting (OOM, assertion); e.g. endwin(). */
 void pd_set_fatal_hook(void (*hook)(void));
 void pd_run_fatal_hook(void);

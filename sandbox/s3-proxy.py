@@ -49,6 +49,12 @@ Usage:
               [--tls-cert PEM --tls-key PEM]
 With --session-token (temporary credentials) every request must carry that
 x-amz-security-token, signed, or gets 400 InvalidToken.
+With --issued FILE (JSON lines {key, secret, token, expires} that
+tests/tools/aws_endpoints.py writes) the temporary keys listed there are
+accepted too, with their token, until they expire: after that 400
+ExpiredToken, as AWS answers. s3rver sees them as the main key.
+  GET  /__pgdrill/keys           "KEYID COUNT" per key id accepted, then
+                                 "expired N": requests refused as expired
 With --tls-cert it serves https (to test that clients verify certificates).
 Prints "s3-proxy listening on 127.0.0.1:PORT" once it accepts connections.
 """
@@ -105,6 +111,8 @@ class State:
         self.check_sums = False
         self.sums = {}  # "bucket/key" -> x-amz-checksum-sha256; (upload id, part) -> raw digest
         self.log = []
+        self.keys_seen = {}
+        self.expired = 0
         self.sse = {}
         self.sse_file = os.path.join(args.data_dir, "pgdrill-sse.json") if args.data_dir else None
         if self.sse_file and os.path.exists(self.sse_file):
@@ -198,6 +206,11 @@ class Handler(BaseHTTPRequestHandler):
                 state.faults.clear()
                 state.log.clear()
             return self.reply(200, b"cleared\n", {"Content-Type": "text/plain"})
+        if url.path == "/__pgdrill/keys" and self.command == "GET":
+            with state.lock:
+                text = "".join("%s %d\n" % kv for kv in sorted(state.keys_seen.items()))
+                text += "expired %d\n" % state.expired
+            return self.reply(200, text.encode(), {"Content-Type": "text/plain"})
         if url.path == "/__pgdrill/log" and self.command == "GET":
             with state.lock:
                 text = "".join(line + "\n" for line in state.log)
@@ -225,13 +238,21 @@ class Handler(BaseHTTPRequestHandler):
             given = parts["Signature"]
         except (KeyError, ValueError):
             return (400, "AuthorizationHeaderMalformed", "the Authorization header is malformed", "")
+        secret, want_token = args.secret, args.session_token
         if key_id != args.access_key:
-            return (403, "InvalidAccessKeyId",
-                    "The AWS Access Key Id you provided does not exist in our records.", "")
-        if args.session_token is not None:
+            issued = self.issued_key(key_id)
+            if issued is None:
+                return (403, "InvalidAccessKeyId",
+                        "The AWS Access Key Id you provided does not exist in our records.", "")
+            secret, want_token, expires = issued
+            if time.time() > expires:
+                with self.server.state.lock:
+                    self.server.state.expired += 1
+                return (400, "ExpiredToken", "The provided token has expired.", "")
+        if want_token is not None:
             # temporary credentials: AWS wants the token, signed, on every request
             token = self.headers.get("x-amz-security-token")
-            if token != args.session_token:
+            if token != want_token:
                 return (400, "InvalidToken", "The provided token is malformed or otherwise invalid.", "")
             if "x-amz-security-token" not in signed:
                 return (403, "AccessDenied", "x-amz-security-token must be signed", "")
@@ -269,12 +290,29 @@ class Handler(BaseHTTPRequestHandler):
                                  headers["host"], self.path),
                              headers=headers, data=body)
         request.context["timestamp"] = amz_date
-        signer = S3SigV4Auth(Credentials(args.access_key, args.secret), "s3", region)
+        signer = S3SigV4Auth(Credentials(key_id, secret), "s3", region)
         creq = signer.canonical_request(request)
         expected = signer.signature(signer.string_to_sign(request, creq), request)
         if expected != given:
             return (403, "SignatureDoesNotMatch", SIG_MESSAGE,
                     "<CanonicalRequest>%s</CanonicalRequest>" % xml_escape(creq))
+        with self.server.state.lock:
+            self.server.state.keys_seen[key_id] = self.server.state.keys_seen.get(key_id, 0) + 1
+        return None
+
+    def issued_key(self, key_id):
+        """(secret, token, expires) of a key aws_endpoints.py issued, or None."""
+        path = self.server.state.args.issued
+        if not path or not os.path.exists(path):
+            return None
+        with open(path) as f:
+            for line in f:
+                try:
+                    c = json.loads(line)
+                except ValueError:
+                    continue
+                if c.get("key") == key_id:
+                    return (c["secret"], c["token"], float(c["expires"]))
         return None
 
     # -- a bucket in another region ---------------------------------------
@@ -428,6 +466,12 @@ class Handler(BaseHTTPRequestHandler):
         host, port = args.upstream.rsplit(":", 1)
         conn = http.client.HTTPConnection(host, int(port), timeout=120)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "expect")}
+        for k in list(headers):
+            if k.lower() == "authorization" and args.issued:
+                # s3rver knows only the main key id (it checks no signature)
+                auth = headers[k]
+                start = auth.find("Credential=") + len("Credential=")
+                headers[k] = auth[:start] + args.access_key + auth[auth.find("/", start):]
         try:
             conn.request(self.command, self.path, body=body if body else None, headers=headers)
             resp = conn.getresponse()
@@ -505,6 +549,7 @@ def main():
     ap.add_argument("--access-key", default="S3RVER")
     ap.add_argument("--secret", default="S3RVER")
     ap.add_argument("--session-token", help="require this x-amz-security-token")
+    ap.add_argument("--issued", help="also accept the temporary keys listed in this file")
     ap.add_argument("--tls-cert", help="serve https with this certificate (PEM)")
     ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = ap.parse_args()

@@ -8,7 +8,10 @@
 #                           and exports a clean AWS_* environment pointing at it
 #                           (HOME=DIR/home so no user profile leaks in);
 #                           with S3_SESSION_TOKEN set, the proxy requires that
-#                           session token and AWS_SESSION_TOKEN is exported
+#                           session token and AWS_SESSION_TOKEN is exported;
+#                           with S3_ISSUED=FILE it also accepts the temporary
+#                           keys tests/tools/aws_endpoints.py lists there
+#   s3_proxy_keys           key ids the proxy accepted ("KEY COUNT"), "expired N"
 #   s3_stop                 stop exactly what s3_start started (by PID)
 #   s3_aws ARGS...          Debian's awscli against the proxy
 #   s3_proxy_ctl PATH       POST /__pgdrill/PATH (fault?..., clear)
@@ -53,7 +56,7 @@ s3_start() {
         { echo "s3_start: s3rver did not start: $(tail -5 "$dir/s3rver.log")" >&2; return 1; }
     S3_SECRET="pgdrill-test/Secret+$RANDOM$RANDOM"
     "$S3_PY" "$sb/s3-proxy.py" --upstream "127.0.0.1:$port" --data-dir "$dir/s3data" \
-        --access-key S3RVER --secret "$S3_SECRET" ${S3_SESSION_TOKEN:+--session-token "$S3_SESSION_TOKEN"} \
+        --access-key S3RVER --secret "$S3_SECRET" ${S3_SESSION_TOKEN:+--session-token "$S3_SESSION_TOKEN"} ${S3_ISSUED:+--issued "$S3_ISSUED"} \
         >"$dir/proxy.log" 2>&1 &
     PROXY_PID=$!
     pport=$(_s3_wait_port "$dir/proxy.log" "$PROXY_PID") ||
@@ -78,3 +81,4 @@ s3_aws() {
 
 s3_proxy_ctl() { curl -sS -X POST "$S3_EP/__pgdrill/$1" >/dev/null; }
 s3_proxy_log() { curl -sS "$S3_EP/__pgdrill/log"; }
+s3_proxy_keys() { curl -sS "$S3_EP/__pgdrill/keys"; }

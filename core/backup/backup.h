@@ -213,12 +213,14 @@ struct backup_summary {
     double retention_s;
     const struct pd_err *failure; /* NULL when everything succeeded */
     const char *stage;            /* where it failed: "setup", "backup" or "retention" */
+    const char *credentials;      /* s3_creds_describe of the keys used last, or NULL */
 };
 
 /*
  * The summary object `pgdrill backup --json` prints: key, uri, class,
  * sizes, sha256 (null unless completed), parts, durations and phases,
- * deleted (or would_delete in a dry run), outcome, and stage and error
+ * deleted (or would_delete in a dry run), outcome, credentials (where the
+ * AWS keys came from and when they expire, when known), and stage and error
  * (redacted) on failure. Caller owns the text (free).
  */
 char *backup_summary_json(const struct backup_summary *s);

@@ -66,6 +66,8 @@ backup_summary_json(const struct backup_summary *s)
     cJSON_AddItemToObject(o, s->dry_run ? "would_delete" : "deleted", del);
     cJSON_AddBoolToObject(o, "dry_run", s->dry_run);
     cJSON_AddStringToObject(o, "outcome", s->failure == NULL ? "ok" : "failed");
+    if (s->credentials != NULL)
+        cJSON_AddStringToObject(o, "credentials", s->credentials);
     if (s->failure != NULL) {
         char *msg = pd_redact(s->failure->msg);
 

@@ -108,6 +108,25 @@ out:
     return rc;
 }
 
+/*
+ * The link-local addresses AWS serves credentials on over plain http by
+ * design (instance metadata, ECS and EKS Pod Identity agents): reachable
+ * only from the host itself, like loopback.
+ */
+static int
+is_aws_metadata_host(const char *host)
+{
+    static const char *const hosts[] = {"169.254.169.254", "169.254.170.2",   "169.254.170.23",
+                                        "fd00:ec2::254",   "[fd00:ec2::254]", "fd00:ec2::23",
+                                        "[fd00:ec2::23]"};
+
+    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        if (strcmp(host, hosts[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int
 http_check_url(const char *url, struct pd_err *err)
 {
@@ -127,7 +146,7 @@ http_check_url(const char *url, struct pd_err *err)
                         scheme);
         goto out;
     }
-    if (!pd_host_is_loopback(host) && !http_plain_http_allowed())
+    if (!pd_host_is_loopback(host) && !is_aws_metadata_host(host) && !http_plain_http_allowed())
         rc = PD_ERR_SET(err, PD_EUSAGE,
                         "http: %s: plain http is allowed only for loopback hosts (use https, "
                         "or set " HTTP_ALLOW_PLAIN_ENV "=1 to override)",
@@ -173,7 +192,7 @@ http_note_request(const char *url, const char *peer, int new_connection)
         endpoint = pd_xasprintf("%s://%s", ev.tls ? "https" : "http", peer);
     }
     ev.endpoint = endpoint;
-    if (!ev.tls && !ev.loopback && new_connection)
+    if (!ev.tls && !ev.loopback && !is_aws_metadata_host(host) && new_connection)
         pd_log(PD_LOG_WARN,
                "WARNING: plain http to non-loopback host %s (" HTTP_ALLOW_PLAIN_ENV
                " is set): the connection is not encrypted",

@@ -19,7 +19,9 @@
  *
  * Rules enforced here, not by convention:
  *   - TLS peer and host verification are always on;
- *   - plain http:// is accepted only for loopback hosts (pd_host_is_loopback),
+ *   - plain http:// is accepted only for loopback hosts (pd_host_is_loopback)
+ *     and AWS's link-local credential endpoints (169.254.169.254,
+ *     169.254.170.2, 169.254.170.23, fd00:ec2::254, fd00:ec2::23),
  *     anything else is PD_EUSAGE before any connection, unless
  *     PGDRILL_ALLOW_PLAIN_HTTP=1 overrides it: then every new connection logs
  *     a warning naming the host;

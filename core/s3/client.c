@@ -184,6 +184,8 @@ s3_client_new(struct s3_client **out, const struct s3_creds *creds,
     c->creds.endpoint_url = pd_dup_or_null(creds->endpoint_url);
     c->creds.addressing = creds->addressing;
     c->creds.keys_from = creds->keys_from;
+    c->creds.keys_by_profile = creds->keys_by_profile;
+    c->creds.expires_at = creds->expires_at; // s3_creds_current renews them before signing
     options_resolve(&c->opt, opt);
     fips = getenv("AWS_USE_FIPS_ENDPOINT");
     c->fips = fips != NULL && strcasecmp(fips, "true") == 0;
@@ -218,6 +220,12 @@ s3_client_new_from_env(struct s3_client **out, struct pd_err *err)
         (*out)->find_region = !region_configured(&creds);
     s3_creds_free(&creds);
     return rc;
+}
+
+void
+s3_client_describe_creds(const struct s3_client *c, char *buf, size_t size)
+{
+    s3_creds_describe(&c->creds, buf, size);
 }
 
 void

@@ -82,6 +82,9 @@ int s3_client_new_from_env(struct s3_client **out, struct pd_err *err);
 
 void s3_client_free(struct s3_client *c);
 
+/* s3_creds_describe of the keys the client signs with now (after any renewal). */
+void s3_client_describe_creds(const struct s3_client *c, char *buf, size_t size);
+
 /* Upload settings; every field is optional. */
 struct s3_put_options {
     const char *content_type;

@@ -307,16 +307,20 @@ sign_lines(struct exchange *x, struct pd_err *err)
     const struct s3_client *c = x->c;
     struct s3_sigv4_header hs[S3_MAX_EXTRA_HEADERS + 8];
     struct s3_sigv4_result sig;
+    struct s3_keys keys;
     size_t nh = 0;
     char amz_date[17];
     int rc;
 
+    // temporary credentials are renewed here, before they lapse (s3/creds)
+    if ((rc = s3_creds_current(&x->c->creds, &keys, err)) != 0)
+        return rc;
     s3_sigv4_amz_date(amz_date, time(NULL));
     hs[nh++] = (struct s3_sigv4_header){"host", x->t->host};
     hs[nh++] = (struct s3_sigv4_header){"x-amz-date", amz_date};
     hs[nh++] = (struct s3_sigv4_header){"x-amz-content-sha256", rq->payload_hash};
-    if (c->creds.session_token)
-        hs[nh++] = (struct s3_sigv4_header){"x-amz-security-token", c->creds.session_token};
+    if (keys.session_token)
+        hs[nh++] = (struct s3_sigv4_header){"x-amz-security-token", keys.session_token};
     if (x->range)
         hs[nh++] = (struct s3_sigv4_header){"range", x->range};
     if (x->if_match)
@@ -334,15 +338,18 @@ sign_lines(struct exchange *x, struct pd_err *err)
         .amz_date = amz_date,
         .region = x->region,
         .service = "s3",
-        .access_key_id = c->creds.access_key_id,
-        .secret_access_key = c->creds.secret_access_key,
+        .access_key_id = keys.access_key_id,
+        .secret_access_key = keys.secret_access_key,
     };
-    if ((rc = s3_sigv4_sign(&sig, &in, err)) != 0)
+    if ((rc = s3_sigv4_sign(&sig, &in, err)) != 0) {
+        s3_keys_free(&keys);
         return rc;
+    }
     for (size_t i = 0; i < nh; i++)
         x->lines[x->n_lines++] = pd_xasprintf("%s: %s", hs[i].name, hs[i].value);
     x->lines[x->n_lines++] = pd_xasprintf("Authorization: %s", sig.authorization);
     s3_sigv4_result_free(&sig);
+    s3_keys_free(&keys);
     // drop a header we did not sign where curl would add it
     if (strcmp(rq->method, "POST") == 0 && rq->n_extra == 0)
         x->lines[x->n_lines++] = pd_xstrdup("Content-Type:");

@@ -13,8 +13,16 @@
 #     returns (the primary's pgdrill role: production's DATABASE_URL in the
 #     drill, so the same secret reaches pgdrill both ways);
 #   - SLACK_WEBHOOK_URL, a loopback listener whose path holds a token; a
-#     failed backup makes pgdrill post the notice there.
-# Runs: backup (ok, --json), backup failing (the Slack notice), backup
+#     failed backup makes pgdrill post the notice there;
+#   - the AWS chain's bearer tokens (issue 14): the web identity token
+#     (AWS_WEB_IDENTITY_TOKEN_FILE), the SSO access token (the aws sso login
+#     cache) and the container authorization token
+#     (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE and _TOKEN), which the loopback
+#     STS, SSO portal and container endpoint (tests/tools/aws_endpoints.py)
+#     require.
+# Runs: backup (ok, --json), backup failing (the Slack notice), backups with
+# credentials from web identity, SSO and the container endpoint (ok, and
+# refused by the portal), backup
 # refused by S3 (wrong secret), verify (text, --json, and refused by Neon),
 # `pgdrill check` (and with a wrong password), the restore-from-s3 drill
 # headless with --json (its migration command prints its DATABASE_URL and
@@ -38,7 +46,9 @@ urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.ar
 BUCKET=care-commons-backups
 SLACK_PID=
 TMUX_SOCK=
+EP_PID=
 teardown() {
+    [ -n "$EP_PID" ] && kill "$EP_PID" 2>/dev/null && wait "$EP_PID" 2>/dev/null
     [ -n "$TMUX_SOCK" ] && tmux -S "$TMUX_SOCK" -f /dev/null kill-server >/dev/null 2>&1
     [ -n "$SLACK_PID" ] && kill "$SLACK_PID" 2>/dev/null && wait "$SLACK_PID" 2>/dev/null
     s3_stop
@@ -52,6 +62,7 @@ trap 'exit 130' INT TERM
 
 # ---- the planted secrets -----------------------------------------------------
 S3_SESSION_TOKEN="IQoJb3JpZ2luX2VjPlantedToken/$(hex 12)+sig=="
+export S3_ISSUED=$W/issued.jsonl # the proxy also takes the keys aws_endpoints.py issues
 s3_start "$W/s3" "$BUCKET" 2>"$W/s3start.err" || { notok "setup: s3" "$(cat "$W/s3start.err")"; exit 1; }
 export NEON_API_HOST NEON_API_KEY NEON_PROJECT_ID
 DB_PW="Db/Pw+$(hex 6)@k:9"
@@ -59,6 +70,23 @@ SLACK_TOKEN="xoxPlantedHook$(hex 8)"
 # secrets that are refused: error paths are where secrets tend to leak
 BAD_AWS_SECRET="Refused/AwsSecret+$(hex 8)"
 BAD_NEON_KEY="napi_refused_$(hex 12)"
+WEB_TOKEN="eyJPlantedWebIdentity.$(hex 12).sig-_"
+SSO_TOKEN="aoaPlantedSsoAccess/$(hex 12)+=="
+CONTAINER_TOKEN="Basic PlantedContainer/$(hex 10)+"
+printf '%s' "$WEB_TOKEN" >"$W/web-token"
+printf '%s' "$CONTAINER_TOKEN" >"$W/container-token"
+# ep_config SSO-TOKEN: the endpoints' configuration; the portal accepts only SSO-TOKEN
+ep_config() {
+    python3 -c 'import json, sys; json.dump({"lifetime": 900, "web_token": sys.argv[1],
+        "sso_token": sys.argv[2], "container_token": sys.argv[3]}, open(sys.argv[4], "w"))' \
+        "$WEB_TOKEN" "$1" "$CONTAINER_TOKEN" "$W/aws-endpoints.json"
+}
+ep_config "$SSO_TOKEN"
+python3 "$TOP/tests/tools/aws_endpoints.py" --config "$W/aws-endpoints.json" --issued "$S3_ISSUED" \
+    >"$W/ep.log" 2>&1 &
+EP_PID=$!
+EP_PORT=$(_s3_wait_port "$W/ep.log" "$EP_PID") || { notok "setup: aws_endpoints.py" "$(cat "$W/ep.log")"; exit 1; }
+EP=http://127.0.0.1:$EP_PORT
 
 neon_seed_care_commons
 # a plain dump over the 1 MiB minimum of `pgdrill backup`
@@ -93,6 +121,9 @@ secrets = {
     "SLACK_WEBHOOK_URL token": """$SLACK_TOKEN""",
     "refused AWS_SECRET_ACCESS_KEY": """$BAD_AWS_SECRET""",
     "refused NEON_API_KEY": """$BAD_NEON_KEY""",
+    "web identity token": """$WEB_TOKEN""",
+    "SSO access token": """$SSO_TOKEN""",
+    "container authorization token": """$CONTAINER_TOKEN""",
 }
 pats, names = [], []
 for name, s in secrets.items():
@@ -106,7 +137,7 @@ for name, s in secrets.items():
 open(sys.argv[1], "w").write("".join(p + "\n" for p in pats))
 open(sys.argv[2], "w").write("".join(n + "\n" for n in names))
 PY
-is "$(sort -u "$NAMES" | wc -l)" 8 "setup: eight planted secrets, $(wc -l <"$PATTERNS") forms to look for"
+is "$(sort -u "$NAMES" | wc -l)" 11 "setup: eleven planted secrets, $(wc -l <"$PATTERNS") forms to look for"
 
 # find_secrets FILE: one line per secret found, "NAME: the line, masked"
 find_secrets() {
@@ -132,6 +163,13 @@ printf 'url postgresql://care_app:%s@h/db\n{"k":%s}\nkey=%s\n' "$(urlenc "$DB_PW
 is "$(find_secrets "$W/canary" | cut -d: -f1 | sort | tr '\n' ,)" \
     "AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,DATABASE_URL password," \
     "setup: the search finds URL-encoded, JSON-escaped and lower-case-escaped forms"
+
+printf 'Authorization: %s\n{"t":%s}\nWebIdentityToken=%s\n' "$CONTAINER_TOKEN" \
+    "$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]).replace("/", "\\/"))' "$SSO_TOKEN")" \
+    "$(urlenc "$WEB_TOKEN")" >"$W/canary-aws"
+is "$(find_secrets "$W/canary-aws" | cut -d: -f1 | sort | tr '\n' ,)" \
+    "SSO access token,container authorization token,web identity token," \
+    "setup: the search finds the bearer tokens of the AWS chain, as sent and JSON-escaped"
 
 # no_secret RUN ARTEFACT FILE: ok when FILE exists and holds none of the
 # forms; a failure names the secret and shows the line with it masked.
@@ -197,6 +235,40 @@ no_secret backup-fail stdout "$W/backup-fail.out"
 no_secret backup-fail stderr "$W/backup-fail.err"
 no_secret backup-fail audit.log "$H/audit.log"
 no_secret backup-fail "Slack notice body" "$W/slack.body"
+
+# ---- backups with temporary credentials: web identity, SSO, container -----
+mkdir -p "$HOME/.aws/sso/cache"
+printf '%s\n' "[profile sso]" "sso_session = corp" "sso_account_id = 123456789012" \
+    "sso_role_name = Backup" "[sso-session corp]" "sso_start_url = https://corp.awsapps.com/start" \
+    "sso_region = eu-west-1" >"$W/aws-sso-config"
+printf '{"accessToken": "%s", "expiresAt": "%s"}\n' "$SSO_TOKEN" "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" \
+    >"$HOME/.aws/sso/cache/$(printf corp | sha1sum | cut -c1-40).json"
+# temp_backup RUN WANT-RC VAR=VALUE...: a backup with only these credential variables, debug on
+temp_backup() {
+    local run=$1 want=$2 rc
+    shift 2
+    (cd "$W" && env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
+        PGDRILL_HOME="$W/home-$run" DATABASE_URL="$APP_URL" PGDRILL_BACKUP_URI="s3://$BUCKET/$run" \
+        PGDRILL_DEBUG=1 AWS_EC2_METADATA_DISABLED=true "$@" "$PGDRILL_BIN" backup --json) \
+        >"$W/$run.out" 2>"$W/$run.err"
+    rc=$?
+    is "$rc" "$want" "$run: exits $want"
+    [ "$rc" = "$want" ] || sed 's/^/# /' "$W/$run.err" | tail -5
+    no_secret "$run" stdout "$W/$run.out"
+    no_secret "$run" stderr "$W/$run.err"
+    [ ! -f "$W/home-$run/audit.log" ] || no_secret "$run" audit.log "$W/home-$run/audit.log"
+}
+temp_backup webid 0 AWS_WEB_IDENTITY_TOKEN_FILE="$W/web-token" AWS_ROLE_ARN=arn:aws:iam::1:role/b \
+    AWS_ENDPOINT_URL_STS="$EP"
+temp_backup sso 0 AWS_PROFILE=sso AWS_CONFIG_FILE="$W/aws-sso-config" AWS_ENDPOINT_URL_SSO="$EP"
+temp_backup container 0 AWS_CONTAINER_CREDENTIALS_FULL_URI="$EP/container/creds" \
+    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="$W/container-token"
+temp_backup container-env 0 AWS_CONTAINER_CREDENTIALS_FULL_URI="$EP/container/creds" \
+    AWS_CONTAINER_AUTHORIZATION_TOKEN="$CONTAINER_TOKEN"
+ep_config "the-portal-knows-another-token"
+temp_backup sso-refused 3 AWS_PROFILE=sso AWS_CONFIG_FILE="$W/aws-sso-config" AWS_ENDPOINT_URL_SSO="$EP"
+like "$(cat "$W/sso-refused.err")" "sso GetRoleCredentials: HTTP 401" "sso-refused: the portal's refusal is named"
+ep_config "$SSO_TOKEN"
 
 # ---- S3 refuses the signature -------------------------------------------------
 # The proxy's SignatureDoesNotMatch answer carries the canonical request,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -20,14 +21,27 @@
 #include "pd_redact.h"
 #include "pd_str.h"
 #include "s3/creds.h"
+#include "s3/creds.intern.h"
 
 static const char *const aws_vars[] = {
-    "AWS_ACCESS_KEY_ID",           "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",           "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",         "AWS_REGION",
-    "AWS_DEFAULT_REGION",          "AWS_ENDPOINT_URL",
-    "AWS_ENDPOINT_URL_S3",         "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_EC2_METADATA_DISABLED",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
 };
 
 static char home[256];
@@ -538,10 +552,11 @@ test_no_files_no_env(void **state)
     char *want;
 
     (void)state;
-    apply_env((const char *const[]){NULL});
+    apply_env((const char *const[]){"AWS_EC2_METADATA_DISABLED=true", NULL});
     assert_int_equal(s3_creds_load(&cr, NULL, &err), PD_EINPUT);
     want = pd_xasprintf("s3: no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-                        "or give profile 'default' keys in %s/.aws/credentials",
+                        "web identity, or profile 'default' in %s/.aws/config (keys, role_arn, "
+                        "credential_process or SSO)",
                         home);
     assert_string_equal(err.msg, want);
     free(want);
@@ -704,6 +719,101 @@ test_loopback(void **state)
     assert_false(pd_host_is_loopback("10.0.0.1"));
 }
 
+/* credential_process command lines: words, quotes, escapes, and the refusals. */
+static void
+test_split_argv(void **state)
+{
+    static const struct {
+        const char *line;
+        const char *want; /* words joined with '|', or NULL for an error */
+        const char *msg;
+    } cases[] = {
+        {"/bin/helper", "/bin/helper", NULL},
+        {"  helper  --a  b ", "helper|--a|b", NULL},
+        {"\"/opt/my tool\" --profile 'a b'", "/opt/my tool|--profile|a b", NULL},
+        {"x \"q\\\"d\" 'no\\esc' a\\ b", "x|q\"d|no\\esc|a b", NULL},
+        {"x ''", "x|", NULL},
+        {"x 'open", NULL, "s3: credential_process has an unterminated quote"},
+        {"   ", NULL, "s3: credential_process is empty"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char **argv = NULL;
+        struct pd_err err = {0};
+        int rc = creds_split_argv(&argv, cases[i].line, &err);
+        char joined[256] = "";
+
+        if (cases[i].want == NULL) {
+            assert_int_equal(rc, PD_EINPUT);
+            assert_string_equal(err.msg, cases[i].msg);
+            assert_null(argv);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        for (size_t w = 0; argv[w]; w++) {
+            if (w)
+                strcat(joined, "|");
+            strcat(joined, argv[w]);
+        }
+        assert_string_equal(joined, cases[i].want);
+        creds_argv_free(argv);
+    }
+}
+
+/* Where the keys came from, for doctor: source, profile when the profile gave them, expiry. */
+static void
+test_describe_and_refresh(void **state)
+{
+    struct s3_creds c = {0};
+    struct s3_keys k;
+    struct pd_err err = {0};
+    char buf[160];
+
+    (void)state;
+    c.keys_from = "environment";
+    c.profile = pd_xstrdup("default");
+    s3_creds_describe(&c, buf, sizeof(buf));
+    assert_string_equal(buf, "environment, does not expire");
+    c.keys_from = "sso";
+    c.keys_by_profile = 1;
+    c.expires_at = 1796617800.0; // 2026-12-07T04:30:00Z
+    s3_creds_describe(&c, buf, sizeof(buf));
+    assert_string_equal(buf, "sso (profile default), expires at 2026-12-07T04:30:00.000Z");
+
+    /* keys far from their expiry are handed out as they are, without reloading the chain */
+    c.access_key_id = pd_xstrdup("ASIAKEEP");
+    c.secret_access_key = pd_xstrdup("keep-secret");
+    c.expires_at = (double)time(NULL) + 3600;
+    setenv("PGDRILL_CREDS_REFRESH_MARGIN", "60", 1);
+    assert_int_equal(s3_creds_current(&c, &k, &err), 0);
+    assert_string_equal(k.access_key_id, "ASIAKEEP");
+    assert_null(k.session_token);
+    s3_keys_free(&k);
+
+    /* within the margin: the chain is loaded again (here: the environment's keys) */
+    apply_env((const char *const[]){"AWS_ACCESS_KEY_ID=AKIANEW", "AWS_SECRET_ACCESS_KEY=new-secret",
+                                    "PGDRILL_CREDS_REFRESH_MARGIN=7200", NULL});
+    assert_int_equal(s3_creds_current(&c, &k, &err), 0);
+    assert_string_equal(k.access_key_id, "AKIANEW");
+    assert_string_equal(c.access_key_id, "AKIANEW");
+    assert_string_equal(c.keys_from, "environment");
+    assert_true(c.expires_at == 0);
+    s3_keys_free(&k);
+
+    /* expired keys whose renewal fails: the renewal's error */
+    c.expires_at = (double)time(NULL) - 1;
+    apply_env((const char *const[]){"AWS_ACCESS_KEY_ID=AKIAONLY", "AWS_EC2_METADATA_DISABLED=true",
+                                    NULL});
+    assert_int_equal(s3_creds_current(&c, &k, &err), PD_EINPUT);
+    assert_string_equal(err.msg, "s3: the credentials from environment expired and cannot be "
+                                 "renewed: s3: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY "
+                                 "is not");
+    assert_null(k.access_key_id);
+    unsetenv("PGDRILL_CREDS_REFRESH_MARGIN");
+    s3_creds_free(&c);
+}
+
 int
 main(void)
 {
@@ -714,6 +824,8 @@ main(void)
         cmocka_unit_test(test_uri),
         cmocka_unit_test(test_target),
         cmocka_unit_test(test_loopback),
+        cmocka_unit_test(test_split_argv),
+        cmocka_unit_test_setup_teardown(test_describe_and_refresh, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
