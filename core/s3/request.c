@@ -304,7 +304,6 @@ static int
 sign_lines(struct exchange *x, struct pd_err *err)
 {
     const struct s3_req *rq = x->rq;
-    const struct s3_client *c = x->c;
     struct s3_sigv4_header hs[S3_MAX_EXTRA_HEADERS + 8];
     struct s3_sigv4_result sig;
     struct s3_keys keys;
