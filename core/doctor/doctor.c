@@ -264,42 +264,32 @@ out:
 
 /* ---- credentials ---------------------------------------------------------- */
 
-/*
- * Where the AWS credentials come from, as one phrase (caller frees); the
- * one place that describes the chain's result, so a richer source (role,
- * SSO, expiry) changes only this function.
- */
-static char *
-doctor_aws_source(const struct s3_creds *c)
-{
-    const char *from = c->keys_from ? c->keys_from : "an unknown source";
-
-    if (strcmp(from, "environment") == 0)
-        return pd_xasprintf("keys from the environment (AWS_ACCESS_KEY_ID%s)",
-                            c->session_token ? ", AWS_SESSION_TOKEN" : "");
-    return pd_xasprintf("keys from the %s, profile %s", from, c->profile ? c->profile : "default");
-}
 
 static void
 check_credentials(struct doctor_state *st)
 {
     struct s3_creds c;
     struct pd_err err;
-    char *aws;
+    char aws[256];
+    char *neon_path;
 
     pd_err_clear(&err);
     if (s3_creds_load(&c, NULL, &err) != 0) {
         emit(st, env("PGDRILL_BACKUP_URI") ? DOCTOR_FAIL : DOCTOR_SKIP, "credentials", "AWS: %s",
              err.msg);
     } else {
-        aws = doctor_aws_source(&c);
-        emit(st, DOCTOR_OK, "credentials", "AWS: %s, region %s%s%s", aws, c.region,
-             c.endpoint_url ? ", endpoint " : "", c.endpoint_url ? c.endpoint_url : "");
-        free(aws);
+        s3_creds_describe(&c, aws, sizeof(aws));
+        emit(st, DOCTOR_OK, "credentials", "AWS: %s, region %s%s%s", aws,
+             c.region ? c.region : "from the bucket", c.endpoint_url ? ", endpoint " : "",
+             c.endpoint_url ? c.endpoint_url : "");
         s3_creds_free(&c);
     }
+    neon_path = neon_credentials_path();
     if (env("NEON_API_KEY") != NULL)
         emit(st, DOCTOR_OK, "credentials", "Neon: NEON_API_KEY from the environment");
+    else if (neon_path != NULL && access(neon_path, F_OK) == 0)
+        emit(st, DOCTOR_OK, "credentials", "Neon: neonctl's saved credentials, %s", neon_path);
+    free(neon_path);
 }
 
 /* ---- S3 and the clock ----------------------------------------------------- */

@@ -40,7 +40,7 @@ like "$OUT" "ok    postgres     postgres://127.0.0.1:[0-9]+/care_commons: Postgr
 like "$OUT" "ok    pg_dump      pg_dump \(PostgreSQL\) 15\.[0-9]+.* \(the server is PostgreSQL 15\)" "doctor: pg_dump's major against the server's"
 like "$OUT" "ok    psql         psql \(PostgreSQL\) 15" "doctor: psql and its version"
 like "$OUT" "ok    neon         $NEON_API_HOST/projects/$NEON_PROJECT_ID: project .*, PostgreSQL 15, history window" "doctor: Neon reached"
-like "$OUT" "ok    credentials  AWS: keys from the environment \(AWS_ACCESS_KEY_ID\), region us-east-1, endpoint $S3EP" "doctor: where the AWS keys come from"
+like "$OUT" "ok    credentials  AWS: environment, does not expire, region us-east-1, endpoint $S3EP" "doctor: where the AWS keys come from, and that they do not expire"
 like "$OUT" "ok    credentials  Neon: NEON_API_KEY from the environment" "doctor: where the Neon key comes from"
 like "$OUT" "ok    s3           s3://$BUCKET answers" "doctor: the bucket answers"
 like "$OUT" "ok    clock        within [0-9]+ s of S3's Date header" "doctor: the clock agrees with S3's"
