@@ -111,7 +111,7 @@ truth_load(struct truth *tr, const char *dir, struct pd_err *err)
     if (rc != 0) {
         pd_err_clear(err);
         rc = PD_ERR_SET(err, PD_EINPUT,
-                        "grade: no incident to grade (raise one with: pgdrill sandbox incident)");
+                        "no incident to grade (raise one with: pgdrill sandbox incident)");
         goto out;
     }
     for (char *l = strtok_r(text, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save))
@@ -470,6 +470,13 @@ training_grade_text(const struct training_grade *g)
     return pd_buf_steal(&b);
 }
 
+/* Seconds to the millisecond: the figures are measured no finer. */
+static double
+ms(double s)
+{
+    return (double)(long long)(s * 1000.0 + 0.5) / 1000.0;
+}
+
 char *
 training_grade_json(const struct training_grade *g)
 {
@@ -484,10 +491,10 @@ training_grade_json(const struct training_grade *g)
     cJSON_AddNumberToObject(o, "other_changed", (double)g->untouched_changed);
     cJSON_AddStringToObject(o, "not_back", g->tables_missing);
     if (g->restored_at > 0)
-        cJSON_AddNumberToObject(o, "rto_s", g->restored_at - g->incident_at);
+        cJSON_AddNumberToObject(o, "rto_s", ms(g->restored_at - g->incident_at));
     else
         cJSON_AddNullToObject(o, "rto_s");
-    cJSON_AddNumberToObject(o, "rpo_s", g->rpo_s);
+    cJSON_AddNumberToObject(o, "rpo_s", ms(g->rpo_s));
     cJSON_AddNumberToObject(o, "rpo_rows", (double)g->rpo_rows);
     cJSON_AddStringToObject(o, "problems", g->problems);
     s = cJSON_PrintUnformatted(o);
