@@ -106,7 +106,7 @@ traffic_ensure(struct traffic *t)
     char *url = NULL;
 
     pd_err_clear(&err);
-    if (t->conn != NULL && pd_time_mono() - t->checked < 5)
+    if (t->conn != NULL && pd_time_mono() - t->checked < 2)
         return 0;
     t->checked = pd_time_mono();
     if (training_url(&url, t->dir, &err) != 0) {
