@@ -630,11 +630,12 @@ cmd_status() {
             all=0
         fi
     done
-    # The training's application: optional, so stopped is not a failure.
+    # The training's application: optional (listed once started; traffic
+    # stop and down remove its record), so stopped is not a failure.
     pid=$(svc_pid traffic)
     if [ -n "$pid" ]; then
         printf '%-13s %-8s %-8s %-6s %s\n' traffic running "$pid" - "$SB/traffic.log"
-    else
+    elif [ -f "$SB/traffic.pid" ]; then
         printf '%-13s %-8s %-8s %-6s %s\n' traffic stopped - - "$SB/traffic.log"
     fi
     # The branch clusters of the neon-sandbox (started by it, stopped by down).
