@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "pd_err.h"
@@ -79,14 +78,6 @@ struct traffic {
     char last[512]; /* the last error logged, so a broken application logs it once */
     double checked; /* when production's URL was last compared (a restore may move it) */
 };
-
-static void
-sleep_s(double s)
-{
-    struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
-
-    (void)nanosleep(&ts, NULL);
-}
 
 static void
 traffic_drop(struct traffic *t, const char *why)
@@ -205,14 +196,14 @@ training_traffic_run(const char *dir, double rate, const volatile sig_atomic_t *
             (void)pd_write_atomic(held, tok, strlen(tok), 0600, err);
             free(held);
             free(tok);
-            sleep_s(0.05);
+            training_nap(0.05);
             continue;
         }
         if (op->sql == NULL)
             op = &traffic_ops[0];
         if (traffic_ensure(&t) == 0)
             rc = traffic_one(&t, op, err);
-        sleep_s(t.conn == NULL ? 1.0 : period);
+        training_nap(t.conn == NULL ? 1.0 : period);
     }
     pd_log(PD_LOG_WARN, "traffic: stopped");
 out:
