@@ -5,6 +5,7 @@
 #ifndef PD_CLI_H
 #define PD_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "pd_config.h"
@@ -31,6 +32,15 @@ int cli_cmd_doctor(struct cli_ctx *ctx, int argc, char **argv);
 
 /* The hidden `pgdrill __complete ...` of the completion scripts; commands is NULL-terminated. */
 int cli_cmd_complete(struct cli_ctx *ctx, const char *const *commands, int argc, char **argv);
+
+/*
+ * pgdrill sandbox traffic|incident|grade (cli/cmd_training.c). check: the
+ * flags of argv (argv[1] the sub-command) into *number (--rate or --seed,
+ * -1 when absent), *kind and *json; 0 or a usage error's exit code. run:
+ * the work, once sandbox.sh has set up dir (PGDRILL_TRAINING_DIR).
+ */
+int cli_training_check(int argc, char **argv, long *number, const char **kind, bool *json);
+int cli_training_run(const struct cli_ctx *ctx, const char *dir, int argc, char **argv);
 
 /*
  * `pgdrill run RUNBOOK --plan`: print what the runbook would create or

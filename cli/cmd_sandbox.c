@@ -27,6 +27,9 @@ static const char sandbox_help[] =
     "       pgdrill sandbox env\n"
     "       pgdrill sandbox down [--purge]\n"
     "       pgdrill sandbox migrate [--status] [--url URL]\n"
+    "       pgdrill sandbox traffic start [--rate N] | stop\n"
+    "       pgdrill sandbox incident [KIND] [--seed N]\n"
+    "       pgdrill sandbox grade [--json]\n"
     "\n"
     "A local world that behaves like production, under $PGDRILL_HOME/sandbox/,\n"
     "on 127.0.0.1 only:\n"
@@ -59,7 +62,23 @@ static const char sandbox_help[] =
     "        transaction with its record. --status lists them as applied or\n"
     "        pending and changes nothing (exit 0). Scenario 2's runbook runs\n"
     "        these when PGDRILL_ENVIRONMENT=SANDBOX. Exit 1 a migration failed,\n"
-    "        3 the database cannot be reached.\n";
+    "        3 the database cannot be reached.\n"
+    "\n"
+    "Training (a trainee restores, pgdrill grades):\n"
+    "traffic start  an application that keeps writing to production (visits,\n"
+    "        check-ins with GPS positions, edits of visits, clients, users; one\n"
+    "        transaction each, N a second, default 3) as a sandbox service: status\n"
+    "        shows it, down stops it. It reconnects after a restore moved or\n"
+    "        restarted production and logs it in $PGDRILL_HOME/sandbox/traffic.log.\n"
+    "traffic stop   stops it.\n"
+    "incident       breaks production one way (random without KIND; --seed N picks\n"
+    "        the rows): delete, corrupt, cascade, drop-table, bad-migration. Its\n"
+    "        ground truth goes to $PGDRILL_HOME/sandbox/training/truth (0600, never\n"
+    "        shown); it prints the ticket: the symptoms and roughly when.\n"
+    "grade   production against the ground truth: rows still missing or wrong,\n"
+    "        collateral (the application's rows after the incident lost or\n"
+    "        overwritten), tables or columns not back, RTO and RPO. Exit 0 fully\n"
+    "        restored without collateral, 1 otherwise (named), 2 no incident.\n";
 
 /* The directory of the running executable, or NULL. Caller frees. */
 static char *
@@ -190,12 +209,21 @@ sandbox_check_args(int argc, char **argv)
                                    "migrate: no database: set DATABASE_URL or pass --url URL");
         return 0;
     }
+    if (strcmp(sub, "traffic") == 0 || strcmp(sub, "incident") == 0 || strcmp(sub, "grade") == 0) {
+        const char *kind = NULL;
+        bool json = false;
+        long n;
+
+        return cli_training_check(argc, argv, &n, &kind, &json);
+    }
     if (strcmp(sub, "status") == 0 || strcmp(sub, "env") == 0) {
         if (argc > 2)
             return cli_usage_error("sandbox", "%s: unknown argument '%s'", sub, argv[2]);
         return 0;
     }
-    return cli_usage_error("sandbox", "unknown sub-command '%s' (up, down, status, env, migrate)",
+    return cli_usage_error("sandbox",
+                           "unknown sub-command '%s' (up, down, status, env, migrate, traffic, "
+                           "incident, grade)",
                            sub);
 }
 
@@ -222,6 +250,11 @@ cli_cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv)
     rc = sandbox_check_args(argc, argv);
     if (rc != 0)
         return rc;
+    // the training commands, once sandbox.sh has prepared them
+    if (getenv("PGDRILL_TRAINING_DIR") != NULL &&
+        (strcmp(argv[1], "incident") == 0 || strcmp(argv[1], "grade") == 0 ||
+         (strcmp(argv[1], "traffic") == 0 && strcmp(argv[2], "run") == 0)))
+        return cli_training_run(ctx, getenv("PGDRILL_TRAINING_DIR"), argc, argv);
 
     dir = sandbox_self_dir();
     if (dir != NULL)
@@ -244,6 +277,16 @@ cli_cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     setenv("PGDRILL_HOME", ctx->cfg.home, 1);
+    {
+        // the training commands run this very binary again (sandbox.sh)
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+        if (n > 0) {
+            self[n] = '\0';
+            setenv("PGDRILL_SELF", self, 1);
+        }
+    }
 
     av = pd_xcalloc((size_t)argc + 2, sizeof(*av));
     av[0] = pd_xstrdup("bash");

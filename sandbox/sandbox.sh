@@ -11,6 +11,11 @@
 #   sandbox.sh migrate [--status] [--url URL]
 #                                apply (or list) migrations/*.sql on
 #                                DATABASE_URL or URL; no service needed
+#   sandbox.sh traffic start [--rate N] | traffic stop
+#                                the training's application, a service
+#   sandbox.sh incident|grade ARGS
+#                                pgdrill's own training commands, in the
+#                                training environment (training/ below)
 #
 # Everything lives in $PGDRILL_HOME/sandbox (pgdrill sets PGDRILL_HOME) and
 # listens on 127.0.0.1 only:
@@ -24,6 +29,8 @@
 #                   branch (point-in-time recovery from the archive)
 #   s3/             s3rver's data (bucket care-commons-backups), served
 #                   through s3-proxy.py, which verifies SigV4 signatures
+#   training/       0700: url (production's), truth (an incident's ground
+#                   truth), traffic.log (the application's changes): 0600
 #   NAME.pid        "PID START-TIME" of each service up started, NAME.port,
 #                   NAME.log; neon.key and s3.secret (0600) hold credentials
 #
@@ -618,6 +625,14 @@ cmd_status() {
             all=0
         fi
     done
+    # The training's application: optional (listed once started; traffic
+    # stop and down remove its record), so stopped is not a failure.
+    pid=$(svc_pid traffic)
+    if [ -n "$pid" ]; then
+        printf '%-13s %-8s %-8s %-6s %s\n' traffic running "$pid" - "$SB/traffic.log"
+    elif [ -f "$SB/traffic.pid" ]; then
+        printf '%-13s %-8s %-8s %-6s %s\n' traffic stopped - - "$SB/traffic.log"
+    fi
     # The branch clusters of the neon-sandbox (started by it, stopped by down).
     if [ -d "$NEON_STATE/branches" ]; then
         for d in "$NEON_STATE"/branches/*/; do
@@ -706,6 +721,7 @@ cmd_down() {
         return 0
     fi
     lock
+    stop_pid traffic 10
     stop_pid s3-proxy 10
     stop_pid s3rver 10
     stop_pid neon-sandbox 60
@@ -790,10 +806,89 @@ cmd_migrate() {
     fi
 }
 
+# ---- training ----------------------------------------------------------------
+# pgdrill sandbox traffic|incident|grade: the work is pgdrill's own
+# (core/training); this part gives it production's URL ($TRAIN/url, 0600),
+# the sandbox's own Neon credentials (never the caller's: training touches
+# nothing but the sandbox) and, for the traffic, a recorded service.
+TRAIN=$SB/training
+
+training_env() {
+    [ -n "${PGDRILL_SELF:-}" ] || usage_die "run this through pgdrill sandbox"
+    if [ ! -f "$PGDIR/PG_VERSION" ] || [ ! -f "$SB/seed.done" ]; then
+        warn "no sandbox in $SB (start one with: pgdrill sandbox up)"
+        exit 3
+    fi
+    mkdir -p "$TRAIN"
+    chmod 0700 "$TRAIN"
+    if ! "$PGC" url "$PGDIR" "$DB" >"$TRAIN/url.tmp" 2>/dev/null; then
+        rm -f "$TRAIN/url.tmp"
+        warn "postgresql is not running (pgdrill sandbox up starts it)"
+        exit 3
+    fi
+    mv "$TRAIN/url.tmp" "$TRAIN/url"
+    unset DATABASE_URL NEON_API_HOST NEON_API_KEY NEON_PROJECT_ID
+    if [ -n "$(svc_pid neon-sandbox)" ] && [ -s "$SB/neon.key" ]; then
+        NEON_API_HOST=$(neon_url "$(svc_port neon-sandbox)")
+        NEON_API_KEY=$(cat "$SB/neon.key")
+        NEON_PROJECT_ID=$PROJECT
+        export NEON_API_HOST NEON_API_KEY NEON_PROJECT_ID
+    fi
+    export PGDRILL_TRAINING_DIR=$TRAIN
+}
+
+cmd_traffic() {
+    local sub=${1:-} rate=3 pid i
+    [ $# -gt 0 ] && shift
+    case $sub in
+    start)
+        while [ $# -gt 0 ]; do
+            case $1 in
+            --rate) rate=${2:-} && shift 2 ;;
+            --rate=*) rate=${1#--rate=} && shift ;;
+            *) usage_die "traffic start: unknown argument '$1'" ;;
+            esac
+        done
+        [[ $rate =~ ^[1-9][0-9]?$|^100$ ]] || usage_die "traffic start: --rate needs a whole number from 1 to 100"
+        lock
+        training_env
+        pid=$(svc_pid traffic)
+        if [ -n "$pid" ]; then
+            say "traffic: already running (pid $pid)"
+            return 0
+        fi
+        spawn traffic "$SB/traffic.log" "$PGDRILL_SELF" sandbox traffic run --rate "$rate"
+        pid=$SPAWNED_PID
+        for ((i = 0; i < 10; i++)); do
+            sleep 0.1
+            pid_alive "$pid" || fail traffic "$SB/traffic.log" "it exited"
+        done
+        STARTED=()
+        say "traffic: started (pid $pid, $rate requests a second, log $SB/traffic.log)"
+        ;;
+    stop)
+        [ $# -eq 0 ] || usage_die "traffic stop: unknown argument '$1'"
+        [ -d "$SB" ] || return 0
+        lock
+        stop_pid traffic 10
+        ;;
+    *) usage_die "traffic: start or stop" ;;
+    esac
+}
+
+# incident, grade: pgdrill itself, with the training environment
+cmd_training() {
+    local cmd=$1
+    shift
+    training_env
+    exec "$PGDRILL_SELF" sandbox "$cmd" "$@"
+}
+
 usage() {
     cat <<'EOF'
 usage: pgdrill sandbox up [--visits N] [--default-branch NAME] | status | env | down [--purge]
        pgdrill sandbox migrate [--status] [--url URL]
+       pgdrill sandbox traffic start [--rate N] | traffic stop | incident [KIND] [--seed N] | grade [--json]
 EOF
 }
 
@@ -806,6 +901,8 @@ main() {
     env) cmd_env "$@" ;;
     down) cmd_down "$@" ;;
     migrate) cmd_migrate "$@" ;;
+    traffic) cmd_traffic "$@" ;;
+    incident | grade) cmd_training "$cmd" "$@" ;;
     -h | --help | help) usage ;;
     "") usage_die "missing command" ;;
     *) usage_die "unknown command '$cmd'" ;;

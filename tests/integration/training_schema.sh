@@ -1,0 +1,28 @@
+#!/bin/bash
+# Training, drop-table and bad-migration with Scenario 1 option A-in-place
+# (production restored from its own history), the traffic running: the
+# application is down after each incident (every request authenticates a
+# user), the grade names the table or column not back, and after the
+# restore it grades 100 % with no collateral; the traffic reconnects by
+# itself and logs it.
+set -u
+# shellcheck source=tests/integration/training_lib.sh
+. "$(dirname "$0")/training_lib.sh"
+
+training_up
+for kind in drop-table bad-migration; do
+    world_case "$kind"
+    training_incident "$kind" 3
+    training_grade
+    is "$GRADE_RC" 1 "$kind: before a restore the grade fails"
+    like "$(grade_field not_back)" "users" "$kind: it names what is not back: $(grade_field not_back)"
+    training_restore --var "target_time=$TA" --var outcome_option=A-in-place
+    is "$TR_RC" 0 "$kind: pitr-restore option A-in-place passes"
+    training_traffic_alive "$kind: after A-in-place"
+    training_grade
+    grade_passes "$kind, A-in-place"
+done
+like "$(cat "$PGDRILL_HOME/sandbox/traffic.log")" "traffic: reconnected to" \
+    "the traffic logged its reconnect after the restore"
+training_down_clean
+done_testing

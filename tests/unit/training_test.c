@@ -1,0 +1,148 @@
+/* Tests for core/training: fingerprint sets, the kinds, the grade's verdict and texts, the hold. */
+#include "training/training.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "pd_err.h"
+#include "pd_mem.h"
+#include "training/training.intern.h"
+
+static void
+test_fpset(void **state)
+{
+    struct fpset s = {0};
+
+    (void)state;
+    for (long long id = 1; id <= 1000; id++)
+        fpset_add(&s, id * 3, id % 2 ? "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" : "bbbb");
+    assert_int_equal(s.n, 1000);
+    assert_int_equal(fpset_find(&s, 3), 0);
+    assert_int_equal(fpset_find(&s, 3000), 999);
+    assert_int_equal(fpset_find(&s, 4), -1);
+    assert_int_equal(fpset_find(&s, 0), -1);
+    assert_string_equal(s.fp[fpset_find(&s, 6)], "bbbb");
+    fpset_free(&s);
+    assert_int_equal(fpset_find(&s, 3), -1);
+}
+
+static void
+test_unknown_kind(void **state)
+{
+    struct pd_err err;
+    char sentinel[] = "untouched";
+    char *ticket = sentinel;
+
+    (void)state;
+    pd_err_clear(&err);
+    assert_int_equal(training_incident(&ticket, "/nonexistent", "flood", 1, &err), PD_EINPUT);
+    assert_null(ticket);
+    assert_string_equal(err.msg, "incident: unknown kind 'flood' (delete, corrupt, cascade, "
+                                 "drop-table, bad-migration)");
+}
+
+static void
+test_no_url(void **state)
+{
+    struct pd_err err;
+    char *url = NULL;
+
+    (void)state;
+    pd_err_clear(&err);
+    assert_int_not_equal(training_url(&url, "/nonexistent-training", &err), 0);
+    assert_null(url);
+    assert_non_null(strstr(err.msg, "training: production's URL: "));
+}
+
+static void
+test_no_truth(void **state)
+{
+    struct pd_err err;
+    struct training_grade g;
+
+    (void)state;
+    pd_err_clear(&err);
+    assert_int_equal(training_grade_run(&g, "/nonexistent-training", "/nonexistent", &err),
+                     PD_EINPUT);
+    assert_string_equal(err.msg,
+                        "grade: no incident to grade (raise one with: pgdrill sandbox incident)");
+}
+
+/* A grade by hand: passed only with nothing missing, wrong, collateral or not back. */
+static void
+test_grade_verdict(void **state)
+{
+    static const struct {
+        size_t missing, wrong, collateral, other;
+        const char *not_back;
+        bool passed;
+    } cases[] = {
+        {0, 0, 0, 0, "", true},  {3, 0, 0, 0, "", false}, {0, 2, 0, 0, "", false},
+        {0, 0, 1, 0, "", false}, {0, 0, 0, 1, "", false}, {0, 0, 0, 0, "users", false},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct training_grade g = {0};
+        char *text, *json;
+
+        g.kind = pd_xstrdup("delete");
+        g.incident_at = 1796614434.5;
+        g.restored_at = i == 0 ? 1796614462.1 : 0;
+        g.missing = cases[i].missing;
+        g.wrong = cases[i].wrong;
+        g.collateral = cases[i].collateral;
+        g.untouched_changed = cases[i].other;
+        g.problems = pd_xstrdup(cases[i].passed ? "" : "visits: 3 rows still missing (keys 7)");
+        g.tables_missing = pd_xstrdup(cases[i].not_back);
+        assert_int_equal(training_grade_passed(&g), cases[i].passed);
+        text = training_grade_text(&g);
+        json = training_grade_json(&g);
+        assert_non_null(strstr(text, cases[i].passed ? "PASS: " : "FAIL: "));
+        // to the minute only: the grade does not give the incident's second away
+        assert_null(strstr(text, ":33:54"));
+        assert_non_null(strstr(json, cases[i].passed ? "\"passed\":true" : "\"passed\":false"));
+        assert_non_null(strstr(json, i == 0 ? "\"rto_s\":27.6" : "\"rto_s\":null"));
+        free(text);
+        free(json);
+        training_grade_clear(&g);
+    }
+}
+
+/* Without a running traffic the hold returns at once and release cleans up. */
+static void
+test_hold_release(void **state)
+{
+    char dir[] = "/tmp/pd-training-XXXXXX";
+    char *hold;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    hold = training_path(dir, "hold");
+    training_hold(dir);
+    assert_int_equal(access(hold, F_OK), 0);
+    training_release(dir);
+    assert_int_not_equal(access(hold, F_OK), 0);
+    free(hold);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fpset),         cmocka_unit_test(test_unknown_kind),
+        cmocka_unit_test(test_no_url),        cmocka_unit_test(test_no_truth),
+        cmocka_unit_test(test_grade_verdict), cmocka_unit_test(test_hold_release),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
