@@ -225,7 +225,7 @@ test_shrank(void **state)
 
         memset(items, 0, sizeof(items));
         for (size_t k = 0; k < rows[i].n; k++)
-            items[k].size = rows[i].sizes[k];
+            b.items[k].size = rows[i].sizes[k];
         assert_int_equal(verify_shrank(&b, rows[i].ratio, &median), rows[i].want);
         assert_true(median == rows[i].median);
     }
