@@ -34,16 +34,17 @@ offers() {
 }
 
 is "$(complete -p pgdrill)" "complete -F _pgdrill pgdrill" "bash: the completion is registered"
-like "$(offers pgdrill '')" "audit backup check doctor lint report resume run sandbox timeline tui verify" \
+like "$(offers pgdrill '')" "audit backup check doctor lint report resume run sandbox status timeline tui verify" \
     "bash: every command (doctor included)"
 is "$(offers pgdrill re)" "report resume" "bash: commands by prefix"
 mkdir -p "$W/empty"
-is "$(cd "$W/empty" && offers pgdrill run '')" "$(printf '%s\n' --help --json --plan --report-dir --var --yes monthly-verification \
-    pitr-restore post-restore-validation quarterly-drill restore-from-s3 selective-recovery team-extra-drill | sort |
+is "$(cd "$W/empty" && offers pgdrill run '')" "$(printf '%s\n' --help --json --notify --plan --push --report-dir --var --yes \
+    monthly-verification pitr-restore post-restore-validation quarterly-drill restore-from-s3 \
+    selective-recovery team-extra-drill training | sort |
     tr '\n' ' ' | sed 's/ $//')" "bash: run offers its flags and every runbook name, the extra one too"
 is "$(offers pgdrill tui p)" "pitr-restore post-restore-validation" "bash: runbook names by prefix"
 is "$(cd "$PGDRILL_TOP" && offers pgdrill lint runbooks/pi)" "runbooks/pitr-restore.md" "bash: a runbook by its path"
-is "$(offers pgdrill report '')" "--json list show" "bash: report's sub-commands"
+is "$(offers pgdrill report '')" "--html --json --remote list push show" "bash: report's sub-commands"
 is "$(offers pgdrill report show 2026)" "20261201-101010-pitr-restore 20261202-111111-quarterly-drill" \
     "bash: report show offers the drill ids"
 is "$(offers pgdrill resume 20261201)" "20261201-101010-pitr-restore" "bash: resume offers the drill ids"
@@ -51,7 +52,8 @@ is "$(offers pgdrill tui --resume 2026120)" "20261201-101010-pitr-restore 202612
     "bash: --resume takes a drill id"
 is "$(offers pgdrill backup --cl)" "--class" "bash: a command's flag"
 is "$(offers pgdrill backup --class pre)" "pre-migration pre-release" "bash: the values of --class"
-like "$(offers pgdrill sandbox '')" "down env migrate status up" "bash: sandbox's sub-commands"
+like "$(offers pgdrill sandbox '')" "down env grade incident migrate status traffic up" \
+    "bash: sandbox's sub-commands"
 
 if ! command -v zsh >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1; then
     not_ok "zsh: zsh and tmux are installed (apt-get install zsh tmux)"
