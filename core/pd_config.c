@@ -35,7 +35,8 @@ set_default(char **slot, const char *value)
 
 /*
  * Keys that stand for an environment variable: allow_plain_http
- * (PGDRILL_ALLOW_PLAIN_HTTP), retention_days (PGDRILL_RETENTION_DAYS) and
+ * (PGDRILL_ALLOW_PLAIN_HTTP), compression_level (PGDRILL_COMPRESSION_LEVEL),
+ * retention_days (PGDRILL_RETENTION_DAYS) and
  * retention_days.<class> (PGDRILL_RETENTION_DAYS_<CLASS>, '-' as '_').
  */
 static int
@@ -47,6 +48,8 @@ env_key(const char *key, char *out, size_t size)
         return snprintf(out, size, "PGDRILL_ALLOW_PLAIN_HTTP") > 0;
     if (strcmp(key, "retention_days") == 0)
         return snprintf(out, size, "PGDRILL_RETENTION_DAYS") > 0;
+    if (strcmp(key, "compression_level") == 0)
+        return snprintf(out, size, "PGDRILL_COMPRESSION_LEVEL") > 0;
     if (strncmp(key, "retention_days.", 15) != 0 || key[15] == '\0' || strlen(key) > 40)
         return 0;
     cls = key + 15;

@@ -4,8 +4,9 @@
  * Precedence: environment, then $XDG_CONFIG_HOME/pgdrill/config (default
  * ~/.config/pgdrill/config), then built-in defaults. The file holds
  * `key = value` lines; `#` starts a comment. Keys: home, environment,
- * operator, runbooks; and allow_plain_http, retention_days and
- * retention_days.<class>, which set PGDRILL_ALLOW_PLAIN_HTTP,
+ * operator, runbooks; and allow_plain_http, compression_level,
+ * retention_days and retention_days.<class>, which set
+ * PGDRILL_ALLOW_PLAIN_HTTP, PGDRILL_COMPRESSION_LEVEL,
  * PGDRILL_RETENTION_DAYS and PGDRILL_RETENTION_DAYS_<CLASS> in the
  * environment unless already set (the modules that use them read the
  * environment). Secrets do not belong in it and are not read from it.

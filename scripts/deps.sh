@@ -10,6 +10,9 @@ groff-base clang libclang-rt-14-dev clang-tidy cppcheck valgrind shellcheck"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 # gcovr: the per-module table of `make coverage`.
 PKGS="$PKGS gcovr"
+# core/gz: libdeflate writes the gzip members, ISA-L streams any gzip in;
+# their tools (libdeflate-gzip, igzip) are the benches' reference lines.
+PKGS="$PKGS libdeflate-dev libisal-dev libdeflate-tools isal"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
