@@ -336,7 +336,7 @@ le32(const unsigned char *p)
 static void
 test_member_format(void **state)
 {
-    size_t len = 5 * 100000 + 123, block = 100000, off = 0;
+    size_t len = (size_t)5 * 100000 + 123, block = 100000, off = 0;
     unsigned char *data = make_data(len, 11);
     struct pd_buf gz, back;
     struct pd_err err = {0};
@@ -396,7 +396,7 @@ test_member_format(void **state)
 static void
 test_member_errors(void **state)
 {
-    size_t len = 4 * 50000, block = 50000;
+    size_t len = (size_t)4 * 50000, block = 50000;
     unsigned char *data = make_data(len, 13);
     struct pd_buf gz, back;
     struct pd_err err = {0};
@@ -439,7 +439,6 @@ test_member_errors(void **state)
 
     // a member length 5 bytes too long: the data ends before it
     deflate_all(&gz, data, len, 6, 2, block, 2, len);
-    m2 = le32((unsigned char *)gz.data + 16);
     gz.data[16] = (char)((unsigned char)gz.data[16] + 5);
     assert_int_equal(inflate_all(&back, gz.data, gz.len, 4096, &err), PD_EINPUT);
     assert_non_null(strstr(err.msg, "the deflate data ends before the member length"));
