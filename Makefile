@@ -19,7 +19,7 @@ CC        ?= cc
 
 # Libraries are looked up lazily (=, not :=) so `make deps` can install them
 # before a sub-make first needs the flags.
-PKGS       = libcmark libpq libcurl libcjson zlib expat openssl ncursesw
+PKGS       = libcmark libpq libcurl libcjson zlib expat openssl ncursesw libdeflate libisal
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -10,6 +10,7 @@
 #include "audit/audit.h"
 #include "backup/backup.h"
 #include "cli.h"
+#include "gz/gz.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_str.h"
@@ -20,10 +21,12 @@
 
 static const char backup_help[] =
     "usage: pgdrill backup [--class weekly|pre-migration|pre-release] [--keep-local FILE]\n"
-    "                      [--min-size BYTES] [--retention-days N] [--dry-run] [--json]\n"
+    "                      [--min-size BYTES] [--retention-days N] [--level N] [--dry-run]\n"
+    "                      [--json]\n"
     "\n"
-    "Dump DATABASE_URL with pg_dump (plain format), compress it on every core (gzip\n"
-    "level 6) and stream it into a multipart upload to\n"
+    "Dump DATABASE_URL with pg_dump (plain format), compress it on every core\n"
+    "(libdeflate, level 6: a gzip member per MiB, which gunzip reads as one file)\n"
+    "and stream it into a multipart upload to\n"
     "  $PGDRILL_BACKUP_URI/<class>/care-commons-backup-YYYYMMDD-HHMMSS.sql.gz  (UTC)\n"
     "with SSE AES256 and storage class STANDARD_IA; no local file unless --keep-local.\n"
     "PGDRILL_BACKUP_URI is the location that holds the class folders (s3://bucket\n"
@@ -40,11 +43,14 @@ static const char backup_help[] =
     "  --keep-local FILE  also keep the .sql.gz at FILE\n"
     "  --min-size BYTES   smallest acceptable plain dump (default 1048576)\n"
     "  --retention-days N delete backups of the class older than N days (default above)\n"
+    "  --level N          compression level 1 (fastest) to 12 (smallest); default\n"
+    "                     PGDRILL_COMPRESSION_LEVEL, else 6 (9 is about gzip -9)\n"
     "  --dry-run          change nothing: print the key and what retention would delete\n"
     "  --json             print a summary object on stdout\n"
     "\n"
     "Environment: DATABASE_URL, PGDRILL_BACKUP_URI, AWS_* (credentials, region,\n"
-    "AWS_ENDPOINT_URL_S3), SLACK_WEBHOOK_URL (failure notice), PGDRILL_PG_DUMP.\n"
+    "AWS_ENDPOINT_URL_S3), SLACK_WEBHOOK_URL (failure notice), PGDRILL_PG_DUMP,\n"
+    "PGDRILL_COMPRESSION_LEVEL.\n"
     "Exit: 0 ok, 1 pg_dump failed, dump too small or check failed, 2 usage,\n"
     "3 S3 or database service failure, 130 interrupted.\n";
 
@@ -87,6 +93,7 @@ struct backup_flags {
     const char *cls, *keep_local;
     uint64_t min_size, days;
     int days_given, dry_run, json;
+    int level; /* 0: the configured one */
 };
 
 /* Parse argv into *f: -1 to go on, else the exit code (help printed, or a usage error). */
@@ -106,11 +113,17 @@ parse_flags(struct backup_flags *f, int argc, char **argv)
         } else if (strcmp(a, "--json") == 0) {
             f->json = 1;
         } else if (strcmp(a, "--class") == 0 || strcmp(a, "--keep-local") == 0 ||
-                   strcmp(a, "--min-size") == 0 || strcmp(a, "--retention-days") == 0) {
+                   strcmp(a, "--min-size") == 0 || strcmp(a, "--retention-days") == 0 ||
+                   strcmp(a, "--level") == 0) {
+            struct pd_err lerr = {0};
+
             if (v == NULL)
                 return cli_usage_error("backup", "%s needs a value", a);
             i++;
-            if (strcmp(a, "--class") == 0) {
+            if (strcmp(a, "--level") == 0) {
+                if (gz_parse_level(&f->level, v, "--level", &lerr) != 0)
+                    return cli_usage_error("backup", "%s", lerr.msg);
+            } else if (strcmp(a, "--class") == 0) {
                 if (!backup_class_valid(v))
                     return cli_usage_error(
                         "backup", "unknown class '%s' (weekly, pre-migration or pre-release)", v);
@@ -267,6 +280,8 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
             return cli_fail(&err);
         fl.days = (uint64_t)d;
     }
+    if (fl.level == 0 && backup_level(&fl.level, &err) != 0)
+        return cli_fail(&err);
     read_env(&db_url, &base_uri, &slack);
     if (base_uri == NULL || base_uri[0] == '\0')
         return cli_usage_error("backup",
@@ -295,6 +310,7 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
             .key = key,
             .min_size = fl.min_size ? fl.min_size : 1,
             .keep_local = fl.keep_local,
+            .level = fl.level,
             .audit = audit,
             .upload_notes = notes = pd_xasprintf("%s/uploads", ctx->cfg.home),
         };

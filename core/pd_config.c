@@ -44,6 +44,7 @@ static const struct {
     {"allow_plain_http", "PGDRILL_ALLOW_PLAIN_HTTP"},
     {"retention_days", "PGDRILL_RETENTION_DAYS"},
     {"branch_ttl", "PGDRILL_BRANCH_TTL"},
+    {"compression_level", "PGDRILL_COMPRESSION_LEVEL"},
     {"verify.history_days", "PGDRILL_VERIFY_HISTORY_DAYS"},
     {"verify.shrink_ratio", "PGDRILL_VERIFY_SHRINK_RATIO"},
     {"status.backup_days", "PGDRILL_STATUS_BACKUP_DAYS"},

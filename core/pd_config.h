@@ -4,10 +4,12 @@
  * Precedence: environment, then $XDG_CONFIG_HOME/pgdrill/config (default
  * ~/.config/pgdrill/config), then built-in defaults. The file holds
  * `key = value` lines; `#` starts a comment. Keys: home, environment,
- * operator, runbooks; and allow_plain_http, branch_ttl, retention_days,
+ * operator, runbooks; and allow_plain_http, branch_ttl, compression_level,
+ * retention_days,
  * retention_days.<class>, verify.history_days, verify.shrink_ratio,
  * status.backup_days, status.verify_days, status.drill_days and
  * contact.<role>, which set PGDRILL_ALLOW_PLAIN_HTTP, PGDRILL_BRANCH_TTL,
+ * PGDRILL_COMPRESSION_LEVEL,
  * PGDRILL_RETENTION_DAYS, PGDRILL_RETENTION_DAYS_<CLASS>,
  * PGDRILL_VERIFY_HISTORY_DAYS, PGDRILL_VERIFY_SHRINK_RATIO,
  * PGDRILL_STATUS_{BACKUP,VERIFY,DRILL}_DAYS and PGDRILL_CONTACT_<ROLE> (and

@@ -17,6 +17,9 @@ PKGS="$PKGS chromium poppler-utils libxml2-utils"
 PKGS="$PKGS prometheus"
 # zsh: tests/integration/completion.sh completes in zsh with contrib/completion/_pgdrill.
 PKGS="$PKGS zsh"
+# core/gz: libdeflate writes the gzip members, ISA-L streams any gzip in;
+# their tools (libdeflate-gzip, igzip) are the benches' reference lines.
+PKGS="$PKGS libdeflate-dev libisal-dev libdeflate-tools isal"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

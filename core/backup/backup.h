@@ -95,7 +95,7 @@ struct backup_options {
     const char *key;
     uint64_t min_size;         /* plain bytes; 0 means BACKUP_MIN_SIZE_DEFAULT */
     const char *keep_local;    /* also write the .sql.gz here; NULL for none */
-    int level;                 /* gzip level; 0 means 6 */
+    int level;                 /* compression level (1-12, libdeflate's); 0 means 6 */
     int threads;               /* compression threads; 0 means the online CPUs */
     size_t part_size;          /* 0 means 8 MiB */
     int max_in_flight;         /* parts uploading at once; 0 means 3 */
@@ -116,7 +116,9 @@ struct backup_result {
     char sha256[65]; /* of the compressed object */
     int parts;       /* 0 when it went up in one PUT */
     double duration_s;
-    int completed; /* 1 once the object exists at the key */
+    int completed;       /* 1 once the object exists at the key */
+    int level;           /* the compression level used */
+    char compressor[32]; /* what compressed it: "libdeflate 1.14" */
 
     /* where the time went, in seconds (0 for a phase not reached) */
     struct {
@@ -138,6 +140,13 @@ struct backup_result {
  * an interrupt from the progress callback: PD_EINTR. out is filled as far
  * as the run got.
  */
+/*
+ * The configured compression level: PGDRILL_COMPRESSION_LEVEL (the config
+ * file's compression_level sets it), else GZ_LEVEL_DEFAULT. A value that is
+ * not 1-12 is PD_EINPUT naming the variable.
+ */
+int backup_level(int *out, struct pd_err *err);
+
 int backup_run(struct backup_result *out, struct s3_client *c, const struct backup_options *opt,
                struct pd_err *err);
 

@@ -58,6 +58,13 @@ backup_summary_json(const struct backup_summary *s)
     else
         cJSON_AddNullToObject(o, "sha256");
     cJSON_AddNumberToObject(o, "parts", res->parts);
+    if (res->compressor[0] != '\0') {
+        cJSON_AddStringToObject(o, "compressor", res->compressor);
+        cJSON_AddNumberToObject(o, "level", res->level);
+    } else {
+        cJSON_AddNullToObject(o, "compressor");
+        cJSON_AddNullToObject(o, "level");
+    }
     cJSON_AddNumberToObject(o, "duration_s", res->duration_s);
     add_phases(o, s);
     for (size_t i = 0; i < s->n_expired; i++)
@@ -116,6 +123,9 @@ backup_summary_text(const struct backup_summary *s)
                        " bytes, %d parts) in %s\n",
                        plain, res->plain_bytes, comp, res->compressed_bytes, res->parts, el);
         pd_buf_appendf(&b, NULL, "  sha256 %s (stored as x-amz-meta-sha256)\n", res->sha256);
+        pd_buf_appendf(&b, NULL,
+                       "  compressor %s, level %d (stored as x-amz-meta-compressor, -level)\n",
+                       res->compressor, res->level);
         for (size_t i = 0; i < s->n_expired; i++)
             if (s->expired[i].deleted)
                 pd_buf_appendf(&b, NULL, "deleted old backup s3://%s/%s (%.0f days old)\n",

@@ -1,22 +1,61 @@
 #include "gz/gz.h"
 
+#include <errno.h>
+#include <isa-l/igzip_lib.h>
+#include <libdeflate.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <zlib.h>
-
 #include "pd_err.h"
 #include "pd_mem.h"
 
-#define DICT_SIZE     32768
-#define DEFAULT_BLOCK ((size_t)128 * 1024)
+#define DEFAULT_BLOCK ((size_t)1024 * 1024)
+#define MAX_BLOCK     ((size_t)64 * 1024 * 1024)
 #define MAX_THREADS   8
 #define INFLATE_CHUNK ((size_t)128 * 1024)
+#define HDR_LEN       20 /* our member header: 10 fixed, XLEN, the 8-byte subfield */
+#define TRAILER_LEN   8
+#define SUB_ID1       'P'
+#define SUB_ID2       'D'
 
-/* ---- parallel deflate ----------------------------------------------------- */
+static void
+put_le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t
+get_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+const char *
+gz_compressor(void)
+{
+    return "libdeflate " LIBDEFLATE_VERSION_STRING;
+}
+
+int
+gz_parse_level(int *out, const char *s, const char *what, struct pd_err *err)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = s ? strtol(s, &end, 10) : 0;
+    if (s == NULL || errno != 0 || end == s || *end != '\0' || v < 1 || v > GZ_LEVEL_MAX)
+        return PD_ERR_SET(err, PD_EINPUT, "%s: '%.20s' is not a compression level (1-%d)", what,
+                          s ? s : "", GZ_LEVEL_MAX);
+    *out = (int)v;
+    return 0;
+}
+
+/* ---- the worker pool: jobs run in parallel, come out in order ----------------- */
 
 enum job_state {
     JOB_FREE,
@@ -25,27 +64,32 @@ enum job_state {
     JOB_DONE,
 };
 
+/* One block to compress or one member to inflate; buffers are reused. */
 struct job {
     enum job_state state;
     uint64_t seq;
     unsigned char *in;
-    size_t in_len;
-    unsigned char *dict;
-    size_t dict_len;
-    int last;
+    size_t in_len, in_cap;
     unsigned char *out;
     size_t out_len, out_cap;
-    uLong crc;
-    int zrc; /* Z_OK, or the zlib failure */
+    uint64_t offset; /* inflate: the member's compressed offset */
+    size_t hdr_len;  /* inflate: the member's header bytes (not in `in`) */
+    int bad;         /* set by the worker: what went wrong, see job_error */
+    uint64_t bad_at; /* the compressed offset of the failure */
 };
 
-struct gz_deflate {
-    int level;
-    size_t block_size;
-    gz_sink_fn *sink;
-    void *payload;
+struct pool;
+typedef void *pool_init_fn(const struct pool *p);
+typedef void pool_run_fn(void *tool, struct job *j);
+typedef void pool_fini_fn(void *tool);
+
+struct pool {
     pthread_t threads[MAX_THREADS];
     int n_threads;
+    int level;
+    pool_init_fn *init;
+    pool_run_fn *run;
+    pool_fini_fn *fini;
     pthread_mutex_t mu;
     pthread_cond_t cv_work; /* a job was queued, or stop */
     pthread_cond_t cv_done; /* a job finished */
@@ -53,78 +97,198 @@ struct gz_deflate {
     size_t ring_n;
     uint64_t next_submit, next_write;
     int stop;
-    unsigned char *cur; /* the block being filled */
-    size_t cur_len;
-    unsigned char *tail; /* the last DICT_SIZE bytes of input before cur */
-    size_t tail_len;
-    uLong crc;
-    uint64_t in_total, out_total;
-    int failed;
-    int finished;
 };
 
-/* Compress one job with the worker's stream; returns a zlib code. */
-static int
-compress_job(z_stream *zs, struct job *j)
-{
-    int rc;
-
-    if ((rc = deflateReset(zs)) != Z_OK)
-        return rc;
-    if (j->dict_len > 0 && (rc = deflateSetDictionary(zs, j->dict, (uInt)j->dict_len)) != Z_OK)
-        return rc;
-    zs->next_in = j->in;
-    zs->avail_in = (uInt)j->in_len;
-    zs->next_out = j->out;
-    zs->avail_out = (uInt)j->out_cap;
-    // a non-final block ends byte-aligned (sync flush) so blocks concatenate
-    rc = deflate(zs, j->last ? Z_FINISH : Z_SYNC_FLUSH);
-    if (j->last ? rc != Z_STREAM_END : (rc != Z_OK || zs->avail_in != 0))
-        return rc == Z_OK || rc == Z_STREAM_END ? Z_BUF_ERROR : rc;
-    j->out_len = j->out_cap - zs->avail_out;
-    j->crc = crc32(0L, j->in, (uInt)j->in_len);
-    return Z_OK;
-}
-
 static void *
-worker(void *arg)
+pool_worker(void *arg)
 {
-    struct gz_deflate *z = arg;
-    z_stream zs;
-    int init_rc;
+    struct pool *p = arg;
+    void *tool = p->init(p);
 
-    memset(&zs, 0, sizeof(zs));
-    init_rc = deflateInit2(&zs, z->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
-    pthread_mutex_lock(&z->mu);
+    pthread_mutex_lock(&p->mu);
     for (;;) {
         struct job *pick = NULL;
 
-        while (!z->stop) {
+        while (!p->stop) {
             // the oldest queued job first, so the writer is never starved
-            for (size_t i = 0; i < z->ring_n; i++) {
-                struct job *j = &z->ring[i];
+            for (size_t i = 0; i < p->ring_n; i++) {
+                struct job *j = &p->ring[i];
 
                 if (j->state == JOB_QUEUED && (pick == NULL || j->seq < pick->seq))
                     pick = j;
             }
             if (pick)
                 break;
-            pthread_cond_wait(&z->cv_work, &z->mu);
+            pthread_cond_wait(&p->cv_work, &p->mu);
         }
-        if (z->stop)
+        if (p->stop)
             break;
         pick->state = JOB_RUNNING;
-        pthread_mutex_unlock(&z->mu);
-        int rc = init_rc == Z_OK ? compress_job(&zs, pick) : init_rc;
-        pthread_mutex_lock(&z->mu);
-        pick->zrc = rc;
+        pthread_mutex_unlock(&p->mu);
+        p->run(tool, pick);
+        pthread_mutex_lock(&p->mu);
         pick->state = JOB_DONE;
-        pthread_cond_broadcast(&z->cv_done);
+        pthread_cond_broadcast(&p->cv_done);
     }
-    pthread_mutex_unlock(&z->mu);
-    if (init_rc == Z_OK)
-        deflateEnd(&zs);
+    pthread_mutex_unlock(&p->mu);
+    p->fini(tool);
     return NULL;
+}
+
+/* Start the threads; 0, or -1 when not one could start. */
+static int
+pool_start(struct pool *p, int threads, size_t depth)
+{
+    p->ring_n = (size_t)threads * depth;
+    p->ring = pd_xcalloc(p->ring_n, sizeof(*p->ring));
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv_work, NULL);
+    pthread_cond_init(&p->cv_done, NULL);
+    for (int i = 0; i < threads; i++) {
+        if (pthread_create(&p->threads[i], NULL, pool_worker, p) != 0)
+            break;
+        p->n_threads++;
+    }
+    return p->n_threads > 0 ? 0 : -1;
+}
+
+static void
+pool_stop(struct pool *p)
+{
+    if (p->ring == NULL)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->cv_work);
+    pthread_mutex_unlock(&p->mu);
+    // a worker in the middle of a job finishes it first; none is left waiting
+    for (int i = 0; i < p->n_threads; i++)
+        pthread_join(p->threads[i], NULL);
+    for (size_t i = 0; i < p->ring_n; i++) {
+        free(p->ring[i].in);
+        free(p->ring[i].out);
+    }
+    PD_FREE(p->ring);
+    pthread_cond_destroy(&p->cv_work);
+    pthread_cond_destroy(&p->cv_done);
+    pthread_mutex_destroy(&p->mu);
+}
+
+/* The slot the next job goes into, or NULL when the oldest must be written first. */
+static struct job *
+pool_slot(struct pool *p)
+{
+    struct job *j = &p->ring[p->next_submit % p->ring_n];
+    int busy;
+
+    pthread_mutex_lock(&p->mu);
+    busy = j->state != JOB_FREE;
+    pthread_mutex_unlock(&p->mu);
+    return busy ? NULL : j;
+}
+
+static void
+pool_submit(struct pool *p, struct job *j)
+{
+    pthread_mutex_lock(&p->mu);
+    j->seq = p->next_submit++;
+    j->state = JOB_QUEUED;
+    pthread_cond_signal(&p->cv_work);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* The oldest job once it is done, or NULL when none is pending. */
+static struct job *
+pool_oldest(struct pool *p)
+{
+    struct job *j;
+
+    if (p->ring == NULL || p->next_write == p->next_submit)
+        return NULL;
+    j = &p->ring[p->next_write % p->ring_n];
+    pthread_mutex_lock(&p->mu);
+    while (j->state != JOB_DONE)
+        pthread_cond_wait(&p->cv_done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    return j;
+}
+
+static void
+pool_release(struct pool *p, struct job *j)
+{
+    pthread_mutex_lock(&p->mu);
+    j->state = JOB_FREE; // workers read state under the lock only
+    pthread_mutex_unlock(&p->mu);
+    p->next_write++;
+}
+
+static int
+online_threads(int want)
+{
+    int n = want ? want : (int)sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n;
+}
+
+/* ---- parallel deflate: one gzip member per block ------------------------------ */
+
+struct gz_deflate {
+    struct pool pool;
+    size_t block_size;
+    gz_sink_fn *sink;
+    void *payload;
+    unsigned char *cur; /* the block being filled */
+    size_t cur_len;
+    uint64_t in_total, out_total, members;
+    int failed;
+    int finished;
+};
+
+static void *
+deflate_init(const struct pool *p)
+{
+    return libdeflate_alloc_compressor(p->level);
+}
+
+static void
+deflate_fini(void *tool)
+{
+    libdeflate_free_compressor(tool);
+}
+
+/* Compress one block into a whole member: header with its length, data, trailer. */
+static void
+deflate_run(void *tool, struct job *j)
+{
+    static const unsigned char head[12] = {0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 3, 8, 0};
+    size_t cap, n;
+
+    if (tool == NULL) {
+        j->bad = 1;
+        return;
+    }
+    cap = HDR_LEN + libdeflate_deflate_compress_bound(tool, j->in_len) + TRAILER_LEN;
+    if (j->out_cap < cap) {
+        free(j->out);
+        j->out = pd_xmalloc(cap);
+        j->out_cap = cap;
+    }
+    n = libdeflate_deflate_compress(tool, j->in, j->in_len, j->out + HDR_LEN,
+                                    cap - HDR_LEN - TRAILER_LEN);
+    if (n == 0) {
+        j->bad = 1; /* uncovered: the bound guarantees the space */
+        return;
+    }
+    memcpy(j->out, head, sizeof(head));
+    j->out[12] = SUB_ID1;
+    j->out[13] = SUB_ID2;
+    j->out[14] = 4;
+    j->out[15] = 0;
+    j->out_len = HDR_LEN + n + TRAILER_LEN;
+    put_le32(j->out + 16, (uint32_t)j->out_len);
+    put_le32(j->out + HDR_LEN + n, libdeflate_crc32(0, j->in, j->in_len));
+    put_le32(j->out + HDR_LEN + n + 4, (uint32_t)j->in_len);
+    j->bad = 0;
 }
 
 static int
@@ -139,45 +303,33 @@ emit(struct gz_deflate *z, const void *data, size_t len, struct pd_err *err)
     return rc;
 }
 
-/* Write the oldest job once it is done. */
+/* Write the oldest member once it is done. */
 static int
 drain_one(struct gz_deflate *z, struct pd_err *err)
 {
-    struct job *j = &z->ring[z->next_write % z->ring_n];
+    struct job *j = pool_oldest(&z->pool);
     int rc;
 
-    pthread_mutex_lock(&z->mu);
-    while (j->state != JOB_DONE)
-        pthread_cond_wait(&z->cv_done, &z->mu);
-    pthread_mutex_unlock(&z->mu);
-    if (j->zrc != Z_OK) {
+    if (j->bad) {
         z->failed = 1;
-        return PD_ERR_SET(err, PD_EBUG, "gzip: zlib failed on block %lu: %s", (unsigned long)j->seq,
-                          zError(j->zrc));
+        return PD_ERR_SET(err, PD_EBUG, "gzip: libdeflate failed on block %lu",
+                          (unsigned long)j->seq);
     }
     if ((rc = emit(z, j->out, j->out_len, err)) != 0)
         return rc;
-    z->crc = z->next_write == 0 ? j->crc : crc32_combine(z->crc, j->crc, (z_off_t)j->in_len);
-    pthread_mutex_lock(&z->mu);
-    j->state = JOB_FREE; // workers read state under the lock only
-    pthread_mutex_unlock(&z->mu);
-    z->next_write++;
+    z->members++;
+    pool_release(&z->pool, j);
     return 0;
 }
 
 /* Hand the current block to the workers. */
 static int
-submit(struct gz_deflate *z, int last, struct pd_err *err)
+submit(struct gz_deflate *z, struct pd_err *err)
 {
-    struct job *j = &z->ring[z->next_submit % z->ring_n];
-    int rc, busy;
+    struct job *j;
+    int rc;
 
-    for (;;) {
-        pthread_mutex_lock(&z->mu);
-        busy = j->state != JOB_FREE;
-        pthread_mutex_unlock(&z->mu);
-        if (!busy)
-            break;
+    while ((j = pool_slot(&z->pool)) == NULL) {
         if ((rc = drain_one(z, err)) != 0)
             return rc;
     }
@@ -185,29 +337,9 @@ submit(struct gz_deflate *z, int last, struct pd_err *err)
     unsigned char *spare = j->in;
     j->in = z->cur;
     j->in_len = z->cur_len;
-    memcpy(j->dict, z->tail, z->tail_len);
-    j->dict_len = z->tail_len;
-    j->last = last;
-    j->seq = z->next_submit++;
-    j->out_len = 0;
-    j->zrc = Z_OK;
-    // the dictionary of the next block: the last 32 KiB of everything so far
-    if (z->cur_len >= DICT_SIZE) {
-        memcpy(z->tail, z->cur + z->cur_len - DICT_SIZE, DICT_SIZE);
-        z->tail_len = DICT_SIZE;
-    } else {
-        size_t keep = z->tail_len + z->cur_len > DICT_SIZE ? DICT_SIZE - z->cur_len : z->tail_len;
-
-        memmove(z->tail, z->tail + z->tail_len - keep, keep);
-        memcpy(z->tail + keep, z->cur, z->cur_len);
-        z->tail_len = keep + z->cur_len;
-    }
     z->cur = spare ? spare : pd_xmalloc(z->block_size);
     z->cur_len = 0;
-    pthread_mutex_lock(&z->mu);
-    j->state = JOB_QUEUED;
-    pthread_cond_signal(&z->cv_work);
-    pthread_mutex_unlock(&z->mu);
+    pool_submit(&z->pool, j);
     return 0;
 }
 
@@ -216,48 +348,29 @@ gz_deflate_new(struct gz_deflate **out, const struct gz_deflate_options *opt, gz
                void *payload, struct pd_err *err)
 {
     struct gz_deflate *z;
-    int level = opt && opt->level ? opt->level : 6;
-    int threads = opt && opt->threads ? opt->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int level = opt && opt->level ? opt->level : GZ_LEVEL_DEFAULT;
     size_t block = opt && opt->block_size ? opt->block_size : DEFAULT_BLOCK;
     int depth = opt && opt->depth ? opt->depth : 2;
 
     *out = NULL;
-    if (level < 1 || level > 9)
-        return PD_ERR_SET(err, PD_EINPUT, "gzip: level %d is not between 1 and 9", level);
-    if (block < DICT_SIZE || block > (size_t)64 * 1024 * 1024)
+    if (level < 1 || level > GZ_LEVEL_MAX)
+        return PD_ERR_SET(err, PD_EINPUT, "gzip: level %d is not between 1 and %d", level,
+                          GZ_LEVEL_MAX);
+    if (block < 32768 || block > MAX_BLOCK)
         return PD_ERR_SET(err, PD_EINPUT, "gzip: block size %zu is not between 32 KiB and 64 MiB",
                           block);
     if (depth < 1 || depth > 64)
         return PD_ERR_SET(err, PD_EINPUT, "gzip: depth %d is not between 1 and 64", depth);
-    if (threads < 1)
-        threads = 1;
-    if (threads > MAX_THREADS)
-        threads = MAX_THREADS;
     z = pd_xcalloc(1, sizeof(*z));
-    z->level = level;
+    z->pool.level = level;
+    z->pool.init = deflate_init;
+    z->pool.run = deflate_run;
+    z->pool.fini = deflate_fini;
     z->block_size = block;
     z->sink = sink;
     z->payload = payload;
-    z->ring_n = (size_t)threads * (size_t)depth;
-    z->ring = pd_xcalloc(z->ring_n, sizeof(*z->ring));
-    for (size_t i = 0; i < z->ring_n; i++) {
-        z->ring[i].dict = pd_xmalloc(DICT_SIZE);
-        // a sync-flushed block never exceeds the bound plus the flush marker
-        z->ring[i].out_cap = deflateBound(NULL, (uLong)block) + 64;
-        z->ring[i].out = pd_xmalloc(z->ring[i].out_cap);
-    }
     z->cur = pd_xmalloc(block);
-    z->tail = pd_xmalloc(DICT_SIZE);
-    z->crc = crc32(0L, Z_NULL, 0);
-    pthread_mutex_init(&z->mu, NULL);
-    pthread_cond_init(&z->cv_work, NULL);
-    pthread_cond_init(&z->cv_done, NULL);
-    for (int i = 0; i < threads; i++) {
-        if (pthread_create(&z->threads[i], NULL, worker, z) != 0)
-            break;
-        z->n_threads++;
-    }
-    if (z->n_threads == 0) {
+    if (pool_start(&z->pool, online_threads(opt ? opt->threads : 0), (size_t)depth) != 0) {
         gz_deflate_free(z);
         return PD_ERR_SET(err, PD_EIO, "gzip: cannot start a compression thread");
     }
@@ -268,14 +381,11 @@ gz_deflate_new(struct gz_deflate **out, const struct gz_deflate_options *opt, gz
 int
 gz_deflate_write(struct gz_deflate *z, const void *data, size_t len, struct pd_err *err)
 {
-    static const unsigned char header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
     const unsigned char *p = data;
     int rc;
 
     if (z->failed || z->finished)
         return PD_ERR_SET(err, PD_EBUG, "gzip: write after %s", z->failed ? "a failure" : "finish");
-    if (z->in_total == 0 && z->out_total == 0 && (rc = emit(z, header, sizeof(header), err)) != 0)
-        return rc;
     while (len > 0) {
         size_t n = z->block_size - z->cur_len < len ? z->block_size - z->cur_len : len;
 
@@ -284,7 +394,7 @@ gz_deflate_write(struct gz_deflate *z, const void *data, size_t len, struct pd_e
         z->in_total += n;
         p += n;
         len -= n;
-        if (z->cur_len == z->block_size && (rc = submit(z, 0, err)) != 0)
+        if (z->cur_len == z->block_size && (rc = submit(z, err)) != 0)
             return rc;
     }
     return 0;
@@ -293,26 +403,20 @@ gz_deflate_write(struct gz_deflate *z, const void *data, size_t len, struct pd_e
 int
 gz_deflate_finish(struct gz_deflate *z, struct pd_err *err)
 {
-    unsigned char trailer[8];
     int rc;
 
-    if (z->out_total == 0 && (rc = gz_deflate_write(z, "", 0, err)) != 0)
-        return rc;
     if (z->failed || z->finished)
         return PD_ERR_SET(err, PD_EBUG, "gzip: finish after %s",
                           z->failed ? "a failure" : "finish");
-    if ((rc = submit(z, 1, err)) != 0)
+    // the last, partial block; an empty input still makes one (empty) member
+    if ((z->cur_len > 0 || z->pool.next_submit == 0) && (rc = submit(z, err)) != 0)
         return rc;
-    while (z->next_write < z->next_submit) {
+    while (z->pool.next_write < z->pool.next_submit) {
         if ((rc = drain_one(z, err)) != 0)
             return rc;
     }
-    for (int i = 0; i < 4; i++) {
-        trailer[i] = (unsigned char)(z->crc >> (8 * i));
-        trailer[4 + i] = (unsigned char)(z->in_total >> (8 * i));
-    }
     z->finished = 1;
-    return emit(z, trailer, sizeof(trailer), err);
+    return 0;
 }
 
 void
@@ -320,24 +424,8 @@ gz_deflate_free(struct gz_deflate *z)
 {
     if (z == NULL)
         return;
-    pthread_mutex_lock(&z->mu);
-    z->stop = 1;
-    pthread_cond_broadcast(&z->cv_work);
-    pthread_mutex_unlock(&z->mu);
-    // a worker in the middle of a job finishes it first; none is left waiting
-    for (int i = 0; i < z->n_threads; i++)
-        pthread_join(z->threads[i], NULL);
-    for (size_t i = 0; i < z->ring_n; i++) {
-        free(z->ring[i].in);
-        free(z->ring[i].dict);
-        free(z->ring[i].out);
-    }
-    free(z->ring);
+    pool_stop(&z->pool);
     free(z->cur);
-    free(z->tail);
-    pthread_cond_destroy(&z->cv_work);
-    pthread_cond_destroy(&z->cv_done);
-    pthread_mutex_destroy(&z->mu);
     free(z);
 }
 
@@ -353,106 +441,486 @@ gz_deflate_bytes_out(const struct gz_deflate *z)
     return z->out_total;
 }
 
-/* ---- streaming inflate ----------------------------------------------------- */
+int
+gz_deflate_level(const struct gz_deflate *z)
+{
+    return z->pool.level;
+}
+
+/* ---- inflate: a header parser, ISA-L streaming, libdeflate members in parallel ---- */
+
+enum reader_state {
+    IN_HEADER,  /* reading a member header, byte by byte */
+    IN_STREAM,  /* ISA-L inflating a member of unknown length */
+    IN_TRAILER, /* the 8 bytes after a streamed member */
+    IN_COLLECT, /* gathering a member of known length for a worker */
+};
+
+enum header_part {
+    H_FIXED,
+    H_XLEN,
+    H_EXTRA,
+    H_NAME,
+    H_COMMENT,
+    H_HCRC,
+};
+
+/* What a worker found wrong with a member (job.bad). */
+enum member_fault {
+    FAULT_NONE,
+    FAULT_DATA,   /* the deflate data is invalid */
+    FAULT_LENGTH, /* it inflates to another size than the trailer says */
+    FAULT_CRC,
+    FAULT_SPAN, /* the deflate data ends before the member length says */
+    FAULT_SIZE, /* the trailer claims more than a block can hold */
+};
 
 struct gz_inflate {
-    z_stream zs;
-    int init;
-    int in_member; /* inside a member (header seen, end not yet) */
-    int members;
+    enum reader_state state;
+    enum header_part part;
     gz_sink_fn *sink;
     void *payload;
+    struct pool pool; /* started at the first member with a length */
+    struct inflate_state *isal;
     unsigned char *out;
+    /* the member being read */
+    uint64_t member_start;
+    unsigned char hdr[12]; /* the fixed part, then XLEN */
+    size_t hdr_n, need;    /* bytes of the current header part read, and wanted */
+    unsigned char *extra;
+    size_t hdr_len;
+    uint32_t hcrc; /* CRC-32 of the header so far (for FHCRC) */
+    uint32_t span; /* the length subfield, 0 when absent */
+    uint64_t member_out;
+    unsigned char trailer[TRAILER_LEN];
+    struct job *collect; /* IN_COLLECT: the job being filled */
     uint64_t in_total, out_total;
+    int members, indexed, started; /* started: members begun, pending ones included */
     int failed;
 };
+
+static int
+inflate_fail(struct gz_inflate *z, uint64_t at, const char *what, struct pd_err *err)
+{
+    z->failed = 1;
+    return PD_ERR_SET(err, PD_EINPUT, "gzip: corrupt stream at compressed byte %lu: %s",
+                      (unsigned long)at, what);
+}
+
+static int
+inflate_emit(struct gz_inflate *z, const void *data, size_t len, struct pd_err *err)
+{
+    int rc = 0;
+
+    z->out_total += len;
+    if (z->sink && len > 0 && (rc = z->sink(data, len, z->payload, err)) != 0)
+        z->failed = 1;
+    return rc;
+}
+
+static void *
+inflate_init(const struct pool *p)
+{
+    (void)p;
+    return libdeflate_alloc_decompressor();
+}
+
+static void
+inflate_fini(void *tool)
+{
+    libdeflate_free_decompressor(tool);
+}
+
+/* Inflate one whole member (its data and trailer in j->in) into j->out. */
+static void
+inflate_run(void *tool, struct job *j)
+{
+    size_t data_len = j->in_len - TRAILER_LEN, got_in = 0, got_out = 0;
+    uint32_t crc = get_le32(j->in + data_len), isize = get_le32(j->in + data_len + 4);
+    enum libdeflate_result r;
+
+    j->bad = FAULT_NONE;
+    if (tool == NULL) {
+        j->bad = FAULT_DATA; /* uncovered: allocation failure inside libdeflate */
+        j->bad_at = j->offset;
+        return;
+    }
+    if (isize > MAX_BLOCK) {
+        j->bad = FAULT_SIZE;
+        j->bad_at = j->offset + j->hdr_len + j->in_len;
+        return;
+    }
+    if (j->out_cap < (size_t)isize + 1) {
+        free(j->out);
+        j->out_cap = (size_t)isize + 1;
+        j->out = pd_xmalloc(j->out_cap);
+    }
+    // one byte more than the trailer says, so that a longer member is seen as such
+    r = libdeflate_deflate_decompress_ex(tool, j->in, data_len, j->out, (size_t)isize + 1, &got_in,
+                                         &got_out);
+    j->out_len = got_out;
+    if (r != LIBDEFLATE_SUCCESS) {
+        j->bad = r == LIBDEFLATE_INSUFFICIENT_SPACE ? FAULT_LENGTH : FAULT_DATA;
+        j->bad_at = r == LIBDEFLATE_INSUFFICIENT_SPACE ? j->offset + j->hdr_len + j->in_len
+                                                       : j->offset + j->hdr_len;
+    } else if (got_in != data_len) {
+        j->bad = FAULT_SPAN;
+        j->bad_at = j->offset + j->hdr_len + got_in;
+    } else if (libdeflate_crc32(0, j->out, got_out) != crc) {
+        j->bad = FAULT_CRC;
+        j->bad_at = j->offset + j->hdr_len + data_len + 4;
+    } else if (got_out != isize) {
+        j->bad = FAULT_LENGTH;
+        j->bad_at = j->offset + j->hdr_len + j->in_len;
+    }
+}
+
+/* Write out the oldest inflated member. */
+static int
+inflate_drain_one(struct gz_inflate *z, struct pd_err *err)
+{
+    static const char *const what[] = {
+        [FAULT_DATA] = "invalid deflate data",
+        [FAULT_LENGTH] = "incorrect length check",
+        [FAULT_CRC] = "incorrect data check",
+        [FAULT_SPAN] = "the deflate data ends before the member length in its header",
+        [FAULT_SIZE] = "the member claims more than 64 MiB of data",
+    };
+    struct job *j = pool_oldest(&z->pool);
+    int rc;
+
+    if (j->bad != FAULT_NONE)
+        return inflate_fail(z, j->bad_at, what[j->bad], err);
+    if ((rc = inflate_emit(z, j->out, j->out_len, err)) != 0)
+        return rc;
+    z->members++;
+    z->indexed++;
+    pool_release(&z->pool, j);
+    return 0;
+}
+
+static int
+inflate_drain_all(struct gz_inflate *z, struct pd_err *err)
+{
+    int rc;
+
+    while (z->pool.ring != NULL && z->pool.next_write < z->pool.next_submit)
+        if ((rc = inflate_drain_one(z, err)) != 0)
+            return rc;
+    return 0;
+}
+
+/* The header is complete: choose how the member is read. */
+static int
+header_done(struct gz_inflate *z, struct pd_err *err)
+{
+    size_t body = z->span > z->hdr_len ? z->span - z->hdr_len : 0;
+    int rc;
+
+    // a length is trusted only when it leaves room for data and trailer
+    if (z->span != 0 && body >= TRAILER_LEN + 2 && body <= MAX_BLOCK + ((size_t)1 << 20)) {
+        if (z->pool.ring == NULL) {
+            z->pool.init = inflate_init;
+            z->pool.run = inflate_run;
+            z->pool.fini = inflate_fini;
+            if (pool_start(&z->pool, online_threads(0), 3) != 0) {
+                z->failed = 1;
+                return PD_ERR_SET(err, PD_EIO, "gzip: cannot start an inflate thread");
+            }
+        }
+        while ((z->collect = pool_slot(&z->pool)) == NULL)
+            if ((rc = inflate_drain_one(z, err)) != 0)
+                return rc;
+        if (z->collect->in_cap < body) {
+            free(z->collect->in);
+            z->collect->in = pd_xmalloc(body);
+            z->collect->in_cap = body;
+        }
+        z->collect->in_len = 0;
+        z->collect->offset = z->member_start;
+        z->collect->hdr_len = z->hdr_len;
+        z->need = body;
+        z->state = IN_COLLECT;
+        return 0;
+    }
+    // streamed output must follow what the workers still hold
+    if ((rc = inflate_drain_all(z, err)) != 0)
+        return rc;
+    isal_inflate_reset(z->isal);
+    z->isal->crc_flag = ISAL_GZIP_NO_HDR;
+    z->member_out = 0;
+    z->state = IN_STREAM;
+    return 0;
+}
+
+/* The extra field: look for the length subfield. */
+static void
+parse_extra(struct gz_inflate *z, size_t xlen)
+{
+    const unsigned char *e = z->extra;
+
+    for (size_t i = 0; i + 4 <= xlen;) {
+        size_t sub = (size_t)e[i + 2] | (size_t)e[i + 3] << 8;
+
+        if (i + 4 + sub > xlen)
+            break;
+        if (e[i] == SUB_ID1 && e[i + 1] == SUB_ID2 && sub == 4)
+            z->span = get_le32(e + i + 4);
+        i += 4 + sub;
+    }
+}
+
+/* The next header part after the one just read, from the flags. */
+static int
+header_next(struct gz_inflate *z, struct pd_err *err)
+{
+    unsigned flg = z->hdr[3];
+
+    for (;;) {
+        z->part++;
+        z->hdr_n = 0;
+        if (z->part == H_XLEN && (flg & 4)) {
+            z->need = 2;
+            return 0;
+        }
+        if (z->part == H_EXTRA && (flg & 4)) {
+            z->need = (size_t)z->hdr[10] | (size_t)z->hdr[11] << 8;
+            if (z->need > 0) {
+                z->extra = pd_xrealloc(z->extra, z->need);
+                return 0;
+            }
+        }
+        if ((z->part == H_NAME && (flg & 8)) || (z->part == H_COMMENT && (flg & 16)))
+            return 0;
+        if (z->part == H_HCRC && (flg & 2)) {
+            z->need = 2;
+            return 0;
+        }
+        if (z->part >= H_HCRC)
+            return header_done(z, err);
+    }
+}
+
+/* A member's header is bad: what the workers still hold is older, and reported first. */
+static int
+header_fail(struct gz_inflate *z, uint64_t at, const char *what, struct pd_err *err)
+{
+    int rc = inflate_drain_all(z, err);
+
+    return rc != 0 ? rc : inflate_fail(z, at, what, err);
+}
+
+/* One header byte; the member starts with the first. */
+static int
+header_byte(struct gz_inflate *z, unsigned char c, struct pd_err *err)
+{
+    uint64_t at = z->in_total + 1; // counting this byte, as zlib reports it
+
+    if (z->hdr_len == 0) {
+        z->member_start = z->in_total;
+        z->part = H_FIXED;
+        z->need = 10;
+        z->hdr_n = 0;
+        z->span = 0;
+        z->hcrc = 0;
+        z->started++;
+    }
+    if (z->part != H_HCRC)
+        z->hcrc = libdeflate_crc32(z->hcrc, &c, 1);
+    z->hdr_len++;
+    switch (z->part) {
+    case H_FIXED:
+    case H_XLEN:
+        z->hdr[(z->part == H_XLEN ? 10 : 0) + z->hdr_n++] = c;
+        if (z->part == H_FIXED && z->hdr_n == 2 && (z->hdr[0] != 0x1f || z->hdr[1] != 0x8b))
+            return header_fail(z, at, "incorrect header check", err);
+        if (z->part == H_FIXED && z->hdr_n == 3 && c != 8)
+            return header_fail(z, at, "unknown compression method", err);
+        if (z->part == H_FIXED && z->hdr_n == 4 && (c & 0xe0) != 0)
+            return header_fail(z, at, "unknown header flags set", err);
+        break;
+    case H_EXTRA:
+        z->extra[z->hdr_n++] = c;
+        if (z->hdr_n == z->need)
+            parse_extra(z, z->need);
+        break;
+    case H_NAME:
+    case H_COMMENT:
+        z->hdr_n = c == 0; // a zero ends the field
+        z->need = 1;
+        break;
+    case H_HCRC:
+        z->hdr[z->hdr_n++] = c;
+        if (z->hdr_n == 2 && (unsigned)(z->hdr[0] | z->hdr[1] << 8) != (z->hcrc & 0xffff))
+            return header_fail(z, at, "header crc mismatch", err);
+        break;
+    }
+    return z->hdr_n == z->need ? header_next(z, err) : 0;
+}
+
+/* The 8 bytes after a streamed member: its CRC-32 and length. */
+static int
+trailer_byte(struct gz_inflate *z, unsigned char c, struct pd_err *err)
+{
+    z->trailer[z->hdr_n++] = c;
+    if (z->hdr_n == 4 && get_le32(z->trailer) != z->isal->crc)
+        return inflate_fail(z, z->in_total + 1, "incorrect data check", err);
+    if (z->hdr_n < TRAILER_LEN)
+        return 0;
+    if (get_le32(z->trailer + 4) != (uint32_t)z->member_out)
+        return inflate_fail(z, z->in_total + 1, "incorrect length check", err);
+    z->members++;
+    z->hdr_len = 0;
+    z->state = IN_HEADER;
+    return 0;
+}
+
+static const char *
+isal_message(int rc)
+{
+    switch (rc) {
+    case ISAL_INVALID_BLOCK:
+        return "invalid block type";
+    case ISAL_INVALID_SYMBOL:
+        return "invalid code";
+    case ISAL_INVALID_LOOKBACK:
+        return "invalid distance too far back";
+    default:
+        return "invalid deflate data";
+    }
+}
+
+/* Feed ISA-L what there is of a streamed member; *used says how much it took. */
+static int
+stream_bytes(struct gz_inflate *z, const unsigned char *p, size_t len, size_t *used,
+             struct pd_err *err)
+{
+    struct inflate_state *s = z->isal;
+    uint32_t take = len > (size_t)1 << 30 ? (uint32_t)1 << 30 : (uint32_t)len;
+    int rc, ir;
+
+    s->next_in = (uint8_t *)(uintptr_t)p;
+    s->avail_in = take;
+    do {
+        s->next_out = z->out;
+        s->avail_out = (uint32_t)INFLATE_CHUNK;
+        if ((ir = isal_inflate(s)) < 0)
+            return inflate_fail(z, z->in_total + (take - s->avail_in), isal_message(ir), err);
+        size_t produced = INFLATE_CHUNK - s->avail_out;
+
+        z->member_out += produced;
+        if ((rc = inflate_emit(z, z->out, produced, err)) != 0)
+            return rc;
+        if (produced == 0 && s->avail_in == take)
+            break; /* uncovered: ISA-L holds back nothing it can still decode */
+    } while (s->block_state != ISAL_BLOCK_FINISH && (s->avail_out == 0 || s->avail_in > 0));
+    *used = take - s->avail_in;
+    z->in_total += *used;
+    if (s->block_state != ISAL_BLOCK_FINISH)
+        return 0;
+    z->state = IN_TRAILER;
+    z->hdr_n = 0;
+    // ISA-L reads ahead: the whole bytes left in its bit buffer begin the trailer
+    int held = s->read_in_length / 8;
+
+    z->in_total -= (uint64_t)held;
+    for (int i = 0; i < held && rc == 0; i++) {
+        rc = trailer_byte(z, (unsigned char)(s->read_in >> (s->read_in_length % 8 + 8 * i)), err);
+        z->in_total++;
+    }
+    return rc;
+}
 
 int
 gz_inflate_new(struct gz_inflate **out, gz_sink_fn *sink, void *payload, struct pd_err *err)
 {
     struct gz_inflate *z = pd_xcalloc(1, sizeof(*z));
-    int rc;
 
-    *out = NULL;
-    // 15 + 16: gzip wrapper only, so a zlib or raw stream is an error
-    if ((rc = inflateInit2(&z->zs, 15 + 16)) != Z_OK) {
-        free(z);
-        return PD_ERR_SET(err, PD_EBUG, "gzip: cannot initialise zlib: %s", zError(rc));
-    }
-    z->init = 1;
+    (void)err;
     z->sink = sink;
     z->payload = payload;
+    z->isal = pd_xcalloc(1, sizeof(*z->isal));
+    isal_inflate_init(z->isal);
     z->out = pd_xmalloc(INFLATE_CHUNK);
     *out = z;
     return 0;
+}
+
+/* Copy what there is of a collected member; hand it to the workers when whole. */
+static size_t
+collect_bytes(struct gz_inflate *z, const unsigned char *p, size_t len)
+{
+    struct job *j = z->collect;
+    size_t n = z->need - j->in_len < len ? z->need - j->in_len : len;
+
+    memcpy(j->in + j->in_len, p, n);
+    j->in_len += n;
+    if (j->in_len == z->need) {
+        pool_submit(&z->pool, j);
+        z->collect = NULL;
+        z->hdr_len = 0;
+        z->state = IN_HEADER;
+    }
+    return n;
 }
 
 int
 gz_inflate_write(struct gz_inflate *z, const void *data, size_t len, struct pd_err *err)
 {
     const unsigned char *p = data;
+    int rc = 0;
 
     if (z->failed)
         return PD_ERR_SET(err, PD_EBUG, "gzip: write after a failure");
-    while (len > 0) {
-        uInt take = len > (size_t)1 << 30 ? (uInt)1 << 30 : (uInt)len;
-        uInt before;
-        int zrc;
+    while (len > 0 && rc == 0) {
+        size_t used = 1;
+        int counted = 0; /* the streamed part counts its own input (ISA-L reads ahead) */
 
-        if (!z->in_member && z->members > 0 && p[0] != 0x1f) {
-            z->failed = 1;
-            return PD_ERR_SET(err, PD_EINPUT,
-                              "gzip: unexpected data after the end of the stream at byte %lu",
-                              (unsigned long)z->in_total);
-        }
-        z->in_member = 1;
-        z->zs.next_in = (Bytef *)(uintptr_t)p;
-        z->zs.avail_in = take;
-        before = take;
-        do {
-            z->zs.next_out = z->out;
-            z->zs.avail_out = (uInt)INFLATE_CHUNK;
-            zrc = inflate(&z->zs, Z_NO_FLUSH);
-            if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR) {
+        switch (z->state) {
+        case IN_HEADER:
+            if (z->hdr_len == 0 && z->started > 0 && p[0] != 0x1f) {
+                if ((rc = inflate_drain_all(z, err)) != 0)
+                    return rc;
                 z->failed = 1;
-                return PD_ERR_SET(err, PD_EINPUT, "gzip: corrupt stream at compressed byte %lu: %s",
-                                  (unsigned long)(z->in_total + (before - z->zs.avail_in)),
-                                  z->zs.msg ? z->zs.msg : zError(zrc));
+                return PD_ERR_SET(err, PD_EINPUT,
+                                  "gzip: unexpected data after the end of the stream at byte %lu",
+                                  (unsigned long)z->in_total);
             }
-            size_t produced = INFLATE_CHUNK - z->zs.avail_out;
-            if (produced > 0) {
-                z->out_total += produced;
-                if (z->sink) {
-                    int rc = z->sink(z->out, produced, z->payload, err);
-                    if (rc != 0) {
-                        z->failed = 1;
-                        return rc;
-                    }
-                }
-            }
-            if (zrc == Z_STREAM_END) {
-                z->members++;
-                z->in_member = 0;
-                inflateReset(&z->zs);
-                break;
-            }
-        } while (z->zs.avail_out == 0 || (z->zs.avail_in > 0 && zrc == Z_OK));
-        size_t used = before - z->zs.avail_in;
-        z->in_total += used;
+            rc = header_byte(z, p[0], err);
+            break;
+        case IN_TRAILER:
+            rc = trailer_byte(z, p[0], err);
+            break;
+        case IN_STREAM:
+            rc = stream_bytes(z, p, len, &used, err);
+            counted = 1;
+            break;
+        case IN_COLLECT:
+            used = collect_bytes(z, p, len);
+            break;
+        }
+        if (rc != 0)
+            break;
+        if (!counted)
+            z->in_total += used;
         p += used;
         len -= used;
     }
-    return 0;
+    return rc;
 }
 
 int
 gz_inflate_finish(struct gz_inflate *z, struct pd_err *err)
 {
+    int rc;
+
     if (z->failed)
         return PD_ERR_SET(err, PD_EBUG, "gzip: finish after a failure");
+    if ((rc = inflate_drain_all(z, err)) != 0)
+        return rc;
     if (z->in_total == 0)
         return PD_ERR_SET(err, PD_EINPUT, "gzip: empty stream");
-    if (z->in_member)
+    if (z->state != IN_HEADER || z->hdr_len != 0)
         return PD_ERR_SET(err, PD_EINPUT, "gzip: stream truncated after %lu compressed bytes",
                           (unsigned long)z->in_total);
     return 0;
@@ -463,8 +931,9 @@ gz_inflate_free(struct gz_inflate *z)
 {
     if (z == NULL)
         return;
-    if (z->init)
-        inflateEnd(&z->zs);
+    pool_stop(&z->pool);
+    free(z->isal);
+    free(z->extra);
     free(z->out);
     free(z);
 }
@@ -485,4 +954,10 @@ int
 gz_inflate_members(const struct gz_inflate *z)
 {
     return z->members;
+}
+
+int
+gz_inflate_indexed_members(const struct gz_inflate *z)
+{
+    return z->indexed;
 }

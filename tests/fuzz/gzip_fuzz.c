@@ -3,6 +3,9 @@
  * s3_gzip_check drives it) on arbitrary bytes. The first byte decides how
  * the rest is cut into writes (downloads arrive in pieces of any size) and
  * whether a sink receives the output (restore) or not (verify only).
+ * The seeds cover both readers: gzip(1)'s members (streamed through ISA-L)
+ * and pgdrill's members with their length subfield (libdeflate on worker
+ * threads), alone, mixed, and with a length that lies (members-*.gz.bin).
  */
 #include <stddef.h>
 #include <stdint.h>

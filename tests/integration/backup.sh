@@ -107,13 +107,56 @@ t_restore() {
         db_url pgdrill_backup_dst) || return 1
     gzip -dc "$W/dl.sql.gz" | _psql "$dst" >/dev/null || return 1
     for t in $(sql "$SRC" "SELECT quote_ident(schemaname) || '.' || quote_ident(relname) FROM pg_stat_user_tables ORDER BY 1"); do
-        a=$(sql "$SRC" "SELECT count(*) FROM $t")
-        b=$(sql "$dst" "SELECT count(*) FROM $t") || return 1
-        [ "$a" = "$b" ] || { echo "$t: $a rows in the source, $b restored"; return 1; }
+        a=$(sql "$SRC" "$(table_sum "$t")")
+        b=$(sql "$dst" "$(table_sum "$t")") || return 1
+        [ "$a" = "$b" ] || { echo "$t: source $a, restored $b (rows md5)"; return 1; }
     done
     [ "$(sql "$dst" "SELECT count(*) FROM bulk_notes")" = 40000 ]
 }
-check "gunzip | psql restores it into an empty database with identical row counts" t_restore
+# table_sum TABLE: the SQL for "ROWS MD5" of its rows, in a fixed order
+table_sum() {
+    printf "SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) FROM %s x" "$1"
+}
+check "gunzip | psql restores it into an empty database: row counts and a checksum per table equal" t_restore
+
+# the object: gzip members of 1 MiB of input, each with its length in the
+# 'P' 'D' extra subfield; gzip -t, Python's gzip and the lengths all agree
+t_members() {
+    gzip -t "$W/dl.sql.gz" &&
+        python3 - "$W/dl.sql.gz" "$(json_get "$W/b1.json" plain_bytes)" <<'PY'
+import gzip, struct, sys
+data = open(sys.argv[1], "rb").read()
+off = n = 0
+while off < len(data):
+    assert data[off:off + 4] == b"\x1f\x8b\x08\x04", ("header", off)
+    assert data[off + 10:off + 16] == b"\x08\x00PD\x04\x00", ("subfield", off)
+    off += struct.unpack("<I", data[off + 16:off + 20])[0]
+    n += 1
+assert off == len(data), ("lengths", off, len(data))
+plain = gzip.decompress(data)
+assert len(plain) == int(sys.argv[2]), ("python gzip", len(plain))
+assert n == (len(plain) + 2**20 - 1) // 2**20 and n >= 2, ("members", n)
+PY
+}
+check "the object is several gzip members with their lengths; gzip -t and python3 gzip read it" t_members
+is "$(json_eval "$W/b1.json" '[d["compressor"].split()[0], d["level"]]')" '["libdeflate", 6]' \
+    "the summary names the compressor and the default level 6"
+is "$(json_eval "$W/head.json" '[d["Metadata"]["compressor"].split()[0], d["Metadata"]["level"]]')" \
+    '["libdeflate", "6"]' "so does the object's metadata (x-amz-meta-compressor, -level)"
+
+# the level: --level over PGDRILL_COMPRESSION_LEVEL (the config file's compression_level)
+PGDRILL_COMPRESSION_LEVEL=1 PGDRILL_BACKUP_URI=s3://testbucket/level1 "$PGDRILL_BIN" backup --json \
+    >"$W/l1.json" 2>"$W/l1.err"
+PGDRILL_COMPRESSION_LEVEL=1 PGDRILL_BACKUP_URI=s3://testbucket/level9 "$PGDRILL_BIN" backup --level 9 \
+    >"$W/l9.out" 2>"$W/l9.err"
+is "$(json_get "$W/l1.json" level)" 1 "PGDRILL_COMPRESSION_LEVEL=1 chooses level 1"
+like "$(cat "$W/l9.out")" "  compressor libdeflate [0-9.]+, level 9 \(stored as x-amz-meta-compressor, -level\)" \
+    "--level 9 wins over the environment, and the summary says so"
+check "level 1 makes a larger object than level 6" \
+    [ "$(json_get "$W/l1.json" compressed_bytes)" -gt "$(json_get "$W/b1.json" compressed_bytes)" ]
+"$PGDRILL_BIN" backup --level 13 >"$W/l13.out" 2>"$W/l13.err"
+is "$?" 2 "--level 13 is a usage error"
+like "$(cat "$W/l13.err")" "--level: '13' is not a compression level \(1-12\)" "  which names the range"
 
 # ---- 2. classes ------------------------------------------------------------
 "$PGDRILL_BIN" backup --class pre-release --json >"$W/b2.json" 2>"$W/b2.err"

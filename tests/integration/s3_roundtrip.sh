@@ -248,8 +248,8 @@ t_stream_small() {
 check "a stream shorter than one part is sent as a single PUT" t_stream_small
 
 t_gzip_pipeline() {
-    # ~80 MB of dump-like text that gzips to ~10 MB: two parts of 5 MiB and a tail
-    seq 1 1500000 | awk 'BEGIN { srand(42) } { printf "INSERT INTO visits VALUES (%d, %c%.6f%c, now());\n", $1, 39, rand(), 39 }' >"$W/dump.sql" &&
+    # ~90 MB of dump-like text that gzips to ~11 MB: two parts of 5 MiB and a tail
+    seq 1 1700000 | awk 'BEGIN { srand(42) } { printf "INSERT INTO visits VALUES (%d, %c%.6f%c, now());\n", $1, 39, rand(), 39 }' >"$W/dump.sql" &&
         drv upload testbucket stream/dump.sql.gz "$W/dump.sql" 5242880 2 gzip >"$W/gz.out" &&
         grep -qx 'parts 3' "$W/gz.out" &&
         aws s3 cp s3://testbucket/stream/dump.sql.gz "$W/dump.aws.gz" &&

@@ -329,7 +329,7 @@ test_config_file_keys(void **state)
     f = fopen(path, "w");
     assert_non_null(f);
     fputs("allow_plain_http = 1\nretention_days = 2600\nretention_days.pre-release = 3000\n"
-          "retention_days.weekly = 10\n",
+          "retention_days.weekly = 10\ncompression_level = 9\n",
           f);
     assert_int_equal(fclose(f), 0);
     setenv("XDG_CONFIG_HOME", dir, 1);
@@ -341,6 +341,20 @@ test_config_file_keys(void **state)
     assert_string_equal(getenv("PGDRILL_RETENTION_DAYS"), "2600");
     assert_string_equal(getenv("PGDRILL_RETENTION_DAYS_PRE_RELEASE"), "3000");
     assert_string_equal(getenv("PGDRILL_RETENTION_DAYS_WEEKLY"), "20");
+    assert_string_equal(getenv("PGDRILL_COMPRESSION_LEVEL"), "9");
+    {
+        int level = 0;
+
+        assert_int_equal(backup_level(&level, &err), 0);
+        assert_int_equal(level, 9);
+        setenv("PGDRILL_COMPRESSION_LEVEL", "0", 1);
+        assert_int_equal(backup_level(&level, &err), PD_EINPUT);
+        assert_string_equal(err.msg,
+                            "PGDRILL_COMPRESSION_LEVEL: '0' is not a compression level (1-12)");
+        unsetenv("PGDRILL_COMPRESSION_LEVEL");
+        assert_int_equal(backup_level(&level, &err), 0);
+        assert_int_equal(level, 6);
+    }
     pd_config_free(&cfg);
 
     f = fopen(path, "w");
@@ -363,6 +377,7 @@ test_config_file_keys(void **state)
         unsetenv("XDG_CONFIG_HOME");
     free(xdg_old);
     unsetenv("PGDRILL_ALLOW_PLAIN_HTTP");
+    unsetenv("PGDRILL_COMPRESSION_LEVEL");
     unsetenv("PGDRILL_RETENTION_DAYS");
     unsetenv("PGDRILL_RETENTION_DAYS_PRE_RELEASE");
     unsetenv("PGDRILL_RETENTION_DAYS_WEEKLY");
