@@ -98,6 +98,8 @@ call_http(struct http_response *resp, const struct call *c, const char *what, st
         .connect_timeout_ms = c->timeout_ms,
         .timeout_ms = c->timeout_ms,
         .max_body = CREDS_BODY_CAP,
+        // IMDS and the ECS/EKS agents serve plain http on link-local addresses
+        .allow_link_local = 1,
     };
     struct http_retry_policy policy = {
         .max_attempts = c->attempts,
