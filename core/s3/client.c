@@ -42,6 +42,7 @@ static struct {
 } region_cache[REGION_CACHE_MAX];
 
 static size_t region_n;
+static size_t region_oldest; // once full: the slot filled longest ago (round robin)
 
 char *
 s3_region_cached(const char *bucket)
@@ -66,8 +67,9 @@ s3_region_remember(const char *bucket, const char *region)
         if (strcmp(region_cache[i].bucket, bucket) == 0)
             break;
     if (i == REGION_CACHE_MAX) { // full (a run touches a bucket or two): reuse the oldest
-        i = 0;
-        PD_FREE(region_cache[0].bucket);
+        i = region_oldest;
+        region_oldest = (region_oldest + 1) % REGION_CACHE_MAX;
+        PD_FREE(region_cache[i].bucket);
     }
     if (i == region_n)
         region_n++;
@@ -87,6 +89,7 @@ s3_region_forget_all(void)
         PD_FREE(region_cache[i].region);
     }
     region_n = 0;
+    region_oldest = 0;
     pthread_mutex_unlock(&region_lock);
 }
 
