@@ -97,12 +97,16 @@ int
 s3_client_target(struct s3_target *out, const struct s3_client *c, const char *region,
                  const char *bucket, const char *key, struct pd_err *err)
 {
-    struct s3_creds view = c->creds; // shallow: only the region differs
+    // only what the target reads: the keys may be renewed meanwhile on another thread
+    struct s3_creds view = {
+        .region = (char *)(uintptr_t)region,
+        .endpoint_url = c->creds.endpoint_url,
+        .addressing = c->creds.addressing,
+    };
     char *aws, *fips, *host, *url;
     size_t hl, al, scheme;
     int rc;
 
-    view.region = (char *)(uintptr_t)region;
     if ((rc = s3_creds_target(out, &view, bucket, key, err)) != 0 || !c->fips ||
         c->creds.endpoint_url != NULL)
         return rc;
@@ -228,7 +232,7 @@ s3_client_new_from_env(struct s3_client **out, struct pd_err *err)
 void
 s3_client_describe_creds(const struct s3_client *c, char *buf, size_t size)
 {
-    s3_creds_describe(&c->creds, buf, size);
+    s3_creds_describe_current(&c->creds, buf, size);
 }
 
 void
