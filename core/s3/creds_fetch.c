@@ -407,6 +407,7 @@ imds_call(char **body_out, const char *method, const char *url, const char *head
                         strstr(url, "/latest"), resp.status);
     if (rc == 0)
         *body_out = pd_xstrdup(pd_buf_str(&resp.body));
+    pd_wipe(resp.body.data, resp.body.len); // a session token, or keys
     http_response_free(&resp);
     return rc;
 }
@@ -442,11 +443,10 @@ creds_imds(struct creds_keys *out, const char *endpoint, long timeout_ms, int at
         goto out;
     rc = json_keys(out, answer, "Token", "instance metadata", err);
 out:
-    if (answer)
-        pd_free_secret(answer);
+    pd_free_secret(answer);
     free(roles);
-    free(token);
-    free(hdr);
+    pd_free_secret(token);
+    pd_free_secret(hdr);
     free(url);
     return rc;
 }
