@@ -566,6 +566,7 @@ creds_process(struct creds_keys *out, const char *cmdline, const char *profile, 
     int fds[2] = {-1, -1}, status = 0, rc;
     pid_t pid;
     struct pd_buf b;
+    struct pd_err spawn_err = {0};
     char what[160];
 
     memset(out, 0, sizeof(*out));
@@ -579,10 +580,9 @@ creds_process(struct creds_keys *out, const char *cmdline, const char *profile, 
     }
     struct pd_proc_opts po = {
         .prog = argv[0], .argv = argv, .fd_in = -1, .fd_out = fds[1], .fd_err = -1};
-    if (pd_proc_spawn(&pid, &po, err) != 0) {
-        pd_err_prefix(err, "s3: %s: ", what);
-        rc = PD_ESERVICE; // the helper is an outside service that could not start
-        err->kind = PD_ESERVICE;
+    if (pd_proc_spawn(&pid, &po, &spawn_err) != 0) {
+        // the helper is an outside service that could not start
+        rc = PD_ERR_SET(err, PD_ESERVICE, "s3: %s: %s", what, spawn_err.msg);
         goto out;
     }
     (void)close(fds[1]);
