@@ -830,6 +830,9 @@ test_process(void **state)
          "s3: credential_process of profile 'p' failed (exit status 3)"},
         {"sh -c 'echo not json'", PD_ESERVICE,
          "s3: credential_process of profile 'p' printed no JSON object"},
+        // a helper that never stops printing is stopped at the cap
+        {"yes", PD_ESERVICE,
+         "s3: credential_process of profile 'p': yes printed more than 65536 bytes"},
         {NULL, 0, ""}, // cat the JSON file below
     };
 
