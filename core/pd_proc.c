@@ -196,63 +196,101 @@ pd_proc_close_pipe(int fds[2])
     }
 }
 
-/* Read fd to its end, keeping the first max bytes in b. 0, or -1 with errno. */
+/*
+ * Read fd to its end, keeping the first max bytes in b; *over is set when
+ * more came, and then the child is sent SIGTERM at once when kill_over (it
+ * might never stop). 0, or -1 with errno. With secret, the chunk is wiped.
+ */
 static int
-proc_read_capped(int fd, struct pd_buf *b, size_t max)
+proc_read_capped(int fd, struct pd_buf *b, size_t max, pid_t kill_over, bool secret, bool *over)
 {
     struct pd_err ignored;
-
     char chunk[4096];
     ssize_t n;
+    int rc = 0;
 
+    *over = false;
     for (;;) {
         n = read(fd, chunk, sizeof(chunk));
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            return 0;
+        if (n <= 0) {
+            rc = n < 0 ? -1 : 0;
+            break;
+        }
+        if (!*over && b->len + (size_t)n > max) {
+            *over = true;
+            if (kill_over > 0)
+                pd_proc_kill_group(kill_over, SIGTERM);
+        }
         if (b->len < max)
             (void)pd_buf_append(b, chunk, (size_t)n < max - b->len ? (size_t)n : max - b->len,
                                 &ignored); // within the cap: cannot fail
     }
+    if (secret)
+        pd_wipe(chunk, sizeof(chunk));
+    return rc;
+}
+
+/* Read the child's stdout from fd into b as o says, then reap it. */
+static int
+proc_collect(struct pd_buf *b, int *status, pid_t pid, int fd, const char *prog, size_t max,
+             const struct pd_proc_output_opts *o, struct pd_err *err)
+{
+    int rerr = 0, rc = 0;
+    bool over = false;
+
+    if (proc_read_capped(fd, b, max, o->fail_over_max ? pid : -1, o->secret, &over) != 0)
+        rerr = errno;
+    if (pd_proc_wait(pid, status, false) != pid)
+        rerr = rerr ? rerr : errno;
+    if (rerr != 0)
+        rc = PD_ERR_SET(err, PD_EIO, "%s: reading its output: %s", prog, strerror(rerr));
+    else if (over && o->fail_over_max)
+        rc = PD_ERR_SET(err, PD_EIO, "%s printed more than %zu bytes", prog, max);
+    return rc;
+}
+
+int
+pd_proc_output_with(char **out, int *status, const char *prog, char *const *argv, size_t max,
+                    const struct pd_proc_output_opts *opts, struct pd_err *err)
+{
+    static const struct pd_proc_output_opts defaults = {0};
+    const struct pd_proc_output_opts *o = opts ? opts : &defaults;
+    struct pd_buf b;
+    int p[2] = {-1, -1}, devnull = -1, rc = 0;
+    pid_t pid = -1;
+
+    *out = NULL;
+    *status = 0;
+    pd_buf_init(&b, max + 1);
+    if (pipe2(p, O_CLOEXEC) != 0 ||
+        (!o->keep_stderr && (devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)) {
+        rc = PD_ERR_SET(err, PD_EIO, "cannot start %s: %s", prog, strerror(errno));
+        goto out;
+    }
+    struct pd_proc_opts po = {
+        .prog = prog, .argv = argv, .fd_in = -1, .fd_out = p[1], .fd_err = devnull};
+    if ((rc = pd_proc_spawn(&pid, &po, err)) != 0)
+        goto out;
+    (void)close(p[1]);
+    p[1] = -1;
+    if ((rc = proc_collect(&b, status, pid, p[0], prog, max, o, err)) != 0)
+        goto out;
+    *out = pd_xstrdup(pd_buf_str(&b));
+out:
+    pd_proc_close_pipe(p);
+    if (devnull >= 0)
+        (void)close(devnull);
+    if (o->secret)
+        pd_wipe(b.data, b.len);
+    pd_buf_free(&b);
+    return rc;
 }
 
 int
 pd_proc_output(char **out, int *status, const char *prog, char *const *argv, size_t max,
                struct pd_err *err)
 {
-    struct pd_buf b;
-    int p[2] = {-1, -1}, devnull = -1, rc = 0, rerr = 0;
-    pid_t pid = -1;
-
-    *out = NULL;
-    *status = 0;
-    pd_buf_init(&b, max + 1);
-    if (pipe2(p, O_CLOEXEC) != 0 || (devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "cannot start %s: %s", prog, strerror(errno));
-        goto out;
-    }
-    struct pd_proc_opts o = {
-        .prog = prog, .argv = argv, .fd_in = -1, .fd_out = p[1], .fd_err = devnull};
-    if ((rc = pd_proc_spawn(&pid, &o, err)) != 0)
-        goto out;
-    (void)close(p[1]);
-    p[1] = -1;
-    if (proc_read_capped(p[0], &b, max) != 0)
-        rerr = errno;
-    if (pd_proc_wait(pid, status, false) != pid)
-        rerr = rerr ? rerr : errno;
-    if (rerr != 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "%s: reading its output: %s", prog, strerror(rerr));
-        goto out;
-    }
-    *out = pd_xstrdup(pd_buf_str(&b));
-out:
-    pd_proc_close_pipe(p);
-    if (devnull >= 0)
-        (void)close(devnull);
-    pd_buf_free(&b);
-    return rc;
+    return pd_proc_output_with(out, status, prog, argv, max, NULL, err);
 }

@@ -74,4 +74,16 @@ void pd_proc_close_pipe(int fds[2]);
 int pd_proc_output(char **out, int *status, const char *prog, char *const *argv, size_t max,
                    struct pd_err *err);
 
+/* How pd_proc_output_with treats the child's streams; all false is pd_proc_output. */
+struct pd_proc_output_opts {
+    bool keep_stderr;   /* the child's stderr is this process's, not discarded */
+    bool fail_over_max; /* more than max bytes: SIGTERM the child, PD_EIO "PROG printed more
+                           than MAX bytes" (*out NULL), once it is reaped */
+    bool secret;        /* the output is a secret: wipe the buffers that held it */
+};
+
+/* pd_proc_output with opts (NULL: the defaults). With secret, free *out with pd_free_secret. */
+int pd_proc_output_with(char **out, int *status, const char *prog, char *const *argv, size_t max,
+                        const struct pd_proc_output_opts *opts, struct pd_err *err);
+
 #endif

@@ -1,5 +1,6 @@
 #include "pd_redact.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,17 +10,25 @@
 #include "pd_mem.h"
 #include "pd_str.h"
 
+/*
+ * The registry: S3 upload threads register renewed keys while other threads
+ * redact their log lines, and adding may move the array.
+ */
+static pthread_rwlock_t secrets_lock = PTHREAD_RWLOCK_INITIALIZER;
 static char **secrets;
 static size_t n_secrets;
 
 static void
 add_secret(const char *secret)
 {
+    pthread_rwlock_wrlock(&secrets_lock);
     for (size_t i = 0; i < n_secrets; i++)
         if (strcmp(secrets[i], secret) == 0)
-            return;
+            goto out;
     secrets = pd_xrealloc(secrets, (n_secrets + 1) * sizeof(*secrets));
     secrets[n_secrets++] = pd_xstrdup(secret);
+out:
+    pthread_rwlock_unlock(&secrets_lock);
 }
 
 /* secret with each byte of special preceded by a backslash, or ' written as '\'' (sq). */
@@ -61,10 +70,12 @@ pd_redact_register(const char *secret)
 void
 pd_redact_reset(void)
 {
+    pthread_rwlock_wrlock(&secrets_lock);
     for (size_t i = 0; i < n_secrets; i++)
         free(secrets[i]);
     PD_FREE(secrets);
     n_secrets = 0;
+    pthread_rwlock_unlock(&secrets_lock);
 }
 
 /* Find the password span of "scheme://user:pass@" starting at p; 0 if none. */
@@ -227,11 +238,13 @@ pd_redact(const char *text)
 
         // registered secrets first: longest match wins over shorter prefixes
         size_t best = 0;
+        pthread_rwlock_rdlock(&secrets_lock);
         for (size_t i = 0; i < n_secrets; i++) {
             size_t sl = strlen(secrets[i]);
             if (sl > best && strncmp(p, secrets[i], sl) == 0)
                 best = sl;
         }
+        pthread_rwlock_unlock(&secrets_lock);
         if (best > 0) {
             pd_buf_append(&b, PD_REDACT_MASK, strlen(PD_REDACT_MASK), NULL);
             p += best;

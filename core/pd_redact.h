@@ -10,8 +10,9 @@
  * pd_redact_register_env registers the values of the environment variables
  * known to hold secrets (NEON_API_KEY, AWS_SECRET_ACCESS_KEY,
  * AWS_SESSION_TOKEN, SLACK_WEBHOOK_URL, PGPASSWORD, and the password inside
- * DATABASE_URL). The registry is process-wide and not thread-safe to write:
- * register at start-up or from the engine's thread.
+ * DATABASE_URL). The registry is process-wide and guarded by a
+ * reader-writer lock: any thread may register (S3 upload threads register
+ * renewed keys) while others redact.
  */
 #ifndef PD_REDACT_H
 #define PD_REDACT_H

@@ -127,8 +127,9 @@ is_aws_metadata_host(const char *host)
     return 0;
 }
 
-int
-http_check_url(const char *url, struct pd_err *err)
+/* http_check_url, with allow_link_local as struct http_request has it. */
+static int
+check_url(const char *url, int allow_link_local, struct pd_err *err)
 {
     char *scheme = NULL, *host = NULL, *shown = NULL;
     int rc = 0;
@@ -146,7 +147,8 @@ http_check_url(const char *url, struct pd_err *err)
                         scheme);
         goto out;
     }
-    if (!pd_host_is_loopback(host) && !is_aws_metadata_host(host) && !http_plain_http_allowed())
+    if (!pd_host_is_loopback(host) && !(allow_link_local && is_aws_metadata_host(host)) &&
+        !http_plain_http_allowed())
         rc = PD_ERR_SET(err, PD_EUSAGE,
                         "http: %s: plain http is allowed only for loopback hosts (use https, "
                         "or set " HTTP_ALLOW_PLAIN_ENV "=1 to override)",
@@ -156,6 +158,12 @@ out:
     free(host);
     free(shown);
     return rc;
+}
+
+int
+http_check_url(const char *url, struct pd_err *err)
+{
+    return check_url(url, 0, err);
 }
 
 /* ---- observer ------------------------------------------------------------ */
@@ -175,8 +183,8 @@ http_set_observer(http_observer_fn *fn, void *payload)
  * outside loopback (only possible with the override) on every connection
  * opened for it: a reused connection was named when it was opened.
  */
-void
-http_note_request(const char *url, const char *peer, int new_connection)
+static void
+note_request(const char *url, const char *peer, int allow_link_local, int new_connection)
 {
     char *scheme = NULL, *host = NULL, *endpoint = NULL;
     struct http_event ev;
@@ -192,7 +200,8 @@ http_note_request(const char *url, const char *peer, int new_connection)
         endpoint = pd_xasprintf("%s://%s", ev.tls ? "https" : "http", peer);
     }
     ev.endpoint = endpoint;
-    if (!ev.tls && !ev.loopback && !is_aws_metadata_host(host) && new_connection)
+    if (!ev.tls && !ev.loopback && !(allow_link_local && is_aws_metadata_host(host)) &&
+        new_connection)
         pd_log(PD_LOG_WARN,
                "WARNING: plain http to non-loopback host %s (" HTTP_ALLOW_PLAIN_ENV
                " is set): the connection is not encrypted",
@@ -202,6 +211,12 @@ http_note_request(const char *url, const char *peer, int new_connection)
     free(scheme);
     free(host);
     free(endpoint);
+}
+
+void
+http_note_request(const char *url, const char *peer, int new_connection)
+{
+    note_request(url, peer, 0, new_connection);
 }
 
 /* ---- handles ----------------------------------------------------------- */
@@ -547,7 +562,7 @@ http_perform(struct http_transport *t, struct http_response *out, const struct h
     http_response_free(out);
     http_response_init(out);
     out->body.cap = req->max_body ? req->max_body : HTTP_MAX_BODY_DEFAULT;
-    rc = http_check_url(req->url, err);
+    rc = check_url(req->url, req->allow_link_local, err);
     if (rc != 0)
         return rc;
     shown = pd_redact(req->url);
@@ -578,7 +593,7 @@ http_perform(struct http_transport *t, struct http_response *out, const struct h
     cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
     out->new_connection = connects > 0;
-    http_note_request(req->url, req->peer, out->new_connection);
+    note_request(req->url, req->peer, req->allow_link_local, out->new_connection);
     if (cc != CURLE_OK || st.too_big) {
         rc = transfer_error(out, req, shown, cc, errbuf, &st, err);
         goto out;

@@ -79,6 +79,13 @@ struct http_request {
      * the endpoint named "scheme://host:port".
      */
     const char *peer;
+    /*
+     * 1: plain http is also allowed, without the warning, to the link-local
+     * addresses AWS serves credentials on (IMDS, ECS and EKS agents). Only
+     * the credential fetchers (core/s3/creds_fetch.c) set it: any other
+     * client sending its key there would send it in clear.
+     */
+    int allow_link_local;
     http_header_fn *on_header; /* optional */
     http_body_fn *on_body;     /* optional: then the body is not collected */
     void *payload;             /* for on_header and on_body */

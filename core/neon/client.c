@@ -74,6 +74,22 @@ neon_credentials_path(void)
 }
 
 /*
+ * Wipe the string members of neonctl's credentials document (one flat
+ * object: access_token, refresh_token, id_token, ...) before it is freed.
+ */
+static void
+wipe_json_strings(cJSON *doc)
+{
+    cJSON *item;
+
+    cJSON_ArrayForEach(item, doc)
+    {
+        if (cJSON_IsString(item) && item->valuestring != NULL)
+            pd_wipe(item->valuestring, strlen(item->valuestring));
+    }
+}
+
+/*
  * The access_token of neonctl's saved credentials (neonctl auth), read only
  * when the file is private to its owner, as ssh does with its keys. *out is
  * NULL when there is no such file; messages name the file, never the token.
@@ -113,10 +129,8 @@ key_from_neonctl(char **out, struct pd_err *err)
     *out = pd_xstrdup(tok->valuestring);
     pd_log(PD_LOG_INFO, "neon: using the access token of neonctl's credentials file %s", path);
 out:
-    if (text != NULL) {
-        memset(text, 0, strlen(text)); // the file holds the refresh token too
-        free(text);
-    }
+    pd_free_secret(text); // the file holds the refresh token too
+    wipe_json_strings(doc);
     cJSON_Delete(doc);
     free(path);
     return rc;
@@ -145,10 +159,7 @@ neon_client_new_from_env(struct neon_client **out, struct pd_err *err)
     if ((v = getenv("PGDRILL_TEST_NEON_ATTEMPTS")) != NULL)
         cfg.max_attempts = (int)strtol(v, NULL, 10);
     rc = neon_client_new(out, &cfg, err);
-    if (file_key != NULL) {
-        memset(file_key, 0, strlen(file_key));
-        free(file_key);
-    }
+    pd_free_secret(file_key);
     return rc;
 }
 

@@ -42,6 +42,7 @@ static struct {
 } region_cache[REGION_CACHE_MAX];
 
 static size_t region_n;
+static size_t region_oldest; // once full: the slot filled longest ago (round robin)
 
 char *
 s3_region_cached(const char *bucket)
@@ -66,8 +67,9 @@ s3_region_remember(const char *bucket, const char *region)
         if (strcmp(region_cache[i].bucket, bucket) == 0)
             break;
     if (i == REGION_CACHE_MAX) { // full (a run touches a bucket or two): reuse the oldest
-        i = 0;
-        PD_FREE(region_cache[0].bucket);
+        i = region_oldest;
+        region_oldest = (region_oldest + 1) % REGION_CACHE_MAX;
+        PD_FREE(region_cache[i].bucket);
     }
     if (i == region_n)
         region_n++;
@@ -87,6 +89,7 @@ s3_region_forget_all(void)
         PD_FREE(region_cache[i].region);
     }
     region_n = 0;
+    region_oldest = 0;
     pthread_mutex_unlock(&region_lock);
 }
 
@@ -94,12 +97,16 @@ int
 s3_client_target(struct s3_target *out, const struct s3_client *c, const char *region,
                  const char *bucket, const char *key, struct pd_err *err)
 {
-    struct s3_creds view = c->creds; // shallow: only the region differs
+    // only what the target reads: the keys may be renewed meanwhile on another thread
+    struct s3_creds view = {
+        .region = (char *)(uintptr_t)region,
+        .endpoint_url = c->creds.endpoint_url,
+        .addressing = c->creds.addressing,
+    };
     char *aws, *fips, *host, *url;
     size_t hl, al, scheme;
     int rc;
 
-    view.region = (char *)(uintptr_t)region;
     if ((rc = s3_creds_target(out, &view, bucket, key, err)) != 0 || !c->fips ||
         c->creds.endpoint_url != NULL)
         return rc;
@@ -225,7 +232,7 @@ s3_client_new_from_env(struct s3_client **out, struct pd_err *err)
 void
 s3_client_describe_creds(const struct s3_client *c, char *buf, size_t size)
 {
-    s3_creds_describe(&c->creds, buf, size);
+    s3_creds_describe_current(&c->creds, buf, size);
 }
 
 void

@@ -1090,6 +1090,14 @@ s3_creds_describe(const struct s3_creds *c, char *buf, size_t size)
     }
 }
 
+void
+s3_creds_describe_current(const struct s3_creds *c, char *buf, size_t size)
+{
+    (void)pthread_mutex_lock(&refresh_lock);
+    s3_creds_describe(c, buf, size);
+    (void)pthread_mutex_unlock(&refresh_lock);
+}
+
 /* ---- s3:// URIs and request targets -------------------------------------- */
 
 /*

@@ -133,6 +133,12 @@ void s3_keys_free(struct s3_keys *k);
  */
 void s3_creds_describe(const struct s3_creds *c, char *buf, size_t size);
 
+/*
+ * s3_creds_describe for keys that s3_creds_current may renew on another
+ * thread (an S3 client's): holds the refresh lock while it reads them.
+ */
+void s3_creds_describe_current(const struct s3_creds *c, char *buf, size_t size);
+
 /* An s3://bucket/key URI; key may be "" (the whole bucket) or a prefix. */
 struct s3_uri {
     char *bucket;

@@ -98,6 +98,8 @@ call_http(struct http_response *resp, const struct call *c, const char *what, st
         .connect_timeout_ms = c->timeout_ms,
         .timeout_ms = c->timeout_ms,
         .max_body = CREDS_BODY_CAP,
+        // IMDS and the ECS/EKS agents serve plain http on link-local addresses
+        .allow_link_local = 1,
     };
     struct http_retry_policy policy = {
         .max_attempts = c->attempts,
@@ -405,6 +407,7 @@ imds_call(char **body_out, const char *method, const char *url, const char *head
                         strstr(url, "/latest"), resp.status);
     if (rc == 0)
         *body_out = pd_xstrdup(pd_buf_str(&resp.body));
+    pd_wipe(resp.body.data, resp.body.len); // a session token, or keys
     http_response_free(&resp);
     return rc;
 }
@@ -440,11 +443,10 @@ creds_imds(struct creds_keys *out, const char *endpoint, long timeout_ms, int at
         goto out;
     rc = json_keys(out, answer, "Token", "instance metadata", err);
 out:
-    if (answer)
-        pd_free_secret(answer);
+    pd_free_secret(answer);
     free(roles);
-    free(token);
-    free(hdr);
+    pd_free_secret(token);
+    pd_free_secret(hdr);
     free(url);
     return rc;
 }
@@ -515,30 +517,6 @@ creds_argv_free(char **argv)
     free(argv);
 }
 
-/* Read the child's stdout up to the cap; then reap it. */
-static int
-process_read(struct pd_buf *b, int fd, pid_t pid, int *status, struct pd_err *err)
-{
-    char chunk[4096];
-    int rc = 0;
-
-    for (;;) {
-        ssize_t got = read(fd, chunk, sizeof(chunk));
-
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        if (rc == 0 && pd_buf_append(b, chunk, (size_t)got, NULL) != 0) {
-            rc = PD_ERR_SET(err, PD_ESERVICE, "s3: credential_process printed more than 64 KiB");
-            pd_proc_kill_group(pid, SIGTERM);
-        }
-    }
-    if (pd_proc_wait(pid, status, false) != pid && rc == 0)
-        rc = PD_ERR_SET(err, PD_EIO, "s3: credential_process: wait: %s", strerror(errno));
-    return rc;
-}
-
 static int
 process_json(struct creds_keys *out, const char *text, const char *what, struct pd_err *err)
 {
@@ -560,44 +538,33 @@ process_json(struct creds_keys *out, const char *text, const char *what, struct 
 int
 creds_process(struct creds_keys *out, const char *cmdline, const char *profile, struct pd_err *err)
 {
-    char **argv = NULL;
-    int fds[2] = {-1, -1}, status = 0, rc;
-    pid_t pid;
-    struct pd_buf b;
+    // its stderr is the operator's, as with the AWS CLI; its stdout holds the keys
+    static const struct pd_proc_output_opts po = {
+        .keep_stderr = true, .fail_over_max = true, .secret = true};
+    char **argv = NULL, *text = NULL;
+    int status = 0, rc;
+    struct pd_err proc_err = {0};
     char what[160];
 
     memset(out, 0, sizeof(*out));
-    pd_buf_init(&b, CREDS_PROCESS_CAP);
     (void)snprintf(what, sizeof(what), "credential_process of profile '%.100s'", profile);
     if ((rc = creds_split_argv(&argv, cmdline, err)) != 0)
         goto out;
-    if (pipe(fds) != 0) {
-        rc = PD_ERR_SET(err, PD_EIO, "s3: pipe: %s", strerror(errno));
+    if (pd_proc_output_with(&text, &status, argv[0], argv, CREDS_PROCESS_CAP, &po, &proc_err) !=
+        0) {
+        // the helper is an outside service that could not start or misbehaved
+        rc = PD_ERR_SET(err, PD_ESERVICE, "s3: %s: %s", what, proc_err.msg);
         goto out;
     }
-    struct pd_proc_opts po = {
-        .prog = argv[0], .argv = argv, .fd_in = -1, .fd_out = fds[1], .fd_err = -1};
-    if (pd_proc_spawn(&pid, &po, err) != 0) {
-        pd_err_prefix(err, "s3: %s: ", what);
-        rc = PD_ESERVICE; // the helper is an outside service that could not start
-        err->kind = PD_ESERVICE;
-        goto out;
-    }
-    (void)close(fds[1]);
-    fds[1] = -1;
-    if ((rc = process_read(&b, fds[0], pid, &status, err)) != 0)
-        goto out;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         rc = PD_ERR_SET(err, PD_ESERVICE, "s3: %s failed (%s %d)", what,
                         WIFEXITED(status) ? "exit status" : "signal",
                         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
         goto out;
     }
-    rc = process_json(out, pd_buf_str(&b), what, err);
+    rc = process_json(out, text, what, err);
 out:
-    pd_proc_close_pipe(fds);
-    pd_wipe(b.data, b.len);
-    pd_buf_free(&b);
+    pd_free_secret(text);
     creds_argv_free(argv);
     return rc;
 }

@@ -1,3 +1,5 @@
+/* pipe2(2) with O_CLOEXEC is a GNU/Linux extension. */
+#define _GNU_SOURCE
 #include "worker.h"
 
 #include <errno.h>
@@ -100,11 +102,10 @@ sb_run(const char *os_user, const char *const argv[], char *out, size_t outsz)
     for (size_t i = 0; argv[i] != NULL && n < 63; i++)
         full[n++] = argv[i];
     full[n] = NULL;
-    if (pipe(pfd) != 0)
+    // neither end may outlive the exec: a daemon the child starts would hold the pipe open;
+    // made close-on-exec at once, so no child another thread starts inherits it either
+    if (pipe2(pfd, O_CLOEXEC) != 0)
         return -1;
-    // neither end may outlive the exec: a daemon the child starts would hold the pipe open
-    fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
-    fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
     {
         char *args[64];
         struct pd_proc_opts po = {

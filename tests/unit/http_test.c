@@ -48,6 +48,13 @@ test_check_url(void **state)
         {"ftp://127.0.0.1/x", PD_EUSAGE,
          "http: ftp://127.0.0.1/x: unsupported scheme ftp (use https)"},
         {"not a url", PD_EUSAGE, "http: not a url: not a valid url"},
+        // the AWS link-local addresses are open only to the credential fetchers
+        {"http://169.254.169.254/latest/api/token", PD_EUSAGE,
+         "http: http://169.254.169.254/latest/api/token: plain http is allowed only for loopback "
+         "hosts (use https, or set PGDRILL_ALLOW_PLAIN_HTTP=1 to override)"},
+        {"http://169.254.170.2/v2/credentials", PD_EUSAGE,
+         "http: http://169.254.170.2/v2/credentials: plain http is allowed only for loopback "
+         "hosts (use https, or set PGDRILL_ALLOW_PLAIN_HTTP=1 to override)"},
         {"http://u:hunter22@example.com/", PD_EUSAGE,
          "http: http://u:********@example.com/: plain http is allowed only for loopback hosts "
          "(use https, or set PGDRILL_ALLOW_PLAIN_HTTP=1 to override)"},
@@ -535,11 +542,38 @@ test_observer(void **state)
     fake_stop(&s);
 }
 
+/* A request without allow_link_local (a Neon host, a webhook) never goes to IMDS in clear. */
+static void
+test_link_local_refused(void **state)
+{
+    static const char *const hdrs[] = {"Authorization: Bearer napi_secret_key"};
+    struct http_request req = {
+        .method = "GET",
+        .url = "http://169.254.169.254/api/v2/projects",
+        .headers = hdrs,
+        .n_headers = 1,
+        .connect_timeout_ms = 200,
+        .timeout_ms = 200,
+    };
+    struct http_response resp;
+    struct pd_err err = {0};
+
+    (void)state;
+    unsetenv(HTTP_ALLOW_PLAIN_ENV);
+    http_response_init(&resp);
+    assert_int_equal(http_perform(NULL, &resp, &req, &err), PD_EUSAGE);
+    assert_string_equal(err.msg, "http: http://169.254.169.254/api/v2/projects: plain http is "
+                                 "allowed only for loopback hosts (use https, or set "
+                                 "PGDRILL_ALLOW_PLAIN_HTTP=1 to override)");
+    http_response_free(&resp);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_url),
+        cmocka_unit_test(test_link_local_refused),
         cmocka_unit_test(test_loopback_hosts),
         cmocka_unit_test(test_request_and_response_headers),
         cmocka_unit_test(test_failures_are_service_errors),

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "pd_err.h"
+#include "pd_mem.h"
 
 /* argv entries: exec takes char *const[], the strings are never written */
 #define S(x) ((char *)(uintptr_t)(x))
@@ -215,13 +216,36 @@ test_output(void **state)
     assert_string_equal(err.msg, "cannot start pd-proc-no-such-program: No such file or directory");
 }
 
+/* pd_proc_output_with: a child printing past the cap is stopped and reported. */
+static void
+test_output_fail_over_max(void **state)
+{
+    static const struct pd_proc_output_opts o = {.fail_over_max = true, .secret = true};
+    char *endless[] = {S("yes"), S("key"), NULL};
+    char *fits[] = {S("sh"), S("-c"), S("printf abc"), NULL};
+    char *out = NULL;
+    int status = -1;
+    struct pd_err err = {0};
+
+    (void)state;
+    assert_int_equal(pd_proc_output_with(&out, &status, "yes", endless, 10, &o, &err), PD_EIO);
+    assert_null(out);
+    assert_string_equal(err.msg, "yes printed more than 10 bytes");
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    pd_err_clear(&err);
+    assert_int_equal(pd_proc_output_with(&out, &status, "sh", fits, 3, &o, &err), 0);
+    assert_string_equal(out, "abc");
+    pd_free_secret(out);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_spawn_output_env), cmocka_unit_test(test_cannot_start),
-        cmocka_unit_test(test_failed_callback),  cmocka_unit_test(test_group_kill),
-        cmocka_unit_test(test_close_pipe),       cmocka_unit_test(test_output),
+        cmocka_unit_test(test_spawn_output_env),     cmocka_unit_test(test_cannot_start),
+        cmocka_unit_test(test_failed_callback),      cmocka_unit_test(test_group_kill),
+        cmocka_unit_test(test_close_pipe),           cmocka_unit_test(test_output),
+        cmocka_unit_test(test_output_fail_over_max),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

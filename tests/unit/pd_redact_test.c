@@ -1,9 +1,11 @@
 /* Tests for core/pd_redact.c: secrets never survive redaction. */
 #include "pd_redact.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,6 +137,45 @@ test_shell_quoted_secrets(void **state)
     pd_redact_reset();
 }
 
+/* Each registration may move the registry's array: S3 upload threads do it. */
+static void *
+register_many(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 1000; i++) {
+        char key[32];
+
+        snprintf(key, sizeof(key), "renewed-key-%05d", i);
+        pd_redact_register(key);
+    }
+    return NULL;
+}
+
+static void
+test_register_while_redacting(void **state)
+{
+    pthread_t t;
+
+    (void)state;
+    pd_redact_reset();
+    pd_redact_register("first-secret");
+    assert_int_equal(pthread_create(&t, NULL, register_many, NULL), 0);
+    for (int i = 0; i < 3000; i++) {
+        char *got = pd_redact("key first-secret here");
+
+        assert_string_equal(got, "key ******** here");
+        free(got);
+    }
+    assert_int_equal(pthread_join(t, NULL), 0);
+    {
+        char *got = pd_redact("renewed-key-00999");
+
+        assert_string_equal(got, "********");
+        free(got);
+    }
+    pd_redact_reset();
+}
+
 int
 main(void)
 {
@@ -144,6 +185,7 @@ main(void)
         cmocka_unit_test(test_env_secrets),
         cmocka_unit_test(test_connection_string_passwords),
         cmocka_unit_test(test_shell_quoted_secrets),
+        cmocka_unit_test(test_register_while_redacting),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

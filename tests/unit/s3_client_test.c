@@ -1173,6 +1173,30 @@ test_transport_errors(void **state)
     assert_string_equal(err.msg, "s3: client needs loaded credentials");
 }
 
+/* A full region cache evicts the bucket remembered longest ago, one after another. */
+static void
+test_region_cache_evicts_oldest(void **state)
+{
+    char name[32], *r;
+
+    (void)state;
+    s3_region_forget_all();
+    for (int i = 0; i < 66; i++) { // the cache holds 64
+        snprintf(name, sizeof(name), "bucket-%03d", i);
+        s3_region_remember(name, i % 2 ? "eu-west-1" : "us-east-2");
+    }
+    assert_null(s3_region_cached("bucket-000"));
+    assert_null(s3_region_cached("bucket-001"));
+    for (int i = 2; i < 66; i++) {
+        snprintf(name, sizeof(name), "bucket-%03d", i);
+        r = s3_region_cached(name);
+        assert_non_null(r);
+        assert_string_equal(r, i % 2 ? "eu-west-1" : "us-east-2");
+        free(r);
+    }
+    s3_region_forget_all();
+}
+
 int
 main(void)
 {
@@ -1191,6 +1215,7 @@ main(void)
         cmocka_unit_test(test_multipart),
         cmocka_unit_test(test_multipart_complete_retries),
         cmocka_unit_test(test_replace_metadata),
+        cmocka_unit_test(test_region_cache_evicts_oldest),
         cmocka_unit_test(test_upload_late_metadata),
         cmocka_unit_test(test_gzip_check),
         cmocka_unit_test(test_no_secrets_in_logs),

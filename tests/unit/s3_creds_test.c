@@ -814,6 +814,55 @@ test_describe_and_refresh(void **state)
     s3_creds_free(&c);
 }
 
+/* credential_process: its JSON, and each way it can fail, as the operator reads it. */
+static void
+test_process(void **state)
+{
+    static const struct {
+        const char *cmd;
+        int rc;
+        const char *msg;
+    } cases[] = {
+        {"/nonexistent/cred-helper --x", PD_ESERVICE,
+         "s3: credential_process of profile 'p': cannot start /nonexistent/cred-helper: No such "
+         "file or directory"},
+        {"sh -c 'exit 3'", PD_ESERVICE,
+         "s3: credential_process of profile 'p' failed (exit status 3)"},
+        {"sh -c 'echo not json'", PD_ESERVICE,
+         "s3: credential_process of profile 'p' printed no JSON object"},
+        // a helper that never stops printing is stopped at the cap
+        {"yes", PD_ESERVICE,
+         "s3: credential_process of profile 'p': yes printed more than 65536 bytes"},
+        {NULL, 0, ""}, // cat the JSON file below
+    };
+
+    char json[] = "/tmp/pgdrill-proc-XXXXXX";
+    const char *body = "{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", "
+                       "\"SecretAccessKey\": \"proc-secret-key\"}";
+    int fd = mkstemp(json);
+
+    (void)state;
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, body, strlen(body)), (ssize_t)strlen(body));
+    assert_int_equal(close(fd), 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct creds_keys k;
+        struct pd_err err = {0};
+        char *cmd = cases[i].cmd ? pd_xstrdup(cases[i].cmd) : pd_xasprintf("cat %s", json);
+
+        assert_int_equal(creds_process(&k, cmd, "p", &err), cases[i].rc);
+        assert_string_equal(err.msg, cases[i].msg);
+        if (cases[i].rc == 0) {
+            assert_string_equal(k.access_key_id, "AKIDPROC");
+            assert_string_equal(k.secret_access_key, "proc-secret-key");
+            assert_null(k.session_token);
+        }
+        creds_keys_free(&k);
+        free(cmd);
+    }
+    unlink(json);
+}
+
 int
 main(void)
 {
@@ -825,6 +874,7 @@ main(void)
         cmocka_unit_test(test_target),
         cmocka_unit_test(test_loopback),
         cmocka_unit_test(test_split_argv),
+        cmocka_unit_test(test_process),
         cmocka_unit_test_setup_teardown(test_describe_and_refresh, setup, teardown),
     };
 
