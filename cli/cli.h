@@ -48,6 +48,13 @@ int cli_training_run(const struct cli_ctx *ctx, const char *dir, int argc, char 
  */
 int cli_run_plan(const struct cli_ctx *ctx, const char *path, const char **vars, size_t n_vars);
 
+/*
+ * Say on stderr how sending a Slack notice went (rc, err from core/notify),
+ * as "WHO: failure notice sent to Slack" (not when quiet) or "WHO: the Slack
+ * failure notice was not sent: <redacted error>".
+ */
+void cli_notice_result(const char *who, int rc, const struct pd_err *err, bool quiet);
+
 /* Print "pgdrill: <message>" for err to stderr and return its exit code. */
 int cli_fail(const struct pd_err *err);
 

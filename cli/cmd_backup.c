@@ -234,17 +234,33 @@ record_run(const struct cli_ctx *ctx, const char *key, const struct backup_resul
         fprintf(stderr, "pgdrill backup: the status record was not written: %s\n", err.msg);
 }
 
-/* The summary on stdout: the JSON object with --json, else the lines for people. */
+/*
+ * The end of a run, success or not: the summary on stdout (the JSON object
+ * with --json, else the lines for people), the failure on stderr and Slack,
+ * and the record `pgdrill status` reads.
+ */
 static void
-print_summary(const struct backup_summary *sum, int json)
+finish_run(const struct cli_ctx *ctx, const struct backup_summary *sum,
+           const struct s3_client *client, const char *slack, int json)
 {
-    char *text = json ? backup_summary_json(sum) : backup_summary_text(sum);
+    char creds_desc[160] = "";
+    struct backup_summary s = *sum;
+    char *text;
 
+    if (client != NULL) {
+        s3_client_describe_creds(client, creds_desc, sizeof(creds_desc));
+        s.credentials = creds_desc;
+    }
+    text = json ? backup_summary_json(&s) : backup_summary_text(&s);
     if (json)
         puts(text);
     else
         fputs(text, stdout);
     free(text);
+    if (sum->failure != NULL)
+        report_failure(sum->stage, sum->failure, slack, sum->dry_run);
+    if (!sum->dry_run && sum->key != NULL)
+        record_run(ctx, sum->key, sum->res, sum->failure == NULL);
 }
 
 int
@@ -264,7 +280,6 @@ cli_cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
     struct pd_err err;
     char name[BACKUP_NAME_LEN];
     char *prefix = NULL, *key = NULL, *notes = NULL;
-    char creds_desc[160] = "";
     double now = pd_time_wall(), retention_s = 0;
 
     memset(&res, 0, sizeof(res));
@@ -352,18 +367,10 @@ out:
             .retention_s = retention_s,
             .failure = rc != 0 ? &err : NULL,
             .stage = stage,
-            .credentials = client != NULL ? creds_desc : NULL,
         };
 
-        if (client != NULL)
-            s3_client_describe_creds(client, creds_desc, sizeof(creds_desc));
-
-        print_summary(&sum, fl.json);
+        finish_run(ctx, &sum, client, slack, fl.json);
     }
-    if (rc != 0)
-        report_failure(stage, &err, slack, fl.dry_run);
-    if (!fl.dry_run && key != NULL)
-        record_run(ctx, key, &res, rc == 0);
     backup_expired_free(expired, n_expired);
     audit_close(audit);
     s3_client_free(client);

@@ -76,33 +76,15 @@ report_list(const struct cli_ctx *ctx)
     return 0;
 }
 
-/*
- * Open drill id and make sure its report is there: written from the journal
- * when report.json or report.md is missing or the drill is unfinished.
- */
+/* Open drill id and bring its report up to date (drill_session_ensure_report). */
 static int
 report_ready(struct drill **out, const struct cli_ctx *ctx, const char *id, struct pd_err *err)
 {
-    struct runbook *rb = NULL;
-    char *md = NULL, *json = NULL;
-    int rc;
+    int rc = drill_open(out, ctx->cfg.home, id, false, err);
 
-    rc = drill_open(out, ctx->cfg.home, id, false, err);
     if (rc != 0)
         return rc;
-    md = pd_xasprintf("%s/report.md", (*out)->dir);
-    json = pd_xasprintf("%s/report.json", (*out)->dir);
-    if ((*out)->outcome == NULL || access(md, R_OK) != 0 || access(json, R_OK) != 0) {
-        // the runbook is optional (it may have moved)
-        if (runbook_load(&rb, (*out)->runbook_path, NULL, err) != 0)
-            rb = NULL;
-        pd_err_clear(err);
-        rc = drill_session_write_report(ctx->cfg.home, *out, rb, NULL, err);
-    }
-    runbook_free(rb);
-    free(json);
-    free(md);
-    return rc;
+    return drill_session_ensure_report(ctx->cfg.home, *out, NULL, NULL, err);
 }
 
 static int

@@ -200,44 +200,6 @@ push_evidence(const struct drill *d, const char *home, bool quiet, int rc, struc
     return rc;
 }
 
-/*
- * The Slack notice of a headless drill that failed: the drill, its runbook,
- * the stage that failed and the error, and where the report is.
- */
-static void
-send_notice(const char *webhook, const struct drill *d, const struct pd_err *err, bool in_folder,
-            bool quiet)
-{
-    const char *stage = NULL;
-    struct pd_err nerr;
-    char *what, *detail, *report;
-
-    if (webhook == NULL)
-        return;
-    for (size_t i = 0; i < d->n_stages && stage == NULL; i++)
-        if (d->stages[i].status == STEP_FAILED)
-            stage = d->stages[i].title ? d->stages[i].title : d->stages[i].id;
-    what = pd_xasprintf("Drill %s (runbook %s)", d->id, d->runbook_id ? d->runbook_id : "?");
-    detail = pd_xasprintf("outcome %s%s%s%s%s", d->outcome ? d->outcome : "unfinished",
-                          stage ? "; failed stage: " : "", stage ? stage : "",
-                          err->msg[0] ? "\n" : "", err->msg);
-    report = in_folder ? pd_xasprintf("%s/report.md (and report.json)", d->dir)
-                       : pd_xasprintf("not written; `pgdrill report show %s` writes it", d->id);
-    pd_err_clear(&nerr);
-    if (notify_failure(webhook, what, detail, report, &nerr) == 0) {
-        if (!quiet)
-            fprintf(stderr, "drill %s: failure notice sent to Slack\n", d->id);
-    } else {
-        char *msg = pd_redact(nerr.msg);
-
-        fprintf(stderr, "drill %s: the Slack failure notice was not sent: %s\n", d->id, msg);
-        free(msg);
-    }
-    free(report);
-    free(detail);
-    free(what);
-}
-
 /* An incident runbook failed: who to tell (runbook/contacts), on stderr. */
 static void
 print_contacts(const struct runbook *rb)
@@ -250,6 +212,22 @@ print_contacts(const struct runbook *rb)
     for (size_t i = 0; i < c.n; i++)
         fprintf(stderr, "  %-22s %s\n", c.v[i].role->label, c.v[i].text);
     contacts_free(&c);
+}
+
+/* The Slack notice of a headless drill that failed (built by core/notify). */
+static void
+send_notice(const char *webhook, const struct drill *d, const struct pd_err *err, bool in_folder,
+            bool quiet)
+{
+    struct pd_err nerr = {0};
+    char *who;
+
+    if (webhook == NULL)
+        return;
+    who = pd_xasprintf("drill %s", d->id);
+    cli_notice_result(who, notify_drill_failure(webhook, d, err->msg, in_folder, &nerr), &nerr,
+                      quiet);
+    free(who);
 }
 
 /* Run (or continue) the session's drill to the end and write its report. */

@@ -110,41 +110,16 @@ record_run(const struct cli_ctx *ctx, const struct verify_report *r, int code, d
     return detail;
 }
 
-/* The Slack notice of a verification that did not pass: what failed, where to look. */
+/* The Slack notice of a verification that did not pass (built by core/notify). */
 static void
 send_notice(const char *webhook, const struct verify_report *r, const char *failed, const char *uri,
             const char *home)
 {
-    struct pd_buf b;
-    struct pd_err err;
-    char *detail, *where;
+    struct pd_err err = {0};
 
-    if (webhook == NULL)
-        return;
-    pd_buf_init(&b, (size_t)16 * 1024);
-    (void)pd_buf_appendf(&b, NULL, "Backups under %s; checks that did not pass %s:", uri, failed);
-    for (size_t i = 0; i < r->n_checks; i++)
-        if (r->checks[i].status == VERIFY_FAIL || r->checks[i].status == VERIFY_ERROR)
-            (void)pd_buf_appendf(&b, NULL, "\n- %s: %s", r->checks[i].name, r->checks[i].detail);
-    for (size_t i = 0; i < r->n_compliance; i++)
-        if (r->compliance[i].status == COMPLIANCE_FAILED)
-            (void)pd_buf_appendf(&b, NULL, "\n- %s%s: %s", VERIFY_COMPLIANCE_PREFIX,
-                                 r->compliance[i].name, r->compliance[i].detail);
-    detail = pd_buf_steal(&b);
-    where = pd_xasprintf("the output of `pgdrill verify`; %s/status/verify.json and %s/audit.log",
-                         home, home);
-    pd_err_clear(&err);
-    if (notify_failure(webhook, "Monthly backup verification (pgdrill verify)", detail, where,
-                       &err) == 0)
-        fprintf(stderr, "pgdrill verify: failure notice sent to Slack\n");
-    else {
-        char *msg = pd_redact(err.msg);
-
-        fprintf(stderr, "pgdrill verify: the Slack failure notice was not sent: %s\n", msg);
-        free(msg);
-    }
-    free(where);
-    free(detail);
+    if (webhook != NULL)
+        cli_notice_result("pgdrill verify",
+                          notify_verify_failure(webhook, r, failed, uri, home, &err), &err, false);
 }
 
 int

@@ -10,7 +10,23 @@
 #include "cli.h"
 #include "engine/engine.h"
 #include "pd_mem.h"
+#include "pd_redact.h"
 #include "runbook/runbook.h"
+
+void
+cli_notice_result(const char *who, int rc, const struct pd_err *err, bool quiet)
+{
+    char *msg;
+
+    if (rc == 0) {
+        if (!quiet)
+            fprintf(stderr, "%s: failure notice sent to Slack\n", who);
+        return;
+    }
+    msg = pd_redact(err->msg);
+    fprintf(stderr, "%s: the Slack failure notice was not sent: %s\n", who, msg);
+    free(msg);
+}
 
 int
 cli_fail(const struct pd_err *err)

@@ -52,30 +52,36 @@ static const struct {
     {"status.drill_days", "PGDRILL_STATUS_DRILL_DAYS"},
 };
 
+int
+pd_config_env_name(char *out, size_t size, const char *prefix, const char *name)
+{
+    size_t plen = strlen(prefix), nlen = strlen(name);
+
+    if (nlen == 0 || plen + nlen >= size)
+        return -1;
+    for (const char *p = name; *p; p++)
+        if (!islower((unsigned char)*p) && *p != '-')
+            return -1;
+    memcpy(out, prefix, plen + 1);
+    for (size_t i = 0; i <= nlen; i++)
+        out[plen + i] = name[i] == '-' ? '_' : (char)toupper((unsigned char)name[i]);
+    return 0;
+}
+
 static int
 env_key(const char *key, char *out, size_t size)
 {
-    const char *cls;
-    const char *prefix = "PGDRILL_RETENTION_DAYS_";
-
     for (size_t i = 0; i < sizeof(env_keys) / sizeof(env_keys[0]); i++)
         if (strcmp(key, env_keys[i].key) == 0)
             return snprintf(out, size, "%s", env_keys[i].env) > 0;
-    if (strncmp(key, "contact.", 8) == 0 && key[8] != '\0' && strlen(key) <= 40) {
-        cls = key + 8; // contact.ROLE: the emergency contacts (runbook/contacts)
-        prefix = "PGDRILL_CONTACT_";
-    } else if (strncmp(key, "retention_days.", 15) == 0 && key[15] != '\0' && strlen(key) <= 40) {
-        cls = key + 15;
-    } else {
+    if (strlen(key) > 40)
         return 0;
-    }
-    for (const char *p = cls; *p; p++)
-        if (!islower((unsigned char)*p) && *p != '-')
-            return 0;
-    snprintf(out, size, "%s%s", prefix, cls);
-    for (char *p = out + strlen(prefix); *p; p++)
-        *p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
-    return 1;
+    // contact.ROLE: the emergency contacts (runbook/contacts)
+    if (strncmp(key, "contact.", 8) == 0)
+        return pd_config_env_name(out, size, PD_CONFIG_CONTACT_PREFIX, key + 8) == 0;
+    if (strncmp(key, "retention_days.", 15) == 0)
+        return pd_config_env_name(out, size, "PGDRILL_RETENTION_DAYS_", key + 15) == 0;
+    return 0;
 }
 
 static int

@@ -22,6 +22,8 @@
 #ifndef PD_CONFIG_H
 #define PD_CONFIG_H
 
+#include <stddef.h>
+
 struct pd_err;
 
 struct pd_config {
@@ -53,5 +55,16 @@ void pd_config_free(struct pd_config *cfg);
  */
 int pd_config_env_number(double *out, const char *name, double def, double min, double max,
                          struct pd_err *err);
+
+/* The variable of an emergency contact's role (runbook/contacts): PGDRILL_CONTACT_<ROLE>. */
+#define PD_CONFIG_CONTACT_PREFIX "PGDRILL_CONTACT_"
+
+/*
+ * The variable prefix + name, name upper-cased with '-' as '_'
+ * ("PGDRILL_CONTACT_", "on-call" -> PGDRILL_CONTACT_ON_CALL) into out.
+ * Returns 0, or -1 when name is empty, has other characters than a-z and
+ * '-', or the result does not fit in size.
+ */
+int pd_config_env_name(char *out, size_t size, const char *prefix, const char *name);
 
 #endif

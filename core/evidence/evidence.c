@@ -136,67 +136,22 @@ newest_drill(char **out, const char *home, struct pd_err *err)
     return rc;
 }
 
-/* The journal hash report.json names, or "" when it is missing or unreadable. */
-static void
-report_journal_sha(char out[65], const char *dir)
-{
-    char *path = pd_xasprintf("%s/report.json", dir), *text = NULL;
-    struct pd_err e;
-    cJSON *root;
-    const cJSON *v;
-
-    out[0] = '\0';
-    pd_err_clear(&e);
-    if (pd_read_file(&text, NULL, path, EVIDENCE_FILE_MAX, &e) == 0 &&
-        (root = cJSON_Parse(text)) != NULL) {
-        v = cJSON_GetObjectItemCaseSensitive(root, "journal_sha256");
-        if (cJSON_IsString(v) && strlen(v->valuestring) == 64)
-            memcpy(out, v->valuestring, 65);
-        cJSON_Delete(root);
-    }
-    free(text);
-    free(path);
-}
-
-/*
- * The report must describe the journal being pushed: write it from the
- * journal when report.json or report.md is missing or names another
- * journal, then write report.html next to it.
- */
+/* The report brought up to date for the journal being pushed, and report.html next to it. */
 static int
 push_prepare(struct push_job *j, struct pd_err *err)
 {
     struct drill *d = j->d;
-    char had[65];
-    char *md = pd_xasprintf("%s/report.md", d->dir), *json = pd_xasprintf("%s/report.json", d->dir);
+    char *json = pd_xasprintf("%s/report.json", d->dir);
     char *html = pd_xasprintf("%s/report.html", d->dir);
-    char *body = NULL;
-    struct pd_err e;
     int rc;
 
-    if ((rc = drill_journal_sha256(d, j->out->journal_sha256, err)) != 0)
+    if ((rc = drill_session_ensure_report(j->home, d, j->out->journal_sha256,
+                                          &j->out->report_written, err)) != 0)
         goto out;
-    report_journal_sha(had, d->dir);
-    pd_err_clear(&e);
-    if (strcmp(had, j->out->journal_sha256) != 0 ||
-        pd_read_file(&body, NULL, md, EVIDENCE_FILE_MAX, &e) != 0) {
-        struct runbook *rb = NULL;
-
-        // the runbook only adds its use case; it may have moved since the drill
-        if (d->runbook_path == NULL || runbook_load(&rb, d->runbook_path, NULL, &e) != 0)
-            rb = NULL;
-        rc = drill_session_write_report(j->home, d, rb, NULL, err);
-        runbook_free(rb);
-        if (rc != 0)
-            goto out;
-        j->out->report_written = 1;
-    }
     rc = report_html_write(j->home, json, html, err);
 out:
-    free(body);
     free(html);
     free(json);
-    free(md);
     return rc;
 }
 

@@ -7,11 +7,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "compliance/compliance.h"
+#include "drill/drill.h"
 #include "http/http.h"
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
+#include "verify/verify.h"
 
 int
 notify_post(const char *webhook_url, const char *body, size_t len, struct pd_err *err)
@@ -78,6 +81,59 @@ notify_failure(const char *webhook_url, const char *what, const char *detail, co
     body = notify_failure_json(what, detail, report);
     rc = notify_post(webhook_url, body, strlen(body), err);
     free(body);
+    return rc;
+}
+
+int
+notify_verify_failure(const char *webhook_url, const struct verify_report *r, const char *failed,
+                      const char *uri, const char *home, struct pd_err *err)
+{
+    struct pd_buf b;
+    char *detail, *where;
+    int rc;
+
+    pd_buf_init(&b, (size_t)16 * 1024);
+    (void)pd_buf_appendf(&b, NULL, "Backups under %s; checks that did not pass %s:", uri, failed);
+    for (size_t i = 0; i < r->n_checks; i++)
+        if (r->checks[i].status == VERIFY_FAIL || r->checks[i].status == VERIFY_ERROR)
+            (void)pd_buf_appendf(&b, NULL, "\n- %s: %s", r->checks[i].name, r->checks[i].detail);
+    for (size_t i = 0; i < r->n_compliance; i++)
+        if (r->compliance[i].status == COMPLIANCE_FAILED)
+            (void)pd_buf_appendf(&b, NULL, "\n- %s%s: %s", VERIFY_COMPLIANCE_PREFIX,
+                                 r->compliance[i].name, r->compliance[i].detail);
+    detail = pd_buf_steal(&b);
+    where = pd_xasprintf("the output of `pgdrill verify`; %s/status/verify.json and %s/audit.log",
+                         home, home);
+    rc = notify_failure(webhook_url, "Monthly backup verification (pgdrill verify)", detail, where,
+                        err);
+    free(where);
+    free(detail);
+    return rc;
+}
+
+int
+notify_drill_failure(const char *webhook_url, const struct drill *d, const char *error,
+                     int in_folder, struct pd_err *err)
+{
+    const char *stage = NULL;
+    char *what, *detail, *report;
+    int rc;
+
+    if (error == NULL)
+        error = "";
+    for (size_t i = 0; i < d->n_stages && stage == NULL; i++)
+        if (d->stages[i].status == STEP_FAILED)
+            stage = d->stages[i].title ? d->stages[i].title : d->stages[i].id;
+    what = pd_xasprintf("Drill %s (runbook %s)", d->id, d->runbook_id ? d->runbook_id : "?");
+    detail = pd_xasprintf("outcome %s%s%s%s%s", d->outcome ? d->outcome : "unfinished",
+                          stage ? "; failed stage: " : "", stage ? stage : "", error[0] ? "\n" : "",
+                          error);
+    report = in_folder ? pd_xasprintf("%s/report.md (and report.json)", d->dir)
+                       : pd_xasprintf("not written; `pgdrill report show %s` writes it", d->id);
+    rc = notify_failure(webhook_url, what, detail, report, err);
+    free(report);
+    free(detail);
+    free(what);
     return rc;
 }
 

@@ -12,7 +12,9 @@
 
 #include <stddef.h>
 
+struct drill;
 struct pd_err;
+struct verify_report;
 
 /*
  * POST body (JSON) to the webhook through core/http. PD_ESERVICE
@@ -31,6 +33,23 @@ char *notify_failure_json(const char *what, const char *detail, const char *repo
 /* notify_failure_json posted with notify_post. */
 int notify_failure(const char *webhook_url, const char *what, const char *detail,
                    const char *report, struct pd_err *err);
+
+/*
+ * The notice of a monthly verification that did not pass: the backups
+ * under uri, the checks that failed (failed: their names, as the status
+ * record has them) each with its detail, and where to look under home.
+ */
+int notify_verify_failure(const char *webhook_url, const struct verify_report *r,
+                          const char *failed, const char *uri, const char *home,
+                          struct pd_err *err);
+
+/*
+ * The notice of a headless drill that failed: the drill, its runbook, the
+ * stage that failed and error (may be NULL or ""), and where the report
+ * is (in its folder when in_folder, else how to write it).
+ */
+int notify_drill_failure(const char *webhook_url, const struct drill *d, const char *error,
+                         int in_folder, struct pd_err *err);
 
 /*
  * The webhook to use: flag (--notify) when given, else SLACK_WEBHOOK_URL, else

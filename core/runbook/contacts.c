@@ -1,12 +1,12 @@
 /* runbook/contacts: the emergency contacts of an incident runbook. */
 #include "runbook/contacts.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "pd_config.h"
 #include "pd_mem.h"
 #include "runbook/runbook.h"
 
@@ -38,11 +38,9 @@ role_env(const struct contact_role *r)
 {
     char name[64];
     const char *v;
-    size_t k = (size_t)snprintf(name, sizeof(name), "PGDRILL_CONTACT_");
 
-    for (const char *p = r->name; *p != '\0' && k + 1 < sizeof(name); p++)
-        name[k++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
-    name[k] = '\0';
+    if (pd_config_env_name(name, sizeof(name), PD_CONFIG_CONTACT_PREFIX, r->name) != 0)
+        return NULL;
     v = getenv(name);
     return v != NULL && v[0] != '\0' ? v : NULL;
 }

@@ -22,6 +22,7 @@
 #include <cmark.h>
 
 #include "neon/action.h"
+#include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_mem.h"
 #include "pd_sha256.h"
@@ -516,10 +517,16 @@ parse_contact(struct rb_ctx *c, struct runbook *rb, const char *value, struct ru
     const char *text = value + n + strspn(value + n, " \t");
 
     if (runbook_contact_role(role) == NULL) {
-        rb_diag(c, vp.line, vp.col,
-                "unknown contact role '%s' (on-call, dba, security, devops, neon-support, "
-                "aws-support)",
-                role);
+        size_t n_roles;
+        const struct contact_role *roles = runbook_contact_roles(&n_roles);
+        struct pd_buf names;
+
+        pd_buf_init(&names, 256);
+        for (size_t i = 0; i < n_roles; i++)
+            (void)pd_buf_appendf(&names, NULL, "%s%s", i ? ", " : "", roles[i].name);
+        rb_diag(c, vp.line, vp.col, "unknown contact role '%s' (%s)", role,
+                names.len ? names.data : "");
+        pd_buf_free(&names);
     } else if (text[0] == '\0') {
         rb_diag(c, vp.line, vp.col, "contact %s: who and how to reach them is missing", role);
     } else {

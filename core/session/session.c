@@ -3,11 +3,17 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "drill/drill.h"
 #include "engine/engine.h"
 #include "pd_err.h"
+#include "pd_file.h"
+#include "pd_mem.h"
 #include "report/report.h"
 #include "runbook/runbook.h"
 #include "timeline/history.h"
@@ -100,6 +106,63 @@ drill_session_write_report(const char *home, const struct drill *d, const struct
     h.n_regressions = n;
     rc = report_write_history(d, rb, dir, &h, err);
     history_regressions_free(regs, n);
+    return rc;
+}
+
+/* Largest report.json read back to find the journal hash it names. */
+#define SESSION_REPORT_MAX ((size_t)64 * 1024 * 1024)
+
+/* The journal hash report.json in dir names, or "" when there is none. */
+static void
+report_journal_sha(char out[65], const char *dir)
+{
+    char *path = pd_xasprintf("%s/report.json", dir), *text = NULL;
+    struct pd_err e;
+    cJSON *root;
+    const cJSON *v;
+
+    out[0] = '\0';
+    pd_err_clear(&e);
+    if (pd_read_file(&text, NULL, path, SESSION_REPORT_MAX, &e) == 0 &&
+        (root = cJSON_Parse(text)) != NULL) {
+        v = cJSON_GetObjectItemCaseSensitive(root, "journal_sha256");
+        if (cJSON_IsString(v) && strlen(v->valuestring) == 64)
+            memcpy(out, v->valuestring, 65);
+        cJSON_Delete(root);
+    }
+    free(text);
+    free(path);
+}
+
+int
+drill_session_ensure_report(const char *home, const struct drill *d, char journal_sha[65],
+                            int *written, struct pd_err *err)
+{
+    char had[65], sha[65];
+    char *md = pd_xasprintf("%s/report.md", d->dir);
+    struct runbook *rb = NULL;
+    struct pd_err e;
+    int rc;
+
+    if (written != NULL)
+        *written = 0;
+    if ((rc = drill_journal_sha256(d, sha, err)) != 0)
+        goto out;
+    if (journal_sha != NULL)
+        memcpy(journal_sha, sha, sizeof(sha));
+    report_journal_sha(had, d->dir);
+    if (strcmp(had, sha) == 0 && access(md, R_OK) == 0)
+        goto out;
+    pd_err_clear(&e);
+    // the runbook only adds its use case; it may have moved since the drill
+    if (d->runbook_path == NULL || runbook_load(&rb, d->runbook_path, NULL, &e) != 0)
+        rb = NULL;
+    rc = drill_session_write_report(home, d, rb, NULL, err);
+    runbook_free(rb);
+    if (rc == 0 && written != NULL)
+        *written = 1;
+out:
+    free(md);
     return rc;
 }
 

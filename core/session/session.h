@@ -74,6 +74,17 @@ int drill_session_run(struct drill_session *s, struct pd_err *err);
 int drill_session_write_report(const char *home, const struct drill *d, const struct runbook *rb,
                                const char *dir, struct pd_err *err);
 
+/*
+ * Bring drill d's report up to date: written from the journal (with the
+ * runbook at d->runbook_path when it still loads) when report.json or
+ * report.md is missing or report.json names another journal hash (the
+ * drill went on after it was written). journal_sha (may be NULL) gets the
+ * journal's sha256 in hex; *written (may be NULL) whether it was written.
+ * The one rule for `pgdrill report show` and `pgdrill report push`.
+ */
+int drill_session_ensure_report(const char *home, const struct drill *d, char journal_sha[65],
+                                int *written, struct pd_err *err);
+
 /* drill_session_write_report for the session's drill. */
 int drill_session_report(const struct drill_session *s, const char *dir, struct pd_err *err);
 

@@ -10,6 +10,7 @@
 
 #include "audit/audit.h"
 #include "drill/drill.h"
+#include "evidence/evidence.h"
 #include "pd_buf.h"
 #include "pd_config.h"
 #include "pd_err.h"
@@ -343,25 +344,41 @@ sink_buf(const void *data, size_t len, void *payload, struct pd_err *err)
     return pd_buf_append(payload, data, len, err);
 }
 
-/* The drill id in "PREFIXdrills/ID/report.json", or NULL. Caller frees. */
-static char *
-remote_drill_id(const char *key, size_t prefix_len)
+/* The time in a drill id (YYYYMMDD-HHMMSS-RUNBOOK), or -1. */
+static double
+drill_id_time(const char *id)
 {
-    const char *id = key + prefix_len + strlen("drills/");
-    const char *slash = strchr(id, '/');
+    char ts[32];
+    double t;
 
-    if (slash == NULL || strcmp(slash, "/report.json") != 0 || slash - id < 17)
-        return NULL;
-    return pd_xasprintf("%.*s", (int)(slash - id), id);
+    if (strlen(id) < 17 || id[8] != '-' || id[15] != '-')
+        return -1;
+    (void)snprintf(ts, sizeof(ts), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", id, id + 4, id + 6, id + 9,
+                   id + 11, id + 13);
+    return pd_time_parse_rfc3339(&t, ts, 1) == 0 ? t : -1;
 }
 
-/* Whether a drill id (YYYYMMDD-HHMMSS-RUNBOOK) is newer than what s knows of its runbook. */
+/*
+ * Whether the remote report of drill id is worth reading: it is newer than
+ * what s knows of its runbook, or the runbook has no passing drill within
+ * the limit yet and this one is within it.
+ */
 static int
-newer_than_known(const struct status *s, const char *id)
+worth_reading(const struct status *s, const char *id)
 {
-    for (size_t i = 0; i < s->n_drills; i++)
-        if (strcmp(s->drills[i].runbook, id + 16) == 0)
-            return s->drills[i].drill_id == NULL || strcmp(id, s->drills[i].drill_id) > 0;
+    double at = drill_id_time(id), since = s->now - s->drill_limit_s;
+
+    if (at < 0)
+        return 0;
+    for (size_t i = 0; i < s->n_drills; i++) {
+        const struct status_drill *d = &s->drills[i];
+
+        if (strcmp(d->runbook, id + 16) != 0)
+            continue;
+        if (d->drill_id == NULL || strcmp(id, d->drill_id) > 0)
+            return 1;
+        return strcmp(id, d->drill_id) != 0 && d->last_success < since && at >= since;
+    }
     return 1;
 }
 
@@ -401,29 +418,36 @@ fetch_remote_report(struct status *s, const struct status_opts *o, const char *k
     free(target);
 }
 
-/* List PREFIX/drills/, then read the newest remote report of each runbook newer than the local one.
+/*
+ * Read the remote drill reports status has not seen, newest drill id first
+ * (as evidence_list_remote lists them): for each runbook the ones newer
+ * than the local newest, then older ones within the drill limit until one
+ * passed, so that a failed newest drill does not hide a passing one.
  */
 static void
 load_remote_drills(struct status *s, const struct status_opts *o)
 {
-    struct verify_backups objs;
+    struct evidence_remote *v = NULL;
+    size_t n = 0;
     struct pd_err err;
-    char *prefix = pd_xasprintf("%sdrills/", o->prefix);
-    size_t plen = strlen(o->prefix);
+    char *prefix = evidence_prefix(o->prefix);
 
     pd_err_clear(&err);
-    if (list_audited(s, o, &objs, prefix) != 0)
-        goto out;
-    // newest id first within each runbook: sort the ids descending
-    for (size_t i = 0; i < objs.n; i++) {
-        char *id = remote_drill_id(objs.items[i].key, plen);
+    if (evidence_list_remote(&v, &n, o->s3, o->audit, o->bucket, o->prefix, &err) != 0)
+        add_problem(s, "%s", err.msg);
+    for (size_t i = 0; i < n; i++) {
+        int has_report = 0;
 
-        if (id != NULL && newer_than_known(s, id))
-            fetch_remote_report(s, o, objs.items[i].key);
-        free(id);
+        for (size_t f = 0; f < v[i].n_files; f++)
+            has_report |= strcmp(v[i].files[f], "report.json") == 0;
+        if (has_report && worth_reading(s, v[i].drill_id)) {
+            char *key = pd_xasprintf("%s%s/report.json", prefix, v[i].drill_id);
+
+            fetch_remote_report(s, o, key);
+            free(key);
+        }
     }
-    verify_backups_free(&objs);
-out:
+    evidence_remote_free(v, n);
     free(prefix);
 }
 

@@ -68,6 +68,21 @@ like "$line" ' passed +[0-9.]+(ms|s) +(-|[0-9.]+(ms|s))$' "report list shows it 
 out=$("$B" report show "$id" --json 2>&1 >/dev/full)
 is "$?" 1 "report show into a full disk exits 1"
 like "$out" "pgdrill: standard output: No space left on device" "and says why"
+# a journal that names no runbook path: report show writes the report without the runbook
+J=$PGDRILL_HOME/drills/$id/journal.jsonl
+python3 - "$J" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+for rec in lines:
+    if rec.get("ev") == "begin":
+        rec.get("runbook", {}).pop("path", None)
+with open(sys.argv[1], "w") as f:
+    f.writelines(json.dumps(rec) + "\n" for rec in lines)
+PY
+rm -f "$PGDRILL_HOME/drills/$id"/report.*
+out=$("$B" report show "$id" 2>&1)
+is "$?" 0 "report show of a drill whose journal names no runbook path exits 0"
+check "  and writes report.json again" [ -s "$PGDRILL_HOME/drills/$id/report.json" ]
 out=$("$B" run "$RB" --json --var target_time=2026-01-31T14:05:00Z --yes </dev/null 2>&1 >/dev/full)
 is "$?" 1 "run --json into a full disk exits 1"
 like "$out" "pgdrill: standard output: No space left on device" "and says why"

@@ -133,6 +133,30 @@ like "$(grep '"action":"s3.get"' "$H/audit.log" | tail -1)" "drills/20261201-101
 like "$(grep '"action":"s3.head"' "$H/audit.log" | tail -1)" '"target":"s3://care-commons-backups/weekly/care-commons-backup-' \
     "the HEAD of the newest backup is in the audit log"
 
+# a failed newest quarterly drill must not hide an earlier passing one within the limit
+H2=$(mktemp -d "$PGDRILL_TEST_WORK/st2.XXXXXX")
+put_drill() { # DAYS-AGO OUTCOME: prints the drill id
+    local id
+    id="$(date -u -d "$1 days ago" +%Y%m%d-%H%M%S)-quarterly-drill"
+    printf '{"drill_id": "%s", "runbook": {"id": "quarterly-drill"}, "outcome": "%s", "finished_at": "%s"}\n' \
+        "$id" "$2" "$(date -u -d "$1 days ago" +%Y-%m-%dT%H:%M:%SZ)" >"$H2/r.json"
+    /usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL_S3" s3 cp "$H2/r.json" \
+        "$PGDRILL_BACKUP_URI/older/drills/$id/report.json" --only-show-errors
+    echo "$id"
+}
+put_drill 1 failed >/dev/null
+passed_id=$(put_drill 5 passed)
+PGDRILL_HOME=$H2 PGDRILL_BACKUP_URI=$PGDRILL_BACKUP_URI/older "$PGDRILL_BIN" status --json >"$H2/st.json" 2>&1
+is "$(json_eval "$H2/st.json" '[d["quarterly_drill"]["overdue"], [x["outcome"] for x in d["drills"]]]')" \
+    '[false, ["failed"]]' "remote evidence: a failed newest drill, the passing one before it is read"
+PGDRILL_HOME=$H2 PGDRILL_BACKUP_URI=$PGDRILL_BACKUP_URI/older PGDRILL_STATUS_DRILL_DAYS=3 \
+    "$PGDRILL_BIN" status --json >"$H2/st.json" 2>&1
+is "$(json_eval "$H2/st.json" 'd["quarterly_drill"]["overdue"]')" true \
+    "remote evidence: a passing drill beyond the limit does not count"
+is "$(grep '"action":"s3.get"' "$H2/audit.log" | grep -c "$passed_id")" 1 \
+    "  and is not read (only the first status read it)"
+rm -rf "$H2"
+
 env -u PGDRILL_BACKUP_URI "$PGDRILL_BIN" status >"$H/st6.out" 2>&1
 is "$?" 0 "without S3: exit 0 from the local records"
 like "$(grep '^backup:' "$H/st6.out")" "^backup: .* weekly/care-commons-backup-[0-9-]+\.sql\.gz, [0-9.]+ [KM]iB, verified \(local\): ok" \

@@ -144,8 +144,8 @@ write_creds(const char *path, const char *text, mode_t mode)
     assert_int_equal(pd_mkdir_p(dir, 0700, &err), 0);
     fp = fopen(path, "w");
     assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
+    assert_true(fputs(text, fp) >= 0);
+    assert_int_equal(fclose(fp), 0);
     assert_int_equal(chmod(path, mode), 0);
     free(dir);
 }

@@ -68,7 +68,9 @@ test_file_keys(void **state)
                                "verify.shrink_ratio = 0.4\n"
                                "status.backup_days = 9\n"
                                "status.verify_days = 32\n"
-                               "status.drill_days = 93\n";
+                               "status.drill_days = 93\n"
+                               "contact.neon-support = Neon console\n"
+                               "retention_days.pre-release = 45\n";
     struct pd_config cfg;
     struct pd_err err = {0};
 
@@ -83,6 +85,8 @@ test_file_keys(void **state)
     unsetenv("PGDRILL_VERIFY_SHRINK_RATIO");
     unsetenv("PGDRILL_STATUS_BACKUP_DAYS");
     unsetenv("PGDRILL_STATUS_DRILL_DAYS");
+    unsetenv("PGDRILL_CONTACT_NEON_SUPPORT");
+    unsetenv("PGDRILL_RETENTION_DAYS_PRE_RELEASE");
     setenv("PGDRILL_STATUS_VERIFY_DAYS", "40", 1); // the environment wins
     assert_int_equal(pd_config_load(&cfg, NULL, &err), 0);
     assert_string_equal(getenv("PGDRILL_VERIFY_HISTORY_DAYS"), "30");
@@ -90,6 +94,10 @@ test_file_keys(void **state)
     assert_string_equal(getenv("PGDRILL_STATUS_BACKUP_DAYS"), "9");
     assert_string_equal(getenv("PGDRILL_STATUS_VERIFY_DAYS"), "40");
     assert_string_equal(getenv("PGDRILL_STATUS_DRILL_DAYS"), "93");
+    assert_string_equal(getenv("PGDRILL_CONTACT_NEON_SUPPORT"), "Neon console");
+    assert_string_equal(getenv("PGDRILL_RETENTION_DAYS_PRE_RELEASE"), "45");
+    unsetenv("PGDRILL_CONTACT_NEON_SUPPORT");
+    unsetenv("PGDRILL_RETENTION_DAYS_PRE_RELEASE");
     pd_config_free(&cfg);
     cmd = pd_xasprintf("rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
@@ -98,12 +106,33 @@ test_file_keys(void **state)
     free(sub);
 }
 
+static void
+test_env_name(void **state)
+{
+    char out[32];
+
+    (void)state;
+    assert_int_equal(pd_config_env_name(out, sizeof(out), PD_CONFIG_CONTACT_PREFIX, "on-call"), 0);
+    assert_string_equal(out, "PGDRILL_CONTACT_ON_CALL");
+    assert_int_equal(pd_config_env_name(out, sizeof(out), "P_", "aws-support"), 0);
+    assert_string_equal(out, "P_AWS_SUPPORT");
+    assert_int_equal(pd_config_env_name(out, sizeof(out), "P_", ""), -1);
+    assert_int_equal(pd_config_env_name(out, sizeof(out), "P_", "On-call"), -1);
+    assert_int_equal(pd_config_env_name(out, sizeof(out), "P_", "a_b"), -1);
+    // "PGDRILL_CONTACT_" (16) + 15 + NUL fits in 32, + 16 does not
+    assert_int_equal(
+        pd_config_env_name(out, sizeof(out), PD_CONFIG_CONTACT_PREFIX, "abcdefghijklmno"), 0);
+    assert_int_equal(
+        pd_config_env_name(out, sizeof(out), PD_CONFIG_CONTACT_PREFIX, "abcdefghijklmnop"), -1);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_env_number),
         cmocka_unit_test(test_file_keys),
+        cmocka_unit_test(test_env_name),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
