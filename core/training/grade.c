@@ -79,7 +79,7 @@ truth_line(struct truth *tr, char *line)
                               : NULL;
 
     if (n == 2 && strcmp(w[0], "kind") == 0)
-        (void)snprintf(tr->kind, sizeof(tr->kind), "%s", w[1]);
+        (void)snprintf(tr->kind, sizeof(tr->kind), "%.*s", (int)sizeof(tr->kind) - 1, w[1]);
     else if (n == 2 && strcmp(w[0], "started") == 0)
         tr->started = strtod(w[1], NULL);
     else if (n == 2 && strcmp(w[0], "ended") == 0)

@@ -407,7 +407,9 @@ tui_session() {
         echo 'sleep 600'
     } >"$TT/run.sh"
     chmod +x "$TT/run.sh"
-    tx new-session -d -s tui -x 160 -y 100 "$TT/run.sh"
+    # tall enough that the whole environment the migration command prints
+    # (it grows with every variable the test world sets) stays on screen
+    tx new-session -d -s tui -x 160 -y 160 "$TT/run.sh"
 }
 # t_step NAME TEXT SECONDS SCREEN-FILE: wait for TEXT, keep the screen
 t_step() {
