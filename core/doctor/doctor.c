@@ -264,7 +264,6 @@ out:
 
 /* ---- credentials ---------------------------------------------------------- */
 
-
 static void
 check_credentials(struct doctor_state *st)
 {

@@ -67,7 +67,7 @@ struct s3_resp {
     char *content_range;
     char *bucket_region; /* x-amz-bucket-region (S3 sends it on 200, 301, 400 and 403) */
     char *checksum;      /* x-amz-checksum-sha256: base64, or "base64-N" for multipart */
-    char *date; /* the Date header: the server's clock */
+    char *date;          /* the Date header: the server's clock */
     uint64_t content_length;
     int have_length;
     char **meta; /* name, value, ... NULL */
