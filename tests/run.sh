@@ -20,7 +20,7 @@
 #   PGDRILL_TEST_JOBS=N           scripts run N at a time (default: the
 #                                 number of CPUs; 1 runs them one by one)
 #   PGDRILL_TEST_TIMEOUT=SECONDS  the limit for every script and binary;
-#                                 without it 300 s each, 900 s for
+#                                 without it 300 s each, 1500 s for
 #                                 valgrind.sh and fuzz_smoke.sh, 1800 s for
 #                                 make analyze. A script still running at its
 #                                 limit is killed and counted as a failure.
@@ -122,7 +122,7 @@ limit_for() { # NAME: its timeout in seconds
     fi
     case $1 in
     analyze) echo 1800 ;;
-    valgrind.sh | fuzz_smoke.sh) echo 900 ;;
+    valgrind.sh | fuzz_smoke.sh) echo 1500 ;;
     *) echo 300 ;;
     esac
 }
