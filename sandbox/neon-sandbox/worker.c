@@ -497,9 +497,21 @@ pitr_start(const struct worker_args *a, const struct sb_cluster_meta *m, int por
 {
     char out[600];
     const char *start[] = {a->pg_cluster, "start", a->data, NULL};
+    const char *why[] = {
+        "sh", "-c", "grep -E 'FATAL|PANIC|could not' \"$0/server.log\" | tail -n 3 | tr '\\n' ' '",
+        a->data, NULL};
+    int attempt = 0;
 
-    if (sb_run(NULL, start, out, sizeof(out)) != 0)
-        return fail("starting the recovery cluster failed: %s", out);
+    // a failed start is tried again twice: the server log then says why, in
+    // the error, rather than pg_ctl's "could not start server"
+    while (sb_run(NULL, start, out, sizeof(out)) != 0) {
+        if (++attempt == 3) {
+            sb_run(NULL, why, out, sizeof(out));
+            return fail("starting the recovery cluster failed 3 times: %s",
+                        out[0] ? out : "see its server.log");
+        }
+        sleep_ms(1000);
+    }
     // pg_ctl returns once connections are accepted; recovery ends at promotion
     for (int i = 0; i < 1200; i++) {
         PGconn *c = connect_socket(a->data, port, m->role);
