@@ -13,6 +13,10 @@
 #                           keys tests/tools/aws_endpoints.py lists there
 #   s3_proxy_keys           key ids the proxy accepted ("KEY COUNT"), "expired N"
 #   s3_stop                 stop exactly what s3_start started (by PID)
+#   s3_test_setup NAME [BUCKET]  a test script's S3 world: W (a new folder
+#                           NAME.XXXXXX in the run's work folder), s3_start in
+#                           it (bail when it fails), PGDRILL_HOME=$W/home, and
+#                           an EXIT trap: s3_stop, then W removed
 #   s3_aws ARGS...          Debian's awscli against the proxy
 #   s3_proxy_ctl PATH       POST /__pgdrill/PATH (fault?..., clear)
 #   s3_proxy_log            the proxy's request log
@@ -66,6 +70,20 @@ s3_start() {
     export HOME=$dir/home AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=$S3_SECRET
     export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL_S3=$S3_EP AWS_PAGER=
     if [ -n "${S3_SESSION_TOKEN:-}" ]; then export AWS_SESSION_TOKEN=$S3_SESSION_TOKEN; fi
+}
+
+s3_test_setup() {
+    [ -x "$PGDRILL_BIN" ] || bail setup "$PGDRILL_BIN is not built (make)"
+    W=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/$1.XXXXXX")
+    trap '_s3_test_cleanup' EXIT
+    trap 'exit 130' INT TERM
+    s3_start "$W" "${2:-testbucket}" 2>"$W/s3start.err" || bail "s3 setup" "$(cat "$W/s3start.err")"
+    export PGDRILL_HOME=$W/home
+}
+
+_s3_test_cleanup() {
+    s3_stop
+    rm -rf "$W"
 }
 
 s3_stop() {

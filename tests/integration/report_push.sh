@@ -13,17 +13,8 @@ TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/s3_lib.sh
 . "$TOP/tests/s3_lib.sh"
 
-[ -x "$PGDRILL_BIN" ] || bail setup "$PGDRILL_BIN is not built (make)"
-W=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/report_push.XXXXXX")
-cleanup() {
-    s3_stop
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-s3_start "$W" testbucket 2>"$W/s3start.err" || bail "s3 setup" "$(cat "$W/s3start.err")"
-export PGDRILL_HOME=$W/home PGDRILL_TEST_S3_BACKOFF=0.01
+s3_test_setup report_push
+export PGDRILL_TEST_S3_BACKOFF=0.01
 # a base with a key prefix: the evidence goes to org/prod/drills/ID/
 export PGDRILL_BACKUP_URI=s3://testbucket/org/prod
 RB=$TOP/tests/fixtures/runbooks/tui-basic.md

@@ -13,16 +13,8 @@ TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/s3_lib.sh
 . "$TOP/tests/s3_lib.sh"
 
-[ -x "$PGDRILL_BIN" ] || bail setup "$PGDRILL_BIN is not built (make)"
-W=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/s3-checksum.XXXXXX")
-cleanup() {
-    s3_stop
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-s3_start "$W" testbucket 2>"$W/s3start.err" || bail "s3 setup" "$(cat "$W/s3start.err")"
-export PGDRILL_HOME=$W/home PGDRILL_TEST_S3_BACKOFF=0.05
+s3_test_setup s3-checksum
+export PGDRILL_TEST_S3_BACKOFF=0.05
 head -c $((12 * 1024 * 1024)) /dev/urandom >"$W/big.bin"
 printf 'a small object, one PUT\n' >"$W/small.txt"
 for f in big.bin small.txt; do

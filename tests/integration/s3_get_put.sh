@@ -10,16 +10,7 @@ TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/s3_lib.sh
 . "$TOP/tests/s3_lib.sh"
 
-[ -x "$PGDRILL_BIN" ] || bail setup "$PGDRILL_BIN is not built (make)"
-W=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/s3-get-put.XXXXXX")
-cleanup() {
-    s3_stop
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-s3_start "$W" testbucket 2>"$W/s3start.err" || bail "s3 setup" "$(cat "$W/s3start.err")"
-export PGDRILL_HOME=$W/home
+s3_test_setup s3-get-put
 aws_put() { # KEY FILE [SHA256]
     s3_aws s3 cp "$2" "s3://testbucket/$1" --only-show-errors \
         --metadata "sha256=${3:-$(sha256sum "$2" | cut -d' ' -f1)}"

@@ -12,16 +12,7 @@ TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/s3_lib.sh
 . "$TOP/tests/s3_lib.sh"
 
-[ -x "$PGDRILL_BIN" ] || bail setup "$PGDRILL_BIN is not built (make)"
-W=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/s3-region.XXXXXX")
-cleanup() {
-    s3_stop
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-s3_start "$W" testbucket 2>"$W/s3start.err" || bail "s3 setup" "$(cat "$W/s3start.err")"
-export PGDRILL_HOME=$W/home
+s3_test_setup s3-region
 printf 'an object in eu-west-1\n' >"$W/obj.txt"
 s3_aws s3 cp "$W/obj.txt" s3://testbucket/in/obj.txt --only-show-errors \
     --metadata "sha256=$(sha256sum "$W/obj.txt" | cut -d' ' -f1)"
