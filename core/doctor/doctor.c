@@ -68,12 +68,12 @@ env(const char *name)
 }
 
 /*
- * Record a request in the audit log (opened on first use). 0, or -1 after
- * a FAIL line for name: a request that cannot be audited must not be sent,
- * so callers record before they judge the answer and stop on failure.
+ * The audit log, opened on first use: 0, or -1 after a FAIL line for name.
+ * A request that cannot be audited must not be sent, so each check calls
+ * this before its request and stops on failure.
  */
 static int
-audit_note(struct doctor_state *st, const char *name, const char *target, const struct pd_err *res)
+audit_ready(struct doctor_state *st, const char *name)
 {
     struct pd_err err;
 
@@ -88,6 +88,18 @@ audit_note(struct doctor_state *st, const char *name, const char *target, const 
              "not checked: the audit log cannot be opened: fix $PGDRILL_HOME");
         return -1;
     }
+    return 0;
+}
+
+/* Record a request in the audit log (audit_ready first): 0, or -1 after a FAIL line. */
+static int
+audit_note(struct doctor_state *st, const char *name, const char *target, const struct pd_err *res)
+{
+    struct pd_err err;
+
+    pd_err_clear(&err);
+    if (audit_ready(st, name) != 0)
+        return -1;
     char action[32];
 
     (void)snprintf(action, sizeof(action), "doctor.%s", name);
@@ -147,6 +159,8 @@ check_postgres(struct doctor_state *st)
              "DATABASE_URL is not set: set it to check the database and pg_dump against it");
         return;
     }
+    if (audit_ready(st, "postgres") != 0)
+        return;
     pd_err_clear(&err);
     target = audit_target_of_url(url);
     rc = pg_connect(&c, url, &err);
@@ -240,6 +254,8 @@ check_neon(struct doctor_state *st)
              "NEON_API_KEY and NEON_PROJECT_ID are not both set: set them for Scenarios 1 and 3");
         return;
     }
+    if (audit_ready(st, "neon") != 0)
+        return;
     pd_err_clear(&err);
     target = neon_audit_target(env("NEON_API_HOST"), env("NEON_PROJECT_ID"));
     if (neon_client_new_from_env(&c, &err) != 0) {
@@ -338,6 +354,10 @@ check_s3(struct doctor_state *st)
         goto out;
     }
     target = pd_xasprintf("s3://%s", u.bucket);
+    if (audit_ready(st, "s3") != 0) {
+        emit(st, DOCTOR_SKIP, "clock", "not compared: S3 was not reached");
+        goto out;
+    }
     rc = s3_client_head_bucket(c, u.bucket, &server_time, &err);
     if (audit_note(st, "s3", target, rc ? &err : NULL) != 0)
         goto out;
