@@ -330,6 +330,20 @@ struct backup_job {
     struct pd_err aerr; /* an audit entry that could not be written */
 };
 
+/* The operator stopped the backup (SIGINT, SIGTERM) while the last parts upload. */
+static int
+upload_cancelled(void *payload)
+{
+    struct backup_job *j = payload;
+    struct backup_progress p = {
+        .plain_bytes = j->out->plain_bytes,
+        .compressed_bytes = j->compressed,
+        .parts = s3_upload_parts(j->upload),
+    };
+
+    return j->opt->progress != NULL && j->opt->progress(&p, j->opt->payload) != 0;
+}
+
 static void
 upload_begun(const char *upload_id, void *payload)
 {
@@ -421,6 +435,7 @@ backup_open(struct backup_job *j, struct pd_err *err)
         .max_in_flight = opt->max_in_flight ? opt->max_in_flight : 3,
         .put = &j->put,
         .begun = upload_begun,
+        .cancelled = upload_cancelled,
         .payload = j,
     };
     int rc;
@@ -571,6 +586,8 @@ backup_finish_upload(struct backup_job *j, struct pd_err *err)
     s3_upload_add_metadata(j->upload, "compressor", out->compressor);
     s3_upload_add_metadata(j->upload, "level", j->level);
     rc = s3_upload_finish(j->upload, &j->etag, err);
+    if (rc == PD_EINTR) // stopped while the last parts uploaded: said as in the pump
+        rc = PD_ERR_SET(err, PD_EINTR, "backup interrupted; upload of %s aborted", j->target);
     out->parts = s3_upload_parts(j->upload);
     s3_upload_timing(j->upload, &ut);
     out->phases.drain_s = ut.drain_s;

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pd_err.h"
 #include "pd_log.h"
@@ -41,6 +42,7 @@ struct s3_upload {
     size_t part_size;
     int max_in_flight;
     void (*begun)(const char *upload_id, void *payload);
+    int (*cancelled)(void *payload);
     void *begun_payload;
     struct s3_multipart *m;
     unsigned char *cur;
@@ -143,6 +145,7 @@ s3_upload_new(struct s3_upload **out, struct s3_client *c, const char *bucket, c
     u->max_in_flight = flight;
     if (opt) {
         u->begun = opt->begun;
+        u->cancelled = opt->cancelled;
         u->begun_payload = opt->payload;
     }
     if (opt && opt->put) {
@@ -260,10 +263,15 @@ s3_upload_write(struct s3_upload *u, const void *data, size_t len, struct pd_err
     return 0;
 }
 
-/* Wait until no part is queued or running. */
-static void
-wait_idle(struct s3_upload *u)
+/*
+ * Wait until no part is queued or running: 0, or 1 when cancellable and
+ * u->cancelled said stop (an abort waits for its running parts regardless).
+ */
+static int
+wait_idle(struct s3_upload *u, int cancellable)
 {
+    int rc = 0;
+
     pthread_mutex_lock(&u->mu);
     for (;;) {
         int busy = 0;
@@ -272,9 +280,27 @@ wait_idle(struct s3_upload *u)
             busy |= u->jobs[i].state != PART_FREE;
         if (!busy)
             break;
-        pthread_cond_wait(&u->cv_free, &u->mu);
+        if (!cancellable || u->cancelled == NULL) {
+            pthread_cond_wait(&u->cv_free, &u->mu);
+            continue;
+        }
+        if (u->cancelled(u->begun_payload) != 0) {
+            rc = 1;
+            break;
+        }
+        // asked again every 200 ms: a signal handler cannot wake a condition
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&u->cv_free, &u->mu, &ts);
     }
     pthread_mutex_unlock(&u->mu);
+    return rc;
 }
 
 int
@@ -301,7 +327,10 @@ s3_upload_finish(struct s3_upload *u, char **etag_out, struct pd_err *err)
     }
     if (u->cur_len > 0 && (rc = dispatch(u, err)) != 0)
         goto fail;
-    wait_idle(u);
+    if (wait_idle(u, 1) != 0) {
+        rc = PD_ERR_SET(err, PD_EINTR, "s3: upload to s3://%s/%s interrupted", u->bucket, u->key);
+        goto fail;
+    }
     t1 = pd_time_mono();
     u->timing.drain_s = t1 - t0;
     if (u->failed) {
@@ -336,7 +365,7 @@ s3_upload_abort(struct s3_upload *u)
                                  u->bucket, u->key);
     }
     pthread_mutex_unlock(&u->mu);
-    wait_idle(u);
+    wait_idle(u, 0);
     if (s3_multipart_abort(u->m, &err) != 0)
         pd_log(PD_LOG_WARN, "%s (the parts stay until a lifecycle rule removes them)", err.msg);
 }

@@ -31,6 +31,9 @@ struct s3_upload_options {
     const struct s3_put_options *put; /* copied; may be NULL */
     /* Once CreateMultipartUpload answered, with its upload id (borrowed); may be NULL. */
     void (*begun)(const char *upload_id, void *payload);
+    /* Polled while s3_upload_finish waits for the last parts; non-zero stops
+     * the upload (aborted, PD_EINTR). May be NULL. */
+    int (*cancelled)(void *payload);
     void *payload;
 };
 

@@ -241,15 +241,18 @@ t_next() {
 }
 check "its multipart object is whole (gzip -t, sha256 as reported)" t_next
 
-# SIGTERM (systemd stopping the service) aborts the upload cleanly: exit 130
+# SIGTERM (systemd stopping the service) aborts the upload cleanly: exit 130,
+# also once pg_dump has ended and only the last parts are still uploading
+# (the parts are held 3 s each; the dump is read within the first second)
 s3_proxy_ctl clear
-s3_proxy_ctl "fault?kind=delay&seconds=2&count=5&match=partNumber="
+s3_proxy_ctl "fault?kind=delay&seconds=3&count=5&match=partNumber="
 PGDRILL_BACKUP_URI=s3://testbucket/termed "$PGDRILL_BIN" backup >"$W/t.out" 2>"$W/t.err" &
 BG_PID=$!
 for _ in $(seq 1 150); do
     s3_proxy_log | grep -q '^POST /testbucket/termed/weekly/.*?uploads' && break
     sleep 0.1
 done
+sleep 1.5
 kill -TERM "$BG_PID"
 wait "$BG_PID"
 rc=$?
