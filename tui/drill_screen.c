@@ -192,7 +192,8 @@ draw_stage(struct tui *t, size_t i, int row, int cols)
                  (status != STEP_RUNNING && t->stage_secs[i] > st->expected_s));
     int tw = tui_text_width(timer);
     int x = draw_text(row, 1, 4, draw_status_style(status), stage_symbol(status));
-    snprintf(title, sizeof(title), " %zu. %s", i + 1, st->title);
+    // a sub-drill's stages (runbook steps) sit indented under the stage that runs them
+    snprintf(title, sizeof(title), " %*s%zu. %s", st->depth * 2, "", i + 1, st->title);
     enum draw_style ts = (int)i == t->cur_stage ? STYLE_TITLE : STYLE_NORMAL;
     if (status == STEP_SKIPPED)
         ts = STYLE_SKIPPED;

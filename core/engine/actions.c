@@ -1039,6 +1039,18 @@ engine_audit_rows(struct engine *e, const struct engine_step_result *res, struct
     out->target = audit_db_target(e);
 }
 
+void
+engine_audit_runbook(struct engine *e, const struct engine_step_result *res,
+                     struct engine_audit *out)
+{
+    // which runbook ran inside this drill; its own steps are audited one by one
+    const char *name = runbook_step_attr(e->step, "name");
+
+    (void)res;
+    audit_begin(out, e, "runbook");
+    audit_add(out, (struct audit_arg){.key = "runbook", .str = name ? name : ""});
+}
+
 /*
  * Record the step's action once it completed (rc its result), as the
  * action's row describes it. A failed record fails the step with PD_EIO,
@@ -1084,6 +1096,7 @@ static const struct engine_action action_table[STEP_ACTION_COUNT] = {
     [STEP_S3] = {.run = engine_run_s3, .audit = engine_audit_s3},
     [STEP_COMPLIANCE] = {.run = engine_run_compliance, .audit = engine_audit_compliance},
     [STEP_ROWS] = {.run = engine_run_rows, .audit = engine_audit_rows},
+    [STEP_RUNBOOK] = {.run = engine_run_runbook, .audit = engine_audit_runbook},
 };
 
 const struct engine_action *

@@ -278,6 +278,11 @@ engine_obtain_input(struct engine *e, struct engine_prompt *p, const char *patte
             *out = pd_xstrdup("");
             return 0;
         }
+        if (e->scope != NULL) // a sub-drill: its runbook step gives the values
+            return PD_ERR_SET(err, PD_EINPUT,
+                              "input '%s' needs a value: add a line %s=VALUE to the body of the "
+                              "runbook step (stage %s)",
+                              p->name, p->name, e->scope);
         return PD_ERR_SET(err, PD_EINPUT, "input '%s' needs a value: pass --var %s=VALUE", p->name,
                           p->name);
     }
@@ -681,12 +686,33 @@ always_unset_reason(const struct engine *e, const struct runbook_step *step)
     return why;
 }
 
+/*
+ * In a sub-drill's stage, a step whose runbook step did not pass (skipped by its when=,
+ * or the drill stopped before it) is skipped: that child never started, so nothing of it
+ * runs, its clean-up either. The reason (caller owns), or NULL when it runs.
+ */
+static char *
+sub_skip_reason(const struct engine *e)
+{
+    const struct runbook_stage *st = e->stage;
+    const struct runbook_step *rs;
+
+    if (st->scope == NULL ||
+        e->drill->stages[st->parent_stage].steps[st->parent_step].status == STEP_PASSED)
+        return NULL;
+    rs = &e->rb->stages[st->parent_stage].steps[st->parent_step];
+    return pd_xasprintf("step %s did not run runbook %s", rs->id, runbook_step_attr(rs, "name"));
+}
+
 /* The step's when= condition: *skipped (journaled and shown) when it does not hold. */
 static int
 step_when(struct engine *e, bool *skipped, struct pd_err *err)
 {
-    char *why = always_unset_reason(e, e->step);
+    char *why = sub_skip_reason(e);
     int rc = 0;
+
+    if (why == NULL)
+        why = always_unset_reason(e, e->step);
 
     *skipped = why != NULL;
     if (why == NULL)
@@ -932,6 +958,7 @@ run_step(struct engine *e, int si, int ti, struct pd_err *err)
     e->si = si;
     e->ti = ti;
     e->stage = &e->rb->stages[si];
+    e->scope = e->stage->scope;
     e->step = &e->stage->steps[ti];
     rc = step_when(e, &skipped, err);
     if (rc != 0 || skipped)
@@ -1065,6 +1092,7 @@ run_stage(struct engine *e, size_t si, struct pd_err *err)
         return 0;
     e->si = (int)si;
     e->ti = -1;
+    e->scope = stage->scope;
     if (ss->started_at == NULL) {
         struct drill_event ev = {.type = DRILL_EV_STAGE_START, .stage = (int)si, .step = -1};
 
@@ -1142,6 +1170,7 @@ run_end(struct engine *e, struct pd_err *err)
     int rc;
 
     e->si = e->ti = -1;
+    e->scope = NULL;
     // failures let through by on-fail=continue (in this run or an earlier one)
     for (size_t si = 0; si < d->n_stages; si++)
         for (size_t ti = 0; ti < d->stages[si].n_steps; ti++)

@@ -70,6 +70,14 @@
  *     ("clean-up: ${x} was never set ..."). An interruption (PD_EINTR)
  *     runs nothing more: the drill stays resumable and its always stages
  *     run when the resumed drill reaches them.
+ *   - Sub-drills (the runbook action, runbook/include.c): the child's stages
+ *     are stages of this runbook, after the runbook step's stage, and run
+ *     as any other (resume, always stages, the plan). The runbook step
+ *     gives the child its inputs (engine/runbook_step.c); in the child's
+ *     stages (stage->scope) variables are the child's own, journaled as
+ *     "SCOPE.name", --var is replaced by what the runbook step gave, and a
+ *     step is skipped ("step ID did not run runbook NAME") when the
+ *     runbook step did not pass.
  *   - Failures end with *err = "step STEP-ID: <why>"; kinds: PD_ECHECK (a
  *     failed check, exit status, confirm mismatch, SQL error), PD_ESERVICE
  *     (cannot connect, statement timeout), PD_EINPUT (undefined variable,

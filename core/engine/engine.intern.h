@@ -52,6 +52,7 @@ struct engine {
     int si, ti;
     const struct runbook_stage *stage;
     const struct runbook_step *step;
+    const char *scope;      /* the stage's scope (runbook.h): a sub-drill's variables */
     double human_step;      /* operator seconds inside this attempt */
     size_t n_journaled;     /* output lines journaled in this attempt */
     size_t n_unjournaled;   /* lines past ENGINE_OUTPUT_JOURNAL_MAX */
@@ -72,11 +73,21 @@ struct engine {
 
 /* vars.c */
 
-/* Value of name in lookup order (run vars, --var, input defaults, env); borrowed or NULL. */
+/*
+ * Value of name in lookup order (run vars, --var, input defaults, what a runbook step's
+ * save=PREFIX exports as PREFIX_NAME, env); borrowed or NULL. In a sub-drill's stage
+ * (e->scope set) the run variables are the child's own, scope.name, and --var and the
+ * header's defaults are the parent's, so not looked at.
+ */
 const char *engine_lookup(const struct engine *e, const char *name);
-/* The --var value for name, or NULL. */
+/* engine_lookup as seen from the stages of scope (NULL: the runbook's own). */
+const char *engine_lookup_in(const struct engine *e, const char *scope, const char *name);
+/* The --var value for name, or NULL; in a sub-drill, the value its runbook step gave. */
 const char *engine_opt_var(const struct engine *e, const char *name);
-/* Set a run variable and journal it (secret values are journaled without value). */
+/*
+ * Set a run variable and journal it (secret values are journaled without value); in a
+ * sub-drill's stage it is scope.name.
+ */
 int engine_set_var(struct engine *e, const char *name, const char *value, struct pd_err *err);
 /*
  * Turn each ${name} of sql into a bind parameter $N (the same name reuses
@@ -192,6 +203,8 @@ int engine_run_s3(struct engine *e, struct engine_step_result *res, struct pd_er
 int engine_run_compliance(struct engine *e, struct engine_step_result *res, struct pd_err *err);
 /* The rows action (rows_step.c): rows of a table from a branch back into a database. */
 int engine_run_rows(struct engine *e, struct engine_step_result *res, struct pd_err *err);
+/* The runbook action (runbook_step.c): hand a child runbook its inputs; its stages follow. */
+int engine_run_runbook(struct engine *e, struct engine_step_result *res, struct pd_err *err);
 #define ENGINE_AUDIT_ARGS_MAX 8
 
 /* One audit record of a step being built (audit/audit.h has the format). */
@@ -223,6 +236,8 @@ void engine_audit_compliance(struct engine *e, const struct engine_step_result *
                              struct engine_audit *out);
 void engine_audit_rows(struct engine *e, const struct engine_step_result *res,
                        struct engine_audit *out);
+void engine_audit_runbook(struct engine *e, const struct engine_step_result *res,
+                          struct engine_audit *out);
 
 /*
  * The engine's part of an action's row, indexed by enum step_action like

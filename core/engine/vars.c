@@ -24,8 +24,28 @@ is_upper_name(const char *name)
     return true;
 }
 
-const char *
-engine_opt_var(const struct engine *e, const char *name)
+/* The run variable name of scope (scope.name; NULL scope: the runbook's own), or NULL. */
+static const char *
+scoped_var(const struct engine *e, const char *scope, const char *name)
+{
+    size_t sl = scope != NULL ? strlen(scope) : 0;
+
+    for (size_t i = 0; i < e->n_vars; i++) {
+        const char *vn = e->vars[i].name;
+
+        if (e->vars[i].value == NULL)
+            continue;
+        if (scope == NULL
+                ? strcmp(vn, name) == 0
+                : strncmp(vn, scope, sl) == 0 && vn[sl] == '.' && strcmp(vn + sl + 1, name) == 0)
+            return e->vars[i].value;
+    }
+    return NULL;
+}
+
+/* The --var value for name, or NULL. */
+static const char *
+cli_var(const struct engine *e, const char *name)
 {
     size_t nl = strlen(name);
 
@@ -40,23 +60,74 @@ engine_opt_var(const struct engine *e, const char *name)
 }
 
 const char *
-engine_lookup(const struct engine *e, const char *name)
+engine_opt_var(const struct engine *e, const char *name)
 {
-    const char *v;
+    // a sub-drill's "--var" are the values its runbook step gave (runbook_step.c)
+    if (e->scope != NULL)
+        return scoped_var(e, e->scope, name);
+    return cli_var(e, name);
+}
+
+static bool
+same_scope(const char *a, const char *b)
+{
+    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/*
+ * PREFIX_NAME where a runbook step of scope has save=PREFIX: the child's NAME. Its
+ * stages' scope is the id of the step's stage (runbook/include.c).
+ */
+static const char *
+exported_var(const struct engine *e, const char *scope, const char *name)
+{
+    for (size_t si = 0; si < e->rb->n_stages; si++) {
+        const struct runbook_stage *st = &e->rb->stages[si];
+        const struct runbook_step *sp;
+        const char *prefix;
+        size_t pl;
+
+        if (st->n_steps == 0 || !same_scope(st->scope, scope))
+            continue;
+        sp = &st->steps[st->n_steps - 1];
+        prefix = runbook_step_attr(sp, "save");
+        if (sp->action != STEP_RUNBOOK || prefix == NULL)
+            continue;
+        pl = strlen(prefix);
+        if (strncmp(name, prefix, pl) == 0 && name[pl] == '_' && name[pl + 1] != '\0')
+            return engine_lookup_in(e, st->id, name + pl + 1);
+    }
+    return NULL;
+}
+
+const char *
+engine_lookup_in(const struct engine *e, const char *scope, const char *name)
+{
+    const char *v = scoped_var(e, scope, name);
     const struct runbook_input *in;
 
-    for (size_t i = 0; i < e->n_vars; i++)
-        if (strcmp(e->vars[i].name, name) == 0 && e->vars[i].value != NULL)
-            return e->vars[i].value;
-    v = engine_opt_var(e, name);
     if (v != NULL)
         return v;
-    in = runbook_find_input(e->rb, name);
-    if (in != NULL && in->default_value != NULL)
-        return in->default_value;
+    if (scope == NULL) {
+        v = cli_var(e, name);
+        if (v != NULL)
+            return v;
+        in = runbook_find_input(e->rb, name);
+        if (in != NULL && in->default_value != NULL)
+            return in->default_value;
+    }
+    v = exported_var(e, scope, name);
+    if (v != NULL)
+        return v;
     if (is_upper_name(name))
         return getenv(name);
     return NULL;
+}
+
+const char *
+engine_lookup(const struct engine *e, const char *name)
+{
+    return engine_lookup_in(e, e->scope, name);
 }
 
 /* runbook_expand callback: note whether the wanted name is referenced, expand to nothing. */
@@ -198,9 +269,12 @@ int
 engine_set_var(struct engine *e, const char *name, const char *value, struct pd_err *err)
 {
     struct drill_event ev = {.type = DRILL_EV_VAR, .stage = -1, .step = -1};
-    char *redacted;
+    char *redacted, *scoped = NULL;
     size_t i;
+    int rc;
 
+    if (e->scope != NULL)
+        name = scoped = pd_xasprintf("%s.%s", e->scope, name);
     // a password inside a URI becomes a registered secret before anything shows it
     pd_redact_register_uri(value);
     for (i = 0; i < e->n_vars; i++)
@@ -221,7 +295,9 @@ engine_set_var(struct engine *e, const char *name, const char *value, struct pd_
     ev.secret = strcmp(redacted, value) != 0;
     ev.value = ev.secret ? NULL : value;
     free(redacted);
-    return engine_record(e, &ev, err);
+    rc = engine_record(e, &ev, err);
+    free(scoped);
+    return rc;
 }
 
 struct expand_ctx {

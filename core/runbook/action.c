@@ -293,6 +293,16 @@ static const struct runbook_action actions[STEP_ACTION_COUNT] = {
             .save_suffixes = rows_save_suffixes,
             .mutates = rows_mutates,
         },
+    [STEP_RUNBOOK] =
+        {
+            // the child's own steps say what they change; this one only hands it its inputs
+            .required = "name",
+            .allowed = "save",
+            .body = RUNBOOK_BODY_TEXT,
+            .check_step = rb_runbook_include,
+            .save_suffixes = rb_runbook_save_names,
+            .mutates = never_mutates,
+        },
 };
 
 const struct runbook_action *

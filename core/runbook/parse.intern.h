@@ -13,6 +13,12 @@
 
 struct cmark_node;
 
+/* The runbooks being loaded, innermost first: a runbook step may not name one of them. */
+struct rb_chain {
+    const char *path; /* as realpath(3) gives it, else as given */
+    const struct rb_chain *up;
+};
+
 /* A name seen once already, for "duplicate ... (first at line N)". */
 struct rb_seen {
     char *name;
@@ -41,8 +47,9 @@ struct rb_ctx {
     bool prose_added;        /* the current block was added as prose */
     struct rb_seen_set vars; /* variables defined so far, in document order */
     struct rb_seen_set stage_ids, step_ids, checks, inputs;
-    bool cur_stage_dup; /* the current stage's id repeats an earlier one */
-    bool meta_has_id;   /* the metadata block has an id: line (maybe a bad one) */
+    bool cur_stage_dup;           /* the current stage's id repeats an earlier one */
+    bool meta_has_id;             /* the metadata block has an id: line (maybe a bad one) */
+    const struct rb_chain *chain; /* this runbook and those that include it */
 
     struct rb_undef {
         char *name;
@@ -88,5 +95,19 @@ void rb_input_clear(struct runbook_input *in);
 
 /* The declaration an `input` step makes (name=, type=, choices=, default=, pattern=, body). */
 void rb_input_build(struct rb_ctx *c, struct runbook_step *sp);
+
+/*
+ * runbook_load of a runbook that chain includes (a runbook step's): the same parse, with
+ * the chain its own runbook steps are checked against.
+ */
+int rb_load_in(struct runbook **out, const char *path, const struct rb_chain *chain,
+               struct runbook_diags *diags, struct pd_err *err);
+
+/* include.c: the runbook action's lint (check_step): load the child, check the body. */
+void rb_runbook_include(struct rb_ctx *c, struct runbook_step *sp);
+/* include.c: what save= of a runbook step defines (the child's variables). */
+const char *rb_runbook_save_names(const struct runbook_step *sp);
+/* include.c: after the walk, move each child's stages in after its runbook step's stage. */
+void rb_splice_children(struct rb_ctx *c);
 
 #endif

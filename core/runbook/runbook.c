@@ -1087,6 +1087,7 @@ walk(struct rb_ctx *c, cmark_node *doc)
     }
     stage_finish(c);
     check_always_cleanup(c);
+    rb_splice_children(c);
 
     for (size_t i = 0; i < c->n_undef; i++) {
         const struct rb_undef *u = &c->undef[i];
@@ -1200,9 +1201,10 @@ runbook_diag_format(const struct runbook_diag *diag)
     return pd_xasprintf("%s:%d:%d: %s", diag->file, diag->pos.line, diag->pos.col, diag->msg);
 }
 
-int
-runbook_parse(struct runbook **out, const char *path, const char *text, size_t len,
-              struct runbook_diags *diags, struct pd_err *err)
+/* runbook_parse with the chain of runbooks that include this one (NULL: none). */
+static int
+parse_in(struct runbook **out, const char *path, const char *text, size_t len,
+         struct runbook_diags *diags, const struct rb_chain *chain, struct pd_err *err)
 {
     struct runbook_diags local = {0};
     struct rb_ctx c;
@@ -1219,6 +1221,7 @@ runbook_parse(struct runbook **out, const char *path, const char *text, size_t l
     c.first_diag = c.diags->n;
     c.rb = rb;
     c.cur_stage = SIZE_MAX;
+    c.chain = chain;
     pd_buf_init(&c.step_prose, 0);
     pd_buf_init(&c.stage_prose, 0);
     pd_buf_init(&c.intro_prose, 0);
@@ -1254,6 +1257,14 @@ runbook_parse(struct runbook **out, const char *path, const char *text, size_t l
         walk(&c, doc);
         hash_stages(rb);
     }
+    {
+        struct pd_buf names;
+
+        pd_buf_init(&names, 0);
+        for (size_t i = 0; i < c.vars.n; i++)
+            pd_buf_appendf(&names, NULL, "%s%s", i ? " " : "", c.vars.items[i].name);
+        rb->var_names = pd_buf_steal(&names);
+    }
 
     // items is NULL while there is no diagnostic: NULL + 0 is undefined too
     if (c.diags->n > c.first_diag) {
@@ -1287,8 +1298,32 @@ out:
 }
 
 int
+runbook_parse(struct runbook **out, const char *path, const char *text, size_t len,
+              struct runbook_diags *diags, struct pd_err *err)
+{
+    char *real = realpath(path, NULL);
+    struct rb_chain root = {.path = real != NULL ? real : path};
+    int rc = parse_in(out, path, text, len, diags, &root, err);
+
+    free(real);
+    return rc;
+}
+
+int
 runbook_load(struct runbook **out, const char *path, struct runbook_diags *diags,
              struct pd_err *err)
+{
+    char *real = realpath(path, NULL);
+    struct rb_chain root = {.path = real != NULL ? real : path};
+    int rc = rb_load_in(out, path, &root, diags, err);
+
+    free(real);
+    return rc;
+}
+
+int
+rb_load_in(struct runbook **out, const char *path, const struct rb_chain *chain,
+           struct runbook_diags *diags, struct pd_err *err)
 {
     FILE *f;
     struct stat st;
@@ -1318,7 +1353,7 @@ runbook_load(struct runbook **out, const char *path, struct runbook_diags *diags
         goto out;                         /* uncovered: as above */
     }
     text[len] = '\0';
-    rc = runbook_parse(out, path, text, len, diags, err);
+    rc = parse_in(out, path, text, len, diags, chain, err);
 out:
     free(text);
     (void)fclose(f); // read only
@@ -1339,6 +1374,7 @@ runbook_free(struct runbook *rb)
         free(st->id);
         free(st->title);
         free(st->prose);
+        free(st->scope);
     }
     free(rb->stages);
     for (size_t i = 0; i < rb->n_inputs; i++)
@@ -1355,6 +1391,7 @@ runbook_free(struct runbook *rb)
     free(rb->contacts);
     free(rb->environment);
     free(rb->prose);
+    free(rb->var_names);
     free(rb);
 }
 

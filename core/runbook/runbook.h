@@ -36,7 +36,8 @@ struct pd_err;
     _(STEP_NEON, "neon")                                                                           \
     _(STEP_S3, "s3")                                                                               \
     _(STEP_COMPLIANCE, "compliance")                                                               \
-    _(STEP_ROWS, "rows")
+    _(STEP_ROWS, "rows")                                                                           \
+    _(STEP_RUNBOOK, "runbook")
 
 /* Attributes every step accepts: id, on-fail=stop|retry[:N]|skip, manual. */
 #define RUNBOOK_COMMON_ATTRS "id on-fail manual when"
@@ -110,6 +111,10 @@ struct runbook_step {
     /* STEP_INPUT: the declaration from name=, type=, choices=, default=, pattern=
      * with the body as prompt; NULL for other actions. */
     struct runbook_input *input;
+    /* STEP_RUNBOOK: the runbook name= names, loaded (runbook/include.c); its stages have
+     * moved into this runbook's, after this step's stage, so n_stages is 0. NULL for
+     * other actions. */
+    struct runbook *child;
 };
 
 struct runbook_stage {
@@ -121,6 +126,16 @@ struct runbook_stage {
     struct runbook_step *steps;
     size_t n_steps;
     struct runbook_pos pos;
+    /*
+     * A stage of a sub-drill: a runbook step's child runbook runs inside this drill as
+     * stages spliced in right after the step's stage (runbook/include.c). scope is then the
+     * stage id of that step ("restore", "restore/x" when nested), where the child's
+     * variables live; parent_stage and parent_step locate the runbook step. NULL scope: a
+     * stage of the runbook itself.
+     */
+    char *scope;
+    size_t parent_stage, parent_step;
+    int depth; /* 0 for the runbook's own stages, 1 for a child's, 2 for a grandchild's ... */
 };
 
 /* A `contact: ROLE TEXT` line of the metadata (runbook/contacts). */
@@ -148,6 +163,7 @@ struct runbook {
     char *prose;            /* Markdown source of the intro before the first stage, may be "" */
     struct runbook_contact *contacts; /* emergency contacts, in file order */
     size_t n_contacts;
+    char *var_names; /* every variable it defines (inputs, input steps, save=), space-separated */
 };
 
 struct runbook_diag {
@@ -214,6 +230,16 @@ typedef int runbook_expand_fn(struct pd_buf *out, const char *name, size_t at, s
  */
 int runbook_expand(char **out, const char *text, runbook_expand_fn *fn, void *payload,
                    struct pd_err *err);
+
+/*
+ * The body of a runbook step: one NAME=VALUE line per input of the child runbook (the value
+ * is the rest of the line, ${...} expanded in the parent's variables when the step runs).
+ * Reads the next line from *cursor (advanced), skipping blank lines and lines starting
+ * with '#'. Returns 1 with *name and *value set (caller owns both), 0 at the end, -1 for a
+ * line that is not NAME=VALUE (*name is then the line, *value NULL). *line counts the
+ * body's lines from 0 (start it at -1) and is the line read on return.
+ */
+int runbook_assign_next(const char **cursor, int *line, char **name, char **value);
 
 /*
  * Parse a duration: "90s", "5m", "1h30m", "2h", "45" (seconds). Returns 0

@@ -38,6 +38,7 @@ rb_step_clear(struct runbook_step *step)
         rb_input_clear(step->input);
         free(step->input);
     }
+    runbook_free(step->child);
 }
 
 /* Where a variable reference was found: a body (lit) or an attribute value (col). */

@@ -77,6 +77,8 @@ struct plan_walk {
     struct pd_buf writes;  /* tables changed or confirmed */
     struct pd_buf backups; /* the S3 objects steps read */
     struct line_marks sm;  /* the kinds of steps' lines */
+    const char *scope;     /* the stage's (a sub-drill's: its variables are scope.name) */
+    size_t stage;          /* the stage's index */
     /* the step being described */
     char *body;      /* its body, expanded */
     char first[160]; /* the body's first line ("... " when there are more) */
@@ -89,8 +91,19 @@ plan_ref(struct pd_buf *out, const char *name, size_t at, size_t ref_len, void *
          struct pd_err *err)
 {
     const struct plan_walk *w = payload;
-    const char *v = var_value(w->rb, w->vars, w->n_vars, name, strlen(name));
+    const char *v = NULL;
 
+    if (w->scope != NULL) {
+        // a sub-drill's stage: the child's variables, as the engine keeps them (vars.c)
+        char *full = pd_xasprintf("%s.%s", w->scope, name);
+
+        v = given_value(w->vars, w->n_vars, full, strlen(full));
+        free(full);
+        if (v == NULL && env_name(name, strlen(name)))
+            v = getenv(name);
+    } else {
+        v = var_value(w->rb, w->vars, w->n_vars, name, strlen(name));
+    }
     (void)at;
     (void)ref_len;
     (void)err;
@@ -296,6 +309,26 @@ describe_rows(struct plan_walk *w, const struct runbook_step *sp)
     free(mode);
 }
 
+/* runbook: the child runbook and the inputs it is given; its stages follow as stages. */
+static void
+describe_runbook(struct plan_walk *w, const struct runbook_step *sp)
+{
+    const char *cur = w->body;
+    char *name, *value;
+    int line = -1, r, n = 0;
+
+    pd_buf_appendf(&w->steps, NULL, "runbook %s, its stages below as %s/...",
+                   runbook_step_attr(sp, "name"), w->rb->stages[w->stage].id);
+    while ((r = runbook_assign_next(&cur, &line, &name, &value)) != 0) {
+        if (r > 0)
+            pd_buf_appendf(&w->steps, NULL, "%s%s=%s", n++ ? ", " : " (", name, value);
+        free(name);
+        free(value);
+    }
+    if (n > 0)
+        pd_buf_appendf(&w->steps, NULL, ")");
+}
+
 static void
 describe_note(struct plan_walk *w, const struct runbook_step *sp)
 {
@@ -320,6 +353,7 @@ static const struct plan_action action_table[STEP_ACTION_COUNT] = {
     [STEP_S3] = {"read", describe_s3},
     [STEP_COMPLIANCE] = {"read", describe_compliance},
     [STEP_ROWS] = {"read", describe_rows},
+    [STEP_RUNBOOK] = {"run", describe_runbook},
 };
 
 const struct plan_action *
@@ -372,7 +406,8 @@ describe_inputs(struct pd_buf *b, const struct runbook *rb, const char *const *v
             const struct runbook_input *in = rb->stages[s].steps[k].input;
             const char *v;
 
-            if (in == NULL) // only an input step declares one
+            // only an input step declares one; a sub-drill's are its runbook step's to give
+            if (in == NULL || rb->stages[s].scope != NULL)
                 continue;
             v = given_value(vars, n_vars, in->name, strlen(in->name));
             if (v != NULL)
@@ -538,6 +573,8 @@ build(struct plan *out, const struct runbook *rb, const char *const *vars, size_
     for (size_t s = 0; s < rb->n_stages; s++) {
         lines_mark(&w.sm, &w.steps, LINE_HEADING);
         pd_buf_appendf(&w.steps, NULL, "\n%zu. %s\n", s + 1, rb->stages[s].title);
+        w.scope = rb->stages[s].scope;
+        w.stage = s;
         for (size_t k = 0; k < rb->stages[s].n_steps; k++)
             walk_step(&w, out, at, s, k, index++, &next);
     }

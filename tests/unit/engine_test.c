@@ -2281,6 +2281,237 @@ test_s3_op_rows(void **state)
     assert_string_equal(s3_action_op_names(), "list get put head delete verify restore");
 }
 
+/* ---- the runbook action: a sub-drill ---- */
+
+#define CHILD_RB                                                                                   \
+    "# Child\n\n```pgdrill\nid: child\ninput: msg text required \"what to say\"\n"                 \
+    "input: size integer default=3 \"how big\"\n```\n\n"                                           \
+    "## Hello\n\n```input name=color\nWhich colour?\n```\n\n"                                      \
+    "```sh save=greeting\necho \"${msg} in ${color}, size ${size}\"\n```\n\n"                      \
+    "```sh\n[ -e ${msg}.fail ] && exit 3; echo fine\n```\n\n"                                      \
+    "## Clean\n<!-- pgdrill id=clean always -->\n\n```sh\necho child cleaned\n```\n"
+
+/* Write name (relative to the fixture's home) with text. */
+static void
+write_file(const struct fx *f, const char *name, const char *text)
+{
+    char *path = pd_xasprintf("%s/%s", f->home, name);
+    FILE *fp = fopen(path, "w");
+
+    assert_non_null(fp);
+    assert_int_equal(fputs(text, fp) >= 0, 1);
+    assert_int_equal(fclose(fp), 0);
+    free(path);
+}
+
+/* Parse the parent (in the fixture's home, beside child.md) and begin its drill. */
+static void
+parse_parent(struct fx *f, const char *text)
+{
+    struct runbook_diags diags = {0};
+    char *path = pd_xasprintf("%s/parent.md", f->home);
+
+    write_file(f, "child.md", CHILD_RB);
+    write_file(f, "parent.md", text);
+    if (runbook_load(&f->rb, path, &diags, &f->err) != 0)
+        fail_msg("runbook does not load: %s", f->err.msg);
+    runbook_diags_free(&diags);
+    free(path);
+    if (drill_begin(&f->d, f->home, f->rb, "tester", &f->err) != 0)
+        fail_msg("drill_begin: %s", f->err.msg);
+}
+
+#define PARENT_RB(input, restore_attrs, body)                                                      \
+    "# Parent\n\n```pgdrill\nid: parent\n" input "```\n\n"                                         \
+    "## Restore\n<!-- pgdrill id=restore -->\n\n```runbook name=child" restore_attrs "\n" body     \
+    "```\n\n## After\n\n```sh\necho \"after: ${kid_greeting}\"\n```\n\n"                           \
+    "## Tidy\n<!-- pgdrill id=tidy always -->\n\n```sh\necho parent tidied\n```\n"
+
+/*
+ * The child runs inside the parent's drill: its stages follow the runbook step's stage,
+ * named restore/..., with its inputs from the body (expanded in the parent's variables),
+ * the rest from their defaults, and save= hands its variables back.
+ */
+static void
+test_subdrill_runs_inside(void **state)
+{
+    struct fx *f = *state;
+    const char *vars[] = {"who=world"};
+    struct engine_opts o = {.vars = vars, .n_vars = 1};
+    char *j;
+
+    parse_parent(f, PARENT_RB("input: who text default=you \"who\"\n", " save=kid",
+                              "msg=hello ${who}\ncolor=red\n"));
+    assert_int_equal(f->rb->n_stages, 5);
+    assert_string_equal(f->rb->stages[1].id, "restore/hello");
+    assert_string_equal(f->rb->stages[1].title, "Restore / Hello");
+    assert_string_equal(f->rb->stages[1].scope, "restore");
+    assert_int_equal(f->rb->stages[1].depth, 1);
+    assert_string_equal(f->rb->stages[1].steps[1].id, "restore/hello/2");
+    assert_true(f->rb->stages[2].always);
+    assert_string_equal(f->rb->stages[3].id, "after");
+    assert_int_equal(f->d->n_stages, 5);
+    assert_string_equal(f->d->stages[2].title, "Restore / Clean");
+
+    assert_int_equal(run(f, &o, NULL), 0);
+    assert_string_equal(f->d->outcome, "passed");
+    assert_true(saw_line(f, "msg = hello world"));
+    assert_true(saw_line(f, "size = 3"));
+    assert_true(saw_line(f, "hello world in red, size 3"));
+    assert_true(saw_line(f, "child cleaned"));
+    assert_true(saw_line(f, "after: hello world in red, size 3"));
+    assert_string_equal(step_state(f, 0, 0)->summary,
+                        "runbook child: its 2 stages follow, under restore");
+    assert_int_equal(f->d->stages[1].status, STEP_PASSED);
+    // one journal: the child's variables are kept in its scope
+    j = journal_text(f);
+    assert_true(strstr(j, "\"name\":\"restore.msg\"") != NULL);
+    assert_true(strstr(j, "\"name\":\"restore.greeting\"") != NULL);
+    assert_null(strstr(j, "\"name\":\"msg\""));
+    free(j);
+}
+
+/*
+ * A child's failure is the drill's: its clean-up stage runs, the parent's ordinary stages
+ * after it do not, the parent's always stage does, and the error names the child's step.
+ */
+static void
+test_subdrill_failure(void **state)
+{
+    struct fx *f = *state;
+    char *body = pd_xasprintf("msg=%s/boom\ncolor=blue\n", f->home);
+    char *text = pd_xasprintf(PARENT_RB("", " save=kid", "%s"), body);
+    char *mark = pd_xasprintf("%s/boom.fail", f->home);
+
+    write_file(f, "boom.fail", "");
+    parse_parent(f, text);
+    (void)mark;
+    assert_int_equal(run(f, NULL, NULL), PD_ECHECK);
+    assert_string_equal(f->err.msg, "step restore/hello/3: sh: exit 3");
+    assert_int_equal(pd_err_exit_code(f->err.kind), 1);
+    assert_string_equal(f->d->outcome, "failed");
+    assert_true(saw_line(f, "child cleaned"));
+    assert_true(saw_line(f, "parent tidied"));
+    assert_false(saw_line(f, "after: "));
+    assert_int_equal(f->d->stages[1].status, STEP_FAILED);
+    assert_int_equal(f->d->stages[2].status, STEP_PASSED);
+    assert_int_equal(f->d->stages[3].status, STEP_PENDING);
+    free(mark);
+    free(text);
+    free(body);
+}
+
+/* A runbook step skipped by when=: nothing of the child runs, its clean-up either. */
+static void
+test_subdrill_skipped(void **state)
+{
+    struct fx *f = *state;
+
+    parse_parent(f, "# Parent\n\n```pgdrill\nid: parent\ninput: go choice(yes,no) default=no "
+                    "\"go?\"\n```\n\n## Restore\n<!-- pgdrill id=restore -->\n\n```runbook "
+                    "name=child when=\"${go} = yes\"\nmsg=hi\n```\n\n"
+                    "## After\n\n```sh\necho after\n```\n");
+    assert_int_equal(run(f, NULL, NULL), 0);
+    assert_string_equal(f->d->outcome, "passed");
+    assert_int_equal(step_state(f, 0, 0)->status, STEP_SKIPPED);
+    assert_int_equal(step_state(f, 1, 0)->status, STEP_SKIPPED);
+    assert_string_equal(step_state(f, 1, 0)->skip_reason,
+                        "step restore/1 did not run runbook child");
+    assert_int_equal(step_state(f, 2, 0)->status, STEP_SKIPPED);
+    assert_false(saw_line(f, "child cleaned"));
+    assert_true(saw_line(f, "after"));
+}
+
+/*
+ * The child's inputs as if it ran alone: headless, an input step the body does not answer
+ * fails naming it; a required input whose value comes out empty fails the runbook step;
+ * at a terminal the operator is asked for the input step.
+ */
+static void
+test_subdrill_inputs(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.prompt_needed = on_prompt};
+
+    parse_parent(f, PARENT_RB("input: who text optional \"who\"\n", " save=kid", "msg=${who}\n"));
+    assert_int_equal(run(f, NULL, NULL), PD_EINPUT);
+    assert_string_equal(f->err.msg, "step restore/1: runbook child: input 'msg' needs a value: "
+                                    "the step's body gives it an empty one");
+    drill_free(f->d);
+    runbook_free(f->rb);
+    f->rb = NULL;
+    f->d = NULL;
+
+    parse_parent(f, PARENT_RB("", " save=kid", "msg=hi\n"));
+    assert_int_equal(run(f, NULL, NULL), PD_EINPUT);
+    assert_string_equal(f->err.msg, "step restore/hello/1: input 'color' needs a value: add a "
+                                    "line color=VALUE to the body of the runbook step (stage "
+                                    "restore)");
+    drill_free(f->d);
+    runbook_free(f->rb);
+    f->rb = NULL;
+    f->d = NULL;
+
+    // at a terminal: the child's header input left out (size) and its input step are asked
+    parse_parent(f, PARENT_RB("", " save=kid", "msg=hi\n"));
+    f->answers[0] = "7";
+    f->answers[1] = "green";
+    f->n_answers = 2;
+    assert_int_equal(run(f, NULL, &ev), 0);
+    assert_int_equal(f->n_prompts, 2);
+    assert_true(saw_line(f, "hi in green, size 7"));
+}
+
+/* Interrupted inside the child, the drill resumes there: nothing done runs again. */
+static void
+test_subdrill_resume(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.tick = on_tick};
+    char *text = pd_xasprintf("# Parent\n\n```pgdrill\nid: parent\n```\n\n## Restore\n<!-- pgdrill "
+                              "id=restore -->\n\n```runbook name=slow\nmsg=%s/r\n```\n\n"
+                              "## After\n\n```sh\necho after\n```\n",
+                              f->home);
+    char *count = pd_xasprintf("%s/r.count", f->home);
+    size_t n = 0;
+
+    write_file(f, "slow.md",
+               "# Slow\n\n```pgdrill\nid: slow\ninput: msg text required \"where\"\n```\n\n"
+               "## Hello\n\n```sh\necho run >> ${msg}.count\necho first\n```\n\n"
+               "```sh\nif [ ! -e ${msg}.slept ]; then touch ${msg}.slept; sleep 20; fi\n"
+               "echo woke\n```\n\n"
+               "## Clean\n<!-- pgdrill id=clean always -->\n\n```sh\necho child cleaned\n```\n");
+    parse_parent(f, text);
+    f->stop_on_tick = 8;
+    assert_int_equal(run(f, NULL, &ev), PD_EINTR);
+    assert_null(f->d->outcome);
+    assert_int_equal(step_state(f, 1, 0)->status, STEP_PASSED);
+    assert_int_not_equal(step_state(f, 1, 1)->status, STEP_PASSED);
+    assert_false(saw_line(f, "child cleaned"));
+
+    // the resume: the same drill, the child's slow step again, then the rest
+    assert_int_equal(run(f, NULL, NULL), 0);
+    assert_string_equal(f->d->outcome, "passed");
+    assert_int_equal(f->d->n_resumes, 1);
+    assert_true(saw_line(f, "woke"));
+    assert_true(saw_line(f, "child cleaned"));
+    assert_true(saw_line(f, "after"));
+    assert_int_equal(step_state(f, 1, 0)->attempts, 1);
+    assert_int_equal(step_state(f, 1, 1)->attempts, 2);
+    {
+        FILE *fp = fopen(count, "r");
+        char line[64];
+
+        assert_non_null(fp);
+        while (fgets(line, sizeof(line), fp) != NULL)
+            n++;
+        (void)fclose(fp); // read only
+    }
+    assert_int_equal(n, 1);
+    free(count);
+    free(text);
+}
+
 int
 main(void)
 {
@@ -2349,6 +2580,11 @@ main(void)
         cmocka_unit_test_setup_teardown(test_plan_headless, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_not_needed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subdrill_runs_inside, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subdrill_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subdrill_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subdrill_inputs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subdrill_resume, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -300,11 +300,11 @@ test_scan_vars(void **state)
 static void
 test_action_names(void **state)
 {
-    static const char *const names[] = {"sh",   "sql",  "check", "confirm",    "input",
-                                        "note", "neon", "s3",    "compliance", "rows"};
+    static const char *const names[] = {"sh",   "sql", "check",      "confirm", "input",  "note",
+                                        "neon", "s3",  "compliance", "rows",    "runbook"};
 
     (void)state;
-    assert_int_equal(STEP_ACTION_COUNT, 10);
+    assert_int_equal(STEP_ACTION_COUNT, 11);
     for (int a = 0; a < STEP_ACTION_COUNT; a++)
         assert_string_equal(runbook_action_name((enum step_action)a), names[a]);
     assert_string_equal(runbook_action_name(STEP_ACTION_COUNT), "?");
@@ -969,6 +969,21 @@ static const struct bad_case {
      {"10:12: undefined variable 'branch_uri'", "15:6: undefined variable 'branch_name'",
       "15:21: variable 'later' used before it is defined (line 18)",
       "27:22: undefined variable 'rec_password'"}},
+    {"subdrill.md",
+     {"12:1: runbook: 'subdrill' includes itself (subdrill.md \u2192 subdrill.md)",
+      "18:1: runbook '../subdrill/loop-a': tests/fixtures/runbooks/bad/../subdrill/loop-a.md:12:1: "
+      "runbook 'loop-b': tests/fixtures/runbooks/bad/../subdrill/loop-b.md:12:1: runbook: "
+      "'loop-a' includes itself (subdrill.md \u2192 loop-a.md \u2192 loop-b.md \u2192 "
+      "loop-a.md)",
+      "24:1: runbook: runbook 'subdrill-child' needs input 'work': add a line work=VALUE to the "
+      "body",
+      "24:1: runbook: must be the last step of its stage (the runbook's stages run after it, "
+      "under this one)",
+      "26:1: runbook: runbook 'subdrill-child' has no input 'shape'",
+      "36:1: runbook '../subdrill/nope': tests/fixtures/runbooks/bad/../subdrill/nope.md: cannot "
+      "open runbook: No such file or directory",
+      "42:1: runbook: name '${which}' must name the runbook itself, not a variable",
+      "42:17: undefined variable 'which'"}},
     {"unknown-action.md",
      {"9:4: unknown action 'sqll' (did you mean 'sql'?)", "13:4: unknown action 'python'",
       "21:4: unknown action 'nte' (did you mean 'note'?)"}},

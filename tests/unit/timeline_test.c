@@ -13,6 +13,7 @@
 
 #include "drill/drill.h"
 #include "pd_err.h"
+#include "pd_mem.h"
 #include "pd_redact.h"
 #include "pd_time.h"
 #include "runbook/runbook.h"
@@ -564,6 +565,36 @@ test_line_kinds(void **state)
     free(text);
 }
 
+/*
+ * A runbook step in the plan: the child's inputs as its body gives them, then the child's
+ * stages under the step's stage, their values from the child's own scope.
+ */
+static void
+test_plan_subdrill(void **state)
+{
+    const char *top = getenv("PGDRILL_TOP");
+    char *path = pd_xasprintf("%s/tests/fixtures/runbooks/subdrill/parent.md", top ? top : ".");
+    const char *vars[] = {"work=/w", "restore.work=/x"};
+    struct runbook *rb = NULL;
+    struct pd_err err;
+    struct plan p;
+
+    (void)state;
+    pd_err_clear(&err);
+    if (runbook_load(&rb, path, NULL, &err) != 0)
+        fail_msg("%s", err.msg);
+    plan_build(&p, rb, vars, 2, NULL, at(NOW));
+    assert_non_null(strstr(p.text, "\n2. Restore\n  run     runbook child, its stages below as "
+                                   "restore/... (work=/w, label=from-parent) -> ${kid}\n"));
+    assert_non_null(strstr(p.text, "\n3. Restore / Start\n  CHANGE  sh: echo run >> "
+                                   "/x/child-start.count ...\n"));
+    assert_non_null(strstr(p.text, "\n5. Restore / Clean up\n"));
+    assert_non_null(strstr(p.text, "\n6. Finish\n  CHANGE  sh: echo run >> /w/finish.count"));
+    plan_clear(&p);
+    runbook_free(rb);
+    free(path);
+}
+
 /* Every action has a complete row in the plan's table (plan.intern.h). */
 static void
 test_plan_action_rows(void **state)
@@ -591,6 +622,7 @@ main(void)
         cmocka_unit_test(test_plan),          cmocka_unit_test(test_plan_inputs),
         cmocka_unit_test(test_plan_expansion),
         cmocka_unit_test(test_plan_action_rows),
+        cmocka_unit_test(test_plan_subdrill),
         cmocka_unit_test(test_line_kinds),
     };
 
