@@ -2,10 +2,12 @@
 # The guided exercise, runbooks/training.md, headless: it starts the
 # traffic, raises the chosen incident (drop-table), shows the ticket, takes
 # the trainee's choices (restore point before the exercise, Scenario 1
-# option A-in-place), runs pitr-restore as a second drill and grades it:
-# the drill passes only on a passing grade, its journal holds the ticket
-# and the grade (as the steps' output), its report the choices, and
-# `pgdrill report list` lists it. Then a wrong restore in the exercise:
+# option A-in-place), runs pitr-restore inside the same drill (a runbook
+# step: its stages in this drill's report.md and report.json, under the
+# exercise's Restore stage, and no second drill) and grades it: the drill
+# passes only on a passing grade, its journal holds the ticket and the
+# grade (as the steps' output), its report the choices, and `pgdrill
+# report list` lists it. Then a wrong restore in the exercise:
 # a delete incident undone with copy_mode=revert from a restore point
 # before the exercise puts back the rows the application kept editing
 # after the incident too: the grade names that collateral and the
@@ -33,6 +35,20 @@ like "$(cat "$jnl" 2>/dev/null)" "TICKET INC-" "the journal holds the ticket"
 like "$(cat "$jnl" 2>/dev/null)" "PASS: fully restored, no collateral damage" "and the grade"
 like "$(cat "$rep" 2>/dev/null)" "A-in-place" "the report holds the trainee's choice"
 like "$("$PGDRILL_BIN" report list 2>&1)" "$id" "pgdrill report list shows the exercise"
+stages=$(python3 -c 'import json,sys
+for s in json.load(open(sys.argv[1]))["stages"]:
+    print("%s|%s" % (s["title"], s["status"]))' "$PGDRILL_HOME/drills/$id/report.json" 2>&1)
+like "$stages" "Restore[|]passed
+Restore / Check production and the restore window[|]passed" \
+    "report.json: pitr-restore's stages follow the exercise's Restore stage"
+like "$stages" "Restore / Option A-in-place: restore production from its own history[|]passed" \
+    "report.json: the restore the trainee chose ran there"
+like "$stages" "Restore / Clean up[|]passed
+Grade[|]passed" "report.json: then its clean-up, then the grade"
+like "$(cat "$rep" 2>/dev/null)" "[|] Restore / Option A-in-place: restore production from its own history [|] passed" \
+    "report.md: the restore's stages under the exercise's"
+set -- "$PGDRILL_HOME"/drills/*-pitr-restore
+check "no second drill for the restore" [ ! -e "$1" ]
 TRAFFIC_PID=$(cut -d' ' -f1 "$PGDRILL_HOME/sandbox/traffic.pid")
 TRUTH=$PGDRILL_HOME/sandbox/training/truth
 training_no_truth_in_reports
