@@ -75,50 +75,57 @@ same_scope(const char *a, const char *b)
 }
 
 /*
- * PREFIX_NAME where a runbook step of scope has save=PREFIX: the child's NAME. Its
- * stages' scope is the id of the step's stage (runbook/include.c).
+ * Where PREFIX_NAME lives when a runbook step of scope has save=PREFIX: the child's NAME,
+ * in the scope of its stages, the id of the step's stage (runbook/include.c). Returns
+ * false when no runbook step of scope exports name.
  */
-static const char *
-exported_var(const struct engine *e, const char *scope, const char *name)
+static bool
+exported_var(const struct engine *e, const char **scope, const char **name)
 {
     for (size_t si = 0; si < e->rb->n_stages; si++) {
         const struct runbook_stage *st = &e->rb->stages[si];
         const struct runbook_step *sp;
-        const char *prefix;
+        const char *prefix, *n = *name;
         size_t pl;
 
-        if (st->n_steps == 0 || !same_scope(st->scope, scope))
+        if (st->n_steps == 0 || !same_scope(st->scope, *scope))
             continue;
         sp = &st->steps[st->n_steps - 1];
         prefix = runbook_step_attr(sp, "save");
         if (sp->action != STEP_RUNBOOK || prefix == NULL)
             continue;
         pl = strlen(prefix);
-        if (strncmp(name, prefix, pl) == 0 && name[pl] == '_' && name[pl + 1] != '\0')
-            return engine_lookup_in(e, st->id, name + pl + 1);
+        if (strncmp(n, prefix, pl) == 0 && n[pl] == '_' && n[pl + 1] != '\0') {
+            *scope = st->id;
+            *name = n + pl + 1;
+            return true;
+        }
     }
-    return NULL;
+    return false;
 }
 
 const char *
 engine_lookup_in(const struct engine *e, const char *scope, const char *name)
 {
-    const char *v = scoped_var(e, scope, name);
+    const char *v;
     const struct runbook_input *in;
 
-    if (v != NULL)
-        return v;
-    if (scope == NULL) {
-        v = cli_var(e, name);
+    // a loop, not recursion: each export leads one sub-drill down
+    for (;;) {
+        v = scoped_var(e, scope, name);
         if (v != NULL)
             return v;
-        in = runbook_find_input(e->rb, name);
-        if (in != NULL && in->default_value != NULL)
-            return in->default_value;
+        if (scope == NULL) {
+            v = cli_var(e, name);
+            if (v != NULL)
+                return v;
+            in = runbook_find_input(e->rb, name);
+            if (in != NULL && in->default_value != NULL)
+                return in->default_value;
+        }
+        if (!exported_var(e, &scope, &name))
+            break;
     }
-    v = exported_var(e, scope, name);
-    if (v != NULL)
-        return v;
     if (is_upper_name(name))
         return getenv(name);
     return NULL;

@@ -2472,7 +2472,7 @@ test_subdrill_resume(void **state)
                               "id=restore -->\n\n```runbook name=slow\nmsg=%s/r\n```\n\n"
                               "## After\n\n```sh\necho after\n```\n",
                               f->home);
-    char *count = pd_xasprintf("%s/r.count", f->home);
+    char *counts = pd_xasprintf("%s/r.count", f->home);
     size_t n = 0;
 
     write_file(f, "slow.md",
@@ -2499,7 +2499,7 @@ test_subdrill_resume(void **state)
     assert_int_equal(step_state(f, 1, 0)->attempts, 1);
     assert_int_equal(step_state(f, 1, 1)->attempts, 2);
     {
-        FILE *fp = fopen(count, "r");
+        FILE *fp = fopen(counts, "r");
         char line[64];
 
         assert_non_null(fp);
@@ -2508,7 +2508,7 @@ test_subdrill_resume(void **state)
         (void)fclose(fp); // read only
     }
     assert_int_equal(n, 1);
-    free(count);
+    free(counts);
     free(text);
 }
 
