@@ -17,6 +17,15 @@
 #                           NAME.XXXXXX in the run's work folder), s3_start in
 #                           it (bail when it fails), PGDRILL_HOME=$W/home, and
 #                           an EXIT trap: s3_stop, then W removed
+#   s3_creds_setup NAME     the same for the credential-chain scripts, with
+#                           S3_ISSUED=$W/issued.jsonl (the proxy accepts the
+#                           keys the endpoints below issue); the EXIT trap
+#                           also stops the endpoints
+#   s3_endpoints_start      tests/tools/aws_endpoints.py (STS, SSO, container,
+#                           IMDS) on loopback with the configuration in
+#                           $W/aws-config, reread on every request; sets EP_PID,
+#                           EP_PORT and EP (http://127.0.0.1:PORT); bails when it
+#                           does not start
 #   s3_aws ARGS...          Debian's awscli against the proxy
 #   s3_proxy_ctl PATH       POST /__pgdrill/PATH (fault?..., clear)
 #   s3_proxy_log            the proxy's request log
@@ -73,15 +82,41 @@ s3_start() {
 }
 
 s3_test_setup() {
+    _s3_test_dir "$1"
+    _s3_test_start "${2:-testbucket}"
+}
+
+s3_creds_setup() {
+    _s3_test_dir "$1"
+    export S3_ISSUED=$W/issued.jsonl
+    _s3_test_start testbucket
+}
+
+s3_endpoints_start() {
+    "$S3_PY" "$PGDRILL_TOP/tests/tools/aws_endpoints.py" --config "$W/aws-config" \
+        --issued "$S3_ISSUED" >"$W/ep.log" 2>&1 &
+    EP_PID=$!
+    EP_PORT=$(_s3_wait_port "$W/ep.log" "$EP_PID") ||
+        bail setup "aws_endpoints.py did not start: $(cat "$W/ep.log")"
+    # shellcheck disable=SC2034 # for the scripts sourcing this
+    EP=http://127.0.0.1:$EP_PORT
+}
+
+_s3_test_dir() {
     [ -x "$PGDRILL_BIN" ] || bail setup "$PGDRILL_BIN is not built (make)"
+    EP_PID=
     W=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/$1.XXXXXX")
     trap '_s3_test_cleanup' EXIT
     trap 'exit 130' INT TERM
-    s3_start "$W" "${2:-testbucket}" 2>"$W/s3start.err" || bail "s3 setup" "$(cat "$W/s3start.err")"
+}
+
+_s3_test_start() {
+    s3_start "$W" "$1" 2>"$W/s3start.err" || bail "s3 setup" "$(cat "$W/s3start.err")"
     export PGDRILL_HOME=$W/home
 }
 
 _s3_test_cleanup() {
+    [ -n "$EP_PID" ] && kill "$EP_PID" 2>/dev/null && wait "$EP_PID" 2>/dev/null
     s3_stop
     rm -rf "$W"
 }

@@ -1,8 +1,10 @@
 #include "audit/audit.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #include "pd_redact.h"
 #include "pd_sha256.h"
 #include "pd_time.h"
+#include "s3/client.h"
 
 #define AUDIT_ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 /* A last line longer than this is not one we wrote: refuse to chain from it blindly. */
@@ -35,12 +38,63 @@ struct audit {
     char *path;
     char *operator_name;
     char host[256];
+    struct audit *next_open; /* the logs open in this process, newest first */
 };
 
 const char *
 audit_path(const struct audit *a)
 {
     return a->path;
+}
+
+/* ---- the S3 client's own requests ---- */
+
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct audit *open_logs;
+
+/* s3_own_request_fn: one entry in the newest log open in the process. */
+static int
+record_s3_own(const char *method, const char *target, const char *purpose, const char *outcome,
+              void *payload, struct pd_err *err)
+{
+    const struct audit_arg args[1] = {{.key = "purpose", .str = purpose}};
+    char action[32];
+    int rc = 0;
+
+    (void)payload;
+    snprintf(action, sizeof(action), "s3.%s", method);
+    for (char *p = action; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    pthread_mutex_lock(&open_lock);
+    if (open_logs != NULL)
+        rc = audit_record(open_logs, NULL, action, target, args, 1, outcome, err);
+    pthread_mutex_unlock(&open_lock);
+    return rc;
+}
+
+static void
+open_logs_add(struct audit *a)
+{
+    pthread_mutex_lock(&open_lock);
+    a->next_open = open_logs;
+    open_logs = a;
+    s3_set_own_request_auditor(record_s3_own, NULL);
+    pthread_mutex_unlock(&open_lock);
+}
+
+static void
+open_logs_remove(struct audit *a)
+{
+    pthread_mutex_lock(&open_lock);
+    for (struct audit **p = &open_logs; *p != NULL; p = &(*p)->next_open) {
+        if (*p == a) {
+            *p = a->next_open;
+            break;
+        }
+    }
+    if (open_logs == NULL)
+        s3_set_own_request_auditor(NULL, NULL);
+    pthread_mutex_unlock(&open_lock);
 }
 
 /* ---- writing ---- */
@@ -120,6 +174,7 @@ audit_open(struct audit **out, const char *home, const char *operator_name, stru
     if (gethostname(a->host, sizeof(a->host)) != 0)
         snprintf(a->host, sizeof(a->host), "unknown");
     a->host[sizeof(a->host) - 1] = '\0';
+    open_logs_add(a);
     *out = a;
     return 0;
 fail:
@@ -135,6 +190,7 @@ audit_close(struct audit *a)
 {
     if (a == NULL)
         return;
+    open_logs_remove(a);
     if (a->fd >= 0)
         close(a->fd);
     free(a->path);

@@ -27,6 +27,14 @@
  * kept, closed with a newline and chained from, so audit_verify reports it
  * instead of the log losing it silently.
  *
+ * While a log is open, the requests the S3 client sends on its own (the
+ * HEAD that finds a bucket's region, the HEAD of part 1 that tells whether
+ * a multipart checksum can be checked; see s3_set_own_request_auditor) are
+ * recorded in the newest log open in the process, as "s3.head" with
+ * args {"purpose": "bucket-region" | "part-size"} and drill_id null: the
+ * client does not know the drill. The entry of the operation that needed
+ * the request (s3.get, s3.put, ...) follows it.
+ *
  * audit_verify recomputes the chain and the sequence and names the first
  * broken line. The chain proves order and integrity of everything before
  * the last entry; an edit of the last entry itself, or removal of entries

@@ -126,6 +126,14 @@ key_on(struct pd_buf *b, const struct rows_run *r, const char *a, const char *bb
         pd_buf_appendf(b, NULL, "%s%s.%s = %s.%s", j ? " AND " : "", a, r->keys[j], bb, r->keys[j]);
 }
 
+/* "a.k1, a.k2" over the key columns; "k1, k2" when a is NULL. */
+static void
+key_list(struct pd_buf *b, const struct rows_run *r, const char *a)
+{
+    for (size_t j = 0; j < r->n_keys; j++)
+        pd_buf_appendf(b, NULL, "%s%s%s%s", j ? ", " : "", a ? a : "", a ? "." : "", r->keys[j]);
+}
+
 /* The key as text for the samples: "42", or "(1,2)" for a key of several columns. */
 static void
 key_text(struct pd_buf *b, const struct rows_run *r, const char *a)
@@ -135,8 +143,7 @@ key_text(struct pd_buf *b, const struct rows_run *r, const char *a)
         return;
     }
     pd_buf_appendf(b, NULL, "ROW(");
-    for (size_t j = 0; j < r->n_keys; j++)
-        pd_buf_appendf(b, NULL, "%s%s.%s", j ? ", " : "", a, r->keys[j]);
+    key_list(b, r, a);
     pd_buf_appendf(b, NULL, ")::text");
 }
 
@@ -145,6 +152,22 @@ exec(struct rows_run *r, struct pg_conn *c, const char *sql, const char *const *
      struct pg_result **out, struct pd_err *err)
 {
     return engine_tx_exec(c, sql, params, n, r->e, out, err);
+}
+
+/*
+ * The tail of every SQL builder: run the statement built in b on production
+ * (binding the range's values when with_params), then free b; it may be
+ * built again. *out as exec (NULL: no result wanted).
+ */
+static int
+exec_buf(struct rows_run *r, struct pd_buf *b, bool with_params, struct pg_result **out,
+         struct pd_err *err)
+{
+    int rc = exec(r, r->prod, pd_buf_str(b), with_params ? (const char *const *)r->params : NULL,
+                  with_params ? r->n_params : 0, out, err);
+
+    pd_buf_free(b);
+    return rc;
 }
 
 /* An output line (owned, freed here): shown, journaled. */
@@ -354,10 +377,9 @@ stage(struct rows_run *r, struct pg_conn *from, const char *name, unsigned long 
     pd_buf_appendf(&b, NULL, "CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT ", name);
     col_list(&b, r, NULL, false);
     pd_buf_appendf(&b, NULL, " FROM %s WITH NO DATA", r->qtable);
-    rc = exec(r, r->prod, pd_buf_str(&b), NULL, 0, NULL, err);
+    rc = exec_buf(r, &b, false, NULL, err);
     if (rc != 0)
         goto out;
-    pd_buf_reset(&b);
     pd_buf_appendf(&out, NULL, "COPY (SELECT ");
     col_list(&out, r, NULL, false);
     pd_buf_appendf(&out, NULL, " FROM %s", r->qtable);
@@ -369,16 +391,14 @@ stage(struct rows_run *r, struct pg_conn *from, const char *name, unsigned long 
     if (rc != 0)
         goto out;
     // the joins below look rows up by key: give the planner an index and statistics
-    pd_buf_reset(&b);
+    pd_buf_free(&b);
     pd_buf_appendf(&b, NULL, "CREATE INDEX ON pg_temp.%s (", name);
-    for (size_t j = 0; j < r->n_keys; j++)
-        pd_buf_appendf(&b, NULL, "%s%s", j ? ", " : "", r->keys[j]);
+    key_list(&b, r, NULL);
     pd_buf_appendf(&b, NULL, ")");
-    rc = exec(r, r->prod, pd_buf_str(&b), NULL, 0, NULL, err);
-    pd_buf_reset(&b);
+    rc = exec_buf(r, &b, false, NULL, err);
     pd_buf_appendf(&b, NULL, "ANALYZE pg_temp.%s", name);
     if (rc == 0)
-        rc = exec(r, r->prod, pd_buf_str(&b), NULL, 0, NULL, err);
+        rc = exec_buf(r, &b, false, NULL, err);
 out:
     pd_buf_free(&b);
     pd_buf_free(&out);
@@ -452,7 +472,6 @@ rows_classify(struct rows_run *r, struct pd_err *err)
     struct pd_buf b;
     bool undo = r->mode == ROWS_UNDO;
     const char *k = undo ? "k" : "r";
-    int rc;
 
     pd_buf_init(&b, 0);
     pd_buf_appendf(&b, NULL, "CREATE TEMP TABLE rows_class ON COMMIT DROP AS SELECT x.*, ");
@@ -473,11 +492,9 @@ rows_classify(struct rows_run *r, struct pd_err *err)
         pd_buf_appendf(&b, NULL, " AS eq_ri, ");
         same(&b, "p", "i");
         pd_buf_appendf(&b, NULL, " AS eq_pi FROM (SELECT ");
-        for (size_t j = 0; j < r->n_keys; j++)
-            pd_buf_appendf(&b, NULL, "%s%s", j ? ", " : "", r->keys[j]);
+        key_list(&b, r, NULL);
         pd_buf_appendf(&b, NULL, " FROM pg_temp.rows_rp UNION SELECT ");
-        for (size_t j = 0; j < r->n_keys; j++)
-            pd_buf_appendf(&b, NULL, "%s%s", j ? ", " : "", r->keys[j]);
+        key_list(&b, r, NULL);
         pd_buf_appendf(&b, NULL, " FROM pg_temp.rows_ie) k LEFT JOIN pg_temp.rows_rp r ON ");
         key_on(&b, r, "r", "k");
         pd_buf_appendf(&b, NULL, " LEFT JOIN pg_temp.rows_ie i ON ");
@@ -490,9 +507,7 @@ rows_classify(struct rows_run *r, struct pd_err *err)
     // kept: production differs from the restore point, or (undo) the incident changed it
     pd_buf_appendf(&b, NULL, ") x WHERE NOT (rk = pk AND (NOT rk OR eq_rp))%s",
                    undo ? " OR NOT (rk = ik AND (NOT rk OR eq_ri))" : "");
-    rc = exec(r, r->prod, pd_buf_str(&b), NULL, 0, NULL, err);
-    pd_buf_free(&b);
-    return rc;
+    return exec_buf(r, &b, false, NULL, err);
 }
 
 /* ---- phase 5: counts and sample keys ---- */
@@ -507,6 +522,27 @@ added_where(struct pd_buf *b, const struct rows_run *r)
     pd_buf_appendf(b, NULL, "NOT EXISTS (SELECT 1 FROM pg_temp.rows_rp r WHERE ");
     key_on(b, r, "r", "p");
     pd_buf_appendf(b, NULL, ")");
+}
+
+/*
+ * Run b, a "SELECT <key_text of a> FROM ... a WHERE ...", for its first
+ * ROWS_SAMPLES keys in key order, appended space-separated to out; frees b.
+ */
+static int
+sample_keys(struct rows_run *r, struct pd_buf *b, const char *a, bool with_params,
+            struct pd_buf *out, struct pd_err *err)
+{
+    struct pg_result *res = NULL;
+    int rc;
+
+    pd_buf_appendf(b, NULL, " ORDER BY ");
+    key_list(b, r, a);
+    pd_buf_appendf(b, NULL, " LIMIT %d", ROWS_SAMPLES);
+    rc = exec_buf(r, b, with_params, &res, err);
+    for (size_t i = 0; rc == 0 && i < pg_result_rows(res); i++)
+        pd_buf_appendf(out, NULL, "%s%s", i ? " " : "", pg_result_value(res, i, 0));
+    pg_result_free(res);
+    return rc;
 }
 
 static int
@@ -536,52 +572,31 @@ rows_count(struct rows_run *r, struct pd_err *err)
     pd_buf_init(&b, 0);
     pd_buf_appendf(&b, NULL, "SELECT count(*) FROM %s p", r->qtable);
     added_where(&b, r);
-    rc = exec(r, r->prod, pd_buf_str(&b), (const char *const *)r->params, r->n_params, &res, err);
+    rc = exec_buf(r, &b, true, &res, err);
     if (rc == 0)
         r->added = strtoull(pg_result_value(res, 0, 0), NULL, 10);
     pg_result_free(res);
-    res = NULL;
+    if (rc != 0)
+        return rc;
     // and a few of their keys
-    pd_buf_reset(&b);
     pd_buf_appendf(&b, NULL, "SELECT ");
     key_text(&b, r, "p");
     pd_buf_appendf(&b, NULL, " FROM %s p", r->qtable);
     added_where(&b, r);
-    pd_buf_appendf(&b, NULL, " ORDER BY ");
-    for (size_t j = 0; j < r->n_keys; j++)
-        pd_buf_appendf(&b, NULL, "%sp.%s", j ? ", " : "", r->keys[j]);
-    pd_buf_appendf(&b, NULL, " LIMIT %d", ROWS_SAMPLES);
-    if (rc == 0)
-        rc = exec(r, r->prod, pd_buf_str(&b), (const char *const *)r->params, r->n_params, &res,
-                  err);
-    for (size_t i = 0; rc == 0 && i < pg_result_rows(res); i++)
-        pd_buf_appendf(&r->keys_added, NULL, "%s%s", i ? " " : "", pg_result_value(res, i, 0));
-    pg_result_free(res);
-    pd_buf_free(&b);
-    return rc;
+    return sample_keys(r, &b, "p", true, &r->keys_added, err);
 }
 
 /* Up to ROWS_SAMPLES keys of rows_class matching where, space-separated into out. */
 static int
 sample(struct rows_run *r, const char *where, struct pd_buf *out, struct pd_err *err)
 {
-    struct pg_result *res = NULL;
     struct pd_buf b;
-    int rc;
 
     pd_buf_init(&b, 0);
     pd_buf_appendf(&b, NULL, "SELECT ");
     key_text(&b, r, "c");
-    pd_buf_appendf(&b, NULL, " FROM pg_temp.rows_class c WHERE %s ORDER BY ", where);
-    for (size_t j = 0; j < r->n_keys; j++)
-        pd_buf_appendf(&b, NULL, "%sc.%s", j ? ", " : "", r->keys[j]);
-    pd_buf_appendf(&b, NULL, " LIMIT %d", ROWS_SAMPLES);
-    rc = exec(r, r->prod, pd_buf_str(&b), NULL, 0, &res, err);
-    for (size_t i = 0; rc == 0 && i < pg_result_rows(res); i++)
-        pd_buf_appendf(out, NULL, "%s%s", i ? " " : "", pg_result_value(res, i, 0));
-    pg_result_free(res);
-    pd_buf_free(&b);
-    return rc;
+    pd_buf_appendf(&b, NULL, " FROM pg_temp.rows_class c WHERE %s", where);
+    return sample_keys(r, &b, "c", false, out, err);
 }
 
 static int
@@ -695,13 +710,12 @@ fk_missing(struct rows_run *r, const struct rows_fk *fk, unsigned long long *row
     for (size_t j = 0; j < fk->n; j++)
         pd_buf_appendf(&b, NULL, "%sq.%s = r.%s", j ? " AND " : "", fk->pcol[j], fk->child[j]);
     pd_buf_appendf(&b, NULL, ")");
-    rc = exec(r, r->prod, pd_buf_str(&b), NULL, 0, &res, err);
+    rc = exec_buf(r, &b, false, &res, err);
     if (rc == 0) {
         *rows = strtoull(pg_result_value(res, 0, 0), NULL, 10);
         *parents = strtoull(pg_result_value(res, 0, 1), NULL, 10);
     }
     pg_result_free(res);
-    pd_buf_free(&b);
     return rc;
 }
 
@@ -760,11 +774,32 @@ enum rows_change {
     ROWS_INSERT,
 };
 
+/*
+ * The columns a revert sets, neither key nor generated ("a.c1, a.c2" with
+ * alias a); false when there are none (a table of keys only).
+ */
+static bool
+revert_cols(struct pd_buf *b, const struct rows_run *r, const char *a)
+{
+    bool any = false;
+
+    for (size_t j = 0; j < r->n_cols; j++) {
+        bool key = false;
+
+        for (size_t k = 0; k < r->n_keys; k++)
+            key = key || strcmp(r->cols[j], r->keys[k]) == 0;
+        if (key || r->generated[j])
+            continue;
+        pd_buf_appendf(b, NULL, "%s%s%s%s", any ? ", " : "", a ? a : "", a ? "." : "", r->cols[j]);
+        any = true;
+    }
+    return any;
+}
+
 static int
 apply_one(struct rows_run *r, enum rows_change what, struct pd_err *err)
 {
     struct pd_buf b;
-    int rc;
 
     pd_buf_init(&b, 0);
     if (what == ROWS_DELETE) {
@@ -772,35 +807,13 @@ apply_one(struct rows_run *r, enum rows_change what, struct pd_err *err)
         key_on(&b, r, "p", "c");
         pd_buf_appendf(&b, NULL, " AND c.act = 'delete'");
     } else if (what == ROWS_REVERT_ROWS) {
-        bool any = false;
-
         pd_buf_appendf(&b, NULL, "UPDATE %s p SET (", r->qtable);
-        for (size_t j = 0; j < r->n_cols; j++) {
-            bool key = false;
-
-            for (size_t k = 0; k < r->n_keys; k++)
-                key = key || strcmp(r->cols[j], r->keys[k]) == 0;
-            if (key || r->generated[j])
-                continue;
-            pd_buf_appendf(&b, NULL, "%s%s", any ? ", " : "", r->cols[j]);
-            any = true;
-        }
-        if (!any) {
+        if (!revert_cols(&b, r, NULL)) {
             pd_buf_free(&b);
             return 0; // a table of keys only has nothing to revert
         }
         pd_buf_appendf(&b, NULL, ") = ROW(");
-        any = false;
-        for (size_t j = 0; j < r->n_cols; j++) {
-            bool key = false;
-
-            for (size_t k = 0; k < r->n_keys; k++)
-                key = key || strcmp(r->cols[j], r->keys[k]) == 0;
-            if (key || r->generated[j])
-                continue;
-            pd_buf_appendf(&b, NULL, "%sr.%s", any ? ", " : "", r->cols[j]);
-            any = true;
-        }
+        revert_cols(&b, r, "r");
         pd_buf_appendf(&b, NULL, ") FROM pg_temp.rows_rp r, pg_temp.rows_class c WHERE ");
         key_on(&b, r, "p", "r");
         pd_buf_appendf(&b, NULL, " AND ");
@@ -815,9 +828,7 @@ apply_one(struct rows_run *r, enum rows_change what, struct pd_err *err)
         key_on(&b, r, "r", "c");
         pd_buf_appendf(&b, NULL, " AND c.act = 'insert'");
     }
-    rc = exec(r, r->prod, pd_buf_str(&b), NULL, 0, NULL, err);
-    pd_buf_free(&b);
-    return rc;
+    return exec_buf(r, &b, false, NULL, err);
 }
 
 /* Move each sequence of the table forward to max(column) when it is behind; never back. */

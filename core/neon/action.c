@@ -23,13 +23,6 @@ struct neon_action_ctx {
     void *payload;
 };
 
-/* The three ops that resolve a branch, make one call and wait. */
-enum simple_kind {
-    SIMPLE_DELETE,
-    SIMPLE_RENAME,
-    SIMPLE_SET_DEFAULT,
-};
-
 void
 neon_action_out_clear(struct neon_action_out *out)
 {
@@ -275,73 +268,156 @@ out:
     return rc;
 }
 
-/* The default branch never expires: remove b's expiry (and wait), then make it the default. */
+/*
+ * The ops that change one branch (delete, rename, set-default, keep,
+ * endpoint-create) share one skeleton, branch_change: branch= is required
+ * (a change never falls back to the default branch) and resolved, the op's
+ * call makes the change, its operations are waited for, and the op's done
+ * says what was done. The state they share:
+ */
+struct change {
+    struct neon_branch b; /* the target, as resolved */
+    struct neon_result r; /* what the call returned */
+    int gone;             /* branch-delete: it was already gone */
+};
+
+typedef int change_call_fn(struct neon_client *c, const struct neon_action_args *a,
+                           const struct neon_action_ctx *x, struct change *ch, struct pd_err *err);
+typedef void change_done_fn(struct change *ch, struct neon_action_out *out);
+
 static int
-unexpire_then_set_default(struct neon_client *c, const struct neon_action_args *a,
-                          const struct neon_action_ctx *x, const struct neon_branch *b,
-                          struct neon_result *r, struct pd_err *err)
+branch_change(struct neon_client *c, const struct neon_action_args *a,
+              const struct neon_action_ctx *x, change_call_fn *call, change_done_fn *done,
+              struct neon_action_out *out, struct pd_err *err)
+{
+    struct change ch = {0};
+    int rc = need(a->branch, "branch", a->op, err);
+
+    if (rc == 0)
+        rc = neon_branch_find(c, a->branch, &ch.b, err);
+    if (rc == 0)
+        rc = call(c, a, x, &ch, err);
+    if (rc == 0)
+        rc = wait_ops(c, a, &ch.r, x, err);
+    if (rc == 0)
+        done(&ch, out);
+    neon_branch_clear(&ch.b);
+    neon_result_clear(&ch.r);
+    return rc;
+}
+
+/* The branch as the call's answer shows it, else as it was resolved. */
+static void
+take_changed(struct neon_action_out *out, struct change *ch)
+{
+    take_branch(out, ch->r.has_branch ? &ch->r.branch : &ch->b);
+}
+
+static int
+call_delete(struct neon_client *c, const struct neon_action_args *a,
+            const struct neon_action_ctx *x, struct change *ch, struct pd_err *err)
+{
+    (void)a;
+    (void)x;
+    return neon_branch_delete(c, ch->b.id, &ch->r, &ch->gone, err);
+}
+
+static void
+done_delete(struct change *ch, struct neon_action_out *out)
+{
+    take_changed(out, ch);
+    out->summary = pd_xasprintf("deleted branch %s (%s)%s", out->name, out->id,
+                                ch->gone ? ": it was already gone" : "");
+}
+
+static int
+call_rename(struct neon_client *c, const struct neon_action_args *a,
+            const struct neon_action_ctx *x, struct change *ch, struct pd_err *err)
+{
+    (void)x;
+    return neon_branch_rename(c, ch->b.id, a->name, &ch->r, err);
+}
+
+static void
+done_rename(struct change *ch, struct neon_action_out *out)
+{
+    take_changed(out, ch);
+    out->summary = pd_xasprintf("renamed branch %s to %s", out->id, out->name);
+}
+
+/* The default branch never expires: remove its expiry (and wait), then make it the default. */
+static int
+call_set_default(struct neon_client *c, const struct neon_action_args *a,
+                 const struct neon_action_ctx *x, struct change *ch, struct pd_err *err)
 {
     int rc = 0;
 
-    if (b->expires_at != NULL) {
+    if (ch->b.expires_at != NULL) {
         struct neon_result u = {0};
 
-        rc = neon_branch_set_expiry(c, b->id, NULL, &u, err);
+        rc = neon_branch_set_expiry(c, ch->b.id, NULL, &u, err);
         if (rc == 0)
             rc = wait_ops(c, a, &u, x, err);
         neon_result_clear(&u);
     }
     if (rc == 0)
-        rc = neon_branch_set_default(c, b->id, r, err);
+        rc = neon_branch_set_default(c, ch->b.id, &ch->r, err);
     return rc;
 }
 
-/* branch-delete, branch-rename, branch-set-default: resolve, call, wait. */
-static int
-branch_simple(struct neon_client *c, const struct neon_action_args *a,
-              const struct neon_action_ctx *x, enum simple_kind kind, struct neon_action_out *out,
-              struct pd_err *err)
+static void
+done_set_default(struct change *ch, struct neon_action_out *out)
 {
-    struct neon_branch b = {0};
-    struct neon_result r = {0};
-    int gone = 0;
-    bool is_delete = kind == SIMPLE_DELETE;
-    bool is_rename = kind == SIMPLE_RENAME;
-    int rc;
+    take_changed(out, ch);
+    out->summary = pd_xasprintf("branch %s (%s) is now the default%s", out->name, out->id,
+                                ch->b.expires_at ? ", its expiry removed" : "");
+}
 
-    // a destructive op never falls back to the default branch
-    rc = (is_delete || is_rename) ? need(a->branch, "branch", a->op, err) : 0;
-    if (rc == 0 && is_rename)
-        rc = need(a->name, "name", a->op, err);
-    if (rc == 0 && a->branch == NULL)
-        rc = need(a->branch, "branch", a->op, err);
-    if (rc == 0)
-        rc = neon_branch_find(c, a->branch, &b, err);
-    if (rc != 0)
-        goto out;
-    if (is_delete)
-        rc = neon_branch_delete(c, b.id, &r, &gone, err);
-    else if (is_rename)
-        rc = neon_branch_rename(c, b.id, a->name, &r, err);
-    else
-        rc = unexpire_then_set_default(c, a, x, &b, &r, err);
-    if (rc == 0)
-        rc = wait_ops(c, a, &r, x, err);
-    if (rc != 0)
-        goto out;
-    if (r.has_branch)
-        take_branch(out, &r.branch);
-    else
-        take_branch(out, &b);
-    out->summary = is_delete   ? pd_xasprintf("deleted branch %s (%s)%s", out->name, out->id,
-                                            gone ? ": it was already gone" : "")
-                   : is_rename ? pd_xasprintf("renamed branch %s to %s", out->id, out->name)
-                               : pd_xasprintf("branch %s (%s) is now the default%s", out->name,
-                                              out->id, b.expires_at ? ", its expiry removed" : "");
-out:
-    neon_branch_clear(&b);
-    neon_result_clear(&r);
-    return rc;
+/*
+ * branch-keep: remove the branch's expiry (a branch that becomes what the
+ * application uses must not vanish); a branch without one is left alone.
+ */
+static int
+call_keep(struct neon_client *c, const struct neon_action_args *a, const struct neon_action_ctx *x,
+          struct change *ch, struct pd_err *err)
+{
+    (void)a;
+    (void)x;
+    return ch->b.expires_at != NULL ? neon_branch_set_expiry(c, ch->b.id, NULL, &ch->r, err) : 0;
+}
+
+static void
+done_keep(struct change *ch, struct neon_action_out *out)
+{
+    const struct neon_branch *b = &ch->b;
+
+    out->summary = b->expires_at != NULL
+                       ? pd_xasprintf("branch %s (%s) no longer expires (it was to expire at %s)",
+                                      or_dash(b->name), b->id, b->expires_at)
+                       : pd_xasprintf("branch %s (%s) has no expiry: nothing to remove",
+                                      or_dash(b->name), b->id);
+    take_branch(out, &ch->b);
+}
+
+/* endpoint-create: a read_write endpoint on branch= (required: it is a change). */
+static int
+call_endpoint_create(struct neon_client *c, const struct neon_action_args *a,
+                     const struct neon_action_ctx *x, struct change *ch, struct pd_err *err)
+{
+    (void)a;
+    (void)x;
+    return neon_endpoint_create(c, ch->b.id, "read_write", &ch->r, err);
+}
+
+static void
+done_endpoint_create(struct change *ch, struct neon_action_out *out)
+{
+    out->id = pd_xstrdup(ch->r.endpoint.id);
+    out->host = pd_xstrdup(ch->r.endpoint.host);
+    out->name = pd_xstrdup(ch->b.name);
+    out->summary =
+        pd_xasprintf("created read_write endpoint %s on branch %s (%s), host %s", or_dash(out->id),
+                     or_dash(ch->b.name), ch->b.id, or_dash(out->host));
 }
 
 static int
@@ -453,33 +529,6 @@ op_endpoint_list(struct neon_client *c, const struct neon_action_args *a,
 out:
     neon_endpoints_free(v, n);
     neon_branch_clear(&b);
-    return rc;
-}
-
-/* endpoint-create: a read_write endpoint on branch= (required: it is a mutation). */
-static int
-op_endpoint_create(struct neon_client *c, const struct neon_action_args *a,
-                   const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
-{
-    struct neon_branch b = {0};
-    struct neon_result r = {0};
-    int rc = need(a->branch, "branch", a->op, err);
-
-    if (rc == 0)
-        rc = neon_branch_find(c, a->branch, &b, err);
-    if (rc == 0)
-        rc = neon_endpoint_create(c, b.id, "read_write", &r, err);
-    if (rc == 0)
-        rc = wait_ops(c, a, &r, x, err);
-    if (rc == 0) {
-        out->id = pd_xstrdup(r.endpoint.id);
-        out->host = pd_xstrdup(r.endpoint.host);
-        out->name = pd_xstrdup(b.name);
-        out->summary = pd_xasprintf("created read_write endpoint %s on branch %s (%s), host %s",
-                                    or_dash(out->id), or_dash(b.name), b.id, or_dash(out->host));
-    }
-    neon_branch_clear(&b);
-    neon_result_clear(&r);
     return rc;
 }
 
@@ -628,14 +677,19 @@ static int
 op_branch_delete(struct neon_client *c, const struct neon_action_args *a,
                  const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
 {
-    return branch_simple(c, a, x, SIMPLE_DELETE, out, err);
+    return branch_change(c, a, x, call_delete, done_delete, out, err);
 }
 
 static int
 op_branch_rename(struct neon_client *c, const struct neon_action_args *a,
                  const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
 {
-    return branch_simple(c, a, x, SIMPLE_RENAME, out, err);
+    // branch= is asked for first, as by every change; then the new name
+    int rc = a->branch != NULL ? need(a->name, "name", a->op, err) : 0;
+
+    if (rc != 0)
+        return rc;
+    return branch_change(c, a, x, call_rename, done_rename, out, err);
 }
 
 static int
@@ -643,7 +697,7 @@ op_branch_set_default(struct neon_client *c, const struct neon_action_args *a,
                       const struct neon_action_ctx *x, struct neon_action_out *out,
                       struct pd_err *err)
 {
-    return branch_simple(c, a, x, SIMPLE_SET_DEFAULT, out, err);
+    return branch_change(c, a, x, call_set_default, done_set_default, out, err);
 }
 
 static int
@@ -719,36 +773,18 @@ op_branch_get(struct neon_client *c, const struct neon_action_args *a,
     return rc;
 }
 
-/*
- * branch-keep: remove the branch's expiry (a branch that becomes what the
- * application uses must not vanish); a branch without one is left alone.
- */
 static int
 op_branch_keep(struct neon_client *c, const struct neon_action_args *a,
                const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
 {
-    struct neon_branch b = {0};
-    struct neon_result r = {0};
-    int rc = need(a->branch, "branch", a->op, err);
+    return branch_change(c, a, x, call_keep, done_keep, out, err);
+}
 
-    if (rc == 0)
-        rc = neon_branch_find(c, a->branch, &b, err);
-    if (rc == 0 && b.expires_at != NULL)
-        rc = neon_branch_set_expiry(c, b.id, NULL, &r, err);
-    if (rc == 0)
-        rc = wait_ops(c, a, &r, x, err);
-    if (rc == 0) {
-        out->summary =
-            b.expires_at != NULL
-                ? pd_xasprintf("branch %s (%s) no longer expires (it was to expire at %s)",
-                               or_dash(b.name), b.id, b.expires_at)
-                : pd_xasprintf("branch %s (%s) has no expiry: nothing to remove", or_dash(b.name),
-                               b.id);
-        take_branch(out, &b);
-    }
-    neon_branch_clear(&b);
-    neon_result_clear(&r);
-    return rc;
+static int
+op_endpoint_create(struct neon_client *c, const struct neon_action_args *a,
+                   const struct neon_action_ctx *x, struct neon_action_out *out, struct pd_err *err)
+{
+    return branch_change(c, a, x, call_endpoint_create, done_endpoint_create, out, err);
 }
 
 /*

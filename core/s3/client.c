@@ -1,8 +1,12 @@
-/* s3 client: the client's lifetime (options, credentials, connections), the object observer. */
+/*
+ * s3 client: the client's lifetime (options, credentials, connections), the
+ * object observer, the auditor of the client's own requests.
+ */
 #include "s3/client.h"
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,6 +34,44 @@ s3_note_object(const char *bucket, const char *key, const char *sse)
 {
     if (object_observer != NULL)
         object_observer(bucket, key, sse, object_observer_payload);
+}
+
+static s3_own_request_fn *own_auditor;
+static void *own_auditor_payload;
+
+void
+s3_set_own_request_auditor(s3_own_request_fn *fn, void *payload)
+{
+    own_auditor = fn;
+    own_auditor_payload = payload;
+}
+
+int
+s3_audit_own(const struct s3_req *rq, const char *purpose, int rc, const struct s3_resp *rs,
+             struct pd_err *err)
+{
+    struct pd_err aerr = {0};
+    char status[32];
+    const char *outcome = NULL;
+    char *target;
+    int arc;
+
+    if (own_auditor == NULL)
+        return rc;
+    if (rc != 0) {
+        outcome = err->msg;
+    } else if (rs->status >= 400) {
+        snprintf(status, sizeof(status), "HTTP %ld", rs->status);
+        outcome = status;
+    }
+    target = s3_object_name(rq);
+    arc = own_auditor(rq->method, target, purpose, outcome, own_auditor_payload, &aerr);
+    free(target);
+    if (arc != 0 && rc == 0) {
+        *err = aerr;
+        rc = arc;
+    }
+    return rc;
 }
 
 /* ---- the buckets' regions, for the run ---------------------------------------- */

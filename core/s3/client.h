@@ -55,6 +55,23 @@ typedef void s3_object_observer_fn(const char *bucket, const char *key, const ch
 
 void s3_set_object_observer(s3_object_observer_fn *fn, void *payload);
 
+/*
+ * Called for each request the client sends on its own, not asked for by
+ * its caller, once it is answered and before the answer is used: the HEAD
+ * on a bucket that finds its region (no region configured) and the HEAD of
+ * part 1 that tells whether an object's multipart checksum can be rebuilt.
+ * method ("HEAD"), target ("s3://bucket[/key]") and purpose
+ * ("bucket-region", "part-size") name it; outcome is NULL when S3 answered
+ * it, else why not (no secret). A non-zero return (err set) fails the
+ * request that needed it: an answer that was not audited is not used.
+ * core/audit registers one while an audit log is open. Process-wide;
+ * NULL: none.
+ */
+typedef int s3_own_request_fn(const char *method, const char *target, const char *purpose,
+                              const char *outcome, void *payload, struct pd_err *err);
+
+void s3_set_own_request_auditor(s3_own_request_fn *fn, void *payload);
+
 struct s3_client_options {
     int max_retries;        /* attempts after the first; default 4 (-1 means none) */
     double retry_base_s;    /* first backoff; doubles each time; default 0.2 */

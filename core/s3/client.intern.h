@@ -157,4 +157,13 @@ void s3_query_add(struct pd_buf *q, const char *name, const char *value);
 /* Tell the object observer (s3_set_object_observer) what an answer said of bucket/key. */
 void s3_note_object(const char *bucket, const char *key, const char *sse);
 
+/*
+ * Audit rq, a request the client sent on its own for purpose, through the
+ * registered auditor (s3_set_own_request_auditor); rc and rs are what
+ * sending it gave. Returns rc, or the auditor's failure (in err) when rc
+ * was 0: the answer must then not be used.
+ */
+int s3_audit_own(const struct s3_req *rq, const char *purpose, int rc, const struct s3_resp *rs,
+                 struct pd_err *err);
+
 #endif

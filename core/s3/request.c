@@ -561,6 +561,7 @@ bucket_region(char **out, struct s3_client *c, const char *bucket, struct pd_err
         return 0;
     }
     rc = request_in(c, &head, c->creds.region, &rs, err);
+    rc = s3_audit_own(&head, "bucket-region", rc, &rs, err);
     if (rc == 0 && rs.bucket_region != NULL && *rs.bucket_region) {
         pd_log(PD_LOG_INFO,
                "s3: bucket %s is in region %s (no region configured; set AWS_REGION=%s to skip "
@@ -732,11 +733,14 @@ s3_checksum_from_hex(char out[S3_CHECKSUM_B64_LEN + 1], const char *hex)
 }
 
 /*
- * A composite that does not match may only mean other part sizes: 1 when
- * S3 says part 1 has S3_CHECKSUM_PART_SIZE bytes, so the bytes are wrong.
+ * A composite that does not match may only mean other part sizes: *same is
+ * 1 when S3 says part 1 has S3_CHECKSUM_PART_SIZE bytes, so the bytes are
+ * wrong. A HEAD that fails only leaves *same 0; an audit that fails is the
+ * error.
  */
 static int
-parts_as_hashed(struct s3_client *c, const char *bucket, const char *key)
+parts_as_hashed(int *same, struct s3_client *c, const char *bucket, const char *key,
+                struct pd_err *err)
 {
     struct s3_req rq = {.method = "HEAD",
                         .bucket = bucket,
@@ -744,13 +748,21 @@ parts_as_hashed(struct s3_client *c, const char *bucket, const char *key)
                         .query = "partNumber=1",
                         .payload_hash = S3_SIGV4_EMPTY_SHA256};
     struct s3_resp rs;
-    struct pd_err ignore = {0};
-    int same;
+    struct pd_err head_err = {0};
+    int rc = s3_request(c, &rq, &rs, &head_err);
+    int arc = s3_audit_own(&rq, "part-size", rc, &rs, &head_err);
 
-    same = s3_request(c, &rq, &rs, &ignore) == 0 && (rs.status == 200 || rs.status == 206) &&
-           rs.have_length && rs.content_length == S3_CHECKSUM_PART_SIZE;
+    *same = 0;
+    if (rc == 0 && arc != 0) {
+        *err = head_err; // answered, but not audited: not used
+        rc = arc;
+    } else {
+        *same = rc == 0 && (rs.status == 200 || rs.status == 206) && rs.have_length &&
+                rs.content_length == S3_CHECKSUM_PART_SIZE;
+        rc = 0;
+    }
     s3_resp_free(&rs);
-    return same;
+    return rc;
 }
 
 /* The checksum of what was received, in the form of want ("B64" or "B64-N"); NULL: cannot say. */
@@ -784,13 +796,16 @@ s3_checksum_verify(struct s3_client *c, struct s3_resp *rs, const char *bucket, 
                    struct pd_err *err)
 {
     char *got;
-    int rc = 0;
+    int same = 1, rc = 0;
 
     if (rs->sum == NULL || rs->sum_want == NULL)
         return 0;
     got = sum_received(rs);
-    if (got == NULL || (strcmp(got, rs->sum_want) != 0 && strchr(got, '-') != NULL &&
-                        !parts_as_hashed(c, bucket, key))) {
+    if (got != NULL && strcmp(got, rs->sum_want) != 0 && strchr(got, '-') != NULL)
+        rc = parts_as_hashed(&same, c, bucket, key, err);
+    if (rc != 0) {
+        // the part HEAD was answered but not audited: its answer says nothing
+    } else if (got == NULL || !same) {
         pd_log(PD_LOG_DEBUG, "s3: GET s3://%s/%s: parts not of %lu bytes; checksum not checked",
                bucket, key, (unsigned long)S3_CHECKSUM_PART_SIZE);
     } else if (strcmp(got, rs->sum_want) != 0) {

@@ -17,21 +17,9 @@ TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$TOP/tests/s3_lib.sh"
 
 require_env PGDRILL_TEST_PGURL
-[ -x "$PGDRILL_BIN" ] || bail setup "$PGDRILL_BIN is not built (make)"
-
-W=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/creds.XXXXXX")
-EP_PID=
-cleanup() {
-    [ -n "$EP_PID" ] && kill "$EP_PID" 2>/dev/null && wait "$EP_PID" 2>/dev/null
-    s3_stop
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+s3_creds_setup creds
 
 hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
-export S3_ISSUED=$W/issued.jsonl
-s3_start "$W" testbucket 2>"$W/s3start.err" || bail "s3 setup" "$(cat "$W/s3start.err")"
 STATIC_SECRET=$S3_SECRET
 WEB_TOKEN="eyJPlantedWebIdentity.$(hex 12).sig"
 SSO_TOKEN="aoaPlantedSsoAccess$(hex 12)"
@@ -44,11 +32,7 @@ cfg() {
 EOF
 }
 cfg 900
-python3 "$TOP/tests/tools/aws_endpoints.py" --config "$W/aws-config" --issued "$S3_ISSUED" \
-    >"$W/ep.log" 2>&1 &
-EP_PID=$!
-EP_PORT=$(_s3_wait_port "$W/ep.log" "$EP_PID") || bail setup "aws_endpoints.py did not start: $(cat "$W/ep.log")"
-EP=http://127.0.0.1:$EP_PORT
+s3_endpoints_start
 
 SRC=$(fresh_db pgdrill_creds_src) || bail setup "cannot create the source database"
 sql "$SRC" "CREATE TABLE bulk_notes AS SELECT g AS id, md5(g::text) || ' note ' || g AS body

@@ -14,27 +14,12 @@ TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$TOP/tests/s3_lib.sh"
 
 require_env PGDRILL_TEST_PGURL
-[ -x "$PGDRILL_BIN" ] || bail setup "$PGDRILL_BIN is not built (make)"
+s3_creds_setup credsr
 
-W=$(mktemp -d "${PGDRILL_TEST_WORK:-/tmp}/credsr.XXXXXX")
-EP_PID=
-cleanup() {
-    [ -n "$EP_PID" ] && kill "$EP_PID" 2>/dev/null && wait "$EP_PID" 2>/dev/null
-    s3_stop
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-export S3_ISSUED=$W/issued.jsonl
-s3_start "$W" testbucket 2>"$W/s3start.err" || bail "s3 setup" "$(cat "$W/s3start.err")"
 WEB_TOKEN="eyJRefreshWebIdentity.$RANDOM$RANDOM.sig"
 printf '{"lifetime": 20, "web_token": "%s"}\n' "$WEB_TOKEN" >"$W/aws-config"
 printf '%s' "$WEB_TOKEN" >"$W/web-token"
-python3 "$TOP/tests/tools/aws_endpoints.py" --config "$W/aws-config" --issued "$S3_ISSUED" \
-    >"$W/ep.log" 2>&1 &
-EP_PID=$!
-EP_PORT=$(_s3_wait_port "$W/ep.log" "$EP_PID") || bail setup "aws_endpoints.py did not start: $(cat "$W/ep.log")"
+s3_endpoints_start
 
 # ~70 MB of poorly compressible rows: more than 5 parts of 8 MiB once gzipped
 SRC=$(fresh_db pgdrill_credsr_src) || bail setup "cannot create the source database"

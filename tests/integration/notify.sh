@@ -7,24 +7,12 @@
 # webhook's token, the database password, the Neon key, the AWS secret)
 # appears in any payload, though the failing step prints them.
 set -u
-# shellcheck source=tests/lib.sh
-. "$PGDRILL_TOP/tests/lib.sh"
+# shellcheck source=tests/integration/sandbox_lib.sh
+. "$PGDRILL_TOP/tests/integration/sandbox_lib.sh"
 # shellcheck source=tests/integration/webhook_lib.sh
 . "$PGDRILL_TOP/tests/integration/webhook_lib.sh"
-require_env PGDRILL_TEST_WORK PGDRILL_BIN
-[ -f "$PGDRILL_TOP/sandbox/s3-proxy.py" ] || { ok "# SKIP no local S3 in this build"; done_testing; exit 0; }
-
-H=$(mktemp -d "$PGDRILL_TEST_WORK/nt.XXXXXX")
-export PGDRILL_HOME=$H PGDRILL_SANDBOX_FAST=1
-unset DATABASE_URL NEON_API_HOST NEON_API_KEY NEON_PROJECT_ID AWS_ENDPOINT_URL_S3 \
-    AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION PGDRILL_BACKUP_URI PGDRILL_ENVIRONMENT \
-    SLACK_WEBHOOK_URL
-cleanup() {
-    webhook_stop
-    "$PGDRILL_BIN" sandbox down --purge >/dev/null 2>&1
-    [ -n "${PGDRILL_TEST_KEEP:-}" ] || rm -rf "$H"
-}
-trap cleanup EXIT
+sandbox_test_home nt
+sandbox_test_on_exit() { webhook_stop; }
 
 webhook_start "$H" || bail "webhook receiver" "$(cat "$H/webhook.out")"
 TOKEN="xoxPlantedHook$RANDOM$RANDOM$RANDOM"
@@ -33,8 +21,7 @@ count() { webhook_count; }
 payload() { webhook_field "$@"; }
 text() { webhook_text "$1"; }
 
-out=$("$PGDRILL_BIN" sandbox up --visits 2000 2>&1) || bail "sandbox up" "$out"
-eval "$("$PGDRILL_BIN" sandbox env)"
+sandbox_test_up 2000
 DB_PW=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlsplit(sys.argv[1]).password or ""))' "$DATABASE_URL")
 check "setup: the sandbox's DATABASE_URL carries a password" [ -n "$DB_PW" ]
 

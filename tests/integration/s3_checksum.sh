@@ -5,13 +5,16 @@
 # them as S3 does (/__pgdrill/checksums; s3rver ignores them) and damages
 # one body in transit (fault kind=flip): that part gets 400 BadDigest, the
 # retry succeeds, and the object is byte-identical. A download whose bytes
-# do not match the object's checksum fails, naming both values.
+# do not match the object's checksum fails, naming both values. The HEAD of
+# part 1 that a multipart download's check may need is audited.
 set -u
 TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/lib.sh
 . "$TOP/tests/lib.sh"
 # shellcheck source=tests/s3_lib.sh
 . "$TOP/tests/s3_lib.sh"
+# shellcheck source=tests/integration/audit_lib.sh
+. "$TOP/tests/integration/audit_lib.sh"
 
 s3_test_setup s3-checksum
 export PGDRILL_TEST_S3_BACKOFF=0.05
@@ -93,6 +96,9 @@ like "$(cat "$W/out.brokenbig")" "s3://testbucket/out/big.bin: the bytes receive
     "damaged multipart download: both composites named"
 like "$(cat "$W/log.brokenbig")" "HEAD /testbucket/out/big.bin\?partNumber=1 206" \
     "damaged multipart download: the part size was confirmed first"
+like "$(audit_show "$PGDRILL_HOME/audit.log" | grep '"part-size"')" \
+    '^s3\.head s3://testbucket/out/big\.bin ok null \{"purpose":"part-size"\}$' \
+    "damaged multipart download: that HEAD is audited"
 check "damaged multipart download: nothing put" test "$(stored out/never.bin && echo yes)" = ""
 
 # without the checks (s3rver as it is) the same headers change nothing

@@ -4,13 +4,16 @@
 # configured region pgdrill finds it with HEAD on the bucket; with a wrong
 # one it follows one 301 PermanentRedirect or 400 AuthorizationHeaderMalformed
 # and warns which region to configure; a redirect that names no region is a
-# clear error, exit 3, with nothing stored.
+# clear error, exit 3, with nothing stored. The HEAD that finds the region is
+# in the audit log, like every request a step asks for.
 set -u
 TOP=${PGDRILL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/lib.sh
 . "$TOP/tests/lib.sh"
 # shellcheck source=tests/s3_lib.sh
 . "$TOP/tests/s3_lib.sh"
+# shellcheck source=tests/integration/audit_lib.sh
+. "$TOP/tests/integration/audit_lib.sh"
 
 s3_test_setup s3-region
 printf 'an object in eu-west-1\n' >"$W/obj.txt"
@@ -52,6 +55,10 @@ is "$(head -1 "$W/log.found")" "HEAD /testbucket 301" "no region configured: fou
 is "$(grep -c ' 30[0-9]$\| 400$' "$W/log.found")" 1 "no region configured: no request after the HEAD is redirected"
 like "$(cat "$W/log.found")" "PUT /testbucket/out/found.txt 200" "no region configured: the object is stored"
 unlike "$(cat "$W/out.found")" "warn" "no region configured: no warning"
+is "$(audit_show "$PGDRILL_HOME/audit.log" | head -1)" 's3.head s3://testbucket ok null {"purpose":"bucket-region"}' \
+    "no region configured: the HEAD on the bucket is audited"
+like "$(audit_show "$PGDRILL_HOME/audit.log" | sed -n 2p)" "^s3\.get s3://testbucket/in/obj\.txt ok " \
+    "  before the get that needed it"
 
 # a configured region that is wrong: one 400 AuthorizationHeaderMalformed, followed, with a warning
 export AWS_REGION=us-east-1

@@ -8,26 +8,12 @@
 # SANDBOX), the restored database records the sandbox's migrations, and the
 # verify-only drill deletes its branch.
 set -u
-# shellcheck source=tests/lib.sh
-. "$PGDRILL_TOP/tests/lib.sh"
-require_env PGDRILL_TEST_WORK PGDRILL_BIN
-[ -f "$PGDRILL_TOP/sandbox/s3-proxy.py" ] || { ok "# SKIP no local S3 in this build"; done_testing; exit 0; }
-
-H=$(mktemp -d "$PGDRILL_TEST_WORK/sb2.XXXXXX")
-export PGDRILL_HOME=$H PGDRILL_SANDBOX_FAST=1
-unset DATABASE_URL NEON_API_HOST NEON_API_KEY NEON_PROJECT_ID AWS_ENDPOINT_URL_S3 \
-    AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION PGDRILL_BACKUP_URI PGDRILL_ENVIRONMENT \
-    SLACK_WEBHOOK_URL
+# shellcheck source=tests/integration/sandbox_lib.sh
+. "$PGDRILL_TOP/tests/integration/sandbox_lib.sh"
+sandbox_test_home sb2
 # `pgdrill sandbox migrate` in the runbook is the pgdrill under test
 PATH=$(dirname "$PGDRILL_BIN"):$PATH
-cleanup() {
-    "$PGDRILL_BIN" sandbox down --purge >/dev/null 2>&1
-    [ -n "${PGDRILL_TEST_KEEP:-}" ] || rm -rf "$H"
-}
-trap cleanup EXIT
-
-out=$("$PGDRILL_BIN" sandbox up --visits 20000 2>&1) || bail "sandbox up" "$out"
-eval "$("$PGDRILL_BIN" sandbox env)"
+sandbox_test_up 20000
 is "$PGDRILL_BACKUP_URI" s3://care-commons-backups "sandbox env: PGDRILL_BACKUP_URI holds the class folders"
 
 # ---- backup, then verify -------------------------------------------------------

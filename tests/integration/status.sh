@@ -7,24 +7,10 @@
 # drill evidence under PGDRILL_BACKUP_URI/drills/ is read when present;
 # without S3 the local record of the last backup is used.
 set -u
-# shellcheck source=tests/lib.sh
-. "$PGDRILL_TOP/tests/lib.sh"
-require_env PGDRILL_TEST_WORK PGDRILL_BIN
-[ -f "$PGDRILL_TOP/sandbox/s3-proxy.py" ] || { ok "# SKIP no local S3 in this build"; done_testing; exit 0; }
-
-H=$(mktemp -d "$PGDRILL_TEST_WORK/st.XXXXXX")
-export PGDRILL_HOME=$H PGDRILL_SANDBOX_FAST=1
-unset DATABASE_URL NEON_API_HOST NEON_API_KEY NEON_PROJECT_ID AWS_ENDPOINT_URL_S3 \
-    AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION PGDRILL_BACKUP_URI PGDRILL_ENVIRONMENT \
-    SLACK_WEBHOOK_URL PGDRILL_STATUS_BACKUP_DAYS PGDRILL_STATUS_VERIFY_DAYS PGDRILL_STATUS_DRILL_DAYS
-cleanup() {
-    "$PGDRILL_BIN" sandbox down --purge >/dev/null 2>&1
-    [ -n "${PGDRILL_TEST_KEEP:-}" ] || rm -rf "$H"
-}
-trap cleanup EXIT
-
-out=$("$PGDRILL_BIN" sandbox up --visits 2000 2>&1) || bail "sandbox up" "$out"
-eval "$("$PGDRILL_BIN" sandbox env)"
+# shellcheck source=tests/integration/sandbox_lib.sh
+. "$PGDRILL_TOP/tests/integration/sandbox_lib.sh"
+sandbox_test_home st
+sandbox_test_up 2000
 
 # ---- a fresh sandbox: never done is overdue ----------------------------------------
 "$PGDRILL_BIN" status >"$H/st1.out" 2>&1

@@ -31,6 +31,7 @@
 #include "pd_redact.h"
 #include "pd_sha256.h"
 #include "runbook/runbook.h"
+#include "s3/client.intern.h"
 
 struct fx {
     char home[64];
@@ -680,6 +681,81 @@ test_partial_write_is_cut(void **state)
     expect_ok(f, 4);
 }
 
+/* The entry (action target outcome drill_id args) of line i, as audit_show in the shell tests. */
+static void
+assert_entry(const struct lines *l, size_t i, const char *action, const char *target,
+             const char *outcome, const char *purpose)
+{
+    cJSON *j = cJSON_Parse(l->v[i]);
+    const cJSON *args;
+
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "action")->valuestring, action);
+    assert_string_equal(cJSON_GetObjectItem(j, "target")->valuestring, target);
+    assert_string_equal(cJSON_GetObjectItem(j, "outcome")->valuestring, outcome);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "drill_id")));
+    args = cJSON_GetObjectItem(j, "args");
+    assert_int_equal(cJSON_GetArraySize(args), 1);
+    assert_string_equal(cJSON_GetObjectItem(args, "purpose")->valuestring, purpose);
+    cJSON_Delete(j);
+}
+
+/*
+ * The S3 client's own requests (s3_audit_own) go to the log while one is
+ * open: answered (a 301 is an answer), refused (HTTP 403), not sent (its
+ * error, returned as it was); none once the log is closed. An entry that
+ * cannot be written fails an answered request: its answer is not used.
+ */
+static void
+test_s3_own_requests(void **state)
+{
+    struct fx *f = *state;
+    struct audit *a = NULL;
+    const struct s3_req region = {.method = "HEAD", .bucket = "b", .key = ""};
+    const struct s3_req part = {.method = "HEAD", .bucket = "b", .key = "k/x.gz"};
+    struct s3_resp rs = {.status = 301};
+    struct pd_err err = {0};
+    struct rlimit old, lim;
+    void (*old_handler)(int);
+    struct stat st;
+    struct lines l;
+    int rc;
+
+    assert_int_equal(s3_audit_own(&region, "bucket-region", 0, &rs, &err), 0);
+    assert_int_equal(stat(f->path, &st), -1); // no log open: nothing written
+    assert_int_equal(audit_open(&a, f->home, "alice", &f->err), 0);
+    assert_int_equal(s3_audit_own(&region, "bucket-region", 0, &rs, &err), 0);
+    rs.status = 403;
+    assert_int_equal(s3_audit_own(&part, "part-size", 0, &rs, &err), 0);
+    PD_ERR_SET(&err, PD_ESERVICE, "s3: HEAD s3://b/k/x.gz: connection refused");
+    assert_int_equal(s3_audit_own(&part, "part-size", PD_ESERVICE, &rs, &err), PD_ESERVICE);
+    assert_string_equal(err.msg, "s3: HEAD s3://b/k/x.gz: connection refused");
+    // the entry cannot be written (a full disk): the answered request fails
+    assert_int_equal(stat(f->path, &st), 0);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)st.st_size + 40;
+    old_handler = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    rs.status = 200;
+    pd_err_clear(&err);
+    rc = s3_audit_own(&region, "bucket-region", 0, &rs, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_true(signal(SIGXFSZ, old_handler) != SIG_ERR);
+    assert_int_equal(rc, PD_EIO);
+    assert_non_null(strstr(err.msg, "write: File too large"));
+    audit_close(a);
+    assert_int_equal(s3_audit_own(&region, "bucket-region", 0, &rs, &err), 0);
+    lines_read(&l, f->path);
+    assert_int_equal(l.n, 3);
+    assert_entry(&l, 0, "s3.head", "s3://b", "ok", "bucket-region");
+    assert_entry(&l, 1, "s3.head", "s3://b/k/x.gz", "failed: HTTP 403", "part-size");
+    assert_entry(&l, 2, "s3.head", "s3://b/k/x.gz",
+                 "failed: s3: HEAD s3://b/k/x.gz: connection refused", "part-size");
+    lines_free(&l);
+    expect_ok(f, 3);
+}
+
 /* The engine refuses to run an action it cannot audit, and records the ones it runs. */
 static void
 test_engine_audits_actions(void **state)
@@ -761,6 +837,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_open_and_verify_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_write_is_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_audits_actions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_s3_own_requests, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
