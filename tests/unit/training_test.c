@@ -46,7 +46,7 @@ test_unknown_kind(void **state)
     assert_int_equal(training_incident(&ticket, "/nonexistent", "flood", 1, &err), PD_EINPUT);
     assert_null(ticket);
     assert_string_equal(err.msg, "incident: unknown kind 'flood' (delete, corrupt, cascade, "
-                                 "drop-table, bad-migration)");
+                                 "drop-table, bad-migration, neon-outage, history-expired)");
 }
 
 static void
