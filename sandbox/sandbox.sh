@@ -26,11 +26,15 @@
 #   neon/           state of the Neon-compatible server (neon-sandbox): its
 #                   base backup, taken on its first start, right after the
 #                   seed, and branches/, one real PostgreSQL cluster per
-#                   branch (point-in-time recovery from the archive)
+#                   branch (point-in-time recovery from the archive);
+#                   outage, while a training's neon-outage incident runs:
+#                   its deadline (removed by the next incident and by down)
 #   s3/             s3rver's data (bucket care-commons-backups), served
 #                   through s3-proxy.py, which verifies SigV4 signatures
 #   training/       0700: url (production's), truth (an incident's ground
-#                   truth), traffic.log (the application's changes): 0600
+#                   truth), traffic.log (the application's changes),
+#                   retention (Neon's history retention before the
+#                   history-expired incident shrank it): 0600
 #   NAME.pid        "PID START-TIME" of each service up started, NAME.port,
 #                   NAME.log; neon.key and s3.secret (0600) hold credentials
 #
@@ -722,6 +726,7 @@ cmd_down() {
     fi
     lock
     stop_pid traffic 10
+    rm -f "$NEON_STATE/outage" # a training's Neon outage ends with the sandbox
     stop_pid s3-proxy 10
     stop_pid s3rver 10
     stop_pid neon-sandbox 60
@@ -833,6 +838,18 @@ training_env() {
         NEON_API_KEY=$(cat "$SB/neon.key")
         NEON_PROJECT_ID=$PROJECT
         export NEON_API_HOST NEON_API_KEY NEON_PROJECT_ID
+    fi
+    # the sandbox's own S3, for the incidents that take a fresh backup first
+    unset AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
+        AWS_SESSION_TOKEN AWS_PROFILE AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE AWS_REGION \
+        AWS_DEFAULT_REGION PGDRILL_BACKUP_URI
+    if have_s3 && [ -n "$(svc_pid s3-proxy)" ] && [ -s "$SB/s3.secret" ]; then
+        AWS_ENDPOINT_URL_S3=http://127.0.0.1:$(svc_port s3-proxy)
+        AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY
+        AWS_SECRET_ACCESS_KEY=$(cat "$SB/s3.secret")
+        AWS_REGION=$REGION
+        PGDRILL_BACKUP_URI=$BACKUP_URI
+        export AWS_ENDPOINT_URL_S3 AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION PGDRILL_BACKUP_URI
     fi
     export PGDRILL_TRAINING_DIR=$TRAIN
 }

@@ -34,6 +34,26 @@ out:
 }
 
 int
+neon_project_set_history_retention(struct neon_client *c, long seconds, struct neon_project *out,
+                                   struct pd_err *err)
+{
+    char *path = neon_project_path(c, "");
+    cJSON *body = cJSON_CreateObject(), *j = NULL;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    cJSON_AddNumberToObject(cJSON_AddObjectToObject(body, "project"), "history_retention_seconds",
+                            (double)seconds);
+    rc = neon_call_obj(c, "PATCH", path, body, &j, err);
+    if (rc == 0)
+        rc = neon_json_project(out, j, err);
+    cJSON_Delete(j);
+    cJSON_Delete(body);
+    free(path);
+    return rc;
+}
+
+int
 neon_branches_list(struct neon_client *c, struct neon_branch **out, size_t *n, struct pd_err *err)
 {
     char *cursor = NULL, *path = NULL;

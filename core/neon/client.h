@@ -166,6 +166,13 @@ void neon_roles_free(struct neon_role *v, size_t n);
 
 int neon_project_get(struct neon_client *c, struct neon_project *out, struct pd_err *err);
 
+/*
+ * PATCH the project's history_retention_seconds (Neon: 0 to 2592000), the
+ * window of point-in-time branches and restores; *out is the project after.
+ */
+int neon_project_set_history_retention(struct neon_client *c, long seconds,
+                                       struct neon_project *out, struct pd_err *err);
+
 /* Every branch, following pagination.next until it is missing or repeats. */
 int neon_branches_list(struct neon_client *c, struct neon_branch **out, size_t *n,
                        struct pd_err *err);

@@ -50,6 +50,7 @@ struct gtable {
 
 struct truth {
     char kind[32];
+    char backup[512]; /* the backup the incident took before it (s3://B/K), or "" */
     double started, ended;
     struct gtable t[MAX_TABLES];
     size_t n;
@@ -80,6 +81,9 @@ truth_line(struct truth *tr, char *line)
 
     if (n == 2 && strcmp(w[0], "kind") == 0)
         (void)snprintf(tr->kind, sizeof(tr->kind), "%.*s", (int)sizeof(tr->kind) - 1, w[1]);
+    else if (strncmp(line, "backup ", 7) == 0)
+        (void)snprintf(tr->backup, sizeof(tr->backup), "%.*s", (int)strcspn(line + 7, "\n"),
+                       line + 7);
     else if (n == 2 && strcmp(w[0], "started") == 0)
         tr->started = strtod(w[1], NULL);
     else if (n == 2 && strcmp(w[0], "ended") == 0)
@@ -411,6 +415,7 @@ training_grade_run(struct training_grade *out, const char *dir, const char *dril
     training_release(dir);
     if (rc == 0) {
         out->kind = pd_xstrdup(tr.kind);
+        out->backup = pd_xstrdup(tr.backup);
         out->incident_at = tr.ended;
         out->restored_at = latest_drill_end(drills, tr.ended);
         out->problems = pd_xstrdup(pd_buf_str(&probs));
@@ -462,6 +467,8 @@ training_grade_text(const struct training_grade *g)
         "lost (%s)\n",
         g->kind, at, g->missing, g->wrong, g->collateral, g->untouched_changed,
         g->tables_missing[0] ? g->tables_missing : "none", rto, g->rpo_rows, rpo);
+    if (g->backup != NULL && g->backup[0] != '\0')
+        (void)pd_buf_appendf(&b, &err, "  backup taken before it      %s\n", g->backup);
     if (g->problems[0] != '\0')
         (void)pd_buf_appendf(&b, &err, "%s\n", g->problems);
     (void)pd_buf_appendf(&b, &err, "%s\n",
@@ -497,6 +504,8 @@ training_grade_json(const struct training_grade *g)
     cJSON_AddNumberToObject(o, "rpo_s", ms(g->rpo_s));
     cJSON_AddNumberToObject(o, "rpo_rows", (double)g->rpo_rows);
     cJSON_AddStringToObject(o, "problems", g->problems);
+    if (g->backup != NULL && g->backup[0] != '\0')
+        cJSON_AddStringToObject(o, "backup", g->backup);
     s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -506,6 +515,7 @@ void
 training_grade_clear(struct training_grade *g)
 {
     free(g->kind);
+    free(g->backup);
     free(g->problems);
     free(g->tables_missing);
     memset(g, 0, sizeof(*g));

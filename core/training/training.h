@@ -72,6 +72,7 @@ struct training_grade {
     double rpo_s;             /* incident minus the oldest of those, 0 when none */
     char *problems;           /* "; "-joined lines naming what is wrong (keys), or "" */
     char *tables_missing;     /* space-joined "table" or "table.column" not back, or "" */
+    char *backup;             /* the backup the incident took first (s3://B/K), "" or NULL */
 };
 
 /*

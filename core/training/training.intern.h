@@ -48,4 +48,26 @@ void training_release(const char *dir);
 /* Sleep s seconds. */
 void training_nap(double s);
 
+/* What a kind's hook works with (hooks.c; incident.c's table names the hooks). */
+struct pd_buf;
+
+struct training_hook {
+    const char *dir;
+    double started;       /* when the incident's transaction began; 0 before it */
+    struct pd_buf *truth; /* the ground truth's lines so far: a hook may add its own */
+};
+
+/* A kind's hook: 0, or an error that stops the incident (before) or is reported (after). */
+typedef int training_hook_fn(struct training_hook *h, struct pd_err *err);
+
+/* Before: the weekly backup into the sandbox's S3 ("backup s3://B/K" in the truth). */
+training_hook_fn training_hook_backup;
+/* After: the sandbox Neon server refuses history requests with 503 until a deadline. */
+training_hook_fn training_hook_outage;
+/* After: the project's history retention shrunk past the incident's start. */
+training_hook_fn training_hook_history;
+
+/* Undo the hooks' effects on Neon (outage, retention); failures are logged. */
+void training_neon_heal(const char *dir);
+
 #endif

@@ -37,6 +37,7 @@ struct route {
 
 static const struct route routes[] = {
     {"GET", "", sb_get_project, false},
+    {"PATCH", "", sb_patch_project, true},
     {"GET", "branches", sb_list_branches, false},
     {"POST", "branches", sb_create_branch, true},
     {NULL, "branches", method_not_allowed, false},
@@ -123,6 +124,9 @@ sb_route_dispatch(struct MHD_Connection *conn, const char *method, const char *u
             if (rq.branch == NULL)
                 return sb_error_reply(404, "branch %s not found", branch_seg);
         }
+        // the training's outage (outage.c): history requests answer 503 until its deadline
+        if (sb_outage_refuses(method, rt->pattern, body, &r))
+            return r;
         r = rt->handler(&rq);
         if (rt->mutates && r.status < 300)
             sb_state_save();

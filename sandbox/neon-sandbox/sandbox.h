@@ -233,4 +233,15 @@ struct reply sb_list_operations(const struct request *rq);
 struct reply sb_get_operation(const struct request *rq);
 struct reply sb_operation_path_not_found(const struct request *rq);
 
+/* outage.c: the training's Neon outage and the project's settings */
+
+/*
+ * True (and the 503 reply in *out) when the request needs the project's
+ * history (pattern: its route's) while STATE/outage holds a future deadline.
+ */
+bool sb_outage_refuses(const char *method, const char *pattern, const cJSON *body,
+                       struct reply *out);
+/* PATCH the project: history_retention_seconds (not saved: the command line sets it at start). */
+struct reply sb_patch_project(const struct request *rq);
+
 #endif

@@ -153,7 +153,7 @@ TXT
 python3 "$TOP/tests/pty_drive.py" "$W/operator.txt" "$W/pty.log" -- \
     "$PGDRILL_BIN" run "$TOP/runbooks/restore-from-s3.md" "${MIG[@]}" --var outcome_option=verify-only \
     --var backup_prefix=weekly/ --var restore_db=care_commons_restored --var dump_format=auto \
-    --var restore_jobs=4 --var app_dir=. >"$W/out.drive" 2>&1
+    --var restore_jobs=4 --var app_dir=. --var restore_target=branch >"$W/out.drive" 2>&1
 rc=$?
 is "$rc" 0 "terminal: restore-from-s3 (verify-only) exits 0"
 [ "$rc" = 0 ] || { sed 's/^/# /' "$W/out.drive"; tail -40 "$W/pty.log" | sed 's/^/# /'; }

@@ -24,7 +24,7 @@ run $RB/post-restore-validation.md --var no_such_input=1 --yes|--var no_such_inp
 run $RB/pitr-restore.md --var outcome_optoin=B --yes|has no input 'outcome_optoin'; did you mean outcome_option\? \(its inputs: target_time, outcome_option,
 run $RB/selective-recovery.md --var tabel=visits --yes|did you mean table\?
 run $RB/pitr-restore.md --var target_time=2026-01-01T00:00:00Z --var copy_mod=undo --yes|has no input 'copy_mod'
-run $RB/restore-from-s3.md --var backup_keyy=x --yes|did you mean backup_key\? \(its inputs: .*backup_key\)
+run $RB/restore-from-s3.md --var backup_keyy=x --yes|did you mean backup_key\? \(its inputs: .*backup_key[,)]
 run $RB/pitr-restore.md --var NEON_API_KEY=x --yes|has no input 'NEON_API_KEY' \(its inputs
 run $RB/pitr-restore.md --var outcome_optoin=B --plan|did you mean outcome_option\?
 check --url postgresql://127.0.0.1:1/none --var foo=1|pgdrill check: --var foo: runbook post-restore-validation has no input 'foo'

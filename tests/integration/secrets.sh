@@ -342,7 +342,7 @@ BRANCH=restore-from-backup-$(date -u +%Y-%m-%d)
 DRILL_VARS=(--var outcome_option=verify-only --var migrate_cmd=true
     --var 'migrate_status_cmd=echo "migrating $DATABASE_URL"; env | sort'
     --var backup_prefix=weekly/ --var restore_db=care_commons_restored --var dump_format=auto
-    --var restore_jobs=1 --var app_dir=.)
+    --var restore_jobs=1 --var app_dir=. --var restore_target=branch)
 H=$W/home-drill
 (cd "$W" && PGDRILL_HOME=$H DATABASE_URL=$PROD_URL SLACK_WEBHOOK_URL=$SLACK_URL PGDRILL_DEBUG=1 \
     "$PGDRILL_BIN" run "$TOP/runbooks/restore-from-s3.md" "${DRILL_VARS[@]}" --yes --json) \

@@ -63,6 +63,8 @@ for q in "migrate_status_cmd|pgdrill sandbox migrate --status" "migrate_cmd|pgdr
 done
 check "the outcome is asked with its choices" t_wait "Choices: switch, verify-only" 20
 t_keys switch Enter
+check "input restore_target is asked, with its default" t_wait "┌─ restore_target ─" 20
+t_keys Enter
 check "the backups are listed, newest first" t_wait "2 objects under s3://$BUCKET/weekly/, newest first:" 60
 check "the list shows the older backup" t_wait_re "weekly/$OLD_KEY +[0-9.]+ KiB +7d 0h"
 check "the operator is asked which backup, newest by default" t_wait "or \"newest\" for weekly/$NEW_KEY" 30
@@ -104,7 +106,7 @@ check "the restore branch exists before the switch-over" quiet "$NT" cli action 
 t_keys "$BRANCH" Enter
 # steps 2 and 3 (the branch is production's now: it must not expire) run by themselves
 check "the confirmation is accepted: the drill moves to the first manual step" \
-    t_wait "Stage 6/7: Switch to the restored database (step 4/7)" 30
+    t_wait "Stage 7/8: Switch to the restored database (step 4/7)" 30
 i=0
 for step in "set DATABASE_URL to the" "Redeploy the latest deployment" \
     "Test the critical flows: sign in" "Monitor for errors"; do
@@ -113,9 +115,9 @@ for step in "set DATABASE_URL to the" "Redeploy the latest deployment" \
     check "manual switch-over step $i asks for done" t_wait "┌─ Manual step: type done when it is done ─" 10
     t_keys "done" Enter
     if [ "$i" -lt 4 ]; then
-        next="Stage 6/7: Switch to the restored database (step $((i + 4))/7)"
+        next="Stage 7/8: Switch to the restored database (step $((i + 4))/7)"
     else
-        next="Stage 7/7: Clean up"
+        next="Stage 8/8: Clean up"
     fi
     check "manual switch-over step $i is confirmed: the drill moves on" t_wait "$next" 20
 done

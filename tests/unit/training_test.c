@@ -46,7 +46,7 @@ test_unknown_kind(void **state)
     assert_int_equal(training_incident(&ticket, "/nonexistent", "flood", 1, &err), PD_EINPUT);
     assert_null(ticket);
     assert_string_equal(err.msg, "incident: unknown kind 'flood' (delete, corrupt, cascade, "
-                                 "drop-table, bad-migration)");
+                                 "drop-table, bad-migration, neon-outage, history-expired)");
 }
 
 static void
@@ -111,10 +111,38 @@ test_grade_verdict(void **state)
         assert_null(strstr(text, ":33:54"));
         assert_non_null(strstr(json, cases[i].passed ? "\"passed\":true" : "\"passed\":false"));
         assert_non_null(strstr(json, i == 0 ? "\"rto_s\":27.6" : "\"rto_s\":null"));
+        assert_null(strstr(text, "backup taken before it"));
+        assert_null(strstr(json, "\"backup\""));
         free(text);
         free(json);
         training_grade_clear(&g);
     }
+}
+
+/* A kind that took a backup first: the grade states it, in both forms. */
+static void
+test_grade_backup(void **state)
+{
+    static const char key[] = "s3://care-commons-backups/weekly/"
+                              "care-commons-backup-20261207-065921.sql.gz";
+    struct training_grade g = {0};
+    char *text, *json;
+
+    (void)state;
+    g.kind = pd_xstrdup("neon-outage");
+    g.incident_at = 1796614434.5;
+    g.problems = pd_xstrdup("");
+    g.tables_missing = pd_xstrdup("");
+    g.backup = pd_xstrdup(key);
+    text = training_grade_text(&g);
+    json = training_grade_json(&g);
+    assert_non_null(
+        strstr(text, "  backup taken before it      s3://care-commons-backups/weekly/"));
+    assert_non_null(strstr(json, "\"backup\":\"s3://care-commons-backups/weekly/care-commons-"));
+    assert_true(training_grade_passed(&g)); // the backup changes nothing in the verdict
+    free(text);
+    free(json);
+    training_grade_clear(&g);
 }
 
 /* Without a running traffic the hold returns at once and release cleans up. */
@@ -142,6 +170,7 @@ main(void)
         cmocka_unit_test(test_fpset),         cmocka_unit_test(test_unknown_kind),
         cmocka_unit_test(test_no_url),        cmocka_unit_test(test_no_truth),
         cmocka_unit_test(test_grade_verdict), cmocka_unit_test(test_hold_release),
+        cmocka_unit_test(test_grade_backup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
