@@ -38,8 +38,12 @@ struct pd_err;
     _(STEP_COMPLIANCE, "compliance")                                                               \
     _(STEP_ROWS, "rows")
 
-/* Attributes every step accepts: id, on-fail=stop|retry[:N]|skip, manual. */
-#define RUNBOOK_COMMON_ATTRS "id on-fail manual when"
+/*
+ * Attributes every step accepts: id, on-fail=stop|retry[:N]|skip, manual, when;
+ * report=TITLE (the step's output goes into the drill report under TITLE) and
+ * report-json=NAME (its output, one JSON object, goes into report.json as NAME).
+ */
+#define RUNBOOK_COMMON_ATTRS "id on-fail manual when report report-json"
 
 /* The longest timeout= a step may ask for: the engine keeps it in milliseconds in an int. */
 #define RUNBOOK_TIMEOUT_MAX_S (168 * 3600)
