@@ -197,6 +197,12 @@ const char *runbook_action_name(enum step_action action);
  */
 size_t runbook_edit_distance(const char *a, const char *b);
 
+/*
+ * A training exercise (id "training" or "training-..."): it runs on the local
+ * sandbox only, and the TUI picker lists it apart, while the sandbox is up.
+ */
+bool runbook_is_training(const struct runbook *rb);
+
 /* Find a declared input by name, or NULL. */
 const struct runbook_input *runbook_find_input(const struct runbook *rb, const char *name);
 
