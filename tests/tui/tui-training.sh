@@ -7,6 +7,8 @@
 # `pgdrill timeline --incident` in a second tmux window, types the
 # scenario's choices (restore point before the exercise, Scenario 1 option
 # A-in-place), confirms the restore, and the grade screen shows 100 %.
+# Then a wrong choice (revert of a table the application kept editing) is
+# graded wrong on the same screen.
 # Confirmations and plans are answered as they come (the restore may ask
 # its own inside the exercise), so the test does not depend on how the
 # Restore stage runs the restore.
@@ -28,7 +30,7 @@ t_exit() {
     local f
     t_screen >"$T_WORK/last.txt" 2>/dev/null
     if [ "$TAP_FAILED" -gt 0 ]; then
-        for f in ticket timeline grade last; do
+        for f in ticket timeline grade grade-wrong last; do
             [ -f "$T_WORK/$f.txt" ] && sed "s/^/# $f: /" "$T_WORK/$f.txt"
         done
         [ -s "$T_WORK/stderr" ] && sed 's/^/# stderr: /' "$T_WORK/stderr"
@@ -78,7 +80,7 @@ t_input() {
         t_keys -l "$2"
     fi
     t_keys Enter
-    sleep 0.5
+    sleep 0.2
 }
 
 t_start 120 40 "PGDRILL_HOME=$PGDRILL_HOME" "PATH=$PATH" "PGDRILL_RUNBOOKS=$PGDRILL_TOP/runbooks" \
@@ -141,4 +143,39 @@ for d in "$PGDRILL_HOME"/drills/*-training; do
 done
 is "$(json_eval "$dir/report.json" 'd["training"]["passed"]' 2>&1)" true \
     "the exercise's report holds the grade"
+t_cleanup
+
+# A wrong choice, graded wrong: a delete incident undone by copying the
+# table back in revert mode from a restore point before the exercise puts
+# back the rows the application kept editing too (collateral).
+TA=$(now_ms)
+sleep 1
+t_start 120 40 "PGDRILL_HOME=$PGDRILL_HOME" "PATH=$PATH" "PGDRILL_RUNBOOKS=$PGDRILL_TOP/runbooks" \
+    PGDRILL_ENVIRONMENT=sandbox LANG=C.UTF-8 LC_ALL=C.UTF-8 -- tui
+check "wrong: the picker again" t_wait_re "Training +sandbox up" 20
+t_keys G Enter
+check "wrong: a delete incident" t_input "The incident to raise" delete
+check "wrong: the restore point" t_input "Restore point: the last moment" "$TA"
+check "wrong: option B" t_input "Scenario 1 option: B copies" B
+check "wrong: the visits table" t_input "Option B: the table to copy back" visits
+check "wrong: revert" t_input "Option B: undo exactly" revert
+check "wrong: the incident's end" t_input "Option B, undo: a moment after" "$TA"
+check "wrong: the grade fails the step" t_answer_until "Step failed" 240
+t_keys q
+check "wrong: the grade screen comes" t_answer_until "Drill summary" 60
+sleep 0.5
+t_screen >"$T_WORK/grade-wrong.txt"
+check "wrong: the grade screen shows the failing verdict" \
+    grep -qF "FAIL: the restore is not complete" "$T_WORK/grade-wrong.txt"
+check "wrong: it names the collateral" \
+    grep -qE "collateral +[1-9][0-9]* \(the application's rows" "$T_WORK/grade-wrong.txt"
+if grep -qF "Grade: 100 %" "$T_WORK/grade-wrong.txt"; then
+    not_ok "wrong: no 100 % on the grade screen"
+else
+    ok "wrong: no 100 % on the grade screen"
+fi
+check "wrong: the exercise failed" grep -qF "Outcome: failed" "$T_WORK/grade-wrong.txt"
+t_keys q
+rc=$(t_wait_exit 15)
+check "wrong: pgdrill tui exits 1 (got $rc)" test "$rc" = 1
 t_done
