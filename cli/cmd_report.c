@@ -1,4 +1,5 @@
 /* pgdrill report list|show|push: past drills, their reports and their evidence in S3. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,15 @@
 #include "session/session.h"
 
 static const char report_help[] =
-    "usage: pgdrill report list [--remote]\n"
+    "usage: pgdrill report list [--remote | --json]\n"
     "       pgdrill report show DRILL-ID [--json | --html FILE]\n"
     "       pgdrill report push [DRILL-ID]\n"
     "\n"
     "list: every drill under $PGDRILL_HOME, newest first, as a table: id, runbook,\n"
-    "      date (UTC), outcome, achieved RTO and RPO ('-' when not known).\n"
+    "      date (UTC), outcome, achieved RTO and RPO ('-' when not known), and for a\n"
+    "      training exercise its grade ('100 %' or what is wrong, e.g. 'missing 12,\n"
+    "      collateral 3'; '-' for other drills). --json: the same as a JSON array\n"
+    "      (with the grade's figures as 'training').\n"
     "      --remote: the drill evidence pushed to $PGDRILL_BACKUP_URI/drills/ instead:\n"
     "      id, time of the newest file, size, files (and any missing).\n"
     "show: print the drill's report.md (or report.json with --json), writing it\n"
@@ -36,43 +40,44 @@ static const char report_help[] =
     "3 S3 failed.\n";
 
 static int
-report_list(const struct cli_ctx *ctx)
+report_list(const struct cli_ctx *ctx, bool json)
 {
-    char **ids = NULL;
+    struct report_entry *v = NULL;
     size_t n = 0;
     struct pd_err err;
-    int rc;
 
     pd_err_clear(&err);
-    rc = drill_list(&ids, &n, ctx->cfg.home, &err);
-    if (rc != 0)
+    if (report_entries_load(&v, &n, ctx->cfg.home, &err) != 0)
         return cli_fail(&err);
-    printf("%-44s %-24s %-16s %-11s %-10s %s\n", "ID", "RUNBOOK", "DATE", "OUTCOME", "RTO", "RPO");
+    if (json) {
+        char *text = report_entries_json(v, n);
+
+        fputs(text, stdout);
+        free(text);
+        report_entries_free(v, n);
+        return 0;
+    }
+    printf("%-44s %-24s %-16s %-11s %-10s %-10s %s\n", "ID", "RUNBOOK", "DATE", "OUTCOME", "RTO",
+           "RPO", "GRADE");
     for (size_t i = 0; i < n; i++) {
-        struct drill *d = NULL;
+        const struct report_entry *e = &v[i];
         char rto[32] = "-", rpo[32] = "-", date[32] = "?";
 
-        pd_err_clear(&err);
-        if (drill_open(&d, ctx->cfg.home, ids[i], false, &err) != 0) {
-            printf("%-44s (unreadable: %s)\n", ids[i], err.msg);
-        } else {
-            // the same value as report.json's rto_s, not only a measured one
-            double achieved = drill_rto_achieved(d);
-
-            if (achieved >= 0)
-                pd_time_human(rto, sizeof(rto), achieved);
-            if (d->rpo_s >= 0)
-                pd_time_human(rpo, sizeof(rpo), d->rpo_s);
-            // "2026-11-26T04:05:06.123Z" -> "2026-11-26 04:05"
-            if (d->started_at && strlen(d->started_at) >= 16)
-                snprintf(date, sizeof(date), "%.10s %.5s", d->started_at, d->started_at + 11);
-            printf("%-44s %-24s %-16s %-11s %-10s %s\n", d->id, d->runbook_id ? d->runbook_id : "?",
-                   date, d->outcome ? d->outcome : "unfinished", rto, rpo);
+        if (e->error != NULL) {
+            printf("%-44s (unreadable: %s)\n", e->id, e->error);
+            continue;
         }
-        drill_free(d);
-        free(ids[i]);
+        if (e->rto_s >= 0)
+            pd_time_human(rto, sizeof(rto), e->rto_s);
+        if (e->rpo_s >= 0)
+            pd_time_human(rpo, sizeof(rpo), e->rpo_s);
+        // "2026-11-26T04:05:06.123Z" -> "2026-11-26 04:05"
+        if (e->started_at && strlen(e->started_at) >= 16)
+            snprintf(date, sizeof(date), "%.10s %.5s", e->started_at, e->started_at + 11);
+        printf("%-44s %-24s %-16s %-11s %-10s %-10s %s\n", e->id, e->runbook, date,
+               e->outcome ? e->outcome : "unfinished", rto, rpo, e->grade ? e->grade : "-");
     }
-    free(ids);
+    report_entries_free(v, n);
     return 0;
 }
 
@@ -206,9 +211,11 @@ cli_cmd_report(struct cli_ctx *ctx, int argc, char **argv)
     if (strcmp(argv[1], "list") == 0) {
         if (argc == 3 && strcmp(argv[2], "--remote") == 0)
             return report_list_remote(ctx);
+        if (argc == 3 && strcmp(argv[2], "--json") == 0)
+            return report_list(ctx, true);
         if (argc != 2)
-            return cli_usage_error("report", "list takes only --remote");
-        return report_list(ctx);
+            return cli_usage_error("report", "list takes only --remote or --json");
+        return report_list(ctx, false);
     }
     if (strcmp(argv[1], "push") == 0) {
         if (argc > 3 || (argc == 3 && argv[2][0] == '-'))

@@ -182,6 +182,33 @@ const struct screen_ops tui_help_ops = {
 
 /* ------------------------------------------------------------- summary */
 
+/*
+ * The output of the steps with report=TITLE (a training drill's ticket and
+ * grade), under their titles, as the report gives them: so the summary that
+ * follows the last step still shows what it printed.
+ */
+static void
+summary_sections(struct pager *p, const struct drill *d)
+{
+    for (size_t i = 0; i < d->n_stages; i++) {
+        for (size_t k = 0; k < d->stages[i].n_steps; k++) {
+            const struct drill_step_state *sp = &d->stages[i].steps[k];
+            const char *line = sp->output;
+
+            if (sp->report_title == NULL || line == NULL)
+                continue;
+            add(p, STYLE_TITLE, "%s", sp->report_title);
+            while (*line != '\0') {
+                size_t n = strcspn(line, "\n");
+
+                add(p, STYLE_NORMAL, "  %.*s", (int)n, line);
+                line += n + (line[n] == '\n');
+            }
+            add(p, STYLE_NORMAL, "%s", "");
+        }
+    }
+}
+
 static int
 summary_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
 {
@@ -210,6 +237,7 @@ summary_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
     }
     add(p, STYLE_NORMAL, "Report:  %s", t->report_path ? t->report_path : "(not written)");
     add(p, STYLE_NORMAL, "%s", "");
+    summary_sections(p, d);
     add(p, STYLE_TITLE, "Stages");
     for (size_t i = 0; i < t->rb->n_stages; i++) {
         char actual[32], expected[32] = "--:--";

@@ -4,6 +4,11 @@
  * drill (read from the journals without taking their locks). Enter picks.
  * Below the list, a panel shows `pgdrill status` from the local records
  * (what ran last, what is overdue); the picker reaches no service.
+ *
+ * Training exercises (runbook_is_training) come last, under a "Training"
+ * heading, and only while the sandbox is up (status_sandbox_up: the check
+ * of `pgdrill sandbox status`); while it is down the heading stays, greyed,
+ * with the reason, and the exercises are not listed.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -25,8 +30,11 @@ struct picker_entry {
     char *title;
     char *use_case;
     char *id;
-    char *error; /* the runbook does not parse */
-    char *last;  /* "last drill 2026-11-20 passed" or NULL */
+    char *error;   /* the runbook does not parse */
+    char *last;    /* "last drill 2026-11-20 passed" or NULL */
+    bool training; /* a training exercise (runbook_is_training) */
+    bool heading;  /* not a runbook: the "Training" heading (title, use_case: its note) */
+    bool down;     /* the heading while the sandbox is down */
 };
 
 struct picker {
@@ -83,12 +91,73 @@ draw_panel(const struct picker *p, int row, int first, int cols)
     draw_text(row, 2, cols - 3, status_style(l->kind), l->text);
 }
 
+/* By title, the training exercises last (under their heading). */
 static int
 cmp_entry(const void *a, const void *b)
 {
     const struct picker_entry *x = a, *y = b;
 
+    if (x->training != y->training)
+        return x->training ? 1 : -1;
     return strcmp(x->title, y->title);
+}
+
+static void
+entry_free(struct picker_entry *e)
+{
+    free(e->path);
+    free(e->title);
+    free(e->use_case);
+    free(e->id);
+    free(e->error);
+    free(e->last);
+}
+
+/*
+ * The training section (the entries are sorted, exercises last): a heading
+ * before the exercises while the sandbox is up; else the exercises go and
+ * the heading says why.
+ */
+static void
+training_section(struct picker *p)
+{
+    size_t first = p->n;
+    bool up;
+    struct picker_entry h = {.heading = true, .title = pd_xstrdup("Training")};
+
+    for (size_t i = 0; i < p->n && first == p->n; i++)
+        if (p->items[i].training)
+            first = i;
+    if (first == p->n) {
+        free(h.title);
+        return;
+    }
+    up = status_sandbox_up();
+    if (!up) {
+        for (size_t i = first; i < p->n; i++)
+            entry_free(&p->items[i]);
+        p->n = first;
+    }
+    h.down = !up;
+    h.use_case =
+        pd_xstrdup(up ? "Exercises on the local sandbox: an incident, your restore, a grade"
+                      : "Not available: the sandbox is down (pgdrill sandbox up starts "
+                        "it, then open pgdrill again)");
+    p->items = pd_xrealloc(p->items, (p->n + 1) * sizeof(*p->items));
+    memmove(&p->items[first + 1], &p->items[first], (p->n - first) * sizeof(*p->items));
+    p->items[first] = h;
+    p->n++;
+}
+
+/* Runbooks listed (the heading is not one). */
+static size_t
+runbooks_listed(const struct picker *p)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < p->n; i++)
+        n += !p->items[i].heading;
+    return n;
 }
 
 static void
@@ -110,6 +179,7 @@ add_dir(struct picker *p, const char *dir)
             e.title = pd_xstrdup(rb->title);
             e.use_case = pd_xstrdup(rb->use_case ? rb->use_case : "");
             e.id = pd_xstrdup(rb->id);
+            e.training = runbook_is_training(rb);
         } else {
             // lint errors are shown, not hidden: the operator should know
             e.title = pd_xstrdup(de->d_name);
@@ -160,6 +230,7 @@ picker_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
         add_dir(p, t->opts->runbook_dirs[i]);
     if (p->n > 1)
         qsort(p->items, p->n, sizeof(*p->items), cmp_entry);
+    training_section(p);
     add_history(p, t->opts->home);
     load_status(p, t->opts->home);
     s->data = p;
@@ -174,18 +245,31 @@ picker_close(struct tui *t, struct tui_screen *s)
     struct picker *p = s->data;
 
     (void)t;
-    for (size_t i = 0; i < p->n; i++) {
-        free(p->items[i].path);
-        free(p->items[i].title);
-        free(p->items[i].use_case);
-        free(p->items[i].id);
-        free(p->items[i].error);
-        free(p->items[i].last);
-    }
+    for (size_t i = 0; i < p->n; i++)
+        entry_free(&p->items[i]);
     free(p->items);
     lines_clear(&p->status);
     free(p);
     s->data = NULL;
+}
+
+/* The "Training" heading's two rows: a separator with its title, then its note. */
+static void
+draw_heading(const struct picker_entry *e, int row, bool first, bool sel, int cols)
+{
+    const char *right = e->down ? "sandbox down" : "sandbox up";
+    int rw = tui_text_width(right);
+
+    if (!first) {
+        draw_text(row, 4, cols - 5, STYLE_DIM, e->use_case);
+        return;
+    }
+    // greyed while the sandbox is down: nothing under it can be opened
+    enum draw_style st = sel ? STYLE_CURSOR : e->down ? STYLE_DIM : STYLE_SEPARATOR;
+
+    draw_fill(row, 0, cols, st);
+    draw_text(row, 2, cols - rw - 5, st, e->title);
+    draw_text(row, cols - rw - 1, rw, st, right);
 }
 
 static void
@@ -200,7 +284,7 @@ picker_draw_line(struct tui *t, struct tui_screen *s, int row)
     s->body_rows = (rows - 3 - panel) / 2 > 0 ? (rows - 3 - panel) / 2 : 1;
     if (row == 0) {
         draw_fill(0, 0, cols, STYLE_STATUS);
-        snprintf(buf, sizeof(buf), " pgdrill - choose a runbook (%zu found)", p->n);
+        snprintf(buf, sizeof(buf), " pgdrill - choose a runbook (%zu found)", runbooks_listed(p));
         draw_text(0, 0, cols, STYLE_STATUS, buf);
         return;
     }
@@ -227,6 +311,10 @@ picker_draw_line(struct tui *t, struct tui_screen *s, int row)
         return;
     const struct picker_entry *e = &p->items[i];
     bool sel = i == s->cursor;
+    if (e->heading) {
+        draw_heading(e, row, (row - 2) % 2 == 0, sel, cols);
+        return;
+    }
     if ((row - 2) % 2 == 0) {
         if (sel)
             draw_fill(row, 0, cols, STYLE_CURSOR);
@@ -257,6 +345,10 @@ picker_handle(struct tui *t, struct tui_screen *s, enum tui_request req)
     if (req != REQ_ENTER || p->n == 0)
         return req == REQ_QUIT ? SCREEN_QUIT : SCREEN_UNHANDLED;
     const struct picker_entry *e = &p->items[s->cursor];
+    if (e->heading) {
+        tui_status(t, "%s", e->use_case);
+        return SCREEN_OK;
+    }
     if (e->error) {
         tui_status(t, "%s", e->error);
         return SCREEN_OK;

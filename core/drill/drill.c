@@ -546,6 +546,9 @@ drill_free(struct drill *d)
             free(sp->hint);
             free(sp->id);
             free(sp->action);
+            free(sp->report_title);
+            free(sp->report_json);
+            free(sp->output);
         }
         free(st->steps);
         free(st->started_at);
@@ -572,6 +575,9 @@ drill_free(struct drill *d)
         free(d->issues[i].text);
     }
     free(d->issues);
+    for (size_t i = 0; i < d->n_inputs; i++)
+        free(d->inputs[i]);
+    free(d->inputs);
     for (size_t i = 0; i < d->n_vars; i++) {
         free(d->vars[i].name);
         free(d->vars[i].value);

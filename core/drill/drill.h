@@ -24,8 +24,11 @@
  * text under "summary" (step_end), "reason" (step_skip, interrupt),
  * "outcome" (end) or "text". The begin record holds the id, the runbook
  * (path, id, title, sha256, stages_sha256, expected_s, rto_s, rpo_s), the
- * operator, the host and every stage's id, title, expected_s and steps (id,
- * action), so a journal can be replayed and reported without the runbook.
+ * operator, the host, the names of the runbook's inputs ("inputs": the
+ * header's, then the input steps') and every stage's id, title, expected_s
+ * and steps (id, action, and report / report_json when the step has
+ * report= / report-json=), so a journal can be replayed and reported
+ * without the runbook.
  *
  * Secrets: a DRILL_EV_VAR with secret=true is written as
  * {"ev":"var","name":"x","secret":true} with no value; after a replay the
@@ -139,7 +142,16 @@ struct drill_step_state {
     char *action;  /* "sh", "sql", ... */
     char *hint_id; /* DRILL_EV_HINT of the last attempt: the hint's id and advice; or NULL */
     char *hint;
+    /* The step's report=TITLE and report-json=NAME (from DRILL_EV_BEGIN), or NULL; with
+     * either, output holds the last attempt's DRILL_EV_OUTPUT lines ("\n" after each,
+     * redacted as journaled, at most DRILL_REPORT_OUTPUT_MAX bytes), else NULL. */
+    char *report_title;
+    char *report_json;
+    char *output;
 };
+
+/* The most of a step's output a drill keeps for its report (report=, report-json=). */
+#define DRILL_REPORT_OUTPUT_MAX ((size_t)64 * 1024)
 
 struct drill_stage_state {
     enum step_status status;
@@ -200,8 +212,10 @@ struct drill {
     int expected_s; /* runbook targets, 0 when not given (from DRILL_EV_BEGIN) */
     int rto_target_s;
     int rpo_target_s;
-    bool interrupted;        /* last lifecycle event was DRILL_EV_INTERRUPT (no resume since) */
-    bool plan_accepted;      /* a DRILL_EV_PLAN with passed=true was recorded */
+    bool interrupted;   /* last lifecycle event was DRILL_EV_INTERRUPT (no resume since) */
+    bool plan_accepted; /* a DRILL_EV_PLAN with passed=true was recorded */
+    char **inputs;      /* the runbook's inputs (header and input steps), in order */
+    size_t n_inputs;
     struct drill_priv *priv; /* internal: lock and journal writer */
 };
 

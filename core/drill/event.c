@@ -354,6 +354,53 @@ action_name(enum step_action a)
     return (unsigned)a < STEP_ACTION_COUNT ? names[a] : "unknown";
 }
 
+/* A step's report= and report-json=, when it has them (the report reads them). */
+static void
+add_report_attrs(cJSON *p, const struct runbook_step *sp)
+{
+    const char *v;
+
+    if ((v = runbook_step_attr(sp, "report")) != NULL)
+        add_str(p, "report", v);
+    if ((v = runbook_step_attr(sp, "report-json")) != NULL)
+        add_str(p, "report_json", v);
+}
+
+/* The names of the runbook's inputs: the header's, then the input steps'. */
+static void
+add_inputs(cJSON *rec, const struct runbook *rb)
+{
+    cJSON *a = cJSON_AddArrayToObject(rec, "inputs");
+
+    for (size_t i = 0; i < rb->n_inputs; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(rb->inputs[i].name));
+    for (size_t i = 0; i < rb->n_stages; i++)
+        for (size_t k = 0; k < rb->stages[i].n_steps; k++)
+            if (rb->stages[i].steps[k].input != NULL)
+                cJSON_AddItemToArray(a, cJSON_CreateString(rb->stages[i].steps[k].input->name));
+}
+
+/* The begin record's optional "inputs" (journals before it have none). */
+static int
+apply_inputs(struct drill *d, const cJSON *rec, const char *where, struct pd_err *err)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(rec, "inputs"), *x;
+
+    if (a == NULL || cJSON_IsNull(a))
+        return 0;
+    if (!cJSON_IsArray(a))
+        return PD_ERR_SET(err, PD_EIO, "%s: begin record: 'inputs' is not an array", where);
+    d->inputs = pd_xcalloc((size_t)cJSON_GetArraySize(a) + 1, sizeof(*d->inputs));
+    cJSON_ArrayForEach(x, a)
+    {
+        if (!cJSON_IsString(x))
+            return PD_ERR_SET(err, PD_EIO, "%s: begin record: an input name is not a string",
+                              where);
+        d->inputs[d->n_inputs++] = pd_xstrdup(x->valuestring);
+    }
+    return 0;
+}
+
 cJSON *
 drill_begin_to_json(const char *at, const char *id, const struct runbook *rb,
                     const char *operator_name, const char *host)
@@ -373,6 +420,7 @@ drill_begin_to_json(const char *at, const char *id, const struct runbook *rb,
     cJSON_AddNumberToObject(r, "rpo_s", rb->rpo_s);
     add_str(rec, "operator", operator_name);
     add_str(rec, "host", host);
+    add_inputs(rec, rb);
     cJSON_AddNumberToObject(rec, "n_stages", (double)rb->n_stages);
     stages = cJSON_AddArrayToObject(rec, "stages");
     for (size_t i = 0; i < rb->n_stages; i++) {
@@ -389,6 +437,7 @@ drill_begin_to_json(const char *at, const char *id, const struct runbook *rb,
 
             add_str(p, "id", rs->steps[k].id);
             add_str(p, "action", action_name(rs->steps[k].action));
+            add_report_attrs(p, &rs->steps[k]);
             cJSON_AddItemToArray(steps, p);
         }
         cJSON_AddItemToArray(stages, s);
@@ -470,7 +519,13 @@ drill_apply_begin(struct drill *d, const cJSON *rec, const char *where, struct p
             if ((rc = drill_json_str(&s, sp, "action", where, err)) != 0)
                 return rc;
             ps->action = pd_dup_or_null(s);
+            if ((rc = drill_json_str(&s, sp, "report", where, err)) != 0)
+                return rc;
+            ps->report_title = pd_dup_or_null(s);
+            if ((rc = drill_json_str(&s, sp, "report_json", where, err)) != 0)
+                return rc;
+            ps->report_json = pd_dup_or_null(s);
         }
     }
-    return 0;
+    return apply_inputs(d, rec, where, err);
 }

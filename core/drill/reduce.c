@@ -130,6 +130,22 @@ check_set(struct drill *d, const struct drill_event *ev, const char *at)
     c->flagged = !ev->passed && ev->flagged;
 }
 
+/* One output line of a step whose output goes into the report (report=, report-json=). */
+static void
+output_add(struct drill_step_state *sp, const char *line)
+{
+    size_t have = sp->output != NULL ? strlen(sp->output) : 0;
+    size_t len = line != NULL ? strlen(line) : 0;
+
+    if ((sp->report_title == NULL && sp->report_json == NULL) ||
+        have + len + 2 > DRILL_REPORT_OUTPUT_MAX)
+        return;
+    sp->output = pd_xrealloc(sp->output, have + len + 2);
+    memcpy(sp->output + have, line != NULL ? line : "", len);
+    sp->output[have + len] = '\n';
+    sp->output[have + len + 1] = '\0';
+}
+
 /* Events about one step (stage and step indexes validated). */
 static void
 apply_step(struct drill_step_state *sp, const struct drill_event *ev, const char *at)
@@ -147,6 +163,10 @@ apply_step(struct drill_step_state *sp, const struct drill_event *ev, const char
         PD_FREE(sp->skip_reason);
         PD_FREE(sp->hint_id); // a hint belongs to the attempt that failed
         PD_FREE(sp->hint);
+        PD_FREE(sp->output); // the report keeps the last attempt's output
+        break;
+    case DRILL_EV_OUTPUT:
+        output_add(sp, ev->text);
         break;
     case DRILL_EV_HINT:
         set_str(&sp->hint_id, ev->name);
@@ -219,7 +239,10 @@ drill_apply(struct drill *d, const struct drill_event *ev, const char *at)
 {
     switch (ev->type) {
     case DRILL_EV_BEGIN:
-    case DRILL_EV_OUTPUT: // journal only: the report does not repeat output
+        break;
+    case DRILL_EV_OUTPUT: // kept only for a step whose output goes into the report
+        if (ev->stage >= 0 && ev->step >= 0)
+            apply_step(&d->stages[ev->stage].steps[ev->step], ev, at);
         break;
     case DRILL_EV_STAGE_START:
     case DRILL_EV_STAGE_END:

@@ -269,6 +269,75 @@ stage_json(const struct drill_stage_state *st)
     return o;
 }
 
+/* ---- what the trainee chose and what steps put into the report ---------------------------- */
+
+/* The value of input name as the drill recorded it: NULL when never given. */
+static const struct drill_var *
+choice_of(const struct drill *d, const char *name)
+{
+    for (size_t i = 0; i < d->n_vars; i++)
+        if (strcmp(d->vars[i].name, name) == 0)
+            return &d->vars[i];
+    return NULL;
+}
+
+/* choices[] {name, value}: the runbook's inputs that were given (a secret's value null). */
+static void
+json_choices(cJSON *root, const struct drill *d)
+{
+    cJSON *a = cJSON_AddArrayToObject(root, "choices");
+
+    for (size_t i = 0; i < d->n_inputs; i++) {
+        const struct drill_var *v = choice_of(d, d->inputs[i]);
+        cJSON *o;
+
+        if (v == NULL)
+            continue;
+        o = cJSON_CreateObject();
+        add_str(o, "name", v->name);
+        add_str(o, "value", v->secret ? NULL : v->value);
+        cJSON_AddItemToArray(a, o);
+    }
+}
+
+/*
+ * sections[] {title, stage, step, text}: the output of each step with
+ * report=TITLE; and for each step with report-json=NAME whose output is one
+ * JSON object, that object as NAME, unless the report already has a field
+ * of that name (report.json's own fields are never replaced).
+ */
+static void
+json_sections(cJSON *root, const struct drill *d)
+{
+    cJSON *a = cJSON_AddArrayToObject(root, "sections");
+
+    for (size_t i = 0; i < d->n_stages; i++) {
+        for (size_t k = 0; k < d->stages[i].n_steps; k++) {
+            const struct drill_step_state *sp = &d->stages[i].steps[k];
+            cJSON *o;
+
+            if (sp->report_title != NULL) {
+                o = cJSON_CreateObject();
+                add_str(o, "title", sp->report_title);
+                add_str(o, "stage", d->stages[i].id);
+                add_str(o, "step", sp->id);
+                add_str(o, "text", sp->output != NULL ? sp->output : "");
+                cJSON_AddItemToArray(a, o);
+            }
+            // regressions[] is added last (report_write_history): never taken either
+            if (sp->report_json != NULL && sp->output != NULL &&
+                !cJSON_HasObjectItem(root, sp->report_json) &&
+                strcmp(sp->report_json, "regressions") != 0) {
+                o = cJSON_Parse(sp->output);
+                if (cJSON_IsObject(o))
+                    cJSON_AddItemToObject(root, sp->report_json, o);
+                else
+                    cJSON_Delete(o);
+            }
+        }
+    }
+}
+
 static cJSON *
 report_json(const struct drill *d, const struct runbook *rb, const char *journal_sha)
 {
@@ -355,6 +424,8 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
     report_review_json(root, d, rb);
     cJSON_AddNumberToObject(root, "resumes", d->n_resumes);
     cJSON_AddBoolToObject(root, "truncated_tail", d->truncated_tail);
+    json_choices(root, d);
+    json_sections(root, d);
     return root;
 }
 
@@ -572,6 +643,75 @@ md_header(struct md *m, const struct drill *d, const struct runbook *rb)
     md_put(m, " |\n| RPO target (s) | ");
     md_target(m, rpo_target);
     md_printf(m, " (%s) |\n| Resumes | %d |\n\n", verdict(d->rpo_s, rpo_target), d->n_resumes);
+}
+
+/* "Choices": the runbook's inputs as given, when any was. */
+static void
+md_choices(struct md *m, const struct drill *d)
+{
+    bool any = false;
+
+    for (size_t i = 0; i < d->n_inputs; i++) {
+        const struct drill_var *v = choice_of(d, d->inputs[i]);
+
+        if (v == NULL)
+            continue;
+        if (!any)
+            md_put(m, "## Choices\n\nThe runbook's inputs, as given:\n\n");
+        any = true;
+        md_put(m, "- ");
+        md_code_cell(m, v->name);
+        md_put(m, ": ");
+        if (v->secret)
+            md_put(m, "(secret, not recorded)");
+        else
+            md_code_cell(m, v->value);
+        md_put(m, "\n");
+    }
+    if (any)
+        md_put(m, "\n");
+}
+
+/* Text as a fenced block, with a fence longer than any backtick run in it. */
+static void
+md_fenced(struct md *m, const char *text)
+{
+    size_t ticks = longest_backtick_run(text) + 1;
+    size_t len = strlen(text);
+
+    if (ticks < 3)
+        ticks = 3;
+    for (size_t k = 0; k < ticks; k++)
+        md_put(m, "`");
+    md_put(m, "text\n");
+    md_put(m, text);
+    if (len > 0 && text[len - 1] != '\n')
+        md_put(m, "\n");
+    for (size_t k = 0; k < ticks; k++)
+        md_put(m, "`");
+    md_put(m, "\n\n");
+}
+
+/* A section per step with report=TITLE: its output (as journaled, redacted). */
+static void
+md_sections(struct md *m, const struct drill *d)
+{
+    for (size_t i = 0; i < d->n_stages; i++) {
+        for (size_t k = 0; k < d->stages[i].n_steps; k++) {
+            const struct drill_step_state *sp = &d->stages[i].steps[k];
+
+            if (sp->report_title == NULL)
+                continue;
+            md_put(m, "## ");
+            md_item_text(m, sp->report_title);
+            md_put(m, "\n\n");
+            if (sp->output == NULL || sp->output[0] == '\0')
+                md_printf(m, "No output (step %s: %s).\n\n", sp->id != NULL ? sp->id : "?",
+                          step_status_name(sp->status));
+            else
+                md_fenced(m, sp->output);
+        }
+    }
 }
 
 static void
@@ -804,6 +944,8 @@ md_string(char **out, const struct drill *d, const struct runbook *rb,
         return rc;
     pd_buf_init(&m.b, 0);
     md_header(&m, d, rb);
+    md_choices(&m, d);
+    md_sections(&m, d);
     md_stages(&m, d);
     md_checks(&m, d);
     md_texts(&m, d, "Notes", d->notes, d->n_notes);

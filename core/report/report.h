@@ -24,7 +24,16 @@
  * "failed-step" or "skipped-step"; failed and skipped steps are added with
  * their summary or reason}, the review sections of report/review.h (team,
  * deviations, follow_ups, cleanup, compliance), resumes, truncated_tail
- * and, written by report_write_history, regressions[].
+ * and, written by report_write_history, regressions[]. Then, added:
+ * choices[] {name, value}: the runbook's inputs that were given, in the
+ * runbook's order (value null for a secret); sections[] {title, stage, step,
+ * text}: the last attempt's output of each step with report=TITLE (as
+ * journaled: redacted, at most DRILL_REPORT_OUTPUT_MAX bytes); and for each
+ * step with report-json=NAME whose output is one JSON object, that object
+ * as the field NAME, unless report.json has a field of that name already
+ * (a training exercise keeps `pgdrill sandbox grade --json` as "training").
+ * report.md shows the choices as a "Choices" list and each section under
+ * its title, after the header.
  * Durations are seconds rounded to 3 decimals; stage references are stage
  * ids (null: the drill).
  */
@@ -70,5 +79,43 @@ int report_json_string(char **out, const struct drill *d, const struct runbook *
 /* report.md's text; the caller owns *out. */
 int report_md_string(char **out, const struct drill *d, const struct runbook *rb,
                      struct pd_err *err);
+
+/*
+ * The drills under home for `pgdrill report list`, newest first: what the
+ * journal says, and for a training drill (report.json with a "training"
+ * object, see above) its grade.
+ */
+struct report_entry {
+    char *id;
+    char *error; /* the journal cannot be read (then only id is set), else NULL */
+    char *runbook;
+    char *started_at;
+    char *outcome;  /* NULL while unfinished */
+    double rto_s;   /* < 0 when not known */
+    double rpo_s;   /* < 0 when not known */
+    char *grade;    /* "100 %" or what is wrong ("missing 12, collateral 3"); NULL: none */
+    char *training; /* report.json's "training" object as JSON text, or NULL */
+};
+
+/* Load them; the caller owns *out (report_entries_free). */
+int report_entries_load(struct report_entry **out, size_t *n_out, const char *home,
+                        struct pd_err *err);
+
+/*
+ * The entries as a JSON array (with a final newline) of {id, runbook,
+ * started_at, outcome, rto_s, rpo_s, grade, training} (error instead of
+ * all but id for an unreadable one); the caller owns it.
+ */
+char *report_entries_json(const struct report_entry *v, size_t n);
+
+void report_entries_free(struct report_entry *v, size_t n);
+
+/*
+ * The grade of a "training" object (`pgdrill sandbox grade --json`): "100 %"
+ * when passed, else its counts that are not zero and what is not back
+ * ("missing 12, collateral 3", "not back visits"); "failed" when none is
+ * given. The caller owns it.
+ */
+char *report_training_grade(const char *training_json);
 
 #endif

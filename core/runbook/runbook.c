@@ -1417,6 +1417,13 @@ runbook_step_attr(const struct runbook_step *step, const char *key)
     return NULL;
 }
 
+bool
+runbook_is_training(const struct runbook *rb)
+{
+    return rb != NULL && rb->id != NULL &&
+           (strcmp(rb->id, "training") == 0 || strncmp(rb->id, "training-", 9) == 0);
+}
+
 const struct runbook_input *
 runbook_find_input(const struct runbook *rb, const char *name)
 {

@@ -39,8 +39,12 @@ struct pd_err;
     _(STEP_ROWS, "rows")                                                                           \
     _(STEP_RUNBOOK, "runbook")
 
-/* Attributes every step accepts: id, on-fail=stop|retry[:N]|skip, manual. */
-#define RUNBOOK_COMMON_ATTRS "id on-fail manual when"
+/*
+ * Attributes every step accepts: id, on-fail=stop|retry[:N]|skip, manual, when;
+ * report=TITLE (the step's output goes into the drill report under TITLE) and
+ * report-json=NAME (its output, one JSON object, goes into report.json as NAME).
+ */
+#define RUNBOOK_COMMON_ATTRS "id on-fail manual when report report-json"
 
 /* The longest timeout= a step may ask for: the engine keeps it in milliseconds in an int. */
 #define RUNBOOK_TIMEOUT_MAX_S (168 * 3600)
@@ -208,6 +212,12 @@ const char *runbook_action_name(enum step_action action);
  * case-folded: the "did you mean" of the linter and of --var.
  */
 size_t runbook_edit_distance(const char *a, const char *b);
+
+/*
+ * A training exercise (id "training" or "training-..."): it runs on the local
+ * sandbox only, and the TUI picker lists it apart, while the sandbox is up.
+ */
+bool runbook_is_training(const struct runbook *rb);
 
 /* Find a declared input by name, or NULL. */
 const struct runbook_input *runbook_find_input(const struct runbook *rb, const char *name);

@@ -272,6 +272,12 @@ check_attr(struct rb_ctx *c, struct runbook_step *sp, const struct runbook_attr 
     } else if (strcmp(k, "save") == 0 || strcmp(k, "baseline") == 0) {
         if (!runbook_valid_var(v))
             rb_diag(c, a->pos.line, a->pos.col, "bad variable name '%s' for %s", v, k);
+    } else if (strcmp(k, "report") == 0) {
+        if (v[0] == '\0' || strpbrk(v, "\r\n") != NULL)
+            rb_diag(c, a->pos.line, a->pos.col, "bad report title '%s' (one line of text)", v);
+    } else if (strcmp(k, "report-json") == 0) {
+        if (!runbook_valid_var(v))
+            rb_diag(c, a->pos.line, a->pos.col, "bad name '%s' for report-json", v);
     } else if (strcmp(k, "when") == 0) {
         struct when w;
         struct pd_err err = {0};

@@ -26,6 +26,7 @@
 #ifndef PD_STATUS_H
 #define PD_STATUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -125,5 +126,13 @@ int status_record_verify(const char *home, double at, const char *verdict, const
                          const char *newest_key, double duration_s, struct pd_err *err);
 int status_record_backup(const char *home, double at, const char *outcome, const char *key,
                          uint64_t size, int verified, double duration_s, struct pd_err *err);
+
+/*
+ * Is the local sandbox up? The same check as `pgdrill sandbox status` (every
+ * service of the sandbox under $PGDRILL_HOME running): it runs that command,
+ * this very pgdrill (/proc/self/exe) with the environment of this process,
+ * and takes exit 0 as up. It reaches no service but the local processes.
+ */
+bool status_sandbox_up(void);
 
 #endif

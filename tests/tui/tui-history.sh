@@ -52,7 +52,7 @@ check "third drill: the work stage regressed" test "$(reg "${dirs[2]}")" = "work
 check "report.md names the regression" grep -q "^- Work: .*median" "${dirs[2]}/report.md"
 
 "$PGDRILL_BIN" report list >"$T_WORK/list.txt"
-check "report list is a table with RTO and RPO" grep -qE "^ID +RUNBOOK +DATE +OUTCOME +RTO +RPO$" "$T_WORK/list.txt"
+check "report list is a table with RTO, RPO and grade" grep -qE "^ID +RUNBOOK +DATE +OUTCOME +RTO +RPO +GRADE$" "$T_WORK/list.txt"
 check "report list shows the three drills" test "$(grep -c 'history-drill .* passed' "$T_WORK/list.txt")" -eq 3
 sed 's/^/# /' "$T_WORK/list.txt"
 

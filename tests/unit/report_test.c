@@ -605,6 +605,134 @@ test_report_measured_and_unfinished(void **state)
     drill_free(d);
 }
 
+/* An exercise: an input, a step whose output is the report's "Ticket", one whose is "training". */
+static const char exercise_md[] =
+    "# Exercise\n\n```pgdrill\nid: training-unit\nuse-case: a unit test\n"
+    "input: kind choice(delete,corrupt) default=delete \"The kind\"\n```\n\n"
+    "## Incident\n\n```sh report=Ticket\necho ticket\n```\n\n"
+    "```input name=table default=visits\nThe table\n```\n\n"
+    "## Grade\n\n```sh report-json=training\necho grade\n```\n\n"
+    "```sh report-json=outcome\necho clash\n```\n";
+
+static void
+record_output(struct drill *d, int stage, int step, const char *text)
+{
+    struct drill_event ev = {.type = DRILL_EV_OUTPUT, .stage = stage, .step = step, .text = text};
+    struct pd_err err = {0};
+
+    assert_int_equal(drill_record(d, &ev, &err), 0);
+}
+
+static void
+record_start(struct drill *d, int stage, int step)
+{
+    struct drill_event ev = {.type = DRILL_EV_STEP_START, .stage = stage, .step = step};
+    struct pd_err err = {0};
+
+    assert_int_equal(drill_record(d, &ev, &err), 0);
+}
+
+static void
+record_var(struct drill *d, const char *name, const char *value)
+{
+    struct drill_event ev = {
+        .type = DRILL_EV_VAR, .stage = -1, .step = -1, .name = name, .value = value};
+    struct pd_err err = {0};
+
+    assert_int_equal(drill_record(d, &ev, &err), 0);
+}
+
+static void
+test_report_sections(void **state)
+{
+    struct fx *fx = *state;
+    struct runbook *rb = NULL;
+    struct drill *d = NULL, *again = NULL;
+    struct pd_err err = {0};
+    char *json = NULL, *md = NULL;
+    const cJSON *sec, *ch;
+    cJSON *root;
+
+    assert_int_equal(
+        runbook_parse(&rb, "exercise.md", exercise_md, strlen(exercise_md), NULL, &err), 0);
+    assert_int_equal(drill_begin(&d, fx->home, rb, "alice", &err), 0);
+    record_var(d, "kind", "delete");
+    record_var(d, "not_an_input", "x");
+    // a first attempt's output is replaced by the retry's
+    record_start(d, 0, 0);
+    record_output(d, 0, 0, "attempt one");
+    record_start(d, 0, 0);
+    record_output(d, 0, 0, "TICKET INC-1");
+    record_output(d, 0, 0, "visits of one organisation are gone");
+    record_var(d, "table", "visits");
+    record_start(d, 1, 0);
+    record_output(d, 1, 0, "{\"kind\":\"delete\",\"passed\":false,\"missing\":12}");
+    record_start(d, 1, 1);
+    record_output(d, 1, 1, "{\"a\":1}");
+    // a step with neither attribute keeps no output
+    record_output(d, 0, 1, "not kept");
+    assert_null(d->stages[0].steps[1].output);
+
+    // the same from the journal alone
+    assert_int_equal(drill_open(&again, fx->home, d->id, false, &err), 0);
+    assert_int_equal(report_json_string(&json, again, NULL, &err), 0);
+    root = cJSON_Parse(json);
+    assert_non_null(root);
+    sec = get(root, "sections");
+    assert_int_equal(cJSON_GetArraySize(sec), 1);
+    assert_string_equal(gets(cJSON_GetArrayItem(sec, 0), "title"), "Ticket");
+    assert_string_equal(gets(cJSON_GetArrayItem(sec, 0), "stage"), "incident");
+    assert_string_equal(gets(cJSON_GetArrayItem(sec, 0), "text"),
+                        "TICKET INC-1\nvisits of one organisation are gone\n");
+    assert_string_equal(gets(get(root, "training"), "kind"), "delete");
+    assert_true(getn(get(root, "training"), "missing") == 12);
+    // report.json's own fields are never replaced
+    assert_true(cJSON_IsString(get(root, "outcome")));
+    ch = get(root, "choices");
+    assert_int_equal(cJSON_GetArraySize(ch), 2);
+    assert_string_equal(gets(cJSON_GetArrayItem(ch, 0), "name"), "kind");
+    assert_string_equal(gets(cJSON_GetArrayItem(ch, 1), "name"), "table");
+    assert_string_equal(gets(cJSON_GetArrayItem(ch, 1), "value"), "visits");
+    cJSON_Delete(root);
+
+    assert_int_equal(report_md_string(&md, again, NULL, &err), 0);
+    assert_non_null(strstr(md, "## Choices\n\nThe runbook's inputs, as given:\n\n- `kind`: "
+                               "`delete`\n- `table`: `visits`\n\n"));
+    assert_null(strstr(md, "not_an_input"));
+    assert_non_null(strstr(md, "## Ticket\n\n```text\nTICKET INC-1\nvisits of one "
+                               "organisation are gone\n```\n\n"));
+    assert_null(strstr(md, "attempt one"));
+    free(json);
+    free(md);
+    drill_free(again);
+    drill_free(d);
+    runbook_free(rb);
+}
+
+static void
+test_report_training_grade(void **state)
+{
+    static const struct {
+        const char *json, *want;
+    } cases[] = {
+        {"{\"passed\":true,\"missing\":0}", "100 %"},
+        {"{\"passed\":false,\"missing\":12,\"wrong\":0,\"collateral\":3}",
+         "missing 12, collateral 3"},
+        {"{\"passed\":false,\"missing\":0,\"not_back\":\"visits\"}", "not back visits"},
+        {"{\"passed\":false,\"wrong\":2,\"other_changed\":1}", "wrong 2, other changed 1"},
+        {"{\"passed\":false}", "failed"},
+        {"not json", "failed"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *g = report_training_grade(cases[i].json);
+
+        assert_string_equal(g, cases[i].want);
+        free(g);
+    }
+}
+
 static void
 test_report_write_errors(void **state)
 {
@@ -627,6 +755,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_report_from_fixture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_measured_and_unfinished, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_write_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_sections, setup, teardown),
+        cmocka_unit_test(test_report_training_grade),
     };
 
     pd_log_set_sink(quiet, NULL);

@@ -901,6 +901,9 @@ static const struct bad_case {
       "17:7: bad on-fail 'retry:101' (expected stop, continue, skip, retry or retry:N with N from "
       "1 to 100)",
       "21:23: bad value 'maybe' for manual (expected yes or no)"}},
+    {"bad-report.md",
+     {"9:7: bad report title '' (one line of text)",
+      "13:7: bad name 'not-a-name' for report-json"}},
     {"bad-quote.md",
      {"9:17: unterminated quote in attribute 'expect'",
       "13:29: text after closing quote in attribute 'expect'",
