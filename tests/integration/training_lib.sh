@@ -24,6 +24,7 @@
 #   training_no_truth_in_reports  no fingerprint of the truth in any report
 #   training_traffic_alive LABEL  the traffic still writes (its log grows)
 #   training_traffic_running LABEL  that, and `sandbox status` shows it running
+#   training_traffic_stalled LABEL WHY  it cannot write: status and log say why
 #   training_down_clean         `sandbox down` and no process of it left (by
 #                               PID, and no process whose folder, command
 #                               line or training folder is the sandbox's)
@@ -196,6 +197,23 @@ training_traffic_running() {
     training_traffic_alive "$1"
     like "$("$PGDRILL_BIN" sandbox status 2>&1)" "traffic +running +$TRAFFIC_PID " \
         "$1: sandbox status shows the traffic running"
+}
+
+# training_traffic_stalled LABEL WHY: the application cannot write (its
+# table or column is gone): still running, and both `sandbox status` and
+# its log say why (WHY, a pattern), within 5 s
+training_traffic_stalled() {
+    local st i
+    for ((i = 0; i < 50; i++)); do
+        st=$("$PGDRILL_BIN" sandbox status 2>&1)
+        [[ $st =~ traffic\ not\ writing ]] && break
+        sleep 0.1
+    done
+    like "$st" "traffic +running +$TRAFFIC_PID " "$1: the stalled traffic still runs"
+    like "$st" "traffic not writing since [0-9T:.-]+Z: requests fail: .*$2" \
+        "$1: sandbox status says why the traffic is not writing"
+    like "$(cat "$PGDRILL_HOME/sandbox/traffic.log")" "traffic: [a-z]+ [a-z]+ failed: .*$2" \
+        "$1: and so does its log"
 }
 
 # Processes whose working folder or command line is in the sandbox's folder,

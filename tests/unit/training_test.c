@@ -2,17 +2,20 @@
 #include "training/training.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "pd_err.h"
+#include "pd_file.h"
 #include "pd_mem.h"
 #include "training/training.intern.h"
 
@@ -135,6 +138,47 @@ test_hold_release(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+static volatile sig_atomic_t traffic_stop;
+
+static void
+on_alarm(int sig)
+{
+    (void)sig;
+    traffic_stop = 1;
+}
+
+/* A traffic that cannot reach production keeps running and says why in traffic.state. */
+static void
+test_traffic_state(void **state)
+{
+    char dir[] = "/tmp/pd-training-XXXXXX";
+    struct itimerval tv = {.it_value = {.tv_sec = 0, .tv_usec = 200000}};
+    struct sigaction sa;
+    struct pd_err err;
+    char *path, *log, *text = NULL;
+    size_t len = 0;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_alarm;
+    assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+    assert_int_equal(setitimer(ITIMER_REAL, &tv, NULL), 0);
+    pd_err_clear(&err);
+    assert_int_equal(training_traffic_run(dir, 3.0, &traffic_stop, &err), 0);
+    path = training_path(dir, "traffic.state");
+    log = training_path(dir, "traffic.log");
+    assert_int_equal(pd_read_file(&text, &len, path, 4096, &err), 0);
+    assert_int_equal(strncmp(text, "not writing since 20", 20), 0);
+    assert_non_null(strstr(text, "Z: disconnected: training: production's URL: "));
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(unlink(log), 0);
+    assert_int_equal(rmdir(dir), 0);
+    free(text);
+    free(path);
+    free(log);
+}
+
 int
 main(void)
 {
@@ -142,6 +186,7 @@ main(void)
         cmocka_unit_test(test_fpset),         cmocka_unit_test(test_unknown_kind),
         cmocka_unit_test(test_no_url),        cmocka_unit_test(test_no_truth),
         cmocka_unit_test(test_grade_verdict), cmocka_unit_test(test_hold_release),
+        cmocka_unit_test(test_traffic_state),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
