@@ -21,6 +21,7 @@
 #   keys_in_truth LABEL TAG TABLE KEY...  each KEY broken by the incident
 #   keys_app_wrote LABEL TABLE KEY...  each KEY written by the application
 #                               after the incident
+#   grade_conflicts_checked LABEL TABLE SQL  the conflicts the grade names
 #   training_no_truth_in_reports  no fingerprint of the truth in any report
 #   training_traffic_alive LABEL  the traffic still writes (its log grows)
 #   training_traffic_running LABEL  that, and `sandbox status` shows it running
@@ -156,6 +157,26 @@ keys_app_wrote() {
     done
     check "$label ($*)" [ $# -gt 0 ]
     is "$bad" "" "$label: each one a row the application wrote after the incident"
+}
+
+# grade_conflicts_checked LABEL TABLE CHECK-SQL: the rows the grade names as
+# conflicts (the incident changed them, the application changed them again
+# while the incident's change was in place) are each a row the incident
+# changed and the application wrote after it, and CHECK-SQL (a WHERE on
+# TABLE) holds for each: the incident's change is still in them, which
+# is why the trainee must check them by hand
+grade_conflicts_checked() {
+    local keys n
+    keys=$(grade_keys "$2" "rows the incident changed were changed again by the application (conflicts: check by hand that the incident's change is not still in them)")
+    is "$(wc -w <<<"$keys")" "$(grade_field conflicts | awk '{ print ($1 > 8 ? 8 : $1) }')" \
+        "$1: the grade names its conflicts ($(grade_field conflicts): ${keys:-none})"
+    [ -n "$keys" ] || return 0
+    # shellcheck disable=SC2086 # the keys, one word each
+    keys_in_truth "$1: conflicts" a "$2" $keys
+    # shellcheck disable=SC2086
+    keys_app_wrote "$1: conflicts" "$2" $keys
+    n=$(sql "$DATABASE_URL" "SELECT count(*) FROM $2 WHERE id IN (${keys// /,}) AND ($3)")
+    is "$n" "$(wc -w <<<"$keys")" "$1: the incident's change is still in each conflict"
 }
 
 # grade_passes LABEL: exit 0, nothing missing, wrong, collateral or not back

@@ -5,7 +5,9 @@
 # timeline --incident` at the moment the ticket arrived (3 s and 0.6 s
 # before it), never from the ground truth. Scenario 3 scope table with
 # copy_mode=undo grades 100 % with no collateral, and the application is
-# still writing. Then a second corrupt incident, restored wrong: revert,
+# still writing; the rows the application edited while they held the
+# incident's 0,0 (undo's conflicts, left alone) are named by the grade for
+# the trainee to check, and do hold 0,0 still. Then a second corrupt incident, restored wrong: revert,
 # on a table the application kept editing, puts the application's later
 # edits back too; the grade fails and names those rows (collateral), each
 # one a row the application wrote after the incident.
@@ -25,6 +27,7 @@ training_selective --var "target_time=$target" --var scope=table --var table=vis
 is "$TR_RC" 0 "Scenario 3 undo of visits (scope table) passes"
 training_grade
 grade_passes "Scenario 3 undo after corrupt"
+grade_conflicts_checked "Scenario 3 undo after corrupt" visits "check_in_lat = 0 AND check_in_lon = 0"
 training_traffic_running "after Scenario 3"
 training_no_truth_in_reports
 

@@ -120,6 +120,32 @@ test_grade_verdict(void **state)
     }
 }
 
+/* Conflicts are named for the trainee to check, and do not fail the grade by themselves. */
+static void
+test_grade_conflicts(void **state)
+{
+    struct training_grade g = {0};
+    char *text, *json;
+
+    (void)state;
+    g.kind = pd_xstrdup("corrupt");
+    g.problems = pd_xstrdup("");
+    g.tables_missing = pd_xstrdup("");
+    g.conflicts = 2;
+    g.conflicts_named = pd_xstrdup("visits: 2 rows the incident changed were changed again by "
+                                   "the application (conflicts: check by hand that the "
+                                   "incident's change is not still in them) (keys 35 1182)");
+    assert_true(training_grade_passed(&g));
+    text = training_grade_text(&g);
+    json = training_grade_json(&g);
+    assert_non_null(strstr(text, "  conflicts to check by hand  2\n"));
+    assert_non_null(strstr(text, "(keys 35 1182)\nPASS: "));
+    assert_non_null(strstr(json, "\"conflicts\":2,\"conflicts_named\":\"visits: 2 rows"));
+    free(text);
+    free(json);
+    training_grade_clear(&g);
+}
+
 /* Without a running traffic the hold returns at once and release cleans up. */
 static void
 test_hold_release(void **state)
@@ -186,7 +212,7 @@ main(void)
         cmocka_unit_test(test_fpset),         cmocka_unit_test(test_unknown_kind),
         cmocka_unit_test(test_no_url),        cmocka_unit_test(test_no_truth),
         cmocka_unit_test(test_grade_verdict), cmocka_unit_test(test_hold_release),
-        cmocka_unit_test(test_traffic_state),
+        cmocka_unit_test(test_traffic_state), cmocka_unit_test(test_grade_conflicts),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
