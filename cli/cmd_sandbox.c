@@ -70,6 +70,7 @@ static const char sandbox_help[] =
     "        transaction each, N a second, default 3) as a sandbox service: status\n"
     "        shows it, down stops it. It reconnects after a restore moved or\n"
     "        restarted production and logs it in $PGDRILL_HOME/sandbox/traffic.log.\n"
+    "        While it cannot write (a table gone), status says why.\n"
     "traffic stop   stops it.\n"
     "incident       breaks production one way (random without KIND; --seed N picks\n"
     "        the rows): delete, corrupt, cascade, drop-table, bad-migration,\n"

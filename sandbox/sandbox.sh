@@ -634,6 +634,9 @@ cmd_status() {
     pid=$(svc_pid traffic)
     if [ -n "$pid" ]; then
         printf '%-13s %-8s %-8s %-6s %s\n' traffic running "$pid" - "$SB/traffic.log"
+        # running but stalled (its table gone, production unreachable): why
+        out=$(head -n 1 "$SB/training/traffic.state" 2>/dev/null || true)
+        if [[ $out == "not writing"* ]]; then printf '  traffic %s\n' "$out"; fi
     elif [ -f "$SB/traffic.pid" ]; then
         printf '%-13s %-8s %-8s %-6s %s\n' traffic stopped - - "$SB/traffic.log"
     fi

@@ -10,6 +10,10 @@
  *   it (wrong also when it keeps the incident's value); lost to the restore
  *   point (RPO) when the application changed it before the incident; and
  *   otherwise a row nobody touched that the restore changed.
+ * A row the incident changed and the application changed again after it is
+ * also a conflict: its fingerprints cannot tell whether the incident's change
+ * is still in it (undo leaves such rows alone), so the grade names them for
+ * the trainee to check by hand, without failing for them.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -177,14 +181,17 @@ traffic_load(struct truth *tr, const char *dir)
 }
 
 /* What the application did to id: its last fingerprint after the incident
- * (NULL: nothing after) and the time of its first change before (0: none). */
+ * (NULL: nothing after), the time of its first change after (*first_after)
+ * and of its first change before (*first_before, 0: none). */
 static const char *
-app_changes(const struct gtable *g, long long id, double started, double *first_before)
+app_changes(const struct gtable *g, long long id, double started, double *first_before,
+            double *first_after)
 {
     size_t lo = 0, hi = g->n_ch;
     const char *last = NULL;
 
     *first_before = 0;
+    *first_after = 0;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
@@ -194,9 +201,11 @@ app_changes(const struct gtable *g, long long id, double started, double *first_
             hi = mid;
     }
     for (size_t i = lo; i < g->n_ch && g->ch[i].id == id; i++) {
-        if (g->ch[i].t >= started)
+        if (g->ch[i].t >= started) {
+            if (last == NULL)
+                *first_after = g->ch[i].t;
             last = g->ch[i].fp;
-        else if (*first_before == 0)
+        } else if (*first_before == 0)
             *first_before = g->ch[i].t;
     }
     return last;
@@ -204,8 +213,8 @@ app_changes(const struct gtable *g, long long id, double started, double *first_
 
 /* Per-category counts and named keys of one table. */
 struct verdict {
-    size_t n[4];       /* missing, wrong, collateral, untouched */
-    char keys[4][256]; /* the first keys of each */
+    size_t n[5];       /* missing, wrong, collateral, untouched; conflicts (not failing) */
+    char keys[5][256]; /* the first keys of each */
     size_t rpo;        /* rows lost to the restore point */
     double rpo_first;  /* the oldest such change */
 };
@@ -221,19 +230,28 @@ verdict_add(struct verdict *v, int cat, long long id)
     }
 }
 
+/* The times that bound a judgement: the incident's start, the restore's. */
+struct window {
+    double started;  /* the incident began */
+    double restored; /* the latest drill after it began (none: never) */
+};
+
 /* Judge one key (see the top of this file). */
 static void
 judge(struct verdict *v, const struct gtable *g, const struct fpset *now, long long id,
-      double started)
+      const struct window *w)
 {
     long bi = fpset_find(&g->before, id), fi = fpset_find(now, id);
-    double pre = 0;
-    const char *post = app_changes(g, id, started, &pre);
+    double pre = 0, first_post = 0;
+    const char *post = app_changes(g, id, w->started, &pre, &first_post);
     const char *want = post != NULL ? post : bi >= 0 ? g->before.fp[bi] : NULL;
     const char *have = fi >= 0 ? now->fp[fi] : NULL;
     const char *after = bi >= 0 ? g->after[bi] : "";
     bool broke = after[0] != '\0';
 
+    // changed by the application while the incident's change was in place
+    if (broke && post != NULL && strcmp(after, "-") != 0 && first_post < w->restored)
+        verdict_add(v, 4, id);
     if ((want == NULL && have == NULL) || (want && have && strcmp(want, have) == 0))
         return;
     if (post != NULL) {
@@ -260,7 +278,8 @@ id_cmp(const void *a, const void *b)
 
 /* Every key of before, the application's changes and now, each once. */
 static void
-grade_table(struct verdict *v, const struct gtable *g, const struct fpset *now, double started)
+grade_table(struct verdict *v, const struct gtable *g, const struct fpset *now,
+            const struct window *w)
 {
     size_t n = g->before.n + g->n_ch + now->n, m = 0;
     long long *ids = pd_xmalloc((n + 1) * sizeof(*ids));
@@ -274,7 +293,7 @@ grade_table(struct verdict *v, const struct gtable *g, const struct fpset *now, 
         if (m > 0 && ids[m - 1] == ids[i])
             continue;
         ids[m++] = ids[i];
-        judge(v, g, now, ids[i], started);
+        judge(v, g, now, ids[i], w);
     }
     free(ids);
 }
@@ -297,9 +316,9 @@ columns_now(char *out, size_t size, struct pg_conn *c, const char *table, struct
     return rc;
 }
 
-/* The end of the latest drill that finished after t (its report.json), or 0. */
+/* The latest FIELD ("started_at", "finished_at") after t of the drills' report.json, or 0. */
 static double
-latest_drill_end(const char *drills, double t)
+drill_time(const char *drills, double t, const char *field)
 {
     DIR *d = opendir(drills);
     struct dirent *e;
@@ -315,7 +334,7 @@ latest_drill_end(const char *drills, double t)
 
         if (e->d_name[0] != '.' && pd_read_file(&text, &len, path, 16 << 20, &err) == 0 &&
             (j = cJSON_Parse(text)) != NULL &&
-            cJSON_IsString(f = cJSON_GetObjectItemCaseSensitive(j, "finished_at")) &&
+            cJSON_IsString(f = cJSON_GetObjectItemCaseSensitive(j, field)) &&
             pd_time_parse_rfc3339(&end, f->valuestring, 0) == 0 && end > t && end > best)
             best = end;
         cJSON_Delete(j);
@@ -341,13 +360,16 @@ problem(struct pd_buf *b, const char *what, const char *table, size_t n, const c
 /* One table of the truth against production: counts into out, lines into probs. */
 static int
 grade_one(struct training_grade *out, struct pd_buf *probs, struct pd_buf *miss,
-          const struct gtable *g, struct pg_conn *c, double started, struct pd_err *err)
+          struct pd_buf *confl, const struct gtable *g, struct pg_conn *c, const struct window *w,
+          struct pd_err *err)
 {
     static const char *const what[] = {
         "rows still missing",
         "rows still wrong",
         "rows the application wrote after the incident were lost or overwritten (collateral)",
         "rows nobody touched were changed, lost or added by the restore",
+        ("rows the incident changed were changed again by the application (conflicts: check "
+         "by hand that the incident's change is not still in them)"),
     };
     struct fpset now = {0};
     struct verdict v = {0};
@@ -365,18 +387,19 @@ grade_one(struct training_grade *out, struct pd_buf *probs, struct pd_buf *miss,
         (void)pd_buf_appendf(miss, &e2, "%s%s(columns)", miss->len ? " " : "", g->name);
     if (training_snapshot(&now, c, g->name, err) != 0)
         return -1;
-    grade_table(&v, g, &now, started);
+    grade_table(&v, g, &now, w);
     fpset_free(&now);
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         if (v.n[k] > 0)
-            problem(probs, what[k], g->name, v.n[k], v.keys[k]);
+            problem(k < 4 ? probs : confl, what[k], g->name, v.n[k], v.keys[k]);
+    out->conflicts += v.n[4];
     out->missing += v.n[0];
     out->wrong += v.n[1];
     out->collateral += v.n[2];
     out->untouched_changed += v.n[3];
     out->rpo_rows += v.rpo;
-    if (v.rpo > 0 && (out->rpo_s == 0 || started - v.rpo_first > out->rpo_s))
-        out->rpo_s = started - v.rpo_first;
+    if (v.rpo > 0 && (out->rpo_s == 0 || w->started - v.rpo_first > out->rpo_s))
+        out->rpo_s = w->started - v.rpo_first;
     return 0;
 }
 
@@ -396,12 +419,14 @@ training_grade_run(struct training_grade *out, const char *dir, const char *dril
 {
     struct truth tr = {0};
     struct pg_conn *c = NULL;
-    struct pd_buf probs, miss;
+    struct pd_buf probs, miss, confl;
+    struct window w;
     int rc;
 
     memset(out, 0, sizeof(*out));
     pd_buf_init(&probs, 0);
     pd_buf_init(&miss, 0);
+    pd_buf_init(&confl, 0);
     rc = truth_load(&tr, dir, err);
     if (rc == 0)
         rc = training_connect(&c, dir, err);
@@ -410,22 +435,28 @@ training_grade_run(struct training_grade *out, const char *dir, const char *dril
         training_hold(dir);
         traffic_load(&tr, dir);
     }
+    w.started = tr.started;
+    w.restored = drill_time(drills, tr.started, "started_at");
+    if (w.restored == 0)
+        w.restored = 1e300; // no restore yet
     for (size_t i = 0; rc == 0 && i < tr.n; i++)
-        rc = grade_one(out, &probs, &miss, &tr.t[i], c, tr.started, err);
+        rc = grade_one(out, &probs, &miss, &confl, &tr.t[i], c, &w, err);
     training_release(dir);
     if (rc == 0) {
         out->kind = pd_xstrdup(tr.kind);
         out->backup = pd_xstrdup(tr.backup);
         out->incident_at = tr.ended;
-        out->restored_at = latest_drill_end(drills, tr.ended);
+        out->restored_at = drill_time(drills, tr.ended, "finished_at");
         out->problems = pd_xstrdup(pd_buf_str(&probs));
         out->tables_missing = pd_xstrdup(pd_buf_str(&miss));
+        out->conflicts_named = pd_xstrdup(pd_buf_str(&confl));
     } else {
         pd_err_prefix(err, "grade: ");
     }
     pg_conn_free(c);
     pd_buf_free(&probs);
     pd_buf_free(&miss);
+    pd_buf_free(&confl);
     truth_free(&tr);
     return rc;
 }
@@ -461,16 +492,19 @@ training_grade_text(const struct training_grade *g)
         "  collateral                  %zu (the application's rows after the incident, lost "
         "or overwritten)\n"
         "  other rows changed          %zu\n"
+        "  conflicts to check by hand  %zu\n"
         "  tables or columns not back  %s\n"
         "  RTO                         %s\n"
         "  RPO                         %zu changes of the application before the incident "
         "lost (%s)\n",
-        g->kind, at, g->missing, g->wrong, g->collateral, g->untouched_changed,
+        g->kind, at, g->missing, g->wrong, g->collateral, g->untouched_changed, g->conflicts,
         g->tables_missing[0] ? g->tables_missing : "none", rto, g->rpo_rows, rpo);
     if (g->backup != NULL && g->backup[0] != '\0')
         (void)pd_buf_appendf(&b, &err, "  backup taken before it      %s\n", g->backup);
     if (g->problems[0] != '\0')
         (void)pd_buf_appendf(&b, &err, "%s\n", g->problems);
+    if (g->conflicts_named != NULL && g->conflicts_named[0] != '\0')
+        (void)pd_buf_appendf(&b, &err, "%s\n", g->conflicts_named);
     (void)pd_buf_appendf(&b, &err, "%s\n",
                          pass ? "PASS: fully restored, no collateral damage"
                               : "FAIL: the restore is not complete (see above)");
@@ -506,6 +540,8 @@ training_grade_json(const struct training_grade *g)
     cJSON_AddStringToObject(o, "problems", g->problems);
     if (g->backup != NULL && g->backup[0] != '\0')
         cJSON_AddStringToObject(o, "backup", g->backup);
+    cJSON_AddNumberToObject(o, "conflicts", (double)g->conflicts);
+    cJSON_AddStringToObject(o, "conflicts_named", g->conflicts_named ? g->conflicts_named : "");
     s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -518,5 +554,6 @@ training_grade_clear(struct training_grade *g)
     free(g->backup);
     free(g->problems);
     free(g->tables_missing);
+    free(g->conflicts_named);
     memset(g, 0, sizeof(*g));
 }

@@ -77,16 +77,49 @@ struct traffic {
     bool lost;      /* a disconnect was logged and no reconnect yet */
     char last[512]; /* the last error logged, so a broken application logs it once */
     double checked; /* when production's URL was last compared (a restore may move it) */
+    char why[600];  /* why it is not writing ("" while it writes), as in traffic.state */
+    bool stated;    /* traffic.state was written once */
 };
+
+/*
+ * DIR/traffic.state, for `sandbox status`: "writing", or "not writing since
+ * TIME: WHY" while its requests fail (a table or column gone) or production
+ * cannot be reached. Written when it changes, so the status tells a stalled
+ * application from a writing one without reading the log.
+ */
+static void
+traffic_state(struct traffic *t, const char *why)
+{
+    char *path, *text, at[40];
+    struct pd_err err;
+
+    if (why == NULL)
+        why = "";
+    if (t->stated && strcmp(t->why, why) == 0)
+        return;
+    (void)snprintf(t->why, sizeof(t->why), "%s", why);
+    t->stated = true;
+    pd_time_format(at, sizeof(at), pd_time_wall());
+    text = why[0] == '\0' ? pd_xstrdup("writing\n")
+                          : pd_xasprintf("not writing since %s: %s\n", at, why);
+    path = training_path(t->dir, "traffic.state");
+    (void)pd_write_atomic(path, text, strlen(text), 0600, &err);
+    free(path);
+    free(text);
+}
 
 static void
 traffic_drop(struct traffic *t, const char *why)
 {
+    char state[600];
+
     pg_conn_free(t->conn);
     t->conn = NULL;
     if (!t->lost)
         pd_log(PD_LOG_WARN, "traffic: disconnected: %s", why);
     t->lost = true;
+    (void)snprintf(state, sizeof(state), "disconnected: %s", why);
+    traffic_state(t, state);
 }
 
 /* Connected to production as it is now: 0, or -1 (logged once, retried later). */
@@ -138,13 +171,19 @@ traffic_one(struct traffic *t, const struct traffic_op *op, struct pd_err *err)
     if (pg_query(t->conn, &r, op->sql, NULL, 0, NULL, &qerr) != 0) {
         if (qerr.kind == PD_ESERVICE) {
             traffic_drop(t, qerr.msg);
-        } else if (strcmp(qerr.msg, t->last) != 0) {
-            pd_log(PD_LOG_WARN, "traffic: %s %s failed: %s", op->op, op->table, qerr.msg);
+        } else {
+            char state[600];
+
+            if (strcmp(qerr.msg, t->last) != 0)
+                pd_log(PD_LOG_WARN, "traffic: %s %s failed: %s", op->op, op->table, qerr.msg);
             (void)snprintf(t->last, sizeof(t->last), "%s", qerr.msg);
+            (void)snprintf(state, sizeof(state), "requests fail: %s", qerr.msg);
+            traffic_state(t, state);
         }
         goto out;
     }
     t->last[0] = '\0';
+    traffic_state(t, NULL);
     if (pg_result_rows(r) == 1) {
         char line[256];
         int n = snprintf(line, sizeof(line), "%.6f %s %s %s %s\n", pd_time_wall(), op->op,

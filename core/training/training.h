@@ -70,7 +70,9 @@ struct training_grade {
     size_t untouched_changed; /* rows neither touched changed, gone or appeared */
     size_t rpo_rows;          /* the application's changes before the incident, lost */
     double rpo_s;             /* incident minus the oldest of those, 0 when none */
+    size_t conflicts;         /* rows the incident changed and the application changed since */
     char *problems;           /* "; "-joined lines naming what is wrong (keys), or "" */
+    char *conflicts_named;    /* lines naming the conflicts (keys), "" or NULL when none */
     char *tables_missing;     /* space-joined "table" or "table.column" not back, or "" */
     char *backup;             /* the backup the incident took first (s3://B/K), "" or NULL */
 };

@@ -22,6 +22,7 @@ for t in clients visits; do
 done
 training_grade
 grade_passes "B undo of clients, then visits, after cascade"
-training_traffic_alive "after the restore"
+training_traffic_running "after the restore"
+training_no_truth_in_reports
 training_down_clean
 done_testing

@@ -26,6 +26,8 @@ training_restore --var "target_time=$TA" --var outcome_option=B --var table=visi
 is "$TR_RC" 0 "pitr-restore option B undo passes"
 training_grade
 grade_passes "B undo after corrupt"
+grade_conflicts_checked "B undo after corrupt" visits "check_in_lat = 0 AND check_in_lon = 0"
+training_traffic_running "after the restore"
 training_no_truth_in_reports
 training_down_clean
 done_testing

@@ -32,7 +32,7 @@ training_restore --var "target_time=$TA" --var outcome_option=B --var table=visi
 is "$TR_RC" 0 "pitr-restore option B undo passes"
 training_grade
 grade_passes "B undo after delete"
-training_traffic_alive "after the restore"
+training_traffic_running "after the restore"
 training_no_truth_in_reports
 training_down_clean
 done_testing

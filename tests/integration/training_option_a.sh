@@ -14,7 +14,7 @@ training_incident delete 9
 sleep 2 # the application writes after the incident
 training_restore --var "target_time=$TA" --var outcome_option=A
 is "$TR_RC" 0 "pitr-restore option A passes"
-training_traffic_alive "after option A"
+training_traffic_running "after option A"
 training_grade
 is "$GRADE_RC" 1 "option A while the application writes: the grade fails"
 is "$(grade_field missing)" 0 "the deleted rows are back"
@@ -28,5 +28,6 @@ for ((i = 0; i < 100; i++)); do
 done
 like "$(cat "$PGDRILL_HOME/sandbox/traffic.log")" "traffic: production moved: reconnecting" \
     "the traffic moved to the promoted branch and logged it"
+training_no_truth_in_reports
 training_down_clean
 done_testing

@@ -4,7 +4,8 @@
 # application is down after each incident (every request authenticates a
 # user), the grade names the table or column not back, and after the
 # restore it grades 100 % with no collateral; the traffic reconnects by
-# itself and logs it.
+# itself and logs it. While it cannot write, `sandbox status` and its log
+# say why; after the restore the status shows it running and writing.
 set -u
 # shellcheck source=tests/integration/training_lib.sh
 . "$(dirname "$0")/training_lib.sh"
@@ -16,11 +17,17 @@ for kind in drop-table bad-migration; do
     training_grade
     is "$GRADE_RC" 1 "$kind: before a restore the grade fails"
     like "$(grade_field not_back)" "users" "$kind: it names what is not back: $(grade_field not_back)"
+    why='relation "users" does not exist'
+    [ "$kind" = bad-migration ] && why='column "role" does not exist'
+    training_traffic_stalled "$kind" "$why"
     training_restore --var "target_time=$TA" --var outcome_option=A-in-place
     is "$TR_RC" 0 "$kind: pitr-restore option A-in-place passes"
-    training_traffic_alive "$kind: after A-in-place"
+    training_traffic_running "$kind: after A-in-place"
+    unlike "$("$PGDRILL_BIN" sandbox status 2>&1)" "not writing" \
+        "$kind: after A-in-place sandbox status no longer says the traffic is stalled"
     training_grade
     grade_passes "$kind, A-in-place"
+    training_no_truth_in_reports
 done
 like "$(cat "$PGDRILL_HOME/sandbox/traffic.log")" "traffic: reconnected to" \
     "the traffic logged its reconnect after the restore"

@@ -2,17 +2,20 @@
 #include "training/training.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "pd_err.h"
+#include "pd_file.h"
 #include "pd_mem.h"
 #include "training/training.intern.h"
 
@@ -145,6 +148,32 @@ test_grade_backup(void **state)
     training_grade_clear(&g);
 }
 
+/* Conflicts are named for the trainee to check, and do not fail the grade by themselves. */
+static void
+test_grade_conflicts(void **state)
+{
+    struct training_grade g = {0};
+    char *text, *json;
+
+    (void)state;
+    g.kind = pd_xstrdup("corrupt");
+    g.problems = pd_xstrdup("");
+    g.tables_missing = pd_xstrdup("");
+    g.conflicts = 2;
+    g.conflicts_named = pd_xstrdup("visits: 2 rows the incident changed were changed again by "
+                                   "the application (conflicts: check by hand that the "
+                                   "incident's change is not still in them) (keys 35 1182)");
+    assert_true(training_grade_passed(&g));
+    text = training_grade_text(&g);
+    json = training_grade_json(&g);
+    assert_non_null(strstr(text, "  conflicts to check by hand  2\n"));
+    assert_non_null(strstr(text, "(keys 35 1182)\nPASS: "));
+    assert_non_null(strstr(json, "\"conflicts\":2,\"conflicts_named\":\"visits: 2 rows"));
+    free(text);
+    free(json);
+    training_grade_clear(&g);
+}
+
 /* Without a running traffic the hold returns at once and release cleans up. */
 static void
 test_hold_release(void **state)
@@ -163,14 +192,56 @@ test_hold_release(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+static volatile sig_atomic_t traffic_stop;
+
+static void
+on_alarm(int sig)
+{
+    (void)sig;
+    traffic_stop = 1;
+}
+
+/* A traffic that cannot reach production keeps running and says why in traffic.state. */
+static void
+test_traffic_state(void **state)
+{
+    char dir[] = "/tmp/pd-training-XXXXXX";
+    struct itimerval tv = {.it_value = {.tv_sec = 0, .tv_usec = 200000}};
+    struct sigaction sa;
+    struct pd_err err;
+    char *path, *log, *text = NULL;
+    size_t len = 0;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_alarm;
+    assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+    assert_int_equal(setitimer(ITIMER_REAL, &tv, NULL), 0);
+    pd_err_clear(&err);
+    assert_int_equal(training_traffic_run(dir, 3.0, &traffic_stop, &err), 0);
+    path = training_path(dir, "traffic.state");
+    log = training_path(dir, "traffic.log");
+    assert_int_equal(pd_read_file(&text, &len, path, 4096, &err), 0);
+    assert_int_equal(strncmp(text, "not writing since 20", 20), 0);
+    assert_non_null(strstr(text, "Z: disconnected: training: production's URL: "));
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(unlink(log), 0);
+    assert_int_equal(rmdir(dir), 0);
+    free(text);
+    free(path);
+    free(log);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fpset),         cmocka_unit_test(test_unknown_kind),
-        cmocka_unit_test(test_no_url),        cmocka_unit_test(test_no_truth),
-        cmocka_unit_test(test_grade_verdict), cmocka_unit_test(test_hold_release),
-        cmocka_unit_test(test_grade_backup),
+        cmocka_unit_test(test_fpset),           cmocka_unit_test(test_unknown_kind),
+        cmocka_unit_test(test_no_url),          cmocka_unit_test(test_no_truth),
+        cmocka_unit_test(test_grade_verdict),   cmocka_unit_test(test_hold_release),
+        cmocka_unit_test(test_grade_backup),    cmocka_unit_test(test_traffic_state),
+        cmocka_unit_test(test_grade_conflicts),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
