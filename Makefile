@@ -16,6 +16,8 @@ VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 BUILD     ?= build
 CC        ?= cc
+# build jobs for check, check-asan and check-valgrind (one per CPU)
+JOBS      ?= $(shell nproc 2>/dev/null || echo 1)
 
 # Libraries are looked up lazily (=, not :=) so `make deps` can install them
 # before a sub-make first needs the flags.
@@ -163,14 +165,14 @@ deps:
 # The two commands the README shows.
 check: deps
 	@$(MAKE) --no-print-directory layering
-	@$(MAKE) --no-print-directory test-bins
+	@$(MAKE) --no-print-directory -j$(JOBS) test-bins
 	@$(MAKE) --no-print-directory run-tests
 
 run-tests:
 	@BUILD=$(BUILD) tests/run.sh
 
 check-asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan \
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-asan \
 		OPT='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1' \
 		LDFLAGS='-fsanitize=address,undefined' test-bins
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -179,7 +181,7 @@ check-asan: deps
 # Memcheck (not part of check: 5 to 7 minutes): tests/valgrind.sh, with the
 # suppressions of tests/valgrind.supp (third-party one-time init only).
 check-valgrind: deps
-	@$(MAKE) --no-print-directory test-bins
+	@$(MAKE) --no-print-directory -j$(JOBS) test-bins
 	@BUILD=$(BUILD) tests/valgrind.sh
 
 # Benchmarks (not part of check): every executable bench/* in turn.

@@ -7,7 +7,8 @@
 #   tests/run.sh [GROUP] [PATTERN]
 #
 #   GROUP     all (the default: what `make check` runs), unit, integration,
-#             faults, tui or analysis (make analyze and tests/valgrind.sh)
+#             faults, tui or analysis (make analyze and tests/valgrind.sh,
+#             whose parts are items of their own: valgrind.sh:units, ...)
 #   PATTERN   runs only the scripts or binaries whose name contains it; it
 #             may be a glob: `tests/run.sh integration 'neon_*'`
 #
@@ -21,7 +22,7 @@
 #                                 number of CPUs; 1 runs them one by one)
 #   PGDRILL_TEST_TIMEOUT=SECONDS  the limit for every script and binary;
 #                                 without it 300 s each, 1500 s for
-#                                 valgrind.sh and fuzz_smoke.sh, 1800 s for
+#                                 valgrind.sh's parts and fuzz_smoke.sh, 1800 s for
 #                                 make analyze. A script still running at its
 #                                 limit is killed and counted as a failure.
 #
@@ -122,7 +123,7 @@ limit_for() { # NAME: its timeout in seconds
     fi
     case $1 in
     analyze) echo 1800 ;;
-    valgrind.sh | fuzz_smoke.sh) echo 1500 ;;
+    valgrind.sh* | fuzz_smoke.sh) echo 1500 ;;
     *) echo 300 ;;
     esac
 }
@@ -259,6 +260,8 @@ run_plan_item() {
     analysis)
         if [ "$path" = analyze ]; then
             run_item analyze "$TOP" "$mark" make --no-print-directory analyze
+        elif [[ $path == *:* ]]; then # a part of a script: SCRIPT:PART
+            run_item "$name" "$TOP" "$mark" "$TOP/${path%%:*}" "${path#*:}"
         else
             run_item "$name" "$TOP" "$mark" "$TOP/$path"
         fi
@@ -310,7 +313,10 @@ if [ "$GROUP" = analysis ] || { [ "$GROUP" = all ] && [ -z "${PGDRILL_NO_ANALYSI
     # ASan binaries, and `make check-asan` runs this script with BUILD=build-asan.
     if [ "$BUILD" = build ]; then
         selected analysis analyze && plan+=("analysis analyze")
-        selected analysis valgrind.sh && plan+=("analysis tests/valgrind.sh")
+        # valgrind.sh's parts run side by side, each an item of its own
+        for part in $(tests/valgrind.sh --parts); do
+            selected analysis "valgrind.sh:$part" && plan+=("analysis tests/valgrind.sh:$part")
+        done
     elif [ "$GROUP" = analysis ]; then
         echo "tests/run.sh: the analysis group needs BUILD=build (not $BUILD)" >&2
     fi
@@ -340,16 +346,18 @@ fi
 # first as far as known (the analysis, then the order of the plan), then the
 # fault matrix's table, which reads what the fault scripts wrote.
 serial=()
-pool=()
+first=()
+rest=()
 tail_items=()
 for i in "${!plan[@]}"; do
     case ${plan[$i]} in
     unit\ *) serial+=("$i") ;;
     "faults tests/faults/zz_table.sh") tail_items+=("$i") ;;
-    analysis\ *) pool=("$i" "${pool[@]}") ;;
-    *) pool+=("$i") ;;
+    analysis\ *) first+=("$i") ;;
+    *) rest+=("$i") ;;
     esac
 done
+pool=("${first[@]}" "${rest[@]}")
 
 if [ ${#serial[@]} -gt 0 ]; then
     echo "== unit tests"

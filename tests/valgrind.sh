@@ -17,6 +17,14 @@
 #      drill in tmux) run with PGDRILL_BIN pointing at a valgrind wrapper. A command passes when its exit status
 #      is the expected one and every valgrind report it left is clean.
 #
+#   tests/valgrind.sh [PART...]   runs only those parts (all without one):
+#     units     1.
+#     commands  2., the commands (backup included)
+#     cli validation tui-script secrets
+#               2., that test script with pgdrill under valgrind
+#   tests/valgrind.sh --parts     lists the parts, one a line
+# tests/run.sh runs the parts side by side, as separate items.
+#
 # Only leaks inside third-party libraries' one-time initialisation may be
 # suppressed, in tests/valgrind.supp. Prints one "ok - ..." / "not ok - ..."
 # line per binary or command and ends with "N passed, N failed". Logs of
@@ -28,6 +36,34 @@ BUILD=${BUILD:-build}
 BIN=$TOP/$BUILD/pgdrill
 SUPP=$TOP/tests/valgrind.supp
 t_start=$(date +%s)
+
+# The parts, in the order they run; the script parts are tests/DIR/NAME.sh.
+PARTS=(units commands cli validation tui-script secrets)
+script_of() { # PART: its test script under tests/, or nothing
+    case $1 in
+    cli | validation | secrets) echo "integration/$1" ;;
+    tui-script) echo "tui/$1" ;;
+    esac
+}
+if [ "${1:-}" = --parts ]; then
+    printf '%s\n' "${PARTS[@]}"
+    exit 0
+fi
+if [ $# -eq 0 ]; then
+    set -- "${PARTS[@]}"
+fi
+for p in "$@"; do
+    if ! printf '%s\n' "${PARTS[@]}" | grep -qxF -- "$p"; then
+        echo "tests/valgrind.sh: no part $p (the parts: ${PARTS[*]})" >&2
+        exit 2
+    fi
+done
+want() { # PART: is it in this run?
+    local p
+    for p in "${RUN_PARTS[@]}"; do [ "$p" = "$1" ] && return 0; done
+    return 1
+}
+RUN_PARTS=("$@")
 # ok, not_ok (tests/tap.sh); fresh_db, sql, db_url; s3_start
 # shellcheck source=tests/lib.sh
 . tests/lib.sh
@@ -117,12 +153,13 @@ eval "$svc"
 export PGDRILL_BIN=$BIN PGDRILL_BUILD=$TOP/$BUILD PGDRILL_TOP=$TOP PGDRILL_TEST_WORK=$WORK
 
 # ---- 1. unit tests ----------------------------------------------------------
-echo "== unit tests under valgrind"
+want units && echo "== unit tests under valgrind"
 for t in "$BUILD"/tests/unit/*_test; do
+    want units || break
     [ -x "$t" ] || continue
     name=$(basename "$t")
     t0=$(date +%s)
-    out=$(cd "$WORK" && "${VG[@]}" --log-file="$LOGS/unit-$name.%p.log" "$TOP/$t" 2>&1)
+    out=$(cd "$WORK" && PGDRILL_UNDER_VALGRIND=1 "${VG[@]}" --log-file="$LOGS/unit-$name.%p.log" "$TOP/$t" 2>&1)
     rc=$?
     cases=$(printf '%s\n' "$out" | grep -o '\[  PASSED  \] [0-9]*' | awk '{s+=$4} END {print s+0}')
     errs=$(vg_errors "unit-$name") || errs="valgrind left no log"
@@ -136,7 +173,7 @@ for t in "$BUILD"/tests/unit/*_test; do
 done
 
 # ---- 2. pgdrill itself ------------------------------------------------------
-echo "== pgdrill under valgrind"
+[ "${RUN_PARTS[*]}" = units ] || echo "== pgdrill under valgrind"
 # The wrapper scripts use as PGDRILL_BIN: each process writes its own log.
 WRAP=$WORK/pgdrill-vg
 cat >"$WRAP" <<EOF
@@ -174,43 +211,47 @@ mkdir -p "$HOMEDIR"
 export PGDRILL_HOME=$HOMEDIR
 unset DATABASE_URL SLACK_WEBHOOK_URL NEON_API_KEY
 
-vg_cmd "--version" 0 -- --version
-vg_cmd "lint runbooks/*.md" 0 -- lint "$TOP"/runbooks/*.md
-vg_cmd "lint of bad runbooks" 2 -- lint "$TOP"/tests/fixtures/runbooks/bad/*.md
-CLEAN=$(fresh_db valgrind_clean clean) || not_ok "fixture database valgrind_clean"
-BROKEN=$(fresh_db valgrind_broken broken) || not_ok "fixture database valgrind_broken"
-vg_cmd "run post-restore-validation (clean copy)" 0 "DATABASE_URL=$CLEAN" -- \
-    run post-restore-validation --yes --report-dir "$WORK/reports"
-vg_cmd "run post-restore-validation --json (broken copy)" 1 "DATABASE_URL=$BROKEN" -- \
-    run "$TOP/runbooks/post-restore-validation.md" --yes --json
-vg_cmd "check --url (clean copy)" 0 -- check --url "$CLEAN"
-vg_cmd "check against an unreachable database" 3 -- \
-    check --url 'postgresql://u:hunter2secret@127.0.0.1:1/none?connect_timeout=2'
-vg_cmd "report list" 0 -- report list
-id=$(basename "$(first_path "$HOMEDIR"/drills/*)")
-vg_cmd "report show $id" 0 -- report show "$id"
-vg_cmd "audit verify" 0 -- audit verify
+# run_commands: part 2's commands
+run_commands() {
+    vg_cmd "--version" 0 -- --version
+    vg_cmd "lint runbooks/*.md" 0 -- lint "$TOP"/runbooks/*.md
+    vg_cmd "lint of bad runbooks" 2 -- lint "$TOP"/tests/fixtures/runbooks/bad/*.md
+    CLEAN=$(fresh_db valgrind_clean clean) || not_ok "fixture database valgrind_clean"
+    BROKEN=$(fresh_db valgrind_broken broken) || not_ok "fixture database valgrind_broken"
+    vg_cmd "run post-restore-validation (clean copy)" 0 "DATABASE_URL=$CLEAN" -- \
+        run post-restore-validation --yes --report-dir "$WORK/reports"
+    vg_cmd "run post-restore-validation --json (broken copy)" 1 "DATABASE_URL=$BROKEN" -- \
+        run "$TOP/runbooks/post-restore-validation.md" --yes --json
+    vg_cmd "check --url (clean copy)" 0 -- check --url "$CLEAN"
+    vg_cmd "check against an unreachable database" 3 -- \
+        check --url 'postgresql://u:hunter2secret@127.0.0.1:1/none?connect_timeout=2'
+    vg_cmd "report list" 0 -- report list
+    id=$(basename "$(first_path "$HOMEDIR"/drills/*)")
+    vg_cmd "report show $id" 0 -- report show "$id"
+    vg_cmd "audit verify" 0 -- audit verify
 
-# backup needs s3rver behind the signature-checking proxy: node, npm, awscli
-if s3_start "$WORK/s3" testbucket 2>"$WORK/s3start.err"; then
-    S3_STARTED=1
-    if ! BIG=$(fresh_db valgrind_backup clean) ||
-        ! sql "$BIG" "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS body FROM generate_series(1, 60000) g" \
-            >/dev/null; then
-        not_ok "fixture database valgrind_backup"
-    fi
-    vg_cmd "backup (pg_dump -> gzip -> s3 multipart)" 0 "DATABASE_URL=$BIG" \
-        PGDRILL_BACKUP_URI=s3://testbucket -- backup --json
-    if [ -n "$(s3_aws s3 ls s3://testbucket/weekly/ 2>/dev/null)" ]; then
-        ok "backup: the object is in s3 (the valgrind run did its work)"
+    # backup needs s3rver behind the signature-checking proxy: node, npm, awscli
+    if s3_start "$WORK/s3" testbucket 2>"$WORK/s3start.err"; then
+        S3_STARTED=1
+        if ! BIG=$(fresh_db valgrind_backup clean) ||
+            ! sql "$BIG" "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS body FROM generate_series(1, 60000) g" \
+                >/dev/null; then
+            not_ok "fixture database valgrind_backup"
+        fi
+        vg_cmd "backup (pg_dump -> gzip -> s3 multipart)" 0 "DATABASE_URL=$BIG" \
+            PGDRILL_BACKUP_URI=s3://testbucket -- backup --json
+        if [ -n "$(s3_aws s3 ls s3://testbucket/weekly/ 2>/dev/null)" ]; then
+            ok "backup: the object is in s3 (the valgrind run did its work)"
+        else
+            not_ok "backup: the object is in s3 (the valgrind run did its work)"
+        fi
+        vg_cmd "backup with a failing pg_dump" 1 "DATABASE_URL=$(db_url valgrind_no_such_db)" \
+            PGDRILL_BACKUP_URI=s3://testbucket -- backup
     else
-        not_ok "backup: the object is in s3 (the valgrind run did its work)"
+        not_ok "s3rver for the backup run" "$(cat "$WORK/s3start.err")"
     fi
-    vg_cmd "backup with a failing pg_dump" 1 "DATABASE_URL=$(db_url valgrind_no_such_db)" \
-        PGDRILL_BACKUP_URI=s3://testbucket -- backup
-else
-    not_ok "s3rver for the backup run" "$(cat "$WORK/s3start.err")"
-fi
+}
+want commands && run_commands
 
 # Test scripts with pgdrill under valgrind: the command line (cli.sh), the
 # validation runbook on clean, broken and unreachable databases
@@ -220,7 +261,9 @@ fi
 # s3rver, headless and in the TUI (the Neon client, S3 restore, error
 # paths). The script's own assertions must pass, and every pgdrill process
 # it started must have a clean report.
-for s in integration/cli integration/validation tui/tui-script integration/secrets; do
+for part in "${RUN_PARTS[@]}"; do
+    s=$(script_of "$part")
+    [ -n "$s" ] || continue
     t0=$(date +%s)
     tag=script-${s#*/}
     out=$(VG_TAG=$tag PGDRILL_BIN=$WRAP "tests/$s.sh" 2>&1)
