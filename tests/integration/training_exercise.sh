@@ -45,7 +45,8 @@ Restore / Check production and the restore window[|]passed" \
 like "$stages" "Restore / Option A-in-place: restore production from its own history[|]passed" \
     "report.json: the restore the trainee chose ran there"
 like "$stages" "Restore / Clean up[|]passed
-Grade[|]passed" "report.json: then its clean-up, then the grade"
+Restore from S3[|]" "report.json: then its clean-up, then the scenarios not chosen"
+like "$stages" "Grade[|]passed" "report.json: and the grade"
 like "$(cat "$rep" 2>/dev/null)" "[|] Restore / Option A-in-place: restore production from its own history [|] passed" \
     "report.md: the restore's stages under the exercise's"
 set -- "$PGDRILL_HOME"/drills/*-pitr-restore
