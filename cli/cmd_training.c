@@ -167,7 +167,8 @@ cli_training_run(const struct cli_ctx *ctx, const char *dir, int argc, char **ar
         struct training_grade g;
         char *drills = pd_xasprintf("%s/drills", ctx->cfg.home), *s;
 
-        rc = training_grade_run(&g, dir, drills, &err);
+        // a step of a drill (training.md) grades the restore that drill ran
+        rc = training_grade_run(&g, dir, drills, getenv("PGDRILL_DRILL_DIR"), &err);
         free(drills);
         if (rc != 0)
             return cli_fail(&err);

@@ -346,6 +346,37 @@ drill_time(const char *drills, double t, const char *field)
     return best;
 }
 
+/*
+ * When the grade is a step of the drill that restored (training.md runs the
+ * restore as a sub-drill of the exercise), that drill has no report yet: the
+ * restore ended when its last journal record before this step was written,
+ * the last "at" of DRILL_DIR/journal.jsonl. 0 when there is none.
+ */
+static double
+running_drill_end(const char *drill_dir)
+{
+    char *path = pd_xasprintf("%s/journal.jsonl", drill_dir), *text = NULL, *line;
+    size_t len = 0;
+    struct pd_err err;
+    double at = 0;
+
+    if (pd_read_file(&text, &len, path, 64 << 20, &err) == 0) {
+        while (len > 0 && text[len - 1] == '\n')
+            text[--len] = '\0';
+        line = strrchr(text, '\n');
+        line = line != NULL ? line + 1 : text;
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "at");
+
+        if (!cJSON_IsString(f) || pd_time_parse_rfc3339(&at, f->valuestring, 0) != 0)
+            at = 0;
+        cJSON_Delete(j);
+    }
+    free(text);
+    free(path);
+    return at;
+}
+
 static void
 problem(struct pd_buf *b, const char *what, const char *table, size_t n, const char *keys)
 {
@@ -415,7 +446,7 @@ truth_free(struct truth *tr)
 
 int
 training_grade_run(struct training_grade *out, const char *dir, const char *drills,
-                   struct pd_err *err)
+                   const char *running, struct pd_err *err)
 {
     struct truth tr = {0};
     struct pg_conn *c = NULL;
@@ -447,6 +478,11 @@ training_grade_run(struct training_grade *out, const char *dir, const char *dril
         out->backup = pd_xstrdup(tr.backup);
         out->incident_at = tr.ended;
         out->restored_at = drill_time(drills, tr.ended, "finished_at");
+        if (out->restored_at == 0 && running != NULL && running[0] != '\0') {
+            double end = running_drill_end(running);
+
+            out->restored_at = end > tr.ended ? end : 0;
+        }
         out->problems = pd_xstrdup(pd_buf_str(&probs));
         out->tables_missing = pd_xstrdup(pd_buf_str(&miss));
         out->conflicts_named = pd_xstrdup(pd_buf_str(&confl));

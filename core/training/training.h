@@ -79,11 +79,14 @@ struct training_grade {
 
 /*
  * Grade production against DIR/truth; drills is $PGDRILL_HOME/drills (the
- * reports give the restore's end for the RTO). PD_EINPUT when no incident
- * was raised. out is filled on success (training_grade_clear).
+ * reports give the restore's end for the RTO). running, when not NULL, is
+ * the folder of the drill the grade runs in as a step: when no drill has
+ * finished since the incident, the restore ended at that drill's latest
+ * journal record (the exercise restored in a sub-drill). PD_EINPUT when no
+ * incident was raised. out is filled on success (training_grade_clear).
  */
 int training_grade_run(struct training_grade *out, const char *dir, const char *drills,
-                       struct pd_err *err);
+                       const char *running, struct pd_err *err);
 
 /* True when fully restored with no collateral. */
 bool training_grade_passed(const struct training_grade *g);

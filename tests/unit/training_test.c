@@ -73,7 +73,7 @@ test_no_truth(void **state)
 
     (void)state;
     pd_err_clear(&err);
-    assert_int_equal(training_grade_run(&g, "/nonexistent-training", "/nonexistent", &err),
+    assert_int_equal(training_grade_run(&g, "/nonexistent-training", "/nonexistent", NULL, &err),
                      PD_EINPUT);
     assert_string_equal(err.msg,
                         "grade: no incident to grade (raise one with: pgdrill sandbox incident)");
