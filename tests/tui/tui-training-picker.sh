@@ -9,13 +9,14 @@
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T_WORK/runbooks"
-cp "$FIXTURES/tui-basic.md" "$PGDRILL_TOP/runbooks/training.md" "$T_WORK/runbooks/"
+cp "$FIXTURES/tui-basic.md" "$PGDRILL_TOP"/runbooks/{training,pitr-restore,restore-from-s3,selective-recovery}.md \
+    "$T_WORK/runbooks/" # training.md runs the three as sub-drills
 envs=(PGDRILL_ENVIRONMENT=sandbox "PGDRILL_RUNBOOKS=$T_WORK/runbooks" LANG=C.UTF-8 LC_ALL=C.UTF-8)
 
 check "no sandbox here: sandbox status fails" \
     bash -c "! PGDRILL_HOME='$T_WORK/home' '$PGDRILL_BIN' sandbox status >/dev/null 2>&1"
 t_start 100 24 "${envs[@]}" -- tui
-check "the picker counts only the runbook it can open" t_wait "choose a runbook (1 found)"
+check "the picker counts only the runbook it can open" t_wait "choose a runbook (4 found)"
 t_screen >"$T_WORK/picker-down.txt"
 sed 's/^/# picker: /' "$T_WORK/picker-down.txt"
 check "the Training heading is listed" grep -qE "^ +Training +sandbox down *$" "$T_WORK/picker-down.txt"
@@ -37,7 +38,7 @@ t_keys Enter
 sleep 0.3
 check "Enter on the heading says why, in the status line" \
     bash -c "tmux -S '$T_SOCK' -f /dev/null capture-pane -p -t tui | tail -n 1 | grep -qF 'Not available: the sandbox is down'"
-check "and stays in the picker" t_wait "choose a runbook (1 found)"
+check "and stays in the picker" t_wait "choose a runbook (4 found)"
 t_keys q
 rc=$(t_wait_exit 15)
 check "q in the picker exits 0 (got $rc)" test "$rc" = 0

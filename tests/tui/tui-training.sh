@@ -123,10 +123,11 @@ t_tmux capture-pane -p -t tui:timeline >"$T_WORK/timeline.txt"
 check "pgdrill timeline --incident recommends a restore point" \
     grep -qE "Recommended: PITR" "$T_WORK/timeline.txt"
 
+check "the scenario is asked" t_input "Scenario: 1 point-in-time restore" ""
 check "the restore point is asked" t_input "Restore point: the last moment" "$TA"
-check "the scenario is asked" t_input "Scenario 1 option: B copies" A-in-place
-check "the table is asked" t_input "Option B: the table to copy back" ""
-check "the copy mode is asked" t_input "Option B: undo exactly" ""
+check "the option is asked" t_input "Scenario 1 option: B copies" A-in-place
+check "the table is asked" t_input "The table to copy back" ""
+check "the copy mode is asked" t_input "Option B and Scenario 3: undo exactly" ""
 check "the incident's end is asked" t_input "Option B, undo: a moment after" "$TA"
 # the last step prints the grade; the summary that follows keeps it on screen
 check "the grade screen comes" t_answer_until "Drill summary" 240
@@ -157,10 +158,11 @@ t_start 120 40 "PGDRILL_HOME=$PGDRILL_HOME" "PATH=$PATH" "PGDRILL_RUNBOOKS=$PGDR
 check "wrong: the picker again" t_wait_re "Training +sandbox up" 20
 t_keys G Enter
 check "wrong: a delete incident" t_input "The incident to raise" delete
+check "wrong: Scenario 1" t_input "Scenario: 1 point-in-time restore" 1
 check "wrong: the restore point" t_input "Restore point: the last moment" "$TA"
 check "wrong: option B" t_input "Scenario 1 option: B copies" B
-check "wrong: the visits table" t_input "Option B: the table to copy back" visits
-check "wrong: revert" t_input "Option B: undo exactly" revert
+check "wrong: the visits table" t_input "The table to copy back" visits
+check "wrong: revert" t_input "Option B and Scenario 3: undo exactly" revert
 check "wrong: the incident's end" t_input "Option B, undo: a moment after" "$TA"
 check "wrong: the grade fails the step" t_answer_until "Step failed" 240
 t_keys q
