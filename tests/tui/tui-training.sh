@@ -47,7 +47,10 @@ TA=$(now_ms)
 sleep 1
 
 # t_answer_until TEXT SECS: wait for TEXT, answering what comes meanwhile:
-# a plan is accepted, a confirmation gets the target it names.
+# a plan is accepted, a confirmation gets the target it names, a failed
+# step whose runbook says to retry it (production's first connection after
+# an in-place restore) is retried, as its policy says, and the restore's
+# closing note is left empty.
 t_answer_until() {
     local text=$1 secs=$2 i=0 scr target
     while [ "$i" -lt $((secs * 5)) ]; do
@@ -63,6 +66,14 @@ t_answer_until() {
         elif grep -qF "(nothing has changed yet)" <<<"$scr"; then
             diag "accepting the plan"
             t_keys Enter
+            sleep 1
+        elif grep -qF "Anything to record about this restore" <<<"$scr"; then
+            diag "leaving the restore's note empty"
+            t_keys Enter
+            sleep 1
+        elif grep -qF "The runbook's policy for this step: retry" <<<"$scr"; then
+            diag "retrying, as the step's policy says"
+            t_keys r
             sleep 1
         fi
         sleep 0.2
