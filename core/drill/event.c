@@ -366,7 +366,11 @@ add_report_attrs(cJSON *p, const struct runbook_step *sp)
         add_str(p, "report_json", v);
 }
 
-/* The names of the runbook's inputs: the header's, then the input steps'. */
+/*
+ * The names of the runbook's inputs: the header's, then the input steps'.
+ * A sub-drill's stages (scope set) are left out: their values are the
+ * child's, kept under its scope, not the trainee's choices here.
+ */
 static void
 add_inputs(cJSON *rec, const struct runbook *rb)
 {
@@ -375,7 +379,7 @@ add_inputs(cJSON *rec, const struct runbook *rb)
     for (size_t i = 0; i < rb->n_inputs; i++)
         cJSON_AddItemToArray(a, cJSON_CreateString(rb->inputs[i].name));
     for (size_t i = 0; i < rb->n_stages; i++)
-        for (size_t k = 0; k < rb->stages[i].n_steps; k++)
+        for (size_t k = 0; rb->stages[i].scope == NULL && k < rb->stages[i].n_steps; k++)
             if (rb->stages[i].steps[k].input != NULL)
                 cJSON_AddItemToArray(a, cJSON_CreateString(rb->stages[i].steps[k].input->name));
 }

@@ -88,26 +88,32 @@ engine_run_runbook(struct engine *e, struct engine_step_result *res, struct pd_e
     const struct runbook *child = e->step->child;
     const char *parent_scope = e->scope, *cur;
     char *body = NULL, *name = NULL, *value = NULL;
-    int line = -1, r, rc;
+    int line = -1, r, rc = 0;
     size_t n = 0;
 
     if (child == NULL)
         return PD_ERR_SET(err, PD_EBUG, "runbook: '%s' was not loaded",
                           runbook_step_attr(e->step, "name"));
-    rc = engine_expand(e, &body, e->step->body, false, err);
-    if (rc != 0)
-        return rc;
-    // from here on, the child's variables: its stages' scope is this step's stage id
-    e->scope = e->stage->id;
-    cur = body;
+    // the raw body is split first and each value expanded alone (in the parent's
+    // scope): a value can never add a line, and an error quotes the line as written
+    cur = e->step->body;
     while (rc == 0 && (r = runbook_assign_next(&cur, &line, &name, &value)) != 0) {
+        e->scope = parent_scope;
         if (r < 0)
             rc = PD_ERR_SET(err, PD_EINPUT, "runbook: bad line '%s' (expected NAME=VALUE)", name);
-        else
-            rc = give(e, child, name, value, err);
+        else if ((rc = engine_expand(e, &body, value, false, err)) == 0 &&
+                 strchr(body, '\n') != NULL)
+            rc = PD_ERR_SET(err, PD_EINPUT, "runbook %s: input %s: its value holds a line break",
+                            child->id, name);
+        // from here on, the child's variables: its stages' scope is this step's stage id
+        e->scope = e->stage->id;
+        if (rc == 0)
+            rc = give(e, child, name, body, err);
         PD_FREE(name);
         PD_FREE(value);
+        PD_FREE(body);
     }
+    e->scope = e->stage->id;
     for (size_t i = 0; rc == 0 && i < child->n_inputs; i++)
         if (engine_opt_var(e, child->inputs[i].name) == NULL)
             rc = give_missing(e, child, &child->inputs[i], err);

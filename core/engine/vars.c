@@ -107,7 +107,7 @@ exported_var(const struct engine *e, const char **scope, const char **name)
 const char *
 engine_lookup_in(const struct engine *e, const char *scope, const char *name)
 {
-    const char *v;
+    const char *v, *asked = name;
     const struct runbook_input *in;
 
     // a loop, not recursion: each export leads one sub-drill down
@@ -126,7 +126,9 @@ engine_lookup_in(const struct engine *e, const char *scope, const char *name)
         if (!exported_var(e, &scope, &name))
             break;
     }
-    if (is_upper_name(name))
+    // the environment answers only for the name asked, not for a child's variable
+    // an export led to (an unset PREFIX_PGHOST is unset, not the operator's $PGHOST)
+    if (name == asked && is_upper_name(name))
         return getenv(name);
     return NULL;
 }
@@ -233,7 +235,7 @@ input_names(struct pd_buf *b, const struct runbook *rb, const char *name, const 
     for (size_t i = 0; i < rb->n_inputs; i++)
         consider_name(b, rb->inputs[i].name, name, best, &best_d);
     for (size_t i = 0; i < rb->n_stages; i++)
-        for (size_t j = 0; j < rb->stages[i].n_steps; j++)
+        for (size_t j = 0; rb->stages[i].scope == NULL && j < rb->stages[i].n_steps; j++)
             if (step_answer_name(&rb->stages[i].steps[j])[0] != '\0')
                 consider_name(b, step_answer_name(&rb->stages[i].steps[j]), name, best, &best_d);
     // a suggestion only when it is close: at most 2 edits or a third of the name
@@ -252,8 +254,10 @@ engine_check_vars(const struct runbook *rb, const char *const *vars, size_t n_va
         const char *best = NULL;
         struct pd_buf b;
 
+        // a sub-drill's steps (scope set) read their own variables, never --var
         for (size_t i = 0; !known && i < rb->n_stages; i++)
-            for (size_t j = 0; !known && j < rb->stages[i].n_steps; j++)
+            for (size_t j = 0; !known && rb->stages[i].scope == NULL && j < rb->stages[i].n_steps;
+                 j++)
                 known = strcmp(step_answer_name(&rb->stages[i].steps[j]), name) == 0;
         if (known) {
             free(name);

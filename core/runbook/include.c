@@ -91,8 +91,9 @@ child_takes(const struct runbook *rb, const char *name)
 {
     if (runbook_find_input(rb, name) != NULL)
         return true;
+    // its own stages only: a grandchild's, spliced in already, read their own scope
     for (size_t i = 0; i < rb->n_stages; i++)
-        for (size_t j = 0; j < rb->stages[i].n_steps; j++)
+        for (size_t j = 0; rb->stages[i].scope == NULL && j < rb->stages[i].n_steps; j++)
             if (rb->stages[i].steps[j].input != NULL &&
                 strcmp(rb->stages[i].steps[j].input->name, name) == 0)
                 return true;

@@ -36,14 +36,18 @@ s3_note_object(const char *bucket, const char *key, const char *sse)
         object_observer(bucket, key, sse, object_observer_payload);
 }
 
+// set by core/audit as a log opens and closes, read by any upload thread: under own_lock
+static pthread_mutex_t own_lock = PTHREAD_MUTEX_INITIALIZER;
 static s3_own_request_fn *own_auditor;
 static void *own_auditor_payload;
 
 void
 s3_set_own_request_auditor(s3_own_request_fn *fn, void *payload)
 {
+    pthread_mutex_lock(&own_lock);
     own_auditor = fn;
     own_auditor_payload = payload;
+    pthread_mutex_unlock(&own_lock);
 }
 
 int
@@ -55,8 +59,14 @@ s3_audit_own(const struct s3_req *rq, const char *purpose, int rc, const struct 
     const char *outcome = NULL;
     char *target;
     int arc;
+    s3_own_request_fn *fn;
+    void *payload;
 
-    if (own_auditor == NULL)
+    pthread_mutex_lock(&own_lock);
+    fn = own_auditor;
+    payload = own_auditor_payload;
+    pthread_mutex_unlock(&own_lock);
+    if (fn == NULL)
         return rc;
     if (rc != 0) {
         outcome = err->msg;
@@ -65,7 +75,7 @@ s3_audit_own(const struct s3_req *rq, const char *purpose, int rc, const struct 
         outcome = status;
     }
     target = s3_object_name(rq);
-    arc = own_auditor(rq->method, target, purpose, outcome, own_auditor_payload, &aerr);
+    arc = fn(rq->method, target, purpose, outcome, payload, &aerr);
     free(target);
     if (arc != 0 && rc == 0) {
         *err = aerr;

@@ -17,6 +17,10 @@ cp "$PGDRILL_TOP/tests/fixtures/runbooks/subdrill/parent.md" \
 out=$("$PGDRILL_BIN" run "$W/parent.md" --var work="$W" --plan 2>&1)
 like "$out" "runbook child, its stages below as restore/" "the plan shows the runbook step"
 like "$out" "Restore / Slow step" "and the child's stages under it"
+# the training exercise's --var reaches only its own inputs, not a sub-drill's
+out=$("$PGDRILL_BIN" run "$PGDRILL_TOP/runbooks/training.md" --var backup_key=x --plan 2>&1)
+like "$out" "--var backup_key: runbook training has no input 'backup_key'" \
+    "a --var naming a sub-drill's input is refused, not silently dropped"
 
 "$PGDRILL_BIN" run "$W/parent.md" --var work="$W" --yes >"$W/run1.out" 2>&1 &
 pid=$!
