@@ -37,18 +37,22 @@ fi
 ls -d /dev/shm/pgdrill-bench-s3.* >"$W/shm.before" 2>/dev/null
 BENCH_DIR=$W "$TOP/bench/backup" 10 >"$W/backup.out" 2>"$W/backup.err"
 rc=$?
-row() { # LABEL: "wall ratio rss" of that table row
-    awk -v l="$1" 'index($0, l) == 1 { n = NF; print $(n - 3), $(n - 2), $(n - 1) }' "$W/backup.out"
+row() { # LABEL: "wall ratio rss cpu" of that table row (its last six columns:
+    # wall, ratio, RSS, S3 stack CPU, all CPU, CPU per core)
+    awk -v l="$1" 'index($0, l) == 1 { n = NF; print $(n - 5), $(n - 4), $(n - 3), $(n - 1) }' \
+        "$W/backup.out"
 }
 bad=
 for label in "pgdrill backup" "seed: pg_dump > f" "pg_dump | gzip | aws" "pg_dump | pigz -p2 | aws" \
     "pg_dump | pigz -p2 > /dev/null" "pg_dump > /dev/null"; do
-    read -r wall ratio rss <<<"$(row "$label")"
-    if ! positive "${wall:-0}" || ! positive "${ratio:-0}" || ! positive "${rss:-0}"; then
-        bad="$bad [$label: '${wall:-}' '${ratio:-}' '${rss:-}']"
+    read -r wall ratio rss cpu <<<"$(row "$label")"
+    if ! positive "${wall:-0}" || ! positive "${ratio:-0}" || ! positive "${rss:-0}" ||
+        ! positive "${cpu:-0}"; then
+        bad="$bad [$label: '${wall:-}' '${ratio:-}' '${rss:-}' '${cpu:-}']"
     fi
 done
 if [ "$rc" -eq 0 ] && [ -z "$bad" ] && grep -q '^pgdrill phases: dump+gzip+parts [0-9.]* s' "$W/backup.out" &&
+    grep -q '^CPU floor on [0-9]* cores: pgdrill [0-9.]* s' "$W/backup.out" &&
     grep -q '^targets: pgdrill/seed <= 0.50 ([0-9.]*), pgdrill/pigz <= 0.65 ([0-9.]*), pgdrill/dump <= 1.40 ([0-9.]*), size <= gzip -6 ([0-9.]*)' "$W/backup.out"; then
     ok "bench/backup runs: every line timed, phases and targets printed"
 else

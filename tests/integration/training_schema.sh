@@ -2,8 +2,9 @@
 # Training, drop-table and bad-migration with Scenario 1 option A-in-place
 # (production restored from its own history), the traffic running: the
 # application is down after each incident (every request authenticates a
-# user), the grade names the table or column not back, and after the
-# restore it grades 100 % with no collateral; the traffic reconnects by
+# user), the grade names the table or column not back, option B (one
+# table's rows) is graded wrong with it still named, and after the
+# A-in-place restore it grades 100 % with no collateral; the traffic reconnects by
 # itself and logs it. While it cannot write, `sandbox status` and its log
 # say why; after the restore the status shows it running and writing.
 set -u
@@ -20,6 +21,12 @@ for kind in drop-table bad-migration; do
     why='relation "users" does not exist'
     [ "$kind" = bad-migration ] && why='column "role" does not exist'
     training_traffic_stalled "$kind" "$why"
+    # wrong: option B copies one table's rows; it cannot bring back a table or a column
+    training_restore --var "target_time=$TA" --var outcome_option=B --var table=users \
+        --var copy_mode=missing
+    training_grade
+    is "$GRADE_RC" 1 "$kind: option B instead of A-in-place: the grade fails"
+    like "$(grade_field not_back)" "users" "$kind:   and still names what is not back"
     training_restore --var "target_time=$TA" --var outcome_option=A-in-place
     is "$TR_RC" 0 "$kind: pitr-restore option A-in-place passes"
     training_traffic_running "$kind: after A-in-place"
