@@ -313,6 +313,22 @@ engine_obtain_input(struct engine *e, struct engine_prompt *p, const char *patte
     return rc;
 }
 
+struct engine_prompt
+engine_input_prompt(const struct runbook_input *in)
+{
+    struct engine_prompt p = {
+        .action = STEP_INPUT,
+        .name = in->name,
+        .question = in->prompt ? in->prompt : in->name,
+        .type = in->type,
+        .choices = (const char *const *)in->choices,
+        .n_choices = in->n_choices,
+        .default_value = in->default_value,
+    };
+
+    return p;
+}
+
 /* Header inputs not yet known, before the first stage. */
 static int
 ask_header_inputs(struct engine *e, struct pd_err *err)
@@ -321,15 +337,7 @@ ask_header_inputs(struct engine *e, struct pd_err *err)
 
     for (size_t i = 0; i < e->rb->n_inputs; i++) {
         const struct runbook_input *in = &e->rb->inputs[i];
-        struct engine_prompt p = {
-            .action = STEP_INPUT,
-            .name = in->name,
-            .question = in->prompt ? in->prompt : in->name,
-            .type = in->type,
-            .choices = (const char *const *)in->choices,
-            .n_choices = in->n_choices,
-            .default_value = in->default_value,
-        };
+        struct engine_prompt p = engine_input_prompt(in);
         char *value = NULL;
 
         if (var_known(e, in->name))

@@ -151,6 +151,8 @@ int engine_run_transfer(struct engine *e, struct engine_step_result *res, struct
 
 /* engine.c */
 
+/* The prompt that asks for a header input (its question, type, choices, default). */
+struct engine_prompt engine_input_prompt(const struct runbook_input *in);
 /* Ask the operator through prompt_needed, counting the time as human. */
 int engine_ask(struct engine *e, const struct engine_prompt *p, char **out, struct pd_err *err);
 /*

@@ -56,20 +56,12 @@ static int
 give_missing(struct engine *e, const struct runbook *child, const struct runbook_input *in,
              struct pd_err *err)
 {
-    struct engine_prompt p = {
-        .stage = e->stage,
-        .step = e->step,
-        .action = STEP_INPUT,
-        .name = in->name,
-        .question = in->prompt ? in->prompt : in->name,
-        .type = in->type,
-        .choices = (const char *const *)in->choices,
-        .n_choices = in->n_choices,
-        .default_value = in->default_value,
-    };
+    struct engine_prompt p = engine_input_prompt(in);
     char *value = NULL;
     int rc;
 
+    p.stage = e->stage;
+    p.step = e->step;
     if (in->required && in->default_value == NULL && e->ev.prompt_needed == NULL)
         return PD_ERR_SET(err, PD_EINPUT,
                           "runbook %s: input '%s' needs a value: add a line %s=VALUE to the "
