@@ -228,6 +228,23 @@ out:
     return rc;
 }
 
+/* A record's version, checked, and its "at" (borrowed from rec). */
+static int
+record_at(const char **at, const cJSON *rec, const char *where, struct pd_err *err)
+{
+    int rc, v = 0;
+
+    *at = NULL;
+    if ((rc = drill_json_int(&v, rec, "v", 0, where, err)) != 0 ||
+        (rc = drill_json_str(at, rec, "at", where, err)) != 0)
+        return rc;
+    if (v != DRILL_JOURNAL_VERSION)
+        return PD_ERR_SET(err, PD_EIO, "%s: unsupported record version %d", where, v);
+    if (*at == NULL)
+        return PD_ERR_SET(err, PD_EIO, "%s: record without 'at'", where);
+    return 0;
+}
+
 /* Replay path into d (sized by its begin record). */
 static int
 replay(struct drill *d, const char *path, off_t *good, struct pd_err *err)
@@ -245,22 +262,10 @@ replay(struct drill *d, const char *path, off_t *good, struct pd_err *err)
         cJSON *rec = cJSON_ParseWithLength(line, len);
         struct drill_event ev;
         const char *at = NULL;
-        int v = 0;
 
         snprintf(where, sizeof(where), "journal %s:%zu", path, lineno);
-        if ((rc = drill_json_int(&v, rec, "v", 0, where, err)) != 0 ||
-            (rc = drill_json_str(&at, rec, "at", where, err)) != 0) {
+        if ((rc = record_at(&at, rec, where, err)) != 0) {
             cJSON_Delete(rec);
-            goto out;
-        }
-        if (v != DRILL_JOURNAL_VERSION) {
-            cJSON_Delete(rec);
-            rc = PD_ERR_SET(err, PD_EIO, "%s: unsupported record version %d", where, v);
-            goto out;
-        }
-        if (at == NULL) {
-            cJSON_Delete(rec);
-            rc = PD_ERR_SET(err, PD_EIO, "%s: record without 'at'", where);
             goto out;
         }
         if (first) {
@@ -516,6 +521,51 @@ drill_journal_sha256(const struct drill *d, char out[65], struct pd_err *err)
     char *path = journal_file(d);
     int rc = pd_sha256_file(out, path, err);
 
+    free(path);
+    return rc;
+}
+
+int
+drill_journal_last_at(double *out, const char *dir, struct pd_err *err)
+{
+    char *path = pd_xasprintf("%s/journal.jsonl", dir), *last = NULL;
+    char where[PD_ERR_MSG_MAX / 2];
+    struct journal_reader *r = NULL;
+    const char *line, *at;
+    size_t len, lineno, last_no = 0, cap = 0;
+    cJSON *rec = NULL;
+    int rc, got;
+
+    *out = 0;
+    if ((rc = journal_reader_open(&r, path, err)) != 0)
+        goto out;
+    // the reader checks every line and skips a torn tail: keep the last good one
+    while ((got = journal_reader_next(r, &line, &len, &lineno, err)) == 1) {
+        if (last == NULL || len + 1 > cap) {
+            cap = len + 1;
+            last = pd_xrealloc(last, cap);
+        }
+        memcpy(last, line, len + 1);
+        last_no = lineno;
+    }
+    if (got < 0) {
+        rc = got;
+        goto out;
+    }
+    if (last_no == 0) {
+        rc = PD_ERR_SET(err, PD_EIO, "journal %s: no records", path);
+        goto out;
+    }
+    snprintf(where, sizeof(where), "journal %s:%zu", path, last_no);
+    rec = cJSON_Parse(last);
+    if ((rc = record_at(&at, rec, where, err)) == 0 && pd_time_parse_rfc3339(out, at, 0) != 0)
+        rc = PD_ERR_SET(err, PD_EIO, "%s: 'at' is not an RFC 3339 time", where);
+out:
+    if (rc != 0)
+        *out = 0;
+    cJSON_Delete(rec);
+    journal_reader_free(r);
+    free(last);
     free(path);
     return rc;
 }

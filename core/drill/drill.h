@@ -263,6 +263,17 @@ const char *drill_var(const struct drill *d, const char *name);
 /* sha256 of the journal file as it is on disk now (64 hex digits + NUL). */
 int drill_journal_sha256(const struct drill *d, char out[65], struct pd_err *err);
 
+/*
+ * The wall time (epoch seconds) of the last record of the journal in dir, a
+ * drill's folder, read without the lock: the drill may be running (the one a
+ * step runs in, PGDRILL_DRILL_DIR). A partial last line is skipped as in
+ * drill_open (the record before it counts). PD_ENOENT "journal PATH: open:
+ * ..." when there is no journal; PD_EIO "journal PATH: no records" when it
+ * holds no complete record, or naming the line when a record is corrupt or
+ * its "at" is not a time.
+ */
+int drill_journal_last_at(double *out, const char *dir, struct pd_err *err);
+
 void drill_free(struct drill *d);
 
 const char *step_status_name(enum step_status st);

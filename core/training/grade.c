@@ -22,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "drill/drill.h"
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_file.h"
@@ -346,37 +347,6 @@ drill_time(const char *drills, double t, const char *field)
     return best;
 }
 
-/*
- * When the grade is a step of the drill that restored (training.md runs the
- * restore as a sub-drill of the exercise), that drill has no report yet: the
- * restore ended when its last journal record before this step was written,
- * the last "at" of DRILL_DIR/journal.jsonl. 0 when there is none.
- */
-static double
-running_drill_end(const char *drill_dir)
-{
-    char *path = pd_xasprintf("%s/journal.jsonl", drill_dir), *text = NULL, *line;
-    size_t len = 0;
-    struct pd_err err;
-    double at = 0;
-
-    if (pd_read_file(&text, &len, path, 64 << 20, &err) == 0) {
-        while (len > 0 && text[len - 1] == '\n')
-            text[--len] = '\0';
-        line = strrchr(text, '\n');
-        line = line != NULL ? line + 1 : text;
-        cJSON *j = cJSON_Parse(line);
-        const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "at");
-
-        if (!cJSON_IsString(f) || pd_time_parse_rfc3339(&at, f->valuestring, 0) != 0)
-            at = 0;
-        cJSON_Delete(j);
-    }
-    free(text);
-    free(path);
-    return at;
-}
-
 static void
 problem(struct pd_buf *b, const char *what, const char *table, size_t n, const char *keys)
 {
@@ -452,6 +422,8 @@ training_grade_run(struct training_grade *out, const char *dir, const char *dril
     struct pg_conn *c = NULL;
     struct pd_buf probs, miss, confl;
     struct window w;
+    struct pd_err e2;
+    double run_end = 0;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -466,6 +438,10 @@ training_grade_run(struct training_grade *out, const char *dir, const char *dril
         training_hold(dir);
         traffic_load(&tr, dir);
     }
+    // the grade as a step of the drill that restored (training.md's sub-drill): that drill
+    // has no report yet, and the restore ended at its journal's last record
+    if (running != NULL && running[0] != '\0' && drill_journal_last_at(&run_end, running, &e2) != 0)
+        run_end = 0;
     w.started = tr.started;
     w.restored = drill_time(drills, tr.started, "started_at");
     if (w.restored == 0)
@@ -478,11 +454,8 @@ training_grade_run(struct training_grade *out, const char *dir, const char *dril
         out->backup = pd_xstrdup(tr.backup);
         out->incident_at = tr.ended;
         out->restored_at = drill_time(drills, tr.ended, "finished_at");
-        if (out->restored_at == 0 && running != NULL && running[0] != '\0') {
-            double end = running_drill_end(running);
-
-            out->restored_at = end > tr.ended ? end : 0;
-        }
+        if (out->restored_at == 0 && run_end > tr.ended)
+            out->restored_at = run_end;
         out->problems = pd_xstrdup(pd_buf_str(&probs));
         out->tables_missing = pd_xstrdup(pd_buf_str(&miss));
         out->conflicts_named = pd_xstrdup(pd_buf_str(&confl));

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1269,6 +1270,93 @@ test_journal_sha256(void **state)
     free(jpath);
 }
 
+static double
+at_of(const char *rfc3339)
+{
+    double t = 0;
+
+    assert_int_equal(pd_time_parse_rfc3339(&t, rfc3339, 1), 0);
+    return t;
+}
+
+/* drill_journal_last_at: the last complete record's time, read while the drill runs. */
+static void
+test_journal_last_at(void **state)
+{
+    static const char *const tails[] = {
+        "{\"v\":1,\"at\":\"2099-01-01T00:00:00.000Z\",\"ev\":\"note\",\"stage\":0}",
+        "{\"v\":1,\"at\":\"2099-01-01T00:00:00.000Z\",\"ev\":\"no",
+        "{\"v\":1,\"at\"\n",
+    };
+
+    static const struct {
+        const char *text; /* the whole journal */
+        int kind;
+        const char *msg; /* after "journal PATH" */
+    } bad[] = {
+        {"", PD_EIO, ": no records"},
+        {"{\"v\":1,\"at\":\"2099-01-01T00:00:00.000Z\",\"ev\":\"begin\"", PD_EIO, ": no records"},
+        {"{\"v\":1,\"at\":\"x\",\"ev\":\"begin\"}\n{\"v\":1,\"at\":\"soon\",\"ev\":\"resume\"}\n",
+         PD_EIO, ":2: 'at' is not an RFC 3339 time"},
+        {"{\"v\":1,\"at\":\"x\",\"ev\":\"begin\"}\n{\"v\":1,\"ev\":\"resume\"}\n", PD_EIO,
+         ":2: record without 'at'"},
+        {"{\"v\":2,\"at\":\"2026-11-26T04:00:00.000Z\",\"ev\":\"resume\"}\n", PD_EIO,
+         ":1: unsupported record version 2"},
+        {"{\"v\":1}\nnot json\n{\"v\":1}\n", PD_EIO, ":2: corrupt record (not a JSON object)"},
+    };
+    struct fx *fx = *state;
+    struct drill *live = begin(fx);
+    char *jpath = journal_of(live), *dir = pd_xstrdup(live->dir), *want;
+    struct pd_err err = {0};
+    double t = -1, t0;
+    const struct timespec ms20 = {0, 20L * 1000 * 1000};
+
+    // the drill still runs (locked): its begin record, then its latest
+    assert_int_equal(drill_journal_last_at(&t, dir, &err), 0);
+    t0 = at_of(live->started_at);
+    assert_true(t == t0);
+    (void)nanosleep(&ms20, NULL);
+    rec(live, EV(.type = DRILL_EV_STAGE_START, .stage = 0));
+    rec(live, EV(.type = DRILL_EV_NOTE, .stage = 0, .text = "last"));
+    assert_int_equal(drill_journal_last_at(&t, dir, &err), 0);
+    assert_true(t == at_of(live->notes[0].at));
+    assert_true(t > t0);
+    drill_free(live);
+
+    // a torn last line (a crash mid-append) is skipped: the record before it counts
+    for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+        char *text = read_file(jpath, NULL);
+
+        write_file(jpath, tails[i], "a");
+        t = -1;
+        assert_int_equal(drill_journal_last_at(&t, dir, &err), 0);
+        assert_true(t > t0);
+        assert_true(t < at_of("2099-01-01T00:00:00.000Z"));
+        write_file(jpath, text, "w");
+        free(text);
+    }
+
+    // no journal, then journals without a usable last record
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        write_file(jpath, bad[i].text, "w");
+        t = -1;
+        assert_int_equal(drill_journal_last_at(&t, dir, &err), bad[i].kind);
+        assert_true(t == 0);
+        want = pd_xasprintf("journal %s%s", jpath, bad[i].msg);
+        assert_string_equal(err.msg, want);
+        free(want);
+    }
+    assert_int_equal(unlink(jpath), 0);
+    t = -1;
+    assert_int_equal(drill_journal_last_at(&t, dir, &err), PD_ENOENT);
+    assert_true(t == 0);
+    want = pd_xasprintf("journal %s: open: No such file or directory", jpath);
+    assert_string_equal(err.msg, want);
+    free(want);
+    free(jpath);
+    free(dir);
+}
+
 static void
 test_names_and_time(void **state)
 {
@@ -1354,6 +1442,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_and_find_unfinished, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_sha256, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_last_at, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names_and_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_reader, setup, teardown),
     };
