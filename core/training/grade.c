@@ -234,7 +234,8 @@ verdict_add(struct verdict *v, int cat, long long id)
 /* The times that bound a judgement: the incident's start, the restore's. */
 struct window {
     double started;  /* the incident began */
-    double restored; /* the latest drill after it began (none: never) */
+    double restored; /* the latest drill begun after it; else the end of the restore in the
+                        drill the grade runs in (a sub-drill's); none: never */
 };
 
 /* Judge one key (see the top of this file). */
@@ -444,6 +445,8 @@ training_grade_run(struct training_grade *out, const char *dir, const char *dril
         run_end = 0;
     w.started = tr.started;
     w.restored = drill_time(drills, tr.started, "started_at");
+    if (w.restored == 0 && run_end > tr.started)
+        w.restored = run_end;
     if (w.restored == 0)
         w.restored = 1e300; // no restore yet
     for (size_t i = 0; rc == 0 && i < tr.n; i++)
@@ -456,6 +459,7 @@ training_grade_run(struct training_grade *out, const char *dir, const char *dril
         out->restored_at = drill_time(drills, tr.ended, "finished_at");
         if (out->restored_at == 0 && run_end > tr.ended)
             out->restored_at = run_end;
+        out->conflicts_until = w.restored < 1e300 ? w.restored : 0;
         out->problems = pd_xstrdup(pd_buf_str(&probs));
         out->tables_missing = pd_xstrdup(pd_buf_str(&miss));
         out->conflicts_named = pd_xstrdup(pd_buf_str(&confl));
@@ -551,6 +555,10 @@ training_grade_json(const struct training_grade *g)
         cJSON_AddStringToObject(o, "backup", g->backup);
     cJSON_AddNumberToObject(o, "conflicts", (double)g->conflicts);
     cJSON_AddStringToObject(o, "conflicts_named", g->conflicts_named ? g->conflicts_named : "");
+    if (g->conflicts_until > 0)
+        cJSON_AddNumberToObject(o, "conflicts_until_s", ms(g->conflicts_until - g->incident_at));
+    else
+        cJSON_AddNullToObject(o, "conflicts_until_s");
     s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

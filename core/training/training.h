@@ -71,6 +71,9 @@ struct training_grade {
     size_t rpo_rows;          /* the application's changes before the incident, lost */
     double rpo_s;             /* incident minus the oldest of those, 0 when none */
     size_t conflicts;         /* rows the incident changed and the application changed since */
+    double conflicts_until;   /* a change by the application after it counts as no conflict:
+                                 the latest restore's start (its end when it ran inside the
+                                 drill the grade runs in); 0 when no restore closes it */
     char *problems;           /* "; "-joined lines naming what is wrong (keys), or "" */
     char *conflicts_named;    /* lines naming the conflicts (keys), "" or NULL when none */
     char *tables_missing;     /* space-joined "table" or "table.column" not back, or "" */
@@ -81,8 +84,9 @@ struct training_grade {
  * Grade production against DIR/truth; drills is $PGDRILL_HOME/drills (the
  * reports give the restore's end for the RTO). running, when not NULL, is
  * the folder of the drill the grade runs in as a step: when no drill has
- * finished since the incident, the restore ended at that drill's latest
- * journal record (the exercise restored in a sub-drill). PD_EINPUT when no
+ * finished (or, for the conflicts, begun) since the incident, the restore
+ * ended at that drill's latest journal record (the exercise restored in a
+ * sub-drill). PD_EINPUT when no
  * incident was raised. out is filled on success (training_grade_clear).
  */
 int training_grade_run(struct training_grade *out, const char *dir, const char *drills,

@@ -8,7 +8,8 @@
 # passes only on a passing grade, its journal holds the ticket and the
 # grade (as the steps' output), its report the ticket, the choices and the
 # grade (report=, report-json=), and `pgdrill report list` lists it with its
-# grade. Then a wrong restore in the exercise:
+# grade, whose window for conflicts closes at the end of the restore in the
+# sub-drill (conflicts_until_s = rto_s). Then a wrong restore in the exercise:
 # a delete incident undone with copy_mode=revert from a restore point
 # before the exercise puts back the rows the application kept editing
 # after the incident too: the grade names that collateral, the exercise
@@ -62,6 +63,8 @@ is "$(json_eval "$rj" '[s["title"] for s in d["sections"]]')" '["Ticket", "Grade
 is "$(json_eval "$rj" '[d["training"][k] for k in ("kind", "passed", "missing", "wrong", "collateral", "not_back")]')" \
     '["drop-table", true, 0, 0, 0, ""]' "report.json: the grade's figures as 'training'"
 like "$(json_eval "$rj" 'd["training"]["rto_s"]')" '^[0-9.]+$' "report.json: training.rto_s measured"
+is "$(json_eval "$rj" 'd["training"]["conflicts_until_s"]')" "$(json_eval "$rj" 'd["training"]["rto_s"]')" \
+    "report.json: the conflicts' window closes at the restore's end (conflicts_until_s = rto_s)"
 is "$(json_eval "$rj" '{c["name"]: c["value"] for c in d["choices"]}["outcome_option"]')" A-in-place \
     "report.json: choices[] holds outcome_option"
 like "$("$PGDRILL_BIN" report list 2>&1)" "$id +training .* passed .* 100 %" \
@@ -84,6 +87,10 @@ id2=$(sed -n 's/^drill \([0-9]\{8\}-[0-9]\{6\}-training\): .*/\1/p' "$C/out" | t
 check "it wrote its report ($id2)" [ -n "$id2" ] && [ -f "$PGDRILL_HOME/drills/$id2/report.json" ]
 is "$(json_eval "$PGDRILL_HOME/drills/$id2/report.json" 'd["training"]["passed"]')" false \
     "report.json of the failed exercise: training.passed false"
+rj2=$PGDRILL_HOME/drills/$id2/report.json
+like "$(json_eval "$rj2" 'd["training"]["rto_s"]')" '^[0-9.]+$' "report.json of the failed exercise: its RTO"
+is "$(json_eval "$rj2" 'd["training"]["conflicts_until_s"]')" "$(json_eval "$rj2" 'd["training"]["rto_s"]')" \
+    "report.json of the failed exercise: the conflicts' window closes at the restore's end too"
 like "$(cat "$PGDRILL_HOME/drills/$id2/report.md")" $'## Grade\n\n```text\n[^`]*FAIL: the restore is not complete' \
     "report.md of the failed exercise: the failing grade"
 "$PGDRILL_BIN" report list >"$C/list" 2>&1

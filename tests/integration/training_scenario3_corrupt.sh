@@ -7,7 +7,8 @@
 # copy_mode=undo grades 100 % with no collateral, and the application is
 # still writing; the rows the application edited while they held the
 # incident's 0,0 (undo's conflicts, left alone) are named by the grade for
-# the trainee to check, and do hold 0,0 still. Then a second corrupt incident, restored wrong: revert,
+# the trainee to check, and do hold 0,0 still; the window for those closes
+# when the restore's drill began (conflicts_until_s). Then a second corrupt incident, restored wrong: revert,
 # on a table the application kept editing, puts the application's later
 # edits back too; the grade fails and names those rows (collateral), each
 # one a row the application wrote after the incident.
@@ -28,6 +29,11 @@ is "$TR_RC" 0 "Scenario 3 undo of visits (scope table) passes"
 training_grade
 grade_passes "Scenario 3 undo after corrupt"
 grade_conflicts_checked "Scenario 3 undo after corrupt" visits "check_in_lat = 0 AND check_in_lon = 0"
+# a restore run as its own drill closes the conflicts' window when it began,
+# before its end (inside the exercise it closes at the end: training_exercise.sh)
+until_s=$(grade_field conflicts_until_s)
+check "Scenario 3 undo after corrupt: the conflicts' window closes when the restore began ($until_s s, RTO $(grade_field rto_s) s)" \
+    awk -v u="$until_s" -v r="$(grade_field rto_s)" 'BEGIN { exit !(u + 0 > 0 && u + 0 < r + 0) }'
 training_traffic_running "after Scenario 3"
 training_no_truth_in_reports
 

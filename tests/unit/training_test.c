@@ -169,6 +169,14 @@ test_grade_conflicts(void **state)
     assert_non_null(strstr(text, "  conflicts to check by hand  2\n"));
     assert_non_null(strstr(text, "(keys 35 1182)\nPASS: "));
     assert_non_null(strstr(json, "\"conflicts\":2,\"conflicts_named\":\"visits: 2 rows"));
+    // no restore closed the window yet
+    assert_non_null(strstr(json, "\"conflicts_until_s\":null"));
+    free(json);
+    // the window closed 12.25 s after the incident ended
+    g.incident_at = 1796614434.5;
+    g.conflicts_until = 1796614446.75;
+    json = training_grade_json(&g);
+    assert_non_null(strstr(json, "\"conflicts_until_s\":12.25"));
     free(text);
     free(json);
     training_grade_clear(&g);
