@@ -5,10 +5,13 @@
 # stop: as before), the child's clean-up runs in every case and its stages
 # after the failure do not; the child's environment: production holds for
 # its own steps; lint refuses an environment other than the parent's and
-# on-fail=retry on a runbook step.
+# on-fail=retry on a runbook step; report.json and report.md judge each
+# sub-drill by its own expected:, rto: and rpo:, the drill's rto_s and
+# rpo_s staying the drill's.
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+require_env PGDRILL_TEST_WORK PGDRILL_TEST_PGURL
 
 W=$(mktemp -d "$PGDRILL_TEST_WORK/subhdr.XXXXXX")
 export PGDRILL_HOME="$W/home"
@@ -66,4 +69,32 @@ like "$out" "bad-header.md:13:1: runbook: runbook 'subdrill-env-child' targets e
 like "$out" "bad-header.md:19:1: runbook: on-fail=retry cannot run a sub-drill again" "lint: on-fail=retry on a runbook step"
 unlike "$out" "bad-header.md:25:" "lint: the same environment in another case is no error"
 is "$(grep -c . <<<"$out")" 2 "lint: two errors, no more"
+
+# the child's targets against what the sub-drill achieved
+R=$(report continue)
+is "$(json_get "$R" 'subdrills.0.runbook')/$(json_get "$R" 'subdrills.0.status')" "subdrill-failing/failed" \
+    "report: the sub-drill that failed is listed with its status"
+is "$(json_get "$R" 'subdrills.0.stages')" '["cont/start", "cont/fail", "cont/after", "cont/cleanup"]' \
+    "report: with its stages"
+is "$(json_get "$R" 'subdrills.1.status')" "not-run" "report: one whose runbook step did not run is not-run"
+is "$(json_get "$R" 'subdrills.1.duration_s')" "null" "report: and has no duration"
+export DATABASE_URL=$PGDRILL_TEST_PGURL
+"$PGDRILL_BIN" run "$F/measured-parent.md" --yes >"$W/out.measured" 2>&1
+is "$?" 0 "a parent runs a child that measures its restore point"
+# shellcheck disable=SC2012 # drill ids are plain words
+R=$PGDRILL_HOME/drills/$(ls -t "$PGDRILL_HOME/drills" | head -n 1)/report.json
+M=${R%.json}.md
+is "$(json_get "$R" 'subdrills.0.stage')/$(json_get "$R" 'subdrills.0.runbook')" "restore/subdrill-measured" \
+    "report: the sub-drill, by the stage that runs it"
+is "$(json_get "$R" 'subdrills.0.expected_s') $(json_get "$R" 'subdrills.0.rto_target_s') $(json_get "$R" 'subdrills.0.rpo_target_s')" \
+    "60 3600 300" "report: the child's expected:, rto: and rpo:"
+is "$(json_get "$R" 'subdrills.0.rpo_s') $(json_get "$R" 'subdrills.0.rpo_verdict')" "137 met" \
+    "report: the RPO its own check measured, judged by its target"
+like "$(json_get "$R" 'subdrills.0.duration_s')" '^[0-9.]+$' "report: its duration ..."
+is "$(json_get "$R" 'subdrills.0.rto_verdict')" met "... judged by its RTO target"
+is "$(json_get "$R" rto_target_s) $(json_get "$R" rpo_target_s)" "600 null" "report: the drill's own targets stay the parent's"
+is "$(json_get "$R" rpo_s)" 137 "report: and its rpo_s stays the drill's measure"
+# shellcheck disable=SC2016 # backticks of a Markdown code span, not a command
+like "$(cat "$M")" '[|] Restore [|] `subdrill-measured` [|] passed [|] [0-9.]+ [|] 60.000 [|] 3600.000 \(met\) [|] 137.000 [|] 300.000 \(met\) [|]' \
+    "report.md: a Sub-drills table with the child's targets and achievements"
 done_testing
