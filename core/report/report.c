@@ -215,6 +215,18 @@ subdrill_measure(struct subdrill *s, const struct drill *d, size_t step)
         s->duration_s = pd_time_span(s->started_at, s->finished_at);
 }
 
+/*
+ * Its RTO verdict: by its duration once it passed; a child that failed brought nothing back,
+ * so its RTO is missed however fast it failed; one that did not run or end is unknown.
+ */
+static const char *
+subdrill_rto_verdict(const struct subdrill *s)
+{
+    if (s->child->rto_s <= 0 || strcmp(s->status, "passed") == 0)
+        return verdict(s->duration_s, s->child->rto_s);
+    return strcmp(s->status, "failed") == 0 ? "missed" : "unknown";
+}
+
 /* The drill's sub-drills, in stage order; the caller frees the array. None without rb. */
 static struct subdrill *
 subdrills_collect(const struct drill *d, const struct runbook *rb, size_t *n_out)
@@ -439,7 +451,7 @@ subdrills_json(const struct drill *d, const struct runbook *rb)
         add_secs(o, "duration_s", s->duration_s);
         add_target(o, "expected_s", s->child->expected_s);
         add_target(o, "rto_target_s", s->child->rto_s);
-        add_str(o, "rto_verdict", verdict(s->duration_s, s->child->rto_s));
+        add_str(o, "rto_verdict", subdrill_rto_verdict(s));
         add_secs(o, "rpo_s", s->rpo_s);
         add_target(o, "rpo_target_s", s->child->rpo_s);
         add_str(o, "rpo_verdict", verdict(s->rpo_s, s->child->rpo_s));
@@ -854,7 +866,7 @@ md_subdrills(struct md *m, const struct drill *d, const struct runbook *rb)
         md_target(m, s->child->expected_s);
         md_put(m, " | ");
         md_target(m, s->child->rto_s);
-        md_printf(m, " (%s) | ", verdict(s->duration_s, s->child->rto_s));
+        md_printf(m, " (%s) | ", subdrill_rto_verdict(s));
         md_secs(m, s->rpo_s);
         md_put(m, " | ");
         md_target(m, s->child->rpo_s);

@@ -76,6 +76,8 @@ is "$(json_get "$R" 'subdrills.0.runbook')/$(json_get "$R" 'subdrills.0.status')
     "report: the sub-drill that failed is listed with its status"
 is "$(json_get "$R" 'subdrills.0.stages')" '["cont/start", "cont/fail", "cont/after", "cont/cleanup"]' \
     "report: with its stages"
+is "$(json_get "$R" 'subdrills.0.rto_target_s')/$(json_get "$R" 'subdrills.0.rto_verdict')" "30/missed" \
+    "report: a child that failed missed its RTO, however fast it failed"
 is "$(json_get "$R" 'subdrills.1.status')" "not-run" "report: one whose runbook step did not run is not-run"
 is "$(json_get "$R" 'subdrills.1.duration_s')" "null" "report: and has no duration"
 export DATABASE_URL=$PGDRILL_TEST_PGURL
