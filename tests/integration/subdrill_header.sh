@@ -57,6 +57,15 @@ is "$(cat "$W/rc.stop")" 1 "on-fail=stop (the default): the drill fails (exit 1)
 is "$(cat "$W/counts.stop")" "0 1 0 0 1" "... and stops after the child's clean-up, as before"
 is "$(json_get "$(report stop)" outcome)" failed "stop: report outcome failed"
 
+# a grandchild's failure goes up through the child's on-fail=stop to on-fail=continue
+rm -f "$W"/*.count
+"$PGDRILL_BIN" run "$F/nested.md" --var work="$W" --yes >"$W/out.nested" 2>&1
+is "$?" 1 "nested: the grandchild's failure fails the drill (exit 1) ..."
+is "$(count child-cleanup) $(count mid-after) $(count mid-cleanup) $(count finish)" "1 0 1 1" \
+    "... both clean-ups run, the child's next stage does not, the parent goes on"
+like "$(cat "$W/out.nested")" "skipped outer/after/1: runbook mid stopped at step outer/inner/fail/1: on-fail=continue of step outer/1" \
+    "nested: the child's steps left are skipped, naming the runbook step that took the failure"
+
 # the child's environment: production holds for its own steps
 "$PGDRILL_BIN" run "$F/env-none.md" --yes >"$W/out.env" 2>&1
 is "$?" 2 "a child with environment: production under a parent without one: --yes does not confirm ..."
