@@ -8,7 +8,9 @@
  * stage". From there on they are stages of this runbook: the journal, the
  * plan, the report and the front ends need nothing of their own for them.
  * What is left of the child (its header: id, inputs, variable names) stays
- * on the step for the engine (engine/runbook_step.c).
+ * on the step for the engine (engine/runbook_step.c); its drill:,
+ * environment: and targets are read from there through the
+ * runbook_stage_* helpers at the end of this file.
  */
 #include <stdlib.h>
 #include <string.h>
