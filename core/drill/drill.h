@@ -167,6 +167,10 @@ struct drill_stage_state {
     int expected_s;    /* 0 when the runbook gives none */
     double operator_s; /* DRILL_EV_HUMAN time not tied to a step (in duration_s and human_s) */
     enum step_status end_status; /* as given by DRILL_EV_STAGE_END; STEP_PENDING before */
+    /* The RPO an rpo= check of this stage measured (DRILL_EV_MEASURE "rpo_s" with a stage):
+     * a sub-drill's own, for the report. */
+    bool rpo_measured;
+    double rpo_s;
 };
 
 struct drill_text {

@@ -271,6 +271,11 @@ drill_apply(struct drill *d, const struct drill_event *ev, const char *at)
             d->rto_s = ev->value_s;
         else if (strcmp(ev->name, "rpo_s") == 0)
             d->rpo_s = ev->value_s;
+        // and by the stage that measured it (older journals name none)
+        if (ev->stage >= 0 && strcmp(ev->name, "rpo_s") == 0) {
+            d->stages[ev->stage].rpo_measured = true;
+            d->stages[ev->stage].rpo_s = ev->value_s;
+        }
         break;
     case DRILL_EV_INTERRUPT:
         d->interrupted = true;

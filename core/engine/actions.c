@@ -591,7 +591,11 @@ out:
 static bool
 production(const struct engine *e)
 {
-    return e->rb->environment != NULL && strcasecmp(e->rb->environment, "production") == 0;
+    // a sub-drill's step: the environment its own runbook names, if it does
+    const char *env =
+        e->si >= 0 ? runbook_stage_environment(e->rb, (size_t)e->si) : e->rb->environment;
+
+    return env != NULL && strcasecmp(env, "production") == 0;
 }
 
 static int

@@ -903,6 +903,7 @@ attempt_decide(struct engine *e, struct attempt *a, int rc, bool *again, struct 
     *again = false;
     if (a->refused) {
         // a drill never gets to retry or skip past its guard
+        e->refused = true;
         *err = a->serr;
         return rc;
     }
@@ -1003,12 +1004,88 @@ out:
     return rc;
 }
 
-static bool
-step_done(const struct runbook_step *step, const struct drill_step_state *s)
+/*
+ * The runbook step above stage si (and its stage, *at) whose on-fail takes a failure that
+ * stops the sub-drill: the nearest with continue or skip (stop passes the failure on to
+ * the runbook that runs it). NULL when the failure stops the drill.
+ */
+static const struct runbook_step *
+sub_catcher(const struct runbook *rb, size_t si, size_t *at)
 {
-    // a failure let through by on-fail=continue is a result, not unfinished work
+    const struct runbook_step *rs;
+
+    while ((rs = runbook_stage_parent(rb, si, &si)) != NULL)
+        if (rs->on_fail == FAIL_CONTINUE || rs->on_fail == FAIL_SKIP) {
+            *at = si;
+            return rs;
+        }
+    return NULL;
+}
+
+static bool
+step_done(const struct engine *e, size_t si, size_t ti)
+{
+    const struct drill_step_state *s = &e->drill->stages[si].steps[ti];
+    size_t at;
+
+    // a failure let through by on-fail=continue (the step's, or that of the runbook step
+    // running its sub-drill) is a result, not unfinished work
     return s->status == STEP_PASSED || s->status == STEP_SKIPPED ||
-           (s->status == STEP_FAILED && step->on_fail == FAIL_CONTINUE);
+           (s->status == STEP_FAILED && (e->rb->stages[si].steps[ti].on_fail == FAIL_CONTINUE ||
+                                         sub_catcher(e->rb, si, &at) != NULL));
+}
+
+/* Journal step ti of stage si as skipped for reason, and show it. */
+static int
+skip_step(struct engine *e, size_t si, size_t ti, const char *reason, struct pd_err *err)
+{
+    struct drill_event ev = {
+        .type = DRILL_EV_STEP_SKIP, .stage = (int)si, .step = (int)ti, .text = reason};
+    int rc = engine_record(e, &ev, err);
+
+    if (rc == 0 && e->ev.step_finished != NULL)
+        e->ev.step_finished(&e->rb->stages[si].steps[ti], STEP_SKIPPED, reason, e->payload);
+    return rc;
+}
+
+/*
+ * A sub-drill's failure is its runbook step's outcome. Stage si stopped at its step e->ti
+ * (why); when a runbook step above it has on-fail=continue or skip, that sub-drill stops
+ * there and the drill goes on: its steps left, except those of its always stages, are
+ * skipped; with skip the failed step is too, so the drill can still pass. Never past the
+ * drill guard, a declined plan or a journal that failed. Returns 0 when the failure was
+ * taken so, else not 0 (the drill stops; err is then a journal failure, if any).
+ */
+static int
+sub_catch(struct engine *e, size_t si, const struct pd_err *why, struct pd_err *err)
+{
+    const struct runbook_step *rs, *failed;
+    size_t at = 0, ti, end;
+    char *reason;
+    int rc = 0;
+
+    if (e->refused || e->declined || e->record_rc != 0 || e->ti < 0 ||
+        e->drill->stages[si].steps[e->ti].status != STEP_FAILED ||
+        (rs = sub_catcher(e->rb, si, &at)) == NULL)
+        return -1;
+    ti = (size_t)e->ti;
+    failed = &e->rb->stages[si].steps[ti];
+    reason = pd_xasprintf("runbook %s stopped at step %s: on-fail=%s of step %s",
+                          runbook_step_attr(rs, "name"), failed->id,
+                          rs->on_fail == FAIL_SKIP ? "skip" : "continue", rs->id);
+    pd_log(PD_LOG_WARN, "engine: %s (%s)", reason, why->msg);
+    if (rs->on_fail == FAIL_SKIP)
+        rc = skip_step(e, si, ti, reason, err);
+    else if (e->n_continued++ == 0)
+        e->first_failure = *why;
+    end = runbook_subdrill_end(e->rb, at);
+    for (size_t k = si; rc == 0 && k < end; k++)
+        for (size_t j = k == si ? ti + 1 : 0;
+             rc == 0 && (k == si || !e->rb->stages[k].always) && j < e->rb->stages[k].n_steps; j++)
+            if (!step_done(e, k, j))
+                rc = skip_step(e, k, j, reason, err);
+    free(reason);
+    return rc;
 }
 
 char *
@@ -1095,7 +1172,7 @@ run_stage(struct engine *e, size_t si, struct pd_err *err)
     int rc = 0;
 
     for (size_t ti = 0; ti < ss->n_steps; ti++)
-        all_done = all_done && step_done(&stage->steps[ti], &ss->steps[ti]);
+        all_done = all_done && step_done(e, si, ti);
     if (all_done && ss->finished_at != NULL)
         return 0;
     e->si = (int)si;
@@ -1111,7 +1188,7 @@ run_stage(struct engine *e, size_t si, struct pd_err *err)
     if (e->ev.stage_started != NULL)
         e->ev.stage_started(stage, si, e->payload);
     for (size_t ti = 0; ti < stage->n_steps; ti++) {
-        if (step_done(&stage->steps[ti], &d->stages[si].steps[ti]))
+        if (step_done(e, si, ti))
             continue;
         rc = run_step(e, (int)si, (int)ti, err);
         if (rc == PD_EINTR)
@@ -1229,8 +1306,13 @@ engine_run(struct engine *e, struct pd_err *err)
         rc = run_stage(e, si, err);
         if (rc == PD_EINTR)
             return rc;
-        if (rc != 0)
-            return run_after_failure(e, si, rc, err);
+        if (rc != 0) {
+            struct pd_err why = *err;
+
+            // err stays the step's failure, unless the journal failed since
+            if (sub_catch(e, si, &why, err) != 0)
+                return run_after_failure(e, si, rc, err);
+        }
     }
     return run_end(e, err);
 }

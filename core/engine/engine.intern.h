@@ -66,6 +66,7 @@ struct engine {
 
     bool plan_pending; /* the plan must be accepted before the next change */
     bool declined;     /* the plan was declined: the drill ends "declined" */
+    bool refused;      /* the drill guard refused a step: nothing lets the drill go on */
 
     size_t n_continued;          /* failures let through by on-fail=continue */
     struct pd_err first_failure; /* the first of them, for the final message */

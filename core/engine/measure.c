@@ -59,8 +59,9 @@ engine_measure_parse_time(double *out, const char *s)
 static int
 record_measure(struct engine *e, const char *name, double value, struct pd_err *err)
 {
+    // the stage says whose it is: a sub-drill's stages have their own in the report
     struct drill_event ev = {
-        .type = DRILL_EV_MEASURE, .stage = -1, .step = -1, .name = name, .value_s = value};
+        .type = DRILL_EV_MEASURE, .stage = e->si, .step = -1, .name = name, .value_s = value};
 
     return engine_record(e, &ev, err);
 }

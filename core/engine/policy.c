@@ -118,7 +118,8 @@ engine_policy_check(struct engine *e, struct engine_step_result *res, struct pd_
     bool hit = false;
     int rc = 0;
 
-    if (!e->rb->drill || step->manual)
+    // drill: yes of the runbook, or of the sub-drill's runbook the step belongs to
+    if (!runbook_stage_is_drill(e->rb, (size_t)e->si) || step->manual)
         return 0;
     if (act == NULL || act->guard == NULL || !act->guard(step, &g))
         return 0;

@@ -164,6 +164,95 @@ issues_free(struct issue *v, size_t n)
     free(v);
 }
 
+/* ---- sub-drills ---------------------------------------------------------------------------- */
+
+/*
+ * A runbook step's child, run inside this drill (runbook/include.c): its header's targets
+ * (expected:, rto:, rpo:) against what its stages achieved. The drill's own rto_s and rpo_s
+ * stay the drill's; these are the child's, as it would judge itself.
+ */
+struct subdrill {
+    size_t at; /* the stage whose runbook step runs it */
+    const struct runbook *child;
+    size_t first, end;       /* its stages (and its children's): first to end - 1 */
+    const char *status;      /* "not-run", "running", "passed", "failed" */
+    const char *started_at;  /* of its first stage to start; borrowed, may be NULL */
+    const char *finished_at; /* of its last stage to end */
+    double duration_s;       /* from the one to the other: its RTO; -1 when unknown */
+    double rpo_s;            /* measured by an rpo= check in its stages; -1 when none */
+};
+
+/* Its status, times and measures from the drill's stages first to end - 1. */
+static void
+subdrill_measure(struct subdrill *s, const struct drill *d, size_t step)
+{
+    bool failed = false, pending = false;
+
+    s->duration_s = s->rpo_s = -1;
+    for (size_t k = s->first; k < s->end; k++) {
+        const struct drill_stage_state *st = &d->stages[k];
+
+        if (st->started_at != NULL &&
+            (s->started_at == NULL || strcmp(st->started_at, s->started_at) < 0))
+            s->started_at = st->started_at;
+        if (st->finished_at != NULL &&
+            (s->finished_at == NULL || strcmp(st->finished_at, s->finished_at) > 0))
+            s->finished_at = st->finished_at;
+        if (st->rpo_measured)
+            s->rpo_s = st->rpo_s;
+        for (size_t j = 0; j < st->n_steps; j++) {
+            failed = failed || st->steps[j].status == STEP_FAILED;
+            pending = pending || st->steps[j].status == STEP_PENDING ||
+                      st->steps[j].status == STEP_RUNNING;
+        }
+    }
+    // a child whose runbook step did not pass never started: its stages were skipped
+    if (d->stages[s->at].steps[step].status != STEP_PASSED)
+        s->status = "not-run";
+    else
+        s->status = failed ? "failed" : pending ? "running" : "passed";
+    if (s->started_at != NULL && s->finished_at != NULL && strcmp(s->status, "not-run") != 0)
+        s->duration_s = pd_time_span(s->started_at, s->finished_at);
+}
+
+/*
+ * Its RTO verdict: by its duration once it passed; a child that failed brought nothing back,
+ * so its RTO is missed however fast it failed; one that did not run or end is unknown.
+ */
+static const char *
+subdrill_rto_verdict(const struct subdrill *s)
+{
+    if (s->child->rto_s <= 0 || strcmp(s->status, "passed") == 0)
+        return verdict(s->duration_s, s->child->rto_s);
+    return strcmp(s->status, "failed") == 0 ? "missed" : "unknown";
+}
+
+/* The drill's sub-drills, in stage order; the caller frees the array. None without rb. */
+static struct subdrill *
+subdrills_collect(const struct drill *d, const struct runbook *rb, size_t *n_out)
+{
+    struct subdrill *v = pd_xcalloc(d->n_stages + 1, sizeof(*v));
+    size_t n = 0;
+
+    // the runbook must be the one the drill ran (resume holds the stages to it)
+    for (size_t i = 0; rb != NULL && rb->n_stages == d->n_stages && i < rb->n_stages; i++) {
+        const struct runbook_stage *st = &rb->stages[i];
+
+        // a runbook step is the last of its stage (lint)
+        if (st->n_steps == 0 || st->steps[st->n_steps - 1].child == NULL ||
+            d->stages[i].n_steps != st->n_steps)
+            continue;
+        v[n] = (struct subdrill){.at = i,
+                                 .child = st->steps[st->n_steps - 1].child,
+                                 .first = i + 1,
+                                 .end = runbook_subdrill_end(rb, i)};
+        subdrill_measure(&v[n], d, st->n_steps - 1);
+        n++;
+    }
+    *n_out = n;
+    return v;
+}
+
 /* ---- report.json --------------------------------------------------------------------------- */
 
 static void
@@ -338,6 +427,40 @@ json_sections(cJSON *root, const struct drill *d)
     }
 }
 
+/* "subdrills": each child's targets against what its stages achieved. */
+static cJSON *
+subdrills_json(const struct drill *d, const struct runbook *rb)
+{
+    cJSON *a = cJSON_CreateArray();
+    size_t n;
+    struct subdrill *v = subdrills_collect(d, rb, &n);
+
+    for (size_t i = 0; i < n; i++) {
+        const struct subdrill *s = &v[i];
+        cJSON *o = cJSON_CreateObject(), *ids;
+
+        add_str(o, "stage", d->stages[s->at].id);
+        add_str(o, "runbook", s->child->id);
+        add_str(o, "title", s->child->title);
+        add_str(o, "status", s->status);
+        ids = cJSON_AddArrayToObject(o, "stages");
+        for (size_t k = s->first; k < s->end; k++)
+            cJSON_AddItemToArray(ids, cJSON_CreateString(d->stages[k].id ? d->stages[k].id : ""));
+        add_str(o, "started_at", s->started_at);
+        add_str(o, "finished_at", s->finished_at);
+        add_secs(o, "duration_s", s->duration_s);
+        add_target(o, "expected_s", s->child->expected_s);
+        add_target(o, "rto_target_s", s->child->rto_s);
+        add_str(o, "rto_verdict", subdrill_rto_verdict(s));
+        add_secs(o, "rpo_s", s->rpo_s);
+        add_target(o, "rpo_target_s", s->child->rpo_s);
+        add_str(o, "rpo_verdict", verdict(s->rpo_s, s->child->rpo_s));
+        cJSON_AddItemToArray(a, o);
+    }
+    free(v);
+    return a;
+}
+
 static cJSON *
 report_json(const struct drill *d, const struct runbook *rb, const char *journal_sha)
 {
@@ -402,6 +525,7 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
     add_secs(root, "rpo_s", d->rpo_s);
     add_target(root, "rpo_target_s", rpo_target);
     add_str(root, "rpo_verdict", verdict(d->rpo_s, rpo_target));
+    cJSON_AddItemToObject(root, "subdrills", subdrills_json(d, rb));
 
     cJSON_AddItemToObject(root, "notes", texts_json(d, d->notes, d->n_notes));
     issues = issues_collect(d, &n_issues);
@@ -714,6 +838,45 @@ md_sections(struct md *m, const struct drill *d)
     }
 }
 
+/* "Sub-drills": each child's targets against what its stages achieved, when there is one. */
+static void
+md_subdrills(struct md *m, const struct drill *d, const struct runbook *rb)
+{
+    size_t n;
+    struct subdrill *v = subdrills_collect(d, rb, &n);
+
+    if (n > 0)
+        md_put(m, "## Sub-drills\n\n"
+                  "Each runbook run inside this drill, judged by its own header: its duration "
+                  "(the start of its first stage to the end of its last) against its expected "
+                  "time and RTO target, the RPO its checks measured against its RPO target.\n\n"
+                  "| Stage | Runbook | Status | Duration (s) | Expected (s) | RTO target (s) | "
+                  "RPO achieved (s) | RPO target (s) |\n"
+                  "|---|---|---|---:|---:|---:|---:|---:|\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct subdrill *s = &v[i];
+
+        md_put(m, "| ");
+        md_cell(m, stage_title(d, (int)s->at));
+        md_put(m, " | ");
+        md_code_cell(m, s->child->id);
+        md_printf(m, " | %s | ", s->status);
+        md_secs(m, s->duration_s);
+        md_put(m, " | ");
+        md_target(m, s->child->expected_s);
+        md_put(m, " | ");
+        md_target(m, s->child->rto_s);
+        md_printf(m, " (%s) | ", subdrill_rto_verdict(s));
+        md_secs(m, s->rpo_s);
+        md_put(m, " | ");
+        md_target(m, s->child->rpo_s);
+        md_printf(m, " (%s) |\n", verdict(s->rpo_s, s->child->rpo_s));
+    }
+    if (n > 0)
+        md_put(m, "\n");
+    free(v);
+}
+
 static void
 md_stages(struct md *m, const struct drill *d)
 {
@@ -947,6 +1110,7 @@ md_string(char **out, const struct drill *d, const struct runbook *rb,
     md_choices(&m, d);
     md_sections(&m, d);
     md_stages(&m, d);
+    md_subdrills(&m, d, rb);
     md_checks(&m, d);
     md_texts(&m, d, "Notes", d->notes, d->n_notes);
     md_issues(&m, d);

@@ -8,10 +8,13 @@
  * stage". From there on they are stages of this runbook: the journal, the
  * plan, the report and the front ends need nothing of their own for them.
  * What is left of the child (its header: id, inputs, variable names) stays
- * on the step for the engine (engine/runbook_step.c).
+ * on the step for the engine (engine/runbook_step.c); its drill:,
+ * environment: and targets are read from there through the
+ * runbook_stage_* helpers at the end of this file.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pd_buf.h"
 #include "pd_err.h"
@@ -134,6 +137,27 @@ check_body(struct rb_ctx *c, const struct runbook_step *sp, const struct runbook
     rb_seen_free(&seen);
 }
 
+/*
+ * What of the child's header cannot hold inside this drill: an environment: other than this
+ * runbook's (one drill acts on one environment), and on-fail=retry (the child's finished
+ * steps cannot run again; its own steps retry).
+ */
+static void
+check_header(struct rb_ctx *c, const struct runbook_step *sp, const struct runbook *child)
+{
+    const char *mine = c->rb->environment, *its = child->environment;
+
+    if (mine != NULL && its != NULL && strcasecmp(mine, its) != 0)
+        rb_diag(c, sp->pos.line, sp->pos.col,
+                "runbook: runbook '%s' targets environment '%s', this runbook '%s': one drill "
+                "acts on one environment",
+                child->id, its, mine);
+    if (sp->on_fail == FAIL_RETRY)
+        rb_diag(c, sp->pos.line, sp->pos.col,
+                "runbook: on-fail=retry cannot run a sub-drill again: give its steps on-fail=retry "
+                "(stop, continue or skip apply here)");
+}
+
 void
 rb_runbook_include(struct rb_ctx *c, struct runbook_step *sp)
 {
@@ -168,6 +192,7 @@ rb_runbook_include(struct rb_ctx *c, struct runbook_step *sp)
         goto out;
     }
     check_body(c, sp, sp->child);
+    check_header(c, sp, sp->child);
 out:
     runbook_diags_free(&diags);
     free(real);
@@ -253,4 +278,50 @@ rb_splice_children(struct rb_ctx *c)
     free(rb->stages);
     rb->stages = v;
     rb->n_stages = n;
+}
+
+const struct runbook_step *
+runbook_stage_parent(const struct runbook *rb, size_t si, size_t *at)
+{
+    const struct runbook_stage *st = &rb->stages[si];
+
+    if (st->scope == NULL)
+        return NULL;
+    if (at != NULL)
+        *at = st->parent_stage;
+    return &rb->stages[st->parent_stage].steps[st->parent_step];
+}
+
+size_t
+runbook_subdrill_end(const struct runbook *rb, size_t si)
+{
+    size_t end = si + 1;
+
+    // the child's stages, its children's included, follow the stage that runs it, deeper
+    while (end < rb->n_stages && rb->stages[end].depth > rb->stages[si].depth)
+        end++;
+    return end;
+}
+
+bool
+runbook_stage_is_drill(const struct runbook *rb, size_t si)
+{
+    const struct runbook_step *rs;
+    bool drill = rb->drill;
+
+    while (!drill && (rs = runbook_stage_parent(rb, si, &si)) != NULL)
+        drill = rs->child != NULL && rs->child->drill;
+    return drill;
+}
+
+const char *
+runbook_stage_environment(const struct runbook *rb, size_t si)
+{
+    const struct runbook_step *rs;
+
+    // the innermost runbook that names one: lint holds them all equal where they are given
+    while ((rs = runbook_stage_parent(rb, si, &si)) != NULL)
+        if (rs->child != NULL && rs->child->environment != NULL)
+            return rs->child->environment;
+    return rb->environment;
 }

@@ -252,6 +252,22 @@ int runbook_expand(char **out, const char *text, runbook_expand_fn *fn, void *pa
 int runbook_assign_next(const char **cursor, int *line, char **name, char **value);
 
 /*
+ * Sub-drills (runbook steps, runbook/include.c). For stage si of a sub-drill, the runbook
+ * step that runs it, with the index of that step's stage in *at (may be NULL); NULL for a
+ * stage of the runbook itself. Borrowed from the tree.
+ */
+const struct runbook_step *runbook_stage_parent(const struct runbook *rb, size_t si, size_t *at);
+
+/* The stages of the sub-drill that stage si's runbook step runs: si + 1 to the result. */
+size_t runbook_subdrill_end(const struct runbook *rb, size_t si);
+
+/* Does the drill guard cover stage si: drill: yes in this runbook or in one that runs it. */
+bool runbook_stage_is_drill(const struct runbook *rb, size_t si);
+
+/* The environment stage si acts on: its runbook's environment:, else the nearest above. */
+const char *runbook_stage_environment(const struct runbook *rb, size_t si);
+
+/*
  * Parse a duration: "90s", "5m", "1h30m", "2h", "45" (seconds). Returns 0
  * and stores seconds in *out, or -1 when malformed.
  */

@@ -1208,6 +1208,69 @@ test_post_restore_validation(void **state)
     runbook_free(rb);
 }
 
+static const struct runbook_stage *
+stage_by_id(const struct runbook *rb, const char *id, size_t *si)
+{
+    for (*si = 0; *si < rb->n_stages; (*si)++)
+        if (strcmp(rb->stages[*si].id, id) == 0)
+            return &rb->stages[*si];
+    fail_msg("no stage %s", id);
+    return NULL;
+}
+
+/* A sub-drill's header: drill: and environment: by stage, the extent of nested children. */
+static void
+test_subdrill_header(void **state)
+{
+    static const struct {
+        const char *file, *stage;
+        bool drill;
+        const char *env;
+    } cases[] = {
+        {"guard-parent", "own", false, NULL},        // the parent's own: drill: no
+        {"guard-parent", "drill", false, NULL},      // the runbook step's stage is the parent's
+        {"guard-parent", "drill/touch", true, NULL}, // the child's: its drill: yes
+        {"guard-drill-parent", "plain/touch", true, NULL}, // the parent's drill: yes covers it
+        {"env-none", "child", false, NULL},
+        {"env-none", "child/drop", false, "production"}, // the child's own environment
+        {"nested", "outer/inner/fail", false, NULL},
+    };
+    struct runbook *rb = NULL;
+    struct pd_err err = {0};
+    size_t si, at = 99;
+
+    (void)state;
+    go_top();
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *path = pd_xasprintf("tests/fixtures/runbooks/subdrill/%s.md", cases[i].file);
+
+        assert_int_equal(runbook_load(&rb, path, NULL, &err), 0);
+        stage_by_id(rb, cases[i].stage, &si);
+        assert_int_equal(runbook_stage_is_drill(rb, si), cases[i].drill);
+        if (cases[i].env == NULL)
+            assert_null(runbook_stage_environment(rb, si));
+        else
+            assert_string_equal(runbook_stage_environment(rb, si), cases[i].env);
+        runbook_free(rb);
+        free(path);
+    }
+    assert_int_equal(runbook_load(&rb, "tests/fixtures/runbooks/subdrill/nested.md", NULL, &err),
+                     0);
+    // outer, outer/before, outer/inner, its 4 stages, outer/after, outer/cleanup, finish
+    assert_int_equal(rb->n_stages, 10);
+    assert_int_equal(runbook_subdrill_end(rb, 0), 9);
+    stage_by_id(rb, "outer/inner", &si);
+    assert_int_equal(runbook_subdrill_end(rb, si), si + 5);
+    assert_null(runbook_stage_parent(rb, 0, &at));
+    assert_int_equal(at, 99);
+    stage_by_id(rb, "outer/inner/fail", &si);
+    assert_string_equal(runbook_stage_parent(rb, si, &at)->id, "outer/inner/1");
+    assert_string_equal(rb->stages[at].id, "outer/inner");
+    assert_string_equal(runbook_stage_parent(rb, at, &at)->id, "outer/1");
+    assert_int_equal(at, 0);
+    runbook_free(rb);
+}
+
 int
 main(void)
 {
@@ -1235,6 +1298,7 @@ main(void)
         cmocka_unit_test(test_diags_accumulate),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_shipped_runbooks),
+        cmocka_unit_test(test_subdrill_header),
         cmocka_unit_test(test_post_restore_validation),
     };
 
