@@ -337,6 +337,55 @@ html_objectives(struct html *h, const cJSON *root)
              "point gives up, where one applies.</p>\n</section>\n");
 }
 
+/* One "subdrills" entry's objective: KEY_s (or duration_s), KEY_target_s and KEY_verdict. */
+static void
+subdrill_cell(struct html *h, const cJSON *sd, const char *value_key, const char *key)
+{
+    char k_target[32], k_verdict[32], achieved[64], target[64];
+
+    snprintf(k_target, sizeof(k_target), "%s_target_s", key);
+    snprintf(k_verdict, sizeof(k_verdict), "%s_verdict", key);
+    fmt_secs(achieved, sizeof(achieved), jnum(sd, value_key));
+    fmt_secs(target, sizeof(target), jnum(sd, k_target));
+    h_put(h, "<td class=\"num\">");
+    h_text(h, achieved);
+    h_put(h, " / ");
+    h_text(h, target);
+    h_put(h, " ");
+    h_verdict(h, jstr(sd, k_verdict));
+    h_put(h, "</td>");
+}
+
+/* Each runbook run inside the drill, judged by its own header (report.json's "subdrills"). */
+static void
+html_subdrills(struct html *h, const cJSON *root)
+{
+    const cJSON *subs = jarr(root, "subdrills"), *sd;
+
+    if (cJSON_GetArraySize(subs) == 0)
+        return;
+    h_put(h, "<section id=\"subdrills\">\n<h2>Sub-drills</h2>\n<table>\n"
+             "<thead><tr><th>Stage</th><th>Runbook</th><th>Status</th>"
+             "<th>RTO: duration / target</th><th>RPO: measured / target</th></tr></thead>\n"
+             "<tbody>\n");
+    cJSON_ArrayForEach(sd, subs)
+    {
+        h_put(h, "<tr><td>");
+        h_text(h, stage_name(root, jstr(sd, "stage")));
+        h_put(h, "</td><td><code>");
+        h_text(h, jstr(sd, "runbook"));
+        h_put(h, "</code></td><td>");
+        h_verdict(h, jstr(sd, "status"));
+        h_put(h, "</td>");
+        subdrill_cell(h, sd, "duration_s", "rto");
+        subdrill_cell(h, sd, "rpo_s", "rpo");
+        h_put(h, "</tr>\n");
+    }
+    h_put(h, "</tbody>\n</table>\n<p class=\"note\">Each runbook run inside this drill, judged "
+             "by its own header: its duration against its RTO target, the RPO its checks "
+             "measured against its RPO target.</p>\n</section>\n");
+}
+
 /* The SVG bar width of value v on a scale where max fills w. */
 static int
 bar_px(double v, double max, int w)
@@ -692,6 +741,7 @@ report_html_string(char **out, const char *report_json, const struct history *h,
     html_head(&p, root);
     h_put(&p, "<main>\n");
     html_objectives(&p, root);
+    html_subdrills(&p, root);
     html_stages(&p, root);
     html_checks(&p, root);
     html_texts(&p, root, "notes", "Notes");

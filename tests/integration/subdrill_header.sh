@@ -108,4 +108,9 @@ is "$(json_get "$R" rpo_s)" 137 "report: and its rpo_s stays the drill's measure
 # shellcheck disable=SC2016 # backticks of a Markdown code span, not a command
 like "$(cat "$M")" '[|] Restore [|] `subdrill-measured` [|] passed [|] [0-9.]+ [|] 60.000 [|] 3600.000 \(met\) [|] 137.000 [|] 300.000 \(met\) [|]' \
     "report.md: a Sub-drills table with the child's targets and achievements"
+"$PGDRILL_BIN" report show "$(basename "$(dirname "$R")")" --html "$W/r.html" >/dev/null 2>&1
+is "$?" 0 "report show --html of that drill"
+# one table row of the page's Sub-drills section: stage, runbook, status, RTO and RPO cells
+like "$(tr -d '\n' <"$W/r.html")" '<section id="subdrills">.*<td>Restore</td><td><code>subdrill-measured</code></td><td><span class="passed">passed</span></td><td class="num">[0-9.]+ s [^<]* / 3600.000 s \(1h00m00s\) <span class="met">met</span></td><td class="num">137.000 s [^<]* / 300.000 s \(5m00s\) <span class="met">met</span></td></tr>' \
+    "report.html: a Sub-drills table with the child's targets and verdicts"
 done_testing
