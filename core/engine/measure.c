@@ -80,6 +80,7 @@ measure_rto(struct engine *e, struct pd_err *err)
     const char *incident = engine_lookup(e, "incident_time");
     double start = 0, now = pd_time_wall(), rto;
     const char *from = "drill start";
+    const struct runbook *own;
     char human[32], target[32], line[200];
     int rc;
 
@@ -98,11 +99,13 @@ measure_rto(struct engine *e, struct pd_err *err)
     rc = record_measure(e, "rto_s", rto, err);
     if (rc != 0)
         return rc;
+    // inside a sub-drill, the target its own runbook sets
+    own = runbook_stage_owner(e->rb, (size_t)e->si);
     pd_time_human(human, sizeof(human), rto);
-    pd_time_human(target, sizeof(target), e->rb->rto_s);
+    pd_time_human(target, sizeof(target), own->rto_s);
     snprintf(line, sizeof(line),
              "RTO achieved: %s from %s to a verified-usable database (target %s: %s)", human, from,
-             e->rb->rto_s > 0 ? target : "none", verdict(rto, e->rb->rto_s));
+             own->rto_s > 0 ? target : "none", verdict(rto, own->rto_s));
     return engine_output(e, line, err);
 }
 
@@ -112,6 +115,7 @@ measure_rpo(struct engine *e, const char *ref_attr, struct pd_err *err)
     const struct drill_check *c = NULL;
     char *ref = NULL;
     double t_ref, t_newest, rpo;
+    const struct runbook *own;
     char human[32], target[32], line[256];
     int rc;
 
@@ -144,11 +148,12 @@ measure_rpo(struct engine *e, const char *ref_attr, struct pd_err *err)
     rc = record_measure(e, "rpo_s", rpo, err);
     if (rc != 0)
         goto out;
+    own = runbook_stage_owner(e->rb, (size_t)e->si);
     pd_time_human(human, sizeof(human), rpo);
-    pd_time_human(target, sizeof(target), e->rb->rpo_s);
+    pd_time_human(target, sizeof(target), own->rpo_s);
     snprintf(line, sizeof(line),
              "RPO achieved: %s between the newest restored data (%s) and %s (target %s: %s)", human,
-             c->observed, ref, e->rb->rpo_s > 0 ? target : "none", verdict(rpo, e->rb->rpo_s));
+             c->observed, ref, own->rpo_s > 0 ? target : "none", verdict(rpo, own->rpo_s));
     rc = engine_output(e, line, err);
 out:
     free(ref);

@@ -292,6 +292,14 @@ runbook_stage_parent(const struct runbook *rb, size_t si, size_t *at)
     return &rb->stages[st->parent_stage].steps[st->parent_step];
 }
 
+const struct runbook *
+runbook_stage_owner(const struct runbook *rb, size_t si)
+{
+    const struct runbook_step *rs = runbook_stage_parent(rb, si, NULL);
+
+    return rs != NULL && rs->child != NULL ? rs->child : rb;
+}
+
 size_t
 runbook_subdrill_end(const struct runbook *rb, size_t si)
 {

@@ -258,6 +258,12 @@ int runbook_assign_next(const char **cursor, int *line, char **name, char **valu
  */
 const struct runbook_step *runbook_stage_parent(const struct runbook *rb, size_t si, size_t *at);
 
+/*
+ * The runbook stage si comes from: the child of its runbook step for a stage of a sub-drill
+ * (its header: rto:, rpo:, expected:), else rb itself. Borrowed from the tree.
+ */
+const struct runbook *runbook_stage_owner(const struct runbook *rb, size_t si);
+
 /* The stages of the sub-drill that stage si's runbook step runs: si + 1 to the result. */
 size_t runbook_subdrill_end(const struct runbook *rb, size_t si);
 

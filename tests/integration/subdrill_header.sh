@@ -92,6 +92,8 @@ is "$(json_get "$R" 'subdrills.1.duration_s')" "null" "report: and has no durati
 export DATABASE_URL=$PGDRILL_TEST_PGURL
 "$PGDRILL_BIN" run "$F/measured-parent.md" --yes >"$W/out.measured" 2>&1
 is "$?" 0 "a parent runs a child that measures its restore point"
+like "$(cat "$W/out.measured")" 'RPO achieved: 2m17s between .* \(target 5m00s: met\)' \
+    "the RPO line inside the child names the child's rpo: target (the parent has none)"
 # shellcheck disable=SC2012 # drill ids are plain words
 R=$PGDRILL_HOME/drills/$(ls -t "$PGDRILL_HOME/drills" | head -n 1)/report.json
 M=${R%.json}.md
