@@ -10,6 +10,7 @@
 #   training_needs_s3           skips the script (TAP SKIP) when this build
 #                               has no local S3 (sandbox_lib.sh)
 #   training_incident KIND SEED `pgdrill sandbox incident KIND --seed SEED`;
+#                               TI_LINE: the application's log's length then;
 #                               the ticket in $C/ticket, and TA (just before
 #                               the command) and IE (a moment before it
 #                               returned: after the incident's commit, inside
@@ -28,7 +29,12 @@
 #                               and 0.6 s before it), never the ground truth
 #   training_selective_undo TABLE  the right Scenario 3 restore: scope table,
 #                               copy_mode=undo of TABLE between TARGET and IEND
-#   training_restored LABEL     the last restore exited 0 and grades 100 %
+#   training_restored LABEL     the last restore exited 0 and grades 100 %,
+#                               and the application's writes are kept
+#                               (training_writes_kept)
+#   training_writes_kept LABEL  the visits the application inserted after
+#                               the incident, up to the last restore's end
+#                               (its private log), are all in production
 #   training_grade              `pgdrill sandbox grade --json` into GRADE
 #                               (JSON), its exit status in GRADE_RC, its
 #                               text in $C/grade.txt
@@ -49,7 +55,8 @@
 #   training_down_clean         `sandbox down` and no process of it left (by
 #                               PID, and no process whose folder, command
 #                               line or training folder is the sandbox's)
-# Variables: TRUTH (the ground truth file), TRAFFIC_PID.
+# Variables: TRUTH (the ground truth file), TRAFFIC_PID, TRAFFIC_LOG (the
+# application's private log: "TIME OP TABLE ID MD5" a change).
 
 # shellcheck source=tests/integration/world_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/world_lib.sh"
@@ -64,12 +71,14 @@ PITR=$PGDRILL_TOP/runbooks/pitr-restore.md
 SELECTIVE=$PGDRILL_TOP/runbooks/selective-recovery.md
 TRUTH=""
 TRAFFIC_PID=""
+TRAFFIC_LOG=""
 
 now_ms() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
 
 training_up() {
     world_up "$1"
     TRUTH=$PGDRILL_HOME/sandbox/training/truth
+    TRAFFIC_LOG=$PGDRILL_HOME/sandbox/training/traffic.log
     "$PGDRILL_BIN" sandbox traffic start >"$W/traffic-start.out" 2>&1 ||
         bail "setup: traffic start" "$(cat "$W/traffic-start.out")"
     TRAFFIC_PID=$(cut -d' ' -f1 "$PGDRILL_HOME/sandbox/traffic.pid")
@@ -112,18 +121,22 @@ training_incident() {
         bail "incident $kind" "$(cat "$C/ticket.err")"
     fi
     tb=$(date +%s.%N)
+    TI_LINE=$(wc -l <"$TRAFFIC_LOG")
     TICKET_AT=$(date -u -d "@$tb" +%Y-%m-%dT%H:%M:%S.%3NZ)
     IE=$(date -u -d "@$(awk -v t="$tb" 'BEGIN { printf "%.3f", t - 0.6 }')" +%Y-%m-%dT%H:%M:%S.%3NZ)
     diag "incident $kind: the trainee's window $TA .. $IE"
     _ticket_checks "$kind"
 }
 
-# _training_run RUNBOOK ARG...: the drill, headless; TR_RC
+# _training_run RUNBOOK ARG...: the drill, headless; TR_RC, and TR_FROM and
+# TR_TO: the application's log's length before and after it
 _training_run() {
     local rb=$1
     shift
+    TR_FROM=$(wc -l <"$TRAFFIC_LOG")
     "$PGDRILL_BIN" run "$rb" "$@" --yes >"$C/out.run" 2>&1
     TR_RC=$?
+    TR_TO=$(wc -l <"$TRAFFIC_LOG")
     if [ "$TR_RC" != 0 ]; then
         diag "pgdrill run $(basename "$rb" .md) $* exited $TR_RC; its output ends:"
         tail -n 20 "$C/out.run" | sed 's/^/#   /'
@@ -233,6 +246,20 @@ training_restored() {
     is "$TR_RC" 0 "$1: the restore passes"
     training_grade
     grade_passes "$1"
+    training_writes_kept "$1"
+}
+
+# training_writes_kept LABEL: the application's writes survive the restore:
+# the visits it inserted after the incident (its log from TI_LINE), some
+# while the last restore ran (TR_FROM to TR_TO), are all in production
+training_writes_kept() {
+    local keys during n
+    keys=$(sed -n "$((TI_LINE + 1)),${TR_TO}p" "$TRAFFIC_LOG" | awk '$2 == "insert" && $3 == "visits" { print $4 }' | xargs)
+    during=$(sed -n "$((TR_FROM + 1)),${TR_TO}p" "$TRAFFIC_LOG" | awk '$2 == "insert" && $3 == "visits"' | wc -l)
+    check "$1: the application inserted visits after the incident ($(wc -w <<<"$keys")), $during while the restore ran" \
+        [ "$during" -gt 0 ]
+    n=$(sql "$DATABASE_URL" "SELECT count(*) FROM visits WHERE id IN (${keys// /,})")
+    is "$n" "$(wc -w <<<"$keys")" "$1: each of them is in production after the restore (${keys%% *} .. ${keys##* })"
 }
 
 # grade_names_broken LABEL TAG TABLE WHAT: the grade's text names rows of
