@@ -29,6 +29,10 @@
 #                                     'all(c["passed"] for c in d["checks"])'
 # Values print as JSON does, except strings print raw: true, false, null, 3,
 # 3.5, text. A missing path prints nothing and returns 1.
+# Drills:
+#   kill_at_mark MARK OUT CMD...      runs CMD (output to OUT) in the
+#                                     background and kills it (-9) once the
+#                                     file MARK exists: a crash mid-step
 
 : "${PGDRILL_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 : "${PGDRILL_BIN:=$PGDRILL_TOP/build/pgdrill}"
@@ -205,4 +209,22 @@ with open(sys.argv[1]) as f:
 v = eval(sys.argv[2], {"d": d})
 print(v if isinstance(v, str) else json.dumps(v))
 PY
+}
+
+# kill_at_mark MARK OUT CMD...: runs CMD (say `pgdrill run`) in the
+# background, output to OUT, waits (10 s at most) until the file MARK exists
+# (the step that writes it has started), lets it run 0.3 s more and kills
+# CMD with SIGKILL, as a crash would; the step's own process group lives on
+kill_at_mark() {
+    local mark=$1 out=$2 pid
+    shift 2
+    "$@" >"$out" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 100); do
+        [ -e "$mark" ] && break
+        sleep 0.1
+    done
+    sleep 0.3
+    kill -9 "$pid"
+    wait "$pid" 2>/dev/null
 }

@@ -11,16 +11,8 @@ export PGDRILL_HOME="$W/home"
 RB="$W/kill-resume.md"
 cp "$PGDRILL_TOP/tests/fixtures/runbooks/kill-resume.md" "$RB"
 
-"$PGDRILL_BIN" run "$RB" --var work="$W" --yes >"$W/run1.out" 2>&1 &
-pid=$!
-# wait until the slow step has started (its marker exists), then kill -9
-for _ in $(seq 1 100); do
-    [ -e "$W/slow.mark" ] && break
-    sleep 0.1
-done
-sleep 0.3
-kill -9 "$pid"
-wait "$pid" 2>/dev/null
+# kill -9 once the slow step has started (its marker exists)
+kill_at_mark "$W/slow.mark" "$W/run1.out" "$PGDRILL_BIN" run "$RB" --var work="$W" --yes
 is "$([ -e "$W/slow.mark" ] && echo yes)" "yes" "the slow step was running when killed"
 
 id=$(basename "$(first_path "$PGDRILL_HOME"/drills/*)")

@@ -68,15 +68,7 @@ unlike "$out" "has no input" "DATABASE_URL is read by the sql steps: not refused
 
 # resume: an interrupted drill, then a mistyped --var
 cp "$PGDRILL_TOP/tests/fixtures/runbooks/kill-resume.md" "$W/kr.md"
-"$PGDRILL_BIN" run "$W/kr.md" --var work="$W" --yes >"$W/run1.out" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do
-    [ -e "$W/slow.mark" ] && break
-    sleep 0.1
-done
-sleep 0.3
-kill -9 "$pid"
-wait "$pid" 2>/dev/null
+kill_at_mark "$W/slow.mark" "$W/run1.out" "$PGDRILL_BIN" run "$W/kr.md" --var work="$W" --yes
 [ -s "$W/slow.pgid" ] && kill -9 -- "-$(cat "$W/slow.pgid")" 2>/dev/null
 id=$(entries_by_mtime "$PGDRILL_HOME/drills" | head -n 1)
 out=$("$PGDRILL_BIN" resume "$id" --var wrok=x --yes 2>&1)

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # The sandbox as a test script's world (sourced, not run: not executable),
 # for the scripts that drive `pgdrill sandbox` as a new user does:
-#   sandbox_test_home NAME      skips the script (TAP SKIP) when this build has
-#                               no local S3; else H, a new folder NAME.XXXXXX in
+#   sandbox_needs_s3            skips the script (TAP SKIP) when this build has
+#                               no local S3 (sandbox/s3-proxy.py)
+#   sandbox_test_home NAME      sandbox_needs_s3; then H, a new folder NAME.XXXXXX in
 #                               the run's work folder, is PGDRILL_HOME, the
 #                               caller's database, Neon, S3, Slack and status
 #                               variables are unset, and an EXIT trap runs the
@@ -17,9 +18,13 @@
 # shellcheck source=tests/lib.sh
 . "$PGDRILL_TOP/tests/lib.sh"
 
+sandbox_needs_s3() {
+    [ -f "$PGDRILL_TOP/sandbox/s3-proxy.py" ] || { ok "# SKIP no local S3 in this build"; done_testing; exit 0; }
+}
+
 sandbox_test_home() {
     require_env PGDRILL_TEST_WORK PGDRILL_BIN
-    [ -f "$PGDRILL_TOP/sandbox/s3-proxy.py" ] || { ok "# SKIP no local S3 in this build"; done_testing; exit 0; }
+    sandbox_needs_s3
     H=$(mktemp -d "$PGDRILL_TEST_WORK/$1.XXXXXX")
     export PGDRILL_HOME=$H PGDRILL_SANDBOX_FAST=1
     unset DATABASE_URL NEON_API_HOST NEON_API_KEY NEON_PROJECT_ID AWS_ENDPOINT_URL_S3 \

@@ -22,15 +22,7 @@ out=$("$PGDRILL_BIN" run "$PGDRILL_TOP/runbooks/training.md" --var backup_key=x 
 like "$out" "--var backup_key: runbook training has no input 'backup_key'" \
     "a --var naming a sub-drill's input is refused, not silently dropped"
 
-"$PGDRILL_BIN" run "$W/parent.md" --var work="$W" --yes >"$W/run1.out" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do
-    [ -e "$W/slow.mark" ] && break
-    sleep 0.1
-done
-sleep 0.3
-kill -9 "$pid"
-wait "$pid" 2>/dev/null
+kill_at_mark "$W/slow.mark" "$W/run1.out" "$PGDRILL_BIN" run "$W/parent.md" --var work="$W" --yes
 is "$([ -e "$W/slow.mark" ] && echo yes)" "yes" "the child's slow step was running when killed"
 like "$(cat "$W/run1.out")" "== \\[4\\] Restore / Slow step" "the progress shows the child's stage under Restore"
 

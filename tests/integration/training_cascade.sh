@@ -7,7 +7,7 @@ set -u
 # shellcheck source=tests/integration/training_lib.sh
 . "$(dirname "$0")/training_lib.sh"
 
-training_up
+training_up main
 world_case cascade
 training_incident cascade 5
 training_grade
@@ -15,13 +15,10 @@ is "$GRADE_RC" 1 "before a restore the grade fails"
 like "$(cat "$C/grade.txt")" "clients: [0-9]+ rows still missing" "it names the missing clients"
 like "$(cat "$C/grade.txt")" "visits: [0-9]+ rows still missing" "and their missing visits"
 
-for t in clients visits; do
-    training_restore --var "target_time=$TA" --var outcome_option=B --var "table=$t" \
-        --var copy_mode=undo --var "incident_end=$IE"
-    is "$TR_RC" 0 "pitr-restore option B undo of $t passes"
-done
-training_grade
-grade_passes "B undo of clients, then visits, after cascade"
+training_undo clients
+is "$TR_RC" 0 "pitr-restore option B undo of clients passes"
+training_undo visits
+training_restored "B undo of clients, then visits, after cascade"
 training_traffic_running "after the restore"
 training_no_truth_in_reports
 training_down_clean

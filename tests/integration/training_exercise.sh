@@ -20,8 +20,6 @@ set -u
 . "$(dirname "$0")/training_lib.sh"
 
 world_up main
-PATH=$(dirname "$PGDRILL_BIN"):$PATH # the runbook's sh steps run `pgdrill`
-export PATH
 world_case exercise
 TA=$(now_ms)
 sleep 1

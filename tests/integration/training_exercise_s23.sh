@@ -13,11 +13,9 @@
 set -u
 # shellcheck source=tests/integration/training_lib.sh
 . "$(dirname "$0")/training_lib.sh"
-[ -f "$PGDRILL_TOP/sandbox/s3-proxy.py" ] || { ok "# SKIP no local S3 in this build"; done_testing; exit 0; }
+training_needs_s3
 
 world_up main
-PATH=$(dirname "$PGDRILL_BIN"):$PATH # the runbook's sh steps run `pgdrill`
-export PATH
 TRUTH=$PGDRILL_HOME/sandbox/training/truth
 
 # exercise KIND SCENARIO: runs training.md from a restore point just before

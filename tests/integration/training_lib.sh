@@ -3,8 +3,14 @@
 # traffic`, `incident` and `grade` as a trainee uses them, on a sandbox of
 # its own (world_lib.sh's world_up), with the traffic running throughout.
 #
-#   training_up                 the sandbox and `pgdrill sandbox traffic start`
+#   training_up BRANCH          the sandbox, its default branch named BRANCH
+#                               (main, or production as Neon projects made
+#                               in the console call it), and `pgdrill
+#                               sandbox traffic start`
+#   training_needs_s3           skips the script (TAP SKIP) when this build
+#                               has no local S3 (sandbox_lib.sh)
 #   training_incident KIND SEED `pgdrill sandbox incident KIND --seed SEED`;
+#                               TI_LINE: the application's log's length then;
 #                               the ticket in $C/ticket, and TA (just before
 #                               the command) and IE (a moment before it
 #                               returned: after the incident's commit, inside
@@ -13,12 +19,32 @@
 #                               (no second, no key) and the truth's mode.
 #   training_restore ARG...     `pgdrill run runbooks/pitr-restore.md ARG...
 #                               --yes`; exit status in TR_RC
+#   training_selective ARG...   the same with runbooks/selective-recovery.md
+#   training_undo TABLE         the right Scenario 1 restore of a row
+#                               incident: option B, copy_mode=undo of TABLE
+#                               between the trainee's timings TA and IE
+#   timeline_times              TARGET and IEND, the restore point and the
+#                               incident's end `pgdrill timeline --incident`
+#                               gives for the moment the ticket arrived (3 s
+#                               and 0.6 s before it), never the ground truth
+#   training_selective_undo TABLE  the right Scenario 3 restore: scope table,
+#                               copy_mode=undo of TABLE between TARGET and IEND
+#   training_restored LABEL     the last restore exited 0 and grades 100 %,
+#                               and the application's writes are kept
+#                               (training_writes_kept)
+#   training_writes_kept LABEL  the visits the application inserted after
+#                               the incident, up to the last restore's end
+#                               (its private log), are all in production
 #   training_grade              `pgdrill sandbox grade --json` into GRADE
 #                               (JSON), its exit status in GRADE_RC, its
 #                               text in $C/grade.txt
 #   grade_field NAME            a field of GRADE
 #   grade_keys TABLE WHAT       the keys the grade names for TABLE and WHAT
 #   keys_in_truth LABEL TAG TABLE KEY...  each KEY broken by the incident
+#   grade_names_broken LABEL TAG TABLE WHAT  the grade names TABLE's rows
+#                               WHAT by key, each one broken by the incident
+#   grade_names_collateral LABEL TABLE  the grade fails on collateral only,
+#                               naming rows the application wrote after it
 #   keys_app_wrote LABEL TABLE KEY...  each KEY written by the application
 #                               after the incident
 #   grade_conflicts_checked LABEL TABLE SQL  the conflicts the grade names
@@ -29,21 +55,30 @@
 #   training_down_clean         `sandbox down` and no process of it left (by
 #                               PID, and no process whose folder, command
 #                               line or training folder is the sandbox's)
-# Variables: TRUTH (the ground truth file), TRAFFIC_PID.
+# Variables: TRUTH (the ground truth file), TRAFFIC_PID, TRAFFIC_LOG (the
+# application's private log: "TIME OP TABLE ID MD5" a change).
 
 # shellcheck source=tests/integration/world_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/world_lib.sh"
+# shellcheck source=tests/integration/sandbox_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/sandbox_lib.sh"
+
+# the runbooks' sh steps run `pgdrill` (training.md, restore-from-s3's migrate)
+PATH=$(dirname "$PGDRILL_BIN"):$PATH
+export PATH
 
 PITR=$PGDRILL_TOP/runbooks/pitr-restore.md
 SELECTIVE=$PGDRILL_TOP/runbooks/selective-recovery.md
 TRUTH=""
 TRAFFIC_PID=""
+TRAFFIC_LOG=""
 
 now_ms() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
 
 training_up() {
-    world_up main
+    world_up "$1"
     TRUTH=$PGDRILL_HOME/sandbox/training/truth
+    TRAFFIC_LOG=$PGDRILL_HOME/sandbox/training/traffic.log
     "$PGDRILL_BIN" sandbox traffic start >"$W/traffic-start.out" 2>&1 ||
         bail "setup: traffic start" "$(cat "$W/traffic-start.out")"
     TRAFFIC_PID=$(cut -d' ' -f1 "$PGDRILL_HOME/sandbox/traffic.pid")
@@ -51,6 +86,8 @@ training_up() {
         "sandbox status shows the traffic running with its pid"
     sleep 2
 }
+
+training_needs_s3() { sandbox_needs_s3; }
 
 # The ticket never holds the incident's second or a key of the rows it
 # broke: checked against the truth itself (its started and ended seconds,
@@ -84,19 +121,34 @@ training_incident() {
         bail "incident $kind" "$(cat "$C/ticket.err")"
     fi
     tb=$(date +%s.%N)
+    TI_LINE=$(wc -l <"$TRAFFIC_LOG")
     TICKET_AT=$(date -u -d "@$tb" +%Y-%m-%dT%H:%M:%S.%3NZ)
     IE=$(date -u -d "@$(awk -v t="$tb" 'BEGIN { printf "%.3f", t - 0.6 }')" +%Y-%m-%dT%H:%M:%S.%3NZ)
     diag "incident $kind: the trainee's window $TA .. $IE"
     _ticket_checks "$kind"
 }
 
-training_restore() {
-    "$PGDRILL_BIN" run "$PITR" "$@" --yes >"$C/out.run" 2>&1
+# _training_run RUNBOOK ARG...: the drill, headless; TR_RC, and TR_FROM and
+# TR_TO: the application's log's length before and after it
+_training_run() {
+    local rb=$1
+    shift
+    TR_FROM=$(wc -l <"$TRAFFIC_LOG")
+    "$PGDRILL_BIN" run "$rb" "$@" --yes >"$C/out.run" 2>&1
     TR_RC=$?
+    TR_TO=$(wc -l <"$TRAFFIC_LOG")
     if [ "$TR_RC" != 0 ]; then
-        diag "pgdrill run pitr-restore $* exited $TR_RC; its output ends:"
+        diag "pgdrill run $(basename "$rb" .md) $* exited $TR_RC; its output ends:"
         tail -n 20 "$C/out.run" | sed 's/^/#   /'
     fi
+}
+
+training_restore() { _training_run "$PITR" "$@"; }
+training_selective() { _training_run "$SELECTIVE" "$@"; }
+
+training_undo() {
+    training_restore --var "target_time=$TA" --var outcome_option=B --var "table=$1" \
+        --var copy_mode=undo --var "incident_end=$IE"
 }
 
 # timeline_target MARGIN: what `pgdrill timeline --incident` recommends as
@@ -108,13 +160,15 @@ timeline_target() {
     json_eval <(printf '%s' "$out") 'd["recommendation"]["target_time"]'
 }
 
-training_selective() {
-    "$PGDRILL_BIN" run "$SELECTIVE" "$@" --yes >"$C/out.run" 2>&1
-    TR_RC=$?
-    if [ "$TR_RC" != 0 ]; then
-        diag "pgdrill run selective-recovery $* exited $TR_RC; its output ends:"
-        tail -n 20 "$C/out.run" | sed 's/^/#   /'
-    fi
+timeline_times() {
+    TARGET=$(timeline_target 3)
+    IEND=$(timeline_target 0.6)
+    diag "from pgdrill timeline: restore point $TARGET, incident end $IEND"
+}
+
+training_selective_undo() {
+    training_selective --var "target_time=$TARGET" --var scope=table --var "table=$1" \
+        --var copy_mode=undo --var "incident_end=$IEND"
 }
 
 training_grade() {
@@ -186,6 +240,56 @@ grade_passes() {
         "0 0 0 0" "$1: no row missing, wrong, lost to collateral or changed besides"
     is "$(grade_field not_back)" "" "$1: every table and column is back"
     like "$(grade_field rto_s)" '^[0-9.]+$' "$1: the grade measures the RTO from the drill"
+}
+
+training_restored() {
+    is "$TR_RC" 0 "$1: the restore passes"
+    training_grade
+    grade_passes "$1"
+    training_writes_kept "$1"
+}
+
+# training_writes_kept LABEL: the application's writes survive the restore:
+# the visits it inserted after the incident (its log from TI_LINE), some
+# while the last restore ran (TR_FROM to TR_TO), are all in production
+training_writes_kept() {
+    local keys during n
+    keys=$(sed -n "$((TI_LINE + 1)),${TR_TO}p" "$TRAFFIC_LOG" | awk '$2 == "insert" && $3 == "visits" { print $4 }' | xargs)
+    during=$(sed -n "$((TR_FROM + 1)),${TR_TO}p" "$TRAFFIC_LOG" | awk '$2 == "insert" && $3 == "visits"' | wc -l)
+    check "$1: the application inserted visits after the incident ($(wc -w <<<"$keys")), $during while the restore ran" \
+        [ "$during" -gt 0 ]
+    n=$(sql "$DATABASE_URL" "SELECT count(*) FROM visits WHERE id IN (${keys// /,})")
+    is "$n" "$(wc -w <<<"$keys")" "$1: each of them is in production after the restore (${keys%% *} .. ${keys##* })"
+}
+
+# grade_names_broken LABEL TAG TABLE WHAT: the grade's text names rows of
+# TABLE as WHAT ("rows still missing") by key, and each one is on a "TAG
+# TABLE KEY" line of the truth (d: the incident deleted it, a: changed it)
+grade_names_broken() {
+    local keys k bad=""
+    keys=$(grade_keys "$3" "$4")
+    for k in $keys; do
+        grep -qE "^$2 $3 $k( |\$)" "$TRUTH" || bad="$bad $k"
+    done
+    if [ -n "$keys" ] && [ -z "$bad" ]; then
+        ok "$1 ($keys), each a row the incident broke"
+    else
+        not_ok "$1 (${keys:-none}), each a row the incident broke" "not in the truth:${bad:- }"
+    fi
+}
+
+# grade_names_collateral LABEL TABLE: the grade fails, the incident's rows
+# are back, and it names the application's rows of TABLE the restore lost
+# or overwrote (collateral), each one a row the application wrote after
+# the incident
+grade_names_collateral() {
+    is "$GRADE_RC" 1 "$1: the grade fails"
+    is "$(grade_field missing) $(grade_field wrong)" "0 0" "$1: the incident's rows are back"
+    check "$1: it counts the application's writes it lost as collateral ($(grade_field collateral))" \
+        [ "$(grade_field collateral)" -gt 0 ]
+    # shellcheck disable=SC2046 # the keys, one word each
+    keys_app_wrote "$1: it names them by key" "$2" \
+        $(grade_keys "$2" "rows the application wrote after the incident were lost or overwritten (collateral)")
 }
 
 training_no_truth_in_reports() {

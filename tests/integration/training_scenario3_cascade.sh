@@ -11,15 +11,12 @@ set -u
 # shellcheck source=tests/integration/training_lib.sh
 . "$(dirname "$0")/training_lib.sh"
 
-training_up
+training_up main
 world_case scenario3-cascade
 training_incident cascade 5
-target=$(timeline_target 3)
-iend=$(timeline_target 0.6)
-diag "from pgdrill timeline: restore point $target, incident end $iend"
+timeline_times
 
-training_selective --var "target_time=$target" --var scope=table --var table=clients \
-    --var copy_mode=undo --var "incident_end=$iend"
+training_selective_undo clients
 is "$TR_RC" 0 "Scenario 3 undo of clients passes"
 training_grade
 is "$GRADE_RC" 1 "the parents alone: the grade fails"
@@ -27,11 +24,8 @@ is "$(grade_keys clients "rows still missing")" "" "the clients are back"
 # shellcheck disable=SC2046 # the keys, one word each
 keys_in_truth "it names the visits still missing" d visits $(grade_keys visits "rows still missing")
 
-training_selective --var "target_time=$target" --var scope=table --var table=visits \
-    --var copy_mode=undo --var "incident_end=$iend"
-is "$TR_RC" 0 "Scenario 3 undo of visits passes"
-training_grade
-grade_passes "Scenario 3 undo of clients, then visits, after cascade"
+training_selective_undo visits
+training_restored "Scenario 3 undo of clients, then visits, after cascade"
 training_traffic_running "after Scenario 3"
 training_no_truth_in_reports
 training_down_clean

@@ -11,7 +11,7 @@ set -u
 # shellcheck source=tests/integration/training_lib.sh
 . "$(dirname "$0")/training_lib.sh"
 
-training_up
+training_up main
 for kind in drop-table bad-migration; do
     world_case "$kind"
     training_incident "$kind" 3

@@ -73,33 +73,60 @@ t_keys() {
     t_tmux send-keys -t tui "$@"
 }
 
-# t_wait TEXT [SECONDS]: wait until the screen shows TEXT; 0 when it does.
-t_wait() {
-    local text=$1 secs=${2:-15} i=0
+# _t_until SECS WHAT TEST [ARG...]: polls the screen (in T_SCR) ten times a
+# second until TEST ARG... succeeds: 0; after SECS, 1, with WHAT and the
+# screen on stderr.
+_t_until() {
+    local secs=$1 what=$2 i=0
+    shift 2
     while [ "$i" -lt $((secs * 10)) ]; do
-        if t_screen | grep -qF -- "$text"; then
-            return 0
-        fi
+        T_SCR=$(t_screen)
+        "$@" && return 0
         sleep 0.1
         i=$((i + 1))
     done
-    echo "# timed out waiting for: $text" >&2
+    echo "# timed out waiting for$what" >&2
     t_screen | sed 's/^/# /' >&2
     return 1
 }
 
+# _t_has GREP-ARG...: the screen polled last matches
+_t_has() { grep -q "$@" <<<"$T_SCR"; }
+
+# t_wait TEXT [SECONDS]: wait until the screen shows TEXT; 0 when it does.
+t_wait() { _t_until "${2:-15}" ": $1" _t_has -F -- "$1"; }
+
 # t_wait_re REGEX [SECONDS]: like t_wait, for an extended regular expression.
-t_wait_re() {
-    local re=$1 secs=${2:-15} i=0
-    while [ "$i" -lt $((secs * 10)) ]; do
-        if t_screen | grep -qE -- "$re"; then
-            return 0
-        fi
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "# timed out waiting for /$re/" >&2
-    t_screen | sed 's/^/# /' >&2
+t_wait_re() { _t_until "${2:-15}" " /$1/" _t_has -E -- "$1"; }
+
+# t_answer_until TEXT SECS: wait for TEXT, answering what comes meanwhile:
+# a plan is accepted, a confirmation gets the target it names, a failed
+# step whose runbook says to retry it (production's first connection after
+# an in-place restore) is retried, as its policy says, and a restore's
+# closing note is left empty.
+t_answer_until() { _t_until "$2" ": $1" _t_answer "$1"; }
+
+# _t_answer TEXT: the polled screen shows TEXT (0), or what it asks is answered
+_t_answer() {
+    local target
+    _t_has -F -- "$1" && return 0
+    target=$(grep -oE "Type [^ ]+ to continue\." <<<"$T_SCR" | tail -n 1 | cut -d' ' -f2)
+    if [ -n "$target" ]; then
+        diag "confirming '$target'"
+        t_keys "$target" Enter
+    elif _t_has -F "(nothing has changed yet)"; then
+        diag "accepting the plan"
+        t_keys Enter
+    elif _t_has -F "Anything to record about this restore"; then
+        diag "leaving the restore's note empty"
+        t_keys Enter
+    elif _t_has -F "The runbook's policy for this step: retry"; then
+        diag "retrying, as the step's policy says"
+        t_keys r
+    else
+        return 1
+    fi
+    sleep 1
     return 1
 }
 

@@ -41,48 +41,8 @@ t_exit() {
 
 world_up main
 trap t_exit EXIT # after world_up, whose own trap it replaces (t_exit calls it)
-PATH=$(dirname "$PGDRILL_BIN"):$PATH # the runbook's sh steps run `pgdrill`
-export PATH
 TA=$(now_ms)
 sleep 1
-
-# t_answer_until TEXT SECS: wait for TEXT, answering what comes meanwhile:
-# a plan is accepted, a confirmation gets the target it names, a failed
-# step whose runbook says to retry it (production's first connection after
-# an in-place restore) is retried, as its policy says, and the restore's
-# closing note is left empty.
-t_answer_until() {
-    local text=$1 secs=$2 i=0 scr target
-    while [ "$i" -lt $((secs * 5)) ]; do
-        scr=$(t_screen)
-        if grep -qF -- "$text" <<<"$scr"; then
-            return 0
-        fi
-        target=$(grep -oE "Type [^ ]+ to continue\." <<<"$scr" | tail -n 1 | cut -d' ' -f2)
-        if [ -n "$target" ]; then
-            diag "confirming '$target'"
-            t_keys "$target" Enter
-            sleep 1
-        elif grep -qF "(nothing has changed yet)" <<<"$scr"; then
-            diag "accepting the plan"
-            t_keys Enter
-            sleep 1
-        elif grep -qF "Anything to record about this restore" <<<"$scr"; then
-            diag "leaving the restore's note empty"
-            t_keys Enter
-            sleep 1
-        elif grep -qF "The runbook's policy for this step: retry" <<<"$scr"; then
-            diag "retrying, as the step's policy says"
-            t_keys r
-            sleep 1
-        fi
-        sleep 0.2
-        i=$((i + 1))
-    done
-    echo "# timed out waiting for: $text" >&2
-    t_screen | sed 's/^/# /' >&2
-    return 1
-}
 
 # t_input PROMPT ANSWER: wait for the input dialog that shows PROMPT, answer it
 t_input() {
@@ -102,28 +62,22 @@ check "the exercise is listed under it" grep -qF "Training: an incident on the s
 # the exercises come last: G selects the only one
 t_keys G Enter
 check "the incident's kind is asked" t_input "The incident to raise" drop-table
-# the ticket screen as soon as it is whole (the first input's dialog follows at once)
+# the ticket screen as soon as it is whole: its last lines printed, or the
+# first input's dialog, which follows at once, covering part of it (kept as
+# it is); a plan meanwhile is accepted
 t_ticket() {
-    local i=0 scr
-    while [ "$i" -lt 1800 ]; do
-        scr=$(t_screen)
-        if grep -qF "TICKET INC-" <<<"$scr"; then
-            printf '%s\n' "$scr" >"$T_WORK/ticket.txt"
-            # its last lines printed: the whole ticket is on the screen, unless the
-            # first input's dialog came at once and covers part of it (kept as it is)
-            grep -qF "Noticed around" <<<"$scr" && return 0
-            grep -qF "┌─ target_time" <<<"$scr" && return 0
-        fi
-        if grep -qF "(nothing has changed yet)" <<<"$scr"; then
-            t_keys Enter
-            sleep 1
-        fi
-        sleep 0.05
-        i=$((i + 1))
-    done
+    if _t_has -F "TICKET INC-"; then
+        printf '%s\n' "$T_SCR" >"$T_WORK/ticket.txt"
+        _t_has -F "Noticed around" && return 0
+        _t_has -F "┌─ target_time" && return 0
+    fi
+    if _t_has -F "(nothing has changed yet)"; then
+        t_keys Enter
+        sleep 1
+    fi
     return 1
 }
-check "the ticket is shown" t_ticket
+check "the ticket is shown" _t_until 90 ": the whole ticket" t_ticket
 check "the ticket screen shows the ticket" grep -qF "reported by: support desk" "$T_WORK/ticket.txt"
 
 # the trainee's other terminal: the restorability timeline around now
