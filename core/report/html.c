@@ -304,23 +304,38 @@ html_head(struct html *h, const cJSON *root)
     h_put(h, "</table>\n</header>\n");
 }
 
+/*
+ * An objective of object o (the report, or one of its "subdrills"), KEY "rto" or "rpo": the
+ * measured value from VALUE_KEY and KEY_target_s as text, and the word of KEY_verdict.
+ */
+static const char *
+objective_texts(char achieved[64], char target[64], const cJSON *o, const char *value_key,
+                const char *key)
+{
+    char k_target[32], k_verdict[32];
+
+    snprintf(k_target, sizeof(k_target), "%s_target_s", key);
+    snprintf(k_verdict, sizeof(k_verdict), "%s_verdict", key);
+    fmt_secs(achieved, 64, jnum(o, value_key));
+    fmt_secs(target, 64, jnum(o, k_target));
+    return jstr(o, k_verdict);
+}
+
 /* RTO or RPO (key "rto" or "rpo"): report.json's KEY_s, KEY_target_s and KEY_verdict. */
 static void
 objective_row(struct html *h, const cJSON *root, const char *name, const char *key)
 {
-    char k_value[32], k_target[32], k_verdict[32], achieved[64], target[64];
+    char k_value[32], achieved[64], target[64];
+    const char *word;
 
     snprintf(k_value, sizeof(k_value), "%s_s", key);
-    snprintf(k_target, sizeof(k_target), "%s_target_s", key);
-    snprintf(k_verdict, sizeof(k_verdict), "%s_verdict", key);
-    fmt_secs(achieved, sizeof(achieved), jnum(root, k_value));
-    fmt_secs(target, sizeof(target), jnum(root, k_target));
+    word = objective_texts(achieved, target, root, k_value, key);
     h_printf(h, "<tr><th scope=\"row\">%s</th><td class=\"num\">", name);
     h_text(h, achieved);
     h_put(h, "</td><td class=\"num\">");
     h_text(h, target);
     h_put(h, "</td><td>");
-    h_verdict(h, jstr(root, k_verdict));
+    h_verdict(h, word);
     h_put(h, "</td></tr>\n");
 }
 
@@ -337,22 +352,19 @@ html_objectives(struct html *h, const cJSON *root)
              "point gives up, where one applies.</p>\n</section>\n");
 }
 
-/* One "subdrills" entry's objective: KEY_s (or duration_s), KEY_target_s and KEY_verdict. */
+/* One "subdrills" entry's objective as one cell: "measured / target verdict". */
 static void
 subdrill_cell(struct html *h, const cJSON *sd, const char *value_key, const char *key)
 {
-    char k_target[32], k_verdict[32], achieved[64], target[64];
+    char achieved[64], target[64];
+    const char *word = objective_texts(achieved, target, sd, value_key, key);
 
-    snprintf(k_target, sizeof(k_target), "%s_target_s", key);
-    snprintf(k_verdict, sizeof(k_verdict), "%s_verdict", key);
-    fmt_secs(achieved, sizeof(achieved), jnum(sd, value_key));
-    fmt_secs(target, sizeof(target), jnum(sd, k_target));
     h_put(h, "<td class=\"num\">");
     h_text(h, achieved);
     h_put(h, " / ");
     h_text(h, target);
     h_put(h, " ");
-    h_verdict(h, jstr(sd, k_verdict));
+    h_verdict(h, word);
     h_put(h, "</td>");
 }
 
