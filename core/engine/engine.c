@@ -157,6 +157,33 @@ engine_output(struct engine *e, const char *line, struct pd_err *err)
     return rc;
 }
 
+/*
+ * engine_check_vars, but a --var may also name a secret variable the journal
+ * kept by name only: reask_secrets takes its value from there on a resume.
+ */
+static int
+check_vars_of_drill(const struct runbook *rb, const struct drill *drill,
+                    const struct engine_opts *opts, struct pd_err *err)
+{
+    const char **rest = pd_xcalloc(opts->n_vars + 1, sizeof(*rest));
+    size_t n = 0;
+    int rc;
+
+    for (size_t i = 0; i < opts->n_vars; i++) {
+        size_t nl = strcspn(opts->vars[i], "=");
+        bool secret = false;
+
+        for (size_t k = 0; k < drill->n_vars && !secret; k++)
+            secret = drill->vars[k].secret && strlen(drill->vars[k].name) == nl &&
+                     strncmp(drill->vars[k].name, opts->vars[i], nl) == 0;
+        if (!secret)
+            rest[n++] = opts->vars[i];
+    }
+    rc = engine_check_vars(rb, rest, n, err);
+    free(rest);
+    return rc;
+}
+
 int
 engine_new(struct engine **out, const struct runbook *rb, struct drill *drill,
            const struct engine_opts *opts, const struct engine_events *ev, void *payload,
@@ -185,7 +212,7 @@ engine_new(struct engine **out, const struct runbook *rb, struct drill *drill,
             if (eq == NULL || eq == opts->vars[i])
                 return PD_ERR_SET(err, PD_EUSAGE, "--var '%s': expected NAME=VALUE", opts->vars[i]);
         }
-        if (engine_check_vars(rb, opts->vars, opts->n_vars, err) != 0)
+        if (check_vars_of_drill(rb, drill, opts, err) != 0)
             return PD_EUSAGE;
     }
     e = pd_xcalloc(1, sizeof(*e));
