@@ -116,6 +116,7 @@ test_shipped(void **state)
         {"s3: GET s3://b/k: HTTP 403 RequestTimeTooSkewed", "s3-clock-skew"},
         {"neon: restore point X is outside the project's history window of 1 day",
          "history-window-too-short"},
+        {"neon: POST /projects/p/branches: HTTP 503: service unavailable", "neon-unavailable"},
         {"connection to server at \"ep-x-pooler.neon.tech\" failed: Connection refused",
          "pooler-connection-refused"},
         {"pg_dump: error: aborting because of server version mismatch", "pg-dump-version-mismatch"},
