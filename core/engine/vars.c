@@ -430,19 +430,65 @@ engine_input_type(const char *name)
     return -1;
 }
 
+/* t as RFC 3339 UTC, to the second when it has no fraction: "2026-01-31T14:05:00Z". */
+static void
+utc_text(char *buf, size_t size, double t)
+{
+    size_t n;
+
+    pd_time_format(buf, size, t);
+    n = strlen(buf);
+    if (n > 5 && strcmp(buf + n - 5, ".000Z") == 0) {
+        buf[n - 5] = 'Z';
+        buf[n - 4] = '\0';
+    }
+}
+
+/*
+ * A timestamp input is RFC 3339 in UTC. One with another offset, or with
+ * none (local time or UTC, nobody can tell), is refused with the UTC form
+ * to write instead.
+ */
+static int
+check_timestamp(const char *value, struct pd_err *err)
+{
+    double t;
+    char utc[40];
+    char *zoned;
+    int rc;
+
+    if (pd_time_parse_rfc3339(&t, value, 1) == 0)
+        return 0;
+    if (pd_time_parse_rfc3339(&t, value, 0) == 0) {
+        utc_text(utc, sizeof(utc), t);
+        return PD_ERR_SET(err, PD_EINPUT,
+                          "'%s' is not an RFC 3339 timestamp in UTC: in UTC it is %s", value, utc);
+    }
+    zoned = pd_xasprintf("%sZ", value);
+    rc = pd_time_parse_rfc3339(&t, zoned, 1);
+    free(zoned);
+    if (rc == 0) {
+        utc_text(utc, sizeof(utc), t);
+        return PD_ERR_SET(err, PD_EINPUT,
+                          "'%s' is not an RFC 3339 timestamp in UTC: it has no time zone; if it "
+                          "is UTC write %s, else convert it to UTC first",
+                          value, utc);
+    }
+    return PD_ERR_SET(err, PD_EINPUT,
+                      "'%s' is not an RFC 3339 timestamp in UTC (e.g. 2026-01-31T14:05:00Z)",
+                      value);
+}
+
 int
 engine_validate(const char *value, enum input_type type, const char *const *choices,
                 size_t n_choices, const char *pattern, struct pd_err *err)
 {
     switch (type) {
     case INPUT_TIMESTAMP: {
-        double t;
+        int rc = check_timestamp(value, err);
 
-        if (pd_time_parse_rfc3339(&t, value, 1) != 0)
-            return PD_ERR_SET(err, PD_EINPUT,
-                              "'%s' is not an RFC 3339 timestamp in UTC "
-                              "(e.g. 2026-01-31T14:05:00Z)",
-                              value);
+        if (rc != 0)
+            return rc;
         break;
     }
     case INPUT_INTEGER: {

@@ -32,6 +32,17 @@ tui $RB/pitr-restore.md --var outcome_optoin=B|pgdrill tui: --var outcome_optoin
 EOF_CASES
 check "none of them began a drill" no_drills
 
+# a restore point with an offset or without a zone: the message gives the UTC form
+out=$("$PGDRILL_BIN" run "$RB/pitr-restore.md" --var target_time=2026-12-07T10:45:00+01:00 --yes 2>&1)
+is "$?" 2 "target_time with an offset: exit 2"
+like "$out" "'2026-12-07T10:45:00\+01:00' is not an RFC 3339 timestamp in UTC: in UTC it is 2026-12-07T09:45:00Z" \
+    "  gives the same time in UTC"
+out=$("$PGDRILL_BIN" run "$RB/pitr-restore.md" --var target_time=2026-12-07T09:45:00 --yes 2>&1)
+is "$?" 2 "target_time without a zone: exit 2"
+like "$out" "it has no time zone; if it is UTC write 2026-12-07T09:45:00Z, else convert it to UTC first" \
+    "  says the zone is missing and what to write"
+rm -rf "$PGDRILL_HOME/drills"
+
 # environment variables the runbook reads are not inputs but stay accepted
 cat >"$W/env.md" <<'MD'
 # Env
