@@ -117,6 +117,8 @@ test_shipped(void **state)
         {"neon: restore point X is outside the project's history window of 1 day",
          "history-window-too-short"},
         {"neon: POST /projects/p/branches: HTTP 503: service unavailable", "neon-unavailable"},
+        {"postgres: h:5432/db: relation \"users\" does not exist (SQLSTATE 42P01)",
+         "relation-missing"},
         {"connection to server at \"ep-x-pooler.neon.tech\" failed: Connection refused",
          "pooler-connection-refused"},
         {"pg_dump: error: aborting because of server version mismatch", "pg-dump-version-mismatch"},
