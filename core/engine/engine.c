@@ -412,6 +412,39 @@ register_secret(const char *value)
     free(r);
 }
 
+/*
+ * Headless, the secret variables from index first on that no --var gives:
+ * all of them in one message, so that one more resume is enough.
+ */
+static int
+secrets_missing(const struct engine *e, size_t first, struct pd_err *err)
+{
+    struct pd_buf names, args;
+    size_t n = 0;
+    int rc;
+
+    pd_buf_init(&names, 0);
+    pd_buf_init(&args, 0);
+    for (size_t i = first; i < e->n_vars; i++) {
+        if (e->vars[i].value != NULL || engine_opt_var(e, e->vars[i].name) != NULL)
+            continue;
+        pd_buf_appendf(&names, NULL, "%s'%s'", n ? ", " : "", e->vars[i].name);
+        pd_buf_appendf(&args, NULL, "%s--var %s=VALUE", n ? " " : "", e->vars[i].name);
+        n++;
+    }
+    if (n == 1)
+        rc = PD_ERR_SET(err, PD_EINPUT,
+                        "variable %s holds a secret that is not journaled: pass %s to resume",
+                        pd_buf_str(&names), pd_buf_str(&args));
+    else
+        rc = PD_ERR_SET(err, PD_EINPUT,
+                        "variables %s hold secrets that are not journaled: pass %s to resume",
+                        pd_buf_str(&names), pd_buf_str(&args));
+    pd_buf_free(&names);
+    pd_buf_free(&args);
+    return rc;
+}
+
 /* A resumed drill lost the values of its secret variables: ask for them again. */
 static int
 reask_secrets(struct engine *e, struct pd_err *err)
@@ -431,10 +464,7 @@ reask_secrets(struct engine *e, struct pd_err *err)
             continue;
         }
         if (e->ev.prompt_needed == NULL)
-            return PD_ERR_SET(err, PD_EINPUT,
-                              "variable '%s' holds a secret that is not journaled: pass --var "
-                              "%s=VALUE to resume",
-                              e->vars[i].name, e->vars[i].name);
+            return secrets_missing(e, i, err);
         snprintf(question, sizeof(question),
                  "'%s' holds a secret that is not kept in the journal; enter it again to resume",
                  e->vars[i].name);
