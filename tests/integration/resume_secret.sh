@@ -42,4 +42,9 @@ if grep -rq -- "$pw" "$PGDRILL_HOME/drills/$id"; then
 else
     ok "the password is in no file of the drill"
 fi
+help=$("$PGDRILL_BIN" resume --help)
+like "$help" "--var NAME=VALUE  answer an input .* or give back a" "resume --help: what --var is for"
+like "$help" "130 interrupted again" "resume --help: its exit codes"
+like "$("$PGDRILL_BIN" run --help)" "pgdrill run RUNBOOK --plan \[--var NAME=VALUE\]" \
+    "run --help: --plan in the usage"
 done_testing
