@@ -364,7 +364,9 @@ cli_cmd_run(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     path = cli_resolve_runbook(ctx, argv[first]);
-    code = cli_check_vars("run", path, a.vars, a.n_vars);
+    code = cli_runbook_unknown(ctx, "run", argv[first], path);
+    if (code == 0)
+        code = cli_check_vars("run", path, a.vars, a.n_vars);
     if (code == 0)
         code = a.plan ? cli_run_plan(ctx, path, a.vars, a.n_vars) : run_path(ctx, path, &a);
     free(path);
