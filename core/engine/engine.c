@@ -356,13 +356,48 @@ engine_input_prompt(const struct runbook_input *in)
     return p;
 }
 
+/*
+ * Headless, two or more required header inputs without a --var or a
+ * default: all of them in one message, so that one more run is enough.
+ * 0 when fewer are missing (engine_obtain_input names the one).
+ */
+static int
+inputs_missing(const struct engine *e, struct pd_err *err)
+{
+    struct pd_buf names, args;
+    size_t n = 0;
+    int rc = 0;
+
+    if (e->ev.prompt_needed != NULL || e->scope != NULL)
+        return 0;
+    pd_buf_init(&names, 0);
+    pd_buf_init(&args, 0);
+    for (size_t i = 0; i < e->rb->n_inputs; i++) {
+        const struct runbook_input *in = &e->rb->inputs[i];
+        struct engine_prompt p = engine_input_prompt(in);
+
+        if (!in->required || p.default_value != NULL || var_known(e, in->name) ||
+            engine_opt_var(e, in->name) != NULL)
+            continue;
+        pd_buf_appendf(&names, NULL, "%s'%s'", n ? ", " : "", in->name);
+        pd_buf_appendf(&args, NULL, "%s--var %s=VALUE", n ? " " : "", in->name);
+        n++;
+    }
+    if (n > 1)
+        rc = PD_ERR_SET(err, PD_EINPUT, "inputs %s need values: pass %s", pd_buf_str(&names),
+                        pd_buf_str(&args));
+    pd_buf_free(&names);
+    pd_buf_free(&args);
+    return rc;
+}
+
 /* Header inputs not yet known, before the first stage. */
 static int
 ask_header_inputs(struct engine *e, struct pd_err *err)
 {
-    int rc = 0;
+    int rc = inputs_missing(e, err);
 
-    for (size_t i = 0; i < e->rb->n_inputs; i++) {
+    for (size_t i = 0; rc == 0 && i < e->rb->n_inputs; i++) {
         const struct runbook_input *in = &e->rb->inputs[i];
         struct engine_prompt p = engine_input_prompt(in);
         char *value = NULL;

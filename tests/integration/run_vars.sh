@@ -41,6 +41,13 @@ out=$("$PGDRILL_BIN" run "$RB/pitr-restore.md" --var target_time=2026-12-07T09:4
 is "$?" 2 "target_time without a zone: exit 2"
 like "$out" "it has no time zone; if it is UTC write 2026-12-07T09:45:00Z, else convert it to UTC first" \
     "  says the zone is missing and what to write"
+# several required inputs missing: all named at once, one alone as before
+out=$("$PGDRILL_BIN" run "$RB/quarterly-drill.md" --var operator=ada --yes 2>&1)
+is "$?" 2 "quarterly-drill with one of its required inputs: exit 2"
+like "$out" "inputs 'drill_date', 'notice_sent_on', 'observer', 'target_time' need values: pass --var drill_date=VALUE --var notice_sent_on=VALUE --var observer=VALUE --var target_time=VALUE" \
+    "  names every one still missing"
+out=$("$PGDRILL_BIN" run "$RB/pitr-restore.md" --yes 2>&1)
+like "$out" "input 'target_time' needs a value: pass --var target_time=VALUE" "  one missing: named alone"
 rm -rf "$PGDRILL_HOME/drills"
 
 # environment variables the runbook reads are not inputs but stay accepted
