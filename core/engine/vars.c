@@ -3,6 +3,7 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine/engine.intern.h"
 #include "pd_buf.h"
@@ -510,6 +511,12 @@ engine_validate(const char *value, enum input_type type, const char *const *choi
         pd_buf_init(&b, 0);
         for (size_t i = 0; i < n_choices; i++)
             pd_buf_appendf(&b, NULL, "%s%s", i ? ", " : "", choices[i]);
+        // choices are matched exactly: 'b' for B is a typo worth naming
+        for (size_t i = 0; i < n_choices; i++)
+            if (strcasecmp(choices[i], value) == 0) {
+                pd_buf_appendf(&b, NULL, "; did you mean %s?", choices[i]);
+                break;
+            }
         rc = PD_ERR_SET(err, PD_EINPUT, "'%s' is not one of %s", value, pd_buf_str(&b));
         pd_buf_free(&b);
         return rc;

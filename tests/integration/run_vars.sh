@@ -41,6 +41,12 @@ out=$("$PGDRILL_BIN" run "$RB/pitr-restore.md" --var target_time=2026-12-07T09:4
 is "$?" 2 "target_time without a zone: exit 2"
 like "$out" "it has no time zone; if it is UTC write 2026-12-07T09:45:00Z, else convert it to UTC first" \
     "  says the zone is missing and what to write"
+# a choice in the wrong case: the message names the right one
+out=$("$PGDRILL_BIN" run "$RB/pitr-restore.md" --var target_time=2026-12-07T09:45:00Z \
+    --var outcome_option=b --yes 2>&1)
+is "$?" 2 "outcome_option=b: exit 2"
+like "$out" "'b' is not one of A, A-in-place, B, verify-only; did you mean B\?" "  suggests B"
+
 # several required inputs missing: all named at once, one alone as before
 out=$("$PGDRILL_BIN" run "$RB/quarterly-drill.md" --var operator=ada --yes 2>&1)
 is "$?" 2 "quarterly-drill with one of its required inputs: exit 2"
