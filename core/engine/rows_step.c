@@ -100,6 +100,7 @@ struct rows_run {
     unsigned long long n[C_COUNT];
     struct pd_buf keys_missing, keys_changed, keys_added, keys_conflict, keys_inserted;
     struct pd_buf cols_gone; /* the branch's columns production lacks: "a, b" */
+    struct pd_buf children;  /* the tables whose foreign keys reference this one: "a, b" */
 };
 
 /* ---- small SQL builders ---- */
@@ -705,6 +706,38 @@ rows_show_preview(struct rows_run *r, struct pd_err *err)
     return rc;
 }
 
+/*
+ * Rows to insert were deleted. A foreign key lets no child outlive its
+ * parent: the rows of the tables that reference this one that belonged to
+ * them were deleted too (by ON DELETE CASCADE or before the parents) or lost
+ * the reference (SET NULL, SET DEFAULT), and restoring this table does not
+ * bring them back. Those tables are named in a line and in the summary.
+ */
+static int
+rows_children(struct rows_run *r, struct pd_err *err)
+{
+    static const char sql[] =
+        "SELECT DISTINCT c.conrelid::regclass::text FROM pg_constraint c WHERE c.contype = 'f' "
+        "AND c.confrelid = $1::regclass AND c.conrelid <> c.confrelid ORDER BY 1";
+    const char *p[1] = {r->qtable};
+    struct pg_result *res = NULL;
+    int rc;
+
+    if (r->n[C_ACT_INSERT] == 0)
+        return 0;
+    rc = exec(r, r->prod, sql, p, 1, &res, err);
+    for (size_t i = 0; rc == 0 && i < pg_result_rows(res); i++)
+        pd_buf_appendf(&r->children, NULL, "%s%s", i ? ", " : "", pg_result_value(res, i, 0));
+    pg_result_free(res);
+    if (rc == 0 && r->children.len > 0)
+        rc = emit(r, err,
+                  pd_xasprintf("tables referencing %s: %s; their rows that belonged to the %llu "
+                               "rows to insert are gone or lost the reference too: restore them "
+                               "after %s",
+                               r->table, pd_buf_str(&r->children), r->n[C_ACT_INSERT], r->table));
+    return rc;
+}
+
 /* ---- phase 6: foreign keys, before any change ---- */
 
 /* One foreign key of the table: its name, parent and column pairs (quoted). */
@@ -1002,6 +1035,13 @@ rows_summary(struct rows_run *r)
             r->table, mode_names[r->mode], n[C_ACT_INSERT], n[C_ACT_REVERT], n[C_ACT_DELETE],
             n[C_ACT_LEFT] + n[C_ACT_CONFLICT], n[C_ACT_CONFLICT], r->seq_moved,
             r->seq_moved == 1 ? "" : "s");
+    if (r->children.len > 0) {
+        char *with = pd_xasprintf("%s; restore next (they reference %s): %s", r->res->summary,
+                                  r->table, pd_buf_str(&r->children));
+
+        free(r->res->summary);
+        r->res->summary = with;
+    }
     if (r->cols_gone.len > 0) {
         char *with = pd_xasprintf("%s; columns not in production: %s", r->res->summary,
                                   pd_buf_str(&r->cols_gone));
@@ -1041,6 +1081,7 @@ rows_free(struct rows_run *r)
     pd_buf_free(&r->keys_conflict);
     pd_buf_free(&r->keys_inserted);
     pd_buf_free(&r->cols_gone);
+    pd_buf_free(&r->children);
 }
 
 static int
@@ -1073,6 +1114,8 @@ rows_once(struct rows_run *r, struct pd_err *err)
     if (rc == 0)
         rc = rows_show_preview(r, err);
     if (rc == 0)
+        rc = rows_children(r, err);
+    if (rc == 0)
         rc = rows_foreign_keys(r, err);
     if (rc == 0 && !r->preview)
         rc = rows_apply(r, err);
@@ -1099,6 +1142,7 @@ engine_run_rows(struct engine *e, struct engine_step_result *res, struct pd_err 
     pd_buf_init(&r.keys_conflict, 0);
     pd_buf_init(&r.keys_inserted, 0);
     pd_buf_init(&r.cols_gone, 0);
+    pd_buf_init(&r.children, 0);
     rc = rows_once(&r, err);
     rows_free(&r);
     return rc;
