@@ -176,6 +176,16 @@ cli_check_vars(const char *cmd, const char *path, const char *const *vars, size_
         return 0;
     if (engine_check_vars(rb, vars, n_vars, &err) != 0)
         code = cli_usage_error(cmd, "%s", err.msg);
+    else if (engine_check_var_values(rb, vars, n_vars, &err) != 0) {
+        char *msg;
+
+        // the value is quoted back: a password in it never is
+        for (size_t i = 0; i < n_vars; i++)
+            pd_redact_register_uri(strchr(vars[i], '=') + 1);
+        msg = pd_redact(err.msg);
+        code = cli_usage_error(cmd, "%s", msg);
+        free(msg);
+    }
     runbook_free(rb);
     return code;
 }

@@ -278,6 +278,28 @@ engine_check_vars(const struct runbook *rb, const char *const *vars, size_t n_va
 }
 
 int
+engine_check_var_values(const struct runbook *rb, const char *const *vars, size_t n_vars,
+                        struct pd_err *err)
+{
+    for (size_t v = 0; v < n_vars; v++) {
+        const char *eq = strchr(vars[v], '=');
+        char *name = pd_xstrndup(vars[v], eq != NULL ? (size_t)(eq - vars[v]) : strlen(vars[v]));
+        const struct runbook_input *in = runbook_find_input(rb, name);
+        struct pd_err verr = {0};
+        int rc = 0;
+
+        if (in != NULL && eq != NULL && !(eq[1] == '\0' && !in->required) &&
+            engine_validate(eq + 1, in->type, (const char *const *)in->choices, in->n_choices,
+                            in->pattern, &verr) != 0)
+            rc = PD_ERR_SET(err, PD_EINPUT, "--var %s: %s", name, verr.msg);
+        free(name);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int
 engine_set_var(struct engine *e, const char *name, const char *value, struct pd_err *err)
 {
     struct drill_event ev = {.type = DRILL_EV_VAR, .stage = -1, .step = -1};

@@ -47,6 +47,10 @@ out=$("$PGDRILL_BIN" run "$RB/pitr-restore.md" --var target_time=2026-12-07T09:4
 is "$?" 2 "outcome_option=b: exit 2"
 like "$out" "'b' is not one of A, A-in-place, B, verify-only; did you mean B\?" "  suggests B"
 
+check "a --var value of the wrong form begins no drill either" no_drills
+out=$("$PGDRILL_BIN" run "$RB/pitr-restore.md" --var target_time=yesterday --yes 2>&1)
+unlike "$out" "who to tell" "  and prints no contacts before the error"
+
 # several required inputs missing: all named at once, one alone as before
 out=$("$PGDRILL_BIN" run "$RB/quarterly-drill.md" --var operator=ada --yes 2>&1)
 is "$?" 2 "quarterly-drill with one of its required inputs: exit 2"
