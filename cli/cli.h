@@ -75,6 +75,16 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 char *cli_resolve_runbook(const struct cli_ctx *ctx, const char *arg);
 
 /*
+ * When path (arg resolved) does not exist: for a bare runbook id, a usage
+ * error for cmd that names the closest shipped runbook and lists them all;
+ * for a path whose file name is close to a shipped runbook's, one that
+ * names it. Returns 2 then; otherwise 0 and prints nothing (a path of the
+ * operator's own the command reports itself).
+ */
+int cli_runbook_unknown(const struct cli_ctx *ctx, const char *cmd, const char *arg,
+                        const char *path);
+
+/*
  * Before a drill begins (and leaves a journal behind): every --var of vars
  * must be one the runbook at path takes (engine_check_vars). Returns 0, or
  * prints the usage error for cmd and returns 2. A runbook that does not load

@@ -33,6 +33,7 @@ static const char run_help[] =
     "usage: pgdrill run RUNBOOK [--var NAME=VALUE]... [--yes] [--report-dir DIR] [--json]\n"
     "                   [--push]\n"
     "                   [--notify URL]\n"
+    "       pgdrill run RUNBOOK --plan [--var NAME=VALUE]...\n"
     "\n"
     "Run a runbook headless with the same engine as the TUI. RUNBOOK is a path or\n"
     "the id of a shipped runbook. Progress goes to stderr; the drill's journal and\n"
@@ -55,12 +56,23 @@ static const char run_help[] =
 
 static const char resume_help[] =
     "usage: pgdrill resume [DRILL-ID] [--var NAME=VALUE]... [--yes] [--report-dir DIR] [--json]\n"
-    "                      [--push]\n"
+    "                      [--push] [--notify URL]\n"
     "\n"
     "Continue an interrupted drill from its journal, at the step that was\n"
     "interrupted, with earlier timings, results and notes intact. Without an id,\n"
     "the newest unfinished drill. Refuses when the runbook's stages changed since\n"
-    "the drill began, or when another pgdrill holds the drill.\n";
+    "the drill began, or when another pgdrill holds the drill.\n"
+    "\n"
+    "  --var NAME=VALUE  answer an input the drill has not had yet, or give back a\n"
+    "                    secret a step saved (a branch's connection URI): the journal\n"
+    "                    keeps secrets by name only, and the resume names each one\n"
+    "                    it needs\n"
+    "  --yes, --report-dir DIR, --json, --push, --notify URL\n"
+    "                    as for 'pgdrill run'\n"
+    "  --help            this text\n"
+    "\n"
+    "Exit codes: 0 passed, 1 a check or step failed, 2 usage or input error,\n"
+    "3 an external service failed, 130 interrupted again.\n";
 
 static const char check_help[] =
     "usage: pgdrill check [--url URL] [--report-dir DIR] [--json]\n"
@@ -352,7 +364,9 @@ cli_cmd_run(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     path = cli_resolve_runbook(ctx, argv[first]);
-    code = cli_check_vars("run", path, a.vars, a.n_vars);
+    code = cli_runbook_unknown(ctx, "run", argv[first], path);
+    if (code == 0)
+        code = cli_check_vars("run", path, a.vars, a.n_vars);
     if (code == 0)
         code = a.plan ? cli_run_plan(ctx, path, a.vars, a.n_vars) : run_path(ctx, path, &a);
     free(path);

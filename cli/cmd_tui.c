@@ -61,7 +61,8 @@ cli_cmd_tui(struct cli_ctx *ctx, int argc, char **argv)
     if (argc - optind == 1) {
         // a mistyped --var is said before the screen is taken over
         path = cli_resolve_runbook(ctx, argv[optind]);
-        if ((code = cli_check_vars("tui", path, vars, n_vars)) != 0) {
+        if ((code = cli_runbook_unknown(ctx, "tui", argv[optind], path)) != 0 ||
+            (code = cli_check_vars("tui", path, vars, n_vars)) != 0) {
             free(path);
             free(vars);
             return code;

@@ -1,4 +1,5 @@
 /* cli common: what every sub-command shares: failing, usage errors, runbook names, copying out. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include "backup/backup.h"
 #include "cli.h"
 #include "engine/engine.h"
+#include "pd_buf.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
 #include "runbook/runbook.h"
@@ -76,6 +78,72 @@ cli_resolve_runbook(const struct cli_ctx *ctx, const char *arg)
     return pd_xasprintf("%s/%s.md", ctx->cfg.runbooks, arg);
 }
 
+/* The ids of the runbooks in dir ("a, b, c", by name) into b; the closest to want in *best. */
+static void
+shipped_ids(struct pd_buf *b, const char *dir, const char *want, char **best)
+{
+    struct dirent **ents = NULL;
+    int n = dir != NULL ? scandir(dir, &ents, NULL, alphasort) : -1;
+    size_t best_d = (size_t)-1;
+
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(ents[i]->d_name);
+
+        if (len > 3 && strcmp(ents[i]->d_name + len - 3, ".md") == 0) {
+            char *id = pd_xstrndup(ents[i]->d_name, len - 3);
+            size_t d = runbook_edit_distance(want, id);
+
+            pd_buf_appendf(b, NULL, "%s%s", b->len ? ", " : "", id);
+            if (d < best_d) {
+                best_d = d;
+                free(*best);
+                *best = pd_xstrdup(id);
+            }
+            free(id);
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    // a suggestion only when it is close: at most 2 edits or a third of the name
+    if (best_d > 2 && best_d * 3 > strlen(want))
+        PD_FREE(*best);
+}
+
+int
+cli_runbook_unknown(const struct cli_ctx *ctx, const char *cmd, const char *arg, const char *path)
+{
+    struct stat st;
+    struct pd_buf b;
+    const char *base = strrchr(arg, '/') != NULL ? strrchr(arg, '/') + 1 : arg;
+    char *want, *best = NULL;
+    size_t len = strlen(base);
+
+    if (stat(path, &st) == 0)
+        return 0;
+    want = pd_xstrndup(base, len > 3 && strcmp(base + len - 3, ".md") == 0 ? len - 3 : len);
+    pd_buf_init(&b, 0);
+    shipped_ids(&b, ctx->cfg.runbooks, want, &best);
+    if (base != arg && best == NULL) {
+        // a path of the operator's own: the command says it cannot open it
+        pd_buf_free(&b);
+        free(want);
+        return 0;
+    }
+    if (base != arg)
+        cli_usage_error(
+            cmd, "no runbook '%s': no such file; did you mean the shipped %s (pgdrill %s %s)?", arg,
+            best, cmd, best);
+    else
+        cli_usage_error(cmd, "no runbook '%s': no such file, nor a shipped runbook%s%s%s (%s%s)",
+                        arg, best ? "; did you mean " : "", best ? best : "", best ? "?" : "",
+                        b.len ? "shipped: " : "none shipped in ",
+                        b.len ? b.data : ctx->cfg.runbooks);
+    pd_buf_free(&b);
+    free(best);
+    free(want);
+    return 2;
+}
+
 void
 cli_backup_uri_normalize(void)
 {
@@ -108,6 +176,16 @@ cli_check_vars(const char *cmd, const char *path, const char *const *vars, size_
         return 0;
     if (engine_check_vars(rb, vars, n_vars, &err) != 0)
         code = cli_usage_error(cmd, "%s", err.msg);
+    else if (engine_check_var_values(rb, vars, n_vars, &err) != 0) {
+        char *msg;
+
+        // the value is quoted back: a password in it never is
+        for (size_t i = 0; i < n_vars; i++)
+            pd_redact_register_uri(strchr(vars[i], '=') + 1);
+        msg = pd_redact(err.msg);
+        code = cli_usage_error(cmd, "%s", msg);
+        free(msg);
+    }
     runbook_free(rb);
     return code;
 }

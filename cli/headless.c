@@ -8,6 +8,7 @@
 
 #include "pd_err.h"
 #include "pd_mem.h"
+#include "pd_redact.h"
 
 static struct engine *trapped_engine;
 static volatile sig_atomic_t interrupted;
@@ -60,11 +61,22 @@ step_started(const struct runbook_stage *stage, const struct runbook_step *step,
     (void)stage;
     if (h->quiet)
         return;
+    if (display == NULL || display[0] == '\0') {
+        // no body (neon, rows, s3): the attributes as the runbook writes them say what it does
+        fprintf(stderr, "-> %s %s:", runbook_action_name(step->action), step->id);
+        for (size_t i = 0; i < step->n_attrs; i++) {
+            char *v = pd_redact(step->attrs[i].value); // a literal URI may hold a password
+
+            fprintf(stderr, " %s=%s", step->attrs[i].key, v);
+            free(v);
+        }
+        fputc('\n', stderr);
+        return;
+    }
     // show the first line of the action; the whole text is in the journal
-    nl = display != NULL ? strchr(display, '\n') : NULL;
+    nl = strchr(display, '\n');
     fprintf(stderr, "-> %s %s: %.*s%s\n", runbook_action_name(step->action), step->id,
-            display ? (int)(nl ? nl - display : (long)strlen(display)) : 0, display ? display : "",
-            nl && nl[1] ? " ..." : "");
+            (int)(nl ? nl - display : (long)strlen(display)), display, nl && nl[1] ? " ..." : "");
 }
 
 static void

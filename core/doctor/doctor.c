@@ -132,10 +132,11 @@ check_home(struct doctor_state *st)
         emit(st, DOCTOR_FAIL, "home",
              "%s belongs to uid %u, not to you: chown it or set PGDRILL_HOME", home,
              (unsigned)sb.st_uid);
-    } else if ((sb.st_mode & 077) != 0) {
+    } else if ((sb.st_mode & 066) != 0) {
+        // search (x) alone lists nothing: the sandbox grants it to its PostgreSQL user
         emit(st, DOCTOR_FAIL, "home",
-             "%s has mode %04o: others may read journals, reports and the audit log: chmod 700 %s",
-             home, (unsigned)(sb.st_mode & 07777), home);
+             "%s has mode %04o: others may read journals, reports and the audit log: chmod %s %s",
+             home, (unsigned)(sb.st_mode & 07777), (sb.st_mode & 011) ? "go-rw" : "700", home);
     } else {
         emit(st, DOCTOR_OK, "home", "%s has mode %04o", home, (unsigned)(sb.st_mode & 07777));
     }

@@ -286,7 +286,7 @@ drop_conn(struct engine *e, struct pg_conn *conn)
 }
 
 void
-engine_conns_free(struct engine *e)
+engine_conns_reset(struct engine *e)
 {
     for (size_t i = 0; i < e->n_conns; i++) {
         pg_conn_free(e->conns[i].conn);
@@ -294,6 +294,12 @@ engine_conns_free(struct engine *e)
     }
     PD_FREE(e->conns);
     e->n_conns = 0;
+}
+
+void
+engine_conns_free(struct engine *e)
+{
+    engine_conns_reset(e);
     // engine_free's only call into this file: the audit log goes with the connections
     audit_close(e->audit);
     e->audit = NULL;

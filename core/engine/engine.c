@@ -157,6 +157,33 @@ engine_output(struct engine *e, const char *line, struct pd_err *err)
     return rc;
 }
 
+/*
+ * engine_check_vars, but a --var may also name a secret variable the journal
+ * kept by name only: reask_secrets takes its value from there on a resume.
+ */
+static int
+check_vars_of_drill(const struct runbook *rb, const struct drill *drill,
+                    const struct engine_opts *opts, struct pd_err *err)
+{
+    const char **rest = pd_xcalloc(opts->n_vars + 1, sizeof(*rest));
+    size_t n = 0;
+    int rc;
+
+    for (size_t i = 0; i < opts->n_vars; i++) {
+        size_t nl = strcspn(opts->vars[i], "=");
+        bool secret = false;
+
+        for (size_t k = 0; k < drill->n_vars && !secret; k++)
+            secret = drill->vars[k].secret && strlen(drill->vars[k].name) == nl &&
+                     strncmp(drill->vars[k].name, opts->vars[i], nl) == 0;
+        if (!secret)
+            rest[n++] = opts->vars[i];
+    }
+    rc = engine_check_vars(rb, rest, n, err);
+    free(rest);
+    return rc;
+}
+
 int
 engine_new(struct engine **out, const struct runbook *rb, struct drill *drill,
            const struct engine_opts *opts, const struct engine_events *ev, void *payload,
@@ -185,7 +212,7 @@ engine_new(struct engine **out, const struct runbook *rb, struct drill *drill,
             if (eq == NULL || eq == opts->vars[i])
                 return PD_ERR_SET(err, PD_EUSAGE, "--var '%s': expected NAME=VALUE", opts->vars[i]);
         }
-        if (engine_check_vars(rb, opts->vars, opts->n_vars, err) != 0)
+        if (check_vars_of_drill(rb, drill, opts, err) != 0)
             return PD_EUSAGE;
     }
     e = pd_xcalloc(1, sizeof(*e));
@@ -329,13 +356,48 @@ engine_input_prompt(const struct runbook_input *in)
     return p;
 }
 
+/*
+ * Headless, two or more required header inputs without a --var or a
+ * default: all of them in one message, so that one more run is enough.
+ * 0 when fewer are missing (engine_obtain_input names the one).
+ */
+static int
+inputs_missing(const struct engine *e, struct pd_err *err)
+{
+    struct pd_buf names, args;
+    size_t n = 0;
+    int rc = 0;
+
+    if (e->ev.prompt_needed != NULL || e->scope != NULL)
+        return 0;
+    pd_buf_init(&names, 0);
+    pd_buf_init(&args, 0);
+    for (size_t i = 0; i < e->rb->n_inputs; i++) {
+        const struct runbook_input *in = &e->rb->inputs[i];
+        struct engine_prompt p = engine_input_prompt(in);
+
+        if (!in->required || p.default_value != NULL || var_known(e, in->name) ||
+            engine_opt_var(e, in->name) != NULL)
+            continue;
+        pd_buf_appendf(&names, NULL, "%s'%s'", n ? ", " : "", in->name);
+        pd_buf_appendf(&args, NULL, "%s--var %s=VALUE", n ? " " : "", in->name);
+        n++;
+    }
+    if (n > 1)
+        rc = PD_ERR_SET(err, PD_EINPUT, "inputs %s need values: pass %s", pd_buf_str(&names),
+                        pd_buf_str(&args));
+    pd_buf_free(&names);
+    pd_buf_free(&args);
+    return rc;
+}
+
 /* Header inputs not yet known, before the first stage. */
 static int
 ask_header_inputs(struct engine *e, struct pd_err *err)
 {
-    int rc = 0;
+    int rc = inputs_missing(e, err);
 
-    for (size_t i = 0; i < e->rb->n_inputs; i++) {
+    for (size_t i = 0; rc == 0 && i < e->rb->n_inputs; i++) {
         const struct runbook_input *in = &e->rb->inputs[i];
         struct engine_prompt p = engine_input_prompt(in);
         char *value = NULL;
@@ -385,6 +447,39 @@ register_secret(const char *value)
     free(r);
 }
 
+/*
+ * Headless, the secret variables from index first on that no --var gives:
+ * all of them in one message, so that one more resume is enough.
+ */
+static int
+secrets_missing(const struct engine *e, size_t first, struct pd_err *err)
+{
+    struct pd_buf names, args;
+    size_t n = 0;
+    int rc;
+
+    pd_buf_init(&names, 0);
+    pd_buf_init(&args, 0);
+    for (size_t i = first; i < e->n_vars; i++) {
+        if (e->vars[i].value != NULL || engine_opt_var(e, e->vars[i].name) != NULL)
+            continue;
+        pd_buf_appendf(&names, NULL, "%s'%s'", n ? ", " : "", e->vars[i].name);
+        pd_buf_appendf(&args, NULL, "%s--var %s=VALUE", n ? " " : "", e->vars[i].name);
+        n++;
+    }
+    if (n == 1)
+        rc = PD_ERR_SET(err, PD_EINPUT,
+                        "variable %s holds a secret that is not journaled: pass %s to resume",
+                        pd_buf_str(&names), pd_buf_str(&args));
+    else
+        rc = PD_ERR_SET(err, PD_EINPUT,
+                        "variables %s hold secrets that are not journaled: pass %s to resume",
+                        pd_buf_str(&names), pd_buf_str(&args));
+    pd_buf_free(&names);
+    pd_buf_free(&args);
+    return rc;
+}
+
 /* A resumed drill lost the values of its secret variables: ask for them again. */
 static int
 reask_secrets(struct engine *e, struct pd_err *err)
@@ -404,10 +499,7 @@ reask_secrets(struct engine *e, struct pd_err *err)
             continue;
         }
         if (e->ev.prompt_needed == NULL)
-            return PD_ERR_SET(err, PD_EINPUT,
-                              "variable '%s' holds a secret that is not journaled: pass --var "
-                              "%s=VALUE to resume",
-                              e->vars[i].name, e->vars[i].name);
+            return secrets_missing(e, i, err);
         snprintf(question, sizeof(question),
                  "'%s' holds a secret that is not kept in the journal; enter it again to resume",
                  e->vars[i].name);

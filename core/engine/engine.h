@@ -209,10 +209,19 @@ int engine_check_vars(const struct runbook *rb, const char *const *vars, size_t 
                       struct pd_err *err);
 
 /*
+ * Every --var that answers a header input of rb holds a value of its type
+ * (an optional one may be empty). Otherwise PD_EINPUT, "--var NAME: why",
+ * as the drill would say once begun: the front ends call it before one is.
+ */
+int engine_check_var_values(const struct runbook *rb, const char *const *vars, size_t n_vars,
+                            struct pd_err *err);
+
+/*
  * Fails PD_EINPUT when the drill's stages no longer match the runbook
  * (stages_sha256 or step counts differ: "drill ID: the runbook's stages
  * changed since the drill began ..."), PD_EUSAGE when a --var is not
- * NAME=VALUE or not one rb takes (engine_check_vars). ev and opts are
+ * NAME=VALUE or not one rb takes (engine_check_vars) nor a secret variable
+ * the drill's journal keeps by name only (asked again on a resume). ev and opts are
  * copied; payload is passed to every callback.
  */
 int engine_new(struct engine **out, const struct runbook *rb, struct drill *drill,

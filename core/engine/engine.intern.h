@@ -263,6 +263,8 @@ const struct engine_action *engine_action(enum step_action a);
 char *engine_s3_audit_target(struct engine *e);
 /* Close the cached database connections and the audit log. */
 void engine_conns_free(struct engine *e);
+/* Close the cached database connections (the audit log stays open). */
+void engine_conns_reset(struct engine *e);
 
 /* policy.c */
 

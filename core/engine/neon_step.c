@@ -139,6 +139,10 @@ engine_run_neon(struct engine *e, struct engine_step_result *res, struct pd_err 
     if (rc != 0)
         goto out;
     rc = neon_action_run(client, &args, pd_time_wall(), on_progress, e, &out, err);
+    // a restore or promotion may have restarted or moved a database a cached
+    // connection points at: the next sql or check step connects afresh
+    if (neon_action_op_find(args.op) != NULL && neon_action_op_find(args.op)->mutates)
+        engine_conns_reset(e);
     if (rc != 0)
         goto out;
     // a listing's lines first, its summary last (the summary is also the step's result)

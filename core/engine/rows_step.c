@@ -99,6 +99,8 @@ struct rows_run {
     unsigned long long staged_rp, staged_ie, added, fk_missing, seq_moved;
     unsigned long long n[C_COUNT];
     struct pd_buf keys_missing, keys_changed, keys_added, keys_conflict, keys_inserted;
+    struct pd_buf cols_gone; /* the branch's columns production lacks: "a, b" */
+    struct pd_buf children;  /* the tables whose foreign keys reference this one: "a, b" */
 };
 
 /* ---- small SQL builders ---- */
@@ -405,11 +407,46 @@ out:
     return rc;
 }
 
+/*
+ * Columns the branch's table has and production's lacks (a migration
+ * dropped them): the rows are copied without them and cannot bring them
+ * back. Said as a line and in the summary; the step goes on.
+ */
+static int
+rows_columns_gone(struct rows_run *r, struct pd_err *err)
+{
+    static const char cols_sql[] =
+        "SELECT quote_ident(a.attname) FROM pg_attribute a WHERE a.attrelid = $1::regclass "
+        "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
+    const char *p[1] = {r->qtable};
+    struct pg_result *res = NULL;
+    int rc = exec(r, r->rp, cols_sql, p, 1, &res, err);
+
+    for (size_t i = 0; rc == 0 && i < pg_result_rows(res); i++) {
+        const char *c = pg_result_value(res, i, 0);
+        bool have = false;
+
+        for (size_t k = 0; k < r->n_cols && !have; k++)
+            have = strcmp(r->cols[k], c) == 0;
+        if (!have)
+            pd_buf_appendf(&r->cols_gone, NULL, "%s%s", r->cols_gone.len ? ", " : "", c);
+    }
+    pg_result_free(res);
+    if (rc == 0 && r->cols_gone.len > 0)
+        rc = emit(r, err,
+                  pd_xasprintf("columns of %s on the branch but not in production: %s; copying "
+                               "rows does not bring columns back (restore the whole database)",
+                               r->table, pd_buf_str(&r->cols_gone)));
+    return rc;
+}
+
 static int
 rows_stage(struct rows_run *r, struct pd_err *err)
 {
     int rc = branch_open(r, "from", &r->rp, err);
 
+    if (rc == 0)
+        rc = rows_columns_gone(r, err);
     if (rc == 0)
         rc = stage(r, r->rp, "rows_rp", &r->staged_rp, err);
     if (rc == 0 && r->mode == ROWS_UNDO) {
@@ -666,6 +703,38 @@ rows_show_preview(struct rows_run *r, struct pd_err *err)
                                mode_names[r->mode], r->preview ? "would make" : "makes",
                                n[C_ACT_INSERT], n[C_ACT_REVERT], n[C_ACT_DELETE], n[C_ACT_CONFLICT],
                                n[C_ACT_LEFT]));
+    return rc;
+}
+
+/*
+ * Rows to insert were deleted. A foreign key lets no child outlive its
+ * parent: the rows of the tables that reference this one that belonged to
+ * them were deleted too (by ON DELETE CASCADE or before the parents) or lost
+ * the reference (SET NULL, SET DEFAULT), and restoring this table does not
+ * bring them back. Those tables are named in a line and in the summary.
+ */
+static int
+rows_children(struct rows_run *r, struct pd_err *err)
+{
+    static const char sql[] =
+        "SELECT DISTINCT c.conrelid::regclass::text FROM pg_constraint c WHERE c.contype = 'f' "
+        "AND c.confrelid = $1::regclass AND c.conrelid <> c.confrelid ORDER BY 1";
+    const char *p[1] = {r->qtable};
+    struct pg_result *res = NULL;
+    int rc;
+
+    if (r->n[C_ACT_INSERT] == 0)
+        return 0;
+    rc = exec(r, r->prod, sql, p, 1, &res, err);
+    for (size_t i = 0; rc == 0 && i < pg_result_rows(res); i++)
+        pd_buf_appendf(&r->children, NULL, "%s%s", i ? ", " : "", pg_result_value(res, i, 0));
+    pg_result_free(res);
+    if (rc == 0 && r->children.len > 0)
+        rc = emit(r, err,
+                  pd_xasprintf("tables referencing %s: %s; their rows that belonged to the %llu "
+                               "rows to insert are gone or lost the reference too: restore them "
+                               "after %s",
+                               r->table, pd_buf_str(&r->children), r->n[C_ACT_INSERT], r->table));
     return rc;
 }
 
@@ -966,6 +1035,20 @@ rows_summary(struct rows_run *r)
             r->table, mode_names[r->mode], n[C_ACT_INSERT], n[C_ACT_REVERT], n[C_ACT_DELETE],
             n[C_ACT_LEFT] + n[C_ACT_CONFLICT], n[C_ACT_CONFLICT], r->seq_moved,
             r->seq_moved == 1 ? "" : "s");
+    if (r->children.len > 0) {
+        char *with = pd_xasprintf("%s; restore next (they reference %s): %s", r->res->summary,
+                                  r->table, pd_buf_str(&r->children));
+
+        free(r->res->summary);
+        r->res->summary = with;
+    }
+    if (r->cols_gone.len > 0) {
+        char *with = pd_xasprintf("%s; columns not in production: %s", r->res->summary,
+                                  pd_buf_str(&r->cols_gone));
+
+        free(r->res->summary);
+        r->res->summary = with;
+    }
     if (n[C_ACT_CONFLICT] > 0) {
         // the report lists the conflicts' keys (the first ones): what the operator must look at
         char *with =
@@ -997,6 +1080,8 @@ rows_free(struct rows_run *r)
     pd_buf_free(&r->keys_added);
     pd_buf_free(&r->keys_conflict);
     pd_buf_free(&r->keys_inserted);
+    pd_buf_free(&r->cols_gone);
+    pd_buf_free(&r->children);
 }
 
 static int
@@ -1029,6 +1114,8 @@ rows_once(struct rows_run *r, struct pd_err *err)
     if (rc == 0)
         rc = rows_show_preview(r, err);
     if (rc == 0)
+        rc = rows_children(r, err);
+    if (rc == 0)
         rc = rows_foreign_keys(r, err);
     if (rc == 0 && !r->preview)
         rc = rows_apply(r, err);
@@ -1054,6 +1141,8 @@ engine_run_rows(struct engine *e, struct engine_step_result *res, struct pd_err 
     pd_buf_init(&r.keys_added, 0);
     pd_buf_init(&r.keys_conflict, 0);
     pd_buf_init(&r.keys_inserted, 0);
+    pd_buf_init(&r.cols_gone, 0);
+    pd_buf_init(&r.children, 0);
     rc = rows_once(&r, err);
     rows_free(&r);
     return rc;

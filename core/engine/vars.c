@@ -3,6 +3,7 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine/engine.intern.h"
 #include "pd_buf.h"
@@ -277,6 +278,28 @@ engine_check_vars(const struct runbook *rb, const char *const *vars, size_t n_va
 }
 
 int
+engine_check_var_values(const struct runbook *rb, const char *const *vars, size_t n_vars,
+                        struct pd_err *err)
+{
+    for (size_t v = 0; v < n_vars; v++) {
+        const char *eq = strchr(vars[v], '=');
+        char *name = pd_xstrndup(vars[v], eq != NULL ? (size_t)(eq - vars[v]) : strlen(vars[v]));
+        const struct runbook_input *in = runbook_find_input(rb, name);
+        struct pd_err verr = {0};
+        int rc = 0;
+
+        if (in != NULL && eq != NULL && !(eq[1] == '\0' && !in->required) &&
+            engine_validate(eq + 1, in->type, (const char *const *)in->choices, in->n_choices,
+                            in->pattern, &verr) != 0)
+            rc = PD_ERR_SET(err, PD_EINPUT, "--var %s: %s", name, verr.msg);
+        free(name);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int
 engine_set_var(struct engine *e, const char *name, const char *value, struct pd_err *err)
 {
     struct drill_event ev = {.type = DRILL_EV_VAR, .stage = -1, .step = -1};
@@ -430,19 +453,65 @@ engine_input_type(const char *name)
     return -1;
 }
 
+/* t as RFC 3339 UTC, to the second when it has no fraction: "2026-01-31T14:05:00Z". */
+static void
+utc_text(char *buf, size_t size, double t)
+{
+    size_t n;
+
+    pd_time_format(buf, size, t);
+    n = strlen(buf);
+    if (n > 5 && strcmp(buf + n - 5, ".000Z") == 0) {
+        buf[n - 5] = 'Z';
+        buf[n - 4] = '\0';
+    }
+}
+
+/*
+ * A timestamp input is RFC 3339 in UTC. One with another offset, or with
+ * none (local time or UTC, nobody can tell), is refused with the UTC form
+ * to write instead.
+ */
+static int
+check_timestamp(const char *value, struct pd_err *err)
+{
+    double t;
+    char utc[40];
+    char *zoned;
+    int rc;
+
+    if (pd_time_parse_rfc3339(&t, value, 1) == 0)
+        return 0;
+    if (pd_time_parse_rfc3339(&t, value, 0) == 0) {
+        utc_text(utc, sizeof(utc), t);
+        return PD_ERR_SET(err, PD_EINPUT,
+                          "'%s' is not an RFC 3339 timestamp in UTC: in UTC it is %s", value, utc);
+    }
+    zoned = pd_xasprintf("%sZ", value);
+    rc = pd_time_parse_rfc3339(&t, zoned, 1);
+    free(zoned);
+    if (rc == 0) {
+        utc_text(utc, sizeof(utc), t);
+        return PD_ERR_SET(err, PD_EINPUT,
+                          "'%s' is not an RFC 3339 timestamp in UTC: it has no time zone; if it "
+                          "is UTC write %s, else convert it to UTC first",
+                          value, utc);
+    }
+    return PD_ERR_SET(err, PD_EINPUT,
+                      "'%s' is not an RFC 3339 timestamp in UTC (e.g. 2026-01-31T14:05:00Z)",
+                      value);
+}
+
 int
 engine_validate(const char *value, enum input_type type, const char *const *choices,
                 size_t n_choices, const char *pattern, struct pd_err *err)
 {
     switch (type) {
     case INPUT_TIMESTAMP: {
-        double t;
+        int rc = check_timestamp(value, err);
 
-        if (pd_time_parse_rfc3339(&t, value, 1) != 0)
-            return PD_ERR_SET(err, PD_EINPUT,
-                              "'%s' is not an RFC 3339 timestamp in UTC "
-                              "(e.g. 2026-01-31T14:05:00Z)",
-                              value);
+        if (rc != 0)
+            return rc;
         break;
     }
     case INPUT_INTEGER: {
@@ -464,6 +533,12 @@ engine_validate(const char *value, enum input_type type, const char *const *choi
         pd_buf_init(&b, 0);
         for (size_t i = 0; i < n_choices; i++)
             pd_buf_appendf(&b, NULL, "%s%s", i ? ", " : "", choices[i]);
+        // choices are matched exactly: 'b' for B is a typo worth naming
+        for (size_t i = 0; i < n_choices; i++)
+            if (strcasecmp(choices[i], value) == 0) {
+                pd_buf_appendf(&b, NULL, "; did you mean %s?", choices[i]);
+                break;
+            }
         rc = PD_ERR_SET(err, PD_EINPUT, "'%s' is not one of %s", value, pd_buf_str(&b));
         pd_buf_free(&b);
         return rc;

@@ -446,7 +446,11 @@ restore_conclude(struct restore_job *j, struct verify_restore_result *out, int r
     out->exit_code = code;
     out->restored_bytes = f->fed;
     out->seconds = pd_time_mono() - f->t0;
-    if (code > 0 && (rc == 0 || f->input_closed)) {
+    if (code > 0 && rc != PD_EINTR && stop_requested(f)) {
+        // finish_child stopped the client for a Ctrl-C: an interrupt, not its failure
+        pd_err_clear(err);
+        rc = PD_ERR_SET(err, PD_EINTR, "restore: interrupted; %s stopped", out->client);
+    } else if (code > 0 && (rc == 0 || f->input_closed)) {
         pd_err_clear(err);
         rc = PD_ERR_SET(err, PD_ECHECK, "restore: %s exited with status %d%s%s", out->client, code,
                         f->last_error ? ": " : "", f->last_error ? f->last_error : "");

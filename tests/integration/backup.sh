@@ -78,6 +78,9 @@ else
     not_ok "pg_dump gets the password in PGPASSWORD, not on its command line" "argv: $spy_argv"
 fi
 is "$spy_argv" "--no-password --format=plain" "pg_dump runs plain format with no password prompt"
+# the text summary of an object small enough for one PUT says so, not "0 parts"
+out=$(PGDRILL_BACKUP_URI=s3://testbucket/text "$PGDRILL_BIN" backup 2>&1)
+like "$out" "gzip [0-9.]+ [KM]iB \([0-9]+ bytes, one PUT\) in " "the text summary of a one-PUT backup"
 
 t_download() {
     aws_s3 cp "s3://testbucket/$KEY" "$W/dl.sql.gz" && cmp "$W/dl.sql.gz" "$W/local.sql.gz" &&

@@ -56,7 +56,18 @@ doctor.s3 s3://$BUCKET ok" "doctor: each request is in the audit log"
 chmod 755 "$PGDRILL_HOME"
 doctor
 is "$RC" 1 "doctor: a home readable by others exits 1"
-like "$OUT" "FAIL  home         $PGDRILL_HOME has mode 0755: .*: chmod 700 $PGDRILL_HOME" "doctor: says to chmod 700"
+like "$OUT" "FAIL  home         $PGDRILL_HOME has mode 0755: .*: chmod go-rw $PGDRILL_HOME" \
+    "doctor: says to take read and write from others, keeping search"
+chmod 744 "$PGDRILL_HOME"
+doctor
+like "$OUT" "FAIL  home         $PGDRILL_HOME has mode 0744: .*: chmod 700 $PGDRILL_HOME" \
+    "doctor: readable without search: says to chmod 700"
+# search alone lists nothing; the sandbox run as root sets it for its PostgreSQL
+# user, whose WAL archiving breaks without it
+chmod 701 "$PGDRILL_HOME"
+doctor
+is "$RC" 0 "doctor: a home with mode 0701 (search only, as sandbox up leaves it) exits 0"
+like "$OUT" "ok    home         $PGDRILL_HOME has mode 0701" "doctor: home 0701 is ok"
 chmod 700 "$PGDRILL_HOME"
 touch "$W/home-file"
 doctor PGDRILL_HOME="$W/home-file"

@@ -149,4 +149,26 @@ is "$?" 1 "a report that cannot be written exits 1"
 is "$(printf '%s\n' "$out" | grep -c "rdir/report.json: rename: Is a directory")" 1 \
     "and the cause is printed once"
 
+# A step without a body (neon, rows, s3) shows its attributes when it starts.
+cat >"$PGDRILL_TEST_WORK/attrs.md" <<'MD'
+# Attributes
+
+```pgdrill
+id: attrs
+use-case: Test fixture: a step without a body says what it does
+expected: 1m
+```
+
+## List
+<!-- pgdrill id=list expected=10s -->
+
+```s3 op=list uri=s3://no-such-bucket/weekly/ count=3
+```
+MD
+out=$(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY AWS_CONFIG_FILE=/nonexistent \
+    AWS_SHARED_CREDENTIALS_FILE=/nonexistent AWS_EC2_METADATA_DISABLED=true \
+    "$B" run "$PGDRILL_TEST_WORK/attrs.md" --yes </dev/null 2>&1)
+like "$out" "-> s3 list/1: op=list uri=s3://no-such-bucket/weekly/ count=3" \
+    "a step without a body shows its attributes"
+
 done_testing

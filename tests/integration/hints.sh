@@ -46,6 +46,37 @@ run_rb "$W/h3" "$W/other.md" PGDRILL_HINTS="$W/my-hints"
 like "$ERR" "   failed dump/1: exit 1
    hint \(mine\): Ask the DBA\." "hints: PGDRILL_HINTS names the file"
 
+# Neon unavailable (a PITR outage): the advice points at Scenario 2
+cat >"$W/neon503.md" <<'MD'
+# Neon down
+
+```pgdrill
+id: neon-503
+use-case: Test fixture: Neon answers 503 to a branch create
+expected: 1m
+```
+
+## Create the branch
+<!-- pgdrill id=branch expected=10s -->
+
+```sh
+echo "neon: POST /projects/p/branches: HTTP 503: service unavailable (request_id r1)" >&2
+exit 3
+```
+MD
+run_rb "$W/h5" "$W/neon503.md"
+like "$ERR" "   failed branch/1: exit 3
+   hint \(neon-unavailable\): Neon does not answer .*restore-from-s3" \
+    "hints: Neon's 503 points at Scenario 2, restore-from-s3"
+
+# a table dropped in production (sandbox incident drop-table), then option B
+sed -e 's/^echo "neon: .*/echo "postgres: 127.0.0.1:5432\/app: relation \\"users\\" does not exist (SQLSTATE 42P01)" >\&2/' \
+    -e 's/^exit 3/exit 1/' "$W/neon503.md" >"$W/dropped.md"
+run_rb "$W/h6" "$W/dropped.md"
+like "$ERR" "   failed branch/1: exit 1
+   hint \(relation-missing\): A table is gone .*A-in-place" \
+    "hints: a table gone from production points at option A-in-place"
+
 printf 'advice = no hint yet\n' >"$W/bad-hints"
 run_rb "$W/h4" "$RB" PGDRILL_HINTS="$W/bad-hints"
 is "$RC" 1 "hints: a malformed file does not stop the drill (the step's own failure)"

@@ -65,6 +65,9 @@ is "$(psql "$CARE_URL" -qAtX -c "SELECT count(*) FROM users WHERE email = 'test@
     "option A-in-place: through the same connection string, the deleted user is back"
 is "$(cc 'SELECT count(*) FROM visits')" "$T0_VISITS" "option A-in-place: production holds the T0 visits"
 like "$(cat "$W/out.inplace")" "check production.expected-user: passed" "option A-in-place: the runbook checks production"
+# the restore restarted production: the check connects afresh, no failure and retry
+unlike "$(cat "$W/out.inplace")" "check production.expected-user: FAILED|terminating connection" \
+    "option A-in-place: the check after the restore needs no retry"
 bk=$(sed -n "s/.*old state kept as \($DEF-backup-[0-9-]*\).*/\1/p" "$W/out.inplace" | head -n 1)
 "$NT" cli action op=connection-uri branch="$bk" database=care_commons role=pgdrill >"$W/out.bk.uri" 2>&1
 bk_uri=$(sed -n 's/^uri=//p' "$W/out.bk.uri")

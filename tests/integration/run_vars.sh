@@ -32,6 +32,34 @@ tui $RB/pitr-restore.md --var outcome_optoin=B|pgdrill tui: --var outcome_optoin
 EOF_CASES
 check "none of them began a drill" no_drills
 
+# a restore point with an offset or without a zone: the message gives the UTC form
+out=$("$PGDRILL_BIN" run "$RB/pitr-restore.md" --var target_time=2026-12-07T10:45:00+01:00 --yes 2>&1)
+is "$?" 2 "target_time with an offset: exit 2"
+like "$out" "'2026-12-07T10:45:00\+01:00' is not an RFC 3339 timestamp in UTC: in UTC it is 2026-12-07T09:45:00Z" \
+    "  gives the same time in UTC"
+out=$("$PGDRILL_BIN" run "$RB/pitr-restore.md" --var target_time=2026-12-07T09:45:00 --yes 2>&1)
+is "$?" 2 "target_time without a zone: exit 2"
+like "$out" "it has no time zone; if it is UTC write 2026-12-07T09:45:00Z, else convert it to UTC first" \
+    "  says the zone is missing and what to write"
+# a choice in the wrong case: the message names the right one
+out=$("$PGDRILL_BIN" run "$RB/pitr-restore.md" --var target_time=2026-12-07T09:45:00Z \
+    --var outcome_option=b --yes 2>&1)
+is "$?" 2 "outcome_option=b: exit 2"
+like "$out" "'b' is not one of A, A-in-place, B, verify-only; did you mean B\?" "  suggests B"
+
+check "a --var value of the wrong form begins no drill either" no_drills
+out=$("$PGDRILL_BIN" run "$RB/pitr-restore.md" --var target_time=yesterday --yes 2>&1)
+unlike "$out" "who to tell" "  and prints no contacts before the error"
+
+# several required inputs missing: all named at once, one alone as before
+out=$("$PGDRILL_BIN" run "$RB/quarterly-drill.md" --var operator=ada --yes 2>&1)
+is "$?" 2 "quarterly-drill with one of its required inputs: exit 2"
+like "$out" "inputs 'drill_date', 'notice_sent_on', 'observer', 'target_time' need values: pass --var drill_date=VALUE --var notice_sent_on=VALUE --var observer=VALUE --var target_time=VALUE" \
+    "  names every one still missing"
+out=$("$PGDRILL_BIN" run "$RB/pitr-restore.md" --yes 2>&1)
+like "$out" "input 'target_time' needs a value: pass --var target_time=VALUE" "  one missing: named alone"
+rm -rf "$PGDRILL_HOME/drills"
+
 # environment variables the runbook reads are not inputs but stay accepted
 cat >"$W/env.md" <<'MD'
 # Env

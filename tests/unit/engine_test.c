@@ -624,8 +624,11 @@ test_input_validation_headless(void **state)
         {"t=yesterday", NULL,
          "--var t: 'yesterday' is not an RFC 3339 timestamp in UTC (e.g. 2026-01-31T14:05:00Z)"},
         {"t=2026-01-31T14:05:00+02:00", NULL,
-         "--var t: '2026-01-31T14:05:00+02:00' is not an RFC 3339 timestamp in UTC "
-         "(e.g. 2026-01-31T14:05:00Z)"},
+         "--var t: '2026-01-31T14:05:00+02:00' is not an RFC 3339 timestamp in UTC: in UTC it "
+         "is 2026-01-31T12:05:00Z"},
+        {"t=2026-01-31T14:05:00", NULL,
+         "--var t: '2026-01-31T14:05:00' is not an RFC 3339 timestamp in UTC: it has no time "
+         "zone; if it is UTC write 2026-01-31T14:05:00Z, else convert it to UTC first"},
         {"t=2026-01-31T14:05:00Z", "c=C", "--var c: 'C' is not one of A, B, verify-only"},
         {"t=2026-01-31T14:05:00Z", "n=12x", "--var n: '12x' is not an integer"},
     };
