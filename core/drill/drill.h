@@ -92,6 +92,10 @@ enum drill_event_type {
                              the drill before that step */
     DRILL_EV_HINT,        /* stage, step, name=hint id, text=the advice: the procedures'
                              troubleshooting hint for the step's failure (runbook/hints) */
+    DRILL_EV_CATCH,       /* stage, step (the sub-drill's failed step), name=id of the runbook
+                             step whose on-fail=continue|skip took the failure, text=reason;
+                             written before the skips that end the sub-drill, so a resume
+                             finishes them (added: older journals have none) */
 };
 
 struct drill_event {
@@ -148,6 +152,10 @@ struct drill_step_state {
     char *report_title;
     char *report_json;
     char *output;
+    /* A DRILL_EV_CATCH for the last attempt's failure: the runbook step named by caught_by
+     * (or NULL) took it with its on-fail; the sub-drill stopped there. */
+    bool caught;
+    char *caught_by;
 };
 
 /* The most of a step's output a drill keeps for its report (report=, report-json=). */

@@ -80,6 +80,10 @@ static const struct ev_info ev_infos[] = {
                        F_STAGE | F_NEED_STAGE | F_STEP | F_NEED_STEP | F_NAME | F_NEED_NAME |
                            F_TEXT | F_NEED_TEXT,
                        "text"},
+    [DRILL_EV_CATCH] = {"catch",
+                        F_STAGE | F_NEED_STAGE | F_STEP | F_NEED_STEP | F_NAME | F_NEED_NAME |
+                            F_TEXT | F_NEED_TEXT,
+                        "reason"},
 };
 
 #define EV_COUNT (sizeof(ev_infos) / sizeof(ev_infos[0]))
