@@ -201,7 +201,9 @@ subdrill_measure(struct subdrill *s, const struct drill *d, size_t step)
         if (st->rpo_measured)
             s->rpo_s = st->rpo_s;
         for (size_t j = 0; j < st->n_steps; j++) {
-            failed = failed || st->steps[j].status == STEP_FAILED;
+            // a failure a runbook step's on-fail=continue|skip took (the journal's catch)
+            // still stopped the sub-drill, even once its step is recorded skipped
+            failed = failed || st->steps[j].status == STEP_FAILED || st->steps[j].caught;
             pending = pending || st->steps[j].status == STEP_PENDING ||
                       st->steps[j].status == STEP_RUNNING;
         }

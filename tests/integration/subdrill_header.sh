@@ -52,6 +52,9 @@ is "$(json_get "$R" outcome)" passed "skip: report outcome passed"
 is "$(json_get "$R" 'stages[id=skip/fail].steps[id=skip/fail/1].status')" skipped "skip: the failed step is recorded skipped"
 like "$(json_get "$R" 'deviations[step=skip/fail/1].reason')" "on-fail=skip of step skip/1" \
     "skip: the report's deviations say why"
+is "$(json_get "$R" 'subdrills.1.runbook')/$(json_get "$R" 'subdrills.1.status')" "subdrill-failing/failed" \
+    "skip: the sub-drill whose failure was taken is still failed ..."
+is "$(json_get "$R" 'subdrills.1.rto_verdict')" missed "... and has missed its RTO"
 
 is "$(cat "$W/rc.stop")" 1 "on-fail=stop (the default): the drill fails (exit 1) ..."
 is "$(cat "$W/counts.stop")" "0 1 0 0 1" "... and stops after the child's clean-up, as before"
