@@ -4,8 +4,8 @@
 # the parent goes on and the drill ends failed; skip: the drill can pass;
 # stop: as before), the child's clean-up runs in every case and its stages
 # after the failure do not; the child's environment: production holds for
-# its own steps; lint refuses an environment other than the parent's and
-# on-fail=retry on a runbook step; report.json and report.md judge each
+# its own steps; lint refuses an environment other than the top's (down the
+# whole tree) and on-fail=retry on a runbook step; report.json and report.md judge each
 # sub-drill by its own expected:, rto: and rpo:, the drill's rto_s and
 # rpo_s staying the drill's.
 set -u
@@ -81,6 +81,15 @@ like "$out" "bad-header.md:13:1: runbook: runbook 'subdrill-env-child' targets e
 like "$out" "bad-header.md:19:1: runbook: on-fail=retry cannot run a sub-drill again" "lint: on-fail=retry on a runbook step"
 unlike "$out" "bad-header.md:25:" "lint: the same environment in another case is no error"
 is "$(grep -c . <<<"$out")" 2 "lint: two errors, no more"
+
+# a grandchild's environment against the top's, through a child that names none
+out=$("$PGDRILL_BIN" lint "$F/env-nested.md" 2>&1)
+is "$?" 2 "lint: a grandchild's environment other than the top's is an error (exit 2) ..."
+like "$out" "env-nested.md:13:1: runbook: runbook 'subdrill-env-nested-sandbox' [(]under step middle/inner/1[)] targets environment 'sandbox', runbook 'subdrill-env-nested' environment 'production'" \
+    "... reported at the top's runbook step"
+"$PGDRILL_BIN" run "$F/env-nested.md" --yes >"$W/out.env-nested" 2>&1
+is "$?" 2 "a production drill with a sandbox grandchild does not run headless ..."
+unlike "$(cat "$W/out.env-nested")" "confirmed by --yes" "... and --yes confirms none of its destructive steps"
 
 # the child's targets against what the sub-drill achieved
 R=$(report continue)
