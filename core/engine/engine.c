@@ -1101,27 +1101,30 @@ catch_resume(struct engine *e, struct pd_err *err)
 /*
  * A sub-drill's failure is its runbook step's outcome. Stage si stopped at its step e->ti
  * (why); when a runbook step above it has on-fail=continue or skip, that sub-drill stops
- * there and the drill goes on: the catch is journaled, then its steps left, except those
- * of its always stages, are skipped; with skip the failed step is too, so the drill can
- * still pass. Never past the drill guard, a declined plan or a journal that failed.
- * Returns 0 when the failure was taken so, else not 0 (the drill stops; err is then a
- * journal failure, if any).
+ * there and the drill goes on (*caught): the catch is journaled, then its steps left,
+ * except those of its always stages, are skipped; with skip the failed step is too, so the
+ * drill can still pass. Never past the drill guard, a declined plan, an interruption or a
+ * stop the operator asked for, or a journal that failed. Returns 0, or the journal's
+ * failure (err), which stops the drill.
  */
 static int
-sub_catch(struct engine *e, size_t si, const struct pd_err *why, struct pd_err *err)
+sub_catch(struct engine *e, size_t si, const struct pd_err *why, bool *caught, struct pd_err *err)
 {
     const struct runbook_step *rs;
     size_t at = 0, ti;
-    char *reason;
+    char *reason, *msg;
     int rc;
 
-    if (e->refused || e->declined || e->record_rc != 0 || e->ti < 0 ||
+    *caught = false;
+    if (e->refused || e->declined || engine_should_stop(e) || e->ti < 0 ||
         e->drill->stages[si].steps[e->ti].status != STEP_FAILED ||
         (rs = sub_catcher(e->rb, si, &at)) == NULL)
-        return -1;
+        return 0;
     ti = (size_t)e->ti;
     reason = catch_reason(e, si, ti, rs);
-    pd_log(PD_LOG_WARN, "engine: %s (%s)", reason, why->msg);
+    msg = pd_redact(why->msg);
+    pd_log(PD_LOG_WARN, "engine: %s (%s)", reason, msg);
+    free(msg);
     {
         struct drill_event ev = {.type = DRILL_EV_CATCH,
                                  .stage = (int)si,
@@ -1132,11 +1135,12 @@ sub_catch(struct engine *e, size_t si, const struct pd_err *why, struct pd_err *
         rc = engine_record(e, &ev, err);
     }
     free(reason);
-    if (rc == 0 && rs->on_fail == FAIL_CONTINUE && e->n_continued++ == 0)
+    if (rc != 0)
+        return rc;
+    *caught = true;
+    if (rs->on_fail == FAIL_CONTINUE && e->n_continued++ == 0)
         e->first_failure = *why;
-    if (rc == 0)
-        rc = catch_finish(e, si, ti, err);
-    return rc;
+    return catch_finish(e, si, ti, err);
 }
 
 char *
@@ -1361,10 +1365,12 @@ engine_run(struct engine *e, struct pd_err *err)
             return rc;
         if (rc != 0) {
             struct pd_err why = *err;
+            bool caught;
+            int crc = sub_catch(e, si, &why, &caught, err);
 
             // err stays the step's failure, unless the journal failed since
-            if (sub_catch(e, si, &why, err) != 0)
-                return run_after_failure(e, si, rc, err);
+            if (crc != 0 || !caught)
+                return run_after_failure(e, si, crc != 0 ? crc : rc, err);
         }
     }
     return run_end(e, err);

@@ -2604,6 +2604,39 @@ test_subdrill_catch_resume(void **state)
     free(body);
 }
 
+/* The operator stops the drill in the failure dialog (an aborted dialog says stop). */
+static enum engine_decision
+on_failure_stop(const struct runbook_step *step, const char *why, char **reason, void *payload)
+{
+    struct fx *f = payload;
+
+    (void)step;
+    (void)why;
+    (void)reason;
+    engine_request_stop(f->e);
+    return ENGINE_STOP;
+}
+
+/* A stop asked for in the child's failure is no failure for on-fail=skip to take. */
+static void
+test_subdrill_catch_refuses_stop(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.failure_decision = on_failure_stop};
+    char *body = pd_xasprintf("msg=%s/boom\ncolor=blue\n", f->home);
+    char *text = pd_xasprintf(PARENT_RB("", " on-fail=skip save=kid", "%s"), body);
+
+    write_file(f, "boom.fail", "");
+    parse_parent(f, text);
+    assert_int_equal(run(f, NULL, &ev), PD_EINTR);
+    assert_null(f->d->outcome);
+    assert_int_equal(step_state(f, 1, 2)->status, STEP_FAILED);
+    assert_false(step_state(f, 1, 2)->caught);
+    assert_false(saw_line(f, "after: "));
+    free(text);
+    free(body);
+}
+
 int
 main(void)
 {
@@ -2678,6 +2711,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_subdrill_inputs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subdrill_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subdrill_catch_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subdrill_catch_refuses_stop, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
