@@ -175,7 +175,7 @@ struct subdrill {
     size_t at; /* the stage whose runbook step runs it */
     const struct runbook *child;
     size_t first, end;       /* its stages (and its children's): first to end - 1 */
-    const char *status;      /* "not-run", "running", "passed", "failed" */
+    const char *status;      /* "not-run", "running", "stopped", "passed", "failed" */
     const char *started_at;  /* of its first stage to start; borrowed, may be NULL */
     const char *finished_at; /* of its last stage to end */
     double duration_s;       /* from the one to the other: its RTO; -1 when unknown */
@@ -212,7 +212,11 @@ subdrill_measure(struct subdrill *s, const struct drill *d, size_t step)
     if (d->stages[s->at].steps[step].status != STEP_PASSED)
         s->status = "not-run";
     else
-        s->status = failed ? "failed" : pending ? "running" : "passed";
+        // steps left pending when the drill has ended (a declined plan, an abort) never run
+        s->status = failed               ? "failed"
+                    : !pending           ? "passed"
+                    : d->outcome != NULL ? "stopped"
+                                         : "running";
     if (s->started_at != NULL && s->finished_at != NULL && strcmp(s->status, "not-run") != 0)
         s->duration_s = pd_time_span(s->started_at, s->finished_at);
 }

@@ -127,4 +127,11 @@ is "$?" 0 "report show --html of that drill"
 # one table row of the page's Sub-drills section: stage, runbook, status, RTO and RPO cells
 like "$(tr -d '\n' <"$W/r.html")" '<section id="subdrills">.*<td>Restore</td><td><code>subdrill-measured</code></td><td><span class="passed">passed</span></td><td class="num">[0-9.]+ s [^<]* / 3600.000 s \(1h00m00s\) <span class="met">met</span></td><td class="num">137.000 s [^<]* / 300.000 s \(5m00s\) <span class="met">met</span></td></tr>' \
     "report.html: a Sub-drills table with the child's targets and verdicts"
+
+# a child the drill ended before it finished (a declined plan) is stopped, not running
+"$PGDRILL_BIN" run "$F/plan-parent.md" --var url=postgresql://nobody@127.0.0.1:1/x </dev/null >"$W/out.plan" 2>&1
+is "$?" 1 "a plan not accepted headless ends the drill (exit 1) ..."
+R="$(first_path "$PGDRILL_HOME"/drills/*-subdrill-plan-parent)/report.json"
+is "$(json_get "$R" outcome)/$(json_get "$R" 'subdrills.0.status')" declined/stopped \
+    "... and the sub-drill it cut short is stopped"
 done_testing
