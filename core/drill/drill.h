@@ -179,6 +179,12 @@ struct drill_stage_state {
      * a sub-drill's own, for the report. */
     bool rpo_measured;
     double rpo_s;
+    /* Its last step runs a sub-drill: that runbook's targets as the drill began (from
+     * DRILL_EV_BEGIN, added: false in older journals), 0 when it gives none. */
+    bool has_subdrill;
+    int sub_expected_s;
+    int sub_rto_s;
+    int sub_rpo_s;
 };
 
 struct drill_text {

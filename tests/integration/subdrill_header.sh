@@ -128,6 +128,25 @@ is "$?" 0 "report show --html of that drill"
 like "$(tr -d '\n' <"$W/r.html")" '<section id="subdrills">.*<td>Restore</td><td><code>subdrill-measured</code></td><td><span class="passed">passed</span></td><td class="num">[0-9.]+ s [^<]* / 3600.000 s \(1h00m00s\) <span class="met">met</span></td><td class="num">137.000 s [^<]* / 300.000 s \(5m00s\) <span class="met">met</span></td></tr>' \
     "report.html: a Sub-drills table with the child's targets and verdicts"
 
+# a report written again later judges a sub-drill by its targets as the drill began
+mkdir -p "$W/m"
+cp "$F/measured-parent.md" "$F/measured.md" "$W/m/"
+"$PGDRILL_BIN" run "$W/m/measured-parent.md" --yes >"$W/out.m" 2>&1
+is "$?" 0 "a copy of the measured parent runs"
+# shellcheck disable=SC2012 # drill ids are plain words
+D=$(ls -t "$PGDRILL_HOME/drills" | head -n 1)
+R=$PGDRILL_HOME/drills/$D/report.json
+sed -i 's/^rto: 1h$/rto: 1s/' "$W/m/measured.md"
+rm -f "$PGDRILL_HOME/drills/$D"/report.*
+"$PGDRILL_BIN" report show "$D" >/dev/null 2>&1
+is "$(json_get "$R" 'subdrills.0.rto_target_s')/$(json_get "$R" 'subdrills.0.rto_verdict')" "3600/met" \
+    "report again: an edited child rto: does not change an old drill's verdict"
+sed -i 's/AS newest_committed/AS newest/' "$W/m/measured.md"
+rm -f "$PGDRILL_HOME/drills/$D"/report.*
+"$PGDRILL_BIN" report show "$D" >/dev/null 2>&1
+is "$(json_get "$R" 'subdrills')" "[]" "report again: stages changed since the drill, no sub-drill is judged ..."
+like "$(cat "${R%.json}.md")" "Not judged: the runbook's stages changed since the drill began" "... report.md says why"
+
 # a child the drill ended before it finished (a declined plan) is stopped, not running
 "$PGDRILL_BIN" run "$F/plan-parent.md" --var url=postgresql://nobody@127.0.0.1:1/x </dev/null >"$W/out.plan" 2>&1
 is "$?" 1 "a plan not accepted headless ends the drill (exit 1) ..."
