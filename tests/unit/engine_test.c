@@ -2637,6 +2637,45 @@ test_subdrill_catch_refuses_stop(void **state)
     free(body);
 }
 
+/* A journal that fails while a sub-drill's failure is taken stops the drill with its error. */
+static void
+test_subdrill_catch_journal_failure(void **state)
+{
+    struct fx *f = *state;
+    char *body = pd_xasprintf("msg=%s/boom\ncolor=blue\n", f->home);
+    char *text = pd_xasprintf(PARENT_RB("", " on-fail=skip save=kid", "%s"), body);
+    char *j;
+    int at = 0;
+
+    pd_log_set_sink(quiet_log, NULL);
+    write_file(f, "boom.fail", "");
+    parse_parent(f, text);
+    assert_int_equal(run(f, NULL, NULL), 0);
+    // the catch's record: one fsync a record, the begin record before the count
+    j = journal_text(f);
+    for (const char *p = j, *nl, *c; (nl = strchr(p, '\n')) != NULL; p = nl + 1, at++)
+        if ((c = strstr(p, "\"ev\":\"catch\"")) != NULL && c < nl)
+            break;
+    assert_non_null(strstr(j, "\"ev\":\"catch\""));
+    free(j);
+    for (int i = at; i <= at + 1; i++) {
+        drill_free(f->d);
+        runbook_free(f->rb);
+        f->rb = NULL;
+        f->d = NULL;
+        parse_parent(f, text);
+        fsync_calls = 0;
+        fsync_fail_at = i;
+        journal_test_fsync = fsync_counting;
+        assert_int_equal(run(f, NULL, NULL), PD_EIO);
+        journal_test_fsync = NULL;
+        assert_non_null(strstr(f->err.msg, "fsync: Input/output error"));
+    }
+    pd_log_set_sink(NULL, NULL);
+    free(text);
+    free(body);
+}
+
 int
 main(void)
 {
@@ -2712,6 +2751,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_subdrill_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subdrill_catch_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subdrill_catch_refuses_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subdrill_catch_journal_failure, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
