@@ -593,6 +593,7 @@ drill_free(struct drill *d)
             free(sp->skip_reason);
             free(sp->failed_summary);
             free(sp->hint_id);
+            free(sp->caught_by);
             free(sp->hint);
             free(sp->id);
             free(sp->action);

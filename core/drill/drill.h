@@ -92,6 +92,10 @@ enum drill_event_type {
                              the drill before that step */
     DRILL_EV_HINT,        /* stage, step, name=hint id, text=the advice: the procedures'
                              troubleshooting hint for the step's failure (runbook/hints) */
+    DRILL_EV_CATCH,       /* stage, step (the sub-drill's failed step), name=id of the runbook
+                             step whose on-fail=continue|skip took the failure, text=reason;
+                             written before the skips that end the sub-drill, so a resume
+                             finishes them (added: older journals have none) */
 };
 
 struct drill_event {
@@ -148,6 +152,10 @@ struct drill_step_state {
     char *report_title;
     char *report_json;
     char *output;
+    /* A DRILL_EV_CATCH for the last attempt's failure: the runbook step named by caught_by
+     * (or NULL) took it with its on-fail; the sub-drill stopped there. */
+    bool caught;
+    char *caught_by;
 };
 
 /* The most of a step's output a drill keeps for its report (report=, report-json=). */
@@ -171,6 +179,12 @@ struct drill_stage_state {
      * a sub-drill's own, for the report. */
     bool rpo_measured;
     double rpo_s;
+    /* Its last step runs a sub-drill: that runbook's targets as the drill began (from
+     * DRILL_EV_BEGIN, added: false in older journals), 0 when it gives none. */
+    bool has_subdrill;
+    int sub_expected_s;
+    int sub_rto_s;
+    int sub_rpo_s;
 };
 
 struct drill_text {

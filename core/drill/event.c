@@ -80,6 +80,10 @@ static const struct ev_info ev_infos[] = {
                        F_STAGE | F_NEED_STAGE | F_STEP | F_NEED_STEP | F_NAME | F_NEED_NAME |
                            F_TEXT | F_NEED_TEXT,
                        "text"},
+    [DRILL_EV_CATCH] = {"catch",
+                        F_STAGE | F_NEED_STAGE | F_STEP | F_NEED_STEP | F_NAME | F_NEED_NAME |
+                            F_TEXT | F_NEED_TEXT,
+                        "reason"},
 };
 
 #define EV_COUNT (sizeof(ev_infos) / sizeof(ev_infos[0]))
@@ -405,6 +409,44 @@ apply_inputs(struct drill *d, const cJSON *rec, const char *where, struct pd_err
     return 0;
 }
 
+/*
+ * A stage whose runbook step runs a sub-drill: that runbook's targets, so the report judges
+ * it by them as they were when the drill began, whatever its file says later.
+ */
+static void
+add_subdrill(cJSON *s, const struct runbook_stage *rs)
+{
+    const struct runbook *child = rs->n_steps > 0 ? rs->steps[rs->n_steps - 1].child : NULL;
+    cJSON *o;
+
+    if (child == NULL)
+        return;
+    o = cJSON_AddObjectToObject(s, "subdrill");
+    add_str(o, "runbook", child->id);
+    cJSON_AddNumberToObject(o, "expected_s", child->expected_s);
+    cJSON_AddNumberToObject(o, "rto_s", child->rto_s);
+    cJSON_AddNumberToObject(o, "rpo_s", child->rpo_s);
+}
+
+/* The targets add_subdrill journaled for stage ss; none in older journals. */
+static int
+apply_subdrill(struct drill_stage_state *ss, const cJSON *st, const char *where, struct pd_err *err)
+{
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(st, "subdrill");
+    int rc;
+
+    if (o == NULL || cJSON_IsNull(o))
+        return 0;
+    if (!cJSON_IsObject(o))
+        return PD_ERR_SET(err, PD_EIO, "%s: begin record: 'subdrill' is not an object", where);
+    if ((rc = drill_json_int(&ss->sub_expected_s, o, "expected_s", 0, where, err)) != 0 ||
+        (rc = drill_json_int(&ss->sub_rto_s, o, "rto_s", 0, where, err)) != 0 ||
+        (rc = drill_json_int(&ss->sub_rpo_s, o, "rpo_s", 0, where, err)) != 0)
+        return rc;
+    ss->has_subdrill = true;
+    return 0;
+}
+
 cJSON *
 drill_begin_to_json(const char *at, const char *id, const struct runbook *rb,
                     const char *operator_name, const char *host)
@@ -434,6 +476,7 @@ drill_begin_to_json(const char *at, const char *id, const struct runbook *rb,
         add_str(s, "id", rs->id);
         add_str(s, "title", rs->title);
         cJSON_AddNumberToObject(s, "expected_s", rs->expected_s);
+        add_subdrill(s, rs);
         cJSON_AddNumberToObject(s, "n_steps", (double)rs->n_steps);
         steps = cJSON_AddArrayToObject(s, "steps");
         for (size_t k = 0; k < rs->n_steps; k++) {
@@ -509,7 +552,8 @@ drill_apply_begin(struct drill *d, const cJSON *rec, const char *where, struct p
         if ((rc = drill_json_str(&s, st, "title", where, err)) != 0)
             return rc;
         ss->title = pd_dup_or_null(s);
-        if ((rc = drill_json_int(&ss->expected_s, st, "expected_s", 0, where, err)) != 0)
+        if ((rc = drill_json_int(&ss->expected_s, st, "expected_s", 0, where, err)) != 0 ||
+            (rc = apply_subdrill(ss, st, where, err)) != 0)
             return rc;
         ss->n_steps = (size_t)cJSON_GetArraySize(steps);
         ss->steps = pd_xcalloc(ss->n_steps ? ss->n_steps : 1, sizeof(*ss->steps));

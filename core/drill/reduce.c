@@ -164,6 +164,12 @@ apply_step(struct drill_step_state *sp, const struct drill_event *ev, const char
         PD_FREE(sp->hint_id); // a hint belongs to the attempt that failed
         PD_FREE(sp->hint);
         PD_FREE(sp->output); // the report keeps the last attempt's output
+        sp->caught = false;  // a catch belongs to the attempt that failed
+        PD_FREE(sp->caught_by);
+        break;
+    case DRILL_EV_CATCH:
+        sp->caught = true;
+        set_str(&sp->caught_by, ev->name);
         break;
     case DRILL_EV_OUTPUT:
         output_add(sp, ev->text);
@@ -216,6 +222,7 @@ apply_stage(struct drill_stage_state *st, const struct drill_event *ev, const ch
     case DRILL_EV_STEP_END:
     case DRILL_EV_STEP_SKIP:
     case DRILL_EV_HINT:
+    case DRILL_EV_CATCH:
         apply_step(&st->steps[ev->step], ev, at);
         break;
     case DRILL_EV_HUMAN:
@@ -251,6 +258,7 @@ drill_apply(struct drill *d, const struct drill_event *ev, const char *at)
     case DRILL_EV_STEP_SKIP:
     case DRILL_EV_HUMAN:
     case DRILL_EV_HINT:
+    case DRILL_EV_CATCH:
         apply_stage(&d->stages[ev->stage], ev, at);
         break;
     case DRILL_EV_CHECK:

@@ -595,13 +595,25 @@ out:
 /* ---- operator actions ---- */
 
 static bool
+is_production(const char *env)
+{
+    return env != NULL && strcasecmp(env, "production") == 0;
+}
+
+static bool
 production(const struct engine *e)
 {
-    // a sub-drill's step: the environment its own runbook names, if it does
-    const char *env =
-        e->si >= 0 ? runbook_stage_environment(e->rb, (size_t)e->si) : e->rb->environment;
+    const struct runbook_step *rs;
+    size_t si = e->si >= 0 ? (size_t)e->si : 0;
 
-    return env != NULL && strcasecmp(env, "production") == 0;
+    // any runbook on the chain that runs this step saying production makes it production:
+    // lint holds them equal, this holds even where it did not
+    if (is_production(e->rb->environment))
+        return true;
+    while (e->si >= 0 && (rs = runbook_stage_parent(e->rb, si, &si)) != NULL)
+        if (rs->child != NULL && is_production(rs->child->environment))
+            return true;
+    return false;
 }
 
 static int

@@ -1118,13 +1118,13 @@ static bool
 step_done(const struct engine *e, size_t si, size_t ti)
 {
     const struct drill_step_state *s = &e->drill->stages[si].steps[ti];
-    size_t at;
 
-    // a failure let through by on-fail=continue (the step's, or that of the runbook step
-    // running its sub-drill) is a result, not unfinished work
+    // a failure let through by the step's own on-fail=continue, or one the runbook step
+    // running its sub-drill took (a catch the journal holds), is a result, not unfinished
+    // work; without that record the failed step runs again
     return s->status == STEP_PASSED || s->status == STEP_SKIPPED ||
-           (s->status == STEP_FAILED && (e->rb->stages[si].steps[ti].on_fail == FAIL_CONTINUE ||
-                                         sub_catcher(e->rb, si, &at) != NULL));
+           (s->status == STEP_FAILED &&
+            (e->rb->stages[si].steps[ti].on_fail == FAIL_CONTINUE || s->caught));
 }
 
 /* Journal step ti of stage si as skipped for reason, and show it. */
@@ -1140,36 +1140,33 @@ skip_step(struct engine *e, size_t si, size_t ti, const char *reason, struct pd_
     return rc;
 }
 
+/* Why step ti of stage si is skipped after rs took its failure; caller owns it. */
+static char *
+catch_reason(const struct engine *e, size_t si, size_t ti, const struct runbook_step *rs)
+{
+    return pd_xasprintf("runbook %s stopped at step %s: on-fail=%s of step %s",
+                        runbook_step_attr(rs, "name"), e->rb->stages[si].steps[ti].id,
+                        rs->on_fail == FAIL_SKIP ? "skip" : "continue", rs->id);
+}
+
 /*
- * A sub-drill's failure is its runbook step's outcome. Stage si stopped at its step e->ti
- * (why); when a runbook step above it has on-fail=continue or skip, that sub-drill stops
- * there and the drill goes on: its steps left, except those of its always stages, are
- * skipped; with skip the failed step is too, so the drill can still pass. Never past the
- * drill guard, a declined plan or a journal that failed. Returns 0 when the failure was
- * taken so, else not 0 (the drill stops; err is then a journal failure, if any).
+ * The skips that end a sub-drill whose failure at step ti of stage si was caught (the
+ * journal holds the catch): with skip the failed step too, then its steps left, except
+ * those of its always stages. Idempotent: a resume finishes a catch a crash cut short.
  */
 static int
-sub_catch(struct engine *e, size_t si, const struct pd_err *why, struct pd_err *err)
+catch_finish(struct engine *e, size_t si, size_t ti, struct pd_err *err)
 {
-    const struct runbook_step *rs, *failed;
-    size_t at = 0, ti, end;
+    size_t at = 0, end;
+    const struct runbook_step *rs = sub_catcher(e->rb, si, &at);
     char *reason;
     int rc = 0;
 
-    if (e->refused || e->declined || e->record_rc != 0 || e->ti < 0 ||
-        e->drill->stages[si].steps[e->ti].status != STEP_FAILED ||
-        (rs = sub_catcher(e->rb, si, &at)) == NULL)
-        return -1;
-    ti = (size_t)e->ti;
-    failed = &e->rb->stages[si].steps[ti];
-    reason = pd_xasprintf("runbook %s stopped at step %s: on-fail=%s of step %s",
-                          runbook_step_attr(rs, "name"), failed->id,
-                          rs->on_fail == FAIL_SKIP ? "skip" : "continue", rs->id);
-    pd_log(PD_LOG_WARN, "engine: %s (%s)", reason, why->msg);
-    if (rs->on_fail == FAIL_SKIP)
+    if (rs == NULL) // uncovered: the stages sha256 check keeps the runbook a resume runs
+        return 0;
+    reason = catch_reason(e, si, ti, rs);
+    if (rs->on_fail == FAIL_SKIP && e->drill->stages[si].steps[ti].status == STEP_FAILED)
         rc = skip_step(e, si, ti, reason, err);
-    else if (e->n_continued++ == 0)
-        e->first_failure = *why;
     end = runbook_subdrill_end(e->rb, at);
     for (size_t k = si; rc == 0 && k < end; k++)
         for (size_t j = k == si ? ti + 1 : 0;
@@ -1178,6 +1175,64 @@ sub_catch(struct engine *e, size_t si, const struct pd_err *why, struct pd_err *
                 rc = skip_step(e, k, j, reason, err);
     free(reason);
     return rc;
+}
+
+/* A resumed drill: finish the catches an earlier run journaled but did not complete. */
+static int
+catch_resume(struct engine *e, struct pd_err *err)
+{
+    int rc = 0;
+
+    for (size_t si = 0; rc == 0 && si < e->drill->n_stages; si++)
+        for (size_t ti = 0; rc == 0 && ti < e->drill->stages[si].n_steps; ti++)
+            if (e->drill->stages[si].steps[ti].caught)
+                rc = catch_finish(e, si, ti, err);
+    return rc;
+}
+
+/*
+ * A sub-drill's failure is its runbook step's outcome. Stage si stopped at its step e->ti
+ * (why); when a runbook step above it has on-fail=continue or skip, that sub-drill stops
+ * there and the drill goes on (*caught): the catch is journaled, then its steps left,
+ * except those of its always stages, are skipped; with skip the failed step is too, so the
+ * drill can still pass. Never past the drill guard, a declined plan, an interruption or a
+ * stop the operator asked for, or a journal that failed. Returns 0, or the journal's
+ * failure (err), which stops the drill.
+ */
+static int
+sub_catch(struct engine *e, size_t si, const struct pd_err *why, bool *caught, struct pd_err *err)
+{
+    const struct runbook_step *rs;
+    size_t at = 0, ti;
+    char *reason, *msg;
+    int rc;
+
+    *caught = false;
+    if (e->refused || e->declined || engine_should_stop(e) || e->ti < 0 ||
+        e->drill->stages[si].steps[e->ti].status != STEP_FAILED ||
+        (rs = sub_catcher(e->rb, si, &at)) == NULL)
+        return 0;
+    ti = (size_t)e->ti;
+    reason = catch_reason(e, si, ti, rs);
+    msg = pd_redact(why->msg);
+    pd_log(PD_LOG_WARN, "engine: %s (%s)", reason, msg);
+    free(msg);
+    {
+        struct drill_event ev = {.type = DRILL_EV_CATCH,
+                                 .stage = (int)si,
+                                 .step = (int)ti,
+                                 .name = rs->id,
+                                 .text = reason};
+
+        rc = engine_record(e, &ev, err);
+    }
+    free(reason);
+    if (rc != 0)
+        return rc;
+    *caught = true;
+    if (rs->on_fail == FAIL_CONTINUE && e->n_continued++ == 0)
+        e->first_failure = *why;
+    return catch_finish(e, si, ti, err);
 }
 
 char *
@@ -1379,6 +1434,8 @@ engine_run(struct engine *e, struct pd_err *err)
         return PD_ERR_SET(err, PD_EUSAGE, "drill %s has already ended (%s)", d->id ? d->id : "?",
                           d->outcome);
     rc = resume_begin(e, &resumed, err);
+    if (rc == 0 && resumed)
+        rc = catch_resume(e, err);
     if (rc != 0)
         return rc;
     e->plan_pending = plan_needs_accept(e->rb) && !d->plan_accepted && !change_started(e);
@@ -1400,10 +1457,12 @@ engine_run(struct engine *e, struct pd_err *err)
             return rc;
         if (rc != 0) {
             struct pd_err why = *err;
+            bool caught;
+            int crc = sub_catch(e, si, &why, &caught, err);
 
             // err stays the step's failure, unless the journal failed since
-            if (sub_catch(e, si, &why, err) != 0)
-                return run_after_failure(e, si, rc, err);
+            if (crc != 0 || !caught)
+                return run_after_failure(e, si, crc != 0 ? crc : rc, err);
         }
     }
     return run_end(e, err);

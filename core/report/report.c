@@ -174,13 +174,24 @@ issues_free(struct issue *v, size_t n)
 struct subdrill {
     size_t at; /* the stage whose runbook step runs it */
     const struct runbook *child;
-    size_t first, end;       /* its stages (and its children's): first to end - 1 */
-    const char *status;      /* "not-run", "running", "passed", "failed" */
-    const char *started_at;  /* of its first stage to start; borrowed, may be NULL */
-    const char *finished_at; /* of its last stage to end */
-    double duration_s;       /* from the one to the other: its RTO; -1 when unknown */
-    double rpo_s;            /* measured by an rpo= check in its stages; -1 when none */
+    size_t first, end;                   /* its stages (and its children's): first to end - 1 */
+    const char *status;                  /* "not-run", "running", "stopped", "passed", "failed" */
+    const char *started_at;              /* of its first stage to start; borrowed, may be NULL */
+    const char *finished_at;             /* of its last stage to end */
+    double duration_s;                   /* from the one to the other: its RTO; -1 when unknown */
+    double rpo_s;                        /* measured by an rpo= check in its stages; -1 when none */
+    int expected_s, rto_s, rpo_s_target; /* its targets as the drill began (0: none) */
 };
+
+/* Whether the drill ran a sub-drill, as its journal tells (its stage ids, older journals). */
+static bool
+drill_has_subdrills(const struct drill *d)
+{
+    for (size_t i = 0; i < d->n_stages; i++)
+        if (d->stages[i].has_subdrill || (d->stages[i].id && strchr(d->stages[i].id, '/')))
+            return true;
+    return false;
+}
 
 /* Its status, times and measures from the drill's stages first to end - 1. */
 static void
@@ -201,7 +212,9 @@ subdrill_measure(struct subdrill *s, const struct drill *d, size_t step)
         if (st->rpo_measured)
             s->rpo_s = st->rpo_s;
         for (size_t j = 0; j < st->n_steps; j++) {
-            failed = failed || st->steps[j].status == STEP_FAILED;
+            // a failure a runbook step's on-fail=continue|skip took (the journal's catch)
+            // still stopped the sub-drill, even once its step is recorded skipped
+            failed = failed || st->steps[j].status == STEP_FAILED || st->steps[j].caught;
             pending = pending || st->steps[j].status == STEP_PENDING ||
                       st->steps[j].status == STEP_RUNNING;
         }
@@ -210,7 +223,11 @@ subdrill_measure(struct subdrill *s, const struct drill *d, size_t step)
     if (d->stages[s->at].steps[step].status != STEP_PASSED)
         s->status = "not-run";
     else
-        s->status = failed ? "failed" : pending ? "running" : "passed";
+        // steps left pending when the drill has ended (a declined plan, an abort) never run
+        s->status = failed               ? "failed"
+                    : !pending           ? "passed"
+                    : d->outcome != NULL ? "stopped"
+                                         : "running";
     if (s->started_at != NULL && s->finished_at != NULL && strcmp(s->status, "not-run") != 0)
         s->duration_s = pd_time_span(s->started_at, s->finished_at);
 }
@@ -222,9 +239,20 @@ subdrill_measure(struct subdrill *s, const struct drill *d, size_t step)
 static const char *
 subdrill_rto_verdict(const struct subdrill *s)
 {
-    if (s->child->rto_s <= 0 || strcmp(s->status, "passed") == 0)
-        return verdict(s->duration_s, s->child->rto_s);
+    if (s->rto_s <= 0 || strcmp(s->status, "passed") == 0)
+        return verdict(s->duration_s, s->rto_s);
     return strcmp(s->status, "failed") == 0 ? "missed" : "unknown";
+}
+
+/*
+ * Whether rb's stages are no longer those the drill ran (its file changed since): which
+ * stages make up each sub-drill then cannot be told, and they are not judged.
+ */
+static bool
+subdrills_stale(const struct drill *d, const struct runbook *rb)
+{
+    return rb != NULL &&
+           (rb->n_stages != d->n_stages || strcmp(rb->stages_sha256, d->stages_sha256) != 0);
 }
 
 /* The drill's sub-drills, in stage order; the caller frees the array. None without rb. */
@@ -235,7 +263,8 @@ subdrills_collect(const struct drill *d, const struct runbook *rb, size_t *n_out
     size_t n = 0;
 
     // the runbook must be the one the drill ran (resume holds the stages to it)
-    for (size_t i = 0; rb != NULL && rb->n_stages == d->n_stages && i < rb->n_stages; i++) {
+    for (size_t i = 0; rb != NULL && !subdrills_stale(d, rb) && i < rb->n_stages; i++) {
+        const struct drill_stage_state *ds = &d->stages[i];
         const struct runbook_stage *st = &rb->stages[i];
 
         // a runbook step is the last of its stage (lint)
@@ -246,6 +275,10 @@ subdrills_collect(const struct drill *d, const struct runbook *rb, size_t *n_out
                                  .child = st->steps[st->n_steps - 1].child,
                                  .first = i + 1,
                                  .end = runbook_subdrill_end(rb, i)};
+        // the targets the journal kept at the drill's begin; older journals have none
+        v[n].expected_s = ds->has_subdrill ? ds->sub_expected_s : v[n].child->expected_s;
+        v[n].rto_s = ds->has_subdrill ? ds->sub_rto_s : v[n].child->rto_s;
+        v[n].rpo_s_target = ds->has_subdrill ? ds->sub_rpo_s : v[n].child->rpo_s;
         subdrill_measure(&v[n], d, st->n_steps - 1);
         n++;
     }
@@ -449,12 +482,12 @@ subdrills_json(const struct drill *d, const struct runbook *rb)
         add_str(o, "started_at", s->started_at);
         add_str(o, "finished_at", s->finished_at);
         add_secs(o, "duration_s", s->duration_s);
-        add_target(o, "expected_s", s->child->expected_s);
-        add_target(o, "rto_target_s", s->child->rto_s);
+        add_target(o, "expected_s", s->expected_s);
+        add_target(o, "rto_target_s", s->rto_s);
         add_str(o, "rto_verdict", subdrill_rto_verdict(s));
         add_secs(o, "rpo_s", s->rpo_s);
-        add_target(o, "rpo_target_s", s->child->rpo_s);
-        add_str(o, "rpo_verdict", verdict(s->rpo_s, s->child->rpo_s));
+        add_target(o, "rpo_target_s", s->rpo_s_target);
+        add_str(o, "rpo_verdict", verdict(s->rpo_s, s->rpo_s_target));
         cJSON_AddItemToArray(a, o);
     }
     free(v);
@@ -845,6 +878,11 @@ md_subdrills(struct md *m, const struct drill *d, const struct runbook *rb)
     size_t n;
     struct subdrill *v = subdrills_collect(d, rb, &n);
 
+    if (n == 0 && subdrills_stale(d, rb) && drill_has_subdrills(d))
+        md_put(m, "## Sub-drills\n\n"
+                  "Not judged: the runbook's stages changed since the drill began (its stages "
+                  "sha256 differs from the journal's), so which stages made up each sub-drill "
+                  "cannot be told.\n\n");
     if (n > 0)
         md_put(m, "## Sub-drills\n\n"
                   "Each runbook run inside this drill, judged by its own header: its duration "
@@ -863,14 +901,14 @@ md_subdrills(struct md *m, const struct drill *d, const struct runbook *rb)
         md_printf(m, " | %s | ", s->status);
         md_secs(m, s->duration_s);
         md_put(m, " | ");
-        md_target(m, s->child->expected_s);
+        md_target(m, s->expected_s);
         md_put(m, " | ");
-        md_target(m, s->child->rto_s);
+        md_target(m, s->rto_s);
         md_printf(m, " (%s) | ", subdrill_rto_verdict(s));
         md_secs(m, s->rpo_s);
         md_put(m, " | ");
-        md_target(m, s->child->rpo_s);
-        md_printf(m, " (%s) |\n", verdict(s->rpo_s, s->child->rpo_s));
+        md_target(m, s->rpo_s_target);
+        md_printf(m, " (%s) |\n", verdict(s->rpo_s, s->rpo_s_target));
     }
     if (n > 0)
         md_put(m, "\n");

@@ -236,6 +236,50 @@ adopt(struct runbook_stage *st, const struct runbook_stage *parent, size_t pi, s
     }
 }
 
+/* The runbook step of a top-level stage under which stage si runs (its own when top-level). */
+static const struct runbook_step *
+top_step(const struct runbook *rb, size_t si, const struct runbook_step *sp)
+{
+    while (rb->stages[si].scope != NULL)
+        sp = runbook_stage_parent(rb, si, &si);
+    return sp;
+}
+
+/*
+ * One drill acts on one environment, down the whole tree: every runbook in it that names
+ * one against this (the top) runbook's, or the first one the tree names when this one
+ * names none. Its own children were compared as they were included (check_header); a
+ * grandchild is reported at the step of this runbook that brings it in.
+ */
+static void
+check_environments(struct rb_ctx *c)
+{
+    const struct runbook *rb = c->rb;
+    const char *ref = rb->environment, *ref_id = rb->id;
+
+    for (size_t i = 0; i < rb->n_stages; i++) {
+        const struct runbook_stage *st = &rb->stages[i];
+        const struct runbook_step *sp = st->n_steps > 0 ? &st->steps[st->n_steps - 1] : NULL;
+        const struct runbook_step *top;
+        const char *its;
+
+        if (sp == NULL || sp->child == NULL || (its = sp->child->environment) == NULL)
+            continue;
+        if (ref == NULL) {
+            ref = its;
+            ref_id = sp->child->id;
+            continue;
+        }
+        if (strcasecmp(ref, its) == 0 || (st->depth == 0 && rb->environment != NULL))
+            continue;
+        top = top_step(rb, i, sp);
+        rb_diag(c, top->pos.line, top->pos.col,
+                "runbook: runbook '%s' (under step %s) targets environment '%s', runbook '%s' "
+                "environment '%s': one drill acts on one environment",
+                sp->child->id, sp->id, its, ref_id != NULL ? ref_id : "?", ref);
+    }
+}
+
 void
 rb_splice_children(struct rb_ctx *c)
 {
@@ -278,6 +322,8 @@ rb_splice_children(struct rb_ctx *c)
     free(rb->stages);
     rb->stages = v;
     rb->n_stages = n;
+    if (c->chain == NULL || c->chain->up == NULL)
+        check_environments(c);
 }
 
 const struct runbook_step *

@@ -4,8 +4,8 @@
 # the parent goes on and the drill ends failed; skip: the drill can pass;
 # stop: as before), the child's clean-up runs in every case and its stages
 # after the failure do not; the child's environment: production holds for
-# its own steps; lint refuses an environment other than the parent's and
-# on-fail=retry on a runbook step; report.json and report.md judge each
+# its own steps; lint refuses an environment other than the top's (down the
+# whole tree) and on-fail=retry on a runbook step; report.json and report.md judge each
 # sub-drill by its own expected:, rto: and rpo:, the drill's rto_s and
 # rpo_s staying the drill's.
 set -u
@@ -52,6 +52,9 @@ is "$(json_get "$R" outcome)" passed "skip: report outcome passed"
 is "$(json_get "$R" 'stages[id=skip/fail].steps[id=skip/fail/1].status')" skipped "skip: the failed step is recorded skipped"
 like "$(json_get "$R" 'deviations[step=skip/fail/1].reason')" "on-fail=skip of step skip/1" \
     "skip: the report's deviations say why"
+is "$(json_get "$R" 'subdrills.1.runbook')/$(json_get "$R" 'subdrills.1.status')" "subdrill-failing/failed" \
+    "skip: the sub-drill whose failure was taken is still failed ..."
+is "$(json_get "$R" 'subdrills.1.rto_verdict')" missed "... and has missed its RTO"
 
 is "$(cat "$W/rc.stop")" 1 "on-fail=stop (the default): the drill fails (exit 1) ..."
 is "$(cat "$W/counts.stop")" "0 1 0 0 1" "... and stops after the child's clean-up, as before"
@@ -78,6 +81,15 @@ like "$out" "bad-header.md:13:1: runbook: runbook 'subdrill-env-child' targets e
 like "$out" "bad-header.md:19:1: runbook: on-fail=retry cannot run a sub-drill again" "lint: on-fail=retry on a runbook step"
 unlike "$out" "bad-header.md:25:" "lint: the same environment in another case is no error"
 is "$(grep -c . <<<"$out")" 2 "lint: two errors, no more"
+
+# a grandchild's environment against the top's, through a child that names none
+out=$("$PGDRILL_BIN" lint "$F/env-nested.md" 2>&1)
+is "$?" 2 "lint: a grandchild's environment other than the top's is an error (exit 2) ..."
+like "$out" "env-nested.md:13:1: runbook: runbook 'subdrill-env-nested-sandbox' [(]under step middle/inner/1[)] targets environment 'sandbox', runbook 'subdrill-env-nested' environment 'production'" \
+    "... reported at the top's runbook step"
+"$PGDRILL_BIN" run "$F/env-nested.md" --yes >"$W/out.env-nested" 2>&1
+is "$?" 2 "a production drill with a sandbox grandchild does not run headless ..."
+unlike "$(cat "$W/out.env-nested")" "confirmed by --yes" "... and --yes confirms none of its destructive steps"
 
 # the child's targets against what the sub-drill achieved
 R=$(report continue)
@@ -115,4 +127,30 @@ is "$?" 0 "report show --html of that drill"
 # one table row of the page's Sub-drills section: stage, runbook, status, RTO and RPO cells
 like "$(tr -d '\n' <"$W/r.html")" '<section id="subdrills">.*<td>Restore</td><td><code>subdrill-measured</code></td><td><span class="passed">passed</span></td><td class="num">[0-9.]+ s [^<]* / 3600.000 s \(1h00m00s\) <span class="met">met</span></td><td class="num">137.000 s [^<]* / 300.000 s \(5m00s\) <span class="met">met</span></td></tr>' \
     "report.html: a Sub-drills table with the child's targets and verdicts"
+
+# a report written again later judges a sub-drill by its targets as the drill began
+mkdir -p "$W/m"
+cp "$F/measured-parent.md" "$F/measured.md" "$W/m/"
+"$PGDRILL_BIN" run "$W/m/measured-parent.md" --yes >"$W/out.m" 2>&1
+is "$?" 0 "a copy of the measured parent runs"
+# shellcheck disable=SC2012 # drill ids are plain words
+D=$(ls -t "$PGDRILL_HOME/drills" | head -n 1)
+R=$PGDRILL_HOME/drills/$D/report.json
+sed -i 's/^rto: 1h$/rto: 1s/' "$W/m/measured.md"
+rm -f "$PGDRILL_HOME/drills/$D"/report.*
+"$PGDRILL_BIN" report show "$D" >/dev/null 2>&1
+is "$(json_get "$R" 'subdrills.0.rto_target_s')/$(json_get "$R" 'subdrills.0.rto_verdict')" "3600/met" \
+    "report again: an edited child rto: does not change an old drill's verdict"
+sed -i 's/AS newest_committed/AS newest/' "$W/m/measured.md"
+rm -f "$PGDRILL_HOME/drills/$D"/report.*
+"$PGDRILL_BIN" report show "$D" >/dev/null 2>&1
+is "$(json_get "$R" 'subdrills')" "[]" "report again: stages changed since the drill, no sub-drill is judged ..."
+like "$(cat "${R%.json}.md")" "Not judged: the runbook's stages changed since the drill began" "... report.md says why"
+
+# a child the drill ended before it finished (a declined plan) is stopped, not running
+"$PGDRILL_BIN" run "$F/plan-parent.md" --var url=postgresql://nobody@127.0.0.1:1/x </dev/null >"$W/out.plan" 2>&1
+is "$?" 1 "a plan not accepted headless ends the drill (exit 1) ..."
+R="$(first_path "$PGDRILL_HOME"/drills/*-subdrill-plan-parent)/report.json"
+is "$(json_get "$R" outcome)/$(json_get "$R" 'subdrills.0.status')" declined/stopped \
+    "... and the sub-drill it cut short is stopped"
 done_testing

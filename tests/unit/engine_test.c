@@ -2515,6 +2515,170 @@ test_subdrill_resume(void **state)
     free(text);
 }
 
+/*
+ * Keep the journal up to the end of the last line holding needle, as a crash there
+ * leaves it, and reopen the drill.
+ */
+static void
+crash_after(struct fx *f, const char *needle)
+{
+    char *id = pd_xstrdup(f->d->id);
+    char *path = pd_xasprintf("%s/journal.jsonl", f->d->dir);
+    char *j = journal_text(f);
+    char *at = NULL, *nl;
+    FILE *fp;
+
+    for (char *p = strstr(j, needle); p != NULL; p = strstr(p + 1, needle))
+        at = p;
+    assert_non_null(at);
+    nl = strchr(at, '\n');
+    assert_non_null(nl);
+    nl[1] = '\0';
+    engine_free(f->e);
+    f->e = NULL;
+    drill_free(f->d);
+    f->d = NULL;
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_true(fputs(j, fp) >= 0);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(drill_open(&f->d, f->home, id, true, &f->err), 0);
+    free(j);
+    free(path);
+    free(id);
+}
+
+/*
+ * A crash in the middle of a sub-drill's catch (on-fail=skip of its runbook step): before
+ * the catch is journaled, the resume runs the failed step again; after, it finishes the
+ * catch (the failed step skipped) and runs none of the child's steps left.
+ */
+static void
+test_subdrill_catch_resume(void **state)
+{
+    struct fx *f = *state;
+    char *body = pd_xasprintf("msg=%s/boom\ncolor=blue\n", f->home);
+    char *text = pd_xasprintf(PARENT_RB("", " on-fail=skip save=kid", "%s"), body);
+    char *mark = pd_xasprintf("%s/boom.fail", f->home);
+
+    write_file(f, "boom.fail", "");
+    parse_parent(f, text);
+    assert_int_equal(run(f, NULL, NULL), 0);
+    assert_string_equal(f->d->outcome, "passed");
+    assert_int_equal(step_state(f, 1, 2)->status, STEP_SKIPPED);
+    assert_true(step_state(f, 1, 2)->caught);
+    assert_string_equal(step_state(f, 1, 2)->caught_by, "restore/1");
+
+    // the crash after the failed stage's end, before the catch: the step runs again
+    crash_after(f, "\"ev\":\"stage_end\",\"stage\":1,");
+    assert_int_equal(step_state(f, 1, 2)->status, STEP_FAILED);
+    assert_false(step_state(f, 1, 2)->caught);
+    assert_int_equal(unlink(mark), 0);
+    assert_int_equal(run(f, NULL, NULL), 0);
+    assert_string_equal(f->d->outcome, "passed");
+    assert_true(saw_line(f, "fine"));
+    assert_int_equal(step_state(f, 1, 2)->status, STEP_PASSED);
+    assert_int_equal(step_state(f, 1, 2)->attempts, 2);
+    drill_free(f->d);
+    runbook_free(f->rb);
+    f->rb = NULL;
+    f->d = NULL;
+    for (size_t i = 0; i < f->n_lines; i++)
+        free(f->lines[i]);
+    f->n_lines = 0;
+
+    // the crash after the catch, before its skips: the resume finishes it
+    write_file(f, "boom.fail", "");
+    parse_parent(f, text);
+    assert_int_equal(run(f, NULL, NULL), 0);
+    crash_after(f, "\"ev\":\"catch\"");
+    assert_int_equal(step_state(f, 1, 2)->status, STEP_FAILED);
+    assert_true(step_state(f, 1, 2)->caught);
+    assert_int_equal(unlink(mark), 0);
+    assert_int_equal(run(f, NULL, NULL), 0);
+    assert_string_equal(f->d->outcome, "passed");
+    assert_int_equal(step_state(f, 1, 2)->status, STEP_SKIPPED);
+    assert_int_equal(step_state(f, 1, 2)->attempts, 1);
+    assert_string_equal(step_state(f, 1, 2)->skip_reason,
+                        "runbook child stopped at step restore/hello/3: on-fail=skip of step "
+                        "restore/1");
+    free(mark);
+    free(text);
+    free(body);
+}
+
+/* The operator stops the drill in the failure dialog (an aborted dialog says stop). */
+static enum engine_decision
+on_failure_stop(const struct runbook_step *step, const char *why, char **reason, void *payload)
+{
+    struct fx *f = payload;
+
+    (void)step;
+    (void)why;
+    (void)reason;
+    engine_request_stop(f->e);
+    return ENGINE_STOP;
+}
+
+/* A stop asked for in the child's failure is no failure for on-fail=skip to take. */
+static void
+test_subdrill_catch_refuses_stop(void **state)
+{
+    struct fx *f = *state;
+    struct engine_events ev = {.failure_decision = on_failure_stop};
+    char *body = pd_xasprintf("msg=%s/boom\ncolor=blue\n", f->home);
+    char *text = pd_xasprintf(PARENT_RB("", " on-fail=skip save=kid", "%s"), body);
+
+    write_file(f, "boom.fail", "");
+    parse_parent(f, text);
+    assert_int_equal(run(f, NULL, &ev), PD_EINTR);
+    assert_null(f->d->outcome);
+    assert_int_equal(step_state(f, 1, 2)->status, STEP_FAILED);
+    assert_false(step_state(f, 1, 2)->caught);
+    assert_false(saw_line(f, "after: "));
+    free(text);
+    free(body);
+}
+
+/* A journal that fails while a sub-drill's failure is taken stops the drill with its error. */
+static void
+test_subdrill_catch_journal_failure(void **state)
+{
+    struct fx *f = *state;
+    char *body = pd_xasprintf("msg=%s/boom\ncolor=blue\n", f->home);
+    char *text = pd_xasprintf(PARENT_RB("", " on-fail=skip save=kid", "%s"), body);
+    char *j;
+    int at = 0;
+
+    pd_log_set_sink(quiet_log, NULL);
+    write_file(f, "boom.fail", "");
+    parse_parent(f, text);
+    assert_int_equal(run(f, NULL, NULL), 0);
+    // the catch's record: one fsync a record, the begin record before the count
+    j = journal_text(f);
+    for (const char *p = j, *nl, *c; (nl = strchr(p, '\n')) != NULL; p = nl + 1, at++)
+        if ((c = strstr(p, "\"ev\":\"catch\"")) != NULL && c < nl)
+            break;
+    assert_non_null(strstr(j, "\"ev\":\"catch\""));
+    free(j);
+    for (int i = at; i <= at + 1; i++) {
+        drill_free(f->d);
+        runbook_free(f->rb);
+        f->rb = NULL;
+        f->d = NULL;
+        parse_parent(f, text);
+        fsync_calls = 0;
+        fsync_fail_at = i;
+        journal_test_fsync = fsync_counting;
+        assert_int_equal(run(f, NULL, NULL), PD_EIO);
+        journal_test_fsync = NULL;
+        assert_non_null(strstr(f->err.msg, "fsync: Input/output error"));
+    }
+    pd_log_set_sink(NULL, NULL);
+    free(text);
+    free(body);
+}
+
 int
 main(void)
 {
@@ -2588,6 +2752,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_subdrill_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subdrill_inputs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subdrill_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subdrill_catch_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subdrill_catch_refuses_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subdrill_catch_journal_failure, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
