@@ -86,6 +86,8 @@ cli_cmd_status(struct cli_ctx *ctx, int argc, char **argv)
             json = 1;
         else if (strcmp(argv[i], "--metrics") == 0 && i + 1 < argc)
             metrics = argv[++i];
+        else if (strcmp(argv[i], "--metrics") == 0)
+            return cli_usage_error("status", "--metrics needs a FILE");
         else
             return cli_usage_error("status", "unknown argument '%s'", argv[i]);
     }
