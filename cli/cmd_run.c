@@ -98,7 +98,7 @@ parse_args(struct run_args *a, int argc, char **argv, const char *help, const ch
     *exit_code = -1;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "v:yjr:u:hpn:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":v:yjr:u:hpn:", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
             a->notify = optarg;
@@ -137,6 +137,12 @@ parse_args(struct run_args *a, int argc, char **argv, const char *help, const ch
         case 'h':
             fputs(help, stdout);
             *exit_code = 0;
+            return -1;
+        case ':': // the leading ':' of the option string: a value is missing
+            if (optopt == 'u' && url == NULL)
+                *exit_code = cli_usage_error(argv[0], "unknown option '--url'");
+            else
+                *exit_code = cli_usage_error(argv[0], "%s needs a value", argv[optind - 1]);
             return -1;
         default:
             *exit_code = cli_usage_error(argv[0], "unknown option '%s'", argv[optind - 1]);

@@ -30,6 +30,9 @@ static const char status_help[] =
     "--json prints the same facts as one JSON object; --metrics FILE also writes\n"
     "them as Prometheus gauges (node_exporter's textfile collector), atomically.\n"
     "\n"
+    "A source that cannot be read is a problem: line (with --json or --metrics also\n"
+    "on stderr, and counted in pgdrill_status_problems).\n"
+    "\n"
     "Exit 0 when nothing is overdue, 1 when something is, 2 on a usage or\n"
     "configuration error.\n";
 
@@ -83,6 +86,8 @@ cli_cmd_status(struct cli_ctx *ctx, int argc, char **argv)
             json = 1;
         else if (strcmp(argv[i], "--metrics") == 0 && i + 1 < argc)
             metrics = argv[++i];
+        else if (strcmp(argv[i], "--metrics") == 0)
+            return cli_usage_error("status", "--metrics needs a FILE");
         else
             return cli_usage_error("status", "unknown argument '%s'", argv[i]);
     }
@@ -109,6 +114,11 @@ cli_cmd_status(struct cli_ctx *ctx, int argc, char **argv)
         printf("%s\n", text);
     else
         fputs(text, stdout);
+    // from cron or a timer stdout goes to a file or nowhere: an unreadable
+    // source (S3 down, expired keys) must still reach the one who reads errors
+    if (json || metrics != NULL)
+        for (size_t i = 0; i < st.n_problems; i++)
+            fprintf(stderr, "pgdrill status: problem: %s\n", st.problems[i]);
     rc = status_exit_code(&st);
     goto out;
 fail:

@@ -183,6 +183,10 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
                 }
                 o.max_age_s = d * 86400.0;
             }
+        } else if (i + 1 == argc && (strcmp(a, "--notify") == 0 || strcmp(a, "--uri") == 0 ||
+                                     strcmp(a, "--count") == 0 || strcmp(a, "--max-age") == 0)) {
+            free(uri);
+            return cli_usage_error("verify", "%s needs a value", a);
         } else {
             free(uri);
             return cli_usage_error("verify", "unknown argument '%s'", a);

@@ -320,6 +320,7 @@ struct backup_job {
     int started_dump; /* pg_dump was started: its end is audited */
     int uploaded;     /* the upload's outcome is recorded: no abort needed */
     char *note;       /* the open upload's note (backup_upload_note), NULL when none */
+    int note_fd;      /* the note's lock, -1 when none */
     char *target;     /* s3://bucket/key */
     char *db_target;  /* the database, for the audit */
     char *tmp_path;   /* the local copy's FILE.partial */
@@ -352,8 +353,8 @@ upload_begun(const char *upload_id, void *payload)
 
     if (j->opt->upload_notes == NULL)
         return;
-    j->note =
-        backup_upload_note(j->opt->upload_notes, j->opt->bucket, j->opt->key, upload_id, &err);
+    j->note = backup_upload_note(j->opt->upload_notes, j->opt->bucket, j->opt->key, upload_id,
+                                 &j->note_fd, &err);
     if (j->note == NULL)
         pd_log(PD_LOG_WARN, "%s (a crash now would leave the upload's parts behind)", err.msg);
 }
@@ -738,6 +739,8 @@ backup_close(struct backup_job *j, int rc, struct pd_err *err)
         unlink(j->note);
         free(j->note);
     }
+    if (j->note_fd >= 0)
+        close(j->note_fd); // after the unlink: an overlapping run never sees it unlocked
     if (j->local_fd >= 0)
         close(j->local_fd);
     if (rc != 0 && j->tmp_path != NULL && !j->local_anon)
@@ -766,6 +769,7 @@ backup_run(struct backup_result *out, struct s3_client *c, const struct backup_o
         .out = out,
         .c = c,
         .local_fd = -1,
+        .note_fd = -1,
         .put =
             {
                 .content_type = "application/gzip",

@@ -153,17 +153,20 @@ int backup_run(struct backup_result *out, struct s3_client *c, const struct back
 /*
  * Note an open multipart upload in dir (created 0700; the note is 0600 and
  * fsync'd). Returns the note's path (caller owns it; unlink it once the
- * upload is completed or aborted), or NULL with *err set.
+ * upload is completed or aborted, then close *lock_fd), or NULL with *err set.
+ * *lock_fd holds an flock on the note for as long as it is open, which tells
+ * an overlapping backup that this upload is not a leftover.
  */
 char *backup_upload_note(const char *dir, const char *bucket, const char *key,
-                         const char *upload_id, struct pd_err *err);
+                         const char *upload_id, int *lock_fd, struct pd_err *err);
 
 /*
  * Abort every upload noted in dir by a backup that never finished (killed
  * between its first part and completion: nothing is at the key, but the
  * parts stay stored and billed). Each abort is logged and audited and its
- * note removed; one that fails keeps its note for the next run. A missing
- * dir is not an error. *n_aborted counts the aborted uploads.
+ * note removed; one that fails keeps its note for the next run. A note
+ * another running backup holds (locked) is left alone, with a warning. A
+ * missing dir is not an error. *n_aborted counts the aborted uploads.
  */
 int backup_abort_leftovers(struct s3_client *c, const char *dir, struct audit *a,
                            const char *drill_id, int *n_aborted, struct pd_err *err);

@@ -1,4 +1,9 @@
-/* Multipart uploads a killed backup left behind: noted while open, aborted by the next run. */
+/*
+ * Multipart uploads a killed backup left behind: noted while open, aborted by the next run.
+ * The running backup holds an flock on its note, so a backup that overlaps it (cron starting
+ * the next run while this one still uploads) leaves its upload alone: only the note of a
+ * process that is gone can be locked, and only that upload is aborted.
+ */
 #define _GNU_SOURCE
 
 #include <dirent.h>
@@ -8,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,13 +29,14 @@
 
 char *
 backup_upload_note(const char *dir, const char *bucket, const char *key, const char *upload_id,
-                   struct pd_err *err)
+                   int *lock_fd, struct pd_err *err)
 {
     char name[65];
-    char *path = NULL, *text = NULL;
+    char *path = NULL, *tmp = NULL, *text = NULL;
     size_t len;
     int fd;
 
+    *lock_fd = -1;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         PD_ERR_SET(err, PD_EIO, "backup: %s: %s", dir, strerror(errno));
         return NULL;
@@ -37,21 +44,56 @@ backup_upload_note(const char *dir, const char *bucket, const char *key, const c
     // the id is the server's text: the note is named by its hash, never by it
     pd_sha256_hex(name, upload_id, strlen(upload_id));
     path = pd_xasprintf("%s/%.16s%s", dir, name, NOTE_SUFFIX);
+    // written and locked under another name, then renamed: another backup
+    // never sees a note that is not whole, nor one that is not locked
+    tmp = pd_xasprintf("%s.new", path);
     text = pd_xasprintf("%s\n%s\n%s\n", bucket, key, upload_id);
     len = strlen(text);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0 || write(fd, text, len) != (ssize_t)len ||
+        fsync(fd) != 0 || rename(tmp, path) != 0) {
         PD_ERR_SET(err, PD_EIO, "backup: %s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
-        unlink(path);
+        unlink(tmp);
         free(path);
-        free(text);
-        return NULL;
+        path = NULL;
+        goto out;
     }
-    close(fd);
+    *lock_fd = fd;
+out:
+    free(tmp);
     free(text);
     return path;
+}
+
+#define NOTE_HELD (-2)
+
+/*
+ * Lock the note at path without waiting. Returns the locked descriptor (the
+ * caller closes it, which unlocks), NOTE_HELD when a running backup holds it,
+ * or -1 when it cannot be opened or was removed meanwhile (its backup ended).
+ */
+static int
+lock_note(const char *path)
+{
+    struct stat held, now;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+
+        close(fd);
+        return e == EWOULDBLOCK ? NOTE_HELD : -1;
+    }
+    if (fstat(fd, &held) != 0 || stat(path, &now) != 0 || held.st_ino != now.st_ino ||
+        held.st_dev != now.st_dev) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* A note's three lines; false when it is torn or unreadable. */
@@ -81,6 +123,59 @@ read_note(const char *path, char **bucket, char **key, char **upload_id)
     return true;
 }
 
+/*
+ * Abort the upload one note names, unless the backup that wrote it still runs
+ * (it holds the note's lock). Returns 1 when it was aborted, else 0.
+ */
+static int
+abort_noted(struct s3_client *c, const char *path, struct audit *a, const char *drill_id)
+{
+    char *bucket = NULL, *key = NULL, *upload_id = NULL, *target = NULL;
+    struct pd_err aerr = {0};
+    int fd = lock_note(path), done = 0;
+
+    if (fd == NOTE_HELD) {
+        if (read_note(path, &bucket, &key, &upload_id))
+            target = pd_xasprintf("s3://%s/%s", bucket, key);
+        pd_log(PD_LOG_WARN, "backup: another pgdrill backup is still uploading to %s; left alone",
+               target != NULL ? target : path);
+        goto out;
+    }
+    if (fd < 0)
+        goto out;
+    if (!read_note(path, &bucket, &key, &upload_id)) {
+        // torn by a crash while it was written: it names no upload
+        unlink(path);
+        goto out;
+    }
+    target = pd_xasprintf("s3://%s/%s", bucket, key);
+    if (s3_multipart_abort_id(c, bucket, key, upload_id, &aerr) == 0) {
+        struct audit_arg args[] = {{"reason", "left by an interrupted backup", 0}};
+        struct pd_err rerr = {0};
+
+        pd_log(PD_LOG_WARN,
+               "backup: aborted the unfinished upload to %s that an interrupted backup left",
+               target);
+        if (a != NULL &&
+            audit_record(a, drill_id, "s3.upload-abort", target, args, 1, NULL, &rerr) != 0)
+            pd_log(PD_LOG_WARN, "backup: %s", rerr.msg);
+        unlink(path);
+        done = 1;
+    } else {
+        // the note stays: the next run tries again
+        pd_log(PD_LOG_WARN, "backup: cannot abort the unfinished upload to %s: %s", target,
+               aerr.msg);
+    }
+out:
+    if (fd >= 0)
+        close(fd); // unlocks
+    free(target);
+    free(bucket);
+    free(key);
+    free(upload_id);
+    return done;
+}
+
 int
 backup_abort_leftovers(struct s3_client *c, const char *dir, struct audit *a, const char *drill_id,
                        int *n_aborted, struct pd_err *err)
@@ -96,40 +191,12 @@ backup_abort_leftovers(struct s3_client *c, const char *dir, struct audit *a, co
     }
     while ((de = readdir(d)) != NULL) {
         size_t nl = strlen(de->d_name), sl = strlen(NOTE_SUFFIX);
-        char *path, *bucket = NULL, *key = NULL, *upload_id = NULL, *target;
-        struct pd_err aerr = {0};
+        char *path;
 
         if (nl <= sl || strcmp(de->d_name + nl - sl, NOTE_SUFFIX) != 0)
             continue;
         path = pd_xasprintf("%s/%s", dir, de->d_name);
-        if (!read_note(path, &bucket, &key, &upload_id)) {
-            // torn by a crash while it was written: it names no upload
-            unlink(path);
-            free(path);
-            continue;
-        }
-        target = pd_xasprintf("s3://%s/%s", bucket, key);
-        if (s3_multipart_abort_id(c, bucket, key, upload_id, &aerr) == 0) {
-            struct audit_arg args[] = {{"reason", "left by an interrupted backup", 0}};
-            struct pd_err rerr = {0};
-
-            pd_log(PD_LOG_WARN,
-                   "backup: aborted the unfinished upload to %s that an interrupted backup left",
-                   target);
-            if (a != NULL &&
-                audit_record(a, drill_id, "s3.upload-abort", target, args, 1, NULL, &rerr) != 0)
-                pd_log(PD_LOG_WARN, "backup: %s", rerr.msg);
-            unlink(path);
-            (*n_aborted)++;
-        } else {
-            // the note stays: the next run tries again
-            pd_log(PD_LOG_WARN, "backup: cannot abort the unfinished upload to %s: %s", target,
-                   aerr.msg);
-        }
-        free(target);
-        free(bucket);
-        free(key);
-        free(upload_id);
+        *n_aborted += abort_noted(c, path, a, drill_id);
         free(path);
     }
     closedir(d);

@@ -944,7 +944,10 @@ attempt_finish(struct engine *e, struct attempt *a, int rc, struct pd_err *err)
         *err = e->record_err;
         return e->record_rc;
     }
-    if (rc == PD_EINTR || (rc != 0 && e->quit))
+    // a step that fails while a stop is asked for failed because of it: systemd
+    // stopping the unit sends SIGTERM to pgdrill and to the step's processes at
+    // once (the flag, not the front end's tick, which would read the TUI's keys)
+    if (rc == PD_EINTR || (rc != 0 && (e->quit || e->stop_requested)))
         return interrupt(e, e->quit ? "operator quit" : "stop requested", a->dur, err);
     if (e->n_unjournaled > 0) {
         char more[64];

@@ -362,5 +362,8 @@ status_metrics(const struct status *s)
                    s->backup_overdue, s->verify_overdue, s->drill_overdue);
     gauge(&b, "status_timestamp_seconds", "When pgdrill status gathered these facts.");
     pd_buf_appendf(&b, NULL, "pgdrill_status_timestamp_seconds %.3f\n", s->now);
+    gauge(&b, "status_problems",
+          "Sources pgdrill status could not read (S3, a local record); 0 when all were read.");
+    pd_buf_appendf(&b, NULL, "pgdrill_status_problems %zu\n", s->n_problems);
     return pd_buf_steal(&b);
 }
