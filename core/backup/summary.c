@@ -118,10 +118,18 @@ backup_summary_text(const struct backup_summary *s)
         else
             pd_buf_appendf(&b, NULL, "backup FAILED at %s after the upload: s3://%s/%s\n", s->stage,
                            s->bucket, s->key);
-        pd_buf_appendf(&b, NULL,
-                       "  dump %s (%" PRIu64 " bytes), gzip %s (%" PRIu64
-                       " bytes, %d parts) in %s\n",
-                       plain, res->plain_bytes, comp, res->compressed_bytes, res->parts, el);
+        // parts counts a multipart upload's parts; 0 is one plain PUT, not "0 parts"
+        if (res->parts > 0)
+            pd_buf_appendf(&b, NULL,
+                           "  dump %s (%" PRIu64 " bytes), gzip %s (%" PRIu64
+                           " bytes, multipart upload of %d part%s) in %s\n",
+                           plain, res->plain_bytes, comp, res->compressed_bytes, res->parts,
+                           res->parts == 1 ? "" : "s", el);
+        else
+            pd_buf_appendf(&b, NULL,
+                           "  dump %s (%" PRIu64 " bytes), gzip %s (%" PRIu64
+                           " bytes, one PUT) in %s\n",
+                           plain, res->plain_bytes, comp, res->compressed_bytes, el);
         pd_buf_appendf(&b, NULL, "  sha256 %s (stored as x-amz-meta-sha256)\n", res->sha256);
         pd_buf_appendf(&b, NULL,
                        "  compressor %s, level %d (stored as x-amz-meta-compressor, -level)\n",
