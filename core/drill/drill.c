@@ -506,6 +506,22 @@ drill_find_unfinished(char **out, const char *home, struct pd_err *err)
 }
 
 const char *
+drill_step_not_taken(const struct drill_step_state *sp)
+{
+    const char *r = sp->skip_reason;
+
+    if (sp->status != STEP_SKIPPED || r == NULL)
+        return NULL;
+    if (strncmp(r, DRILL_SKIP_CONDITION_PREFIX, strlen(DRILL_SKIP_CONDITION_PREFIX)) == 0)
+        return "condition";
+    if (strncmp(r, DRILL_SKIP_CLEANUP_PREFIX, strlen(DRILL_SKIP_CLEANUP_PREFIX)) == 0)
+        return "clean-up";
+    if (strncmp(r, "step ", 5) == 0 && strstr(r, DRILL_SKIP_SUBDRILL_INFIX) != NULL)
+        return "sub-drill";
+    return NULL;
+}
+
+const char *
 drill_var(const struct drill *d, const char *name)
 {
     for (size_t i = 0; i < d->n_vars; i++) {
