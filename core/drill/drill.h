@@ -254,6 +254,15 @@ int drill_begin(struct drill **out, const char *home, const struct runbook *rb,
 int drill_open(struct drill **out, const char *home, const char *id, bool lock, struct pd_err *err);
 
 /*
+ * The full id of the drill under home that id names (caller owns *out): the id itself when
+ * its folder exists, else the one drill whose id starts with it or whose part after the
+ * date (HHMMSS-RUNBOOK) does, as git takes an abbreviated hash. PD_ENOENT "drill ID not
+ * found in HOME/drills" when none does; PD_EINPUT "drill id 'ID' is ambiguous: it names A,
+ * B" (newest first) when several do. drill_open resolves its id so.
+ */
+int drill_resolve_id(char **out, const char *home, const char *id, struct pd_err *err);
+
+/*
  * Apply ev to d and append it to the journal, fsync'd, stamped with the
  * current time. An event that does not fit the drill (index out of range,
  * missing name) is PD_EBUG and changes nothing; a failed write is PD_EIO
