@@ -79,6 +79,11 @@ is "$?" 0 "report list works"
 like "$out" "^ID +RUNBOOK" "and prints the table header"
 like "$out" "[0-9]{8}-[0-9]{6}-tiny +tiny .* passed" "and lists the drills run"
 
+# history-expired leaves Neon's history window short until the next incident or down/up
+out=$("$B" sandbox --help 2>&1)
+like "$out" "history-expired.*~2 s the incident took; it stays ~2 s until the next incident or
+ *'sandbox down' and 'up' give it back" "sandbox --help: how long history-expired keeps the window short"
+
 out=$("$B" report show 20990101-000000-nothing 2>&1)
 is "$?" 2 "report show of an unknown drill exits 2"
 newest=$("$B" report list | awk 'NR == 2 {print $1}')
