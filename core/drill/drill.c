@@ -376,20 +376,20 @@ drill_resolve_id(char **out, const char *home, const char *id, struct pd_err *er
 }
 
 int
-drill_open(struct drill **out, const char *home, const char *arg, bool lock, struct pd_err *err)
+drill_open(struct drill **out, const char *home, const char *id, bool lock, struct pd_err *err)
 {
     struct drill *d = NULL;
-    char *dir = NULL, *jpath = NULL, *id = NULL;
+    char *dir = NULL, *jpath = NULL, *full = NULL;
     off_t good = -1;
     int rc;
 
     *out = NULL;
-    if ((rc = drill_resolve_id(&id, home, arg, err)) != 0)
+    if ((rc = drill_resolve_id(&full, home, id, err)) != 0)
         return rc;
-    dir = pd_xasprintf("%s/drills/%s", home, id);
-    d = drill_alloc(dir, id);
+    dir = pd_xasprintf("%s/drills/%s", home, full);
+    d = drill_alloc(dir, full);
     // Lock before reading, so the state we replay is the final one.
-    if (lock && (rc = lock_take(&d->priv->lock_fd, dir, id, err)) != 0)
+    if (lock && (rc = lock_take(&d->priv->lock_fd, dir, full, err)) != 0)
         goto out;
     jpath = journal_file(d);
     if ((rc = replay(d, jpath, &good, err)) != 0)
@@ -407,7 +407,7 @@ out:
     }
     free(jpath);
     free(dir);
-    free(id);
+    free(full);
     *out = d;
     return rc;
 }
