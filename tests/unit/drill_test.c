@@ -1,6 +1,4 @@
 /* Tests for core/drill/drill.c and core/drill/journal.c. */
-#include "drill/drill.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -17,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "drill/drill.h"
 #include "drill/drill.intern.h"
 #include "drill/journal.h"
 #include "drill/journal.intern.h"
@@ -709,10 +708,8 @@ test_corrupt_journal_errors(void **state)
          "'value' is not a string"},
         {NULL, "@BEGIN\n{\"v\":1,\"at\":\"x\",\"ev\":\"human\",\"stage\":0,\"human_s\":\"1\"}\n", 2,
          "'human_s' is not a number"},
-        {NULL,
-         "@BEGIN\n{\"v\":1,\"at\":\"x\",\"ev\":\"check\",\"stage\":0,\"step\":0,\"name\":\"c\","
-         "\"passed\":1}\n",
-         2, "'passed' is not a boolean"},
+        {NULL, "@BEGIN\n{\"v\":1,\"at\":\"x\",\"ev\":\"check\",\"stage\":0,\"step\":0,\"name\":\"c\",\"passed\":1}\n", 2,
+         "'passed' is not a boolean"},
         {NULL, "@BEGIN\n{\"v\":1,\"at\":\"x\"}\n", 2, "record without 'ev'"},
         {NULL, "", 0, "no records"},
     };
@@ -985,7 +982,7 @@ static ssize_t
 write_short(int fd, const void *buf, size_t len)
 {
     if (hook_len == 0)
-        hook_len = len;       // the whole record: the retry of the rest is shorter
+        hook_len = len; // the whole record: the retry of the rest is shorter
     return write(fd, buf, 5); // the torn record really lands in the file
 }
 
