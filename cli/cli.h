@@ -93,6 +93,14 @@ int cli_runbook_unknown(const struct cli_ctx *ctx, const char *cmd, const char *
 int cli_check_vars(const char *cmd, const char *path, const char *const *vars, size_t n_vars);
 
 /*
+ * Before a headless drill nobody can answer begins: every required input of the runbook at
+ * path has a --var or a default (engine_check_inputs_given). Returns 0, or prints the usage
+ * error naming all the missing ones and returns 2; a runbook that does not load returns 0.
+ */
+int cli_check_inputs_given(const char *cmd, const char *path, const char *const *vars,
+                           size_t n_vars);
+
+/*
  * Give PGDRILL_BACKUP_URI its one meaning for every command and runbook: the
  * location that holds the class folders (backup_base_uri). A value in the
  * old form (ending in a class folder) is replaced in the environment, with a

@@ -31,6 +31,8 @@ static const char report_help[] =
     "      first from the journal when it is missing or the drill is unfinished.\n"
     "      --html FILE: write the report as one self-contained HTML page to FILE\n"
     "      (inline SVG charts, no scripts, nothing loaded from elsewhere, printable).\n"
+    "      DRILL-ID may be abbreviated: a unique prefix of the id or of its part after\n"
+    "      the date (e.g. 103000-pitr-restore); an ambiguous one lists the drills it names.\n"
     "push: upload the drill's report.md, report.json, report.html and journal.sha256\n"
     "      to $PGDRILL_BACKUP_URI/drills/DRILL-ID/ (default: the newest drill), with\n"
     "      the backups' server-side encryption (AES256); each object is checked with a\n"

@@ -39,7 +39,9 @@ static const char run_help[] =
     "the id of a shipped runbook. Progress goes to stderr; the drill's journal and\n"
     "report are written under $PGDRILL_HOME/drills/<id>/.\n"
     "\n"
-    "  --var NAME=VALUE  answer an input (repeatable)\n"
+    "  --var NAME=VALUE  answer an input (repeatable); without a terminal, a required\n"
+    "                    input with no --var and no default is named (exit 2)\n"
+    "                    before any drill begins\n"
     "  --yes             pass confirmations without typing the target and accept the\n"
     "                    plan shown before the first change\n"
     "  --report-dir DIR  also write report.md and report.json into DIR\n"
@@ -373,6 +375,9 @@ cli_cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     code = cli_runbook_unknown(ctx, "run", argv[first], path);
     if (code == 0)
         code = cli_check_vars("run", path, a.vars, a.n_vars);
+    // nobody can answer a prompt: a missing input would only begin a drill to abort it
+    if (code == 0 && !a.plan && !isatty(STDIN_FILENO))
+        code = cli_check_inputs_given("run", path, a.vars, a.n_vars);
     if (code == 0)
         code = a.plan ? cli_run_plan(ctx, path, a.vars, a.n_vars) : run_path(ctx, path, &a);
     free(path);

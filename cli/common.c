@@ -164,6 +164,23 @@ cli_backup_uri_normalize(void)
 }
 
 int
+cli_check_inputs_given(const char *cmd, const char *path, const char *const *vars, size_t n_vars)
+{
+    struct runbook *rb = NULL;
+    struct pd_err err;
+    int code = 0;
+
+    pd_err_clear(&err);
+    // a runbook that does not load is reported by the command itself
+    if (runbook_load(&rb, path, NULL, &err) != 0)
+        return 0;
+    if (engine_check_inputs_given(rb, vars, n_vars, &err) != 0)
+        code = cli_usage_error(cmd, "%s", err.msg);
+    runbook_free(rb);
+    return code;
+}
+
+int
 cli_check_vars(const char *cmd, const char *path, const char *const *vars, size_t n_vars)
 {
     struct runbook *rb = NULL;

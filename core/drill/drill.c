@@ -17,6 +17,7 @@
 
 #include "drill/drill.intern.h"
 #include "drill/journal.h"
+#include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_file.h"
 #include "pd_log.h"
@@ -305,26 +306,90 @@ out:
     return rc;
 }
 
-int
-drill_open(struct drill **out, const char *home, const char *id, bool lock, struct pd_err *err)
+/* True when id abbreviates full: a prefix of it, or of its part after "YYYYMMDD-". */
+static bool
+id_abbreviates(const char *id, const char *full)
 {
-    struct drill *d = NULL;
-    char *dir = NULL, *jpath = NULL;
+    size_t n = strlen(id);
+    const char *dash = strchr(full, '-');
+
+    return strncmp(full, id, n) == 0 || (dash != NULL && strncmp(dash + 1, id, n) == 0);
+}
+
+/* The error for an abbreviation that names several drills: each candidate, newest first. */
+static int
+id_ambiguous(const char *id, char **ids, size_t n, struct pd_err *err)
+{
+    struct pd_buf b;
+    size_t shown = 0;
+    int rc;
+
+    pd_buf_init(&b, 0);
+    for (size_t i = 0; i < n; i++) {
+        if (!id_abbreviates(id, ids[i]))
+            continue;
+        // the message holds 512 bytes: name as many as fit, then how many more
+        if (b.len + strlen(ids[i]) > 380) {
+            pd_buf_appendf(&b, NULL, ", ...");
+            break;
+        }
+        pd_buf_appendf(&b, NULL, "%s%s", shown++ ? ", " : "", ids[i]);
+    }
+    rc = PD_ERR_SET(err, PD_EINPUT, "drill id '%s' is ambiguous: it names %s", id, b.data);
+    pd_buf_free(&b);
+    return rc;
+}
+
+int
+drill_resolve_id(char **out, const char *home, const char *id, struct pd_err *err)
+{
+    char **ids = NULL, *dir;
+    size_t n = 0, hits = 0, hit = 0;
     struct stat st;
-    off_t good = -1;
-    int rc = 0;
+    int rc;
 
     *out = NULL;
     if (!id_ok(id))
         return PD_ERR_SET(err, PD_EINPUT, "drill: bad drill id '%s'", id);
     dir = pd_xasprintf("%s/drills/%s", home, id);
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        rc = PD_ERR_SET(err, PD_ENOENT, "drill %s not found in %s/drills", id, home);
-        goto out;
+    rc = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+    free(dir);
+    if (rc) {
+        *out = pd_xstrdup(id);
+        return 0;
     }
-    d = drill_alloc(dir, id);
+    if ((rc = drill_list(&ids, &n, home, err)) != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (id_abbreviates(id, ids[i]) && hits++ == 0)
+            hit = i;
+    if (hits == 1)
+        *out = pd_xstrdup(ids[hit]);
+    else if (hits == 0)
+        rc = PD_ERR_SET(err, PD_ENOENT, "drill %s not found in %s/drills", id, home);
+    else
+        rc = id_ambiguous(id, ids, n, err);
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    return rc;
+}
+
+int
+drill_open(struct drill **out, const char *home, const char *id, bool lock, struct pd_err *err)
+{
+    struct drill *d = NULL;
+    char *dir = NULL, *jpath = NULL, *full = NULL;
+    off_t good = -1;
+    int rc;
+
+    *out = NULL;
+    if ((rc = drill_resolve_id(&full, home, id, err)) != 0)
+        return rc;
+    dir = pd_xasprintf("%s/drills/%s", home, full);
+    d = drill_alloc(dir, full);
     // Lock before reading, so the state we replay is the final one.
-    if (lock && (rc = lock_take(&d->priv->lock_fd, dir, id, err)) != 0)
+    if (lock && (rc = lock_take(&d->priv->lock_fd, dir, full, err)) != 0)
         goto out;
     jpath = journal_file(d);
     if ((rc = replay(d, jpath, &good, err)) != 0)
@@ -342,6 +407,7 @@ out:
     }
     free(jpath);
     free(dir);
+    free(full);
     *out = d;
     return rc;
 }
@@ -503,6 +569,22 @@ drill_find_unfinished(char **out, const char *home, struct pd_err *err)
     if (*out == NULL)
         return PD_ERR_SET(err, PD_ENOENT, "no unfinished drill in %s/drills", home);
     return 0;
+}
+
+const char *
+drill_step_not_taken(const struct drill_step_state *sp)
+{
+    const char *r = sp->skip_reason;
+
+    if (sp->status != STEP_SKIPPED || r == NULL)
+        return NULL;
+    if (strncmp(r, DRILL_SKIP_CONDITION_PREFIX, strlen(DRILL_SKIP_CONDITION_PREFIX)) == 0)
+        return "condition";
+    if (strncmp(r, DRILL_SKIP_CLEANUP_PREFIX, strlen(DRILL_SKIP_CLEANUP_PREFIX)) == 0)
+        return "clean-up";
+    if (strncmp(r, "step ", 5) == 0 && strstr(r, DRILL_SKIP_SUBDRILL_INFIX) != NULL)
+        return "sub-drill";
+    return NULL;
 }
 
 const char *

@@ -68,6 +68,16 @@ enum step_status {
 /* A note recorded as a follow-up starts with this; the report lists them apart. */
 #define DRILL_FOLLOW_UP_PREFIX "follow-up: "
 
+/*
+ * How the engine words the reason of a step it did not take because the runbook says so
+ * (not a deviation): its when= does not hold, a clean-up step's variable was never set,
+ * the sub-drill it belongs to never started ("step ID did not run runbook NAME").
+ * drill_step_not_taken reads them back; nothing else compares these texts.
+ */
+#define DRILL_SKIP_CONDITION_PREFIX "condition "
+#define DRILL_SKIP_CLEANUP_PREFIX   "clean-up: "
+#define DRILL_SKIP_SUBDRILL_INFIX   " did not run runbook "
+
 enum drill_event_type {
     DRILL_EV_BEGIN,       /* written by drill_begin */
     DRILL_EV_STAGE_START, /* stage */
@@ -258,6 +268,15 @@ int drill_begin(struct drill **out, const char *home, const struct runbook *rb,
 int drill_open(struct drill **out, const char *home, const char *id, bool lock, struct pd_err *err);
 
 /*
+ * The full id of the drill under home that id names (caller owns *out): the id itself when
+ * its folder exists, else the one drill whose id starts with it or whose part after the
+ * date (HHMMSS-RUNBOOK) does, as git takes an abbreviated hash. PD_ENOENT "drill ID not
+ * found in HOME/drills" when none does; PD_EINPUT "drill id 'ID' is ambiguous: it names A,
+ * B" (newest first) when several do. drill_open resolves its id so.
+ */
+int drill_resolve_id(char **out, const char *home, const char *id, struct pd_err *err);
+
+/*
  * Apply ev to d and append it to the journal, fsync'd, stamped with the
  * current time. An event that does not fit the drill (index out of range,
  * missing name) is PD_EBUG and changes nothing; a failed write is PD_EIO
@@ -277,6 +296,14 @@ int drill_list(char ***out, size_t *n_out, const char *home, struct pd_err *err)
 
 /* Value of a variable or NULL. Borrowed until the next drill_record. */
 const char *drill_var(const struct drill *d, const char *name);
+
+/*
+ * Why a skipped step was not taken as the runbook is written: "condition" (its when= does
+ * not hold), "clean-up" (a variable it acts on was never set), "sub-drill" (its sub-drill
+ * never started); NULL for any other step (not skipped, or skipped by the operator or an
+ * on-fail=: a deviation). The string is static.
+ */
+const char *drill_step_not_taken(const struct drill_step_state *sp);
 
 /* sha256 of the journal file as it is on disk now (64 hex digits + NUL). */
 int drill_journal_sha256(const struct drill *d, char out[65], struct pd_err *err);

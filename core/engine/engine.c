@@ -629,7 +629,8 @@ step_condition(struct engine *e, const struct runbook_step *step, bool *skip, ch
         char *shown = pd_redact(left);
 
         *skip = true;
-        *reason = pd_xasprintf("condition %s does not hold (it is '%s')", cond, shown);
+        *reason =
+            pd_xasprintf(DRILL_SKIP_CONDITION_PREFIX "%s does not hold (it is '%s')", cond, shown);
         free(shown);
     }
     free(left);
@@ -779,7 +780,8 @@ always_unset_reason(const struct engine *e, const struct runbook_step *step)
         free(ignored);
     }
     if (x.name != NULL)
-        why = pd_xasprintf("clean-up: ${%s} was never set (the step that saves it did not run): "
+        why = pd_xasprintf(DRILL_SKIP_CLEANUP_PREFIX
+                           "${%s} was never set (the step that saves it did not run): "
                            "nothing of this drill's to act on",
                            x.name);
     free(x.name);
@@ -801,7 +803,8 @@ sub_skip_reason(const struct engine *e)
         e->drill->stages[st->parent_stage].steps[st->parent_step].status == STEP_PASSED)
         return NULL;
     rs = &e->rb->stages[st->parent_stage].steps[st->parent_step];
-    return pd_xasprintf("step %s did not run runbook %s", rs->id, runbook_step_attr(rs, "name"));
+    return pd_xasprintf("step %s" DRILL_SKIP_SUBDRILL_INFIX "%s", rs->id,
+                        runbook_step_attr(rs, "name"));
 }
 
 /* The step's when= condition: *skipped (journaled and shown) when it does not hold. */

@@ -217,6 +217,16 @@ int engine_check_var_values(const struct runbook *rb, const char *const *vars, s
                             struct pd_err *err);
 
 /*
+ * For a run nobody can answer (no terminal): every required header input of rb without a
+ * default has a --var in vars. Otherwise PD_EINPUT naming all the missing ones, in the
+ * engine's words ("input 'X' needs a value: pass --var X=VALUE"; for several, "inputs 'A',
+ * 'B' need values: pass --var A=VALUE --var B=VALUE"): the front end calls it before a
+ * drill begins, so that none is begun only to be aborted.
+ */
+int engine_check_inputs_given(const struct runbook *rb, const char *const *vars, size_t n_vars,
+                              struct pd_err *err);
+
+/*
  * Fails PD_EINPUT when the drill's stages no longer match the runbook
  * (stages_sha256 or step counts differ: "drill ID: the runbook's stages
  * changed since the drill began ..."), PD_EUSAGE when a --var is not

@@ -299,6 +299,51 @@ engine_check_var_values(const struct runbook *rb, const char *const *vars, size_
     return 0;
 }
 
+/* The value the last --var NAME=VALUE of vars gives, or NULL. */
+static const char *
+given_var(const char *const *vars, size_t n_vars, const char *name)
+{
+    size_t nl = strlen(name);
+
+    for (size_t i = n_vars; i-- > 0;)
+        if (strncmp(vars[i], name, nl) == 0 && vars[i][nl] == '=')
+            return vars[i] + nl + 1;
+    return NULL;
+}
+
+int
+engine_check_inputs_given(const struct runbook *rb, const char *const *vars, size_t n_vars,
+                          struct pd_err *err)
+{
+    struct pd_buf names, args;
+    const char *first = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    pd_buf_init(&names, 0);
+    pd_buf_init(&args, 0);
+    for (size_t i = 0; i < rb->n_inputs; i++) {
+        const struct runbook_input *in = &rb->inputs[i];
+
+        if (!in->required || in->default_value != NULL || given_var(vars, n_vars, in->name) != NULL)
+            continue;
+        if (n++ == 0)
+            first = in->name;
+        pd_buf_appendf(&names, NULL, "%s'%s'", n > 1 ? ", " : "", in->name);
+        pd_buf_appendf(&args, NULL, "%s--var %s=VALUE", n > 1 ? " " : "", in->name);
+    }
+    // the words of the engine's own messages (engine_obtain_input, inputs_missing)
+    if (n == 1)
+        rc = PD_ERR_SET(err, PD_EINPUT, "input '%s' needs a value: pass --var %s=VALUE", first,
+                        first);
+    else if (n > 1)
+        rc = PD_ERR_SET(err, PD_EINPUT, "inputs %s need values: pass %s", pd_buf_str(&names),
+                        pd_buf_str(&args));
+    pd_buf_free(&names);
+    pd_buf_free(&args);
+    return rc;
+}
+
 int
 engine_set_var(struct engine *e, const char *name, const char *value, struct pd_err *err)
 {

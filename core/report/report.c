@@ -121,7 +121,7 @@ issues_collect(const struct drill *d, size_t *n_out)
                                         "failed-step",
                                         sp->hint_id,
                                         sp->hint};
-            else if (sp->status == STEP_SKIPPED)
+            else if (sp->status == STEP_SKIPPED && drill_step_not_taken(sp) == NULL)
                 v[n++] =
                     (struct issue){(int)i,
                                    sp->finished_at,
@@ -494,6 +494,36 @@ subdrills_json(const struct drill *d, const struct runbook *rb)
     return a;
 }
 
+/*
+ * not_taken[]: the steps skipped as the runbook is written (drill_step_not_taken: a when=
+ * that does not hold, a clean-up with nothing to act on, a sub-drill never started), in
+ * runbook order. They are not issues: issues[] keeps what went wrong.
+ */
+static cJSON *
+not_taken_json(const struct drill *d)
+{
+    cJSON *a = cJSON_CreateArray();
+
+    for (size_t i = 0; i < d->n_stages; i++) {
+        for (size_t k = 0; k < d->stages[i].n_steps; k++) {
+            const struct drill_step_state *sp = &d->stages[i].steps[k];
+            const char *kind = drill_step_not_taken(sp);
+            cJSON *o;
+
+            if (kind == NULL)
+                continue;
+            o = cJSON_CreateObject();
+            add_str(o, "stage", stage_ref(d, (int)i));
+            add_str(o, "step", sp->id);
+            add_str(o, "at", sp->finished_at);
+            add_str(o, "kind", kind);
+            add_str(o, "reason", sp->skip_reason);
+            cJSON_AddItemToArray(a, o);
+        }
+    }
+    return a;
+}
+
 static cJSON *
 report_json(const struct drill *d, const struct runbook *rb, const char *journal_sha)
 {
@@ -577,6 +607,7 @@ report_json(const struct drill *d, const struct runbook *rb, const char *journal
         cJSON_AddItemToArray(a, o);
     }
     issues_free(issues, n_issues);
+    cJSON_AddItemToObject(root, "not_taken", not_taken_json(d));
     json_contacts(root, rb);
     report_review_json(root, d, rb);
     cJSON_AddNumberToObject(root, "resumes", d->n_resumes);
@@ -1063,6 +1094,35 @@ md_issues(struct md *m, const struct drill *d)
     issues_free(v, n);
 }
 
+/* "Steps not taken" (not_taken_json), only when there are some. */
+static void
+md_not_taken(struct md *m, const struct drill *d)
+{
+    bool any = false;
+
+    for (size_t i = 0; i < d->n_stages; i++) {
+        for (size_t k = 0; k < d->stages[i].n_steps; k++) {
+            const struct drill_step_state *sp = &d->stages[i].steps[k];
+
+            if (drill_step_not_taken(sp) == NULL)
+                continue;
+            if (!any)
+                md_put(m,
+                       "## Steps not taken\n\nSkipped as the runbook is written; not issues.\n\n");
+            any = true;
+            md_put(m, "- **");
+            md_cell(m, stage_title(d, (int)i));
+            md_put(m, "** `");
+            md_cell(m, sp->id != NULL ? sp->id : "?");
+            md_put(m, "`: ");
+            md_item_text(m, sp->skip_reason);
+            md_put(m, "\n");
+        }
+    }
+    if (any)
+        md_put(m, "\n");
+}
+
 /* "Who to tell", for a real incident of an incident runbook (json_contacts). */
 static void
 md_contacts(struct md *m, const struct runbook *rb)
@@ -1152,6 +1212,7 @@ md_string(char **out, const struct drill *d, const struct runbook *rb,
     md_checks(&m, d);
     md_texts(&m, d, "Notes", d->notes, d->n_notes);
     md_issues(&m, d);
+    md_not_taken(&m, d);
     md_contacts(&m, rb);
     {
         char *review = report_review_md(d, rb);

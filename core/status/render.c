@@ -93,7 +93,7 @@ text_drill(struct pd_buf *b, struct line_marks *m, const struct status *s,
            const struct status_drill *d)
 {
     int is_q = strcmp(d->runbook, STATUS_QUARTERLY_RUNBOOK) == 0;
-    char w[96], v[64], rto[32] = "", rpo[32] = "";
+    char w[96], v[64], rto[32] = "-", rpo[32] = "";
 
     if (is_q && s->drill_overdue)
         lines_mark(m, b, LINE_WARN);
@@ -102,9 +102,8 @@ text_drill(struct pd_buf *b, struct line_marks *m, const struct status *s,
         pd_time_human(rto, sizeof(rto), d->rto_s);
     if (d->rpo_s >= 0)
         pd_time_human(rpo, sizeof(rpo), d->rpo_s);
-    pd_buf_appendf(b, NULL, "drill %s: %s %s %s%s%s%s%s%s", d->runbook, w, d->drill_id, d->outcome,
-                   rto[0] ? ", RTO " : "", rto, rpo[0] ? ", RPO " : "", rpo,
-                   d->remote ? " (remote)" : "");
+    pd_buf_appendf(b, NULL, "drill %s: %s %s %s, RTO %s%s%s%s", d->runbook, w, d->drill_id,
+                   d->outcome, rto, rpo[0] ? ", RPO " : "", rpo, d->remote ? " (remote)" : "");
     if (is_q)
         pd_buf_appendf(b, NULL, ": %s", verdict(s->drill_overdue, s->drill_limit_s, v, sizeof(v)));
     pd_buf_appendf(b, NULL, "\n");

@@ -278,7 +278,9 @@ take_report(struct status *s, const cJSON *root, int remote)
     d->outcome = pd_xstrdup(outcome != NULL ? outcome : "unknown");
     d->at = at;
     d->duration_s = jnum(root, "duration_s", -1);
-    d->rto_s = jnum(root, "rto_s", -1);
+    // an RTO is achieved only by a drill that reached a verified, usable database: one
+    // that failed or was aborted has none, whatever time its report measured
+    d->rto_s = strcmp(d->outcome, "passed") == 0 ? jnum(root, "rto_s", -1) : -1;
     d->rpo_s = jnum(root, "rpo_s", -1);
     d->remote = remote;
 }

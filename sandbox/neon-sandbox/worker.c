@@ -332,7 +332,9 @@ archive_marker(const char *primary, const struct sb_cluster_meta *m)
             goto out;
         sleep_ms(100);
     }
-    rc = fail("wal segment %s was not archived within 60s (is archiving on?)", seg);
+    // the archiver's failures (archive_command's errors) are in the server's log
+    rc = fail("wal segment %s was not archived within 60s (is archiving on? read %s/server.log)",
+              seg, primary);
 out:
     PQclear(r);
     PQfinish(c);

@@ -79,8 +79,29 @@ is "$?" 0 "report list works"
 like "$out" "^ID +RUNBOOK" "and prints the table header"
 like "$out" "[0-9]{8}-[0-9]{6}-tiny +tiny .* passed" "and lists the drills run"
 
+# history-expired leaves Neon's history window short until the next incident or down/up
+out=$("$B" sandbox --help 2>&1)
+like "$out" "history-expired.*~2 s the incident took; it stays ~2 s until the next incident or
+ *'sandbox down' and 'up' give it back" "sandbox --help: how long history-expired keeps the window short"
+
 out=$("$B" report show 20990101-000000-nothing 2>&1)
 is "$?" 2 "report show of an unknown drill exits 2"
+newest=$("$B" report list | awk 'NR == 2 {print $1}')
+out=$("$B" report show "${newest#*-}" 2>&1)
+is "$?" 0 "report show takes the HHMMSS-RUNBOOK part of a drill id (${newest#*-})"
+like "$out" "# Drill report: " "  and prints that drill's report"
+# the shortest prefix (after the date) that names it alone: drills of one second share more
+ids=$("$B" report list | awk 'NR > 1 {print $1}')
+n=10
+while [ "$(grep -c "^${newest:0:n}" <<<"$ids")" != 1 ] && [ "$n" -lt "${#newest}" ]; do
+    n=$((n + 1))
+done
+"$B" report show --json "${newest:0:n}" >"$PGDRILL_TEST_WORK/cli-show.json" 2>&1
+is "$(json_eval "$PGDRILL_TEST_WORK/cli-show.json" 'd["drill_id"]')" "$newest" \
+    "report show takes a prefix of the id (${newest:0:n})"
+out=$("$B" report show 2 2>&1)
+is "$?" 2 "an id that names several drills exits 2"
+like "$out" "drill id '2' is ambiguous: it names $newest, [0-9]{8}-[0-9]{6}-tiny" "  and lists them"
 
 out=$("$B" tui </dev/null 2>&1)
 is "$?" 2 "tui without a terminal exits 2"

@@ -56,8 +56,12 @@ out=$("$PGDRILL_BIN" run "$RB/quarterly-drill.md" --var operator=ada --yes 2>&1)
 is "$?" 2 "quarterly-drill with one of its required inputs: exit 2"
 like "$out" "inputs 'drill_date', 'notice_sent_on', 'observer', 'target_time' need values: pass --var drill_date=VALUE --var notice_sent_on=VALUE --var observer=VALUE --var target_time=VALUE" \
     "  names every one still missing"
-out=$("$PGDRILL_BIN" run "$RB/pitr-restore.md" --yes 2>&1)
+out=$("$PGDRILL_BIN" run "$RB/pitr-restore.md" --yes 2>&1 </dev/null)
+is "$?" 2 "pitr-restore without target_time: exit 2"
 like "$out" "input 'target_time' needs a value: pass --var target_time=VALUE" "  one missing: named alone"
+unlike "$out" "who to tell|journal" "  and begins nothing: no contacts, no journal named"
+check "a missing required input begins no drill (checked before drill_begin)" no_drills
+is "$("$PGDRILL_BIN" report list | tail -n +2)" "" "  and leaves no 'aborted' entry in report list"
 rm -rf "$PGDRILL_HOME/drills"
 
 # environment variables the runbook reads are not inputs but stay accepted

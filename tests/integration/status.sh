@@ -113,7 +113,11 @@ EOF
     "$PGDRILL_BACKUP_URI/drills/20261201-101500-pitr-restore/report.json" --only-show-errors
 "$PGDRILL_BIN" status --json >"$H/st5.json" 2>&1
 is "$(json_eval "$H/st5.json" '[(x["outcome"], x["rto_s"], x["remote"]) for x in d["drills"] if x["runbook"] == "pitr-restore"]')" \
-    '[["failed", 1750, true]]' "remote evidence: the drill under drills/ID/ is read"
+    '[["failed", null, true]]' "remote evidence: the drill under drills/ID/ is read; a failed drill achieved no RTO"
+"$PGDRILL_BIN" status >"$H/st5.out" 2>&1
+like "$(cat "$H/st5.out")" "
+drill pitr-restore: [^ ]+ \([^)]*\) 20261201-101500-pitr-restore failed, RTO -, RPO [0-9.hms]+ \(remote\)
+" "a failed drill: RTO - (its report's 1750 s was no RTO achieved), its RPO kept"
 like "$(grep '"action":"s3.get"' "$H/audit.log" | tail -1)" "drills/20261201-101500-pitr-restore/report.json" \
     "remote evidence: the read is in the audit log"
 like "$(grep '"action":"s3.head"' "$H/audit.log" | tail -1)" '"target":"s3://care-commons-backups/weekly/care-commons-backup-' \

@@ -20,6 +20,7 @@
 #include "drill/journal.h"
 #include "drill/journal.intern.h"
 #include "pd_err.h"
+#include "pd_file.h"
 #include "pd_log.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
@@ -1419,6 +1420,61 @@ test_journal_reader(void **state)
     assert_string_equal(err.msg, "journal /nonexistent/j.jsonl: open: No such file or directory");
 }
 
+/* A drill named by its full id, a prefix of it or of its HHMMSS-RUNBOOK part, like git's hashes. */
+static void
+test_resolve_id(void **state)
+{
+    struct fx *fx = *state;
+    static const char *const dirs[] = {
+        "20261201-101500-pitr-restore",
+        "20261201-103000-pitr-restore",
+        "20261202-101500-backup",
+    };
+
+    static const struct {
+        const char *arg, *want, *msg;
+        int rc;
+    } cases[] = {
+        {"20261201-101500-pitr-restore", "20261201-101500-pitr-restore", NULL, 0},
+        {"20261202", "20261202-101500-backup", NULL, 0},
+        {"103000-pitr", "20261201-103000-pitr-restore", NULL, 0},
+        {"101500-backup", "20261202-101500-backup", NULL, 0},
+        {"101500", NULL,
+         "drill id '101500' is ambiguous: it names 20261202-101500-backup, "
+         "20261201-101500-pitr-restore",
+         PD_EINPUT},
+        {"2026120", NULL,
+         "drill id '2026120' is ambiguous: it names 20261202-101500-backup, "
+         "20261201-103000-pitr-restore, 20261201-101500-pitr-restore",
+         PD_EINPUT},
+        {"pitr-restore", NULL, NULL, PD_ENOENT},
+        {"a/b", NULL, "drill: bad drill id 'a/b'", PD_EINPUT},
+    };
+
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        char *p = pd_xasprintf("%s/drills/%s", fx->home, dirs[i]);
+        struct pd_err err = {0};
+
+        assert_int_equal(pd_mkdir_p(p, 0700, &err), 0);
+        free(p);
+    }
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct pd_err err = {0};
+        char *id = NULL;
+        int rc = drill_resolve_id(&id, fx->home, cases[i].arg, &err);
+
+        if (rc != cases[i].rc)
+            fail_msg("%s: rc %d, want %d (%s)", cases[i].arg, rc, cases[i].rc, err.msg);
+        if (cases[i].want != NULL)
+            assert_string_equal(id, cases[i].want);
+        else
+            assert_null(id);
+        if (cases[i].msg != NULL)
+            assert_string_equal(err.msg, cases[i].msg);
+        free(id);
+    }
+}
+
 int
 main(void)
 {
@@ -1445,6 +1501,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_journal_last_at, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names_and_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_reader, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resolve_id, setup, teardown),
     };
 
     pd_log_set_sink(log_sink, NULL);

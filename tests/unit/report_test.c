@@ -493,6 +493,67 @@ test_report_md(void **state)
     drill_free(d);
 }
 
+/*
+ * Steps skipped as the runbook is written (a when= that does not hold, a clean-up whose
+ * variable was never set, a sub-drill never started) are not issues: report.json lists them
+ * in not_taken[], report.md under "Steps not taken"; an operator's skip stays an issue.
+ */
+static void
+test_report_not_taken(void **state)
+{
+    struct fx *fx = *state;
+    struct runbook_stage *wrap = &fx->rb->stages[2];
+    struct pd_err err = {0};
+    struct drill *d = NULL;
+    char *json = NULL, *md = NULL;
+    const cJSON *a, *o;
+    cJSON *root;
+
+    wrap->n_steps = 2;
+    wrap->steps[0].id = pd_xstrdup("wrap-up/1");
+    wrap->steps[1].id = pd_xstrdup("wrap-up/2");
+    assert_int_equal(drill_begin(&d, fx->home, fx->rb, "alice", &err), 0);
+    rec(d, EV(.type = DRILL_EV_STEP_SKIP, .stage = 0, .step = 0,
+              .text = "condition ${opt} = A does not hold (it is 'B')"));
+    rec(d, EV(.type = DRILL_EV_STEP_SKIP, .stage = 0, .step = 1, .text = "operator away"));
+    rec(d, EV(.type = DRILL_EV_STEP_SKIP, .stage = 2, .step = 0,
+              .text = "clean-up: ${branch_id} was never set (the step that saves it did not "
+                      "run): nothing of this drill's to act on"));
+    rec(d, EV(.type = DRILL_EV_STEP_SKIP, .stage = 2, .step = 1,
+              .text = "step restore/1 did not run runbook child"));
+    rec(d, EV(.type = DRILL_EV_END, .text = "passed"));
+
+    assert_int_equal(report_json_string(&json, d, fx->rb, &err), 0);
+    root = cJSON_Parse(json);
+    assert_non_null(root);
+    a = get(root, "issues");
+    assert_int_equal(cJSON_GetArraySize(a), 1);
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 0), "text"),
+                        "step prepare/2 skipped: operator away");
+    a = get(root, "not_taken");
+    assert_int_equal(cJSON_GetArraySize(a), 3);
+    o = cJSON_GetArrayItem(a, 0);
+    assert_string_equal(gets(o, "stage"), "prepare");
+    assert_string_equal(gets(o, "step"), "prepare/1");
+    assert_string_equal(gets(o, "kind"), "condition");
+    assert_string_equal(gets(o, "reason"), "condition ${opt} = A does not hold (it is 'B')");
+    assert_non_null(gets(o, "at"));
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 1), "kind"), "clean-up");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 1), "step"), "wrap-up/1");
+    assert_string_equal(gets(cJSON_GetArrayItem(a, 2), "kind"), "sub-drill");
+    cJSON_Delete(root);
+
+    assert_int_equal(report_md_string(&md, d, fx->rb, &err), 0);
+    assert_null(strstr(md, "skipped: condition"));
+    assert_non_null(strstr(md, "): step prepare/2 skipped: operator away\n"));
+    assert_non_null(strstr(md, "## Steps not taken\n"));
+    assert_non_null(strstr(md, "- **Wrap up** `wrap-up/2`: step restore/1 did not run runbook "
+                               "child\n"));
+    free(md);
+    free(json);
+    drill_free(d);
+}
+
 /* A fixed journal gives exact numbers. */
 static void
 test_report_from_fixture(void **state)
@@ -752,6 +813,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_report_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_md, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_not_taken, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_from_fixture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_measured_and_unfinished, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_write_errors, setup, teardown),
