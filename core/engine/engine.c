@@ -480,10 +480,38 @@ secrets_missing(const struct engine *e, size_t first, struct pd_err *err)
     return rc;
 }
 
+/*
+ * Secret variables no --var gives that a neon step saved: asked of Neon
+ * again (engine_neon_refetch), before anyone is asked.
+ */
+static int
+refetch_secrets(struct engine *e, struct pd_err *err)
+{
+    for (size_t i = 0; i < e->n_vars; i++) {
+        char *value = NULL;
+        int rc;
+
+        if (e->vars[i].value != NULL || engine_opt_var(e, e->vars[i].name) != NULL)
+            continue;
+        rc = engine_neon_refetch(e, e->vars[i].name, &value, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 0) {
+            register_secret(value);
+            e->vars[i].value = value;
+        }
+    }
+    return 0;
+}
+
 /* A resumed drill lost the values of its secret variables: ask for them again. */
 static int
 reask_secrets(struct engine *e, struct pd_err *err)
 {
+    int rc0 = refetch_secrets(e, err);
+
+    if (rc0 != 0)
+        return rc0;
     for (size_t i = 0; i < e->n_vars; i++) {
         const char *given;
         char *answer = NULL;

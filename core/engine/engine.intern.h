@@ -107,6 +107,18 @@ int engine_validate(const char *value, enum input_type type, const char *const *
 /* "text", "timestamp", ... -> type; -1 when unknown. */
 int engine_input_type(const char *name);
 
+/* neon_step.c */
+
+/*
+ * On a resume, the value of the secret variable name when a neon step the
+ * drill passed saved it (PREFIX_uri of save=PREFIX, with database= and
+ * role=) and the journal kept the branch's PREFIX_id: Neon is asked for the
+ * branch's connection URI again, the call is audited, and one output line
+ * says so. Returns 0 with *out set (caller owns), 1 when no such step can
+ * give it, or a PD_E* from Neon.
+ */
+int engine_neon_refetch(struct engine *e, const char *name, char **out, struct pd_err *err);
+
 /* export.c */
 
 struct engine_step_result;

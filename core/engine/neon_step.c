@@ -4,7 +4,8 @@
  * and saves what it returns under save=PREFIX as PREFIX_id, PREFIX_name,
  * PREFIX_host and PREFIX_uri. The
  * connection URI holds a password: engine_set_var keeps it in memory only
- * and the journal gets its name.
+ * and the journal gets its name; a resume asks Neon for it again
+ * (engine_neon_refetch).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,5 +162,119 @@ out:
     neon_client_free(client);
     for (size_t i = 0; i < N_NEON_ATTRS; i++)
         free(vals[i]);
+    return rc;
+}
+
+/*
+ * The neon step of stage si that saved variable name (PREFIX_uri under its
+ * save=PREFIX, scope.PREFIX_uri in a sub-drill), when the drill passed it;
+ * its prefix in *prefix (owned by the caller), else NULL.
+ */
+static const struct runbook_step *
+uri_saver(const struct engine *e, size_t si, const char *name, char **prefix)
+{
+    const struct runbook_stage *st = &e->rb->stages[si];
+
+    *prefix = NULL;
+    for (size_t ti = 0; ti < st->n_steps && si < e->drill->n_stages; ti++) {
+        const struct runbook_step *step = &st->steps[ti];
+        const char *save = runbook_step_attr(step, "save");
+        char *full;
+        bool match;
+
+        if (step->action != STEP_NEON || save == NULL || ti >= e->drill->stages[si].n_steps ||
+            e->drill->stages[si].steps[ti].status != STEP_PASSED)
+            continue;
+        full = st->scope != NULL ? pd_xasprintf("%s.%s_uri", st->scope, save)
+                                 : pd_xasprintf("%s_uri", save);
+        match = strcmp(full, name) == 0;
+        free(full);
+        if (match) {
+            *prefix = pd_xstrdup(save);
+            return step;
+        }
+    }
+    return NULL;
+}
+
+/* The connection_uri call the step made, for branch id, audited like a step. */
+static int
+refetch_uri(struct engine *e, const char *branch_id, char **out, struct pd_err *err)
+{
+    struct audit_arg args[] = {
+        {.key = "branch", .str = branch_id},
+        {.key = "why", .str = "resume"},
+    };
+    char *db = NULL, *role = NULL, *target = NULL;
+    struct neon_client *client = NULL;
+    int rc, arc;
+
+    rc = engine_expand(e, &db, runbook_step_attr(e->step, "database"), false, err);
+    if (rc == 0)
+        rc = engine_expand(e, &role, runbook_step_attr(e->step, "role"), false, err);
+    // an action that cannot be audited must not run
+    if (rc == 0)
+        rc = engine_audit_ensure(e, err);
+    if (rc == 0)
+        rc = neon_client_new_from_env(&client, err);
+    if (rc != 0)
+        goto out;
+    rc = neon_connection_uri(client, out, branch_id, db, role, err);
+    target = neon_audit_target(getenv("NEON_API_HOST"), getenv("NEON_PROJECT_ID"));
+    arc = audit_record(e->audit, e->drill->id, "neon.connection-uri", target, args,
+                       sizeof(args) / sizeof(args[0]), rc != 0 ? err->msg : NULL,
+                       rc != 0 ? NULL : err);
+    if (rc == 0 && arc != 0) {
+        PD_FREE(*out);
+        rc = arc;
+    }
+out:
+    free(target);
+    neon_client_free(client);
+    free(role);
+    free(db);
+    return rc;
+}
+
+int
+engine_neon_refetch(struct engine *e, const char *name, char **out, struct pd_err *err)
+{
+    const struct runbook_step *step = NULL;
+    const struct runbook_stage *stage = NULL;
+    const char *saved_scope = e->scope, *id;
+    const struct runbook_step *saved_step = e->step;
+    char *prefix = NULL, *id_name = NULL;
+    int rc = 1;
+
+    *out = NULL;
+    for (size_t si = 0; si < e->rb->n_stages && step == NULL; si++) {
+        step = uri_saver(e, si, name, &prefix);
+        stage = &e->rb->stages[si];
+    }
+    // a branch-create that took the URI from its own answer, without
+    // database= and role=, made no call that can be made again
+    if (step == NULL || runbook_step_attr(step, "database") == NULL ||
+        runbook_step_attr(step, "role") == NULL)
+        goto out;
+    e->scope = stage->scope;
+    e->step = step;
+    id_name = pd_xasprintf("%s_id", prefix);
+    id = engine_lookup(e, id_name);
+    if (id == NULL || id[0] == '\0')
+        goto out;
+    rc = refetch_uri(e, id, out, err);
+    if (rc != 0)
+        pd_err_prefix(err, "%s: asking Neon again for branch %s: ", name, id);
+    else if (e->ev.output_line != NULL) {
+        char *line = pd_xasprintf("%s: fetched again from Neon for branch %s", name, id);
+
+        e->ev.output_line(step, line, e->payload);
+        free(line);
+    }
+out:
+    e->scope = saved_scope;
+    e->step = saved_step;
+    free(id_name);
+    free(prefix);
     return rc;
 }
