@@ -1,9 +1,12 @@
 /* pgdrill run / resume / check: the headless runner. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -12,6 +15,7 @@
 #include "evidence/evidence.h"
 #include "headless.h"
 #include "notify/notify.h"
+#include "pd_buf.h"
 #include "pd_file.h"
 #include "pd_mem.h"
 #include "pd_redact.h"
@@ -21,6 +25,7 @@
 struct run_args {
     const char **vars;
     size_t n_vars;
+    char *vars_text; /* --vars-from's text, owned: vars point into it */
     bool yes;
     bool json;
     bool plan;
@@ -30,8 +35,8 @@ struct run_args {
 };
 
 static const char run_help[] =
-    "usage: pgdrill run RUNBOOK [--var NAME=VALUE]... [--yes] [--report-dir DIR] [--json]\n"
-    "                   [--push]\n"
+    "usage: pgdrill run RUNBOOK [--var NAME=VALUE]... [--vars-from FILE|-] [--yes]\n"
+    "                   [--report-dir DIR] [--json] [--push]\n"
     "                   [--notify URL]\n"
     "       pgdrill run RUNBOOK --plan [--var NAME=VALUE]...\n"
     "\n"
@@ -41,7 +46,11 @@ static const char run_help[] =
     "\n"
     "  --var NAME=VALUE  answer an input (repeatable); without a terminal, a required\n"
     "                    input with no --var and no default is named (exit 2)\n"
-    "                    before any drill begins\n"
+    "                    before any drill begins. The command line is visible to\n"
+    "                    every user: give a secret with --vars-from instead\n"
+    "  --vars-from FILE  read NAME=VALUE lines (one a line, # comments) from FILE,\n"
+    "                    which only its owner may read (mode 0600), or from stdin\n"
+    "                    when FILE is -; as many --var, off the command line\n"
     "  --yes             pass confirmations without typing the target and accept the\n"
     "                    plan shown before the first change\n"
     "  --report-dir DIR  also write report.md and report.json into DIR\n"
@@ -57,8 +66,8 @@ static const char run_help[] =
     "3 an external service failed, 130 interrupted (resume with 'pgdrill resume').\n";
 
 static const char resume_help[] =
-    "usage: pgdrill resume [DRILL-ID] [--var NAME=VALUE]... [--yes] [--report-dir DIR] [--json]\n"
-    "                      [--push] [--notify URL]\n"
+    "usage: pgdrill resume [DRILL-ID] [--var NAME=VALUE]... [--vars-from FILE|-] [--yes]\n"
+    "                      [--report-dir DIR] [--json] [--push] [--notify URL]\n"
     "\n"
     "Continue an interrupted drill from its journal, at the step that was\n"
     "interrupted, with earlier timings, results and notes intact. Without an id,\n"
@@ -66,8 +75,13 @@ static const char resume_help[] =
     "the drill began, or when another pgdrill holds the drill.\n"
     "\n"
     "  --var NAME=VALUE  answer an input the drill has not had yet, or give back a\n"
-    "                    secret a step saved (a branch's connection URI): the journal\n"
-    "                    keeps secrets by name only, and the resume names each one\n"
+    "                    value a step saved; not for a secret: the command line is\n"
+    "                    visible to every user\n"
+    "  --vars-from FILE  the same as NAME=VALUE lines read from FILE (mode 0600) or\n"
+    "                    from stdin when FILE is -: how a secret a step saved (a\n"
+    "                    connection URI) is given back. The journal keeps secrets\n"
+    "                    by name only; a branch's URI that a neon step saved is\n"
+    "                    asked of Neon again, and the resume names each other one\n"
     "                    it needs\n"
     "  --yes, --report-dir DIR, --json, --push, --notify URL\n"
     "                    as for 'pgdrill run'\n"
@@ -82,17 +96,88 @@ static const char check_help[] =
     "Run the post-restore integrity checks (runbook post-restore-validation)\n"
     "against URL, or against $DATABASE_URL.\n";
 
+/* The text of --vars-from: stdin for "-", else a file only its owner may read. */
+static int
+vars_text_read(char **out, const char *cmd, const char *path)
+{
+    struct pd_buf b;
+    struct stat st;
+    char chunk[4096];
+    ssize_t n;
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    int code = 0;
+
+    *out = NULL;
+    pd_buf_init(&b, (size_t)64 * 1024);
+    if (fd < 0)
+        return cli_usage_error(cmd, "--vars-from %s: %s", path, strerror(errno));
+    if (fd != STDIN_FILENO && fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
+        code = cli_usage_error(cmd,
+                               "--vars-from %s: mode %04o lets others read it; it may hold "
+                               "secrets: chmod 600 %s",
+                               path, (unsigned)(st.st_mode & 07777), path);
+    while (code == 0 && (n = read(fd, chunk, sizeof(chunk))) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || pd_buf_append(&b, chunk, (size_t)n, NULL) != 0)
+            code = cli_usage_error(cmd, "--vars-from %s: %s", path,
+                                   n < 0 ? strerror(errno) : "larger than 64 KiB");
+    }
+    if (fd != STDIN_FILENO)
+        (void)close(fd); // read only
+    if (code == 0)
+        *out = pd_xstrdup(pd_buf_str(&b));
+    pd_buf_free(&b);
+    return code;
+}
+
+/* --vars-from: each NAME=VALUE line becomes a var, as a --var would. */
+static int
+vars_from(struct run_args *a, const char *cmd, const char *path)
+{
+    char *line, *next;
+    int code;
+
+    if (a->vars_text != NULL)
+        return cli_usage_error(cmd, "--vars-from: one at most");
+    code = vars_text_read(&a->vars_text, cmd, path);
+    for (line = a->vars_text; code == 0 && line != NULL && *line != '\0'; line = next) {
+        size_t len = strcspn(line, "\n");
+
+        next = line[len] != '\0' ? line + len + 1 : NULL;
+        line[len] = '\0';
+        if (len > 0 && line[len - 1] == '\r')
+            line[--len] = '\0';
+        if (len == 0 || line[0] == '#')
+            continue;
+        if (strchr(line, '=') == NULL || line[0] == '=') {
+            // the line may be a bare secret: name its place, never its text
+            code = cli_usage_error(cmd, "--vars-from %s: a line is not NAME=VALUE", path);
+            break;
+        }
+        a->vars = pd_xrealloc(a->vars, (a->n_vars + 1) * sizeof(*a->vars));
+        a->vars[a->n_vars++] = line;
+    }
+    return code;
+}
+
 /* Parse the options shared by run, resume and check; returns the index of the first operand. */
 static int
 parse_args(struct run_args *a, int argc, char **argv, const char *help, const char **url,
            int *exit_code)
 {
     static const struct option opts[] = {
-        {"var", required_argument, NULL, 'v'},    {"yes", no_argument, NULL, 'y'},
-        {"json", no_argument, NULL, 'j'},         {"report-dir", required_argument, NULL, 'r'},
-        {"url", required_argument, NULL, 'u'},    {"help", no_argument, NULL, 'h'},
-        {"plan", no_argument, NULL, 'p'},         {"push", no_argument, NULL, 'P'},
-        {"notify", required_argument, NULL, 'n'}, {NULL, 0, NULL, 0},
+        {"var", required_argument, NULL, 'v'},
+        {"yes", no_argument, NULL, 'y'},
+        {"json", no_argument, NULL, 'j'},
+        {"report-dir", required_argument, NULL, 'r'},
+        {"url", required_argument, NULL, 'u'},
+        {"help", no_argument, NULL, 'h'},
+        {"plan", no_argument, NULL, 'p'},
+        {"push", no_argument, NULL, 'P'},
+        {"notify", required_argument, NULL, 'n'},
+        {"vars-from", required_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
     };
     int c;
 
@@ -113,6 +198,12 @@ parse_args(struct run_args *a, int argc, char **argv, const char *help, const ch
             }
             a->vars = pd_xrealloc(a->vars, (a->n_vars + 1) * sizeof(*a->vars));
             a->vars[a->n_vars++] = optarg;
+            break;
+        case 'V':
+            *exit_code = vars_from(a, argv[0], optarg);
+            if (*exit_code != 0)
+                return -1;
+            *exit_code = -1;
             break;
         case 'y':
             a->yes = true;
@@ -383,6 +474,7 @@ cli_cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     free(path);
 out:
     free(a.vars);
+    free(a.vars_text);
     return code;
 }
 
@@ -417,6 +509,7 @@ cli_cmd_check(struct cli_ctx *ctx, int argc, char **argv)
     free(path);
 out:
     free(a.vars);
+    free(a.vars_text);
     return code;
 }
 
@@ -458,5 +551,6 @@ out:
     drill_session_end(&s);
     free(id);
     free(a.vars);
+    free(a.vars_text);
     return code;
 }

@@ -464,16 +464,19 @@ secrets_missing(const struct engine *e, size_t first, struct pd_err *err)
         if (e->vars[i].value != NULL || engine_opt_var(e, e->vars[i].name) != NULL)
             continue;
         pd_buf_appendf(&names, NULL, "%s'%s'", n ? ", " : "", e->vars[i].name);
-        pd_buf_appendf(&args, NULL, "%s--var %s=VALUE", n ? " " : "", e->vars[i].name);
+        pd_buf_appendf(&args, NULL, "%s%s=VALUE", n ? ", " : "", e->vars[i].name);
         n++;
     }
+    // not --var: a secret on the command line is visible to every user
     if (n == 1)
         rc = PD_ERR_SET(err, PD_EINPUT,
-                        "variable %s holds a secret that is not journaled: pass %s to resume",
+                        "variable %s holds a secret that is not journaled: give the line %s on "
+                        "stdin with --vars-from - to resume",
                         pd_buf_str(&names), pd_buf_str(&args));
     else
         rc = PD_ERR_SET(err, PD_EINPUT,
-                        "variables %s hold secrets that are not journaled: pass %s to resume",
+                        "variables %s hold secrets that are not journaled: give the lines %s on "
+                        "stdin with --vars-from - to resume",
                         pd_buf_str(&names), pd_buf_str(&args));
     pd_buf_free(&names);
     pd_buf_free(&args);

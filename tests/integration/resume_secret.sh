@@ -47,25 +47,45 @@ id=$(entries_by_mtime "$PGDRILL_HOME/drills" | head -n 1)
 
 out=$("$PGDRILL_BIN" resume "$id" --yes 2>&1)
 is "$?" 2 "resume without the secret: exit 2"
-like "$out" "variables 'db', 'db2' hold secrets that are not journaled: pass --var db=VALUE --var db2=VALUE to resume" \
-    "  names both variables and their --var at once"
-out=$("$PGDRILL_BIN" resume "$id" --var db="postgresql://app:$pw@127.0.0.1:1/app" --yes 2>&1)
-is "$?" 2 "resume with one of the two: exit 2"
-like "$out" "variable 'db2' holds a secret that is not journaled: pass --var db2=VALUE to resume" \
-    "  names the one still missing"
+like "$out" "variables 'db', 'db2' hold secrets that are not journaled: give the lines db=VALUE, db2=VALUE on stdin with --vars-from - to resume" \
+    "  names both variables and points at --vars-from, not --var"
 
-"$PGDRILL_BIN" resume "$id" --var db="postgresql://app:$pw@127.0.0.1:1/app" \
-    --var db2="postgresql://app:$pw@127.0.0.1:2/app2" --yes >"$W/resume1.out" 2>&1 &
+# --var still works, but puts the password where every user can read it:
+# the control for the argv checks below
+"$PGDRILL_BIN" resume "$id" --var db="postgresql://app:$pw@127.0.0.1:1/app" --yes \
+    >"$W/resume0.out" 2>&1 &
+pid=$!
+watch_argv "$pid" "$W/argv0"
+wait "$pid"
+is "$?" 2 "resume with one of the two by --var: exit 2"
+like "$(cat "$W/resume0.out")" "variable 'db2' holds a secret that is not journaled: give the line db2=VALUE on stdin with --vars-from - to resume" \
+    "  names the one still missing"
+like "$(cat "$W/argv0")" "resume $id --var db=postgresql://app:$pw@" \
+    "  (control) ps shows the password a --var gave"
+
+printf 'db=postgresql://app:%s@127.0.0.1:1/app\n' "$pw" >"$W/vars"
+chmod 0644 "$W/vars"
+out=$("$PGDRILL_BIN" resume "$id" --vars-from "$W/vars" --yes 2>&1)
+is "$?" 2 "--vars-from a file others may read: exit 2"
+like "$out" "--vars-from $W/vars: mode 0644 lets others read it; it may hold secrets: chmod 600" \
+    "  names the mode"
+unlike "$out" "$pw" "  and not the file's text"
+chmod 0600 "$W/vars"
+out=$("$PGDRILL_BIN" resume "$id" --vars-from "$W/vars" --yes 2>&1)
+is "$?" 2 "--vars-from a 0600 file with db only: exit 2"
+like "$out" "variable 'db2' holds a secret that is not journaled" "  db came from the file, db2 is named"
+printf 'db=x\nnot-a-pair\n' | "$PGDRILL_BIN" resume "$id" --vars-from - --yes >"$W/bad.out" 2>&1
+is "$?" 2 "--vars-from - with a line that is not NAME=VALUE: exit 2"
+like "$(cat "$W/bad.out")" "--vars-from -: a line is not NAME=VALUE" "  says so without the line"
+
+printf '# the secrets the resume asked for\ndb=postgresql://app:%s@127.0.0.1:1/app\n\ndb2=postgresql://app:%s@127.0.0.1:2/app2\n' \
+    "$pw" "$pw" | "$PGDRILL_BIN" resume "$id" --vars-from - --yes >"$W/resume1.out" 2>&1 &
 pid=$!
 watch_argv "$pid" "$W/argv1"
 wait "$pid"
-is "$?" 0 "resume --var db=URI --var db2=URI, as asked: exit 0"
+is "$?" 0 "resume --vars-from - with db and db2 on stdin: exit 0"
 out=$(cat "$W/resume1.out")
-# the control for the argv checks below: a password given by --var is
-# there for every user to read
-like "$(cat "$W/argv1")" "resume $id --var db=postgresql://app:$pw@" \
-    "  (control) ps shows the password a --var gave"
-unlike "$out" "has no input 'db" "  --var db and db2 are not refused"
+unlike "$out" "has no input 'db" "  db and db2 are not refused"
 like "$out" "host of db: 127.0.0.1:1/app, of db2: 127.0.0.1:2/app2" "  the last step got the values"
 if grep -rq -- "$pw" "$PGDRILL_HOME/drills/$id"; then
     not_ok "the password is in no file of the drill"
@@ -116,6 +136,9 @@ like "$(cat "$PGDRILL_HOME/audit.log")" '"action":"neon.connection-uri".*"why":"
 help=$("$PGDRILL_BIN" resume --help)
 like "$help" "--var NAME=VALUE  answer an input .* or give back a" "resume --help: what --var is for"
 like "$help" "130 interrupted again" "resume --help: its exit codes"
+like "$help" "--vars-from FILE  the same as NAME=VALUE lines read from FILE \(mode 0600\) or" \
+    "resume --help: --vars-from"
+like "$("$PGDRILL_BIN" run --help)" "--vars-from FILE  read NAME=VALUE lines" "run --help: --vars-from"
 like "$("$PGDRILL_BIN" run --help)" "pgdrill run RUNBOOK --plan \[--var NAME=VALUE\]" \
     "run --help: --plan in the usage"
 done_testing

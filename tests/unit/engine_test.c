@@ -1029,10 +1029,10 @@ test_secret_reasked_on_resume(void **state)
     assert_int_equal(drill_open(&f->d, f->home, id, true, &f->err), 0);
     assert_null(drill_var(f->d, "db"));
 
-    // headless, the secret must come from --var
+    // headless, the secret must come from --vars-from (or --var)
     assert_int_equal(run(f, NULL, NULL), PD_EINPUT);
-    assert_string_equal(f->err.msg, "variable 'db' holds a secret that is not journaled: pass "
-                                    "--var db=VALUE to resume");
+    assert_string_equal(f->err.msg, "variable 'db' holds a secret that is not journaled: give the "
+                                    "line db=VALUE on stdin with --vars-from - to resume");
     // interactively it is asked again, then the drill continues at the note
     f->n_prompts = 0;
     f->quit_at = 0;
