@@ -94,6 +94,16 @@ stream_close(const struct shell_opts *o, struct stream *s)
     s->fd = -1;
 }
 
+/*
+ * The script goes to sh in its environment, not its argv: values spliced in
+ * (a connection URI with its password) would be in every user's ps. The
+ * shell moves it to an unexported variable before running it, so the
+ * script's own children do not inherit it.
+ */
+#define SHELL_SCRIPT_VAR "PGDRILL_SH_SCRIPT"
+static const char script_runner[] = "pgdrill_sh_script=$" SHELL_SCRIPT_VAR
+                                    "; unset " SHELL_SCRIPT_VAR "; eval \"$pgdrill_sh_script\"";
+
 /* The environment for the child: the inherited one, with opts->env overriding by name. */
 static char **
 build_env(const struct shell_opts *o)
@@ -103,11 +113,12 @@ build_env(const struct shell_opts *o)
 
     while (environ[n])
         n++;
-    env = pd_xcalloc(n + o->n_env + 1, sizeof(*env));
+    env = pd_xcalloc(n + o->n_env + 2, sizeof(*env));
     for (size_t i = 0; i < n; i++) {
         const char *eq = strchr(environ[i], '=');
         size_t nl = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
-        bool overridden = false;
+        // a script of ours from an outer sh step is never inherited
+        bool overridden = strncmp(environ[i], SHELL_SCRIPT_VAR "=", sizeof(SHELL_SCRIPT_VAR)) == 0;
 
         for (size_t j = 0; j < o->n_env && !overridden; j++)
             overridden = strncmp(o->env[j], environ[i], nl) == 0 && o->env[j][nl] == '=';
@@ -116,6 +127,7 @@ build_env(const struct shell_opts *o)
     }
     for (size_t j = 0; j < o->n_env; j++)
         env[k++] = pd_xstrdup(o->env[j]);
+    env[k++] = pd_xasprintf("%s=%s", SHELL_SCRIPT_VAR, o->script);
     return env;
 }
 
@@ -181,7 +193,7 @@ run_start(struct run *r, struct pd_err *err)
     envp = build_env(o);
     argv[0] = pd_xstrdup("sh");
     argv[1] = pd_xstrdup("-c");
-    argv[2] = pd_xstrdup(o->script);
+    argv[2] = pd_xstrdup(script_runner);
     po.envp = envp;
     po.fd_out = out_pipe[1];
     po.fd_err = err_pipe[1];

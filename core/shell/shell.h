@@ -3,7 +3,8 @@
  *
  * shell_quote turns any byte string into one single-quoted /bin/sh word, so
  * values spliced into sh steps stay literal. shell_run runs
- * `/bin/sh -c SCRIPT` in its own process group with stdin from /dev/null and
+ * SCRIPT with /bin/sh (handed over in the environment and eval'd, so that
+ * no value spliced into it shows in ps) in its own process group with stdin from /dev/null and
  * stdout and stderr on separate pipes, delivers complete lines to a callback
  * as they arrive (a partial last line is flushed at the end), calls a tick
  * callback about every 200 ms, and on timeout or interrupt signals the whole
@@ -27,7 +28,7 @@ enum shell_stream {
 };
 
 struct shell_opts {
-    const char *script;     /* run as /bin/sh -c script */
+    const char *script;     /* run by /bin/sh, never on its command line */
     const char *const *env; /* extra "NAME=value" entries, override the inherited ones */
     size_t n_env;
     const char *cwd;  /* NULL: inherit */

@@ -87,6 +87,13 @@ is "$?" 0 "resume --vars-from - with db and db2 on stdin: exit 0"
 out=$(cat "$W/resume1.out")
 unlike "$out" "has no input 'db" "  db and db2 are not refused"
 like "$out" "host of db: 127.0.0.1:1/app, of db2: 127.0.0.1:2/app2" "  the last step got the values"
+like "$(cat "$W/argv1")" " sh -c " "  the argv of its children was watched (sh steps seen)"
+if grep -qF -- "$pw" "$W/argv1"; then
+    not_ok "  no password in the argv of the resume or of the sh step that uses it"
+    grep -F -- "$pw" "$W/argv1" | head -3 | sed 's/^/# /'
+else
+    ok "  no password in the argv of the resume or of the sh step that uses it"
+fi
 if grep -rq -- "$pw" "$PGDRILL_HOME/drills/$id"; then
     not_ok "the password is in no file of the drill"
 else
