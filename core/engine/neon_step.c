@@ -15,6 +15,7 @@
 #include "neon/action.h"
 #include "pd_err.h"
 #include "pd_mem.h"
+#include "pd_redact.h"
 #include "pd_time.h"
 
 /* Attributes passed through to the action, expanded (no shell quoting). */
@@ -243,7 +244,7 @@ engine_neon_refetch(struct engine *e, const char *name, char **out, struct pd_er
     const struct runbook_stage *stage = NULL;
     const char *saved_scope = e->scope, *id;
     const struct runbook_step *saved_step = e->step;
-    char *prefix = NULL, *id_name = NULL;
+    char *prefix = NULL, *id_name = NULL, *line = NULL;
     int rc = 1;
 
     *out = NULL;
@@ -263,15 +264,22 @@ engine_neon_refetch(struct engine *e, const char *name, char **out, struct pd_er
     if (id == NULL || id[0] == '\0')
         goto out;
     rc = refetch_uri(e, id, out, err);
-    if (rc != 0)
-        pd_err_prefix(err, "%s: asking Neon again for branch %s: ", name, id);
-    else if (e->ev.output_line != NULL) {
-        char *line = pd_xasprintf("%s: fetched again from Neon for branch %s", name, id);
+    if (rc == 0) {
+        line = pd_xasprintf("%s: fetched again from Neon for branch %s", name, id);
+    } else {
+        // the branch may be gone (the drill's clean-up ran): the operator
+        // can still give the value, so say why and let them be asked
+        char *why = pd_redact(err->msg);
 
-        e->ev.output_line(step, line, e->payload);
-        free(line);
+        line = pd_xasprintf("%s: not fetched again from Neon for branch %s: %s", name, id, why);
+        free(why);
+        pd_err_clear(err);
+        rc = 1;
     }
+    if (e->ev.output_line != NULL)
+        e->ev.output_line(step, line, e->payload);
 out:
+    free(line);
     e->scope = saved_scope;
     e->step = saved_step;
     free(id_name);

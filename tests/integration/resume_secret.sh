@@ -115,6 +115,15 @@ like "$branch" "^br-" "neon: the run created branch resec-rec ($branch)"
 npw=$(sed -n 's/^uri=[a-z]*:\/\/[^:]*:\([^@]*\)@.*/\1/p' "$W/neon.uri")
 check "neon: the branch's URI has a password" [ -n "$npw" ]
 
+# Neon does not give it (the branch gone, say): the operator is asked
+printf '[{"method":"GET","path":"connection_uri","times":1,"status":404,"message":"branch not found"}]\n' >"$FAULTS"
+out=$("$PGDRILL_BIN" resume "$id" --yes 2>&1)
+is "$?" 2 "neon: Neon answers 404: exit 2"
+like "$out" "rec_uri: not fetched again from Neon for branch $branch: .*404" "  says why"
+like "$out" "give the line rec_uri=VALUE on stdin with --vars-from - to resume" \
+    "  and asks for it as for any other secret"
+echo '[]' >"$FAULTS"
+
 "$PGDRILL_BIN" resume "$id" --yes >"$W/neon-resume.out" 2>&1 &
 pid=$!
 watch_argv "$pid" "$W/argv2"
