@@ -38,7 +38,7 @@ like "$(offers pgdrill '')" "audit backup check doctor lint report resume run sa
     "bash: every command (doctor included)"
 is "$(offers pgdrill re)" "report resume" "bash: commands by prefix"
 mkdir -p "$W/empty"
-is "$(cd "$W/empty" && offers pgdrill run '')" "$(printf '%s\n' --help --json --notify --plan --push --report-dir --var --yes \
+is "$(cd "$W/empty" && offers pgdrill run '')" "$(printf '%s\n' --help --json --notify --plan --push --report-dir --var --vars-from --yes \
     monthly-verification pitr-restore post-restore-validation quarterly-drill restore-from-s3 \
     selective-recovery team-extra-drill training | sort |
     tr '\n' ' ' | sed 's/ $//')" "bash: run offers its flags and every runbook name, the extra one too"
