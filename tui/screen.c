@@ -18,14 +18,18 @@ draw_dialog(const struct tui_dialog *d)
 {
     int cols = draw_cols(), rows = draw_rows();
     int w = cols - 4 > 74 ? 74 : cols - 4;
-    struct tui_lines body = {0};
+    struct tui_lines body = {0}, error = {0};
 
     // cppcheck-suppress knownConditionTrueFalse ; it does not know draw_cols()
     if (w < 20)
         w = cols;
     tui_text_wrap(&body, d->text, w - 4);
+    // the reason an answer was refused is wrapped, never cut: it often ends
+    // with the form that is expected
+    if (d->error)
+        tui_text_wrap(&error, d->error, w - 4);
     bool input = d->keymap == KEYMAP_EDIT;
-    int extra = (input ? 2 : 0) + (d->error ? 1 : 0) + 1; // input, error, hints
+    int extra = (input ? 2 : 0) + (int)error.n + 1; // input, error, hints
     int max_body = rows - 2 - extra - 2;
     if (max_body < 1)
         max_body = 1;
@@ -73,10 +77,11 @@ draw_dialog(const struct tui_dialog *d)
         draw_cursor(r, left + 4 + cw);
         r++;
     }
-    if (d->error)
-        draw_text(r++, left + 2, w - 4, STYLE_WARN, d->error);
+    for (size_t i = 0; i < error.n && r < top + h - 2; i++)
+        draw_text(r++, left + 2, w - 4, STYLE_WARN, error.items[i]);
     if (d->hint)
         draw_text(top + h - 2, left + 2, w - 4, STYLE_DIM, d->hint);
+    tui_lines_free(&error);
     tui_lines_free(&body);
 }
 
