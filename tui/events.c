@@ -1,4 +1,5 @@
 /* events: the TUI's engine_events table, from stage progress to prompts, failures and ticks. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +229,25 @@ ev_prompt_needed(const struct engine_prompt *p, char **out, void *payload)
     return rc;
 }
 
+/*
+ * Why a typed confirmation is refused. A target pasted with a space around
+ * it looks right in the field, so the space is named.
+ */
+static char *
+confirm_refusal(const char *typed, const char *target)
+{
+    size_t n = strlen(typed);
+    bool lead = n > 0 && isspace((unsigned char)typed[0]);
+    bool trail = n > 0 && isspace((unsigned char)typed[n - 1]);
+    const char *where = lead && trail ? "start and end" : lead ? "start" : "end";
+
+    if (n == 0)
+        return pd_xasprintf("nothing typed; type %s exactly", target);
+    if (lead || trail)
+        return pd_xasprintf("'%s' has a space at the %s; type %s exactly", typed, where, target);
+    return pd_xasprintf("you typed '%s', not '%s'; type it exactly", typed, target);
+}
+
 static int
 ev_confirm_needed(const struct engine_confirm *c, void *payload)
 {
@@ -249,7 +269,7 @@ ev_confirm_needed(const struct engine_confirm *c, void *payload)
                 break;
             }
             free(d.error);
-            d.error = pd_xasprintf("that is not '%s'; type it exactly", c->target);
+            d.error = confirm_refusal(d.edit.buf, c->target);
             continue;
         }
         if (r == REQ_QUIT || confirm_stop(t))

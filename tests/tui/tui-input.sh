@@ -20,4 +20,14 @@ PY
 t_tmux resize-window -t tui -x 80 -y 24
 check "the refusal is shown whole at 80 columns" t_wait "2026-01-31T14:05:00Z)"
 check "the hints stay on screen" t_wait "Enter accept   Esc stop the drill"
+t_keys "2026-12-07T10:40:00Z" Enter
+check "the confirmation is asked" t_wait "Type drill-branch to continue."
+# pasted with the space after it: the field looks exactly right
+t_keys "drill-branch " Enter
+check "the refusal says the space is the difference" t_wait "'drill-branch ' has a space at the end"
+t_keys BSpace Enter
+check "the exact target is accepted: the drill passes" t_wait "Outcome: passed" 20
+t_keys q
+rc=$(t_wait_exit 15)
+check "pgdrill tui exits 0 (got $rc)" test "$rc" = 0
 t_done
