@@ -201,8 +201,13 @@ ev_prompt_needed(const struct engine_prompt *p, char **out, void *payload)
     else if (p->optional)
         pd_buf_appendf(&text, NULL, "\nOptional: Enter leaves it empty.");
     d.text = pd_buf_steal(&text);
-    if (p->last_error)
+    if (p->last_error) {
         d.error = pd_xstrdup(p->last_error);
+        // the refused answer, to be corrected rather than typed again
+        if (t->answer)
+            tui_edit_init(&d.edit, t->answer);
+    }
+    PD_FREE(t->answer);
     if (p->action == STEP_INPUT)
         d.title = p->name ? p->name : "Input";
     else if (p->action == STEP_NOTE)
@@ -216,6 +221,7 @@ ev_prompt_needed(const struct engine_prompt *p, char **out, void *payload)
                 *out = pd_xstrdup(p->default_value);
             else
                 *out = tui_edit_steal(&d.edit);
+            t->answer = pd_xstrdup(*out);
             rc = 0;
             break;
         }

@@ -104,6 +104,7 @@ struct tui {
     bool stop;         /* the operator quit: tick returns true */
     bool aborted;      /* the test script failed */
     char *report_path; /* owned: report written at the end */
+    char *answer;      /* owned: the last input answered, shown again if refused */
     int drill_rc;
 };
 

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Refused answers, as a hurried operator gives them: a local time for a
-# timestamp (the whole reason must be readable, at 80 and 60 columns),
+# timestamp (the whole reason must be readable, at 80 and 60 columns, and
+# the answer stays in the field to be corrected),
 # and a confirmation pasted with a trailing space (the error must say what
 # is wrong, since the field looks right).
 # shellcheck source=tests/tui/lib.sh
@@ -20,7 +21,9 @@ PY
 t_tmux resize-window -t tui -x 80 -y 24
 check "the refusal is shown whole at 80 columns" t_wait "2026-01-31T14:05:00Z)"
 check "the hints stay on screen" t_wait "Enter accept   Esc stop the drill"
-t_keys "2026-12-07T10:40:00Z" Enter
+# the refused answer stays in the field, to be corrected rather than retyped
+check "the refused answer is kept in the field" t_wait "> 2026-12-07 10:40"
+t_keys C-u "2026-12-07T10:40:00Z" Enter
 check "the confirmation is asked" t_wait "Type drill-branch to continue."
 # pasted with the space after it: the field looks exactly right
 t_keys "drill-branch " Enter
