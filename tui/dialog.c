@@ -105,6 +105,19 @@ tui_ask(struct tui *t, const char *title, const char *question)
     return yes;
 }
 
+bool
+tui_ask_stop(struct tui *t, const char *title, const char *question)
+{
+    const char *id = t->drill && t->drill->id ? t->drill->id : "DRILL-ID";
+    char *text = pd_xasprintf("%s The journal keeps everything so far; `pgdrill tui --resume %s` "
+                              "goes on from here later (headless: `pgdrill resume %s`).",
+                              question, id, id);
+    bool yes = tui_ask(t, title, text);
+
+    free(text);
+    return yes;
+}
+
 void
 tui_message(struct tui *t, const char *title, const char *text)
 {

@@ -169,9 +169,7 @@ confirm_stop(struct tui *t)
 {
     if (t->aborted)
         return true;
-    if (!tui_ask(t, "Stop the drill?",
-                 "Stop the drill here? Everything so far is in the journal; "
-                 "`pgdrill resume` continues from this point."))
+    if (!tui_ask_stop(t, "Stop the drill?", "Stop the drill here?"))
         return t->aborted;
     t->stop = true;
     return true;

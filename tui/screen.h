@@ -152,6 +152,12 @@ void tui_message(struct tui *t, const char *title, const char *text);
 /* Yes/no question; true for yes. */
 bool tui_ask(struct tui *t, const char *title, const char *question);
 
+/*
+ * Whether to stop the running drill: question, then how it goes on later,
+ * in the TUI and headless, with the drill's id. True for yes.
+ */
+bool tui_ask_stop(struct tui *t, const char *title, const char *question);
+
 /* The : command line. */
 void tui_command_line(struct tui *t);
 

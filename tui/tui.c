@@ -353,6 +353,8 @@ out:
         if (rc != PD_EINTR)
             fprintf(stderr, "pgdrill: drill %s interrupted; resume with: pgdrill resume %s\n",
                     t.drill->id, t.drill->id);
+        // the operator was in the TUI: how to go on there
+        fprintf(stderr, "pgdrill: to go on in the TUI: pgdrill tui --resume %s\n", t.drill->id);
     }
     free(picked);
     tui_free(&t);
