@@ -20,6 +20,30 @@ tui_dialog_free(struct tui_dialog *d)
     tui_edit_free(&d->edit);
 }
 
+/* Scroll a dialog's text (drawing clamps it); false for any other request. */
+static bool
+dialog_scroll(struct tui_dialog *d, enum tui_request req)
+{
+    int page = d->page > 1 ? d->page - 1 : 1;
+
+    switch (req) {
+    case REQ_MOVE_UP:
+        d->scroll--;
+        return true;
+    case REQ_MOVE_DOWN:
+        d->scroll++;
+        return true;
+    case REQ_MOVE_PAGE_UP:
+        d->scroll -= page;
+        return true;
+    case REQ_MOVE_PAGE_DOWN:
+        d->scroll += page;
+        return true;
+    default:
+        return false;
+    }
+}
+
 enum tui_request
 tui_dialog_run(struct tui *t, struct tui_dialog *d)
 {
@@ -45,6 +69,8 @@ tui_dialog_run(struct tui *t, struct tui_dialog *d)
             continue;
         }
         enum tui_request req = tui_request_for_key(d->keymap, key);
+        if (dialog_scroll(d, req))
+            continue;
         if (d->keymap == KEYMAP_EDIT) {
             if (req == REQ_EDIT_ACCEPT || req == REQ_EDIT_CANCEL) {
                 res = req;

@@ -64,6 +64,8 @@ struct tui_dialog {
     struct tui_edit edit;
     bool warn;   /* destructive: warning colours */
     char *error; /* owned: shown in the warning style, or NULL */
+    int scroll;  /* first line of the text shown, when it is taller than the screen */
+    int page;    /* lines of the text shown (set when drawn) */
 };
 
 /* One line of the output pane. */
