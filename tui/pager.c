@@ -209,6 +209,22 @@ summary_sections(struct pager *p, const struct drill *d)
     }
 }
 
+/* Why the drill failed, on its first screen: each failed step and its error. */
+static void
+summary_failed(struct pager *p, const struct drill *d)
+{
+    for (size_t i = 0; i < d->n_stages; i++) {
+        const struct drill_stage_state *st = &d->stages[i];
+        for (size_t j = 0; j < st->n_steps; j++) {
+            const struct drill_step_state *sp = &st->steps[j];
+            if (sp->status != STEP_FAILED)
+                continue;
+            add(p, STYLE_FAILED, "Failed:  %s, step %s: %s", st->title ? st->title : "?",
+                sp->id ? sp->id : "?", sp->summary ? sp->summary : "(no error recorded)");
+        }
+    }
+}
+
 static int
 summary_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
 {
@@ -236,6 +252,7 @@ summary_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
         add(p, STYLE_NORMAL, "RTO:     %s (no budget set)", clock);
     }
     add(p, STYLE_NORMAL, "Report:  %s", t->report_path ? t->report_path : "(not written)");
+    summary_failed(p, d);
     add(p, STYLE_NORMAL, "%s", "");
     summary_sections(p, d);
     add(p, STYLE_TITLE, "Stages");
