@@ -256,6 +256,13 @@ summary_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
     add(p, STYLE_NORMAL, "%s", "");
     summary_sections(p, d);
     add(p, STYLE_TITLE, "Stages");
+    // the title column leaves room for the symbol and "00:00 / 00:00" on the
+    // same line at the width the summary opens at (50 from 80 columns up)
+    int tw = draw_cols() - 2 - 4 - 14 - 1;
+    if (tw > 50)
+        tw = 50;
+    if (tw < 10)
+        tw = 10;
     for (size_t i = 0; i < t->rb->n_stages; i++) {
         char actual[32], expected[32] = "--:--";
         tui_fmt_clock(actual, sizeof(actual), t->stage_secs[i], true);
@@ -265,7 +272,8 @@ summary_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
                           : t->stage_status[i] == STEP_FAILED  ? draw_symbol(SYM_FAILED)
                           : t->stage_status[i] == STEP_SKIPPED ? draw_symbol(SYM_SKIPPED)
                                                                : draw_symbol(SYM_PENDING);
-        add(p, STYLE_NORMAL, "%s %-50.50s %s / %s", sym, t->rb->stages[i].title, actual, expected);
+        add(p, STYLE_NORMAL, "%s %-*.*s %s / %s", sym, tw, tw, t->rb->stages[i].title, actual,
+            expected);
     }
     if (d->n_checks) {
         add(p, STYLE_NORMAL, "%s", "");

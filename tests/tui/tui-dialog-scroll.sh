@@ -1,7 +1,8 @@
 #!/bin/bash
 # A failure dialog taller than a small terminal (60x13): its end, who to
 # tell, is not lost; PgDn and Down scroll the dialog's text, PgUp goes back
-# to the error, and the keys still answer the dialog.
+# to the error, and the keys still answer the dialog. The summary then
+# fits 60 columns.
 # shellcheck source=tests/tui/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -19,6 +20,9 @@ t_keys Down
 check "Down scrolls one line: more above and below" t_wait "PgUp/PgDn more"
 t_keys q
 check "q still answers the dialog: summary" t_wait "Drill summary"
+t_keys G
+check "at 60 columns a stage and its times share a line" \
+    t_wait_re "\[x\] Restore the table +00:0[0-9] / 00:10$"
 t_keys q
 rc=$(t_wait_exit 15)
 check "pgdrill tui exits 1 after the failed drill (got $rc)" test "$rc" = 1
