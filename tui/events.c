@@ -286,6 +286,47 @@ ev_confirm_needed(const struct engine_confirm *c, void *payload)
     return rc;
 }
 
+#define FAILURE_OUTPUT_LINES 3
+
+/*
+ * The failed step's last output lines, "\n\nLast output:\n  ..." (owned),
+ * or "" when it printed nothing: the dialog covers the output pane.
+ */
+static char *
+failure_output(const struct tui *t)
+{
+    size_t first = t->out_len, n = 0;
+    struct pd_buf b;
+
+    // back from the end to the step's action line, past its result line
+    while (first > 0) {
+        const struct tui_out_line *l = &t->out[(t->out_start + first - 1) % TUI_OUT_MAX];
+        if (l->style == STYLE_ACTION)
+            break;
+        first--;
+    }
+    pd_buf_init(&b, 0);
+    for (size_t i = first; i < t->out_len; i++) {
+        const struct tui_out_line *l = &t->out[(t->out_start + i) % TUI_OUT_MAX];
+        if (l->style == STYLE_NORMAL)
+            n++;
+    }
+    size_t skip = n > FAILURE_OUTPUT_LINES ? n - FAILURE_OUTPUT_LINES : 0;
+    for (size_t i = first; i < t->out_len && n > 0; i++) {
+        const struct tui_out_line *l = &t->out[(t->out_start + i) % TUI_OUT_MAX];
+        if (l->style != STYLE_NORMAL)
+            continue;
+        if (skip > 0) {
+            skip--;
+            continue;
+        }
+        if (b.len == 0)
+            pd_buf_appendf(&b, NULL, "\n\nLast output:");
+        pd_buf_appendf(&b, NULL, "\n  %s", l->text);
+    }
+    return pd_buf_steal(&b);
+}
+
 static enum engine_decision
 ev_failure_decision(const struct runbook_step *step, const char *why, char **reason, void *payload)
 {
@@ -302,10 +343,12 @@ ev_failure_decision(const struct runbook_step *step, const char *why, char **rea
                          : step->on_fail == FAIL_SKIP ? "skip"
                                                       : "stop";
     // the procedures' hint, when one matched, right below the error; then who to tell
-    char *tell = contacts_text(t->rb);
-    d.text = pd_xasprintf("%s step %s failed:\n%s%s%s\n\nThe runbook's policy for this step: %s.%s",
-                          runbook_action_name(step->action), step->id, why ? why : "",
-                          t->hint ? "\n\n" : "", t->hint ? t->hint : "", policy, tell);
+    char *tell = contacts_text(t->rb), *output = failure_output(t);
+    d.text =
+        pd_xasprintf("%s step %s failed:\n%s%s%s%s\n\nThe runbook's policy for this step: %s.%s",
+                     runbook_action_name(step->action), step->id, why ? why : "", output,
+                     t->hint ? "\n\n" : "", t->hint ? t->hint : "", policy, tell);
+    free(output);
     free(tell);
     for (;;) {
         enum tui_request r = tui_dialog_run(t, &d);

@@ -10,6 +10,8 @@ t_start 60 13 LANG=C.UTF-8 LC_ALL=C.UTF-8 PGDRILL_CONTACT_SECURITY="Site Securit
     -- tui "$FIXTURES/contacts-fail.md"
 check "failure dialog opens" t_wait "Step failed"
 check "the dialog starts with the error" t_wait "exit 2"
+# the output pane is under the dialog: the step's last output is in it
+check "the dialog shows the step's last output" t_wait_re "│ +the restore broke +│"
 check "the dialog says there is more below" t_wait "PgDn more"
 t_keys PgDn
 check "PgDn shows the end: Neon support" t_wait "Neon support: support@neon.tech"
