@@ -179,7 +179,8 @@ static int
 ev_prompt_needed(const struct engine_prompt *p, char **out, void *payload)
 {
     struct tui *t = payload;
-    struct tui_dialog d = {.keymap = KEYMAP_EDIT, .hint = "Enter accept   Esc stop the drill"};
+    struct tui_dialog d = {.keymap = KEYMAP_EDIT,
+                           .hint = "Enter accept   Esc stop the drill   Tab peek"};
     struct pd_buf text;
     int rc = PD_EINTR;
 
@@ -258,7 +259,7 @@ ev_confirm_needed(const struct engine_confirm *c, void *payload)
     struct tui *t = payload;
     struct tui_dialog d = {
         .keymap = KEYMAP_EDIT,
-        .hint = "type the target, Enter confirm   Esc stop the drill",
+        .hint = "type the target, Enter confirm   Esc stop the drill   Tab peek",
         .warn = c->destructive,
         .title = c->destructive ? "Destructive action: confirm" : "Confirm",
     };
