@@ -20,6 +20,68 @@ tui_dialog_free(struct tui_dialog *d)
     tui_edit_free(&d->edit);
 }
 
+/* Scroll a dialog's text (drawing clamps it); false for any other request. */
+static bool
+dialog_scroll(struct tui_dialog *d, enum tui_request req)
+{
+    int page = d->page > 1 ? d->page - 1 : 1;
+
+    switch (req) {
+    case REQ_MOVE_UP:
+        d->scroll--;
+        return true;
+    case REQ_MOVE_DOWN:
+        d->scroll++;
+        return true;
+    case REQ_MOVE_PAGE_UP:
+        d->scroll -= page;
+        return true;
+    case REQ_MOVE_PAGE_DOWN:
+        d->scroll += page;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/*
+ * Tab in a dialog: hide it to read the screen under it (the output pane
+ * holds what the question is about), scrolling the output, until Tab or Esc.
+ */
+static void
+dialog_peek(struct tui *t)
+{
+    struct tui_dialog *saved = t->dialog;
+
+    t->dialog = NULL;
+    tui_status(t, "Tab back to the question   PgUp/PgDn j/k scroll the output");
+    for (;;) {
+        tui_redraw(t);
+        int key = tui_input_get(&t->in, TUI_POLL_MS);
+        if (tui_signalled(t))
+            break;
+        if (key == TUI_KEY_ABORT) {
+            t->aborted = true;
+            break;
+        }
+        if (key == '\t' || key == 27)
+            break;
+        if (tui_key_is_resize(key)) {
+            draw_invalidate();
+            continue;
+        }
+        if (key == TUI_KEY_NONE || !t->top)
+            continue;
+        enum tui_request req = tui_request_for_key(t->top->ops->keymap, key);
+        if (req < REQ_MOVE_UP || req > REQ_MOVE_LAST)
+            continue;
+        if (!t->top->ops->handle || t->top->ops->handle(t, t->top, req) == SCREEN_UNHANDLED)
+            tui_screen_generic(t, t->top, req);
+    }
+    PD_FREE(t->status);
+    t->dialog = saved;
+}
+
 enum tui_request
 tui_dialog_run(struct tui *t, struct tui_dialog *d)
 {
@@ -45,6 +107,14 @@ tui_dialog_run(struct tui *t, struct tui_dialog *d)
             continue;
         }
         enum tui_request req = tui_request_for_key(d->keymap, key);
+        if (dialog_scroll(d, req))
+            continue;
+        if (req == REQ_PEEK) {
+            dialog_peek(t);
+            if (t->aborted)
+                break;
+            continue;
+        }
         if (d->keymap == KEYMAP_EDIT) {
             if (req == REQ_EDIT_ACCEPT || req == REQ_EDIT_CANCEL) {
                 res = req;
@@ -102,6 +172,19 @@ tui_ask(struct tui *t, const char *title, const char *question)
     bool yes = tui_dialog_run(t, &d) == REQ_YES;
 
     tui_dialog_free(&d);
+    return yes;
+}
+
+bool
+tui_ask_stop(struct tui *t, const char *title, const char *question)
+{
+    const char *id = t->drill && t->drill->id ? t->drill->id : "DRILL-ID";
+    char *text = pd_xasprintf("%s The journal keeps everything so far; `pgdrill tui --resume %s` "
+                              "goes on from here later (headless: `pgdrill resume %s`).",
+                              question, id, id);
+    bool yes = tui_ask(t, title, text);
+
+    free(text);
     return yes;
 }
 

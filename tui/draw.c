@@ -175,6 +175,15 @@ draw_text(int row, int col, int width, enum draw_style style, const char *text)
     return cols;
 }
 
+int
+draw_text_cut(int row, int col, int width, enum draw_style style, const char *text)
+{
+    if (width < 2 || tui_text_width(text) <= width)
+        return draw_text(row, col, width, style, text);
+    int n = draw_text(row, col, width - 1, style, text);
+    return n + draw_text(row, col + n, 1, style, draw_symbol(SYM_ELLIPSIS));
+}
+
 void
 draw_fill(int row, int col, int width, enum draw_style style)
 {

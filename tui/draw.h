@@ -72,6 +72,8 @@ void draw_invalidate(void);
 
 /* Paint text at row, col clipped to width columns; returns the columns used. */
 int draw_text(int row, int col, int width, enum draw_style style, const char *text);
+/* As draw_text, but text cut to fit ends with an ellipsis. */
+int draw_text_cut(int row, int col, int width, enum draw_style style, const char *text);
 /* Fill width columns with spaces in style. */
 void draw_fill(int row, int col, int width, enum draw_style style);
 /* A separator line with an optional title: "── title ──────". */

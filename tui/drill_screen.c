@@ -308,9 +308,7 @@ dview_handle(struct tui *t, struct tui_screen *s, enum tui_request req)
     case REQ_QUIT:
         if (!t->running)
             return SCREEN_CLOSE;
-        if (tui_ask(t, "Quit?",
-                    "Stop the drill now? The journal keeps everything so far; "
-                    "`pgdrill resume` continues it later."))
+        if (tui_ask_stop(t, "Quit?", "Stop the drill now?"))
             return SCREEN_QUIT;
         return t->aborted ? SCREEN_QUIT : SCREEN_OK;
     default:

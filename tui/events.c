@@ -1,4 +1,5 @@
 /* events: the TUI's engine_events table, from stage progress to prompts, failures and ticks. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,9 +169,7 @@ confirm_stop(struct tui *t)
 {
     if (t->aborted)
         return true;
-    if (!tui_ask(t, "Stop the drill?",
-                 "Stop the drill here? Everything so far is in the journal; "
-                 "`pgdrill resume` continues from this point."))
+    if (!tui_ask_stop(t, "Stop the drill?", "Stop the drill here?"))
         return t->aborted;
     t->stop = true;
     return true;
@@ -180,7 +179,8 @@ static int
 ev_prompt_needed(const struct engine_prompt *p, char **out, void *payload)
 {
     struct tui *t = payload;
-    struct tui_dialog d = {.keymap = KEYMAP_EDIT, .hint = "Enter accept   Esc stop the drill"};
+    struct tui_dialog d = {.keymap = KEYMAP_EDIT,
+                           .hint = "Enter accept   Esc stop the drill   Tab peek"};
     struct pd_buf text;
     int rc = PD_EINTR;
 
@@ -200,8 +200,13 @@ ev_prompt_needed(const struct engine_prompt *p, char **out, void *payload)
     else if (p->optional)
         pd_buf_appendf(&text, NULL, "\nOptional: Enter leaves it empty.");
     d.text = pd_buf_steal(&text);
-    if (p->last_error)
+    if (p->last_error) {
         d.error = pd_xstrdup(p->last_error);
+        // the refused answer, to be corrected rather than typed again
+        if (t->answer)
+            tui_edit_init(&d.edit, t->answer);
+    }
+    PD_FREE(t->answer);
     if (p->action == STEP_INPUT)
         d.title = p->name ? p->name : "Input";
     else if (p->action == STEP_NOTE)
@@ -215,6 +220,7 @@ ev_prompt_needed(const struct engine_prompt *p, char **out, void *payload)
                 *out = pd_xstrdup(p->default_value);
             else
                 *out = tui_edit_steal(&d.edit);
+            t->answer = pd_xstrdup(*out);
             rc = 0;
             break;
         }
@@ -228,13 +234,32 @@ ev_prompt_needed(const struct engine_prompt *p, char **out, void *payload)
     return rc;
 }
 
+/*
+ * Why a typed confirmation is refused. A target pasted with a space around
+ * it looks right in the field, so the space is named.
+ */
+static char *
+confirm_refusal(const char *typed, const char *target)
+{
+    size_t n = strlen(typed);
+    bool lead = n > 0 && isspace((unsigned char)typed[0]);
+    bool trail = n > 0 && isspace((unsigned char)typed[n - 1]);
+    const char *where = lead && trail ? "start and end" : lead ? "start" : "end";
+
+    if (n == 0)
+        return pd_xasprintf("nothing typed; type %s exactly", target);
+    if (lead || trail)
+        return pd_xasprintf("'%s' has a space at the %s; type %s exactly", typed, where, target);
+    return pd_xasprintf("you typed '%s', not '%s'; type it exactly", typed, target);
+}
+
 static int
 ev_confirm_needed(const struct engine_confirm *c, void *payload)
 {
     struct tui *t = payload;
     struct tui_dialog d = {
         .keymap = KEYMAP_EDIT,
-        .hint = "type the target, Enter confirm   Esc stop the drill",
+        .hint = "type the target, Enter confirm   Esc stop the drill   Tab peek",
         .warn = c->destructive,
         .title = c->destructive ? "Destructive action: confirm" : "Confirm",
     };
@@ -249,7 +274,7 @@ ev_confirm_needed(const struct engine_confirm *c, void *payload)
                 break;
             }
             free(d.error);
-            d.error = pd_xasprintf("that is not '%s'; type it exactly", c->target);
+            d.error = confirm_refusal(d.edit.buf, c->target);
             continue;
         }
         if (r == REQ_QUIT || confirm_stop(t))
@@ -260,6 +285,47 @@ ev_confirm_needed(const struct engine_confirm *c, void *payload)
         t->stop = true;
     ev_redraw(t);
     return rc;
+}
+
+#define FAILURE_OUTPUT_LINES 3
+
+/*
+ * The failed step's last output lines, "\n\nLast output:\n  ..." (owned),
+ * or "" when it printed nothing: the dialog covers the output pane.
+ */
+static char *
+failure_output(const struct tui *t)
+{
+    size_t first = t->out_len, n = 0;
+    struct pd_buf b;
+
+    // back from the end to the step's action line, past its result line
+    while (first > 0) {
+        const struct tui_out_line *l = &t->out[(t->out_start + first - 1) % TUI_OUT_MAX];
+        if (l->style == STYLE_ACTION)
+            break;
+        first--;
+    }
+    pd_buf_init(&b, 0);
+    for (size_t i = first; i < t->out_len; i++) {
+        const struct tui_out_line *l = &t->out[(t->out_start + i) % TUI_OUT_MAX];
+        if (l->style == STYLE_NORMAL)
+            n++;
+    }
+    size_t skip = n > FAILURE_OUTPUT_LINES ? n - FAILURE_OUTPUT_LINES : 0;
+    for (size_t i = first; i < t->out_len && n > 0; i++) {
+        const struct tui_out_line *l = &t->out[(t->out_start + i) % TUI_OUT_MAX];
+        if (l->style != STYLE_NORMAL)
+            continue;
+        if (skip > 0) {
+            skip--;
+            continue;
+        }
+        if (b.len == 0)
+            pd_buf_appendf(&b, NULL, "\n\nLast output:");
+        pd_buf_appendf(&b, NULL, "\n  %s", l->text);
+    }
+    return pd_buf_steal(&b);
 }
 
 static enum engine_decision
@@ -278,10 +344,12 @@ ev_failure_decision(const struct runbook_step *step, const char *why, char **rea
                          : step->on_fail == FAIL_SKIP ? "skip"
                                                       : "stop";
     // the procedures' hint, when one matched, right below the error; then who to tell
-    char *tell = contacts_text(t->rb);
-    d.text = pd_xasprintf("%s step %s failed:\n%s%s%s\n\nThe runbook's policy for this step: %s.%s",
-                          runbook_action_name(step->action), step->id, why ? why : "",
-                          t->hint ? "\n\n" : "", t->hint ? t->hint : "", policy, tell);
+    char *tell = contacts_text(t->rb), *output = failure_output(t);
+    d.text =
+        pd_xasprintf("%s step %s failed:\n%s%s%s%s\n\nThe runbook's policy for this step: %s.%s",
+                     runbook_action_name(step->action), step->id, why ? why : "", output,
+                     t->hint ? "\n\n" : "", t->hint ? t->hint : "", policy, tell);
+    free(output);
     free(tell);
     for (;;) {
         enum tui_request r = tui_dialog_run(t, &d);

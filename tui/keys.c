@@ -40,6 +40,14 @@ static const char *const keymap_names[] = {
         km, FN(KEY_END), REQ_MOVE_LAST                                                             \
     }
 
+/* A dialog's text taller than the screen scrolls; these keys answer no dialog. */
+#define DIALOG_SCROLL(km)                                                                          \
+    {km, FN(KEY_UP), REQ_MOVE_UP}, {km, FN(KEY_DOWN), REQ_MOVE_DOWN},                              \
+        {km, FN(KEY_PPAGE), REQ_MOVE_PAGE_UP},                                                     \
+    {                                                                                              \
+        km, FN(KEY_NPAGE), REQ_MOVE_PAGE_DOWN                                                      \
+    }
+
 static const struct tui_binding bindings[] = {
     {KEYMAP_GENERIC, '?', REQ_HELP},
     {KEYMAP_GENERIC, FN(KEY_F(1)), REQ_HELP},
@@ -72,6 +80,12 @@ static const struct tui_binding bindings[] = {
     {KEYMAP_FAILURE, 's', REQ_SKIP},
     {KEYMAP_FAILURE, 'q', REQ_STOP},
     {KEYMAP_FAILURE, 'n', REQ_NOTE},
+    {KEYMAP_YESNO, '\t', REQ_PEEK},
+    {KEYMAP_FAILURE, '\t', REQ_PEEK},
+    {KEYMAP_EDIT, '\t', REQ_PEEK},
+    DIALOG_SCROLL(KEYMAP_YESNO),
+    DIALOG_SCROLL(KEYMAP_FAILURE),
+    DIALOG_SCROLL(KEYMAP_EDIT),
     {KEYMAP_EDIT, '\n', REQ_EDIT_ACCEPT},
     {KEYMAP_EDIT, '\r', REQ_EDIT_ACCEPT},
     {KEYMAP_EDIT, FN(KEY_ENTER), REQ_EDIT_ACCEPT},

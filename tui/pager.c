@@ -209,6 +209,22 @@ summary_sections(struct pager *p, const struct drill *d)
     }
 }
 
+/* Why the drill failed, on its first screen: each failed step and its error. */
+static void
+summary_failed(struct pager *p, const struct drill *d)
+{
+    for (size_t i = 0; i < d->n_stages; i++) {
+        const struct drill_stage_state *st = &d->stages[i];
+        for (size_t j = 0; j < st->n_steps; j++) {
+            const struct drill_step_state *sp = &st->steps[j];
+            if (sp->status != STEP_FAILED)
+                continue;
+            add(p, STYLE_FAILED, "Failed:  %s, step %s: %s", st->title ? st->title : "?",
+                sp->id ? sp->id : "?", sp->summary ? sp->summary : "(no error recorded)");
+        }
+    }
+}
+
 static int
 summary_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
 {
@@ -236,9 +252,17 @@ summary_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
         add(p, STYLE_NORMAL, "RTO:     %s (no budget set)", clock);
     }
     add(p, STYLE_NORMAL, "Report:  %s", t->report_path ? t->report_path : "(not written)");
+    summary_failed(p, d);
     add(p, STYLE_NORMAL, "%s", "");
     summary_sections(p, d);
     add(p, STYLE_TITLE, "Stages");
+    // the title column leaves room for the symbol and "00:00 / 00:00" on the
+    // same line at the width the summary opens at (50 from 80 columns up)
+    int tw = draw_cols() - 2 - 4 - 14 - 1;
+    if (tw > 50)
+        tw = 50;
+    if (tw < 10)
+        tw = 10;
     for (size_t i = 0; i < t->rb->n_stages; i++) {
         char actual[32], expected[32] = "--:--";
         tui_fmt_clock(actual, sizeof(actual), t->stage_secs[i], true);
@@ -248,7 +272,8 @@ summary_open(struct tui *t, struct tui_screen *s, struct pd_err *err)
                           : t->stage_status[i] == STEP_FAILED  ? draw_symbol(SYM_FAILED)
                           : t->stage_status[i] == STEP_SKIPPED ? draw_symbol(SYM_SKIPPED)
                                                                : draw_symbol(SYM_PENDING);
-        add(p, STYLE_NORMAL, "%s %-50.50s %s / %s", sym, t->rb->stages[i].title, actual, expected);
+        add(p, STYLE_NORMAL, "%s %-*.*s %s / %s", sym, tw, tw, t->rb->stages[i].title, actual,
+            expected);
     }
     if (d->n_checks) {
         add(p, STYLE_NORMAL, "%s", "");

@@ -320,15 +320,15 @@ picker_draw_line(struct tui *t, struct tui_screen *s, int row)
             draw_fill(row, 0, cols, STYLE_CURSOR);
         const char *right = e->error ? "does not parse" : e->last ? e->last : "never drilled";
         int rw = tui_text_width(right);
-        draw_text(row, 2, cols - rw - 5, sel ? STYLE_CURSOR : STYLE_TITLE, e->title);
+        draw_text_cut(row, 2, cols - rw - 5, sel ? STYLE_CURSOR : STYLE_TITLE, e->title);
         draw_text(row, cols - rw - 1, rw,
                   sel        ? STYLE_CURSOR
                   : e->error ? STYLE_FAILED
                              : STYLE_DIM,
                   right);
     } else {
-        draw_text(row, 4, cols - 5, e->error ? STYLE_FAILED : STYLE_DIM,
-                  e->error ? e->error : e->use_case);
+        draw_text_cut(row, 4, cols - 5, e->error ? STYLE_FAILED : STYLE_DIM,
+                      e->error ? e->error : e->use_case);
     }
 }
 

@@ -37,6 +37,7 @@
     _(REQ_RETRY, "retry", "Retry the failed step")                                                 \
     _(REQ_SKIP, "skip", "Skip the failed step (asks for a reason)")                                \
     _(REQ_STOP, "stop", "Stop the drill at the failed step")                                       \
+    _(REQ_PEEK, "peek", "Hide the dialog to read the screen; again to return")                     \
     _(REQ_EDIT_ACCEPT, "edit-accept", "Accept the typed text")                                     \
     _(REQ_EDIT_CANCEL, "edit-cancel", "Cancel the dialog")                                         \
     _(REQ_EDIT_BACKSPACE, "edit-backspace", "Delete the character before the cursor")              \

@@ -14,22 +14,32 @@
 /* ------------------------------------------------------------- drawing */
 
 static void
-draw_dialog(const struct tui_dialog *d)
+draw_dialog(struct tui_dialog *d)
 {
     int cols = draw_cols(), rows = draw_rows();
     int w = cols - 4 > 74 ? 74 : cols - 4;
-    struct tui_lines body = {0};
+    struct tui_lines body = {0}, error = {0};
 
     // cppcheck-suppress knownConditionTrueFalse ; it does not know draw_cols()
     if (w < 20)
         w = cols;
     tui_text_wrap(&body, d->text, w - 4);
+    // the reason an answer was refused is wrapped, never cut: it often ends
+    // with the form that is expected
+    if (d->error)
+        tui_text_wrap(&error, d->error, w - 4);
     bool input = d->keymap == KEYMAP_EDIT;
-    int extra = (input ? 2 : 0) + (d->error ? 1 : 0) + 1; // input, error, hints
+    int extra = (input ? 2 : 0) + (int)error.n + 1; // input, error, hints
     int max_body = rows - 2 - extra - 2;
     if (max_body < 1)
         max_body = 1;
     int n_body = (int)body.n > max_body ? max_body : (int)body.n;
+    // text taller than the screen scrolls (Up/Down, PgUp/PgDn): nothing is lost
+    if (d->scroll > (int)body.n - n_body)
+        d->scroll = (int)body.n - n_body;
+    if (d->scroll < 0)
+        d->scroll = 0;
+    d->page = n_body;
     int h = 2 + n_body + extra + 1;
     if (h > rows)
         h = rows;
@@ -46,10 +56,18 @@ draw_dialog(const struct tui_dialog *d)
     }
     int r = top + 1;
     for (int i = 0; i < n_body; i++)
-        draw_text(r++, left + 2, w - 4, STYLE_DIALOG, body.items[i]);
+        draw_text(r++, left + 2, w - 4, STYLE_DIALOG, body.items[d->scroll + i]);
     // cppcheck-suppress knownConditionTrueFalse ; n_body is capped at max_body
-    if ((int)body.n > n_body)
-        draw_text(r - 1, left + w - 4, 1, STYLE_DIALOG, draw_symbol(SYM_ELLIPSIS));
+    if ((int)body.n > n_body) {
+        bool below = d->scroll + n_body < (int)body.n;
+        const char *more = below && d->scroll > 0 ? " PgUp/PgDn more "
+                           : below                ? " PgDn more "
+                                                  : " PgUp more ";
+        int mw = tui_text_width(more);
+        draw_text(r - 1, left + w - 4, 1, STYLE_DIALOG, below ? draw_symbol(SYM_ELLIPSIS) : " ");
+        if (mw < w - 4)
+            draw_text(top + h - 1, left + w - 2 - mw, mw, frame, more);
+    }
     if (input) {
         r++;
         int fw = w - 6; // "> " prefix, the field, and room for the cursor
@@ -73,10 +91,11 @@ draw_dialog(const struct tui_dialog *d)
         draw_cursor(r, left + 4 + cw);
         r++;
     }
-    if (d->error)
-        draw_text(r++, left + 2, w - 4, STYLE_WARN, d->error);
+    for (size_t i = 0; i < error.n && r < top + h - 2; i++)
+        draw_text(r++, left + 2, w - 4, STYLE_WARN, error.items[i]);
     if (d->hint)
         draw_text(top + h - 2, left + 2, w - 4, STYLE_DIM, d->hint);
+    tui_lines_free(&error);
     tui_lines_free(&body);
 }
 

@@ -64,6 +64,8 @@ struct tui_dialog {
     struct tui_edit edit;
     bool warn;   /* destructive: warning colours */
     char *error; /* owned: shown in the warning style, or NULL */
+    int scroll;  /* first line of the text shown, when it is taller than the screen */
+    int page;    /* lines of the text shown (set when drawn) */
 };
 
 /* One line of the output pane. */
@@ -104,6 +106,7 @@ struct tui {
     bool stop;         /* the operator quit: tick returns true */
     bool aborted;      /* the test script failed */
     char *report_path; /* owned: report written at the end */
+    char *answer;      /* owned: the last input answered, shown again if refused */
     int drill_rc;
 };
 
@@ -150,6 +153,12 @@ void tui_message(struct tui *t, const char *title, const char *text);
 
 /* Yes/no question; true for yes. */
 bool tui_ask(struct tui *t, const char *title, const char *question);
+
+/*
+ * Whether to stop the running drill: question, then how it goes on later,
+ * in the TUI and headless, with the drill's id. True for yes.
+ */
+bool tui_ask_stop(struct tui *t, const char *title, const char *question);
 
 /* The : command line. */
 void tui_command_line(struct tui *t);

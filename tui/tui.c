@@ -292,6 +292,7 @@ tui_free(struct tui *t)
     free(t->stage_status);
     free(t->stage_secs);
     free(t->report_path);
+    free(t->answer);
     free(t->env_text);
     drill_session_end(&t->session);
     tui_input_close(&t->in);
@@ -352,6 +353,8 @@ out:
         if (rc != PD_EINTR)
             fprintf(stderr, "pgdrill: drill %s interrupted; resume with: pgdrill resume %s\n",
                     t.drill->id, t.drill->id);
+        // the operator was in the TUI: how to go on there
+        fprintf(stderr, "pgdrill: to go on in the TUI: pgdrill tui --resume %s\n", t.drill->id);
     }
     free(picked);
     tui_free(&t);

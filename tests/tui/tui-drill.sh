@@ -35,7 +35,7 @@ check "confirmation asks for the target" t_wait "Type sandbox-branch to continue
 t_screen >"$T_WORK/confirm.txt"
 check "destructive confirmation is labelled" grep -qF "Destructive action: confirm" "$T_WORK/confirm.txt"
 t_keys "sandbox-brunch" Enter
-check "a wrong target is refused" t_wait "that is not 'sandbox-branch'"
+check "a wrong target is refused" t_wait "you typed 'sandbox-brunch', not 'sandbox-branch'"
 t_keys C-u "sandbox-branch" Enter
 
 check "the input reached the step" t_wait "the word was abracadabra"

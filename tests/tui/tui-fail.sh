@@ -43,6 +43,9 @@ check "summary outcome failed" grep -qF "Outcome: failed" "$T_WORK/summary.txt"
 check "summary marks the failed stage" grep -qF "[x] Broken step" "$T_WORK/summary.txt"
 check "summary marks the skipped stage" grep -qF "[-] Flaky step" "$T_WORK/summary.txt"
 check "summary leaves the last stage pending" grep -qF "[ ] Never reached" "$T_WORK/summary.txt"
+# why it failed, without opening the report: the failed step and its error
+check "summary says why: the failed step and its error" \
+    grep -qE "^ Failed:  Broken step, step [a-z0-9/-]+: exit" "$T_WORK/summary.txt"
 t_keys q
 rc=$(t_wait_exit 15)
 check "pgdrill tui exits 1 after a failed drill (got $rc)" test "$rc" = 1

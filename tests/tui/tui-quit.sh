@@ -43,12 +43,15 @@ check "the question is gone after n" bash -c "! grep -qF 'Stop the drill now?' '
 
 t_keys q
 check "q asks again" t_wait "Stop the drill now?"
+check "the question names how to go on in the TUI" t_wait_re "--resume [0-9]{8}-[0-9]{6}-tui-quit"
 t_keys y
 rc=$(t_wait_exit 10)
 check "pgdrill tui exits 130 when the operator quits (got $rc)" test "$rc" = 130
 dir=$(t_drill_dir)
 id=$(basename "$dir")
 check "stderr says how to resume" grep -qF "pgdrill resume $id" "$T_WORK/stderr"
+# the operator was in the TUI: how to go on there, too
+check "stderr says how to resume in the TUI" grep -qF "pgdrill tui --resume $id" "$T_WORK/stderr"
 # The step's shell and its sleep inherit TUI_QUIT_FLAG=$flag; so does the
 # pane's `sleep 600` that keeps the tmux pane open, which is not a step.
 # shellcheck disable=SC2317 # reachable: called through check
