@@ -5,6 +5,7 @@
 #ifndef PD_CLI_H
 #define PD_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -107,5 +108,20 @@ int cli_check_inputs_given(const char *cmd, const char *path, const char *const 
  * warning on stderr that names the value to set instead.
  */
 void cli_backup_uri_normalize(void);
+
+/*
+ * SIGINT and SIGTERM (systemd's stop) as one request to stop: cli_signals_trap
+ * replaces their default action with a flag that cli_interrupted reads at the
+ * command's safe points; cli_signals_restore puts the previous actions back.
+ * cli_interrupted_exit prints "pgdrill WHO: interrupted" and returns 130.
+ */
+struct cli_signals {
+    struct sigaction old_int, old_term;
+};
+
+void cli_signals_trap(struct cli_signals *saved);
+void cli_signals_restore(const struct cli_signals *saved);
+bool cli_interrupted(void);
+int cli_interrupted_exit(const char *who);
 
 #endif

@@ -54,15 +54,6 @@ static const char backup_help[] =
     "Exit: 0 ok, 1 pg_dump failed, dump too small or check failed, 2 usage,\n"
     "3 S3 or database service failure, 130 interrupted.\n";
 
-static volatile sig_atomic_t backup_stop;
-
-static void
-on_signal(int sig)
-{
-    (void)sig;
-    backup_stop = 1;
-}
-
 struct progress_state {
     int tty;
     int shown;
@@ -85,7 +76,7 @@ show_progress(const struct backup_progress *p, void *payload)
         (void)fflush(stderr); // progress only: a lost update costs nothing
         ps->shown = 1;
     }
-    return backup_stop != 0;
+    return cli_interrupted();
 }
 
 /* What the command line asked for. */
@@ -159,7 +150,7 @@ run_backup(struct backup_result *res, struct s3_client *client, const struct bac
 {
     struct backup_options bo = *tmpl;
     struct progress_state ps = {0};
-    struct sigaction sa, old_int, old_term;
+    struct cli_signals saved;
     int n_aborted = 0, rc;
 
     if ((rc = backup_abort_leftovers(client, bo.upload_notes, bo.audit, NULL, &n_aborted, err)) !=
@@ -170,14 +161,9 @@ run_backup(struct backup_result *res, struct s3_client *client, const struct bac
     bo.progress = show_progress;
     bo.payload = &ps;
     ps.tty = isatty(STDERR_FILENO);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    cli_signals_trap(&saved);
     rc = backup_run(res, client, &bo, err);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    cli_signals_restore(&saved);
     if (ps.shown)
         fputs("\r\033[K", stderr);
     return rc;

@@ -34,6 +34,8 @@ int
 cli_cmd_doctor(struct cli_ctx *ctx, int argc, char **argv)
 {
     struct doctor_opts o = {.home = ctx->cfg.home, .operator_name = ctx->cfg.operator_name};
+    struct cli_signals saved;
+    int rc;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -42,5 +44,9 @@ cli_cmd_doctor(struct cli_ctx *ctx, int argc, char **argv)
         }
         return cli_usage_error("doctor", "unknown argument '%s'", argv[i]);
     }
-    return doctor_run(&o, print_line, NULL) > 0 ? 1 : 0;
+    cli_signals_trap(&saved);
+    rc = doctor_run(&o, print_line, NULL) > 0 ? 1 : 0;
+    cli_signals_restore(&saved);
+    // the checks do not stop midway; what was found is printed, the exit says why it is partial
+    return cli_interrupted() ? cli_interrupted_exit("pgdrill doctor") : rc;
 }

@@ -137,17 +137,23 @@ static int
 report_push(const struct cli_ctx *ctx, const char *id)
 {
     struct evidence_push_result r;
+    struct cli_signals saved;
     struct pd_err err;
     char *text;
     int rc;
 
     pd_err_clear(&err);
+    cli_signals_trap(&saved);
     rc = evidence_push_env(&r, ctx->cfg.home, ctx->cfg.operator_name, id, &err);
+    cli_signals_restore(&saved);
     text = evidence_push_text(&r);
     if (rc == 0)
         fputs(text, stdout);
     free(text);
     evidence_push_result_free(&r);
+    // a stop during the upload: what was stored is listed above, the exit code says it stopped
+    if (cli_interrupted())
+        return cli_interrupted_exit("pgdrill report push");
     return rc == 0 ? 0 : cli_fail(&err);
 }
 

@@ -69,6 +69,7 @@ cli_cmd_status(struct cli_ctx *ctx, int argc, char **argv)
     struct s3_client *s3 = NULL;
     struct audit *audit = NULL;
     struct pd_err err;
+    struct cli_signals saved;
     const char *metrics = NULL;
     char *text = NULL, *prefix = NULL;
     int json = 0, rc;
@@ -91,6 +92,7 @@ cli_cmd_status(struct cli_ctx *ctx, int argc, char **argv)
         else
             return cli_usage_error("status", "unknown argument '%s'", argv[i]);
     }
+    cli_signals_trap(&saved);
     if (status_limits_from_env(&o, &err) != 0 ||
         open_remote(&o, &where, &s3, &audit, ctx, &err) != 0)
         goto fail;
@@ -98,8 +100,13 @@ cli_cmd_status(struct cli_ctx *ctx, int argc, char **argv)
         o.prefix = prefix = pd_xasprintf("%s/", o.prefix);
     o.home = ctx->cfg.home;
     o.now = pd_time_wall();
-    if (status_load(&st, &o, &err) != 0)
+    if (status_load(&st, &o, &err) != 0 && !cli_interrupted())
         goto fail;
+    // the safe point: nothing written yet (the metrics file is written whole or not at all)
+    if (cli_interrupted()) {
+        rc = cli_interrupted_exit("pgdrill status");
+        goto out;
+    }
     if (metrics != NULL) {
         char *m = status_metrics(&st);
 
@@ -122,8 +129,9 @@ cli_cmd_status(struct cli_ctx *ctx, int argc, char **argv)
     rc = status_exit_code(&st);
     goto out;
 fail:
-    rc = cli_fail(&err);
+    rc = cli_interrupted() ? cli_interrupted_exit("pgdrill status") : cli_fail(&err);
 out:
+    cli_signals_restore(&saved);
     free(text);
     free(prefix);
     status_free(&st);

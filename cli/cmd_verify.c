@@ -59,7 +59,7 @@ static const char verify_help[] =
     "\n"
     "Exit 0 when every check passed, 1 when a check failed, 3 when a service\n"
     "failed (a check could not be made) or an audit entry could not be written,\n"
-    "2 on a usage or configuration error.\n";
+    "2 on a usage or configuration error, 130 interrupted (SIGINT, SIGTERM).\n";
 
 static void
 print_line(const char *line, void *payload)
@@ -79,6 +79,40 @@ default_uri(void)
         return NULL;
     n = strlen(base);
     return pd_xasprintf("%.*s/weekly/", (int)(base[n - 1] == '/' ? n - 1 : n), base);
+}
+
+static int
+stop_requested(void *payload)
+{
+    (void)payload;
+    return cli_interrupted();
+}
+
+/* verify_run with SIGINT and SIGTERM asking it to stop: PD_EINTR then. */
+static int
+run_trapped(struct verify_report *r, struct verify_opts *o, struct s3_client *s3,
+            struct neon_client *neon, const char *neon_problem, struct pd_err *err)
+{
+    struct cli_signals saved;
+    int rc;
+
+    o->cancelled = stop_requested;
+    cli_signals_trap(&saved);
+    rc = verify_run(r, o, s3, neon, neon_problem, err);
+    cli_signals_restore(&saved);
+    return rc == 0 && cli_interrupted() ? PD_EINTR : rc;
+}
+
+static void
+print_report(const struct verify_report *r, const char *uri, double now, int code, int json)
+{
+    char *text = json ? verify_report_json(r, uri, now, code) : verify_report_text(r, code);
+
+    if (json)
+        printf("%s\n", text);
+    else
+        fputs(text, stdout);
+    free(text);
 }
 
 /* The record `pgdrill status` reads: the verdict and the checks that did not pass. */
@@ -131,7 +165,7 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     struct neon_client *neon = NULL;
     struct audit *audit = NULL;
     struct pd_err err, nerr;
-    char *uri = NULL, *text, *detail;
+    char *uri = NULL, *detail;
     struct s3_uri where;
     const char *notify = NULL;
     int json = 0, skip_neon = 0, have_where = 0, rc;
@@ -219,7 +253,11 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     o.audit = audit;
     if (!json)
         o.progress = print_line;
-    rc = verify_run(&r, &o, s3, neon, nerr.msg[0] ? nerr.msg : NULL, &err);
+    rc = run_trapped(&r, &o, s3, neon, nerr.msg[0] ? nerr.msg : NULL, &err);
+    if (rc == PD_EINTR) {
+        rc = cli_interrupted_exit("pgdrill verify");
+        goto out;
+    }
     if (rc != 0)
         goto fail;
     rc = verify_exit_code(&r);
@@ -227,12 +265,7 @@ cli_cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     if (rc != 0)
         send_notice(notify_webhook(notify), &r, detail, uri, ctx->cfg.home);
     free(detail);
-    text = json ? verify_report_json(&r, uri, o.now, rc) : verify_report_text(&r, rc);
-    if (json)
-        printf("%s\n", text);
-    else
-        fputs(text, stdout);
-    free(text);
+    print_report(&r, uri, o.now, rc, json);
     goto out;
 fail:
     rc = cli_fail(&err);

@@ -1,6 +1,7 @@
 /* cli common: what every sub-command shares: failing, usage errors, runbook names, copying out. */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,4 +206,45 @@ cli_check_vars(const char *cmd, const char *path, const char *const *vars, size_
     }
     runbook_free(rb);
     return code;
+}
+
+static volatile sig_atomic_t cli_stop;
+
+static void
+cli_on_signal(int sig)
+{
+    (void)sig;
+    cli_stop = 1;
+}
+
+void
+cli_signals_trap(struct cli_signals *saved)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = cli_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &saved->old_int);
+    sigaction(SIGTERM, &sa, &saved->old_term);
+}
+
+void
+cli_signals_restore(const struct cli_signals *saved)
+{
+    sigaction(SIGINT, &saved->old_int, NULL);
+    sigaction(SIGTERM, &saved->old_term, NULL);
+}
+
+bool
+cli_interrupted(void)
+{
+    return cli_stop != 0;
+}
+
+int
+cli_interrupted_exit(const char *who)
+{
+    fprintf(stderr, "%s: interrupted\n", who);
+    return pd_err_exit_code(PD_EINTR);
 }

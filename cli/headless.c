@@ -190,10 +190,10 @@ confirm_needed(const struct engine_confirm *c, void *payload)
 }
 
 /*
- * The plan before the first change: printed on stderr (--json keeps it
- * out unless it must be answered), accepted by --yes, by typing yes at a
- * terminal, and not accepted when nobody can answer (the engine names
- * --yes).
+ * The plan before the first change: printed on stderr, with --json too (a
+ * CI log keeps what the drill was about to change; stdout stays the one
+ * report.json), accepted by --yes, by typing yes at a terminal, and not
+ * accepted when nobody can answer (the engine names --yes).
  */
 static int
 plan_needed(const struct engine_plan *p, void *payload)
@@ -202,11 +202,9 @@ plan_needed(const struct engine_plan *p, void *payload)
     char *line;
     int rc;
 
-    if (!h->quiet || (h->interactive && !p->accepted))
-        fprintf(stderr, "%s", p->text);
+    fprintf(stderr, "%s", p->text);
     if (p->accepted) {
-        if (!h->quiet)
-            fprintf(stderr, "== plan accepted by --yes\n");
+        fprintf(stderr, "== plan accepted by --yes\n");
         return 0;
     }
     if (!h->interactive)

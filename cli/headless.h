@@ -14,7 +14,7 @@
 
 struct headless {
     bool interactive; /* stdin is a terminal: prompts may be asked there */
-    bool quiet;       /* --json: keep stderr to errors */
+    bool quiet;       /* --json: keep stderr to errors and the plan */
 };
 
 /* Fill ev with the headless callbacks; payload is a struct headless. */

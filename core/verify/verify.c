@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,6 +448,24 @@ check_size(struct verify_report *r, const struct verify_opts *opt)
                   newest->key, sz, opt->shrink_ratio, med);
 }
 
+static bool
+cancelled(const struct verify_opts *opt)
+{
+    return opt->cancelled != NULL && opt->cancelled(opt->payload) != 0;
+}
+
+static int
+stop_sink(const void *data, size_t len, void *payload, struct pd_err *err)
+{
+    const struct verify_opts *opt = *(const struct verify_opts **)payload;
+
+    (void)data;
+    (void)len;
+    if (cancelled(opt))
+        return PD_ERR_SET(err, PD_EINTR, "interrupted");
+    return 0;
+}
+
 static int
 check_stream(struct verify_report *r, const struct verify_opts *opt, struct s3_client *s3,
              const struct verify_backup *newest, struct pd_err *aerr)
@@ -460,7 +479,7 @@ check_stream(struct verify_report *r, const struct verify_opts *opt, struct s3_c
 
     pd_err_clear(&err);
     emit(opt, "streaming %s (sha256 + gzip test, no temp file)", target);
-    rc = s3_gzip_check(&chk, s3, opt->bucket, newest->key, NULL, NULL, &err);
+    rc = s3_gzip_check(&chk, s3, opt->bucket, newest->key, stop_sink, &opt, &err);
     r->stream_seconds = pd_time_mono() - t0;
     r->stream_bytes = chk.compressed_bytes;
     r->stream_uncompressed = chk.uncompressed_bytes;
@@ -571,6 +590,8 @@ verify_run(struct verify_report *out, const struct verify_opts *opt, struct s3_c
     else if (check_neon(out, &o, neon, neon_problem, &aerr) != 0)
         goto audit_failed;
 
+    if (cancelled(&o))
+        return PD_ERR_SET(err, PD_EINTR, "interrupted");
     pd_err_clear(&lerr);
     rc = verify_list_backups(&out->backups, s3, o.bucket, o.prefix, &lerr);
     {
@@ -626,6 +647,8 @@ verify_run(struct verify_report *out, const struct verify_opts *opt, struct s3_c
         if (!o.skip_stream && check_stream(out, &o, s3, newest, &aerr) != 0)
             goto audit_failed;
     }
+    if (cancelled(&o))
+        return PD_ERR_SET(err, PD_EINTR, "interrupted");
     arc = head_backups(&head_failed, s3, o.bucket, &out->backups, out->shown, o.progress, o.payload,
                        o.audit, &aerr);
 stop:

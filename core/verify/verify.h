@@ -123,6 +123,9 @@ struct verify_opts {
     /* Called with each check as it completes and with listing lines (may be NULL). */
     void (*progress)(const char *line, void *payload);
     void *payload;
+    /* Polled between requests and while streaming (may be NULL): non-zero stops
+       the run, which then returns PD_EINTR. */
+    int (*cancelled)(void *payload);
 };
 
 struct verify_report {
@@ -145,8 +148,9 @@ struct verify_report {
 /*
  * Run the checklist. neon may be NULL when Neon is not configured: the Neon
  * check is then an ERROR naming what is missing (neon_problem). Returns 0
- * when the report is complete (read its checks), a negative PD_E* only for
- * misuse (PD_EBUG without a bucket, an s3 client or opt->audit). The exit
+ * when the report is complete (read its checks), PD_EINTR when opt->cancelled
+ * stopped it, another negative PD_E* only for misuse (PD_EBUG without a
+ * bucket, an s3 client or opt->audit). The exit
  * code: verify_exit_code.
  */
 int verify_run(struct verify_report *out, const struct verify_opts *opt, struct s3_client *s3,

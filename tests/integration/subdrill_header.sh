@@ -153,4 +153,12 @@ is "$?" 1 "a plan not accepted headless ends the drill (exit 1) ..."
 R="$(first_path "$PGDRILL_HOME"/drills/*-subdrill-plan-parent)/report.json"
 is "$(json_get "$R" outcome)/$(json_get "$R" 'subdrills.0.status')" declined/stopped \
     "... and the sub-drill it cut short is stopped"
+
+# --json --yes: the plan still goes to stderr (a CI log keeps it), stdout is report.json alone
+"$PGDRILL_BIN" run "$F/plan-parent.md" --var url=postgresql://nobody@127.0.0.1:1/x --yes --json \
+    </dev/null >"$W/out.pj" 2>"$W/err.pj"
+like "$(cat "$W/err.pj")" "Plan for subdrill-plan-parent: .*Changes: 2 steps may create or change something.*== plan accepted by --yes" \
+    "run --json --yes prints the plan on stderr before the first change"
+is "$(json_get "$W/out.pj" runbook.id)" subdrill-plan-parent "... and stdout is one JSON document"
+check "... without the plan in it" [ -z "$(grep -F 'Plan for' "$W/out.pj")" ]
 done_testing
