@@ -99,17 +99,28 @@ branch_host(struct neon_client *c, const char *branch_id, char **host, char **en
     return rc;
 }
 
+/*
+ * A point in time in b's history (the branch the restore reads from) must be
+ * inside its window: the project's history retention, and not before b was
+ * created (neon_window_start). No call when ts is NULL.
+ */
 static int
-check_point(struct neon_client *c, const char *ts, double now, struct pd_err *err)
+check_point(struct neon_client *c, const struct neon_branch *b, const char *ts, double now,
+            struct pd_err *err)
 {
     struct neon_project p;
+    double created = 0;
     int rc;
 
     if (ts == NULL)
         return 0;
     rc = neon_project_get(c, &p, err);
-    if (rc == 0)
-        rc = neon_check_timestamp(ts, now, p.history_retention_seconds, err);
+    if (rc == 0) {
+        if (b->created_at == NULL || pd_time_parse_rfc3339(&created, b->created_at, 0) != 0)
+            created = 0;
+        rc = neon_check_timestamp(ts, now, p.history_retention_seconds, created,
+                                  b->name != NULL ? b->name : b->id, err);
+    }
     neon_project_clear(&p);
     return rc;
 }
@@ -179,11 +190,10 @@ op_branch_create(struct neon_client *c, const struct neon_action_args *a,
 
     if (a->endpoint != NULL && strcmp(a->endpoint, "none") != 0)
         return PD_ERR_SET(err, PD_EUSAGE, "neon: branch-create: endpoint= may only be none");
-    // before any mutating call: a point in time outside the window fails here
-    rc = check_point(c, a->timestamp, x->now, err);
-    if (rc != 0)
-        goto out;
     rc = neon_branch_find(c, a->parent, &parent, err);
+    // before any mutating call: a point in time outside the parent's window fails here
+    if (rc == 0)
+        rc = check_point(c, &parent, a->timestamp, x->now, err);
     if (rc != 0)
         goto out;
     opts.name = a->name;
@@ -239,11 +249,11 @@ op_branch_restore(struct neon_client *c, const struct neon_action_args *a,
     if (rc == 0)
         rc = need(a->source, "source", a->op, err);
     if (rc == 0)
-        rc = check_point(c, a->timestamp, x->now, err);
-    if (rc == 0)
         rc = neon_branch_find(c, a->branch, &target, err);
     if (rc == 0)
         rc = neon_branch_find(c, a->source, &source, err);
+    if (rc == 0)
+        rc = check_point(c, &source, a->timestamp, x->now, err);
     if (rc != 0)
         goto out;
     opts.source_branch_id = source.id;
@@ -791,7 +801,9 @@ op_endpoint_create(struct neon_client *c, const struct neon_action_args *a,
  * branch-default: the project's default branch as the API marks it
  * (default: true), never a name written in a runbook; saves its id, name
  * and the host of its read_write endpoint. branch= is refused: the op
- * exists to find the branch, not to check one.
+ * exists to find the branch, not to check one. With timestamp=, the point
+ * must be inside the branch's restore window (check_point), so a runbook
+ * refuses it before it creates anything.
  */
 static int
 op_branch_default(struct neon_client *c, const struct neon_action_args *a,
@@ -805,6 +817,9 @@ op_branch_default(struct neon_client *c, const struct neon_action_args *a,
         return PD_ERR_SET(err, PD_EUSAGE,
                           "neon: branch-default takes no branch= (it finds the default branch)");
     rc = neon_branch_find(c, NULL, &b, err);
+    // timestamp=: the restore point must be in its window (checked before any branch exists)
+    if (rc == 0)
+        rc = check_point(c, &b, a->timestamp, x->now, err);
     if (rc == 0)
         rc = branch_host(c, b.id, &out->host, NULL, err);
     if (rc == 0) {

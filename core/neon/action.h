@@ -4,8 +4,9 @@
  *
  * It resolves branch names the way neonctl does (an id, a name, or the
  * default branch when none is given), checks a point in time against the
- * project's history window before any mutating call, waits for every
- * operation the call started, and returns the values a step saves under
+ * restore window of the branch it reads from (the project's history
+ * retention, and not before that branch was created) before any mutating
+ * call, waits for every operation the call started, and returns the values a step saves under
  * save=PREFIX as PREFIX_id, PREFIX_name, PREFIX_host and PREFIX_uri
  * (the neon row in runbook/action.c). A connection URI carries a password: it is
  * registered with pd_redact before it is returned, so only its masked form
@@ -37,7 +38,7 @@ struct neon_action_args {
     const char *op;
     const char *branch;    /* target: id or name; NULL means the default branch */
     const char *parent;    /* branch-create: id or name of the parent */
-    const char *timestamp; /* branch-create, branch-restore: RFC 3339 point in time */
+    const char *timestamp; /* branch-create, branch-restore, branch-default: RFC 3339 point */
     const char *lsn;
     const char *name;     /* branch-create: new branch; branch-rename: new name */
     const char *source;   /* branch-restore: id or name of the source branch */

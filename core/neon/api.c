@@ -606,10 +606,21 @@ out:
     return rc;
 }
 
-int
-neon_check_timestamp(const char *ts, double now, long history_retention_seconds, struct pd_err *err)
+double
+neon_window_start(double now, long history_retention_seconds, double created_at)
 {
-    double t;
+    double start = now - (double)(history_retention_seconds > 0 ? history_retention_seconds : 0);
+
+    if (created_at > start)
+        start = created_at;
+    return start < now ? start : now;
+}
+
+int
+neon_check_timestamp(const char *ts, double now, long history_retention_seconds, double created_at,
+                     const char *branch, struct pd_err *err)
+{
+    double t, start = neon_window_start(now, history_retention_seconds, created_at);
     char now_s[32], oldest_s[32];
 
     if (ts == NULL || pd_time_parse_rfc3339(&t, ts, 0) != 0)
@@ -621,11 +632,18 @@ neon_check_timestamp(const char *ts, double now, long history_retention_seconds,
     if (t > now)
         return PD_ERR_SET(err, PD_EINPUT, "neon: restore point %s is in the future (now is %s)", ts,
                           now_s);
-    pd_time_format(oldest_s, sizeof(oldest_s), now - (double)history_retention_seconds);
-    if (now - t > (double)history_retention_seconds)
+    pd_time_format(oldest_s, sizeof(oldest_s), start);
+    if (t >= start)
+        return 0;
+    if (created_at > now - (double)history_retention_seconds)
         return PD_ERR_SET(err, PD_EINPUT,
-                          "neon: restore point %s is outside the project's history window of "
-                          "%lds (oldest restorable time is %s)",
-                          ts, history_retention_seconds, oldest_s);
-    return 0;
+                          "neon: restore point %s is before branch %s was created: its earliest "
+                          "restorable time is %s (UTC). Choose a later restore point, or restore "
+                          "from the S3 backup (Scenario 2: restore-from-s3; `pgdrill timeline "
+                          "--incident TIME` recommends the source)",
+                          ts, branch != NULL && branch[0] != '\0' ? branch : "(default)", oldest_s);
+    return PD_ERR_SET(err, PD_EINPUT,
+                      "neon: restore point %s is outside the project's history window of "
+                      "%lds (oldest restorable time is %s)",
+                      ts, history_retention_seconds, oldest_s);
 }

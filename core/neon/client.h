@@ -269,11 +269,23 @@ int neon_operations_wait(struct neon_client *c, const struct neon_operation *ops
                          struct pd_err *err);
 
 /*
- * Check a point-in-time target before any API call: ts must parse as RFC
- * 3339, be in the past at now (seconds since the epoch), and no older than
- * history_retention_seconds. PD_EINPUT with a clear message otherwise.
+ * The earliest restorable time at now (seconds since the epoch): now -
+ * history_retention_seconds, or created_at (the creation of the branch the
+ * restore reads from, or of the project; 0 when unknown) when that is
+ * later; never after now. `pgdrill timeline` and neon_check_timestamp use
+ * it.
+ */
+double neon_window_start(double now, long history_retention_seconds, double created_at);
+
+/*
+ * Check a point-in-time target before any mutating call: ts must parse as
+ * RFC 3339, be in the past at now (seconds since the epoch), and not before
+ * neon_window_start(now, history_retention_seconds, created_at). PD_EINPUT
+ * with a clear message otherwise: when the branch's creation (created_at,
+ * branch its name, for the message) bounds the window, the message names
+ * the earliest time in UTC and what to do instead.
  */
 int neon_check_timestamp(const char *ts, double now, long history_retention_seconds,
-                         struct pd_err *err);
+                         double created_at, const char *branch, struct pd_err *err);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "neon/client.h"
 #include "pd_buf.h"
 #include "pd_err.h"
 #include "pd_mem.h"
@@ -40,13 +41,9 @@ timeline_clear(struct timeline *tl)
 void
 timeline_set_window(struct timeline *tl, long retention_s, double created_at)
 {
-    double start = tl->now - (double)(retention_s > 0 ? retention_s : 0);
-
-    if (created_at > start)
-        start = created_at;
     tl->has_window = true;
     tl->retention_s = retention_s;
-    tl->window_start = start < tl->now ? start : tl->now;
+    tl->window_start = neon_window_start(tl->now, retention_s, created_at);
 }
 
 static int

@@ -265,7 +265,7 @@ cmd_create(struct cli *k, struct pd_err *err)
         rc = neon_project_get(k->c, &p, err);
         if (rc == 0)
             rc = neon_check_timestamp(o.parent_timestamp, pd_time_wall(),
-                                      p.history_retention_seconds, err);
+                                      p.history_retention_seconds, 0, NULL, err);
         neon_project_clear(&p);
         if (rc != 0)
             return rc;

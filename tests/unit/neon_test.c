@@ -753,16 +753,33 @@ test_check_timestamp(void **state)
          "neon: restore point (none) is not an rfc 3339 time like 2026-11-26T03:37:01Z"},
     };
 
-    double now;
+    double now, created;
+    struct pd_err err = {0};
 
     (void)state;
     assert_int_equal(pd_time_parse_rfc3339(&now, "2026-11-26T04:00:00Z", 1), 0);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct pd_err err = {0};
-
-        assert_int_equal(neon_check_timestamp(cases[i].ts, now, 86400, &err), cases[i].rc);
+        pd_err_clear(&err);
+        assert_int_equal(neon_check_timestamp(cases[i].ts, now, 86400, 0, "main", &err),
+                         cases[i].rc);
         assert_string_equal(err.msg, cases[i].msg);
     }
+    // a branch younger than the retention: its creation is the earliest time
+    assert_int_equal(pd_time_parse_rfc3339(&created, "2026-11-26T02:00:00Z", 1), 0);
+    pd_err_clear(&err);
+    assert_int_equal(
+        neon_check_timestamp("2026-11-26T02:00:00Z", now, 86400, created, "main", &err), 0);
+    assert_int_equal(
+        neon_check_timestamp("2026-11-26T01:59:59Z", now, 86400, created, "main", &err), PD_EINPUT);
+    assert_string_equal(err.msg,
+                        "neon: restore point 2026-11-26T01:59:59Z is before branch main was "
+                        "created: its earliest restorable time is 2026-11-26T02:00:00.000Z (UTC). "
+                        "Choose a later restore point, or restore from the S3 backup (Scenario 2: "
+                        "restore-from-s3; `pgdrill timeline --incident TIME` recommends the "
+                        "source)");
+    // an older branch: the retention bounds the window, as before
+    assert_int_equal((long)neon_window_start(now, 86400, created - 86400), (long)now - 86400);
+    assert_int_equal((long)neon_window_start(now, 86400, now + 10), (long)now);
 }
 
 static void
@@ -818,6 +835,9 @@ test_action_create_refuses_old_point_before_any_mutation(void **state)
     struct pd_err err = {0};
     double now;
 
+    fake_json(&f->srv, 200,
+              "{\"branches\":[{\"id\":\"br-main\",\"name\":\"main\",\"default\":true,"
+              "\"created_at\":\"2026-01-01T00:00:00Z\"}]}");
     fake_json(&f->srv, 200, PROJECT_JSON);
     client_with(f, 0);
     assert_int_equal(pd_time_parse_rfc3339(&now, "2026-11-26T04:00:00Z", 1), 0);
@@ -825,8 +845,31 @@ test_action_create_refuses_old_point_before_any_mutation(void **state)
     assert_string_equal(err.msg, "neon: restore point 2026-11-18T00:00:00Z is outside the "
                                  "project's history window of 604800s (oldest restorable time "
                                  "is 2026-11-19T04:00:00.000Z)");
-    assert_int_equal(f->srv.n_requests, 1);
-    assert_non_null(strstr(f->srv.requests[0], "GET /api/v2/projects/p HTTP/1.1"));
+    assert_int_equal(f->srv.n_requests, 2);
+    assert_non_null(strstr(f->srv.requests[1], "GET /api/v2/projects/p HTTP/1.1"));
+}
+
+/* A parent younger than the retention: a point before its creation is refused, nothing made. */
+static void
+test_action_create_refuses_point_before_parent(void **state)
+{
+    struct fixture *f = *state;
+    struct neon_action_args a = {.op = "branch-create", .name = "recovery",
+                                 .timestamp = "2026-11-25T00:00:00Z"};
+    struct neon_action_out out;
+    struct pd_err err = {0};
+    double now;
+
+    fake_json(&f->srv, 200,
+              "{\"branches\":[{\"id\":\"br-prod\",\"name\":\"production\",\"default\":"
+              "true,\"created_at\":\"2026-11-25T12:00:00Z\"}]}");
+    fake_json(&f->srv, 200, PROJECT_JSON);
+    client_with(f, 0);
+    assert_int_equal(pd_time_parse_rfc3339(&now, "2026-11-26T04:00:00Z", 1), 0);
+    assert_int_equal(neon_action_run(f->c, &a, now, NULL, NULL, &out, &err), PD_EINPUT);
+    assert_non_null(strstr(err.msg, "before branch production was created: its earliest "
+                                    "restorable time is 2026-11-25T12:00:00.000Z (UTC)"));
+    assert_int_equal(f->srv.n_requests, 2);
 }
 
 static void
@@ -839,10 +882,10 @@ test_action_create_resolves_parent_and_saves(void **state)
     struct pd_err err = {0};
     double now;
 
-    fake_json(&f->srv, 200, PROJECT_JSON);
     fake_json(&f->srv, 200,
               "{\"branches\":[{\"id\":\"br-x\",\"name\":\"dev\"},{\"id\":\"br-main\","
               "\"name\":\"main\",\"default\":true}]}");
+    fake_json(&f->srv, 200, PROJECT_JSON);
     fake_json(&f->srv, 201,
               "{\"branch\":{\"id\":\"br-rec\",\"name\":\"recovery\"},\"endpoints\":[{\"id\":"
               "\"ep-r\",\"host\":\"ep-r.local\",\"type\":\"read_write\"}],\"operations\":[{\"id\":"
@@ -1139,6 +1182,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_action_usage_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_action_create_refuses_old_point_before_any_mutation,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_action_create_refuses_point_before_parent, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_action_create_resolves_parent_and_saves, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_action_create_expiry_and_refusal, setup, teardown),
