@@ -86,6 +86,12 @@ int cli_runbook_unknown(const struct cli_ctx *ctx, const char *cmd, const char *
                         const char *path);
 
 /*
+ * Is nv of the form NAME=VALUE, NAME a letter or '_' then letters, digits, '_' or '.'?
+ * A --var or --vars-from line that is not may be a bare secret: never echo it.
+ */
+bool cli_var_ok(const char *nv);
+
+/*
  * Before a drill begins (and leaves a journal behind): every --var of vars
  * must be one the runbook at path takes (engine_check_vars). Returns 0, or
  * prints the usage error for cmd and returns 2. A runbook that does not load

@@ -150,7 +150,7 @@ vars_from(struct run_args *a, const char *cmd, const char *path)
             line[--len] = '\0';
         if (len == 0 || line[0] == '#')
             continue;
-        if (strchr(line, '=') == NULL || line[0] == '=') {
+        if (!cli_var_ok(line)) {
             // the line may be a bare secret: name its place, never its text
             code = cli_usage_error(cmd, "--vars-from %s: a line is not NAME=VALUE", path);
             break;
@@ -192,8 +192,10 @@ parse_args(struct run_args *a, int argc, char **argv, const char *help, const ch
             pd_redact_register(optarg); // the webhook URL is the credential
             break;
         case 'v':
-            if (strchr(optarg, '=') == NULL || optarg[0] == '=') {
-                *exit_code = cli_usage_error(argv[0], "--var expects NAME=VALUE, got '%s'", optarg);
+            if (!cli_var_ok(optarg)) {
+                // never quoted back: a mistyped --var may be a bare secret
+                *exit_code = cli_usage_error(argv[0], "--var expects NAME=VALUE (NAME: letters, "
+                                                      "digits, '_' and '.')");
                 return -1;
             }
             a->vars = pd_xrealloc(a->vars, (a->n_vars + 1) * sizeof(*a->vars));

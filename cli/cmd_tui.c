@@ -39,6 +39,11 @@ cli_cmd_tui(struct cli_ctx *ctx, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "v:R:h", opts, NULL)) != -1) {
         switch (c) {
         case 'v':
+            if (!cli_var_ok(optarg)) {
+                free(vars);
+                return cli_usage_error("tui", "--var expects NAME=VALUE (NAME: letters, digits, "
+                                              "'_' and '.')");
+            }
             vars = pd_xrealloc(vars, (n_vars + 1) * sizeof(*vars));
             vars[n_vars++] = optarg;
             break;

@@ -1,4 +1,5 @@
 /* cli common: what every sub-command shares: failing, usage errors, runbook names, copying out. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -181,6 +182,16 @@ cli_check_inputs_given(const char *cmd, const char *path, const char *const *var
     return code;
 }
 
+bool
+cli_var_ok(const char *nv)
+{
+    if (!isalpha((unsigned char)nv[0]) && nv[0] != '_')
+        return false;
+    while (isalnum((unsigned char)*nv) || *nv == '_' || *nv == '.')
+        nv++;
+    return *nv == '=';
+}
+
 int
 cli_check_vars(const char *cmd, const char *path, const char *const *vars, size_t n_vars)
 {
@@ -192,15 +203,14 @@ cli_check_vars(const char *cmd, const char *path, const char *const *vars, size_
     // a runbook that does not load is reported by the command itself
     if (n_vars == 0 || runbook_load(&rb, path, NULL, &err) != 0)
         return 0;
-    if (engine_check_vars(rb, vars, n_vars, &err) != 0)
-        code = cli_usage_error(cmd, "%s", err.msg);
-    else if (engine_check_var_values(rb, vars, n_vars, &err) != 0) {
-        char *msg;
-
-        // the value is quoted back: a password in it never is
-        for (size_t i = 0; i < n_vars; i++)
+    // a message may quote a value back: a password in it never is
+    for (size_t i = 0; i < n_vars; i++)
+        if (strchr(vars[i], '=') != NULL)
             pd_redact_register_uri(strchr(vars[i], '=') + 1);
-        msg = pd_redact(err.msg);
+    if (engine_check_vars(rb, vars, n_vars, &err) != 0 ||
+        engine_check_var_values(rb, vars, n_vars, &err) != 0) {
+        char *msg = pd_redact(err.msg);
+
         code = cli_usage_error(cmd, "%s", msg);
         free(msg);
     }
@@ -210,10 +220,16 @@ cli_check_vars(const char *cmd, const char *path, const char *const *vars, size_
 
 static volatile sig_atomic_t cli_stop;
 
+/* The first SIGINT/SIGTERM asks for a stop at the next safe point; a second one is not
+ * waited on (a hung request): the default action, as before the trap. */
 static void
 cli_on_signal(int sig)
 {
-    (void)sig;
+    if (cli_stop) {
+        (void)signal(sig, SIG_DFL);
+        (void)raise(sig);
+        return;
+    }
     cli_stop = 1;
 }
 

@@ -202,11 +202,13 @@ ev_prompt_needed(const struct engine_prompt *p, char **out, void *payload)
     d.text = pd_buf_steal(&text);
     if (p->last_error) {
         d.error = pd_xstrdup(p->last_error);
-        // the refused answer, to be corrected rather than typed again
-        if (t->answer)
+        // the refused answer, to be corrected rather than typed again: only when this is
+        // the same input asked again (a refused --var is first asked with another's answer)
+        if (t->answer && t->answer_name && p->name && strcmp(t->answer_name, p->name) == 0)
             tui_edit_init(&d.edit, t->answer);
     }
     PD_FREE(t->answer);
+    PD_FREE(t->answer_name);
     if (p->action == STEP_INPUT)
         d.title = p->name ? p->name : "Input";
     else if (p->action == STEP_NOTE)
@@ -221,6 +223,7 @@ ev_prompt_needed(const struct engine_prompt *p, char **out, void *payload)
             else
                 *out = tui_edit_steal(&d.edit);
             t->answer = pd_xstrdup(*out);
+            t->answer_name = p->name ? pd_xstrdup(p->name) : NULL;
             rc = 0;
             break;
         }

@@ -107,6 +107,7 @@ struct tui {
     bool aborted;      /* the test script failed */
     char *report_path; /* owned: report written at the end */
     char *answer;      /* owned: the last input answered, shown again if refused */
+    char *answer_name; /* owned: the input it answered (NULL: none named) */
     int drill_rc;
 };
 

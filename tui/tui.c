@@ -293,6 +293,7 @@ tui_free(struct tui *t)
     free(t->stage_secs);
     free(t->report_path);
     free(t->answer);
+    free(t->answer_name);
     free(t->env_text);
     drill_session_end(&t->session);
     tui_input_close(&t->in);

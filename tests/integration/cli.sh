@@ -31,6 +31,20 @@ out=$("$B" run "$PGDRILL_TOP/runbooks/post-restore-validation.md" --var nonsense
 is "$?" 2 "a malformed --var exits 2"
 like "$out" "--var expects NAME=VALUE" "and says the expected form"
 
+# a malformed --var or --vars-from line may be a bare secret: it is never quoted back
+out=$("$B" run "$PGDRILL_TOP/runbooks/post-restore-validation.md" \
+    --var 'postgres://app:S3cretPw@db.example/app?sslmode=require' 2>&1)
+is "$?" 2 "a bare URI given as --var exits 2"
+unlike "$out" "S3cretPw" "and its password is not printed"
+printf 'postgres://app:S3cretPw@db.example/app?sslmode=require\n' >"$PGDRILL_TEST_WORK/vf"
+chmod 600 "$PGDRILL_TEST_WORK/vf"
+out=$("$B" run "$PGDRILL_TOP/runbooks/post-restore-validation.md" --vars-from "$PGDRILL_TEST_WORK/vf" 2>&1)
+is "$?" 2 "a --vars-from line that is a bare URI exits 2"
+unlike "$out" "S3cretPw" "and its password is not printed"
+out=$("$B" tui "$PGDRILL_TOP/runbooks/post-restore-validation.md" --var database_url 2>&1 </dev/null)
+is "$?" 2 "tui: a --var without '=' is a usage error, not a crash"
+like "$out" "--var expects NAME=VALUE" "  and says the expected form"
+
 out=$("$B" run "$PGDRILL_TEST_WORK/no-such-runbook.md" 2>&1)
 is "$?" 2 "a missing runbook file exits 2"
 like "$out" "no-such-runbook.md" "and names the file"

@@ -49,4 +49,19 @@ like "$(cat "$W/err")" "^pgdrill status: interrupted$" "status: says interrupted
 check "status: the metrics file is not written" [ ! -e "$W/metrics.prom" ]
 is "$(leftovers)" "" "status: no temporary file left"
 
+# a second SIGTERM is not waited on: a request that hangs cannot keep the command alive
+ctl "fault?kind=delay&seconds=20&count=1&match=list-type"
+"$PGDRILL_BIN" status >"$W/out" 2>"$W/err" &
+pid=$!
+sleep 1.5
+kill -TERM "$pid"
+sleep 0.3
+t0=$(date +%s)
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+is "$rc" 143 "status: a second SIGTERM ends it at once (killed by SIGTERM)"
+check "status: it did not wait for the hung request" [ $(($(date +%s) - t0)) -lt 5 ]
+ctl clear
+
 done_testing
