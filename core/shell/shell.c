@@ -97,12 +97,24 @@ stream_close(const struct shell_opts *o, struct stream *s)
 /*
  * The script goes to sh in its environment, not its argv: values spliced in
  * (a connection URI with its password) would be in every user's ps. The
- * shell moves it to an unexported variable before running it, so the
- * script's own children do not inherit it.
+ * environment at exec stays readable to the same user in /proc/PID/environ,
+ * no further. The shell moves the script to an unexported variable and
+ * unsets that too before the script's first command, so neither the script
+ * (`set`) nor its children see it.
  */
-#define SHELL_SCRIPT_VAR "PGDRILL_SH_SCRIPT"
-static const char script_runner[] = "pgdrill_sh_script=$" SHELL_SCRIPT_VAR
-                                    "; unset " SHELL_SCRIPT_VAR "; eval \"$pgdrill_sh_script\"";
+#define SHELL_SCRIPT_VAR   "PGDRILL_SH_SCRIPT"
+#define SHELL_SCRIPT_LOCAL "pgdrill_sh_script"
+static const char script_runner[] =
+    SHELL_SCRIPT_LOCAL "=$" SHELL_SCRIPT_VAR "; unset " SHELL_SCRIPT_VAR
+                       "; eval \"unset " SHELL_SCRIPT_LOCAL "; $" SHELL_SCRIPT_LOCAL "\"";
+
+/* Names the child never inherits: ours, even if an outer sh step or the caller exported them. */
+static bool
+script_var(const char *entry)
+{
+    return strncmp(entry, SHELL_SCRIPT_VAR "=", sizeof(SHELL_SCRIPT_VAR)) == 0 ||
+           strncmp(entry, SHELL_SCRIPT_LOCAL "=", sizeof(SHELL_SCRIPT_LOCAL)) == 0;
+}
 
 /* The environment for the child: the inherited one, with opts->env overriding by name. */
 static char **
@@ -118,7 +130,7 @@ build_env(const struct shell_opts *o)
         const char *eq = strchr(environ[i], '=');
         size_t nl = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
         // a script of ours from an outer sh step is never inherited
-        bool overridden = strncmp(environ[i], SHELL_SCRIPT_VAR "=", sizeof(SHELL_SCRIPT_VAR)) == 0;
+        bool overridden = script_var(environ[i]);
 
         for (size_t j = 0; j < o->n_env && !overridden; j++)
             overridden = strncmp(o->env[j], environ[i], nl) == 0 && o->env[j][nl] == '=';
@@ -126,7 +138,8 @@ build_env(const struct shell_opts *o)
             env[k++] = pd_xstrdup(environ[i]);
     }
     for (size_t j = 0; j < o->n_env; j++)
-        env[k++] = pd_xstrdup(o->env[j]);
+        if (!script_var(o->env[j]))
+            env[k++] = pd_xstrdup(o->env[j]);
     env[k++] = pd_xasprintf("%s=%s", SHELL_SCRIPT_VAR, o->script);
     return env;
 }
@@ -166,7 +179,8 @@ start_failed(enum pd_proc_stage stage, int errnum, void *payload)
     (void)w; // the exit status 127 says it anyway
 }
 
-/* Start /bin/sh -c script in a group of its own, its output on two non-blocking pipes. */
+/* Start the script (through script_runner) in a group of its own, its output on two
+ * non-blocking pipes. */
 static int
 run_start(struct run *r, struct pd_err *err)
 {

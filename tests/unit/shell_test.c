@@ -8,7 +8,6 @@
 #include <cmocka.h>
 // clang-format on
 
-#include "shell/group.h"
 #include "shell/shell.h"
 
 #include <dirent.h>
@@ -22,6 +21,7 @@
 
 #include "pd_err.h"
 #include "pd_mem.h"
+#include "shell/group.h"
 
 struct capture {
     char *out[64];
@@ -330,6 +330,28 @@ test_env_and_cwd(void **state)
     cap_free(&c);
 }
 
+/* The script never sees its own text (spliced secrets), nor do its children. */
+static void
+test_script_not_visible(void **state)
+{
+    struct capture c = {0};
+    struct shell_result res;
+
+    (void)state;
+    setenv("pgdrill_sh_script", "exported by the caller", 1);
+    assert_int_equal(run(&c,
+                         "echo \"s=${pgdrill_sh_script-unset} S=${PGDRILL_SH_SCRIPT-unset}\"\n"
+                         "sh -c 'echo \"child=${pgdrill_sh_script-unset}\"'",
+                         5, &res),
+                     0);
+    unsetenv("pgdrill_sh_script");
+    assert_int_equal(res.exit_code, 0);
+    assert_int_equal(c.n_out, 2);
+    assert_string_equal(c.out[0], "s=unset S=unset");
+    assert_string_equal(c.out[1], "child=unset");
+    cap_free(&c);
+}
+
 static int
 count_fds(void)
 {
@@ -467,6 +489,7 @@ main(void)
         cmocka_unit_test(test_timeout_escalates_to_kill),
         cmocka_unit_test(test_tick_interrupts),
         cmocka_unit_test(test_env_and_cwd),
+        cmocka_unit_test(test_script_not_visible),
         cmocka_unit_test(test_no_fd_leak_no_zombie),
         cmocka_unit_test(test_group_note_and_reap),
     };
