@@ -104,14 +104,26 @@ vars_text_read(char **out, const char *cmd, const char *path)
     struct stat st;
     char chunk[4096];
     ssize_t n;
-    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     int code = 0;
 
     *out = NULL;
     pd_buf_init(&b, (size_t)64 * 1024);
     if (fd < 0)
         return cli_usage_error(cmd, "--vars-from %s: %s", path, strerror(errno));
-    if (fd != STDIN_FILENO && fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
+    if (fd == STDIN_FILENO && isatty(fd))
+        // typed at a terminal, a secret would be echoed on the screen
+        code = cli_usage_error(cmd, "--vars-from -: standard input is a terminal; pipe the lines "
+                                    "in, or give a file of mode 0600");
+    else if (fd != STDIN_FILENO && fstat(fd, &st) != 0)
+        code = cli_usage_error(cmd, "--vars-from %s: %s", path, strerror(errno));
+    else if (fd != STDIN_FILENO && !S_ISREG(st.st_mode))
+        code = cli_usage_error(cmd, "--vars-from %s: not a regular file", path);
+    else if (fd != STDIN_FILENO && st.st_uid != geteuid())
+        // another user's file would choose this drill's inputs
+        code = cli_usage_error(cmd, "--vars-from %s: owned by uid %u, not by you (uid %u)", path,
+                               (unsigned)st.st_uid, (unsigned)geteuid());
+    else if (fd != STDIN_FILENO && (st.st_mode & 077) != 0)
         code = cli_usage_error(cmd,
                                "--vars-from %s: mode %04o lets others read it; it may hold "
                                "secrets: chmod 600 %s",

@@ -41,6 +41,16 @@ chmod 600 "$PGDRILL_TEST_WORK/vf"
 out=$("$B" run "$PGDRILL_TOP/runbooks/post-restore-validation.md" --vars-from "$PGDRILL_TEST_WORK/vf" 2>&1)
 is "$?" 2 "a --vars-from line that is a bare URI exits 2"
 unlike "$out" "S3cretPw" "and its password is not printed"
+mkfifo "$PGDRILL_TEST_WORK/vfifo"
+out=$(timeout 10 "$B" run "$PGDRILL_TOP/runbooks/post-restore-validation.md" --vars-from "$PGDRILL_TEST_WORK/vfifo" 2>&1)
+is "$?" 2 "--vars-from a FIFO is refused at once (no wait for a writer)"
+like "$out" "not a regular file" "  as not a regular file"
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+    chown nobody "$PGDRILL_TEST_WORK/vf"
+    out=$("$B" run "$PGDRILL_TOP/runbooks/post-restore-validation.md" --vars-from "$PGDRILL_TEST_WORK/vf" 2>&1)
+    is "$?" 2 "--vars-from a file another user owns is refused"
+    like "$out" "owned by uid [0-9]+, not by you" "  naming its owner"
+fi # as another user, chown is refused: the case is not run (nor counted)
 out=$("$B" tui "$PGDRILL_TOP/runbooks/post-restore-validation.md" --var database_url 2>&1 </dev/null)
 is "$?" 2 "tui: a --var without '=' is a usage error, not a crash"
 like "$out" "--var expects NAME=VALUE" "  and says the expected form"
