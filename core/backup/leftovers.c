@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit/audit.h"
@@ -176,6 +177,38 @@ out:
     return done;
 }
 
+/* A note, or one a crash left before its rename (NAME.upload.new: the upload exists). */
+static bool
+note_name(const char *name)
+{
+    static const char *const suffixes[] = {NOTE_SUFFIX, NOTE_SUFFIX ".new"};
+    size_t nl = strlen(name);
+
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        size_t sl = strlen(suffixes[i]);
+
+        if (nl > sl && strcmp(name + nl - sl, suffixes[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * A .new note a running backup may be writing right now (created, not yet
+ * locked): one younger than a minute is left to it. Its rename takes
+ * milliseconds, so an older one was left by a crash.
+ */
+static bool
+unfinished_note(const char *path)
+{
+    struct stat st;
+    size_t pl = strlen(path);
+
+    if (pl < 4 || strcmp(path + pl - 4, ".new") != 0)
+        return false;
+    return stat(path, &st) != 0 || st.st_mtime > time(NULL) - 60;
+}
+
 int
 backup_abort_leftovers(struct s3_client *c, const char *dir, struct audit *a, const char *drill_id,
                        int *n_aborted, struct pd_err *err)
@@ -190,13 +223,13 @@ backup_abort_leftovers(struct s3_client *c, const char *dir, struct audit *a, co
         return PD_ERR_SET(err, PD_EIO, "backup: %s: %s", dir, strerror(errno));
     }
     while ((de = readdir(d)) != NULL) {
-        size_t nl = strlen(de->d_name), sl = strlen(NOTE_SUFFIX);
         char *path;
 
-        if (nl <= sl || strcmp(de->d_name + nl - sl, NOTE_SUFFIX) != 0)
+        if (!note_name(de->d_name))
             continue;
         path = pd_xasprintf("%s/%s", dir, de->d_name);
-        *n_aborted += abort_noted(c, path, a, drill_id);
+        if (!unfinished_note(path))
+            *n_aborted += abort_noted(c, path, a, drill_id);
         free(path);
     }
     closedir(d);

@@ -66,4 +66,32 @@ check "its object is there" s3_aws s3api head-object --bucket testbucket \
     --key "$(json_get "$W/first.json" key)"
 is "$(ls -A "$PGDRILL_HOME/uploads")" "" "no upload note is left"
 
+# a backup killed between writing its note and renaming it leaves NAME.upload.new,
+# whose upload is open all the same: a later backup aborts it once it is a minute old
+rm -f "$W/go"
+PGDRILL_PG_DUMP=$W/slow_dump "$PGDRILL_BIN" backup --json >"$W/third.json" 2>"$W/third.err" &
+BG_PID=$!
+for _ in $(seq 1 200); do
+    ls "$PGDRILL_HOME"/uploads/*.upload >/dev/null 2>&1 && break
+    sleep 0.1
+done
+kill -9 "$BG_PID" && wait "$BG_PID" 2>/dev/null
+BG_PID=
+touch "$W/go"
+note=$(first_path "$PGDRILL_HOME"/uploads/*.upload)
+mv "$note" "$note.new"
+sleep 1 # a later second: another key
+"$PGDRILL_BIN" backup --json --min-size 1 >"$W/fourth.json" 2>"$W/fourth.err"
+is "$?" 0 "a backup with a fresh .new note around"
+unlike "$(cat "$W/fourth.err")" 'aborted the unfinished upload' \
+    "leaves it alone (a running backup may be writing it)"
+touch -d '2 minutes ago' "$note.new"
+sleep 1
+"$PGDRILL_BIN" backup --json --min-size 1 >"$W/fifth.json" 2>"$W/fifth.err"
+is "$?" 0 "the next backup, the .new note a minute old"
+like "$(cat "$W/fifth.err")" \
+    'aborted the unfinished upload to s3://testbucket/weekly/care-commons-backup-[0-9-]+\.sql\.gz that an interrupted backup left' \
+    "aborts the upload it names"
+is "$(ls -A "$PGDRILL_HOME/uploads")" "" "and removes it"
+
 done_testing
