@@ -363,6 +363,13 @@ drill_resolve_id(char **out, const char *home, const char *id, struct pd_err *er
     for (size_t i = 0; i < n; i++)
         if (id_abbreviates(id, ids[i]) && hits++ == 0)
             hit = i;
+    // the whole part after the date names one drill, though it begins another's
+    // ("101903-pitr-restore" against "...-101903-pitr-restore-2")
+    for (size_t i = 0; hits > 1 && i < n; i++)
+        if (strchr(ids[i], '-') != NULL && strcmp(strchr(ids[i], '-') + 1, id) == 0) {
+            hits = 1;
+            hit = i;
+        }
     if (hits == 1)
         *out = pd_xstrdup(ids[hit]);
     else if (hits == 0)

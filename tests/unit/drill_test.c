@@ -1428,6 +1428,7 @@ test_resolve_id(void **state)
     static const char *const dirs[] = {
         "20261201-101500-pitr-restore",
         "20261201-103000-pitr-restore",
+        "20261201-103000-pitr-restore-2",
         "20261202-101500-backup",
     };
 
@@ -1437,7 +1438,13 @@ test_resolve_id(void **state)
     } cases[] = {
         {"20261201-101500-pitr-restore", "20261201-101500-pitr-restore", NULL, 0},
         {"20261202", "20261202-101500-backup", NULL, 0},
-        {"103000-pitr", "20261201-103000-pitr-restore", NULL, 0},
+        {"103000-pitr-restore", "20261201-103000-pitr-restore", NULL, 0},
+        {"103000-pitr-restore-", "20261201-103000-pitr-restore-2", NULL, 0},
+        {"20261201-103000-pitr-restore", "20261201-103000-pitr-restore", NULL, 0},
+        {"103000-pitr", NULL,
+         "drill id '103000-pitr' is ambiguous: it names 20261201-103000-pitr-restore-2, "
+         "20261201-103000-pitr-restore",
+         PD_EINPUT},
         {"101500-backup", "20261202-101500-backup", NULL, 0},
         {"101500", NULL,
          "drill id '101500' is ambiguous: it names 20261202-101500-backup, "
@@ -1445,7 +1452,8 @@ test_resolve_id(void **state)
          PD_EINPUT},
         {"2026120", NULL,
          "drill id '2026120' is ambiguous: it names 20261202-101500-backup, "
-         "20261201-103000-pitr-restore, 20261201-101500-pitr-restore",
+         "20261201-103000-pitr-restore-2, 20261201-103000-pitr-restore, "
+         "20261201-101500-pitr-restore",
          PD_EINPUT},
         {"pitr-restore", NULL, NULL, PD_ENOENT},
         {"a/b", NULL, "drill: bad drill id 'a/b'", PD_EINPUT},
