@@ -213,6 +213,13 @@ engine_run_sh(struct engine *e, struct engine_step_result *res, struct pd_err *e
         rc = PD_ERR_SET(err, PD_ECHECK, "sh: killed by signal %d", sr.signal);
         goto out;
     }
+    if (sr.exit_code > 128 && sr.exit_code <= 128 + 64) {
+        // the shell outlives a command a signal killed (OOM, a crash): say which
+        res->summary = pd_xasprintf("exit %d (128+%d: a command was killed by signal %d)",
+                                    sr.exit_code, sr.exit_code - 128, sr.exit_code - 128);
+        rc = PD_ERR_SET(err, PD_ECHECK, "sh: %s", res->summary);
+        goto out;
+    }
     if (sr.exit_code != 0) {
         res->summary = pd_xasprintf("exit %d", sr.exit_code);
         rc = PD_ERR_SET(err, PD_ECHECK, "sh: exit %d", sr.exit_code);

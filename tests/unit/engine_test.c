@@ -279,6 +279,19 @@ test_sh_pass(void **state)
     assert_int_equal(f->d->stages[1].status, STEP_PASSED);
 }
 
+/* A command a signal killed inside the script: the shell's 128+N says which signal. */
+static void
+test_sh_child_killed(void **state)
+{
+    struct fx *f = *state;
+
+    parse(f, HEADER("") "## One\n\n```sh\nsleep 5 &\nkill -9 $!\nwait $!\n```\n");
+    assert_int_equal(run(f, NULL, NULL), PD_ECHECK);
+    assert_string_equal(f->err.msg,
+                        "step one/1: sh: exit 137 (128+9: a command was killed by signal 9)");
+    assert_int_equal(step_state(f, 0, 0)->exit_code, 137);
+}
+
 static void
 test_sh_fail_stops(void **state)
 {
@@ -2686,6 +2699,7 @@ main(void)
         cmocka_unit_test(test_action_rows),
         cmocka_unit_test(test_s3_op_rows),
         cmocka_unit_test_setup_teardown(test_sh_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sh_child_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sh_fail_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_always_stage_after_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_always_stage_in_order, setup, teardown),
