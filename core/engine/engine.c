@@ -497,9 +497,9 @@ refetch_secrets(struct engine *e, struct pd_err *err)
         if (e->vars[i].value != NULL || engine_opt_var(e, e->vars[i].name) != NULL)
             continue;
         rc = engine_neon_refetch(e, e->vars[i].name, &value, err);
-        if (rc < 0)
+        if (rc != 0)
             return rc;
-        if (rc == 0) {
+        if (value != NULL) {
             register_secret(value);
             e->vars[i].value = value;
         }

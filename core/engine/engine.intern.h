@@ -114,9 +114,10 @@ int engine_input_type(const char *name);
  * drill passed saved it (PREFIX_uri of save=PREFIX, with database= and
  * role=) and the journal kept the branch's PREFIX_id: Neon is asked for the
  * branch's connection URI again, the call is audited, and one output line
- * says so. Returns 0 with *out set (caller owns), or 1 when no such step
- * can give it, or when Neon (or the audit log) did not (a line then says
- * why, the branch may be gone): the caller asks the operator.
+ * says so. Returns 0 with *out set (caller owns), or 0 with *out NULL when
+ * no such step can give it or Neon did not (a line then says why, the
+ * branch may be gone): the caller asks the operator. A negative PD_E* when
+ * the call could not be audited: the resume stops.
  */
 int engine_neon_refetch(struct engine *e, const char *name, char **out, struct pd_err *err);
 

@@ -198,9 +198,15 @@ uri_saver(const struct engine *e, size_t si, const char *name, char **prefix)
     return NULL;
 }
 
-/* The connection_uri call the step made, for branch id, audited like a step. */
+/*
+ * The connection_uri call the step made, for branch id, audited like a step.
+ * Returns 0 with *out set, or 0 with *out NULL and why in *why (Neon or the
+ * step's attributes did not give it: the operator is asked), or a negative
+ * PD_E* when the call cannot be audited (err): the resume stops.
+ */
 static int
-refetch_uri(struct engine *e, const char *branch_id, char **out, struct pd_err *err)
+refetch_uri(struct engine *e, const char *branch_id, char **out, struct pd_err *why,
+            struct pd_err *err)
 {
     struct audit_arg args[] = {
         {.key = "branch", .str = branch_id},
@@ -208,27 +214,22 @@ refetch_uri(struct engine *e, const char *branch_id, char **out, struct pd_err *
     };
     char *db = NULL, *role = NULL, *target = NULL;
     struct neon_client *client = NULL;
-    int rc, arc;
+    int rc;
 
-    rc = engine_expand(e, &db, runbook_step_attr(e->step, "database"), false, err);
-    if (rc == 0)
-        rc = engine_expand(e, &role, runbook_step_attr(e->step, "role"), false, err);
     // an action that cannot be audited must not run
-    if (rc == 0)
-        rc = engine_audit_ensure(e, err);
-    if (rc == 0)
-        rc = neon_client_new_from_env(&client, err);
-    if (rc != 0)
+    if ((rc = engine_audit_ensure(e, err)) != 0)
+        return rc;
+    if (engine_expand(e, &db, runbook_step_attr(e->step, "database"), false, why) != 0 ||
+        engine_expand(e, &role, runbook_step_attr(e->step, "role"), false, why) != 0 ||
+        neon_client_new_from_env(&client, why) != 0)
         goto out;
-    rc = neon_connection_uri(client, out, branch_id, db, role, err);
+    if (neon_connection_uri(client, out, branch_id, db, role, why) != 0)
+        *out = NULL;
     target = neon_audit_target(getenv("NEON_API_HOST"), getenv("NEON_PROJECT_ID"));
-    arc = audit_record(e->audit, e->drill->id, "neon.connection-uri", target, args,
-                       sizeof(args) / sizeof(args[0]), rc != 0 ? err->msg : NULL,
-                       rc != 0 ? NULL : err);
-    if (rc == 0 && arc != 0) {
+    rc = audit_record(e->audit, e->drill->id, "neon.connection-uri", target, args,
+                      sizeof(args) / sizeof(args[0]), *out == NULL ? why->msg : NULL, err);
+    if (rc != 0)
         PD_FREE(*out);
-        rc = arc;
-    }
 out:
     free(target);
     neon_client_free(client);
@@ -245,9 +246,11 @@ engine_neon_refetch(struct engine *e, const char *name, char **out, struct pd_er
     const char *saved_scope = e->scope, *id;
     const struct runbook_step *saved_step = e->step;
     char *prefix = NULL, *id_name = NULL, *line = NULL;
-    int rc = 1;
+    struct pd_err why;
+    int rc = 0;
 
     *out = NULL;
+    pd_err_clear(&why);
     for (size_t si = 0; si < e->rb->n_stages && step == NULL; si++) {
         step = uri_saver(e, si, name, &prefix);
         stage = &e->rb->stages[si];
@@ -263,18 +266,17 @@ engine_neon_refetch(struct engine *e, const char *name, char **out, struct pd_er
     id = engine_lookup(e, id_name);
     if (id == NULL || id[0] == '\0')
         goto out;
-    rc = refetch_uri(e, id, out, err);
-    if (rc == 0) {
+    if ((rc = refetch_uri(e, id, out, &why, err)) != 0)
+        goto out;
+    if (*out != NULL) {
         line = pd_xasprintf("%s: fetched again from Neon for branch %s", name, id);
     } else {
         // the branch may be gone (the drill's clean-up ran): the operator
         // can still give the value, so say why and let them be asked
-        char *why = pd_redact(err->msg);
+        char *msg = pd_redact(why.msg);
 
-        line = pd_xasprintf("%s: not fetched again from Neon for branch %s: %s", name, id, why);
-        free(why);
-        pd_err_clear(err);
-        rc = 1;
+        line = pd_xasprintf("%s: not fetched again from Neon for branch %s: %s", name, id, msg);
+        free(msg);
     }
     if (e->ev.output_line != NULL)
         e->ev.output_line(step, line, e->payload);
