@@ -45,6 +45,29 @@ dialog_scroll(struct tui_dialog *d, enum tui_request req)
 }
 
 /*
+ * Redraw, then wait for one key. False when the dialog must end: a signal,
+ * or the abort key (t->aborted). *key is TUI_KEY_NONE when none came in
+ * time or the terminal was resized (the next redraw is whole).
+ */
+static bool
+dialog_key(struct tui *t, int *key)
+{
+    tui_redraw(t);
+    *key = tui_input_get(&t->in, TUI_POLL_MS);
+    if (tui_signalled(t))
+        return false;
+    if (*key == TUI_KEY_ABORT) {
+        t->aborted = true;
+        return false;
+    }
+    if (tui_key_is_resize(*key)) {
+        draw_invalidate();
+        *key = TUI_KEY_NONE;
+    }
+    return true;
+}
+
+/*
  * Tab in a dialog: hide it to read the screen under it (the output pane
  * holds what the question is about), scrolling the output, until Tab or Esc.
  */
@@ -56,20 +79,10 @@ dialog_peek(struct tui *t)
     t->dialog = NULL;
     tui_status(t, "Tab back to the question   PgUp/PgDn j/k scroll the output");
     for (;;) {
-        tui_redraw(t);
-        int key = tui_input_get(&t->in, TUI_POLL_MS);
-        if (tui_signalled(t))
+        int key;
+
+        if (!dialog_key(t, &key) || key == '\t' || key == 27)
             break;
-        if (key == TUI_KEY_ABORT) {
-            t->aborted = true;
-            break;
-        }
-        if (key == '\t' || key == 27)
-            break;
-        if (tui_key_is_resize(key)) {
-            draw_invalidate();
-            continue;
-        }
         if (key == TUI_KEY_NONE || !t->top)
             continue;
         enum tui_request req = tui_request_for_key(t->top->ops->keymap, key);
@@ -92,20 +105,12 @@ tui_dialog_run(struct tui *t, struct tui_dialog *d)
         tui_edit_init(&d->edit, "");
     t->dialog = d;
     for (;;) {
-        tui_redraw(t);
-        int key = tui_input_get(&t->in, TUI_POLL_MS);
-        if (tui_signalled(t))
+        int key;
+
+        if (!dialog_key(t, &key))
             break;
-        if (key == TUI_KEY_ABORT) {
-            t->aborted = true;
-            break;
-        }
         if (key == TUI_KEY_NONE)
             continue;
-        if (tui_key_is_resize(key)) {
-            draw_invalidate();
-            continue;
-        }
         enum tui_request req = tui_request_for_key(d->keymap, key);
         if (dialog_scroll(d, req))
             continue;
