@@ -211,6 +211,17 @@ print(v if isinstance(v, str) else json.dumps(v))
 PY
 }
 
+# wait_for GLOB [SECONDS]: waits (10 s by default) until a file matching
+# GLOB exists, say the marker a slow step writes when it starts; 1 if none came
+wait_for() {
+    local _
+    for _ in $(seq 1 $((${2:-10} * 10))); do
+        compgen -G "$1" >/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # kill_at_mark MARK OUT CMD...: runs CMD (say `pgdrill run`) in the
 # background, output to OUT, waits (10 s at most) until the file MARK exists
 # (the step that writes it has started), lets it run 0.3 s more and kills
@@ -220,10 +231,7 @@ kill_at_mark() {
     shift 2
     "$@" >"$out" 2>&1 &
     pid=$!
-    for _ in $(seq 1 100); do
-        [ -e "$mark" ] && break
-        sleep 0.1
-    done
+    wait_for "$mark"
     sleep 0.3
     kill -9 "$pid"
     wait "$pid" 2>/dev/null

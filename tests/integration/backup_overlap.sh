@@ -42,10 +42,7 @@ chmod +x "$W/slow_dump"
 
 PGDRILL_PG_DUMP=$W/slow_dump "$PGDRILL_BIN" backup --json >"$W/first.json" 2>"$W/first.err" &
 BG_PID=$!
-for _ in $(seq 1 200); do
-    ls "$PGDRILL_HOME"/uploads/*.upload >/dev/null 2>&1 && break
-    sleep 0.1
-done
+wait_for "$PGDRILL_HOME/uploads/*.upload" 20
 check "the first backup noted its open upload" ls "$PGDRILL_HOME"/uploads/*.upload
 
 sleep 1 # a later second: another key
@@ -71,10 +68,7 @@ is "$(ls -A "$PGDRILL_HOME/uploads")" "" "no upload note is left"
 rm -f "$W/go"
 PGDRILL_PG_DUMP=$W/slow_dump "$PGDRILL_BIN" backup --json >"$W/third.json" 2>"$W/third.err" &
 BG_PID=$!
-for _ in $(seq 1 200); do
-    ls "$PGDRILL_HOME"/uploads/*.upload >/dev/null 2>&1 && break
-    sleep 0.1
-done
+wait_for "$PGDRILL_HOME/uploads/*.upload" 20
 kill -9 "$BG_PID" && wait "$BG_PID" 2>/dev/null
 BG_PID=
 touch "$W/go"

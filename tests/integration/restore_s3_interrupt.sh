@@ -55,10 +55,7 @@ MD
 PATH="$W/slowbin:$PATH" "$PGDRILL_BIN" run "$W/intr.md" --var "key=$KEY" --var "target=$TARGET" \
     --yes >"$W/run1.out" 2>&1 &
 pid=$!
-for _ in $(seq 1 300); do
-    [ -e "$W/slow.mark" ] && break
-    sleep 0.1
-done
+wait_for "$W/slow.mark" 30
 sleep 0.5
 kill -INT "$pid"
 wait "$pid"

@@ -25,10 +25,7 @@ watch_argv() {
 # interrupt_in_slow_step: SIGINT to the run started in the background as
 # $pid once its slow step has begun (the marker file exists).
 interrupt_in_slow_step() {
-    for _ in $(seq 1 600); do
-        [ -e "$1/slow.mark" ] && break
-        sleep 0.1
-    done
+    wait_for "$1/slow.mark" 60
     sleep 0.3
     kill -INT "$pid"
     wait "$pid"
